@@ -1,0 +1,14 @@
+//! leakwatch's core: the leak detector and the formats it reads, as plain
+//! library code with no I/O of its own. The same [`detector::Detector`]
+//! judges a process's memory, a cgroup, an allocation site's live bytes and a
+//! heap snapshot's object class.
+
+pub mod analysis;
+pub mod detector;
+pub mod format;
+pub mod series;
+pub mod stats;
+
+pub use analysis::{analyze_series, Report, ResourceReport, ResourceSet, Verdict};
+pub use detector::{Assessment, Detector, DetectorConfig, Evidence, LeakState, Transition};
+pub use series::{parse_csv, Resource, Series, SeriesError};

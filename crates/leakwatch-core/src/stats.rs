@@ -1,0 +1,198 @@
+//! Robust trend statistics: Mann–Kendall and Theil–Sen.
+//!
+//! Both are rank based, so a single GC spike or a one-off step moves them far
+//! less than it moves a least-squares fit. Inputs are small (the detector
+//! feeds at most a few hundred points), so the O(n²) pairwise forms are used.
+
+/// Result of a Mann–Kendall trend test.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MannKendall {
+    /// Concordant minus discordant pairs.
+    pub s: f64,
+    /// Variance of `s` under the no-trend hypothesis, corrected for ties.
+    pub var_s: f64,
+    /// Normal approximation with continuity correction.
+    pub z: f64,
+    /// Kendall's tau-a: `s` over the number of pairs, in [-1, 1].
+    pub tau: f64,
+}
+
+/// Mann–Kendall test for a monotonic trend in `ys` (taken in order).
+pub fn mann_kendall(ys: &[f64]) -> MannKendall {
+    let n = ys.len();
+    if n < 2 {
+        return MannKendall {
+            s: 0.0,
+            var_s: 0.0,
+            z: 0.0,
+            tau: 0.0,
+        };
+    }
+    let mut s = 0i64;
+    for i in 0..n {
+        for j in i + 1..n {
+            s += sign(ys[j] - ys[i]);
+        }
+    }
+    // Tie correction: groups of equal values reduce the variance.
+    let mut sorted: Vec<f64> = ys.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let mut tie_term = 0.0;
+    let mut i = 0;
+    while i < n {
+        let mut j = i + 1;
+        while j < n && sorted[j] == sorted[i] {
+            j += 1;
+        }
+        let t = (j - i) as f64;
+        if t > 1.0 {
+            tie_term += t * (t - 1.0) * (2.0 * t + 5.0);
+        }
+        i = j;
+    }
+    let nf = n as f64;
+    let var_s = (nf * (nf - 1.0) * (2.0 * nf + 5.0) - tie_term) / 18.0;
+    let s = s as f64;
+    let z = if var_s <= 0.0 {
+        0.0
+    } else if s > 0.0 {
+        (s - 1.0) / var_s.sqrt()
+    } else if s < 0.0 {
+        (s + 1.0) / var_s.sqrt()
+    } else {
+        0.0
+    };
+    let pairs = nf * (nf - 1.0) / 2.0;
+    MannKendall {
+        s,
+        var_s,
+        z,
+        tau: s / pairs,
+    }
+}
+
+fn sign(d: f64) -> i64 {
+    if d > 0.0 {
+        1
+    } else if d < 0.0 {
+        -1
+    } else {
+        0
+    }
+}
+
+/// A Theil–Sen line with Sen's confidence interval for the slope.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TheilSen {
+    pub slope: f64,
+    pub intercept: f64,
+    pub slope_low: f64,
+    pub slope_high: f64,
+}
+
+/// Theil–Sen estimator: the median of all pairwise slopes.
+///
+/// `z` is the two-sided normal quantile of the confidence interval (1.96 for
+/// 95 %). Returns `None` when fewer than two distinct x values exist.
+pub fn theil_sen(xs: &[f64], ys: &[f64], z: f64) -> Option<TheilSen> {
+    let n = xs.len().min(ys.len());
+    let mut slopes = Vec::with_capacity(n * n.saturating_sub(1) / 2);
+    for i in 0..n {
+        for j in i + 1..n {
+            let dx = xs[j] - xs[i];
+            if dx != 0.0 {
+                slopes.push((ys[j] - ys[i]) / dx);
+            }
+        }
+    }
+    if slopes.is_empty() {
+        return None;
+    }
+    slopes.sort_by(f64::total_cmp);
+    let slope = median_sorted(&slopes);
+    let mut intercepts: Vec<f64> = (0..n).map(|i| ys[i] - slope * xs[i]).collect();
+    intercepts.sort_by(f64::total_cmp);
+    let intercept = median_sorted(&intercepts);
+    // Sen (1968): the CI bounds are order statistics of the pairwise slopes,
+    // offset from the middle by z·sqrt(Var S) of the Mann–Kendall statistic.
+    let nf = n as f64;
+    let var_s = nf * (nf - 1.0) * (2.0 * nf + 5.0) / 18.0;
+    let c = z * var_s.sqrt();
+    let m = slopes.len() as f64;
+    let lo = (((m - c) / 2.0).floor().max(0.0) as usize).min(slopes.len() - 1);
+    let hi = (((m + c) / 2.0).ceil().max(0.0) as usize).min(slopes.len() - 1);
+    Some(TheilSen {
+        slope,
+        intercept,
+        slope_low: slopes[lo],
+        slope_high: slopes[hi],
+    })
+}
+
+/// Median of an already sorted, non-empty slice.
+pub fn median_sorted(v: &[f64]) -> f64 {
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// Median of any slice (copies and sorts). Returns 0 for an empty slice.
+pub fn median(v: &[f64]) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    median_sorted(&s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mann_kendall_sees_increasing_and_no_trend() {
+        let up: Vec<f64> = (0..20).map(f64::from).collect();
+        let mk = mann_kendall(&up);
+        assert_eq!(mk.tau, 1.0);
+        assert!(mk.z > 5.0);
+        let flat = vec![3.0; 20];
+        let mk = mann_kendall(&flat);
+        assert_eq!(mk.s, 0.0);
+        assert_eq!(mk.z, 0.0);
+        let zigzag: Vec<f64> = (0..20)
+            .map(|i| if i % 2 == 0 { 1.0 } else { 2.0 })
+            .collect();
+        assert!(mann_kendall(&zigzag).z.abs() < 1.0);
+    }
+
+    #[test]
+    fn theil_sen_ignores_an_outlier() {
+        let xs: Vec<f64> = (0..11).map(f64::from).collect();
+        let mut ys: Vec<f64> = xs.iter().map(|x| 2.0 * x + 1.0).collect();
+        ys[5] = 1000.0;
+        let ts = theil_sen(&xs, &ys, 1.96).unwrap();
+        assert!((ts.slope - 2.0).abs() < 1e-9);
+        assert!((ts.intercept - 1.0).abs() < 1e-9);
+        assert!(ts.slope_low <= 2.0 && ts.slope_high >= 2.0);
+    }
+
+    #[test]
+    fn theil_sen_needs_two_distinct_x() {
+        assert!(theil_sen(&[1.0, 1.0], &[1.0, 2.0], 1.96).is_none());
+        assert!(theil_sen(&[], &[], 1.96).is_none());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn tau_is_bounded_and_antisymmetric(ys in proptest::collection::vec(-1e9f64..1e9, 0..60)) {
+            let mk = mann_kendall(&ys);
+            proptest::prop_assert!(mk.tau >= -1.0 && mk.tau <= 1.0);
+            let neg: Vec<f64> = ys.iter().map(|y| -y).collect();
+            proptest::prop_assert_eq!(mann_kendall(&neg).s, -mk.s);
+        }
+    }
+}

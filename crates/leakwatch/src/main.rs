@@ -1,0 +1,55 @@
+//! The `leakwatch` command line: parses arguments into plain settings and
+//! hands them to the library crates. No analysis happens here.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+mod exit;
+
+/// Find memory leaks on Linux: is it leaking, where, and will it leak.
+#[derive(Debug, Parser)]
+#[command(name = "leakwatch", version, about, long_about = None, after_help = EXAMPLES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+const EXAMPLES: &str = "\
+Examples:
+  leakwatch run --duration 60s -- python3 examples/leaky_cache.py
+  leakwatch watch --name my-service --json
+  leakwatch analyze recording.csv
+
+Exit codes: 0 no leak, 1 leak found, 2 usage or runtime error.";
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Analyze(cmd::analyze::AnalyzeArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let result = match cli.command {
+        Command::Analyze(args) => cmd::analyze::run(args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            exit::report_error(&e);
+            ExitCode::from(exit::ERROR)
+        }
+    }
+}
