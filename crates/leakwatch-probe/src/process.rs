@@ -63,6 +63,8 @@ pub struct ProcessProbe {
     fd_denied: bool,
     page_size: u64,
     buf: Vec<u8>,
+    /// Reopens after exec so far (bounded, so a reopen loop cannot spin).
+    reopens: u32,
 }
 
 impl ProcessProbe {
@@ -99,6 +101,7 @@ impl ProcessProbe {
             fd_dir,
             page_size: crate::system::page_size(),
             buf: Vec::with_capacity(4096),
+            reopens: 0,
         };
         let (state, _, _, start) = probe.read_stat()?;
         if state == b'Z' || state == b'X' {
@@ -159,8 +162,17 @@ impl ProcessProbe {
             ..ProcessSample::default()
         };
         if let Some((file, is_rollup)) = &self.rollup {
-            read_all(file, &mut self.buf, self.pid, "smaps_rollup")?;
-            if *is_rollup {
+            if let Err(e) = read_all(file, &mut self.buf, self.pid, "smaps_rollup") {
+                // smaps_rollup is bound to the address space it was opened on:
+                // after an exec (a shell or pyenv shim exec'ing the real
+                // program) it reads empty while the process lives on. Reopen.
+                if e.is_gone() && self.reopen_after_exec() {
+                    return self.sample();
+                }
+                return Err(e);
+            }
+            let is_rollup = *is_rollup;
+            if is_rollup {
                 s.rss_bytes = parse::kb_field(&self.buf, b"Rss").unwrap_or(s.rss_bytes);
                 s.pss_bytes = parse::kb_field(&self.buf, b"Pss");
                 s.anon_bytes = parse::kb_field(&self.buf, b"Anonymous").or(s.anon_bytes);
@@ -184,6 +196,29 @@ impl ProcessProbe {
             None => None,
         };
         Ok(s)
+    }
+}
+
+impl ProcessProbe {
+    /// Reopens the address-space-bound files if the process is alive and is
+    /// still the same process (same start time). Returns whether it did.
+    fn reopen_after_exec(&mut self) -> bool {
+        let Ok((state, _, _, start)) = self.read_stat() else {
+            return false;
+        };
+        if state == b'Z' || state == b'X' || start != self.start_time || self.reopens > 16 {
+            return false;
+        }
+        self.reopens += 1;
+        match ProcessProbe::attach(self.pid, self.depth) {
+            Ok(fresh) if fresh.start_time == self.start_time => {
+                let reopens = self.reopens;
+                *self = fresh;
+                self.reopens = reopens;
+                true
+            }
+            _ => false,
+        }
     }
 }
 
@@ -455,6 +490,22 @@ mod tests {
         child.wait().unwrap();
         let e = p.sample().unwrap_err();
         assert!(e.is_gone(), "{e}");
+    }
+
+    #[test]
+    fn follows_the_process_through_exec() {
+        // The shell sleeps, then execs another program in the same pid.
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "sleep 0.3; exec sleep 5"])
+            .spawn()
+            .unwrap();
+        let mut p = ProcessProbe::attach(child.id() as i32, SampleDepth::Full).unwrap();
+        assert!(p.sample().unwrap().pss_bytes.is_some());
+        std::thread::sleep(std::time::Duration::from_millis(600));
+        let s = p.sample().expect("still the same process after exec");
+        assert!(s.pss_bytes.is_some() && s.rss_bytes > 0);
+        child.kill().unwrap();
+        child.wait().unwrap();
     }
 
     #[test]

@@ -38,7 +38,13 @@ pub struct Target {
     /// Counts instances seen (name targets), starting at 1.
     instance: u64,
     oom_kills: Option<u64>,
+    /// Reads since the last /proc scan for new matching processes.
+    reads_since_scan: u32,
 }
+
+/// While a name target has live members, /proc is scanned for new ones only
+/// every this many reads: a scan costs far more than sampling the members.
+const NAME_RESCAN_EVERY: u32 = 5;
 
 enum Kind {
     Process(Option<TreeOrSingle>),
@@ -112,6 +118,7 @@ impl Target {
             kind,
             instance: 0,
             oom_kills: None,
+            reads_since_scan: 0,
         })
     }
 
@@ -218,7 +225,17 @@ impl Target {
                 // already counted inside it.
                 let known: Vec<i32> = members.iter().map(TreeOrSingle::pid).collect();
                 let mut fresh = Vec::new();
-                for pid in find_by_name(pattern) {
+                self.reads_since_scan += 1;
+                let scan = members.is_empty() || lost || self.reads_since_scan >= NAME_RESCAN_EVERY;
+                if scan {
+                    self.reads_since_scan = 0;
+                }
+                let candidates = if scan {
+                    find_by_name(pattern)
+                } else {
+                    Vec::new()
+                };
+                for pid in candidates {
                     if known.contains(&pid) || (*tree && is_descendant_of_any(pid, &known)) {
                         continue;
                     }
