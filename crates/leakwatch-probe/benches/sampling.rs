@@ -19,14 +19,23 @@ fn main() {
     const PROCS: usize = 600;
     const ROUNDS: usize = 50;
     let mut children: Vec<Child> = (0..PROCS)
-        .map(|_| Command::new("sleep").arg("300").stdout(Stdio::null()).spawn().expect("spawn sleep"))
+        .map(|_| {
+            Command::new("sleep")
+                .arg("300")
+                .stdout(Stdio::null())
+                .spawn()
+                .expect("spawn sleep")
+        })
         .collect();
     let pids: Vec<i32> = children.iter().map(|c| c.id() as i32).collect();
     std::thread::sleep(std::time::Duration::from_millis(500));
 
     let mut results = Vec::new();
     for depth in [SampleDepth::Fast, SampleDepth::Full] {
-        let mut probes: Vec<ProcessProbe> = pids.iter().map(|p| ProcessProbe::attach(*p, depth).unwrap()).collect();
+        let mut probes: Vec<ProcessProbe> = pids
+            .iter()
+            .map(|p| ProcessProbe::attach(*p, depth).unwrap())
+            .collect();
         let before = cpu_us(libc::RUSAGE_SELF);
         let mut total_rss = 0u64;
         for _ in 0..ROUNDS {
@@ -39,10 +48,17 @@ fn main() {
         results.push((format!("leakwatch {depth:?}"), per));
     }
 
-    let pid_list = pids.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(",");
+    let pid_list = pids
+        .iter()
+        .map(|p| p.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
     let before = cpu_us(libc::RUSAGE_CHILDREN);
     for _ in 0..ROUNDS {
-        let out = Command::new("ps").args(["-o", "rss=,nlwp=", "-p", &pid_list]).output().expect("ps");
+        let out = Command::new("ps")
+            .args(["-o", "rss=,nlwp=", "-p", &pid_list])
+            .output()
+            .expect("ps");
         assert!(out.status.success());
     }
     let ps_per = (cpu_us(libc::RUSAGE_CHILDREN) - before) / (PROCS * ROUNDS) as f64;
@@ -51,7 +67,9 @@ fn main() {
         let _ = c.kill();
         let _ = c.wait();
     }
-    println!("CPU time per process-sample over {PROCS} processes, {ROUNDS} rounds (goal: <= 20 us)");
+    println!(
+        "CPU time per process-sample over {PROCS} processes, {ROUNDS} rounds (goal: <= 20 us)"
+    );
     for (name, per) in &results {
         println!("  {name:<18} {per:>8.2} us   ({:.2}x ps)", per / ps_per);
     }
