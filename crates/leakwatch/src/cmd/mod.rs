@@ -13,9 +13,12 @@ pub fn print_report_text(
     duration_s: f64,
     sparkline: impl Fn(Resource) -> String,
 ) {
-    let verdict = match report.verdict {
-        Verdict::Leak => "LEAK",
-        Verdict::Ok => "no leak",
+    let verdict = match (report.verdict, report.state) {
+        (Verdict::Leak, _) => "LEAK".to_string(),
+        (Verdict::Ok, leakwatch_core::LeakState::Collecting) => {
+            "not enough data to judge (a leak needs at least a minute of samples)".to_string()
+        }
+        (Verdict::Ok, _) => "no leak".to_string(),
     };
     println!(
         "verdict: {verdict}  ({samples} samples over {})",
