@@ -19,7 +19,7 @@ struct Cli {
 
 const EXAMPLES: &str = "\
 Examples:
-  leakwatch run --duration 60s -- python3 examples/leaky_cache.py
+  leakwatch run --duration 90s -- python3 examples/leaky_cache.py
   leakwatch watch --name my-service --json
   leakwatch analyze recording.csv
 

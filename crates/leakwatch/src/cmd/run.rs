@@ -42,7 +42,7 @@ pub struct RunArgs {
     /// Write every sample to this CSV (valid `leakwatch analyze` input).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// Print the final report as one JSON object (and state changes as JSON lines on stderr).
+    /// Print the final report as one JSON object on stdout (progress stays on stderr).
     #[arg(long)]
     pub json: bool,
     /// Exit 1 on this state or worse.
