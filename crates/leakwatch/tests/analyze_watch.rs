@@ -119,10 +119,7 @@ fn watch_pid_survives_the_target_exiting() {
     child.wait().unwrap();
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8_lossy(&out.stdout);
-    let events: Vec<serde_json::Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let events = json_lines(&text);
     assert!(events.iter().any(|e| e["event"] == "exited"), "{text}");
     let summary = events.last().unwrap();
     assert_eq!(summary["event"], "summary");
@@ -166,10 +163,7 @@ fn watch_by_name_joins_restarts_and_finds_the_masked_leak() {
         .args(["-f", &name])
         .status();
     let text = String::from_utf8_lossy(&out.stdout);
-    let events: Vec<serde_json::Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let events = json_lines(&text);
     let restarts = events.iter().filter(|e| e["event"] == "restart").count();
     assert!(restarts >= 3, "{restarts} restarts: {text}");
     assert!(

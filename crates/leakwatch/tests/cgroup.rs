@@ -62,10 +62,7 @@ fn watch_cgroup_sees_a_leak_and_its_time_to_limit() {
     let _ = leaky.kill();
     let _ = leaky.wait();
     let text = String::from_utf8_lossy(&out.stdout);
-    let events: Vec<serde_json::Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let events = json_lines(&text);
     let alert = events
         .iter()
         .find(|e| e["event"] == "alert" && e["resource"] == "cgroup_bytes")
