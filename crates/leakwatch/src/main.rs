@@ -21,12 +21,14 @@ Examples:
   leakwatch run --duration 60s -- python3 examples/leaky_cache.py
   leakwatch watch --name my-service --json
   leakwatch analyze recording.csv
+  leakwatch check src/ --format sarif -o leakwatch.sarif
 
 Exit codes: 0 no leak, 1 leak found, 2 usage or runtime error.";
 
 #[derive(Debug, Subcommand)]
 enum Command {
     Analyze(cmd::analyze::AnalyzeArgs),
+    Check(cmd::check::CheckArgs),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +46,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Analyze(args) => cmd::analyze::run(args),
+        Command::Check(args) => cmd::check::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,0 +1,50 @@
+package server
+
+import (
+	"context"
+	"net/http"
+)
+
+func Handle(ctx context.Context, updates <-chan Update) {
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case u := <-updates:
+				apply(u)
+			}
+		}
+	}()
+}
+
+func Consume(ch <-chan Job) {
+	go func() {
+		for j := range ch {
+			run(j)
+		}
+	}()
+}
+
+func Worker(quit chan struct{}) {
+	go func() {
+	loop:
+		for {
+			select {
+			case <-quit:
+				break loop
+			default:
+				step()
+			}
+		}
+	}()
+}
+
+func main() {
+	go func() {
+		for {
+			serve()
+		}
+	}()
+	http.ListenAndServe(":8080", nil)
+}
