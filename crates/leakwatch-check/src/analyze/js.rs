@@ -394,7 +394,7 @@ fn listeners(cx: &mut Ctx, module: &HashSet<&str>) {
         let long_lived = WELL_KNOWN_EMITTERS.contains(&root)
             || extra.iter().any(|e| e == target)
             || (module.contains(root) && !locally_bound(cx, obj, root, &mut memo));
-        if !long_lived || root == "this" {
+        if !long_lived || root == "this" || target.contains('(') {
             continue;
         }
         // `const off = x.subscribe(...)`: the handle is kept for removal.

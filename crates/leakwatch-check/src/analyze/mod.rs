@@ -35,7 +35,23 @@ pub fn analyze(lang: Lang, src: &str, tree: &Tree, opts: &RuleOptions) -> Vec<Hi
         Lang::Go => go::check(&mut cx),
         Lang::Java => java::check(&mut cx),
     }
-    let mut hits = cx.hits;
+    let mut hits = std::mem::take(&mut cx.hits);
+    if cx.root.has_error() {
+        // Where the parse failed, scopes and declarations are unreliable:
+        // drop findings that touch an error and declaration-based rules.
+        let errors: Vec<(usize, usize)> = cx
+            .nodes
+            .iter()
+            .filter(|n| n.is_error() || n.is_missing())
+            .map(|n| (n.start_byte(), n.end_byte()))
+            .collect();
+        hits.retain(|h| {
+            h.rule != Rule::AccidentalGlobal
+                && !errors
+                    .iter()
+                    .any(|(s, e)| h.start_byte <= *e && *s <= h.end_byte)
+        });
+    }
     hits.sort_by_key(|h| (h.start_byte, h.rule));
     hits.dedup_by(|a, b| a.rule == b.rule && a.line == b.line);
     hits

@@ -117,6 +117,21 @@ fn decorated_caches(cx: &mut Ctx) {
         let t = cx.text(dec).trim().to_string();
         let name = t.split('(').next().unwrap_or("").trim();
         let def = decorator.parent().and_then(|d| Ctx::field(d, "definition"));
+        // A cached function of no arguments is a lazy singleton: one entry.
+        let takes_args = def
+            .and_then(|d| Ctx::field(d, "parameters"))
+            .map(|p| {
+                let mut c = p.walk();
+                let n = p
+                    .named_children(&mut c)
+                    .filter(|a| !matches!(cx.text(*a), "self" | "cls") && a.kind() != "comment")
+                    .count();
+                n > 0
+            })
+            .unwrap_or(true);
+        if !takes_args {
+            continue;
+        }
         if (name == "functools.cache" || name == "cache")
             && (mentions(cx.src, "functools") || name.contains('.'))
         {
@@ -523,7 +538,19 @@ fn listeners(cx: &mut Ctx) {
         };
         let hit = match method {
             "addHandler" => {
-                !ftext.contains(".handlers")
+                // Re-adding the same handler object is a no-op; a handler
+                // created here is a new one each call.
+                let arg = first_arg(args);
+                let fresh = arg.is_some_and(|a| {
+                    a.kind() == "call"
+                        || (a.kind() == "identifier"
+                            && cx.desc_kind(f, "assignment").iter().any(|asg| {
+                                Ctx::field(*asg, "left").is_some_and(|l| cx.text(l) == cx.text(a))
+                                    && Ctx::field(*asg, "right").is_some_and(|r| r.kind() == "call")
+                            }))
+                });
+                fresh
+                    && !ftext.contains(".handlers")
                     && !removed(&["removeHandler"])
                     && !target.starts_with("self")
             }
