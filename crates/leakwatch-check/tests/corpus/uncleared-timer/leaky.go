@@ -25,3 +25,6 @@ func Poll(ctx context.Context) {
 		}
 	}
 }
+
+func check(path string) {}
+func poll()             {}

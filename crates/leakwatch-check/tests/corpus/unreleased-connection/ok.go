@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"io"
 	"net/http"
+	"net/url"
 )
 
 func Names(db *sql.DB, team string) ([]string, error) {

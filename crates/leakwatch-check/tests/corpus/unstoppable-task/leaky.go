@@ -36,3 +36,22 @@ func Watch(path string) {
 		}
 	}()
 }
+
+type Update struct{ ID int }
+
+type queue struct{ items [][]byte }
+
+func (q *queue) Pop() []byte { return nil }
+
+type conn struct{}
+
+func (c *conn) Write(b []byte) (int, error) { return len(b), nil }
+
+type Client struct {
+	queue *queue
+	conn  *conn
+}
+
+func apply(u Update)               {}
+func parse(r *http.Request) Update { return Update{} }
+func check(path string)            {}

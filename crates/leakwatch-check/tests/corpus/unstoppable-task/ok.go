@@ -48,3 +48,11 @@ func main() {
 	}()
 	http.ListenAndServe(":8080", nil)
 }
+
+type Update struct{ ID int }
+type Job struct{ ID int }
+
+func apply(u Update) {}
+func run(j Job)      {}
+func step()          {}
+func serve()         {}
