@@ -69,13 +69,16 @@ fn corpus_precision_and_recall() {
             .parent()
             .and_then(|d| d.file_name())
             .and_then(|n| n.to_str())
-            .and_then(Rule::from_id)
-            .expect("corpus files live in a directory named after their rule");
-        if want.iter().any(|(_, r)| *r == dir_rule) {
-            leaky_cover.insert((dir_rule, family(*lang)));
-        }
-        if want.is_empty() {
-            clean_cover.insert((dir_rule, family(*lang)));
+            .and_then(Rule::from_id);
+        // Files under a rule's directory count towards that rule's coverage;
+        // tests/corpus/mixed/ holds realistic modules mixing several rules.
+        if let Some(dir_rule) = dir_rule {
+            if want.iter().any(|(_, r)| *r == dir_rule) {
+                leaky_cover.insert((dir_rule, family(*lang)));
+            }
+            if want.is_empty() {
+                clean_cover.insert((dir_rule, family(*lang)));
+            }
         }
         let shown = path.display().to_string();
         let got: BTreeSet<(usize, Rule)> = check_source(&shown, *lang, &src, &opts)
@@ -148,7 +151,7 @@ fn corpus_precision_and_recall() {
         missing.join("\n")
     );
     assert!(files.len() >= 40, "corpus too small: {} files", files.len());
-    assert!(t >= 90, "corpus has only {t} detected leaky cases");
+    assert!(t >= 100, "corpus has only {t} detected leaky cases");
     assert!(precision >= 0.95, "precision {precision:.3} < 0.95");
     assert!(recall >= 0.95, "recall {recall:.3} < 0.95");
 }

@@ -4,21 +4,83 @@
 use leakwatch_check::{check_source, Lang, RuleOptions};
 use proptest::prelude::*;
 
-const LANGS: [Lang; 6] = [Lang::Python, Lang::JavaScript, Lang::TypeScript, Lang::Tsx, Lang::Go, Lang::Java];
+const LANGS: [Lang; 6] = [
+    Lang::Python,
+    Lang::JavaScript,
+    Lang::TypeScript,
+    Lang::Tsx,
+    Lang::Go,
+    Lang::Java,
+];
 
 /// Fragments that steer random programs into the rules' code paths.
 const TOKENS: &[&str] = &[
-    "def f(x):\n", "    ", "\n", "class A:\n", "@functools.lru_cache(maxsize=None)\n", "@cache\n", "_c = {}\n",
-    "L = []\n", "_c[x] = 1\n", "L.append(x)\n", "x in _c\n", "open(p)\n", "f = open(p)\n", "with ", " as f:\n",
-    "threading.Thread(target=f)\n", "while True:\n", "for x in M.objects.all():\n", "cur.fetchall()\n",
-    "function g(a) {", "}", "{", "(", ")", "=>", "const m = new Map();", "m.set(a, 1);", "m.get(a);",
-    "window.addEventListener('x', h);", "useEffect(() => {", "}, []);", "setInterval(() => a.b, 1000);",
-    "const id = setInterval(f, 1);", "this.x = 1;", "y = 2;", "var theThing = null;", "theThing = { m() {} };",
-    "func F() {", "go func() { for { <-ch } }()", "rows, err := db.Query(\"SELECT * FROM t\")",
-    "f, err := os.Open(p)", "defer f.Close()", "for {", "time.Tick(d)", "var cache = map[string]int{}",
-    "cache[k] = v", "public class C {", "static Map<String, X> M = new HashMap<>();", "M.put(k, v);",
-    "Connection c = ds.getConnection();", "new Thread(() -> { while (true) {} }).start();", "Files.lines(p)",
-    ";", ",", "\"", "'", "`", "/*", "*/", "#", "//", "é", "\u{1F600}", "\t", "\r\n", "\0",
+    "def f(x):\n",
+    "    ",
+    "\n",
+    "class A:\n",
+    "@functools.lru_cache(maxsize=None)\n",
+    "@cache\n",
+    "_c = {}\n",
+    "L = []\n",
+    "_c[x] = 1\n",
+    "L.append(x)\n",
+    "x in _c\n",
+    "open(p)\n",
+    "f = open(p)\n",
+    "with ",
+    " as f:\n",
+    "threading.Thread(target=f)\n",
+    "while True:\n",
+    "for x in M.objects.all():\n",
+    "cur.fetchall()\n",
+    "function g(a) {",
+    "}",
+    "{",
+    "(",
+    ")",
+    "=>",
+    "const m = new Map();",
+    "m.set(a, 1);",
+    "m.get(a);",
+    "window.addEventListener('x', h);",
+    "useEffect(() => {",
+    "}, []);",
+    "setInterval(() => a.b, 1000);",
+    "const id = setInterval(f, 1);",
+    "this.x = 1;",
+    "y = 2;",
+    "var theThing = null;",
+    "theThing = { m() {} };",
+    "func F() {",
+    "go func() { for { <-ch } }()",
+    "rows, err := db.Query(\"SELECT * FROM t\")",
+    "f, err := os.Open(p)",
+    "defer f.Close()",
+    "for {",
+    "time.Tick(d)",
+    "var cache = map[string]int{}",
+    "cache[k] = v",
+    "public class C {",
+    "static Map<String, X> M = new HashMap<>();",
+    "M.put(k, v);",
+    "Connection c = ds.getConnection();",
+    "new Thread(() -> { while (true) {} }).start();",
+    "Files.lines(p)",
+    ";",
+    ",",
+    "\"",
+    "'",
+    "`",
+    "/*",
+    "*/",
+    "#",
+    "//",
+    "é",
+    "\u{1F600}",
+    "\t",
+    "\r\n",
+    "\0",
 ];
 
 fn program() -> impl Strategy<Value = String> {
@@ -29,7 +91,11 @@ fn check_positions(lang: Lang, src: &str) {
     let r = check_source("p", lang, src, &RuleOptions::default()).expect("grammars load");
     let lines = src.split('\n').count();
     for f in &r.findings {
-        assert!(f.line >= 1 && f.line <= lines, "{lang:?}: line {} of {lines}", f.line);
+        assert!(
+            f.line >= 1 && f.line <= lines,
+            "{lang:?}: line {} of {lines}",
+            f.line
+        );
         assert!(f.column >= 1);
         assert!(f.end_line >= f.line);
         assert!(f.snippet.len() <= src.len());

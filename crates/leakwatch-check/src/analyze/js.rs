@@ -404,10 +404,7 @@ fn listeners(cx: &mut Ctx, module: &HashSet<&str>) {
         {
             continue;
         }
-        let removed = REMOVE_LISTENER
-            .iter()
-            .any(|m| mentions(cx.src, &format!("{target}.{m}(")));
-        if removed {
+        if removal_exists(cx, target, args) {
             continue;
         }
         let fname = fn_name(cx, f);
@@ -423,6 +420,37 @@ fn listeners(cx: &mut Ctx, module: &HashSet<&str>) {
             "remove it when done (`off`/`removeEventListener`), use `once`, or register it once outside the repeated code",
         );
     }
+}
+
+/// Whether the file removes this listener: the same target and the same
+/// handler (an inline function can only go with `removeAllListeners`).
+fn removal_exists(cx: &Ctx, target: &str, args: Option<Node>) -> bool {
+    if mentions(cx.src, &format!("{target}.removeAllListeners(")) {
+        return true;
+    }
+    let handler = args.and_then(|a| a.named_child(1));
+    let inline = handler.is_some_and(|h| {
+        matches!(
+            h.kind(),
+            "arrow_function" | "function_expression" | "function"
+        )
+    });
+    if inline {
+        return false;
+    }
+    let handler_text = handler.map(|h| cx.text(h)).unwrap_or("");
+    cx.all("call_expression").into_iter().any(|c| {
+        let callee = Ctx::field(c, "function").map(|f| cx.text(f)).unwrap_or("");
+        let Some(method) = callee
+            .strip_prefix(target)
+            .and_then(|m| m.strip_prefix('.'))
+        else {
+            return false;
+        };
+        REMOVE_LISTENER.contains(&method)
+            && (handler_text.is_empty()
+                || Ctx::field(c, "arguments").is_some_and(|a| cx.text(a).contains(handler_text)))
+    })
 }
 
 /// The callback of a React effect hook call, if `call` is one.
