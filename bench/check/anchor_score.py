@@ -9,6 +9,7 @@ import sys
 from collections import defaultdict
 
 CORPUS, OUT = sys.argv[1], sys.argv[2]
+ESLINT_COPY = os.path.realpath(sys.argv[3]) if len(sys.argv) > 3 else None
 RESOURCE = ["unclosed-resource", "unreleased-connection"]
 
 # Anchor rule -> our labels it may honestly count for (leak-related reasons only).
@@ -73,7 +74,19 @@ def flags_from_outputs():
     try:
         for fr in json.load(open(os.path.join(OUT, "eslint.json"))):
             for m in fr["messages"]:
-                out["eslint"].append((os.path.realpath(fr["filePath"]), m.get("line", 0), m.get("ruleId") or "parse"))
+                path = os.path.realpath(fr["filePath"])
+                if ESLINT_COPY and path.startswith(ESLINT_COPY):
+                    path = os.path.realpath(CORPUS) + path[len(ESLINT_COPY):]
+                rule = m.get("ruleId") or "parse"
+                if rule == "no-undef":
+                    # Only an assignment to an undeclared name claims a leak
+                    # (an accidental global); an undefined read does not.
+                    name = re.match(r"'([^']+)'", m.get("message", ""))
+                    text = open(path, encoding="utf-8").read().split("\n")[m.get("line", 1) - 1]
+                    col = m.get("column", 1) - 1
+                    if not name or not re.match(re.escape(name.group(1)) + r"\s*(=[^=]|\+\+|--)", text[col:]):
+                        rule = "no-undef (read)"
+                out["eslint"].append((path, m.get("line", 0), rule))
     except (ValueError, OSError):
         pass
     gomap = {}
@@ -107,8 +120,9 @@ def flags_from_outputs():
 
 flags, go_broken, go_total = flags_from_outputs()
 print(f"labelled leaky cases: {n_cases} in {len(files)} files")
-print(f"{'tool':<12} {'caught':>7} {'of (its langs)':>15} {'recall':>7} {'FP':>4}  leak-related codes that fired")
+print(f"{'tool':<12} {'caught':>7} {'cases in its languages':>23} {'recall there':>13} {'FP':>4}  leak-related codes that fired")
 rows = {}
+caught_by = {}
 for tool in ["leakwatch", "ruff", "pylint", "eslint", "go vet", "staticcheck"]:
     own = {k: v for k, v in labels.items() if k[0].endswith(LANGS[tool])}
     own_n = sum(len(v) for v in own.values())
@@ -124,12 +138,17 @@ for tool in ["leakwatch", "ruff", "pylint", "eslint", "go vet", "staticcheck"]:
         else:
             fp += 1
     rows[tool] = len(caught)
+    caught_by[tool] = caught
     codes = ", ".join(f"{c}x{n}" for c, n in sorted(fired.items())) if tool != "leakwatch" else "(all rules)"
-    print(f"{tool:<12} {len(caught):>7} {own_n:>15} {len(caught)/max(n_cases,1):>7.3f} {fp:>4}  {codes}")
+    print(f"{tool:<12} {len(caught):>7} {own_n:>23} {len(caught)/max(own_n,1):>13.3f} {fp:>4}  {codes}")
 best = max(v for k, v in rows.items() if k != "leakwatch")
 print(f"\nleakwatch catches {rows['leakwatch']} vs best anchor {best}: "
       f"{rows['leakwatch']/max(best,1):.1f}x")
-if go_total:
+missed = set().union(*(v for k, v in caught_by.items() if k != "leakwatch")) - caught_by["leakwatch"]
+print(f"cases an anchor catches that leakwatch misses: {len(missed)}")
+for path, line, rule in sorted(missed):
+    print(f"  {os.path.relpath(path, CORPUS)}:{line} {rule}")
+if go_broken:
     print(f"note: {go_broken} of {go_total} Go corpus files do not type-check on their own "
           f"(snippets call undefined helpers); go vet/staticcheck report nothing for those.")
 if not flags.get("eslint"):

@@ -66,8 +66,9 @@ export default [
   { plugins, rules },
 ];
 JS
-JSFILES=$(find "$CORPUS" -name '*.js' -o -name '*.ts' -o -name '*.tsx' | sort)
-(cd "$WORK/node" && ./node_modules/.bin/eslint --no-ignore -f json $JSFILES > "$OUT/eslint.json" 2>"$OUT/eslint.stderr")
+# eslint's flat config only covers files under its own directory: lint a copy.
+rm -rf "$WORK/node/corpus" && cp -r "$CORPUS" "$WORK/node/corpus"
+(cd "$WORK/node" && ./node_modules/.bin/eslint --no-ignore -f json corpus > "$OUT/eslint.json" 2>"$OUT/eslint.stderr")
 
 # --- Go anchors: each corpus file as its own package in a scratch module ---
 GOWORK="$WORK/gomod"; rm -rf "$GOWORK"; mkdir -p "$GOWORK"
@@ -85,4 +86,4 @@ for f in $(find "$CORPUS" -name '*.go' | sort); do
   fi
 done
 
-python3 "$HERE/anchor_score.py" "$CORPUS" "$OUT"
+python3 "$HERE/anchor_score.py" "$CORPUS" "$OUT" "$WORK/node/corpus"
