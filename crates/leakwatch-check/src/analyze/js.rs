@@ -391,6 +391,9 @@ fn listeners(cx: &mut Ctx, module: &HashSet<&str>) {
         if runs_once(fn_name(cx, f)) || is_once(cx, args) {
             continue;
         }
+        if startup_only(cx, f) {
+            continue;
+        }
         let long_lived = WELL_KNOWN_EMITTERS.contains(&root)
             || extra.iter().any(|e| e == target)
             || (module.contains(root) && !locally_bound(cx, obj, root, &mut memo));
@@ -420,6 +423,62 @@ fn listeners(cx: &mut Ctx, module: &HashSet<&str>) {
             "remove it when done (`off`/`removeEventListener`), use `once`, or register it once outside the repeated code",
         );
     }
+}
+
+/// Whether `f` (or a function enclosing it) is only ever called while the
+/// program starts: every call site in the file is at top level, in a
+/// function named like an initializer, or in a DOMContentLoaded/load handler.
+/// Unknown callers (no call site in this file) do not count as startup.
+fn startup_only(cx: &Ctx, f: Node) -> bool {
+    let mut cur = Some(f);
+    while let Some(func) = cur {
+        // A callback's "name" is the call it is passed to: not its own.
+        let passed = func.parent().is_some_and(|p| p.kind() == "arguments");
+        let name = if passed { "" } else { fn_name(cx, func) };
+        let short = name.rsplit('.').next().unwrap_or(name);
+        if !short.is_empty() && short.chars().all(|c| super::is_ident_char(c)) {
+            let sites: Vec<Node> = cx
+                .all("call_expression")
+                .into_iter()
+                .filter(|c| {
+                    Ctx::field(*c, "function").is_some_and(|callee| {
+                        let t = cx.text(callee);
+                        t == short || t.ends_with(&format!(".{short}"))
+                    })
+                })
+                .collect();
+            let at_startup = |site: Node| {
+                let mut g = cx.enclosing(site, FN);
+                while let Some(outer) = g {
+                    let on = fn_name(cx, outer);
+                    let args_text = outer.parent().map(|p| cx.text(p)).unwrap_or("");
+                    if runs_once(on)
+                        || args_text.contains("DOMContentLoaded")
+                        || args_text.starts_with("('load'")
+                        || on.ends_with(".ready")
+                    {
+                        return true;
+                    }
+                    if !matches!(
+                        outer.kind(),
+                        "arrow_function" | "function_expression" | "function"
+                    ) || outer
+                        .parent()
+                        .is_none_or(|p| p.kind() != "parenthesized_expression")
+                    {
+                        return false;
+                    }
+                    g = cx.enclosing(outer, FN); // an IIFE: look further out
+                }
+                true // top level
+            };
+            if !sites.is_empty() && sites.iter().all(|s| at_startup(*s)) {
+                return true;
+            }
+        }
+        cur = cx.enclosing(func, FN);
+    }
+    false
 }
 
 /// Whether the file removes this listener: the same target and the same

@@ -479,7 +479,11 @@ fn module_containers(cx: &mut Ctx) {
         if uses.adds.is_empty() || uses.removes > 0 || uses.escapes > 0 {
             continue;
         }
-        if uses.adds.iter().all(|(_, f)| runs_once(fn_name(cx, *f))) {
+        // Constructors filing objects by name build a registry of instances,
+        // bounded by how many are configured, not a per-request cache.
+        if uses.adds.iter().all(|(_, f)| {
+            runs_once(fn_name(cx, *f)) || (shape == Shape::Map && fn_name(cx, *f) == "__init__")
+        }) {
             continue;
         }
         let (site, f) = uses.adds[0];

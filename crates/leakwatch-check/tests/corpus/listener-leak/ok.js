@@ -38,3 +38,14 @@ function onClick(button) {
 }
 
 module.exports = { waitReady, setup, Widget, handler, onClick };
+
+// Called once per page, from the DOMContentLoaded handler below.
+window.Shortcuts = function (options) {
+  document.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape') options.close();
+  });
+};
+
+document.addEventListener('DOMContentLoaded', function () {
+  window.Shortcuts({ close: () => {} });
+});

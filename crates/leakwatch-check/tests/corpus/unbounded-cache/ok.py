@@ -74,3 +74,12 @@ def per_request(items):
     for item in items:
         seen[item.key] = item
     return seen
+
+
+_instances = {}
+
+
+class NamedCache:
+    def __init__(self, name):
+        # one shared store per configured cache name
+        self._store = _instances.setdefault(name, {})
