@@ -436,7 +436,7 @@ fn startup_only(cx: &Ctx, f: Node) -> bool {
         let passed = func.parent().is_some_and(|p| p.kind() == "arguments");
         let name = if passed { "" } else { fn_name(cx, func) };
         let short = name.rsplit('.').next().unwrap_or(name);
-        if !short.is_empty() && short.chars().all(|c| super::is_ident_char(c)) {
+        if !short.is_empty() && short.chars().all(super::is_ident_char) {
             let sites: Vec<Node> = cx
                 .all("call_expression")
                 .into_iter()
