@@ -65,7 +65,7 @@ pub(crate) struct Ctx<'a> {
     pub root: Node<'a>,
     pub nodes: Vec<Node<'a>>,
     subtree_end: Vec<usize>,
-    index: HashMap<usize, usize>,
+    by_kind: HashMap<&'static str, Vec<usize>>,
     pub hits: Vec<Hit>,
     pub opts: &'a RuleOptions,
 }
@@ -75,18 +75,26 @@ impl<'a> Ctx<'a> {
         let root = tree.root_node();
         let mut nodes = Vec::new();
         let mut subtree_end = Vec::new();
-        let mut stack: Vec<usize> = Vec::new();
+        let mut by_kind: HashMap<&'static str, Vec<usize>> = HashMap::new();
+        // One entry per cursor depth: the node's index if it is named.
+        let mut stack: Vec<Option<usize>> = Vec::new();
         let mut cursor = root.walk();
         'walk: loop {
-            let idx = nodes.len();
-            nodes.push(cursor.node());
-            subtree_end.push(idx + 1);
-            stack.push(idx);
+            let node = cursor.node();
+            if node.is_named() {
+                let idx = nodes.len();
+                nodes.push(node);
+                subtree_end.push(idx + 1);
+                by_kind.entry(node.kind()).or_default().push(idx);
+                stack.push(Some(idx));
+            } else {
+                stack.push(None);
+            }
             if cursor.goto_first_child() {
                 continue;
             }
             loop {
-                if let Some(i) = stack.pop() {
+                if let Some(Some(i)) = stack.pop() {
                     subtree_end[i] = nodes.len();
                 }
                 if cursor.goto_next_sibling() {
@@ -97,20 +105,35 @@ impl<'a> Ctx<'a> {
                 }
             }
         }
-        while let Some(i) = stack.pop() {
-            subtree_end[i] = nodes.len();
+        while let Some(top) = stack.pop() {
+            if let Some(i) = top {
+                subtree_end[i] = nodes.len();
+            }
         }
-        let index = nodes.iter().enumerate().map(|(i, n)| (n.id(), i)).collect();
         Ctx {
             src,
             lang,
             root,
             nodes,
             subtree_end,
-            index,
+            by_kind,
             hits: Vec::new(),
             opts,
         }
+    }
+
+    /// Index of a named node in preorder: nodes are sorted by start byte
+    /// (ancestors first on ties), so binary search then a short scan.
+    fn position(&self, n: Node) -> Option<usize> {
+        let start = n.start_byte();
+        let mut i = self.nodes.partition_point(|x| x.start_byte() < start);
+        while i < self.nodes.len() && self.nodes[i].start_byte() == start {
+            if self.nodes[i].id() == n.id() {
+                return Some(i);
+            }
+            i += 1;
+        }
+        None
     }
 
     /// The source text of a node.
@@ -120,8 +143,8 @@ impl<'a> Ctx<'a> {
 
     /// Every descendant of `n` (not `n` itself), in preorder.
     pub fn desc(&self, n: Node<'a>) -> &[Node<'a>] {
-        match self.index.get(&n.id()) {
-            Some(&i) => &self.nodes[i + 1..self.subtree_end[i]],
+        match self.position(n) {
+            Some(i) => &self.nodes[i + 1..self.subtree_end[i]],
             None => &[],
         }
     }
@@ -137,11 +160,10 @@ impl<'a> Ctx<'a> {
 
     /// All nodes of a kind in the file.
     pub fn all(&self, kind: &str) -> Vec<Node<'a>> {
-        self.nodes
-            .iter()
-            .copied()
-            .filter(|d| d.kind() == kind)
-            .collect()
+        self.by_kind
+            .get(kind)
+            .map(|v| v.iter().map(|&i| self.nodes[i]).collect())
+            .unwrap_or_default()
     }
 
     /// The nearest strict ancestor whose kind is one of `kinds`.
