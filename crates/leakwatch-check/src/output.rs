@@ -136,11 +136,21 @@ fn sarif_rule(rule: Rule, opts: &RuleOptions) -> Value {
             c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
         }).collect::<String>(),
         "shortDescription": { "text": rule.summary() },
-        "fullDescription": { "text": rule.explain().lines().nth(2).unwrap_or(rule.summary()) },
+        "fullDescription": { "text": first_paragraph(rule.explain()) },
         "help": { "text": rule.explain() },
         "defaultConfiguration": { "level": opts.severity(rule).as_str() },
         "properties": { "tags": ["memory", "leak"] }
     })
+}
+
+/// The explanation's first paragraph (after the title line), on one line.
+fn first_paragraph(doc: &str) -> String {
+    doc.lines()
+        .skip(2)
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// SARIF 2.1.0 for GitHub code scanning and GitLab.

@@ -346,6 +346,18 @@ fn bad_inputs_are_counted_never_fatal() {
 }
 
 #[test]
+fn config_exclude_patterns_skip_paths() {
+    let d = project(&[
+        ("src/ok.py", CLEAN_PY),
+        ("src/generated/leak.py", LEAKY_PY),
+        ("leakwatch.toml", "[check]\nexclude = [\"generated/\"]\n"),
+    ]);
+    stdout(lw(d.path()).args(["check", "src"]), 0);
+    fs::write(d.path().join("leakwatch.toml"), "[check]\n").unwrap();
+    stdout(lw(d.path()).args(["check", "src"]), 1);
+}
+
+#[test]
 fn gitignored_files_are_not_checked() {
     let d = project(&[
         ("a.py", CLEAN_PY),
