@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod analyze;
+pub mod check;
 pub mod run;
 pub mod watch;
 
