@@ -457,26 +457,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn samples_a_process_with_known_fds() {
-        // A child of its own: this test process's fd table changes under
-        // the other test threads. stdin/out/err plus three opened fds.
+    fn samples_a_process_and_sees_it_open_fds() {
+        // A child of its own (this test process's fd table changes under the
+        // other test threads), which opens three more fds after a moment. Its
+        // starting count is not known: it inherits whatever the harness leaks.
         let mut child = std::process::Command::new("sh")
             .args([
                 "-c",
-                "exec 3</dev/null 4</dev/null 5</dev/null; exec sleep 5",
+                "sleep 0.6; exec 7</dev/null 8</dev/null 9</dev/null; sleep 5",
             ])
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(300));
+        std::thread::sleep(std::time::Duration::from_millis(200));
         let mut p = ProcessProbe::attach(child.id() as i32, SampleDepth::Full).unwrap();
-        let s = p.sample().unwrap();
-        assert!(s.rss_bytes > 0);
-        assert!(s.pss_bytes.unwrap() > 0);
-        assert_eq!(s.threads, 1);
-        assert_eq!(s.fds, Some(6));
+        let before = p.sample().unwrap();
+        assert!(before.rss_bytes > 0);
+        assert!(before.pss_bytes.unwrap() > 0);
+        assert_eq!(before.threads, 1);
+        std::thread::sleep(std::time::Duration::from_millis(1000));
+        let after = p.sample().unwrap();
+        assert_eq!(after.fds.unwrap(), before.fds.unwrap() + 3);
         child.kill().unwrap();
         child.wait().unwrap();
     }
