@@ -244,6 +244,34 @@ fn module_names<'a>(cx: &Ctx<'a>) -> HashSet<&'a str> {
     names
 }
 
+/// An add that registers rather than caches: inside a function (or one of
+/// its enclosing functions) named like a one-time step, or a decorator-style
+/// function that files its argument and returns it (`def register(fn): X.append(fn); return fn`).
+fn registration(cx: &Ctx, site: Node, f: Node) -> bool {
+    let mut cur = Some(f);
+    while let Some(func) = cur {
+        if runs_once(fn_name(cx, func)) {
+            return true;
+        }
+        cur = cx.enclosing(func, &["function_definition"]);
+    }
+    let params: Vec<&str> = Ctx::field(f, "parameters")
+        .map(|p| {
+            cx.desc_kind(p, "identifier")
+                .into_iter()
+                .map(|i| cx.text(i))
+                .collect()
+        })
+        .unwrap_or_default();
+    let site_text = cx.text(site);
+    cx.desc_kind(f, "return_statement").into_iter().any(|r| {
+        let returned = cx.text(r).trim_start_matches("return").trim();
+        params.contains(&returned)
+            && (site_text.ends_with(&format!("({returned})"))
+                || site_text.ends_with(&format!("= {returned}")))
+    })
+}
+
 #[derive(Default)]
 struct Uses<'a> {
     adds: Vec<(Node<'a>, Node<'a>)>, // (site, enclosing function)
@@ -327,7 +355,13 @@ const READ_ONLY_CALLS: &[&str] = &[
     "type",
 ];
 
-fn classify_use<'a>(cx: &Ctx<'a>, u: Node<'a>, f: Option<Node<'a>>, uses: &mut Uses<'a>) {
+fn classify_use<'a>(
+    cx: &Ctx<'a>,
+    u: Node<'a>,
+    f: Option<Node<'a>>,
+    shape: Shape,
+    uses: &mut Uses<'a>,
+) {
     let Some(p) = u.parent() else { return };
     let is_field =
         |node: Node, field: &str| Ctx::field(node, field).is_some_and(|x| x.id() == u.id());
@@ -361,7 +395,8 @@ fn classify_use<'a>(cx: &Ctx<'a>, u: Node<'a>, f: Option<Node<'a>>, uses: &mut U
             if (gk == "assignment" || gk == "augmented_assignment") && is_left {
                 if slice {
                     uses.removes += 1;
-                } else if let Some(f) = f {
+                } else if let (Some(f), true) = (f, shape == Shape::Map) {
+                    // `lst[i] = v` replaces an item; only a dict grows.
                     uses.adds.push((g.unwrap_or(p), f));
                 }
             } else if gk == "delete_statement" || cx.enclosing(p, &["delete_statement"]).is_some() {
@@ -474,15 +509,15 @@ fn module_containers(cx: &mut Ctx) {
                     continue;
                 }
             }
-            classify_use(cx, u, f, &mut uses);
+            classify_use(cx, u, f, shape, &mut uses);
         }
         if uses.adds.is_empty() || uses.removes > 0 || uses.escapes > 0 {
             continue;
         }
         // Constructors filing objects by name build a registry of instances,
         // bounded by how many are configured, not a per-request cache.
-        if uses.adds.iter().all(|(_, f)| {
-            runs_once(fn_name(cx, *f)) || (shape == Shape::Map && fn_name(cx, *f) == "__init__")
+        if uses.adds.iter().all(|(site, f)| {
+            registration(cx, *site, *f) || (shape == Shape::Map && fn_name(cx, *f) == "__init__")
         }) {
             continue;
         }
