@@ -27,6 +27,7 @@ Exit codes: 0 no leak, 1 leak found, 2 usage or runtime error.";
 #[derive(Debug, Subcommand)]
 enum Command {
     Analyze(cmd::analyze::AnalyzeArgs),
+    Diff(cmd::diff::DiffArgs),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +45,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Analyze(args) => cmd::analyze::run(args),
+        Command::Diff(args) => cmd::diff::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,6 +1,8 @@
 //! One module per subcommand.
 
 pub mod analyze;
+pub mod diff;
+pub mod diff_pprof;
 
 use leakwatch_core::{format, Report, Series, Verdict};
 
