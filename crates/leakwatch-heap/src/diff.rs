@@ -566,13 +566,17 @@ fn leak_clusters(
     let dom = dominators(snap);
     let tree = retainer_tree(snap);
     let m = dom.order.len();
-    // owner[d]: DFS number of the leak root whose dominator subtree holds d.
+    // owner[d]: DFS number of the leak root whose dominator subtree holds d
+    // through a chain of new objects.
     let mut owner = vec![NONE; m];
     let mut roots: Vec<NodeIdx> = Vec::new();
     for d in 1..m {
         let v = dom.order[d];
         let up = owner[dom.idom[d] as usize];
-        if up != NONE {
+        // Ownership flows only through new objects: a new object (say a
+        // re-created timer list) that dominates an old one (the Map) must not
+        // swallow the new objects the old one holds.
+        if up != NONE && after_base[v as usize] {
             owner[d] = up;
         } else if candidate[v as usize] {
             owner[d] = d as u32;

@@ -12,6 +12,7 @@
 pub mod diff;
 pub mod error;
 pub mod graph;
+pub mod inspector;
 pub mod pprof;
 mod scan;
 pub mod snapshot;

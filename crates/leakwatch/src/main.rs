@@ -28,6 +28,7 @@ Exit codes: 0 no leak, 1 leak found, 2 usage or runtime error.";
 enum Command {
     Analyze(cmd::analyze::AnalyzeArgs),
     Diff(cmd::diff::DiffArgs),
+    Snapshot(cmd::snapshot::SnapshotArgs),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +47,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Analyze(args) => cmd::analyze::run(args),
         Command::Diff(args) => cmd::diff::run(args),
+        Command::Snapshot(args) => cmd::snapshot::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -41,7 +41,7 @@ pub struct DiffArgs {
     pub min_bytes: u64,
 }
 
-fn parse_size(s: &str) -> Result<u64, String> {
+pub fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -90,7 +90,7 @@ pub fn run(args: DiffArgs) -> anyhow::Result<u8> {
                     paths[i].display()
                 );
             }
-            diff_snapshots(&args, &paths)
+            diff_snapshots(&paths, args.json, args.top, args.min_bytes)
         }
         InputFormat::Pprof => {
             if paths.len() != 2 {
@@ -112,11 +112,17 @@ pub fn run(args: DiffArgs) -> anyhow::Result<u8> {
     }
 }
 
-fn diff_snapshots(args: &DiffArgs, paths: &[PathBuf]) -> anyhow::Result<u8> {
+/// Diffs 2 or 3 V8 heap snapshot files and prints the report; returns the exit code.
+pub fn diff_snapshots(
+    paths: &[PathBuf],
+    json: bool,
+    top: usize,
+    min_bytes: u64,
+) -> anyhow::Result<u8> {
     let opts = DiffOptions {
-        min_cluster_bytes: args.min_bytes,
-        top_classes: args.top,
-        top_clusters: args.top,
+        min_cluster_bytes: min_bytes,
+        top_classes: top,
+        top_clusters: top,
         ..DiffOptions::default()
     };
     let show_progress = std::io::stderr().is_terminal();
@@ -142,7 +148,7 @@ fn diff_snapshots(args: &DiffArgs, paths: &[PathBuf]) -> anyhow::Result<u8> {
     let report = result.map_err(|(i, e)| {
         anyhow::Error::new(e).context(format!("cannot use {}", paths[i].display()))
     })?;
-    if args.json {
+    if json {
         let out = serde_json::json!({
             "format": "v8-heap-snapshot",
             "files": paths,

@@ -3,6 +3,7 @@
 pub mod analyze;
 pub mod diff;
 pub mod diff_pprof;
+pub mod snapshot;
 
 use leakwatch_core::{format, Report, Series, Verdict};
 
