@@ -28,8 +28,10 @@ pub struct ClassTotals {
 /// its object ids (for "allocated after" and "still alive") and class totals.
 #[derive(Debug, Clone)]
 pub struct SnapshotSummary {
-    /// (V8 object id, class signature) sorted by id.
-    ids: Vec<(u32, u32)>,
+    /// V8 object ids, sorted.
+    ids: Vec<u32>,
+    /// Class signature of each id (same order), until [`Self::drop_signatures`].
+    sigs: Vec<u32>,
     pub classes: HashMap<String, ClassTotals>,
     pub node_count: u64,
     pub total_self_size: u64,
@@ -88,8 +90,10 @@ impl SnapshotSummary {
             }
         }
         ids.sort_unstable();
+        let (ids, sigs): (Vec<u32>, Vec<u32>) = ids.into_iter().unzip();
         SnapshotSummary {
             ids,
+            sigs,
             classes,
             node_count: snap.node_count() as u64,
             total_self_size: total,
@@ -97,14 +101,26 @@ impl SnapshotSummary {
     }
 
     pub fn contains(&self, id: u32) -> bool {
-        self.ids.binary_search_by_key(&id, |p| p.0).is_ok()
+        self.ids.binary_search(&id).is_ok()
     }
 
     fn sig_of(&self, id: u32) -> Option<u32> {
         self.ids
-            .binary_search_by_key(&id, |p| p.0)
+            .binary_search(&id)
             .ok()
-            .map(|i| self.ids[i].1)
+            .and_then(|i| self.sigs.get(i).copied())
+    }
+
+    /// Frees the class signatures once the same-process check is done.
+    pub fn drop_signatures(&mut self) {
+        self.sigs = Vec::new();
+    }
+
+    /// Frees the ids too (for the last snapshot, whose class totals are all
+    /// that is needed after the check).
+    pub fn drop_ids(&mut self) {
+        self.ids = Vec::new();
+        self.sigs = Vec::new();
     }
 
     /// Largest V8 heap object id. Heap objects have odd ids from a counter;
@@ -114,8 +130,8 @@ impl SnapshotSummary {
         self.ids
             .iter()
             .rev()
-            .find(|p| p.0 % 2 == 1)
-            .map(|p| p.0)
+            .find(|&&id| id % 2 == 1)
+            .copied()
             .unwrap_or(0)
     }
 }
@@ -146,7 +162,7 @@ pub fn check_same_process(
         old_range: 0,
         conflicting: 0,
     };
-    for &(id, sig) in &later.ids {
+    for (&id, &sig) in later.ids.iter().zip(&later.sigs) {
         if id > max {
             break;
         }
@@ -656,7 +672,7 @@ fn leak_clusters(
         });
         let c = &mut clusters[idx];
         c.count += 1;
-        c.retained += dom.retained[r as usize];
+        c.retained += dom.retained(r);
         if c.sample_ids.len() < 5 {
             c.sample_ids.push(snap.node_id[r as usize]);
         }
@@ -790,8 +806,9 @@ pub fn diff_snapshot_files(
             .map_err(|e| (i, e))?;
         let summary = SnapshotSummary::of(&snap);
         drop(snap);
-        if let Some(prev) = summaries.last() {
+        if let Some(prev) = summaries.last_mut() {
             check_same_process(prev, &summary, names[i - 1], names[i]).map_err(|e| (i, e))?;
+            prev.drop_signatures();
         }
         summaries.push(summary);
     }
@@ -799,14 +816,12 @@ pub fn diff_snapshot_files(
     let last =
         HeapSnapshot::read_file_with_progress(paths[last_i], Keep::Everything, Some(&mut cb))
             .map_err(|e| (last_i, e))?;
-    let last_summary = SnapshotSummary::of(&last);
-    check_same_process(
-        summaries.last().expect("at least BASE"),
-        &last_summary,
-        names[last_i - 1],
-        names[last_i],
-    )
-    .map_err(|e| (last_i, e))?;
+    let mut last_summary = SnapshotSummary::of(&last);
+    let prev = summaries.last_mut().expect("at least BASE");
+    check_same_process(prev, &last_summary, names[last_i - 1], names[last_i])
+        .map_err(|e| (last_i, e))?;
+    prev.drop_signatures();
+    last_summary.drop_ids();
     let refs: Vec<&SnapshotSummary> = summaries.iter().collect();
     Ok(analyze(&refs, &last, &last_summary, opts))
 }

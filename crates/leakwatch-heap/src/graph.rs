@@ -16,13 +16,21 @@ pub struct Dominators {
     pub order: Vec<NodeIdx>,
     /// Immediate dominator of each DFS number, as a DFS number (root: itself).
     pub idom: Vec<u32>,
-    /// Retained size of each node (by node index; 0 if unreachable).
-    pub retained: Vec<u64>,
+    /// Retained size by DFS number (see [`Dominators::retained`]).
+    retained_by_dfn: Vec<u64>,
 }
 
 impl Dominators {
     pub fn reachable(&self, n: NodeIdx) -> bool {
         self.dfn[n as usize] != NONE
+    }
+
+    /// Retained size of a node: itself plus everything it dominates (0 if unreachable).
+    pub fn retained(&self, n: NodeIdx) -> u64 {
+        match self.dfn[n as usize] {
+            NONE => 0,
+            d => self.retained_by_dfn[d as usize],
+        }
     }
 
     /// The node's immediate dominator (the root dominates itself).
@@ -50,7 +58,7 @@ pub fn dominators(snap: &HeapSnapshot) -> Dominators {
             dfn,
             order,
             idom: vec![],
-            retained: vec![],
+            retained_by_dfn: vec![],
         };
     }
     // Iterative preorder DFS: stack of (node, next edge).
@@ -96,18 +104,21 @@ pub fn dominators(snap: &HeapSnapshot) -> Dominators {
     for i in 0..m {
         pred_start[i + 1] += pred_start[i];
     }
-    let mut fill = pred_start.clone();
+    // Fill using pred_start[w] as a cursor, then shift the starts back.
     let mut preds = vec![0u32; pred_start[m] as usize];
     for (d, &v) in order.iter().enumerate() {
         for e in snap.edges(v) {
             let w = dfn[snap.edge_to[e] as usize];
             if w != NONE && follows(snap, e) {
-                preds[fill[w as usize] as usize] = d as u32;
-                fill[w as usize] += 1;
+                preds[pred_start[w as usize] as usize] = d as u32;
+                pred_start[w as usize] += 1;
             }
         }
     }
-    drop(fill);
+    for i in (1..=m).rev() {
+        pred_start[i] = pred_start[i - 1];
+    }
+    pred_start[0] = 0;
 
     let mut semi: Vec<u32> = (0..m as u32).collect();
     let mut label: Vec<u32> = (0..m as u32).collect();
@@ -135,7 +146,6 @@ pub fn dominators(snap: &HeapSnapshot) -> Dominators {
         }
         idom[w] = d;
     }
-    let mut retained = vec![0u64; n];
     let mut by_dfn: Vec<u64> = order
         .iter()
         .map(|&v| snap.node_self_size[v as usize])
@@ -144,14 +154,11 @@ pub fn dominators(snap: &HeapSnapshot) -> Dominators {
         let s = by_dfn[w];
         by_dfn[idom[w] as usize] += s;
     }
-    for (d, &v) in order.iter().enumerate() {
-        retained[v as usize] = by_dfn[d];
-    }
     Dominators {
         dfn,
         order,
         idom,
-        retained,
+        retained_by_dfn: by_dfn,
     }
 }
 
@@ -372,8 +379,8 @@ mod tests {
         assert_eq!(d.idom_of(2), Some(0));
         assert_eq!(d.idom_of(4), Some(2));
         assert!(!d.reachable(5));
-        assert_eq!(d.retained[2], 20);
-        assert_eq!(d.retained[0], 50);
+        assert_eq!(d.retained(2), 20);
+        assert_eq!(d.retained(0), 50);
         let r = retainer_tree(&s);
         assert_eq!(r.path(4).len(), 3);
     }

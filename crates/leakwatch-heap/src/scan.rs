@@ -155,7 +155,9 @@ impl<'p, R: Read> Scanner<'p, R> {
                 break;
             }
             let esc = self.peek()?;
-            self.bump();
+            if esc.is_some() {
+                self.bump();
+            }
             match esc {
                 Some(b'"') => raw.push(b'"'),
                 Some(b'\\') => raw.push(b'\\'),

@@ -375,7 +375,14 @@ impl HeapSnapshot {
         loop {
             key.clear();
             let key_at = sc.offset();
-            if sc.peek_token()? != Some(b'"') {
+            let next = sc.peek_token()?;
+            if next.is_none() {
+                return Err(HeapError::Truncated {
+                    offset: sc.offset(),
+                    expected: "a top-level field name".into(),
+                });
+            }
+            if next != Some(b'"') {
                 return Err(HeapError::NotSnapshot(format!(
                     "expected a field name at byte {key_at}"
                 )));
@@ -394,7 +401,8 @@ impl HeapSnapshot {
                     expected_nodes = header.node_count;
                     expected_edges = header.edge_count;
                     if let Some(n) = expected_nodes {
-                        let n = n.min(1 << 26) as usize;
+                        // A header can lie: reserve at most a modest amount up front.
+                        let n = n.min(1 << 22) as usize;
                         snap.node_type.reserve_exact(n);
                         snap.node_name.reserve_exact(n);
                         snap.node_id.reserve_exact(n);
@@ -402,7 +410,7 @@ impl HeapSnapshot {
                         edge_counts.reserve_exact(n);
                     }
                     if let (Some(e), Keep::Everything) = (expected_edges, keep) {
-                        let e = e.min(1 << 28) as usize;
+                        let e = e.min(1 << 24) as usize;
                         snap.edge_type.reserve_exact(e);
                         snap.edge_name.reserve_exact(e);
                         snap.edge_to.reserve_exact(e);
