@@ -472,24 +472,15 @@ pub fn analyze(
     // Which objects are new: allocated after BASE and (with a FINAL) alive at TARGET.
     let mut after_base = vec![false; n];
     let mut candidate = vec![false; n];
+    // Class comparison: objects new since BASE (and alive at TARGET) per class.
+    let mut new_by_class: HashMap<&str, (u64, u64)> = HashMap::new();
     for v in 0..n {
         let id = last.node_id[v];
         let nb = !base.contains(id);
         after_base[v] = nb;
-        candidate[v] = nb
-            && id % 2 == 1
-            && target.is_none_or(|t| t.contains(id))
-            && !is_noise(last, v as NodeIdx);
-    }
-
-    // Class comparison.
-    let mut new_by_class: HashMap<&str, (u64, u64)> = HashMap::new();
-    for v in 0..n {
-        let id = last.node_id[v];
-        if after_base[v]
-            && target.is_none_or(|t| t.contains(id))
-            && last.kind(v as u32) != NodeKind::Synthetic
-        {
+        let kept = nb && target.is_none_or(|t| t.contains(id));
+        candidate[v] = kept && id % 2 == 1 && !is_noise(last, v as NodeIdx);
+        if kept && last.kind(v as u32) != NodeKind::Synthetic {
             let e = new_by_class
                 .entry(last.class_name(v as NodeIdx))
                 .or_default();
@@ -628,6 +619,13 @@ fn leak_clusters(
                         repeat: 1,
                         cycle: vec![],
                     });
+                }
+                // The synthetic root's element edge to the global object reads
+                // better as "(global)".
+                if root_label == "(root)" && out.first().is_some_and(|s| s.edge == "[]") {
+                    let first = out.remove(0);
+                    let name = first.class.trim().trim_end_matches('/').trim();
+                    root_label = format!("({name})");
                 }
                 (root_label, collapse_repeats(out))
             })
