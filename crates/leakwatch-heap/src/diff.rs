@@ -63,10 +63,11 @@ impl SnapshotSummary {
         let mut total = 0u64;
         for n in 0..snap.node_count() as NodeIdx {
             let kind = snap.kind(n);
-            ids.push((
-                snap.node_id[n as usize],
-                signature(kind, sig_class(snap, n)),
-            ));
+            // id in the high half so that sorting the u64 sorts by id.
+            ids.push(
+                (snap.node_id[n as usize] as u64) << 32
+                    | signature(kind, sig_class(snap, n)) as u64,
+            );
             let size = snap.node_self_size[n as usize];
             total += size;
             if kind == NodeKind::Synthetic {
@@ -90,7 +91,10 @@ impl SnapshotSummary {
             }
         }
         ids.sort_unstable();
-        let (ids, sigs): (Vec<u32>, Vec<u32>) = ids.into_iter().unzip();
+        let (ids, sigs): (Vec<u32>, Vec<u32>) = ids
+            .into_iter()
+            .map(|k| ((k >> 32) as u32, k as u32))
+            .unzip();
         SnapshotSummary {
             ids,
             sigs,
@@ -785,40 +789,60 @@ pub fn is_strong(snap: &HeapSnapshot, e: usize) -> bool {
     snap.edge_kind(e) != EdgeKind::Weak
 }
 
-/// Reads BASE, TARGET and optionally FINAL snapshot files one after the other
-/// (only the last is kept with its edges), checks they come from one process,
-/// and analyses them. `progress(file_index, bytes_read)` is called while reading.
+/// Reads BASE, TARGET and optionally FINAL snapshot files (concurrently,
+/// one thread each; only the last is kept with its edges, the others are
+/// reduced to ids and class totals as soon as they are read), checks they
+/// come from one process, and analyses them. `progress(file_index,
+/// bytes_read)` is called while reading.
 pub fn diff_snapshot_files(
     paths: &[&std::path::Path],
     opts: &DiffOptions,
-    progress: &dyn Fn(usize, u64),
+    progress: &(dyn Fn(usize, u64) + Sync),
 ) -> Result<DiffReport, (usize, HeapError)> {
     use crate::snapshot::Keep;
     assert!(paths.len() == 2 || paths.len() == 3, "BASE TARGET [FINAL]");
     let names = ["BASE", "TARGET", "FINAL"];
-    let mut summaries: Vec<SnapshotSummary> = Vec::new();
     let last_i = paths.len() - 1;
-    for (i, path) in paths.iter().enumerate().take(last_i) {
-        let mut cb = |b: u64| progress(i, b);
-        let snap = HeapSnapshot::read_file_with_progress(path, Keep::NodesOnly, Some(&mut cb))
-            .map_err(|e| (i, e))?;
-        let summary = SnapshotSummary::of(&snap);
-        drop(snap);
-        if let Some(prev) = summaries.last_mut() {
-            check_same_process(prev, &summary, names[i - 1], names[i]).map_err(|e| (i, e))?;
-            prev.drop_signatures();
-        }
-        summaries.push(summary);
+    let (earlier, last) = std::thread::scope(|scope| {
+        let handles: Vec<_> = paths[..last_i]
+            .iter()
+            .enumerate()
+            .map(|(i, path)| {
+                scope.spawn(move || {
+                    let mut cb = |b: u64| progress(i, b);
+                    let snap =
+                        HeapSnapshot::read_file_with_progress(path, Keep::NodesOnly, Some(&mut cb))
+                            .map_err(|e| (i, e))?;
+                    Ok::<_, (usize, HeapError)>(SnapshotSummary::of(&snap))
+                })
+            })
+            .collect();
+        let mut cb = |b: u64| progress(last_i, b);
+        let last =
+            HeapSnapshot::read_file_with_progress(paths[last_i], Keep::Everything, Some(&mut cb))
+                .map_err(|e| (last_i, e));
+        let earlier: Vec<Result<SnapshotSummary, (usize, HeapError)>> = handles
+            .into_iter()
+            .map(|h| h.join().expect("snapshot reader thread does not panic"))
+            .collect();
+        (earlier, last)
+    });
+    let mut summaries = Vec::with_capacity(earlier.len());
+    for s in earlier {
+        summaries.push(s?);
     }
-    let mut cb = |b: u64| progress(last_i, b);
-    let last =
-        HeapSnapshot::read_file_with_progress(paths[last_i], Keep::Everything, Some(&mut cb))
-            .map_err(|e| (last_i, e))?;
+    let last = last?;
     let mut last_summary = SnapshotSummary::of(&last);
-    let prev = summaries.last_mut().expect("at least BASE");
+    for i in 1..summaries.len() {
+        let (prev, cur) = summaries.split_at_mut(i);
+        check_same_process(&prev[i - 1], &cur[0], names[i - 1], names[i]).map_err(|e| (i, e))?;
+    }
+    let prev = summaries.last().expect("at least BASE");
     check_same_process(prev, &last_summary, names[last_i - 1], names[last_i])
         .map_err(|e| (last_i, e))?;
-    prev.drop_signatures();
+    for s in &mut summaries {
+        s.drop_signatures();
+    }
     last_summary.drop_ids();
     let refs: Vec<&SnapshotSummary> = summaries.iter().collect();
     Ok(analyze(&refs, &last, &last_summary, opts))

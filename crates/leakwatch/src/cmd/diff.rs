@@ -3,6 +3,7 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{bail, Context};
 use clap::Args;
@@ -130,12 +131,17 @@ pub fn diff_snapshots(
         .iter()
         .map(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
         .collect();
+    // Files are read concurrently: show their combined progress.
+    let done: Vec<AtomicU64> = paths.iter().map(|_| AtomicU64::new(0)).collect();
+    let total: u64 = sizes.iter().sum();
     let progress = |i: usize, bytes: u64| {
-        if show_progress && sizes[i] > 0 {
+        if show_progress && total > 0 {
+            done[i].store(bytes, Ordering::Relaxed);
+            let sum: u64 = done.iter().map(|d| d.load(Ordering::Relaxed)).sum();
             eprint!(
-                "\rreading {} … {:>3}%  ",
-                paths[i].display(),
-                (bytes * 100 / sizes[i]).min(100)
+                "\rreading {} snapshots … {:>3}%  ",
+                paths.len(),
+                (sum * 100 / total).min(100)
             );
             let _ = std::io::stderr().flush();
         }
