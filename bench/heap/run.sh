@@ -44,7 +44,7 @@ sizes=$(stat -c %s "$B" "$T" "$F")
 largest=$(echo "$sizes" | sort -n | tail -n 1)
 total=$(echo "$sizes" | paste -sd+ | bc)
 
-measure() { # name, command...: prints "wall_s rss_kb exit"
+measure() { # name, command...: prints "wall_s rss_kb exit cpu_s"
   local name=$1; shift
   local log="$WORK/$name.time"
   set +e
@@ -54,16 +54,17 @@ measure() { # name, command...: prints "wall_s rss_kb exit"
   local wall rss
   wall=$(grep "Elapsed (wall clock)" "$log" | awk '{print $NF}' | awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }')
   rss=$(grep "Maximum resident set size" "$log" | awk '{print $NF}')
-  echo "$wall $rss $rc"
+  cpu=$(grep -E "(User|System) time" "$log" | awk '{s+=$NF} END {print s}')
+  echo "$wall $rss $rc $cpu"
 }
 
-read -r lw_wall lw_rss lw_rc < <(measure leakwatch "$LW" diff "$B" "$T" "$F")
+read -r lw_wall lw_rss lw_rc lw_cpu < <(measure leakwatch "$LW" diff "$B" "$T" "$F")
 echo "leakwatch: exit $lw_rc; top cluster:" >&2
 grep -m1 -E '^ +1\. ' "$WORK/leakwatch.out" >&2 || true
 
 if [ -z "${SKIP_MEMLAB:-}" ]; then
   # memlab's launcher caps the heap at 4 GB; large snapshots need more.
-  read -r ml_wall ml_rss ml_rc < <(measure memlab node --max-old-space-size=16384 \
+  read -r ml_wall ml_rss ml_rc ml_cpu < <(measure memlab node --max-old-space-size=16384 \
     "$HERE/anchors/node_modules/memlab/bin/memlab" find-leaks \
     --baseline "$B" --target "$T" --final "$F" --trace-all-objects)
   echo "memlab: exit $ml_rc; its summary:" >&2
@@ -73,10 +74,12 @@ fi
 mb() { echo "scale=1; $1/1048576" | bc; }
 printf '\nsnapshots: %s + %s + %s MB = %s MB (largest %s MB)\n' \
   $(for s in $sizes; do mb "$s"; done) "$(mb "$total")" "$(mb "$largest")"
-printf '%-28s %10s %14s %6s\n' tool "wall (s)" "peak RSS (MB)" exit
-printf '%-28s %10s %14s %6s\n' "leakwatch diff" "$lw_wall" "$(echo "scale=1; $lw_rss/1024" | bc)" "$lw_rc"
+printf '%-28s %10s %12s %14s %6s\n' tool "wall (s)" "CPU (s)" "peak RSS (MB)" exit
+printf '%-28s %10s %12s %14s %6s\n' "leakwatch diff" "$lw_wall" "$lw_cpu" "$(echo "scale=1; $lw_rss/1024" | bc)" "$lw_rc"
 if [ -z "${SKIP_MEMLAB:-}" ]; then
-  printf '%-28s %10s %14s %6s\n' "memlab find-leaks" "$ml_wall" "$(echo "scale=1; $ml_rss/1024" | bc)" "$ml_rc"
-  printf 'speed-up: %sx   leakwatch peak RSS / largest snapshot: %s\n' \
-    "$(echo "scale=1; $ml_wall/$lw_wall" | bc)" "$(echo "scale=2; $lw_rss*1024/$largest" | bc)"
+  printf '%-28s %10s %12s %14s %6s\n' "memlab find-leaks" "$ml_wall" "$ml_cpu" "$(echo "scale=1; $ml_rss/1024" | bc)" "$ml_rc"
+  printf 'speed-up: %sx wall, %sx CPU   leakwatch peak RSS / largest snapshot: %s, / all three: %s\n' \
+    "$(echo "scale=1; $ml_wall/$lw_wall" | bc)" "$(echo "scale=1; $ml_cpu/$lw_cpu" | bc)" \
+    "$(echo "scale=2; $lw_rss*1024/$largest" | bc)" "$(echo "scale=2; $lw_rss*1024/$total" | bc)"
+  echo "(wall times depend on how busy the machine is; CPU is user+system time)"
 fi
