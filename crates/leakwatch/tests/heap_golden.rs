@@ -3,7 +3,7 @@
 //! whole report format is pinned. Regenerate with UPDATE_GOLDEN=1.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use assert_cmd::Command;
 
@@ -96,18 +96,13 @@ fn snapshot(live: std::ops::Range<u32>, temp: std::ops::Range<u32>) -> String {
 #[test]
 fn report_matches_golden_file() {
     let dir = tempfile::tempdir().unwrap();
-    let files: Vec<PathBuf> = [
+    for (name, json) in [
         ("base", snapshot(0..100, 0..0)),
         ("target", snapshot(0..1100, 0..300)),
         ("final", snapshot(0..2100, 300..310)),
-    ]
-    .into_iter()
-    .map(|(name, json)| {
-        let p = dir.path().join(format!("{name}.heapsnapshot"));
-        std::fs::write(&p, json).unwrap();
-        p
-    })
-    .collect();
+    ] {
+        std::fs::write(dir.path().join(format!("{name}.heapsnapshot")), json).unwrap();
+    }
     let out = Command::cargo_bin("leakwatch")
         .unwrap()
         .current_dir(dir.path())
