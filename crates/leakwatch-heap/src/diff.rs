@@ -344,6 +344,14 @@ fn edge_token(snap: &HeapSnapshot, e: usize) -> String {
     }
 }
 
+/// GC root categories that hold the engine's own string tables.
+fn is_engine_string_root(label: &str) -> bool {
+    matches!(
+        label,
+        "(Internalized strings)" | "(External strings)" | "(String table)"
+    )
+}
+
 /// Whether the path step's class is worth printing (internal arrays and
 /// hidden nodes are not).
 fn shows_class(class: &str) -> bool {
@@ -600,6 +608,7 @@ fn leak_clusters(
     let mut clusters: Vec<ClusterAcc> = Vec::new();
     let mut by_key: HashMap<String, usize> = HashMap::new();
     let mut cluster_of_root: HashMap<u32, usize> = HashMap::new();
+    let mut engine_strings = false;
     for &r in &roots {
         let Some(parent) = tree.parent(r) else {
             continue;
@@ -634,6 +643,12 @@ fn leak_clusters(
                 (root_label, collapse_repeats(out))
             })
             .clone();
+        // Strings the engine interned (property names, literals) are reached
+        // from its string tables, not from anything the program holds.
+        if is_engine_string_root(&root_label) && snap.kind(r).is_string() {
+            engine_strings = true;
+            continue;
+        }
         let steps = prefix;
         let last_edge = tree.parent_edge[r as usize] as usize;
         let leaf = PathStep {
@@ -717,7 +732,7 @@ fn leak_clusters(
         }
     }
 
-    let mut below = 0u64;
+    let mut below = engine_strings as u64;
     let mut out: Vec<LeakCluster> = Vec::new();
     for c in clusters {
         if c.new_bytes < opts.min_cluster_bytes || c.new_objects < opts.min_cluster_objects {

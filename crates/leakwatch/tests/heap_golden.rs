@@ -10,22 +10,38 @@ use assert_cmd::Command;
 /// A heap with `global.requests = new Map()` holding `live` Request objects
 /// (ids stable across snapshots, each with a 600-byte body string), plus
 /// `temp` short-lived Temp objects under `global.pending`.
-fn snapshot(live: std::ops::Range<u32>, temp: std::ops::Range<u32>) -> String {
-    const STRINGS: [&str; 11] = [
-        "", "global", "requests", "Map", "table", "Request", "body", "xxxx", "Temp", "pending",
+/// `interned` strings hang off the engine's "(Internalized strings)" root.
+fn snapshot(
+    live: std::ops::Range<u32>,
+    temp: std::ops::Range<u32>,
+    interned: std::ops::Range<u32>,
+) -> String {
+    const STRINGS: [&str; 12] = [
+        "",
+        "global",
+        "requests",
+        "Map",
+        "table",
+        "Request",
+        "body",
+        "xxxx",
+        "Temp",
+        "pending",
         "Array",
+        "(Internalized strings)",
     ];
     let s = |name: &str| STRINGS.iter().position(|x| *x == name).unwrap();
     const PROPERTY: usize = 0;
     const ELEMENT: usize = 1;
     const INTERNAL: usize = 2;
-    let first_obj = 5;
+    let first_obj = 6;
     let first_temp = first_obj + 2 * live.len();
+    let first_interned = first_temp + temp.len();
     // (type, name, id, self_size, edges as (type, name_or_index, to_node_index)).
     // Types: 0 synthetic, 1 object, 2 array, 3 string.
     type Node = (usize, usize, usize, usize, Vec<(usize, usize, usize)>);
     let mut nodes: Vec<Node> = vec![
-        (0, s(""), 1, 0, vec![(ELEMENT, 1, 1)]),
+        (0, s(""), 1, 0, vec![(ELEMENT, 1, 1), (ELEMENT, 2, 5)]),
         (
             1,
             s("global"),
@@ -52,6 +68,15 @@ fn snapshot(live: std::ops::Range<u32>, temp: std::ops::Range<u32>) -> String {
                 .map(|k| (ELEMENT, k, first_temp + k))
                 .collect(),
         ),
+        (
+            0,
+            s("(Internalized strings)"),
+            11,
+            0,
+            (0..interned.len())
+                .map(|k| (ELEMENT, k, first_interned + k))
+                .collect(),
+        ),
     ];
     // V8 numbers objects in allocation order: Requests 0..1100 and Temps
     // 0..300 come before TARGET, the rest after.
@@ -70,6 +95,9 @@ fn snapshot(live: std::ops::Range<u32>, temp: std::ops::Range<u32>) -> String {
     }
     for i in temp {
         nodes.push((1, s("Temp"), temp_id(i as usize), 500, vec![]));
+    }
+    for i in interned {
+        nodes.push((3, s("xxxx"), 6001 + 2 * i as usize, 200, vec![]));
     }
     let mut out = String::from(
         r#"{"snapshot":{"meta":{"node_fields":["type","name","id","self_size","edge_count"],"node_types":[["synthetic","object","array","string"],"string","number","number","number"],"edge_fields":["type","name_or_index","to_node"],"edge_types":[["property","element","internal"],"string_or_number","node"]}},"nodes":["#,
@@ -97,9 +125,9 @@ fn snapshot(live: std::ops::Range<u32>, temp: std::ops::Range<u32>) -> String {
 fn report_matches_golden_file() {
     let dir = tempfile::tempdir().unwrap();
     for (name, json) in [
-        ("base", snapshot(0..100, 0..0)),
-        ("target", snapshot(0..1100, 0..300)),
-        ("final", snapshot(0..2100, 300..310)),
+        ("base", snapshot(0..100, 0..0, 0..0)),
+        ("target", snapshot(0..1100, 0..300, 0..2000)),
+        ("final", snapshot(0..2100, 300..310, 0..2000)),
     ] {
         std::fs::write(dir.path().join(format!("{name}.heapsnapshot")), json).unwrap();
     }
@@ -134,4 +162,7 @@ fn report_matches_golden_file() {
         "{text}"
     );
     assert!(!text.contains("Temp ("), "{text}");
+    // 2,000 new strings under the engine's string table are not a leak cluster.
+    assert!(!text.contains("Internalized"), "{text}");
+    assert!(text.contains("(1 smaller clusters not shown"), "{text}");
 }
