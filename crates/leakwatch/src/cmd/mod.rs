@@ -2,7 +2,10 @@
 
 pub mod analyze;
 pub mod check;
+pub mod diff;
+pub mod diff_pprof;
 pub mod run;
+pub mod snapshot;
 pub mod watch;
 
 use leakwatch_core::{format, Report, Resource, Verdict};
