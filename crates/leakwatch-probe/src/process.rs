@@ -539,7 +539,15 @@ mod tests {
             .arg("7.123")
             .spawn()
             .unwrap();
-        let pids = find_by_name("7.123");
+        // The child's cmdline is its parent's until it execs: allow a moment.
+        let mut pids = Vec::new();
+        for _ in 0..100 {
+            pids = find_by_name("7.123");
+            if pids.contains(&(child.id() as i32)) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
         assert!(pids.contains(&(child.id() as i32)), "{pids:?}");
         assert!(find_by_name("no-such-process-name-xyz").is_empty());
         child.kill().unwrap();
