@@ -37,6 +37,9 @@ pub fn write_duration(out: &mut impl std::fmt::Write, secs: f64) -> std::fmt::Re
         return out.write_str("∞");
     }
     let s = secs.max(0.0);
+    if s > 0.0 && s < 1.0 {
+        return write!(out, "{:.0}ms", s * 1000.0);
+    }
     if s < 10.0 {
         return write!(out, "{s:.1}s");
     }
@@ -160,6 +163,8 @@ mod tests {
         assert!(parse_duration("-1").is_err());
         assert_eq!(duration(3725.0), "1h 02m");
         assert_eq!(duration(4.25), "4.2s");
+        assert_eq!(duration(0.25), "250ms");
+        assert_eq!(duration(0.0), "0.0s");
     }
 
     #[test]
