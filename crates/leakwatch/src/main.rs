@@ -21,12 +21,16 @@ Examples:
   leakwatch run --duration 60s -- python3 examples/leaky_cache.py
   leakwatch watch --name my-service --json
   leakwatch analyze recording.csv
+  leakwatch trace -- ./my-server --port 8080
+  leakwatch report leakwatch-my-server.1234.lwt
 
 Exit codes: 0 no leak, 1 leak found, 2 usage or runtime error.";
 
 #[derive(Debug, Subcommand)]
 enum Command {
     Analyze(cmd::analyze::AnalyzeArgs),
+    Trace(cmd::trace::TraceArgs),
+    Report(cmd::report::ReportArgs),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +48,8 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Analyze(args) => cmd::analyze::run(args),
+        Command::Trace(args) => cmd::trace::run(args),
+        Command::Report(args) => cmd::report::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,6 +1,8 @@
 //! One module per subcommand.
 
 pub mod analyze;
+pub mod report;
+pub mod trace;
 
 use leakwatch_core::{format, Report, Series, Verdict};
 
