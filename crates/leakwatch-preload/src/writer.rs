@@ -268,6 +268,28 @@ unsafe fn open_trace(suffix_pid: bool, exclusive: bool) -> c_int {
     unsafe { libc::open(buf.as_ptr().cast(), flags, 0o644) }
 }
 
+/// Whether the existing trace file's header names this process (which then
+/// exec'd the image now starting).
+unsafe fn written_by_this_pid() -> bool {
+    let mut buf = [0u8; 4200];
+    // SAFETY: PATH is only written during init, single-threaded.
+    let path = unsafe { &(&*core::ptr::addr_of!(PATH))[..PATH_LEN] };
+    buf[..path.len()].copy_from_slice(path);
+    // SAFETY: NUL-terminated path.
+    let fd = unsafe { libc::open(buf.as_ptr().cast(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return false;
+    }
+    let mut h = [0u8; 16];
+    // SAFETY: valid buffer.
+    let n = unsafe { libc::read(fd, h.as_mut_ptr().cast(), h.len()) };
+    // SAFETY: our own descriptor.
+    unsafe { libc::close(fd) };
+    // SAFETY: plain syscall.
+    let pid = unsafe { libc::getpid() } as u32;
+    n == 16 && &h[..8] == MAGIC && h[12..16] == pid.to_le_bytes()
+}
+
 /// Emits the THREAD record and the module map into the caller's ring, and
 /// starts the writer.
 unsafe fn start_tracing(fd: c_int) -> bool {
@@ -318,8 +340,16 @@ extern "C" fn init() {
         // The first process claims the file; exec'd descendants either get
         // their own file (--follow-fork) or stay untraced.
         let mut fd = open_trace(false, true);
-        if fd < 0 && *libc::__errno_location() == libc::EEXIST && follow {
-            fd = open_trace(true, false);
+        if fd < 0 && *libc::__errno_location() == libc::EEXIST {
+            if written_by_this_pid() {
+                // The traced process exec'd a new image (a wrapper script,
+                // a shim): the new program takes the trace over.
+                fd = open_trace(false, false);
+            } else if follow {
+                fd = open_trace(true, false);
+            } else {
+                *libc::__errno_location() = libc::EEXIST;
+            }
         }
         if fd < 0 {
             if *libc::__errno_location() != libc::EEXIST {

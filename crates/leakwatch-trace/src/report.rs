@@ -88,6 +88,12 @@ pub fn is_allocator_frame(f: &Frame) -> bool {
     {
         return true;
     }
+    // Rust's alloc and core libraries (Vec, Box, RawVec, from_elem...).
+    if let Some(file) = &f.file {
+        if file.contains("/library/alloc/src/") || file.contains("/library/core/src/alloc") {
+            return true;
+        }
+    }
     let n = f.function.as_str();
     const PREFIXES: &[&str] = &[
         "operator new",
