@@ -126,7 +126,9 @@ fn record_alloc(r: &mut Ring, p: *mut c_void, size: usize) {
         return;
     }
     let mut ips = [0usize; MAX_FRAMES];
-    let n = unwind::capture(&mut ips);
+    // SAFETY: the cache belongs to this thread's ring.
+    let cache = unsafe { r.unwind_cache.as_mut() };
+    let n = unwind::capture(&mut ips, cache, r.stack);
     let ts = trace_ns();
     let ips = &ips[..n];
     let (id, known) = r.stack_id(unwind::hash(ips));

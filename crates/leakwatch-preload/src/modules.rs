@@ -13,6 +13,8 @@ const MAX_MODULES: usize = 2048;
 #[derive(Clone, Copy)]
 struct Known {
     base: u64,
+    /// Start of the range registered with the unwinder (0: none).
+    unwind_key: u64,
     name_hash: u64,
     seen: bool,
 }
@@ -25,6 +27,7 @@ struct Table {
 static mut TABLE: Table = Table {
     known: [Known {
         base: 0,
+        unwind_key: 0,
         name_hash: 0,
         seen: false,
     }; MAX_MODULES],
@@ -49,11 +52,13 @@ pub fn unlock() {
 pub fn clear() {
     // SAFETY: called with LOCK held or single-threaded (fork child).
     unsafe { (*core::ptr::addr_of_mut!(TABLE)).len = 0 };
+    crate::unwind::reset();
 }
 
 struct ScanCtx {
     ring: *mut Ring,
     ts: u64,
+    update: crate::unwind::Update,
 }
 
 fn name_hash(name: &[u8]) -> u64 {
@@ -98,9 +103,12 @@ unsafe extern "C" fn visit(info: *mut libc::dl_phdr_info, _size: usize, arg: *mu
             return 0;
         }
     }
+    // SAFETY: info describes a loaded object, mapped while it stays loaded.
+    let unwind_key = unsafe { ctx.update.add(info) };
     if table.len < MAX_MODULES {
         table.known[table.len] = Known {
             base,
+            unwind_key,
             name_hash: h,
             seen: true,
         };
@@ -137,7 +145,11 @@ pub unsafe fn rescan(ring: *mut Ring, ts: u64) {
     for k in &mut table.known[..table.len] {
         k.seen = false;
     }
-    let mut ctx = ScanCtx { ring, ts };
+    let mut ctx = ScanCtx {
+        ring,
+        ts,
+        update: crate::unwind::Update::new(),
+    };
     // SAFETY: the callback only touches ctx and TABLE.
     unsafe { libc::dl_iterate_phdr(Some(visit), (&mut ctx as *mut ScanCtx).cast()) };
     let mut i = 0;
@@ -153,9 +165,11 @@ pub unsafe fn rescan(ring: *mut Ring, ts: u64) {
         r.prev_ts = r.prev_ts.max(ts);
         rec.u(table.known[i].base);
         r.push(rec.as_slice());
+        ctx.update.remove(table.known[i].unwind_key);
         table.known[i] = table.known[table.len - 1];
         table.len -= 1;
     }
+    ctx.update.publish();
     unlock();
 }
 

@@ -45,6 +45,9 @@ pub struct Ring {
     next_stack_id: u32,
     pub sample_countdown: i64,
     pub rng: u64,
+    /// The owning thread's stack range and unwind rule cache.
+    pub stack: (u64, u64),
+    pub unwind_cache: *mut crate::unwind::Cache,
 }
 
 static RINGS: [AtomicPtr<Ring>; MAX_RINGS] = [const { AtomicPtr::new(null_mut()) }; MAX_RINGS];
@@ -117,6 +120,8 @@ pub unsafe fn claim(tid: u32) -> *mut Ring {
             next_stack_id: 0,
             sample_countdown: 0,
             rng: 0x9E37_79B9_7F4A_7C15 ^ (tid as u64).wrapping_mul(0xBF58_476D_1CE4_E5B9),
+            stack: (0, 0),
+            unwind_cache: null_mut(),
         });
     }
     RINGS[slot].store(r, Ordering::Release);

@@ -97,12 +97,18 @@ fn write_all(fd: c_int, mut buf: &[u8]) -> bool {
 /// Writes every ring's pending bytes as one chunk per ring. Caller holds
 /// DRAIN_LOCK. Rings whose thread has exited are freed once drained when
 /// `reap` is set.
-fn drain_all(reap: bool) {
+fn drain_all(reap: bool, last: *const Ring) {
     let fd = FD.load(Ordering::Relaxed);
     // SAFETY: plain syscall.
     let pid = unsafe { libc::getpid() };
-    for slot in 0..ring::count() {
-        let r = ring::get(slot);
+    let n = ring::count();
+    // `last` (if any) goes after every other ring: the final flush puts the
+    // END record at the very end of the file.
+    let order = (0..n)
+        .map(ring::get)
+        .filter(|r| !core::ptr::eq(*r, last))
+        .chain(core::iter::once(last.cast_mut()));
+    for r in order {
         if r.is_null() {
             continue;
         }
@@ -118,7 +124,7 @@ fn drain_all(reap: bool) {
         let len = a.len() + b.len();
         if len > 0 {
             let mut hdr = [0u8; 8];
-            hdr[..4].copy_from_slice(&(slot as u32).to_le_bytes());
+            hdr[..4].copy_from_slice(&r.slot.to_le_bytes());
             hdr[4..].copy_from_slice(&(len as u32).to_le_bytes());
             if !(write_all(fd, &hdr) && write_all(fd, a) && write_all(fd, b)) {
                 log(b"cannot write the trace file; tracing stops");
@@ -164,7 +170,7 @@ extern "C" fn writer_main(_: *mut c_void) -> *mut c_void {
         }
         lock_drain();
         if running() {
-            drain_all(reap);
+            drain_all(reap, core::ptr::null());
         }
         unlock_drain();
     }
@@ -336,6 +342,9 @@ extern "C" fn init() {
             SAMPLE_EVERY.store(v, Ordering::Relaxed);
         }
         let follow = getenv(c"LEAKWATCH_FOLLOW_FORK") == Some(b"1");
+        if getenv(c"LEAKWATCH_UNWINDER") == Some(b"libgcc") {
+            crate::unwind::FORCE_LIBGCC.store(true, Ordering::Relaxed);
+        }
         FOLLOW_FORK.store(follow, Ordering::Relaxed);
         // The first process claims the file; exec'd descendants either get
         // their own file (--follow-fork) or stay untraced.
@@ -403,7 +412,7 @@ extern "C" fn fini() {
         r.push(rec.as_slice());
     }
     lock_drain();
-    drain_all(false);
+    drain_all(false, r);
     STATE.store(DONE, Ordering::Release);
     unlock_drain();
     wake();
@@ -486,6 +495,14 @@ pub fn new_thread_ring() -> *mut Ring {
     // SAFETY: registry access is lock-free and safe from any thread.
     let r = unsafe { ring::claim(tid) };
     if !r.is_null() {
+        // SAFETY: freshly claimed by this thread; allocations here go to
+        // glibc untraced (the caller holds the guard).
+        unsafe {
+            (*r).stack = crate::unwind::thread_stack();
+            if (*r).unwind_cache.is_null() {
+                (*r).unwind_cache = Box::into_raw(Box::new(crate::unwind::Cache::default()));
+            }
+        }
         // SAFETY: freshly claimed by this thread.
         unsafe { crate::hooks::emit_thread(&mut *r) };
     }
