@@ -5,6 +5,7 @@
 //! report, and flamegraph/pprof exports.
 
 pub mod analysis;
+pub mod export;
 pub mod format;
 pub mod reader;
 pub mod report;

@@ -198,6 +198,60 @@ fn c_program_planted_leaks_are_exact() {
     );
 }
 
+/// The flamegraph and pprof profile of leaky.c's trace.
+fn check_exports(svg: &Path, pb: &Path) {
+    let svg = std::fs::read_to_string(svg).unwrap();
+    assert!(svg.starts_with("<?xml"), "not an SVG");
+    let line = marker_line("leaky.c", "leak_direct");
+    assert!(
+        svg.contains(&format!("leak_direct (leaky.c:{line})")),
+        "flamegraph lacks the leak"
+    );
+    assert!(
+        svg.contains("3,333 bytes"),
+        "flamegraph lacks the byte count"
+    );
+
+    let profile = leakwatch_trace::export::read_pprof(&std::fs::read(pb).unwrap()).unwrap();
+    let types: Vec<&str> = profile
+        .sample_type
+        .iter()
+        .map(|t| profile.string_table[t.r#type as usize].as_str())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "alloc_objects",
+            "alloc_space",
+            "inuse_objects",
+            "inuse_space"
+        ]
+    );
+    let inuse: i64 = profile.sample.iter().map(|s| s.value[3]).sum();
+    assert_eq!(inuse, 12489);
+    let allocs: i64 = profile.sample.iter().map(|s| s.value[0]).sum();
+    assert!(allocs > 8000, "{allocs}");
+
+    // Cross-check with Go's own pprof reader when Go is installed
+    // (.ci/deps/trace.sh installs it).
+    match Command::new("go")
+        .args(["tool", "pprof", "-top", "-sample_index=inuse_space"])
+        .arg(pb)
+        .output()
+    {
+        Ok(o) => {
+            let top = String::from_utf8_lossy(&o.stdout);
+            assert!(o.status.success(), "go tool pprof failed: {}", stderr(&o));
+            assert!(top.contains("Total samples = 12489B"), "{top}");
+            assert!(
+                top.contains("4444B") && top.contains("leak_aligned"),
+                "{top}"
+            );
+        }
+        Err(_) => eprintln!("go not installed: skipped the go tool pprof cross-check"),
+    }
+}
+
 #[test]
 fn c_program_that_frees_everything_has_no_leak() {
     let dir = tempfile::tempdir().unwrap();
