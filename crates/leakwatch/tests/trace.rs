@@ -178,16 +178,24 @@ fn c_program_planted_leaks_are_exact() {
         .unwrap();
     assert_eq!(th["frames"][1]["function"], "worker");
 
+    let svg = dir.path().join("leaks.svg");
+    let pb = dir.path().join("leaks.pb.gz");
     let text = Command::new(leakwatch())
         .arg("report")
         .arg(&trace)
+        .arg("--flamegraph")
+        .arg(&svg)
+        .arg("--pprof")
+        .arg(&pb)
         .output()
         .unwrap();
+    assert_eq!(text.status.code(), Some(1));
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(
         text.contains("LEAKED AT EXIT: 12489 bytes in 12 blocks"),
         "{text}"
     );
+    check_exports(&svg, &pb);
     assert!(
         text.contains(&format!(
             "leak_direct at {}:{}",
