@@ -23,9 +23,10 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn require_preload() {
-    let so = leakwatch().with_file_name("libleakwatch_preload.so");
+    let bin = leakwatch();
+    let so = bin.with_file_name("deps").join("libleakwatch_preload.so");
     assert!(
-        so.is_file(),
+        so.is_file() || bin.with_file_name("libleakwatch_preload.so").is_file(),
         "{} is missing: run `cargo build -p leakwatch-preload` with the same profile \
          (cargo test --workspace builds it)",
         so.display()

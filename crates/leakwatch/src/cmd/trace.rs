@@ -3,9 +3,10 @@
 //!
 //! The tracer is `libleakwatch_preload.so`, built by the workspace next to
 //! the `leakwatch` binary. It is looked up, in order, at `$LEAKWATCH_PRELOAD`,
-//! beside the executable, in `../lib/leakwatch/` relative to the executable
-//! (an installed layout: `bin/leakwatch` + `lib/leakwatch/libleakwatch_preload.so`),
-//! and one directory up (test binaries live in `target/*/deps/`).
+//! in `../lib/leakwatch/` relative to the executable (an installed layout:
+//! `bin/leakwatch` + `lib/leakwatch/libleakwatch_preload.so`), then the newest
+//! of: beside the executable, in its `deps/` (cargo's target dir), one
+//! directory up.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -77,15 +78,26 @@ pub fn find_preload() -> anyhow::Result<PathBuf> {
     }
     let exe = std::env::current_exe().context("cannot find the leakwatch executable")?;
     let dir = exe.parent().unwrap_or(Path::new("."));
+    let installed = dir.join("../lib/leakwatch").join(PRELOAD_NAME);
+    if installed.is_file() {
+        return Ok(installed);
+    }
+    // In a cargo target dir the library is in deps/ (and copied beside the
+    // binary by `cargo build -p leakwatch-preload`): take the newest.
     let candidates = [
         dir.join(PRELOAD_NAME),
-        dir.join("../lib/leakwatch").join(PRELOAD_NAME),
+        dir.join("deps").join(PRELOAD_NAME),
         dir.join("..").join(PRELOAD_NAME),
     ];
-    for c in &candidates {
-        if c.is_file() {
-            return Ok(c.clone());
-        }
+    let newest = candidates
+        .iter()
+        .filter_map(|c| {
+            let t = std::fs::metadata(c).and_then(|m| m.modified()).ok()?;
+            Some((t, c))
+        })
+        .max_by_key(|(t, _)| *t);
+    if let Some((_, c)) = newest {
+        return Ok(c.clone());
     }
     bail!(
         "cannot find the tracer library {PRELOAD_NAME} next to {}.\n  \
