@@ -10,7 +10,7 @@ use core::ptr::null_mut;
 use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 /// Ring capacity in bytes (a power of two).
-pub const RING_BYTES: usize = 4 << 20;
+pub const RING_BYTES: usize = 1 << 20;
 /// Most threads traced at once; threads past this run untraced.
 pub const MAX_RINGS: usize = 4096;
 /// Direct-mapped cache of stacks already emitted into this ring.
@@ -188,6 +188,14 @@ impl Ring {
                 head,
             )
         }
+    }
+
+    /// Gives the ring's pages back to the kernel (its thread is gone and
+    /// everything was written), so idle rings cost no memory.
+    pub fn release_pages(&self) {
+        // SAFETY: the data area is this ring's own mapping; nobody produces
+        // into a ring that is not claimed, and the consumer has read it all.
+        unsafe { libc::madvise(self.data.cast(), RING_BYTES, libc::MADV_DONTNEED) };
     }
 
     /// Marks bytes up to `head` as written. Consumer side only.

@@ -134,6 +134,7 @@ fn drain_all(reap: bool, last: *const Ring) {
             r.consume(head);
         }
         if gone && r.pending() == 0 {
+            r.release_pages();
             r.state.store(ring::FREE, Ordering::Release);
         }
     }
@@ -381,13 +382,16 @@ extern "C" fn fini() {
     if !running() {
         return;
     }
+    crate::hooks::set_guard(true);
+    let alone = only_thread_left();
     crate::hooks::set_guard(false);
     // Free what the C and C++ runtimes keep until exit, as valgrind does, so
-    // only the program's own leaks remain. LEAKWATCH_NO_FREERES=1 skips it.
+    // only the program's own leaks remain. LEAKWATCH_NO_FREERES=1 skips it,
+    // and so does any other thread still running (it may use those caches).
     // SAFETY: getenv/dlsym are safe here; the freeres functions are meant
     // to be called at exit.
     unsafe {
-        if getenv(c"LEAKWATCH_NO_FREERES").is_none() {
+        if alone && getenv(c"LEAKWATCH_NO_FREERES").is_none() {
             let cxx = libc::dlsym(libc::RTLD_DEFAULT, c"_ZN9__gnu_cxx9__freeresEv".as_ptr());
             if !cxx.is_null() {
                 let f: extern "C" fn() = core::mem::transmute(cxx);
@@ -416,6 +420,30 @@ extern "C" fn fini() {
     STATE.store(DONE, Ordering::Release);
     unlock_drain();
     wake();
+}
+
+/// True when no thread but the caller and the writer is alive.
+fn only_thread_left() -> bool {
+    // SAFETY: plain directory listing; its allocations go to glibc untraced
+    // (the caller holds the guard).
+    unsafe {
+        let dir = libc::opendir(c"/proc/self/task".as_ptr());
+        if dir.is_null() {
+            return false;
+        }
+        let mut tasks = 0;
+        loop {
+            let e = libc::readdir(dir);
+            if e.is_null() {
+                break;
+            }
+            if (*e).d_name[0] != b'.' as core::ffi::c_char {
+                tasks += 1;
+            }
+        }
+        libc::closedir(dir);
+        tasks <= 2
+    }
 }
 
 extern "C" fn fork_prepare() {
