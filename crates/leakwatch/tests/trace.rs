@@ -640,3 +640,55 @@ fn bad_input_gives_clear_errors() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("too short"), "{}", stderr(&o));
 }
+
+#[test]
+fn sampling_scales_estimates_and_keeps_large_leaks() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = build(
+        dir.path(),
+        "gcc",
+        "leaky.c",
+        "leaky",
+        &["-O2", "-g", "-pthread"],
+    );
+    let exe = exe.to_str().unwrap();
+    let (full, _) = run_trace(dir.path(), "full.lwt", &["--no-summary"], &[exe]);
+    let (sampled, out) = run_trace(
+        dir.path(),
+        "sampled.lwt",
+        &["--no-summary", "--sample-every", "64"],
+        &[exe],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (f, _) = report_json(&full);
+    let (s, code) = report_json(&sampled);
+    assert_eq!(code, 1);
+    assert_eq!(s["header"]["sample_every"], 64);
+    // Fewer events recorded...
+    assert!(
+        s["allocations"].as_u64().unwrap() < f["allocations"].as_u64().unwrap(),
+        "sampled {} vs full {}",
+        s["allocations"],
+        f["allocations"]
+    );
+    // ...but a block 17 times the mean gap is sampled with probability
+    // 1 - e^-17 and its estimate is its size.
+    let direct = entries(&s["leaked"])
+        .into_iter()
+        .find(|e| e.0 == "leak_direct")
+        .unwrap();
+    assert_eq!((direct.2, direct.3), (3333, 3));
+    let text = Command::new(leakwatch())
+        .arg("report")
+        .arg(&sampled)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&text.stdout).contains("sizes are estimates"));
+
+    let o = Command::new(leakwatch())
+        .args(["trace", "--sample-every", "lots", "--", exe])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("not a size"), "{}", stderr(&o));
+}
