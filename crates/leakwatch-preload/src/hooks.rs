@@ -228,7 +228,13 @@ pub unsafe extern "C" fn memalign(align: usize, size: usize) -> *mut c_void {
 
 #[no_mangle]
 pub unsafe extern "C" fn aligned_alloc(align: usize, size: usize) -> *mut c_void {
-    // SAFETY: glibc's aligned_alloc is memalign with the same checks.
+    // C11 (and glibc ≥ 2.35): a non-power-of-two alignment fails with EINVAL.
+    if !align.is_power_of_two() {
+        // SAFETY: errno is thread-local.
+        unsafe { *libc::__errno_location() = libc::EINVAL };
+        return null_mut();
+    }
+    // SAFETY: glibc's own memalign with a valid alignment.
     let p = unsafe { __libc_memalign(align, size) };
     traced(|r| record_alloc(r, p, size));
     p
@@ -296,4 +302,23 @@ pub unsafe extern "C" fn dlclose(h: *mut c_void) -> c_int {
     // SAFETY: the calling thread's own ring.
     traced(|r| unsafe { crate::modules::rescan(r, trace_ns()) });
     rc
+}
+
+/// `_exit` skips atexit handlers and destructors, so the trace is flushed
+/// here (forked children and shells commonly leave this way). Not the
+/// runtimes' caches: the program chose not to clean up.
+#[no_mangle]
+pub unsafe extern "C" fn _exit(status: c_int) -> ! {
+    writer::final_flush(false);
+    loop {
+        // SAFETY: exit_group never returns.
+        unsafe { libc::syscall(libc::SYS_exit_group, status) };
+    }
+}
+
+/// C99's name for `_exit`.
+#[no_mangle]
+pub unsafe extern "C" fn _Exit(status: c_int) -> ! {
+    // SAFETY: same contract.
+    unsafe { _exit(status) }
 }

@@ -379,11 +379,17 @@ extern "C" fn init() {
 }
 
 extern "C" fn fini() {
+    final_flush(true);
+}
+
+/// Writes the END record and everything pending, then stops tracing. With
+/// `freeres`, first releases the C and C++ runtimes' caches.
+pub fn final_flush(freeres: bool) {
     if !running() {
         return;
     }
     crate::hooks::set_guard(true);
-    let alone = only_thread_left();
+    let alone = freeres && only_thread_left();
     crate::hooks::set_guard(false);
     // Free what the C and C++ runtimes keep until exit, as valgrind does, so
     // only the program's own leaks remain. LEAKWATCH_NO_FREERES=1 skips it,

@@ -692,3 +692,30 @@ fn sampling_scales_estimates_and_keeps_large_leaks() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("not a size"), "{}", stderr(&o));
 }
+
+#[test]
+fn exec_hands_the_trace_to_the_new_image() {
+    // A wrapper shell that execs the real program (as scripts and shims
+    // do): the program that ends up running is the one traced.
+    let dir = tempfile::tempdir().unwrap();
+    let exe = build(dir.path(), "gcc", "forker.c", "forker", &["-O2", "-g"]);
+    let script = format!("exec {}", exe.display());
+    let (trace, out) = run_trace(
+        dir.path(),
+        "exec.lwt",
+        &["--no-summary"],
+        &["sh", "-c", &script],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("forker done"));
+    let (r, _) = report_json(&trace);
+    assert_eq!(
+        entries(&r["leaked"]),
+        vec![(
+            "parent_leak".into(),
+            marker_line("forker.c", "parent_leak"),
+            654,
+            1
+        )]
+    );
+}
