@@ -121,14 +121,14 @@ fn sampled(r: &mut Ring, size: usize) -> bool {
 }
 
 #[inline(always)]
-fn record_alloc(r: &mut Ring, p: *mut c_void, size: usize) {
+fn record_alloc(r: &mut Ring, p: *mut c_void, size: usize, entry: Option<(u64, u64)>) {
     if p.is_null() || !sampled(r, size) {
         return;
     }
     let mut ips = [0usize; MAX_FRAMES];
     // SAFETY: the cache belongs to this thread's ring.
     let cache = unsafe { r.unwind_cache.as_mut() };
-    let n = unwind::capture(&mut ips, cache, r.stack);
+    let n = unwind::capture(&mut ips, cache, r.stack, entry);
     let ts = trace_ns();
     let ips = &ips[..n];
     let (id, known) = r.stack_id(unwind::hash(ips));
@@ -163,19 +163,34 @@ fn record_free(r: &mut Ring, p: *mut c_void, ts: u64) {
     r.push(rec.as_slice());
 }
 
+// malloc, calloc and realloc enter through a two-instruction trampoline
+// that hands the caller's stack and frame pointers to the hook, so stacks
+// are unwound from the caller's frame (the tracer's own frames are never
+// unwound: about a seventh of the unwinding work).
+
+#[unsafe(naked)]
 #[no_mangle]
 pub unsafe extern "C" fn malloc(size: usize) -> *mut c_void {
+    core::arch::naked_asm!("mov rsi, rsp", "mov rdx, rbp", "jmp {0}", sym malloc_entry)
+}
+
+unsafe extern "C" fn malloc_entry(size: usize, sp: u64, bp: u64) -> *mut c_void {
     // SAFETY: glibc's own malloc.
     let p = unsafe { __libc_malloc(size) };
-    traced(|r| record_alloc(r, p, size));
+    traced(|r| record_alloc(r, p, size, Some((sp, bp))));
     p
 }
 
+#[unsafe(naked)]
 #[no_mangle]
 pub unsafe extern "C" fn calloc(n: usize, size: usize) -> *mut c_void {
+    core::arch::naked_asm!("mov rdx, rsp", "mov rcx, rbp", "jmp {0}", sym calloc_entry)
+}
+
+unsafe extern "C" fn calloc_entry(n: usize, size: usize, sp: u64, bp: u64) -> *mut c_void {
     // SAFETY: glibc's own calloc (it checks the overflow).
     let p = unsafe { __libc_calloc(n, size) };
-    traced(|r| record_alloc(r, p, n.wrapping_mul(size)));
+    traced(|r| record_alloc(r, p, n.wrapping_mul(size), Some((sp, bp))));
     p
 }
 
@@ -188,8 +203,18 @@ pub unsafe extern "C" fn free(p: *mut c_void) {
     unsafe { __libc_free(p) }
 }
 
+#[unsafe(naked)]
 #[no_mangle]
 pub unsafe extern "C" fn realloc(p: *mut c_void, size: usize) -> *mut c_void {
+    core::arch::naked_asm!("mov rdx, rsp", "mov rcx, rbp", "jmp {0}", sym realloc_entry)
+}
+
+unsafe extern "C" fn realloc_entry(p: *mut c_void, size: usize, sp: u64, bp: u64) -> *mut c_void {
+    // SAFETY: same contract as realloc.
+    unsafe { realloc_with(p, size, Some((sp, bp))) }
+}
+
+unsafe fn realloc_with(p: *mut c_void, size: usize, entry: Option<(u64, u64)>) -> *mut c_void {
     let t0 = if p.is_null() { 0 } else { trace_ns() };
     // SAFETY: glibc's own realloc.
     let q = unsafe { __libc_realloc(p, size) };
@@ -199,7 +224,7 @@ pub unsafe extern "C" fn realloc(p: *mut c_void, size: usize) -> *mut c_void {
             if !p.is_null() {
                 record_free(r, p, t0);
             }
-            record_alloc(r, q, size);
+            record_alloc(r, q, size, entry);
         });
     }
     q
@@ -209,7 +234,7 @@ pub unsafe extern "C" fn realloc(p: *mut c_void, size: usize) -> *mut c_void {
 pub unsafe extern "C" fn reallocarray(p: *mut c_void, n: usize, size: usize) -> *mut c_void {
     match n.checked_mul(size) {
         // SAFETY: same contract as realloc.
-        Some(total) => unsafe { realloc(p, total) },
+        Some(total) => unsafe { realloc_with(p, total, None) },
         None => {
             // SAFETY: errno is thread-local.
             unsafe { *libc::__errno_location() = libc::ENOMEM };
@@ -222,7 +247,7 @@ pub unsafe extern "C" fn reallocarray(p: *mut c_void, n: usize, size: usize) -> 
 pub unsafe extern "C" fn memalign(align: usize, size: usize) -> *mut c_void {
     // SAFETY: glibc's own memalign.
     let p = unsafe { __libc_memalign(align, size) };
-    traced(|r| record_alloc(r, p, size));
+    traced(|r| record_alloc(r, p, size, None));
     p
 }
 
@@ -236,7 +261,7 @@ pub unsafe extern "C" fn aligned_alloc(align: usize, size: usize) -> *mut c_void
     }
     // SAFETY: glibc's own memalign with a valid alignment.
     let p = unsafe { __libc_memalign(align, size) };
-    traced(|r| record_alloc(r, p, size));
+    traced(|r| record_alloc(r, p, size, None));
     p
 }
 
@@ -250,7 +275,7 @@ pub unsafe extern "C" fn posix_memalign(out: *mut *mut c_void, align: usize, siz
     if p.is_null() {
         return libc::ENOMEM;
     }
-    traced(|r| record_alloc(r, p, size));
+    traced(|r| record_alloc(r, p, size, None));
     // SAFETY: the caller passes a valid out pointer.
     unsafe { *out = p };
     0
@@ -260,7 +285,7 @@ pub unsafe extern "C" fn posix_memalign(out: *mut *mut c_void, align: usize, siz
 pub unsafe extern "C" fn valloc(size: usize) -> *mut c_void {
     // SAFETY: glibc's own valloc.
     let p = unsafe { __libc_valloc(size) };
-    traced(|r| record_alloc(r, p, size));
+    traced(|r| record_alloc(r, p, size, None));
     p
 }
 
@@ -268,7 +293,7 @@ pub unsafe extern "C" fn valloc(size: usize) -> *mut c_void {
 pub unsafe extern "C" fn pvalloc(size: usize) -> *mut c_void {
     // SAFETY: glibc's own pvalloc.
     let p = unsafe { __libc_pvalloc(size) };
-    traced(|r| record_alloc(r, p, size));
+    traced(|r| record_alloc(r, p, size, None));
     p
 }
 

@@ -205,12 +205,14 @@ extern "C" fn step(ctx: *mut c_void, arg: *mut c_void) -> c_int {
 
 /// Fills `ips` with the caller's return addresses, innermost first, and
 /// returns how many were written. `stack` is the calling thread's stack
-/// range; `cache` its unwind rule cache.
+/// range; `cache` its unwind rule cache; `entry` the stack and frame
+/// pointers at the hook's entry, when known.
 #[inline(never)]
 pub fn capture(
     ips: &mut [usize; MAX_FRAMES],
     cache: Option<&mut Cache>,
     stack: (u64, u64),
+    entry: Option<(u64, u64)>,
 ) -> usize {
     let mut c = Collect {
         ips: ips.as_mut_ptr(),
@@ -239,19 +241,43 @@ pub fn capture(
             // SAFETY: published unwinders are never freed.
             let fast = unsafe { &*fast };
             let top = stack.1;
+            let lo = rsp;
             let mut read = |addr: u64| {
-                if addr >= rsp && addr.checked_add(8).is_some_and(|e| e <= top) {
+                if addr >= lo && addr.checked_add(8).is_some_and(|e| e <= top) {
                     // SAFETY: inside this thread's own mapped stack.
                     Ok(unsafe { (addr as *const u64).read() })
                 } else {
                     Err(())
                 }
             };
-            let mut it =
-                fast.iter_frames(rip, UnwindRegsX86_64::new(rip, rsp, rbp), cache, &mut read);
-            while let Ok(Some(frame)) = it.next() {
-                if !c.push(frame.address() as usize) {
-                    break;
+            // Start at the hook's caller when the trampoline told us where
+            // its frame is: [sp] holds the return address into the caller.
+            let start = entry.and_then(|(sp, bp)| {
+                let ra = read(sp).ok().filter(|&ra| ra > 1)?;
+                Some((ra, sp + 8, bp))
+            });
+            match start {
+                Some((ra, sp, bp)) => {
+                    c.skipping = false;
+                    c.push(ra as usize);
+                    // Look the caller's frame up at the call instruction.
+                    let regs = UnwindRegsX86_64::new(ra - 1, sp, bp);
+                    let mut it = fast.iter_frames(ra - 1, regs, cache, &mut read);
+                    let _ = it.next(); // the caller itself, pushed above
+                    while let Ok(Some(frame)) = it.next() {
+                        if !c.push(frame.address() as usize) {
+                            break;
+                        }
+                    }
+                }
+                None => {
+                    let regs = UnwindRegsX86_64::new(rip, rsp, rbp);
+                    let mut it = fast.iter_frames(rip, regs, cache, &mut read);
+                    while let Ok(Some(frame)) = it.next() {
+                        if !c.push(frame.address() as usize) {
+                            break;
+                        }
+                    }
                 }
             }
         }
