@@ -139,6 +139,7 @@ impl Ring {
     pub fn push(&mut self, rec: &[u8]) {
         let len = rec.len() as u64;
         let head = self.head.0.load(Ordering::Relaxed);
+        let mut waits = 0u32;
         loop {
             let tail = self.tail.0.load(Ordering::Acquire);
             if RING_BYTES as u64 - (head - tail) >= len {
@@ -148,8 +149,20 @@ impl Ring {
                 return;
             }
             crate::writer::wake();
-            // SAFETY: plain syscall.
-            unsafe { libc::sched_yield() };
+            // Yield a few times, then sleep: spinning producers would take
+            // the CPU from the writer they are waiting for.
+            waits += 1;
+            if waits < 16 {
+                // SAFETY: plain syscall.
+                unsafe { libc::sched_yield() };
+            } else {
+                let pause = libc::timespec {
+                    tv_sec: 0,
+                    tv_nsec: 50_000,
+                };
+                // SAFETY: plain syscall with a valid timespec.
+                unsafe { libc::nanosleep(&pause, core::ptr::null_mut()) };
+            }
         }
         let start = (head as usize) & (RING_BYTES - 1);
         let first = rec.len().min(RING_BYTES - start);
