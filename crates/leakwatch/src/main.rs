@@ -23,6 +23,8 @@ Examples:
   leakwatch watch --name my-service --json
   leakwatch analyze recording.csv
   leakwatch check src/ --format sarif -o leakwatch.sarif
+  leakwatch trace -- ./my-server --port 8080
+  leakwatch report leakwatch-my-server.1234.lwt
 
 Exit codes: 0 no leak, 1 leak found, 2 usage or runtime error.";
 
@@ -34,6 +36,8 @@ enum Command {
     Check(cmd::check::CheckArgs),
     Diff(cmd::diff::DiffArgs),
     Snapshot(cmd::snapshot::SnapshotArgs),
+    Trace(cmd::trace::TraceArgs),
+    Report(cmd::report::ReportArgs),
 }
 
 fn main() -> ExitCode {
@@ -56,6 +60,8 @@ fn main() -> ExitCode {
         Command::Check(args) => cmd::check::run(args),
         Command::Diff(args) => cmd::diff::run(args),
         Command::Snapshot(args) => cmd::snapshot::run(args),
+        Command::Trace(args) => cmd::trace::run(args),
+        Command::Report(args) => cmd::report::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

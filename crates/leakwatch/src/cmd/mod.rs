@@ -4,8 +4,10 @@ pub mod analyze;
 pub mod check;
 pub mod diff;
 pub mod diff_pprof;
+pub mod report;
 pub mod run;
 pub mod snapshot;
+pub mod trace;
 pub mod watch;
 
 use leakwatch_core::{format, Report, Resource, Verdict};

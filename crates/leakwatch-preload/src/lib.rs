@@ -1,0 +1,60 @@
+//! `libleakwatch_preload.so`: the allocation tracer that `leakwatch trace`
+//! injects with `LD_PRELOAD`.
+//!
+//! Every allocation function of the C library is interposed. Each hook calls
+//! glibc's own implementation through its internal entry points
+//! (`__libc_malloc`, ...), so no `dlsym` is needed at start-up, then appends a
+//! small varint-encoded record to the calling thread's own ring buffer. A
+//! background thread drains the rings into the trace file every few
+//! milliseconds; nothing on the hot path takes a lock or allocates, and a
+//! thread-local guard sends every allocation made while a hook is running
+//! (including the tracer's own) straight to glibc untraced.
+//!
+//! The file layout is documented in `leakwatch-trace`'s `format` module; the
+//! constants below must stay in step with it.
+//!
+//! Logging goes through raw `write(2)` on stderr: anything richer allocates.
+
+#![allow(clippy::missing_safety_doc)]
+
+mod hooks;
+mod modules;
+mod ring;
+mod unwind;
+mod writer;
+
+pub use hooks::*;
+
+/// Trace file magic and version (see `leakwatch_trace::format`).
+pub(crate) const MAGIC: &[u8; 8] = b"LWTRACE\0";
+pub(crate) const VERSION: u32 = 1;
+
+pub(crate) const REC_ALLOC: u8 = 1;
+pub(crate) const REC_FREE: u8 = 2;
+pub(crate) const REC_STACK: u8 = 3;
+pub(crate) const REC_MODULE: u8 = 4;
+pub(crate) const REC_UNLOAD: u8 = 5;
+pub(crate) const REC_THREAD: u8 = 6;
+pub(crate) const REC_END: u8 = 7;
+
+/// Writes a message to stderr without allocating.
+pub(crate) fn log(msg: &[u8]) {
+    // SAFETY: plain write(2) of a valid buffer.
+    unsafe {
+        libc::write(2, b"leakwatch-preload: ".as_ptr().cast(), 19);
+        libc::write(2, msg.as_ptr().cast(), msg.len());
+        libc::write(2, b"\n".as_ptr().cast(), 1);
+    }
+}
+
+/// Nanoseconds on the monotonic clock (vDSO, no syscall).
+#[inline]
+pub(crate) fn now_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: valid out pointer.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}

@@ -1,0 +1,292 @@
+//! Per-thread single-producer/single-consumer byte rings and their registry.
+//!
+//! Each traced thread owns one ring (found through a thread-local pointer)
+//! and appends whole records to it; the writer thread is the only consumer.
+//! Rings are never unmapped: when their thread is gone the writer drains them
+//! and marks them free for the next new thread, so memory stays bounded by
+//! the peak number of live threads.
+
+use core::ptr::null_mut;
+use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+
+/// Ring capacity in bytes (a power of two).
+pub const RING_BYTES: usize = 1 << 20;
+/// Most threads traced at once; threads past this run untraced.
+pub const MAX_RINGS: usize = 4096;
+/// Direct-mapped cache of stacks already emitted into this ring.
+const STACK_CACHE: usize = 1 << 13;
+
+pub const FREE: u32 = 0;
+pub const USED: u32 = 1;
+
+#[repr(C, align(64))]
+struct Padded<T>(T);
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct CacheEntry {
+    hash: u64,
+    id: u32,
+}
+
+#[repr(C)]
+pub struct Ring {
+    head: Padded<AtomicU64>,
+    tail: Padded<AtomicU64>,
+    pub state: AtomicU32,
+    /// Kernel thread id of the owner, so the writer can tell when it is gone.
+    pub tid: AtomicU32,
+    pub slot: u32,
+    data: *mut u8,
+    cache: *mut CacheEntry,
+    // Producer-private state below.
+    pub prev_ts: u64,
+    pub prev_ptr: u64,
+    next_stack_id: u32,
+    pub sample_countdown: i64,
+    pub rng: u64,
+    /// The owning thread's stack range and unwind rule cache.
+    pub stack: (u64, u64),
+    pub unwind_cache: *mut crate::unwind::Cache,
+}
+
+static RINGS: [AtomicPtr<Ring>; MAX_RINGS] = [const { AtomicPtr::new(null_mut()) }; MAX_RINGS];
+static RING_COUNT: AtomicUsize = AtomicUsize::new(0);
+
+/// Number of ring slots handed out so far.
+pub fn count() -> usize {
+    RING_COUNT.load(Ordering::Acquire).min(MAX_RINGS)
+}
+
+/// The ring in `slot`, if it has been created.
+pub fn get(slot: usize) -> *mut Ring {
+    RINGS[slot].load(Ordering::Acquire)
+}
+
+/// Claims a free ring for the calling thread, or creates one. Null when the
+/// registry is full or memory cannot be mapped.
+pub unsafe fn claim(tid: u32) -> *mut Ring {
+    for slot in 0..count() {
+        let r = get(slot);
+        if r.is_null() {
+            continue;
+        }
+        // SAFETY: rings are never unmapped.
+        let ring = unsafe { &*r };
+        if ring
+            .state
+            .compare_exchange(FREE, USED, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
+        {
+            ring.tid.store(tid, Ordering::Release);
+            return r;
+        }
+    }
+    let slot = RING_COUNT.fetch_add(1, Ordering::AcqRel);
+    if slot >= MAX_RINGS {
+        return null_mut();
+    }
+    let header = core::mem::size_of::<Ring>().next_multiple_of(4096);
+    let cache_bytes = STACK_CACHE * core::mem::size_of::<CacheEntry>();
+    let total = header + RING_BYTES + cache_bytes;
+    // SAFETY: anonymous private mapping; pages are committed lazily and zeroed.
+    let mem = unsafe {
+        libc::mmap(
+            null_mut(),
+            total,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+            0,
+        )
+    };
+    if mem == libc::MAP_FAILED {
+        return null_mut();
+    }
+    let base = mem.cast::<u8>();
+    let r = base.cast::<Ring>();
+    // SAFETY: the mapping is large enough and suitably aligned (page aligned).
+    unsafe {
+        r.write(Ring {
+            head: Padded(AtomicU64::new(0)),
+            tail: Padded(AtomicU64::new(0)),
+            state: AtomicU32::new(USED),
+            tid: AtomicU32::new(tid),
+            slot: slot as u32,
+            data: base.add(header),
+            cache: base.add(header + RING_BYTES).cast(),
+            prev_ts: 0,
+            prev_ptr: 0,
+            next_stack_id: 0,
+            sample_countdown: 0,
+            rng: 0x9E37_79B9_7F4A_7C15 ^ (tid as u64).wrapping_mul(0xBF58_476D_1CE4_E5B9),
+            stack: (0, 0),
+            unwind_cache: null_mut(),
+        });
+    }
+    RINGS[slot].store(r, Ordering::Release);
+    r
+}
+
+impl Ring {
+    /// Bytes waiting for the writer.
+    pub fn pending(&self) -> u64 {
+        self.head.0.load(Ordering::Acquire) - self.tail.0.load(Ordering::Acquire)
+    }
+
+    /// Appends one whole record. Waits for the writer when the ring is full;
+    /// gives up (drops the record) when tracing stops meanwhile.
+    pub fn push(&mut self, rec: &[u8]) {
+        let len = rec.len() as u64;
+        let head = self.head.0.load(Ordering::Relaxed);
+        let mut waits = 0u32;
+        loop {
+            let tail = self.tail.0.load(Ordering::Acquire);
+            if RING_BYTES as u64 - (head - tail) >= len {
+                break;
+            }
+            if !crate::writer::running() {
+                return;
+            }
+            crate::writer::wake();
+            // Yield a few times, then sleep: spinning producers would take
+            // the CPU from the writer they are waiting for.
+            waits += 1;
+            if waits < 16 {
+                // SAFETY: plain syscall.
+                unsafe { libc::sched_yield() };
+            } else {
+                let pause = libc::timespec {
+                    tv_sec: 0,
+                    tv_nsec: 50_000,
+                };
+                // SAFETY: plain syscall with a valid timespec.
+                unsafe { libc::nanosleep(&pause, core::ptr::null_mut()) };
+            }
+        }
+        let start = (head as usize) & (RING_BYTES - 1);
+        let first = rec.len().min(RING_BYTES - start);
+        // SAFETY: both ranges lie inside the ring's data area; the consumer
+        // does not read past `head`, which is published after the copy.
+        unsafe {
+            core::ptr::copy_nonoverlapping(rec.as_ptr(), self.data.add(start), first);
+            if first < rec.len() {
+                core::ptr::copy_nonoverlapping(
+                    rec.as_ptr().add(first),
+                    self.data,
+                    rec.len() - first,
+                );
+            }
+        }
+        self.head.0.store(head + len, Ordering::Release);
+        if head + len - self.tail.0.load(Ordering::Relaxed) > (RING_BYTES / 4) as u64 {
+            crate::writer::wake();
+        }
+    }
+
+    /// The unread bytes as at most two slices, and the head they end at.
+    /// Consumer side only.
+    pub fn readable(&self) -> (&[u8], &[u8], u64) {
+        let head = self.head.0.load(Ordering::Acquire);
+        let tail = self.tail.0.load(Ordering::Relaxed);
+        let len = (head - tail) as usize;
+        let start = (tail as usize) & (RING_BYTES - 1);
+        let first = len.min(RING_BYTES - start);
+        // SAFETY: bytes in [tail, head) were published by the producer and
+        // will not be overwritten until `consume` moves `tail` past them.
+        unsafe {
+            (
+                core::slice::from_raw_parts(self.data.add(start), first),
+                core::slice::from_raw_parts(self.data, len - first),
+                head,
+            )
+        }
+    }
+
+    /// Gives the ring's pages back to the kernel (its thread is gone and
+    /// everything was written), so idle rings cost no memory.
+    pub fn release_pages(&self) {
+        // SAFETY: the data area is this ring's own mapping; nobody produces
+        // into a ring that is not claimed, and the consumer has read it all.
+        unsafe { libc::madvise(self.data.cast(), RING_BYTES, libc::MADV_DONTNEED) };
+    }
+
+    /// Marks bytes up to `head` as written. Consumer side only.
+    pub fn consume(&self, head: u64) {
+        self.tail.0.store(head, Ordering::Release);
+    }
+
+    /// Looks `hash` up in the emitted-stacks cache. Returns `(id, true)` when
+    /// it was already emitted, or a fresh id to emit with `false`.
+    pub fn stack_id(&mut self, hash: u64) -> (u32, bool) {
+        let idx = (hash as usize) & (STACK_CACHE - 1);
+        // SAFETY: idx < STACK_CACHE, the cache lies in this ring's mapping.
+        let e = unsafe { &mut *self.cache.add(idx) };
+        if e.hash == hash && hash != 0 {
+            return (e.id, true);
+        }
+        let id = self.next_stack_id;
+        self.next_stack_id += 1;
+        *e = CacheEntry { hash, id };
+        (id, false)
+    }
+
+    /// Forgets everything: used in a forked child that starts a new file.
+    pub fn reset(&mut self, state: u32, tid: u32) {
+        self.head.0.store(0, Ordering::Relaxed);
+        self.tail.0.store(0, Ordering::Relaxed);
+        self.prev_ts = 0;
+        self.prev_ptr = 0;
+        self.next_stack_id = 0;
+        // SAFETY: the cache spans STACK_CACHE entries of this ring's mapping.
+        unsafe { core::ptr::write_bytes(self.cache, 0, STACK_CACHE) };
+        self.tid.store(tid, Ordering::Relaxed);
+        self.state.store(state, Ordering::Release);
+    }
+}
+
+/// A small record encoder over a stack buffer.
+pub struct Rec<const N: usize> {
+    pub buf: [u8; N],
+    pub len: usize,
+}
+
+impl<const N: usize> Rec<N> {
+    #[inline]
+    pub fn new(tag: u8) -> Self {
+        let mut r = Rec {
+            buf: [0; N],
+            len: 1,
+        };
+        r.buf[0] = tag;
+        r
+    }
+
+    #[inline]
+    pub fn u(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.buf[self.len] = (v as u8) | 0x80;
+            self.len += 1;
+            v >>= 7;
+        }
+        self.buf[self.len] = v as u8;
+        self.len += 1;
+    }
+
+    /// Zigzag-encoded signed value.
+    #[inline]
+    pub fn i(&mut self, v: i64) {
+        self.u(((v << 1) ^ (v >> 63)) as u64);
+    }
+
+    pub fn bytes(&mut self, b: &[u8]) {
+        let n = b.len().min(N - self.len);
+        self.buf[self.len..self.len + n].copy_from_slice(&b[..n]);
+        self.len += n;
+    }
+
+    #[inline]
+    pub fn as_slice(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}

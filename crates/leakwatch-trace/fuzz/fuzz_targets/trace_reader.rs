@@ -1,0 +1,23 @@
+//! Any bytes given to the trace reader and the replay must yield a trace or
+//! a typed error, never a panic, a hang or unbounded memory.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    // Half the inputs get a valid header so the fuzzer reaches the records.
+    let mut buf;
+    let input = if data.first().is_some_and(|b| b & 1 == 1) {
+        buf = Vec::with_capacity(40 + data.len());
+        buf.extend_from_slice(b"LWTRACE\0");
+        buf.extend_from_slice(&1u32.to_le_bytes());
+        buf.extend_from_slice(&[0u8; 28]);
+        buf.extend_from_slice(&data[1..]);
+        &buf[..]
+    } else {
+        data
+    };
+    if let Ok(trace) = leakwatch_trace::Trace::open(input) {
+        let _ = leakwatch_trace::analyze(&trace);
+    }
+});

@@ -1,0 +1,721 @@
+//! `leakwatch trace` and `leakwatch report` on real programs compiled here
+//! (gcc, g++, rustc): planted leaks must be named with their function, line,
+//! exact bytes and block count; clean programs must show no leak; a server
+//! that never exits must show its one growing site.
+//!
+//! The tracer library must sit next to the leakwatch binary: `cargo test
+//! --workspace` builds it (or `cargo build -p leakwatch-preload`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn leakwatch() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("leakwatch")
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/trace")
+        .join(name)
+}
+
+fn require_preload() {
+    let bin = leakwatch();
+    let so = bin.with_file_name("deps").join("libleakwatch_preload.so");
+    assert!(
+        so.is_file() || bin.with_file_name("libleakwatch_preload.so").is_file(),
+        "{} is missing: run `cargo build -p leakwatch-preload` with the same profile \
+         (cargo test --workspace builds it)",
+        so.display()
+    );
+}
+
+/// Compiles `src` with `compiler` into `dir/out`.
+fn build(dir: &Path, compiler: &str, src: &str, out: &str, flags: &[&str]) -> PathBuf {
+    let exe = dir.join(out);
+    let status = Command::new(compiler)
+        .args(flags)
+        .arg(fixture(src))
+        .arg("-o")
+        .arg(&exe)
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run {compiler}: {e} (see .ci/deps/trace.sh)"));
+    assert!(status.success(), "{compiler} failed on {src}");
+    exe
+}
+
+/// The line of `src` carrying the marker `LEAK(name)`.
+fn marker_line(src: &str, name: &str) -> u64 {
+    let text = std::fs::read_to_string(fixture(src)).unwrap();
+    let needle = format!("LEAK({name})");
+    text.lines()
+        .position(|l| l.contains(&needle))
+        .map(|i| i as u64 + 1)
+        .unwrap_or_else(|| panic!("no marker {needle} in {src}"))
+}
+
+fn run_trace(dir: &Path, out: &str, extra: &[&str], cmd: &[&str]) -> (PathBuf, Output) {
+    require_preload();
+    let trace = dir.join(out);
+    let output = Command::new(leakwatch())
+        .current_dir(dir)
+        .arg("trace")
+        .arg("--out")
+        .arg(&trace)
+        .args(extra)
+        .arg("--")
+        .args(cmd)
+        .output()
+        .unwrap();
+    (trace, output)
+}
+
+fn report_json(trace: &Path) -> (Value, i32) {
+    let out = Command::new(leakwatch())
+        .arg("report")
+        .arg("--json")
+        .arg(trace)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| {
+        panic!(
+            "report --json is not JSON ({e}): {text}\nstderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (v, out.status.code().unwrap_or(-1))
+}
+
+/// The leaked-at-exit (or live-at-end) entries as (site function, site line, bytes, blocks).
+fn entries(group: &Value) -> Vec<(String, u64, u64, u64)> {
+    group["stacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["site"]["function"].as_str().unwrap_or("").to_string(),
+                e["site"]["line"].as_u64().unwrap_or(0),
+                e["bytes"].as_u64().unwrap(),
+                e["blocks"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn c_program_planted_leaks_are_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    // -O2 without frame pointers: the unwinder must use DWARF CFI.
+    let exe = build(
+        dir.path(),
+        "gcc",
+        "leaky.c",
+        "leaky",
+        &["-O2", "-g", "-fomit-frame-pointer", "-pthread"],
+    );
+    let (trace, out) = run_trace(dir.path(), "leaky.lwt", &[], &[exe.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "trace: {}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("leaky done"));
+    let err = stderr(&out);
+    assert!(err.contains("LEAK: 12489 bytes in 12 blocks"), "{err}");
+    assert!(err.contains("next: leakwatch report"), "{err}");
+
+    let (r, code) = report_json(&trace);
+    assert_eq!(code, 1);
+    assert_eq!(r["exited"], true);
+    let leaked = &r["leaked"];
+    let expected = [
+        ("leak_aligned", 4444, 1),
+        ("leak_direct", 3333, 3),
+        ("leak_realloc_chain", 2222, 1),
+        ("leak_calloc", 777, 1),
+        ("inlined_leak", 666, 1),
+        ("deep_leak", 555, 1),
+        ("thread_leak", 492, 4),
+    ];
+    let got = entries(leaked);
+    let want: Vec<(String, u64, u64, u64)> = expected
+        .iter()
+        .map(|&(f, b, n)| (f.to_string(), marker_line("leaky.c", f), b, n))
+        .collect();
+    assert_eq!(got, want, "leaked at exit, most bytes first");
+    assert_eq!(leaked["bytes"], 12489);
+    assert_eq!(leaked["blocks"], 12);
+
+    let stacks = leaked["stacks"].as_array().unwrap();
+    // The inlined function is reported inlined into its caller.
+    let inl = stacks
+        .iter()
+        .find(|e| e["site"]["function"] == "inlined_leak")
+        .unwrap();
+    assert_eq!(inl["frames"][0]["inlined"], true);
+    assert_eq!(inl["frames"][1]["function"], "calls_inlined");
+    // The deep recursion is unwound all the way (41 deep_leak frames + main).
+    let deep = stacks
+        .iter()
+        .find(|e| e["site"]["function"] == "deep_leak")
+        .unwrap();
+    let frames = deep["frames"].as_array().unwrap();
+    assert_eq!(
+        frames
+            .iter()
+            .filter(|f| f["function"] == "deep_leak")
+            .count(),
+        41
+    );
+    assert!(frames.iter().any(|f| f["function"] == "main"));
+    let th = stacks
+        .iter()
+        .find(|e| e["site"]["function"] == "thread_leak")
+        .unwrap();
+    assert_eq!(th["frames"][1]["function"], "worker");
+
+    let svg = dir.path().join("leaks.svg");
+    let pb = dir.path().join("leaks.pb.gz");
+    let text = Command::new(leakwatch())
+        .arg("report")
+        .arg(&trace)
+        .arg("--flamegraph")
+        .arg(&svg)
+        .arg("--pprof")
+        .arg(&pb)
+        .output()
+        .unwrap();
+    assert_eq!(text.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("LEAKED AT EXIT: 12489 bytes in 12 blocks"),
+        "{text}"
+    );
+    check_exports(&svg, &pb);
+    assert!(
+        text.contains(&format!(
+            "leak_direct at {}:{}",
+            fixture("leaky.c").display(),
+            marker_line("leaky.c", "leak_direct")
+        )),
+        "{text}"
+    );
+}
+
+/// The flamegraph and pprof profile of leaky.c's trace.
+fn check_exports(svg: &Path, pb: &Path) {
+    let svg = std::fs::read_to_string(svg).unwrap();
+    assert!(svg.starts_with("<?xml"), "not an SVG");
+    let line = marker_line("leaky.c", "leak_direct");
+    assert!(
+        svg.contains(&format!("leak_direct (leaky.c:{line})")),
+        "flamegraph lacks the leak"
+    );
+    assert!(
+        svg.contains("3,333 bytes"),
+        "flamegraph lacks the byte count"
+    );
+
+    let profile = leakwatch_trace::export::read_pprof(&std::fs::read(pb).unwrap()).unwrap();
+    let types: Vec<&str> = profile
+        .sample_type
+        .iter()
+        .map(|t| profile.string_table[t.r#type as usize].as_str())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "alloc_objects",
+            "alloc_space",
+            "inuse_objects",
+            "inuse_space"
+        ]
+    );
+    let inuse: i64 = profile.sample.iter().map(|s| s.value[3]).sum();
+    assert_eq!(inuse, 12489);
+    let allocs: i64 = profile.sample.iter().map(|s| s.value[0]).sum();
+    assert!(allocs > 8000, "{allocs}");
+
+    // Cross-check with Go's own pprof reader when Go is installed
+    // (.ci/deps/trace.sh installs it).
+    match Command::new("go")
+        .args(["tool", "pprof", "-top", "-sample_index=inuse_space"])
+        .arg(pb)
+        .output()
+    {
+        Ok(o) => {
+            let top = String::from_utf8_lossy(&o.stdout);
+            assert!(o.status.success(), "go tool pprof failed: {}", stderr(&o));
+            assert!(top.contains("Total samples = 12489B"), "{top}");
+            assert!(
+                top.contains("4444B") && top.contains("leak_aligned"),
+                "{top}"
+            );
+        }
+        Err(_) => eprintln!("go not installed: skipped the go tool pprof cross-check"),
+    }
+}
+
+#[test]
+fn c_program_that_frees_everything_has_no_leak() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = build(
+        dir.path(),
+        "gcc",
+        "clean.c",
+        "clean",
+        &["-O2", "-g", "-pthread"],
+    );
+    let (trace, out) = run_trace(dir.path(), "clean.lwt", &[], &[exe.to_str().unwrap()]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("no leak: every allocation was freed"), "{err}");
+    let (r, code) = report_json(&trace);
+    assert_eq!(code, 0);
+    assert_eq!(r["leaked"]["bytes"], 0);
+    assert_eq!(r["growing"].as_array().unwrap().len(), 0);
+    assert!(
+        r["allocations"].as_u64().unwrap() > 20_000,
+        "{}",
+        r["allocations"]
+    );
+    assert_eq!(r["allocations"], r["frees"]);
+    let text = Command::new(leakwatch())
+        .arg("report")
+        .arg(&trace)
+        .output()
+        .unwrap();
+    assert_eq!(text.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&text.stdout).contains("verdict: no leak found"));
+}
+
+#[test]
+fn cpp_program_new_leaks_are_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = build(
+        dir.path(),
+        "g++",
+        "leaky.cpp",
+        "leakycpp",
+        &["-O2", "-g", "-pthread"],
+    );
+    let (trace, out) = run_trace(
+        dir.path(),
+        "cpp.lwt",
+        &["--no-summary"],
+        &[exe.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (r, code) = report_json(&trace);
+    assert_eq!(code, 1);
+    // Containers, threads and the exception are all freed; libstdc++'s own
+    // emergency pool is released at exit: only the two planted leaks remain.
+    let want = vec![
+        (
+            "leak_array()".to_string(),
+            marker_line("leaky.cpp", "leak_array"),
+            77 * 4,
+            1,
+        ),
+        (
+            "make_widget()".to_string(),
+            marker_line("leaky.cpp", "make_widget"),
+            240,
+            1,
+        ),
+    ];
+    assert_eq!(entries(&r["leaked"]), want);
+}
+
+#[test]
+fn rust_program_leak_is_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = build(dir.path(), "rustc", "leaky.rs", "leakyrs", &["-O", "-g"]);
+    let (trace, out) = run_trace(
+        dir.path(),
+        "rs.lwt",
+        &["--no-summary"],
+        &[exe.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (r, _) = report_json(&trace);
+    let got = entries(&r["leaked"]);
+    let planted: Vec<_> = got.iter().filter(|e| e.0 == "leaky::leaky_rust").collect();
+    assert_eq!(
+        planted,
+        vec![&(
+            "leaky::leaky_rust".to_string(),
+            marker_line("leaky.rs", "leaky_rust"),
+            3000,
+            1
+        )]
+    );
+    // Anything else still allocated at exit belongs to the Rust runtime
+    // itself (the main thread's info block, kept until the process ends).
+    for e in got.iter().filter(|e| e.0 != "leaky::leaky_rust") {
+        assert!(e.0.starts_with("std::"), "unexpected leak {e:?}");
+    }
+}
+
+#[test]
+fn fork_child_untraced_or_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = build(dir.path(), "gcc", "forker.c", "forker", &["-O2", "-g"]);
+    let exe = exe.to_str().unwrap();
+
+    // Without --follow-fork the child runs untraced and writes nothing.
+    let (trace, out) = run_trace(dir.path(), "fork.lwt", &["--no-summary"], &[exe]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (r, _) = report_json(&trace);
+    assert_eq!(
+        entries(&r["leaked"]),
+        vec![(
+            "parent_leak".into(),
+            marker_line("forker.c", "parent_leak"),
+            654,
+            1
+        )]
+    );
+    let others: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("fork.lwt."))
+        .collect();
+    assert!(others.is_empty(), "untraced child wrote a trace");
+
+    // With it, the child writes <out>.<pid> with its own leak.
+    let (trace, out) = run_trace(
+        dir.path(),
+        "fork2.lwt",
+        &["--follow-fork", "--no-summary"],
+        &[exe],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("child process traces"), "{err}");
+    let (r, _) = report_json(&trace);
+    assert_eq!(
+        entries(&r["leaked"]),
+        vec![(
+            "parent_leak".into(),
+            marker_line("forker.c", "parent_leak"),
+            654,
+            1
+        )]
+    );
+    let children: Vec<PathBuf> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("fork2.lwt.")
+        })
+        .collect();
+    assert_eq!(children.len(), 1, "{children:?}");
+    let (c, code) = report_json(&children[0]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        entries(&c["leaked"]),
+        vec![(
+            "child_leak".into(),
+            marker_line("forker.c", "child_leak"),
+            321,
+            1
+        )]
+    );
+}
+
+#[test]
+fn dlopened_and_dlclosed_plugin_leak_is_symbolized() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugin = build(
+        dir.path(),
+        "gcc",
+        "plugin.c",
+        "libplugin.so",
+        &["-O2", "-g", "-shared", "-fPIC"],
+    );
+    let exe = build(
+        dir.path(),
+        "gcc",
+        "loader.c",
+        "loader",
+        &["-O2", "-g", "-ldl"],
+    );
+    let (trace, out) = run_trace(
+        dir.path(),
+        "dl.lwt",
+        &["--no-summary"],
+        &[exe.to_str().unwrap(), plugin.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("loader done"));
+    let (r, _) = report_json(&trace);
+    assert_eq!(
+        entries(&r["leaked"]),
+        vec![(
+            "plugin_leak".into(),
+            marker_line("plugin.c", "plugin_leak"),
+            999,
+            1
+        )]
+    );
+    assert_eq!(r["leaked"]["stacks"][0]["site"]["module"], "libplugin.so");
+}
+
+/// Children of `pid`, from /proc.
+fn children_of(pid: u32) -> Vec<u32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|s| s.parse().ok())
+        .collect()
+}
+
+#[test]
+fn never_exiting_server_shows_only_its_growing_site_after_kill() {
+    require_preload();
+    let dir = tempfile::tempdir().unwrap();
+    let exe = build(dir.path(), "gcc", "server.c", "server", &["-O2", "-g"]);
+    let trace = dir.path().join("server.lwt");
+    let lw = Command::new(leakwatch())
+        .arg("trace")
+        .arg("--out")
+        .arg(&trace)
+        .arg("--")
+        .arg(&exe)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let server = loop {
+        if let Some(&pid) = children_of(lw.id()).first() {
+            break pid;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    std::thread::sleep(Duration::from_secs(8));
+    let killed = Command::new("kill")
+        .arg("-KILL")
+        .arg(server.to_string())
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = lw.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert!(err.contains("killed by signal 9"), "{err}");
+    assert!(err.contains("did not exit normally"), "{err}");
+    // Killed mid-run, the trace is still readable up to the last flush.
+    let (r, code) = report_json(&trace);
+    assert_eq!(code, 1, "{r}");
+    assert_eq!(r["exited"], false);
+    assert!(r["leaked"].is_null());
+    assert!(r["duration_s"].as_f64().unwrap() > 6.0);
+    let growing = r["growing"].as_array().unwrap();
+    let sites: Vec<(&str, u64)> = growing
+        .iter()
+        .map(|g| {
+            (
+                g["site"]["function"].as_str().unwrap(),
+                g["site"]["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        sites,
+        vec![("leak_slowly", marker_line("server.c", "leak_slowly"))],
+        "exactly the leaking site grows; churn and the bounded cache do not"
+    );
+    // The live bytes at the end match 64-byte nodes, one per 4 requests.
+    let live = growing[0]["live_bytes"].as_u64().unwrap();
+    assert_eq!(live % 64, 0);
+    assert!(growing[0]["rate_bytes_per_hour"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn bad_input_gives_clear_errors() {
+    require_preload();
+    let dir = tempfile::tempdir().unwrap();
+    let lw = || Command::new(leakwatch());
+
+    let o = lw()
+        .args(["trace", "--", "definitely-not-a-command-xyz"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("command not found: definitely-not-a-command-xyz"));
+
+    let o = lw().args(["trace"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2), "missing command is a usage error");
+
+    let text = dir.path().join("notes.txt");
+    std::fs::write(&text, "just text\n").unwrap();
+    let o = lw().arg("trace").arg("--").arg(&text).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("not an ELF executable"),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = lw().arg("report").arg(&text).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("not a leakwatch trace"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains("panicked"));
+
+    let o = lw()
+        .arg("report")
+        .arg(dir.path().join("missing.lwt"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("cannot open trace"));
+
+    // A real trace cut in the middle (as when killed mid-write) reads up to
+    // the cut; the exit record is lost with the rest.
+    let exe = build(
+        dir.path(),
+        "gcc",
+        "clean.c",
+        "clean",
+        &["-O2", "-g", "-pthread"],
+    );
+    let (trace, _) = run_trace(
+        dir.path(),
+        "t.lwt",
+        &["--no-summary"],
+        &[exe.to_str().unwrap()],
+    );
+    let data = std::fs::read(&trace).unwrap();
+    let cut = dir.path().join("cut.lwt");
+    let mut at = 40;
+    let cut_at = loop {
+        let len = u32::from_le_bytes(data[at + 4..at + 8].try_into().unwrap()) as usize;
+        if at + 8 + len >= data.len() / 2 {
+            break at + 8 + len / 2; // inside this chunk's payload
+        }
+        at += 8 + len;
+    };
+    std::fs::write(&cut, &data[..cut_at]).unwrap();
+    let o = lw().arg("report").arg(&cut).output().unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("partial chunk at byte"), "{out}{}", stderr(&o));
+    assert!(out.contains("did not exit normally"), "{out}");
+
+    // Damage inside a chunk: a typed error naming the offset.
+    let mut bad = data.clone();
+    for b in &mut bad[48..64] {
+        *b = 0xff;
+    }
+    let badp = dir.path().join("bad.lwt");
+    std::fs::write(&badp, &bad).unwrap();
+    let o = lw().arg("report").arg(&badp).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("corrupt trace at byte offset"),
+        "{}",
+        stderr(&o)
+    );
+
+    let short = dir.path().join("short.lwt");
+    std::fs::write(&short, &data[..20]).unwrap();
+    let o = lw().arg("report").arg(&short).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("too short"), "{}", stderr(&o));
+}
+
+#[test]
+fn sampling_scales_estimates_and_keeps_large_leaks() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = build(
+        dir.path(),
+        "gcc",
+        "leaky.c",
+        "leaky",
+        &["-O2", "-g", "-pthread"],
+    );
+    let exe = exe.to_str().unwrap();
+    let (full, _) = run_trace(dir.path(), "full.lwt", &["--no-summary"], &[exe]);
+    let (sampled, out) = run_trace(
+        dir.path(),
+        "sampled.lwt",
+        &["--no-summary", "--sample-every", "64"],
+        &[exe],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (f, _) = report_json(&full);
+    let (s, code) = report_json(&sampled);
+    assert_eq!(code, 1);
+    assert_eq!(s["header"]["sample_every"], 64);
+    // Fewer events recorded...
+    assert!(
+        s["allocations"].as_u64().unwrap() < f["allocations"].as_u64().unwrap(),
+        "sampled {} vs full {}",
+        s["allocations"],
+        f["allocations"]
+    );
+    // ...but a block 17 times the mean gap is sampled with probability
+    // 1 - e^-17 and its estimate is its size.
+    let direct = entries(&s["leaked"])
+        .into_iter()
+        .find(|e| e.0 == "leak_direct")
+        .unwrap();
+    assert_eq!((direct.2, direct.3), (3333, 3));
+    let text = Command::new(leakwatch())
+        .arg("report")
+        .arg(&sampled)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&text.stdout).contains("sizes are estimates"));
+
+    let o = Command::new(leakwatch())
+        .args(["trace", "--sample-every", "lots", "--", exe])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("not a size"), "{}", stderr(&o));
+}
+
+#[test]
+fn exec_hands_the_trace_to_the_new_image() {
+    // A wrapper shell that execs the real program (as scripts and shims
+    // do): the program that ends up running is the one traced.
+    let dir = tempfile::tempdir().unwrap();
+    let exe = build(dir.path(), "gcc", "forker.c", "forker", &["-O2", "-g"]);
+    let script = format!("exec {}", exe.display());
+    let (trace, out) = run_trace(
+        dir.path(),
+        "exec.lwt",
+        &["--no-summary"],
+        &["sh", "-c", &script],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("forker done"));
+    let (r, _) = report_json(&trace);
+    assert_eq!(
+        entries(&r["leaked"]),
+        vec![(
+            "parent_leak".into(),
+            marker_line("forker.c", "parent_leak"),
+            654,
+            1
+        )]
+    );
+}
