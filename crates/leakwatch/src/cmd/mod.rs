@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod analyze;
+pub mod fleet;
 
 use leakwatch_core::{format, Report, Series, Verdict};
 
