@@ -12,3 +12,4 @@ pub mod fleet;
 pub mod metrics;
 pub mod selfstat;
 pub mod serve;
+pub mod store;
