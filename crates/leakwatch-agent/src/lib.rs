@@ -7,6 +7,7 @@
 //!
 //! Nothing here samples processes: callers hand in values they measured.
 
+pub mod agent;
 pub mod alert;
 pub mod fleet;
 pub mod metrics;

@@ -75,8 +75,9 @@ pub struct TargetRecord {
     pub oom_kills: u64,
     /// The instance last seen (pid, container id): a different one is a restart.
     pub instance: Option<String>,
-    /// Serialized detector state (JSON), as saved by [`Store::save_target`].
-    pub state: Option<String>,
+    /// Serialized detector state (postcard: binary, keeps the infinities
+    /// JSON cannot), as saved by [`Store::save_target`].
+    pub state: Option<Vec<u8>>,
 }
 
 /// One row of history: raw (min = max = mean) or a rollup.
@@ -150,7 +151,7 @@ impl Store {
                 id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,
                 first_seen REAL, last_seen REAL,
                 restarts INTEGER NOT NULL DEFAULT 0, oom_kills INTEGER NOT NULL DEFAULT 0,
-                instance TEXT, state TEXT);
+                instance TEXT, state BLOB);
              CREATE TABLE IF NOT EXISTS samples (
                 target INTEGER NOT NULL, t REAL NOT NULL, {},
                 PRIMARY KEY (target, t)) WITHOUT ROWID;
@@ -564,14 +565,14 @@ mod tests {
             t.restarts = 2;
             t.oom_kills = 1;
             t.instance = Some("abc".into());
-            t.state = Some("{\"x\":1}".into());
+            t.state = Some(vec![1, 2, 3]);
             t.last_seen_s = Some(1.0);
             s.save_target(&t).unwrap();
         }
         let s = Store::open(&path, cfg()).unwrap();
         let t = s.target("docker/web", "container").unwrap();
         assert_eq!((t.restarts, t.oom_kills), (2, 1));
-        assert_eq!(t.state.as_deref(), Some("{\"x\":1}"));
+        assert_eq!(t.state.as_deref(), Some(&[1u8, 2, 3][..]));
         assert_eq!(t.instance.as_deref(), Some("abc"));
         assert_eq!(s.history(t.id).unwrap().len(), 1);
         assert_eq!(s.target_keys().unwrap(), ["docker/web"]);
