@@ -224,6 +224,9 @@ impl Agent {
         if st.record.instance.as_deref() != Some(obs.instance) {
             if st.record.instance.is_some() {
                 st.record.restarts += 1;
+                // The core joins instances, so a leak masked by restarts
+                // (OOM kill, crash loop) still shows as one rise.
+                st.set.restart(now_s);
                 events.push(AgentEvent::Restarted {
                     key: obs.key.to_string(),
                     restarts: st.record.restarts,

@@ -14,10 +14,62 @@ pub enum Verdict {
     Leak,
 }
 
+/// Joins the instances of a restarted service into one series, so that a
+/// leak masked by restarts (OOM kill, crash loop, nightly restart) is still
+/// seen as one unbounded rise.
+///
+/// After a restart the new instance's samples are held back for `warmup_s`
+/// (its start-up ramp is not growth), then the series continues from where
+/// the previous instance left off: each instance contributes its own growth.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct InstanceJoiner {
+    warmup_s: f64,
+    offset: f64,
+    last_joined: Option<f64>,
+    restart_at: Option<f64>,
+}
+
+impl InstanceJoiner {
+    pub fn new(warmup_s: f64) -> Self {
+        InstanceJoiner {
+            warmup_s,
+            offset: 0.0,
+            last_joined: None,
+            restart_at: None,
+        }
+    }
+
+    /// A new instance started at `t_s`.
+    pub fn restart(&mut self, t_s: f64) {
+        if self.last_joined.is_some() {
+            self.restart_at = Some(t_s);
+        }
+    }
+
+    /// The joined value for a raw sample, or `None` while the new instance warms up.
+    pub fn join(&mut self, t_s: f64, raw: f64) -> Option<f64> {
+        if let Some(r) = self.restart_at {
+            if t_s - r < self.warmup_s {
+                return None;
+            }
+            self.offset = self.last_joined.unwrap_or(raw) - raw;
+            self.restart_at = None;
+        }
+        let v = raw + self.offset;
+        self.last_joined = Some(v);
+        Some(v)
+    }
+}
+
+/// Seconds a restarted instance is given to warm up before it is joined.
+pub const DEFAULT_RESTART_WARMUP_S: f64 = 10.0;
+
 /// One detector per resource, fed sample rows together.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ResourceSet {
     detectors: Vec<(Resource, Detector)>,
+    joiners: Vec<InstanceJoiner>,
+    restarts: u32,
 }
 
 /// A state change of one resource.
@@ -35,7 +87,32 @@ impl ResourceSet {
                 .iter()
                 .map(|r| (*r, Detector::new(cfg.clone())))
                 .collect(),
+            joiners: resources
+                .iter()
+                .map(|_| InstanceJoiner::new(DEFAULT_RESTART_WARMUP_S))
+                .collect(),
+            restarts: 0,
         }
+    }
+
+    /// Sets how long a restarted instance warms up before it is joined.
+    pub fn set_restart_warmup(&mut self, warmup_s: f64) {
+        for j in &mut self.joiners {
+            *j = InstanceJoiner::new(warmup_s);
+        }
+    }
+
+    /// The target restarted at `t_s`: a new instance of the same service.
+    pub fn restart(&mut self, t_s: f64) {
+        self.restarts += 1;
+        for j in &mut self.joiners {
+            j.restart(t_s);
+        }
+    }
+
+    /// Restarts joined so far.
+    pub fn restarts(&self) -> u32 {
+        self.restarts
     }
 
     pub fn resources(&self) -> impl Iterator<Item = Resource> + '_ {
@@ -54,11 +131,18 @@ impl ResourceSet {
 
     /// Feeds one value of one resource; NaN (not sampled) is skipped.
     pub fn push(&mut self, r: Resource, t_s: f64, v: f64) -> Option<ResourceTransition> {
-        let (_, d) = self.detectors.iter_mut().find(|(x, _)| *x == r)?;
-        d.push(t_s, v).map(|transition| ResourceTransition {
-            resource: r,
-            transition,
-        })
+        let i = self.detectors.iter().position(|(x, _)| *x == r)?;
+        if !v.is_finite() {
+            return None;
+        }
+        let joined = self.joiners[i].join(t_s, v)?;
+        self.detectors[i]
+            .1
+            .push(t_s, joined)
+            .map(|transition| ResourceTransition {
+                resource: r,
+                transition,
+            })
     }
 
     /// The worst state over all resources (leak > growing > plateau > stable > collecting).
@@ -111,6 +195,7 @@ impl ResourceSet {
             },
             first_alert_s,
             state: self.overall_state(),
+            restarts: self.restarts,
             resources,
         }
     }
@@ -135,6 +220,8 @@ pub struct Report {
     pub verdict: Verdict,
     pub first_alert_s: Option<f64>,
     pub state: LeakState,
+    /// Restarts of the target joined into its history.
+    pub restarts: u32,
     pub resources: Vec<ResourceReport>,
 }
 
@@ -144,6 +231,9 @@ pub fn analyze_series(series: &Series, cfg: &DetectorConfig) -> Report {
     let resources: Vec<Resource> = series.columns.iter().map(|(r, _)| *r).collect();
     let mut set = ResourceSet::new(&resources, cfg);
     for (i, t) in series.t_s.iter().enumerate() {
+        if i > 0 && series.instance.get(i) != series.instance.get(i - 1) {
+            set.restart(*t);
+        }
         for (r, values) in &series.columns {
             set.push(*r, *t, values[i]);
         }
@@ -159,4 +249,53 @@ pub fn median_interval(t_s: &[f64]) -> f64 {
         .filter(|d| *d > 0.0)
         .collect();
     crate::stats::median(&d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn joiner_stitches_instances_after_warmup() {
+        let mut j = InstanceJoiner::new(5.0);
+        assert_eq!(j.join(0.0, 100.0), Some(100.0));
+        assert_eq!(j.join(1.0, 150.0), Some(150.0));
+        j.restart(2.0);
+        assert_eq!(j.join(3.0, 10.0), None, "warming up");
+        assert_eq!(
+            j.join(7.0, 60.0),
+            Some(150.0),
+            "continues where the last instance ended"
+        );
+        assert_eq!(j.join(8.0, 70.0), Some(160.0));
+    }
+
+    #[test]
+    fn restarted_leak_is_joined_into_one_leak_and_restarted_flat_service_stays_ok() {
+        let cfg = DetectorConfig::default();
+        let run = |leaky: bool| {
+            let mut set = ResourceSet::new(&[Resource::RssBytes], &cfg);
+            set.set_restart_warmup(3.0);
+            let mut t = 0.0;
+            for _instance in 0..6 {
+                set.restart(t);
+                for age in 0..120 {
+                    let warm = if age < 2 { 10e6 * age as f64 } else { 20e6 };
+                    let growth = if leaky { 0.5e6 * age as f64 } else { 0.0 };
+                    set.push(Resource::RssBytes, t, warm + growth);
+                    t += 0.5;
+                }
+            }
+            set.report()
+        };
+        let leak = run(true);
+        assert_eq!(
+            leak.verdict,
+            Verdict::Leak,
+            "{:?}",
+            leak.resources[0].assessment.evidence
+        );
+        assert_eq!(leak.restarts, 6);
+        assert_eq!(run(false).verdict, Verdict::Ok);
+    }
 }

@@ -147,6 +147,11 @@ pub struct Evidence {
     /// How far the window's lowest floor is above the lowest floor of the
     /// older history (warm-up excluded): the after-GC envelope's rise.
     pub floor_gain: f64,
+    /// With a season: how much the last season's trough, median and peak
+    /// rose over the season before (smallest of the three), once two seasons
+    /// have been seen. Every part of the cycle higher than a day ago is a
+    /// leak under the cycle; a cache fill or a step lifts only some of them.
+    pub season_gain: Option<f64>,
     /// The lower envelope itself: one floor per slice of the window.
     pub floors: Vec<f64>,
     /// Why the state is what it is, in a few words.
@@ -512,6 +517,7 @@ impl Detector {
             pace_ratio,
             spread_ratio,
             floor_gain,
+            season_gain: None,
             floors: fs.clone(),
             reason: String::new(),
         };
@@ -524,13 +530,24 @@ impl Detector {
         let floor_rose = floor_gain > (self.cfg.noise_multiple * noise).max(0.0);
         let season_seen = duration >= season.max(self.cfg.min_duration_s);
 
-        let state = if trending
-            && above_noise
-            && meaningful
-            && keeps_pace
-            && floor_rose
-            && season_seen
-        {
+        let season_gain = (season > 0.0)
+            .then(|| self.season_over_season(season))
+            .flatten();
+        ev.season_gain = season_gain.map(|g| g.0);
+        let season_leak = season_gain.is_some_and(|(smallest, largest, level)| {
+            smallest > 0.0
+                && smallest >= self.cfg.leveloff_ratio * largest
+                && smallest >= 2.0 * self.cfg.min_relative_growth * level
+        });
+
+        let state = if season_leak {
+            let g = season_gain.map_or(0.0, |g| g.0);
+            ev.reason = format!(
+                "every part of the daily cycle is higher than a season ago: trough, median and peak rose by at least {}",
+                crate::format::bytes(g)
+            );
+            LeakState::Leak
+        } else if trending && above_noise && meaningful && keeps_pace && floor_rose && season_seen {
             ev.reason = format!(
                 "lower envelope rose {:.1}% over the last {} with tau {:.2}, no levelling off",
                 relative * 100.0,
@@ -601,6 +618,37 @@ impl Detector {
             return f64::INFINITY;
         }
         recent_slope / old.slope
+    }
+
+    /// (smallest gain, largest gain, level) of trough, median and peak of
+    /// the last season over the season before it; `None` before two seasons.
+    fn season_over_season(&self, season: f64) -> Option<(f64, f64, f64)> {
+        if self.last_t - self.first_t < 2.0 * season {
+            return None;
+        }
+        let split = self.last_t - season;
+        let start = split - season;
+        let stats = |from: f64, to: f64| {
+            let bs: Vec<&Bucket> = self
+                .buckets
+                .iter()
+                .chain(self.open.iter())
+                .filter(|b| b.mid() >= from && b.mid() < to)
+                .collect();
+            if bs.len() < 4 {
+                return None;
+            }
+            let lo = bs.iter().map(|b| b.min).fold(f64::INFINITY, f64::min);
+            let hi = bs.iter().map(|b| b.max).fold(f64::NEG_INFINITY, f64::max);
+            let means: Vec<f64> = bs.iter().map(|b| b.mean()).collect();
+            Some((lo, median(&means), hi))
+        };
+        let (lo0, med0, hi0) = stats(start, split)?;
+        let (lo1, med1, hi1) = stats(split, self.last_t + 1.0)?;
+        let gains = [lo1 - lo0, med1 - med0, hi1 - hi0];
+        let smallest = gains.iter().copied().fold(f64::INFINITY, f64::min);
+        let largest = gains.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        Some((smallest, largest, med1.abs()))
     }
 
     /// The lowest floor of the history before `w0`, warm-up excluded.

@@ -83,6 +83,9 @@ impl std::fmt::Display for Resource {
 pub struct Series {
     pub t_s: Vec<f64>,
     pub columns: Vec<(Resource, Vec<f64>)>,
+    /// Instance number per row when the file has an `instance` column
+    /// (written by `watch --name`): a change marks a restart. Empty otherwise.
+    pub instance: Vec<u64>,
 }
 
 impl Series {
@@ -166,9 +169,11 @@ pub fn parse_csv(input: impl BufRead) -> Result<Series, SeriesError> {
     if known.is_empty() {
         return Err(SeriesError::NoKnownColumns);
     }
+    let instance_col = names.iter().position(|n| *n == "instance");
     let mut series = Series {
         t_s: Vec::new(),
         columns: known.iter().map(|(_, r)| (*r, Vec::new())).collect(),
+        instance: Vec::new(),
     };
     let mut prev_t = f64::NEG_INFINITY;
     for (i, line) in lines {
@@ -198,6 +203,10 @@ pub fn parse_csv(input: impl BufRead) -> Result<Series, SeriesError> {
         }
         prev_t = t;
         series.t_s.push(t);
+        if let Some(i) = instance_col {
+            let n = parse_number(fields[i], lineno, "instance")?;
+            series.instance.push(n as u64);
+        }
         for (col, (idx, r)) in known.iter().enumerate() {
             let cell = fields[*idx];
             let v = if cell.is_empty() {

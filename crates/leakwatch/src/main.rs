@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod cmd;
 mod exit;
+mod monitor;
 
 /// Find memory leaks on Linux: is it leaking, where, and will it leak.
 #[derive(Debug, Parser)]
@@ -26,6 +27,8 @@ Exit codes: 0 no leak, 1 leak found, 2 usage or runtime error.";
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    Run(cmd::run::RunArgs),
+    Watch(cmd::watch::WatchArgs),
     Analyze(cmd::analyze::AnalyzeArgs),
 }
 
@@ -43,6 +46,8 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
+        Command::Run(args) => cmd::run::run(args),
+        Command::Watch(args) => cmd::watch::run(args),
         Command::Analyze(args) => cmd::analyze::run(args),
     };
     match result {

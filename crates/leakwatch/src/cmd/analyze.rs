@@ -53,26 +53,31 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<u8> {
         cfg.season_s = season;
     }
     let report = analyze_series(&series, &cfg);
+    let t0 = series.t_s[0];
+    let duration_s = series.t_s.last().copied().unwrap_or(t0) - t0;
     if args.json {
         let out = serde_json::json!({
             "file": path,
             "verdict": report.verdict,
             "first_alert_s": report.first_alert_s,
+            "state": report.state,
             "samples": series.len(),
-            "duration_s": series.t_s.last().unwrap_or(&0.0) - series.t_s[0],
-            "resources": report.resources.iter().map(|r| serde_json::json!({
-                "resource": r.resource,
-                "verdict": r.verdict,
-                "first_alert_s": r.first_alert_s,
-                "state": r.state,
-                "growth_per_hour": r.growth_per_hour,
-                "growth_per_hour_ci": [r.assessment.rate_low_per_hour, r.assessment.rate_high_per_hour],
-                "evidence": r.assessment.evidence,
-            })).collect::<Vec<_>>(),
+            "duration_s": duration_s,
+            "restarts": report.restarts,
+            "resources": crate::cmd::resources_json(&report),
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
-        crate::cmd::print_report_text(&report, &series);
+        crate::cmd::print_report_text(&report, series.len() as u64, duration_s, |r| {
+            let values: Vec<f64> = series
+                .column(r)
+                .unwrap_or(&[])
+                .iter()
+                .copied()
+                .filter(|v| v.is_finite())
+                .collect();
+            leakwatch_core::format::sparkline(&values, 60)
+        });
     }
     Ok(if report.verdict == Verdict::Leak {
         exit::LEAK

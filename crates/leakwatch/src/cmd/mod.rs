@@ -2,27 +2,30 @@
 
 pub mod analyze;
 pub mod fleet;
+pub mod run;
+pub mod watch;
 
-use leakwatch_core::{format, Report, Series, Verdict};
+use leakwatch_core::{format, Report, Resource, Verdict};
 
-/// The human verdict block shared by `run` and `analyze`.
-pub fn print_report_text(report: &Report, series: &Series) {
+/// The human verdict block shared by `run`, `watch` and `analyze`.
+pub fn print_report_text(
+    report: &Report,
+    samples: u64,
+    duration_s: f64,
+    sparkline: impl Fn(Resource) -> String,
+) {
     let verdict = match report.verdict {
         Verdict::Leak => "LEAK",
         Verdict::Ok => "no leak",
     };
-    let dur =
-        series.t_s.last().copied().unwrap_or(0.0) - series.t_s.first().copied().unwrap_or(0.0);
     println!(
-        "verdict: {verdict}  ({} samples over {})",
-        series.len(),
-        format::duration(dur)
+        "verdict: {verdict}  ({samples} samples over {})",
+        format::duration(duration_s)
     );
     if let Some(t) = report.first_alert_s {
-        println!("first alert after {}", format::duration(t - series.t_s[0]));
+        println!("first alert after {}", format::duration(t));
     }
     for r in &report.resources {
-        let values = series.column(r.resource).unwrap_or(&[]);
         let a = &r.assessment;
         println!();
         println!(
@@ -34,11 +37,32 @@ pub fn print_report_text(report: &Report, series: &Series) {
             r.resource.show_rate(a.rate_low_per_hour),
             r.resource.show_rate(a.rate_high_per_hour),
         );
-        let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
-        println!("  {:<12} {}", "", format::sparkline(&finite, 60));
+        println!("  {:<12} {}", "", sparkline(r.resource));
         println!("  {:<12} {}", "", a.evidence.reason);
         if let Some(ttl) = a.time_to_limit_s {
             println!("  {:<12} limit reached in ~{}", "", format::duration(ttl));
         }
     }
+}
+
+/// The per-resource JSON shared by every report.
+pub fn resources_json(report: &Report) -> Vec<serde_json::Value> {
+    report
+        .resources
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "resource": r.resource,
+                "verdict": r.verdict,
+                "first_alert_s": r.first_alert_s,
+                "state": r.state,
+                "now": r.assessment.current,
+                "growth_per_hour": r.growth_per_hour,
+                "growth_per_hour_ci": [r.assessment.rate_low_per_hour, r.assessment.rate_high_per_hour],
+                "time_to_limit_s": r.assessment.time_to_limit_s,
+                "limit": r.assessment.limit,
+                "evidence": r.assessment.evidence,
+            })
+        })
+        .collect()
 }

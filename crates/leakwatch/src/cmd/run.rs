@@ -1,0 +1,325 @@
+//! `leakwatch run -- CMD ARGS...`: start a program, sample it, judge it.
+
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::{Args, ValueEnum};
+use leakwatch_core::{format, LeakState, Report, Verdict};
+use leakwatch_probe::{SampleDepth, Target, TargetSpec};
+
+use crate::cmd::analyze::parse_duration_arg;
+use crate::exit;
+use crate::monitor::{stop_flag, Monitor, MonitorSettings, StopReason};
+
+/// Start a program, sample its memory, threads and fds, and say whether it leaks.
+///
+/// Shows a live status line, and at the end a verdict with evidence and a
+/// sparkline of each resource. With --load, runs a load generator against the
+/// target for the soak and gates on the verdict (a leak gate for CI).
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  leakwatch run --duration 90s -- python3 examples/leaky_cache.py
+  leakwatch run --duration 5m --out mem.csv --tree -- ./server --port 8080
+  leakwatch run --duration 2m --load 'wrk -d 2m http://127.0.0.1:8080/' --junit leak.xml -- ./server
+
+Exit codes: 0 no leak, 1 leak found (see --fail-on), 2 usage or runtime error.
+A leak needs at least a minute of samples to be called: start-up and cache
+fills look like leaks for their first minute.")]
+pub struct RunArgs {
+    /// How long to sample (e.g. 90s, 10m). Default: until the program exits or Ctrl-C.
+    #[arg(long, value_parser = parse_duration_arg)]
+    pub duration: Option<f64>,
+    /// Time between samples.
+    #[arg(long, default_value = "250ms", value_parser = parse_duration_arg)]
+    pub interval: f64,
+    /// Sum the whole process tree (children, workers) instead of the top process.
+    #[arg(long)]
+    pub tree: bool,
+    /// Write every sample to this CSV (valid `leakwatch analyze` input).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Print the final report as one JSON object (and state changes as JSON lines on stderr).
+    #[arg(long)]
+    pub json: bool,
+    /// Exit 1 on this state or worse.
+    #[arg(long, value_enum, default_value_t = FailOn::Leak)]
+    pub fail_on: FailOn,
+    /// Length of a traffic season (e.g. 24h), or 0 for none (default: none at sub-5s intervals).
+    #[arg(long, value_parser = parse_duration_arg)]
+    pub season: Option<f64>,
+    /// Load generator to run against the target for the soak (a shell command, e.g. `wrk ...`).
+    /// Sampling stops when it exits (or at --duration).
+    #[arg(long, value_name = "CMD")]
+    pub load: Option<String>,
+    /// Wait this long after starting the target before starting the load.
+    #[arg(long, default_value = "2s", value_parser = parse_duration_arg)]
+    pub load_delay: f64,
+    /// Write the verdict as a JUnit XML test result (one test case per resource).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// The program to run and its arguments.
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Only a confirmed leak.
+    Leak,
+    /// A leak, or anything still growing at the end.
+    Growing,
+    /// Always exit 0 (report only).
+    Never,
+}
+
+pub fn run(args: RunArgs) -> anyhow::Result<u8> {
+    let stop = stop_flag()?;
+    let program = &args.command[0];
+    let mut child = Command::new(program)
+        .args(&args.command[1..])
+        .stdin(Stdio::null())
+        // Its own process group, so the whole tree can be stopped at the end.
+        .process_group(0)
+        .spawn()
+        .with_context(|| {
+            format!("cannot start `{program}`: check that it exists and is executable")
+        })?;
+    let pid = child.id() as i32;
+    let result = supervise(&args, &mut child, pid, &stop);
+    stop_group(&mut child, pid);
+    result
+}
+
+fn supervise(
+    args: &RunArgs,
+    child: &mut Child,
+    pid: i32,
+    stop: &std::sync::atomic::AtomicBool,
+) -> anyhow::Result<u8> {
+    let target = Target::open(
+        TargetSpec::Pid {
+            pid,
+            tree: args.tree,
+        },
+        SampleDepth::Full,
+    )
+    .with_context(|| format!("attaching to `{}` (pid {pid})", args.command[0]))?;
+    let settings = MonitorSettings {
+        interval_s: args.interval,
+        duration_s: args.duration,
+        json_events: false,
+        out: args.out.clone(),
+        season_s: args.season,
+        restart_warmup_s: leakwatch_core::analysis::DEFAULT_RESTART_WARMUP_S,
+    };
+    let mut monitor = Monitor::new(target, settings)?;
+    if !args.json {
+        eprintln!(
+            "leakwatch: sampling `{}` (pid {pid}) every {}{}",
+            args.command.join(" "),
+            format::duration(args.interval),
+            args.duration
+                .map(|d| format!(" for {}", format::duration(d)))
+                .unwrap_or_default()
+        );
+    }
+    let started = Instant::now();
+    let mut load: Option<Child> = None;
+    let mut load_status = None;
+    let reason = monitor.run_loop(stop, true, || {
+        if let Some(cmd) = &args.load {
+            if load.is_none()
+                && started.elapsed().as_secs_f64() >= args.load_delay
+                && load_status.is_none()
+            {
+                match Command::new("sh")
+                    .args(["-c", cmd])
+                    .stdin(Stdio::null())
+                    .process_group(0)
+                    .spawn()
+                {
+                    Ok(c) => load = Some(c),
+                    Err(e) => {
+                        eprintln!("leakwatch: cannot start the load command: {e}");
+                        return false;
+                    }
+                }
+            }
+            if let Some(l) = &mut load {
+                if let Ok(Some(status)) = l.try_wait() {
+                    load_status = Some(status);
+                    load = None;
+                    return false;
+                }
+            }
+        }
+        true
+    });
+    if let Some(mut l) = load.take() {
+        let pgid = l.id() as i32;
+        stop_group(&mut l, pgid);
+    }
+    let csv = monitor.finish()?;
+    let reason = reason?;
+    let exit_status = child.try_wait().ok().flatten();
+    let report = monitor.report();
+    let elapsed = monitor.elapsed_s;
+
+    if let Some(path) = &args.junit {
+        write_junit(path, &args.command.join(" "), &report, elapsed)?;
+    }
+    if args.json {
+        let out = serde_json::json!({
+            "command": args.command,
+            "pid": pid,
+            "verdict": report.verdict,
+            "first_alert_s": report.first_alert_s,
+            "state": report.state,
+            "samples": monitor.samples,
+            "duration_s": elapsed,
+            "stopped_because": format!("{reason:?}").to_lowercase(),
+            "target_exit_status": exit_status.and_then(|s| s.code()),
+            "load_exit_status": load_status.and_then(|s| s.code()),
+            "out": csv,
+            "resources": crate::cmd::resources_json(&report),
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        match reason {
+            StopReason::TargetExited => eprintln!(
+                "leakwatch: `{}` exited after {}{}; judging the {} samples taken",
+                args.command[0],
+                format::duration(elapsed),
+                exit_status.map(|s| format!(" ({s})")).unwrap_or_default(),
+                monitor.samples
+            ),
+            StopReason::Interrupted => eprintln!(
+                "leakwatch: interrupted; judging the {} samples taken",
+                monitor.samples
+            ),
+            StopReason::Caller => {
+                eprintln!(
+                    "leakwatch: the load command ended after {}",
+                    format::duration(elapsed)
+                )
+            }
+            StopReason::Duration => {}
+        }
+        crate::cmd::print_report_text(&report, monitor.samples, elapsed, |r| monitor.sparkline(r));
+        if let Some(p) = &csv {
+            println!(
+                "\nsamples written to {}  (replay: leakwatch analyze {})",
+                p.display(),
+                p.display()
+            );
+        }
+        if report.verdict == Verdict::Leak {
+            println!(
+                "next: find the allocation site with `leakwatch trace -- {}`",
+                args.command.join(" ")
+            );
+        }
+    }
+    if monitor.samples == 0 {
+        bail!(
+            "`{}` exited before a single sample was taken",
+            args.command[0]
+        );
+    }
+    Ok(exit_code(&report, args.fail_on))
+}
+
+fn exit_code(report: &Report, fail_on: FailOn) -> u8 {
+    let failed = match fail_on {
+        FailOn::Never => false,
+        FailOn::Leak => report.verdict == Verdict::Leak,
+        FailOn::Growing => {
+            report.verdict == Verdict::Leak
+                || report
+                    .resources
+                    .iter()
+                    .any(|r| matches!(r.state, LeakState::Growing | LeakState::Leak))
+        }
+    };
+    if failed {
+        exit::LEAK
+    } else {
+        exit::OK
+    }
+}
+
+/// SIGTERM to the group, then SIGKILL if it does not go within 3 seconds.
+fn stop_group(child: &mut Child, pgid: i32) {
+    if matches!(child.try_wait(), Ok(Some(_))) {
+        // SAFETY: kill(2) on our own child's process group.
+        unsafe { libc::kill(-pgid, libc::SIGTERM) };
+        return;
+    }
+    // SAFETY: as above.
+    unsafe { libc::kill(-pgid, libc::SIGTERM) };
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < deadline {
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: as above.
+    unsafe { libc::kill(-pgid, libc::SIGKILL) };
+    let _ = child.wait();
+}
+
+/// JUnit XML: one test case per resource, failed when it leaks.
+fn write_junit(
+    path: &std::path::Path,
+    command: &str,
+    report: &Report,
+    elapsed: f64,
+) -> anyhow::Result<()> {
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+            .replace('\'', "&apos;")
+    };
+    let failures = report
+        .resources
+        .iter()
+        .filter(|r| r.verdict == Verdict::Leak)
+        .count();
+    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    xml.push_str(&format!(
+        "<testsuites tests=\"{}\" failures=\"{failures}\" time=\"{elapsed:.3}\">\n  <testsuite name=\"leakwatch soak: {}\" tests=\"{}\" failures=\"{failures}\" time=\"{elapsed:.3}\">\n",
+        report.resources.len(),
+        esc(command),
+        report.resources.len()
+    ));
+    for r in &report.resources {
+        let a = &r.assessment;
+        xml.push_str(&format!(
+            "    <testcase classname=\"leakwatch.soak\" name=\"{} does not leak\" time=\"{elapsed:.3}\">\n",
+            r.resource
+        ));
+        if r.verdict == Verdict::Leak {
+            xml.push_str(&format!(
+                "      <failure message=\"{} leaks: {}\" type=\"leak\">{}</failure>\n",
+                r.resource,
+                esc(&r.resource.show_rate(a.rate_per_hour)),
+                esc(&a.evidence.reason)
+            ));
+        }
+        xml.push_str(&format!(
+            "      <system-out>state {} now {} rate {}</system-out>\n    </testcase>\n",
+            r.state,
+            esc(&r.resource.show(a.current)),
+            esc(&r.resource.show_rate(a.rate_per_hour))
+        ));
+    }
+    xml.push_str("  </testsuite>\n</testsuites>\n");
+    std::fs::write(path, xml).with_context(|| format!("cannot write {}", path.display()))
+}

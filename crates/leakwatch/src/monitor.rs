@@ -1,0 +1,396 @@
+//! The sampling loop shared by `run` and `watch`: sample the target on a
+//! fixed cadence, feed the detectors, record the CSV, print progress and
+//! events. Nothing here grows with the length of the run: the detectors and
+//! the sparkline buffer are bounded, and rows go straight to the file.
+
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use leakwatch_core::analysis::ResourceTransition;
+use leakwatch_core::{format, DetectorConfig, LeakState, Report, Resource, ResourceSet};
+use leakwatch_probe::{Target, TargetEvent};
+
+/// Settings common to `run` and `watch`.
+#[derive(Debug, Clone)]
+pub struct MonitorSettings {
+    pub interval_s: f64,
+    pub duration_s: Option<f64>,
+    pub json_events: bool,
+    pub out: Option<PathBuf>,
+    pub season_s: Option<f64>,
+    pub restart_warmup_s: f64,
+}
+
+/// Why sampling stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    Duration,
+    TargetExited,
+    Interrupted,
+    /// The caller's `keep_going` said stop (e.g. the load generator ended).
+    Caller,
+}
+
+pub struct Monitor {
+    target: Target,
+    set: ResourceSet,
+    csv: Option<CsvOut>,
+    values: Vec<f64>,
+    events: Vec<TargetEvent>,
+    spark: Vec<SparkBuffer>,
+    settings: MonitorSettings,
+    tty: bool,
+    pub samples: u64,
+    pub elapsed_s: f64,
+}
+
+struct CsvOut {
+    path: PathBuf,
+    w: BufWriter<File>,
+    with_instance: bool,
+}
+
+impl Monitor {
+    pub fn new(target: Target, settings: MonitorSettings) -> anyhow::Result<Monitor> {
+        let mut cfg = DetectorConfig::for_interval(settings.interval_s);
+        if let Some(s) = settings.season_s {
+            cfg.season_s = s;
+        }
+        let resources: Vec<Resource> = target.resources().to_vec();
+        let mut set = ResourceSet::new(&resources, &cfg);
+        set.set_restart_warmup(settings.restart_warmup_s);
+        let with_instance = matches!(target.spec(), leakwatch_probe::TargetSpec::Name { .. });
+        let csv = match &settings.out {
+            Some(path) => Some(CsvOut::create(path, &resources, with_instance)?),
+            None => None,
+        };
+        Ok(Monitor {
+            spark: resources.iter().map(|_| SparkBuffer::new(120)).collect(),
+            target,
+            set,
+            csv,
+            values: Vec::new(),
+            events: Vec::new(),
+            settings,
+            tty: std::io::stderr().is_terminal(),
+            samples: 0,
+            elapsed_s: 0.0,
+        })
+    }
+
+    pub fn report(&self) -> Report {
+        self.set.report()
+    }
+
+    /// The sparkline of one resource over the whole run.
+    pub fn sparkline(&self, r: Resource) -> String {
+        let i = self.target.resources().iter().position(|x| *x == r);
+        i.map(|i| format::sparkline(self.spark[i].values(), 60))
+            .unwrap_or_default()
+    }
+
+    /// Samples until the duration ends, the target exits (for pid targets),
+    /// a signal arrives, or `keep_going` returns false.
+    pub fn run_loop(
+        &mut self,
+        stop: &AtomicBool,
+        exit_on_target_exit: bool,
+        mut keep_going: impl FnMut() -> bool,
+    ) -> anyhow::Result<StopReason> {
+        let start = Instant::now();
+        for r in self.target.resources().to_vec() {
+            self.set.set_limit(r, self.target.limit(r));
+        }
+        let interval = Duration::from_secs_f64(self.settings.interval_s.max(0.01));
+        let mut next = start;
+        loop {
+            if stop.load(Ordering::Relaxed) {
+                return Ok(StopReason::Interrupted);
+            }
+            let t = start.elapsed().as_secs_f64();
+            if self.settings.duration_s.is_some_and(|d| t >= d) {
+                return Ok(StopReason::Duration);
+            }
+            if !keep_going() {
+                return Ok(StopReason::Caller);
+            }
+            self.elapsed_s = t;
+            let sampled = self.sample_once(t)?;
+            if !sampled && exit_on_target_exit && self.target_exited() {
+                return Ok(StopReason::TargetExited);
+            }
+            next += interval;
+            let now = Instant::now();
+            if next > now {
+                std::thread::sleep(next - now);
+            } else {
+                // Fell behind (suspended, overloaded): skip missed ticks rather than burst.
+                next = now;
+            }
+        }
+    }
+
+    fn target_exited(&self) -> bool {
+        self.target.pids().is_empty()
+    }
+
+    fn sample_once(&mut self, t: f64) -> anyhow::Result<bool> {
+        self.events.clear();
+        let ok = match self.target.read(&mut self.values, &mut self.events) {
+            Ok(ok) => ok,
+            Err(e) => {
+                return Err(
+                    anyhow::Error::new(e).context(format!("sampling {}", self.target.label()))
+                )
+            }
+        };
+        let events = std::mem::take(&mut self.events);
+        for e in &events {
+            if let TargetEvent::Restarted { .. } = e {
+                self.set.restart(t);
+            }
+            self.emit_target_event(t, e);
+        }
+        self.events = events;
+        if !ok {
+            return Ok(false);
+        }
+        self.samples += 1;
+        let resources = self.target.resources().to_vec();
+        for (i, r) in resources.iter().enumerate() {
+            let v = self.values[i];
+            if v.is_finite() {
+                self.spark[i].push(v);
+            }
+            if let Some(tr) = self.set.push(*r, t, v) {
+                self.emit_transition(&tr);
+            }
+        }
+        if let Some(csv) = &mut self.csv {
+            csv.row(t, &self.values, self.target.instance())?;
+        }
+        if self.tty {
+            self.status_line(t);
+        }
+        Ok(true)
+    }
+
+    fn status_line(&self, t: f64) {
+        let main = self.target.resources()[0];
+        let Some(d) = self.set.detector(main) else {
+            return;
+        };
+        let a = d.assessment();
+        let mut line = format!(
+            "[{:>7}] {} {}  {}  {}",
+            format::duration(t),
+            main.column(),
+            main.show(a.current),
+            main.show_rate(a.rate_per_hour),
+            self.set.overall_state()
+        );
+        if let Some(f) = self.set.detector(Resource::Fds) {
+            line.push_str(&format!("  fds {:.0}", f.assessment().current));
+        }
+        if let Some(th) = self.set.detector(Resource::Threads) {
+            line.push_str(&format!("  threads {:.0}", th.assessment().current));
+        }
+        eprint!("\r\x1b[K{line}");
+        let _ = std::io::stderr().flush();
+    }
+
+    /// Clears the status line before other output.
+    pub fn clear_status(&self) {
+        if self.tty {
+            eprint!("\r\x1b[K");
+        }
+    }
+
+    fn emit_transition(&self, tr: &ResourceTransition) {
+        let Some(d) = self.set.detector(tr.resource) else {
+            return;
+        };
+        let a = d.assessment();
+        let alert = tr.transition.to == LeakState::Leak;
+        if self.settings.json_events {
+            let v = serde_json::json!({
+                "event": if alert { "alert" } else { "state" },
+                "t_s": tr.transition.t_s,
+                "target": self.target.label(),
+                "resource": tr.resource,
+                "from": tr.transition.from,
+                "to": tr.transition.to,
+                "value": a.current,
+                "growth_per_hour": a.rate_per_hour,
+                "growth_per_hour_ci": [a.rate_low_per_hour, a.rate_high_per_hour],
+                "time_to_limit_s": a.time_to_limit_s,
+                "reason": a.evidence.reason,
+            });
+            println!("{v}");
+        } else {
+            self.clear_status();
+            let ttl = a
+                .time_to_limit_s
+                .map(|s| format!(", limit in ~{}", format::duration(s)))
+                .unwrap_or_default();
+            eprintln!(
+                "{}[{}] {} {}: {} -> {} ({}{}) {}",
+                if alert { "ALERT " } else { "" },
+                format::duration(tr.transition.t_s),
+                self.target.label(),
+                tr.resource,
+                tr.transition.from,
+                tr.transition.to,
+                tr.resource.show_rate(a.rate_per_hour),
+                ttl,
+                a.evidence.reason
+            );
+        }
+    }
+
+    fn emit_target_event(&self, t: f64, e: &TargetEvent) {
+        let (name, detail) = match e {
+            TargetEvent::Attached { pids } => ("attached", format!("pids {pids:?}")),
+            TargetEvent::Exited => ("exited", String::new()),
+            TargetEvent::Restarted { instance, pids } => {
+                ("restart", format!("instance {instance}, pids {pids:?}"))
+            }
+            TargetEvent::OomKilled { total } => ("oom_kill", format!("{total} OOM kills so far")),
+        };
+        if self.settings.json_events {
+            let mut v = serde_json::json!({"event": name, "t_s": t, "target": self.target.label()});
+            match e {
+                TargetEvent::Attached { pids } => v["pids"] = serde_json::json!(pids),
+                TargetEvent::Restarted { instance, pids } => {
+                    v["instance"] = serde_json::json!(instance);
+                    v["restarts"] = serde_json::json!(instance - 1);
+                    v["pids"] = serde_json::json!(pids);
+                }
+                TargetEvent::OomKilled { total } => v["oom_kills"] = serde_json::json!(total),
+                TargetEvent::Exited => {}
+            }
+            println!("{v}");
+        } else {
+            self.clear_status();
+            eprintln!(
+                "[{}] {} {name} {detail}",
+                format::duration(t),
+                self.target.label()
+            );
+        }
+    }
+
+    /// Flushes the CSV; called on every exit path.
+    pub fn finish(&mut self) -> anyhow::Result<Option<PathBuf>> {
+        self.clear_status();
+        match &mut self.csv {
+            Some(csv) => {
+                csv.w
+                    .flush()
+                    .with_context(|| format!("writing {}", csv.path.display()))?;
+                Ok(Some(csv.path.clone()))
+            }
+            None => Ok(None),
+        }
+    }
+}
+
+impl CsvOut {
+    fn create(path: &Path, resources: &[Resource], with_instance: bool) -> anyhow::Result<CsvOut> {
+        let file =
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+        let mut w = BufWriter::new(file);
+        let mut header = String::from("t_s");
+        for r in resources {
+            header.push(',');
+            header.push_str(r.column());
+        }
+        if with_instance {
+            header.push_str(",instance");
+        }
+        writeln!(w, "{header}")?;
+        w.flush()?;
+        Ok(CsvOut {
+            path: path.to_path_buf(),
+            w,
+            with_instance,
+        })
+    }
+
+    /// Writes and flushes one row, so a killed run leaves every sample taken.
+    fn row(&mut self, t: f64, values: &[f64], instance: u64) -> anyhow::Result<()> {
+        write!(self.w, "{t:.3}")?;
+        for v in values {
+            if v.is_finite() {
+                write!(self.w, ",{v:.0}")?;
+            } else {
+                write!(self.w, ",")?;
+            }
+        }
+        if self.with_instance {
+            write!(self.w, ",{instance}")?;
+        }
+        writeln!(self.w)?;
+        self.w
+            .flush()
+            .with_context(|| format!("writing {}", self.path.display()))
+    }
+}
+
+/// A bounded buffer of minima for the end-of-run sparkline: when full,
+/// neighbours merge, so any run length fits in `cap` points.
+struct SparkBuffer {
+    cap: usize,
+    per_point: usize,
+    pending: usize,
+    values: Vec<f64>,
+}
+
+impl SparkBuffer {
+    fn new(cap: usize) -> Self {
+        SparkBuffer {
+            cap,
+            per_point: 1,
+            pending: 0,
+            values: Vec::with_capacity(cap),
+        }
+    }
+    fn push(&mut self, v: f64) {
+        if self.pending > 0 {
+            let last = self.values.last_mut().expect("pending point");
+            *last = last.min(v);
+        } else {
+            self.values.push(v);
+        }
+        self.pending = (self.pending + 1) % self.per_point;
+        if self.values.len() >= self.cap && self.pending == 0 {
+            let merged: Vec<f64> = self
+                .values
+                .chunks(2)
+                .map(|c| c.iter().copied().fold(f64::INFINITY, f64::min))
+                .collect();
+            self.values.clear();
+            self.values.extend(merged);
+            self.per_point *= 2;
+        }
+    }
+    fn values(&self) -> &[f64] {
+        &self.values
+    }
+}
+
+/// Installs SIGINT/SIGTERM handlers that set the returned flag, so an
+/// interrupted run still prints its verdict and keeps its CSV.
+pub fn stop_flag() -> anyhow::Result<Arc<AtomicBool>> {
+    let flag = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, Arc::clone(&flag))
+            .context("installing signal handlers")?;
+    }
+    Ok(flag)
+}

@@ -1,0 +1,70 @@
+//! Helpers for the CLI's integration tests: real programs, real binary.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+pub fn example(name: &str) -> String {
+    repo_root()
+        .join("examples")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+pub fn leakwatch() -> assert_cmd::Command {
+    assert_cmd::Command::cargo_bin("leakwatch").unwrap()
+}
+
+/// Compiles examples/NAME.c into `dir` and returns the binary's path.
+pub fn build_c(name: &str, dir: &Path) -> String {
+    let out = dir.join(name);
+    let status = std::process::Command::new("cc")
+        .args(["-O1", "-pthread", "-o"])
+        .arg(&out)
+        .arg(repo_root().join("examples").join(format!("{name}.c")))
+        .status()
+        .expect("cc runs");
+    assert!(status.success(), "cc failed for {name}");
+    out.display().to_string()
+}
+
+pub fn json(out: &Output) -> serde_json::Value {
+    let text = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(&text).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {text}\nstderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// The verdict of each resource in a report, as `resource=verdict`.
+pub fn verdicts(v: &serde_json::Value) -> Vec<String> {
+    v["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{}={}",
+                r["resource"].as_str().unwrap(),
+                r["verdict"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+pub fn has_command(cmd: &str) -> bool {
+    std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {cmd}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}

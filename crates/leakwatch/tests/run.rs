@@ -1,0 +1,161 @@
+//! `leakwatch run` on real leaky and non-leaky programs (Python, Node, C).
+//! Each run lasts 75 s: a leak needs a minute of samples to be called.
+
+mod common;
+use common::*;
+
+fn run_json(duration: &str, cmd: &[&str]) -> (i32, serde_json::Value) {
+    let out = leakwatch()
+        .args(["run", "--json", "--duration", duration, "--"])
+        .args(cmd)
+        .output()
+        .unwrap();
+    (out.status.code().unwrap(), json(&out))
+}
+
+#[test]
+fn python_unbounded_cache_is_a_leak() {
+    let (code, v) = run_json("75s", &["python3", &example("leaky_cache.py")]);
+    assert_eq!(v["verdict"], "leak", "{v:#}");
+    assert_eq!(code, 1);
+    let first = v["first_alert_s"].as_f64().unwrap();
+    assert!((60.0..75.0).contains(&first), "first alert at {first}");
+    assert!(verdicts(&v).contains(&"rss_bytes=leak".to_string()));
+    assert!(verdicts(&v).contains(&"threads=ok".to_string()));
+}
+
+#[test]
+fn python_lru_cache_plateau_is_not_a_leak() {
+    let (code, v) = run_json("75s", &["python3", &example("bounded_cache.py")]);
+    assert_eq!(v["verdict"], "ok", "{v:#}");
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn node_listeners_never_removed_is_a_leak() {
+    let (code, v) = run_json("75s", &["node", &example("listener_leak.js")]);
+    assert_eq!(v["verdict"], "leak", "{v:#}");
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn node_bounded_map_with_gc_sawtooth_is_not_a_leak() {
+    let (code, v) = run_json("75s", &["node", &example("bounded_map.js")]);
+    assert_eq!(v["verdict"], "ok", "{v:#}");
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn c_fd_leak_with_flat_memory_is_an_fd_leak() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_c("fd_leak", dir.path());
+    let (code, v) = run_json("75s", &[&bin]);
+    assert_eq!(code, 1, "{v:#}");
+    let verdicts = verdicts(&v);
+    assert!(verdicts.contains(&"fds=leak".to_string()), "{verdicts:?}");
+    assert!(
+        verdicts.contains(&"rss_bytes=ok".to_string()),
+        "{verdicts:?}"
+    );
+}
+
+#[test]
+fn c_thread_leak_is_a_thread_leak() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_c("thread_leak", dir.path());
+    let (code, v) = run_json("75s", &[&bin]);
+    assert_eq!(code, 1, "{v:#}");
+    assert!(
+        verdicts(&v).contains(&"threads=leak".to_string()),
+        "{:?}",
+        verdicts(&v)
+    );
+}
+
+#[test]
+fn c_steady_working_set_is_not_a_leak() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_c("steady", dir.path());
+    let (code, v) = run_json("75s", &[&bin]);
+    assert_eq!(v["verdict"], "ok", "{v:#}");
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn target_exiting_early_is_reported_and_judged() {
+    let out = leakwatch()
+        .args([
+            "run",
+            "--duration",
+            "60s",
+            "--",
+            "sh",
+            "-c",
+            "sleep 2; exit 3",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("exited after"), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("verdict: no leak"));
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn out_csv_replays_to_the_same_verdict_and_survives_a_kill() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("run.csv");
+    // SIGKILL leakwatch itself mid-run: every sample taken so far is on disk.
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("leakwatch"))
+        .args(["run", "--duration", "5m", "--out"])
+        .arg(&csv)
+        .args(["--", "python3", &example("leaky_cache.py")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(75));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let _ = std::process::Command::new("pkill")
+        .args(["-f", "leaky_cache.py"])
+        .status();
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let rows = text.lines().count();
+    assert!(rows > 250, "{rows} rows");
+    assert!(text.starts_with("t_s,rss_bytes,pss_bytes,anon_bytes,swap_bytes,threads,fds\n"));
+    let out = leakwatch()
+        .args(["analyze", "--json"])
+        .arg(&csv)
+        .output()
+        .unwrap();
+    let v = json(&out);
+    assert_eq!(v["verdict"], "leak", "{v:#}");
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn a_missing_command_is_a_clear_error() {
+    let out = leakwatch()
+        .args(["run", "--duration", "5s", "--", "/no/such/program"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot start `/no/such/program`"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"));
+    let out = leakwatch()
+        .args(["run", "--duration", "5s"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = leakwatch()
+        .args(["run", "--duration", "soon", "--", "true"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid duration"));
+}
