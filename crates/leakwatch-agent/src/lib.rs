@@ -9,6 +9,8 @@
 
 pub mod agent;
 pub mod alert;
+pub mod config;
+pub mod containers;
 pub mod fleet;
 pub mod metrics;
 pub mod selfstat;
