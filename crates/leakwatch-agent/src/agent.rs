@@ -28,7 +28,8 @@ pub struct Observation<'a> {
     pub instance: &'a str,
     /// Values measured now (NaN = not measured).
     pub values: &'a [(Resource, f64)],
-    /// Memory limit (cgroup limit), for time-to-limit of memory resources.
+    /// Memory limit (the cgroup's, or the host's memory), for time-to-limit
+    /// of memory resources.
     pub memory_limit: Option<f64>,
     /// The cgroup's cumulative OOM-kill counter as read now.
     pub oom_kill_counter: Option<u64>,
@@ -66,6 +67,9 @@ pub enum AgentEvent {
 #[derive(Debug, Clone)]
 pub struct AgentOptions {
     pub detector: DetectorConfig,
+    /// After a restart, the new instance's first seconds (its start-up) are
+    /// not joined to the history.
+    pub restart_warmup_s: f64,
     /// Detector state is saved to the store this often (history rows are
     /// written every tick).
     pub save_every_s: f64,
@@ -82,6 +86,7 @@ impl Default for AgentOptions {
     fn default() -> Self {
         AgentOptions {
             detector: DetectorConfig::default(),
+            restart_warmup_s: leakwatch_core::analysis::DEFAULT_RESTART_WARMUP_S,
             save_every_s: 60.0,
             compact_every_s: 300.0,
             resend_every_s: 60.0,
@@ -175,7 +180,11 @@ impl Agent {
             .and_then(|bytes| postcard::from_bytes(bytes).ok())
             .filter(|set: &ResourceSet| resources.iter().all(|r| set.detector(*r).is_some()));
         let resumed = restored.is_some();
-        let set = restored.unwrap_or_else(|| ResourceSet::new(&resources, &self.opts.detector));
+        let set = restored.unwrap_or_else(|| {
+            let mut set = ResourceSet::new(&resources, &self.opts.detector);
+            set.set_restart_warmup(self.opts.restart_warmup_s);
+            set
+        });
         record.first_seen_s.get_or_insert(now_s);
         let metrics = self.metrics.as_ref().map(|m| {
             let mut tm = m.target(obs.key);
@@ -252,7 +261,7 @@ impl Agent {
             }
         }
         for &(r, v) in obs.values {
-            if r.is_bytes() && matches!(r, Resource::CgroupBytes | Resource::CgroupAnonBytes) {
+            if r.is_bytes() && r != Resource::SwapBytes {
                 st.set.set_limit(r, obs.memory_limit);
             }
             if let Some(tr) = st.set.push(r, now_s, v) {
@@ -265,7 +274,9 @@ impl Agent {
             }
         }
         if let (Some(m), Some(tm)) = (&self.metrics, &mut st.metrics) {
-            tm.update(m, obs.values, obs.memory_limit, &st.set);
+            let is_cgroup = obs.values.iter().any(|(r, _)| *r == Resource::CgroupBytes);
+            let cgroup_limit = obs.memory_limit.filter(|_| is_cgroup);
+            tm.update(m, obs.values, cgroup_limit, &st.set);
             tm.set_counts(st.record.restarts, st.record.oom_kills);
         }
         if let Some(alerting) = &mut self.alerting {

@@ -1,42 +1,42 @@
-//! End to end with a real Prometheus: the agent's metrics endpoint serves
-//! the detector's judgement of a leaky and a bounded program, Prometheus
-//! scrapes it, its leak-state metric shows the leak for the leaky one only,
-//! and `leakwatch analyze --prometheus` over that server finds the same.
+//! End to end with a real Prometheus: `leakwatch watch --serve` watches a
+//! leaky and a bounded program, Prometheus scrapes it, its leak-state metric
+//! shows the leak for the leaky one only, and `leakwatch analyze
+//! --prometheus` over that server finds the same.
 
 mod agent_support;
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use agent_support::*;
 use leakwatch_agent::fleet::Prometheus;
-use leakwatch_agent::metrics::Metrics;
-use leakwatch_agent::serve::MetricsServer;
-use leakwatch_core::{DetectorConfig, Resource, ResourceSet};
 
-/// Samples both programs' RSS at 1 Hz into detectors and the metrics, the way
-/// the agent does, until `stop`.
-fn sample_loop(metrics: Metrics, targets: Vec<(String, u32)>, stop: Arc<AtomicBool>) {
-    let cfg = DetectorConfig::for_interval(1.0);
-    let mut state: Vec<_> = targets
-        .into_iter()
-        .map(|(name, pid)| {
-            let tm = metrics.target(&name);
-            (pid, tm, ResourceSet::new(&[Resource::RssBytes], &cfg))
-        })
-        .collect();
-    let t0 = Instant::now();
-    while !stop.load(Ordering::Relaxed) {
-        let t = t0.elapsed().as_secs_f64();
-        for (pid, tm, set) in &mut state {
-            if let Some(rss) = rss_bytes(*pid) {
-                set.push(Resource::RssBytes, t, rss);
-                tm.update(&metrics, &[(Resource::RssBytes, rss)], None, set);
-            }
-        }
-        std::thread::sleep(Duration::from_secs(1));
+/// Starts `leakwatch watch` as the agent on both programs, serving metrics.
+fn start_agent(dir: &std::path::Path, leaky: u32, bounded: u32, port: u16) -> Running {
+    let cfg = dir.join("agent.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "interval = \"1s\"\n[[target]]\nname = \"leaky\"\npid = {leaky}\n[[target]]\nname = \"bounded\"\npid = {bounded}\n"
+        ),
+    )
+    .unwrap();
+    let log = std::fs::File::create(dir.join("agent.log")).unwrap();
+    let child = Command::new(assert_cmd::cargo::cargo_bin("leakwatch"))
+        .args(["watch", "--config"])
+        .arg(&cfg)
+        .args(["--serve", &format!("127.0.0.1:{port}"), "--json"])
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the agent never served metrics");
+        std::thread::sleep(Duration::from_millis(100));
     }
+    Running(child)
 }
 
 fn leak_states(prom: &Prometheus) -> Vec<(String, f64)> {
@@ -52,21 +52,17 @@ fn leak_states(prom: &Prometheus) -> Vec<(String, f64)> {
 
 #[test]
 fn prometheus_scrapes_leak_state_and_fleet_analysis_finds_the_leak() {
+    if which("prometheus").is_none() {
+        eprintln!("SKIPPED: the `prometheus` binary is not installed (apt-get install prometheus; see .ci/deps/agent.sh)");
+        return;
+    }
     let leaky = spawn_python(LEAKY_PY);
     let bounded = spawn_python(BOUNDED_PY);
-    let metrics = Metrics::new();
-    let server = MetricsServer::start("127.0.0.1:0".parse().unwrap(), metrics.clone()).unwrap();
-    let Some(prometheus) = PrometheusServer::start(&[server.addr().to_string()]) else {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let agent = start_agent(dir.path(), leaky.pid(), bounded.pid(), port);
+    let Some(prometheus) = PrometheusServer::start(&[format!("127.0.0.1:{port}")]) else {
         return;
-    };
-    let stop = Arc::new(AtomicBool::new(false));
-    let sampler = {
-        let stop = Arc::clone(&stop);
-        let targets = vec![
-            ("leaky".to_string(), leaky.pid()),
-            ("bounded".to_string(), bounded.pid()),
-        ];
-        std::thread::spawn(move || sample_loop(metrics, targets, stop))
     };
     let prom = Prometheus::new(&prometheus.url, Duration::from_secs(10)).unwrap();
 
@@ -79,7 +75,8 @@ fn prometheus_scrapes_leak_state_and_fleet_analysis_finds_the_leak() {
         }
         assert!(
             Instant::now() < deadline,
-            "the leaky program never showed leak_state 1 in Prometheus: {states:?}\n{}",
+            "the leaky program never showed leak_state 1 in Prometheus: {states:?}\nagent:\n{}\nprometheus:\n{}",
+            std::fs::read_to_string(dir.path().join("agent.log")).unwrap_or_default(),
             prometheus.log()
         );
         std::thread::sleep(Duration::from_secs(2));
@@ -100,8 +97,7 @@ fn prometheus_scrapes_leak_state_and_fleet_analysis_finds_the_leak() {
     // Prometheus' first scrape came after the agent's first sample: let its
     // history grow past the detector's minimum duration too.
     std::thread::sleep(Duration::from_secs(20));
-    stop.store(true, Ordering::Relaxed);
-    sampler.join().unwrap();
+    drop(agent);
 
     // Fleet analysis over the same server finds the leaky one and not the other.
     let out = assert_cmd::Command::cargo_bin("leakwatch")
@@ -160,5 +156,4 @@ fn prometheus_scrapes_leak_state_and_fleet_analysis_finds_the_leak() {
         err.contains("Prometheus rejected the query (bad_data)"),
         "{err}"
     );
-    drop(server);
 }

@@ -4,6 +4,7 @@ pub mod analyze;
 pub mod fleet;
 pub mod run;
 pub mod watch;
+pub mod watch_agent;
 
 use leakwatch_core::{format, Report, Resource, Verdict};
 
