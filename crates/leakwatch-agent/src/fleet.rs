@@ -195,6 +195,69 @@ fn identity(labels: &BTreeMap<String, String>) -> String {
     out
 }
 
+/// Parses a Prometheus HTTP API answer (`status`, then `data.result` of the
+/// `expect`ed type, or Prometheus' `errorType`/`error`). Untrusted input.
+fn parse_answer<T: for<'de> Deserialize<'de>>(
+    url: &str,
+    status: u16,
+    body: &[u8],
+    expect: &str,
+) -> Result<Vec<T>, FleetError> {
+    let parsed: ApiResponse<T> = match serde_json::from_slice(body) {
+        Ok(p) => p,
+        Err(e) => {
+            if status != 200 {
+                let text = String::from_utf8_lossy(body);
+                return Err(FleetError::Http {
+                    url: url.to_string(),
+                    status,
+                    body: text.chars().take(300).collect(),
+                });
+            }
+            return Err(FleetError::BadResponse {
+                url: url.to_string(),
+                reason: format!("not Prometheus API JSON ({e})"),
+            });
+        }
+    };
+    if parsed.status != "success" {
+        return Err(FleetError::Query {
+            error_type: parsed.error_type.unwrap_or_else(|| "error".into()),
+            error: parsed.error.unwrap_or_else(|| format!("HTTP {status}")),
+        });
+    }
+    let data = parsed.data.ok_or_else(|| FleetError::BadResponse {
+        url: url.to_string(),
+        reason: "no data in a successful answer".into(),
+    })?;
+    if data.result_type != expect {
+        return Err(FleetError::BadResponse {
+            url: url.to_string(),
+            reason: format!(
+                "expected a {expect} result, got a {} (use a query that returns an instant vector, e.g. a metric name with label matchers)",
+                data.result_type
+            ),
+        });
+    }
+    Ok(data.result)
+}
+
+/// Parses a `query_range` answer into (labels, samples) per series; for
+/// fuzzing and tests.
+pub fn parse_matrix(body: &[u8]) -> Result<Vec<LabelledSeries>, FleetError> {
+    let series: Vec<MatrixSeries> = parse_answer("-", 200, body, "matrix")?;
+    Ok(series
+        .into_iter()
+        .map(|s| {
+            let points = s.values.iter().map(|(t, v)| (*t, parse_value(v))).collect();
+            (s.metric, points)
+        })
+        .collect())
+}
+
+/// A series' labels and its (time, value) points.
+pub type LabelledSeries = (BTreeMap<String, String>, Vec<(f64, f64)>);
+
 /// A series' labels and one value.
 pub type Labelled = (BTreeMap<String, String>, f64);
 
@@ -264,43 +327,7 @@ impl Prometheus {
                 url: self.base.clone(),
                 reason: format!("reading the answer failed: {e}"),
             })?;
-        let parsed: ApiResponse<T> = match serde_json::from_slice(&body) {
-            Ok(p) => p,
-            Err(e) => {
-                if status != 200 {
-                    let text = String::from_utf8_lossy(&body);
-                    return Err(FleetError::Http {
-                        url,
-                        status,
-                        body: text.chars().take(300).collect(),
-                    });
-                }
-                return Err(FleetError::BadResponse {
-                    url,
-                    reason: format!("not Prometheus API JSON ({e})"),
-                });
-            }
-        };
-        if parsed.status != "success" {
-            return Err(FleetError::Query {
-                error_type: parsed.error_type.unwrap_or_else(|| "error".into()),
-                error: parsed.error.unwrap_or_else(|| format!("HTTP {status}")),
-            });
-        }
-        let data = parsed.data.ok_or_else(|| FleetError::BadResponse {
-            url: url.clone(),
-            reason: "no data in a successful answer".into(),
-        })?;
-        if data.result_type != expect {
-            return Err(FleetError::BadResponse {
-                url,
-                reason: format!(
-                    "expected a {expect} result, got a {} (use a query that returns an instant vector, e.g. a metric name with label matchers)",
-                    data.result_type
-                ),
-            });
-        }
-        Ok(data.result)
+        parse_answer(&url, status, &body, expect)
     }
 
     /// One `/api/v1/query_range` call.
@@ -518,6 +545,53 @@ mod tests {
         assert_eq!(chunks(100.0, 100.0, 60.0).unwrap(), vec![(100.0, 100.0)]);
         assert!(chunks(10.0, 0.0, 1.0).is_err());
         assert!(chunks(0.0, 10.0, 0.0).is_err());
+    }
+
+    #[test]
+    fn answers_and_errors_parse() {
+        let ok = br#"{"status":"success","data":{"resultType":"matrix","result":[
+            {"metric":{"__name__":"m","pod":"a"},"values":[[1.5,"10"],[2.5,"NaN"]]}]}}"#;
+        let m = parse_matrix(ok).unwrap();
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].0["pod"], "a");
+        assert_eq!(m[0].1[0], (1.5, 10.0));
+        assert!(m[0].1[1].1.is_nan());
+        let bad = br#"{"status":"error","errorType":"bad_data","error":"parse error at char 5"}"#;
+        let e = parse_answer::<MatrixSeries>("u", 400, bad, "matrix").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Prometheus rejected the query (bad_data): parse error at char 5"
+        );
+        let e = parse_answer::<MatrixSeries>("u", 502, b"<html>bad gateway</html>", "matrix")
+            .unwrap_err();
+        assert!(matches!(e, FleetError::Http { status: 502, .. }), "{e}");
+        let vec = br#"{"status":"success","data":{"resultType":"vector","result":[]}}"#;
+        let e = parse_matrix(vec).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("expected a matrix result, got a vector"),
+            "{e}"
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_answers_never_panic(body in proptest::collection::vec(proptest::num::u8::ANY, 0..400)) {
+            let _ = parse_matrix(&body);
+        }
+
+        #[test]
+        fn chunks_always_cover_the_range(start in 0f64..1e9, len in 0f64..1e7, step in 1f64..3600.0) {
+            let c = chunks(start, start + len, step).unwrap();
+            proptest::prop_assert_eq!(c[0].0, start);
+            for w in c.windows(2) {
+                proptest::prop_assert!((w[1].0 - (w[0].1 + step)).abs() < 1e-6 * step.max(1.0) * 1e3);
+            }
+            for (s, e) in &c {
+                proptest::prop_assert!((((e - s) / step).round() as u64) < CHUNK_POINTS);
+            }
+            proptest::prop_assert!(start + len - c.last().unwrap().1 < step);
+        }
     }
 
     #[test]

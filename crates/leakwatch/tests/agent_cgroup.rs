@@ -175,7 +175,7 @@ fn real_memory_cgroup_time_to_limit_oom_kill_and_restart_in_one_history() {
     );
     std::thread::sleep(Duration::from_secs(2));
     // Stop the agent gracefully so it saves its state.
-    unsafe_sigterm(agent.pid());
+    sigterm(agent.pid());
     let mut agent = agent;
     let waited = Instant::now();
     while agent.0.try_wait().unwrap().is_none() {
@@ -223,7 +223,7 @@ fn real_memory_cgroup_time_to_limit_oom_kill_and_restart_in_one_history() {
     );
 }
 
-fn unsafe_sigterm(pid: u32) {
+fn sigterm(pid: u32) {
     let _ = Command::new("kill")
         .args(["-TERM", &pid.to_string()])
         .status();
