@@ -453,6 +453,11 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
             any_leak = true;
         }
         let (restarts, ooms) = agent.counts(key).unwrap_or((0, 0));
+        let samples = set
+            .resources()
+            .filter_map(|r| set.detector(r).map(|d| d.samples()))
+            .max()
+            .unwrap_or(0);
         if args.json {
             println!(
                 "{}",
@@ -463,6 +468,7 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
                     "state": report.state,
                     "restarts": restarts,
                     "oom_kills": ooms,
+                    "samples": samples,
                     "resources": crate::cmd::resources_json(&report),
                 })
             );
