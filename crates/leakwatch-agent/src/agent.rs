@@ -280,11 +280,19 @@ impl Agent {
             tm.set_counts(st.record.restarts, st.record.oom_kills);
         }
         if let Some(alerting) = &mut self.alerting {
+            let tracked = alerting.tracks(obs.key);
             for r in obs.values.iter().map(|(r, _)| *r) {
-                if let Some(d) = st.set.detector(r) {
-                    if let Some(a) = alerting.observe(obs.key, r, &d.assessment(), now_s) {
-                        events.push(AgentEvent::Alert(a));
-                    }
+                // Only a leak, or a key with an open alert, can make an alert:
+                // skip copying the assessment otherwise.
+                let Some(d) = st
+                    .set
+                    .detector(r)
+                    .filter(|d| tracked || d.state() == LeakState::Leak)
+                else {
+                    continue;
+                };
+                if let Some(a) = alerting.observe(obs.key, r, &d.assessment(), now_s) {
+                    events.push(AgentEvent::Alert(a));
                 }
             }
         }

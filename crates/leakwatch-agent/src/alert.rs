@@ -679,6 +679,12 @@ impl Alerting {
         Some(alert)
     }
 
+    /// Whether anything (an open alert or a cool-down) is kept for `target`:
+    /// judgements of other targets need not be fed unless they leak.
+    pub fn tracks(&self, target: &str) -> bool {
+        self.dedup.keys.contains_key(target)
+    }
+
     /// Resolves the open alerts of a target that ended.
     pub fn target_ended(
         &mut self,

@@ -298,6 +298,12 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
         ..DeliveryConfig::default()
     };
     let mut dispatchers = Vec::new();
+    if (flags.alertmanager || cfg.alerts.alertmanager)
+        && flags.webhook.is_none()
+        && cfg.alerts.webhook.is_none()
+    {
+        anyhow::bail!("--alertmanager needs --webhook URL (the Alertmanager's base URL)");
+    }
     if let Some(url) = flags.webhook.as_ref().or(cfg.alerts.webhook.as_ref()) {
         if flags.alertmanager || cfg.alerts.alertmanager {
             dispatchers.push(
