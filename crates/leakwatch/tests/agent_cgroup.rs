@@ -33,7 +33,7 @@ impl Drop for CgroupGuard {
 
 /// Starts the leaky program inside `cg` (it moves itself in before exec).
 fn leaky_in(cg: &Path) -> Running {
-    let code = "import time\nkeep = []\nwhile True:\n    keep.append('a' * 400_000)\n    time.sleep(0.1)\n";
+    let code = "import time\nkeep = []\nwhile True:\n    keep.append('a' * 300_000)\n    time.sleep(0.1)\n";
     Running(
         Command::new("sh")
             .arg("-c")

@@ -69,7 +69,12 @@ pub struct AgentFlags {
 impl AgentFlags {
     pub fn active(&self) -> bool {
         self.serve.is_some()
+            || self.serve_public
             || self.webhook.is_some()
+            || self.alertmanager
+            || self.cgroup_root.is_some()
+            || self.cooldown.is_some()
+            || self.target_name.is_some()
             || self.store.is_some()
             || self.config.is_some()
             || self.containers
