@@ -12,7 +12,13 @@ use agent_support::*;
 use leakwatch_agent::fleet::Prometheus;
 
 /// Starts `leakwatch watch` as the agent on both programs, serving metrics.
-fn start_agent(dir: &std::path::Path, leaky: u32, bounded: u32, port: u16) -> Running {
+fn start_agent(
+    dir: &std::path::Path,
+    leaky: u32,
+    bounded: u32,
+    port: u16,
+    webhook: &str,
+) -> Running {
     let cfg = dir.join("agent.toml");
     std::fs::write(
         &cfg,
@@ -26,6 +32,7 @@ fn start_agent(dir: &std::path::Path, leaky: u32, bounded: u32, port: u16) -> Ru
         .args(["watch", "--config"])
         .arg(&cfg)
         .args(["--serve", &format!("127.0.0.1:{port}"), "--json"])
+        .args(["--webhook", webhook])
         .stdin(Stdio::null())
         .stdout(log.try_clone().unwrap())
         .stderr(log)
@@ -60,7 +67,8 @@ fn prometheus_scrapes_leak_state_and_fleet_analysis_finds_the_leak() {
     let bounded = spawn_python(BOUNDED_PY);
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let agent = start_agent(dir.path(), leaky.pid(), bounded.pid(), port);
+    let receiver = Receiver::start();
+    let agent = start_agent(dir.path(), leaky.pid(), bounded.pid(), port, &receiver.url);
     let Some(prometheus) = PrometheusServer::start(&[format!("127.0.0.1:{port}")]) else {
         return;
     };
@@ -97,6 +105,34 @@ fn prometheus_scrapes_leak_state_and_fleet_analysis_finds_the_leak() {
     // Prometheus' first scrape came after the agent's first sample: let its
     // history grow past the detector's minimum duration too.
     std::thread::sleep(Duration::from_secs(20));
+
+    // The webhook got one alert for the leak, none for the bounded program;
+    // when the leaky program ends, the alert is resolved.
+    let firing: Vec<_> = receiver
+        .alerts()
+        .into_iter()
+        .filter(|a| a["status"] == "firing")
+        .collect();
+    assert!(firing.iter().any(|a| a["target"] == "leaky"), "{firing:?}");
+    assert!(
+        firing.iter().all(|a| a["target"] != "bounded"),
+        "{firing:?}"
+    );
+    let per_key =
+        |f: &[serde_json::Value], r: &str| f.iter().filter(|a| a["resource"] == r).count();
+    assert_eq!(per_key(&firing, "rss"), 1, "one alert per leak: {firing:?}");
+    drop(leaky);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !receiver.alerts().iter().any(|a| {
+        a["status"] == "resolved" && a["target"] == "leaky" && a["reason"] == "target ended"
+    }) {
+        assert!(
+            Instant::now() < deadline,
+            "no resolve: {:?}",
+            receiver.alerts()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     drop(agent);
 
     // Fleet analysis over the same server finds the leaky one and not the other.
