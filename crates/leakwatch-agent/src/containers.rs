@@ -272,6 +272,20 @@ pub fn cgroup_pids(dir: &Path) -> Vec<i32> {
         .unwrap_or_default()
 }
 
+/// The cgroup's cumulative OOM-kill counter: `oom_kill N` in
+/// `memory.events` (v2) or `memory.oom_control` (v1).
+pub fn oom_kill_counter(dir: &Path) -> Option<u64> {
+    ["memory.events", "memory.oom_control"]
+        .iter()
+        .find_map(|file| {
+            let text = std::fs::read_to_string(dir.join(file)).ok()?;
+            text.lines().find_map(|l| {
+                let (k, v) = l.split_once(' ')?;
+                (k == "oom_kill").then(|| v.trim().parse().ok())?
+            })
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -425,6 +439,24 @@ mod tests {
         let empty = tempfile::tempdir().unwrap();
         let e = memory_root(empty.path()).unwrap_err();
         assert!(e.to_string().contains("no memory cgroup hierarchy"), "{e}");
+    }
+
+    #[test]
+    fn oom_kill_counters_of_v1_and_v2() {
+        let d = tempfile::tempdir().unwrap();
+        assert_eq!(oom_kill_counter(d.path()), None);
+        std::fs::write(
+            d.path().join("memory.oom_control"),
+            "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n",
+        )
+        .unwrap();
+        assert_eq!(oom_kill_counter(d.path()), Some(3));
+        std::fs::write(
+            d.path().join("memory.events"),
+            "low 0\nhigh 0\nmax 12\noom 2\noom_kill 2\noom_group_kill 0\n",
+        )
+        .unwrap();
+        assert_eq!(oom_kill_counter(d.path()), Some(2));
     }
 
     proptest::proptest! {

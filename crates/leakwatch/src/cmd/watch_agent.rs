@@ -174,21 +174,7 @@ impl Watched {
     }
 
     fn oom_kill_counter(&self) -> Option<u64> {
-        let dir = self.cgroup_dir.as_ref()?;
-        for (file, key) in [
-            ("memory.events", "oom_kill"),
-            ("memory.oom_control", "oom_kill"),
-        ] {
-            if let Ok(text) = std::fs::read_to_string(dir.join(file)) {
-                if let Some(v) = text.lines().find_map(|l| {
-                    let (k, v) = l.split_once(' ')?;
-                    (k == key).then(|| v.trim().parse().ok())?
-                }) {
-                    return Some(v);
-                }
-            }
-        }
-        None
+        containers::oom_kill_counter(self.cgroup_dir.as_ref()?)
     }
 }
 
