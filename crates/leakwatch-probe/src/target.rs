@@ -154,6 +154,38 @@ impl Target {
         }
     }
 
+    /// Resources that cannot be read for this target, with the reason and
+    /// the fix, for a warning at start (another user's process hides its fd
+    /// table and smaps from us).
+    pub fn unavailable(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let probes: Vec<&ProcessProbe> = match &self.kind {
+            Kind::Process(Some(TreeOrSingle::Single(p))) => vec![p],
+            Kind::Process(Some(TreeOrSingle::Tree(t))) => vec![t.root()],
+            Kind::Name(ms) => ms
+                .iter()
+                .map(|m| match m {
+                    TreeOrSingle::Single(p) => p,
+                    TreeOrSingle::Tree(t) => t.root(),
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        if let Some(p) = probes.iter().find(|p| p.fds_denied()) {
+            out.push(format!(
+                "cannot read /proc/{}/fd: open fds are not sampled (run as the target's user or as root)",
+                p.pid()
+            ));
+        }
+        if let Some(p) = probes.iter().find(|p| p.pss_unavailable()) {
+            out.push(format!(
+                "cannot read /proc/{}/smaps_rollup: PSS and swap are not sampled (another user's process, or a kernel older than 4.14)",
+                p.pid()
+            ));
+        }
+        out
+    }
+
     /// The limit each resource can grow to, for time-to-limit estimates.
     pub fn limit(&self, r: Resource) -> Option<f64> {
         let pid = self.pids().first().copied();

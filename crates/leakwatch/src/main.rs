@@ -19,9 +19,10 @@ struct Cli {
 
 const EXAMPLES: &str = "\
 Examples:
-  leakwatch run --duration 60s -- python3 examples/leaky_cache.py
+  leakwatch run --duration 90s -- python3 examples/leaky_cache.py
   leakwatch watch --name my-service --json
   leakwatch analyze recording.csv
+  leakwatch check src/ --format sarif -o leakwatch.sarif
 
 Exit codes: 0 no leak, 1 leak found, 2 usage or runtime error.";
 
@@ -30,6 +31,7 @@ enum Command {
     Run(cmd::run::RunArgs),
     Watch(cmd::watch::WatchArgs),
     Analyze(cmd::analyze::AnalyzeArgs),
+    Check(cmd::check::CheckArgs),
 }
 
 fn main() -> ExitCode {
@@ -49,6 +51,7 @@ fn main() -> ExitCode {
         Command::Run(args) => cmd::run::run(args),
         Command::Watch(args) => cmd::watch::run(args),
         Command::Analyze(args) => cmd::analyze::run(args),
+        Command::Check(args) => cmd::check::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -107,6 +107,7 @@ impl Monitor {
             self.set.set_limit(r, self.target.limit(r));
         }
         let interval = Duration::from_secs_f64(self.settings.interval_s.max(0.01));
+        let mut warned = false;
         let mut next = start;
         loop {
             if stop.load(Ordering::Relaxed) {
@@ -121,6 +122,13 @@ impl Monitor {
             }
             self.elapsed_s = t;
             let sampled = self.sample_once(t)?;
+            if sampled && !warned {
+                warned = true;
+                for w in self.target.unavailable() {
+                    self.clear_status();
+                    eprintln!("leakwatch: warning: {w}");
+                }
+            }
             if !sampled && exit_on_target_exit && self.target_exited() {
                 return Ok(StopReason::TargetExited);
             }

@@ -119,10 +119,7 @@ fn watch_pid_survives_the_target_exiting() {
     child.wait().unwrap();
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8_lossy(&out.stdout);
-    let events: Vec<serde_json::Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let events = json_lines(&text);
     assert!(events.iter().any(|e| e["event"] == "exited"), "{text}");
     let summary = events.last().unwrap();
     assert_eq!(summary["event"], "summary");
@@ -166,10 +163,7 @@ fn watch_by_name_joins_restarts_and_finds_the_masked_leak() {
         .args(["-f", &name])
         .status();
     let text = String::from_utf8_lossy(&out.stdout);
-    let events: Vec<serde_json::Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let events = json_lines(&text);
     let restarts = events.iter().filter(|e| e["event"] == "restart").count();
     assert!(restarts >= 3, "{restarts} restarts: {text}");
     assert!(
@@ -191,4 +185,70 @@ fn watch_by_name_joins_restarts_and_finds_the_masked_leak() {
     let v = json(&out);
     assert_eq!(v["verdict"], "leak", "{v:#}");
     assert_eq!(v["restarts"].as_u64().unwrap() as usize, restarts);
+}
+
+/// Another user's process hides its fd table and smaps: leakwatch says what
+/// it cannot sample and goes on with what it can.
+#[test]
+fn watching_another_users_process_warns_and_continues() {
+    if !has_command("setpriv") || effective_uid() != 0 {
+        eprintln!("SKIPPED: needs root and setpriv to run leakwatch as another user");
+        return;
+    }
+    let mut target = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("leakwatch");
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&bin)
+        .args([
+            "watch",
+            "--json",
+            "--duration",
+            "2s",
+            "--interval",
+            "250ms",
+            "--pid",
+            &target.id().to_string(),
+        ])
+        .output()
+        .unwrap();
+    target.kill().unwrap();
+    target.wait().unwrap();
+    if String::from_utf8_lossy(&out.stderr).contains("Permission denied (os error 13)")
+        && out.stdout.is_empty()
+    {
+        eprintln!("SKIPPED: the nobody user cannot execute the test binary here");
+        return;
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot read /proc/") && stderr.contains("fds are not sampled"),
+        "{stderr}"
+    );
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let summary: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    let names: Vec<&str> = summary["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["resource"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"rss_bytes") && !names.contains(&"fds"),
+        "{names:?}"
+    );
+}
+
+fn effective_uid() -> u32 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("Uid:"))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .and_then(|u| u.parse().ok())
+        .unwrap_or(1)
 }

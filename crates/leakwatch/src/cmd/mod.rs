@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod analyze;
+pub mod check;
 pub mod fleet;
 pub mod run;
 pub mod watch;
@@ -15,9 +16,12 @@ pub fn print_report_text(
     duration_s: f64,
     sparkline: impl Fn(Resource) -> String,
 ) {
-    let verdict = match report.verdict {
-        Verdict::Leak => "LEAK",
-        Verdict::Ok => "no leak",
+    let verdict = match (report.verdict, report.state) {
+        (Verdict::Leak, _) => "LEAK".to_string(),
+        (Verdict::Ok, leakwatch_core::LeakState::Collecting) => {
+            "not enough data to judge (a leak needs at least a minute of samples)".to_string()
+        }
+        (Verdict::Ok, _) => "no leak".to_string(),
     };
     println!(
         "verdict: {verdict}  ({samples} samples over {})",

@@ -42,7 +42,7 @@ pub struct RunArgs {
     /// Write every sample to this CSV (valid `leakwatch analyze` input).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// Print the final report as one JSON object (and state changes as JSON lines on stderr).
+    /// Print the final report as one JSON object on stdout (progress stays on stderr).
     #[arg(long)]
     pub json: bool,
     /// Exit 1 on this state or worse.
@@ -82,6 +82,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
     let mut child = Command::new(program)
         .args(&args.command[1..])
         .stdin(Stdio::null())
+        .stdout(child_stdout(args.json)?)
         // Its own process group, so the whole tree can be stopped at the end.
         .process_group(0)
         .spawn()
@@ -136,9 +137,17 @@ fn supervise(
                 && started.elapsed().as_secs_f64() >= args.load_delay
                 && load_status.is_none()
             {
+                let stdout = match child_stdout(args.json) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        eprintln!("leakwatch: {e:#}");
+                        return false;
+                    }
+                };
                 match Command::new("sh")
                     .args(["-c", cmd])
                     .stdin(Stdio::null())
+                    .stdout(stdout)
                     .process_group(0)
                     .spawn()
                 {
@@ -231,6 +240,20 @@ fn supervise(
         );
     }
     Ok(exit_code(&report, args.fail_on))
+}
+
+/// With --json, stdout carries only leakwatch's JSON: the target's and the
+/// load generator's output go to stderr instead.
+fn child_stdout(json: bool) -> anyhow::Result<Stdio> {
+    if !json {
+        return Ok(Stdio::inherit());
+    }
+    use std::os::fd::AsFd;
+    let fd = std::io::stderr()
+        .as_fd()
+        .try_clone_to_owned()
+        .context("duplicating stderr")?;
+    Ok(Stdio::from(fd))
 }
 
 fn exit_code(report: &Report, fail_on: FailOn) -> u8 {

@@ -51,7 +51,7 @@ pub struct WatchArgs {
     /// Print events as JSON lines on stdout.
     #[arg(long)]
     pub json: bool,
-    /// Append every sample to this CSV (valid `leakwatch analyze` input).
+    /// Write every sample to this CSV as it is taken (valid `leakwatch analyze` input).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Sum each process's whole tree.

@@ -46,6 +46,13 @@ pub fn json(out: &Output) -> serde_json::Value {
     })
 }
 
+/// Events printed as JSON lines (`watch --json`).
+pub fn json_lines(text: &str) -> Vec<serde_json::Value> {
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
 /// The verdict of each resource in a report, as `resource=verdict`.
 pub fn verdicts(v: &serde_json::Value) -> Vec<String> {
     v["resources"]

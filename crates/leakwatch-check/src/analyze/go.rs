@@ -1,0 +1,618 @@
+//! Go rules.
+
+use std::collections::{HashMap, HashSet};
+
+use tree_sitter::Node;
+
+use super::python::runs_once;
+use super::{mentions, root_ident, unbounded_select, Ctx};
+use crate::rules::Rule;
+
+const FN: &[&str] = &["function_declaration", "method_declaration", "func_literal"];
+
+pub fn check(cx: &mut Ctx) {
+    package_containers(cx);
+    results(cx);
+    goroutines(cx);
+    resources(cx);
+    timers(cx);
+}
+
+fn fn_name<'a>(cx: &Ctx<'a>, f: Node<'a>) -> &'a str {
+    Ctx::field(f, "name").map(|n| cx.text(n)).unwrap_or("")
+}
+
+/// The named function (not literal) a node is in.
+fn outer_fn<'a>(cx: &Ctx<'a>, n: Node<'a>) -> Option<Node<'a>> {
+    cx.enclosing(n, &["function_declaration", "method_declaration"])
+}
+
+fn once_fn(name: &str) -> bool {
+    name == "main" || name == "init" || name.starts_with("Test") || runs_once(name)
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Shape {
+    Map,
+    Seq,
+    SyncMap,
+}
+
+fn shape_of(cx: &Ctx, spec: Node) -> Option<Shape> {
+    let ty = Ctx::field(spec, "type");
+    let value = Ctx::field(spec, "value").and_then(|v| v.named_child(0));
+    let from_type = |t: Node| match t.kind() {
+        "map_type" => Some(Shape::Map),
+        "slice_type" => Some(Shape::Seq),
+        "qualified_type" if cx.text(t) == "sync.Map" => Some(Shape::SyncMap),
+        _ => None,
+    };
+    match value {
+        None => ty.and_then(from_type),
+        Some(v) => match v.kind() {
+            "composite_literal" => Ctx::field(v, "type").and_then(from_type),
+            "call_expression" if cx.text(v).starts_with("make(") => Ctx::field(v, "arguments")
+                .and_then(|a| a.named_child(0))
+                .and_then(from_type),
+            _ => None,
+        },
+    }
+}
+
+fn declares(cx: &Ctx, f: Node, name: &str) -> bool {
+    for kind in [
+        "short_var_declaration",
+        "var_spec",
+        "parameter_declaration",
+        "range_clause",
+    ] {
+        for d in cx.desc_kind(f, kind) {
+            let names = Ctx::field(d, "left").or_else(|| Ctx::field(d, "name"));
+            if names.is_some_and(|n| {
+                cx.text(n) == name
+                    || cx
+                        .desc_kind(n, "identifier")
+                        .iter()
+                        .any(|i| cx.text(*i) == name)
+            }) {
+                return true;
+            }
+        }
+    }
+    Ctx::field(f, "parameters").is_some_and(|p| {
+        cx.desc_kind(p, "identifier")
+            .iter()
+            .any(|i| cx.text(*i) == name)
+    }) || Ctx::field(f, "receiver").is_some_and(|p| {
+        cx.desc_kind(p, "identifier")
+            .iter()
+            .any(|i| cx.text(*i) == name)
+    })
+}
+
+fn package_containers(cx: &mut Ctx) {
+    let mut containers: Vec<(&str, Shape, Node)> = Vec::new();
+    let mut cur = cx.root.walk();
+    for decl in cx.root.named_children(&mut cur) {
+        if decl.kind() != "var_declaration" {
+            continue;
+        }
+        for spec in cx.desc_kind(decl, "var_spec") {
+            let Some(name) = Ctx::field(spec, "name") else {
+                continue;
+            };
+            if let Some(shape) = shape_of(cx, spec) {
+                containers.push((cx.text(name), shape, spec));
+            }
+        }
+    }
+    if containers.is_empty() {
+        return;
+    }
+    let wanted: HashSet<&str> = containers.iter().map(|c| c.0).collect();
+    let mut by_name: HashMap<&str, Vec<Node>> = HashMap::new();
+    for id in cx.all("identifier") {
+        let t = cx.text(id);
+        if wanted.contains(t) {
+            by_name.entry(t).or_default().push(id);
+        }
+    }
+    for (name, shape, spec) in containers {
+        let lname = name.to_ascii_lowercase();
+        if lname.contains("registry") || lname.contains("handlers") || lname.contains("plugins") {
+            continue;
+        }
+        let (mut adds, mut lookups, mut removes, mut escapes) = (Vec::new(), 0, 0, 0);
+        let mut memo: HashMap<usize, bool> = HashMap::new();
+        for &u in by_name.get(name).map(|v| v.as_slice()).unwrap_or(&[]) {
+            if Ctx::inside(u, spec) {
+                continue;
+            }
+            let f = cx.enclosing(u, FN);
+            if let Some(f) = f {
+                if *memo.entry(f.id()).or_insert_with(|| declares(cx, f, name)) {
+                    continue;
+                }
+            }
+            let Some(p) = u.parent() else { continue };
+            match p.kind() {
+                "index_expression" => {
+                    let assigned = p.parent().is_some_and(|el| {
+                        el.kind() == "expression_list"
+                            && el.parent().is_some_and(|a| {
+                                a.kind() == "assignment_statement"
+                                    && Ctx::field(a, "left").is_some_and(|l| l.id() == el.id())
+                            })
+                    });
+                    if assigned {
+                        if let Some(f) = f {
+                            adds.push((p.parent().and_then(|e| e.parent()).unwrap_or(p), f));
+                        }
+                    } else {
+                        lookups += 1;
+                    }
+                }
+                "argument_list" => {
+                    let call = p.parent();
+                    let callee = call
+                        .and_then(|c| Ctx::field(c, "function"))
+                        .map(|c| cx.text(c))
+                        .unwrap_or("");
+                    match callee {
+                        "delete" | "len" | "clear" | "cap" => removes += 1,
+                        "append" => {
+                            // `X = append(X, v)` grows; anything else aliases it.
+                            let grows = call
+                                .and_then(|c| c.parent())
+                                .and_then(|el| el.parent())
+                                .is_some_and(|a| {
+                                    a.kind() == "assignment_statement"
+                                        && Ctx::field(a, "left").is_some_and(|l| cx.text(l) == name)
+                                });
+                            if grows {
+                                if let Some(f) = f {
+                                    adds.push((
+                                        call.and_then(|c| c.parent())
+                                            .and_then(|e| e.parent())
+                                            .unwrap_or(p),
+                                        f,
+                                    ));
+                                }
+                            } else {
+                                escapes += 1;
+                            }
+                        }
+                        _ => escapes += 1,
+                    }
+                }
+                "expression_list" => {
+                    let owner = p.parent();
+                    let is_left = owner.is_some_and(|a| {
+                        a.kind() == "assignment_statement"
+                            && Ctx::field(a, "left").is_some_and(|l| l.id() == p.id())
+                    });
+                    if is_left {
+                        let rhs = owner
+                            .and_then(|a| Ctx::field(a, "right"))
+                            .map(|r| cx.text(r))
+                            .unwrap_or("");
+                        if !rhs.starts_with(&format!("append({name}")) && f.is_some() {
+                            removes += 1; // reset or re-slice
+                        }
+                    } else if owner.is_some_and(|o| o.kind() != "range_clause") {
+                        escapes += 1;
+                    }
+                }
+                "selector_expression" => {
+                    let m = Ctx::field(p, "field").map(|x| cx.text(x)).unwrap_or("");
+                    match m {
+                        "Store" | "LoadOrStore" | "Swap" => {
+                            if let Some(f) = f {
+                                adds.push((p.parent().unwrap_or(p), f));
+                            }
+                            if m == "LoadOrStore" {
+                                lookups += 1;
+                            }
+                        }
+                        "Load" => lookups += 1,
+                        "Delete" | "LoadAndDelete" | "Range" | "Clear" | "CompareAndDelete" => {
+                            removes += 1
+                        }
+                        _ => {}
+                    }
+                }
+                "unary_expression" | "keyed_element" | "literal_element" | "return_statement" => {
+                    escapes += 1
+                }
+                _ => {}
+            }
+        }
+        if adds.is_empty() || removes > 0 || escapes > 0 {
+            continue;
+        }
+        if adds.iter().all(|(_, f)| {
+            let named = outer_fn(cx, *f).map(|o| fn_name(cx, o)).unwrap_or("");
+            once_fn(fn_name(cx, *f)) || once_fn(named)
+        }) {
+            continue;
+        }
+        let (site, f) = adds[0];
+        let fname = outer_fn(cx, site)
+            .map(|o| fn_name(cx, o))
+            .unwrap_or(fn_name(cx, f))
+            .to_string();
+        if shape != Shape::Seq && (lookups > 0 || lname.contains("cache")) {
+            cx.hit(
+                Rule::UnboundedCache,
+                site,
+                format!("package-level map `{name}` is used as a cache in `{fname}`: one entry per distinct key and nothing ever deletes or checks `len`"),
+                "bound it: delete entries (`delete(m, k)`), check `len(m)`, or use an LRU/TTL cache",
+            );
+        } else {
+            cx.hit(
+                Rule::GlobalAccumulator,
+                site,
+                format!("package-level `{name}` only grows: `{fname}` adds to it and nothing removes, re-slices, resets or bounds it"),
+                "cap it (drop the oldest when len passes a limit), reset it after use, or keep it per request",
+            );
+        }
+    }
+}
+
+fn string_args<'a>(cx: &Ctx<'a>, call: Node<'a>) -> Vec<&'a str> {
+    let Some(args) = Ctx::field(call, "arguments") else {
+        return Vec::new();
+    };
+    let mut cur = args.walk();
+    let v = args
+        .named_children(&mut cur)
+        .filter(|a| {
+            matches!(
+                a.kind(),
+                "interpreted_string_literal" | "raw_string_literal"
+            )
+        })
+        .map(|a| cx.text(a))
+        .collect();
+    v
+}
+
+fn results(cx: &mut Ctx) {
+    for call in cx.all("call_expression") {
+        let callee = Ctx::field(call, "function")
+            .map(|f| cx.text(f))
+            .unwrap_or("");
+        let method = callee.rsplit('.').next().unwrap_or("");
+        let flagged = match method {
+            "Query" | "QueryContext" | "Select" | "Queryx" | "QueryxContext" => {
+                callee.contains('.') && string_args(cx, call).iter().any(|s| unbounded_select(s))
+            }
+            "Find" => {
+                let root = root_ident(callee);
+                matches!(root, "db" | "DB" | "tx" | "gdb" | "orm")
+                    && !callee.contains(".Limit(")
+                    && !callee.contains(".Where(")
+                    && !callee.contains(".First(")
+                    && cx.enclosing(call, FN).is_some()
+            }
+            _ => false,
+        };
+        if flagged {
+            cx.hit(
+                Rule::UnboundedResults,
+                call,
+                format!("`{callee}(...)` reads every row of the table into memory; memory grows with the table"),
+                "add LIMIT/pagination (`.Limit(n)`), or stream rows and process them one at a time",
+            );
+        }
+    }
+}
+
+/// A `for` loop that can end from inside: return, labeled break, break that
+/// belongs to this loop, goto, panic or exit.
+fn loop_can_exit(cx: &Ctx, f: Node) -> bool {
+    cx.desc(f).iter().any(|d| match d.kind() {
+        "return_statement" | "goto_statement" => {
+            cx.enclosing(*d, FN).is_some_and(|x| Ctx::inside(f, x))
+        }
+        "break_statement" => {
+            d.named_child_count() > 0
+                || cx
+                    .enclosing(
+                        *d,
+                        &[
+                            "for_statement",
+                            "select_statement",
+                            "expression_switch_statement",
+                            "type_switch_statement",
+                        ],
+                    )
+                    .is_some_and(|x| x.id() == f.id())
+        }
+        "call_expression" => {
+            let t = cx.text(*d);
+            t.starts_with("os.Exit(")
+                || t.starts_with("panic(")
+                || t.starts_with("log.Fatal")
+                || t.starts_with("runtime.Goexit(")
+        }
+        _ => false,
+    })
+}
+
+fn forever_loop(cx: &Ctx, body: Node) -> Option<&'static str> {
+    for f in cx.desc_kind(body, "for_statement") {
+        if cx.enclosing(f, FN).is_some_and(|x| {
+            Ctx::inside(x, body) && x.id() != body.parent().map(|p| p.id()).unwrap_or(0)
+        }) {
+            continue; // inside a nested func literal
+        }
+        let header: Vec<Node> = {
+            let mut c = f.walk();
+            f.named_children(&mut c)
+                .filter(|n| n.kind() != "block" && n.kind() != "comment")
+                .collect()
+        };
+        let endless = match header.first() {
+            None => Some("an endless `for {}`"),
+            Some(h) if h.kind() == "range_clause" => {
+                let r = Ctx::field(*h, "right").map(|r| cx.text(r)).unwrap_or("");
+                (r.starts_with("time.Tick(") || r.ends_with(".C"))
+                    .then_some("a range over a ticker")
+            }
+            Some(h) if cx.text(*h) == "true" => Some("`for true`"),
+            _ => None,
+        };
+        if let Some(what) = endless {
+            if !loop_can_exit(cx, f) {
+                return Some(what);
+            }
+        }
+    }
+    None
+}
+
+fn goroutines(cx: &mut Ctx) {
+    let decls: Vec<Node> = cx.all("function_declaration");
+    for g in cx.all("go_statement") {
+        let Some(call) = g.named_child(0).filter(|c| c.kind() == "call_expression") else {
+            continue;
+        };
+        let Some(outer) = outer_fn(cx, g) else {
+            continue;
+        };
+        if once_fn(fn_name(cx, outer)) {
+            continue;
+        }
+        let callee = Ctx::field(call, "function");
+        let body = match callee {
+            Some(c) if c.kind() == "func_literal" => Ctx::field(c, "body"),
+            Some(c) if c.kind() == "identifier" => decls
+                .iter()
+                .find(|d| fn_name(cx, **d) == cx.text(c))
+                .and_then(|d| Ctx::field(*d, "body")),
+            _ => None,
+        };
+        let Some(body) = body else { continue };
+        if let Some(what) = forever_loop(cx, body) {
+            let outer_name = fn_name(cx, outer).to_string();
+            cx.hit(
+                Rule::UnstoppableTask,
+                g,
+                format!("goroutine started in `{outer_name}` runs {what} with no exit (no return, no ctx.Done(), no close path): one more blocked goroutine, and its stack and captures, per call"),
+                "select on `<-ctx.Done()` (or a quit channel) and return, or start one worker at startup",
+            );
+        }
+    }
+}
+
+fn left_names<'a>(cx: &Ctx<'a>, stmt: Node<'a>) -> Vec<&'a str> {
+    Ctx::field(stmt, "left")
+        .map(|l| {
+            let mut c = l.walk();
+            l.named_children(&mut c).map(|n| cx.text(n)).collect()
+        })
+        .unwrap_or_default()
+}
+
+const STD_READERS: &[&str] = &[
+    "io.", "bufio.", "fmt.", "json.", "ioutil.", "os.", "strings.", "bytes.", "csv.", "gob.",
+    "xml.", "log.", "errors.", "scanner.", "tar.", "zip.", "gzip.", "yaml.",
+];
+
+fn released_or_escapes(cx: &Ctx, scope: Node, name: &str, closer: &str, after: usize) -> bool {
+    let text = cx.text(scope);
+    if mentions(text, &format!("{name}{closer}")) {
+        return true;
+    }
+    cx.desc_kind(scope, "identifier").into_iter().any(|u| {
+        if u.start_byte() <= after || cx.text(u) != name {
+            return false;
+        }
+        let Some(p) = u.parent() else { return false };
+        match p.kind() {
+            "expression_list" => p.parent().is_some_and(|r| {
+                r.kind() == "return_statement"
+                    || (r.kind() == "assignment_statement"
+                        && Ctx::field(r, "right").is_some_and(|x| x.id() == p.id()))
+            }),
+            "return_statement" | "keyed_element" | "literal_element" | "send_statement" => true,
+            "argument_list" => {
+                let callee = p
+                    .parent()
+                    .and_then(|c| Ctx::field(c, "function"))
+                    .map(|c| cx.text(c))
+                    .unwrap_or("");
+                !STD_READERS.iter().any(|s| callee.starts_with(s))
+                    || callee.to_ascii_lowercase().contains("close")
+            }
+            _ => false,
+        }
+    })
+}
+
+fn resources(cx: &mut Ctx) {
+    let mut stmts = cx.all("short_var_declaration");
+    stmts.extend(cx.all("assignment_statement"));
+    for s in stmts {
+        let Some(call) = Ctx::field(s, "right")
+            .and_then(|r| r.named_child(0))
+            .filter(|c| c.kind() == "call_expression")
+        else {
+            continue;
+        };
+        let callee = Ctx::field(call, "function")
+            .map(|f| cx.text(f))
+            .unwrap_or("");
+        let names = left_names(cx, s);
+        let Some(&name) = names.first() else { continue };
+        if name == "_" {
+            continue;
+        }
+        let Some(scope) = cx.enclosing(s, FN) else {
+            continue;
+        };
+        let method = callee.rsplit('.').next().unwrap_or("");
+        let recv = callee
+            .strip_suffix(method)
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let two = names.len() == 2;
+        let (rule, closer, what) =
+            if matches!(
+                callee,
+                "http.Get" | "http.Post" | "http.Head" | "http.PostForm"
+            ) || (method == "Do" && (recv.contains("client") || recv.contains("http.")) && two)
+            {
+                (
+                    Rule::UnreleasedConnection,
+                    ".Body.Close(",
+                    "HTTP response body",
+                )
+            } else if two
+                && matches!(
+                    method,
+                    "Query" | "QueryContext" | "Queryx" | "QueryxContext"
+                )
+                && callee.contains('.')
+            {
+                (Rule::UnreleasedConnection, ".Close(", "sql.Rows")
+            } else if two
+                && matches!(method, "Conn" | "Prepare" | "PrepareContext")
+                && (recv.contains("db") || recv.contains("pool"))
+            {
+                (
+                    Rule::UnreleasedConnection,
+                    ".Close(",
+                    "database connection/statement",
+                )
+            } else if two
+                && matches!(
+                    callee,
+                    "os.Open"
+                        | "os.Create"
+                        | "os.OpenFile"
+                        | "net.Dial"
+                        | "net.DialTimeout"
+                        | "net.Listen"
+                        | "net.DialTCP"
+                        | "net.DialUDP"
+                        | "net.ListenPacket"
+                )
+            {
+                (Rule::UnclosedResource, ".Close(", "file/socket")
+            } else {
+                continue;
+            };
+        if released_or_escapes(cx, scope, name, closer, s.end_byte()) {
+            continue;
+        }
+        let fix = if closer == ".Body.Close(" {
+            format!("`defer {name}.Body.Close()` right after the error check")
+        } else {
+            format!("`defer {name}.Close()` right after the error check")
+        };
+        cx.hit(
+            rule,
+            s,
+            format!("{what} `{name}` from `{callee}` is never closed: it holds a connection/descriptor and its buffers for as long as it lives"),
+            &fix,
+        );
+    }
+    // defer Close() inside a loop
+    for d in cx.all("defer_statement") {
+        let t = cx.text(d);
+        if !t.contains(".Close()") {
+            continue;
+        }
+        let in_loop = cx
+            .enclosing(
+                d,
+                &[
+                    "for_statement",
+                    "func_literal",
+                    "function_declaration",
+                    "method_declaration",
+                ],
+            )
+            .is_some_and(|x| x.kind() == "for_statement");
+        if in_loop {
+            cx.hit(
+                Rule::UnclosedResource,
+                d,
+                "`defer ...Close()` inside a loop only runs when the function returns: every iteration's file/connection stays open until then".into(),
+                "close at the end of each iteration, or move the loop body into a helper function with its own defer",
+            );
+        }
+    }
+}
+
+fn timers(cx: &mut Ctx) {
+    for call in cx.all("call_expression") {
+        let callee = Ctx::field(call, "function")
+            .map(|f| cx.text(f))
+            .unwrap_or("");
+        if callee != "time.Tick" && callee != "time.NewTicker" {
+            continue;
+        }
+        let Some(outer) = outer_fn(cx, call) else {
+            continue;
+        };
+        if fn_name(cx, outer) == "main" {
+            continue;
+        }
+        if callee == "time.Tick" {
+            cx.hit(
+                Rule::UnclearedTimer,
+                call,
+                "`time.Tick` outside main leaks its ticker: it can never be stopped (and, before Go 1.23, never collected)".into(),
+                "`t := time.NewTicker(d); defer t.Stop()` and range over `t.C`",
+            );
+            continue;
+        }
+        let Some(stmt) = call.parent().and_then(|p| p.parent()) else {
+            continue;
+        };
+        if !matches!(
+            stmt.kind(),
+            "short_var_declaration" | "assignment_statement"
+        ) {
+            continue;
+        }
+        let Some(&name) = left_names(cx, stmt).first() else {
+            continue;
+        };
+        let scope = cx.enclosing(call, FN).unwrap_or(outer);
+        if released_or_escapes(cx, scope, name, ".Stop(", stmt.end_byte()) {
+            continue;
+        }
+        cx.hit(
+            Rule::UnclearedTimer,
+            stmt,
+            format!(
+                "ticker `{name}` is never stopped: it keeps firing and is never garbage-collected"
+            ),
+            format!("`defer {name}.Stop()` right after creating it").as_str(),
+        );
+    }
+}

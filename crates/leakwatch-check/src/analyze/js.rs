@@ -1,0 +1,1056 @@
+//! JavaScript and TypeScript (including JSX/TSX) rules.
+
+use std::collections::{HashMap, HashSet};
+
+use tree_sitter::Node;
+
+use super::python::runs_once;
+use super::{mentions, root_ident, unbounded_select, Ctx};
+use crate::lang::Lang;
+use crate::rules::Rule;
+
+const FN: &[&str] = &[
+    "function_declaration",
+    "function_expression",
+    "function",
+    "arrow_function",
+    "method_definition",
+    "generator_function_declaration",
+    "generator_function",
+];
+const WELL_KNOWN_EMITTERS: &[&str] = &["window", "document", "process", "globalThis", "global"];
+
+pub fn check(cx: &mut Ctx) {
+    let module = module_names(cx);
+    module_containers(cx, &module);
+    listeners(cx, &module);
+    effects(cx);
+    closures(cx, &module);
+    results(cx);
+    timers(cx);
+    resources(cx);
+    if cx.lang == Lang::JavaScript {
+        accidental_globals(cx);
+    }
+}
+
+/// A function's name, or the name it is bound to, or the call it is passed to.
+fn fn_name<'a>(cx: &Ctx<'a>, f: Node<'a>) -> &'a str {
+    if let Some(n) = Ctx::field(f, "name") {
+        return cx.text(n);
+    }
+    let Some(p) = f.parent() else { return "" };
+    match p.kind() {
+        "variable_declarator" => Ctx::field(p, "name").map(|n| cx.text(n)).unwrap_or(""),
+        "pair" => Ctx::field(p, "key").map(|n| cx.text(n)).unwrap_or(""),
+        "assignment_expression" => Ctx::field(p, "left").map(|n| cx.text(n)).unwrap_or(""),
+        "arguments" => p
+            .parent()
+            .and_then(|c| Ctx::field(c, "function"))
+            .map(|n| cx.text(n))
+            .unwrap_or(""),
+        _ => "",
+    }
+}
+
+/// Declarations at program level: name -> declarator value.
+fn top_declarations<'a>(cx: &Ctx<'a>) -> Vec<(Node<'a>, Option<Node<'a>>, bool)> {
+    let mut out = Vec::new();
+    let mut cur = cx.root.walk();
+    for stmt in cx.root.named_children(&mut cur) {
+        let (decl, exported) = if stmt.kind() == "export_statement" {
+            match Ctx::field(stmt, "declaration") {
+                Some(d) => (d, true),
+                None => continue,
+            }
+        } else {
+            (stmt, false)
+        };
+        if matches!(decl.kind(), "lexical_declaration" | "variable_declaration") {
+            let mut c2 = decl.walk();
+            for d in decl.named_children(&mut c2) {
+                if d.kind() == "variable_declarator" {
+                    if let Some(n) = Ctx::field(d, "name") {
+                        out.push((n, Ctx::field(d, "value"), exported));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn module_names<'a>(cx: &Ctx<'a>) -> HashSet<&'a str> {
+    let mut names: HashSet<&str> = top_declarations(cx)
+        .into_iter()
+        .map(|(n, _, _)| cx.text(n))
+        .collect();
+    let mut cur = cx.root.walk();
+    for stmt in cx.root.named_children(&mut cur) {
+        match stmt.kind() {
+            "import_statement" => {
+                for id in cx.desc_kind(stmt, "identifier") {
+                    names.insert(cx.text(id));
+                }
+            }
+            "class_declaration" | "function_declaration" => {
+                if let Some(n) = Ctx::field(stmt, "name") {
+                    names.insert(cx.text(n));
+                }
+            }
+            _ => {}
+        }
+    }
+    names
+}
+
+/// Names declared in function `f` itself (parameters and declarators).
+fn declares(cx: &Ctx, f: Node, name: &str) -> bool {
+    let params = Ctx::field(f, "parameters").or_else(|| Ctx::field(f, "parameter"));
+    if let Some(p) = params {
+        if cx.text(p) == name
+            || cx
+                .desc_kind(p, "identifier")
+                .iter()
+                .any(|i| cx.text(*i) == name)
+        {
+            return true;
+        }
+    }
+    cx.desc_kind(f, "variable_declarator").iter().any(|d| {
+        Ctx::field(*d, "name").is_some_and(|n| {
+            cx.text(n) == name
+                || cx
+                    .desc_kind(n, "identifier")
+                    .iter()
+                    .any(|i| cx.text(*i) == name)
+        })
+    })
+}
+
+/// Whether `name` at `u` refers to something local to an enclosing function.
+fn locally_bound(cx: &Ctx, u: Node, name: &str, memo: &mut HashMap<usize, bool>) -> bool {
+    let mut cur = cx.enclosing(u, FN);
+    while let Some(f) = cur {
+        let d = *memo.entry(f.id()).or_insert_with(|| declares(cx, f, name));
+        if d {
+            return true;
+        }
+        cur = cx.enclosing(f, FN);
+    }
+    false
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Shape {
+    Map,
+    Seq,
+    Set,
+}
+
+fn container_shape(cx: &Ctx, v: Node) -> Option<Shape> {
+    match v.kind() {
+        "new_expression" => {
+            let c = Ctx::field(v, "constructor")
+                .map(|c| cx.text(c))
+                .unwrap_or("");
+            let args = Ctx::field(v, "arguments")
+                .map(|a| cx.text(a))
+                .unwrap_or("()");
+            match c {
+                "Map" | "Object" => Some(Shape::Map),
+                "Set" => Some(Shape::Set),
+                "Array" if args == "()" => Some(Shape::Seq),
+                _ => None,
+            }
+        }
+        "object" if v.named_child_count() == 0 => Some(Shape::Map),
+        "array" if v.named_child_count() == 0 => Some(Shape::Seq),
+        "call_expression" if cx.text(v).starts_with("Object.create(null") => Some(Shape::Map),
+        "as_expression" | "satisfies_expression" => {
+            v.named_child(0).and_then(|c| container_shape(cx, c))
+        }
+        _ => None,
+    }
+}
+
+#[derive(Default)]
+struct Uses<'a> {
+    adds: Vec<(Node<'a>, Node<'a>)>,
+    lookups: usize,
+    removes: usize,
+    escapes: usize,
+}
+
+fn classify_use<'a>(cx: &Ctx<'a>, u: Node<'a>, f: Option<Node<'a>>, uses: &mut Uses<'a>) {
+    let Some(p) = u.parent() else { return };
+    let is = |node: Node, field: &str| Ctx::field(node, field).is_some_and(|x| x.id() == u.id());
+    match p.kind() {
+        "member_expression" if is(p, "object") => {
+            let prop = Ctx::field(p, "property").map(|a| cx.text(a)).unwrap_or("");
+            let g = p.parent();
+            let called = g.is_some_and(|g| {
+                g.kind() == "call_expression"
+                    && Ctx::field(g, "function").is_some_and(|x| x.id() == p.id())
+            });
+            if called {
+                match prop {
+                    "set" | "push" | "unshift" | "add" => {
+                        if let Some(f) = f {
+                            uses.adds.push((g.unwrap_or(p), f));
+                        }
+                    }
+                    "delete" | "clear" | "shift" | "pop" | "splice" => uses.removes += 1,
+                    "get" | "has" => uses.lookups += 1,
+                    m if cx.opts.release_methods.iter().any(|r| r == m) => uses.removes += 1,
+                    _ => {}
+                }
+            } else if prop == "length" || prop == "size" {
+                uses.removes += 1; // a size check or truncation bounds it
+            }
+        }
+        "subscript_expression" if is(p, "object") => {
+            let g = p.parent();
+            let gk = g.map(|g| g.kind()).unwrap_or("");
+            let left = g.is_some_and(|g| Ctx::field(g, "left").is_some_and(|l| l.id() == p.id()));
+            if (gk == "assignment_expression" || gk == "augmented_assignment_expression") && left {
+                if let Some(f) = f {
+                    uses.adds.push((g.unwrap_or(p), f));
+                }
+            } else if gk == "unary_expression"
+                && g.is_some_and(|g| cx.text(g).starts_with("delete"))
+            {
+                uses.removes += 1;
+            } else {
+                uses.lookups += 1;
+            }
+        }
+        "binary_expression" => uses.lookups += 1,
+        "arguments" => {
+            let callee = p
+                .parent()
+                .and_then(|c| Ctx::field(c, "function"))
+                .map(|c| cx.text(c))
+                .unwrap_or("");
+            if callee == "Object.keys" {
+                uses.removes += 1;
+            } else if !(callee.starts_with("console.")
+                || callee == "JSON.stringify"
+                || callee == "Array.from"
+                || callee == "Object.values"
+                || callee == "Object.entries")
+            {
+                uses.escapes += 1;
+            }
+        }
+        "assignment_expression" => {
+            if is(p, "left") {
+                uses.removes += 1;
+            } else {
+                uses.escapes += 1;
+            }
+        }
+        "return_statement"
+        | "pair"
+        | "array"
+        | "variable_declarator"
+        | "export_specifier"
+        | "spread_element"
+        | "arrow_function" => uses.escapes += 1,
+        _ => {}
+    }
+}
+
+fn module_containers(cx: &mut Ctx, _module: &HashSet<&str>) {
+    let containers: Vec<(&str, Shape, Node)> = top_declarations(cx)
+        .into_iter()
+        .filter(|(n, _, exported)| n.kind() == "identifier" && !exported)
+        .filter_map(|(n, v, _)| {
+            let v = v?;
+            container_shape(cx, v).map(|s| (cx.text(n), s, n))
+        })
+        .collect();
+    if containers.is_empty() {
+        return;
+    }
+    let wanted: HashSet<&str> = containers.iter().map(|c| c.0).collect();
+    let mut by_name: HashMap<&str, Vec<Node>> = HashMap::new();
+    let mut shorthand: HashSet<&str> = HashSet::new();
+    for n in &cx.nodes {
+        let t = cx.text(*n);
+        if !wanted.contains(t) {
+            continue;
+        }
+        match n.kind() {
+            "identifier" => by_name.entry(t).or_default().push(*n),
+            "shorthand_property_identifier" => {
+                shorthand.insert(t);
+            }
+            _ => {}
+        }
+    }
+    for (name, shape, decl) in containers {
+        let lname = name.to_ascii_lowercase();
+        if shorthand.contains(name)
+            || lname.contains("registry")
+            || lname.contains("handlers")
+            || lname.contains("plugins")
+        {
+            continue;
+        }
+        let mut uses = Uses::default();
+        let mut memo = HashMap::new();
+        for &u in by_name.get(name).map(|v| v.as_slice()).unwrap_or(&[]) {
+            if u.id() == decl.id() || locally_bound(cx, u, name, &mut memo) {
+                continue;
+            }
+            classify_use(cx, u, cx.enclosing(u, FN), &mut uses);
+        }
+        if uses.adds.is_empty() || uses.removes > 0 || uses.escapes > 0 {
+            continue;
+        }
+        if uses.adds.iter().all(|(_, f)| runs_once(fn_name(cx, *f))) {
+            continue;
+        }
+        let (site, f) = uses.adds[0];
+        let fname = fn_name(cx, f).to_string();
+        let fname = if fname.is_empty() {
+            "a callback".to_string()
+        } else {
+            format!("`{fname}`")
+        };
+        if shape == Shape::Map && (uses.lookups > 0 || lname.contains("cache")) {
+            cx.hit(
+                Rule::UnboundedCache,
+                site,
+                format!("module-level `{name}` is used as a cache in {fname}: one entry per distinct key and nothing ever deletes, clears or checks its size"),
+                "bound it: an LRU (e.g. lru-cache with max), delete stale keys, or clear when `.size` passes a limit",
+            );
+        } else {
+            let what = match shape {
+                Shape::Map => "map",
+                Shape::Seq => "array",
+                Shape::Set => "set",
+            };
+            cx.hit(
+                Rule::GlobalAccumulator,
+                site,
+                format!("module-level {what} `{name}` only grows: {fname} adds to it and nothing removes from, clears or bounds it"),
+                "cap it (drop the oldest when `.length`/`.size` passes a limit), drain it after use, or keep it per request",
+            );
+        }
+    }
+}
+
+const ADD_LISTENER: &[&str] = &[
+    "on",
+    "addListener",
+    "addEventListener",
+    "prependListener",
+    "subscribe",
+];
+const REMOVE_LISTENER: &[&str] = &[
+    "off",
+    "removeListener",
+    "removeEventListener",
+    "removeAllListeners",
+    "unsubscribe",
+];
+
+fn is_once(cx: &Ctx, args: Option<Node>) -> bool {
+    let a = args.map(|a| cx.text(a)).unwrap_or("");
+    a.contains("once: true") || a.contains("once:true") || a.contains("signal")
+}
+
+fn listeners(cx: &mut Ctx, module: &HashSet<&str>) {
+    let extra = cx.opts.listener_targets.clone();
+    let mut memo = HashMap::new();
+    for call in cx.all("call_expression") {
+        let Some(func) = Ctx::field(call, "function").filter(|f| f.kind() == "member_expression")
+        else {
+            continue;
+        };
+        let method = Ctx::field(func, "property")
+            .map(|p| cx.text(p))
+            .unwrap_or("");
+        if !ADD_LISTENER.contains(&method) {
+            continue;
+        }
+        let Some(obj) = Ctx::field(func, "object") else {
+            continue;
+        };
+        let target = cx.text(obj);
+        let root = root_ident(target);
+        let args = Ctx::field(call, "arguments");
+        if args.is_none_or(|a| a.named_child_count() < if method == "subscribe" { 1 } else { 2 }) {
+            continue;
+        }
+        let Some(f) = cx.enclosing(call, FN) else {
+            continue;
+        };
+        if runs_once(fn_name(cx, f)) || is_once(cx, args) {
+            continue;
+        }
+        if startup_only(cx, f) {
+            continue;
+        }
+        let long_lived = WELL_KNOWN_EMITTERS.contains(&root)
+            || extra.iter().any(|e| e == target)
+            || (module.contains(root) && !locally_bound(cx, obj, root, &mut memo));
+        if !long_lived || root == "this" || target.contains('(') {
+            continue;
+        }
+        // `const off = x.subscribe(...)`: the handle is kept for removal.
+        if call
+            .parent()
+            .is_some_and(|p| p.kind() != "expression_statement")
+        {
+            continue;
+        }
+        if removal_exists(cx, target, args) {
+            continue;
+        }
+        let fname = fn_name(cx, f);
+        let fname = if fname.is_empty() {
+            "this callback".to_string()
+        } else {
+            format!("`{fname}`")
+        };
+        cx.hit(
+            Rule::ListenerLeak,
+            call,
+            format!("`{target}.{method}(...)` in {fname} adds a listener to the long-lived `{target}` every time it runs and none is ever removed; each one keeps its closure alive"),
+            "remove it when done (`off`/`removeEventListener`), use `once`, or register it once outside the repeated code",
+        );
+    }
+}
+
+/// Whether `f` (or a function enclosing it) is only ever called while the
+/// program starts: every call site in the file is at top level, in a
+/// function named like an initializer, or in a DOMContentLoaded/load handler.
+/// Unknown callers (no call site in this file) do not count as startup.
+fn startup_only(cx: &Ctx, f: Node) -> bool {
+    let mut cur = Some(f);
+    while let Some(func) = cur {
+        // A callback's "name" is the call it is passed to: not its own.
+        let passed = func.parent().is_some_and(|p| p.kind() == "arguments");
+        let name = if passed { "" } else { fn_name(cx, func) };
+        let short = name.rsplit('.').next().unwrap_or(name);
+        if !short.is_empty() && short.chars().all(super::is_ident_char) {
+            let sites: Vec<Node> = cx
+                .all("call_expression")
+                .into_iter()
+                .filter(|c| {
+                    Ctx::field(*c, "function").is_some_and(|callee| {
+                        let t = cx.text(callee);
+                        t == short || t.ends_with(&format!(".{short}"))
+                    })
+                })
+                .collect();
+            let at_startup = |site: Node| {
+                let mut g = cx.enclosing(site, FN);
+                while let Some(outer) = g {
+                    let on = fn_name(cx, outer);
+                    let args_text = outer.parent().map(|p| cx.text(p)).unwrap_or("");
+                    if runs_once(on)
+                        || args_text.contains("DOMContentLoaded")
+                        || args_text.starts_with("('load'")
+                        || on.ends_with(".ready")
+                    {
+                        return true;
+                    }
+                    if !matches!(
+                        outer.kind(),
+                        "arrow_function" | "function_expression" | "function"
+                    ) || outer
+                        .parent()
+                        .is_none_or(|p| p.kind() != "parenthesized_expression")
+                    {
+                        return false;
+                    }
+                    g = cx.enclosing(outer, FN); // an IIFE: look further out
+                }
+                true // top level
+            };
+            if !sites.is_empty() && sites.iter().all(|s| at_startup(*s)) {
+                return true;
+            }
+        }
+        cur = cx.enclosing(func, FN);
+    }
+    false
+}
+
+/// Whether the file removes this listener: the same target and the same
+/// handler (an inline function can only go with `removeAllListeners`).
+fn removal_exists(cx: &Ctx, target: &str, args: Option<Node>) -> bool {
+    if mentions(cx.src, &format!("{target}.removeAllListeners(")) {
+        return true;
+    }
+    let handler = args.and_then(|a| a.named_child(1));
+    let inline = handler.is_some_and(|h| {
+        matches!(
+            h.kind(),
+            "arrow_function" | "function_expression" | "function"
+        )
+    });
+    if inline {
+        return false;
+    }
+    let handler_text = handler.map(|h| cx.text(h)).unwrap_or("");
+    cx.all("call_expression").into_iter().any(|c| {
+        let callee = Ctx::field(c, "function").map(|f| cx.text(f)).unwrap_or("");
+        let Some(method) = callee
+            .strip_prefix(target)
+            .and_then(|m| m.strip_prefix('.'))
+        else {
+            return false;
+        };
+        REMOVE_LISTENER.contains(&method)
+            && (handler_text.is_empty()
+                || Ctx::field(c, "arguments").is_some_and(|a| cx.text(a).contains(handler_text)))
+    })
+}
+
+/// The callback of a React effect hook call, if `call` is one.
+fn effect_callback<'a>(cx: &Ctx<'a>, call: Node<'a>) -> Option<Node<'a>> {
+    let f = Ctx::field(call, "function").map(|f| cx.text(f))?;
+    if !matches!(
+        f,
+        "useEffect" | "React.useEffect" | "useLayoutEffect" | "React.useLayoutEffect"
+    ) {
+        return None;
+    }
+    Ctx::field(call, "arguments")?.named_child(0).filter(|c| {
+        matches!(
+            c.kind(),
+            "arrow_function" | "function_expression" | "function"
+        )
+    })
+}
+
+/// The cleanup text of an effect (what its top-level `return` returns).
+fn effect_cleanup<'a>(cx: &Ctx<'a>, cb: Node<'a>) -> Option<&'a str> {
+    let body = Ctx::field(cb, "body")?;
+    if body.kind() != "statement_block" {
+        return Some(cx.text(body)); // `() => subscribe(...)` returns the unsubscribe
+    }
+    let mut cur = body.walk();
+    let ret = body
+        .named_children(&mut cur)
+        .find(|s| s.kind() == "return_statement")
+        .map(|r| cx.text(r));
+    ret
+}
+
+fn effects(cx: &mut Ctx) {
+    for call in cx.all("call_expression") {
+        let Some(cb) = effect_callback(cx, call) else {
+            continue;
+        };
+        let cleanup = effect_cleanup(cx, cb).unwrap_or("");
+        for inner in cx.desc_kind(cb, "call_expression") {
+            if cx.enclosing(inner, FN).map(|f| f.id()) != Some(cb.id()) {
+                continue;
+            }
+            let callee = Ctx::field(inner, "function")
+                .map(|f| cx.text(f))
+                .unwrap_or("");
+            let args = Ctx::field(inner, "arguments");
+            let method = callee.rsplit('.').next().unwrap_or("");
+            if callee.contains('.') && ADD_LISTENER.contains(&method) && !is_once(cx, args) {
+                let target = &callee[..callee.len() - method.len() - 1];
+                let stored = inner
+                    .parent()
+                    .is_some_and(|p| p.kind() != "expression_statement");
+                let cleaned = REMOVE_LISTENER
+                    .iter()
+                    .any(|m| cleanup.contains(&format!("{target}.{m}(")))
+                    || (stored && !cleanup.is_empty());
+                if !cleaned {
+                    cx.hit(
+                        Rule::ListenerLeak,
+                        inner,
+                        format!("effect subscribes with `{callee}(...)` but its cleanup never removes it: one more listener (holding the component's closure) per mount"),
+                        "return a cleanup: `return () => target.removeEventListener(type, handler)`",
+                    );
+                }
+            }
+            if (callee == "setTimeout" || callee == "window.setTimeout")
+                && !cleanup.contains("clearTimeout")
+            {
+                {
+                    cx.hit(
+                        Rule::UnclearedTimer,
+                        inner,
+                        "effect starts a timeout that its cleanup never clears: it fires after unmount and keeps the component's closure alive until then".into(),
+                        "`const id = setTimeout(...); return () => clearTimeout(id);`",
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn closures(cx: &mut Ctx, module: &HashSet<&str>) {
+    // (a) interval / long timeout callbacks that pin a whole parameter.
+    for call in cx.all("call_expression") {
+        let callee = Ctx::field(call, "function")
+            .map(|f| cx.text(f))
+            .unwrap_or("");
+        let args = Ctx::field(call, "arguments");
+        let long_lived = match callee {
+            "setInterval" | "window.setInterval" => true,
+            "setTimeout" | "window.setTimeout" => args
+                .and_then(|a| a.named_child(1))
+                .and_then(|d| cx.text(d).replace('_', "").parse::<u64>().ok())
+                .is_some_and(|ms| ms >= 60_000),
+            _ => false,
+        };
+        if !long_lived {
+            continue;
+        }
+        let Some(cb) = args.and_then(|a| a.named_child(0)).filter(|c| {
+            matches!(
+                c.kind(),
+                "arrow_function" | "function_expression" | "function"
+            )
+        }) else {
+            continue;
+        };
+        let Some(f) = cx.enclosing(call, FN) else {
+            continue;
+        };
+        let Some(params) = Ctx::field(f, "parameters") else {
+            continue;
+        };
+        let mut pnames = Vec::new();
+        let mut cur = params.walk();
+        for p in params.named_children(&mut cur) {
+            let id = match p.kind() {
+                "identifier" => Some(p),
+                "required_parameter" | "optional_parameter" => {
+                    Ctx::field(p, "pattern").filter(|x| x.kind() == "identifier")
+                }
+                _ => None,
+            };
+            if let Some(id) = id {
+                pnames.push(cx.text(id));
+            }
+        }
+        for p in pnames {
+            let uses: Vec<Node> = cx
+                .desc_kind(cb, "identifier")
+                .into_iter()
+                .filter(|i| cx.text(*i) == p)
+                .collect();
+            if uses.is_empty() {
+                continue;
+            }
+            let only_fields = uses.iter().all(|u| {
+                u.parent().is_some_and(|m| {
+                    m.kind() == "member_expression"
+                        && Ctx::field(m, "object").is_some_and(|o| o.id() == u.id())
+                        && m.parent().is_none_or(|g| {
+                            !(g.kind() == "call_expression"
+                                && Ctx::field(g, "function").is_some_and(|x| x.id() == m.id()))
+                        })
+                })
+            });
+            if only_fields {
+                cx.hit(
+                    Rule::ClosureCapture,
+                    call,
+                    format!("the `{callee}` callback only reads fields of `{p}` but captures the whole object, keeping it alive as long as the timer lives"),
+                    "copy the needed fields into locals before creating the callback (`const { id } = p;`)",
+                );
+                break;
+            }
+        }
+    }
+    // (b) the chained `originalThing` pattern.
+    for f in cx.nodes.clone() {
+        if !FN.contains(&f.kind()) {
+            continue;
+        }
+        for d in cx.desc_kind(f, "variable_declarator") {
+            if cx.enclosing(d, FN).map(|x| x.id()) != Some(f.id()) {
+                continue;
+            }
+            let (Some(alias), Some(v)) = (Ctx::field(d, "name"), Ctx::field(d, "value")) else {
+                continue;
+            };
+            if v.kind() != "identifier" || !module.contains(cx.text(v)) {
+                continue;
+            }
+            let global = cx.text(v);
+            let alias = cx.text(alias);
+            let captured = cx.desc(f).iter().any(|n| {
+                FN.contains(&n.kind())
+                    && cx
+                        .desc_kind(*n, "identifier")
+                        .iter()
+                        .any(|i| cx.text(*i) == alias)
+            });
+            if !captured || mentions(cx.text(f), &format!("{alias} = null")) {
+                continue;
+            }
+            let replaced = cx
+                .desc_kind(f, "assignment_expression")
+                .into_iter()
+                .find(|a| {
+                    Ctx::field(*a, "left").is_some_and(|l| cx.text(l) == global)
+                        && Ctx::field(*a, "right")
+                            .is_some_and(|r| cx.desc(r).iter().any(|n| FN.contains(&n.kind())))
+                });
+            if let Some(a) = replaced {
+                cx.hit(
+                    Rule::ClosureCapture,
+                    a,
+                    format!("each new `{global}` holds closures that share a scope with `{alias}` (the previous `{global}`): every generation stays reachable and none is ever freed"),
+                    format!("set `{alias} = null` when done, or avoid capturing the previous object").as_str(),
+                );
+            }
+        }
+    }
+}
+
+fn results(cx: &mut Ctx) {
+    for call in cx.all("call_expression") {
+        let Some(func) = Ctx::field(call, "function").filter(|f| f.kind() == "member_expression")
+        else {
+            continue;
+        };
+        let method = Ctx::field(func, "property")
+            .map(|p| cx.text(p))
+            .unwrap_or("");
+        let obj = Ctx::field(func, "object").map(|o| cx.text(o)).unwrap_or("");
+        let args = Ctx::field(call, "arguments");
+        let first = args.and_then(|a| a.named_child(0));
+        if cx.enclosing(call, FN).is_none() {
+            continue;
+        }
+        let root = root_ident(obj);
+        let flagged = match method {
+            "findAll" => {
+                let modelish = root.chars().next().is_some_and(|c| c.is_uppercase())
+                    || root.to_ascii_lowercase().contains("repo")
+                    || root.to_ascii_lowercase().contains("model");
+                modelish
+                    && first.is_none_or(|a| a.kind() == "object" && !cx.text(a).contains("limit"))
+            }
+            "toArray" => obj.contains(".find(") && !obj.contains(".limit("),
+            "query" | "all" | "execute" => first
+                .filter(|a| matches!(a.kind(), "string" | "template_string"))
+                .is_some_and(|a| unbounded_select(cx.text(a))),
+            _ => false,
+        };
+        if flagged {
+            cx.hit(
+                Rule::UnboundedResults,
+                call,
+                format!("`{obj}.{method}(...)` loads every matching row into memory at once; memory grows with the table"),
+                "add a limit and paginate (`limit`/`LIMIT`/`.limit(n)`) or stream with a cursor",
+            );
+        }
+    }
+}
+
+fn stored_name<'a>(cx: &Ctx<'a>, call: Node<'a>) -> Option<&'a str> {
+    let mut p = call.parent()?;
+    if p.kind() == "await_expression" {
+        p = p.parent()?;
+    }
+    match p.kind() {
+        "variable_declarator" => Ctx::field(p, "name").map(|n| cx.text(n)),
+        "assignment_expression" => Ctx::field(p, "left").map(|n| cx.text(n)),
+        _ => None,
+    }
+}
+
+fn timers(cx: &mut Ctx) {
+    for call in cx.all("call_expression") {
+        let callee = Ctx::field(call, "function")
+            .map(|f| cx.text(f))
+            .unwrap_or("");
+        if !matches!(
+            callee,
+            "setInterval" | "window.setInterval" | "global.setInterval"
+        ) {
+            continue;
+        }
+        let Some(f) = cx.enclosing(call, FN) else {
+            continue;
+        };
+        let dropped = call
+            .parent()
+            .is_some_and(|p| p.kind() == "expression_statement");
+        let fname = fn_name(cx, f);
+        if dropped {
+            if runs_once(fname) {
+                continue;
+            }
+            cx.hit(
+                Rule::UnstoppableTask,
+                call,
+                "the handle of this `setInterval` is dropped, so it can never be cleared: it runs, and keeps its closure alive, forever, one more each time this code runs".into(),
+                "keep the handle and `clearInterval(handle)` on shutdown/unmount",
+            );
+            continue;
+        }
+        let Some(name) = stored_name(cx, call) else {
+            continue;
+        };
+        let cleared = mentions(cx.src, &format!("clearInterval({name}"))
+            || mentions(cx.src, &format!("clearTimeout({name}"))
+            || mentions(cx.text(f), &format!("return {name}"));
+        if !cleared {
+            cx.hit(
+                Rule::UnclearedTimer,
+                call,
+                format!("interval stored in `{name}` is never cleared: it runs, and keeps its closure alive, for the life of the process"),
+                format!("call `clearInterval({name})` in the cleanup/close/unmount path").as_str(),
+            );
+        }
+    }
+}
+
+fn resources(cx: &mut Ctx) {
+    for call in cx.all("call_expression") {
+        let callee = Ctx::field(call, "function")
+            .map(|f| cx.text(f))
+            .unwrap_or("");
+        let Some(f) = cx.enclosing(call, FN) else {
+            continue;
+        };
+        let ftext = cx.text(f);
+        let lcallee = callee.to_ascii_lowercase();
+        let conn = callee.ends_with(".getConnection")
+            || (callee.ends_with(".connect") && lcallee.contains("pool"))
+            || (callee.ends_with(".acquire") && lcallee.contains("pool"))
+            || callee == "mysql.createConnection";
+        let file = matches!(
+            callee,
+            "fs.openSync"
+                | "fs.promises.open"
+                | "fsp.open"
+                | "fs.createWriteStream"
+                | "fs.createReadStream"
+        );
+        // fs.open(path, flags, (err, fd) => ...) with no fs.close(fd)
+        if callee == "fs.open" {
+            let cb = Ctx::field(call, "arguments").and_then(|a| {
+                let n = a.named_child_count();
+                a.named_child(n.saturating_sub(1))
+            });
+            if let Some(cb) = cb.filter(|c| FN.contains(&c.kind())) {
+                let fd = Ctx::field(cb, "parameters")
+                    .and_then(|p| p.named_child(1))
+                    .map(|p| cx.text(p))
+                    .unwrap_or("fd");
+                if !mentions(cx.text(cb), &format!("close({fd}"))
+                    && !mentions(cx.text(cb), &format!("closeSync({fd}"))
+                {
+                    cx.hit(
+                        Rule::UnclosedResource,
+                        call,
+                        format!("`fs.open` callback never closes `{fd}`: one file descriptor leaks per call"),
+                        format!("call `fs.close({fd}, cb)` on every path, including errors").as_str(),
+                    );
+                }
+            }
+            continue;
+        }
+        if !conn && !file {
+            continue;
+        }
+        let Some(name) = stored_name(cx, call) else {
+            continue;
+        };
+        let closers: &[&str] = if conn {
+            &[".release(", ".end(", ".destroy(", ".close("]
+        } else {
+            &[".close(", ".end(", ".destroy(", ".pipe(", ".on("]
+        };
+        let released = closers
+            .iter()
+            .any(|c| mentions(ftext, &format!("{name}{c}")))
+            || mentions(ftext, &format!("closeSync({name}"))
+            || mentions(ftext, &format!("close({name}"))
+            || mentions(ftext, &format!("release({name}"))
+            || mentions(ftext, &format!("pipeline({name}"))
+            || mentions(ftext, &format!("return {name}"))
+            || mentions(ftext, &format!("pipe({name}"));
+        if released {
+            continue;
+        }
+        if conn {
+            cx.hit(
+                Rule::UnreleasedConnection,
+                call,
+                format!("connection `{name}` from `{callee}()` is never released: the pool runs dry and each checkout keeps its socket"),
+                format!("`try {{ ... }} finally {{ {name}.release(); }}`").as_str(),
+            );
+        } else {
+            cx.hit(
+                Rule::UnclosedResource,
+                call,
+                format!("`{name}` from `{callee}()` is never closed: one file descriptor leaks per call"),
+                "close it in `finally` (`fs.closeSync(fd)` / `await handle.close()` / `stream.end()`)",
+            );
+        }
+    }
+}
+
+const KNOWN_GLOBALS: &[&str] = &[
+    "window",
+    "document",
+    "module",
+    "exports",
+    "global",
+    "globalThis",
+    "process",
+    "console",
+    "self",
+    "location",
+    "name",
+    "status",
+    "onload",
+    "onerror",
+    "onmessage",
+    "onbeforeunload",
+    "top",
+    "parent",
+    "opener",
+    "undefined",
+    "require",
+    "__dirname",
+    "__filename",
+    "localStorage",
+    "sessionStorage",
+    "history",
+    "navigator",
+    "performance",
+    "frames",
+    "define",
+    "jQuery",
+    "$",
+];
+
+fn accidental_globals(cx: &mut Ctx) {
+    let src = cx.src;
+    let head = src.trim_start();
+    if head.starts_with("'use strict'")
+        || head.starts_with("\"use strict\"")
+        || head.starts_with("#!") && src.contains("'use strict'")
+    {
+        return;
+    }
+    let mut cur = cx.root.walk();
+    let is_module = cx
+        .root
+        .named_children(&mut cur)
+        .any(|s| matches!(s.kind(), "import_statement" | "export_statement"));
+    if is_module {
+        return;
+    }
+    let mut declared: HashSet<&str> = HashSet::new();
+    for n in &cx.nodes {
+        let bind: Option<Node> = match n.kind() {
+            "variable_declarator" => Ctx::field(*n, "name"),
+            "function_declaration"
+            | "class_declaration"
+            | "function_expression"
+            | "function"
+            | "generator_function_declaration"
+            | "class" => Ctx::field(*n, "name"),
+            "formal_parameters" | "catch_clause" => Some(*n),
+            "arrow_function" => Ctx::field(*n, "parameter"),
+            "for_in_statement" => Ctx::field(*n, "left").filter(|_| {
+                cx.text(*n).contains("var ")
+                    || cx.text(*n).contains("let ")
+                    || cx.text(*n).contains("const ")
+            }),
+            _ => None,
+        };
+        if let Some(b) = bind {
+            if b.kind() == "identifier" {
+                declared.insert(cx.text(b));
+            }
+            for i in cx.desc(b) {
+                if matches!(
+                    i.kind(),
+                    "identifier" | "shorthand_property_identifier_pattern"
+                ) {
+                    declared.insert(cx.text(*i));
+                }
+            }
+        }
+    }
+    let comment_globals: Vec<&str> = cx
+        .all("comment")
+        .into_iter()
+        .map(|c| cx.text(c))
+        .filter(|t| t.starts_with("/* global") || t.starts_with("/*global"))
+        .collect();
+    let extra = cx.opts.extra_globals.clone();
+    for a in cx.all("assignment_expression") {
+        let Some(l) = Ctx::field(a, "left") else {
+            continue;
+        };
+        let Some(f) = cx.enclosing(a, FN) else {
+            continue;
+        };
+        if l.kind() == "identifier" {
+            let name = cx.text(l);
+            if declared.contains(name)
+                || KNOWN_GLOBALS.contains(&name)
+                || extra.iter().any(|e| e == name)
+                || comment_globals.iter().any(|c| mentions(c, name))
+            {
+                continue;
+            }
+            cx.hit(
+                Rule::AccidentalGlobal,
+                a,
+                format!("`{name}` is declared nowhere: in sloppy mode this assignment creates a global that lives (with what it references) forever"),
+                format!("declare it: `let {name} = ...` (or add \"use strict\")").as_str(),
+            );
+            continue;
+        }
+        // `this.x = ...` in a plain function called without `new`.
+        if l.kind() != "member_expression"
+            || Ctx::field(l, "object").map(|o| o.kind()) != Some("this")
+            || f.kind() != "function_declaration"
+            || f.parent().map(|p| p.id()) != Some(cx.root.id())
+        {
+            continue;
+        }
+        let fname = fn_name(cx, f);
+        if fname.chars().next().is_none_or(|c| c.is_uppercase()) {
+            continue;
+        }
+        let decl_name = Ctx::field(f, "name");
+        let uses: Vec<Node> = cx
+            .all("identifier")
+            .into_iter()
+            .filter(|i| cx.text(*i) == fname && Some(i.id()) != decl_name.map(|d| d.id()))
+            .collect();
+        let plain_calls = !uses.is_empty()
+            && uses.iter().all(|u| {
+                u.parent().is_some_and(|p| {
+                    p.kind() == "call_expression"
+                        && Ctx::field(p, "function").is_some_and(|x| x.id() == u.id())
+                })
+            });
+        if plain_calls && !mentions(src, &format!("new {fname}")) {
+            let prop = Ctx::field(l, "property").map(|p| cx.text(p)).unwrap_or("");
+            cx.hit(
+                Rule::AccidentalGlobal,
+                a,
+                format!("`{fname}` is only ever called as a plain function, so `this` is the global object: `this.{prop}` becomes a global that is never freed"),
+                format!("use a local (`const {prop} = ...`) or call it with `new`").as_str(),
+            );
+        }
+    }
+}

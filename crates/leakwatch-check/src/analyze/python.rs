@@ -1,0 +1,940 @@
+//! Python rules.
+
+use std::collections::{HashMap, HashSet};
+
+use tree_sitter::Node;
+
+use super::{mentions, root_ident, unbounded_select, Ctx};
+use crate::rules::Rule;
+
+const FN: &[&str] = &["function_definition", "lambda"];
+
+pub fn check(cx: &mut Ctx) {
+    decorated_caches(cx);
+    module_containers(cx);
+    listeners(cx);
+    results(cx);
+    threads(cx);
+    resources(cx);
+}
+
+/// Functions whose name says they run once (startup, registration). Names
+/// are split into words (snake_case and camelCase) so `upload_view` is not
+/// mistaken for a loader.
+pub(crate) fn runs_once(name: &str) -> bool {
+    if name == "__init__" || name == "constructor" {
+        return false; // runs once per instance: repeatedly
+    }
+    let mut words: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    for c in name.chars() {
+        if c == '_' || c == '.' || c == '$' {
+            if !cur.is_empty() {
+                words.push(std::mem::take(&mut cur));
+            }
+        } else if c.is_uppercase()
+            && !cur.is_empty()
+            && !cur.chars().last().is_some_and(char::is_uppercase)
+        {
+            words.push(std::mem::take(&mut cur));
+            cur.push(c.to_ascii_lowercase());
+        } else {
+            cur.push(c.to_ascii_lowercase());
+        }
+    }
+    if !cur.is_empty() {
+        words.push(cur);
+    }
+    const ONCE: &[&str] = &[
+        "register",
+        "registers",
+        "registration",
+        "setup",
+        "install",
+        "configure",
+        "init",
+        "ready",
+        "main",
+        "bootstrap",
+        "initialize",
+        "initialise",
+        "startup",
+        "autodiscover",
+        "decorator",
+        "wrapper",
+        "populate",
+        "boot",
+    ];
+    words.iter().any(|w| ONCE.contains(&w.as_str()))
+        || words.windows(2).any(|w| w[0] == "set" && w[1] == "up")
+}
+
+fn fn_name<'a>(cx: &Ctx<'a>, f: Node<'a>) -> &'a str {
+    Ctx::field(f, "name")
+        .map(|n| cx.text(n))
+        .unwrap_or("<lambda>")
+}
+
+fn call_parts<'a>(cx: &Ctx<'a>, call: Node<'a>) -> (&'a str, Option<Node<'a>>) {
+    let f = Ctx::field(call, "function");
+    (
+        f.map(|f| cx.text(f)).unwrap_or(""),
+        Ctx::field(call, "arguments"),
+    )
+}
+
+fn kwarg<'a>(cx: &Ctx<'a>, args: Option<Node<'a>>, name: &str) -> Option<&'a str> {
+    let args = args?;
+    let mut cur = args.walk();
+    for a in args.named_children(&mut cur) {
+        if a.kind() == "keyword_argument"
+            && Ctx::field(a, "name").is_some_and(|n| cx.text(n) == name)
+        {
+            return Ctx::field(a, "value").map(|v| cx.text(v));
+        }
+    }
+    None
+}
+
+fn first_arg<'a>(args: Option<Node<'a>>) -> Option<Node<'a>> {
+    let args = args?;
+    let mut cur = args.walk();
+    let first = args
+        .named_children(&mut cur)
+        .find(|a| a.kind() != "comment" && a.kind() != "keyword_argument");
+    first
+}
+
+fn decorated_caches(cx: &mut Ctx) {
+    for decorator in cx.all("decorator") {
+        // The expression, without a trailing comment tree-sitter may attach.
+        let Some(dec) = (0..decorator.named_child_count())
+            .filter_map(|i| decorator.named_child(i))
+            .find(|c| c.kind() != "comment")
+        else {
+            continue;
+        };
+        let t = cx.text(dec).trim().to_string();
+        let name = t.split('(').next().unwrap_or("").trim();
+        let def = decorator.parent().and_then(|d| Ctx::field(d, "definition"));
+        // A cached function of no arguments is a lazy singleton: one entry.
+        let takes_args = def
+            .and_then(|d| Ctx::field(d, "parameters"))
+            .map(|p| {
+                let mut c = p.walk();
+                let n = p
+                    .named_children(&mut c)
+                    .filter(|a| !matches!(cx.text(*a), "self" | "cls") && a.kind() != "comment")
+                    .count();
+                n > 0
+            })
+            .unwrap_or(true);
+        if !takes_args {
+            continue;
+        }
+        if (name == "functools.cache" || name == "cache")
+            && (mentions(cx.src, "functools") || name.contains('.'))
+        {
+            cx.hit(
+                Rule::UnboundedCache,
+                dec,
+                "`@cache` keeps every distinct argument and its result forever: the cache has no size limit".into(),
+                "use `@functools.lru_cache(maxsize=N)` with a bound that fits the key space",
+            );
+            continue;
+        }
+        if name != "lru_cache" && name != "functools.lru_cache" {
+            continue;
+        }
+        let compact: String = t.chars().filter(|c| !c.is_whitespace()).collect();
+        if compact.contains("maxsize=None") || compact.contains("lru_cache(None") {
+            cx.hit(
+                Rule::UnboundedCache,
+                dec,
+                "`lru_cache(maxsize=None)` never evicts: every distinct argument stays cached forever".into(),
+                "give it a bound: `@functools.lru_cache(maxsize=1024)`",
+            );
+            continue;
+        }
+        let Some(def) = def else { continue };
+        let in_class = def
+            .parent()
+            .and_then(|d| d.parent())
+            .and_then(|b| b.parent())
+            .is_some_and(|c| c.kind() == "class_definition");
+        let decorated = def.parent().map(|d| cx.text(d)).unwrap_or("");
+        let first_param = Ctx::field(def, "parameters")
+            .and_then(|p| p.named_child(0))
+            .map(|p| cx.text(p))
+            .unwrap_or("");
+        if in_class
+            && first_param == "self"
+            && !decorated.contains("@staticmethod")
+            && !decorated.contains("@classmethod")
+        {
+            cx.hit(
+                Rule::UnboundedCache,
+                dec,
+                format!(
+                    "`lru_cache` on method `{}` keys on `self`: every instance it sees is kept alive by the cache",
+                    fn_name(cx, def)
+                ),
+                "cache a module-level function of the needed fields, or use a per-instance cache (functools.cached_property or a dict on self)",
+            );
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Shape {
+    Map,
+    Seq,
+    Set,
+}
+
+fn container_shape(cx: &Ctx, right: Node) -> Option<Shape> {
+    match right.kind() {
+        "dictionary" => Some(Shape::Map),
+        "list" => Some(Shape::Seq),
+        "set" => Some(Shape::Set),
+        "call" => {
+            let (f, args) = call_parts(cx, right);
+            let base = f.rsplit('.').next().unwrap_or(f);
+            match base {
+                "dict" | "defaultdict" | "OrderedDict" | "Counter" => Some(Shape::Map),
+                "list" => Some(Shape::Seq),
+                "set" => Some(Shape::Set),
+                "deque" => {
+                    let a = args.map(|a| cx.text(a)).unwrap_or("");
+                    // deque(maxlen=N) or deque(iterable, N) is bounded.
+                    if a.contains("maxlen") || a.contains(',') {
+                        None
+                    } else {
+                        Some(Shape::Seq)
+                    }
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Module-level bindings (assignments and imports).
+fn module_names<'a>(cx: &Ctx<'a>) -> HashSet<&'a str> {
+    let mut names = HashSet::new();
+    let mut cur = cx.root.walk();
+    for stmt in cx.root.named_children(&mut cur) {
+        match stmt.kind() {
+            "import_statement" | "import_from_statement" => {
+                for id in cx.desc_kind(stmt, "identifier") {
+                    names.insert(cx.text(id));
+                }
+            }
+            "expression_statement" => {
+                if let Some(a) = stmt.named_child(0).filter(|a| a.kind() == "assignment") {
+                    if let Some(l) = Ctx::field(a, "left").filter(|l| l.kind() == "identifier") {
+                        names.insert(cx.text(l));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    names
+}
+
+#[derive(Default)]
+struct Uses<'a> {
+    adds: Vec<(Node<'a>, Node<'a>)>, // (site, enclosing function)
+    lookups: usize,
+    removes: usize,
+    escapes: usize,
+}
+
+/// Whether identifier `name` is a local (parameter or assigned without
+/// `global`) in function `f`.
+fn shadowed(cx: &Ctx, f: Node, name: &str) -> bool {
+    if cx
+        .desc_kind(f, "global_statement")
+        .iter()
+        .any(|g| cx.text(*g).split([' ', ',']).any(|w| w.trim() == name))
+    {
+        return false;
+    }
+    if let Some(p) = Ctx::field(f, "parameters") {
+        if cx
+            .desc_kind(p, "identifier")
+            .iter()
+            .any(|i| cx.text(*i) == name)
+            || cx.text(p) == name
+        {
+            return true;
+        }
+    }
+    cx.desc_kind(f, "assignment").iter().any(|a| {
+        Ctx::field(*a, "left").is_some_and(|l| l.kind() == "identifier" && cx.text(l) == name)
+    })
+}
+
+const ADD_METHODS: &[&str] = &[
+    "append",
+    "extend",
+    "add",
+    "update",
+    "setdefault",
+    "insert",
+    "appendleft",
+    "extendleft",
+    "__setitem__",
+];
+const REMOVE_METHODS: &[&str] = &[
+    "pop",
+    "popitem",
+    "remove",
+    "clear",
+    "discard",
+    "popleft",
+    "__delitem__",
+    "difference_update",
+    "intersection_update",
+    "rotate",
+];
+const READ_ONLY_CALLS: &[&str] = &[
+    "list",
+    "sorted",
+    "iter",
+    "tuple",
+    "print",
+    "str",
+    "repr",
+    "any",
+    "all",
+    "sum",
+    "min",
+    "max",
+    "enumerate",
+    "zip",
+    "isinstance",
+    "set",
+    "dict",
+    "frozenset",
+    "reversed",
+    "bool",
+    "hash",
+    "id",
+    "json.dumps",
+    "type",
+];
+
+fn classify_use<'a>(cx: &Ctx<'a>, u: Node<'a>, f: Option<Node<'a>>, uses: &mut Uses<'a>) {
+    let Some(p) = u.parent() else { return };
+    let is_field =
+        |node: Node, field: &str| Ctx::field(node, field).is_some_and(|x| x.id() == u.id());
+    let extra_release = &cx.opts.release_methods;
+    match p.kind() {
+        "attribute" if is_field(p, "object") => {
+            let m = Ctx::field(p, "attribute").map(|a| cx.text(a)).unwrap_or("");
+            let called = p.parent().is_some_and(|g| g.kind() == "call");
+            if !called {
+                return;
+            }
+            if ADD_METHODS.contains(&m) {
+                if let Some(f) = f {
+                    uses.adds.push((p.parent().unwrap_or(p), f));
+                }
+                if m == "setdefault" {
+                    uses.lookups += 1;
+                }
+            } else if REMOVE_METHODS.contains(&m) || extra_release.iter().any(|r| r == m) {
+                uses.removes += 1;
+            } else if m == "get" || m == "__contains__" || m == "__getitem__" {
+                uses.lookups += 1;
+            }
+        }
+        "subscript" if is_field(p, "value") => {
+            let slice = cx.desc(p).iter().any(|d| d.kind() == "slice");
+            let g = p.parent();
+            let gk = g.map(|g| g.kind()).unwrap_or("");
+            let is_left =
+                g.is_some_and(|g| Ctx::field(g, "left").is_some_and(|l| l.id() == p.id()));
+            if (gk == "assignment" || gk == "augmented_assignment") && is_left {
+                if slice {
+                    uses.removes += 1;
+                } else if let Some(f) = f {
+                    uses.adds.push((g.unwrap_or(p), f));
+                }
+            } else if gk == "delete_statement" || cx.enclosing(p, &["delete_statement"]).is_some() {
+                uses.removes += 1;
+            } else if gk == "attribute" {
+                let m = g
+                    .and_then(|g| Ctx::field(g, "attribute"))
+                    .map(|a| cx.text(a))
+                    .unwrap_or("");
+                let called = g
+                    .and_then(|g| g.parent())
+                    .is_some_and(|c| c.kind() == "call");
+                if called && ADD_METHODS.contains(&m) {
+                    if let Some(f) = f {
+                        uses.adds.push((g.and_then(|g| g.parent()).unwrap_or(p), f));
+                    }
+                } else if called && REMOVE_METHODS.contains(&m) {
+                    uses.removes += 1;
+                } else {
+                    uses.lookups += 1;
+                }
+            } else {
+                uses.lookups += 1;
+            }
+        }
+        "comparison_operator" => uses.lookups += 1,
+        "argument_list" => {
+            let callee = p
+                .parent()
+                .and_then(|c| Ctx::field(c, "function"))
+                .map(|c| cx.text(c))
+                .unwrap_or("");
+            if callee == "len" {
+                uses.removes += 1; // a size check bounds it
+            } else if !READ_ONLY_CALLS.contains(&callee) {
+                uses.escapes += 1;
+            }
+        }
+        "return_statement" | "yield" | "keyword_argument" | "list" | "tuple" | "pair"
+        | "dictionary" | "expression_list" => uses.escapes += 1,
+        "assignment" => {
+            if is_field(p, "left") {
+                if f.is_some() {
+                    uses.removes += 1; // `global X; X = {}` resets it
+                }
+            } else {
+                uses.escapes += 1; // aliased: the alias may be trimmed
+            }
+        }
+        "augmented_assignment" if is_field(p, "left") => {
+            let op = cx.text(p);
+            if op.contains("-=") || op.contains("&=") {
+                uses.removes += 1;
+            } else if let Some(f) = f {
+                uses.adds.push((p, f));
+            }
+        }
+        _ => {}
+    }
+}
+
+fn module_containers(cx: &mut Ctx) {
+    let mut containers: Vec<(&str, Shape, Node)> = Vec::new();
+    let mut cur = cx.root.walk();
+    for stmt in cx.root.named_children(&mut cur) {
+        if stmt.kind() != "expression_statement" {
+            continue;
+        }
+        let Some(a) = stmt.named_child(0).filter(|a| a.kind() == "assignment") else {
+            continue;
+        };
+        let (Some(l), Some(r)) = (Ctx::field(a, "left"), Ctx::field(a, "right")) else {
+            continue;
+        };
+        if l.kind() != "identifier" {
+            continue;
+        }
+        if let Some(shape) = container_shape(cx, r) {
+            containers.push((cx.text(l), shape, a));
+        }
+    }
+    if containers.is_empty() {
+        return;
+    }
+    let wanted: HashSet<&str> = containers.iter().map(|c| c.0).collect();
+    let mut by_name: HashMap<&str, Vec<Node>> = HashMap::new();
+    for id in cx.all("identifier") {
+        let t = cx.text(id);
+        if wanted.contains(t) {
+            by_name.entry(t).or_default().push(id);
+        }
+    }
+    for (name, shape, def) in containers {
+        let lname = name.to_ascii_lowercase();
+        if lname.contains("registry") || lname.contains("handlers") || lname.contains("plugins") {
+            continue;
+        }
+        let mut uses = Uses::default();
+        let mut shadow_cache: HashMap<usize, bool> = HashMap::new();
+        for &u in by_name.get(name).map(|v| v.as_slice()).unwrap_or(&[]) {
+            if Ctx::inside(u, def) {
+                continue;
+            }
+            let f = cx.enclosing(u, FN);
+            if let Some(f) = f {
+                let sh = *shadow_cache
+                    .entry(f.id())
+                    .or_insert_with(|| shadowed(cx, f, name));
+                if sh {
+                    continue;
+                }
+            }
+            classify_use(cx, u, f, &mut uses);
+        }
+        if uses.adds.is_empty() || uses.removes > 0 || uses.escapes > 0 {
+            continue;
+        }
+        // Constructors filing objects by name build a registry of instances,
+        // bounded by how many are configured, not a per-request cache.
+        if uses.adds.iter().all(|(_, f)| {
+            runs_once(fn_name(cx, *f)) || (shape == Shape::Map && fn_name(cx, *f) == "__init__")
+        }) {
+            continue;
+        }
+        let (site, f) = uses.adds[0];
+        let fname = fn_name(cx, f).to_string();
+        let is_cache = shape == Shape::Map && (uses.lookups > 0 || lname.contains("cache"));
+        if is_cache {
+            cx.hit(
+                Rule::UnboundedCache,
+                site,
+                format!("module-level dict `{name}` is used as a cache in `{fname}()`: a new entry per distinct key and nothing ever evicts, so it grows with traffic"),
+                "bound it: `functools.lru_cache(maxsize=N)`, evict with `pop`/`del`, or check `len()` and clear",
+            );
+        } else {
+            let what = match shape {
+                Shape::Map => "dict",
+                Shape::Seq => "list",
+                Shape::Set => "set",
+            };
+            cx.hit(
+                Rule::GlobalAccumulator,
+                site,
+                format!("module-level {what} `{name}` only grows: `{fname}()` adds to it and nothing removes from, clears or bounds it"),
+                "bound it (`collections.deque(maxlen=N)`), drain it after use, or keep it local to the request",
+            );
+        }
+    }
+}
+
+fn listeners(cx: &mut Ctx) {
+    let module = module_names(cx);
+    let extra = cx.opts.listener_targets.clone();
+    for call in cx.all("call") {
+        let Some(func) = Ctx::field(call, "function").filter(|f| f.kind() == "attribute") else {
+            continue;
+        };
+        let Some(obj) = Ctx::field(func, "object") else {
+            continue;
+        };
+        let method = Ctx::field(func, "attribute")
+            .map(|a| cx.text(a))
+            .unwrap_or("");
+        let target = cx.text(obj);
+        let args = Ctx::field(call, "arguments");
+        let Some(f) = cx.enclosing(call, &["function_definition"]) else {
+            continue;
+        };
+        let fname = fn_name(cx, f);
+        if runs_once(fname) {
+            continue;
+        }
+        let ftext = cx.text(f);
+        let removed = |names: &[&str]| {
+            names
+                .iter()
+                .any(|m| mentions(cx.src, &format!("{target}.{m}(")))
+        };
+        let hit = match method {
+            "addHandler" => {
+                // Re-adding the same handler object is a no-op; a handler
+                // created here is a new one each call.
+                let arg = first_arg(args);
+                let fresh = arg.is_some_and(|a| {
+                    a.kind() == "call"
+                        || (a.kind() == "identifier"
+                            && cx.desc_kind(f, "assignment").iter().any(|asg| {
+                                Ctx::field(*asg, "left").is_some_and(|l| cx.text(l) == cx.text(a))
+                                    && Ctx::field(*asg, "right").is_some_and(|r| r.kind() == "call")
+                            }))
+                });
+                fresh
+                    && !ftext.contains(".handlers")
+                    && !removed(&["removeHandler"])
+                    && !target.starts_with("self")
+            }
+            "connect" => kwarg(cx, args, "weak") == Some("False") && !removed(&["disconnect"]),
+            "listen" if target == "event" => {
+                let fn_arg = args.and_then(|a| a.named_child(2));
+                let local_fn = fn_arg.is_some_and(|a| {
+                    a.kind() == "lambda"
+                        || cx.desc_kind(f, "function_definition").iter().any(|d| {
+                            Ctx::field(*d, "name").is_some_and(|n| cx.text(n) == cx.text(a))
+                        })
+                });
+                local_fn && !mentions(cx.src, "event.remove(")
+            }
+            "add_listener" | "subscribe" | "on" | "add_observer" | "register_callback" => {
+                let root = root_ident(target);
+                (module.contains(root) || extra.iter().any(|e| e == target))
+                    && root != "self"
+                    && first_arg(args).is_some()
+                    && !removed(&[
+                        "remove_listener",
+                        "unsubscribe",
+                        "off",
+                        "remove_observer",
+                        "unregister_callback",
+                        "remove_all_listeners",
+                    ])
+            }
+            _ => false,
+        };
+        if hit {
+            cx.hit(
+                Rule::ListenerLeak,
+                call,
+                format!("`{target}.{method}(...)` inside `{fname}()` adds one more listener on the long-lived `{target}` each time it runs and nothing removes it; each keeps its closure alive"),
+                "register once at startup, or remove it when done (removeHandler/disconnect/unsubscribe)",
+            );
+        }
+    }
+}
+
+fn queryset_whole(text: &str) -> Option<&str> {
+    if !text.contains(".objects.") || text.contains(".iterator(") || text.contains('[') {
+        return None;
+    }
+    let t = text.trim_end();
+    if !t.ends_with(')') {
+        return None;
+    }
+    let open = t.rfind(".")?;
+    let method = t[open + 1..].split('(').next()?;
+    const WHOLE: &[&str] = &[
+        "all",
+        "filter",
+        "exclude",
+        "order_by",
+        "select_related",
+        "prefetch_related",
+        "annotate",
+        "distinct",
+        "values",
+        "values_list",
+        "only",
+        "defer",
+        "using",
+    ];
+    if WHOLE.contains(&method) {
+        Some(t.split(".objects.").next().unwrap_or(t))
+    } else {
+        None
+    }
+}
+
+fn sql_of<'a>(cx: &Ctx<'a>, scope: Node<'a>, arg: Node<'a>) -> Option<&'a str> {
+    match arg.kind() {
+        "string" | "concatenated_string" => Some(cx.text(arg)),
+        "identifier" => {
+            let name = cx.text(arg);
+            cx.desc_kind(scope, "assignment").into_iter().find_map(|a| {
+                let l = Ctx::field(a, "left")?;
+                let r = Ctx::field(a, "right")?;
+                (cx.text(l) == name && matches!(r.kind(), "string" | "concatenated_string"))
+                    .then(|| cx.text(r))
+            })
+        }
+        _ => None,
+    }
+}
+
+fn results(cx: &mut Ctx) {
+    // Whole querysets iterated or materialized.
+    let mut sites: Vec<Node> = Vec::new();
+    for n in cx.nodes.clone() {
+        match n.kind() {
+            "for_statement" | "for_in_clause" => {
+                if let Some(r) = Ctx::field(n, "right") {
+                    sites.push(r);
+                }
+            }
+            "call" => {
+                let (f, args) = call_parts(cx, n);
+                if f == "list" || f == "len" {
+                    if let Some(a) = first_arg(args) {
+                        sites.push(a);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    for s in sites {
+        if let Some(model) = queryset_whole(cx.text(s)) {
+            let model = model.to_string();
+            cx.hit(
+                Rule::UnboundedResults,
+                s,
+                format!("loads every matching `{model}` row into memory at once (the queryset caches them all); memory grows with the table"),
+                "iterate with `.iterator(chunk_size=...)`, slice it, or paginate",
+            );
+        }
+    }
+    // fetchall() after a literal SELECT without LIMIT.
+    for call in cx.all("call") {
+        let Some(func) = Ctx::field(call, "function").filter(|f| f.kind() == "attribute") else {
+            continue;
+        };
+        if Ctx::field(func, "attribute").map(|a| cx.text(a)) != Some("fetchall") {
+            continue;
+        }
+        let Some(obj) = Ctx::field(func, "object") else {
+            continue;
+        };
+        let scope = cx.enclosing(call, FN).unwrap_or(cx.root);
+        let sql_arg = if obj.kind() == "call" {
+            first_arg(Ctx::field(obj, "arguments"))
+        } else {
+            let cursor = cx.text(obj);
+            cx.desc_kind(scope, "call").into_iter().rev().find_map(|c| {
+                let f = Ctx::field(c, "function")?;
+                (c.start_byte() < call.start_byte()
+                    && matches!(cx.text(f).strip_prefix(cursor), Some(".execute")))
+                .then(|| first_arg(Ctx::field(c, "arguments")))
+                .flatten()
+            })
+        };
+        let Some(sql) = sql_arg.and_then(|a| sql_of(cx, scope, a)) else {
+            continue;
+        };
+        if unbounded_select(sql) {
+            cx.hit(
+                Rule::UnboundedResults,
+                call,
+                "`fetchall()` on a SELECT with no LIMIT loads the whole result set into memory; it grows with the table".into(),
+                "add LIMIT/pagination, or iterate the cursor / use fetchmany(n) in a loop",
+            );
+        }
+    }
+}
+
+/// Whether a function body loops forever with no way out.
+fn loops_forever(cx: &Ctx, body: Node) -> bool {
+    cx.desc_kind(body, "while_statement").into_iter().any(|w| {
+        let cond = Ctx::field(w, "condition").map(|c| cx.text(c)).unwrap_or("");
+        if cond != "True" && cond != "1" {
+            return false;
+        }
+        let inner = cx.text(w);
+        let exits = cx.desc(w).iter().any(|d| {
+            matches!(
+                d.kind(),
+                "break_statement" | "return_statement" | "raise_statement"
+            )
+        });
+        !exits && !inner.contains(".is_set()") && !inner.contains("sys.exit")
+    })
+}
+
+fn threads(cx: &mut Ctx) {
+    let defs = cx.all("function_definition");
+    for call in cx.all("call") {
+        let (f, args) = call_parts(cx, call);
+        if f != "threading.Thread" && f != "Thread" {
+            continue;
+        }
+        let Some(encl) = cx.enclosing(call, &["function_definition"]) else {
+            continue;
+        };
+        let ename = fn_name(cx, encl);
+        if runs_once(ename) || ename == "run" || ename == "start" {
+            continue;
+        }
+        let Some(target) = kwarg(cx, args, "target") else {
+            continue;
+        };
+        let tname = target.rsplit('.').next().unwrap_or(target);
+        let Some(body) = defs
+            .iter()
+            .find(|d| Ctx::field(**d, "name").is_some_and(|n| cx.text(n) == tname))
+            .and_then(|d| Ctx::field(*d, "body"))
+        else {
+            continue;
+        };
+        if loops_forever(cx, body) {
+            cx.hit(
+                Rule::UnstoppableTask,
+                call,
+                format!("`{ename}()` starts a thread running `{tname}`, which loops forever with no exit: one more thread (and everything it references) per call"),
+                "start one worker at startup, or give the loop a stop condition (threading.Event / sentinel) and join it",
+            );
+        }
+    }
+}
+
+const CONN_CTORS: &[&str] = &[
+    "psycopg2.connect",
+    "psycopg.connect",
+    "sqlite3.connect",
+    "pymysql.connect",
+    "MySQLdb.connect",
+    "mysql.connector.connect",
+    "cx_Oracle.connect",
+    "oracledb.connect",
+    "pyodbc.connect",
+];
+const FILE_CTORS: &[&str] = &[
+    "open",
+    "io.open",
+    "codecs.open",
+    "gzip.open",
+    "bz2.open",
+    "lzma.open",
+    "tarfile.open",
+    "zipfile.ZipFile",
+    "socket.socket",
+    "socket.create_connection",
+    "urllib.request.urlopen",
+    "urlopen",
+    "tempfile.NamedTemporaryFile",
+    "tempfile.TemporaryFile",
+    "os.fdopen",
+];
+
+fn is_conn_ctor(f: &str, args: &str) -> bool {
+    CONN_CTORS.contains(&f)
+        || f.ends_with(".getconn")
+        || f.ends_with("engine.connect")
+        || f.ends_with(".raw_connection")
+        || (f.starts_with("requests.") && args.contains("stream=True"))
+}
+
+/// Calls that read or write a file object without taking ownership of it.
+const CONSUMERS: &[&str] = &[
+    "json.load",
+    "json.dump",
+    "pickle.load",
+    "pickle.dump",
+    "csv.reader",
+    "csv.writer",
+    "csv.DictReader",
+    "csv.DictWriter",
+    "yaml.safe_load",
+    "yaml.load",
+    "yaml.dump",
+    "shutil.copyfileobj",
+    "print",
+    "enumerate",
+    "iter",
+    "next",
+    "list",
+    "zip",
+    "tomllib.load",
+    "marshal.load",
+    "len",
+];
+
+/// Whether a local resource is closed, handed off, or neither.
+fn released_or_escapes(cx: &Ctx, scope: Node, name: &str, after: usize) -> bool {
+    let text = cx.text(scope);
+    for m in [".close(", ".release(", ".dispose(", ".__exit__("] {
+        if mentions(text, &format!("{name}{m}")) {
+            return true;
+        }
+    }
+    if mentions(text, &format!("closing({name})"))
+        || mentions(text, &format!("putconn({name}"))
+        || mentions(text, &format!("enter_context({name})"))
+    {
+        return true;
+    }
+    cx.desc_kind(scope, "identifier").into_iter().any(|u| {
+        if u.start_byte() <= after || cx.text(u) != name {
+            return false;
+        }
+        let Some(p) = u.parent() else { return false };
+        match p.kind() {
+            "argument_list" => {
+                let callee = p
+                    .parent()
+                    .and_then(|c| Ctx::field(c, "function"))
+                    .map(|c| cx.text(c))
+                    .unwrap_or("");
+                !CONSUMERS.contains(&callee)
+            }
+            "return_statement" | "yield" | "list" | "tuple" | "pair" | "dictionary"
+            | "keyword_argument" | "with_item" | "expression_list" => true,
+            "assignment" => Ctx::field(p, "right").is_some_and(|r| r.id() == u.id()),
+            _ => false,
+        }
+    })
+}
+
+fn resources(cx: &mut Ctx) {
+    for a in cx.all("assignment") {
+        let (Some(l), Some(r)) = (Ctx::field(a, "left"), Ctx::field(a, "right")) else {
+            continue;
+        };
+        if l.kind() != "identifier" || r.kind() != "call" {
+            continue;
+        }
+        let Some(scope) = cx.enclosing(a, &["function_definition"]) else {
+            continue;
+        };
+        let (f, args) = call_parts(cx, r);
+        let args_text = args.map(|x| cx.text(x)).unwrap_or("");
+        let name = cx.text(l);
+        let conn = is_conn_ctor(f, args_text);
+        let file = FILE_CTORS.contains(&f);
+        if !conn && !file {
+            continue;
+        }
+        if released_or_escapes(cx, scope, name, l.end_byte()) {
+            continue;
+        }
+        if conn {
+            cx.hit(
+                Rule::UnreleasedConnection,
+                a,
+                format!("connection `{name}` from `{f}()` is never closed or returned to its pool: each call leaks a connection and its buffers"),
+                "use `with contextlib.closing(...) as conn:` or close/putconn it in `finally`",
+            );
+        } else {
+            cx.hit(
+                Rule::UnclosedResource,
+                a,
+                format!("`{name}` from `{f}()` is never closed: the descriptor and its buffers leak until garbage collection, or forever if referenced"),
+                "use `with ... as name:` so it is closed on every path",
+            );
+        }
+    }
+    // `with psycopg2.connect() as conn` commits but does not close.
+    for item in cx.all("with_item") {
+        let Some(v) = item.named_child(0) else {
+            continue;
+        };
+        let (call, alias) = if v.kind() == "as_pattern" {
+            (
+                v.named_child(0),
+                v.named_child(1).map(|x| cx.text(x).trim()),
+            )
+        } else {
+            (Some(v), None)
+        };
+        let Some(call) = call.filter(|c| c.kind() == "call") else {
+            continue;
+        };
+        let (f, _) = call_parts(cx, call);
+        if !CONN_CTORS.contains(&f) {
+            continue;
+        }
+        let scope = cx
+            .enclosing(item, &["function_definition"])
+            .unwrap_or(cx.root);
+        if alias.is_some_and(|n| mentions(cx.text(scope), &format!("{n}.close("))) {
+            continue;
+        }
+        cx.hit(
+            Rule::UnreleasedConnection,
+            call,
+            format!("`with {f}(...)` only ends the transaction: the connection itself is never closed"),
+            "wrap it: `with contextlib.closing(psycopg2.connect(...)) as conn:` or call conn.close()",
+        );
+    }
+}

@@ -1,0 +1,363 @@
+//! The ten rules: stable ids, one-line summaries, languages and `--explain` docs.
+
+use serde::Serialize;
+
+use crate::lang::Lang;
+
+/// One rule of the checklist. Ids are stable: they appear in suppression
+/// comments, configuration files and baselines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(into = "&'static str")]
+pub enum Rule {
+    UnboundedCache,
+    ListenerLeak,
+    GlobalAccumulator,
+    ClosureCapture,
+    UnboundedResults,
+    UnstoppableTask,
+    UnreleasedConnection,
+    UnclosedResource,
+    UnclearedTimer,
+    AccidentalGlobal,
+}
+
+impl From<Rule> for &'static str {
+    fn from(r: Rule) -> Self {
+        r.id()
+    }
+}
+
+impl Rule {
+    pub const ALL: [Rule; 10] = [
+        Rule::UnboundedCache,
+        Rule::ListenerLeak,
+        Rule::GlobalAccumulator,
+        Rule::ClosureCapture,
+        Rule::UnboundedResults,
+        Rule::UnstoppableTask,
+        Rule::UnreleasedConnection,
+        Rule::UnclosedResource,
+        Rule::UnclearedTimer,
+        Rule::AccidentalGlobal,
+    ];
+
+    /// The stable, readable id (`unbounded-cache`).
+    pub fn id(self) -> &'static str {
+        match self {
+            Rule::UnboundedCache => "unbounded-cache",
+            Rule::ListenerLeak => "listener-leak",
+            Rule::GlobalAccumulator => "global-accumulator",
+            Rule::ClosureCapture => "closure-capture",
+            Rule::UnboundedResults => "unbounded-results",
+            Rule::UnstoppableTask => "unstoppable-task",
+            Rule::UnreleasedConnection => "unreleased-connection",
+            Rule::UnclosedResource => "unclosed-resource",
+            Rule::UnclearedTimer => "uncleared-timer",
+            Rule::AccidentalGlobal => "accidental-global",
+        }
+    }
+
+    /// Parses a rule id (case-insensitive, `_` accepted for `-`).
+    pub fn from_id(s: &str) -> Option<Rule> {
+        let norm = s.trim().to_ascii_lowercase().replace('_', "-");
+        Rule::ALL.into_iter().find(|r| r.id() == norm)
+    }
+
+    pub fn summary(self) -> &'static str {
+        match self {
+            Rule::UnboundedCache => "cache with no size limit, eviction or TTL",
+            Rule::ListenerLeak => "listener added repeatedly and never removed",
+            Rule::GlobalAccumulator => "module-level collection that only grows",
+            Rule::ClosureCapture => "long-lived closure keeps a large object alive",
+            Rule::UnboundedResults => "whole table or unbounded result set loaded into memory",
+            Rule::UnstoppableTask => "goroutine, thread or interval with no way to stop",
+            Rule::UnreleasedConnection => {
+                "connection, cursor or response not released on every path"
+            }
+            Rule::UnclosedResource => "file or socket not closed on every path",
+            Rule::UnclearedTimer => "timer or ticker never cleared or stopped",
+            Rule::AccidentalGlobal => "assignment creates an accidental global variable",
+        }
+    }
+
+    pub fn languages(self) -> &'static [Lang] {
+        use Lang::*;
+        match self {
+            Rule::UnboundedCache | Rule::GlobalAccumulator => {
+                &[Python, JavaScript, TypeScript, Tsx, Go, Java]
+            }
+            Rule::ListenerLeak => &[Python, JavaScript, TypeScript, Tsx, Java],
+            Rule::ClosureCapture => &[JavaScript, TypeScript, Tsx],
+            Rule::UnboundedResults
+            | Rule::UnstoppableTask
+            | Rule::UnreleasedConnection
+            | Rule::UnclosedResource => &[Python, JavaScript, TypeScript, Tsx, Go, Java],
+            Rule::UnclearedTimer => &[JavaScript, TypeScript, Tsx, Go, Java],
+            Rule::AccidentalGlobal => &[JavaScript],
+        }
+    }
+
+    /// Long documentation for `leakwatch check --explain RULE`.
+    pub fn explain(self) -> &'static str {
+        match self {
+            Rule::UnboundedCache => EXPLAIN_CACHE,
+            Rule::ListenerLeak => EXPLAIN_LISTENER,
+            Rule::GlobalAccumulator => EXPLAIN_ACCUMULATOR,
+            Rule::ClosureCapture => EXPLAIN_CLOSURE,
+            Rule::UnboundedResults => EXPLAIN_RESULTS,
+            Rule::UnstoppableTask => EXPLAIN_TASK,
+            Rule::UnreleasedConnection => EXPLAIN_CONNECTION,
+            Rule::UnclosedResource => EXPLAIN_RESOURCE,
+            Rule::UnclearedTimer => EXPLAIN_TIMER,
+            Rule::AccidentalGlobal => EXPLAIN_GLOBAL,
+        }
+    }
+}
+
+const EXPLAIN_CACHE: &str = r#"unbounded-cache: cache with no size limit, eviction or TTL
+
+A module-level (or static) map used as a cache keyed by call arguments grows
+with every distinct key and is never trimmed: memory climbs with traffic.
+`functools.cache` and `lru_cache(maxsize=None)` are the same thing, and
+`lru_cache` on a method keys on `self`, keeping every instance alive.
+
+Flagged only when the map is both looked up and filled inside functions and
+nothing anywhere in the file deletes from it, clears it, checks its size or
+hands it to other code.
+
+Leaky:
+    _cache = {}
+    def price(sku):
+        if sku in _cache:
+            return _cache[sku]
+        _cache[sku] = v = compute(sku)
+        return v
+
+    @functools.lru_cache(maxsize=None)
+    def render(path): ...
+
+    const cache = new Map();
+    function get(k) { if (!cache.has(k)) cache.set(k, load(k)); return cache.get(k); }
+
+Accepted fixes:
+    @functools.lru_cache(maxsize=1024)           # bounded
+    if len(_cache) > 10_000: _cache.clear()      # size check
+    cache.delete(oldestKey) / an LRU library / a TTL cache
+    Go: delete(cache, k) or len(cache) checks; Java: LinkedHashMap with
+    removeEldestEntry, Caffeine/Guava with maximumSize.
+
+Suppress: # leakwatch: ignore[unbounded-cache]
+"#;
+
+const EXPLAIN_LISTENER: &str = r#"listener-leak: listener added repeatedly and never removed
+
+Adding a listener to a long-lived emitter (module-level object, window,
+document, process, a static field) from code that runs repeatedly (a request
+handler, a component, a callback) adds one more listener, and keeps its closure
+alive, on every run. React `useEffect` callbacks that subscribe without
+returning a cleanup leak once per mount.
+
+Flagged when no removal (off/removeListener/removeEventListener/unsubscribe/
+disconnect/removeHandler/removeXListener) on the same target exists in the file
+and the listener is not a `once` listener.
+
+Leaky:
+    app.get('/x', (req, res) => { process.on('exit', () => flush(req)); });
+    useEffect(() => { window.addEventListener('resize', onResize); }, []);
+    def handler(request): logger.addHandler(logging.FileHandler(path))
+
+Accepted fixes:
+    emitter.once(...) / { once: true }
+    useEffect(() => { window.addEventListener('resize', f);
+                      return () => window.removeEventListener('resize', f); }, []);
+    register once at startup, or remove it when done.
+
+Suppress: // leakwatch: ignore[listener-leak]
+"#;
+
+const EXPLAIN_ACCUMULATOR: &str = r#"global-accumulator: module-level collection that only grows
+
+A module-level list, array, set or map that functions only ever add to
+(append/push/add/set/put) and that nothing removes from, clears, slices or
+bounds grows for the life of the process.
+
+Not flagged: collections filled by registration functions (names containing
+register/setup/install/init), collections passed to other code (they may be
+drained there), and deques with maxlen.
+
+Leaky:
+    EVENTS = []
+    def on_request(req): EVENTS.append(req.path)
+
+    var seen = []; func handle(id string) { seen = append(seen, id) }
+
+Accepted fixes:
+    EVENTS = collections.deque(maxlen=1000)
+    if len(EVENTS) > 1000: del EVENTS[:500]
+    drain it: batch = EVENTS[:]; EVENTS.clear()
+
+Suppress: # leakwatch: ignore[global-accumulator]
+"#;
+
+const EXPLAIN_CLOSURE: &str = r#"closure-capture: long-lived closure keeps a large object alive
+
+A closure that lives long (an interval callback, a long timeout) keeps every
+variable it mentions alive. When it only needs one field of a large argument
+it still pins the whole object. The chained `originalThing` pattern (a
+function replaces a global object with a new one holding closures, while a
+sibling closure references the previous one) links every generation
+together so none is ever freed.
+
+Leaky:
+    function track(req) { setInterval(() => report(req.url), 1000); }
+    var theThing = null;
+    function replace() {
+        var originalThing = theThing;
+        var unused = function () { if (originalThing) {} };
+        theThing = { longStr: new Array(1e6).join('*'), someMethod() {} };
+    }
+
+Accepted fixes:
+    function track(req) { const url = req.url; setInterval(() => report(url), 1000); }
+    null the captured variable (originalThing = null) at the end of replace().
+
+Suppress: // leakwatch: ignore[closure-capture]
+"#;
+
+const EXPLAIN_RESULTS: &str = r#"unbounded-results: whole table or unbounded result set loaded into memory
+
+Loading every row of a table into memory works in development and exhausts
+memory in production as the table grows.
+
+Flagged: Django querysets iterated whole (`for x in M.objects.all()`,
+`list(M.objects.filter(...))`) instead of `.iterator()` or slicing;
+`fetchall()` / `Query` / `executeQuery` on a literal SELECT with no LIMIT;
+`findAll()` without a limit (Sequelize, Spring Data), `find().toArray()`
+without `.limit()`, JPA `getResultList()` without `setMaxResults`, GORM
+`Find` without `Limit`. Catalog queries (information_schema, pg_catalog,
+sqlite_master) and aggregates are not flagged.
+
+Leaky:
+    for order in Order.objects.all(): ...
+    cur.execute("SELECT * FROM events"); rows = cur.fetchall()
+
+Accepted fixes:
+    for order in Order.objects.all().iterator(chunk_size=2000): ...
+    cur.execute("SELECT * FROM events LIMIT 1000"), or iterate the cursor
+    Model.findAll({ limit: 100 }), query.setMaxResults(100), db.Limit(100).Find(&xs)
+
+Suppress: # leakwatch: ignore[unbounded-results]
+"#;
+
+const EXPLAIN_TASK: &str = r#"unstoppable-task: goroutine, thread or interval with no way to stop
+
+A goroutine or thread started from code that runs repeatedly, whose body loops
+forever with no exit (no return, no break, no ctx.Done(), no stop event), is
+never collected: one more per call. `setInterval` whose handle is dropped can
+never be cleared. An executor created per call and never shut down keeps its
+threads.
+
+Leaky:
+    func handle(w http.ResponseWriter, r *http.Request) {
+        go func() { for { process(<-jobs) } }()
+    }
+    def view(request): threading.Thread(target=poll_forever).start()
+    function start() { setInterval(tick, 1000); }
+    ExecutorService ex = Executors.newFixedThreadPool(4);  // never shutdown()
+
+Accepted fixes:
+    go func() { for { select { case <-ctx.Done(): return; case j := <-jobs: process(j) } } }()
+    while not stop.is_set(): ...
+    const id = setInterval(tick, 1000); ... clearInterval(id);
+    try { ... } finally { ex.shutdown(); }
+
+Suppress: // leakwatch: ignore[unstoppable-task]
+"#;
+
+const EXPLAIN_CONNECTION: &str = r#"unreleased-connection: connection, cursor or response not released on every path
+
+Database connections, pool checkouts, `sql.Rows`, HTTP response bodies and
+JDBC connections/statements/result sets hold sockets, buffers and server-side
+state until released. Python: `with psycopg2.connect() as conn` and
+`with sqlite3.connect()` end the transaction but do NOT close the connection.
+
+Leaky:
+    conn = psycopg2.connect(dsn); cur = conn.cursor(); cur.execute(q)
+    rows, err := db.Query("SELECT id FROM t WHERE x = $1", x)   // no rows.Close()
+    resp, err := http.Get(url)                                  // no resp.Body.Close()
+    const client = await pool.connect();                        // no client.release()
+    Connection c = ds.getConnection();                          // not in try-with-resources
+
+Accepted fixes:
+    with contextlib.closing(psycopg2.connect(dsn)) as conn: ...
+    defer rows.Close(); defer resp.Body.Close()
+    try { ... } finally { client.release(); }
+    try (Connection c = ds.getConnection()) { ... }
+
+Suppress: // leakwatch: ignore[unreleased-connection]
+"#;
+
+const EXPLAIN_RESOURCE: &str = r#"unclosed-resource: file or socket not closed on every path
+
+Files and sockets opened without `with`, `finally`, `defer Close()` or
+try-with-resources leak a descriptor (and its buffers) whenever the close is
+missing or skipped by an exception. `defer f.Close()` inside a loop defers every
+close to the end of the function: all files stay open until then.
+
+Leaky:
+    f = open(path); data = f.read()
+    f, err := os.Open(p)               // no f.Close()
+    for _, p := range paths { f, _ := os.Open(p); defer f.Close() }
+    const fd = fs.openSync(p, 'r');    // no fs.closeSync(fd)
+    BufferedReader r = new BufferedReader(new FileReader(p));
+
+Accepted fixes:
+    with open(path) as f: data = f.read()
+    defer f.Close() right after the error check (outside loops: use a helper func)
+    try { ... } finally { fs.closeSync(fd); }
+    try (BufferedReader r = Files.newBufferedReader(p)) { ... }
+
+Suppress: # leakwatch: ignore[unclosed-resource]
+"#;
+
+const EXPLAIN_TIMER: &str = r#"uncleared-timer: timer or ticker never cleared or stopped
+
+An interval stored in a variable or field but never cleared runs (and keeps its
+closure) forever; a timeout started in a React effect fires after unmount.
+In Go (before 1.23), `time.Tick` outside main and `time.NewTicker` without
+`Stop()` are never garbage-collected. A java.util.Timer or scheduled executor
+created per call keeps a thread.
+
+Leaky:
+    this.timer = setInterval(poll, 1000);        // no clearInterval(this.timer)
+    useEffect(() => { const id = setTimeout(f, 500); }, []);
+    for range time.Tick(time.Second) { ... }     // in a handler
+    t := time.NewTicker(d)                       // no t.Stop()
+
+Accepted fixes:
+    useEffect(() => { const id = setInterval(f, 1000); return () => clearInterval(id); }, []);
+    t := time.NewTicker(d); defer t.Stop()
+    timer.cancel() / scheduler.shutdown() in finally or close()
+
+Suppress: // leakwatch: ignore[uncleared-timer]
+"#;
+
+const EXPLAIN_GLOBAL: &str = r#"accidental-global: assignment creates an accidental global variable
+
+In sloppy-mode JavaScript (no "use strict", not an ES module), assigning to a
+name that is declared nowhere creates a property of the global object that is
+never freed; `this.x = ...` in a plain function called without `new` does the
+same. Checked in .js/.jsx/.cjs files that have no import/export and no
+"use strict" directive.
+
+Leaky:
+    function handle(req) { buffer = req.body; }
+    function setup() { this.items = []; }       // called as setup()
+
+Accepted fixes:
+    function handle(req) { const buffer = req.body; }
+    "use strict"; or ES modules, where this is an error instead of a leak.
+
+Configure known globals: [check.rules.accidental-global] globals = ["jQuery"]
+Suppress: // leakwatch: ignore[accidental-global]
+"#;

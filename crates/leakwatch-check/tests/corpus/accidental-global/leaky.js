@@ -1,0 +1,18 @@
+function parseRequest(req) {
+  body = JSON.parse(req.payload); // expect: accidental-global
+  return body.items;
+}
+
+function tally(items) {
+  var total = 0;
+  for (i = 0; i < items.length; i++) { // expect: accidental-global
+    total += items[i].price;
+  }
+  return total;
+}
+
+function resetState() {
+  this.cache = []; // expect: accidental-global
+}
+
+resetState();

@@ -1,0 +1,48 @@
+/* global jQuery */
+var counter = 0;
+
+function parseRequest(req) {
+  const body = JSON.parse(req.payload);
+  counter = counter + 1;
+  return body.items;
+}
+
+function Point(x, y) {
+  this.x = x;
+  this.y = y;
+}
+
+var origin = new Point(0, 0);
+
+function tally(items) {
+  var total = 0;
+  for (var i = 0; i < items.length; i++) {
+    total += items[i].price;
+  }
+  return total;
+}
+
+function init() {
+  window.appState = {};
+  module.exports.ready = true;
+  jQuery = window.jQuery;
+}
+
+function handler(e) {
+  e.target.value = '';
+}
+
+var obj = {
+  reset: function () {
+    this.items = [];
+  },
+};
+
+function withCatch() {
+  try {
+    run();
+  } catch (err) {
+    err = wrap(err);
+    throw err;
+  }
+}

@@ -1,0 +1,6 @@
+'use strict';
+
+function parseRequest(req) {
+  body = JSON.parse(req.payload);
+  return body.items;
+}

@@ -1,0 +1,25 @@
+from collections import defaultdict
+
+REQUEST_LOG = []
+seen_ids = set()
+_errors_by_user = defaultdict(list)
+_latest = {}
+
+
+def log_request(request):
+    REQUEST_LOG.append((request.path, request.user.id))  # expect: global-accumulator
+
+
+def dedupe(event):
+    if event.id in seen_ids:
+        return None
+    seen_ids.add(event.id)  # expect: global-accumulator
+    return event
+
+
+def record_error(user, error):
+    _errors_by_user[user.id].append(error)  # expect: global-accumulator
+
+
+def remember(job):
+    _latest[job.id] = job.result  # expect: global-accumulator

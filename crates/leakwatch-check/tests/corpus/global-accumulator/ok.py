@@ -1,0 +1,58 @@
+from collections import deque
+
+RECENT = deque(maxlen=500)
+
+
+def log_request(request):
+    RECENT.append(request.path)
+
+
+PENDING = []
+
+
+def enqueue(item):
+    PENDING.append(item)
+
+
+def flush():
+    batch = PENDING[:]
+    PENDING.clear()
+    send(batch)
+
+
+_handlers = []
+
+
+def register(fn):
+    _handlers.append(fn)
+    return fn
+
+
+def collect(items):
+    out = []
+    for item in items:
+        out.append(item)
+    return out
+
+
+seen = set()
+
+
+def dedupe(event):
+    if event.id in seen:
+        return None
+    if len(seen) > 100_000:
+        seen.clear()
+    seen.add(event.id)
+    return event
+
+
+jobs = {}
+
+
+def start(job):
+    jobs[job.id] = job
+
+
+def finish(job):
+    del jobs[job.id]

@@ -1,0 +1,22 @@
+const EventEmitter = require('events');
+const express = require('express');
+
+const bus = new EventEmitter();
+const app = express();
+
+app.get('/stream', (req, res) => {
+  bus.on('message', (msg) => res.write(msg)); // expect: listener-leak
+});
+
+function watchConfig(onChange) {
+  process.on('SIGHUP', () => onChange(loadConfig())); // expect: listener-leak
+}
+
+class Widget {
+  mount(el) {
+    this.el = el;
+    window.addEventListener('resize', () => this.layout()); // expect: listener-leak
+  }
+}
+
+module.exports = { watchConfig, Widget };

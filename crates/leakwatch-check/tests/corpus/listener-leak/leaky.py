@@ -1,0 +1,24 @@
+import logging
+
+from blinker import signal
+from django.db.models.signals import post_save
+
+logger = logging.getLogger(__name__)
+order_created = signal("order-created")
+
+
+def handle_upload(request, path):
+    handler = logging.FileHandler(path)
+    logger.addHandler(handler)  # expect: listener-leak
+    logger.info("upload %s", path)
+
+
+def track_user(request):
+    def on_save(sender, instance, **kwargs):
+        audit(request.user, instance)
+
+    post_save.connect(on_save, weak=False)  # expect: listener-leak
+
+
+def subscribe_client(client):
+    order_created.connect(client.notify, weak=False)  # expect: listener-leak

@@ -1,0 +1,51 @@
+const EventEmitter = require('events');
+const express = require('express');
+
+const bus = new EventEmitter();
+const app = express();
+
+app.get('/stream', (req, res) => {
+  const onMessage = (msg) => res.write(msg);
+  bus.on('message', onMessage);
+  req.on('close', () => bus.off('message', onMessage));
+});
+
+function waitReady() {
+  return new Promise((resolve) => bus.once('ready', resolve));
+}
+
+function setup() {
+  process.on('SIGTERM', () => app.close());
+}
+
+class Widget {
+  mount(el) {
+    this.onResize = () => this.layout();
+    window.addEventListener('resize', this.onResize);
+  }
+
+  unmount() {
+    window.removeEventListener('resize', this.onResize);
+  }
+}
+
+function handler(req, res) {
+  req.on('data', (chunk) => res.write(chunk));
+}
+
+function onClick(button) {
+  document.addEventListener('keydown', () => button.click(), { once: true });
+}
+
+module.exports = { waitReady, setup, Widget, handler, onClick };
+
+// Called once per page, from the DOMContentLoaded handler below.
+window.Shortcuts = function (options) {
+  document.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape') options.close();
+  });
+};
+
+document.addEventListener('DOMContentLoaded', function () {
+  window.Shortcuts({ close: () => {} });
+});

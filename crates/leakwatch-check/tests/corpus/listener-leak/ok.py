@@ -1,0 +1,47 @@
+import logging
+
+from blinker import signal
+from django.db.models.signals import post_save
+
+logger = logging.getLogger(__name__)
+order_created = signal("order-created")
+
+
+def configure_logging(path):
+    logger.addHandler(logging.FileHandler(path))
+
+
+def get_logger(name):
+    log = logging.getLogger(name)
+    if not log.handlers:
+        log.addHandler(logging.StreamHandler())
+    return log
+
+
+def on_save(sender, instance, **kwargs):
+    audit(instance)
+
+
+def track_user(request):
+    post_save.connect(on_save)
+
+
+def subscribe_client(client):
+    order_created.connect(client.notify, weak=False)
+
+
+def unsubscribe_client(client):
+    order_created.disconnect(client.notify)
+
+
+def job(path):
+    handler = logging.FileHandler(path)
+    logger.addHandler(handler)
+    try:
+        run_job()
+    finally:
+        logger.removeHandler(handler)
+
+
+def connect_db(sock, address):
+    sock.connect(address)

@@ -1,0 +1,18 @@
+import json
+import socket
+
+
+def read_config(path):
+    f = open(path)  # expect: unclosed-resource
+    return json.load(f)
+
+
+def send(host, payload):
+    s = socket.create_connection((host, 80))  # expect: unclosed-resource
+    s.sendall(payload)
+    return s.recv(1024)
+
+
+def append(path, line):
+    out = open(path, "a")  # expect: unclosed-resource
+    out.write(line + "\n")

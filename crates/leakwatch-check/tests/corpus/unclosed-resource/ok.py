@@ -1,0 +1,34 @@
+import json
+import socket
+
+
+def read_config(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def send(host, payload):
+    s = socket.create_connection((host, 80))
+    try:
+        s.sendall(payload)
+        return s.recv(1024)
+    finally:
+        s.close()
+
+
+def log_file(path):
+    f = open(path, "a")
+    return f
+
+
+class Writer:
+    def __init__(self, path):
+        self.f = open(path, "w")
+
+    def close(self):
+        self.f.close()
+
+
+def copy(src, dst):
+    with open(src) as a, open(dst, "w") as b:
+        b.write(a.read())

@@ -1,0 +1,7 @@
+import * as fs from 'fs';
+
+export function exportCsv(path: string, rows: string[][]): void {
+  const out = fs.createWriteStream(path);
+  for (const r of rows) out.write(r.join(',') + '\n');
+  out.end();
+}

@@ -1,0 +1,12 @@
+function startPolling(url) {
+  setInterval(() => fetch(url), 5000); // expect: unstoppable-task
+}
+
+class Connection {
+  constructor(socket) {
+    this.socket = socket;
+    setInterval(() => socket.write('ping'), 1000); // expect: unstoppable-task
+  }
+}
+
+module.exports = { startPolling, Connection };

@@ -1,0 +1,134 @@
+//! `leakwatch check [PATHS...]`: finds leak-prone code before it ships.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use leakwatch_check::baseline::Baseline;
+use leakwatch_check::config::parse_rule_list;
+use leakwatch_check::{check_paths, output, CheckOptions, CheckSection, Rule, RuleOptions};
+
+use crate::exit;
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Sarif,
+}
+
+/// Check Python, JavaScript/TypeScript (JSX/TSX), Go and Java code for
+/// leak-prone patterns: unbounded caches, listeners never removed, global
+/// accumulators, captured closures, unbounded result sets, goroutines/threads
+/// with no exit, unreleased connections, unclosed files, uncleared timers and
+/// accidental globals.
+///
+/// Exit codes: 0 no findings, 1 findings, 2 error.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Files or directories to check (default: the current directory).
+    /// .gitignore files are respected.
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Only these rules (comma-separated ids, or ALL).
+    #[arg(long, value_delimiter = ',')]
+    pub select: Vec<String>,
+    /// Skip these rules (comma-separated ids).
+    #[arg(long, value_delimiter = ',')]
+    pub ignore: Vec<String>,
+    /// Hide findings recorded in this baseline file.
+    #[arg(long)]
+    pub baseline: Option<PathBuf>,
+    /// Write the current findings to FILE as a baseline and exit 0.
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+    /// Configuration file (default: leakwatch.toml in the first path or its parents).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Print a rule's documentation (leaky examples and accepted fixes);
+    /// without a rule, list the rules.
+    #[arg(long, value_name = "RULE", num_args = 0..=1, default_missing_value = "")]
+    pub explain: Option<String>,
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
+    if let Some(rule) = &args.explain {
+        return explain(rule);
+    }
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
+    let config_path = args
+        .config
+        .clone()
+        .or_else(|| CheckSection::discover(&paths[0]));
+    let section = match &config_path {
+        Some(p) => CheckSection::load(p)?,
+        None => CheckSection::default(),
+    };
+    let select: Vec<Rule> = parse_rule_list(&args.select)?;
+    let ignore: Vec<Rule> = parse_rule_list(&args.ignore)?;
+    let rules = RuleOptions::resolve(&section, &select, &ignore)?;
+    let opts = CheckOptions {
+        rules: rules.clone(),
+        max_file_size: section
+            .max_file_size
+            .unwrap_or(leakwatch_check::DEFAULT_MAX_FILE_SIZE),
+        exclude: section.exclude.clone(),
+    };
+    let mut report = check_paths(&paths, &opts)?;
+    if let Some(path) = &args.write_baseline {
+        Baseline::from_findings(&report.findings).write(path)?;
+        eprintln!(
+            "wrote {} findings to baseline {}",
+            report.findings.len(),
+            path.display()
+        );
+        return Ok(exit::OK);
+    }
+    if let Some(path) = &args.baseline {
+        Baseline::load(path)?.apply(&mut report);
+    }
+    let rendered = match args.format {
+        Format::Text => output::text(&report),
+        Format::Json => output::json(&report),
+        Format::Sarif => output::sarif(&report, &rules),
+    };
+    match &args.output {
+        Some(p) => {
+            std::fs::write(p, rendered).with_context(|| format!("cannot write {}", p.display()))?
+        }
+        None => print!("{rendered}"),
+    }
+    if !matches!(args.format, Format::Text) || args.output.is_some() {
+        eprint!("{}", output::summary(&report));
+    }
+    Ok(if report.findings.is_empty() {
+        exit::OK
+    } else {
+        exit::LEAK
+    })
+}
+
+fn explain(rule: &str) -> anyhow::Result<u8> {
+    if rule.is_empty() {
+        println!("Rules (use `leakwatch check --explain RULE` for details):\n");
+        for r in Rule::ALL {
+            let langs: Vec<&str> = r.languages().iter().map(|l| l.name()).collect();
+            println!("  {:<22} {}  [{}]", r.id(), r.summary(), langs.join(", "));
+        }
+        return Ok(exit::OK);
+    }
+    let r = Rule::from_id(rule).with_context(|| {
+        format!("unknown rule `{rule}`; run `leakwatch check --explain` to list them")
+    })?;
+    print!("{}", r.explain());
+    Ok(exit::OK)
+}
