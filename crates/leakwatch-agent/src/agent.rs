@@ -23,8 +23,9 @@ pub struct Observation<'a> {
     pub key: &'a str,
     /// `process`, `cgroup`, `container`, `service`.
     pub kind: &'a str,
-    /// What identifies this incarnation (pid and start time, container id):
-    /// a different one under the same key is a restart.
+    /// What identifies this incarnation (founding pid, container id): a
+    /// different one under the same key is a restart; empty when unknown
+    /// (nothing runs in the cgroup yet).
     pub instance: &'a str,
     /// Values measured now (NaN = not measured).
     pub values: &'a [(Resource, f64)],
@@ -230,7 +231,9 @@ impl Agent {
         }
         // A different incarnation under the same key is a restart, also
         // when it happened while the agent was down.
-        if st.record.instance.as_deref() != Some(obs.instance) {
+        // An empty instance (an empty cgroup, nothing running yet) is not an
+        // incarnation: the first process to appear is not a restart.
+        if !obs.instance.is_empty() && st.record.instance.as_deref() != Some(obs.instance) {
             if st.record.instance.is_some() {
                 st.record.restarts += 1;
                 // The core joins instances, so a leak masked by restarts
@@ -420,4 +423,78 @@ fn save(store: &Store, st: &TargetState) -> Result<(), StoreError> {
     let mut rec = st.record.clone();
     rec.state = postcard::to_allocvec(&st.set).ok();
     store.save_target(&rec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obs<'a>(instance: &'a str, values: &'a [(Resource, f64)]) -> Observation<'a> {
+        Observation {
+            key: "svc",
+            kind: "cgroup",
+            instance,
+            values,
+            memory_limit: Some(1e9),
+            oom_kill_counter: Some(0),
+        }
+    }
+
+    #[test]
+    fn restarts_and_oom_kills_are_counted_once_each() {
+        let mut agent = Agent::new(AgentOptions::default(), Some(Metrics::new()), None, None);
+        let mut ev = Vec::new();
+        let v = [(Resource::CgroupBytes, 1e6)];
+        // An empty cgroup first, then its first process: not a restart.
+        agent.observe(0.0, &obs("", &v), &mut ev).unwrap();
+        agent.observe(1.0, &obs("100", &v), &mut ev).unwrap();
+        agent.observe(2.0, &obs("100", &v), &mut ev).unwrap();
+        assert_eq!(agent.counts("svc"), Some((0, 0)));
+        // OOM kill, empty again, then a new process: one OOM kill, one restart.
+        let mut o = obs("100", &v);
+        o.oom_kill_counter = Some(1);
+        agent.observe(3.0, &o, &mut ev).unwrap();
+        let mut o = obs("", &v);
+        o.oom_kill_counter = Some(1);
+        agent.observe(4.0, &o, &mut ev).unwrap();
+        let mut o = obs("200", &v);
+        o.oom_kill_counter = Some(1);
+        agent.observe(5.0, &o, &mut ev).unwrap();
+        assert_eq!(agent.counts("svc"), Some((1, 1)));
+        // The cgroup is recreated: its counter starts over, the total goes on.
+        let mut o = obs("300", &v);
+        o.oom_kill_counter = Some(1);
+        agent.observe(6.0, &o, &mut ev).unwrap();
+        let mut o = obs("300", &v);
+        o.oom_kill_counter = Some(0);
+        agent.observe(7.0, &o, &mut ev).unwrap();
+        o.oom_kill_counter = Some(1);
+        agent.observe(8.0, &o, &mut ev).unwrap();
+        assert_eq!(agent.counts("svc"), Some((2, 2)));
+        let restarts = ev
+            .iter()
+            .filter(|e| matches!(e, AgentEvent::Restarted { .. }))
+            .count();
+        assert_eq!(restarts, 2);
+        let text = agent.metrics().unwrap().encode();
+        assert!(
+            text.contains("leakwatch_restarts_total{target=\"svc\"} 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("leakwatch_oom_kills_total{target=\"svc\"} 2"),
+            "{text}"
+        );
+        // It ends: metrics go, the state is kept for a comeback.
+        agent.end_target("svc", 9.0, &mut ev).unwrap();
+        assert!(!agent.metrics().unwrap().encode().contains("target=\"svc\""));
+        assert_eq!(agent.live_targets().count(), 0);
+        agent.observe(10.0, &obs("400", &v), &mut ev).unwrap();
+        assert_eq!(agent.counts("svc"), Some((3, 2)));
+        assert!(agent
+            .metrics()
+            .unwrap()
+            .encode()
+            .contains("leakwatch_restarts_total{target=\"svc\"} 3"));
+    }
 }

@@ -163,7 +163,9 @@ fn real_memory_cgroup_time_to_limit_oom_kill_and_restart_in_one_history() {
             port,
             &format!("leakwatch_restarts_total{{target=\"{key}\"}}")
         ),
-        Some(1.0)
+        Some(1.0),
+        "events:\n{}",
+        events()
     );
     assert!(
         metric(

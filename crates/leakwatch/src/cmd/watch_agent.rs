@@ -166,10 +166,11 @@ impl Watched {
                 self.founder = Some(min);
             }
         }
-        let founder = self.founder.map_or("-".to_string(), |p| p.to_string());
-        self.instance = match &self.container_id {
-            Some(id) => format!("{id}/{founder}"),
-            None => founder,
+        self.instance = match (self.founder, &self.container_id) {
+            // Nothing has run yet: no incarnation to compare with.
+            (None, _) => String::new(),
+            (Some(pid), Some(id)) => format!("{id}/{pid}"),
+            (Some(pid), None) => pid.to_string(),
         };
     }
 
