@@ -639,6 +639,61 @@ mod tests {
     }
 
     #[test]
+    fn text_report_ranks_and_marks_leaks() {
+        let mut labels = BTreeMap::new();
+        labels.insert("__name__".to_string(), "mem".to_string());
+        labels.insert("pod".to_string(), "api".to_string());
+        let leak = SeriesResult {
+            series: selector(&labels),
+            labels,
+            leaking: true,
+            state: LeakState::Leak,
+            samples: 100,
+            duration_s: 6000.0,
+            current: 512.0 * 1024.0 * 1024.0,
+            growth_per_hour: 40.0 * 1024.0 * 1024.0,
+            growth_per_hour_ci: [0.0, 0.0],
+            first_alert_s: Some(1.0),
+            limit: Some(1024.0 * 1024.0 * 1024.0),
+            time_to_limit_s: Some(12.8 * 3600.0),
+            reason: String::new(),
+        };
+        let report = FleetReport {
+            prometheus: "http://p:9090".into(),
+            query: "mem".into(),
+            start_s: 0.0,
+            end_s: 3.0 * 86400.0,
+            step_s: 60.0,
+            chunks: 1,
+            series_count: 1,
+            leaking_count: 1,
+            results: vec![leak],
+        };
+        let text = render_text(&report);
+        assert!(
+            text.starts_with("1 series from http://p:9090 over 3d"),
+            "{text}"
+        );
+        assert!(text.contains("1 range query): 1 leaking"), "{text}");
+        let row = text.lines().find(|l| l.starts_with("1    ")).unwrap();
+        assert!(
+            row.contains("LEAK") && row.contains("mem{pod=\"api\"}"),
+            "{row}"
+        );
+        assert!(
+            row.contains("512.0 MiB") && row.contains("40.0 MiB/h"),
+            "{row}"
+        );
+        let empty = FleetReport {
+            results: vec![],
+            series_count: 0,
+            leaking_count: 0,
+            ..report
+        };
+        assert!(render_text(&empty).contains("matched no series"));
+    }
+
+    #[test]
     fn bad_urls_and_unreachable_servers_say_so() {
         assert!(matches!(
             Prometheus::new("localhost:9090", Duration::from_secs(1)),
