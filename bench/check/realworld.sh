@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs `leakwatch check` on real code nobody here wrote, fetched from the
-# registries: Django and Flask (PyPI), express and react-bootstrap (npm), and
+# registries: Django, Flask, requests, celery (PyPI), express, react-bootstrap,
+# socket.io, ws, mongoose (npm), and
 # Go modules from Debian's golang-*-dev packages. Reports findings per kLOC,
 # skipped/partly parsed files and crashes, and writes every finding to
 # $WORK/findings-<name>.txt for review by hand.
@@ -38,14 +39,19 @@ fetch_deb_go() { # debian package, import path
 
 fetch_pypi Django 4.2.16
 fetch_pypi Flask 3.0.3
+fetch_pypi requests 2.32.3
+fetch_pypi celery 5.4.0
 fetch_npm express 4.21.1
 fetch_npm react-bootstrap 2.10.5
+fetch_npm socket.io 4.8.1
+fetch_npm ws 8.18.0
+fetch_npm mongoose 8.8.1
 fetch_deb_go golang-github-gin-gonic-gin-dev github.com/gin-gonic/gin
 fetch_deb_go golang-github-prometheus-client-golang-dev github.com/prometheus/client_golang
 fetch_deb_go golang-github-hashicorp-raft-dev github.com/hashicorp/raft
 
 printf '%-18s %8s %9s %9s %9s %8s %7s %6s\n' tree files lines findings per_kLOC skipped partial exit
-for name in Django Flask express react-bootstrap gin client_golang raft; do
+for name in Django Flask requests celery express react-bootstrap socket.io ws mongoose gin client_golang raft; do
   dir="$WORK/$name"
   set +e
   "$LW" check "$dir/" --format json -o "$WORK/$name.json" 2>"$WORK/$name.stderr"

@@ -20,7 +20,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::stats::{mann_kendall, median, theil_sen};
+use std::fmt::Write;
+
+use crate::format;
+use crate::stats::{mann_kendall_in, median_in, theil_sen_in};
 
 /// What the detector currently believes about one resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -158,6 +161,23 @@ pub struct Evidence {
     pub reason: String,
 }
 
+impl Evidence {
+    /// Clears every field, keeping the buffers' capacity.
+    fn reset(&mut self) {
+        let mut floors = std::mem::take(&mut self.floors);
+        let mut reason = std::mem::take(&mut self.reason);
+        floors.clear();
+        reason.clear();
+        // Room for the longest reason up front, so a judgement never grows it.
+        reason.reserve(192);
+        *self = Evidence {
+            floors,
+            reason,
+            ..Evidence::default()
+        };
+    }
+}
+
 /// The detector's current judgement of one resource.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Assessment {
@@ -250,6 +270,8 @@ pub struct Detector {
     calm_streak: u32,
     first_alert_s: Option<f64>,
     assessment: Option<Assessment>,
+    #[serde(skip)]
+    scratch: Scratch,
 }
 
 impl Detector {
@@ -273,6 +295,7 @@ impl Detector {
             calm_streak: 0,
             first_alert_s: None,
             assessment: None,
+            scratch: Scratch::default(),
         }
     }
 
@@ -345,22 +368,25 @@ impl Detector {
     fn close(&mut self, b: Bucket) {
         self.buckets.push(b);
         if self.buckets.len() >= self.cfg.history_buckets {
-            let merged: Vec<Bucket> = self
-                .buckets
-                .chunks(2)
-                .map(|pair| {
-                    let mut m = pair[0];
-                    if let Some(o) = pair.get(1) {
-                        m.merge(o);
-                    }
-                    m
-                })
-                .collect();
-            self.buckets.clear();
-            self.buckets.extend(merged);
+            // Merge neighbours pairwise in place: the history halves in
+            // resolution and never grows past `history_buckets`.
+            let n = self.buckets.len();
+            for i in 0..n.div_ceil(2) {
+                let mut m = self.buckets[2 * i];
+                if let Some(o) = self.buckets.get(2 * i + 1).copied() {
+                    m.merge(&o);
+                }
+                self.buckets[i] = m;
+            }
+            self.buckets.truncate(n.div_ceil(2));
             let covered = self.buckets.last().map_or(0.0, |b| b.t1) - self.first_t;
             self.span = covered / self.buckets.len() as f64;
         }
+    }
+
+    /// The latest judgement, by reference (no copy), if any was made.
+    pub fn latest(&self) -> Option<&Assessment> {
+        self.assessment.as_ref()
     }
 
     /// The current judgement (`Collecting` with zero rates before any).
@@ -381,7 +407,14 @@ impl Detector {
     }
 
     fn judge(&mut self) -> Option<Transition> {
-        let (raw, evidence, rate) = self.evaluate();
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let mut evidence = self
+            .assessment
+            .take()
+            .map(|a| a.evidence)
+            .unwrap_or_default();
+        let (raw, rate) = self.evaluate(&mut scratch, &mut evidence);
+        self.scratch = scratch;
         let prev = self.state;
         // Hysteresis: a leak needs `confirmations` judgements in a row to
         // alert, and as many calm ones to be withdrawn, so one noisy window
@@ -435,92 +468,93 @@ impl Detector {
     }
 
     /// One judgement of the current history, without hysteresis.
-    fn evaluate(&self) -> (LeakState, Evidence, (f64, f64, f64)) {
+    /// One judgement of the current history, without hysteresis. Fills
+    /// `ev` in place and works in `sc`: no allocation once they have grown.
+    fn evaluate(&self, sc: &mut Scratch, ev: &mut Evidence) -> (LeakState, (f64, f64, f64)) {
         let none = (0.0, 0.0, 0.0);
+        ev.reset();
         let k = self.cfg.slices.max(4);
         let duration = self.last_t - self.first_t;
         let nbuckets = self.buckets.len() + usize::from(self.open.is_some());
         if self.samples < self.cfg.min_samples || nbuckets < 2 * k || duration <= 0.0 {
-            let ev = Evidence {
-                reason: "collecting samples".into(),
-                ..Evidence::default()
-            };
-            return (LeakState::Collecting, ev, none);
+            ev.reason.push_str("collecting samples");
+            return (LeakState::Collecting, none);
         }
         let season = self.cfg.season_s.max(0.0);
         let window = (duration / 2.0).max(season.min(duration));
         let w0 = self.last_t - window;
         let slice = window / k as f64;
 
-        let mut floors = vec![f64::INFINITY; k];
-        let mut level_samples = Vec::with_capacity(nbuckets);
+        // Raw floors per slice in sc.xs, bucket means (the level) in sc.values.
+        sc.xs.clear();
+        sc.xs.resize(k, f64::INFINITY);
+        sc.values.clear();
         for b in self.buckets.iter().chain(self.open.iter()) {
             let mid = b.mid();
             if mid < w0 {
                 continue;
             }
             let i = (((mid - w0) / slice) as usize).min(k - 1);
-            floors[i] = floors[i].min(b.min);
-            level_samples.push(b.mean());
+            sc.xs[i] = sc.xs[i].min(b.min);
+            sc.values.push(b.mean());
         }
-        let (ts, fs): (Vec<f64>, Vec<f64>) = floors
-            .iter()
-            .enumerate()
-            .filter(|(_, f)| f.is_finite())
-            .map(|(i, f)| (w0 + (i as f64 + 0.5) * slice, *f))
-            .unzip();
-        if fs.len() < k - 1 {
-            let ev = Evidence {
-                reason: "collecting samples".into(),
-                ..Evidence::default()
-            };
-            return (LeakState::Collecting, ev, none);
+        sc.ts.clear();
+        for (i, f) in sc.xs.iter().enumerate() {
+            if f.is_finite() {
+                sc.ts.push(w0 + (i as f64 + 0.5) * slice);
+                ev.floors.push(*f);
+            }
         }
-        let mk = mann_kendall(&fs);
-        let Some(line) = theil_sen(&ts, &fs, 1.96) else {
-            return (LeakState::Collecting, Evidence::default(), none);
+        if ev.floors.len() < k - 1 {
+            ev.floors.clear();
+            ev.reason.push_str("collecting samples");
+            return (LeakState::Collecting, none);
+        }
+        let level = median_in(&sc.values, &mut sc.work)
+            .abs()
+            .max(f64::MIN_POSITIVE);
+        let fs = &ev.floors;
+        let mk = mann_kendall_in(fs, &mut sc.work);
+        let Some(line) = theil_sen_in(&sc.ts, fs, 1.96, &mut sc.work) else {
+            ev.reason.push_str("collecting samples");
+            return (LeakState::Collecting, none);
         };
-        let residuals: Vec<f64> = ts
-            .iter()
-            .zip(&fs)
-            .map(|(t, f)| f - (line.intercept + line.slope * t))
-            .collect();
-        let res_med = median(&residuals);
-        let mad: Vec<f64> = residuals.iter().map(|r| (r - res_med).abs()).collect();
-        let noise = 1.4826 * median(&mad);
+        sc.values.clear();
+        sc.values.extend(
+            sc.ts
+                .iter()
+                .zip(fs)
+                .map(|(t, f)| f - (line.intercept + line.slope * t)),
+        );
+        let res_med = median_in(&sc.values, &mut sc.work);
+        for r in &mut sc.values {
+            *r = (*r - res_med).abs();
+        }
+        let noise = 1.4826 * median_in(&sc.values, &mut sc.work);
         let rise = line.slope * window;
-        let level = median(&level_samples).abs().max(f64::MIN_POSITIVE);
         let relative = rise / level;
 
-        // Pace: the recent window's slope against the slope of the history
-        // before it (warm-up excluded by skipping the first slice of it).
-        let pace_ratio = self.pace_ratio(w0, line.slope);
-        let spread_ratio = spread_ratio(&ts, &fs, line.slope);
+        let pace_ratio = self.pace_ratio(w0, line.slope, sc);
+        let spread_ratio = spread_ratio(&sc.ts, fs, line.slope, &mut sc.work);
         let window_floor = fs.iter().copied().fold(f64::INFINITY, f64::min);
         let floor_gain = self
             .older_floor(w0)
             .map_or(f64::INFINITY, |older| window_floor - older);
-
         let rate = (
             line.slope * 3600.0,
             line.slope_low * 3600.0,
             line.slope_high * 3600.0,
         );
-        let mut ev = Evidence {
-            window_start_s: w0,
-            window_end_s: self.last_t,
-            kendall_tau: mk.tau,
-            mann_kendall_z: mk.z,
-            floor_rise: rise,
-            noise,
-            relative_growth: relative,
-            pace_ratio,
-            spread_ratio,
-            floor_gain,
-            season_gain: None,
-            floors: fs.clone(),
-            reason: String::new(),
-        };
+        ev.window_start_s = w0;
+        ev.window_end_s = self.last_t;
+        ev.kendall_tau = mk.tau;
+        ev.mann_kendall_z = mk.z;
+        ev.floor_rise = rise;
+        ev.noise = noise;
+        ev.relative_growth = relative;
+        ev.pace_ratio = pace_ratio;
+        ev.spread_ratio = spread_ratio;
+        ev.floor_gain = floor_gain;
 
         let trending = mk.tau >= self.cfg.min_tau && line.slope_low > 0.0;
         let above_noise = rise > self.cfg.noise_multiple * noise;
@@ -530,9 +564,11 @@ impl Detector {
         let floor_rose = floor_gain > (self.cfg.noise_multiple * noise).max(0.0);
         let season_seen = duration >= season.max(self.cfg.min_duration_s);
 
-        let season_gain = (season > 0.0)
-            .then(|| self.season_over_season(season))
-            .flatten();
+        let season_gain = if season > 0.0 {
+            self.season_over_season(season, sc)
+        } else {
+            None
+        };
         ev.season_gain = season_gain.map(|g| g.0);
         let season_leak = season_gain.is_some_and(|(smallest, largest, level)| {
             smallest > 0.0
@@ -540,126 +576,128 @@ impl Detector {
                 && smallest >= 2.0 * self.cfg.min_relative_growth * level
         });
 
+        let r = &mut ev.reason;
+        // Writing into a String cannot fail.
         let state = if season_leak {
-            let g = season_gain.map_or(0.0, |g| g.0);
-            ev.reason = format!(
-                "every part of the daily cycle is higher than a season ago: trough, median and peak rose by at least {}",
-                crate::format::bytes(g)
-            );
+            let _ = write!(r, "every part of the daily cycle is higher than a season ago: trough, median and peak rose by at least ");
+            let _ = format::write_bytes(r, season_gain.map_or(0.0, |g| g.0));
             LeakState::Leak
         } else if trending && above_noise && meaningful && keeps_pace && floor_rose && season_seen {
-            ev.reason = format!(
-                "lower envelope rose {:.1}% over the last {} with tau {:.2}, no levelling off",
-                relative * 100.0,
-                crate::format::duration(window),
-                mk.tau
+            let _ = write!(
+                r,
+                "lower envelope rose {:.1}% over the last ",
+                relative * 100.0
             );
+            let _ = format::write_duration(r, window);
+            let _ = write!(r, " with tau {:.2}, no levelling off", mk.tau);
             LeakState::Leak
         } else if mk.tau > 0.3 && line.slope > 0.0 && rise > 2.0 * noise && meaningful {
-            ev.reason = if !keeps_pace {
-                format!(
-                    "rising but not steadily (pace {:.2} of before, slower half {:.2} of the window): levelling off or a one-off step",
-                    pace_ratio, spread_ratio
-                )
+            if !keeps_pace {
+                let _ = write!(
+                    r,
+                    "rising but not steadily (pace {pace_ratio:.2} of before, slower half {spread_ratio:.2} of the window): levelling off or a one-off step"
+                );
             } else if !floor_rose {
-                "rising since the last drop, but the floor is no higher than before: saw-tooth"
-                    .to_string()
+                r.push_str(
+                    "rising since the last drop, but the floor is no higher than before: saw-tooth",
+                );
             } else if duration < self.cfg.min_duration_s {
-                format!(
-                    "rising; watching for at least {} before calling it a leak",
-                    crate::format::duration(self.cfg.min_duration_s)
-                )
+                r.push_str("rising; watching for at least ");
+                let _ = format::write_duration(r, self.cfg.min_duration_s);
+                r.push_str(" before calling it a leak");
             } else if !season_seen {
-                format!(
-                    "rising; waiting for a full season ({}) of history to rule out a daily cycle",
-                    crate::format::duration(season)
-                )
+                r.push_str("rising; waiting for a full season (");
+                let _ = format::write_duration(r, season);
+                r.push_str(") of history to rule out a daily cycle");
             } else {
-                format!(
+                let _ = write!(
+                    r,
                     "rising {:.1}% over the window, not yet steady enough for a leak",
                     relative * 100.0
-                )
-            };
+                );
+            }
             LeakState::Growing
         } else if self.rose_before(w0, window_floor, noise) {
-            ev.reason = "grew earlier, flat now: levelled off".into();
+            r.push_str("grew earlier, flat now: levelled off");
             LeakState::Plateau
         } else {
-            ev.reason = "no significant trend".into();
+            r.push_str("no significant trend");
             LeakState::Stable
         };
-        (state, ev, rate)
+        (state, rate)
+    }
+
+    /// Buckets whose middle is before `w0` (buckets are in time order).
+    fn older(&self, w0: f64) -> &[Bucket] {
+        &self.buckets[..self.buckets.partition_point(|b| b.mid() < w0)]
     }
 
     /// Slope of the window over the slope of the older history's floors.
     /// Returns a large ratio when the older part did not grow.
-    fn pace_ratio(&self, w0: f64, recent_slope: f64) -> f64 {
-        let older: Vec<&Bucket> = self.buckets.iter().filter(|b| b.mid() < w0).collect();
+    fn pace_ratio(&self, w0: f64, recent_slope: f64, sc: &mut Scratch) -> f64 {
+        let older = self.older(w0);
         if older.len() < 8 {
             return f64::INFINITY;
         }
         // Skip the first quarter of the older part: start-up ramps live there.
-        let skip = older.len() / 4;
-        let pts = &older[skip..];
-        let k = 4.min(pts.len());
-        let chunk = pts.len().div_ceil(k);
-        let (xs, ys): (Vec<f64>, Vec<f64>) = pts
-            .chunks(chunk)
-            .map(|c| {
-                let floor = c.iter().map(|b| b.min).fold(f64::INFINITY, f64::min);
-                let mid = (c[0].t0 + c[c.len() - 1].t1) / 2.0;
-                (mid, floor)
-            })
-            .unzip();
-        let Some(old) = theil_sen(&xs, &ys, 1.96) else {
-            return f64::INFINITY;
-        };
-        if old.slope <= 0.0 {
-            return f64::INFINITY;
+        let pts = &older[older.len() / 4..];
+        let chunk = pts.len().div_ceil(4.min(pts.len()));
+        sc.xs.clear();
+        sc.values.clear();
+        for c in pts.chunks(chunk) {
+            sc.xs.push((c[0].t0 + c[c.len() - 1].t1) / 2.0);
+            sc.values
+                .push(c.iter().map(|b| b.min).fold(f64::INFINITY, f64::min));
         }
-        recent_slope / old.slope
+        match theil_sen_in(&sc.xs, &sc.values, 1.96, &mut sc.work) {
+            Some(old) if old.slope > 0.0 => recent_slope / old.slope,
+            _ => f64::INFINITY,
+        }
     }
 
     /// (smallest gain, largest gain, level) of trough, median and peak of
     /// the last season over the season before it; `None` before two seasons.
-    fn season_over_season(&self, season: f64) -> Option<(f64, f64, f64)> {
+    fn season_over_season(&self, season: f64, sc: &mut Scratch) -> Option<(f64, f64, f64)> {
         if self.last_t - self.first_t < 2.0 * season {
             return None;
         }
         let split = self.last_t - season;
-        let start = split - season;
-        let stats = |from: f64, to: f64| {
-            let bs: Vec<&Bucket> = self
-                .buckets
-                .iter()
-                .chain(self.open.iter())
-                .filter(|b| b.mid() >= from && b.mid() < to)
-                .collect();
-            if bs.len() < 4 {
-                return None;
-            }
-            let lo = bs.iter().map(|b| b.min).fold(f64::INFINITY, f64::min);
-            let hi = bs.iter().map(|b| b.max).fold(f64::NEG_INFINITY, f64::max);
-            let means: Vec<f64> = bs.iter().map(|b| b.mean()).collect();
-            Some((lo, median(&means), hi))
-        };
-        let (lo0, med0, hi0) = stats(start, split)?;
-        let (lo1, med1, hi1) = stats(split, self.last_t + 1.0)?;
+        let (lo0, med0, hi0) = self.season_stats(split - season, split, sc)?;
+        let (lo1, med1, hi1) = self.season_stats(split, self.last_t + 1.0, sc)?;
         let gains = [lo1 - lo0, med1 - med0, hi1 - hi0];
         let smallest = gains.iter().copied().fold(f64::INFINITY, f64::min);
         let largest = gains.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         Some((smallest, largest, med1.abs()))
     }
 
+    /// (trough, median of bucket means, peak) of the buckets in [from, to).
+    fn season_stats(&self, from: f64, to: f64, sc: &mut Scratch) -> Option<(f64, f64, f64)> {
+        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        sc.values.clear();
+        for b in self
+            .buckets
+            .iter()
+            .chain(self.open.iter())
+            .filter(|b| b.mid() >= from && b.mid() < to)
+        {
+            lo = lo.min(b.min);
+            hi = hi.max(b.max);
+            sc.values.push(b.mean());
+        }
+        if sc.values.len() < 4 {
+            return None;
+        }
+        Some((lo, median_in(&sc.values, &mut sc.work), hi))
+    }
+
     /// The lowest floor of the history before `w0`, warm-up excluded.
     fn older_floor(&self, w0: f64) -> Option<f64> {
-        let older: Vec<&Bucket> = self.buckets.iter().filter(|b| b.mid() < w0).collect();
+        let older = self.older(w0);
         if older.len() < 4 {
             return None;
         }
-        let skip = older.len() / 4;
         Some(
-            older[skip..]
+            older[older.len() / 4..]
                 .iter()
                 .map(|b| b.min)
                 .fold(f64::INFINITY, f64::min),
@@ -669,12 +707,11 @@ impl Detector {
     /// Whether the history rose to the window's floor from a clearly lower
     /// level earlier on (after the first samples, which are start-up).
     fn rose_before(&self, w0: f64, window_floor: f64, noise: f64) -> bool {
-        let older: Vec<&Bucket> = self.buckets.iter().filter(|b| b.mid() < w0).collect();
+        let older = self.older(w0);
         if older.len() < 4 {
             return false;
         }
-        let skip = older.len() / 8;
-        let early = older[skip..]
+        let early = older[older.len() / 8..]
             .iter()
             .map(|b| b.min)
             .fold(f64::INFINITY, f64::min);
@@ -683,14 +720,24 @@ impl Detector {
     }
 }
 
+/// Buffers reused by every judgement, so judging allocates nothing once
+/// they have grown to the history's size.
+#[derive(Debug, Clone, Default)]
+struct Scratch {
+    ts: Vec<f64>,
+    xs: Vec<f64>,
+    values: Vec<f64>,
+    work: Vec<f64>,
+}
+
 /// The slower half's Theil–Sen slope over the whole window's slope.
-fn spread_ratio(ts: &[f64], fs: &[f64], slope: f64) -> f64 {
+fn spread_ratio(ts: &[f64], fs: &[f64], slope: f64, work: &mut Vec<f64>) -> f64 {
     if slope <= 0.0 || fs.len() < 4 {
         return 0.0;
     }
     let h = fs.len() / 2;
-    let first = theil_sen(&ts[..h], &fs[..h], 1.96).map_or(0.0, |l| l.slope);
-    let second = theil_sen(&ts[h..], &fs[h..], 1.96).map_or(0.0, |l| l.slope);
+    let first = theil_sen_in(&ts[..h], &fs[..h], 1.96, work).map_or(0.0, |l| l.slope);
+    let second = theil_sen_in(&ts[h..], &fs[h..], 1.96, work).map_or(0.0, |l| l.slope);
     first.min(second) / slope
 }
 

@@ -2,6 +2,13 @@
 
 /// `12.3 MiB`-style sizes (binary units, as `free -h` and heaptrack show).
 pub fn bytes(v: f64) -> String {
+    let mut s = String::new();
+    let _ = write_bytes(&mut s, v);
+    s
+}
+
+/// [`bytes`] written into `out`, without an intermediate String.
+pub fn write_bytes(out: &mut impl std::fmt::Write, v: f64) -> std::fmt::Result {
     const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
     let sign = if v < 0.0 { "-" } else { "" };
     let mut x = v.abs();
@@ -11,20 +18,27 @@ pub fn bytes(v: f64) -> String {
         u += 1;
     }
     if u == 0 {
-        format!("{sign}{x:.0} {}", UNITS[u])
+        write!(out, "{sign}{x:.0} {}", UNITS[u])
     } else {
-        format!("{sign}{x:.1} {}", UNITS[u])
+        write!(out, "{sign}{x:.1} {}", UNITS[u])
     }
 }
 
 /// `1h 02m`, `3m 20s`, `4.5s`-style durations.
 pub fn duration(secs: f64) -> String {
+    let mut s = String::new();
+    let _ = write_duration(&mut s, secs);
+    s
+}
+
+/// [`duration`] written into `out`, without an intermediate String.
+pub fn write_duration(out: &mut impl std::fmt::Write, secs: f64) -> std::fmt::Result {
     if !secs.is_finite() {
-        return "∞".into();
+        return out.write_str("∞");
     }
     let s = secs.max(0.0);
     if s < 10.0 {
-        return format!("{s:.1}s");
+        return write!(out, "{s:.1}s");
     }
     let total = s.round() as u64;
     let (d, h, m, sec) = (
@@ -34,13 +48,13 @@ pub fn duration(secs: f64) -> String {
         total % 60,
     );
     if d > 0 {
-        format!("{d}d {h:02}h")
+        write!(out, "{d}d {h:02}h")
     } else if h > 0 {
-        format!("{h}h {m:02}m")
+        write!(out, "{h}h {m:02}m")
     } else if m > 0 {
-        format!("{m}m {sec:02}s")
+        write!(out, "{m}m {sec:02}s")
     } else {
-        format!("{sec}s")
+        write!(out, "{sec}s")
     }
 }
 

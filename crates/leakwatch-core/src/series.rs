@@ -62,6 +62,25 @@ impl Resource {
         }
     }
 
+    /// [`Resource::show`] written into `out`.
+    pub fn write_value(self, out: &mut impl std::fmt::Write, v: f64) -> std::fmt::Result {
+        if self.is_bytes() {
+            crate::format::write_bytes(out, v)
+        } else {
+            write!(out, "{v:.0}")
+        }
+    }
+
+    /// [`Resource::show_rate`] written into `out`.
+    pub fn write_rate(self, out: &mut impl std::fmt::Write, per_hour: f64) -> std::fmt::Result {
+        if self.is_bytes() {
+            crate::format::write_bytes(out, per_hour)?;
+            out.write_str("/h")
+        } else {
+            write!(out, "{per_hour:+.1}/h")
+        }
+    }
+
     /// Formats a rate per hour of this resource.
     pub fn show_rate(self, per_hour: f64) -> String {
         if self.is_bytes() {

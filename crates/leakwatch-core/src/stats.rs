@@ -19,6 +19,12 @@ pub struct MannKendall {
 
 /// Mann–Kendall test for a monotonic trend in `ys` (taken in order).
 pub fn mann_kendall(ys: &[f64]) -> MannKendall {
+    mann_kendall_in(ys, &mut Vec::new())
+}
+
+/// [`mann_kendall`] using `scratch` for its sort, so a caller that keeps the
+/// buffer allocates nothing.
+pub fn mann_kendall_in(ys: &[f64], scratch: &mut Vec<f64>) -> MannKendall {
     let n = ys.len();
     if n < 2 {
         return MannKendall {
@@ -35,7 +41,9 @@ pub fn mann_kendall(ys: &[f64]) -> MannKendall {
         }
     }
     // Tie correction: groups of equal values reduce the variance.
-    let mut sorted: Vec<f64> = ys.to_vec();
+    scratch.clear();
+    scratch.extend_from_slice(ys);
+    let sorted = &mut scratch[..];
     sorted.sort_by(f64::total_cmp);
     let mut tie_term = 0.0;
     let mut i = 0;
@@ -95,8 +103,14 @@ pub struct TheilSen {
 /// `z` is the two-sided normal quantile of the confidence interval (1.96 for
 /// 95 %). Returns `None` when fewer than two distinct x values exist.
 pub fn theil_sen(xs: &[f64], ys: &[f64], z: f64) -> Option<TheilSen> {
+    theil_sen_in(xs, ys, z, &mut Vec::new())
+}
+
+/// [`theil_sen`] using `scratch` for the pairwise slopes.
+pub fn theil_sen_in(xs: &[f64], ys: &[f64], z: f64, scratch: &mut Vec<f64>) -> Option<TheilSen> {
     let n = xs.len().min(ys.len());
-    let mut slopes = Vec::with_capacity(n * n.saturating_sub(1) / 2);
+    let slopes = scratch;
+    slopes.clear();
     for i in 0..n {
         for j in i + 1..n {
             let dx = xs[j] - xs[i];
@@ -109,10 +123,7 @@ pub fn theil_sen(xs: &[f64], ys: &[f64], z: f64) -> Option<TheilSen> {
         return None;
     }
     slopes.sort_by(f64::total_cmp);
-    let slope = median_sorted(&slopes);
-    let mut intercepts: Vec<f64> = (0..n).map(|i| ys[i] - slope * xs[i]).collect();
-    intercepts.sort_by(f64::total_cmp);
-    let intercept = median_sorted(&intercepts);
+    let slope = median_sorted(slopes);
     // Sen (1968): the CI bounds are order statistics of the pairwise slopes,
     // offset from the middle by z·sqrt(Var S) of the Mann–Kendall statistic.
     let nf = n as f64;
@@ -121,11 +132,16 @@ pub fn theil_sen(xs: &[f64], ys: &[f64], z: f64) -> Option<TheilSen> {
     let m = slopes.len() as f64;
     let lo = (((m - c) / 2.0).floor().max(0.0) as usize).min(slopes.len() - 1);
     let hi = (((m + c) / 2.0).ceil().max(0.0) as usize).min(slopes.len() - 1);
+    let (slope_low, slope_high) = (slopes[lo], slopes[hi]);
+    slopes.clear();
+    slopes.extend((0..n).map(|i| ys[i] - slope * xs[i]));
+    slopes.sort_by(f64::total_cmp);
+    let intercept = median_sorted(slopes);
     Some(TheilSen {
         slope,
         intercept,
-        slope_low: slopes[lo],
-        slope_high: slopes[hi],
+        slope_low,
+        slope_high,
     })
 }
 
@@ -141,12 +157,18 @@ pub fn median_sorted(v: &[f64]) -> f64 {
 
 /// Median of any slice (copies and sorts). Returns 0 for an empty slice.
 pub fn median(v: &[f64]) -> f64 {
+    median_in(v, &mut Vec::new())
+}
+
+/// [`median`] sorting a copy in `scratch`.
+pub fn median_in(v: &[f64], scratch: &mut Vec<f64>) -> f64 {
     if v.is_empty() {
         return 0.0;
     }
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    median_sorted(&s)
+    scratch.clear();
+    scratch.extend_from_slice(v);
+    scratch.sort_by(f64::total_cmp);
+    median_sorted(scratch)
 }
 
 #[cfg(test)]

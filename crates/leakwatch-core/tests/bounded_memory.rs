@@ -2,27 +2,50 @@
 //! long it runs. A counting global allocator measures live bytes directly.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, Ordering};
+use std::cell::Cell;
 
 use leakwatch_core::{DetectorConfig, Resource, ResourceSet};
 
 struct Counting;
-static LIVE: AtomicIsize = AtomicIsize::new(0);
+// Per thread, so tests running in parallel do not see each other's memory.
+thread_local! {
+    /// Live heap bytes allocated by this thread.
+    static LIVE: Cell<isize> = const { Cell::new(0) };
+    /// Allocation calls (alloc and realloc) made by this thread while counting.
+    static CALLS: Cell<isize> = const { Cell::new(0) };
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+}
+
+fn live_add(delta: isize) {
+    // try_with: the allocator also runs while thread-locals are torn down.
+    let _ = LIVE.try_with(|l| l.set(l.get() + delta));
+}
+
+fn note_call() {
+    let _ = COUNTING.try_with(|c| {
+        if c.get() {
+            let _ = CALLS.try_with(|n| n.set(n.get() + 1));
+        }
+    });
+}
+
+fn live() -> isize {
+    LIVE.with(|l| l.get())
+}
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        live_add(layout.size() as isize);
+        note_call();
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        live_add(-(layout.size() as isize));
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(
-            new_size as isize - layout.size() as isize,
-            Ordering::Relaxed,
-        );
+        live_add(new_size as isize - layout.size() as isize);
+        note_call();
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
@@ -50,9 +73,9 @@ fn a_week_of_samples_keeps_the_heap_flat() {
         }
     };
     feed(0, 86_400);
-    let after_a_day = LIVE.load(Ordering::Relaxed);
+    let after_a_day = live();
     feed(86_400, 7 * 86_400);
-    let after_a_week = LIVE.load(Ordering::Relaxed);
+    let after_a_week = live();
     let grew = after_a_week - after_a_day;
     // Only the evidence text of the latest judgement may differ in length.
     assert!(
@@ -63,4 +86,28 @@ fn a_week_of_samples_keeps_the_heap_flat() {
         after_a_week < 512 * 1024,
         "{after_a_week} live bytes for 4 detectors"
     );
+}
+
+/// The hot path: once its buffers have grown, feeding a sample (and the
+/// judgements it triggers) allocates nothing at all.
+#[test]
+fn pushing_samples_allocates_nothing_in_steady_state() {
+    let resources = [Resource::RssBytes, Resource::Threads];
+    let mut set = ResourceSet::new(&resources, &DetectorConfig::for_interval(0.25));
+    let mut t = 0.0;
+    let mut feed = |set: &mut ResourceSet, n: usize| {
+        for i in 0..n {
+            t += 0.25;
+            let saw = (i % 400) as f64 * 1e5;
+            set.push(Resource::RssBytes, t, 50e6 + 2e3 * t + saw);
+            set.push(Resource::Threads, t, 8.0 + (i % 3) as f64);
+        }
+    };
+    feed(&mut set, 20_000);
+    COUNTING.with(|c| c.set(true));
+    feed(&mut set, 200_000);
+    COUNTING.with(|c| c.set(false));
+    let calls = CALLS.with(|n| n.get());
+    assert_eq!(calls, 0, "{calls} allocations while feeding 400,000 values");
+    assert_eq!(set.report().verdict, leakwatch_core::Verdict::Leak);
 }

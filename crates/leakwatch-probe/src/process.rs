@@ -457,20 +457,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn samples_this_process() {
-        let pid = std::process::id() as i32;
-        let mut p = ProcessProbe::attach(pid, SampleDepth::Full).unwrap();
-        let s = p.sample().unwrap();
-        assert!(s.rss_bytes > 0);
-        assert!(s.threads >= 1);
-        assert!(s.fds.unwrap() >= 3);
-        let before = s.fds.unwrap();
-        let extra: Vec<File> = (0..10)
-            .map(|_| File::open("/proc/self/stat").unwrap())
-            .collect();
-        let after = p.sample().unwrap().fds.unwrap();
-        assert_eq!(after, before + 10);
-        drop(extra);
+    fn samples_a_process_and_sees_it_open_fds() {
+        // A child of its own (this test process's fd table changes under the
+        // other test threads), which opens three more fds after a moment. Its
+        // starting count is not known: it inherits whatever the harness leaks.
+        let mut child = std::process::Command::new("sh")
+            .args([
+                "-c",
+                "sleep 0.6; exec 7</dev/null 8</dev/null 9</dev/null; sleep 5",
+            ])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let mut p = ProcessProbe::attach(child.id() as i32, SampleDepth::Full).unwrap();
+        let before = p.sample().unwrap();
+        assert!(before.rss_bytes > 0);
+        assert!(before.pss_bytes.unwrap() > 0);
+        assert_eq!(before.threads, 1);
+        std::thread::sleep(std::time::Duration::from_millis(1000));
+        let after = p.sample().unwrap();
+        assert_eq!(after.fds.unwrap(), before.fds.unwrap() + 3);
+        child.kill().unwrap();
+        child.wait().unwrap();
     }
 
     #[test]
@@ -529,7 +539,15 @@ mod tests {
             .arg("7.123")
             .spawn()
             .unwrap();
-        let pids = find_by_name("7.123");
+        // The child's cmdline is its parent's until it execs: allow a moment.
+        let mut pids = Vec::new();
+        for _ in 0..100 {
+            pids = find_by_name("7.123");
+            if pids.contains(&(child.id() as i32)) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
         assert!(pids.contains(&(child.id() as i32)), "{pids:?}");
         assert!(find_by_name("no-such-process-name-xyz").is_empty());
         child.kill().unwrap();

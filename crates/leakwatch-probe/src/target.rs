@@ -255,17 +255,22 @@ impl Target {
                 }
                 // New matching processes: with --tree, children of a member are
                 // already counted inside it.
-                let known: Vec<i32> = members.iter().map(TreeOrSingle::pid).collect();
                 let mut fresh = Vec::new();
                 self.reads_since_scan += 1;
                 let scan = members.is_empty() || lost || self.reads_since_scan >= NAME_RESCAN_EVERY;
                 if scan {
                     self.reads_since_scan = 0;
                 }
+                // Only a scan allocates: reading known members does not.
                 let candidates = if scan {
                     find_by_name(pattern)
                 } else {
                     Vec::new()
+                };
+                let known: Vec<i32> = if candidates.is_empty() {
+                    Vec::new()
+                } else {
+                    members.iter().map(TreeOrSingle::pid).collect()
                 };
                 for pid in candidates {
                     if known.contains(&pid) || (*tree && is_descendant_of_any(pid, &known)) {

@@ -32,6 +32,8 @@ enum Command {
     Watch(cmd::watch::WatchArgs),
     Analyze(cmd::analyze::AnalyzeArgs),
     Check(cmd::check::CheckArgs),
+    Diff(cmd::diff::DiffArgs),
+    Snapshot(cmd::snapshot::SnapshotArgs),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +54,8 @@ fn main() -> ExitCode {
         Command::Watch(args) => cmd::watch::run(args),
         Command::Analyze(args) => cmd::analyze::run(args),
         Command::Check(args) => cmd::check::run(args),
+        Command::Diff(args) => cmd::diff::run(args),
+        Command::Snapshot(args) => cmd::snapshot::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

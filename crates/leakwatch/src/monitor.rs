@@ -45,6 +45,7 @@ pub struct Monitor {
     spark: Vec<SparkBuffer>,
     settings: MonitorSettings,
     tty: bool,
+    status: String,
     pub samples: u64,
     pub elapsed_s: f64,
 }
@@ -78,6 +79,7 @@ impl Monitor {
             events: Vec::new(),
             settings,
             tty: std::io::stderr().is_terminal(),
+            status: String::with_capacity(160),
             samples: 0,
             elapsed_s: 0.0,
         })
@@ -169,14 +171,20 @@ impl Monitor {
             return Ok(false);
         }
         self.samples += 1;
-        let resources = self.target.resources().to_vec();
-        for (i, r) in resources.iter().enumerate() {
+        // Disjoint field borrows, so nothing is copied per sample.
+        for (i, r) in self.target.resources().iter().enumerate() {
             let v = self.values[i];
             if v.is_finite() {
                 self.spark[i].push(v);
             }
             if let Some(tr) = self.set.push(*r, t, v) {
-                self.emit_transition(&tr);
+                emit_transition(
+                    &self.set,
+                    &self.target,
+                    self.settings.json_events,
+                    self.tty,
+                    &tr,
+                );
             }
         }
         if let Some(csv) = &mut self.csv {
@@ -188,76 +196,36 @@ impl Monitor {
         Ok(true)
     }
 
-    fn status_line(&self, t: f64) {
+    /// Redraws the one-line status on the terminal, formatted into a kept buffer.
+    fn status_line(&mut self, t: f64) {
+        use std::fmt::Write as _;
         let main = self.target.resources()[0];
-        let Some(d) = self.set.detector(main) else {
+        let Some(a) = self.set.detector(main).and_then(|d| d.latest()) else {
             return;
         };
-        let a = d.assessment();
-        let mut line = format!(
-            "[{:>7}] {} {}  {}  {}",
-            format::duration(t),
-            main.column(),
-            main.show(a.current),
-            main.show_rate(a.rate_per_hour),
-            self.set.overall_state()
-        );
-        if let Some(f) = self.set.detector(Resource::Fds) {
-            line.push_str(&format!("  fds {:.0}", f.assessment().current));
+        let line = &mut self.status;
+        line.clear();
+        line.push_str("\r\x1b[K[");
+        let _ = format::write_duration(line, t);
+        let _ = write!(line, "] {} ", main.column());
+        let _ = main.write_value(line, a.current);
+        line.push_str("  ");
+        let _ = main.write_rate(line, a.rate_per_hour);
+        let _ = write!(line, "  {}", self.set.overall_state());
+        for (label, r) in [("fds", Resource::Fds), ("threads", Resource::Threads)] {
+            if let Some(x) = self.set.detector(r).and_then(|d| d.latest()) {
+                let _ = write!(line, "  {label} {:.0}", x.current);
+            }
         }
-        if let Some(th) = self.set.detector(Resource::Threads) {
-            line.push_str(&format!("  threads {:.0}", th.assessment().current));
-        }
-        eprint!("\r\x1b[K{line}");
-        let _ = std::io::stderr().flush();
+        let mut err = std::io::stderr().lock();
+        let _ = err.write_all(line.as_bytes());
+        let _ = err.flush();
     }
 
     /// Clears the status line before other output.
     pub fn clear_status(&self) {
         if self.tty {
             eprint!("\r\x1b[K");
-        }
-    }
-
-    fn emit_transition(&self, tr: &ResourceTransition) {
-        let Some(d) = self.set.detector(tr.resource) else {
-            return;
-        };
-        let a = d.assessment();
-        let alert = tr.transition.to == LeakState::Leak;
-        if self.settings.json_events {
-            let v = serde_json::json!({
-                "event": if alert { "alert" } else { "state" },
-                "t_s": tr.transition.t_s,
-                "target": self.target.label(),
-                "resource": tr.resource,
-                "from": tr.transition.from,
-                "to": tr.transition.to,
-                "value": a.current,
-                "growth_per_hour": a.rate_per_hour,
-                "growth_per_hour_ci": [a.rate_low_per_hour, a.rate_high_per_hour],
-                "time_to_limit_s": a.time_to_limit_s,
-                "reason": a.evidence.reason,
-            });
-            println!("{v}");
-        } else {
-            self.clear_status();
-            let ttl = a
-                .time_to_limit_s
-                .map(|s| format!(", limit in ~{}", format::duration(s)))
-                .unwrap_or_default();
-            eprintln!(
-                "{}[{}] {} {}: {} -> {} ({}{}) {}",
-                if alert { "ALERT " } else { "" },
-                format::duration(tr.transition.t_s),
-                self.target.label(),
-                tr.resource,
-                tr.transition.from,
-                tr.transition.to,
-                tr.resource.show_rate(a.rate_per_hour),
-                ttl,
-                a.evidence.reason
-            );
         }
     }
 
@@ -305,6 +273,57 @@ impl Monitor {
             }
             None => Ok(None),
         }
+    }
+}
+
+/// Prints one state change (text on stderr, or a JSON line on stdout).
+fn emit_transition(
+    set: &ResourceSet,
+    target: &Target,
+    json: bool,
+    tty: bool,
+    tr: &ResourceTransition,
+) {
+    let Some(d) = set.detector(tr.resource) else {
+        return;
+    };
+    let a = d.assessment();
+    let alert = tr.transition.to == LeakState::Leak;
+    if json {
+        let v = serde_json::json!({
+            "event": if alert { "alert" } else { "state" },
+            "t_s": tr.transition.t_s,
+            "target": target.label(),
+            "resource": tr.resource,
+            "from": tr.transition.from,
+            "to": tr.transition.to,
+            "value": a.current,
+            "growth_per_hour": a.rate_per_hour,
+            "growth_per_hour_ci": [a.rate_low_per_hour, a.rate_high_per_hour],
+            "time_to_limit_s": a.time_to_limit_s,
+            "reason": a.evidence.reason,
+        });
+        println!("{v}");
+    } else {
+        if tty {
+            eprint!("\r\x1b[K");
+        }
+        let ttl = a
+            .time_to_limit_s
+            .map(|s| format!(", limit in ~{}", format::duration(s)))
+            .unwrap_or_default();
+        eprintln!(
+            "{}[{}] {} {}: {} -> {} ({}{}) {}",
+            if alert { "ALERT " } else { "" },
+            format::duration(tr.transition.t_s),
+            target.label(),
+            tr.resource,
+            tr.transition.from,
+            tr.transition.to,
+            tr.resource.show_rate(a.rate_per_hour),
+            ttl,
+            a.evidence.reason
+        );
     }
 }
 

@@ -144,7 +144,9 @@ fn package_containers(cx: &mut Ctx) {
                                     && Ctx::field(a, "left").is_some_and(|l| l.id() == el.id())
                             })
                     });
-                    if assigned {
+                    // `s[i] = v` replaces an element; only map writes grow.
+                    if assigned && shape == Shape::Seq {
+                    } else if assigned {
                         if let Some(f) = f {
                             adds.push((p.parent().and_then(|e| e.parent()).unwrap_or(p), f));
                         }

@@ -182,7 +182,13 @@ struct Uses<'a> {
     escapes: usize,
 }
 
-fn classify_use<'a>(cx: &Ctx<'a>, u: Node<'a>, f: Option<Node<'a>>, uses: &mut Uses<'a>) {
+fn classify_use<'a>(
+    cx: &Ctx<'a>,
+    u: Node<'a>,
+    f: Option<Node<'a>>,
+    shape: Shape,
+    uses: &mut Uses<'a>,
+) {
     let Some(p) = u.parent() else { return };
     let is = |node: Node, field: &str| Ctx::field(node, field).is_some_and(|x| x.id() == u.id());
     match p.kind() {
@@ -214,7 +220,11 @@ fn classify_use<'a>(cx: &Ctx<'a>, u: Node<'a>, f: Option<Node<'a>>, uses: &mut U
             let gk = g.map(|g| g.kind()).unwrap_or("");
             let left = g.is_some_and(|g| Ctx::field(g, "left").is_some_and(|l| l.id() == p.id()));
             if (gk == "assignment_expression" || gk == "augmented_assignment_expression") && left {
-                if let Some(f) = f {
+                // `arr[i] = v` replaces an item; `arr[arr.length] = v` and map
+                // writes grow.
+                let index = Ctx::field(p, "index").map(|i| cx.text(i)).unwrap_or("");
+                let grows = shape != Shape::Seq || index.contains(".length");
+                if let (Some(f), true) = (f, grows) {
                     uses.adds.push((g.unwrap_or(p), f));
                 }
             } else if gk == "unary_expression"
@@ -304,7 +314,7 @@ fn module_containers(cx: &mut Ctx, _module: &HashSet<&str>) {
             if u.id() == decl.id() || locally_bound(cx, u, name, &mut memo) {
                 continue;
             }
-            classify_use(cx, u, cx.enclosing(u, FN), &mut uses);
+            classify_use(cx, u, cx.enclosing(u, FN), shape, &mut uses);
         }
         if uses.adds.is_empty() || uses.removes > 0 || uses.escapes > 0 {
             continue;

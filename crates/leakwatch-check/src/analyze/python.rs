@@ -244,6 +244,34 @@ fn module_names<'a>(cx: &Ctx<'a>) -> HashSet<&'a str> {
     names
 }
 
+/// An add that registers rather than caches: inside a function (or one of
+/// its enclosing functions) named like a one-time step, or a decorator-style
+/// function that files its argument and returns it (`def register(fn): X.append(fn); return fn`).
+fn registration(cx: &Ctx, site: Node, f: Node) -> bool {
+    let mut cur = Some(f);
+    while let Some(func) = cur {
+        if runs_once(fn_name(cx, func)) {
+            return true;
+        }
+        cur = cx.enclosing(func, &["function_definition"]);
+    }
+    let params: Vec<&str> = Ctx::field(f, "parameters")
+        .map(|p| {
+            cx.desc_kind(p, "identifier")
+                .into_iter()
+                .map(|i| cx.text(i))
+                .collect()
+        })
+        .unwrap_or_default();
+    let site_text = cx.text(site);
+    cx.desc_kind(f, "return_statement").into_iter().any(|r| {
+        let returned = cx.text(r).trim_start_matches("return").trim();
+        params.contains(&returned)
+            && (site_text.ends_with(&format!("({returned})"))
+                || site_text.ends_with(&format!("= {returned}")))
+    })
+}
+
 #[derive(Default)]
 struct Uses<'a> {
     adds: Vec<(Node<'a>, Node<'a>)>, // (site, enclosing function)
@@ -327,7 +355,13 @@ const READ_ONLY_CALLS: &[&str] = &[
     "type",
 ];
 
-fn classify_use<'a>(cx: &Ctx<'a>, u: Node<'a>, f: Option<Node<'a>>, uses: &mut Uses<'a>) {
+fn classify_use<'a>(
+    cx: &Ctx<'a>,
+    u: Node<'a>,
+    f: Option<Node<'a>>,
+    shape: Shape,
+    uses: &mut Uses<'a>,
+) {
     let Some(p) = u.parent() else { return };
     let is_field =
         |node: Node, field: &str| Ctx::field(node, field).is_some_and(|x| x.id() == u.id());
@@ -361,7 +395,8 @@ fn classify_use<'a>(cx: &Ctx<'a>, u: Node<'a>, f: Option<Node<'a>>, uses: &mut U
             if (gk == "assignment" || gk == "augmented_assignment") && is_left {
                 if slice {
                     uses.removes += 1;
-                } else if let Some(f) = f {
+                } else if let (Some(f), true) = (f, shape == Shape::Map) {
+                    // `lst[i] = v` replaces an item; only a dict grows.
                     uses.adds.push((g.unwrap_or(p), f));
                 }
             } else if gk == "delete_statement" || cx.enclosing(p, &["delete_statement"]).is_some() {
@@ -474,41 +509,100 @@ fn module_containers(cx: &mut Ctx) {
                     continue;
                 }
             }
-            classify_use(cx, u, f, &mut uses);
+            classify_use(cx, u, f, shape, &mut uses);
         }
-        if uses.adds.is_empty() || uses.removes > 0 || uses.escapes > 0 {
+        report_container(cx, "module-level", name, shape, uses);
+    }
+    class_containers(cx);
+}
+
+/// Class attributes (`class C: _cache = {}`) are shared by every instance and
+/// live as long as the class: the same rules as module-level collections.
+fn class_containers(cx: &mut Ctx) {
+    for class in cx.all("class_definition") {
+        let Some(body) = Ctx::field(class, "body") else {
             continue;
+        };
+        let cname = Ctx::field(class, "name").map(|n| cx.text(n)).unwrap_or("");
+        let mut cur = body.walk();
+        let attrs: Vec<(&str, Shape)> = body
+            .named_children(&mut cur)
+            .filter(|st| st.kind() == "expression_statement")
+            .filter_map(|st| st.named_child(0).filter(|a| a.kind() == "assignment"))
+            .filter_map(|a| {
+                let l = Ctx::field(a, "left").filter(|l| l.kind() == "identifier")?;
+                let shape = container_shape(cx, Ctx::field(a, "right")?)?;
+                Some((cx.text(l), shape))
+            })
+            .collect();
+        for (name, shape) in attrs {
+            let refs: Vec<Node> = cx
+                .desc_kind(class, "attribute")
+                .into_iter()
+                .filter(|at| {
+                    Ctx::field(*at, "attribute").is_some_and(|a| cx.text(a) == name)
+                        && Ctx::field(*at, "object").is_some_and(|o| {
+                            matches!(cx.text(o), "self" | "cls") || cx.text(o) == cname
+                        })
+                })
+                .collect();
+            // `self.x = ...` makes it per-instance from then on.
+            let per_instance = refs.iter().any(|r| {
+                r.parent().is_some_and(|p| {
+                    p.kind() == "assignment"
+                        && Ctx::field(p, "left").is_some_and(|l| l.id() == r.id())
+                })
+            });
+            if per_instance {
+                continue;
+            }
+            let mut uses = Uses::default();
+            for r in refs {
+                let f = cx.enclosing(r, FN);
+                classify_use(cx, r, f, shape, &mut uses);
+            }
+            report_container(cx, "class attribute", name, shape, uses);
         }
-        // Constructors filing objects by name build a registry of instances,
-        // bounded by how many are configured, not a per-request cache.
-        if uses.adds.iter().all(|(_, f)| {
-            runs_once(fn_name(cx, *f)) || (shape == Shape::Map && fn_name(cx, *f) == "__init__")
-        }) {
-            continue;
-        }
-        let (site, f) = uses.adds[0];
-        let fname = fn_name(cx, f).to_string();
-        let is_cache = shape == Shape::Map && (uses.lookups > 0 || lname.contains("cache"));
-        if is_cache {
-            cx.hit(
-                Rule::UnboundedCache,
-                site,
-                format!("module-level dict `{name}` is used as a cache in `{fname}()`: a new entry per distinct key and nothing ever evicts, so it grows with traffic"),
-                "bound it: `functools.lru_cache(maxsize=N)`, evict with `pop`/`del`, or check `len()` and clear",
-            );
-        } else {
-            let what = match shape {
-                Shape::Map => "dict",
-                Shape::Seq => "list",
-                Shape::Set => "set",
-            };
-            cx.hit(
-                Rule::GlobalAccumulator,
-                site,
-                format!("module-level {what} `{name}` only grows: `{fname}()` adds to it and nothing removes from, clears or bounds it"),
-                "bound it (`collections.deque(maxlen=N)`), drain it after use, or keep it local to the request",
-            );
-        }
+    }
+}
+
+fn report_container(cx: &mut Ctx, scope: &str, name: &str, shape: Shape, uses: Uses) {
+    let lname = name.to_ascii_lowercase();
+    if lname.contains("registry") || lname.contains("handlers") || lname.contains("plugins") {
+        return;
+    }
+    if uses.adds.is_empty() || uses.removes > 0 || uses.escapes > 0 {
+        return;
+    }
+    // Constructors filing objects by name build a registry of instances,
+    // bounded by how many are configured, not a per-request cache.
+    if uses.adds.iter().all(|(site, f)| {
+        registration(cx, *site, *f) || (shape == Shape::Map && fn_name(cx, *f) == "__init__")
+    }) {
+        return;
+    }
+    let (site, f) = uses.adds[0];
+    let fname = fn_name(cx, f).to_string();
+    let is_cache = shape == Shape::Map && (uses.lookups > 0 || lname.contains("cache"));
+    if is_cache {
+        cx.hit(
+            Rule::UnboundedCache,
+            site,
+            format!("{scope} dict `{name}` is used as a cache in `{fname}()`: a new entry per distinct key and nothing ever evicts, so it grows with traffic"),
+            "bound it: `functools.lru_cache(maxsize=N)`, evict with `pop`/`del`, or check `len()` and clear",
+        );
+    } else {
+        let what = match shape {
+            Shape::Map => "dict",
+            Shape::Seq => "list",
+            Shape::Set => "set",
+        };
+        cx.hit(
+            Rule::GlobalAccumulator,
+            site,
+            format!("{scope} {what} `{name}` only grows: `{fname}()` adds to it and nothing removes from, clears or bounds it"),
+            "bound it (`collections.deque(maxlen=N)`), drain it after use, or keep it local to the request",
+        );
     }
 }
 

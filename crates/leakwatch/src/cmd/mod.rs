@@ -2,8 +2,11 @@
 
 pub mod analyze;
 pub mod check;
+pub mod diff;
+pub mod diff_pprof;
 pub mod fleet;
 pub mod run;
+pub mod snapshot;
 pub mod watch;
 pub mod watch_agent;
 

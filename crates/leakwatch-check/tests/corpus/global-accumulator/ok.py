@@ -56,3 +56,21 @@ def start(job):
 
 def finish(job):
     del jobs[job.id]
+
+
+_current = [None]
+
+
+def debugger():
+    dbg = _current[0]
+    if dbg is None:
+        dbg = _current[0] = make_debugger()
+    return dbg
+
+
+_finalizers = set()
+
+
+def connect_on_finalize(callback):
+    _finalizers.add(callback)
+    return callback

@@ -40,3 +40,14 @@ class ReportService:
     @functools.lru_cache(maxsize=256)  # expect: unbounded-cache
     def monthly_total(self, month):
         return self.db.sum_for(month)
+
+
+class Resolver:
+    _resolved = {}
+
+    def resolve(self, host):
+        if host in self._resolved:
+            return self._resolved[host]
+        addr = dns_lookup(host)
+        self._resolved[host] = addr  # expect: unbounded-cache
+        return addr

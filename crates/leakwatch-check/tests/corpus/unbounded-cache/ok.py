@@ -83,3 +83,26 @@ class NamedCache:
     def __init__(self, name):
         # one shared store per configured cache name
         self._store = _instances.setdefault(name, {})
+
+
+class Resolver:
+    _resolved = {}
+
+    def __init__(self):
+        self._resolved = {}
+
+    def resolve(self, host):
+        if host not in self._resolved:
+            self._resolved[host] = dns_lookup(host)
+        return self._resolved[host]
+
+
+class BoundedResolver:
+    _resolved = {}
+
+    def resolve(self, host):
+        if len(self._resolved) > 1000:
+            self._resolved.clear()
+        if host not in self._resolved:
+            self._resolved[host] = dns_lookup(host)
+        return self._resolved[host]

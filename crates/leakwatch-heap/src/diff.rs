@@ -1,0 +1,904 @@
+//! Comparing heap snapshots of one process.
+//!
+//! Two views, as in Chrome DevTools and memlab:
+//! - the class comparison: per constructor, count and self size in each
+//!   snapshot and how many objects are new since BASE;
+//! - leak clusters (memlab's baseline/target/final method): objects allocated
+//!   after BASE (V8 object ids are stable within a process and increase), still
+//!   alive at TARGET and FINAL. The topmost such objects in the dominator tree
+//!   are grouped by their shortest retainer path from a GC root, so a cluster
+//!   reads `context → requests (Map) → table → [] → 41,203 × Object  +12.3 MB`.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::error::HeapError;
+use crate::graph::{dominators, retainer_tree, NONE};
+use crate::snapshot::{EdgeKind, HeapSnapshot, NodeIdx, NodeKind};
+
+/// Per-class totals of one snapshot.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct ClassTotals {
+    pub count: u64,
+    pub self_size: u64,
+}
+
+/// What a snapshot contributes when it is not the one analysed in full:
+/// its object ids (for "allocated after" and "still alive") and class totals.
+#[derive(Debug, Clone)]
+pub struct SnapshotSummary {
+    /// V8 object ids, sorted.
+    ids: Vec<u32>,
+    /// Class signature of each id (same order), until [`Self::drop_signatures`].
+    sigs: Vec<u32>,
+    pub classes: HashMap<String, ClassTotals>,
+    pub node_count: u64,
+    pub total_self_size: u64,
+}
+
+fn signature(kind: NodeKind, class: &str) -> u32 {
+    // FNV-1a: stable across runs, cheap, enough to spot id reuse.
+    let mut h: u32 = 0x811c9dc5 ^ kind as u32;
+    for b in class.bytes() {
+        h ^= b as u32;
+        h = h.wrapping_mul(0x01000193);
+    }
+    h
+}
+
+/// The class name used for signatures: strings are keyed by kind only, as
+/// their content is the node name.
+fn sig_class(snap: &HeapSnapshot, n: NodeIdx) -> &str {
+    match snap.kind(n) {
+        k if k.is_string() => "",
+        _ => snap.class_name(n),
+    }
+}
+
+impl SnapshotSummary {
+    pub fn of(snap: &HeapSnapshot) -> Self {
+        let mut ids = Vec::with_capacity(snap.node_count());
+        let mut classes: HashMap<String, ClassTotals> = HashMap::new();
+        let mut total = 0u64;
+        for n in 0..snap.node_count() as NodeIdx {
+            let kind = snap.kind(n);
+            // id in the high half so that sorting the u64 sorts by id.
+            ids.push(
+                (snap.node_id[n as usize] as u64) << 32
+                    | signature(kind, sig_class(snap, n)) as u64,
+            );
+            let size = snap.node_self_size[n as usize];
+            total += size;
+            if kind == NodeKind::Synthetic {
+                continue;
+            }
+            let class = snap.class_name(n);
+            match classes.get_mut(class) {
+                Some(t) => {
+                    t.count += 1;
+                    t.self_size += size;
+                }
+                None => {
+                    classes.insert(
+                        class.to_string(),
+                        ClassTotals {
+                            count: 1,
+                            self_size: size,
+                        },
+                    );
+                }
+            }
+        }
+        ids.sort_unstable();
+        let (ids, sigs): (Vec<u32>, Vec<u32>) = ids
+            .into_iter()
+            .map(|k| ((k >> 32) as u32, k as u32))
+            .unzip();
+        SnapshotSummary {
+            ids,
+            sigs,
+            classes,
+            node_count: snap.node_count() as u64,
+            total_self_size: total,
+        }
+    }
+
+    pub fn contains(&self, id: u32) -> bool {
+        self.ids.binary_search(&id).is_ok()
+    }
+
+    fn sig_of(&self, id: u32) -> Option<u32> {
+        self.ids
+            .binary_search(&id)
+            .ok()
+            .and_then(|i| self.sigs.get(i).copied())
+    }
+
+    /// Frees the class signatures once the same-process check is done.
+    pub fn drop_signatures(&mut self) {
+        self.sigs = Vec::new();
+    }
+
+    /// Frees the ids too (for the last snapshot, whose class totals are all
+    /// that is needed after the check).
+    pub fn drop_ids(&mut self) {
+        self.ids = Vec::new();
+        self.sigs = Vec::new();
+    }
+
+    /// Largest V8 heap object id. Heap objects have odd ids from a counter;
+    /// even ids belong to embedder (native) nodes and are derived from
+    /// addresses, so they say nothing about allocation order.
+    fn max_id(&self) -> u32 {
+        self.ids
+            .iter()
+            .rev()
+            .find(|&&id| id % 2 == 1)
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+/// How consistent a later snapshot's ids are with an earlier one's.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct IdConsistency {
+    /// Later objects whose id is within the earlier id range.
+    pub old_range: u64,
+    /// Of those, ids absent from the earlier snapshot or naming a different kind of object.
+    pub conflicting: u64,
+}
+
+/// Checks that `later` was taken after `earlier` in the same process. V8
+/// gives each object an id the first time a snapshot sees it and never reuses
+/// one, so in the same process an id at or below the earlier maximum must be
+/// an object the earlier snapshot also held, of the same class. A snapshot of
+/// another process (or an earlier one passed as later) breaks this for a
+/// large share of ids.
+pub fn check_same_process(
+    earlier: &SnapshotSummary,
+    later: &SnapshotSummary,
+    earlier_name: &str,
+    later_name: &str,
+) -> Result<IdConsistency, HeapError> {
+    let max = earlier.max_id();
+    let mut c = IdConsistency {
+        old_range: 0,
+        conflicting: 0,
+    };
+    for (&id, &sig) in later.ids.iter().zip(&later.sigs) {
+        if id > max {
+            break;
+        }
+        if id % 2 == 0 {
+            continue;
+        }
+        c.old_range += 1;
+        if earlier.sig_of(id) != Some(sig) {
+            c.conflicting += 1;
+        }
+    }
+    let shared = c.old_range - c.conflicting;
+    if later.max_id() < max && c.conflicting * 10 <= c.old_range {
+        return Err(HeapError::DifferentProcesses(format!(
+            "{later_name} looks older than {earlier_name}: it holds no object allocated after \
+             {earlier_name} (its newest object id {} is below {max}). Pass the snapshots in the \
+             order they were taken: BASE TARGET [FINAL]",
+            later.max_id()
+        )));
+    }
+    // Allow some churn from classes whose name changes (e.g. a function's
+    // inferred name) but not a different heap.
+    if c.old_range == 0 || c.conflicting * 10 > c.old_range {
+        let later_older = later.max_id() < max;
+        return Err(HeapError::DifferentProcesses(format!(
+            "{later_name} and {earlier_name} do not look like snapshots of the same process: \
+             {} of {} objects in {later_name} with ids from {earlier_name}'s range are not the \
+             same objects ({} shared){}. Node ids are only comparable within one process; \
+             take all snapshots from the same running process, in order BASE TARGET [FINAL]",
+            c.conflicting,
+            c.old_range,
+            shared,
+            if later_older {
+                "; the ids also suggest the snapshots are in the wrong order"
+            } else {
+                ""
+            }
+        )));
+    }
+    Ok(c)
+}
+
+/// Settings for [`analyze`].
+#[derive(Debug, Clone)]
+pub struct DiffOptions {
+    /// Clusters whose new retained bytes are below this are noise.
+    pub min_cluster_bytes: u64,
+    /// Clusters with fewer new objects than this are noise.
+    pub min_cluster_objects: u64,
+    /// How many classes to list.
+    pub top_classes: usize,
+    /// How many clusters to list.
+    pub top_clusters: usize,
+}
+
+impl Default for DiffOptions {
+    fn default() -> Self {
+        DiffOptions {
+            min_cluster_bytes: 256 * 1024,
+            min_cluster_objects: 100,
+            top_classes: 15,
+            top_clusters: 10,
+        }
+    }
+}
+
+/// One step of a retainer path.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PathStep {
+    /// Edge label: property or variable name, `[]` for elements.
+    pub edge: String,
+    /// Class of the node the edge leads to.
+    pub class: String,
+    /// How many times this step repeats (a chain such as a linked list or
+    /// closures capturing the previous object); 1 for a plain step.
+    pub repeat: u64,
+    /// The repeated steps, when `repeat > 1`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cycle: Vec<PathStep>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClassCount {
+    pub class: String,
+    pub count: u64,
+    pub self_size: u64,
+}
+
+/// Objects that leaked through one retainer path.
+#[derive(Debug, Clone, Serialize)]
+pub struct LeakCluster {
+    /// Where the path starts (a GC root category such as `(Global handles)`).
+    pub root: String,
+    pub path: Vec<PathStep>,
+    /// Class of the leaked objects at the end of the path.
+    pub class: String,
+    /// How many such objects (topmost leaked objects in the dominator tree).
+    pub count: u64,
+    /// New objects (allocated after BASE) they keep alive, including themselves.
+    pub new_objects: u64,
+    /// Self size of those new objects: what the leak grew by.
+    pub new_bytes: u64,
+    /// Retained size of the leaked objects in the last snapshot.
+    pub retained_bytes: u64,
+    /// The new objects by class, biggest first.
+    pub classes: Vec<ClassCount>,
+    /// V8 ids of a few leaked objects, to look up in DevTools.
+    pub sample_ids: Vec<u32>,
+    /// One-line rendering of the path.
+    pub display: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClassDelta {
+    pub class: String,
+    /// Count in each snapshot, in order.
+    pub counts: Vec<u64>,
+    /// Self size in each snapshot, in order.
+    pub sizes: Vec<u64>,
+    pub delta_count: i64,
+    pub delta_size: i64,
+    /// Objects in the last snapshot allocated after BASE (and alive at TARGET when there is a FINAL).
+    pub new_count: u64,
+    pub new_size: u64,
+    /// The count grew between every pair of consecutive snapshots.
+    pub growing: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DiffReport {
+    /// "baseline/target/final" or "baseline/target".
+    pub method: &'static str,
+    pub snapshots: Vec<SnapshotStats>,
+    pub clusters: Vec<LeakCluster>,
+    /// Clusters below the noise threshold that were left out.
+    pub clusters_below_threshold: u64,
+    pub classes: Vec<ClassDelta>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SnapshotStats {
+    pub nodes: u64,
+    pub self_size: u64,
+}
+
+/// Engine internals that are never reported as a leak by themselves; when
+/// they leak, it is through a user object that is.
+pub fn is_noise(snap: &HeapSnapshot, n: NodeIdx) -> bool {
+    match snap.kind(n) {
+        NodeKind::Hidden
+        | NodeKind::Array
+        | NodeKind::Code
+        | NodeKind::Synthetic
+        | NodeKind::Number
+        | NodeKind::ObjectShape
+        | NodeKind::Symbol
+        | NodeKind::Other => true,
+        NodeKind::Object | NodeKind::Native => {
+            let name = snap.name(n);
+            name.starts_with("system / ") || name.starts_with("(") || name.is_empty()
+        }
+        _ => false,
+    }
+}
+
+fn edge_token(snap: &HeapSnapshot, e: usize) -> String {
+    if snap.edge_kind(e).name_is_index() {
+        return "[]".into();
+    }
+    let name = snap.strings.get(snap.edge_name[e]);
+    if !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit()) {
+        "[]".into()
+    } else {
+        name.to_string()
+    }
+}
+
+/// GC root categories that hold the engine's own string tables.
+fn is_engine_string_root(label: &str) -> bool {
+    matches!(
+        label,
+        "(Internalized strings)" | "(External strings)" | "(String table)"
+    )
+}
+
+/// Whether the path step's class is worth printing (internal arrays and
+/// hidden nodes are not).
+fn shows_class(class: &str) -> bool {
+    !matches!(class, "(array)" | "(system)" | "(object shape)") && !class.starts_with("system / ")
+}
+
+/// Replaces a repeated run of steps by one copy with its repeat count, so a
+/// chain (closures capturing the previous object) clusters by its shape,
+/// not its length.
+pub fn collapse_repeats(steps: Vec<PathStep>) -> Vec<PathStep> {
+    let mut steps = steps;
+    if steps.len() > 4096 {
+        return steps;
+    }
+    let mut period = 1;
+    while period * 2 <= steps.len() {
+        let mut out: Vec<PathStep> = Vec::with_capacity(steps.len());
+        let mut i = 0;
+        let mut changed = false;
+        while i < steps.len() {
+            let mut reps = 1;
+            while i + (reps + 1) * period <= steps.len()
+                && steps[i..i + period] == steps[i + reps * period..i + (reps + 1) * period]
+            {
+                reps += 1;
+            }
+            if reps > 1 {
+                changed = true;
+                if period == 1 {
+                    let mut s = steps[i].clone();
+                    s.repeat *= reps as u64;
+                    out.push(s);
+                } else {
+                    out.push(PathStep {
+                        edge: String::new(),
+                        class: String::new(),
+                        repeat: reps as u64,
+                        cycle: steps[i..i + period].to_vec(),
+                    });
+                }
+                i += reps * period;
+            } else {
+                out.push(steps[i].clone());
+                i += 1;
+            }
+        }
+        steps = out;
+        if !changed {
+            period += 1;
+        }
+    }
+    steps
+}
+
+fn render_step(s: &PathStep, out: &mut String) {
+    if !s.cycle.is_empty() {
+        out.push('(');
+        for (i, c) in s.cycle.iter().enumerate() {
+            if i > 0 {
+                out.push_str(" → ");
+            }
+            render_step(c, out);
+        }
+        out.push_str(&format!(")×{}", s.repeat));
+        return;
+    }
+    out.push_str(&s.edge);
+    if shows_class(&s.class) {
+        if s.class.starts_with('(') {
+            out.push_str(&format!(" {}", s.class));
+        } else {
+            out.push_str(&format!(" ({})", s.class));
+        }
+    }
+    if s.repeat > 1 {
+        out.push_str(&format!("×{}", s.repeat));
+    }
+}
+
+/// A path's clustering key: the rendering without repeat counts.
+fn path_key(steps: &[PathStep], out: &mut String) {
+    for s in steps {
+        if s.cycle.is_empty() {
+            out.push_str(&s.edge);
+            out.push('\u{1}');
+            out.push_str(&s.class);
+            out.push_str(if s.repeat > 1 { "\u{2}*" } else { "\u{2}" });
+        } else {
+            out.push('(');
+            path_key(&s.cycle, out);
+            out.push(')');
+        }
+    }
+}
+
+pub fn render_path(root: &str, steps: &[PathStep]) -> String {
+    let mut out = String::from(root);
+    for s in steps {
+        out.push_str(" → ");
+        render_step(s, &mut out);
+    }
+    out
+}
+
+fn group_thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Analyses the last snapshot (parsed with edges) against the summaries of
+/// the earlier ones: `earlier[0]` is BASE, `earlier[1]` (if any) is TARGET
+/// and `last` is then FINAL.
+pub fn analyze(
+    earlier: &[&SnapshotSummary],
+    last: &HeapSnapshot,
+    last_summary: &SnapshotSummary,
+    opts: &DiffOptions,
+) -> DiffReport {
+    let base = earlier[0];
+    let target = earlier.get(1).copied();
+    let n = last.node_count();
+
+    // Which objects are new: allocated after BASE and (with a FINAL) alive at TARGET.
+    let mut after_base = vec![false; n];
+    let mut candidate = vec![false; n];
+    // Class comparison: objects new since BASE (and alive at TARGET) per class.
+    let mut new_by_class: HashMap<&str, (u64, u64)> = HashMap::new();
+    for v in 0..n {
+        let id = last.node_id[v];
+        let nb = !base.contains(id);
+        after_base[v] = nb;
+        let kept = nb && target.is_none_or(|t| t.contains(id));
+        candidate[v] = kept && id % 2 == 1 && !is_noise(last, v as NodeIdx);
+        if kept && last.kind(v as u32) != NodeKind::Synthetic {
+            let e = new_by_class
+                .entry(last.class_name(v as NodeIdx))
+                .or_default();
+            e.0 += 1;
+            e.1 += last.node_self_size[v];
+        }
+    }
+    let mut all: Vec<&SnapshotSummary> = earlier.to_vec();
+    all.push(last_summary);
+    let mut names: Vec<&String> = all.iter().flat_map(|s| s.classes.keys()).collect();
+    names.sort();
+    names.dedup();
+    let mut classes: Vec<ClassDelta> = names
+        .into_iter()
+        .map(|name| {
+            let counts: Vec<u64> = all
+                .iter()
+                .map(|s| s.classes.get(name).map_or(0, |t| t.count))
+                .collect();
+            let sizes: Vec<u64> = all
+                .iter()
+                .map(|s| s.classes.get(name).map_or(0, |t| t.self_size))
+                .collect();
+            let (nc, ns) = new_by_class.get(name.as_str()).copied().unwrap_or((0, 0));
+            ClassDelta {
+                class: name.clone(),
+                delta_count: *counts.last().unwrap() as i64 - counts[0] as i64,
+                delta_size: *sizes.last().unwrap() as i64 - sizes[0] as i64,
+                growing: counts.windows(2).all(|w| w[1] > w[0]),
+                counts,
+                sizes,
+                new_count: nc,
+                new_size: ns,
+            }
+        })
+        .collect();
+    classes.retain(|c| c.delta_count != 0 || c.delta_size != 0 || c.new_count != 0);
+    classes.sort_by(|a, b| {
+        b.delta_size
+            .cmp(&a.delta_size)
+            .then(b.delta_count.cmp(&a.delta_count))
+            .then(a.class.cmp(&b.class))
+    });
+    classes.truncate(opts.top_classes);
+
+    let clusters = if last.has_edges() {
+        leak_clusters(last, &after_base, &candidate, opts)
+    } else {
+        (Vec::new(), 0)
+    };
+
+    DiffReport {
+        method: if target.is_some() {
+            "baseline/target/final"
+        } else {
+            "baseline/target"
+        },
+        snapshots: all
+            .iter()
+            .map(|s| SnapshotStats {
+                nodes: s.node_count,
+                self_size: s.total_self_size,
+            })
+            .collect(),
+        clusters: clusters.0,
+        clusters_below_threshold: clusters.1,
+        classes,
+    }
+}
+
+struct ClusterAcc {
+    root: String,
+    path: Vec<PathStep>,
+    class: String,
+    count: u64,
+    retained: u64,
+    new_objects: u64,
+    new_bytes: u64,
+    classes: HashMap<String, (u64, u64)>,
+    sample_ids: Vec<u32>,
+    max_repeat_path: Vec<PathStep>,
+}
+
+fn leak_clusters(
+    snap: &HeapSnapshot,
+    after_base: &[bool],
+    candidate: &[bool],
+    opts: &DiffOptions,
+) -> (Vec<LeakCluster>, u64) {
+    let dom = dominators(snap);
+    let tree = retainer_tree(snap);
+    let m = dom.order.len();
+    // owner[d]: DFS number of the leak root whose dominator subtree holds d
+    // through a chain of new objects.
+    let mut owner = vec![NONE; m];
+    let mut roots: Vec<NodeIdx> = Vec::new();
+    for d in 1..m {
+        let v = dom.order[d];
+        let up = owner[dom.idom[d] as usize];
+        // Ownership flows only through new objects: a new object (say a
+        // re-created timer list) that dominates an old one (the Map) must not
+        // swallow the new objects the old one holds.
+        if up != NONE && after_base[v as usize] {
+            owner[d] = up;
+        } else if candidate[v as usize] {
+            owner[d] = d as u32;
+            roots.push(v);
+        }
+    }
+
+    // Group leak roots by retainer path; paths of siblings share their parent's prefix.
+    let mut prefix_cache: HashMap<NodeIdx, (String, Vec<PathStep>)> = HashMap::new();
+    let mut clusters: Vec<ClusterAcc> = Vec::new();
+    let mut by_key: HashMap<String, usize> = HashMap::new();
+    let mut cluster_of_root: HashMap<u32, usize> = HashMap::new();
+    let mut engine_strings = false;
+    for &r in &roots {
+        let Some(parent) = tree.parent(r) else {
+            continue;
+        };
+        let (root_label, prefix) = prefix_cache
+            .entry(parent)
+            .or_insert_with(|| {
+                let steps = tree.path(parent);
+                let mut root_label = String::from("(root)");
+                let mut out = Vec::new();
+                let mut leading = true;
+                for (e, node) in steps {
+                    if leading && snap.kind(node) == NodeKind::Synthetic {
+                        root_label = snap.name(node).to_string();
+                        continue;
+                    }
+                    leading = false;
+                    out.push(PathStep {
+                        edge: edge_token(snap, e),
+                        class: snap.class_name(node).to_string(),
+                        repeat: 1,
+                        cycle: vec![],
+                    });
+                }
+                // The synthetic root's element edge to the global object reads
+                // better as "(global)".
+                if root_label == "(root)" && out.first().is_some_and(|s| s.edge == "[]") {
+                    let first = out.remove(0);
+                    let name = first.class.trim().trim_end_matches('/').trim();
+                    root_label = format!("({name})");
+                }
+                (root_label, collapse_repeats(out))
+            })
+            .clone();
+        // Strings the engine interned (property names, literals) are reached
+        // from its string tables, not from anything the program holds.
+        if is_engine_string_root(&root_label) && snap.kind(r).is_string() {
+            engine_strings = true;
+            continue;
+        }
+        let steps = prefix;
+        let last_edge = tree.parent_edge[r as usize] as usize;
+        let leaf = PathStep {
+            edge: edge_token(snap, last_edge),
+            class: snap.class_name(r).to_string(),
+            repeat: 1,
+            cycle: vec![],
+        };
+        let mut key = root_label.clone();
+        path_key(&steps, &mut key);
+        key.push('\u{3}');
+        key.push_str(&leaf.edge);
+        key.push('\u{3}');
+        key.push_str(&leaf.class);
+        let idx = *by_key.entry(key).or_insert_with(|| {
+            clusters.push(ClusterAcc {
+                root: root_label.clone(),
+                path: {
+                    let mut p = steps.clone();
+                    p.push(PathStep {
+                        edge: leaf.edge.clone(),
+                        class: String::new(),
+                        repeat: 1,
+                        cycle: vec![],
+                    });
+                    p
+                },
+                class: leaf.class.clone(),
+                count: 0,
+                retained: 0,
+                new_objects: 0,
+                new_bytes: 0,
+                classes: HashMap::new(),
+                sample_ids: Vec::new(),
+                max_repeat_path: Vec::new(),
+            });
+            clusters.len() - 1
+        });
+        let c = &mut clusters[idx];
+        c.count += 1;
+        c.retained += dom.retained(r);
+        if c.sample_ids.len() < 5 {
+            c.sample_ids.push(snap.node_id[r as usize]);
+        }
+        // Keep the rendering with the longest chain for display.
+        let reps: u64 = steps.iter().map(|s| s.repeat).sum();
+        let best: u64 = c.max_repeat_path.iter().map(|s| s.repeat).sum();
+        if reps > best || c.max_repeat_path.is_empty() {
+            c.max_repeat_path = steps;
+        }
+        cluster_of_root.insert(dom.dfn[r as usize], idx);
+    }
+
+    // Count the new objects each cluster keeps alive.
+    for d in 1..m {
+        let o = owner[d];
+        if o == NONE {
+            continue;
+        }
+        let v = dom.order[d] as usize;
+        if !after_base[v] {
+            continue;
+        }
+        if let Some(&idx) = cluster_of_root.get(&o) {
+            let c = &mut clusters[idx];
+            c.new_objects += 1;
+            c.new_bytes += snap.node_self_size[v];
+            if !is_noise(snap, v as NodeIdx) || snap.kind(v as NodeIdx) == NodeKind::Array {
+                let class = snap.class_name(v as NodeIdx);
+                match c.classes.get_mut(class) {
+                    Some(t) => {
+                        t.0 += 1;
+                        t.1 += snap.node_self_size[v];
+                    }
+                    None => {
+                        c.classes
+                            .insert(class.to_string(), (1, snap.node_self_size[v]));
+                    }
+                }
+            }
+        }
+    }
+
+    let mut below = engine_strings as u64;
+    let mut out: Vec<LeakCluster> = Vec::new();
+    for c in clusters {
+        if c.new_bytes < opts.min_cluster_bytes || c.new_objects < opts.min_cluster_objects {
+            below += 1;
+            continue;
+        }
+        let mut classes: Vec<ClassCount> = c
+            .classes
+            .into_iter()
+            .map(|(class, (count, self_size))| ClassCount {
+                class,
+                count,
+                self_size,
+            })
+            .collect();
+        classes.sort_by(|a, b| b.self_size.cmp(&a.self_size).then(a.class.cmp(&b.class)));
+        // A chain (each leaked object holding the previous one) has one
+        // topmost object; count the leaked objects of its class instead.
+        let chained = c.max_repeat_path.iter().any(|s| s.repeat > 1);
+        let count = if chained {
+            classes
+                .iter()
+                .find(|k| k.class == c.class)
+                .map_or(c.count, |k| k.count.max(c.count))
+        } else {
+            c.count
+        };
+        classes.truncate(8);
+        let leaf_edge = c.path.last().map(|s| s.edge.clone()).unwrap_or_default();
+        let mut shown = c.max_repeat_path.clone();
+        let mut display = render_path(&c.root, &shown);
+        display.push_str(&format!(
+            " → {} → {} × {}",
+            leaf_edge,
+            group_thousands(count),
+            c.class
+        ));
+        shown.push(PathStep {
+            edge: leaf_edge,
+            class: c.class.clone(),
+            repeat: 1,
+            cycle: vec![],
+        });
+        out.push(LeakCluster {
+            root: c.root,
+            path: shown,
+            class: c.class,
+            count,
+            new_objects: c.new_objects,
+            new_bytes: c.new_bytes,
+            retained_bytes: c.retained,
+            classes,
+            sample_ids: c.sample_ids,
+            display,
+        });
+    }
+    out.sort_by(|a, b| {
+        b.new_bytes
+            .cmp(&a.new_bytes)
+            .then(a.display.cmp(&b.display))
+    });
+    let extra = out.len().saturating_sub(opts.top_clusters) as u64;
+    out.truncate(opts.top_clusters);
+    (out, below + extra)
+}
+
+/// Whether an edge keeps its target alive (not weak).
+pub fn is_strong(snap: &HeapSnapshot, e: usize) -> bool {
+    snap.edge_kind(e) != EdgeKind::Weak
+}
+
+/// Reads BASE, TARGET and optionally FINAL snapshot files (concurrently,
+/// one thread each; only the last is kept with its edges, the others are
+/// reduced to ids and class totals as soon as they are read), checks they
+/// come from one process, and analyses them. `progress(file_index,
+/// bytes_read)` is called while reading.
+pub fn diff_snapshot_files(
+    paths: &[&std::path::Path],
+    opts: &DiffOptions,
+    progress: &(dyn Fn(usize, u64) + Sync),
+) -> Result<DiffReport, (usize, HeapError)> {
+    use crate::snapshot::Keep;
+    assert!(paths.len() == 2 || paths.len() == 3, "BASE TARGET [FINAL]");
+    let names = ["BASE", "TARGET", "FINAL"];
+    let last_i = paths.len() - 1;
+    let (earlier, last) = std::thread::scope(|scope| {
+        let handles: Vec<_> = paths[..last_i]
+            .iter()
+            .enumerate()
+            .map(|(i, path)| {
+                scope.spawn(move || {
+                    let mut cb = |b: u64| progress(i, b);
+                    let snap =
+                        HeapSnapshot::read_file_with_progress(path, Keep::NodesOnly, Some(&mut cb))
+                            .map_err(|e| (i, e))?;
+                    Ok::<_, (usize, HeapError)>(SnapshotSummary::of(&snap))
+                })
+            })
+            .collect();
+        let mut cb = |b: u64| progress(last_i, b);
+        let last =
+            HeapSnapshot::read_file_with_progress(paths[last_i], Keep::Everything, Some(&mut cb))
+                .map_err(|e| (last_i, e));
+        let earlier: Vec<Result<SnapshotSummary, (usize, HeapError)>> = handles
+            .into_iter()
+            .map(|h| h.join().expect("snapshot reader thread does not panic"))
+            .collect();
+        (earlier, last)
+    });
+    let mut summaries = Vec::with_capacity(earlier.len());
+    for s in earlier {
+        summaries.push(s?);
+    }
+    let last = last?;
+    let mut last_summary = SnapshotSummary::of(&last);
+    for i in 1..summaries.len() {
+        let (prev, cur) = summaries.split_at_mut(i);
+        check_same_process(&prev[i - 1], &cur[0], names[i - 1], names[i]).map_err(|e| (i, e))?;
+    }
+    let prev = summaries.last().expect("at least BASE");
+    check_same_process(prev, &last_summary, names[last_i - 1], names[last_i])
+        .map_err(|e| (last_i, e))?;
+    for s in &mut summaries {
+        s.drop_signatures();
+    }
+    last_summary.drop_ids();
+    let refs: Vec<&SnapshotSummary> = summaries.iter().collect();
+    Ok(analyze(&refs, &last, &last_summary, opts))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(e: &str) -> PathStep {
+        PathStep {
+            edge: e.into(),
+            class: "C".into(),
+            repeat: 1,
+            cycle: vec![],
+        }
+    }
+
+    #[test]
+    fn collapses_chains() {
+        let steps: Vec<PathStep> = ["a", "x", "y", "x", "y", "x", "y", "b"]
+            .iter()
+            .map(|s| step(s))
+            .collect();
+        let c = collapse_repeats(steps);
+        assert_eq!(c.len(), 3);
+        assert_eq!(c[1].repeat, 3);
+        assert_eq!(c[1].cycle.len(), 2);
+        assert_eq!(
+            render_path("(r)", &c),
+            "(r) → a (C) → (x (C) → y (C))×3 → b (C)"
+        );
+        let same = collapse_repeats(vec![step("a"), step("a")]);
+        assert_eq!(same.len(), 1);
+        assert_eq!(same[0].repeat, 2);
+    }
+
+    #[test]
+    fn thousands() {
+        assert_eq!(group_thousands(41203), "41,203");
+        assert_eq!(group_thousands(999), "999");
+        assert_eq!(group_thousands(1000000), "1,000,000");
+    }
+}

@@ -1,0 +1,495 @@
+//! A small streaming JSON scanner over any [`Read`]: just enough JSON to walk
+//! a heap snapshot's top level, read its huge numeric arrays without building
+//! a value tree, and read strings with their escapes. Memory use is one
+//! fixed-size buffer; every error carries the byte offset where it happened.
+
+use std::io::Read;
+
+use crate::error::HeapError;
+
+const BUF_SIZE: usize = 1 << 20;
+
+/// A buffered byte source that knows its absolute offset.
+pub struct Scanner<'p, R> {
+    reader: R,
+    buf: Box<[u8]>,
+    pos: usize,
+    len: usize,
+    /// Bytes consumed before `buf[0]`.
+    base: u64,
+    eof: bool,
+    progress: Option<&'p mut dyn FnMut(u64)>,
+    next_report: u64,
+}
+
+impl<'p, R: Read> Scanner<'p, R> {
+    pub fn new(reader: R) -> Self {
+        Scanner {
+            reader,
+            buf: vec![0u8; BUF_SIZE].into_boxed_slice(),
+            pos: 0,
+            len: 0,
+            base: 0,
+            eof: false,
+            progress: None,
+            next_report: 0,
+        }
+    }
+
+    /// Calls `f(bytes_consumed)` every few megabytes.
+    pub fn set_progress(&mut self, f: &'p mut dyn FnMut(u64)) {
+        self.progress = Some(f);
+    }
+
+    /// Absolute offset of the next unread byte.
+    pub fn offset(&self) -> u64 {
+        self.base + self.pos as u64
+    }
+
+    fn refill(&mut self) -> Result<bool, HeapError> {
+        if self.eof {
+            return Ok(false);
+        }
+        self.base += self.len as u64;
+        self.pos = 0;
+        self.len = 0;
+        loop {
+            match self.reader.read(&mut self.buf) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(false);
+                }
+                Ok(n) => {
+                    self.len = n;
+                    break;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    return Err(HeapError::Io {
+                        offset: self.base,
+                        source: e,
+                    })
+                }
+            }
+        }
+        if let Some(report) = self.progress.as_mut() {
+            if self.base >= self.next_report {
+                report(self.base);
+                self.next_report = self.base + (16 << 20);
+            }
+        }
+        Ok(true)
+    }
+
+    /// The next byte without consuming it; `None` at end of input.
+    #[inline]
+    pub fn peek(&mut self) -> Result<Option<u8>, HeapError> {
+        if self.pos >= self.len && !self.refill()? {
+            return Ok(None);
+        }
+        Ok(Some(self.buf[self.pos]))
+    }
+
+    #[inline]
+    fn bump(&mut self) {
+        self.pos += 1;
+    }
+
+    /// Skips whitespace and returns the next byte (not consumed).
+    pub fn peek_token(&mut self) -> Result<Option<u8>, HeapError> {
+        loop {
+            match self.peek()? {
+                Some(b' ' | b'\n' | b'\r' | b'\t') => self.bump(),
+                other => return Ok(other),
+            }
+        }
+    }
+
+    fn unexpected(&self, what: &str, got: Option<u8>) -> HeapError {
+        match got {
+            None => HeapError::Truncated {
+                offset: self.offset(),
+                expected: what.to_string(),
+            },
+            Some(b) => HeapError::Syntax {
+                offset: self.offset(),
+                message: format!("expected {what}, found {}", show_byte(b)),
+            },
+        }
+    }
+
+    /// Consumes `byte` after optional whitespace.
+    pub fn expect(&mut self, byte: u8) -> Result<(), HeapError> {
+        let got = self.peek_token()?;
+        if got == Some(byte) {
+            self.bump();
+            Ok(())
+        } else {
+            Err(self.unexpected(&format!("'{}'", byte as char), got))
+        }
+    }
+
+    /// Reads a JSON string (after optional whitespace), appending its decoded
+    /// text to `out`. Invalid UTF-8 and lone surrogates become U+FFFD.
+    pub fn read_string(&mut self, out: &mut String) -> Result<(), HeapError> {
+        self.expect(b'"')?;
+        let mut raw: Vec<u8> = Vec::new();
+        loop {
+            // Fast path: copy a run of plain bytes from the buffer.
+            if self.pos >= self.len && !self.refill()? {
+                return Err(self.unexpected("end of string", None));
+            }
+            let chunk = &self.buf[self.pos..self.len];
+            let stop = chunk
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\')
+                .unwrap_or(chunk.len());
+            raw.extend_from_slice(&chunk[..stop]);
+            self.pos += stop;
+            if stop == chunk.len() {
+                continue;
+            }
+            let b = self.buf[self.pos];
+            self.bump();
+            if b == b'"' {
+                break;
+            }
+            let esc = self.peek()?;
+            if esc.is_some() {
+                self.bump();
+            }
+            match esc {
+                Some(b'"') => raw.push(b'"'),
+                Some(b'\\') => raw.push(b'\\'),
+                Some(b'/') => raw.push(b'/'),
+                Some(b'b') => raw.push(8),
+                Some(b'f') => raw.push(12),
+                Some(b'n') => raw.push(b'\n'),
+                Some(b'r') => raw.push(b'\r'),
+                Some(b't') => raw.push(b'\t'),
+                Some(b'u') => {
+                    let unit = self.read_hex4()?;
+                    let ch = if (0xD800..0xDC00).contains(&unit) {
+                        // A high surrogate: pair it with a following low one if present.
+                        if self.peek()? == Some(b'\\') {
+                            self.bump();
+                            if self.peek()? == Some(b'u') {
+                                self.bump();
+                                let low = self.read_hex4()?;
+                                if (0xDC00..0xE000).contains(&low) {
+                                    let c = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
+                                    char::from_u32(c).unwrap_or('\u{FFFD}')
+                                } else {
+                                    push_char(&mut raw, '\u{FFFD}');
+                                    char::from_u32(low).unwrap_or('\u{FFFD}')
+                                }
+                            } else {
+                                let got = self.peek()?;
+                                return Err(self.unexpected("'u' after '\\'", got));
+                            }
+                        } else {
+                            '\u{FFFD}'
+                        }
+                    } else {
+                        char::from_u32(unit).unwrap_or('\u{FFFD}')
+                    };
+                    push_char(&mut raw, ch);
+                }
+                other => return Err(self.unexpected("a string escape", other)),
+            }
+        }
+        match String::from_utf8(raw) {
+            Ok(s) => out.push_str(&s),
+            Err(e) => out.push_str(&String::from_utf8_lossy(e.as_bytes())),
+        }
+        Ok(())
+    }
+
+    fn read_hex4(&mut self) -> Result<u32, HeapError> {
+        let mut v = 0u32;
+        for _ in 0..4 {
+            let b = self.peek()?;
+            let d = match b {
+                Some(c @ b'0'..=b'9') => c - b'0',
+                Some(c @ b'a'..=b'f') => c - b'a' + 10,
+                Some(c @ b'A'..=b'F') => c - b'A' + 10,
+                other => return Err(self.unexpected("a hex digit", other)),
+            };
+            self.bump();
+            v = v * 16 + d as u32;
+        }
+        Ok(v)
+    }
+
+    /// Skips one JSON value of any kind, returning nothing; bounded memory
+    /// whatever its size (only nesting depth is tracked).
+    pub fn skip_value(&mut self) -> Result<(), HeapError> {
+        let mut depth: u32 = 0;
+        let mut scratch = String::new();
+        loop {
+            let b = self.peek_token()?;
+            match b {
+                Some(b'{' | b'[') => {
+                    self.bump();
+                    depth += 1;
+                    if depth > 1024 {
+                        return Err(HeapError::Syntax {
+                            offset: self.offset(),
+                            message: "nesting deeper than 1024 levels".into(),
+                        });
+                    }
+                    continue;
+                }
+                Some(b'}' | b']') if depth > 0 => {
+                    self.bump();
+                    depth -= 1;
+                }
+                Some(b'"') => {
+                    scratch.clear();
+                    self.read_string(&mut scratch)?;
+                    if self.peek_token()? == Some(b':') && depth > 0 {
+                        self.bump();
+                        continue;
+                    }
+                }
+                Some(b'-' | b'0'..=b'9' | b't' | b'f' | b'n') => {
+                    while let Some(c) = self.peek()? {
+                        if c.is_ascii_alphanumeric() || matches!(c, b'-' | b'+' | b'.') {
+                            self.bump();
+                        } else {
+                            break;
+                        }
+                    }
+                }
+                other => return Err(self.unexpected("a JSON value", other)),
+            }
+            if depth == 0 {
+                return Ok(());
+            }
+            match self.peek_token()? {
+                Some(b',') => self.bump(),
+                Some(b']' | b'}') => {}
+                other => return Err(self.unexpected("',' or a closing bracket", other)),
+            }
+        }
+    }
+
+    /// Copies one JSON value's raw bytes (for small values such as the
+    /// snapshot header). Fails if it exceeds `limit` bytes.
+    pub fn capture_value(&mut self, limit: usize) -> Result<Vec<u8>, HeapError> {
+        self.peek_token()?;
+        let start = self.offset();
+        // Re-scan with a tee: simplest is to record bytes as they are consumed.
+        let mut out = Vec::new();
+        let mut depth: u32 = 0;
+        let mut in_string = false;
+        let mut escaped = false;
+        loop {
+            let b = match self.peek()? {
+                Some(b) => b,
+                None => {
+                    return Err(HeapError::Truncated {
+                        offset: self.offset(),
+                        expected: "end of the value that starts at byte ".to_string()
+                            + &start.to_string(),
+                    })
+                }
+            };
+            self.bump();
+            out.push(b);
+            if out.len() > limit {
+                return Err(HeapError::Syntax {
+                    offset: start,
+                    message: format!("value is larger than {limit} bytes"),
+                });
+            }
+            if in_string {
+                if escaped {
+                    escaped = false;
+                } else if b == b'\\' {
+                    escaped = true;
+                } else if b == b'"' {
+                    in_string = false;
+                    if depth == 0 {
+                        return Ok(out);
+                    }
+                }
+                continue;
+            }
+            match b {
+                b'"' => in_string = true,
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' => {
+                    if depth == 0 {
+                        return Err(self.unexpected("a JSON value", Some(b)));
+                    }
+                    depth -= 1;
+                    if depth == 0 {
+                        return Ok(out);
+                    }
+                }
+                _ if depth == 0 => {
+                    // A scalar at top level: read until a delimiter.
+                    while let Some(c) = self.peek()? {
+                        if matches!(c, b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t') {
+                            break;
+                        }
+                        self.bump();
+                        out.push(c);
+                    }
+                    return Ok(out);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Reads an array of non-negative integers, calling `sink` with each one.
+    /// This is the hot loop for the `nodes` and `edges` arrays: it works on
+    /// the buffer directly and keeps a partial number across refills.
+    pub fn read_u64_array(
+        &mut self,
+        mut sink: impl FnMut(u64) -> Result<(), HeapError>,
+    ) -> Result<u64, HeapError> {
+        self.expect(b'[')?;
+        if self.peek_token()? == Some(b']') {
+            self.bump();
+            return Ok(0);
+        }
+        let mut count: u64 = 0;
+        // State: are we inside a number, and its value so far.
+        let mut in_number = false;
+        let mut value: u64 = 0;
+        let mut digits: u32 = 0;
+        // After a number we need ',' or ']'; `need_value` means after ','.
+        let mut need_value = true;
+        loop {
+            if self.pos >= self.len && !self.refill()? {
+                return Err(HeapError::Truncated {
+                    offset: self.offset(),
+                    expected: "the rest of a number array".into(),
+                });
+            }
+            let buf = &self.buf[self.pos..self.len];
+            let mut i = 0;
+            while i < buf.len() {
+                let b = buf[i];
+                if b.is_ascii_digit() {
+                    if !in_number {
+                        if !need_value {
+                            self.pos += i;
+                            return Err(self.unexpected("',' or ']'", Some(b)));
+                        }
+                        in_number = true;
+                        need_value = false;
+                        value = 0;
+                        digits = 0;
+                    }
+                    digits += 1;
+                    if digits > 19 {
+                        self.pos += i;
+                        return Err(HeapError::Syntax {
+                            offset: self.offset(),
+                            message: "number too large".into(),
+                        });
+                    }
+                    value = value * 10 + (b - b'0') as u64;
+                    i += 1;
+                    continue;
+                }
+                if in_number {
+                    in_number = false;
+                    if let Err(e) = sink(value) {
+                        self.pos += i;
+                        return Err(e);
+                    }
+                    count += 1;
+                }
+                match b {
+                    b',' if !need_value => need_value = true,
+                    b']' if !need_value => {
+                        self.pos += i + 1;
+                        return Ok(count);
+                    }
+                    b' ' | b'\n' | b'\r' | b'\t' => {}
+                    _ => {
+                        self.pos += i;
+                        let what = if need_value {
+                            "a non-negative integer"
+                        } else {
+                            "',' or ']'"
+                        };
+                        return Err(self.unexpected(what, Some(b)));
+                    }
+                }
+                i += 1;
+            }
+            self.pos = self.len;
+        }
+    }
+}
+
+fn push_char(raw: &mut Vec<u8>, c: char) {
+    let mut tmp = [0u8; 4];
+    raw.extend_from_slice(c.encode_utf8(&mut tmp).as_bytes());
+}
+
+fn show_byte(b: u8) -> String {
+    if b.is_ascii_graphic() {
+        format!("'{}'", b as char)
+    } else {
+        format!("byte 0x{b:02x}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scanner(s: &str) -> Scanner<'static, &[u8]> {
+        Scanner::new(s.as_bytes())
+    }
+
+    #[test]
+    fn reads_numbers_across_whitespace() {
+        let mut got = vec![];
+        let n = scanner(" [1, 22 ,\n333]")
+            .read_u64_array(|v| {
+                got.push(v);
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(n, 3);
+        assert_eq!(got, vec![1, 22, 333]);
+    }
+
+    #[test]
+    fn rejects_bad_arrays() {
+        for bad in ["[1,,2]", "[1 2]", "[-1]", "[1.5]", "[1,", "[", "[1,]"] {
+            let r = scanner(bad).read_u64_array(|_| Ok(()));
+            assert!(r.is_err(), "{bad} was accepted");
+        }
+    }
+
+    #[test]
+    fn decodes_string_escapes() {
+        let mut s = String::new();
+        scanner(r#""a\"b\\c\n\u00e9\ud83d\ude00\ud800x""#)
+            .read_string(&mut s)
+            .unwrap();
+        assert_eq!(s, "a\"b\\c\né😀\u{FFFD}x");
+    }
+
+    #[test]
+    fn skips_nested_values() {
+        let mut sc = scanner(r#"{"a":[1,{"b":"]"}],"c":null} 7"#);
+        sc.skip_value().unwrap();
+        assert_eq!(sc.peek_token().unwrap(), Some(b'7'));
+    }
+
+    #[test]
+    fn captures_values() {
+        let mut sc = scanner(r#" {"a":"}"} ,"#);
+        assert_eq!(sc.capture_value(100).unwrap(), br#"{"a":"}"}"#.to_vec());
+    }
+}

@@ -1,0 +1,293 @@
+//! `leakwatch diff BASE TARGET [FINAL]`: compares heap snapshots (V8) or heap
+//! profiles (pprof) of one process and names what keeps the growth alive.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use anyhow::{bail, Context};
+use clap::Args;
+use leakwatch_core::format;
+use leakwatch_heap::diff::{diff_snapshot_files, DiffOptions, DiffReport};
+use leakwatch_heap::{detect_format, InputFormat};
+
+use crate::exit;
+
+/// Compare heap snapshots or heap profiles of one process.
+///
+/// V8 heap snapshots (.heapsnapshot from Node, Chrome, Electron, Deno): with
+/// three snapshots, objects allocated after BASE and still alive at TARGET
+/// and FINAL are grouped by their shortest retainer path from a GC root
+/// (memlab's method); with two, everything new in TARGET is considered.
+/// pprof profiles (gzipped or raw profile.proto, e.g. Go's /debug/pprof/heap
+/// or /debug/pprof/goroutine): the stacks whose in-use bytes/objects or
+/// goroutine count grew most, like `go tool pprof -base BASE TARGET`.
+/// The format is detected from the content.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The earlier snapshot or profile.
+    pub base: PathBuf,
+    /// A later one.
+    pub target: PathBuf,
+    /// An even later one (heap snapshots: reduces false positives).
+    pub final_: Option<PathBuf>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// How many clusters, classes or stacks to list.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    /// Leak clusters whose new objects weigh less than this are noise (heap snapshots), e.g. 256KiB.
+    #[arg(long, default_value = "256KiB", value_parser = parse_size)]
+    pub min_bytes: u64,
+}
+
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let v: f64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a size such as 64KiB or 10MB"))?;
+    let mult = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "kib" => 1024.0,
+        "m" | "mb" => 1e6,
+        "mib" => 1048576.0,
+        "g" | "gb" => 1e9,
+        "gib" => 1073741824.0,
+        _ => {
+            return Err(format!(
+                "unknown size unit in '{s}' (use B, KiB, MiB, KB, MB)"
+            ))
+        }
+    };
+    Ok((v * mult) as u64)
+}
+
+pub fn run(args: DiffArgs) -> anyhow::Result<u8> {
+    let mut paths = vec![args.base.clone(), args.target.clone()];
+    if let Some(f) = &args.final_ {
+        paths.push(f.clone());
+    }
+    let mut formats = Vec::new();
+    for p in &paths {
+        let f = detect_format(p).with_context(|| format!("cannot read {}", p.display()))?;
+        formats.push(f);
+    }
+    match formats[0] {
+        InputFormat::V8Snapshot => {
+            if let Some((i, _)) = formats
+                .iter()
+                .enumerate()
+                .find(|(_, f)| **f != InputFormat::V8Snapshot)
+            {
+                bail!(
+                    "{} is a V8 heap snapshot but {} is not: pass snapshots of the same kind",
+                    paths[0].display(),
+                    paths[i].display()
+                );
+            }
+            diff_snapshots(&paths, args.json, args.top, args.min_bytes)
+        }
+        InputFormat::Pprof => {
+            if paths.len() != 2 {
+                bail!("pprof profiles are compared two at a time: leakwatch diff BASE TARGET");
+            }
+            if formats[1] != InputFormat::Pprof {
+                bail!(
+                    "{} is a pprof profile but {} is not",
+                    paths[0].display(),
+                    paths[1].display()
+                );
+            }
+            crate::cmd::diff_pprof::run(&args, &paths)
+        }
+        InputFormat::Unknown => bail!(
+            "{} is neither a V8 heap snapshot (JSON) nor a pprof profile (gzipped or raw profile.proto)",
+            paths[0].display()
+        ),
+    }
+}
+
+/// Diffs 2 or 3 V8 heap snapshot files and prints the report; returns the exit code.
+pub fn diff_snapshots(
+    paths: &[PathBuf],
+    json: bool,
+    top: usize,
+    min_bytes: u64,
+) -> anyhow::Result<u8> {
+    let opts = DiffOptions {
+        min_cluster_bytes: min_bytes,
+        top_classes: top,
+        top_clusters: top,
+        ..DiffOptions::default()
+    };
+    let show_progress = std::io::stderr().is_terminal();
+    let sizes: Vec<u64> = paths
+        .iter()
+        .map(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
+        .collect();
+    // Files are read concurrently: show their combined progress.
+    let done: Vec<AtomicU64> = paths.iter().map(|_| AtomicU64::new(0)).collect();
+    let total: u64 = sizes.iter().sum();
+    let progress = |i: usize, bytes: u64| {
+        if show_progress && total > 0 {
+            done[i].store(bytes, Ordering::Relaxed);
+            let sum: u64 = done.iter().map(|d| d.load(Ordering::Relaxed)).sum();
+            eprint!(
+                "\rreading {} snapshots … {:>3}%  ",
+                paths.len(),
+                (sum * 100 / total).min(100)
+            );
+            let _ = std::io::stderr().flush();
+        }
+    };
+    let refs: Vec<&std::path::Path> = paths.iter().map(|p| p.as_path()).collect();
+    let result = diff_snapshot_files(&refs, &opts, &progress);
+    if show_progress {
+        eprint!("\r{:60}\r", "");
+    }
+    let report = result.map_err(|(i, e)| {
+        anyhow::Error::new(e).context(format!("cannot use {}", paths[i].display()))
+    })?;
+    if json {
+        let out = serde_json::json!({
+            "format": "v8-heap-snapshot",
+            "files": paths,
+            "report": report,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        print_report(&report, paths);
+    }
+    Ok(if report.clusters.is_empty() {
+        exit::OK
+    } else {
+        exit::LEAK
+    })
+}
+
+fn signed_bytes(v: i64) -> String {
+    if v < 0 {
+        format!("-{}", format::bytes(-v as f64))
+    } else {
+        format!("+{}", format::bytes(v as f64))
+    }
+}
+
+fn print_report(r: &DiffReport, paths: &[PathBuf]) {
+    let names = ["BASE", "TARGET", "FINAL"];
+    println!(
+        "heap snapshot diff ({} method), node ids checked to come from one process",
+        r.method
+    );
+    for (i, (p, s)) in paths.iter().zip(&r.snapshots).enumerate() {
+        println!(
+            "  {:<6} {}  {} nodes, {} heap",
+            names[i],
+            p.display(),
+            s.nodes,
+            format::bytes(s.self_size as f64)
+        );
+    }
+    println!();
+    if r.clusters.is_empty() {
+        println!(
+            "no leak cluster above the noise threshold ({} smaller clusters ignored)",
+            r.clusters_below_threshold
+        );
+    } else {
+        let what = if paths.len() == 3 {
+            "allocated after BASE, still alive at TARGET and FINAL"
+        } else {
+            "allocated after BASE, alive at TARGET"
+        };
+        println!("leak clusters ({what}), biggest first:");
+        for (i, c) in r.clusters.iter().enumerate() {
+            println!(
+                "{:>3}. {}  +{}",
+                i + 1,
+                c.display,
+                format::bytes(c.new_bytes as f64)
+            );
+            let detail: Vec<String> = c
+                .classes
+                .iter()
+                .take(5)
+                .map(|k| {
+                    format!(
+                        "{} {} ({})",
+                        k.count,
+                        k.class,
+                        format::bytes(k.self_size as f64)
+                    )
+                })
+                .collect();
+            println!(
+                "     keeps {} new objects alive: {}; retained {}; e.g. @{}",
+                c.new_objects,
+                detail.join(", "),
+                format::bytes(c.retained_bytes as f64),
+                c.sample_ids
+                    .iter()
+                    .map(|i| i.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" @")
+            );
+        }
+        if r.clusters_below_threshold > 0 {
+            println!(
+                "     ({} smaller clusters not shown; see --min-bytes, --top)",
+                r.clusters_below_threshold
+            );
+        }
+    }
+    println!();
+    let header: Vec<&str> = names[..paths.len()].to_vec();
+    println!(
+        "classes by self-size growth (count {}):",
+        header.join(" → ")
+    );
+    println!(
+        "  {:<32} {:>28} {:>9} {:>11} {:>9}",
+        "class", "count", "Δcount", "Δsize", "new"
+    );
+    for c in &r.classes {
+        let counts: Vec<String> = c.counts.iter().map(|n| n.to_string()).collect();
+        let mut name = c.class.clone();
+        if name.chars().count() > 32 {
+            name = name.chars().take(31).collect::<String>() + "…";
+        }
+        println!(
+            "  {:<32} {:>28} {:>+9} {:>11} {:>9}{}",
+            name,
+            counts.join(" → "),
+            c.delta_count,
+            signed_bytes(c.delta_size),
+            c.new_count,
+            if c.growing && c.counts.len() > 2 {
+                "  growing"
+            } else {
+                ""
+            }
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("256KiB").unwrap(), 262144);
+        assert_eq!(parse_size("1MB").unwrap(), 1_000_000);
+        assert_eq!(parse_size("0").unwrap(), 0);
+        assert!(parse_size("ten").is_err());
+        assert!(parse_size("5 parsecs").is_err());
+    }
+}
