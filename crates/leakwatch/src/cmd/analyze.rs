@@ -19,7 +19,10 @@ use crate::exit;
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
     /// The CSV file to analyze.
-    pub file: PathBuf,
+    #[arg(required_unless_present = "prometheus")]
+    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub fleet: crate::cmd::fleet::FleetArgs,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
@@ -34,10 +37,17 @@ pub fn parse_duration_arg(s: &str) -> Result<f64, String> {
 }
 
 pub fn run(args: AnalyzeArgs) -> anyhow::Result<u8> {
-    let file = std::fs::File::open(&args.file)
-        .with_context(|| format!("cannot open {}: check the path", args.file.display()))?;
+    if args.fleet.prometheus.is_some() {
+        return crate::cmd::fleet::run(&args.fleet, args.json, args.season);
+    }
+    let path = args
+        .file
+        .clone()
+        .context("give a CSV file or --prometheus URL")?;
+    let file = std::fs::File::open(&path)
+        .with_context(|| format!("cannot open {}: check the path", path.display()))?;
     let series = parse_csv(std::io::BufReader::new(file))
-        .with_context(|| format!("{} is not a valid leakwatch series", args.file.display()))?;
+        .with_context(|| format!("{} is not a valid leakwatch series", path.display()))?;
     let mut cfg = DetectorConfig::for_interval(median_interval(&series.t_s));
     if let Some(season) = args.season {
         cfg.season_s = season;
@@ -47,7 +57,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<u8> {
     let duration_s = series.t_s.last().copied().unwrap_or(t0) - t0;
     if args.json {
         let out = serde_json::json!({
-            "file": args.file,
+            "file": path,
             "verdict": report.verdict,
             "first_alert_s": report.first_alert_s,
             "state": report.state,

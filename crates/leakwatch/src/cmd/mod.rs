@@ -4,11 +4,13 @@ pub mod analyze;
 pub mod check;
 pub mod diff;
 pub mod diff_pprof;
+pub mod fleet;
 pub mod report;
 pub mod run;
 pub mod snapshot;
 pub mod trace;
 pub mod watch;
+pub mod watch_agent;
 
 use leakwatch_core::{format, Report, Resource, Verdict};
 

@@ -19,7 +19,7 @@ use crate::monitor::{stop_flag, Monitor, MonitorSettings};
 /// joined to the old one: restarts mask a leak, they do not fix it.
 #[derive(Debug, Args)]
 #[command(
-    group(clap::ArgGroup::new("target").required(true).args(["pid", "name", "cgroup"])),
+    group(clap::ArgGroup::new("target").required(true).args(["pid", "name", "cgroup", "config", "containers"])),
     after_help = "\
 Examples:
   leakwatch watch --pid 4242
@@ -66,9 +66,14 @@ pub struct WatchArgs {
     /// After a restart, ignore the new instance's first seconds (its start-up) before joining it.
     #[arg(long, default_value = "10s", value_parser = parse_duration_arg)]
     pub restart_warmup: f64,
+    #[command(flatten)]
+    pub agent: crate::cmd::watch_agent::AgentFlags,
 }
 
 pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
+    if args.agent.active() {
+        return crate::cmd::watch_agent::run(args);
+    }
     let stop = stop_flag()?;
     let spec = if let Some(pid) = args.pid {
         TargetSpec::Pid {

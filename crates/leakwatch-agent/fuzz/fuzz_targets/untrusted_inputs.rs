@@ -1,0 +1,15 @@
+//! Every parser of untrusted input in the agent: TOML config, sizes,
+//! Prometheus API answers, cgroup paths and kubelet log names.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = leakwatch_agent::fleet::parse_matrix(data);
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = leakwatch_agent::config::AgentConfig::parse(text, "fuzz");
+        let _ = leakwatch_agent::config::parse_size(text);
+        let _ = leakwatch_agent::containers::classify(std::path::Path::new(text));
+        let _ = leakwatch_agent::containers::parse_k8s_log_name(text);
+    }
+});

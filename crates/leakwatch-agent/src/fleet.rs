@@ -1,0 +1,722 @@
+//! Fleet analysis over an existing Prometheus: pull every series a PromQL
+//! query matches over a range (`/api/v1/query_range`), feed each through its
+//! own [`leakwatch_core::Detector`], and rank the leaking ones.
+//!
+//! Prometheus refuses a range query of more than 11,000 points per series,
+//! so long ranges are split into consecutive chunks on the same step grid.
+//! Chunks arrive in time order and are fed to the detectors as they come, so
+//! memory is bounded by the number of series, not by the range.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use leakwatch_core::{Detector, DetectorConfig, LeakState};
+use serde::{Deserialize, Serialize};
+
+/// Prometheus' own limit on points per series in one range query.
+pub const PROMETHEUS_MAX_POINTS: u64 = 11_000;
+/// Points asked for per chunk: under the limit, with room for rounding.
+pub const CHUNK_POINTS: u64 = 10_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FleetError {
+    #[error("`{0}` is not a Prometheus URL: use http://HOST:PORT (the server's base URL, without /api/v1)")]
+    BadUrl(String),
+    #[error("cannot reach Prometheus at {url}: {reason}. Check the URL and that the server is up")]
+    Unreachable { url: String, reason: String },
+    #[error("Prometheus rejected the query ({error_type}): {error}")]
+    Query { error_type: String, error: String },
+    #[error("Prometheus at {url} answered HTTP {status}: {body}")]
+    Http {
+        url: String,
+        status: u16,
+        body: String,
+    },
+    #[error("unexpected answer from {url}: {reason} (is this a Prometheus server?)")]
+    BadResponse { url: String, reason: String },
+    #[error("bad range: {0}")]
+    BadRange(String),
+}
+
+/// What to analyze.
+#[derive(Debug, Clone)]
+pub struct FleetQuery {
+    /// Base URL of the Prometheus server, e.g. `http://127.0.0.1:9090`.
+    pub url: String,
+    pub query: String,
+    /// Unix seconds.
+    pub start_s: f64,
+    pub end_s: f64,
+    pub step_s: f64,
+    /// Season override for the detector (None: chosen from the step).
+    pub season_s: Option<f64>,
+    /// PromQL giving each series' limit (matched on labels other than
+    /// `__name__`), for time-to-limit; e.g. `container_spec_memory_limit_bytes`.
+    pub limit_query: Option<String>,
+    pub timeout: Duration,
+}
+
+/// The judgement of one series.
+#[derive(Debug, Clone, Serialize)]
+pub struct SeriesResult {
+    /// The series in PromQL selector form: `name{label="value",...}`.
+    pub series: String,
+    pub labels: BTreeMap<String, String>,
+    /// Whether the detector alerted at any point of the range.
+    pub leaking: bool,
+    /// State at the end of the range.
+    pub state: LeakState,
+    pub samples: u64,
+    pub duration_s: f64,
+    pub current: f64,
+    pub growth_per_hour: f64,
+    pub growth_per_hour_ci: [f64; 2],
+    /// Unix time of the first leak alert.
+    pub first_alert_s: Option<f64>,
+    pub limit: Option<f64>,
+    pub time_to_limit_s: Option<f64>,
+    pub reason: String,
+}
+
+/// The ranked answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct FleetReport {
+    pub prometheus: String,
+    pub query: String,
+    pub start_s: f64,
+    pub end_s: f64,
+    pub step_s: f64,
+    /// Range queries made (one per chunk).
+    pub chunks: usize,
+    pub series_count: usize,
+    pub leaking_count: usize,
+    /// Leaking series first, soonest to hit their limit first, then by growth.
+    pub results: Vec<SeriesResult>,
+}
+
+/// Splits `[start, end]` into chunks of at most [`CHUNK_POINTS`] points on
+/// the grid `start + k * step`, each chunk starting one step after the last.
+pub fn chunks(start_s: f64, end_s: f64, step_s: f64) -> Result<Vec<(f64, f64)>, FleetError> {
+    if !(step_s.is_finite() && step_s > 0.0) {
+        return Err(FleetError::BadRange(format!(
+            "step must be positive, got {step_s}"
+        )));
+    }
+    if !(start_s.is_finite() && end_s.is_finite()) || end_s < start_s {
+        return Err(FleetError::BadRange(format!(
+            "the range must end after it starts ({start_s} .. {end_s})"
+        )));
+    }
+    let total_steps = ((end_s - start_s) / step_s).floor() as u64;
+    if total_steps > 100_000_000 {
+        return Err(FleetError::BadRange(format!(
+            "{total_steps} points per series is too many: use a longer --step"
+        )));
+    }
+    let per = CHUNK_POINTS - 1;
+    let mut out = Vec::new();
+    let mut k = 0u64;
+    loop {
+        let last = (k + per).min(total_steps);
+        out.push((start_s + k as f64 * step_s, start_s + last as f64 * step_s));
+        if last >= total_steps {
+            break;
+        }
+        k = last + 1;
+    }
+    Ok(out)
+}
+
+/// One series of a Prometheus matrix answer.
+#[derive(Debug, Deserialize)]
+struct MatrixSeries {
+    metric: BTreeMap<String, String>,
+    #[serde(default)]
+    values: Vec<(f64, String)>,
+}
+
+#[derive(Debug, Deserialize)]
+struct VectorSample {
+    metric: BTreeMap<String, String>,
+    value: (f64, String),
+}
+
+#[derive(Debug, Deserialize)]
+struct ApiResponse<T> {
+    status: String,
+    data: Option<ApiData<T>>,
+    #[serde(rename = "errorType")]
+    error_type: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ApiData<T> {
+    #[serde(rename = "resultType")]
+    result_type: String,
+    result: Vec<T>,
+}
+
+/// Prometheus sample values are strings: numbers, `NaN`, `+Inf`, `-Inf`.
+fn parse_value(s: &str) -> f64 {
+    match s {
+        "+Inf" | "Inf" => f64::INFINITY,
+        "-Inf" => f64::NEG_INFINITY,
+        _ => s.parse().unwrap_or(f64::NAN),
+    }
+}
+
+/// Formats labels as a PromQL selector, `__name__` first.
+pub fn selector(labels: &BTreeMap<String, String>) -> String {
+    let name = labels.get("__name__").map(String::as_str).unwrap_or("");
+    let rest: Vec<String> = labels
+        .iter()
+        .filter(|(k, _)| k.as_str() != "__name__")
+        .map(|(k, v)| format!("{k}={v:?}"))
+        .collect();
+    if rest.is_empty() && !name.is_empty() {
+        name.to_string()
+    } else {
+        format!("{name}{{{}}}", rest.join(","))
+    }
+}
+
+/// Labels without `__name__`: how a limit series is matched to a usage series.
+fn identity(labels: &BTreeMap<String, String>) -> String {
+    let mut out = String::new();
+    for (k, v) in labels {
+        if k != "__name__" {
+            out.push_str(k);
+            out.push('\u{1}');
+            out.push_str(v);
+            out.push('\u{2}');
+        }
+    }
+    out
+}
+
+/// Parses a Prometheus HTTP API answer (`status`, then `data.result` of the
+/// `expect`ed type, or Prometheus' `errorType`/`error`). Untrusted input.
+fn parse_answer<T: for<'de> Deserialize<'de>>(
+    url: &str,
+    status: u16,
+    body: &[u8],
+    expect: &str,
+) -> Result<Vec<T>, FleetError> {
+    let parsed: ApiResponse<T> = match serde_json::from_slice(body) {
+        Ok(p) => p,
+        Err(e) => {
+            if status != 200 {
+                let text = String::from_utf8_lossy(body);
+                return Err(FleetError::Http {
+                    url: url.to_string(),
+                    status,
+                    body: text.chars().take(300).collect(),
+                });
+            }
+            return Err(FleetError::BadResponse {
+                url: url.to_string(),
+                reason: format!("not Prometheus API JSON ({e})"),
+            });
+        }
+    };
+    if parsed.status != "success" {
+        return Err(FleetError::Query {
+            error_type: parsed.error_type.unwrap_or_else(|| "error".into()),
+            error: parsed.error.unwrap_or_else(|| format!("HTTP {status}")),
+        });
+    }
+    let data = parsed.data.ok_or_else(|| FleetError::BadResponse {
+        url: url.to_string(),
+        reason: "no data in a successful answer".into(),
+    })?;
+    if data.result_type != expect {
+        return Err(FleetError::BadResponse {
+            url: url.to_string(),
+            reason: format!(
+                "expected a {expect} result, got a {} (use a query that returns an instant vector, e.g. a metric name with label matchers)",
+                data.result_type
+            ),
+        });
+    }
+    Ok(data.result)
+}
+
+/// Parses a `query_range` answer into (labels, samples) per series; for
+/// fuzzing and tests.
+pub fn parse_matrix(body: &[u8]) -> Result<Vec<LabelledSeries>, FleetError> {
+    let series: Vec<MatrixSeries> = parse_answer("-", 200, body, "matrix")?;
+    Ok(series
+        .into_iter()
+        .map(|s| {
+            let points = s.values.iter().map(|(t, v)| (*t, parse_value(v))).collect();
+            (s.metric, points)
+        })
+        .collect())
+}
+
+/// A series' labels and its (time, value) points.
+pub type LabelledSeries = (BTreeMap<String, String>, Vec<(f64, f64)>);
+
+/// A series' labels and one value.
+pub type Labelled = (BTreeMap<String, String>, f64);
+
+/// A small Prometheus HTTP API client.
+#[derive(Debug)]
+pub struct Prometheus {
+    base: String,
+    agent: ureq::Agent,
+}
+
+/// Answers larger than this are refused rather than read into memory.
+const MAX_BODY: u64 = 1 << 30;
+
+impl Prometheus {
+    pub fn new(url: &str, timeout: Duration) -> Result<Prometheus, FleetError> {
+        let base = url.trim().trim_end_matches('/');
+        let base = base.strip_suffix("/api/v1").unwrap_or(base).to_string();
+        if !(base.starts_with("http://") || base.starts_with("https://"))
+            || base.len() <= "https://".len()
+        {
+            return Err(FleetError::BadUrl(url.to_string()));
+        }
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(timeout))
+            .build();
+        Ok(Prometheus {
+            base,
+            agent: ureq::Agent::new_with_config(config),
+        })
+    }
+
+    /// Whether the server answers its readiness endpoint (`/-/ready`).
+    pub fn ready(&self) -> bool {
+        self.agent
+            .get(format!("{}/-/ready", self.base))
+            .call()
+            .is_ok_and(|r| r.status() == 200)
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    fn get<T: for<'de> Deserialize<'de>>(
+        &self,
+        endpoint: &str,
+        params: &[(&str, String)],
+        expect: &str,
+    ) -> Result<Vec<T>, FleetError> {
+        let url = format!("{}{}", self.base, endpoint);
+        let mut req = self.agent.get(&url);
+        for (k, v) in params {
+            req = req.query(*k, v);
+        }
+        let mut resp = req.call().map_err(|e| FleetError::Unreachable {
+            url: self.base.clone(),
+            reason: e.to_string(),
+        })?;
+        let status = resp.status().as_u16();
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(MAX_BODY)
+            .read_to_vec()
+            .map_err(|e| FleetError::Unreachable {
+                url: self.base.clone(),
+                reason: format!("reading the answer failed: {e}"),
+            })?;
+        parse_answer(&url, status, &body, expect)
+    }
+
+    /// One `/api/v1/query_range` call.
+    fn query_range(
+        &self,
+        query: &str,
+        start: f64,
+        end: f64,
+        step: f64,
+    ) -> Result<Vec<MatrixSeries>, FleetError> {
+        self.get(
+            "/api/v1/query_range",
+            &[
+                ("query", query.to_string()),
+                ("start", format!("{start:.3}")),
+                ("end", format!("{end:.3}")),
+                ("step", format!("{step}")),
+            ],
+            "matrix",
+        )
+    }
+
+    /// One `/api/v1/query` call at `time` (Unix seconds): each series'
+    /// labels and value.
+    pub fn query_instant(&self, query: &str, time: f64) -> Result<Vec<Labelled>, FleetError> {
+        let v: Vec<VectorSample> = self.get(
+            "/api/v1/query",
+            &[("query", query.to_string()), ("time", format!("{time:.3}"))],
+            "vector",
+        )?;
+        Ok(v.into_iter()
+            .map(|s| (s.metric, parse_value(&s.value.1)))
+            .collect())
+    }
+}
+
+struct Tracked {
+    labels: BTreeMap<String, String>,
+    detector: Detector,
+    limit: Option<f64>,
+}
+
+/// Pulls the range chunk by chunk, judges every series and ranks them.
+pub fn analyze(q: &FleetQuery) -> Result<FleetReport, FleetError> {
+    let prom = Prometheus::new(&q.url, q.timeout)?;
+    let spans = chunks(q.start_s, q.end_s, q.step_s)?;
+    let mut cfg = DetectorConfig::for_interval(q.step_s);
+    if let Some(season) = q.season_s {
+        cfg.season_s = season;
+    }
+    let mut tracked: HashMap<String, Tracked> = HashMap::new();
+    for &(start, end) in &spans {
+        for s in prom.query_range(&q.query, start, end, q.step_s)? {
+            let key = identity(&s.metric) + s.metric.get("__name__").map_or("", |n| n);
+            let t = tracked.entry(key).or_insert_with(|| Tracked {
+                labels: s.metric,
+                detector: Detector::new(cfg.clone()),
+                limit: None,
+            });
+            for (ts, v) in &s.values {
+                // The detector ignores NaN and repeated timestamps itself.
+                t.detector.push(*ts, parse_value(v));
+            }
+        }
+    }
+    if let Some(lq) = &q.limit_query {
+        let limits: HashMap<String, f64> = prom
+            .query_instant(lq, q.end_s)?
+            .into_iter()
+            .map(|(labels, v)| (identity(&labels), v))
+            .collect();
+        for t in tracked.values_mut() {
+            // cAdvisor reports "no limit" as 0.
+            t.limit = limits
+                .get(&identity(&t.labels))
+                .copied()
+                .filter(|l| l.is_finite() && *l > 0.0);
+        }
+    }
+    let mut results: Vec<SeriesResult> = tracked
+        .into_values()
+        .filter(|t| t.detector.samples() > 0)
+        .map(|t| result_of(t.labels, &t.detector, t.limit))
+        .collect();
+    rank(&mut results);
+    Ok(FleetReport {
+        prometheus: prom.base_url().to_string(),
+        query: q.query.clone(),
+        start_s: q.start_s,
+        end_s: q.end_s,
+        step_s: q.step_s,
+        chunks: spans.len(),
+        series_count: results.len(),
+        leaking_count: results.iter().filter(|r| r.leaking).count(),
+        results,
+    })
+}
+
+fn result_of(labels: BTreeMap<String, String>, d: &Detector, limit: Option<f64>) -> SeriesResult {
+    let a = d.assessment();
+    // The limit is known only after the range was read, so time-to-limit is
+    // computed here the way the detector computes it.
+    let time_to_limit_s = match (limit, a.state) {
+        (Some(l), LeakState::Leak | LeakState::Growing) if a.rate_per_hour > 0.0 => {
+            Some((l - a.current).max(0.0) / a.rate_per_hour * 3600.0)
+        }
+        _ => None,
+    };
+    SeriesResult {
+        series: selector(&labels),
+        labels,
+        leaking: a.first_alert_s.is_some(),
+        state: a.state,
+        samples: a.samples,
+        duration_s: a.duration_s,
+        current: a.current,
+        growth_per_hour: a.rate_per_hour,
+        growth_per_hour_ci: [a.rate_low_per_hour, a.rate_high_per_hour],
+        first_alert_s: a.first_alert_s,
+        limit,
+        time_to_limit_s,
+        reason: a.evidence.reason,
+    }
+}
+
+/// Leaking first; among them the soonest to reach their limit, then the
+/// fastest growing; the rest by growth.
+pub fn rank(results: &mut [SeriesResult]) {
+    results.sort_by(|a, b| {
+        b.leaking
+            .cmp(&a.leaking)
+            .then_with(|| match (a.time_to_limit_s, b.time_to_limit_s) {
+                (Some(x), Some(y)) => x.total_cmp(&y),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (None, None) => std::cmp::Ordering::Equal,
+            })
+            .then_with(|| b.growth_per_hour.total_cmp(&a.growth_per_hour))
+            .then_with(|| a.series.cmp(&b.series))
+    });
+}
+
+/// The text report.
+pub fn render_text(r: &FleetReport) -> String {
+    use leakwatch_core::format::{bytes, duration};
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} series from {} over {} at {} step ({} range {}): {} leaking",
+        r.series_count,
+        r.prometheus,
+        duration(r.end_s - r.start_s),
+        duration(r.step_s),
+        r.chunks,
+        if r.chunks == 1 { "query" } else { "queries" },
+        r.leaking_count,
+    );
+    if r.results.is_empty() {
+        let _ = writeln!(out, "the query matched no series with samples in the range");
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "\n{:<4} {:<10} {:>12} {:>14} {:>14}  series",
+        "rank", "state", "now", "growth/h", "time-to-limit"
+    );
+    for (i, s) in r.results.iter().enumerate() {
+        let state = if s.leaking && s.state != LeakState::Leak {
+            format!("{}*", s.state)
+        } else {
+            s.state.to_string()
+        };
+        let _ = writeln!(
+            out,
+            "{:<4} {:<10} {:>12} {:>14} {:>14}  {}",
+            i + 1,
+            if s.leaking {
+                state.to_uppercase()
+            } else {
+                state
+            },
+            bytes(s.current),
+            format!("{}/h", bytes(s.growth_per_hour)),
+            s.time_to_limit_s.map_or("-".to_string(), duration),
+            s.series
+        );
+    }
+    if r.results
+        .iter()
+        .any(|s| s.leaking && s.state != LeakState::Leak)
+    {
+        let _ = writeln!(
+            out,
+            "\n* leaked during the range, no longer growing at its end"
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_cover_the_range_on_the_step_grid_under_the_limit() {
+        let c = chunks(0.0, 3.0 * 86400.0, 15.0).unwrap();
+        assert_eq!(c.len(), 2);
+        assert_eq!(c[0], (0.0, 9999.0 * 15.0));
+        assert_eq!(c[1].0, 10000.0 * 15.0);
+        assert_eq!(c[1].1, 3.0 * 86400.0);
+        for (s, e) in &c {
+            assert!((((e - s) / 15.0) as u64) < PROMETHEUS_MAX_POINTS);
+        }
+        assert_eq!(chunks(100.0, 100.0, 60.0).unwrap(), vec![(100.0, 100.0)]);
+        assert!(chunks(10.0, 0.0, 1.0).is_err());
+        assert!(chunks(0.0, 10.0, 0.0).is_err());
+    }
+
+    #[test]
+    fn answers_and_errors_parse() {
+        let ok = br#"{"status":"success","data":{"resultType":"matrix","result":[
+            {"metric":{"__name__":"m","pod":"a"},"values":[[1.5,"10"],[2.5,"NaN"]]}]}}"#;
+        let m = parse_matrix(ok).unwrap();
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].0["pod"], "a");
+        assert_eq!(m[0].1[0], (1.5, 10.0));
+        assert!(m[0].1[1].1.is_nan());
+        let bad = br#"{"status":"error","errorType":"bad_data","error":"parse error at char 5"}"#;
+        let e = parse_answer::<MatrixSeries>("u", 400, bad, "matrix").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Prometheus rejected the query (bad_data): parse error at char 5"
+        );
+        let e = parse_answer::<MatrixSeries>("u", 502, b"<html>bad gateway</html>", "matrix")
+            .unwrap_err();
+        assert!(matches!(e, FleetError::Http { status: 502, .. }), "{e}");
+        let vec = br#"{"status":"success","data":{"resultType":"vector","result":[]}}"#;
+        let e = parse_matrix(vec).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("expected a matrix result, got a vector"),
+            "{e}"
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_answers_never_panic(body in proptest::collection::vec(proptest::num::u8::ANY, 0..400)) {
+            let _ = parse_matrix(&body);
+        }
+
+        #[test]
+        fn chunks_always_cover_the_range(start in 0f64..1e9, len in 0f64..1e7, step in 1f64..3600.0) {
+            let c = chunks(start, start + len, step).unwrap();
+            proptest::prop_assert_eq!(c[0].0, start);
+            for w in c.windows(2) {
+                proptest::prop_assert!((w[1].0 - (w[0].1 + step)).abs() < 1e-6 * step.max(1.0) * 1e3);
+            }
+            for (s, e) in &c {
+                proptest::prop_assert!((((e - s) / step).round() as u64) < CHUNK_POINTS);
+            }
+            proptest::prop_assert!(start + len - c.last().unwrap().1 < step);
+        }
+    }
+
+    #[test]
+    fn selector_and_values() {
+        let mut l = BTreeMap::new();
+        l.insert("__name__".to_string(), "mem".to_string());
+        l.insert("pod".to_string(), "a\"b".to_string());
+        assert_eq!(selector(&l), "mem{pod=\"a\\\"b\"}");
+        assert!(parse_value("NaN").is_nan());
+        assert_eq!(parse_value("+Inf"), f64::INFINITY);
+        assert_eq!(parse_value("1e3"), 1000.0);
+    }
+
+    #[test]
+    fn ranking_puts_soonest_leak_first() {
+        let mk = |name: &str, leaking, ttl: Option<f64>, g: f64| SeriesResult {
+            series: name.into(),
+            labels: BTreeMap::new(),
+            leaking,
+            state: if leaking {
+                LeakState::Leak
+            } else {
+                LeakState::Stable
+            },
+            samples: 1,
+            duration_s: 1.0,
+            current: 0.0,
+            growth_per_hour: g,
+            growth_per_hour_ci: [g, g],
+            first_alert_s: None,
+            limit: None,
+            time_to_limit_s: ttl,
+            reason: String::new(),
+        };
+        let mut v = vec![
+            mk("ok", false, None, 1e9),
+            mk("slow", true, None, 10.0),
+            mk("late", true, Some(1e6), 1.0),
+            mk("soon", true, Some(10.0), 1.0),
+            mk("fast", true, None, 1e6),
+        ];
+        rank(&mut v);
+        let order: Vec<&str> = v.iter().map(|r| r.series.as_str()).collect();
+        assert_eq!(order, ["soon", "late", "fast", "slow", "ok"]);
+    }
+
+    #[test]
+    fn text_report_ranks_and_marks_leaks() {
+        let mut labels = BTreeMap::new();
+        labels.insert("__name__".to_string(), "mem".to_string());
+        labels.insert("pod".to_string(), "api".to_string());
+        let leak = SeriesResult {
+            series: selector(&labels),
+            labels,
+            leaking: true,
+            state: LeakState::Leak,
+            samples: 100,
+            duration_s: 6000.0,
+            current: 512.0 * 1024.0 * 1024.0,
+            growth_per_hour: 40.0 * 1024.0 * 1024.0,
+            growth_per_hour_ci: [0.0, 0.0],
+            first_alert_s: Some(1.0),
+            limit: Some(1024.0 * 1024.0 * 1024.0),
+            time_to_limit_s: Some(12.8 * 3600.0),
+            reason: String::new(),
+        };
+        let report = FleetReport {
+            prometheus: "http://p:9090".into(),
+            query: "mem".into(),
+            start_s: 0.0,
+            end_s: 3.0 * 86400.0,
+            step_s: 60.0,
+            chunks: 1,
+            series_count: 1,
+            leaking_count: 1,
+            results: vec![leak],
+        };
+        let text = render_text(&report);
+        assert!(
+            text.starts_with("1 series from http://p:9090 over 3d"),
+            "{text}"
+        );
+        assert!(text.contains("1 range query): 1 leaking"), "{text}");
+        let row = text.lines().find(|l| l.starts_with("1    ")).unwrap();
+        assert!(
+            row.contains("LEAK") && row.contains("mem{pod=\"api\"}"),
+            "{row}"
+        );
+        assert!(
+            row.contains("512.0 MiB") && row.contains("40.0 MiB/h"),
+            "{row}"
+        );
+        let empty = FleetReport {
+            results: vec![],
+            series_count: 0,
+            leaking_count: 0,
+            ..report
+        };
+        assert!(render_text(&empty).contains("matched no series"));
+    }
+
+    #[test]
+    fn bad_urls_and_unreachable_servers_say_so() {
+        assert!(matches!(
+            Prometheus::new("localhost:9090", Duration::from_secs(1)),
+            Err(FleetError::BadUrl(_))
+        ));
+        // A port nobody listens on: bind one and drop it.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let q = FleetQuery {
+            url: format!("http://127.0.0.1:{port}"),
+            query: "up".into(),
+            start_s: 0.0,
+            end_s: 60.0,
+            step_s: 15.0,
+            season_s: None,
+            limit_query: None,
+            timeout: Duration::from_secs(2),
+        };
+        let err = analyze(&q).unwrap_err();
+        assert!(matches!(err, FleetError::Unreachable { .. }), "{err}");
+        assert!(err.to_string().contains("cannot reach Prometheus"), "{err}");
+    }
+}

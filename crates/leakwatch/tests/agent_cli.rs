@@ -1,0 +1,85 @@
+//! The agent's command-line errors: clear messages, exit code 2, no panic.
+
+use assert_cmd::Command;
+use predicates::str::contains;
+
+fn leakwatch() -> Command {
+    Command::cargo_bin("leakwatch").unwrap()
+}
+
+#[test]
+fn non_loopback_serve_is_refused_without_serve_public() {
+    leakwatch()
+        .args(["watch", "--pid", "1", "--serve", "0.0.0.0:9464"])
+        .assert()
+        .code(2)
+        .stderr(contains(
+            "refusing to serve metrics on non-loopback address",
+        ))
+        .stderr(contains("--serve-public"));
+}
+
+#[test]
+fn alertmanager_needs_a_webhook() {
+    leakwatch()
+        .args(["watch", "--pid", "1", "--alertmanager"])
+        .assert()
+        .code(2)
+        .stderr(contains("--alertmanager needs --webhook URL"));
+}
+
+#[test]
+fn bad_config_names_the_file_and_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("agent.toml");
+    std::fs::write(&cfg, "interval = \"1s\"\nservee = true\n").unwrap();
+    leakwatch()
+        .args(["watch", "--config"])
+        .arg(&cfg)
+        .assert()
+        .code(2)
+        .stderr(contains("agent.toml"))
+        .stderr(contains("servee"));
+    leakwatch()
+        .args(["watch", "--config", "/nonexistent/agent.toml"])
+        .assert()
+        .code(2)
+        .stderr(contains("cannot read config /nonexistent/agent.toml"));
+}
+
+#[test]
+fn config_without_targets_says_what_to_give() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("agent.toml");
+    std::fs::write(&cfg, "interval = \"1s\"\n").unwrap();
+    leakwatch()
+        .args(["watch", "--config"])
+        .arg(&cfg)
+        .assert()
+        .code(2)
+        .stderr(contains("nothing to watch"));
+}
+
+#[test]
+fn fleet_analysis_of_an_unreachable_server_is_a_clear_error() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    leakwatch()
+        .args([
+            "analyze",
+            "--prometheus",
+            &format!("http://127.0.0.1:{port}"),
+        ])
+        .args(["--query", "up", "--range", "1h"])
+        .assert()
+        .code(2)
+        .stderr(contains("cannot reach Prometheus"));
+    leakwatch()
+        .args(["analyze", "--query", "up"])
+        .assert()
+        .code(2)
+        .stderr(contains("--prometheus"));
+}
