@@ -440,7 +440,15 @@ impl TargetMetrics {
             if d.samples() == 0 {
                 continue;
             }
-            let a = d.assessment();
+            // Borrow the latest judgement: no copy per resource per tick.
+            let owned;
+            let a = match d.latest() {
+                Some(a) => a,
+                None => {
+                    owned = d.assessment();
+                    &owned
+                }
+            };
             let name = &self.name;
             let h = handles(&mut self.resources, metrics, name, r);
             for (g, s) in h.states.iter().zip(STATES) {

@@ -141,15 +141,17 @@ pub struct Evidence {
     pub noise: f64,
     /// `floor_rise` over the median level in the window.
     pub relative_growth: f64,
-    /// Recent slope over older slope: near 1 keeps its pace, near 0 levels off.
-    pub pace_ratio: f64,
+    /// Recent slope over older slope: near 1 keeps its pace, near 0 levels
+    /// off. `None` when the older history did not grow (nothing to compare).
+    pub pace_ratio: Option<f64>,
     /// The slower half of the window's slope over the whole window's: near 1
     /// when growth is spread through the window, near 0 for a one-off step or
     /// a level-off inside it.
     pub spread_ratio: f64,
     /// How far the window's lowest floor is above the lowest floor of the
     /// older history (warm-up excluded): the after-GC envelope's rise.
-    pub floor_gain: f64,
+    /// `None` while the history before the window is too short.
+    pub floor_gain: Option<f64>,
     /// With a season: how much the last season's trough, median and peak
     /// rose over the season before (smallest of the three), once two seasons
     /// have been seen. Every part of the cycle higher than a day ago is a
@@ -413,9 +415,18 @@ impl Detector {
             .take()
             .map(|a| a.evidence)
             .unwrap_or_default();
-        let (raw, rate) = self.evaluate(&mut scratch, &mut evidence);
+        let (mut raw, rate) = self.evaluate(&mut scratch, &mut evidence);
         self.scratch = scratch;
         let prev = self.state;
+        if raw == LeakState::Collecting && prev != LeakState::Collecting {
+            // Too few samples in the window after a long gap: keep the last
+            // judgement rather than forget it.
+            raw = prev;
+            evidence.reason.clear();
+            evidence
+                .reason
+                .push_str("gap in sampling: keeping the last judgement");
+        }
         // Hysteresis: a leak needs `confirmations` judgements in a row to
         // alert, and as many calm ones to be withdrawn, so one noisy window
         // neither raises nor clears an alarm.
@@ -505,7 +516,8 @@ impl Detector {
                 ev.floors.push(*f);
             }
         }
-        if ev.floors.len() < k - 1 {
+        // A gap in sampling leaves slices empty; half of them still make a judgement.
+        if ev.floors.len() < k.div_ceil(2) {
             ev.floors.clear();
             ev.reason.push_str("collecting samples");
             return (LeakState::Collecting, none);
@@ -552,9 +564,10 @@ impl Detector {
         ev.floor_rise = rise;
         ev.noise = noise;
         ev.relative_growth = relative;
-        ev.pace_ratio = pace_ratio;
+        // Finite or None, so the evidence survives JSON both ways.
+        ev.pace_ratio = pace_ratio.is_finite().then_some(pace_ratio);
         ev.spread_ratio = spread_ratio;
-        ev.floor_gain = floor_gain;
+        ev.floor_gain = floor_gain.is_finite().then_some(floor_gain);
 
         let trending = mk.tau >= self.cfg.min_tau && line.slope_low > 0.0;
         let above_noise = rise > self.cfg.noise_multiple * noise;
@@ -857,6 +870,32 @@ mod tests {
             (got - expected).abs() < 0.15 * expected,
             "{got} vs {expected}"
         );
+    }
+
+    #[test]
+    fn a_gap_in_sampling_keeps_the_judgement() {
+        let mut d = Detector::new(DetectorConfig::default());
+        feed(&mut d, 600, 1.0, |_| 100e6);
+        assert_eq!(d.state(), LeakState::Stable);
+        // Nothing for a long while, then sampling resumes.
+        for i in 0..5 {
+            d.push(2000.0 + i as f64, 100e6);
+        }
+        assert_ne!(
+            d.state(),
+            LeakState::Collecting,
+            "{:?}",
+            d.assessment().evidence
+        );
+    }
+
+    #[test]
+    fn evidence_round_trips_through_json() {
+        let mut d = Detector::new(DetectorConfig::default());
+        feed(&mut d, 300, 1.0, |t| 1e6 + 1e3 * t);
+        let ev = d.assessment().evidence;
+        let back: Evidence = serde_json::from_str(&serde_json::to_string(&ev).unwrap()).unwrap();
+        assert_eq!(back, ev);
     }
 
     #[test]
