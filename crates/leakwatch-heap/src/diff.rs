@@ -16,6 +16,7 @@ use serde::Serialize;
 use crate::error::HeapError;
 use crate::graph::{dominators, retainer_tree, EdgeLabel, NONE};
 use crate::snapshot::{EdgeKind, HeapSnapshot, NodeIdx, NodeKind};
+use crate::trend::{judge, ClassTrend, TrendInput};
 
 /// Per-class totals of one snapshot.
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
@@ -35,6 +36,9 @@ pub struct SnapshotSummary {
     pub classes: HashMap<String, ClassTotals>,
     pub node_count: u64,
     pub total_self_size: u64,
+    /// When the snapshot was taken (seconds since the Unix epoch; the file's
+    /// modification time), if known.
+    pub taken_at_s: Option<f64>,
 }
 
 fn signature(kind: NodeKind, class: &str) -> u32 {
@@ -112,6 +116,7 @@ impl SnapshotSummary {
             classes,
             node_count: snap.node_count() as u64,
             total_self_size: total,
+            taken_at_s: None,
         }
     }
 
@@ -337,6 +342,8 @@ pub struct ClassDelta {
     pub new_size: u64,
     /// The count grew between every pair of consecutive snapshots.
     pub growing: bool,
+    /// The series judged as leakwatch judges memory series (see [`crate::trend`]).
+    pub trend: ClassTrend,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -552,6 +559,7 @@ pub fn analyze(
     }
     let mut all: Vec<&SnapshotSummary> = earlier.iter().collect();
     all.push(last_summary);
+    let times: Option<Vec<f64>> = all.iter().map(|s| s.taken_at_s).collect();
     let mut names: Vec<&String> = all.iter().flat_map(|s| s.classes.keys()).collect();
     names.sort();
     names.dedup();
@@ -567,7 +575,15 @@ pub fn analyze(
                 .map(|s| s.classes.get(name).map_or(0, |t| t.self_size))
                 .collect();
             let (nc, ns) = new_by_class.get(name.as_str()).copied().unwrap_or((0, 0));
+            let trend = judge(&TrendInput {
+                counts: &counts,
+                sizes: &sizes,
+                times_s: times.as_deref(),
+                survivors: nc,
+                min_objects: opts.min_cluster_objects,
+            });
             ClassDelta {
+                trend,
                 class: name.clone(),
                 delta_count: *counts.last().unwrap() as i64 - counts[0] as i64,
                 delta_size: *sizes.last().unwrap() as i64 - sizes[0] as i64,
@@ -856,6 +872,13 @@ pub fn is_strong(snap: &HeapSnapshot, e: usize) -> bool {
     snap.edge_kind(e) != EdgeKind::Weak
 }
 
+/// A file's modification time in seconds since the epoch: when a snapshot
+/// file was written, i.e. when it was taken.
+fn mtime_s(path: &std::path::Path) -> Option<f64> {
+    let t = std::fs::metadata(path).ok()?.modified().ok()?;
+    Some(t.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs_f64())
+}
+
 /// Makes the allocator give freed columns back to the system. glibc serves
 /// big blocks with mmap but raises that threshold up to 32 MiB each time one
 /// is freed, after which the next columns (tens of MB here) come from its
@@ -899,7 +922,9 @@ pub fn diff_snapshot_files(
                     let snap =
                         HeapSnapshot::read_file_with_progress(path, Keep::NodesOnly, Some(&mut cb))
                             .map_err(|e| (i, e))?;
-                    Ok::<_, (usize, HeapError)>(SnapshotSummary::of(&snap))
+                    let mut summary = SnapshotSummary::of(&snap);
+                    summary.taken_at_s = mtime_s(path);
+                    Ok::<_, (usize, HeapError)>(summary)
                 })
             })
             .collect();
@@ -925,7 +950,8 @@ pub fn diff_snapshot_files(
     check_same_process_snapshot(prev, &last, names[last_i - 1], names[last_i])
         .map_err(|e| (last_i, e))?;
     prev.drop_signatures();
-    let last_summary = SnapshotSummary::classes_of(&last);
+    let mut last_summary = SnapshotSummary::classes_of(&last);
+    last_summary.taken_at_s = mtime_s(paths[last_i]);
     Ok(analyze(&mut summaries, &mut last, &last_summary, opts))
 }
 
