@@ -909,11 +909,12 @@ pub fn diff_snapshot_files(
     release_freed_columns();
     let names = ["BASE", "TARGET", "FINAL"];
     let last_i = paths.len() - 1;
-    // BASE and TARGET are read concurrently and reduced to summaries; only
-    // then is the last one read in full, so their node columns and its edges
-    // are never in memory together (that overlap was the peak).
-    let earlier = std::thread::scope(|scope| {
-        let handles: Vec<_> = paths[..last_i]
+    // BASE and TARGET are read concurrently and reduced to summaries; the
+    // last one is read in full once BASE (the smaller) is done, so their node
+    // columns and its edges are never all in memory together (that overlap
+    // was the peak), while its read still overlaps TARGET's tail.
+    let (earlier, last) = std::thread::scope(|scope| {
+        let mut handles: Vec<_> = paths[..last_i]
             .iter()
             .enumerate()
             .map(|(i, path)| {
@@ -928,10 +929,26 @@ pub fn diff_snapshot_files(
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("snapshot reader thread does not panic"))
-            .collect::<Vec<Result<SnapshotSummary, (usize, HeapError)>>>()
+        let join = |h: std::thread::ScopedJoinHandle<'_, _>| {
+            h.join().expect("snapshot reader thread does not panic")
+        };
+        let mut earlier: Vec<Result<SnapshotSummary, (usize, HeapError)>> =
+            vec![join(handles.remove(0))];
+        let last = if earlier[0].is_ok() {
+            let mut cb = |b: u64| progress(last_i, b);
+            Some(
+                HeapSnapshot::read_file_with_progress(
+                    paths[last_i],
+                    Keep::Everything,
+                    Some(&mut cb),
+                )
+                .map_err(|e| (last_i, e)),
+            )
+        } else {
+            None
+        };
+        earlier.extend(handles.into_iter().map(join));
+        (earlier, last)
     });
     let mut summaries = Vec::with_capacity(earlier.len());
     for s in earlier {
@@ -942,10 +959,7 @@ pub fn diff_snapshot_files(
         check_same_process(&prev[i - 1], &cur[0], names[i - 1], names[i]).map_err(|e| (i, e))?;
         prev[i - 1].drop_signatures();
     }
-    let mut cb = |b: u64| progress(last_i, b);
-    let mut last =
-        HeapSnapshot::read_file_with_progress(paths[last_i], Keep::Everything, Some(&mut cb))
-            .map_err(|e| (last_i, e))?;
+    let mut last = last.expect("read once BASE was")?;
     let prev = summaries.last_mut().expect("at least BASE");
     check_same_process_snapshot(prev, &last, names[last_i - 1], names[last_i])
         .map_err(|e| (last_i, e))?;
