@@ -14,8 +14,9 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use crate::error::HeapError;
-use crate::graph::{dominators, retainer_tree, NONE};
+use crate::graph::{dominators, retainer_tree, EdgeLabel, NONE};
 use crate::snapshot::{EdgeKind, HeapSnapshot, NodeIdx, NodeKind};
+use crate::trend::{judge, ClassTrend, TrendInput};
 
 /// Per-class totals of one snapshot.
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
@@ -35,6 +36,9 @@ pub struct SnapshotSummary {
     pub classes: HashMap<String, ClassTotals>,
     pub node_count: u64,
     pub total_self_size: u64,
+    /// When the snapshot was taken (seconds since the Unix epoch; the file's
+    /// modification time), if known.
+    pub taken_at_s: Option<f64>,
 }
 
 fn signature(kind: NodeKind, class: &str) -> u32 {
@@ -57,18 +61,29 @@ fn sig_class(snap: &HeapSnapshot, n: NodeIdx) -> &str {
 }
 
 impl SnapshotSummary {
+    /// Class totals only, no ids (enough for the last snapshot once checked).
+    pub fn classes_of(snap: &HeapSnapshot) -> Self {
+        Self::build(snap, false)
+    }
+
     pub fn of(snap: &HeapSnapshot) -> Self {
-        let mut ids = Vec::with_capacity(snap.node_count());
+        Self::build(snap, true)
+    }
+
+    fn build(snap: &HeapSnapshot, with_ids: bool) -> Self {
+        let mut ids = Vec::with_capacity(if with_ids { snap.node_count() } else { 0 });
         let mut classes: HashMap<String, ClassTotals> = HashMap::new();
         let mut total = 0u64;
         for n in 0..snap.node_count() as NodeIdx {
             let kind = snap.kind(n);
-            // id in the high half so that sorting the u64 sorts by id.
-            ids.push(
-                (snap.node_id[n as usize] as u64) << 32
-                    | signature(kind, sig_class(snap, n)) as u64,
-            );
-            let size = snap.node_self_size[n as usize];
+            if with_ids {
+                // id in the high half so that sorting the u64 sorts by id.
+                ids.push(
+                    (snap.node_id[n as usize] as u64) << 32
+                        | signature(kind, sig_class(snap, n)) as u64,
+                );
+            }
+            let size = snap.self_size(n);
             total += size;
             if kind == NodeKind::Synthetic {
                 continue;
@@ -101,6 +116,7 @@ impl SnapshotSummary {
             classes,
             node_count: snap.node_count() as u64,
             total_self_size: total,
+            taken_at_s: None,
         }
     }
 
@@ -161,16 +177,56 @@ pub fn check_same_process(
     earlier_name: &str,
     later_name: &str,
 ) -> Result<IdConsistency, HeapError> {
+    let pairs = later.ids.iter().copied().zip(later.sigs.iter().copied());
+    check_ids(earlier, pairs, later.max_id(), earlier_name, later_name)
+}
+
+/// [`check_same_process`] against a parsed snapshot, without the sorted id
+/// copy a [`SnapshotSummary`] holds (for the last snapshot, which is big).
+pub fn check_same_process_snapshot(
+    earlier: &SnapshotSummary,
+    later: &HeapSnapshot,
+    earlier_name: &str,
+    later_name: &str,
+) -> Result<IdConsistency, HeapError> {
+    // Only ids in the earlier range are checked: skip hashing the others.
+    let max = earlier.max_id();
+    let pairs = (0..later.node_count() as NodeIdx)
+        .filter(|&n| {
+            let id = later.node_id[n as usize];
+            id <= max && id % 2 == 1
+        })
+        .map(|n| {
+            (
+                later.node_id[n as usize],
+                signature(later.kind(n), sig_class(later, n)),
+            )
+        });
+    let later_max = later
+        .node_id
+        .iter()
+        .copied()
+        .filter(|id| id % 2 == 1)
+        .max()
+        .unwrap_or(0);
+    check_ids(earlier, pairs, later_max, earlier_name, later_name)
+}
+
+/// The id check over `later`'s (id, class signature) pairs, in any order.
+fn check_ids(
+    earlier: &SnapshotSummary,
+    later: impl Iterator<Item = (u32, u32)>,
+    later_max_id: u32,
+    earlier_name: &str,
+    later_name: &str,
+) -> Result<IdConsistency, HeapError> {
     let max = earlier.max_id();
     let mut c = IdConsistency {
         old_range: 0,
         conflicting: 0,
     };
-    for (&id, &sig) in later.ids.iter().zip(&later.sigs) {
-        if id > max {
-            break;
-        }
-        if id % 2 == 0 {
+    for (id, sig) in later {
+        if id > max || id % 2 == 0 {
             continue;
         }
         c.old_range += 1;
@@ -179,18 +235,18 @@ pub fn check_same_process(
         }
     }
     let shared = c.old_range - c.conflicting;
-    if later.max_id() < max && c.conflicting * 10 <= c.old_range {
+    if later_max_id < max && c.conflicting * 10 <= c.old_range {
         return Err(HeapError::DifferentProcesses(format!(
             "{later_name} looks older than {earlier_name}: it holds no object allocated after \
              {earlier_name} (its newest object id {} is below {max}). Pass the snapshots in the \
              order they were taken: BASE TARGET [FINAL]",
-            later.max_id()
+            later_max_id
         )));
     }
     // Allow some churn from classes whose name changes (e.g. a function's
     // inferred name) but not a different heap.
     if c.old_range == 0 || c.conflicting * 10 > c.old_range {
-        let later_older = later.max_id() < max;
+        let later_older = later_max_id < max;
         return Err(HeapError::DifferentProcesses(format!(
             "{later_name} and {earlier_name} do not look like snapshots of the same process: \
              {} of {} objects in {later_name} with ids from {earlier_name}'s range are not the \
@@ -293,6 +349,8 @@ pub struct ClassDelta {
     pub new_size: u64,
     /// The count grew between every pair of consecutive snapshots.
     pub growing: bool,
+    /// The series judged as leakwatch judges memory series (see [`crate::trend`]).
+    pub trend: ClassTrend,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -332,11 +390,11 @@ pub fn is_noise(snap: &HeapSnapshot, n: NodeIdx) -> bool {
     }
 }
 
-fn edge_token(snap: &HeapSnapshot, e: usize) -> String {
-    if snap.edge_kind(e).name_is_index() {
+fn edge_token(snap: &HeapSnapshot, e: EdgeLabel) -> String {
+    if e.kind.name_is_index() {
         return "[]".into();
     }
-    let name = snap.strings.get(snap.edge_name[e]);
+    let name = snap.strings.get(e.name);
     if !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit()) {
         "[]".into()
     } else {
@@ -470,15 +528,17 @@ fn group_thousands(n: u64) -> String {
 
 /// Analyses the last snapshot (parsed with edges) against the summaries of
 /// the earlier ones: `earlier[0]` is BASE, `earlier[1]` (if any) is TARGET
-/// and `last` is then FINAL.
+/// and `last` is then FINAL. The last snapshot's edges are freed on the way
+/// (to bound peak memory); its nodes and strings stay.
+/// The earlier summaries' ids are freed once the new objects are known.
 pub fn analyze(
-    earlier: &[&SnapshotSummary],
-    last: &HeapSnapshot,
+    earlier: &mut [SnapshotSummary],
+    last: &mut HeapSnapshot,
     last_summary: &SnapshotSummary,
     opts: &DiffOptions,
 ) -> DiffReport {
-    let base = earlier[0];
-    let target = earlier.get(1).copied();
+    let base = &earlier[0];
+    let target = earlier.get(1);
     let n = last.node_count();
 
     // Which objects are new: allocated after BASE and (with a FINAL) alive at TARGET.
@@ -497,11 +557,16 @@ pub fn analyze(
                 .entry(last.class_name(v as NodeIdx))
                 .or_default();
             e.0 += 1;
-            e.1 += last.node_self_size[v];
+            e.1 += last.self_size(v as NodeIdx);
         }
     }
-    let mut all: Vec<&SnapshotSummary> = earlier.to_vec();
+    let has_target = target.is_some();
+    for s in earlier.iter_mut() {
+        s.drop_ids();
+    }
+    let mut all: Vec<&SnapshotSummary> = earlier.iter().collect();
     all.push(last_summary);
+    let times: Option<Vec<f64>> = all.iter().map(|s| s.taken_at_s).collect();
     let mut names: Vec<&String> = all.iter().flat_map(|s| s.classes.keys()).collect();
     names.sort();
     names.dedup();
@@ -517,7 +582,15 @@ pub fn analyze(
                 .map(|s| s.classes.get(name).map_or(0, |t| t.self_size))
                 .collect();
             let (nc, ns) = new_by_class.get(name.as_str()).copied().unwrap_or((0, 0));
+            let trend = judge(&TrendInput {
+                counts: &counts,
+                sizes: &sizes,
+                times_s: times.as_deref(),
+                survivors: nc,
+                min_objects: opts.min_cluster_objects,
+            });
             ClassDelta {
+                trend,
                 class: name.clone(),
                 delta_count: *counts.last().unwrap() as i64 - counts[0] as i64,
                 delta_size: *sizes.last().unwrap() as i64 - sizes[0] as i64,
@@ -545,7 +618,7 @@ pub fn analyze(
     };
 
     DiffReport {
-        method: if target.is_some() {
+        method: if has_target {
             "baseline/target/final"
         } else {
             "baseline/target"
@@ -577,13 +650,16 @@ struct ClusterAcc {
 }
 
 fn leak_clusters(
-    snap: &HeapSnapshot,
+    snap: &mut HeapSnapshot,
     after_base: &[bool],
     candidate: &[bool],
     opts: &DiffOptions,
 ) -> (Vec<LeakCluster>, u64) {
-    let dom = dominators(snap);
+    // The retainer paths first: they copy the few edge labels they need, so
+    // the dominator pass can run with the edge names (then all edges) freed.
     let tree = retainer_tree(snap);
+    snap.free_edge_names();
+    let dom = dominators(snap);
     let m = dom.order.len();
     // owner[d]: DFS number of the leak root whose dominator subtree holds d
     // through a chain of new objects.
@@ -650,9 +726,8 @@ fn leak_clusters(
             continue;
         }
         let steps = prefix;
-        let last_edge = tree.parent_edge[r as usize] as usize;
         let leaf = PathStep {
-            edge: edge_token(snap, last_edge),
+            edge: edge_token(snap, tree.label(r)),
             class: snap.class_name(r).to_string(),
             repeat: 1,
             cycle: vec![],
@@ -715,17 +790,17 @@ fn leak_clusters(
         if let Some(&idx) = cluster_of_root.get(&o) {
             let c = &mut clusters[idx];
             c.new_objects += 1;
-            c.new_bytes += snap.node_self_size[v];
+            c.new_bytes += snap.self_size(v as NodeIdx);
             if !is_noise(snap, v as NodeIdx) || snap.kind(v as NodeIdx) == NodeKind::Array {
                 let class = snap.class_name(v as NodeIdx);
                 match c.classes.get_mut(class) {
                     Some(t) => {
                         t.0 += 1;
-                        t.1 += snap.node_self_size[v];
+                        t.1 += snap.self_size(v as NodeIdx);
                     }
                     None => {
                         c.classes
-                            .insert(class.to_string(), (1, snap.node_self_size[v]));
+                            .insert(class.to_string(), (1, snap.self_size(v as NodeIdx)));
                     }
                 }
             }
@@ -804,6 +879,28 @@ pub fn is_strong(snap: &HeapSnapshot, e: usize) -> bool {
     snap.edge_kind(e) != EdgeKind::Weak
 }
 
+/// A file's modification time in seconds since the epoch: when a snapshot
+/// file was written, i.e. when it was taken.
+fn mtime_s(path: &std::path::Path) -> Option<f64> {
+    let t = std::fs::metadata(path).ok()?.modified().ok()?;
+    Some(t.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs_f64())
+}
+
+/// Makes the allocator give freed columns back to the system. glibc serves
+/// big blocks with mmap but raises that threshold up to 32 MiB each time one
+/// is freed, after which the next columns (tens of MB here) come from its
+/// heap, where freed space stays resident: the analysis frees columns as it
+/// goes (BASE/TARGET after their summary, the edges before the dominator
+/// pass), so without this the peak would include memory already freed.
+/// Setting the threshold explicitly keeps it fixed.
+fn release_freed_columns() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes an allocator tuning value; any value is valid.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+    }
+}
+
 /// Reads BASE, TARGET and optionally FINAL snapshot files (concurrently,
 /// one thread each; only the last is kept with its edges, the others are
 /// reduced to ids and class totals as soon as they are read), checks they
@@ -816,10 +913,15 @@ pub fn diff_snapshot_files(
 ) -> Result<DiffReport, (usize, HeapError)> {
     use crate::snapshot::Keep;
     assert!(paths.len() == 2 || paths.len() == 3, "BASE TARGET [FINAL]");
+    release_freed_columns();
     let names = ["BASE", "TARGET", "FINAL"];
     let last_i = paths.len() - 1;
+    // BASE and TARGET are read concurrently and reduced to summaries; the
+    // last one is read in full once BASE (the smaller) is done, so their node
+    // columns and its edges are never all in memory together (that overlap
+    // was the peak), while its read still overlaps TARGET's tail.
     let (earlier, last) = std::thread::scope(|scope| {
-        let handles: Vec<_> = paths[..last_i]
+        let mut handles: Vec<_> = paths[..last_i]
             .iter()
             .enumerate()
             .map(|(i, path)| {
@@ -828,39 +930,50 @@ pub fn diff_snapshot_files(
                     let snap =
                         HeapSnapshot::read_file_with_progress(path, Keep::NodesOnly, Some(&mut cb))
                             .map_err(|e| (i, e))?;
-                    Ok::<_, (usize, HeapError)>(SnapshotSummary::of(&snap))
+                    let mut summary = SnapshotSummary::of(&snap);
+                    summary.taken_at_s = mtime_s(path);
+                    Ok::<_, (usize, HeapError)>(summary)
                 })
             })
             .collect();
-        let mut cb = |b: u64| progress(last_i, b);
-        let last =
-            HeapSnapshot::read_file_with_progress(paths[last_i], Keep::Everything, Some(&mut cb))
-                .map_err(|e| (last_i, e));
-        let earlier: Vec<Result<SnapshotSummary, (usize, HeapError)>> = handles
-            .into_iter()
-            .map(|h| h.join().expect("snapshot reader thread does not panic"))
-            .collect();
+        let join = |h: std::thread::ScopedJoinHandle<'_, _>| {
+            h.join().expect("snapshot reader thread does not panic")
+        };
+        let mut earlier: Vec<Result<SnapshotSummary, (usize, HeapError)>> =
+            vec![join(handles.remove(0))];
+        let last = if earlier[0].is_ok() {
+            let mut cb = |b: u64| progress(last_i, b);
+            Some(
+                HeapSnapshot::read_file_with_progress(
+                    paths[last_i],
+                    Keep::Everything,
+                    Some(&mut cb),
+                )
+                .map_err(|e| (last_i, e)),
+            )
+        } else {
+            None
+        };
+        earlier.extend(handles.into_iter().map(join));
         (earlier, last)
     });
     let mut summaries = Vec::with_capacity(earlier.len());
     for s in earlier {
         summaries.push(s?);
     }
-    let last = last?;
-    let mut last_summary = SnapshotSummary::of(&last);
     for i in 1..summaries.len() {
         let (prev, cur) = summaries.split_at_mut(i);
         check_same_process(&prev[i - 1], &cur[0], names[i - 1], names[i]).map_err(|e| (i, e))?;
+        prev[i - 1].drop_signatures();
     }
-    let prev = summaries.last().expect("at least BASE");
-    check_same_process(prev, &last_summary, names[last_i - 1], names[last_i])
+    let mut last = last.expect("read once BASE was")?;
+    let prev = summaries.last_mut().expect("at least BASE");
+    check_same_process_snapshot(prev, &last, names[last_i - 1], names[last_i])
         .map_err(|e| (last_i, e))?;
-    for s in &mut summaries {
-        s.drop_signatures();
-    }
-    last_summary.drop_ids();
-    let refs: Vec<&SnapshotSummary> = summaries.iter().collect();
-    Ok(analyze(&refs, &last, &last_summary, opts))
+    prev.drop_signatures();
+    let mut last_summary = SnapshotSummary::classes_of(&last);
+    last_summary.taken_at_s = mtime_s(paths[last_i]);
+    Ok(analyze(&mut summaries, &mut last, &last_summary, opts))
 }
 
 #[cfg(test)]

@@ -47,13 +47,27 @@ fn follows(snap: &HeapSnapshot, e: usize) -> bool {
     snap.edge_kind(e) != EdgeKind::Weak
 }
 
-/// Computes dominators from node 0 (V8's synthetic root).
-pub fn dominators(snap: &HeapSnapshot) -> Dominators {
+/// Computes dominators from node 0 (V8's synthetic root) and frees the
+/// snapshot's edges once the predecessor lists are built: nothing after needs
+/// them, and dropping them before the semi-dominator pass is what keeps peak
+/// memory below the snapshot file's size.
+pub fn dominators(snap: &mut HeapSnapshot) -> Dominators {
     let n = snap.node_count();
     let mut dfn = vec![NONE; n];
     let mut order: Vec<NodeIdx> = Vec::with_capacity(n);
     let mut parent: Vec<u32> = Vec::with_capacity(n);
-    if n == 0 {
+    if n == 0 || !snap.has_edges() {
+        snap.free_edges();
+        if n > 0 {
+            dfn[0] = 0;
+            order.push(0);
+            return Dominators {
+                dfn,
+                order,
+                idom: vec![0],
+                retained_by_dfn: vec![snap.self_size(0)],
+            };
+        }
         return Dominators {
             dfn,
             order,
@@ -61,6 +75,15 @@ pub fn dominators(snap: &HeapSnapshot) -> Dominators {
             retained_by_dfn: vec![],
         };
     }
+    // Weak edges keep nothing alive: mark them by a `NONE` target, so the
+    // edge kinds (and names) can be freed before the big arrays below exist.
+    for e in 0..snap.edge_to.len() {
+        if !follows(snap, e) {
+            snap.edge_to[e] = NONE;
+        }
+    }
+    snap.edge_type = Vec::new();
+    snap.free_edge_names();
     // Iterative preorder DFS: stack of (node, next edge).
     let mut stack: Vec<(NodeIdx, u32)> = vec![(0, snap.first_edge[0])];
     dfn[0] = 0;
@@ -74,7 +97,7 @@ pub fn dominators(snap: &HeapSnapshot) -> Dominators {
             let e = *next as usize;
             *next += 1;
             let w = snap.edge_to[e];
-            if follows(snap, e) && dfn[w as usize] == NONE {
+            if w != NONE && dfn[w as usize] == NONE {
                 dfn[w as usize] = order.len() as u32;
                 parent.push(dfn[v as usize]);
                 order.push(w);
@@ -89,14 +112,25 @@ pub fn dominators(snap: &HeapSnapshot) -> Dominators {
             }
         }
     }
+    drop(stack);
     let m = order.len();
+    // Edge targets to DFS numbers in place; the node → DFS number map is
+    // then rebuilt from `order` only at the end.
+    for &v in &order {
+        for e in snap.edges(v) {
+            let w = snap.edge_to[e];
+            if w != NONE {
+                snap.edge_to[e] = dfn[w as usize];
+            }
+        }
+    }
+    drop(dfn);
     // Predecessor lists in DFS-number space (CSR).
     let mut pred_start = vec![0u32; m + 1];
-    for (d, &v) in order.iter().enumerate() {
-        let _ = d;
+    for &v in &order {
         for e in snap.edges(v) {
-            let w = dfn[snap.edge_to[e] as usize];
-            if w != NONE && follows(snap, e) {
+            let w = snap.edge_to[e];
+            if w != NONE {
                 pred_start[w as usize + 1] += 1;
             }
         }
@@ -108,8 +142,8 @@ pub fn dominators(snap: &HeapSnapshot) -> Dominators {
     let mut preds = vec![0u32; pred_start[m] as usize];
     for (d, &v) in order.iter().enumerate() {
         for e in snap.edges(v) {
-            let w = dfn[snap.edge_to[e] as usize];
-            if w != NONE && follows(snap, e) {
+            let w = snap.edge_to[e];
+            if w != NONE {
                 preds[pred_start[w as usize] as usize] = d as u32;
                 pred_start[w as usize] += 1;
             }
@@ -119,6 +153,8 @@ pub fn dominators(snap: &HeapSnapshot) -> Dominators {
         pred_start[i] = pred_start[i - 1];
     }
     pred_start[0] = 0;
+    // From here on only DFS numbers are used: the edges go.
+    snap.free_edges();
 
     let mut semi: Vec<u32> = (0..m as u32).collect();
     let mut label: Vec<u32> = (0..m as u32).collect();
@@ -146,13 +182,15 @@ pub fn dominators(snap: &HeapSnapshot) -> Dominators {
         }
         idom[w] = d;
     }
-    let mut by_dfn: Vec<u64> = order
-        .iter()
-        .map(|&v| snap.node_self_size[v as usize])
-        .collect();
+    drop(semi);
+    let mut by_dfn: Vec<u64> = order.iter().map(|&v| snap.self_size(v)).collect();
     for w in (1..m).rev() {
         let s = by_dfn[w];
         by_dfn[idom[w] as usize] += s;
+    }
+    let mut dfn = vec![NONE; n];
+    for (d, &v) in order.iter().enumerate() {
+        dfn[v as usize] = d as u32;
     }
     Dominators {
         dfn,
@@ -189,23 +227,35 @@ fn eval(
     label[v as usize]
 }
 
-/// Shortest paths from the root: each reachable node's parent edge.
+/// The edge that first reached a node on its shortest path: its kind and
+/// its name (a string index, or an element index).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EdgeLabel {
+    pub kind: EdgeKind,
+    pub name: u32,
+}
+
+/// Shortest paths from the root: each reachable node's parent node and the
+/// label of the edge from it. Labels are copied out of the snapshot so its
+/// edge columns can be freed before the dominator tree is computed.
 pub struct RetainerTree {
-    /// Index of the edge that first reached each node, `NONE` for the root and unreachable nodes.
-    pub parent_edge: Vec<u32>,
-    /// The node each edge starts from (only for edges used as parent edges).
+    /// Node that first reached each node; `NONE` for unreachable nodes, the
+    /// root points to itself.
     parent_node: Vec<u32>,
+    /// Name of that edge (see [`EdgeLabel`]).
+    parent_name: Vec<u32>,
+    parent_kind: Vec<EdgeKind>,
 }
 
 impl RetainerTree {
     /// The path from the root to `n` as (edge, node) steps; empty for the root or unreachable nodes.
-    pub fn path(&self, n: NodeIdx) -> Vec<(usize, NodeIdx)> {
+    pub fn path(&self, n: NodeIdx) -> Vec<(EdgeLabel, NodeIdx)> {
         let mut steps = Vec::new();
         let mut cur = n;
-        while self.parent_edge[cur as usize] != NONE {
-            steps.push((self.parent_edge[cur as usize] as usize, cur));
-            cur = self.parent_node[cur as usize];
-            if steps.len() > self.parent_edge.len() {
+        while let Some(p) = self.parent(cur) {
+            steps.push((self.label(cur), cur));
+            cur = p;
+            if steps.len() > self.parent_node.len() {
                 break;
             }
         }
@@ -214,10 +264,18 @@ impl RetainerTree {
     }
 
     pub fn parent(&self, n: NodeIdx) -> Option<NodeIdx> {
-        if self.parent_edge[n as usize] == NONE {
-            None
-        } else {
-            Some(self.parent_node[n as usize])
+        match self.parent_node[n as usize] {
+            NONE => None,
+            p if p == n => None,
+            p => Some(p),
+        }
+    }
+
+    /// Label of the edge from `n`'s parent (meaningless for the root).
+    pub fn label(&self, n: NodeIdx) -> EdgeLabel {
+        EdgeLabel {
+            kind: self.parent_kind[n as usize],
+            name: self.parent_name[n as usize],
         }
     }
 }
@@ -227,19 +285,23 @@ impl RetainerTree {
 /// wrote (a global, a closure variable) over engine internals of equal length.
 pub fn retainer_tree(snap: &HeapSnapshot) -> RetainerTree {
     let n = snap.node_count();
-    let mut parent_edge = vec![NONE; n];
-    let mut parent_node = vec![NONE; n];
-    if n == 0 {
-        return RetainerTree {
-            parent_edge,
-            parent_node,
-        };
+    let mut tree = RetainerTree {
+        parent_node: vec![NONE; n],
+        parent_name: vec![0; n],
+        parent_kind: vec![EdgeKind::Other; n],
+    };
+    if n == 0 || !snap.has_edges() {
+        return tree;
     }
-    let mut seen = vec![false; n];
-    seen[0] = true;
+    tree.parent_node[0] = 0;
     let mut frontier: Vec<NodeIdx> = vec![0];
     let mut next: Vec<NodeIdx> = Vec::new();
     let mut deferred: Vec<(usize, NodeIdx, NodeIdx)> = Vec::new();
+    let reach = |tree: &mut RetainerTree, e: usize, v: NodeIdx, w: NodeIdx| {
+        tree.parent_node[w as usize] = v;
+        tree.parent_name[w as usize] = snap.edge_name[e];
+        tree.parent_kind[w as usize] = snap.edge_kind(e);
+    };
     while !frontier.is_empty() {
         for &v in &frontier {
             for e in snap.edges(v) {
@@ -247,34 +309,27 @@ pub fn retainer_tree(snap: &HeapSnapshot) -> RetainerTree {
                     continue;
                 }
                 let w = snap.edge_to[e];
-                if seen[w as usize] {
+                if tree.parent_node[w as usize] != NONE {
                     continue;
                 }
                 if matches!(snap.edge_kind(e), EdgeKind::Internal | EdgeKind::Hidden) {
                     deferred.push((e, v, w));
                     continue;
                 }
-                seen[w as usize] = true;
-                parent_edge[w as usize] = e as u32;
-                parent_node[w as usize] = v;
+                reach(&mut tree, e, v, w);
                 next.push(w);
             }
         }
         for (e, v, w) in deferred.drain(..) {
-            if !seen[w as usize] {
-                seen[w as usize] = true;
-                parent_edge[w as usize] = e as u32;
-                parent_node[w as usize] = v;
+            if tree.parent_node[w as usize] == NONE {
+                reach(&mut tree, e, v, w);
                 next.push(w);
             }
         }
         std::mem::swap(&mut frontier, &mut next);
         next.clear();
     }
-    RetainerTree {
-        parent_edge,
-        parent_node,
-    }
+    tree
 }
 
 #[cfg(test)]
@@ -375,14 +430,16 @@ mod tests {
         ];
         let s = HeapSnapshot::from_bytes(snapshot_json(6, &edges).as_bytes(), Keep::Everything)
             .unwrap();
-        let d = dominators(&s);
+        let r = retainer_tree(&s);
+        assert_eq!(r.path(4).len(), 3);
+        let mut s = s;
+        let d = dominators(&mut s);
+        assert!(!s.has_edges(), "edges are freed");
         assert_eq!(d.idom_of(2), Some(0));
         assert_eq!(d.idom_of(4), Some(2));
         assert!(!d.reachable(5));
         assert_eq!(d.retained(2), 20);
         assert_eq!(d.retained(0), 50);
-        let r = retainer_tree(&s);
-        assert_eq!(r.path(4).len(), 3);
     }
 
     use proptest::prelude::*;
@@ -392,14 +449,14 @@ mod tests {
         fn matches_naive_dominators(raw in proptest::collection::vec((0usize..12, 0usize..12, any::<bool>()), 0..40)) {
             let nodes = 12;
             let edges: Vec<(usize, usize, &str)> = raw.iter().map(|&(a, b, w)| (a, b, if w { "weak" } else { "p" })).collect();
-            let s = HeapSnapshot::from_bytes(snapshot_json(nodes, &edges).as_bytes(), Keep::Everything).unwrap();
-            let d = dominators(&s);
+            let mut s = HeapSnapshot::from_bytes(snapshot_json(nodes, &edges).as_bytes(), Keep::Everything).unwrap();
+            // BFS paths are shortest: compare with BFS depth.
+            let r = retainer_tree(&s);
+            let d = dominators(&mut s);
             let naive = naive_idom(nodes, &edges);
             for w in 1..nodes {
                 prop_assert_eq!(d.idom_of(w as u32).map(|x| x as usize), naive[w], "node {}", w);
             }
-            // BFS paths are shortest: compare with BFS depth.
-            let r = retainer_tree(&s);
             for w in 1..nodes {
                 prop_assert_eq!(r.path(w as u32).is_empty(), naive[w].is_none());
             }

@@ -5,6 +5,8 @@
 //! - [`graph`]: dominator tree, retained sizes, shortest retainer paths.
 //! - [`diff`]: class comparison and memlab-style leak clusters across
 //!   BASE/TARGET/FINAL snapshots of one process.
+//! - [`trend`]: each class's count series judged leak/growing/plateau/stable
+//!   with leakwatch-core's statistics.
 
 // Graph code walks several parallel columns by index on purpose.
 #![allow(clippy::needless_range_loop)]
@@ -16,6 +18,7 @@ pub mod inspector;
 pub mod pprof;
 mod scan;
 pub mod snapshot;
+pub mod trend;
 
 pub use diff::{
     analyze, check_same_process, DiffOptions, DiffReport, LeakCluster, SnapshotSummary,

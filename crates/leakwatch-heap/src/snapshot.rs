@@ -249,7 +249,10 @@ pub struct HeapSnapshot {
     pub node_type: Vec<u8>,
     pub node_name: Vec<u32>,
     pub node_id: Vec<u32>,
-    pub node_self_size: Vec<u64>,
+    /// Self sizes that fit in 32 bits (nearly all); larger ones are
+    /// `u32::MAX` here and kept in `big_self_sizes`. Use [`Self::self_size`].
+    node_self_size: Vec<u32>,
+    big_self_sizes: std::collections::HashMap<NodeIdx, u64>,
     /// `first_edge[i]..first_edge[i+1]` are node i's outgoing edges (empty when edges were not kept).
     pub first_edge: Vec<u32>,
     pub edge_type: Vec<u8>,
@@ -267,8 +270,45 @@ impl HeapSnapshot {
         self.node_id.len()
     }
 
+    /// The node's own size in bytes.
+    pub fn self_size(&self, n: NodeIdx) -> u64 {
+        match self.node_self_size[n as usize] {
+            u32::MAX => self
+                .big_self_sizes
+                .get(&n)
+                .copied()
+                .unwrap_or(u32::MAX as u64),
+            s => s as u64,
+        }
+    }
+
+    fn push_self_size(&mut self, size: u64) {
+        match u32::try_from(size) {
+            Ok(s) if s != u32::MAX => self.node_self_size.push(s),
+            _ => {
+                let n = self.node_self_size.len() as NodeIdx;
+                self.big_self_sizes.insert(n, size);
+                self.node_self_size.push(u32::MAX);
+            }
+        }
+    }
+
     pub fn has_edges(&self) -> bool {
         !self.first_edge.is_empty()
+    }
+
+    /// Frees the edge names (labels), which only the retainer paths need:
+    /// once those are computed, the dominator tree needs just edge targets and kinds.
+    pub fn free_edge_names(&mut self) {
+        self.edge_name = Vec::new();
+    }
+
+    /// Frees all edge columns; [`Self::has_edges`] is false afterwards.
+    pub fn free_edges(&mut self) {
+        self.first_edge = Vec::new();
+        self.edge_type = Vec::new();
+        self.edge_name = Vec::new();
+        self.edge_to = Vec::new();
     }
 
     pub fn kind(&self, n: NodeIdx) -> NodeKind {
@@ -367,7 +407,10 @@ impl HeapSnapshot {
         let mut have_nodes = false;
         let mut have_edges = false;
         let mut have_strings = false;
+        // Edge count of each node (only when edges are kept), becoming the
+        // `first_edge` offsets in place; and their sum, to check the edges array.
         let mut edge_counts: Vec<u32> = Vec::new();
+        let mut edge_sum = 0u64;
         let mut key = String::new();
         if sc.peek_token()? == Some(b'}') {
             return Err(HeapError::NotSnapshot("it is an empty JSON object".into()));
@@ -407,7 +450,9 @@ impl HeapSnapshot {
                         snap.node_name.reserve_exact(n);
                         snap.node_id.reserve_exact(n);
                         snap.node_self_size.reserve_exact(n);
-                        edge_counts.reserve_exact(n);
+                        if keep == Keep::Everything {
+                            edge_counts.reserve_exact(n + 1);
+                        }
                     }
                     if let (Some(e), Keep::Everything) = (expected_edges, keep) {
                         let e = e.min(1 << 24) as usize;
@@ -423,7 +468,7 @@ impl HeapSnapshot {
                     let l = layout.as_ref().ok_or_else(|| {
                         HeapError::BadMeta("\"nodes\" comes before the \"snapshot\" header".into())
                     })?;
-                    read_nodes(sc, l, &mut snap, &mut edge_counts)?;
+                    read_nodes(sc, l, &mut snap, keep, &mut edge_counts, &mut edge_sum)?;
                     have_nodes = true;
                 }
                 "edges" => {
@@ -529,7 +574,7 @@ impl HeapSnapshot {
                 )));
             }
         }
-        let sum: u64 = edge_counts.iter().map(|&c| c as u64).sum();
+        let sum = edge_sum;
         if sum != snap.edge_total {
             return Err(inconsistent(format!(
                 "nodes declare {sum} edges in total, the edges array holds {}",
@@ -555,14 +600,21 @@ impl HeapSnapshot {
                     )));
                 }
             }
-            let mut first = Vec::with_capacity(edge_counts.len() + 1);
-            let mut acc: u32 = 0;
-            first.push(0);
-            for c in &edge_counts {
-                acc += c;
-                first.push(acc);
+            if sum > u32::MAX as u64 {
+                return Err(inconsistent(format!(
+                    "{sum} edges; at most {} are supported",
+                    u32::MAX
+                )));
             }
-            snap.first_edge = first;
+            // Exclusive prefix sums in place: counts become start offsets.
+            let mut acc: u32 = 0;
+            for c in edge_counts.iter_mut() {
+                let count = *c;
+                *c = acc;
+                acc += count;
+            }
+            edge_counts.push(acc);
+            snap.first_edge = edge_counts;
         }
         Ok(snap)
     }
@@ -579,7 +631,9 @@ fn read_nodes<R: Read>(
     sc: &mut Scanner<'_, R>,
     l: &Layout,
     snap: &mut HeapSnapshot,
+    keep: Keep,
     edge_counts: &mut Vec<u32>,
+    edge_sum: &mut u64,
 ) -> Result<(), HeapError> {
     let width = l.node_width;
     let mut field = 0usize;
@@ -608,8 +662,12 @@ fn read_nodes<R: Read>(
                 .push(to_u32(record[l.n_name], offset_hint, "node name index")?);
             snap.node_id
                 .push(to_u32(record[l.n_id], offset_hint, "node id")?);
-            snap.node_self_size.push(record[l.n_self_size]);
-            edge_counts.push(to_u32(record[l.n_edge_count], offset_hint, "edge count")?);
+            snap.push_self_size(record[l.n_self_size]);
+            let count = to_u32(record[l.n_edge_count], offset_hint, "edge count")?;
+            *edge_sum += count as u64;
+            if keep == Keep::Everything {
+                edge_counts.push(count);
+            }
         }
         offset_hint += 1;
         Ok(())
@@ -701,7 +759,7 @@ mod tests {
         assert_eq!(s.node_id, vec![1, 3, 5]);
         assert_eq!(s.kind(1), NodeKind::Object);
         assert_eq!(s.name(1), "Foo");
-        assert_eq!(s.node_self_size[2], 20);
+        assert_eq!(s.self_size(2), 20);
         assert_eq!(s.edges(0), 0..1);
         assert_eq!(s.edge_to[0], 1);
         assert_eq!(s.edge_label(1), "name");
@@ -726,6 +784,14 @@ mod tests {
                 "cut at {cut}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn self_sizes_above_4_gib_are_kept() {
+        let big = TINY.replace("5,2,2,0,20]", "5,2,2,0,6000000000]");
+        let s = HeapSnapshot::from_bytes(big.as_bytes(), Keep::Everything).unwrap();
+        assert_eq!(s.self_size(2), 6_000_000_000);
+        assert_eq!(s.self_size(1), 100);
     }
 
     #[test]

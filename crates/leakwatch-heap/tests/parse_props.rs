@@ -16,10 +16,10 @@ const VALID: &str = r#"{"snapshot":{"meta":{"node_fields":["type","name","id","s
 "trace_function_infos":[],"trace_tree":[],"samples":[],"locations":[],
 "strings":["","Map","Object","x\"y\u00e9","table","global","requests"]}"#;
 
-fn check(snap: &HeapSnapshot) {
-    let s = SnapshotSummary::of(snap);
+fn check(mut snap: HeapSnapshot) {
+    let s = SnapshotSummary::of(&snap);
     let empty = SnapshotSummary::of(&HeapSnapshot::default());
-    let _ = analyze(&[&empty], snap, &s, &DiffOptions::default());
+    let _ = analyze(&mut [empty], &mut snap, &s, &DiffOptions::default());
 }
 
 #[test]
@@ -29,7 +29,7 @@ fn valid_fixture_parses() {
     assert_eq!(s.name(3), "x\"yé");
     assert_eq!(s.edge_label(1), "global");
     assert_eq!(s.edge_label(2), "requests");
-    check(&s);
+    check(s);
 }
 
 proptest! {
@@ -51,7 +51,7 @@ proptest! {
         let mut b = VALID.as_bytes().to_vec();
         b[pos] = byte;
         if let Ok(s) = HeapSnapshot::from_bytes(&b, Keep::Everything) {
-            check(&s);
+            check(s);
         }
         let _ = HeapSnapshot::from_bytes(&b, Keep::NodesOnly);
     }
@@ -65,7 +65,7 @@ proptest! {
     #[test]
     fn json_like_noise_never_panics(s in r#"\{"snapshot":[\{\}\[\]",:0-9a-z ]{0,200}"#) {
         if let Ok(snap) = HeapSnapshot::from_bytes(s.as_bytes(), Keep::Everything) {
-            check(&snap);
+            check(snap);
         }
     }
 }

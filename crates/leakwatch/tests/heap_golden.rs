@@ -124,12 +124,21 @@ fn snapshot(
 #[test]
 fn report_matches_golden_file() {
     let dir = tempfile::tempdir().unwrap();
-    for (name, json) in [
+    // Taken a minute apart (the file times are the snapshot times).
+    let t0 = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    for (i, (name, json)) in [
         ("base", snapshot(0..100, 0..0, 0..0)),
         ("target", snapshot(0..1100, 0..300, 0..2000)),
         ("final", snapshot(0..2100, 300..310, 0..2000)),
-    ] {
-        std::fs::write(dir.path().join(format!("{name}.heapsnapshot")), json).unwrap();
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let path = dir.path().join(format!("{name}.heapsnapshot"));
+        std::fs::write(&path, json).unwrap();
+        let file = std::fs::File::options().write(true).open(&path).unwrap();
+        file.set_modified(t0 + std::time::Duration::from_secs(60 * i as u64))
+            .unwrap();
     }
     let out = Command::cargo_bin("leakwatch")
         .unwrap()
@@ -165,4 +174,40 @@ fn report_matches_golden_file() {
     // 2,000 new strings under the engine's string table are not a leak cluster.
     assert!(!text.contains("Internalized"), "{text}");
     assert!(text.contains("(1 smaller clusters not shown"), "{text}");
+    // The class trends: Request rises by 1000 a snapshot, steadily (a leak);
+    // strings rise too but slow down (3000 then 1000: growing); Temp spikes
+    // and falls back (stable).
+    let line = |class: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(class))
+            .unwrap_or_else(|| panic!("no {class} line in {text}"))
+            .to_string()
+    };
+    assert!(line("Request").ends_with("leak +1000/snapshot"), "{text}");
+    assert!(
+        line("(string)").ends_with("growing +2000/snapshot"),
+        "{text}"
+    );
+    assert!(line("Temp").contains("stable"), "{text}");
+
+    // The JSON report carries the same judgement, with the rate from the file times.
+    let out = Command::cargo_bin("leakwatch")
+        .unwrap()
+        .current_dir(dir.path())
+        .args([
+            "diff",
+            "--json",
+            "base.heapsnapshot",
+            "target.heapsnapshot",
+            "final.heapsnapshot",
+        ])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let classes = json["report"]["classes"].as_array().unwrap();
+    let request = classes.iter().find(|c| c["class"] == "Request").unwrap();
+    assert_eq!(request["trend"]["state"], "leak", "{request:#}");
+    assert_eq!(request["trend"]["count_per_snapshot"], 1000.0);
+    let per_hour = request["trend"]["count_per_hour"].as_f64().unwrap();
+    assert!((per_hour - 60_000.0).abs() < 1.0, "{request:#}");
 }

@@ -84,6 +84,9 @@ fn global_map_leak_names_requests_map_and_object() {
     let object = classes.iter().find(|c| c["class"] == "Object").unwrap();
     assert_eq!(object["growing"], true);
     assert!(object["new_count"].as_u64().unwrap() >= 8000);
+    // Judged like a memory series: a steady rise of surviving objects.
+    assert_eq!(object["trend"]["state"], "leak", "{object:#}");
+    assert!(object["trend"]["count_per_snapshot"].as_f64().unwrap() >= 8000.0);
 
     // The text report prints the path the way the issue asks for.
     let out = Command::cargo_bin("leakwatch")
@@ -156,6 +159,10 @@ fn bounded_lru_has_no_leak_cluster() {
     let (code, json) = diff_json(&files);
     assert_eq!(code, 0, "{json:#}");
     assert_eq!(json["report"]["clusters"].as_array().unwrap().len(), 0);
+    // The class trends do not call the turned-over cache a leak either.
+    for class in json["report"]["classes"].as_array().unwrap() {
+        assert_ne!(class["trend"]["state"], "leak", "{class:#}");
+    }
     // With only two snapshots the still-cached entries look new: the
     // three-snapshot method is what rules them out.
     let (code2, json2) = diff_json(&files[..2]);

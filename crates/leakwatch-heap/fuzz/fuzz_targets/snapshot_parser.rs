@@ -11,6 +11,7 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(snap) = HeapSnapshot::from_bytes(data, Keep::Everything) {
         let summary = SnapshotSummary::of(&snap);
         let empty = SnapshotSummary::of(&HeapSnapshot::default());
-        let _ = analyze(&[&empty], &snap, &summary, &DiffOptions::default());
+        let mut snap = snap;
+        let _ = analyze(&mut [empty], &mut snap, &summary, &DiffOptions::default());
     }
 });

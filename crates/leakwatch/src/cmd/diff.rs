@@ -253,8 +253,17 @@ fn print_report(r: &DiffReport, paths: &[PathBuf]) {
         header.join(" → ")
     );
     println!(
-        "  {:<32} {:>28} {:>9} {:>11} {:>9}",
-        "class", "count", "Δcount", "Δsize", "new"
+        "  {:<32} {:>28} {:>9} {:>11} {:>9}{}",
+        "class",
+        "count",
+        "Δcount",
+        "Δsize",
+        "new",
+        if paths.len() > 2 {
+            "  trend (count)"
+        } else {
+            ""
+        }
     );
     for c in &r.classes {
         let counts: Vec<String> = c.counts.iter().map(|n| n.to_string()).collect();
@@ -269,10 +278,13 @@ fn print_report(r: &DiffReport, paths: &[PathBuf]) {
             c.delta_count,
             signed_bytes(c.delta_size),
             c.new_count,
-            if c.growing && c.counts.len() > 2 {
-                "  growing"
+            if c.counts.len() > 2 {
+                format!(
+                    "  {} {:+.0}/snapshot",
+                    c.trend.state, c.trend.count_per_snapshot
+                )
             } else {
-                ""
+                String::new()
             }
         );
     }
