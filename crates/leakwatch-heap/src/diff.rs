@@ -886,22 +886,10 @@ fn mtime_s(path: &std::path::Path) -> Option<f64> {
     Some(t.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs_f64())
 }
 
-/// Makes the allocator give freed columns back to the system. glibc serves
-/// big blocks with mmap but raises that threshold up to 32 MiB each time one
-/// is freed, after which the next columns (tens of MB here) come from its
-/// heap, where freed space stays resident: the analysis frees columns as it
-/// goes (BASE/TARGET after their summary, the edges before the dominator
-/// pass), so without this the peak would include memory already freed.
-/// Setting the threshold explicitly keeps it fixed.
-fn release_freed_columns() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only changes an allocator tuning value; any value is valid.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
-    }
-}
-
-/// Reads BASE, TARGET and optionally FINAL snapshot files (concurrently,
+/// Reads BASE, TARGET and optionally FINAL snapshot files (frees columns as it
+/// goes: a binary that wants those pages back in the system promptly should fix
+/// glibc's mmap threshold, as `leakwatch diff` does).
+/// (concurrently,
 /// one thread each; only the last is kept with its edges, the others are
 /// reduced to ids and class totals as soon as they are read), checks they
 /// come from one process, and analyses them. `progress(file_index,
@@ -913,7 +901,6 @@ pub fn diff_snapshot_files(
 ) -> Result<DiffReport, (usize, HeapError)> {
     use crate::snapshot::Keep;
     assert!(paths.len() == 2 || paths.len() == 3, "BASE TARGET [FINAL]");
-    release_freed_columns();
     let names = ["BASE", "TARGET", "FINAL"];
     let last_i = paths.len() - 1;
     // BASE and TARGET are read concurrently and reduced to summaries; the
