@@ -27,7 +27,7 @@ pub use hooks::*;
 
 /// Trace file magic and version (see `leakwatch_trace::format`).
 pub(crate) const MAGIC: &[u8; 8] = b"LWTRACE\0";
-pub(crate) const VERSION: u32 = 1;
+pub(crate) const VERSION: u32 = 2;
 
 pub(crate) const REC_ALLOC: u8 = 1;
 pub(crate) const REC_FREE: u8 = 2;

@@ -1,19 +1,24 @@
-//! The trace file format, version 1, written by `libleakwatch_preload.so`.
+//! The trace file format, version 2, written by `libleakwatch_preload.so`.
 //!
 //! ```text
 //! header (40 bytes, little endian)
 //!   magic       8  b"LWTRACE\0"
-//!   version     u32  1
+//!   version     u32  2
 //!   pid         u32  traced process id
 //!   sample_every u64 0 = every allocation, else mean bytes between samples
 //!   start_unix_ns u64 wall clock at start
 //!   ppid        u64  parent process id
 //! chunks, until end of file
 //!   slot        u32  ring (thread slot) the bytes came from
-//!   len         u32  payload length
-//!   payload     len bytes: whole records of that slot, in the order written
+//!   len         u32  payload length (compressed)
+//!   raw_len     u32  payload length once decompressed
+//!   payload     len bytes: one zstd frame holding whole records of that
+//!               slot, in the order written
 //! ```
 //!
+//! Each chunk is compressed on its own by the writer thread (off the
+//! allocating threads' path), so a trace cut short stays readable up to its
+//! last whole chunk. Version 1 (uncompressed chunks) is not read.
 //! A slot's records form one ordered stream across all its chunks. Integers
 //! in records are LEB128 varints; `i` marks zigzag-encoded signed values.
 //! Timestamps are nanoseconds since the start of tracing, delta-coded against
@@ -38,11 +43,11 @@
 /// File magic.
 pub const MAGIC: &[u8; 8] = b"LWTRACE\0";
 /// The version this reader understands.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 /// Size of the fixed header.
 pub const HEADER_LEN: usize = 40;
 /// Size of a chunk header.
-pub const CHUNK_HEADER_LEN: usize = 8;
+pub const CHUNK_HEADER_LEN: usize = 12;
 
 pub const REC_ALLOC: u8 = 1;
 pub const REC_FREE: u8 = 2;

@@ -24,6 +24,12 @@ pub enum TraceError {
     Version { found: u32 },
     #[error("corrupt trace at byte offset {offset}: {what}")]
     Corrupt { offset: u64, what: &'static str },
+    #[error("corrupt record in the chunk at byte offset {chunk} (byte {offset} of its decompressed records): {what}")]
+    CorruptRecord {
+        chunk: u64,
+        offset: u64,
+        what: &'static str,
+    },
 }
 
 /// The fixed header.
@@ -149,9 +155,15 @@ impl Tables {
 /// An opened trace: header plus the index of its chunks.
 #[derive(Debug)]
 pub struct Trace<'a> {
-    data: &'a [u8],
+    /// Every chunk's payload, decompressed, back to back; chunk offsets
+    /// below point into it.
+    data: Vec<u8>,
+    _file: core::marker::PhantomData<&'a [u8]>,
+    /// (start in `data`, file offset of the chunk header), in file order,
+    /// to name the chunk a damaged record sits in.
+    chunk_starts: Vec<(usize, u64)>,
     pub header: Header,
-    /// Per slot, the (payload offset, length) of its chunks in file order.
+    /// Per slot, the (offset in `data`, length) of its chunks in file order.
     slots: Vec<Vec<(usize, usize)>>,
     /// Offset of a partial last chunk, when the writer was cut short.
     pub truncated_at: Option<u64>,
@@ -159,6 +171,9 @@ pub struct Trace<'a> {
 }
 
 const MAX_SLOTS: u32 = 1 << 16;
+/// Chunks hold at most one ring's worth of bytes (1 MiB); anything far
+/// beyond that is corruption, not a reason to allocate.
+const MAX_CHUNK_RAW: usize = 64 << 20;
 
 fn u32_at(d: &[u8], at: usize) -> u32 {
     u32::from_le_bytes([d[at], d[at + 1], d[at + 2], d[at + 3]])
@@ -196,6 +211,13 @@ impl<'a> Trace<'a> {
         let mut pos = HEADER_LEN;
         let mut truncated_at = None;
         let mut chunk_count = 0;
+        let mut decoded = Vec::new();
+        let mut chunk_starts = Vec::new();
+        let mut decompressor =
+            zstd::bulk::Decompressor::new().map_err(|_| TraceError::Corrupt {
+                offset: 0,
+                what: "cannot set up the zstd decompressor",
+            })?;
         while pos < data.len() {
             if data.len() - pos < CHUNK_HEADER_LEN {
                 truncated_at = Some(pos as u64);
@@ -203,16 +225,23 @@ impl<'a> Trace<'a> {
             }
             let slot = u32_at(data, pos);
             let len = u32_at(data, pos + 4) as usize;
+            let raw_len = u32_at(data, pos + 8) as usize;
             if slot >= MAX_SLOTS {
                 return Err(TraceError::Corrupt {
                     offset: pos as u64,
                     what: "chunk names an impossible thread slot",
                 });
             }
-            if len == 0 {
+            if len == 0 || raw_len == 0 {
                 return Err(TraceError::Corrupt {
                     offset: pos as u64,
                     what: "empty chunk",
+                });
+            }
+            if raw_len > MAX_CHUNK_RAW {
+                return Err(TraceError::Corrupt {
+                    offset: pos as u64,
+                    what: "chunk claims an impossible decompressed size",
                 });
             }
             let payload = pos + CHUNK_HEADER_LEN;
@@ -220,16 +249,32 @@ impl<'a> Trace<'a> {
                 truncated_at = Some(pos as u64);
                 break;
             }
+            let start = decoded.len();
+            decoded.resize(start + raw_len, 0);
+            match decompressor
+                .decompress_to_buffer(&data[payload..payload + len], &mut decoded[start..])
+            {
+                Ok(n) if n == raw_len => {}
+                _ => {
+                    return Err(TraceError::Corrupt {
+                        offset: payload as u64,
+                        what: "chunk does not decompress to its stated size",
+                    })
+                }
+            }
             let slot = slot as usize;
             if slots.len() <= slot {
                 slots.resize_with(slot + 1, Vec::new);
             }
-            slots[slot].push((payload, len));
+            slots[slot].push((start, raw_len));
+            chunk_starts.push((start, pos as u64));
             chunk_count += 1;
             pos = payload + len;
         }
         Ok(Trace {
-            data,
+            data: decoded,
+            _file: core::marker::PhantomData,
+            chunk_starts,
             header,
             slots,
             truncated_at,
@@ -240,6 +285,27 @@ impl<'a> Trace<'a> {
     /// Replays every event in timestamp order, filling `tables` with the
     /// stacks and modules met on the way.
     pub fn replay(
+        &self,
+        tables: &mut Tables,
+        f: impl FnMut(&Event, &Tables),
+    ) -> Result<(), TraceError> {
+        self.replay_decoded(tables, f).map_err(|e| match e {
+            TraceError::Corrupt { offset, what } => {
+                let at = offset as usize;
+                let i = self.chunk_starts.partition_point(|&(start, _)| start <= at);
+                let (start, chunk) = self.chunk_starts[i.saturating_sub(1)];
+                TraceError::CorruptRecord {
+                    chunk,
+                    offset: (at - start) as u64,
+                    what,
+                }
+            }
+            other => other,
+        })
+    }
+
+    /// [`Trace::replay`], with record errors at offsets into `data`.
+    fn replay_decoded(
         &self,
         tables: &mut Tables,
         mut f: impl FnMut(&Event, &Tables),
@@ -261,7 +327,7 @@ impl<'a> Trace<'a> {
         let mut heap = BinaryHeap::new();
         let mut pending: Vec<Option<Event>> = vec![None; cursors.len()];
         for (i, c) in cursors.iter_mut().enumerate() {
-            if let Some(ev) = c.next(self.data, tables)? {
+            if let Some(ev) = c.next(&self.data, tables)? {
                 heap.push(Reverse((ev.ts(), i)));
                 pending[i] = Some(ev);
             }
@@ -280,7 +346,7 @@ impl<'a> Trace<'a> {
                 }
                 f(&ev, tables);
             }
-            if let Some(ev) = cursors[i].next(self.data, tables)? {
+            if let Some(ev) = cursors[i].next(&self.data, tables)? {
                 heap.push(Reverse((ev.ts(), i)));
                 pending[i] = Some(ev);
             }

@@ -77,9 +77,11 @@ fn header() -> Vec<u8> {
 }
 
 fn chunk(out: &mut Vec<u8>, slot: u32, payload: &[u8]) {
+    let packed = zstd::bulk::compress(payload, 1).unwrap();
     out.extend_from_slice(&slot.to_le_bytes());
+    out.extend_from_slice(&(packed.len() as u32).to_le_bytes());
     out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-    out.extend_from_slice(payload);
+    out.extend_from_slice(&packed);
 }
 
 /// Two threads; the address 0x1000 is allocated by thread 0, freed by
@@ -150,19 +152,43 @@ fn header_errors_are_typed() {
 
 #[test]
 fn damaged_record_names_its_offset() {
-    let mut file = cross_thread_trace();
-    // First payload byte of the first chunk: an impossible record type.
-    file[48] = 0x7f;
+    let mut t0 = Slot::default();
+    let s0 = t0.stack(&[0x401000]);
+    t0.alloc(100, 0x1000, 64, s0);
+    let good = t0.buf.len();
+    t0.buf.push(0x7f); // an impossible record type
+    let mut file = header();
+    chunk(&mut file, 0, &t0.buf[..good]);
+    let second = file.len();
+    chunk(&mut file, 0, &t0.buf[good..]);
     let trace = Trace::open(&file).unwrap();
     let err = analyze(&trace).unwrap_err();
     assert_eq!(
         err,
-        TraceError::Corrupt {
-            offset: 48,
+        TraceError::CorruptRecord {
+            chunk: second as u64,
+            offset: 0,
             what: "unknown record type"
         }
     );
-    assert!(err.to_string().contains("byte offset 48"));
+    assert!(err.to_string().contains(&format!("byte offset {second}")));
+}
+
+#[test]
+fn undecodable_chunk_is_corrupt() {
+    let mut file = header();
+    let payload = [REC_END, 5];
+    file.extend_from_slice(&0u32.to_le_bytes());
+    file.extend_from_slice(&2u32.to_le_bytes());
+    file.extend_from_slice(&2u32.to_le_bytes());
+    file.extend_from_slice(&payload); // raw bytes, not a zstd frame
+    assert_eq!(
+        Trace::open(&file).unwrap_err(),
+        TraceError::Corrupt {
+            offset: 52,
+            what: "chunk does not decompress to its stated size"
+        }
+    );
 }
 
 /// A steady leak among churn, sampled densely: the leaking stack is the

@@ -608,10 +608,10 @@ fn bad_input_gives_clear_errors() {
     let mut at = 40;
     let cut_at = loop {
         let len = u32::from_le_bytes(data[at + 4..at + 8].try_into().unwrap()) as usize;
-        if at + 8 + len >= data.len() / 2 {
-            break at + 8 + len / 2; // inside this chunk's payload
+        if at + 12 + len >= data.len() / 2 {
+            break at + 12 + len / 2; // inside this chunk's payload
         }
-        at += 8 + len;
+        at += 12 + len;
     };
     std::fs::write(&cut, &data[..cut_at]).unwrap();
     let o = lw().arg("report").arg(&cut).output().unwrap();
@@ -619,9 +619,10 @@ fn bad_input_gives_clear_errors() {
     assert!(out.contains("partial chunk at byte"), "{out}{}", stderr(&o));
     assert!(out.contains("did not exit normally"), "{out}");
 
-    // Damage inside a chunk: a typed error naming the offset.
+    // Damage inside a chunk's compressed payload: a typed error naming the
+    // offset.
     let mut bad = data.clone();
-    for b in &mut bad[48..64] {
+    for b in &mut bad[52..68] {
         *b = 0xff;
     }
     let badp = dir.path().join("bad.lwt");
