@@ -11,6 +11,7 @@ use core::ffi::{c_char, c_int, c_void};
 use core::ptr::null_mut;
 use core::sync::atomic::Ordering;
 
+use crate::memo::Key;
 use crate::ring::{Rec, Ring};
 use crate::unwind::{self, MAX_FRAMES};
 use crate::writer::{self, trace_ns};
@@ -120,16 +121,35 @@ fn sampled(r: &mut Ring, size: usize) -> bool {
     true
 }
 
+/// The ring's id of the caller's stack, emitting a STACK record the first
+/// time it is seen. Unwinds from a hook's entry are memoized per thread
+/// (see `memo`).
 #[inline(always)]
-fn record_alloc(r: &mut Ring, p: *mut c_void, size: usize, entry: Option<(u64, u64)>) {
-    if p.is_null() || !sampled(r, size) {
-        return;
-    }
+fn stack_id(r: &mut Ring, entry: Option<(u64, u64)>) -> u32 {
+    // SAFETY: the memo and the rule cache belong to this thread's ring.
+    let (memo, cache) = unsafe { (r.memo.as_mut(), r.unwind_cache.as_mut()) };
     let mut ips = [0usize; MAX_FRAMES];
-    // SAFETY: the cache belongs to this thread's ring.
-    let cache = unsafe { r.unwind_cache.as_mut() };
-    let n = unwind::capture(&mut ips, cache, r.stack, entry);
-    let ts = trace_ns();
+    let mut recorded = None;
+    let n = match (unwind::fast(), entry, memo, cache) {
+        (Some(fast), Some(entry), Some(memo), Some(cache)) => {
+            match Key::new(fast, r.stack, entry) {
+                Some(key) => {
+                    if let Some(id) = memo.lookup(&key) {
+                        return id;
+                    }
+                    if memo.should_record() {
+                        let n = memo.record(fast, cache, &key, &mut ips);
+                        recorded = Some((memo, key));
+                        n
+                    } else {
+                        unwind::capture(&mut ips, Some(cache), r.stack, Some(entry))
+                    }
+                }
+                None => unwind::capture(&mut ips, Some(cache), r.stack, Some(entry)),
+            }
+        }
+        (_, _, _, cache) => unwind::capture(&mut ips, cache, r.stack, entry),
+    };
     let ips = &ips[..n];
     let (id, known) = r.stack_id(unwind::hash(ips));
     if !known {
@@ -143,6 +163,19 @@ fn record_alloc(r: &mut Ring, p: *mut c_void, size: usize, entry: Option<(u64, u
         }
         r.push(rec.as_slice());
     }
+    if let Some((memo, key)) = recorded {
+        memo.commit(&key, id);
+    }
+    id
+}
+
+#[inline(always)]
+fn record_alloc(r: &mut Ring, p: *mut c_void, size: usize, entry: Option<(u64, u64)>) {
+    if p.is_null() || !sampled(r, size) {
+        return;
+    }
+    let id = stack_id(r, entry);
+    let ts = trace_ns();
     let mut rec = Rec::<48>::new(REC_ALLOC);
     rec.u(ts.saturating_sub(r.prev_ts));
     r.prev_ts = r.prev_ts.max(ts);

@@ -18,6 +18,7 @@
 #![allow(clippy::missing_safety_doc)]
 
 mod hooks;
+mod memo;
 mod modules;
 mod ring;
 mod unwind;

@@ -48,6 +48,8 @@ pub struct Ring {
     /// The owning thread's stack range and unwind rule cache.
     pub stack: (u64, u64),
     pub unwind_cache: *mut crate::unwind::Cache,
+    /// The owning thread's memo of recent unwinds (see `unwind::Memo`).
+    pub memo: *mut crate::memo::Memo,
 }
 
 static RINGS: [AtomicPtr<Ring>; MAX_RINGS] = [const { AtomicPtr::new(null_mut()) }; MAX_RINGS];
@@ -122,6 +124,7 @@ pub unsafe fn claim(tid: u32) -> *mut Ring {
             rng: 0x9E37_79B9_7F4A_7C15 ^ (tid as u64).wrapping_mul(0xBF58_476D_1CE4_E5B9),
             stack: (0, 0),
             unwind_cache: null_mut(),
+            memo: null_mut(),
         });
     }
     RINGS[slot].store(r, Ordering::Release);
@@ -240,6 +243,11 @@ impl Ring {
         self.next_stack_id = 0;
         // SAFETY: the cache spans STACK_CACHE entries of this ring's mapping.
         unsafe { core::ptr::write_bytes(self.cache, 0, STACK_CACHE) };
+        // Memoized stack ids were emitted into the parent's file.
+        // SAFETY: the memo is this ring's own.
+        if let Some(memo) = unsafe { self.memo.as_mut() } {
+            memo.clear();
+        }
         self.tid.store(tid, Ordering::Relaxed);
         self.state.store(state, Ordering::Release);
     }

@@ -19,12 +19,12 @@ use core::ptr::null_mut;
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 
 use framehop::x86_64::{CacheX86_64, UnwindRegsX86_64, UnwinderX86_64};
-use framehop::{ExplicitModuleSectionInfo, MustNotAllocateDuringUnwind, Unwinder};
+use framehop::{ExplicitModuleSectionInfo, FrameAddress, MustNotAllocateDuringUnwind, Unwinder};
 
 /// Deepest stack recorded; deeper stacks keep their innermost frames.
 pub const MAX_FRAMES: usize = 128;
 
-type Fast = UnwinderX86_64<&'static [u8], MustNotAllocateDuringUnwind>;
+pub(crate) type Fast = UnwinderX86_64<&'static [u8], MustNotAllocateDuringUnwind>;
 /// Per-thread unwind rule cache.
 pub type Cache = CacheX86_64<MustNotAllocateDuringUnwind>;
 
@@ -151,6 +151,17 @@ impl Update {
     }
 }
 
+/// The shared fast unwinder, unless there is none yet or libgcc is forced.
+#[inline(always)]
+pub(crate) fn fast() -> Option<&'static Fast> {
+    let fast = FAST.load(Ordering::Acquire);
+    if fast.is_null() || FORCE_LIBGCC.load(Ordering::Relaxed) {
+        return None;
+    }
+    // SAFETY: published unwinders are never freed.
+    Some(unsafe { &*fast })
+}
+
 /// Drops the registered modules (a forked child re-registers them all).
 pub fn reset() {
     FAST.store(null_mut(), Ordering::Release);
@@ -260,13 +271,17 @@ pub fn capture(
                 Some((ra, sp, bp)) => {
                     c.skipping = false;
                     c.push(ra as usize);
-                    // Look the caller's frame up at the call instruction.
-                    let regs = UnwindRegsX86_64::new(ra - 1, sp, bp);
-                    let mut it = fast.iter_frames(ra - 1, regs, cache, &mut read);
-                    let _ = it.next(); // the caller itself, pushed above
-                    while let Ok(Some(frame)) = it.next() {
-                        if !c.push(frame.address() as usize) {
-                            break;
+                    // The caller is at a call, not interrupted: unwind it
+                    // as a return address (as `memo` does, so both give the
+                    // same stack).
+                    let mut regs = UnwindRegsX86_64::new(ra, sp, bp);
+                    let mut address = FrameAddress::from_return_address(ra);
+                    while let Some(addr) = address {
+                        match fast.unwind_frame(addr, &mut regs, cache, &mut read) {
+                            Ok(Some(next)) if c.push(next as usize) => {
+                                address = FrameAddress::from_return_address(next);
+                            }
+                            _ => break,
                         }
                     }
                 }

@@ -442,6 +442,10 @@ pub fn final_flush(freeres: bool) {
         return;
     }
     crate::hooks::set_guard(true);
+    // SAFETY: getenv before the C library's caches are released.
+    if unsafe { getenv(c"LEAKWATCH_STATS") } == Some(b"1") {
+        log_stats();
+    }
     let alone = freeres && only_thread_left();
     crate::hooks::set_guard(false);
     // Free what the C and C++ runtimes keep until exit, as valgrind does, so
@@ -479,6 +483,53 @@ pub fn final_flush(freeres: bool) {
     STATE.store(DONE, Ordering::Release);
     unlock_drain();
     wake();
+}
+
+/// Prints how many stack captures the unwind memo answered (a debugging
+/// aid, and how the tests see that the memo is exercised).
+fn log_stats() {
+    let (mut hits, mut misses) = (0u64, 0u64);
+    for slot in 0..ring::count() {
+        let r = ring::get(slot);
+        // SAFETY: rings are never unmapped; memo totals are plain counters,
+        // read racily only for this report.
+        if let Some(memo) = unsafe { r.as_ref().and_then(|r| r.memo.as_ref()) } {
+            hits += memo.total_hits;
+            misses += memo.total_misses;
+        }
+    }
+    let mut buf = [0u8; 96];
+    let mut len = 0;
+    for (text, n) in [
+        (&b"stacks: "[..], Some(hits)),
+        (b" memoized, ", Some(misses)),
+        (b" unwound", None),
+    ] {
+        buf[len..len + text.len()].copy_from_slice(text);
+        len += text.len();
+        if let Some(n) = n {
+            len += write_decimal(&mut buf[len..], n);
+        }
+    }
+    log(&buf[..len]);
+}
+
+/// Writes `n` in decimal at the start of `out`; returns the length.
+fn write_decimal(out: &mut [u8], mut n: u64) -> usize {
+    let mut digits = [0u8; 20];
+    let mut k = 0;
+    loop {
+        digits[k] = b'0' + (n % 10) as u8;
+        k += 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for i in 0..k {
+        out[i] = digits[k - 1 - i];
+    }
+    k
 }
 
 /// True when no thread but the caller and the writer is alive.
@@ -588,6 +639,12 @@ pub fn new_thread_ring() -> *mut Ring {
             (*r).stack = crate::unwind::thread_stack();
             if (*r).unwind_cache.is_null() {
                 (*r).unwind_cache = Box::into_raw(Box::new(crate::unwind::Cache::default()));
+            }
+            if (*r).memo.is_null() {
+                // Zeroed is empty; allocated in place (it is tens of KiB, too
+                // big for a small thread stack).
+                let layout = std::alloc::Layout::new::<crate::memo::Memo>();
+                (*r).memo = std::alloc::alloc_zeroed(layout).cast();
             }
         }
         // SAFETY: freshly claimed by this thread.

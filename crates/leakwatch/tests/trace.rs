@@ -720,3 +720,83 @@ fn exec_hands_the_trace_to_the_new_image() {
         )]
     );
 }
+
+/// (bytes, blocks, first three functions) of each leaked stack.
+fn leaked_paths(r: &Value) -> Vec<(u64, u64, Vec<String>)> {
+    let mut v: Vec<_> = r["leaked"]["stacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let frames = e["frames"].as_array().unwrap();
+            (
+                e["bytes"].as_u64().unwrap(),
+                e["blocks"].as_u64().unwrap(),
+                frames
+                    .iter()
+                    .take(3)
+                    .map(|f| f["function"].as_str().unwrap_or("").to_string())
+                    .collect(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn memoized_unwinds_tell_apart_callers_at_the_same_depth() {
+    let dir = tempfile::tempdir().unwrap();
+    let n: u64 = 3000;
+    let want =
+        |a: &str, b: &str| -> Vec<String> { vec!["leaf".into(), a.to_string(), b.to_string()] };
+    let mut expected = vec![
+        // via_a leaks when i % 3 == 0, via_b when i % 5 == 0 (24 bytes);
+        // mid leaks for top_a when i % 4 == 0, for top_b when i % 6 == 0 (40 bytes).
+        (24 * n.div_ceil(3), n.div_ceil(3), want("via_a", "main")),
+        (24 * n.div_ceil(5), n.div_ceil(5), want("via_b", "main")),
+        (40 * n.div_ceil(4), n.div_ceil(4), want("mid", "top_a")),
+        (40 * n.div_ceil(6), n.div_ceil(6), want("mid", "top_b")),
+    ];
+    expected.sort();
+    for flags in ["-fomit-frame-pointer", "-fno-omit-frame-pointer"] {
+        let exe = build(
+            dir.path(),
+            "gcc",
+            "same_depth.c",
+            "same_depth",
+            &["-O2", "-g", flags],
+        );
+        let trace = dir.path().join("same_depth.lwt");
+        let out = Command::new(leakwatch())
+            .current_dir(dir.path())
+            .env("LEAKWATCH_STATS", "1")
+            .args(["trace", "--no-summary", "--out"])
+            .arg(&trace)
+            .arg("--")
+            .arg(&exe)
+            .arg(n.to_string())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        // The memo must actually answer most captures, or this test would
+        // not be testing it.
+        let err = stderr(&out);
+        let stats = err
+            .lines()
+            .find_map(|l| l.strip_prefix("leakwatch-preload: stacks: "))
+            .unwrap_or_else(|| panic!("no memo statistics in: {err}"));
+        let nums: Vec<u64> = stats
+            .split(|c: char| !c.is_ascii_digit())
+            .filter_map(|w| w.parse().ok())
+            .collect();
+        let (memoized, unwound) = (nums[0], nums[1]);
+        assert!(
+            memoized > 10 * unwound,
+            "{flags}: memo mostly missed ({stats})"
+        );
+        let (r, code) = report_json(&trace);
+        assert_eq!(code, 1);
+        assert_eq!(leaked_paths(&r), expected, "{flags}");
+    }
+}
