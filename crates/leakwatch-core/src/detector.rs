@@ -157,6 +157,12 @@ pub struct Evidence {
     /// have been seen. Every part of the cycle higher than a day ago is a
     /// leak under the cycle; a cache fill or a step lifts only some of them.
     pub season_gain: Option<f64>,
+    /// With a garbage collector's saw-tooth (two or more sharp drops seen):
+    /// how far the low since the last drop is above the lowest low after an
+    /// earlier drop. A leak raises the lows left after each collection; a
+    /// runtime that only grows its heap between collections does not.
+    #[serde(default)]
+    pub trough_gain: Option<f64>,
     /// The lower envelope itself: one floor per slice of the window.
     pub floors: Vec<f64>,
     /// Why the state is what it is, in a few words.
@@ -218,6 +224,11 @@ struct Bucket {
     max: f64,
     sum: f64,
     n: u64,
+    /// The largest fall inside the bucket in time order (a peak, then a
+    /// lower value after it), and the peak it fell from: the only order
+    /// information kept, so a collector's sharp drops survive merging.
+    fall: f64,
+    fall_from: f64,
 }
 
 impl Bucket {
@@ -229,9 +240,15 @@ impl Bucket {
             max: v,
             sum: v,
             n: 1,
+            fall: 0.0,
+            fall_from: v,
         }
     }
     fn add(&mut self, t: f64, v: f64) {
+        if self.max - v > self.fall {
+            self.fall = self.max - v;
+            self.fall_from = self.max;
+        }
         self.t1 = t;
         self.min = self.min.min(v);
         self.max = self.max.max(v);
@@ -239,6 +256,14 @@ impl Bucket {
         self.n += 1;
     }
     fn merge(&mut self, o: &Bucket) {
+        if o.fall > self.fall {
+            self.fall = o.fall;
+            self.fall_from = o.fall_from;
+        }
+        if self.max - o.min > self.fall {
+            self.fall = self.max - o.min;
+            self.fall_from = self.max;
+        }
         self.t1 = o.t1;
         self.min = self.min.min(o.min);
         self.max = self.max.max(o.max);
@@ -577,6 +602,17 @@ impl Detector {
         let floor_rose = floor_gain > (self.cfg.noise_multiple * noise).max(0.0);
         let season_seen = duration >= season.max(self.cfg.min_duration_s);
 
+        let saw = self.sawtooth(noise, w0);
+        ev.trough_gain = saw.map(|s| s.trough_gain);
+        // A saw-tooth whose lows do not rise is a heap that grows between
+        // collections, however steady its current ramp looks.
+        // Lows after a collection vary by a few percent from one to the next.
+        let trough_margin = (2.0 * noise).max(0.05 * level);
+        let flat_troughs = saw.is_some_and(|s| s.long_ramp && s.trough_gain <= trough_margin);
+        // And a saw-tooth whose lows keep rising is a leak, whatever the
+        // envelope of one window shows (long ramps leave its slices uneven).
+        let lows_rising = saw.is_some_and(|s| s.lows_rising(0.05 * level, self.cfg.leveloff_ratio));
+
         let season_gain = if season > 0.0 {
             self.season_over_season(season, sc)
         } else {
@@ -591,11 +627,28 @@ impl Detector {
 
         let r = &mut ev.reason;
         // Writing into a String cannot fail.
-        let state = if season_leak {
+        let state = if lows_rising && season_seen {
+            let lows = saw.map_or([0.0; 3], |s| s.lows);
+            r.push_str("the lows after each of the last three collections rose: ");
+            for (i, low) in lows.iter().enumerate() {
+                if i > 0 {
+                    r.push_str(", ");
+                }
+                let _ = format::write_bytes(r, *low);
+            }
+            LeakState::Leak
+        } else if season_leak {
             let _ = write!(r, "every part of the daily cycle is higher than a season ago: trough, median and peak rose by at least ");
             let _ = format::write_bytes(r, season_gain.map_or(0.0, |g| g.0));
             LeakState::Leak
-        } else if trending && above_noise && meaningful && keeps_pace && floor_rose && season_seen {
+        } else if trending
+            && above_noise
+            && meaningful
+            && keeps_pace
+            && floor_rose
+            && !flat_troughs
+            && season_seen
+        {
             let _ = write!(
                 r,
                 "lower envelope rose {:.1}% over the last ",
@@ -613,6 +666,10 @@ impl Detector {
             } else if !floor_rose {
                 r.push_str(
                     "rising since the last drop, but the floor is no higher than before: saw-tooth",
+                );
+            } else if flat_troughs {
+                r.push_str(
+                    "rising since the last sharp drop, but the lows after the drops are not rising: garbage-collector saw-tooth",
                 );
             } else if duration < self.cfg.min_duration_s {
                 r.push_str("rising; watching for at least ");
@@ -703,6 +760,83 @@ impl Detector {
         Some((lo, median_in(&sc.values, &mut sc.work), hi))
     }
 
+    /// The saw-tooth of a garbage-collected heap, if the history shows one.
+    ///
+    /// A drop is a sharp fall from a peak (by 8% of it and twice the floors'
+    /// noise) that the next bucket does not undo at once, so a lone low
+    /// sample is not one. Collectors also make small drops (young-generation
+    /// scavenges) while the heap keeps growing, so only major drops count:
+    /// at least half the largest fall seen. The saw-tooth is returned while
+    /// the next drop is not long overdue (6 times the longest ramp before
+    /// it; else the drop was a one-off event).
+    fn sawtooth(&self, noise: f64, w0: f64) -> Option<SawTooth> {
+        const DROP_FRACTION: f64 = 0.08;
+        const MAJOR: f64 = 0.5;
+        const OVERDUE: f64 = 6.0;
+        let all = || self.buckets.iter().chain(self.open.iter());
+        // The fall into bucket `b` (after `p`), when it is a drop.
+        let fall_into = |p: Option<&Bucket>, b: &Bucket, next: &Bucket| -> Option<f64> {
+            let (mut fall, mut from) = (b.fall, b.fall_from);
+            if let Some(p) = p {
+                if p.max - b.min > fall {
+                    (fall, from) = (p.max - b.min, p.max);
+                }
+            }
+            let threshold = (DROP_FRACTION * from.abs()).max(2.0 * noise);
+            (fall > threshold && next.min < from - fall / 2.0).then_some(fall)
+        };
+        let mut largest = 0.0f64;
+        let mut prev = None;
+        for (b, next) in all().zip(all().skip(1)) {
+            if let Some(fall) = fall_into(prev, b, next) {
+                largest = largest.max(fall);
+            }
+            prev = Some(b);
+        }
+        if largest <= 0.0 {
+            return None;
+        }
+        let start = all().next()?.t0;
+        let (mut drops, mut last_drop_t) = (0u32, start);
+        let mut longest_ramp = 0.0f64;
+        // The lowest low before the last major drop (warm-up excluded: the
+        // first eighth of the history), and the low since.
+        let (mut lowest_before, mut low) = (f64::INFINITY, f64::INFINITY);
+        // The lows after the last three major drops, oldest first.
+        let mut lows = [f64::NAN; 3];
+        let mut prev = None;
+        for (b, next) in all().zip(all().skip(1)) {
+            if fall_into(prev, b, next).is_some_and(|f| f >= MAJOR * largest) {
+                longest_ramp = longest_ramp.max(b.mid() - last_drop_t);
+                if drops > 0 {
+                    lows.rotate_left(1);
+                    lows[2] = low;
+                }
+                drops += 1;
+                last_drop_t = b.mid();
+                lowest_before = lowest_before.min(low);
+                low = f64::INFINITY;
+            }
+            let warm_up = b.mid() < start + (self.last_t - start) / 8.0;
+            if !warm_up {
+                low = low.min(b.min);
+            }
+            prev = Some(b);
+        }
+        if let Some(last) = all().last() {
+            low = low.min(last.min);
+        }
+        lows.rotate_left(1);
+        lows[2] = low;
+        let overdue = self.last_t - last_drop_t > OVERDUE * longest_ramp;
+        let long_ramp = last_drop_t <= w0 + (self.last_t - w0) / 2.0;
+        (drops >= 1 && lowest_before.is_finite() && !overdue).then_some(SawTooth {
+            trough_gain: low - lowest_before,
+            long_ramp,
+            lows,
+        })
+    }
+
     /// The lowest floor of the history before `w0`, warm-up excluded.
     fn older_floor(&self, w0: f64) -> Option<f64> {
         let older = self.older(w0);
@@ -730,6 +864,30 @@ impl Detector {
             .fold(f64::INFINITY, f64::min);
         let margin = (3.0 * noise).max(self.cfg.min_relative_growth * window_floor.abs());
         window_floor - early > margin
+    }
+}
+
+/// What [`Detector::sawtooth`] found.
+#[derive(Debug, Clone, Copy)]
+struct SawTooth {
+    /// The low since the last drop minus the lowest low after an earlier one.
+    trough_gain: f64,
+    /// The ramp since the last drop spans at least half the window: the
+    /// lower envelope sees only that ramp, not the lows.
+    long_ramp: bool,
+    /// The lows after the last three drops, oldest first (NaN when fewer),
+    /// the last one since the latest drop.
+    lows: [f64; 3],
+}
+
+impl SawTooth {
+    /// Each of the last three lows above the one before by `margin`, and
+    /// the later rise at least half the earlier one (a cache warming up
+    /// over a few collections rises less and less).
+    fn lows_rising(&self, margin: f64, leveloff_ratio: f64) -> bool {
+        let first = self.lows[1] - self.lows[0];
+        let second = self.lows[2] - self.lows[1];
+        first > margin && second > margin && second >= leveloff_ratio * first
     }
 }
 
@@ -825,6 +983,23 @@ mod tests {
         assert_eq!(ok.first_alert_s(), None, "{:?}", ok.assessment());
         let mut leak = Detector::new(DetectorConfig::default());
         feed(&mut leak, 4000, 1.0, |t| 200e6 + saw(t) + 20e3 * t);
+        assert_eq!(leak.state(), LeakState::Leak, "{:?}", leak.assessment());
+    }
+
+    #[test]
+    fn long_gc_ramps_are_judged_by_the_lows_after_each_drop() {
+        // A heap that grows for 100 s between collections (the first 20 s
+        // in), each dropping it back to 50 MB: every ramp is longer than the
+        // minimum history and looks like a leak on its own.
+        let ramp = |t: f64| 50e6 + ((t + 80.0) % 100.0) * 0.4e6;
+        let mut ok = Detector::new(DetectorConfig::default());
+        feed(&mut ok, 1000, 0.5, |t| ramp(t) + noise(t) * 0.2e6);
+        assert_eq!(ok.first_alert_s(), None, "{:?}", ok.assessment());
+        // The same with a leak: the lows climb 8 MB per collection.
+        let mut leak = Detector::new(DetectorConfig::default());
+        feed(&mut leak, 1000, 0.5, |t| {
+            ramp(t) + 80e3 * t + noise(t) * 0.2e6
+        });
         assert_eq!(leak.state(), LeakState::Leak, "{:?}", leak.assessment());
     }
 
