@@ -184,23 +184,21 @@ impl Ring {
         }
     }
 
-    /// The unread bytes as at most two slices, and the head they end at.
-    /// Consumer side only.
-    pub fn readable(&self) -> (&[u8], &[u8], u64) {
-        let head = self.head.0.load(Ordering::Acquire);
-        let tail = self.tail.0.load(Ordering::Relaxed);
-        let len = (head - tail) as usize;
-        let start = (tail as usize) & (RING_BYTES - 1);
-        let first = len.min(RING_BYTES - start);
-        // SAFETY: bytes in [tail, head) were published by the producer and
-        // will not be overwritten until `consume` moves `tail` past them.
-        unsafe {
-            (
-                core::slice::from_raw_parts(self.data.add(start), first),
-                core::slice::from_raw_parts(self.data, len - first),
-                head,
-            )
-        }
+    /// The producer's published head: every byte before it holds whole
+    /// records. Consumer side only.
+    #[inline]
+    pub fn head(&self) -> u64 {
+        self.head.0.load(Ordering::Acquire)
+    }
+
+    /// The byte at stream position `pos`, which must lie between the tail
+    /// and a head read earlier. Consumer side only.
+    #[inline(always)]
+    pub fn byte(&self, pos: u64) -> u8 {
+        // SAFETY: the index is masked into the data area; bytes in
+        // [tail, head) were published by the producer and are not
+        // overwritten until `consume` moves `tail` past them.
+        unsafe { *self.data.add(pos as usize & (RING_BYTES - 1)) }
     }
 
     /// Gives the ring's pages back to the kernel (its thread is gone and
@@ -211,7 +209,8 @@ impl Ring {
         unsafe { libc::madvise(self.data.cast(), RING_BYTES, libc::MADV_DONTNEED) };
     }
 
-    /// Marks bytes up to `head` as written. Consumer side only.
+    /// Marks bytes up to `head` as processed: the producer may reuse them.
+    /// Consumer side only.
     pub fn consume(&self, head: u64) {
         self.tail.0.store(head, Ordering::Release);
     }
