@@ -25,9 +25,11 @@
 //! The output keeps exact pairing but coarsens time: a TIME record each
 //! time the processed events cross into a new 10 ms tick, and within a tick
 //! each thread's records grouped together (so how threads interleave costs
-//! no bytes, and a periodic program's stream is periodic). A FREE whose
-//! block was allocated in the same unwritten group set goes to the group of
-//! its ALLOC, after it, so a class's count never goes below zero.
+//! no bytes, and a periodic program's stream is periodic). A FREE goes to
+//! the group of the thread that allocated the block, in processing order:
+//! it always follows its ALLOC (a class's count never goes below zero), and
+//! each group replays its blocks' lives exactly, so within a tick only the
+//! threads' relative timing is lost (the peak is exact to a tick).
 //!
 //! Runs with DRAIN_LOCK held and the hook guard set: its own allocations go
 //! to glibc untraced.
@@ -46,6 +48,7 @@ use crate::{REC_ALLOC, REC_END, REC_FREE, REC_MODULE, REC_STACK, REC_THREAD, REC
 const REC_CLASS: u8 = 8;
 const REC_TIME: u8 = 9;
 const REC_UNMATCHED: u8 = 10;
+const REC_PEAK: u8 = 11;
 
 /// Length of a time tick (must match `leakwatch_trace::format::TICK_NS`).
 const TICK_NS: u64 = 10_000_000;
@@ -91,11 +94,11 @@ impl Hasher for Mix {
 
 type Map<K, V> = HashMap<K, V, BuildHasherDefault<Mix>>;
 
-/// A live block: its class, and the slot and group generation its ALLOC
-/// was written in, packed in 64 bits.
+/// A live block: its class and the slot its ALLOC was written in, packed
+/// in 64 bits.
 #[inline]
-fn pack(class: u32, slot: usize, gen: u64) -> u64 {
-    class as u64 | (slot as u64 & 0xfff) << 32 | (gen & 0xf_ffff) << 44
+fn pack(class: u32, slot: usize) -> u64 {
+    class as u64 | (slot as u64) << 32
 }
 
 #[derive(Clone, Copy)]
@@ -139,6 +142,9 @@ struct Slot {
     peek: Option<Peek>,
     /// Output records of the current tick.
     group: Vec<u8>,
+    /// `group[..split]` was written before the peak marked `mark`.
+    mark: u64,
+    split: usize,
 }
 
 /// Reads varints from a ring, never past `end`.
@@ -182,6 +188,16 @@ fn put(out: &mut Vec<u8>, mut v: u64) {
     out.push(v as u8);
 }
 
+/// Bytes one sampled allocation stands for: size / P(sampled) under
+/// Poisson sampling by bytes (as the reader's analysis computes it).
+fn scaled_size(size: u64, every: u64) -> u64 {
+    if every == 0 || size == 0 {
+        return size;
+    }
+    let p = 1.0 - (-(size as f64) / every as f64).exp();
+    (size as f64 / p).round() as u64
+}
+
 /// What refilling a slot found.
 enum Next {
     Processable(u64),
@@ -191,9 +207,18 @@ enum Next {
 
 pub struct Interp {
     slots: Vec<Slot>,
-    /// Live blocks: address to packed (class, slot, generation).
+    /// Live blocks: address to packed (class, slot).
     live: Map<u64, u64>,
     classes: Map<(u32, u64), u32>,
+    /// Bytes a block of each class stands for (scaled under sampling).
+    class_bytes: Vec<u64>,
+    sample_every: u64,
+    /// Live bytes in processing order, their maximum, and a counter bumped
+    /// at each new maximum.
+    total: u64,
+    max: u64,
+    mark: u64,
+    peak_in_tick: bool,
     stacks: Map<Box<[u64]>, u32>,
     frames: Vec<u64>,
     /// STACK and CLASS definitions not yet written: they go before the
@@ -201,8 +226,6 @@ pub struct Interp {
     defs: Vec<u8>,
     /// Slots whose group is not empty.
     dirty: Vec<u32>,
-    /// Bumped each time the groups are written out.
-    gen: u64,
     /// The stream's clock (ns since start) and the end of its tick.
     now: u64,
     tick_end: u64,
@@ -232,11 +255,16 @@ impl Interp {
             slots: Vec::new(),
             live: Map::default(),
             classes: Map::default(),
+            class_bytes: Vec::new(),
+            sample_every: crate::writer::SAMPLE_EVERY.load(Ordering::Relaxed),
+            total: 0,
+            max: 0,
+            mark: 0,
+            peak_in_tick: false,
             stacks: Map::default(),
             frames: Vec::new(),
             defs: Vec::new(),
             dirty: Vec::new(),
-            gen: 0,
             now: 0,
             tick_end: TICK_NS,
             unmatched: 0,
@@ -485,27 +513,49 @@ impl Interp {
         Ok(())
     }
 
-    /// Writes the groups (after pending definitions), in slot order.
+    /// Writes the groups (after pending definitions), in slot order. When
+    /// live bytes reached a new maximum in them, each group is cut where
+    /// it stood at that moment and a PEAK record put between the two
+    /// halves: the records before it are exactly those processed up to the
+    /// peak, so the reader sees the peak's true size and holders.
     fn flush_groups(&mut self) {
         self.raw.extend_from_slice(&self.defs);
         self.defs.clear();
         self.dirty.sort_unstable();
+        let peak = core::mem::take(&mut self.peak_in_tick);
         for &i in &self.dirty {
-            let g = &mut self.slots[i as usize].group;
-            self.raw.extend_from_slice(g);
-            g.clear();
+            let s = &mut self.slots[i as usize];
+            if !peak || s.mark != self.mark {
+                s.split = s.group.len();
+            }
+            self.raw.extend_from_slice(&s.group[..s.split]);
+        }
+        if peak {
+            self.raw.push(REC_PEAK);
+        }
+        for &i in &self.dirty {
+            let s = &mut self.slots[i as usize];
+            self.raw.extend_from_slice(&s.group[s.split..]);
+            s.group.clear();
+            s.mark = u64::MAX;
         }
         self.dirty.clear();
-        self.gen += 1;
     }
 
     /// The group of slot `i`, marked dirty.
     #[inline]
     fn group(&mut self, i: usize) -> &mut Vec<u8> {
-        if self.slots[i].group.is_empty() {
+        let s = &mut self.slots[i];
+        if s.group.is_empty() {
             self.dirty.push(i as u32);
         }
-        &mut self.slots[i].group
+        if s.mark != self.mark {
+            // First record since the last new maximum: all before it came
+            // earlier.
+            s.split = s.group.len();
+            s.mark = self.mark;
+        }
+        &mut s.group
     }
 
     /// Moves the stream's clock to `ts` when it enters a new tick (or
@@ -520,18 +570,18 @@ impl Interp {
         }
     }
 
-    /// Writes a FREE for a live block (packed as by `pack`), in the group
-    /// of its ALLOC when that is still unwritten, else in slot `i`'s.
+    /// Writes a FREE for a live block (packed as by `pack`) in the group of
+    /// the slot that allocated it: after its ALLOC, and in processing order
+    /// with that thread's other records, so each group replays its own
+    /// blocks' lives exactly (a free by another thread would otherwise
+    /// count after all of this tick's allocations).
     #[inline]
     fn free(&mut self, i: usize, v: u64) {
         let class = v as u32;
-        let from = ((v >> 32) & 0xfff) as usize;
-        let at = if (v >> 44) == (self.gen & 0xf_ffff) && from < self.slots.len() {
-            from
-        } else {
-            i
-        };
-        let g = self.group(at);
+        let bytes = self.class_bytes.get(class as usize).copied().unwrap_or(0);
+        self.total = self.total.saturating_sub(bytes);
+        let from = (v >> 32) as usize;
+        let g = self.group(if from < self.slots.len() { from } else { i });
         g.push(REC_FREE);
         put(g, class as u64);
     }
@@ -558,15 +608,22 @@ impl Interp {
                     self.defs.push(REC_CLASS);
                     put(&mut self.defs, stack as u64);
                     put(&mut self.defs, size);
+                    self.class_bytes.push(scaled_size(size, self.sample_every));
                     next
                 });
-                if let Some(old) = self.live.insert(p.ptr, pack(class, i, self.gen)) {
+                if let Some(old) = self.live.insert(p.ptr, pack(class, i)) {
                     // Freed behind the tracer's back: the old block is gone.
                     self.free(i, old);
                 }
                 let g = self.group(i);
                 g.push(REC_ALLOC);
                 put(g, class as u64);
+                self.total = self.total.saturating_add(self.class_bytes[class as usize]);
+                if self.total > self.max {
+                    self.max = self.total;
+                    self.mark += 1;
+                    self.peak_in_tick = true;
+                }
             }
             Kind::Free => match self.live.remove(&p.ptr) {
                 Some(old) => self.free(i, old),

@@ -108,6 +108,9 @@ pub fn analyze(trace: &Trace<'_>) -> Result<Analysis, TraceError> {
     let mut stack_first_ns: Vec<u64> = Vec::new();
     let (mut allocations, mut frees, mut unmatched, mut bytes_allocated) = (0u64, 0u64, 0u64, 0u64);
     let (mut total, mut peak, mut peak_ns, mut peak_event) = (0u64, 0u64, 0u64, 0u64);
+    // The writer's PEAK marks, when present, are exact; the maximum over
+    // the records' order is only exact to a tick (threads are grouped).
+    let mut marked: Option<(u64, u64, u64)> = None;
     let (mut first_ns, mut last_ns, mut exited) = (None::<u64>, 0u64, false);
     let mut event_no = 0u64;
     trace.replay(&mut tables, |ev, tables| {
@@ -153,10 +156,14 @@ pub fn analyze(trace: &Trace<'_>) -> Result<Analysis, TraceError> {
                 total = total.saturating_sub(size);
             }
             Event::Unmatched { count, .. } => unmatched = unmatched.saturating_add(count),
+            Event::Peak { .. } => marked = Some((total, ts, event_no)),
             Event::End { .. } => exited = true,
             _ => {}
         }
     })?;
+    if let Some((bytes, ns, event)) = marked {
+        (peak, peak_ns, peak_event) = (bytes, ns, event);
+    }
     let start_ns = first_ns.unwrap_or(0);
     let span_s = (last_ns.saturating_sub(start_ns)) as f64 / 1e9;
     let tick_s = (span_s / TICKS).max(MIN_TICK_S);

@@ -42,6 +42,7 @@
 //! 8  CLASS     stack size         defines the next class id (0, 1, ...)
 //! 9  TIME      dts                the stream's clock moves dts ns forward
 //! 10 UNMATCHED n                  n frees of blocks never seen allocated
+//! 11 PEAK                         live bytes are at their maximum so far
 //! ```
 //!
 //! Time: every record happens at the stream's clock, which starts at 0 (ns
@@ -53,6 +54,12 @@
 //! the ALLOC of its block. Definitions (STACK, CLASS) come before their first
 //! use. Frees of blocks allocated before tracing started (or not sampled)
 //! are only counted, in UNMATCHED.
+//!
+//! Grouping would blur the peak (two threads' short-lived spikes in one
+//! tick would add up), so the writer, which sees the true order, marks it:
+//! in a tick where live bytes reach a new maximum, the records before PEAK
+//! are exactly those that happened before that moment. The last PEAK is
+//! the trace's peak.
 
 /// File magic.
 pub const MAGIC: &[u8; 8] = b"LWTRACE\0";
@@ -75,3 +82,4 @@ pub const REC_END: u8 = 7;
 pub const REC_CLASS: u8 = 8;
 pub const REC_TIME: u8 = 9;
 pub const REC_UNMATCHED: u8 = 10;
+pub const REC_PEAK: u8 = 11;

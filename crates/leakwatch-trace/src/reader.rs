@@ -102,6 +102,11 @@ pub enum Event {
         ts: u64,
         count: u64,
     },
+    /// Live bytes are at their maximum so far (as the writer saw them in
+    /// true order).
+    Peak {
+        ts: u64,
+    },
     /// Index into [`Tables::modules`].
     Module {
         ts: u64,
@@ -126,6 +131,7 @@ impl Event {
             Event::Alloc { ts, .. }
             | Event::Free { ts, .. }
             | Event::Unmatched { ts, .. }
+            | Event::Peak { ts }
             | Event::Module { ts, .. }
             | Event::Unload { ts, .. }
             | Event::Thread { ts, .. }
@@ -511,6 +517,7 @@ impl Parser<'_> {
                 }
             }
             REC_END => Event::End { ts },
+            REC_PEAK => Event::Peak { ts },
             _ => return Err("unknown record type"),
         };
         f(&ev, tables);

@@ -62,6 +62,9 @@ impl Recs {
         self.buf.push(REC_UNMATCHED);
         uv(&mut self.buf, n);
     }
+    fn peak(&mut self) {
+        self.buf.push(REC_PEAK);
+    }
     fn end(&mut self) {
         self.buf.push(REC_END);
     }
@@ -163,6 +166,31 @@ fn classes_account_exactly_across_chunks() {
     assert_eq!(a.peak_ns, 15_000_000);
     assert_eq!(a.duration_ns, 22_000_000);
     assert_eq!(a.tables.classes, vec![(0, 64), (0, 80), (0, 16)]);
+}
+
+/// Two threads' short-lived 100-byte blocks, grouped per thread in one
+/// tick: in record order both look live at once, but the writer's PEAK mark
+/// says only one ever was.
+#[test]
+fn peak_mark_is_exact_where_grouping_blurs() {
+    let mut r = Recs::default();
+    let mut f = File::new();
+    let s0 = r.stack(&[0x401000]);
+    let s1 = r.stack(&[0x402000]);
+    let c0 = r.class(s0, 100);
+    let c1 = r.class(s1, 100);
+    // Thread 0 allocated at the tick's end, thread 1 allocated and freed
+    // before that; the first allocation was the peak.
+    r.alloc(c1);
+    r.peak();
+    r.free(c1);
+    r.alloc(c0);
+    f.chunk(&r.take());
+    let trace = Trace::open(&f.out).unwrap();
+    let a = analyze(&trace).unwrap();
+    assert_eq!(a.peak_bytes, 100);
+    assert_eq!(a.peak_holders, vec![(1, 100, 1)]);
+    assert_eq!(a.stacks[0].live_bytes, 100);
 }
 
 #[test]
