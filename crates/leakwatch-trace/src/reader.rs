@@ -199,7 +199,7 @@ pub struct Trace<'a> {
 pub const MAX_CHUNK_RAW: usize = 64 << 20;
 /// Longest stack accepted.
 const MAX_FRAMES: u64 = 4096;
-/// The writer's zstd stream uses a 512 KiB window; refuse frames asking the
+/// The writer's zstd stream uses a 2 MiB window; refuse frames asking the
 /// decoder for more than 16 MiB.
 const WINDOW_LOG_MAX: u32 = 24;
 
