@@ -96,11 +96,13 @@ for mode in single threads dlopen; do
   read -r ht_total ht_prog ht_allocs < <(heaptrack_leaked "ht.$mode.zst")
   read -r lw_total lw_prog lw_allocs < <(leakwatch_leaked "lw.$mode.lwt")
   lw_size=$(stat -c %s "lw.$mode.lwt"); ht_size=$(stat -c %s "ht.$mode.zst")
-  printf '%-8s %8.2fs %8.2fs %8.2fs %6.1fx %6.1fx %7.2f %7.3f %11d %11d %11d %11d\n' \
+  printf '%-8s %8.2fs %8.2fs %8.2fs %6.1fx %6.1fx %7.4f %7.4f %11d %11d %11d %11d\n' \
     "$mode" "$base" "$lw" "$ht" "$(echo "$lw / $base" | bc -l)" "$(echo "$ht / $base" | bc -l)" \
     "$(echo "$lw_size / $lw_allocs" | bc -l)" "$(echo "$ht_size / $ht_allocs" | bc -l)" \
     "$lw_prog" "$ht_prog" "$lw_total" "$ht_total"
   [ "$lw_prog" = "$ht_prog" ] || echo "  MISMATCH in the program's own leaks"
+  [ "$(echo "$lw_size * $ht_allocs <= $ht_size * $lw_allocs" | bc)" = 1 ] ||
+    echo "  leakwatch's trace is larger per allocation than heaptrack's"
 done
 cat <<'NOTE'
 

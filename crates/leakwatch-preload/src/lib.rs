@@ -18,6 +18,7 @@
 #![allow(clippy::missing_safety_doc)]
 
 mod hooks;
+mod interpret;
 mod memo;
 mod modules;
 mod ring;
@@ -28,7 +29,7 @@ pub use hooks::*;
 
 /// Trace file magic and version (see `leakwatch_trace::format`).
 pub(crate) const MAGIC: &[u8; 8] = b"LWTRACE\0";
-pub(crate) const VERSION: u32 = 2;
+pub(crate) const VERSION: u32 = 3;
 
 pub(crate) const REC_ALLOC: u8 = 1;
 pub(crate) const REC_FREE: u8 = 2;

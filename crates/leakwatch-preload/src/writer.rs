@@ -4,6 +4,7 @@ use core::ffi::{c_char, c_int, c_void};
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, AtomicU8, Ordering};
 
+use crate::interpret::{Fail, Interp};
 use crate::ring::{self, Rec, Ring};
 use crate::{log, now_ns, MAGIC, REC_END, VERSION};
 
@@ -20,7 +21,7 @@ static FOLLOW_FORK: AtomicBool = AtomicBool::new(false);
 static WAKE: AtomicU32 = AtomicU32::new(0);
 static WRITER_SLEEPING: AtomicBool = AtomicBool::new(false);
 /// Held while rings are drained, so the final flush and a fork never see a
-/// half-written chunk.
+/// half-written chunk or a half-updated interpreter.
 static DRAIN_LOCK: AtomicBool = AtomicBool::new(false);
 /// Flush period of the writer thread.
 const PERIOD_NS: i64 = 20_000_000;
@@ -78,7 +79,7 @@ fn unlock_drain() {
     DRAIN_LOCK.store(false, Ordering::Release);
 }
 
-fn write_all(fd: c_int, mut buf: &[u8]) -> bool {
+pub(crate) fn write_all(fd: c_int, mut buf: &[u8]) -> bool {
     while !buf.is_empty() {
         // SAFETY: valid buffer.
         let n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
@@ -94,102 +95,36 @@ fn write_all(fd: c_int, mut buf: &[u8]) -> bool {
     true
 }
 
-/// Scratch buffers and zstd context of the chunk compressor. Allocated once,
-/// by whoever drains first (with the hook guard held, so untraced), and
-/// reused; only touched under DRAIN_LOCK.
-struct Compress {
-    raw: Vec<u8>,
-    out: Vec<u8>,
-    cctx: Option<zstd::bulk::Compressor<'static>>,
-}
+/// The interpreter (see interpret.rs). Created by whoever drains first
+/// (with the hook guard held, so its memory is untraced) and kept; only
+/// touched under DRAIN_LOCK, or single-threaded in a forked child.
+struct InterpCell(core::cell::UnsafeCell<Option<Interp>>);
+// SAFETY: only accessed with DRAIN_LOCK held (or single-threaded).
+unsafe impl Sync for InterpCell {}
 
-struct CompressCell(core::cell::UnsafeCell<Compress>);
-// SAFETY: only accessed with DRAIN_LOCK held.
-unsafe impl Sync for CompressCell {}
+static INTERP: InterpCell = InterpCell(core::cell::UnsafeCell::new(None));
 
-static COMPRESS: CompressCell = CompressCell(core::cell::UnsafeCell::new(Compress {
-    raw: Vec::new(),
-    out: Vec::new(),
-    cctx: None,
-}));
-
-/// zstd level 1: several hundred MB/s on one core, so the writer keeps up
-/// with the producers while shrinking the repetitive records many times.
-const ZSTD_LEVEL: i32 = 1;
-
-impl Compress {
-    /// Compresses one ring's pending bytes (`a` then `b`) into a chunk and
-    /// writes it. Each chunk is a self-contained zstd frame.
-    fn write_chunk(&mut self, fd: c_int, slot: u32, a: &[u8], b: &[u8]) -> bool {
-        let len = a.len() + b.len();
-        self.raw.clear();
-        self.raw.extend_from_slice(a);
-        self.raw.extend_from_slice(b);
-        if self.cctx.is_none() {
-            match zstd::bulk::Compressor::new(ZSTD_LEVEL) {
-                Ok(c) => self.cctx = Some(c),
-                Err(_) => return false,
-            }
-        }
-        let bound = zstd::zstd_safe::compress_bound(len);
-        self.out.clear();
-        self.out.reserve(bound);
-        let Some(cctx) = self.cctx.as_mut() else {
-            return false;
-        };
-        if cctx.compress_to_buffer(&self.raw, &mut self.out).is_err() {
-            return false;
-        }
-        let mut hdr = [0u8; 12];
-        hdr[..4].copy_from_slice(&slot.to_le_bytes());
-        hdr[4..8].copy_from_slice(&(self.out.len() as u32).to_le_bytes());
-        hdr[8..].copy_from_slice(&(len as u32).to_le_bytes());
-        write_all(fd, &hdr) && write_all(fd, &self.out)
-    }
-}
-
-/// Writes every ring's pending bytes as one compressed chunk per ring. Caller holds
-/// DRAIN_LOCK. Rings whose thread has exited are freed once drained when
-/// `reap` is set.
-fn drain_all(reap: bool, last: *const Ring) {
+/// Processes and writes what the rings hold. Caller holds DRAIN_LOCK and
+/// the hook guard. `last`: the final flush. Rings whose thread has exited
+/// are freed once processed when `reap` is set.
+fn drain_all(reap: bool, last: bool) {
     let fd = FD.load(Ordering::Relaxed);
-    // SAFETY: plain syscall.
-    let pid = unsafe { libc::getpid() };
-    let n = ring::count();
-    // `last` (if any) goes after every other ring: the final flush puts the
-    // END record at the very end of the file.
-    let order = (0..n)
-        .map(ring::get)
-        .filter(|r| !core::ptr::eq(*r, last))
-        .chain(core::iter::once(last.cast_mut()));
-    for r in order {
-        if r.is_null() {
-            continue;
-        }
-        // SAFETY: rings are never unmapped; only the consumer-side API is used.
-        let r = unsafe { &*r };
-        let gone = reap
-            && r.state.load(Ordering::Acquire) == ring::USED
-            // SAFETY: tgkill with signal 0 only checks the thread exists.
-            && unsafe {
-                libc::syscall(libc::SYS_tgkill, pid, r.tid.load(Ordering::Relaxed), 0)
-            } != 0;
-        let (a, b, head) = r.readable();
-        let len = a.len() + b.len();
-        if len > 0 {
-            // SAFETY: the caller holds DRAIN_LOCK, the only way to reach it.
-            let z = unsafe { &mut *COMPRESS.0.get() };
-            if !z.write_chunk(fd, r.slot, a, b) {
-                log(b"cannot write the trace file; tracing stops");
-                STATE.store(DONE, Ordering::Relaxed);
-                return;
-            }
-            r.consume(head);
-        }
-        if gone && r.pending() == 0 {
-            r.release_pages();
-            r.state.store(ring::FREE, Ordering::Release);
-        }
+    // SAFETY: the caller holds DRAIN_LOCK, the only way to reach it.
+    let cell = unsafe { &mut *INTERP.0.get() };
+    if cell.is_none() {
+        *cell = Interp::new();
+    }
+    let res = match cell.as_mut() {
+        Some(interp) => interp.drain(fd, last, reap),
+        None => Err(Fail::Compress),
+    };
+    if let Err(e) = res {
+        log(match e {
+            Fail::Write => b"cannot write the trace file; tracing stops",
+            Fail::Compress => b"cannot compress the trace; tracing stops",
+            Fail::Corrupt => b"internal error: undecodable ring record; tracing stops",
+        });
+        STATE.store(DONE, Ordering::Relaxed);
     }
 }
 
@@ -224,7 +159,7 @@ extern "C" fn writer_main(_: *mut c_void) -> *mut c_void {
         }
         lock_drain();
         if running() {
-            drain_all(reap, core::ptr::null());
+            drain_all(reap, false);
         }
         unlock_drain();
     }
@@ -479,7 +414,9 @@ pub fn final_flush(freeres: bool) {
         r.push(rec.as_slice());
     }
     lock_drain();
-    drain_all(false, r);
+    if running() {
+        drain_all(false, true);
+    }
     STATE.store(DONE, Ordering::Release);
     unlock_drain();
     wake();
@@ -602,6 +539,10 @@ extern "C" fn fork_child() {
         }
     }
     crate::modules::clear();
+    // The child's file starts from nothing: no live blocks, stacks,
+    // classes, nor zstd history.
+    // SAFETY: single-threaded child; the parent held DRAIN_LOCK at fork.
+    unsafe { *INTERP.0.get() = None };
     // SAFETY: single-threaded child.
     let fd = unsafe { open_trace(true, false) };
     if fd < 0 {

@@ -2,8 +2,6 @@
 //! allocated at exit (by call stack), each call stack's live bytes over time
 //! judged by the leak detector, and the peak with who held it.
 
-use std::collections::HashMap;
-
 use leakwatch_core::{Assessment, Detector, DetectorConfig, LeakState};
 
 use crate::reader::{Event, Tables, Trace, TraceError};
@@ -54,11 +52,6 @@ pub struct Analysis {
     pub tick_s: f64,
 }
 
-struct Live {
-    size: u64,
-    stack: u32,
-}
-
 /// Bytes one sampled allocation stands for, under Poisson sampling by bytes
 /// with mean `every`: size / P(sampled).
 pub fn scaled_size(size: u64, every: u64) -> u64 {
@@ -78,72 +71,99 @@ pub fn detector_config(span_s: f64, tick_s: f64) -> DetectorConfig {
     cfg
 }
 
+/// The bytes a block of `class` stands for, computed once per class
+/// (scaling under sampling takes a logarithm).
+fn class_size(scaled: &mut Vec<u64>, tables: &Tables, class: u32, size: u64, every: u64) -> u64 {
+    if every == 0 {
+        return size;
+    }
+    let c = class as usize;
+    if scaled.len() < tables.classes.len() {
+        scaled.resize(tables.classes.len(), u64::MAX);
+    }
+    match scaled.get_mut(c) {
+        Some(v) if *v != u64::MAX => *v,
+        Some(v) => {
+            *v = scaled_size(size, every);
+            *v
+        }
+        None => scaled_size(size, every),
+    }
+}
+
 /// Most ticks fed to each site's detector.
 const TICKS: f64 = 400.0;
 const MIN_TICK_S: f64 = 0.02;
 
 /// Replays the trace twice: once for totals and the peak's time, once to
-/// feed the detectors and take the peak snapshot.
+/// feed the detectors and take the peak snapshot. The writer already paired
+/// every free with its allocation, so no address map is needed: a free names
+/// the class (stack, size) of the block it releases.
 pub fn analyze(trace: &Trace<'_>) -> Result<Analysis, TraceError> {
     let every = trace.header.sample_every;
     let mut tables = Tables::default();
-    let mut live: HashMap<u64, Live> = HashMap::new();
+    // Per class, the bytes one block stands for (scaled under sampling).
+    let mut scaled: Vec<u64> = Vec::new();
     let mut stacks: Vec<StackStats> = Vec::new();
     let mut stack_first_ns: Vec<u64> = Vec::new();
     let (mut allocations, mut frees, mut unmatched, mut bytes_allocated) = (0u64, 0u64, 0u64, 0u64);
     let (mut total, mut peak, mut peak_ns, mut peak_event) = (0u64, 0u64, 0u64, 0u64);
+    // The writer's PEAK marks, when present, are exact; the maximum over
+    // the records' order is only exact to a tick (threads are grouped).
+    let mut marked: Option<(u64, u64, u64)> = None;
     let (mut first_ns, mut last_ns, mut exited) = (None::<u64>, 0u64, false);
     let mut event_no = 0u64;
-    trace.replay(&mut tables, |ev, _| {
+    trace.replay(&mut tables, |ev, tables| {
         event_no += 1;
         let ts = ev.ts();
         first_ns.get_or_insert(ts);
         last_ns = last_ns.max(ts);
         match *ev {
             Event::Alloc {
-                ptr, size, stack, ..
+                class, stack, size, ..
             } => {
-                let size = scaled_size(size, every);
+                let size = class_size(&mut scaled, tables, class, size, every);
                 let s = stack as usize;
                 if stacks.len() <= s {
                     stacks.resize(s + 1, StackStats::default());
                     stack_first_ns.resize(s + 1, ts);
                 }
                 allocations += 1;
-                bytes_allocated += size;
-                if let Some(old) = live.insert(ptr, Live { size, stack }) {
-                    // Freed behind the tracer's back: forget the old block.
-                    let o = &mut stacks[old.stack as usize];
-                    o.live_bytes -= old.size;
-                    o.live_blocks -= 1;
-                    total -= old.size;
-                }
+                bytes_allocated = bytes_allocated.saturating_add(size);
                 let st = &mut stacks[s];
-                st.live_bytes += size;
+                st.live_bytes = st.live_bytes.saturating_add(size);
                 st.live_blocks += 1;
                 st.allocs += 1;
-                st.bytes += size;
-                total += size;
+                st.bytes = st.bytes.saturating_add(size);
+                total = total.saturating_add(size);
                 if total > peak {
                     peak = total;
                     peak_ns = ts;
                     peak_event = event_no;
                 }
             }
-            Event::Free { ptr, .. } => match live.remove(&ptr) {
-                Some(old) => {
-                    frees += 1;
-                    let o = &mut stacks[old.stack as usize];
-                    o.live_bytes -= old.size;
-                    o.live_blocks -= 1;
-                    total -= old.size;
+            Event::Free {
+                class, stack, size, ..
+            } => {
+                let size = class_size(&mut scaled, tables, class, size, every);
+                frees += 1;
+                // The writer never frees a block it did not allocate; a
+                // damaged file may, and must not underflow.
+                if let Some(o) = stacks.get_mut(stack as usize) {
+                    o.live_bytes = o.live_bytes.saturating_sub(size);
+                    o.live_blocks = o.live_blocks.saturating_sub(1);
                 }
-                None => unmatched += 1,
-            },
+                total = total.saturating_sub(size);
+            }
+            Event::Unmatched { count, .. } => unmatched = unmatched.saturating_add(count),
+            Event::Peak { .. } => marked = Some((total, ts, event_no)),
             Event::End { .. } => exited = true,
             _ => {}
         }
     })?;
+    if let Some((bytes, ns, event)) = marked {
+        (peak, peak_ns, peak_event) = (bytes, ns, event);
+    }
     let start_ns = first_ns.unwrap_or(0);
     let span_s = (last_ns.saturating_sub(start_ns)) as f64 / 1e9;
     let tick_s = (span_s / TICKS).max(MIN_TICK_S);
@@ -152,8 +172,6 @@ pub fn analyze(trace: &Trace<'_>) -> Result<Analysis, TraceError> {
 
     // Second pass: per-stack series for the detectors and the peak snapshot.
     let mut tables2 = Tables::default();
-    let mut live2: HashMap<u64, Live> = HashMap::with_capacity(live.len());
-    drop(live);
     let mut cur: Vec<u64> = vec![0; stacks.len()];
     let mut blocks: Vec<u64> = vec![0; stacks.len()];
     let mut detectors: Vec<Option<(Detector, Vec<f64>)>> =
@@ -175,7 +193,7 @@ pub fn analyze(trace: &Trace<'_>) -> Result<Analysis, TraceError> {
             }
         }
     };
-    trace.replay(&mut tables2, |ev, _| {
+    trace.replay(&mut tables2, |ev, tables| {
         event_no += 1;
         let ts = ev.ts();
         while ts >= next_tick {
@@ -184,25 +202,29 @@ pub fn analyze(trace: &Trace<'_>) -> Result<Analysis, TraceError> {
         }
         match *ev {
             Event::Alloc {
-                ptr, size, stack, ..
+                class, stack, size, ..
             } => {
-                let size = scaled_size(size, every);
+                let size = class_size(&mut scaled, tables, class, size, every);
                 let s = stack as usize;
+                // The first pass saw the same stacks, so s < stacks.len().
+                if s >= cur.len() {
+                    return;
+                }
                 if detectors[s].is_none() {
                     detectors[s] = Some((Detector::new(cfg.clone()), Vec::new()));
                     active.push(stack);
                 }
-                if let Some(old) = live2.insert(ptr, Live { size, stack }) {
-                    cur[old.stack as usize] -= old.size;
-                    blocks[old.stack as usize] -= 1;
-                }
-                cur[s] += size;
+                cur[s] = cur[s].saturating_add(size);
                 blocks[s] += 1;
             }
-            Event::Free { ptr, .. } => {
-                if let Some(old) = live2.remove(&ptr) {
-                    cur[old.stack as usize] -= old.size;
-                    blocks[old.stack as usize] -= 1;
+            Event::Free {
+                class, stack, size, ..
+            } => {
+                let size = class_size(&mut scaled, tables, class, size, every);
+                let s = stack as usize;
+                if s < cur.len() {
+                    cur[s] = cur[s].saturating_sub(size);
+                    blocks[s] = blocks[s].saturating_sub(1);
                 }
             }
             _ => {}

@@ -1,53 +1,76 @@
-//! The trace file format, version 2, written by `libleakwatch_preload.so`.
+//! The trace file format, version 3, written by `libleakwatch_preload.so`.
 //!
 //! ```text
 //! header (40 bytes, little endian)
 //!   magic       8  b"LWTRACE\0"
-//!   version     u32  2
+//!   version     u32  3
 //!   pid         u32  traced process id
 //!   sample_every u64 0 = every allocation, else mean bytes between samples
 //!   start_unix_ns u64 wall clock at start
 //!   ppid        u64  parent process id
 //! chunks, until end of file
-//!   slot        u32  ring (thread slot) the bytes came from
+//!   seq         u32  0, 1, 2, ... (catches a damaged length)
 //!   len         u32  payload length (compressed)
 //!   raw_len     u32  payload length once decompressed
-//!   payload     len bytes: one zstd frame holding whole records of that
-//!               slot, in the order written
+//!   payload     len bytes
 //! ```
 //!
-//! Each chunk is compressed on its own by the writer thread (off the
-//! allocating threads' path), so a trace cut short stays readable up to its
-//! last whole chunk. Version 1 (uncompressed chunks) is not read.
-//! A slot's records form one ordered stream across all its chunks. Integers
-//! in records are LEB128 varints; `i` marks zigzag-encoded signed values.
-//! Timestamps are nanoseconds since the start of tracing, delta-coded against
-//! the slot's previous timestamp; pointers are delta-coded (`i`) against the
-//! slot's previous pointer; stack ids are per slot.
+//! All payloads together are ONE zstd stream (level 3): the writer flushes
+//! it at the end of every drain (every 20 ms), so each chunk decompresses,
+//! given the ones before it, to whole records, and matches reach back across
+//! chunks: a periodic workload costs almost nothing. A trace cut short (the
+//! process was killed mid-write) is read up to its last whole chunk.
+//! Versions 1 and 2 (per-thread streams with pointers and per-event
+//! timestamps) are not read.
+//!
+//! The payloads decompress to one record stream. The tracer's writer thread
+//! interprets the threads' raw events before writing them: it pairs every
+//! free with its allocation (by address, in timestamp order, see below), so
+//! the file holds no addresses, only allocation classes — an interned
+//! (call stack, size) pair. Integers are LEB128 varints; `i` marks
+//! zigzag-encoded signed values.
 //!
 //! ```text
-//! 1 ALLOC   dts size dptr(i) stack_id
-//! 2 FREE    dts dptr(i)
-//! 3 STACK   id n  n × dip(i)      return addresses, innermost first, delta-coded
-//! 4 MODULE  dts base nseg nseg×(vaddr memsz flags) name_len name
-//! 5 UNLOAD  dts base
-//! 6 THREAD  dts tid                a thread starts using this slot
-//! 7 END     dts                    the process exited normally
+//! 1  ALLOC     class              a block of this class is allocated
+//! 2  FREE      class              a block of this class is freed
+//! 3  STACK     n  n × dip(i)      defines the next stack id (0, 1, ...):
+//!                                 return addresses, innermost first, delta-coded
+//! 4  MODULE    base nseg nseg×(vaddr memsz flags) name_len name
+//! 5  UNLOAD    base
+//! 6  THREAD    tid                a thread starts
+//! 7  END                          the process exited normally
+//! 8  CLASS     stack size         defines the next class id (0, 1, ...)
+//! 9  TIME      dts                the stream's clock moves dts ns forward
+//! 10 UNMATCHED n                  n frees of blocks never seen allocated
+//! 11 PEAK                         live bytes are at their maximum so far
 //! ```
 //!
-//! Frees are stamped before the memory is released and allocations after it
-//! is obtained, so merging all slots by timestamp orders every address's
-//! history correctly across threads. A process killed mid-write leaves a
-//! partial last chunk, which the reader reports and ignores.
+//! Time: every record happens at the stream's clock, which starts at 0 (ns
+//! since tracing started) and only moves with TIME. The writer emits TIME
+//! when the events it processes cross into a new 10 ms tick, carrying the
+//! exact time of the first event of that tick, and before END. Within a
+//! tick, records are grouped by thread (each thread's in its order), so the
+//! threads' interleaving costs nothing to store; a FREE always comes after
+//! the ALLOC of its block. Definitions (STACK, CLASS) come before their first
+//! use. Frees of blocks allocated before tracing started (or not sampled)
+//! are only counted, in UNMATCHED.
+//!
+//! Grouping would blur the peak (two threads' short-lived spikes in one
+//! tick would add up), so the writer, which sees the true order, marks it:
+//! in a tick where live bytes reach a new maximum, the records before PEAK
+//! are exactly those that happened before that moment. The last PEAK is
+//! the trace's peak.
 
 /// File magic.
 pub const MAGIC: &[u8; 8] = b"LWTRACE\0";
 /// The version this reader understands.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 /// Size of the fixed header.
 pub const HEADER_LEN: usize = 40;
 /// Size of a chunk header.
 pub const CHUNK_HEADER_LEN: usize = 12;
+/// Length of the writer's time ticks: TIME records come at most this often.
+pub const TICK_NS: u64 = 10_000_000;
 
 pub const REC_ALLOC: u8 = 1;
 pub const REC_FREE: u8 = 2;
@@ -56,3 +79,7 @@ pub const REC_MODULE: u8 = 4;
 pub const REC_UNLOAD: u8 = 5;
 pub const REC_THREAD: u8 = 6;
 pub const REC_END: u8 = 7;
+pub const REC_CLASS: u8 = 8;
+pub const REC_TIME: u8 = 9;
+pub const REC_UNMATCHED: u8 = 10;
+pub const REC_PEAK: u8 = 11;

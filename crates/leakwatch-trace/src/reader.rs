@@ -1,13 +1,15 @@
-//! Reading a trace: header and chunk index first, then a replay that merges
-//! every thread slot's record stream by timestamp.
+//! Reading a trace: header and chunk index first, then a replay that
+//! stream-decompresses the chunks in order and yields the records as events.
 //!
 //! The reader never panics on bad input: a damaged file yields a
 //! [`TraceError`] naming the byte offset; a partial last chunk (the process
 //! was killed while the tracer wrote) is reported in
-//! [`Trace::truncated_at`] and the rest is read normally.
+//! [`Trace::truncated_at`] and the rest is read normally. Memory stays
+//! bounded: one chunk's decompressed records at a time (at most
+//! [`MAX_CHUNK_RAW`]), plus the stack, class and module tables, which only
+//! grow with records actually present.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use zstd::zstd_safe::{DCtx, DParameter, InBuffer, OutBuffer};
 
 use crate::format::*;
 
@@ -20,7 +22,7 @@ pub enum TraceError {
         "the trace is too short for its header ({len} bytes, a trace has at least {HEADER_LEN})"
     )]
     TooShort { len: usize },
-    #[error("unsupported trace format version {found}; this leakwatch reads version {VERSION}")]
+    #[error("unsupported trace format version {found}; this leakwatch reads version {VERSION}{}", version_hint(*.found))]
     Version { found: u32 },
     #[error("corrupt trace at byte offset {offset}: {what}")]
     Corrupt { offset: u64, what: &'static str },
@@ -30,6 +32,14 @@ pub enum TraceError {
         offset: u64,
         what: &'static str,
     },
+}
+
+fn version_hint(found: u32) -> &'static str {
+    if found < VERSION {
+        " (the trace was written by an older leakwatch: re-record it with this leakwatch)"
+    } else {
+        " (the trace was written by a newer leakwatch)"
+    }
 }
 
 /// The fixed header.
@@ -66,19 +76,36 @@ impl Module {
     }
 }
 
-/// One event of the merged stream.
+/// One event of the stream. `ts` is nanoseconds since tracing started, at
+/// the resolution of the writer's ticks ([`TICK_NS`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {
+    /// A block of `size` bytes allocated from `stack`.
     Alloc {
         ts: u64,
-        ptr: u64,
-        size: u64,
+        /// Index into [`Tables::classes`].
+        class: u32,
         /// Index into [`Tables::stacks`].
         stack: u32,
+        size: u64,
     },
+    /// A block allocated earlier (with this class) is freed.
     Free {
         ts: u64,
-        ptr: u64,
+        class: u32,
+        stack: u32,
+        size: u64,
+    },
+    /// Frees of blocks the tracer never saw allocated (allocated before
+    /// tracing started, or not sampled).
+    Unmatched {
+        ts: u64,
+        count: u64,
+    },
+    /// Live bytes are at their maximum so far (as the writer saw them in
+    /// true order).
+    Peak {
+        ts: u64,
     },
     /// Index into [`Tables::modules`].
     Module {
@@ -103,6 +130,8 @@ impl Event {
         match *self {
             Event::Alloc { ts, .. }
             | Event::Free { ts, .. }
+            | Event::Unmatched { ts, .. }
+            | Event::Peak { ts }
             | Event::Module { ts, .. }
             | Event::Unload { ts, .. }
             | Event::Thread { ts, .. }
@@ -111,27 +140,18 @@ impl Event {
     }
 }
 
-/// Stacks and modules met during a replay. Stacks are deduplicated across
-/// threads by content.
+/// Stacks, allocation classes and modules met during a replay. The writer
+/// already deduplicated stacks across threads by content.
 #[derive(Debug, Default)]
 pub struct Tables {
     /// Return addresses, innermost first.
     pub stacks: Vec<Vec<u64>>,
-    index: HashMap<Vec<u64>, u32>,
+    /// (stack, size) of each allocation class.
+    pub classes: Vec<(u32, u64)>,
     pub modules: Vec<Module>,
 }
 
 impl Tables {
-    fn intern(&mut self, frames: Vec<u64>) -> u32 {
-        if let Some(&i) = self.index.get(&frames) {
-            return i;
-        }
-        let i = self.stacks.len() as u32;
-        self.stacks.push(frames.clone());
-        self.index.insert(frames, i);
-        i
-    }
-
     /// The module holding `addr` when stack events were recorded at `ts`:
     /// the latest one loaded before `ts` that contains it, else any.
     pub fn module_of(&self, addr: u64, ts: u64) -> Option<&Module> {
@@ -152,28 +172,36 @@ impl Tables {
     }
 }
 
-/// An opened trace: header plus the index of its chunks.
+/// A whole chunk of the file.
+#[derive(Debug, Clone, Copy)]
+struct Chunk {
+    /// File offset of the chunk header.
+    at: usize,
+    len: usize,
+    raw_len: usize,
+}
+
+/// An opened trace: header plus the index of its chunks. The records are
+/// decompressed by each [`Trace::replay`], one chunk at a time.
 #[derive(Debug)]
 pub struct Trace<'a> {
-    /// Every chunk's payload, decompressed, back to back; chunk offsets
-    /// below point into it.
-    data: Vec<u8>,
-    _file: core::marker::PhantomData<&'a [u8]>,
-    /// (start in `data`, file offset of the chunk header), in file order,
-    /// to name the chunk a damaged record sits in.
-    chunk_starts: Vec<(usize, u64)>,
+    file: &'a [u8],
+    chunks: Vec<Chunk>,
     pub header: Header,
-    /// Per slot, the (offset in `data`, length) of its chunks in file order.
-    slots: Vec<Vec<(usize, usize)>>,
     /// Offset of a partial last chunk, when the writer was cut short.
     pub truncated_at: Option<u64>,
     pub chunk_count: usize,
 }
 
-const MAX_SLOTS: u32 = 1 << 16;
-/// Chunks hold at most one ring's worth of bytes (1 MiB); anything far
-/// beyond that is corruption, not a reason to allocate.
-const MAX_CHUNK_RAW: usize = 64 << 20;
+/// A chunk holds one drain's records (the writer flushes every 20 ms or
+/// when a ring is a quarter full); anything far beyond that is corruption,
+/// not a reason to allocate.
+pub const MAX_CHUNK_RAW: usize = 64 << 20;
+/// Longest stack accepted.
+const MAX_FRAMES: u64 = 4096;
+/// The writer's zstd stream uses a 2 MiB window; refuse frames asking the
+/// decoder for more than 16 MiB.
+const WINDOW_LOG_MAX: u32 = 24;
 
 fn u32_at(d: &[u8], at: usize) -> u32 {
     u32::from_le_bytes([d[at], d[at + 1], d[at + 2], d[at + 3]])
@@ -185,6 +213,13 @@ fn u64_at(d: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(b)
 }
 
+fn corrupt(offset: usize, what: &'static str) -> TraceError {
+    TraceError::Corrupt {
+        offset: offset as u64,
+        what,
+    }
+}
+
 impl<'a> Trace<'a> {
     /// Parses the header and indexes the chunks.
     pub fn open(data: &'a [u8]) -> Result<Trace<'a>, TraceError> {
@@ -194,12 +229,15 @@ impl<'a> Trace<'a> {
             }
             return Err(TraceError::NotATrace);
         }
-        if data.len() < HEADER_LEN {
+        if data.len() < 12 {
             return Err(TraceError::TooShort { len: data.len() });
         }
         let version = u32_at(data, 8);
         if version != VERSION {
             return Err(TraceError::Version { found: version });
+        }
+        if data.len() < HEADER_LEN {
+            return Err(TraceError::TooShort { len: data.len() });
         }
         let header = Header {
             pid: u32_at(data, 12),
@@ -207,184 +245,131 @@ impl<'a> Trace<'a> {
             start_unix_ns: u64_at(data, 24),
             ppid: u64_at(data, 32),
         };
-        let mut slots: Vec<Vec<(usize, usize)>> = Vec::new();
+        let mut chunks = Vec::new();
         let mut pos = HEADER_LEN;
         let mut truncated_at = None;
-        let mut chunk_count = 0;
-        let mut decoded = Vec::new();
-        let mut chunk_starts = Vec::new();
-        let mut decompressor =
-            zstd::bulk::Decompressor::new().map_err(|_| TraceError::Corrupt {
-                offset: 0,
-                what: "cannot set up the zstd decompressor",
-            })?;
         while pos < data.len() {
             if data.len() - pos < CHUNK_HEADER_LEN {
                 truncated_at = Some(pos as u64);
                 break;
             }
-            let slot = u32_at(data, pos);
+            let seq = u32_at(data, pos);
             let len = u32_at(data, pos + 4) as usize;
             let raw_len = u32_at(data, pos + 8) as usize;
-            if slot >= MAX_SLOTS {
-                return Err(TraceError::Corrupt {
-                    offset: pos as u64,
-                    what: "chunk names an impossible thread slot",
-                });
+            if seq as usize != chunks.len() {
+                return Err(corrupt(pos, "chunk out of sequence (damaged chunk header)"));
             }
-            if len == 0 || raw_len == 0 {
-                return Err(TraceError::Corrupt {
-                    offset: pos as u64,
-                    what: "empty chunk",
-                });
+            if len == 0 {
+                return Err(corrupt(pos, "empty chunk"));
             }
             if raw_len > MAX_CHUNK_RAW {
-                return Err(TraceError::Corrupt {
-                    offset: pos as u64,
-                    what: "chunk claims an impossible decompressed size",
-                });
+                return Err(corrupt(pos, "chunk claims an impossible decompressed size"));
             }
             let payload = pos + CHUNK_HEADER_LEN;
             if data.len() - payload < len {
                 truncated_at = Some(pos as u64);
                 break;
             }
-            let start = decoded.len();
-            decoded.resize(start + raw_len, 0);
-            match decompressor
-                .decompress_to_buffer(&data[payload..payload + len], &mut decoded[start..])
-            {
-                Ok(n) if n == raw_len => {}
-                _ => {
-                    return Err(TraceError::Corrupt {
-                        offset: payload as u64,
-                        what: "chunk does not decompress to its stated size",
-                    })
-                }
-            }
-            let slot = slot as usize;
-            if slots.len() <= slot {
-                slots.resize_with(slot + 1, Vec::new);
-            }
-            slots[slot].push((start, raw_len));
-            chunk_starts.push((start, pos as u64));
-            chunk_count += 1;
+            chunks.push(Chunk {
+                at: pos,
+                len,
+                raw_len,
+            });
             pos = payload + len;
         }
         Ok(Trace {
-            data: decoded,
-            _file: core::marker::PhantomData,
-            chunk_starts,
+            file: data,
+            chunk_count: chunks.len(),
+            chunks,
             header,
-            slots,
             truncated_at,
-            chunk_count,
         })
     }
 
-    /// Replays every event in timestamp order, filling `tables` with the
-    /// stacks and modules met on the way.
+    /// Replays every record in file order, filling `tables` with the
+    /// stacks, classes and modules met on the way.
     pub fn replay(
-        &self,
-        tables: &mut Tables,
-        f: impl FnMut(&Event, &Tables),
-    ) -> Result<(), TraceError> {
-        self.replay_decoded(tables, f).map_err(|e| match e {
-            TraceError::Corrupt { offset, what } => {
-                let at = offset as usize;
-                let i = self.chunk_starts.partition_point(|&(start, _)| start <= at);
-                let (start, chunk) = self.chunk_starts[i.saturating_sub(1)];
-                TraceError::CorruptRecord {
-                    chunk,
-                    offset: (at - start) as u64,
-                    what,
-                }
-            }
-            other => other,
-        })
-    }
-
-    /// [`Trace::replay`], with record errors at offsets into `data`.
-    fn replay_decoded(
         &self,
         tables: &mut Tables,
         mut f: impl FnMut(&Event, &Tables),
     ) -> Result<(), TraceError> {
-        let mut cursors: Vec<Cursor> = self
-            .slots
-            .iter()
-            .filter(|c| !c.is_empty())
-            .map(|chunks| Cursor {
-                chunks,
-                chunk: 0,
-                pos: chunks[0].0,
-                end: chunks[0].0 + chunks[0].1,
-                prev_ts: 0,
-                prev_ptr: 0,
-                local_stacks: Vec::new(),
-            })
-            .collect();
-        let mut heap = BinaryHeap::new();
-        let mut pending: Vec<Option<Event>> = vec![None; cursors.len()];
-        for (i, c) in cursors.iter_mut().enumerate() {
-            if let Some(ev) = c.next(&self.data, tables)? {
-                heap.push(Reverse((ev.ts(), i)));
-                pending[i] = Some(ev);
-            }
-        }
-        while let Some(Reverse((_, i))) = heap.pop() {
-            if let Some(ev) = pending[i].take() {
-                if let Event::Unload { ts, base } = ev {
-                    if let Some(m) = tables
-                        .modules
-                        .iter_mut()
-                        .rev()
-                        .find(|m| m.base == base && m.unloaded_ns.is_none())
-                    {
-                        m.unloaded_ns = Some(ts);
-                    }
-                }
-                f(&ev, tables);
-            }
-            if let Some(ev) = cursors[i].next(&self.data, tables)? {
-                heap.push(Reverse((ev.ts(), i)));
-                pending[i] = Some(ev);
+        let mut dctx = DCtx::try_create().ok_or(corrupt(0, "cannot set up the zstd decoder"))?;
+        dctx.set_parameter(DParameter::WindowLogMax(WINDOW_LOG_MAX))
+            .map_err(|_| corrupt(0, "cannot set up the zstd decoder"))?;
+        let mut buf: Vec<u8> = Vec::new();
+        let mut now = 0u64;
+        for c in &self.chunks {
+            let payload = c.at + CHUNK_HEADER_LEN;
+            decompress(
+                &mut dctx,
+                &self.file[payload..payload + c.len],
+                c.raw_len,
+                &mut buf,
+            )
+            .map_err(|what| corrupt(payload, what))?;
+            let mut p = Parser { d: &buf, pos: 0 };
+            while p.pos < buf.len() {
+                let at = p.pos;
+                p.record(tables, &mut now, &mut f)
+                    .map_err(|what| TraceError::CorruptRecord {
+                        chunk: c.at as u64,
+                        offset: at as u64,
+                        what,
+                    })?;
             }
         }
         Ok(())
     }
 }
 
-struct Cursor<'c> {
-    chunks: &'c [(usize, usize)],
-    chunk: usize,
-    pos: usize,
-    end: usize,
-    prev_ts: u64,
-    prev_ptr: u64,
-    local_stacks: Vec<u32>,
-}
-
-fn corrupt(offset: usize, what: &'static str) -> TraceError {
-    TraceError::Corrupt {
-        offset: offset as u64,
-        what,
+/// Decompresses one chunk's payload, continuing the stream, into `out`
+/// (exactly `raw_len` bytes, or an error).
+fn decompress(
+    dctx: &mut DCtx<'static>,
+    payload: &[u8],
+    raw_len: usize,
+    out: &mut Vec<u8>,
+) -> Result<(), &'static str> {
+    const BAD: &str = "chunk does not decompress to its stated size";
+    out.clear();
+    // One spare byte: a chunk decompressing to more than stated fills it.
+    out.try_reserve_exact(raw_len + 1)
+        .map_err(|_| "chunk too large to decompress")?;
+    let mut input = InBuffer::around(payload);
+    let mut output = OutBuffer::around(out);
+    loop {
+        let (in_before, out_before) = (input.pos, output.pos());
+        dctx.decompress_stream(&mut output, &mut input)
+            .map_err(|_| BAD)?;
+        if output.pos() > raw_len {
+            return Err(BAD);
+        }
+        if input.pos == in_before && output.pos() == out_before {
+            break;
+        }
     }
+    if input.pos != payload.len() || output.pos() != raw_len {
+        return Err(BAD);
+    }
+    Ok(())
 }
 
-impl Cursor<'_> {
-    fn uv(&mut self, d: &[u8]) -> Result<u64, TraceError> {
-        let start = self.pos;
+struct Parser<'d> {
+    d: &'d [u8],
+    pos: usize,
+}
+
+impl Parser<'_> {
+    fn uv(&mut self) -> Result<u64, &'static str> {
         let mut v: u64 = 0;
         let mut shift = 0;
         loop {
-            if self.pos >= self.end {
-                return Err(corrupt(start, "record cut short by the end of its chunk"));
-            }
-            let b = d[self.pos];
+            let Some(&b) = self.d.get(self.pos) else {
+                return Err("record cut short by the end of its chunk");
+            };
             self.pos += 1;
             if shift == 63 && b > 1 {
-                return Err(corrupt(start, "integer overflows 64 bits"));
+                return Err("integer overflows 64 bits");
             }
             v |= ((b & 0x7f) as u64) << shift;
             if b & 0x80 == 0 {
@@ -392,136 +377,150 @@ impl Cursor<'_> {
             }
             shift += 7;
             if shift > 63 {
-                return Err(corrupt(start, "integer overflows 64 bits"));
+                return Err("integer overflows 64 bits");
             }
         }
     }
 
-    fn iv(&mut self, d: &[u8]) -> Result<i64, TraceError> {
-        let u = self.uv(d)?;
+    fn iv(&mut self) -> Result<i64, &'static str> {
+        let u = self.uv()?;
         Ok(((u >> 1) as i64) ^ -((u & 1) as i64))
     }
 
-    fn ts(&mut self, d: &[u8]) -> Result<u64, TraceError> {
-        let at = self.pos;
-        let dts = self.uv(d)?;
-        self.prev_ts = self
-            .prev_ts
-            .checked_add(dts)
-            .ok_or_else(|| corrupt(at, "timestamp overflows"))?;
-        Ok(self.prev_ts)
+    fn remaining(&self) -> u64 {
+        (self.d.len() - self.pos) as u64
     }
 
-    fn ptr(&mut self, d: &[u8]) -> Result<u64, TraceError> {
-        let delta = self.iv(d)?;
-        self.prev_ptr = (self.prev_ptr as i64).wrapping_add(delta) as u64;
-        Ok(self.prev_ptr)
+    fn class(&mut self, tables: &Tables) -> Result<(u32, u32, u64), &'static str> {
+        let c = self.uv()?;
+        let &(stack, size) = usize::try_from(c)
+            .ok()
+            .and_then(|c| tables.classes.get(c))
+            .ok_or("allocation names a class never defined")?;
+        Ok((c as u32, stack, size))
     }
 
-    /// The next timed event of this slot; STACK records are absorbed.
-    fn next(&mut self, d: &[u8], tables: &mut Tables) -> Result<Option<Event>, TraceError> {
-        loop {
-            if self.pos >= self.end {
-                self.chunk += 1;
-                let Some(&(off, len)) = self.chunks.get(self.chunk) else {
-                    return Ok(None);
-                };
-                self.pos = off;
-                self.end = off + len;
-                continue;
+    /// Reads one record, updating the tables and the stream's clock, and
+    /// hands timed ones to `f`.
+    fn record(
+        &mut self,
+        tables: &mut Tables,
+        now: &mut u64,
+        f: &mut impl FnMut(&Event, &Tables),
+    ) -> Result<(), &'static str> {
+        let tag = self.d[self.pos];
+        self.pos += 1;
+        let ts = *now;
+        let ev = match tag {
+            REC_ALLOC => {
+                let (class, stack, size) = self.class(tables)?;
+                Event::Alloc {
+                    ts,
+                    class,
+                    stack,
+                    size,
+                }
             }
-            let at = self.pos;
-            let tag = d[self.pos];
-            self.pos += 1;
-            match tag {
-                REC_ALLOC => {
-                    let ts = self.ts(d)?;
-                    let size = self.uv(d)?;
-                    let ptr = self.ptr(d)?;
-                    let id = self.uv(d)?;
-                    let stack = *self
-                        .local_stacks
-                        .get(usize::try_from(id).unwrap_or(usize::MAX))
-                        .ok_or_else(|| corrupt(at, "allocation names a stack never defined"))?;
-                    return Ok(Some(Event::Alloc {
-                        ts,
-                        ptr,
-                        size,
-                        stack,
-                    }));
+            REC_FREE => {
+                let (class, stack, size) = self.class(tables)?;
+                Event::Free {
+                    ts,
+                    class,
+                    stack,
+                    size,
                 }
-                REC_FREE => {
-                    let ts = self.ts(d)?;
-                    let ptr = self.ptr(d)?;
-                    return Ok(Some(Event::Free { ts, ptr }));
-                }
-                REC_STACK => {
-                    let id = self.uv(d)?;
-                    if id != self.local_stacks.len() as u64 {
-                        return Err(corrupt(at, "stack ids out of sequence"));
-                    }
-                    let n = self.uv(d)?;
-                    if n > 4096 || n > (self.end - self.pos) as u64 {
-                        return Err(corrupt(at, "stack longer than its record"));
-                    }
-                    let mut frames = Vec::with_capacity(n as usize);
-                    let mut prev: i64 = 0;
-                    for _ in 0..n {
-                        prev = prev.wrapping_add(self.iv(d)?);
-                        frames.push(prev as u64);
-                    }
-                    let g = tables.intern(frames);
-                    self.local_stacks.push(g);
-                }
-                REC_MODULE => {
-                    let ts = self.ts(d)?;
-                    let base = self.uv(d)?;
-                    let nseg = self.uv(d)?;
-                    if nseg > 256 || nseg > (self.end - self.pos) as u64 {
-                        return Err(corrupt(at, "module with too many segments"));
-                    }
-                    let mut segments = Vec::with_capacity(nseg as usize);
-                    for _ in 0..nseg {
-                        let vaddr = self.uv(d)?;
-                        let memsz = self.uv(d)?;
-                        let flags = self.uv(d)? as u32;
-                        segments.push((vaddr, memsz, flags));
-                    }
-                    let len = self.uv(d)?;
-                    if len > (self.end - self.pos) as u64 {
-                        return Err(corrupt(at, "module name runs past its chunk"));
-                    }
-                    let name = &d[self.pos..self.pos + len as usize];
-                    self.pos += len as usize;
-                    let module = tables.modules.len() as u32;
-                    tables.modules.push(Module {
-                        path: String::from_utf8_lossy(name).into_owned(),
-                        base,
-                        segments,
-                        loaded_ns: ts,
-                        unloaded_ns: None,
-                    });
-                    return Ok(Some(Event::Module { ts, module }));
-                }
-                REC_UNLOAD => {
-                    let ts = self.ts(d)?;
-                    let base = self.uv(d)?;
-                    return Ok(Some(Event::Unload { ts, base }));
-                }
-                REC_THREAD => {
-                    let ts = self.ts(d)?;
-                    let tid = self.uv(d)?;
-                    return Ok(Some(Event::Thread {
-                        ts,
-                        tid: tid as u32,
-                    }));
-                }
-                REC_END => {
-                    let ts = self.ts(d)?;
-                    return Ok(Some(Event::End { ts }));
-                }
-                _ => return Err(corrupt(at, "unknown record type")),
             }
-        }
+            REC_STACK => {
+                let n = self.uv()?;
+                if n > MAX_FRAMES || n > self.remaining() {
+                    return Err("stack longer than its record");
+                }
+                let mut frames = Vec::with_capacity(n as usize);
+                let mut prev: i64 = 0;
+                for _ in 0..n {
+                    prev = prev.wrapping_add(self.iv()?);
+                    frames.push(prev as u64);
+                }
+                if tables.stacks.len() >= u32::MAX as usize {
+                    return Err("too many stacks");
+                }
+                tables.stacks.push(frames);
+                return Ok(());
+            }
+            REC_CLASS => {
+                let stack = self.uv()?;
+                let size = self.uv()?;
+                if stack >= tables.stacks.len() as u64 {
+                    return Err("class names a stack never defined");
+                }
+                if tables.classes.len() >= u32::MAX as usize {
+                    return Err("too many classes");
+                }
+                tables.classes.push((stack as u32, size));
+                return Ok(());
+            }
+            REC_TIME => {
+                let dts = self.uv()?;
+                *now = now.checked_add(dts).ok_or("timestamp overflows")?;
+                return Ok(());
+            }
+            REC_UNMATCHED => {
+                let count = self.uv()?;
+                Event::Unmatched { ts, count }
+            }
+            REC_MODULE => {
+                let base = self.uv()?;
+                let nseg = self.uv()?;
+                if nseg > 256 || nseg > self.remaining() {
+                    return Err("module with too many segments");
+                }
+                let mut segments = Vec::with_capacity(nseg as usize);
+                for _ in 0..nseg {
+                    let vaddr = self.uv()?;
+                    let memsz = self.uv()?;
+                    let flags = self.uv()? as u32;
+                    segments.push((vaddr, memsz, flags));
+                }
+                let len = self.uv()?;
+                if len > self.remaining() {
+                    return Err("module name runs past its chunk");
+                }
+                let name = &self.d[self.pos..self.pos + len as usize];
+                self.pos += len as usize;
+                let module = tables.modules.len() as u32;
+                tables.modules.push(Module {
+                    path: String::from_utf8_lossy(name).into_owned(),
+                    base,
+                    segments,
+                    loaded_ns: ts,
+                    unloaded_ns: None,
+                });
+                Event::Module { ts, module }
+            }
+            REC_UNLOAD => {
+                let base = self.uv()?;
+                if let Some(m) = tables
+                    .modules
+                    .iter_mut()
+                    .rev()
+                    .find(|m| m.base == base && m.unloaded_ns.is_none())
+                {
+                    m.unloaded_ns = Some(ts);
+                }
+                Event::Unload { ts, base }
+            }
+            REC_THREAD => {
+                let tid = self.uv()?;
+                Event::Thread {
+                    ts,
+                    tid: tid as u32,
+                }
+            }
+            REC_END => Event::End { ts },
+            REC_PEAK => Event::Peak { ts },
+            _ => return Err("unknown record type"),
+        };
+        f(&ev, tables);
+        Ok(())
     }
 }

@@ -261,6 +261,46 @@ fn check_exports(svg: &Path, pb: &Path) {
     }
 }
 
+/// Blocks freed by other threads than the ones that allocated them, with
+/// addresses reused across threads at once: the tracer's writer must pair
+/// every free with the right allocation (by timestamp order across the
+/// threads' buffers), and the peak must be the true one (at most the queue's
+/// 1000 blocks of at most 299 bytes, plus a few in flight), not a sum of
+/// the threads' records grouped per tick.
+#[test]
+fn cross_thread_frees_pair_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = build(
+        dir.path(),
+        "gcc",
+        "handoff.c",
+        "handoff",
+        &["-O2", "-g", "-pthread"],
+    );
+    let (trace, out) = run_trace(
+        dir.path(),
+        "handoff.lwt",
+        &["--no-summary"],
+        &[exe.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (r, _) = report_json(&trace);
+    assert_eq!(
+        entries(&r["leaked"]),
+        vec![(
+            "main".into(),
+            marker_line("handoff.c", "handoff"),
+            5 * 777,
+            5
+        )]
+    );
+    // The program's 300005, plus a few from the C runtime (threads, stdio).
+    let allocs = r["allocations"].as_u64().unwrap();
+    assert!((300_005..300_100).contains(&allocs), "{allocs}");
+    let peak = r["peak"]["bytes"].as_u64().unwrap();
+    assert!(peak <= 1010 * 299 + 2 * 777, "peak {peak}");
+}
+
 #[test]
 fn c_program_that_frees_everything_has_no_leak() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,0 +1,694 @@
+//! The writer thread's interpreter: turns the threads' raw ring records
+//! (timestamps, addresses, per-thread stack ids) into the file's record
+//! stream (format version 3, see `leakwatch_trace::format`), which holds
+//! only allocation classes, and compresses it as one zstd stream.
+//!
+//! Pairing frees with allocations needs the events of every address in
+//! their true order. Each address's records form a causal chain: a FREE
+//! record is pushed before glibc's free runs, an ALLOC record after malloc
+//! returned, and the timestamps follow the chain (frees are stamped before
+//! the memory is released, allocations after it is obtained). So
+//! (a) timestamp order is a correct order for every address, and
+//! (b) if an event is visible in its ring at one moment, every earlier event
+//!     of its address's chain is visible in its own ring at any later moment
+//!     (its push happened before).
+//! Each drain therefore reads every ring's head twice, A then B. Events
+//! before A are "processable"; events in [A, B) are only "known". The
+//! drain merges the rings by timestamp and processes events in that order,
+//! stopping at the first one that is known but not processable: every
+//! predecessor of a processable event is known (b), and has an earlier
+//! timestamp (a), so it was processed first. What stops waits for the next
+//! drain, in the ring (a ring's tail only moves past processed records, so
+//! memory stays bounded by the rings). The final flush processes all it
+//! sees.
+//!
+//! The output keeps exact pairing but coarsens time: a TIME record each
+//! time the processed events cross into a new 10 ms tick, and within a tick
+//! each thread's records grouped together (so how threads interleave costs
+//! no bytes, and a periodic program's stream is periodic). A FREE goes to
+//! the group of the thread that allocated the block, in processing order:
+//! it always follows its ALLOC (a class's count never goes below zero), and
+//! each group replays its blocks' lives exactly, so within a tick only the
+//! threads' relative timing is lost (the peak is exact to a tick).
+//!
+//! Runs with DRAIN_LOCK held and the hook guard set: its own allocations go
+//! to glibc untraced.
+
+use core::hash::{BuildHasherDefault, Hasher};
+use core::sync::atomic::Ordering;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+
+use zstd::zstd_safe::{zstd_sys::ZSTD_EndDirective, CCtx, CParameter, InBuffer, OutBuffer};
+
+use crate::ring::{self, Ring};
+use crate::{REC_ALLOC, REC_END, REC_FREE, REC_MODULE, REC_STACK, REC_THREAD, REC_UNLOAD};
+
+/// Output-only records (see `leakwatch_trace::format`).
+const REC_CLASS: u8 = 8;
+const REC_TIME: u8 = 9;
+const REC_UNMATCHED: u8 = 10;
+const REC_PEAK: u8 = 11;
+
+/// Length of a time tick (must match `leakwatch_trace::format::TICK_NS`).
+const TICK_NS: u64 = 10_000_000;
+/// zstd level 3 (double-fast, 2 MiB window): a quarter smaller than level 1
+/// on bench/trace's stream for no measurable cost (the interpreted stream
+/// is a few bytes per event).
+const ZSTD_LEVEL: i32 = 3;
+/// Write a chunk early past this many raw bytes (the reader refuses
+/// chunks over 64 MiB).
+const CHUNK_RAW_MAX: usize = 8 << 20;
+/// Publish tails (so producers waiting on a full ring go on) this often.
+const CONSUME_EVERY: u32 = 4096;
+/// Longest stack accepted from a ring (the unwinder writes far fewer).
+const MAX_FRAMES: u64 = 4096;
+
+/// Multiplicative hash for addresses and small keys: one multiply, then
+/// the high bits folded down (addresses' low bits are always zero).
+#[derive(Default, Clone, Copy)]
+struct Mix(u64);
+
+impl Hasher for Mix {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(b as u64);
+        }
+    }
+    #[inline]
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(23) ^ v).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+    #[inline]
+    fn write_u32(&mut self, v: u32) {
+        self.write_u64(v as u64);
+    }
+    #[inline]
+    fn write_usize(&mut self, v: usize) {
+        self.write_u64(v as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0 ^ (self.0 >> 29)
+    }
+}
+
+type Map<K, V> = HashMap<K, V, BuildHasherDefault<Mix>>;
+
+/// A live block: its class and the slot its ALLOC was written in, packed
+/// in 64 bits.
+#[inline]
+fn pack(class: u32, slot: usize) -> u64 {
+    class as u64 | (slot as u64) << 32
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Alloc {
+        size: u64,
+        stack: u64,
+    },
+    Free,
+    /// The record's bytes from `body` to its end are copied as they are.
+    Module {
+        body: u64,
+    },
+    Unload {
+        base: u64,
+    },
+    Thread {
+        tid: u64,
+    },
+    End,
+}
+
+/// A decoded record of a ring, not yet processed.
+#[derive(Clone, Copy)]
+struct Peek {
+    start: u64,
+    end: u64,
+    ts: u64,
+    ptr: u64,
+    kind: Kind,
+}
+
+#[derive(Default)]
+struct Slot {
+    /// Stream position up to which records are processed.
+    pos: u64,
+    prev_ts: u64,
+    prev_ptr: u64,
+    /// This ring's stack ids to global ones.
+    local: Vec<u32>,
+    peek: Option<Peek>,
+    /// Output records of the current tick.
+    group: Vec<u8>,
+    /// `group[..split]` was written before the peak marked `mark`.
+    mark: u64,
+    split: usize,
+}
+
+/// Reads varints from a ring, never past `end`.
+struct Dec<'r> {
+    ring: &'r Ring,
+    pos: u64,
+    end: u64,
+}
+
+impl Dec<'_> {
+    #[inline]
+    fn u(&mut self) -> Option<u64> {
+        let mut v = 0u64;
+        let mut shift = 0;
+        loop {
+            if self.pos >= self.end || shift > 63 {
+                return None;
+            }
+            let b = self.ring.byte(self.pos);
+            self.pos += 1;
+            v |= ((b & 0x7f) as u64) << shift;
+            if b & 0x80 == 0 {
+                return Some(v);
+            }
+            shift += 7;
+        }
+    }
+    #[inline]
+    fn i(&mut self) -> Option<i64> {
+        let u = self.u()?;
+        Some(((u >> 1) as i64) ^ -((u & 1) as i64))
+    }
+}
+
+#[inline]
+fn put(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// Bytes one sampled allocation stands for: size / P(sampled) under
+/// Poisson sampling by bytes (as the reader's analysis computes it).
+fn scaled_size(size: u64, every: u64) -> u64 {
+    if every == 0 || size == 0 {
+        return size;
+    }
+    let p = 1.0 - (-(size as f64) / every as f64).exp();
+    (size as f64 / p).round() as u64
+}
+
+/// What refilling a slot found.
+enum Next {
+    Processable(u64),
+    Known(u64),
+    Nothing,
+}
+
+pub struct Interp {
+    slots: Vec<Slot>,
+    /// Live blocks: address to packed (class, slot).
+    live: Map<u64, u64>,
+    classes: Map<(u32, u64), u32>,
+    /// Bytes a block of each class stands for (scaled under sampling).
+    class_bytes: Vec<u64>,
+    sample_every: u64,
+    /// Live bytes in processing order, their maximum, and a counter bumped
+    /// at each new maximum.
+    total: u64,
+    max: u64,
+    mark: u64,
+    peak_in_tick: bool,
+    stacks: Map<Box<[u64]>, u32>,
+    frames: Vec<u64>,
+    /// STACK and CLASS definitions not yet written: they go before the
+    /// groups that use them.
+    defs: Vec<u8>,
+    /// Slots whose group is not empty.
+    dirty: Vec<u32>,
+    /// The stream's clock (ns since start) and the end of its tick.
+    now: u64,
+    tick_end: u64,
+    unmatched: u64,
+    /// The records of the chunk being built, and its compressed form.
+    raw: Vec<u8>,
+    out: Vec<u8>,
+    cctx: CCtx<'static>,
+    seq: u32,
+    heads: Vec<(u64, u64)>,
+}
+
+/// Why a drain stopped early.
+pub enum Fail {
+    Write,
+    Compress,
+    /// The ring held a record the hooks never write: a tracer bug.
+    Corrupt,
+}
+
+impl Interp {
+    pub fn new() -> Option<Interp> {
+        let mut cctx = CCtx::try_create()?;
+        cctx.set_parameter(CParameter::CompressionLevel(ZSTD_LEVEL))
+            .ok()?;
+        Some(Interp {
+            slots: Vec::new(),
+            live: Map::default(),
+            classes: Map::default(),
+            class_bytes: Vec::new(),
+            sample_every: crate::writer::SAMPLE_EVERY.load(Ordering::Relaxed),
+            total: 0,
+            max: 0,
+            mark: 0,
+            peak_in_tick: false,
+            stacks: Map::default(),
+            frames: Vec::new(),
+            defs: Vec::new(),
+            dirty: Vec::new(),
+            now: 0,
+            tick_end: TICK_NS,
+            unmatched: 0,
+            raw: Vec::new(),
+            out: Vec::new(),
+            cctx,
+            seq: 0,
+            heads: Vec::new(),
+        })
+    }
+
+    /// Processes what the rings hold and writes it to `fd` as one chunk
+    /// (more if large). `last`: the final flush, process everything.
+    /// Rings whose thread is gone are freed once processed when `reap`.
+    pub fn drain(&mut self, fd: i32, last: bool, reap: bool) -> Result<(), Fail> {
+        let n = ring::count();
+        if self.slots.len() < n {
+            self.slots.resize_with(n, Slot::default);
+        }
+        self.heads.clear();
+        for i in 0..n {
+            // SAFETY: rings are never unmapped.
+            let a = unsafe { ring::get(i).as_ref() }.map_or(0, Ring::head);
+            self.heads.push((a, a));
+        }
+        for i in 0..n {
+            // SAFETY: as above.
+            if let Some(r) = unsafe { ring::get(i).as_ref() } {
+                let b = r.head();
+                self.heads[i].1 = b;
+                if last {
+                    self.heads[i].0 = b;
+                }
+            }
+        }
+        let mut heap: BinaryHeap<Reverse<(u64, u32)>> = BinaryHeap::new();
+        let mut barrier = u64::MAX;
+        for i in 0..n {
+            match self.refill(i)? {
+                Next::Processable(ts) => heap.push(Reverse((ts, i as u32))),
+                Next::Known(ts) => barrier = barrier.min(ts),
+                Next::Nothing => {}
+            }
+        }
+        let mut count = 0u32;
+        while let Some(mut top) = heap.peek_mut() {
+            let Reverse((ts, i)) = *top;
+            if ts >= barrier {
+                break;
+            }
+            let i = i as usize;
+            self.process(i)?;
+            match self.refill(i)? {
+                Next::Processable(ts) => *top = Reverse((ts, i as u32)),
+                Next::Known(ts) => {
+                    std::collections::binary_heap::PeekMut::pop(top);
+                    barrier = barrier.min(ts);
+                }
+                Next::Nothing => {
+                    std::collections::binary_heap::PeekMut::pop(top);
+                }
+            }
+            count += 1;
+            if count == CONSUME_EVERY {
+                count = 0;
+                self.consume(n);
+                if self.raw.len() + self.defs.len() > CHUNK_RAW_MAX
+                    || self.group_bytes() > CHUNK_RAW_MAX
+                {
+                    self.flush_groups();
+                    self.write_chunk(fd)?;
+                }
+            }
+        }
+        self.flush_groups();
+        if self.unmatched > 0 {
+            self.raw.push(REC_UNMATCHED);
+            put(&mut self.raw, self.unmatched);
+            self.unmatched = 0;
+        }
+        self.consume(n);
+        if reap {
+            self.reap(n);
+        }
+        self.write_chunk(fd)
+    }
+
+    /// Publishes every ring's processed position as its tail.
+    fn consume(&self, n: usize) {
+        for (i, s) in self.slots.iter().enumerate().take(n) {
+            // SAFETY: rings are never unmapped.
+            if let Some(r) = unsafe { ring::get(i).as_ref() } {
+                r.consume(s.pos);
+            }
+        }
+    }
+
+    /// Frees the rings of exited threads once everything in them is
+    /// processed, so a new thread can take them.
+    fn reap(&self, n: usize) {
+        // SAFETY: plain syscall.
+        let pid = unsafe { libc::getpid() };
+        for i in 0..n {
+            // SAFETY: rings are never unmapped.
+            let Some(r) = (unsafe { ring::get(i).as_ref() }) else {
+                continue;
+            };
+            if r.state.load(Ordering::Acquire) != ring::USED || r.pending() != 0 {
+                continue;
+            }
+            // SAFETY: tgkill with signal 0 only checks the thread exists.
+            let gone =
+                unsafe { libc::syscall(libc::SYS_tgkill, pid, r.tid.load(Ordering::Relaxed), 0) }
+                    != 0;
+            if gone {
+                r.release_pages();
+                r.state.store(ring::FREE, Ordering::Release);
+            }
+        }
+    }
+
+    fn group_bytes(&self) -> usize {
+        self.dirty
+            .iter()
+            .map(|&i| self.slots[i as usize].group.len())
+            .sum()
+    }
+
+    /// Makes sure slot `i` has its next record decoded, and says whether it
+    /// may be processed now. STACK records on the way are absorbed.
+    fn refill(&mut self, i: usize) -> Result<Next, Fail> {
+        let (a, b) = self.heads[i];
+        if self.slots[i].peek.is_none() {
+            // SAFETY: rings are never unmapped.
+            let Some(r) = (unsafe { ring::get(i).as_ref() }) else {
+                return Ok(Next::Nothing);
+            };
+            loop {
+                let s = &mut self.slots[i];
+                if s.pos >= b {
+                    return Ok(Next::Nothing);
+                }
+                let mut d = Dec {
+                    ring: r,
+                    pos: s.pos + 1,
+                    end: b,
+                };
+                let tag = r.byte(s.pos);
+                let (dts, dptr, kind) = match tag {
+                    REC_ALLOC => {
+                        let dts = d.u().ok_or(Fail::Corrupt)?;
+                        let size = d.u().ok_or(Fail::Corrupt)?;
+                        let dptr = d.i().ok_or(Fail::Corrupt)?;
+                        let stack = d.u().ok_or(Fail::Corrupt)?;
+                        (dts, dptr, Kind::Alloc { size, stack })
+                    }
+                    REC_FREE => {
+                        let dts = d.u().ok_or(Fail::Corrupt)?;
+                        let dptr = d.i().ok_or(Fail::Corrupt)?;
+                        (dts, dptr, Kind::Free)
+                    }
+                    REC_STACK => {
+                        self.stack(&mut d, i)?;
+                        self.slots[i].pos = d.pos;
+                        continue;
+                    }
+                    REC_MODULE => {
+                        let dts = d.u().ok_or(Fail::Corrupt)?;
+                        let body = d.pos;
+                        d.u().ok_or(Fail::Corrupt)?;
+                        let nseg = d.u().ok_or(Fail::Corrupt)?;
+                        for _ in 0..nseg.saturating_mul(3) {
+                            d.u().ok_or(Fail::Corrupt)?;
+                        }
+                        let len = d.u().ok_or(Fail::Corrupt)?;
+                        if len > d.end - d.pos {
+                            return Err(Fail::Corrupt);
+                        }
+                        d.pos += len;
+                        (dts, 0, Kind::Module { body })
+                    }
+                    REC_UNLOAD => {
+                        let dts = d.u().ok_or(Fail::Corrupt)?;
+                        let base = d.u().ok_or(Fail::Corrupt)?;
+                        (dts, 0, Kind::Unload { base })
+                    }
+                    REC_THREAD => {
+                        let dts = d.u().ok_or(Fail::Corrupt)?;
+                        let tid = d.u().ok_or(Fail::Corrupt)?;
+                        (dts, 0, Kind::Thread { tid })
+                    }
+                    REC_END => (d.u().ok_or(Fail::Corrupt)?, 0, Kind::End),
+                    _ => return Err(Fail::Corrupt),
+                };
+                let s = &mut self.slots[i];
+                s.peek = Some(Peek {
+                    start: s.pos,
+                    end: d.pos,
+                    ts: s.prev_ts.wrapping_add(dts),
+                    ptr: (s.prev_ptr as i64).wrapping_add(dptr) as u64,
+                    kind,
+                });
+                break;
+            }
+        }
+        Ok(match self.slots[i].peek {
+            Some(p) if p.start < a => Next::Processable(p.ts),
+            Some(p) => Next::Known(p.ts),
+            None => Next::Nothing,
+        })
+    }
+
+    /// Absorbs a STACK record: maps the ring's id to a global stack,
+    /// defining it in the output the first time its content is seen.
+    fn stack(&mut self, d: &mut Dec<'_>, i: usize) -> Result<(), Fail> {
+        let id = d.u().ok_or(Fail::Corrupt)?;
+        let n = d.u().ok_or(Fail::Corrupt)?;
+        if id != self.slots[i].local.len() as u64 || n > MAX_FRAMES {
+            return Err(Fail::Corrupt);
+        }
+        self.frames.clear();
+        let mut prev = 0i64;
+        for _ in 0..n {
+            prev = prev.wrapping_add(d.i().ok_or(Fail::Corrupt)?);
+            self.frames.push(prev as u64);
+        }
+        let g = match self.stacks.get(&self.frames[..]) {
+            Some(&g) => g,
+            None => {
+                let g = self.stacks.len() as u32;
+                self.defs.push(REC_STACK);
+                put(&mut self.defs, n);
+                let mut prev = 0i64;
+                for &ip in &self.frames {
+                    let ip = ip as i64;
+                    let z = ip.wrapping_sub(prev);
+                    put(&mut self.defs, ((z << 1) ^ (z >> 63)) as u64);
+                    prev = ip;
+                }
+                self.stacks
+                    .insert(self.frames.clone().into_boxed_slice(), g);
+                g
+            }
+        };
+        self.slots[i].local.push(g);
+        Ok(())
+    }
+
+    /// Writes the groups (after pending definitions), in slot order. When
+    /// live bytes reached a new maximum in them, each group is cut where
+    /// it stood at that moment and a PEAK record put between the two
+    /// halves: the records before it are exactly those processed up to the
+    /// peak, so the reader sees the peak's true size and holders.
+    fn flush_groups(&mut self) {
+        self.raw.extend_from_slice(&self.defs);
+        self.defs.clear();
+        self.dirty.sort_unstable();
+        let peak = core::mem::take(&mut self.peak_in_tick);
+        for &i in &self.dirty {
+            let s = &mut self.slots[i as usize];
+            if !peak || s.mark != self.mark {
+                s.split = s.group.len();
+            }
+            self.raw.extend_from_slice(&s.group[..s.split]);
+        }
+        if peak {
+            self.raw.push(REC_PEAK);
+        }
+        for &i in &self.dirty {
+            let s = &mut self.slots[i as usize];
+            self.raw.extend_from_slice(&s.group[s.split..]);
+            s.group.clear();
+            s.mark = u64::MAX;
+        }
+        self.dirty.clear();
+    }
+
+    /// The group of slot `i`, marked dirty.
+    #[inline]
+    fn group(&mut self, i: usize) -> &mut Vec<u8> {
+        let s = &mut self.slots[i];
+        if s.group.is_empty() {
+            self.dirty.push(i as u32);
+        }
+        if s.mark != self.mark {
+            // First record since the last new maximum: all before it came
+            // earlier.
+            s.split = s.group.len();
+            s.mark = self.mark;
+        }
+        &mut s.group
+    }
+
+    /// Moves the stream's clock to `ts` when it enters a new tick (or
+    /// always, with `exact`), writing the groups of the tick that ends.
+    fn advance(&mut self, ts: u64, exact: bool) {
+        if ts >= self.tick_end || (exact && ts > self.now) {
+            self.flush_groups();
+            self.raw.push(REC_TIME);
+            put(&mut self.raw, ts - self.now);
+            self.now = ts;
+            self.tick_end = (ts / TICK_NS + 1) * TICK_NS;
+        }
+    }
+
+    /// Writes a FREE for a live block (packed as by `pack`) in the group of
+    /// the slot that allocated it: after its ALLOC, and in processing order
+    /// with that thread's other records, so each group replays its own
+    /// blocks' lives exactly (a free by another thread would otherwise
+    /// count after all of this tick's allocations).
+    #[inline]
+    fn free(&mut self, i: usize, v: u64) {
+        let class = v as u32;
+        let bytes = self.class_bytes.get(class as usize).copied().unwrap_or(0);
+        self.total = self.total.saturating_sub(bytes);
+        let from = (v >> 32) as usize;
+        let g = self.group(if from < self.slots.len() { from } else { i });
+        g.push(REC_FREE);
+        put(g, class as u64);
+    }
+
+    /// Processes slot `i`'s peeked record.
+    fn process(&mut self, i: usize) -> Result<(), Fail> {
+        let s = &mut self.slots[i];
+        let Some(p) = s.peek.take() else {
+            return Ok(());
+        };
+        s.pos = p.end;
+        s.prev_ts = p.ts;
+        s.prev_ptr = p.ptr;
+        // Late records (a preempted thread) join the current tick.
+        self.advance(p.ts, matches!(p.kind, Kind::End));
+        match p.kind {
+            Kind::Alloc { size, stack } => {
+                let stack = *usize::try_from(stack)
+                    .ok()
+                    .and_then(|id| self.slots[i].local.get(id))
+                    .ok_or(Fail::Corrupt)?;
+                let next = self.classes.len() as u32;
+                let class = *self.classes.entry((stack, size)).or_insert_with(|| {
+                    self.defs.push(REC_CLASS);
+                    put(&mut self.defs, stack as u64);
+                    put(&mut self.defs, size);
+                    self.class_bytes.push(scaled_size(size, self.sample_every));
+                    next
+                });
+                if let Some(old) = self.live.insert(p.ptr, pack(class, i)) {
+                    // Freed behind the tracer's back: the old block is gone.
+                    self.free(i, old);
+                }
+                let g = self.group(i);
+                g.push(REC_ALLOC);
+                put(g, class as u64);
+                self.total = self.total.saturating_add(self.class_bytes[class as usize]);
+                if self.total > self.max {
+                    self.max = self.total;
+                    self.mark += 1;
+                    self.peak_in_tick = true;
+                }
+            }
+            Kind::Free => match self.live.remove(&p.ptr) {
+                Some(old) => self.free(i, old),
+                None => self.unmatched += 1,
+            },
+            Kind::Module { body } => {
+                // SAFETY: rings are never unmapped.
+                let r = unsafe { ring::get(i).as_ref() }.ok_or(Fail::Corrupt)?;
+                let g = self.group(i);
+                g.push(REC_MODULE);
+                for pos in body..p.end {
+                    g.push(r.byte(pos));
+                }
+            }
+            Kind::Unload { base } => {
+                let g = self.group(i);
+                g.push(REC_UNLOAD);
+                put(g, base);
+            }
+            Kind::Thread { tid } => {
+                let g = self.group(i);
+                g.push(REC_THREAD);
+                put(g, tid);
+            }
+            Kind::End => self.group(i).push(REC_END),
+        }
+        Ok(())
+    }
+
+    /// Compresses `raw` into the stream, flushed, and writes it as a chunk.
+    fn write_chunk(&mut self, fd: i32) -> Result<(), Fail> {
+        if self.raw.is_empty() {
+            return Ok(());
+        }
+        self.out.clear();
+        self.out
+            .reserve(zstd::zstd_safe::compress_bound(self.raw.len()) + 64);
+        self.out.extend_from_slice(&[0; 12]);
+        let mut input = InBuffer::around(&self.raw);
+        let mut output = OutBuffer::around_pos(&mut self.out, 12);
+        loop {
+            let left = self
+                .cctx
+                .compress_stream2(&mut output, &mut input, ZSTD_EndDirective::ZSTD_e_flush)
+                .map_err(|_| Fail::Compress)?;
+            if left == 0 && input.pos == self.raw.len() {
+                break;
+            }
+            if output.pos() == output.capacity() {
+                // Cannot happen with compress_bound's room; never spin.
+                return Err(Fail::Compress);
+            }
+        }
+        let len = self.out.len() - 12;
+        self.out[..4].copy_from_slice(&self.seq.to_le_bytes());
+        self.out[4..8].copy_from_slice(&(len as u32).to_le_bytes());
+        self.out[8..12].copy_from_slice(&(self.raw.len() as u32).to_le_bytes());
+        self.seq += 1;
+        self.raw.clear();
+        if crate::writer::write_all(fd, &self.out) {
+            Ok(())
+        } else {
+            Err(Fail::Write)
+        }
+    }
+}
