@@ -126,27 +126,35 @@ fn sampled(r: &mut Ring, size: usize) -> bool {
 /// (see `memo`).
 #[inline(always)]
 fn stack_id(r: &mut Ring, entry: Option<(u64, u64)>) -> u32 {
+    let key = match (unwind::fast(), entry) {
+        (Some(fast), Some(entry)) => Key::new(fast, r.stack, entry),
+        _ => None,
+    };
+    // SAFETY: the memo belongs to this thread's ring.
+    if let (Some(key), Some(memo)) = (&key, unsafe { r.memo.as_mut() }) {
+        if let Some(id) = memo.lookup(key) {
+            return id;
+        }
+    }
+    unwind_stack_id(r, entry, key)
+}
+
+/// `stack_id` when the memo did not know the stack: unwinds (recording
+/// for the memo when it is worth it) and emits the stack if new.
+#[inline(never)]
+fn unwind_stack_id(r: &mut Ring, entry: Option<(u64, u64)>, key: Option<Key>) -> u32 {
     // SAFETY: the memo and the rule cache belong to this thread's ring.
     let (memo, cache) = unsafe { (r.memo.as_mut(), r.unwind_cache.as_mut()) };
+    let memo = memo
+        .filter(|_| key.is_some())
+        .and_then(|m| m.should_record().then_some(m));
     let mut ips = [0usize; MAX_FRAMES];
     let mut recorded = None;
-    let n = match (unwind::fast(), entry, memo, cache) {
-        (Some(fast), Some(entry), Some(memo), Some(cache)) => {
-            match Key::new(fast, r.stack, entry) {
-                Some(key) => {
-                    if let Some(id) = memo.lookup(&key) {
-                        return id;
-                    }
-                    if memo.should_record() {
-                        let n = memo.record(fast, cache, &key, &mut ips);
-                        recorded = Some((memo, key));
-                        n
-                    } else {
-                        unwind::capture(&mut ips, Some(cache), r.stack, Some(entry))
-                    }
-                }
-                None => unwind::capture(&mut ips, Some(cache), r.stack, Some(entry)),
-            }
+    let n = match (unwind::fast(), key, memo, cache) {
+        (Some(fast), Some(key), Some(memo), Some(cache)) => {
+            let n = memo.record(fast, cache, &key, &mut ips);
+            recorded = Some((memo, key));
+            n
         }
         (_, _, _, cache) => unwind::capture(&mut ips, cache, r.stack, entry),
     };
@@ -176,24 +184,29 @@ fn record_alloc(r: &mut Ring, p: *mut c_void, size: usize, entry: Option<(u64, u
     }
     let id = stack_id(r, entry);
     let ts = trace_ns();
-    let mut rec = Rec::<48>::new(REC_ALLOC);
-    rec.u(ts.saturating_sub(r.prev_ts));
+    let dts = ts.saturating_sub(r.prev_ts);
     r.prev_ts = r.prev_ts.max(ts);
-    rec.u(size as u64);
-    rec.i((p as i64).wrapping_sub(r.prev_ptr as i64));
+    let dptr = (p as i64).wrapping_sub(r.prev_ptr as i64);
     r.prev_ptr = p as u64;
-    rec.u(id as u64);
-    r.push(rec.as_slice());
+    // Four varints of at most 10 bytes after the tag.
+    r.push_with::<41>(REC_ALLOC, |e| {
+        e.u(dts);
+        e.u(size as u64);
+        e.i(dptr);
+        e.u(id as u64);
+    });
 }
 
 #[inline(always)]
 fn record_free(r: &mut Ring, p: *mut c_void, ts: u64) {
-    let mut rec = Rec::<32>::new(REC_FREE);
-    rec.u(ts.saturating_sub(r.prev_ts));
+    let dts = ts.saturating_sub(r.prev_ts);
     r.prev_ts = r.prev_ts.max(ts);
-    rec.i((p as i64).wrapping_sub(r.prev_ptr as i64));
+    let dptr = (p as i64).wrapping_sub(r.prev_ptr as i64);
     r.prev_ptr = p as u64;
-    r.push(rec.as_slice());
+    r.push_with::<21>(REC_FREE, |e| {
+        e.u(dts);
+        e.i(dptr);
+    });
 }
 
 // malloc, calloc and realloc enter through a two-instruction trampoline
