@@ -627,6 +627,11 @@ fn to_u32(v: u64, offset: u64, what: &str) -> Result<u32, HeapError> {
     })
 }
 
+/// Numbers handed over per batch by the scanner: whole records of `width`.
+fn batch_of(width: usize) -> usize {
+    width * 1024
+}
+
 fn read_nodes<R: Read>(
     sc: &mut Scanner<'_, R>,
     l: &Layout,
@@ -636,40 +641,33 @@ fn read_nodes<R: Read>(
     edge_sum: &mut u64,
 ) -> Result<(), HeapError> {
     let width = l.node_width;
-    let mut field = 0usize;
-    let mut record = [0u64; 16];
-    if width > record.len() {
+    if width > 16 {
         return Err(HeapError::BadMeta(format!(
             "nodes have {width} fields; at most 16 are supported"
         )));
     }
     let kinds = l.node_kinds.len() as u64;
-    let mut offset_hint = 0u64;
-    let n = sc.read_u64_array(|v| {
-        record[field] = v;
-        field += 1;
-        if field == width {
-            field = 0;
+    let n = sc.read_u64_batches(batch_of(width), |vals, offset| {
+        for record in vals.chunks_exact(width) {
             let t = record[l.n_type];
             if t >= kinds {
                 return Err(HeapError::Inconsistent {
-                    offset: offset_hint,
+                    offset,
                     message: format!("node type {t} is not in meta.node_types"),
                 });
             }
             snap.node_type.push(t as u8);
             snap.node_name
-                .push(to_u32(record[l.n_name], offset_hint, "node name index")?);
+                .push(to_u32(record[l.n_name], offset, "node name index")?);
             snap.node_id
-                .push(to_u32(record[l.n_id], offset_hint, "node id")?);
+                .push(to_u32(record[l.n_id], offset, "node id")?);
             snap.push_self_size(record[l.n_self_size]);
-            let count = to_u32(record[l.n_edge_count], offset_hint, "edge count")?;
+            let count = to_u32(record[l.n_edge_count], offset, "edge count")?;
             *edge_sum += count as u64;
             if keep == Keep::Everything {
                 edge_counts.push(count);
             }
         }
-        offset_hint += 1;
         Ok(())
     })?;
     if n % width as u64 != 0 {
@@ -691,39 +689,36 @@ fn read_edges<R: Read>(
 ) -> Result<(), HeapError> {
     let width = l.edge_width;
     let node_width = l.node_width as u64;
-    let mut field = 0usize;
-    let mut record = [0u64; 8];
-    if width > record.len() {
+    if width > 8 {
         return Err(HeapError::BadMeta(format!(
             "edges have {width} fields; at most 8 are supported"
         )));
     }
     let kinds = l.edge_kinds.len() as u64;
     let mut count = 0u64;
-    let n = sc.read_u64_array(|v| {
-        record[field] = v;
-        field += 1;
-        if field == width {
-            field = 0;
+    let n = sc.read_u64_batches(batch_of(width), |vals, offset| {
+        if keep != Keep::Everything {
+            count += (vals.len() / width) as u64;
+            return Ok(());
+        }
+        for record in vals.chunks_exact(width) {
             count += 1;
-            if keep == Keep::Everything {
-                let t = record[l.e_type];
-                let to = record[l.e_to];
-                if t >= kinds || to % node_width != 0 {
-                    return Err(HeapError::Inconsistent {
-                        offset: 0,
-                        message: format!(
-                            "edge {} has type {t} / to_node {to}, which the meta does not allow",
-                            count - 1
-                        ),
-                    });
-                }
-                snap.edge_type.push(t as u8);
-                snap.edge_name
-                    .push(to_u32(record[l.e_name], 0, "edge name")?);
-                snap.edge_to
-                    .push(to_u32(to / node_width, 0, "edge target")?);
+            let t = record[l.e_type];
+            let to = record[l.e_to];
+            if t >= kinds || to % node_width != 0 {
+                return Err(HeapError::Inconsistent {
+                    offset,
+                    message: format!(
+                        "edge {} has type {t} / to_node {to}, which the meta does not allow",
+                        count - 1
+                    ),
+                });
             }
+            snap.edge_type.push(t as u8);
+            snap.edge_name
+                .push(to_u32(record[l.e_name], offset, "edge name")?);
+            snap.edge_to
+                .push(to_u32(to / node_width, offset, "edge target")?);
         }
         Ok(())
     })?;
