@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use crate::error::HeapError;
 use crate::graph::{dominators, retainer_tree, EdgeLabel, NONE};
+use crate::ids::{stored_sig, IdIndex};
 use crate::snapshot::{EdgeKind, HeapSnapshot, NodeIdx, NodeKind};
 use crate::trend::{judge, ClassTrend, TrendInput};
 
@@ -29,10 +30,8 @@ pub struct ClassTotals {
 /// its object ids (for "allocated after" and "still alive") and class totals.
 #[derive(Debug, Clone)]
 pub struct SnapshotSummary {
-    /// V8 object ids, sorted.
-    ids: Vec<u32>,
-    /// Class signature of each id (same order), until [`Self::drop_signatures`].
-    sigs: Vec<u32>,
+    /// V8 object ids with their class signatures until [`Self::drop_signatures`].
+    ids: IdIndex,
     pub classes: HashMap<String, ClassTotals>,
     pub node_count: u64,
     pub total_self_size: u64,
@@ -48,7 +47,7 @@ fn signature(kind: NodeKind, class: &str) -> u32 {
         h ^= b as u32;
         h = h.wrapping_mul(0x01000193);
     }
-    h
+    stored_sig(h)
 }
 
 /// The class name used for signatures: strings are keyed by kind only, as
@@ -58,6 +57,43 @@ fn sig_class(snap: &HeapSnapshot, n: NodeIdx) -> &str {
         k if k.is_string() => "",
         _ => snap.class_name(n),
     }
+}
+
+/// A fast hasher for integer keys (FxHash's step): class keys are hashed
+/// once per node, where SipHash on class names was a visible cost.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct IntHasher(u64);
+
+impl std::hash::Hasher for IntHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(b as u64);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+pub(crate) type IntMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<IntHasher>>;
+
+/// Per-class totals keyed by [`HeapSnapshot::class_key`], then by class name.
+fn totals_by_name(
+    snap: &HeapSnapshot,
+    by_key: IntMap<u64, ClassTotals>,
+) -> HashMap<&str, ClassTotals> {
+    let mut out: HashMap<&str, ClassTotals> = HashMap::with_capacity(by_key.len());
+    for (key, t) in by_key {
+        let e = out.entry(snap.class_of_key(key)).or_default();
+        e.count += t.count;
+        e.self_size += t.self_size;
+    }
+    out
 }
 
 impl SnapshotSummary {
@@ -71,48 +107,36 @@ impl SnapshotSummary {
     }
 
     fn build(snap: &HeapSnapshot, with_ids: bool) -> Self {
-        let mut ids = Vec::with_capacity(if with_ids { snap.node_count() } else { 0 });
-        let mut classes: HashMap<String, ClassTotals> = HashMap::new();
+        let ids = if with_ids {
+            IdIndex::build(|| {
+                (0..snap.node_count() as NodeIdx).map(|n| {
+                    (
+                        snap.node_id[n as usize],
+                        signature(snap.kind(n), sig_class(snap, n)),
+                    )
+                })
+            })
+        } else {
+            IdIndex::default()
+        };
+        let mut by_key: IntMap<u64, ClassTotals> = IntMap::default();
         let mut total = 0u64;
         for n in 0..snap.node_count() as NodeIdx {
-            let kind = snap.kind(n);
-            if with_ids {
-                // id in the high half so that sorting the u64 sorts by id.
-                ids.push(
-                    (snap.node_id[n as usize] as u64) << 32
-                        | signature(kind, sig_class(snap, n)) as u64,
-                );
-            }
             let size = snap.self_size(n);
             total += size;
-            if kind == NodeKind::Synthetic {
+            if snap.kind(n) == NodeKind::Synthetic {
                 continue;
             }
-            let class = snap.class_name(n);
-            match classes.get_mut(class) {
-                Some(t) => {
-                    t.count += 1;
-                    t.self_size += size;
-                }
-                None => {
-                    classes.insert(
-                        class.to_string(),
-                        ClassTotals {
-                            count: 1,
-                            self_size: size,
-                        },
-                    );
-                }
-            }
+            let t = by_key.entry(snap.class_key(n)).or_default();
+            t.count += 1;
+            t.self_size += size;
         }
-        ids.sort_unstable();
-        let (ids, sigs): (Vec<u32>, Vec<u32>) = ids
+        let classes = totals_by_name(snap, by_key)
             .into_iter()
-            .map(|k| ((k >> 32) as u32, k as u32))
-            .unzip();
+            .map(|(name, t)| (name.to_string(), t))
+            .collect();
         SnapshotSummary {
             ids,
-            sigs,
             classes,
             node_count: snap.node_count() as u64,
             total_self_size: total,
@@ -121,38 +145,29 @@ impl SnapshotSummary {
     }
 
     pub fn contains(&self, id: u32) -> bool {
-        self.ids.binary_search(&id).is_ok()
+        self.ids.contains(id)
     }
 
     fn sig_of(&self, id: u32) -> Option<u32> {
-        self.ids
-            .binary_search(&id)
-            .ok()
-            .and_then(|i| self.sigs.get(i).copied())
+        self.ids.sig_of(id)
     }
 
     /// Frees the class signatures once the same-process check is done.
     pub fn drop_signatures(&mut self) {
-        self.sigs = Vec::new();
+        self.ids.drop_signatures();
     }
 
     /// Frees the ids too (for the last snapshot, whose class totals are all
     /// that is needed after the check).
     pub fn drop_ids(&mut self) {
-        self.ids = Vec::new();
-        self.sigs = Vec::new();
+        self.ids = IdIndex::default();
     }
 
     /// Largest V8 heap object id. Heap objects have odd ids from a counter;
     /// even ids belong to embedder (native) nodes and are derived from
     /// addresses, so they say nothing about allocation order.
     fn max_id(&self) -> u32 {
-        self.ids
-            .iter()
-            .rev()
-            .find(|&&id| id % 2 == 1)
-            .copied()
-            .unwrap_or(0)
+        self.ids.max_odd()
     }
 }
 
@@ -177,8 +192,13 @@ pub fn check_same_process(
     earlier_name: &str,
     later_name: &str,
 ) -> Result<IdConsistency, HeapError> {
-    let pairs = later.ids.iter().copied().zip(later.sigs.iter().copied());
-    check_ids(earlier, pairs, later.max_id(), earlier_name, later_name)
+    check_ids(
+        earlier,
+        later.ids.odd_pairs(),
+        later.max_id(),
+        earlier_name,
+        later_name,
+    )
 }
 
 /// [`check_same_process`] against a parsed snapshot, without the sorted id
@@ -545,7 +565,7 @@ pub fn analyze(
     let mut after_base = vec![false; n];
     let mut candidate = vec![false; n];
     // Class comparison: objects new since BASE (and alive at TARGET) per class.
-    let mut new_by_class: HashMap<&str, (u64, u64)> = HashMap::new();
+    let mut new_by_key: IntMap<u64, ClassTotals> = IntMap::default();
     for v in 0..n {
         let id = last.node_id[v];
         let nb = !base.contains(id);
@@ -553,13 +573,12 @@ pub fn analyze(
         let kept = nb && target.is_none_or(|t| t.contains(id));
         candidate[v] = kept && id % 2 == 1 && !is_noise(last, v as NodeIdx);
         if kept && last.kind(v as u32) != NodeKind::Synthetic {
-            let e = new_by_class
-                .entry(last.class_name(v as NodeIdx))
-                .or_default();
-            e.0 += 1;
-            e.1 += last.self_size(v as NodeIdx);
+            let e = new_by_key.entry(last.class_key(v as NodeIdx)).or_default();
+            e.count += 1;
+            e.self_size += last.self_size(v as NodeIdx);
         }
     }
+    let new_by_class = totals_by_name(last, new_by_key);
     let has_target = target.is_some();
     for s in earlier.iter_mut() {
         s.drop_ids();
@@ -581,7 +600,9 @@ pub fn analyze(
                 .iter()
                 .map(|s| s.classes.get(name).map_or(0, |t| t.self_size))
                 .collect();
-            let (nc, ns) = new_by_class.get(name.as_str()).copied().unwrap_or((0, 0));
+            let (nc, ns) = new_by_class
+                .get(name.as_str())
+                .map_or((0, 0), |t| (t.count, t.self_size));
             let trend = judge(&TrendInput {
                 counts: &counts,
                 sizes: &sizes,

@@ -346,8 +346,35 @@ impl HeapSnapshot {
 
     /// The class DevTools' Summary/Comparison views group this node under.
     pub fn class_name(&self, n: NodeIdx) -> &str {
+        self.class_of_key(self.class_key(n))
+    }
+
+    /// A number standing for the node's class, cheaper to hash than its
+    /// name: the name's string index for objects (named by their
+    /// constructor), otherwise one number per node kind. Different keys
+    /// can still name the same class (an object and a native object of one
+    /// name): group by [`Self::class_of_key`] in the end.
+    pub fn class_key(&self, n: NodeIdx) -> u64 {
         match self.kind(n) {
-            NodeKind::Object | NodeKind::Native => self.name(n),
+            NodeKind::Object | NodeKind::Native | NodeKind::Synthetic => {
+                self.node_name[n as usize] as u64
+            }
+            _ => 1 << 32 | self.node_type[n as usize] as u64,
+        }
+    }
+
+    /// The class name of a [`Self::class_key`].
+    pub fn class_of_key(&self, key: u64) -> &str {
+        if key >> 32 == 0 {
+            return self.strings.get(key as u32);
+        }
+        let kind = self
+            .node_kinds
+            .get(key as u8 as usize)
+            .copied()
+            .unwrap_or(NodeKind::Other);
+        match kind {
+            NodeKind::Object | NodeKind::Native | NodeKind::Synthetic => "",
             NodeKind::Closure => "(closure)",
             NodeKind::String | NodeKind::ConsString | NodeKind::SlicedString => "(string)",
             NodeKind::Array => "(array)",
@@ -358,7 +385,6 @@ impl HeapSnapshot {
             NodeKind::Symbol => "(symbol)",
             NodeKind::BigInt => "(bigint)",
             NodeKind::ObjectShape => "(object shape)",
-            NodeKind::Synthetic => self.name(n),
             NodeKind::Other => "(other)",
         }
     }
