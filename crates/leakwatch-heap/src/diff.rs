@@ -665,9 +665,12 @@ struct ClusterAcc {
     retained: u64,
     new_objects: u64,
     new_bytes: u64,
-    classes: HashMap<String, (u64, u64)>,
+    /// New objects kept alive, by [`HeapSnapshot::class_key`].
+    classes: IntMap<u64, ClassTotals>,
     sample_ids: Vec<u32>,
     max_repeat_path: Vec<PathStep>,
+    /// Sum of the repeat counts of `max_repeat_path`.
+    max_repeats: u64,
 }
 
 fn leak_clusters(
@@ -700,89 +703,100 @@ fn leak_clusters(
         }
     }
 
-    // Group leak roots by retainer path; paths of siblings share their parent's prefix.
-    let mut prefix_cache: HashMap<NodeIdx, (String, Vec<PathStep>)> = HashMap::new();
+    // Group leak roots by retainer path; paths of siblings share their
+    // parent's prefix, computed once per parent with its clustering key.
+    struct Prefix {
+        root_label: String,
+        steps: Vec<PathStep>,
+        key: String,
+        repeats: u64,
+    }
+    let mut prefix_cache: IntMap<NodeIdx, Prefix> = IntMap::default();
     let mut clusters: Vec<ClusterAcc> = Vec::new();
     let mut by_key: HashMap<String, usize> = HashMap::new();
-    let mut cluster_of_root: HashMap<u32, usize> = HashMap::new();
+    let mut cluster_of_root: IntMap<u32, usize> = IntMap::default();
     let mut engine_strings = false;
+    let mut key = String::new();
     for &r in &roots {
         let Some(parent) = tree.parent(r) else {
             continue;
         };
-        let (root_label, prefix) = prefix_cache
-            .entry(parent)
-            .or_insert_with(|| {
-                let steps = tree.path(parent);
-                let mut root_label = String::from("(root)");
-                let mut out = Vec::new();
-                let mut leading = true;
-                for (e, node) in steps {
-                    if leading && snap.kind(node) == NodeKind::Synthetic {
-                        root_label = snap.name(node).to_string();
-                        continue;
-                    }
-                    leading = false;
-                    out.push(PathStep {
-                        edge: edge_token(snap, e),
-                        class: snap.class_name(node).to_string(),
-                        repeat: 1,
-                        cycle: vec![],
-                    });
+        let prefix = prefix_cache.entry(parent).or_insert_with(|| {
+            let steps = tree.path(parent);
+            let mut root_label = String::from("(root)");
+            let mut out = Vec::new();
+            let mut leading = true;
+            for (e, node) in steps {
+                if leading && snap.kind(node) == NodeKind::Synthetic {
+                    root_label = snap.name(node).to_string();
+                    continue;
                 }
-                // The synthetic root's element edge to the global object reads
-                // better as "(global)".
-                if root_label == "(root)" && out.first().is_some_and(|s| s.edge == "[]") {
-                    let first = out.remove(0);
-                    let name = first.class.trim().trim_end_matches('/').trim();
-                    root_label = format!("({name})");
-                }
-                (root_label, collapse_repeats(out))
-            })
-            .clone();
+                leading = false;
+                out.push(PathStep {
+                    edge: edge_token(snap, e),
+                    class: snap.class_name(node).to_string(),
+                    repeat: 1,
+                    cycle: vec![],
+                });
+            }
+            // The synthetic root's element edge to the global object reads
+            // better as "(global)".
+            if root_label == "(root)" && out.first().is_some_and(|s| s.edge == "[]") {
+                let first = out.remove(0);
+                let name = first.class.trim().trim_end_matches('/').trim();
+                root_label = format!("({name})");
+            }
+            let steps = collapse_repeats(out);
+            let mut key = root_label.clone();
+            path_key(&steps, &mut key);
+            Prefix {
+                repeats: steps.iter().map(|s| s.repeat).sum(),
+                root_label,
+                steps,
+                key,
+            }
+        });
         // Strings the engine interned (property names, literals) are reached
         // from its string tables, not from anything the program holds.
-        if is_engine_string_root(&root_label) && snap.kind(r).is_string() {
+        if is_engine_string_root(&prefix.root_label) && snap.kind(r).is_string() {
             engine_strings = true;
             continue;
         }
-        let steps = prefix;
-        let leaf = PathStep {
-            edge: edge_token(snap, tree.label(r)),
-            class: snap.class_name(r).to_string(),
-            repeat: 1,
-            cycle: vec![],
+        let leaf_edge = edge_token(snap, tree.label(r));
+        let leaf_class = snap.class_name(r);
+        key.clear();
+        key.push_str(&prefix.key);
+        key.push('\u{3}');
+        key.push_str(&leaf_edge);
+        key.push('\u{3}');
+        key.push_str(leaf_class);
+        let idx = match by_key.get(key.as_str()) {
+            Some(&idx) => idx,
+            None => {
+                let mut path = prefix.steps.clone();
+                path.push(PathStep {
+                    edge: leaf_edge,
+                    class: String::new(),
+                    repeat: 1,
+                    cycle: vec![],
+                });
+                clusters.push(ClusterAcc {
+                    root: prefix.root_label.clone(),
+                    path,
+                    class: leaf_class.to_string(),
+                    count: 0,
+                    retained: 0,
+                    new_objects: 0,
+                    new_bytes: 0,
+                    classes: IntMap::default(),
+                    sample_ids: Vec::new(),
+                    max_repeat_path: Vec::new(),
+                    max_repeats: 0,
+                });
+                by_key.insert(key.clone(), clusters.len() - 1);
+                clusters.len() - 1
+            }
         };
-        let mut key = root_label.clone();
-        path_key(&steps, &mut key);
-        key.push('\u{3}');
-        key.push_str(&leaf.edge);
-        key.push('\u{3}');
-        key.push_str(&leaf.class);
-        let idx = *by_key.entry(key).or_insert_with(|| {
-            clusters.push(ClusterAcc {
-                root: root_label.clone(),
-                path: {
-                    let mut p = steps.clone();
-                    p.push(PathStep {
-                        edge: leaf.edge.clone(),
-                        class: String::new(),
-                        repeat: 1,
-                        cycle: vec![],
-                    });
-                    p
-                },
-                class: leaf.class.clone(),
-                count: 0,
-                retained: 0,
-                new_objects: 0,
-                new_bytes: 0,
-                classes: HashMap::new(),
-                sample_ids: Vec::new(),
-                max_repeat_path: Vec::new(),
-            });
-            clusters.len() - 1
-        });
         let c = &mut clusters[idx];
         c.count += 1;
         c.retained += dom.retained(r);
@@ -790,10 +804,9 @@ fn leak_clusters(
             c.sample_ids.push(snap.node_id[r as usize]);
         }
         // Keep the rendering with the longest chain for display.
-        let reps: u64 = steps.iter().map(|s| s.repeat).sum();
-        let best: u64 = c.max_repeat_path.iter().map(|s| s.repeat).sum();
-        if reps > best || c.max_repeat_path.is_empty() {
-            c.max_repeat_path = steps;
+        if prefix.repeats > c.max_repeats || c.max_repeat_path.is_empty() {
+            c.max_repeat_path = prefix.steps.clone();
+            c.max_repeats = prefix.repeats;
         }
         cluster_of_root.insert(dom.dfn[r as usize], idx);
     }
@@ -810,20 +823,13 @@ fn leak_clusters(
         }
         if let Some(&idx) = cluster_of_root.get(&o) {
             let c = &mut clusters[idx];
+            let size = snap.self_size(v as NodeIdx);
             c.new_objects += 1;
-            c.new_bytes += snap.self_size(v as NodeIdx);
+            c.new_bytes += size;
             if !is_noise(snap, v as NodeIdx) || snap.kind(v as NodeIdx) == NodeKind::Array {
-                let class = snap.class_name(v as NodeIdx);
-                match c.classes.get_mut(class) {
-                    Some(t) => {
-                        t.0 += 1;
-                        t.1 += snap.self_size(v as NodeIdx);
-                    }
-                    None => {
-                        c.classes
-                            .insert(class.to_string(), (1, snap.self_size(v as NodeIdx)));
-                    }
-                }
+                let t = c.classes.entry(snap.class_key(v as NodeIdx)).or_default();
+                t.count += 1;
+                t.self_size += size;
             }
         }
     }
@@ -835,13 +841,12 @@ fn leak_clusters(
             below += 1;
             continue;
         }
-        let mut classes: Vec<ClassCount> = c
-            .classes
+        let mut classes: Vec<ClassCount> = totals_by_name(snap, c.classes)
             .into_iter()
-            .map(|(class, (count, self_size))| ClassCount {
-                class,
-                count,
-                self_size,
+            .map(|(class, t)| ClassCount {
+                class: class.to_string(),
+                count: t.count,
+                self_size: t.self_size,
             })
             .collect();
         classes.sort_by(|a, b| b.self_size.cmp(&a.self_size).then(a.class.cmp(&b.class)));
