@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use crate::error::HeapError;
-use crate::graph::{dominators, retainer_tree, EdgeLabel, NONE};
+use crate::graph::{dominators, retainer_tree, EdgeLabel, RetainerTree, NONE};
 use crate::ids::{stored_sig, IdIndex};
 use crate::snapshot::{EdgeKind, HeapSnapshot, NodeIdx, NodeKind};
 use crate::trend::{judge, ClassTrend, TrendInput};
@@ -557,6 +557,26 @@ pub fn analyze(
     last_summary: &SnapshotSummary,
     opts: &DiffOptions,
 ) -> DiffReport {
+    let classes = compare_classes(earlier, last, last_summary, opts);
+    let tree = retainer_tree(last);
+    find_clusters(classes, last, tree, opts)
+}
+
+/// The first part of [`analyze`], which only reads the last snapshot (so
+/// it can run while another thread computes its [`RetainerTree`]): which
+/// objects are new, and the class comparison.
+struct ClassComparison {
+    after_base: Vec<bool>,
+    candidate: Vec<bool>,
+    report: DiffReport,
+}
+
+fn compare_classes(
+    earlier: &mut [SnapshotSummary],
+    last: &HeapSnapshot,
+    last_summary: &SnapshotSummary,
+    opts: &DiffOptions,
+) -> ClassComparison {
     let base = &earlier[0];
     let target = earlier.get(1);
     let n = last.node_count();
@@ -632,13 +652,7 @@ pub fn analyze(
     });
     classes.truncate(opts.top_classes);
 
-    let clusters = if last.has_edges() {
-        leak_clusters(last, &after_base, &candidate, opts)
-    } else {
-        (Vec::new(), 0)
-    };
-
-    DiffReport {
+    let report = DiffReport {
         method: if has_target {
             "baseline/target/final"
         } else {
@@ -651,10 +665,32 @@ pub fn analyze(
                 self_size: s.total_self_size,
             })
             .collect(),
-        clusters: clusters.0,
-        clusters_below_threshold: clusters.1,
+        clusters: Vec::new(),
+        clusters_below_threshold: 0,
         classes,
+    };
+    ClassComparison {
+        after_base,
+        candidate,
+        report,
     }
+}
+
+/// The second part of [`analyze`]: the leak clusters, from the last
+/// snapshot's retainer tree and dominators (its edges are freed on the way).
+fn find_clusters(
+    c: ClassComparison,
+    last: &mut HeapSnapshot,
+    tree: RetainerTree,
+    opts: &DiffOptions,
+) -> DiffReport {
+    let mut report = c.report;
+    if last.has_edges() {
+        let (clusters, below) = leak_clusters(last, tree, &c.after_base, &c.candidate, opts);
+        report.clusters = clusters;
+        report.clusters_below_threshold = below;
+    }
+    report
 }
 
 struct ClusterAcc {
@@ -675,13 +711,14 @@ struct ClusterAcc {
 
 fn leak_clusters(
     snap: &mut HeapSnapshot,
+    tree: RetainerTree,
     after_base: &[bool],
     candidate: &[bool],
     opts: &DiffOptions,
 ) -> (Vec<LeakCluster>, u64) {
-    // The retainer paths first: they copy the few edge labels they need, so
-    // the dominator pass can run with the edge names (then all edges) freed.
-    let tree = retainer_tree(snap);
+    // The retainer paths came first: they copy the few edge labels they
+    // need, so the dominator pass can run with the edge names (then all
+    // edges) freed.
     snap.free_edge_names();
     let dom = dominators(snap);
     let m = dom.order.len();
@@ -980,13 +1017,28 @@ pub fn diff_snapshot_files(
         prev[i - 1].drop_signatures();
     }
     let mut last = last.expect("read once BASE was")?;
-    let prev = summaries.last_mut().expect("at least BASE");
-    check_same_process_snapshot(prev, &last, names[last_i - 1], names[last_i])
-        .map_err(|e| (last_i, e))?;
-    prev.drop_signatures();
-    let mut last_summary = SnapshotSummary::classes_of(&last);
-    last_summary.taken_at_s = mtime_s(paths[last_i]);
-    Ok(analyze(&mut summaries, &mut last, &last_summary, opts))
+    // The retainer tree (a BFS over all edges) is built on a second thread
+    // while this one checks the ids and compares classes: both only read
+    // the snapshot, and neither adds to the peak, which comes later with
+    // the dominators.
+    let (tree, classes) = std::thread::scope(|scope| {
+        let last = &last;
+        let tree = scope.spawn(move || retainer_tree(last));
+        let classes = (|| {
+            let prev = summaries.last_mut().expect("at least BASE");
+            check_same_process_snapshot(prev, last, names[last_i - 1], names[last_i])
+                .map_err(|e| (last_i, e))?;
+            prev.drop_signatures();
+            let mut last_summary = SnapshotSummary::classes_of(last);
+            last_summary.taken_at_s = mtime_s(paths[last_i]);
+            Ok(compare_classes(&mut summaries, last, &last_summary, opts))
+        })();
+        let tree = tree
+            .join()
+            .expect("the retainer tree thread does not panic");
+        (tree, classes)
+    });
+    Ok(find_clusters(classes?, &mut last, tree, opts))
 }
 
 #[cfg(test)]
