@@ -14,7 +14,8 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use crate::error::HeapError;
-use crate::graph::{dominators, retainer_tree, EdgeLabel, NONE};
+use crate::graph::{dominators, retainer_tree, EdgeLabel, RetainerTree, NONE};
+use crate::ids::{stored_sig, IdIndex};
 use crate::snapshot::{EdgeKind, HeapSnapshot, NodeIdx, NodeKind};
 use crate::trend::{judge, ClassTrend, TrendInput};
 
@@ -29,10 +30,8 @@ pub struct ClassTotals {
 /// its object ids (for "allocated after" and "still alive") and class totals.
 #[derive(Debug, Clone)]
 pub struct SnapshotSummary {
-    /// V8 object ids, sorted.
-    ids: Vec<u32>,
-    /// Class signature of each id (same order), until [`Self::drop_signatures`].
-    sigs: Vec<u32>,
+    /// V8 object ids with their class signatures until [`Self::drop_signatures`].
+    ids: IdIndex,
     pub classes: HashMap<String, ClassTotals>,
     pub node_count: u64,
     pub total_self_size: u64,
@@ -48,7 +47,7 @@ fn signature(kind: NodeKind, class: &str) -> u32 {
         h ^= b as u32;
         h = h.wrapping_mul(0x01000193);
     }
-    h
+    stored_sig(h)
 }
 
 /// The class name used for signatures: strings are keyed by kind only, as
@@ -58,6 +57,43 @@ fn sig_class(snap: &HeapSnapshot, n: NodeIdx) -> &str {
         k if k.is_string() => "",
         _ => snap.class_name(n),
     }
+}
+
+/// A fast hasher for integer keys (FxHash's step): class keys are hashed
+/// once per node, where SipHash on class names was a visible cost.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct IntHasher(u64);
+
+impl std::hash::Hasher for IntHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(b as u64);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+pub(crate) type IntMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<IntHasher>>;
+
+/// Per-class totals keyed by [`HeapSnapshot::class_key`], then by class name.
+fn totals_by_name(
+    snap: &HeapSnapshot,
+    by_key: IntMap<u64, ClassTotals>,
+) -> HashMap<&str, ClassTotals> {
+    let mut out: HashMap<&str, ClassTotals> = HashMap::with_capacity(by_key.len());
+    for (key, t) in by_key {
+        let e = out.entry(snap.class_of_key(key)).or_default();
+        e.count += t.count;
+        e.self_size += t.self_size;
+    }
+    out
 }
 
 impl SnapshotSummary {
@@ -71,48 +107,36 @@ impl SnapshotSummary {
     }
 
     fn build(snap: &HeapSnapshot, with_ids: bool) -> Self {
-        let mut ids = Vec::with_capacity(if with_ids { snap.node_count() } else { 0 });
-        let mut classes: HashMap<String, ClassTotals> = HashMap::new();
+        let ids = if with_ids {
+            IdIndex::build(|| {
+                (0..snap.node_count() as NodeIdx).map(|n| {
+                    (
+                        snap.node_id[n as usize],
+                        signature(snap.kind(n), sig_class(snap, n)),
+                    )
+                })
+            })
+        } else {
+            IdIndex::default()
+        };
+        let mut by_key: IntMap<u64, ClassTotals> = IntMap::default();
         let mut total = 0u64;
         for n in 0..snap.node_count() as NodeIdx {
-            let kind = snap.kind(n);
-            if with_ids {
-                // id in the high half so that sorting the u64 sorts by id.
-                ids.push(
-                    (snap.node_id[n as usize] as u64) << 32
-                        | signature(kind, sig_class(snap, n)) as u64,
-                );
-            }
             let size = snap.self_size(n);
             total += size;
-            if kind == NodeKind::Synthetic {
+            if snap.kind(n) == NodeKind::Synthetic {
                 continue;
             }
-            let class = snap.class_name(n);
-            match classes.get_mut(class) {
-                Some(t) => {
-                    t.count += 1;
-                    t.self_size += size;
-                }
-                None => {
-                    classes.insert(
-                        class.to_string(),
-                        ClassTotals {
-                            count: 1,
-                            self_size: size,
-                        },
-                    );
-                }
-            }
+            let t = by_key.entry(snap.class_key(n)).or_default();
+            t.count += 1;
+            t.self_size += size;
         }
-        ids.sort_unstable();
-        let (ids, sigs): (Vec<u32>, Vec<u32>) = ids
+        let classes = totals_by_name(snap, by_key)
             .into_iter()
-            .map(|k| ((k >> 32) as u32, k as u32))
-            .unzip();
+            .map(|(name, t)| (name.to_string(), t))
+            .collect();
         SnapshotSummary {
             ids,
-            sigs,
             classes,
             node_count: snap.node_count() as u64,
             total_self_size: total,
@@ -121,38 +145,29 @@ impl SnapshotSummary {
     }
 
     pub fn contains(&self, id: u32) -> bool {
-        self.ids.binary_search(&id).is_ok()
+        self.ids.contains(id)
     }
 
     fn sig_of(&self, id: u32) -> Option<u32> {
-        self.ids
-            .binary_search(&id)
-            .ok()
-            .and_then(|i| self.sigs.get(i).copied())
+        self.ids.sig_of(id)
     }
 
     /// Frees the class signatures once the same-process check is done.
     pub fn drop_signatures(&mut self) {
-        self.sigs = Vec::new();
+        self.ids.drop_signatures();
     }
 
     /// Frees the ids too (for the last snapshot, whose class totals are all
     /// that is needed after the check).
     pub fn drop_ids(&mut self) {
-        self.ids = Vec::new();
-        self.sigs = Vec::new();
+        self.ids = IdIndex::default();
     }
 
     /// Largest V8 heap object id. Heap objects have odd ids from a counter;
     /// even ids belong to embedder (native) nodes and are derived from
     /// addresses, so they say nothing about allocation order.
     fn max_id(&self) -> u32 {
-        self.ids
-            .iter()
-            .rev()
-            .find(|&&id| id % 2 == 1)
-            .copied()
-            .unwrap_or(0)
+        self.ids.max_odd()
     }
 }
 
@@ -177,8 +192,13 @@ pub fn check_same_process(
     earlier_name: &str,
     later_name: &str,
 ) -> Result<IdConsistency, HeapError> {
-    let pairs = later.ids.iter().copied().zip(later.sigs.iter().copied());
-    check_ids(earlier, pairs, later.max_id(), earlier_name, later_name)
+    check_ids(
+        earlier,
+        later.ids.odd_pairs(),
+        later.max_id(),
+        earlier_name,
+        later_name,
+    )
 }
 
 /// [`check_same_process`] against a parsed snapshot, without the sorted id
@@ -537,6 +557,26 @@ pub fn analyze(
     last_summary: &SnapshotSummary,
     opts: &DiffOptions,
 ) -> DiffReport {
+    let classes = compare_classes(earlier, last, last_summary, opts);
+    let tree = retainer_tree(last);
+    find_clusters(classes, last, tree, opts)
+}
+
+/// The first part of [`analyze`], which only reads the last snapshot (so
+/// it can run while another thread computes its [`RetainerTree`]): which
+/// objects are new, and the class comparison.
+struct ClassComparison {
+    after_base: Vec<bool>,
+    candidate: Vec<bool>,
+    report: DiffReport,
+}
+
+fn compare_classes(
+    earlier: &mut [SnapshotSummary],
+    last: &HeapSnapshot,
+    last_summary: &SnapshotSummary,
+    opts: &DiffOptions,
+) -> ClassComparison {
     let base = &earlier[0];
     let target = earlier.get(1);
     let n = last.node_count();
@@ -545,7 +585,7 @@ pub fn analyze(
     let mut after_base = vec![false; n];
     let mut candidate = vec![false; n];
     // Class comparison: objects new since BASE (and alive at TARGET) per class.
-    let mut new_by_class: HashMap<&str, (u64, u64)> = HashMap::new();
+    let mut new_by_key: IntMap<u64, ClassTotals> = IntMap::default();
     for v in 0..n {
         let id = last.node_id[v];
         let nb = !base.contains(id);
@@ -553,13 +593,12 @@ pub fn analyze(
         let kept = nb && target.is_none_or(|t| t.contains(id));
         candidate[v] = kept && id % 2 == 1 && !is_noise(last, v as NodeIdx);
         if kept && last.kind(v as u32) != NodeKind::Synthetic {
-            let e = new_by_class
-                .entry(last.class_name(v as NodeIdx))
-                .or_default();
-            e.0 += 1;
-            e.1 += last.self_size(v as NodeIdx);
+            let e = new_by_key.entry(last.class_key(v as NodeIdx)).or_default();
+            e.count += 1;
+            e.self_size += last.self_size(v as NodeIdx);
         }
     }
+    let new_by_class = totals_by_name(last, new_by_key);
     let has_target = target.is_some();
     for s in earlier.iter_mut() {
         s.drop_ids();
@@ -581,7 +620,9 @@ pub fn analyze(
                 .iter()
                 .map(|s| s.classes.get(name).map_or(0, |t| t.self_size))
                 .collect();
-            let (nc, ns) = new_by_class.get(name.as_str()).copied().unwrap_or((0, 0));
+            let (nc, ns) = new_by_class
+                .get(name.as_str())
+                .map_or((0, 0), |t| (t.count, t.self_size));
             let trend = judge(&TrendInput {
                 counts: &counts,
                 sizes: &sizes,
@@ -611,13 +652,7 @@ pub fn analyze(
     });
     classes.truncate(opts.top_classes);
 
-    let clusters = if last.has_edges() {
-        leak_clusters(last, &after_base, &candidate, opts)
-    } else {
-        (Vec::new(), 0)
-    };
-
-    DiffReport {
+    let report = DiffReport {
         method: if has_target {
             "baseline/target/final"
         } else {
@@ -630,10 +665,32 @@ pub fn analyze(
                 self_size: s.total_self_size,
             })
             .collect(),
-        clusters: clusters.0,
-        clusters_below_threshold: clusters.1,
+        clusters: Vec::new(),
+        clusters_below_threshold: 0,
         classes,
+    };
+    ClassComparison {
+        after_base,
+        candidate,
+        report,
     }
+}
+
+/// The second part of [`analyze`]: the leak clusters, from the last
+/// snapshot's retainer tree and dominators (its edges are freed on the way).
+fn find_clusters(
+    c: ClassComparison,
+    last: &mut HeapSnapshot,
+    tree: RetainerTree,
+    opts: &DiffOptions,
+) -> DiffReport {
+    let mut report = c.report;
+    if last.has_edges() {
+        let (clusters, below) = leak_clusters(last, tree, &c.after_base, &c.candidate, opts);
+        report.clusters = clusters;
+        report.clusters_below_threshold = below;
+    }
+    report
 }
 
 struct ClusterAcc {
@@ -644,20 +701,24 @@ struct ClusterAcc {
     retained: u64,
     new_objects: u64,
     new_bytes: u64,
-    classes: HashMap<String, (u64, u64)>,
+    /// New objects kept alive, by [`HeapSnapshot::class_key`].
+    classes: IntMap<u64, ClassTotals>,
     sample_ids: Vec<u32>,
     max_repeat_path: Vec<PathStep>,
+    /// Sum of the repeat counts of `max_repeat_path`.
+    max_repeats: u64,
 }
 
 fn leak_clusters(
     snap: &mut HeapSnapshot,
+    tree: RetainerTree,
     after_base: &[bool],
     candidate: &[bool],
     opts: &DiffOptions,
 ) -> (Vec<LeakCluster>, u64) {
-    // The retainer paths first: they copy the few edge labels they need, so
-    // the dominator pass can run with the edge names (then all edges) freed.
-    let tree = retainer_tree(snap);
+    // The retainer paths came first: they copy the few edge labels they
+    // need, so the dominator pass can run with the edge names (then all
+    // edges) freed.
     snap.free_edge_names();
     let dom = dominators(snap);
     let m = dom.order.len();
@@ -679,89 +740,100 @@ fn leak_clusters(
         }
     }
 
-    // Group leak roots by retainer path; paths of siblings share their parent's prefix.
-    let mut prefix_cache: HashMap<NodeIdx, (String, Vec<PathStep>)> = HashMap::new();
+    // Group leak roots by retainer path; paths of siblings share their
+    // parent's prefix, computed once per parent with its clustering key.
+    struct Prefix {
+        root_label: String,
+        steps: Vec<PathStep>,
+        key: String,
+        repeats: u64,
+    }
+    let mut prefix_cache: IntMap<NodeIdx, Prefix> = IntMap::default();
     let mut clusters: Vec<ClusterAcc> = Vec::new();
     let mut by_key: HashMap<String, usize> = HashMap::new();
-    let mut cluster_of_root: HashMap<u32, usize> = HashMap::new();
+    let mut cluster_of_root: IntMap<u32, usize> = IntMap::default();
     let mut engine_strings = false;
+    let mut key = String::new();
     for &r in &roots {
         let Some(parent) = tree.parent(r) else {
             continue;
         };
-        let (root_label, prefix) = prefix_cache
-            .entry(parent)
-            .or_insert_with(|| {
-                let steps = tree.path(parent);
-                let mut root_label = String::from("(root)");
-                let mut out = Vec::new();
-                let mut leading = true;
-                for (e, node) in steps {
-                    if leading && snap.kind(node) == NodeKind::Synthetic {
-                        root_label = snap.name(node).to_string();
-                        continue;
-                    }
-                    leading = false;
-                    out.push(PathStep {
-                        edge: edge_token(snap, e),
-                        class: snap.class_name(node).to_string(),
-                        repeat: 1,
-                        cycle: vec![],
-                    });
+        let prefix = prefix_cache.entry(parent).or_insert_with(|| {
+            let steps = tree.path(parent);
+            let mut root_label = String::from("(root)");
+            let mut out = Vec::new();
+            let mut leading = true;
+            for (e, node) in steps {
+                if leading && snap.kind(node) == NodeKind::Synthetic {
+                    root_label = snap.name(node).to_string();
+                    continue;
                 }
-                // The synthetic root's element edge to the global object reads
-                // better as "(global)".
-                if root_label == "(root)" && out.first().is_some_and(|s| s.edge == "[]") {
-                    let first = out.remove(0);
-                    let name = first.class.trim().trim_end_matches('/').trim();
-                    root_label = format!("({name})");
-                }
-                (root_label, collapse_repeats(out))
-            })
-            .clone();
+                leading = false;
+                out.push(PathStep {
+                    edge: edge_token(snap, e),
+                    class: snap.class_name(node).to_string(),
+                    repeat: 1,
+                    cycle: vec![],
+                });
+            }
+            // The synthetic root's element edge to the global object reads
+            // better as "(global)".
+            if root_label == "(root)" && out.first().is_some_and(|s| s.edge == "[]") {
+                let first = out.remove(0);
+                let name = first.class.trim().trim_end_matches('/').trim();
+                root_label = format!("({name})");
+            }
+            let steps = collapse_repeats(out);
+            let mut key = root_label.clone();
+            path_key(&steps, &mut key);
+            Prefix {
+                repeats: steps.iter().map(|s| s.repeat).sum(),
+                root_label,
+                steps,
+                key,
+            }
+        });
         // Strings the engine interned (property names, literals) are reached
         // from its string tables, not from anything the program holds.
-        if is_engine_string_root(&root_label) && snap.kind(r).is_string() {
+        if is_engine_string_root(&prefix.root_label) && snap.kind(r).is_string() {
             engine_strings = true;
             continue;
         }
-        let steps = prefix;
-        let leaf = PathStep {
-            edge: edge_token(snap, tree.label(r)),
-            class: snap.class_name(r).to_string(),
-            repeat: 1,
-            cycle: vec![],
+        let leaf_edge = edge_token(snap, tree.label(r));
+        let leaf_class = snap.class_name(r);
+        key.clear();
+        key.push_str(&prefix.key);
+        key.push('\u{3}');
+        key.push_str(&leaf_edge);
+        key.push('\u{3}');
+        key.push_str(leaf_class);
+        let idx = match by_key.get(key.as_str()) {
+            Some(&idx) => idx,
+            None => {
+                let mut path = prefix.steps.clone();
+                path.push(PathStep {
+                    edge: leaf_edge,
+                    class: String::new(),
+                    repeat: 1,
+                    cycle: vec![],
+                });
+                clusters.push(ClusterAcc {
+                    root: prefix.root_label.clone(),
+                    path,
+                    class: leaf_class.to_string(),
+                    count: 0,
+                    retained: 0,
+                    new_objects: 0,
+                    new_bytes: 0,
+                    classes: IntMap::default(),
+                    sample_ids: Vec::new(),
+                    max_repeat_path: Vec::new(),
+                    max_repeats: 0,
+                });
+                by_key.insert(key.clone(), clusters.len() - 1);
+                clusters.len() - 1
+            }
         };
-        let mut key = root_label.clone();
-        path_key(&steps, &mut key);
-        key.push('\u{3}');
-        key.push_str(&leaf.edge);
-        key.push('\u{3}');
-        key.push_str(&leaf.class);
-        let idx = *by_key.entry(key).or_insert_with(|| {
-            clusters.push(ClusterAcc {
-                root: root_label.clone(),
-                path: {
-                    let mut p = steps.clone();
-                    p.push(PathStep {
-                        edge: leaf.edge.clone(),
-                        class: String::new(),
-                        repeat: 1,
-                        cycle: vec![],
-                    });
-                    p
-                },
-                class: leaf.class.clone(),
-                count: 0,
-                retained: 0,
-                new_objects: 0,
-                new_bytes: 0,
-                classes: HashMap::new(),
-                sample_ids: Vec::new(),
-                max_repeat_path: Vec::new(),
-            });
-            clusters.len() - 1
-        });
         let c = &mut clusters[idx];
         c.count += 1;
         c.retained += dom.retained(r);
@@ -769,10 +841,9 @@ fn leak_clusters(
             c.sample_ids.push(snap.node_id[r as usize]);
         }
         // Keep the rendering with the longest chain for display.
-        let reps: u64 = steps.iter().map(|s| s.repeat).sum();
-        let best: u64 = c.max_repeat_path.iter().map(|s| s.repeat).sum();
-        if reps > best || c.max_repeat_path.is_empty() {
-            c.max_repeat_path = steps;
+        if prefix.repeats > c.max_repeats || c.max_repeat_path.is_empty() {
+            c.max_repeat_path = prefix.steps.clone();
+            c.max_repeats = prefix.repeats;
         }
         cluster_of_root.insert(dom.dfn[r as usize], idx);
     }
@@ -789,20 +860,13 @@ fn leak_clusters(
         }
         if let Some(&idx) = cluster_of_root.get(&o) {
             let c = &mut clusters[idx];
+            let size = snap.self_size(v as NodeIdx);
             c.new_objects += 1;
-            c.new_bytes += snap.self_size(v as NodeIdx);
+            c.new_bytes += size;
             if !is_noise(snap, v as NodeIdx) || snap.kind(v as NodeIdx) == NodeKind::Array {
-                let class = snap.class_name(v as NodeIdx);
-                match c.classes.get_mut(class) {
-                    Some(t) => {
-                        t.0 += 1;
-                        t.1 += snap.self_size(v as NodeIdx);
-                    }
-                    None => {
-                        c.classes
-                            .insert(class.to_string(), (1, snap.self_size(v as NodeIdx)));
-                    }
-                }
+                let t = c.classes.entry(snap.class_key(v as NodeIdx)).or_default();
+                t.count += 1;
+                t.self_size += size;
             }
         }
     }
@@ -814,13 +878,12 @@ fn leak_clusters(
             below += 1;
             continue;
         }
-        let mut classes: Vec<ClassCount> = c
-            .classes
+        let mut classes: Vec<ClassCount> = totals_by_name(snap, c.classes)
             .into_iter()
-            .map(|(class, (count, self_size))| ClassCount {
-                class,
-                count,
-                self_size,
+            .map(|(class, t)| ClassCount {
+                class: class.to_string(),
+                count: t.count,
+                self_size: t.self_size,
             })
             .collect();
         classes.sort_by(|a, b| b.self_size.cmp(&a.self_size).then(a.class.cmp(&b.class)));
@@ -954,13 +1017,28 @@ pub fn diff_snapshot_files(
         prev[i - 1].drop_signatures();
     }
     let mut last = last.expect("read once BASE was")?;
-    let prev = summaries.last_mut().expect("at least BASE");
-    check_same_process_snapshot(prev, &last, names[last_i - 1], names[last_i])
-        .map_err(|e| (last_i, e))?;
-    prev.drop_signatures();
-    let mut last_summary = SnapshotSummary::classes_of(&last);
-    last_summary.taken_at_s = mtime_s(paths[last_i]);
-    Ok(analyze(&mut summaries, &mut last, &last_summary, opts))
+    // The retainer tree (a BFS over all edges) is built on a second thread
+    // while this one checks the ids and compares classes: both only read
+    // the snapshot, and neither adds to the peak, which comes later with
+    // the dominators.
+    let (tree, classes) = std::thread::scope(|scope| {
+        let last = &last;
+        let tree = scope.spawn(move || retainer_tree(last));
+        let classes = (|| {
+            let prev = summaries.last_mut().expect("at least BASE");
+            check_same_process_snapshot(prev, last, names[last_i - 1], names[last_i])
+                .map_err(|e| (last_i, e))?;
+            prev.drop_signatures();
+            let mut last_summary = SnapshotSummary::classes_of(last);
+            last_summary.taken_at_s = mtime_s(paths[last_i]);
+            Ok(compare_classes(&mut summaries, last, &last_summary, opts))
+        })();
+        let tree = tree
+            .join()
+            .expect("the retainer tree thread does not panic");
+        (tree, classes)
+    });
+    Ok(find_clusters(classes?, &mut last, tree, opts))
 }
 
 #[cfg(test)]

@@ -114,27 +114,22 @@ pub fn dominators(snap: &mut HeapSnapshot) -> Dominators {
     }
     drop(stack);
     let m = order.len();
-    // Edge targets to DFS numbers in place; the node → DFS number map is
-    // then rebuilt from `order` only at the end.
-    for &v in &order {
-        for e in snap.edges(v) {
-            let w = snap.edge_to[e];
-            if w != NONE {
-                snap.edge_to[e] = dfn[w as usize];
-            }
-        }
-    }
-    drop(dfn);
-    // Predecessor lists in DFS-number space (CSR).
+    // Edge targets to DFS numbers in place (the node → DFS number map is
+    // then rebuilt from `order` only at the end), counting each node's
+    // predecessors on the way for the predecessor lists in DFS-number
+    // space (CSR).
     let mut pred_start = vec![0u32; m + 1];
     for &v in &order {
         for e in snap.edges(v) {
             let w = snap.edge_to[e];
             if w != NONE {
-                pred_start[w as usize + 1] += 1;
+                let d = dfn[w as usize];
+                snap.edge_to[e] = d;
+                pred_start[d as usize + 1] += 1;
             }
         }
     }
+    drop(dfn);
     for i in 0..m {
         pred_start[i + 1] += pred_start[i];
     }

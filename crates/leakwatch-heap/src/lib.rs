@@ -14,6 +14,7 @@
 pub mod diff;
 pub mod error;
 pub mod graph;
+mod ids;
 pub mod inspector;
 pub mod pprof;
 mod scan;

@@ -344,25 +344,32 @@ impl<'p, R: Read> Scanner<'p, R> {
         }
     }
 
-    /// Reads an array of non-negative integers, calling `sink` with each one.
-    /// This is the hot loop for the `nodes` and `edges` arrays: it works on
-    /// the buffer directly and keeps a partial number across refills.
-    pub fn read_u64_array(
+    /// Reads an array of non-negative integers, handing them to `sink` in
+    /// batches of `batch` numbers (the last batch may be shorter), with the
+    /// offset of the byte after each batch; returns how many were read.
+    ///
+    /// This is the hot loop for the `nodes` and `edges` arrays (hundreds of
+    /// MB of short numbers). A plain byte loop that accumulates digits is
+    /// what this CPU does fastest (faster than decoding 8 bytes at a time,
+    /// whose every number waits on the previous one's length); it takes the
+    /// usual separators (`,` and V8's `\n,`) itself and leaves anything
+    /// else (other whitespace, the closing bracket, errors, the end of the
+    /// buffer) to [`Self::array_byte`].
+    pub fn read_u64_batches(
         &mut self,
-        mut sink: impl FnMut(u64) -> Result<(), HeapError>,
+        batch: usize,
+        mut sink: impl FnMut(&[u64], u64) -> Result<(), HeapError>,
     ) -> Result<u64, HeapError> {
         self.expect(b'[')?;
         if self.peek_token()? == Some(b']') {
             self.bump();
             return Ok(0);
         }
+        let batch = batch.max(1);
+        let mut vals = vec![0u64; batch];
+        let mut k = 0;
         let mut count: u64 = 0;
-        // State: are we inside a number, and its value so far.
-        let mut in_number = false;
-        let mut value: u64 = 0;
-        let mut digits: u32 = 0;
-        // After a number we need ',' or ']'; `need_value` means after ','.
-        let mut need_value = true;
+        let mut num = Number::default();
         loop {
             if self.pos >= self.len && !self.refill()? {
                 return Err(HeapError::Truncated {
@@ -370,63 +377,112 @@ impl<'p, R: Read> Scanner<'p, R> {
                     expected: "the rest of a number array".into(),
                 });
             }
-            let buf = &self.buf[self.pos..self.len];
-            let mut i = 0;
-            while i < buf.len() {
-                let b = buf[i];
-                if b.is_ascii_digit() {
-                    if !in_number {
-                        if !need_value {
-                            self.pos += i;
-                            return Err(self.unexpected("',' or ']'", Some(b)));
+            let buf = &self.buf[..self.len];
+            let mut i = self.pos;
+            if !num.closed {
+                let (mut v, mut nd) = (num.value, num.digits);
+                while i < buf.len() {
+                    let b = buf[i];
+                    let d = b.wrapping_sub(b'0');
+                    if d < 10 {
+                        v = v.wrapping_mul(10).wrapping_add(d as u64);
+                        nd += 1;
+                        i += 1;
+                        continue;
+                    }
+                    // A complete number of at most 19 digits (which cannot overflow).
+                    if nd.wrapping_sub(1) >= 19 {
+                        break;
+                    }
+                    if b == b',' {
+                        i += 1;
+                    } else if b == b'\n' && buf.get(i + 1) == Some(&b',') {
+                        i += 2;
+                    } else {
+                        break;
+                    }
+                    vals[k] = v;
+                    k += 1;
+                    v = 0;
+                    nd = 0;
+                    if k == batch {
+                        count += k as u64;
+                        k = 0;
+                        if let Err(e) = sink(&vals, self.base + i as u64) {
+                            self.pos = i;
+                            return Err(e);
                         }
-                        in_number = true;
-                        need_value = false;
-                        value = 0;
-                        digits = 0;
                     }
-                    digits += 1;
-                    if digits > 19 {
-                        self.pos += i;
-                        return Err(HeapError::Syntax {
-                            offset: self.offset(),
-                            message: "number too large".into(),
-                        });
-                    }
-                    value = value * 10 + (b - b'0') as u64;
-                    i += 1;
-                    continue;
                 }
-                if in_number {
-                    in_number = false;
-                    if let Err(e) = sink(value) {
-                        self.pos += i;
-                        return Err(e);
+                num.value = v;
+                num.digits = nd;
+            }
+            self.pos = i;
+            if i == self.len {
+                continue;
+            }
+            match self.array_byte(&mut num)? {
+                Some(false) => {}
+                ended => {
+                    vals[k] = num.value;
+                    k += 1;
+                    num = Number::default();
+                    if ended == Some(true) || k == batch {
+                        count += k as u64;
+                        sink(&vals[..k], self.offset())?;
+                        k = 0;
                     }
-                    count += 1;
-                }
-                match b {
-                    b',' if !need_value => need_value = true,
-                    b']' if !need_value => {
-                        self.pos += i + 1;
+                    if ended == Some(true) {
                         return Ok(count);
                     }
-                    b' ' | b'\n' | b'\r' | b'\t' => {}
-                    _ => {
-                        self.pos += i;
-                        let what = if need_value {
-                            "a non-negative integer"
-                        } else {
-                            "',' or ']'"
-                        };
-                        return Err(self.unexpected(what, Some(b)));
-                    }
                 }
-                i += 1;
             }
-            self.pos = self.len;
         }
     }
+
+    /// One byte of a number array the slow way (`self.buf[self.pos]`, which
+    /// must exist): `Some(true)` when it closed the array after `num`,
+    /// `None` when it ended `num` with a `,`, `Some(false)` otherwise.
+    fn array_byte(&mut self, num: &mut Number) -> Result<Option<bool>, HeapError> {
+        if num.digits > 19 {
+            return Err(HeapError::Syntax {
+                offset: self.offset(),
+                message: "number too large".into(),
+            });
+        }
+        let b = self.buf[self.pos];
+        match b {
+            b'0'..=b'9' if !num.closed => {
+                num.digits += 1;
+                num.value = num.value.wrapping_mul(10).wrapping_add((b - b'0') as u64);
+            }
+            b' ' | b'\n' | b'\r' | b'\t' => num.closed = num.digits > 0,
+            b',' | b']' if num.digits > 0 => {
+                self.bump();
+                return Ok(if b == b']' { Some(true) } else { None });
+            }
+            _ => {
+                let what = if num.digits > 0 {
+                    "',' or ']'"
+                } else {
+                    "a non-negative integer"
+                };
+                return Err(self.unexpected(what, Some(b)));
+            }
+        }
+        self.bump();
+        Ok(Some(false))
+    }
+}
+
+/// The number being read by [`Scanner::read_u64_batches`]: its value and
+/// digits so far, and whether whitespace has ended it (so the next byte
+/// that is not whitespace must be a separator).
+#[derive(Default)]
+struct Number {
+    value: u64,
+    digits: u32,
+    closed: bool,
 }
 
 fn push_char(raw: &mut Vec<u8>, c: char) {
@@ -454,8 +510,8 @@ mod tests {
     fn reads_numbers_across_whitespace() {
         let mut got = vec![];
         let n = scanner(" [1, 22 ,\n333]")
-            .read_u64_array(|v| {
-                got.push(v);
+            .read_u64_batches(2, |vs, _| {
+                got.extend_from_slice(vs);
                 Ok(())
             })
             .unwrap();
@@ -463,10 +519,98 @@ mod tests {
         assert_eq!(got, vec![1, 22, 333]);
     }
 
+    /// A reader that hands out at most `step` bytes per read.
+    struct Dribble<'a> {
+        data: &'a [u8],
+        step: usize,
+    }
+
+    impl Read for Dribble<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.step.min(out.len()).min(self.data.len());
+            out[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    /// The numbers of the array `text` starts with (reading stops at its `]`).
+    fn naive_array(text: &str) -> Option<Vec<u64>> {
+        let inner = text.trim_start().strip_prefix('[')?;
+        let inner = &inner[..inner.find(']')?];
+        if inner.trim().is_empty() {
+            return Some(vec![]);
+        }
+        inner
+            .split(',')
+            .map(|t| {
+                let t = t.trim_matches(|c: char| c.is_ascii_whitespace());
+                if t.is_empty() || t.len() > 19 || !t.bytes().all(|b| b.is_ascii_digit()) {
+                    None
+                } else {
+                    t.parse().ok()
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn arrays_read_the_same_in_any_chunking() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for round in 0..300 {
+            let n = (next() % 200) as usize;
+            let mut text = String::from("[");
+            for k in 0..n {
+                if k > 0 {
+                    text.push_str(match next() % 6 {
+                        0 => "\n,",
+                        1 => " , ",
+                        _ => ",",
+                    });
+                }
+                let digits = 1 + (next() % 12) as u32;
+                text.push_str(&(next() % 10u64.pow(digits)).to_string());
+            }
+            text.push(']');
+            // Some broken ones too.
+            if round % 5 == 0 && n > 2 {
+                let at = (next() as usize) % text.len();
+                let bad = [",", "]", "x", "-", " ", "[", "123456789012345678901"];
+                text.insert_str(at, bad[(next() as usize) % bad.len()]);
+            }
+            let want = naive_array(&text);
+            for step in [1, 3, 7, 24, 1 << 20] {
+                let mut got = vec![];
+                let r = Scanner::new(Dribble {
+                    data: text.as_bytes(),
+                    step,
+                })
+                .read_u64_batches(1 + step % 5, |vs, _| {
+                    got.extend_from_slice(vs);
+                    Ok(())
+                });
+                match (&want, r) {
+                    (Some(w), Ok(count)) => {
+                        assert_eq!(&got, w, "{text:?} step {step}");
+                        assert_eq!(count, w.len() as u64);
+                    }
+                    (None, Err(_)) => {}
+                    (w, r) => panic!("{text:?} step {step}: want {w:?}, got {r:?}"),
+                }
+            }
+        }
+    }
+
     #[test]
     fn rejects_bad_arrays() {
         for bad in ["[1,,2]", "[1 2]", "[-1]", "[1.5]", "[1,", "[", "[1,]"] {
-            let r = scanner(bad).read_u64_array(|_| Ok(()));
+            let r = scanner(bad).read_u64_batches(4, |_, _| Ok(()));
             assert!(r.is_err(), "{bad} was accepted");
         }
     }

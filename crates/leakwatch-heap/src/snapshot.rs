@@ -346,8 +346,35 @@ impl HeapSnapshot {
 
     /// The class DevTools' Summary/Comparison views group this node under.
     pub fn class_name(&self, n: NodeIdx) -> &str {
+        self.class_of_key(self.class_key(n))
+    }
+
+    /// A number standing for the node's class, cheaper to hash than its
+    /// name: the name's string index for objects (named by their
+    /// constructor), otherwise one number per node kind. Different keys
+    /// can still name the same class (an object and a native object of one
+    /// name): group by [`Self::class_of_key`] in the end.
+    pub fn class_key(&self, n: NodeIdx) -> u64 {
         match self.kind(n) {
-            NodeKind::Object | NodeKind::Native => self.name(n),
+            NodeKind::Object | NodeKind::Native | NodeKind::Synthetic => {
+                self.node_name[n as usize] as u64
+            }
+            _ => 1 << 32 | self.node_type[n as usize] as u64,
+        }
+    }
+
+    /// The class name of a [`Self::class_key`].
+    pub fn class_of_key(&self, key: u64) -> &str {
+        if key >> 32 == 0 {
+            return self.strings.get(key as u32);
+        }
+        let kind = self
+            .node_kinds
+            .get(key as u8 as usize)
+            .copied()
+            .unwrap_or(NodeKind::Other);
+        match kind {
+            NodeKind::Object | NodeKind::Native | NodeKind::Synthetic => "",
             NodeKind::Closure => "(closure)",
             NodeKind::String | NodeKind::ConsString | NodeKind::SlicedString => "(string)",
             NodeKind::Array => "(array)",
@@ -358,7 +385,6 @@ impl HeapSnapshot {
             NodeKind::Symbol => "(symbol)",
             NodeKind::BigInt => "(bigint)",
             NodeKind::ObjectShape => "(object shape)",
-            NodeKind::Synthetic => self.name(n),
             NodeKind::Other => "(other)",
         }
     }
@@ -627,6 +653,11 @@ fn to_u32(v: u64, offset: u64, what: &str) -> Result<u32, HeapError> {
     })
 }
 
+/// Numbers handed over per batch by the scanner: whole records of `width`.
+fn batch_of(width: usize) -> usize {
+    width * 1024
+}
+
 fn read_nodes<R: Read>(
     sc: &mut Scanner<'_, R>,
     l: &Layout,
@@ -636,40 +667,33 @@ fn read_nodes<R: Read>(
     edge_sum: &mut u64,
 ) -> Result<(), HeapError> {
     let width = l.node_width;
-    let mut field = 0usize;
-    let mut record = [0u64; 16];
-    if width > record.len() {
+    if width > 16 {
         return Err(HeapError::BadMeta(format!(
             "nodes have {width} fields; at most 16 are supported"
         )));
     }
     let kinds = l.node_kinds.len() as u64;
-    let mut offset_hint = 0u64;
-    let n = sc.read_u64_array(|v| {
-        record[field] = v;
-        field += 1;
-        if field == width {
-            field = 0;
+    let n = sc.read_u64_batches(batch_of(width), |vals, offset| {
+        for record in vals.chunks_exact(width) {
             let t = record[l.n_type];
             if t >= kinds {
                 return Err(HeapError::Inconsistent {
-                    offset: offset_hint,
+                    offset,
                     message: format!("node type {t} is not in meta.node_types"),
                 });
             }
             snap.node_type.push(t as u8);
             snap.node_name
-                .push(to_u32(record[l.n_name], offset_hint, "node name index")?);
+                .push(to_u32(record[l.n_name], offset, "node name index")?);
             snap.node_id
-                .push(to_u32(record[l.n_id], offset_hint, "node id")?);
+                .push(to_u32(record[l.n_id], offset, "node id")?);
             snap.push_self_size(record[l.n_self_size]);
-            let count = to_u32(record[l.n_edge_count], offset_hint, "edge count")?;
+            let count = to_u32(record[l.n_edge_count], offset, "edge count")?;
             *edge_sum += count as u64;
             if keep == Keep::Everything {
                 edge_counts.push(count);
             }
         }
-        offset_hint += 1;
         Ok(())
     })?;
     if n % width as u64 != 0 {
@@ -691,39 +715,36 @@ fn read_edges<R: Read>(
 ) -> Result<(), HeapError> {
     let width = l.edge_width;
     let node_width = l.node_width as u64;
-    let mut field = 0usize;
-    let mut record = [0u64; 8];
-    if width > record.len() {
+    if width > 8 {
         return Err(HeapError::BadMeta(format!(
             "edges have {width} fields; at most 8 are supported"
         )));
     }
     let kinds = l.edge_kinds.len() as u64;
     let mut count = 0u64;
-    let n = sc.read_u64_array(|v| {
-        record[field] = v;
-        field += 1;
-        if field == width {
-            field = 0;
+    let n = sc.read_u64_batches(batch_of(width), |vals, offset| {
+        if keep != Keep::Everything {
+            count += (vals.len() / width) as u64;
+            return Ok(());
+        }
+        for record in vals.chunks_exact(width) {
             count += 1;
-            if keep == Keep::Everything {
-                let t = record[l.e_type];
-                let to = record[l.e_to];
-                if t >= kinds || to % node_width != 0 {
-                    return Err(HeapError::Inconsistent {
-                        offset: 0,
-                        message: format!(
-                            "edge {} has type {t} / to_node {to}, which the meta does not allow",
-                            count - 1
-                        ),
-                    });
-                }
-                snap.edge_type.push(t as u8);
-                snap.edge_name
-                    .push(to_u32(record[l.e_name], 0, "edge name")?);
-                snap.edge_to
-                    .push(to_u32(to / node_width, 0, "edge target")?);
+            let t = record[l.e_type];
+            let to = record[l.e_to];
+            if t >= kinds || to % node_width != 0 {
+                return Err(HeapError::Inconsistent {
+                    offset,
+                    message: format!(
+                        "edge {} has type {t} / to_node {to}, which the meta does not allow",
+                        count - 1
+                    ),
+                });
             }
+            snap.edge_type.push(t as u8);
+            snap.edge_name
+                .push(to_u32(record[l.e_name], offset, "edge name")?);
+            snap.edge_to
+                .push(to_u32(to / node_width, offset, "edge target")?);
         }
         Ok(())
     })?;
