@@ -58,12 +58,18 @@ measure() { # name, command...: prints "wall_s rss_kb exit cpu_s"
   echo "$wall $rss $rc $cpu"
 }
 
+# Each tool starts with the three files in the page cache (this VM evicts
+# them within a minute or two, and the first reader would otherwise warm
+# them for the second).
+warm() { cat "$B" "$T" "$F" >/dev/null; }
+warm
 read -r lw_wall lw_rss lw_rc lw_cpu < <(measure leakwatch "$LW" diff "$B" "$T" "$F")
 echo "leakwatch: exit $lw_rc; top cluster:" >&2
 grep -m1 -E '^ +1\. ' "$WORK/leakwatch.out" >&2 || true
 
 if [ -z "${SKIP_MEMLAB:-}" ]; then
   # memlab's launcher caps the heap at 4 GB; large snapshots need more.
+  warm
   read -r ml_wall ml_rss ml_rc ml_cpu < <(measure memlab node --max-old-space-size=16384 \
     "$HERE/anchors/node_modules/memlab/bin/memlab" find-leaks \
     --baseline "$B" --target "$T" --final "$F" --trace-all-objects)
