@@ -234,21 +234,8 @@ unsafe fn open_trace(suffix_pid: bool, exclusive: bool) -> c_int {
         buf[len] = b'.';
         len += 1;
         // SAFETY: plain syscall.
-        let mut pid = unsafe { libc::getpid() } as u32;
-        let mut digits = [0u8; 10];
-        let mut n = 0;
-        loop {
-            digits[n] = b'0' + (pid % 10) as u8;
-            n += 1;
-            pid /= 10;
-            if pid == 0 {
-                break;
-            }
-        }
-        for i in 0..n {
-            buf[len + i] = digits[n - 1 - i];
-        }
-        len += n;
+        let pid = unsafe { libc::getpid() } as u64;
+        len += write_decimal(&mut buf[len..], pid);
     }
     buf[len] = 0;
     let flags = libc::O_WRONLY
