@@ -763,9 +763,10 @@ impl Detector {
     /// The saw-tooth of a garbage-collected heap, if the history shows one.
     ///
     /// A drop is a sharp fall from a peak (by 8% of it and twice the floors'
-    /// noise) that the next bucket does not undo at once, so a lone low
-    /// sample is not one. Collectors also make small drops (young-generation
-    /// scavenges) while the heap keeps growing, so only major drops count:
+    /// noise, leaving more than a tenth of it) that the next bucket does not
+    /// undo at once, so a lone low sample is not one. Collectors also make
+    /// small drops (young-generation scavenges) while the heap keeps
+    /// growing, so only major drops count:
     /// at least half the largest fall seen. The saw-tooth is returned while
     /// the next drop is not long overdue (6 times the longest ramp before
     /// it; else the drop was a one-off event).
@@ -773,6 +774,7 @@ impl Detector {
         const DROP_FRACTION: f64 = 0.08;
         const MAJOR: f64 = 0.5;
         const OVERDUE: f64 = 6.0;
+        const RESIDUE: f64 = 0.1;
         let all = || self.buckets.iter().chain(self.open.iter());
         // The fall into bucket `b` (after `p`), when it is a drop.
         let fall_into = |p: Option<&Bucket>, b: &Bucket, next: &Bucket| -> Option<f64> {
@@ -783,7 +785,10 @@ impl Detector {
                 }
             }
             let threshold = (DROP_FRACTION * from.abs()).max(2.0 * noise);
-            (fall > threshold && next.min < from - fall / 2.0).then_some(fall)
+            // A collector never frees nearly everything: a fall to almost
+            // nothing is a process being replaced or a bad sample.
+            let leaves_some = b.min > RESIDUE * from;
+            (fall > threshold && leaves_some && next.min < from - fall / 2.0).then_some(fall)
         };
         let mut largest = 0.0f64;
         let mut prev = None;
@@ -1001,6 +1006,31 @@ mod tests {
             ramp(t) + 80e3 * t + noise(t) * 0.2e6
         });
         assert_eq!(leak.state(), LeakState::Leak, "{:?}", leak.assessment());
+    }
+
+    #[test]
+    fn falls_to_nothing_are_not_collections() {
+        // A series that drops to zero for 2 s now and then (a process replaced, a
+        // bad sample): those are not a collector's drops, so no saw-tooth
+        // (and no judgement by its lows) comes of them. The same series
+        // falling to half its level every 25 s and climbing back is one.
+        let series = |collected: bool| {
+            let mut d = Detector::new(DetectorConfig::default());
+            feed(&mut d, 480, 0.25, |t| {
+                let v = 20e6 + 0.8e6 * t + noise(t) * 0.1e6;
+                let phase = t % 25.0;
+                if collected {
+                    v * (0.5 + 0.5 * phase / 25.0)
+                } else if phase < 2.0 && t > 5.0 {
+                    0.0
+                } else {
+                    v
+                }
+            });
+            d.assessment().evidence.trough_gain
+        };
+        assert_eq!(series(false), None);
+        assert!(series(true).is_some());
     }
 
     #[test]

@@ -154,6 +154,13 @@ impl ProcessProbe {
             path: format!("/proc/{}/statm", self.pid),
             what: "statm fields",
         })?;
+        if resident == 0 {
+            // A live process always has resident pages (its stack at
+            // least); none means it is exiting and its memory is already
+            // torn down, before its state turns to Z. Recording that 0
+            // would put a false drop in its history.
+            return Err(ProbeError::Gone { pid: self.pid });
+        }
         let mut s = ProcessSample {
             rss_bytes: resident * self.page_size,
             // statm's "shared" is file-backed plus shmem resident pages.
