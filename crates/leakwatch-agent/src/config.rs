@@ -79,40 +79,8 @@ impl<'de> Deserialize<'de> for Seconds {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Bytes(pub u64);
 
-/// Parses sizes: a number with an optional unit (B, k/K/KB/KiB, M/MB/MiB,
-/// G/GB/GiB, T/TB/TiB); units are powers of 1024 except the explicit
-/// decimal KB/MB/GB/TB.
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a size: use e.g. 512MiB, 2GB or a number of bytes"))?;
-    let mult: f64 = match unit.trim() {
-        "" | "B" | "b" => 1.0,
-        "k" | "K" | "KiB" | "kiB" => 1024.0,
-        "KB" | "kB" => 1e3,
-        "M" | "MiB" => 1024.0 * 1024.0,
-        "MB" => 1e6,
-        "G" | "GiB" => 1024.0 * 1024.0 * 1024.0,
-        "GB" => 1e9,
-        "T" | "TiB" => 1024f64.powi(4),
-        "TB" => 1e12,
-        other => {
-            return Err(format!(
-                "`{s}`: unknown size unit `{other}` (use B, KiB, MiB, GiB, TiB, KB, MB, GB, TB)"
-            ))
-        }
-    };
-    let v = n * mult;
-    if !v.is_finite() || v > u64::MAX as f64 {
-        return Err(format!("`{s}` is too large"));
-    }
-    Ok(v as u64)
-}
+/// Sizes in the config file are parsed like the command line's.
+pub use leakwatch_core::format::parse_size;
 
 impl<'de> Deserialize<'de> for Bytes {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -353,19 +321,9 @@ cgroup = "/system.slice/db.service"
         let e = AgentConfig::parse("[[target]]\npid = 1\nprocess = \"x\"\n", "a.toml").unwrap_err();
         assert!(e.to_string().contains("exactly one of"), "{e}");
         let e = AgentConfig::parse("[store]\nmax_size = \"12 parsecs\"\n", "a.toml").unwrap_err();
-        assert!(e.to_string().contains("unknown size unit"), "{e}");
+        assert!(e.to_string().contains("is not a size"), "{e}");
         let e = AgentConfig::load(Path::new("/nonexistent/leakwatch.toml")).unwrap_err();
         assert!(e.to_string().contains("/nonexistent/leakwatch.toml"), "{e}");
-    }
-
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("512MiB"), Ok(512 << 20));
-        assert_eq!(parse_size("2GB"), Ok(2_000_000_000));
-        assert_eq!(parse_size("100k"), Ok(102_400));
-        assert_eq!(parse_size("1.5G"), Ok(1_610_612_736));
-        assert_eq!(parse_size("42"), Ok(42));
-        assert!(parse_size("MiB").is_err());
     }
 
     proptest::proptest! {

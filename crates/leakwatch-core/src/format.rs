@@ -61,6 +61,46 @@ pub fn write_duration(out: &mut impl std::fmt::Write, secs: f64) -> std::fmt::Re
     }
 }
 
+/// Why a size string was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{input:?} is not a size: use a number of bytes with an optional unit, like 512KiB, 64M or 2GB"
+)]
+pub struct SizeError {
+    pub input: String,
+}
+
+/// Parses sizes: a number with an optional unit, any case. Bare K, M, G, T
+/// and KiB, MiB, GiB, TiB are powers of 1024; KB, MB, GB, TB are decimal.
+pub fn parse_size(input: &str) -> Result<u64, SizeError> {
+    let err = || SizeError {
+        input: input.to_string(),
+    };
+    let s = input.trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: f64 = num.parse().map_err(|_| err())?;
+    let mult = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kib" => 1024.0,
+        "kb" => 1e3,
+        "m" | "mib" => 1024f64.powi(2),
+        "mb" => 1e6,
+        "g" | "gib" => 1024f64.powi(3),
+        "gb" => 1e9,
+        "t" | "tib" => 1024f64.powi(4),
+        "tb" => 1e12,
+        _ => return Err(err()),
+    };
+    let v = n * mult;
+    if !v.is_finite() || v >= u64::MAX as f64 {
+        return Err(err());
+    }
+    Ok(v as u64)
+}
+
 /// Why a duration string was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid duration {input:?}: expected a number with a unit, like 250ms, 30s, 5m, 2h or 1d")]
@@ -160,6 +200,26 @@ mod tests {
         assert!(parse_duration("ten").is_err());
         assert!(parse_duration("5x").is_err());
         assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn sizes_parse_binary_and_decimal_units() {
+        assert_eq!(parse_size("512MiB"), Ok(512 << 20));
+        assert_eq!(parse_size("256KiB"), Ok(262_144));
+        assert_eq!(parse_size("100k"), Ok(102_400));
+        assert_eq!(parse_size("64K"), Ok(65_536));
+        assert_eq!(parse_size("1MB"), Ok(1_000_000));
+        assert_eq!(parse_size("2GB"), Ok(2_000_000_000));
+        assert_eq!(parse_size("1.5G"), Ok(1_610_612_736));
+        assert_eq!(parse_size(" 42 "), Ok(42));
+        assert_eq!(parse_size("0"), Ok(0));
+        for bad in ["MiB", "ten", "5x", "", "1e400", "99999999999TB"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+        assert!(parse_size("lots")
+            .unwrap_err()
+            .to_string()
+            .contains("not a size"));
         assert!(parse_duration("-1").is_err());
         assert_eq!(duration(3725.0), "1h 02m");
         assert_eq!(duration(4.25), "4.2s");

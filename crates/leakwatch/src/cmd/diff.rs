@@ -38,34 +38,8 @@ pub struct DiffArgs {
     #[arg(long, default_value_t = 10)]
     pub top: usize,
     /// Leak clusters whose new objects weigh less than this are noise (heap snapshots), e.g. 256KiB.
-    #[arg(long, default_value = "256KiB", value_parser = parse_size)]
+    #[arg(long, default_value = "256KiB", value_parser = format::parse_size)]
     pub min_bytes: u64,
-}
-
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let v: f64 = num
-        .parse()
-        .map_err(|_| format!("'{s}' is not a size such as 64KiB or 10MB"))?;
-    let mult = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1.0,
-        "k" | "kb" => 1e3,
-        "kib" => 1024.0,
-        "m" | "mb" => 1e6,
-        "mib" => 1048576.0,
-        "g" | "gb" => 1e9,
-        "gib" => 1073741824.0,
-        _ => {
-            return Err(format!(
-                "unknown size unit in '{s}' (use B, KiB, MiB, KB, MB)"
-            ))
-        }
-    };
-    Ok((v * mult) as u64)
 }
 
 pub fn run(args: DiffArgs) -> anyhow::Result<u8> {
@@ -321,19 +295,5 @@ fn release_freed_columns() {
     // SAFETY: mallopt only changes an allocator tuning value; any value is valid.
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_size;
-
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("256KiB").unwrap(), 262144);
-        assert_eq!(parse_size("1MB").unwrap(), 1_000_000);
-        assert_eq!(parse_size("0").unwrap(), 0);
-        assert!(parse_size("ten").is_err());
-        assert!(parse_size("5 parsecs").is_err());
     }
 }

@@ -9,7 +9,7 @@ use clap::Args;
 use leakwatch_core::format;
 use leakwatch_heap::inspector::{resolve_endpoint, Inspector};
 
-use crate::cmd::diff::{diff_snapshots, parse_size};
+use crate::cmd::diff::diff_snapshots;
 
 /// Take heap snapshots of a running Node process and diff them.
 ///
@@ -46,7 +46,7 @@ pub struct SnapshotArgs {
     #[arg(long, default_value_t = 10)]
     pub top: usize,
     /// Leak clusters whose new objects weigh less than this are noise.
-    #[arg(long, default_value = "256KiB", value_parser = parse_size)]
+    #[arg(long, default_value = "256KiB", value_parser = format::parse_size)]
     pub min_bytes: u64,
 }
 

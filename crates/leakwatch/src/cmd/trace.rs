@@ -13,6 +13,7 @@ use std::process::Command;
 
 use anyhow::{bail, Context};
 use clap::Args;
+use leakwatch_core::format::parse_size;
 
 use crate::exit;
 
@@ -34,7 +35,7 @@ pub struct TraceArgs {
     pub follow_fork: bool,
     /// Record a Poisson sample of allocations, one per this many bytes on
     /// average (e.g. 512K); sizes in the report are scaled-up estimates.
-    #[arg(long, value_parser = parse_size)]
+    #[arg(long, value_parser = parse_sample_every)]
     pub sample_every: Option<u64>,
     /// Only write the trace; skip the summary.
     #[arg(long)]
@@ -44,24 +45,13 @@ pub struct TraceArgs {
     pub command: Vec<String>,
 }
 
-/// Parses `4096`, `64K`, `1M`, `512KiB`.
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(digits);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("not a size: {s:?} (try 512K)"))?;
-    let mult = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1 << 10,
-        "m" | "mb" | "mib" => 1 << 20,
-        "g" | "gb" | "gib" => 1 << 30,
-        _ => return Err(format!("unknown size unit in {s:?} (use K, M or G)")),
-    };
-    n.checked_mul(mult)
-        .filter(|v| *v > 0)
-        .ok_or_else(|| format!("size out of range: {s:?}"))
+/// A sampling interval: a size (see `parse_size`) above zero.
+fn parse_sample_every(s: &str) -> Result<u64, String> {
+    match parse_size(s) {
+        Ok(0) => Err(format!("--sample-every {s:?}: must be above 0 bytes")),
+        Ok(v) => Ok(v),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// Finds the tracer library (see the module docs for the search order).
