@@ -5,10 +5,13 @@
 
 pub mod analysis;
 pub mod detector;
+pub mod few;
 pub mod format;
+pub mod keyed;
 pub mod series;
 pub mod stats;
 
 pub use analysis::{analyze_series, Report, ResourceReport, ResourceSet, Verdict};
 pub use detector::{Assessment, Detector, DetectorConfig, Evidence, LeakState, Transition};
+pub use keyed::{KeyedDetectors, KeyedReport};
 pub use series::{parse_csv, Resource, Series, SeriesError};

@@ -17,7 +17,7 @@ use crate::error::HeapError;
 use crate::graph::{dominators, retainer_tree, EdgeLabel, RetainerTree, NONE};
 use crate::ids::{stored_sig, IdIndex};
 use crate::snapshot::{EdgeKind, HeapSnapshot, NodeIdx, NodeKind};
-use crate::trend::{judge, ClassTrend, TrendInput};
+use leakwatch_core::few::{judge, ClassTrend, TrendInput};
 
 /// Per-class totals of one snapshot.
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
@@ -369,7 +369,7 @@ pub struct ClassDelta {
     pub new_size: u64,
     /// The count grew between every pair of consecutive snapshots.
     pub growing: bool,
-    /// The series judged as leakwatch judges memory series (see [`crate::trend`]).
+    /// The series judged as leakwatch judges memory series (see [`leakwatch_core::few`]).
     pub trend: ClassTrend,
 }
 

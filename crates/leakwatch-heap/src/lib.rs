@@ -5,8 +5,8 @@
 //! - [`graph`]: dominator tree, retained sizes, shortest retainer paths.
 //! - [`diff`]: class comparison and memlab-style leak clusters across
 //!   BASE/TARGET/FINAL snapshots of one process.
-//! - [`trend`]: each class's count series judged leak/growing/plateau/stable
-//!   with leakwatch-core's statistics.
+//! - class trends are judged by [`leakwatch_core::few`], the detector's rules
+//!   for series of a few snapshots
 
 // Graph code walks several parallel columns by index on purpose.
 #![allow(clippy::needless_range_loop)]
@@ -19,7 +19,6 @@ pub mod inspector;
 pub mod pprof;
 mod scan;
 pub mod snapshot;
-pub mod trend;
 
 pub use diff::{
     analyze, check_same_process, DiffOptions, DiffReport, LeakCluster, SnapshotSummary,

@@ -1,10 +1,11 @@
-//! Judging a class's count over a handful of heap snapshots with the same
-//! statistics and thresholds as leakwatch's memory-series detector.
+//! Judging a series of only a handful of points (a class's count over three
+//! to ten heap snapshots) with the same statistics and thresholds as the
+//! memory-series detector: the detector's rules for series too short for it.
 //!
-//! [`leakwatch_core::Detector`] itself needs dozens of samples (it judges the
+//! [`crate::Detector`] itself needs dozens of samples (it judges the
 //! floors of 8 history slices), so three to ten snapshots would leave it
 //! "collecting" forever. Instead the series is judged directly with
-//! [`leakwatch_core::stats`] (Mann–Kendall, Theil–Sen) and the thresholds of
+//! [`crate::stats`] (Mann–Kendall, Theil–Sen) and the thresholds of
 //! [`DetectorConfig::default`]:
 //! - **leak**: Kendall's tau ≥ `min_tau` (with 3 snapshots: it rose at every
 //!   step), the rise is at least `min_relative_growth` of the level and at
@@ -18,8 +19,8 @@
 //!   level, a spike given back, or a shrinking class;
 //! - **collecting**: fewer than 3 snapshots.
 
-use leakwatch_core::stats::{mann_kendall, theil_sen};
-use leakwatch_core::{DetectorConfig, LeakState};
+use crate::detector::{DetectorConfig, LeakState};
+use crate::stats::{mann_kendall, theil_sen};
 use serde::Serialize;
 
 /// The judgement of one class's series.
