@@ -45,6 +45,23 @@
 //! 11 PEAK                         live bytes are at their maximum so far
 //! ```
 //!
+//! Reserved for format version 4 (being built; numbers fixed here so the
+//! tracer and the reader agree):
+//!
+//! ```text
+//! 12 LOST      reason detail       tracing lost data from here on; reason:
+//!                                 1 out of memory, 2 the tracer's fd was closed
+//!                                 or replaced and could not be reopened, 3 the
+//!                                 process ended with events not yet written
+//!                                 (detail = events dropped); a trace with LOST
+//!                                 is incomplete: never "no leak"
+//! 13 PHASE     kind               1 exit started (atexit handlers run),
+//!                                 2 a runtime's finalisation started
+//! 14 LSANSUPP  len bytes          the program's embedded
+//!                                 __lsan_default_suppressions() text
+//! 15..=19                         Python frames and attach (issue 11)
+//! ```
+//!
 //! Time: every record happens at the stream's clock, which starts at 0 (ns
 //! since tracing started) and only moves with TIME. The writer emits TIME
 //! when the events it processes cross into a new 10 ms tick, carrying the
@@ -83,3 +100,7 @@ pub const REC_CLASS: u8 = 8;
 pub const REC_TIME: u8 = 9;
 pub const REC_UNMATCHED: u8 = 10;
 pub const REC_PEAK: u8 = 11;
+// Format version 4 (see the module documentation).
+pub const REC_LOST: u8 = 12;
+pub const REC_PHASE: u8 = 13;
+pub const REC_LSANSUPP: u8 = 14;
