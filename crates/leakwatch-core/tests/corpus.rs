@@ -11,13 +11,14 @@ use leakwatch_core::{
 };
 
 fn corpus_dir() -> Option<PathBuf> {
-    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let candidates = [
-        here.join("../../../shared/corpus"),
-        here.join("../../shared/corpus"),
-    ];
-    candidates
-        .into_iter()
+    // `shared/corpus` beside the repository or any folder above it (a git
+    // worktree may sit deeper than the main checkout), or LEAKWATCH_CORPUS.
+    if let Some(dir) = std::env::var_os("LEAKWATCH_CORPUS") {
+        return Some(PathBuf::from(dir));
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .map(|a| a.join("shared/corpus"))
         .find(|p| p.join("synthetic/labels.tsv").exists())
 }
 
