@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::detector::{Assessment, Detector, DetectorConfig, LeakState, Transition};
+use crate::detector::{Assessment, Detector, DetectorConfig, LeakState, LimitKind, Transition};
 use crate::series::{Resource, Series};
 
 /// The overall answer.
@@ -14,50 +14,41 @@ pub enum Verdict {
     Leak,
 }
 
-/// Joins the instances of a restarted service into one series, so that a
-/// leak masked by restarts (OOM kill, crash loop, nightly restart) is still
-/// seen as one unbounded rise.
+/// Holds back a restarted instance's first samples: its start-up is not growth.
 ///
-/// After a restart the new instance's samples are held back for `warmup_s`
-/// (its start-up ramp is not growth), then the series continues from where
-/// the previous instance left off: each instance contributes its own growth.
+/// Each instance (lifetime) is judged on its own by the detector, which also
+/// remembers how the earlier ones climbed: a leak masked by restarts (OOM
+/// kill, crash loop, nightly restart) shows as the same steady climb in
+/// every lifetime.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct InstanceJoiner {
+pub struct RestartWarmup {
     warmup_s: f64,
-    offset: f64,
-    last_joined: Option<f64>,
     restart_at: Option<f64>,
 }
 
-impl InstanceJoiner {
+impl RestartWarmup {
     pub fn new(warmup_s: f64) -> Self {
-        InstanceJoiner {
+        RestartWarmup {
             warmup_s,
-            offset: 0.0,
-            last_joined: None,
             restart_at: None,
         }
     }
 
     /// A new instance started at `t_s`.
     pub fn restart(&mut self, t_s: f64) {
-        if self.last_joined.is_some() {
-            self.restart_at = Some(t_s);
-        }
+        self.restart_at = Some(t_s);
     }
 
-    /// The joined value for a raw sample, or `None` while the new instance warms up.
-    pub fn join(&mut self, t_s: f64, raw: f64) -> Option<f64> {
-        if let Some(r) = self.restart_at {
-            if t_s - r < self.warmup_s {
-                return None;
+    /// Whether a sample at `t_s` is judged (false while the new instance warms up).
+    pub fn judged(&mut self, t_s: f64) -> bool {
+        match self.restart_at {
+            Some(r) if t_s - r < self.warmup_s => false,
+            Some(_) => {
+                self.restart_at = None;
+                true
             }
-            self.offset = self.last_joined.unwrap_or(raw) - raw;
-            self.restart_at = None;
+            None => true,
         }
-        let v = raw + self.offset;
-        self.last_joined = Some(v);
-        Some(v)
     }
 }
 
@@ -68,7 +59,8 @@ pub const DEFAULT_RESTART_WARMUP_S: f64 = 10.0;
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ResourceSet {
     detectors: Vec<(Resource, Detector)>,
-    joiners: Vec<InstanceJoiner>,
+    #[serde(alias = "joiners")]
+    warmups: Vec<RestartWarmup>,
     restarts: u32,
 }
 
@@ -87,9 +79,9 @@ impl ResourceSet {
                 .iter()
                 .map(|r| (*r, Detector::new(cfg.clone())))
                 .collect(),
-            joiners: resources
+            warmups: resources
                 .iter()
-                .map(|_| InstanceJoiner::new(DEFAULT_RESTART_WARMUP_S))
+                .map(|_| RestartWarmup::new(DEFAULT_RESTART_WARMUP_S))
                 .collect(),
             restarts: 0,
         }
@@ -97,16 +89,17 @@ impl ResourceSet {
 
     /// Sets how long a restarted instance warms up before it is joined.
     pub fn set_restart_warmup(&mut self, warmup_s: f64) {
-        for j in &mut self.joiners {
-            *j = InstanceJoiner::new(warmup_s);
+        for w in &mut self.warmups {
+            *w = RestartWarmup::new(warmup_s);
         }
     }
 
     /// The target restarted at `t_s`: a new instance of the same service.
     pub fn restart(&mut self, t_s: f64) {
         self.restarts += 1;
-        for j in &mut self.joiners {
-            j.restart(t_s);
+        for (w, (_, d)) in self.warmups.iter_mut().zip(&mut self.detectors) {
+            w.restart(t_s);
+            d.restart();
         }
     }
 
@@ -129,16 +122,25 @@ impl ResourceSet {
         }
     }
 
+    /// The limit of one resource and what it is (named in every report).
+    pub fn set_named_limit(&mut self, r: Resource, limit: Option<f64>, kind: LimitKind) {
+        if let Some((_, d)) = self.detectors.iter_mut().find(|(x, _)| *x == r) {
+            d.set_named_limit(limit, kind);
+        }
+    }
+
     /// Feeds one value of one resource; NaN (not sampled) is skipped.
     pub fn push(&mut self, r: Resource, t_s: f64, v: f64) -> Option<ResourceTransition> {
         let i = self.detectors.iter().position(|(x, _)| *x == r)?;
         if !v.is_finite() {
             return None;
         }
-        let joined = self.joiners[i].join(t_s, v)?;
+        if !self.warmups[i].judged(t_s) {
+            return None;
+        }
         self.detectors[i]
             .1
-            .push(t_s, joined)
+            .push(t_s, v)
             .map(|transition| ResourceTransition {
                 resource: r,
                 transition,
@@ -226,19 +228,19 @@ pub struct Report {
 }
 
 /// Replays a recorded series through fresh detectors, row by row, exactly as
-/// a live run would have fed them.
+/// a live run would have fed them (see [`crate::replay::Replay`]). `cfg`
+/// gives the season; times in the report are seconds from the first row.
 pub fn analyze_series(series: &Series, cfg: &DetectorConfig) -> Report {
     let resources: Vec<Resource> = series.columns.iter().map(|(r, _)| *r).collect();
-    let mut set = ResourceSet::new(&resources, cfg);
+    let mut replay = crate::replay::Replay::new(&resources, Some(cfg.season_s));
+    let mut row = vec![f64::NAN; resources.len()];
     for (i, t) in series.t_s.iter().enumerate() {
-        if i > 0 && series.instance.get(i) != series.instance.get(i - 1) {
-            set.restart(*t);
+        for (slot, (_, values)) in row.iter_mut().zip(&series.columns) {
+            *slot = values[i];
         }
-        for (r, values) in &series.columns {
-            set.push(*r, *t, values[i]);
-        }
+        replay.push_row(*t, &row, series.instance.get(i).map(|n| *n as f64));
     }
-    set.report()
+    replay.finish()
 }
 
 /// Median spacing of the sample times, for choosing a configuration.
@@ -256,22 +258,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn joiner_stitches_instances_after_warmup() {
-        let mut j = InstanceJoiner::new(5.0);
-        assert_eq!(j.join(0.0, 100.0), Some(100.0));
-        assert_eq!(j.join(1.0, 150.0), Some(150.0));
-        j.restart(2.0);
-        assert_eq!(j.join(3.0, 10.0), None, "warming up");
-        assert_eq!(
-            j.join(7.0, 60.0),
-            Some(150.0),
-            "continues where the last instance ended"
-        );
-        assert_eq!(j.join(8.0, 70.0), Some(160.0));
+    fn a_restarted_instance_warms_up_before_it_is_judged() {
+        let mut w = RestartWarmup::new(5.0);
+        assert!(w.judged(0.0));
+        w.restart(2.0);
+        assert!(!w.judged(3.0), "warming up");
+        assert!(w.judged(7.0));
+        assert!(w.judged(8.0));
     }
 
     #[test]
-    fn restarted_leak_is_joined_into_one_leak_and_restarted_flat_service_stays_ok() {
+    fn the_same_climb_in_each_lifetime_is_a_leak_and_a_restarted_flat_service_stays_ok() {
         let cfg = DetectorConfig::default();
         let run = |leaky: bool| {
             let mut set = ResourceSet::new(&[Resource::RssBytes], &cfg);

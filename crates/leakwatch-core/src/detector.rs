@@ -4,19 +4,26 @@
 //! compressed history of at most [`DetectorConfig::history_buckets`] buckets
 //! (min, max, mean per time slice). When the buckets fill up, neighbours are
 //! merged pairwise, so a 3-minute soak at 4 Hz and 4 days at 30 s are both
-//! seen whole at a resolution of a few hundred points.
+//! seen whole at a resolution of 64–128 points.
+//!
+//! History is kept per *lifetime* of the process: a restart (known from the
+//! process identity, or found in the data as a fall below where the lifetime
+//! settled after its start-up, or a fall that gives back a climb of hours)
+//! ends one lifetime and starts the next. Each lifetime is judged on its own,
+//! so a restart drop never sits inside the window, and a small summary of the
+//! lifetimes that ended is kept: the same steady climb in several lifetimes
+//! is a leak masked by restarts.
 //!
 //! The judgement is made on the *lower envelope* (the per-slice minimum) of
-//! the recent half of the history: GC saw-tooth, traffic bursts and noise move
-//! the peaks, while a leak lifts the floor. A resource is a leak when the
-//! floor rises monotonically (Mann–Kendall / Kendall's tau), by much more than
-//! its scatter around a robust Theil–Sen line, by a meaningful fraction of its
-//! level, and without levelling off (the recent slope is not much smaller than
-//! the older one). Caches that fill and level off, one-off steps, warm-up and
-//! oscillations fail one of these tests. With a `season` (daily traffic), no
-//! leak is declared before one full season has been seen and the analysis
-//! window is at least a season long, so the rising half of a daily cycle is
-//! never mistaken for a leak.
+//! the recent half of the lifetime: GC saw-tooth, traffic bursts and noise
+//! move the peaks, while a leak lifts the floor. A resource is a leak when the
+//! floor rises monotonically (Mann–Kendall), by much more than its scatter
+//! around a robust Theil–Sen line and by a meaningful fraction of its level,
+//! without slowing down (recent half against older half, window against the
+//! history before it), not in one step, above every earlier floor, and for
+//! longer than anything else could rise: a minute (start-up, JIT warm-up),
+//! and with a daily season, more than half a season (the rising half of a
+//! daily cycle never lasts longer).
 
 use serde::{Deserialize, Serialize};
 
@@ -59,9 +66,47 @@ impl std::fmt::Display for LeakState {
     }
 }
 
+/// What the limit of a resource is, so every report can name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LimitKind {
+    /// The host's memory (MemTotal): no cgroup limit applies.
+    HostMemory,
+    /// The memory limit of the cgroup the process runs in.
+    CgroupMemory,
+    /// The process's soft limit of open files (RLIMIT_NOFILE).
+    FdSoftLimit,
+    /// The kernel's limit on threads (/proc/sys/kernel/threads-max).
+    ThreadsMax,
+    /// A limit series from the monitoring system (e.g. a container's limit).
+    Query,
+    /// A limit given without saying what it is.
+    Other,
+}
+
+impl LimitKind {
+    /// A few words naming the limit: "cgroup memory limit", "fd soft limit".
+    pub fn describe(self) -> &'static str {
+        match self {
+            LimitKind::HostMemory => "host memory",
+            LimitKind::CgroupMemory => "cgroup memory limit",
+            LimitKind::FdSoftLimit => "fd soft limit",
+            LimitKind::ThreadsMax => "threads-max",
+            LimitKind::Query => "limit from --limit-query",
+            LimitKind::Other => "limit",
+        }
+    }
+}
+
+impl std::fmt::Display for LimitKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.describe())
+    }
+}
+
 /// Tuning of the detector. The defaults were chosen on the labelled corpus
-/// (real recordings at 4 Hz and production-shaped series at 30 s) and are
-/// meant to be left alone; `season_s` is the one knob users may need.
+/// and on generated series of the tuning seeds (`tests/heldout.rs`), and
+/// are meant to be left alone; `season_s` is the one knob users may need.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DetectorConfig {
     /// Buckets of compressed history kept (memory bound).
@@ -83,12 +128,20 @@ pub struct DetectorConfig {
     pub leveloff_ratio: f64,
     /// Consecutive leak judgements needed before alerting.
     pub confirmations: u32,
-    /// No leak is declared on less history than this (seconds): start-up,
+    /// No leak is declared on a climb shorter than this (seconds): start-up,
     /// JIT warm-up and cache fills look exactly like leaks for their first
     /// minute, and nothing in the data can tell them apart yet.
     pub min_duration_s: f64,
     /// Length of a traffic season (e.g. one day) in seconds, 0 for none.
     pub season_s: f64,
+    /// With a season: a climb that lasted longer than this fraction of it
+    /// cannot be the rising part of a cycle of that season.
+    #[serde(default = "default_climb_seasons")]
+    pub climb_seasons: f64,
+}
+
+fn default_climb_seasons() -> f64 {
+    0.65
 }
 
 impl Default for DetectorConfig {
@@ -104,6 +157,7 @@ impl Default for DetectorConfig {
             confirmations: 3,
             min_duration_s: 60.0,
             season_s: 0.0,
+            climb_seasons: default_climb_seasons(),
         }
     }
 }
@@ -123,6 +177,35 @@ impl DetectorConfig {
         }
         cfg
     }
+
+    /// How long a climb must last before it can be a leak: the minimum
+    /// duration, and with a season, the share of it no cycle rises for.
+    pub fn min_climb_s(&self) -> f64 {
+        self.min_duration_s
+            .max(self.climb_seasons * self.season_s.max(0.0))
+    }
+}
+
+/// Lifetimes of the process remembered after they ended.
+pub const KEPT_LIFETIMES: usize = 8;
+
+/// One ended lifetime of the process (between two restarts).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Lifetime {
+    pub start_s: f64,
+    /// When it ended (the restart): `end_s - start_s` is its time to the
+    /// restart (an OOM kill, a crash, a redeploy).
+    pub end_s: f64,
+    /// Its lowest floor after start-up, and the floor just before it ended.
+    pub low: f64,
+    pub end_floor: f64,
+    /// Growth of its lower envelope per hour at its end.
+    pub rate_per_hour: f64,
+    /// Whether it climbed steadily: every leak test but the duration passed
+    /// at its end.
+    pub climbed: bool,
+    /// The restart was known from the process identity, not found in the data.
+    pub known_restart: bool,
 }
 
 /// The measurements behind a judgement, for users to check it.
@@ -141,28 +224,45 @@ pub struct Evidence {
     pub noise: f64,
     /// `floor_rise` over the median level in the window.
     pub relative_growth: f64,
-    /// Recent slope over older slope: near 1 keeps its pace, near 0 levels
-    /// off. `None` when the older history did not grow (nothing to compare).
+    /// The window's slope over the slope of the lifetime before the window:
+    /// near 1 keeps its pace, near 0 levels off. `None` when the history
+    /// before the window did not grow (nothing to slow down from).
     pub pace_ratio: Option<f64>,
-    /// The slower half of the window's slope over the whole window's: near 1
-    /// when growth is spread through the window, near 0 for a one-off step or
-    /// a level-off inside it.
+    /// The recent half of the window's slope over the older half's: only a
+    /// slower recent half argues against a leak (a level-off inside the
+    /// window); an accelerating leak has a ratio above 1, and 100 means the
+    /// older half did not rise at all.
     pub spread_ratio: f64,
+    /// Kendall's tau of the floors with their largest jump taken out: a
+    /// one-off step leaves nothing rising (near 0), a steady rise still
+    /// rises without any one of its steps.
+    #[serde(default)]
+    pub tau_without_jump: Option<f64>,
     /// How far the window's lowest floor is above the lowest floor of the
-    /// older history (warm-up excluded): the after-GC envelope's rise.
-    /// `None` while the history before the window is too short.
+    /// lifetime before the window (its start-up excluded): the after-GC
+    /// envelope's rise. `None` while there is no such history.
     pub floor_gain: Option<f64>,
-    /// With a season: how much the last season's trough, median and peak
-    /// rose over the season before (smallest of the three), once two seasons
-    /// have been seen. Every part of the cycle higher than a day ago is a
-    /// leak under the cycle; a cache fill or a step lifts only some of them.
+    /// How long (seconds) the floor has been climbing: since the lowest floor
+    /// of the lifetime.
+    #[serde(default)]
+    pub climb_s: Option<f64>,
+    /// With a season, once two seasons have been seen: how much the floor
+    /// of each eighth of the last season rose over the same eighth a season
+    /// earlier (the median of the eight). Every part of the cycle higher
+    /// than a day ago, by similar amounts, is a leak under the cycle; a
+    /// cache fill or a step lifts only some of them.
     pub season_gain: Option<f64>,
-    /// With a garbage collector's saw-tooth (two or more sharp drops seen):
-    /// how far the low since the last drop is above the lowest low after an
-    /// earlier drop. A leak raises the lows left after each collection; a
-    /// runtime that only grows its heap between collections does not.
+    /// With a garbage collector's saw-tooth (sharp drops that the following
+    /// samples do not undo): how far the low since the last drop is above
+    /// the lowest low after an earlier drop.
     #[serde(default)]
     pub trough_gain: Option<f64>,
+    /// Lifetimes of the process that ended (restarts), oldest first, at most
+    /// [`KEPT_LIFETIMES`], and how many of them climbed steadily.
+    #[serde(default)]
+    pub lifetimes: Vec<Lifetime>,
+    #[serde(default)]
+    pub lifetimes_ended: u64,
     /// The lower envelope itself: one floor per slice of the window.
     pub floors: Vec<f64>,
     /// Why the state is what it is, in a few words.
@@ -174,13 +274,18 @@ impl Evidence {
     fn reset(&mut self) {
         let mut floors = std::mem::take(&mut self.floors);
         let mut reason = std::mem::take(&mut self.reason);
+        let mut lifetimes = std::mem::take(&mut self.lifetimes);
         floors.clear();
         reason.clear();
-        // Room for the longest reason up front, so a judgement never grows it.
-        reason.reserve(192);
+        lifetimes.clear();
+        // Room for the longest reason and every lifetime up front, so a
+        // judgement never grows them.
+        reason.reserve(256);
+        lifetimes.reserve(KEPT_LIFETIMES);
         *self = Evidence {
             floors,
             reason,
+            lifetimes,
             ..Evidence::default()
         };
     }
@@ -205,6 +310,9 @@ pub struct Assessment {
     /// Seconds until `limit` is reached at the current rate, when growing.
     pub time_to_limit_s: Option<f64>,
     pub limit: Option<f64>,
+    /// What `limit` is (host memory, cgroup limit, fd soft limit, threads-max).
+    #[serde(default)]
+    pub limit_kind: Option<LimitKind>,
     pub evidence: Evidence,
 }
 
@@ -226,7 +334,7 @@ struct Bucket {
     n: u64,
     /// The largest fall inside the bucket in time order (a peak, then a
     /// lower value after it), and the peak it fell from: the only order
-    /// information kept, so a collector's sharp drops survive merging.
+    /// information kept, so sharp drops survive merging.
     fall: f64,
     fall_from: f64,
 }
@@ -283,6 +391,7 @@ impl Bucket {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Detector {
     cfg: DetectorConfig,
+    /// The current lifetime's history only.
     buckets: Vec<Bucket>,
     open: Option<Bucket>,
     /// Seconds a bucket spans before it is closed; 0 until the first merge.
@@ -292,13 +401,36 @@ pub struct Detector {
     last_t: f64,
     last_v: f64,
     limit: Option<f64>,
+    #[serde(default)]
+    limit_kind: Option<LimitKind>,
     state: LeakState,
     leak_streak: u32,
     calm_streak: u32,
     first_alert_s: Option<f64>,
     assessment: Option<Assessment>,
+    /// A known restart happened: the next sample begins a new lifetime.
+    #[serde(default)]
+    restart_pending: bool,
+    /// Ended lifetimes, oldest first (`past_len` of them are valid).
+    #[serde(default)]
+    past: [Lifetime; KEPT_LIFETIMES],
+    #[serde(default)]
+    past_len: usize,
+    #[serde(default)]
+    lifetimes_ended: u64,
     #[serde(skip)]
     scratch: Scratch,
+}
+
+/// The tests of one judgement, before hysteresis.
+#[derive(Debug, Clone, Copy, Default)]
+struct Verdict {
+    state: Option<LeakState>,
+    /// Every leak test but the climb's duration passed.
+    climbing: bool,
+    rate: (f64, f64, f64),
+    low: f64,
+    end_floor: f64,
 }
 
 impl Detector {
@@ -317,11 +449,16 @@ impl Detector {
             last_t: 0.0,
             last_v: 0.0,
             limit: None,
+            limit_kind: None,
             state: LeakState::Collecting,
             leak_streak: 0,
             calm_streak: 0,
             first_alert_s: None,
             assessment: None,
+            restart_pending: false,
+            past: [Lifetime::default(); KEPT_LIFETIMES],
+            past_len: 0,
+            lifetimes_ended: 0,
             scratch: Scratch::default(),
         }
     }
@@ -331,9 +468,21 @@ impl Detector {
     }
 
     /// The value this resource cannot exceed (cgroup limit, host memory, fd
-    /// limit); used for the time-to-limit estimate.
+    /// limit); used for the time-to-limit estimate. Prefer
+    /// [`Detector::set_named_limit`], which says what the limit is.
     pub fn set_limit(&mut self, limit: Option<f64>) {
+        self.set_named_limit(limit, LimitKind::Other);
+    }
+
+    /// The limit and what it is, so reports can name it.
+    pub fn set_named_limit(&mut self, limit: Option<f64>, kind: LimitKind) {
         self.limit = limit.filter(|l| l.is_finite() && *l > 0.0);
+        self.limit_kind = self.limit.map(|_| kind);
+        if let Some(a) = &mut self.assessment {
+            a.limit = self.limit;
+            a.limit_kind = self.limit_kind;
+            a.time_to_limit_s = time_to_limit(self.limit, a.current, a.rate_per_hour, a.state);
+        }
     }
 
     pub fn state(&self) -> LeakState {
@@ -348,6 +497,19 @@ impl Detector {
         self.first_alert_s
     }
 
+    /// Lifetimes that ended (restarts seen, known or found in the data).
+    pub fn lifetimes_ended(&self) -> u64 {
+        self.lifetimes_ended
+    }
+
+    /// The process restarted (a new instance of the same service): the next
+    /// sample begins a new lifetime, judged on its own.
+    pub fn restart(&mut self) {
+        if self.samples > 0 {
+            self.restart_pending = true;
+        }
+    }
+
     /// Feeds one sample. Samples must come in time order; one that goes back
     /// in time or is not finite is ignored. Returns the state change, if any.
     pub fn push(&mut self, t_s: f64, value: f64) -> Option<Transition> {
@@ -356,6 +518,13 @@ impl Detector {
         }
         if self.samples == 0 {
             self.first_t = t_s;
+        }
+        if self.restart_pending {
+            self.restart_pending = false;
+            if let Some(open) = self.open.take() {
+                self.buckets.push(open);
+            }
+            self.end_lifetime(self.buckets.len(), t_s, true);
         }
         self.samples += 1;
         self.last_t = t_s;
@@ -394,6 +563,11 @@ impl Detector {
 
     fn close(&mut self, b: Bucket) {
         self.buckets.push(b);
+        if let Some(i) = self.found_restart() {
+            // The buckets before the fall were the last lifetime; the one
+            // holding the fall mixes both and is dropped.
+            self.end_lifetime(i, self.buckets[i].t0, false);
+        }
         if self.buckets.len() >= self.cfg.history_buckets {
             // Merge neighbours pairwise in place: the history halves in
             // resolution and never grows past `history_buckets`.
@@ -406,9 +580,96 @@ impl Detector {
                 self.buckets[i] = m;
             }
             self.buckets.truncate(n.div_ceil(2));
-            let covered = self.buckets.last().map_or(0.0, |b| b.t1) - self.first_t;
+            let first = self.buckets.first().map_or(self.first_t, |b| b.t0);
+            let covered = self.buckets.last().map_or(0.0, |b| b.t1) - first;
             self.span = covered / self.buckets.len() as f64;
         }
+    }
+
+    /// Ends the lifetime made of `buckets[..end]` at `end_s`: summarizes it,
+    /// keeps the buckets after `end` (the new lifetime's) and restarts the
+    /// resolution, so a new lifetime is seen as finely as the first.
+    fn end_lifetime(&mut self, end: usize, end_s: f64, known: bool) {
+        let mut sc = std::mem::take(&mut self.scratch);
+        let mut ev = std::mem::take(&mut sc.ended);
+        let v = self.evaluate(&self.buckets[..end], None, &mut sc, &mut ev);
+        sc.ended = ev;
+        self.scratch = sc;
+        if end >= 2 {
+            let life = Lifetime {
+                start_s: self.buckets[0].t0,
+                end_s,
+                low: v.low,
+                end_floor: v.end_floor,
+                rate_per_hour: v.rate.0,
+                climbed: v.climbing,
+                known_restart: known,
+            };
+            if self.past_len == KEPT_LIFETIMES {
+                self.past.rotate_left(1);
+                self.past_len -= 1;
+            }
+            self.past[self.past_len] = life;
+            self.past_len += 1;
+            self.lifetimes_ended += 1;
+        }
+        // Keep the new lifetime's buckets: a restart found in the data is
+        // seen a bucket late, and the bucket holding the fall mixes both
+        // lifetimes, so it is dropped.
+        let keep_from = (end + usize::from(!known)).min(self.buckets.len());
+        self.buckets.drain(..keep_from);
+        self.span = 0.0;
+    }
+
+    /// A restart found in the data: the index of the bucket holding the fall,
+    /// confirmed by the bucket after it (a lone bad sample is not one).
+    ///
+    /// A fall to less than a quarter of the peak is a new process: no
+    /// collector frees three quarters of a process's memory at once. With a
+    /// season, so is a fall that gives back a climb of hours (a quarter of a
+    /// season) to near where the lifetime settled after its start-up:
+    /// collections come every few minutes, and a daily cycle falls slowly.
+    fn found_restart(&self) -> Option<usize> {
+        const DROP_FRACTION: f64 = 0.08;
+        const RESIDUE: f64 = 0.25;
+        let n = self.buckets.len();
+        if n < 10 {
+            return None;
+        }
+        let (i, next) = (n - 2, &self.buckets[n - 1]);
+        let b = &self.buckets[i];
+        let before = &self.buckets[..i];
+        let peak = before[i - 2..]
+            .iter()
+            .map(|b| b.max)
+            .fold(b.fall_from.max(b.max), f64::max);
+        let low = b.min;
+        if peak.is_nan() || peak <= 0.0 || peak - low < DROP_FRACTION * peak {
+            return None;
+        }
+        let fresh = low < RESIDUE * peak && next.min < 0.5 * peak;
+        let season = self.cfg.season_s;
+        let gives_back_long_climb = season > 0.0 && b.t0 - before[0].t0 >= season / 4.0 && {
+            // Where the lifetime settled after its start-up (first eighth),
+            // and the floor it had climbed to (its last eighth: a
+            // collector's lows are in there).
+            let age = b.t0 - before[0].t0;
+            let settled = before
+                .iter()
+                .filter(|x| x.mid() >= before[0].t0 + age / 8.0)
+                .map(|b| b.min)
+                .fold(f64::INFINITY, f64::min);
+            let end_floor = before
+                .iter()
+                .filter(|x| x.mid() >= b.t0 - age / 8.0)
+                .map(|b| b.min)
+                .fold(f64::INFINITY, f64::min);
+            let climb = end_floor - settled;
+            climb >= DROP_FRACTION * end_floor.abs()
+                && low <= settled + 0.25 * climb
+                && next.min <= settled + 0.5 * climb
+        };
+        (fresh || gives_back_long_climb).then_some(i)
     }
 
     /// The latest judgement, by reference (no copy), if any was made.
@@ -429,6 +690,7 @@ impl Detector {
             first_alert_s: None,
             time_to_limit_s: None,
             limit: self.limit,
+            limit_kind: self.limit_kind,
             evidence: Evidence::default(),
         })
     }
@@ -440,17 +702,23 @@ impl Detector {
             .take()
             .map(|a| a.evidence)
             .unwrap_or_default();
-        let (mut raw, rate) = self.evaluate(&mut scratch, &mut evidence);
+        let v = self.evaluate(
+            &self.buckets,
+            self.open.as_ref(),
+            &mut scratch,
+            &mut evidence,
+        );
         self.scratch = scratch;
+        let mut raw = v.state.unwrap_or(LeakState::Collecting);
         let prev = self.state;
         if raw == LeakState::Collecting && prev != LeakState::Collecting {
-            // Too few samples in the window after a long gap: keep the last
-            // judgement rather than forget it.
+            // Too few samples in the window (a gap in sampling, or a new
+            // lifetime just begun): keep the last judgement rather than forget it.
             raw = prev;
             evidence.reason.clear();
-            evidence
-                .reason
-                .push_str("gap in sampling: keeping the last judgement");
+            evidence.reason.push_str(
+                "too little history since a restart or a gap: keeping the last judgement",
+            );
         }
         // Hysteresis: a leak needs `confirmations` judgements in a row to
         // alert, and as many calm ones to be withdrawn, so one noisy window
@@ -482,7 +750,7 @@ impl Detector {
             self.first_alert_s = Some(self.last_t);
         }
         self.state = next;
-        let (rate_per_hour, low, high) = rate;
+        let (rate_per_hour, low, high) = v.rate;
         self.assessment = Some(Assessment {
             state: next,
             samples: self.samples,
@@ -494,6 +762,7 @@ impl Detector {
             first_alert_s: self.first_alert_s,
             time_to_limit_s: time_to_limit(self.limit, self.last_v, rate_per_hour, next),
             limit: self.limit,
+            limit_kind: self.limit_kind,
             evidence,
         });
         (next != prev).then_some(Transition {
@@ -503,35 +772,51 @@ impl Detector {
         })
     }
 
-    /// One judgement of the current history, without hysteresis.
-    /// One judgement of the current history, without hysteresis. Fills
-    /// `ev` in place and works in `sc`: no allocation once they have grown.
-    fn evaluate(&self, sc: &mut Scratch, ev: &mut Evidence) -> (LeakState, (f64, f64, f64)) {
-        let none = (0.0, 0.0, 0.0);
+    /// One judgement of a lifetime's history (`bs`, then `open`), without
+    /// hysteresis. Fills `ev` in place and works in `sc`: no allocation once
+    /// they have grown.
+    fn evaluate(
+        &self,
+        bs: &[Bucket],
+        open: Option<&Bucket>,
+        sc: &mut Scratch,
+        ev: &mut Evidence,
+    ) -> Verdict {
+        let mut out = Verdict::default();
         ev.reset();
+        ev.lifetimes.extend_from_slice(&self.past[..self.past_len]);
+        ev.lifetimes_ended = self.lifetimes_ended;
+        let restarted = self.restarted_leak();
+        let all = || bs.iter().chain(open);
         let k = self.cfg.slices.max(4);
-        let duration = self.last_t - self.first_t;
-        let nbuckets = self.buckets.len() + usize::from(self.open.is_some());
-        if self.samples < self.cfg.min_samples || nbuckets < 2 * k || duration <= 0.0 {
-            ev.reason.push_str("collecting samples");
-            return (LeakState::Collecting, none);
+        let (Some(first), Some(last)) = (all().next(), all().last()) else {
+            return self.collecting(ev, restarted, out);
+        };
+        let start = first.t0;
+        let end = last.t1;
+        let duration = end - start;
+        let nbuckets = bs.len() + usize::from(open.is_some());
+        let samples: u64 = all().map(|b| b.n).sum();
+        if samples < self.cfg.min_samples || nbuckets < 2 * k || duration <= 0.0 {
+            return self.collecting(ev, restarted, out);
         }
-        let season = self.cfg.season_s.max(0.0);
-        let window = (duration / 2.0).max(season.min(duration));
-        let w0 = self.last_t - window;
+        // The recent half of the lifetime; the older half is what the window
+        // is compared with.
+        let window = duration / 2.0;
+        let w0 = end - window;
         let slice = window / k as f64;
 
         // Raw floors per slice in sc.xs, bucket means (the level) in sc.values.
         sc.xs.clear();
         sc.xs.resize(k, f64::INFINITY);
         sc.values.clear();
-        for b in self.buckets.iter().chain(self.open.iter()) {
+        for b in all() {
             let mid = b.mid();
             if mid < w0 {
                 continue;
             }
             let i = (((mid - w0) / slice) as usize).min(k - 1);
-            sc.xs[i] = sc.xs[i].min(b.min);
+            sc.xs[i] = sc.xs[i].min(b.mean());
             sc.values.push(b.mean());
         }
         sc.ts.clear();
@@ -544,8 +829,7 @@ impl Detector {
         // A gap in sampling leaves slices empty; half of them still make a judgement.
         if ev.floors.len() < k.div_ceil(2) {
             ev.floors.clear();
-            ev.reason.push_str("collecting samples");
-            return (LeakState::Collecting, none);
+            return self.collecting(ev, restarted, out);
         }
         let level = median_in(&sc.values, &mut sc.work)
             .abs()
@@ -553,8 +837,7 @@ impl Detector {
         let fs = &ev.floors;
         let mk = mann_kendall_in(fs, &mut sc.work);
         let Some(line) = theil_sen_in(&sc.ts, fs, 1.96, &mut sc.work) else {
-            ev.reason.push_str("collecting samples");
-            return (LeakState::Collecting, none);
+            return self.collecting(ev, restarted, out);
         };
         sc.values.clear();
         sc.values.extend(
@@ -571,19 +854,31 @@ impl Detector {
         let rise = line.slope * window;
         let relative = rise / level;
 
-        let pace_ratio = self.pace_ratio(w0, line.slope, sc);
-        let spread_ratio = spread_ratio(&sc.ts, fs, line.slope, &mut sc.work);
+        let older: &[Bucket] = &bs[..bs.partition_point(|b| b.mid() < w0)];
+        let pace_ratio = pace_ratio(older, line.slope, sc);
+        let in_window = &bs[bs.partition_point(|b| b.mid() < w0)..];
+        let (spread_ratio, spread_ratio_high) = spread_ratio(in_window, w0 + window / 2.0, sc);
+        let tau_without_jump = tau_without_jump(fs, rise, sc);
         let window_floor = fs.iter().copied().fold(f64::INFINITY, f64::min);
-        let floor_gain = self
-            .older_floor(w0)
-            .map_or(f64::INFINITY, |older| window_floor - older);
-        let rate = (
+        // The lifetime's floor before the window, its start-up excluded.
+        let older_floor = (older.len() >= 4).then(|| {
+            older[older.len() / 4..]
+                .iter()
+                .map(|b| b.mean())
+                .fold(f64::INFINITY, f64::min)
+        });
+        let floor_gain = older_floor.map(|f| window_floor - f);
+        let (climb_from, low) = climb_start(bs, open, start, duration, &mut sc.xs);
+        let climb = end - climb_from;
+        out.rate = (
             line.slope * 3600.0,
             line.slope_low * 3600.0,
             line.slope_high * 3600.0,
         );
+        out.low = low;
+        out.end_floor = fs.last().copied().unwrap_or(window_floor);
         ev.window_start_s = w0;
-        ev.window_end_s = self.last_t;
+        ev.window_end_s = end;
         ev.kendall_tau = mk.tau;
         ev.mann_kendall_z = mk.z;
         ev.floor_rise = rise;
@@ -591,309 +886,572 @@ impl Detector {
         ev.relative_growth = relative;
         // Finite or None, so the evidence survives JSON both ways.
         ev.pace_ratio = pace_ratio.is_finite().then_some(pace_ratio);
-        ev.spread_ratio = spread_ratio;
-        ev.floor_gain = floor_gain.is_finite().then_some(floor_gain);
+        ev.spread_ratio = spread_ratio.min(SPREAD_CAP);
+        ev.tau_without_jump = tau_without_jump;
+        ev.floor_gain = floor_gain;
+        ev.climb_s = Some(climb);
 
         let trending = mk.tau >= self.cfg.min_tau && line.slope_low > 0.0;
         let above_noise = rise > self.cfg.noise_multiple * noise;
         let meaningful = relative >= self.cfg.min_relative_growth;
-        let keeps_pace =
-            pace_ratio >= self.cfg.leveloff_ratio && spread_ratio >= self.cfg.leveloff_ratio;
-        let floor_rose = floor_gain > (self.cfg.noise_multiple * noise).max(0.0);
-        let season_seen = duration >= season.max(self.cfg.min_duration_s);
+        let steady = spread_ratio_high >= self.cfg.leveloff_ratio;
+        let keeps_pace = pace_ratio >= self.cfg.leveloff_ratio;
+        // Without its largest jump the floor must still pass the trend test:
+        // else the rise was one step (a batch, a cache load).
+        let no_step = tau_without_jump.is_some_and(|t| t >= self.cfg.min_tau);
+        // Never passes for lack of history: a window with nothing before it
+        // proves nothing about the floor.
+        let floor_rose = floor_gain.is_some_and(|g| g > self.cfg.noise_multiple * noise);
+        let need_climb = self.cfg.min_climb_s();
 
-        let saw = self.sawtooth(noise, w0);
-        ev.trough_gain = saw.map(|s| s.trough_gain);
-        // A saw-tooth whose lows do not rise is a heap that grows between
-        // collections, however steady its current ramp looks.
-        // Lows after a collection vary by a few percent from one to the next.
-        let trough_margin = (2.0 * noise).max(0.05 * level);
-        let flat_troughs = saw.is_some_and(|s| s.long_ramp && s.trough_gain <= trough_margin);
-        // And a saw-tooth whose lows keep rising is a leak, whatever the
-        // envelope of one window shows (long ramps leave its slices uneven).
-        let lows_rising = saw.is_some_and(|s| s.lows_rising(0.05 * level, self.cfg.leveloff_ratio));
-
+        // A garbage collector's saw-tooth with ramps longer than a slice: the
+        // slices' floors catch points on the ramps, not the lows, so the
+        // lows after each collection are the envelope judged instead.
+        let saw = sawtooth(bs, open, end, sc).filter(|s| s.cycle_s >= slice);
+        let lows = saw.map(|_| self.judge_lows(sc, level, end));
+        ev.trough_gain = lows.map(|l| l.gain);
+        let season = self.cfg.season_s.max(0.0);
         let season_gain = if season > 0.0 {
-            self.season_over_season(season, sc)
+            season_over_season(bs, open, season, end, start, sc)
+        } else {
+            None
+        };
+        // The same comparison one phase slice earlier: a one-off step lifts
+        // every slice only while it sits at the border between the seasons.
+        let earlier_gain = if season_gain.is_some() {
+            let shift = season / SEASON_SLICES as f64;
+            season_over_season(bs, open, season, end - shift, start, sc)
         } else {
             None
         };
         ev.season_gain = season_gain.map(|g| g.0);
-        let season_leak = season_gain.is_some_and(|(smallest, largest, level)| {
-            smallest > 0.0
-                && smallest >= self.cfg.leveloff_ratio * largest
-                && smallest >= 2.0 * self.cfg.min_relative_growth * level
-        });
+        // Every part of the cycle is higher than a season ago (the trend: the
+        // floor of every eighth of the day rose), by similar amounts (each
+        // gain within half the median gain of it: a cache fill or a step
+        // lifts only some hours, two steps lift some hours twice, a
+        // wandering level lifts them unevenly), and by at least 2 % of the
+        // level (the size); now and one slice ago.
+        let rose_evenly = |g: Option<(f64, f64)>| {
+            g.is_some_and(|(gain, farthest)| {
+                gain >= 2.0 * self.cfg.min_relative_growth * level
+                    && farthest <= self.cfg.leveloff_ratio * gain
+            })
+        };
+        let season_leak = rose_evenly(season_gain) && rose_evenly(earlier_gain);
+        let main =
+            trending && above_noise && meaningful && steady && keeps_pace && no_step && floor_rose;
+        // Lows after a collection vary by a few percent from one to the next.
+        let trough_margin = (2.0 * noise).max(0.05 * level);
+        out.climbing = match lows {
+            Some(l) if l.count >= 4 => l.climbing,
+            // Too few collections to judge their lows alone: the envelope's
+            // tests, and the low since the last drop above every earlier one.
+            Some(l) => main && l.gain > trough_margin,
+            None => main,
+        };
+        let climb = lows.map_or(climb, |l| l.climb_s);
+        let long_enough = climb >= need_climb;
 
         let r = &mut ev.reason;
         // Writing into a String cannot fail.
-        let state = if lows_rising && season_seen {
-            let lows = saw.map_or([0.0; 3], |s| s.lows);
-            r.push_str("the lows after each of the last three collections rose: ");
-            for (i, low) in lows.iter().enumerate() {
-                if i > 0 {
-                    r.push_str(", ");
-                }
-                let _ = format::write_bytes(r, *low);
-            }
-            LeakState::Leak
-        } else if season_leak {
-            let _ = write!(r, "every part of the daily cycle is higher than a season ago: trough, median and peak rose by at least ");
-            let _ = format::write_bytes(r, season_gain.map_or(0.0, |g| g.0));
-            LeakState::Leak
-        } else if trending
-            && above_noise
-            && meaningful
-            && keeps_pace
-            && floor_rose
-            && !flat_troughs
-            && season_seen
+        let state = if let (Some(l), true) =
+            (lows.filter(|l| l.count >= 4), out.climbing && long_enough)
         {
+            let _ = write!(
+                r,
+                "the lows after each of the last {} collections rose steadily, {:.1}% in ",
+                l.count,
+                l.relative * 100.0
+            );
+            let _ = format::write_duration(r, l.span_s);
+            let _ = write!(r, " (tau {:.2})", l.tau);
+            LeakState::Leak
+        } else if out.climbing && long_enough {
             let _ = write!(
                 r,
                 "lower envelope rose {:.1}% over the last ",
                 relative * 100.0
             );
             let _ = format::write_duration(r, window);
-            let _ = write!(r, " with tau {:.2}, no levelling off", mk.tau);
+            let _ = write!(r, " with tau {:.2}, steadily for ", mk.tau);
+            let _ = format::write_duration(r, climb);
+            if season > 0.0 {
+                r.push_str(" (longer than a daily cycle rises)");
+            }
+            LeakState::Leak
+        } else if season_leak {
+            r.push_str("every part of the daily cycle is higher than a season ago, by ");
+            let _ = format::write_bytes(r, season_gain.map_or(0.0, |g| g.0));
+            r.push_str(" (median of the hours compared)");
+            LeakState::Leak
+        } else if restarted.is_some() && line.slope > 0.0 {
+            // The earlier lifetimes climbed the same way and this one is
+            // climbing too (or too young to say otherwise).
+            self.write_restarted(r);
             LeakState::Leak
         } else if mk.tau > 0.3 && line.slope > 0.0 && rise > 2.0 * noise && meaningful {
-            if !keeps_pace {
+            if !steady || !keeps_pace {
                 let _ = write!(
                     r,
-                    "rising but not steadily (pace {pace_ratio:.2} of before, slower half {spread_ratio:.2} of the window): levelling off or a one-off step"
+                    "rising, but slowing down (recent half {spread_ratio:.2} of the older half, window {pace_ratio:.2} of before): levelling off"
                 );
+            } else if let Some(l) = lows.filter(|l| {
+                (l.count >= 4 && !l.climbing) || (l.count < 4 && l.gain <= trough_margin)
+            }) {
+                let _ = write!(r, "garbage-collector saw-tooth (a collection every ~");
+                let _ = format::write_duration(r, saw.map_or(0.0, |s| s.cycle_s));
+                if l.count < 4 {
+                    r.push_str("), and the low since the last collection is no higher than before");
+                } else {
+                    r.push_str("), and the lows after the collections are not rising steadily");
+                }
+            } else if !no_step {
+                r.push_str("rising in one step (most of the rise is a single jump): a batch or a cache load, not a leak");
             } else if !floor_rose {
-                r.push_str(
-                    "rising since the last drop, but the floor is no higher than before: saw-tooth",
-                );
-            } else if flat_troughs {
-                r.push_str(
-                    "rising since the last sharp drop, but the lows after the drops are not rising: garbage-collector saw-tooth",
-                );
-            } else if duration < self.cfg.min_duration_s {
-                r.push_str("rising; watching for at least ");
-                let _ = format::write_duration(r, self.cfg.min_duration_s);
-                r.push_str(" before calling it a leak");
-            } else if !season_seen {
-                r.push_str("rising; waiting for a full season (");
-                let _ = format::write_duration(r, season);
-                r.push_str(") of history to rule out a daily cycle");
-            } else {
+                r.push_str("rising, but the floor is no higher than earlier in this lifetime");
+            } else if !trending || !above_noise {
                 let _ = write!(
                     r,
                     "rising {:.1}% over the window, not yet steady enough for a leak",
                     relative * 100.0
                 );
+            } else if season > 0.0 {
+                r.push_str("rising steadily for ");
+                let _ = format::write_duration(r, climb);
+                r.push_str("; a daily cycle can rise this long: watching until ");
+                let _ = format::write_duration(r, need_climb);
+            } else {
+                r.push_str("rising; watching for at least ");
+                let _ = format::write_duration(r, need_climb);
+                r.push_str(" before calling it a leak");
             }
             LeakState::Growing
-        } else if self.rose_before(w0, window_floor, noise) {
+        } else if older_floor.is_some_and(|f| {
+            let margin = (3.0 * noise).max(self.cfg.min_relative_growth * window_floor.abs());
+            window_floor - f > margin
+        }) {
             r.push_str("grew earlier, flat now: levelled off");
             LeakState::Plateau
         } else {
             r.push_str("no significant trend");
             LeakState::Stable
         };
-        (state, rate)
+        out.state = Some(state);
+        out
     }
 
-    /// Buckets whose middle is before `w0` (buckets are in time order).
-    fn older(&self, w0: f64) -> &[Bucket] {
-        &self.buckets[..self.buckets.partition_point(|b| b.mid() < w0)]
-    }
-
-    /// Slope of the window over the slope of the older history's floors.
-    /// Returns a large ratio when the older part did not grow.
-    fn pace_ratio(&self, w0: f64, recent_slope: f64, sc: &mut Scratch) -> f64 {
-        let older = self.older(w0);
-        if older.len() < 8 {
-            return f64::INFINITY;
-        }
-        // Skip the first quarter of the older part: start-up ramps live there.
-        let pts = &older[older.len() / 4..];
-        let chunk = pts.len().div_ceil(4.min(pts.len()));
-        sc.xs.clear();
-        sc.values.clear();
-        for c in pts.chunks(chunk) {
-            sc.xs.push((c[0].t0 + c[c.len() - 1].t1) / 2.0);
-            sc.values
-                .push(c.iter().map(|b| b.min).fold(f64::INFINITY, f64::min));
-        }
-        match theil_sen_in(&sc.xs, &sc.values, 1.96, &mut sc.work) {
-            Some(old) if old.slope > 0.0 => recent_slope / old.slope,
-            _ => f64::INFINITY,
-        }
-    }
-
-    /// (smallest gain, largest gain, level) of trough, median and peak of
-    /// the last season over the season before it; `None` before two seasons.
-    fn season_over_season(&self, season: f64, sc: &mut Scratch) -> Option<(f64, f64, f64)> {
-        if self.last_t - self.first_t < 2.0 * season {
-            return None;
-        }
-        let split = self.last_t - season;
-        let (lo0, med0, hi0) = self.season_stats(split - season, split, sc)?;
-        let (lo1, med1, hi1) = self.season_stats(split, self.last_t + 1.0, sc)?;
-        let gains = [lo1 - lo0, med1 - med0, hi1 - hi0];
-        let smallest = gains.iter().copied().fold(f64::INFINITY, f64::min);
-        let largest = gains.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        Some((smallest, largest, med1.abs()))
-    }
-
-    /// (trough, median of bucket means, peak) of the buckets in [from, to).
-    fn season_stats(&self, from: f64, to: f64, sc: &mut Scratch) -> Option<(f64, f64, f64)> {
-        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-        sc.values.clear();
-        for b in self
-            .buckets
+    /// The trend, size and pace tests on the lows after each collection
+    /// (in `sc.lows`): the envelope of a saw-tooth with long ramps.
+    fn judge_lows(&self, sc: &mut Scratch, level: f64, end: f64) -> Lows {
+        let n = sc.lows.len();
+        let first = sc.lows.first().copied().unwrap_or(f64::NAN);
+        let lowest = sc.lows.iter().copied().fold(f64::INFINITY, f64::min);
+        let gain = sc.lows.last().map_or(0.0, |l| l - lowest);
+        let lowest_at = sc
+            .lows
             .iter()
-            .chain(self.open.iter())
-            .filter(|b| b.mid() >= from && b.mid() < to)
-        {
-            lo = lo.min(b.min);
-            hi = hi.max(b.max);
-            sc.values.push(b.mean());
-        }
-        if sc.values.len() < 4 {
-            return None;
-        }
-        Some((lo, median_in(&sc.values, &mut sc.work), hi))
-    }
-
-    /// The saw-tooth of a garbage-collected heap, if the history shows one.
-    ///
-    /// A drop is a sharp fall from a peak (by 8% of it and twice the floors'
-    /// noise, leaving more than a tenth of it) that the next bucket does not
-    /// undo at once, so a lone low sample is not one. Collectors also make
-    /// small drops (young-generation scavenges) while the heap keeps
-    /// growing, so only major drops count:
-    /// at least half the largest fall seen. The saw-tooth is returned while
-    /// the next drop is not long overdue (6 times the longest ramp before
-    /// it; else the drop was a one-off event).
-    fn sawtooth(&self, noise: f64, w0: f64) -> Option<SawTooth> {
-        const DROP_FRACTION: f64 = 0.08;
-        const MAJOR: f64 = 0.5;
-        const OVERDUE: f64 = 6.0;
-        const RESIDUE: f64 = 0.1;
-        let all = || self.buckets.iter().chain(self.open.iter());
-        // The fall into bucket `b` (after `p`), when it is a drop.
-        let fall_into = |p: Option<&Bucket>, b: &Bucket, next: &Bucket| -> Option<f64> {
-            let (mut fall, mut from) = (b.fall, b.fall_from);
-            if let Some(p) = p {
-                if p.max - b.min > fall {
-                    (fall, from) = (p.max - b.min, p.max);
-                }
-            }
-            let threshold = (DROP_FRACTION * from.abs()).max(2.0 * noise);
-            // A collector never frees nearly everything: a fall to almost
-            // nothing is a process being replaced or a bad sample.
-            let leaves_some = b.min > RESIDUE * from;
-            (fall > threshold && leaves_some && next.min < from - fall / 2.0).then_some(fall)
+            .position(|l| *l == lowest)
+            .map_or(end, |i| sc.lows_t[i]);
+        let mut out = Lows {
+            count: n,
+            climbing: false,
+            gain,
+            climb_s: end - lowest_at,
+            span_s: sc.lows_t.last().map_or(0.0, |t| t - sc.lows_t[0]),
+            relative: 0.0,
+            tau: 0.0,
         };
-        let mut largest = 0.0f64;
-        let mut prev = None;
-        for (b, next) in all().zip(all().skip(1)) {
-            if let Some(fall) = fall_into(prev, b, next) {
-                largest = largest.max(fall);
-            }
-            prev = Some(b);
+        if n < 4 {
+            return out;
         }
-        if largest <= 0.0 {
-            return None;
-        }
-        let start = all().next()?.t0;
-        let (mut drops, mut last_drop_t) = (0u32, start);
-        let mut longest_ramp = 0.0f64;
-        // The lowest low before the last major drop (warm-up excluded: the
-        // first eighth of the history), and the low since.
-        let (mut lowest_before, mut low) = (f64::INFINITY, f64::INFINITY);
-        // The lows after the last three major drops, oldest first.
-        let mut lows = [f64::NAN; 3];
-        let mut prev = None;
-        for (b, next) in all().zip(all().skip(1)) {
-            if fall_into(prev, b, next).is_some_and(|f| f >= MAJOR * largest) {
-                longest_ramp = longest_ramp.max(b.mid() - last_drop_t);
-                if drops > 0 {
-                    lows.rotate_left(1);
-                    lows[2] = low;
-                }
-                drops += 1;
-                last_drop_t = b.mid();
-                lowest_before = lowest_before.min(low);
-                low = f64::INFINITY;
-            }
-            let warm_up = b.mid() < start + (self.last_t - start) / 8.0;
-            if !warm_up {
-                low = low.min(b.min);
-            }
-            prev = Some(b);
-        }
-        if let Some(last) = all().last() {
-            low = low.min(last.min);
-        }
-        lows.rotate_left(1);
-        lows[2] = low;
-        let overdue = self.last_t - last_drop_t > OVERDUE * longest_ramp;
-        let long_ramp = last_drop_t <= w0 + (self.last_t - w0) / 2.0;
-        (drops >= 1 && lowest_before.is_finite() && !overdue).then_some(SawTooth {
-            trough_gain: low - lowest_before,
-            long_ramp,
-            lows,
-        })
-    }
-
-    /// The lowest floor of the history before `w0`, warm-up excluded.
-    fn older_floor(&self, w0: f64) -> Option<f64> {
-        let older = self.older(w0);
-        if older.len() < 4 {
-            return None;
-        }
-        Some(
-            older[older.len() / 4..]
+        let mk = mann_kendall_in(&sc.lows, &mut sc.work);
+        let Some(line) = theil_sen_in(&sc.lows_t, &sc.lows, 1.96, &mut sc.work) else {
+            return out;
+        };
+        sc.values.clear();
+        sc.values.extend(
+            sc.lows_t
                 .iter()
-                .map(|b| b.min)
-                .fold(f64::INFINITY, f64::min),
-        )
+                .zip(&sc.lows)
+                .map(|(t, f)| f - (line.intercept + line.slope * t)),
+        );
+        let res_med = median_in(&sc.values, &mut sc.work);
+        for r in &mut sc.values {
+            *r = (*r - res_med).abs();
+        }
+        let noise = 1.4826 * median_in(&sc.values, &mut sc.work);
+        let rise = line.slope * out.span_s;
+        out.relative = rise / level;
+        out.tau = mk.tau;
+        let spread = spread_of_points(&sc.lows_t, &sc.lows, &mut sc.work);
+        out.climbing = mk.tau >= self.cfg.min_tau
+            && line.slope_low > 0.0
+            && rise > self.cfg.noise_multiple * noise
+            && out.relative >= self.cfg.min_relative_growth
+            && spread >= self.cfg.leveloff_ratio
+            && gain > 0.0
+            && first.is_finite();
+        out
     }
 
-    /// Whether the history rose to the window's floor from a clearly lower
-    /// level earlier on (after the first samples, which are start-up).
-    fn rose_before(&self, w0: f64, window_floor: f64, noise: f64) -> bool {
-        let older = self.older(w0);
-        if older.len() < 4 {
-            return false;
+    /// The judgement while the lifetime is too young to judge on its own:
+    /// a leak if the lifetimes before it climbed the same way.
+    fn collecting(&self, ev: &mut Evidence, restarted: Option<()>, mut out: Verdict) -> Verdict {
+        if restarted.is_some() {
+            self.write_restarted(&mut ev.reason);
+            out.state = Some(LeakState::Leak);
+        } else {
+            ev.reason.push_str("collecting samples");
+            out.state = Some(LeakState::Collecting);
         }
-        let early = older[older.len() / 8..]
-            .iter()
-            .map(|b| b.min)
-            .fold(f64::INFINITY, f64::min);
-        let margin = (3.0 * noise).max(self.cfg.min_relative_growth * window_floor.abs());
-        window_floor - early > margin
+        out
+    }
+
+    /// The last lifetimes (two or more, back to back) all climbed steadily
+    /// at similar rates, for longer in total than a climb must last: a leak
+    /// masked by restarts.
+    fn restarted_leak(&self) -> Option<()> {
+        let past = &self.past[..self.past_len];
+        let climbing = past.iter().rev().take_while(|l| l.climbed).count();
+        if climbing < 2 {
+            return None;
+        }
+        let recent = &past[past.len() - climbing..];
+        let (lo, hi) = recent.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), l| {
+            (lo.min(l.rate_per_hour), hi.max(l.rate_per_hour))
+        });
+        let similar = lo > 0.0 && lo >= self.cfg.leveloff_ratio * hi;
+        let total: f64 = recent.iter().map(|l| l.end_s - l.start_s).sum();
+        (similar && total >= self.cfg.min_climb_s()).then_some(())
+    }
+
+    fn write_restarted(&self, r: &mut String) {
+        let past = &self.past[..self.past_len];
+        let climbing = past.iter().rev().take_while(|l| l.climbed).count();
+        let recent = &past[past.len() - climbing..];
+        let _ = write!(
+            r,
+            "the same steady climb in each of the last {climbing} lifetimes (restarts) at about "
+        );
+        let mean_rate = recent.iter().map(|l| l.rate_per_hour).sum::<f64>() / climbing as f64;
+        let _ = format::write_bytes(r, mean_rate);
+        r.push_str("/h; restarted after ");
+        for (i, l) in recent.iter().rev().take(4).enumerate() {
+            if i > 0 {
+                r.push_str(", ");
+            }
+            let _ = format::write_duration(r, l.end_s - l.start_s);
+        }
     }
 }
 
-/// What [`Detector::sawtooth`] found.
+/// When the climb to the end of the lifetime began, and the lowest floor.
+/// The lifetime is cut into `CLIMB_SLICES` slices; the climb begins at the
+/// last slice whose floor is still within a tenth of the climb above the
+/// lowest floor (a flat trough counts as low to its end, so its width is not
+/// taken for climbing).
+fn climb_start(
+    bs: &[Bucket],
+    open: Option<&Bucket>,
+    start: f64,
+    duration: f64,
+    floors: &mut Vec<f64>,
+) -> (f64, f64) {
+    const CLIMB_SLICES: usize = 32;
+    let slice = duration / CLIMB_SLICES as f64;
+    floors.clear();
+    floors.resize(CLIMB_SLICES, f64::INFINITY);
+    for b in bs.iter().chain(open) {
+        let i = (((b.mid() - start) / slice) as usize).min(CLIMB_SLICES - 1);
+        floors[i] = floors[i].min(b.mean());
+    }
+    let (lowest_i, low) =
+        floors
+            .iter()
+            .copied()
+            .enumerate()
+            .fold(
+                (0, f64::INFINITY),
+                |m, (i, f)| if f < m.1 { (i, f) } else { m },
+            );
+    let end_floor = floors
+        .iter()
+        .rev()
+        .copied()
+        .find(|f| f.is_finite())
+        .unwrap_or(low);
+    let near = low + 0.1 * (end_floor - low).max(0.0);
+    let last_low = (lowest_i..CLIMB_SLICES)
+        .filter(|i| floors[*i] <= near)
+        .max()
+        .unwrap_or(lowest_i);
+    (start + (last_low as f64 + 0.5) * slice, low)
+}
+
+/// What `spread_ratio` shows when the older half did not rise.
+const SPREAD_CAP: f64 = 100.0;
+
+/// The recent half's slope over the older half's (one-sided: only a slower
+/// recent half argues against a leak), and the same with the upper end of
+/// the recent slope's 95 % confidence interval: a slowdown that noise could
+/// explain proves nothing. Each half's slope is Theil–Sen over up to 16
+/// minima of its buckets. Infinite when the older half did not rise
+/// (nothing to slow down from).
+fn spread_ratio(window: &[Bucket], split: f64, sc: &mut Scratch) -> (f64, f64) {
+    let at = window.partition_point(|b| b.mid() < split);
+    let older = envelope_slope(&window[..at], sc).map_or(0.0, |l| l.slope);
+    let Some(recent) = envelope_slope(&window[at..], sc) else {
+        return (0.0, 0.0);
+    };
+    if older <= 0.0 {
+        if recent.slope > 0.0 {
+            (f64::INFINITY, f64::INFINITY)
+        } else {
+            (0.0, f64::INFINITY)
+        }
+    } else {
+        (recent.slope / older, recent.slope_high / older)
+    }
+}
+
+/// The one-sided spread of a few points (the lows after collections):
+/// recent half's slope (upper end of its 95 % CI) over the older half's.
+fn spread_of_points(ts: &[f64], fs: &[f64], work: &mut Vec<f64>) -> f64 {
+    if fs.len() < 4 {
+        return 0.0;
+    }
+    let h = fs.len() / 2;
+    let older = theil_sen_in(&ts[..h], &fs[..h], 1.96, work).map_or(0.0, |l| l.slope);
+    match theil_sen_in(&ts[h..], &fs[h..], 1.96, work) {
+        Some(_) if older <= 0.0 => f64::INFINITY,
+        Some(recent) => recent.slope_high / older,
+        None => 0.0,
+    }
+}
+
+/// Theil–Sen line through the minima of up to 16 equal runs of buckets: the
+/// lower envelope of a stretch of history, quadratic cost bounded.
+fn envelope_slope(bs: &[Bucket], sc: &mut Scratch) -> Option<crate::stats::TheilSen> {
+    if bs.len() < 4 {
+        return None;
+    }
+    let chunk = bs.len().div_ceil(16);
+    sc.xs.clear();
+    sc.values.clear();
+    for c in bs.chunks(chunk) {
+        sc.xs.push((c[0].t0 + c[c.len() - 1].t1) / 2.0);
+        sc.values
+            .push(c.iter().map(|b| b.mean()).fold(f64::INFINITY, f64::min));
+    }
+    theil_sen_in(&sc.xs, &sc.values, 1.96, &mut sc.work)
+}
+
+/// Kendall's tau of the floors once their largest rise between neighbours
+/// is taken out (every floor after it lowered by it); `None` for a window
+/// that did not rise.
+fn tau_without_jump(fs: &[f64], rise: f64, sc: &mut Scratch) -> Option<f64> {
+    if rise <= 0.0 || fs.len() < 4 {
+        return None;
+    }
+    let (at, jump) =
+        fs.windows(2)
+            .map(|w| w[1] - w[0])
+            .enumerate()
+            .fold(
+                (0, 0.0f64),
+                |m, (i, d)| if d > m.1 { (i + 1, d) } else { m },
+            );
+    sc.lows.clear();
+    sc.lows.extend(
+        fs.iter()
+            .enumerate()
+            .map(|(i, f)| if i >= at { f - jump } else { *f }),
+    );
+    Some(mann_kendall_in(&sc.lows, &mut sc.work).tau)
+}
+
+/// Slope of the window over the slope of the older history's lower
+/// envelope (its first quarter skipped: start-up ramps live there). Returns
+/// a large ratio when the older part did not grow, and 0 when there is too
+/// little of it to tell (never a pass for lack of history).
+fn pace_ratio(older: &[Bucket], recent_slope: f64, sc: &mut Scratch) -> f64 {
+    if older.len() < 8 {
+        return 0.0;
+    }
+    match envelope_slope(&older[older.len() / 4..], sc) {
+        Some(old) if old.slope > 0.0 => recent_slope / old.slope,
+        _ => f64::INFINITY,
+    }
+}
+
+/// Phase slices per season in the season-over-season test.
+const SEASON_SLICES: usize = 8;
+
+/// The last season against the one before it, phase by phase: the floor of
+/// each eighth of the last season minus the floor of the same eighth a
+/// season earlier. Returns (median gain, robust scatter of the gains, how
+/// many of them rose, how many were compared); `None` before two seasons.
+fn season_over_season(
+    bs: &[Bucket],
+    open: Option<&Bucket>,
+    season: f64,
+    end: f64,
+    start: f64,
+    sc: &mut Scratch,
+) -> Option<(f64, f64)> {
+    if end - start < 2.0 * season {
+        return None;
+    }
+    let from = end - 2.0 * season;
+    let slice = season / SEASON_SLICES as f64;
+    sc.xs.clear();
+    sc.xs.resize(2 * SEASON_SLICES, f64::INFINITY);
+    for b in bs.iter().chain(open) {
+        let mid = b.mid();
+        if mid < from || mid > end {
+            continue;
+        }
+        let i = (((mid - from) / slice) as usize).min(2 * SEASON_SLICES - 1);
+        sc.xs[i] = sc.xs[i].min(b.mean());
+    }
+    sc.values.clear();
+    for j in 0..SEASON_SLICES {
+        let (a, b) = (sc.xs[j], sc.xs[j + SEASON_SLICES]);
+        if a.is_finite() && b.is_finite() {
+            sc.values.push(b - a);
+        }
+    }
+    let compared = sc.values.len();
+    if compared < SEASON_SLICES - 2 {
+        return None;
+    }
+    let median = median_in(&sc.values, &mut sc.work);
+    let farthest = sc
+        .values
+        .iter()
+        .map(|g| (g - median).abs())
+        .fold(0.0f64, f64::max);
+    Some((median, farthest))
+}
+
+/// The lows after each collection, judged.
+#[derive(Debug, Clone, Copy)]
+struct Lows {
+    count: usize,
+    climbing: bool,
+    /// The last low over the lowest.
+    gain: f64,
+    /// Since the lowest low.
+    climb_s: f64,
+    /// From the first low to the last.
+    span_s: f64,
+    relative: f64,
+    tau: f64,
+}
+
+/// What [`sawtooth`] found; the lows after each major drop are in
+/// `Scratch::lows_t` / `Scratch::lows`.
 #[derive(Debug, Clone, Copy)]
 struct SawTooth {
-    /// The low since the last drop minus the lowest low after an earlier one.
-    trough_gain: f64,
-    /// The ramp since the last drop spans at least half the window: the
-    /// lower envelope sees only that ramp, not the lows.
-    long_ramp: bool,
-    /// The lows after the last three drops, oldest first (NaN when fewer),
-    /// the last one since the latest drop.
-    lows: [f64; 3],
+    /// Median time between major drops.
+    cycle_s: f64,
 }
 
-impl SawTooth {
-    /// Each of the last three lows above the one before by `margin`, and
-    /// the later rise at least half the earlier one (a cache warming up
-    /// over a few collections rises less and less).
-    fn lows_rising(&self, margin: f64, leveloff_ratio: f64) -> bool {
-        let first = self.lows[1] - self.lows[0];
-        let second = self.lows[2] - self.lows[1];
-        first > margin && second > margin && second >= leveloff_ratio * first
+/// The saw-tooth of a garbage-collected heap, if the lifetime shows one.
+///
+/// A drop is a fall of at least 8 % between the buckets around it: the
+/// lower of the two bucket means before it is above the higher of the two
+/// after it by 8 % of the level and by four times the scatter of
+/// neighbouring means (noise alone never gets there; a lone low sample
+/// moves no mean). Collectors also make small drops (young-generation
+/// scavenges) while the heap keeps growing, so only major drops count: at
+/// least half the largest. Each major drop starts a cycle whose low (the
+/// heap after the collection) goes into `sc.lows`. The saw-tooth is
+/// returned while the next drop is not long overdue (6 times the longest
+/// cycle before it; else the drops were one-off events).
+fn sawtooth(bs: &[Bucket], open: Option<&Bucket>, end: f64, sc: &mut Scratch) -> Option<SawTooth> {
+    const DROP_FRACTION: f64 = 0.08;
+    const MAJOR: f64 = 0.5;
+    const OVERDUE: f64 = 6.0;
+    sc.lows.clear();
+    sc.lows_t.clear();
+    let n = bs.len();
+    if n < 8 {
+        return None;
     }
+    // Scatter of neighbouring bucket means (trend removed by the median).
+    sc.values.clear();
+    sc.values
+        .extend(bs.windows(2).map(|w| w[1].mean() - w[0].mean()));
+    let med = median_in(&sc.values, &mut sc.work);
+    for d in &mut sc.values {
+        *d = (*d - med).abs();
+    }
+    let scatter = 1.4826 * median_in(&sc.values, &mut sc.work) / std::f64::consts::SQRT_2;
+    // The drop into bucket i, seen from the two buckets on each side.
+    let drop_at = |i: usize| -> Option<f64> {
+        if i < 2 || i + 2 >= n {
+            return None;
+        }
+        let before = bs[i - 1].mean().min(bs[i - 2].mean());
+        let after = bs[i + 1].mean().max(bs[i + 2].mean());
+        let fall = before - after;
+        (fall >= DROP_FRACTION * before.abs() && fall > 4.0 * scatter).then_some(fall)
+    };
+    let largest = (0..n).filter_map(drop_at).fold(0.0f64, f64::max);
+    if largest <= 0.0 {
+        return None;
+    }
+    let mut last_drop_t = None;
+    let mut longest = 0.0f64;
+    let mut low = f64::INFINITY;
+    let mut in_drop = false;
+    sc.values.clear();
+    let start = bs[0].t0;
+    let warm_up_end = start + (end - start) / 8.0;
+    for (i, b) in bs.iter().enumerate() {
+        // A fall spread over two buckets is one drop.
+        let major = drop_at(i).is_some_and(|f| f >= MAJOR * largest);
+        if major && !in_drop {
+            match last_drop_t {
+                Some(t) => {
+                    sc.lows_t.push(t);
+                    sc.lows.push(low);
+                    longest = longest.max(b.mid() - t);
+                    sc.values.push(b.mid() - t);
+                }
+                // The lifetime's low before its first drop, its start-up
+                // excluded, is the first low.
+                None if low.is_finite() => {
+                    sc.lows_t.push(warm_up_end);
+                    sc.lows.push(low);
+                }
+                None => {}
+            }
+            last_drop_t = Some(b.mid());
+            low = f64::INFINITY;
+        }
+        in_drop = major;
+        if last_drop_t.is_some() || b.mid() >= warm_up_end {
+            low = low.min(b.min);
+        }
+    }
+    let last = last_drop_t?;
+    if let Some(o) = open {
+        low = low.min(o.min);
+    }
+    // The cycle since the last drop counts once it is as long as a typical one.
+    let cycle_s = if sc.values.is_empty() {
+        end - last
+    } else {
+        median_in(&sc.values, &mut sc.work)
+    };
+    if end - last >= 0.5 * cycle_s || sc.lows.is_empty() {
+        sc.lows_t.push(last);
+        sc.lows.push(low);
+    }
+    let overdue = longest > 0.0 && end - last > OVERDUE * longest;
+    (!overdue).then_some(SawTooth { cycle_s })
 }
 
 /// Buffers reused by every judgement, so judging allocates nothing once
@@ -904,17 +1462,11 @@ struct Scratch {
     xs: Vec<f64>,
     values: Vec<f64>,
     work: Vec<f64>,
-}
-
-/// The slower half's Theil–Sen slope over the whole window's slope.
-fn spread_ratio(ts: &[f64], fs: &[f64], slope: f64, work: &mut Vec<f64>) -> f64 {
-    if slope <= 0.0 || fs.len() < 4 {
-        return 0.0;
-    }
-    let h = fs.len() / 2;
-    let first = theil_sen_in(&ts[..h], &fs[..h], 1.96, work).map_or(0.0, |l| l.slope);
-    let second = theil_sen_in(&ts[h..], &fs[h..], 1.96, work).map_or(0.0, |l| l.slope);
-    first.min(second) / slope
+    /// The lows after each collection of a saw-tooth, and when they began.
+    lows: Vec<f64>,
+    lows_t: Vec<f64>,
+    /// The evidence of a lifetime that just ended (kept for its buffers).
+    ended: Evidence,
 }
 
 fn time_to_limit(

@@ -180,6 +180,54 @@ pub fn sparkline(values: &[f64], width: usize) -> String {
         .collect()
 }
 
+/// A bounded summary of a series for its sparkline: at most `cap` points,
+/// each the minimum of an equal run of samples. When full, neighbours merge
+/// pairwise, so a series of any length fits in `cap` points and pushing a
+/// sample never allocates.
+#[derive(Debug, Clone)]
+pub struct SparkBuffer {
+    cap: usize,
+    per_point: usize,
+    pending: usize,
+    values: Vec<f64>,
+}
+
+impl SparkBuffer {
+    pub fn new(cap: usize) -> Self {
+        let cap = cap.max(2);
+        SparkBuffer {
+            cap,
+            per_point: 1,
+            pending: 0,
+            values: Vec::with_capacity(cap),
+        }
+    }
+
+    pub fn push(&mut self, v: f64) {
+        if !v.is_finite() {
+            return;
+        }
+        match self.values.last_mut() {
+            Some(last) if self.pending > 0 => *last = last.min(v),
+            _ => self.values.push(v),
+        }
+        self.pending = (self.pending + 1) % self.per_point;
+        if self.values.len() >= self.cap && self.pending == 0 {
+            let half = self.values.len().div_ceil(2);
+            for i in 0..half {
+                let a = self.values[2 * i];
+                self.values[i] = self.values.get(2 * i + 1).map_or(a, |b| a.min(*b));
+            }
+            self.values.truncate(half);
+            self.per_point *= 2;
+        }
+    }
+
+    pub fn values(&self) -> &[f64] {
+        &self.values
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,6 +282,19 @@ mod tests {
         assert_eq!(s.chars().count(), 8);
         assert!(s.starts_with('▁') && s.ends_with('█'));
         assert_eq!(sparkline(&[1.0, 1.0], 4), "▁▁");
+    }
+
+    #[test]
+    fn spark_buffer_stays_bounded_and_keeps_the_shape() {
+        let mut b = SparkBuffer::new(120);
+        for i in 0..1_000_000 {
+            b.push(f64::from(i));
+        }
+        assert!(b.values().len() <= 120);
+        assert!(b.values().windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(b.values()[0], 0.0);
+        b.push(f64::NAN);
+        assert!(b.values().iter().all(|v| v.is_finite()));
     }
 
     proptest::proptest! {

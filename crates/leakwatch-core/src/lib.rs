@@ -8,6 +8,7 @@ pub mod detector;
 pub mod few;
 pub mod format;
 pub mod keyed;
+pub mod replay;
 pub mod series;
 pub mod stats;
 
