@@ -786,7 +786,7 @@ impl Detector {
         ev.reset();
         ev.lifetimes.extend_from_slice(&self.past[..self.past_len]);
         ev.lifetimes_ended = self.lifetimes_ended;
-        let restarted = self.restarted_leak();
+        let restarted = self.restarted_leak(None);
         let all = || bs.iter().chain(open);
         let k = self.cfg.slices.max(4);
         let (Some(first), Some(last)) = (all().next(), all().last()) else {
@@ -952,6 +952,9 @@ impl Detector {
         let climb = lows.map_or(climb, |l| l.climb_s);
         let long_enough = climb >= need_climb;
 
+        let restarted_now = self
+            .restarted_leak(out.climbing.then_some((out.rate.0, duration)))
+            .or(restarted.filter(|_| line.slope > 0.0));
         let r = &mut ev.reason;
         // Writing into a String cannot fail.
         let state = if let (Some(l), true) =
@@ -984,10 +987,9 @@ impl Detector {
             let _ = format::write_bytes(r, season_gain.map_or(0.0, |g| g.0));
             r.push_str(" (median of the hours compared)");
             LeakState::Leak
-        } else if restarted.is_some() && line.slope > 0.0 {
-            // The earlier lifetimes climbed the same way and this one is
-            // climbing too (or too young to say otherwise).
-            self.write_restarted(r);
+        } else if let Some(restarted) = restarted_now {
+            // The earlier lifetimes climbed the same way, and this one climbs too.
+            self.write_restarted(r, &restarted);
             LeakState::Leak
         } else if mk.tau > 0.3 && line.slope > 0.0 && rise > 2.0 * noise && meaningful {
             if !steady || !keeps_pace {
@@ -1096,9 +1098,14 @@ impl Detector {
 
     /// The judgement while the lifetime is too young to judge on its own:
     /// a leak if the lifetimes before it climbed the same way.
-    fn collecting(&self, ev: &mut Evidence, restarted: Option<()>, mut out: Verdict) -> Verdict {
-        if restarted.is_some() {
-            self.write_restarted(&mut ev.reason);
+    fn collecting(
+        &self,
+        ev: &mut Evidence,
+        restarted: Option<Restarted>,
+        mut out: Verdict,
+    ) -> Verdict {
+        if let Some(restarted) = restarted {
+            self.write_restarted(&mut ev.reason, &restarted);
             out.state = Some(LeakState::Leak);
         } else {
             ev.reason.push_str("collecting samples");
@@ -1107,42 +1114,65 @@ impl Detector {
         out
     }
 
-    /// The last lifetimes (two or more, back to back) all climbed steadily
-    /// at similar rates, for longer in total than a climb must last: a leak
-    /// masked by restarts.
-    fn restarted_leak(&self) -> Option<()> {
+    /// The lifetimes that ended last (one or more, back to back) climbed
+    /// steadily, and with the current one if it climbs too, they are at
+    /// least two, at similar rates, climbing for longer in total than a
+    /// climb must last: a leak masked by restarts. `current` is the current
+    /// lifetime's (rate per hour, duration) when it climbs steadily.
+    fn restarted_leak(&self, current: Option<(f64, f64)>) -> Option<Restarted> {
         let past = &self.past[..self.past_len];
         let climbing = past.iter().rev().take_while(|l| l.climbed).count();
-        if climbing < 2 {
-            return None;
-        }
         let recent = &past[past.len() - climbing..];
-        let (lo, hi) = recent.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), l| {
-            (lo.min(l.rate_per_hour), hi.max(l.rate_per_hour))
+        let rates = recent
+            .iter()
+            .map(|l| l.rate_per_hour)
+            .chain(current.map(|c| c.0));
+        let (lo, hi) = rates.fold((f64::INFINITY, 0.0f64), |(lo, hi), r| {
+            (lo.min(r), hi.max(r))
         });
+        let lifetimes = climbing + usize::from(current.is_some());
+        let total_s =
+            recent.iter().map(|l| l.end_s - l.start_s).sum::<f64>() + current.map_or(0.0, |c| c.1);
         let similar = lo > 0.0 && lo >= self.cfg.leveloff_ratio * hi;
-        let total: f64 = recent.iter().map(|l| l.end_s - l.start_s).sum();
-        (similar && total >= self.cfg.min_climb_s()).then_some(())
+        (climbing >= 1 && lifetimes >= 2 && similar && total_s >= self.cfg.min_climb_s()).then(
+            || Restarted {
+                lifetimes,
+                mean_rate_per_hour: (recent.iter().map(|l| l.rate_per_hour).sum::<f64>()
+                    + current.map_or(0.0, |c| c.0))
+                    / lifetimes as f64,
+            },
+        )
     }
 
-    fn write_restarted(&self, r: &mut String) {
+    fn write_restarted(&self, r: &mut String, restarted: &Restarted) {
         let past = &self.past[..self.past_len];
         let climbing = past.iter().rev().take_while(|l| l.climbed).count();
-        let recent = &past[past.len() - climbing..];
         let _ = write!(
             r,
-            "the same steady climb in each of the last {climbing} lifetimes (restarts) at about "
+            "the same steady climb in {} lifetimes (the process restarts), about ",
+            restarted.lifetimes
         );
-        let mean_rate = recent.iter().map(|l| l.rate_per_hour).sum::<f64>() / climbing as f64;
-        let _ = format::write_bytes(r, mean_rate);
-        r.push_str("/h; restarted after ");
-        for (i, l) in recent.iter().rev().take(4).enumerate() {
+        let _ = format::write_bytes(r, restarted.mean_rate_per_hour);
+        r.push_str("/h; time to each restart, latest first: ");
+        for (i, l) in past[past.len() - climbing..]
+            .iter()
+            .rev()
+            .take(4)
+            .enumerate()
+        {
             if i > 0 {
                 r.push_str(", ");
             }
             let _ = format::write_duration(r, l.end_s - l.start_s);
         }
     }
+}
+
+/// What [`Detector::restarted_leak`] found.
+#[derive(Debug, Clone, Copy)]
+struct Restarted {
+    lifetimes: usize,
+    mean_rate_per_hour: f64,
 }
 
 /// When the climb to the end of the lifetime began, and the lowest floor.

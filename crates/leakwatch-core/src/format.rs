@@ -152,6 +152,28 @@ pub fn parse_duration(input: &str) -> Result<f64, DurationError> {
     Ok(total)
 }
 
+/// A Unix time as `2024-05-01 12:00:00 UTC` (proleptic Gregorian calendar).
+pub fn utc(unix_s: f64) -> String {
+    let secs = unix_s.floor() as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Howard Hinnant's civil-from-days algorithm.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
 /// One line of block characters showing the shape of `values`, `width` wide.
 /// Each column shows the minimum of its slice, the floor the detector judges.
 pub fn sparkline(values: &[f64], width: usize) -> String {
@@ -282,6 +304,13 @@ mod tests {
         assert_eq!(s.chars().count(), 8);
         assert!(s.starts_with('▁') && s.ends_with('█'));
         assert_eq!(sparkline(&[1.0, 1.0], 4), "▁▁");
+    }
+
+    #[test]
+    fn unix_times_print_as_utc_dates() {
+        assert_eq!(utc(0.0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(utc(1_700_000_000.0), "2023-11-14 22:13:20 UTC");
+        assert_eq!(utc(951_782_400.0), "2000-02-29 00:00:00 UTC");
     }
 
     #[test]

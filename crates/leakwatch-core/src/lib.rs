@@ -13,6 +13,8 @@ pub mod series;
 pub mod stats;
 
 pub use analysis::{analyze_series, Report, ResourceReport, ResourceSet, Verdict};
-pub use detector::{Assessment, Detector, DetectorConfig, Evidence, LeakState, Transition};
+pub use detector::{
+    Assessment, Detector, DetectorConfig, Evidence, LeakState, Lifetime, LimitKind, Transition,
+};
 pub use keyed::{KeyedDetectors, KeyedReport};
-pub use series::{parse_csv, Resource, Series, SeriesError};
+pub use series::{parse_csv, Resource, Row, Series, SeriesError, SeriesReader};

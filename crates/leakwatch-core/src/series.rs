@@ -1,7 +1,7 @@
 //! Recorded series: the CSV that `run --out` and `watch --out` write and
 //! `analyze` reads. Parsing takes text already read by the caller.
 
-use std::io::BufRead;
+use std::io::Read;
 
 use serde::{Deserialize, Serialize};
 
@@ -97,13 +97,15 @@ impl std::fmt::Display for Resource {
     }
 }
 
-/// A recorded series: sample times and one column per known resource.
+/// A recorded series held in memory: sample times and one column per known
+/// resource. `analyze` streams rows with [`SeriesReader`] instead; this is
+/// for tests and small inputs.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Series {
     pub t_s: Vec<f64>,
     pub columns: Vec<(Resource, Vec<f64>)>,
     /// Instance number per row when the file has an `instance` column
-    /// (written by `watch --name`): a change marks a restart. Empty otherwise.
+    /// (written by `run` and `watch`): a change marks a restart. Empty otherwise.
     pub instance: Vec<u64>,
 }
 
@@ -122,6 +124,15 @@ impl Series {
     }
 }
 
+/// Longest line (record) accepted: a recording's rows are a few hundred
+/// bytes, so anything longer is not one, and reading it whole could
+/// exhaust memory.
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// Columns that tell process lifetimes apart, in order of preference: a
+/// change of value between rows is a restart.
+pub const IDENTITY_COLUMNS: [&str; 3] = ["instance", "start_time_s", "pid"];
+
 /// Why a series could not be read. Lines are numbered from 1 (the header).
 #[derive(Debug, thiserror::Error)]
 pub enum SeriesError {
@@ -129,7 +140,7 @@ pub enum SeriesError {
     Empty,
     #[error("line 1: the first column must be t_s (seconds), found {found:?}")]
     BadHeader { found: String },
-    #[error("line 1: no known resource column; expected any of rss_bytes, pss_bytes, anon_bytes, swap_bytes, threads, fds, cgroup_bytes")]
+    #[error("line 1: no known resource column; expected any of rss_bytes, pss_bytes, anon_bytes, swap_bytes, threads, fds, cgroup_bytes, cgroup_anon_bytes")]
     NoKnownColumns,
     #[error("line {line}: expected {expected} fields like the header, found {found}")]
     FieldCount {
@@ -145,95 +156,274 @@ pub enum SeriesError {
     },
     #[error("line {line}: time {t} goes backwards (previous row had {prev})")]
     TimeGoesBack { line: usize, t: f64, prev: f64 },
+    #[error("line {line} is longer than {max} bytes: not a leakwatch series (is the file binary, or missing its line ends?)")]
+    LineTooLong { line: usize, max: usize },
     #[error("no data rows after the header")]
     NoRows,
     #[error("reading line {line}: {source}")]
     Io { line: usize, source: std::io::Error },
 }
 
-/// Reads the CSV from `input`. Unknown columns are ignored; an empty cell
-/// (a value that could not be sampled) is skipped for that column.
-pub fn parse_csv(input: impl BufRead) -> Result<Series, SeriesError> {
-    let mut lines = input.lines().enumerate();
-    let header = loop {
-        match lines.next() {
-            None => return Err(SeriesError::Empty),
-            Some((i, l)) => {
-                let l = l.map_err(|source| SeriesError::Io {
-                    line: i + 1,
-                    source,
-                })?;
-                if !l.trim().is_empty() {
-                    break l;
+/// Counts the bytes of the current line (newlines inside quotes do not end
+/// it) and fails once it passes [`MAX_LINE_BYTES`], before the CSV reader
+/// buffers any more of it.
+struct LineLimit<R> {
+    inner: R,
+    in_line: usize,
+    quoted: bool,
+    tripped: std::rc::Rc<std::cell::Cell<bool>>,
+}
+
+impl<R: Read> Read for LineLimit<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for &b in &buf[..n] {
+            match b {
+                b'"' => self.quoted = !self.quoted,
+                b'\n' if !self.quoted => {
+                    self.in_line = 0;
+                    continue;
                 }
+                _ => {}
+            }
+            self.in_line += 1;
+            if self.in_line > MAX_LINE_BYTES {
+                self.tripped.set(true);
+                return Err(std::io::Error::other("line too long"));
             }
         }
-    };
-    let names: Vec<&str> = header
-        .trim_start_matches('\u{feff}')
-        .split(',')
-        .map(str::trim)
-        .collect();
-    if names.first().copied() != Some("t_s") {
-        return Err(SeriesError::BadHeader {
-            found: names.first().unwrap_or(&"").to_string(),
-        });
+        Ok(n)
     }
-    let known: Vec<(usize, Resource)> = names
-        .iter()
-        .enumerate()
-        .skip(1)
-        .filter_map(|(i, n)| Resource::from_column(n).map(|r| (i, r)))
-        .collect();
-    if known.is_empty() {
-        return Err(SeriesError::NoKnownColumns);
+}
+
+/// One row of a series, borrowed from the reader.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Row<'a> {
+    pub t_s: f64,
+    /// One value per [`SeriesReader::resources`]; NaN for an empty cell
+    /// (a value that could not be sampled).
+    pub values: &'a [f64],
+    /// The process identity (instance, start time or pid) when the file has
+    /// one and the cell is not empty.
+    pub identity: Option<f64>,
+}
+
+/// Reads a series row by row (RFC 4180 CSV: quoted fields may hold commas,
+/// quotes and line breaks), in memory bounded by [`MAX_LINE_BYTES`] whatever
+/// the file's length. The first column is `t_s` (or an unnamed index column,
+/// as pandas writes, then `t_s`); unknown columns are ignored.
+pub struct SeriesReader<R> {
+    csv: csv::Reader<LineLimit<R>>,
+    tripped: std::rc::Rc<std::cell::Cell<bool>>,
+    record: csv::ByteRecord,
+    fields: usize,
+    /// Column of `t_s`: 0, or 1 after an unnamed index column (pandas).
+    t_col: usize,
+    known: Vec<(usize, Resource)>,
+    resources: Vec<Resource>,
+    identity: Option<(usize, &'static str)>,
+    values: Vec<f64>,
+    prev_t: f64,
+    rows: u64,
+}
+
+impl<R: Read> SeriesReader<R> {
+    /// Reads the header row.
+    pub fn new(input: R) -> Result<Self, SeriesError> {
+        let tripped = std::rc::Rc::new(std::cell::Cell::new(false));
+        let limited = LineLimit {
+            inner: input,
+            in_line: 0,
+            quoted: false,
+            tripped: tripped.clone(),
+        };
+        let csv = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .trim(csv::Trim::All)
+            .from_reader(limited);
+        let mut header = csv::ByteRecord::new();
+        let mut reader = SeriesReader {
+            csv,
+            tripped,
+            record: csv::ByteRecord::new(),
+            fields: 0,
+            t_col: 0,
+            known: Vec::new(),
+            resources: Vec::new(),
+            identity: None,
+            values: Vec::new(),
+            prev_t: f64::NEG_INFINITY,
+            rows: 0,
+        };
+        loop {
+            let more = reader.read(&mut header, 1)?;
+            if !more {
+                return Err(SeriesError::Empty);
+            }
+            if !(header.len() == 1 && header[0].is_empty()) {
+                break;
+            }
+        }
+        let names: Vec<String> = header
+            .iter()
+            .map(|f| {
+                String::from_utf8_lossy(f)
+                    .trim_start_matches('\u{feff}')
+                    .trim()
+                    .to_string()
+            })
+            .collect();
+        // pandas writes its row index first, in a column with no name.
+        let index_first = names.len() > 1
+            && matches!(names[0].as_str(), "" | "Unnamed: 0" | "index")
+            && names[1] == "t_s";
+        reader.t_col = usize::from(index_first);
+        if names.get(reader.t_col).map(String::as_str) != Some("t_s") {
+            return Err(SeriesError::BadHeader {
+                found: names.first().cloned().unwrap_or_default(),
+            });
+        }
+        reader.known = names
+            .iter()
+            .enumerate()
+            .skip(reader.t_col + 1)
+            .filter_map(|(i, n)| Resource::from_column(n).map(|r| (i, r)))
+            .collect();
+        if reader.known.is_empty() {
+            return Err(SeriesError::NoKnownColumns);
+        }
+        reader.resources = reader.known.iter().map(|(_, r)| *r).collect();
+        reader.identity = IDENTITY_COLUMNS
+            .iter()
+            .find_map(|id| names.iter().position(|n| n == id).map(|i| (i, *id)));
+        reader.fields = names.len();
+        reader.values = vec![f64::NAN; reader.known.len()];
+        Ok(reader)
     }
-    let instance_col = names.iter().position(|n| *n == "instance");
+
+    /// Reads the next record into `into`; false at the end of the input.
+    fn read(&mut self, into: &mut csv::ByteRecord, line: usize) -> Result<bool, SeriesError> {
+        match self.csv.read_byte_record(into) {
+            Ok(more) => Ok(more),
+            Err(e) => {
+                let line = e.position().map_or(line, |p| p.line() as usize).max(line);
+                if self.tripped.get() {
+                    return Err(SeriesError::LineTooLong {
+                        line,
+                        max: MAX_LINE_BYTES,
+                    });
+                }
+                Err(match e.into_kind() {
+                    csv::ErrorKind::Io(source) => SeriesError::Io { line, source },
+                    other => SeriesError::Io {
+                        line,
+                        source: std::io::Error::other(format!("{other:?}")),
+                    },
+                })
+            }
+        }
+    }
+
+    /// The resources of the file, in column order ([`Row::values`] follows it).
+    pub fn resources(&self) -> &[Resource] {
+        &self.resources
+    }
+
+    /// The column telling lifetimes apart, if the file has one.
+    pub fn identity_column(&self) -> Option<&'static str> {
+        self.identity.map(|(_, name)| name)
+    }
+
+    /// Data rows read so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// The next row, `None` at the end of the file.
+    pub fn next_row(&mut self) -> Result<Option<Row<'_>>, SeriesError> {
+        let mut record = std::mem::take(&mut self.record);
+        let result = self.next_into(&mut record);
+        self.record = record;
+        match result? {
+            None => Ok(None),
+            Some((t_s, identity)) => Ok(Some(Row {
+                t_s,
+                values: &self.values,
+                identity,
+            })),
+        }
+    }
+
+    fn next_into(
+        &mut self,
+        record: &mut csv::ByteRecord,
+    ) -> Result<Option<(f64, Option<f64>)>, SeriesError> {
+        loop {
+            let line_guess = self.rows as usize + 2;
+            if !self.read(record, line_guess)? {
+                return Ok(None);
+            }
+            let line = record.position().map_or(line_guess, |p| p.line() as usize);
+            if record.len() == 1 && record[0].is_empty() {
+                continue;
+            }
+            if record.len() != self.fields {
+                return Err(SeriesError::FieldCount {
+                    line,
+                    expected: self.fields,
+                    found: record.len(),
+                });
+            }
+            let t = parse_number(&record[self.t_col], line, "t_s")?;
+            if t < self.prev_t {
+                return Err(SeriesError::TimeGoesBack {
+                    line,
+                    t,
+                    prev: self.prev_t,
+                });
+            }
+            self.prev_t = t;
+            let identity = match self.identity {
+                Some((i, name)) if !record[i].is_empty() => {
+                    Some(parse_number(&record[i], line, name)?)
+                }
+                _ => None,
+            };
+            for (slot, (idx, r)) in self.values.iter_mut().zip(&self.known) {
+                let cell = &record[*idx];
+                *slot = if cell.is_empty() {
+                    f64::NAN
+                } else {
+                    parse_number(cell, line, r.column())?
+                };
+            }
+            self.rows += 1;
+            return Ok(Some((t, identity)));
+        }
+    }
+}
+
+/// Reads the whole CSV into memory (see [`SeriesReader`] to stream it).
+pub fn parse_csv(input: impl Read) -> Result<Series, SeriesError> {
+    let mut reader = SeriesReader::new(input)?;
     let mut series = Series {
         t_s: Vec::new(),
-        columns: known.iter().map(|(_, r)| (*r, Vec::new())).collect(),
+        columns: reader
+            .resources()
+            .iter()
+            .map(|r| (*r, Vec::new()))
+            .collect(),
         instance: Vec::new(),
     };
-    let mut prev_t = f64::NEG_INFINITY;
-    for (i, line) in lines {
-        let lineno = i + 1;
-        let line = line.map_err(|source| SeriesError::Io {
-            line: lineno,
-            source,
-        })?;
-        if line.trim().is_empty() {
-            continue;
+    let with_instance = reader.identity_column().is_some();
+    while let Some(row) = reader.next_row()? {
+        series.t_s.push(row.t_s);
+        if with_instance {
+            series.instance.push(row.identity.map_or(0, |i| i as u64));
         }
-        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
-        if fields.len() != names.len() {
-            return Err(SeriesError::FieldCount {
-                line: lineno,
-                expected: names.len(),
-                found: fields.len(),
-            });
-        }
-        let t = parse_number(fields[0], lineno, "t_s")?;
-        if t < prev_t {
-            return Err(SeriesError::TimeGoesBack {
-                line: lineno,
-                t,
-                prev: prev_t,
-            });
-        }
-        prev_t = t;
-        series.t_s.push(t);
-        if let Some(i) = instance_col {
-            let n = parse_number(fields[i], lineno, "instance")?;
-            series.instance.push(n as u64);
-        }
-        for (col, (idx, r)) in known.iter().enumerate() {
-            let cell = fields[*idx];
-            let v = if cell.is_empty() {
-                f64::NAN
-            } else {
-                parse_number(cell, lineno, r.column())?
-            };
-            series.columns[col].1.push(v);
+        for ((_, col), v) in series.columns.iter_mut().zip(row.values) {
+            col.push(*v);
         }
     }
     if series.t_s.is_empty() {
@@ -242,13 +432,16 @@ pub fn parse_csv(input: impl BufRead) -> Result<Series, SeriesError> {
     Ok(series)
 }
 
-fn parse_number(cell: &str, line: usize, column: &str) -> Result<f64, SeriesError> {
-    match cell.parse::<f64>() {
-        Ok(v) if v.is_finite() => Ok(v),
+fn parse_number(cell: &[u8], line: usize, column: &str) -> Result<f64, SeriesError> {
+    match std::str::from_utf8(cell)
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+    {
+        Some(v) if v.is_finite() => Ok(v),
         _ => Err(SeriesError::NotANumber {
             line,
             column: column.to_string(),
-            value: cell.to_string(),
+            value: String::from_utf8_lossy(&cell[..cell.len().min(64)]).into_owned(),
         }),
     }
 }
@@ -297,6 +490,53 @@ mod tests {
     fn empty_cells_are_gaps() {
         let s = parse_csv("t_s,rss_bytes,pss_bytes\n0,1,\n1,2,5\n".as_bytes()).unwrap();
         assert!(s.column(Resource::PssBytes).unwrap()[0].is_nan());
+    }
+
+    #[test]
+    fn quoted_fields_and_pandas_index_columns_are_read() {
+        let text = "t_s,rss_bytes,note\r\n0,100,\"a, b\"\r\n1,200,\"say \"\"hi\"\"\nthere\"\r\n";
+        let s = parse_csv(text.as_bytes()).unwrap();
+        assert_eq!(s.t_s, vec![0.0, 1.0]);
+        assert_eq!(s.column(Resource::RssBytes).unwrap(), &[100.0, 200.0]);
+        let pandas = ",t_s,rss_bytes\n0,0.0,100\n1,30.0,200\n";
+        let s = parse_csv(pandas.as_bytes()).unwrap();
+        assert_eq!(s.t_s, vec![0.0, 30.0]);
+        let quoted_header = "\"t_s\",\"fds\"\n0,3\n";
+        assert_eq!(parse_csv(quoted_header.as_bytes()).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn an_endless_line_is_refused_not_buffered() {
+        let mut text = b"t_s,rss_bytes\n0,1\n".to_vec();
+        text.extend(std::iter::repeat_n(b'7', 10 * MAX_LINE_BYTES));
+        let e = parse_csv(text.as_slice()).unwrap_err();
+        assert!(matches!(e, SeriesError::LineTooLong { line: 3, .. }), "{e}");
+        assert!(e.to_string().contains("longer than 65536 bytes"), "{e}");
+        // The same inside an unterminated quote.
+        let mut text = b"t_s,rss_bytes\n\"".to_vec();
+        text.extend(std::iter::repeat_n(b'\n', 2 * MAX_LINE_BYTES));
+        assert!(matches!(
+            parse_csv(text.as_slice()).unwrap_err(),
+            SeriesError::LineTooLong { .. }
+        ));
+    }
+
+    #[test]
+    fn identity_columns_mark_lifetimes() {
+        let text = "t_s,rss_bytes,pid,start_time_s\n0,1,10,1700000000\n1,2,11,1700000001\n2,3,,\n";
+        let mut r = SeriesReader::new(text.as_bytes()).unwrap();
+        assert_eq!(r.identity_column(), Some("start_time_s"));
+        assert_eq!(
+            r.next_row().unwrap().unwrap().identity,
+            Some(1_700_000_000.0)
+        );
+        assert_eq!(
+            r.next_row().unwrap().unwrap().identity,
+            Some(1_700_000_001.0)
+        );
+        assert_eq!(r.next_row().unwrap().unwrap().identity, None);
+        assert!(r.next_row().unwrap().is_none());
+        assert_eq!(r.rows(), 3);
     }
 
     proptest::proptest! {

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use leakwatch_core::analysis::ResourceTransition;
-use leakwatch_core::{format, DetectorConfig, LeakState, Report, Resource, ResourceSet};
+use leakwatch_core::format::SparkBuffer;
+use leakwatch_core::{format, DetectorConfig, LeakState, LimitKind, Report, Resource, ResourceSet};
 use leakwatch_probe::{Target, TargetEvent};
 
 /// Settings common to `run` and `watch`.
@@ -46,6 +47,10 @@ pub struct Monitor {
     settings: MonitorSettings,
     tty: bool,
     status: String,
+    /// The process sampled now and when it started (Unix seconds), written
+    /// into every CSV row so a replay knows every restart.
+    pid: Option<i32>,
+    start_time_s: Option<f64>,
     pub samples: u64,
     pub elapsed_s: f64,
 }
@@ -53,7 +58,7 @@ pub struct Monitor {
 struct CsvOut {
     path: PathBuf,
     w: BufWriter<File>,
-    with_instance: bool,
+    with_identity: bool,
 }
 
 impl Monitor {
@@ -65,9 +70,15 @@ impl Monitor {
         let resources: Vec<Resource> = target.resources().to_vec();
         let mut set = ResourceSet::new(&resources, &cfg);
         set.set_restart_warmup(settings.restart_warmup_s);
-        let with_instance = matches!(target.spec(), leakwatch_probe::TargetSpec::Name { .. });
+        // Processes have an identity (instance, pid, start time); a cgroup
+        // has none of its own.
+        let pid = match target.spec() {
+            leakwatch_probe::TargetSpec::Pid { pid, .. } => Some(*pid),
+            _ => None,
+        };
+        let with_identity = !matches!(target.spec(), leakwatch_probe::TargetSpec::Cgroup { .. });
         let csv = match &settings.out {
-            Some(path) => Some(CsvOut::create(path, &resources, with_instance)?),
+            Some(path) => Some(CsvOut::create(path, &resources, with_identity)?),
             None => None,
         };
         Ok(Monitor {
@@ -80,6 +91,8 @@ impl Monitor {
             settings,
             tty: std::io::stderr().is_terminal(),
             status: String::with_capacity(160),
+            start_time_s: pid.and_then(process_start_unix_s),
+            pid,
             samples: 0,
             elapsed_s: 0.0,
         })
@@ -106,7 +119,9 @@ impl Monitor {
     ) -> anyhow::Result<StopReason> {
         let start = Instant::now();
         for r in self.target.resources().to_vec() {
-            self.set.set_limit(r, self.target.limit(r));
+            let limit = self.target.limit(r);
+            self.set
+                .set_named_limit(r, limit, limit_kind(r, limit.unwrap_or(0.0)));
         }
         let interval = Duration::from_secs_f64(self.settings.interval_s.max(0.01));
         let mut warned = false;
@@ -161,8 +176,17 @@ impl Monitor {
         };
         let events = std::mem::take(&mut self.events);
         for e in &events {
-            if let TargetEvent::Restarted { .. } = e {
-                self.set.restart(t);
+            match e {
+                TargetEvent::Restarted { pids, .. } => {
+                    self.set.restart(t);
+                    self.pid = pids.first().copied();
+                    self.start_time_s = self.pid.and_then(process_start_unix_s);
+                }
+                TargetEvent::Attached { pids } => {
+                    self.pid = pids.first().copied();
+                    self.start_time_s = self.pid.and_then(process_start_unix_s);
+                }
+                _ => {}
             }
             self.emit_target_event(t, e);
         }
@@ -188,7 +212,8 @@ impl Monitor {
             }
         }
         if let Some(csv) = &mut self.csv {
-            csv.row(t, &self.values, self.target.instance())?;
+            let instance = self.target.instance().max(1);
+            csv.row(t, &self.values, instance, self.pid, self.start_time_s)?;
         }
         if self.tty {
             self.status_line(t);
@@ -328,7 +353,7 @@ fn emit_transition(
 }
 
 impl CsvOut {
-    fn create(path: &Path, resources: &[Resource], with_instance: bool) -> anyhow::Result<CsvOut> {
+    fn create(path: &Path, resources: &[Resource], with_identity: bool) -> anyhow::Result<CsvOut> {
         let file =
             File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
         let mut w = BufWriter::new(file);
@@ -337,20 +362,28 @@ impl CsvOut {
             header.push(',');
             header.push_str(r.column());
         }
-        if with_instance {
-            header.push_str(",instance");
+        if with_identity {
+            // A change of any of them between rows is a restart.
+            header.push_str(",instance,pid,start_time_s");
         }
         writeln!(w, "{header}")?;
         w.flush()?;
         Ok(CsvOut {
             path: path.to_path_buf(),
             w,
-            with_instance,
+            with_identity,
         })
     }
 
     /// Writes and flushes one row, so a killed run leaves every sample taken.
-    fn row(&mut self, t: f64, values: &[f64], instance: u64) -> anyhow::Result<()> {
+    fn row(
+        &mut self,
+        t: f64,
+        values: &[f64],
+        instance: u64,
+        pid: Option<i32>,
+        start_time_s: Option<f64>,
+    ) -> anyhow::Result<()> {
         write!(self.w, "{t:.3}")?;
         for v in values {
             if v.is_finite() {
@@ -359,8 +392,15 @@ impl CsvOut {
                 write!(self.w, ",")?;
             }
         }
-        if self.with_instance {
-            write!(self.w, ",{instance}")?;
+        if self.with_identity {
+            write!(self.w, ",{instance},")?;
+            if let Some(pid) = pid {
+                write!(self.w, "{pid}")?;
+            }
+            write!(self.w, ",")?;
+            if let Some(s) = start_time_s {
+                write!(self.w, "{s:.2}")?;
+            }
         }
         writeln!(self.w)?;
         self.w
@@ -369,46 +409,37 @@ impl CsvOut {
     }
 }
 
-/// A bounded buffer of minima for the end-of-run sparkline: when full,
-/// neighbours merge, so any run length fits in `cap` points.
-struct SparkBuffer {
-    cap: usize,
-    per_point: usize,
-    pending: usize,
-    values: Vec<f64>,
+/// What the limit of `r` is: the probe gives the cgroup's memory limit when
+/// one is set and below the host's memory, else the host's memory.
+fn limit_kind(r: Resource, limit: f64) -> LimitKind {
+    match r {
+        Resource::Fds => LimitKind::FdSoftLimit,
+        Resource::Threads => LimitKind::ThreadsMax,
+        _ => match leakwatch_probe::system::mem_total() {
+            Some(host) if host as f64 == limit => LimitKind::HostMemory,
+            _ => LimitKind::CgroupMemory,
+        },
+    }
 }
 
-impl SparkBuffer {
-    fn new(cap: usize) -> Self {
-        SparkBuffer {
-            cap,
-            per_point: 1,
-            pending: 0,
-            values: Vec::with_capacity(cap),
-        }
-    }
-    fn push(&mut self, v: f64) {
-        if self.pending > 0 {
-            let last = self.values.last_mut().expect("pending point");
-            *last = last.min(v);
-        } else {
-            self.values.push(v);
-        }
-        self.pending = (self.pending + 1) % self.per_point;
-        if self.values.len() >= self.cap && self.pending == 0 {
-            let merged: Vec<f64> = self
-                .values
-                .chunks(2)
-                .map(|c| c.iter().copied().fold(f64::INFINITY, f64::min))
-                .collect();
-            self.values.clear();
-            self.values.extend(merged);
-            self.per_point *= 2;
-        }
-    }
-    fn values(&self) -> &[f64] {
-        &self.values
-    }
+/// When `pid` started, in Unix seconds: its start in clock ticks after boot
+/// (/proc/PID/stat, field 22) plus the boot time (/proc/stat `btime`).
+/// Read once per attach or restart, never per sample.
+fn process_start_unix_s(pid: i32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which may hold spaces and parentheses.
+    let after = &stat[stat.rfind(')')? + 2..];
+    let ticks: f64 = after.split_whitespace().nth(19)?.parse().ok()?;
+    let btime: f64 = std::fs::read_to_string("/proc/stat")
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("btime "))?
+        .trim()
+        .parse()
+        .ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    (hz > 0).then(|| btime + ticks / hz as f64)
 }
 
 /// Installs SIGINT/SIGTERM handlers that set the returned flag, so an

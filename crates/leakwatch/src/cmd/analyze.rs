@@ -1,29 +1,43 @@
 //! `leakwatch analyze FILE.csv`: replays a recorded series through the detector.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use leakwatch_core::{
-    analysis::median_interval, analyze_series, parse_csv, DetectorConfig, Verdict,
-};
+use leakwatch_core::replay::Replay;
+use leakwatch_core::{format, LeakState, Report, Resource, SeriesReader, Verdict};
 
 use crate::exit;
 
 /// Replay a recorded series (CSV from `run --out`, `watch --out` or any
 /// monitoring export) through the same online detector.
 ///
-/// The CSV has a header row; the first column is `t_s` (seconds), then any of
-/// rss_bytes, pss_bytes, anon_bytes, swap_bytes, threads, fds, cgroup_bytes.
-/// Unknown columns are ignored.
+/// The CSV (RFC 4180: quoted fields may hold commas) has a header row; the
+/// first column is `t_s` (seconds, from any origin: Unix epoch seconds are
+/// shown relative to the first row), then any of rss_bytes, pss_bytes,
+/// anon_bytes, swap_bytes, threads, fds, cgroup_bytes, cgroup_anon_bytes.
+/// pandas' unnamed index column before `t_s` is skipped; other columns are
+/// ignored, except `instance`, `start_time_s` or `pid`: a change of value is
+/// a restart of the process, and each lifetime is judged on its own.
+/// Without one, restarts are found in the data (a fall to a fresh
+/// process's level). The file is streamed: any length fits in a few MiB.
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  leakwatch analyze recording.csv
+  leakwatch analyze --json recording.csv | jq .verdict
+  leakwatch analyze --season 0 soak.csv          # no daily cycle to wait for
+  leakwatch analyze --prometheus http://127.0.0.1:9090 \\
+      --query 'container_memory_working_set_bytes{namespace=\"prod\"}' --range 3d
+
+Exit codes: 0 no leak, 1 leak, 2 error or too little data to judge.")]
 pub struct AnalyzeArgs {
     /// The CSV file to analyze.
     #[arg(required_unless_present = "prometheus")]
     pub file: Option<PathBuf>,
     #[command(flatten)]
     pub fleet: crate::cmd::fleet::FleetArgs,
-    /// Print one JSON object instead of text.
+    /// Print one JSON object instead of text (fields: docs/json.md).
     #[arg(long)]
     pub json: bool,
     /// Length of a traffic season (e.g. 24h), or 0 for none. Default: 24h when
@@ -32,9 +46,25 @@ pub struct AnalyzeArgs {
     pub season: Option<f64>,
 }
 
+/// A duration argument (`90s`, `1h30m`); zero is allowed (e.g. "no season").
 pub fn parse_duration_arg(s: &str) -> Result<f64, String> {
     leakwatch_core::format::parse_duration(s).map_err(|e| e.to_string())
 }
+
+/// A duration argument that must be longer than zero (intervals, steps, timeouts).
+pub fn parse_positive_duration_arg(s: &str) -> Result<f64, String> {
+    let d = parse_duration_arg(s)?;
+    if d > 0.0 {
+        Ok(d)
+    } else {
+        Err(format!(
+            "{s:?} is zero: give a duration longer than 0, e.g. 30s"
+        ))
+    }
+}
+
+/// Version of the `--json` output (docs/json.md).
+pub const JSON_VERSION: u32 = 1;
 
 pub fn run(args: AnalyzeArgs) -> anyhow::Result<u8> {
     if args.fleet.prometheus.is_some() {
@@ -46,42 +76,135 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<u8> {
         .context("give a CSV file or --prometheus URL")?;
     let file = std::fs::File::open(&path)
         .with_context(|| format!("cannot open {}: check the path", path.display()))?;
-    let series = parse_csv(std::io::BufReader::new(file))
-        .with_context(|| format!("{} is not a valid leakwatch series", path.display()))?;
-    let mut cfg = DetectorConfig::for_interval(median_interval(&series.t_s));
-    if let Some(season) = args.season {
-        cfg.season_s = season;
+    let not_series = || format!("{} is not a leakwatch series", path.display());
+    let mut reader = SeriesReader::new(std::io::BufReader::new(file)).with_context(not_series)?;
+    let mut replay = Replay::new(reader.resources(), args.season);
+    // Rows stream through the detectors: memory does not grow with the file.
+    while let Some(row) = reader.next_row().with_context(not_series)? {
+        replay.push_row(row.t_s, row.values, row.identity);
     }
-    let report = analyze_series(&series, &cfg);
-    let t0 = series.t_s[0];
-    let duration_s = series.t_s.last().copied().unwrap_or(t0) - t0;
-    if args.json {
-        let out = serde_json::json!({
-            "file": path,
-            "verdict": report.verdict,
-            "first_alert_s": report.first_alert_s,
-            "state": report.state,
-            "samples": series.len(),
-            "duration_s": duration_s,
-            "restarts": report.restarts,
-            "resources": crate::cmd::resources_json(&report),
-        });
-        println!("{}", serde_json::to_string_pretty(&out)?);
+    if replay.rows() == 0 {
+        anyhow::bail!("{}: no data rows after the header", path.display());
+    }
+    let identity = reader.identity_column();
+    let report = replay.report();
+    let judged = report.verdict == Verdict::Leak || report.state != LeakState::Collecting;
+    let text = if args.json {
+        serde_json::to_string_pretty(&json_report(&path, &replay, &report, identity, judged))?
+            + "\n"
     } else {
-        crate::cmd::print_report_text(&report, series.len() as u64, duration_s, |r| {
-            let values: Vec<f64> = series
-                .column(r)
-                .unwrap_or(&[])
-                .iter()
-                .copied()
-                .filter(|v| v.is_finite())
-                .collect();
-            leakwatch_core::format::sparkline(&values, 60)
-        });
-    }
-    Ok(if report.verdict == Verdict::Leak {
+        text_report(&replay, &report, identity)
+    };
+    let code = if report.verdict == Verdict::Leak {
         exit::LEAK
-    } else {
+    } else if judged {
         exit::OK
+    } else {
+        exit::ERROR
+    };
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => {}
+        // The reader went away (`| head`): nothing left to tell anyone.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(exit::OK),
+        Err(e) => return Err(anyhow::Error::new(e).context("writing the report to stdout")),
+    }
+    if !judged {
+        eprintln!(
+            "leakwatch: {} holds too little data to judge ({} rows over {}): a leak needs at least {} of samples, more with a daily season",
+            path.display(),
+            replay.rows(),
+            format::duration(replay.duration_s()),
+            format::duration(leakwatch_core::DetectorConfig::default().min_duration_s),
+        );
+    }
+    Ok(code)
+}
+
+fn text_report(replay: &Replay, report: &Report, identity: Option<&str>) -> String {
+    let mut out = String::new();
+    if let (true, Some(start)) = (replay.epoch_times(), replay.start_s()) {
+        out.push_str(&format!(
+            "times are Unix epoch seconds: shown from the first row ({})\n",
+            format::utc(start)
+        ));
+    }
+    if report.restarts > 0 {
+        out.push_str(&format!(
+            "restarts: {} (from the {} column; each lifetime judged on its own)\n",
+            report.restarts,
+            identity.unwrap_or("identity")
+        ));
+    }
+    out.push_str(&crate::cmd::report_text(
+        report,
+        replay.rows(),
+        replay.duration_s(),
+        |r| replay.sparkline(r, 60),
+    ));
+    out
+}
+
+fn json_report(
+    path: &std::path::Path,
+    replay: &Replay,
+    report: &Report,
+    identity: Option<&str>,
+    judged: bool,
+) -> serde_json::Value {
+    let resources: Vec<serde_json::Value> = report
+        .resources
+        .iter()
+        .map(|r| {
+            let a = &r.assessment;
+            // Byte counts are integers; rates and counts keep their fraction.
+            let amount = |v: f64| -> serde_json::Value {
+                if r.resource.is_bytes() && v.is_finite() {
+                    serde_json::json!(v.round() as i64)
+                } else {
+                    serde_json::json!(v)
+                }
+            };
+            serde_json::json!({
+                "resource": r.resource,
+                "unit": unit(r.resource),
+                "verdict": r.verdict,
+                "state": r.state,
+                "first_alert_s": r.first_alert_s,
+                "current": amount(a.current),
+                "growth_per_hour": amount(a.rate_per_hour),
+                "growth_per_hour_ci": [amount(a.rate_low_per_hour), amount(a.rate_high_per_hour)],
+                "limit": a.limit.map(amount),
+                "limit_kind": a.limit_kind,
+                "time_to_limit_s": a.time_to_limit_s,
+                "lifetimes_ended": a.evidence.lifetimes_ended,
+                "reason": a.evidence.reason,
+                "evidence": a.evidence,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "version": JSON_VERSION,
+        "file": path,
+        "verdict": if judged { serde_json::json!(report.verdict) } else { serde_json::json!("not_judged") },
+        "state": report.state,
+        "first_alert_s": report.first_alert_s,
+        "rows": replay.rows(),
+        "duration_s": replay.duration_s(),
+        "start_unix_s": replay.epoch_times().then(|| replay.start_s()).flatten(),
+        "identity_column": identity,
+        "restarts": report.restarts,
+        "resources": resources,
     })
+}
+
+fn unit(r: Resource) -> &'static str {
+    match r {
+        Resource::Threads => "threads",
+        Resource::Fds => "fds",
+        _ => "bytes",
+    }
 }

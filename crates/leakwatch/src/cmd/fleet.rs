@@ -21,11 +21,11 @@ pub struct FleetArgs {
     #[arg(long, value_name = "PROMQL", requires = "prometheus")]
     pub query: Option<String>,
     /// How far back to look from --end (e.g. 3d, 6h).
-    #[arg(long, value_name = "DURATION", default_value = "1d", value_parser = parse_duration_arg)]
+    #[arg(long, value_name = "DURATION", default_value = "1d", value_parser = parse_positive_duration_arg)]
     pub range: f64,
     /// Resolution of the pulled series; long ranges are split into queries of
     /// at most 10,000 points per series.
-    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration_arg)]
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_positive_duration_arg)]
     pub step: f64,
     /// End of the range as Unix seconds (default: now).
     #[arg(long, value_name = "UNIX_SECONDS")]
@@ -35,13 +35,11 @@ pub struct FleetArgs {
     #[arg(long, value_name = "PROMQL", requires = "prometheus")]
     pub limit_query: Option<String>,
     /// Give up on one HTTP request after this long.
-    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration_arg)]
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_positive_duration_arg)]
     pub timeout: f64,
 }
 
-fn parse_duration_arg(s: &str) -> Result<f64, String> {
-    leakwatch_core::format::parse_duration(s).map_err(|e| e.to_string())
-}
+use crate::cmd::analyze::parse_positive_duration_arg;
 
 /// Runs fleet analysis; exit code 1 when any series leaks.
 pub fn run(args: &FleetArgs, json: bool, season: Option<f64>) -> anyhow::Result<u8> {

@@ -21,6 +21,18 @@ pub fn print_report_text(
     duration_s: f64,
     sparkline: impl Fn(Resource) -> String,
 ) {
+    print!("{}", report_text(report, samples, duration_s, sparkline));
+}
+
+/// [`print_report_text`]'s text, for callers that write it themselves.
+pub fn report_text(
+    report: &Report,
+    samples: u64,
+    duration_s: f64,
+    sparkline: impl Fn(Resource) -> String,
+) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
     let verdict = match (report.verdict, report.state) {
         (Verdict::Leak, _) => "LEAK".to_string(),
         (Verdict::Ok, leakwatch_core::LeakState::Collecting) => {
@@ -28,17 +40,19 @@ pub fn print_report_text(
         }
         (Verdict::Ok, _) => "no leak".to_string(),
     };
-    println!(
+    let _ = writeln!(
+        out,
         "verdict: {verdict}  ({samples} samples over {})",
         format::duration(duration_s)
     );
     if let Some(t) = report.first_alert_s {
-        println!("first alert after {}", format::duration(t));
+        let _ = writeln!(out, "first alert after {}", format::duration(t));
     }
     for r in &report.resources {
         let a = &r.assessment;
-        println!();
-        println!(
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
             "  {:<12} {:<10} now {:>10}  rate {} (95% CI {} .. {})",
             r.resource.column(),
             r.state.as_str(),
@@ -47,12 +61,43 @@ pub fn print_report_text(
             r.resource.show_rate(a.rate_low_per_hour),
             r.resource.show_rate(a.rate_high_per_hour),
         );
-        println!("  {:<12} {}", "", sparkline(r.resource));
-        println!("  {:<12} {}", "", a.evidence.reason);
+        let _ = writeln!(out, "  {:<12} {}", "", sparkline(r.resource));
+        let _ = writeln!(out, "  {:<12} {}", "", a.evidence.reason);
+        let lives = &a.evidence.lifetimes;
+        if !lives.is_empty() {
+            let climbed = lives.iter().filter(|l| l.climbed).count();
+            let mut times = String::new();
+            for (i, l) in lives.iter().rev().take(6).enumerate() {
+                if i > 0 {
+                    times.push_str(", ");
+                }
+                times.push_str(&format::duration(l.end_s - l.start_s));
+            }
+            let _ = writeln!(
+                out,
+                "  {:<12} {} lifetimes ended (restarts), {} of the last {} climbed steadily; time to each restart, latest first: {}",
+                "",
+                a.evidence.lifetimes_ended,
+                climbed,
+                lives.len(),
+                times
+            );
+        }
         if let Some(ttl) = a.time_to_limit_s {
-            println!("  {:<12} limit reached in ~{}", "", format::duration(ttl));
+            let limit = match (a.limit_kind, a.limit) {
+                (Some(kind), Some(v)) => format!(" ({kind}, {})", r.resource.show(v)),
+                (None, Some(v)) => format!(" (limit {})", r.resource.show(v)),
+                _ => String::new(),
+            };
+            let _ = writeln!(
+                out,
+                "  {:<12} limit reached in ~{}{limit}",
+                "",
+                format::duration(ttl)
+            );
         }
     }
+    out
 }
 
 /// The per-resource JSON shared by every report.
@@ -71,6 +116,7 @@ pub fn resources_json(report: &Report) -> Vec<serde_json::Value> {
                 "growth_per_hour_ci": [r.assessment.rate_low_per_hour, r.assessment.rate_high_per_hour],
                 "time_to_limit_s": r.assessment.time_to_limit_s,
                 "limit": r.assessment.limit,
+                "limit_kind": r.assessment.limit_kind,
                 "evidence": r.assessment.evidence,
             })
         })
