@@ -67,8 +67,6 @@ class _LeakwatchSites:
         self.internal = {}
         self.functions = {}
         self.keys = {}
-        # Frames are oldest first from 3.7 on (most recent first before).
-        self.recent_first = sys.version_info < (3, 7)
 
     def is_internal(self, filename):
         r = self.internal.get(filename)
@@ -115,26 +113,40 @@ class _LeakwatchSites:
                 best = (first, name)
         return best[1] if best else "<module>"
 
-    def key(self, traceback):
-        k = self.keys.get(traceback)
+    def key(self, frames):
+        """`frames`: (filename, lineno) pairs, most recent first."""
+        k = self.keys.get(frames)
         if k is not None:
             return k
-        frames = list(traceback) if self.recent_first else list(reversed(traceback))
         chosen = None
-        for fr in frames:
-            if not self.is_internal(fr.filename):
-                chosen = fr
+        for filename, lineno in frames:
+            if not self.is_internal(filename):
+                chosen = (filename, lineno)
                 break
-        if chosen is None:
-            chosen = frames[0] if frames else None
-        if chosen is None:
-            k = "? (?:0)"
+        if chosen is not None:
+            k = "%s (%s:%d)" % (self.function_at(chosen[0], chosen[1]), chosen[0], chosen[1])
+        elif frames:
+            # Only the runtime's own code (imports, start-up): no need to
+            # read its source for a function name.
+            k = "%s:%d" % frames[0]
         else:
-            k = "%s (%s:%d)" % (self.function_at(chosen.filename, chosen.lineno), chosen.filename, chosen.lineno)
+            k = "?"
         k = k.replace("\n", "\\n")
         if len(self.keys) < 200000:
-            self.keys[traceback] = k
+            self.keys[frames] = k
         return k
+
+
+def _leakwatch_traces(tracemalloc):
+    """(size, frames most recent first) of every traced block."""
+    get = getattr(tracemalloc, "_get_traces", None)
+    if get is not None:
+        # The raw list take_snapshot() wraps: (domain, size, frames, ...).
+        for trace in get():
+            yield trace[1], trace[2]
+        return
+    for trace in tracemalloc.take_snapshot().traces:
+        yield trace.size, tuple((f.filename, f.lineno) for f in reversed(trace.traceback))
 
 
 def _leakwatch_serve(sock, own_file):
@@ -142,10 +154,6 @@ def _leakwatch_serve(sock, own_file):
     import tracemalloc
 
     sites = _LeakwatchSites(own_file)
-    filters = [
-        tracemalloc.Filter(False, own_file, all_frames=True),
-        tracemalloc.Filter(False, tracemalloc.__file__),
-    ]
     reader = sock.makefile("rb")
     try:
         for raw in reader:
@@ -157,25 +165,39 @@ def _leakwatch_serve(sock, own_file):
             if words[0] != "poll" or len(words) < 2:
                 continue
             seq = words[1]
-            start = time.perf_counter()
+            # The time this thread ran is the time it held the GIL: the
+            # program's Python threads were stopped that long at most.
+            clock = getattr(time, "thread_time", time.perf_counter)
+            start = clock()
             try:
-                snap = tracemalloc.take_snapshot().filter_traces(filters)
+                # Group by whole traceback first (C-level hashing of tuples),
+                # then name each distinct traceback's site once.
+                by_traceback = {}
+                for size, frames in _leakwatch_traces(tracemalloc):
+                    t = by_traceback.get(frames)
+                    if t is None:
+                        by_traceback[frames] = [size, 1]
+                    else:
+                        t[0] += size
+                        t[1] += 1
                 totals = {}
-                for stat in snap.statistics("traceback"):
-                    key = sites.key(stat.traceback)
+                for frames, (size, count) in by_traceback.items():
+                    if any(f[0] == own_file for f in frames):
+                        continue
+                    key = sites.key(frames)
                     t = totals.get(key)
                     if t is None:
-                        totals[key] = [stat.size, stat.count]
+                        totals[key] = [size, count]
                     else:
-                        t[0] += stat.size
-                        t[1] += stat.count
-                del snap
+                        t[0] += size
+                        t[1] += count
+                del by_traceback
                 top = sorted(totals.items(), key=lambda kv: kv[1][0], reverse=True)[:_LEAKWATCH_MAX_KEYS]
                 lines = ["begin %s\n" % seq]
                 for key, (size, count) in top:
                     lines.append("v 0 %d %s\n" % (size, key))
                     lines.append("v 1 %d %s\n" % (count, key))
-                pause_us = int((time.perf_counter() - start) * 1e6)
+                pause_us = int((clock() - start) * 1e6)
                 lines.append("end %s %d\n" % (seq, pause_us))
                 sock.sendall("".join(lines).encode("utf-8", "replace"))
             except Exception as e:  # noqa: BLE001 - report, keep serving

@@ -2,12 +2,14 @@
 //! `leakwatch where` and `watch --where`.
 //!
 //! Polls come at `interval` (the first at once) until `duration` has
-//! passed, Ctrl-C (the `stop` flag), or an error that ends the session. A
-//! slow poll (a timeout) is skipped, not judged, up to three in a row.
-//! Polls that pause the target (a JVM's histogram at a safepoint, a helper
-//! holding the interpreter's lock) are kept within a budget: when the
-//! measured pause exceeds `pause_budget` of the interval, the interval is
-//! stretched so that it does not.
+//! passed (and, with `min_polls`, until that many polls were judged, within
+//! `max_duration`), Ctrl-C (the `stop` flag), or an error that ends the
+//! session. A slow poll (a timeout) is skipped, not judged, up to three in a
+//! row. Polls that pause the target (a JVM's histogram at a safepoint, a
+//! helper holding the interpreter's lock) are kept within a budget: when the
+//! median pause of the last five polls exceeds `pause_budget` of the
+//! interval, the interval is stretched so that it does not (and comes back
+//! when the pauses do).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -36,6 +38,11 @@ pub struct DriveSettings {
     pub max_keys: usize,
     /// Share of wall time the target may spend paused by polls.
     pub pause_budget: f64,
+    /// Go on past `duration` until this many polls were judged (the
+    /// detector needs 24), when the interval was stretched...
+    pub min_polls: u64,
+    /// ... but never past this.
+    pub max_duration: Duration,
 }
 
 impl Default for DriveSettings {
@@ -46,7 +53,30 @@ impl Default for DriveSettings {
             top: 10,
             max_keys: crate::DEFAULT_MAX_KEYS,
             pause_budget: DEFAULT_PAUSE_BUDGET,
+            min_polls: 0,
+            max_duration: DEFAULT_DURATION,
         }
+    }
+}
+
+/// Pauses of the last few polls, for a stretch that one outlier (a
+/// collection that happened to run during a poll) does not decide.
+#[derive(Debug, Default)]
+struct RecentPauses {
+    last: [Duration; 5],
+    n: usize,
+}
+
+impl RecentPauses {
+    fn push(&mut self, p: Duration) {
+        self.last[self.n % self.last.len()] = p;
+        self.n += 1;
+    }
+    fn median(&self) -> Duration {
+        let k = self.n.min(self.last.len());
+        let mut v = self.last;
+        v[..k].sort();
+        v[k / 2]
     }
 }
 
@@ -105,7 +135,10 @@ pub fn run(
 ) -> Outcome {
     let start = Instant::now();
     let end_at = start + settings.duration;
-    let mut interval = settings.interval.max(Duration::from_millis(10));
+    let hard_end = start + settings.max_duration.max(settings.duration);
+    let asked = settings.interval.max(Duration::from_millis(10));
+    let mut interval = asked;
+    let mut pauses = RecentPauses::default();
     let mut next = start;
     let mut in_a_row = 0;
     let end = loop {
@@ -118,12 +151,11 @@ pub fn run(
             Ok(cost) => {
                 in_a_row = 0;
                 if let Some(pause) = cost.target_pause {
+                    pauses.push(pause);
                     let budget = settings.pause_budget.max(1e-4);
-                    let needed = pause.div_f64(budget);
-                    if needed > interval {
-                        interval = needed;
-                        stretched = true;
-                    }
+                    let needed = pauses.median().div_f64(budget).max(asked);
+                    stretched = needed > interval;
+                    interval = needed;
                 }
                 Ok(cost)
             }
@@ -145,7 +177,8 @@ pub fn run(
         next += interval;
         // A poll slower than the interval: the next one comes right after.
         next = next.max(Instant::now());
-        if next > end_at {
+        let enough = session.polls() >= settings.min_polls;
+        if next > end_at && (enough || next > hard_end) {
             break End::Completed;
         }
         if !wait_until(next, stop) {
@@ -282,6 +315,41 @@ mod tests {
         assert!(stretched);
         assert_eq!(out.interval, Duration::from_millis(100));
         assert!(out.report.polls <= 4, "{}", out.report.polls);
+    }
+
+    #[test]
+    fn one_slow_poll_does_not_stretch_for_good() {
+        let mut p = RecentPauses::default();
+        for ms in [1, 1, 90, 1, 1, 1] {
+            p.push(Duration::from_millis(ms));
+        }
+        assert_eq!(p.median(), Duration::from_millis(1));
+        p.push(Duration::from_millis(50));
+        p.push(Duration::from_millis(50));
+        p.push(Duration::from_millis(50));
+        assert_eq!(p.median(), Duration::from_millis(50));
+    }
+
+    #[test]
+    fn min_polls_extends_the_session_within_its_bound() {
+        let mut s = session(0, None);
+        let settings = DriveSettings {
+            duration: Duration::from_millis(50),
+            interval: Duration::from_millis(20),
+            min_polls: 8,
+            max_duration: Duration::from_secs(5),
+            ..DriveSettings::default()
+        };
+        let out = run(&mut s, &settings, &AtomicBool::new(false), |_| {});
+        assert_eq!(out.report.polls, 8);
+        let mut s = session(0, None);
+        let settings = DriveSettings {
+            min_polls: 1000,
+            max_duration: Duration::from_millis(200),
+            ..settings
+        };
+        let out = run(&mut s, &settings, &AtomicBool::new(false), |_| {});
+        assert!(out.report.polls <= 12, "{}", out.report.polls);
     }
 
     #[test]

@@ -190,7 +190,13 @@ pub struct HelperSource {
 
 impl HelperSource {
     /// Python's tracemalloc: bytes and blocks per allocation site.
-    pub fn python(stream: UnixStream, hello: Hello, timeout: Duration) -> Result<Self, WhereError> {
+    /// `command`: how the program was started, for the next steps.
+    pub fn python(
+        stream: UnixStream,
+        hello: Hello,
+        timeout: Duration,
+        command: &str,
+    ) -> Result<Self, WhereError> {
         let site = "allocation site";
         let metrics = vec![
             Metric {
@@ -209,17 +215,20 @@ impl HelperSource {
             hello.version, hello.pid
         );
         let next = vec![
-            format!(
-                "leakwatch trace --pid {}   (native and Python allocation stacks of the growing sites)",
-                hello.pid
-            ),
-            "python3 -X tracemalloc=25 ...   (whole tracebacks of a site: tracemalloc.get_object_traceback)".into(),
+            format!("leakwatch trace -- {command}   (the allocation stacks of the growing sites)"),
+            "PYTHONTRACEMALLOC=25 and tracemalloc.get_object_traceback(obj)   (whole tracebacks of an object from a growing site)".into(),
         ];
         Self::new("Python", stream, hello, metrics, describe, next, timeout)
     }
 
-    /// Ruby's ObjectSpace: live objects per class.
-    pub fn ruby(stream: UnixStream, hello: Hello, timeout: Duration) -> Result<Self, WhereError> {
+    /// Ruby's ObjectSpace: live objects per class. `command`: how the
+    /// program was started, for the next steps.
+    pub fn ruby(
+        stream: UnixStream,
+        hello: Hello,
+        timeout: Duration,
+        command: &str,
+    ) -> Result<Self, WhereError> {
         let metrics = vec![Metric {
             name: "instances",
             unit: Unit::Objects,
@@ -230,8 +239,8 @@ impl HelperSource {
             hello.version, hello.pid
         );
         let next = vec![
-            "ObjectSpace.trace_object_allocations_start + ObjectSpace.dump_all   (where the growing class's objects were allocated)".into(),
-            format!("leakwatch trace --pid {}   (native allocation stacks)", hello.pid),
+            "require 'objspace'; ObjectSpace.trace_object_allocations_start, then ObjectSpace.allocation_sourcefile/sourceline(obj)   (where the growing class's objects are made)".into(),
+            format!("leakwatch trace -- {command}   (native allocation stacks)"),
         ];
         Self::new("Ruby", stream, hello, metrics, describe, next, timeout)
     }
@@ -472,7 +481,7 @@ mod tests {
             version: "3.1.2".into(),
             pid: 1,
         };
-        HelperSource::ruby(ours, hello, Duration::from_millis(500)).unwrap()
+        HelperSource::ruby(ours, hello, Duration::from_millis(500), "ruby x.rb").unwrap()
     }
 
     #[test]

@@ -56,6 +56,7 @@ pub struct Launched {
     child: Child,
     pid: i32,
     program: String,
+    command: Vec<String>,
     dir: tempfile::TempDir,
     listener: UnixListener,
     /// Helpers that said hello, not yet used.
@@ -154,6 +155,7 @@ pub fn launch(cmd: &[String], output: ChildOutput) -> Result<Launched, WhereErro
         child,
         pid,
         program: program.clone(),
+        command: cmd.to_vec(),
         dir,
         listener,
         helpers: Vec::new(),
@@ -195,9 +197,15 @@ impl Launched {
     ) -> Result<Box<dyn GrowthSource>, WhereError> {
         let (stream, hello) = self.helpers.swap_remove(i);
         let _ = stream.set_read_timeout(None);
+        let command = shell_words(&self.command);
         Ok(match hello.runtime.as_str() {
-            "python" => Box::new(HelperSource::python(stream, hello, opts.poll_timeout)?),
-            "ruby" => Box::new(HelperSource::ruby(stream, hello, opts.poll_timeout)?),
+            "python" => Box::new(HelperSource::python(
+                stream,
+                hello,
+                opts.poll_timeout,
+                &command,
+            )?),
+            "ruby" => Box::new(HelperSource::ruby(stream, hello, opts.poll_timeout, &command)?),
             other => {
                 return Err(WhereError::Protocol {
                     runtime: "the program's helper",
@@ -335,6 +343,23 @@ impl Drop for Launched {
     }
 }
 
+/// A command line to paste into a shell (words with spaces or quotes quoted).
+fn shell_words(cmd: &[String]) -> String {
+    cmd.iter()
+        .map(|w| {
+            if !w.is_empty()
+                && w.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&b))
+            {
+                w.clone()
+            } else {
+                format!("'{}'", w.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn runtime_of(h: &Hello) -> Runtime {
     match h.runtime.as_str() {
         "python" => Runtime::Python,
@@ -427,6 +452,18 @@ mod tests {
             .err()
             .unwrap();
         assert!(matches!(e, WhereError::Gone { .. }), "{e}");
+    }
+
+    #[test]
+    fn commands_are_quoted_for_a_shell() {
+        let cmd: Vec<String> = ["python3", "app.py", "--name", "a b", "it's", ""]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            shell_words(&cmd),
+            "python3 app.py --name 'a b' 'it'\\''s' ''"
+        );
     }
 
     #[test]

@@ -233,6 +233,32 @@ pub fn detector_config(duration_s: f64) -> DetectorConfig {
     cfg
 }
 
+/// How many keys of a metric ended in each state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct StateCounts {
+    pub leak: u64,
+    pub growing: u64,
+    pub plateau: u64,
+    pub stable: u64,
+    pub collecting: u64,
+}
+
+impl StateCounts {
+    fn add(&mut self, s: LeakState) {
+        match s {
+            LeakState::Leak => self.leak += 1,
+            LeakState::Growing => self.growing += 1,
+            LeakState::Plateau => self.plateau += 1,
+            LeakState::Stable => self.stable += 1,
+            LeakState::Collecting => self.collecting += 1,
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.leak + self.growing + self.plateau + self.stable + self.collecting
+    }
+}
+
 /// One metric's judged keys, for reports.
 #[derive(Debug, Clone, Serialize)]
 pub struct MetricReport {
@@ -241,6 +267,8 @@ pub struct MetricReport {
     pub keys: Vec<KeyedReport>,
     /// Keys ignored because more than `max_keys` were seen.
     pub dropped_keys: u64,
+    /// Every followed key's final state, counted.
+    pub states: StateCounts,
 }
 
 /// The end of a `where` session.
@@ -257,14 +285,11 @@ pub struct WhereReport {
     pub max_target_pause: Option<Duration>,
     pub next_steps: Vec<String>,
     /// Polls that failed and were left out (slow answers).
-    #[serde(default)]
     pub skipped_polls: u64,
     /// Keys followed, over all metrics.
-    #[serde(default)]
     pub keys: usize,
     /// Whether any key had enough history to be judged: a report where
     /// every key is still collecting says nothing either way.
-    #[serde(default)]
     pub judged: bool,
 }
 
@@ -408,7 +433,11 @@ impl Session {
                 // verdict is its final judgement (a cache that filled early
                 // in the session ends as a plateau, not a leak).
                 let mut keys = g.ranked(g.len());
-                judged |= keys.iter().any(|k| k.state != LeakState::Collecting);
+                let mut states = StateCounts::default();
+                for k in &keys {
+                    states.add(k.state);
+                }
+                judged |= states.total() > states.collecting;
                 keys.sort_by(|a, b| {
                     rank(a.state).cmp(&rank(b.state)).then(
                         b.assessment
@@ -421,6 +450,7 @@ impl Session {
                     metric: m.clone(),
                     keys,
                     dropped_keys: g.dropped_keys(),
+                    states,
                 }
             })
             .collect();
