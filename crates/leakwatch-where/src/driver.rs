@@ -152,6 +152,10 @@ pub fn run(
                 in_a_row = 0;
                 if let Some(pause) = cost.target_pause {
                     pauses.push(pause);
+                }
+                // The first polls pay one-time costs (class loading, the
+                // helper's start): stretch on the median of three or more.
+                if cost.target_pause.is_some() && pauses.n >= 3 {
                     let budget = settings.pause_budget.max(1e-4);
                     let needed = pauses.median().div_f64(budget).max(asked);
                     stretched = needed > interval;
@@ -303,7 +307,7 @@ mod tests {
     fn pauses_over_budget_stretch_the_interval() {
         let mut s = session(5, None);
         let settings = DriveSettings {
-            duration: Duration::from_millis(300),
+            duration: Duration::from_millis(320),
             interval: Duration::from_millis(10),
             pause_budget: 0.05,
             ..DriveSettings::default()
@@ -314,7 +318,8 @@ mod tests {
         });
         assert!(stretched);
         assert_eq!(out.interval, Duration::from_millis(100));
-        assert!(out.report.polls <= 4, "{}", out.report.polls);
+        // Three polls 10 ms apart, then 100 ms apart.
+        assert!(out.report.polls <= 6, "{}", out.report.polls);
     }
 
     #[test]

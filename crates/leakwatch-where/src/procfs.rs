@@ -84,13 +84,35 @@ pub(crate) fn proc_error(pid: i32, what: &'static str, e: std::io::Error) -> Whe
         ErrorKind::PermissionDenied => WhereError::Permission {
             pid,
             what,
-            fix: format!(
-                "run leakwatch as the process's user or as root \
-                 (e.g. sudo -u $(stat -c %U /proc/{pid}) leakwatch ...)"
-            ),
+            fix: permission_fix(pid),
         },
         _ if e.raw_os_error() == Some(libc::ESRCH) => WhereError::Gone { pid, during: "" },
         _ => WhereError::io(format!("reading /proc/{pid}/{what}"), e),
+    }
+}
+
+/// What to do when /proc/PID files cannot be read.
+fn permission_fix(pid: i32) -> String {
+    let (uid, _) = our_ids();
+    let owner = std::fs::read_to_string(proc_path(pid, "status"))
+        .ok()
+        .and_then(|t| parse_status(pid, &t))
+        .map(|st| st.euid);
+    match owner {
+        Some(o) if uid != 0 && o != uid => {
+            let user = user_name(o);
+            format!(
+                "it runs as user {user} and leakwatch as {}: run `sudo -u {user} leakwatch ...`, \
+                 or leakwatch as root",
+                user_name(uid)
+            )
+        }
+        _ if uid == 0 => "even root may not: the process is in another user namespace or \
+                          protected by a security module (run leakwatch inside its container)"
+            .to_owned(),
+        _ => "the process is not dumpable (setuid, or prctl PR_SET_DUMPABLE 0): run leakwatch \
+              as root"
+            .to_owned(),
     }
 }
 

@@ -209,9 +209,9 @@ fn explain_open_error(pid: i32, e: WhereError) -> anyhow::Error {
         WhereError::Gone { .. } => anyhow::anyhow!(
             "no process {pid}: it does not exist or has exited (find the pid with `pgrep -f NAME`)"
         ),
-        WhereError::Unsupported(msg) if pid == 1 => anyhow::anyhow!(
-            "{msg}\n(pid 1 is this system's or container's init process: give the pid of the \
-             service itself)"
+        e if pid == 1 => anyhow::anyhow!(
+            "{e}\n(pid 1 is this system's or container's init process, not a service: give the \
+             pid of the service itself, e.g. from `pgrep -f NAME`)"
         ),
         e => anyhow::Error::new(e),
     }

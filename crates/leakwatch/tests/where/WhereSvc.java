@@ -2,7 +2,8 @@
 // request-scoped churn and a bounded cache.
 //
 // A worker thread handles a "request" about every millisecond: it makes 50
-// RequestScratch objects that die with the request, looks up a CacheEntry
+// RequestScratch objects that live while the request is in flight (the last
+// 20 requests are; older ones die: churn), looks up a CacheEntry
 // in an LRU cache bounded at 2000 entries (full after its first 2000
 // requests), and every 10th request keeps a LeakedSession in a list that is
 // never emptied. An HTTP server on 127.0.0.1 answers GET / with the count of
@@ -43,6 +44,8 @@ public class WhereSvc {
             return size() > 2000;
         }
     };
+    /** The requests in flight: their scratch objects are alive. */
+    static final List<List<RequestScratch>> inFlight = new ArrayList<>();
     static volatile long handled = 0;
     static volatile int sink = 0;
 
@@ -55,6 +58,10 @@ public class WhereSvc {
         CacheEntry e = cache.computeIfAbsent(k, x -> new CacheEntry("key-" + x));
         if (n % 10 == 0) {
             sessions.add(new LeakedSession(n));
+        }
+        inFlight.add(scratch);
+        if (inFlight.size() > 20) {
+            inFlight.remove(0);
         }
         sink += scratch.size() + e.key.length();
     }

@@ -1,8 +1,9 @@
 """A small worker for `leakwatch where -- python3 ...`'s test: one leaking
 line among request-scoped churn and a bounded cache.
 
-Every millisecond or so it handles a "request": builds a scratch list that
-dies with the request (churn), looks a key up in an LRU cache bounded at
+Every millisecond or so it handles a "request": builds scratch strings that
+live while the request is in flight (the last 20 requests are; older ones
+die: churn), looks a key up in an LRU cache bounded at
 2000 entries, and every 10th request keeps a session record in a list that
 is never emptied (the leak, in remember_session). It prints a heartbeat
 line every half second, and on SIGTERM says how many requests it handled.
@@ -14,6 +15,7 @@ import sys
 import time
 
 sessions = []
+in_flight = collections.deque(maxlen=20)
 cache = collections.OrderedDict()
 handled = 0
 
@@ -23,7 +25,8 @@ def remember_session(n):
 
 
 def scratch_work(n):
-    scratch = [str(i) * 4 for i in range(50)]
+    scratch = [str(i + n) * 4 for i in range(50)]
+    in_flight.append(scratch)
     return len(scratch)
 
 

@@ -2,7 +2,8 @@
 # among request-scoped churn and a bounded cache.
 #
 # Every millisecond or so it handles a "request": makes 50 RequestScratch
-# objects that die with the request, looks a key up in a cache bounded at
+# objects that live while the request is in flight (the last 20 requests
+# are; older ones die: churn), looks a key up in a cache bounded at
 # 2000 entries (CacheEntry), and every 10th request keeps a LeakedSession in
 # an array that is never emptied. It prints a heartbeat line every half
 # second, and on SIGTERM says how many requests it handled.
@@ -27,6 +28,7 @@ class CacheEntry
 end
 
 SESSIONS = []
+IN_FLIGHT = []
 CACHE = {}
 $handled = 0
 
@@ -38,7 +40,8 @@ end
 
 next_beat = Process.clock_gettime(Process::CLOCK_MONOTONIC)
 loop do
-  scratch = Array.new(50) { |i| RequestScratch.new(i) }
+  IN_FLIGHT << Array.new(50) { |i| RequestScratch.new(i) }
+  IN_FLIGHT.shift if IN_FLIGHT.size > 20
   key = $handled % 5000
   unless CACHE.key?(key)
     CACHE[key] = CacheEntry.new(key)
@@ -46,7 +49,6 @@ loop do
   end
   SESSIONS << LeakedSession.new($handled) if ($handled % 10).zero?
   $handled += 1
-  scratch.clear
   now = Process.clock_gettime(Process::CLOCK_MONOTONIC)
   if now >= next_beat
     puts "beat #{$handled}"
