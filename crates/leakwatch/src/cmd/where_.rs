@@ -114,7 +114,7 @@ pub enum JvmHistogram {
 }
 
 /// `1%`, `1` (percent) or `0.5%` as a fraction of 1.
-fn parse_percent(s: &str) -> Result<f64, String> {
+pub fn parse_percent(s: &str) -> Result<f64, String> {
     let v: f64 = s
         .trim()
         .trim_end_matches('%')

@@ -9,7 +9,7 @@
 // never emptied. An HTTP server on 127.0.0.1 answers GET / with the count of
 // requests handled, so a test can see the service still serves.
 //
-// Usage: java WhereSvc [exit-after-seconds]
+// Usage: java WhereSvc [exit-after-seconds (0: never) [bytes-per-session]]
 
 import com.sun.net.httpserver.HttpServer;
 import java.io.OutputStream;
@@ -21,9 +21,11 @@ import java.util.List;
 import java.util.Map;
 
 public class WhereSvc {
+    static int sessionBytes = 200;
+
     static final class LeakedSession {
         final long id;
-        final byte[] state = new byte[200];
+        final byte[] state = new byte[sessionBytes];
         LeakedSession(long id) { this.id = id; }
     }
 
@@ -67,7 +69,11 @@ public class WhereSvc {
     }
 
     public static void main(String[] args) throws Exception {
-        long exitAfterMs = args.length > 0 ? Long.parseLong(args[0]) * 1000 : Long.MAX_VALUE;
+        long exitAfter = args.length > 0 ? Long.parseLong(args[0]) : 0;
+        long exitAfterMs = exitAfter > 0 ? exitAfter * 1000 : Long.MAX_VALUE;
+        if (args.length > 1) {
+            sessionBytes = Integer.parseInt(args[1]);
+        }
         HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.createContext("/", ex -> {
             byte[] body = ("ok " + handled + "\n").getBytes(StandardCharsets.UTF_8);
