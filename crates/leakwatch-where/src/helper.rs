@@ -171,6 +171,69 @@ pub fn read_hello(stream: &UnixStream, timeout: Duration) -> Result<Hello, Where
     }
 }
 
+/// Reading one poll's answer, line by line: takes the values of the answer
+/// to poll `seq` only (an answer to an older, timed-out poll is skipped),
+/// bounded in keys.
+#[derive(Debug)]
+pub struct AnswerReader {
+    seq: u64,
+    metrics: usize,
+    in_answer: bool,
+    keys: usize,
+    /// Keys beyond [`MAX_KEYS_PER_POLL`], ignored.
+    pub overflow_keys: u64,
+}
+
+/// What a line did to the answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Read on.
+    More,
+    /// The answer is complete; the helper held the interpreter this long.
+    Done { pause_us: u64 },
+    /// The helper could not answer this poll.
+    Failed(String),
+}
+
+impl AnswerReader {
+    pub fn new(seq: u64, metrics: usize) -> Self {
+        AnswerReader {
+            seq,
+            metrics,
+            in_answer: false,
+            keys: 0,
+            overflow_keys: 0,
+        }
+    }
+
+    /// Feeds one line (without its newline); values go to `sink`.
+    pub fn feed(&mut self, line: &[u8], sink: &mut dyn FnMut(usize, &str, f64)) -> Step {
+        let Ok(text) = std::str::from_utf8(line) else {
+            return Step::More;
+        };
+        match parse_line(text) {
+            Some(Line::Begin(s)) => self.in_answer = s == self.seq,
+            Some(Line::Value { metric, value, key }) if self.in_answer && metric < self.metrics => {
+                if self.keys < MAX_KEYS_PER_POLL {
+                    sink(metric, key, value);
+                    self.keys += 1;
+                } else {
+                    self.overflow_keys += 1;
+                }
+            }
+            Some(Line::End { seq, pause_us }) if seq == self.seq && self.in_answer => {
+                return Step::Done { pause_us };
+            }
+            Some(Line::Error { seq, text }) if seq == self.seq => {
+                return Step::Failed(text.chars().take(500).collect());
+            }
+            // Answers to older polls, unknown or malformed lines.
+            _ => {}
+        }
+        Step::More
+    }
+}
+
 /// A growth source answered by a helper inside the target.
 pub struct HelperSource {
     runtime: &'static str,
@@ -305,13 +368,11 @@ impl GrowthSource for HelperSource {
             });
         }
         let deadline = start + self.timeout;
-        let mut in_answer = false;
-        let mut keys = 0usize;
-        self.overflow_keys = 0;
-        loop {
+        let mut answer = AnswerReader::new(seq, self.metrics.len());
+        let result = loop {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Err(WhereError::Timeout {
+                break Err(WhereError::Timeout {
                     runtime: self.runtime,
                     after: self.timeout,
                 });
@@ -319,50 +380,37 @@ impl GrowthSource for HelperSource {
             let _ = self.reader.get_ref().set_read_timeout(Some(left));
             let ok = match read_line(&mut self.reader, &mut self.line) {
                 Ok(Some(ok)) => ok,
-                Ok(None) => return Err(self.gone()),
+                Ok(None) => break Err(self.gone()),
                 Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                    return Err(WhereError::Timeout {
+                    break Err(WhereError::Timeout {
                         runtime: self.runtime,
                         after: self.timeout,
                     })
                 }
-                Err(e) if e.kind() == ErrorKind::ConnectionReset => return Err(self.gone()),
-                Err(e) => return Err(WhereError::io("reading the helper's answer", e)),
+                Err(e) if e.kind() == ErrorKind::ConnectionReset => break Err(self.gone()),
+                Err(e) => break Err(WhereError::io("reading the helper's answer", e)),
             };
             if !ok {
                 continue;
             }
-            let Ok(text) = std::str::from_utf8(&self.line) else {
-                continue;
-            };
-            match parse_line(text) {
-                Some(Line::Begin(s)) => in_answer = s == seq,
-                Some(Line::Value { metric, value, key })
-                    if in_answer && metric < self.metrics.len() =>
-                {
-                    if keys < MAX_KEYS_PER_POLL {
-                        sink(metric, key, value);
-                        keys += 1;
-                    } else {
-                        self.overflow_keys += 1;
-                    }
-                }
-                Some(Line::End { seq: s, pause_us }) if s == seq && in_answer => {
-                    return Ok(PollCost {
+            match answer.feed(&self.line, sink) {
+                Step::More => {}
+                Step::Done { pause_us } => {
+                    break Ok(PollCost {
                         wall: start.elapsed(),
                         target_pause: Some(Duration::from_micros(pause_us)),
-                    });
+                    })
                 }
-                Some(Line::Error { seq: s, text }) if s == seq => {
-                    return Err(WhereError::Protocol {
+                Step::Failed(detail) => {
+                    break Err(WhereError::Protocol {
                         runtime: self.runtime,
-                        detail: text.chars().take(500).collect(),
-                    });
+                        detail,
+                    })
                 }
-                // Answers to older polls, unknown or malformed lines.
-                _ => {}
             }
-        }
+        };
+        self.overflow_keys = answer.overflow_keys;
+        result
     }
 
     fn close(&mut self) -> Result<(), WhereError> {
@@ -518,5 +566,46 @@ mod tests {
         std::thread::sleep(Duration::from_millis(500));
         let e = src.poll(&mut |_, _, _| {}).unwrap_err();
         assert!(matches!(e, WhereError::Gone { .. }), "{e}");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_line_parses_or_is_ignored(line in "\\PC{0,200}") {
+            if let Some(Line::Value { value, key, .. }) = parse_line(&line) {
+                proptest::prop_assert!(value.is_finite() && value >= 0.0 && !key.is_empty());
+            }
+        }
+
+        #[test]
+        fn values_read_back(metric in 0usize..4, value in 0u64..1<<53, key in "[^\\n\\r]{1,80}") {
+            proptest::prop_assume!(!key.trim_end_matches('\r').is_empty() && !key.ends_with('\r'));
+            let line = format!("v {metric} {value} {key}");
+            proptest::prop_assert_eq!(
+                parse_line(&line),
+                Some(Line::Value { metric, value: value as f64, key: &key })
+            );
+        }
+
+        #[test]
+        fn an_answer_takes_only_its_own_values(seq in 1u64..1000, stale in 0u64..1000, n in 0usize..20) {
+            proptest::prop_assume!(stale != seq);
+            let mut text = format!("begin {stale}\nv 0 1 stale\nend {stale} 1\nbegin {seq}\n");
+            for i in 0..n {
+                text.push_str(&format!("v 0 {i} k{i}\n"));
+            }
+            text.push_str(&format!("end {seq} 7\n"));
+            let mut a = AnswerReader::new(seq, 1);
+            let mut got = Vec::new();
+            let mut last = Step::More;
+            for l in text.lines() {
+                last = a.feed(l.as_bytes(), &mut |_, k, _| got.push(k.to_owned()));
+                if last != Step::More {
+                    break;
+                }
+            }
+            proptest::prop_assert_eq!(last, Step::Done { pause_us: 7 });
+            proptest::prop_assert_eq!(got.len(), n);
+            proptest::prop_assert!(!got.iter().any(|k| k == "stale"));
+        }
     }
 }

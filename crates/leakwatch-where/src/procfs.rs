@@ -246,4 +246,14 @@ mod tests {
         assert!(matches!(status(0), Err(WhereError::Unsupported(_))));
         assert!(!mapped_files(std::process::id() as i32).unwrap().is_empty());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_status_or_maps_text_is_safe(text in "\\PC{0,600}") {
+            let _ = parse_status(7, &text);
+            for p in parse_mapped_files(&text) {
+                proptest::prop_assert!(p.starts_with('/'));
+            }
+        }
+    }
 }

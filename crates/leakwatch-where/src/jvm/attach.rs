@@ -584,4 +584,23 @@ mod tests {
             Err(AttachError::Gone { .. })
         ));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_answer_decodes_or_fails_cleanly(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            let _ = decode_answer(&data);
+        }
+
+        #[test]
+        fn requests_carry_their_arguments(args in proptest::collection::vec("[^\\x00]{0,64}", 0..=3)) {
+            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+            let req = encode_request("jcmd", &refs).unwrap();
+            let parts: Vec<&[u8]> = req.split(|&b| b == 0).collect();
+            // "1", "jcmd", three arguments, and the empty tail.
+            proptest::prop_assert_eq!(parts.len(), 6);
+            for (i, a) in args.iter().enumerate() {
+                proptest::prop_assert_eq!(parts[2 + i], a.as_bytes());
+            }
+        }
+    }
 }

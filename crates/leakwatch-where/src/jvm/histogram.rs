@@ -201,4 +201,25 @@ Total         50188        2168496
         parse(text, |c, i, b| got.push((c.to_owned(), i, b))).unwrap();
         assert_eq!(got, [("[L;".to_owned(), 1, 2)]);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_parses_or_fails_cleanly(text in "\\PC{0,400}") {
+            let _ = parse(&text, |c, _, _| assert!(!c.is_empty() && c.len() <= MAX_NAME));
+            let with_header = format!(" num     #instances         #bytes  class name (module)\n{text}");
+            let parsed = parse(&with_header, |_, _, _| ()).is_ok();
+            proptest::prop_assert!(parsed);
+        }
+
+        #[test]
+        fn classes_read_back(rows in proptest::collection::vec(("[A-Za-z][A-Za-z0-9$.]{0,30}", 0u64..1<<40, 0u64..1<<50), 0..50)) {
+            let mut text = String::from(" num     #instances         #bytes  class name (module)\n---\n");
+            for (i, (c, n, b)) in rows.iter().enumerate() {
+                text.push_str(&format!("{:>4}: {n:>13} {b:>14}  {c} (java.base@17.0.15)\n", i + 1));
+            }
+            let mut got = Vec::new();
+            parse(&text, |c, n, b| got.push((c.to_owned(), n, b))).unwrap();
+            proptest::prop_assert_eq!(got, rows);
+        }
+    }
 }

@@ -261,4 +261,33 @@ pub(crate) mod tests {
             }
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_parse_or_fail_cleanly(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048)) {
+            let _ = parse(&data);
+            let mut with_magic = vec![0xca, 0xfe, 0xc0, 0xc0];
+            with_magic.extend_from_slice(&data);
+            let _ = parse(&with_magic);
+        }
+
+        #[test]
+        fn counters_read_back(
+            safepoint in proptest::prelude::any::<i64>(),
+            freq in 1i64..i64::MAX,
+            caps in "[01]{1,64}",
+            noise in proptest::collection::vec(("[a-z.]{1,40}", proptest::prelude::any::<i64>()), 0..20),
+        ) {
+            let mut entries: Vec<(String, Value<'_>)> =
+                noise.iter().map(|(n, v)| (format!("x.{n}"), Value::Long(*v))).collect();
+            entries.push(("sun.rt.safepointTime".into(), Value::Long(safepoint)));
+            entries.push(("sun.os.hrt.frequency".into(), Value::Long(freq)));
+            entries.push(("sun.rt.jvmCapabilities".into(), Value::Bytes(caps.as_bytes())));
+            let refs: Vec<(&str, Value<'_>)> = entries.iter().map(|(n, v)| (n.as_str(), *v)).collect();
+            let c = parse(&file(&refs)).unwrap();
+            proptest::prop_assert_eq!(c.safepoint_ticks, Some(safepoint));
+            proptest::prop_assert_eq!(c.tick_frequency, Some(freq));
+            proptest::prop_assert_eq!(c.attach_supported, Some(caps.starts_with('1')));
+        }
+    }
 }
