@@ -410,6 +410,11 @@ impl Agent {
             .map(|(k, _)| k.as_str())
     }
 
+    /// The alerts, for `watch --where` to attach what it found.
+    pub fn alerting_mut(&mut self) -> Option<&mut Alerting> {
+        self.alerting.as_mut()
+    }
+
     pub fn store(&self) -> Option<&Store> {
         self.store.as_ref()
     }

@@ -49,6 +49,60 @@ pub struct Alert {
     pub limit: Option<f64>,
     /// Why: the detector's evidence, or why the alert resolved.
     pub reason: String,
+    /// What grows inside the target, when `watch --where` looked (sent
+    /// again with the firing alert once its session ended).
+    #[serde(rename = "where", skip_serializing_if = "Option::is_none")]
+    pub cause: Option<AlertCause>,
+}
+
+/// What `leakwatch where` found growing in an alert's target.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AlertCause {
+    pub pid: i32,
+    /// `jvm`, `go`, `node`, `python`, `ruby`, `native`.
+    pub runtime: String,
+    /// How it was read, e.g. "JVM pid 42 (HotSpot attach: GC.class_histogram, ...)".
+    pub source: String,
+    pub polls: u64,
+    pub duration_s: f64,
+    /// The growing classes or sites, leaks first, at most a handful.
+    pub growing: Vec<GrowingKey>,
+    /// Why nothing could be told (an unsupported runtime, attach refused).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// One growing class or allocation site.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GrowingKey {
+    /// The series: `bytes`, `instances`, `inuse_bytes`, `goroutines`.
+    pub metric: String,
+    /// The class or site.
+    pub key: String,
+    pub state: LeakState,
+    pub current: f64,
+    pub growth_per_hour: f64,
+    /// `bytes`, `objects` or `goroutines`.
+    pub unit: String,
+    /// E.g. "WhereSvc$LeakedSession: +350k objects/h (leak)".
+    pub summary: String,
+}
+
+impl AlertCause {
+    /// One line: the growing keys' summaries, or why there are none.
+    pub fn summary(&self) -> String {
+        if let Some(e) = &self.error {
+            return format!("where: {e}");
+        }
+        if self.growing.is_empty() {
+            return format!(
+                "where: no class or site grows ({} polls over {:.0}s)",
+                self.polls, self.duration_s
+            );
+        }
+        let keys: Vec<&str> = self.growing.iter().map(|g| g.summary.as_str()).collect();
+        format!("growing: {}", keys.join("; "))
+    }
 }
 
 impl Alert {
@@ -63,13 +117,18 @@ impl Alert {
                 let ttl = self.time_to_limit_s.map_or(String::new(), |t| {
                     format!(", limit in ~{}", leakwatch_core::format::duration(t))
                 });
+                let cause = self
+                    .cause
+                    .as_ref()
+                    .map_or(String::new(), |c| format!("; {}", c.summary()));
                 format!(
-                    "{} leaks {}: {} now, +{}/h{}",
+                    "{} leaks {}: {} now, +{}/h{}{}",
                     self.target,
                     self.resource,
                     show(self.current),
                     show(self.growth_per_hour),
-                    ttl
+                    ttl,
+                    cause
                 )
             }
             AlertStatus::Resolved => {
@@ -240,6 +299,7 @@ fn make(
         time_to_limit_s: a.time_to_limit_s,
         limit: a.limit,
         reason,
+        cause: None,
     }
 }
 
@@ -405,6 +465,16 @@ impl AlertmanagerSink {
         });
         if let Some(t) = alert.time_to_limit_s {
             a["annotations"]["time_to_limit_seconds"] = format!("{t:.0}").into();
+        }
+        if let Some(c) = &alert.cause {
+            let lines: Vec<&str> = c.growing.iter().map(|g| g.summary.as_str()).collect();
+            a["annotations"]["where"] = if lines.is_empty() {
+                c.summary()
+            } else {
+                lines.join("\n")
+            }
+            .into();
+            a["annotations"]["where_source"] = c.source.clone().into();
         }
         if let Some(end) = alert.ended_at_s {
             a["endsAt"] = rfc3339(end).into();
@@ -685,6 +755,26 @@ impl Alerting {
         self.dedup.keys.contains_key(target)
     }
 
+    /// Attaches what `watch --where` found to the target's firing alerts
+    /// and sends them again (Alertmanager updates the annotations of an
+    /// alert it knows; webhooks get the same alert with `where`). Returns
+    /// the alerts sent: none when they resolved meanwhile.
+    pub fn attach_cause(&mut self, target: &str, cause: &AlertCause) -> Vec<Alert> {
+        let mut sent = Vec::new();
+        for ((t, _), alert) in self.open.iter_mut() {
+            if t == target {
+                alert.cause = Some(cause.clone());
+                sent.push(alert.clone());
+            }
+        }
+        for a in &sent {
+            for d in &self.dispatchers {
+                d.send(a.clone());
+            }
+        }
+        sent
+    }
+
     /// Resolves the open alerts of a target that ended.
     pub fn target_ended(
         &mut self,
@@ -821,6 +911,55 @@ mod tests {
         );
         let p = AlertmanagerSink::payload(&res[0], "host1");
         assert_eq!(p["endsAt"], "1970-01-01T00:01:00.000Z");
+    }
+
+    #[test]
+    fn a_cause_rides_on_the_firing_alert_and_its_annotations() {
+        let mut a = Alerting::new(0.0, vec![]);
+        let fire = a
+            .observe("svc", Resource::RssBytes, &assessment(LeakState::Leak), 1.0)
+            .unwrap();
+        assert!(fire.cause.is_none());
+        let v = serde_json::to_value(JsonAlert::from(&fire)).unwrap();
+        assert!(v.get("where").is_none());
+        let cause = AlertCause {
+            pid: 42,
+            runtime: "jvm".into(),
+            source: "JVM pid 42".into(),
+            polls: 30,
+            duration_s: 60.0,
+            growing: vec![GrowingKey {
+                metric: "instances".into(),
+                key: "Svc$Session".into(),
+                state: LeakState::Leak,
+                current: 5000.0,
+                growth_per_hour: 3.6e5,
+                unit: "objects".into(),
+                summary: "Svc$Session +360000 objects/h (leak)".into(),
+            }],
+            error: None,
+        };
+        assert!(a.attach_cause("other", &cause).is_empty());
+        let sent = a.attach_cause("svc", &cause);
+        assert_eq!(sent.len(), 1);
+        assert!(sent[0].summary().contains("growing: Svc$Session"), "{}", sent[0].summary());
+        let v = serde_json::to_value(JsonAlert::from(&sent[0])).unwrap();
+        assert_eq!(v["where"]["growing"][0]["key"], "Svc$Session");
+        assert_eq!(v["where"]["growing"][0]["state"], "leak");
+        let p = AlertmanagerSink::payload(&sent[0], "host1");
+        assert_eq!(
+            p["annotations"]["where"],
+            "Svc$Session +360000 objects/h (leak)"
+        );
+        // Re-sent to Alertmanager with the cause.
+        assert!(a.firing().all(|f| f.cause.is_some()));
+        // Resolved: nothing left to attach to.
+        a.target_ended(
+            "svc",
+            &[(Resource::RssBytes, assessment(LeakState::Leak))],
+            2.0,
+        );
+        assert!(a.attach_cause("svc", &cause).is_empty());
     }
 
     /// A sink that always fails and counts its calls.

@@ -456,6 +456,56 @@ impl Store {
         }
         Ok(())
     }
+
+    /// Keeps what `watch --where` found in a target when its alert fired
+    /// (the alert's `where` object as JSON); the newest 100 per target.
+    pub fn record_cause(&self, target: &str, t_s: f64, cause_json: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch(
+                "CREATE TABLE IF NOT EXISTS alert_causes (
+                    target TEXT NOT NULL, t REAL NOT NULL, cause TEXT NOT NULL)",
+            )
+            .map_err(self.err())?;
+        self.conn
+            .execute(
+                "INSERT INTO alert_causes (target, t, cause) VALUES (?1, ?2, ?3)",
+                params![target, t_s, cause_json],
+            )
+            .map_err(self.err())?;
+        self.conn
+            .execute(
+                "DELETE FROM alert_causes WHERE target = ?1 AND rowid NOT IN
+                 (SELECT rowid FROM alert_causes WHERE target = ?1 ORDER BY t DESC LIMIT 100)",
+                params![target],
+            )
+            .map_err(self.err())?;
+        Ok(())
+    }
+
+    /// The causes kept for `target`, oldest first: (unix seconds, JSON).
+    pub fn causes(&self, target: &str) -> Result<Vec<(f64, String)>, StoreError> {
+        let exists: bool = self
+            .conn
+            .query_row(
+                "SELECT count(*) > 0 FROM sqlite_master WHERE name = 'alert_causes'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(self.err())?;
+        if !exists {
+            return Ok(Vec::new());
+        }
+        let mut st = self
+            .conn
+            .prepare("SELECT t, cause FROM alert_causes WHERE target = ?1 ORDER BY t")
+            .map_err(self.err())?;
+        let rows = st
+            .query_map(params![target], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(self.err())?
+            .collect::<Result<Vec<(f64, String)>, _>>()
+            .map_err(self.err())?;
+        Ok(rows)
+    }
 }
 
 impl Drop for Store {
@@ -578,6 +628,23 @@ mod tests {
         assert_eq!(s.target_keys().unwrap(), ["docker/web"]);
         s.remove_target(t.id).unwrap();
         assert!(s.target_keys().unwrap().is_empty());
+    }
+
+    #[test]
+    fn alert_causes_are_kept_bounded_per_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db"), cfg()).unwrap();
+        assert!(store.causes("svc").unwrap().is_empty());
+        for i in 0..120 {
+            store
+                .record_cause("svc", f64::from(i), &format!("{{\"n\":{i}}}"))
+                .unwrap();
+        }
+        store.record_cause("other", 5.0, "{}").unwrap();
+        let kept = store.causes("svc").unwrap();
+        assert_eq!(kept.len(), 100);
+        assert_eq!(kept[0], (20.0, "{\"n\":20}".to_owned()));
+        assert_eq!(store.causes("other").unwrap().len(), 1);
     }
 
     #[test]

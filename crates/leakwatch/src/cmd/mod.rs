@@ -11,6 +11,8 @@ pub mod snapshot;
 pub mod trace;
 pub mod watch;
 pub mod watch_agent;
+pub mod watch_where;
+pub mod where_;
 
 use leakwatch_core::{format, Report, Resource, Verdict};
 

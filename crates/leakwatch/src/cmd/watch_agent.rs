@@ -64,6 +64,22 @@ pub struct AgentFlags {
     /// key, alerts); default: the selector.
     #[arg(long, value_name = "NAME")]
     pub target_name: Option<String>,
+    /// When a leak alert fires, run `leakwatch where` on the target (its
+    /// biggest process) on a thread of its own, and send the alert again
+    /// with the growing classes or sites attached (webhook `where`,
+    /// Alertmanager annotations, stdout, store). One session at a time, a
+    /// target at most every 10 minutes.
+    #[arg(long = "where")]
+    pub where_: bool,
+    /// How long each `where` session polls.
+    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse_duration_arg)]
+    pub where_duration: f64,
+    /// Time between `where` polls.
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration_arg)]
+    pub where_interval: f64,
+    /// Share of the time a `where` session may pause the target, in percent.
+    #[arg(long, value_name = "PERCENT", default_value = "1%", value_parser = crate::cmd::where_::parse_percent)]
+    pub where_pause_budget: f64,
 }
 
 impl AgentFlags {
@@ -78,6 +94,7 @@ impl AgentFlags {
             || self.store.is_some()
             || self.config.is_some()
             || self.containers
+            || self.where_
     }
 }
 
@@ -354,6 +371,14 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
             format::duration(interval_s)
         );
     }
+    let mut where_runner = flags.where_.then(|| {
+        crate::cmd::watch_where::WhereRunner::new(crate::cmd::watch_where::WhereSettings {
+            duration: Duration::from_secs_f64(flags.where_duration),
+            interval: Duration::from_secs_f64(flags.where_interval),
+            pause_budget: flags.where_pause_budget,
+        })
+    });
+    let mut firing: Vec<String> = Vec::new();
     let start = Instant::now();
     let interval = Duration::from_secs_f64(interval_s);
     let mut next = start;
@@ -417,11 +442,25 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
             agent.observe(t, &obs, &mut events)?;
         }
         agent.tick_done(t)?;
+        firing.clear();
         for e in events.drain(..) {
-            if matches!(&e, AgentEvent::Alert(a) if a.status == AlertStatus::Firing) {
-                any_leak = true;
+            if let AgentEvent::Alert(a) = &e {
+                if a.status == AlertStatus::Firing {
+                    any_leak = true;
+                    firing.push(a.target.clone());
+                }
             }
             print_event(&e, args.json);
+        }
+        if let Some(r) = where_runner.as_mut() {
+            let pids_of = |key: &str| {
+                watched
+                    .iter()
+                    .find(|w| w.key == key)
+                    .map(Watched::pids)
+                    .unwrap_or_default()
+            };
+            r.tick(&firing, pids_of, &mut agent, args.json);
         }
         // A --pid target that exited ends the watch (a name, cgroup or
         // container may come back).
@@ -476,6 +515,9 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
                 report.state, restarts, ooms
             );
         }
+    }
+    if let Some(r) = where_runner.take() {
+        r.shutdown(Duration::from_secs(5));
     }
     agent
         .shutdown(Duration::from_secs(5))

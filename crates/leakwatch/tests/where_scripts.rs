@@ -1,0 +1,167 @@
+//! `leakwatch where -- CMD` on real Python and Ruby programs
+//! (tests/where/leaky_service.{py,rb}): tracemalloc and ObjectSpace started
+//! by leakwatch, with no change to the program. The leaking line (Python)
+//! or class (Ruby) is named, the churning and the bounded ones are not, and
+//! the program ran and served to the end: it answered our SIGTERM with its
+//! count of requests, and printed its heartbeat throughout.
+//!
+//! Timing: 30 polls one second apart (the detector needs 24, and 30 % of
+//! the session of history: 9 s); the cache is full after the first 2000
+//! requests, the leak is steady from the start. The pause budget is raised
+//! to 25 %: a poll holds the interpreter's lock for tens of milliseconds
+//! here (a tracemalloc snapshot of ~30,000 blocks; a full GC and a heap walk
+//! in Ruby), which the default 1 % budget would answer with 10 s between
+//! polls. The cost is measured in bench/where/, not here.
+
+#[path = "where/support.rs"]
+mod support;
+
+use std::time::Duration;
+
+use support::*;
+
+/// The line of `marker` in a test program (1-based).
+fn line_of(file: &str, marker: &str) -> usize {
+    let text = std::fs::read_to_string(programs().join(file)).unwrap();
+    text.lines()
+        .position(|l| l.contains(marker))
+        .unwrap_or_else(|| panic!("{marker} not in {file}"))
+        + 1
+}
+
+/// The program's own output (on leakwatch's stderr with --json): it ran to
+/// the end, serving, and was stopped by leakwatch's SIGTERM.
+fn ran_to_the_end(stderr: &str) {
+    let done: u64 = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("terminated after "))
+        .and_then(|l| l.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("the program was not stopped by our SIGTERM: {stderr}"));
+    let beats: Vec<u64> = stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("beat ")?.trim().parse().ok())
+        .collect();
+    // Two beats a second for the whole session (at least 25 s of 30).
+    assert!(beats.len() >= 50, "{} beats: {stderr}", beats.len());
+    assert!(done >= *beats.last().unwrap(), "{stderr}");
+}
+
+#[test]
+fn python_names_the_leaking_line_with_tracemalloc_from_the_start() {
+    let program = programs().join("leaky_service.py");
+    let out = leakwatch()
+        .args(["where", "--duration", "30s", "--interval", "1s"])
+        .args(["--pause-budget", "25%", "--top", "1000", "--json", "--"])
+        .arg("python3")
+        .arg(&program)
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    let report = json_of(&out.stdout, &out.stderr);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{report:#}\n{stderr}");
+    assert_eq!(report["runtime"], "python");
+    let leak_site = format!(
+        "remember_session ({}:{})",
+        program.display(),
+        line_of("leaky_service.py", "# the leak")
+    );
+    for metric in ["bytes", "blocks"] {
+        let leaks: Vec<String> = states(&report, metric)
+            .into_iter()
+            .filter(|(_, s)| s == "leak")
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(leaks, [leak_site.clone()], "{metric}: {report:#}");
+        for func in ["scratch_work (", "cached_lookup ("] {
+            let s = state_of(&report, metric, |k| k.starts_with(func));
+            assert!(
+                !s.is_empty() && s.iter().all(|s| s != "leak" && s != "growing"),
+                "{func} ({metric}) is {s:?}: {report:#}"
+            );
+        }
+    }
+    assert!(report["max_target_pause_ms"].as_f64().unwrap() > 0.0);
+    ran_to_the_end(&stderr);
+    // The next step reruns the same command under the tracer.
+    let next = report["next_steps"][0].as_str().unwrap();
+    assert!(next.starts_with("leakwatch trace -- python3 "), "{next}");
+}
+
+#[test]
+fn ruby_names_the_leaking_class_with_objectspace_from_the_start() {
+    let program = programs().join("leaky_service.rb");
+    let out = leakwatch()
+        .args(["where", "--duration", "30s", "--interval", "1s"])
+        .args(["--pause-budget", "25%", "--top", "1000", "--json", "--"])
+        .arg("ruby")
+        .arg(&program)
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    let report = json_of(&out.stdout, &out.stderr);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{report:#}\n{stderr}");
+    assert_eq!(report["runtime"], "ruby");
+    assert_eq!(
+        state_of(&report, "instances", |k| k == "LeakedSession"),
+        ["leak"],
+        "{report:#}"
+    );
+    for class in ["RequestScratch", "CacheEntry"] {
+        let s = state_of(&report, "instances", |k| k == class);
+        assert!(
+            !s.is_empty() && s.iter().all(|s| s != "leak" && s != "growing"),
+            "{class} is {s:?}: {report:#}"
+        );
+    }
+    ran_to_the_end(&stderr);
+}
+
+#[test]
+fn the_program_sees_its_own_environment() {
+    // The helpers put PYTHONPATH and RUBYOPT back before the program runs:
+    // the program (and its children) see what they would without leakwatch,
+    // and a sitecustomize of the user's still runs.
+    let dir = tempfile::tempdir().unwrap();
+    let mine = dir.path().join("mine");
+    std::fs::create_dir(&mine).unwrap();
+    std::fs::write(
+        mine.join("sitecustomize.py"),
+        "print('their sitecustomize ran', flush=True)\n",
+    )
+    .unwrap();
+    let script = dir.path().join("env.py");
+    std::fs::write(
+        &script,
+        "import os, sys, time\n\
+         print('PYTHONPATH=%r RUBYOPT=%r LEAKWATCH=%r' % (os.environ.get('PYTHONPATH'), \
+         os.environ.get('RUBYOPT'), [k for k in os.environ if k.startswith('LEAKWATCH')]), flush=True)\n\
+         print('path-has-helper=%s' % any('leakwatch-where-' in p for p in sys.path), flush=True)\n\
+         time.sleep(60)\n",
+    )
+    .unwrap();
+    let out = leakwatch()
+        .args(["where", "--duration", "3s", "--interval", "1s", "--json", "--"])
+        .arg("python3")
+        .arg(&script)
+        .env("PYTHONPATH", &mine)
+        .env_remove("RUBYOPT")
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "PYTHONPATH='{}' RUBYOPT=None LEAKWATCH=[]",
+            mine.display()
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("their sitecustomize ran"), "{stderr}");
+    assert!(stderr.contains("tracemalloc started by leakwatch"), "{stderr}");
+    assert!(stderr.contains("path-has-helper=False"), "{stderr}");
+    // Three polls cannot be judged: exit 2, and it says so.
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("not enough data to judge"), "{stderr}");
+}
