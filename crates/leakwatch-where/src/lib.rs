@@ -11,6 +11,9 @@ use std::time::Duration;
 use leakwatch_core::{DetectorConfig, KeyedDetectors, KeyedReport};
 use serde::Serialize;
 
+pub mod go;
+pub mod listen;
+pub mod node;
 pub mod runtime;
 
 pub use runtime::Runtime;
