@@ -112,7 +112,13 @@ pub struct NodeSource {
     metrics: [Metric; 1],
     sums: HashMap<String, f64>,
     closed: bool,
+    /// Node said it finished and waits for us to disconnect before exiting.
+    exiting: bool,
 }
+
+/// The event Node sends when its program has ended and it waits for the
+/// debugger sessions to disconnect before the process exits.
+const WAITING_FOR_DISCONNECT: &str = "NodeRuntime.waitingForDisconnect";
 
 fn cdp_error(process: &ProcessHandle, e: CdpError) -> WhereError {
     if !process.alive() {
@@ -160,20 +166,30 @@ fn handles_sigusr1(pid: i32) -> Result<bool, WhereError> {
     Ok(caught & bit != 0 && ignored & bit == 0)
 }
 
-/// The inspector port Node's options ask for (`--inspect-port`,
-/// `--inspect[-brk|-wait]=[HOST:]PORT`, `--debug-port`), from its command
-/// line (before the script) and `NODE_OPTIONS`; 9229 when none does.
-pub fn inspector_port(cmdline: &[&str], node_options: Option<&str>) -> u16 {
+/// What Node's options say about its inspector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InspectorConfig {
+    /// The port it opens on (`--inspect-port`, `--inspect[-brk|-wait]=[HOST:]PORT`,
+    /// `--debug-port`), 9229 when none is given, 0 for "any free port".
+    pub port: u16,
+    /// Started with `--inspect`, `--inspect-brk` or `--inspect-wait`: the
+    /// inspector was opened at start-up.
+    pub open_at_start: bool,
+}
+
+/// Reads Node's inspector options from its command line (the options
+/// before the script) and `NODE_OPTIONS`.
+pub fn inspector_config(cmdline: &[&str], node_options: Option<&str>) -> InspectorConfig {
     fn port_of(value: &str) -> Option<u16> {
         value.rsplit(':').next()?.parse().ok()
     }
-    let mut port = None;
+    let mut config = InspectorConfig {
+        port: DEFAULT_INSPECTOR_PORT,
+        open_at_start: false,
+    };
     let mut scan = |args: &mut dyn Iterator<Item = &str>, stop_at_script: bool| {
         while let Some(arg) = args.next() {
-            if stop_at_script && !arg.starts_with('-') {
-                break;
-            }
-            if arg == "--" {
+            if arg == "--" || (stop_at_script && !arg.starts_with('-')) {
                 break;
             }
             let (name, value) = match arg.split_once('=') {
@@ -184,12 +200,13 @@ pub fn inspector_port(cmdline: &[&str], node_options: Option<&str>) -> u16 {
                 "--inspect-port" | "--debug-port" => {
                     let v = value.or_else(|| args.next().map(str::to_owned));
                     if let Some(p) = v.as_deref().and_then(port_of) {
-                        port = Some(p);
+                        config.port = p;
                     }
                 }
                 "--inspect" | "--inspect-brk" | "--inspect-wait" => {
+                    config.open_at_start = true;
                     if let Some(p) = value.as_deref().and_then(port_of) {
-                        port = Some(p);
+                        config.port = p;
                     }
                 }
                 _ => {}
@@ -200,12 +217,12 @@ pub fn inspector_port(cmdline: &[&str], node_options: Option<&str>) -> u16 {
         scan(&mut opts.split_ascii_whitespace(), false);
     }
     scan(&mut cmdline.iter().skip(1).copied(), true);
-    port.unwrap_or(DEFAULT_INSPECTOR_PORT)
+    config
 }
 
-/// The inspector port process `pid` will use, from /proc. Its environment
+/// Node's inspector options for process `pid`, from /proc. Its environment
 /// may be unreadable (another user): then only its command line counts.
-fn configured_port(pid: i32) -> u16 {
+fn configured(pid: i32) -> InspectorConfig {
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
     let cmdline = String::from_utf8_lossy(&cmdline);
     let args: Vec<&str> = cmdline.split('\0').filter(|a| !a.is_empty()).collect();
@@ -214,7 +231,22 @@ fn configured_port(pid: i32) -> u16 {
     let node_options = environ
         .split('\0')
         .find_map(|v| v.strip_prefix("NODE_OPTIONS="));
-    inspector_port(&args, node_options)
+    inspector_config(&args, node_options)
+}
+
+/// An inspector already listening among `listeners` (probed with
+/// `/json/list`, at most 16 of them).
+fn find_open_inspector(
+    listeners: &[Listener],
+) -> Option<(SocketAddr, Vec<inspector::Target>, u64)> {
+    listeners
+        .iter()
+        .filter_map(|l| Some((l.loopback_addr()?, l.inode)))
+        .take(16)
+        .find_map(|(addr, inode)| {
+            let targets = inspector::list_targets(addr, Duration::from_secs(2)).ok()?;
+            Some((addr, targets, inode))
+        })
 }
 
 /// Whether a listener on `l` keeps Node from listening on 127.0.0.1:`port`.
@@ -229,24 +261,27 @@ impl NodeSource {
             return Err(listen::namespace_error(pid));
         }
         let before = listen::listeners(pid)?;
-        let port = configured_port(pid);
+        let config = configured(pid);
+        let port = config.port;
 
         // Already open (started with --inspect, or signalled before)?
-        if port != 0 {
-            if let Some(l) = before.iter().find(|l| l.local.port() == port) {
-                if let Some(addr) = l.loopback_addr() {
-                    if let Ok(targets) = inspector::list_targets(addr, Duration::from_secs(2)) {
-                        return Self::start(process, addr, &targets, Some(l.inode), false, opts);
-                    }
-                }
-                return Err(WhereError::Unsupported(format!(
-                    "process {pid} itself listens on {}, the port its inspector would open on, \
-                     and it is not an inspector: restart it with --inspect-port=PORT (a free \
-                     port) to let leakwatch open the inspector. The process was not signalled \
-                     and is left as it was",
-                    l.local
-                )));
+        if config.open_at_start || port == 0 {
+            if let Some((addr, targets, inode)) = find_open_inspector(&before) {
+                return Self::start(process, addr, &targets, Some(inode), false, opts);
             }
+        } else if let Some(l) = before.iter().find(|l| l.local.port() == port) {
+            if let Some(addr) = l.loopback_addr() {
+                if let Ok(targets) = inspector::list_targets(addr, Duration::from_secs(2)) {
+                    return Self::start(process, addr, &targets, Some(l.inode), false, opts);
+                }
+            }
+            return Err(WhereError::Unsupported(format!(
+                "process {pid} itself listens on {}, the port its inspector would open on, \
+                 and it is not an inspector: restart it with --inspect-port=PORT (a free \
+                 port) to let leakwatch open the inspector. The process was not signalled \
+                 and is left as it was",
+                l.local
+            )));
         }
         if !handles_sigusr1(pid)? {
             return Err(WhereError::Unsupported(format!(
@@ -329,6 +364,11 @@ impl NodeSource {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+        // Opened earlier on another port (inspector.open() in the program):
+        // SIGUSR1 changed nothing; use it and leave it open.
+        if let Some((addr, targets, inode)) = find_open_inspector(&before) {
+            return Self::start(process, addr, &targets, Some(inode), false, opts);
+        }
         Err(WhereError::Unsupported(format!(
             "Node process {pid} did not open its inspector within {} of SIGUSR1 ({last_error}). \
              Its stderr says why (\"Starting inspector on ... failed\" when the port is taken); \
@@ -357,6 +397,7 @@ impl NodeSource {
             metrics: METRICS,
             sums: HashMap::new(),
             closed: false,
+            exiting: false,
         };
         let result = source.connect_and_sample(targets);
         match result {
@@ -386,6 +427,18 @@ impl NodeSource {
         );
         self.inspector = Some(insp);
         started.map_err(|e| cdp_error(&self.process, e))?;
+        // A Node process whose program ends waits for every session to
+        // disconnect before it exits: ask to be told, so that a poll can
+        // let it go (Node 12 and later; older ones just do not say).
+        if let Some(insp) = self.inspector.as_mut() {
+            match insp.call(
+                "NodeRuntime.notifyWhenWaitingForDisconnect",
+                serde_json::json!({ "enabled": true }),
+            ) {
+                Ok(_) | Err(CdpError::Remote { .. }) => {}
+                Err(e) => return Err(cdp_error(&self.process, e)),
+            }
+        }
         Ok(())
     }
 
@@ -497,9 +550,28 @@ impl GrowthSource for NodeSource {
             runtime: RUNTIME,
             detail: "the session is closed".into(),
         })?;
-        let raw = insp
-            .call("HeapProfiler.getSamplingProfile", serde_json::json!({}))
-            .map_err(|e| cdp_error(&self.process, e))?;
+        let mut exiting = false;
+        let answer = insp.call_with_events(
+            "HeapProfiler.getSamplingProfile",
+            serde_json::json!({}),
+            &mut |event, _| {
+                exiting |= event == WAITING_FOR_DISCONNECT;
+                Ok(())
+            },
+        );
+        if exiting {
+            // Let it exit now rather than at the end of the session.
+            self.exiting = true;
+            if let Some(insp) = self.inspector.take() {
+                insp.close();
+            }
+            return Err(WhereError::Gone {
+                pid: self.process.pid(),
+                during: " (its program ended: Node was waiting for leakwatch to disconnect, \
+                          which it did)",
+            });
+        }
+        let raw = answer.map_err(|e| cdp_error(&self.process, e))?;
         let nodes = parse_sampling_profile(raw.get()).map_err(|detail| WhereError::Protocol {
             runtime: RUNTIME,
             detail: format!("HeapProfiler.getSamplingProfile: {detail}"),
@@ -524,6 +596,13 @@ impl GrowthSource for NodeSource {
         }
         self.closed = true;
         let mut first_error: Option<WhereError> = None;
+        if self.exiting {
+            // Ending: nothing to restore, only let it go.
+            if let Some(insp) = self.inspector.take() {
+                insp.close();
+            }
+            return Ok(());
+        }
         if let Some(mut insp) = self.inspector.take() {
             if self.process.alive() {
                 // Its answer is the last profile, unused.
@@ -923,29 +1002,23 @@ mod tests {
     }
 
     #[test]
-    fn inspector_ports() {
-        assert_eq!(inspector_port(&["node", "app.js"], None), 9229);
+    fn inspector_options() {
+        let port = |args: &[&str], env: Option<&str>| inspector_config(args, env).port;
         assert_eq!(
-            inspector_port(&["node", "--inspect-port=9333", "app.js"], None),
-            9333
+            inspector_config(&["node", "app.js"], None),
+            InspectorConfig { port: 9229, open_at_start: false }
         );
-        assert_eq!(
-            inspector_port(&["node", "--inspect-port", "0", "app.js"], None),
-            0
-        );
+        assert_eq!(port(&["node", "--inspect-port=9333", "app.js"], None), 9333);
+        assert_eq!(port(&["node", "--inspect-port", "0", "app.js"], None), 0);
         // Arguments after the script are the program's, not Node's.
-        assert_eq!(
-            inspector_port(&["node", "app.js", "--inspect-port=1"], None),
-            9229
+        assert_eq!(port(&["node", "app.js", "--inspect-port=1"], None), 9229);
+        let c = inspector_config(
+            &["node", "app.js"],
+            Some("--max-old-space-size=100 --inspect=127.0.0.1:9400"),
         );
-        assert_eq!(
-            inspector_port(&["node", "app.js"], Some("--max-old-space-size=100 --inspect=127.0.0.1:9400")),
-            9400
-        );
-        assert_eq!(
-            inspector_port(&["node", "--inspect-brk=9500", "app.js"], None),
-            9500
-        );
+        assert_eq!(c, InspectorConfig { port: 9400, open_at_start: true });
+        assert_eq!(port(&["node", "--inspect-brk=9500", "app.js"], None), 9500);
+        assert!(inspector_config(&["node", "--inspect", "app.js"], None).open_at_start);
     }
 
     #[test]
