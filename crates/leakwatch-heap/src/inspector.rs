@@ -42,10 +42,7 @@ pub enum CdpError {
     Timeout { method: String, after: Duration },
     /// The connection ended (the process exited or closed its inspector).
     #[error("the inspector connection ended{while_}: {detail}")]
-    Closed {
-        while_: String,
-        detail: String,
-    },
+    Closed { while_: String, detail: String },
     /// The method failed on the other side (a CDP error object).
     #[error("{method} failed: {message} (code {code})")]
     Remote {
@@ -273,6 +270,10 @@ pub fn parse_message(text: &str) -> Result<Incoming, CdpError> {
     })
 }
 
+/// Called with each event (method, params) that arrives while waiting for
+/// a result; an error ends the wait.
+pub type EventHandler<'a> = dyn FnMut(&str, Option<&RawValue>) -> Result<(), CdpError> + 'a;
+
 /// An open inspector session.
 pub struct Inspector {
     ws: WebSocket<TcpStream>,
@@ -370,7 +371,7 @@ impl Inspector {
         &mut self,
         method: &str,
         params: serde_json::Value,
-        on_event: &mut dyn FnMut(&str, Option<&RawValue>) -> Result<(), CdpError>,
+        on_event: &mut EventHandler<'_>,
     ) -> Result<Box<RawValue>, CdpError> {
         let id = self.send(method, params)?;
         let deadline = Instant::now() + self.timeout;
@@ -444,9 +445,8 @@ impl Inspector {
                     return Ok(());
                 }
                 let Some(params) = params else { return Ok(()) };
-                let chunk: ChunkParams = serde_json::from_str(params.get()).map_err(|e| {
-                    CdpError::Protocol(format!("unexpected snapshot chunk: {e}"))
-                })?;
+                let chunk: ChunkParams = serde_json::from_str(params.get())
+                    .map_err(|e| CdpError::Protocol(format!("unexpected snapshot chunk: {e}")))?;
                 if let Some(chunk) = chunk.chunk {
                     out.write_all(chunk.as_bytes())
                         .map_err(|e| CdpError::Output {
@@ -513,9 +513,14 @@ mod tests {
             .unwrap();
         assert_eq!(m.id, Some(3));
         assert!(m.result.unwrap().get().starts_with("{\"profile\""));
-        let e = parse_message(r#"{"method":"HeapProfiler.addHeapSnapshotChunk","params":{"chunk":"{}"}}"#)
-            .unwrap();
-        assert_eq!(e.method.as_deref(), Some("HeapProfiler.addHeapSnapshotChunk"));
+        let e = parse_message(
+            r#"{"method":"HeapProfiler.addHeapSnapshotChunk","params":{"chunk":"{}"}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            e.method.as_deref(),
+            Some("HeapProfiler.addHeapSnapshotChunk")
+        );
         let r = parse_message(r#"{"id":4,"error":{"code":-32601,"message":"'X.y' wasn't found"}}"#)
             .unwrap();
         assert_eq!(r.error.unwrap().code, -32601);
@@ -537,8 +542,17 @@ mod tests {
         assert_eq!(t[0].ws_url, "ws://127.0.0.1:9229/b1");
         assert_eq!(t[0].kind, "node");
         assert!(parse_target_list(b"{}").is_err());
-        let h = parse_response_head(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 42").unwrap();
-        assert_eq!(h, ResponseHead { status: 200, content_length: Some(42) });
+        let h = parse_response_head(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 42",
+        )
+        .unwrap();
+        assert_eq!(
+            h,
+            ResponseHead {
+                status: 200,
+                content_length: Some(42)
+            }
+        );
         let h = parse_response_head(b"HTTP/1.0 404 Not Found").unwrap();
         assert_eq!(h.status, 404);
         assert_eq!(h.content_length, None);

@@ -260,8 +260,13 @@ impl GoSource {
 
     fn fetch_profile(&self, what: &str) -> Result<Profile, WhereError> {
         let url = format!("{}{what}", self.base);
-        let body = get(&self.agent, &url, self.opts.max_response_bytes, self.opts.timeout)
-            .map_err(|e| self.gone_or(e))?;
+        let body = get(
+            &self.agent,
+            &url,
+            self.opts.max_response_bytes,
+            self.opts.timeout,
+        )
+        .map_err(|e| self.gone_or(e))?;
         decode_profile(&body, &url)
     }
 }
@@ -275,8 +280,16 @@ pub fn decode_profile(body: &[u8], url: &str) -> Result<Profile, WhereError> {
 }
 
 /// GET `url`, at most `limit` bytes of body, status 200 only.
-fn get(agent: &ureq::Agent, url: &str, limit: u64, timeout: Duration) -> Result<Vec<u8>, WhereError> {
-    let mut resp = agent.get(url).call().map_err(|e| http_error(url, e, timeout))?;
+fn get(
+    agent: &ureq::Agent,
+    url: &str,
+    limit: u64,
+    timeout: Duration,
+) -> Result<Vec<u8>, WhereError> {
+    let mut resp = agent
+        .get(url)
+        .call()
+        .map_err(|e| http_error(url, e, timeout))?;
     let status = resp.status().as_u16();
     let mut body = Vec::new();
     resp.body_mut()
@@ -288,7 +301,9 @@ fn get(agent: &ureq::Agent, url: &str, limit: u64, timeout: Duration) -> Result<
             http_error(url, e, timeout)
         })?;
     if status != 200 {
-        let text = String::from_utf8_lossy(&body[..body.len().min(200)]).trim().to_owned();
+        let text = String::from_utf8_lossy(&body[..body.len().min(200)])
+            .trim()
+            .to_owned();
         return Err(WhereError::Protocol {
             runtime: RUNTIME,
             detail: format!("GET {url} answered HTTP {status}: {text}"),
@@ -653,12 +668,13 @@ pub fn for_each_stack<'p>(
                 .ok_or_else(|| format!("a sample refers to location {id}, which is missing"))?;
             // Inlined functions first, the function they were inlined into last.
             for line in &loc.line {
-                let (function, file) = functions.get(&line.function_id).copied().ok_or_else(|| {
-                    format!(
-                        "location {id} refers to function {}, which is missing",
-                        line.function_id
-                    )
-                })?;
+                let (function, file) =
+                    functions.get(&line.function_id).copied().ok_or_else(|| {
+                        format!(
+                            "location {id} refers to function {}, which is missing",
+                            line.function_id
+                        )
+                    })?;
                 frames.push(Frame {
                     function,
                     file,
@@ -707,8 +723,8 @@ fn profile_goroot(p: &Profile) -> Option<String> {
 
 /// Sums a heap profile's in-use bytes and objects per key.
 pub fn heap_by_key(p: &Profile, out: &mut HashMap<String, (f64, f64)>) -> Result<(), String> {
-    let bytes = sample_index(p, "inuse_space")
-        .ok_or("not a heap profile (no inuse_space sample type)")?;
+    let bytes =
+        sample_index(p, "inuse_space").ok_or("not a heap profile (no inuse_space sample type)")?;
     let objects = sample_index(p, "inuse_objects")
         .ok_or("not a heap profile (no inuse_objects sample type)")?;
     let goroot = profile_goroot(p);
@@ -719,9 +735,7 @@ pub fn heap_by_key(p: &Profile, out: &mut HashMap<String, (f64, f64)>) -> Result
         if b == 0 && o == 0 {
             return;
         }
-        let e = out
-            .entry(stack_key(frames, goroot.as_deref()))
-            .or_default();
+        let e = out.entry(stack_key(frames, goroot.as_deref())).or_default();
         e.0 += b as f64;
         e.1 += o as f64;
     })
@@ -729,8 +743,8 @@ pub fn heap_by_key(p: &Profile, out: &mut HashMap<String, (f64, f64)>) -> Result
 
 /// Sums a goroutine profile's goroutines per key.
 pub fn goroutines_by_key(p: &Profile, out: &mut HashMap<String, f64>) -> Result<(), String> {
-    let count = sample_index(p, "goroutine")
-        .ok_or("not a goroutine profile (no goroutine sample type)")?;
+    let count =
+        sample_index(p, "goroutine").ok_or("not a goroutine profile (no goroutine sample type)")?;
     let goroot = profile_goroot(p);
     for_each_stack(p, |frames, values| {
         if let Some(&n) = values.get(count) {
@@ -767,7 +781,11 @@ mod tests {
     #[test]
     fn origins() {
         let g = Some(ROOT);
-        let std = f("net/http.(*conn).serve", "/usr/lib/go-1.19/src/net/http/server.go", 1);
+        let std = f(
+            "net/http.(*conn).serve",
+            "/usr/lib/go-1.19/src/net/http/server.go",
+            1,
+        );
         assert_eq!(origin(&std, g), Origin::Std);
         let own = f("main.leak", "/srv/app/main.go", 3);
         assert_eq!(origin(&own, g), Origin::Own);
@@ -786,7 +804,11 @@ mod tests {
         assert_eq!(origin(&trimmed, None), Origin::Std);
         assert_eq!(origin(&f("main.x", "main.go", 1), None), Origin::Own);
         let frames = [
-            f("runtime.gopark", "/usr/lib/go-1.19/src/runtime/proc.go", 363),
+            f(
+                "runtime.gopark",
+                "/usr/lib/go-1.19/src/runtime/proc.go",
+                363,
+            ),
             own,
         ];
         assert_eq!(goroot_src(frames.into_iter()), Some(ROOT));
@@ -796,12 +818,28 @@ mod tests {
     fn keys_name_the_first_own_frame_and_keep_callers() {
         let g = Some(ROOT);
         let stack = [
-            f("runtime.gopark", "/usr/lib/go-1.19/src/runtime/proc.go", 363),
-            f("runtime.chanrecv", "/usr/lib/go-1.19/src/runtime/chan.go", 583),
-            f("runtime.chanrecv1", "/usr/lib/go-1.19/src/runtime/chan.go", 442),
+            f(
+                "runtime.gopark",
+                "/usr/lib/go-1.19/src/runtime/proc.go",
+                363,
+            ),
+            f(
+                "runtime.chanrecv",
+                "/usr/lib/go-1.19/src/runtime/chan.go",
+                583,
+            ),
+            f(
+                "runtime.chanrecv1",
+                "/usr/lib/go-1.19/src/runtime/chan.go",
+                442,
+            ),
             f("main.waitForReply", "/srv/app/main.go", 31),
             f("main.startWorkers.func1", "/srv/app/main.go", 36),
-            f("runtime.goexit", "/usr/lib/go-1.19/src/runtime/asm_amd64.s", 1594),
+            f(
+                "runtime.goexit",
+                "/usr/lib/go-1.19/src/runtime/asm_amd64.s",
+                1594,
+            ),
         ];
         assert_eq!(
             stack_key(&stack, g),
@@ -816,12 +854,23 @@ mod tests {
             f("runtime.main", "/usr/lib/go-1.19/src/runtime/proc.go", 250),
         ];
         let key = stack_key(&heap, g);
-        assert!(key.starts_with("main.leak (/srv/app/main.go:20) ← main.a"), "{key}");
+        assert!(
+            key.starts_with("main.leak (/srv/app/main.go:20) ← main.a"),
+            "{key}"
+        );
         assert!(key.ends_with("main.c (/srv/app/main.go:23)"), "{key}");
         // All standard library: named by its first frame outside the runtime.
         let std_only = [
-            f("runtime.gopark", "/usr/lib/go-1.19/src/runtime/proc.go", 363),
-            f("internal/poll.runtime_pollWait", "/usr/lib/go-1.19/src/runtime/netpoll.go", 1),
+            f(
+                "runtime.gopark",
+                "/usr/lib/go-1.19/src/runtime/proc.go",
+                363,
+            ),
+            f(
+                "internal/poll.runtime_pollWait",
+                "/usr/lib/go-1.19/src/runtime/netpoll.go",
+                1,
+            ),
             f("net.(*conn).Read", "/usr/lib/go-1.19/src/net/net.go", 183),
         ];
         assert!(stack_key(&std_only, g).starts_with("net.(*conn).Read (net/net.go:183)"));
@@ -904,7 +953,12 @@ mod tests {
     #[test]
     fn heap_and_goroutine_sums() {
         let heap = profile(
-            &["alloc_objects", "alloc_space", "inuse_objects", "inuse_space"],
+            &[
+                "alloc_objects",
+                "alloc_space",
+                "inuse_objects",
+                "inuse_space",
+            ],
             &[
                 (&["runtime.growslice", "main.leak"], vec![9, 900, 2, 200]),
                 (&["main.churn"], vec![50, 5000, 0, 0]),

@@ -180,7 +180,11 @@ pub fn parse_stat_state(stat: &[u8]) -> Option<char> {
 
 /// The inode of a `socket:[INODE]` link target.
 pub fn parse_socket_link(target: &str) -> Option<u64> {
-    target.strip_prefix("socket:[")?.strip_suffix(']')?.parse().ok()
+    target
+        .strip_prefix("socket:[")?
+        .strip_suffix(']')?
+        .parse()
+        .ok()
 }
 
 /// Maps an error reading /proc/PID/... to what it means for the user.
@@ -206,8 +210,7 @@ pub(crate) fn proc_error(pid: i32, what: &'static str, e: std::io::Error) -> Whe
 /// The socket inodes the process holds open.
 pub fn socket_inodes(pid: i32) -> Result<HashSet<u64>, WhereError> {
     let dir = format!("/proc/{pid}/fd");
-    let entries =
-        std::fs::read_dir(&dir).map_err(|e| proc_error(pid, "list the sockets of", e))?;
+    let entries = std::fs::read_dir(&dir).map_err(|e| proc_error(pid, "list the sockets of", e))?;
     let mut out = HashSet::new();
     for entry in entries {
         let Ok(entry) = entry else { continue };
@@ -274,7 +277,11 @@ pub(crate) fn namespace_error(pid: i32) -> WhereError {
 pub fn socket_owner(inode: u64) -> Option<(i32, String)> {
     let want = format!("socket:[{inode}]");
     for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<i32>().ok())
+        else {
             continue;
         };
         let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
@@ -322,8 +329,14 @@ mod tests {
                 ("10.0.0.10:80".to_owned(), 41237),
             ]
         );
-        assert_eq!(l[0].loopback_addr(), Some("127.0.0.1:8080".parse().unwrap()));
-        assert_eq!(l[1].loopback_addr(), Some("127.0.0.1:6081".parse().unwrap()));
+        assert_eq!(
+            l[0].loopback_addr(),
+            Some("127.0.0.1:8080".parse().unwrap())
+        );
+        assert_eq!(
+            l[1].loopback_addr(),
+            Some("127.0.0.1:6081".parse().unwrap())
+        );
         assert_eq!(l[2].loopback_addr(), None);
     }
 
@@ -334,7 +347,10 @@ mod tests {
         assert_eq!(l[1].local, "[::]:8081".parse().unwrap());
         assert_eq!(l[1].loopback_addr(), Some("[::1]:8081".parse().unwrap()));
         assert_eq!(l[2].local.ip().to_string(), "::ffff:127.0.0.1");
-        assert_eq!(l[2].loopback_addr(), Some("127.0.0.1:8082".parse().unwrap()));
+        assert_eq!(
+            l[2].loopback_addr(),
+            Some("127.0.0.1:8082".parse().unwrap())
+        );
     }
 
     #[test]
@@ -361,14 +377,18 @@ mod tests {
         let pid = std::process::id() as i32;
         let mine = listeners(pid).unwrap();
         assert!(
-            mine.iter().any(|l| l.local.port() == port && l.local.ip().is_loopback()),
+            mine.iter()
+                .any(|l| l.local.port() == port && l.local.ip().is_loopback()),
             "{mine:?}"
         );
         let inode = mine.iter().find(|l| l.local.port() == port).unwrap().inode;
         assert_eq!(socket_owner(inode).map(|o| o.0), Some(pid));
         assert!(!other_net_namespace(pid));
         drop(sock);
-        assert!(!listeners(pid).unwrap().iter().any(|l| l.local.port() == port));
+        assert!(!listeners(pid)
+            .unwrap()
+            .iter()
+            .any(|l| l.local.port() == port));
     }
 
     #[test]

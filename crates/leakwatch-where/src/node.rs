@@ -353,7 +353,8 @@ impl NodeSource {
                 };
                 match inspector::list_targets(addr, Duration::from_secs(2)) {
                     Ok(targets) => {
-                        let started = Self::start(process, addr, &targets, Some(l.inode), true, opts);
+                        let started =
+                            Self::start(process, addr, &targets, Some(l.inode), true, opts);
                         return started;
                     }
                     Err(e) => last_error = format!("{addr}: {e}"),
@@ -546,10 +547,13 @@ impl GrowthSource for NodeSource {
                 during: " (it exited between polls)",
             });
         }
-        let insp = self.inspector.as_mut().ok_or_else(|| WhereError::Protocol {
-            runtime: RUNTIME,
-            detail: "the session is closed".into(),
-        })?;
+        let insp = self
+            .inspector
+            .as_mut()
+            .ok_or_else(|| WhereError::Protocol {
+                runtime: RUNTIME,
+                detail: "the session is closed".into(),
+            })?;
         let mut exiting = false;
         let answer = insp.call_with_events(
             "HeapProfiler.getSamplingProfile",
@@ -924,15 +928,15 @@ mod tests {
             &node("", "", -1, 100, ""),
         );
         let own = node("remember", "file:///srv/app/worker.js", 9, 1000, &leak);
-        let dep = node("parse", "file:///srv/app/node_modules/qs/index.js", 0, 50, "");
-        let internal_only = node("readFile", "node:fs", 40, 70, "");
-        let head = node(
-            "(root)",
-            "",
-            -1,
+        let dep = node(
+            "parse",
+            "file:///srv/app/node_modules/qs/index.js",
             0,
-            &format!("{own},{dep},{internal_only}"),
+            50,
+            "",
         );
+        let internal_only = node("readFile", "node:fs", 40, 70, "");
+        let head = node("(root)", "", -1, 0, &format!("{own},{dep},{internal_only}"));
         let json = format!(r#"{{"profile":{{"head":{head},"samples":[]}}}}"#);
         let nodes = parse_sampling_profile(&json).unwrap();
         assert_eq!(nodes.len(), 6);
@@ -940,7 +944,10 @@ mod tests {
         assert_eq!(nodes[1].parent, Some(0));
         let mut sums = HashMap::new();
         live_bytes_by_site(&nodes, &mut sums);
-        assert_eq!(sums["remember (/srv/app/worker.js:10)"], 1000.0 + 4096.0 + 100.0);
+        assert_eq!(
+            sums["remember (/srv/app/worker.js:10)"],
+            1000.0 + 4096.0 + 100.0
+        );
         assert_eq!(sums["parse (/srv/app/node_modules/qs/index.js:1)"], 50.0);
         assert_eq!(sums["readFile (node:fs:41)"], 70.0);
         assert_eq!(sums.len(), 3);
@@ -1006,7 +1013,10 @@ mod tests {
         let port = |args: &[&str], env: Option<&str>| inspector_config(args, env).port;
         assert_eq!(
             inspector_config(&["node", "app.js"], None),
-            InspectorConfig { port: 9229, open_at_start: false }
+            InspectorConfig {
+                port: 9229,
+                open_at_start: false
+            }
         );
         assert_eq!(port(&["node", "--inspect-port=9333", "app.js"], None), 9333);
         assert_eq!(port(&["node", "--inspect-port", "0", "app.js"], None), 0);
@@ -1016,7 +1026,13 @@ mod tests {
             &["node", "app.js"],
             Some("--max-old-space-size=100 --inspect=127.0.0.1:9400"),
         );
-        assert_eq!(c, InspectorConfig { port: 9400, open_at_start: true });
+        assert_eq!(
+            c,
+            InspectorConfig {
+                port: 9400,
+                open_at_start: true
+            }
+        );
         assert_eq!(port(&["node", "--inspect-brk=9500", "app.js"], None), 9500);
         assert!(inspector_config(&["node", "--inspect", "app.js"], None).open_at_start);
     }

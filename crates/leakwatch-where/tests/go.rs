@@ -168,7 +168,11 @@ fn service_binary() -> &'static Path {
         let tmp = Path::new(env!("CARGO_TARGET_TMPDIR")).join("where-go");
         let dir = tmp.join(format!("build-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("go.mod"), "module leakwatch.test/service\n\ngo 1.19\n").unwrap();
+        std::fs::write(
+            dir.join("go.mod"),
+            "module leakwatch.test/service\n\ngo 1.19\n",
+        )
+        .unwrap();
         std::fs::write(dir.join("main.go"), SERVICE).unwrap();
         let bin = dir.join("service");
         let out = go()
@@ -357,7 +361,10 @@ fn names_the_leaking_stack_and_goroutines_of_a_live_service() {
         );
     }
     assert!(report.source.contains("last completed garbage collection"));
-    assert!(report.next_steps.iter().any(|s| s.contains("goroutine?debug=2")));
+    assert!(report
+        .next_steps
+        .iter()
+        .any(|s| s.contains("goroutine?debug=2")));
 
     // Still alive and serving.
     assert!(service.ping().ends_with("pong"));
@@ -429,7 +436,9 @@ fn a_service_that_exits_mid_session_is_gone() {
 
 #[test]
 fn a_missing_process_is_gone() {
-    let e = GoSource::open(i32::MAX, &GoOptions::default()).err().unwrap();
+    let e = GoSource::open(i32::MAX, &GoOptions::default())
+        .err()
+        .unwrap();
     assert!(matches!(e, WhereError::Gone { .. }), "{e}");
 }
 
@@ -458,7 +467,12 @@ fn another_users_service_is_refused_with_the_fix() {
     let out = Command::new("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
         .arg(std::env::current_exe().unwrap())
-        .args(["--exact", "open_as_another_user", "--ignored", "--nocapture"])
+        .args([
+            "--exact",
+            "open_as_another_user",
+            "--ignored",
+            "--nocapture",
+        ])
         .env("LEAKWATCH_TEST_GO_PID", service.pid().to_string())
         .output()
         .expect("setpriv runs");

@@ -32,8 +32,10 @@ fn poll_for_the_benchmark() {
         other => panic!("LEAKWATCH_BENCH_RUNTIME={other}: go or node"),
     }
     .unwrap_or_else(|e| panic!("cannot open {runtime} process {pid}: {e}"));
-    let mut cfg = DetectorConfig::default();
-    cfg.season_s = 0.0;
+    let cfg = DetectorConfig {
+        season_s: 0.0,
+        ..DetectorConfig::default()
+    };
     let mut session = Session::new(source, &cfg, 4096);
     let start = Instant::now();
     let mut next = start;

@@ -269,7 +269,10 @@ fn an_inspector_already_open_is_used_and_left_open() {
     source.poll(&mut |_, _, _| {}).unwrap();
     source.close().unwrap();
     let after = worker.listening_ports();
-    assert_eq!(after, before, "the inspector it was started with is still open");
+    assert_eq!(
+        after, before,
+        "the inspector it was started with is still open"
+    );
     assert!(worker.ping().ends_with("pong"));
 }
 
@@ -285,7 +288,13 @@ fn a_taken_inspector_port_is_a_clear_error_and_the_target_is_not_signalled() {
     let msg = e.to_string();
     eprintln!("{msg}");
     assert!(matches!(e, WhereError::Unsupported(_)));
-    assert!(msg.contains(&format!("127.0.0.1:{taken}, is taken by process {}", std::process::id())), "{msg}");
+    assert!(
+        msg.contains(&format!(
+            "127.0.0.1:{taken}, is taken by process {}",
+            std::process::id()
+        )),
+        "{msg}"
+    );
     assert!(msg.contains("not signalled"), "{msg}");
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(worker.listening_ports(), before);
@@ -295,15 +304,12 @@ fn a_taken_inspector_port_is_a_clear_error_and_the_target_is_not_signalled() {
 #[test]
 fn a_worker_that_exits_mid_session_is_gone() {
     let script = worker_script();
-    let worker = Worker::start_with(
-        Command::new("node")
-            .arg("--inspect-port=0")
-            .arg("-e")
-            .arg(format!(
-                "require({:?}); setTimeout(() => process.exit(0), 3000)",
-                script.display().to_string()
-            )),
-    );
+    let worker = Worker::start_with(Command::new("node").arg("--inspect-port=0").arg("-e").arg(
+        format!(
+            "require({:?}); setTimeout(() => process.exit(0), 3000)",
+            script.display().to_string()
+        ),
+    ));
     let mut source = NodeSource::open(worker.pid(), &NodeOptions::default()).unwrap();
     let start = Instant::now();
     let err = loop {
@@ -366,7 +372,12 @@ fn another_users_worker_is_refused_with_the_fix() {
     let out = Command::new("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
         .arg(std::env::current_exe().unwrap())
-        .args(["--exact", "open_as_another_user", "--ignored", "--nocapture"])
+        .args([
+            "--exact",
+            "open_as_another_user",
+            "--ignored",
+            "--nocapture",
+        ])
         .env("LEAKWATCH_TEST_NODE_PID", worker.pid().to_string())
         .output()
         .expect("setpriv runs");
