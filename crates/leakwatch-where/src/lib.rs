@@ -19,9 +19,12 @@ use leakwatch_core::{DetectorConfig, KeyedDetectors, KeyedReport, LeakState};
 use serde::Serialize;
 
 pub mod driver;
+pub mod go;
 pub mod helper;
 pub mod jvm;
 pub mod launch;
+pub mod listen;
+pub mod node;
 pub mod procfs;
 pub mod runtime;
 

@@ -1,0 +1,63 @@
+//! Not a test: the poller of bench/where/go_node.sh, run by it with
+//! `--ignored`. It opens the Go or Node source of LEAKWATCH_BENCH_PID,
+//! drives a session at LEAKWATCH_BENCH_INTERVAL_MS (default 2000, the
+//! `where` default) for LEAKWATCH_BENCH_SECONDS, closes it, and prints one
+//! line per poll (`poll MS`) and a summary line.
+
+use std::time::{Duration, Instant};
+
+use leakwatch_core::DetectorConfig;
+use leakwatch_where::{go, node, Session};
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+#[test]
+#[ignore = "the poller of bench/where/go_node.sh"]
+fn poll_for_the_benchmark() {
+    let Some(pid) = env("LEAKWATCH_BENCH_PID").and_then(|p| p.parse::<i32>().ok()) else {
+        eprintln!("LEAKWATCH_BENCH_PID is not set: nothing to poll");
+        return;
+    };
+    let runtime = env("LEAKWATCH_BENCH_RUNTIME").unwrap_or_else(|| "go".into());
+    let interval = Duration::from_millis(
+        env("LEAKWATCH_BENCH_INTERVAL_MS").map_or(2000, |v| v.parse().unwrap()),
+    );
+    let seconds: f64 = env("LEAKWATCH_BENCH_SECONDS").map_or(20.0, |v| v.parse().unwrap());
+    let timeout = Duration::from_secs(10);
+    let source = match runtime.as_str() {
+        "go" => go::open(pid, None, timeout),
+        "node" => node::open(pid, timeout),
+        other => panic!("LEAKWATCH_BENCH_RUNTIME={other}: go or node"),
+    }
+    .unwrap_or_else(|e| panic!("cannot open {runtime} process {pid}: {e}"));
+    let cfg = DetectorConfig {
+        season_s: 0.0,
+        ..DetectorConfig::default()
+    };
+    let mut session = Session::new(source, &cfg, 4096);
+    let start = Instant::now();
+    let mut next = start;
+    let mut walls = Vec::new();
+    while start.elapsed().as_secs_f64() < seconds {
+        let cost = session.poll(start.elapsed().as_secs_f64()).unwrap();
+        println!("poll {:.1}", cost.wall.as_secs_f64() * 1000.0);
+        walls.push(cost.wall.as_secs_f64() * 1000.0);
+        next += interval;
+        if let Some(wait) = next.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+    }
+    let report = session.report(5);
+    session.close().unwrap();
+    walls.sort_by(f64::total_cmp);
+    println!(
+        "summary polls={} median_ms={:.1} max_ms={:.1} keys={} source={}",
+        walls.len(),
+        walls[walls.len() / 2],
+        walls[walls.len() - 1],
+        report.metrics.iter().map(|m| m.keys.len()).sum::<usize>(),
+        report.source
+    );
+}
