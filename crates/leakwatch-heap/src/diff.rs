@@ -379,7 +379,10 @@ pub struct DiffReport {
     pub method: &'static str,
     pub snapshots: Vec<SnapshotStats>,
     pub clusters: Vec<LeakCluster>,
-    /// Clusters below the noise threshold that were left out.
+    /// Leak clusters above the noise threshold, also those beyond `--top`:
+    /// the verdict (exit code) is based on this, not on what was listed.
+    pub clusters_found: u64,
+    /// Clusters below the noise threshold, or beyond `--top`, that were left out.
     pub clusters_below_threshold: u64,
     pub classes: Vec<ClassDelta>,
 }
@@ -559,7 +562,24 @@ pub fn analyze(
 ) -> DiffReport {
     let classes = compare_classes(earlier, last, last_summary, opts);
     let tree = retainer_tree(last);
-    find_clusters(classes, last, tree, opts)
+    let mut report = find_clusters(classes, last, tree, opts);
+    report.truncate_clusters(opts.top_clusters);
+    report
+}
+
+impl DiffReport {
+    /// Keeps the first `top` clusters for printing; [`DiffReport::clusters_found`]
+    /// still counts them all.
+    pub fn truncate_clusters(&mut self, top: usize) {
+        let extra = self.clusters.len().saturating_sub(top) as u64;
+        self.clusters.truncate(top);
+        self.clusters_below_threshold += extra;
+    }
+
+    /// Whether a leak was found (whatever was listed).
+    pub fn leak_found(&self) -> bool {
+        self.clusters_found > 0
+    }
 }
 
 /// The first part of [`analyze`], which only reads the last snapshot (so
@@ -666,6 +686,7 @@ fn compare_classes(
             })
             .collect(),
         clusters: Vec::new(),
+        clusters_found: 0,
         clusters_below_threshold: 0,
         classes,
     };
@@ -687,6 +708,7 @@ fn find_clusters(
     let mut report = c.report;
     if last.has_edges() {
         let (clusters, below) = leak_clusters(last, tree, &c.after_base, &c.candidate, opts);
+        report.clusters_found = clusters.len() as u64;
         report.clusters = clusters;
         report.clusters_below_threshold = below;
     }
@@ -932,9 +954,7 @@ fn leak_clusters(
             .cmp(&a.new_bytes)
             .then(a.display.cmp(&b.display))
     });
-    let extra = out.len().saturating_sub(opts.top_clusters) as u64;
-    out.truncate(opts.top_clusters);
-    (out, below + extra)
+    (out, below)
 }
 
 /// Whether an edge keeps its target alive (not weak).
@@ -1038,7 +1058,9 @@ pub fn diff_snapshot_files(
             .expect("the retainer tree thread does not panic");
         (tree, classes)
     });
-    Ok(find_clusters(classes?, &mut last, tree, opts))
+    let mut report = find_clusters(classes?, &mut last, tree, opts);
+    report.truncate_clusters(opts.top_clusters);
+    Ok(report)
 }
 
 #[cfg(test)]

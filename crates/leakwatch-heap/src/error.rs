@@ -29,4 +29,6 @@ pub enum HeapError {
     ProfileMismatch(String),
     #[error("inspector: {0}")]
     Inspector(String),
+    #[error("input too large to read safely: {0}")]
+    TooLarge(String),
 }

@@ -13,6 +13,7 @@
 
 pub mod diff;
 pub mod error;
+pub mod files;
 pub mod graph;
 mod ids;
 pub mod inspector;

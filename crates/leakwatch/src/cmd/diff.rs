@@ -13,6 +13,10 @@ use leakwatch_heap::{detect_format, InputFormat};
 
 use crate::exit;
 
+/// The version of every `diff --json` document (see docs/json-heap.md);
+/// raised when a field changes meaning or goes away, not when one is added.
+pub const JSON_VERSION: u32 = 1;
+
 /// Compare heap snapshots or heap profiles of one process.
 ///
 /// V8 heap snapshots (.heapsnapshot from Node, Chrome, Electron, Deno): with
@@ -132,6 +136,7 @@ pub fn diff_snapshots(
     })?;
     if json {
         let out = serde_json::json!({
+            "version": JSON_VERSION,
             "format": "v8-heap-snapshot",
             "files": paths,
             "report": report,
@@ -140,10 +145,10 @@ pub fn diff_snapshots(
     } else {
         print_report(&report, paths);
     }
-    Ok(if report.clusters.is_empty() {
-        exit::OK
-    } else {
+    Ok(if report.leak_found() {
         exit::LEAK
+    } else {
+        exit::OK
     })
 }
 
@@ -171,7 +176,13 @@ fn print_report(r: &DiffReport, paths: &[PathBuf]) {
         );
     }
     println!();
-    if r.clusters.is_empty() {
+    if r.clusters.is_empty() && r.leak_found() {
+        println!(
+            "{} leak clusters found (none listed: --top {})",
+            r.clusters_found,
+            r.clusters.len()
+        );
+    } else if r.clusters.is_empty() {
         println!(
             "no leak cluster above the noise threshold ({} smaller clusters ignored)",
             r.clusters_below_threshold

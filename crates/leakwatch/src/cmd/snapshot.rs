@@ -7,7 +7,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{bail, Context};
 use clap::Args;
 use leakwatch_core::format;
+use leakwatch_heap::files::{create_private_dir, PendingFile};
 use leakwatch_heap::inspector::{resolve_endpoint, Inspector};
+use std::io::Write;
 
 use crate::cmd::diff::diff_snapshots;
 
@@ -58,8 +60,8 @@ pub fn run(args: SnapshotArgs) -> anyhow::Result<u8> {
         bail!("--count must be at least 1");
     }
     let addr = resolve_endpoint(&args.node_inspect, args.allow_remote)?;
-    std::fs::create_dir_all(&args.out_dir)
-        .with_context(|| format!("cannot create {}", args.out_dir.display()))?;
+    create_private_dir(&args.out_dir)
+        .with_context(|| format!("cannot use --out-dir {}", args.out_dir.display()))?;
     let timeout = Duration::from_secs(300);
     let mut session = Inspector::connect(addr, timeout)?;
     let stamp = SystemTime::now()
@@ -81,13 +83,23 @@ pub fn run(args: SnapshotArgs) -> anyhow::Result<u8> {
             addr.port(),
             i + 1
         ));
-        let file = std::fs::File::create(&path)
+        // Written under a hidden partial name, renamed once complete: a
+        // run killed here leaves no cut snapshot under a snapshot's name.
+        let mut pending = PendingFile::create(&path)
             .with_context(|| format!("cannot create {}", path.display()))?;
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
         let t0 = Instant::now();
-        let bytes = session
-            .take_heap_snapshot(&mut w)
-            .with_context(|| format!("snapshot {} of {}", i + 1, args.count))?;
+        let bytes = {
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, pending.file());
+            let bytes = session
+                .take_heap_snapshot(&mut w)
+                .with_context(|| format!("snapshot {} of {}", i + 1, args.count))?;
+            w.flush()
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            bytes
+        };
+        pending
+            .commit()
+            .with_context(|| format!("cannot finish {}", path.display()))?;
         eprintln!(
             "wrote {} ({}, took {})",
             path.display(),
