@@ -537,7 +537,7 @@ pub fn render_path(root: &str, steps: &[PathStep]) -> String {
     out
 }
 
-fn group_thousands(n: u64) -> String {
+pub(crate) fn group_thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
