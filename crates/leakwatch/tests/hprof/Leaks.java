@@ -4,8 +4,11 @@
 // after each round of work, or, with `wait`, runs until killed so that
 // leakwatch can take the dumps from outside.
 //
-// usage: java Leaks MODE OUT_DIR ROUNDS PER_ROUND [wait]
+// usage: java Leaks MODE OUT_DIR ROUNDS PER_ROUND [wait|oom]
 //   MODE: static-list | listeners | threadlocal | lru
+//   wait: print "ready" and keep working (PER_ROUND/10 every 100 ms) until killed
+//   oom:  after the dumps, keep working until the heap is exhausted (run
+//         with -XX:+HeapDumpOnOutOfMemoryError for a third dump)
 import com.sun.management.HotSpotDiagnosticMXBean;
 import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
@@ -131,6 +134,7 @@ public class Leaks {
         int rounds = Integer.parseInt(args[2]);
         int perRound = Integer.parseInt(args[3]);
         boolean wait = args.length > 4 && args[4].equals("wait");
+        boolean oom = args.length > 4 && args[4].equals("oom");
         // Warm-up: fills the LRU cache and starts the pool threads.
         work(mode, mode.equals("lru") ? 8000 : 200);
         if (wait) {
@@ -144,6 +148,9 @@ public class Leaks {
         for (int r = 0; r < rounds; r++) {
             if (r > 0) work(mode, perRound);
             dump(out + "/dump" + r + ".hprof");
+        }
+        while (oom) {
+            work(mode, perRound);
         }
         POOL.shutdown();
         POOL.awaitTermination(10, TimeUnit.SECONDS);
