@@ -793,3 +793,80 @@ pub fn diff_hprof_files(
     let last = read(last_i)?;
     analyze_dumps(&earlier, &last, opts, notes).map_err(|e| (last_i, e))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hprof::write::sample;
+
+    fn opts() -> DiffOptions {
+        DiffOptions {
+            min_cluster_bytes: 1024,
+            ..DiffOptions::default()
+        }
+    }
+
+    #[test]
+    fn a_growing_array_of_nodes_is_named_by_its_static_field() {
+        let base = DumpSummary::of(&HeapDump::from_bytes(&sample(10, 1_000)).unwrap());
+        let target = DumpSummary::of(&HeapDump::from_bytes(&sample(1_000, 61_000)).unwrap());
+        let last = HeapDump::from_bytes(&sample(2_000, 121_000)).unwrap();
+        let r = analyze_dumps(&[base, target], &last, &opts(), vec![]).unwrap();
+        assert_eq!(r.clusters_found, 1, "{r:#?}");
+        let c = &r.clusters[0];
+        assert_eq!(c.root, "App.ALL (static)");
+        assert_eq!(c.display, "App.ALL (static) → Object[] → 1,998 × Node");
+        assert_eq!(c.counts, vec![8, 998, 1998]);
+        assert_eq!(c.trend.state, LeakState::Leak);
+        // The class table judges Node the same way, with the rate from the header times.
+        let node = r.classes.iter().find(|k| k.class == "Node").unwrap();
+        assert_eq!(node.trend.state, LeakState::Leak);
+        assert!(node.trend.count_per_hour.is_some());
+        // Synthetic dumps have no Thread fields: the same-JVM check says it could not tell.
+        assert!(
+            r.notes.iter().any(|n| n.contains("could not check")),
+            "{r:#?}"
+        );
+    }
+
+    #[test]
+    fn steady_dumps_have_no_cluster_and_order_is_checked() {
+        let a = DumpSummary::of(&HeapDump::from_bytes(&sample(500, 1_000)).unwrap());
+        let b = DumpSummary::of(&HeapDump::from_bytes(&sample(500, 2_000)).unwrap());
+        let last = HeapDump::from_bytes(&sample(500, 3_000)).unwrap();
+        let r = analyze_dumps(&[a.clone(), b], &last, &opts(), vec![]).unwrap();
+        assert_eq!(r.clusters_found, 0);
+        let older = HeapDump::from_bytes(&sample(500, 500)).unwrap();
+        let err = analyze_dumps(&[a], &older, &opts(), vec![]).unwrap_err();
+        assert!(err.to_string().contains("order"), "{err}");
+    }
+
+    #[test]
+    fn threads_tell_jvms_apart() {
+        let t = |tid, eetop| ThreadId { tid, eetop };
+        let s = |threads: Vec<ThreadId>| DumpSummary {
+            id_size: 8,
+            threads,
+            ..DumpSummary::default()
+        };
+        let a = s(vec![t(1, 0x7f00), t(2, 0x7f10), t(3, 0)]);
+        let same = s(vec![t(1, 0x7f00), t(2, 0x7f10), t(9, 0x7f90)]);
+        let other = s(vec![t(1, 0x5500), t(2, 0x5510)]);
+        assert!(check_same_jvm(&a, &same, "BASE", "TARGET")
+            .unwrap()
+            .is_none());
+        let err = check_same_jvm(&a, &other, "BASE", "TARGET").unwrap_err();
+        assert!(err.to_string().contains("same JVM"), "{err}");
+        let four = DumpSummary {
+            id_size: 4,
+            ..same.clone()
+        };
+        assert!(check_same_jvm(&a, &four, "BASE", "TARGET").is_err());
+    }
+
+    #[test]
+    fn thread_names_are_normalized() {
+        assert_eq!(normalize_thread("pool-1-thread-12"), "pool-*-thread-*");
+        assert_eq!(normalize_thread("main"), "main");
+    }
+}
