@@ -18,6 +18,7 @@ pub mod graph;
 pub mod hprof;
 mod ids;
 pub mod inspector;
+pub mod jcmd;
 pub mod jvm;
 pub mod pprof;
 mod scan;

@@ -252,3 +252,58 @@ fn dumps_of_two_jvms_are_refused() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("order"), "{err}");
 }
+
+#[test]
+fn snapshot_jvm_takes_private_dumps_and_diffs_them() {
+    use std::os::unix::fs::PermissionsExt;
+    let p = java::compile();
+    let jvm = start_waiting(&p, "static-list");
+    let pid = jvm.0.id().to_string();
+    let out_dir = p.dir.path().join("dumps");
+    let out = Command::cargo_bin("leakwatch")
+        .unwrap()
+        .args(["snapshot", "--jvm", &pid, "--count", "3", "--every", "1s"])
+        .arg("--out-dir")
+        .arg(&out_dir)
+        .arg("--json")
+        .output()
+        .unwrap();
+    drop(jvm);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        json["report"]["clusters"][0]["root"], "Leaks$OrderService.HISTORY (static)",
+        "{json:#}"
+    );
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&out_dir), 0o700);
+    let names: Vec<String> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names.len(),
+        3,
+        "only the three dumps, no staging left: {names:?}"
+    );
+    for n in &names {
+        assert!(
+            n.starts_with(&format!("jvm-{pid}-")) && n.ends_with(".hprof"),
+            "{n}"
+        );
+        assert_eq!(mode(&out_dir.join(n)), 0o600, "{n}");
+    }
+
+    // Not a JVM: a clear error, exit 2.
+    let me = std::process::id().to_string();
+    let out = Command::cargo_bin("leakwatch")
+        .unwrap()
+        .args(["snapshot", "--jvm", &me, "--out-dir"])
+        .arg(p.dir.path().join("none"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("not a HotSpot JVM"), "{stderr}");
+}
