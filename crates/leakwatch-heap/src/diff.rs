@@ -17,6 +17,7 @@ use crate::error::HeapError;
 use crate::graph::{dominators, retainer_tree, EdgeLabel, RetainerTree, NONE};
 use crate::ids::{stored_sig, IdIndex};
 use crate::snapshot::{EdgeKind, HeapSnapshot, NodeIdx, NodeKind};
+use leakwatch_core::detector::LeakState;
 use leakwatch_core::few::{judge, ClassTrend, TrendInput};
 
 /// Per-class totals of one snapshot.
@@ -353,6 +354,10 @@ pub struct LeakCluster {
     pub sample_ids: Vec<u32>,
     /// One-line rendering of the path.
     pub display: String,
+    /// Count of `class` in each snapshot, and how the class table judged
+    /// that series: a cluster is a leak only if its class grows.
+    pub class_counts: Vec<u64>,
+    pub class_state: LeakState,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -384,6 +389,10 @@ pub struct DiffReport {
     pub clusters_found: u64,
     /// Clusters below the noise threshold, or beyond `--top`, that were left out.
     pub clusters_below_threshold: u64,
+    /// Clusters of objects that replaced others ("replaced, not growing"):
+    /// new since BASE and still alive, but their class holds a steady count,
+    /// as in a bounded cache or a session map that turns over. Not leaks.
+    pub turnover: Vec<LeakCluster>,
     pub classes: Vec<ClassDelta>,
 }
 
@@ -573,6 +582,7 @@ impl DiffReport {
     pub fn truncate_clusters(&mut self, top: usize) {
         let extra = self.clusters.len().saturating_sub(top) as u64;
         self.clusters.truncate(top);
+        self.turnover.truncate(top);
         self.clusters_below_threshold += extra;
     }
 
@@ -589,6 +599,9 @@ struct ClassComparison {
     after_base: Vec<bool>,
     candidate: Vec<bool>,
     report: DiffReport,
+    /// Every class's count series and judgement (also classes not listed),
+    /// for judging the leak clusters the same way.
+    class_trends: HashMap<String, (Vec<u64>, LeakState)>,
 }
 
 fn compare_classes(
@@ -663,6 +676,10 @@ fn compare_classes(
             }
         })
         .collect();
+    let class_trends: HashMap<String, (Vec<u64>, LeakState)> = classes
+        .iter()
+        .map(|c| (c.class.clone(), (c.counts.clone(), c.trend.state)))
+        .collect();
     classes.retain(|c| c.delta_count != 0 || c.delta_size != 0 || c.new_count != 0);
     classes.sort_by(|a, b| {
         b.delta_size
@@ -688,12 +705,14 @@ fn compare_classes(
         clusters: Vec::new(),
         clusters_found: 0,
         clusters_below_threshold: 0,
+        turnover: Vec::new(),
         classes,
     };
     ClassComparison {
         after_base,
         candidate,
         report,
+        class_trends,
     }
 }
 
@@ -708,8 +727,23 @@ fn find_clusters(
     let mut report = c.report;
     if last.has_edges() {
         let (clusters, below) = leak_clusters(last, tree, &c.after_base, &c.candidate, opts);
-        report.clusters_found = clusters.len() as u64;
-        report.clusters = clusters;
+        // Growth, not turnover: a cluster's objects are new since BASE and
+        // still alive, but if their class holds a steady count they only
+        // replaced others (a bounded cache, sessions that expire).
+        let (grow, steady): (Vec<LeakCluster>, Vec<LeakCluster>) = clusters
+            .into_iter()
+            .map(|mut k| {
+                if let Some((counts, state)) = c.class_trends.get(&k.class) {
+                    k.class_counts = counts.clone();
+                    k.class_state = *state;
+                }
+                k
+            })
+            .partition(grows);
+        report.clusters_found = grow.len() as u64;
+        report.clusters = grow;
+        report.turnover = steady;
+        report.turnover.truncate(opts.top_clusters);
         report.clusters_below_threshold = below;
     }
     report
@@ -947,6 +981,8 @@ fn leak_clusters(
             classes,
             sample_ids: c.sample_ids,
             display,
+            class_counts: Vec::new(),
+            class_state: LeakState::Collecting,
         });
     }
     out.sort_by(|a, b| {
@@ -955,6 +991,17 @@ fn leak_clusters(
             .then(a.display.cmp(&b.display))
     });
     (out, below)
+}
+
+/// Whether a cluster grows: with three snapshots or more, its class's
+/// count series is judged a leak or growing (the class table's judgement);
+/// with two, its class count rose by at least half the cluster's objects.
+fn grows(k: &LeakCluster) -> bool {
+    match k.class_counts.as_slice() {
+        [b, t] => t.saturating_sub(*b) * 2 >= k.count,
+        c if c.len() >= 3 => matches!(k.class_state, LeakState::Leak | LeakState::Growing),
+        _ => true,
+    }
 }
 
 /// Whether an edge keeps its target alive (not weak).

@@ -375,6 +375,23 @@ fn print_report(r: &DiffReport, paths: &[PathBuf]) {
             );
         }
     }
+    if !r.turnover.is_empty() {
+        println!();
+        println!(
+            "replaced, not growing (new since BASE and still alive, but their class count holds \
+             steady: turnover, not a leak):"
+        );
+        for c in &r.turnover {
+            let counts: Vec<String> = c.class_counts.iter().map(|n| n.to_string()).collect();
+            println!(
+                "   - {}  ({} count {}, {})",
+                c.display,
+                c.class,
+                counts.join(" → "),
+                c.class_state
+            );
+        }
+    }
     println!();
     print_class_table(&r.classes, paths.len(), "new");
 }
