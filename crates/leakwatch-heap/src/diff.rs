@@ -358,6 +358,10 @@ pub struct LeakCluster {
     /// that series: a cluster is a leak only if its class grows.
     pub class_counts: Vec<u64>,
     pub class_state: LeakState,
+    /// Why the cluster was judged by its container rather than its class
+    /// (an engine category such as `(string)` beside a program class).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub judged_by: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -740,6 +744,7 @@ fn find_clusters(
                 k
             })
             .partition(grows);
+        let (grow, steady) = by_container(grow, steady);
         report.clusters_found = grow.len() as u64;
         report.clusters = grow;
         report.turnover = steady;
@@ -983,6 +988,7 @@ fn leak_clusters(
             display,
             class_counts: Vec::new(),
             class_state: LeakState::Collecting,
+            judged_by: None,
         });
     }
     out.sort_by(|a, b| {
@@ -1002,6 +1008,119 @@ fn grows(k: &LeakCluster) -> bool {
         c if c.len() >= 3 => matches!(k.class_state, LeakState::Leak | LeakState::Growing),
         _ => true,
     }
+}
+
+/// Each step's clustering key (edge and class, without repeat counts).
+fn step_keys(path: &[PathStep]) -> Vec<String> {
+    path.iter()
+        .map(|st| {
+            let mut k = String::new();
+            path_key(std::slice::from_ref(st), &mut k);
+            k
+        })
+        .collect()
+}
+
+/// A class named by the program (a constructor), not an engine category
+/// such as `(string)` or `(closure)` that many unrelated objects share.
+fn is_specific(class: &str) -> bool {
+    !class.starts_with('(')
+}
+
+/// Two refinements of the per-class growth judgement, by where clusters sit:
+/// - a cluster below a leak cluster's objects (the leak's records hold
+///   strings that another path also reaches) is part of that leak and is
+///   merged into it;
+/// - clusters of an engine category (`(string)` keys of a cache's Map) in
+///   the same container as a cluster of a program class take that
+///   cluster's verdict: a container whose entries hold steady is turnover
+///   even though strings grow elsewhere in the heap.
+fn by_container(
+    grow: Vec<LeakCluster>,
+    steady: Vec<LeakCluster>,
+) -> (Vec<LeakCluster>, Vec<LeakCluster>) {
+    let mut all: Vec<(bool, Vec<String>, LeakCluster)> = grow
+        .into_iter()
+        .map(|c| (true, step_keys(&c.path), c))
+        .chain(steady.into_iter().map(|c| (false, step_keys(&c.path), c)))
+        .collect();
+    // Container verdicts from the biggest cluster of a program class in each.
+    let container = |root: &str, keys: &[String]| {
+        let mut k = root.to_string();
+        for s in &keys[..keys.len().saturating_sub(1)] {
+            k.push('\u{4}');
+            k.push_str(s);
+        }
+        k
+    };
+    let mut verdict: HashMap<String, (u64, bool, String)> = HashMap::new();
+    for (g, keys, c) in &all {
+        if is_specific(&c.class) {
+            let e =
+                verdict
+                    .entry(container(&c.root, keys))
+                    .or_insert((c.count, *g, c.class.clone()));
+            if c.count > e.0 {
+                *e = (c.count, *g, c.class.clone());
+            }
+        }
+    }
+    for (g, keys, c) in all.iter_mut() {
+        if !is_specific(&c.class) {
+            if let Some((_, v, by)) = verdict.get(&container(&c.root, keys)) {
+                *g = *v;
+                c.judged_by = Some(format!(
+                    "held by the same container as the {by} objects, which {}",
+                    if *v { "grow" } else { "hold a steady count" }
+                ));
+            }
+        }
+    }
+    // Merge clusters that sit below a growing cluster's objects into it.
+    all.sort_by_key(|(_, keys, _)| keys.len());
+    let mut grow: Vec<(Vec<String>, LeakCluster)> = Vec::new();
+    let mut steady = Vec::new();
+    for (g, keys, c) in all {
+        if !g {
+            steady.push(c);
+            continue;
+        }
+        let parent = grow.iter_mut().find(|(pk, p)| {
+            p.root == c.root && pk.len() < keys.len() && keys[..pk.len()] == pk[..]
+        });
+        match parent {
+            Some((_, p)) => merge_into(p, c),
+            None => grow.push((keys, c)),
+        }
+    }
+    let mut grow: Vec<LeakCluster> = grow.into_iter().map(|(_, c)| c).collect();
+    let order = |a: &LeakCluster, b: &LeakCluster| {
+        b.new_bytes
+            .cmp(&a.new_bytes)
+            .then(a.display.cmp(&b.display))
+    };
+    grow.sort_by(order);
+    steady.sort_by(order);
+    (grow, steady)
+}
+
+/// Adds what `c` keeps alive to `into`.
+fn merge_into(into: &mut LeakCluster, c: LeakCluster) {
+    into.new_objects += c.new_objects;
+    into.new_bytes += c.new_bytes;
+    into.retained_bytes += c.retained_bytes;
+    for k in c.classes {
+        match into.classes.iter_mut().find(|x| x.class == k.class) {
+            Some(x) => {
+                x.count += k.count;
+                x.self_size += k.self_size;
+            }
+            None => into.classes.push(k),
+        }
+    }
+    into.classes
+        .sort_by(|a, b| b.self_size.cmp(&a.self_size).then(a.class.cmp(&b.class)));
+    into.classes.truncate(8);
 }
 
 /// Whether an edge keeps its target alive (not weak).

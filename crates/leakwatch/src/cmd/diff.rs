@@ -383,13 +383,16 @@ fn print_report(r: &DiffReport, paths: &[PathBuf]) {
         );
         for c in &r.turnover {
             let counts: Vec<String> = c.class_counts.iter().map(|n| n.to_string()).collect();
-            println!(
-                "   - {}  ({} count {}, {})",
-                c.display,
-                c.class,
-                counts.join(" → "),
-                c.class_state
-            );
+            match &c.judged_by {
+                Some(why) => println!("   - {}  ({why})", c.display),
+                None => println!(
+                    "   - {}  ({} count {}, {})",
+                    c.display,
+                    c.class,
+                    counts.join(" → "),
+                    c.class_state
+                ),
+            }
         }
     }
     println!();
