@@ -10,7 +10,9 @@
 //! - **leak**: Kendall's tau ≥ `min_tau` (with 3 snapshots: it rose at every
 //!   step), the rise is at least `min_relative_growth` of the level and at
 //!   least `min_objects`, the growth is made of objects that survived (at least
-//!   half of it allocated after BASE and still alive in every later snapshot),
+//!   half of the rise up to the snapshot before the last is objects allocated
+//!   after BASE and still alive in every later snapshot: only those can have
+//!   survived to the last one, so a leak that speeds up is still a leak),
 //!   and it keeps its pace: the last step's slope is at least `leveloff_ratio`
 //!   of the slope before it;
 //! - **plateau**: it rose, then stopped (last step flat or down): a cache that filled;
@@ -101,7 +103,7 @@ pub fn judge(input: &TrendInput<'_>) -> ClassTrend {
         }
     } else if tau >= cfg.min_tau
         && rise >= input.min_objects as f64
-        && (input.survivors as f64) * 2.0 >= rise
+        && (input.survivors as f64) * 2.0 >= ys[n - 2] - ys[0]
         && before > 0.0
         && last_step >= cfg.leveloff_ratio * before
     {
@@ -154,6 +156,16 @@ mod tests {
         });
         assert_eq!(t.count_per_hour, None);
         assert_eq!(t.state, LeakState::Leak);
+    }
+
+    #[test]
+    fn a_leak_that_speeds_up_is_a_leak() {
+        // 20,000 kept between BASE and TARGET, then ten times as many before
+        // FINAL (a heap dump at OutOfMemoryError): only the first 20,000 can
+        // have been alive at TARGET and FINAL.
+        assert_eq!(state(&[200, 20_200, 266_000], 20_000), LeakState::Leak);
+        // ...but not when what was there at TARGET did not survive.
+        assert_eq!(state(&[200, 20_200, 266_000], 100), LeakState::Growing);
     }
 
     #[test]

@@ -17,6 +17,7 @@ use crate::error::HeapError;
 use crate::graph::{dominators, retainer_tree, EdgeLabel, RetainerTree, NONE};
 use crate::ids::{stored_sig, IdIndex};
 use crate::snapshot::{EdgeKind, HeapSnapshot, NodeIdx, NodeKind};
+use leakwatch_core::detector::LeakState;
 use leakwatch_core::few::{judge, ClassTrend, TrendInput};
 
 /// Per-class totals of one snapshot.
@@ -353,6 +354,14 @@ pub struct LeakCluster {
     pub sample_ids: Vec<u32>,
     /// One-line rendering of the path.
     pub display: String,
+    /// Count of `class` in each snapshot, and how the class table judged
+    /// that series: a cluster is a leak only if its class grows.
+    pub class_counts: Vec<u64>,
+    pub class_state: LeakState,
+    /// Why the cluster was judged by its container rather than its class
+    /// (an engine category such as `(string)` beside a program class).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub judged_by: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -379,8 +388,15 @@ pub struct DiffReport {
     pub method: &'static str,
     pub snapshots: Vec<SnapshotStats>,
     pub clusters: Vec<LeakCluster>,
-    /// Clusters below the noise threshold that were left out.
+    /// Leak clusters above the noise threshold, also those beyond `--top`:
+    /// the verdict (exit code) is based on this, not on what was listed.
+    pub clusters_found: u64,
+    /// Clusters below the noise threshold, or beyond `--top`, that were left out.
     pub clusters_below_threshold: u64,
+    /// Clusters of objects that replaced others ("replaced, not growing"):
+    /// new since BASE and still alive, but their class holds a steady count,
+    /// as in a bounded cache or a session map that turns over. Not leaks.
+    pub turnover: Vec<LeakCluster>,
     pub classes: Vec<ClassDelta>,
 }
 
@@ -534,7 +550,7 @@ pub fn render_path(root: &str, steps: &[PathStep]) -> String {
     out
 }
 
-fn group_thousands(n: u64) -> String {
+pub(crate) fn group_thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
@@ -559,7 +575,25 @@ pub fn analyze(
 ) -> DiffReport {
     let classes = compare_classes(earlier, last, last_summary, opts);
     let tree = retainer_tree(last);
-    find_clusters(classes, last, tree, opts)
+    let mut report = find_clusters(classes, last, tree, opts);
+    report.truncate_clusters(opts.top_clusters);
+    report
+}
+
+impl DiffReport {
+    /// Keeps the first `top` clusters for printing; [`DiffReport::clusters_found`]
+    /// still counts them all.
+    pub fn truncate_clusters(&mut self, top: usize) {
+        let extra = self.clusters.len().saturating_sub(top) as u64;
+        self.clusters.truncate(top);
+        self.turnover.truncate(top);
+        self.clusters_below_threshold += extra;
+    }
+
+    /// Whether a leak was found (whatever was listed).
+    pub fn leak_found(&self) -> bool {
+        self.clusters_found > 0
+    }
 }
 
 /// The first part of [`analyze`], which only reads the last snapshot (so
@@ -569,6 +603,9 @@ struct ClassComparison {
     after_base: Vec<bool>,
     candidate: Vec<bool>,
     report: DiffReport,
+    /// Every class's count series and judgement (also classes not listed),
+    /// for judging the leak clusters the same way.
+    class_trends: HashMap<String, (Vec<u64>, LeakState)>,
 }
 
 fn compare_classes(
@@ -643,6 +680,10 @@ fn compare_classes(
             }
         })
         .collect();
+    let class_trends: HashMap<String, (Vec<u64>, LeakState)> = classes
+        .iter()
+        .map(|c| (c.class.clone(), (c.counts.clone(), c.trend.state)))
+        .collect();
     classes.retain(|c| c.delta_count != 0 || c.delta_size != 0 || c.new_count != 0);
     classes.sort_by(|a, b| {
         b.delta_size
@@ -666,13 +707,16 @@ fn compare_classes(
             })
             .collect(),
         clusters: Vec::new(),
+        clusters_found: 0,
         clusters_below_threshold: 0,
+        turnover: Vec::new(),
         classes,
     };
     ClassComparison {
         after_base,
         candidate,
         report,
+        class_trends,
     }
 }
 
@@ -687,7 +731,24 @@ fn find_clusters(
     let mut report = c.report;
     if last.has_edges() {
         let (clusters, below) = leak_clusters(last, tree, &c.after_base, &c.candidate, opts);
-        report.clusters = clusters;
+        // Growth, not turnover: a cluster's objects are new since BASE and
+        // still alive, but if their class holds a steady count they only
+        // replaced others (a bounded cache, sessions that expire).
+        let (grow, steady): (Vec<LeakCluster>, Vec<LeakCluster>) = clusters
+            .into_iter()
+            .map(|mut k| {
+                if let Some((counts, state)) = c.class_trends.get(&k.class) {
+                    k.class_counts = counts.clone();
+                    k.class_state = *state;
+                }
+                k
+            })
+            .partition(grows);
+        let (grow, steady) = by_container(grow, steady);
+        report.clusters_found = grow.len() as u64;
+        report.clusters = grow;
+        report.turnover = steady;
+        report.turnover.truncate(opts.top_clusters);
         report.clusters_below_threshold = below;
     }
     report
@@ -925,6 +986,9 @@ fn leak_clusters(
             classes,
             sample_ids: c.sample_ids,
             display,
+            class_counts: Vec::new(),
+            class_state: LeakState::Collecting,
+            judged_by: None,
         });
     }
     out.sort_by(|a, b| {
@@ -932,9 +996,131 @@ fn leak_clusters(
             .cmp(&a.new_bytes)
             .then(a.display.cmp(&b.display))
     });
-    let extra = out.len().saturating_sub(opts.top_clusters) as u64;
-    out.truncate(opts.top_clusters);
-    (out, below + extra)
+    (out, below)
+}
+
+/// Whether a cluster grows: with three snapshots or more, its class's
+/// count series is judged a leak or growing (the class table's judgement);
+/// with two, its class count rose by at least half the cluster's objects.
+fn grows(k: &LeakCluster) -> bool {
+    match k.class_counts.as_slice() {
+        [b, t] => t.saturating_sub(*b) * 2 >= k.count,
+        c if c.len() >= 3 => matches!(k.class_state, LeakState::Leak | LeakState::Growing),
+        _ => true,
+    }
+}
+
+/// Each step's clustering key (edge and class, without repeat counts).
+fn step_keys(path: &[PathStep]) -> Vec<String> {
+    path.iter()
+        .map(|st| {
+            let mut k = String::new();
+            path_key(std::slice::from_ref(st), &mut k);
+            k
+        })
+        .collect()
+}
+
+/// A class named by the program (a constructor), not an engine category
+/// such as `(string)` or `(closure)` that many unrelated objects share.
+fn is_specific(class: &str) -> bool {
+    !class.starts_with('(')
+}
+
+/// Two refinements of the per-class growth judgement, by where clusters sit:
+/// - a cluster below a leak cluster's objects (the leak's records hold
+///   strings that another path also reaches) is part of that leak and is
+///   merged into it;
+/// - clusters of an engine category (`(string)` keys of a cache's Map) in
+///   the same container as a cluster of a program class take that
+///   cluster's verdict: a container whose entries hold steady is turnover
+///   even though strings grow elsewhere in the heap.
+fn by_container(
+    grow: Vec<LeakCluster>,
+    steady: Vec<LeakCluster>,
+) -> (Vec<LeakCluster>, Vec<LeakCluster>) {
+    let mut all: Vec<(bool, Vec<String>, LeakCluster)> = grow
+        .into_iter()
+        .map(|c| (true, step_keys(&c.path), c))
+        .chain(steady.into_iter().map(|c| (false, step_keys(&c.path), c)))
+        .collect();
+    // Container verdicts from the biggest cluster of a program class in each.
+    let container = |root: &str, keys: &[String]| {
+        let mut k = root.to_string();
+        for s in &keys[..keys.len().saturating_sub(1)] {
+            k.push('\u{4}');
+            k.push_str(s);
+        }
+        k
+    };
+    let mut verdict: HashMap<String, (u64, bool, String)> = HashMap::new();
+    for (g, keys, c) in &all {
+        if is_specific(&c.class) {
+            let e =
+                verdict
+                    .entry(container(&c.root, keys))
+                    .or_insert((c.count, *g, c.class.clone()));
+            if c.count > e.0 {
+                *e = (c.count, *g, c.class.clone());
+            }
+        }
+    }
+    for (g, keys, c) in all.iter_mut() {
+        if !is_specific(&c.class) {
+            if let Some((_, v, by)) = verdict.get(&container(&c.root, keys)) {
+                *g = *v;
+                c.judged_by = Some(format!(
+                    "held by the same container as the {by} objects, which {}",
+                    if *v { "grow" } else { "hold a steady count" }
+                ));
+            }
+        }
+    }
+    // Merge clusters that sit below a growing cluster's objects into it.
+    all.sort_by_key(|(_, keys, _)| keys.len());
+    let mut grow: Vec<(Vec<String>, LeakCluster)> = Vec::new();
+    let mut steady = Vec::new();
+    for (g, keys, c) in all {
+        if !g {
+            steady.push(c);
+            continue;
+        }
+        let parent = grow.iter_mut().find(|(pk, p)| {
+            p.root == c.root && pk.len() < keys.len() && keys[..pk.len()] == pk[..]
+        });
+        match parent {
+            Some((_, p)) => merge_into(p, c),
+            None => grow.push((keys, c)),
+        }
+    }
+    let mut grow: Vec<LeakCluster> = grow.into_iter().map(|(_, c)| c).collect();
+    let order = |a: &LeakCluster, b: &LeakCluster| {
+        b.new_bytes
+            .cmp(&a.new_bytes)
+            .then(a.display.cmp(&b.display))
+    };
+    grow.sort_by(order);
+    steady.sort_by(order);
+    (grow, steady)
+}
+
+/// Adds what `c` keeps alive to `into`.
+fn merge_into(into: &mut LeakCluster, c: LeakCluster) {
+    into.new_objects += c.new_objects;
+    into.new_bytes += c.new_bytes;
+    into.retained_bytes += c.retained_bytes;
+    for k in c.classes {
+        match into.classes.iter_mut().find(|x| x.class == k.class) {
+            Some(x) => {
+                x.count += k.count;
+                x.self_size += k.self_size;
+            }
+            None => into.classes.push(k),
+        }
+    }
+    into.classes
+        .sort_by(|a, b| b.self_size.cmp(&a.self_size).then(a.class.cmp(&b.class)));
+    into.classes.truncate(8);
 }
 
 /// Whether an edge keeps its target alive (not weak).
@@ -1038,7 +1224,9 @@ pub fn diff_snapshot_files(
             .expect("the retainer tree thread does not panic");
         (tree, classes)
     });
-    Ok(find_clusters(classes?, &mut last, tree, opts))
+    let mut report = find_clusters(classes?, &mut last, tree, opts);
+    report.truncate_clusters(opts.top_clusters);
+    Ok(report)
 }
 
 #[cfg(test)]

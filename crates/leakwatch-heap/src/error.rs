@@ -29,4 +29,10 @@ pub enum HeapError {
     ProfileMismatch(String),
     #[error("inspector: {0}")]
     Inspector(String),
+    #[error("JVM heap dump: {0}")]
+    Jvm(String),
+    #[error("not an HPROF heap dump: {0}")]
+    NotHprof(String),
+    #[error("input too large to read safely: {0}")]
+    TooLarge(String),
 }

@@ -13,9 +13,13 @@
 
 pub mod diff;
 pub mod error;
+pub mod files;
 pub mod graph;
+pub mod hprof;
 mod ids;
 pub mod inspector;
+pub mod jcmd;
+pub mod jvm;
 pub mod pprof;
 mod scan;
 pub mod snapshot;
@@ -33,6 +37,8 @@ pub enum InputFormat {
     V8Snapshot,
     /// gzip data or a raw protobuf (a pprof profile, checked fully when read).
     Pprof,
+    /// "JAVA PROFILE 1.0.x" (a Java HPROF heap dump).
+    Hprof,
     Unknown,
 }
 
@@ -55,6 +61,9 @@ pub fn detect_format(path: &std::path::Path) -> std::io::Result<InputFormat> {
 /// Sniffs the format from a file's first bytes.
 pub fn detect_bytes(head: &[u8]) -> InputFormat {
     let first = head.iter().find(|b| !b.is_ascii_whitespace());
+    if head.starts_with(hprof::MAGIC_PREFIX) {
+        return InputFormat::Hprof;
+    }
     match first {
         Some(b'{') => InputFormat::V8Snapshot,
         _ if head.starts_with(&[0x1f, 0x8b]) => InputFormat::Pprof,

@@ -20,38 +20,150 @@ pub mod proto {
 
 pub use proto::Profile;
 
-/// Upper bound on a decompressed profile: protects against gzip bombs.
-const MAX_PROFILE_BYTES: u64 = 2 << 30;
+/// Bounds on what a profile may cost to read, so that a small hostile file
+/// cannot take gigabytes: a few bytes of protobuf can stand for an empty
+/// string (24 bytes once decoded) or a location id that expands to
+/// thousands of inlined frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest decompressed profile.
+    pub max_decompressed_bytes: u64,
+    /// Largest estimated memory of the decoded tables (strings, samples,
+    /// locations, functions, mappings).
+    pub max_decoded_bytes: u64,
+    /// Most frames one sample's stack may expand to (locations × inlined lines).
+    pub max_stack_frames: usize,
+    /// Most frames all samples together may expand to.
+    pub max_total_frames: u64,
+}
+
+impl Limits {
+    /// Limits for an input of `len` bytes: proportional to it, with a floor
+    /// that any real profile fits in and an absolute ceiling.
+    pub fn for_input(len: usize) -> Self {
+        let len = len as u64;
+        Limits {
+            max_decompressed_bytes: (len.saturating_mul(64)).clamp(64 << 20, 1 << 30),
+            max_decoded_bytes: (len.saturating_mul(256)).clamp(128 << 20, 2 << 30),
+            max_stack_frames: 4096,
+            max_total_frames: (len.saturating_mul(64)).clamp(4 << 20, 64 << 20),
+        }
+    }
+}
 
 /// Decodes a profile from gzipped or raw profile.proto bytes and checks that
-/// its indices are consistent.
+/// its indices are consistent, within [`Limits::for_input`].
 pub fn decode(bytes: &[u8]) -> Result<Profile, HeapError> {
+    decode_with(bytes, &Limits::for_input(bytes.len()))
+}
+
+/// [`decode`] with explicit limits.
+pub fn decode_with(bytes: &[u8], limits: &Limits) -> Result<Profile, HeapError> {
     let raw;
     let data: &[u8] = if bytes.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
         flate2::read::MultiGzDecoder::new(bytes)
-            .take(MAX_PROFILE_BYTES + 1)
+            .take(limits.max_decompressed_bytes + 1)
             .read_to_end(&mut out)
             .map_err(|e| {
                 HeapError::NotProfile(format!("gzip data is corrupt or truncated: {e}"))
             })?;
-        if out.len() as u64 > MAX_PROFILE_BYTES {
-            return Err(HeapError::NotProfile(
-                "decompresses to more than 2 GiB".into(),
-            ));
+        if out.len() as u64 > limits.max_decompressed_bytes {
+            return Err(HeapError::TooLarge(format!(
+                "the {} gzip data decompresses to more than {} (64 times the file size is read, \
+                 at least 64 MiB and never more than 1 GiB)",
+                human(bytes.len() as u64),
+                human(limits.max_decompressed_bytes)
+            )));
         }
         raw = out;
         &raw
     } else {
         bytes
     };
+    let estimate = decoded_estimate(data)?;
+    if estimate > limits.max_decoded_bytes {
+        return Err(HeapError::TooLarge(format!(
+            "its tables would take about {} once decoded, more than the {} allowed for a {} \
+             profile (a few bytes of protobuf can stand for an empty string or sample: this \
+             file is built to exhaust memory, or is not a real profile)",
+            human(estimate),
+            human(limits.max_decoded_bytes),
+            human(bytes.len() as u64)
+        )));
+    }
     let p = Profile::decode(data)
         .map_err(|e| HeapError::NotProfile(format!("not a valid profile.proto message: {e}")))?;
-    validate(&p)?;
+    validate(&p, limits)?;
     Ok(p)
 }
 
-fn validate(p: &Profile) -> Result<(), HeapError> {
+fn human(bytes: u64) -> String {
+    leakwatch_core::format::bytes(bytes as f64)
+}
+
+/// Reads a varint at `*at`; `None` at a cut or overlong varint.
+fn varint(data: &[u8], at: &mut usize) -> Option<u64> {
+    let mut v = 0u64;
+    for shift in (0..64).step_by(7) {
+        let b = *data.get(*at)?;
+        *at += 1;
+        v |= ((b & 0x7f) as u64) << shift;
+        if b & 0x80 == 0 {
+            return Some(v);
+        }
+    }
+    None
+}
+
+/// Upper estimate of the memory the decoded message takes, from its
+/// top-level fields (each table entry's struct plus what its bytes can
+/// expand to: a nested varint becomes 8 bytes, a 2-byte nested message up
+/// to a 24-byte struct), doubled for vector growth. Malformed framing is
+/// left to the decoder to report.
+fn decoded_estimate(data: &[u8]) -> Result<u64, HeapError> {
+    let mut at = 0usize;
+    let mut total = 0u64;
+    while at < data.len() {
+        let Some(tag) = varint(data, &mut at) else {
+            break;
+        };
+        let (field, wire) = (tag >> 3, tag & 7);
+        let len = match wire {
+            0 => {
+                if varint(data, &mut at).is_none() {
+                    break;
+                }
+                total += if field == 13 { 8 } else { 0 };
+                continue;
+            }
+            1 => 8,
+            5 => 4,
+            2 => match varint(data, &mut at) {
+                Some(l) => l,
+                None => break,
+            },
+            _ => break,
+        };
+        let len_usize = usize::try_from(len).unwrap_or(usize::MAX);
+        if wire == 2 {
+            total += match field {
+                1 | 11 => 16,
+                2 => 72 + 16 * len,
+                3 => 96,
+                4 => 80 + 12 * len,
+                5 => 40,
+                6 => 24 + len,
+                13 => 8 * len,
+                _ => 0,
+            };
+        }
+        at = at.saturating_add(len_usize);
+    }
+    Ok(total.saturating_mul(2))
+}
+
+fn validate(p: &Profile, limits: &Limits) -> Result<(), HeapError> {
     let bad = |m: String| Err(HeapError::NotProfile(m));
     if p.sample_type.is_empty() {
         return bad("it has no sample types (an empty or non-profile message)".into());
@@ -84,6 +196,37 @@ fn validate(p: &Profile) -> Result<(), HeapError> {
                 s.value.len(),
                 p.sample_type.len()
             ));
+        }
+    }
+    // What the stacks expand to: each location id stands for all of its
+    // (inlined) lines, so a few bytes can name millions of frames.
+    let lines: HashMap<u64, u64> = p
+        .location
+        .iter()
+        .map(|l| (l.id, l.line.len().max(1) as u64))
+        .collect();
+    let mut total = 0u64;
+    for s in &p.sample {
+        let frames: u64 = s
+            .location_id
+            .iter()
+            .map(|id| lines.get(id).copied().unwrap_or(1))
+            .sum();
+        if frames > limits.max_stack_frames as u64 {
+            return Err(HeapError::TooLarge(format!(
+                "a sample's stack expands to {frames} frames ({} locations with their inlined \
+                 lines); at most {} are read (runtimes record far fewer)",
+                s.location_id.len(),
+                limits.max_stack_frames
+            )));
+        }
+        total += frames;
+        if total > limits.max_total_frames {
+            return Err(HeapError::TooLarge(format!(
+                "the samples' stacks expand to more than {} frames in total, too many for a \
+                 profile of this size",
+                limits.max_total_frames
+            )));
         }
     }
     Ok(())
@@ -137,34 +280,98 @@ fn choose_values(p: &Profile) -> (ProfileKind, usize, Option<usize>) {
     (ProfileKind::Other, idx, None)
 }
 
-/// Aggregates a profile's samples by call stack (function names, leaf first).
+/// One frame of a stack, cheap to hash: a function name's string index, a
+/// location without line information (its address), or a missing location.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Frame {
+    Function(u64),
+    UnknownFunction(u64),
+    Address(u64),
+    UnknownLocation(u64),
+}
+
+/// Function names of both profiles in one table.
+#[derive(Default)]
+struct Interner<'a> {
+    ids: HashMap<&'a str, u64>,
+    names: Vec<&'a str>,
+}
+
+impl<'a> Interner<'a> {
+    fn id(&mut self, name: &'a str) -> u64 {
+        if let Some(&id) = self.ids.get(name) {
+            return id;
+        }
+        let id = self.names.len() as u64;
+        self.names.push(name);
+        self.ids.insert(name, id);
+        id
+    }
+
+    /// The name of a frame whose function was interned.
+    fn name(&self, f: Frame) -> String {
+        match f {
+            Frame::Function(id) => self.names[id as usize].to_string(),
+            Frame::UnknownFunction(id) => format!("function#{id}"),
+            Frame::Address(a) => format!("0x{a:x}"),
+            Frame::UnknownLocation(id) => format!("location#{id}"),
+        }
+    }
+}
+
+/// Re-keys a profile's stacks with interned function names.
+fn canonical<'a>(
+    p: &'a Profile,
+    stacks: HashMap<Vec<Frame>, (i64, i64)>,
+    interner: &mut Interner<'a>,
+) -> HashMap<Vec<Frame>, (i64, i64)> {
+    let mut out: HashMap<Vec<Frame>, (i64, i64)> = HashMap::with_capacity(stacks.len());
+    for (mut k, v) in stacks {
+        for f in k.iter_mut() {
+            if let Frame::Function(s) = *f {
+                *f = Frame::Function(interner.id(&p.string_table[s as usize]));
+            }
+        }
+        let e = out.entry(k).or_default();
+        e.0 = e.0.saturating_add(v.0);
+        e.1 = e.1.saturating_add(v.1);
+    }
+    out
+}
+
+/// Aggregates a profile's samples by call stack (leaf first). Stacks are
+/// keyed by frame numbers, not strings: names are only made for the stacks
+/// that are printed.
 fn by_stack(
     p: &Profile,
     primary: usize,
     secondary: Option<usize>,
-) -> HashMap<Vec<String>, (i64, i64)> {
+) -> HashMap<Vec<Frame>, (i64, i64)> {
     let functions: HashMap<u64, &proto::Function> = p.function.iter().map(|f| (f.id, f)).collect();
     let locations: HashMap<u64, &proto::Location> = p.location.iter().map(|l| (l.id, l)).collect();
-    let mut out: HashMap<Vec<String>, (i64, i64)> = HashMap::new();
+    let mut out: HashMap<Vec<Frame>, (i64, i64)> = HashMap::new();
+    let mut frames = Vec::new();
     for s in &p.sample {
-        let mut frames = Vec::new();
+        frames.clear();
         for id in &s.location_id {
             match locations.get(id) {
                 Some(loc) if !loc.line.is_empty() => {
                     // Inlined frames come first, the caller they were inlined into last.
                     for line in &loc.line {
-                        let name = functions
-                            .get(&line.function_id)
-                            .map(|f| p.string_table[f.name as usize].clone())
-                            .unwrap_or_else(|| format!("function#{}", line.function_id));
-                        frames.push(name);
+                        frames.push(match functions.get(&line.function_id) {
+                            Some(f) => Frame::Function(f.name as u64),
+                            None => Frame::UnknownFunction(line.function_id),
+                        });
                     }
                 }
-                Some(loc) => frames.push(format!("0x{:x}", loc.address)),
-                None => frames.push(format!("location#{id}")),
+                Some(loc) => frames.push(Frame::Address(loc.address)),
+                None => frames.push(Frame::UnknownLocation(*id)),
             }
         }
-        let e = out.entry(frames).or_default();
+        let e = match out.get_mut(frames.as_slice()) {
+            Some(e) => e,
+            None => out.entry(frames.clone()).or_default(),
+        };
         e.0 = e.0.saturating_add(s.value[primary]);
         if let Some(i) = secondary {
             e.1 = e.1.saturating_add(s.value[i]);
@@ -193,8 +400,13 @@ pub struct ProfileDiff {
     pub value: String,
     pub base_total: i64,
     pub target_total: i64,
-    /// Stacks that grew, biggest growth first.
+    /// Stacks that grew, biggest growth first (the first `top`).
     pub grown: Vec<StackDelta>,
+    /// How many stacks grew in all (also those not listed).
+    pub grown_stacks: u64,
+    /// The largest growth of any stack (0 if none grew): what the verdict
+    /// is based on, whatever `top` lists.
+    pub largest_growth: i64,
     /// How many stacks shrank or vanished.
     pub shrunk: u64,
 }
@@ -214,20 +426,28 @@ pub fn diff_profiles(
         )));
     }
     let (kind, primary, secondary) = choose_values(target);
-    let b = by_stack(base, primary, secondary);
-    let t = by_stack(target, primary, secondary);
-    let base_total = b.values().map(|v| v.0).sum();
-    let target_total = t.values().map(|v| v.0).sum();
+    // The two profiles number their strings differently: function names
+    // are interned into one table so stacks compare without string copies.
+    let mut interner = Interner::default();
+    let b = canonical(base, by_stack(base, primary, secondary), &mut interner);
+    let t = canonical(target, by_stack(target, primary, secondary), &mut interner);
+    let base_total = b.values().fold(0i64, |a, v| a.saturating_add(v.0));
+    let target_total = t.values().fold(0i64, |a, v| a.saturating_add(v.0));
     let mut grown: Vec<StackDelta> = Vec::new();
+    let mut grown_stacks = 0u64;
+    let mut largest_growth = 0i64;
     for (stack, &(tv, to)) in &t {
         let (bv, bo) = b.get(stack).copied().unwrap_or((0, 0));
         if tv > bv {
+            grown_stacks += 1;
+            let delta = tv.saturating_sub(bv);
+            largest_growth = largest_growth.max(delta);
             grown.push(StackDelta {
-                stack: stack.clone(),
+                stack: stack.iter().map(|&f| interner.name(f)).collect(),
                 base: bv,
                 target: tv,
-                delta: tv - bv,
-                objects: secondary.map(|_| [bo, to, to - bo]),
+                delta,
+                objects: secondary.map(|_| [bo, to, to.saturating_sub(bo)]),
             });
         }
     }
@@ -243,6 +463,8 @@ pub fn diff_profiles(
         base_total,
         target_total,
         grown,
+        grown_stacks,
+        largest_growth,
         shrunk,
     })
 }
@@ -346,5 +568,83 @@ mod tests {
         other.string_table[3] = "alloc_space".into();
         let e = diff_profiles(&heap_profile(&[]), &other, 5).unwrap_err();
         assert!(matches!(e, HeapError::ProfileMismatch(_)));
+    }
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        e.write_all(bytes).unwrap();
+        e.finish().unwrap()
+    }
+
+    #[test]
+    fn empty_string_bomb_is_refused_before_decoding() {
+        // 32 M empty strings: 64 MB of protobuf, 64 KB gzipped, ~0.9 GB decoded.
+        let mut raw = heap_profile(&[("a", 1)]).encode_to_vec();
+        raw.extend(std::iter::repeat_n([0x32u8, 0x00], 32 << 20).flatten());
+        let gz = gzip(&raw);
+        assert!(gz.len() < 128 << 10, "{}", gz.len());
+        let err = decode(&gz).unwrap_err();
+        assert!(matches!(err, HeapError::TooLarge(_)), "{err}");
+        // Half as many fit the decompression limit: the estimate of the
+        // decoded tables refuses them.
+        let mut raw = heap_profile(&[("a", 1)]).encode_to_vec();
+        raw.extend(std::iter::repeat_n([0x32u8, 0x00], 16 << 20).flatten());
+        let err = decode(&gzip(&raw)).unwrap_err();
+        assert!(err.to_string().contains("decoded"), "{err}");
+    }
+
+    #[test]
+    fn inlined_frame_bomb_is_refused() {
+        // One location with 1,000 inlined lines, referenced 1,000 times by each of 100 samples.
+        let mut p = heap_profile(&[("a", 1)]);
+        p.location[0].line = (0..1000)
+            .map(|_| Line {
+                function_id: 1,
+                line: 1,
+                column: 0,
+            })
+            .collect();
+        for _ in 0..100 {
+            p.sample.push(Sample {
+                location_id: vec![1; 1000],
+                value: vec![1, 1],
+                label: vec![],
+            });
+        }
+        let gz = gzip(&p.encode_to_vec());
+        assert!(gz.len() < 8 << 10, "{}", gz.len());
+        let err = decode(&gz).unwrap_err();
+        assert!(matches!(err, HeapError::TooLarge(_)), "{err}");
+        assert!(err.to_string().contains("frames"), "{err}");
+    }
+
+    #[test]
+    fn gzip_bomb_is_cut_at_the_decompressed_limit() {
+        let limits = Limits {
+            max_decompressed_bytes: 1 << 20,
+            ..Limits::for_input(0)
+        };
+        let gz = gzip(&vec![0u8; 4 << 20]);
+        let err = decode_with(&gz, &limits).unwrap_err();
+        assert!(matches!(err, HeapError::TooLarge(_)), "{err}");
+    }
+
+    #[test]
+    fn limits_scale_with_input_within_caps() {
+        let small = Limits::for_input(1000);
+        assert_eq!(small.max_decompressed_bytes, 64 << 20);
+        let big = Limits::for_input(100 << 20);
+        assert_eq!(big.max_decompressed_bytes, 1 << 30);
+        assert!(big.max_decoded_bytes <= 2 << 30);
+    }
+
+    #[test]
+    fn top_zero_still_reports_the_largest_growth() {
+        let base = heap_profile(&[("grow", 1000)]);
+        let target = heap_profile(&[("grow", 90000)]);
+        let d = diff_profiles(&base, &target, 0).unwrap();
+        assert!(d.grown.is_empty());
+        assert_eq!(d.grown_stacks, 1);
+        assert_eq!(d.largest_growth, 89000);
     }
 }

@@ -210,4 +210,33 @@ fn report_matches_golden_file() {
     assert_eq!(request["trend"]["count_per_snapshot"], 1000.0);
     let per_hour = request["trend"]["count_per_hour"].as_f64().unwrap();
     assert!((per_hour - 60_000.0).abs() < 1.0, "{request:#}");
+    assert_eq!(json["version"], 1, "{json:#}");
+
+    // `--top 0` lists nothing but the verdict stands: the exit code says
+    // what was found, not what was printed.
+    for args in [vec!["--top", "0"], vec!["--top", "0", "--json"]] {
+        let out = Command::cargo_bin("leakwatch")
+            .unwrap()
+            .current_dir(dir.path())
+            .arg("diff")
+            .args(&args)
+            .args([
+                "base.heapsnapshot",
+                "target.heapsnapshot",
+                "final.heapsnapshot",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        if args.len() == 2 {
+            assert!(
+                text.contains("1 leak clusters found (none listed"),
+                "{text}"
+            );
+        } else {
+            let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(json["report"]["clusters_found"], 1, "{json:#}");
+        }
+    }
 }

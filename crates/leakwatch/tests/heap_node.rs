@@ -23,10 +23,15 @@ fn scenario(name: &str) -> PathBuf {
 
 /// Runs a scenario under the driver and returns the three snapshot paths.
 fn snapshots(dir: &Path, name: &str, warm: u32, between: u32) -> [PathBuf; 3] {
+    snapshots_of(dir, &scenario(name), warm, between)
+}
+
+fn snapshots_of(dir: &Path, program: &Path, warm: u32, between: u32) -> [PathBuf; 3] {
+    let name = program.display();
     let driver = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/heap/drive_scenario.js");
     let status = Std::new("node")
         .arg(&driver)
-        .arg(scenario(name))
+        .arg(program)
         .arg(dir)
         .arg(warm.to_string())
         .arg(between.to_string())
@@ -163,10 +168,81 @@ fn bounded_lru_has_no_leak_cluster() {
     for class in json["report"]["classes"].as_array().unwrap() {
         assert_ne!(class["trend"]["state"], "leak", "{class:#}");
     }
-    // With only two snapshots the still-cached entries look new: the
-    // three-snapshot method is what rules them out.
+    // With only two snapshots the still-cached entries look new, but their
+    // class count did not rise: they replaced others (turnover, not a leak).
     let (code2, json2) = diff_json(&files[..2]);
-    assert_eq!(code2, 1, "{json2:#}");
+    assert_eq!(code2, 0, "{json2:#}");
+    let turnover = json2["report"]["turnover"].as_array().unwrap();
+    assert!(turnover.iter().any(|c| c["class"] == "Object"), "{json2:#}");
+}
+
+#[test]
+fn only_the_leak_is_a_cluster_turnover_is_listed_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    // An LRU cache and a session map of 9,000 entries each, filled during
+    // the warm-up; 6,000 requests between snapshots turn them over (3,000
+    // of each survive from TARGET to FINAL) while every request is logged
+    // in a module-level Map forever.
+    let program = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/heap/node_turnover_leak.js");
+    let files = snapshots_of(dir.path(), &program, 400, 200);
+    let (code, json) = diff_json(&files);
+    assert_eq!(code, 1, "{json:#}");
+    let clusters = json["report"]["clusters"].as_array().unwrap();
+    assert_eq!(clusters.len(), 1, "{clusters:#?}");
+    let leak = &clusters[0];
+    assert_eq!(leak["class"], "RequestRecord", "{leak:#}");
+    let edges = path_edges(leak);
+    for want in ["pendingRequests", "records"] {
+        assert!(edges.iter().any(|e| e == want), "{want} not in {edges:?}");
+    }
+    assert_eq!(leak["count"], 6000);
+    assert_eq!(leak["class_state"], "leak");
+    // Turnover, listed apart with its class's steady count.
+    let turnover = json["report"]["turnover"].as_array().unwrap();
+    let mut classes: Vec<&str> = turnover
+        .iter()
+        .map(|c| c["class"].as_str().unwrap())
+        .collect();
+    classes.sort();
+    assert_eq!(classes, ["CacheEntry", "Session"], "{turnover:#?}");
+    for c in turnover {
+        assert_eq!(
+            c["class_counts"],
+            serde_json::json!([9000, 9000, 9000]),
+            "{c:#}"
+        );
+        // 3,000 survive; an LRU's few most recent entries are reached through
+        // its list head instead of its map (another path).
+        let n = c["count"].as_u64().unwrap();
+        assert!((2900..=3000).contains(&n), "{c:#}");
+    }
+    let cache = turnover
+        .iter()
+        .find(|c| c["class"] == "CacheEntry")
+        .unwrap();
+    let edges = path_edges(cache);
+    assert!(edges.iter().any(|e| e == "responseCache"), "{edges:?}");
+    let sessions = turnover.iter().find(|c| c["class"] == "Session").unwrap();
+    assert!(path_edges(sessions).iter().any(|e| e == "sessions"));
+
+    // The text report says which is which.
+    let out = Command::cargo_bin("leakwatch")
+        .unwrap()
+        .arg("diff")
+        .args(&files)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let (leaks, rest) = text.split_once("replaced, not growing").expect(&text);
+    assert!(leaks.contains("× RequestRecord"), "{text}");
+    assert!(
+        !leaks.contains("CacheEntry") && !leaks.contains("× Session"),
+        "{text}"
+    );
+    assert!(
+        rest.contains(" × CacheEntry") && rest.contains("3,000 × Session"),
+        "{text}"
+    );
 }
 
 #[test]

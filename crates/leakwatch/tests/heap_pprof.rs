@@ -145,3 +145,62 @@ fn heap_and_goroutine_profiles_do_not_mix() {
     assert_eq!(code, 2);
     assert!(stderr.contains("same kind"), "{stderr}");
 }
+
+#[test]
+fn top_zero_keeps_the_verdict_and_json_is_versioned() {
+    let dir = profiles();
+    let out = Command::cargo_bin("leakwatch")
+        .unwrap()
+        .args(["diff", "--top", "0"])
+        .arg(dir.join("heap1.pb.gz"))
+        .arg(dir.join("heap2.pb.gz"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("none listed: --top 0"), "{text}");
+    let (_, stdout, _) = diff("heap1.pb.gz", "heap2.pb.gz", true);
+    let json: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["version"], 1);
+    assert!(json["report"]["largest_growth"].as_i64().unwrap() > 1 << 20);
+}
+
+#[test]
+fn hostile_profiles_are_refused_with_exit_2() {
+    // 32 M empty strings in 64 KB of gzip (0.9 GB once decoded before the bound).
+    let dir = tempfile::tempdir().unwrap();
+    let mut raw = vec![0x0a, 0x04, 0x08, 0x01, 0x10, 0x02];
+    raw.extend(std::iter::repeat_n([0x32u8, 0x00], 32 << 20).flatten());
+    let mut gz = gzip_bytes(&raw);
+    let bomb = dir.path().join("bomb.pb.gz");
+    std::fs::write(&bomb, &gz).unwrap();
+    gz.clear();
+    let out = Command::cargo_bin("leakwatch")
+        .unwrap()
+        .arg("diff")
+        .arg(&bomb)
+        .arg(&bomb)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("too large to read safely"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+/// gzip through the system's gzip (the test crate has no compression dependency).
+fn gzip_bytes(raw: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut child = Std::new("gzip")
+        .arg("-c")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("gzip is installed");
+    let mut stdin = child.stdin.take().unwrap();
+    let data = raw.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&data));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    out.stdout
+}

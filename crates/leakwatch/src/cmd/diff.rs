@@ -8,10 +8,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use anyhow::{bail, Context};
 use clap::Args;
 use leakwatch_core::format;
-use leakwatch_heap::diff::{diff_snapshot_files, DiffOptions, DiffReport};
+use leakwatch_heap::diff::{diff_snapshot_files, ClassDelta, DiffOptions, DiffReport};
+use leakwatch_heap::jvm::{diff_hprof_files, JvmDiffReport};
 use leakwatch_heap::{detect_format, InputFormat};
 
 use crate::exit;
+
+/// The version of every `diff --json` document (see docs/json-heap.md);
+/// raised when a field changes meaning or goes away, not when one is added.
+pub const JSON_VERSION: u32 = 1;
 
 /// Compare heap snapshots or heap profiles of one process.
 ///
@@ -80,11 +85,152 @@ pub fn run(args: DiffArgs) -> anyhow::Result<u8> {
             }
             crate::cmd::diff_pprof::run(&args, &paths)
         }
+        InputFormat::Hprof => {
+            if let Some((i, _)) = formats
+                .iter()
+                .enumerate()
+                .find(|(_, f)| **f != InputFormat::Hprof)
+            {
+                bail!(
+                    "{} is a Java heap dump (HPROF) but {} is not: pass dumps of the same kind",
+                    paths[0].display(),
+                    paths[i].display()
+                );
+            }
+            diff_hprof(&paths, args.json, args.top, args.min_bytes)
+        }
         InputFormat::Unknown => bail!(
-            "{} is neither a V8 heap snapshot (JSON) nor a pprof profile (gzipped or raw profile.proto)",
+            "{} is neither a V8 heap snapshot (JSON), a Java heap dump (HPROF) nor a pprof \
+             profile (gzipped or raw profile.proto)",
             paths[0].display()
         ),
     }
+}
+
+/// Diffs 2 or 3 Java heap dumps (HPROF) and prints the report; returns the exit code.
+pub fn diff_hprof(paths: &[PathBuf], json: bool, top: usize, min_bytes: u64) -> anyhow::Result<u8> {
+    let opts = DiffOptions {
+        min_cluster_bytes: min_bytes,
+        top_classes: top,
+        top_clusters: top,
+        ..DiffOptions::default()
+    };
+    let show_progress = std::io::stderr().is_terminal();
+    let sizes: Vec<u64> = paths
+        .iter()
+        .map(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
+        .collect();
+    let progress = |i: usize, bytes: u64| {
+        if show_progress && sizes[i] > 0 {
+            eprint!(
+                "\rreading dump {} of {} … {:>3}%  ",
+                i + 1,
+                paths.len(),
+                (bytes * 100 / sizes[i]).min(100)
+            );
+            let _ = std::io::stderr().flush();
+        }
+    };
+    let refs: Vec<&std::path::Path> = paths.iter().map(|p| p.as_path()).collect();
+    release_freed_columns();
+    let result = diff_hprof_files(&refs, &opts, &progress);
+    if show_progress {
+        eprint!("\r{:60}\r", "");
+    }
+    let report = result.map_err(|(i, e)| {
+        anyhow::Error::new(e).context(format!("cannot use {}", paths[i].display()))
+    })?;
+    if json {
+        let out = serde_json::json!({
+            "version": JSON_VERSION,
+            "format": "hprof",
+            "files": paths,
+            "report": report,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        print_hprof_report(&report, paths);
+    }
+    Ok(if report.leak_found() {
+        exit::LEAK
+    } else {
+        exit::OK
+    })
+}
+
+fn print_hprof_report(r: &JvmDiffReport, paths: &[PathBuf]) {
+    let names = ["BASE", "TARGET", "FINAL"];
+    println!(
+        "Java heap dump diff ({}; objects matched by retainer path, not by address)",
+        r.method
+    );
+    for (i, (p, s)) in paths.iter().zip(&r.dumps).enumerate() {
+        println!(
+            "  {:<6} {}  {} objects, {}{}",
+            names[i],
+            p.display(),
+            s.objects,
+            format::bytes(s.bytes as f64),
+            if s.unreachable > 0 {
+                format!(" ({} unreachable)", s.unreachable)
+            } else {
+                String::new()
+            }
+        );
+    }
+    for n in &r.notes {
+        println!("  note: {n}");
+    }
+    println!();
+    if r.clusters.is_empty() && r.leak_found() {
+        println!(
+            "{} growing object groups found (none listed: --top 0)",
+            r.clusters_found
+        );
+    } else if r.clusters.is_empty() {
+        println!(
+            "no object group grows on its retainer path ({} smaller growing groups ignored)",
+            r.clusters_below_threshold
+        );
+    } else {
+        println!("growing object groups, by shortest retainer path from a GC root, biggest first:");
+        for (i, c) in r.clusters.iter().enumerate() {
+            println!(
+                "{:>3}. {}  {}",
+                i + 1,
+                c.display,
+                signed_bytes(c.delta_bytes)
+            );
+            let counts: Vec<String> = c.counts.iter().map(|n| n.to_string()).collect();
+            let detail: Vec<String> = c
+                .keeps
+                .iter()
+                .take(5)
+                .map(|k| {
+                    format!(
+                        "{} {} ({})",
+                        k.count,
+                        leakwatch_heap::hprof::simple_name(&k.class),
+                        format::bytes(k.self_size as f64)
+                    )
+                })
+                .collect();
+            println!(
+                "     count {} ({}); keeps {}",
+                counts.join(" → "),
+                c.trend.state,
+                detail.join(", ")
+            );
+        }
+        if r.clusters_below_threshold > 0 {
+            println!(
+                "     ({} smaller growing groups not shown; see --min-bytes, --top)",
+                r.clusters_below_threshold
+            );
+        }
+    }
+    println!();
+    print_class_table(&r.classes, paths.len(), "new (est.)");
 }
 
 /// Diffs 2 or 3 V8 heap snapshot files and prints the report; returns the exit code.
@@ -132,6 +278,7 @@ pub fn diff_snapshots(
     })?;
     if json {
         let out = serde_json::json!({
+            "version": JSON_VERSION,
             "format": "v8-heap-snapshot",
             "files": paths,
             "report": report,
@@ -140,10 +287,10 @@ pub fn diff_snapshots(
     } else {
         print_report(&report, paths);
     }
-    Ok(if report.clusters.is_empty() {
-        exit::OK
-    } else {
+    Ok(if report.leak_found() {
         exit::LEAK
+    } else {
+        exit::OK
     })
 }
 
@@ -171,7 +318,13 @@ fn print_report(r: &DiffReport, paths: &[PathBuf]) {
         );
     }
     println!();
-    if r.clusters.is_empty() {
+    if r.clusters.is_empty() && r.leak_found() {
+        println!(
+            "{} leak clusters found (none listed: --top {})",
+            r.clusters_found,
+            r.clusters.len()
+        );
+    } else if r.clusters.is_empty() {
         println!(
             "no leak cluster above the noise threshold ({} smaller clusters ignored)",
             r.clusters_below_threshold
@@ -222,8 +375,33 @@ fn print_report(r: &DiffReport, paths: &[PathBuf]) {
             );
         }
     }
+    if !r.turnover.is_empty() {
+        println!();
+        println!(
+            "replaced, not growing (new since BASE and still alive, but their class count holds \
+             steady: turnover, not a leak):"
+        );
+        for c in &r.turnover {
+            let counts: Vec<String> = c.class_counts.iter().map(|n| n.to_string()).collect();
+            match &c.judged_by {
+                Some(why) => println!("   - {}  ({why})", c.display),
+                None => println!(
+                    "   - {}  ({} count {}, {})",
+                    c.display,
+                    c.class,
+                    counts.join(" → "),
+                    c.class_state
+                ),
+            }
+        }
+    }
     println!();
-    let header: Vec<&str> = names[..paths.len()].to_vec();
+    print_class_table(&r.classes, paths.len(), "new");
+}
+
+fn print_class_table(classes: &[ClassDelta], files: usize, new_header: &str) {
+    let names = ["BASE", "TARGET", "FINAL"];
+    let header: Vec<&str> = names[..files].to_vec();
     println!(
         "classes by self-size growth (count {}):",
         header.join(" → ")
@@ -234,14 +412,10 @@ fn print_report(r: &DiffReport, paths: &[PathBuf]) {
         "count",
         "Δcount",
         "Δsize",
-        "new",
-        if paths.len() > 2 {
-            "  trend (count)"
-        } else {
-            ""
-        }
+        new_header,
+        if files > 2 { "  trend (count)" } else { "" }
     );
-    for c in &r.classes {
+    for c in classes {
         let counts: Vec<String> = c.counts.iter().map(|n| n.to_string()).collect();
         let mut name = c.class.clone();
         if name.chars().count() > 32 {

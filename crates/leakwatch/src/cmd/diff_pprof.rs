@@ -32,9 +32,11 @@ pub fn run(args: &DiffArgs, paths: &[PathBuf]) -> anyhow::Result<u8> {
         ProfileKind::Goroutine => MIN_GOROUTINE_GROWTH,
         ProfileKind::Other => 1,
     };
-    let leaking = diff.grown.iter().any(|s| s.delta >= threshold);
+    // Judged on every stack, not only the `--top` listed.
+    let leaking = diff.largest_growth >= threshold;
     if args.json {
         let out = serde_json::json!({
+            "version": crate::cmd::diff::JSON_VERSION,
             "format": "pprof",
             "files": paths,
             "leak": leaking,
@@ -43,7 +45,7 @@ pub fn run(args: &DiffArgs, paths: &[PathBuf]) -> anyhow::Result<u8> {
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
-        print_text(&diff, paths, threshold);
+        print_text(&diff, paths, threshold, leaking);
     }
     Ok(if leaking { exit::LEAK } else { exit::OK })
 }
@@ -62,7 +64,7 @@ fn show(kind: ProfileKind, v: i64) -> String {
     }
 }
 
-fn print_text(d: &ProfileDiff, paths: &[PathBuf], threshold: i64) {
+fn print_text(d: &ProfileDiff, paths: &[PathBuf], threshold: i64, leaking: bool) {
     let what = match d.kind {
         ProfileKind::Heap => "heap profile, in-use bytes",
         ProfileKind::Goroutine => "goroutine profile, goroutines",
@@ -80,12 +82,20 @@ fn print_text(d: &ProfileDiff, paths: &[PathBuf], threshold: i64) {
         show(d.kind, d.target_total)
     );
     println!();
-    if d.grown.iter().all(|s| s.delta < threshold) {
+    if !leaking {
         println!(
             "no stack grew by {} or more ({} stacks grew less, {} shrank)",
             show(d.kind, threshold),
             d.grown.len(),
             d.shrunk
+        );
+        return;
+    }
+    if d.grown.is_empty() {
+        println!(
+            "{} stacks grew, by up to {} (none listed: --top 0)",
+            d.grown_stacks,
+            show(d.kind, d.largest_growth)
         );
         return;
     }

@@ -1,5 +1,6 @@
-//! `leakwatch snapshot --node-inspect HOST:PORT`: takes heap snapshots of a
-//! running Node process through its inspector, then diffs them.
+//! `leakwatch snapshot --node-inspect HOST:PORT` / `--jvm PID`: takes heap
+//! snapshots of a running Node process through its inspector, or heap dumps
+//! of a running JVM, then diffs them.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -7,22 +8,41 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{bail, Context};
 use clap::Args;
 use leakwatch_core::format;
+use leakwatch_heap::files::{create_private_dir, PendingFile};
 use leakwatch_heap::inspector::{resolve_endpoint, Inspector};
+use std::io::Write;
 
-use crate::cmd::diff::diff_snapshots;
+use crate::cmd::diff::{diff_hprof, diff_snapshots};
+use leakwatch_heap::jcmd::{check_jvm, dump_heap, Staging};
 
-/// Take heap snapshots of a running Node process and diff them.
+/// Take heap snapshots of a running Node process or JVM and diff them.
 ///
-/// Start Node with --inspect=127.0.0.1:9229 (or send it SIGUSR1), then:
+/// Node: start it with --inspect=127.0.0.1:9229 (or send it SIGUSR1), then:
 ///   leakwatch snapshot --node-inspect 127.0.0.1:9229 --count 3 --every 30s
-/// Snapshots are written to --out-dir and compared as BASE TARGET FINAL
-/// (exit 1 when leak clusters are found). A snapshot pauses the process
-/// while it is taken. Only loopback addresses unless --allow-remote.
+///
+/// Java: heap dumps of a running HotSpot JVM, taken with the JDK's jcmd
+/// (GC.heap_dump, live objects only) as the JVM's user:
+///   leakwatch snapshot --jvm 4242 --count 3 --every 30s --out-dir dumps/
+///
+/// Files are written to --out-dir (created with mode 0700; each file 0600,
+/// moved into place only once complete) and compared as BASE TARGET FINAL
+/// (exit 1 when something grows). Taking a snapshot or dump pauses the
+/// process (about a second per 100 MB of heap). Node: only loopback
+/// addresses unless --allow-remote.
 #[derive(Debug, Args)]
 pub struct SnapshotArgs {
-    /// The inspector's HOST:PORT (Node's --inspect address).
-    #[arg(long, value_name = "HOST:PORT")]
-    pub node_inspect: String,
+    /// The Node inspector's HOST:PORT (Node's --inspect address).
+    #[arg(
+        long,
+        value_name = "HOST:PORT",
+        required_unless_present = "jvm",
+        conflicts_with = "jvm"
+    )]
+    pub node_inspect: Option<String>,
+    /// The process id of a running HotSpot JVM (Java 8 or later) to take heap
+    /// dumps of with jcmd; run leakwatch as the JVM's user.
+    #[arg(long, value_name = "PID")]
+    pub jvm: Option<u32>,
     /// How many snapshots to take (2 or more; with 3 or more the first, the
     /// middle and the last are diffed as BASE TARGET FINAL).
     #[arg(long, default_value_t = 3)]
@@ -30,7 +50,7 @@ pub struct SnapshotArgs {
     /// Time between snapshots, e.g. 30s or 5m.
     #[arg(long, default_value = "30s", value_parser = crate::cmd::analyze::parse_duration_arg)]
     pub every: f64,
-    /// Where to write the .heapsnapshot files.
+    /// Where to write the .heapsnapshot / .hprof files.
     #[arg(long, default_value = ".")]
     pub out_dir: PathBuf,
     /// Connect to a non-loopback address (the inspector gives full control of the process).
@@ -57,9 +77,15 @@ pub fn run(args: SnapshotArgs) -> anyhow::Result<u8> {
     if args.count == 0 {
         bail!("--count must be at least 1");
     }
-    let addr = resolve_endpoint(&args.node_inspect, args.allow_remote)?;
-    std::fs::create_dir_all(&args.out_dir)
-        .with_context(|| format!("cannot create {}", args.out_dir.display()))?;
+    if let Some(pid) = args.jvm {
+        return run_jvm(&args, pid);
+    }
+    let Some(endpoint) = args.node_inspect.as_deref() else {
+        bail!("pass --node-inspect HOST:PORT or --jvm PID");
+    };
+    let addr = resolve_endpoint(endpoint, args.allow_remote)?;
+    create_private_dir(&args.out_dir)
+        .with_context(|| format!("cannot use --out-dir {}", args.out_dir.display()))?;
     let timeout = Duration::from_secs(300);
     let mut session = Inspector::connect(addr, timeout)?;
     let stamp = SystemTime::now()
@@ -81,13 +107,23 @@ pub fn run(args: SnapshotArgs) -> anyhow::Result<u8> {
             addr.port(),
             i + 1
         ));
-        let file = std::fs::File::create(&path)
+        // Written under a hidden partial name, renamed once complete: a
+        // run killed here leaves no cut snapshot under a snapshot's name.
+        let mut pending = PendingFile::create(&path)
             .with_context(|| format!("cannot create {}", path.display()))?;
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
         let t0 = Instant::now();
-        let bytes = session
-            .take_heap_snapshot(&mut w)
-            .with_context(|| format!("snapshot {} of {}", i + 1, args.count))?;
+        let bytes = {
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, pending.file());
+            let bytes = session
+                .take_heap_snapshot(&mut w)
+                .with_context(|| format!("snapshot {} of {}", i + 1, args.count))?;
+            w.flush()
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            bytes
+        };
+        pending
+            .commit()
+            .with_context(|| format!("cannot finish {}", path.display()))?;
         eprintln!(
             "wrote {} ({}, took {})",
             path.display(),
@@ -100,14 +136,61 @@ pub fn run(args: SnapshotArgs) -> anyhow::Result<u8> {
     if args.no_diff {
         return Ok(crate::exit::OK);
     }
-    let chosen: Vec<PathBuf> = if files.len() >= 3 {
+    diff_snapshots(&chosen(&files), args.json, args.top, args.min_bytes)
+}
+
+/// BASE TARGET FINAL out of the files taken: the first, the middle and the last.
+fn chosen(files: &[PathBuf]) -> Vec<PathBuf> {
+    if files.len() >= 3 {
         vec![
             files[0].clone(),
             files[files.len() / 2].clone(),
             files[files.len() - 1].clone(),
         ]
     } else {
-        files.clone()
-    };
-    diff_snapshots(&chosen, args.json, args.top, args.min_bytes)
+        files.to_vec()
+    }
+}
+
+/// `snapshot --jvm PID`: heap dumps through jcmd (see leakwatch_heap::jcmd).
+fn run_jvm(args: &SnapshotArgs, pid: u32) -> anyhow::Result<u8> {
+    check_jvm(pid)?;
+    create_private_dir(&args.out_dir)
+        .with_context(|| format!("cannot use --out-dir {}", args.out_dir.display()))?;
+    let stamp = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let staging = Staging::create(&args.out_dir, pid, stamp)?;
+    let timeout = Duration::from_secs(1800);
+    let mut files = Vec::new();
+    let start = Instant::now();
+    for i in 0..args.count {
+        if i > 0 {
+            let due = start + Duration::from_secs_f64(args.every * i as f64);
+            let now = Instant::now();
+            if due > now {
+                std::thread::sleep(due - now);
+            }
+        }
+        let path = args
+            .out_dir
+            .join(format!("jvm-{pid}-{stamp}-{}.hprof", i + 1));
+        let t0 = Instant::now();
+        dump_heap(pid, &staging, &path, timeout)
+            .with_context(|| format!("dump {} of {}", i + 1, args.count))?;
+        let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        eprintln!(
+            "wrote {} ({}, took {})",
+            path.display(),
+            format::bytes(bytes as f64),
+            format::duration(t0.elapsed().as_secs_f64())
+        );
+        files.push(path);
+    }
+    drop(staging);
+    if args.no_diff {
+        return Ok(crate::exit::OK);
+    }
+    diff_hprof(&chosen(&files), args.json, args.top, args.min_bytes)
 }
