@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use serde_json::{json, Value};
 
 use crate::rules::Rule;
-use crate::{CheckReport, Finding, RuleOptions, SkipReason};
+use crate::{CheckReport, Finding, RuleOptions};
 
 /// Text: one block per finding with the spot marked, then a summary.
 pub fn text(report: &CheckReport) -> String {
@@ -75,27 +75,29 @@ pub fn summary(report: &CheckReport) -> String {
         );
     }
     if !report.skipped.is_empty() {
-        let mut counts: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
-        for sk in &report.skipped {
-            let key = match &sk.reason {
-                SkipReason::TooLarge { .. } => "too large",
-                SkipReason::Binary => "binary",
-                SkipReason::NotUtf8 => "not UTF-8",
-                SkipReason::Unreadable { .. } => "unreadable",
-                SkipReason::WalkError { .. } => "walk error (e.g. symlink loop)",
-            };
-            counts.entry(key).or_default().push(sk.path.clone());
-        }
-        let parts: Vec<String> = counts
-            .iter()
-            .map(|(k, v)| format!("{} {k} ({})", v.len(), preview(v)))
-            .collect();
         let _ = writeln!(
             s,
-            "skipped {} file{}: {}",
+            "skipped {} file{}:",
             report.skipped.len(),
             if report.skipped.len() == 1 { "" } else { "s" },
-            parts.join("; ")
+        );
+        for sk in &report.skipped {
+            let _ = writeln!(
+                s,
+                "  {}: {} ({})",
+                sk.path,
+                sk.reason.label(),
+                sk.reason.detail()
+            );
+        }
+    }
+    let lost = report.lost().count();
+    if lost > 0 {
+        let _ = writeln!(
+            s,
+            "incomplete: {lost} file{} that should have been checked {} not (listed above), so this run cannot say there is no leak (exit 2)",
+            if lost == 1 { "" } else { "s" },
+            if lost == 1 { "was" } else { "were" },
         );
     }
     s

@@ -8,7 +8,7 @@ use super::python::runs_once;
 use super::{mentions, root_ident, unbounded_select, Ctx};
 use crate::rules::Rule;
 
-const FN: &[&str] = &["function_declaration", "method_declaration", "func_literal"];
+pub(crate) const FN: &[&str] = &["function_declaration", "method_declaration", "func_literal"];
 
 pub fn check(cx: &mut Ctx) {
     package_containers(cx);
@@ -38,7 +38,7 @@ enum Shape {
     SyncMap,
 }
 
-fn shape_of(cx: &Ctx, spec: Node) -> Option<Shape> {
+fn shape_of<'a>(cx: &Ctx<'a>, spec: Node<'a>) -> Option<Shape> {
     let ty = Ctx::field(spec, "type");
     let value = Ctx::field(spec, "value").and_then(|v| v.named_child(0));
     let from_type = |t: Node| match t.kind() {
@@ -59,7 +59,7 @@ fn shape_of(cx: &Ctx, spec: Node) -> Option<Shape> {
     }
 }
 
-fn declares(cx: &Ctx, f: Node, name: &str) -> bool {
+fn declares<'a>(cx: &Ctx<'a>, f: Node<'a>, name: &str) -> bool {
     for kind in [
         "short_var_declaration",
         "var_spec",
@@ -67,6 +67,9 @@ fn declares(cx: &Ctx, f: Node, name: &str) -> bool {
         "range_clause",
     ] {
         for d in cx.desc_kind(f, kind) {
+            if cx.expired() {
+                break;
+            }
             let names = Ctx::field(d, "left").or_else(|| Ctx::field(d, "name"));
             if names.is_some_and(|n| {
                 cx.text(n) == name
@@ -98,6 +101,9 @@ fn package_containers(cx: &mut Ctx) {
             continue;
         }
         for spec in cx.desc_kind(decl, "var_spec") {
+            if cx.expired() {
+                break;
+            }
             let Some(name) = Ctx::field(spec, "name") else {
                 continue;
             };
@@ -112,6 +118,9 @@ fn package_containers(cx: &mut Ctx) {
     let wanted: HashSet<&str> = containers.iter().map(|c| c.0).collect();
     let mut by_name: HashMap<&str, Vec<Node>> = HashMap::new();
     for id in cx.all("identifier") {
+        if cx.expired() {
+            break;
+        }
         let t = cx.text(id);
         if wanted.contains(t) {
             by_name.entry(t).or_default().push(id);
@@ -134,12 +143,12 @@ fn package_containers(cx: &mut Ctx) {
                     continue;
                 }
             }
-            let Some(p) = u.parent() else { continue };
+            let Some(p) = cx.up(u) else { continue };
             match p.kind() {
                 "index_expression" => {
-                    let assigned = p.parent().is_some_and(|el| {
+                    let assigned = cx.up(p).is_some_and(|el| {
                         el.kind() == "expression_list"
-                            && el.parent().is_some_and(|a| {
+                            && cx.up(el).is_some_and(|a| {
                                 a.kind() == "assignment_statement"
                                     && Ctx::field(a, "left").is_some_and(|l| l.id() == el.id())
                             })
@@ -148,14 +157,14 @@ fn package_containers(cx: &mut Ctx) {
                     if assigned && shape == Shape::Seq {
                     } else if assigned {
                         if let Some(f) = f {
-                            adds.push((p.parent().and_then(|e| e.parent()).unwrap_or(p), f));
+                            adds.push((cx.up(p).and_then(|e| cx.up(e)).unwrap_or(p), f));
                         }
                     } else {
                         lookups += 1;
                     }
                 }
                 "argument_list" => {
-                    let call = p.parent();
+                    let call = cx.up(p);
                     let callee = call
                         .and_then(|c| Ctx::field(c, "function"))
                         .map(|c| cx.text(c))
@@ -165,8 +174,8 @@ fn package_containers(cx: &mut Ctx) {
                         "append" => {
                             // `X = append(X, v)` grows; anything else aliases it.
                             let grows = call
-                                .and_then(|c| c.parent())
-                                .and_then(|el| el.parent())
+                                .and_then(|c| cx.up(c))
+                                .and_then(|el| cx.up(el))
                                 .is_some_and(|a| {
                                     a.kind() == "assignment_statement"
                                         && Ctx::field(a, "left").is_some_and(|l| cx.text(l) == name)
@@ -174,8 +183,8 @@ fn package_containers(cx: &mut Ctx) {
                             if grows {
                                 if let Some(f) = f {
                                     adds.push((
-                                        call.and_then(|c| c.parent())
-                                            .and_then(|e| e.parent())
+                                        call.and_then(|c| cx.up(c))
+                                            .and_then(|e| cx.up(e))
                                             .unwrap_or(p),
                                         f,
                                     ));
@@ -188,7 +197,7 @@ fn package_containers(cx: &mut Ctx) {
                     }
                 }
                 "expression_list" => {
-                    let owner = p.parent();
+                    let owner = cx.up(p);
                     let is_left = owner.is_some_and(|a| {
                         a.kind() == "assignment_statement"
                             && Ctx::field(a, "left").is_some_and(|l| l.id() == p.id())
@@ -210,7 +219,7 @@ fn package_containers(cx: &mut Ctx) {
                     match m {
                         "Store" | "LoadOrStore" | "Swap" => {
                             if let Some(f) = f {
-                                adds.push((p.parent().unwrap_or(p), f));
+                                adds.push((cx.up(p).unwrap_or(p), f));
                             }
                             if m == "LoadOrStore" {
                                 lookups += 1;
@@ -281,6 +290,9 @@ fn string_args<'a>(cx: &Ctx<'a>, call: Node<'a>) -> Vec<&'a str> {
 
 fn results(cx: &mut Ctx) {
     for call in cx.all("call_expression") {
+        if cx.expired() {
+            break;
+        }
         let callee = Ctx::field(call, "function")
             .map(|f| cx.text(f))
             .unwrap_or("");
@@ -312,7 +324,7 @@ fn results(cx: &mut Ctx) {
 
 /// A `for` loop that can end from inside: return, labeled break, break that
 /// belongs to this loop, goto, panic or exit.
-fn loop_can_exit(cx: &Ctx, f: Node) -> bool {
+fn loop_can_exit<'a>(cx: &Ctx<'a>, f: Node<'a>) -> bool {
     cx.desc(f).iter().any(|d| match d.kind() {
         "return_statement" | "goto_statement" => {
             cx.enclosing(*d, FN).is_some_and(|x| Ctx::inside(f, x))
@@ -342,10 +354,13 @@ fn loop_can_exit(cx: &Ctx, f: Node) -> bool {
     })
 }
 
-fn forever_loop(cx: &Ctx, body: Node) -> Option<&'static str> {
+fn forever_loop<'a>(cx: &Ctx<'a>, body: Node<'a>) -> Option<&'static str> {
     for f in cx.desc_kind(body, "for_statement") {
+        if cx.expired() {
+            break;
+        }
         if cx.enclosing(f, FN).is_some_and(|x| {
-            Ctx::inside(x, body) && x.id() != body.parent().map(|p| p.id()).unwrap_or(0)
+            Ctx::inside(x, body) && x.id() != cx.up(body).map(|p| p.id()).unwrap_or(0)
         }) {
             continue; // inside a nested func literal
         }
@@ -377,6 +392,9 @@ fn forever_loop(cx: &Ctx, body: Node) -> Option<&'static str> {
 fn goroutines(cx: &mut Ctx) {
     let decls: Vec<Node> = cx.all("function_declaration");
     for g in cx.all("go_statement") {
+        if cx.expired() {
+            break;
+        }
         let Some(call) = g.named_child(0).filter(|c| c.kind() == "call_expression") else {
             continue;
         };
@@ -422,26 +440,32 @@ const STD_READERS: &[&str] = &[
     "xml.", "log.", "errors.", "scanner.", "tar.", "zip.", "gzip.", "yaml.",
 ];
 
-fn released_or_escapes(cx: &Ctx, scope: Node, name: &str, closer: &str, after: usize) -> bool {
+fn released_or_escapes<'a>(
+    cx: &Ctx<'a>,
+    scope: Node<'a>,
+    name: &str,
+    closer: &str,
+    after: usize,
+) -> bool {
     let text = cx.text(scope);
     if mentions(text, &format!("{name}{closer}")) {
         return true;
     }
-    cx.desc_kind(scope, "identifier").into_iter().any(|u| {
+    cx.named_in(scope, "identifier", name).into_iter().any(|u| {
         if u.start_byte() <= after || cx.text(u) != name {
             return false;
         }
-        let Some(p) = u.parent() else { return false };
+        let Some(p) = cx.up(u) else { return false };
         match p.kind() {
-            "expression_list" => p.parent().is_some_and(|r| {
+            "expression_list" => cx.up(p).is_some_and(|r| {
                 r.kind() == "return_statement"
                     || (r.kind() == "assignment_statement"
                         && Ctx::field(r, "right").is_some_and(|x| x.id() == p.id()))
             }),
             "return_statement" | "keyed_element" | "literal_element" | "send_statement" => true,
             "argument_list" => {
-                let callee = p
-                    .parent()
+                let callee = cx
+                    .up(p)
                     .and_then(|c| Ctx::field(c, "function"))
                     .map(|c| cx.text(c))
                     .unwrap_or("");
@@ -457,6 +481,9 @@ fn resources(cx: &mut Ctx) {
     let mut stmts = cx.all("short_var_declaration");
     stmts.extend(cx.all("assignment_statement"));
     for s in stmts {
+        if cx.expired() {
+            break;
+        }
         let Some(call) = Ctx::field(s, "right")
             .and_then(|r| r.named_child(0))
             .filter(|c| c.kind() == "call_expression")
@@ -543,6 +570,9 @@ fn resources(cx: &mut Ctx) {
     }
     // defer Close() inside a loop
     for d in cx.all("defer_statement") {
+        if cx.expired() {
+            break;
+        }
         let t = cx.text(d);
         if !t.contains(".Close()") {
             continue;
@@ -571,6 +601,9 @@ fn resources(cx: &mut Ctx) {
 
 fn timers(cx: &mut Ctx) {
     for call in cx.all("call_expression") {
+        if cx.expired() {
+            break;
+        }
         let callee = Ctx::field(call, "function")
             .map(|f| cx.text(f))
             .unwrap_or("");
@@ -592,7 +625,7 @@ fn timers(cx: &mut Ctx) {
             );
             continue;
         }
-        let Some(stmt) = call.parent().and_then(|p| p.parent()) else {
+        let Some(stmt) = cx.up(call).and_then(|p| cx.up(p)) else {
             continue;
         };
         if !matches!(

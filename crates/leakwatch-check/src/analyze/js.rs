@@ -9,7 +9,7 @@ use super::{mentions, root_ident, unbounded_select, Ctx};
 use crate::lang::Lang;
 use crate::rules::Rule;
 
-const FN: &[&str] = &[
+pub(crate) const FN: &[&str] = &[
     "function_declaration",
     "function_expression",
     "function",
@@ -29,6 +29,7 @@ pub fn check(cx: &mut Ctx) {
     results(cx);
     timers(cx);
     resources(cx);
+    redis_clients(cx);
     if cx.lang == Lang::JavaScript {
         accidental_globals(cx);
     }
@@ -39,13 +40,13 @@ fn fn_name<'a>(cx: &Ctx<'a>, f: Node<'a>) -> &'a str {
     if let Some(n) = Ctx::field(f, "name") {
         return cx.text(n);
     }
-    let Some(p) = f.parent() else { return "" };
+    let Some(p) = cx.up(f) else { return "" };
     match p.kind() {
         "variable_declarator" => Ctx::field(p, "name").map(|n| cx.text(n)).unwrap_or(""),
         "pair" => Ctx::field(p, "key").map(|n| cx.text(n)).unwrap_or(""),
         "assignment_expression" => Ctx::field(p, "left").map(|n| cx.text(n)).unwrap_or(""),
-        "arguments" => p
-            .parent()
+        "arguments" => cx
+            .up(p)
             .and_then(|c| Ctx::field(c, "function"))
             .map(|n| cx.text(n))
             .unwrap_or(""),
@@ -90,6 +91,9 @@ fn module_names<'a>(cx: &Ctx<'a>) -> HashSet<&'a str> {
         match stmt.kind() {
             "import_statement" => {
                 for id in cx.desc_kind(stmt, "identifier") {
+                    if cx.expired() {
+                        break;
+                    }
                     names.insert(cx.text(id));
                 }
             }
@@ -105,7 +109,7 @@ fn module_names<'a>(cx: &Ctx<'a>) -> HashSet<&'a str> {
 }
 
 /// Names declared in function `f` itself (parameters and declarators).
-fn declares(cx: &Ctx, f: Node, name: &str) -> bool {
+fn declares<'a>(cx: &Ctx<'a>, f: Node<'a>, name: &str) -> bool {
     let params = Ctx::field(f, "parameters").or_else(|| Ctx::field(f, "parameter"));
     if let Some(p) = params {
         if cx.text(p) == name
@@ -129,7 +133,12 @@ fn declares(cx: &Ctx, f: Node, name: &str) -> bool {
 }
 
 /// Whether `name` at `u` refers to something local to an enclosing function.
-fn locally_bound(cx: &Ctx, u: Node, name: &str, memo: &mut HashMap<usize, bool>) -> bool {
+fn locally_bound<'a>(
+    cx: &Ctx<'a>,
+    u: Node<'a>,
+    name: &str,
+    memo: &mut HashMap<usize, bool>,
+) -> bool {
     let mut cur = cx.enclosing(u, FN);
     while let Some(f) = cur {
         let d = *memo.entry(f.id()).or_insert_with(|| declares(cx, f, name));
@@ -148,7 +157,7 @@ enum Shape {
     Set,
 }
 
-fn container_shape(cx: &Ctx, v: Node) -> Option<Shape> {
+fn container_shape<'a>(cx: &Ctx<'a>, v: Node<'a>) -> Option<Shape> {
     match v.kind() {
         "new_expression" => {
             let c = Ctx::field(v, "constructor")
@@ -189,12 +198,12 @@ fn classify_use<'a>(
     shape: Shape,
     uses: &mut Uses<'a>,
 ) {
-    let Some(p) = u.parent() else { return };
+    let Some(p) = cx.up(u) else { return };
     let is = |node: Node, field: &str| Ctx::field(node, field).is_some_and(|x| x.id() == u.id());
     match p.kind() {
         "member_expression" if is(p, "object") => {
             let prop = Ctx::field(p, "property").map(|a| cx.text(a)).unwrap_or("");
-            let g = p.parent();
+            let g = cx.up(p);
             let called = g.is_some_and(|g| {
                 g.kind() == "call_expression"
                     && Ctx::field(g, "function").is_some_and(|x| x.id() == p.id())
@@ -216,7 +225,7 @@ fn classify_use<'a>(
             }
         }
         "subscript_expression" if is(p, "object") => {
-            let g = p.parent();
+            let g = cx.up(p);
             let gk = g.map(|g| g.kind()).unwrap_or("");
             let left = g.is_some_and(|g| Ctx::field(g, "left").is_some_and(|l| l.id() == p.id()));
             if (gk == "assignment_expression" || gk == "augmented_assignment_expression") && left {
@@ -237,8 +246,8 @@ fn classify_use<'a>(
         }
         "binary_expression" => uses.lookups += 1,
         "arguments" => {
-            let callee = p
-                .parent()
+            let callee = cx
+                .up(p)
                 .and_then(|c| Ctx::field(c, "function"))
                 .map(|c| cx.text(c))
                 .unwrap_or("");
@@ -367,7 +376,7 @@ const REMOVE_LISTENER: &[&str] = &[
     "unsubscribe",
 ];
 
-fn is_once(cx: &Ctx, args: Option<Node>) -> bool {
+fn is_once<'a>(cx: &Ctx<'a>, args: Option<Node>) -> bool {
     let a = args.map(|a| cx.text(a)).unwrap_or("");
     a.contains("once: true") || a.contains("once:true") || a.contains("signal")
 }
@@ -375,7 +384,12 @@ fn is_once(cx: &Ctx, args: Option<Node>) -> bool {
 fn listeners(cx: &mut Ctx, module: &HashSet<&str>) {
     let extra = cx.opts.listener_targets.clone();
     let mut memo = HashMap::new();
+    let mut startup: HashMap<usize, bool> = HashMap::new();
+    let removed = removals(cx);
     for call in cx.all("call_expression") {
+        if cx.expired() {
+            return;
+        }
         let Some(func) = Ctx::field(call, "function").filter(|f| f.kind() == "member_expression")
         else {
             continue;
@@ -395,29 +409,33 @@ fn listeners(cx: &mut Ctx, module: &HashSet<&str>) {
         if args.is_none_or(|a| a.named_child_count() < if method == "subscribe" { 1 } else { 2 }) {
             continue;
         }
+        // A call chain or a computed target is not a named emitter.
+        if target.len() > 200 || root == "this" || target.contains('(') {
+            continue;
+        }
         let Some(f) = cx.enclosing(call, FN) else {
             continue;
         };
         if runs_once(fn_name(cx, f)) || is_once(cx, args) {
             continue;
         }
-        if startup_only(cx, f) {
-            continue;
-        }
         let long_lived = WELL_KNOWN_EMITTERS.contains(&root)
             || extra.iter().any(|e| e == target)
             || (module.contains(root) && !locally_bound(cx, obj, root, &mut memo));
-        if !long_lived || root == "this" || target.contains('(') {
+        if !long_lived {
+            continue;
+        }
+        if *startup.entry(f.id()).or_insert_with(|| startup_only(cx, f)) {
             continue;
         }
         // `const off = x.subscribe(...)`: the handle is kept for removal.
-        if call
-            .parent()
+        if cx
+            .up(call)
             .is_some_and(|p| p.kind() != "expression_statement")
         {
             continue;
         }
-        if removal_exists(cx, target, args) {
+        if removal_exists(cx, &removed, target, args) {
             continue;
         }
         let fname = fn_name(cx, f);
@@ -439,11 +457,11 @@ fn listeners(cx: &mut Ctx, module: &HashSet<&str>) {
 /// program starts: every call site in the file is at top level, in a
 /// function named like an initializer, or in a DOMContentLoaded/load handler.
 /// Unknown callers (no call site in this file) do not count as startup.
-fn startup_only(cx: &Ctx, f: Node) -> bool {
+fn startup_only<'a>(cx: &Ctx<'a>, f: Node<'a>) -> bool {
     let mut cur = Some(f);
     while let Some(func) = cur {
         // A callback's "name" is the call it is passed to: not its own.
-        let passed = func.parent().is_some_and(|p| p.kind() == "arguments");
+        let passed = cx.up(func).is_some_and(|p| p.kind() == "arguments");
         let name = if passed { "" } else { fn_name(cx, func) };
         let short = name.rsplit('.').next().unwrap_or(name);
         if !short.is_empty() && short.chars().all(super::is_ident_char) {
@@ -457,11 +475,11 @@ fn startup_only(cx: &Ctx, f: Node) -> bool {
                     })
                 })
                 .collect();
-            let at_startup = |site: Node| {
+            let at_startup = |site: Node<'a>| {
                 let mut g = cx.enclosing(site, FN);
                 while let Some(outer) = g {
                     let on = fn_name(cx, outer);
-                    let args_text = outer.parent().map(|p| cx.text(p)).unwrap_or("");
+                    let args_text = cx.up(outer).map(|p| cx.text(p)).unwrap_or("");
                     if runs_once(on)
                         || args_text.contains("DOMContentLoaded")
                         || args_text.starts_with("('load'")
@@ -472,8 +490,8 @@ fn startup_only(cx: &Ctx, f: Node) -> bool {
                     if !matches!(
                         outer.kind(),
                         "arrow_function" | "function_expression" | "function"
-                    ) || outer
-                        .parent()
+                    ) || cx
+                        .up(outer)
                         .is_none_or(|p| p.kind() != "parenthesized_expression")
                     {
                         return false;
@@ -491,9 +509,38 @@ fn startup_only(cx: &Ctx, f: Node) -> bool {
     false
 }
 
+/// Every listener removal in the file: (target, arguments text).
+fn removals<'a>(cx: &Ctx<'a>) -> Vec<(&'a str, &'a str)> {
+    let mut out = Vec::new();
+    for c in cx.all("call_expression") {
+        if cx.expired() {
+            break;
+        }
+        let Some(func) = Ctx::field(c, "function").filter(|f| f.kind() == "member_expression")
+        else {
+            continue;
+        };
+        let method = Ctx::field(func, "property")
+            .map(|p| cx.text(p))
+            .unwrap_or("");
+        if !REMOVE_LISTENER.contains(&method) {
+            continue;
+        }
+        let target = Ctx::field(func, "object").map(|o| cx.text(o)).unwrap_or("");
+        let args = Ctx::field(c, "arguments").map(|a| cx.text(a)).unwrap_or("");
+        out.push((target, args));
+    }
+    out
+}
+
 /// Whether the file removes this listener: the same target and the same
 /// handler (an inline function can only go with `removeAllListeners`).
-fn removal_exists(cx: &Ctx, target: &str, args: Option<Node>) -> bool {
+fn removal_exists<'a>(
+    cx: &Ctx<'a>,
+    removed: &[(&str, &str)],
+    target: &str,
+    args: Option<Node>,
+) -> bool {
     if mentions(cx.src, &format!("{target}.removeAllListeners(")) {
         return true;
     }
@@ -508,18 +555,9 @@ fn removal_exists(cx: &Ctx, target: &str, args: Option<Node>) -> bool {
         return false;
     }
     let handler_text = handler.map(|h| cx.text(h)).unwrap_or("");
-    cx.all("call_expression").into_iter().any(|c| {
-        let callee = Ctx::field(c, "function").map(|f| cx.text(f)).unwrap_or("");
-        let Some(method) = callee
-            .strip_prefix(target)
-            .and_then(|m| m.strip_prefix('.'))
-        else {
-            return false;
-        };
-        REMOVE_LISTENER.contains(&method)
-            && (handler_text.is_empty()
-                || Ctx::field(c, "arguments").is_some_and(|a| cx.text(a).contains(handler_text)))
-    })
+    removed
+        .iter()
+        .any(|(t, a)| *t == target && (handler_text.is_empty() || a.contains(handler_text)))
 }
 
 /// The callback of a React effect hook call, if `call` is one.
@@ -555,11 +593,17 @@ fn effect_cleanup<'a>(cx: &Ctx<'a>, cb: Node<'a>) -> Option<&'a str> {
 
 fn effects(cx: &mut Ctx) {
     for call in cx.all("call_expression") {
+        if cx.expired() {
+            break;
+        }
         let Some(cb) = effect_callback(cx, call) else {
             continue;
         };
         let cleanup = effect_cleanup(cx, cb).unwrap_or("");
         for inner in cx.desc_kind(cb, "call_expression") {
+            if cx.expired() {
+                break;
+            }
             if cx.enclosing(inner, FN).map(|f| f.id()) != Some(cb.id()) {
                 continue;
             }
@@ -570,8 +614,8 @@ fn effects(cx: &mut Ctx) {
             let method = callee.rsplit('.').next().unwrap_or("");
             if callee.contains('.') && ADD_LISTENER.contains(&method) && !is_once(cx, args) {
                 let target = &callee[..callee.len() - method.len() - 1];
-                let stored = inner
-                    .parent()
+                let stored = cx
+                    .up(inner)
                     .is_some_and(|p| p.kind() != "expression_statement");
                 let cleaned = REMOVE_LISTENER
                     .iter()
@@ -605,6 +649,9 @@ fn effects(cx: &mut Ctx) {
 fn closures(cx: &mut Ctx, module: &HashSet<&str>) {
     // (a) interval / long timeout callbacks that pin a whole parameter.
     for call in cx.all("call_expression") {
+        if cx.expired() {
+            break;
+        }
         let callee = Ctx::field(call, "function")
             .map(|f| cx.text(f))
             .unwrap_or("");
@@ -658,10 +705,10 @@ fn closures(cx: &mut Ctx, module: &HashSet<&str>) {
                 continue;
             }
             let only_fields = uses.iter().all(|u| {
-                u.parent().is_some_and(|m| {
+                cx.up(*u).is_some_and(|m| {
                     m.kind() == "member_expression"
                         && Ctx::field(m, "object").is_some_and(|o| o.id() == u.id())
-                        && m.parent().is_none_or(|g| {
+                        && cx.up(m).is_none_or(|g| {
                             !(g.kind() == "call_expression"
                                 && Ctx::field(g, "function").is_some_and(|x| x.id() == m.id()))
                         })
@@ -680,10 +727,16 @@ fn closures(cx: &mut Ctx, module: &HashSet<&str>) {
     }
     // (b) the chained `originalThing` pattern.
     for f in cx.nodes.clone() {
+        if cx.expired() {
+            break;
+        }
         if !FN.contains(&f.kind()) {
             continue;
         }
         for d in cx.desc_kind(f, "variable_declarator") {
+            if cx.expired() {
+                break;
+            }
             if cx.enclosing(d, FN).map(|x| x.id()) != Some(f.id()) {
                 continue;
             }
@@ -727,6 +780,9 @@ fn closures(cx: &mut Ctx, module: &HashSet<&str>) {
 
 fn results(cx: &mut Ctx) {
     for call in cx.all("call_expression") {
+        if cx.expired() {
+            break;
+        }
         let Some(func) = Ctx::field(call, "function").filter(|f| f.kind() == "member_expression")
         else {
             continue;
@@ -767,9 +823,9 @@ fn results(cx: &mut Ctx) {
 }
 
 fn stored_name<'a>(cx: &Ctx<'a>, call: Node<'a>) -> Option<&'a str> {
-    let mut p = call.parent()?;
+    let mut p = cx.up(call)?;
     if p.kind() == "await_expression" {
-        p = p.parent()?;
+        p = cx.up(p)?;
     }
     match p.kind() {
         "variable_declarator" => Ctx::field(p, "name").map(|n| cx.text(n)),
@@ -780,6 +836,9 @@ fn stored_name<'a>(cx: &Ctx<'a>, call: Node<'a>) -> Option<&'a str> {
 
 fn timers(cx: &mut Ctx) {
     for call in cx.all("call_expression") {
+        if cx.expired() {
+            break;
+        }
         let callee = Ctx::field(call, "function")
             .map(|f| cx.text(f))
             .unwrap_or("");
@@ -792,8 +851,8 @@ fn timers(cx: &mut Ctx) {
         let Some(f) = cx.enclosing(call, FN) else {
             continue;
         };
-        let dropped = call
-            .parent()
+        let dropped = cx
+            .up(call)
             .is_some_and(|p| p.kind() == "expression_statement");
         let fname = fn_name(cx, f);
         if dropped {
@@ -827,13 +886,16 @@ fn timers(cx: &mut Ctx) {
 
 fn resources(cx: &mut Ctx) {
     for call in cx.all("call_expression") {
+        if cx.expired() {
+            break;
+        }
         let callee = Ctx::field(call, "function")
             .map(|f| cx.text(f))
             .unwrap_or("");
         let Some(f) = cx.enclosing(call, FN) else {
             continue;
         };
-        let ftext = cx.text(f);
+
         let lcallee = callee.to_ascii_lowercase();
         let conn = callee.ends_with(".getConnection")
             || (callee.ends_with(".connect") && lcallee.contains("pool"))
@@ -878,19 +940,11 @@ fn resources(cx: &mut Ctx) {
             continue;
         };
         let closers: &[&str] = if conn {
-            &[".release(", ".end(", ".destroy(", ".close("]
+            &["release", "end", "destroy", "close"]
         } else {
-            &[".close(", ".end(", ".destroy(", ".pipe(", ".on("]
+            &["close", "end", "destroy", "pipe", "on"]
         };
-        let released = closers
-            .iter()
-            .any(|c| mentions(ftext, &format!("{name}{c}")))
-            || mentions(ftext, &format!("closeSync({name}"))
-            || mentions(ftext, &format!("close({name}"))
-            || mentions(ftext, &format!("release({name}"))
-            || mentions(ftext, &format!("pipeline({name}"))
-            || mentions(ftext, &format!("return {name}"))
-            || mentions(ftext, &format!("pipe({name}"));
+        let released = js_released(cx, f, name, closers);
         if released {
             continue;
         }
@@ -909,6 +963,89 @@ fn resources(cx: &mut Ctx) {
                 "close it in `finally` (`fs.closeSync(fd)` / `await handle.close()` / `stream.end()`)",
             );
         }
+    }
+}
+
+/// Whether local `name` in function `f` is closed with one of `methods`,
+/// passed to a closing helper, piped or returned (ownership handed back).
+/// Structural, from the name's uses: a text search of the function per
+/// resource made huge functions quadratic.
+fn js_released<'a>(cx: &Ctx<'a>, f: Node<'a>, name: &str, methods: &[&str]) -> bool {
+    if name.contains('.') || name.contains('[') {
+        return true; // stored on an object: it lives as long as its owner
+    }
+    cx.named_in(f, "identifier", name).into_iter().any(|u| {
+        let Some(p) = cx.up(u) else { return false };
+        match p.kind() {
+            "member_expression" if Ctx::field(p, "object").is_some_and(|o| o.id() == u.id()) => {
+                let prop = Ctx::field(p, "property").map(|x| cx.text(x)).unwrap_or("");
+                methods.contains(&prop) && cx.up(p).is_some_and(|c| c.kind() == "call_expression")
+            }
+            "arguments" => {
+                let callee = cx
+                    .up(p)
+                    .and_then(|c| Ctx::field(c, "function"))
+                    .map(|c| cx.text(c))
+                    .unwrap_or("");
+                let last = callee.rsplit('.').next().unwrap_or(callee);
+                matches!(
+                    last,
+                    "closeSync" | "close" | "release" | "pipeline" | "pipe" | "finished" | "end"
+                )
+            }
+            "return_statement" => true,
+            _ => false,
+        }
+    })
+}
+
+/// Redis clients created in a function and never quit: each keeps a socket
+/// (and its reconnect timer) for the life of the process.
+fn redis_clients(cx: &mut Ctx) {
+    let mut sites = cx.all("call_expression");
+    sites.extend(cx.all("new_expression"));
+    for site in sites {
+        if cx.expired() {
+            break;
+        }
+        let callee = Ctx::field(site, "function")
+            .or_else(|| Ctx::field(site, "constructor"))
+            .map(|c| cx.text(c))
+            .unwrap_or("");
+        let is_client = if site.kind() == "new_expression" {
+            matches!(callee, "Redis" | "IORedis" | "Redis.Cluster")
+        } else {
+            matches!(
+                callee,
+                "createClient" | "redis.createClient" | "createCluster"
+            )
+        };
+        if !is_client {
+            continue;
+        }
+        let Some(f) = cx.enclosing(site, FN) else {
+            continue;
+        };
+        if runs_once(fn_name(cx, f)) {
+            continue;
+        }
+        let Some(name) = stored_name(cx, site) else {
+            continue;
+        };
+        if js_released(
+            cx,
+            f,
+            name,
+            &["quit", "disconnect", "close", "destroy", "end"],
+        ) {
+            continue;
+        }
+        cx.hit(
+            Rule::UnreleasedConnection,
+            site,
+            format!("Redis client `{name}` is created on every call and never closed: each keeps a socket and its reconnect timer alive"),
+            format!("create one client at startup and share it, or `await {name}.quit()` in `finally`").as_str(),
+        );
     }
 }
 
@@ -1005,6 +1142,9 @@ fn accidental_globals(cx: &mut Ctx) {
         .collect();
     let extra = cx.opts.extra_globals.clone();
     for a in cx.all("assignment_expression") {
+        if cx.expired() {
+            break;
+        }
         let Some(l) = Ctx::field(a, "left") else {
             continue;
         };
@@ -1032,7 +1172,7 @@ fn accidental_globals(cx: &mut Ctx) {
         if l.kind() != "member_expression"
             || Ctx::field(l, "object").map(|o| o.kind()) != Some("this")
             || f.kind() != "function_declaration"
-            || f.parent().map(|p| p.id()) != Some(cx.root.id())
+            || cx.up(f).map(|p| p.id()) != Some(cx.root.id())
         {
             continue;
         }
@@ -1048,7 +1188,7 @@ fn accidental_globals(cx: &mut Ctx) {
             .collect();
         let plain_calls = !uses.is_empty()
             && uses.iter().all(|u| {
-                u.parent().is_some_and(|p| {
+                cx.up(*u).is_some_and(|p| {
                     p.kind() == "call_expression"
                         && Ctx::field(p, "function").is_some_and(|x| x.id() == u.id())
                 })

@@ -7,7 +7,7 @@ use tree_sitter::Node;
 use super::{mentions, root_ident, unbounded_select, Ctx};
 use crate::rules::Rule;
 
-const FN: &[&str] = &["function_definition", "lambda"];
+pub(crate) const FN: &[&str] = &["function_definition", "lambda"];
 
 pub fn check(cx: &mut Ctx) {
     decorated_caches(cx);
@@ -107,6 +107,9 @@ fn first_arg<'a>(args: Option<Node<'a>>) -> Option<Node<'a>> {
 
 fn decorated_caches(cx: &mut Ctx) {
     for decorator in cx.all("decorator") {
+        if cx.expired() {
+            break;
+        }
         // The expression, without a trailing comment tree-sitter may attach.
         let Some(dec) = (0..decorator.named_child_count())
             .filter_map(|i| decorator.named_child(i))
@@ -116,7 +119,7 @@ fn decorated_caches(cx: &mut Ctx) {
         };
         let t = cx.text(dec).trim().to_string();
         let name = t.split('(').next().unwrap_or("").trim();
-        let def = decorator.parent().and_then(|d| Ctx::field(d, "definition"));
+        let def = cx.up(decorator).and_then(|d| Ctx::field(d, "definition"));
         // A cached function of no arguments is a lazy singleton: one entry.
         let takes_args = def
             .and_then(|d| Ctx::field(d, "parameters"))
@@ -157,12 +160,12 @@ fn decorated_caches(cx: &mut Ctx) {
             continue;
         }
         let Some(def) = def else { continue };
-        let in_class = def
-            .parent()
-            .and_then(|d| d.parent())
-            .and_then(|b| b.parent())
+        let in_class = cx
+            .up(def)
+            .and_then(|d| cx.up(d))
+            .and_then(|b| cx.up(b))
             .is_some_and(|c| c.kind() == "class_definition");
-        let decorated = def.parent().map(|d| cx.text(d)).unwrap_or("");
+        let decorated = cx.up(def).map(|d| cx.text(d)).unwrap_or("");
         let first_param = Ctx::field(def, "parameters")
             .and_then(|p| p.named_child(0))
             .map(|p| cx.text(p))
@@ -192,7 +195,7 @@ enum Shape {
     Set,
 }
 
-fn container_shape(cx: &Ctx, right: Node) -> Option<Shape> {
+fn container_shape<'a>(cx: &Ctx<'a>, right: Node<'a>) -> Option<Shape> {
     match right.kind() {
         "dictionary" => Some(Shape::Map),
         "list" => Some(Shape::Seq),
@@ -228,6 +231,9 @@ fn module_names<'a>(cx: &Ctx<'a>) -> HashSet<&'a str> {
         match stmt.kind() {
             "import_statement" | "import_from_statement" => {
                 for id in cx.desc_kind(stmt, "identifier") {
+                    if cx.expired() {
+                        break;
+                    }
                     names.insert(cx.text(id));
                 }
             }
@@ -247,7 +253,7 @@ fn module_names<'a>(cx: &Ctx<'a>) -> HashSet<&'a str> {
 /// An add that registers rather than caches: inside a function (or one of
 /// its enclosing functions) named like a one-time step, or a decorator-style
 /// function that files its argument and returns it (`def register(fn): X.append(fn); return fn`).
-fn registration(cx: &Ctx, site: Node, f: Node) -> bool {
+fn registration<'a>(cx: &Ctx<'a>, site: Node<'a>, f: Node<'a>) -> bool {
     let mut cur = Some(f);
     while let Some(func) = cur {
         if runs_once(fn_name(cx, func)) {
@@ -282,7 +288,7 @@ struct Uses<'a> {
 
 /// Whether identifier `name` is a local (parameter or assigned without
 /// `global`) in function `f`.
-fn shadowed(cx: &Ctx, f: Node, name: &str) -> bool {
+fn shadowed<'a>(cx: &Ctx<'a>, f: Node<'a>, name: &str) -> bool {
     if cx
         .desc_kind(f, "global_statement")
         .iter()
@@ -362,20 +368,20 @@ fn classify_use<'a>(
     shape: Shape,
     uses: &mut Uses<'a>,
 ) {
-    let Some(p) = u.parent() else { return };
+    let Some(p) = cx.up(u) else { return };
     let is_field =
         |node: Node, field: &str| Ctx::field(node, field).is_some_and(|x| x.id() == u.id());
     let extra_release = &cx.opts.release_methods;
     match p.kind() {
         "attribute" if is_field(p, "object") => {
             let m = Ctx::field(p, "attribute").map(|a| cx.text(a)).unwrap_or("");
-            let called = p.parent().is_some_and(|g| g.kind() == "call");
+            let called = cx.up(p).is_some_and(|g| g.kind() == "call");
             if !called {
                 return;
             }
             if ADD_METHODS.contains(&m) {
                 if let Some(f) = f {
-                    uses.adds.push((p.parent().unwrap_or(p), f));
+                    uses.adds.push((cx.up(p).unwrap_or(p), f));
                 }
                 if m == "setdefault" {
                     uses.lookups += 1;
@@ -388,7 +394,7 @@ fn classify_use<'a>(
         }
         "subscript" if is_field(p, "value") => {
             let slice = cx.desc(p).iter().any(|d| d.kind() == "slice");
-            let g = p.parent();
+            let g = cx.up(p);
             let gk = g.map(|g| g.kind()).unwrap_or("");
             let is_left =
                 g.is_some_and(|g| Ctx::field(g, "left").is_some_and(|l| l.id() == p.id()));
@@ -406,12 +412,10 @@ fn classify_use<'a>(
                     .and_then(|g| Ctx::field(g, "attribute"))
                     .map(|a| cx.text(a))
                     .unwrap_or("");
-                let called = g
-                    .and_then(|g| g.parent())
-                    .is_some_and(|c| c.kind() == "call");
+                let called = g.and_then(|g| cx.up(g)).is_some_and(|c| c.kind() == "call");
                 if called && ADD_METHODS.contains(&m) {
                     if let Some(f) = f {
-                        uses.adds.push((g.and_then(|g| g.parent()).unwrap_or(p), f));
+                        uses.adds.push((g.and_then(|g| cx.up(g)).unwrap_or(p), f));
                     }
                 } else if called && REMOVE_METHODS.contains(&m) {
                     uses.removes += 1;
@@ -424,8 +428,8 @@ fn classify_use<'a>(
         }
         "comparison_operator" => uses.lookups += 1,
         "argument_list" => {
-            let callee = p
-                .parent()
+            let callee = cx
+                .up(p)
                 .and_then(|c| Ctx::field(c, "function"))
                 .map(|c| cx.text(c))
                 .unwrap_or("");
@@ -484,6 +488,9 @@ fn module_containers(cx: &mut Ctx) {
     let wanted: HashSet<&str> = containers.iter().map(|c| c.0).collect();
     let mut by_name: HashMap<&str, Vec<Node>> = HashMap::new();
     for id in cx.all("identifier") {
+        if cx.expired() {
+            break;
+        }
         let t = cx.text(id);
         if wanted.contains(t) {
             by_name.entry(t).or_default().push(id);
@@ -520,6 +527,9 @@ fn module_containers(cx: &mut Ctx) {
 /// live as long as the class: the same rules as module-level collections.
 fn class_containers(cx: &mut Ctx) {
     for class in cx.all("class_definition") {
+        if cx.expired() {
+            break;
+        }
         let Some(body) = Ctx::field(class, "body") else {
             continue;
         };
@@ -548,7 +558,7 @@ fn class_containers(cx: &mut Ctx) {
                 .collect();
             // `self.x = ...` makes it per-instance from then on.
             let per_instance = refs.iter().any(|r| {
-                r.parent().is_some_and(|p| {
+                cx.up(*r).is_some_and(|p| {
                     p.kind() == "assignment"
                         && Ctx::field(p, "left").is_some_and(|l| l.id() == r.id())
                 })
@@ -566,7 +576,7 @@ fn class_containers(cx: &mut Ctx) {
     }
 }
 
-fn report_container(cx: &mut Ctx, scope: &str, name: &str, shape: Shape, uses: Uses) {
+fn report_container<'a>(cx: &mut Ctx<'a>, scope: &str, name: &str, shape: Shape, uses: Uses<'a>) {
     let lname = name.to_ascii_lowercase();
     if lname.contains("registry") || lname.contains("handlers") || lname.contains("plugins") {
         return;
@@ -610,6 +620,9 @@ fn listeners(cx: &mut Ctx) {
     let module = module_names(cx);
     let extra = cx.opts.listener_targets.clone();
     for call in cx.all("call") {
+        if cx.expired() {
+            break;
+        }
         let Some(func) = Ctx::field(call, "function").filter(|f| f.kind() == "attribute") else {
             continue;
         };
@@ -722,17 +735,29 @@ fn queryset_whole(text: &str) -> Option<&str> {
     }
 }
 
+/// The SQL text of an argument: a string literal, or a name assigned one in
+/// the same function or at module level (a query constant).
 fn sql_of<'a>(cx: &Ctx<'a>, scope: Node<'a>, arg: Node<'a>) -> Option<&'a str> {
     match arg.kind() {
         "string" | "concatenated_string" => Some(cx.text(arg)),
         "identifier" => {
             let name = cx.text(arg);
-            cx.desc_kind(scope, "assignment").into_iter().find_map(|a| {
-                let l = Ctx::field(a, "left")?;
-                let r = Ctx::field(a, "right")?;
-                (cx.text(l) == name && matches!(r.kind(), "string" | "concatenated_string"))
-                    .then(|| cx.text(r))
-            })
+            let assigned = |within: Node<'a>, module_level: bool| {
+                cx.named_in(within, "identifier", name)
+                    .into_iter()
+                    .find_map(|l| {
+                        let a = cx.up(l).filter(|a| a.kind() == "assignment")?;
+                        if Ctx::field(a, "left")?.id() != l.id() {
+                            return None;
+                        }
+                        if module_level && cx.enclosing(a, FN).is_some() {
+                            return None;
+                        }
+                        let r = Ctx::field(a, "right")?;
+                        matches!(r.kind(), "string" | "concatenated_string").then(|| cx.text(r))
+                    })
+            };
+            assigned(scope, false).or_else(|| assigned(cx.root, true))
         }
         _ => None,
     }
@@ -742,6 +767,9 @@ fn results(cx: &mut Ctx) {
     // Whole querysets iterated or materialized.
     let mut sites: Vec<Node> = Vec::new();
     for n in cx.nodes.clone() {
+        if cx.expired() {
+            break;
+        }
         match n.kind() {
             "for_statement" | "for_in_clause" => {
                 if let Some(r) = Ctx::field(n, "right") {
@@ -760,6 +788,9 @@ fn results(cx: &mut Ctx) {
         }
     }
     for s in sites {
+        if cx.expired() {
+            break;
+        }
         if let Some(model) = queryset_whole(cx.text(s)) {
             let model = model.to_string();
             cx.hit(
@@ -772,6 +803,9 @@ fn results(cx: &mut Ctx) {
     }
     // fetchall() after a literal SELECT without LIMIT.
     for call in cx.all("call") {
+        if cx.expired() {
+            break;
+        }
         let Some(func) = Ctx::field(call, "function").filter(|f| f.kind() == "attribute") else {
             continue;
         };
@@ -786,8 +820,13 @@ fn results(cx: &mut Ctx) {
             first_arg(Ctx::field(obj, "arguments"))
         } else {
             let cursor = cx.text(obj);
-            cx.desc_kind(scope, "call").into_iter().rev().find_map(|c| {
-                let f = Ctx::field(c, "function")?;
+            // The last `<cursor>.execute(...)` before it, found from the
+            // index of `execute` names (not a scan of the whole function).
+            let execs = cx.named_in(scope, "identifier", "execute");
+            let before = execs.partition_point(|m| m.start_byte() < call.start_byte());
+            execs[..before].iter().rev().find_map(|&m| {
+                let f = cx.up(m).filter(|a| a.kind() == "attribute")?;
+                let c = cx.up(f).filter(|c| c.kind() == "call")?;
                 (c.start_byte() < call.start_byte()
                     && matches!(cx.text(f).strip_prefix(cursor), Some(".execute")))
                 .then(|| first_arg(Ctx::field(c, "arguments")))
@@ -809,7 +848,7 @@ fn results(cx: &mut Ctx) {
 }
 
 /// Whether a function body loops forever with no way out.
-fn loops_forever(cx: &Ctx, body: Node) -> bool {
+fn loops_forever<'a>(cx: &Ctx<'a>, body: Node<'a>) -> bool {
     cx.desc_kind(body, "while_statement").into_iter().any(|w| {
         let cond = Ctx::field(w, "condition").map(|c| cx.text(c)).unwrap_or("");
         if cond != "True" && cond != "1" {
@@ -829,6 +868,9 @@ fn loops_forever(cx: &Ctx, body: Node) -> bool {
 fn threads(cx: &mut Ctx) {
     let defs = cx.all("function_definition");
     for call in cx.all("call") {
+        if cx.expired() {
+            break;
+        }
         let (f, args) = call_parts(cx, call);
         if f != "threading.Thread" && f != "Thread" {
             continue;
@@ -889,6 +931,7 @@ const FILE_CTORS: &[&str] = &[
     "tempfile.NamedTemporaryFile",
     "tempfile.TemporaryFile",
     "os.fdopen",
+    "os.open",
 ];
 
 fn is_conn_ctor(f: &str, args: &str) -> bool {
@@ -922,31 +965,34 @@ const CONSUMERS: &[&str] = &[
     "tomllib.load",
     "marshal.load",
     "len",
+    "os.read",
+    "os.write",
+    "os.fstat",
+    "os.lseek",
+    "os.fsync",
+    "os.ftruncate",
+    "os.pread",
+    "os.pwrite",
 ];
 
 /// Whether a local resource is closed, handed off, or neither.
-fn released_or_escapes(cx: &Ctx, scope: Node, name: &str, after: usize) -> bool {
-    let text = cx.text(scope);
-    for m in [".close(", ".release(", ".dispose(", ".__exit__("] {
-        if mentions(text, &format!("{name}{m}")) {
-            return true;
+fn released_or_escapes<'a>(cx: &Ctx<'a>, scope: Node<'a>, name: &str, after: usize) -> bool {
+    // Structural, from the name's uses (not a text search of the whole
+    // function per resource, which made huge functions quadratic).
+    cx.named_in(scope, "identifier", name).into_iter().any(|u| {
+        let Some(p) = cx.up(u) else { return false };
+        if p.kind() == "attribute" && Ctx::field(p, "object").is_some_and(|o| o.id() == u.id()) {
+            let m = Ctx::field(p, "attribute").map(|a| cx.text(a)).unwrap_or("");
+            let called = cx.up(p).is_some_and(|c| c.kind() == "call");
+            return called && matches!(m, "close" | "release" | "dispose" | "__exit__");
         }
-    }
-    if mentions(text, &format!("closing({name})"))
-        || mentions(text, &format!("putconn({name}"))
-        || mentions(text, &format!("enter_context({name})"))
-    {
-        return true;
-    }
-    cx.desc_kind(scope, "identifier").into_iter().any(|u| {
-        if u.start_byte() <= after || cx.text(u) != name {
+        if u.start_byte() <= after {
             return false;
         }
-        let Some(p) = u.parent() else { return false };
         match p.kind() {
             "argument_list" => {
-                let callee = p
-                    .parent()
+                let callee = cx
+                    .up(p)
                     .and_then(|c| Ctx::field(c, "function"))
                     .map(|c| cx.text(c))
                     .unwrap_or("");
@@ -962,6 +1008,9 @@ fn released_or_escapes(cx: &Ctx, scope: Node, name: &str, after: usize) -> bool 
 
 fn resources(cx: &mut Ctx) {
     for a in cx.all("assignment") {
+        if cx.expired() {
+            break;
+        }
         let (Some(l), Some(r)) = (Ctx::field(a, "left"), Ctx::field(a, "right")) else {
             continue;
         };
@@ -1000,6 +1049,9 @@ fn resources(cx: &mut Ctx) {
     }
     // `with psycopg2.connect() as conn` commits but does not close.
     for item in cx.all("with_item") {
+        if cx.expired() {
+            break;
+        }
         let Some(v) = item.named_child(0) else {
             continue;
         };
