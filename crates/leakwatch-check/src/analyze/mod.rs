@@ -497,30 +497,30 @@ pub fn root_ident(text: &str) -> &str {
     &text[..end]
 }
 
-/// Finds an SQL statement that reads rows with no LIMIT, skipping catalog
-/// queries and single-row aggregates. `sql` is a string literal's text.
+/// Finds an SQL statement that reads rows with no LIMIT and no key lookup,
+/// skipping catalog queries and single-row aggregates. `sql` is a string
+/// literal's text (quotes, prefixes and any layout of whitespace allowed).
 pub fn unbounded_select(sql: &str) -> bool {
-    let up = sql.to_ascii_uppercase();
+    // One space between words, so multi-line SQL reads like one line.
+    let up = sql
+        .to_ascii_uppercase()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let up = format!(
+        " {} ",
+        up.trim_matches(|c: char| matches!(c, '"' | '\'' | '`' | ' '))
+    );
     let trimmed = up
+        .trim_start()
         .trim_start_matches(['"', '\'', '`', 'F', 'R', 'B'])
+        .trim_start_matches(['"', '\'', '`'])
         .trim_start();
     if !trimmed.starts_with("SELECT") {
         return false;
     }
-    let bounded = [
-        " LIMIT ",
-        " LIMIT\n",
-        "LIMIT %",
-        "LIMIT ?",
-        "LIMIT $",
-        "FETCH FIRST",
-        " TOP ",
-        "ROWNUM",
-        " OFFSET ",
-    ];
-    if bounded.iter().any(|b| up.contains(b))
-        || up.trim_end_matches(['"', '\'', '`']).ends_with("LIMIT 1")
-    {
+    let bounded = [" LIMIT ", "FETCH FIRST", " TOP ", "ROWNUM", " OFFSET "];
+    if bounded.iter().any(|b| up.contains(b)) {
         return false;
     }
     let catalog = [
@@ -543,12 +543,32 @@ pub fn unbounded_select(sql: &str) -> bool {
     if aggregates.iter().any(|a| select_list.contains(a)) && !up.contains("GROUP BY") {
         return false;
     }
+    if !up.contains(" FROM ") {
+        return false;
+    }
     // A primary-key lookup returns one row.
     let pk = ["WHERE ID =", "WHERE ID=", ".ID =", " PK =", "WHERE UUID ="];
     if pk.iter().any(|p| up.contains(p)) {
         return false;
     }
-    up.contains(" FROM ")
+    // A WHERE that pins a column to a bound parameter (`sku = %s`,
+    // `id = ?`, `user_id IN (?, ?)`) reads the rows of one key, not a table.
+    if let Some(pos) = up.find(" WHERE ") {
+        let clause = &up[pos + 7..];
+        let clause = ["GROUP BY", "ORDER BY", "HAVING", "UNION"]
+            .iter()
+            .filter_map(|k| clause.find(k))
+            .min()
+            .map_or(clause, |end| &clause[..end]);
+        let compact: String = clause.chars().filter(|c| *c != ' ').collect();
+        let placeholder = [
+            "=?", "=%S", "=$", "=:", "=%(", "=@", "IN(?", "IN(%S", "IN($", "IN(:",
+        ];
+        if placeholder.iter().any(|p| compact.contains(p)) {
+            return false;
+        }
+    }
+    true
 }
 
 #[cfg(test)]
@@ -577,5 +597,21 @@ mod tests {
             "'SELECT table_name FROM information_schema.tables'"
         ));
         assert!(!unbounded_select("'UPDATE t SET x = 1'"));
+        // Layout does not matter; a key bound to a parameter bounds it.
+        assert!(unbounded_select(
+            "\"\"\"\n  SELECT id, name\n  FROM customers\n\"\"\""
+        ));
+        assert!(!unbounded_select(
+            "\"SELECT price FROM prices WHERE sku = %s\""
+        ));
+        assert!(!unbounded_select(
+            "'SELECT * FROM t WHERE org_id = ? ORDER BY id'"
+        ));
+        assert!(!unbounded_select("'SELECT * FROM t WHERE id IN (?, ?)'"));
+        // A WHERE on a literal or a range still reads an open-ended set.
+        assert!(unbounded_select(
+            "\"SELECT id FROM invoices WHERE status = 'open'\""
+        ));
+        assert!(unbounded_select("'SELECT * FROM events WHERE at > now()'"));
     }
 }

@@ -12,6 +12,9 @@ pub(crate) const FN: &[&str] = &["function_definition", "lambda"];
 pub fn check(cx: &mut Ctx) {
     decorated_caches(cx);
     module_containers(cx);
+    // Not only when the module has containers of its own.
+    class_containers(cx);
+    closures(cx);
     listeners(cx);
     results(cx);
     threads(cx);
@@ -105,7 +108,24 @@ fn first_arg<'a>(args: Option<Node<'a>>) -> Option<Node<'a>> {
     first
 }
 
+/// Classes of this file that derive from an Enum type.
+fn enum_classes<'a>(cx: &Ctx<'a>) -> Vec<&'a str> {
+    cx.all("class_definition")
+        .into_iter()
+        .filter(|c| {
+            Ctx::field(*c, "superclasses").is_some_and(|s| {
+                let t = cx.text(s);
+                ["Enum", "IntEnum", "StrEnum", "Flag", "IntFlag"]
+                    .iter()
+                    .any(|e| mentions(t, e))
+            })
+        })
+        .filter_map(|c| Ctx::field(c, "name").map(|n| cx.text(n)))
+        .collect()
+}
+
 fn decorated_caches(cx: &mut Ctx) {
+    let enums = enum_classes(cx);
     for decorator in cx.all("decorator") {
         if cx.expired() {
             break;
@@ -133,6 +153,26 @@ fn decorated_caches(cx: &mut Ctx) {
             })
             .unwrap_or(true);
         if !takes_args {
+            continue;
+        }
+        // Every argument of a small closed domain (an Enum of this file, a
+        // bool, a Literal): the cache holds at most that many entries.
+        let closed_domain = def
+            .and_then(|d| Ctx::field(d, "parameters"))
+            .is_some_and(|p| {
+                let mut c = p.walk();
+                let params: Vec<Node> = p
+                    .named_children(&mut c)
+                    .filter(|a| !matches!(cx.text(*a), "self" | "cls") && a.kind() != "comment")
+                    .collect();
+                params.iter().all(|a| {
+                    Ctx::field(*a, "type").is_some_and(|t| {
+                        let ty = cx.text(t);
+                        ty == "bool" || ty.starts_with("Literal[") || enums.contains(&ty)
+                    })
+                })
+            });
+        if closed_domain {
             continue;
         }
         if (name == "functools.cache" || name == "cache")
@@ -520,12 +560,24 @@ fn module_containers(cx: &mut Ctx) {
         }
         report_container(cx, "module-level", name, shape, uses);
     }
-    class_containers(cx);
 }
 
 /// Class attributes (`class C: _cache = {}`) are shared by every instance and
 /// live as long as the class: the same rules as module-level collections.
 fn class_containers(cx: &mut Ctx) {
+    // `store = TokenStore()` at module level.
+    let mut module_instances: HashSet<&str> = HashSet::new();
+    let mut cur = cx.root.walk();
+    for stmt in cx.root.named_children(&mut cur) {
+        if let Some(a) = stmt.named_child(0).filter(|a| a.kind() == "assignment") {
+            if let Some(r) = Ctx::field(a, "right").filter(|r| r.kind() == "call") {
+                let (f, _) = call_parts(cx, r);
+                if f.starts_with(|c: char| c.is_ascii_uppercase()) && !f.contains('.') {
+                    module_instances.insert(f);
+                }
+            }
+        }
+    }
     for class in cx.all("class_definition") {
         if cx.expired() {
             break;
@@ -545,6 +597,55 @@ fn class_containers(cx: &mut Ctx) {
                 Some((cx.text(l), shape))
             })
             .collect();
+        // A class instantiated at module level (a singleton) keeps the
+        // containers its `__init__` creates for the life of the process.
+        let singleton = !cname.is_empty() && module_instances.contains(&cname);
+        let mut inst_attrs: Vec<(&str, Shape)> = Vec::new();
+        if singleton {
+            for f in cx.desc_kind(class, "function_definition") {
+                if fn_name(cx, f) != "__init__" {
+                    continue;
+                }
+                for a in cx.desc_kind(f, "assignment") {
+                    let (Some(l), Some(r)) = (Ctx::field(a, "left"), Ctx::field(a, "right")) else {
+                        continue;
+                    };
+                    if l.kind() == "attribute"
+                        && Ctx::field(l, "object").is_some_and(|o| cx.text(o) == "self")
+                    {
+                        if let (Some(attr), Some(shape)) =
+                            (Ctx::field(l, "attribute"), container_shape(cx, r))
+                        {
+                            inst_attrs.push((cx.text(attr), shape));
+                        }
+                    }
+                }
+            }
+        }
+        for (name, shape) in inst_attrs {
+            let refs: Vec<Node> = cx
+                .desc_kind(class, "attribute")
+                .into_iter()
+                .filter(|at| {
+                    Ctx::field(*at, "attribute").is_some_and(|a| cx.text(a) == name)
+                        && Ctx::field(*at, "object").is_some_and(|o| cx.text(o) == "self")
+                })
+                .collect();
+            let mut uses = Uses::default();
+            for r in refs {
+                let f = cx.enclosing(r, FN);
+                let in_init = f.is_some_and(|f| fn_name(cx, f) == "__init__");
+                let assigned = cx.up(r).is_some_and(|p| {
+                    p.kind() == "assignment"
+                        && Ctx::field(p, "left").is_some_and(|l| l.id() == r.id())
+                });
+                if in_init && assigned {
+                    continue; // the creation itself
+                }
+                classify_use(cx, r, f, shape, &mut uses);
+            }
+            report_container(cx, "singleton attribute", name, shape, uses);
+        }
         for (name, shape) in attrs {
             let refs: Vec<Node> = cx
                 .desc_kind(class, "attribute")
@@ -613,6 +714,114 @@ fn report_container<'a>(cx: &mut Ctx<'a>, scope: &str, name: &str, shape: Shape,
             format!("{scope} {what} `{name}` only grows: `{fname}()` adds to it and nothing removes from, clears or bounds it"),
             "bound it (`collections.deque(maxlen=N)`), drain it after use, or keep it local to the request",
         );
+    }
+}
+
+/// Whether a local assigned in `f` holds more than a scalar: assigned from
+/// a call that is not a size/number/str conversion.
+fn bulky_local<'a>(cx: &Ctx<'a>, f: Node<'a>, name: &str) -> bool {
+    const SMALL: &[&str] = &[
+        "len", "int", "float", "str", "bool", "round", "sum", "min", "max", "hash", "id", "repr",
+        "format", "abs", "ord", "chr",
+    ];
+    cx.named_in(f, "identifier", name).into_iter().any(|l| {
+        cx.up(l).is_some_and(|a| {
+            a.kind() == "assignment"
+                && Ctx::field(a, "left").is_some_and(|x| x.id() == l.id())
+                && cx.enclosing(a, FN).map(|x| x.id()) == Some(f.id())
+                && Ctx::field(a, "right").is_some_and(|r| {
+                    r.kind() == "call" && {
+                        let (callee, _) = call_parts(cx, r);
+                        !SMALL.contains(&callee) && !callee.ends_with(".to_dict")
+                    }
+                })
+        })
+    })
+}
+
+/// The first name a lambda reads that is a bulky local of `f`.
+fn captured_bulk<'a>(cx: &Ctx<'a>, lambda: Node<'a>, f: Node<'a>) -> Option<&'a str> {
+    let params: Vec<&str> = Ctx::field(lambda, "parameters")
+        .map(|p| {
+            cx.desc_kind(p, "identifier")
+                .into_iter()
+                .map(|i| cx.text(i))
+                .collect()
+        })
+        .unwrap_or_default();
+    cx.desc_kind(lambda, "identifier")
+        .into_iter()
+        .map(|i| cx.text(i))
+        .find(|n| !params.contains(n) && bulky_local(cx, f, n))
+}
+
+/// Closures that live as long as the process: `atexit.register(...)` per
+/// call, and lambdas filed in module-level containers, capturing a local
+/// that holds a whole upload, body or DataFrame.
+fn closures(cx: &mut Ctx) {
+    let module = module_names(cx);
+    for call in cx.all("call") {
+        if cx.expired() {
+            break;
+        }
+        let (callee, args) = call_parts(cx, call);
+        let Some(f) = cx.enclosing(call, &["function_definition"]) else {
+            continue;
+        };
+        let atexit = callee == "atexit.register" && !runs_once(fn_name(cx, f));
+        let filed = callee.rsplit_once('.').is_some_and(|(obj, m)| {
+            matches!(m, "append" | "add" | "setdefault" | "insert") && module.contains(obj)
+        });
+        if !atexit && !filed {
+            continue;
+        }
+        let Some(lambda) = args.and_then(|a| {
+            let mut c = a.walk();
+            let l = a.named_children(&mut c).find(|x| x.kind() == "lambda");
+            l
+        }) else {
+            continue;
+        };
+        if let Some(name) = captured_bulk(cx, lambda, f) {
+            let why = if atexit {
+                "`atexit.register` on every call keeps each lambda, and"
+            } else {
+                "this lambda is filed in a module-level collection, which keeps it, and"
+            };
+            cx.hit(
+                Rule::ClosureCapture,
+                call,
+                format!("{why} the whole `{name}` it captures, alive until the process exits"),
+                "capture only the small value needed (`size = len(body)`), or register once at startup",
+            );
+        }
+    }
+    // `REGISTRY[key] = lambda: ...` in a function.
+    for a in cx.all("assignment") {
+        if cx.expired() {
+            break;
+        }
+        let (Some(l), Some(r)) = (Ctx::field(a, "left"), Ctx::field(a, "right")) else {
+            continue;
+        };
+        if l.kind() != "subscript" || r.kind() != "lambda" {
+            continue;
+        }
+        let target = Ctx::field(l, "value").map(|v| cx.text(v)).unwrap_or("");
+        let Some(f) = cx.enclosing(a, &["function_definition"]) else {
+            continue;
+        };
+        if !module.contains(target) {
+            continue;
+        }
+        if let Some(name) = captured_bulk(cx, r, f) {
+            cx.hit(
+                Rule::ClosureCapture,
+                a,
+                format!("the lambda filed in module-level `{target}` captures the whole `{name}`, which stays alive as long as the entry does"),
+                "capture only what the callback needs (a summary, a size, a path), not the data itself",
+            );
+        }
     }
 }
 
@@ -798,6 +1007,58 @@ fn results(cx: &mut Ctx) {
                 s,
                 format!("loads every matching `{model}` row into memory at once (the queryset caches them all); memory grows with the table"),
                 "iterate with `.iterator(chunk_size=...)`, slice it, or paginate",
+            );
+        }
+    }
+    // SQLAlchemy `.all()` of a whole query; pandas reading a whole table.
+    for call in cx.all("call") {
+        if cx.expired() {
+            break;
+        }
+        let (f, args) = call_parts(cx, call);
+        if cx.enclosing(call, FN).is_none() {
+            continue;
+        }
+        let flagged = if let Some(chain) = f.strip_suffix(".all") {
+            let args_empty = args.is_some_and(|a| a.named_child_count() == 0);
+            let query = chain.contains(".query(") || chain.ends_with(".query");
+            let select = chain.contains("execute(select(") || chain.contains("scalars(select(");
+            let narrowed = [
+                ".filter(",
+                ".filter_by(",
+                ".where(",
+                ".limit(",
+                ".get(",
+                ".first(",
+                ".one(",
+                ".slice(",
+                ".offset(",
+                ".yield_per(",
+                ".join(",
+            ]
+            .iter()
+            .any(|m| chain.contains(m));
+            args_empty && (query || select) && !narrowed && !chain.contains(".objects.")
+        } else if matches!(
+            f,
+            "pd.read_sql" | "pandas.read_sql" | "pd.read_sql_query" | "pandas.read_sql_query"
+        ) {
+            let scope = cx.enclosing(call, FN).unwrap_or(cx.root);
+            kwarg(cx, args, "chunksize").is_none()
+                && first_arg(args)
+                    .and_then(|a| sql_of(cx, scope, a))
+                    .is_some_and(unbounded_select)
+        } else if matches!(f, "pd.read_sql_table" | "pandas.read_sql_table") {
+            kwarg(cx, args, "chunksize").is_none()
+        } else {
+            false
+        };
+        if flagged {
+            cx.hit(
+                Rule::UnboundedResults,
+                call,
+                format!("`{f}(...)` loads every row of the table into memory at once (filtering afterwards does not help); memory grows with the table"),
+                "filter and limit in the query, paginate, or stream (`yield_per(n)`, `chunksize=n`)",
             );
         }
     }
