@@ -116,6 +116,7 @@ fn package_containers(cx: &mut Ctx) {
         return;
     }
     let wanted: HashSet<&str> = containers.iter().map(|c| c.0).collect();
+    stored_closures(cx, &wanted);
     let mut by_name: HashMap<&str, Vec<Node>> = HashMap::new();
     for id in cx.all("identifier") {
         if cx.expired() {
@@ -170,7 +171,20 @@ fn package_containers(cx: &mut Ctx) {
                         .map(|c| cx.text(c))
                         .unwrap_or("");
                     match callee {
-                        "delete" | "len" | "clear" | "cap" => removes += 1,
+                        "delete" | "clear" => removes += 1,
+                        // A size only bounds it when compared (`if len(x) > N`),
+                        // not when printed or returned.
+                        "len" | "cap" => {
+                            let compared = call.and_then(|c| cx.up(c)).is_some_and(|b| {
+                                b.kind() == "binary_expression"
+                                    && Ctx::field(b, "operator").is_some_and(|o| {
+                                        matches!(cx.text(o), ">" | ">=" | "<" | "<=" | "==" | "!=")
+                                    })
+                            });
+                            if compared {
+                                removes += 1;
+                            }
+                        }
                         "append" => {
                             // `X = append(X, v)` grows; anything else aliases it.
                             let grows = call
@@ -243,7 +257,8 @@ fn package_containers(cx: &mut Ctx) {
         }
         if adds.iter().all(|(_, f)| {
             let named = outer_fn(cx, *f).map(|o| fn_name(cx, o)).unwrap_or("");
-            once_fn(fn_name(cx, *f)) || once_fn(named)
+            let own = fn_name(cx, *f);
+            once_fn(own) || once_fn(named) || startup_only(cx, own) || startup_only(cx, named)
         }) {
             continue;
         }
@@ -265,6 +280,121 @@ fn package_containers(cx: &mut Ctx) {
                 site,
                 format!("package-level `{name}` only grows: `{fname}` adds to it and nothing removes, re-slices, resets or bounds it"),
                 "cap it (drop the oldest when len passes a limit), reset it after use, or keep it per request",
+            );
+        }
+    }
+}
+
+/// Whether every call of function `name` in this file is made from a
+/// function that runs once (init, main, setup...): a registration helper.
+/// Unknown callers (no call in this file) do not count as start-up.
+fn startup_only(cx: &Ctx, name: &str) -> bool {
+    if name.is_empty() {
+        return false;
+    }
+    let suffix = format!(".{name}");
+    let calls: Vec<Node> = cx
+        .all("call_expression")
+        .into_iter()
+        .filter(|c| {
+            Ctx::field(*c, "function").is_some_and(|f| {
+                let t = cx.text(f);
+                t == name || t.ends_with(&suffix)
+            })
+        })
+        .collect();
+    !calls.is_empty()
+        && calls
+            .iter()
+            .all(|c| outer_fn(cx, *c).is_some_and(|o| once_fn(fn_name(cx, o))))
+}
+
+/// Whether a variable of function `f` holds bulk data: a slice, map or
+/// pointer parameter, or a local from `io.ReadAll`/`os.ReadFile`/`make([]`.
+fn bulky<'a>(cx: &Ctx<'a>, f: Node<'a>, name: &str) -> bool {
+    cx.named_in(f, "identifier", name).into_iter().any(|id| {
+        let Some(p) = cx.up(id) else { return false };
+        match p.kind() {
+            "parameter_declaration" => Ctx::field(p, "type").is_some_and(|t| {
+                matches!(
+                    t.kind(),
+                    "slice_type" | "map_type" | "array_type" | "pointer_type"
+                )
+            }),
+            "expression_list" => cx.up(p).is_some_and(|d| {
+                d.kind() == "short_var_declaration"
+                    && Ctx::field(d, "left").is_some_and(|l| l.id() == p.id())
+                    && Ctx::field(d, "right").is_some_and(|r| {
+                        let t = cx.text(r);
+                        [
+                            "io.ReadAll(",
+                            "ioutil.ReadAll(",
+                            "os.ReadFile(",
+                            "ioutil.ReadFile(",
+                            "make([]",
+                            "[]byte(",
+                        ]
+                        .iter()
+                        .any(|p| t.starts_with(p))
+                    })
+            }),
+            _ => false,
+        }
+    })
+}
+
+/// Function literals filed in a package-level collection from a function,
+/// capturing a slice/map/buffer of that function: the data lives as long as
+/// the entry.
+fn stored_closures(cx: &mut Ctx, package: &HashSet<&str>) {
+    for lit in cx.all("func_literal") {
+        if cx.expired() {
+            break;
+        }
+        let Some(f) = cx.enclosing(lit, FN) else {
+            continue;
+        };
+        // `X[k] = func...` or `X = append(X, func...)`.
+        let target = cx.up(lit).and_then(|p| {
+            if p.kind() == "expression_list" {
+                let a = cx.up(p).filter(|a| a.kind() == "assignment_statement")?;
+                let l = Ctx::field(a, "left")?;
+                let l = l.named_child(0)?;
+                if l.kind() == "index_expression" {
+                    return Ctx::field(l, "operand").map(|o| cx.text(o));
+                }
+                None
+            } else if p.kind() == "argument_list" {
+                let call = cx.up(p)?;
+                (Ctx::field(call, "function").map(|c| cx.text(c)) == Some("append"))
+                    .then(|| p.named_child(0).map(|a| cx.text(a)))
+                    .flatten()
+            } else {
+                None
+            }
+        });
+        let Some(target) = target.filter(|t| package.contains(t)) else {
+            continue;
+        };
+        let params: Vec<&str> = Ctx::field(lit, "parameters")
+            .map(|p| {
+                cx.desc_kind(p, "identifier")
+                    .into_iter()
+                    .map(|i| cx.text(i))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let captured = cx
+            .desc_kind(lit, "identifier")
+            .into_iter()
+            .map(|i| cx.text(i))
+            .find(|n| !params.contains(n) && bulky(cx, f, n));
+        if let Some(name) = captured {
+            cx.hit(
+                Rule::ClosureCapture,
+                lit,
+                format!("this func literal is kept in package-level `{target}` and captures `{name}`: the whole buffer stays alive as long as the entry does"),
+                "capture only what the callback needs (`n := len(data)`), not the data",
             );
         }
     }
@@ -389,6 +519,66 @@ fn forever_loop<'a>(cx: &Ctx<'a>, body: Node<'a>) -> Option<&'static str> {
     None
 }
 
+/// `ch := make(chan T)` (unbuffered) in function `f`.
+fn unbuffered_local<'a>(cx: &Ctx<'a>, f: Node<'a>, name: &str) -> bool {
+    cx.named_in(f, "identifier", name).into_iter().any(|id| {
+        cx.up(id)
+            .filter(|p| p.kind() == "expression_list")
+            .and_then(|p| cx.up(p))
+            .filter(|d| d.kind() == "short_var_declaration")
+            .and_then(|d| Ctx::field(d, "right"))
+            .is_some_and(|r| {
+                let t: String = cx.text(r).chars().filter(|c| !c.is_whitespace()).collect();
+                t.starts_with("make(chan") && !t.contains(',')
+            })
+    })
+}
+
+/// A goroutine that will block forever once its counterpart has gone: it
+/// receives on a local unbuffered channel nobody closes, outside any select
+/// (a long-poll after the client left), or sends its result on one while the
+/// caller can return early from a select (a timeout).
+fn blocked_forever<'a>(cx: &Ctx<'a>, outer: Node<'a>, body: Node<'a>) -> Option<String> {
+    let outer_text = cx.text(outer);
+    for d in cx.desc(body).to_vec() {
+        let in_select = cx
+            .enclosing(d, &["select_statement", "func_literal"])
+            .is_some_and(|x| x.kind() == "select_statement");
+        if in_select {
+            continue;
+        }
+        match d.kind() {
+            "unary_expression" if cx.text(d).starts_with("<-") => {
+                let ch = Ctx::field(d, "operand").map(|o| cx.text(o)).unwrap_or("");
+                if unbuffered_local(cx, outer, ch) && !mentions(outer_text, &format!("close({ch})"))
+                {
+                    return Some(format!("waits on `<-{ch}`, an unbuffered channel nobody closes: when the client leaves, nothing ever sends and it blocks forever"));
+                }
+            }
+            "send_statement" => {
+                let ch = Ctx::field(d, "channel").map(|o| cx.text(o)).unwrap_or("");
+                if !unbuffered_local(cx, outer, ch) {
+                    continue;
+                }
+                // The caller receives in a select with another way out.
+                let early_exit = cx
+                    .desc_kind(outer, "select_statement")
+                    .into_iter()
+                    .any(|s| {
+                        !Ctx::inside(s, body)
+                            && mentions(cx.text(s), &format!("<-{ch}"))
+                            && cx.desc(s).iter().any(|x| x.kind() == "return_statement")
+                    });
+                if early_exit {
+                    return Some(format!("sends its result on `{ch}`, unbuffered: after the caller's select has returned (timeout or cancel), the send blocks forever"));
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 fn goroutines(cx: &mut Ctx) {
     let decls: Vec<Node> = cx.all("function_declaration");
     for g in cx.all("go_statement") {
@@ -414,6 +604,19 @@ fn goroutines(cx: &mut Ctx) {
             _ => None,
         };
         let Some(body) = body else { continue };
+        if callee.is_some_and(|c| c.kind() == "func_literal") {
+            let scope = cx.enclosing(g, FN).unwrap_or(outer);
+            if let Some(why) = blocked_forever(cx, scope, body) {
+                let outer_name = fn_name(cx, outer).to_string();
+                cx.hit(
+                    Rule::UnstoppableTask,
+                    g,
+                    format!("goroutine started in `{outer_name}` {why}; one leaked goroutine (and what it holds) per call"),
+                    "select on the request's `ctx.Done()` as well, or make the channel buffered (`make(chan T, 1)`) so the send never blocks",
+                );
+                continue;
+            }
+        }
         if let Some(what) = forever_loop(cx, body) {
             let outer_name = fn_name(cx, outer).to_string();
             cx.hit(
@@ -511,7 +714,9 @@ fn resources(cx: &mut Ctx) {
             if matches!(
                 callee,
                 "http.Get" | "http.Post" | "http.Head" | "http.PostForm"
-            ) || (method == "Do" && (recv.contains("client") || recv.contains("http.")) && two)
+            ) || (matches!(method, "Do" | "Get" | "Post" | "Head" | "PostForm")
+                && (recv.contains("client") || recv.starts_with("http."))
+                && two)
             {
                 (
                     Rule::UnreleasedConnection,

@@ -576,6 +576,33 @@ fn resources(cx: &mut Ctx) {
         };
         cx.hit(rule, decl, msg, &fix);
     }
+    // `new FileInputStream(p).readAllBytes()`: opened inline, read, never
+    // closed.
+    for n in cx.all("object_creation_expression") {
+        if cx.expired() {
+            break;
+        }
+        let ty = Ctx::field(n, "type").map(|t| cx.text(t)).unwrap_or("");
+        if !FILE_TYPES.contains(&ty.split('<').next().unwrap_or("")) {
+            continue;
+        }
+        let Some(p) = cx.up(n).filter(|p| {
+            p.kind() == "method_invocation"
+                && Ctx::field(*p, "object").is_some_and(|o| o.id() == n.id())
+        }) else {
+            continue;
+        };
+        if cx.enclosing(n, METHOD).is_none() || name_of(cx, p) == "close" {
+            continue;
+        }
+        let m = name_of(cx, p).to_string();
+        cx.hit(
+            Rule::UnclosedResource,
+            n,
+            format!("`new {ty}(...).{m}(...)` opens a stream inline and never closes it: the descriptor stays open until garbage collection, one more per call"),
+            &format!("`try ({ty} in = new {ty}(...)) {{ ... in.{m}(...) ... }}`, or `Files.readAllBytes(path)`"),
+        );
+    }
     // Files.lines(...) and friends used inline outside try-with-resources.
     for call in cx.all("method_invocation") {
         if cx.expired() {

@@ -26,7 +26,9 @@ pub fn check(cx: &mut Ctx) {
     listeners(cx, &module);
     effects(cx);
     closures(cx, &module);
+    pinned_inputs(cx, &module);
     results(cx);
+    chain_reads(cx);
     timers(cx);
     resources(cx);
     redis_clients(cx);
@@ -410,7 +412,21 @@ fn listeners(cx: &mut Ctx, module: &HashSet<&str>) {
             continue;
         }
         // A call chain or a computed target is not a named emitter.
-        if target.len() > 200 || root == "this" || target.contains('(') {
+        if target.len() > 200 || target.contains('(') {
+            continue;
+        }
+        if root == "this" {
+            // `this.events.on(...)` in a per-connection handler of a class
+            // whose field is an emitter it owns, with no removal anywhere.
+            if per_connection_field_listener(cx, call, target, &removed) {
+                let m = method;
+                cx.hit(
+                    Rule::ListenerLeak,
+                    call,
+                    format!("`{target}.{m}(...)` runs once per connection and adds a listener to the long-lived `{target}`; none is ever removed, so each keeps its connection's closure alive after it closes"),
+                    "keep the handler and remove it when the connection closes (`client.on('close', () => emitter.off(type, handler))`)",
+                );
+            }
             continue;
         }
         let Some(f) = cx.enclosing(call, FN) else {
@@ -507,6 +523,43 @@ fn startup_only<'a>(cx: &Ctx<'a>, f: Node<'a>) -> bool {
         cur = cx.enclosing(func, FN);
     }
     false
+}
+
+/// `this.X.on(type, inline)` inside a method named for connections
+/// (`handleConnection`, `onConnection`...) of a class with a field `X`
+/// created as an emitter, and no removal on `this.X` in the file.
+fn per_connection_field_listener<'a>(
+    cx: &Ctx<'a>,
+    call: Node<'a>,
+    target: &str,
+    removed: &[(&str, &str)],
+) -> bool {
+    let Some(field) = target.strip_prefix("this.").filter(|f| !f.contains('.')) else {
+        return false;
+    };
+    let Some(m) = cx.enclosing(call, &["method_definition"]) else {
+        return false;
+    };
+    let mname = fn_name(cx, m).to_ascii_lowercase();
+    if !(mname.contains("connection") || mname.contains("connect") || mname == "onopen") {
+        return false;
+    }
+    let Some(class) = cx.enclosing(m, &["class_declaration", "class"]) else {
+        return false;
+    };
+    let owns_emitter = cx.desc(class).iter().any(|d| {
+        matches!(d.kind(), "public_field_definition" | "field_definition")
+            && Ctx::field(*d, "name")
+                .or_else(|| Ctx::field(*d, "property"))
+                .is_some_and(|n| cx.text(n) == field)
+            && Ctx::field(*d, "value").is_some_and(|v| {
+                let t = cx.text(v);
+                t.starts_with("new EventEmitter")
+                    || t.starts_with("new Subject")
+                    || t.starts_with("new EventTarget")
+            })
+    });
+    owns_emitter && !removed.iter().any(|(t, _)| *t == target)
 }
 
 /// Every listener removal in the file: (target, arguments text).
@@ -660,8 +713,8 @@ fn closures(cx: &mut Ctx, module: &HashSet<&str>) {
             "setInterval" | "window.setInterval" => true,
             "setTimeout" | "window.setTimeout" => args
                 .and_then(|a| a.named_child(1))
-                .and_then(|d| cx.text(d).replace('_', "").parse::<u64>().ok())
-                .is_some_and(|ms| ms >= 60_000),
+                .and_then(|d| const_number(cx, d, 0))
+                .is_some_and(|ms| ms >= 60_000.0),
             _ => false,
         };
         if !long_lived {
@@ -693,6 +746,28 @@ fn closures(cx: &mut Ctx, module: &HashSet<&str>) {
             };
             if let Some(id) = id {
                 pnames.push(cx.text(id));
+            }
+        }
+        // Locals of the function bound to a parameter's field or a call's
+        // result (a request body, a parsed upload): the same capture.
+        for d in cx.desc_kind(f, "variable_declarator") {
+            if cx.enclosing(d, FN).map(|x| x.id()) != Some(f.id())
+                || d.start_byte() > call.start_byte()
+            {
+                continue;
+            }
+            let (Some(n), Some(v)) = (Ctx::field(d, "name"), Ctx::field(d, "value")) else {
+                continue;
+            };
+            let v = if v.kind() == "await_expression" {
+                v.named_child(0).unwrap_or(v)
+            } else {
+                v
+            };
+            if n.kind() == "identifier"
+                && matches!(v.kind(), "member_expression" | "call_expression")
+            {
+                pnames.push(cx.text(n));
             }
         }
         for p in pnames {
@@ -774,6 +849,171 @@ fn closures(cx: &mut Ctx, module: &HashSet<&str>) {
                     format!("set `{alias} = null` when done, or avoid capturing the previous object").as_str(),
                 );
             }
+        }
+    }
+}
+
+/// The value of a constant numeric expression: literals, `* + - /`,
+/// parentheses and `const` names of this file (`15 * 60 * 1000`,
+/// `FIFTEEN_MINUTES`).
+fn const_number(cx: &Ctx, n: Node, depth: usize) -> Option<f64> {
+    if depth > 8 {
+        return None;
+    }
+    match n.kind() {
+        "number" => cx.text(n).replace('_', "").parse::<f64>().ok(),
+        "parenthesized_expression" => n
+            .named_child(0)
+            .and_then(|x| const_number(cx, x, depth + 1)),
+        "binary_expression" => {
+            let a = const_number(cx, Ctx::field(n, "left")?, depth + 1)?;
+            let b = const_number(cx, Ctx::field(n, "right")?, depth + 1)?;
+            match Ctx::field(n, "operator").map(|o| cx.text(o))? {
+                "*" => Some(a * b),
+                "+" => Some(a + b),
+                "-" => Some(a - b),
+                "/" if b != 0.0 => Some(a / b),
+                _ => None,
+            }
+        }
+        "identifier" => {
+            let name = cx.text(n);
+            cx.named_in(cx.root, "identifier", name)
+                .into_iter()
+                .find_map(|id| {
+                    let d = cx.up(id).filter(|d| d.kind() == "variable_declarator")?;
+                    if Ctx::field(d, "name")?.id() != id.id()
+                        || !cx.up(d)?.kind().contains("declaration")
+                    {
+                        return None;
+                    }
+                    const_number(cx, Ctx::field(d, "value")?, depth + 1)
+                })
+        }
+        _ => None,
+    }
+}
+
+/// `obj.prop = () => ...raw...` where `obj` is then filed in a module-level
+/// collection and the closure reads a parameter of the function (the raw
+/// input the object was built from): the entry pins the whole input.
+fn pinned_inputs(cx: &mut Ctx, module: &HashSet<&str>) {
+    for a in cx.all("assignment_expression") {
+        if cx.expired() {
+            break;
+        }
+        let (Some(l), Some(r)) = (Ctx::field(a, "left"), Ctx::field(a, "right")) else {
+            continue;
+        };
+        if l.kind() != "member_expression"
+            || !matches!(
+                r.kind(),
+                "arrow_function" | "function_expression" | "function"
+            )
+        {
+            continue;
+        }
+        let Some(obj) = Ctx::field(l, "object").filter(|o| o.kind() == "identifier") else {
+            continue;
+        };
+        let obj = cx.text(obj);
+        let Some(f) = cx.enclosing(a, FN) else {
+            continue;
+        };
+        // The object is added to a module-level collection in the function.
+        let filed = cx.named_in(f, "identifier", obj).into_iter().any(|u| {
+            let Some(args) = cx.up(u).filter(|p| p.kind() == "arguments") else {
+                return false;
+            };
+            let Some(call) = cx.up(args) else {
+                return false;
+            };
+            let callee = Ctx::field(call, "function")
+                .map(|c| cx.text(c))
+                .unwrap_or("");
+            callee.rsplit_once('.').is_some_and(|(target, m)| {
+                matches!(m, "set" | "push" | "add" | "unshift") && module.contains(target)
+            })
+        });
+        if !filed {
+            continue;
+        }
+        let params: Vec<&str> = Ctx::field(f, "parameters")
+            .map(|p| {
+                cx.desc_kind(p, "identifier")
+                    .into_iter()
+                    .map(|i| cx.text(i))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let captured = cx
+            .desc_kind(r, "identifier")
+            .into_iter()
+            .map(|i| cx.text(i))
+            .find(|n| params.contains(n) && *n != obj);
+        if let Some(p) = captured {
+            cx.hit(
+                Rule::ClosureCapture,
+                a,
+                format!("`{obj}` is kept in a module-level collection and this closure on it captures `{p}`: every entry pins its whole `{p}` for as long as it is indexed"),
+                "compute what the closure returns up front (`const preview = raw.slice(0, 200)`) and capture that",
+            );
+        }
+    }
+}
+
+/// knex `db('t').select(...)` and mongoose `Model.find({})` whole-table
+/// reads: flagged at the outermost call of the chain when nothing in it
+/// narrows or limits the query.
+fn chain_reads(cx: &mut Ctx) {
+    const NARROW: &[&str] = &[
+        ".where",
+        ".limit(",
+        ".first(",
+        ".paginate(",
+        ".stream(",
+        ".cursor(",
+        ".whereIn(",
+        ".findOne(",
+        ".offset(",
+        ".skip(",
+        ".pluck(",
+        ".count(",
+    ];
+    for call in cx.all("call_expression") {
+        if cx.expired() {
+            break;
+        }
+        // Outermost: not the object of a further call in the chain.
+        if cx.up(call).is_some_and(|p| p.kind() == "member_expression") {
+            continue;
+        }
+        let text = cx.text(call);
+        if text.len() > 400
+            || cx.enclosing(call, FN).is_none()
+            || NARROW.iter().any(|m| text.contains(m))
+        {
+            continue;
+        }
+        let head = text.split('(').next().unwrap_or("");
+        let knex = matches!(head, "db" | "knex" | "trx" | "this.db" | "this.knex")
+            && text.contains(".select(")
+            && (text[head.len()..].starts_with("(\"") || text[head.len()..].starts_with("('"));
+        let root = head.split('.').next().unwrap_or("");
+        let mongoose = head.ends_with(".find")
+            && head.matches('.').count() == 1
+            && root.starts_with(|c: char| c.is_ascii_uppercase())
+            && {
+                let rest = &text[head.len()..];
+                rest.starts_with("({})") || rest.starts_with("()")
+            };
+        if knex || mongoose {
+            cx.hit(
+                Rule::UnboundedResults,
+                call,
+                format!("`{}` reads every row/document of the collection into memory at once; memory grows with the data", text.lines().next().unwrap_or("")),
+                "filter and `.limit(n)` it, paginate, or stream it (`.stream()` / `.cursor()`)",
+            );
         }
     }
 }
@@ -1177,7 +1417,7 @@ fn accidental_globals(cx: &mut Ctx) {
             continue;
         }
         let fname = fn_name(cx, f);
-        if fname.chars().next().is_none_or(|c| c.is_uppercase()) {
+        if fname.is_empty() {
             continue;
         }
         let decl_name = Ctx::field(f, "name");
