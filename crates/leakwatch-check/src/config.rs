@@ -48,6 +48,11 @@ pub struct CheckSection {
     pub exclude: Vec<String>,
     /// Files larger than this many bytes are skipped and counted.
     pub max_file_size: Option<u64>,
+    /// Parsing plus analysis of one file stops after this many seconds
+    /// (the file is then listed as skipped).
+    pub max_file_seconds: Option<u64>,
+    /// Files nested deeper than this many syntax levels are skipped.
+    pub max_depth: Option<usize>,
     /// Per-rule options, keyed by rule id.
     #[serde(default)]
     pub rules: BTreeMap<String, RuleSection>,
@@ -117,7 +122,7 @@ pub fn parse_rule_list(items: &[String]) -> Result<Vec<Rule>, CheckError> {
     for item in items {
         for part in item.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             if part.eq_ignore_ascii_case("ALL") {
-                out.extend(Rule::ALL);
+                out.extend(Rule::ALL.iter().copied());
                 continue;
             }
             out.push(Rule::from_id(part).ok_or_else(|| CheckError::UnknownRule(part.to_string()))?);
@@ -139,7 +144,7 @@ pub struct RuleOptions {
 impl Default for RuleOptions {
     fn default() -> Self {
         RuleOptions {
-            enabled: Rule::ALL.into_iter().collect(),
+            enabled: Rule::ALL.iter().copied().collect(),
             severity: BTreeMap::new(),
             extra_globals: Vec::new(),
             release_methods: Vec::new(),
@@ -161,7 +166,7 @@ impl RuleOptions {
         } else if let Some(sel) = &section.select {
             parse_rule_list(sel)?.into_iter().collect()
         } else {
-            Rule::ALL.into_iter().collect()
+            Rule::ALL.iter().copied().collect()
         };
         for r in parse_rule_list(&section.ignore)? {
             enabled.remove(&r);

@@ -1,9 +1,20 @@
-//! Supported languages and their tree-sitter grammars.
+//! What kind of file a path is, and the tree-sitter grammar of each source
+//! language.
+//!
+//! Two levels: [`FileKind`] is what the walker and the per-file dispatch see
+//! (every kind of file `check` reads); [`Lang`] is the subset read with a
+//! tree-sitter grammar and the code rules of `analyze/`. A family of files
+//! that are not tree-sitter languages (YAML manifests, Dockerfiles, INI-like
+//! units...) adds a `FileKind` variant, recognises it in
+//! [`FileKind::from_path`], and dispatches it in `walk::check_file`; its
+//! rules report through [`crate::finish_hits`] so suppressions,
+//! fingerprints, baselines and every output work unchanged.
 
 use std::path::Path;
 
 use serde::Serialize;
 
+/// A source language read with tree-sitter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Lang {
@@ -13,15 +24,54 @@ pub enum Lang {
     Tsx,
     Go,
     Java,
+    Ruby,
+    Php,
+}
+
+/// Every kind of file `check` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum FileKind {
+    /// Source code in a tree-sitter language.
+    Source(Lang),
+}
+
+impl FileKind {
+    /// The kind of a file from its name; `None` for files `check` does not
+    /// read. Names that are not UTF-8 are recognised by their extension.
+    pub fn from_path(path: &Path) -> Option<FileKind> {
+        Lang::from_path(path).map(FileKind::Source)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            FileKind::Source(l) => l.name(),
+        }
+    }
 }
 
 impl Lang {
+    pub const ALL: &'static [Lang] = &[
+        Lang::Python,
+        Lang::JavaScript,
+        Lang::TypeScript,
+        Lang::Tsx,
+        Lang::Go,
+        Lang::Java,
+        Lang::Ruby,
+        Lang::Php,
+    ];
+
     /// The language of a file from its name; `None` for files we do not check
     /// (including minified bundles and TypeScript declaration files).
     pub fn from_path(path: &Path) -> Option<Lang> {
-        let name = path.file_name()?.to_str()?;
+        let name = path.file_name()?.to_string_lossy();
         if name.ends_with(".min.js") || name.ends_with(".d.ts") || name.ends_with(".bundle.js") {
             return None;
+        }
+        if matches!(name.as_ref(), "Rakefile" | "Gemfile" | "config.ru") {
+            return Some(Lang::Ruby);
         }
         let ext = path.extension()?.to_str()?;
         Some(match ext {
@@ -31,6 +81,8 @@ impl Lang {
             "tsx" => Lang::Tsx,
             "go" => Lang::Go,
             "java" => Lang::Java,
+            "rb" | "rake" | "ru" => Lang::Ruby,
+            "php" => Lang::Php,
             _ => return None,
         })
     }
@@ -43,6 +95,9 @@ impl Lang {
             Lang::Tsx => tree_sitter_typescript::LANGUAGE_TSX.into(),
             Lang::Go => tree_sitter_go::LANGUAGE.into(),
             Lang::Java => tree_sitter_java::LANGUAGE.into(),
+            Lang::Ruby => tree_sitter_ruby::LANGUAGE.into(),
+            // The full grammar: a .php file may mix HTML and `<?php` blocks.
+            Lang::Php => tree_sitter_php::LANGUAGE_PHP.into(),
         }
     }
 
@@ -54,6 +109,8 @@ impl Lang {
             Lang::Tsx => "tsx",
             Lang::Go => "go",
             Lang::Java => "java",
+            Lang::Ruby => "ruby",
+            Lang::Php => "php",
         }
     }
 

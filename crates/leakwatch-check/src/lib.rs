@@ -1,5 +1,5 @@
 //! `leakwatch check`: finds leak-prone code in Python, JavaScript/TypeScript
-//! (JSX/TSX), Go and Java.
+//! (JSX/TSX), Go, Java, Ruby and PHP.
 //!
 //! Flow: [`walk`] finds files (respecting .gitignore) → each file is read,
 //! screened (size, binary, UTF-8) and parsed with tree-sitter in parallel →
@@ -8,6 +8,7 @@
 //! text, JSON or SARIF.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -21,7 +22,7 @@ mod suppress;
 pub mod walk;
 
 pub use config::{CheckSection, RuleOptions, Severity};
-pub use lang::Lang;
+pub use lang::{FileKind, Lang};
 pub use rules::Rule;
 
 /// Errors that stop a check (bad files are not errors: they are counted).
@@ -69,11 +70,78 @@ pub struct Finding {
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(tag = "reason", rename_all = "kebab-case")]
 pub enum SkipReason {
+    /// Larger than `max-file-size` (a policy: generated files).
     TooLarge { bytes: u64, limit: u64 },
+    /// A NUL byte in the first 8 KiB.
     Binary,
+    /// The content is not UTF-8.
     NotUtf8,
+    /// The file could not be opened or read.
     Unreadable { error: String },
+    /// The walk could not enter a path (symlink loop, dangling symlink,
+    /// unreadable directory).
     WalkError { error: String },
+    /// The name is not UTF-8, so no report could name it faithfully.
+    PathNotUtf8,
+    /// Named on the command line but not a regular file (a FIFO, socket or
+    /// device is never opened: reading it could block forever).
+    NotRegularFile { file_type: String },
+    /// Named on the command line but not a kind of file `check` reads.
+    Unsupported,
+    /// Nested deeper than the per-file limit (generated or hostile code).
+    TooDeep { depth: usize, limit: usize },
+    /// Parsing and analysis did not finish within the per-file time limit.
+    TimeLimit { seconds: u64 },
+}
+
+impl SkipReason {
+    /// A short label for text output.
+    pub fn label(&self) -> &'static str {
+        match self {
+            SkipReason::TooLarge { .. } => "too large",
+            SkipReason::Binary => "binary",
+            SkipReason::NotUtf8 => "not UTF-8",
+            SkipReason::Unreadable { .. } => "unreadable",
+            SkipReason::WalkError { .. } => "walk error",
+            SkipReason::PathNotUtf8 => "name not UTF-8",
+            SkipReason::NotRegularFile { .. } => "not a regular file",
+            SkipReason::Unsupported => "not a supported language",
+            SkipReason::TooDeep { .. } => "nested too deep",
+            SkipReason::TimeLimit { .. } => "over the time limit",
+        }
+    }
+
+    /// The detail and the fix, for text output.
+    pub fn detail(&self) -> String {
+        match self {
+            SkipReason::TooLarge { bytes, limit } => {
+                format!("{bytes} bytes > max-file-size {limit}; raise `max-file-size` in [check] to check it")
+            }
+            SkipReason::Binary => "NUL bytes: not source code".into(),
+            SkipReason::NotUtf8 => {
+                "content is not UTF-8; convert it, or add it to `exclude`".into()
+            }
+            SkipReason::Unreadable { error } => {
+                format!("{error}; fix its permissions, or add it to `exclude`")
+            }
+            SkipReason::WalkError { error } => error.clone(),
+            SkipReason::PathNotUtf8 => {
+                "the file name is not UTF-8; rename it, or add it to `exclude`".into()
+            }
+            SkipReason::NotRegularFile { file_type } => {
+                format!("a {file_type}, not a regular file; pass a file or a directory")
+            }
+            SkipReason::Unsupported => "not a language `check` reads (see docs/check.md)".into(),
+            SkipReason::TooDeep { depth, limit } => {
+                format!(
+                    "nesting depth {depth} > limit {limit}; generated code? add it to `exclude`"
+                )
+            }
+            SkipReason::TimeLimit { seconds } => {
+                format!("not finished in {seconds} s; raise `max-file-seconds` in [check], or add it to `exclude`")
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -81,6 +149,26 @@ pub struct Skipped {
     pub path: String,
     #[serde(flatten)]
     pub reason: SkipReason,
+    /// Named on the command line (not found by walking a directory).
+    pub explicit: bool,
+}
+
+impl Skipped {
+    /// Whether source that should have been judged was not: then the run
+    /// cannot say "no leak" (exit 2). Policy skips (too large, binary,
+    /// symlink loops whose target is checked anyway, dangling symlinks with
+    /// nothing behind them) lose nothing, unless the file was named
+    /// explicitly.
+    pub fn loses_data(&self) -> bool {
+        if self.explicit {
+            return true;
+        }
+        match &self.reason {
+            SkipReason::TooLarge { .. } | SkipReason::Binary | SkipReason::Unsupported => false,
+            SkipReason::WalkError { error } => error.contains("ermission denied"),
+            _ => true,
+        }
+    }
 }
 
 /// The result of checking a set of paths.
@@ -98,15 +186,29 @@ pub struct CheckReport {
     pub baselined: usize,
 }
 
+impl CheckReport {
+    /// Files that should have been judged and were not (see
+    /// [`Skipped::loses_data`]): a run with any cannot say "no leak".
+    pub fn lost(&self) -> impl Iterator<Item = &Skipped> {
+        self.skipped.iter().filter(|s| s.loses_data())
+    }
+}
+
 /// Settings for one run.
 #[derive(Debug, Clone)]
 pub struct CheckOptions {
     pub rules: RuleOptions,
     pub max_file_size: u64,
     pub exclude: Vec<String>,
+    /// Files nested deeper than this many named syntax levels are skipped.
+    pub max_depth: usize,
+    /// Parsing plus analysis of one file stops after this long.
+    pub max_file_time: Duration,
 }
 
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 2 * 1024 * 1024;
+pub const DEFAULT_MAX_FILE_TIME: Duration = Duration::from_secs(10);
+pub use analyze::DEFAULT_MAX_DEPTH;
 
 impl Default for CheckOptions {
     fn default() -> Self {
@@ -114,6 +216,8 @@ impl Default for CheckOptions {
             rules: RuleOptions::default(),
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             exclude: Vec::new(),
+            max_depth: DEFAULT_MAX_DEPTH,
+            max_file_time: DEFAULT_MAX_FILE_TIME,
         }
     }
 }
@@ -124,6 +228,8 @@ pub struct SourceResult {
     pub findings: Vec<Finding>,
     pub has_syntax_errors: bool,
     pub suppressed: usize,
+    /// Set when a per-file limit stopped the check: nothing was judged.
+    pub abandoned: Option<SkipReason>,
 }
 
 /// Checks one source text as `lang`; `path` is only used in findings.
@@ -133,23 +239,86 @@ pub fn check_source(
     src: &str,
     opts: &RuleOptions,
 ) -> Result<SourceResult, CheckError> {
+    check_source_within(path, lang, src, opts, DEFAULT_MAX_DEPTH, None)
+}
+
+/// [`check_source`] with per-file limits: a nesting depth and a time budget
+/// for parsing plus analysis.
+pub fn check_source_within(
+    path: &str,
+    lang: Lang,
+    src: &str,
+    opts: &RuleOptions,
+    max_depth: usize,
+    time_limit: Option<Duration>,
+) -> Result<SourceResult, CheckError> {
+    let started = Instant::now();
+    let deadline = time_limit.map(|t| started + t);
+    let timed_out = || SourceResult {
+        abandoned: Some(SkipReason::TimeLimit {
+            seconds: time_limit.map(|t| t.as_secs()).unwrap_or(0),
+        }),
+        ..Default::default()
+    };
     let mut parser = tree_sitter::Parser::new();
     parser
         .set_language(&lang.grammar())
         .map_err(|e| CheckError::Grammar(lang.name(), e.to_string()))?;
-    let Some(tree) = parser.parse(src, None) else {
+    let bytes = src.as_bytes();
+    let mut read = |i: usize, _: tree_sitter::Point| bytes.get(i..).unwrap_or(&[]);
+    let mut over_time = |_: &tree_sitter::ParseState| deadline.is_some_and(|d| Instant::now() > d);
+    let tree = parser.parse_with_options(
+        &mut read,
+        None,
+        Some(tree_sitter::ParseOptions::new().progress_callback(&mut over_time)),
+    );
+    let Some(tree) = tree else {
+        if deadline.is_some_and(|d| Instant::now() > d) {
+            return Ok(timed_out());
+        }
         return Ok(SourceResult {
             has_syntax_errors: true,
             ..Default::default()
         });
     };
     let has_syntax_errors = tree.root_node().has_error();
-    let hits = analyze::analyze(lang, src, &tree, opts);
-    let lines: Vec<&str> = src.lines().collect();
-    let mut out = SourceResult {
-        has_syntax_errors,
-        ..Default::default()
+    let limits = analyze::Limits {
+        max_depth,
+        deadline,
     };
+    let hits = match analyze::analyze_within(lang, src, &tree, opts, limits) {
+        Ok(h) => h,
+        Err(analyze::Abandoned::TimeLimit) => return Ok(timed_out()),
+        Err(analyze::Abandoned::TooDeep { depth }) => {
+            return Ok(SourceResult {
+                abandoned: Some(SkipReason::TooDeep {
+                    depth,
+                    limit: max_depth,
+                }),
+                ..Default::default()
+            })
+        }
+    };
+    let mut out = finish_hits(path, src, hits, opts);
+    out.has_syntax_errors = has_syntax_errors;
+    Ok(out)
+}
+
+/// Turns raw hits on `src` into findings: drops disabled rules, applies
+/// inline suppressions, computes columns and fingerprints. Every file kind's
+/// rules report through here, so suppressions, baselines and outputs behave
+/// the same for all of them.
+pub fn finish_hits(
+    path: &str,
+    src: &str,
+    hits: Vec<analyze::Hit>,
+    opts: &RuleOptions,
+) -> SourceResult {
+    let lines: Vec<&str> = src.lines().collect();
+    let line_starts: Vec<usize> = std::iter::once(0)
+        .chain(src.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
+    let mut out = SourceResult::default();
     let mut seen: std::collections::HashMap<(Rule, String), usize> =
         std::collections::HashMap::new();
     for h in hits {
@@ -162,7 +331,8 @@ pub fn check_source(
         }
         let line_text = lines.get(h.line - 1).copied().unwrap_or("");
         let column = char_col(line_text, h.col_byte);
-        let end_line = src[..h.end_byte.min(src.len())].matches('\n').count() + 1;
+        // The number of lines starting at or before the end byte.
+        let end_line = line_starts.partition_point(|&s| s <= h.end_byte.min(src.len()));
         let (end_line, end_column) = if end_line == h.line {
             let end_byte_in_line = h.col_byte + (h.end_byte - h.start_byte);
             (end_line, char_col(line_text, end_byte_in_line))
@@ -187,7 +357,7 @@ pub fn check_source(
             fingerprint,
         });
     }
-    Ok(out)
+    out
 }
 
 /// 1-based character column of a byte offset within a line.
@@ -211,7 +381,7 @@ pub fn check_paths(paths: &[PathBuf], opts: &CheckOptions) -> Result<CheckReport
         use rayon::prelude::*;
         files
             .par_iter()
-            .map(|(path, lang)| walk::check_file(path, *lang, opts))
+            .map(|(path, kind, explicit)| walk::check_file(path, *kind, *explicit, opts))
             .collect()
     };
     let mut report = CheckReport::default();

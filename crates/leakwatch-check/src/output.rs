@@ -2,10 +2,11 @@
 
 use std::fmt::Write as _;
 
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{json, Value};
 
 use crate::rules::Rule;
-use crate::{CheckReport, Finding, RuleOptions, SkipReason};
+use crate::{CheckReport, Finding, RuleOptions};
 
 /// Text: one block per finding with the spot marked, then a summary.
 pub fn text(report: &CheckReport) -> String {
@@ -75,27 +76,29 @@ pub fn summary(report: &CheckReport) -> String {
         );
     }
     if !report.skipped.is_empty() {
-        let mut counts: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
-        for sk in &report.skipped {
-            let key = match &sk.reason {
-                SkipReason::TooLarge { .. } => "too large",
-                SkipReason::Binary => "binary",
-                SkipReason::NotUtf8 => "not UTF-8",
-                SkipReason::Unreadable { .. } => "unreadable",
-                SkipReason::WalkError { .. } => "walk error (e.g. symlink loop)",
-            };
-            counts.entry(key).or_default().push(sk.path.clone());
-        }
-        let parts: Vec<String> = counts
-            .iter()
-            .map(|(k, v)| format!("{} {k} ({})", v.len(), preview(v)))
-            .collect();
         let _ = writeln!(
             s,
-            "skipped {} file{}: {}",
+            "skipped {} file{}:",
             report.skipped.len(),
             if report.skipped.len() == 1 { "" } else { "s" },
-            parts.join("; ")
+        );
+        for sk in &report.skipped {
+            let _ = writeln!(
+                s,
+                "  {}: {} ({})",
+                sk.path,
+                sk.reason.label(),
+                sk.reason.detail()
+            );
+        }
+    }
+    let lost = report.lost().count();
+    if lost > 0 {
+        let _ = writeln!(
+            s,
+            "incomplete: {lost} file{} that should have been checked {} not (listed above), so this run cannot say there is no leak (exit 2)",
+            if lost == 1 { "" } else { "s" },
+            if lost == 1 { "was" } else { "were" },
         );
     }
     s
@@ -128,6 +131,14 @@ pub fn json(report: &CheckReport) -> String {
     serde_json::to_string_pretty(&v).expect("report serializes") + "\n"
 }
 
+/// Where each rule is documented: its section of docs/check.md.
+pub const DOCS_URL: &str = "https://github.com/leakwatch/leakwatch/blob/main/docs/check.md";
+
+/// The documentation address of a rule (an anchor of docs/check.md).
+pub fn help_uri(rule: Rule) -> String {
+    format!("{DOCS_URL}#{}", rule.id())
+}
+
 fn sarif_rule(rule: Rule, opts: &RuleOptions) -> Value {
     json!({
         "id": rule.id(),
@@ -137,10 +148,51 @@ fn sarif_rule(rule: Rule, opts: &RuleOptions) -> Value {
         }).collect::<String>(),
         "shortDescription": { "text": rule.summary() },
         "fullDescription": { "text": first_paragraph(rule.explain()) },
-        "help": { "text": rule.explain() },
+        "help": { "text": rule.explain(), "markdown": help_markdown(rule) },
+        "helpUri": help_uri(rule),
         "defaultConfiguration": { "level": opts.severity(rule).as_str() },
         "properties": { "tags": ["memory", "leak"] }
     })
+}
+
+/// The `--explain` text as markdown: the title in bold, "Leaky:"-style
+/// headings in bold, indented examples as code blocks, and a link to the
+/// rule's documentation.
+pub fn help_markdown(rule: Rule) -> String {
+    let mut out = String::new();
+    let mut in_code = false;
+    for (i, line) in rule.explain().lines().enumerate() {
+        let code = line.starts_with("    ");
+        if code && !in_code {
+            out.push_str("```\n");
+            in_code = true;
+        } else if !code && in_code && !line.trim().is_empty() {
+            out.push_str("```\n\n");
+            in_code = false;
+        }
+        if in_code {
+            if !line.trim().is_empty() {
+                out.push_str(&line[4..]);
+                out.push('\n');
+            }
+        } else if i == 0 {
+            out.push_str(&format!("**{line}**\n"));
+        } else if line.ends_with(':') && !line.starts_with(' ') {
+            out.push_str(&format!("**{line}**\n\n"));
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    if in_code {
+        out.push_str("```\n");
+    }
+    out.push_str(&format!(
+        "\nSee [{}]({}) for every language's examples.\n",
+        rule.id(),
+        help_uri(rule)
+    ));
+    out
 }
 
 /// The explanation's first paragraph (after the title line), on one line.
@@ -151,6 +203,22 @@ fn first_paragraph(doc: &str) -> String {
         .map(str::trim)
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// A sentence: ends with a full stop unless it already ends a sentence.
+fn sentence(s: &str) -> String {
+    let t = s.trim_end();
+    if t.ends_with(['.', '!', '?']) {
+        t.to_string()
+    } else {
+        format!("{t}.")
+    }
+}
+
+/// The SARIF message of a finding: what leaks and why, then the fix, each a
+/// sentence.
+pub fn sarif_message(f: &Finding) -> String {
+    format!("{} Fix: {}", sentence(&f.message), sentence(&f.fix))
 }
 
 /// SARIF 2.1.0 for GitHub code scanning and GitLab.
@@ -165,10 +233,10 @@ pub fn sarif(report: &CheckReport, opts: &RuleOptions) -> String {
                 "ruleId": f.rule.id(),
                 "ruleIndex": index,
                 "level": f.severity.as_str(),
-                "message": { "text": format!("{} Fix: {}", f.message, f.fix) },
+                "message": { "text": sarif_message(f) },
                 "locations": [{
                     "physicalLocation": {
-                        "artifactLocation": { "uri": uri(&f.path), "uriBaseId": "%SRCROOT%" },
+                        "artifactLocation": artifact(&f.path),
                         "region": {
                             "startLine": f.line,
                             "startColumn": f.column,
@@ -187,16 +255,16 @@ pub fn sarif(report: &CheckReport, opts: &RuleOptions) -> String {
         .iter()
         .map(|s| {
             json!({
-                "level": "note",
-                "message": { "text": format!("skipped: {}", serde_json::to_string(&s.reason).unwrap_or_default()) },
-                "locations": [{ "physicalLocation": { "artifactLocation": { "uri": uri(&s.path) } } }]
+                "level": if s.loses_data() { "error" } else { "note" },
+                "message": { "text": sentence(&format!("skipped: {} ({})", s.reason.label(), s.reason.detail())) },
+                "locations": [{ "physicalLocation": { "artifactLocation": artifact(&s.path) } }]
             })
         })
         .chain(report.parse_errors.iter().map(|p| {
             json!({
                 "level": "warning",
-                "message": { "text": "syntax errors: file only partly parsed" },
-                "locations": [{ "physicalLocation": { "artifactLocation": { "uri": uri(p) } } }]
+                "message": { "text": "Syntax errors: the file was only partly parsed." },
+                "locations": [{ "physicalLocation": { "artifactLocation": artifact(p) } }]
             })
         }))
         .collect();
@@ -213,7 +281,7 @@ pub fn sarif(report: &CheckReport, opts: &RuleOptions) -> String {
                 }
             },
             "invocations": [{
-                "executionSuccessful": true,
+                "executionSuccessful": report.lost().next().is_none(),
                 "toolExecutionNotifications": notifications
             }],
             "results": results
@@ -222,17 +290,75 @@ pub fn sarif(report: &CheckReport, opts: &RuleOptions) -> String {
     serde_json::to_string_pretty(&v).expect("sarif serializes") + "\n"
 }
 
-/// A relative URI reference: `/`-separated, spaces and `%` escaped.
-fn uri(path: &str) -> String {
-    let mut s = String::new();
-    for c in path.chars() {
-        match c {
-            ' ' => s.push_str("%20"),
-            '%' => s.push_str("%25"),
-            '#' => s.push_str("%23"),
-            '?' => s.push_str("%3F"),
-            c => s.push(c),
-        }
+/// What may stay unescaped in a path segment of a URI (RFC 3986 `pchar`:
+/// unreserved characters and sub-delimiters, plus `@`). `:` is escaped too,
+/// so a first segment can never read as a scheme.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'!')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*')
+    .remove(b'+')
+    .remove(b',')
+    .remove(b';')
+    .remove(b'=')
+    .remove(b'@');
+
+/// A path as a URI reference (RFC 3986): each segment percent-encoded as
+/// UTF-8, `/` kept as the separator.
+pub fn uri(path: &str) -> String {
+    path.split('/')
+        .map(|seg| utf8_percent_encode(seg, SEGMENT).to_string())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// A SARIF artifactLocation: a relative path under %SRCROOT%, or an
+/// absolute `file://` URI for an absolute path.
+fn artifact(path: &str) -> Value {
+    if path.starts_with('/') {
+        json!({ "uri": format!("file://{}", uri(path)) })
+    } else {
+        json!({ "uri": uri(path), "uriBaseId": "%SRCROOT%" })
     }
-    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris_are_percent_encoded_per_rfc_3986() {
+        assert_eq!(uri("src/app.py"), "src/app.py");
+        assert_eq!(
+            uri("src/ünï code [v2]/app#1.py"),
+            "src/%C3%BCn%C3%AF%20code%20%5Bv2%5D/app%231.py"
+        );
+        assert_eq!(uri("a:b/100%.py"), "a%3Ab/100%25.py");
+        assert_eq!(uri("../x?.py"), "../x%3F.py");
+    }
+
+    #[test]
+    fn messages_are_sentences() {
+        assert_eq!(sentence("grows"), "grows.");
+        assert_eq!(sentence("done."), "done.");
+    }
+
+    #[test]
+    fn help_markdown_has_code_blocks_and_a_link() {
+        let md = help_markdown(Rule::UnboundedCache);
+        assert!(md.starts_with("**unbounded-cache:"));
+        assert!(md.contains("```\n_cache = {}\n"));
+        assert!(md.contains(
+            "(https://github.com/leakwatch/leakwatch/blob/main/docs/check.md#unbounded-cache)"
+        ));
+        assert_eq!(md.matches("```").count() % 2, 0);
+    }
 }

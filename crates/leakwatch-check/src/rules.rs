@@ -28,7 +28,8 @@ impl From<Rule> for &'static str {
 }
 
 impl Rule {
-    pub const ALL: [Rule; 10] = [
+    /// Every rule, in the order of `--explain` and SARIF's rule table.
+    pub const ALL: &'static [Rule] = &[
         Rule::UnboundedCache,
         Rule::ListenerLeak,
         Rule::GlobalAccumulator,
@@ -60,7 +61,7 @@ impl Rule {
     /// Parses a rule id (case-insensitive, `_` accepted for `-`).
     pub fn from_id(s: &str) -> Option<Rule> {
         let norm = s.trim().to_ascii_lowercase().replace('_', "-");
-        Rule::ALL.into_iter().find(|r| r.id() == norm)
+        Rule::ALL.iter().copied().find(|r| r.id() == norm)
     }
 
     pub fn summary(self) -> &'static str {
@@ -83,16 +84,15 @@ impl Rule {
     pub fn languages(self) -> &'static [Lang] {
         use Lang::*;
         match self {
-            Rule::UnboundedCache | Rule::GlobalAccumulator => {
-                &[Python, JavaScript, TypeScript, Tsx, Go, Java]
-            }
-            Rule::ListenerLeak => &[Python, JavaScript, TypeScript, Tsx, Java],
-            Rule::ClosureCapture => &[JavaScript, TypeScript, Tsx],
-            Rule::UnboundedResults
+            Rule::ListenerLeak => &[Python, JavaScript, TypeScript, Tsx, Java, Ruby, Php],
+            Rule::ClosureCapture => &[Python, JavaScript, TypeScript, Tsx, Go, Ruby, Php],
+            Rule::UnboundedCache
+            | Rule::GlobalAccumulator
+            | Rule::UnboundedResults
             | Rule::UnstoppableTask
             | Rule::UnreleasedConnection
-            | Rule::UnclosedResource => &[Python, JavaScript, TypeScript, Tsx, Go, Java],
-            Rule::UnclearedTimer => &[JavaScript, TypeScript, Tsx, Go, Java],
+            | Rule::UnclosedResource => &[Python, JavaScript, TypeScript, Tsx, Go, Java, Ruby, Php],
+            Rule::UnclearedTimer => &[JavaScript, TypeScript, Tsx, Go, Java, Ruby, Php],
             Rule::AccidentalGlobal => &[JavaScript],
         }
     }

@@ -7,12 +7,18 @@ use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use ignore::WalkBuilder;
 
 use crate::{
-    check_source, display_path, CheckError, CheckOptions, Lang, SkipReason, Skipped, SourceResult,
+    check_source_within, display_path, CheckError, CheckOptions, FileKind, SkipReason, Skipped,
+    SourceResult,
 };
 
+/// A file to check: its path, its kind and whether it was named on the
+/// command line.
+pub type FileToCheck = (PathBuf, FileKind, bool);
+
 /// Finds the files to check under `paths` (respecting .gitignore, following
-/// symlinks with loop detection). Returns files and walk problems.
-pub fn collect(paths: &[PathBuf], exclude: &[String]) -> (Vec<(PathBuf, Lang)>, Vec<Skipped>) {
+/// symlinks with loop detection). Returns files and every file not checked
+/// with the reason: nothing is dropped silently.
+pub fn collect(paths: &[PathBuf], exclude: &[String]) -> (Vec<FileToCheck>, Vec<Skipped>) {
     let mut files = Vec::new();
     let mut skipped = Vec::new();
     let Some(first) = paths.first() else {
@@ -33,20 +39,45 @@ pub fn collect(paths: &[PathBuf], exclude: &[String]) -> (Vec<(PathBuf, Lang)>, 
     for entry in builder.build() {
         match entry {
             Ok(e) => {
-                if !e.file_type().is_some_and(|t| t.is_file()) {
+                // Depth 0: a path named on the command line.
+                let explicit = e.depth() == 0;
+                let Some(ft) = e.file_type() else { continue };
+                if ft.is_dir() {
                     continue;
                 }
-                if let Some(lang) = Lang::from_path(e.path()) {
-                    files.push((e.into_path(), lang));
+                let skip = |reason| Skipped {
+                    path: display_path(e.path()),
+                    reason,
+                    explicit,
+                };
+                if !ft.is_file() {
+                    // FIFOs, sockets and devices are never opened (a read
+                    // could block forever); walking, they are not source.
+                    if explicit {
+                        skipped.push(skip(SkipReason::NotRegularFile {
+                            file_type: file_type_name(&ft).into(),
+                        }));
+                    }
+                    continue;
+                }
+                match FileKind::from_path(e.path()) {
+                    Some(_) if e.path().to_str().is_none() => {
+                        skipped.push(skip(SkipReason::PathNotUtf8));
+                    }
+                    Some(kind) => files.push((e.into_path(), kind, explicit)),
+                    None if explicit => skipped.push(skip(SkipReason::Unsupported)),
+                    None => {}
                 }
             }
             Err(err) => {
                 let path = err_path(&err).map(|p| display_path(&p)).unwrap_or_default();
+                let explicit = paths.iter().any(|p| display_path(p) == path);
                 skipped.push(Skipped {
                     path,
                     reason: SkipReason::WalkError {
                         error: err.to_string(),
                     },
+                    explicit,
                 });
             }
         }
@@ -54,6 +85,21 @@ pub fn collect(paths: &[PathBuf], exclude: &[String]) -> (Vec<(PathBuf, Lang)>, 
     files.sort();
     files.dedup();
     (files, skipped)
+}
+
+fn file_type_name(ft: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if ft.is_fifo() {
+        "FIFO"
+    } else if ft.is_socket() {
+        "socket"
+    } else if ft.is_block_device() {
+        "block device"
+    } else if ft.is_char_device() {
+        "character device"
+    } else {
+        "special file"
+    }
 }
 
 fn err_path(err: &ignore::Error) -> Option<PathBuf> {
@@ -90,12 +136,13 @@ pub enum FileOutcome {
 }
 
 /// Reads, screens and checks one file.
-pub fn check_file(path: &Path, lang: Lang, opts: &CheckOptions) -> FileOutcome {
+pub fn check_file(path: &Path, kind: FileKind, explicit: bool, opts: &CheckOptions) -> FileOutcome {
     let shown = display_path(path);
     let skip = |reason| {
         FileOutcome::Skipped(Skipped {
             path: shown.clone(),
             reason,
+            explicit,
         })
     };
     match std::fs::metadata(path) {
@@ -103,6 +150,11 @@ pub fn check_file(path: &Path, lang: Lang, opts: &CheckOptions) -> FileOutcome {
             return skip(SkipReason::TooLarge {
                 bytes: m.len(),
                 limit: opts.max_file_size,
+            })
+        }
+        Ok(m) if !m.is_file() => {
+            return skip(SkipReason::NotRegularFile {
+                file_type: file_type_name(&m.file_type()).into(),
             })
         }
         Ok(_) => {}
@@ -128,7 +180,21 @@ pub fn check_file(path: &Path, lang: Lang, opts: &CheckOptions) -> FileOutcome {
         Err(_) => return skip(SkipReason::NotUtf8),
     };
     let lines = text.lines().count();
-    match check_source(&shown, lang, &text, &opts.rules) {
+    let checked = match kind {
+        FileKind::Source(lang) => check_source_within(
+            &shown,
+            lang,
+            &text,
+            &opts.rules,
+            opts.max_depth,
+            Some(opts.max_file_time),
+        ),
+    };
+    match checked {
+        Ok(SourceResult {
+            abandoned: Some(reason),
+            ..
+        }) => skip(reason),
         Ok(result) => FileOutcome::Checked {
             path: shown,
             lines,

@@ -8,7 +8,7 @@ use super::python::runs_once;
 use super::{mentions, root_ident, unbounded_select, Ctx};
 use crate::rules::Rule;
 
-const FN: &[&str] = &["function_declaration", "method_declaration", "func_literal"];
+pub(crate) const FN: &[&str] = &["function_declaration", "method_declaration", "func_literal"];
 
 pub fn check(cx: &mut Ctx) {
     package_containers(cx);
@@ -38,7 +38,7 @@ enum Shape {
     SyncMap,
 }
 
-fn shape_of(cx: &Ctx, spec: Node) -> Option<Shape> {
+fn shape_of<'a>(cx: &Ctx<'a>, spec: Node<'a>) -> Option<Shape> {
     let ty = Ctx::field(spec, "type");
     let value = Ctx::field(spec, "value").and_then(|v| v.named_child(0));
     let from_type = |t: Node| match t.kind() {
@@ -59,7 +59,7 @@ fn shape_of(cx: &Ctx, spec: Node) -> Option<Shape> {
     }
 }
 
-fn declares(cx: &Ctx, f: Node, name: &str) -> bool {
+fn declares<'a>(cx: &Ctx<'a>, f: Node<'a>, name: &str) -> bool {
     for kind in [
         "short_var_declaration",
         "var_spec",
@@ -67,6 +67,9 @@ fn declares(cx: &Ctx, f: Node, name: &str) -> bool {
         "range_clause",
     ] {
         for d in cx.desc_kind(f, kind) {
+            if cx.expired() {
+                break;
+            }
             let names = Ctx::field(d, "left").or_else(|| Ctx::field(d, "name"));
             if names.is_some_and(|n| {
                 cx.text(n) == name
@@ -98,6 +101,9 @@ fn package_containers(cx: &mut Ctx) {
             continue;
         }
         for spec in cx.desc_kind(decl, "var_spec") {
+            if cx.expired() {
+                break;
+            }
             let Some(name) = Ctx::field(spec, "name") else {
                 continue;
             };
@@ -110,8 +116,12 @@ fn package_containers(cx: &mut Ctx) {
         return;
     }
     let wanted: HashSet<&str> = containers.iter().map(|c| c.0).collect();
+    stored_closures(cx, &wanted);
     let mut by_name: HashMap<&str, Vec<Node>> = HashMap::new();
     for id in cx.all("identifier") {
+        if cx.expired() {
+            break;
+        }
         let t = cx.text(id);
         if wanted.contains(t) {
             by_name.entry(t).or_default().push(id);
@@ -134,12 +144,12 @@ fn package_containers(cx: &mut Ctx) {
                     continue;
                 }
             }
-            let Some(p) = u.parent() else { continue };
+            let Some(p) = cx.up(u) else { continue };
             match p.kind() {
                 "index_expression" => {
-                    let assigned = p.parent().is_some_and(|el| {
+                    let assigned = cx.up(p).is_some_and(|el| {
                         el.kind() == "expression_list"
-                            && el.parent().is_some_and(|a| {
+                            && cx.up(el).is_some_and(|a| {
                                 a.kind() == "assignment_statement"
                                     && Ctx::field(a, "left").is_some_and(|l| l.id() == el.id())
                             })
@@ -148,25 +158,38 @@ fn package_containers(cx: &mut Ctx) {
                     if assigned && shape == Shape::Seq {
                     } else if assigned {
                         if let Some(f) = f {
-                            adds.push((p.parent().and_then(|e| e.parent()).unwrap_or(p), f));
+                            adds.push((cx.up(p).and_then(|e| cx.up(e)).unwrap_or(p), f));
                         }
                     } else {
                         lookups += 1;
                     }
                 }
                 "argument_list" => {
-                    let call = p.parent();
+                    let call = cx.up(p);
                     let callee = call
                         .and_then(|c| Ctx::field(c, "function"))
                         .map(|c| cx.text(c))
                         .unwrap_or("");
                     match callee {
-                        "delete" | "len" | "clear" | "cap" => removes += 1,
+                        "delete" | "clear" => removes += 1,
+                        // A size only bounds it when compared (`if len(x) > N`),
+                        // not when printed or returned.
+                        "len" | "cap" => {
+                            let compared = call.and_then(|c| cx.up(c)).is_some_and(|b| {
+                                b.kind() == "binary_expression"
+                                    && Ctx::field(b, "operator").is_some_and(|o| {
+                                        matches!(cx.text(o), ">" | ">=" | "<" | "<=" | "==" | "!=")
+                                    })
+                            });
+                            if compared {
+                                removes += 1;
+                            }
+                        }
                         "append" => {
                             // `X = append(X, v)` grows; anything else aliases it.
                             let grows = call
-                                .and_then(|c| c.parent())
-                                .and_then(|el| el.parent())
+                                .and_then(|c| cx.up(c))
+                                .and_then(|el| cx.up(el))
                                 .is_some_and(|a| {
                                     a.kind() == "assignment_statement"
                                         && Ctx::field(a, "left").is_some_and(|l| cx.text(l) == name)
@@ -174,8 +197,8 @@ fn package_containers(cx: &mut Ctx) {
                             if grows {
                                 if let Some(f) = f {
                                     adds.push((
-                                        call.and_then(|c| c.parent())
-                                            .and_then(|e| e.parent())
+                                        call.and_then(|c| cx.up(c))
+                                            .and_then(|e| cx.up(e))
                                             .unwrap_or(p),
                                         f,
                                     ));
@@ -188,7 +211,7 @@ fn package_containers(cx: &mut Ctx) {
                     }
                 }
                 "expression_list" => {
-                    let owner = p.parent();
+                    let owner = cx.up(p);
                     let is_left = owner.is_some_and(|a| {
                         a.kind() == "assignment_statement"
                             && Ctx::field(a, "left").is_some_and(|l| l.id() == p.id())
@@ -210,7 +233,7 @@ fn package_containers(cx: &mut Ctx) {
                     match m {
                         "Store" | "LoadOrStore" | "Swap" => {
                             if let Some(f) = f {
-                                adds.push((p.parent().unwrap_or(p), f));
+                                adds.push((cx.up(p).unwrap_or(p), f));
                             }
                             if m == "LoadOrStore" {
                                 lookups += 1;
@@ -234,7 +257,8 @@ fn package_containers(cx: &mut Ctx) {
         }
         if adds.iter().all(|(_, f)| {
             let named = outer_fn(cx, *f).map(|o| fn_name(cx, o)).unwrap_or("");
-            once_fn(fn_name(cx, *f)) || once_fn(named)
+            let own = fn_name(cx, *f);
+            once_fn(own) || once_fn(named) || startup_only(cx, own) || startup_only(cx, named)
         }) {
             continue;
         }
@@ -261,6 +285,121 @@ fn package_containers(cx: &mut Ctx) {
     }
 }
 
+/// Whether every call of function `name` in this file is made from a
+/// function that runs once (init, main, setup...): a registration helper.
+/// Unknown callers (no call in this file) do not count as start-up.
+fn startup_only(cx: &Ctx, name: &str) -> bool {
+    if name.is_empty() {
+        return false;
+    }
+    let suffix = format!(".{name}");
+    let calls: Vec<Node> = cx
+        .all("call_expression")
+        .into_iter()
+        .filter(|c| {
+            Ctx::field(*c, "function").is_some_and(|f| {
+                let t = cx.text(f);
+                t == name || t.ends_with(&suffix)
+            })
+        })
+        .collect();
+    !calls.is_empty()
+        && calls
+            .iter()
+            .all(|c| outer_fn(cx, *c).is_some_and(|o| once_fn(fn_name(cx, o))))
+}
+
+/// Whether a variable of function `f` holds bulk data: a slice, map or
+/// pointer parameter, or a local from `io.ReadAll`/`os.ReadFile`/`make([]`.
+fn bulky<'a>(cx: &Ctx<'a>, f: Node<'a>, name: &str) -> bool {
+    cx.named_in(f, "identifier", name).into_iter().any(|id| {
+        let Some(p) = cx.up(id) else { return false };
+        match p.kind() {
+            "parameter_declaration" => Ctx::field(p, "type").is_some_and(|t| {
+                matches!(
+                    t.kind(),
+                    "slice_type" | "map_type" | "array_type" | "pointer_type"
+                )
+            }),
+            "expression_list" => cx.up(p).is_some_and(|d| {
+                d.kind() == "short_var_declaration"
+                    && Ctx::field(d, "left").is_some_and(|l| l.id() == p.id())
+                    && Ctx::field(d, "right").is_some_and(|r| {
+                        let t = cx.text(r);
+                        [
+                            "io.ReadAll(",
+                            "ioutil.ReadAll(",
+                            "os.ReadFile(",
+                            "ioutil.ReadFile(",
+                            "make([]",
+                            "[]byte(",
+                        ]
+                        .iter()
+                        .any(|p| t.starts_with(p))
+                    })
+            }),
+            _ => false,
+        }
+    })
+}
+
+/// Function literals filed in a package-level collection from a function,
+/// capturing a slice/map/buffer of that function: the data lives as long as
+/// the entry.
+fn stored_closures(cx: &mut Ctx, package: &HashSet<&str>) {
+    for lit in cx.all("func_literal") {
+        if cx.expired() {
+            break;
+        }
+        let Some(f) = cx.enclosing(lit, FN) else {
+            continue;
+        };
+        // `X[k] = func...` or `X = append(X, func...)`.
+        let target = cx.up(lit).and_then(|p| {
+            if p.kind() == "expression_list" {
+                let a = cx.up(p).filter(|a| a.kind() == "assignment_statement")?;
+                let l = Ctx::field(a, "left")?;
+                let l = l.named_child(0)?;
+                if l.kind() == "index_expression" {
+                    return Ctx::field(l, "operand").map(|o| cx.text(o));
+                }
+                None
+            } else if p.kind() == "argument_list" {
+                let call = cx.up(p)?;
+                (Ctx::field(call, "function").map(|c| cx.text(c)) == Some("append"))
+                    .then(|| p.named_child(0).map(|a| cx.text(a)))
+                    .flatten()
+            } else {
+                None
+            }
+        });
+        let Some(target) = target.filter(|t| package.contains(t)) else {
+            continue;
+        };
+        let params: Vec<&str> = Ctx::field(lit, "parameters")
+            .map(|p| {
+                cx.desc_kind(p, "identifier")
+                    .into_iter()
+                    .map(|i| cx.text(i))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let captured = cx
+            .desc_kind(lit, "identifier")
+            .into_iter()
+            .map(|i| cx.text(i))
+            .find(|n| !params.contains(n) && bulky(cx, f, n));
+        if let Some(name) = captured {
+            cx.hit(
+                Rule::ClosureCapture,
+                lit,
+                format!("this func literal is kept in package-level `{target}` and captures `{name}`: the whole buffer stays alive as long as the entry does"),
+                "capture only what the callback needs (`n := len(data)`), not the data",
+            );
+        }
+    }
+}
+
 fn string_args<'a>(cx: &Ctx<'a>, call: Node<'a>) -> Vec<&'a str> {
     let Some(args) = Ctx::field(call, "arguments") else {
         return Vec::new();
@@ -281,6 +420,9 @@ fn string_args<'a>(cx: &Ctx<'a>, call: Node<'a>) -> Vec<&'a str> {
 
 fn results(cx: &mut Ctx) {
     for call in cx.all("call_expression") {
+        if cx.expired() {
+            break;
+        }
         let callee = Ctx::field(call, "function")
             .map(|f| cx.text(f))
             .unwrap_or("");
@@ -312,7 +454,7 @@ fn results(cx: &mut Ctx) {
 
 /// A `for` loop that can end from inside: return, labeled break, break that
 /// belongs to this loop, goto, panic or exit.
-fn loop_can_exit(cx: &Ctx, f: Node) -> bool {
+fn loop_can_exit<'a>(cx: &Ctx<'a>, f: Node<'a>) -> bool {
     cx.desc(f).iter().any(|d| match d.kind() {
         "return_statement" | "goto_statement" => {
             cx.enclosing(*d, FN).is_some_and(|x| Ctx::inside(f, x))
@@ -342,10 +484,13 @@ fn loop_can_exit(cx: &Ctx, f: Node) -> bool {
     })
 }
 
-fn forever_loop(cx: &Ctx, body: Node) -> Option<&'static str> {
+fn forever_loop<'a>(cx: &Ctx<'a>, body: Node<'a>) -> Option<&'static str> {
     for f in cx.desc_kind(body, "for_statement") {
+        if cx.expired() {
+            break;
+        }
         if cx.enclosing(f, FN).is_some_and(|x| {
-            Ctx::inside(x, body) && x.id() != body.parent().map(|p| p.id()).unwrap_or(0)
+            Ctx::inside(x, body) && x.id() != cx.up(body).map(|p| p.id()).unwrap_or(0)
         }) {
             continue; // inside a nested func literal
         }
@@ -374,9 +519,72 @@ fn forever_loop(cx: &Ctx, body: Node) -> Option<&'static str> {
     None
 }
 
+/// `ch := make(chan T)` (unbuffered) in function `f`.
+fn unbuffered_local<'a>(cx: &Ctx<'a>, f: Node<'a>, name: &str) -> bool {
+    cx.named_in(f, "identifier", name).into_iter().any(|id| {
+        cx.up(id)
+            .filter(|p| p.kind() == "expression_list")
+            .and_then(|p| cx.up(p))
+            .filter(|d| d.kind() == "short_var_declaration")
+            .and_then(|d| Ctx::field(d, "right"))
+            .is_some_and(|r| {
+                let t: String = cx.text(r).chars().filter(|c| !c.is_whitespace()).collect();
+                t.starts_with("make(chan") && !t.contains(',')
+            })
+    })
+}
+
+/// A goroutine that will block forever once its counterpart has gone: it
+/// receives on a local unbuffered channel nobody closes, outside any select
+/// (a long-poll after the client left), or sends its result on one while the
+/// caller can return early from a select (a timeout).
+fn blocked_forever<'a>(cx: &Ctx<'a>, outer: Node<'a>, body: Node<'a>) -> Option<String> {
+    let outer_text = cx.text(outer);
+    for d in cx.desc(body).to_vec() {
+        let in_select = cx
+            .enclosing(d, &["select_statement", "func_literal"])
+            .is_some_and(|x| x.kind() == "select_statement");
+        if in_select {
+            continue;
+        }
+        match d.kind() {
+            "unary_expression" if cx.text(d).starts_with("<-") => {
+                let ch = Ctx::field(d, "operand").map(|o| cx.text(o)).unwrap_or("");
+                if unbuffered_local(cx, outer, ch) && !mentions(outer_text, &format!("close({ch})"))
+                {
+                    return Some(format!("waits on `<-{ch}`, an unbuffered channel nobody closes: when the client leaves, nothing ever sends and it blocks forever"));
+                }
+            }
+            "send_statement" => {
+                let ch = Ctx::field(d, "channel").map(|o| cx.text(o)).unwrap_or("");
+                if !unbuffered_local(cx, outer, ch) {
+                    continue;
+                }
+                // The caller receives in a select with another way out.
+                let early_exit = cx
+                    .desc_kind(outer, "select_statement")
+                    .into_iter()
+                    .any(|s| {
+                        !Ctx::inside(s, body)
+                            && mentions(cx.text(s), &format!("<-{ch}"))
+                            && cx.desc(s).iter().any(|x| x.kind() == "return_statement")
+                    });
+                if early_exit {
+                    return Some(format!("sends its result on `{ch}`, unbuffered: after the caller's select has returned (timeout or cancel), the send blocks forever"));
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 fn goroutines(cx: &mut Ctx) {
     let decls: Vec<Node> = cx.all("function_declaration");
     for g in cx.all("go_statement") {
+        if cx.expired() {
+            break;
+        }
         let Some(call) = g.named_child(0).filter(|c| c.kind() == "call_expression") else {
             continue;
         };
@@ -396,6 +604,19 @@ fn goroutines(cx: &mut Ctx) {
             _ => None,
         };
         let Some(body) = body else { continue };
+        if callee.is_some_and(|c| c.kind() == "func_literal") {
+            let scope = cx.enclosing(g, FN).unwrap_or(outer);
+            if let Some(why) = blocked_forever(cx, scope, body) {
+                let outer_name = fn_name(cx, outer).to_string();
+                cx.hit(
+                    Rule::UnstoppableTask,
+                    g,
+                    format!("goroutine started in `{outer_name}` {why}; one leaked goroutine (and what it holds) per call"),
+                    "select on the request's `ctx.Done()` as well, or make the channel buffered (`make(chan T, 1)`) so the send never blocks",
+                );
+                continue;
+            }
+        }
         if let Some(what) = forever_loop(cx, body) {
             let outer_name = fn_name(cx, outer).to_string();
             cx.hit(
@@ -422,26 +643,32 @@ const STD_READERS: &[&str] = &[
     "xml.", "log.", "errors.", "scanner.", "tar.", "zip.", "gzip.", "yaml.",
 ];
 
-fn released_or_escapes(cx: &Ctx, scope: Node, name: &str, closer: &str, after: usize) -> bool {
+fn released_or_escapes<'a>(
+    cx: &Ctx<'a>,
+    scope: Node<'a>,
+    name: &str,
+    closer: &str,
+    after: usize,
+) -> bool {
     let text = cx.text(scope);
     if mentions(text, &format!("{name}{closer}")) {
         return true;
     }
-    cx.desc_kind(scope, "identifier").into_iter().any(|u| {
+    cx.named_in(scope, "identifier", name).into_iter().any(|u| {
         if u.start_byte() <= after || cx.text(u) != name {
             return false;
         }
-        let Some(p) = u.parent() else { return false };
+        let Some(p) = cx.up(u) else { return false };
         match p.kind() {
-            "expression_list" => p.parent().is_some_and(|r| {
+            "expression_list" => cx.up(p).is_some_and(|r| {
                 r.kind() == "return_statement"
                     || (r.kind() == "assignment_statement"
                         && Ctx::field(r, "right").is_some_and(|x| x.id() == p.id()))
             }),
             "return_statement" | "keyed_element" | "literal_element" | "send_statement" => true,
             "argument_list" => {
-                let callee = p
-                    .parent()
+                let callee = cx
+                    .up(p)
                     .and_then(|c| Ctx::field(c, "function"))
                     .map(|c| cx.text(c))
                     .unwrap_or("");
@@ -457,6 +684,9 @@ fn resources(cx: &mut Ctx) {
     let mut stmts = cx.all("short_var_declaration");
     stmts.extend(cx.all("assignment_statement"));
     for s in stmts {
+        if cx.expired() {
+            break;
+        }
         let Some(call) = Ctx::field(s, "right")
             .and_then(|r| r.named_child(0))
             .filter(|c| c.kind() == "call_expression")
@@ -484,7 +714,9 @@ fn resources(cx: &mut Ctx) {
             if matches!(
                 callee,
                 "http.Get" | "http.Post" | "http.Head" | "http.PostForm"
-            ) || (method == "Do" && (recv.contains("client") || recv.contains("http.")) && two)
+            ) || (matches!(method, "Do" | "Get" | "Post" | "Head" | "PostForm")
+                && (recv.contains("client") || recv.starts_with("http."))
+                && two)
             {
                 (
                     Rule::UnreleasedConnection,
@@ -543,6 +775,9 @@ fn resources(cx: &mut Ctx) {
     }
     // defer Close() inside a loop
     for d in cx.all("defer_statement") {
+        if cx.expired() {
+            break;
+        }
         let t = cx.text(d);
         if !t.contains(".Close()") {
             continue;
@@ -571,6 +806,9 @@ fn resources(cx: &mut Ctx) {
 
 fn timers(cx: &mut Ctx) {
     for call in cx.all("call_expression") {
+        if cx.expired() {
+            break;
+        }
         let callee = Ctx::field(call, "function")
             .map(|f| cx.text(f))
             .unwrap_or("");
@@ -592,7 +830,7 @@ fn timers(cx: &mut Ctx) {
             );
             continue;
         }
-        let Some(stmt) = call.parent().and_then(|p| p.parent()) else {
+        let Some(stmt) = cx.up(call).and_then(|p| cx.up(p)) else {
             continue;
         };
         if !matches!(

@@ -9,7 +9,7 @@ use super::{mentions, root_ident, unbounded_select, Ctx};
 use crate::rules::Rule;
 
 const METHOD: &[&str] = &["method_declaration", "constructor_declaration"];
-const FN: &[&str] = &[
+pub(crate) const FN: &[&str] = &[
     "method_declaration",
     "constructor_declaration",
     "lambda_expression",
@@ -39,6 +39,9 @@ fn once_method(name: &str) -> bool {
 fn long_lived_fields<'a>(cx: &Ctx<'a>) -> Vec<(&'a str, Node<'a>, Node<'a>)> {
     let mut out = Vec::new();
     for fd in cx.all("field_declaration") {
+        if cx.expired() {
+            break;
+        }
         let modifiers = {
             let mut c = fd.walk();
             let m = fd
@@ -74,6 +77,9 @@ fn long_lived_fields<'a>(cx: &Ctx<'a>) -> Vec<(&'a str, Node<'a>, Node<'a>)> {
             continue;
         }
         for d in cx.desc_kind(fd, "variable_declarator") {
+            if cx.expired() {
+                break;
+            }
             if let Some(n) = Ctx::field(d, "name") {
                 out.push((cx.text(n), d, fd));
             }
@@ -89,7 +95,7 @@ enum Shape {
     Set,
 }
 
-fn shape_of(cx: &Ctx, v: Node) -> Option<Shape> {
+fn shape_of<'a>(cx: &Ctx<'a>, v: Node<'a>) -> Option<Shape> {
     let (ty, anon) = match v.kind() {
         "object_creation_expression" => (
             Ctx::field(v, "type").map(|t| cx.text(t)).unwrap_or(""),
@@ -135,14 +141,14 @@ fn shape_of(cx: &Ctx, v: Node) -> Option<Shape> {
     }
 }
 
-fn declares_local(cx: &Ctx, m: Node, name: &str) -> bool {
+fn declares_local<'a>(cx: &Ctx<'a>, m: Node<'a>, name: &str) -> bool {
     cx.desc_kind(m, "variable_declarator")
         .iter()
         .chain(cx.desc_kind(m, "formal_parameter").iter())
         .any(|d| Ctx::field(*d, "name").is_some_and(|n| cx.text(n) == name))
 }
 
-fn containers(cx: &mut Ctx, fields: &[(&str, Node, Node)]) {
+fn containers<'a>(cx: &mut Ctx<'a>, fields: &[(&'a str, Node<'a>, Node<'a>)]) {
     let candidates: Vec<(&str, Shape, Node)> = fields
         .iter()
         .filter_map(|(n, d, fd)| {
@@ -157,6 +163,9 @@ fn containers(cx: &mut Ctx, fields: &[(&str, Node, Node)]) {
     let wanted: HashSet<&str> = candidates.iter().map(|c| c.0).collect();
     let mut by_name: HashMap<&str, Vec<Node>> = HashMap::new();
     for id in cx.all("identifier") {
+        if cx.expired() {
+            break;
+        }
         let t = cx.text(id);
         if wanted.contains(t) {
             by_name.entry(t).or_default().push(id);
@@ -174,7 +183,7 @@ fn containers(cx: &mut Ctx, fields: &[(&str, Node, Node)]) {
                 continue;
             }
             let mut u = id;
-            if let Some(p) = id.parent().filter(|p| p.kind() == "field_access") {
+            if let Some(p) = cx.up(id).filter(|p| p.kind() == "field_access") {
                 if Ctx::field(p, "field").is_some_and(|f| f.id() == id.id()) {
                     u = p;
                 }
@@ -188,7 +197,7 @@ fn containers(cx: &mut Ctx, fields: &[(&str, Node, Node)]) {
                     continue;
                 }
             }
-            let Some(p) = u.parent() else { continue };
+            let Some(p) = cx.up(u) else { continue };
             match p.kind() {
                 "method_invocation"
                     if Ctx::field(p, "object").is_some_and(|o| o.id() == u.id()) =>
@@ -254,9 +263,12 @@ fn containers(cx: &mut Ctx, fields: &[(&str, Node, Node)]) {
     }
 }
 
-fn listeners(cx: &mut Ctx, fields: &[(&str, Node, Node)]) {
+fn listeners<'a>(cx: &mut Ctx<'a>, fields: &[(&'a str, Node<'a>, Node<'a>)]) {
     let statics: HashSet<&str> = fields.iter().map(|f| f.0).collect();
     for call in cx.all("method_invocation") {
+        if cx.expired() {
+            break;
+        }
         let name = name_of(cx, call);
         let is_add = (name.starts_with("add") && name.ends_with("Listener"))
             || matches!(
@@ -315,6 +327,9 @@ fn listeners(cx: &mut Ctx, fields: &[(&str, Node, Node)]) {
 
 fn results(cx: &mut Ctx) {
     for call in cx.all("method_invocation") {
+        if cx.expired() {
+            break;
+        }
         let name = name_of(cx, call);
         let args = Ctx::field(call, "arguments");
         let Some(m) = cx.enclosing(call, METHOD) else {
@@ -347,7 +362,7 @@ fn results(cx: &mut Ctx) {
     }
 }
 
-fn loops_forever(cx: &Ctx, body: Node) -> bool {
+fn loops_forever<'a>(cx: &Ctx<'a>, body: Node<'a>) -> bool {
     cx.desc_kind(body, "while_statement").into_iter().any(|w| {
         let cond = Ctx::field(w, "condition").map(|c| cx.text(c)).unwrap_or("");
         if cond != "(true)" {
@@ -366,6 +381,9 @@ fn loops_forever(cx: &Ctx, body: Node) -> bool {
 
 fn threads(cx: &mut Ctx) {
     for n in cx.all("object_creation_expression") {
+        if cx.expired() {
+            break;
+        }
         let ty = Ctx::field(n, "type").map(|t| cx.text(t)).unwrap_or("");
         if ty != "Thread" {
             continue;
@@ -438,15 +456,19 @@ const FILES_OPENERS: &[&str] = &[
     "find",
 ];
 
-fn in_try_resources(cx: &Ctx, n: Node) -> bool {
+fn in_try_resources<'a>(cx: &Ctx<'a>, n: Node<'a>) -> bool {
     cx.enclosing(n, &["resource_specification", "method_declaration"])
         .is_some_and(|x| x.kind() == "resource_specification")
 }
 
 fn resources(cx: &mut Ctx) {
+    let finallies = cx.all("finally_clause");
     for d in cx.all("variable_declarator") {
-        let Some(decl) = d
-            .parent()
+        if cx.expired() {
+            break;
+        }
+        let Some(decl) = cx
+            .up(d)
             .filter(|p| p.kind() == "local_variable_declaration")
         else {
             continue;
@@ -504,10 +526,10 @@ fn resources(cx: &mut Ctx) {
         };
         let Some((rule, closer)) = kind else { continue };
         let mtext = cx.text(m);
-        let escapes = cx.desc_kind(m, "identifier").into_iter().any(|u| {
+        let escapes = cx.named_in(m, "identifier", name).into_iter().any(|u| {
             u.start_byte() > d.end_byte()
                 && cx.text(u) == name
-                && u.parent().is_some_and(|p| {
+                && cx.up(u).is_some_and(|p| {
                     matches!(
                         p.kind(),
                         "return_statement" | "argument_list" | "array_initializer"
@@ -518,7 +540,7 @@ fn resources(cx: &mut Ctx) {
         if escapes {
             continue;
         }
-        let closed_in_finally = cx.desc_kind(m, "finally_clause").iter().any(|f| {
+        let closed_in_finally = finallies.iter().filter(|f| Ctx::inside(**f, m)).any(|f| {
             mentions(cx.text(*f), &format!("{name}{closer}"))
                 || mentions(cx.text(*f), &format!("closeQuietly({name}"))
         });
@@ -554,14 +576,44 @@ fn resources(cx: &mut Ctx) {
         };
         cx.hit(rule, decl, msg, &fix);
     }
+    // `new FileInputStream(p).readAllBytes()`: opened inline, read, never
+    // closed.
+    for n in cx.all("object_creation_expression") {
+        if cx.expired() {
+            break;
+        }
+        let ty = Ctx::field(n, "type").map(|t| cx.text(t)).unwrap_or("");
+        if !FILE_TYPES.contains(&ty.split('<').next().unwrap_or("")) {
+            continue;
+        }
+        let Some(p) = cx.up(n).filter(|p| {
+            p.kind() == "method_invocation"
+                && Ctx::field(*p, "object").is_some_and(|o| o.id() == n.id())
+        }) else {
+            continue;
+        };
+        if cx.enclosing(n, METHOD).is_none() || name_of(cx, p) == "close" {
+            continue;
+        }
+        let m = name_of(cx, p).to_string();
+        cx.hit(
+            Rule::UnclosedResource,
+            n,
+            format!("`new {ty}(...).{m}(...)` opens a stream inline and never closes it: the descriptor stays open until garbage collection, one more per call"),
+            &format!("`try ({ty} in = new {ty}(...)) {{ ... in.{m}(...) ... }}`, or `Files.readAllBytes(path)`"),
+        );
+    }
     // Files.lines(...) and friends used inline outside try-with-resources.
     for call in cx.all("method_invocation") {
+        if cx.expired() {
+            break;
+        }
         let obj = Ctx::field(call, "object").map(|o| cx.text(o)).unwrap_or("");
         let name = name_of(cx, call);
         if obj != "Files" || !matches!(name, "lines" | "list" | "walk" | "find") {
             continue;
         }
-        let stored = call.parent().is_some_and(|p| {
+        let stored = cx.up(call).is_some_and(|p| {
             matches!(
                 p.kind(),
                 "variable_declarator" | "return_statement" | "argument_list"

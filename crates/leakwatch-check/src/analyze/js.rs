@@ -9,7 +9,7 @@ use super::{mentions, root_ident, unbounded_select, Ctx};
 use crate::lang::Lang;
 use crate::rules::Rule;
 
-const FN: &[&str] = &[
+pub(crate) const FN: &[&str] = &[
     "function_declaration",
     "function_expression",
     "function",
@@ -26,9 +26,12 @@ pub fn check(cx: &mut Ctx) {
     listeners(cx, &module);
     effects(cx);
     closures(cx, &module);
+    pinned_inputs(cx, &module);
     results(cx);
+    chain_reads(cx);
     timers(cx);
     resources(cx);
+    redis_clients(cx);
     if cx.lang == Lang::JavaScript {
         accidental_globals(cx);
     }
@@ -39,13 +42,13 @@ fn fn_name<'a>(cx: &Ctx<'a>, f: Node<'a>) -> &'a str {
     if let Some(n) = Ctx::field(f, "name") {
         return cx.text(n);
     }
-    let Some(p) = f.parent() else { return "" };
+    let Some(p) = cx.up(f) else { return "" };
     match p.kind() {
         "variable_declarator" => Ctx::field(p, "name").map(|n| cx.text(n)).unwrap_or(""),
         "pair" => Ctx::field(p, "key").map(|n| cx.text(n)).unwrap_or(""),
         "assignment_expression" => Ctx::field(p, "left").map(|n| cx.text(n)).unwrap_or(""),
-        "arguments" => p
-            .parent()
+        "arguments" => cx
+            .up(p)
             .and_then(|c| Ctx::field(c, "function"))
             .map(|n| cx.text(n))
             .unwrap_or(""),
@@ -90,6 +93,9 @@ fn module_names<'a>(cx: &Ctx<'a>) -> HashSet<&'a str> {
         match stmt.kind() {
             "import_statement" => {
                 for id in cx.desc_kind(stmt, "identifier") {
+                    if cx.expired() {
+                        break;
+                    }
                     names.insert(cx.text(id));
                 }
             }
@@ -105,7 +111,7 @@ fn module_names<'a>(cx: &Ctx<'a>) -> HashSet<&'a str> {
 }
 
 /// Names declared in function `f` itself (parameters and declarators).
-fn declares(cx: &Ctx, f: Node, name: &str) -> bool {
+fn declares<'a>(cx: &Ctx<'a>, f: Node<'a>, name: &str) -> bool {
     let params = Ctx::field(f, "parameters").or_else(|| Ctx::field(f, "parameter"));
     if let Some(p) = params {
         if cx.text(p) == name
@@ -129,7 +135,12 @@ fn declares(cx: &Ctx, f: Node, name: &str) -> bool {
 }
 
 /// Whether `name` at `u` refers to something local to an enclosing function.
-fn locally_bound(cx: &Ctx, u: Node, name: &str, memo: &mut HashMap<usize, bool>) -> bool {
+fn locally_bound<'a>(
+    cx: &Ctx<'a>,
+    u: Node<'a>,
+    name: &str,
+    memo: &mut HashMap<usize, bool>,
+) -> bool {
     let mut cur = cx.enclosing(u, FN);
     while let Some(f) = cur {
         let d = *memo.entry(f.id()).or_insert_with(|| declares(cx, f, name));
@@ -148,7 +159,7 @@ enum Shape {
     Set,
 }
 
-fn container_shape(cx: &Ctx, v: Node) -> Option<Shape> {
+fn container_shape<'a>(cx: &Ctx<'a>, v: Node<'a>) -> Option<Shape> {
     match v.kind() {
         "new_expression" => {
             let c = Ctx::field(v, "constructor")
@@ -189,12 +200,12 @@ fn classify_use<'a>(
     shape: Shape,
     uses: &mut Uses<'a>,
 ) {
-    let Some(p) = u.parent() else { return };
+    let Some(p) = cx.up(u) else { return };
     let is = |node: Node, field: &str| Ctx::field(node, field).is_some_and(|x| x.id() == u.id());
     match p.kind() {
         "member_expression" if is(p, "object") => {
             let prop = Ctx::field(p, "property").map(|a| cx.text(a)).unwrap_or("");
-            let g = p.parent();
+            let g = cx.up(p);
             let called = g.is_some_and(|g| {
                 g.kind() == "call_expression"
                     && Ctx::field(g, "function").is_some_and(|x| x.id() == p.id())
@@ -216,7 +227,7 @@ fn classify_use<'a>(
             }
         }
         "subscript_expression" if is(p, "object") => {
-            let g = p.parent();
+            let g = cx.up(p);
             let gk = g.map(|g| g.kind()).unwrap_or("");
             let left = g.is_some_and(|g| Ctx::field(g, "left").is_some_and(|l| l.id() == p.id()));
             if (gk == "assignment_expression" || gk == "augmented_assignment_expression") && left {
@@ -237,8 +248,8 @@ fn classify_use<'a>(
         }
         "binary_expression" => uses.lookups += 1,
         "arguments" => {
-            let callee = p
-                .parent()
+            let callee = cx
+                .up(p)
                 .and_then(|c| Ctx::field(c, "function"))
                 .map(|c| cx.text(c))
                 .unwrap_or("");
@@ -367,7 +378,7 @@ const REMOVE_LISTENER: &[&str] = &[
     "unsubscribe",
 ];
 
-fn is_once(cx: &Ctx, args: Option<Node>) -> bool {
+fn is_once<'a>(cx: &Ctx<'a>, args: Option<Node>) -> bool {
     let a = args.map(|a| cx.text(a)).unwrap_or("");
     a.contains("once: true") || a.contains("once:true") || a.contains("signal")
 }
@@ -375,7 +386,12 @@ fn is_once(cx: &Ctx, args: Option<Node>) -> bool {
 fn listeners(cx: &mut Ctx, module: &HashSet<&str>) {
     let extra = cx.opts.listener_targets.clone();
     let mut memo = HashMap::new();
+    let mut startup: HashMap<usize, bool> = HashMap::new();
+    let removed = removals(cx);
     for call in cx.all("call_expression") {
+        if cx.expired() {
+            return;
+        }
         let Some(func) = Ctx::field(call, "function").filter(|f| f.kind() == "member_expression")
         else {
             continue;
@@ -395,29 +411,47 @@ fn listeners(cx: &mut Ctx, module: &HashSet<&str>) {
         if args.is_none_or(|a| a.named_child_count() < if method == "subscribe" { 1 } else { 2 }) {
             continue;
         }
+        // A call chain or a computed target is not a named emitter.
+        if target.len() > 200 || target.contains('(') {
+            continue;
+        }
+        if root == "this" {
+            // `this.events.on(...)` in a per-connection handler of a class
+            // whose field is an emitter it owns, with no removal anywhere.
+            if per_connection_field_listener(cx, call, target, &removed) {
+                let m = method;
+                cx.hit(
+                    Rule::ListenerLeak,
+                    call,
+                    format!("`{target}.{m}(...)` runs once per connection and adds a listener to the long-lived `{target}`; none is ever removed, so each keeps its connection's closure alive after it closes"),
+                    "keep the handler and remove it when the connection closes (`client.on('close', () => emitter.off(type, handler))`)",
+                );
+            }
+            continue;
+        }
         let Some(f) = cx.enclosing(call, FN) else {
             continue;
         };
         if runs_once(fn_name(cx, f)) || is_once(cx, args) {
             continue;
         }
-        if startup_only(cx, f) {
-            continue;
-        }
         let long_lived = WELL_KNOWN_EMITTERS.contains(&root)
             || extra.iter().any(|e| e == target)
             || (module.contains(root) && !locally_bound(cx, obj, root, &mut memo));
-        if !long_lived || root == "this" || target.contains('(') {
+        if !long_lived {
+            continue;
+        }
+        if *startup.entry(f.id()).or_insert_with(|| startup_only(cx, f)) {
             continue;
         }
         // `const off = x.subscribe(...)`: the handle is kept for removal.
-        if call
-            .parent()
+        if cx
+            .up(call)
             .is_some_and(|p| p.kind() != "expression_statement")
         {
             continue;
         }
-        if removal_exists(cx, target, args) {
+        if removal_exists(cx, &removed, target, args) {
             continue;
         }
         let fname = fn_name(cx, f);
@@ -439,11 +473,11 @@ fn listeners(cx: &mut Ctx, module: &HashSet<&str>) {
 /// program starts: every call site in the file is at top level, in a
 /// function named like an initializer, or in a DOMContentLoaded/load handler.
 /// Unknown callers (no call site in this file) do not count as startup.
-fn startup_only(cx: &Ctx, f: Node) -> bool {
+fn startup_only<'a>(cx: &Ctx<'a>, f: Node<'a>) -> bool {
     let mut cur = Some(f);
     while let Some(func) = cur {
         // A callback's "name" is the call it is passed to: not its own.
-        let passed = func.parent().is_some_and(|p| p.kind() == "arguments");
+        let passed = cx.up(func).is_some_and(|p| p.kind() == "arguments");
         let name = if passed { "" } else { fn_name(cx, func) };
         let short = name.rsplit('.').next().unwrap_or(name);
         if !short.is_empty() && short.chars().all(super::is_ident_char) {
@@ -457,11 +491,11 @@ fn startup_only(cx: &Ctx, f: Node) -> bool {
                     })
                 })
                 .collect();
-            let at_startup = |site: Node| {
+            let at_startup = |site: Node<'a>| {
                 let mut g = cx.enclosing(site, FN);
                 while let Some(outer) = g {
                     let on = fn_name(cx, outer);
-                    let args_text = outer.parent().map(|p| cx.text(p)).unwrap_or("");
+                    let args_text = cx.up(outer).map(|p| cx.text(p)).unwrap_or("");
                     if runs_once(on)
                         || args_text.contains("DOMContentLoaded")
                         || args_text.starts_with("('load'")
@@ -472,8 +506,8 @@ fn startup_only(cx: &Ctx, f: Node) -> bool {
                     if !matches!(
                         outer.kind(),
                         "arrow_function" | "function_expression" | "function"
-                    ) || outer
-                        .parent()
+                    ) || cx
+                        .up(outer)
                         .is_none_or(|p| p.kind() != "parenthesized_expression")
                     {
                         return false;
@@ -491,9 +525,75 @@ fn startup_only(cx: &Ctx, f: Node) -> bool {
     false
 }
 
+/// `this.X.on(type, inline)` inside a method named for connections
+/// (`handleConnection`, `onConnection`...) of a class with a field `X`
+/// created as an emitter, and no removal on `this.X` in the file.
+fn per_connection_field_listener<'a>(
+    cx: &Ctx<'a>,
+    call: Node<'a>,
+    target: &str,
+    removed: &[(&str, &str)],
+) -> bool {
+    let Some(field) = target.strip_prefix("this.").filter(|f| !f.contains('.')) else {
+        return false;
+    };
+    let Some(m) = cx.enclosing(call, &["method_definition"]) else {
+        return false;
+    };
+    let mname = fn_name(cx, m).to_ascii_lowercase();
+    if !(mname.contains("connection") || mname.contains("connect") || mname == "onopen") {
+        return false;
+    }
+    let Some(class) = cx.enclosing(m, &["class_declaration", "class"]) else {
+        return false;
+    };
+    let owns_emitter = cx.desc(class).iter().any(|d| {
+        matches!(d.kind(), "public_field_definition" | "field_definition")
+            && Ctx::field(*d, "name")
+                .or_else(|| Ctx::field(*d, "property"))
+                .is_some_and(|n| cx.text(n) == field)
+            && Ctx::field(*d, "value").is_some_and(|v| {
+                let t = cx.text(v);
+                t.starts_with("new EventEmitter")
+                    || t.starts_with("new Subject")
+                    || t.starts_with("new EventTarget")
+            })
+    });
+    owns_emitter && !removed.iter().any(|(t, _)| *t == target)
+}
+
+/// Every listener removal in the file: (target, arguments text).
+fn removals<'a>(cx: &Ctx<'a>) -> Vec<(&'a str, &'a str)> {
+    let mut out = Vec::new();
+    for c in cx.all("call_expression") {
+        if cx.expired() {
+            break;
+        }
+        let Some(func) = Ctx::field(c, "function").filter(|f| f.kind() == "member_expression")
+        else {
+            continue;
+        };
+        let method = Ctx::field(func, "property")
+            .map(|p| cx.text(p))
+            .unwrap_or("");
+        if !REMOVE_LISTENER.contains(&method) {
+            continue;
+        }
+        let target = Ctx::field(func, "object").map(|o| cx.text(o)).unwrap_or("");
+        let args = Ctx::field(c, "arguments").map(|a| cx.text(a)).unwrap_or("");
+        out.push((target, args));
+    }
+    out
+}
+
 /// Whether the file removes this listener: the same target and the same
 /// handler (an inline function can only go with `removeAllListeners`).
-fn removal_exists(cx: &Ctx, target: &str, args: Option<Node>) -> bool {
+fn removal_exists<'a>(
+    cx: &Ctx<'a>,
+    removed: &[(&str, &str)],
+    target: &str,
+    args: Option<Node>,
+) -> bool {
     if mentions(cx.src, &format!("{target}.removeAllListeners(")) {
         return true;
     }
@@ -508,18 +608,9 @@ fn removal_exists(cx: &Ctx, target: &str, args: Option<Node>) -> bool {
         return false;
     }
     let handler_text = handler.map(|h| cx.text(h)).unwrap_or("");
-    cx.all("call_expression").into_iter().any(|c| {
-        let callee = Ctx::field(c, "function").map(|f| cx.text(f)).unwrap_or("");
-        let Some(method) = callee
-            .strip_prefix(target)
-            .and_then(|m| m.strip_prefix('.'))
-        else {
-            return false;
-        };
-        REMOVE_LISTENER.contains(&method)
-            && (handler_text.is_empty()
-                || Ctx::field(c, "arguments").is_some_and(|a| cx.text(a).contains(handler_text)))
-    })
+    removed
+        .iter()
+        .any(|(t, a)| *t == target && (handler_text.is_empty() || a.contains(handler_text)))
 }
 
 /// The callback of a React effect hook call, if `call` is one.
@@ -555,11 +646,17 @@ fn effect_cleanup<'a>(cx: &Ctx<'a>, cb: Node<'a>) -> Option<&'a str> {
 
 fn effects(cx: &mut Ctx) {
     for call in cx.all("call_expression") {
+        if cx.expired() {
+            break;
+        }
         let Some(cb) = effect_callback(cx, call) else {
             continue;
         };
         let cleanup = effect_cleanup(cx, cb).unwrap_or("");
         for inner in cx.desc_kind(cb, "call_expression") {
+            if cx.expired() {
+                break;
+            }
             if cx.enclosing(inner, FN).map(|f| f.id()) != Some(cb.id()) {
                 continue;
             }
@@ -570,8 +667,8 @@ fn effects(cx: &mut Ctx) {
             let method = callee.rsplit('.').next().unwrap_or("");
             if callee.contains('.') && ADD_LISTENER.contains(&method) && !is_once(cx, args) {
                 let target = &callee[..callee.len() - method.len() - 1];
-                let stored = inner
-                    .parent()
+                let stored = cx
+                    .up(inner)
                     .is_some_and(|p| p.kind() != "expression_statement");
                 let cleaned = REMOVE_LISTENER
                     .iter()
@@ -605,6 +702,9 @@ fn effects(cx: &mut Ctx) {
 fn closures(cx: &mut Ctx, module: &HashSet<&str>) {
     // (a) interval / long timeout callbacks that pin a whole parameter.
     for call in cx.all("call_expression") {
+        if cx.expired() {
+            break;
+        }
         let callee = Ctx::field(call, "function")
             .map(|f| cx.text(f))
             .unwrap_or("");
@@ -613,8 +713,8 @@ fn closures(cx: &mut Ctx, module: &HashSet<&str>) {
             "setInterval" | "window.setInterval" => true,
             "setTimeout" | "window.setTimeout" => args
                 .and_then(|a| a.named_child(1))
-                .and_then(|d| cx.text(d).replace('_', "").parse::<u64>().ok())
-                .is_some_and(|ms| ms >= 60_000),
+                .and_then(|d| const_number(cx, d, 0))
+                .is_some_and(|ms| ms >= 60_000.0),
             _ => false,
         };
         if !long_lived {
@@ -648,6 +748,28 @@ fn closures(cx: &mut Ctx, module: &HashSet<&str>) {
                 pnames.push(cx.text(id));
             }
         }
+        // Locals of the function bound to a parameter's field or a call's
+        // result (a request body, a parsed upload): the same capture.
+        for d in cx.desc_kind(f, "variable_declarator") {
+            if cx.enclosing(d, FN).map(|x| x.id()) != Some(f.id())
+                || d.start_byte() > call.start_byte()
+            {
+                continue;
+            }
+            let (Some(n), Some(v)) = (Ctx::field(d, "name"), Ctx::field(d, "value")) else {
+                continue;
+            };
+            let v = if v.kind() == "await_expression" {
+                v.named_child(0).unwrap_or(v)
+            } else {
+                v
+            };
+            if n.kind() == "identifier"
+                && matches!(v.kind(), "member_expression" | "call_expression")
+            {
+                pnames.push(cx.text(n));
+            }
+        }
         for p in pnames {
             let uses: Vec<Node> = cx
                 .desc_kind(cb, "identifier")
@@ -658,10 +780,10 @@ fn closures(cx: &mut Ctx, module: &HashSet<&str>) {
                 continue;
             }
             let only_fields = uses.iter().all(|u| {
-                u.parent().is_some_and(|m| {
+                cx.up(*u).is_some_and(|m| {
                     m.kind() == "member_expression"
                         && Ctx::field(m, "object").is_some_and(|o| o.id() == u.id())
-                        && m.parent().is_none_or(|g| {
+                        && cx.up(m).is_none_or(|g| {
                             !(g.kind() == "call_expression"
                                 && Ctx::field(g, "function").is_some_and(|x| x.id() == m.id()))
                         })
@@ -680,10 +802,16 @@ fn closures(cx: &mut Ctx, module: &HashSet<&str>) {
     }
     // (b) the chained `originalThing` pattern.
     for f in cx.nodes.clone() {
+        if cx.expired() {
+            break;
+        }
         if !FN.contains(&f.kind()) {
             continue;
         }
         for d in cx.desc_kind(f, "variable_declarator") {
+            if cx.expired() {
+                break;
+            }
             if cx.enclosing(d, FN).map(|x| x.id()) != Some(f.id()) {
                 continue;
             }
@@ -725,8 +853,176 @@ fn closures(cx: &mut Ctx, module: &HashSet<&str>) {
     }
 }
 
+/// The value of a constant numeric expression: literals, `* + - /`,
+/// parentheses and `const` names of this file (`15 * 60 * 1000`,
+/// `FIFTEEN_MINUTES`).
+fn const_number(cx: &Ctx, n: Node, depth: usize) -> Option<f64> {
+    if depth > 8 {
+        return None;
+    }
+    match n.kind() {
+        "number" => cx.text(n).replace('_', "").parse::<f64>().ok(),
+        "parenthesized_expression" => n
+            .named_child(0)
+            .and_then(|x| const_number(cx, x, depth + 1)),
+        "binary_expression" => {
+            let a = const_number(cx, Ctx::field(n, "left")?, depth + 1)?;
+            let b = const_number(cx, Ctx::field(n, "right")?, depth + 1)?;
+            match Ctx::field(n, "operator").map(|o| cx.text(o))? {
+                "*" => Some(a * b),
+                "+" => Some(a + b),
+                "-" => Some(a - b),
+                "/" if b != 0.0 => Some(a / b),
+                _ => None,
+            }
+        }
+        "identifier" => {
+            let name = cx.text(n);
+            cx.named_in(cx.root, "identifier", name)
+                .into_iter()
+                .find_map(|id| {
+                    let d = cx.up(id).filter(|d| d.kind() == "variable_declarator")?;
+                    if Ctx::field(d, "name")?.id() != id.id()
+                        || !cx.up(d)?.kind().contains("declaration")
+                    {
+                        return None;
+                    }
+                    const_number(cx, Ctx::field(d, "value")?, depth + 1)
+                })
+        }
+        _ => None,
+    }
+}
+
+/// `obj.prop = () => ...raw...` where `obj` is then filed in a module-level
+/// collection and the closure reads a parameter of the function (the raw
+/// input the object was built from): the entry pins the whole input.
+fn pinned_inputs(cx: &mut Ctx, module: &HashSet<&str>) {
+    for a in cx.all("assignment_expression") {
+        if cx.expired() {
+            break;
+        }
+        let (Some(l), Some(r)) = (Ctx::field(a, "left"), Ctx::field(a, "right")) else {
+            continue;
+        };
+        if l.kind() != "member_expression"
+            || !matches!(
+                r.kind(),
+                "arrow_function" | "function_expression" | "function"
+            )
+        {
+            continue;
+        }
+        let Some(obj) = Ctx::field(l, "object").filter(|o| o.kind() == "identifier") else {
+            continue;
+        };
+        let obj = cx.text(obj);
+        let Some(f) = cx.enclosing(a, FN) else {
+            continue;
+        };
+        // The object is added to a module-level collection in the function.
+        let filed = cx.named_in(f, "identifier", obj).into_iter().any(|u| {
+            let Some(args) = cx.up(u).filter(|p| p.kind() == "arguments") else {
+                return false;
+            };
+            let Some(call) = cx.up(args) else {
+                return false;
+            };
+            let callee = Ctx::field(call, "function")
+                .map(|c| cx.text(c))
+                .unwrap_or("");
+            callee.rsplit_once('.').is_some_and(|(target, m)| {
+                matches!(m, "set" | "push" | "add" | "unshift") && module.contains(target)
+            })
+        });
+        if !filed {
+            continue;
+        }
+        let params: Vec<&str> = Ctx::field(f, "parameters")
+            .map(|p| {
+                cx.desc_kind(p, "identifier")
+                    .into_iter()
+                    .map(|i| cx.text(i))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let captured = cx
+            .desc_kind(r, "identifier")
+            .into_iter()
+            .map(|i| cx.text(i))
+            .find(|n| params.contains(n) && *n != obj);
+        if let Some(p) = captured {
+            cx.hit(
+                Rule::ClosureCapture,
+                a,
+                format!("`{obj}` is kept in a module-level collection and this closure on it captures `{p}`: every entry pins its whole `{p}` for as long as it is indexed"),
+                "compute what the closure returns up front (`const preview = raw.slice(0, 200)`) and capture that",
+            );
+        }
+    }
+}
+
+/// knex `db('t').select(...)` and mongoose `Model.find({})` whole-table
+/// reads: flagged at the outermost call of the chain when nothing in it
+/// narrows or limits the query.
+fn chain_reads(cx: &mut Ctx) {
+    const NARROW: &[&str] = &[
+        ".where",
+        ".limit(",
+        ".first(",
+        ".paginate(",
+        ".stream(",
+        ".cursor(",
+        ".whereIn(",
+        ".findOne(",
+        ".offset(",
+        ".skip(",
+        ".pluck(",
+        ".count(",
+    ];
+    for call in cx.all("call_expression") {
+        if cx.expired() {
+            break;
+        }
+        // Outermost: not the object of a further call in the chain.
+        if cx.up(call).is_some_and(|p| p.kind() == "member_expression") {
+            continue;
+        }
+        let text = cx.text(call);
+        if text.len() > 400
+            || cx.enclosing(call, FN).is_none()
+            || NARROW.iter().any(|m| text.contains(m))
+        {
+            continue;
+        }
+        let head = text.split('(').next().unwrap_or("");
+        let knex = matches!(head, "db" | "knex" | "trx" | "this.db" | "this.knex")
+            && text.contains(".select(")
+            && (text[head.len()..].starts_with("(\"") || text[head.len()..].starts_with("('"));
+        let root = head.split('.').next().unwrap_or("");
+        let mongoose = head.ends_with(".find")
+            && head.matches('.').count() == 1
+            && root.starts_with(|c: char| c.is_ascii_uppercase())
+            && {
+                let rest = &text[head.len()..];
+                rest.starts_with("({})") || rest.starts_with("()")
+            };
+        if knex || mongoose {
+            cx.hit(
+                Rule::UnboundedResults,
+                call,
+                format!("`{}` reads every row/document of the collection into memory at once; memory grows with the data", text.lines().next().unwrap_or("")),
+                "filter and `.limit(n)` it, paginate, or stream it (`.stream()` / `.cursor()`)",
+            );
+        }
+    }
+}
+
 fn results(cx: &mut Ctx) {
     for call in cx.all("call_expression") {
+        if cx.expired() {
+            break;
+        }
         let Some(func) = Ctx::field(call, "function").filter(|f| f.kind() == "member_expression")
         else {
             continue;
@@ -767,9 +1063,9 @@ fn results(cx: &mut Ctx) {
 }
 
 fn stored_name<'a>(cx: &Ctx<'a>, call: Node<'a>) -> Option<&'a str> {
-    let mut p = call.parent()?;
+    let mut p = cx.up(call)?;
     if p.kind() == "await_expression" {
-        p = p.parent()?;
+        p = cx.up(p)?;
     }
     match p.kind() {
         "variable_declarator" => Ctx::field(p, "name").map(|n| cx.text(n)),
@@ -780,6 +1076,9 @@ fn stored_name<'a>(cx: &Ctx<'a>, call: Node<'a>) -> Option<&'a str> {
 
 fn timers(cx: &mut Ctx) {
     for call in cx.all("call_expression") {
+        if cx.expired() {
+            break;
+        }
         let callee = Ctx::field(call, "function")
             .map(|f| cx.text(f))
             .unwrap_or("");
@@ -792,8 +1091,8 @@ fn timers(cx: &mut Ctx) {
         let Some(f) = cx.enclosing(call, FN) else {
             continue;
         };
-        let dropped = call
-            .parent()
+        let dropped = cx
+            .up(call)
             .is_some_and(|p| p.kind() == "expression_statement");
         let fname = fn_name(cx, f);
         if dropped {
@@ -827,13 +1126,16 @@ fn timers(cx: &mut Ctx) {
 
 fn resources(cx: &mut Ctx) {
     for call in cx.all("call_expression") {
+        if cx.expired() {
+            break;
+        }
         let callee = Ctx::field(call, "function")
             .map(|f| cx.text(f))
             .unwrap_or("");
         let Some(f) = cx.enclosing(call, FN) else {
             continue;
         };
-        let ftext = cx.text(f);
+
         let lcallee = callee.to_ascii_lowercase();
         let conn = callee.ends_with(".getConnection")
             || (callee.ends_with(".connect") && lcallee.contains("pool"))
@@ -878,19 +1180,11 @@ fn resources(cx: &mut Ctx) {
             continue;
         };
         let closers: &[&str] = if conn {
-            &[".release(", ".end(", ".destroy(", ".close("]
+            &["release", "end", "destroy", "close"]
         } else {
-            &[".close(", ".end(", ".destroy(", ".pipe(", ".on("]
+            &["close", "end", "destroy", "pipe", "on"]
         };
-        let released = closers
-            .iter()
-            .any(|c| mentions(ftext, &format!("{name}{c}")))
-            || mentions(ftext, &format!("closeSync({name}"))
-            || mentions(ftext, &format!("close({name}"))
-            || mentions(ftext, &format!("release({name}"))
-            || mentions(ftext, &format!("pipeline({name}"))
-            || mentions(ftext, &format!("return {name}"))
-            || mentions(ftext, &format!("pipe({name}"));
+        let released = js_released(cx, f, name, closers);
         if released {
             continue;
         }
@@ -909,6 +1203,89 @@ fn resources(cx: &mut Ctx) {
                 "close it in `finally` (`fs.closeSync(fd)` / `await handle.close()` / `stream.end()`)",
             );
         }
+    }
+}
+
+/// Whether local `name` in function `f` is closed with one of `methods`,
+/// passed to a closing helper, piped or returned (ownership handed back).
+/// Structural, from the name's uses: a text search of the function per
+/// resource made huge functions quadratic.
+fn js_released<'a>(cx: &Ctx<'a>, f: Node<'a>, name: &str, methods: &[&str]) -> bool {
+    if name.contains('.') || name.contains('[') {
+        return true; // stored on an object: it lives as long as its owner
+    }
+    cx.named_in(f, "identifier", name).into_iter().any(|u| {
+        let Some(p) = cx.up(u) else { return false };
+        match p.kind() {
+            "member_expression" if Ctx::field(p, "object").is_some_and(|o| o.id() == u.id()) => {
+                let prop = Ctx::field(p, "property").map(|x| cx.text(x)).unwrap_or("");
+                methods.contains(&prop) && cx.up(p).is_some_and(|c| c.kind() == "call_expression")
+            }
+            "arguments" => {
+                let callee = cx
+                    .up(p)
+                    .and_then(|c| Ctx::field(c, "function"))
+                    .map(|c| cx.text(c))
+                    .unwrap_or("");
+                let last = callee.rsplit('.').next().unwrap_or(callee);
+                matches!(
+                    last,
+                    "closeSync" | "close" | "release" | "pipeline" | "pipe" | "finished" | "end"
+                )
+            }
+            "return_statement" => true,
+            _ => false,
+        }
+    })
+}
+
+/// Redis clients created in a function and never quit: each keeps a socket
+/// (and its reconnect timer) for the life of the process.
+fn redis_clients(cx: &mut Ctx) {
+    let mut sites = cx.all("call_expression");
+    sites.extend(cx.all("new_expression"));
+    for site in sites {
+        if cx.expired() {
+            break;
+        }
+        let callee = Ctx::field(site, "function")
+            .or_else(|| Ctx::field(site, "constructor"))
+            .map(|c| cx.text(c))
+            .unwrap_or("");
+        let is_client = if site.kind() == "new_expression" {
+            matches!(callee, "Redis" | "IORedis" | "Redis.Cluster")
+        } else {
+            matches!(
+                callee,
+                "createClient" | "redis.createClient" | "createCluster"
+            )
+        };
+        if !is_client {
+            continue;
+        }
+        let Some(f) = cx.enclosing(site, FN) else {
+            continue;
+        };
+        if runs_once(fn_name(cx, f)) {
+            continue;
+        }
+        let Some(name) = stored_name(cx, site) else {
+            continue;
+        };
+        if js_released(
+            cx,
+            f,
+            name,
+            &["quit", "disconnect", "close", "destroy", "end"],
+        ) {
+            continue;
+        }
+        cx.hit(
+            Rule::UnreleasedConnection,
+            site,
+            format!("Redis client `{name}` is created on every call and never closed: each keeps a socket and its reconnect timer alive"),
+            format!("create one client at startup and share it, or `await {name}.quit()` in `finally`").as_str(),
+        );
     }
 }
 
@@ -1005,6 +1382,9 @@ fn accidental_globals(cx: &mut Ctx) {
         .collect();
     let extra = cx.opts.extra_globals.clone();
     for a in cx.all("assignment_expression") {
+        if cx.expired() {
+            break;
+        }
         let Some(l) = Ctx::field(a, "left") else {
             continue;
         };
@@ -1032,12 +1412,12 @@ fn accidental_globals(cx: &mut Ctx) {
         if l.kind() != "member_expression"
             || Ctx::field(l, "object").map(|o| o.kind()) != Some("this")
             || f.kind() != "function_declaration"
-            || f.parent().map(|p| p.id()) != Some(cx.root.id())
+            || cx.up(f).map(|p| p.id()) != Some(cx.root.id())
         {
             continue;
         }
         let fname = fn_name(cx, f);
-        if fname.chars().next().is_none_or(|c| c.is_uppercase()) {
+        if fname.is_empty() {
             continue;
         }
         let decl_name = Ctx::field(f, "name");
@@ -1048,7 +1428,7 @@ fn accidental_globals(cx: &mut Ctx) {
             .collect();
         let plain_calls = !uses.is_empty()
             && uses.iter().all(|u| {
-                u.parent().is_some_and(|p| {
+                cx.up(*u).is_some_and(|p| {
                     p.kind() == "call_expression"
                         && Ctx::field(p, "function").is_some_and(|x| x.id() == u.id())
                 })

@@ -1,6 +1,7 @@
 //! The rule engine: one parse per file, a preorder node table with subtree
 //! ranges for fast scope queries, and one analyzer per language family.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 
 use tree_sitter::{Node, Tree};
@@ -12,7 +13,9 @@ use crate::rules::Rule;
 mod go;
 mod java;
 mod js;
+mod php;
 mod python;
+mod ruby;
 
 /// A finding before it is given a path and a snippet.
 #[derive(Debug, Clone)]
@@ -26,67 +29,178 @@ pub struct Hit {
     pub fix: String,
 }
 
+/// Per-file limits that keep the analysis linear in the file size: files
+/// nested deeper than `max_depth` named levels are not analysed (every
+/// ancestor query is bounded by the depth), and the analysis stops at
+/// `deadline`. Either way the file is reported as skipped, never judged.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_depth: usize,
+    pub deadline: Option<std::time::Instant>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_depth: DEFAULT_MAX_DEPTH,
+            deadline: None,
+        }
+    }
+}
+
+/// Deeper than any hand-written code (Django's deepest file is under 60
+/// named levels); only generated or hostile files reach it.
+pub const DEFAULT_MAX_DEPTH: usize = 1500;
+
+/// Why an analysis was abandoned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Abandoned {
+    TooDeep { depth: usize },
+    TimeLimit,
+}
+
 /// Runs every analyzer for `lang` over a parsed tree.
 pub fn analyze(lang: Lang, src: &str, tree: &Tree, opts: &RuleOptions) -> Vec<Hit> {
-    let mut cx = Ctx::new(src, lang, tree, opts);
+    analyze_within(lang, src, tree, opts, Limits::default()).unwrap_or_default()
+}
+
+/// [`analyze`] within per-file limits.
+pub fn analyze_within(
+    lang: Lang,
+    src: &str,
+    tree: &Tree,
+    opts: &RuleOptions,
+    limits: Limits,
+) -> Result<Vec<Hit>, Abandoned> {
+    let mut cx = Ctx::new(src, lang, tree, opts, limits.deadline);
+    if cx.max_depth > limits.max_depth {
+        return Err(Abandoned::TooDeep {
+            depth: cx.max_depth,
+        });
+    }
     match lang {
         Lang::Python => python::check(&mut cx),
         Lang::JavaScript | Lang::TypeScript | Lang::Tsx => js::check(&mut cx),
         Lang::Go => go::check(&mut cx),
         Lang::Java => java::check(&mut cx),
+        Lang::Ruby => ruby::check(&mut cx),
+        Lang::Php => php::check(&mut cx),
+    }
+    if cx.expired() {
+        // Queries answered empty after the deadline: what was found may
+        // rest on missing facts (a removal not seen), so nothing is kept.
+        return Err(Abandoned::TimeLimit);
     }
     let mut hits = std::mem::take(&mut cx.hits);
     if cx.root.has_error() {
         // Where the parse failed, scopes and declarations are unreliable:
         // drop findings that touch an error and declaration-based rules.
-        let errors: Vec<(usize, usize)> = cx
+        let mut errors: Vec<(usize, usize)> = cx
             .nodes
             .iter()
             .filter(|n| n.is_error() || n.is_missing())
             .map(|n| (n.start_byte(), n.end_byte()))
             .collect();
+        errors.sort_unstable();
+        // Longest error end among errors starting at or before each one.
+        let mut reach = Vec::with_capacity(errors.len());
+        let mut far = 0;
+        for (_, e) in &errors {
+            far = far.max(*e);
+            reach.push(far);
+        }
         hits.retain(|h| {
-            h.rule != Rule::AccidentalGlobal
-                && !errors
-                    .iter()
-                    .any(|(s, e)| h.start_byte <= *e && *s <= h.end_byte)
+            if h.rule == Rule::AccidentalGlobal {
+                return false;
+            }
+            let upto = errors.partition_point(|(s, _)| *s <= h.end_byte);
+            upto == 0 || reach[upto - 1] < h.start_byte
         });
     }
     hits.sort_by_key(|h| (h.start_byte, h.rule));
     hits.dedup_by(|a, b| a.rule == b.rule && a.line == b.line);
-    hits
+    Ok(hits)
 }
 
-/// Per-file analysis context: the source, every node in preorder and where
-/// each node's subtree ends in that order.
+/// The node kinds that open a function scope in each language: the
+/// ancestor query for them is answered from a precomputed table.
+fn function_kinds(lang: Lang) -> &'static [&'static str] {
+    match lang {
+        Lang::Python => python::FN,
+        Lang::JavaScript | Lang::TypeScript | Lang::Tsx => js::FN,
+        Lang::Go => go::FN,
+        Lang::Java => java::FN,
+        Lang::Ruby => ruby::FN,
+        Lang::Php => php::FN,
+    }
+}
+
+const NONE: u32 = u32::MAX;
+
+/// Per-file analysis context: the source, every named node in preorder,
+/// where each node's subtree ends in that order, its parent and its nearest
+/// enclosing function (so ancestor queries never walk the tree: tree-sitter's
+/// own `parent()` descends from the root, which made deep files cubic).
 pub(crate) struct Ctx<'a> {
     pub src: &'a str,
     pub lang: Lang,
     pub root: Node<'a>,
     pub nodes: Vec<Node<'a>>,
-    subtree_end: Vec<usize>,
-    by_kind: HashMap<&'static str, Vec<usize>>,
+    subtree_end: Vec<u32>,
+    parent: Vec<u32>,
+    func: Vec<u32>,
+    fn_kinds: &'static [&'static str],
+    by_kind: HashMap<&'static str, Vec<u32>>,
+    pub max_depth: usize,
     pub hits: Vec<Hit>,
     pub opts: &'a RuleOptions,
+    deadline: Option<std::time::Instant>,
+    work: Cell<u32>,
+    expired: Cell<bool>,
+    /// (kind, text) -> indices in preorder, built on first use.
+    by_text: std::cell::OnceCell<HashMap<(&'static str, &'a str), Vec<u32>>>,
 }
 
 impl<'a> Ctx<'a> {
-    fn new(src: &'a str, lang: Lang, tree: &'a Tree, opts: &'a RuleOptions) -> Self {
+    fn new(
+        src: &'a str,
+        lang: Lang,
+        tree: &'a Tree,
+        opts: &'a RuleOptions,
+        deadline: Option<std::time::Instant>,
+    ) -> Self {
         let root = tree.root_node();
-        let mut nodes = Vec::new();
-        let mut subtree_end = Vec::new();
-        let mut by_kind: HashMap<&'static str, Vec<usize>> = HashMap::new();
-        // One entry per cursor depth: the node's index if it is named.
-        let mut stack: Vec<Option<usize>> = Vec::new();
+        let fn_kinds = function_kinds(lang);
+        let mut nodes: Vec<Node<'a>> = Vec::new();
+        let mut subtree_end: Vec<u32> = Vec::new();
+        let mut parent: Vec<u32> = Vec::new();
+        let mut func: Vec<u32> = Vec::new();
+        let mut by_kind: HashMap<&'static str, Vec<u32>> = HashMap::new();
+        // The ancestor stack: one entry per cursor depth, the node's index
+        // if it is named.
+        let mut stack: Vec<Option<u32>> = Vec::new();
+        // Named ancestors only, with the nearest enclosing function of each.
+        let mut named: Vec<(u32, u32)> = Vec::new();
+        let mut max_depth = 0;
         let mut cursor = root.walk();
         'walk: loop {
             let node = cursor.node();
             if node.is_named() {
-                let idx = nodes.len();
+                let idx = nodes.len() as u32;
+                let (par, par_fn) = named.last().copied().unwrap_or((NONE, NONE));
+                let encl = match par {
+                    NONE => NONE,
+                    p if fn_kinds.contains(&nodes[p as usize].kind()) => p,
+                    _ => par_fn,
+                };
                 nodes.push(node);
                 subtree_end.push(idx + 1);
+                parent.push(par);
+                func.push(encl);
                 by_kind.entry(node.kind()).or_default().push(idx);
                 stack.push(Some(idx));
+                named.push((idx, encl));
+                max_depth = max_depth.max(named.len());
             } else {
                 stack.push(None);
             }
@@ -95,7 +209,8 @@ impl<'a> Ctx<'a> {
             }
             loop {
                 if let Some(Some(i)) = stack.pop() {
-                    subtree_end[i] = nodes.len();
+                    subtree_end[i as usize] = nodes.len() as u32;
+                    named.pop();
                 }
                 if cursor.goto_next_sibling() {
                     break;
@@ -107,7 +222,7 @@ impl<'a> Ctx<'a> {
         }
         while let Some(top) = stack.pop() {
             if let Some(i) = top {
-                subtree_end[i] = nodes.len();
+                subtree_end[i as usize] = nodes.len() as u32;
             }
         }
         Ctx {
@@ -116,20 +231,94 @@ impl<'a> Ctx<'a> {
             root,
             nodes,
             subtree_end,
+            parent,
+            func,
+            fn_kinds,
             by_kind,
+            max_depth,
             hits: Vec::new(),
             opts,
+            deadline,
+            work: Cell::new(0),
+            expired: Cell::new(false),
+            by_text: std::cell::OnceCell::new(),
         }
     }
 
+    /// Descendants of `scope` of one kind whose text is `text`, from an
+    /// index (so looking up a name in a huge function costs its uses, not
+    /// the function's size). Only leaf-like kinds are indexed.
+    pub fn named_in(&self, scope: Node<'a>, kind: &'static str, text: &str) -> Vec<Node<'a>> {
+        let index = self.by_text.get_or_init(|| {
+            let mut m: HashMap<(&'static str, &'a str), Vec<u32>> = HashMap::new();
+            for (i, n) in self.nodes.iter().enumerate() {
+                if n.named_child_count() == 0 && n.end_byte() - n.start_byte() <= 256 {
+                    m.entry((n.kind(), self.text(*n)))
+                        .or_default()
+                        .push(i as u32);
+                }
+            }
+            m
+        });
+        let Some(v) = index.get(&(kind, text)) else {
+            return Vec::new();
+        };
+        let Some(i) = self.position(scope) else {
+            return Vec::new();
+        };
+        let end = self.subtree_end[i];
+        let from = v.partition_point(|&j| j <= i as u32);
+        let upto = v.partition_point(|&j| j < end);
+        if !self.spend(upto.saturating_sub(from)) {
+            return Vec::new();
+        }
+        v[from..upto.max(from)]
+            .iter()
+            .map(|&j| self.nodes[j as usize])
+            .collect()
+    }
+
+    /// Counts work and checks the deadline every few thousand units.
+    fn spend(&self, units: usize) -> bool {
+        if self.expired.get() {
+            return false;
+        }
+        let Some(deadline) = self.deadline else {
+            return true;
+        };
+        let w = self.work.get().wrapping_add(units.min(1 << 20) as u32 + 1);
+        self.work.set(w & 0x3fff);
+        if w > 0x3fff && std::time::Instant::now() > deadline {
+            self.expired.set(true);
+            return false;
+        }
+        true
+    }
+
+    /// True once the per-file deadline has passed: every query then
+    /// answers empty and the analyzers' loops stop.
+    pub fn expired(&self) -> bool {
+        self.expired.get() || !self.spend(0)
+    }
+
     /// Index of a named node in preorder: nodes are sorted by start byte
-    /// (ancestors first on ties), so binary search then a short scan.
+    /// and, on ties, ancestors (longer spans) first, so a binary search on
+    /// (start, -end) lands on it or on the few wrappers with the same span.
     fn position(&self, n: Node) -> Option<usize> {
-        let start = n.start_byte();
-        let mut i = self.nodes.partition_point(|x| x.start_byte() < start);
+        let (start, end) = (n.start_byte(), n.end_byte());
+        let mut i = self.nodes.partition_point(|x| {
+            let s = x.start_byte();
+            s < start || (s == start && x.end_byte() > end)
+        });
+        // Zero-width nodes (MISSING tokens) may sit before it with the same
+        // start; any other node there is an ancestor with the same span.
         while i < self.nodes.len() && self.nodes[i].start_byte() == start {
-            if self.nodes[i].id() == n.id() {
+            let x = self.nodes[i];
+            if x.id() == n.id() {
                 return Some(i);
+            }
+            if x.end_byte() < end && x.end_byte() > x.start_byte() {
+                return None;
             }
             i += 1;
         }
@@ -144,7 +333,13 @@ impl<'a> Ctx<'a> {
     /// Every descendant of `n` (not `n` itself), in preorder.
     pub fn desc(&self, n: Node<'a>) -> &[Node<'a>] {
         match self.position(n) {
-            Some(i) => &self.nodes[i + 1..self.subtree_end[i]],
+            Some(i) => {
+                let end = self.subtree_end[i] as usize;
+                if !self.spend(end - i) {
+                    return &[];
+                }
+                &self.nodes[i + 1..end]
+            }
             None => &[],
         }
     }
@@ -160,22 +355,60 @@ impl<'a> Ctx<'a> {
 
     /// All nodes of a kind in the file.
     pub fn all(&self, kind: &str) -> Vec<Node<'a>> {
-        self.by_kind
-            .get(kind)
-            .map(|v| v.iter().map(|&i| self.nodes[i]).collect())
-            .unwrap_or_default()
+        let v = self.by_kind.get(kind).map(Vec::as_slice).unwrap_or(&[]);
+        if !self.spend(v.len()) {
+            return Vec::new();
+        }
+        v.iter().map(|&i| self.nodes[i as usize]).collect()
+    }
+
+    /// The parent of a node (from the table: constant time).
+    pub fn up(&self, n: Node<'a>) -> Option<Node<'a>> {
+        match self.position(n) {
+            Some(i) => match self.parent[i] {
+                NONE => None,
+                p => Some(self.nodes[p as usize]),
+            },
+            // Anonymous tokens are not in the table.
+            None => n.parent(),
+        }
     }
 
     /// The nearest strict ancestor whose kind is one of `kinds`.
     pub fn enclosing(&self, n: Node<'a>, kinds: &[&str]) -> Option<Node<'a>> {
-        let mut cur = n.parent();
-        while let Some(p) = cur {
-            if kinds.contains(&p.kind()) {
-                return Some(p);
-            }
-            cur = p.parent();
+        let mut i = match self.position(n) {
+            Some(i) => i,
+            None => return n.parent().and_then(|p| self.enclosing_or_self(p, kinds)),
+        };
+        if kinds == self.fn_kinds {
+            return match self.func[i] {
+                NONE => None,
+                f => Some(self.nodes[f as usize]),
+            };
         }
+        let mut steps = 0;
+        loop {
+            let p = self.parent[i];
+            if p == NONE {
+                break;
+            }
+            i = p as usize;
+            steps += 1;
+            if kinds.contains(&self.nodes[i].kind()) {
+                let _ = self.spend(steps);
+                return Some(self.nodes[i]);
+            }
+        }
+        let _ = self.spend(steps);
         None
+    }
+
+    fn enclosing_or_self(&self, n: Node<'a>, kinds: &[&str]) -> Option<Node<'a>> {
+        if kinds.contains(&n.kind()) {
+            Some(n)
+        } else {
+            self.enclosing(n, kinds)
+        }
     }
 
     /// True when `inner` lies inside `outer` (or is it).
@@ -264,30 +497,30 @@ pub fn root_ident(text: &str) -> &str {
     &text[..end]
 }
 
-/// Finds an SQL statement that reads rows with no LIMIT, skipping catalog
-/// queries and single-row aggregates. `sql` is a string literal's text.
+/// Finds an SQL statement that reads rows with no LIMIT and no key lookup,
+/// skipping catalog queries and single-row aggregates. `sql` is a string
+/// literal's text (quotes, prefixes and any layout of whitespace allowed).
 pub fn unbounded_select(sql: &str) -> bool {
-    let up = sql.to_ascii_uppercase();
+    // One space between words, so multi-line SQL reads like one line.
+    let up = sql
+        .to_ascii_uppercase()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let up = format!(
+        " {} ",
+        up.trim_matches(|c: char| matches!(c, '"' | '\'' | '`' | ' '))
+    );
     let trimmed = up
+        .trim_start()
         .trim_start_matches(['"', '\'', '`', 'F', 'R', 'B'])
+        .trim_start_matches(['"', '\'', '`'])
         .trim_start();
     if !trimmed.starts_with("SELECT") {
         return false;
     }
-    let bounded = [
-        " LIMIT ",
-        " LIMIT\n",
-        "LIMIT %",
-        "LIMIT ?",
-        "LIMIT $",
-        "FETCH FIRST",
-        " TOP ",
-        "ROWNUM",
-        " OFFSET ",
-    ];
-    if bounded.iter().any(|b| up.contains(b))
-        || up.trim_end_matches(['"', '\'', '`']).ends_with("LIMIT 1")
-    {
+    let bounded = [" LIMIT ", "FETCH FIRST", " TOP ", "ROWNUM", " OFFSET "];
+    if bounded.iter().any(|b| up.contains(b)) {
         return false;
     }
     let catalog = [
@@ -310,12 +543,32 @@ pub fn unbounded_select(sql: &str) -> bool {
     if aggregates.iter().any(|a| select_list.contains(a)) && !up.contains("GROUP BY") {
         return false;
     }
+    if !up.contains(" FROM ") {
+        return false;
+    }
     // A primary-key lookup returns one row.
     let pk = ["WHERE ID =", "WHERE ID=", ".ID =", " PK =", "WHERE UUID ="];
     if pk.iter().any(|p| up.contains(p)) {
         return false;
     }
-    up.contains(" FROM ")
+    // A WHERE that pins a column to a bound parameter (`sku = %s`,
+    // `id = ?`, `user_id IN (?, ?)`) reads the rows of one key, not a table.
+    if let Some(pos) = up.find(" WHERE ") {
+        let clause = &up[pos + 7..];
+        let clause = ["GROUP BY", "ORDER BY", "HAVING", "UNION"]
+            .iter()
+            .filter_map(|k| clause.find(k))
+            .min()
+            .map_or(clause, |end| &clause[..end]);
+        let compact: String = clause.chars().filter(|c| *c != ' ').collect();
+        let placeholder = [
+            "=?", "=%S", "=$", "=:", "=%(", "=@", "IN(?", "IN(%S", "IN($", "IN(:",
+        ];
+        if placeholder.iter().any(|p| compact.contains(p)) {
+            return false;
+        }
+    }
+    true
 }
 
 #[cfg(test)]
@@ -344,5 +597,21 @@ mod tests {
             "'SELECT table_name FROM information_schema.tables'"
         ));
         assert!(!unbounded_select("'UPDATE t SET x = 1'"));
+        // Layout does not matter; a key bound to a parameter bounds it.
+        assert!(unbounded_select(
+            "\"\"\"\n  SELECT id, name\n  FROM customers\n\"\"\""
+        ));
+        assert!(!unbounded_select(
+            "\"SELECT price FROM prices WHERE sku = %s\""
+        ));
+        assert!(!unbounded_select(
+            "'SELECT * FROM t WHERE org_id = ? ORDER BY id'"
+        ));
+        assert!(!unbounded_select("'SELECT * FROM t WHERE id IN (?, ?)'"));
+        // A WHERE on a literal or a range still reads an open-ended set.
+        assert!(unbounded_select(
+            "\"SELECT id FROM invoices WHERE status = 'open'\""
+        ));
+        assert!(unbounded_select("'SELECT * FROM events WHERE at > now()'"));
     }
 }

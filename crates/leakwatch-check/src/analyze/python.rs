@@ -7,11 +7,14 @@ use tree_sitter::Node;
 use super::{mentions, root_ident, unbounded_select, Ctx};
 use crate::rules::Rule;
 
-const FN: &[&str] = &["function_definition", "lambda"];
+pub(crate) const FN: &[&str] = &["function_definition", "lambda"];
 
 pub fn check(cx: &mut Ctx) {
     decorated_caches(cx);
     module_containers(cx);
+    // Not only when the module has containers of its own.
+    class_containers(cx);
+    closures(cx);
     listeners(cx);
     results(cx);
     threads(cx);
@@ -105,8 +108,28 @@ fn first_arg<'a>(args: Option<Node<'a>>) -> Option<Node<'a>> {
     first
 }
 
+/// Classes of this file that derive from an Enum type.
+fn enum_classes<'a>(cx: &Ctx<'a>) -> Vec<&'a str> {
+    cx.all("class_definition")
+        .into_iter()
+        .filter(|c| {
+            Ctx::field(*c, "superclasses").is_some_and(|s| {
+                let t = cx.text(s);
+                ["Enum", "IntEnum", "StrEnum", "Flag", "IntFlag"]
+                    .iter()
+                    .any(|e| mentions(t, e))
+            })
+        })
+        .filter_map(|c| Ctx::field(c, "name").map(|n| cx.text(n)))
+        .collect()
+}
+
 fn decorated_caches(cx: &mut Ctx) {
+    let enums = enum_classes(cx);
     for decorator in cx.all("decorator") {
+        if cx.expired() {
+            break;
+        }
         // The expression, without a trailing comment tree-sitter may attach.
         let Some(dec) = (0..decorator.named_child_count())
             .filter_map(|i| decorator.named_child(i))
@@ -116,7 +139,7 @@ fn decorated_caches(cx: &mut Ctx) {
         };
         let t = cx.text(dec).trim().to_string();
         let name = t.split('(').next().unwrap_or("").trim();
-        let def = decorator.parent().and_then(|d| Ctx::field(d, "definition"));
+        let def = cx.up(decorator).and_then(|d| Ctx::field(d, "definition"));
         // A cached function of no arguments is a lazy singleton: one entry.
         let takes_args = def
             .and_then(|d| Ctx::field(d, "parameters"))
@@ -130,6 +153,26 @@ fn decorated_caches(cx: &mut Ctx) {
             })
             .unwrap_or(true);
         if !takes_args {
+            continue;
+        }
+        // Every argument of a small closed domain (an Enum of this file, a
+        // bool, a Literal): the cache holds at most that many entries.
+        let closed_domain = def
+            .and_then(|d| Ctx::field(d, "parameters"))
+            .is_some_and(|p| {
+                let mut c = p.walk();
+                let params: Vec<Node> = p
+                    .named_children(&mut c)
+                    .filter(|a| !matches!(cx.text(*a), "self" | "cls") && a.kind() != "comment")
+                    .collect();
+                params.iter().all(|a| {
+                    Ctx::field(*a, "type").is_some_and(|t| {
+                        let ty = cx.text(t);
+                        ty == "bool" || ty.starts_with("Literal[") || enums.contains(&ty)
+                    })
+                })
+            });
+        if closed_domain {
             continue;
         }
         if (name == "functools.cache" || name == "cache")
@@ -157,12 +200,12 @@ fn decorated_caches(cx: &mut Ctx) {
             continue;
         }
         let Some(def) = def else { continue };
-        let in_class = def
-            .parent()
-            .and_then(|d| d.parent())
-            .and_then(|b| b.parent())
+        let in_class = cx
+            .up(def)
+            .and_then(|d| cx.up(d))
+            .and_then(|b| cx.up(b))
             .is_some_and(|c| c.kind() == "class_definition");
-        let decorated = def.parent().map(|d| cx.text(d)).unwrap_or("");
+        let decorated = cx.up(def).map(|d| cx.text(d)).unwrap_or("");
         let first_param = Ctx::field(def, "parameters")
             .and_then(|p| p.named_child(0))
             .map(|p| cx.text(p))
@@ -192,7 +235,7 @@ enum Shape {
     Set,
 }
 
-fn container_shape(cx: &Ctx, right: Node) -> Option<Shape> {
+fn container_shape<'a>(cx: &Ctx<'a>, right: Node<'a>) -> Option<Shape> {
     match right.kind() {
         "dictionary" => Some(Shape::Map),
         "list" => Some(Shape::Seq),
@@ -228,6 +271,9 @@ fn module_names<'a>(cx: &Ctx<'a>) -> HashSet<&'a str> {
         match stmt.kind() {
             "import_statement" | "import_from_statement" => {
                 for id in cx.desc_kind(stmt, "identifier") {
+                    if cx.expired() {
+                        break;
+                    }
                     names.insert(cx.text(id));
                 }
             }
@@ -247,7 +293,7 @@ fn module_names<'a>(cx: &Ctx<'a>) -> HashSet<&'a str> {
 /// An add that registers rather than caches: inside a function (or one of
 /// its enclosing functions) named like a one-time step, or a decorator-style
 /// function that files its argument and returns it (`def register(fn): X.append(fn); return fn`).
-fn registration(cx: &Ctx, site: Node, f: Node) -> bool {
+fn registration<'a>(cx: &Ctx<'a>, site: Node<'a>, f: Node<'a>) -> bool {
     let mut cur = Some(f);
     while let Some(func) = cur {
         if runs_once(fn_name(cx, func)) {
@@ -282,7 +328,7 @@ struct Uses<'a> {
 
 /// Whether identifier `name` is a local (parameter or assigned without
 /// `global`) in function `f`.
-fn shadowed(cx: &Ctx, f: Node, name: &str) -> bool {
+fn shadowed<'a>(cx: &Ctx<'a>, f: Node<'a>, name: &str) -> bool {
     if cx
         .desc_kind(f, "global_statement")
         .iter()
@@ -362,20 +408,20 @@ fn classify_use<'a>(
     shape: Shape,
     uses: &mut Uses<'a>,
 ) {
-    let Some(p) = u.parent() else { return };
+    let Some(p) = cx.up(u) else { return };
     let is_field =
         |node: Node, field: &str| Ctx::field(node, field).is_some_and(|x| x.id() == u.id());
     let extra_release = &cx.opts.release_methods;
     match p.kind() {
         "attribute" if is_field(p, "object") => {
             let m = Ctx::field(p, "attribute").map(|a| cx.text(a)).unwrap_or("");
-            let called = p.parent().is_some_and(|g| g.kind() == "call");
+            let called = cx.up(p).is_some_and(|g| g.kind() == "call");
             if !called {
                 return;
             }
             if ADD_METHODS.contains(&m) {
                 if let Some(f) = f {
-                    uses.adds.push((p.parent().unwrap_or(p), f));
+                    uses.adds.push((cx.up(p).unwrap_or(p), f));
                 }
                 if m == "setdefault" {
                     uses.lookups += 1;
@@ -388,7 +434,7 @@ fn classify_use<'a>(
         }
         "subscript" if is_field(p, "value") => {
             let slice = cx.desc(p).iter().any(|d| d.kind() == "slice");
-            let g = p.parent();
+            let g = cx.up(p);
             let gk = g.map(|g| g.kind()).unwrap_or("");
             let is_left =
                 g.is_some_and(|g| Ctx::field(g, "left").is_some_and(|l| l.id() == p.id()));
@@ -406,12 +452,10 @@ fn classify_use<'a>(
                     .and_then(|g| Ctx::field(g, "attribute"))
                     .map(|a| cx.text(a))
                     .unwrap_or("");
-                let called = g
-                    .and_then(|g| g.parent())
-                    .is_some_and(|c| c.kind() == "call");
+                let called = g.and_then(|g| cx.up(g)).is_some_and(|c| c.kind() == "call");
                 if called && ADD_METHODS.contains(&m) {
                     if let Some(f) = f {
-                        uses.adds.push((g.and_then(|g| g.parent()).unwrap_or(p), f));
+                        uses.adds.push((g.and_then(|g| cx.up(g)).unwrap_or(p), f));
                     }
                 } else if called && REMOVE_METHODS.contains(&m) {
                     uses.removes += 1;
@@ -424,8 +468,8 @@ fn classify_use<'a>(
         }
         "comparison_operator" => uses.lookups += 1,
         "argument_list" => {
-            let callee = p
-                .parent()
+            let callee = cx
+                .up(p)
                 .and_then(|c| Ctx::field(c, "function"))
                 .map(|c| cx.text(c))
                 .unwrap_or("");
@@ -484,6 +528,9 @@ fn module_containers(cx: &mut Ctx) {
     let wanted: HashSet<&str> = containers.iter().map(|c| c.0).collect();
     let mut by_name: HashMap<&str, Vec<Node>> = HashMap::new();
     for id in cx.all("identifier") {
+        if cx.expired() {
+            break;
+        }
         let t = cx.text(id);
         if wanted.contains(t) {
             by_name.entry(t).or_default().push(id);
@@ -513,13 +560,28 @@ fn module_containers(cx: &mut Ctx) {
         }
         report_container(cx, "module-level", name, shape, uses);
     }
-    class_containers(cx);
 }
 
 /// Class attributes (`class C: _cache = {}`) are shared by every instance and
 /// live as long as the class: the same rules as module-level collections.
 fn class_containers(cx: &mut Ctx) {
+    // `store = TokenStore()` at module level.
+    let mut module_instances: HashSet<&str> = HashSet::new();
+    let mut cur = cx.root.walk();
+    for stmt in cx.root.named_children(&mut cur) {
+        if let Some(a) = stmt.named_child(0).filter(|a| a.kind() == "assignment") {
+            if let Some(r) = Ctx::field(a, "right").filter(|r| r.kind() == "call") {
+                let (f, _) = call_parts(cx, r);
+                if f.starts_with(|c: char| c.is_ascii_uppercase()) && !f.contains('.') {
+                    module_instances.insert(f);
+                }
+            }
+        }
+    }
     for class in cx.all("class_definition") {
+        if cx.expired() {
+            break;
+        }
         let Some(body) = Ctx::field(class, "body") else {
             continue;
         };
@@ -535,6 +597,55 @@ fn class_containers(cx: &mut Ctx) {
                 Some((cx.text(l), shape))
             })
             .collect();
+        // A class instantiated at module level (a singleton) keeps the
+        // containers its `__init__` creates for the life of the process.
+        let singleton = !cname.is_empty() && module_instances.contains(&cname);
+        let mut inst_attrs: Vec<(&str, Shape)> = Vec::new();
+        if singleton {
+            for f in cx.desc_kind(class, "function_definition") {
+                if fn_name(cx, f) != "__init__" {
+                    continue;
+                }
+                for a in cx.desc_kind(f, "assignment") {
+                    let (Some(l), Some(r)) = (Ctx::field(a, "left"), Ctx::field(a, "right")) else {
+                        continue;
+                    };
+                    if l.kind() == "attribute"
+                        && Ctx::field(l, "object").is_some_and(|o| cx.text(o) == "self")
+                    {
+                        if let (Some(attr), Some(shape)) =
+                            (Ctx::field(l, "attribute"), container_shape(cx, r))
+                        {
+                            inst_attrs.push((cx.text(attr), shape));
+                        }
+                    }
+                }
+            }
+        }
+        for (name, shape) in inst_attrs {
+            let refs: Vec<Node> = cx
+                .desc_kind(class, "attribute")
+                .into_iter()
+                .filter(|at| {
+                    Ctx::field(*at, "attribute").is_some_and(|a| cx.text(a) == name)
+                        && Ctx::field(*at, "object").is_some_and(|o| cx.text(o) == "self")
+                })
+                .collect();
+            let mut uses = Uses::default();
+            for r in refs {
+                let f = cx.enclosing(r, FN);
+                let in_init = f.is_some_and(|f| fn_name(cx, f) == "__init__");
+                let assigned = cx.up(r).is_some_and(|p| {
+                    p.kind() == "assignment"
+                        && Ctx::field(p, "left").is_some_and(|l| l.id() == r.id())
+                });
+                if in_init && assigned {
+                    continue; // the creation itself
+                }
+                classify_use(cx, r, f, shape, &mut uses);
+            }
+            report_container(cx, "singleton attribute", name, shape, uses);
+        }
         for (name, shape) in attrs {
             let refs: Vec<Node> = cx
                 .desc_kind(class, "attribute")
@@ -548,7 +659,7 @@ fn class_containers(cx: &mut Ctx) {
                 .collect();
             // `self.x = ...` makes it per-instance from then on.
             let per_instance = refs.iter().any(|r| {
-                r.parent().is_some_and(|p| {
+                cx.up(*r).is_some_and(|p| {
                     p.kind() == "assignment"
                         && Ctx::field(p, "left").is_some_and(|l| l.id() == r.id())
                 })
@@ -566,7 +677,7 @@ fn class_containers(cx: &mut Ctx) {
     }
 }
 
-fn report_container(cx: &mut Ctx, scope: &str, name: &str, shape: Shape, uses: Uses) {
+fn report_container<'a>(cx: &mut Ctx<'a>, scope: &str, name: &str, shape: Shape, uses: Uses<'a>) {
     let lname = name.to_ascii_lowercase();
     if lname.contains("registry") || lname.contains("handlers") || lname.contains("plugins") {
         return;
@@ -606,10 +717,121 @@ fn report_container(cx: &mut Ctx, scope: &str, name: &str, shape: Shape, uses: U
     }
 }
 
+/// Whether a local assigned in `f` holds more than a scalar: assigned from
+/// a call that is not a size/number/str conversion.
+fn bulky_local<'a>(cx: &Ctx<'a>, f: Node<'a>, name: &str) -> bool {
+    const SMALL: &[&str] = &[
+        "len", "int", "float", "str", "bool", "round", "sum", "min", "max", "hash", "id", "repr",
+        "format", "abs", "ord", "chr",
+    ];
+    cx.named_in(f, "identifier", name).into_iter().any(|l| {
+        cx.up(l).is_some_and(|a| {
+            a.kind() == "assignment"
+                && Ctx::field(a, "left").is_some_and(|x| x.id() == l.id())
+                && cx.enclosing(a, FN).map(|x| x.id()) == Some(f.id())
+                && Ctx::field(a, "right").is_some_and(|r| {
+                    r.kind() == "call" && {
+                        let (callee, _) = call_parts(cx, r);
+                        !SMALL.contains(&callee) && !callee.ends_with(".to_dict")
+                    }
+                })
+        })
+    })
+}
+
+/// The first name a lambda reads that is a bulky local of `f`.
+fn captured_bulk<'a>(cx: &Ctx<'a>, lambda: Node<'a>, f: Node<'a>) -> Option<&'a str> {
+    let params: Vec<&str> = Ctx::field(lambda, "parameters")
+        .map(|p| {
+            cx.desc_kind(p, "identifier")
+                .into_iter()
+                .map(|i| cx.text(i))
+                .collect()
+        })
+        .unwrap_or_default();
+    cx.desc_kind(lambda, "identifier")
+        .into_iter()
+        .map(|i| cx.text(i))
+        .find(|n| !params.contains(n) && bulky_local(cx, f, n))
+}
+
+/// Closures that live as long as the process: `atexit.register(...)` per
+/// call, and lambdas filed in module-level containers, capturing a local
+/// that holds a whole upload, body or DataFrame.
+fn closures(cx: &mut Ctx) {
+    let module = module_names(cx);
+    for call in cx.all("call") {
+        if cx.expired() {
+            break;
+        }
+        let (callee, args) = call_parts(cx, call);
+        let Some(f) = cx.enclosing(call, &["function_definition"]) else {
+            continue;
+        };
+        let atexit = callee == "atexit.register" && !runs_once(fn_name(cx, f));
+        let filed = callee.rsplit_once('.').is_some_and(|(obj, m)| {
+            matches!(m, "append" | "add" | "setdefault" | "insert") && module.contains(obj)
+        });
+        if !atexit && !filed {
+            continue;
+        }
+        let Some(lambda) = args.and_then(|a| {
+            let mut c = a.walk();
+            let l = a.named_children(&mut c).find(|x| x.kind() == "lambda");
+            l
+        }) else {
+            continue;
+        };
+        if let Some(name) = captured_bulk(cx, lambda, f) {
+            let why = if atexit {
+                "`atexit.register` on every call keeps each lambda, and"
+            } else {
+                "this lambda is filed in a module-level collection, which keeps it, and"
+            };
+            cx.hit(
+                Rule::ClosureCapture,
+                call,
+                format!("{why} the whole `{name}` it captures, alive until the process exits"),
+                "capture only the small value needed (`size = len(body)`), or register once at startup",
+            );
+        }
+    }
+    // `REGISTRY[key] = lambda: ...` in a function.
+    for a in cx.all("assignment") {
+        if cx.expired() {
+            break;
+        }
+        let (Some(l), Some(r)) = (Ctx::field(a, "left"), Ctx::field(a, "right")) else {
+            continue;
+        };
+        if l.kind() != "subscript" || r.kind() != "lambda" {
+            continue;
+        }
+        let target = Ctx::field(l, "value").map(|v| cx.text(v)).unwrap_or("");
+        let Some(f) = cx.enclosing(a, &["function_definition"]) else {
+            continue;
+        };
+        if !module.contains(target) {
+            continue;
+        }
+        if let Some(name) = captured_bulk(cx, r, f) {
+            cx.hit(
+                Rule::ClosureCapture,
+                a,
+                format!("the lambda filed in module-level `{target}` captures the whole `{name}`, which stays alive as long as the entry does"),
+                "capture only what the callback needs (a summary, a size, a path), not the data itself",
+            );
+        }
+    }
+}
+
 fn listeners(cx: &mut Ctx) {
     let module = module_names(cx);
     let extra = cx.opts.listener_targets.clone();
     for call in cx.all("call") {
+        if cx.expired() {
+            break;
+        }
         let Some(func) = Ctx::field(call, "function").filter(|f| f.kind() == "attribute") else {
             continue;
         };
@@ -722,17 +944,29 @@ fn queryset_whole(text: &str) -> Option<&str> {
     }
 }
 
+/// The SQL text of an argument: a string literal, or a name assigned one in
+/// the same function or at module level (a query constant).
 fn sql_of<'a>(cx: &Ctx<'a>, scope: Node<'a>, arg: Node<'a>) -> Option<&'a str> {
     match arg.kind() {
         "string" | "concatenated_string" => Some(cx.text(arg)),
         "identifier" => {
             let name = cx.text(arg);
-            cx.desc_kind(scope, "assignment").into_iter().find_map(|a| {
-                let l = Ctx::field(a, "left")?;
-                let r = Ctx::field(a, "right")?;
-                (cx.text(l) == name && matches!(r.kind(), "string" | "concatenated_string"))
-                    .then(|| cx.text(r))
-            })
+            let assigned = |within: Node<'a>, module_level: bool| {
+                cx.named_in(within, "identifier", name)
+                    .into_iter()
+                    .find_map(|l| {
+                        let a = cx.up(l).filter(|a| a.kind() == "assignment")?;
+                        if Ctx::field(a, "left")?.id() != l.id() {
+                            return None;
+                        }
+                        if module_level && cx.enclosing(a, FN).is_some() {
+                            return None;
+                        }
+                        let r = Ctx::field(a, "right")?;
+                        matches!(r.kind(), "string" | "concatenated_string").then(|| cx.text(r))
+                    })
+            };
+            assigned(scope, false).or_else(|| assigned(cx.root, true))
         }
         _ => None,
     }
@@ -742,6 +976,9 @@ fn results(cx: &mut Ctx) {
     // Whole querysets iterated or materialized.
     let mut sites: Vec<Node> = Vec::new();
     for n in cx.nodes.clone() {
+        if cx.expired() {
+            break;
+        }
         match n.kind() {
             "for_statement" | "for_in_clause" => {
                 if let Some(r) = Ctx::field(n, "right") {
@@ -760,6 +997,9 @@ fn results(cx: &mut Ctx) {
         }
     }
     for s in sites {
+        if cx.expired() {
+            break;
+        }
         if let Some(model) = queryset_whole(cx.text(s)) {
             let model = model.to_string();
             cx.hit(
@@ -770,8 +1010,63 @@ fn results(cx: &mut Ctx) {
             );
         }
     }
+    // SQLAlchemy `.all()` of a whole query; pandas reading a whole table.
+    for call in cx.all("call") {
+        if cx.expired() {
+            break;
+        }
+        let (f, args) = call_parts(cx, call);
+        if cx.enclosing(call, FN).is_none() {
+            continue;
+        }
+        let flagged = if let Some(chain) = f.strip_suffix(".all") {
+            let args_empty = args.is_some_and(|a| a.named_child_count() == 0);
+            let query = chain.contains(".query(") || chain.ends_with(".query");
+            let select = chain.contains("execute(select(") || chain.contains("scalars(select(");
+            let narrowed = [
+                ".filter(",
+                ".filter_by(",
+                ".where(",
+                ".limit(",
+                ".get(",
+                ".first(",
+                ".one(",
+                ".slice(",
+                ".offset(",
+                ".yield_per(",
+                ".join(",
+            ]
+            .iter()
+            .any(|m| chain.contains(m));
+            args_empty && (query || select) && !narrowed && !chain.contains(".objects.")
+        } else if matches!(
+            f,
+            "pd.read_sql" | "pandas.read_sql" | "pd.read_sql_query" | "pandas.read_sql_query"
+        ) {
+            let scope = cx.enclosing(call, FN).unwrap_or(cx.root);
+            kwarg(cx, args, "chunksize").is_none()
+                && first_arg(args)
+                    .and_then(|a| sql_of(cx, scope, a))
+                    .is_some_and(unbounded_select)
+        } else if matches!(f, "pd.read_sql_table" | "pandas.read_sql_table") {
+            kwarg(cx, args, "chunksize").is_none()
+        } else {
+            false
+        };
+        if flagged {
+            cx.hit(
+                Rule::UnboundedResults,
+                call,
+                format!("`{f}(...)` loads every row of the table into memory at once (filtering afterwards does not help); memory grows with the table"),
+                "filter and limit in the query, paginate, or stream (`yield_per(n)`, `chunksize=n`)",
+            );
+        }
+    }
     // fetchall() after a literal SELECT without LIMIT.
     for call in cx.all("call") {
+        if cx.expired() {
+            break;
+        }
         let Some(func) = Ctx::field(call, "function").filter(|f| f.kind() == "attribute") else {
             continue;
         };
@@ -786,8 +1081,13 @@ fn results(cx: &mut Ctx) {
             first_arg(Ctx::field(obj, "arguments"))
         } else {
             let cursor = cx.text(obj);
-            cx.desc_kind(scope, "call").into_iter().rev().find_map(|c| {
-                let f = Ctx::field(c, "function")?;
+            // The last `<cursor>.execute(...)` before it, found from the
+            // index of `execute` names (not a scan of the whole function).
+            let execs = cx.named_in(scope, "identifier", "execute");
+            let before = execs.partition_point(|m| m.start_byte() < call.start_byte());
+            execs[..before].iter().rev().find_map(|&m| {
+                let f = cx.up(m).filter(|a| a.kind() == "attribute")?;
+                let c = cx.up(f).filter(|c| c.kind() == "call")?;
                 (c.start_byte() < call.start_byte()
                     && matches!(cx.text(f).strip_prefix(cursor), Some(".execute")))
                 .then(|| first_arg(Ctx::field(c, "arguments")))
@@ -809,7 +1109,7 @@ fn results(cx: &mut Ctx) {
 }
 
 /// Whether a function body loops forever with no way out.
-fn loops_forever(cx: &Ctx, body: Node) -> bool {
+fn loops_forever<'a>(cx: &Ctx<'a>, body: Node<'a>) -> bool {
     cx.desc_kind(body, "while_statement").into_iter().any(|w| {
         let cond = Ctx::field(w, "condition").map(|c| cx.text(c)).unwrap_or("");
         if cond != "True" && cond != "1" {
@@ -829,6 +1129,9 @@ fn loops_forever(cx: &Ctx, body: Node) -> bool {
 fn threads(cx: &mut Ctx) {
     let defs = cx.all("function_definition");
     for call in cx.all("call") {
+        if cx.expired() {
+            break;
+        }
         let (f, args) = call_parts(cx, call);
         if f != "threading.Thread" && f != "Thread" {
             continue;
@@ -889,6 +1192,7 @@ const FILE_CTORS: &[&str] = &[
     "tempfile.NamedTemporaryFile",
     "tempfile.TemporaryFile",
     "os.fdopen",
+    "os.open",
 ];
 
 fn is_conn_ctor(f: &str, args: &str) -> bool {
@@ -922,31 +1226,34 @@ const CONSUMERS: &[&str] = &[
     "tomllib.load",
     "marshal.load",
     "len",
+    "os.read",
+    "os.write",
+    "os.fstat",
+    "os.lseek",
+    "os.fsync",
+    "os.ftruncate",
+    "os.pread",
+    "os.pwrite",
 ];
 
 /// Whether a local resource is closed, handed off, or neither.
-fn released_or_escapes(cx: &Ctx, scope: Node, name: &str, after: usize) -> bool {
-    let text = cx.text(scope);
-    for m in [".close(", ".release(", ".dispose(", ".__exit__("] {
-        if mentions(text, &format!("{name}{m}")) {
-            return true;
+fn released_or_escapes<'a>(cx: &Ctx<'a>, scope: Node<'a>, name: &str, after: usize) -> bool {
+    // Structural, from the name's uses (not a text search of the whole
+    // function per resource, which made huge functions quadratic).
+    cx.named_in(scope, "identifier", name).into_iter().any(|u| {
+        let Some(p) = cx.up(u) else { return false };
+        if p.kind() == "attribute" && Ctx::field(p, "object").is_some_and(|o| o.id() == u.id()) {
+            let m = Ctx::field(p, "attribute").map(|a| cx.text(a)).unwrap_or("");
+            let called = cx.up(p).is_some_and(|c| c.kind() == "call");
+            return called && matches!(m, "close" | "release" | "dispose" | "__exit__");
         }
-    }
-    if mentions(text, &format!("closing({name})"))
-        || mentions(text, &format!("putconn({name}"))
-        || mentions(text, &format!("enter_context({name})"))
-    {
-        return true;
-    }
-    cx.desc_kind(scope, "identifier").into_iter().any(|u| {
-        if u.start_byte() <= after || cx.text(u) != name {
+        if u.start_byte() <= after {
             return false;
         }
-        let Some(p) = u.parent() else { return false };
         match p.kind() {
             "argument_list" => {
-                let callee = p
-                    .parent()
+                let callee = cx
+                    .up(p)
                     .and_then(|c| Ctx::field(c, "function"))
                     .map(|c| cx.text(c))
                     .unwrap_or("");
@@ -962,6 +1269,9 @@ fn released_or_escapes(cx: &Ctx, scope: Node, name: &str, after: usize) -> bool 
 
 fn resources(cx: &mut Ctx) {
     for a in cx.all("assignment") {
+        if cx.expired() {
+            break;
+        }
         let (Some(l), Some(r)) = (Ctx::field(a, "left"), Ctx::field(a, "right")) else {
             continue;
         };
@@ -1000,6 +1310,9 @@ fn resources(cx: &mut Ctx) {
     }
     // `with psycopg2.connect() as conn` commits but does not close.
     for item in cx.all("with_item") {
+        if cx.expired() {
+            break;
+        }
         let Some(v) = item.named_child(0) else {
             continue;
         };

@@ -1,5 +1,6 @@
 //! `leakwatch check [PATHS...]`: finds leak-prone code before it ships.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -17,13 +18,22 @@ pub enum Format {
     Sarif,
 }
 
-/// Check Python, JavaScript/TypeScript (JSX/TSX), Go and Java code for
-/// leak-prone patterns: unbounded caches, listeners never removed, global
-/// accumulators, captured closures, unbounded result sets, goroutines/threads
-/// with no exit, unreleased connections, unclosed files, uncleared timers and
-/// accidental globals.
+/// Check Python, JavaScript/TypeScript (JSX/TSX), Go, Java, Ruby and PHP
+/// code for leak-prone patterns: unbounded caches, listeners never removed,
+/// global accumulators, captured closures, unbounded result sets,
+/// goroutines/threads with no exit, unreleased connections, unclosed files,
+/// uncleared timers and accidental globals.
 ///
-/// Exit codes: 0 no findings, 1 findings, 2 error.
+/// Exit codes: 0 no findings, 1 findings, 2 error or incomplete (a file that
+/// should have been checked could not be: every skipped file is listed with
+/// the reason). 141 when the reader of stdout went away (`| head`).
+///
+/// Examples:
+///   leakwatch check                          # the current directory
+///   leakwatch check src/ --format sarif -o leakwatch.sarif
+///   leakwatch check --write-baseline .leakwatch-baseline.json
+///   leakwatch check --baseline .leakwatch-baseline.json
+///   leakwatch check --explain unbounded-cache
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// Files or directories to check (default: the current directory).
@@ -82,15 +92,29 @@ pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
             .max_file_size
             .unwrap_or(leakwatch_check::DEFAULT_MAX_FILE_SIZE),
         exclude: section.exclude.clone(),
+        max_depth: section
+            .max_depth
+            .unwrap_or(leakwatch_check::DEFAULT_MAX_DEPTH),
+        max_file_time: section
+            .max_file_seconds
+            .map(std::time::Duration::from_secs)
+            .unwrap_or(leakwatch_check::DEFAULT_MAX_FILE_TIME),
     };
     let mut report = check_paths(&paths, &opts)?;
+    let incomplete = report.lost().count() > 0;
     if let Some(path) = &args.write_baseline {
         Baseline::from_findings(&report.findings).write(path)?;
-        eprintln!(
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(
+            err,
             "wrote {} findings to baseline {}",
             report.findings.len(),
             path.display()
         );
+        if incomplete {
+            let _ = write!(err, "{}", output::summary(&report));
+            return Ok(exit::ERROR);
+        }
         return Ok(exit::OK);
     }
     if let Some(path) = &args.baseline {
@@ -105,30 +129,59 @@ pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
         Some(p) => {
             std::fs::write(p, rendered).with_context(|| format!("cannot write {}", p.display()))?
         }
-        None => print!("{rendered}"),
+        None => {
+            if let Err(e) = write_stdout(rendered.as_bytes()) {
+                if e.kind() == std::io::ErrorKind::BrokenPipe {
+                    // The reader (`| head`) has what it wanted: end quietly.
+                    return Ok(BROKEN_PIPE);
+                }
+                return Err(e).context("cannot write the report to stdout");
+            }
+        }
     }
     if !matches!(args.format, Format::Text) || args.output.is_some() {
-        eprint!("{}", output::summary(&report));
+        let _ = write!(std::io::stderr().lock(), "{}", output::summary(&report));
     }
-    Ok(if report.findings.is_empty() {
+    Ok(if incomplete {
+        exit::ERROR
+    } else if report.findings.is_empty() {
         exit::OK
     } else {
         exit::LEAK
     })
 }
 
+/// What a shell reports for a process ended by SIGPIPE (128 + 13).
+const BROKEN_PIPE: u8 = 141;
+
+fn write_stdout(bytes: &[u8]) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)?;
+    out.flush()
+}
+
 fn explain(rule: &str) -> anyhow::Result<u8> {
-    if rule.is_empty() {
-        println!("Rules (use `leakwatch check --explain RULE` for details):\n");
-        for r in Rule::ALL {
+    let text = if rule.is_empty() {
+        let mut t = String::from("Rules (use `leakwatch check --explain RULE` for details):\n\n");
+        for &r in Rule::ALL {
             let langs: Vec<&str> = r.languages().iter().map(|l| l.name()).collect();
-            println!("  {:<22} {}  [{}]", r.id(), r.summary(), langs.join(", "));
+            t.push_str(&format!(
+                "  {:<22} {}  [{}]\n",
+                r.id(),
+                r.summary(),
+                langs.join(", ")
+            ));
         }
-        return Ok(exit::OK);
+        t
+    } else {
+        let r = Rule::from_id(rule).with_context(|| {
+            format!("unknown rule `{rule}`; run `leakwatch check --explain` to list them")
+        })?;
+        r.explain().to_string()
+    };
+    match write_stdout(text.as_bytes()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(BROKEN_PIPE),
+        Err(e) => Err(e).context("cannot write to stdout"),
+        Ok(()) => Ok(exit::OK),
     }
-    let r = Rule::from_id(rule).with_context(|| {
-        format!("unknown rule `{rule}`; run `leakwatch check --explain` to list them")
-    })?;
-    print!("{}", r.explain());
-    Ok(exit::OK)
 }

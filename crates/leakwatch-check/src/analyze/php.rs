@@ -1,0 +1,877 @@
+//! PHP rules, for long-running workers (Swoole, RoadRunner, ReactPHP, queue
+//! workers) where a process serves many requests or jobs: static,
+//! `$GLOBALS` and script-level arrays that only grow, listeners registered
+//! per job, closures capturing large data by reference, `fetchAll()` /
+//! `Model::all()` of whole tables, coroutines looping forever, timers never
+//! cleared, and files or connections opened in a worker loop and not closed.
+
+use tree_sitter::Node;
+
+use super::python::runs_once;
+use super::{mentions, unbounded_select, Ctx};
+use crate::rules::Rule;
+
+pub(crate) const FN: &[&str] = &[
+    "function_definition",
+    "method_declaration",
+    "anonymous_function",
+    "arrow_function",
+];
+const NAMED_FN: &[&str] = &["function_definition", "method_declaration"];
+const LOOPS: &[&str] = &[
+    "while_statement",
+    "do_statement",
+    "for_statement",
+    "foreach_statement",
+];
+
+pub fn check(cx: &mut Ctx) {
+    containers(cx);
+    listeners(cx);
+    closures(cx);
+    results(cx);
+    tasks_and_timers(cx);
+    resources(cx);
+}
+
+fn fn_name<'a>(cx: &Ctx<'a>, f: Node<'a>) -> &'a str {
+    Ctx::field(f, "name").map(|n| cx.text(n)).unwrap_or("")
+}
+
+/// The name a call is known by: `fopen`, `$this->events->listen`,
+/// `Event::listen`.
+fn callee<'a>(cx: &Ctx<'a>, call: Node<'a>) -> (&'a str, &'a str) {
+    match call.kind() {
+        "function_call_expression" => (
+            "",
+            Ctx::field(call, "function")
+                .map(|f| cx.text(f))
+                .unwrap_or(""),
+        ),
+        "member_call_expression" | "nullsafe_member_call_expression" => (
+            Ctx::field(call, "object").map(|o| cx.text(o)).unwrap_or(""),
+            Ctx::field(call, "name").map(|n| cx.text(n)).unwrap_or(""),
+        ),
+        "scoped_call_expression" => (
+            Ctx::field(call, "scope").map(|o| cx.text(o)).unwrap_or(""),
+            Ctx::field(call, "name").map(|n| cx.text(n)).unwrap_or(""),
+        ),
+        _ => ("", ""),
+    }
+}
+
+const CALLS: &[&str] = &[
+    "function_call_expression",
+    "member_call_expression",
+    "nullsafe_member_call_expression",
+    "scoped_call_expression",
+];
+
+fn all_calls<'a>(cx: &Ctx<'a>) -> Vec<Node<'a>> {
+    let mut v: Vec<Node> = CALLS.iter().flat_map(|k| cx.all(k)).collect();
+    v.sort_by_key(|n| n.start_byte());
+    v
+}
+
+/// Functions named like one-time wiring (constructors included: they run
+/// once per service object in a container).
+fn once_fn(name: &str) -> bool {
+    runs_once(name)
+        || matches!(
+            name,
+            "__construct" | "boot" | "getSubscribedEvents" | "subscribe" | "setUp"
+        )
+}
+
+/// Where code runs repeatedly: in a function or method not named like a
+/// one-time step, or inside a loop at script level (a worker loop).
+fn repeated<'a>(cx: &Ctx<'a>, n: Node<'a>) -> Option<&'a str> {
+    // A closure handed to a request/message handler registration runs per
+    // request (`$server->on('request', function (...) { ... })`).
+    let mut cur = cx.enclosing(n, FN);
+    while let Some(f) = cur {
+        if NAMED_FN.contains(&f.kind()) {
+            break;
+        }
+        if arg_of(cx, f).is_some_and(|(_, m)| {
+            matches!(
+                m,
+                "on" | "handle" | "get" | "post" | "map" | "consume" | "process" | "onMessage"
+            )
+        }) {
+            return Some("the request handler");
+        }
+        cur = cx.enclosing(f, FN);
+    }
+    match cx.enclosing(n, NAMED_FN) {
+        Some(f) => {
+            let name = fn_name(cx, f);
+            (!once_fn(name)).then_some(name)
+        }
+        None => cx.enclosing(n, LOOPS).map(|_| "the worker loop"),
+    }
+}
+
+/// The argument list's callee when `n` is a direct argument of a call.
+fn arg_of<'a>(cx: &Ctx<'a>, n: Node<'a>) -> Option<(Node<'a>, &'a str)> {
+    let a = cx.up(n).filter(|a| a.kind() == "argument")?;
+    let args = cx.up(a).filter(|x| x.kind() == "arguments")?;
+    let call = cx.up(args).filter(|c| CALLS.contains(&c.kind()))?;
+    Some((call, callee(cx, call).1))
+}
+
+#[derive(Default)]
+struct Uses<'a> {
+    adds: Vec<(Node<'a>, &'a str, bool)>, // (site, function, keyed)
+    lookups: usize,
+    removes: usize,
+    escapes: usize,
+}
+
+/// Classifies one use `u` of a container (the expression naming it).
+fn classify<'a>(cx: &Ctx<'a>, u: Node<'a>, uses: &mut Uses<'a>) {
+    let Some(p) = cx.up(u) else { return };
+    match p.kind() {
+        "subscript_expression" if p.named_child(0).is_some_and(|o| o.id() == u.id()) => {
+            let keyed = p.named_child_count() > 1;
+            let g = cx.up(p);
+            let gk = g.map(|g| g.kind()).unwrap_or("");
+            let is_left =
+                g.is_some_and(|g| Ctx::field(g, "left").is_some_and(|l| l.id() == p.id()));
+            if matches!(
+                gk,
+                "assignment_expression"
+                    | "augmented_assignment_expression"
+                    | "reference_assignment_expression"
+            ) && is_left
+            {
+                if let Some(f) = repeated(cx, p) {
+                    uses.adds.push((g.unwrap_or(p), f, keyed));
+                }
+                if cx.text(g.unwrap_or(p)).contains("??=") {
+                    uses.lookups += 1;
+                }
+            } else if gk == "unset_statement" {
+                uses.removes += 1;
+            } else {
+                uses.lookups += 1;
+            }
+        }
+        "argument" => {
+            let Some((call, name)) = arg_of(cx, u) else {
+                return;
+            };
+            match name {
+                "array_push" | "array_unshift" => {
+                    if let Some(f) = repeated(cx, call) {
+                        uses.adds.push((call, f, false));
+                    }
+                }
+                "array_shift" | "array_pop" | "array_splice" | "count" | "sizeof" => {
+                    uses.removes += 1
+                }
+                "isset" | "in_array" | "array_key_exists" | "array_keys" | "array_values"
+                | "json_encode" | "var_dump" | "print_r" | "implode" | "array_search" | "empty" => {
+                    uses.lookups += 1
+                }
+                _ => uses.escapes += 1,
+            }
+        }
+        "isset_expression" => uses.lookups += 1,
+        "assignment_expression" | "reference_assignment_expression" => {
+            if Ctx::field(p, "left").is_some_and(|l| l.id() == u.id()) {
+                if repeated(cx, p).is_some() || cx.enclosing(p, NAMED_FN).is_some() {
+                    uses.removes += 1; // reset or re-slice
+                }
+            } else {
+                uses.escapes += 1;
+            }
+        }
+        "augmented_assignment_expression" => {
+            if let Some(f) = repeated(cx, p) {
+                uses.adds.push((p, f, true));
+            }
+        }
+        "return_statement" | "array_element_initializer" | "by_ref" => uses.escapes += 1,
+        _ => {}
+    }
+}
+
+fn report(cx: &mut Ctx, what: &str, name: &str, uses: Uses) {
+    if uses.adds.is_empty() || uses.removes > 0 || uses.escapes > 0 {
+        return;
+    }
+    // Keyed writes in constructors file services by name (a registry).
+    if uses
+        .adds
+        .iter()
+        .all(|(_, f, keyed)| *keyed && *f == "__construct")
+    {
+        return;
+    }
+    let (site, f, keyed) = uses.adds[0];
+    let lname = name.to_ascii_lowercase();
+    if keyed && (uses.lookups > 0 || lname.contains("cache") || lname.contains("memo")) {
+        cx.hit(
+            Rule::UnboundedCache,
+            site,
+            format!("{what} `{name}` is used as a cache in `{f}`: in a long-running worker it keeps one entry per distinct key for the life of the process, and nothing unsets, resets or counts it"),
+            "bound it: unset old keys or reset the array when `count()` passes a limit, or use a cache with a size/TTL (APCu, Symfony Cache, an LRU)",
+        );
+    } else {
+        cx.hit(
+            Rule::GlobalAccumulator,
+            site,
+            format!("{what} `{name}` only grows: `{f}` adds to it on every request/job of a long-running worker and nothing removes from, resets or bounds it"),
+            "reset it at the end of each request/job, cap it (array_shift past a limit), or keep it local",
+        );
+    }
+}
+
+fn containers(cx: &mut Ctx) {
+    // Static properties: `private static array $cache = [];`
+    for prop in cx.all("property_declaration") {
+        if cx.expired() {
+            break;
+        }
+        if !cx.text(prop).contains("static") {
+            continue;
+        }
+        for el in cx.desc_kind(prop, "property_element") {
+            let Some(var) = Ctx::field(el, "name") else {
+                continue;
+            };
+            let array_default = Ctx::field(el, "default_value").is_some_and(|d| {
+                d.kind() == "array_creation_expression" && d.named_child_count() == 0
+            });
+            if !array_default {
+                continue;
+            }
+            let bare = cx.text(var).trim_start_matches('$');
+            let mut uses = Uses::default();
+            for n in cx.named_in(cx.root, "name", bare) {
+                let Some(u) = cx
+                    .up(n)
+                    .filter(|v| v.kind() == "variable_name")
+                    .and_then(|v| cx.up(v))
+                    .filter(|s| s.kind() == "scoped_property_access_expression")
+                else {
+                    continue;
+                };
+                classify(cx, u, &mut uses);
+            }
+            report(cx, "static property", cx.text(var), uses);
+        }
+    }
+    // Function statics: `static $seen = [];` inside a function.
+    for decl in cx.all("static_variable_declaration") {
+        if cx.expired() {
+            break;
+        }
+        let (Some(var), Some(v)) = (Ctx::field(decl, "name"), Ctx::field(decl, "value")) else {
+            continue;
+        };
+        if v.kind() != "array_creation_expression" || v.named_child_count() != 0 {
+            continue;
+        }
+        let Some(f) = cx.enclosing(decl, FN) else {
+            continue;
+        };
+        let bare = cx.text(var).trim_start_matches('$');
+        let mut uses = Uses::default();
+        for n in cx.named_in(f, "name", bare) {
+            let Some(u) = cx.up(n).filter(|v| v.kind() == "variable_name") else {
+                continue;
+            };
+            if Ctx::inside(u, decl) || cx.enclosing(u, FN).map(|x| x.id()) != Some(f.id()) {
+                continue;
+            }
+            classify(cx, u, &mut uses);
+        }
+        report(cx, "static variable", cx.text(var), uses);
+    }
+    // Script-level arrays (and `$GLOBALS['x']`), used at script level or
+    // through `global $x` / `$GLOBALS['x']` in functions.
+    let mut cur = cx.root.walk();
+    let top: Vec<Node> = cx.root.named_children(&mut cur).collect();
+    for stmt in top {
+        if cx.expired() {
+            break;
+        }
+        let Some(a) = stmt.named_child(0).filter(|a| {
+            stmt.kind() == "expression_statement" && a.kind() == "assignment_expression"
+        }) else {
+            continue;
+        };
+        let (Some(l), Some(r)) = (Ctx::field(a, "left"), Ctx::field(a, "right")) else {
+            continue;
+        };
+        if l.kind() != "variable_name"
+            || r.kind() != "array_creation_expression"
+            || r.named_child_count() != 0
+        {
+            continue;
+        }
+        let bare = cx.text(l).trim_start_matches('$');
+        let mut uses = Uses::default();
+        for n in cx.named_in(cx.root, "name", bare) {
+            let Some(u) = cx.up(n).filter(|v| v.kind() == "variable_name") else {
+                continue;
+            };
+            if u.id() == l.id() {
+                continue;
+            }
+            let in_fn = cx.enclosing(u, NAMED_FN);
+            let global = in_fn.is_some_and(|f| {
+                cx.desc_kind(f, "global_declaration")
+                    .iter()
+                    .any(|g| cx.text(*g).contains(cx.text(u)))
+            });
+            if in_fn.is_some() && !global {
+                continue;
+            }
+            if cx.up(u).is_some_and(|p| p.kind() == "global_declaration") {
+                continue;
+            }
+            classify(cx, u, &mut uses);
+        }
+        // `$GLOBALS['name']` uses.
+        for s in cx.named_in(cx.root, "string_content", bare) {
+            let Some(sub) = cx
+                .up(s)
+                .and_then(|st| cx.up(st))
+                .filter(|x| x.kind() == "subscript_expression")
+            else {
+                continue;
+            };
+            if sub.named_child(0).is_some_and(|o| cx.text(o) == "$GLOBALS") {
+                classify(cx, sub, &mut uses);
+            }
+        }
+        report(cx, "script-level array", cx.text(l), uses);
+    }
+}
+
+const ADD_LISTENER: &[&str] = &["addListener", "on", "listen", "addSubscriber", "attach"];
+const REMOVE_LISTENER: &[&str] = &[
+    "removeListener",
+    "off",
+    "removeSubscriber",
+    "forget",
+    "detach",
+    "removeAllListeners",
+    "unsubscribe",
+];
+
+fn listeners(cx: &mut Ctx) {
+    for call in all_calls(cx) {
+        if cx.expired() {
+            break;
+        }
+        let (target, m) = callee(cx, call);
+        if !ADD_LISTENER.contains(&m) || target.is_empty() {
+            continue;
+        }
+        let long_lived = target.starts_with("$this->")
+            || target.starts_with("self::")
+            || target.starts_with("static::")
+            || target.starts_with("$GLOBALS")
+            || (call.kind() == "scoped_call_expression"
+                && target.starts_with(|c: char| c.is_ascii_uppercase()))
+            || cx.opts.listener_targets.iter().any(|t| t == target);
+        let loop_target = cx.enclosing(call, NAMED_FN).is_none()
+            && cx.enclosing(call, LOOPS).is_some()
+            && target.starts_with('$');
+        if !(long_lived || loop_target) {
+            continue;
+        }
+        let Some(place) = repeated(cx, call) else {
+            continue;
+        };
+        if cx
+            .up(call)
+            .is_some_and(|p| p.kind() != "expression_statement")
+        {
+            continue; // the handle is kept
+        }
+        let removed = REMOVE_LISTENER.iter().any(|r| {
+            mentions(cx.src, &format!("{target}->{r}("))
+                || mentions(cx.src, &format!("{target}::{r}("))
+        });
+        if removed {
+            continue;
+        }
+        cx.hit(
+            Rule::ListenerLeak,
+            call,
+            format!("`{target}` outlives the job, and `{m}` in `{place}` adds one more listener to it on every job; none is removed, so each listener and what its closure captures stays alive in the worker"),
+            "register listeners once at boot (a service provider / subscriber), or remove it (`removeListener`/`forget`) when the job ends",
+        );
+    }
+}
+
+/// Whether `$var` is assigned only provably small values in `scope`.
+fn scalar_var<'a>(cx: &Ctx<'a>, scope: Node<'a>, bare: &str) -> bool {
+    let mut any = false;
+    for n in cx.named_in(scope, "name", bare) {
+        let Some(v) = cx.up(n).filter(|v| v.kind() == "variable_name") else {
+            continue;
+        };
+        let Some(a) = cx.up(v).filter(|a| a.kind() == "assignment_expression") else {
+            continue;
+        };
+        if Ctx::field(a, "left").is_none_or(|l| l.id() != v.id()) {
+            continue;
+        }
+        any = true;
+        let small = Ctx::field(a, "right").is_some_and(|r| {
+            matches!(
+                r.kind(),
+                "integer" | "float" | "boolean" | "null" | "string" | "encapsed_string"
+            ) || (r.kind() == "function_call_expression"
+                && matches!(
+                    callee(cx, r).1,
+                    "count" | "strlen" | "intval" | "md5" | "sha1" | "time"
+                ))
+                || (r.kind() == "member_access_expression"
+                    && Ctx::field(r, "name").is_some_and(|n| {
+                        matches!(cx.text(n), "id" | "key" | "name" | "uuid" | "count")
+                    }))
+        });
+        if !small {
+            return false;
+        }
+    }
+    any
+}
+
+const BULK: &[&str] = &[
+    "file_get_contents",
+    "file",
+    "fetchAll",
+    "fetch_all",
+    "json_decode",
+    "unserialize",
+    "getContent",
+    "stream_get_contents",
+    "str_repeat",
+    "array_fill",
+    "range",
+    "all",
+    "get",
+    "toArray",
+    "getBody",
+];
+
+/// Whether `$var` is assigned something bulky (a file, a result set, a
+/// request body) in `scope`.
+fn bulk_var<'a>(cx: &Ctx<'a>, scope: Node<'a>, bare: &str) -> bool {
+    cx.named_in(scope, "name", bare).into_iter().any(|n| {
+        let Some(v) = cx.up(n).filter(|v| v.kind() == "variable_name") else {
+            return false;
+        };
+        let Some(a) = cx.up(v).filter(|a| a.kind() == "assignment_expression") else {
+            return false;
+        };
+        Ctx::field(a, "left").is_some_and(|l| l.id() == v.id())
+            && Ctx::field(a, "right").is_some_and(|r| {
+                let mut r = r;
+                while CALLS.contains(&r.kind()) && !BULK.contains(&callee(cx, r).1) {
+                    match Ctx::field(r, "object") {
+                        Some(o) => r = o,
+                        None => break,
+                    }
+                }
+                CALLS.contains(&r.kind()) && BULK.contains(&callee(cx, r).1)
+            })
+    })
+}
+
+const REGISTER: &[&str] = &[
+    "on",
+    "addListener",
+    "listen",
+    "register_shutdown_function",
+    "tick",
+    "after",
+    "addPeriodicTimer",
+    "addTimer",
+    "defer",
+    "subscribe",
+    "onMessage",
+];
+
+fn closures(cx: &mut Ctx) {
+    for f in cx.all("anonymous_function") {
+        if cx.expired() {
+            break;
+        }
+        let Some(clause) = cx
+            .desc_kind(f, "anonymous_function_use_clause")
+            .into_iter()
+            .find(|c| cx.up(*c).map(|p| p.id()) == Some(f.id()))
+        else {
+            continue;
+        };
+        // Registered with something long-lived, or stored in a static.
+        let registered = arg_of(cx, f).is_some_and(|(_, name)| REGISTER.contains(&name));
+        let stored = cx.up(f).is_some_and(|p| {
+            p.kind() == "assignment_expression"
+                && Ctx::field(p, "left").is_some_and(|l| {
+                    let t = cx.text(l);
+                    t.starts_with("self::")
+                        || t.starts_with("static::")
+                        || t.starts_with("$GLOBALS")
+                })
+        });
+        if !registered && !stored {
+            continue;
+        }
+        let scope = cx.enclosing(f, FN).unwrap_or(cx.root);
+        let mut cur = clause.walk();
+        let vars: Vec<Node> = clause.named_children(&mut cur).collect();
+        for v in vars {
+            let by_ref = v.kind() == "by_ref";
+            let var = if by_ref { v.named_child(0) } else { Some(v) };
+            let Some(var) = var.filter(|x| x.kind() == "variable_name") else {
+                continue;
+            };
+            let name = cx.text(var);
+            let bare = name.trim_start_matches('$');
+            let big = if by_ref {
+                !scalar_var(cx, scope, bare)
+            } else {
+                bulk_var(cx, scope, bare)
+            };
+            if !big {
+                continue;
+            }
+            let how = if by_ref { "by reference " } else { "" };
+            cx.hit(
+                Rule::ClosureCapture,
+                f,
+                format!("this closure is kept by a long-lived registration and captures `{name}` {how}: all `{name}` holds stays alive for as long as the closure is registered, in every job that registers one"),
+                "capture only the small values it needs (`$id = $job->id; ... use ($id)`), and unregister it when done",
+            );
+            break;
+        }
+    }
+}
+
+/// The SQL a PDO/mysqli statement runs: the literal passed to `query` /
+/// `prepare` directly or through a local assigned in the same scope.
+fn statement_sql<'a>(cx: &Ctx<'a>, scope: Node<'a>, obj: Node<'a>) -> Option<&'a str> {
+    let lit = |call: Node<'a>| {
+        let (_, m) = callee(cx, call);
+        if !matches!(m, "query" | "prepare" | "mysqli_query" | "pg_query") {
+            return None;
+        }
+        let args = Ctx::field(call, "arguments")?;
+        let mut cur = args.walk();
+        let found = args
+            .named_children(&mut cur)
+            .filter_map(|a| a.named_child(0))
+            .find(|a| {
+                matches!(
+                    a.kind(),
+                    "string" | "encapsed_string" | "heredoc" | "nowdoc"
+                )
+            })
+            .map(|a| cx.text(a));
+        found
+    };
+    if CALLS.contains(&obj.kind()) {
+        return lit(obj);
+    }
+    if obj.kind() != "variable_name" {
+        return None;
+    }
+    let bare = cx.text(obj).trim_start_matches('$');
+    cx.named_in(scope, "name", bare).into_iter().find_map(|n| {
+        let v = cx.up(n).filter(|v| v.kind() == "variable_name")?;
+        let a = cx.up(v).filter(|a| a.kind() == "assignment_expression")?;
+        if Ctx::field(a, "left")?.id() != v.id() {
+            return None;
+        }
+        let r = Ctx::field(a, "right")?;
+        CALLS.contains(&r.kind()).then(|| lit(r)).flatten()
+    })
+}
+
+const NOT_MODELS: &[&str] = &[
+    "Arr",
+    "Collection",
+    "Str",
+    "DB",
+    "Cache",
+    "Config",
+    "Event",
+    "Route",
+    "Request",
+    "Auth",
+    "Session",
+    "Storage",
+    "Log",
+    "Queue",
+    "App",
+    "Redis",
+    "self",
+    "static",
+    "parent",
+];
+
+fn results(cx: &mut Ctx) {
+    for call in all_calls(cx) {
+        if cx.expired() {
+            break;
+        }
+        let (obj_text, m) = callee(cx, call);
+        let flagged = match (call.kind(), m) {
+            ("member_call_expression", "fetchAll" | "fetch_all") => {
+                let scope = cx.enclosing(call, FN).unwrap_or(cx.root);
+                Ctx::field(call, "object")
+                    .and_then(|o| statement_sql(cx, scope, o))
+                    .is_some_and(unbounded_select)
+            }
+            ("scoped_call_expression", "all" | "cursor") if m == "all" => {
+                obj_text.starts_with(|c: char| c.is_ascii_uppercase())
+                    && !NOT_MODELS.contains(&obj_text)
+                    && Ctx::field(call, "arguments").is_some_and(|a| a.named_child_count() == 0)
+            }
+            ("member_call_expression", "get") => {
+                (obj_text.starts_with("DB::table(") || obj_text.ends_with("::query()"))
+                    && ![
+                        "where", "limit", "take", "first", "find", "paginate", "forPage", "chunk",
+                        "lazy", "cursor", "whereIn", "whereKey",
+                    ]
+                    .iter()
+                    .any(|w| obj_text.contains(&format!("->{w}(")))
+            }
+            ("member_call_expression", "findAll") => {
+                Ctx::field(call, "arguments").is_some_and(|a| a.named_child_count() == 0)
+            }
+            _ => false,
+        };
+        if flagged && repeated(cx, call).is_some() {
+            cx.hit(
+                Rule::UnboundedResults,
+                call,
+                format!("`{}` loads every matching row into memory at once; in a worker, memory grows with the table", cx.text(call).lines().next().unwrap_or("")),
+                "paginate or stream: `chunk()`/`lazy()`/`cursor()`, a LIMIT, or `fetch()` in a loop",
+            );
+        }
+    }
+}
+
+/// Whether a closure body loops forever with no way out.
+fn loops_forever<'a>(cx: &Ctx<'a>, body: Node<'a>) -> bool {
+    cx.desc(body).iter().any(|l| {
+        let endless = match l.kind() {
+            "while_statement" => Ctx::field(*l, "condition")
+                .is_some_and(|c| matches!(cx.text(c), "(true)" | "(1)" | "(TRUE)")),
+            "for_statement" => cx.text(*l).replace(' ', "").starts_with("for(;;)"),
+            _ => false,
+        };
+        endless
+            && !cx.desc(*l).iter().any(|d| {
+                matches!(
+                    d.kind(),
+                    "break_statement" | "return_statement" | "throw_expression" | "exit_statement"
+                )
+            })
+    })
+}
+
+const PERIODIC: &[&str] = &["tick", "swoole_timer_tick", "addPeriodicTimer"];
+
+fn tasks_and_timers(cx: &mut Ctx) {
+    for call in all_calls(cx) {
+        if cx.expired() {
+            break;
+        }
+        let (obj, m) = callee(cx, call);
+        let coroutine = (call.kind() == "function_call_expression"
+            && matches!(m, "go" | "Co\\go" | "\\go"))
+            || (m == "create" && obj.ends_with("Coroutine"));
+        if coroutine {
+            let Some(place) = repeated(cx, call) else {
+                continue;
+            };
+            let body = Ctx::field(call, "arguments")
+                .and_then(|a| a.named_child(0))
+                .and_then(|a| a.named_child(0))
+                .filter(|f| matches!(f.kind(), "anonymous_function" | "arrow_function"));
+            if body.is_some_and(|b| loops_forever(cx, b)) {
+                cx.hit(
+                    Rule::UnstoppableTask,
+                    call,
+                    format!("`{place}` starts a coroutine that loops forever with no exit: one more live coroutine (and everything it captures) per request or job"),
+                    "start one coroutine at worker start, or loop on a channel/flag that is closed when the request or job ends",
+                );
+            }
+            continue;
+        }
+        let timer = PERIODIC.contains(&m)
+            && (call.kind() != "scoped_call_expression" || obj.ends_with("Timer") || obj == "Loop");
+        if !timer {
+            continue;
+        }
+        let Some(place) = repeated(cx, call) else {
+            continue;
+        };
+        let parent = cx.up(call);
+        if parent.is_some_and(|p| p.kind() == "expression_statement") {
+            cx.hit(
+                Rule::UnstoppableTask,
+                call,
+                format!("the handle of this periodic timer is dropped in `{place}`, so it can never be cleared: it runs, and keeps its callback alive, for the life of the worker, one more per call"),
+                "keep the timer id and clear it (`Timer::clear($id)` / `$loop->cancelTimer($timer)`) when the job ends",
+            );
+            continue;
+        }
+        let Some(name) = parent
+            .filter(|p| p.kind() == "assignment_expression")
+            .and_then(|a| Ctx::field(a, "left"))
+            .map(|l| cx.text(l))
+        else {
+            continue;
+        };
+        let cleared = ["clear(", "swoole_timer_clear(", "cancelTimer("]
+            .iter()
+            .any(|c| mentions(cx.src, &format!("{c}{name}")));
+        if !cleared {
+            cx.hit(
+                Rule::UnclearedTimer,
+                call,
+                format!("periodic timer `{name}` is never cleared: it keeps firing, and keeps its callback alive, for the life of the worker"),
+                &format!("clear it when done: `Timer::clear({name})` / `$loop->cancelTimer({name})`"),
+            );
+        }
+    }
+}
+
+const FILE_OPENERS: &[(&str, &str)] = &[
+    ("fopen", "fclose"),
+    ("fsockopen", "fclose"),
+    ("stream_socket_client", "fclose"),
+    ("popen", "pclose"),
+    ("proc_open", "proc_close"),
+    ("opendir", "closedir"),
+    ("gzopen", "gzclose"),
+    ("tmpfile", "fclose"),
+];
+const CONN_OPENERS: &[(&str, &str)] = &[
+    ("curl_init", "curl_close"),
+    ("mysqli_connect", "mysqli_close"),
+    ("pg_connect", "pg_close"),
+    ("ldap_connect", "ldap_unbind"),
+    ("ftp_connect", "ftp_close"),
+];
+/// Calls that use a handle without taking it over.
+const CONSUMERS: &[&str] = &[
+    "fread",
+    "fwrite",
+    "fputs",
+    "fgets",
+    "fgetcsv",
+    "fputcsv",
+    "feof",
+    "fflush",
+    "fstat",
+    "flock",
+    "fseek",
+    "ftell",
+    "rewind",
+    "stream_get_contents",
+    "stream_set_timeout",
+    "curl_setopt",
+    "curl_setopt_array",
+    "curl_exec",
+    "curl_getinfo",
+    "curl_error",
+    "curl_errno",
+    "mysqli_query",
+    "mysqli_real_escape_string",
+    "pg_query",
+    "pg_query_params",
+    "readdir",
+    "gzread",
+    "gzwrite",
+    "fpassthru",
+    "is_resource",
+    "stream_get_meta_data",
+];
+
+/// Files and connections opened inside a worker loop and never closed or
+/// handed on in that scope: each iteration keeps one until the variable is
+/// overwritten, and any kept reference makes them pile up.
+fn resources(cx: &mut Ctx) {
+    for call in cx.all("function_call_expression") {
+        if cx.expired() {
+            break;
+        }
+        let (_, name) = callee(cx, call);
+        let (rule, closer) = if let Some((_, c)) = FILE_OPENERS.iter().find(|(o, _)| *o == name) {
+            (Rule::UnclosedResource, *c)
+        } else if let Some((_, c)) = CONN_OPENERS.iter().find(|(o, _)| *o == name) {
+            (Rule::UnreleasedConnection, *c)
+        } else {
+            continue;
+        };
+        let scope = cx.enclosing(call, FN).unwrap_or(cx.root);
+        // Only in a loop of that scope: a worker loop.
+        if !cx.enclosing(call, LOOPS).is_some_and(|l| {
+            Ctx::inside(l, scope)
+                && cx.enclosing(l, FN).map(|x| x.id()) == cx.enclosing(call, FN).map(|x| x.id())
+        }) {
+            continue;
+        }
+        let Some(var) = cx
+            .up(call)
+            .filter(|a| a.kind() == "assignment_expression")
+            .and_then(|a| Ctx::field(a, "left"))
+            .filter(|l| l.kind() == "variable_name")
+        else {
+            continue;
+        };
+        let vname = cx.text(var);
+        let bare = vname.trim_start_matches('$');
+        let released = cx.named_in(scope, "name", bare).into_iter().any(|n| {
+            let Some(v) = cx.up(n).filter(|v| v.kind() == "variable_name") else {
+                return false;
+            };
+            if v.id() == var.id() {
+                return false;
+            }
+            let Some(p) = cx.up(v) else { return false };
+            match p.kind() {
+                "argument" => {
+                    arg_of(cx, v).is_none_or(|(_, f)| f == closer || !CONSUMERS.contains(&f))
+                }
+                "member_call_expression" => {
+                    Ctx::field(p, "name").is_some_and(|m| cx.text(m) == "close")
+                }
+                "return_statement" | "array_element_initializer" | "unset_statement" => true,
+                "assignment_expression" => {
+                    Ctx::field(p, "right").is_some_and(|r| r.id() == v.id())
+                        || Ctx::field(p, "right").is_some_and(|r| cx.text(r) == "null")
+                }
+                _ => false,
+            }
+        });
+        if released {
+            continue;
+        }
+        let what = if rule == Rule::UnclosedResource {
+            "handle"
+        } else {
+            "connection"
+        };
+        cx.hit(
+            rule,
+            call,
+            format!("{what} `{vname}` from `{name}()` is opened in a worker loop and never closed: it stays open through the wait for the next job, and any reference kept to it (an exception trace, a log context) keeps it for good"),
+            &format!("close it in `finally`: `{closer}({vname})`"),
+        );
+    }
+}

@@ -1,0 +1,828 @@
+//! Ruby rules: long-lived caches and collections (constants, `@@class`
+//! variables, `$globals`, `@ivars` of singletons, auto-filling
+//! `Hash.new { |h, k| h[k] = ... }`), notifications subscribed per request,
+//! threads looping forever, files and connections opened without a block or
+//! a close, whole tables iterated (`Model.all.each`), closures over large data
+//! (`define_method`, per-request `at_exit`) and timers never shut down.
+
+use std::collections::HashMap;
+
+use tree_sitter::Node;
+
+use super::python::runs_once;
+use super::{mentions, unbounded_select, Ctx};
+use crate::rules::Rule;
+
+pub(crate) const FN: &[&str] = &["method", "singleton_method", "block", "do_block", "lambda"];
+const DEF: &[&str] = &["method", "singleton_method"];
+
+pub fn check(cx: &mut Ctx) {
+    containers(cx);
+    subscriptions(cx);
+    threads(cx);
+    opened(cx);
+    results(cx);
+    closures(cx);
+    timers(cx);
+}
+
+fn method_name<'a>(cx: &Ctx<'a>, call: Node<'a>) -> &'a str {
+    Ctx::field(call, "method").map(|m| cx.text(m)).unwrap_or("")
+}
+
+fn receiver<'a>(cx: &Ctx<'a>, call: Node<'a>) -> &'a str {
+    Ctx::field(call, "receiver")
+        .map(|m| cx.text(m))
+        .unwrap_or("")
+}
+
+fn def_name<'a>(cx: &Ctx<'a>, def: Node<'a>) -> &'a str {
+    Ctx::field(def, "name").map(|n| cx.text(n)).unwrap_or("")
+}
+
+/// Methods that run once per class or process (hooks and registration).
+fn once_def(name: &str) -> bool {
+    runs_once(name)
+        || matches!(
+            name,
+            "inherited" | "included" | "extended" | "prepended" | "method_added" | "configure"
+        )
+}
+
+/// Whether code at `n` runs repeatedly: inside a method not named like a
+/// one-time step, or in a route block (`get '/x' do ... end`).
+fn repeated<'a>(cx: &Ctx<'a>, n: Node<'a>) -> Option<&'a str> {
+    if let Some(def) = cx.enclosing(n, DEF) {
+        let name = def_name(cx, def);
+        return (!once_def(name)).then_some(name);
+    }
+    let mut cur = cx.enclosing(n, FN);
+    while let Some(b) = cur {
+        if let Some(call) = cx.up(b).filter(|c| c.kind() == "call") {
+            let m = method_name(cx, call);
+            if matches!(
+                m,
+                "get" | "post" | "put" | "patch" | "delete" | "before" | "after"
+            ) && Ctx::field(call, "receiver").is_none()
+            {
+                return Some(m);
+            }
+        }
+        cur = cx.enclosing(b, FN);
+    }
+    None
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Shape {
+    Map,
+    AutoMap,
+    Seq,
+}
+
+fn shape_of<'a>(cx: &Ctx<'a>, v: Node<'a>) -> Option<Shape> {
+    match v.kind() {
+        "hash" => Some(Shape::Map),
+        "array" if v.named_child_count() == 0 => Some(Shape::Seq),
+        "call" => {
+            let recv = receiver(cx, v);
+            if method_name(cx, v) != "new" {
+                return None;
+            }
+            match recv {
+                "Hash" | "Concurrent::Map" | "Concurrent::Hash" => {
+                    let block = Ctx::field(v, "block");
+                    let fills = block.is_some_and(|b| {
+                        cx.desc(b).iter().any(|d| {
+                            d.kind() == "assignment"
+                                && Ctx::field(*d, "left")
+                                    .is_some_and(|l| l.kind() == "element_reference")
+                        })
+                    });
+                    Some(if fills { Shape::AutoMap } else { Shape::Map })
+                }
+                "Array" | "Set" | "Concurrent::Array" | "Concurrent::Set" => Some(Shape::Seq),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// A long-lived container: its name as written, its shape, the declaring
+/// node, and what kind of binding it is.
+struct Container<'a> {
+    name: &'a str,
+    shape: Shape,
+    decl: Node<'a>,
+    what: &'static str,
+}
+
+/// Whether a class or module body keeps one object for the process: a
+/// module, a `class << self`, `include Singleton` or `extend self`.
+fn singleton_scope<'a>(cx: &Ctx<'a>, n: Node<'a>) -> bool {
+    let mut cur = cx.up(n);
+    while let Some(p) = cur {
+        match p.kind() {
+            "singleton_class" | "module" => return true,
+            "singleton_method" => return true,
+            "class" => {
+                let t = cx.text(p);
+                return t.contains("include Singleton") || t.contains("extend self");
+            }
+            _ => {}
+        }
+        cur = cx.up(p);
+    }
+    false
+}
+
+fn find_containers<'a>(cx: &Ctx<'a>) -> Vec<Container<'a>> {
+    let mut out: Vec<Container> = Vec::new();
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    let mut push = |c: Container<'a>| {
+        if let std::collections::hash_map::Entry::Vacant(e) = seen.entry(c.name) {
+            e.insert(0);
+            out.push(c);
+        }
+    };
+    for kind in ["assignment", "operator_assignment"] {
+        for a in cx.all(kind) {
+            let (Some(l), Some(r)) = (Ctx::field(a, "left"), Ctx::field(a, "right")) else {
+                continue;
+            };
+            let Some(shape) = shape_of(cx, r) else {
+                continue;
+            };
+            let in_def = cx.enclosing(a, DEF).is_some();
+            let what = match l.kind() {
+                "constant" if !in_def => "constant",
+                "class_variable" => "class variable",
+                "global_variable" => "global",
+                // `@x = {}` in a class body or in a singleton's methods
+                // (memoized with `||=`) lives as long as the process.
+                "instance_variable"
+                    if (!in_def && cx.enclosing(a, &["class", "module"]).is_some())
+                        || (kind == "operator_assignment" && singleton_scope(cx, a)) =>
+                {
+                    "singleton instance variable"
+                }
+                _ => continue,
+            };
+            push(Container {
+                name: cx.text(l),
+                shape,
+                decl: a,
+                what,
+            });
+        }
+    }
+    out
+}
+
+#[derive(Default)]
+struct Uses<'a> {
+    adds: Vec<(Node<'a>, &'a str)>,
+    lookups: usize,
+    removes: usize,
+    escapes: usize,
+}
+
+const ADD: &[&str] = &[
+    "push",
+    "append",
+    "unshift",
+    "prepend",
+    "<<",
+    "add",
+    "add?",
+    "store",
+    "merge!",
+    "update",
+    "insert",
+    "concat",
+    "compute_if_absent",
+    "put_if_absent",
+];
+const REMOVE: &[&str] = &[
+    "delete",
+    "delete_if",
+    "reject!",
+    "shift",
+    "pop",
+    "clear",
+    "keep_if",
+    "select!",
+    "filter!",
+    "slice!",
+    "compact!",
+    "replace",
+    "size",
+    "length",
+    "count",
+    "empty?",
+    "delete_at",
+    "drop",
+];
+const LOOKUP: &[&str] = &[
+    "key?", "has_key?", "include?", "member?", "fetch", "[]", "dig",
+];
+
+fn classify<'a>(cx: &Ctx<'a>, u: Node<'a>, uses: &mut Uses<'a>) {
+    let Some(p) = cx.up(u) else { return };
+    let place = repeated(cx, u);
+    let add = |uses: &mut Uses<'a>, site: Node<'a>| {
+        if let Some(f) = place {
+            uses.adds.push((site, f));
+        }
+    };
+    match p.kind() {
+        "call" if Ctx::field(p, "receiver").is_some_and(|r| r.id() == u.id()) => {
+            let m = method_name(cx, p);
+            if ADD.contains(&m) {
+                add(uses, p);
+            } else if REMOVE.contains(&m) || cx.opts.release_methods.iter().any(|r| r == m) {
+                uses.removes += 1;
+            } else if LOOKUP.contains(&m) {
+                uses.lookups += 1;
+            }
+        }
+        "binary" if Ctx::field(p, "left").is_some_and(|l| l.id() == u.id()) => {
+            if cx.text(p)[cx.text(u).len()..]
+                .trim_start()
+                .starts_with("<<")
+            {
+                add(uses, p);
+            }
+        }
+        "element_reference" if Ctx::field(p, "object").is_some_and(|o| o.id() == u.id()) => {
+            let g = cx.up(p);
+            let assigned = g.is_some_and(|g| {
+                matches!(g.kind(), "assignment" | "operator_assignment")
+                    && Ctx::field(g, "left").is_some_and(|l| l.id() == p.id())
+            });
+            if assigned {
+                add(uses, g.unwrap_or(p));
+                if g.is_some_and(|g| g.kind() == "operator_assignment") {
+                    uses.lookups += 1; // `@c[k] ||= v` looks up first
+                }
+            } else {
+                uses.lookups += 1;
+            }
+        }
+        "assignment" | "operator_assignment" => {
+            if Ctx::field(p, "left").is_some_and(|l| l.id() == u.id()) {
+                if cx.enclosing(p, DEF).is_some() && p.kind() == "assignment" {
+                    uses.removes += 1; // reset: `@@seen = []`
+                }
+            } else {
+                uses.escapes += 1;
+            }
+        }
+        "argument_list" | "return" | "array" | "pair" => uses.escapes += 1,
+        _ => {}
+    }
+}
+
+fn containers(cx: &mut Ctx) {
+    let found = find_containers(cx);
+    for c in found {
+        if cx.expired() {
+            break;
+        }
+        let kind = match c.name.chars().next() {
+            Some('@') if c.name.starts_with("@@") => "class_variable",
+            Some('@') => "instance_variable",
+            Some('$') => "global_variable",
+            _ => "constant",
+        };
+        let mut uses = Uses::default();
+        if c.shape == Shape::AutoMap {
+            uses.lookups += 1;
+        }
+        for u in cx.named_in(cx.root, kind, c.name) {
+            if Ctx::inside(u, c.decl)
+                && Ctx::field(c.decl, "left").is_some_and(|l| l.id() == u.id())
+            {
+                continue;
+            }
+            if c.shape == Shape::AutoMap {
+                // Every lookup of an auto-filling hash adds a key.
+                if let Some(p) = cx.up(u).filter(|p| p.kind() == "element_reference") {
+                    if let Some(f) = repeated(cx, p) {
+                        uses.adds.push((p, f));
+                    }
+                    continue;
+                }
+            }
+            classify(cx, u, &mut uses);
+        }
+        if uses.adds.is_empty() || uses.removes > 0 || uses.escapes > 0 {
+            continue;
+        }
+        let (site, fname) = uses.adds[0];
+        let is_map = c.shape != Shape::Seq;
+        let lname = c.name.to_ascii_lowercase();
+        if is_map && (uses.lookups > 0 || lname.contains("cache") || lname.contains("memo")) {
+            cx.hit(
+                Rule::UnboundedCache,
+                site,
+                format!("{} `{}` is used as a cache in `{fname}`: one entry per distinct key, kept for the life of the process, and nothing ever deletes, clears or checks its size", c.what, c.name),
+                "bound it: an LRU (e.g. `ActiveSupport::Cache::MemoryStore.new(size: ...)` or the lru_redux gem), `delete` stale keys, or clear it when `size` passes a limit",
+            );
+        } else {
+            cx.hit(
+                Rule::GlobalAccumulator,
+                site,
+                format!("{} `{}` only grows: `{fname}` adds to it and nothing removes from, clears or bounds it", c.what, c.name),
+                "cap it (drop the oldest when `size` passes a limit), drain it after use, or keep it per request",
+            );
+        }
+    }
+}
+
+/// `ActiveSupport::Notifications.subscribe` (or another long-lived
+/// emitter's `subscribe`/`on`/`add_observer`) in code that runs per request.
+fn subscriptions(cx: &mut Ctx) {
+    for call in cx.all("call") {
+        if cx.expired() {
+            break;
+        }
+        let m = method_name(cx, call);
+        if !matches!(
+            m,
+            "subscribe" | "on" | "add_observer" | "add_listener" | "monitor"
+        ) {
+            continue;
+        }
+        let target = receiver(cx, call);
+        let long_lived = target.starts_with(|c: char| c.is_ascii_uppercase())
+            || target.starts_with("$")
+            || target.starts_with("@@")
+            || cx.opts.listener_targets.iter().any(|t| t == target);
+        if !long_lived || target.is_empty() {
+            continue;
+        }
+        let Some(place) = repeated(cx, call) else {
+            continue;
+        };
+        // `@sub = X.subscribe(...)`: the handle is kept for unsubscribing.
+        if cx
+            .up(call)
+            .is_some_and(|p| matches!(p.kind(), "assignment" | "operator_assignment"))
+        {
+            continue;
+        }
+        let removed = [
+            "unsubscribe",
+            "delete_observer",
+            "remove_listener",
+            "off",
+            "delete_observers",
+        ]
+        .iter()
+        .any(|r| mentions(cx.src, &format!("{target}.{r}")));
+        if removed {
+            continue;
+        }
+        cx.hit(
+            Rule::ListenerLeak,
+            call,
+            format!("`{target}.{m}` in `{place}` adds one more subscriber to the process-wide `{target}` every time it runs and none is ever removed; each keeps its block (and what it captures) alive"),
+            "subscribe once at boot (an initializer), keep the handle and `unsubscribe` it, or use `ActiveSupport::Notifications.subscribed(callback, name) { ... }` for a scoped subscription",
+        );
+    }
+}
+
+/// A block that loops forever: `loop do`, `while true`, `until false` with
+/// no break, return, raise, throw or exit inside.
+fn loops_forever<'a>(cx: &Ctx<'a>, body: Node<'a>) -> bool {
+    let infinite: Vec<Node> = cx
+        .desc(body)
+        .iter()
+        .copied()
+        .filter(|n| match n.kind() {
+            "call" => {
+                method_name(cx, *n) == "loop"
+                    && Ctx::field(*n, "receiver").is_none()
+                    && Ctx::field(*n, "block").is_some()
+            }
+            "while" => Ctx::field(*n, "condition").is_some_and(|c| c.kind() == "true"),
+            "until" => Ctx::field(*n, "condition").is_some_and(|c| c.kind() == "false"),
+            _ => false,
+        })
+        .collect();
+    infinite.into_iter().any(|l| {
+        !cx.desc(l).iter().any(|d| match d.kind() {
+            "break" | "return" => true,
+            "call" | "identifier" => matches!(
+                cx.text(*d).split(['(', ' ']).next().unwrap_or(""),
+                "raise" | "throw" | "exit" | "exit!" | "abort" | "Thread.exit"
+            ),
+            _ => false,
+        })
+    })
+}
+
+fn threads(cx: &mut Ctx) {
+    for call in cx.all("call") {
+        if cx.expired() {
+            break;
+        }
+        let recv = receiver(cx, call);
+        let m = method_name(cx, call);
+        if !(matches!(
+            recv,
+            "Thread" | "Concurrent::Future" | "Concurrent::Promise"
+        ) && matches!(m, "new" | "start" | "fork" | "execute"))
+        {
+            continue;
+        }
+        let Some(place) = repeated(cx, call) else {
+            continue;
+        };
+        let Some(block) = Ctx::field(call, "block") else {
+            continue;
+        };
+        if loops_forever(cx, block) {
+            cx.hit(
+                Rule::UnstoppableTask,
+                call,
+                format!("`{place}` starts a thread that loops forever with no exit: one more live thread (and everything its block references) per call"),
+                "start one worker at boot, or loop `until @stopping` / break on a queue's close, and join it",
+            );
+        }
+    }
+}
+
+const FILE_OPENERS: &[(&str, &str)] = &[
+    ("File", "open"),
+    ("File", "new"),
+    ("IO", "popen"),
+    ("TCPSocket", "new"),
+    ("TCPSocket", "open"),
+    ("UNIXSocket", "new"),
+    ("Socket", "tcp"),
+    ("Zlib::GzipReader", "open"),
+    ("Zlib::GzipWriter", "open"),
+];
+const CONN_OPENERS: &[(&str, &str)] = &[
+    ("PG", "connect"),
+    ("PG::Connection", "new"),
+    ("PG::Connection", "open"),
+    ("PG::Connection", "connect"),
+    ("Mysql2::Client", "new"),
+    ("Redis", "new"),
+    ("SQLite3::Database", "new"),
+    ("SQLite3::Database", "open"),
+    ("Sequel", "connect"),
+    ("Net::HTTP", "start"),
+    ("Bunny", "new"),
+    ("Net::FTP", "new"),
+    ("Net::FTP", "open"),
+];
+const CLOSERS: &[&str] = &[
+    "close",
+    "finish",
+    "disconnect",
+    "disconnect!",
+    "quit",
+    "shutdown",
+];
+/// Calls that use an open file or connection without taking it over.
+const CONSUMERS: &[&str] = &[
+    "puts",
+    "p",
+    "print",
+    "pp",
+    "JSON.parse",
+    "JSON.load",
+    "CSV.new",
+    "Marshal.load",
+    "YAML.load",
+    "IO.copy_stream",
+    "logger.info",
+    "logger.debug",
+];
+
+/// Whether local `name` in `scope` is closed, returned or handed on.
+fn released<'a>(cx: &Ctx<'a>, scope: Node<'a>, name: &str, after: usize) -> bool {
+    cx.named_in(scope, "identifier", name).into_iter().any(|u| {
+        let Some(p) = cx.up(u) else { return false };
+        if p.kind() == "call" && Ctx::field(p, "receiver").is_some_and(|r| r.id() == u.id()) {
+            return CLOSERS.contains(&method_name(cx, p));
+        }
+        if u.start_byte() <= after {
+            return false;
+        }
+        match p.kind() {
+            "argument_list" => {
+                let callee = cx.up(p).filter(|c| c.kind() == "call").map(|c| {
+                    let r = receiver(cx, c);
+                    let m = method_name(cx, c);
+                    if r.is_empty() {
+                        m.to_string()
+                    } else {
+                        format!("{r}.{m}")
+                    }
+                });
+                !callee.is_some_and(|c| CONSUMERS.contains(&c.as_str()))
+            }
+            "return" | "array" | "pair" | "hash" => true,
+            "assignment" | "operator_assignment" => {
+                Ctx::field(p, "right").is_some_and(|r| r.id() == u.id())
+            }
+            _ => {
+                // The last expression of a method is its return value.
+                let def = cx.enclosing(u, DEF);
+                def.is_some_and(|d| {
+                    Ctx::field(d, "body")
+                        .and_then(|b| b.named_child(b.named_child_count().saturating_sub(1)))
+                        .is_some_and(|last| last.id() == u.id())
+                })
+            }
+        }
+    })
+}
+
+fn opened(cx: &mut Ctx) {
+    for call in cx.all("call") {
+        if cx.expired() {
+            break;
+        }
+        let recv = receiver(cx, call);
+        let m = method_name(cx, call);
+        let file = FILE_OPENERS.contains(&(recv, m));
+        let conn = CONN_OPENERS.contains(&(recv, m));
+        if (!file && !conn) || Ctx::field(call, "block").is_some() {
+            continue; // the block form closes it
+        }
+        let Some(def) = cx.enclosing(call, DEF) else {
+            continue;
+        };
+        let parent = cx.up(call);
+        // `File.open(p).read`: opened, read, never closed.
+        if let Some(outer) = parent.filter(|p| {
+            p.kind() == "call" && Ctx::field(*p, "receiver").is_some_and(|r| r.id() == call.id())
+        }) {
+            let use_m = method_name(cx, outer);
+            if file && !CLOSERS.contains(&use_m) {
+                cx.hit(
+                    Rule::UnclosedResource,
+                    call,
+                    format!("`{recv}.{m}(...).{use_m}` opens a file and never closes it: the descriptor stays open until garbage collection"),
+                    "use the block form (`File.open(path) { |f| f.read }`) or `File.read(path)`",
+                );
+            }
+            continue;
+        }
+        let Some(asg) = parent.filter(|p| p.kind() == "assignment") else {
+            continue;
+        };
+        let Some(l) = Ctx::field(asg, "left").filter(|l| l.kind() == "identifier") else {
+            continue; // stored in @ivar or elsewhere: owned by that object
+        };
+        let name = cx.text(l);
+        if released(cx, def, name, asg.end_byte()) {
+            continue;
+        }
+        if conn {
+            cx.hit(
+                Rule::UnreleasedConnection,
+                asg,
+                format!("connection `{name}` from `{recv}.{m}` is never closed: each call leaks a socket and the server-side session"),
+                &format!("use the block form (`{recv}.{m}(...) {{ |{name}| ... }}`) or `{name}.close` in `ensure`"),
+            );
+        } else {
+            cx.hit(
+                Rule::UnclosedResource,
+                asg,
+                format!("`{name}` from `{recv}.{m}` is never closed: the descriptor and its buffers stay open until garbage collection"),
+                &format!("use the block form (`{recv}.{m}(...) {{ |{name}| ... }}`) or `{name}.close` in `ensure`"),
+            );
+        }
+    }
+}
+
+/// ActiveRecord relations iterated whole; raw SQL reading a whole table.
+fn results(cx: &mut Ctx) {
+    const ITER: &[&str] = &[
+        "each",
+        "map",
+        "collect",
+        "each_with_index",
+        "each_with_object",
+        "to_a",
+        "select",
+        "reject",
+        "flat_map",
+        "group_by",
+        "index_by",
+        "sort_by",
+        "inject",
+        "reduce",
+        "sum",
+        "filter_map",
+        "load",
+        "entries",
+    ];
+    const NOT_MODELS: &[&str] = &[
+        "File",
+        "Dir",
+        "ENV",
+        "Array",
+        "Hash",
+        "Set",
+        "IO",
+        "Thread",
+        "ObjectSpace",
+        "Process",
+        "Struct",
+        "Time",
+        "Date",
+        "JSON",
+        "YAML",
+        "CSV",
+        "Rails",
+    ];
+    for call in cx.all("call") {
+        if cx.expired() {
+            break;
+        }
+        let m = method_name(cx, call);
+        let Some(recv) = Ctx::field(call, "receiver") else {
+            continue;
+        };
+        let chain = cx.text(recv);
+        if ITER.contains(&m)
+            && recv.kind() == "call"
+            && method_name(cx, recv) == "all"
+            && repeated(cx, call).is_some()
+        {
+            let model = receiver(cx, recv);
+            let root = model.split(['.', '(']).next().unwrap_or("");
+            if root.starts_with(|c: char| c.is_ascii_uppercase())
+                && !NOT_MODELS.contains(&root)
+                && !chain.contains(".limit(")
+                && !chain.contains(".where(")
+            {
+                cx.hit(
+                    Rule::UnboundedResults,
+                    call,
+                    format!("`{chain}.{m}` loads every `{model}` row into memory at once; memory grows with the table"),
+                    "iterate in batches: `find_each` / `in_batches` (or add `limit`)",
+                );
+                continue;
+            }
+        }
+        if matches!(
+            m,
+            "exec" | "execute" | "query" | "select_all" | "select_rows" | "fetch"
+        ) {
+            let sql = Ctx::field(call, "arguments")
+                .and_then(|a| a.named_child(0))
+                .filter(|a| a.kind() == "string")
+                .map(|a| cx.text(a));
+            if sql.is_some_and(unbounded_select) && cx.enclosing(call, DEF).is_some() {
+                cx.hit(
+                    Rule::UnboundedResults,
+                    call,
+                    format!("`{chain}.{m}` runs a SELECT with no LIMIT and no key lookup: the whole result set is loaded into memory"),
+                    "add LIMIT/pagination, or stream the rows (`stream_each`, `find_each`)",
+                );
+            }
+        }
+    }
+}
+
+/// Whether a local is provably small: a number, a symbol, a size.
+fn scalar_value<'a>(cx: &Ctx<'a>, v: Node<'a>) -> bool {
+    match v.kind() {
+        "integer" | "float" | "true" | "false" | "nil" | "simple_symbol" => true,
+        "call" => matches!(
+            method_name(cx, v),
+            "size" | "length" | "count" | "to_i" | "to_f" | "to_sym" | "id" | "bytesize"
+        ),
+        "binary" => !cx.text(v).contains('"'),
+        _ => false,
+    }
+}
+
+/// `define_method` blocks and per-request `at_exit` blocks that capture a
+/// local holding more than a scalar: the block (and so the data) lives as
+/// long as the class or the process.
+fn closures(cx: &mut Ctx) {
+    for call in cx.all("call") {
+        if cx.expired() {
+            break;
+        }
+        let m = method_name(cx, call);
+        if !matches!(m, "define_method" | "at_exit" | "define_singleton_method")
+            || Ctx::field(call, "receiver").is_some_and(|r| cx.text(r) != "self")
+        {
+            continue;
+        }
+        let Some(block) = Ctx::field(call, "block") else {
+            continue;
+        };
+        let scope = cx
+            .enclosing(call, FN)
+            .or_else(|| cx.enclosing(call, &["class", "module"]));
+        let Some(scope) = scope else { continue };
+        if m == "at_exit" && repeated(cx, call).is_none() {
+            continue;
+        }
+        let params: Vec<&str> = Ctx::field(block, "parameters")
+            .map(|p| {
+                cx.desc_kind(p, "identifier")
+                    .into_iter()
+                    .map(|i| cx.text(i))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut captured: Option<&str> = None;
+        for id in cx.desc_kind(block, "identifier") {
+            let name = cx.text(id);
+            if params.contains(&name) || captured.is_some() {
+                continue;
+            }
+            // Bound in the enclosing scope (not in the block): a method
+            // parameter, or a local assigned something that is not scalar.
+            let param = cx
+                .enclosing(call, DEF)
+                .and_then(|d| Ctx::field(d, "parameters"))
+                .is_some_and(|p| {
+                    cx.desc_kind(p, "identifier")
+                        .iter()
+                        .any(|i| cx.text(*i) == name)
+                });
+            let local_big = cx.named_in(scope, "identifier", name).into_iter().any(|l| {
+                !Ctx::inside(l, block)
+                    && cx.up(l).is_some_and(|a| {
+                        a.kind() == "assignment"
+                            && Ctx::field(a, "left").is_some_and(|x| x.id() == l.id())
+                            && Ctx::field(a, "right").is_some_and(|r| !scalar_value(cx, r))
+                    })
+            });
+            if local_big || (param && m == "at_exit") {
+                captured = Some(name);
+            }
+        }
+        let Some(name) = captured else { continue };
+        let (msg, fix) = if m == "at_exit" {
+            (
+                format!("`at_exit` registered on every call captures `{name}`: each block, and all `{name}` refers to, stays alive until the process exits"),
+                "register one `at_exit` at boot, or pass only the small values it needs",
+            )
+        } else {
+            (
+                format!("the `{m}` block captures `{name}`, keeping all it refers to alive for as long as the method is defined"),
+                "compute what the method needs first (`n = data.size`) and capture that, or read the data when called",
+            )
+        };
+        cx.hit(Rule::ClosureCapture, call, msg, fix);
+    }
+}
+
+/// `Concurrent::TimerTask` / EventMachine periodic timers started per call
+/// and never shut down or cancelled.
+fn timers(cx: &mut Ctx) {
+    for call in cx.all("call") {
+        if cx.expired() {
+            break;
+        }
+        let recv = receiver(cx, call);
+        let m = method_name(cx, call);
+        let timer = matches!(
+            (recv, m),
+            ("Concurrent::TimerTask", "new" | "execute")
+                | ("EM" | "EventMachine", "add_periodic_timer")
+                | ("EventMachine::PeriodicTimer" | "EM::PeriodicTimer", "new")
+        );
+        if !timer {
+            continue;
+        }
+        let Some(place) = repeated(cx, call) else {
+            continue;
+        };
+        let stored = cx
+            .up(call)
+            .filter(|p| p.kind() == "assignment")
+            .and_then(|a| Ctx::field(a, "left"))
+            .map(|l| cx.text(l));
+        let stopped = stored.is_some_and(|n| {
+            ["shutdown", "kill", "cancel"]
+                .iter()
+                .any(|s| mentions(cx.src, &format!("{n}.{s}")))
+        });
+        if stopped {
+            continue;
+        }
+        cx.hit(
+            Rule::UnclearedTimer,
+            call,
+            format!("`{recv}.{m}` in `{place}` starts a periodic timer that is never shut down: it keeps firing, and keeps its block alive, for the life of the process"),
+            "keep the handle and `shutdown`/`cancel` it when done, or start one timer at boot",
+        );
+    }
+}

@@ -1,0 +1,8 @@
+function Counter() {
+  this.count = 0;
+}
+
+function handle(req) {
+  var c = new Counter();
+  return c.count;
+}

@@ -1,0 +1,13 @@
+# Closures that pin large data for the life of the class or process.
+class Report
+  rows = CSV.read("big_export.csv")
+  define_method(:row_count) { rows.size } # expect: closure-capture
+end
+
+class UploadsController < ApplicationController
+  def create
+    body = request.body.read
+    at_exit { Rails.logger.info("upload of #{body.bytesize} bytes") } # expect: closure-capture
+    head :created
+  end
+end

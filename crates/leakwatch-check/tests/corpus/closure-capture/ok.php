@@ -1,0 +1,20 @@
+<?php
+// Look-alikes: capture small values, or by reference a counter.
+final class ImportJob
+{
+    public function handle(string $path): void
+    {
+        $rows = json_decode(file_get_contents($path), true);
+        $n = count($rows);
+        $progress = new Emitter();
+        $progress->on('import.done', function () use ($n) {
+            $this->log($n);
+        });
+        $done = 0;
+        $progress->on('row.done', function () use (&$done) {
+            $done++;
+        });
+        $total = array_sum(array_map(fn ($r) => $r['amount'], $rows));
+        usort($rows, function ($a, $b) use ($total) { return $a['amount'] <=> $b['amount']; });
+    }
+}

@@ -1,0 +1,23 @@
+<?php
+// Arrays that only grow in a queue worker.
+$processed = [];
+while ($job = $queue->pop()) {
+    handle($job);
+    $processed[] = $job->id; // expect: global-accumulator
+}
+
+final class Metrics
+{
+    private static array $timings = [];
+
+    public static function record(float $ms): void
+    {
+        self::$timings[] = $ms; // expect: global-accumulator
+    }
+}
+
+function remember_request(array $req): void
+{
+    array_push($GLOBALS['requests'], $req['path']); // expect: global-accumulator
+}
+$requests = [];

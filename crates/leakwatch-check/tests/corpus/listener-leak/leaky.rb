@@ -1,0 +1,14 @@
+# Subscribing to a process-wide notifier from code that runs per request.
+class ReportsController < ApplicationController
+  def show
+    ActiveSupport::Notifications.subscribe("sql.active_record") do |*args| # expect: listener-leak
+      @queries << args
+    end
+    render json: Report.find(params[:id])
+  end
+end
+
+get '/stream' do
+  EventBus.subscribe(:order_created) { |o| log(o) } # expect: listener-leak
+  "ok"
+end

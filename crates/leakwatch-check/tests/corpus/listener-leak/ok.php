@@ -1,0 +1,32 @@
+<?php
+// Look-alikes: registered at boot, removed, or on a per-job dispatcher.
+final class EventServiceProvider
+{
+    public function boot(): void
+    {
+        Event::listen(OrderShipped::class, SendShipmentNotification::class);
+    }
+}
+
+final class SendInvoiceJob
+{
+    public function __construct(private Dispatcher $events)
+    {
+        $this->events->listen('mail.failed', [$this, 'onFail']);
+    }
+
+    public function handle(Invoice $invoice): void
+    {
+        $listener = fn ($e) => $invoice->markSent();
+        $this->events->addListener('mail.sent', $listener);
+        $this->mailer->send($invoice);
+        $this->events->removeListener('mail.sent', $listener);
+    }
+
+    public function local(): void
+    {
+        $d = new EventDispatcher();
+        $d->addListener('x', fn () => null);
+        $d->dispatch(new Event());
+    }
+}

@@ -1,0 +1,24 @@
+<?php
+// Caches that grow for the life of a long-running worker.
+final class ExchangeRates
+{
+    private static array $rates = [];
+
+    public function rate(string $pair): float
+    {
+        if (isset(self::$rates[$pair])) {
+            return self::$rates[$pair];
+        }
+        self::$rates[$pair] = $this->client->fetch($pair); // expect: unbounded-cache
+        return self::$rates[$pair];
+    }
+}
+
+function avatar_url(string $email): string
+{
+    static $memo = [];
+    if (!isset($memo[$email])) {
+        $memo[$email] = 'https://img/' . md5(strtolower($email)); // expect: unbounded-cache
+    }
+    return $memo[$email];
+}

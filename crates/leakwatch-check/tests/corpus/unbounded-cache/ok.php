@@ -1,0 +1,33 @@
+<?php
+// Look-alikes: bounded, reset per job, or per instance.
+final class ExchangeRates
+{
+    private static array $rates = [];
+
+    public function rate(string $pair): float
+    {
+        if (count(self::$rates) > 1000) {
+            self::$rates = [];
+        }
+        return self::$rates[$pair] ??= $this->client->fetch($pair);
+    }
+}
+
+final class Resolver
+{
+    private array $seen = [];
+
+    public function resolve(string $id): string
+    {
+        return $this->seen[$id] ??= $this->load($id);
+    }
+}
+
+function routes(): array
+{
+    static $routes = [];
+    if (!$routes) {
+        $routes['home'] = '/';
+    }
+    return $routes;
+}

@@ -1,0 +1,14 @@
+# Whole tables loaded into memory.
+class InvoiceJob
+  def perform
+    Invoice.all.each do |invoice| # expect: unbounded-results
+      invoice.recalculate!
+    end
+  end
+
+  def export
+    totals = Order.includes(:lines).all.map(&:total) # expect: unbounded-results
+    rows = DB.exec("SELECT * FROM audit_events") # expect: unbounded-results
+    [totals, rows]
+  end
+end

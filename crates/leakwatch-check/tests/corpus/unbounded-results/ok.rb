@@ -1,0 +1,22 @@
+# Look-alikes: batches, limits, key lookups.
+class InvoiceJob
+  def perform
+    Invoice.find_each(batch_size: 500) { |invoice| invoice.recalculate! }
+  end
+
+  def recent
+    Order.all.limit(50).map(&:total)
+  end
+
+  def for_user(user)
+    Order.where(user_id: user.id).each { |o| o.touch }
+  end
+
+  def one(id)
+    DB.exec("SELECT * FROM audit_events WHERE id = $1", [id])
+  end
+
+  def names
+    %w[a b].each { |n| puts n }
+  end
+end

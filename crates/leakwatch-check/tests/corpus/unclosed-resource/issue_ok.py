@@ -1,0 +1,9 @@
+import os
+
+
+def write_pid(path):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT)
+    try:
+        os.write(fd, str(os.getpid()).encode())
+    finally:
+        os.close(fd)

@@ -1,0 +1,17 @@
+# Files and sockets opened without a block or a close.
+class Importer
+  def import(path)
+    f = File.open(path) # expect: unclosed-resource
+    f.each_line { |l| store(l) }
+  end
+
+  def header(path)
+    File.open(path).readline # expect: unclosed-resource
+  end
+
+  def ping(host)
+    sock = TCPSocket.new(host, 80) # expect: unclosed-resource
+    sock.write("HEAD / HTTP/1.0\r\n\r\n")
+    sock.gets
+  end
+end

@@ -1,0 +1,35 @@
+<?php
+// Look-alikes: loops that end, one coroutine at start, handles kept.
+$server->on('request', function ($request, $response) {
+    go(function () use ($request) {
+        while (true) {
+            if (!$this->server->exist($request->fd)) {
+                break;
+            }
+            Co::sleep(5);
+        }
+    });
+});
+
+function bootstrap(): void
+{
+    go(function () {
+        while (true) {
+            Co::sleep(60);
+            gc_collect_cycles();
+        }
+    });
+}
+
+final class Poller
+{
+    public function handle(LoopInterface $loop): void
+    {
+        $this->timer = $loop->addPeriodicTimer(1.0, fn () => $this->poll());
+    }
+
+    public function stop(LoopInterface $loop): void
+    {
+        $loop->cancelTimer($this->timer);
+    }
+}

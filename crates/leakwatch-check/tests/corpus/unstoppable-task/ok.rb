@@ -1,0 +1,24 @@
+# Look-alikes: loops with an exit, or one thread at boot.
+class Worker
+  def run_once(queue)
+    Thread.new do
+      loop do
+        job = queue.pop
+        break if job == :stop
+        job.call
+      end
+    end
+  end
+
+  def poll
+    Thread.new do
+      until @stopping
+        tick
+      end
+    end
+  end
+end
+
+def setup_flusher
+  Thread.new { loop { Stats.flush; sleep 10 } }
+end
