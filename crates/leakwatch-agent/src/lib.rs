@@ -12,6 +12,7 @@ pub mod alert;
 pub mod config;
 pub mod containers;
 pub mod fleet;
+pub mod health;
 pub mod metrics;
 pub mod selfstat;
 pub mod serve;
