@@ -259,36 +259,36 @@ impl Metrics {
             let process = root.sub_registry_with_prefix("process");
             process.register_with_unit(
                 "cpu",
-                "Total user and system CPU time spent in seconds.",
+                "Total user and system CPU time spent in seconds",
                 Unit::Seconds,
                 agent.cpu.clone(),
             );
             process.register_with_unit(
                 "resident_memory",
-                "Resident memory size in bytes.",
+                "Resident memory size in bytes",
                 Unit::Bytes,
                 agent.rss.clone(),
             );
             process.register_with_unit(
                 "virtual_memory",
-                "Virtual memory size in bytes.",
+                "Virtual memory size in bytes",
                 Unit::Bytes,
                 agent.vsize.clone(),
             );
             process.register_with_unit(
                 "start_time",
-                "Start time of the process since unix epoch in seconds.",
+                "Start time of the process since unix epoch in seconds",
                 Unit::Seconds,
                 agent.start_time.clone(),
             );
             process.register(
                 "open_fds",
-                "Number of open file descriptors.",
+                "Number of open file descriptors",
                 agent.open_fds.clone(),
             );
             process.register(
                 "max_fds",
-                "Maximum number of open file descriptors.",
+                "Maximum number of open file descriptors",
                 agent.max_fds.clone(),
             );
         }

@@ -25,6 +25,7 @@ Examples:
   leakwatch check src/ --format sarif -o leakwatch.sarif
   leakwatch trace -- ./my-server --port 8080
   leakwatch report leakwatch-my-server.1234.lwt
+  leakwatch probe --threshold 15m      (liveness probe: fails when leaking near the limit)
 
 Exit codes: 0 no leak, 1 leak found, 2 usage or runtime error.";
 
@@ -38,6 +39,7 @@ enum Command {
     Snapshot(cmd::snapshot::SnapshotArgs),
     Trace(cmd::trace::TraceArgs),
     Report(cmd::report::ReportArgs),
+    Probe(cmd::probe::ProbeArgs),
 }
 
 fn main() -> ExitCode {
@@ -62,6 +64,7 @@ fn main() -> ExitCode {
         Command::Snapshot(args) => cmd::snapshot::run(args),
         Command::Trace(args) => cmd::trace::run(args),
         Command::Report(args) => cmd::report::run(args),
+        Command::Probe(args) => cmd::probe::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
