@@ -135,9 +135,11 @@ fn read_cgroup(cgroup: Option<&str>) -> anyhow::Result<Reading> {
             dir.display()
         )
     })?;
-    // A cgroup made again at the same path is a new incarnation: its
-    // directory is a new inode.
+    // A cgroup made again at the same path is a new incarnation (its
+    // directory is a new inode), and so is a new oldest process in it (the
+    // service restarted inside the same cgroup).
     let ino = std::fs::metadata(&dir).map(|m| m.ino()).unwrap_or(0);
+    let founder = oldest_process(&dir.join("cgroup.procs"));
     let (resource, value) = match s.anon_bytes {
         Some(a) => (Resource::CgroupAnonBytes, a as f64),
         None => (Resource::CgroupBytes, s.usage_bytes as f64),
@@ -147,7 +149,12 @@ fn read_cgroup(cgroup: Option<&str>) -> anyhow::Result<Reading> {
             Some(_) => format!("cgroup {}", dir.display()),
             None => format!("own cgroup {}", dir.display()),
         },
-        identity: format!("cgroup:{}:{ino}:{}", dir.display(), boot_id()),
+        identity: format!(
+            "cgroup:{}:{ino}:{}:{}",
+            dir.display(),
+            boot_id(),
+            founder.map_or("empty".to_string(), |(pid, start)| format!("{pid}@{start}"))
+        ),
         resource,
         value,
         limit: s
@@ -155,6 +162,23 @@ fn read_cgroup(cgroup: Option<&str>) -> anyhow::Result<Reading> {
             .or_else(system::mem_total)
             .map(|l| l as f64),
     })
+}
+
+/// The oldest process of a cgroup other than this probe: (pid, start time
+/// in clock ticks since boot). At most the first 4096 pids are looked at.
+fn oldest_process(procs: &std::path::Path) -> Option<(i32, u64)> {
+    let me = std::process::id() as i32;
+    let text = std::fs::read_to_string(procs).ok()?;
+    text.lines()
+        .filter_map(|l| l.trim().parse::<i32>().ok())
+        .filter(|pid| *pid != me)
+        .take(4096)
+        .filter_map(|pid| {
+            let stat = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
+            let (_, _, _, start) = leakwatch_probe::parse::stat_summary(&stat)?;
+            Some((pid, start))
+        })
+        .min_by_key(|(pid, start)| (*start, *pid))
 }
 
 pub fn run(args: ProbeArgs) -> anyhow::Result<u8> {
