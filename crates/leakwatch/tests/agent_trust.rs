@@ -181,7 +181,7 @@ fn kernel_threads_zombies_and_empty_names_are_clear_errors() {
     assert_eq!(code, Some(2), "{err}");
 
     // A zombie: a child of a parent that does not reap it.
-    let parent = Running(
+    let mut parent = Running(
         Command::new("python3")
             .args([
                 "-c",
@@ -192,7 +192,7 @@ fn kernel_threads_zombies_and_empty_names_are_clear_errors() {
             .unwrap(),
     );
     let mut line = String::new();
-    let mut out = parent.0.stdout.as_ref().unwrap();
+    let mut out = parent.0.stdout.take().unwrap();
     let mut byte = [0u8; 1];
     while out.read(&mut byte).unwrap() == 1 && byte[0] != b'\n' {
         line.push(byte[0] as char);
