@@ -880,7 +880,8 @@ mod tests {
         let url = format!("http://{}/hook", redirector.local_addr().unwrap());
         let t = std::thread::spawn(move || {
             let (mut c, _) = redirector.accept().unwrap();
-            c.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+            c.set_read_timeout(Some(Duration::from_millis(500)))
+                .unwrap();
             let mut buf = [0u8; 4096];
             let _ = c.read(&mut buf);
             let _ = write!(

@@ -163,9 +163,9 @@ pub struct Judgement {
 pub fn judge(resource: Resource, s: &Snapshot, threshold_s: f64) -> Judgement {
     use leakwatch_core::format::{bytes, duration};
     let label = crate::metrics::resource_label(resource);
-    let limit = s
-        .limit
-        .map_or("no known limit".to_string(), |l| format!("limit {}", bytes(l)));
+    let limit = s.limit.map_or("no known limit".to_string(), |l| {
+        format!("limit {}", bytes(l))
+    });
     let (health, message) = match s.state {
         LeakState::Collecting => (
             Health::NotYet,
@@ -422,7 +422,11 @@ mod tests {
         d.set_limit(Some(1e9));
         for i in 0..600 {
             d.push(i as f64, v(i));
-            let j = judge(Resource::CgroupAnonBytes, &Snapshot::of(&d), DEFAULT_THRESHOLD_S);
+            let j = judge(
+                Resource::CgroupAnonBytes,
+                &Snapshot::of(&d),
+                DEFAULT_THRESHOLD_S,
+            );
             assert_ne!(j.health, Health::Failing, "at {i}s: {}", j.message);
         }
     }

@@ -113,7 +113,10 @@ impl Format {
                 "application/openmetrics-text" => {
                     // Version 1.0.0 is what we write; 0.0.1 differs only in
                     // what we never use.
-                    if version.as_deref().is_none_or(|v| v == "1.0.0" || v == "0.0.1") {
+                    if version
+                        .as_deref()
+                        .is_none_or(|v| v == "1.0.0" || v == "0.0.1")
+                    {
                         om = om.max(q);
                     }
                 }
@@ -795,7 +798,10 @@ mod tests {
         assert!(text.contains("# TYPE process_cpu_seconds_total counter"));
         assert!(text.contains("# HELP process_cpu_seconds_total "));
         assert!(text.contains("# TYPE process_resident_memory_bytes gauge"));
-        assert!(!text.contains("# EOF") && !text.contains("# UNIT"), "{text}");
+        assert!(
+            !text.contains("# EOF") && !text.contains("# UNIT"),
+            "{text}"
+        );
         // Every sample's family has HELP and TYPE lines.
         let mut typed = std::collections::HashSet::new();
         for l in text.lines() {

@@ -110,12 +110,10 @@ pub fn load(path: &Path) -> Result<Loaded, StateError> {
     {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Loaded::Missing),
-        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-            return Err(unsafe_(
-                path,
-                "is a symbolic link: refusing to follow it (remove it, or give another --state FILE)",
-            ))
-        }
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err(unsafe_(
+            path,
+            "is a symbolic link: refusing to follow it (remove it, or give another --state FILE)",
+        )),
         Err(e) => return Err(io(path)(e)),
     };
     let meta = f.metadata().map_err(io(path))?;
@@ -298,7 +296,9 @@ mod tests {
         assert_eq!(file_name_for("self"), file_name_for("self"));
         assert_ne!(file_name_for("pid:1"), file_name_for("pid:2"));
         let n = file_name_for("../../etc/passwd");
-        assert!(n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.'));
+        assert!(n
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.'));
     }
 
     proptest::proptest! {

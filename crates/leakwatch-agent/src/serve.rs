@@ -729,7 +729,11 @@ mod tests {
         let (head, body) = get(server.addr(), "/healthz/k8s/ns/pod/app", None);
         assert!(head.starts_with("HTTP/1.1 503"), "{head}");
         assert!(body.starts_with("failing: LEAKING"), "{body}");
-        let (head, body) = get(server.addr(), "/healthz/k8s%2Fns%2Fpod%2Fapp?threshold=1m", None);
+        let (head, body) = get(
+            server.addr(),
+            "/healthz/k8s%2Fns%2Fpod%2Fapp?threshold=1m",
+            None,
+        );
         assert!(head.starts_with("HTTP/1.1 200"), "{head}\n{body}");
         let (_, body) = get(
             server.addr(),

@@ -592,7 +592,10 @@ mod tests {
 
         // A directory or a fifo at the path.
         let err = Store::open(d.path(), StoreConfig::default()).unwrap_err();
-        assert!(matches!(err, StoreError::Unsafe { .. } | StoreError::Sqlite { .. }), "{err}");
+        assert!(
+            matches!(err, StoreError::Unsafe { .. } | StoreError::Sqlite { .. }),
+            "{err}"
+        );
         let fifo = d.path().join("fifo.db");
         let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
         // SAFETY: c is a valid C string.

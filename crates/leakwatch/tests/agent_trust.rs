@@ -42,7 +42,12 @@ fn half_open_connections_cost_no_threads_and_are_timed_out() {
     let agent = Running(
         leakwatch()
             .args(["watch", "--pid", &target.pid().to_string()])
-            .args(["--serve", &format!("127.0.0.1:{port}"), "--interval", "0.5s"])
+            .args([
+                "--serve",
+                &format!("127.0.0.1:{port}"),
+                "--interval",
+                "0.5s",
+            ])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -146,7 +151,11 @@ fn the_store_is_private_and_a_planted_symlink_is_refused() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("symbolic link"), "{err}");
-    assert_eq!(std::fs::read(&victim).unwrap(), b"", "written through the link");
+    assert_eq!(
+        std::fs::read(&victim).unwrap(),
+        b"",
+        "written through the link"
+    );
 }
 
 #[test]
@@ -256,7 +265,12 @@ fn a_removed_cgroup_ends_the_watch_with_a_message() {
         std::thread::sleep(Duration::from_millis(100));
     };
     let mut err = String::new();
-    watch.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    watch
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
     let _ = watch.wait();
     assert!(
         status.is_some(),

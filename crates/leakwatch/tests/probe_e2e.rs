@@ -281,7 +281,10 @@ fn probe_fails_a_leak_before_its_limit_and_never_a_plateau() {
             std::thread::sleep(wait);
         }
     }
-    eprintln!("leaking service, probed from inside its cgroup:\n{}", show(&leak_runs));
+    eprintln!(
+        "leaking service, probed from inside its cgroup:\n{}",
+        show(&leak_runs)
+    );
     let oom_at = oom_at.unwrap_or_else(|| {
         panic!(
             "the leaking service was never OOM-killed in 4 minutes:\n{}",

@@ -91,11 +91,13 @@ fn boot_id() -> String {
 }
 
 fn read_pid(pid: i32) -> anyhow::Result<Reading> {
-    let gone = |e: ProbeError| match e {
+    let gone = |e: ProbeError| {
+        match e {
         ProbeError::NoSuchProcess { .. } | ProbeError::Gone { .. } => anyhow::anyhow!(
             "pid {pid} is gone (it exited, or never existed): nothing to judge. In a container, let the probe judge the container's cgroup (no --pid)"
         ),
         e => anyhow::Error::new(e).context(format!("cannot read pid {pid}")),
+    }
     };
     let mut p = ProcessProbe::attach(pid, SampleDepth::Full).map_err(gone)?;
     let s = p.sample().map_err(gone)?;
@@ -114,8 +116,9 @@ fn read_pid(pid: i32) -> anyhow::Result<Reading> {
 
 fn read_cgroup(cgroup: Option<&str>) -> anyhow::Result<Reading> {
     let mut probe = match cgroup {
-        Some(path) => CgroupProbe::open(path)
-            .with_context(|| format!("cannot read cgroup {path}"))?,
+        Some(path) => {
+            CgroupProbe::open(path).with_context(|| format!("cannot read cgroup {path}"))?
+        }
         None => {
             let dir = system::memory_cgroup_of(std::process::id() as i32).context(
                 "cannot find this process's memory cgroup in /proc/self/cgroup and /sys/fs/cgroup: give --cgroup PATH or --pid N",
@@ -157,10 +160,7 @@ fn read_cgroup(cgroup: Option<&str>) -> anyhow::Result<Reading> {
         ),
         resource,
         value,
-        limit: s
-            .limit_bytes
-            .or_else(system::mem_total)
-            .map(|l| l as f64),
+        limit: s.limit_bytes.or_else(system::mem_total).map(|l| l as f64),
     })
 }
 

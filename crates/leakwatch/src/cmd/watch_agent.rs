@@ -15,8 +15,8 @@ use leakwatch_agent::alert::{
 };
 use leakwatch_agent::config::{AgentConfig, Selector, TargetConfig};
 use leakwatch_agent::containers::{self, Discovery};
-use leakwatch_agent::metrics::Metrics;
 use leakwatch_agent::health::{self, HealthBoard};
+use leakwatch_agent::metrics::Metrics;
 use leakwatch_agent::serve::{parse_serve_addr, MetricsServer, ServeOptions};
 use leakwatch_agent::store::Store;
 use leakwatch_core::{format, DetectorConfig, LeakState, Resource};
@@ -332,8 +332,9 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
         anyhow::bail!("--alertmanager needs --webhook URL (the Alertmanager's base URL)");
     }
     if let Some(url) = flags.webhook.as_ref().or(cfg.alerts.webhook.as_ref()) {
-        leakwatch_agent::alert::validate_url(url)
-            .context("--webhook (or [alerts] webhook in the config) must be an http:// or https:// URL")?;
+        leakwatch_agent::alert::validate_url(url).context(
+            "--webhook (or [alerts] webhook in the config) must be an http:// or https:// URL",
+        )?;
         if flags.alertmanager || cfg.alerts.alertmanager {
             dispatchers.push(
                 Dispatcher::spawn(
