@@ -18,15 +18,23 @@ cargo build --release -q -p leakwatch --manifest-path "$repo/Cargo.toml"
 ours=$CARGO_TARGET_DIR/release/leakwatch
 anchor=${ANCHOR:-$(command -v leakwatch || true)}
 ulimit -n 65536 2>/dev/null || true
+started=()
+cleanup() {
+    for p in "${started[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+}
+trap cleanup EXIT
 
 measure() { # name binary
     local name=$1 bin=$2
-    sleep 100000 &
+    sleep 100000 </dev/null >/dev/null 2>&1 &
     local target=$!
+    started+=("$target")
     local port
     port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-    "$bin" watch --pid "$target" --serve "127.0.0.1:$port" --interval 1s >/dev/null 2>&1 &
+    "$bin" watch --pid "$target" --serve "127.0.0.1:$port" --interval 1s </dev/null >/dev/null 2>&1 &
     local agent=$!
+    started+=("$agent")
     for _ in $(seq 100); do
         python3 -c "import socket;socket.create_connection(('127.0.0.1',$port),0.2)" 2>/dev/null && break
         sleep 0.1
@@ -40,7 +48,7 @@ def rss_mib():
 def scrape():
     t = time.perf_counter()
     s = socket.create_connection(("127.0.0.1", port), 30)
-    s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+    s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     data = b""
     while True:
         chunk = s.recv(65536)
