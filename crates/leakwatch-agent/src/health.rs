@@ -416,7 +416,7 @@ mod tests {
         let v = |i: usize| {
             let t = i as f64;
             let base = 1e8 + 8e8 * (t / 20.0).min(1.0);
-            base + if i % 7 == 0 { 3e6 } else { 0.0 }
+            base + if i.is_multiple_of(7) { 3e6 } else { 0.0 }
         };
         let mut d = Detector::new(detector_config(None));
         d.set_limit(Some(1e9));

@@ -110,15 +110,14 @@ impl Format {
                 continue;
             }
             match media.as_str() {
-                "application/openmetrics-text" => {
-                    // Version 1.0.0 is what we write; 0.0.1 differs only in
-                    // what we never use.
+                // Version 1.0.0 is what we write; 0.0.1 differs only in what
+                // we never use.
+                "application/openmetrics-text"
                     if version
                         .as_deref()
-                        .is_none_or(|v| v == "1.0.0" || v == "0.0.1")
-                    {
-                        om = om.max(q);
-                    }
+                        .is_none_or(|v| v == "1.0.0" || v == "0.0.1") =>
+                {
+                    om = om.max(q)
                 }
                 "text/plain" if version.as_deref().is_none_or(|v| v == "0.0.4") => {
                     text = text.max(q)

@@ -52,7 +52,7 @@ pub enum StateError {
 pub enum Loaded {
     /// No state yet.
     Missing,
-    Found(ProbeState),
+    Found(Box<ProbeState>),
     /// A file that was there but is not usable, and why; it will be replaced.
     Discarded(String),
 }
@@ -144,7 +144,7 @@ pub fn load(path: &Path) -> Result<Loaded, StateError> {
         .read_to_end(&mut bytes)
         .map_err(io(path))?;
     Ok(match decode(&bytes) {
-        Ok(s) => Loaded::Found(s),
+        Ok(s) => Loaded::Found(Box::new(s)),
         Err(why) => Loaded::Discarded(why),
     })
 }

@@ -39,6 +39,7 @@ pub fn max_fds() -> Option<u64> {
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
         return None;
     }
+    #[allow(clippy::unnecessary_cast)] // rlim_t is not u64 on every target
     Some(lim.rlim_cur as u64)
 }
 

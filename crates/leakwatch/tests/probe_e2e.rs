@@ -316,7 +316,7 @@ fn probe_fails_a_leak_before_its_limit_and_never_a_plateau() {
         warning >= REQUIRED_WARNING_S,
         "only {warning:.1}s between the first failure and the OOM kill"
     );
-    assert!(projected >= REQUIRED_WARNING_S && projected < THRESHOLD_S);
+    assert!((REQUIRED_WARNING_S..THRESHOLD_S).contains(&projected));
 
     // The OOM kill (or a kubelet acting on the failure) restarts the service
     // in the same cgroup: a new incarnation, which the probe cannot judge yet.
