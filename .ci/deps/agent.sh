@@ -12,3 +12,8 @@ if [ ${#need[@]} -gt 0 ]; then
     apt-get -o DPkg::Lock::Timeout=600 update -qq
     DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${need[@]}"
 fi
+# The official Python client's OpenMetrics parser checks the agent's
+# OpenMetrics exposition (promtool reads only the text format).
+if ! python3 -c 'import prometheus_client' >/dev/null 2>&1; then
+    python3 -m pip install -q --disable-pip-version-check prometheus-client
+fi

@@ -13,6 +13,7 @@ use std::time::Duration;
 use leakwatch_core::{Assessment, DetectorConfig, LeakState, Resource, ResourceSet};
 
 use crate::alert::{Alert, Alerting};
+use crate::health::{HealthBoard, IncarnationHealth};
 use crate::metrics::{Metrics, TargetMetrics};
 use crate::store::{Store, StoreError, TargetRecord};
 
@@ -110,6 +111,8 @@ struct TargetState {
     oom_last_raw: Option<u64>,
     oom_base: u64,
     ended_at: Option<f64>,
+    /// The current incarnation's health detector (with a health board).
+    health: Option<IncarnationHealth>,
 }
 
 /// See the module docs.
@@ -124,6 +127,8 @@ pub struct Agent {
     next_resend: f64,
     /// Reused buffer for the judgements passed to alerting.
     last: Vec<(Resource, Assessment)>,
+    /// Per-target liveness for `/healthz/TARGET`.
+    health: Option<(HealthBoard, DetectorConfig)>,
 }
 
 impl std::fmt::Debug for Agent {
@@ -151,7 +156,16 @@ impl Agent {
             next_compact: f64::NEG_INFINITY,
             next_resend: f64::NEG_INFINITY,
             last: Vec::new(),
+            health: None,
         }
+    }
+
+    /// Publishes each target's liveness (see [`crate::health`]) on `board`,
+    /// judged by one more detector per target that starts over at each
+    /// restart, with `cfg`.
+    pub fn with_health(mut self, board: HealthBoard, cfg: DetectorConfig) -> Agent {
+        self.health = Some((board, cfg));
+        self
     }
 
     fn open_target(
@@ -199,6 +213,9 @@ impl Agent {
         let oom_base = record
             .oom_kills
             .saturating_sub(obs.oom_kill_counter.unwrap_or(0));
+        let health = self.health.as_ref().and_then(|(_, cfg)| {
+            crate::health::health_resource(&resources).map(|r| IncarnationHealth::new(r, cfg))
+        });
         Ok(TargetState {
             record,
             set,
@@ -206,6 +223,7 @@ impl Agent {
             oom_last_raw: None,
             oom_base,
             ended_at: None,
+            health,
         })
     }
 
@@ -222,7 +240,11 @@ impl Agent {
         }
         let st = self.targets.get_mut(obs.key).expect("inserted above");
         if st.ended_at.take().is_some() {
-            // It came back within `forget_after_s`: publish it again.
+            // It came back within `forget_after_s`: a new incarnation for
+            // health, and published again.
+            if let Some(h) = &mut st.health {
+                h.reset();
+            }
             st.metrics = self.metrics.as_ref().map(|m| {
                 let mut tm = m.target(obs.key);
                 tm.set_counts(st.record.restarts, st.record.oom_kills);
@@ -239,6 +261,11 @@ impl Agent {
                 // The core joins instances, so a leak masked by restarts
                 // (OOM kill, crash loop) still shows as one rise.
                 st.set.restart(now_s);
+                // Health judges this incarnation alone: the restart the
+                // probe asked for must not fail it again at once.
+                if let Some(h) = &mut st.health {
+                    h.reset();
+                }
                 events.push(AgentEvent::Restarted {
                     key: obs.key.to_string(),
                     restarts: st.record.restarts,
@@ -274,6 +301,13 @@ impl Agent {
                     from: tr.transition.from,
                     to: tr.transition.to,
                 });
+            }
+        }
+        if let (Some((board, _)), Some(h)) = (&self.health, &mut st.health) {
+            if let Some(&(_, v)) = obs.values.iter().find(|(r, _)| *r == h.resource) {
+                h.detector.set_limit(obs.memory_limit);
+                h.detector.push(now_s, v);
+                board.update(obs.key, h);
             }
         }
         if let (Some(m), Some(tm)) = (&self.metrics, &mut st.metrics) {
@@ -336,6 +370,9 @@ impl Agent {
         if let (Some(m), Some(tm)) = (&self.metrics, st.metrics.take()) {
             m.remove_target(&tm);
         }
+        if let Some((board, _)) = &self.health {
+            board.remove(key);
+        }
         if let Some(store) = &self.store {
             save(store, st)?;
         }
@@ -348,6 +385,9 @@ impl Agent {
     /// Once per tick, after every observation: writes history, and now and
     /// then saves detector state, compacts the store and repeats alerts.
     pub fn tick_done(&mut self, now_s: f64) -> Result<(), AgentError> {
+        if let Some((board, _)) = &self.health {
+            board.heartbeat();
+        }
         let forget = self.opts.forget_after_s;
         self.targets
             .retain(|_, st| st.ended_at.is_none_or(|e| now_s - e < forget));
@@ -443,6 +483,38 @@ mod tests {
             memory_limit: Some(1e9),
             oom_kill_counter: Some(0),
         }
+    }
+
+    #[test]
+    fn health_is_judged_per_incarnation() {
+        use crate::health::{detector_config, Health, TargetHealth};
+        let board = HealthBoard::new(60.0);
+        let mut agent = Agent::new(AgentOptions::default(), None, None, None)
+            .with_health(board.clone(), detector_config(None));
+        let mut ev = Vec::new();
+        let judged = |board: &HealthBoard| match board.target("svc", 900.0) {
+            TargetHealth::Judged(j) => j.health,
+            TargetHealth::Unknown => panic!("svc unknown"),
+        };
+        // Leaks 1 MB/s towards a 1 GB limit: fails once judged.
+        for i in 0..400 {
+            let v = [
+                (Resource::CgroupBytes, 2e8 + 1e6 * i as f64),
+                (Resource::CgroupAnonBytes, 1e8 + 1e6 * i as f64),
+            ];
+            agent.observe(i as f64, &obs("100", &v), &mut ev).unwrap();
+        }
+        assert_eq!(judged(&board), Health::Failing);
+        // Restarted (a new founding pid): a fresh incarnation, not judged yet,
+        // although the joined history still leaks.
+        let v = [
+            (Resource::CgroupBytes, 2e8),
+            (Resource::CgroupAnonBytes, 1e8),
+        ];
+        agent.observe(401.0, &obs("200", &v), &mut ev).unwrap();
+        assert_eq!(judged(&board), Health::NotYet);
+        agent.end_target("svc", 402.0, &mut ev).unwrap();
+        assert_eq!(board.target("svc", 900.0), TargetHealth::Unknown);
     }
 
     #[test]

@@ -307,6 +307,10 @@ fn make(
 pub enum SinkError {
     #[error("cannot deliver to {url}: {reason}")]
     Http { url: String, reason: String },
+    /// The receiver answered something that retrying cannot fix (a
+    /// redirect): the alert is given up at once, with this reason logged.
+    #[error("{url} refused the alert: {reason}")]
+    Refused { url: String, reason: String },
     #[error("cannot write alert: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -371,9 +375,73 @@ impl<'a> From<&'a Alert> for JsonAlert<'a> {
     }
 }
 
+/// A webhook or Alertmanager URL that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("alert URL `{url}` {reason}")]
+pub struct InvalidUrl {
+    pub url: String,
+    pub reason: String,
+}
+
+/// Checks an alert receiver's URL at start-up: only `http://` and
+/// `https://` with a host are accepted (`file:///etc/passwd`, `ftp://`, a
+/// bare path or a typo fail here, not at the first alert, hours later).
+pub fn validate_url(url: &str) -> Result<(), InvalidUrl> {
+    let bad = |reason: &str| InvalidUrl {
+        url: url.to_string(),
+        reason: reason.to_string(),
+    };
+    if url.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(bad(
+            "holds spaces or control characters: give the receiver's URL as http://HOST:PORT/PATH",
+        ));
+    }
+    // The scheme first: `file:///etc/passwd` is not even an HTTP URI.
+    if let Some((scheme, _)) = url.split_once(':') {
+        let scheme = scheme.to_ascii_lowercase();
+        let looks_like_scheme = !scheme.is_empty()
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+            && scheme.starts_with(|c: char| c.is_ascii_alphabetic());
+        if looks_like_scheme && scheme != "http" && scheme != "https" && url.contains("://") {
+            return Err(bad(&format!(
+                "has scheme `{scheme}`: alerts are sent over http:// or https:// only"
+            )));
+        }
+    }
+    let uri: ureq::http::Uri = url.parse().map_err(|e| {
+        bad(&format!(
+            "is not a URL ({e}): give the receiver's URL as http://HOST:PORT/PATH"
+        ))
+    })?;
+    match uri.scheme_str() {
+        Some("http") | Some("https") => {}
+        Some(other) => {
+            return Err(bad(&format!(
+                "has scheme `{other}`: alerts are sent over http:// or https:// only"
+            )))
+        }
+        None => {
+            return Err(bad(
+                "has no scheme: write it as http://HOST:PORT/PATH or https://...",
+            ))
+        }
+    }
+    if uri.host().is_none_or(str::is_empty) {
+        return Err(bad("has no host: write it as http://HOST:PORT/PATH"));
+    }
+    Ok(())
+}
+
+/// The HTTP client of alert sinks. Redirects are not followed: a receiver
+/// that answers 3xx is reported (with where it points) and the alert is
+/// given up, because following it would send alert contents to a place
+/// nobody configured, and a 301/302 would turn the POST into a GET.
 fn http_agent(timeout: Duration) -> ureq::Agent {
     let config = ureq::Agent::config_builder()
         .timeout_global(Some(timeout))
+        .max_redirects(0)
         .build();
     ureq::Agent::new_with_config(config)
 }
@@ -394,15 +462,29 @@ impl WebhookSink {
 }
 
 fn post(agent: &ureq::Agent, url: &str, body: Vec<u8>) -> Result<(), SinkError> {
-    agent
+    let resp = agent
         .post(url)
         .content_type("application/json")
         .send(&body[..])
-        .map(|_| ())
         .map_err(|e| SinkError::Http {
             url: url.to_string(),
             reason: e.to_string(),
-        })
+        })?;
+    if resp.status().is_redirection() {
+        let to = resp
+            .headers()
+            .get("location")
+            .and_then(|l| l.to_str().ok())
+            .unwrap_or("(no Location header)");
+        return Err(SinkError::Refused {
+            url: url.to_string(),
+            reason: format!(
+                "it answered {} redirecting to {to}; leakwatch does not follow redirects for alerts: configure the final URL",
+                resp.status()
+            ),
+        });
+    }
+    Ok(())
 }
 
 impl Sink for WebhookSink {
@@ -681,6 +763,11 @@ fn deliver_loop(mut sink: Box<dyn Sink>, shared: &Shared, cfg: &DeliveryConfig) 
                     shared.stats.delivered.fetch_add(1, Ordering::Relaxed);
                     break;
                 }
+                Err(e @ SinkError::Refused { .. }) => {
+                    shared.stats.failed.fetch_add(1, Ordering::Relaxed);
+                    eprintln!("leakwatch: alert not delivered: {e}");
+                    break;
+                }
                 Err(e) if attempt >= cfg.max_attempts => {
                     shared.stats.failed.fetch_add(1, Ordering::Relaxed);
                     eprintln!("leakwatch: giving up on an alert after {attempt} attempts: {e}");
@@ -846,6 +933,72 @@ mod tests {
                 ..Evidence::default()
             },
         }
+    }
+
+    #[test]
+    fn only_http_and_https_urls_with_a_host_are_accepted() {
+        for ok in [
+            "http://127.0.0.1:9093",
+            "https://alerts.example.com/hook?x=1",
+            "http://[::1]:8080/a",
+        ] {
+            assert!(validate_url(ok).is_ok(), "{ok}");
+        }
+        for (bad, why) in [
+            ("file:///etc/passwd", "scheme `file`"),
+            ("ftp://host/x", "scheme `ftp`"),
+            ("/var/run/hook", "no scheme"),
+            ("127.0.0.1:9093", "scheme"),
+            ("http://", "not a URL"),
+            ("http://exa mple.com", "spaces"),
+            ("gopher://x", "scheme `gopher`"),
+        ] {
+            let e = validate_url(bad).unwrap_err().to_string();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_redirect_is_refused_not_followed() {
+        use std::io::Read;
+        use std::net::TcpListener;
+        // Where the redirect points: it must never be contacted.
+        let elsewhere = TcpListener::bind("127.0.0.1:0").unwrap();
+        elsewhere.set_nonblocking(true).unwrap();
+        let elsewhere_addr = elsewhere.local_addr().unwrap();
+        let redirector = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/hook", redirector.local_addr().unwrap());
+        let t = std::thread::spawn(move || {
+            let (mut c, _) = redirector.accept().unwrap();
+            c.set_read_timeout(Some(Duration::from_millis(500)))
+                .unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = c.read(&mut buf);
+            let _ = write!(
+                c,
+                "HTTP/1.1 302 Found\r\nLocation: http://{elsewhere_addr}/stolen\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+        });
+        let mut sink = WebhookSink::new(&url, Duration::from_secs(5));
+        let alert = make(
+            "svc",
+            Resource::RssBytes,
+            &assessment(LeakState::Leak),
+            AlertStatus::Firing,
+            0.0,
+            None,
+            "r".into(),
+        );
+        let err = sink.deliver(&alert).unwrap_err();
+        t.join().unwrap();
+        assert!(matches!(err, SinkError::Refused { .. }), "{err}");
+        let msg = err.to_string();
+        assert!(msg.contains("302") && msg.contains("/stolen"), "{msg}");
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(
+            elsewhere.accept().is_err(),
+            "the redirect was followed to {elsewhere_addr}"
+        );
     }
 
     #[test]

@@ -37,6 +37,8 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    #[error("refusing to use {path} as the history store: {reason}")]
+    Unsafe { path: String, reason: String },
 }
 
 /// Retention and size settings.
@@ -96,6 +98,50 @@ impl HistoryRow {
     }
 }
 
+/// Creates `path` 0600 if missing, never following a symlink; checks that
+/// what is there is a regular file of ours with one link, and tightens a
+/// looser mode (a store made by an older leakwatch) to 0600.
+fn secure_create(path: &Path) -> Result<(), String> {
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => {
+                "it is a symbolic link (someone may have planted it to make the agent overwrite another file): remove it or choose another --store path".to_string()
+            }
+            _ => format!("cannot create it: {e}"),
+        })?;
+    let meta = f.metadata().map_err(|e| e.to_string())?;
+    if !meta.file_type().is_file() {
+        return Err("it is not a regular file: choose a file path for --store".into());
+    }
+    // SAFETY: geteuid has no preconditions.
+    let me = unsafe { libc::geteuid() };
+    if meta.uid() != me {
+        return Err(format!(
+            "it is owned by uid {}, not by the user running the agent (uid {me}): move it aside or chown it",
+            meta.uid()
+        ));
+    }
+    if meta.nlink() > 1 {
+        return Err(format!(
+            "it has {} hard links: a store must be its own file; move it aside",
+            meta.nlink()
+        ));
+    }
+    if meta.mode() & 0o077 != 0 {
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| format!("cannot make it private (0600): {e}"))?;
+    }
+    Ok(())
+}
+
 fn index(r: Resource) -> usize {
     Resource::ALL
         .iter()
@@ -123,19 +169,57 @@ fn columns() -> impl Iterator<Item = &'static str> {
 
 impl Store {
     /// Opens (or creates) the store at `path`.
+    ///
+    /// The store holds process names and memory figures, and the agent runs
+    /// as root: a missing directory is created 0700, the file 0600 (SQLite
+    /// gives its `-wal` and `-shm` files the file's mode), a symlink or a
+    /// non-regular file at `path` is refused rather than followed, and so
+    /// is a file owned by another user or with other hard links.
     pub fn open(path: &Path, cfg: StoreConfig) -> Result<Store, StoreError> {
         let p = path.display().to_string();
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
-                path: p.clone(),
-                source,
-            })?;
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|source| StoreError::Dir {
+                    path: p.clone(),
+                    source,
+                })?;
         }
+        // Resolve the directory once, so no symlink is left in the path
+        // SQLite opens and SQLITE_OPEN_NOFOLLOW refuses one planted at the
+        // file's own name between our check and its open.
+        let real_dir = std::fs::canonicalize(dir).map_err(|source| StoreError::Dir {
+            path: p.clone(),
+            source,
+        })?;
+        let Some(name) = path.file_name() else {
+            return Err(StoreError::Unsafe {
+                path: p,
+                reason: "it names a directory, not a file".into(),
+            });
+        };
+        let file = real_dir.join(name);
+        secure_create(&file).map_err(|reason| StoreError::Unsafe {
+            path: p.clone(),
+            reason,
+        })?;
         let sql = |source| StoreError::Sqlite {
             path: p.clone(),
             source,
         };
-        let conn = Connection::open(path).map_err(sql)?;
+        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
+            | rusqlite::OpenFlags::SQLITE_OPEN_CREATE
+            | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | rusqlite::OpenFlags::SQLITE_OPEN_URI
+            | rusqlite::OpenFlags::SQLITE_OPEN_NOFOLLOW;
+        let conn = Connection::open_with_flags(&file, flags).map_err(sql)?;
         // auto_vacuum must be chosen before the first table exists.
         conn.execute_batch(
             "PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
@@ -525,6 +609,62 @@ mod tests {
             retention_s: 30.0 * 86_400.0,
             max_bytes: 1 << 30,
         }
+    }
+
+    #[test]
+    fn the_store_is_private_and_never_follows_a_symlink() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("new-dir").join("history.db");
+        let mut store = Store::open(&path, StoreConfig::default()).unwrap();
+        let rec = store.target("svc", "process").unwrap();
+        store.append(rec.id, 1.0, &[(Resource::RssBytes, 1e6)]);
+        store.flush().unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(path.parent().unwrap()), 0o700);
+        for side in ["history.db-wal", "history.db-shm"] {
+            let p = path.with_file_name(side);
+            if p.exists() {
+                assert_eq!(mode(&p), 0o600, "{side}");
+            }
+        }
+        drop(store);
+
+        // A symlink planted at the store's path, pointing at a victim file.
+        let victim = d.path().join("victim");
+        std::fs::write(&victim, b"").unwrap();
+        let planted = d.path().join("planted.db");
+        std::os::unix::fs::symlink(&victim, &planted).unwrap();
+        let err = Store::open(&planted, StoreConfig::default()).unwrap_err();
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+        assert_eq!(std::fs::read(&victim).unwrap(), b"");
+
+        // A directory or a fifo at the path.
+        let err = Store::open(d.path(), StoreConfig::default()).unwrap_err();
+        assert!(
+            matches!(err, StoreError::Unsafe { .. } | StoreError::Sqlite { .. }),
+            "{err}"
+        );
+        let fifo = d.path().join("fifo.db");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: c is a valid C string.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let err = Store::open(&fifo, StoreConfig::default()).unwrap_err();
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+
+        // A store made 0644 by an older version is tightened.
+        let old = d.path().join("old.db");
+        std::fs::write(&old, b"").unwrap();
+        std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o644)).unwrap();
+        drop(Store::open(&old, StoreConfig::default()).unwrap());
+        assert_eq!(mode(&old), 0o600);
+
+        // A hard link to another file is refused.
+        let linked = d.path().join("linked.db");
+        std::fs::hard_link(&victim, &linked).unwrap();
+        let err = Store::open(&linked, StoreConfig::default()).unwrap_err();
+        assert!(err.to_string().contains("hard links"), "{err}");
     }
 
     #[test]

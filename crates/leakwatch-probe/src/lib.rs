@@ -23,6 +23,12 @@ pub enum ProbeError {
     Gone { pid: i32 },
     #[error("no process with pid {pid}: check the pid with `ps -p {pid}`")]
     NoSuchProcess { pid: i32 },
+    #[error("pid {pid} ({name}) is a kernel thread: it has no user-space memory to watch. Give the pid of a program (`ps -eo pid,comm --ppid 2 -N` lists them)")]
+    KernelThread { pid: i32, name: String },
+    #[error("pid {pid} is a zombie: it has exited and only waits for its parent (pid {ppid}) to collect its exit status, so it has no memory left to watch. Watch the parent, or the service by --name so its restarts are followed")]
+    Zombie { pid: i32, ppid: i32 },
+    #[error("the --name pattern is empty: give part of the program's name or command line (e.g. --name my-server)")]
+    EmptyPattern,
     #[error("permission denied reading {path}: run leakwatch as the same user as the target, or as root (reading another user's /proc/PID/fd and smaps needs ptrace access; check /proc/sys/kernel/yama/ptrace_scope)")]
     PermissionDenied { path: String },
     #[error("cgroup {path} not found: give a path under /sys/fs/cgroup or relative to the memory controller's mount (see `cat /proc/self/cgroup`)")]

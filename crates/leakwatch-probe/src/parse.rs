@@ -60,6 +60,20 @@ pub fn stat_summary(text: &[u8]) -> Option<(u8, i32, u64, u64)> {
     Some((state, ppid, threads, start))
 }
 
+/// The flags field (field 9) of /proc/PID/stat.
+pub fn stat_flags(text: &[u8]) -> Option<u64> {
+    // Fields after the command: state (3), ppid, pgrp, session, tty_nr,
+    // tpgid, flags (9).
+    parse_u64(stat_fields(text)?.nth(6)?)
+}
+
+/// The command name (field 2, between the first `(` and the last `)`).
+pub fn stat_comm(text: &[u8]) -> Option<&str> {
+    let open = text.iter().position(|b| *b == b'(')?;
+    let close = text.iter().rposition(|b| *b == b')')?;
+    std::str::from_utf8(text.get(open + 1..close)?).ok()
+}
+
 /// (resident pages, shared pages) from /proc/PID/statm.
 pub fn statm(text: &[u8]) -> Option<(u64, u64)> {
     let mut f = trim(text).split(|b| *b == b' ');
@@ -115,6 +129,12 @@ mod tests {
         assert_eq!(stat_summary(t), Some((b'S', 1, 7, 4242)));
         assert_eq!(stat_summary(b"garbage"), None);
         assert_eq!(stat_summary(b"1 (x) S 1"), None);
+        assert_eq!(stat_flags(t), Some(4194560));
+        assert_eq!(stat_comm(t), Some("a) b) c"));
+        let kthread = b"2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0 2 0 0";
+        assert_eq!(stat_flags(kthread), Some(2129984));
+        assert_eq!(stat_flags(b"1 (x) S 1"), None);
+        assert_eq!(stat_comm(b")("), None);
     }
 
     #[test]

@@ -7,6 +7,9 @@ use std::os::unix::fs::FileExt;
 use crate::parse;
 use crate::ProbeError;
 
+/// `PF_KTHREAD` in the flags field of /proc/PID/stat (include/linux/sched.h).
+const PF_KTHREAD: u64 = 0x0020_0000;
+
 /// How much to read per sample.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SampleDepth {
@@ -103,9 +106,19 @@ impl ProcessProbe {
             buf: Vec::with_capacity(4096),
             reopens: 0,
         };
-        let (state, _, _, start) = probe.read_stat()?;
-        if state == b'Z' || state == b'X' {
+        let (state, ppid, _, start) = probe.read_stat()?;
+        if state == b'Z' {
+            return Err(ProbeError::Zombie { pid, ppid });
+        }
+        if state == b'X' {
             return Err(ProbeError::NoSuchProcess { pid });
+        }
+        // Kernel threads have no address space (statm reads all zeros);
+        // without this check they would look like a process that exits at
+        // its first sample.
+        if parse::stat_flags(&probe.buf).is_some_and(|f| f & PF_KTHREAD != 0) {
+            let name = parse::stat_comm(&probe.buf).unwrap_or("?").to_string();
+            return Err(ProbeError::KernelThread { pid, name });
         }
         probe.start_time = start;
         Ok(probe)
@@ -487,6 +500,32 @@ mod tests {
         let after = p.sample().unwrap();
         assert_eq!(after.fds.unwrap(), before.fds.unwrap() + 3);
         child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
+    #[test]
+    fn kernel_threads_and_zombies_get_their_own_errors() {
+        // kthreadd is pid 2 wherever there is a kernel thread to see (not
+        // in a pid namespace of a container).
+        if std::fs::read_to_string("/proc/2/comm").is_ok_and(|c| c.trim() == "kthreadd") {
+            let e = ProcessProbe::attach(2, SampleDepth::Fast).unwrap_err();
+            assert!(matches!(e, ProbeError::KernelThread { pid: 2, .. }), "{e}");
+            assert!(e.to_string().contains("kernel thread"), "{e}");
+        }
+        // A child that exited and is not reaped yet.
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id() as i32;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .unwrap()
+            .contains(") Z ")
+        {
+            assert!(std::time::Instant::now() < deadline);
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let e = ProcessProbe::attach(pid, SampleDepth::Full).unwrap_err();
+        assert!(matches!(e, ProbeError::Zombie { .. }), "{e}");
+        assert!(e.to_string().contains("zombie"), "{e}");
         child.wait().unwrap();
     }
 

@@ -97,6 +97,11 @@ impl Target {
                 Kind::Process(Some(TreeOrSingle::attach(*pid, *tree, depth)?)),
                 PROCESS_RESOURCES.to_vec(),
             ),
+            // An empty pattern would match nothing, forever, and end in an
+            // empty "no leak".
+            TargetSpec::Name { pattern, .. } if pattern.trim().is_empty() => {
+                return Err(ProbeError::EmptyPattern)
+            }
             TargetSpec::Name { .. } => (Kind::Name(Vec::new()), PROCESS_RESOURCES.to_vec()),
             TargetSpec::Cgroup { path } => (
                 Kind::Cgroup(CgroupProbe::open(path)?),

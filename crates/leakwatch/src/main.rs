@@ -26,6 +26,7 @@ Examples:
   leakwatch trace -- ./my-server --port 8080
   leakwatch report leakwatch-my-server.1234.lwt
   leakwatch where --pid 4242
+  leakwatch probe --threshold 15m      (liveness probe: fails when leaking near the limit)
 
 Exit codes: 0 no leak, 1 leak found, 2 usage or runtime error.";
 
@@ -40,6 +41,7 @@ enum Command {
     Trace(cmd::trace::TraceArgs),
     Report(cmd::report::ReportArgs),
     Where(cmd::where_::WhereArgs),
+    Probe(cmd::probe::ProbeArgs),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +67,7 @@ fn main() -> ExitCode {
         Command::Trace(args) => cmd::trace::run(args),
         Command::Report(args) => cmd::report::run(args),
         Command::Where(args) => cmd::where_::run(args),
+        Command::Probe(args) => cmd::probe::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

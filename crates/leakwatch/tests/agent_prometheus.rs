@@ -96,12 +96,22 @@ fn prometheus_scrapes_leak_state_and_fleet_analysis_finds_the_leak() {
     // Never a leak for the bounded one over the whole run, not just now.
     let worst = prom
         .query_instant(
-            "max_over_time(leakwatch_leak_state_code{target=\"bounded\",resource=\"rss\"}[10m])",
+            "max_over_time(leakwatch_leak_state{target=\"bounded\",resource=\"rss\",state=\"leak\"}[10m])",
             now_s(),
         )
         .unwrap();
     assert_eq!(worst.len(), 1, "{worst:?}");
-    assert!(worst[0].1 < 4.0, "bounded reached leak: {worst:?}");
+    assert_eq!(worst[0].1, 0.0, "bounded reached leak: {worst:?}");
+    // Prometheus asks for OpenMetrics first and gets it: every scrape of
+    // the negotiated exposition parsed (`up` stays 1 over the run).
+    let down = prom
+        .query_instant("min_over_time(up{job=\"leakwatch\"}[10m])", now_s())
+        .unwrap();
+    assert!(
+        down.iter().all(|(_, v)| *v == 1.0) && !down.is_empty(),
+        "a scrape failed: {down:?}\n{}",
+        prometheus.log()
+    );
     // Prometheus' first scrape came after the agent's first sample: let its
     // history grow past the detector's minimum duration too.
     std::thread::sleep(Duration::from_secs(20));

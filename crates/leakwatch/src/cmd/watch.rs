@@ -90,7 +90,11 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
             path: args.cgroup.clone().unwrap_or_default(),
         }
     };
+    // A pid that exits and a cgroup that is removed end the watch (the
+    // opened cgroup files keep pointing at the removed one: a cgroup made
+    // again at the same path is a new cgroup, for the agent to follow).
     let by_pid = matches!(spec, TargetSpec::Pid { .. });
+    let is_cgroup = matches!(spec, TargetSpec::Cgroup { .. });
     let depth = if args.fast {
         SampleDepth::Fast
     } else {
@@ -113,8 +117,14 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
             format::duration(args.interval)
         );
     }
-    let reason = monitor.run_loop(&stop, by_pid, || true);
+    let reason = monitor.run_loop(&stop, by_pid || is_cgroup, || true);
     let csv = monitor.finish()?;
+    if is_cgroup && matches!(reason, Ok(crate::monitor::StopReason::TargetExited)) {
+        eprintln!(
+            "leakwatch: cgroup {label} was removed: watch ended after {} samples (use `watch --cgroup ... --serve` or --containers to follow a cgroup that is created again)",
+            monitor.samples
+        );
+    }
     reason?;
     let report = monitor.report();
     if args.json {

@@ -15,8 +15,9 @@ use leakwatch_agent::alert::{
 };
 use leakwatch_agent::config::{AgentConfig, Selector, TargetConfig};
 use leakwatch_agent::containers::{self, Discovery};
+use leakwatch_agent::health::{self, HealthBoard};
 use leakwatch_agent::metrics::Metrics;
-use leakwatch_agent::serve::{parse_serve_addr, MetricsServer};
+use leakwatch_agent::serve::{parse_serve_addr, MetricsServer, ServeOptions};
 use leakwatch_agent::store::Store;
 use leakwatch_core::{format, DetectorConfig, LeakState, Resource};
 use leakwatch_probe::{SampleDepth, Target, TargetSpec};
@@ -131,6 +132,9 @@ struct Watched {
     alive: bool,
     /// Exits when gone (a --pid target) instead of waiting for a restart.
     by_pid: bool,
+    /// For a --cgroup target: how to open it again once it was removed (a
+    /// service restart makes a new cgroup at the same path).
+    reopen: Option<(TargetSpec, SampleDepth, String)>,
 }
 
 impl Watched {
@@ -142,6 +146,10 @@ impl Watched {
         container_id: Option<String>,
     ) -> anyhow::Result<Watched> {
         let by_pid = matches!(spec, TargetSpec::Pid { .. });
+        let reopen = match (&spec, &container_id) {
+            (TargetSpec::Cgroup { path }, None) => Some((spec.clone(), depth, path.clone())),
+            _ => None,
+        };
         let kind = match (&spec, &container_id) {
             (_, Some(_)) => "container",
             (TargetSpec::Cgroup { .. }, None) => "cgroup",
@@ -163,7 +171,23 @@ impl Watched {
             events: Vec::new(),
             alive: false,
             by_pid,
+            reopen,
         })
+    }
+
+    /// A removed --cgroup target: opens it again if a cgroup exists at its
+    /// path now (the founder is forgotten, so its first process is a restart).
+    fn try_reopen(&mut self, cgroup_root: &Path) -> bool {
+        let Some((spec, depth, path)) = &self.reopen else {
+            return false;
+        };
+        let Ok(target) = Target::open(spec.clone(), *depth) else {
+            return false;
+        };
+        self.cgroup_dir = cgroup_dir(path, cgroup_root);
+        self.target = target;
+        self.founder = None;
+        true
     }
 
     fn pids(&self) -> Vec<i32> {
@@ -289,14 +313,25 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
         .as_ref()
         .or(cfg.serve.address.as_ref())
         .map(|_| Metrics::new());
+    // /healthz fails when the sampling loop stops ticking for a few intervals.
+    let health_board = metrics
+        .as_ref()
+        .map(|_| HealthBoard::new((interval_s * 5.0).max(30.0)));
     let _server = match (
         flags.serve.as_ref().or(cfg.serve.address.as_ref()),
         &metrics,
     ) {
         (Some(addr), Some(m)) => {
             let addr = parse_serve_addr(addr, flags.serve_public || cfg.serve.public)?;
-            let server = MetricsServer::start(addr, m.clone())?;
-            eprintln!("leakwatch: metrics at http://{}/metrics", server.addr());
+            let opts = ServeOptions {
+                health: health_board.clone(),
+                ..ServeOptions::default()
+            };
+            let server = MetricsServer::start_with(addr, m.clone(), opts)?;
+            eprintln!(
+                "leakwatch: metrics at http://{0}/metrics, liveness at http://{0}/healthz and http://{0}/healthz/TARGET",
+                server.addr()
+            );
             Some(server)
         }
         _ => None,
@@ -314,6 +349,9 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
         anyhow::bail!("--alertmanager needs --webhook URL (the Alertmanager's base URL)");
     }
     if let Some(url) = flags.webhook.as_ref().or(cfg.alerts.webhook.as_ref()) {
+        leakwatch_agent::alert::validate_url(url).context(
+            "--webhook (or [alerts] webhook in the config) must be an http:// or https:// URL",
+        )?;
         if flags.alertmanager || cfg.alerts.alertmanager {
             dispatchers.push(
                 Dispatcher::spawn(
@@ -358,6 +396,9 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
         alerting,
         store,
     );
+    if let Some(board) = health_board {
+        agent = agent.with_health(board, health::detector_config(season));
+    }
 
     if !args.json {
         eprintln!(
@@ -415,7 +456,15 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
                 if w.alive {
                     w.alive = false;
                     agent.end_target(&w.key, t, &mut events)?;
+                    if w.reopen.is_some() && !args.json {
+                        eprintln!(
+                            "leakwatch: {}: cgroup removed; it is followed again if it is created again",
+                            w.key
+                        );
+                    }
                 }
+                // Read it on the next tick, if it is back.
+                w.try_reopen(&cgroup_root);
                 continue;
             }
             w.alive = true;
