@@ -276,12 +276,26 @@ pub fn is_allocator_frame(f: &Frame) -> bool {
             .is_some_and(|file| file.contains("/library/alloc/src/") || file.contains("/library/core/src/alloc"))
 }
 
+/// Whether `name` (called from `inner`) is Rust's generated C `main`,
+/// which only starts the Rust runtime: not the program's code.
+pub fn is_rust_main_shim(name: &str, inner: Option<&str>) -> bool {
+    base_name(name) == "main" && inner.is_some_and(|i| base_name(i).starts_with("std::rt::lang_start"))
+}
+
 /// The frame to name a stack by: the first in the program's own code (or
-/// a runtime's), else the first outside the allocator, else the first.
+/// a runtime's), else the first outside the allocator, else the first;
+/// never one below `main`.
 pub fn headline(frames: &[Frame]) -> Option<&Frame> {
+    let trimmed = trim_frames(frames);
+    let frames = if trimmed.is_empty() { frames } else { trimmed };
     frames
         .iter()
-        .find(|f| !is_internal(f))
+        .enumerate()
+        .find(|(i, f)| {
+            !is_internal(f)
+                && !(*i > 0 && is_rust_main_shim(&f.function, Some(&frames[i - 1].function)))
+        })
+        .map(|(_, f)| f)
         .or_else(|| frames.iter().find(|f| !is_allocator_frame(f)))
         .or(frames.first())
 }
@@ -290,7 +304,12 @@ pub fn headline(frames: &[Frame]) -> Option<&Frame> {
 /// the C `main` outward is cut after `main`; these are cut wherever they
 /// are (thread start, Rust's runtime start).
 fn is_start_frame(f: &Frame) -> bool {
-    let name = base_name(&f.function);
+    is_start_function(&f.function)
+}
+
+/// Functions that start processes and threads (see [`trim_frames`]).
+pub fn is_start_function(function: &str) -> bool {
+    let name = base_name(function);
     matches!(
         name,
         "_start"
@@ -489,5 +508,14 @@ mod tests {
             ["leaky::leaky_rust", "leaky::main", "core::ops::function::FnOnce::call_once"]
         );
         assert_eq!(headline(&frames).unwrap().function, "leaky::leaky_rust");
+        // The Rust runtime's own start-up: no user frame, named by std.
+        let frames = vec![
+            frame("alloc::alloc::alloc", "/tmp/r", false),
+            frame("std::thread::Thread::new", "/tmp/r", false),
+            frame("std::rt::lang_start_internal", "/tmp/r", false),
+            frame("main", "/tmp/r", false),
+            frame("__libc_start_call_main", "/lib/libc.so.6", false),
+        ];
+        assert_eq!(headline(&frames).unwrap().function, "std::thread::Thread::new");
     }
 }

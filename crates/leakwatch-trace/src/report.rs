@@ -137,8 +137,8 @@ pub struct Report {
     /// Still allocated at exit by a language runtime's own code (complete
     /// traces only): not counted.
     pub runtime_residue: Option<Group>,
-    /// The runtime whose residue it is (`python`, ...).
-    pub runtime: Option<String>,
+    /// Whose residue it is (`python`, `the standard library`, ...).
+    pub runtimes: Vec<String>,
     /// Suppression rules that matched, with what they suppressed.
     pub suppressed: Vec<Rule>,
     pub growing: Vec<GrowingSite>,
@@ -189,23 +189,68 @@ impl Kinds {
         k
     }
 
-    /// The runtime owning every frame of the stack that is not the
-    /// system's, if there is exactly one such runtime and no program frame.
-    fn runtime_only(&mut self, a: &Analysis, stack: u32) -> Option<&'static str> {
+    /// Whose residue the stack is, when no frame on it belongs to the
+    /// program's own code: every frame is an interpreter runtime's module,
+    /// the system's (C/C++ runtime, loader, allocator, tracer), or, in the
+    /// program's own binary, a standard library's start-up code (Rust's
+    /// `std::rt`, a C++ `std::` static constructor). Frames below `main`
+    /// do not count. `None`: the program's own code asked for the memory.
+    fn residue_of(
+        &mut self,
+        a: &Analysis,
+        sym: &mut Symbolizer,
+        stack: u32,
+    ) -> Option<&'static str> {
         let ts = a.stack_first_ns(stack);
-        let mut runtime = None;
-        for &id in a.tables.stacks.frame_ids(stack) {
+        let ids = a.tables.stacks.frame_ids(stack);
+        if ids.is_empty() {
+            return None;
+        }
+        let mut runtime: Option<&'static str> = None;
+        let mut system_only = true;
+        let mut std_code = false;
+        let mut inner_name: Option<String> = None;
+        for &id in ids {
             match self.of(a, id, ts) {
-                ModuleKind::System | ModuleKind::Tracer => {}
-                ModuleKind::Program => return None,
-                ModuleKind::Runtime(r) => match runtime {
-                    None => runtime = Some(r),
-                    Some(x) if x == r => {}
-                    Some(_) => return None,
-                },
+                ModuleKind::System | ModuleKind::Tracer => {
+                    inner_name = None;
+                }
+                ModuleKind::Runtime(r) => {
+                    system_only = false;
+                    match runtime {
+                        None => runtime = Some(r),
+                        Some(x) if x == r => {}
+                        Some(_) => return None,
+                    }
+                    inner_name = None;
+                }
+                ModuleKind::Program => {
+                    // Only a standard library's own code in the program's
+                    // binary can still make this residue; ask the symbol
+                    // table (cheap: no line tables).
+                    let addr = a.tables.stacks.addrs()[id as usize];
+                    let name = sym.symbol_name(&a.tables, addr, ts)?.to_string();
+                    if classify::is_rust_main_shim(&name, inner_name.as_deref())
+                        || classify::is_start_function(&name)
+                    {
+                        break; // below the program: nothing more to judge
+                    }
+                    if !classify::is_std_function(&name) && !classify::is_allocator_function(&name) {
+                        return None;
+                    }
+                    std_code = true;
+                    system_only = false;
+                    inner_name = Some(name);
+                }
             }
         }
-        runtime
+        match runtime {
+            Some(r) if !std_code => Some(r),
+            Some(_) => None,
+            None if std_code => Some("the standard library"),
+            None if system_only => Some("the C/C++ runtime"),
+            None => None,
+        }
     }
 }
 
@@ -366,7 +411,7 @@ pub fn build(a: &Analysis, sym: &mut Symbolizer, opts: &ReportOptions) -> Report
             continue;
         }
         if complete {
-            if let Some(r) = kinds.runtime_only(a, s) {
+            if let Some(r) = kinds.residue_of(a, sym, s) {
                 if !runtimes.contains(&r) {
                     runtimes.push(r);
                 }
@@ -406,7 +451,7 @@ pub fn build(a: &Analysis, sym: &mut Symbolizer, opts: &ReportOptions) -> Report
             // Its bytes are counted against the rule with the live stacks.
             let suppressed_by =
                 suppression_of(a, sym, &supp, g.stack).map(|i| supp.rules[i].pattern.clone());
-            let runtime_residue = complete && kinds.runtime_only(a, g.stack).is_some();
+            let runtime_residue = complete && kinds.residue_of(a, sym, g.stack).is_some();
             GrowingSite {
                 live_bytes: g.live_bytes,
                 rate_bytes_per_s: g.assessment.rate_per_hour / 3600.0,
@@ -499,7 +544,7 @@ pub fn build(a: &Analysis, sym: &mut Symbolizer, opts: &ReportOptions) -> Report
         leaked: complete.then(|| live_group.clone()),
         live_at_end: (!complete).then_some(live_group),
         runtime_residue: residue_group,
-        runtime: runtimes.first().map(|r| r.to_string()),
+        runtimes: runtimes.iter().map(|r| r.to_string()).collect(),
         suppressed: supp.used(),
         growing,
         judged_stacks: a.judged_stacks,
@@ -634,11 +679,17 @@ pub fn render_text(r: &Report, trace_name: &str, full: bool) -> String {
         );
     }
     if let Some(g) = &r.runtime_residue {
-        let who = r.runtime.as_deref().unwrap_or("the runtime");
+        let who = if r.runtimes.is_empty() {
+            "the runtime".to_string()
+        } else {
+            r.runtimes.join(", ")
+        };
         let _ = writeln!(out);
         write_group(
             &mut out,
-            &format!("runtime residue, not counted ({who} keeps these until exit on purpose)"),
+            &format!(
+                "runtime residue, not counted (allocated by {who} alone and kept until exit on purpose)"
+            ),
             g,
             3,
             full,
@@ -738,9 +789,9 @@ pub fn verdict_line(r: &Report) -> String {
         let mut parts = Vec::new();
         if let Some(g) = &r.runtime_residue {
             parts.push(format!(
-                "{} of {} runtime residue not counted",
+                "{} of runtime residue not counted ({})",
                 format::bytes(g.bytes as f64),
-                r.runtime.as_deref().unwrap_or("the")
+                r.runtimes.join(", ")
             ));
         }
         let sb: u64 = r.suppressed.iter().map(|s| s.bytes).sum();

@@ -61,6 +61,9 @@ impl Frame {
 /// Resolves addresses once each and remembers the answers.
 pub struct Symbolizer {
     blaze: Blaze,
+    /// ELF symbols only (no DWARF): a cheap name for classifying frames.
+    blaze_symtab: Blaze,
+    names: AddrMap<Option<String>>,
     cache: AddrMap<Vec<Frame>>,
     /// Per module index, the checked open file and the path blazesym reads
     /// it through (None: not a readable regular file).
@@ -183,6 +186,12 @@ impl Symbolizer {
                 .enable_inlined_fns(true)
                 .enable_demangling(false)
                 .build(),
+            blaze_symtab: Blaze::builder()
+                .enable_code_info(false)
+                .enable_inlined_fns(false)
+                .enable_demangling(false)
+                .build(),
+            names: AddrMap::default(),
             cache: AddrMap::default(),
             opened: HashMap::new(),
         }
@@ -282,6 +291,35 @@ impl Symbolizer {
                 self.cache.insert(addr, frames);
             }
         }
+    }
+
+    /// The demangled name of the function holding `addr` from the ELF
+    /// symbol table alone (no line tables, no inlining: cheap enough to
+    /// classify every stack live at exit).
+    pub fn symbol_name(&mut self, tables: &Tables, addr: u64, ts: u64) -> Option<&str> {
+        if !self.names.contains_key(&addr) {
+            let name = tables
+                .module_index_of(addr.saturating_sub(1), ts)
+                .and_then(|idx| {
+                    let m = &tables.modules[idx];
+                    let through = self
+                        .opened
+                        .entry(idx)
+                        .or_insert_with(|| open_module(&m.path))
+                        .as_ref()
+                        .map(|(_, p)| p.clone())?;
+                    let offset = addr.saturating_sub(1).wrapping_sub(m.base);
+                    match self
+                        .blaze_symtab
+                        .symbolize_single(&Source::Elf(Elf::new(through)), Input::VirtOffset(offset))
+                    {
+                        Ok(Symbolized::Sym(sym)) => Some(demangle(&sym.name)),
+                        _ => None,
+                    }
+                });
+            self.names.insert(addr, name);
+        }
+        self.names.get(&addr).and_then(|n| n.as_deref())
     }
 
     /// The frames of a stack, innermost first, after [`Self::resolve`].
