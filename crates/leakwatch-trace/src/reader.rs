@@ -546,6 +546,29 @@ impl<R: Read> TraceReader<R> {
     }
 }
 
+/// The header and every whole chunk's decompressed records (for tools and
+/// tests that rewrite traces; see [`crate::synth::with_records_first`]).
+pub fn raw_chunks(data: &[u8]) -> Result<(Vec<u8>, Vec<Vec<u8>>), TraceError> {
+    TraceReader::open(data)?;
+    let mut dctx = DCtx::try_create().ok_or(corrupt(0, "cannot set up the zstd decoder"))?;
+    let mut chunks = Vec::new();
+    let mut pos = HEADER_LEN;
+    while data.len() - pos >= CHUNK_HEADER_LEN {
+        let len = u32_at(data, pos + 4) as usize;
+        let raw_len = u32_at(data, pos + 8) as usize;
+        let payload = pos + CHUNK_HEADER_LEN;
+        if raw_len > MAX_CHUNK_RAW || data.len() - payload < len {
+            break;
+        }
+        let mut raw = Vec::new();
+        decompress(&mut dctx, &data[payload..payload + len], raw_len, &mut raw)
+            .map_err(|what| corrupt(payload as u64, what))?;
+        chunks.push(raw);
+        pos = payload + len;
+    }
+    Ok((data[..HEADER_LEN].to_vec(), chunks))
+}
+
 /// Decompresses one chunk's payload, continuing the stream, into `out`
 /// (exactly `raw_len` bytes, or an error).
 fn decompress(

@@ -150,6 +150,8 @@ pub struct Report {
     pub lost_records: u64,
     /// Why the verdict cannot say "no leak", when it cannot.
     pub incomplete: Vec<String>,
+    /// The same in a few words (empty when complete).
+    pub incomplete_summary: String,
     pub notes: Vec<String>,
     /// `leak`, `no_leak` or `incomplete`.
     pub verdict: String,
@@ -505,6 +507,20 @@ pub fn build(a: &Analysis, sym: &mut Symbolizer, opts: &ReportOptions) -> Report
         ));
     }
 
+    let mut gaps: Vec<&str> = Vec::new();
+    if a.chunks == 0 {
+        gaps.push("the trace holds no data");
+    } else if !a.exited {
+        gaps.push("the program did not exit normally");
+    }
+    if a.truncated_at.is_some() {
+        gaps.push("the trace is cut short");
+    }
+    if a.loss_count > 0 {
+        gaps.push("the tracer lost data");
+    }
+    let incomplete_summary = gaps.join(", ");
+
     let counted_growing = growing
         .iter()
         .filter(|g| g.suppressed_by.is_none() && !g.runtime_residue)
@@ -556,6 +572,7 @@ pub fn build(a: &Analysis, sym: &mut Symbolizer, opts: &ReportOptions) -> Report
         lost: a.losses.clone(),
         lost_records: a.loss_count,
         incomplete,
+        incomplete_summary,
         notes,
         verdict: verdict.to_string(),
         exit_code,
@@ -789,14 +806,17 @@ pub fn verdict_line(r: &Report) -> String {
         let mut parts = Vec::new();
         if let Some(g) = &r.runtime_residue {
             parts.push(format!(
-                "{} of runtime residue not counted ({})",
+                "{} of runtime residue not counted: {}",
                 format::bytes(g.bytes as f64),
                 r.runtimes.join(", ")
             ));
         }
         let sb: u64 = r.suppressed.iter().map(|s| s.bytes).sum();
         if !r.suppressed.is_empty() {
-            parts.push(format!("{} suppressed", format::bytes(sb as f64)));
+            parts.push(format!(
+                "{} suppressed",
+                format::bytes(sb as f64)
+            ));
         }
         if parts.is_empty() {
             String::new()
@@ -825,17 +845,18 @@ pub fn verdict_line(r: &Report) -> String {
                 .map(|f| format!(", fastest from {}", describe(f)))
                 .unwrap_or_default();
             format!(
-                "LEAK: {} growing without bound{first}; the trace is incomplete ({})",
+                "LEAK: {} growing without bound{first} ({}: what was live at the end is not judged)",
                 plural(counted_growing.len() as u64, "call stack", "call stacks"),
-                r.incomplete.first().map(String::as_str).unwrap_or("")
+                r.incomplete_summary
             )
         }
         "no_leak" => format!(
             "no leak: every allocation the program made was freed before exit{set_apart}"
         ),
         _ => format!(
-            "INCOMPLETE: cannot say \"no leak\": {}; no call stack grew without bound in what was recorded",
-            r.incomplete.join("; ")
+            "INCOMPLETE, not \"no leak\": {}; no call stack grew without bound in the {} recorded",
+            r.incomplete_summary,
+            format::duration(r.duration_s)
         ),
     }
 }

@@ -177,3 +177,24 @@ impl TraceWriter {
         std::mem::take(&mut self.out)
     }
 }
+
+/// A copy of a trace with `first` (encoded records) put before all its own
+/// records, e.g. to add a version 4 record to a trace a tracer wrote.
+pub fn with_records_first(trace: &[u8], first: &[u8]) -> Result<Vec<u8>, crate::TraceError> {
+    let (header, chunks) = crate::reader::raw_chunks(trace)?;
+    let mut w = TraceWriter {
+        out: header,
+        cctx: CCtx::create(),
+        seq: 0,
+    };
+    let mut pending = first.to_vec();
+    for c in chunks {
+        pending.extend_from_slice(&c);
+        w.chunk(&pending);
+        pending.clear();
+    }
+    if !pending.is_empty() {
+        w.chunk(&pending);
+    }
+    Ok(w.out)
+}

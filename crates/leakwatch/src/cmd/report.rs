@@ -193,7 +193,32 @@ fn emit(text: &str) -> anyhow::Result<bool> {
     }
 }
 
+/// With `LEAKWATCH_STATS` set, prints the time taken and leakwatch's own
+/// peak memory when dropped (for benchmarks and the bounded-memory tests).
+struct Stats(Instant);
+
+impl Drop for Stats {
+    fn drop(&mut self) {
+        if std::env::var_os("LEAKWATCH_STATS").is_none() {
+            return;
+        }
+        let hwm_kib = std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("VmHWM:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            })
+            .unwrap_or(0);
+        eprintln!(
+            "leakwatch: report stats: {:.3} s, peak memory {hwm_kib} KiB",
+            self.0.elapsed().as_secs_f64()
+        );
+    }
+}
+
 pub fn run(args: ReportArgs) -> anyhow::Result<u8> {
+    let _stats = Stats(Instant::now());
     let opts = ReportOptions {
         top: args.top,
         full_stacks: args.full_stacks,

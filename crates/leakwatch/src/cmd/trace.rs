@@ -342,6 +342,9 @@ pub fn run(args: TraceArgs) -> anyhow::Result<u8> {
     let mut code = exit::OK;
     if let Some(opts) = summary_opts {
         let (_a, report, _s) = super::report::load(&out, &opts)?;
+        for why in report.incomplete.iter().chain(&report.notes) {
+            eprintln!("leakwatch: note: {why}");
+        }
         eprintln!("leakwatch: {}", leakwatch_trace::report::verdict_line(&report));
         let counted = report
             .growing
