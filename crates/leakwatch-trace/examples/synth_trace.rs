@@ -10,7 +10,8 @@ use leakwatch_trace::synth::{Records, TraceWriter};
 
 fn main() -> std::io::Result<()> {
     let mut args = std::env::args().skip(1);
-    let (Some(out), Some(n)) = (args.next(), args.next().and_then(|n| n.parse::<u64>().ok())) else {
+    let (Some(out), Some(n)) = (args.next(), args.next().and_then(|n| n.parse::<u64>().ok()))
+    else {
         eprintln!("usage: synth_trace OUT.lwt EVENTS");
         std::process::exit(2);
     };
@@ -34,13 +35,13 @@ fn main() -> std::io::Result<()> {
             r.free(c);
             events += 2;
         }
-        if tick % 4 == 0 {
+        if tick.is_multiple_of(4) {
             r.alloc(leak);
             events += 1;
         }
         r.time(TICK_NS);
         tick += 1;
-        if tick % 256 == 0 {
+        if tick.is_multiple_of(256) {
             w.chunk(&r.take());
             file.write_all(&w.take_out())?;
         }

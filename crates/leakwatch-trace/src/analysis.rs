@@ -508,9 +508,7 @@ impl Pass {
                 st.open_min = st.open_min.min(st.stats.live_bytes);
                 self.total = self.total.saturating_sub(size);
             }
-            Event::Unmatched { count, .. } => {
-                self.unmatched = self.unmatched.saturating_add(count)
-            }
+            Event::Unmatched { count, .. } => self.unmatched = self.unmatched.saturating_add(count),
             Event::Peak { .. } => {
                 self.marks_seen = true;
                 self.commit_peak(ts);
@@ -719,9 +717,12 @@ impl Analysis {
     pub fn at_runtime_finalize(&self, stack: u32) -> Option<(u64, u64)> {
         self.runtime_finalize_ns?;
         match self.slots.get(stack as usize) {
-            Some(&slot) if slot != NO_SLOT => {
-                Some(self.at_finalize.get(slot as usize).copied().unwrap_or((0, 0)))
-            }
+            Some(&slot) if slot != NO_SLOT => Some(
+                self.at_finalize
+                    .get(slot as usize)
+                    .copied()
+                    .unwrap_or((0, 0)),
+            ),
             _ => Some((0, 0)),
         }
     }

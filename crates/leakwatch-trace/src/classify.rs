@@ -69,9 +69,7 @@ pub fn module_kind(path: &str) -> ModuleKind {
     if SYSTEM.iter().any(|p| name.starts_with(p)) {
         return ModuleKind::System;
     }
-    if versioned(name, "python")
-        || name.starts_with("libpython")
-        || path.contains("/lib-dynload/")
+    if versioned(name, "python") || name.starts_with("libpython") || path.contains("/lib-dynload/")
     {
         return ModuleKind::Runtime("python");
     }
@@ -104,34 +102,23 @@ pub fn base_name(function: &str) -> &str {
     let mut depth_angle = 0i32;
     let mut depth_paren = 0i32;
     let mut params_at = None;
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'<' => {
-                // `operator<` and `operator<<` are names, not brackets.
-                if !function[..i].ends_with("operator") && !function[..i].ends_with("operator<")
-                {
-                    depth_angle += 1;
-                }
-            }
-            b'>' => {
-                if depth_angle > 0 && !function[..i].ends_with("operator") && !function[..i].ends_with("-") {
-                    depth_angle -= 1;
-                }
-            }
+    for (i, &c) in b.iter().enumerate() {
+        let before = &function[..i];
+        // `operator<`, `operator<<`, `operator>`, `operator->` and
+        // `operator()` are names, not brackets.
+        let operator = before.ends_with("operator");
+        match c {
+            b'<' if !operator && !before.ends_with("operator<") => depth_angle += 1,
+            b'>' if depth_angle > 0 && !operator && !before.ends_with('-') => depth_angle -= 1,
             b'(' => {
-                if depth_paren == 0 && depth_angle == 0 {
-                    // `operator()` is a name.
-                    if !function[..i].ends_with("operator") {
-                        params_at = Some(i);
-                    }
+                if depth_paren == 0 && depth_angle == 0 && !operator {
+                    params_at = Some(i);
                 }
                 depth_paren += 1;
             }
             b')' => depth_paren -= 1,
             _ => {}
         }
-        i += 1;
     }
     let head = match params_at {
         // `(anonymous namespace)::f()`: a group at the very start is a name.
@@ -271,15 +258,16 @@ pub fn is_allocator_frame(f: &Frame) -> bool {
     matches!(f.kind, ModuleKind::Tracer)
         || (f.kind == ModuleKind::System && is_allocator_function(base_name(&f.function)))
         || is_allocator_function(base_name(&f.function))
-        || f.file
-            .as_deref()
-            .is_some_and(|file| file.contains("/library/alloc/src/") || file.contains("/library/core/src/alloc"))
+        || f.file.as_deref().is_some_and(|file| {
+            file.contains("/library/alloc/src/") || file.contains("/library/core/src/alloc")
+        })
 }
 
 /// Whether `name` (called from `inner`) is Rust's generated C `main`,
 /// which only starts the Rust runtime: not the program's code.
 pub fn is_rust_main_shim(name: &str, inner: Option<&str>) -> bool {
-    base_name(name) == "main" && inner.is_some_and(|i| base_name(i).starts_with("std::rt::lang_start"))
+    base_name(name) == "main"
+        && inner.is_some_and(|i| base_name(i).starts_with("std::rt::lang_start"))
 }
 
 /// The frame to name a stack by: the first in the program's own code (or
@@ -292,8 +280,8 @@ pub fn headline(frames: &[Frame]) -> Option<&Frame> {
         .iter()
         .enumerate()
         .find(|(i, f)| {
-            !is_internal(f)
-                && !(*i > 0 && is_rust_main_shim(&f.function, Some(&frames[i - 1].function)))
+            let shim = *i > 0 && is_rust_main_shim(&f.function, Some(&frames[i - 1].function));
+            !(is_internal(f) || shim)
         })
         .map(|(_, f)| f)
         .or_else(|| frames.iter().find(|f| !is_allocator_frame(f)))
@@ -381,7 +369,10 @@ mod tests {
             module_kind("/usr/lib/python3.11/lib-dynload/_ctypes.cpython-311-x86_64-linux-gnu.so"),
             ModuleKind::Runtime("python")
         );
-        assert_eq!(module_kind("/usr/bin/python3.13t"), ModuleKind::Runtime("python"));
+        assert_eq!(
+            module_kind("/usr/bin/python3.13t"),
+            ModuleKind::Runtime("python")
+        );
         // A program that merely starts with the word is the program.
         assert_eq!(module_kind("/home/me/python_tool"), ModuleKind::Program);
         assert_eq!(module_kind("/tmp/x/leaky"), ModuleKind::Program);
@@ -429,7 +420,9 @@ mod tests {
         assert!(is_allocator_function("xcalloc"));
         assert!(is_allocator_function("__libc_malloc"));
         assert!(is_allocator_function("alloc::raw_vec::finish_grow"));
-        assert!(is_allocator_function("std::allocator<int>::allocate(unsigned long)"));
+        assert!(is_allocator_function(
+            "std::allocator<int>::allocate(unsigned long)"
+        ));
         assert!(!is_allocator_function("mallocate_buffers"));
         assert!(!is_allocator_function("malloc_user_table(int)"));
         assert!(!is_allocator_function("reallocate_pool"));
@@ -438,10 +431,18 @@ mod tests {
     #[test]
     fn std_functions_are_recognised_without_catching_user_templates() {
         assert!(is_std_function("std::__allocated_ptr<std::allocator<X> > std::__allocate_guarded<std::allocator<X> >(std::allocator<X>&)"));
-        assert!(is_std_function("<alloc::vec::Vec<T,A> as core::clone::Clone>::clone"));
-        assert!(!is_std_function("std::shared_ptr<Node> make_node<int>(int)"));
-        assert!(!is_std_function("Cache<std::string>::insert(std::string const&)"));
-        assert!(!is_std_function("<leaky::Foo as core::ops::drop::Drop>::drop"));
+        assert!(is_std_function(
+            "<alloc::vec::Vec<T,A> as core::clone::Clone>::clone"
+        ));
+        assert!(!is_std_function(
+            "std::shared_ptr<Node> make_node<int>(int)"
+        ));
+        assert!(!is_std_function(
+            "Cache<std::string>::insert(std::string const&)"
+        ));
+        assert!(!is_std_function(
+            "<leaky::Foo as core::ops::drop::Drop>::drop"
+        ));
     }
 
     fn frame(function: &str, module: &str, inlined: bool) -> Frame {
@@ -459,9 +460,21 @@ mod tests {
     #[test]
     fn make_shared_is_named_by_its_caller_and_start_up_is_trimmed() {
         let frames = vec![
-            frame("operator new(unsigned long)", "/usr/lib/libstdc++.so.6", false),
-            frame("std::__allocated_ptr<A> std::__allocate_guarded<A>(A&)", "/tmp/p", true),
-            frame("std::shared_ptr<Partner> std::make_shared<Partner>()", "/tmp/p", true),
+            frame(
+                "operator new(unsigned long)",
+                "/usr/lib/libstdc++.so.6",
+                false,
+            ),
+            frame(
+                "std::__allocated_ptr<A> std::__allocate_guarded<A>(A&)",
+                "/tmp/p",
+                true,
+            ),
+            frame(
+                "std::shared_ptr<Partner> std::make_shared<Partner>()",
+                "/tmp/p",
+                true,
+            ),
             frame("link_partners", "/tmp/p", true),
             frame("main", "/tmp/p", false),
             frame("__libc_start_call_main", "/lib/libc.so.6", false),
@@ -492,20 +505,34 @@ mod tests {
             frame("start_thread", "/lib/libc.so.6", false),
             frame("clone3", "/lib/libc.so.6", false),
         ];
-        let shown: Vec<&str> = trim_frames(&frames).iter().map(|f| f.function.as_str()).collect();
+        let shown: Vec<&str> = trim_frames(&frames)
+            .iter()
+            .map(|f| f.function.as_str())
+            .collect();
         assert_eq!(shown, ["worker"]);
         let frames = vec![
             frame("leaky::leaky_rust", "/tmp/r", false),
             frame("leaky::main", "/tmp/r", false),
             frame("core::ops::function::FnOnce::call_once", "/tmp/r", false),
-            frame("std::sys::backtrace::__rust_begin_short_backtrace", "/tmp/r", false),
+            frame(
+                "std::sys::backtrace::__rust_begin_short_backtrace",
+                "/tmp/r",
+                false,
+            ),
             frame("std::rt::lang_start::{{closure}}", "/tmp/r", false),
             frame("main", "/tmp/r", false),
         ];
-        let shown: Vec<&str> = trim_frames(&frames).iter().map(|f| f.function.as_str()).collect();
+        let shown: Vec<&str> = trim_frames(&frames)
+            .iter()
+            .map(|f| f.function.as_str())
+            .collect();
         assert_eq!(
             shown,
-            ["leaky::leaky_rust", "leaky::main", "core::ops::function::FnOnce::call_once"]
+            [
+                "leaky::leaky_rust",
+                "leaky::main",
+                "core::ops::function::FnOnce::call_once"
+            ]
         );
         assert_eq!(headline(&frames).unwrap().function, "leaky::leaky_rust");
         // The Rust runtime's own start-up: no user frame, named by std.
@@ -516,6 +543,9 @@ mod tests {
             frame("main", "/tmp/r", false),
             frame("__libc_start_call_main", "/lib/libc.so.6", false),
         ];
-        assert_eq!(headline(&frames).unwrap().function, "std::thread::Thread::new");
+        assert_eq!(
+            headline(&frames).unwrap().function,
+            "std::thread::Thread::new"
+        );
     }
 }

@@ -118,20 +118,43 @@ pub enum Event {
     },
     /// Frees of blocks the tracer never saw allocated (allocated before
     /// tracing started, or not sampled).
-    Unmatched { ts: u64, count: u64 },
+    Unmatched {
+        ts: u64,
+        count: u64,
+    },
     /// Live bytes are at their maximum so far (as the writer saw them in
     /// true order).
-    Peak { ts: u64 },
+    Peak {
+        ts: u64,
+    },
     /// Index into [`Tables::modules`].
-    Module { ts: u64, module: u32 },
-    Unload { ts: u64, base: u64 },
-    Thread { ts: u64, tid: u32 },
-    End { ts: u64 },
+    Module {
+        ts: u64,
+        module: u32,
+    },
+    Unload {
+        ts: u64,
+        base: u64,
+    },
+    Thread {
+        ts: u64,
+        tid: u32,
+    },
+    End {
+        ts: u64,
+    },
     /// Tracing lost data from here on (format version 4): `reason` is one
     /// of the `LOST_*` constants, `detail` the events dropped when known.
-    Lost { ts: u64, reason: u64, detail: u64 },
+    Lost {
+        ts: u64,
+        reason: u64,
+        detail: u64,
+    },
     /// The process entered a phase (format version 4): `PHASE_*`.
-    Phase { ts: u64, kind: u64 },
+    Phase {
+        ts: u64,
+        kind: u64,
+    },
 }
 
 impl Event {
@@ -474,8 +497,7 @@ impl<R: Read> TraceReader<R> {
         mut f: impl FnMut(&Event, &Tables),
         mut progress: impl FnMut(u64),
     ) -> Result<(), TraceError> {
-        let mut dctx =
-            DCtx::try_create().ok_or(corrupt(0, "cannot set up the zstd decoder"))?;
+        let mut dctx = DCtx::try_create().ok_or(corrupt(0, "cannot set up the zstd decoder"))?;
         dctx.set_parameter(DParameter::WindowLogMax(WINDOW_LOG_MAX))
             .map_err(|_| corrupt(0, "cannot set up the zstd decoder"))?;
         let mut packed: Vec<u8> = Vec::new();

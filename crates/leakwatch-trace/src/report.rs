@@ -237,7 +237,8 @@ impl Kinds {
                     {
                         break; // below the program: nothing more to judge
                     }
-                    if !classify::is_std_function(&name) && !classify::is_allocator_function(&name) {
+                    if !classify::is_std_function(&name) && !classify::is_allocator_function(&name)
+                    {
                         return None;
                     }
                     std_code = true;
@@ -682,7 +683,10 @@ pub fn render_text(r: &Report, trace_name: &str, full: bool) -> String {
             write_group(&mut out, "LEAKED AT EXIT", g, usize::MAX, full)
         }
         Some(_) => {
-            let _ = writeln!(out, "leaked at exit: nothing (every allocation the program made itself was freed)");
+            let _ = writeln!(
+                out,
+                "leaked at exit: nothing (every allocation the program made itself was freed)"
+            );
         }
         None => {}
     }
@@ -813,10 +817,7 @@ pub fn verdict_line(r: &Report) -> String {
         }
         let sb: u64 = r.suppressed.iter().map(|s| s.bytes).sum();
         if !r.suppressed.is_empty() {
-            parts.push(format!(
-                "{} suppressed",
-                format::bytes(sb as f64)
-            ));
+            parts.push(format!("{} suppressed", format::bytes(sb as f64)));
         }
         if parts.is_empty() {
             String::new()
@@ -850,9 +851,9 @@ pub fn verdict_line(r: &Report) -> String {
                 r.incomplete_summary
             )
         }
-        "no_leak" => format!(
-            "no leak: every allocation the program made was freed before exit{set_apart}"
-        ),
+        "no_leak" => {
+            format!("no leak: every allocation the program made was freed before exit{set_apart}")
+        }
         _ => format!(
             "INCOMPLETE, not \"no leak\": {}; no call stack grew without bound in the {} recorded",
             r.incomplete_summary,

@@ -137,7 +137,11 @@ impl Suppressions {
 
     /// Rules that suppressed something.
     pub fn used(&self) -> Vec<Rule> {
-        self.rules.iter().filter(|r| r.stacks > 0).cloned().collect()
+        self.rules
+            .iter()
+            .filter(|r| r.stacks > 0)
+            .cloned()
+            .collect()
     }
 }
 
@@ -244,7 +248,10 @@ mod tests {
         assert!(!template_match("leak$", "leak_here"));
         assert!(template_match("lib*.so", "/usr/lib/libfoo.so.1"));
         assert!(template_match("^/usr/*foo*$", "/usr/lib/libfoo.so"));
-        assert!(template_match("a*$", "abc"), "`$` after `*` matches anywhere");
+        assert!(
+            template_match("a*$", "abc"),
+            "`$` after `*` matches anywhere"
+        );
         assert!(!template_match("x", ""));
         assert!(template_match("", "anything"));
         // First occurrence, no backtracking (as LeakSanitizer).
@@ -267,7 +274,10 @@ mod tests {
         let err = Suppressions::default()
             .parse("leak:a\nnot a rule\n", "f")
             .unwrap_err();
-        assert_eq!(err.to_string().split(':').take(2).collect::<Vec<_>>(), ["f", "2"]);
+        assert_eq!(
+            err.to_string().split(':').take(2).collect::<Vec<_>>(),
+            ["f", "2"]
+        );
         assert!(Suppressions::default().parse("leek:x\n", "f").is_err());
     }
 

@@ -142,7 +142,10 @@ fn cxa_demangle_fn() -> Option<CxaDemangle> {
         // SAFETY: dlopen/dlsym with NUL-terminated names; the library stays
         // loaded (never dlclosed), so the symbol's address stays valid.
         unsafe {
-            let lib = libc::dlopen(c"libstdc++.so.6".as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL);
+            let lib = libc::dlopen(
+                c"libstdc++.so.6".as_ptr(),
+                libc::RTLD_NOW | libc::RTLD_LOCAL,
+            );
             if lib.is_null() {
                 return None;
             }
@@ -168,7 +171,12 @@ fn cxa_demangle(name: &str) -> Option<String> {
     // allocates it with malloc), a valid status pointer; the result is
     // freed with free as the ABI requires.
     unsafe {
-        let out = f(c.as_ptr(), std::ptr::null_mut(), std::ptr::null_mut(), &mut status);
+        let out = f(
+            c.as_ptr(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            &mut status,
+        );
         if out.is_null() {
             return None;
         }
@@ -309,10 +317,10 @@ impl Symbolizer {
                         .as_ref()
                         .map(|(_, p)| p.clone())?;
                     let offset = addr.saturating_sub(1).wrapping_sub(m.base);
-                    match self
-                        .blaze_symtab
-                        .symbolize_single(&Source::Elf(Elf::new(through)), Input::VirtOffset(offset))
-                    {
+                    match self.blaze_symtab.symbolize_single(
+                        &Source::Elf(Elf::new(through)),
+                        Input::VirtOffset(offset),
+                    ) {
                         Ok(Symbolized::Sym(sym)) => Some(demangle(&sym.name)),
                         _ => None,
                     }
@@ -346,7 +354,10 @@ mod tests {
     #[test]
     fn names_cpp_demangle_rejects_are_demangled_by_the_cxx_runtime() {
         let n = "_ZSt11make_sharedI7PartnerJEESt10shared_ptrINSt9enable_ifIXntsrSt8is_arrayIT_E5valueES4_E4typeEEDpOT0_";
-        assert!(cpp_demangle::Symbol::new(n).is_err(), "cpp_demangle learned it");
+        assert!(
+            cpp_demangle::Symbol::new(n).is_err(),
+            "cpp_demangle learned it"
+        );
         let d = demangle(n);
         if cxa_demangle_fn().is_some() {
             assert_eq!(
@@ -360,8 +371,14 @@ mod tests {
 
     #[test]
     fn rust_and_plain_names() {
-        assert_eq!(demangle("_ZN5leaky10leaky_rust17h0123456789abcdefE"), "leaky::leaky_rust");
-        assert_eq!(demangle("_RNvCs1234_5leaky10leaky_rust"), "leaky::leaky_rust");
+        assert_eq!(
+            demangle("_ZN5leaky10leaky_rust17h0123456789abcdefE"),
+            "leaky::leaky_rust"
+        );
+        assert_eq!(
+            demangle("_RNvCs1234_5leaky10leaky_rust"),
+            "leaky::leaky_rust"
+        );
         assert_eq!(demangle("_Z10leak_arrayv"), "leak_array()");
         let d = demangle("_ZNSt14__shared_countILN9__gnu_cxx12_Lock_policyE2EEC2I7PartnerSaIvEJEEERPT_St20_Sp_alloc_shared_tagIT0_EDpOT1_");
         if cxa_demangle_fn().is_some() {

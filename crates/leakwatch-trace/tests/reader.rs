@@ -323,7 +323,14 @@ fn table_caps_are_errors_naming_the_cap() {
     };
     let err = analyze(TraceReader::open(&f.out[..]).unwrap().with_limits(limits)).unwrap_err();
     assert!(
-        matches!(err, TraceError::Limit { what: "call stacks", limit: 1000, .. }),
+        matches!(
+            err,
+            TraceError::Limit {
+                what: "call stacks",
+                limit: 1000,
+                ..
+            }
+        ),
         "{err}"
     );
     assert!(err.to_string().contains("more than 1000"), "{err}");
@@ -340,7 +347,13 @@ fn table_caps_are_errors_naming_the_cap() {
         ..Limits::default()
     };
     let err = analyze(TraceReader::open(&f.out[..]).unwrap().with_limits(limits)).unwrap_err();
-    assert!(matches!(err, TraceError::Limit { what: "allocation classes", .. }));
+    assert!(matches!(
+        err,
+        TraceError::Limit {
+            what: "allocation classes",
+            ..
+        }
+    ));
 
     let mut r = Records::default();
     let mut f = writer();
@@ -351,7 +364,13 @@ fn table_caps_are_errors_naming_the_cap() {
         ..Limits::default()
     };
     let err = analyze(TraceReader::open(&f.out[..]).unwrap().with_limits(limits)).unwrap_err();
-    assert!(matches!(err, TraceError::Limit { what: "frames in all call stacks", .. }));
+    assert!(matches!(
+        err,
+        TraceError::Limit {
+            what: "frames in all call stacks",
+            ..
+        }
+    ));
 }
 
 /// A steady leak among churn, 1 ms apart (a TIME record per 10 ms tick):
@@ -490,12 +509,10 @@ proptest! {
         f.chunk(&r.take());
         let a = read(&f.out).unwrap();
         prop_assert_eq!(a.allocations, allocs);
-        for s in 0..3 {
-            let want: u64 = {
-                // Recompute from the classes still live.
-                let sizes = &a.tables.class_sizes;
-                live[s].iter().map(|&c| sizes[c as usize]).sum()
-            };
+        // Recomputed from the classes still live.
+        let sizes = &a.tables.class_sizes;
+        for (s, classes) in live.iter().enumerate() {
+            let want: u64 = classes.iter().map(|&c| sizes[c as usize]).sum();
             prop_assert_eq!(a.stack_stats(s as u32).live_bytes, want);
         }
     }

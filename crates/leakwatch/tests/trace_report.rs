@@ -99,7 +99,11 @@ fn report_json(trace: &Path, extra: &[&str]) -> (Value, i32) {
     args.extend_from_slice(extra);
     let o = report(trace, &args);
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap_or_else(|e| {
-        panic!("report --json is not JSON ({e}): {}\n{}", stdout(&o), stderr(&o))
+        panic!(
+            "report --json is not JSON ({e}): {}\n{}",
+            stdout(&o),
+            stderr(&o)
+        )
     });
     (v, o.status.code().unwrap_or(-1))
 }
@@ -147,7 +151,10 @@ fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
         if let Some(v) = f() {
             return v;
         }
-        assert!(start.elapsed() < Duration::from_secs(secs), "timed out: {what}");
+        assert!(
+            start.elapsed() < Duration::from_secs(secs),
+            "timed out: {what}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -176,7 +183,13 @@ fn report_measured(args: &[&std::ffi::OsStr]) -> (Output, i32, u64) {
 #[test]
 fn make_shared_leak_is_named_by_the_users_function_demangled() {
     let dir = tempfile::tempdir().unwrap();
-    let exe = build(dir.path(), "g++", "partners.cpp", "partners", &["-O2", "-g"]);
+    let exe = build(
+        dir.path(),
+        "g++",
+        "partners.cpp",
+        "partners",
+        &["-O2", "-g"],
+    );
     let (t, o) = trace(dir.path(), "p.lwt", &[], &[exe.to_str().unwrap()]);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
@@ -210,7 +223,9 @@ fn make_shared_leak_is_named_by_the_users_function_demangled() {
         // Every frame demangled, inlined std::make_shared included.
         assert!(names.iter().all(|n| !n.starts_with("_Z")), "{names:?}");
         assert!(
-            names.iter().any(|n| n.contains("std::make_shared<Partner>")),
+            names
+                .iter()
+                .any(|n| n.contains("std::make_shared<Partner>")),
             "{names:?}"
         );
         // Nothing below main, no allocator entry by default.
@@ -225,7 +240,10 @@ fn make_shared_leak_is_named_by_the_users_function_demangled() {
         .iter()
         .map(|f| f["function"].as_str().unwrap().to_string())
         .collect();
-    assert!(names.iter().any(|n| n.starts_with("operator new")), "{names:?}");
+    assert!(
+        names.iter().any(|n| n.starts_with("operator new")),
+        "{names:?}"
+    );
     assert!(
         names.iter().any(|n| n.starts_with("__libc_start")),
         "{names:?}"
@@ -257,7 +275,13 @@ fn ensure_embedded(trace: &Path, text: &str) {
 #[test]
 fn lsan_suppressions_from_a_file_the_environment_and_the_program() {
     let dir = tempfile::tempdir().unwrap();
-    let exe = build(dir.path(), "gcc", "suppressed.c", "suppressed", &["-O2", "-g"]);
+    let exe = build(
+        dir.path(),
+        "gcc",
+        "suppressed.c",
+        "suppressed",
+        &["-O2", "-g"],
+    );
     let (t, o) = trace(
         dir.path(),
         "s.lwt",
@@ -282,7 +306,10 @@ fn lsan_suppressions_from_a_file_the_environment_and_the_program() {
     assert_eq!(supp.len(), 1);
     assert_eq!(supp[0]["pattern"], "embedded_cache_init");
     assert_eq!(supp[0]["source"], "embedded");
-    assert_eq!((supp[0]["bytes"].as_u64(), supp[0]["blocks"].as_u64()), (Some(1111), Some(1)));
+    assert_eq!(
+        (supp[0]["bytes"].as_u64(), supp[0]["blocks"].as_u64()),
+        (Some(1111), Some(1))
+    );
 
     // A file, by function name with LeakSanitizer's anchors.
     let file = dir.path().join("lsan.supp");
@@ -298,7 +325,12 @@ fn lsan_suppressions_from_a_file_the_environment_and_the_program() {
         text.contains("2222 bytes in 1 block from 1 call stack by leak:^third_party_pool$"),
         "{text}"
     );
-    assert!(text.contains("1111 bytes in 1 block from 1 call stack by leak:embedded_cache_init (embedded)"), "{text}");
+    assert!(
+        text.contains(
+            "1111 bytes in 1 block from 1 call stack by leak:embedded_cache_init (embedded)"
+        ),
+        "{text}"
+    );
 
     // The same file through LSAN_OPTIONS, and a source-file pattern that
     // covers all three: no leak left, exit 0.
@@ -309,7 +341,10 @@ fn lsan_suppressions_from_a_file_the_environment_and_the_program() {
         .arg(&t)
         .env(
             "LSAN_OPTIONS",
-            format!("verbosity=0:suppressions={}:report_objects=1", all.display()),
+            format!(
+                "verbosity=0:suppressions={}:report_objects=1",
+                all.display()
+            ),
         )
         .output()
         .unwrap();
@@ -364,7 +399,10 @@ fn pythons() -> Vec<PathBuf> {
         versions.sort();
         match versions.last().map(|v| v.join("bin/python3")) {
             Some(p) if p.is_file() => found.push(p),
-            _ => eprintln!("skipped Python 3.{minor}: not installed under {}", root.display()),
+            _ => eprintln!(
+                "skipped Python 3.{minor}: not installed under {}",
+                root.display()
+            ),
         }
     }
     if found.is_empty() {
@@ -455,7 +493,13 @@ fn start_interrupted(dir: &Path, exe: &Path, t: &Path, arg: &str) -> (std::proce
 #[test]
 fn sigint_and_sigterm_to_trace_are_passed_on_and_summarised() {
     let dir = tempfile::tempdir().unwrap();
-    let exe = build(dir.path(), "gcc", "interrupted.c", "interrupted", &["-O2", "-g"]);
+    let exe = build(
+        dir.path(),
+        "gcc",
+        "interrupted.c",
+        "interrupted",
+        &["-O2", "-g"],
+    );
 
     // A program that shuts down cleanly on SIGINT: the trace is complete
     // and its leak is named.
@@ -512,7 +556,12 @@ fn a_crash_a_cut_trace_and_lost_data_are_never_no_leak() {
     assert!(r["leaked"].is_null());
     let live = entries(&r["live_at_end"]);
     assert!(
-        live.contains(&("lost_buffer".into(), marker_line("crash.c", "lost_buffer"), 5555, 1)),
+        live.contains(&(
+            "lost_buffer".into(),
+            marker_line("crash.c", "lost_buffer"),
+            5555,
+            1
+        )),
         "{live:?}"
     );
 
@@ -521,18 +570,28 @@ fn a_crash_a_cut_trace_and_lost_data_are_never_no_leak() {
     std::fs::write(&cut, &std::fs::read(&t).unwrap()[..40]).unwrap();
     let o = report(&cut, &[]);
     assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
-    assert!(stdout(&o).contains("the trace holds no data"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("the trace holds no data"),
+        "{}",
+        stdout(&o)
+    );
 
     // A complete-looking trace with a LOST record: exit 2, saying what.
     let lost = dir.path().join("lost.lwt");
-    std::fs::write(&lost, synthetic(|r| {
-        r.lost(LOST_AT_END, 17);
-    }))
+    std::fs::write(
+        &lost,
+        synthetic(|r| {
+            r.lost(LOST_AT_END, 17);
+        }),
+    )
     .unwrap();
     let o = report(&lost, &[]);
     let text = stdout(&o);
     assert_eq!(o.status.code(), Some(2), "{text}");
-    assert!(text.contains("the process ended with 17 events not yet written"), "{text}");
+    assert!(
+        text.contains("the process ended with 17 events not yet written"),
+        "{text}"
+    );
     assert!(text.contains("INCOMPLETE"), "{text}");
     let (r, _) = report_json(&lost, &[]);
     assert_eq!(r["lost"][0]["reason"], LOST_AT_END);
@@ -618,8 +677,16 @@ fn hostile_traces_are_bounded_and_harmless() {
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
     let mut w = TraceWriter::new(VERSION, 1);
     let mut r = Records::default();
-    r.module(0x7000_0000, &[(0, 0x10000, 5)], fifo.to_str().unwrap().as_bytes());
-    r.module(0x6000_0000, &[(0, 0x10000, 5)], b"/tmp/evil\x1b[2J\x1b]0;pwned\x07.so");
+    r.module(
+        0x7000_0000,
+        &[(0, 0x10000, 5)],
+        fifo.to_str().unwrap().as_bytes(),
+    );
+    r.module(
+        0x6000_0000,
+        &[(0, 0x10000, 5)],
+        b"/tmp/evil\x1b[2J\x1b]0;pwned\x07.so",
+    );
     let s = r.stack(&[0x7000_1234, 0x6000_1234]);
     let cl = r.class(s, 10);
     r.alloc(cl);
@@ -634,7 +701,9 @@ fn hostile_traces_are_bounded_and_harmless() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let status = wait_for("report with a FIFO module", 20, || child.try_wait().unwrap());
+    let status = wait_for("report with a FIFO module", 20, || {
+        child.try_wait().unwrap()
+    });
     let o = child.wait_with_output().unwrap();
     assert_eq!(status.code(), Some(1), "{}", stderr(&o));
     let text = stdout(&o);
@@ -692,13 +761,13 @@ fn a_hundred_million_events_are_reported_in_bounded_memory() {
             r.free(c);
             events += 2;
         }
-        if tick % 4 == 0 {
+        if tick.is_multiple_of(4) {
             r.alloc(leak);
             events += 1;
         }
         r.time(TICK_NS);
         tick += 1;
-        if tick % 256 == 0 {
+        if tick.is_multiple_of(256) {
             w.chunk(&r.take());
             file.write_all(&w.take_out()).unwrap();
         }
@@ -742,13 +811,27 @@ fn output_paths_are_checked_before_the_program_starts() {
     };
     let refused = |out: &Path, why: &str| {
         let o = run(out);
-        assert_eq!(o.status.code(), Some(2), "{}: {}", out.display(), stderr(&o));
-        assert!(stderr(&o).contains(why), "{}: {}", out.display(), stderr(&o));
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "{}: {}",
+            out.display(),
+            stderr(&o)
+        );
+        assert!(
+            stderr(&o).contains(why),
+            "{}: {}",
+            out.display(),
+            stderr(&o)
+        );
         assert!(!marker.exists(), "the program ran for {}", out.display());
     };
     refused(Path::new("/dev/null"), "not a regular file");
     use std::os::unix::fs::FileTypeExt;
-    assert!(std::fs::metadata("/dev/null").unwrap().file_type().is_char_device());
+    assert!(std::fs::metadata("/dev/null")
+        .unwrap()
+        .file_type()
+        .is_char_device());
 
     let victim = dir.path().join("victim.txt");
     std::fs::write(&victim, "precious").unwrap();
@@ -880,14 +963,27 @@ fn golden_reports() {
         let mut w = TraceWriter::new(VERSION, 4711);
         let mut r = Records::default();
         r.module(0x400000, &[(0, 0x10000, 5)], b"/opt/app/bin/server");
-        r.module(0x7f00_0000_0000, &[(0, 0x100000, 5)], b"/usr/lib/libpython3.11.so.1.0");
-        r.module(0x7f10_0000_0000, &[(0, 0x100000, 5)], b"/opt/vendor/libvendor.so");
+        r.module(
+            0x7f00_0000_0000,
+            &[(0, 0x100000, 5)],
+            b"/usr/lib/libpython3.11.so.1.0",
+        );
+        r.module(
+            0x7f10_0000_0000,
+            &[(0, 0x100000, 5)],
+            b"/opt/vendor/libvendor.so",
+        );
         r.lsan_suppressions("leak:libvendor.so\n");
         let app = r.stack(&[0x401000, 0x402000]);
         let py = r.stack(&[0x7f00_0000_1000, 0x7f00_0000_2000]);
         let vendor = r.stack(&[0x7f10_0000_1000, 0x401500]);
         let churn = r.stack(&[0x403000]);
-        let (a, p, v, c) = (r.class(app, 48), r.class(py, 1000), r.class(vendor, 300), r.class(churn, 64));
+        let (a, p, v, c) = (
+            r.class(app, 48),
+            r.class(py, 1000),
+            r.class(vendor, 300),
+            r.class(churn, 64),
+        );
         for i in 0..100u64 {
             r.alloc(c);
             if i % 10 == 0 {
@@ -917,9 +1013,15 @@ fn golden_reports() {
             if std::env::var_os("UPDATE_GOLDEN").is_some() {
                 std::fs::write(&golden, &got).unwrap();
             }
-            let want = std::fs::read_to_string(&golden)
-                .unwrap_or_else(|_| panic!("{} missing: run with UPDATE_GOLDEN=1", golden.display()));
-            assert_eq!(got, want, "{} differs (UPDATE_GOLDEN=1 to accept)", golden.display());
+            let want = std::fs::read_to_string(&golden).unwrap_or_else(|_| {
+                panic!("{} missing: run with UPDATE_GOLDEN=1", golden.display())
+            });
+            assert_eq!(
+                got,
+                want,
+                "{} differs (UPDATE_GOLDEN=1 to accept)",
+                golden.display()
+            );
         }
     }
 }

@@ -249,11 +249,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<u8> {
         s.push('\n');
         s
     } else {
-        render_text(
-            &report,
-            &args.trace.display().to_string(),
-            args.full_stacks,
-        )
+        render_text(&report, &args.trace.display().to_string(), args.full_stacks)
     };
     if !emit(&text)? {
         // The reader of our output is gone: nothing more to say, quietly.

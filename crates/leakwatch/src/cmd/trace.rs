@@ -275,7 +275,13 @@ pub fn run(args: TraceArgs) -> anyhow::Result<u8> {
                 .unwrap_or_else(|| "cmd".into());
             let name: String = name
                 .chars()
-                .map(|c| if c.is_ascii_alphanumeric() || "._-+".contains(c) { c } else { '_' })
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || "._-+".contains(c) {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
                 .collect();
             PathBuf::from(format!(
                 "leakwatch-{name}.{}.{}.lwt",
@@ -345,16 +351,17 @@ pub fn run(args: TraceArgs) -> anyhow::Result<u8> {
         for why in report.incomplete.iter().chain(&report.notes) {
             eprintln!("leakwatch: note: {why}");
         }
-        eprintln!("leakwatch: {}", leakwatch_trace::report::verdict_line(&report));
+        eprintln!(
+            "leakwatch: {}",
+            leakwatch_trace::report::verdict_line(&report)
+        );
         let counted = report
             .growing
             .iter()
             .filter(|g| g.suppressed_by.is_none() && !g.runtime_residue)
             .count();
         if counted > 0 && report.complete {
-            eprintln!(
-                "leakwatch: {counted} call stack(s) with live bytes growing without bound"
-            );
+            eprintln!("leakwatch: {counted} call stack(s) with live bytes growing without bound");
         }
         code = report.exit_code;
     }
@@ -451,7 +458,11 @@ fn supervise(mut cmd: Command, name: &str) -> anyhow::Result<std::process::ExitS
     PENDING.store(0, Ordering::SeqCst);
     let handler = forward as extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void);
     for sig in FORWARDED {
-        set_handler(sig, handler as libc::sighandler_t, libc::SA_SIGINFO | libc::SA_RESTART);
+        set_handler(
+            sig,
+            handler as libc::sighandler_t,
+            libc::SA_SIGINFO | libc::SA_RESTART,
+        );
     }
     let restore = || {
         CHILD.store(0, Ordering::SeqCst);
