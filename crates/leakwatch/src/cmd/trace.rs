@@ -347,6 +347,7 @@ pub fn run(args: TraceArgs) -> anyhow::Result<u8> {
     }
     let mut code = exit::OK;
     if let Some(opts) = summary_opts {
+        let started = std::time::Instant::now();
         let (_a, report, _s) = super::report::load(&out, &opts)?;
         for why in report.incomplete.iter().chain(&report.notes) {
             eprintln!("leakwatch: note: {why}");
@@ -364,6 +365,12 @@ pub fn run(args: TraceArgs) -> anyhow::Result<u8> {
             eprintln!("leakwatch: {counted} call stack(s) with live bytes growing without bound");
         }
         code = report.exit_code;
+        if std::env::var_os("LEAKWATCH_STATS").is_some() {
+            eprintln!(
+                "leakwatch: summary stats: {:.3} s after the program ended",
+                started.elapsed().as_secs_f64()
+            );
+        }
     }
     eprintln!(
         "next: leakwatch report {}",
