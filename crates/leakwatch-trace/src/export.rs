@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::io::Write;
 
 use crate::analysis::Analysis;
-use crate::report::{live_at_end, resolve_stacks};
+use crate::report::{escape, resolve_stacks, stack_frames};
 use crate::symbolize::{Frame, Symbolizer};
 
 /// Why an export failed.
@@ -22,8 +22,9 @@ pub enum ExportError {
 }
 
 fn frame_label(f: &Frame) -> String {
-    // `;` separates frames in the folded format.
-    let name = f.function.replace(';', ":");
+    // `;` separates frames in the folded format; control characters have
+    // no business in a picture.
+    let name = escape(&f.function).replace(';', ":");
     match (&f.file, f.line) {
         (Some(file), Some(line)) => {
             let short = file.rsplit('/').next().unwrap_or(file);
@@ -40,13 +41,13 @@ pub fn flamegraph(
     sym: &mut Symbolizer,
     out: &mut impl Write,
 ) -> Result<(), ExportError> {
-    let live = live_at_end(a);
+    let live = a.live_at_end();
     let ids: Vec<u32> = live.iter().map(|x| x.0).collect();
     resolve_stacks(a, sym, &ids);
     let lines: Vec<String> = live
         .iter()
         .map(|&(s, bytes, _)| {
-            let frames = sym.frames(&a.tables.stacks[s as usize]);
+            let frames = stack_frames(a, sym, s);
             let path: Vec<String> = frames.iter().rev().map(frame_label).collect();
             format!("{} {bytes}", path.join(";"))
         })
@@ -197,11 +198,9 @@ impl Strings {
 /// over the run, and objects and bytes still allocated at the end.
 pub fn pprof_profile(a: &Analysis, sym: &mut Symbolizer, start_unix_ns: u64) -> proto::Profile {
     let ids: Vec<u32> = a
-        .stacks
-        .iter()
-        .enumerate()
+        .allocating_stacks()
         .filter(|(_, s)| s.allocs > 0)
-        .map(|(i, _)| i as u32)
+        .map(|(i, _)| i)
         .collect();
     resolve_stacks(a, sym, &ids);
     let mut st = Strings::new();
@@ -246,14 +245,14 @@ pub fn pprof_profile(a: &Analysis, sym: &mut Symbolizer, start_unix_ns: u64) -> 
     let mut location_of: HashMap<u64, u64> = HashMap::new();
     let mut samples = Vec::new();
     for &s in &ids {
-        let stats = a.stacks[s as usize];
-        let ts = a.stack_first_ns.get(s as usize).copied().unwrap_or(0);
+        let stats = a.stack_stats(s);
+        let ts = a.stack_first_ns(s);
         let mut loc_ids = Vec::new();
-        for &addr in &a.tables.stacks[s as usize] {
+        for addr in a.tables.stacks.frames(s) {
             let id = match location_of.get(&addr) {
                 Some(&id) => id,
                 None => {
-                    let frames = sym.frames(&[addr]);
+                    let frames = sym.frames_of(addr).to_vec();
                     let mut lines = Vec::new();
                     for f in &frames {
                         let key = (f.function.clone(), f.file.clone().unwrap_or_default());

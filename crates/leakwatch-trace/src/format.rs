@@ -1,9 +1,9 @@
-//! The trace file format, version 3, written by `libleakwatch_preload.so`.
+//! The trace file format, versions 3 and 4, written by `libleakwatch_preload.so`.
 //!
 //! ```text
 //! header (40 bytes, little endian)
 //!   magic       8  b"LWTRACE\0"
-//!   version     u32  3
+//!   version     u32  3 or 4 (4 may hold the records 12-14 below)
 //!   pid         u32  traced process id
 //!   sample_every u64 0 = every allocation, else mean bytes between samples
 //!   start_unix_ns u64 wall clock at start
@@ -45,8 +45,8 @@
 //! 11 PEAK                         live bytes are at their maximum so far
 //! ```
 //!
-//! Reserved for format version 4 (being built; numbers fixed here so the
-//! tracer and the reader agree):
+//! Format version 4 adds (a version 3 reader refuses them; this reader
+//! accepts them in either version):
 //!
 //! ```text
 //! 12 LOST      reason detail       tracing lost data from here on; reason:
@@ -59,8 +59,14 @@
 //!                                 2 a runtime's finalisation started
 //! 14 LSANSUPP  len bytes          the program's embedded
 //!                                 __lsan_default_suppressions() text
-//! 15..=19                         Python frames and attach (issue 11)
+//!                                 (LeakSanitizer format, `leak:PATTERN`
+//!                                 lines; several records add up)
+//! 15..=19                         reserved: Python frames and attach
 //! ```
+//!
+//! A reader meets LOST at the moment the data stopped being whole: what it
+//! read before is exact; from there on frees (and allocations) may be
+//! missing, so what is live at the end is not proven leaked.
 //!
 //! Time: every record happens at the stream's clock, which starts at 0 (ns
 //! since tracing started) and only moves with TIME. The writer emits TIME
@@ -80,8 +86,10 @@
 
 /// File magic.
 pub const MAGIC: &[u8; 8] = b"LWTRACE\0";
-/// The version this reader understands.
-pub const VERSION: u32 = 3;
+/// The newest version this reader understands.
+pub const VERSION: u32 = 4;
+/// The oldest version this reader understands.
+pub const OLDEST_VERSION: u32 = 3;
 /// Size of the fixed header.
 pub const HEADER_LEN: usize = 40;
 /// Size of a chunk header.
@@ -104,3 +112,11 @@ pub const REC_PEAK: u8 = 11;
 pub const REC_LOST: u8 = 12;
 pub const REC_PHASE: u8 = 13;
 pub const REC_LSANSUPP: u8 = 14;
+
+/// LOST reasons.
+pub const LOST_OUT_OF_MEMORY: u64 = 1;
+pub const LOST_FD: u64 = 2;
+pub const LOST_AT_END: u64 = 3;
+/// PHASE kinds.
+pub const PHASE_EXIT: u64 = 1;
+pub const PHASE_RUNTIME_FINALIZE: u64 = 2;

@@ -1,13 +1,20 @@
-//! Reading a trace: header and chunk index first, then a replay that
-//! stream-decompresses the chunks in order and yields the records as events.
+//! Reading a trace: one streaming pass over any [`Read`] (a buffered file,
+//! never a memory map: a file truncated while it is read would kill the
+//! reader with SIGBUS). The header is read by [`TraceReader::open`]; then
+//! [`TraceReader::replay`] reads the chunks in order, continues the one zstd
+//! stream through them and yields their records as events.
 //!
 //! The reader never panics on bad input: a damaged file yields a
 //! [`TraceError`] naming the byte offset; a partial last chunk (the process
-//! was killed while the tracer wrote) is reported in
-//! [`Trace::truncated_at`] and the rest is read normally. Memory stays
-//! bounded: one chunk's decompressed records at a time (at most
-//! [`MAX_CHUNK_RAW`]), plus the stack, class and module tables, which only
-//! grow with records actually present.
+//! was killed while the tracer wrote) ends the replay and is reported in
+//! [`TraceReader::truncated_at`]. Memory stays bounded whatever the input:
+//! one chunk at a time (at most [`MAX_CHUNK_RAW`] decompressed), and tables
+//! that grow only with definitions actually present, each capped (see
+//! [`Limits`]) with an error that names the cap.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::io::Read;
 
 use zstd::zstd_safe::{DCtx, DParameter, InBuffer, OutBuffer};
 
@@ -22,7 +29,7 @@ pub enum TraceError {
         "the trace is too short for its header ({len} bytes, a trace has at least {HEADER_LEN})"
     )]
     TooShort { len: usize },
-    #[error("unsupported trace format version {found}; this leakwatch reads version {VERSION}{}", version_hint(*.found))]
+    #[error("unsupported trace format version {found}; this leakwatch reads versions {OLDEST_VERSION} to {VERSION}{}", version_hint(*.found))]
     Version { found: u32 },
     #[error("corrupt trace at byte offset {offset}: {what}")]
     Corrupt { offset: u64, what: &'static str },
@@ -32,10 +39,18 @@ pub enum TraceError {
         offset: u64,
         what: &'static str,
     },
+    #[error("the trace exceeds a limit of this reader in the chunk at byte offset {chunk}: {what} (more than {limit}); a real program's trace stays far below it, so the file is damaged or crafted")]
+    Limit {
+        chunk: u64,
+        what: &'static str,
+        limit: u64,
+    },
+    #[error("cannot read the trace at byte offset {offset}: {message}")]
+    Io { offset: u64, message: String },
 }
 
 fn version_hint(found: u32) -> &'static str {
-    if found < VERSION {
+    if found < OLDEST_VERSION {
         " (the trace was written by an older leakwatch: re-record it with this leakwatch)"
     } else {
         " (the trace was written by a newer leakwatch)"
@@ -73,6 +88,11 @@ impl Module {
         self.segments
             .iter()
             .any(|&(vaddr, memsz, _)| v >= vaddr && v - vaddr < memsz)
+    }
+
+    /// Whether the module was mapped at `ts`.
+    pub fn alive_at(&self, ts: u64) -> bool {
+        self.loaded_ns <= ts && self.unloaded_ns.is_none_or(|u| u >= ts)
     }
 }
 
@@ -123,6 +143,18 @@ pub enum Event {
     End {
         ts: u64,
     },
+    /// Tracing lost data from here on (format version 4): `reason` is one
+    /// of the `LOST_*` constants, `detail` the events dropped when known.
+    Lost {
+        ts: u64,
+        reason: u64,
+        detail: u64,
+    },
+    /// The process entered a phase (format version 4): `PHASE_*`.
+    Phase {
+        ts: u64,
+        kind: u64,
+    },
 }
 
 impl Event {
@@ -135,8 +167,116 @@ impl Event {
             | Event::Module { ts, .. }
             | Event::Unload { ts, .. }
             | Event::Thread { ts, .. }
-            | Event::End { ts } => ts,
+            | Event::End { ts }
+            | Event::Lost { ts, .. }
+            | Event::Phase { ts, .. } => ts,
         }
+    }
+}
+
+/// A multiplicative hash for return addresses (the standard SipHash costs
+/// more than the rest of the frame's decoding; the keys are not chosen by
+/// an adversary who gains anything from collisions beyond a slower read,
+/// and the table is capped).
+#[derive(Default, Clone, Copy)]
+pub(crate) struct AddrHasher(u64);
+
+impl Hasher for AddrHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (v ^ (v >> 29)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+    fn write_u32(&mut self, v: u32) {
+        self.write_u64(u64::from(v));
+    }
+}
+
+pub(crate) type AddrMap<V> = HashMap<u64, V, BuildHasherDefault<AddrHasher>>;
+
+/// Call stacks, stored compactly: every distinct return address once, each
+/// stack as indices into that table, all stacks in one array.
+#[derive(Debug, Default)]
+pub struct Stacks {
+    /// Indices into `addrs`, stack after stack, innermost first.
+    frames: Vec<u32>,
+    /// End of each stack in `frames`.
+    ends: Vec<u32>,
+    addrs: Vec<u64>,
+    index: AddrMap<u32>,
+}
+
+impl Stacks {
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    fn range(&self, id: u32) -> std::ops::Range<usize> {
+        let i = id as usize;
+        match self.ends.get(i) {
+            None => 0..0,
+            Some(&end) => {
+                let start = if i == 0 { 0 } else { self.ends[i - 1] };
+                start as usize..end as usize
+            }
+        }
+    }
+
+    /// The return addresses of stack `id`, innermost first (empty for an
+    /// unknown id).
+    pub fn frames(&self, id: u32) -> impl ExactSizeIterator<Item = u64> + '_ {
+        self.frames[self.range(id)]
+            .iter()
+            .map(|&a| self.addrs[a as usize])
+    }
+
+    /// The stack's frames as indices into [`Self::addrs`].
+    pub fn frame_ids(&self, id: u32) -> &[u32] {
+        &self.frames[self.range(id)]
+    }
+
+    /// Every distinct return address met.
+    pub fn addrs(&self) -> &[u64] {
+        &self.addrs
+    }
+
+    /// Total frames stored.
+    pub fn frame_count(&self) -> usize {
+        self.frames.len()
+    }
+
+    fn push_frame(&mut self, addr: u64, limits: &Limits) -> Result<(), (&'static str, u64)> {
+        if self.frames.len() as u64 >= limits.frames {
+            return Err(("frames in all call stacks", limits.frames));
+        }
+        let next = self.addrs.len() as u32;
+        let id = *self.index.entry(addr).or_insert(next);
+        if id == next {
+            self.addrs.push(addr);
+        }
+        self.frames.push(id);
+        Ok(())
+    }
+
+    fn finish_stack(&mut self) {
+        self.ends.push(self.frames.len() as u32);
+    }
+
+    fn bytes(&self) -> usize {
+        self.frames.capacity() * 4
+            + self.ends.capacity() * 4
+            + self.addrs.capacity() * 8
+            + self.index.capacity() * 16
     }
 }
 
@@ -144,61 +284,90 @@ impl Event {
 /// already deduplicated stacks across threads by content.
 #[derive(Debug, Default)]
 pub struct Tables {
-    /// Return addresses, innermost first.
-    pub stacks: Vec<Vec<u64>>,
-    /// (stack, size) of each allocation class.
-    pub classes: Vec<(u32, u64)>,
+    pub stacks: Stacks,
+    /// Stack of each allocation class.
+    pub class_stacks: Vec<u32>,
+    /// Size of each allocation class.
+    pub class_sizes: Vec<u64>,
     pub modules: Vec<Module>,
+    /// The program's embedded `__lsan_default_suppressions()` text, when
+    /// the tracer found one (format version 4).
+    pub lsan_suppressions: String,
 }
 
 impl Tables {
     /// The module holding `addr` when stack events were recorded at `ts`:
     /// the latest one loaded before `ts` that contains it, else any.
     pub fn module_of(&self, addr: u64, ts: u64) -> Option<&Module> {
-        let mut best: Option<&Module> = None;
-        for m in self.modules.iter().filter(|m| m.contains(addr)) {
-            let alive = m.loaded_ns <= ts && m.unloaded_ns.is_none_or(|u| u >= ts);
+        self.module_index_of(addr, ts).map(|i| &self.modules[i])
+    }
+
+    /// Like [`Self::module_of`], as an index into `modules`.
+    pub fn module_index_of(&self, addr: u64, ts: u64) -> Option<usize> {
+        let mut best: Option<usize> = None;
+        for (i, m) in self.modules.iter().enumerate() {
+            if !m.contains(addr) {
+                continue;
+            }
             match best {
-                None => best = Some(m),
-                Some(b) => {
-                    let b_alive = b.loaded_ns <= ts && b.unloaded_ns.is_none_or(|u| u >= ts);
-                    if alive && !b_alive {
-                        best = Some(m);
-                    }
-                }
+                None => best = Some(i),
+                Some(b) if m.alive_at(ts) && !self.modules[b].alive_at(ts) => best = Some(i),
+                Some(_) => {}
             }
         }
         best
     }
+
+    /// Number of allocation classes.
+    pub fn class_count(&self) -> usize {
+        self.class_stacks.len()
+    }
+
+    /// Approximate heap bytes held by the tables.
+    pub fn heap_bytes(&self) -> usize {
+        self.stacks.bytes()
+            + self.class_stacks.capacity() * 4
+            + self.class_sizes.capacity() * 8
+            + self.modules.capacity() * std::mem::size_of::<Module>()
+    }
 }
 
-/// A whole chunk of the file.
-#[derive(Debug, Clone, Copy)]
-struct Chunk {
-    /// File offset of the chunk header.
-    at: usize,
-    len: usize,
-    raw_len: usize,
+/// Caps on what one trace may define. Real traces stay far below them:
+/// CPython parsing 60 modules (2.3 million allocations with 230-frame
+/// stacks) defines 232,000 stacks with 8.5 million frames; a compiler
+/// run, 83,000 stacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub stacks: u64,
+    pub frames: u64,
+    pub classes: u64,
+    pub modules: u64,
+    /// Bytes of embedded suppression text.
+    pub suppression_bytes: u64,
 }
 
-/// An opened trace: header plus the index of its chunks. The records are
-/// decompressed by each [`Trace::replay`], one chunk at a time.
-#[derive(Debug)]
-pub struct Trace<'a> {
-    file: &'a [u8],
-    chunks: Vec<Chunk>,
-    pub header: Header,
-    /// Offset of a partial last chunk, when the writer was cut short.
-    pub truncated_at: Option<u64>,
-    pub chunk_count: usize,
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            stacks: 4 << 20,
+            frames: 64 << 20,
+            classes: 8 << 20,
+            modules: 1 << 18,
+            suppression_bytes: 1 << 20,
+        }
+    }
 }
 
 /// A chunk holds one drain's records (the writer flushes every 20 ms or
-/// when a ring is a quarter full); anything far beyond that is corruption,
-/// not a reason to allocate.
+/// when a ring is half full); anything far beyond that is corruption, not
+/// a reason to allocate.
 pub const MAX_CHUNK_RAW: usize = 64 << 20;
+/// Compressed payloads may exceed their raw size by zstd's framing only.
+const MAX_CHUNK_PACKED: usize = MAX_CHUNK_RAW + (1 << 20);
 /// Longest stack accepted.
 const MAX_FRAMES: u64 = 4096;
+/// Longest module path accepted (Linux's PATH_MAX).
+const MAX_NAME: u64 = 4096;
 /// The writer's zstd stream uses a 2 MiB window; refuse frames asking the
 /// decoder for more than 16 MiB.
 const WINDOW_LOG_MAX: u32 = 24;
@@ -213,16 +382,57 @@ fn u64_at(d: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(b)
 }
 
-fn corrupt(offset: usize, what: &'static str) -> TraceError {
-    TraceError::Corrupt {
-        offset: offset as u64,
-        what,
+fn corrupt(offset: u64, what: &'static str) -> TraceError {
+    TraceError::Corrupt { offset, what }
+}
+
+/// Reads until `buf` is full or the input ends; returns the bytes read.
+fn read_full(input: &mut impl Read, buf: &mut [u8], offset: u64) -> Result<usize, TraceError> {
+    let mut n = 0;
+    while n < buf.len() {
+        match input.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                return Err(TraceError::Io {
+                    offset: offset + n as u64,
+                    message: e.to_string(),
+                })
+            }
+        }
+    }
+    Ok(n)
+}
+
+/// A trace being read, one pass.
+pub struct TraceReader<R: Read> {
+    input: R,
+    pub header: Header,
+    pub version: u32,
+    /// File offset of the next chunk header.
+    pos: u64,
+    seq: u32,
+    truncated_at: Option<u64>,
+    limits: Limits,
+}
+
+impl<R: Read> std::fmt::Debug for TraceReader<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TraceReader")
+            .field("header", &self.header)
+            .field("version", &self.version)
+            .field("pos", &self.pos)
+            .finish()
     }
 }
 
-impl<'a> Trace<'a> {
-    /// Parses the header and indexes the chunks.
-    pub fn open(data: &'a [u8]) -> Result<Trace<'a>, TraceError> {
+impl<R: Read> TraceReader<R> {
+    /// Reads and checks the header.
+    pub fn open(mut input: R) -> Result<Self, TraceError> {
+        let mut head = [0u8; HEADER_LEN];
+        let n = read_full(&mut input, &mut head, 0)?;
+        let data = &head[..n];
         if data.len() < MAGIC.len() || &data[..MAGIC.len()] != MAGIC {
             if data.len() < MAGIC.len() && MAGIC.starts_with(data) {
                 return Err(TraceError::TooShort { len: data.len() });
@@ -233,7 +443,7 @@ impl<'a> Trace<'a> {
             return Err(TraceError::TooShort { len: data.len() });
         }
         let version = u32_at(data, 8);
-        if version != VERSION {
+        if !(OLDEST_VERSION..=VERSION).contains(&version) {
             return Err(TraceError::Version { found: version });
         }
         if data.len() < HEADER_LEN {
@@ -245,81 +455,140 @@ impl<'a> Trace<'a> {
             start_unix_ns: u64_at(data, 24),
             ppid: u64_at(data, 32),
         };
-        let mut chunks = Vec::new();
-        let mut pos = HEADER_LEN;
-        let mut truncated_at = None;
-        while pos < data.len() {
-            if data.len() - pos < CHUNK_HEADER_LEN {
-                truncated_at = Some(pos as u64);
-                break;
-            }
-            let seq = u32_at(data, pos);
-            let len = u32_at(data, pos + 4) as usize;
-            let raw_len = u32_at(data, pos + 8) as usize;
-            if seq as usize != chunks.len() {
-                return Err(corrupt(pos, "chunk out of sequence (damaged chunk header)"));
-            }
-            if len == 0 {
-                return Err(corrupt(pos, "empty chunk"));
-            }
-            if raw_len > MAX_CHUNK_RAW {
-                return Err(corrupt(pos, "chunk claims an impossible decompressed size"));
-            }
-            let payload = pos + CHUNK_HEADER_LEN;
-            if data.len() - payload < len {
-                truncated_at = Some(pos as u64);
-                break;
-            }
-            chunks.push(Chunk {
-                at: pos,
-                len,
-                raw_len,
-            });
-            pos = payload + len;
-        }
-        Ok(Trace {
-            file: data,
-            chunk_count: chunks.len(),
-            chunks,
+        Ok(TraceReader {
+            input,
             header,
-            truncated_at,
+            version,
+            pos: HEADER_LEN as u64,
+            seq: 0,
+            truncated_at: None,
+            limits: Limits::default(),
         })
     }
 
-    /// Replays every record in file order, filling `tables` with the
-    /// stacks, classes and modules met on the way.
+    /// Replaces the table caps (tests use small ones).
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Offset of a partial last chunk, when the writer was cut short
+    /// (known once [`Self::replay`] has returned).
+    pub fn truncated_at(&self) -> Option<u64> {
+        self.truncated_at
+    }
+
+    /// Whole chunks read so far.
+    pub fn chunk_count(&self) -> usize {
+        self.seq as usize
+    }
+
+    /// Bytes of the file consumed so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.pos
+    }
+
+    /// Reads every chunk in file order, filling `tables` with the stacks,
+    /// classes and modules met on the way and handing each event to `f`.
+    /// `progress` is called after each chunk with the bytes read so far.
     pub fn replay(
-        &self,
+        &mut self,
         tables: &mut Tables,
         mut f: impl FnMut(&Event, &Tables),
+        mut progress: impl FnMut(u64),
     ) -> Result<(), TraceError> {
         let mut dctx = DCtx::try_create().ok_or(corrupt(0, "cannot set up the zstd decoder"))?;
         dctx.set_parameter(DParameter::WindowLogMax(WINDOW_LOG_MAX))
             .map_err(|_| corrupt(0, "cannot set up the zstd decoder"))?;
-        let mut buf: Vec<u8> = Vec::new();
+        let mut packed: Vec<u8> = Vec::new();
+        let mut raw: Vec<u8> = Vec::new();
         let mut now = 0u64;
-        for c in &self.chunks {
-            let payload = c.at + CHUNK_HEADER_LEN;
-            decompress(
-                &mut dctx,
-                &self.file[payload..payload + c.len],
-                c.raw_len,
-                &mut buf,
-            )
-            .map_err(|what| corrupt(payload, what))?;
-            let mut p = Parser { d: &buf, pos: 0 };
-            while p.pos < buf.len() {
-                let at = p.pos;
-                p.record(tables, &mut now, &mut f)
-                    .map_err(|what| TraceError::CorruptRecord {
-                        chunk: c.at as u64,
-                        offset: at as u64,
-                        what,
-                    })?;
+        loop {
+            let at = self.pos;
+            let mut ch = [0u8; CHUNK_HEADER_LEN];
+            let n = read_full(&mut self.input, &mut ch, at)?;
+            if n == 0 {
+                return Ok(());
             }
+            if n < CHUNK_HEADER_LEN {
+                self.truncated_at = Some(at);
+                return Ok(());
+            }
+            let seq = u32_at(&ch, 0);
+            let len = u32_at(&ch, 4) as usize;
+            let raw_len = u32_at(&ch, 8) as usize;
+            if seq != self.seq {
+                return Err(corrupt(at, "chunk out of sequence (damaged chunk header)"));
+            }
+            if len == 0 {
+                return Err(corrupt(at, "empty chunk"));
+            }
+            if raw_len > MAX_CHUNK_RAW || len > MAX_CHUNK_PACKED {
+                return Err(corrupt(at, "chunk claims an impossible size"));
+            }
+            let payload = at + CHUNK_HEADER_LEN as u64;
+            packed.clear();
+            let got = (&mut self.input)
+                .take(len as u64)
+                .read_to_end(&mut packed)
+                .map_err(|e| TraceError::Io {
+                    offset: payload,
+                    message: e.to_string(),
+                })?;
+            if got < len {
+                self.truncated_at = Some(at);
+                return Ok(());
+            }
+            decompress(&mut dctx, &packed, raw_len, &mut raw)
+                .map_err(|what| corrupt(payload, what))?;
+            self.pos = payload + len as u64;
+            self.seq += 1;
+            let mut p = Parser {
+                d: &raw,
+                pos: 0,
+                limits: &self.limits,
+            };
+            while p.pos < raw.len() {
+                let rec = p.pos;
+                p.record(tables, &mut now, &mut f).map_err(|e| match e {
+                    RecordError::Corrupt(what) => TraceError::CorruptRecord {
+                        chunk: at,
+                        offset: rec as u64,
+                        what,
+                    },
+                    RecordError::Limit(what, limit) => TraceError::Limit {
+                        chunk: at,
+                        what,
+                        limit,
+                    },
+                })?;
+            }
+            progress(self.pos);
         }
-        Ok(())
     }
+}
+
+/// The header and every whole chunk's decompressed records (for tools and
+/// tests that rewrite traces; see [`crate::synth::with_records_first`]).
+pub fn raw_chunks(data: &[u8]) -> Result<(Vec<u8>, Vec<Vec<u8>>), TraceError> {
+    TraceReader::open(data)?;
+    let mut dctx = DCtx::try_create().ok_or(corrupt(0, "cannot set up the zstd decoder"))?;
+    let mut chunks = Vec::new();
+    let mut pos = HEADER_LEN;
+    while data.len() - pos >= CHUNK_HEADER_LEN {
+        let len = u32_at(data, pos + 4) as usize;
+        let raw_len = u32_at(data, pos + 8) as usize;
+        let payload = pos + CHUNK_HEADER_LEN;
+        if raw_len > MAX_CHUNK_RAW || data.len() - payload < len {
+            break;
+        }
+        let mut raw = Vec::new();
+        decompress(&mut dctx, &data[payload..payload + len], raw_len, &mut raw)
+            .map_err(|what| corrupt(payload as u64, what))?;
+        chunks.push(raw);
+        pos = payload + len;
+    }
+    Ok((data[..HEADER_LEN].to_vec(), chunks))
 }
 
 /// Decompresses one chunk's payload, continuing the stream, into `out`
@@ -354,12 +623,25 @@ fn decompress(
     Ok(())
 }
 
+enum RecordError {
+    Corrupt(&'static str),
+    Limit(&'static str, u64),
+}
+
+impl From<&'static str> for RecordError {
+    fn from(what: &'static str) -> Self {
+        RecordError::Corrupt(what)
+    }
+}
+
 struct Parser<'d> {
     d: &'d [u8],
     pos: usize,
+    limits: &'d Limits,
 }
 
 impl Parser<'_> {
+    #[inline]
     fn uv(&mut self) -> Result<u64, &'static str> {
         let mut v: u64 = 0;
         let mut shift = 0;
@@ -382,6 +664,7 @@ impl Parser<'_> {
         }
     }
 
+    #[inline]
     fn iv(&mut self) -> Result<i64, &'static str> {
         let u = self.uv()?;
         Ok(((u >> 1) as i64) ^ -((u & 1) as i64))
@@ -391,23 +674,35 @@ impl Parser<'_> {
         (self.d.len() - self.pos) as u64
     }
 
+    #[inline]
     fn class(&mut self, tables: &Tables) -> Result<(u32, u32, u64), &'static str> {
         let c = self.uv()?;
-        let &(stack, size) = usize::try_from(c)
-            .ok()
-            .and_then(|c| tables.classes.get(c))
-            .ok_or("allocation names a class never defined")?;
-        Ok((c as u32, stack, size))
+        let i = usize::try_from(c).map_err(|_| "allocation names a class never defined")?;
+        match (tables.class_stacks.get(i), tables.class_sizes.get(i)) {
+            (Some(&stack), Some(&size)) => Ok((c as u32, stack, size)),
+            _ => Err("allocation names a class never defined"),
+        }
+    }
+
+    fn bytes(&mut self, what: &'static str) -> Result<&[u8], &'static str> {
+        let len = self.uv()?;
+        if len > self.remaining() {
+            return Err(what);
+        }
+        let s = &self.d[self.pos..self.pos + len as usize];
+        self.pos += len as usize;
+        Ok(s)
     }
 
     /// Reads one record, updating the tables and the stream's clock, and
     /// hands timed ones to `f`.
+    #[inline]
     fn record(
         &mut self,
         tables: &mut Tables,
         now: &mut u64,
         f: &mut impl FnMut(&Event, &Tables),
-    ) -> Result<(), &'static str> {
+    ) -> Result<(), RecordError> {
         let tag = self.d[self.pos];
         self.pos += 1;
         let ts = *now;
@@ -430,38 +725,44 @@ impl Parser<'_> {
                     size,
                 }
             }
+            REC_TIME => {
+                let dts = self.uv()?;
+                *now = now.checked_add(dts).ok_or("timestamp overflows")?;
+                return Ok(());
+            }
             REC_STACK => {
                 let n = self.uv()?;
                 if n > MAX_FRAMES || n > self.remaining() {
-                    return Err("stack longer than its record");
+                    return Err("stack longer than its record".into());
                 }
-                let mut frames = Vec::with_capacity(n as usize);
+                if tables.stacks.len() as u64 >= self.limits.stacks {
+                    return Err(RecordError::Limit("call stacks", self.limits.stacks));
+                }
                 let mut prev: i64 = 0;
                 for _ in 0..n {
                     prev = prev.wrapping_add(self.iv()?);
-                    frames.push(prev as u64);
+                    tables
+                        .stacks
+                        .push_frame(prev as u64, self.limits)
+                        .map_err(|(what, limit)| RecordError::Limit(what, limit))?;
                 }
-                if tables.stacks.len() >= u32::MAX as usize {
-                    return Err("too many stacks");
-                }
-                tables.stacks.push(frames);
+                tables.stacks.finish_stack();
                 return Ok(());
             }
             REC_CLASS => {
                 let stack = self.uv()?;
                 let size = self.uv()?;
                 if stack >= tables.stacks.len() as u64 {
-                    return Err("class names a stack never defined");
+                    return Err("class names a stack never defined".into());
                 }
-                if tables.classes.len() >= u32::MAX as usize {
-                    return Err("too many classes");
+                if tables.class_stacks.len() as u64 >= self.limits.classes {
+                    return Err(RecordError::Limit(
+                        "allocation classes",
+                        self.limits.classes,
+                    ));
                 }
-                tables.classes.push((stack as u32, size));
-                return Ok(());
-            }
-            REC_TIME => {
-                let dts = self.uv()?;
-                *now = now.checked_add(dts).ok_or("timestamp overflows")?;
+                tables.class_stacks.push(stack as u32);
+                tables.class_sizes.push(size);
                 return Ok(());
             }
             REC_UNMATCHED => {
@@ -472,7 +773,10 @@ impl Parser<'_> {
                 let base = self.uv()?;
                 let nseg = self.uv()?;
                 if nseg > 256 || nseg > self.remaining() {
-                    return Err("module with too many segments");
+                    return Err("module with too many segments".into());
+                }
+                if tables.modules.len() as u64 >= self.limits.modules {
+                    return Err(RecordError::Limit("loaded modules", self.limits.modules));
                 }
                 let mut segments = Vec::with_capacity(nseg as usize);
                 for _ in 0..nseg {
@@ -481,12 +785,10 @@ impl Parser<'_> {
                     let flags = self.uv()? as u32;
                     segments.push((vaddr, memsz, flags));
                 }
-                let len = self.uv()?;
-                if len > self.remaining() {
-                    return Err("module name runs past its chunk");
+                let name = self.bytes("module name runs past its chunk")?;
+                if name.len() as u64 > MAX_NAME {
+                    return Err("module name longer than a path can be".into());
                 }
-                let name = &self.d[self.pos..self.pos + len as usize];
-                self.pos += len as usize;
                 let module = tables.modules.len() as u32;
                 tables.modules.push(Module {
                     path: String::from_utf8_lossy(name).into_owned(),
@@ -518,9 +820,70 @@ impl Parser<'_> {
             }
             REC_END => Event::End { ts },
             REC_PEAK => Event::Peak { ts },
-            _ => return Err("unknown record type"),
+            REC_LOST => {
+                let reason = self.uv()?;
+                let detail = self.uv()?;
+                Event::Lost { ts, reason, detail }
+            }
+            REC_PHASE => {
+                let kind = self.uv()?;
+                Event::Phase { ts, kind }
+            }
+            REC_LSANSUPP => {
+                let limit = self.limits.suppression_bytes;
+                let text = self.bytes("suppression text runs past its chunk")?;
+                if (tables.lsan_suppressions.len() + text.len()) as u64 > limit {
+                    return Err(RecordError::Limit("bytes of embedded suppressions", limit));
+                }
+                let text = String::from_utf8_lossy(text);
+                if !tables.lsan_suppressions.is_empty() && !tables.lsan_suppressions.ends_with('\n')
+                {
+                    tables.lsan_suppressions.push('\n');
+                }
+                tables.lsan_suppressions.push_str(&text);
+                return Ok(());
+            }
+            _ => return Err("unknown record type".into()),
         };
         f(&ev, tables);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stacks_share_addresses_and_keep_order() {
+        let lim = Limits::default();
+        let mut s = Stacks::default();
+        for a in [10u64, 20, 30] {
+            s.push_frame(a, &lim).unwrap();
+        }
+        s.finish_stack();
+        s.finish_stack(); // an empty stack
+        for a in [20u64, 40] {
+            s.push_frame(a, &lim).unwrap();
+        }
+        s.finish_stack();
+        assert_eq!(s.len(), 3);
+        assert_eq!(s.frames(0).collect::<Vec<_>>(), [10, 20, 30]);
+        assert_eq!(s.frames(1).count(), 0);
+        assert_eq!(s.frames(2).collect::<Vec<_>>(), [20, 40]);
+        assert_eq!(s.addrs(), &[10, 20, 30, 40]);
+        assert_eq!(s.frames(99).count(), 0, "unknown ids are empty");
+    }
+
+    #[test]
+    fn frame_cap_is_an_error() {
+        let lim = Limits {
+            frames: 2,
+            ..Limits::default()
+        };
+        let mut s = Stacks::default();
+        s.push_frame(1, &lim).unwrap();
+        s.push_frame(2, &lim).unwrap();
+        assert!(s.push_frame(3, &lim).is_err());
     }
 }

@@ -1,4 +1,14 @@
-//! The leak report: symbolized, serializable, and rendered as text.
+//! The leak report: what is counted (leaked at exit, growing sites), what is
+//! set apart (runtime residue, suppressed), what was lost; symbolized only
+//! where printed, serializable (JSON version [`JSON_VERSION`]) and rendered
+//! as text.
+//!
+//! The verdict follows one rule: only data that was judged says "no leak".
+//! A complete trace (the program exited, nothing lost, nothing cut) gives
+//! LEAK when bytes not suppressed and not runtime residue were still
+//! allocated at exit, else "no leak". An incomplete one gives LEAK when a
+//! growing site was found in what was recorded, else INCOMPLETE (exit 2),
+//! saying what is missing.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -6,21 +16,47 @@ use std::fmt::Write as _;
 use leakwatch_core::format;
 use serde::Serialize;
 
-use crate::analysis::Analysis;
-use crate::reader::Header;
+use crate::analysis::{Analysis, Loss};
+use crate::classify::{self, module_kind, ModuleKind};
+use crate::suppress::{Rule, Suppressions};
 use crate::symbolize::{Frame, Symbolizer};
 
+/// Version of the JSON report's layout (`"version"`).
+pub const JSON_VERSION: u32 = 1;
 /// Call stacks listed per section.
 pub const TOP_STACKS: usize = 20;
+/// Frames shown per stack in the text report (all with `full_stacks`).
+const TEXT_FRAMES: usize = 10;
 
-/// One call stack with what it holds.
+/// Exit codes of the verdict.
+pub const EXIT_NO_LEAK: u8 = 0;
+pub const EXIT_LEAK: u8 = 1;
+pub const EXIT_INCOMPLETE: u8 = 2;
+
+/// How to build the report.
+#[derive(Debug, Clone, Default)]
+pub struct ReportOptions {
+    /// Call stacks listed per section.
+    pub top: usize,
+    /// Every frame, the allocator's and those below `main` included.
+    pub full_stacks: bool,
+    /// Suppressions from files and the environment (the trace's embedded
+    /// ones are added by [`build`]).
+    pub suppressions: Suppressions,
+}
+
+/// One call stack (or several that symbolize alike) with what it holds.
 #[derive(Debug, Clone, Serialize)]
 pub struct StackEntry {
     pub bytes: u64,
     pub blocks: u64,
-    /// The first frame outside the allocator and the C/C++ runtimes.
+    /// Recorded call stacks merged into this entry.
+    pub stacks: u64,
+    /// The first frame in the program's own code (not the allocator, the
+    /// C/C++/Rust runtimes or their `std` internals).
     pub site: Option<Frame>,
-    /// Innermost first, inlined frames included.
+    /// Innermost first, inlined frames included; without the allocator's
+    /// entry frames and what lies below `main`, unless asked for in full.
     pub frames: Vec<Frame>,
 }
 
@@ -29,8 +65,8 @@ pub struct StackEntry {
 pub struct Group {
     pub bytes: u64,
     pub blocks: u64,
-    /// Call stacks holding them (all of them; text shows the top ones).
-    pub stack_count: usize,
+    /// Recorded call stacks holding them (all; the list shows the top ones).
+    pub stack_count: u64,
     pub stacks: Vec<StackEntry>,
 }
 
@@ -38,13 +74,21 @@ pub struct Group {
 #[derive(Debug, Clone, Serialize)]
 pub struct GrowingSite {
     pub live_bytes: u64,
-    pub rate_bytes_per_hour: f64,
-    pub rate_low_bytes_per_hour: f64,
-    pub rate_high_bytes_per_hour: f64,
+    pub rate_bytes_per_s: f64,
+    /// 95 % confidence interval of the rate (its low end is above zero).
+    pub rate_low_bytes_per_s: f64,
+    pub rate_high_bytes_per_s: f64,
     pub reason: String,
-    pub series: Vec<f64>,
+    /// Live bytes over the trace, one point per `series_interval_s`.
+    pub series_bytes: Vec<f64>,
+    pub series_interval_s: f64,
     pub site: Option<Frame>,
     pub frames: Vec<Frame>,
+    /// The suppression pattern that matched it, if any (then not counted).
+    pub suppressed_by: Option<String>,
+    /// Only the runtime's own code on the stack and the program exited:
+    /// the runtime's residue, not counted.
+    pub runtime_residue: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -54,93 +98,233 @@ pub struct Peak {
     pub holders: Group,
 }
 
+/// The trace file's facts.
+#[derive(Debug, Clone, Serialize)]
+pub struct TraceInfo {
+    pub format_version: u32,
+    pub pid: u32,
+    pub ppid: u64,
+    /// 0: every allocation recorded; else the mean bytes between samples.
+    pub sample_every_bytes: u64,
+    pub start_unix_ns: u64,
+    pub chunks: u64,
+    /// Byte offset of a partial last chunk that was ignored.
+    pub truncated_at_byte: Option<u64>,
+}
+
 /// The whole report.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
-    pub header: Header,
+    pub version: u32,
+    pub trace: TraceInfo,
     pub duration_s: f64,
-    /// The program exited normally; otherwise it was killed or crashed, or
-    /// exec'd, and "live at end" is not a leak by itself.
+    /// The program exited normally (otherwise it was killed, crashed, or
+    /// exec'd, and "live at end" is not a leak by itself).
     pub exited: bool,
-    /// Offset of a partial last chunk, when the trace was cut short.
-    pub truncated_at: Option<u64>,
+    /// Exited, nothing lost, nothing cut: the leaked-at-exit numbers are
+    /// exact.
+    pub complete: bool,
     pub allocations: u64,
     pub frees: u64,
+    pub unmatched_frees: u64,
     pub bytes_allocated: u64,
-    /// Still allocated at exit (only when the program exited).
+    /// Still allocated at exit, neither suppressed nor runtime residue
+    /// (complete traces only).
     pub leaked: Option<Group>,
-    /// Still allocated when the trace ended without an exit.
+    /// Still allocated when the trace ended, when it is not complete
+    /// (not proven leaked: frees may be missing).
     pub live_at_end: Option<Group>,
+    /// Still allocated at exit by a language runtime's own code (complete
+    /// traces only): not counted.
+    pub runtime_residue: Option<Group>,
+    /// Whose residue it is (`python`, `the standard library`, ...).
+    pub runtimes: Vec<String>,
+    /// Suppression rules that matched, with what they suppressed.
+    pub suppressed: Vec<Rule>,
     pub growing: Vec<GrowingSite>,
+    /// Stacks the growth detector judged (the candidates).
+    pub judged_stacks: u64,
     pub peak: Peak,
-    /// True when leaks at exit or growing sites were found.
+    /// What the trace says was lost (LOST records, first few).
+    pub lost: Vec<Loss>,
+    pub lost_records: u64,
+    /// Why the verdict cannot say "no leak", when it cannot.
+    pub incomplete: Vec<String>,
+    /// The same in a few words (empty when complete).
+    pub incomplete_summary: String,
+    pub notes: Vec<String>,
+    /// `leak`, `no_leak` or `incomplete`.
+    pub verdict: String,
+    pub exit_code: u8,
+    /// True when leaks at exit or counted growing sites were found.
     pub leak: bool,
 }
 
-/// Frames of the allocator and the language runtimes, skipped to find the
-/// allocation site.
-pub fn is_allocator_frame(f: &Frame) -> bool {
-    let m = f.module.as_str();
-    if m.starts_with("libc.so")
-        || m.starts_with("libstdc++")
-        || m.starts_with("ld-linux")
-        || m.starts_with("libleakwatch_preload")
-    {
-        return true;
-    }
-    // Rust's alloc and core libraries (Vec, Box, RawVec, from_elem...).
-    if let Some(file) = &f.file {
-        if file.contains("/library/alloc/src/") || file.contains("/library/core/src/alloc") {
-            return true;
+/// Module kind of each distinct return address, looked up once.
+struct Kinds {
+    by_addr: Vec<Option<ModuleKind>>,
+    by_module: HashMap<usize, ModuleKind>,
+}
+
+impl Kinds {
+    fn new(a: &Analysis) -> Self {
+        Kinds {
+            by_addr: vec![None; a.tables.stacks.addrs().len()],
+            by_module: HashMap::new(),
         }
     }
-    let n = f.function.as_str();
-    const PREFIXES: &[&str] = &[
-        "operator new",
-        "malloc",
-        "calloc",
-        "realloc",
-        "__rust_alloc",
-        "__rust_realloc",
-        "__rust_alloc_zeroed",
-        "__rdl_",
-        "__rg_",
-        "alloc::",
-        "<alloc::",
-        "std::alloc::",
-        "<std::alloc::",
-        "std::sys::alloc",
-        "std::sys::pal::unix::alloc",
-        "<std::sys::alloc",
-        "core::alloc::",
-        "__gnu_cxx::new_allocator",
-        "std::allocator",
-        "std::__new_allocator",
-        "std::allocator_traits",
-    ];
-    PREFIXES.iter().any(|p| n.starts_with(p))
+
+    fn of(&mut self, a: &Analysis, addr_id: u32, ts: u64) -> ModuleKind {
+        let i = addr_id as usize;
+        if let Some(Some(k)) = self.by_addr.get(i) {
+            return *k;
+        }
+        let addr = a.tables.stacks.addrs()[i];
+        let k = match a.tables.module_index_of(addr.saturating_sub(1), ts) {
+            Some(m) => *self
+                .by_module
+                .entry(m)
+                .or_insert_with(|| module_kind(&a.tables.modules[m].path)),
+            None => ModuleKind::Program,
+        };
+        self.by_addr[i] = Some(k);
+        k
+    }
+
+    /// Whose residue the stack is, when no frame on it belongs to the
+    /// program's own code: every frame is an interpreter runtime's module,
+    /// the system's (C/C++ runtime, loader, allocator, tracer), or, in the
+    /// program's own binary, a standard library's start-up code (Rust's
+    /// `std::rt`, a C++ `std::` static constructor). Frames below `main`
+    /// do not count. `None`: the program's own code asked for the memory.
+    fn residue_of(
+        &mut self,
+        a: &Analysis,
+        sym: &mut Symbolizer,
+        stack: u32,
+    ) -> Option<&'static str> {
+        let ts = a.stack_first_ns(stack);
+        let ids = a.tables.stacks.frame_ids(stack);
+        if ids.is_empty() {
+            return None;
+        }
+        let mut runtime: Option<&'static str> = None;
+        let mut system_only = true;
+        let mut std_code = false;
+        let mut inner_name: Option<String> = None;
+        for &id in ids {
+            match self.of(a, id, ts) {
+                ModuleKind::System | ModuleKind::Tracer => {
+                    inner_name = None;
+                }
+                ModuleKind::Runtime(r) => {
+                    system_only = false;
+                    match runtime {
+                        None => runtime = Some(r),
+                        Some(x) if x == r => {}
+                        Some(_) => return None,
+                    }
+                    inner_name = None;
+                }
+                ModuleKind::Program => {
+                    // Only a standard library's own code in the program's
+                    // binary can still make this residue; ask the symbol
+                    // table (cheap: no line tables).
+                    let addr = a.tables.stacks.addrs()[id as usize];
+                    let name = sym.symbol_name(&a.tables, addr, ts)?.to_string();
+                    if classify::is_rust_main_shim(&name, inner_name.as_deref())
+                        || classify::is_start_function(&name)
+                    {
+                        break; // below the program: nothing more to judge
+                    }
+                    if !classify::is_std_function(&name) && !classify::is_allocator_function(&name)
+                    {
+                        return None;
+                    }
+                    std_code = true;
+                    system_only = false;
+                    inner_name = Some(name);
+                }
+            }
+        }
+        match runtime {
+            Some(r) if !std_code => Some(r),
+            Some(_) => None,
+            None if std_code => Some("the standard library"),
+            None if system_only => Some("the C/C++ runtime"),
+            None => None,
+        }
+    }
 }
 
-fn site_of(frames: &[Frame]) -> Option<Frame> {
-    frames
-        .iter()
-        .find(|f| !is_allocator_frame(f))
-        .or(frames.first())
-        .cloned()
+/// Resolves the addresses of the given stacks.
+pub fn resolve_stacks(a: &Analysis, sym: &mut Symbolizer, stacks: &[u32]) {
+    let mut addrs = Vec::new();
+    for &s in stacks {
+        let ts = a.stack_first_ns(s);
+        addrs.extend(a.tables.stacks.frames(s).map(|ip| (ip, ts)));
+    }
+    sym.resolve(&a.tables, &addrs);
 }
 
-/// A frame's identity for grouping: function, file, line.
+/// The symbolized frames of a stack (resolve first).
+pub fn stack_frames(a: &Analysis, sym: &Symbolizer, stack: u32) -> Vec<Frame> {
+    sym.frames(a.tables.stacks.frames(stack))
+}
+
+/// The first suppression rule matching a stack, tried as LeakSanitizer
+/// does: frame by frame from the allocation outward, the module's path
+/// first, then each (inlined) function and source file.
+fn suppression_of(
+    a: &Analysis,
+    sym: &mut Symbolizer,
+    supp: &Suppressions,
+    stack: u32,
+) -> Option<usize> {
+    if supp.is_empty() {
+        return None;
+    }
+    resolve_stacks(a, sym, &[stack]);
+    let ts = a.stack_first_ns(stack);
+    for addr in a.tables.stacks.frames(stack) {
+        if let Some(m) = a.tables.module_of(addr.saturating_sub(1), ts) {
+            if let Some(i) = supp.first_match(&m.path) {
+                return Some(i);
+            }
+        }
+        for f in sym.frames_of(addr) {
+            if let Some(i) = supp.first_match(&f.function) {
+                return Some(i);
+            }
+            if let Some(i) = f.file.as_deref().and_then(|file| supp.first_match(file)) {
+                return Some(i);
+            }
+        }
+    }
+    None
+}
+
+/// A frame's identity for merging: function, file, line.
 type SourceLoc = (String, Option<String>, Option<u32>);
 
 /// Groups call stacks that symbolize identically (e.g. one source line
-/// compiled into several call sites), most bytes first. Resolves them all.
-fn group(a: &Analysis, sym: &mut Symbolizer, items: &[(u32, u64, u64)], top: usize) -> Group {
-    let ids: Vec<u32> = items.iter().map(|x| x.0).collect();
+/// compiled into several call sites), most bytes first. Symbolizes only
+/// the largest few (four times what is listed), so a report on millions of
+/// stacks reads a few hundred.
+fn group(
+    a: &Analysis,
+    sym: &mut Symbolizer,
+    items: &[(u32, u64, u64)],
+    top: usize,
+    full: bool,
+) -> Group {
+    let shown = items.len().min(top.saturating_mul(4).max(top));
+    let ids: Vec<u32> = items[..shown].iter().map(|x| x.0).collect();
     resolve_stacks(a, sym, &ids);
     let mut merged: Vec<StackEntry> = Vec::new();
     let mut index: HashMap<Vec<SourceLoc>, usize> = HashMap::new();
-    for &(s, bytes, blocks) in items {
-        let frames = sym.frames(&a.tables.stacks[s as usize]);
+    for &(s, bytes, blocks) in &items[..shown] {
+        let frames = stack_frames(a, sym, s);
         let key = frames
             .iter()
             .map(|f| (f.function.clone(), f.file.clone(), f.line))
@@ -149,15 +333,11 @@ fn group(a: &Analysis, sym: &mut Symbolizer, items: &[(u32, u64, u64)], top: usi
             Some(&i) => {
                 merged[i].bytes += bytes;
                 merged[i].blocks += blocks;
+                merged[i].stacks += 1;
             }
             None => {
                 index.insert(key, merged.len());
-                merged.push(StackEntry {
-                    bytes,
-                    blocks,
-                    site: site_of(&frames),
-                    frames,
-                });
+                merged.push(entry(frames, bytes, blocks, full));
             }
         }
     }
@@ -172,112 +352,280 @@ fn group(a: &Analysis, sym: &mut Symbolizer, items: &[(u32, u64, u64)], top: usi
                     .cmp(&y.site.as_ref().map(|f| f.describe()))
             })
     });
+    merged.truncate(top);
     Group {
         bytes: items.iter().map(|i| i.1).sum(),
         blocks: items.iter().map(|i| i.2).sum(),
-        stack_count: merged.len(),
-        stacks: merged.into_iter().take(top).collect(),
+        stack_count: items.len() as u64,
+        stacks: merged,
     }
 }
 
-/// The (stack, bytes, blocks) still live at the end, most bytes first.
-pub fn live_at_end(a: &Analysis) -> Vec<(u32, u64, u64)> {
-    let mut v: Vec<(u32, u64, u64)> = a
-        .stacks
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s.live_blocks > 0)
-        .map(|(i, s)| (i as u32, s.live_bytes, s.live_blocks))
-        .collect();
-    v.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
-    v
+fn entry(frames: Vec<Frame>, bytes: u64, blocks: u64, full: bool) -> StackEntry {
+    let site = classify::headline(&frames).cloned();
+    let frames = if full {
+        frames
+    } else {
+        classify::trim_frames(&frames).to_vec()
+    };
+    StackEntry {
+        bytes,
+        blocks,
+        stacks: 1,
+        site,
+        frames,
+    }
+}
+
+/// Lenient parse of the program's embedded suppressions: bad lines are
+/// skipped (the program cannot be asked to fix them now) and noted.
+fn add_embedded(supp: &mut Suppressions, text: &str, notes: &mut Vec<String>) {
+    let mut skipped = 0;
+    for line in text.lines() {
+        if supp.parse(line, "embedded").is_err() {
+            skipped += 1;
+        }
+    }
+    if skipped > 0 {
+        notes.push(format!(
+            "{skipped} line(s) of the program's __lsan_default_suppressions() text are not `leak:PATTERN` rules and were ignored"
+        ));
+    }
 }
 
 /// Symbolizes what the report shows and assembles it.
-pub fn build(
-    a: &Analysis,
-    header: &Header,
-    truncated_at: Option<u64>,
-    sym: &mut Symbolizer,
-    top: usize,
-) -> Report {
-    let live = live_at_end(a);
-    let mut peak: Vec<(u32, u64, u64)> = a.peak_holders.clone();
-    peak.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
-    let wanted: Vec<u32> = a.growing.iter().map(|g| g.stack).collect();
-    resolve_stacks(a, sym, &wanted);
+pub fn build(a: &Analysis, sym: &mut Symbolizer, opts: &ReportOptions) -> Report {
+    let top = opts.top.max(1);
+    let mut notes = Vec::new();
+    let mut supp = opts.suppressions.clone();
+    if !a.tables.lsan_suppressions.trim().is_empty() {
+        add_embedded(&mut supp, &a.tables.lsan_suppressions, &mut notes);
+    }
+    let complete = a.complete();
+    let mut kinds = Kinds::new(a);
 
-    let live_group = group(a, sym, &live, top);
+    // Split what is live at the end: suppressed, runtime residue, counted.
+    let mut counted: Vec<(u32, u64, u64)> = Vec::new();
+    let mut residue: Vec<(u32, u64, u64)> = Vec::new();
+    let mut runtimes: Vec<&'static str> = Vec::new();
+    for (s, bytes, blocks) in a.live_at_end() {
+        if let Some(i) = suppression_of(a, sym, &supp, s) {
+            supp.record(i, bytes, blocks);
+            continue;
+        }
+        if complete {
+            if let Some(r) = kinds.residue_of(a, sym, s) {
+                if !runtimes.contains(&r) {
+                    runtimes.push(r);
+                }
+                residue.push((s, bytes, blocks));
+                continue;
+            }
+            // Blocks beyond what the stack held when the runtime began to
+            // finalise were allocated during finalisation.
+            if let Some((fb, fn_)) = a.at_runtime_finalize(s) {
+                let (rb, rn) = (bytes.saturating_sub(fb), blocks.saturating_sub(fn_));
+                if rn > 0 {
+                    residue.push((s, rb, rn));
+                    if blocks > rn {
+                        counted.push((s, bytes - rb, blocks - rn));
+                    }
+                    continue;
+                }
+            }
+        }
+        counted.push((s, bytes, blocks));
+    }
+    let sort = |v: &mut Vec<(u32, u64, u64)>| v.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
+    sort(&mut counted);
+    sort(&mut residue);
+    let live_group = group(a, sym, &counted, top, opts.full_stacks);
+    let residue_group = (complete && !residue.is_empty())
+        .then(|| group(a, sym, &residue, top.min(5), opts.full_stacks));
+
+    let ids: Vec<u32> = a.growing.iter().map(|g| g.stack).collect();
+    resolve_stacks(a, sym, &ids);
     let growing: Vec<GrowingSite> = a
         .growing
         .iter()
         .map(|g| {
-            let frames = sym.frames(&a.tables.stacks[g.stack as usize]);
+            let frames = stack_frames(a, sym, g.stack);
+            let e = entry(frames, g.live_bytes, 0, opts.full_stacks);
+            // Its bytes are counted against the rule with the live stacks.
+            let suppressed_by =
+                suppression_of(a, sym, &supp, g.stack).map(|i| supp.rules[i].pattern.clone());
+            let runtime_residue = complete && kinds.residue_of(a, sym, g.stack).is_some();
             GrowingSite {
-                live_bytes: a.stacks[g.stack as usize].live_bytes,
-                rate_bytes_per_hour: g.assessment.rate_per_hour,
-                rate_low_bytes_per_hour: g.assessment.rate_low_per_hour,
-                rate_high_bytes_per_hour: g.assessment.rate_high_per_hour,
+                live_bytes: g.live_bytes,
+                rate_bytes_per_s: g.assessment.rate_per_hour / 3600.0,
+                rate_low_bytes_per_s: g.assessment.rate_low_per_hour / 3600.0,
+                rate_high_bytes_per_s: g.assessment.rate_high_per_hour / 3600.0,
                 reason: g.assessment.evidence.reason.clone(),
-                series: g.series.clone(),
-                site: site_of(&frames),
-                frames,
+                series_bytes: g.series.clone(),
+                series_interval_s: a.bucket_s,
+                site: e.site,
+                frames: e.frames,
+                suppressed_by,
+                runtime_residue,
             }
         })
         .collect();
-    let leaked_any = a.exited && live_group.bytes > 0;
+
+    let mut incomplete = Vec::new();
+    if a.chunks == 0 {
+        incomplete.push(
+            "the trace holds no data after its header (the program was killed before the tracer's first write, or the file was cut)".to_string(),
+        );
+    }
+    if let Some(off) = a.truncated_at {
+        incomplete.push(format!(
+            "the trace is cut short: a partial chunk at byte {off} was ignored (the process was killed while the tracer wrote, or the file was truncated)"
+        ));
+    }
+    if !a.exited && a.chunks > 0 {
+        incomplete.push(
+            "the program did not exit normally (killed, crashed or exec'd, or the trace ends early): blocks still live at the end are not leaks by themselves".to_string(),
+        );
+    }
+    for l in &a.losses {
+        incomplete.push(format!(
+            "at {}: {}; from there on the trace is not whole, so what is live at the end is not proven leaked",
+            format::duration(l.t_ns as f64 / 1e9),
+            l.describe()
+        ));
+    }
+    if a.loss_count > a.losses.len() as u64 {
+        incomplete.push(format!(
+            "{} more LOST records",
+            a.loss_count - a.losses.len() as u64
+        ));
+    }
+    if a.unfollowed_stacks > 0 {
+        notes.push(format!(
+            "{} call stacks were not followed over time (more than {} already were): growth among them is not judged",
+            a.unfollowed_stacks,
+            crate::analysis::MAX_SERIES
+        ));
+    }
+
+    let mut gaps: Vec<&str> = Vec::new();
+    if a.chunks == 0 {
+        gaps.push("the trace holds no data");
+    } else if !a.exited {
+        gaps.push("the program did not exit normally");
+    }
+    if a.truncated_at.is_some() {
+        gaps.push("the trace is cut short");
+    }
+    if a.loss_count > 0 {
+        gaps.push("the tracer lost data");
+    }
+    let incomplete_summary = gaps.join(", ");
+
+    let counted_growing = growing
+        .iter()
+        .filter(|g| g.suppressed_by.is_none() && !g.runtime_residue)
+        .count();
+    let leaked_any = complete && (live_group.bytes > 0 || live_group.blocks > 0);
+    let (verdict, exit_code) = if complete {
+        if leaked_any {
+            ("leak", EXIT_LEAK)
+        } else {
+            ("no_leak", EXIT_NO_LEAK)
+        }
+    } else if counted_growing > 0 {
+        ("leak", EXIT_LEAK)
+    } else {
+        ("incomplete", EXIT_INCOMPLETE)
+    };
+
+    let peak = a.peak_holders();
     Report {
-        header: header.clone(),
+        version: JSON_VERSION,
+        trace: TraceInfo {
+            format_version: a.version,
+            pid: a.header.pid,
+            ppid: a.header.ppid,
+            sample_every_bytes: a.header.sample_every,
+            start_unix_ns: a.header.start_unix_ns,
+            chunks: a.chunks as u64,
+            truncated_at_byte: a.truncated_at,
+        },
         duration_s: a.duration_ns as f64 / 1e9,
         exited: a.exited,
-        truncated_at,
+        complete,
         allocations: a.allocations,
         frees: a.frees,
+        unmatched_frees: a.unmatched_frees,
         bytes_allocated: a.bytes_allocated,
-        leak: leaked_any || !growing.is_empty(),
-        leaked: a.exited.then(|| live_group.clone()),
-        live_at_end: (!a.exited).then_some(live_group),
+        leaked: complete.then(|| live_group.clone()),
+        live_at_end: (!complete).then_some(live_group),
+        runtime_residue: residue_group,
+        runtimes: runtimes.iter().map(|r| r.to_string()).collect(),
+        suppressed: supp.used(),
         growing,
+        judged_stacks: a.judged_stacks,
         peak: Peak {
             bytes: a.peak_bytes,
             t_s: a.peak_ns as f64 / 1e9,
-            holders: group(a, sym, &peak, top),
+            holders: group(a, sym, &peak, top.min(5), opts.full_stacks),
         },
+        lost: a.losses.clone(),
+        lost_records: a.loss_count,
+        incomplete,
+        incomplete_summary,
+        notes,
+        verdict: verdict.to_string(),
+        exit_code,
+        leak: exit_code == EXIT_LEAK,
     }
 }
 
-/// Resolves the addresses of the given stacks.
-pub fn resolve_stacks(a: &Analysis, sym: &mut Symbolizer, stacks: &[u32]) {
-    let mut addrs = Vec::new();
-    for &s in stacks {
-        let ts = a.stack_first_ns.get(s as usize).copied().unwrap_or(0);
-        for &ip in &a.tables.stacks[s as usize] {
-            addrs.push((ip, ts));
+/// Text safe for a terminal: control characters (escape sequences
+/// included) are shown as `\x..` / `\u{..}` instead of being interpreted.
+pub fn escape(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(|c| c.is_control()) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if c.is_control() {
+            if (c as u32) < 0x100 {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            } else {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+        } else {
+            out.push(c);
         }
     }
-    sym.resolve(&a.tables, &addrs);
+    std::borrow::Cow::Owned(out)
 }
 
-/// Frames shown per stack in the text report.
-const TEXT_FRAMES: usize = 10;
+/// `function at file:line`, escaped for a terminal.
+pub fn describe(f: &Frame) -> String {
+    escape(&f.describe()).into_owned()
+}
 
-fn write_stack(out: &mut String, e: &StackEntry, head: &str) {
-    let _ = writeln!(out, "  {head}");
-    let start = e
-        .frames
-        .iter()
-        .position(|f| !is_allocator_frame(f))
-        .unwrap_or(0);
-    for f in e.frames.iter().skip(start).take(TEXT_FRAMES) {
-        let inl = if f.inlined { " (inlined)" } else { "" };
-        let _ = writeln!(out, "      {}{inl}", f.describe());
+fn write_stack(out: &mut String, e: &StackEntry, head: &str, full: bool) {
+    match &e.site {
+        Some(site) => {
+            let _ = writeln!(out, "  {head} from {}", describe(site));
+        }
+        None => {
+            let _ = writeln!(out, "  {head}");
+        }
     }
-    let shown = e.frames.len().saturating_sub(start).min(TEXT_FRAMES);
-    if e.frames.len() - start > shown {
+    let limit = if full { usize::MAX } else { TEXT_FRAMES };
+    for f in e.frames.iter().take(limit) {
+        let inl = if f.inlined { " (inlined)" } else { "" };
+        let _ = writeln!(out, "      {}{inl}", describe(f));
+    }
+    if e.frames.len() > limit {
         let _ = writeln!(
             out,
-            "      ... {} more frames",
-            e.frames.len() - start - shown
+            "      ... {} more frames (--full-stacks shows them)",
+            e.frames.len() - limit
         );
     }
 }
@@ -286,82 +634,99 @@ fn plural(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// The human report.
-pub fn render_text(r: &Report, trace_name: &str) -> String {
+fn blocks_of(bytes: u64, blocks: u64) -> String {
+    format!("{bytes} bytes in {}", plural(blocks, "block", "blocks"))
+}
+
+fn write_group(out: &mut String, title: &str, g: &Group, show: usize, full: bool) {
+    let _ = writeln!(
+        out,
+        "{title}: {} from {}",
+        blocks_of(g.bytes, g.blocks),
+        plural(g.stack_count, "call stack", "call stacks")
+    );
+    for e in g.stacks.iter().take(show) {
+        write_stack(out, e, &blocks_of(e.bytes, e.blocks), full);
+    }
+}
+
+/// The human report. `full` prints every frame.
+pub fn render_text(r: &Report, trace_name: &str, full: bool) -> String {
     let mut out = String::new();
-    let sampling = if r.header.sample_every > 0 {
+    let sampling = if r.trace.sample_every_bytes > 0 {
         format!(
             ", sampled every ~{} (sizes are estimates)",
-            format::bytes(r.header.sample_every as f64)
+            format::bytes(r.trace.sample_every_bytes as f64)
         )
     } else {
         String::new()
     };
     let _ = writeln!(
         out,
-        "trace {trace_name}: pid {}, {}, {} allocations ({}), {} frees{sampling}",
-        r.header.pid,
+        "trace {}: pid {}, {}, {} allocations ({}), {} frees{sampling}",
+        escape(trace_name),
+        r.trace.pid,
         format::duration(r.duration_s),
         r.allocations,
         format::bytes(r.bytes_allocated as f64),
         r.frees
     );
-    if let Some(off) = r.truncated_at {
-        let _ = writeln!(
-            out,
-            "note: the trace ends with a partial chunk at byte {off} (the process was killed while writing); it was ignored"
-        );
+    for why in &r.incomplete {
+        let _ = writeln!(out, "note: {why}");
     }
-    if !r.exited {
-        let _ = writeln!(
-            out,
-            "note: the program did not exit normally (killed, crashed or exec'd): nothing is \"leaked at exit\"; see growing sites"
-        );
+    for n in &r.notes {
+        let _ = writeln!(out, "note: {n}");
     }
     let _ = writeln!(out);
     match &r.leaked {
         Some(g) if g.bytes > 0 || g.blocks > 0 => {
-            let _ = writeln!(
-                out,
-                "LEAKED AT EXIT: {} bytes in {} from {}",
-                g.bytes,
-                plural(g.blocks, "block", "blocks"),
-                plural(g.stack_count as u64, "call stack", "call stacks")
-            );
-            for e in &g.stacks {
-                write_stack(
-                    &mut out,
-                    e,
-                    &format!(
-                        "{} bytes in {}",
-                        e.bytes,
-                        plural(e.blocks, "block", "blocks")
-                    ),
-                );
-            }
+            write_group(&mut out, "LEAKED AT EXIT", g, usize::MAX, full)
         }
         Some(_) => {
-            let _ = writeln!(out, "leaked at exit: nothing (every allocation was freed)");
+            let _ = writeln!(
+                out,
+                "leaked at exit: nothing (every allocation the program made itself was freed)"
+            );
         }
         None => {}
     }
     if let Some(g) = &r.live_at_end {
-        let _ = writeln!(
-            out,
-            "live when the trace ended: {} bytes in {} from {}",
-            g.bytes,
-            plural(g.blocks, "block", "blocks"),
-            plural(g.stack_count as u64, "call stack", "call stacks")
+        write_group(
+            &mut out,
+            "live when the trace ended (not proven leaked)",
+            g,
+            5,
+            full,
         );
-        for e in g.stacks.iter().take(5) {
-            write_stack(
-                &mut out,
-                e,
-                &format!(
-                    "{} bytes in {}",
-                    e.bytes,
-                    plural(e.blocks, "block", "blocks")
-                ),
+    }
+    if let Some(g) = &r.runtime_residue {
+        let who = if r.runtimes.is_empty() {
+            "the runtime".to_string()
+        } else {
+            r.runtimes.join(", ")
+        };
+        let _ = writeln!(out);
+        write_group(
+            &mut out,
+            &format!(
+                "runtime residue, not counted (allocated by {who} alone and kept until exit on purpose)"
+            ),
+            g,
+            3,
+            full,
+        );
+    }
+    if !r.suppressed.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "suppressed (not counted):");
+        for s in &r.suppressed {
+            let _ = writeln!(
+                out,
+                "  {} from {} by leak:{} ({})",
+                blocks_of(s.bytes, s.blocks),
+                plural(s.stacks, "call stack", "call stacks"),
+                escape(&s.pattern),
+                escape(&s.source)
             );
         }
     }
@@ -369,37 +734,41 @@ pub fn render_text(r: &Report, trace_name: &str) -> String {
     if r.growing.is_empty() {
         let _ = writeln!(
             out,
-            "growing sites: none (no call stack's live bytes grow without bound)"
+            "growing sites: none (no call stack's live bytes grow without bound; {} judged)",
+            plural(r.judged_stacks, "candidate", "candidates")
         );
     } else {
         let _ = writeln!(
             out,
-            "GROWING SITES: {} call {} whose live bytes grow without bound",
-            r.growing.len(),
-            if r.growing.len() == 1 {
-                "stack"
-            } else {
-                "stacks"
-            }
+            "GROWING SITES: {} whose live bytes grow without bound",
+            plural(r.growing.len() as u64, "call stack", "call stacks")
         );
         for g in &r.growing {
-            let head = format!(
+            let mut head = format!(
                 "{} live, +{}/h (95% CI {} .. {})  {}",
                 format::bytes(g.live_bytes as f64),
-                format::bytes(g.rate_bytes_per_hour),
-                format::bytes(g.rate_low_bytes_per_hour),
-                format::bytes(g.rate_high_bytes_per_hour),
-                format::sparkline(&g.series, 40)
+                format::bytes(g.rate_bytes_per_s * 3600.0),
+                format::bytes(g.rate_low_bytes_per_s * 3600.0),
+                format::bytes(g.rate_high_bytes_per_s * 3600.0),
+                format::sparkline(&g.series_bytes, 40)
             );
+            if let Some(p) = &g.suppressed_by {
+                let _ = write!(head, " [suppressed by leak:{}]", escape(p));
+            }
+            if g.runtime_residue {
+                head.push_str(" [runtime residue]");
+            }
             write_stack(
                 &mut out,
                 &StackEntry {
                     bytes: g.live_bytes,
                     blocks: 0,
+                    stacks: 1,
                     site: g.site.clone(),
                     frames: g.frames.clone(),
                 },
                 &head,
+                full,
             );
         }
     }
@@ -411,21 +780,96 @@ pub fn render_text(r: &Report, trace_name: &str) -> String {
         format::duration(r.peak.t_s)
     );
     for e in r.peak.holders.stacks.iter().take(5) {
-        write_stack(
-            &mut out,
-            e,
-            &format!(
-                "{} in {}",
-                format::bytes(e.bytes as f64),
-                plural(e.blocks, "block", "blocks")
-            ),
+        let head = format!(
+            "{} in {}",
+            format::bytes(e.bytes as f64),
+            plural(e.blocks, "block", "blocks")
         );
+        write_stack(&mut out, e, &head, full);
     }
     let _ = writeln!(out);
-    if r.leak {
-        let _ = writeln!(out, "verdict: LEAK");
-    } else {
-        let _ = writeln!(out, "verdict: no leak found");
-    }
+    let _ = writeln!(out, "verdict: {}", verdict_line(r));
     out
+}
+
+/// The one-line verdict (also printed after `trace`).
+pub fn verdict_line(r: &Report) -> String {
+    let site = |g: &Group| {
+        g.stacks
+            .first()
+            .and_then(|e| e.site.as_ref())
+            .map(|f| format!(", largest from {}", describe(f)))
+            .unwrap_or_default()
+    };
+    let sampled = if r.trace.sample_every_bytes > 0 {
+        " (estimated from samples)"
+    } else {
+        ""
+    };
+    let set_apart = {
+        let mut parts = Vec::new();
+        if let Some(g) = &r.runtime_residue {
+            parts.push(format!(
+                "{} of runtime residue not counted: {}",
+                format::bytes(g.bytes as f64),
+                r.runtimes.join(", ")
+            ));
+        }
+        let sb: u64 = r.suppressed.iter().map(|s| s.bytes).sum();
+        if !r.suppressed.is_empty() {
+            parts.push(format!("{} suppressed", format::bytes(sb as f64)));
+        }
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", parts.join("; "))
+        }
+    };
+    let counted_growing: Vec<&GrowingSite> = r
+        .growing
+        .iter()
+        .filter(|g| g.suppressed_by.is_none() && !g.runtime_residue)
+        .collect();
+    match r.verdict.as_str() {
+        "leak" if r.complete => {
+            let g = r.leaked.as_ref().cloned().unwrap_or_default();
+            format!(
+                "LEAK: {} still allocated at exit{sampled}{}{set_apart}",
+                blocks_of(g.bytes, g.blocks),
+                site(&g)
+            )
+        }
+        "leak" => {
+            let first = counted_growing
+                .first()
+                .and_then(|g| g.site.as_ref())
+                .map(|f| format!(", fastest from {}", describe(f)))
+                .unwrap_or_default();
+            format!(
+                "LEAK: {} growing without bound{first} ({}: what was live at the end is not judged)",
+                plural(counted_growing.len() as u64, "call stack", "call stacks"),
+                r.incomplete_summary
+            )
+        }
+        "no_leak" => {
+            format!("no leak: every allocation the program made was freed before exit{set_apart}")
+        }
+        _ => format!(
+            "INCOMPLETE, not \"no leak\": {}; no call stack grew without bound in the {} recorded",
+            r.incomplete_summary,
+            format::duration(r.duration_s)
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_sequences_never_reach_the_terminal() {
+        assert_eq!(escape("plain/path.so"), "plain/path.so");
+        assert_eq!(escape("evil\x1b[2J.so"), "evil\\x1b[2J.so");
+        assert_eq!(escape("a\nb\u{9b}c"), "a\\x0ab\\x9bc");
+    }
 }

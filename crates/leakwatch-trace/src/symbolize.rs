@@ -1,15 +1,31 @@
 //! Turning recorded return addresses into functions and source lines, after
 //! the run, from the module map recorded in the trace (blazesym: DWARF line
-//! tables with inlined functions, ELF symbols, Rust and C++ demangling).
+//! tables with inlined functions, ELF symbols).
+//!
+//! Module paths come from the trace, which may be damaged or crafted: a
+//! module is opened only if its path (symbolic links resolved) is a regular
+//! file, opened non-blocking without following links, and blazesym then
+//! reads that very open file (through `/proc/self/fd/N`), so a FIFO, a
+//! device or a file swapped in between is never read.
+//!
+//! Every name is demangled here (C++, Rust legacy and v0), inlined frames'
+//! linkage names included: Rust names by `rustc-demangle`; C++ names by the
+//! C++ runtime's own `__cxa_demangle` (libstdc++, loaded on first need:
+//! the demangler `c++filt` and gdb use, so names read as users know them),
+//! else by `cpp_demangle` (which fails on some valid names, e.g.
+//! `std::make_shared`'s, whose return type holds an expression, and prints
+//! empty parameter packs as `, >(&&)`).
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::fs::File;
+use std::path::PathBuf;
 
 use blazesym::symbolize::source::{Elf, Source};
 use blazesym::symbolize::{Input, Symbolized, Symbolizer as Blaze};
 use serde::Serialize;
 
-use crate::reader::Tables;
+use crate::classify::{module_kind, ModuleKind};
+use crate::reader::{AddrMap, Tables};
 
 /// One source-level frame. An address inside inlined code yields several,
 /// the innermost first.
@@ -26,6 +42,9 @@ pub struct Frame {
     pub addr: u64,
     /// True for a function inlined into the next frame.
     pub inlined: bool,
+    /// Whose code the module is.
+    #[serde(skip)]
+    pub kind: ModuleKind,
 }
 
 impl Frame {
@@ -42,7 +61,13 @@ impl Frame {
 /// Resolves addresses once each and remembers the answers.
 pub struct Symbolizer {
     blaze: Blaze,
-    cache: HashMap<u64, Vec<Frame>>,
+    /// ELF symbols only (no DWARF): a cheap name for classifying frames.
+    blaze_symtab: Blaze,
+    names: AddrMap<Option<String>>,
+    cache: AddrMap<Vec<Frame>>,
+    /// Per module index, the checked open file and the path blazesym reads
+    /// it through (None: not a readable regular file).
+    opened: HashMap<usize, Option<(File, PathBuf)>>,
 }
 
 impl Default for Symbolizer {
@@ -52,14 +77,113 @@ impl Default for Symbolizer {
 }
 
 fn file_name(path: &str) -> String {
-    Path::new(path)
-        .file_name()
-        .map(|f| f.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path.to_string())
+    path.rsplit('/').next().unwrap_or(path).to_string()
 }
 
 fn code_path(ci: &blazesym::symbolize::CodeInfo<'_>) -> String {
     ci.to_path().to_string_lossy().into_owned()
+}
+
+/// Opens a module named in a trace, if it is a regular file.
+fn open_module(path: &str) -> Option<(File, PathBuf)> {
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::io::AsRawFd;
+    if !path.starts_with('/') {
+        return None; // "[vdso]", "" and other pseudo-paths
+    }
+    // Resolving links reads no file (lstat and readlink only).
+    let canonical = std::fs::canonicalize(path).ok()?;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW | libc::O_NOCTTY | libc::O_CLOEXEC)
+        .open(&canonical)
+        .ok()?;
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    let via_fd = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
+    let through = if via_fd.exists() { via_fd } else { canonical };
+    Some((file, through))
+}
+
+/// Whether a name is still a mangled symbol.
+fn looks_mangled(name: &str) -> bool {
+    name.starts_with("_Z") || name.starts_with("__Z") || name.starts_with("_R")
+}
+
+/// Demangles a C++ or Rust symbol, or returns it unchanged.
+pub fn demangle(name: &str) -> String {
+    if !looks_mangled(name) {
+        return name.to_string();
+    }
+    if let Ok(d) = rustc_demangle::try_demangle(name) {
+        return format!("{d:#}");
+    }
+    if let Some(d) = cxa_demangle(name) {
+        return d;
+    }
+    match cpp_demangle::Symbol::new(name) {
+        Ok(sym) => sym.demangle().unwrap_or_else(|_| name.to_string()),
+        Err(_) => name.to_string(),
+    }
+}
+
+type CxaDemangle = unsafe extern "C" fn(
+    *const libc::c_char,
+    *mut libc::c_char,
+    *mut libc::size_t,
+    *mut libc::c_int,
+) -> *mut libc::c_char;
+
+/// libstdc++'s `__cxa_demangle`, if the library is installed.
+fn cxa_demangle_fn() -> Option<CxaDemangle> {
+    static FN: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
+    let addr = *FN.get_or_init(|| {
+        // SAFETY: dlopen/dlsym with NUL-terminated names; the library stays
+        // loaded (never dlclosed), so the symbol's address stays valid.
+        unsafe {
+            let lib = libc::dlopen(
+                c"libstdc++.so.6".as_ptr(),
+                libc::RTLD_NOW | libc::RTLD_LOCAL,
+            );
+            if lib.is_null() {
+                return None;
+            }
+            let sym = libc::dlsym(lib, c"__cxa_demangle".as_ptr());
+            (!sym.is_null()).then_some(sym as usize)
+        }
+    });
+    // SAFETY: the address is __cxa_demangle's, whose C signature is CxaDemangle.
+    addr.map(|a| unsafe { std::mem::transmute::<usize, CxaDemangle>(a) })
+}
+
+/// The C++ runtime's demangler.
+fn cxa_demangle(name: &str) -> Option<String> {
+    // Real names are far shorter; the bound keeps the C demangler's
+    // recursion (itself limited) away from crafted input sizes.
+    if name.len() > 8192 || !name.starts_with("_Z") {
+        return None;
+    }
+    let f = cxa_demangle_fn()?;
+    let c = std::ffi::CString::new(name).ok()?;
+    let mut status: libc::c_int = -1;
+    // SAFETY: a NUL-terminated input, a null output buffer (the demangler
+    // allocates it with malloc), a valid status pointer; the result is
+    // freed with free as the ABI requires.
+    unsafe {
+        let out = f(
+            c.as_ptr(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            &mut status,
+        );
+        if out.is_null() {
+            return None;
+        }
+        let s = (status == 0).then(|| std::ffi::CStr::from_ptr(out).to_string_lossy().into_owned());
+        libc::free(out.cast());
+        s
+    }
 }
 
 impl Symbolizer {
@@ -68,9 +192,16 @@ impl Symbolizer {
             blaze: Blaze::builder()
                 .enable_code_info(true)
                 .enable_inlined_fns(true)
-                .enable_demangling(true)
+                .enable_demangling(false)
                 .build(),
-            cache: HashMap::new(),
+            blaze_symtab: Blaze::builder()
+                .enable_code_info(false)
+                .enable_inlined_fns(false)
+                .enable_demangling(false)
+                .build(),
+            names: AddrMap::default(),
+            cache: AddrMap::default(),
+            opened: HashMap::new(),
         }
     }
 
@@ -84,16 +215,8 @@ impl Symbolizer {
                 continue;
             }
             // Return addresses point after the call: look up the call itself.
-            let lookup = addr.saturating_sub(1);
-            match tables.module_of(lookup, ts) {
-                Some(m) => {
-                    let idx = tables
-                        .modules
-                        .iter()
-                        .position(|x| std::ptr::eq(x, m))
-                        .unwrap_or(0);
-                    by_module.entry(idx).or_default().push(addr);
-                }
+            match tables.module_index_of(addr.saturating_sub(1), ts) {
+                Some(idx) => by_module.entry(idx).or_default().push(addr),
                 None => unknown.push(addr),
             }
             self.cache.insert(addr, Vec::new());
@@ -108,21 +231,33 @@ impl Symbolizer {
                     module: "?".into(),
                     addr,
                     inlined: false,
+                    kind: ModuleKind::Program,
                 }],
             );
         }
+        let mut by_module: Vec<(usize, Vec<u64>)> = by_module.into_iter().collect();
+        by_module.sort_by_key(|x| x.0);
         for (idx, addrs) in by_module {
             let m = &tables.modules[idx];
+            let module = file_name(&m.path);
+            let kind = module_kind(&m.path);
             let offsets: Vec<u64> = addrs
                 .iter()
                 .map(|a| a.saturating_sub(1).wrapping_sub(m.base))
                 .collect();
-            let module = file_name(&m.path);
-            let src = Source::Elf(Elf::new(&m.path));
-            let results = self
-                .blaze
-                .symbolize(&src, Input::VirtOffset(&offsets))
-                .unwrap_or_default();
+            let through = self
+                .opened
+                .entry(idx)
+                .or_insert_with(|| open_module(&m.path))
+                .as_ref()
+                .map(|(_, p)| p.clone());
+            let results = match through {
+                Some(p) => self
+                    .blaze
+                    .symbolize(&Source::Elf(Elf::new(p)), Input::VirtOffset(&offsets))
+                    .unwrap_or_default(),
+                None => Vec::new(),
+            };
             for (i, &addr) in addrs.iter().enumerate() {
                 let frames = match results.get(i) {
                     Some(Symbolized::Sym(sym)) => {
@@ -131,21 +266,23 @@ impl Symbolizer {
                         // each with the location inside it.
                         for inl in sym.inlined.iter().rev() {
                             frames.push(Frame {
-                                function: inl.name.to_string(),
+                                function: demangle(&inl.name),
                                 file: inl.code_info.as_ref().map(code_path),
                                 line: inl.code_info.as_ref().and_then(|c| c.line),
                                 module: module.clone(),
                                 addr,
                                 inlined: true,
+                                kind,
                             });
                         }
                         frames.push(Frame {
-                            function: sym.name.to_string(),
+                            function: demangle(&sym.name),
                             file: sym.code_info.as_deref().map(code_path),
                             line: sym.code_info.as_ref().and_then(|c| c.line),
                             module: module.clone(),
                             addr,
                             inlined: false,
+                            kind,
                         });
                         frames
                     }
@@ -156,6 +293,7 @@ impl Symbolizer {
                         module: module.clone(),
                         addr,
                         inlined: false,
+                        kind,
                     }],
                 };
                 self.cache.insert(addr, frames);
@@ -163,11 +301,112 @@ impl Symbolizer {
         }
     }
 
+    /// The demangled name of the function holding `addr` from the ELF
+    /// symbol table alone (no line tables, no inlining: cheap enough to
+    /// classify every stack live at exit).
+    pub fn symbol_name(&mut self, tables: &Tables, addr: u64, ts: u64) -> Option<&str> {
+        if !self.names.contains_key(&addr) {
+            let name = tables
+                .module_index_of(addr.saturating_sub(1), ts)
+                .and_then(|idx| {
+                    let m = &tables.modules[idx];
+                    let through = self
+                        .opened
+                        .entry(idx)
+                        .or_insert_with(|| open_module(&m.path))
+                        .as_ref()
+                        .map(|(_, p)| p.clone())?;
+                    let offset = addr.saturating_sub(1).wrapping_sub(m.base);
+                    match self.blaze_symtab.symbolize_single(
+                        &Source::Elf(Elf::new(through)),
+                        Input::VirtOffset(offset),
+                    ) {
+                        Ok(Symbolized::Sym(sym)) => Some(demangle(&sym.name)),
+                        _ => None,
+                    }
+                });
+            self.names.insert(addr, name);
+        }
+        self.names.get(&addr).and_then(|n| n.as_deref())
+    }
+
     /// The frames of a stack, innermost first, after [`Self::resolve`].
-    pub fn frames(&self, stack: &[u64]) -> Vec<Frame> {
-        stack
-            .iter()
-            .flat_map(|a| self.cache.get(a).cloned().unwrap_or_default())
-            .collect()
+    pub fn frames(&self, stack: impl Iterator<Item = u64>) -> Vec<Frame> {
+        let mut out = Vec::new();
+        for a in stack {
+            if let Some(f) = self.cache.get(&a) {
+                out.extend(f.iter().cloned());
+            }
+        }
+        out
+    }
+
+    /// The frames one address resolved to.
+    pub fn frames_of(&self, addr: u64) -> &[Frame] {
+        self.cache.get(&addr).map(Vec::as_slice).unwrap_or(&[])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_cpp_demangle_rejects_are_demangled_by_the_cxx_runtime() {
+        let n = "_ZSt11make_sharedI7PartnerJEESt10shared_ptrINSt9enable_ifIXntsrSt8is_arrayIT_E5valueES4_E4typeEEDpOT0_";
+        assert!(
+            cpp_demangle::Symbol::new(n).is_err(),
+            "cpp_demangle learned it"
+        );
+        let d = demangle(n);
+        if cxa_demangle_fn().is_some() {
+            assert_eq!(
+                d,
+                "std::shared_ptr<std::enable_if<!std::is_array<Partner>::value, Partner>::type> std::make_shared<Partner>()"
+            );
+        } else {
+            assert_eq!(d, n, "without libstdc++ the name stays as it was");
+        }
+    }
+
+    #[test]
+    fn rust_and_plain_names() {
+        assert_eq!(
+            demangle("_ZN5leaky10leaky_rust17h0123456789abcdefE"),
+            "leaky::leaky_rust"
+        );
+        assert_eq!(
+            demangle("_RNvCs1234_5leaky10leaky_rust"),
+            "leaky::leaky_rust"
+        );
+        assert_eq!(demangle("_Z10leak_arrayv"), "leak_array()");
+        let d = demangle("_ZNSt14__shared_countILN9__gnu_cxx12_Lock_policyE2EEC2I7PartnerSaIvEJEEERPT_St20_Sp_alloc_shared_tagIT0_EDpOT1_");
+        if cxa_demangle_fn().is_some() {
+            // Exactly as c++filt prints it.
+            assert_eq!(d, "std::__shared_count<(__gnu_cxx::_Lock_policy)2>::__shared_count<Partner, std::allocator<void>>(Partner*&, std::_Sp_alloc_shared_tag<std::allocator<void> >)");
+        } else {
+            assert!(d.starts_with("std::__shared_count<"), "{d}");
+        }
+        assert_eq!(demangle("main"), "main");
+        assert_eq!(demangle("_Zgarbage"), "_Zgarbage");
+    }
+
+    #[test]
+    fn only_regular_files_are_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo.so");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        assert!(open_module(fifo.to_str().unwrap()).is_none());
+        assert!(open_module("/dev/null").is_none());
+        assert!(open_module(dir.path().to_str().unwrap()).is_none());
+        assert!(open_module("[vdso]").is_none());
+        let real = dir.path().join("lib.so");
+        std::fs::write(&real, b"\x7fELF").unwrap();
+        let link = dir.path().join("link.so");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let (_f, through) = open_module(link.to_str().unwrap()).unwrap();
+        assert!(through.to_string_lossy().starts_with("/proc/self/fd/"));
     }
 }

@@ -314,7 +314,7 @@ fn c_program_that_frees_everything_has_no_leak() {
     let (trace, out) = run_trace(dir.path(), "clean.lwt", &[], &[exe.to_str().unwrap()]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(0), "{err}");
-    assert!(err.contains("no leak: every allocation was freed"), "{err}");
+    assert!(err.contains("no leak: every allocation"), "{err}");
     let (r, code) = report_json(&trace);
     assert_eq!(code, 0);
     assert_eq!(r["leaked"]["bytes"], 0);
@@ -331,7 +331,7 @@ fn c_program_that_frees_everything_has_no_leak() {
         .output()
         .unwrap();
     assert_eq!(text.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&text.stdout).contains("verdict: no leak found"));
+    assert!(String::from_utf8_lossy(&text.stdout).contains("verdict: no leak"));
 }
 
 #[test]
@@ -384,21 +384,23 @@ fn rust_program_leak_is_exact() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let (r, _) = report_json(&trace);
-    let got = entries(&r["leaked"]);
-    let planted: Vec<_> = got.iter().filter(|e| e.0 == "leaky::leaky_rust").collect();
     assert_eq!(
-        planted,
-        vec![&(
+        entries(&r["leaked"]),
+        vec![(
             "leaky::leaky_rust".to_string(),
             marker_line("leaky.rs", "leaky_rust"),
             3000,
             1
-        )]
+        )],
+        "only the planted leak is counted"
     );
-    // Anything else still allocated at exit belongs to the Rust runtime
-    // itself (the main thread's info block, kept until the process ends).
-    for e in got.iter().filter(|e| e.0 != "leaky::leaky_rust") {
-        assert!(e.0.starts_with("std::"), "unexpected leak {e:?}");
+    // What the Rust runtime keeps until exit (the main thread's info
+    // block) is its residue, named by its std function, not counted.
+    if let Some(residue) = r["runtime_residue"].as_object() {
+        for e in residue["stacks"].as_array().unwrap() {
+            let site = e["site"]["function"].as_str().unwrap_or("");
+            assert!(site.starts_with("std::"), "unexpected residue {e}");
+        }
     }
 }
 
@@ -582,7 +584,7 @@ fn never_exiting_server_shows_only_its_growing_site_after_kill() {
     // The live bytes at the end match 64-byte nodes, one per 4 requests.
     let live = growing[0]["live_bytes"].as_u64().unwrap();
     assert_eq!(live % 64, 0);
-    assert!(growing[0]["rate_bytes_per_hour"].as_f64().unwrap() > 0.0);
+    assert!(growing[0]["rate_low_bytes_per_s"].as_f64().unwrap() > 0.0);
 }
 
 #[test]
@@ -657,7 +659,8 @@ fn bad_input_gives_clear_errors() {
     let o = lw().arg("report").arg(&cut).output().unwrap();
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("partial chunk at byte"), "{out}{}", stderr(&o));
-    assert!(out.contains("did not exit normally"), "{out}");
+    assert!(out.contains("INCOMPLETE"), "{out}");
+    assert_eq!(o.status.code(), Some(2), "cut data is never \"no leak\"");
 
     // Damage inside a chunk's compressed payload: a typed error naming the
     // offset.
@@ -704,7 +707,7 @@ fn sampling_scales_estimates_and_keeps_large_leaks() {
     let (f, _) = report_json(&full);
     let (s, code) = report_json(&sampled);
     assert_eq!(code, 1);
-    assert_eq!(s["header"]["sample_every"], 64);
+    assert_eq!(s["trace"]["sample_every_bytes"], 64);
     // Fewer events recorded...
     assert!(
         s["allocations"].as_u64().unwrap() < f["allocations"].as_u64().unwrap(),

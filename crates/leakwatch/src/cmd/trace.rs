@@ -10,6 +10,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicI32, Ordering};
 
 use anyhow::{bail, Context};
 use clap::Args;
@@ -20,14 +21,32 @@ use crate::exit;
 /// The tracer library's file name.
 pub const PRELOAD_NAME: &str = "libleakwatch_preload.so";
 
+const AFTER_HELP: &str = "\
+Examples:
+  leakwatch trace -- ./my-program --flag
+  leakwatch trace -o server.lwt -- ./server      (stop it with Ctrl-C; the trace is then summarised)
+  PYTHONMALLOC=malloc leakwatch trace -- python3 job.py
+  leakwatch trace --suppressions lsan.supp -- ./tests
+
+Exit codes: 1 a leak (bytes still allocated at exit that are neither
+suppressed nor a runtime's residue, or a call stack growing without bound),
+0 none, 2 an error, or a trace that is incomplete (the program was killed
+or crashed, or data was lost) in which no leak could be shown. The traced
+program's own exit status is printed, not returned.";
+
 /// Run a native program (C, C++, Rust, or the native side of an interpreter)
 /// under the allocation tracer; then summarise what leaked and print the next
 /// command.
 ///
-/// Exit code: 1 when the summary finds a leak, 0 when none, 2 on error.
+/// Ctrl-C or SIGTERM to leakwatch is passed on to the program, and the
+/// trace it leaves is summarised; if leakwatch itself is killed, the
+/// program is killed with it.
 #[derive(Debug, Args)]
+#[command(after_help = AFTER_HELP)]
 pub struct TraceArgs {
-    /// Where to write the trace [default: leakwatch-<cmd>.<pid>.lwt].
+    /// Where to write the trace [default: leakwatch-<cmd>.<pid>.<random>.lwt].
+    /// An existing file is replaced only if it is a leakwatch trace; links,
+    /// devices, FIFOs and directories are refused.
     #[arg(long, short = 'o')]
     pub out: Option<PathBuf>,
     /// Also trace forked or exec'd children, each to <out>.<pid>.
@@ -40,6 +59,11 @@ pub struct TraceArgs {
     /// Only write the trace; skip the summary.
     #[arg(long)]
     pub no_summary: bool,
+    /// LeakSanitizer-format suppressions (`leak:PATTERN` lines) for the
+    /// summary; may be repeated. `LSAN_OPTIONS=suppressions=FILE` and the
+    /// program's `__lsan_default_suppressions()` are honoured too.
+    #[arg(long, value_name = "FILE")]
+    pub suppressions: Vec<PathBuf>,
     /// The command to run, after `--`.
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<String>,
@@ -161,10 +185,87 @@ fn check_executable(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A name nobody can guess in advance (so no one can plant a file or link
+/// there for us to trip over).
+fn unpredictable_suffix() -> String {
+    let mut b = [0u8; 4];
+    // SAFETY: getrandom writes at most b.len() bytes into b.
+    let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), b.len(), libc::GRND_NONBLOCK) };
+    if n != b.len() as isize {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        b = (t ^ std::process::id().rotate_left(16)).to_le_bytes();
+    }
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Checks the output path before the program starts: a missing path is
+/// fine (the tracer creates it exclusively); an existing one is replaced
+/// only if it is a regular file holding a leakwatch trace. Anything else
+/// (a link, a device such as /dev/null, a FIFO, a directory, somebody's
+/// file) is refused: a root run must never clobber it.
+pub fn prepare_output(out: &Path) -> anyhow::Result<()> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let md = match std::fs::symlink_metadata(out) {
+        Ok(md) => md,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let dir = out.parent().unwrap_or(Path::new("."));
+            if !dir.is_dir() {
+                bail!(
+                    "cannot write the trace {}: the directory {} does not exist",
+                    out.display(),
+                    dir.display()
+                );
+            }
+            return Ok(());
+        }
+        Err(e) => return Err(e).with_context(|| format!("cannot check {}", out.display())),
+    };
+    let ft = md.file_type();
+    if ft.is_symlink() {
+        bail!(
+            "{} is a symbolic link: leakwatch does not write traces through links (one planted in a shared directory could make it overwrite another file); choose another path",
+            out.display()
+        );
+    }
+    if !md.is_file() {
+        bail!(
+            "{} is not a regular file (a device, FIFO, socket or directory): leakwatch will not replace it; give -o a file path",
+            out.display()
+        );
+    }
+    let mut magic = [0u8; 8];
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(out)
+        .with_context(|| format!("cannot open {} to check it", out.display()))?;
+    let n = f.read(&mut magic).unwrap_or(0);
+    if n < magic.len() || &magic != leakwatch_trace::format::MAGIC {
+        bail!(
+            "{} exists and is not a leakwatch trace: leakwatch only replaces its own traces; remove it yourself or choose another path",
+            out.display()
+        );
+    }
+    std::fs::remove_file(out).with_context(|| format!("cannot replace {}", out.display()))
+}
+
 pub fn run(args: TraceArgs) -> anyhow::Result<u8> {
     let preload = find_preload()?;
     let program = resolve_command(&args.command[0])?;
     check_executable(&program)?;
+    let summary_opts = if args.no_summary {
+        None
+    } else {
+        Some(leakwatch_trace::ReportOptions {
+            top: 3,
+            full_stacks: false,
+            suppressions: super::report::suppressions(&args.suppressions)?,
+        })
+    };
     let out = match &args.out {
         Some(p) => p.clone(),
         None => {
@@ -172,17 +273,25 @@ pub fn run(args: TraceArgs) -> anyhow::Result<u8> {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "cmd".into());
-            PathBuf::from(format!("leakwatch-{name}.{}.lwt", std::process::id()))
+            let name: String = name
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || "._-+".contains(c) {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            PathBuf::from(format!(
+                "leakwatch-{name}.{}.{}.lwt",
+                std::process::id(),
+                unpredictable_suffix()
+            ))
         }
     };
     let out = std::path::absolute(&out).unwrap_or(out);
-    // The traced process creates the file exclusively; a stale one would
-    // make it run untraced.
-    match std::fs::remove_file(&out) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e).with_context(|| format!("cannot replace {}", out.display())),
-    }
+    prepare_output(&out)?;
     let mut ld_preload = preload.display().to_string();
     if let Some(old) = std::env::var_os("LD_PRELOAD") {
         if !old.is_empty() {
@@ -201,18 +310,19 @@ pub fn run(args: TraceArgs) -> anyhow::Result<u8> {
         Some(n) => cmd.env("LEAKWATCH_SAMPLE_EVERY", n.to_string()),
         None => cmd.env_remove("LEAKWATCH_SAMPLE_EVERY"),
     };
-    let status = cmd
-        .status()
-        .with_context(|| format!("cannot start {}", args.command[0]))?;
+    let status = supervise(cmd, &args.command[0])?;
     let how = match (
         status.code(),
         std::os::unix::process::ExitStatusExt::signal(&status),
     ) {
         (Some(c), _) => format!("exited with status {c}"),
-        (None, Some(s)) => format!("was killed by signal {s}"),
+        (None, Some(s)) => format!("was killed by signal {s} ({})", signal_name(s)),
         _ => "ended".to_string(),
     };
-    if !out.is_file() {
+    let written = std::fs::symlink_metadata(&out)
+        .map(|m| m.is_file())
+        .unwrap_or(false);
+    if !written {
         bail!(
             "{} {how} but wrote no trace to {}: was the tracer loaded? (setuid programs ignore LD_PRELOAD)",
             args.command[0],
@@ -222,8 +332,8 @@ pub fn run(args: TraceArgs) -> anyhow::Result<u8> {
     let size = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
     eprintln!(
         "leakwatch: {} {how}; trace written to {} ({})",
-        args.command[0],
-        out.display(),
+        escape(&args.command[0]),
+        escape(&out.display().to_string()),
         leakwatch_core::format::bytes(size as f64)
     );
     if args.follow_fork {
@@ -231,49 +341,160 @@ pub fn run(args: TraceArgs) -> anyhow::Result<u8> {
         if !children.is_empty() {
             eprintln!("leakwatch: child process traces:");
             for c in &children {
-                eprintln!("  {}", c.display());
+                eprintln!("  {}", escape(&c.display().to_string()));
             }
         }
     }
     let mut code = exit::OK;
-    if !args.no_summary {
-        let (_a, report, _s) = super::report::load(&out, 3)?;
-        let sampling = if report.header.sample_every > 0 {
-            " (estimated from samples)"
-        } else {
-            ""
-        };
-        match &report.leaked {
-            Some(g) if g.bytes > 0 || g.blocks > 0 => {
-                let top = g.stacks.first().and_then(|e| e.site.as_ref());
-                eprintln!(
-                    "leakwatch: LEAK: {} bytes in {} blocks still allocated at exit{sampling}{}",
-                    g.bytes,
-                    g.blocks,
-                    top.map(|f| format!(", largest from {}", f.describe()))
-                        .unwrap_or_default()
-                );
-            }
-            Some(_) => eprintln!("leakwatch: no leak: every allocation was freed before exit"),
-            None => eprintln!(
-                "leakwatch: the program did not exit normally; see the report for growing sites"
-            ),
+    if let Some(opts) = summary_opts {
+        let started = std::time::Instant::now();
+        let (_a, report, _s) = super::report::load(&out, &opts)?;
+        for why in report.incomplete.iter().chain(&report.notes) {
+            eprintln!("leakwatch: note: {why}");
         }
-        if !report.growing.is_empty() {
+        eprintln!(
+            "leakwatch: {}",
+            leakwatch_trace::report::verdict_line(&report)
+        );
+        let counted = report
+            .growing
+            .iter()
+            .filter(|g| g.suppressed_by.is_none() && !g.runtime_residue)
+            .count();
+        if counted > 0 && report.complete {
+            eprintln!("leakwatch: {counted} call stack(s) with live bytes growing without bound");
+        }
+        code = report.exit_code;
+        if std::env::var_os("LEAKWATCH_STATS").is_some() {
             eprintln!(
-                "leakwatch: {} call stack(s) with live bytes growing without bound",
-                report.growing.len()
+                "leakwatch: summary stats: {:.3} s after the program ended",
+                started.elapsed().as_secs_f64()
             );
-        }
-        if report.leak {
-            code = exit::LEAK;
         }
     }
     eprintln!(
         "next: leakwatch report {}",
-        shell_quote(&out.display().to_string())
+        escape(&shell_quote(&out.display().to_string()))
     );
     Ok(code)
+}
+
+fn escape(s: &str) -> String {
+    leakwatch_trace::report::escape(s).into_owned()
+}
+
+fn signal_name(sig: i32) -> &'static str {
+    match sig {
+        libc::SIGINT => "SIGINT",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGHUP => "SIGHUP",
+        libc::SIGQUIT => "SIGQUIT",
+        libc::SIGPIPE => "SIGPIPE",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGILL => "SIGILL",
+        _ => "a signal",
+    }
+}
+
+/// The child being traced, for the signal handler (0: none yet).
+static CHILD: AtomicI32 = AtomicI32::new(0);
+/// A signal that arrived before the child existed, to pass on once it does.
+static PENDING: AtomicI32 = AtomicI32::new(0);
+
+/// Signals passed on to the traced program.
+const FORWARDED: [libc::c_int; 4] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT];
+
+extern "C" fn forward(sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
+    // A signal from the terminal (Ctrl-C, Ctrl-backslash) reaches the
+    // program too while it shares our process group: passing it on would
+    // deliver it twice. One sent to us alone (kill, a supervisor, a CI
+    // timeout) is passed on, as is any once the program left our group.
+    // SAFETY: the kernel hands a valid siginfo to an SA_SIGINFO handler;
+    // getpgid and getpgrp are async-signal-safe.
+    let from_kernel = !info.is_null() && unsafe { (*info).si_code } > 0;
+    let child = CHILD.load(Ordering::SeqCst);
+    if from_kernel && (child <= 0 || unsafe { libc::getpgid(child) == libc::getpgrp() }) {
+        return;
+    }
+    if child > 0 {
+        // SAFETY: kill is async-signal-safe.
+        unsafe {
+            libc::kill(child, sig);
+        }
+    } else {
+        PENDING.store(sig, Ordering::SeqCst);
+    }
+}
+
+fn set_handler(sig: libc::c_int, handler: libc::sighandler_t, flags: libc::c_int) {
+    // SAFETY: a zeroed sigaction with an empty mask and a valid handler.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = handler;
+        sa.sa_flags = flags;
+        libc::sigemptyset(&mut sa.sa_mask);
+        libc::sigaction(sig, &sa, std::ptr::null_mut());
+    }
+}
+
+/// Runs the traced program to its end: signals to leakwatch are passed on
+/// to it, and it dies with leakwatch (PR_SET_PDEATHSIG), so it is never
+/// left running alone. It stays in leakwatch's process group, so it keeps
+/// the terminal (reading stdin, job control) as it would without leakwatch.
+fn supervise(mut cmd: Command, name: &str) -> anyhow::Result<std::process::ExitStatus> {
+    use std::os::unix::process::CommandExt;
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: prctl, getppid and raise are async-signal-safe and allocate
+    // nothing, as required between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // leakwatch died before the line above: nobody will kill us.
+            if libc::getppid() != parent {
+                libc::raise(libc::SIGKILL);
+            }
+            Ok(())
+        });
+    }
+    PENDING.store(0, Ordering::SeqCst);
+    let handler = forward as extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void);
+    for sig in FORWARDED {
+        set_handler(
+            sig,
+            handler as libc::sighandler_t,
+            libc::SA_SIGINFO | libc::SA_RESTART,
+        );
+    }
+    let restore = || {
+        CHILD.store(0, Ordering::SeqCst);
+        for sig in FORWARDED {
+            set_handler(sig, libc::SIG_DFL, 0);
+        }
+    };
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            restore();
+            return Err(e).with_context(|| format!("cannot start {name}"));
+        }
+    };
+    CHILD.store(child.id() as i32, Ordering::SeqCst);
+    let pending = PENDING.swap(0, Ordering::SeqCst);
+    if pending != 0 {
+        // SAFETY: plain kill of our own child.
+        unsafe {
+            libc::kill(child.id() as libc::pid_t, pending);
+        }
+    }
+    let status = child.wait();
+    restore();
+    status.with_context(|| format!("cannot wait for {name}"))
 }
 
 /// `<out>.<pid>` files written by traced children.

@@ -1,0 +1,551 @@
+//! Whose code a frame is: the program's own, a language runtime's (an
+//! interpreter and its standard modules), or the system's (the C and C++
+//! runtimes, the allocator, the tracer). The report's headline for a stack
+//! is its first frame in the program's own code; blocks a runtime leaves at
+//! exit on purpose are "runtime residue" (see [`ModuleKind::Runtime`]).
+
+use std::path::Path;
+
+use crate::symbolize::Frame;
+
+/// What a loaded module is, judged by its path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ModuleKind {
+    /// The C, C++ and Rust runtimes, the dynamic loader and allocators:
+    /// never the user's code, never a runtime's residue by themselves.
+    System,
+    /// leakwatch's own tracer.
+    Tracer,
+    /// An interpreter or VM and the modules that ship with it (CPython's
+    /// executable, `libpython`, its `lib-dynload` extension modules; node,
+    /// ruby, perl, php, the JVM). Blocks they still hold at exit, allocated
+    /// with only runtime and system code on the stack, are the runtime's
+    /// residue, not the program's leak.
+    Runtime(&'static str),
+    /// Everything else: the program, its own libraries, extensions it built.
+    Program,
+}
+
+fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// Whether `name` is `prefix` followed by a version (digits and dots) and
+/// an optional build suffix letter or two (`python3.11`, `python3.13t`).
+fn versioned(name: &str, prefix: &str) -> bool {
+    let Some(rest) = name.strip_prefix(prefix) else {
+        return false;
+    };
+    let tail = rest.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.');
+    tail.len() <= 2 && tail.chars().all(|c| c.is_ascii_lowercase())
+}
+
+/// The kind of the module at `path` (as the loader named it).
+pub fn module_kind(path: &str) -> ModuleKind {
+    let name = file_name(path);
+    const SYSTEM: &[&str] = &[
+        "libc.so",
+        "libc-",
+        "ld-linux",
+        "ld-",
+        "libstdc++",
+        "libgcc_s",
+        "libm.so",
+        "libm-",
+        "libpthread",
+        "libdl.so",
+        "libdl-",
+        "librt.so",
+        "libc++",
+        "libunwind",
+        "libjemalloc",
+        "libtcmalloc",
+        "libmimalloc",
+        "linux-vdso",
+    ];
+    if name.starts_with("libleakwatch_preload") {
+        return ModuleKind::Tracer;
+    }
+    if SYSTEM.iter().any(|p| name.starts_with(p)) {
+        return ModuleKind::System;
+    }
+    if versioned(name, "python") || name.starts_with("libpython") || path.contains("/lib-dynload/")
+    {
+        return ModuleKind::Runtime("python");
+    }
+    if name == "node" || name == "nodejs" || name.starts_with("libnode.so") {
+        return ModuleKind::Runtime("node");
+    }
+    if versioned(name, "ruby") || name.starts_with("libruby") {
+        return ModuleKind::Runtime("ruby");
+    }
+    if versioned(name, "perl") || name.starts_with("libperl") {
+        return ModuleKind::Runtime("perl");
+    }
+    if versioned(name, "php") || name.starts_with("libphp") {
+        return ModuleKind::Runtime("php");
+    }
+    if name.starts_with("libjvm.so") || (name == "java" && Path::new(path).is_absolute()) {
+        return ModuleKind::Runtime("java");
+    }
+    ModuleKind::Program
+}
+
+/// The qualified name of a demangled function, without its return type
+/// and parameter list: `std::shared_ptr<T> make_node<int>(int)` gives
+/// `make_node<int>`, `void std::vector<int>::push_back(int const&)` gives
+/// `std::vector<int>::push_back`.
+pub fn base_name(function: &str) -> &str {
+    let b = function.as_bytes();
+    // The parameter list: the last top-level `(...)` group, ignoring a
+    // trailing qualifier (` const`, ` &&`, `[clone .cold]`).
+    let mut depth_angle = 0i32;
+    let mut depth_paren = 0i32;
+    let mut params_at = None;
+    for (i, &c) in b.iter().enumerate() {
+        let before = &function[..i];
+        // `operator<`, `operator<<`, `operator>`, `operator->` and
+        // `operator()` are names, not brackets.
+        let operator = before.ends_with("operator");
+        match c {
+            b'<' if !operator && !before.ends_with("operator<") => depth_angle += 1,
+            b'>' if depth_angle > 0 && !operator && !before.ends_with('-') => depth_angle -= 1,
+            b'(' => {
+                if depth_paren == 0 && depth_angle == 0 && !operator {
+                    params_at = Some(i);
+                }
+                depth_paren += 1;
+            }
+            b')' => depth_paren -= 1,
+            _ => {}
+        }
+    }
+    let head = match params_at {
+        // `(anonymous namespace)::f()`: a group at the very start is a name.
+        Some(0) => function,
+        Some(p) => &function[..p],
+        None => function,
+    };
+    // The return type: everything before the last top-level space.
+    let hb = head.as_bytes();
+    let (mut da, mut dp) = (0i32, 0i32);
+    let mut cut = 0;
+    for (j, &c) in hb.iter().enumerate() {
+        match c {
+            b'<' => da += 1,
+            b'>' => da -= 1,
+            b'(' => dp += 1,
+            b')' => dp -= 1,
+            b' ' if da <= 0 && dp <= 0 => {
+                let before = &head[..j];
+                // `operator new`, `operator delete[]`, `unsigned int` casts.
+                if !before.ends_with("operator") {
+                    cut = j + 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    head[cut..].trim()
+}
+
+/// Functions of the allocator and the language runtimes' allocation paths:
+/// skipped to find where an allocation was asked for.
+pub fn is_allocator_function(name: &str) -> bool {
+    const PREFIXES: &[&str] = &[
+        "operator new",
+        "malloc",
+        "calloc",
+        "realloc",
+        "reallocarray",
+        "posix_memalign",
+        "aligned_alloc",
+        "memalign",
+        "valloc",
+        "pvalloc",
+        "__libc_",
+        "__rust_alloc",
+        "__rust_realloc",
+        "__rust_alloc_zeroed",
+        "__rdl_",
+        "__rg_",
+        "alloc::",
+        "<alloc::",
+        "std::alloc::",
+        "<std::alloc::",
+        "std::sys::alloc",
+        "std::sys::pal::unix::alloc",
+        "<std::sys::alloc",
+        "core::alloc::",
+        "__gnu_cxx::new_allocator",
+        "__gnu_cxx::__new_allocator",
+        "std::allocator",
+        "std::__new_allocator",
+        "std::allocator_traits",
+        // Well-known wrappers that only allocate or abort (libiberty, glib,
+        // SQLite, CPython's raw allocator): the caller is the site.
+        "xmalloc",
+        "xcalloc",
+        "xrealloc",
+        "xstrdup",
+        "xmemdup",
+        "g_malloc",
+        "g_malloc0",
+        "g_realloc",
+        "g_try_malloc",
+        "sqlite3Malloc",
+        "sqlite3_malloc",
+        "sqlite3_realloc",
+        "PyMem_RawMalloc",
+        "PyMem_RawCalloc",
+        "PyMem_RawRealloc",
+        "_PyMem_RawMalloc",
+        "_PyMem_RawCalloc",
+        "_PyMem_RawRealloc",
+    ];
+    let name = base_name(name);
+    // A prefix ending in a separator matches anything after it; a whole
+    // identifier matches only itself (`malloc`, `malloc@plt`, not
+    // `mallocate_buffers`).
+    PREFIXES.iter().any(|p| {
+        name.strip_prefix(p).is_some_and(|rest| {
+            p.ends_with([':', '_'])
+                || !rest.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+        })
+    })
+}
+
+/// Functions of the standard libraries' own code (C++ `std::` and GNU
+/// internals, Rust's `core`, `alloc` and `std`).
+pub fn is_std_function(name: &str) -> bool {
+    let base = base_name(name);
+    const PREFIXES: &[&str] = &[
+        "std::",
+        "__gnu_cxx::",
+        "__cxxabiv1::",
+        "__cxa_",
+        "__gnu_",
+        "core::",
+        "alloc::",
+        "<std::",
+        "<core::",
+        "<alloc::",
+        "<&",
+        "__rust_",
+        "__rdl_",
+        "__rg_",
+    ];
+    PREFIXES.iter().any(|p| base.starts_with(p))
+}
+
+/// Whether a frame is part of the allocation machinery or the standard
+/// libraries rather than the code that asked for memory.
+pub fn is_internal(f: &Frame) -> bool {
+    matches!(f.kind, ModuleKind::System | ModuleKind::Tracer)
+        || is_allocator_function(&f.function)
+        || is_std_function(&f.function)
+        || f.file.as_deref().is_some_and(|file| {
+            file.contains("/library/alloc/src/")
+                || file.contains("/library/core/src/")
+                || file.contains("/library/std/src/")
+        })
+}
+
+/// Whether a frame is the allocator's own entry (malloc and friends, the
+/// allocator-level C++ and Rust functions, the tracer): hidden from the
+/// default stack listing.
+pub fn is_allocator_frame(f: &Frame) -> bool {
+    matches!(f.kind, ModuleKind::Tracer)
+        || (f.kind == ModuleKind::System && is_allocator_function(base_name(&f.function)))
+        || is_allocator_function(base_name(&f.function))
+        || f.file.as_deref().is_some_and(|file| {
+            file.contains("/library/alloc/src/") || file.contains("/library/core/src/alloc")
+        })
+}
+
+/// Whether `name` (called from `inner`) is Rust's generated C `main`,
+/// which only starts the Rust runtime: not the program's code.
+pub fn is_rust_main_shim(name: &str, inner: Option<&str>) -> bool {
+    base_name(name) == "main"
+        && inner.is_some_and(|i| base_name(i).starts_with("std::rt::lang_start"))
+}
+
+/// The frame to name a stack by: the first in the program's own code (or
+/// a runtime's), else the first outside the allocator, else the first;
+/// never one below `main`.
+pub fn headline(frames: &[Frame]) -> Option<&Frame> {
+    let trimmed = trim_frames(frames);
+    let frames = if trimmed.is_empty() { frames } else { trimmed };
+    frames
+        .iter()
+        .enumerate()
+        .find(|(i, f)| {
+            let shim = *i > 0 && is_rust_main_shim(&f.function, Some(&frames[i - 1].function));
+            !(is_internal(f) || shim)
+        })
+        .map(|(_, f)| f)
+        .or_else(|| frames.iter().find(|f| !is_allocator_frame(f)))
+        .or(frames.first())
+}
+
+/// Frames that run the program rather than belong to it: everything from
+/// the C `main` outward is cut after `main`; these are cut wherever they
+/// are (thread start, Rust's runtime start).
+fn is_start_frame(f: &Frame) -> bool {
+    is_start_function(&f.function)
+}
+
+/// Functions that start processes and threads (see [`trim_frames`]).
+pub fn is_start_function(function: &str) -> bool {
+    let name = base_name(function);
+    matches!(
+        name,
+        "_start"
+            | "__libc_start_main"
+            | "__libc_start_main_impl"
+            | "__libc_start_main_alias_2"
+            | "__libc_start_call_main"
+            | "start_thread"
+            | "clone"
+            | "clone3"
+            | "__clone"
+            | "__clone3"
+            | "__GI___clone"
+            | "__GI___clone3"
+    )
+}
+
+/// The frames a report shows by default: without the allocator's entry
+/// frames at the top, and without what lies below `main` (the C library's
+/// start-up, a thread's start routine, Rust's runtime start). Innermost first.
+pub fn trim_frames(frames: &[Frame]) -> &[Frame] {
+    let start = frames
+        .iter()
+        .position(|f| !is_allocator_frame(f))
+        .unwrap_or(0);
+    let mut end = frames.len();
+    for (i, f) in frames.iter().enumerate().skip(start) {
+        let name = base_name(&f.function);
+        if name == "main" && !f.inlined {
+            end = i + 1;
+            break;
+        }
+        if name.contains("__rust_begin_short_backtrace") || is_start_frame(f) {
+            end = i;
+            break;
+        }
+    }
+    let end = end.max(start.min(frames.len()));
+    &frames[start..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modules_are_told_apart_by_path() {
+        assert_eq!(
+            module_kind("/lib/x86_64-linux-gnu/libc.so.6"),
+            ModuleKind::System
+        );
+        assert_eq!(
+            module_kind("/usr/lib/x86_64-linux-gnu/libstdc++.so.6.0.30"),
+            ModuleKind::System
+        );
+        assert_eq!(
+            module_kind("/work/target/release/deps/libleakwatch_preload.so"),
+            ModuleKind::Tracer
+        );
+        assert_eq!(
+            module_kind("/root/.pyenv/versions/3.11.7/bin/python3.11"),
+            ModuleKind::Runtime("python")
+        );
+        assert_eq!(
+            module_kind("/root/.pyenv/versions/3.11.7/lib/libpython3.11.so.1.0"),
+            ModuleKind::Runtime("python")
+        );
+        assert_eq!(
+            module_kind("/usr/lib/python3.11/lib-dynload/_ctypes.cpython-311-x86_64-linux-gnu.so"),
+            ModuleKind::Runtime("python")
+        );
+        assert_eq!(
+            module_kind("/usr/bin/python3.13t"),
+            ModuleKind::Runtime("python")
+        );
+        // A program that merely starts with the word is the program.
+        assert_eq!(module_kind("/home/me/python_tool"), ModuleKind::Program);
+        assert_eq!(module_kind("/tmp/x/leaky"), ModuleKind::Program);
+        assert_eq!(
+            module_kind("/usr/lib/x86_64-linux-gnu/libffi.so.8"),
+            ModuleKind::Program
+        );
+        assert_eq!(module_kind("/usr/bin/node"), ModuleKind::Runtime("node"));
+    }
+
+    #[test]
+    fn base_names_drop_return_types_and_parameters() {
+        assert_eq!(base_name("leak_array()"), "leak_array");
+        assert_eq!(base_name("link_partners"), "link_partners");
+        assert_eq!(
+            base_name("std::shared_ptr<Node> make_node<int>(int)"),
+            "make_node<int>"
+        );
+        assert_eq!(
+            base_name("void std::vector<int, std::allocator<int> >::_M_realloc_insert<int const&>(__gnu_cxx::__normal_iterator<int*, std::vector<int, std::allocator<int> > >, int const&)"),
+            "std::vector<int, std::allocator<int> >::_M_realloc_insert<int const&>"
+        );
+        assert_eq!(
+            base_name("std::shared_ptr<std::enable_if<!std::is_array<Partner>::value, Partner>::type> std::make_shared<Partner>()"),
+            "std::make_shared<Partner>"
+        );
+        assert_eq!(base_name("operator new(unsigned long)"), "operator new");
+        assert_eq!(base_name("Foo::operator()(int) const"), "Foo::operator()");
+        assert_eq!(
+            base_name("(anonymous namespace)::helper(int)"),
+            "(anonymous namespace)::helper"
+        );
+        assert_eq!(base_name("leaky::leaky_rust"), "leaky::leaky_rust");
+        assert_eq!(
+            base_name("link_partners(int)::{lambda()#1}::operator()() const"),
+            "link_partners(int)::{lambda()#1}::operator()"
+        );
+    }
+
+    #[test]
+    fn allocator_functions_are_whole_names_or_namespaces() {
+        assert!(is_allocator_function("malloc"));
+        assert!(is_allocator_function("operator new(unsigned long)"));
+        assert!(is_allocator_function("operator new[](unsigned long)"));
+        assert!(is_allocator_function("xcalloc"));
+        assert!(is_allocator_function("__libc_malloc"));
+        assert!(is_allocator_function("alloc::raw_vec::finish_grow"));
+        assert!(is_allocator_function(
+            "std::allocator<int>::allocate(unsigned long)"
+        ));
+        assert!(!is_allocator_function("mallocate_buffers"));
+        assert!(!is_allocator_function("malloc_user_table(int)"));
+        assert!(!is_allocator_function("reallocate_pool"));
+    }
+
+    #[test]
+    fn std_functions_are_recognised_without_catching_user_templates() {
+        assert!(is_std_function("std::__allocated_ptr<std::allocator<X> > std::__allocate_guarded<std::allocator<X> >(std::allocator<X>&)"));
+        assert!(is_std_function(
+            "<alloc::vec::Vec<T,A> as core::clone::Clone>::clone"
+        ));
+        assert!(!is_std_function(
+            "std::shared_ptr<Node> make_node<int>(int)"
+        ));
+        assert!(!is_std_function(
+            "Cache<std::string>::insert(std::string const&)"
+        ));
+        assert!(!is_std_function(
+            "<leaky::Foo as core::ops::drop::Drop>::drop"
+        ));
+    }
+
+    fn frame(function: &str, module: &str, inlined: bool) -> Frame {
+        Frame {
+            function: function.into(),
+            file: None,
+            line: None,
+            module: module.rsplit('/').next().unwrap().into(),
+            addr: 0,
+            inlined,
+            kind: module_kind(module),
+        }
+    }
+
+    #[test]
+    fn make_shared_is_named_by_its_caller_and_start_up_is_trimmed() {
+        let frames = vec![
+            frame(
+                "operator new(unsigned long)",
+                "/usr/lib/libstdc++.so.6",
+                false,
+            ),
+            frame(
+                "std::__allocated_ptr<A> std::__allocate_guarded<A>(A&)",
+                "/tmp/p",
+                true,
+            ),
+            frame(
+                "std::shared_ptr<Partner> std::make_shared<Partner>()",
+                "/tmp/p",
+                true,
+            ),
+            frame("link_partners", "/tmp/p", true),
+            frame("main", "/tmp/p", false),
+            frame("__libc_start_call_main", "/lib/libc.so.6", false),
+            frame("__libc_start_main_impl", "/lib/libc.so.6", false),
+            frame("_start", "/tmp/p", false),
+        ];
+        assert_eq!(headline(&frames).unwrap().function, "link_partners");
+        let shown: Vec<&str> = trim_frames(&frames)
+            .iter()
+            .map(|f| f.function.as_str())
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "std::__allocated_ptr<A> std::__allocate_guarded<A>(A&)",
+                "std::shared_ptr<Partner> std::make_shared<Partner>()",
+                "link_partners",
+                "main"
+            ]
+        );
+    }
+
+    #[test]
+    fn thread_and_rust_start_frames_are_trimmed() {
+        let frames = vec![
+            frame("malloc", "/x/libleakwatch_preload.so", false),
+            frame("worker", "/tmp/p", false),
+            frame("start_thread", "/lib/libc.so.6", false),
+            frame("clone3", "/lib/libc.so.6", false),
+        ];
+        let shown: Vec<&str> = trim_frames(&frames)
+            .iter()
+            .map(|f| f.function.as_str())
+            .collect();
+        assert_eq!(shown, ["worker"]);
+        let frames = vec![
+            frame("leaky::leaky_rust", "/tmp/r", false),
+            frame("leaky::main", "/tmp/r", false),
+            frame("core::ops::function::FnOnce::call_once", "/tmp/r", false),
+            frame(
+                "std::sys::backtrace::__rust_begin_short_backtrace",
+                "/tmp/r",
+                false,
+            ),
+            frame("std::rt::lang_start::{{closure}}", "/tmp/r", false),
+            frame("main", "/tmp/r", false),
+        ];
+        let shown: Vec<&str> = trim_frames(&frames)
+            .iter()
+            .map(|f| f.function.as_str())
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "leaky::leaky_rust",
+                "leaky::main",
+                "core::ops::function::FnOnce::call_once"
+            ]
+        );
+        assert_eq!(headline(&frames).unwrap().function, "leaky::leaky_rust");
+        // The Rust runtime's own start-up: no user frame, named by std.
+        let frames = vec![
+            frame("alloc::alloc::alloc", "/tmp/r", false),
+            frame("std::thread::Thread::new", "/tmp/r", false),
+            frame("std::rt::lang_start_internal", "/tmp/r", false),
+            frame("main", "/tmp/r", false),
+            frame("__libc_start_call_main", "/lib/libc.so.6", false),
+        ];
+        assert_eq!(
+            headline(&frames).unwrap().function,
+            "std::thread::Thread::new"
+        );
+    }
+}
