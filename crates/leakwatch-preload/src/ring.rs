@@ -198,6 +198,11 @@ impl Ring {
             if !crate::writer::running() {
                 return;
             }
+            if !crate::writer::writer_started() {
+                // Before this library's constructor: no writer thread yet.
+                crate::writer::drain_inline();
+                continue;
+            }
             crate::writer::wake();
             // Yield a few times, then sleep: spinning producers would take
             // the CPU from the writer they are waiting for.

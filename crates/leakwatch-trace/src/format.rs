@@ -81,7 +81,7 @@
 /// File magic.
 pub const MAGIC: &[u8; 8] = b"LWTRACE\0";
 /// The version this reader understands.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 /// Size of the fixed header.
 pub const HEADER_LEN: usize = 40;
 /// Size of a chunk header.

@@ -233,7 +233,7 @@ impl<'a> Trace<'a> {
             return Err(TraceError::TooShort { len: data.len() });
         }
         let version = u32_at(data, 8);
-        if version != VERSION {
+        if version != VERSION && version != 3 {
             return Err(TraceError::Version { found: version });
         }
         if data.len() < HEADER_LEN {
@@ -518,6 +518,23 @@ impl Parser<'_> {
             }
             REC_END => Event::End { ts },
             REC_PEAK => Event::Peak { ts },
+            // Version 4 (stopgap until the reader handles them: phases and
+            // embedded suppressions skipped, lost data refused).
+            REC_PHASE => {
+                self.uv()?;
+                return Ok(());
+            }
+            REC_LSANSUPP => {
+                let len = self.uv()?;
+                if len > self.remaining() {
+                    return Err("suppressions run past their chunk");
+                }
+                self.pos += len as usize;
+                return Ok(());
+            }
+            REC_LOST => {
+                return Err("the tracer lost data here (LOST record): the trace is incomplete")
+            }
             _ => return Err("unknown record type"),
         };
         f(&ev, tables);
