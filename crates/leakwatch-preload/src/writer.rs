@@ -233,6 +233,17 @@ fn create_trace(suffix_pid: bool) -> c_int {
     fd
 }
 
+/// Whether the trace path is a symbolic link (planted: never followed).
+fn is_symlink(suffix_pid: bool) -> bool {
+    let mut buf = [0u8; 4200];
+    let path = trace_path(&mut buf, suffix_pid);
+    // SAFETY: zeroed stat is a valid out buffer.
+    let mut st: libc::stat = unsafe { core::mem::zeroed() };
+    // SAFETY: NUL-terminated path, valid out pointer.
+    let rc = unsafe { libc::lstat(path, &mut st) };
+    rc == 0 && st.st_mode & libc::S_IFMT == libc::S_IFLNK
+}
+
 /// Reopens the trace file by path for appending after the program closed
 /// or replaced the fd; only the very same file is accepted.
 fn reopen_trace() -> c_int {
@@ -602,7 +613,10 @@ unsafe fn start_from_env() -> bool {
     }
     if fd < 0 {
         // SAFETY: errno is thread-local.
-        let errno = unsafe { *libc::__errno_location() };
+        let mut errno = unsafe { *libc::__errno_location() };
+        if errno == libc::EEXIST && is_symlink(false) {
+            errno = libc::ELOOP;
+        }
         if errno == libc::ELOOP {
             log(b"the trace file path (LEAKWATCH_TRACE_FILE) is a symbolic link: refused; running untraced");
         } else if errno != libc::EEXIST {
@@ -760,22 +774,27 @@ pub fn final_flush(freeres: bool) {
         log_stats();
     }
     let alone = freeres && only_thread_left();
-    crate::hooks::set_guard(false);
     // Free what the C and C++ runtimes keep until exit, as valgrind does, so
     // only the program's own leaks remain. LEAKWATCH_NO_FREERES=1 skips it,
     // and so does any other thread still running (it may use those caches).
-    // SAFETY: getenv/dlsym are safe here; the freeres functions are meant
-    // to be called at exit.
+    // Looked up with the guard held: dlsym's own allocations are ours.
+    let (cxx, c) = if alone && getenv(c"LEAKWATCH_NO_FREERES").is_none() {
+        // SAFETY: dlsym with NUL-terminated names.
+        unsafe {
+            (
+                libc::dlsym(libc::RTLD_DEFAULT, c"_ZN9__gnu_cxx9__freeresEv".as_ptr()),
+                libc::dlsym(libc::RTLD_DEFAULT, c"__libc_freeres".as_ptr()),
+            )
+        }
+    } else {
+        (null_mut(), null_mut())
+    };
+    crate::hooks::set_guard(false);
+    // SAFETY: the freeres functions are meant to be called at exit.
     unsafe {
-        if alone && getenv(c"LEAKWATCH_NO_FREERES").is_none() {
-            let cxx = libc::dlsym(libc::RTLD_DEFAULT, c"_ZN9__gnu_cxx9__freeresEv".as_ptr());
-            if !cxx.is_null() {
-                let f: extern "C" fn() = core::mem::transmute(cxx);
-                f();
-            }
-            let c = libc::dlsym(libc::RTLD_DEFAULT, c"__libc_freeres".as_ptr());
-            if !c.is_null() {
-                let f: extern "C" fn() = core::mem::transmute(c);
+        for f in [cxx, c] {
+            if !f.is_null() {
+                let f: extern "C" fn() = core::mem::transmute(f);
                 f();
             }
         }
