@@ -21,7 +21,7 @@ use crate::next::{self, F};
 use crate::ring::{Rec, Ring};
 use crate::unwind::{self, MAX_FRAMES};
 use crate::writer::{self, trace_ns};
-use crate::{REC_ALLOC, REC_FREE, REC_STACK, REC_THREAD};
+use crate::{REC_ALLOC, REC_FREE, REC_THREAD};
 
 struct ThreadState {
     guard: Cell<bool>,
@@ -146,60 +146,42 @@ fn sampled(r: &mut Ring, size: usize) -> bool {
     true
 }
 
-/// The ring's id of the caller's stack, emitting a STACK record the first
-/// time it is seen. Unwinds from a hook's entry are memoized per thread
-/// (see `memo`).
+/// The ring's id of the caller's stack (the node of its innermost frame),
+/// writing the nodes that are new. Unwinds from a hook's entry are
+/// incremental: only the frames that changed since the thread's previous
+/// capture are unwound, and only their nodes written (see `memo`).
 #[inline(always)]
 fn stack_id(r: &mut Ring, entry: Option<(u64, u64)>) -> u32 {
     let key = match (unwind::fast(), entry) {
-        (Some(fast), Some(entry)) => Key::new(fast, r.stack, entry),
+        (Some(fast), Some(entry)) => Key::new(fast, r.stack, entry).map(|k| (fast, k)),
         _ => None,
     };
-    // SAFETY: the memo belongs to this thread's ring.
-    if let (Some(key), Some(memo)) = (&key, unsafe { r.memo.as_mut() }) {
-        if let Some(id) = memo.lookup(key) {
-            return id;
-        }
+    // SAFETY: the memo and the rule cache belong to this thread's ring, in
+    // memory of their own.
+    let (memo, cache) = unsafe { (r.memo.as_mut(), r.unwind_cache.as_mut()) };
+    match (key, memo, cache) {
+        (Some((fast, key)), Some(memo), Some(cache)) => memo.capture(fast, cache, &key, r),
+        (_, _, cache) => whole_stack_id(r, entry, cache),
     }
-    unwind_stack_id(r, entry, key)
 }
 
-/// `stack_id` when the memo did not know the stack: unwinds (recording
-/// for the memo when it is worth it) and emits the stack if new.
+/// `stack_id` without the memo: libgcc's unwinder (alternate signal
+/// stacks, LEAKWATCH_UNWINDER=libgcc, before modules are registered).
 #[inline(never)]
-fn unwind_stack_id(r: &mut Ring, entry: Option<(u64, u64)>, key: Option<Key>) -> u32 {
-    // SAFETY: the memo and the rule cache belong to this thread's ring.
-    let (memo, cache) = unsafe { (r.memo.as_mut(), r.unwind_cache.as_mut()) };
-    let memo = memo
-        .filter(|_| key.is_some())
-        .and_then(|m| m.should_record().then_some(m));
+fn whole_stack_id(
+    r: &mut Ring,
+    entry: Option<(u64, u64)>,
+    cache: Option<&mut unwind::Cache>,
+) -> u32 {
     let mut ips = [0usize; MAX_FRAMES];
-    let mut recorded = None;
-    let n = match (unwind::fast(), key, memo, cache) {
-        (Some(fast), Some(key), Some(memo), Some(cache)) => {
-            let n = memo.record(fast, cache, &key, &mut ips);
-            recorded = Some((memo, key));
-            n
-        }
-        (_, _, _, cache) => unwind::capture(&mut ips, cache, r.stack, entry),
-    };
-    let ips = &ips[..n];
-    let (id, known) = r.stack_id(unwind::hash(ips));
-    if !known {
-        let mut rec = Rec::<{ 16 + MAX_FRAMES * 10 }>::new(REC_STACK);
-        rec.u(id as u64);
-        rec.u(n as u64);
-        let mut prev = 0i64;
-        for &ip in ips {
-            rec.i((ip as i64).wrapping_sub(prev));
-            prev = ip as i64;
-        }
-        r.push(rec.as_slice());
+    let n = unwind::capture(&mut ips, cache, r.stack, entry);
+    let hash = unwind::hash(&ips[..n]);
+    if let Some(leaf) = r.cached_stack(hash) {
+        return leaf;
     }
-    if let Some((memo, key)) = recorded {
-        memo.commit(&key, id);
-    }
-    id
+    let leaf = r.new_chain(&ips[..n]);
+    r.remember_stack(hash, leaf);
+    leaf
 }
 
 #[inline(always)]

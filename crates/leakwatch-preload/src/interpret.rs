@@ -47,8 +47,8 @@ use zstd::zstd_safe::{zstd_sys::ZSTD_EndDirective, CCtx, CParameter, InBuffer, O
 
 use crate::ring::{self, Ring};
 use crate::{
-    REC_ALLOC, REC_END, REC_FREE, REC_LOST, REC_LSANSUPP, REC_MODULE, REC_PHASE, REC_STACK,
-    REC_THREAD, REC_UNLOAD,
+    REC_ALLOC, REC_END, REC_FREE, REC_LOST, REC_LSANSUPP, REC_MODULE, REC_NODE, REC_PHASE,
+    REC_STACK, REC_THREAD, REC_UNLOAD,
 };
 
 /// Output-only records (see `leakwatch_trace::format`).
@@ -71,8 +71,19 @@ const CHUNK_RAW_MAX: usize = 2 << 20;
 const CHUNK_SLACK: usize = 1 << 20;
 /// Publish tails (so producers waiting on a full ring go on) this often.
 const CONSUME_EVERY: u32 = 4096;
-/// Longest stack accepted from a ring (the unwinder writes far fewer).
-const MAX_FRAMES: u64 = 4096;
+/// Frames kept per output stack (the innermost ones).
+const MAX_OUT_FRAMES: usize = 128;
+/// The parent of an outermost frame's node.
+const ROOT: u32 = u32::MAX;
+/// A node whose output stack is not defined yet.
+const UNDEFINED: u32 = u32::MAX;
+
+/// A node of the global stack tree.
+struct GNode {
+    parent: u32,
+    ip: u64,
+    stack: u32,
+}
 
 /// Multiplicative hash for addresses and small keys: one multiply, then
 /// the high bits folded down (addresses' low bits are always zero).
@@ -258,6 +269,10 @@ pub struct Interp {
     mark: u64,
     peak_in_tick: bool,
     stacks: Map<Box<[u64]>, u32>,
+    /// The stack tree of all rings: a node is a frame under its caller's
+    /// node, with the output stack it ends (once an allocation used it).
+    gnodes: Vec<GNode>,
+    trie: Map<(u32, u64), u32>,
     frames: Vec<u64>,
     /// STACK and CLASS definitions not yet written: they go before the
     /// groups that use them.
@@ -334,6 +349,8 @@ impl Interp {
             mark: 0,
             peak_in_tick: false,
             stacks: Map::default(),
+            gnodes: Vec::new(),
+            trie: Map::default(),
             frames: Vec::new(),
             defs: Vec::new(),
             dirty: Vec::new(),
@@ -535,8 +552,8 @@ impl Interp {
                         let dptr = d.i().ok_or(Fail::Corrupt)?;
                         (dts, dptr, Kind::Free)
                     }
-                    REC_STACK => {
-                        self.stack(&mut d, i)?;
+                    REC_NODE => {
+                        self.node(&mut d, i)?;
                         self.slots[i].pos = d.pos;
                         continue;
                     }
@@ -601,24 +618,61 @@ impl Interp {
         })
     }
 
-    /// Absorbs a STACK record: maps the ring's id to a global stack,
-    /// defining it in the output the first time its content is seen.
-    fn stack(&mut self, d: &mut Dec<'_>, i: usize) -> Result<(), Fail> {
-        let id = d.u().ok_or(Fail::Corrupt)?;
-        let n = d.u().ok_or(Fail::Corrupt)?;
-        if id != self.slots[i].local.len() as u64 || n > MAX_FRAMES {
-            return Err(Fail::Corrupt);
+    /// Absorbs a NODE record: maps the ring's node to the global stack
+    /// tree's node for the same frame under the same caller.
+    fn node(&mut self, d: &mut Dec<'_>, i: usize) -> Result<(), Fail> {
+        let parent = d.u().ok_or(Fail::Corrupt)?;
+        let dip = d.i().ok_or(Fail::Corrupt)?;
+        let (gparent, parent_ip) = match parent {
+            0 => (ROOT, 0),
+            p => {
+                let g = *self.slots[i]
+                    .local
+                    .get(p as usize - 1)
+                    .ok_or(Fail::Corrupt)?;
+                (g, self.gnodes[g as usize].ip)
+            }
+        };
+        let ip = (parent_ip as i64).wrapping_add(dip) as u64;
+        room(&mut self.slots[i].local, 1)?;
+        let g = match self.trie.get(&(gparent, ip)) {
+            Some(&g) => g,
+            None => {
+                map_room(&mut self.trie)?;
+                room(&mut self.gnodes, 1)?;
+                let g = self.gnodes.len() as u32;
+                self.gnodes.push(GNode {
+                    parent: gparent,
+                    ip,
+                    stack: UNDEFINED,
+                });
+                self.trie.insert((gparent, ip), g);
+                g
+            }
+        };
+        self.slots[i].local.push(g);
+        Ok(())
+    }
+
+    /// The output stack id of global node `g` (its frames, innermost
+    /// first), defining the stack in the output the first time its
+    /// content is seen.
+    fn stack_of(&mut self, g: u32) -> Result<u32, Fail> {
+        let known = self.gnodes[g as usize].stack;
+        if known != UNDEFINED {
+            return Ok(known);
         }
         self.frames.clear();
-        room(&mut self.frames, n as usize)?;
-        let mut prev = 0i64;
-        for _ in 0..n {
-            prev = prev.wrapping_add(d.i().ok_or(Fail::Corrupt)?);
-            self.frames.push(prev as u64);
+        room(&mut self.frames, MAX_OUT_FRAMES)?;
+        let mut at = g;
+        while at != ROOT && self.frames.len() < MAX_OUT_FRAMES {
+            let n = &self.gnodes[at as usize];
+            self.frames.push(n.ip);
+            at = n.parent;
         }
-        room(&mut self.slots[i].local, 1)?;
-        let g = match self.stacks.get(&self.frames[..]) {
-            Some(&g) => g,
+        let n = self.frames.len() as u64;
+        let id = match self.stacks.get(&self.frames[..]) {
+            Some(&id) => id,
             None => {
                 map_room(&mut self.stacks)?;
                 room(&mut self.defs, 16 + 10 * n as usize)?;
@@ -626,7 +680,7 @@ impl Interp {
                 key.try_reserve_exact(self.frames.len())
                     .map_err(|_| Fail::NoMemory)?;
                 key.extend_from_slice(&self.frames);
-                let g = self.stacks.len() as u32;
+                let id = self.stacks.len() as u32;
                 self.defs.push(REC_STACK);
                 put(&mut self.defs, n);
                 let mut prev = 0i64;
@@ -636,12 +690,12 @@ impl Interp {
                     put(&mut self.defs, ((z << 1) ^ (z >> 63)) as u64);
                     prev = ip;
                 }
-                self.stacks.insert(key.into_boxed_slice(), g);
-                g
+                self.stacks.insert(key.into_boxed_slice(), id);
+                id
             }
         };
-        self.slots[i].local.push(g);
-        Ok(())
+        self.gnodes[g as usize].stack = id;
+        Ok(id)
     }
 
     /// Writes the groups (after pending definitions), in slot order. When
@@ -738,10 +792,11 @@ impl Interp {
         self.advance(p.ts, matches!(p.kind, Kind::End))?;
         match p.kind {
             Kind::Alloc { size, stack } => {
-                let stack = *usize::try_from(stack)
+                let node = *usize::try_from(stack)
                     .ok()
                     .and_then(|id| self.slots[i].local.get(id))
                     .ok_or(Fail::Corrupt)?;
+                let stack = self.stack_of(node)?;
                 map_room(&mut self.classes)?;
                 map_room(&mut self.live)?;
                 room(&mut self.defs, 24)?;

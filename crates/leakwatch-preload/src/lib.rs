@@ -49,6 +49,11 @@ pub(crate) const REC_END: u8 = 7;
 pub(crate) const REC_LOST: u8 = 12;
 pub(crate) const REC_PHASE: u8 = 13;
 pub(crate) const REC_LSANSUPP: u8 = 14;
+/// Ring-only record (never in the file): a stack node, `parent+1 dip`, the
+/// frame at return address parent's + dip called from node `parent` (0:
+/// none, the outermost frame). Node ids count from 0 per ring; an ALLOC's
+/// stack id in the ring is the node of its innermost frame.
+pub(crate) const REC_NODE: u8 = 0x40;
 
 /// Writes a message to stderr without allocating.
 pub(crate) fn log(msg: &[u8]) {

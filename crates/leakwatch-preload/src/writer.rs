@@ -867,25 +867,30 @@ pub fn abort_flush() {
     finish(false);
 }
 
-/// Prints how many stack captures the unwind memo answered (a debugging
-/// aid, and how the tests see that the memo is exercised).
+/// Prints how many frames the incremental unwinder reused and how many it
+/// unwound (a debugging aid, and how the tests see that it is exercised).
 fn log_stats() {
-    let (mut hits, mut misses) = (0u64, 0u64);
+    let (mut hits, mut misses, mut stacks) = (0u64, 0u64, 0u64);
     for slot in 0..ring::count() {
         let r = ring::get(slot);
         // SAFETY: rings are never unmapped; memo totals are plain counters,
         // read racily only for this report.
-        if let Some(memo) = unsafe { r.as_ref().and_then(|r| r.memo.as_ref()) } {
-            hits += memo.total_hits;
-            misses += memo.total_misses;
+        if let Some(r) = unsafe { r.as_ref() } {
+            stacks += r.stacks_written();
+            // SAFETY: as above.
+            if let Some(memo) = unsafe { r.memo.as_ref() } {
+                hits += memo.total_hits;
+                misses += memo.total_misses;
+            }
         }
     }
     let mut buf = [0u8; 96];
     let mut len = 0;
     for (text, n) in [
-        (&b"stacks: "[..], Some(hits)),
-        (b" memoized, ", Some(misses)),
-        (b" unwound", None),
+        (&b"frames: "[..], Some(hits)),
+        (b" reused, ", Some(misses)),
+        (b" unwound, ", Some(stacks)),
+        (b" stacks written", None),
     ] {
         buf[len..len + text.len()].copy_from_slice(text);
         len += text.len();

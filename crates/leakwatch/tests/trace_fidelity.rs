@@ -425,6 +425,20 @@ fn deep_recursion_stacks_are_exact() {
     let rounds = 100u64;
     let cmd = [exe.to_str().unwrap(), "100"];
     let r = traced_like_untraced(dir.path(), "deep.lwt", &cmd);
+    // Recording cost does not grow with depth: consecutive allocations
+    // share all but their top frames, which alone are unwound.
+    let (_, out) = trace(dir.path(), "deep2.lwt", &cmd, &[("LEAKWATCH_STATS", "1")]);
+    let err = stderr(&out);
+    let stats = err
+        .lines()
+        .find_map(|l| l.strip_prefix("leakwatch-preload: frames: "))
+        .unwrap_or_else(|| panic!("no unwinding statistics in: {err}"));
+    let nums: Vec<u64> = stats
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    // About 60,000 allocations 150 frames deep on average.
+    assert!(nums[0] > 20 * nums[1], "{stats}");
     let stacks = r["leaked"]["stacks"].as_array().unwrap();
     // LEAK(a250): 1 block of 250 B, 300 - 250 = 50 levels below the top
     // call: leaf, then down_a at depth 250, ... 51 down_a/down_b frames
