@@ -1,31 +1,27 @@
 //! The interposed allocation functions.
 //!
-//! Each one calls glibc's implementation, then (outside the re-entrancy
-//! guard only) records the event. Timestamps are taken so that, across
+//! Each one calls the next definition of the same function (see `next`:
+//! glibc's, or the allocator the program brought), then (outside the
+//! re-entrancy guard only) records the event. Functions whose next
+//! definition may call another hooked function through the PLT (C++
+//! `operator new` calling `malloc`, tcmalloc's and jemalloc's entry points)
+//! run it with the guard set, so each allocation is recorded once, at the
+//! outermost hook, with the program's stack. Timestamps are taken so that, across
 //! threads, an address is always seen freed before it is handed out again:
 //! frees are stamped before the memory is released, allocations after it is
 //! obtained.
 
 use core::cell::Cell;
-use core::ffi::{c_char, c_int, c_void};
+use core::ffi::{c_int, c_void};
 use core::ptr::null_mut;
 use core::sync::atomic::Ordering;
 
 use crate::memo::Key;
+use crate::next::{self, F};
 use crate::ring::{Rec, Ring};
 use crate::unwind::{self, MAX_FRAMES};
 use crate::writer::{self, trace_ns};
-use crate::{REC_ALLOC, REC_FREE, REC_STACK, REC_THREAD};
-
-extern "C" {
-    fn __libc_malloc(size: usize) -> *mut c_void;
-    fn __libc_calloc(n: usize, size: usize) -> *mut c_void;
-    fn __libc_realloc(p: *mut c_void, size: usize) -> *mut c_void;
-    fn __libc_free(p: *mut c_void);
-    fn __libc_memalign(align: usize, size: usize) -> *mut c_void;
-    fn __libc_valloc(size: usize) -> *mut c_void;
-    fn __libc_pvalloc(size: usize) -> *mut c_void;
-}
+use crate::{REC_ALLOC, REC_FREE, REC_THREAD};
 
 struct ThreadState {
     guard: Cell<bool>,
@@ -37,6 +33,31 @@ thread_local! {
     static TLS: ThreadState = const {
         ThreadState { guard: Cell::new(false), ring: Cell::new(null_mut()) }
     };
+}
+
+/// The guard held while a next definition runs: allocations it makes
+/// through hooked functions are its own, not recorded again. Restored on
+/// unwinding too (`operator new` throws).
+struct Inner(bool);
+
+impl Inner {
+    #[inline(always)]
+    fn enter() -> Inner {
+        Inner(set_guard(true))
+    }
+}
+
+impl Drop for Inner {
+    #[inline(always)]
+    fn drop(&mut self) {
+        set_guard(self.0);
+    }
+}
+
+/// Whether this thread is inside a hook (or the tracer's own code).
+#[inline(always)]
+pub fn guarded() -> bool {
+    TLS.try_with(|t| t.guard.get()).unwrap_or(true)
 }
 
 /// Sets this thread's guard; returns the previous value.
@@ -76,7 +97,7 @@ pub unsafe fn emit_thread(r: &mut Ring) {
 /// not already inside a hook.
 #[inline(always)]
 fn traced(f: impl FnOnce(&mut Ring)) {
-    if !writer::running() {
+    if !writer::running() && !writer::lazy_start() {
         return;
     }
     let _ = TLS.try_with(|t| {
@@ -92,6 +113,10 @@ fn traced(f: impl FnOnce(&mut Ring)) {
         if !r.is_null() {
             // SAFETY: a ring is only ever produced into by its owning thread.
             f(unsafe { &mut *r });
+        } else {
+            // No memory for this thread's ring: the event is lost, and the
+            // trace will say so.
+            writer::LOST_NO_MEMORY.fetch_add(1, Ordering::Relaxed);
         }
         t.guard.set(false);
     });
@@ -121,60 +146,42 @@ fn sampled(r: &mut Ring, size: usize) -> bool {
     true
 }
 
-/// The ring's id of the caller's stack, emitting a STACK record the first
-/// time it is seen. Unwinds from a hook's entry are memoized per thread
-/// (see `memo`).
+/// The ring's id of the caller's stack (the node of its innermost frame),
+/// writing the nodes that are new. Unwinds from a hook's entry are
+/// incremental: only the frames that changed since the thread's previous
+/// capture are unwound, and only their nodes written (see `memo`).
 #[inline(always)]
 fn stack_id(r: &mut Ring, entry: Option<(u64, u64)>) -> u32 {
     let key = match (unwind::fast(), entry) {
-        (Some(fast), Some(entry)) => Key::new(fast, r.stack, entry),
+        (Some(fast), Some(entry)) => Key::new(fast, r.stack, entry).map(|k| (fast, k)),
         _ => None,
     };
-    // SAFETY: the memo belongs to this thread's ring.
-    if let (Some(key), Some(memo)) = (&key, unsafe { r.memo.as_mut() }) {
-        if let Some(id) = memo.lookup(key) {
-            return id;
-        }
+    // SAFETY: the memo and the rule cache belong to this thread's ring, in
+    // memory of their own.
+    let (memo, cache) = unsafe { (r.memo.as_mut(), r.unwind_cache.as_mut()) };
+    match (key, memo, cache) {
+        (Some((fast, key)), Some(memo), Some(cache)) => memo.capture(fast, cache, &key, r),
+        (_, _, cache) => whole_stack_id(r, entry, cache),
     }
-    unwind_stack_id(r, entry, key)
 }
 
-/// `stack_id` when the memo did not know the stack: unwinds (recording
-/// for the memo when it is worth it) and emits the stack if new.
+/// `stack_id` without the memo: libgcc's unwinder (alternate signal
+/// stacks, LEAKWATCH_UNWINDER=libgcc, before modules are registered).
 #[inline(never)]
-fn unwind_stack_id(r: &mut Ring, entry: Option<(u64, u64)>, key: Option<Key>) -> u32 {
-    // SAFETY: the memo and the rule cache belong to this thread's ring.
-    let (memo, cache) = unsafe { (r.memo.as_mut(), r.unwind_cache.as_mut()) };
-    let memo = memo
-        .filter(|_| key.is_some())
-        .and_then(|m| m.should_record().then_some(m));
+fn whole_stack_id(
+    r: &mut Ring,
+    entry: Option<(u64, u64)>,
+    cache: Option<&mut unwind::Cache>,
+) -> u32 {
     let mut ips = [0usize; MAX_FRAMES];
-    let mut recorded = None;
-    let n = match (unwind::fast(), key, memo, cache) {
-        (Some(fast), Some(key), Some(memo), Some(cache)) => {
-            let n = memo.record(fast, cache, &key, &mut ips);
-            recorded = Some((memo, key));
-            n
-        }
-        (_, _, _, cache) => unwind::capture(&mut ips, cache, r.stack, entry),
-    };
-    let ips = &ips[..n];
-    let (id, known) = r.stack_id(unwind::hash(ips));
-    if !known {
-        let mut rec = Rec::<{ 16 + MAX_FRAMES * 10 }>::new(REC_STACK);
-        rec.u(id as u64);
-        rec.u(n as u64);
-        let mut prev = 0i64;
-        for &ip in ips {
-            rec.i((ip as i64).wrapping_sub(prev));
-            prev = ip as i64;
-        }
-        r.push(rec.as_slice());
+    let n = unwind::capture(&mut ips, cache, r.stack, entry);
+    let hash = unwind::hash(&ips[..n]);
+    if let Some(leaf) = r.cached_stack(hash) {
+        return leaf;
     }
-    if let Some((memo, key)) = recorded {
-        memo.commit(&key, id);
-    }
-    id
+    let leaf = r.new_chain(&ips[..n]);
+    r.remember_stack(hash, leaf);
+    leaf
 }
 
 #[inline(always)]
@@ -209,45 +216,209 @@ fn record_free(r: &mut Ring, p: *mut c_void, ts: u64) {
     });
 }
 
-// malloc, calloc and realloc enter through a two-instruction trampoline
-// that hands the caller's stack and frame pointers to the hook, so stacks
-// are unwound from the caller's frame (the tracer's own frames are never
-// unwound: about a seventh of the unwinding work).
-
-#[unsafe(naked)]
-#[no_mangle]
-pub unsafe extern "C" fn malloc(size: usize) -> *mut c_void {
-    core::arch::naked_asm!("mov rsi, rsp", "mov rdx, rbp", "jmp {0}", sym malloc_entry)
-}
-
-unsafe extern "C" fn malloc_entry(size: usize, sp: u64, bp: u64) -> *mut c_void {
-    // SAFETY: glibc's own malloc.
-    let p = unsafe { __libc_malloc(size) };
-    traced(|r| record_alloc(r, p, size, Some((sp, bp))));
+/// Records a block handed out by a hook entered at `entry`.
+#[inline(always)]
+fn after_alloc(p: *mut c_void, size: usize, entry: Option<(u64, u64)>) -> *mut c_void {
+    if !p.is_null() {
+        traced(|r| record_alloc(r, p, size, entry));
+    }
     p
 }
 
-#[unsafe(naked)]
-#[no_mangle]
-pub unsafe extern "C" fn calloc(n: usize, size: usize) -> *mut c_void {
-    core::arch::naked_asm!("mov rdx, rsp", "mov rcx, rbp", "jmp {0}", sym calloc_entry)
-}
-
-unsafe extern "C" fn calloc_entry(n: usize, size: usize, sp: u64, bp: u64) -> *mut c_void {
-    // SAFETY: glibc's own calloc (it checks the overflow).
-    let p = unsafe { __libc_calloc(n, size) };
-    traced(|r| record_alloc(r, p, n.wrapping_mul(size), Some((sp, bp))));
-    p
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn free(p: *mut c_void) {
+/// Records the release of `p` (before the memory is released: see the
+/// module documentation).
+#[inline(always)]
+fn before_free(p: *mut c_void) {
     if !p.is_null() {
         traced(|r| record_free(r, p, trace_ns()));
     }
-    // SAFETY: glibc's own free.
-    unsafe { __libc_free(p) }
 }
+
+/// For a hook called before the next definitions are known: resolves them,
+/// or, on the resolving thread itself (`dlsym` allocating), serves the
+/// block from the bootstrap arena.
+#[cold]
+#[inline(never)]
+fn early_alloc(size: usize, align: usize) -> Option<*mut c_void> {
+    next::resolve();
+    if next::resolved() {
+        None
+    } else {
+        Some(next::arena_alloc(size, align))
+    }
+}
+
+fn set_errno(e: c_int) {
+    // SAFETY: errno is thread-local.
+    unsafe { *libc::__errno_location() = e };
+}
+
+/// jemalloc's `MALLOCX_LG_ALIGN` bits and `MALLOCX_ZERO`.
+fn mallocx_align(flags: c_int) -> usize {
+    let lg = flags & 0x3f;
+    if lg == 0 {
+        0
+    } else {
+        1usize << lg
+    }
+}
+const MALLOCX_ZERO: c_int = 0x40;
+
+// Alignment the C library's malloc guarantees anyway.
+const MALLOC_ALIGN: usize = 16;
+
+/// A hooked function returning a new block. It enters through a
+/// two-instruction trampoline that hands the caller's stack and frame
+/// pointers to the hook (in the next free argument registers), so stacks
+/// are unwound from the caller's frame: the tracer's own frames are never
+/// unwound. The entry calls the next definition (with the guard when
+/// `guard`), or computes `fallback` when no later object defines the name,
+/// and records the block (`size` bytes). Before resolution the block comes
+/// from the arena (`early` = size and alignment).
+macro_rules! alloc_hook {
+    (
+        $abi:literal $sym:literal $name:ident / $entry:ident = $id:ident
+        ($($a:ident: $t:ty),*) [$sp:literal, $bp:literal]
+        size: $size:expr, early: ($esize:expr, $ealign:expr), guard: $guard:literal,
+        fallback: $fallback:expr
+    ) => {
+        #[unsafe(naked)]
+        #[export_name = $sym]
+        pub unsafe extern $abi fn $name($($a: $t),*) -> *mut c_void {
+            core::arch::naked_asm!(
+                concat!("mov ", $sp, ", rsp"),
+                concat!("mov ", $bp, ", rbp"),
+                "jmp {0}",
+                sym $entry
+            )
+        }
+
+        unsafe extern $abi fn $entry($($a: $t,)* sp: u64, bp: u64) -> *mut c_void {
+            let mut f = next::get(F::$id);
+            if f == 0 && !next::resolved() {
+                if let Some(p) = early_alloc($esize, $ealign) {
+                    return p;
+                }
+                f = next::get(F::$id);
+            }
+            let p = if f != 0 {
+                // SAFETY: the next definition of the same function.
+                let real: unsafe extern $abi fn($($t),*) -> *mut c_void =
+                    unsafe { core::mem::transmute(f) };
+                if $guard {
+                    let _inner = Inner::enter();
+                    // SAFETY: forwarding the caller's arguments.
+                    unsafe { real($($a),*) }
+                } else {
+                    // SAFETY: forwarding the caller's arguments.
+                    unsafe { real($($a),*) }
+                }
+            } else {
+                let _inner = Inner::enter();
+                #[allow(unused_unsafe)]
+                // SAFETY: the fallback keeps the function's contract.
+                unsafe { $fallback }
+            };
+            after_alloc(p, $size, Some((sp, bp)))
+        }
+    };
+}
+
+/// A hooked function releasing a block `p`: recorded, then passed to the
+/// next definition. Arena blocks are never passed on.
+macro_rules! free_hook {
+    (
+        $abi:literal $sym:literal $name:ident = $id:ident
+        ($($a:ident: $t:ty),*) guard: $guard:literal
+    ) => {
+        #[export_name = $sym]
+        pub unsafe extern $abi fn $name(p: *mut c_void, $($a: $t),*) {
+            if next::in_arena(p) {
+                return;
+            }
+            before_free(p);
+            let f = next::get(F::$id);
+            if f != 0 {
+                // SAFETY: the next definition of the same function.
+                let real: unsafe extern $abi fn(*mut c_void, $($t),*) =
+                    unsafe { core::mem::transmute(f) };
+                if $guard {
+                    let _inner = Inner::enter();
+                    // SAFETY: forwarding the caller's arguments.
+                    unsafe { real(p, $($a),*) }
+                } else {
+                    // SAFETY: forwarding the caller's arguments.
+                    unsafe { real(p, $($a),*) }
+                }
+            } else {
+                // No later definition (jemalloc's or tcmalloc's names
+                // without them): the C library's free.
+                let _ = ($($a,)*);
+                let _inner = Inner::enter();
+                // SAFETY: p came from the C library's allocator then.
+                unsafe { next::free(p) }
+            }
+        }
+    };
+}
+
+// --- The C library ----------------------------------------------------------
+
+alloc_hook! {
+    "C" "malloc" malloc / malloc_entry = malloc (size: usize) ["rsi", "rdx"]
+    size: size, early: (size, MALLOC_ALIGN), guard: false,
+    fallback: next::malloc(size)
+}
+
+alloc_hook! {
+    "C" "calloc" calloc / calloc_entry = calloc (n: usize, size: usize) ["rdx", "rcx"]
+    size: n.wrapping_mul(size),
+    early: (n.checked_mul(size).unwrap_or(usize::MAX), MALLOC_ALIGN), guard: false,
+    fallback: next::calloc(n, size)
+}
+
+alloc_hook! {
+    "C" "memalign" memalign / memalign_entry = memalign (align: usize, size: usize) ["rdx", "rcx"]
+    size: size, early: (size, align), guard: true,
+    fallback: next::memalign(align, size)
+}
+
+alloc_hook! {
+    "C" "aligned_alloc" aligned_alloc / aligned_alloc_entry = aligned_alloc
+    (align: usize, size: usize) ["rdx", "rcx"]
+    size: size, early: (size, align), guard: true,
+    fallback: if align.is_power_of_two() {
+        next::memalign(align, size)
+    } else {
+        set_errno(libc::EINVAL);
+        null_mut()
+    }
+}
+
+alloc_hook! {
+    "C" "valloc" valloc / valloc_entry = valloc (size: usize) ["rsi", "rdx"]
+    size: size, early: (size, 4096), guard: true,
+    fallback: next::memalign(page_size(), size)
+}
+
+alloc_hook! {
+    "C" "pvalloc" pvalloc / pvalloc_entry = pvalloc (size: usize) ["rsi", "rdx"]
+    size: size, early: (size.next_multiple_of(4096), 4096), guard: true,
+    fallback: next::memalign(page_size(), size.next_multiple_of(page_size()))
+}
+
+fn page_size() -> usize {
+    // SAFETY: plain libc query.
+    unsafe { libc::sysconf(libc::_SC_PAGESIZE) as usize }
+}
+
+free_hook! { "C" "free" free = free () guard: false }
+free_hook! { "C" "cfree" cfree = cfree () guard: true }
+free_hook! {
+"C" "free_sized" free_sized = free_sized (size: usize) guard: true }
+free_hook! {
+"C" "free_aligned_sized" free_aligned_sized = free_aligned_sized
+(align: usize, size: usize) guard: true }
 
 #[unsafe(naked)]
 #[no_mangle]
@@ -257,139 +428,611 @@ pub unsafe extern "C" fn realloc(p: *mut c_void, size: usize) -> *mut c_void {
 
 unsafe extern "C" fn realloc_entry(p: *mut c_void, size: usize, sp: u64, bp: u64) -> *mut c_void {
     // SAFETY: same contract as realloc.
-    unsafe { realloc_with(p, size, Some((sp, bp))) }
+    unsafe { realloc_with(p, size, Some((sp, bp)), Realloc::Libc) }
 }
 
-unsafe fn realloc_with(p: *mut c_void, size: usize, entry: Option<(u64, u64)>) -> *mut c_void {
+/// Which family's realloc a call belongs to.
+#[derive(Clone, Copy)]
+enum Realloc {
+    Libc,
+    Tc,
+}
+
+/// realloc of an arena block: a new block from the real allocator, the
+/// contents copied (the arena block itself is never released).
+#[cold]
+unsafe fn realloc_arena(p: *mut c_void, size: usize, entry: Option<(u64, u64)>) -> *mut c_void {
+    // SAFETY: a fresh block of `size` bytes from the next malloc.
+    let q = unsafe { next::malloc(size.max(1)) };
+    if !q.is_null() {
+        let n = next::arena_size(p).min(size);
+        // SAFETY: both blocks hold at least n bytes.
+        unsafe { core::ptr::copy_nonoverlapping(p.cast::<u8>(), q.cast::<u8>(), n) };
+    }
+    after_alloc(q, size, entry)
+}
+
+unsafe fn realloc_with(
+    p: *mut c_void,
+    size: usize,
+    entry: Option<(u64, u64)>,
+    family: Realloc,
+) -> *mut c_void {
+    if next::in_arena(p) {
+        if !next::resolved() {
+            return next::arena_alloc(size, MALLOC_ALIGN);
+        }
+        // SAFETY: p is an arena block.
+        return unsafe { realloc_arena(p, size, entry) };
+    }
     let t0 = if p.is_null() { 0 } else { trace_ns() };
-    // SAFETY: glibc's own realloc.
-    let q = unsafe { __libc_realloc(p, size) };
+    let q = match family {
+        // SAFETY: the next realloc.
+        Realloc::Libc => unsafe { next::realloc(p, size) },
+        Realloc::Tc => {
+            // SAFETY: tcmalloc's own realloc, or the C library's.
+            match unsafe {
+                next::func::<unsafe extern "C" fn(*mut c_void, usize) -> *mut c_void>(F::tc_realloc)
+            } {
+                Some(f) => {
+                    let _inner = Inner::enter();
+                    // SAFETY: forwarding the caller's arguments.
+                    unsafe { f(p, size) }
+                }
+                // SAFETY: the next realloc.
+                None => unsafe { next::realloc(p, size) },
+            }
+        }
+    };
     // realloc(p, 0) frees p and may return null; a failed realloc leaves p.
     if !q.is_null() || size == 0 {
         traced(|r| {
             if !p.is_null() {
                 record_free(r, p, t0);
             }
+            if !q.is_null() {
+                record_alloc(r, q, size, entry);
+            }
+        });
+    }
+    q
+}
+
+#[unsafe(naked)]
+#[no_mangle]
+pub unsafe extern "C" fn reallocarray(p: *mut c_void, n: usize, size: usize) -> *mut c_void {
+    core::arch::naked_asm!("mov rcx, rsp", "mov r8, rbp", "jmp {0}", sym reallocarray_entry)
+}
+
+unsafe extern "C" fn reallocarray_entry(
+    p: *mut c_void,
+    n: usize,
+    size: usize,
+    sp: u64,
+    bp: u64,
+) -> *mut c_void {
+    match n.checked_mul(size) {
+        // SAFETY: same contract as realloc.
+        Some(total) => unsafe { realloc_with(p, total, Some((sp, bp)), Realloc::Libc) },
+        None => {
+            set_errno(libc::ENOMEM);
+            null_mut()
+        }
+    }
+}
+
+#[unsafe(naked)]
+#[no_mangle]
+pub unsafe extern "C" fn posix_memalign(out: *mut *mut c_void, align: usize, size: usize) -> c_int {
+    core::arch::naked_asm!("mov rcx, rsp", "mov r8, rbp", "jmp {0}", sym posix_memalign_entry)
+}
+
+unsafe extern "C" fn posix_memalign_entry(
+    out: *mut *mut c_void,
+    align: usize,
+    size: usize,
+    sp: u64,
+    bp: u64,
+) -> c_int {
+    // SAFETY: same contract.
+    unsafe { posix_memalign_with(F::posix_memalign, out, align, size, Some((sp, bp))) }
+}
+
+unsafe fn posix_memalign_with(
+    id: F,
+    out: *mut *mut c_void,
+    align: usize,
+    size: usize,
+    entry: Option<(u64, u64)>,
+) -> c_int {
+    if !align.is_multiple_of(core::mem::size_of::<usize>()) || !align.is_power_of_two() {
+        return libc::EINVAL;
+    }
+    if !next::resolved() {
+        if let Some(p) = early_alloc(size, align) {
+            if p.is_null() {
+                return libc::ENOMEM;
+            }
+            // SAFETY: the caller passes a valid out pointer.
+            unsafe { *out = p };
+            return 0;
+        }
+    }
+    type PosixMemalign = unsafe extern "C" fn(*mut *mut c_void, usize, usize) -> c_int;
+    // SAFETY: the true signature.
+    let rc = match unsafe { next::func::<PosixMemalign>(id) } {
+        Some(f) => {
+            let _inner = Inner::enter();
+            // SAFETY: forwarding the caller's arguments.
+            unsafe { f(out, align, size) }
+        }
+        None => {
+            // SAFETY: the next memalign with a valid alignment.
+            let p = unsafe { next::memalign(align, size) };
+            if p.is_null() {
+                libc::ENOMEM
+            } else {
+                // SAFETY: the caller passes a valid out pointer.
+                unsafe { *out = p };
+                0
+            }
+        }
+    };
+    if rc == 0 {
+        // SAFETY: set by the successful call.
+        after_alloc(unsafe { *out }, size, entry);
+    }
+    rc
+}
+
+/// The usable size of a block (arena blocks answer themselves).
+#[no_mangle]
+pub unsafe extern "C" fn malloc_usable_size(p: *mut c_void) -> usize {
+    // SAFETY: same contract.
+    unsafe { usable_size(F::malloc_usable_size, p) }
+}
+
+unsafe fn usable_size(id: F, p: *mut c_void) -> usize {
+    if p.is_null() {
+        return 0;
+    }
+    if next::in_arena(p) {
+        return next::arena_size(p);
+    }
+    type Size = unsafe extern "C" fn(*mut c_void) -> usize;
+    // SAFETY: the true signature.
+    let f = unsafe { next::func::<Size>(id) }
+        // SAFETY: as above.
+        .or_else(|| unsafe { next::func::<Size>(F::malloc_usable_size) });
+    match f {
+        // SAFETY: forwarding the caller's argument.
+        Some(f) => unsafe { f(p) },
+        None => 0,
+    }
+}
+
+// --- jemalloc's non-standard API ----------------------------------------
+
+/// mallocx without jemalloc: the flags' alignment and zeroing.
+unsafe fn mallocx_fallback(size: usize, flags: c_int) -> *mut c_void {
+    let align = mallocx_align(flags);
+    // SAFETY: plain allocations.
+    let p = unsafe {
+        if align > MALLOC_ALIGN {
+            next::memalign(align, size)
+        } else {
+            next::malloc(size)
+        }
+    };
+    if !p.is_null() && flags & MALLOCX_ZERO != 0 {
+        // SAFETY: the block holds size bytes.
+        unsafe { core::ptr::write_bytes(p.cast::<u8>(), 0, size) };
+    }
+    p
+}
+
+alloc_hook! {
+    "C" "mallocx" mallocx / mallocx_entry = mallocx (size: usize, flags: c_int) ["rdx", "rcx"]
+    size: size, early: (size, mallocx_align(flags)), guard: true,
+    fallback: mallocx_fallback(size, flags)
+}
+
+#[unsafe(naked)]
+#[no_mangle]
+pub unsafe extern "C" fn rallocx(p: *mut c_void, size: usize, flags: c_int) -> *mut c_void {
+    core::arch::naked_asm!("mov rcx, rsp", "mov r8, rbp", "jmp {0}", sym rallocx_entry)
+}
+
+unsafe extern "C" fn rallocx_entry(
+    p: *mut c_void,
+    size: usize,
+    flags: c_int,
+    sp: u64,
+    bp: u64,
+) -> *mut c_void {
+    let entry = Some((sp, bp));
+    if next::in_arena(p) {
+        // SAFETY: p is an arena block.
+        return unsafe { realloc_arena(p, size, entry) };
+    }
+    type Rallocx = unsafe extern "C" fn(*mut c_void, usize, c_int) -> *mut c_void;
+    let t0 = trace_ns();
+    // SAFETY: the true signature.
+    let q = match unsafe { next::func::<Rallocx>(F::rallocx) } {
+        Some(f) => {
+            let _inner = Inner::enter();
+            // SAFETY: forwarding the caller's arguments.
+            unsafe { f(p, size, flags) }
+        }
+        None => {
+            let _inner = Inner::enter();
+            // SAFETY: a new block, the contents copied, the old released.
+            unsafe {
+                let q = mallocx_fallback(size, flags);
+                if !q.is_null() {
+                    let old = usable_size(F::malloc_usable_size, p);
+                    core::ptr::copy_nonoverlapping(p.cast::<u8>(), q.cast::<u8>(), old.min(size));
+                    next::free(p);
+                }
+                q
+            }
+        }
+    };
+    if !q.is_null() {
+        traced(|r| {
+            record_free(r, p, t0);
             record_alloc(r, q, size, entry);
         });
     }
     q
 }
 
+#[unsafe(naked)]
 #[no_mangle]
-pub unsafe extern "C" fn reallocarray(p: *mut c_void, n: usize, size: usize) -> *mut c_void {
-    match n.checked_mul(size) {
-        // SAFETY: same contract as realloc.
-        Some(total) => unsafe { realloc_with(p, total, None) },
-        None => {
-            // SAFETY: errno is thread-local.
-            unsafe { *libc::__errno_location() = libc::ENOMEM };
-            null_mut()
+pub unsafe extern "C" fn xallocx(p: *mut c_void, size: usize, extra: usize, flags: c_int) -> usize {
+    core::arch::naked_asm!("mov r8, rsp", "mov r9, rbp", "jmp {0}", sym xallocx_entry)
+}
+
+/// Resizes in place: when it succeeds, the block is recorded as released
+/// and allocated again at its new size.
+unsafe extern "C" fn xallocx_entry(
+    p: *mut c_void,
+    size: usize,
+    extra: usize,
+    flags: c_int,
+    sp: u64,
+    bp: u64,
+) -> usize {
+    if next::in_arena(p) {
+        return next::arena_size(p);
+    }
+    type Xallocx = unsafe extern "C" fn(*mut c_void, usize, usize, c_int) -> usize;
+    let t0 = trace_ns();
+    // SAFETY: the true signature.
+    let n = match unsafe { next::func::<Xallocx>(F::xallocx) } {
+        Some(f) => {
+            let _inner = Inner::enter();
+            // SAFETY: forwarding the caller's arguments.
+            unsafe { f(p, size, extra, flags) }
         }
+        // Without jemalloc nothing can be resized in place.
+        // SAFETY: a live block.
+        None => return unsafe { usable_size(F::malloc_usable_size, p) },
+    };
+    if n >= size {
+        let now = n.min(size.saturating_add(extra));
+        traced(|r| {
+            record_free(r, p, t0);
+            record_alloc(r, p, now, Some((sp, bp)));
+        });
+    }
+    n
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn sallocx(p: *mut c_void, flags: c_int) -> usize {
+    if next::in_arena(p) {
+        return next::arena_size(p);
+    }
+    type Sallocx = unsafe extern "C" fn(*mut c_void, c_int) -> usize;
+    // SAFETY: the true signature.
+    match unsafe { next::func::<Sallocx>(F::sallocx) } {
+        // SAFETY: forwarding the caller's arguments.
+        Some(f) => unsafe { f(p, flags) },
+        // SAFETY: same contract.
+        None => unsafe { usable_size(F::malloc_usable_size, p) },
     }
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn memalign(align: usize, size: usize) -> *mut c_void {
-    // SAFETY: glibc's own memalign.
-    let p = unsafe { __libc_memalign(align, size) };
-    traced(|r| record_alloc(r, p, size, None));
-    p
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn aligned_alloc(align: usize, size: usize) -> *mut c_void {
-    // C11 (and glibc ≥ 2.35): a non-power-of-two alignment fails with EINVAL.
-    if !align.is_power_of_two() {
-        // SAFETY: errno is thread-local.
-        unsafe { *libc::__errno_location() = libc::EINVAL };
-        return null_mut();
-    }
-    // SAFETY: glibc's own memalign with a valid alignment.
-    let p = unsafe { __libc_memalign(align, size) };
-    traced(|r| record_alloc(r, p, size, None));
-    p
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn posix_memalign(out: *mut *mut c_void, align: usize, size: usize) -> c_int {
-    if !align.is_multiple_of(core::mem::size_of::<usize>()) || !align.is_power_of_two() {
-        return libc::EINVAL;
-    }
-    // SAFETY: glibc's own memalign with a valid alignment.
-    let p = unsafe { __libc_memalign(align, size) };
-    if p.is_null() {
-        return libc::ENOMEM;
-    }
-    traced(|r| record_alloc(r, p, size, None));
-    // SAFETY: the caller passes a valid out pointer.
-    unsafe { *out = p };
-    0
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn valloc(size: usize) -> *mut c_void {
-    // SAFETY: glibc's own valloc.
-    let p = unsafe { __libc_valloc(size) };
-    traced(|r| record_alloc(r, p, size, None));
-    p
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn pvalloc(size: usize) -> *mut c_void {
-    // SAFETY: glibc's own pvalloc.
-    let p = unsafe { __libc_pvalloc(size) };
-    traced(|r| record_alloc(r, p, size, None));
-    p
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn dlopen(file: *const c_char, mode: c_int) -> *mut c_void {
-    let real = writer::REAL_DLOPEN.load(Ordering::Relaxed);
-    if real == 0 {
-        return null_mut();
-    }
-    // SAFETY: the address came from dlsym(RTLD_NEXT, "dlopen").
-    let real: writer::DlopenFn = unsafe { core::mem::transmute(real) };
-    // SAFETY: forwarding the caller's arguments.
-    let h = unsafe { real(file, mode) };
-    if !h.is_null() {
-        // SAFETY: the calling thread's own ring.
-        traced(|r| unsafe { crate::modules::rescan(r, trace_ns()) });
-    }
-    h
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn dlclose(h: *mut c_void) -> c_int {
-    let real = writer::REAL_DLCLOSE.load(Ordering::Relaxed);
-    if real == 0 {
-        return -1;
-    }
-    // SAFETY: the address came from dlsym(RTLD_NEXT, "dlclose").
-    let real: writer::DlcloseFn = unsafe { core::mem::transmute(real) };
-    // SAFETY: forwarding the caller's argument.
-    let rc = unsafe { real(h) };
-    // SAFETY: the calling thread's own ring.
-    traced(|r| unsafe { crate::modules::rescan(r, trace_ns()) });
-    rc
-}
-
-/// `_exit` skips atexit handlers and destructors, so the trace is flushed
-/// here (forked children and shells commonly leave this way). Not the
-/// runtimes' caches: the program chose not to clean up.
-#[no_mangle]
-pub unsafe extern "C" fn _exit(status: c_int) -> ! {
-    writer::final_flush(false);
-    loop {
-        // SAFETY: exit_group never returns.
-        unsafe { libc::syscall(libc::SYS_exit_group, status) };
+pub unsafe extern "C" fn nallocx(size: usize, flags: c_int) -> usize {
+    type Nallocx = unsafe extern "C" fn(usize, c_int) -> usize;
+    // SAFETY: the true signature.
+    match unsafe { next::func::<Nallocx>(F::nallocx) } {
+        // SAFETY: forwarding the caller's arguments.
+        Some(f) => unsafe { f(size, flags) },
+        None => size,
     }
 }
 
-/// C99's name for `_exit`.
+free_hook! {
+"C" "dallocx" dallocx = dallocx (flags: c_int) guard: true }
+free_hook! {
+"C" "sdallocx" sdallocx = sdallocx (size: usize, flags: c_int) guard: true }
+
+// --- tcmalloc's tc_* API -------------------------------------------------
+
+alloc_hook! {
+    "C" "tc_malloc" tc_malloc / tc_malloc_entry = tc_malloc (size: usize) ["rsi", "rdx"]
+    size: size, early: (size, MALLOC_ALIGN), guard: true, fallback: next::malloc(size)
+}
+alloc_hook! {
+    "C" "tc_malloc_skip_new_handler" tc_malloc_skip_new_handler
+    / tc_malloc_skip_new_handler_entry = tc_malloc_skip_new_handler (size: usize) ["rsi", "rdx"]
+    size: size, early: (size, MALLOC_ALIGN), guard: true, fallback: next::malloc(size)
+}
+alloc_hook! {
+    "C" "tc_calloc" tc_calloc / tc_calloc_entry = tc_calloc (n: usize, size: usize) ["rdx", "rcx"]
+    size: n.wrapping_mul(size),
+    early: (n.checked_mul(size).unwrap_or(usize::MAX), MALLOC_ALIGN), guard: true,
+    fallback: next::calloc(n, size)
+}
+alloc_hook! {
+    "C" "tc_memalign" tc_memalign / tc_memalign_entry = tc_memalign (align: usize, size: usize)
+    ["rdx", "rcx"]
+    size: size, early: (size, align), guard: true, fallback: next::memalign(align, size)
+}
+alloc_hook! {
+    "C" "tc_valloc" tc_valloc / tc_valloc_entry = tc_valloc (size: usize) ["rsi", "rdx"]
+    size: size, early: (size, 4096), guard: true, fallback: next::memalign(page_size(), size)
+}
+alloc_hook! {
+    "C" "tc_pvalloc" tc_pvalloc / tc_pvalloc_entry = tc_pvalloc (size: usize) ["rsi", "rdx"]
+    size: size, early: (size.next_multiple_of(4096), 4096), guard: true,
+    fallback: next::memalign(page_size(), size.next_multiple_of(page_size()))
+}
+alloc_hook! {
+    "C-unwind" "tc_new" tc_new / tc_new_entry = tc_new (size: usize) ["rsi", "rdx"]
+    size: size, early: (size, MALLOC_ALIGN), guard: true, fallback: new_fallback(size, 0)
+}
+alloc_hook! {
+    "C-unwind" "tc_newarray" tc_newarray / tc_newarray_entry = tc_newarray (size: usize)
+    ["rsi", "rdx"]
+    size: size, early: (size, MALLOC_ALIGN), guard: true, fallback: new_fallback(size, 0)
+}
+alloc_hook! {
+    "C" "tc_new_nothrow" tc_new_nothrow / tc_new_nothrow_entry = tc_new_nothrow
+    (size: usize, nothrow: *const c_void) ["rdx", "rcx"]
+    size: size, early: (size, MALLOC_ALIGN), guard: true,
+    fallback: { let _ = nothrow; next::malloc(size) }
+}
+alloc_hook! {
+    "C" "tc_newarray_nothrow" tc_newarray_nothrow / tc_newarray_nothrow_entry =
+    tc_newarray_nothrow (size: usize, nothrow: *const c_void) ["rdx", "rcx"]
+    size: size, early: (size, MALLOC_ALIGN), guard: true,
+    fallback: { let _ = nothrow; next::malloc(size) }
+}
+alloc_hook! {
+    "C-unwind" "tc_new_aligned" tc_new_aligned / tc_new_aligned_entry = tc_new_aligned
+    (size: usize, align: usize) ["rdx", "rcx"]
+    size: size, early: (size, align), guard: true, fallback: new_fallback(size, align)
+}
+alloc_hook! {
+    "C-unwind" "tc_newarray_aligned" tc_newarray_aligned / tc_newarray_aligned_entry =
+    tc_newarray_aligned (size: usize, align: usize) ["rdx", "rcx"]
+    size: size, early: (size, align), guard: true, fallback: new_fallback(size, align)
+}
+alloc_hook! {
+    "C" "tc_new_aligned_nothrow" tc_new_aligned_nothrow / tc_new_aligned_nothrow_entry =
+    tc_new_aligned_nothrow (size: usize, align: usize, nothrow: *const c_void) ["rcx", "r8"]
+    size: size, early: (size, align), guard: true,
+    fallback: { let _ = nothrow; next::memalign(align, size) }
+}
+alloc_hook! {
+    "C" "tc_newarray_aligned_nothrow" tc_newarray_aligned_nothrow
+    / tc_newarray_aligned_nothrow_entry = tc_newarray_aligned_nothrow
+    (size: usize, align: usize, nothrow: *const c_void) ["rcx", "r8"]
+    size: size, early: (size, align), guard: true,
+    fallback: { let _ = nothrow; next::memalign(align, size) }
+}
+
+#[unsafe(naked)]
 #[no_mangle]
-pub unsafe extern "C" fn _Exit(status: c_int) -> ! {
+pub unsafe extern "C" fn tc_realloc(p: *mut c_void, size: usize) -> *mut c_void {
+    core::arch::naked_asm!("mov rdx, rsp", "mov rcx, rbp", "jmp {0}", sym tc_realloc_entry)
+}
+
+unsafe extern "C" fn tc_realloc_entry(
+    p: *mut c_void,
+    size: usize,
+    sp: u64,
+    bp: u64,
+) -> *mut c_void {
+    // SAFETY: same contract as realloc.
+    unsafe { realloc_with(p, size, Some((sp, bp)), Realloc::Tc) }
+}
+
+#[unsafe(naked)]
+#[no_mangle]
+pub unsafe extern "C" fn tc_posix_memalign(
+    out: *mut *mut c_void,
+    align: usize,
+    size: usize,
+) -> c_int {
+    core::arch::naked_asm!("mov rcx, rsp", "mov r8, rbp", "jmp {0}", sym tc_posix_memalign_entry)
+}
+
+unsafe extern "C" fn tc_posix_memalign_entry(
+    out: *mut *mut c_void,
+    align: usize,
+    size: usize,
+    sp: u64,
+    bp: u64,
+) -> c_int {
     // SAFETY: same contract.
-    unsafe { _exit(status) }
+    unsafe { posix_memalign_with(F::tc_posix_memalign, out, align, size, Some((sp, bp))) }
 }
+
+#[no_mangle]
+pub unsafe extern "C" fn tc_malloc_size(p: *mut c_void) -> usize {
+    // SAFETY: same contract.
+    unsafe { usable_size(F::tc_malloc_size, p) }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn malloc_size(p: *mut c_void) -> usize {
+    // SAFETY: same contract.
+    unsafe { usable_size(F::malloc_size, p) }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn tc_nallocx(size: usize, flags: c_int) -> usize {
+    type Nallocx = unsafe extern "C" fn(usize, c_int) -> usize;
+    // SAFETY: the true signature.
+    match unsafe { next::func::<Nallocx>(F::tc_nallocx) } {
+        // SAFETY: forwarding the caller's arguments.
+        Some(f) => unsafe { f(size, flags) },
+        None => size,
+    }
+}
+
+free_hook! { "C" "tc_free" tc_free = tc_free () guard: true }
+free_hook! { "C" "tc_cfree" tc_cfree = tc_cfree () guard: true }
+free_hook! {
+"C" "tc_free_sized" tc_free_sized = tc_free_sized (size: usize) guard: true }
+free_hook! { "C" "tc_delete" tc_delete = tc_delete () guard: true }
+free_hook! {
+"C" "tc_deletearray" tc_deletearray = tc_deletearray () guard: true }
+free_hook! {
+"C" "tc_delete_sized" tc_delete_sized = tc_delete_sized (size: usize) guard: true }
+free_hook! {
+"C" "tc_deletearray_sized" tc_deletearray_sized = tc_deletearray_sized (size: usize)
+guard: true }
+free_hook! {
+"C" "tc_delete_nothrow" tc_delete_nothrow = tc_delete_nothrow (nothrow: *const c_void)
+guard: true }
+free_hook! {
+"C" "tc_deletearray_nothrow" tc_deletearray_nothrow = tc_deletearray_nothrow
+(nothrow: *const c_void) guard: true }
+free_hook! {
+"C" "tc_delete_aligned" tc_delete_aligned = tc_delete_aligned (align: usize)
+guard: true }
+free_hook! {
+"C" "tc_deletearray_aligned" tc_deletearray_aligned = tc_deletearray_aligned (align: usize)
+guard: true }
+free_hook! {
+"C" "tc_delete_sized_aligned" tc_delete_sized_aligned = tc_delete_sized_aligned
+(size: usize, align: usize) guard: true }
+free_hook! {
+"C" "tc_deletearray_sized_aligned" tc_deletearray_sized_aligned = tc_deletearray_sized_aligned
+(size: usize, align: usize) guard: true }
+free_hook! {
+"C" "tc_delete_aligned_nothrow" tc_delete_aligned_nothrow = tc_delete_aligned_nothrow
+(align: usize, nothrow: *const c_void) guard: true }
+free_hook! {
+"C" "tc_deletearray_aligned_nothrow" tc_deletearray_aligned_nothrow
+= tc_deletearray_aligned_nothrow (align: usize, nothrow: *const c_void) guard: true }
+
+// --- C++ operator new and delete -------------------------------------------
+//
+// The next definition is libstdc++'s (which calls malloc: not recorded
+// twice, the guard is held) or the one jemalloc and tcmalloc bring. The
+// throwing forms are "C-unwind": std::bad_alloc passes through them.
+
+/// operator new without any C++ runtime after us (nothing should call it
+/// then): the C library's block, or abort like an uncaught bad_alloc.
+unsafe fn new_fallback(size: usize, align: usize) -> *mut c_void {
+    // SAFETY: plain allocations.
+    let p = unsafe {
+        if align > MALLOC_ALIGN {
+            next::memalign(align, size.max(1))
+        } else {
+            next::malloc(size.max(1))
+        }
+    };
+    if p.is_null() {
+        crate::log(b"operator new: out of memory and no C++ runtime to throw std::bad_alloc");
+        // SAFETY: plain libc call.
+        unsafe { libc::abort() };
+    }
+    p
+}
+
+alloc_hook! {
+    "C-unwind" "_Znwm" operator_new / operator_new_entry = new (size: usize) ["rsi", "rdx"]
+    size: size, early: (size, MALLOC_ALIGN), guard: true, fallback: new_fallback(size, 0)
+}
+alloc_hook! {
+    "C-unwind" "_Znam" operator_new_array / operator_new_array_entry = new_array (size: usize)
+    ["rsi", "rdx"]
+    size: size, early: (size, MALLOC_ALIGN), guard: true, fallback: new_fallback(size, 0)
+}
+alloc_hook! {
+    "C" "_ZnwmRKSt9nothrow_t" operator_new_nothrow / operator_new_nothrow_entry = new_nothrow
+    (size: usize, nothrow: *const c_void) ["rdx", "rcx"]
+    size: size, early: (size, MALLOC_ALIGN), guard: true,
+    fallback: { let _ = nothrow; next::malloc(size.max(1)) }
+}
+alloc_hook! {
+    "C" "_ZnamRKSt9nothrow_t" operator_new_array_nothrow / operator_new_array_nothrow_entry =
+    new_array_nothrow (size: usize, nothrow: *const c_void) ["rdx", "rcx"]
+    size: size, early: (size, MALLOC_ALIGN), guard: true,
+    fallback: { let _ = nothrow; next::malloc(size.max(1)) }
+}
+alloc_hook! {
+    "C-unwind" "_ZnwmSt11align_val_t" operator_new_aligned / operator_new_aligned_entry =
+    new_aligned (size: usize, align: usize) ["rdx", "rcx"]
+    size: size, early: (size, align), guard: true, fallback: new_fallback(size, align)
+}
+alloc_hook! {
+    "C-unwind" "_ZnamSt11align_val_t" operator_new_array_aligned
+    / operator_new_array_aligned_entry = new_array_aligned (size: usize, align: usize)
+    ["rdx", "rcx"]
+    size: size, early: (size, align), guard: true, fallback: new_fallback(size, align)
+}
+alloc_hook! {
+    "C" "_ZnwmSt11align_val_tRKSt9nothrow_t" operator_new_aligned_nothrow
+    / operator_new_aligned_nothrow_entry = new_aligned_nothrow
+    (size: usize, align: usize, nothrow: *const c_void) ["rcx", "r8"]
+    size: size, early: (size, align), guard: true,
+    fallback: { let _ = nothrow; next::memalign(align, size.max(1)) }
+}
+alloc_hook! {
+    "C" "_ZnamSt11align_val_tRKSt9nothrow_t" operator_new_array_aligned_nothrow
+    / operator_new_array_aligned_nothrow_entry = new_array_aligned_nothrow
+    (size: usize, align: usize, nothrow: *const c_void) ["rcx", "r8"]
+    size: size, early: (size, align), guard: true,
+    fallback: { let _ = nothrow; next::memalign(align, size.max(1)) }
+}
+
+free_hook! { "C" "_ZdlPv" operator_delete = delete () guard: true }
+free_hook! {
+"C" "_ZdaPv" operator_delete_array = delete_array () guard: true }
+free_hook! {
+"C" "_ZdlPvm" operator_delete_sized = delete_sized (size: usize) guard: true }
+free_hook! {
+"C" "_ZdaPvm" operator_delete_array_sized = delete_array_sized (size: usize) guard: true }
+free_hook! {
+"C" "_ZdlPvRKSt9nothrow_t" operator_delete_nothrow = delete_nothrow
+(nothrow: *const c_void) guard: true }
+free_hook! {
+"C" "_ZdaPvRKSt9nothrow_t" operator_delete_array_nothrow = delete_array_nothrow
+(nothrow: *const c_void) guard: true }
+free_hook! {
+"C" "_ZdlPvSt11align_val_t" operator_delete_aligned = delete_aligned (align: usize)
+guard: true }
+free_hook! {
+"C" "_ZdaPvSt11align_val_t" operator_delete_array_aligned = delete_array_aligned
+(align: usize) guard: true }
+free_hook! {
+"C" "_ZdlPvmSt11align_val_t" operator_delete_sized_aligned = delete_sized_aligned
+(size: usize, align: usize) guard: true }
+free_hook! {
+"C" "_ZdaPvmSt11align_val_t" operator_delete_array_sized_aligned = delete_array_sized_aligned
+(size: usize, align: usize) guard: true }
+free_hook! {
+"C" "_ZdlPvSt11align_val_tRKSt9nothrow_t" operator_delete_aligned_nothrow
+= delete_aligned_nothrow (align: usize, nothrow: *const c_void) guard: true }
+free_hook! {
+"C" "_ZdaPvSt11align_val_tRKSt9nothrow_t" operator_delete_array_aligned_nothrow
+= delete_array_aligned_nothrow (align: usize, nothrow: *const c_void) guard: true }

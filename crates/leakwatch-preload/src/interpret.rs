@@ -1,6 +1,6 @@
 //! The writer thread's interpreter: turns the threads' raw ring records
 //! (timestamps, addresses, per-thread stack ids) into the file's record
-//! stream (format version 3, see `leakwatch_trace::format`), which holds
+//! stream (format version 4, see `leakwatch_trace::format`), which holds
 //! only allocation classes, and compresses it as one zstd stream.
 //!
 //! Pairing frees with allocations needs the events of every address in
@@ -32,7 +32,11 @@
 //! threads' relative timing is lost (the peak is exact to a tick).
 //!
 //! Runs with DRAIN_LOCK held and the hook guard set: its own allocations go
-//! to glibc untraced.
+//! to the allocator untraced. They may fail (a program that runs out of
+//! memory): every table grows with `try_reserve`, and a failure ends the
+//! trace with a LOST record instead of aborting the program. The buffers
+//! and the compressor are allocated, and the compressor warmed up, at
+//! start-up.
 
 use core::hash::{BuildHasherDefault, Hasher};
 use core::sync::atomic::Ordering;
@@ -42,7 +46,10 @@ use std::collections::{BinaryHeap, HashMap};
 use zstd::zstd_safe::{zstd_sys::ZSTD_EndDirective, CCtx, CParameter, InBuffer, OutBuffer};
 
 use crate::ring::{self, Ring};
-use crate::{REC_ALLOC, REC_END, REC_FREE, REC_MODULE, REC_STACK, REC_THREAD, REC_UNLOAD};
+use crate::{
+    REC_ALLOC, REC_END, REC_FREE, REC_LOST, REC_LSANSUPP, REC_MODULE, REC_NODE, REC_PHASE,
+    REC_STACK, REC_THREAD, REC_UNLOAD,
+};
 
 /// Output-only records (see `leakwatch_trace::format`).
 const REC_CLASS: u8 = 8;
@@ -57,12 +64,26 @@ const TICK_NS: u64 = 10_000_000;
 /// is a few bytes per event).
 const ZSTD_LEVEL: i32 = 3;
 /// Write a chunk early past this many raw bytes (the reader refuses
-/// chunks over 64 MiB).
-const CHUNK_RAW_MAX: usize = 8 << 20;
+/// chunks over 64 MiB). Its buffers are reserved at start-up.
+const CHUNK_RAW_MAX: usize = 2 << 20;
+/// Raw bytes a chunk may pass CHUNK_RAW_MAX by before it is cut (one
+/// CONSUME_EVERY batch of events), also reserved at start-up.
+const CHUNK_SLACK: usize = 1 << 20;
 /// Publish tails (so producers waiting on a full ring go on) this often.
 const CONSUME_EVERY: u32 = 4096;
-/// Longest stack accepted from a ring (the unwinder writes far fewer).
-const MAX_FRAMES: u64 = 4096;
+/// Frames kept per output stack (the innermost ones).
+const MAX_OUT_FRAMES: usize = 128;
+/// The parent of an outermost frame's node.
+const ROOT: u32 = u32::MAX;
+/// A node whose output stack is not defined yet.
+const UNDEFINED: u32 = u32::MAX;
+
+/// A node of the global stack tree.
+struct GNode {
+    parent: u32,
+    ip: u64,
+    stack: u32,
+}
 
 /// Multiplicative hash for addresses and small keys: one multiply, then
 /// the high bits folded down (addresses' low bits are always zero).
@@ -119,6 +140,13 @@ enum Kind {
     },
     Thread {
         tid: u64,
+    },
+    Phase {
+        kind: u64,
+    },
+    /// The record's bytes from `body` to its end are copied as they are.
+    LsanSupp {
+        body: u64,
     },
     End,
 }
@@ -181,6 +209,25 @@ impl Dec<'_> {
     }
 }
 
+/// Makes room for `n` more elements without aborting when memory is out.
+#[inline]
+fn room<T>(v: &mut Vec<T>, n: usize) -> Result<(), Fail> {
+    if v.capacity() - v.len() >= n {
+        return Ok(());
+    }
+    v.try_reserve(n).map_err(|_| Fail::NoMemory)
+}
+
+/// Room for one more entry in a map.
+#[inline]
+fn map_room<K: Eq + core::hash::Hash, V>(m: &mut Map<K, V>) -> Result<(), Fail> {
+    if m.capacity() > m.len() {
+        return Ok(());
+    }
+    m.try_reserve(1).map_err(|_| Fail::NoMemory)
+}
+
+/// Appends a varint; the caller made room (10 bytes at most).
 #[inline]
 fn put(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
@@ -222,6 +269,10 @@ pub struct Interp {
     mark: u64,
     peak_in_tick: bool,
     stacks: Map<Box<[u64]>, u32>,
+    /// The stack tree of all rings: a node is a frame under its caller's
+    /// node, with the output stack it ends (once an allocation used it).
+    gnodes: Vec<GNode>,
+    trie: Map<(u32, u64), u32>,
     frames: Vec<u64>,
     /// STACK and CLASS definitions not yet written: they go before the
     /// groups that use them.
@@ -238,12 +289,17 @@ pub struct Interp {
     cctx: CCtx<'static>,
     seq: u32,
     heads: Vec<(u64, u64)>,
+    heap: BinaryHeap<Reverse<(u64, u32)>>,
 }
 
 /// Why a drain stopped early.
 pub enum Fail {
     Write,
+    /// The fd no longer is the trace file, which cannot be reopened.
+    Fd,
     Compress,
+    /// An allocation failed (the program exhausted memory).
+    NoMemory,
     /// The ring held a record the hooks never write: a tracer bug.
     Corrupt,
 }
@@ -253,6 +309,35 @@ impl Interp {
         let mut cctx = CCtx::try_create()?;
         cctx.set_parameter(CParameter::CompressionLevel(ZSTD_LEVEL))
             .ok()?;
+        // Warm the compressor up: its workspace is allocated on first use,
+        // then kept across the session reset.
+        let mut scratch = vec![0u8; 4096];
+        let mut sink = Vec::new();
+        sink.try_reserve(zstd::zstd_safe::compress_bound(scratch.len()) + 64)
+            .ok()?;
+        scratch
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, b)| *b = i as u8);
+        {
+            let mut input = InBuffer::around(&scratch);
+            let mut output = OutBuffer::around(&mut sink);
+            cctx.compress_stream2(&mut output, &mut input, ZSTD_EndDirective::ZSTD_e_end)
+                .ok()?;
+        }
+        cctx.reset(zstd::zstd_safe::ResetDirective::SessionOnly)
+            .ok()?;
+        let mut raw = Vec::new();
+        raw.try_reserve(CHUNK_RAW_MAX + CHUNK_SLACK).ok()?;
+        let mut out = Vec::new();
+        out.try_reserve(zstd::zstd_safe::compress_bound(CHUNK_RAW_MAX + CHUNK_SLACK) + 64)
+            .ok()?;
+        let mut live: Map<u64, u64> = Map::default();
+        live.try_reserve(1 << 14).ok()?;
+        let mut heads = Vec::new();
+        heads.try_reserve(64).ok()?;
+        let mut heap = BinaryHeap::new();
+        heap.try_reserve(64).ok()?;
         Some(Interp {
             slots: Vec::new(),
             live: Map::default(),
@@ -264,29 +349,57 @@ impl Interp {
             mark: 0,
             peak_in_tick: false,
             stacks: Map::default(),
+            gnodes: Vec::new(),
+            trie: Map::default(),
             frames: Vec::new(),
             defs: Vec::new(),
             dirty: Vec::new(),
             now: 0,
             tick_end: TICK_NS,
             unmatched: 0,
-            raw: Vec::new(),
-            out: Vec::new(),
+            raw,
+            out,
             cctx,
             seq: 0,
-            heads: Vec::new(),
+            heads,
+            heap,
         })
     }
 
-    /// Processes what the rings hold and writes it to `fd` as one chunk
+    /// Notes that `n` events were lost for `reason` (LOST record).
+    pub fn lost(&mut self, reason: u64, n: u64) {
+        if room(&mut self.raw, 24).is_ok() {
+            self.raw.push(REC_LOST);
+            put(&mut self.raw, reason);
+            put(&mut self.raw, n);
+        }
+    }
+
+    /// Writes what is pending, then a LOST record, at once (the trace ends
+    /// here: out of memory, or records that came too late at exit).
+    pub fn write_lost(&mut self, reason: u64, n: u64) {
+        let _ = self.write_chunk();
+        // Written chunks leave `raw` empty with its start-up capacity.
+        self.raw.clear();
+        self.lost(reason, n);
+        let _ = self.write_chunk();
+    }
+
+    /// Processes what the rings hold and writes it as one chunk
     /// (more if large). `last`: the final flush, process everything.
     /// Rings whose thread is gone are freed once processed when `reap`.
-    pub fn drain(&mut self, fd: i32, last: bool, reap: bool) -> Result<(), Fail> {
+    pub fn drain(&mut self, last: bool, reap: bool) -> Result<(), Fail> {
         let n = ring::count();
         if self.slots.len() < n {
+            let more = n - self.slots.len();
+            room(&mut self.slots, more)?;
             self.slots.resize_with(n, Slot::default);
         }
         self.heads.clear();
+        room(&mut self.heads, n)?;
+        if self.heap.capacity() < n {
+            self.heap.try_reserve(n).map_err(|_| Fail::NoMemory)?;
+        }
         for i in 0..n {
             // SAFETY: rings are never unmapped.
             let a = unsafe { ring::get(i).as_ref() }.map_or(0, Ring::head);
@@ -302,7 +415,28 @@ impl Interp {
                 }
             }
         }
-        let mut heap: BinaryHeap<Reverse<(u64, u32)>> = BinaryHeap::new();
+        let mut heap = core::mem::take(&mut self.heap);
+        heap.clear();
+        let res = self.merge(&mut heap, n);
+        self.heap = heap;
+        res?;
+        self.flush_groups()?;
+        if self.unmatched > 0 {
+            room(&mut self.raw, 16)?;
+            self.raw.push(REC_UNMATCHED);
+            put(&mut self.raw, self.unmatched);
+            self.unmatched = 0;
+        }
+        self.consume(n);
+        if reap {
+            self.reap(n);
+        }
+        self.write_chunk()
+    }
+
+    /// Merges the rings' processable records by timestamp (see the module
+    /// documentation).
+    fn merge(&mut self, heap: &mut BinaryHeap<Reverse<(u64, u32)>>, n: usize) -> Result<(), Fail> {
         let mut barrier = u64::MAX;
         for i in 0..n {
             match self.refill(i)? {
@@ -336,22 +470,12 @@ impl Interp {
                 if self.raw.len() + self.defs.len() > CHUNK_RAW_MAX
                     || self.group_bytes() > CHUNK_RAW_MAX
                 {
-                    self.flush_groups();
-                    self.write_chunk(fd)?;
+                    self.flush_groups()?;
+                    self.write_chunk()?;
                 }
             }
         }
-        self.flush_groups();
-        if self.unmatched > 0 {
-            self.raw.push(REC_UNMATCHED);
-            put(&mut self.raw, self.unmatched);
-            self.unmatched = 0;
-        }
-        self.consume(n);
-        if reap {
-            self.reap(n);
-        }
-        self.write_chunk(fd)
+        Ok(())
     }
 
     /// Publishes every ring's processed position as its tail.
@@ -428,8 +552,8 @@ impl Interp {
                         let dptr = d.i().ok_or(Fail::Corrupt)?;
                         (dts, dptr, Kind::Free)
                     }
-                    REC_STACK => {
-                        self.stack(&mut d, i)?;
+                    REC_NODE => {
+                        self.node(&mut d, i)?;
                         self.slots[i].pos = d.pos;
                         continue;
                     }
@@ -459,6 +583,21 @@ impl Interp {
                         (dts, 0, Kind::Thread { tid })
                     }
                     REC_END => (d.u().ok_or(Fail::Corrupt)?, 0, Kind::End),
+                    REC_PHASE => {
+                        let dts = d.u().ok_or(Fail::Corrupt)?;
+                        let kind = d.u().ok_or(Fail::Corrupt)?;
+                        (dts, 0, Kind::Phase { kind })
+                    }
+                    REC_LSANSUPP => {
+                        let dts = d.u().ok_or(Fail::Corrupt)?;
+                        let body = d.pos;
+                        let len = d.u().ok_or(Fail::Corrupt)?;
+                        if len > d.end - d.pos {
+                            return Err(Fail::Corrupt);
+                        }
+                        d.pos += len;
+                        (dts, 0, Kind::LsanSupp { body })
+                    }
                     _ => return Err(Fail::Corrupt),
                 };
                 let s = &mut self.slots[i];
@@ -479,24 +618,69 @@ impl Interp {
         })
     }
 
-    /// Absorbs a STACK record: maps the ring's id to a global stack,
-    /// defining it in the output the first time its content is seen.
-    fn stack(&mut self, d: &mut Dec<'_>, i: usize) -> Result<(), Fail> {
-        let id = d.u().ok_or(Fail::Corrupt)?;
-        let n = d.u().ok_or(Fail::Corrupt)?;
-        if id != self.slots[i].local.len() as u64 || n > MAX_FRAMES {
-            return Err(Fail::Corrupt);
-        }
-        self.frames.clear();
-        let mut prev = 0i64;
-        for _ in 0..n {
-            prev = prev.wrapping_add(d.i().ok_or(Fail::Corrupt)?);
-            self.frames.push(prev as u64);
-        }
-        let g = match self.stacks.get(&self.frames[..]) {
+    /// Absorbs a NODE record: maps the ring's node to the global stack
+    /// tree's node for the same frame under the same caller.
+    fn node(&mut self, d: &mut Dec<'_>, i: usize) -> Result<(), Fail> {
+        let parent = d.u().ok_or(Fail::Corrupt)?;
+        let dip = d.i().ok_or(Fail::Corrupt)?;
+        let (gparent, parent_ip) = match parent {
+            0 => (ROOT, 0),
+            p => {
+                let g = *self.slots[i]
+                    .local
+                    .get(p as usize - 1)
+                    .ok_or(Fail::Corrupt)?;
+                (g, self.gnodes[g as usize].ip)
+            }
+        };
+        let ip = (parent_ip as i64).wrapping_add(dip) as u64;
+        room(&mut self.slots[i].local, 1)?;
+        let g = match self.trie.get(&(gparent, ip)) {
             Some(&g) => g,
             None => {
-                let g = self.stacks.len() as u32;
+                map_room(&mut self.trie)?;
+                room(&mut self.gnodes, 1)?;
+                let g = self.gnodes.len() as u32;
+                self.gnodes.push(GNode {
+                    parent: gparent,
+                    ip,
+                    stack: UNDEFINED,
+                });
+                self.trie.insert((gparent, ip), g);
+                g
+            }
+        };
+        self.slots[i].local.push(g);
+        Ok(())
+    }
+
+    /// The output stack id of global node `g` (its frames, innermost
+    /// first), defining the stack in the output the first time its
+    /// content is seen.
+    fn stack_of(&mut self, g: u32) -> Result<u32, Fail> {
+        let known = self.gnodes[g as usize].stack;
+        if known != UNDEFINED {
+            return Ok(known);
+        }
+        self.frames.clear();
+        room(&mut self.frames, MAX_OUT_FRAMES)?;
+        let mut at = g;
+        while at != ROOT && self.frames.len() < MAX_OUT_FRAMES {
+            let n = &self.gnodes[at as usize];
+            self.frames.push(n.ip);
+            at = n.parent;
+        }
+        let n = self.frames.len() as u64;
+        let id = match self.stacks.get(&self.frames[..]) {
+            Some(&id) => id,
+            None => {
+                map_room(&mut self.stacks)?;
+                room(&mut self.defs, 16 + 10 * n as usize)?;
+                let mut key = Vec::new();
+                key.try_reserve_exact(self.frames.len())
+                    .map_err(|_| Fail::NoMemory)?;
+                key.extend_from_slice(&self.frames);
+                let id = self.stacks.len() as u32;
                 self.defs.push(REC_STACK);
                 put(&mut self.defs, n);
                 let mut prev = 0i64;
@@ -506,13 +690,12 @@ impl Interp {
                     put(&mut self.defs, ((z << 1) ^ (z >> 63)) as u64);
                     prev = ip;
                 }
-                self.stacks
-                    .insert(self.frames.clone().into_boxed_slice(), g);
-                g
+                self.stacks.insert(key.into_boxed_slice(), id);
+                id
             }
         };
-        self.slots[i].local.push(g);
-        Ok(())
+        self.gnodes[g as usize].stack = id;
+        Ok(id)
     }
 
     /// Writes the groups (after pending definitions), in slot order. When
@@ -520,7 +703,9 @@ impl Interp {
     /// it stood at that moment and a PEAK record put between the two
     /// halves: the records before it are exactly those processed up to the
     /// peak, so the reader sees the peak's true size and holders.
-    fn flush_groups(&mut self) {
+    fn flush_groups(&mut self) -> Result<(), Fail> {
+        let need = self.defs.len() + self.group_bytes() + 1;
+        room(&mut self.raw, need)?;
         self.raw.extend_from_slice(&self.defs);
         self.defs.clear();
         self.dirty.sort_unstable();
@@ -542,12 +727,15 @@ impl Interp {
             s.mark = u64::MAX;
         }
         self.dirty.clear();
+        Ok(())
     }
 
-    /// The group of slot `i`, marked dirty.
+    /// The group of slot `i`, marked dirty, with room for `need` bytes.
     #[inline]
-    fn group(&mut self, i: usize) -> &mut Vec<u8> {
+    fn group(&mut self, i: usize, need: usize) -> Result<&mut Vec<u8>, Fail> {
+        room(&mut self.dirty, 1)?;
         let s = &mut self.slots[i];
+        room(&mut s.group, need)?;
         if s.group.is_empty() {
             self.dirty.push(i as u32);
         }
@@ -557,19 +745,21 @@ impl Interp {
             s.split = s.group.len();
             s.mark = self.mark;
         }
-        &mut s.group
+        Ok(&mut s.group)
     }
 
     /// Moves the stream's clock to `ts` when it enters a new tick (or
     /// always, with `exact`), writing the groups of the tick that ends.
-    fn advance(&mut self, ts: u64, exact: bool) {
+    fn advance(&mut self, ts: u64, exact: bool) -> Result<(), Fail> {
         if ts >= self.tick_end || (exact && ts > self.now) {
-            self.flush_groups();
+            self.flush_groups()?;
+            room(&mut self.raw, 16)?;
             self.raw.push(REC_TIME);
             put(&mut self.raw, ts - self.now);
             self.now = ts;
             self.tick_end = (ts / TICK_NS + 1) * TICK_NS;
         }
+        Ok(())
     }
 
     /// Writes a FREE for a live block (packed as by `pack`) in the group of
@@ -578,14 +768,15 @@ impl Interp {
     /// blocks' lives exactly (a free by another thread would otherwise
     /// count after all of this tick's allocations).
     #[inline]
-    fn free(&mut self, i: usize, v: u64) {
+    fn free(&mut self, i: usize, v: u64) -> Result<(), Fail> {
         let class = v as u32;
         let bytes = self.class_bytes.get(class as usize).copied().unwrap_or(0);
         self.total = self.total.saturating_sub(bytes);
         let from = (v >> 32) as usize;
-        let g = self.group(if from < self.slots.len() { from } else { i });
+        let g = self.group(if from < self.slots.len() { from } else { i }, 12)?;
         g.push(REC_FREE);
         put(g, class as u64);
+        Ok(())
     }
 
     /// Processes slot `i`'s peeked record.
@@ -598,13 +789,18 @@ impl Interp {
         s.prev_ts = p.ts;
         s.prev_ptr = p.ptr;
         // Late records (a preempted thread) join the current tick.
-        self.advance(p.ts, matches!(p.kind, Kind::End));
+        self.advance(p.ts, matches!(p.kind, Kind::End))?;
         match p.kind {
             Kind::Alloc { size, stack } => {
-                let stack = *usize::try_from(stack)
+                let node = *usize::try_from(stack)
                     .ok()
                     .and_then(|id| self.slots[i].local.get(id))
                     .ok_or(Fail::Corrupt)?;
+                let stack = self.stack_of(node)?;
+                map_room(&mut self.classes)?;
+                map_room(&mut self.live)?;
+                room(&mut self.defs, 24)?;
+                room(&mut self.class_bytes, 1)?;
                 let next = self.classes.len() as u32;
                 let class = *self.classes.entry((stack, size)).or_insert_with(|| {
                     self.defs.push(REC_CLASS);
@@ -615,9 +811,9 @@ impl Interp {
                 });
                 if let Some(old) = self.live.insert(p.ptr, pack(class, i)) {
                     // Freed behind the tracer's back: the old block is gone.
-                    self.free(i, old);
+                    self.free(i, old)?;
                 }
-                let g = self.group(i);
+                let g = self.group(i, 12)?;
                 g.push(REC_ALLOC);
                 put(g, class as u64);
                 self.total = self.total.saturating_add(self.class_bytes[class as usize]);
@@ -628,41 +824,57 @@ impl Interp {
                 }
             }
             Kind::Free => match self.live.remove(&p.ptr) {
-                Some(old) => self.free(i, old),
+                Some(old) => self.free(i, old)?,
                 None => self.unmatched += 1,
             },
             Kind::Module { body } => {
                 // SAFETY: rings are never unmapped.
                 let r = unsafe { ring::get(i).as_ref() }.ok_or(Fail::Corrupt)?;
-                let g = self.group(i);
+                let g = self.group(i, 1 + (p.end - body) as usize)?;
                 g.push(REC_MODULE);
                 for pos in body..p.end {
                     g.push(r.byte(pos));
                 }
             }
             Kind::Unload { base } => {
-                let g = self.group(i);
+                let g = self.group(i, 12)?;
                 g.push(REC_UNLOAD);
                 put(g, base);
             }
             Kind::Thread { tid } => {
-                let g = self.group(i);
+                let g = self.group(i, 12)?;
                 g.push(REC_THREAD);
                 put(g, tid);
             }
-            Kind::End => self.group(i).push(REC_END),
+            Kind::Phase { kind } => {
+                let g = self.group(i, 12)?;
+                g.push(REC_PHASE);
+                put(g, kind);
+            }
+            Kind::LsanSupp { body } => {
+                // SAFETY: rings are never unmapped.
+                let r = unsafe { ring::get(i).as_ref() }.ok_or(Fail::Corrupt)?;
+                let g = self.group(i, 1 + (p.end - body) as usize)?;
+                g.push(REC_LSANSUPP);
+                for pos in body..p.end {
+                    g.push(r.byte(pos));
+                }
+            }
+            Kind::End => self.group(i, 1)?.push(REC_END),
         }
         Ok(())
     }
 
     /// Compresses `raw` into the stream, flushed, and writes it as a chunk.
-    fn write_chunk(&mut self, fd: i32) -> Result<(), Fail> {
+    fn write_chunk(&mut self) -> Result<(), Fail> {
         if self.raw.is_empty() {
             return Ok(());
         }
         self.out.clear();
-        self.out
-            .reserve(zstd::zstd_safe::compress_bound(self.raw.len()) + 64);
+        room(
+            &mut self.out,
+            zstd::zstd_safe::compress_bound(self.raw.len()) + 64,
+        )?;
         self.out.extend_from_slice(&[0; 12]);
         let mut input = InBuffer::around(&self.raw);
         let mut output = OutBuffer::around_pos(&mut self.out, 12);
@@ -685,10 +897,6 @@ impl Interp {
         self.out[8..12].copy_from_slice(&(self.raw.len() as u32).to_le_bytes());
         self.seq += 1;
         self.raw.clear();
-        if crate::writer::write_all(fd, &self.out) {
-            Ok(())
-        } else {
-            Err(Fail::Write)
-        }
+        crate::writer::write_trace(&self.out)
     }
 }

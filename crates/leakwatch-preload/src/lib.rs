@@ -1,14 +1,16 @@
 //! `libleakwatch_preload.so`: the allocation tracer that `leakwatch trace`
 //! injects with `LD_PRELOAD`.
 //!
-//! Every allocation function of the C library is interposed. Each hook calls
-//! glibc's own implementation through its internal entry points
-//! (`__libc_malloc`, ...), so no `dlsym` is needed at start-up, then appends a
-//! small varint-encoded record to the calling thread's own ring buffer. A
-//! background thread drains the rings into the trace file every few
-//! milliseconds; nothing on the hot path takes a lock or allocates, and a
-//! thread-local guard sends every allocation made while a hook is running
-//! (including the tracer's own) straight to glibc untraced.
+//! Every allocation function of the C library, C++'s `operator new` and
+//! `delete`, and jemalloc's and tcmalloc's own entry points are interposed.
+//! Each hook calls the next definition of its function (`next`: glibc's, or
+//! the allocator the program brought), then appends a small varint-encoded
+//! record to the calling thread's own ring buffer. Tracing starts at the
+//! first allocation in the process. A background thread drains the rings
+//! into the trace file every few milliseconds; nothing on the hot path takes
+//! a lock or allocates, and a thread-local guard sends every allocation made
+//! while a hook is running (including the tracer's own) straight to the
+//! allocator untraced.
 //!
 //! The file layout is documented in `leakwatch-trace`'s `format` module; the
 //! constants below must stay in step with it.
@@ -17,19 +19,25 @@
 
 #![allow(clippy::missing_safety_doc)]
 
+mod elf;
+pub mod got;
 mod hooks;
+mod interposers;
 mod interpret;
 mod memo;
 mod modules;
+mod next;
+mod process;
 mod ring;
 mod unwind;
 mod writer;
 
 pub use hooks::*;
+pub use process::*;
 
 /// Trace file magic and version (see `leakwatch_trace::format`).
 pub(crate) const MAGIC: &[u8; 8] = b"LWTRACE\0";
-pub(crate) const VERSION: u32 = 3;
+pub(crate) const VERSION: u32 = 4;
 
 pub(crate) const REC_ALLOC: u8 = 1;
 pub(crate) const REC_FREE: u8 = 2;
@@ -38,6 +46,14 @@ pub(crate) const REC_MODULE: u8 = 4;
 pub(crate) const REC_UNLOAD: u8 = 5;
 pub(crate) const REC_THREAD: u8 = 6;
 pub(crate) const REC_END: u8 = 7;
+pub(crate) const REC_LOST: u8 = 12;
+pub(crate) const REC_PHASE: u8 = 13;
+pub(crate) const REC_LSANSUPP: u8 = 14;
+/// Ring-only record (never in the file): a stack node, `parent+1 dip`, the
+/// frame at return address parent's + dip called from node `parent` (0:
+/// none, the outermost frame). Node ids count from 0 per ring; an ALLOC's
+/// stack id in the ring is the node of its innermost frame.
+pub(crate) const REC_NODE: u8 = 0x40;
 
 /// Writes a message to stderr without allocating.
 pub(crate) fn log(msg: &[u8]) {

@@ -1,42 +1,51 @@
-//! Memoized unwinds from a hook's entry.
+//! Incremental unwinding: each thread remembers its previous stack frame
+//! by frame, and a new capture re-unwinds only the frames that changed.
 //!
-//! Programs allocate from a few hot call paths over and over, and unwinding
-//! the same dozen frames each time was half of the tracer's cost. An unwind
-//! started at the hook's caller is a pure function of the caller's return
-//! address, sp and bp, the stack bounds, the registered modules, and the
-//! stack words it reads. So a thread keeps, per recent call path, the stack
-//! words its result depended on; when they all still hold the same values
-//! the stack id is reused after a few loads and compares per frame.
+//! Consecutive allocations of a thread share most of their stack: only the
+//! frames near the top differ. So the memo keeps the last unwind as a list
+//! of frames, outermost first (the outer part stays at the same positions
+//! from one capture to the next, so nothing is copied), each with the
+//! registers it was unwound from, the stack words its unwind step read,
+//! and the ring's stack node of the frames from the outermost down to it. A new capture
+//! unwinds from the hook's caller; whenever a frame has the same return
+//! address and stack pointer as a remembered one, the remembered step is
+//! reused if every word it read still holds the same value (and its frame
+//! pointer is the same, when the step depends on it): an unwind step is a
+//! pure function of those, the unwinder's rules and the stack bounds, which
+//! are part of the memo's identity. A step whose words changed (a frame
+//! that returned and was called again) is re-executed, and the matching
+//! goes on above it. So the CFI rules run only for frames that changed;
+//! the frames that did not cost a few loads and compares each. Stacks are
+//! written into the ring as a tree of nodes (a frame and the node of its
+//! caller), so only the frames above the lowest change get new nodes, and
+//! an allocation names the node of its innermost frame: nothing per event
+//! grows with the depth but those loads and compares.
 //!
-//! Not every word read matters: frames pop callee-saved registers that hold
-//! the program's data (a loop counter in rbx or rbp), and those change on
-//! every call. While recording, each frame step is therefore replayed with
-//! each word it read (and its incoming bp) perturbed: a word that changes
-//! the step's return address, stack pointer, outcome or later reads is
-//! needed; one that only changes the restored bp matters only if a later
-//! step's result depends on bp (a frame-pointer frame); the rest (popped
-//! rbx, r12...) are ignored. framehop tracks only ip, sp and bp, so these
-//! are all the ways a word can influence the unwind.
+//! Which steps depend on the frame pointer is seen when a step is
+//! executed: framehop's x86-64 rules read the stack relative to sp, except
+//! the frame-pointer rule, which reads [bp] and [bp + 8]. A step either
+//! restores the caller's frame
+//! pointer from a word it read (the saved bp) or passes it through, and the
+//! frame pointer is carried along the reused steps accordingly, so each
+//! step that depends on it is checked against its true value.
+//!
+//! Memory is keyed by stack addresses and return addresses as they are, no
+//! table indexed by them: the cost does not depend on where the loader
+//! put the modules.
 
 use framehop::x86_64::UnwindRegsX86_64;
 use framehop::{FrameAddress, Unwinder};
 
+use crate::ring::Ring;
 use crate::unwind::{Cache, Fast, MAX_FRAMES};
 
-/// Memoized call paths per thread: sets of WAYS entries. Several paths
-/// often share a key (callers of one function at the same depth), so a set
-/// holds a few of them.
-const SETS: usize = 16;
-const WAYS: usize = 4;
-/// Most needed words one memoized unwind may have.
-const WORDS: usize = 128;
-/// Most words an unwind may read while being recorded.
-const RECORDED: usize = 384;
-/// Most reads one frame step may make and still be analysed.
-const STEP_READS: usize = 16;
-/// Flips high bits: any address computed from a perturbed word leaves the
-/// stack, so a dependence always shows.
-const POISON: u64 = 0x5A5A_5A00_0000_0000;
+/// Frames remembered (stacks deeper than this are unwound in full each
+/// time, keeping their innermost MAX_FRAMES).
+const DEPTH: usize = 512;
+/// Words one step may read and still be remembered.
+const STEP_WORDS: usize = 4;
+/// Marks a `refs` entry naming a frame in `fresh`.
+const NEW: u16 = 0x8000;
 
 /// Everything an unwind from a hook entry depends on besides stack words.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -54,7 +63,7 @@ pub struct Key {
 
 impl Key {
     /// The key of an unwind from a hook entry `(sp, bp)` on the thread's
-    /// `stack`, or None when there is no fast unwinder or sp is not on it.
+    /// `stack`, or None when sp is not on it.
     #[inline(always)]
     pub fn new(fast: &Fast, stack: (u64, u64), (sp, bp): (u64, u64)) -> Option<Key> {
         if sp < stack.0 || sp.checked_add(8).is_none_or(|e| e > stack.1) {
@@ -73,310 +82,337 @@ impl Key {
             unwinder: fast as *const Fast as usize,
         })
     }
-
-    #[inline(always)]
-    fn set(&self) -> usize {
-        let h = (self.ra ^ self.sp.rotate_left(29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        (h >> 58) as usize & (SETS - 1)
-    }
 }
 
-#[derive(Clone, Copy)]
-struct Entry {
-    key: Key,
-    /// Whether the result depends on the caller's bp (else `key.bp` is not
-    /// compared).
-    bp_matters: bool,
-    stack_id: u32,
-    nwords: u32,
-    words: [(u64, u64); WORDS],
-}
-
-/// What the unwind being recorded read, and which of it mattered.
-struct Recording {
-    n: usize,
-    words: [(u64, u64); RECORDED],
-    needed: [bool; RECORDED],
-    bp_matters: bool,
-    /// False when the unwind read too much to be analysed or stored.
-    usable: bool,
-}
-
-/// Which values the current bp may come from: the caller's bp and/or
-/// recorded words.
-#[derive(Clone, Copy)]
-struct Provenance {
-    entry: bool,
-    words: [u64; RECORDED / 64],
-}
-
-impl Provenance {
-    const NONE: Provenance = Provenance {
-        entry: false,
-        words: [0; RECORDED / 64],
-    };
-
-    fn add(&mut self, i: usize) {
-        self.words[i / 64] |= 1 << (i % 64);
-    }
-}
-
-/// A thread's memo. Zeroed memory is a valid, empty memo (no key has a
-/// return address of 0), so it is allocated with `alloc_zeroed` and its
-/// untouched pages cost nothing.
-pub struct Memo {
-    entries: [[Entry; WAYS]; SETS],
-    /// Per set, the way replaced next.
-    victim: [u8; SETS],
-    rec: Recording,
-    hits: u32,
-    misses: u32,
-    /// Totals for `LEAKWATCH_STATS=1`.
-    pub total_hits: u64,
-    pub total_misses: u64,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
 enum Outcome {
+    /// The caller's return address.
     Next(u64),
+    #[default]
     End,
     Fail,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Perturb {
-    Nothing,
-    Bp,
-    Word(usize),
+/// One remembered frame and the step that unwound it to its caller.
+#[derive(Clone, Copy, Default)]
+struct Frame {
+    ip: u64,
+    sp: u64,
+    bp: u64,
+    /// The ring's stack node of this frame (it and the frames below it).
+    node: u32,
+    outcome: Outcome,
+    /// The caller's registers (valid with `Outcome::Next`).
+    next_sp: u64,
+    next_bp: u64,
+    /// Whether the step's result depends on `bp`.
+    uses_bp: bool,
+    /// Whether the step passes bp through (else it restores it).
+    keeps_bp: bool,
+    /// The stack words the step read (address, value).
+    nwords: u8,
+    words: [(u64, u64); STEP_WORDS],
 }
 
-/// One frame step, with the addresses it tried and the words it read.
+/// A thread's memo. Zeroed memory is a valid, empty memo, so it is
+/// allocated with `alloc_zeroed` and its untouched pages cost nothing.
+pub struct Memo {
+    /// The previous stack, outermost frame first: `frames[..len]`.
+    frames: [Frame; DEPTH],
+    len: usize,
+    /// Identity of what the frames were unwound with.
+    top: u64,
+    unwinder: usize,
+    /// Frames executed afresh by the capture in progress (and remembered
+    /// ones being moved).
+    fresh: [Frame; DEPTH],
+    /// The capture in progress, innermost first: a remembered frame's
+    /// index, or NEW | an index into `fresh`.
+    refs: [u16; DEPTH],
+    /// Totals for `LEAKWATCH_STATS=1`: frames reused and frames unwound.
+    pub total_hits: u64,
+    pub total_misses: u64,
+}
+
+/// One step, with the words it read.
 struct Step {
     outcome: Outcome,
     regs: UnwindRegsX86_64,
-    tried: [u64; STEP_READS],
+    nwords: usize,
+    words: [(u64, u64); STEP_WORDS],
+    tried: [u64; STEP_WORDS],
     ntried: usize,
-    read: [(u64, u64); STEP_READS],
-    nread: usize,
     overflow: bool,
 }
 
-impl Step {
-    /// Whether `other` differs in anything but the restored bp.
-    fn differs(&self, other: &Step) -> bool {
-        self.outcome != other.outcome
-            || self.regs.sp() != other.regs.sp()
-            || self.ntried != other.ntried
-            || self.tried[..self.ntried] != other.tried[..other.ntried]
-            || other.overflow
-    }
-}
-
-struct Frames<'a> {
-    fast: &'a Fast,
-    cache: &'a mut Cache,
+fn step(
+    fast: &Fast,
+    cache: &mut Cache,
     lo: u64,
     top: u64,
+    ip: u64,
+    regs: UnwindRegsX86_64,
+) -> Step {
+    let mut s = Step {
+        outcome: Outcome::Fail,
+        regs,
+        nwords: 0,
+        words: [(0, 0); STEP_WORDS],
+        tried: [0; STEP_WORDS],
+        ntried: 0,
+        overflow: false,
+    };
+    let Some(address) = FrameAddress::from_return_address(ip) else {
+        return s;
+    };
+    let mut regs = regs;
+    let result = {
+        let mut read = |addr: u64| -> Result<u64, ()> {
+            if s.ntried == STEP_WORDS {
+                s.overflow = true;
+                return Err(());
+            }
+            s.tried[s.ntried] = addr;
+            s.ntried += 1;
+            if addr < lo || addr.checked_add(8).is_none_or(|e| e > top) {
+                return Err(());
+            }
+            // SAFETY: inside [entry sp, stack top) of this thread's stack.
+            let value = unsafe { (addr as *const u64).read() };
+            s.words[s.nwords] = (addr, value);
+            s.nwords += 1;
+            Ok(value)
+        };
+        fast.unwind_frame(address, &mut regs, cache, &mut read)
+    };
+    s.regs = regs;
+    s.outcome = match result {
+        Ok(Some(ra)) => Outcome::Next(ra),
+        Ok(None) => Outcome::End,
+        Err(_) => Outcome::Fail,
+    };
+    s
 }
 
-impl Frames<'_> {
-    /// Unwinds one frame from `before`, perturbing one input if asked.
-    fn step(&mut self, address: FrameAddress, before: UnwindRegsX86_64, perturb: Perturb) -> Step {
-        let mut s = Step {
-            outcome: Outcome::Fail,
-            regs: before,
-            tried: [0; STEP_READS],
-            ntried: 0,
-            read: [(0, 0); STEP_READS],
-            nread: 0,
-            overflow: false,
-        };
-        if perturb == Perturb::Bp {
-            s.regs.set_bp(before.bp() ^ POISON);
-        }
-        let (lo, top) = (self.lo, self.top);
-        let mut regs = s.regs;
-        let result = {
-            let mut read = |addr: u64| -> Result<u64, ()> {
-                if s.ntried == STEP_READS {
-                    s.overflow = true;
-                    return Err(());
-                }
-                s.tried[s.ntried] = addr;
-                s.ntried += 1;
-                if addr < lo || addr.checked_add(8).is_none_or(|e| e > top) {
-                    return Err(());
-                }
-                // SAFETY: inside [entry sp, stack top) of this thread's stack.
-                let value = unsafe { (addr as *const u64).read() };
-                let k = s.nread;
-                s.read[k] = (addr, value);
-                s.nread += 1;
-                Ok(if perturb == Perturb::Word(k) {
-                    value ^ POISON
-                } else {
-                    value
-                })
-            };
-            self.fast
-                .unwind_frame(address, &mut regs, self.cache, &mut read)
-        };
-        s.regs = regs;
-        s.outcome = match result {
-            Ok(Some(ra)) => Outcome::Next(ra),
-            Ok(None) => Outcome::End,
-            Err(_) => Outcome::Fail,
-        };
-        s
-    }
+/// Where unwinding stands: the current frame's registers.
+#[derive(Clone, Copy)]
+struct Regs {
+    ip: u64,
+    sp: u64,
+    bp: u64,
 }
 
 impl Memo {
-    /// Forgets every call path (a forked child restarts stack ids).
+    /// Forgets the remembered stack.
     pub fn clear(&mut self) {
-        for e in self.entries.iter_mut().flatten() {
-            e.key.ra = 0;
-        }
+        self.len = 0;
     }
 
-    /// The stack id memoized for `key`, if every word its unwind depended
-    /// on still holds the same value.
-    #[inline(always)]
-    pub fn lookup(&mut self, key: &Key) -> Option<u32> {
-        for e in &self.entries[key.set()] {
-            let same = e.key.ra == key.ra
-                && e.key.sp == key.sp
-                && e.key.top == key.top
-                && e.key.unwinder == key.unwinder
-                && (!e.bp_matters || e.key.bp == key.bp);
-            if same
-                && e.words[..e.nwords as usize].iter().all(|&(addr, value)| {
-                    // SAFETY: recorded words lie in [sp, top) of this
-                    // thread's stack, and sp and top are part of the key.
-                    unsafe { (addr as *const u64).read() == value }
-                })
-            {
-                self.hits = self.hits.wrapping_add(1);
-                self.total_hits += 1;
-                return Some(e.stack_id);
-            }
-        }
+    /// Executes the unwind step of the frame at `at`, noting how it
+    /// depends on bp.
+    fn exec(&mut self, fast: &Fast, cache: &mut Cache, lo: u64, top: u64, at: Regs) -> Frame {
         self.total_misses += 1;
-        None
-    }
-
-    /// Whether the next miss should be recorded: always while the memo
-    /// pays off, one miss in eight while it mostly misses (a program with
-    /// more hot call paths than entries), so its cost stays bounded.
-    #[inline(always)]
-    pub fn should_record(&mut self) -> bool {
-        self.misses = self.misses.wrapping_add(1);
-        if self.misses >= 1 << 16 {
-            self.misses /= 2;
-            self.hits /= 2;
-        }
-        self.hits >= self.misses || self.misses.is_multiple_of(8)
-    }
-
-    /// Unwinds from `key`'s caller into `ips` and records what the result
-    /// depends on; returns the number of frames. Follow with `commit`.
-    pub fn record(
-        &mut self,
-        fast: &Fast,
-        cache: &mut Cache,
-        key: &Key,
-        ips: &mut [usize; MAX_FRAMES],
-    ) -> usize {
-        let rec = &mut self.rec;
-        rec.n = 0;
-        rec.bp_matters = false;
-        rec.usable = true;
-        let mut frames = Frames {
+        let s = step(
             fast,
             cache,
-            lo: key.sp,
-            top: key.top,
-        };
-        ips[0] = key.ra as usize;
-        let mut n = 1;
-        let mut regs = UnwindRegsX86_64::new(key.ra, key.sp + 8, key.bp);
-        let mut address = FrameAddress::from_return_address(key.ra);
-        let mut bp_from = Provenance {
-            entry: true,
-            ..Provenance::NONE
-        };
-        while let Some(addr) = address {
-            if n == MAX_FRAMES {
-                break;
-            }
-            let base = frames.step(addr, regs, Perturb::Nothing);
-            if base.overflow || rec.n + base.nread > RECORDED {
-                rec.usable = false;
-            }
-            if rec.usable {
-                let with_bp = frames.step(addr, regs, Perturb::Bp);
-                if base.differs(&with_bp) {
-                    rec.bp_matters |= bp_from.entry;
-                    for (i, needed) in rec.needed[..rec.n].iter_mut().enumerate() {
-                        if bp_from.words[i / 64] & (1 << (i % 64)) != 0 {
-                            *needed = true;
-                        }
-                    }
-                }
-                let mut next_from = if with_bp.regs.bp() != base.regs.bp() {
-                    bp_from
-                } else {
-                    Provenance::NONE
-                };
-                for k in 0..base.nread {
-                    let i = rec.n + k;
-                    let p = frames.step(addr, regs, Perturb::Word(k));
-                    rec.needed[i] = base.differs(&p);
-                    if !rec.needed[i] && p.regs.bp() != base.regs.bp() {
-                        next_from.add(i);
-                    }
-                    rec.words[i] = base.read[k];
-                }
-                rec.n += base.nread;
-                bp_from = next_from;
-            }
-            match base.outcome {
-                Outcome::Next(ra) => {
-                    ips[n] = ra as usize;
-                    n += 1;
-                    regs = base.regs;
-                    address = FrameAddress::from_return_address(ra);
-                }
-                Outcome::End | Outcome::Fail => break,
-            }
+            lo,
+            top,
+            at.ip,
+            UnwindRegsX86_64::new(at.ip, at.sp, at.bp),
+        );
+        // framehop's x86-64 rules address the stack from sp, except the
+        // frame-pointer rule, which reads [bp] and [bp + 8]: a step that
+        // read there depends on bp. (A step that failed is never reused.)
+        let uses_bp = s.tried[..s.ntried]
+            .iter()
+            .any(|&a| a == at.bp || a == at.bp.wrapping_add(8));
+        // The caller's bp is either restored from a word the step read (the
+        // return address and the saved bp: two words) or passed through.
+        let out = s.regs.bp();
+        let restored = s.nwords >= 2 && s.words[..s.nwords].iter().any(|w| w.1 == out);
+        let keeps_bp = !restored && out == at.bp;
+        Frame {
+            ip: at.ip,
+            sp: at.sp,
+            bp: at.bp,
+            node: 0,
+            outcome: s.outcome,
+            next_sp: s.regs.sp(),
+            next_bp: out,
+            uses_bp,
+            keeps_bp,
+            // Too many reads to remember, or a bp neither restored nor
+            // kept: never reused.
+            nwords: if s.overflow || (!restored && !keeps_bp) {
+                u8::MAX
+            } else {
+                s.nwords as u8
+            },
+            words: s.words,
         }
-        n
     }
 
-    /// Remembers the unwind just recorded for `key` under `stack_id`.
-    pub fn commit(&mut self, key: &Key, stack_id: u32) {
-        let rec = &self.rec;
-        if !rec.usable {
-            return;
+    /// Unwinds from `key`'s caller. Returns the ring's stack node of its
+    /// innermost frame, writing the nodes that are new into `ring`.
+    pub fn capture(&mut self, fast: &Fast, cache: &mut Cache, key: &Key, ring: &mut Ring) -> u32 {
+        if self.top != key.top || self.unwinder != key.unwinder {
+            self.len = 0;
+            self.top = key.top;
+            self.unwinder = key.unwinder;
         }
-        let set = key.set();
-        let way = self.victim[set] as usize % WAYS;
-        self.victim[set] = ((way + 1) % WAYS) as u8;
-        let e = &mut self.entries[set][way];
-        let mut nwords = 0;
-        for (i, &word) in rec.words[..rec.n].iter().enumerate() {
-            if rec.needed[i] {
-                if nwords == WORDS {
-                    e.key.ra = 0;
-                    return;
+        let (lo, top) = (key.sp, key.top);
+        let mut cur = Regs {
+            ip: key.ra,
+            sp: key.sp + 8,
+            bp: key.bp,
+        };
+        // Walk outward. Each frame is either a remembered one (same return
+        // address and stack pointer: reused if its step still holds, else
+        // executed again in place) or new (executed into `fresh`).
+        // Remembered frames are outermost first, so their stack pointers
+        // decrease with the index: `j` follows `cur.sp` down the list.
+        let mut n = 0usize;
+        let mut nnew = 0usize;
+        let mut j = self.len;
+        let truncated = loop {
+            if n == DEPTH {
+                break true;
+            }
+            while j > 0 && self.frames[j - 1].sp < cur.sp {
+                j -= 1;
+            }
+            let remembered = j > 0 && {
+                let f = &self.frames[j - 1];
+                f.sp == cur.sp && f.ip == cur.ip
+            };
+            let outward = if remembered {
+                let c = j - 1;
+                if valid(&self.frames[c], lo, cur.bp) {
+                    self.total_hits += 1;
+                } else {
+                    let node = self.frames[c].node;
+                    self.frames[c] = Frame {
+                        node,
+                        ..self.exec(fast, cache, lo, top, cur)
+                    };
                 }
-                e.words[nwords] = word;
-                nwords += 1;
+                self.refs[n] = c as u16;
+                next_with_bp(&self.frames[c], cur.bp)
+            } else {
+                let f = self.exec(fast, cache, lo, top, cur);
+                self.fresh[nnew] = f;
+                self.refs[n] = NEW | nnew as u16;
+                nnew += 1;
+                next(&f)
+            };
+            n += 1;
+            match outward {
+                Some(next) => cur = next,
+                None => break false,
+            }
+        };
+        if truncated {
+            // Deeper than remembered: its innermost frames as a chain of
+            // nodes, nothing kept.
+            let mut ips = [0usize; MAX_FRAMES];
+            let k = n.min(MAX_FRAMES);
+            for (t, ip) in ips[..k].iter_mut().enumerate() {
+                *ip = self.ip_of(self.refs[t]) as usize;
+            }
+            self.len = 0;
+            return ring.new_chain(&ips[..k]);
+        }
+        self.assemble(n, nnew, ring);
+        self.frames[n - 1].node
+    }
+
+    /// The return address of a frame named in `refs`.
+    #[inline]
+    fn ip_of(&self, r: u16) -> u64 {
+        if r & NEW != 0 {
+            self.fresh[(r & !NEW) as usize].ip
+        } else {
+            self.frames[r as usize].ip
+        }
+    }
+
+    /// Lays the new stack (`refs[..n]`, innermost first) out outermost
+    /// first. Remembered frames already at their new position stay; the
+    /// others are staged in `fresh` (after the new frames) and written
+    /// back; from the lowest position that changed up, each frame gets a
+    /// new node (its callers changed).
+    fn assemble(&mut self, n: usize, nnew: usize, ring: &mut Ring) {
+        // Position of refs[t] is n - 1 - t.
+        let mut lowest = n;
+        for pos in 0..n {
+            if self.refs[n - 1 - pos] != pos as u16 {
+                lowest = pos;
+                break;
             }
         }
-        e.key = *key;
-        e.bp_matters = rec.bp_matters;
-        e.stack_id = stack_id;
-        e.nwords = nwords as u32;
+        let mut staged = nnew;
+        for pos in lowest..n {
+            let t = n - 1 - pos;
+            let r = self.refs[t];
+            if r & NEW == 0 && r as usize != pos {
+                self.fresh[staged] = self.frames[r as usize];
+                self.refs[t] = NEW | staged as u16;
+                staged += 1;
+            }
+        }
+        let (mut parent, mut parent_ip) = if lowest > 0 {
+            let f = &self.frames[lowest - 1];
+            (Some(f.node), f.ip)
+        } else {
+            (None, 0)
+        };
+        for pos in lowest..n {
+            let r = self.refs[n - 1 - pos];
+            if r & NEW != 0 {
+                self.frames[pos] = self.fresh[(r & !NEW) as usize];
+            }
+            let ip = self.frames[pos].ip;
+            let node = ring.new_node(parent, ip, parent_ip);
+            self.frames[pos].node = node;
+            parent = Some(node);
+            parent_ip = ip;
+        }
+        self.len = n;
     }
+}
+
+/// The caller's registers after frame `f`'s step, if it has a caller.
+#[inline]
+fn next(f: &Frame) -> Option<Regs> {
+    next_with_bp(f, f.bp)
+}
+
+/// Same, for a step reached with frame pointer `bp` (which it passes on
+/// when it does not restore one).
+#[inline]
+fn next_with_bp(f: &Frame, bp: u64) -> Option<Regs> {
+    match f.outcome {
+        Outcome::Next(ra) if ra > 1 => Some(Regs {
+            ip: ra,
+            sp: f.next_sp,
+            bp: if f.keeps_bp { bp } else { f.next_bp },
+        }),
+        _ => None,
+    }
+}
+
+/// Whether a remembered step still holds when reached with frame pointer
+/// `bp`: the words it read hold the same values, and the frame pointer is
+/// the same if the step depends on it.
+#[inline]
+fn valid(f: &Frame, lo: u64, bp: u64) -> bool {
+    if f.nwords == u8::MAX || (f.uses_bp && f.bp != bp) {
+        return false;
+    }
+    f.words[..f.nwords as usize].iter().all(|&(addr, value)| {
+        // SAFETY: remembered reads lay in this thread's stack, at or above
+        // the entry sp of their capture; checked against this capture's
+        // entry sp (below it is dead stack, not read).
+        addr >= lo && unsafe { (addr as *const u64).read() } == value
+    })
 }

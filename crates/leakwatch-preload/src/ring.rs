@@ -18,8 +18,12 @@ pub const RING_BYTES: usize = 1 << 20;
 const WAKE_AT: u64 = (RING_BYTES / 2) as u64;
 /// Most threads traced at once; threads past this run untraced.
 pub const MAX_RINGS: usize = 4096;
-/// Direct-mapped cache of stacks already emitted into this ring.
+/// Direct-mapped cache of stacks already emitted into this ring (pages
+/// are committed as they are touched).
 const STACK_CACHE: usize = 1 << 13;
+/// Direct-mapped cache of stack nodes already written into this ring, by
+/// (caller's node, return address).
+const NODE_CACHE: usize = 1 << 14;
 
 pub const FREE: u32 = 0;
 pub const USED: u32 = 1;
@@ -35,6 +39,16 @@ struct CacheEntry {
 }
 
 #[repr(C)]
+#[derive(Clone, Copy)]
+struct NodeEntry {
+    ip: u64,
+    /// The caller's node + 1 (0: outermost).
+    parent: u32,
+    /// This node + 1 (0: empty entry).
+    id: u32,
+}
+
+#[repr(C)]
 pub struct Ring {
     head: Padded<AtomicU64>,
     tail: Padded<AtomicU64>,
@@ -44,6 +58,7 @@ pub struct Ring {
     pub slot: u32,
     data: *mut u8,
     cache: *mut CacheEntry,
+    nodes: *mut NodeEntry,
     /// Producer-private state below, on cache lines of its own: the writer
     /// reads the fields above for every byte it decodes, and the producer
     /// writes these on every event (sharing a line cost a third of the
@@ -99,7 +114,8 @@ pub unsafe fn claim(tid: u32) -> *mut Ring {
     }
     let header = core::mem::size_of::<Ring>().next_multiple_of(4096);
     let cache_bytes = STACK_CACHE * core::mem::size_of::<CacheEntry>();
-    let total = header + RING_BYTES + cache_bytes;
+    let node_bytes = NODE_CACHE * core::mem::size_of::<NodeEntry>();
+    let total = header + RING_BYTES + cache_bytes + node_bytes;
     // SAFETY: anonymous private mapping; pages are committed lazily and zeroed.
     let mem = unsafe {
         libc::mmap(
@@ -126,6 +142,7 @@ pub unsafe fn claim(tid: u32) -> *mut Ring {
             slot: slot as u32,
             data: base.add(header),
             cache: base.add(header + RING_BYTES).cast(),
+            nodes: base.add(header + RING_BYTES + cache_bytes).cast(),
             _private: Padded(()),
             prev_ts: 0,
             prev_ptr: 0,
@@ -198,6 +215,11 @@ impl Ring {
             if !crate::writer::running() {
                 return;
             }
+            if !crate::writer::writer_started() {
+                // Before this library's constructor: no writer thread yet.
+                crate::writer::drain_inline();
+                continue;
+            }
             crate::writer::wake();
             // Yield a few times, then sleep: spinning producers would take
             // the CPU from the writer they are waiting for.
@@ -265,19 +287,67 @@ impl Ring {
         self.tail.0.store(head, Ordering::Release);
     }
 
-    /// Looks `hash` up in the emitted-stacks cache. Returns `(id, true)` when
-    /// it was already emitted, or a fresh id to emit with `false`.
-    pub fn stack_id(&mut self, hash: u64) -> (u32, bool) {
-        let idx = (hash as usize) & (STACK_CACHE - 1);
+    /// The leaf node of an already written stack with this hash (libgcc's
+    /// unwinds, which have no incremental memo), if the cache knows it.
+    pub fn cached_stack(&self, hash: u64) -> Option<u32> {
+        // The high bits: the hashes' low bits mix only the addresses' low
+        // bits, and bit 0 is always set.
+        let idx = (hash >> 40) as usize & (STACK_CACHE - 1);
         // SAFETY: idx < STACK_CACHE, the cache lies in this ring's mapping.
-        let e = unsafe { &mut *self.cache.add(idx) };
-        if e.hash == hash && hash != 0 {
-            return (e.id, true);
+        let e = unsafe { &*self.cache.add(idx) };
+        (e.hash == hash && hash != 0).then_some(e.id)
+    }
+
+    /// Remembers the leaf node written for a stack with this hash.
+    pub fn remember_stack(&mut self, hash: u64, leaf: u32) {
+        let idx = (hash >> 40) as usize & (STACK_CACHE - 1);
+        // SAFETY: idx < STACK_CACHE, the cache lies in this ring's mapping.
+        unsafe { *self.cache.add(idx) = CacheEntry { hash, id: leaf } };
+    }
+
+    /// Writes a NODE record: a new stack node, frame `ip` called from
+    /// node `parent` (None: the outermost frame). Returns its id.
+    #[inline]
+    pub fn new_node(&mut self, parent: Option<u32>, ip: u64, parent_ip: u64) -> u32 {
+        let p = parent.map_or(0, |p| p + 1);
+        let h = (ip ^ (p as u64).rotate_left(32)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let idx = (h >> 40) as usize & (NODE_CACHE - 1);
+        // SAFETY: idx < NODE_CACHE, the cache lies in this ring's mapping.
+        let e = unsafe { &mut *self.nodes.add(idx) };
+        if e.id != 0 && e.ip == ip && e.parent == p {
+            return e.id - 1;
         }
         let id = self.next_stack_id;
         self.next_stack_id += 1;
-        *e = CacheEntry { hash, id };
-        (id, false)
+        *e = NodeEntry {
+            ip,
+            parent: p,
+            id: id + 1,
+        };
+        let dip = (ip as i64).wrapping_sub(parent_ip as i64);
+        self.push_with::<21>(crate::REC_NODE, |e| {
+            e.u(parent.map_or(0, |p| p as u64 + 1));
+            e.i(dip);
+        });
+        id
+    }
+
+    /// Writes a stack as a chain of nodes (`ips` innermost first); returns
+    /// its leaf node.
+    pub fn new_chain(&mut self, ips: &[usize]) -> u32 {
+        let mut parent = None;
+        let mut parent_ip = 0u64;
+        for &ip in ips.iter().rev() {
+            parent = Some(self.new_node(parent, ip as u64, parent_ip));
+            parent_ip = ip as u64;
+        }
+        // An empty stack is a node of address 0.
+        parent.unwrap_or_else(|| self.new_node(None, 0, 0))
+    }
+
+    /// Stack nodes written into this ring so far.
+    pub fn stacks_written(&self) -> u64 {
+        self.next_stack_id as u64
     }
 
     /// Forgets everything: used in a forked child that starts a new file.
@@ -288,7 +358,10 @@ impl Ring {
         self.prev_ptr = 0;
         self.next_stack_id = 0;
         // SAFETY: the cache spans STACK_CACHE entries of this ring's mapping.
-        unsafe { core::ptr::write_bytes(self.cache, 0, STACK_CACHE) };
+        unsafe {
+            core::ptr::write_bytes(self.cache, 0, STACK_CACHE);
+            core::ptr::write_bytes(self.nodes, 0, NODE_CACHE);
+        }
         // Memoized stack ids were emitted into the parent's file.
         // SAFETY: the memo is this ring's own.
         if let Some(memo) = unsafe { self.memo.as_mut() } {
@@ -352,12 +425,6 @@ impl<const N: usize> Rec<N> {
         }
         self.buf[self.len] = v as u8;
         self.len += 1;
-    }
-
-    /// Zigzag-encoded signed value.
-    #[inline]
-    pub fn i(&mut self, v: i64) {
-        self.u(((v << 1) ^ (v >> 63)) as u64);
     }
 
     pub fn bytes(&mut self, b: &[u8]) {

@@ -1,38 +1,62 @@
-//! Start-up, the background writer thread, fork handling and the final flush.
+//! Start-up, the trace file, the background writer thread, fork handling
+//! and the final flush.
+//!
+//! Tracing starts at the first allocation in the process (`lazy_start`,
+//! called by the first hook), which may come from the loader or from a
+//! library constructor that runs before this library's own: the file is
+//! opened, the module map recorded and events go to the thread's ring from
+//! then on. Whatever needs the C library initialised (the writer thread,
+//! fork and `quick_exit` handlers) waits for this library's constructor;
+//! until then a thread whose ring fills drains it itself.
 
-use core::ffi::{c_char, c_int, c_void};
+use core::ffi::{c_int, c_void};
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, AtomicU8, Ordering};
 
 use crate::interpret::{Fail, Interp};
 use crate::ring::{self, Rec, Ring};
-use crate::{log, now_ns, MAGIC, REC_END, VERSION};
+use crate::{log, now_ns, MAGIC, REC_END, REC_LSANSUPP, REC_PHASE, VERSION};
 
-const OFF: u8 = 0;
+const UNDECIDED: u8 = 0;
 const RUNNING: u8 = 1;
 const DONE: u8 = 2;
+const STARTING: u8 = 3;
 
-static STATE: AtomicU8 = AtomicU8::new(OFF);
+static STATE: AtomicU8 = AtomicU8::new(UNDECIDED);
 static FD: AtomicI32 = AtomicI32::new(-1);
+/// Device and inode of the trace file: the fd is checked against them
+/// before each write (the program may have closed it or put its own file
+/// in its place).
+static FILE_DEV: AtomicU64 = AtomicU64::new(0);
+static FILE_INO: AtomicU64 = AtomicU64::new(0);
 pub static START_NS: AtomicU64 = AtomicU64::new(0);
 pub static SAMPLE_EVERY: AtomicU64 = AtomicU64::new(0);
 static FOLLOW_FORK: AtomicBool = AtomicBool::new(false);
+/// Set by this library's constructor: the C library is initialised.
+static CONSTRUCTED: AtomicBool = AtomicBool::new(false);
+static WRITER_STARTED: AtomicBool = AtomicBool::new(false);
 /// Futex word the writer sleeps on; producers bump it to wake the writer.
 static WAKE: AtomicU32 = AtomicU32::new(0);
 static WRITER_SLEEPING: AtomicBool = AtomicBool::new(false);
 /// Held while rings are drained, so the final flush and a fork never see a
 /// half-written chunk or a half-updated interpreter.
 static DRAIN_LOCK: AtomicBool = AtomicBool::new(false);
+/// Events no ring could take for lack of memory (a thread whose ring
+/// cannot be mapped): written as a LOST record (reason 1).
+pub static LOST_NO_MEMORY: AtomicU64 = AtomicU64::new(0);
 /// Flush period of the writer thread.
 const PERIOD_NS: i64 = 20_000_000;
 
+/// LOST reasons (see `leakwatch_trace::format`).
+pub const LOST_OOM: u64 = 1;
+pub const LOST_FD: u64 = 2;
+pub const LOST_AT_EXIT: u64 = 3;
+
+/// PHASE kinds.
+pub const PHASE_EXIT: u64 = 1;
+
 static mut PATH: [u8; 4096] = [0; 4096];
 static mut PATH_LEN: usize = 0;
-
-pub type DlopenFn = unsafe extern "C" fn(*const c_char, c_int) -> *mut c_void;
-pub type DlcloseFn = unsafe extern "C" fn(*mut c_void) -> c_int;
-pub static REAL_DLOPEN: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
-pub static REAL_DLCLOSE: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
 
 #[inline]
 pub fn running() -> bool {
@@ -43,6 +67,11 @@ pub fn running() -> bool {
 #[inline]
 pub fn trace_ns() -> u64 {
     now_ns().saturating_sub(START_NS.load(Ordering::Relaxed))
+}
+
+/// Whether a writer thread exists to drain the rings.
+pub fn writer_started() -> bool {
+    WRITER_STARTED.load(Ordering::Acquire)
 }
 
 pub fn wake() {
@@ -75,6 +104,26 @@ fn lock_drain() {
     }
 }
 
+/// Like `lock_drain`, giving up after about `ms` milliseconds (a drain
+/// interrupted on this very thread would never end).
+fn try_lock_drain(ms: u32) -> bool {
+    for _ in 0..ms * 20 {
+        if DRAIN_LOCK
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+        {
+            return true;
+        }
+        let pause = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 50_000,
+        };
+        // SAFETY: plain syscall with a valid timespec.
+        unsafe { libc::nanosleep(&pause, null_mut()) };
+    }
+    false
+}
+
 fn unlock_drain() {
     DRAIN_LOCK.store(false, Ordering::Release);
 }
@@ -95,9 +144,213 @@ pub(crate) fn write_all(fd: c_int, mut buf: &[u8]) -> bool {
     true
 }
 
-/// The interpreter (see interpret.rs). Created by whoever drains first
-/// (with the hook guard held, so its memory is untraced) and kept; only
-/// touched under DRAIN_LOCK, or single-threaded in a forked child.
+// ---------------------------------------------------------------------------
+// The trace file.
+
+/// Where the tracer keeps its fd: high, out of the way of programs that
+/// expect the lowest free numbers or `dup2` onto small ones.
+fn high_fd_floor() -> c_int {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: valid out pointer.
+    let cur = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0 {
+        lim.rlim_cur.min(1024) as c_int
+    } else {
+        256
+    };
+    (cur - 32).max(3)
+}
+
+/// Moves `fd` to a high number (close-on-exec) and remembers which file it
+/// is. Returns the new fd.
+fn adopt_fd(fd: c_int) -> c_int {
+    // SAFETY: fcntl/close on our own descriptor.
+    let high = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, high_fd_floor()) };
+    let fd = if high >= 0 {
+        // SAFETY: our own descriptor, now duplicated.
+        unsafe { libc::close(fd) };
+        high
+    } else {
+        fd
+    };
+    // SAFETY: zeroed stat is a valid out buffer.
+    let mut st: libc::stat = unsafe { core::mem::zeroed() };
+    // SAFETY: valid out pointer.
+    if unsafe { libc::fstat(fd, &mut st) } == 0 {
+        FILE_DEV.store(st.st_dev, Ordering::Relaxed);
+        FILE_INO.store(st.st_ino, Ordering::Relaxed);
+    }
+    fd
+}
+
+/// Whether `fd` is the trace file.
+fn is_trace(fd: c_int) -> bool {
+    if fd < 0 {
+        return false;
+    }
+    // SAFETY: zeroed stat is a valid out buffer.
+    let mut st: libc::stat = unsafe { core::mem::zeroed() };
+    // SAFETY: valid out pointer.
+    let rc = unsafe { libc::fstat(fd, &mut st) };
+    rc == 0
+        && st.st_dev == FILE_DEV.load(Ordering::Relaxed)
+        && st.st_ino == FILE_INO.load(Ordering::Relaxed)
+}
+
+/// The path of this process's trace (`PATH`, or `PATH.<pid>`), NUL-terminated.
+fn trace_path(buf: &mut [u8; 4200], suffix_pid: bool) -> *const libc::c_char {
+    // SAFETY: PATH is written only during start-up or in a fork child,
+    // single-threaded.
+    let path = unsafe { &(&*core::ptr::addr_of!(PATH))[..PATH_LEN] };
+    buf[..path.len()].copy_from_slice(path);
+    let mut len = path.len();
+    if suffix_pid {
+        buf[len] = b'.';
+        len += 1;
+        // SAFETY: plain syscall.
+        let pid = unsafe { libc::getpid() } as u64;
+        len += write_decimal(&mut buf[len..], pid);
+    }
+    buf[len] = 0;
+    buf.as_ptr().cast()
+}
+
+static SUFFIXED: AtomicBool = AtomicBool::new(false);
+
+/// Creates this process's trace file: exclusively, never through a
+/// symbolic link, readable by its owner only. Returns the fd or -1.
+fn create_trace(suffix_pid: bool) -> c_int {
+    let mut buf = [0u8; 4200];
+    let path = trace_path(&mut buf, suffix_pid);
+    let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+    // SAFETY: NUL-terminated path.
+    let fd = unsafe { libc::open(path, flags, 0o600 as libc::c_uint) };
+    if fd >= 0 {
+        SUFFIXED.store(suffix_pid, Ordering::Relaxed);
+    }
+    fd
+}
+
+/// Whether the trace path is a symbolic link (planted: never followed).
+fn is_symlink(suffix_pid: bool) -> bool {
+    let mut buf = [0u8; 4200];
+    let path = trace_path(&mut buf, suffix_pid);
+    // SAFETY: zeroed stat is a valid out buffer.
+    let mut st: libc::stat = unsafe { core::mem::zeroed() };
+    // SAFETY: NUL-terminated path, valid out pointer.
+    let rc = unsafe { libc::lstat(path, &mut st) };
+    rc == 0 && st.st_mode & libc::S_IFMT == libc::S_IFLNK
+}
+
+/// Reopens the trace file by path for appending after the program closed
+/// or replaced the fd; only the very same file is accepted.
+fn reopen_trace() -> c_int {
+    let mut buf = [0u8; 4200];
+    let path = trace_path(&mut buf, SUFFIXED.load(Ordering::Relaxed));
+    let flags = libc::O_WRONLY | libc::O_APPEND | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+    // SAFETY: NUL-terminated path.
+    let fd = unsafe { libc::open(path, flags) };
+    if fd < 0 {
+        return -1;
+    }
+    if !is_trace(fd) {
+        // SAFETY: our own descriptor.
+        unsafe { libc::close(fd) };
+        return -1;
+    }
+    // SAFETY: fcntl/close on our own descriptor.
+    let high = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, high_fd_floor()) };
+    if high >= 0 {
+        // SAFETY: our own descriptor, duplicated.
+        unsafe { libc::close(fd) };
+        return high;
+    }
+    fd
+}
+
+/// Writes trace bytes, first making sure the fd still is the trace file.
+/// If the program closed it (`close_range`) or put its own file there
+/// (`dup2`), the trace is reopened by path; bytes are never written into
+/// any other file.
+pub(crate) fn write_trace(buf: &[u8]) -> Result<(), Fail> {
+    let mut fd = FD.load(Ordering::Relaxed);
+    if !is_trace(fd) {
+        // The old number is the program's now (or nothing): not closed.
+        fd = reopen_trace();
+        FD.store(fd, Ordering::Relaxed);
+        if fd < 0 {
+            return Err(Fail::Fd);
+        }
+    }
+    if write_all(fd, buf) {
+        Ok(())
+    } else {
+        Err(Fail::Write)
+    }
+}
+
+/// Whether the existing trace file's header names this process (which then
+/// exec'd the image now starting). Regular files only, never through a link.
+fn written_by_this_pid() -> Option<c_int> {
+    let mut buf = [0u8; 4200];
+    let path = trace_path(&mut buf, false);
+    let flags = libc::O_RDWR | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC;
+    // SAFETY: NUL-terminated path.
+    let fd = unsafe { libc::open(path, flags) };
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: zeroed stat is a valid out buffer.
+    let mut st: libc::stat = unsafe { core::mem::zeroed() };
+    let mut h = [0u8; 16];
+    // SAFETY: valid out pointers; plain syscalls.
+    let ours = unsafe {
+        libc::fstat(fd, &mut st) == 0
+            && st.st_mode & libc::S_IFMT == libc::S_IFREG
+            && st.st_uid == libc::geteuid()
+            && libc::read(fd, h.as_mut_ptr().cast(), h.len()) == 16
+            && &h[..8] == MAGIC
+            && h[12..16] == (libc::getpid() as u32).to_le_bytes()
+    };
+    // SAFETY: our own descriptor; the file is ours to restart.
+    if ours && unsafe { libc::ftruncate(fd, 0) == 0 && libc::lseek(fd, 0, libc::SEEK_SET) == 0 } {
+        // SAFETY: set back to blocking, write-only use.
+        unsafe { libc::fcntl(fd, libc::F_SETFL, 0) };
+        return Some(fd);
+    }
+    // SAFETY: our own descriptor.
+    unsafe { libc::close(fd) };
+    None
+}
+
+fn write_header(fd: c_int) -> bool {
+    let mut h = [0u8; 40];
+    h[..8].copy_from_slice(MAGIC);
+    h[8..12].copy_from_slice(&VERSION.to_le_bytes());
+    // SAFETY: plain syscall.
+    h[12..16].copy_from_slice(&(unsafe { libc::getpid() } as u32).to_le_bytes());
+    h[16..24].copy_from_slice(&SAMPLE_EVERY.load(Ordering::Relaxed).to_le_bytes());
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: valid out pointer.
+    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
+    let unix_ns = ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64;
+    h[24..32].copy_from_slice(&unix_ns.to_le_bytes());
+    // SAFETY: plain syscall.
+    h[32..40].copy_from_slice(&(unsafe { libc::getppid() } as u64).to_le_bytes());
+    write_all(fd, &h)
+}
+
+// ---------------------------------------------------------------------------
+// The interpreter and the writer thread.
+
+/// The interpreter (see interpret.rs). Created at start-up (with the hook
+/// guard held, so its memory is untraced) and kept; only touched under
+/// DRAIN_LOCK, or single-threaded in a forked child.
 struct InterpCell(core::cell::UnsafeCell<Option<Interp>>);
 // SAFETY: only accessed with DRAIN_LOCK held (or single-threaded).
 unsafe impl Sync for InterpCell {}
@@ -108,24 +361,47 @@ static INTERP: InterpCell = InterpCell(core::cell::UnsafeCell::new(None));
 /// the hook guard. `last`: the final flush. Rings whose thread has exited
 /// are freed once processed when `reap` is set.
 fn drain_all(reap: bool, last: bool) {
-    let fd = FD.load(Ordering::Relaxed);
     // SAFETY: the caller holds DRAIN_LOCK, the only way to reach it.
     let cell = unsafe { &mut *INTERP.0.get() };
-    if cell.is_none() {
-        *cell = Interp::new();
-    }
-    let res = match cell.as_mut() {
-        Some(interp) => interp.drain(fd, last, reap),
-        None => Err(Fail::Compress),
+    let Some(interp) = cell.as_mut() else {
+        STATE.store(DONE, Ordering::Relaxed);
+        return;
     };
-    if let Err(e) = res {
-        log(match e {
-            Fail::Write => b"cannot write the trace file; tracing stops",
-            Fail::Compress => b"cannot compress the trace; tracing stops",
-            Fail::Corrupt => b"internal error: undecodable ring record; tracing stops",
-        });
+    let lost = LOST_NO_MEMORY.swap(0, Ordering::Relaxed);
+    if lost > 0 {
+        interp.lost(LOST_OOM, lost);
+    }
+    if let Err(e) = interp.drain(last, reap) {
+        match e {
+            Fail::Write => log(b"cannot write the trace file; tracing stops"),
+            Fail::Fd => {
+                log(
+                    b"the program closed or replaced the trace file's descriptor and the file \
+                      cannot be reopened; tracing stops",
+                );
+                interp.write_lost(LOST_FD, 0);
+            }
+            Fail::Compress => log(b"cannot compress the trace; tracing stops"),
+            Fail::Corrupt => log(b"internal error: undecodable ring record; tracing stops"),
+            Fail::NoMemory => {
+                log(b"out of memory: tracing stops (the trace says what was lost)");
+                interp.write_lost(LOST_OOM, 0);
+            }
+        }
         STATE.store(DONE, Ordering::Relaxed);
     }
+}
+
+/// Drains the caller's full ring itself when no writer thread exists yet
+/// (allocations before this library's constructor).
+pub fn drain_inline() {
+    let was = crate::hooks::set_guard(true);
+    lock_drain();
+    if running() {
+        drain_all(false, false);
+    }
+    unlock_drain();
+    crate::hooks::set_guard(was);
 }
 
 extern "C" fn writer_main(_: *mut c_void) -> *mut c_void {
@@ -166,47 +442,83 @@ extern "C" fn writer_main(_: *mut c_void) -> *mut c_void {
     null_mut()
 }
 
+/// Starts the writer thread with every signal blocked: the program's
+/// signals must go to the program's threads (a daemon whose `sigwait`
+/// thread handles SIGTERM would otherwise be killed by it).
 fn spawn_writer() -> bool {
-    let mut tid: libc::pthread_t = 0;
-    // SAFETY: the thread function has the right signature and takes no data.
-    let rc = unsafe { libc::pthread_create(&mut tid, core::ptr::null(), writer_main, null_mut()) };
-    if rc != 0 {
-        return false;
+    // SAFETY: signal-set and thread calls on valid local storage; the
+    // thread function has the right signature and takes no data.
+    unsafe {
+        let mut all: libc::sigset_t = core::mem::zeroed();
+        let mut old: libc::sigset_t = core::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
+        let mut tid: libc::pthread_t = 0;
+        let rc = libc::pthread_create(&mut tid, core::ptr::null(), writer_main, null_mut());
+        libc::pthread_sigmask(libc::SIG_SETMASK, &old, null_mut());
+        if rc != 0 {
+            return false;
+        }
+        libc::pthread_detach(tid);
     }
-    // SAFETY: detaching a thread we created.
-    unsafe { libc::pthread_detach(tid) };
+    WRITER_STARTED.store(true, Ordering::Release);
     true
 }
 
-fn write_header(fd: c_int) -> bool {
-    let mut h = [0u8; 40];
-    h[..8].copy_from_slice(MAGIC);
-    h[8..12].copy_from_slice(&VERSION.to_le_bytes());
-    // SAFETY: plain syscall.
-    h[12..16].copy_from_slice(&(unsafe { libc::getpid() } as u32).to_le_bytes());
-    h[16..24].copy_from_slice(&SAMPLE_EVERY.load(Ordering::Relaxed).to_le_bytes());
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: valid out pointer.
-    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
-    let unix_ns = ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64;
-    h[24..32].copy_from_slice(&unix_ns.to_le_bytes());
-    // SAFETY: plain syscall.
-    h[32..40].copy_from_slice(&(unsafe { libc::getppid() } as u64).to_le_bytes());
-    write_all(fd, &h)
+// ---------------------------------------------------------------------------
+// Start-up.
+
+/// The environment, also before the C library set up `environ` (the
+/// loader's own allocations come that early): then read from
+/// /proc/self/environ.
+fn getenv(name: &core::ffi::CStr) -> Option<&'static [u8]> {
+    extern "C" {
+        static environ: *const *const libc::c_char;
+    }
+    // SAFETY: reading the C library's environ pointer.
+    if !unsafe { environ }.is_null() {
+        // SAFETY: getenv returns a pointer into the environment or null.
+        let p = unsafe { libc::getenv(name.as_ptr()) };
+        if p.is_null() {
+            return None;
+        }
+        // SAFETY: NUL-terminated by contract.
+        return Some(unsafe { core::ffi::CStr::from_ptr(p) }.to_bytes());
+    }
+    early_environ()
+        .split(|&b| b == 0)
+        .find_map(|kv| kv.strip_prefix(name.to_bytes())?.strip_prefix(b"="))
 }
 
-unsafe fn getenv(name: &core::ffi::CStr) -> Option<&'static [u8]> {
-    // SAFETY: getenv returns a pointer into the environment or null.
-    let p = unsafe { libc::getenv(name.as_ptr()) };
-    if p.is_null() {
-        None
-    } else {
-        // SAFETY: NUL-terminated by contract.
-        Some(unsafe { core::ffi::CStr::from_ptr(p) }.to_bytes())
+static mut EARLY_ENV: [u8; 65536] = [0; 65536];
+static EARLY_ENV_LEN: AtomicU32 = AtomicU32::new(u32::MAX);
+
+fn early_environ() -> &'static [u8] {
+    if EARLY_ENV_LEN.load(Ordering::Acquire) == u32::MAX {
+        let mut len = 0usize;
+        // SAFETY: read into a static buffer, single-threaded start-up.
+        unsafe {
+            let buf = &mut *core::ptr::addr_of_mut!(EARLY_ENV);
+            let fd = libc::open(
+                c"/proc/self/environ".as_ptr(),
+                libc::O_RDONLY | libc::O_CLOEXEC,
+            );
+            if fd >= 0 {
+                loop {
+                    let n = libc::read(fd, buf[len..].as_mut_ptr().cast(), buf.len() - len);
+                    if n <= 0 {
+                        break;
+                    }
+                    len += n as usize;
+                }
+                libc::close(fd);
+            }
+        }
+        EARLY_ENV_LEN.store(len as u32, Ordering::Release);
     }
+    let len = EARLY_ENV_LEN.load(Ordering::Acquire) as usize;
+    // SAFETY: written once above, read-only since.
+    unsafe { &(&*core::ptr::addr_of!(EARLY_ENV))[..len] }
 }
 
 fn parse_u64(s: &[u8]) -> Option<u64> {
@@ -223,139 +535,233 @@ fn parse_u64(s: &[u8]) -> Option<u64> {
     Some(v)
 }
 
-/// Opens `PATH` (or `PATH.<pid>` when `suffix_pid`). Returns the fd or -1.
-unsafe fn open_trace(suffix_pid: bool, exclusive: bool) -> c_int {
-    let mut buf = [0u8; 4200];
-    // SAFETY: PATH is written only during init/fork-child, single-threaded.
-    let path = unsafe { &(&*core::ptr::addr_of!(PATH))[..PATH_LEN] };
-    buf[..path.len()].copy_from_slice(path);
-    let mut len = path.len();
-    if suffix_pid {
-        buf[len] = b'.';
-        len += 1;
-        // SAFETY: plain syscall.
-        let pid = unsafe { libc::getpid() } as u64;
-        len += write_decimal(&mut buf[len..], pid);
+/// Starts tracing if this process is to be traced and has not decided yet.
+/// Called by the hooks (the first allocation) and by the constructor.
+/// Returns whether tracing runs.
+#[cold]
+#[inline(never)]
+pub fn lazy_start() -> bool {
+    match STATE.load(Ordering::Acquire) {
+        RUNNING => return true,
+        DONE => return false,
+        _ => {}
     }
-    buf[len] = 0;
-    let flags = libc::O_WRONLY
-        | libc::O_CREAT
-        | libc::O_CLOEXEC
-        | if exclusive {
-            libc::O_EXCL
-        } else {
-            libc::O_TRUNC
-        };
-    // SAFETY: NUL-terminated path.
-    unsafe { libc::open(buf.as_ptr().cast(), flags, 0o644) }
-}
-
-/// Whether the existing trace file's header names this process (which then
-/// exec'd the image now starting).
-unsafe fn written_by_this_pid() -> bool {
-    let mut buf = [0u8; 4200];
-    // SAFETY: PATH is only written during init, single-threaded.
-    let path = unsafe { &(&*core::ptr::addr_of!(PATH))[..PATH_LEN] };
-    buf[..path.len()].copy_from_slice(path);
-    // SAFETY: NUL-terminated path.
-    let fd = unsafe { libc::open(buf.as_ptr().cast(), libc::O_RDONLY | libc::O_CLOEXEC) };
-    if fd < 0 {
+    if crate::hooks::guarded() || !crate::next::resolved() {
         return false;
     }
-    let mut h = [0u8; 16];
-    // SAFETY: valid buffer.
-    let n = unsafe { libc::read(fd, h.as_mut_ptr().cast(), h.len()) };
-    // SAFETY: our own descriptor.
-    unsafe { libc::close(fd) };
-    // SAFETY: plain syscall.
-    let pid = unsafe { libc::getpid() } as u32;
-    n == 16 && &h[..8] == MAGIC && h[12..16] == pid.to_le_bytes()
+    if STATE
+        .compare_exchange(UNDECIDED, STARTING, Ordering::AcqRel, Ordering::Acquire)
+        .is_err()
+    {
+        while STATE.load(Ordering::Acquire) == STARTING {
+            // SAFETY: plain syscall.
+            unsafe { libc::sched_yield() };
+        }
+        return running();
+    }
+    let was = crate::hooks::set_guard(true);
+    // SAFETY: single caller (STARTING), guard held.
+    let ok = unsafe { start_from_env() };
+    STATE.store(if ok { RUNNING } else { DONE }, Ordering::Release);
+    if ok && CONSTRUCTED.load(Ordering::Acquire) {
+        after_libc_init();
+    }
+    crate::hooks::set_guard(was);
+    ok
 }
 
-/// Emits the THREAD record and the module map into the caller's ring, and
-/// starts the writer.
+/// Reads the settings, creates the file and the first ring.
+unsafe fn start_from_env() -> bool {
+    let Some(path) = getenv(c"LEAKWATCH_TRACE_FILE") else {
+        return false;
+    };
+    if path.is_empty() || path.len() >= 4000 {
+        return false;
+    }
+    // SAFETY: single-threaded start-up (STARTING).
+    unsafe {
+        (&mut *core::ptr::addr_of_mut!(PATH))[..path.len()].copy_from_slice(path);
+        PATH_LEN = path.len();
+    }
+    if let Some(v) = getenv(c"LEAKWATCH_SAMPLE_EVERY").and_then(parse_u64) {
+        SAMPLE_EVERY.store(v, Ordering::Relaxed);
+    }
+    let follow = getenv(c"LEAKWATCH_FOLLOW_FORK") == Some(b"1");
+    if getenv(c"LEAKWATCH_UNWINDER") == Some(b"libgcc") {
+        crate::unwind::FORCE_LIBGCC.store(true, Ordering::Relaxed);
+    }
+    FOLLOW_FORK.store(follow, Ordering::Relaxed);
+    if let Some(why) = crate::interposers::refuse() {
+        log(why);
+        return false;
+    }
+    // The first process claims the file; exec'd descendants either get
+    // their own file (--follow-fork) or stay untraced.
+    let mut fd = create_trace(false);
+    // SAFETY: errno is thread-local.
+    if fd < 0 && unsafe { *libc::__errno_location() } == libc::EEXIST {
+        if let Some(own) = written_by_this_pid() {
+            // The traced process exec'd a new image (a wrapper script, a
+            // shim): the new program takes the trace over.
+            fd = own;
+        } else if follow {
+            fd = create_trace(true);
+        } else {
+            // SAFETY: errno is thread-local.
+            unsafe { *libc::__errno_location() = libc::EEXIST };
+        }
+    }
+    if fd < 0 {
+        // SAFETY: errno is thread-local.
+        let mut errno = unsafe { *libc::__errno_location() };
+        if errno == libc::EEXIST && is_symlink(false) {
+            errno = libc::ELOOP;
+        }
+        if errno == libc::ELOOP {
+            log(b"the trace file path (LEAKWATCH_TRACE_FILE) is a symbolic link: refused; running untraced");
+        } else if errno != libc::EEXIST {
+            log(b"cannot create the trace file (LEAKWATCH_TRACE_FILE); running untraced");
+        }
+        return false;
+    }
+    let (lo, hi) = crate::modules::range_of(lazy_start as *const () as usize);
+    crate::unwind::SELF_START.store(lo, Ordering::Relaxed);
+    crate::unwind::SELF_END.store(hi, Ordering::Relaxed);
+    START_NS.store(now_ns(), Ordering::Relaxed);
+    // SAFETY: single-threaded start-up.
+    unsafe { start_tracing(fd) }
+}
+
+/// Writes the header, creates the interpreter (buffers and compressor
+/// allocated and warmed up now, so a program that later runs out of memory
+/// is still traced) and records the module map into the caller's ring.
 unsafe fn start_tracing(fd: c_int) -> bool {
+    let fd = adopt_fd(fd);
     FD.store(fd, Ordering::Relaxed);
     if !write_header(fd) {
         log(b"cannot write the trace header");
         return false;
     }
-    STATE.store(RUNNING, Ordering::Release);
+    // SAFETY: single-threaded start-up or fork child, nobody drains yet.
+    let cell = unsafe { &mut *INTERP.0.get() };
+    *cell = Interp::new();
+    if cell.is_none() {
+        log(b"cannot allocate the trace buffers; running untraced");
+        return false;
+    }
     let r = crate::hooks::current_ring();
     if r.is_null() {
-        STATE.store(DONE, Ordering::Release);
         return false;
     }
     // SAFETY: the calling thread's own ring.
     unsafe { crate::modules::rescan(r, trace_ns()) };
-    if !spawn_writer() {
-        log(b"cannot start the writer thread; tracing stops");
-        STATE.store(DONE, Ordering::Release);
-        return false;
-    }
     true
 }
 
-extern "C" fn init() {
-    // SAFETY: runs once, from the loader, before the program's own code.
+/// What needs the C library initialised: fork and quick_exit handlers,
+/// the writer thread, the program's embedded LSan suppressions.
+fn after_libc_init() {
+    if WRITER_STARTED.load(Ordering::Acquire) || !running() {
+        return;
+    }
+    extern "C" {
+        fn at_quick_exit(f: extern "C" fn()) -> c_int;
+    }
+    // SAFETY: registering handlers with static functions.
     unsafe {
-        // Resolved whether or not this process is traced: the dlopen and
-        // dlclose hooks always forward to them.
-        let real_open = libc::dlsym(libc::RTLD_NEXT, c"dlopen".as_ptr());
-        let real_close = libc::dlsym(libc::RTLD_NEXT, c"dlclose".as_ptr());
-        REAL_DLOPEN.store(real_open as usize, Ordering::Relaxed);
-        REAL_DLCLOSE.store(real_close as usize, Ordering::Relaxed);
-        let Some(path) = getenv(c"LEAKWATCH_TRACE_FILE") else {
-            return;
-        };
-        if path.is_empty() || path.len() >= 4000 {
-            return;
-        }
-        crate::hooks::set_guard(true);
-        (&mut *core::ptr::addr_of_mut!(PATH))[..path.len()].copy_from_slice(path);
-        PATH_LEN = path.len();
-        if let Some(v) = getenv(c"LEAKWATCH_SAMPLE_EVERY").and_then(parse_u64) {
-            SAMPLE_EVERY.store(v, Ordering::Relaxed);
-        }
-        let follow = getenv(c"LEAKWATCH_FOLLOW_FORK") == Some(b"1");
-        if getenv(c"LEAKWATCH_UNWINDER") == Some(b"libgcc") {
-            crate::unwind::FORCE_LIBGCC.store(true, Ordering::Relaxed);
-        }
-        FOLLOW_FORK.store(follow, Ordering::Relaxed);
-        // The first process claims the file; exec'd descendants either get
-        // their own file (--follow-fork) or stay untraced.
-        let mut fd = open_trace(false, true);
-        if fd < 0 && *libc::__errno_location() == libc::EEXIST {
-            if written_by_this_pid() {
-                // The traced process exec'd a new image (a wrapper script,
-                // a shim): the new program takes the trace over.
-                fd = open_trace(false, false);
-            } else if follow {
-                fd = open_trace(true, false);
-            } else {
-                *libc::__errno_location() = libc::EEXIST;
-            }
-        }
-        if fd < 0 {
-            if *libc::__errno_location() != libc::EEXIST {
-                log(b"cannot create the trace file (LEAKWATCH_TRACE_FILE); running untraced");
-            }
-            crate::hooks::set_guard(false);
-            return;
-        }
-        let (lo, hi) = crate::modules::range_of(init as *const () as usize);
-        crate::unwind::SELF_START.store(lo, Ordering::Relaxed);
-        crate::unwind::SELF_END.store(hi, Ordering::Relaxed);
         libc::pthread_atfork(Some(fork_prepare), Some(fork_parent), Some(fork_child));
-        START_NS.store(now_ns(), Ordering::Relaxed);
-        start_tracing(fd);
-        crate::hooks::set_guard(false);
+        at_quick_exit(quick_exit_flush);
+    }
+    record_lsan_suppressions();
+    if !spawn_writer() {
+        log(b"cannot start the writer thread; tracing stops");
+        STATE.store(DONE, Ordering::Release);
+    }
+}
+
+extern "C" fn init() {
+    crate::next::resolve();
+    CONSTRUCTED.store(true, Ordering::Release);
+    if lazy_start() {
+        let was = crate::hooks::set_guard(true);
+        after_libc_init();
+        crate::hooks::set_guard(was);
     }
 }
 
 extern "C" fn fini() {
     final_flush(true);
 }
+
+extern "C" fn quick_exit_flush() {
+    final_flush(false);
+}
+
+/// The text of the program's `__lsan_default_suppressions()`, if it
+/// defines one, recorded so the report honours it as LeakSanitizer would.
+fn record_lsan_suppressions() {
+    let Some(f) = crate::elf::find_program_function(c"__lsan_default_suppressions") else {
+        return;
+    };
+    // SAFETY: the program's own function, `const char *(void)` by contract.
+    let text = unsafe {
+        let f: extern "C" fn() -> *const libc::c_char = core::mem::transmute(f);
+        let p = f();
+        if p.is_null() {
+            return;
+        }
+        core::ffi::CStr::from_ptr(p).to_bytes()
+    };
+    let text = &text[..text.len().min(60_000)];
+    let r = crate::hooks::current_ring();
+    if r.is_null() {
+        return;
+    }
+    // SAFETY: the calling thread's own ring.
+    let r = unsafe { &mut *r };
+    let mut rec: Vec<u8> = Vec::new();
+    if rec.try_reserve(text.len() + 32).is_err() {
+        return;
+    }
+    let ts = trace_ns();
+    rec.push(REC_LSANSUPP);
+    put_varint(&mut rec, ts.saturating_sub(r.prev_ts));
+    r.prev_ts = r.prev_ts.max(ts);
+    put_varint(&mut rec, text.len() as u64);
+    rec.extend_from_slice(text);
+    r.push(&rec);
+}
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// Marks a phase of the process's end in the calling thread's ring.
+pub fn phase(kind: u64) {
+    if !running() || crate::hooks::guarded() {
+        return;
+    }
+    let was = crate::hooks::set_guard(true);
+    let r = crate::hooks::current_ring();
+    if !r.is_null() {
+        // SAFETY: the calling thread's own ring.
+        let r = unsafe { &mut *r };
+        let ts = trace_ns();
+        let mut rec = Rec::<24>::new(REC_PHASE);
+        rec.u(ts.saturating_sub(r.prev_ts));
+        r.prev_ts = r.prev_ts.max(ts);
+        rec.u(kind);
+        r.push(rec.as_slice());
+    }
+    crate::hooks::set_guard(was);
+}
+
+// ---------------------------------------------------------------------------
+// The end.
 
 /// Writes the END record and everything pending, then stops tracing. With
 /// `freeres`, first releases the C and C++ runtimes' caches.
@@ -364,27 +770,31 @@ pub fn final_flush(freeres: bool) {
         return;
     }
     crate::hooks::set_guard(true);
-    // SAFETY: getenv before the C library's caches are released.
-    if unsafe { getenv(c"LEAKWATCH_STATS") } == Some(b"1") {
+    if getenv(c"LEAKWATCH_STATS") == Some(b"1") {
         log_stats();
     }
     let alone = freeres && only_thread_left();
-    crate::hooks::set_guard(false);
     // Free what the C and C++ runtimes keep until exit, as valgrind does, so
     // only the program's own leaks remain. LEAKWATCH_NO_FREERES=1 skips it,
     // and so does any other thread still running (it may use those caches).
-    // SAFETY: getenv/dlsym are safe here; the freeres functions are meant
-    // to be called at exit.
+    // Looked up with the guard held: dlsym's own allocations are ours.
+    let (cxx, c) = if alone && getenv(c"LEAKWATCH_NO_FREERES").is_none() {
+        // SAFETY: dlsym with NUL-terminated names.
+        unsafe {
+            (
+                libc::dlsym(libc::RTLD_DEFAULT, c"_ZN9__gnu_cxx9__freeresEv".as_ptr()),
+                libc::dlsym(libc::RTLD_DEFAULT, c"__libc_freeres".as_ptr()),
+            )
+        }
+    } else {
+        (null_mut(), null_mut())
+    };
+    crate::hooks::set_guard(false);
+    // SAFETY: the freeres functions are meant to be called at exit.
     unsafe {
-        if alone && getenv(c"LEAKWATCH_NO_FREERES").is_none() {
-            let cxx = libc::dlsym(libc::RTLD_DEFAULT, c"_ZN9__gnu_cxx9__freeresEv".as_ptr());
-            if !cxx.is_null() {
-                let f: extern "C" fn() = core::mem::transmute(cxx);
-                f();
-            }
-            let c = libc::dlsym(libc::RTLD_DEFAULT, c"__libc_freeres".as_ptr());
-            if !c.is_null() {
-                let f: extern "C" fn() = core::mem::transmute(c);
+        for f in [cxx, c] {
+            if !f.is_null() {
+                let f: extern "C" fn() = core::mem::transmute(f);
                 f();
             }
         }
@@ -400,34 +810,87 @@ pub fn final_flush(freeres: bool) {
         r.prev_ts = r.prev_ts.max(ts);
         r.push(rec.as_slice());
     }
-    lock_drain();
+    finish(true);
+}
+
+/// Writes everything pending and stops tracing: the last drain. Then, as
+/// other threads may still have been recording while it ran, says how many
+/// of their records came too late to be written (LOST, reason 3).
+fn finish(wait_for_lock: bool) {
+    if wait_for_lock {
+        lock_drain();
+    } else if !try_lock_drain(200) {
+        STATE.store(DONE, Ordering::Release);
+        return;
+    }
     if running() {
         drain_all(false, true);
+        let seen = pending_records();
+        STATE.store(DONE, Ordering::Release);
+        // Let records being pushed right now land, then count them.
+        for _ in 0..3 {
+            // SAFETY: plain syscall.
+            unsafe { libc::sched_yield() };
+        }
+        let late = pending_records().saturating_sub(seen);
+        if late > 0 {
+            // SAFETY: DRAIN_LOCK held.
+            if let Some(interp) = unsafe { (*INTERP.0.get()).as_mut() } {
+                interp.write_lost(LOST_AT_EXIT, late);
+            }
+        }
     }
     STATE.store(DONE, Ordering::Release);
     unlock_drain();
     wake();
 }
 
-/// Prints how many stack captures the unwind memo answered (a debugging
-/// aid, and how the tests see that the memo is exercised).
+/// Bytes waiting in all rings (a proxy for records, used only to tell
+/// whether any came too late).
+fn pending_records() -> u64 {
+    (0..ring::count())
+        .filter_map(|i| {
+            // SAFETY: rings are never unmapped.
+            unsafe { ring::get(i).as_ref() }
+        })
+        .map(Ring::pending)
+        .sum()
+}
+
+/// The program aborts: everything recorded so far is written (no END: the
+/// process did not exit normally).
+pub fn abort_flush() {
+    if !running() || crate::hooks::guarded() {
+        return;
+    }
+    crate::hooks::set_guard(true);
+    finish(false);
+}
+
+/// Prints how many frames the incremental unwinder reused and how many it
+/// unwound (a debugging aid, and how the tests see that it is exercised).
 fn log_stats() {
-    let (mut hits, mut misses) = (0u64, 0u64);
+    let (mut hits, mut misses, mut stacks) = (0u64, 0u64, 0u64);
     for slot in 0..ring::count() {
         let r = ring::get(slot);
         // SAFETY: rings are never unmapped; memo totals are plain counters,
         // read racily only for this report.
-        if let Some(memo) = unsafe { r.as_ref().and_then(|r| r.memo.as_ref()) } {
-            hits += memo.total_hits;
-            misses += memo.total_misses;
+        if let Some(r) = unsafe { r.as_ref() } {
+            stacks += r.stacks_written();
+            // SAFETY: as above.
+            if let Some(memo) = unsafe { r.memo.as_ref() } {
+                hits += memo.total_hits;
+                misses += memo.total_misses;
+            }
         }
     }
     let mut buf = [0u8; 96];
     let mut len = 0;
     for (text, n) in [
-        (&b"stacks: "[..], Some(hits)),
-        (b" memoized, ", Some(misses)),
-        (b" unwound", None),
+        (&b"frames: "[..], Some(hits)),
+        (b" reused, ", Some(misses)),
+        (b" unwound, ", Some(stacks)),
+        (b" stacks written", None),
     ] {
         buf[len..len + text.len()].copy_from_slice(text);
         len += text.len();
@@ -439,7 +902,7 @@ fn log_stats() {
 }
 
 /// Writes `n` in decimal at the start of `out`; returns the length.
-fn write_decimal(out: &mut [u8], mut n: u64) -> usize {
+pub(crate) fn write_decimal(out: &mut [u8], mut n: u64) -> usize {
     let mut digits = [0u8; 20];
     let mut k = 0;
     loop {
@@ -458,8 +921,8 @@ fn write_decimal(out: &mut [u8], mut n: u64) -> usize {
 
 /// True when no thread but the caller and the writer is alive.
 fn only_thread_left() -> bool {
-    // SAFETY: plain directory listing; its allocations go to glibc untraced
-    // (the caller holds the guard).
+    // SAFETY: plain directory listing; its allocations go to the allocator
+    // untraced (the caller holds the guard).
     unsafe {
         let dir = libc::opendir(c"/proc/self/task".as_ptr());
         if dir.is_null() {
@@ -476,9 +939,12 @@ fn only_thread_left() -> bool {
             }
         }
         libc::closedir(dir);
-        tasks <= 2
+        tasks <= 1 + WRITER_STARTED.load(Ordering::Relaxed) as usize
     }
 }
+
+// ---------------------------------------------------------------------------
+// fork.
 
 extern "C" fn fork_prepare() {
     if running() {
@@ -500,9 +966,14 @@ extern "C" fn fork_child() {
     }
     unlock_drain();
     crate::modules::unlock();
+    // The parent's descriptor, inherited: not ours to write in the child.
     let old = FD.swap(-1, Ordering::Relaxed);
-    // SAFETY: closing the parent's descriptor in the child only.
-    unsafe { libc::close(old) };
+    if is_trace(old) {
+        // SAFETY: closing the parent's trace descriptor in the child only.
+        unsafe { libc::close(old) };
+    }
+    // The writer thread did not survive the fork.
+    WRITER_STARTED.store(false, Ordering::Release);
     if !FOLLOW_FORK.load(Ordering::Relaxed) {
         STATE.store(DONE, Ordering::Release);
         return;
@@ -530,19 +1001,22 @@ extern "C" fn fork_child() {
     // classes, nor zstd history.
     // SAFETY: single-threaded child; the parent held DRAIN_LOCK at fork.
     unsafe { *INTERP.0.get() = None };
-    // SAFETY: single-threaded child.
-    let fd = unsafe { open_trace(true, false) };
+    let fd = create_trace(true);
     if fd < 0 {
         log(b"cannot create the child's trace file; the child runs untraced");
         STATE.store(DONE, Ordering::Release);
     } else {
-        STATE.store(OFF, Ordering::Release);
         if !me.is_null() {
             // SAFETY: this thread's ring, reset above.
             unsafe { crate::hooks::emit_thread(&mut *me) };
         }
         // SAFETY: single-threaded child.
-        unsafe { start_tracing(fd) };
+        let ok = unsafe { start_tracing(fd) };
+        STATE.store(if ok { RUNNING } else { DONE }, Ordering::Release);
+        if ok && !spawn_writer() {
+            log(b"cannot start the child's writer thread; the child runs untraced");
+            STATE.store(DONE, Ordering::Release);
+        }
     }
     crate::hooks::set_guard(was);
 }
@@ -555,18 +1029,24 @@ static INIT: extern "C" fn() = init;
 #[link_section = ".fini_array"]
 static FINI: extern "C" fn() = fini;
 
-/// Claims a ring for a new thread and announces the thread in it.
+/// Claims a ring for a new thread and announces the thread in it. Null
+/// (and the thread's events counted as lost) when memory is exhausted.
 pub fn new_thread_ring() -> *mut Ring {
     let tid = gettid();
     // SAFETY: registry access is lock-free and safe from any thread.
     let r = unsafe { ring::claim(tid) };
     if !r.is_null() {
         // SAFETY: freshly claimed by this thread; allocations here go to
-        // glibc untraced (the caller holds the guard).
+        // the allocator untraced (the caller holds the guard), and may fail.
         unsafe {
             (*r).stack = crate::unwind::thread_stack();
             if (*r).unwind_cache.is_null() {
-                (*r).unwind_cache = Box::into_raw(Box::new(crate::unwind::Cache::default()));
+                let layout = std::alloc::Layout::new::<crate::unwind::Cache>();
+                let p = std::alloc::alloc(layout).cast::<crate::unwind::Cache>();
+                if !p.is_null() {
+                    p.write(crate::unwind::Cache::default());
+                    (*r).unwind_cache = p;
+                }
             }
             if (*r).memo.is_null() {
                 // Zeroed is empty; allocated in place (it is tens of KiB, too
