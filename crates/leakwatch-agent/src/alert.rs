@@ -928,6 +928,7 @@ mod tests {
             first_alert_s: None,
             time_to_limit_s: Some(1800.0),
             limit: Some(1e9),
+            limit_kind: None,
             evidence: Evidence {
                 reason: "rising".into(),
                 ..Evidence::default()

@@ -103,6 +103,7 @@ fn real_alertmanager_receives_and_resolves_the_leak_alert() {
         first_alert_s: Some(400.0),
         time_to_limit_s: Some(2500.0),
         limit: Some(1e9),
+        limit_kind: None,
         evidence: Evidence {
             reason: "lower envelope rose 40%".into(),
             ..Evidence::default()
