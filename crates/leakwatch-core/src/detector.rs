@@ -869,8 +869,8 @@ impl Detector {
                 .fold(f64::INFINITY, f64::min)
         });
         let floor_gain = older_floor.map(|f| window_floor - f);
-        let (climb_from, low) = climb_start(bs, open, start, duration, &mut sc.xs);
-        let climb = end - climb_from;
+        let (climb_from, climb_to, low) = climb_start(bs, open, start, duration, &mut sc.xs);
+        let climb = climb_to - climb_from;
         out.rate = (
             line.slope * 3600.0,
             line.slope_low * 3600.0,
@@ -1176,18 +1176,21 @@ struct Restarted {
     mean_rate_per_hour: f64,
 }
 
-/// When the climb to the end of the lifetime began, and the lowest floor.
+/// When the floor's climb began and when it stopped, and the lowest floor.
 /// The lifetime is cut into `CLIMB_SLICES` slices; the climb begins at the
 /// last slice whose floor is still within a tenth of the climb above the
 /// lowest floor (a flat trough counts as low to its end, so its width is not
-/// taken for climbing).
+/// taken for climbing). It lasts to the end of the lifetime while the last
+/// floor is within a tenth of the climb below the highest one since; else it
+/// stopped at the highest (the top of a daily cycle's rise: the hours after
+/// it, falling, are not climbing).
 fn climb_start(
     bs: &[Bucket],
     open: Option<&Bucket>,
     start: f64,
     duration: f64,
     floors: &mut Vec<f64>,
-) -> (f64, f64) {
+) -> (f64, f64, f64) {
     const CLIMB_SLICES: usize = 32;
     let slice = duration / CLIMB_SLICES as f64;
     floors.clear();
@@ -1216,7 +1219,22 @@ fn climb_start(
         .filter(|i| floors[*i] <= near)
         .max()
         .unwrap_or(lowest_i);
-    (start + (last_low as f64 + 0.5) * slice, low)
+    let (top_i, top) = (last_low..CLIMB_SLICES)
+        .filter(|i| floors[*i].is_finite())
+        .fold((last_low, low), |m, i| {
+            if floors[i] >= m.1 {
+                (i, floors[i])
+            } else {
+                m
+            }
+        });
+    let still_climbing = end_floor >= top - 0.1 * (top - low).max(0.0);
+    let to = if still_climbing {
+        start + duration
+    } else {
+        start + (top_i as f64 + 0.5) * slice
+    };
+    (start + (last_low as f64 + 0.5) * slice, to, low)
 }
 
 /// What `spread_ratio` shows when the older half did not rise.
