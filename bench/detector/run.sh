@@ -9,7 +9,8 @@
 # 2. `leakwatch analyze --json` judges every written CSV, as a user would;
 #    its verdicts must be the library's, and are scored the same way.
 #
-#   bench/detector/run.sh                 # fresh seeds 5001-5020
+#   bench/detector/run.sh                 # fresh seeds 7001-7020
+#   SPLIT=seen_once bench/detector/run.sh # seeds 5001-5020 (seen once)
 #   SPLIT=held_out bench/detector/run.sh  # seeds 3001-3020
 #   SPLIT=validation bench/detector/run.sh
 set -euo pipefail

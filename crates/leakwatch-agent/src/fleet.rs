@@ -53,8 +53,7 @@ pub const INSTANCE_LABELS: &[&str] = &["id", "name", "container_id", "image_id",
 
 /// The start-time query used unless another is given: the process
 /// collectors' and cAdvisor's start times.
-pub const DEFAULT_START_QUERY: &str =
-    "process_start_time_seconds or container_start_time_seconds";
+pub const DEFAULT_START_QUERY: &str = "process_start_time_seconds or container_start_time_seconds";
 
 /// What to analyze.
 #[derive(Debug, Clone)]
@@ -923,10 +922,11 @@ mod tests {
 
     #[test]
     fn instance_labels_are_left_out_of_a_joined_history_only() {
-        let a: BTreeMap<String, String> = [("container", "api"), ("id", "/docker/aaa"), ("pod", "p")]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let a: BTreeMap<String, String> =
+            [("container", "api"), ("id", "/docker/aaa"), ("pod", "p")]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
         let mut b = a.clone();
         b.insert("id".into(), "/docker/bbb".into());
         assert_eq!(history_key(&a, true), history_key(&b, true));

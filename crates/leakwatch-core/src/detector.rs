@@ -1295,27 +1295,38 @@ fn envelope_slope(bs: &[Bucket], sc: &mut Scratch) -> Option<crate::stats::Theil
     theil_sen_in(&sc.xs, &sc.values, 1.96, &mut sc.work)
 }
 
-/// Kendall's tau of the floors once their largest rise between neighbours
-/// is taken out (every floor after it lowered by it); `None` for a window
-/// that did not rise.
+/// Kendall's tau of the floors once their largest rise is taken out: the
+/// largest rise between neighbours, or over two slices (a step whose ramp
+/// straddles a slice border lands half in each), with the floors after it
+/// lowered by it and a floor inside it held at the level before it. A one-off
+/// step leaves nothing rising (tau near 0); a steady rise still rises
+/// without any two of its slices. `None` for a window that did not rise.
 fn tau_without_jump(fs: &[f64], rise: f64, sc: &mut Scratch) -> Option<f64> {
     if rise <= 0.0 || fs.len() < 4 {
         return None;
     }
-    let (at, jump) =
-        fs.windows(2)
-            .map(|w| w[1] - w[0])
-            .enumerate()
-            .fold(
-                (0, 0.0f64),
-                |m, (i, d)| if d > m.1 { (i + 1, d) } else { m },
-            );
+    // (first floor after the step, span in slices, height)
+    let mut step = (0, 1, 0.0f64);
+    for span in 1..=2 {
+        for i in 0..fs.len().saturating_sub(span) {
+            let d = fs[i + span] - fs[i];
+            if d > step.2 {
+                step = (i + span, span, d);
+            }
+        }
+    }
+    let (after, span, jump) = step;
+    let before = after.saturating_sub(span);
     sc.lows.clear();
-    sc.lows.extend(
-        fs.iter()
-            .enumerate()
-            .map(|(i, f)| if i >= at { f - jump } else { *f }),
-    );
+    sc.lows.extend(fs.iter().enumerate().map(|(i, f)| {
+        if i >= after {
+            f - jump
+        } else if i > before {
+            fs[before]
+        } else {
+            *f
+        }
+    }));
     Some(mann_kendall_in(&sc.lows, &mut sc.work).tau)
 }
 
@@ -1646,6 +1657,38 @@ mod tests {
         assert_eq!(d.first_alert_s(), None, "{:?}", d.assessment());
     }
 
+    #[test]
+    fn a_step_straddling_a_slice_border_is_still_one_step() {
+        // Floors of a window: flat, a step whose ramp lands half in each of
+        // two slices, flat again. A steady rise keeps its trend.
+        let mut sc = Scratch::default();
+        let step = [630.0, 631.0, 629.0, 632.0, 700.0, 770.0, 771.0, 769.0];
+        assert!(tau_without_jump(&step, 140.0, &mut sc).unwrap() < 0.6);
+        let steady = [1.0, 2.1, 2.9, 4.2, 5.0, 5.9, 7.1, 8.0];
+        assert!(tau_without_jump(&steady, 7.0, &mut sc).unwrap() >= 0.6);
+    }
+
+    #[test]
+    fn two_batch_steps_a_day_apart_are_not_a_leak() {
+        // Production sampling: a batch keeps 150 MB at 17 h and 140 MB more
+        // at 32 h, each loaded over 40 minutes.
+        let mut d = production();
+        let mut g = Gauss(23);
+        let mut t = 0.0;
+        let ramp = |t: f64, at: f64| ((t - at) / 2400.0).clamp(0.0, 1.0);
+        while t < 46.0 * HOUR {
+            let v = 470e6 + 150e6 * ramp(t, 17.0 * HOUR) + 140e6 * ramp(t, 32.0 * HOUR);
+            d.push(t, v * (1.0 + 0.003 * g.next()));
+            t += 30.0;
+        }
+        assert_eq!(
+            d.first_alert_s(),
+            None,
+            "{}",
+            d.assessment().evidence.reason
+        );
+    }
+
     /// Deterministic standard normal noise (xorshift + Box–Muller).
     struct Gauss(u64);
     impl Gauss {
@@ -1681,7 +1724,11 @@ mod tests {
             need / HOUR
         );
         let ev = d.assessment().evidence;
-        assert!(ev.reason.contains("longer than a daily cycle rises"), "{}", ev.reason);
+        assert!(
+            ev.reason.contains("longer than a daily cycle rises"),
+            "{}",
+            ev.reason
+        );
     }
 
     #[test]
@@ -1695,7 +1742,12 @@ mod tests {
                 d.push(t, 800e6 * (1.0 + 0.25 * x.sin() + 0.01 * g.next()));
                 t += 30.0;
             }
-            assert_eq!(d.first_alert_s(), None, "phase {phase_h} h: {:?}", d.assessment().evidence.reason);
+            assert_eq!(
+                d.first_alert_s(),
+                None,
+                "phase {phase_h} h: {:?}",
+                d.assessment().evidence.reason
+            );
         }
     }
 
@@ -1758,7 +1810,12 @@ mod tests {
                 d.push(t, 400e6 * (1.0 + x));
                 t += 30.0;
             }
-            assert_eq!(d.first_alert_s(), None, "seed {seed}: {}", d.assessment().evidence.reason);
+            assert_eq!(
+                d.first_alert_s(),
+                None,
+                "seed {seed}: {}",
+                d.assessment().evidence.reason
+            );
         }
     }
 
@@ -1771,7 +1828,11 @@ mod tests {
         while t < 2.0 * 86_400.0 {
             d.push(t, 300e6 + 4e6 * t / HOUR);
             if let Some(a) = d.latest().filter(|a| a.state == LeakState::Leak) {
-                assert!(a.evidence.floor_gain.is_some() && a.evidence.pace_ratio.is_some(), "{:?}", a.evidence);
+                assert!(
+                    a.evidence.floor_gain.is_some() && a.evidence.pace_ratio.is_some(),
+                    "{:?}",
+                    a.evidence
+                );
             }
             t += 30.0;
         }
@@ -1802,8 +1863,16 @@ mod tests {
             d
         };
         let leak = run(true);
-        assert!(leak.lifetimes_ended() >= 2, "{:?}", leak.assessment().evidence);
-        assert!(leak.first_alert_s().is_some(), "{:?}", leak.assessment().evidence);
+        assert!(
+            leak.lifetimes_ended() >= 2,
+            "{:?}",
+            leak.assessment().evidence
+        );
+        assert!(
+            leak.first_alert_s().is_some(),
+            "{:?}",
+            leak.assessment().evidence
+        );
         let a = leak.assessment();
         assert!(a.evidence.lifetimes.iter().all(|l| !l.known_restart));
         assert!(a.evidence.lifetimes.iter().filter(|l| l.climbed).count() >= 2);
@@ -1828,8 +1897,18 @@ mod tests {
             t += 30.0;
         }
         assert!(d.lifetimes_ended() >= 5);
-        assert!(d.assessment().evidence.lifetimes.iter().all(|l| l.known_restart));
-        assert_eq!(d.first_alert_s(), None, "{}", d.assessment().evidence.reason);
+        assert!(d
+            .assessment()
+            .evidence
+            .lifetimes
+            .iter()
+            .all(|l| l.known_restart));
+        assert_eq!(
+            d.first_alert_s(),
+            None,
+            "{}",
+            d.assessment().evidence.reason
+        );
     }
 
     #[test]

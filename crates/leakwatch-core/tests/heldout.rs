@@ -28,8 +28,12 @@ const VALIDATION: Range<u64> = 1001..1021;
 /// Held out until the detector of commit 26bea74 was judged on them once
 /// (F1 0.982, 1 false alarm, median delay 0.264: bench/detector/RESULTS.md).
 const HELD_OUT: Range<u64> = 3001..3021;
-/// Never looked at while tuning: the held-out set after 3001–3020 was seen.
-const FRESH: Range<u64> = 5001..5021;
+/// Held out until the detector of commit a577989 was judged on them once
+/// (F1 0.972, 2 false alarms: two batch steps a day apart, a step's ramp
+/// straddling two slices); the step test was fixed after that run.
+const SEEN_ONCE: Range<u64> = 5001..5021;
+/// Never looked at while tuning: the held-out set after 5001–5020 was seen.
+const FRESH: Range<u64> = 7001..7021;
 
 #[derive(Default, Clone)]
 struct Score {
@@ -155,6 +159,8 @@ fn evaluate(seeds: Range<u64>) -> Run {
     );
     let split = if seeds.start >= FRESH.start {
         "fresh"
+    } else if seeds.start >= SEEN_ONCE.start {
+        "seen-once"
     } else if seeds.start >= HELD_OUT.start {
         "held-out"
     } else if seeds.start >= VALIDATION.start {
@@ -268,9 +274,17 @@ fn held_out_seeds() {
 
 #[test]
 #[ignore]
+fn seen_once_seeds() {
+    let run = evaluate(SEEN_ONCE);
+    print(&run, "seen-once seeds 5001-5020");
+    assert_goals(&run);
+}
+
+#[test]
+#[ignore]
 fn fresh_seeds() {
     let run = evaluate(FRESH);
-    print(&run, "fresh seeds 5001-5020");
+    print(&run, "fresh seeds 7001-7020");
     assert_goals(&run);
 }
 

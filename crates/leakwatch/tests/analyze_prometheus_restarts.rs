@@ -208,9 +208,6 @@ fn a_restarting_target_is_one_history_joined_by_start_time_and_its_leak_is_calle
     );
     let results = report["results"].as_array().unwrap();
     assert!(results.len() >= 6, "one series per instance: {stdout}");
-    assert!(
-        results.iter().all(|r| r["joined_series"] == 1),
-        "{stdout}"
-    );
+    assert!(results.iter().all(|r| r["joined_series"] == 1), "{stdout}");
     assert_eq!(report["leaking_count"], 0, "{stdout}");
 }
