@@ -2,8 +2,11 @@
 //!
 //! `tests/gen` makes production-shaped series of every family from a seed.
 //! Seeds 1–10 of each family were used while designing and tuning the
-//! detector (`tuning_seeds`, prints only); seeds 1001–1020 never were
-//! (`held_out_seeds`, which asserts the goals). Both print precision,
+//! detector (`tuning_seeds`, prints only), 1001–1020 to validate
+//! (`validation_seeds`, prints only). Held-out sets are judged once and then
+//! retired if anything is changed after seeing them: 3001–3020
+//! (`held_out_seeds`), then 5001–5020 (`seen_once_seeds`), and now 7001–7020
+//! (`fresh_seeds`), which assert the goals. All print precision,
 //! recall, F1, false alarms and the median detection delay (first alert over
 //! the series' length) beside two rules SREs use, computed on the same
 //! series: the corpus's naive "more than 50 MB/h over the last hour" and
