@@ -6,6 +6,15 @@
 //! so long ranges are split into consecutive chunks on the same step grid.
 //! Chunks arrive in time order and are fed to the detectors as they come, so
 //! memory is bounded by the number of series, not by the range.
+//!
+//! Restarts: each series' start time (`process_start_time_seconds`,
+//! `container_start_time_seconds`, or any `--start-query`) is pulled over the
+//! same grid. A change of start time is a restart: the detector is told, so
+//! each lifetime is judged on its own and the same climb in several
+//! lifetimes is a leak. Series that differ only in labels naming one
+//! instance ([`INSTANCE_LABELS`]: a container's id and runtime name change
+//! on every restart) and carry a start time are one service's lifetimes,
+//! joined into one history in start-time order.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -38,6 +47,14 @@ pub enum FleetError {
     BadRange(String),
 }
 
+/// Labels that name one instance of a service rather than the service:
+/// cAdvisor's container `id` and runtime `name` change on every restart.
+pub const INSTANCE_LABELS: &[&str] = &["id", "name", "container_id", "image_id", "pid"];
+
+/// The start-time query used unless another is given: the process
+/// collectors' and cAdvisor's start times.
+pub const DEFAULT_START_QUERY: &str = "process_start_time_seconds or container_start_time_seconds";
+
 /// What to analyze.
 #[derive(Debug, Clone)]
 pub struct FleetQuery {
@@ -53,6 +70,10 @@ pub struct FleetQuery {
     /// PromQL giving each series' limit (matched on labels other than
     /// `__name__`), for time-to-limit; e.g. `container_spec_memory_limit_bytes`.
     pub limit_query: Option<String>,
+    /// PromQL giving each series' start time (Unix seconds), matched on
+    /// labels other than `__name__`; a change marks a restart. `None`: no
+    /// identity, restarts are only found in the data.
+    pub start_query: Option<String>,
     pub timeout: Duration,
 }
 
@@ -75,6 +96,14 @@ pub struct SeriesResult {
     pub first_alert_s: Option<f64>,
     pub limit: Option<f64>,
     pub time_to_limit_s: Option<f64>,
+    /// Restarts seen: known from the start time, or found in the data.
+    pub restarts: u64,
+    /// Distinct start times seen (lifetimes known from the identity; 0
+    /// when the series has no start time).
+    pub instances: u64,
+    /// Series joined into this history (more than one when an instance
+    /// label changed across restarts).
+    pub joined_series: usize,
     pub reason: String,
 }
 
@@ -365,9 +394,96 @@ impl Prometheus {
 }
 
 struct Tracked {
+    /// Labels of the newest instance.
     labels: BTreeMap<String, String>,
     detector: Detector,
     limit: Option<f64>,
+    /// Start time of the current lifetime, when known.
+    start_s: Option<f64>,
+    instances: u64,
+    members: std::collections::BTreeSet<String>,
+}
+
+/// Start times per series identity, over one chunk: (time, start) sorted.
+type StartTimes = HashMap<String, Vec<(f64, f64)>>;
+
+fn start_times(
+    prom: &Prometheus,
+    query: &str,
+    start: f64,
+    end: f64,
+    step: f64,
+) -> Result<StartTimes, FleetError> {
+    let mut out = StartTimes::new();
+    for s in prom.query_range(query, start, end, step)? {
+        let mut points: Vec<(f64, f64)> = s
+            .values
+            .iter()
+            .map(|(t, v)| (*t, parse_value(v)))
+            .filter(|(t, v)| t.is_finite() && v.is_finite())
+            .collect();
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        out.entry(identity(&s.metric)).or_default().extend(points);
+    }
+    Ok(out)
+}
+
+/// The start time in force at `t`: the latest one at or before it.
+fn start_at(points: &[(f64, f64)], t: f64) -> Option<f64> {
+    let i = points.partition_point(|p| p.0 <= t);
+    i.checked_sub(1).map(|i| points[i].1)
+}
+
+/// The key of the history a series belongs to: its labels, without the
+/// instance labels when its start time is known (so a restarted
+/// container's new series continues the old one's history).
+fn history_key(labels: &BTreeMap<String, String>, joined: bool) -> String {
+    let mut out = String::new();
+    for (k, v) in labels {
+        if joined && INSTANCE_LABELS.contains(&k.as_str()) {
+            continue;
+        }
+        out.push_str(k);
+        out.push('\u{1}');
+        out.push_str(v);
+        out.push('\u{2}');
+    }
+    out
+}
+
+/// One point of a history: (time, start time or NaN, value).
+type Point = (f64, f64, f64);
+
+/// Feeds one chunk of a history's points (from one or more series) to its
+/// detector in time order. At a time two instances both answer (the old
+/// one's last sample is still within Prometheus' lookback), the newer one
+/// is the live one; a newer start time than the current lifetime's is a
+/// restart, an older one a stale sample of an ended instance.
+fn feed(t: &mut Tracked, points: &mut [Point]) {
+    points.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    for i in 0..points.len() {
+        if points.get(i + 1).is_some_and(|n| n.0 == points[i].0) {
+            continue;
+        }
+        let (ts, start, v) = points[i];
+        if start.is_finite() {
+            match t.start_s {
+                Some(current) if start < current - 1e-3 => continue,
+                Some(current) if start > current + 1e-3 => {
+                    t.detector.restart();
+                    t.instances += 1;
+                    t.start_s = Some(start);
+                }
+                Some(_) => {}
+                None => {
+                    t.instances += 1;
+                    t.start_s = Some(start);
+                }
+            }
+        }
+        // The detector ignores NaN and repeated timestamps itself.
+        t.detector.push(ts, v);
+    }
 }
 
 /// Pulls the range chunk by chunk, judges every series and ranks them.
@@ -380,16 +496,47 @@ pub fn analyze(q: &FleetQuery) -> Result<FleetReport, FleetError> {
     }
     let mut tracked: HashMap<String, Tracked> = HashMap::new();
     for &(start, end) in &spans {
+        let starts = match &q.start_query {
+            Some(sq) => start_times(&prom, sq, start, end, q.step_s)?,
+            None => StartTimes::new(),
+        };
+        // This chunk's points, per history (one or more series).
+        let mut chunk: HashMap<String, (BTreeMap<String, String>, Vec<Point>)> = HashMap::new();
         for s in prom.query_range(&q.query, start, end, q.step_s)? {
-            let key = identity(&s.metric) + s.metric.get("__name__").map_or("", |n| n);
+            let started = starts.get(&identity(&s.metric));
+            let key = history_key(&s.metric, started.is_some());
+            let member = identity(&s.metric);
+            let points: Vec<Point> = s
+                .values
+                .iter()
+                .map(|(ts, v)| {
+                    let st = started.and_then(|p| start_at(p, *ts));
+                    (*ts, st.unwrap_or(f64::NAN), parse_value(v))
+                })
+                .collect();
+            let newest = points.last().map_or(f64::NAN, |p| p.1);
+            let entry = chunk
+                .entry(key.clone())
+                .or_insert_with(|| (s.metric.clone(), Vec::new()));
+            let entry_newest = entry.1.iter().map(|p| p.1).fold(f64::NAN, f64::max);
+            if newest > entry_newest {
+                entry.0 = s.metric.clone();
+            }
+            entry.1.extend(points);
             let t = tracked.entry(key).or_insert_with(|| Tracked {
-                labels: s.metric,
+                labels: s.metric.clone(),
                 detector: Detector::new(cfg.clone()),
                 limit: None,
+                start_s: None,
+                instances: 0,
+                members: Default::default(),
             });
-            for (ts, v) in &s.values {
-                // The detector ignores NaN and repeated timestamps itself.
-                t.detector.push(*ts, parse_value(v));
+            t.members.insert(member);
+        }
+        for (key, (labels, mut points)) in chunk {
+            if let Some(t) = tracked.get_mut(&key) {
+                t.labels = labels;
+                feed(t, &mut points);
             }
         }
     }
@@ -410,7 +557,12 @@ pub fn analyze(q: &FleetQuery) -> Result<FleetReport, FleetError> {
     let mut results: Vec<SeriesResult> = tracked
         .into_values()
         .filter(|t| t.detector.samples() > 0)
-        .map(|t| result_of(t.labels, &t.detector, t.limit))
+        .map(|t| {
+            let mut r = result_of(t.labels, &t.detector, t.limit);
+            r.instances = t.instances;
+            r.joined_series = t.members.len();
+            r
+        })
         .collect();
     rank(&mut results);
     Ok(FleetReport {
@@ -449,6 +601,9 @@ fn result_of(labels: BTreeMap<String, String>, d: &Detector, limit: Option<f64>)
         first_alert_s: a.first_alert_s,
         limit,
         time_to_limit_s,
+        restarts: d.lifetimes_ended(),
+        instances: 0,
+        joined_series: 1,
         reason: a.evidence.reason,
     }
 }
@@ -503,7 +658,7 @@ pub fn render_text(r: &FleetReport) -> String {
         };
         let _ = writeln!(
             out,
-            "{:<4} {:<10} {:>12} {:>14} {:>14}  {}",
+            "{:<4} {:<10} {:>12} {:>14} {:>14}  {}{}",
             i + 1,
             if s.leaking {
                 state.to_uppercase()
@@ -513,7 +668,12 @@ pub fn render_text(r: &FleetReport) -> String {
             bytes(s.current),
             format!("{}/h", bytes(s.growth_per_hour)),
             s.time_to_limit_s.map_or("-".to_string(), duration),
-            s.series
+            s.series,
+            match s.restarts {
+                0 => String::new(),
+                1 => "  (1 restart)".to_string(),
+                n => format!("  ({n} restarts)"),
+            }
         );
     }
     if r.results
@@ -624,6 +784,9 @@ mod tests {
             first_alert_s: None,
             limit: None,
             time_to_limit_s: ttl,
+            restarts: 0,
+            instances: 0,
+            joined_series: 1,
             reason: String::new(),
         };
         let mut v = vec![
@@ -656,6 +819,9 @@ mod tests {
             first_alert_s: Some(1.0),
             limit: Some(1024.0 * 1024.0 * 1024.0),
             time_to_limit_s: Some(12.8 * 3600.0),
+            restarts: 0,
+            instances: 0,
+            joined_series: 1,
             reason: String::new(),
         };
         let report = FleetReport {
@@ -713,10 +879,60 @@ mod tests {
             step_s: 15.0,
             season_s: None,
             limit_query: None,
+            start_query: Some(DEFAULT_START_QUERY.into()),
             timeout: Duration::from_secs(2),
         };
         let err = analyze(&q).unwrap_err();
         assert!(matches!(err, FleetError::Unreachable { .. }), "{err}");
         assert!(err.to_string().contains("cannot reach Prometheus"), "{err}");
+    }
+
+    fn tracked() -> Tracked {
+        Tracked {
+            labels: BTreeMap::new(),
+            detector: Detector::new(DetectorConfig::default()),
+            limit: None,
+            start_s: None,
+            instances: 0,
+            members: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_new_start_time_is_a_restart_and_stale_samples_of_the_old_instance_are_dropped() {
+        let mut t = tracked();
+        // Two instances answer at t = 10..12 (the old one within lookback):
+        // the newer start time wins, the old one's later samples are stale.
+        let mut points: Vec<Point> = (0..20)
+            .map(|i| (i as f64, 100.0, 1e6 + i as f64))
+            .filter(|p| p.0 <= 12.0)
+            .chain((10..20).map(|i| (i as f64, 109.5, 2e5 + i as f64)))
+            .collect();
+        feed(&mut t, &mut points);
+        assert_eq!(t.instances, 2);
+        assert_eq!(t.start_s, Some(109.5));
+        assert_eq!(t.detector.samples(), 20);
+        assert_eq!(t.detector.assessment().current, 2e5 + 19.0);
+        // Without start times nothing is a known restart.
+        let mut bare = tracked();
+        let mut points: Vec<Point> = (0..5).map(|i| (i as f64, f64::NAN, 1.0)).collect();
+        feed(&mut bare, &mut points);
+        assert_eq!((bare.instances, bare.start_s), (0, None));
+    }
+
+    #[test]
+    fn instance_labels_are_left_out_of_a_joined_history_only() {
+        let a: BTreeMap<String, String> =
+            [("container", "api"), ("id", "/docker/aaa"), ("pod", "p")]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+        let mut b = a.clone();
+        b.insert("id".into(), "/docker/bbb".into());
+        assert_eq!(history_key(&a, true), history_key(&b, true));
+        assert_ne!(history_key(&a, false), history_key(&b, false));
+        assert_eq!(start_at(&[(1.0, 5.0), (3.0, 7.0)], 2.0), Some(5.0));
+        assert_eq!(start_at(&[(1.0, 5.0), (3.0, 7.0)], 0.5), None);
+        assert_eq!(start_at(&[(1.0, 5.0), (3.0, 7.0)], 3.0), Some(7.0));
     }
 }

@@ -624,14 +624,15 @@ impl Detector {
     /// A restart found in the data: the index of the bucket holding the fall,
     /// confirmed by the bucket after it (a lone bad sample is not one).
     ///
-    /// A fall to less than a quarter of the peak is a new process: no
-    /// collector frees three quarters of a process's memory at once. With a
+    /// A fall that leaves less than 40 % of the peak is a new process:
+    /// collectors free garbage, never most of a process's resident memory
+    /// at once (a runtime, its code and its live data stay). With a
     /// season, so is a fall that gives back a climb of hours (a quarter of a
     /// season) to near where the lifetime settled after its start-up:
     /// collections come every few minutes, and a daily cycle falls slowly.
     fn found_restart(&self) -> Option<usize> {
         const DROP_FRACTION: f64 = 0.08;
-        const RESIDUE: f64 = 0.25;
+        const RESIDUE: f64 = 0.4;
         let n = self.buckets.len();
         if n < 10 {
             return None;
@@ -647,7 +648,7 @@ impl Detector {
         if peak.is_nan() || peak <= 0.0 || peak - low < DROP_FRACTION * peak {
             return None;
         }
-        let fresh = low < RESIDUE * peak && next.min < 0.5 * peak;
+        let fresh = low < RESIDUE * peak && next.min < 0.5 * (peak + low);
         let season = self.cfg.season_s;
         let gives_back_long_climb = season > 0.0 && b.t0 - before[0].t0 >= season / 4.0 && {
             // Where the lifetime settled after its start-up (first eighth),
@@ -868,8 +869,8 @@ impl Detector {
                 .fold(f64::INFINITY, f64::min)
         });
         let floor_gain = older_floor.map(|f| window_floor - f);
-        let (climb_from, low) = climb_start(bs, open, start, duration, &mut sc.xs);
-        let climb = end - climb_from;
+        let (climb_from, climb_to, low) = climb_start(bs, open, start, duration, &mut sc.xs);
+        let climb = climb_to - climb_from;
         out.rate = (
             line.slope * 3600.0,
             line.slope_low * 3600.0,
@@ -1175,18 +1176,21 @@ struct Restarted {
     mean_rate_per_hour: f64,
 }
 
-/// When the climb to the end of the lifetime began, and the lowest floor.
+/// When the floor's climb began and when it stopped, and the lowest floor.
 /// The lifetime is cut into `CLIMB_SLICES` slices; the climb begins at the
 /// last slice whose floor is still within a tenth of the climb above the
 /// lowest floor (a flat trough counts as low to its end, so its width is not
-/// taken for climbing).
+/// taken for climbing). It lasts to the end of the lifetime while the last
+/// floor is within a tenth of the climb below the highest one since; else it
+/// stopped at the highest (the top of a daily cycle's rise: the hours after
+/// it, falling, are not climbing).
 fn climb_start(
     bs: &[Bucket],
     open: Option<&Bucket>,
     start: f64,
     duration: f64,
     floors: &mut Vec<f64>,
-) -> (f64, f64) {
+) -> (f64, f64, f64) {
     const CLIMB_SLICES: usize = 32;
     let slice = duration / CLIMB_SLICES as f64;
     floors.clear();
@@ -1215,7 +1219,22 @@ fn climb_start(
         .filter(|i| floors[*i] <= near)
         .max()
         .unwrap_or(lowest_i);
-    (start + (last_low as f64 + 0.5) * slice, low)
+    let (top_i, top) = (last_low..CLIMB_SLICES)
+        .filter(|i| floors[*i].is_finite())
+        .fold((last_low, low), |m, i| {
+            if floors[i] >= m.1 {
+                (i, floors[i])
+            } else {
+                m
+            }
+        });
+    let still_climbing = end_floor >= top - 0.1 * (top - low).max(0.0);
+    let to = if still_climbing {
+        start + duration
+    } else {
+        start + (top_i as f64 + 0.5) * slice
+    };
+    (start + (last_low as f64 + 0.5) * slice, to, low)
 }
 
 /// What `spread_ratio` shows when the older half did not rise.
@@ -1276,27 +1295,38 @@ fn envelope_slope(bs: &[Bucket], sc: &mut Scratch) -> Option<crate::stats::Theil
     theil_sen_in(&sc.xs, &sc.values, 1.96, &mut sc.work)
 }
 
-/// Kendall's tau of the floors once their largest rise between neighbours
-/// is taken out (every floor after it lowered by it); `None` for a window
-/// that did not rise.
+/// Kendall's tau of the floors once their largest rise is taken out: the
+/// largest rise between neighbours, or over two slices (a step whose ramp
+/// straddles a slice border lands half in each), with the floors after it
+/// lowered by it and a floor inside it held at the level before it. A one-off
+/// step leaves nothing rising (tau near 0); a steady rise still rises
+/// without any two of its slices. `None` for a window that did not rise.
 fn tau_without_jump(fs: &[f64], rise: f64, sc: &mut Scratch) -> Option<f64> {
     if rise <= 0.0 || fs.len() < 4 {
         return None;
     }
-    let (at, jump) =
-        fs.windows(2)
-            .map(|w| w[1] - w[0])
-            .enumerate()
-            .fold(
-                (0, 0.0f64),
-                |m, (i, d)| if d > m.1 { (i + 1, d) } else { m },
-            );
+    // (first floor after the step, span in slices, height)
+    let mut step = (0, 1, 0.0f64);
+    for span in 1..=2 {
+        for i in 0..fs.len().saturating_sub(span) {
+            let d = fs[i + span] - fs[i];
+            if d > step.2 {
+                step = (i + span, span, d);
+            }
+        }
+    }
+    let (after, span, jump) = step;
+    let before = after.saturating_sub(span);
     sc.lows.clear();
-    sc.lows.extend(
-        fs.iter()
-            .enumerate()
-            .map(|(i, f)| if i >= at { f - jump } else { *f }),
-    );
+    sc.lows.extend(fs.iter().enumerate().map(|(i, f)| {
+        if i >= after {
+            f - jump
+        } else if i > before {
+            fs[before]
+        } else {
+            *f
+        }
+    }));
     Some(mann_kendall_in(&sc.lows, &mut sc.work).tau)
 }
 
@@ -1625,6 +1655,273 @@ mod tests {
             |t| if t < 1200.0 { 100e6 } else { 160e6 } + 1e6 * noise(t),
         );
         assert_eq!(d.first_alert_s(), None, "{:?}", d.assessment());
+    }
+
+    #[test]
+    fn a_step_straddling_a_slice_border_is_still_one_step() {
+        // Floors of a window: flat, a step whose ramp lands half in each of
+        // two slices, flat again. A steady rise keeps its trend.
+        let mut sc = Scratch::default();
+        let step = [630.0, 631.0, 629.0, 632.0, 700.0, 770.0, 771.0, 769.0];
+        assert!(tau_without_jump(&step, 140.0, &mut sc).unwrap() < 0.6);
+        let steady = [1.0, 2.1, 2.9, 4.2, 5.0, 5.9, 7.1, 8.0];
+        assert!(tau_without_jump(&steady, 7.0, &mut sc).unwrap() >= 0.6);
+    }
+
+    #[test]
+    fn two_batch_steps_a_day_apart_are_not_a_leak() {
+        // Production sampling: a batch keeps 150 MB at 17 h and 140 MB more
+        // at 32 h, each loaded over 40 minutes.
+        let mut d = production();
+        let mut g = Gauss(23);
+        let mut t = 0.0;
+        let ramp = |t: f64, at: f64| ((t - at) / 2400.0).clamp(0.0, 1.0);
+        while t < 46.0 * HOUR {
+            let v = 470e6 + 150e6 * ramp(t, 17.0 * HOUR) + 140e6 * ramp(t, 32.0 * HOUR);
+            d.push(t, v * (1.0 + 0.003 * g.next()));
+            t += 30.0;
+        }
+        assert_eq!(
+            d.first_alert_s(),
+            None,
+            "{}",
+            d.assessment().evidence.reason
+        );
+    }
+
+    /// Deterministic standard normal noise (xorshift + Box–Muller).
+    struct Gauss(u64);
+    impl Gauss {
+        fn next(&mut self) -> f64 {
+            let mut u = || {
+                self.0 ^= self.0 << 13;
+                self.0 ^= self.0 >> 7;
+                self.0 ^= self.0 << 17;
+                ((self.0 >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+            };
+            let (a, b) = (u(), u());
+            (-2.0 * a.ln()).sqrt() * (std::f64::consts::TAU * b).cos()
+        }
+    }
+
+    const HOUR: f64 = 3600.0;
+
+    /// Production sampling (30 s) with a daily season.
+    fn production() -> Detector {
+        Detector::new(DetectorConfig::for_interval(30.0))
+    }
+
+    #[test]
+    fn a_steady_production_leak_is_called_in_hours_not_after_a_day() {
+        let mut d = production();
+        feed(&mut d, 3 * 2880, 30.0, |t| 600e6 + 5e6 * t / HOUR);
+        let first = d.first_alert_s().expect("called");
+        let need = d.config().min_climb_s();
+        assert!(
+            first >= need && first < 20.0 * HOUR,
+            "first alert after {:.1} h (a climb must last {:.1} h)",
+            first / HOUR,
+            need / HOUR
+        );
+        let ev = d.assessment().evidence;
+        assert!(
+            ev.reason.contains("longer than a daily cycle rises"),
+            "{}",
+            ev.reason
+        );
+    }
+
+    #[test]
+    fn daily_cycles_from_any_phase_are_never_leaks() {
+        for phase_h in [0.0, 3.0, 6.0, 9.0, 12.0, 15.0, 18.0, 21.0] {
+            let mut d = production();
+            let mut g = Gauss(phase_h as u64 + 1);
+            let mut t = 0.0;
+            while t < 4.0 * 86_400.0 {
+                let x = std::f64::consts::TAU * (t + phase_h * HOUR) / 86_400.0;
+                d.push(t, 800e6 * (1.0 + 0.25 * x.sin() + 0.01 * g.next()));
+                t += 30.0;
+            }
+            assert_eq!(
+                d.first_alert_s(),
+                None,
+                "phase {phase_h} h: {:?}",
+                d.assessment().evidence.reason
+            );
+        }
+    }
+
+    #[test]
+    fn an_accelerating_leak_is_not_failed_by_its_slower_first_half() {
+        let mut d = production();
+        let mut g = Gauss(3);
+        let mut t = 0.0;
+        while t < 3.0 * 86_400.0 {
+            let h = t / HOUR;
+            d.push(t, 500e6 + 0.4e6 * h * h + 2e6 * g.next());
+            t += 30.0;
+        }
+        assert!(d.first_alert_s().is_some(), "{:?}", d.assessment().evidence);
+    }
+
+    #[test]
+    fn a_slow_leak_under_five_percent_noise_gets_its_confirmations() {
+        // 1 MB/h on a 60 MB sidecar with 5 % noise, four days.
+        let mut d = production();
+        let mut g = Gauss(11);
+        let mut t = 0.0;
+        while t < 4.0 * 86_400.0 {
+            d.push(t, (60e6 + 1e6 * t / HOUR) * (1.0 + 0.05 * g.next()));
+            t += 30.0;
+        }
+        assert!(d.first_alert_s().is_some(), "{:?}", d.assessment().evidence);
+    }
+
+    #[test]
+    fn noise_of_a_few_percent_makes_no_collector_drops_but_a_saw_tooth_does() {
+        let mut g = Gauss(5);
+        let mut noisy = Detector::new(DetectorConfig::default());
+        for i in 0..4000 {
+            noisy.push(i as f64 * 0.25, 100e6 * (1.0 + 0.05 * g.next()));
+        }
+        assert_eq!(noisy.assessment().evidence.trough_gain, None);
+        assert_eq!(noisy.first_alert_s(), None);
+        // Ramps shorter than the minimum climb (before its first drop, a
+        // longer one is a leak as far as anything can tell) and longer than
+        // a slice of the window (750 s: slices of 47 s), so the lows after
+        // each drop are what is judged.
+        let mut saw = Detector::new(DetectorConfig::default());
+        feed(&mut saw, 3000, 0.25, |t| 100e6 + ((t % 50.0) / 50.0) * 40e6);
+        assert!(saw.assessment().evidence.trough_gain.is_some());
+        assert_eq!(saw.first_alert_s(), None);
+    }
+
+    #[test]
+    fn a_mean_reverting_random_walk_is_not_a_leak() {
+        for seed in 1..=6u64 {
+            let mut d = production();
+            let mut g = Gauss(seed * 7919);
+            let (theta, sd) = (3.0 * HOUR, 0.05);
+            let step = sd * (2.0 * 30.0 / theta).sqrt();
+            let mut x = 0.0;
+            let mut t = 0.0;
+            while t < 4.0 * 86_400.0 {
+                x += -x * 30.0 / theta + step * g.next();
+                d.push(t, 400e6 * (1.0 + x));
+                t += 30.0;
+            }
+            assert_eq!(
+                d.first_alert_s(),
+                None,
+                "seed {seed}: {}",
+                d.assessment().evidence.reason
+            );
+        }
+    }
+
+    #[test]
+    fn no_test_passes_for_lack_of_history() {
+        // At every judgement that calls a leak, the history before the
+        // window was there to compare with.
+        let mut d = production();
+        let mut t = 0.0;
+        while t < 2.0 * 86_400.0 {
+            d.push(t, 300e6 + 4e6 * t / HOUR);
+            if let Some(a) = d.latest().filter(|a| a.state == LeakState::Leak) {
+                assert!(
+                    a.evidence.floor_gain.is_some() && a.evidence.pace_ratio.is_some(),
+                    "{:?}",
+                    a.evidence
+                );
+            }
+            t += 30.0;
+        }
+        assert!(d.first_alert_s().is_some());
+        // Too little history to compare: never a leak, whatever the slope.
+        let mut young = Detector::new(DetectorConfig::default());
+        feed(&mut young, 40, 0.25, |t| 1e6 * t);
+        assert_ne!(young.state(), LeakState::Leak);
+    }
+
+    #[test]
+    fn a_restart_found_in_the_data_splits_lifetimes_and_the_same_climb_is_a_leak() {
+        // A soak at 4 Hz: the process leaks 3 MB/s from 10 MB and is
+        // restarted every 40 s; no identity in the data.
+        let run = |leak: bool| {
+            let mut d = Detector::new(DetectorConfig::default());
+            let mut g = Gauss(17);
+            for i in 0..480 {
+                let t = i as f64 * 0.25;
+                let age = t % 40.0;
+                let v = if leak {
+                    10e6 + 3e6 * age
+                } else {
+                    10e6 + 30e6 * (1.0 - (-age / 3.0).exp())
+                };
+                d.push(t, v * (1.0 + 0.01 * g.next()));
+            }
+            d
+        };
+        let leak = run(true);
+        assert!(
+            leak.lifetimes_ended() >= 2,
+            "{:?}",
+            leak.assessment().evidence
+        );
+        assert!(
+            leak.first_alert_s().is_some(),
+            "{:?}",
+            leak.assessment().evidence
+        );
+        let a = leak.assessment();
+        assert!(a.evidence.lifetimes.iter().all(|l| !l.known_restart));
+        assert!(a.evidence.lifetimes.iter().filter(|l| l.climbed).count() >= 2);
+        // The same restarts without a leak: each lifetime warms up and stays flat.
+        assert_eq!(run(false).first_alert_s(), None);
+    }
+
+    #[test]
+    fn known_restarts_keep_each_warm_up_in_its_own_lifetime() {
+        // A service redeployed every 20 h whose cache takes two hours to warm
+        // up: joined end to end its warm-ups would climb like stairs.
+        let mut d = production();
+        let mut t = 0.0;
+        let mut born = 0.0;
+        while t < 5.0 * 86_400.0 {
+            if t - born >= 20.0 * HOUR {
+                born = t;
+                d.restart();
+            }
+            let age = t - born;
+            d.push(t, 300e6 + 400e6 * (1.0 - (-age / (2.0 * HOUR)).exp()));
+            t += 30.0;
+        }
+        assert!(d.lifetimes_ended() >= 5);
+        assert!(d
+            .assessment()
+            .evidence
+            .lifetimes
+            .iter()
+            .all(|l| l.known_restart));
+        assert_eq!(
+            d.first_alert_s(),
+            None,
+            "{}",
+            d.assessment().evidence.reason
+        );
+    }
+
+    #[test]
+    fn a_named_limit_is_carried_to_the_assessment() {
+        let mut d = Detector::new(DetectorConfig::default());
+        d.set_named_limit(Some(1e9), LimitKind::CgroupMemory);
+        feed(&mut d, 600, 1.0, |t| 100e6 + 1e5 * t);
+        let a = d.assessment();
+        assert_eq!(a.limit_kind, Some(LimitKind::CgroupMemory));
+        assert!(a.time_to_limit_s.is_some());
+        assert_eq!(LimitKind::FdSoftLimit.to_string(), "fd soft limit");
+        d.set_named_limit(None, LimitKind::HostMemory);
+        assert_eq!(d.assessment().limit_kind, None);
     }
 
     #[test]

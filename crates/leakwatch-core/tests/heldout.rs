@@ -2,8 +2,11 @@
 //!
 //! `tests/gen` makes production-shaped series of every family from a seed.
 //! Seeds 1–10 of each family were used while designing and tuning the
-//! detector (`tuning_seeds`, prints only); seeds 1001–1020 never were
-//! (`held_out_seeds`, which asserts the goals). Both print precision,
+//! detector (`tuning_seeds`, prints only), 1001–1020 to validate
+//! (`validation_seeds`, prints only). Held-out sets are judged once and then
+//! retired if anything is changed after seeing them: 3001–3020
+//! (`held_out_seeds`), then 5001–5020 (`seen_once_seeds`), and now 7001–7020
+//! (`fresh_seeds`), which assert the goals. All print precision,
 //! recall, F1, false alarms and the median detection delay (first alert over
 //! the series' length) beside two rules SREs use, computed on the same
 //! series: the corpus's naive "more than 50 MB/h over the last hour" and
@@ -18,14 +21,22 @@ mod gen;
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use gen::{Generated, DAY, FAMILIES, HOUR};
+use gen::{Generated, FAMILIES, HOUR};
 use leakwatch_core::{replay, DetectorConfig, Resource};
 
 const TUNING: Range<u64> = 1..11;
 /// Seen once by accident while tuning (the core suite ran them); from then
 /// on used as a validation set, so no longer held out.
 const VALIDATION: Range<u64> = 1001..1021;
+/// Held out until the detector of commit 26bea74 was judged on them once
+/// (F1 0.982, 1 false alarm, median delay 0.264: bench/detector/RESULTS.md).
 const HELD_OUT: Range<u64> = 3001..3021;
+/// Held out until the detector of commit a577989 was judged on them once
+/// (F1 0.972, 2 false alarms: two batch steps a day apart, a step's ramp
+/// straddling two slices); the step test was fixed after that run.
+const SEEN_ONCE: Range<u64> = 5001..5021;
+/// Never looked at while tuning: the held-out set after 5001–5020 was seen.
+const FRESH: Range<u64> = 7001..7021;
 
 #[derive(Default, Clone)]
 struct Score {
@@ -146,8 +157,14 @@ struct Run {
 
 fn evaluate(seeds: Range<u64>) -> Run {
     let dump = std::env::var_os("LEAKWATCH_BENCH_OUT").map(std::path::PathBuf::from);
-    let mut labels = String::from("file\tlabel\tfamily\tseed\tcropped_h\tlimit_bytes\tsplit\n");
-    let split = if seeds.start >= HELD_OUT.start {
+    let mut labels = String::from(
+        "file\tlabel\tfamily\tseed\tcropped_h\tlimit_bytes\tsplit\tleakwatch\tfirst_alert_h\tnaive\tpredict_linear\n",
+    );
+    let split = if seeds.start >= FRESH.start {
+        "fresh"
+    } else if seeds.start >= SEEN_ONCE.start {
+        "seen-once"
+    } else if seeds.start >= HELD_OUT.start {
         "held-out"
     } else if seeds.start >= VALIDATION.start {
         "validation"
@@ -188,12 +205,17 @@ fn evaluate(seeds: Range<u64>) -> Run {
                     std::fs::create_dir_all(dir).unwrap();
                     let file = format!("{}.csv", g.name());
                     std::fs::write(dir.join(&file), g.csv()).unwrap();
+                    let verdict = |a: Option<f64>| if a.is_some() { "leak" } else { "ok" };
                     labels.push_str(&format!(
-                        "{file}\t{}\t{family}\t{}\t{}\t{:.0}\t{split}\n",
+                        "{file}\t{}\t{family}\t{}\t{}\t{:.0}\t{split}\t{}\t{}\t{}\t{}\n",
                         if g.leak { "leak" } else { "ok" },
                         g.seed,
                         g.cropped_h,
-                        g.limit
+                        g.limit,
+                        verdict(lw),
+                        lw.map_or("-".to_string(), |t| format!("{:.2}", (t - g.t_s[0]) / HOUR)),
+                        verdict(naive),
+                        verdict(predict),
                     ));
                 }
             }
@@ -250,6 +272,27 @@ fn validation_seeds() {
 fn held_out_seeds() {
     let run = evaluate(HELD_OUT);
     print(&run, "held-out seeds 3001-3020");
+    assert_goals(&run);
+}
+
+#[test]
+#[ignore]
+fn seen_once_seeds() {
+    let run = evaluate(SEEN_ONCE);
+    print(&run, "seen-once seeds 5001-5020");
+    assert_goals(&run);
+}
+
+#[test]
+#[ignore]
+fn fresh_seeds() {
+    let run = evaluate(FRESH);
+    print(&run, "fresh seeds 7001-7020");
+    assert_goals(&run);
+}
+
+/// The goals of issue 13 on seeds the detector was not tuned on.
+fn assert_goals(run: &Run) {
     let s = &run.leakwatch;
     assert_eq!(s.fp, 0, "false alarms on held-out series");
     assert!(s.f1() >= 0.977, "F1 {:.3}", s.f1());
@@ -258,7 +301,6 @@ fn held_out_seeds() {
         "median delay {:.3}",
         s.median_delay()
     );
-    let _ = DAY;
 }
 
 /// Debugging aid: `LEAKWATCH_TRACE=family:seed[:crop_h]` or `=path.csv`

@@ -34,6 +34,12 @@ pub struct FleetArgs {
     /// time-to-limit (e.g. container_spec_memory_limit_bytes).
     #[arg(long, value_name = "PROMQL", requires = "prometheus")]
     pub limit_query: Option<String>,
+    /// PromQL giving each series' start time in Unix seconds, matched on
+    /// the other labels: a change is a restart, and series that differ only
+    /// in a container's id or runtime name are joined into one history.
+    /// `none` to find restarts in the data only.
+    #[arg(long, value_name = "PROMQL", requires = "prometheus", default_value = fleet::DEFAULT_START_QUERY)]
+    pub start_query: String,
     /// Give up on one HTTP request after this long.
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_positive_duration_arg)]
     pub timeout: f64,
@@ -66,6 +72,8 @@ pub fn run(args: &FleetArgs, json: bool, season: Option<f64>) -> anyhow::Result<
         step_s: args.step,
         season_s: season,
         limit_query: args.limit_query.clone(),
+        start_query: (!args.start_query.trim().is_empty() && args.start_query.trim() != "none")
+            .then(|| args.start_query.clone()),
         timeout: Duration::from_secs_f64(args.timeout.max(0.1)),
     };
     let report = fleet::analyze(&q).context("fleet analysis failed")?;

@@ -75,6 +75,11 @@ impl PrometheusServer {
     /// Starts Prometheus scraping `targets` (host:port) every second, or
     /// returns None (with a message) when the binary is not installed.
     pub fn start(targets: &[String]) -> Option<PrometheusServer> {
+        Self::start_every(targets, "1s")
+    }
+
+    /// The same, scraping every `interval` (a Prometheus duration, e.g. `500ms`).
+    pub fn start_every(targets: &[String], interval: &str) -> Option<PrometheusServer> {
         let Some(bin) = which("prometheus") else {
             eprintln!(
                 "SKIPPED: the `prometheus` binary is not installed (apt-get install prometheus; see .ci/deps/agent.sh)"
@@ -84,7 +89,7 @@ impl PrometheusServer {
         let dir = tempfile::tempdir().unwrap();
         let list: Vec<String> = targets.iter().map(|t| format!("'{t}'")).collect();
         let config = format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: leakwatch\n    scrape_interval: 1s\n    scrape_timeout: 1s\n    static_configs:\n      - targets: [{}]\n",
+            "global:\n  scrape_interval: {interval}\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: leakwatch\n    scrape_interval: {interval}\n    scrape_timeout: {interval}\n    static_configs:\n      - targets: [{}]\n",
             list.join(", ")
         );
         let cfg = dir.path().join("prometheus.yml");
