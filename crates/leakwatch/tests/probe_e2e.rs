@@ -166,7 +166,10 @@ fn http_status(port: u16, path: &str) -> u16 {
     }
     let mut out = String::new();
     let _ = s.read_to_string(&mut out);
-    out.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+    out.split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
 }
 
 fn python() -> PathBuf {

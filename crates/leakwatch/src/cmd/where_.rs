@@ -277,9 +277,9 @@ fn observe(
     }
     let error = match (error, closed) {
         (Some(e), _) => Some(anyhow::Error::new(e)),
-        (None, Err(e)) if natural_exit.is_none() => Some(
-            anyhow::Error::new(e).context("leaving the target as it was (closing the source)"),
-        ),
+        (None, Err(e)) if natural_exit.is_none() => {
+            Some(anyhow::Error::new(e).context("leaving the target as it was (closing the source)"))
+        }
         _ => None,
     };
     if args.json {
@@ -314,9 +314,8 @@ fn observe(
 
 fn progress_line(p: &Progress) {
     let mut line = format!(
-        "\r\x1b[Kwhere: {} / {}  {} polls  {} keys",
-        format::duration(p.elapsed.as_secs_f64()),
-        format::duration(p.total.as_secs_f64()),
+        "\r\x1b[Kwhere: {}  {} polls  {} keys",
+        crate::term::progress(p.elapsed.as_secs_f64(), p.total.as_secs_f64()),
         p.polls,
         p.keys
     );
@@ -444,7 +443,9 @@ fn print_text(report: &WhereReport, interval: Duration, args: &WhereArgs, cut: b
         }
         println!("{line}");
     }
-    if !report.next_steps.is_empty() && (report.leak || report.metrics.iter().any(|m| m.states.growing > 0)) {
+    if !report.next_steps.is_empty()
+        && (report.leak || report.metrics.iter().any(|m| m.states.growing > 0))
+    {
         println!();
         println!("next:");
         for s in &report.next_steps {
