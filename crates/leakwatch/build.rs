@@ -88,11 +88,15 @@ fn embed_preload(manifest_dir: &Path, out_dir: &Path) {
         cmd.arg("--release");
     }
     // The outer build's settings for *this* package must not leak into the
-    // tracer's build.
+    // tracer's build; nor must `cargo clippy`'s wrapper, which lints the
+    // workspace (the tracer is linted as a workspace member already).
     for var in [
         "CARGO_TARGET_DIR",
         "CARGO_BUILD_TARGET_DIR",
         "CARGO_PRIMARY_PACKAGE",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "CLIPPY_ARGS",
+        "CLIPPY_CONF_DIR",
     ] {
         cmd.env_remove(var);
     }

@@ -64,10 +64,11 @@ fn short_run_with_control_characters_is_valid_junit_with_skipped_cases() {
     );
 }
 
-/// A JUnit path that cannot be written fails before the target starts
-/// (issue 14: it used to fail after the whole soak, losing the verdict).
+/// A JUnit or CSV path that cannot be written fails before the target
+/// starts (issue 14: --junit used to fail after the whole soak, losing the
+/// verdict).
 #[test]
-fn unwritable_junit_path_fails_before_the_target_starts() {
+fn unwritable_output_paths_fail_before_the_target_starts() {
     let dir = tempfile::tempdir().unwrap();
     let marker = dir.path().join("started");
     let out = leakwatch()
@@ -88,4 +89,17 @@ fn unwritable_junit_path_fails_before_the_target_starts() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("/nonexistent-leakwatch-dir"), "{err}");
     assert!(!marker.exists(), "the target was started");
+
+    // The same for the CSV, and for a path that is a directory.
+    for bad in ["/nonexistent-leakwatch-dir/run.csv", "/tmp"] {
+        let out = leakwatch()
+            .args(["run", "--duration", "10m", "--out", bad, "--", "sh", "-c"])
+            .arg(format!("touch {}; sleep 600", marker.display()))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {err}");
+        assert!(err.contains(bad), "{err}");
+        assert!(!marker.exists(), "the target was started for --out {bad}");
+    }
 }

@@ -83,6 +83,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         .as_deref()
         .map(crate::cmd::junit::JunitOut::prepare)
         .transpose()?;
+    if let Some(out) = &args.out {
+        check_output_path("--out", out)?;
+    }
     let stop = stop_flag()?;
     let program = &args.command[0];
     let mut cmd = Command::new(program);
@@ -100,6 +103,31 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
     supervise(&args, &mut group.child, pid, &stop, junit)
     // `group` stops whatever is left of the target's process group, on
     // every path out (errors and a closed stdout's unwinding included).
+}
+
+/// Fails at once, before the target starts, when `path` cannot be a new
+/// output file: an existing non-regular file, or a directory that is missing.
+fn check_output_path(flag: &str, path: &std::path::Path) -> anyhow::Result<()> {
+    if let Ok(m) = std::fs::symlink_metadata(path) {
+        if !m.file_type().is_file() {
+            bail!(
+                "{flag} {}: exists and is not a regular file (links, directories and devices are refused)",
+                path.display()
+            );
+        }
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    if !dir.is_dir() {
+        bail!(
+            "{flag} {}: the directory {} does not exist",
+            path.display(),
+            dir.display()
+        );
+    }
+    Ok(())
 }
 
 /// A child in its own process group, stopped (SIGTERM, then SIGKILL) when
