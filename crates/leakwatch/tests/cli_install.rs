@@ -32,7 +32,14 @@ fn cargo_install_gives_a_working_trace() {
     // cargo rebuild crates the test build has just built).
     let mut install = Command::new(cargo);
     install.env_clear();
-    for var in ["PATH", "HOME", "CARGO_HOME", "RUSTUP_HOME", "RUSTUP_TOOLCHAIN", "TMPDIR"] {
+    for var in [
+        "PATH",
+        "HOME",
+        "CARGO_HOME",
+        "RUSTUP_HOME",
+        "RUSTUP_TOOLCHAIN",
+        "TMPDIR",
+    ] {
         if let Some(v) = std::env::var_os(var) {
             install.env(var, v);
         }

@@ -377,6 +377,14 @@ fn print_text(report: &WhereReport, interval: Duration, args: &WhereArgs, cut: b
             format::duration(p.as_secs_f64())
         );
     }
+    let tone = if report.leak {
+        crate::term::Tone::Bad
+    } else if !report.judged || growing > 0 || cut {
+        crate::term::Tone::Warn
+    } else {
+        crate::term::Tone::Good
+    };
+    let verdict = crate::term::paint(&verdict, tone, crate::term::stdout_color());
     println!("{}", report.source);
     println!(
         "verdict: {verdict}  ({} polls over {}; {cost})",
