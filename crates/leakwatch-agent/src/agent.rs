@@ -59,7 +59,8 @@ pub enum AgentEvent {
         key: String,
         total: u64,
     },
-    Alert(Alert),
+    /// Boxed: an alert is several times the size of the other events.
+    Alert(Box<Alert>),
     Ended {
         key: String,
     },
@@ -329,7 +330,7 @@ impl Agent {
                     continue;
                 };
                 if let Some(a) = alerting.observe(obs.key, r, &d.assessment(), now_s) {
-                    events.push(AgentEvent::Alert(a));
+                    events.push(AgentEvent::Alert(Box::new(a)));
                 }
             }
         }
@@ -364,7 +365,7 @@ impl Agent {
                 }
             }
             for a in alerting.target_ended(key, &self.last, now_s) {
-                events.push(AgentEvent::Alert(a));
+                events.push(AgentEvent::Alert(Box::new(a)));
             }
         }
         if let (Some(m), Some(tm)) = (&self.metrics, st.metrics.take()) {

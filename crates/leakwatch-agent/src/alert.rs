@@ -47,6 +47,8 @@ pub struct Alert {
     pub growth_per_hour: f64,
     pub time_to_limit_s: Option<f64>,
     pub limit: Option<f64>,
+    /// Which limit `limit` is (cgroup memory limit, host memory, fd limit...).
+    pub limit_kind: Option<leakwatch_core::LimitKind>,
     /// Why: the detector's evidence, or why the alert resolved.
     pub reason: String,
     /// What grows inside the target, when `watch --where` looked (sent
@@ -115,7 +117,13 @@ impl Alert {
         match self.status {
             AlertStatus::Firing => {
                 let ttl = self.time_to_limit_s.map_or(String::new(), |t| {
-                    format!(", limit in ~{}", leakwatch_core::format::duration(t))
+                    let which = self
+                        .limit_kind
+                        .map_or_else(|| "limit".to_string(), |k| k.to_string());
+                    format!(
+                        ", {which} reached in ~{}",
+                        leakwatch_core::format::duration(t)
+                    )
                 });
                 let cause = self
                     .cause
@@ -298,6 +306,7 @@ fn make(
         growth_per_hour: a.rate_per_hour,
         time_to_limit_s: a.time_to_limit_s,
         limit: a.limit,
+        limit_kind: a.limit_kind,
         reason,
         cause: None,
     }
@@ -1096,7 +1105,11 @@ mod tests {
         assert!(a.attach_cause("other", &cause).is_empty());
         let sent = a.attach_cause("svc", &cause);
         assert_eq!(sent.len(), 1);
-        assert!(sent[0].summary().contains("growing: Svc$Session"), "{}", sent[0].summary());
+        assert!(
+            sent[0].summary().contains("growing: Svc$Session"),
+            "{}",
+            sent[0].summary()
+        );
         let v = serde_json::to_value(JsonAlert::from(&sent[0])).unwrap();
         assert_eq!(v["where"]["growing"][0]["key"], "Svc$Session");
         assert_eq!(v["where"]["growing"][0]["state"], "leak");

@@ -1,18 +1,34 @@
 //! The `leakwatch` command line: parses arguments into plain settings and
 //! hands them to the library crates. No analysis happens here.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 mod cmd;
+mod embedded_preload;
 mod exit;
 mod monitor;
+mod term;
+
+/// `--version`: the crate's version and the commit it was built from
+/// ("unknown" outside a git checkout, e.g. from a source tarball).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("LEAKWATCH_GIT_COMMIT"),
+    ")"
+);
 
 /// Find memory leaks on Linux: is it leaking, where, and will it leak.
 #[derive(Debug, Parser)]
-#[command(name = "leakwatch", version, about, long_about = None, after_help = EXAMPLES)]
+#[command(name = "leakwatch", version = VERSION, about, long_about = None, after_help = EXAMPLES)]
 struct Cli {
+    /// Colour the verdicts and alerts: auto (on terminals, unless NO_COLOR
+    /// is set), always, or never.
+    #[arg(long, global = true, value_enum, default_value_t = term::ColorChoice::Auto)]
+    color: term::ColorChoice,
     #[command(subcommand)]
     command: Command,
 }
@@ -42,6 +58,32 @@ enum Command {
     Report(cmd::report::ReportArgs),
     Where(cmd::where_::WhereArgs),
     Probe(cmd::probe::ProbeArgs),
+    Completions(CompletionsArgs),
+    Man(ManArgs),
+}
+
+/// Print a shell completion script on stdout.
+///
+/// bash: `source <(leakwatch completions bash)` (or save it under
+/// /usr/share/bash-completion/completions/leakwatch); zsh: save it as
+/// `_leakwatch` in a directory of your $fpath; fish: save it as
+/// ~/.config/fish/completions/leakwatch.fish.
+#[derive(Debug, clap::Args)]
+struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    shell: clap_complete::Shell,
+}
+
+/// Print the man page (roff) on stdout, or write one page per command.
+///
+/// `leakwatch man | man -l -` reads it; `leakwatch man --dir
+/// /usr/local/share/man/man1` installs leakwatch.1 and leakwatch-CMD.1.
+#[derive(Debug, clap::Args)]
+struct ManArgs {
+    /// Write leakwatch.1 and one page per subcommand into this directory.
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -57,7 +99,19 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    let result = match cli.command {
+    term::init_color(cli.color);
+    quiet_broken_pipe();
+    // A closed stdout (`leakwatch ... | head -1`) ends the command quietly
+    // with the shell's SIGPIPE status; anything else unwinds as before.
+    match std::panic::catch_unwind(move || dispatch(cli.command)) {
+        Ok(code) => code,
+        Err(payload) if is_broken_pipe(payload.as_ref()) => ExitCode::from(exit::BROKEN_PIPE),
+        Err(payload) => std::panic::resume_unwind(payload),
+    }
+}
+
+fn dispatch(command: Command) -> ExitCode {
+    let result = match command {
         Command::Run(args) => cmd::run::run(args),
         Command::Watch(args) => cmd::watch::run(args),
         Command::Analyze(args) => cmd::analyze::run(args),
@@ -68,6 +122,8 @@ fn main() -> ExitCode {
         Command::Report(args) => cmd::report::run(args),
         Command::Where(args) => cmd::where_::run(args),
         Command::Probe(args) => cmd::probe::run(args),
+        Command::Completions(args) => completions(args),
+        Command::Man(args) => man(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -76,4 +132,51 @@ fn main() -> ExitCode {
             ExitCode::from(exit::ERROR)
         }
     }
+}
+
+fn completions(args: CompletionsArgs) -> anyhow::Result<u8> {
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut Cli::command(), "leakwatch", &mut script);
+    exit::write_stdout(&script)
+}
+
+fn man(args: ManArgs) -> anyhow::Result<u8> {
+    use anyhow::Context as _;
+    let cmd = Cli::command();
+    match args.dir {
+        Some(dir) => {
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            clap_mangen::generate_to(cmd, &dir)
+                .with_context(|| format!("cannot write the man pages into {}", dir.display()))?;
+            eprintln!("leakwatch: man pages written to {}", dir.display());
+        }
+        None => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(cmd).render(&mut page)?;
+            return exit::write_stdout(&page);
+        }
+    }
+    Ok(exit::OK)
+}
+
+/// Whether a panic is `print!`'s on a closed stdout or stderr.
+fn is_broken_pipe(payload: &(dyn std::any::Any + Send)) -> bool {
+    let msg = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or("");
+    msg.starts_with("failed printing to std") && msg.contains("Broken pipe")
+}
+
+/// Keeps `print!`'s broken-pipe panic off the terminal; every other panic
+/// is reported as before.
+fn quiet_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !is_broken_pipe(info.payload()) {
+            default(info);
+        }
+    }));
 }

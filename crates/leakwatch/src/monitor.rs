@@ -231,7 +231,12 @@ impl Monitor {
         let line = &mut self.status;
         line.clear();
         line.push_str("\r\x1b[K[");
-        let _ = format::write_duration(line, t);
+        match self.settings.duration_s {
+            Some(total) => line.push_str(&crate::term::progress(t, total)),
+            None => {
+                let _ = format::write_duration(line, t);
+            }
+        }
         let _ = write!(line, "] {} ", main.column());
         let _ = main.write_value(line, a.current);
         line.push_str("  ");
@@ -264,7 +269,7 @@ impl Monitor {
             TargetEvent::OomKilled { total } => ("oom_kill", format!("{total} OOM kills so far")),
         };
         if self.settings.json_events {
-            let mut v = serde_json::json!({"event": name, "t_s": t, "target": self.target.label()});
+            let mut v = serde_json::json!({"version": 1, "event": name, "t_s": t, "target": self.target.label()});
             match e {
                 TargetEvent::Attached { pids } => v["pids"] = serde_json::json!(pids),
                 TargetEvent::Restarted { instance, pids } => {
@@ -316,6 +321,7 @@ fn emit_transition(
     let alert = tr.transition.to == LeakState::Leak;
     if json {
         let v = serde_json::json!({
+            "version": 1,
             "event": if alert { "alert" } else { "state" },
             "t_s": tr.transition.t_s,
             "target": target.label(),
@@ -326,6 +332,7 @@ fn emit_transition(
             "growth_per_hour": a.rate_per_hour,
             "growth_per_hour_ci": [a.rate_low_per_hour, a.rate_high_per_hour],
             "time_to_limit_s": a.time_to_limit_s,
+            "limit_kind": a.limit_kind,
             "reason": a.evidence.reason,
         });
         println!("{v}");
@@ -335,16 +342,31 @@ fn emit_transition(
         }
         let ttl = a
             .time_to_limit_s
-            .map(|s| format!(", limit in ~{}", format::duration(s)))
+            .map(|s| {
+                let which = a
+                    .limit_kind
+                    .map_or_else(|| "limit".to_string(), |k| k.to_string());
+                format!(", {which} reached in ~{}", format::duration(s))
+            })
             .unwrap_or_default();
+        let color = crate::term::stderr_color();
+        let tone = match tr.transition.to {
+            LeakState::Leak => crate::term::Tone::Bad,
+            LeakState::Growing => crate::term::Tone::Warn,
+            _ => crate::term::Tone::Good,
+        };
         eprintln!(
             "{}[{}] {} {}: {} -> {} ({}{}) {}",
-            if alert { "ALERT " } else { "" },
+            if alert {
+                crate::term::paint("ALERT", crate::term::Tone::Bad, color) + " "
+            } else {
+                String::new()
+            },
             format::duration(tr.transition.t_s),
             target.label(),
             tr.resource,
             tr.transition.from,
-            tr.transition.to,
+            crate::term::paint(&tr.transition.to.to_string(), tone, color),
             tr.resource.show_rate(a.rate_per_hour),
             ttl,
             a.evidence.reason

@@ -14,14 +14,19 @@
 //! threshold are scaled, never the detector: its own floor of 60 s of
 //! history before any leak call is why the leak must run about two minutes.
 //!
+//! The agent watches both cgroups at the same time, and its
+//! `/healthz/TARGET` is asked every second too, like an `httpGet` probe.
+//!
 //! Asserted: the leaking one's probe fails (exit 1) at least 20 s before
 //! the OOM kill, with a projected time to the limit of at least 20 s, and
-//! never errs; after the OOM kill a restarted service in the same cgroup is
-//! a new incarnation that the probe passes ("could not judge yet"); the
-//! plateauing one (fast warm-up fill, saw-tooth, bursts) never fails.
+//! never errs; the agent's `/healthz/leak` answers 503 at least 20 s before
+//! it too; after the OOM kill a restarted service in the same cgroup is a
+//! new incarnation that both pass ("could not judge yet"); the plateauing
+//! one (fast warm-up fill, saw-tooth, bursts) never fails either.
 
 mod agent_support;
 
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -150,6 +155,23 @@ struct ProbeRun {
     message: String,
 }
 
+/// The status code of `GET path` on the agent (0 when it cannot answer).
+fn http_status(port: u16, path: &str) -> u16 {
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return 0;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    if write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").is_err() {
+        return 0;
+    }
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out.split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
 fn python() -> PathBuf {
     agent_support::which("python3").expect("python3 on PATH")
 }
@@ -258,6 +280,34 @@ fn probe_fails_a_leak_before_its_limit_and_never_a_plateau() {
         c
     };
 
+    // The agent on both cgroups, its per-target liveness asked each second.
+    let port = agent_support::free_port();
+    let agent_cfg = state.path().join("agent.toml");
+    std::fs::write(
+        &agent_cfg,
+        format!(
+            "interval = \"1s\"\n[[target]]\nname = \"leak\"\ncgroup = \"{}\"\n[[target]]\nname = \"plateau\"\ncgroup = \"{}\"\n",
+            leak_cg.dir.display(),
+            plateau_cg.dir.display()
+        ),
+    )
+    .unwrap();
+    let _agent = Running(
+        Command::new(&bin)
+            .args(["watch", "--config"])
+            .arg(&agent_cfg)
+            .args(["--serve", &format!("127.0.0.1:{port}")])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let healthz = format!("/healthz/leak?threshold={threshold}");
+    let healthz_plateau = format!("/healthz/plateau?threshold={threshold}");
+    let mut agent_leak: Vec<(f64, u16)> = Vec::new();
+    let mut agent_plateau: Vec<(f64, u16)> = Vec::new();
+
     let start = Instant::now();
     let mut leak_runs: Vec<ProbeRun> = Vec::new();
     let mut plateau_runs: Vec<ProbeRun> = Vec::new();
@@ -270,9 +320,11 @@ fn probe_fails_a_leak_before_its_limit_and_never_a_plateau() {
                 oom_at = Some(t);
             } else {
                 leak_runs.push(run_probe(&mut leak_probe(), t));
+                agent_leak.push((t, http_status(port, &healthz)));
             }
         }
         plateau_runs.push(run_probe(&mut plateau_probe(), t));
+        agent_plateau.push((t, http_status(port, &healthz_plateau)));
         if oom_at.is_some_and(|o| t > o + 3.0) {
             break;
         }
@@ -317,6 +369,27 @@ fn probe_fails_a_leak_before_its_limit_and_never_a_plateau() {
         "only {warning:.1}s between the first failure and the OOM kill"
     );
     assert!((REQUIRED_WARNING_S..THRESHOLD_S).contains(&projected));
+    let agent_first_503 = agent_leak
+        .iter()
+        .find(|(_, c)| *c == 503)
+        .map(|(t, _)| *t)
+        .unwrap_or_else(|| panic!("/healthz/leak never answered 503: {agent_leak:?}"));
+    eprintln!(
+        "agent /healthz/leak: first 503 at {agent_first_503:.1}s, {:.1}s before the OOM kill",
+        oom_at - agent_first_503
+    );
+    assert!(
+        oom_at - agent_first_503 >= REQUIRED_WARNING_S,
+        "{agent_leak:?}"
+    );
+    assert!(
+        agent_plateau.iter().all(|(_, c)| *c != 503),
+        "/healthz/plateau failed: {agent_plateau:?}"
+    );
+    assert!(
+        agent_plateau.iter().filter(|(_, c)| *c == 200).count() > agent_plateau.len() / 2,
+        "/healthz/plateau did not answer: {agent_plateau:?}"
+    );
 
     // The OOM kill (or a kubelet acting on the failure) restarts the service
     // in the same cgroup: a new incarnation, which the probe cannot judge yet.
@@ -335,6 +408,15 @@ fn probe_fails_a_leak_before_its_limit_and_never_a_plateau() {
         (0, "not_yet"),
         "{after:?}"
     );
+    // The agent sees the restart (a new first process) within a few ticks.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while http_status(port, &healthz) != 200 {
+        assert!(
+            Instant::now() < deadline,
+            "/healthz/leak still fails after the restart"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
 
     eprintln!(
         "plateauing service, probed by --cgroup:\n{}",

@@ -32,6 +32,7 @@ fn soak(server: &str) -> (i32, serde_json::Value, String) {
         .output()
         .unwrap();
     let xml = std::fs::read_to_string(&junit).expect("JUnit file written");
+    assert_valid_junit(&junit);
     (out.status.code().unwrap(), json(&out), xml)
 }
 
@@ -50,10 +51,11 @@ fn leaky_server_under_wrk_fails_the_gate() {
     assert_eq!(v["verdict"], "leak", "{v:#}");
     assert_eq!(code, 1);
     assert!(
-        xml.contains("<testcase classname=\"leakwatch.soak\" name=\"rss_bytes does not leak\""),
+        xml.contains("<testcase name=\"rss_bytes does not leak\" classname=\"leakwatch.soak\""),
         "{xml}"
     );
-    assert!(xml.contains("<failure message=\"rss_bytes leaks"), "{xml}");
+    assert!(xml.contains("message=\"rss_bytes leaks"), "{xml}");
+    assert!(xml.contains("<failure"), "{xml}");
     assert!(!xml.contains("failures=\"0\""), "{xml}");
 }
 

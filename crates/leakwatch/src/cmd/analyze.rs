@@ -77,6 +77,8 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<u8> {
     let file = std::fs::File::open(&path)
         .with_context(|| format!("cannot open {}: check the path", path.display()))?;
     let not_series = || format!("{} is not a leakwatch series", path.display());
+    let size = file.metadata().map_or(0, |m| m.len());
+    let file = crate::term::ProgressReader::new(file, size, "reading the CSV");
     let mut reader = SeriesReader::new(std::io::BufReader::new(file)).with_context(not_series)?;
     let mut replay = Replay::new(reader.resources(), args.season);
     // Rows stream through the detectors: memory does not grow with the file.
@@ -86,7 +88,10 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<u8> {
     if replay.rows() == 0 {
         anyhow::bail!("{}: no data rows after the header", path.display());
     }
-    let identity = reader.identity_column();
+    let identity = reader.identity_column().map(str::to_owned);
+    // Clears the progress line, if one was shown, before the report.
+    drop(reader);
+    let identity = identity.as_deref();
     let report = replay.report();
     let judged = report.verdict == Verdict::Leak || report.state != LeakState::Collecting;
     let text = if args.json {

@@ -78,7 +78,9 @@ pub fn run(args: &FleetArgs, json: bool, season: Option<f64>) -> anyhow::Result<
     };
     let report = fleet::analyze(&q).context("fleet analysis failed")?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        let mut v = serde_json::to_value(&report)?;
+        v["version"] = 1.into();
+        println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         print!("{}", fleet::render_text(&report));
     }

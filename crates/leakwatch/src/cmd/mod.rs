@@ -5,6 +5,7 @@ pub mod check;
 pub mod diff;
 pub mod diff_pprof;
 pub mod fleet;
+pub mod junit;
 pub mod probe;
 pub mod report;
 pub mod run;
@@ -36,12 +37,16 @@ pub fn report_text(
 ) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
+    use crate::term::{paint, Tone};
+    let color = crate::term::stdout_color();
     let verdict = match (report.verdict, report.state) {
-        (Verdict::Leak, _) => "LEAK".to_string(),
-        (Verdict::Ok, leakwatch_core::LeakState::Collecting) => {
-            "not enough data to judge (a leak needs at least a minute of samples)".to_string()
-        }
-        (Verdict::Ok, _) => "no leak".to_string(),
+        (Verdict::Leak, _) => paint("LEAK", Tone::Bad, color),
+        (Verdict::Ok, leakwatch_core::LeakState::Collecting) => paint(
+            "not enough data to judge (a leak needs at least a minute of samples)",
+            Tone::Warn,
+            color,
+        ),
+        (Verdict::Ok, _) => paint("no leak", Tone::Good, color),
     };
     let _ = writeln!(
         out,
@@ -54,11 +59,17 @@ pub fn report_text(
     for r in &report.resources {
         let a = &r.assessment;
         let _ = writeln!(out);
+        let state = format!("{:<10}", r.state.as_str());
+        let state = match r.state {
+            leakwatch_core::LeakState::Leak => paint(&state, Tone::Bad, color),
+            leakwatch_core::LeakState::Growing => paint(&state, Tone::Warn, color),
+            _ => state,
+        };
         let _ = writeln!(
             out,
-            "  {:<12} {:<10} now {:>10}  rate {} (95% CI {} .. {})",
+            "  {:<12} {} now {:>10}  rate {} (95% CI {} .. {})",
             r.resource.column(),
-            r.state.as_str(),
+            state,
             r.resource.show(a.current),
             r.resource.show_rate(a.rate_per_hour),
             r.resource.show_rate(a.rate_low_per_hour),
@@ -111,6 +122,7 @@ pub fn resources_json(report: &Report) -> Vec<serde_json::Value> {
         .map(|r| {
             serde_json::json!({
                 "resource": r.resource,
+                "unit": if r.resource.is_bytes() { "bytes" } else { r.resource.column() },
                 "verdict": r.verdict,
                 "first_alert_s": r.first_alert_s,
                 "state": r.state,

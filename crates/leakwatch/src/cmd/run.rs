@@ -77,22 +77,106 @@ pub enum FailOn {
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<u8> {
+    // Output paths are checked before the target starts, not after the soak.
+    let junit = args
+        .junit
+        .as_deref()
+        .map(crate::cmd::junit::JunitOut::prepare)
+        .transpose()?;
+    if let Some(out) = &args.out {
+        check_output_path("--out", out)?;
+    }
     let stop = stop_flag()?;
     let program = &args.command[0];
-    let mut child = Command::new(program)
-        .args(&args.command[1..])
+    let mut cmd = Command::new(program);
+    cmd.args(&args.command[1..])
         .stdin(Stdio::null())
         .stdout(child_stdout(args.json)?)
         // Its own process group, so the whole tree can be stopped at the end.
-        .process_group(0)
-        .spawn()
-        .with_context(|| {
-            format!("cannot start `{program}`: check that it exists and is executable")
-        })?;
-    let pid = child.id() as i32;
-    let result = supervise(&args, &mut child, pid, &stop);
-    stop_group(&mut child, pid);
-    result
+        .process_group(0);
+    die_with_parent(&mut cmd);
+    let child = cmd.spawn().with_context(|| {
+        format!("cannot start `{program}`: check that it exists and is executable")
+    })?;
+    let mut group = Group::new(child);
+    let pid = group.pgid;
+    supervise(&args, &mut group.child, pid, &stop, junit)
+    // `group` stops whatever is left of the target's process group, on
+    // every path out (errors and a closed stdout's unwinding included).
+}
+
+/// Fails at once, before the target starts, when `path` cannot be a new
+/// output file: an existing non-regular file, or a directory that is missing.
+fn check_output_path(flag: &str, path: &std::path::Path) -> anyhow::Result<()> {
+    if let Ok(m) = std::fs::symlink_metadata(path) {
+        if !m.file_type().is_file() {
+            bail!(
+                "{flag} {}: exists and is not a regular file (links, directories and devices are refused)",
+                path.display()
+            );
+        }
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    if !dir.is_dir() {
+        bail!(
+            "{flag} {}: the directory {} does not exist",
+            path.display(),
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// A child in its own process group, stopped (SIGTERM, then SIGKILL) when
+/// dropped.
+struct Group {
+    child: Child,
+    pgid: i32,
+}
+
+impl Group {
+    fn new(child: Child) -> Group {
+        let pgid = child.id() as i32;
+        Group { child, pgid }
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        stop_group(&mut self.child, self.pgid);
+    }
+}
+
+/// The child gets SIGKILL if leakwatch dies first (even by SIGKILL), so a
+/// killed `run` leaves no target behind. Only the direct child: its own
+/// children are in its process group, which leakwatch stops on every exit
+/// it lives to see.
+fn die_with_parent(cmd: &mut Command) {
+    // SAFETY: only async-signal-safe calls (prctl, getppid, _exit) between
+    // fork and exec.
+    unsafe {
+        let parent = libc::getpid();
+        cmd.pre_exec(move || {
+            if libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGKILL as libc::c_ulong,
+                0,
+                0,
+                0,
+            ) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The parent may have died before prctl took effect.
+            if libc::getppid() != parent {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
 }
 
 fn supervise(
@@ -100,6 +184,7 @@ fn supervise(
     child: &mut Child,
     pid: i32,
     stop: &std::sync::atomic::AtomicBool,
+    junit: Option<crate::cmd::junit::JunitOut>,
 ) -> anyhow::Result<u8> {
     let target = Target::open(
         TargetSpec::Pid {
@@ -144,13 +229,13 @@ fn supervise(
                         return false;
                     }
                 };
-                match Command::new("sh")
-                    .args(["-c", cmd])
+                let mut sh = Command::new("sh");
+                sh.args(["-c", cmd])
                     .stdin(Stdio::null())
                     .stdout(stdout)
-                    .process_group(0)
-                    .spawn()
-                {
+                    .process_group(0);
+                die_with_parent(&mut sh);
+                match sh.spawn() {
                     Ok(c) => load = Some(c),
                     Err(e) => {
                         eprintln!("leakwatch: cannot start the load command: {e}");
@@ -178,11 +263,16 @@ fn supervise(
     let report = monitor.report();
     let elapsed = monitor.elapsed_s;
 
-    if let Some(path) = &args.junit {
-        write_junit(path, &args.command.join(" "), &report, elapsed)?;
+    if let Some(out) = junit {
+        out.write(&crate::cmd::junit::render(
+            &args.command.join(" "),
+            &report,
+            elapsed,
+        )?)?;
     }
     if args.json {
         let out = serde_json::json!({
+            "version": 1,
             "command": args.command,
             "pid": pid,
             "verdict": report.verdict,
@@ -294,55 +384,4 @@ fn stop_group(child: &mut Child, pgid: i32) {
     // SAFETY: as above.
     unsafe { libc::kill(-pgid, libc::SIGKILL) };
     let _ = child.wait();
-}
-
-/// JUnit XML: one test case per resource, failed when it leaks.
-fn write_junit(
-    path: &std::path::Path,
-    command: &str,
-    report: &Report,
-    elapsed: f64,
-) -> anyhow::Result<()> {
-    let esc = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-            .replace('\'', "&apos;")
-    };
-    let failures = report
-        .resources
-        .iter()
-        .filter(|r| r.verdict == Verdict::Leak)
-        .count();
-    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    xml.push_str(&format!(
-        "<testsuites tests=\"{}\" failures=\"{failures}\" time=\"{elapsed:.3}\">\n  <testsuite name=\"leakwatch soak: {}\" tests=\"{}\" failures=\"{failures}\" time=\"{elapsed:.3}\">\n",
-        report.resources.len(),
-        esc(command),
-        report.resources.len()
-    ));
-    for r in &report.resources {
-        let a = &r.assessment;
-        xml.push_str(&format!(
-            "    <testcase classname=\"leakwatch.soak\" name=\"{} does not leak\" time=\"{elapsed:.3}\">\n",
-            r.resource
-        ));
-        if r.verdict == Verdict::Leak {
-            xml.push_str(&format!(
-                "      <failure message=\"{} leaks: {}\" type=\"leak\">{}</failure>\n",
-                r.resource,
-                esc(&r.resource.show_rate(a.rate_per_hour)),
-                esc(&a.evidence.reason)
-            ));
-        }
-        xml.push_str(&format!(
-            "      <system-out>state {} now {} rate {}</system-out>\n    </testcase>\n",
-            r.state,
-            esc(&r.resource.show(a.current)),
-            esc(&r.resource.show_rate(a.rate_per_hour))
-        ));
-    }
-    xml.push_str("  </testsuite>\n</testsuites>\n");
-    std::fs::write(path, xml).with_context(|| format!("cannot write {}", path.display()))
 }

@@ -6,7 +6,8 @@
 //! in `../lib/leakwatch/` relative to the executable (an installed layout:
 //! `bin/leakwatch` + `lib/leakwatch/libleakwatch_preload.so`), then the newest
 //! of: beside the executable, in its `deps/` (cargo's target dir), one
-//! directory up.
+//! directory up; failing all these, the copy built into the binary (see
+//! build.rs) is written to a private temporary directory for the trace.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -78,8 +79,37 @@ fn parse_sample_every(s: &str) -> Result<u64, String> {
     }
 }
 
-/// Finds the tracer library (see the module docs for the search order).
-pub fn find_preload() -> anyhow::Result<PathBuf> {
+/// The tracer library to preload: a file on disk, or the copy of the one
+/// built into this binary (removed when this is dropped, after the trace).
+#[derive(Debug)]
+pub struct Preload {
+    pub path: PathBuf,
+    _extracted: Option<crate::embedded_preload::Extracted>,
+}
+
+/// Finds the tracer library (see the module docs for the search order);
+/// when none is on disk, the one built into this binary is used.
+pub fn find_preload() -> anyhow::Result<Preload> {
+    match find_preload_on_disk() {
+        Ok(path) => Ok(Preload {
+            path,
+            _extracted: None,
+        }),
+        Err(e)
+            if crate::embedded_preload::available()
+                && std::env::var_os("LEAKWATCH_PRELOAD").is_none() =>
+        {
+            let x = crate::embedded_preload::extract(PRELOAD_NAME).context(e)?;
+            Ok(Preload {
+                path: x.path.clone(),
+                _extracted: Some(x),
+            })
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn find_preload_on_disk() -> anyhow::Result<PathBuf> {
     if let Some(p) = std::env::var_os("LEAKWATCH_PRELOAD") {
         let p = PathBuf::from(p);
         if p.is_file() {
@@ -292,7 +322,7 @@ pub fn run(args: TraceArgs) -> anyhow::Result<u8> {
     };
     let out = std::path::absolute(&out).unwrap_or(out);
     prepare_output(&out)?;
-    let mut ld_preload = preload.display().to_string();
+    let mut ld_preload = preload.path.display().to_string();
     if let Some(old) = std::env::var_os("LD_PRELOAD") {
         if !old.is_empty() {
             ld_preload = format!("{ld_preload}:{}", old.to_string_lossy());

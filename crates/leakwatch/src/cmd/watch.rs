@@ -129,6 +129,7 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
     let report = monitor.report();
     if args.json {
         let v = serde_json::json!({
+            "version": 1,
             "event": "summary",
             "target": label,
             "verdict": report.verdict,

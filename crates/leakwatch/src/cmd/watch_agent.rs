@@ -548,6 +548,7 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
             println!(
                 "{}",
                 serde_json::json!({
+                    "version": 1,
                     "event": "summary",
                     "target": key,
                     "verdict": report.verdict,
@@ -656,6 +657,8 @@ fn print_event(e: &AgentEvent, json: bool) {
             }
             AgentEvent::Ended { key } => serde_json::json!({"event": "ended", "target": key}),
         };
+        let mut v = v;
+        v["version"] = 1.into();
         println!("{v}");
     } else {
         let line = match e {

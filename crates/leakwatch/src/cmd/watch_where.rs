@@ -235,14 +235,14 @@ fn print_where_event(e: &WhereEvent, s: &WhereSettings, json: bool) {
         ),
         (WhereEvent::Started { key, pid }, true) => println!(
             "{}",
-            serde_json::json!({"event": "where_started", "target": key, "pid": pid})
+            serde_json::json!({"version": 1, "event": "where_started", "target": key, "pid": pid})
         ),
         (WhereEvent::Skipped { key, why }, false) => {
             eprintln!("leakwatch: {key}: no `where` this time: {why}")
         }
         (WhereEvent::Skipped { key, why }, true) => println!(
             "{}",
-            serde_json::json!({"event": "where_skipped", "target": key, "reason": why})
+            serde_json::json!({"version": 1, "event": "where_skipped", "target": key, "reason": why})
         ),
     }
 }
@@ -252,6 +252,7 @@ fn print_cause(key: &str, cause: &AlertCause, sent: &[Alert], json: bool) {
         println!(
             "{}",
             serde_json::json!({
+                "version": 1,
                 "event": "where",
                 "target": key,
                 "alerts_updated": sent.len(),
@@ -259,7 +260,11 @@ fn print_cause(key: &str, cause: &AlertCause, sent: &[Alert], json: bool) {
             })
         );
     } else {
-        eprintln!("leakwatch: WHERE {key} ({}): {}", cause.source, cause.summary());
+        eprintln!(
+            "leakwatch: WHERE {key} ({}): {}",
+            cause.source,
+            cause.summary()
+        );
     }
 }
 
@@ -276,7 +281,12 @@ fn biggest(pids: &[i32]) -> Option<i32> {
 
 /// The alert's `where` from a session's report: the growing keys, leaks
 /// first, each key once (bytes before counts).
-pub fn cause_of(pid: i32, runtime: &str, report: &WhereReport, error: Option<String>) -> AlertCause {
+pub fn cause_of(
+    pid: i32,
+    runtime: &str,
+    report: &WhereReport,
+    error: Option<String>,
+) -> AlertCause {
     let mut growing: Vec<(u8, GrowingKey)> = Vec::new();
     for m in &report.metrics {
         for k in &m.keys {
@@ -365,7 +375,11 @@ mod tests {
         let (key, cause) = &done[0];
         assert_eq!(key, "svc");
         assert_eq!(cause.runtime, "native");
-        assert!(cause.error.as_deref().unwrap().contains("leakwatch trace --pid"));
+        assert!(cause
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("leakwatch trace --pid"));
         // Within the gap, a new alert does not start another session.
         r.request("svc", &[me], &mut ev);
         assert!(r.running.is_none() && r.queue.is_empty());

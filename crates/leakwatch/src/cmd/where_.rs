@@ -277,9 +277,9 @@ fn observe(
     }
     let error = match (error, closed) {
         (Some(e), _) => Some(anyhow::Error::new(e)),
-        (None, Err(e)) if natural_exit.is_none() => Some(
-            anyhow::Error::new(e).context("leaving the target as it was (closing the source)"),
-        ),
+        (None, Err(e)) if natural_exit.is_none() => {
+            Some(anyhow::Error::new(e).context("leaving the target as it was (closing the source)"))
+        }
         _ => None,
     };
     if args.json {
@@ -314,9 +314,8 @@ fn observe(
 
 fn progress_line(p: &Progress) {
     let mut line = format!(
-        "\r\x1b[Kwhere: {} / {}  {} polls  {} keys",
-        format::duration(p.elapsed.as_secs_f64()),
-        format::duration(p.total.as_secs_f64()),
+        "\r\x1b[Kwhere: {}  {} polls  {} keys",
+        crate::term::progress(p.elapsed.as_secs_f64(), p.total.as_secs_f64()),
         p.polls,
         p.keys
     );
@@ -378,6 +377,14 @@ fn print_text(report: &WhereReport, interval: Duration, args: &WhereArgs, cut: b
             format::duration(p.as_secs_f64())
         );
     }
+    let tone = if report.leak {
+        crate::term::Tone::Bad
+    } else if !report.judged || growing > 0 || cut {
+        crate::term::Tone::Warn
+    } else {
+        crate::term::Tone::Good
+    };
+    let verdict = crate::term::paint(&verdict, tone, crate::term::stdout_color());
     println!("{}", report.source);
     println!(
         "verdict: {verdict}  ({} polls over {}; {cost})",
@@ -444,7 +451,9 @@ fn print_text(report: &WhereReport, interval: Duration, args: &WhereArgs, cut: b
         }
         println!("{line}");
     }
-    if !report.next_steps.is_empty() && (report.leak || report.metrics.iter().any(|m| m.states.growing > 0)) {
+    if !report.next_steps.is_empty()
+        && (report.leak || report.metrics.iter().any(|m| m.states.growing > 0))
+    {
         println!();
         println!("next:");
         for s in &report.next_steps {

@@ -75,3 +75,24 @@ pub fn has_command(cmd: &str) -> bool {
         .output()
         .is_ok_and(|o| o.status.success())
 }
+
+/// Hands a JUnit XML file to its consumer's schema: the Jenkins JUnit
+/// plugin's XSD (tests/schemas/junit-10.xsd), through python xmlschema
+/// (.ci/deps/cli.sh installs it). Panics with the validator's reasons.
+pub fn assert_valid_junit(xml: &Path) {
+    let schemas = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schemas");
+    let out = std::process::Command::new("python3")
+        .arg(schemas.join("validate_xml.py"))
+        .arg(schemas.join("junit-10.xsd"))
+        .arg(xml)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "{} fails the Jenkins JUnit XSD:\n{}{}\n{}",
+        xml.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        std::fs::read_to_string(xml).unwrap_or_default()
+    );
+}

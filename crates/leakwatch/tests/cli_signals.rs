@@ -1,0 +1,162 @@
+//! Signals to `run` and `watch` (issue 15, issue 14): Ctrl-C still prints
+//! the verdict and leaves a complete CSV and no process behind; SIGKILL to
+//! `run` takes the target with it (parent-death signal).
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn bin() -> std::path::PathBuf {
+    assert_cmd::cargo::cargo_bin("leakwatch")
+}
+
+/// Waits (bounded) until `ready` holds.
+fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !ready() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn csv_rows(p: &Path) -> usize {
+    std::fs::read_to_string(p).map_or(0, |s| s.lines().count().saturating_sub(1))
+}
+
+/// Whether `pid` is gone (or a zombie no one has reaped yet).
+fn gone(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+    }
+}
+
+fn read_pid(p: &Path) -> i32 {
+    let mut pid = None;
+    wait_for("the target's pid file", || {
+        pid = std::fs::read_to_string(p)
+            .ok()
+            .and_then(|s| s.trim().parse().ok());
+        pid.is_some()
+    });
+    pid.unwrap()
+}
+
+fn interrupt(child: &Child) {
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+}
+
+/// Every line has the header's number of fields and the file ends with a
+/// newline: no row was cut.
+fn assert_complete_csv(p: &Path) {
+    let text = std::fs::read_to_string(p).unwrap();
+    assert!(text.ends_with('\n'), "cut last row: {text:?}");
+    let mut lines = text.lines();
+    let fields = lines.next().unwrap().split(',').count();
+    for l in lines {
+        assert_eq!(l.split(',').count(), fields, "bad row {l:?} in {text}");
+    }
+}
+
+#[test]
+fn sigint_to_run_prints_the_verdict_keeps_the_csv_and_stops_the_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("run.csv");
+    let pidfile = dir.path().join("pid");
+    let termed = dir.path().join("termed");
+    // The target notes the SIGTERM it is stopped with; its own child
+    // (sleep) must go too.
+    let script = format!(
+        "echo $$ > {}; trap 'echo term > {}; exit 0' TERM; while :; do sleep 0.2; done",
+        pidfile.display(),
+        termed.display()
+    );
+    let child = Command::new(bin())
+        .args(["run", "--interval", "100ms", "--out"])
+        .arg(&csv)
+        .args(["--", "sh", "-c", &script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let target = read_pid(&pidfile);
+    wait_for("samples in the CSV", || csv_rows(&csv) >= 5);
+    interrupt(&child);
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("verdict: "), "{stdout}\n{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert_complete_csv(&csv);
+    assert!(csv_rows(&csv) >= 5);
+    wait_for("the target to end", || gone(target));
+    assert!(termed.exists(), "the target was not sent SIGTERM");
+    // Nothing left in the target's process group (its sleep included).
+    wait_for("the target's process group to end", || {
+        // SAFETY: kill(2) with signal 0 only checks existence.
+        let alive = unsafe { libc::kill(-target, 0) };
+        alive != 0
+    });
+}
+
+#[test]
+fn sigkill_to_run_leaves_no_target_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("pid");
+    let script = format!("echo $$ > {}; exec sleep 600", pidfile.display());
+    let mut child = Command::new(bin())
+        .args(["run", "--interval", "100ms", "--", "sh", "-c", &script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let target = read_pid(&pidfile);
+    assert!(!gone(target));
+    child.kill().unwrap(); // SIGKILL: no handler runs in leakwatch
+    child.wait().unwrap();
+    wait_for("the orphaned target to be killed", || gone(target));
+}
+
+#[test]
+fn sigint_to_watch_prints_the_verdict_and_keeps_the_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("watch.csv");
+    let mut target = Command::new("sleep").arg("120").spawn().unwrap();
+    let child = Command::new(bin())
+        .args(["watch", "--interval", "100ms", "--pid"])
+        .arg(target.id().to_string())
+        .arg("--out")
+        .arg(&csv)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("samples in the CSV", || csv_rows(&csv) >= 5);
+    interrupt(&child);
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("verdict: "), "{stdout}");
+    assert_complete_csv(&csv);
+    // watch observes a process it does not own: it is left running.
+    assert!(
+        !gone(target.id() as i32),
+        "watch stopped a process it does not own"
+    );
+    let _ = target.kill();
+    let _ = target.wait();
+}
