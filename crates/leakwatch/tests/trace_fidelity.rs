@@ -120,7 +120,8 @@ fn program_status(out: &Output) -> String {
         .or_else(|| {
             err.lines().find_map(|l| {
                 let (_, rest) = l.split_once(" was killed by signal ")?;
-                Some(format!("signal {}", rest.split(';').next()?))
+                // "6 (SIGABRT); trace written...": the number.
+                Some(format!("signal {}", rest.split([';', ' ']).next()?))
             })
         })
         .unwrap_or_else(|| panic!("no program status in: {err}"))
