@@ -18,6 +18,9 @@ use leakwatch_trace::format::{
 use leakwatch_trace::synth::{Records, TraceWriter};
 use serde_json::Value;
 
+mod common;
+use common::valgrind_in_use;
+
 fn leakwatch() -> PathBuf {
     assert_cmd::cargo::cargo_bin("leakwatch")
 }
@@ -311,6 +314,16 @@ fn lsan_suppressions_from_a_file_the_environment_and_the_program() {
         (supp[0]["bytes"].as_u64(), supp[0]["blocks"].as_u64()),
         (Some(1111), Some(1))
     );
+    // Suppressed is set apart, not lost: with what is reported, memcheck's
+    // "in use at exit".
+    if let Some(vg) = valgrind_in_use(dir.path(), &[exe.to_str().unwrap()]) {
+        let sum = |f: &str| r["leaked"][f].as_u64().unwrap() + supp[0][f].as_u64().unwrap();
+        assert_eq!(
+            (sum("bytes"), sum("blocks")),
+            vg,
+            "leaked + suppressed vs memcheck"
+        );
+    }
 
     // A file, by function name with LeakSanitizer's anchors.
     let file = dir.path().join("lsan.supp");
@@ -426,8 +439,25 @@ fn python_residue_is_not_a_leak_and_a_ctypes_leak_is() {
     let dir = tempfile::tempdir().unwrap();
     let pys = pythons();
     assert!(!pys.is_empty(), "no Python found");
+    // memcheck is slow on an interpreter: compared on one Python only.
+    let compared = pys.last().cloned();
     for py in pys {
         let py_s = py.to_str().unwrap();
+        let memcheck = |script: &str, r: &Value| {
+            if compared.as_ref() != Some(&py) {
+                return;
+            }
+            let script_path = fixture(script);
+            let cmd = [py_s, script_path.to_str().unwrap()];
+            if let Some(vg) = valgrind_in_use(dir.path(), &cmd) {
+                // Residue is set apart, never dropped: with the leaks, it is
+                // everything memcheck finds in use at exit.
+                let sum = |f: &str| {
+                    r["leaked"][f].as_u64().unwrap() + r["runtime_residue"][f].as_u64().unwrap()
+                };
+                assert_eq!((sum("bytes"), sum("blocks")), vg, "{py_s} {script}");
+            }
+        };
         let (t, o) = trace(
             dir.path(),
             "clean.lwt",
@@ -441,6 +471,7 @@ fn python_residue_is_not_a_leak_and_a_ctypes_leak_is() {
         let (r, _) = report_json(&t, &[]);
         assert_eq!(r["leaked"]["bytes"], 0, "{py_s}");
         assert!(r["runtime_residue"]["bytes"].as_u64().unwrap() > 0);
+        memcheck("clean.py", &r);
 
         let (t, o) = trace(
             dir.path(),
@@ -458,6 +489,7 @@ fn python_residue_is_not_a_leak_and_a_ctypes_leak_is() {
         assert_eq!(code, 1);
         assert_eq!(r["leaked"]["bytes"], 3 * 12345, "{py_s}: {}", r["leaked"]);
         assert_eq!(r["leaked"]["blocks"], 3);
+        memcheck("leaky.py", &r);
     }
 }
 
