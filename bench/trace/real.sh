@@ -165,7 +165,7 @@ measure() {
 }
 
 median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-spread() { sort -g | awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.0f%%", m > 0 ? 100 * (a[NR] - a[1]) / m : 0 }'; }
+spread() { sort -g | awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.0f%%", (m > 0 ? 100 * (a[NR] - a[1]) / m : 0) }'; }
 
 MODES=(untraced lw-nosum lw heaptrack)
 declare -A WALL CPU

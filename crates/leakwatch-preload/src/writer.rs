@@ -842,6 +842,12 @@ fn finish(wait_for_lock: bool) {
     }
     if running() {
         drain_all(false, true);
+        if getenv(c"LEAKWATCH_STATS") == Some(b"1") {
+            // SAFETY: DRAIN_LOCK held.
+            if let Some(interp) = unsafe { (*INTERP.0.get()).as_ref() } {
+                log(interp.stats().as_bytes());
+            }
+        }
         let seen = pending_records();
         STATE.store(DONE, Ordering::Release);
         // Let records being pushed right now land, then count them.
