@@ -871,7 +871,8 @@ fn finish(wait_for_lock: bool) {
 /// Ends recording cleanly while other threads may still allocate: sets
 /// the cut (hooks record nothing new), makes it visible to every thread
 /// (membarrier: the hooks' side of the handshake has no fence of its own),
-/// then waits, at most about 100 ms, for the hooks already recording to
+/// then waits, at most about half a second (a thread preempted inside a
+/// hook on a loaded machine), for the hooks already recording to
 /// publish their records. The last drain then writes every event whose hook
 /// began before the cut, and nothing after it: the trace is whole, the
 /// state at the cut. A hook still busy after the wait (a thread stopped
@@ -892,7 +893,7 @@ fn end_recording() {
         }
     }
     let own = crate::hooks::current_ring_ptr();
-    for _ in 0..2000 {
+    for _ in 0..10_000 {
         let busy = (0..ring::count()).any(|i| {
             let r = ring::get(i);
             // SAFETY: rings are never unmapped.
