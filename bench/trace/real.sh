@@ -129,13 +129,17 @@ SELECT count(*) FROM t WHERE name LIKE 'name1%';
 SELECT sum(length(a.name)) FROM t a JOIN t b ON a.id = b.id + 1 WHERE a.grp = 5;
 EOF
 
-# The command line of a workload.
+# The command line of a workload: the program itself, never through `env`
+# or a shell (heaptrack's preload removes itself from LD_PRELOAD, so it
+# traces only the first image: an `exec` would run the workload untraced).
+# PYTHONMALLOC=malloc is exported for the whole run.
+export PYTHONMALLOC=malloc
 cmdline() {
   case $1 in
-    python) echo "env PYTHONMALLOC=malloc $PY $work/pyjob.py" ;;
+    python) echo "$PY $work/pyjob.py" ;;
     cppcheck) echo "cppcheck --quiet --enable=warning,style,performance $work/heavy.ii" ;;
     cc1plus) echo "$CC1PLUS -quiet -fpreprocessed $work/heavy.ii -o $work/heavy.s" ;;
-    sqlite) echo "sh -c 'exec sqlite3 :memory: < $work/sq.sql'" ;;
+    sqlite) echo "sqlite3 :memory: < $work/sq.sql" ;;
     *) echo "unknown workload $1" >&2; exit 2 ;;
   esac
 }
@@ -153,11 +157,15 @@ measure() {
   esac
   rm -f "$t.lwt" "$t.zst"
   /usr/bin/time -f "%e %U %S" -o "$t.time" sh -c "$cmd" >"$t.out" 2>"$t.err" || true
-  awk '{ printf "%.3f %.3f\n", $1, $2 + $3 }' "$t.time"
+  # The last line: a killed command's time file starts with a note.
+  tail -n 1 "$t.time" | awk '{ printf "%.3f %.3f\n", $1, $2 + $3 }'
+  if [ "$mode" = heaptrack ] && [ -f "$t.zst" ] && [ "$(zstdcat "$t.zst" 2>/dev/null | grep -c '^+')" -lt 1000 ]; then
+    echo "heaptrack recorded almost nothing for $workload: it traces only the first image" >&2
+  fi
 }
 
 median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-spread() { sort -g | awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.0f%%", m > 0 ? 100 * (a[NR] - a[1]) / m : 0 }'; }
+spread() { sort -g | awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.0f%%", (m > 0 ? 100 * (a[NR] - a[1]) / m : 0) }'; }
 
 MODES=(untraced lw-nosum lw heaptrack)
 declare -A WALL CPU

@@ -112,7 +112,20 @@ fn traced(f: impl FnOnce(&mut Ring)) {
         }
         if !r.is_null() {
             // SAFETY: a ring is only ever produced into by its owning thread.
-            f(unsafe { &mut *r });
+            let r = unsafe { &mut *r };
+            // The end-of-tracing handshake (`writer::finish`): announce the
+            // event, then look at the cut. The exit path sets the cut, then
+            // forces a barrier on every thread (membarrier) and waits for
+            // the busy flags, so either this event is seen as in flight and
+            // waited for, or the cut is seen here and the event, after the
+            // end, is not recorded: the trace ends whole. Plain stores and
+            // a compiler fence on this side; the barrier is the exit's.
+            r.busy.store(true, Ordering::Relaxed);
+            core::sync::atomic::compiler_fence(Ordering::SeqCst);
+            if !writer::cut() {
+                f(r);
+            }
+            r.busy.store(false, Ordering::Release);
         } else {
             // No memory for this thread's ring: the event is lost, and the
             // trace will say so.
@@ -373,7 +386,7 @@ alloc_hook! {
 alloc_hook! {
     "C" "calloc" calloc / calloc_entry = calloc (n: usize, size: usize) ["rdx", "rcx"]
     size: n.wrapping_mul(size),
-    early: (n.checked_mul(size).unwrap_or(usize::MAX), MALLOC_ALIGN), guard: false,
+    early: (n.saturating_mul(size), MALLOC_ALIGN), guard: false,
     fallback: next::calloc(n, size)
 }
 
@@ -774,7 +787,7 @@ alloc_hook! {
 alloc_hook! {
     "C" "tc_calloc" tc_calloc / tc_calloc_entry = tc_calloc (n: usize, size: usize) ["rdx", "rcx"]
     size: n.wrapping_mul(size),
-    early: (n.checked_mul(size).unwrap_or(usize::MAX), MALLOC_ALIGN), guard: true,
+    early: (n.saturating_mul(size), MALLOC_ALIGN), guard: true,
     fallback: next::calloc(n, size)
 }
 alloc_hook! {

@@ -340,7 +340,7 @@ impl Interp {
         heap.try_reserve(64).ok()?;
         Some(Interp {
             slots: Vec::new(),
-            live: Map::default(),
+            live,
             classes: Map::default(),
             class_bytes: Vec::new(),
             sample_every: crate::writer::SAMPLE_EVERY.load(Ordering::Relaxed),
@@ -364,6 +364,18 @@ impl Interp {
             heads,
             heap,
         })
+    }
+
+    /// Table sizes, for LEAKWATCH_STATS.
+    pub fn stats(&self) -> String {
+        format!(
+            "interpreter: {} nodes, {} stacks, {} classes, {} live blocks, {} local ids",
+            self.gnodes.len(),
+            self.stacks.len(),
+            self.classes.len(),
+            self.live.len(),
+            self.slots.iter().map(|s| s.local.len()).sum::<usize>()
+        )
     }
 
     /// Notes that `n` events were lost for `reason` (LOST record).

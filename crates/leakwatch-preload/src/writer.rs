@@ -58,6 +58,16 @@ pub const PHASE_EXIT: u64 = 1;
 static mut PATH: [u8; 4096] = [0; 4096];
 static mut PATH_LEN: usize = 0;
 
+/// Set when tracing ends (`finish`): hooks record no new event from then
+/// on, and the events already being recorded are waited for.
+static CUT: AtomicBool = AtomicBool::new(false);
+
+/// Whether tracing has ended for the hooks (see `finish`).
+#[inline(always)]
+pub fn cut() -> bool {
+    CUT.load(Ordering::Relaxed)
+}
+
 #[inline]
 pub fn running() -> bool {
     STATE.load(Ordering::Relaxed) == RUNNING
@@ -673,6 +683,10 @@ fn after_libc_init() {
         at_quick_exit(quick_exit_flush);
     }
     record_lsan_suppressions();
+    MEMBARRIER_REGISTERED.store(
+        membarrier(MEMBARRIER_REGISTER_PRIVATE_EXPEDITED) == 0,
+        Ordering::Relaxed,
+    );
     if !spawn_writer() {
         log(b"cannot start the writer thread; tracing stops");
         STATE.store(DONE, Ordering::Release);
@@ -817,6 +831,9 @@ pub fn final_flush(freeres: bool) {
 /// other threads may still have been recording while it ran, says how many
 /// of their records came too late to be written (LOST, reason 3).
 fn finish(wait_for_lock: bool) {
+    if running() {
+        end_recording();
+    }
     if wait_for_lock {
         lock_drain();
     } else if !try_lock_drain(200) {
@@ -825,6 +842,12 @@ fn finish(wait_for_lock: bool) {
     }
     if running() {
         drain_all(false, true);
+        if getenv(c"LEAKWATCH_STATS") == Some(b"1") {
+            // SAFETY: DRAIN_LOCK held.
+            if let Some(interp) = unsafe { (*INTERP.0.get()).as_ref() } {
+                log(interp.stats().as_bytes());
+            }
+        }
         let seen = pending_records();
         STATE.store(DONE, Ordering::Release);
         // Let records being pushed right now land, then count them.
@@ -843,6 +866,61 @@ fn finish(wait_for_lock: bool) {
     STATE.store(DONE, Ordering::Release);
     unlock_drain();
     wake();
+}
+
+/// Ends recording cleanly while other threads may still allocate: sets
+/// the cut (hooks record nothing new), makes it visible to every thread
+/// (membarrier: the hooks' side of the handshake has no fence of its own),
+/// then waits, at most about half a second (a thread preempted inside a
+/// hook on a loaded machine), for the hooks already recording to
+/// publish their records. The last drain then writes every event whose hook
+/// began before the cut, and nothing after it: the trace is whole, the
+/// state at the cut. A hook still busy after the wait (a thread stopped
+/// mid-hook) shows up as records pushed too late (LOST, reason 3).
+fn end_recording() {
+    CUT.store(true, Ordering::SeqCst);
+    if !MEMBARRIER_REGISTERED.load(Ordering::Relaxed)
+        || membarrier(MEMBARRIER_PRIVATE_EXPEDITED) != 0
+    {
+        // No expedited barrier (old kernel, seccomp): the global one, else
+        // a few yields (stores reach other cores within microseconds; the
+        // late-records count stays as the safety net).
+        if membarrier(MEMBARRIER_GLOBAL) != 0 {
+            for _ in 0..3 {
+                // SAFETY: plain syscall.
+                unsafe { libc::sched_yield() };
+            }
+        }
+    }
+    let own = crate::hooks::current_ring_ptr();
+    for _ in 0..10_000 {
+        let busy = (0..ring::count()).any(|i| {
+            let r = ring::get(i);
+            // SAFETY: rings are never unmapped.
+            r != own && unsafe { r.as_ref() }.is_some_and(|r| r.busy.load(Ordering::Acquire))
+        });
+        if !busy {
+            return;
+        }
+        let pause = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 50_000,
+        };
+        // SAFETY: plain syscall with a valid timespec.
+        unsafe { libc::nanosleep(&pause, null_mut()) };
+    }
+}
+
+const MEMBARRIER_GLOBAL: c_int = 1;
+const MEMBARRIER_PRIVATE_EXPEDITED: c_int = 1 << 3;
+const MEMBARRIER_REGISTER_PRIVATE_EXPEDITED: c_int = 1 << 4;
+/// Whether this process registered for expedited barriers (at start-up:
+/// the kernel requires it before the first use).
+static MEMBARRIER_REGISTERED: AtomicBool = AtomicBool::new(false);
+
+fn membarrier(cmd: c_int) -> i64 {
+    // SAFETY: plain syscall, no pointers.
+    unsafe { libc::syscall(libc::SYS_membarrier, cmd, 0, 0) }
 }
 
 /// Bytes waiting in all rings (a proxy for records, used only to tell

@@ -301,6 +301,10 @@ pub fn is_start_function(function: &str) -> bool {
     matches!(
         name,
         "_start"
+            // The loader's entry: below the constructors that run before
+            // main (what calls them, `_dl_init`, stays: dlopen runs them too).
+            | "_dl_start_user"
+            | "_dl_start"
             | "__libc_start_main"
             | "__libc_start_main_impl"
             | "__libc_start_main_alias_2"
@@ -547,5 +551,22 @@ mod tests {
             headline(&frames).unwrap().function,
             "std::thread::Thread::new"
         );
+    }
+
+    #[test]
+    fn constructor_stacks_stop_at_the_loaders_entry() {
+        let frames = vec![
+            frame("make_table", "/tmp/libplug.so", false),
+            frame("call_init", "/lib64/ld-linux-x86-64.so.2", true),
+            frame("call_init", "/lib64/ld-linux-x86-64.so.2", false),
+            frame("_dl_init", "/lib64/ld-linux-x86-64.so.2", false),
+            frame("_dl_start_user", "/lib64/ld-linux-x86-64.so.2", false),
+        ];
+        let shown: Vec<&str> = trim_frames(&frames)
+            .iter()
+            .map(|f| f.function.as_str())
+            .collect();
+        assert_eq!(shown, ["make_table", "call_init", "call_init", "_dl_init"]);
+        assert_eq!(headline(&frames).unwrap().function, "make_table");
     }
 }

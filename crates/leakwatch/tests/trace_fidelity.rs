@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod common;
+use common::valgrind_in_use;
+
 fn leakwatch() -> PathBuf {
     assert_cmd::cargo::cargo_bin("leakwatch")
 }
@@ -120,7 +123,8 @@ fn program_status(out: &Output) -> String {
         .or_else(|| {
             err.lines().find_map(|l| {
                 let (_, rest) = l.split_once(" was killed by signal ")?;
-                Some(format!("signal {}", rest.split(';').next()?))
+                // "6 (SIGABRT); trace written...": the number.
+                Some(format!("signal {}", rest.split([';', ' ']).next()?))
             })
         })
         .unwrap_or_else(|| panic!("no program status in: {err}"))
@@ -173,48 +177,6 @@ fn have(tool: &str) -> bool {
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success())
-}
-
-/// memcheck's "in use at exit: B bytes in N blocks" for `cmd`, or None
-/// (with the reason printed) when valgrind is not installed.
-fn valgrind_in_use(dir: &Path, cmd: &[&str]) -> Option<(u64, u64)> {
-    if !have("valgrind") {
-        eprintln!("valgrind is not installed: the comparison with memcheck is skipped");
-        return None;
-    }
-    let out = Command::new("valgrind")
-        .args([
-            "--tool=memcheck",
-            "--leak-check=no",
-            "--run-libc-freeres=yes",
-            "--run-cxx-freeres=yes",
-        ])
-        .args(cmd)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    let err = stderr(&out);
-    // Forked children are checked too, and end first: the summary wanted
-    // carries the pid of the banner's first line.
-    let pid = err
-        .lines()
-        .next()
-        .and_then(|l| l.split("==").nth(1))
-        .unwrap_or_else(|| panic!("no memcheck banner: {err}"));
-    let prefix = format!("=={pid}==");
-    let line = err
-        .lines()
-        .find(|l| l.starts_with(&prefix) && l.contains("in use at exit:"))
-        .unwrap_or_else(|| panic!("no memcheck summary: {err}"));
-    let nums: Vec<u64> = line
-        .split_once("in use at exit:")
-        .unwrap()
-        .1
-        .split(|c: char| !c.is_ascii_digit() && c != ',')
-        .filter(|w| !w.is_empty())
-        .map(|w| w.replace(',', "").parse().unwrap())
-        .collect();
-    Some((nums[0], nums[1]))
 }
 
 /// Traces `cmd`, checks it behaves as untraced (status and output), and
@@ -286,6 +248,11 @@ fn jemalloc_program_keeps_its_allocator_and_is_counted_exactly() {
     // leaks (heaptrack misses sdallocx and counts them).
     assert_eq!(through(&r["leaked"], "main"), (3 * 1000 + 4096, 4));
     assert_eq!(leaked(&r), (3 * 1000 + 4096, 4));
+    // No memcheck comparison here: memcheck replaces jemalloc's malloc and
+    // free (--soname-synonyms) but not mallocx/rallocx/sdallocx, so its "in
+    // use at exit" misses this program's blocks; the planted figures are
+    // the reference.
+    eprintln!("jemalloc: compared with the planted leaks, not memcheck (it does not see mallocx)");
 }
 
 #[test]
@@ -572,19 +539,19 @@ fn fork_from_a_thread_and_busy_threads_at_exit_neither_hang_nor_lose_the_trace()
         );
         assert_eq!(program_status(&out), "exit 0", "{}", stderr(&out));
         let (r, code, err) = report_json(&t);
-        // Complete (the leak is there) or incomplete and saying so.
-        match code {
-            // The threads' own in-flight blocks and stacks vary with
-            // where they were stopped; the program's leak is exact.
-            1 => assert!(
-                r["leaked"]["stacks"].as_array().unwrap().iter().any(|e| {
-                    e["bytes"] == 1234 && e["blocks"] == 1 && e["frames"][0]["function"] == "main"
-                }),
-                "{r}"
-            ),
-            2 => assert!(err.contains("lost"), "{err}"),
-            _ => panic!("report exit {code}: {err}"),
-        }
+        // The exit is a clean cut (every event begun before it written,
+        // none after): the trace is complete, never "lost" for threads
+        // that merely kept allocating.
+        assert_eq!(code, 1, "round {round}: {err}");
+        assert_eq!(r["complete"], true, "{r}");
+        // The threads' own in-flight blocks and stacks vary with where
+        // they were at the cut; the program's leak is exact.
+        assert!(
+            r["leaked"]["stacks"].as_array().unwrap().iter().any(|e| {
+                e["bytes"] == 1234 && e["blocks"] == 1 && e["frames"][0]["function"] == "main"
+            }),
+            "{r}"
+        );
     }
 }
 

@@ -96,3 +96,45 @@ pub fn assert_valid_junit(xml: &Path) {
         std::fs::read_to_string(xml).unwrap_or_default()
     );
 }
+
+/// memcheck's "in use at exit: B bytes in N blocks" for `cmd`, or None
+/// (with the reason printed) when valgrind is not installed.
+pub fn valgrind_in_use(dir: &Path, cmd: &[&str]) -> Option<(u64, u64)> {
+    if !has_command("valgrind") {
+        eprintln!("valgrind is not installed: the comparison with memcheck is skipped");
+        return None;
+    }
+    let out = std::process::Command::new("valgrind")
+        .args([
+            "--tool=memcheck",
+            "--leak-check=no",
+            "--run-libc-freeres=yes",
+            "--run-cxx-freeres=yes",
+        ])
+        .args(cmd)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    // Forked children are checked too, and end first: the summary wanted
+    // carries the pid of the banner's first line.
+    let pid = err
+        .lines()
+        .next()
+        .and_then(|l| l.split("==").nth(1))
+        .unwrap_or_else(|| panic!("no memcheck banner: {err}"));
+    let prefix = format!("=={pid}==");
+    let line = err
+        .lines()
+        .find(|l| l.starts_with(&prefix) && l.contains("in use at exit:"))
+        .unwrap_or_else(|| panic!("no memcheck summary: {err}"));
+    let nums: Vec<u64> = line
+        .split_once("in use at exit:")
+        .unwrap()
+        .1
+        .split(|c: char| !c.is_ascii_digit() && c != ',')
+        .filter(|w| !w.is_empty())
+        .map(|w| w.replace(',', "").parse().unwrap())
+        .collect();
+    Some((nums[0], nums[1]))
+}
