@@ -114,8 +114,8 @@ svg.chart .grid{stroke:#eceff2}svg.chart .frame{fill:none;stroke:var(--line)}
 svg.chart .unit{font-size:12px;fill:var(--fg)}
 svg.chart path{fill:none}
 svg.chart .range{fill:#90caf9;fill-opacity:.35;stroke:none}
-svg.chart path.mean{stroke:#1565c0;stroke-width:1.6}
-svg.chart path.env{stroke:#ef6c00;stroke-width:1.4}svg.chart circle.env{fill:#ef6c00}
+svg.chart path.mean{stroke:#4a8fd6;stroke-width:1.2}
+svg.chart path.env{stroke:#ef6c00;stroke-width:1.6}svg.chart circle.env{fill:#ef6c00;stroke:#fff;stroke-width:1}
 svg.chart path.trend{stroke:#b71c1c;stroke-width:2.2}
 svg.chart path.band{fill:#e57373;fill-opacity:.22;stroke:none}
 svg.chart path.proj{stroke:#b71c1c;stroke-width:1.8;stroke-dasharray:7 5}
@@ -129,7 +129,7 @@ svg.chart path.s4{stroke:#ef6c00}svg.chart path.s5{stroke:#00838f}svg.chart path
 svg.chart path[class^=s]{stroke-width:1.8}
 .legend{display:flex;flex-wrap:wrap;gap:4px 18px;font-size:12px;color:var(--muted);margin:2px 0 0 84px}
 .legend .sw{display:inline-block;width:18px;height:10px;margin-right:6px;vertical-align:middle;border-radius:2px}
-.sw.range{background:#90caf9}.sw.mean{background:#1565c0;height:3px}.sw.env{background:#ef6c00;height:3px}
+.sw.range{background:#90caf9}.sw.mean{background:#4a8fd6;height:3px}.sw.env{background:#ef6c00;height:3px}
 .sw.trend{background:#b71c1c;height:3px}.sw.band{background:#e57373;opacity:.5}
 .sw.proj{height:0;border-top:3px dashed #b71c1c}.sw.limit{height:0;border-top:3px dashed #37474f}
 .sw.alert{height:0;border-top:3px dashed var(--leak)}.sw.restart{height:0;border-top:3px dotted #78909c}
@@ -180,5 +180,6 @@ Array.prototype.forEach.call(document.querySelectorAll('svg.chart'),function(svg
   tip.style.display='block';var w=tip.offsetWidth;var left=e.clientX+14;if(left+w>window.innerWidth-8)left=e.clientX-14-w;tip.style.left=left+'px';tip.style.top=(e.clientY+14)+'px';
  });
 });
+document.documentElement.setAttribute('data-ready','1');
 })();
 "#;

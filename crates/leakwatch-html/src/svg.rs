@@ -567,14 +567,28 @@ fn tick_label(v: f64, unit: Unit) -> String {
                 format!("{v:.2}")
             }
         }
-        Unit::Seconds => {
-            if v == 0.0 {
-                "0".to_string()
-            } else {
-                format::duration(v)
-            }
+        Unit::Seconds => short_duration(v),
+    }
+}
+
+/// A tick's duration: `0`, `45s`, `2m`, `2m 30s`, `1h`, `1h 30m`, `2d`.
+fn short_duration(v: f64) -> String {
+    if v == 0.0 {
+        return "0".to_string();
+    }
+    if v.abs() < 10.0 {
+        return format::duration(v);
+    }
+    let s = v.round() as i64;
+    let (d, h, m, sec) = (s / 86_400, s / 3600 % 24, s / 60 % 60, s % 60);
+    let mut parts = Vec::new();
+    for (n, u) in [(d, "d"), (h, "h"), (m, "m"), (sec, "s")] {
+        if n != 0 {
+            parts.push(format!("{n}{u}"));
         }
     }
+    parts.truncate(2);
+    parts.join(" ")
 }
 
 #[cfg(test)]
@@ -588,6 +602,8 @@ mod tests {
         let b = ticks(0.0, 64.0 * 1048576.0, Unit::Bytes, 6);
         assert!(b.iter().all(|v| (v / 1048576.0).fract() == 0.0), "{b:?}");
         assert_eq!(tick_label(20.0 * 1048576.0, Unit::Bytes), "20 MiB");
+        assert_eq!(tick_label(120.0, Unit::Seconds), "2m");
+        assert_eq!(tick_label(5400.0, Unit::Seconds), "1h 30m");
         let c = ticks(0.0, 7.0, Unit::Count("fds"), 6);
         assert!(c.iter().all(|v| v.fract() == 0.0), "{c:?}");
     }
