@@ -614,9 +614,6 @@ fn projection_chart(rr: &ResourceReport, series: &SeriesSummary) -> Option<Strin
         Style::Limit,
         &format!("{limit_name}: {}", unit.show(limit)),
     );
-    if let Some(t) = rr.first_alert_s {
-        c.vline(t, Style::Alert, &format!("first alert {}", format::duration(t)));
-    }
     c.point(
         hit,
         limit,

@@ -145,7 +145,7 @@ details summary{cursor:pointer}details pre{margin:4px 0 8px;white-space:pre-wrap
 .path .step{display:inline-block;border:1px solid var(--line);border-radius:4px;padding:0 6px;background:var(--panel)}
 .path .edge{color:#6a1b9a}.path .arrow{color:var(--muted);margin:0 4px}.path .root{font-weight:700}
 .muted{color:var(--muted)}.note{color:var(--muted);font-size:13px}
-iframe.flame{width:100%;height:640px;border:1px solid var(--line);border-radius:6px;background:#fff}
+iframe.flame{width:100%;border:1px solid var(--line);border-radius:6px;background:#fff}
 .tip{position:fixed;pointer-events:none;background:#263238;color:#fff;font-size:12px;padding:5px 8px;border-radius:4px;display:none;z-index:9;max-width:420px;white-space:nowrap}
 .tip b{font-weight:700}
 "#;

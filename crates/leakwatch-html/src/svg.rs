@@ -486,8 +486,10 @@ fn tick_step(lo: f64, hi: f64, unit: Unit, n: usize) -> f64 {
                 .unwrap_or_else(|| (raw / 604800.0).ceil() * 604800.0)
         }
         Unit::Bytes => {
-            let base = if raw >= 1024.0 {
-                1024f64.powi((raw.log2() / 10.0).floor() as i32)
+            // The unit of the whole range (KiB, MiB, ...), so that ticks
+            // read 1 MiB, 2 MiB rather than 1000 KiB.
+            let base = if span >= 1024.0 {
+                1024f64.powi((span.log2() / 10.0).floor() as i32)
             } else {
                 1.0
             };
@@ -603,6 +605,8 @@ mod tests {
         assert!(b.iter().all(|v| (v / 1048576.0).fract() == 0.0), "{b:?}");
         assert_eq!(tick_label(20.0 * 1048576.0, Unit::Bytes), "20 MiB");
         assert_eq!(tick_label(120.0, Unit::Seconds), "2m");
+        let b = ticks(0.0, 3.9 * 1048576.0, Unit::Bytes, 5);
+        assert_eq!(tick_label(b[1], Unit::Bytes), "1 MiB", "{b:?}");
         assert_eq!(tick_label(5400.0, Unit::Seconds), "1h 30m");
         let c = ticks(0.0, 7.0, Unit::Count("fds"), 6);
         assert!(c.iter().all(|v| v.fract() == 0.0), "{c:?}");

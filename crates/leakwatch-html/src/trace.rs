@@ -52,6 +52,20 @@ fn flame_document(svg: &str) -> String {
     )
 }
 
+/// The flamegraph's height in pixels (its `height` attribute), so that its
+/// frame fits it; 640 when it cannot be read.
+fn flame_height(svg: &str) -> u32 {
+    let start = svg.find("<svg").unwrap_or(0);
+    let tag = &svg[start..];
+    let tag = &tag[..tag.find('>').unwrap_or(tag.len())];
+    tag.find(" height=\"")
+        .and_then(|i| {
+            let v = &tag[i + 9..];
+            v[..v.find('"')?].parse::<u32>().ok()
+        })
+        .map_or(640, |h| h.clamp(120, 4000))
+}
+
 fn site_name(site: Option<&Frame>, frames: &[Frame]) -> String {
     site.or(frames.first())
         .map_or_else(|| "(no symbol)".to_string(), Frame::describe)
@@ -154,7 +168,8 @@ pub fn trace_page(r: &Report, trace_name: &str, flamegraph: Option<&str>) -> Str
         @if let Some(svg) = flamegraph {
             h2 { "Flamegraph" }
             p.note { (if r.exited { "Bytes leaked at exit" } else { "Bytes live when the trace ended" }) ", by call stack, root at the bottom. Click a frame to zoom, Ctrl-F to search." }
-            iframe.flame title="flamegraph" sandbox="allow-scripts" srcdoc=(flame_document(svg)) {}
+            iframe.flame title="flamegraph" sandbox="allow-scripts" loading="eager"
+                style=(format!("height:{}px", flame_height(svg) + 4)) srcdoc=(flame_document(svg)) {}
         }
         @if !r.incomplete.is_empty() || !r.notes.is_empty() || r.lost_records > 0 {
             h2 { "Notes" }
@@ -364,6 +379,8 @@ mod tests {
         assert!(!doc.contains("w3.org") && !doc.contains("github"));
         assert!(doc.contains("it&#39;s") || doc.contains("it's"));
         assert!(html.contains("sandbox=\"allow-scripts\""));
+        assert!(html.contains("style=\"height:644px\""), "no height: 640 + border");
+        assert_eq!(flame_height("<svg version=\"1.1\" width=\"1200\" height=\"246\" onload=\"init(evt)\">"), 246);
         assert_eq!(html.matches("<script>").count(), 1);
         crate::tests::assert_offline(&html);
     }
