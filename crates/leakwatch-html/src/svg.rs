@@ -362,6 +362,7 @@ impl Chart {
         let _ = write!(s, "<title>{}</title>", esc(&self.title));
         // Grid and ticks.
         s.push_str("<g class=\"axis\">");
+        let y_step = tick_step(self.y.0, self.y.1, self.y_unit, 6);
         for v in ticks(self.y.0, self.y.1, self.y_unit, 6) {
             let y = self.py(v);
             let _ = write!(
@@ -371,7 +372,7 @@ impl Chart {
                 WIDTH - RIGHT,
                 LEFT - 6.0,
                 y + 4.0,
-                esc(&tick_label(v, self.y_unit))
+                esc(&tick_label(v, self.y_unit, y_step))
             );
         }
         for t in ticks(self.x.0, self.x.1, Unit::Seconds, 8) {
@@ -382,7 +383,7 @@ impl Chart {
                  <text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
                 h - BOTTOM,
                 h - BOTTOM + 16.0,
-                esc(&tick_label(t, Unit::Seconds))
+                esc(&tick_label(t, Unit::Seconds, 0.0))
             );
         }
         let _ = write!(
@@ -545,29 +546,38 @@ fn ticks(lo: f64, hi: f64, unit: Unit, n: usize) -> Vec<f64> {
     out
 }
 
-fn tick_label(v: f64, unit: Unit) -> String {
+/// A tick's label, with as many decimals as its step needs (ticks 50 KiB
+/// apart on a MiB axis read 1.65 MiB, 1.70 MiB, never 1.7 MiB twice).
+fn tick_label(v: f64, unit: Unit, step: f64) -> String {
+    let decimals = |scaled_step: f64| -> usize {
+        if scaled_step <= 0.0 || !scaled_step.is_finite() {
+            return 1;
+        }
+        (-(scaled_step.log10().floor())).clamp(0.0, 3.0) as usize
+    };
     match unit {
         Unit::Bytes => {
             const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-            let mut x = v.abs();
+            // The unit of the largest tick of the axis, like the step's.
+            let mut x = v.abs().max(step.abs());
             let mut u = 0;
             while x >= 1024.0 && u < UNITS.len() - 1 {
                 x /= 1024.0;
                 u += 1;
             }
+            let scale = 1024f64.powi(u as i32);
             let sign = if v < 0.0 { "-" } else { "" };
-            if (x - x.round()).abs() < 1e-6 {
-                format!("{sign}{x:.0} {}", UNITS[u])
+            let d = if step > 0.0 { decimals(step / scale) } else { 1 };
+            let y = v.abs() / scale;
+            if step <= 0.0 && (y - y.round()).abs() < 1e-6 {
+                format!("{sign}{y:.0} {}", UNITS[u])
             } else {
-                format!("{sign}{x:.1} {}", UNITS[u])
+                format!("{sign}{y:.d$} {}", UNITS[u])
             }
         }
         Unit::Count(_) => {
-            if (v - v.round()).abs() < 1e-9 {
-                format!("{v:.0}")
-            } else {
-                format!("{v:.2}")
-            }
+            let d = if step > 0.0 { decimals(step) } else { 0 };
+            format!("{v:.d$}")
         }
         Unit::Seconds => short_duration(v),
     }
@@ -603,11 +613,24 @@ mod tests {
         assert_eq!(t, vec![0.0, 120.0, 240.0, 360.0, 480.0, 600.0]);
         let b = ticks(0.0, 64.0 * 1048576.0, Unit::Bytes, 6);
         assert!(b.iter().all(|v| (v / 1048576.0).fract() == 0.0), "{b:?}");
-        assert_eq!(tick_label(20.0 * 1048576.0, Unit::Bytes), "20 MiB");
-        assert_eq!(tick_label(120.0, Unit::Seconds), "2m");
-        let b = ticks(0.0, 3.9 * 1048576.0, Unit::Bytes, 5);
-        assert_eq!(tick_label(b[1], Unit::Bytes), "1 MiB", "{b:?}");
-        assert_eq!(tick_label(5400.0, Unit::Seconds), "1h 30m");
+        let mib = 1048576.0;
+        assert_eq!(tick_label(20.0 * mib, Unit::Bytes, 10.0 * mib), "20 MiB");
+        assert_eq!(tick_label(120.0, Unit::Seconds, 60.0), "2m");
+        let b = ticks(0.0, 3.9 * mib, Unit::Bytes, 5);
+        let step = tick_step(0.0, 3.9 * mib, Unit::Bytes, 5);
+        assert_eq!(tick_label(b[1], Unit::Bytes, step), "1 MiB", "{b:?}");
+        // Close ticks keep apart.
+        let (lo, hi) = (1.6 * mib, 1.8 * mib);
+        let step = tick_step(lo, hi, Unit::Bytes, 6);
+        let labels: Vec<String> = ticks(lo, hi, Unit::Bytes, 6)
+            .into_iter()
+            .map(|v| tick_label(v, Unit::Bytes, step))
+            .collect();
+        let mut unique = labels.clone();
+        unique.dedup();
+        assert_eq!(labels, unique);
+        assert!(labels.len() >= 3, "{labels:?}");
+        assert_eq!(tick_label(5400.0, Unit::Seconds, 1800.0), "1h 30m");
         let c = ticks(0.0, 7.0, Unit::Count("fds"), 6);
         assert!(c.iter().all(|v| v.fract() == 0.0), "{c:?}");
     }

@@ -387,6 +387,16 @@ fn diff_page_of_node_heap_snapshots() {
     render(&page, "diff");
 }
 
+/// The interpreter itself, not a version manager's shell shim (whose shell
+/// would be the process observed until it execs Python).
+fn real_python() -> String {
+    let out = Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .expect("python3 runs");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
 /// Keeps a few small strings per tick: cheap for tracemalloc to snapshot.
 const WHERE_PY: &str = r#"
 import time
@@ -416,7 +426,7 @@ fn where_page_of_a_python_program() {
         .args(["--pause-budget", "50%", "--html"])
         .arg(&page)
         .arg("--")
-        .arg("python3")
+        .arg(real_python())
         .arg(&program)
         .output()
         .unwrap();
