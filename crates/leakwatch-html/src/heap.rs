@@ -163,7 +163,13 @@ pub fn v8_diff_page(r: &DiffReport, files: &[&str]) -> String {
     let sizes: Vec<String> = r
         .snapshots
         .iter()
-        .map(|s| format!("{} nodes, {} heap", s.nodes, format::bytes(s.self_size as f64)))
+        .map(|s| {
+            format!(
+                "{} nodes, {} heap",
+                s.nodes,
+                format::bytes(s.self_size as f64)
+            )
+        })
         .collect();
     let what = if files.len() == 3 {
         "allocated after BASE, still alive at TARGET and FINAL"
@@ -383,7 +389,10 @@ mod tests {
                 trend: trend(LeakState::Leak),
             }],
         };
-        let html = v8_diff_page(&r, &["a.heapsnapshot", "b.heapsnapshot", "c<x>.heapsnapshot"]);
+        let html = v8_diff_page(
+            &r,
+            &["a.heapsnapshot", "b.heapsnapshot", "c<x>.heapsnapshot"],
+        );
         assert!(html.contains(">LEAK<"));
         assert!(html.contains("Leak clusters: retainer paths from a GC root"));
         assert!(html.contains("<span class=\"root\">(Global handles)</span>"));
@@ -393,7 +402,9 @@ mod tests {
         assert!(html.contains("1000 → 2000 → 3000"));
         assert!(html.contains("BASE → TARGET → FINAL"));
         assert!(html.contains("2.0 MiB"));
-        assert!(!html.contains("<img") && !html.contains("</td><script>") && !html.contains("c<x>"));
+        assert!(
+            !html.contains("<img") && !html.contains("</td><script>") && !html.contains("c<x>")
+        );
         assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
         crate::tests::assert_offline(&html);
         // Turnover comes after the leak clusters, in its own section.

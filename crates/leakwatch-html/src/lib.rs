@@ -67,7 +67,9 @@ fn unescape(s: &str) -> String {
 }
 
 fn fetches(value: &str) -> bool {
-    let v = value.trim_start_matches(['"', '\'', ' ']).to_ascii_lowercase();
+    let v = value
+        .trim_start_matches(['"', '\'', ' '])
+        .to_ascii_lowercase();
     !(v.starts_with('#') || v.starts_with("data:"))
 }
 
@@ -88,8 +90,17 @@ fn scan_css(css: &str, found: &mut Vec<String>) {
 
 fn scan_document(html: &str, found: &mut Vec<String>, depth: usize) {
     const FETCHING: [&str; 11] = [
-        "src", "href", "xlink:href", "action", "poster", "srcset", "data", "background",
-        "formaction", "manifest", "ping",
+        "src",
+        "href",
+        "xlink:href",
+        "action",
+        "poster",
+        "srcset",
+        "data",
+        "background",
+        "formaction",
+        "manifest",
+        "ping",
     ];
     let mut rest = html;
     while let Some(lt) = rest.find('<') {
@@ -127,9 +138,11 @@ fn scan_document(html: &str, found: &mut Vec<String>, depth: usize) {
             attrs = attrs.trim_start_matches(|c: char| c.is_whitespace() || c == '/');
             let plain = unescape(value);
             let lower = plain.to_ascii_lowercase();
-            if FETCHING.contains(&key.as_str()) && fetches(&plain) {
-                found.push(format!("<{name} {key}={plain}>"));
-            } else if lower.starts_with("http:") || lower.starts_with("https:") || lower.starts_with("//") {
+            let fetching = FETCHING.contains(&key.as_str()) && fetches(&plain);
+            let absolute = lower.starts_with("http:")
+                || lower.starts_with("https:")
+                || lower.starts_with("//");
+            if fetching || absolute {
                 found.push(format!("<{name} {key}={plain}>"));
             }
             if key == "style" {
@@ -141,12 +154,18 @@ fn scan_document(html: &str, found: &mut Vec<String>, depth: usize) {
         }
         rest = &after[gt + 1..];
         if name == "style" {
-            let end = rest.to_ascii_lowercase().find("</style").unwrap_or(rest.len());
+            let end = rest
+                .to_ascii_lowercase()
+                .find("</style")
+                .unwrap_or(rest.len());
             scan_css(&rest[..end], found);
             rest = &rest[end..];
         } else if name == "script" {
             // A script's text is code, not markup.
-            let end = rest.to_ascii_lowercase().find("</script").unwrap_or(rest.len());
+            let end = rest
+                .to_ascii_lowercase()
+                .find("</script")
+                .unwrap_or(rest.len());
             rest = &rest[end..];
         }
     }

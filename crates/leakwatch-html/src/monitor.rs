@@ -245,7 +245,10 @@ impl Trend {
         let ev = &a.evidence;
         let n = ev.floors.len();
         let (t0, t1) = (ev.window_start_s, ev.window_end_s);
-        if n < 2 || !(t1 > t0) || a.state == LeakState::Collecting {
+        if n < 2
+            || t1.partial_cmp(&t0) != Some(std::cmp::Ordering::Greater)
+            || a.state == LeakState::Collecting
+        {
             return None;
         }
         let slope = a.rate_per_hour / 3600.0;
@@ -256,15 +259,18 @@ impl Trend {
             .map(|(t, f)| f - slope * t)
             .collect();
         let intercept = leakwatch_core::stats::median(&residuals);
-        [slope, intercept].iter().all(|v| v.is_finite()).then_some(Trend {
-            slope_per_s: slope,
-            slope_low_per_s: a.rate_low_per_hour / 3600.0,
-            slope_high_per_s: a.rate_high_per_hour / 3600.0,
-            intercept,
-            t0,
-            t1,
-            pivot_t: (t0 + t1) / 2.0,
-        })
+        [slope, intercept]
+            .iter()
+            .all(|v| v.is_finite())
+            .then_some(Trend {
+                slope_per_s: slope,
+                slope_low_per_s: a.rate_low_per_hour / 3600.0,
+                slope_high_per_s: a.rate_high_per_hour / 3600.0,
+                intercept,
+                t0,
+                t1,
+                pivot_t: (t0 + t1) / 2.0,
+            })
     }
 
     pub fn at(&self, t: f64) -> f64 {
@@ -503,7 +509,11 @@ fn over_time_chart(rr: &ResourceReport, series: &SeriesSummary) -> String {
             for v in [tr.at(t), a, b] {
                 // The band may reach far outside the data: keep it from
                 // flattening the samples.
-                if v.is_finite() && (hi - lo).is_finite() && v >= lo - (hi - lo) && v <= hi + (hi - lo) {
+                if v.is_finite()
+                    && (hi - lo).is_finite()
+                    && v >= lo - (hi - lo)
+                    && v <= hi + (hi - lo)
+                {
                     lo = lo.min(v);
                     hi = hi.max(v);
                 }
@@ -543,19 +553,32 @@ fn over_time_chart(rr: &ResourceReport, series: &SeriesSummary) -> String {
             .collect();
         let band_lo: Vec<(f64, f64)> = ts.iter().map(|t| (*t, tr.band_at(*t).0)).collect();
         let band_hi: Vec<(f64, f64)> = ts.iter().map(|t| (*t, tr.band_at(*t).1)).collect();
-        c.band(&band_lo, &band_hi, Style::Band, "trend: 95% confidence band");
+        c.band(
+            &band_lo,
+            &band_hi,
+            Style::Band,
+            "trend: 95% confidence band",
+        );
         c.line(
             &[(tr.t0, tr.at(tr.t0)), (tr.t1, tr.at(tr.t1))],
             Style::Trend,
             &format!("trend (Theil–Sen) {}", unit.show_rate(a.rate_per_hour)),
         );
-        c.dots(&floors, Style::Envelope, "lower envelope (floor of each slice)");
+        c.dots(
+            &floors,
+            Style::Envelope,
+            "lower envelope (floor of each slice)",
+        );
     }
     for t in series.restarts() {
         c.vline(*t, Style::Restart, "restart");
     }
     if let Some(t) = rr.first_alert_s {
-        c.vline(t, Style::Alert, &format!("first alert {}", format::duration(t)));
+        c.vline(
+            t,
+            Style::Alert,
+            &format!("first alert {}", format::duration(t)),
+        );
     }
     c.hover(&format!("{name} mean"), &means);
     if several {
@@ -673,7 +696,12 @@ mod tests {
     fn trend_passes_through_the_floors() {
         let (report, _) = leaking_run();
         let rss = &report.resources[0];
-        assert_eq!(rss.verdict, Verdict::Leak, "{}", rss.assessment.evidence.reason);
+        assert_eq!(
+            rss.verdict,
+            Verdict::Leak,
+            "{}",
+            rss.assessment.evidence.reason
+        );
         let tr = Trend::of(&rss.assessment).unwrap();
         let times = floor_times(&rss.assessment);
         for (t, f) in times.iter().zip(&rss.assessment.evidence.floors) {
@@ -708,7 +736,11 @@ mod tests {
         // Hostile input is text, never markup.
         assert!(!html.contains("<script>alert"));
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
-        assert_eq!(html.matches("<script>").count(), 1, "only the page's own script");
+        assert_eq!(
+            html.matches("<script>").count(),
+            1,
+            "only the page's own script"
+        );
         crate::tests::assert_offline(&html);
     }
 

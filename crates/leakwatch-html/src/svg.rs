@@ -414,7 +414,9 @@ impl Chart {
             self.body
         );
         // The hover cursor and read-out, moved by the script.
-        s.push_str("<line class=\"cursor\" x1=\"0\" y1=\"0\" x2=\"0\" y2=\"0\" visibility=\"hidden\"/>");
+        s.push_str(
+            "<line class=\"cursor\" x1=\"0\" y1=\"0\" x2=\"0\" y2=\"0\" visibility=\"hidden\"/>",
+        );
         for (name, pts) in &self.hover {
             s.push_str("<g class=\"hov\" data-name=\"");
             s.push_str(&esc(name));
@@ -567,7 +569,11 @@ fn tick_label(v: f64, unit: Unit, step: f64) -> String {
             }
             let scale = 1024f64.powi(u as i32);
             let sign = if v < 0.0 { "-" } else { "" };
-            let d = if step > 0.0 { decimals(step / scale) } else { 1 };
+            let d = if step > 0.0 {
+                decimals(step / scale)
+            } else {
+                1
+            };
             let y = v.abs() / scale;
             if step <= 0.0 && (y - y.round()).abs() < 1e-6 {
                 format!("{sign}{y:.0} {}", UNITS[u])
@@ -657,7 +663,11 @@ mod tests {
         assert!(s.contains("a&quot;b&lt;c&gt;"));
         assert!(s.contains("data-name=\"o&#39;k &amp; &lt;b&gt;\""));
         // The line runs from the bottom-left to the top-right corner of the plot.
-        assert!(s.contains(&format!("M{LEFT:.1},{:.1}L{:.1},{TOP:.1}", 300.0 - BOTTOM, WIDTH - RIGHT)));
+        assert!(s.contains(&format!(
+            "M{LEFT:.1},{:.1}L{:.1},{TOP:.1}",
+            300.0 - BOTTOM,
+            WIDTH - RIGHT
+        )));
     }
 
     #[test]

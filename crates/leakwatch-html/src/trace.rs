@@ -3,7 +3,7 @@
 //! stacks apart), who held the peak, and the flamegraph inline.
 
 use leakwatch_core::format;
-use leakwatch_trace::report::{verdict_line, GrowingSite, Group, StackEntry};
+use leakwatch_trace::report::{verdict_line, Group, GrowingSite, StackEntry};
 use leakwatch_trace::{export, Analysis, Frame, Report, Symbolizer};
 use maud::{html, Markup, PreEscaped};
 
@@ -240,7 +240,9 @@ fn growing_table(sites: &[&GrowingSite]) -> Markup {
 }
 
 fn group_table(g: &Group, what: &str) -> Markup {
-    let rest = g.stack_count.saturating_sub(g.stacks.iter().map(|e| e.stacks).sum());
+    let rest = g
+        .stack_count
+        .saturating_sub(g.stacks.iter().map(|e| e.stacks).sum());
     html! {
         p.note { (format::bytes(g.bytes as f64)) " in " (g.blocks) " blocks from " (g.stack_count) " call stacks " (what) "." }
         @if !g.stacks.is_empty() {
@@ -366,7 +368,8 @@ mod tests {
         assert!(html.contains("Leaked at exit"));
         assert!(html.contains("Who held the peak"));
         assert!(html.contains("… and 2 more call stacks."));
-        assert!(html.contains("#1 leak_&lt;script&gt;alert(1)&lt;/script&gt; at /src/&quot;x&quot;.c:42"));
+        assert!(html
+            .contains("#1 leak_&lt;script&gt;alert(1)&lt;/script&gt; at /src/&quot;x&quot;.c:42"));
         assert!(!html.contains("<script>alert") && !html.contains("t<b>.lwt"));
         // The flamegraph is a sandboxed document of its own, without the
         // prolog, the DTD's URL or comments, and its markup stays inside
@@ -379,8 +382,16 @@ mod tests {
         assert!(!doc.contains("w3.org") && !doc.contains("github"));
         assert!(doc.contains("it&#39;s") || doc.contains("it's"));
         assert!(html.contains("sandbox=\"allow-scripts\""));
-        assert!(html.contains("style=\"height:644px\""), "no height: 640 + border");
-        assert_eq!(flame_height("<svg version=\"1.1\" width=\"1200\" height=\"246\" onload=\"init(evt)\">"), 246);
+        assert!(
+            html.contains("style=\"height:644px\""),
+            "no height: 640 + border"
+        );
+        assert_eq!(
+            flame_height(
+                "<svg version=\"1.1\" width=\"1200\" height=\"246\" onload=\"init(evt)\">"
+            ),
+            246
+        );
         assert_eq!(html.matches("<script>").count(), 1);
         crate::tests::assert_offline(&html);
     }

@@ -66,9 +66,9 @@ pub fn where_page(r: &WhereReport, subject: &str, complete: bool) -> String {
             r.polls,
             format::duration(r.duration_s)
         ),
-        None if n_growing > 0 => format!(
-            "{n_growing} still growing: a longer --duration tells whether they level off"
-        ),
+        None if n_growing > 0 => {
+            format!("{n_growing} still growing: a longer --duration tells whether they level off")
+        }
         None => "nothing grows without bound".to_string(),
     };
     let mut details = vec![format!(
@@ -78,14 +78,20 @@ pub fn where_page(r: &WhereReport, subject: &str, complete: bool) -> String {
         format::duration(r.duration_s),
         format::duration(r.max_poll.as_secs_f64()),
         r.max_target_pause
-            .map(|p| format!(", the target paused at most {} per poll", format::duration(p.as_secs_f64())))
+            .map(|p| format!(
+                ", the target paused at most {} per poll",
+                format::duration(p.as_secs_f64())
+            ))
             .unwrap_or_default()
     )];
     if !complete {
         details.push("the session was cut short: only what was judged is shown".to_string());
     }
     if r.skipped_polls > 0 {
-        details.push(format!("{} polls skipped (no answer in time)", r.skipped_polls));
+        details.push(format!(
+            "{} polls skipped (no answer in time)",
+            r.skipped_polls
+        ));
     }
     let body = html! {
         (page::verdict(tone, word, &why, &details))
@@ -161,7 +167,9 @@ fn key_chart(k: &KeyedReport, unit: Unit, session_s: f64) -> String {
     let trend = Trend::of(a);
     let (mut lo, mut hi) = pts
         .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), p| (l.min(p.1), h.max(p.1)));
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), p| {
+            (l.min(p.1), h.max(p.1))
+        });
     if let Some(tr) = &trend {
         for t in [tr.t0, tr.t1] {
             lo = lo.min(tr.at(t));
@@ -237,7 +245,10 @@ mod tests {
         assert!(html.contains("bytes per class"));
         assert!(html.contains("#1 com.example.&lt;Leaky&gt;"));
         assert!(!html.contains("<Leaky>"));
-        assert!(!html.contains(">java.lang.String<"), "a stable class is not listed");
+        assert!(
+            !html.contains(">java.lang.String<"),
+            "a stable class is not listed"
+        );
         assert!(html.contains("leakwatch snapshot --pid 1"));
         assert!(html.contains("trend: 95% confidence band"));
         crate::tests::assert_offline(&html);

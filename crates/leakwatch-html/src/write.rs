@@ -25,7 +25,9 @@ pub fn write_page(path: &Path, html: &str, private: bool) -> Result<(), HtmlErro
             ))
         }
         Ok(md) if !md.is_file() => {
-            return Err(unsafe_("exists and is not a regular file: choose a file path"))
+            return Err(unsafe_(
+                "exists and is not a regular file: choose a file path",
+            ))
         }
         _ => {}
     }

@@ -9,7 +9,7 @@
 //! `report` of a trace of a leaking C program, `diff` of three Node heap
 //! snapshots with a leak and turnover, and `where` on a Python program.
 //!
-//! With LEAKWATCH_HTML_SHOTS=DIR the screenshots are kept there.
+//! With LEAKWATCH_HTML_SHOTS=DIR the pages and their screenshots are kept there.
 
 mod common;
 use common::*;
@@ -74,6 +74,7 @@ fn render(page: &Path, name: &str) -> Option<PathBuf> {
     if let Some(keep) = std::env::var_os("LEAKWATCH_HTML_SHOTS") {
         std::fs::create_dir_all(&keep).unwrap();
         std::fs::copy(&shot, Path::new(&keep).join(format!("{name}.png"))).unwrap();
+        std::fs::copy(page, Path::new(&keep).join(format!("{name}.html"))).unwrap();
     }
     let (w, h, drawn, colours) = inspect_png(&shot);
     assert_eq!((w, h), (WIDTH, HEIGHT), "{name}");
@@ -144,7 +145,11 @@ fn check_page(page: &Path, wants: &[&str]) -> String {
     let html = std::fs::read_to_string(page).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>"));
     let refs = leakwatch_html::external_references(&html);
-    assert!(refs.is_empty(), "{}: external references {refs:?}", page.display());
+    assert!(
+        refs.is_empty(),
+        "{}: external references {refs:?}",
+        page.display()
+    );
     for w in wants {
         assert!(html.contains(w), "{} lacks {w:?}", page.display());
     }
@@ -198,8 +203,20 @@ fn run_and_analyze_pages_of_a_leaking_python_program() {
         .arg(&page)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
-    check_page(&page, &[">LEAK<", "samples.csv", "lower envelope (floor of each slice)"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    check_page(
+        &page,
+        &[
+            ">LEAK<",
+            "samples.csv",
+            "lower envelope (floor of each slice)",
+        ],
+    );
     render(&page, "analyze");
 }
 
@@ -213,7 +230,12 @@ fn run_html_without_out_leaves_no_samples_file() {
         .args(["--", "sleep", "1"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(!stdout.contains("samples written"), "{stdout}");
     check_page(&page, &["not enough data to judge", "sleep 1"]);
@@ -247,8 +269,20 @@ fn watch_page_needs_out_and_shows_the_recording() {
         .unwrap();
     let _ = sleeper.kill();
     let _ = sleeper.wait();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    check_page(&page, &["not enough data to judge", "Resident memory (RSS)", "samples"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    check_page(
+        &page,
+        &[
+            "not enough data to judge",
+            "Resident memory (RSS)",
+            "samples",
+        ],
+    );
     render(&page, "watch");
 }
 
@@ -324,7 +358,12 @@ fn report_page_of_a_traced_c_program() {
         .env_remove("LSAN_OPTIONS")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let html = check_page(
         &page,
         &[
@@ -368,7 +407,12 @@ fn diff_page_of_node_heap_snapshots() {
         .arg(&page)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     check_page(
         &page,
         &[
@@ -430,7 +474,12 @@ fn where_page_of_a_python_program() {
         .arg(&program)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     check_page(
         &page,
         &[
@@ -451,11 +500,28 @@ fn hostile_names_stay_text_in_the_page() {
     let out = leakwatch()
         .args(["run", "--interval", "100ms", "--html"])
         .arg(&page)
-        .args(["--", "sh", "-c", "sleep 1 # <script>alert(1)</script><img src=x>"])
+        .args([
+            "--",
+            "sh",
+            "-c",
+            "sleep 1 # <script>alert(1)</script><img src=x>",
+        ])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    let html = check_page(&page, &["&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x&gt;"]);
-    assert_eq!(html.matches("<script>").count(), 1, "only the page's own script");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let html = check_page(
+        &page,
+        &["&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x&gt;"],
+    );
+    assert_eq!(
+        html.matches("<script>").count(),
+        1,
+        "only the page's own script"
+    );
     assert!(!html.contains("<img"));
 }

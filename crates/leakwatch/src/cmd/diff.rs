@@ -74,7 +74,13 @@ pub fn run(args: DiffArgs) -> anyhow::Result<u8> {
                     paths[i].display()
                 );
             }
-            diff_snapshots_to(&paths, args.json, args.top, args.min_bytes, args.html.as_deref())
+            diff_snapshots_to(
+                &paths,
+                args.json,
+                args.top,
+                args.min_bytes,
+                args.html.as_deref(),
+            )
         }
         InputFormat::Pprof => {
             if paths.len() != 2 {
@@ -104,7 +110,13 @@ pub fn run(args: DiffArgs) -> anyhow::Result<u8> {
                     paths[i].display()
                 );
             }
-            diff_hprof_to(&paths, args.json, args.top, args.min_bytes, args.html.as_deref())
+            diff_hprof_to(
+                &paths,
+                args.json,
+                args.top,
+                args.min_bytes,
+                args.html.as_deref(),
+            )
         }
         InputFormat::Unknown => bail!(
             "{} is neither a V8 heap snapshot (JSON), a Java heap dump (HPROF) nor a pprof \

@@ -43,7 +43,6 @@ pub fn samples_file(
 }
 
 /// The page of `run` or `watch`: the samples come from the CSV just written.
-#[allow(clippy::too_many_arguments)]
 pub fn write_monitor_page(
     page: &Path,
     command: &str,

@@ -114,13 +114,15 @@ fn supervise(
     )
     .with_context(|| format!("attaching to `{}` (pid {pid})", args.command[0]))?;
     // --html without --out: the page's samples go to a temporary CSV.
-    let page_samples =
-        crate::cmd::html::samples_file(args.out.as_deref(), args.html.as_deref())?;
+    let page_samples = crate::cmd::html::samples_file(args.out.as_deref(), args.html.as_deref())?;
     let settings = MonitorSettings {
         interval_s: args.interval,
         duration_s: args.duration,
         json_events: false,
-        out: args.out.clone().or_else(|| page_samples.as_ref().map(|p| p.to_path_buf())),
+        out: args
+            .out
+            .clone()
+            .or_else(|| page_samples.as_ref().map(|p| p.to_path_buf())),
         season_s: args.season,
         restart_warmup_s: leakwatch_core::analysis::DEFAULT_RESTART_WARMUP_S,
     };
