@@ -98,7 +98,47 @@ fn render(page: &Path, name: &str) -> Option<PathBuf> {
         dom.contains("data-ready=\"1\""),
         "{name}: the page's script did not run to its end"
     );
+    check_hover(&exe, &profile, page, name);
     Some(shot)
+}
+
+/// Moves the pointer over the page's first chart (an event dispatched by a
+/// script added to a copy of the page) and reads the hover read-out that
+/// the page's own script shows.
+fn check_hover(exe: &Path, profile: &Path, page: &Path, name: &str) {
+    let html = std::fs::read_to_string(page).unwrap();
+    if !html.contains("class=\"hov\"") {
+        return;
+    }
+    const POINTER: &str = "<script>window.addEventListener('load',function(){\
+        var s=document.querySelector('svg.chart');var r=s.getBoundingClientRect();\
+        s.dispatchEvent(new MouseEvent('mousemove',{clientX:r.left+r.width*0.6,clientY:r.top+r.height*0.5,bubbles:true}));\
+        var t=document.querySelector('.tip');\
+        document.documentElement.setAttribute('data-hover',t&&t.style.display==='block'?t.textContent:'none');});</script>";
+    let copy = page.with_file_name(format!("{name}.hover.html"));
+    std::fs::write(
+        &copy,
+        html.replacen("</body>", &format!("{POINTER}</body>"), 1),
+    )
+    .unwrap();
+    let dom = browser(exe, profile)
+        .arg("--dump-dom")
+        .arg(format!("file://{}", copy.display()))
+        .output()
+        .expect("chromium runs");
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    let hover = dom
+        .split("data-hover=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap_or("");
+    // "at 43s" and at least one series' value with a digit.
+    assert!(
+        hover.starts_with("at ")
+            && hover.contains(": ")
+            && hover.chars().any(|c| c.is_ascii_digit()),
+        "{name}: no hover values under the pointer: {hover:?}"
+    );
 }
 
 /// (width, height, pixels that are not white, distinct colour families
