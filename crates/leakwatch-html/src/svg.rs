@@ -560,8 +560,10 @@ fn tick_label(v: f64, unit: Unit, step: f64) -> String {
     match unit {
         Unit::Bytes => {
             const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-            // The unit of the largest tick of the axis, like the step's.
-            let mut x = v.abs().max(step.abs());
+            // The unit of the axis's range (about five steps), as the step
+            // was chosen in: a narrow range at 1.7 MiB reads 1650 KiB,
+            // 1700 KiB rather than 1.61 MiB, 1.66 MiB.
+            let mut x = if step > 0.0 { step * 5.0 } else { v.abs() };
             let mut u = 0;
             while x >= 1024.0 && u < UNITS.len() - 1 {
                 x /= 1024.0;
@@ -636,6 +638,7 @@ mod tests {
         unique.dedup();
         assert_eq!(labels, unique);
         assert!(labels.len() >= 3, "{labels:?}");
+        assert!(labels.contains(&"1700 KiB".to_string()), "{labels:?}");
         assert_eq!(tick_label(5400.0, Unit::Seconds, 1800.0), "1h 30m");
         let c = ticks(0.0, 7.0, Unit::Count("fds"), 6);
         assert!(c.iter().all(|v| v.fract() == 0.0), "{c:?}");
