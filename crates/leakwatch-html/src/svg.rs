@@ -324,7 +324,9 @@ impl Chart {
              <text class=\"{c} mark\" x=\"{tx:.1}\" y=\"{ty:.1}\" text-anchor=\"{anchor}\">{l}</text>",
             c = style.class(),
             tx = x + dx,
-            ty = y + 16.0,
+            // Above the point in the upper half (a limit line runs through
+            // it, a projection comes from below), below it otherwise.
+            ty = if y < self.height / 2.0 { y - 9.0 } else { y + 16.0 },
             l = esc(label)
         );
     }
