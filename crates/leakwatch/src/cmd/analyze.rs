@@ -44,6 +44,10 @@ pub struct AnalyzeArgs {
     /// samples are 5 s or more apart (production monitoring), none otherwise.
     #[arg(long, value_parser = parse_duration_arg)]
     pub season: Option<f64>,
+    /// Also write an HTML report: a self-contained page with each resource
+    /// over time, the detector's trend, the alert and the projection to the limit.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 /// A duration argument (`90s`, `1h30m`); zero is allowed (e.g. "no season").
@@ -81,9 +85,18 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<u8> {
     let file = crate::term::ProgressReader::new(file, size, "reading the CSV");
     let mut reader = SeriesReader::new(std::io::BufReader::new(file)).with_context(not_series)?;
     let mut replay = Replay::new(reader.resources(), args.season);
+    let mut page_series = args.html.as_ref().map(|_| {
+        leakwatch_html::SeriesSummary::new(
+            reader.resources(),
+            leakwatch_html::monitor::Origin::FirstRow,
+        )
+    });
     // Rows stream through the detectors: memory does not grow with the file.
     while let Some(row) = reader.next_row().with_context(not_series)? {
         replay.push_row(row.t_s, row.values, row.identity);
+        if let Some(s) = &mut page_series {
+            s.push(row.t_s, row.values, row.identity);
+        }
     }
     if replay.rows() == 0 {
         anyhow::bail!("{}: no data rows after the header", path.display());
@@ -94,6 +107,25 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<u8> {
     let identity = identity.as_deref();
     let report = replay.report();
     let judged = report.verdict == Verdict::Leak || report.state != LeakState::Collecting;
+    if let (Some(page), Some(series)) = (&args.html, &page_series) {
+        let mut notes = Vec::new();
+        if let (true, Some(start)) = (replay.epoch_times(), replay.start_s()) {
+            notes.push(format!(
+                "times are Unix epoch seconds: shown from the first row ({})",
+                format::utc(start)
+            ));
+        }
+        let html = leakwatch_html::monitor_page(&leakwatch_html::MonitorPage {
+            command: "analyze",
+            subject: &path.display().to_string(),
+            report: &report,
+            series,
+            samples: replay.rows(),
+            duration_s: replay.duration_s(),
+            notes,
+        });
+        crate::cmd::html::write(page, &html, false)?;
+    }
     let text = if args.json {
         serde_json::to_string_pretty(&json_report(&path, &replay, &report, identity, judged))?
             + "\n"

@@ -45,6 +45,10 @@ pub struct DiffArgs {
     /// Leak clusters whose new objects weigh less than this are noise (heap snapshots), e.g. 256KiB.
     #[arg(long, default_value = "256KiB", value_parser = format::parse_size)]
     pub min_bytes: u64,
+    /// Also write an HTML report (heap snapshots and HPROF dumps): the leak
+    /// clusters' retainer paths, the class table, turnover apart.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 pub fn run(args: DiffArgs) -> anyhow::Result<u8> {
@@ -70,11 +74,20 @@ pub fn run(args: DiffArgs) -> anyhow::Result<u8> {
                     paths[i].display()
                 );
             }
-            diff_snapshots(&paths, args.json, args.top, args.min_bytes)
+            diff_snapshots_to(
+                &paths,
+                args.json,
+                args.top,
+                args.min_bytes,
+                args.html.as_deref(),
+            )
         }
         InputFormat::Pprof => {
             if paths.len() != 2 {
                 bail!("pprof profiles are compared two at a time: leakwatch diff BASE TARGET");
+            }
+            if args.html.is_some() {
+                bail!("--html is made for heap snapshots and HPROF dumps; for pprof profiles use `go tool pprof -http=127.0.0.1:8080 -base BASE TARGET`");
             }
             if formats[1] != InputFormat::Pprof {
                 bail!(
@@ -97,7 +110,13 @@ pub fn run(args: DiffArgs) -> anyhow::Result<u8> {
                     paths[i].display()
                 );
             }
-            diff_hprof(&paths, args.json, args.top, args.min_bytes)
+            diff_hprof_to(
+                &paths,
+                args.json,
+                args.top,
+                args.min_bytes,
+                args.html.as_deref(),
+            )
         }
         InputFormat::Unknown => bail!(
             "{} is neither a V8 heap snapshot (JSON), a Java heap dump (HPROF) nor a pprof \
@@ -109,6 +128,17 @@ pub fn run(args: DiffArgs) -> anyhow::Result<u8> {
 
 /// Diffs 2 or 3 Java heap dumps (HPROF) and prints the report; returns the exit code.
 pub fn diff_hprof(paths: &[PathBuf], json: bool, top: usize, min_bytes: u64) -> anyhow::Result<u8> {
+    diff_hprof_to(paths, json, top, min_bytes, None)
+}
+
+/// [`diff_hprof`], also writing the HTML page to `html`.
+pub fn diff_hprof_to(
+    paths: &[PathBuf],
+    json: bool,
+    top: usize,
+    min_bytes: u64,
+    html: Option<&std::path::Path>,
+) -> anyhow::Result<u8> {
     let opts = DiffOptions {
         min_cluster_bytes: min_bytes,
         top_classes: top,
@@ -140,6 +170,12 @@ pub fn diff_hprof(paths: &[PathBuf], json: bool, top: usize, min_bytes: u64) -> 
     let report = result.map_err(|(i, e)| {
         anyhow::Error::new(e).context(format!("cannot use {}", paths[i].display()))
     })?;
+    if let Some(page) = html {
+        let names = crate::cmd::html::names(paths);
+        let files: Vec<&str> = names.iter().map(String::as_str).collect();
+        let doc = leakwatch_html::heap::hprof_diff_page(&report, &files);
+        crate::cmd::html::write(page, &doc, true)?;
+    }
     if json {
         let out = serde_json::json!({
             "version": JSON_VERSION,
@@ -240,6 +276,17 @@ pub fn diff_snapshots(
     top: usize,
     min_bytes: u64,
 ) -> anyhow::Result<u8> {
+    diff_snapshots_to(paths, json, top, min_bytes, None)
+}
+
+/// [`diff_snapshots`], also writing the HTML page to `html`.
+pub fn diff_snapshots_to(
+    paths: &[PathBuf],
+    json: bool,
+    top: usize,
+    min_bytes: u64,
+    html: Option<&std::path::Path>,
+) -> anyhow::Result<u8> {
     let opts = DiffOptions {
         min_cluster_bytes: min_bytes,
         top_classes: top,
@@ -276,6 +323,12 @@ pub fn diff_snapshots(
     let report = result.map_err(|(i, e)| {
         anyhow::Error::new(e).context(format!("cannot use {}", paths[i].display()))
     })?;
+    if let Some(page) = html {
+        let names = crate::cmd::html::names(paths);
+        let files: Vec<&str> = names.iter().map(String::as_str).collect();
+        let doc = leakwatch_html::heap::v8_diff_page(&report, &files);
+        crate::cmd::html::write(page, &doc, true)?;
+    }
     if json {
         let out = serde_json::json!({
             "version": JSON_VERSION,

@@ -5,6 +5,7 @@ pub mod check;
 pub mod diff;
 pub mod diff_pprof;
 pub mod fleet;
+pub mod html;
 pub mod junit;
 pub mod probe;
 pub mod report;

@@ -53,6 +53,10 @@ pub struct ReportArgs {
     /// inuse_objects, inuse_space), for `go tool pprof`, speedscope or Pyroscope.
     #[arg(long, value_name = "OUT.pb.gz")]
     pub pprof: Option<PathBuf>,
+    /// Also write an HTML report: growing sites' live bytes over time, the
+    /// leaked-at-exit table and the flamegraph, in one self-contained page.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Call stacks listed per section.
     #[arg(long, default_value_t = leakwatch_trace::report::TOP_STACKS)]
     pub top: usize,
@@ -243,6 +247,16 @@ pub fn run(args: ReportArgs) -> anyhow::Result<u8> {
             out.display(),
             out.display()
         );
+    }
+    if let Some(page) = &args.html {
+        let flame = leakwatch_html::trace::flamegraph_svg(&analysis, &mut sym)
+            .context("cannot draw the flamegraph for the HTML report")?;
+        let html = leakwatch_html::trace::trace_page(
+            &report,
+            &args.trace.display().to_string(),
+            Some(&flame),
+        );
+        crate::cmd::html::write(page, &html, false)?;
     }
     let text = if args.json {
         let mut s = serde_json::to_string_pretty(&report)?;

@@ -61,6 +61,10 @@ pub struct RunArgs {
     /// Write the verdict as a JUnit XML test result (one test case per resource).
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Also write an HTML report: a self-contained page with each resource
+    /// over time, the detector's trend, the alert and the projection to the limit.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// The program to run and its arguments.
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<String>,
@@ -194,11 +198,16 @@ fn supervise(
         SampleDepth::Full,
     )
     .with_context(|| format!("attaching to `{}` (pid {pid})", args.command[0]))?;
+    // --html without --out: the page's samples go to a temporary CSV.
+    let page_samples = crate::cmd::html::samples_file(args.out.as_deref(), args.html.as_deref())?;
     let settings = MonitorSettings {
         interval_s: args.interval,
         duration_s: args.duration,
         json_events: false,
-        out: args.out.clone(),
+        out: args
+            .out
+            .clone()
+            .or_else(|| page_samples.as_ref().map(|p| p.to_path_buf())),
         season_s: args.season,
         restart_warmup_s: leakwatch_core::analysis::DEFAULT_RESTART_WARMUP_S,
     };
@@ -262,6 +271,18 @@ fn supervise(
     let exit_status = child.try_wait().ok().flatten();
     let report = monitor.report();
     let elapsed = monitor.elapsed_s;
+    if let (Some(page), Some(samples)) = (&args.html, &csv) {
+        crate::cmd::html::write_monitor_page(
+            page,
+            "run",
+            &args.command.join(" "),
+            &report,
+            samples,
+            monitor.samples,
+            elapsed,
+        )?;
+    }
+    let csv = csv.filter(|_| args.out.is_some());
 
     if let Some(out) = junit {
         out.write(&crate::cmd::junit::render(

@@ -54,6 +54,10 @@ pub struct WatchArgs {
     /// Write every sample to this CSV as it is taken (valid `leakwatch analyze` input).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// With --out: also write an HTML report of the recording when the
+    /// watch ends (each resource over time, trend, alert, projection).
+    #[arg(long, value_name = "FILE", requires = "out")]
+    pub html: Option<PathBuf>,
     /// Sum each process's whole tree.
     #[arg(long)]
     pub tree: bool,
@@ -72,6 +76,9 @@ pub struct WatchArgs {
 
 pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
     if args.agent.active() {
+        if args.html.is_some() {
+            anyhow::bail!("--html is for a watch of one --pid, --name or --cgroup; the agent keeps its history in --store");
+        }
         return crate::cmd::watch_agent::run(args);
     }
     let stop = stop_flag()?;
@@ -127,6 +134,17 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
     }
     reason?;
     let report = monitor.report();
+    if let (Some(page), Some(samples)) = (&args.html, &csv) {
+        crate::cmd::html::write_monitor_page(
+            page,
+            "watch",
+            &label,
+            &report,
+            samples,
+            monitor.samples,
+            monitor.elapsed_s,
+        )?;
+    }
     if args.json {
         let v = serde_json::json!({
             "version": 1,

@@ -2,6 +2,7 @@
 //! runtime's own view of its heap over time (leakwatch_where).
 
 use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
@@ -102,6 +103,10 @@ pub struct WhereArgs {
     /// Classes or sites followed per metric (the largest are kept).
     #[arg(long, default_value_t = leakwatch_where::DEFAULT_MAX_KEYS)]
     pub max_keys: usize,
+    /// Also write an HTML report: the growing classes or sites ranked, with
+    /// their series over the session, in one self-contained page.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// The program to start and observe from its start, and its arguments.
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,
@@ -282,6 +287,15 @@ fn observe(
         }
         _ => None,
     };
+    if let Some(page) = &args.html {
+        let subject = if args.command.is_empty() {
+            format!("--pid {pid}")
+        } else {
+            args.command.join(" ")
+        };
+        let doc = leakwatch_html::where_::where_page(&report, &subject, error.is_none());
+        crate::cmd::html::write(page, &doc, false)?;
+    }
     if args.json {
         print_json(&report, pid, rt, interval, error.as_ref(), natural_exit);
     } else {
