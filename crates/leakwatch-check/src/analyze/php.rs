@@ -711,7 +711,12 @@ fn tasks_and_timers(cx: &mut Ctx) {
             }
             continue;
         }
+        // A periodic timer takes an interval and a callback: a method that
+        // happens to be called `tick` with fewer arguments (Guzzle's
+        // `$this->tick()`, one step of an event loop) is not one.
+        let arg_count = Ctx::field(call, "arguments").map_or(0, |a| a.named_child_count());
         let timer = PERIODIC.contains(&m)
+            && arg_count >= 2
             && (call.kind() != "scoped_call_expression" || obj.ends_with("Timer") || obj == "Loop");
         if !timer {
             continue;
