@@ -1,4 +1,5 @@
-//! The ten rules: stable ids, one-line summaries, languages and `--explain` docs.
+//! The rules: ten on code, five on deployment files; stable ids, one-line
+//! summaries, what each reads and `--explain` docs.
 
 use serde::Serialize;
 
@@ -19,6 +20,11 @@ pub enum Rule {
     UnclosedResource,
     UnclearedTimer,
     AccidentalGlobal,
+    MemoryLimitMissing,
+    HeapCapMismatch,
+    WorkersNotRecycled,
+    NoRestartPolicy,
+    NoLivenessProbe,
 }
 
 impl From<Rule> for &'static str {
@@ -40,7 +46,40 @@ impl Rule {
         Rule::UnclosedResource,
         Rule::UnclearedTimer,
         Rule::AccidentalGlobal,
+        Rule::MemoryLimitMissing,
+        Rule::HeapCapMismatch,
+        Rule::WorkersNotRecycled,
+        Rule::NoRestartPolicy,
+        Rule::NoLivenessProbe,
     ];
+
+    /// Whether the rule reads deployment files rather than code.
+    pub fn is_deployment(self) -> bool {
+        matches!(
+            self,
+            Rule::MemoryLimitMissing
+                | Rule::HeapCapMismatch
+                | Rule::WorkersNotRecycled
+                | Rule::NoRestartPolicy
+                | Rule::NoLivenessProbe
+        )
+    }
+
+    /// The deployment file kinds a deployment rule reads (empty for code
+    /// rules: see [`Rule::languages`]).
+    pub fn file_kinds(self) -> &'static [&'static str] {
+        match self {
+            Rule::MemoryLimitMissing => &["kubernetes", "compose", "systemd"],
+            Rule::HeapCapMismatch => &["kubernetes", "compose", "dockerfile", "systemd"],
+            Rule::WorkersNotRecycled => &[
+                "kubernetes", "compose", "dockerfile", "systemd", "procfile", "gunicorn", "uwsgi",
+                "php-fpm", "pm2", "puma", "unicorn",
+            ],
+            Rule::NoRestartPolicy => &["kubernetes", "compose", "systemd"],
+            Rule::NoLivenessProbe => &["kubernetes", "compose"],
+            _ => &[],
+        }
+    }
 
     /// The stable, readable id (`unbounded-cache`).
     pub fn id(self) -> &'static str {
@@ -55,6 +94,11 @@ impl Rule {
             Rule::UnclosedResource => "unclosed-resource",
             Rule::UnclearedTimer => "uncleared-timer",
             Rule::AccidentalGlobal => "accidental-global",
+            Rule::MemoryLimitMissing => "memory-limit-missing",
+            Rule::HeapCapMismatch => "heap-cap-mismatch",
+            Rule::WorkersNotRecycled => "workers-not-recycled",
+            Rule::NoRestartPolicy => "no-restart-policy",
+            Rule::NoLivenessProbe => "no-liveness-probe",
         }
     }
 
@@ -78,6 +122,11 @@ impl Rule {
             Rule::UnclosedResource => "file or socket not closed on every path",
             Rule::UnclearedTimer => "timer or ticker never cleared or stopped",
             Rule::AccidentalGlobal => "assignment creates an accidental global variable",
+            Rule::MemoryLimitMissing => "container, service or unit with no memory limit",
+            Rule::HeapCapMismatch => "runtime heap cap missing or not inside the memory limit",
+            Rule::WorkersNotRecycled => "long-lived workers never recycled",
+            Rule::NoRestartPolicy => "daemon with no restart policy",
+            Rule::NoLivenessProbe => "long-running container with no liveness probe",
         }
     }
 
@@ -94,6 +143,11 @@ impl Rule {
             | Rule::UnclosedResource => &[Python, JavaScript, TypeScript, Tsx, Go, Java, Ruby, Php],
             Rule::UnclearedTimer => &[JavaScript, TypeScript, Tsx, Go, Java, Ruby, Php],
             Rule::AccidentalGlobal => &[JavaScript],
+            Rule::MemoryLimitMissing
+            | Rule::HeapCapMismatch
+            | Rule::WorkersNotRecycled
+            | Rule::NoRestartPolicy
+            | Rule::NoLivenessProbe => &[],
         }
     }
 
@@ -110,6 +164,11 @@ impl Rule {
             Rule::UnclosedResource => EXPLAIN_RESOURCE,
             Rule::UnclearedTimer => EXPLAIN_TIMER,
             Rule::AccidentalGlobal => EXPLAIN_GLOBAL,
+            Rule::MemoryLimitMissing => EXPLAIN_LIMIT,
+            Rule::HeapCapMismatch => EXPLAIN_HEAP,
+            Rule::WorkersNotRecycled => EXPLAIN_RECYCLE,
+            Rule::NoRestartPolicy => EXPLAIN_RESTART,
+            Rule::NoLivenessProbe => EXPLAIN_PROBE,
         }
     }
 }
@@ -360,4 +419,153 @@ Accepted fixes:
 
 Configure known globals: [check.rules.accidental-global] globals = ["jQuery"]
 Suppress: // leakwatch: ignore[accidental-global]
+"#;
+
+const EXPLAIN_LIMIT: &str = r#"memory-limit-missing: container, service or unit with no memory limit
+
+Without a memory limit a leak is not contained: it grows until the node or
+host runs short, and the kernel's OOM killer picks a victim, possibly another
+service. With a limit, only the leaking container or unit is killed and
+restarted. Checked on Kubernetes workloads (Deployments, StatefulSets,
+DaemonSets, Jobs, CronJobs, Pods; sidecars included, a LimitRange default in
+the same file counts), docker-compose services and systemd application
+services (a language runtime or application server in ExecStart; system
+daemons are not asked). Init containers and one-shot compose tasks are not
+flagged.
+
+Leaky:
+    containers:
+      - name: api
+        image: registry.example.com/api:1.4
+        resources:
+          requests: {cpu: 500m}
+
+    services:
+      web:
+        image: app:1.0
+        restart: unless-stopped
+
+    [Service]
+    ExecStart=/usr/bin/java -jar /opt/app.jar
+
+Accepted fixes:
+    resources: {limits: {memory: 1Gi}, requests: {memory: 768Mi}}
+    mem_limit: 1g   (or deploy.resources.limits.memory: 1g)
+    MemoryMax=1G and MemoryHigh=900M in [Service]
+
+Suppress: # leakwatch: ignore[memory-limit-missing]
+"#;
+
+const EXPLAIN_HEAP: &str = r#"heap-cap-mismatch: runtime heap cap missing or not inside the memory limit
+
+A garbage-collected runtime only collects hard near its own heap cap. When
+the cap is at or above the container's memory limit, the kernel kills the
+process first: an OOM kill with no OutOfMemoryError, no heap dump, no stack
+trace. Read from the command, args and environment (JAVA_TOOL_OPTIONS,
+JDK_JAVA_OPTIONS, JAVA_OPTS, _JAVA_OPTIONS, NODE_OPTIONS, GOMEMLIMIT) of
+Kubernetes containers, compose services, Dockerfiles (ENV, ENTRYPOINT, CMD)
+and systemd units, with real unit arithmetic (Mi, Gi, M, G, k, m, MiB...).
+
+Flagged: JVM -Xmx (or -XX:MaxHeapSize) at or above the limit;
+-XX:MaxRAMPercentage >= 100; a JDK 8 image older than 8u191 (not
+container-aware) with no heap flag; Node --max-old-space-size (MiB) at or
+above the limit; GOMEMLIMIT at or above the limit. A missing GOMEMLIMIT is
+not a finding.
+
+Leaky:
+    args: ["-Xmx3g", "-jar", "app.jar"]          # limits.memory: 2Gi
+    env: [{name: NODE_OPTIONS, value: "--max-old-space-size=4096"}]   # limit 2Gi
+    FROM openjdk:8u181-jre                       # and no -Xmx
+    ENV JAVA_TOOL_OPTIONS="-XX:MaxRAMPercentage=100"
+
+Accepted fixes:
+    -XX:MaxRAMPercentage=75 (follows the limit), or -Xmx1536m under a 2Gi limit
+    --max-old-space-size=1536 under a 2Gi limit; GOMEMLIMIT=1800MiB under 2Gi
+    FROM eclipse-temurin:8u402-b06-jre (or 17) with -XX:MaxRAMPercentage=75
+
+Suppress: # leakwatch: ignore[heap-cap-mismatch]
+"#;
+
+const EXPLAIN_RECYCLE: &str = r#"workers-not-recycled: long-lived workers never recycled
+
+Pre-forking servers can replace a worker after N requests or when it grows
+past a size: a slow leak (in the application, a C extension, a library) then
+costs nothing. Without it every worker grows until the OOM killer ends it,
+dropping in-flight requests.
+
+Flagged: gunicorn without max_requests (command line, GUNICORN_CMD_ARGS,
+gunicorn.conf.py; not judged when -c names a config elsewhere); uWSGI without
+max-requests / reload-on-rss / max-worker-lifetime; a Celery worker without
+--max-tasks-per-child / --max-memory-per-child; a PHP-FPM pool without
+pm.max_requests (or 0); PM2 apps without max_memory_restart; clustered Puma
+without puma_worker_killer; Unicorn without unicorn-worker-killer.
+
+Leaky:
+    command: ["gunicorn", "-w", "4", "app:app"]
+    [uwsgi]
+    module = app:app
+    pm = dynamic           ; no pm.max_requests
+
+Accepted fixes:
+    gunicorn --max-requests 1000 --max-requests-jitter 100 app:app
+    GUNICORN_CMD_ARGS="--max-requests 1000"
+    max-requests = 1000 / reload-on-rss = 512 in [uwsgi]
+    celery -A proj worker --max-tasks-per-child 100
+    pm.max_requests = 500;  max_memory_restart: "400M"
+
+Suppress: # leakwatch: ignore[workers-not-recycled]
+"#;
+
+const EXPLAIN_RESTART: &str = r#"no-restart-policy: daemon with no restart policy
+
+Crash-only operation: a leaking service is OOM-killed and comes back. That
+needs a restart policy. Flagged: long-running compose services with no
+`restart` (or `restart: "no"` on a server), systemd application services
+with no Restart= (or Restart=no), a bare Pod that serves with
+restartPolicy: Never. One-shot tasks (Jobs, CronJobs, migrations, seeds,
+Type=oneshot units) are fine without one.
+
+Leaky:
+    services:
+      api:
+        image: api:1.2
+        ports: ["8080:8080"]
+    [Service]
+    ExecStart=/usr/bin/node /srv/app/server.js
+
+Accepted fixes:
+    restart: unless-stopped
+    Restart=on-failure and RestartSec=2
+
+Suppress: # leakwatch: ignore[no-restart-policy]
+"#;
+
+const EXPLAIN_PROBE: &str = r#"no-liveness-probe: long-running container with no liveness probe
+
+Without a liveness probe (Kubernetes) or healthcheck (compose) nothing
+restarts a leaking service gracefully: it runs until the OOM killer ends it
+and drops its in-flight work. `leakwatch probe` is an exec probe that fails
+only when the container leaks and will reach its memory limit soon (default
+15 minutes): plateaus, GC saw-teeth, warm-up and bursts never fail it, so it
+is safe as a liveness probe (docs/crash-only.md). Jobs, CronJobs, init
+containers and sidecars without ports are not flagged.
+
+Leaky:
+    containers:
+      - name: api
+        image: api:1.4
+        ports: [{containerPort: 8080}]
+
+Accepted fixes:
+    livenessProbe:
+      exec:
+        command: ["/leakwatch/leakwatch", "probe", "--threshold", "15m"]
+      periodSeconds: 10
+      failureThreshold: 3
+    healthcheck:
+      test: ["CMD", "/leakwatch/leakwatch", "probe", "--threshold", "15m"]
+      interval: 10s
+      retries: 3
+
+Suppress: # leakwatch: ignore[no-liveness-probe]
 "#;
