@@ -92,15 +92,15 @@ fn service(y: &Yaml, path: &Path, out: &mut Out, name: &str, svc: usize, line: u
     let restart = y.get(svc, "restart");
     let restart_value = restart.and_then(|r| y.str(r)).unwrap_or("");
     let swarm_restart = y.path_str(svc, "deploy.restart_policy.condition");
+    let has_ports = y.get(svc, "ports").is_some() || y.get(svc, "expose").is_some();
+    let server = has_ports || launch.looks_like_server();
     let one_shot = one_shot_name(name)
         || launch.looks_one_shot()
-        || matches!(restart_value, "on-failure" | "no" | "\"no\"") && !launch.looks_like_server()
+        || (matches!(restart_value, "on-failure" | "no") && !server)
         || swarm_restart.is_some_and(|c| c != "any");
     if one_shot {
         return;
     }
-    let has_ports = y.get(svc, "ports").is_some() || y.get(svc, "expose").is_some();
-    let server = has_ports || launch.looks_like_server();
     if limit_node.is_none() {
         out.hit(
             Rule::MemoryLimitMissing,

@@ -78,6 +78,7 @@ pub fn ini(src: &str, out: &mut Out) {
 pub fn gunicorn(src: &str, out: &mut Out) {
     let mut recycled = false;
     let mut anchor = None;
+    let mut workers_line = None;
     for (i, raw) in src.lines().enumerate() {
         let t = raw.trim();
         if t.starts_with('#') {
@@ -88,10 +89,14 @@ pub fn gunicorn(src: &str, out: &mut Out) {
             // A number, or a value read from the environment or elsewhere.
             recycled |= !v.starts_with('0') && !v.is_empty() && !rest.starts_with("_jitter");
         }
-        if anchor.is_none() && (t.starts_with("workers") || t.starts_with("bind")) {
-            anchor = Some(i + 1);
+        if t.starts_with("workers") && !t.starts_with("workers_") {
+            workers_line.get_or_insert(i + 1);
+        }
+        if t.starts_with("bind") {
+            anchor.get_or_insert(i + 1);
         }
     }
+    let anchor = workers_line.or(anchor);
     if !recycled {
         out.hit(
             Rule::WorkersNotRecycled,
