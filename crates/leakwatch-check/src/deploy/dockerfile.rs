@@ -12,6 +12,8 @@ use super::Out;
 #[derive(Clone, Default)]
 struct Stage {
     image: Option<(String, usize)>,
+    /// Build arguments with their defaults: ENV values may use them.
+    args: Vec<Env>,
     env: Vec<Env>,
     entrypoint: Vec<Word>,
     cmd: Vec<Word>,
@@ -76,8 +78,10 @@ fn env_of(args: &str, line: usize) -> Vec<Env> {
     while let Some(eq) = rest.find('=') {
         let name = rest[..eq].trim().to_string();
         let after = &rest[eq + 1..];
-        let (value, next) = if let Some(q) = after.strip_prefix('"') {
-            let end = q.find('"').unwrap_or(q.len());
+        let quote = after.chars().next().filter(|c| *c == '"' || *c == '\'');
+        let (value, next) = if let Some(qc) = quote {
+            let q = &after[1..];
+            let end = q.find(qc).unwrap_or(q.len());
             (q[..end].to_string(), q.get(end + 1..).unwrap_or(""))
         } else {
             let end = after.find(char::is_whitespace).unwrap_or(after.len());
@@ -86,6 +90,43 @@ fn env_of(args: &str, line: usize) -> Vec<Env> {
         out.push(Env { name, value, line });
         rest = next.trim_start();
     }
+    out
+}
+
+/// `${NAME}` and `$NAME` replaced by the ENV or ARG value seen so far
+/// (unknown names expand to nothing, as in a build without --build-arg).
+fn expand(value: &str, args: &[Env], env: &[Env]) -> String {
+    let lookup = |name: &str| {
+        env.iter()
+            .rev()
+            .chain(args.iter().rev())
+            .find(|e| e.name == name)
+            .map(|e| e.value.clone())
+            .unwrap_or_default()
+    };
+    let mut out = String::new();
+    let mut rest = value;
+    while let Some(pos) = rest.find('$') {
+        out.push_str(&rest[..pos]);
+        let after = &rest[pos + 1..];
+        if let Some(inner) = after.strip_prefix('{') {
+            let end = inner.find('}').unwrap_or(inner.len());
+            let name = inner[..end].split(':').next().unwrap_or("");
+            out.push_str(&lookup(name));
+            rest = inner.get(end + 1..).unwrap_or("");
+        } else {
+            let end = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            if end == 0 {
+                out.push('$');
+            } else {
+                out.push_str(&lookup(&after[..end]));
+            }
+            rest = &after[end..];
+        }
+    }
+    out.push_str(rest);
     out
 }
 
@@ -112,7 +153,18 @@ pub fn check(src: &str, out: &mut Out) {
                     _ => None,
                 };
             }
-            "ENV" => cur.env.extend(env_of(args, line)),
+            "ARG" => {
+                for a in env_of(args, line) {
+                    cur.args.retain(|e| e.name != a.name);
+                    cur.args.push(a);
+                }
+            }
+            "ENV" => {
+                for mut e in env_of(args, line) {
+                    e.value = expand(&e.value, &cur.args, &cur.env);
+                    cur.env.push(e);
+                }
+            }
             "ENTRYPOINT" => {
                 cur.entrypoint = words_of(args, line);
                 cur.cmd.clear();
@@ -150,6 +202,12 @@ mod tests {
         assert_eq!(e[1].value, "x y");
         let e = env_of("JAVA_OPTS -Xmx1g -Xss1m", 2);
         assert_eq!((e[0].name.as_str(), e[0].value.as_str()), ("JAVA_OPTS", "-Xmx1g -Xss1m"));
+        let args = env_of("OPTS='-Xss1m -XX:+UseCGroupMemoryLimitForHeap '", 1);
+        let e = expand("${JAVA_OPTS} ${OPTS} $X $", &args, &[]);
+        assert_eq!(
+            e.split_whitespace().collect::<Vec<_>>(),
+            ["-Xss1m", "-XX:+UseCGroupMemoryLimitForHeap", "$"]
+        );
         let ins = instructions("FROM a\n# c\nCMD gunicorn \\\n  app:app\n");
         assert_eq!(ins[1], (3, "CMD gunicorn  app:app".to_string()));
     }
