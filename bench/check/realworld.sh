@@ -3,8 +3,10 @@
 # registries: Django, Flask, requests, celery (PyPI), express, react-bootstrap,
 # socket.io, ws, mongoose (npm),
 # Go modules from Debian's golang-*-dev packages, Ruby gems (ruby-rack,
-# ruby-sinatra) and PHP components (php-guzzlehttp-guzzle and -psr7,
-# php-symfony-http-foundation, php-symfony-console) from Debian's packages. Reports findings per kLOC,
+# ruby-sinatra, ruby-activesupport, ruby-sidekiq) and PHP components
+# (php-guzzlehttp-guzzle and -psr7, php-symfony-http-foundation,
+# php-symfony-console, php-symfony-messenger, php-laravel-framework) from
+# Debian's packages. Reports findings per kLOC,
 # skipped/partly parsed files and crashes, and writes every finding to
 # $WORK/findings-<name>.txt for review by hand.
 #
@@ -66,10 +68,15 @@ fetch_deb_dir sinatra ruby-sinatra "/usr/share/rubygems-integration/all/gems/sin
 fetch_deb_dir guzzle "php-guzzlehttp-guzzle php-guzzlehttp-psr7" /usr/share/php/GuzzleHttp
 fetch_deb_dir symfony-http-foundation php-symfony-http-foundation /usr/share/php/Symfony/Component/HttpFoundation
 fetch_deb_dir symfony-console php-symfony-console /usr/share/php/Symfony/Component/Console
+fetch_deb_dir activesupport ruby-activesupport "/usr/share/rubygems-integration/all/gems/activesupport-6*"
+fetch_deb_dir sidekiq ruby-sidekiq "/usr/share/rubygems-integration/all/gems/sidekiq-6*"
+fetch_deb_dir symfony-messenger php-symfony-messenger /usr/share/php/Symfony/Component/Messenger
+fetch_deb_dir laravel php-laravel-framework /usr/share/php/Illuminate
 
 printf '%-18s %8s %9s %9s %9s %8s %7s %6s\n' tree files lines findings per_kLOC skipped partial exit
 for name in Django Flask requests celery express react-bootstrap socket.io ws mongoose gin client_golang raft \
-    rack sinatra guzzle symfony-http-foundation symfony-console; do
+    rack sinatra guzzle symfony-http-foundation symfony-console activesupport sidekiq \
+    symfony-messenger laravel; do
   dir="$WORK/$name"
   set +e
   "$LW" check "$dir/" --format json -o "$WORK/$name.json" 2>"$WORK/$name.stderr"

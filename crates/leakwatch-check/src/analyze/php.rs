@@ -104,6 +104,7 @@ fn repeated<'a>(cx: &Ctx<'a>, n: Node<'a>) -> Option<&'a str> {
         cur = cx.enclosing(f, FN);
     }
     match cx.enclosing(n, NAMED_FN) {
+        Some(f) if in_console_command(cx, f) => cx.enclosing(n, LOOPS).map(|_| "the worker loop"),
         Some(f) => {
             let name = fn_name(cx, f);
             (!once_fn(name)).then_some(name)
@@ -352,7 +353,8 @@ fn containers(cx: &mut Ctx) {
     }
 }
 
-const ADD_LISTENER: &[&str] = &["addListener", "on", "listen", "addSubscriber", "attach"];
+// Not `attach`: SplSubject observers and mail/HTTP attachments share the name.
+const ADD_LISTENER: &[&str] = &["addListener", "on", "listen", "addSubscriber"];
 const REMOVE_LISTENER: &[&str] = &[
     "removeListener",
     "off",
@@ -394,6 +396,12 @@ fn listeners(cx: &mut Ctx) {
         {
             continue; // the handle is kept
         }
+        if passes_parameter_through(cx, call) {
+            // A registration API (`function before($callback) {
+            // $this->events->listen(..., $callback); }`): its callers
+            // decide how often it runs, not this line.
+            continue;
+        }
         let removed = REMOVE_LISTENER.iter().any(|r| {
             mentions(cx.src, &format!("{target}->{r}("))
                 || mentions(cx.src, &format!("{target}::{r}("))
@@ -408,6 +416,41 @@ fn listeners(cx: &mut Ctx) {
             "register listeners once at boot (a service provider / subscriber), or remove it (`removeListener`/`forget`) when the job ends",
         );
     }
+}
+
+/// Whether a call hands on a parameter of its enclosing function as an
+/// argument (the function wraps the registration for its callers).
+fn passes_parameter_through<'a>(cx: &Ctx<'a>, call: Node<'a>) -> bool {
+    let Some(f) = cx.enclosing(call, NAMED_FN) else {
+        return false;
+    };
+    let Some(params) = Ctx::field(f, "parameters").map(|p| cx.text(p)) else {
+        return false;
+    };
+    let Some(args) = Ctx::field(call, "arguments") else {
+        return false;
+    };
+    (0..args.named_child_count())
+        .filter_map(|i| args.named_child(i))
+        .filter_map(|a| a.named_child(0))
+        .filter(|v| v.kind() == "variable_name")
+        .any(|v| {
+            let name = cx.text(v);
+            params
+                .match_indices(name)
+                .any(|(i, _)| !params[i + name.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_'))
+        })
+}
+
+/// Whether `n` is in a method of a console command (`class X extends
+/// Command`): the command runs once per process, and only its loops repeat.
+fn in_console_command<'a>(cx: &Ctx<'a>, f: Node<'a>) -> bool {
+    let Some(class) = cx.enclosing(f, &["class_declaration"]) else {
+        return false;
+    };
+    (0..class.named_child_count())
+        .filter_map(|i| class.named_child(i))
+        .any(|c| c.kind() == "base_clause" && cx.text(c).trim_end().ends_with("Command"))
 }
 
 /// Whether `$var` is assigned only provably small values in `scope`.
