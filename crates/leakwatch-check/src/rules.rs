@@ -72,8 +72,17 @@ impl Rule {
             Rule::MemoryLimitMissing => &["kubernetes", "compose", "systemd"],
             Rule::HeapCapMismatch => &["kubernetes", "compose", "dockerfile", "systemd"],
             Rule::WorkersNotRecycled => &[
-                "kubernetes", "compose", "dockerfile", "systemd", "procfile", "gunicorn", "uwsgi",
-                "php-fpm", "pm2", "puma", "unicorn",
+                "kubernetes",
+                "compose",
+                "dockerfile",
+                "systemd",
+                "procfile",
+                "gunicorn",
+                "uwsgi",
+                "php-fpm",
+                "pm2",
+                "puma",
+                "unicorn",
             ],
             Rule::NoRestartPolicy => &["kubernetes", "compose", "systemd"],
             Rule::NoLivenessProbe => &["kubernetes", "compose"],
@@ -198,12 +207,18 @@ Leaky:
     const cache = new Map();
     function get(k) { if (!cache.has(k)) cache.set(k, load(k)); return cache.get(k); }
 
+    def lookup(ip) = (@cache ||= {})[ip] ||= resolve(ip)      # Ruby, module/singleton
+    private static array $rates = [];                           # PHP worker
+    public function rate(string $c) { return self::$rates[$c] ??= $this->fetch($c); }
+
 Accepted fixes:
     @functools.lru_cache(maxsize=1024)           # bounded
     if len(_cache) > 10_000: _cache.clear()      # size check
     cache.delete(oldestKey) / an LRU library / a TTL cache
     Go: delete(cache, k) or len(cache) checks; Java: LinkedHashMap with
     removeEldestEntry, Caffeine/Guava with maximumSize.
+    Ruby: a size check (`@cache.clear if @cache.size > 10_000`), LruRedux, ActiveSupport::Cache with a size
+    PHP: unset old keys / reset when count() passes a limit, or a PSR-6 cache with a TTL
 
 Suppress: # leakwatch: ignore[unbounded-cache]
 "#;
@@ -225,11 +240,16 @@ Leaky:
     useEffect(() => { window.addEventListener('resize', onResize); }, []);
     def handler(request): logger.addHandler(logging.FileHandler(path))
 
+    def index = ActiveSupport::Notifications.subscribe("sql.active_record") { |*a| log(a) }  # Ruby
+    public function handle(Job $job) { $this->events->listen('mail.sent', fn ($e) => $job->ack()); }  # PHP
+
 Accepted fixes:
     emitter.once(...) / { once: true }
     useEffect(() => { window.addEventListener('resize', f);
                       return () => window.removeEventListener('resize', f); }, []);
     register once at startup, or remove it when done.
+    Ruby: subscribe once in an initializer, or `ActiveSupport::Notifications.subscribed(cb, name) { ... }`
+    PHP: register in a service provider / subscriber; `removeListener` when the job ends
 
 Suppress: // leakwatch: ignore[listener-leak]
 "#;
@@ -250,10 +270,14 @@ Leaky:
 
     var seen = []; func handle(id string) { seen = append(seen, id) }
 
+    @@clicks = []; def track = @@clicks << params[:target]      # Ruby
+    array_push($GLOBALS['requests'], $req['path']);              # PHP worker
+
 Accepted fixes:
     EVENTS = collections.deque(maxlen=1000)
     if len(EVENTS) > 1000: del EVENTS[:500]
     drain it: batch = EVENTS[:]; EVENTS.clear()
+    Ruby: `@@last.shift if @@last.size > 100`; PHP: `array_shift` past a bound, or reset per job
 
 Suppress: # leakwatch: ignore[global-accumulator]
 "#;
@@ -276,9 +300,14 @@ Leaky:
         theThing = { longStr: new Array(1e6).join('*'), someMethod() {} };
     }
 
+    rows = CSV.read(path); define_method(:row_count) { rows.size }   # Ruby: pins every row
+    $this->events->on('done', function () use (&$rows) { ... });       # PHP: pins the array
+
 Accepted fixes:
     function track(req) { const url = req.url; setInterval(() => report(url), 1000); }
     null the captured variable (originalThing = null) at the end of replace().
+    Ruby: `count = rows.size; define_method(:row_count) { count }`
+    PHP: `$n = count($rows); ... function () use ($n) { ... }`
 
 Suppress: // leakwatch: ignore[closure-capture]
 "#;
@@ -300,10 +329,15 @@ Leaky:
     for order in Order.objects.all(): ...
     cur.execute("SELECT * FROM events"); rows = cur.fetchall()
 
+    Invoice.all.each { |i| i.recalculate! }                      # Ruby
+    $users = User::all();  $pdo->query('SELECT * FROM orders')->fetchAll();   # PHP
+
 Accepted fixes:
     for order in Order.objects.all().iterator(chunk_size=2000): ...
     cur.execute("SELECT * FROM events LIMIT 1000"), or iterate the cursor
     Model.findAll({ limit: 100 }), query.setMaxResults(100), db.Limit(100).Find(&xs)
+    Ruby: `Invoice.find_each(batch_size: 500) { ... }`
+    PHP: `User::chunk(500, fn ($users) => ...)`, `foreach (User::lazy() as $u)`, LIMIT
 
 Suppress: # leakwatch: ignore[unbounded-results]
 "#;
@@ -324,11 +358,15 @@ Leaky:
     function start() { setInterval(tick, 1000); }
     ExecutorService ex = Executors.newFixedThreadPool(4);  // never shutdown()
 
+    def start = Thread.new { loop { work(queue.pop) } }           # Ruby, per call
+    go(function () { while (true) { Co::sleep(5); ping(); } });   # PHP Swoole, per request
+
 Accepted fixes:
     go func() { for { select { case <-ctx.Done(): return; case j := <-jobs: process(j) } } }()
     while not stop.is_set(): ...
     const id = setInterval(tick, 1000); ... clearInterval(id);
     try { ... } finally { ex.shutdown(); }
+    Ruby: `Thread.new { until @stopped; ...; end }` and stop it; PHP: loop on a channel or flag closed with the request
 
 Suppress: // leakwatch: ignore[unstoppable-task]
 "#;
@@ -347,11 +385,16 @@ Leaky:
     const client = await pool.connect();                        // no client.release()
     Connection c = ds.getConnection();                          // not in try-with-resources
 
+    conn = PG.connect(dbname: "shop")                            # Ruby: never conn.close
+    $ch = curl_init($url); curl_exec($ch);                       # PHP worker: no curl_close
+
 Accepted fixes:
     with contextlib.closing(psycopg2.connect(dsn)) as conn: ...
     defer rows.Close(); defer resp.Body.Close()
     try { ... } finally { client.release(); }
     try (Connection c = ds.getConnection()) { ... }
+    Ruby: `PG.connect(...)` in begin/ensure with `conn.close`, or a pool's `with`
+    PHP: `curl_close($ch)` in `finally`
 
 Suppress: // leakwatch: ignore[unreleased-connection]
 "#;
@@ -370,11 +413,16 @@ Leaky:
     const fd = fs.openSync(p, 'r');    // no fs.closeSync(fd)
     BufferedReader r = new BufferedReader(new FileReader(p));
 
+    f = File.open(path); f.read                                  # Ruby, no block
+    $fh = fopen($job->path, 'r');                                # PHP worker, no fclose
+
 Accepted fixes:
     with open(path) as f: data = f.read()
     defer f.Close() right after the error check (outside loops: use a helper func)
     try { ... } finally { fs.closeSync(fd); }
     try (BufferedReader r = Files.newBufferedReader(p)) { ... }
+    Ruby: `File.open(path) { |f| f.read }`, `File.read(path)`
+    PHP: `try { ... } finally { fclose($fh); }`
 
 Suppress: # leakwatch: ignore[unclosed-resource]
 "#;
@@ -393,10 +441,14 @@ Leaky:
     for range time.Tick(time.Second) { ... }     // in a handler
     t := time.NewTicker(d)                       // no t.Stop()
 
+    $this->pings[$fd] = Swoole\Timer::tick(30000, fn () => $this->ping($fd));  # PHP: never cleared
+    @timer = Concurrent::TimerTask.execute { poll }               # Ruby: never shutdown
+
 Accepted fixes:
     useEffect(() => { const id = setInterval(f, 1000); return () => clearInterval(id); }, []);
     t := time.NewTicker(d); defer t.Stop()
     timer.cancel() / scheduler.shutdown() in finally or close()
+    PHP: `Timer::clear($id)` / `$loop->cancelTimer($t)` on close; Ruby: `@timer.shutdown`
 
 Suppress: // leakwatch: ignore[uncleared-timer]
 "#;

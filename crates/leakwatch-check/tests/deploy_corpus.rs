@@ -29,7 +29,8 @@ fn markers(src: &str) -> BTreeSet<(usize, Rule)> {
         };
         for id in ids.split(',') {
             let id = id.trim();
-            let rule = Rule::from_id(id).unwrap_or_else(|| panic!("bad marker `{id}` on line {}", i + 1));
+            let rule =
+                Rule::from_id(id).unwrap_or_else(|| panic!("bad marker `{id}` on line {}", i + 1));
             set.insert((target, rule));
         }
     }
@@ -60,7 +61,9 @@ fn deployment_corpus_precision_and_recall() {
     assert!(report.skipped.is_empty(), "skipped: {:?}", report.skipped);
     let mut got: BTreeMap<String, BTreeSet<(usize, Rule)>> = BTreeMap::new();
     for f in &report.findings {
-        got.entry(f.path.clone()).or_default().insert((f.line, f.rule));
+        got.entry(f.path.clone())
+            .or_default()
+            .insert((f.line, f.rule));
     }
     let (mut tp, mut fp, mut fneg) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
     let mut problems = Vec::new();
@@ -102,15 +105,32 @@ fn deployment_corpus_precision_and_recall() {
     }
     assert!(got.is_empty(), "findings on files not walked here: {got:?}");
     println!("deployment corpus: {} files", files.len());
-    println!("{:<22} {:>4} {:>4} {:>4} {:>9} {:>7}", "rule", "TP", "FP", "FN", "precision", "recall");
+    println!(
+        "{:<22} {:>4} {:>4} {:>4} {:>9} {:>7}",
+        "rule", "TP", "FP", "FN", "precision", "recall"
+    );
     let mut below = Vec::new();
     for &r in Rule::ALL.iter().filter(|r| r.is_deployment()) {
         let g = |m: &BTreeMap<Rule, usize>| m.get(&r).copied().unwrap_or(0);
         let (a, b, c) = (g(&tp), g(&fp), g(&fneg));
-        let (p, rc) = (a as f64 / (a + b).max(1) as f64, a as f64 / (a + c).max(1) as f64);
-        println!("{:<22} {:>4} {:>4} {:>4} {:>9.3} {:>7.3}", r.id(), a, b, c, p, rc);
+        let (p, rc) = (
+            a as f64 / (a + b).max(1) as f64,
+            a as f64 / (a + c).max(1) as f64,
+        );
+        println!(
+            "{:<22} {:>4} {:>4} {:>4} {:>9.3} {:>7.3}",
+            r.id(),
+            a,
+            b,
+            c,
+            p,
+            rc
+        );
         if p < 0.95 || rc < 0.95 || a == 0 {
-            below.push(format!("{}: precision {p:.3}, recall {rc:.3}, {a} found", r.id()));
+            below.push(format!(
+                "{}: precision {p:.3}, recall {rc:.3}, {a} found",
+                r.id()
+            ));
         }
     }
     for p in &problems {
@@ -127,6 +147,10 @@ fn deployment_corpus_precision_and_recall() {
             }
         }
     }
-    assert!(missing.is_empty(), "corpus coverage gaps:\n{}", missing.join("\n"));
+    assert!(
+        missing.is_empty(),
+        "corpus coverage gaps:\n{}",
+        missing.join("\n")
+    );
     assert!(below.is_empty(), "rules below 0.95:\n{}", below.join("\n"));
 }

@@ -292,6 +292,12 @@ fn explain_documents_every_rule() {
             doc.contains("Leaky:") && doc.contains("Accepted fixes:"),
             "{id}"
         );
+        if id != "accidental-global" {
+            assert!(
+                doc.contains("Ruby") && doc.contains("PHP"),
+                "{id}: no Ruby/PHP example"
+            );
+        }
     }
     let out = lw(d.path())
         .args(["check", "--explain", "nope"])
@@ -598,7 +604,8 @@ fn deployment_files_go_through_every_output() {
     let text = stdout(lw(d.path()).args(["check", "."]), 1);
     assert!(text.contains("warning[memory-limit-missing]"), "{text}");
     assert!(
-        text.contains("\"/leakwatch/leakwatch\", \"probe\", \"--threshold\", \"15m\"") && text.contains("docs/crash-only.md"),
+        text.contains("\"/leakwatch/leakwatch\", \"probe\", \"--threshold\", \"15m\"")
+            && text.contains("docs/crash-only.md"),
         "the liveness fix gives a ready probe:\n{text}"
     );
     let v: Value = serde_json::from_str(&stdout(
@@ -673,7 +680,10 @@ fn deployment_files_go_through_every_output() {
     assert_eq!(f[0]["rule"], "heap-cap-mismatch");
     let msg = f[0]["message"].as_str().unwrap();
     assert!(msg.contains("-Xmx3g") && msg.contains("2Gi"), "{msg}");
-    assert!(f[0]["fix"].as_str().unwrap().contains("MaxRAMPercentage=75"));
+    assert!(f[0]["fix"]
+        .as_str()
+        .unwrap()
+        .contains("MaxRAMPercentage=75"));
     assert_eq!(v["summary"]["suppressed"], 1);
 
     // A baseline accepts today's findings; a new one is reported.
@@ -681,7 +691,10 @@ fn deployment_files_go_through_every_output() {
         lw(d.path()).args(["check", ".", "--write-baseline", "base.json"]),
         0,
     );
-    stdout(lw(d.path()).args(["check", ".", "--baseline", "base.json"]), 0);
+    stdout(
+        lw(d.path()).args(["check", ".", "--baseline", "base.json"]),
+        0,
+    );
     fs::write(
         d.path().join("docker-compose.yml"),
         "services:\n  web:\n    image: app:1\n    command: gunicorn app:app\n    restart: always\n    mem_limit: 1g\n",
@@ -714,10 +727,16 @@ fn explain_documents_the_deployment_rules() {
     ] {
         assert!(list.contains(id), "{list}");
         let doc = stdout(lw(d.path()).args(["check", "--explain", id]), 0);
-        assert!(doc.contains("Leaky:") && doc.contains("Accepted fixes:"), "{id}");
+        assert!(
+            doc.contains("Leaky:") && doc.contains("Accepted fixes:"),
+            "{id}"
+        );
     }
     assert!(list.contains("kubernetes"), "{list}");
-    let probe = stdout(lw(d.path()).args(["check", "--explain", "no-liveness-probe"]), 0);
+    let probe = stdout(
+        lw(d.path()).args(["check", "--explain", "no-liveness-probe"]),
+        0,
+    );
     assert!(probe.contains("leakwatch\", \"probe\""), "{probe}");
 }
 
@@ -744,11 +763,16 @@ fn hostile_deployment_files_are_listed_and_the_rest_is_checked() {
         ("k8s/app.yaml", DEPLOYMENT_NO_LIMIT),
         ("k8s/notes.yaml", "title: not a deployment\nitems: [1, 2]\n"),
     ]);
-    fs::write(d.path().join("k8s/latin1.yaml"), b"apiVersion: v1\nkind: Pod\n# caf\xe9\n").unwrap();
+    fs::write(
+        d.path().join("k8s/latin1.yaml"),
+        b"apiVersion: v1\nkind: Pod\n# caf\xe9\n",
+    )
+    .unwrap();
     // 100 MB of manifests: over the default size limit, listed, never read.
     {
         use std::io::Write;
-        let mut f = std::io::BufWriter::new(fs::File::create(d.path().join("k8s/huge.yaml")).unwrap());
+        let mut f =
+            std::io::BufWriter::new(fs::File::create(d.path().join("k8s/huge.yaml")).unwrap());
         let doc = DEPLOYMENT_NO_LIMIT.to_string() + "---\n";
         let mut written = 0;
         while written < 100 * 1024 * 1024 {
@@ -791,8 +815,14 @@ fn hostile_deployment_files_are_listed_and_the_rest_is_checked() {
         .iter()
         .map(|f| (f["path"].as_str().unwrap(), f["rule"].as_str().unwrap()))
         .collect();
-    assert!(rules.contains(&("k8s/app.yaml", "memory-limit-missing")), "{rules:?}");
+    assert!(
+        rules.contains(&("k8s/app.yaml", "memory-limit-missing")),
+        "{rules:?}"
+    );
     // The bomb's one container is judged once per reference, not per expansion.
-    let bombs = rules.iter().filter(|(p, _)| *p == "k8s/workload-bomb.yaml").count();
+    let bombs = rules
+        .iter()
+        .filter(|(p, _)| *p == "k8s/workload-bomb.yaml")
+        .count();
     assert!(bombs <= 9 * 2, "{rules:?}");
 }

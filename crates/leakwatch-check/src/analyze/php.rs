@@ -198,7 +198,54 @@ fn classify<'a>(cx: &Ctx<'a>, u: Node<'a>, uses: &mut Uses<'a>) {
     }
 }
 
-fn report(cx: &mut Ctx, what: &str, name: &str, uses: Uses) {
+/// Whether an add site is a registration (it stores a parameter of its
+/// function as it is: `static::$skipCallbacks[] = $callback`) or is keyed by
+/// a class (`self::$cache[static::class]`: bounded by the code, not by
+/// traffic).
+fn registration_or_per_class<'a>(cx: &Ctx<'a>, site: Node<'a>) -> bool {
+    let (target, value) = match site.kind() {
+        "function_call_expression" => {
+            let args = Ctx::field(site, "arguments");
+            let last = args.and_then(|a| a.named_child(a.named_child_count().saturating_sub(1)));
+            (String::new(), last.map(|l| cx.text(l)).unwrap_or(""))
+        }
+        _ => (
+            Ctx::field(site, "left").map(|l| cx.text(l).to_string()).unwrap_or_default(),
+            Ctx::field(site, "right").map(|r| cx.text(r)).unwrap_or(""),
+        ),
+    };
+    let per_class = ["::class", "get_class(", "get_called_class(", "[$class]", "[$className]"]
+        .iter()
+        .any(|k| target.contains(k));
+    // A callable parameter stored as it is: a callback registered once by
+    // its caller (a scalar parameter appended per call still grows).
+    let stored_param = value.starts_with('$')
+        && value[1..].chars().all(|c| c.is_alphanumeric() || c == '_')
+        && cx
+            .enclosing(site, NAMED_FN)
+            .and_then(|f| Ctx::field(f, "parameters"))
+            .is_some_and(|p| {
+                (0..p.named_child_count())
+                    .filter_map(|i| p.named_child(i))
+                    .map(|param| cx.text(param))
+                    .any(|decl| {
+                        let declares = decl.match_indices(value).any(|(i, _)| {
+                            !decl[i + value.len()..]
+                                .starts_with(|c: char| c.is_alphanumeric() || c == '_')
+                        });
+                        let lower = decl.to_ascii_lowercase();
+                        declares
+                            && ["callable", "closure", "callback", "listener", "handler", "hook", "resolver"]
+                                .iter()
+                                .any(|k| lower.contains(k))
+                    })
+            });
+    per_class || stored_param
+}
+
+fn report<'a>(cx: &mut Ctx<'a>, what: &str, name: &str, mut uses: Uses<'a>) {
+    uses.adds
+        .retain(|(site, _, _)| !registration_or_per_class(cx, *site));
     if uses.adds.is_empty() || uses.removes > 0 || uses.escapes > 0 {
         return;
     }
@@ -436,9 +483,9 @@ fn passes_parameter_through<'a>(cx: &Ctx<'a>, call: Node<'a>) -> bool {
         .filter(|v| v.kind() == "variable_name")
         .any(|v| {
             let name = cx.text(v);
-            params
-                .match_indices(name)
-                .any(|(i, _)| !params[i + name.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_'))
+            params.match_indices(name).any(|(i, _)| {
+                !params[i + name.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
+            })
         })
 }
 
@@ -695,7 +742,12 @@ fn results(cx: &mut Ctx) {
             }
             _ => false,
         };
-        if flagged && repeated(cx, call).is_some() {
+        // The query API's own definition (`public static function all()
+        // { return static::query()->get(); }`) is not a use of it.
+        let defines_api = cx
+            .enclosing(call, NAMED_FN)
+            .is_some_and(|f| matches!(fn_name(cx, f), "all" | "get" | "cursor" | "lazy"));
+        if flagged && !defines_api && repeated(cx, call).is_some() {
             cx.hit(
                 Rule::UnboundedResults,
                 call,

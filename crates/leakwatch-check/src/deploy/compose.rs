@@ -11,9 +11,22 @@ use crate::rules::Rule;
 /// Service names of one-shot tasks.
 fn one_shot_name(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    ["migrat", "init", "setup", "seed", "test", "build", "backup", "cli", "tools", "job", "once", "bootstrap"]
-        .iter()
-        .any(|k| n.contains(k))
+    [
+        "migrat",
+        "init",
+        "setup",
+        "seed",
+        "test",
+        "build",
+        "backup",
+        "cli",
+        "tools",
+        "job",
+        "once",
+        "bootstrap",
+    ]
+    .iter()
+    .any(|k| n.contains(k))
 }
 
 /// Checks a compose file; returns whether the file was one.
@@ -51,13 +64,20 @@ fn service(y: &Yaml, path: &Path, out: &mut Out, name: &str, svc: usize, line: u
     let limit_node = y
         .get(svc, "mem_limit")
         .or_else(|| y.path(svc, "deploy.resources.limits.memory"));
-    let limit = limit_node
-        .and_then(|n| y.str(n))
-        .and_then(|s| quantity::docker(s).map(|b| Limit { bytes: b, shown: s.to_string() }));
+    let limit = limit_node.and_then(|n| y.str(n)).and_then(|s| {
+        quantity::docker(s).map(|b| Limit {
+            bytes: b,
+            shown: s.to_string(),
+        })
+    });
     let mut words = Vec::new();
     for key in ["entrypoint", "command"] {
         let Some(n) = y.get(svc, key) else { continue };
-        let items: Vec<usize> = if y.str(n).is_some() { vec![n] } else { y.seq(n).to_vec() };
+        let items: Vec<usize> = if y.str(n).is_some() {
+            vec![n]
+        } else {
+            y.seq(n).to_vec()
+        };
         for item in items {
             if let Some(s) = y.str(item) {
                 words.extend(s.split_whitespace().map(|w| Word {
@@ -72,13 +92,21 @@ fn service(y: &Yaml, path: &Path, out: &mut Out, name: &str, svc: usize, line: u
         if y.is_map(e) {
             for (k, v) in y.entries(e) {
                 if let (Some(n), Some(val)) = (y.str(k), y.str(v)) {
-                    env.push(Env { name: n.into(), value: val.into(), line: y.nodes[v].line });
+                    env.push(Env {
+                        name: n.into(),
+                        value: val.into(),
+                        line: y.nodes[v].line,
+                    });
                 }
             }
         } else {
             for item in y.seq(e) {
                 if let Some((n, val)) = y.str(*item).and_then(|s| s.split_once('=')) {
-                    env.push(Env { name: n.into(), value: val.into(), line: y.nodes[*item].line });
+                    env.push(Env {
+                        name: n.into(),
+                        value: val.into(),
+                        line: y.nodes[*item].line,
+                    });
                 }
             }
         }
@@ -86,7 +114,13 @@ fn service(y: &Yaml, path: &Path, out: &mut Out, name: &str, svc: usize, line: u
     let image = y
         .get(svc, "image")
         .and_then(|i| y.str(i).map(|s| (s.to_string(), y.nodes[i].line)));
-    let launch = Launch { what: what.clone(), words, env, image, limit };
+    let launch = Launch {
+        what: what.clone(),
+        words,
+        env,
+        image,
+        limit,
+    };
     runtime::check(&launch, out);
 
     let restart = y.get(svc, "restart");
@@ -120,7 +154,9 @@ fn service(y: &Yaml, path: &Path, out: &mut Out, name: &str, svc: usize, line: u
         out.hit(
             Rule::NoRestartPolicy,
             y.nodes[r].line,
-            format!("{what} serves but has restart: \"no\": after an OOM kill or a crash it stays down"),
+            format!(
+                "{what} serves but has restart: \"no\": after an OOM kill or a crash it stays down"
+            ),
             "use `restart: unless-stopped`".into(),
         );
     }
@@ -145,14 +181,23 @@ fn build_has_healthcheck(y: &Yaml, svc: usize, path: &Path) -> bool {
         Some(c) => (c.to_string(), "Dockerfile".to_string()),
         None => (
             y.path_str(build, "context").unwrap_or(".").to_string(),
-            y.path_str(build, "dockerfile").unwrap_or("Dockerfile").to_string(),
+            y.path_str(build, "dockerfile")
+                .unwrap_or("Dockerfile")
+                .to_string(),
         ),
     };
     let dir = path.parent().unwrap_or(Path::new("."));
     let file = dir.join(context).join(dockerfile);
     match std::fs::metadata(&file) {
         Ok(m) if m.is_file() && m.len() < 1024 * 1024 => std::fs::read_to_string(&file)
-            .map(|t| t.lines().any(|l| l.trim_start().to_ascii_uppercase().starts_with("HEALTHCHECK ") && !l.to_ascii_uppercase().contains("NONE")))
+            .map(|t| {
+                t.lines().any(|l| {
+                    l.trim_start()
+                        .to_ascii_uppercase()
+                        .starts_with("HEALTHCHECK ")
+                        && !l.to_ascii_uppercase().contains("NONE")
+                })
+            })
             .unwrap_or(false),
         _ => false,
     }

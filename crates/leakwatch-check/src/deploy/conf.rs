@@ -22,7 +22,9 @@ fn ini_sections(src: &str) -> Vec<Section> {
             out.push((i + 1, t[1..end].trim().to_string(), Vec::new()));
             continue;
         }
-        let Some((k, v)) = t.split_once('=') else { continue };
+        let Some((k, v)) = t.split_once('=') else {
+            continue;
+        };
         let v = v.split(" ;").next().unwrap_or(v).trim().trim_matches('"');
         if let Some(sec) = out.last_mut() {
             sec.2.push((k.trim().to_string(), v.to_string(), i + 1));
@@ -40,8 +42,14 @@ pub fn ini(src: &str, out: &mut Out) {
         let get = |k: &str| keys.iter().rev().find(|(key, _, _)| key == k);
         if name == "uwsgi" {
             let recycled = [
-                "max-requests", "max_requests", "reload-on-rss", "reload_on_rss",
-                "max-worker-lifetime", "max_worker_lifetime", "reload-on-as", "evil-reload-on-rss",
+                "max-requests",
+                "max_requests",
+                "reload-on-rss",
+                "reload_on_rss",
+                "max-worker-lifetime",
+                "max_worker_lifetime",
+                "reload-on-as",
+                "evil-reload-on-rss",
             ]
             .iter()
             .any(|k| get(k).is_some_and(|(_, v, _)| positive(v)));
@@ -56,7 +64,9 @@ pub fn ini(src: &str, out: &mut Out) {
             continue;
         }
         // A PHP-FPM pool: a section with a process manager.
-        let Some((_, pm, pm_line)) = get("pm") else { continue };
+        let Some((_, pm, pm_line)) = get("pm") else {
+            continue;
+        };
         match get("pm.max_requests") {
             Some((_, v, line)) if !positive(v) => out.hit(
                 Rule::WorkersNotRecycled,
@@ -177,10 +187,12 @@ pub fn ruby_server(path: &Path, src: &str, out: &mut Out) {
     // Unicorn's killer is middleware in config.ru, beside or above config/.
     let killer_beside = || {
         let dir = path.parent().unwrap_or(Path::new("."));
-        [dir.join("config.ru"), dir.join("../config.ru")].iter().any(|p| {
-            std::fs::metadata(p).is_ok_and(|m| m.len() < 1024 * 1024)
-                && std::fs::read_to_string(p).is_ok_and(|t| t.contains("WorkerKiller"))
-        })
+        [dir.join("config.ru"), dir.join("../config.ru")]
+            .iter()
+            .any(|p| {
+                std::fs::metadata(p).is_ok_and(|m| m.len() < 1024 * 1024)
+                    && std::fs::read_to_string(p).is_ok_and(|t| t.contains("WorkerKiller"))
+            })
     };
     for (line, l) in &code {
         let puma_workers = l
@@ -216,13 +228,18 @@ pub fn ruby_server(path: &Path, src: &str, out: &mut Out) {
 
 pub fn procfile(src: &str, out: &mut Out) {
     for (i, raw) in src.lines().enumerate() {
-        let Some((name, cmd)) = raw.split_once(':') else { continue };
+        let Some((name, cmd)) = raw.split_once(':') else {
+            continue;
+        };
         if name.trim().starts_with('#') || cmd.trim().is_empty() {
             continue;
         }
         let words = cmd
             .split_whitespace()
-            .map(|w| Word { text: w.to_string(), line: i + 1 })
+            .map(|w| Word {
+                text: w.to_string(),
+                line: i + 1,
+            })
             .collect();
         let launch = Launch {
             what: format!("process `{}`", name.trim()),

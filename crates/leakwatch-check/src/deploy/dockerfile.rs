@@ -55,12 +55,18 @@ fn words_of(args: &str, line: usize) -> Vec<Word> {
             return list
                 .iter()
                 .flat_map(|s| s.split_whitespace())
-                .map(|w| Word { text: w.to_string(), line })
+                .map(|w| Word {
+                    text: w.to_string(),
+                    line,
+                })
                 .collect();
         }
     }
     args.split_whitespace()
-        .map(|w| Word { text: w.to_string(), line })
+        .map(|w| Word {
+            text: w.to_string(),
+            line,
+        })
         .collect()
 }
 
@@ -71,7 +77,11 @@ fn env_of(args: &str, line: usize) -> Vec<Env> {
     let first = args.split_whitespace().next().unwrap_or("");
     if !first.contains('=') {
         let value = args[first.len()..].trim();
-        return vec![Env { name: first.to_string(), value: unquote(value), line }];
+        return vec![Env {
+            name: first.to_string(),
+            value: unquote(value),
+            line,
+        }];
     }
     let mut out = Vec::new();
     let mut rest = args;
@@ -142,14 +152,22 @@ pub fn check(src: &str, out: &mut Out) {
         match op.to_ascii_uppercase().as_str() {
             "FROM" => {
                 any = true;
-                let parts: Vec<&str> = args.split_whitespace().filter(|p| !p.starts_with("--")).collect();
+                let parts: Vec<&str> = args
+                    .split_whitespace()
+                    .filter(|p| !p.starts_with("--"))
+                    .collect();
                 let image = parts.first().copied().unwrap_or("");
                 cur = match stages.get(&image.to_ascii_lowercase()) {
                     Some(parent) => parent.clone(),
-                    None => Stage { image: Some((image.to_string(), line)), ..Stage::default() },
+                    None => Stage {
+                        image: Some((image.to_string(), line)),
+                        ..Stage::default()
+                    },
                 };
                 alias = match (parts.get(1), parts.get(2)) {
-                    (Some(kw), Some(name)) if kw.eq_ignore_ascii_case("as") => Some(name.to_ascii_lowercase()),
+                    (Some(kw), Some(name)) if kw.eq_ignore_ascii_case("as") => {
+                        Some(name.to_ascii_lowercase())
+                    }
                     _ => None,
                 };
             }
@@ -201,7 +219,10 @@ mod tests {
         assert_eq!(e.len(), 3);
         assert_eq!(e[1].value, "x y");
         let e = env_of("JAVA_OPTS -Xmx1g -Xss1m", 2);
-        assert_eq!((e[0].name.as_str(), e[0].value.as_str()), ("JAVA_OPTS", "-Xmx1g -Xss1m"));
+        assert_eq!(
+            (e[0].name.as_str(), e[0].value.as_str()),
+            ("JAVA_OPTS", "-Xmx1g -Xss1m")
+        );
         let args = env_of("OPTS='-Xss1m -XX:+UseCGroupMemoryLimitForHeap '", 1);
         let e = expand("${JAVA_OPTS} ${OPTS} $X $", &args, &[]);
         assert_eq!(

@@ -58,7 +58,15 @@ pub fn check(y: &Yaml, out: &mut Out) -> bool {
     true
 }
 
-fn pod_spec(y: &Yaml, out: &mut Out, pod: usize, kind: &str, name: &str, job: bool, default_limit: bool) {
+fn pod_spec(
+    y: &Yaml,
+    out: &mut Out,
+    pod: usize,
+    kind: &str,
+    name: &str,
+    job: bool,
+    default_limit: bool,
+) {
     let restart = y.get(pod, "restartPolicy");
     let restart_value = restart.and_then(|r| y.str(r)).unwrap_or("Always");
     // A bare Pod that is not restarted is a one-shot task unless it serves.
@@ -88,9 +96,12 @@ fn pod_spec(y: &Yaml, out: &mut Out, pod: usize, kind: &str, name: &str, job: bo
         let what = format!("container `{cname}` of {kind} `{name}`");
         let line = y.nodes[c].line;
         let limit_node = y.path(c, "resources.limits.memory");
-        let limit = limit_node
-            .and_then(|n| y.str(n))
-            .and_then(|s| quantity::k8s(s).map(|b| Limit { bytes: b, shown: s.to_string() }));
+        let limit = limit_node.and_then(|n| y.str(n)).and_then(|s| {
+            quantity::k8s(s).map(|b| Limit {
+                bytes: b,
+                shown: s.to_string(),
+            })
+        });
         let launch = launch_of(y, c, &what, limit);
         if limit_node.is_none() && !default_limit {
             out.hit(
@@ -112,7 +123,11 @@ fn pod_spec(y: &Yaml, out: &mut Out, pod: usize, kind: &str, name: &str, job: bo
                 PROBE_FIX.into(),
             );
         }
-        if kind == "Pod" && restart_value == "Never" && (has_ports || launch.looks_like_server()) && !launch.looks_one_shot() {
+        if kind == "Pod"
+            && restart_value == "Never"
+            && (has_ports || launch.looks_like_server())
+            && !launch.looks_one_shot()
+        {
             if let Some(r) = restart {
                 out.hit(
                     Rule::NoRestartPolicy,
@@ -132,9 +147,12 @@ fn init_container(y: &Yaml, out: &mut Out, c: usize, kind: &str, name: &str) {
     }
     let cname = y.path_str(c, "name").unwrap_or("?");
     let what = format!("init container `{cname}` of {kind} `{name}`");
-    let limit = y
-        .path_str(c, "resources.limits.memory")
-        .and_then(|s| quantity::k8s(s).map(|b| Limit { bytes: b, shown: s.to_string() }));
+    let limit = y.path_str(c, "resources.limits.memory").and_then(|s| {
+        quantity::k8s(s).map(|b| Limit {
+            bytes: b,
+            shown: s.to_string(),
+        })
+    });
     let launch = launch_of(y, c, &what, limit);
     runtime::check(&launch, out);
 }
@@ -143,7 +161,11 @@ fn launch_of(y: &Yaml, c: usize, what: &str, limit: Option<Limit>) -> Launch {
     let mut words = Vec::new();
     for key in ["command", "args"] {
         let Some(n) = y.get(c, key) else { continue };
-        let items: Vec<usize> = if y.str(n).is_some() { vec![n] } else { y.seq(n).to_vec() };
+        let items: Vec<usize> = if y.str(n).is_some() {
+            vec![n]
+        } else {
+            y.seq(n).to_vec()
+        };
         for item in items {
             if let Some(s) = y.str(item) {
                 for w in s.split_whitespace() {

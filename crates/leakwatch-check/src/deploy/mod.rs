@@ -96,7 +96,19 @@ impl DeployKind {
             None => true,
             Some(e) => matches!(
                 e,
-                "conf" | "cfg" | "ini" | "unit" | "docker" | "j2" | "tpl" | "tmpl" | "template" | "example" | "sample" | "dist" | "in"
+                "conf"
+                    | "cfg"
+                    | "ini"
+                    | "unit"
+                    | "docker"
+                    | "j2"
+                    | "tpl"
+                    | "tmpl"
+                    | "template"
+                    | "example"
+                    | "sample"
+                    | "dist"
+                    | "in"
             ),
         }
     }

@@ -41,7 +41,8 @@ pub struct Launch {
 }
 
 fn base(word: &str) -> &str {
-    let w = word.trim_matches(|c| c == '"' || c == '\'' || c == ';' || c == '[' || c == ']' || c == ',');
+    let w = word
+        .trim_matches(|c| c == '"' || c == '\'' || c == ';' || c == '[' || c == ']' || c == ',');
     w.rsplit('/').next().unwrap_or(w)
 }
 
@@ -63,9 +64,27 @@ impl Launch {
     /// image (ports are judged by the caller).
     pub fn looks_like_server(&self) -> bool {
         let servers = [
-            "gunicorn", "uwsgi", "uvicorn", "hypercorn", "daphne", "waitress-serve", "puma",
-            "unicorn", "rackup", "node", "nodejs", "pm2-runtime", "nginx", "httpd", "apache2",
-            "php-fpm", "sidekiq", "java", "dotnet", "deno", "bun",
+            "gunicorn",
+            "uwsgi",
+            "uvicorn",
+            "hypercorn",
+            "daphne",
+            "waitress-serve",
+            "puma",
+            "unicorn",
+            "rackup",
+            "node",
+            "nodejs",
+            "pm2-runtime",
+            "nginx",
+            "httpd",
+            "apache2",
+            "php-fpm",
+            "sidekiq",
+            "java",
+            "dotnet",
+            "deno",
+            "bun",
         ];
         if self.runs(&servers) {
             return true;
@@ -85,9 +104,25 @@ impl Launch {
         };
         let name = image_name(image);
         [
-            "nginx", "httpd", "redis", "postgres", "mysql", "mariadb", "mongo", "rabbitmq",
-            "memcached", "elasticsearch", "traefik", "caddy", "haproxy", "tomcat", "jetty",
-            "wordpress", "keycloak", "grafana", "prometheus",
+            "nginx",
+            "httpd",
+            "redis",
+            "postgres",
+            "mysql",
+            "mariadb",
+            "mongo",
+            "rabbitmq",
+            "memcached",
+            "elasticsearch",
+            "traefik",
+            "caddy",
+            "haproxy",
+            "tomcat",
+            "jetty",
+            "wordpress",
+            "keycloak",
+            "grafana",
+            "prometheus",
         ]
         .iter()
         .any(|s| name == *s || name.ends_with(&format!("/{s}")))
@@ -97,8 +132,17 @@ impl Launch {
     pub fn looks_one_shot(&self) -> bool {
         let text = self.command_text();
         [
-            "migrate", "db upgrade", "alembic", "collectstatic", "seed", "pytest", "npm test",
-            "npm run build", "db:migrate", "flyway", "liquibase",
+            "migrate",
+            "db upgrade",
+            "alembic",
+            "collectstatic",
+            "seed",
+            "pytest",
+            "npm test",
+            "npm run build",
+            "db:migrate",
+            "flyway",
+            "liquibase",
         ]
         .iter()
         .any(|k| text.contains(k))
@@ -139,10 +183,16 @@ fn old_jdk8(image: &str) -> bool {
         // The deprecated `java` image stopped at 8u111.
         return true;
     }
-    if !matches!(short, "openjdk" | "jdk" | "jre" | "zulu-openjdk" | "adoptopenjdk") {
+    if !matches!(
+        short,
+        "openjdk" | "jdk" | "jre" | "zulu-openjdk" | "adoptopenjdk"
+    ) {
         return false;
     }
-    let Some(rest) = tag.strip_prefix("8u").or_else(|| tag.strip_prefix("1.8.0_")) else {
+    let Some(rest) = tag
+        .strip_prefix("8u")
+        .or_else(|| tag.strip_prefix("1.8.0_"))
+    else {
         return false;
     };
     let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
@@ -184,7 +234,10 @@ fn jvm_options(l: &Launch) -> Vec<Flag> {
     }
     for w in &l.words {
         out.push(Flag {
-            value: w.text.trim_matches(|c| c == '"' || c == '\'' || c == ',').to_string(),
+            value: w
+                .text
+                .trim_matches(|c| c == '"' || c == '\'' || c == ',')
+                .to_string(),
             line: w.line,
             source: "the command".into(),
         });
@@ -264,9 +317,11 @@ fn heap(l: &Launch, out: &mut Out) {
     // command line (which wins).
     let mut node_flag: Option<(u64, String, usize)> = None;
     let node_env = l.env("NODE_OPTIONS");
-    let from_env = node_env
-        .into_iter()
-        .flat_map(|e| e.value.split_whitespace().map(move |w| (w.to_string(), e.line)));
+    let from_env = node_env.into_iter().flat_map(|e| {
+        e.value
+            .split_whitespace()
+            .map(move |w| (w.to_string(), e.line))
+    });
     let from_words = l.words.iter().map(|w| (w.text.clone(), w.line));
     for (w, line) in from_env.chain(from_words) {
         let w = w.trim_matches(|c| c == '"' || c == '\'' || c == ',');
@@ -324,7 +379,9 @@ fn flag_value<'a>(words: &'a [Word], names: &[&str]) -> Option<&'a str> {
                     return Some(v);
                 }
                 if v.is_empty() {
-                    return words.get(i + 1).map(|w| w.text.trim_matches(|c| c == '"' || c == '\'' || c == ','));
+                    return words
+                        .get(i + 1)
+                        .map(|w| w.text.trim_matches(|c| c == '"' || c == '\'' || c == ','));
                 }
             }
         }
@@ -333,7 +390,8 @@ fn flag_value<'a>(words: &'a [Word], names: &[&str]) -> Option<&'a str> {
 }
 
 fn positive(v: Option<&str>) -> bool {
-    v.and_then(|v| v.trim().parse::<u64>().ok()).is_some_and(|n| n > 0)
+    v.and_then(|v| v.trim().parse::<u64>().ok())
+        .is_some_and(|n| n > 0)
         || v.is_some_and(|v| v.starts_with('$'))
 }
 
@@ -367,13 +425,24 @@ fn recycling(l: &Launch, out: &mut Out) {
         }
     }
     if let Some(w) = l.has_word(|b| b == "uwsgi") {
-        let recycled = ["--max-requests", "--reload-on-rss", "--max-worker-lifetime", "--reload-on-as", "--evil-reload-on-rss"]
+        let recycled = [
+            "--max-requests",
+            "--reload-on-rss",
+            "--max-worker-lifetime",
+            "--reload-on-as",
+            "--evil-reload-on-rss",
+        ]
+        .iter()
+        .any(|f| positive(flag_value(&l.words, &[f])))
+            || [
+                "UWSGI_MAX_REQUESTS",
+                "UWSGI_RELOAD_ON_RSS",
+                "UWSGI_MAX_WORKER_LIFETIME",
+            ]
             .iter()
-            .any(|f| positive(flag_value(&l.words, &[f])))
-            || ["UWSGI_MAX_REQUESTS", "UWSGI_RELOAD_ON_RSS", "UWSGI_MAX_WORKER_LIFETIME"]
-                .iter()
-                .any(|n| l.env(n).is_some());
-        let config_elsewhere = flag_value(&l.words, &["--ini", "--yaml", "--xml", "--json"]).is_some()
+            .any(|n| l.env(n).is_some());
+        let config_elsewhere = flag_value(&l.words, &["--ini", "--yaml", "--xml", "--json"])
+            .is_some()
             || l.words.iter().any(|w| w.text.ends_with(".ini"))
             || l.env("UWSGI_INI").is_some();
         if !recycled && !config_elsewhere {
@@ -387,11 +456,18 @@ fn recycling(l: &Launch, out: &mut Out) {
     }
     if let Some(w) = l.has_word(|b| b == "celery") {
         if l.words.iter().any(|w| base(&w.text) == "worker") {
-            let recycled = positive(flag_value(&l.words, &["--max-tasks-per-child", "--maxtasksperchild"]))
-                || positive(flag_value(&l.words, &["--max-memory-per-child"]))
-                || ["CELERY_WORKER_MAX_TASKS_PER_CHILD", "CELERYD_MAX_TASKS_PER_CHILD", "CELERY_WORKER_MAX_MEMORY_PER_CHILD", "CELERYD_MAX_MEMORY_PER_CHILD"]
-                    .iter()
-                    .any(|n| l.env(n).is_some());
+            let recycled = positive(flag_value(
+                &l.words,
+                &["--max-tasks-per-child", "--maxtasksperchild"],
+            )) || positive(flag_value(&l.words, &["--max-memory-per-child"]))
+                || [
+                    "CELERY_WORKER_MAX_TASKS_PER_CHILD",
+                    "CELERYD_MAX_TASKS_PER_CHILD",
+                    "CELERY_WORKER_MAX_MEMORY_PER_CHILD",
+                    "CELERYD_MAX_MEMORY_PER_CHILD",
+                ]
+                .iter()
+                .any(|n| l.env(n).is_some());
             if !recycled {
                 out.hit(
                     Rule::WorkersNotRecycled,
@@ -405,14 +481,21 @@ fn recycling(l: &Launch, out: &mut Out) {
     if let Some(w) = l.has_word(|b| b == "pm2" || b == "pm2-runtime") {
         let ecosystem = l.words.iter().any(|w| {
             let t = base(&w.text);
-            t.starts_with("ecosystem") || t.ends_with(".json") || t.ends_with(".config.js") || t.ends_with(".yml") || t.ends_with(".yaml")
+            t.starts_with("ecosystem")
+                || t.ends_with(".json")
+                || t.ends_with(".config.js")
+                || t.ends_with(".yml")
+                || t.ends_with(".yaml")
         });
         let recycled = flag_value(&l.words, &["--max-memory-restart"]).is_some();
         if !ecosystem && !recycled {
             out.hit(
                 Rule::WorkersNotRecycled,
                 w.line,
-                format!("PM2 in {} never restarts a process that grows (no --max-memory-restart)", l.what),
+                format!(
+                    "PM2 in {} never restarts a process that grows (no --max-memory-restart)",
+                    l.what
+                ),
                 "add `--max-memory-restart 400M` (below the container's limit)".into(),
             );
         }
@@ -432,6 +515,9 @@ mod tests {
         assert!(!old_jdk8("openjdk:8-jre"));
         assert!(!old_jdk8("eclipse-temurin:8u372-b07-jre"));
         assert!(!old_jdk8("openjdk:17"));
-        assert_eq!(image_name("registry:5000/team/api:1.2"), "registry:5000/team/api");
+        assert_eq!(
+            image_name("registry:5000/team/api:1.2"),
+            "registry:5000/team/api"
+        );
     }
 }

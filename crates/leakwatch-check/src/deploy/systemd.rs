@@ -46,10 +46,19 @@ fn service_settings(src: &str) -> Option<(usize, Vec<Setting>)> {
         if section != "[Service]" {
             continue;
         }
-        let Some((k, v)) = t.split_once('=') else { continue };
-        let s = Setting { key: k.trim().to_string(), value: v.trim().to_string(), line: i + 1 };
+        let Some((k, v)) = t.split_once('=') else {
+            continue;
+        };
+        let s = Setting {
+            key: k.trim().to_string(),
+            value: v.trim().to_string(),
+            line: i + 1,
+        };
         if let Some(body) = s.value.strip_suffix('\\') {
-            pending = Some(Setting { value: body.trim().to_string(), ..s });
+            pending = Some(Setting {
+                value: body.trim().to_string(),
+                ..s
+            });
         } else {
             out.push(s);
         }
@@ -65,9 +74,32 @@ fn app_runtime(word: &str) -> bool {
     let w = word.trim_start_matches(['-', '@', ':', '+', '!']);
     let b = w.rsplit('/').next().unwrap_or(w);
     let exact = [
-        "java", "node", "nodejs", "gunicorn", "uwsgi", "uvicorn", "hypercorn", "daphne", "celery",
-        "puma", "unicorn", "rackup", "rails", "sidekiq", "dotnet", "deno", "bun", "pm2",
-        "pm2-runtime", "npm", "yarn", "bundle", "waitress-serve", "beam.smp", "elixir", "mix",
+        "java",
+        "node",
+        "nodejs",
+        "gunicorn",
+        "uwsgi",
+        "uvicorn",
+        "hypercorn",
+        "daphne",
+        "celery",
+        "puma",
+        "unicorn",
+        "rackup",
+        "rails",
+        "sidekiq",
+        "dotnet",
+        "deno",
+        "bun",
+        "pm2",
+        "pm2-runtime",
+        "npm",
+        "yarn",
+        "bundle",
+        "waitress-serve",
+        "beam.smp",
+        "elixir",
+        "mix",
     ];
     exact.contains(&b)
         || b.starts_with("python")
@@ -88,7 +120,11 @@ fn environment(value: &str, line: usize, out: &mut Vec<Env>) {
             (&rest[..end], &rest[end..])
         };
         if let Some((n, v)) = item.split_once('=') {
-            out.push(Env { name: n.to_string(), value: v.to_string(), line });
+            out.push(Env {
+                name: n.to_string(),
+                value: v.to_string(),
+                line,
+            });
         }
         rest = next.trim_start();
     }
@@ -100,14 +136,21 @@ pub fn check(src: &str, out: &mut Out) {
     };
     let last = |key: &str| settings.iter().rev().find(|s| s.key == key);
     let one_shot = last("Type").is_some_and(|s| s.value == "oneshot")
-        || last("RemainAfterExit").is_some_and(|s| matches!(s.value.as_str(), "yes" | "true" | "1"));
-    let Some(exec) = settings.iter().find(|s| s.key == "ExecStart" && !s.value.is_empty()) else {
+        || last("RemainAfterExit")
+            .is_some_and(|s| matches!(s.value.as_str(), "yes" | "true" | "1"));
+    let Some(exec) = settings
+        .iter()
+        .find(|s| s.key == "ExecStart" && !s.value.is_empty())
+    else {
         return;
     };
     let words: Vec<Word> = exec
         .value
         .split_whitespace()
-        .map(|w| Word { text: w.to_string(), line: exec.line })
+        .map(|w| Word {
+            text: w.to_string(),
+            line: exec.line,
+        })
         .collect();
     let mut env = Vec::new();
     for s in settings.iter().filter(|s| s.key == "Environment") {
@@ -117,7 +160,10 @@ pub fn check(src: &str, out: &mut Out) {
         .iter()
         .find_map(|k| last(k).filter(|s| s.value != "infinity" && !s.value.is_empty()));
     let limit = limit_setting.and_then(|s| {
-        quantity::systemd(&s.value).map(|b| Limit { bytes: b, shown: format!("{}={}", s.key, s.value) })
+        quantity::systemd(&s.value).map(|b| Limit {
+            bytes: b,
+            shown: format!("{}={}", s.key, s.value),
+        })
     });
     // The program, past wrappers (env, sh -c, nice...).
     let is_app = words.iter().take(6).any(|w| app_runtime(&w.text));
@@ -144,13 +190,15 @@ pub fn check(src: &str, out: &mut Out) {
         None => out.hit(
             Rule::NoRestartPolicy,
             exec.line,
-            "this application service has no Restart=: after an OOM kill or a crash it stays down".into(),
+            "this application service has no Restart=: after an OOM kill or a crash it stays down"
+                .into(),
             "add `Restart=on-failure` (or `always`) with `RestartSec=2`".into(),
         ),
         Some(r) if r.value == "no" => out.hit(
             Rule::NoRestartPolicy,
             r.line,
-            "this application service has Restart=no: after an OOM kill or a crash it stays down".into(),
+            "this application service has Restart=no: after an OOM kill or a crash it stays down"
+                .into(),
             "use `Restart=on-failure` (or `always`) with `RestartSec=2`".into(),
         ),
         Some(_) => {}

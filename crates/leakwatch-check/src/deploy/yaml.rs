@@ -256,7 +256,9 @@ mod tests {
 
     #[test]
     fn alias_bomb_is_linear() {
-        let mut src = String::from("a0: &a0 [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+        let mut src = String::from(
+            "a0: &a0 [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+        );
         for i in 1..40 {
             let prev = i - 1;
             src.push_str(&format!(
