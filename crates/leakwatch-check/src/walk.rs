@@ -89,17 +89,18 @@ pub fn collect(paths: &[PathBuf], exclude: &[String]) -> (Vec<FileToCheck>, Vec<
     (files, skipped)
 }
 
-/// The kind of a file whose name says nothing, from its first 4 KiB (a
+/// The kind of a file whose name says nothing, from its first 32 KiB (a
 /// systemd unit in `ops/api`, a PHP-FPM pool in `www.conf`).
 fn sniff(path: &Path) -> Option<FileKind> {
     use std::io::Read;
     if !DeployKind::worth_sniffing(path) {
         return None;
     }
-    let mut head = Vec::with_capacity(4096);
+    // 32 KiB: Debian's www.conf has 4 KiB of comments before `pm =`.
+    let mut head = Vec::with_capacity(32 * 1024);
     std::fs::File::open(path)
         .ok()?
-        .take(4096)
+        .take(32 * 1024)
         .read_to_end(&mut head)
         .ok()?;
     if head.contains(&0) {

@@ -210,13 +210,21 @@ fn registration_or_per_class<'a>(cx: &Ctx<'a>, site: Node<'a>) -> bool {
             (String::new(), last.map(|l| cx.text(l)).unwrap_or(""))
         }
         _ => (
-            Ctx::field(site, "left").map(|l| cx.text(l).to_string()).unwrap_or_default(),
+            Ctx::field(site, "left")
+                .map(|l| cx.text(l).to_string())
+                .unwrap_or_default(),
             Ctx::field(site, "right").map(|r| cx.text(r)).unwrap_or(""),
         ),
     };
-    let per_class = ["::class", "get_class(", "get_called_class(", "[$class]", "[$className]"]
-        .iter()
-        .any(|k| target.contains(k));
+    let per_class = [
+        "::class",
+        "get_class(",
+        "get_called_class(",
+        "[$class]",
+        "[$className]",
+    ]
+    .iter()
+    .any(|k| target.contains(k));
     // A callable parameter stored as it is: a callback registered once by
     // its caller (a scalar parameter appended per call still grows).
     let stored_param = value.starts_with('$')
@@ -235,9 +243,12 @@ fn registration_or_per_class<'a>(cx: &Ctx<'a>, site: Node<'a>) -> bool {
                         });
                         let lower = decl.to_ascii_lowercase();
                         declares
-                            && ["callable", "closure", "callback", "listener", "handler", "hook", "resolver"]
-                                .iter()
-                                .any(|k| lower.contains(k))
+                            && [
+                                "callable", "closure", "callback", "listener", "handler", "hook",
+                                "resolver",
+                            ]
+                            .iter()
+                            .any(|k| lower.contains(k))
                     })
             });
     per_class || stored_param

@@ -724,7 +724,8 @@ fn stores_parameter<'a>(cx: &Ctx<'a>, site: Node<'a>) -> bool {
         .collect();
     let stored = match site.kind() {
         "binary" | "assignment" | "operator_assignment" => Ctx::field(site, "right"),
-        "call" => Ctx::field(site, "arguments").and_then(|a| a.named_child(a.named_child_count().saturating_sub(1))),
+        "call" => Ctx::field(site, "arguments")
+            .and_then(|a| a.named_child(a.named_child_count().saturating_sub(1))),
         _ => None,
     };
     stored.is_some_and(|v| {
