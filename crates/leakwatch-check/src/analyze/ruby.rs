@@ -247,13 +247,13 @@ fn classify<'a>(cx: &Ctx<'a>, u: Node<'a>, uses: &mut Uses<'a>) {
                 uses.lookups += 1;
             }
         }
-        "binary" if Ctx::field(p, "left").is_some_and(|l| l.id() == u.id()) => {
-            if cx.text(p)[cx.text(u).len()..]
-                .trim_start()
-                .starts_with("<<")
-            {
-                add(uses, p);
-            }
+        "binary"
+            if Ctx::field(p, "left").is_some_and(|l| l.id() == u.id())
+                && cx.text(p)[cx.text(u).len()..]
+                    .trim_start()
+                    .starts_with("<<") =>
+        {
+            add(uses, p);
         }
         "element_reference" if Ctx::field(p, "object").is_some_and(|o| o.id() == u.id()) => {
             let g = cx.up(p);

@@ -103,7 +103,7 @@ pub fn systemd(s: &str) -> Option<u64> {
 }
 
 fn bytes(v: f64) -> Option<u64> {
-    (v.is_finite() && v >= 0.0 && v < 1.8e19).then_some(v.round() as u64)
+    (0.0..1.8e19).contains(&v).then_some(v.round() as u64)
 }
 
 /// A size for people: `1.5 GiB`, `768 MiB`.
