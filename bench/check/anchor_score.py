@@ -37,10 +37,23 @@ MAPPING = {
         "SA1015": ["uncleared-timer"],        # time.Tick leaks outside main
         "SA9001": ["unclosed-resource"],      # defer in range loop
     },
+    # RuboCop has no leak cop; the nearest are the cops against process-wide
+    # mutable state (class variables, globals), counted generously for the
+    # rules about long-lived collections.
+    "rubocop": {
+        "Style/ClassVars": ["global-accumulator", "unbounded-cache"],
+        "Style/GlobalVars": ["global-accumulator", "unbounded-cache"],
+    },
+    # PHPMD likewise: its Superglobals rule ($GLOBALS and friends) is the one
+    # closest to a leak claim.
+    "phpmd": {
+        "Superglobals": ["global-accumulator", "unbounded-cache"],
+    },
 }
 LANGS = {
     "ruff": (".py",), "pylint": (".py",), "eslint": (".js", ".ts", ".tsx"),
-    "go vet": (".go",), "staticcheck": (".go",), "leakwatch": (".py", ".js", ".ts", ".tsx", ".go", ".java"),
+    "go vet": (".go",), "staticcheck": (".go",), "rubocop": (".rb",), "phpmd": (".php",),
+    "leakwatch": (".py", ".js", ".ts", ".tsx", ".go", ".java", ".rb", ".php"),
 }
 
 labels = {}  # (realpath, line) -> set(rules)
@@ -89,6 +102,21 @@ def flags_from_outputs():
                 out["eslint"].append((path, m.get("line", 0), rule))
     except (ValueError, OSError):
         pass
+    try:
+        # EnabledByDefault also turns on RuboCop's own InternalAffairs cops,
+        # which print a warning before the JSON on stdout.
+        text = open(os.path.join(OUT, "rubocop.json")).read()
+        for fr in json.loads(text[text.find('{"metadata"'):])["files"]:
+            for m in fr["offenses"]:
+                out["rubocop"].append((os.path.realpath(fr["path"]), m["location"]["start_line"], m["cop_name"]))
+    except (ValueError, OSError, KeyError):
+        pass
+    try:
+        for fr in json.load(open(os.path.join(OUT, "phpmd.json")))["files"]:
+            for m in fr["violations"]:
+                out["phpmd"].append((os.path.realpath(fr["file"]), m["beginLine"], m["rule"]))
+    except (ValueError, OSError, KeyError):
+        pass
     gomap = {}
     broken = set()
     for line in open(os.path.join(OUT, "go-map.txt")):
@@ -123,7 +151,7 @@ print(f"labelled leaky cases: {n_cases} in {len(files)} files")
 print(f"{'tool':<12} {'caught':>7} {'cases in its languages':>23} {'recall there':>13} {'FP':>4}  leak-related codes that fired")
 rows = {}
 caught_by = {}
-for tool in ["leakwatch", "ruff", "pylint", "eslint", "go vet", "staticcheck"]:
+for tool in ["leakwatch", "ruff", "pylint", "eslint", "go vet", "staticcheck", "rubocop", "phpmd"]:
     own = {k: v for k, v in labels.items() if k[0].endswith(LANGS[tool])}
     own_n = sum(len(v) for v in own.values())
     caught, fp, fired = set(), 0, defaultdict(int)
@@ -151,5 +179,14 @@ for path, line, rule in sorted(missed):
 if go_broken:
     print(f"note: {go_broken} of {go_total} Go corpus files do not type-check on their own "
           f"(snippets call undefined helpers); go vet/staticcheck report nothing for those.")
+try:
+    php_lint = open(os.path.join(OUT, "php-lint.txt")).read()
+    print(f"php -l: {php_lint.count('No syntax errors')} PHP corpus files parse, "
+          f"{php_lint.count('Parse error')} do not")
+except OSError:
+    pass
+for tool in ("rubocop", "phpmd"):
+    if not flags.get(tool):
+        print(f"note: {tool} produced no output (not installed?)")
 if not flags.get("eslint"):
     print("note: eslint produced no output; see out/eslint.stderr")

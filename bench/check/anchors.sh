@@ -2,7 +2,9 @@
 # Side by side on the labelled corpus (crates/leakwatch-check/tests/corpus):
 # leakwatch check vs ruff (--select ALL), pylint, eslint 9 (recommended +
 # react-hooks, + eslint-plugin-listeners and eslint-plugin-clean-timer),
-# go vet and staticcheck. Benchmark only: installs its anchors under
+# go vet, staticcheck, RuboCop (Debian rubocop, every cop enabled) and PHPMD
+# (Debian phpmd, every rule set; Debian has neither phpstan nor psalm) with
+# `php -l` checking that every PHP corpus file parses. Benchmark only: installs its anchors under
 # $WORK (default /tmp/lw-anchors), never in CI.
 #
 # An anchor "catches" a labelled leaky line only when it flags that exact line
@@ -31,6 +33,8 @@ command -v go >/dev/null || apt-get -o DPkg::Lock::Timeout=600 install -y -qq go
 command -v staticcheck >/dev/null || command -v go-staticcheck >/dev/null \
   || apt-get -o DPkg::Lock::Timeout=600 install -y -qq go-staticcheck >/dev/null || true
 STATICCHECK=$(command -v staticcheck || command -v go-staticcheck || true)
+command -v rubocop >/dev/null || apt-get -o DPkg::Lock::Timeout=600 install -y -qq rubocop >/dev/null || true
+command -v phpmd >/dev/null || apt-get -o DPkg::Lock::Timeout=600 install -y -qq phpmd php-cli >/dev/null || true
 
 # --- leakwatch ---
 (cd "$ROOT" && cargo build -q --release -p leakwatch)
@@ -85,5 +89,21 @@ for f in $(find "$CORPUS" -name '*.go' | sort); do
     (cd "$GOWORK" && "$STATICCHECK" -f json "./$pkg" >> "$OUT/staticcheck.json" 2>/dev/null)
   fi
 done
+
+# --- Ruby: RuboCop with every cop enabled (this RuboCop has no --enable-all) ---
+RB=$(find "$CORPUS" -name '*.rb' | sort)
+if command -v rubocop >/dev/null; then
+  printf 'AllCops:\n  EnabledByDefault: true\n  NewCops: enable\n  SuggestExtensions: false\n' > "$WORK/rubocop.yml"
+  rubocop --config "$WORK/rubocop.yml" --format json $RB > "$OUT/rubocop.json" 2>"$OUT/rubocop.stderr"
+fi
+
+# --- PHP: php -l (syntax) and PHPMD with every rule set ---
+PHP=$(find "$CORPUS" -name '*.php' | sort)
+: > "$OUT/php-lint.txt"
+for f in $PHP; do php -l "$f" >> "$OUT/php-lint.txt" 2>&1; done
+if command -v phpmd >/dev/null; then
+  phpmd "$(echo $PHP | tr ' ' ',')" json cleancode,codesize,controversial,design,naming,unusedcode \
+    > "$OUT/phpmd.json" 2>/dev/null
+fi
 
 python3 "$HERE/anchor_score.py" "$CORPUS" "$OUT" "$WORK/node/corpus"

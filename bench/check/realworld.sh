@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Runs `leakwatch check` on real code nobody here wrote, fetched from the
 # registries: Django, Flask, requests, celery (PyPI), express, react-bootstrap,
-# socket.io, ws, mongoose (npm), and
-# Go modules from Debian's golang-*-dev packages. Reports findings per kLOC,
+# socket.io, ws, mongoose (npm),
+# Go modules from Debian's golang-*-dev packages, Ruby gems (ruby-rack,
+# ruby-sinatra, ruby-activesupport, ruby-sidekiq) and PHP components
+# (php-guzzlehttp-guzzle and -psr7, php-symfony-http-foundation,
+# php-symfony-console, php-symfony-messenger, php-laravel-framework) from
+# Debian's packages. Reports findings per kLOC,
 # skipped/partly parsed files and crashes, and writes every finding to
 # $WORK/findings-<name>.txt for review by hand.
 #
@@ -37,6 +41,16 @@ fetch_deb_go() { # debian package, import path
   ln -sfn "$src" "$WORK/$(basename "$2")"
 }
 
+fetch_deb_dir() { # name, debian packages (space separated), glob of the installed directory
+  local missing=()
+  for p in $2; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${missing[@]}" >/dev/null
+  fi
+  # shellcheck disable=SC2086
+  ln -sfn $3 "$WORK/$1"
+}
+
 fetch_pypi Django 4.2.16
 fetch_pypi Flask 3.0.3
 fetch_pypi requests 2.32.3
@@ -49,9 +63,20 @@ fetch_npm mongoose 8.8.1
 fetch_deb_go golang-github-gin-gonic-gin-dev github.com/gin-gonic/gin
 fetch_deb_go golang-github-prometheus-client-golang-dev github.com/prometheus/client_golang
 fetch_deb_go golang-github-hashicorp-raft-dev github.com/hashicorp/raft
+fetch_deb_dir rack ruby-rack "/usr/share/rubygems-integration/all/gems/rack-2*"
+fetch_deb_dir sinatra ruby-sinatra "/usr/share/rubygems-integration/all/gems/sinatra-3*"
+fetch_deb_dir guzzle "php-guzzlehttp-guzzle php-guzzlehttp-psr7" /usr/share/php/GuzzleHttp
+fetch_deb_dir symfony-http-foundation php-symfony-http-foundation /usr/share/php/Symfony/Component/HttpFoundation
+fetch_deb_dir symfony-console php-symfony-console /usr/share/php/Symfony/Component/Console
+fetch_deb_dir activesupport ruby-activesupport "/usr/share/rubygems-integration/all/gems/activesupport-6*"
+fetch_deb_dir sidekiq ruby-sidekiq "/usr/share/rubygems-integration/all/gems/sidekiq-6*"
+fetch_deb_dir symfony-messenger php-symfony-messenger /usr/share/php/Symfony/Component/Messenger
+fetch_deb_dir laravel php-laravel-framework /usr/share/php/Illuminate
 
 printf '%-18s %8s %9s %9s %9s %8s %7s %6s\n' tree files lines findings per_kLOC skipped partial exit
-for name in Django Flask requests celery express react-bootstrap socket.io ws mongoose gin client_golang raft; do
+for name in Django Flask requests celery express react-bootstrap socket.io ws mongoose gin client_golang raft \
+    rack sinatra guzzle symfony-http-foundation symfony-console activesupport sidekiq \
+    symfony-messenger laravel; do
   dir="$WORK/$name"
   set +e
   "$LW" check "$dir/" --format json -o "$WORK/$name.json" 2>"$WORK/$name.stderr"

@@ -35,18 +35,23 @@ pub enum Lang {
 pub enum FileKind {
     /// Source code in a tree-sitter language.
     Source(Lang),
+    /// A deployment or runtime-configuration file.
+    Deploy(crate::deploy::DeployKind),
 }
 
 impl FileKind {
     /// The kind of a file from its name; `None` for files `check` does not
     /// read. Names that are not UTF-8 are recognised by their extension.
     pub fn from_path(path: &Path) -> Option<FileKind> {
-        Lang::from_path(path).map(FileKind::Source)
+        crate::deploy::DeployKind::from_name(path)
+            .map(FileKind::Deploy)
+            .or_else(|| Lang::from_path(path).map(FileKind::Source))
     }
 
     pub fn name(self) -> &'static str {
         match self {
             FileKind::Source(l) => l.name(),
+            FileKind::Deploy(d) => d.name(),
         }
     }
 }

@@ -15,6 +15,7 @@ use serde::Serialize;
 pub mod analyze;
 pub mod baseline;
 pub mod config;
+pub mod deploy;
 pub mod lang;
 pub mod output;
 pub mod rules;
@@ -92,6 +93,11 @@ pub enum SkipReason {
     TooDeep { depth: usize, limit: usize },
     /// Parsing and analysis did not finish within the per-file time limit.
     TimeLimit { seconds: u64 },
+    /// A deployment file that could not be read (invalid YAML, an alias to
+    /// nothing, nesting or node counts over the limits).
+    Invalid { error: String },
+    /// A template (`{{ ... }}`), not rendered YAML.
+    Template,
 }
 
 impl SkipReason {
@@ -108,6 +114,8 @@ impl SkipReason {
             SkipReason::Unsupported => "not a supported language",
             SkipReason::TooDeep { .. } => "nested too deep",
             SkipReason::TimeLimit { .. } => "over the time limit",
+            SkipReason::Invalid { .. } => "invalid",
+            SkipReason::Template => "template",
         }
     }
 
@@ -140,6 +148,12 @@ impl SkipReason {
             SkipReason::TimeLimit { seconds } => {
                 format!("not finished in {seconds} s; raise `max-file-seconds` in [check], or add it to `exclude`")
             }
+            SkipReason::Invalid { error } => {
+                format!("{error}; fix the file, or add it to `exclude`")
+            }
+            SkipReason::Template => {
+                "a template, not rendered YAML: check the rendered output (`helm template`, `kustomize build`)".into()
+            }
         }
     }
 }
@@ -164,7 +178,10 @@ impl Skipped {
             return true;
         }
         match &self.reason {
-            SkipReason::TooLarge { .. } | SkipReason::Binary | SkipReason::Unsupported => false,
+            SkipReason::TooLarge { .. }
+            | SkipReason::Binary
+            | SkipReason::Unsupported
+            | SkipReason::Template => false,
             SkipReason::WalkError { error } => error.contains("ermission denied"),
             _ => true,
         }
@@ -401,6 +418,7 @@ pub fn check_paths(paths: &[PathBuf], opts: &CheckOptions) -> Result<CheckReport
                 report.findings.extend(result.findings);
             }
             walk::FileOutcome::Skipped(s) => skipped.push(s),
+            walk::FileOutcome::Ignored => {}
             walk::FileOutcome::Failed(e) => return Err(e),
         }
     }

@@ -1,4 +1,5 @@
-//! The ten rules: stable ids, one-line summaries, languages and `--explain` docs.
+//! The rules: ten on code, five on deployment files; stable ids, one-line
+//! summaries, what each reads and `--explain` docs.
 
 use serde::Serialize;
 
@@ -19,6 +20,11 @@ pub enum Rule {
     UnclosedResource,
     UnclearedTimer,
     AccidentalGlobal,
+    MemoryLimitMissing,
+    HeapCapMismatch,
+    WorkersNotRecycled,
+    NoRestartPolicy,
+    NoLivenessProbe,
 }
 
 impl From<Rule> for &'static str {
@@ -40,7 +46,49 @@ impl Rule {
         Rule::UnclosedResource,
         Rule::UnclearedTimer,
         Rule::AccidentalGlobal,
+        Rule::MemoryLimitMissing,
+        Rule::HeapCapMismatch,
+        Rule::WorkersNotRecycled,
+        Rule::NoRestartPolicy,
+        Rule::NoLivenessProbe,
     ];
+
+    /// Whether the rule reads deployment files rather than code.
+    pub fn is_deployment(self) -> bool {
+        matches!(
+            self,
+            Rule::MemoryLimitMissing
+                | Rule::HeapCapMismatch
+                | Rule::WorkersNotRecycled
+                | Rule::NoRestartPolicy
+                | Rule::NoLivenessProbe
+        )
+    }
+
+    /// The deployment file kinds a deployment rule reads (empty for code
+    /// rules: see [`Rule::languages`]).
+    pub fn file_kinds(self) -> &'static [&'static str] {
+        match self {
+            Rule::MemoryLimitMissing => &["kubernetes", "compose", "systemd"],
+            Rule::HeapCapMismatch => &["kubernetes", "compose", "dockerfile", "systemd"],
+            Rule::WorkersNotRecycled => &[
+                "kubernetes",
+                "compose",
+                "dockerfile",
+                "systemd",
+                "procfile",
+                "gunicorn",
+                "uwsgi",
+                "php-fpm",
+                "pm2",
+                "puma",
+                "unicorn",
+            ],
+            Rule::NoRestartPolicy => &["kubernetes", "compose", "systemd"],
+            Rule::NoLivenessProbe => &["kubernetes", "compose"],
+            _ => &[],
+        }
+    }
 
     /// The stable, readable id (`unbounded-cache`).
     pub fn id(self) -> &'static str {
@@ -55,6 +103,11 @@ impl Rule {
             Rule::UnclosedResource => "unclosed-resource",
             Rule::UnclearedTimer => "uncleared-timer",
             Rule::AccidentalGlobal => "accidental-global",
+            Rule::MemoryLimitMissing => "memory-limit-missing",
+            Rule::HeapCapMismatch => "heap-cap-mismatch",
+            Rule::WorkersNotRecycled => "workers-not-recycled",
+            Rule::NoRestartPolicy => "no-restart-policy",
+            Rule::NoLivenessProbe => "no-liveness-probe",
         }
     }
 
@@ -78,6 +131,11 @@ impl Rule {
             Rule::UnclosedResource => "file or socket not closed on every path",
             Rule::UnclearedTimer => "timer or ticker never cleared or stopped",
             Rule::AccidentalGlobal => "assignment creates an accidental global variable",
+            Rule::MemoryLimitMissing => "container, service or unit with no memory limit",
+            Rule::HeapCapMismatch => "runtime heap cap missing or not inside the memory limit",
+            Rule::WorkersNotRecycled => "long-lived workers never recycled",
+            Rule::NoRestartPolicy => "daemon with no restart policy",
+            Rule::NoLivenessProbe => "long-running container with no liveness probe",
         }
     }
 
@@ -94,6 +152,11 @@ impl Rule {
             | Rule::UnclosedResource => &[Python, JavaScript, TypeScript, Tsx, Go, Java, Ruby, Php],
             Rule::UnclearedTimer => &[JavaScript, TypeScript, Tsx, Go, Java, Ruby, Php],
             Rule::AccidentalGlobal => &[JavaScript],
+            Rule::MemoryLimitMissing
+            | Rule::HeapCapMismatch
+            | Rule::WorkersNotRecycled
+            | Rule::NoRestartPolicy
+            | Rule::NoLivenessProbe => &[],
         }
     }
 
@@ -110,6 +173,11 @@ impl Rule {
             Rule::UnclosedResource => EXPLAIN_RESOURCE,
             Rule::UnclearedTimer => EXPLAIN_TIMER,
             Rule::AccidentalGlobal => EXPLAIN_GLOBAL,
+            Rule::MemoryLimitMissing => EXPLAIN_LIMIT,
+            Rule::HeapCapMismatch => EXPLAIN_HEAP,
+            Rule::WorkersNotRecycled => EXPLAIN_RECYCLE,
+            Rule::NoRestartPolicy => EXPLAIN_RESTART,
+            Rule::NoLivenessProbe => EXPLAIN_PROBE,
         }
     }
 }
@@ -139,12 +207,18 @@ Leaky:
     const cache = new Map();
     function get(k) { if (!cache.has(k)) cache.set(k, load(k)); return cache.get(k); }
 
+    def lookup(ip) = (@cache ||= {})[ip] ||= resolve(ip)      # Ruby, module/singleton
+    private static array $rates = [];                           # PHP worker
+    public function rate(string $c) { return self::$rates[$c] ??= $this->fetch($c); }
+
 Accepted fixes:
     @functools.lru_cache(maxsize=1024)           # bounded
     if len(_cache) > 10_000: _cache.clear()      # size check
     cache.delete(oldestKey) / an LRU library / a TTL cache
     Go: delete(cache, k) or len(cache) checks; Java: LinkedHashMap with
     removeEldestEntry, Caffeine/Guava with maximumSize.
+    Ruby: a size check (`@cache.clear if @cache.size > 10_000`), LruRedux, ActiveSupport::Cache with a size
+    PHP: unset old keys / reset when count() passes a limit, or a PSR-6 cache with a TTL
 
 Suppress: # leakwatch: ignore[unbounded-cache]
 "#;
@@ -166,11 +240,16 @@ Leaky:
     useEffect(() => { window.addEventListener('resize', onResize); }, []);
     def handler(request): logger.addHandler(logging.FileHandler(path))
 
+    def index = ActiveSupport::Notifications.subscribe("sql.active_record") { |*a| log(a) }  # Ruby
+    public function handle(Job $job) { $this->events->listen('mail.sent', fn ($e) => $job->ack()); }  # PHP
+
 Accepted fixes:
     emitter.once(...) / { once: true }
     useEffect(() => { window.addEventListener('resize', f);
                       return () => window.removeEventListener('resize', f); }, []);
     register once at startup, or remove it when done.
+    Ruby: subscribe once in an initializer, or `ActiveSupport::Notifications.subscribed(cb, name) { ... }`
+    PHP: register in a service provider / subscriber; `removeListener` when the job ends
 
 Suppress: // leakwatch: ignore[listener-leak]
 "#;
@@ -191,10 +270,14 @@ Leaky:
 
     var seen = []; func handle(id string) { seen = append(seen, id) }
 
+    @@clicks = []; def track = @@clicks << params[:target]      # Ruby
+    array_push($GLOBALS['requests'], $req['path']);              # PHP worker
+
 Accepted fixes:
     EVENTS = collections.deque(maxlen=1000)
     if len(EVENTS) > 1000: del EVENTS[:500]
     drain it: batch = EVENTS[:]; EVENTS.clear()
+    Ruby: `@@last.shift if @@last.size > 100`; PHP: `array_shift` past a bound, or reset per job
 
 Suppress: # leakwatch: ignore[global-accumulator]
 "#;
@@ -217,9 +300,14 @@ Leaky:
         theThing = { longStr: new Array(1e6).join('*'), someMethod() {} };
     }
 
+    rows = CSV.read(path); define_method(:row_count) { rows.size }   # Ruby: pins every row
+    $this->events->on('done', function () use (&$rows) { ... });       # PHP: pins the array
+
 Accepted fixes:
     function track(req) { const url = req.url; setInterval(() => report(url), 1000); }
     null the captured variable (originalThing = null) at the end of replace().
+    Ruby: `count = rows.size; define_method(:row_count) { count }`
+    PHP: `$n = count($rows); ... function () use ($n) { ... }`
 
 Suppress: // leakwatch: ignore[closure-capture]
 "#;
@@ -241,10 +329,15 @@ Leaky:
     for order in Order.objects.all(): ...
     cur.execute("SELECT * FROM events"); rows = cur.fetchall()
 
+    Invoice.all.each { |i| i.recalculate! }                      # Ruby
+    $users = User::all();  $pdo->query('SELECT * FROM orders')->fetchAll();   # PHP
+
 Accepted fixes:
     for order in Order.objects.all().iterator(chunk_size=2000): ...
     cur.execute("SELECT * FROM events LIMIT 1000"), or iterate the cursor
     Model.findAll({ limit: 100 }), query.setMaxResults(100), db.Limit(100).Find(&xs)
+    Ruby: `Invoice.find_each(batch_size: 500) { ... }`
+    PHP: `User::chunk(500, fn ($users) => ...)`, `foreach (User::lazy() as $u)`, LIMIT
 
 Suppress: # leakwatch: ignore[unbounded-results]
 "#;
@@ -265,11 +358,15 @@ Leaky:
     function start() { setInterval(tick, 1000); }
     ExecutorService ex = Executors.newFixedThreadPool(4);  // never shutdown()
 
+    def start = Thread.new { loop { work(queue.pop) } }           # Ruby, per call
+    go(function () { while (true) { Co::sleep(5); ping(); } });   # PHP Swoole, per request
+
 Accepted fixes:
     go func() { for { select { case <-ctx.Done(): return; case j := <-jobs: process(j) } } }()
     while not stop.is_set(): ...
     const id = setInterval(tick, 1000); ... clearInterval(id);
     try { ... } finally { ex.shutdown(); }
+    Ruby: `Thread.new { until @stopped; ...; end }` and stop it; PHP: loop on a channel or flag closed with the request
 
 Suppress: // leakwatch: ignore[unstoppable-task]
 "#;
@@ -288,11 +385,16 @@ Leaky:
     const client = await pool.connect();                        // no client.release()
     Connection c = ds.getConnection();                          // not in try-with-resources
 
+    conn = PG.connect(dbname: "shop")                            # Ruby: never conn.close
+    $ch = curl_init($url); curl_exec($ch);                       # PHP worker: no curl_close
+
 Accepted fixes:
     with contextlib.closing(psycopg2.connect(dsn)) as conn: ...
     defer rows.Close(); defer resp.Body.Close()
     try { ... } finally { client.release(); }
     try (Connection c = ds.getConnection()) { ... }
+    Ruby: `PG.connect(...)` in begin/ensure with `conn.close`, or a pool's `with`
+    PHP: `curl_close($ch)` in `finally`
 
 Suppress: // leakwatch: ignore[unreleased-connection]
 "#;
@@ -311,11 +413,16 @@ Leaky:
     const fd = fs.openSync(p, 'r');    // no fs.closeSync(fd)
     BufferedReader r = new BufferedReader(new FileReader(p));
 
+    f = File.open(path); f.read                                  # Ruby, no block
+    $fh = fopen($job->path, 'r');                                # PHP worker, no fclose
+
 Accepted fixes:
     with open(path) as f: data = f.read()
     defer f.Close() right after the error check (outside loops: use a helper func)
     try { ... } finally { fs.closeSync(fd); }
     try (BufferedReader r = Files.newBufferedReader(p)) { ... }
+    Ruby: `File.open(path) { |f| f.read }`, `File.read(path)`
+    PHP: `try { ... } finally { fclose($fh); }`
 
 Suppress: # leakwatch: ignore[unclosed-resource]
 "#;
@@ -334,10 +441,14 @@ Leaky:
     for range time.Tick(time.Second) { ... }     // in a handler
     t := time.NewTicker(d)                       // no t.Stop()
 
+    $this->pings[$fd] = Swoole\Timer::tick(30000, fn () => $this->ping($fd));  # PHP: never cleared
+    @timer = Concurrent::TimerTask.execute { poll }               # Ruby: never shutdown
+
 Accepted fixes:
     useEffect(() => { const id = setInterval(f, 1000); return () => clearInterval(id); }, []);
     t := time.NewTicker(d); defer t.Stop()
     timer.cancel() / scheduler.shutdown() in finally or close()
+    PHP: `Timer::clear($id)` / `$loop->cancelTimer($t)` on close; Ruby: `@timer.shutdown`
 
 Suppress: // leakwatch: ignore[uncleared-timer]
 "#;
@@ -360,4 +471,153 @@ Accepted fixes:
 
 Configure known globals: [check.rules.accidental-global] globals = ["jQuery"]
 Suppress: // leakwatch: ignore[accidental-global]
+"#;
+
+const EXPLAIN_LIMIT: &str = r#"memory-limit-missing: container, service or unit with no memory limit
+
+Without a memory limit a leak is not contained: it grows until the node or
+host runs short, and the kernel's OOM killer picks a victim, possibly another
+service. With a limit, only the leaking container or unit is killed and
+restarted. Checked on Kubernetes workloads (Deployments, StatefulSets,
+DaemonSets, Jobs, CronJobs, Pods; sidecars included, a LimitRange default in
+the same file counts), docker-compose services and systemd application
+services (a language runtime or application server in ExecStart; system
+daemons are not asked). Init containers and one-shot compose tasks are not
+flagged.
+
+Leaky:
+    containers:
+      - name: api
+        image: registry.example.com/api:1.4
+        resources:
+          requests: {cpu: 500m}
+
+    services:
+      web:
+        image: app:1.0
+        restart: unless-stopped
+
+    [Service]
+    ExecStart=/usr/bin/java -jar /opt/app.jar
+
+Accepted fixes:
+    resources: {limits: {memory: 1Gi}, requests: {memory: 768Mi}}
+    mem_limit: 1g   (or deploy.resources.limits.memory: 1g)
+    MemoryMax=1G and MemoryHigh=900M in [Service]
+
+Suppress: # leakwatch: ignore[memory-limit-missing]
+"#;
+
+const EXPLAIN_HEAP: &str = r#"heap-cap-mismatch: runtime heap cap missing or not inside the memory limit
+
+A garbage-collected runtime only collects hard near its own heap cap. When
+the cap is at or above the container's memory limit, the kernel kills the
+process first: an OOM kill with no OutOfMemoryError, no heap dump, no stack
+trace. Read from the command, args and environment (JAVA_TOOL_OPTIONS,
+JDK_JAVA_OPTIONS, JAVA_OPTS, _JAVA_OPTIONS, NODE_OPTIONS, GOMEMLIMIT) of
+Kubernetes containers, compose services, Dockerfiles (ENV, ENTRYPOINT, CMD)
+and systemd units, with real unit arithmetic (Mi, Gi, M, G, k, m, MiB...).
+
+Flagged: JVM -Xmx (or -XX:MaxHeapSize) at or above the limit;
+-XX:MaxRAMPercentage >= 100; a JDK 8 image older than 8u191 (not
+container-aware) with no heap flag; Node --max-old-space-size (MiB) at or
+above the limit; GOMEMLIMIT at or above the limit. A missing GOMEMLIMIT is
+not a finding.
+
+Leaky:
+    args: ["-Xmx3g", "-jar", "app.jar"]          # limits.memory: 2Gi
+    env: [{name: NODE_OPTIONS, value: "--max-old-space-size=4096"}]   # limit 2Gi
+    FROM openjdk:8u181-jre                       # and no -Xmx
+    ENV JAVA_TOOL_OPTIONS="-XX:MaxRAMPercentage=100"
+
+Accepted fixes:
+    -XX:MaxRAMPercentage=75 (follows the limit), or -Xmx1536m under a 2Gi limit
+    --max-old-space-size=1536 under a 2Gi limit; GOMEMLIMIT=1800MiB under 2Gi
+    FROM eclipse-temurin:8u402-b06-jre (or 17) with -XX:MaxRAMPercentage=75
+
+Suppress: # leakwatch: ignore[heap-cap-mismatch]
+"#;
+
+const EXPLAIN_RECYCLE: &str = r#"workers-not-recycled: long-lived workers never recycled
+
+Pre-forking servers can replace a worker after N requests or when it grows
+past a size: a slow leak (in the application, a C extension, a library) then
+costs nothing. Without it every worker grows until the OOM killer ends it,
+dropping in-flight requests.
+
+Flagged: gunicorn without max_requests (command line, GUNICORN_CMD_ARGS,
+gunicorn.conf.py; not judged when -c names a config elsewhere); uWSGI without
+max-requests / reload-on-rss / max-worker-lifetime; a Celery worker without
+--max-tasks-per-child / --max-memory-per-child; a PHP-FPM pool without
+pm.max_requests (or 0); PM2 apps without max_memory_restart; clustered Puma
+without puma_worker_killer; Unicorn without unicorn-worker-killer.
+
+Leaky:
+    command: ["gunicorn", "-w", "4", "app:app"]
+    [uwsgi]
+    module = app:app
+    pm = dynamic           ; no pm.max_requests
+
+Accepted fixes:
+    gunicorn --max-requests 1000 --max-requests-jitter 100 app:app
+    GUNICORN_CMD_ARGS="--max-requests 1000"
+    max-requests = 1000 / reload-on-rss = 512 in [uwsgi]
+    celery -A proj worker --max-tasks-per-child 100
+    pm.max_requests = 500;  max_memory_restart: "400M"
+
+Suppress: # leakwatch: ignore[workers-not-recycled]
+"#;
+
+const EXPLAIN_RESTART: &str = r#"no-restart-policy: daemon with no restart policy
+
+Crash-only operation: a leaking service is OOM-killed and comes back. That
+needs a restart policy. Flagged: long-running compose services with no
+`restart` (or `restart: "no"` on a server), systemd application services
+with no Restart= (or Restart=no), a bare Pod that serves with
+restartPolicy: Never. One-shot tasks (Jobs, CronJobs, migrations, seeds,
+Type=oneshot units) are fine without one.
+
+Leaky:
+    services:
+      api:
+        image: api:1.2
+        ports: ["8080:8080"]
+    [Service]
+    ExecStart=/usr/bin/node /srv/app/server.js
+
+Accepted fixes:
+    restart: unless-stopped
+    Restart=on-failure and RestartSec=2
+
+Suppress: # leakwatch: ignore[no-restart-policy]
+"#;
+
+const EXPLAIN_PROBE: &str = r#"no-liveness-probe: long-running container with no liveness probe
+
+Without a liveness probe (Kubernetes) or healthcheck (compose) nothing
+restarts a leaking service gracefully: it runs until the OOM killer ends it
+and drops its in-flight work. `leakwatch probe` is an exec probe that fails
+only when the container leaks and will reach its memory limit soon (default
+15 minutes): plateaus, GC saw-teeth, warm-up and bursts never fail it, so it
+is safe as a liveness probe (docs/crash-only.md). Jobs, CronJobs, init
+containers and sidecars without ports are not flagged.
+
+Leaky:
+    containers:
+      - name: api
+        image: api:1.4
+        ports: [{containerPort: 8080}]
+
+Accepted fixes:
+    livenessProbe:
+      exec:
+        command: ["/leakwatch/leakwatch", "probe", "--threshold", "15m"]
+      periodSeconds: 10
+      failureThreshold: 3
+    healthcheck:
+      test: ["CMD", "/leakwatch/leakwatch", "probe", "--threshold", "15m"]
+      interval: 10s
+      retries: 3
+
+Suppress: # leakwatch: ignore[no-liveness-probe]
 "#;

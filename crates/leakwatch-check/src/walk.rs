@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use ignore::WalkBuilder;
 
+use crate::deploy::{DeployKind, DeployOutcome};
 use crate::{
     check_source_within, display_path, CheckError, CheckOptions, FileKind, SkipReason, Skipped,
     SourceResult,
@@ -60,7 +61,8 @@ pub fn collect(paths: &[PathBuf], exclude: &[String]) -> (Vec<FileToCheck>, Vec<
                     }
                     continue;
                 }
-                match FileKind::from_path(e.path()) {
+                let kind = FileKind::from_path(e.path()).or_else(|| sniff(e.path()));
+                match kind {
                     Some(_) if e.path().to_str().is_none() => {
                         skipped.push(skip(SkipReason::PathNotUtf8));
                     }
@@ -85,6 +87,27 @@ pub fn collect(paths: &[PathBuf], exclude: &[String]) -> (Vec<FileToCheck>, Vec<
     files.sort();
     files.dedup();
     (files, skipped)
+}
+
+/// The kind of a file whose name says nothing, from its first 32 KiB (a
+/// systemd unit in `ops/api`, a PHP-FPM pool in `www.conf`).
+fn sniff(path: &Path) -> Option<FileKind> {
+    use std::io::Read;
+    if !DeployKind::worth_sniffing(path) {
+        return None;
+    }
+    // 32 KiB: Debian's www.conf has 4 KiB of comments before `pm =`.
+    let mut head = Vec::with_capacity(32 * 1024);
+    std::fs::File::open(path)
+        .ok()?
+        .take(32 * 1024)
+        .read_to_end(&mut head)
+        .ok()?;
+    if head.contains(&0) {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&head);
+    DeployKind::sniff(&text).map(FileKind::Deploy)
 }
 
 fn file_type_name(ft: &std::fs::FileType) -> &'static str {
@@ -132,6 +155,9 @@ pub enum FileOutcome {
         result: SourceResult,
     },
     Skipped(Skipped),
+    /// Not a file `check` reads after all (a YAML file that is not a
+    /// deployment): not counted.
+    Ignored,
     Failed(CheckError),
 }
 
@@ -189,6 +215,19 @@ pub fn check_file(path: &Path, kind: FileKind, explicit: bool, opts: &CheckOptio
             opts.max_depth,
             Some(opts.max_file_time),
         ),
+        FileKind::Deploy(d) => match crate::deploy::check(path, d, &text) {
+            Ok(DeployOutcome::Hits(hits)) => {
+                Ok(crate::finish_hits(&shown, &text, hits, &opts.rules))
+            }
+            Ok(DeployOutcome::NotDeployment) if explicit => return skip(SkipReason::Unsupported),
+            Ok(DeployOutcome::NotDeployment) => return FileOutcome::Ignored,
+            Ok(DeployOutcome::Template) => return skip(SkipReason::Template),
+            Err(e) => {
+                return skip(SkipReason::Invalid {
+                    error: e.to_string(),
+                })
+            }
+        },
     };
     match checked {
         Ok(SourceResult {

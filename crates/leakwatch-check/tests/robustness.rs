@@ -141,3 +141,96 @@ fn long_single_line_is_fine() {
     let line = format!("var a = [{}];", "1,".repeat(200_000));
     check_positions(Lang::JavaScript, &line);
 }
+
+/// Fragments of deployment files: YAML structure, anchors and aliases,
+/// Kubernetes and compose keys, Dockerfile instructions, unit and INI lines.
+const DEPLOY_TOKENS: &[&str] = &[
+    "apiVersion: v1\n",
+    "kind: Deployment\n",
+    "kind: Pod\n",
+    "kind: List\n",
+    "items:\n",
+    "spec:\n",
+    "  template:\n",
+    "    spec:\n",
+    "      containers:\n",
+    "        - name: a\n",
+    "          image: openjdk:8u181\n",
+    "          args: [\"java\", \"-Xmx3g\"]\n",
+    "          resources: {limits: {memory: 2Gi}}\n",
+    "          env:\n",
+    "            - {name: NODE_OPTIONS, value: --max-old-space-size=9}\n",
+    "restartPolicy: Never\n",
+    "services:\n",
+    "  web:\n",
+    "    image: x\n",
+    "    mem_limit: 1g\n",
+    "    <<: *a\n",
+    "x: &a {b: 1}\n",
+    "*a\n",
+    "&b ",
+    "[",
+    "]",
+    "{",
+    "}",
+    "---\n",
+    "- ",
+    ": ",
+    "\"",
+    "'",
+    "#",
+    "\t",
+    "\n",
+    "  ",
+    "{{ .Values }}\n",
+    "FROM openjdk:8u181\n",
+    "ARG A='-Xmx1g\n",
+    "ENV JAVA_OPTS=${A} \\\n",
+    "CMD [\"gunicorn\"",
+    "ENTRYPOINT java $JAVA_OPTS\n",
+    "[Service]\n",
+    "ExecStart=/usr/bin/node s.js \\\n",
+    "MemoryMax=1G\n",
+    "Environment=\"GOMEMLIMIT=3GiB\n",
+    "[uwsgi]\n",
+    "pm = dynamic\n",
+    "pm.max_requests = 0 ;\n",
+    "workers 4\n",
+    "apps: [{ script: 'a', ",
+    "web: gunicorn x\n",
+];
+
+const DEPLOY_NAMES: &[&str] = &[
+    "k.yaml",
+    "Dockerfile",
+    "a.service",
+    "uwsgi.ini",
+    "gunicorn.conf.py",
+    "ecosystem.config.js",
+    "puma.rb",
+    "Procfile",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    #[test]
+    fn deployment_files_never_panic(
+        parts in proptest::collection::vec(proptest::sample::select(DEPLOY_TOKENS), 0..80),
+        name in proptest::sample::select(DEPLOY_NAMES),
+        noise in "\\PC{0,40}",
+    ) {
+        let src = parts.concat() + &noise;
+        let path = std::path::Path::new(name);
+        let kind = leakwatch_check::deploy::DeployKind::from_name(path).unwrap();
+        let lines = src.lines().count().max(1);
+        if let Ok(leakwatch_check::deploy::DeployOutcome::Hits(hits)) =
+            leakwatch_check::deploy::check(path, kind, &src)
+        {
+            for h in hits {
+                prop_assert!(h.line >= 1 && h.line <= lines + 1, "line {} of {}", h.line, lines);
+                prop_assert!(h.start_byte <= h.end_byte && h.end_byte <= src.len());
+            }
+        }
+    }
+}

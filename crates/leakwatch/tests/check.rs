@@ -292,6 +292,12 @@ fn explain_documents_every_rule() {
             doc.contains("Leaky:") && doc.contains("Accepted fixes:"),
             "{id}"
         );
+        if id != "accidental-global" {
+            assert!(
+                doc.contains("Ruby") && doc.contains("PHP"),
+                "{id}: no Ruby/PHP example"
+            );
+        }
     }
     let out = lw(d.path())
         .args(["check", "--explain", "nope"])
@@ -557,4 +563,266 @@ fn sarif_validates_against_the_schema_with_awkward_paths() {
             "docs/check.md has no `### {id}` section"
         );
     }
+}
+
+const DEPLOYMENT_NO_LIMIT: &str = "\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: api
+spec:
+  selector:
+    matchLabels: {app: api}
+  template:
+    metadata:
+      labels: {app: api}
+    spec:
+      containers:
+        - name: api
+          image: registry.example.com/api:1.4
+          args: [\"java\", \"-Xmx3g\", \"-jar\", \"/app.jar\"]
+          ports: [{containerPort: 8080}]
+          resources:
+            requests: {cpu: 500m}
+";
+
+const UNIT_NO_LIMIT: &str = "\
+[Unit]
+Description=API
+
+[Service]
+ExecStart=/usr/bin/node /srv/api/server.js
+";
+
+#[test]
+fn deployment_files_go_through_every_output() {
+    let d = project(&[
+        ("deploy/app.yml", DEPLOYMENT_NO_LIMIT),
+        ("ops/api", UNIT_NO_LIMIT),
+        ("src/pricing.py", LEAKY_PY),
+    ]);
+    let text = stdout(lw(d.path()).args(["check", "."]), 1);
+    assert!(text.contains("warning[memory-limit-missing]"), "{text}");
+    assert!(
+        text.contains("\"/leakwatch/leakwatch\", \"probe\", \"--threshold\", \"15m\"")
+            && text.contains("docs/crash-only.md"),
+        "the liveness fix gives a ready probe:\n{text}"
+    );
+    let v: Value = serde_json::from_str(&stdout(
+        lw(d.path()).args(["check", ".", "--format", "json"]),
+        1,
+    ))
+    .unwrap();
+    let mut got: Vec<(String, String, u64)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["rule"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    got.sort();
+    let want = [
+        ("deploy/app.yml", "memory-limit-missing", 13),
+        ("deploy/app.yml", "no-liveness-probe", 13),
+        ("ops/api", "memory-limit-missing", 5),
+        ("ops/api", "no-restart-policy", 5),
+        ("src/pricing.py", "unbounded-cache", 7),
+    ];
+    let want: Vec<(String, String, u64)> = want
+        .iter()
+        .map(|(p, r, l)| (p.to_string(), r.to_string(), *l))
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(v["version"], 1);
+    // The heap is not judged without a limit to judge it against.
+    assert!(!got.iter().any(|(_, r, _)| r == "heap-cap-mismatch"));
+
+    // SARIF: valid against the schema, with the deployment rules' help.
+    let out = stdout(lw(d.path()).args(["check", ".", "--format", "sarif"]), 1);
+    let sarif = d.path().join("out.sarif");
+    fs::write(&sarif, &out).unwrap();
+    let schemas = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schemas");
+    let ok = std::process::Command::new("python3")
+        .arg(schemas.join("validate_json.py"))
+        .arg(schemas.join("sarif-2.1.0.json"))
+        .arg(&sarif)
+        .status()
+        .expect("python3 runs");
+    assert!(ok.success(), "SARIF fails the schema");
+    let s: Value = serde_json::from_str(&out).unwrap();
+    assert!(s["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["ruleId"] == "no-liveness-probe"));
+
+    // A suppression comment on the line above, then a limit with a heap
+    // that does not fit: the heap rule fires with the numbers.
+    let fixed = DEPLOYMENT_NO_LIMIT
+        .replace(
+            "        - name: api\n",
+            "        # leakwatch: ignore[no-liveness-probe]\n        - name: api\n",
+        )
+        .replace("requests: {cpu: 500m}", "limits: {memory: 2Gi}");
+    fs::write(d.path().join("deploy/app.yml"), fixed).unwrap();
+    let v: Value = serde_json::from_str(&stdout(
+        lw(d.path()).args(["check", "deploy", "--format", "json"]),
+        1,
+    ))
+    .unwrap();
+    let f = &v["findings"].as_array().unwrap();
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0]["rule"], "heap-cap-mismatch");
+    let msg = f[0]["message"].as_str().unwrap();
+    assert!(msg.contains("-Xmx3g") && msg.contains("2Gi"), "{msg}");
+    assert!(f[0]["fix"]
+        .as_str()
+        .unwrap()
+        .contains("MaxRAMPercentage=75"));
+    assert_eq!(v["summary"]["suppressed"], 1);
+
+    // A baseline accepts today's findings; a new one is reported.
+    stdout(
+        lw(d.path()).args(["check", ".", "--write-baseline", "base.json"]),
+        0,
+    );
+    stdout(
+        lw(d.path()).args(["check", ".", "--baseline", "base.json"]),
+        0,
+    );
+    fs::write(
+        d.path().join("docker-compose.yml"),
+        "services:\n  web:\n    image: app:1\n    command: gunicorn app:app\n    restart: always\n    mem_limit: 1g\n",
+    )
+    .unwrap();
+    let v: Value = serde_json::from_str(&stdout(
+        lw(d.path()).args(["check", ".", "--baseline", "base.json", "--format", "json"]),
+        1,
+    ))
+    .unwrap();
+    let rules: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, ["no-liveness-probe", "workers-not-recycled"]);
+}
+
+#[test]
+fn explain_documents_the_deployment_rules() {
+    let d = project(&[]);
+    let list = stdout(lw(d.path()).args(["check", "--explain"]), 0);
+    for id in [
+        "memory-limit-missing",
+        "heap-cap-mismatch",
+        "workers-not-recycled",
+        "no-restart-policy",
+        "no-liveness-probe",
+    ] {
+        assert!(list.contains(id), "{list}");
+        let doc = stdout(lw(d.path()).args(["check", "--explain", id]), 0);
+        assert!(
+            doc.contains("Leaky:") && doc.contains("Accepted fixes:"),
+            "{id}"
+        );
+    }
+    assert!(list.contains("kubernetes"), "{list}");
+    let probe = stdout(
+        lw(d.path()).args(["check", "--explain", "no-liveness-probe"]),
+        0,
+    );
+    assert!(probe.contains("leakwatch\", \"probe\""), "{probe}");
+}
+
+#[test]
+fn hostile_deployment_files_are_listed_and_the_rest_is_checked() {
+    // An alias bomb: 9^30 strings if expanded.
+    let mut bomb = String::from("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\nl0: &l0 [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+    for i in 1..30 {
+        let p = i - 1;
+        bomb.push_str(&format!(
+            "l{i}: &l{i} [*l{p},*l{p},*l{p},*l{p},*l{p},*l{p},*l{p},*l{p},*l{p}]\n"
+        ));
+    }
+    // The same bomb where a workload's containers are.
+    let workload_bomb = format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: b}}\nx: &c {{name: c, image: i}}\nx1: &c1 [*c, *c, *c, *c, *c, *c, *c, *c]\nspec:\n  template:\n    spec:\n      containers: *c1\n"
+    );
+    let d = project(&[
+        ("k8s/bomb.yaml", &bomb),
+        ("k8s/workload-bomb.yaml", &workload_bomb),
+        ("k8s/binary.yaml", "\u{0}\u{1}\u{2}\u{3}"),
+        ("k8s/broken.yaml", "apiVersion: v1\nkind: Pod\nspec: [unclosed\n"),
+        ("k8s/chart.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n{{- if .Values.x }}\n"),
+        ("k8s/app.yaml", DEPLOYMENT_NO_LIMIT),
+        ("k8s/notes.yaml", "title: not a deployment\nitems: [1, 2]\n"),
+    ]);
+    fs::write(
+        d.path().join("k8s/latin1.yaml"),
+        b"apiVersion: v1\nkind: Pod\n# caf\xe9\n",
+    )
+    .unwrap();
+    // 100 MB of manifests: over the default size limit, listed, never read.
+    {
+        use std::io::Write;
+        let mut f =
+            std::io::BufWriter::new(fs::File::create(d.path().join("k8s/huge.yaml")).unwrap());
+        let doc = DEPLOYMENT_NO_LIMIT.to_string() + "---\n";
+        let mut written = 0;
+        while written < 100 * 1024 * 1024 {
+            f.write_all(doc.as_bytes()).unwrap();
+            written += doc.len();
+        }
+    }
+    let v: Value = serde_json::from_str(&stdout(
+        lw(d.path()).args(["check", "k8s", "--format", "json"]),
+        2,
+    ))
+    .unwrap();
+    let skipped: Vec<(String, String)> = v["summary"]["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["path"].as_str().unwrap().to_string(),
+                s["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    for (path, reason) in [
+        ("k8s/binary.yaml", "binary"),
+        ("k8s/broken.yaml", "invalid"),
+        ("k8s/chart.yaml", "template"),
+        ("k8s/huge.yaml", "too-large"),
+        ("k8s/latin1.yaml", "not-utf8"),
+    ] {
+        assert!(
+            skipped.contains(&(path.to_string(), reason.to_string())),
+            "{path} {reason} not in {skipped:?}"
+        );
+    }
+    assert_eq!(skipped.len(), 5, "{skipped:?}");
+    let rules: Vec<(&str, &str)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["path"].as_str().unwrap(), f["rule"].as_str().unwrap()))
+        .collect();
+    assert!(
+        rules.contains(&("k8s/app.yaml", "memory-limit-missing")),
+        "{rules:?}"
+    );
+    // The bomb's one container is judged once per reference, not per expansion.
+    let bombs = rules
+        .iter()
+        .filter(|(p, _)| *p == "k8s/workload-bomb.yaml")
+        .count();
+    assert!(bombs <= 9 * 2, "{rules:?}");
 }

@@ -104,6 +104,7 @@ fn repeated<'a>(cx: &Ctx<'a>, n: Node<'a>) -> Option<&'a str> {
         cur = cx.enclosing(f, FN);
     }
     match cx.enclosing(n, NAMED_FN) {
+        Some(f) if in_console_command(cx, f) => cx.enclosing(n, LOOPS).map(|_| "the worker loop"),
         Some(f) => {
             let name = fn_name(cx, f);
             (!once_fn(name)).then_some(name)
@@ -197,7 +198,65 @@ fn classify<'a>(cx: &Ctx<'a>, u: Node<'a>, uses: &mut Uses<'a>) {
     }
 }
 
-fn report(cx: &mut Ctx, what: &str, name: &str, uses: Uses) {
+/// Whether an add site is a registration (it stores a parameter of its
+/// function as it is: `static::$skipCallbacks[] = $callback`) or is keyed by
+/// a class (`self::$cache[static::class]`: bounded by the code, not by
+/// traffic).
+fn registration_or_per_class<'a>(cx: &Ctx<'a>, site: Node<'a>) -> bool {
+    let (target, value) = match site.kind() {
+        "function_call_expression" => {
+            let args = Ctx::field(site, "arguments");
+            let last = args.and_then(|a| a.named_child(a.named_child_count().saturating_sub(1)));
+            (String::new(), last.map(|l| cx.text(l)).unwrap_or(""))
+        }
+        _ => (
+            Ctx::field(site, "left")
+                .map(|l| cx.text(l).to_string())
+                .unwrap_or_default(),
+            Ctx::field(site, "right").map(|r| cx.text(r)).unwrap_or(""),
+        ),
+    };
+    let per_class = [
+        "::class",
+        "get_class(",
+        "get_called_class(",
+        "[$class]",
+        "[$className]",
+    ]
+    .iter()
+    .any(|k| target.contains(k));
+    // A callable parameter stored as it is: a callback registered once by
+    // its caller (a scalar parameter appended per call still grows).
+    let stored_param = value.starts_with('$')
+        && value[1..].chars().all(|c| c.is_alphanumeric() || c == '_')
+        && cx
+            .enclosing(site, NAMED_FN)
+            .and_then(|f| Ctx::field(f, "parameters"))
+            .is_some_and(|p| {
+                (0..p.named_child_count())
+                    .filter_map(|i| p.named_child(i))
+                    .map(|param| cx.text(param))
+                    .any(|decl| {
+                        let declares = decl.match_indices(value).any(|(i, _)| {
+                            !decl[i + value.len()..]
+                                .starts_with(|c: char| c.is_alphanumeric() || c == '_')
+                        });
+                        let lower = decl.to_ascii_lowercase();
+                        declares
+                            && [
+                                "callable", "closure", "callback", "listener", "handler", "hook",
+                                "resolver",
+                            ]
+                            .iter()
+                            .any(|k| lower.contains(k))
+                    })
+            });
+    per_class || stored_param
+}
+
+fn report<'a>(cx: &mut Ctx<'a>, what: &str, name: &str, mut uses: Uses<'a>) {
+    uses.adds
+        .retain(|(site, _, _)| !registration_or_per_class(cx, *site));
     if uses.adds.is_empty() || uses.removes > 0 || uses.escapes > 0 {
         return;
     }
@@ -352,7 +411,8 @@ fn containers(cx: &mut Ctx) {
     }
 }
 
-const ADD_LISTENER: &[&str] = &["addListener", "on", "listen", "addSubscriber", "attach"];
+// Not `attach`: SplSubject observers and mail/HTTP attachments share the name.
+const ADD_LISTENER: &[&str] = &["addListener", "on", "listen", "addSubscriber"];
 const REMOVE_LISTENER: &[&str] = &[
     "removeListener",
     "off",
@@ -394,6 +454,12 @@ fn listeners(cx: &mut Ctx) {
         {
             continue; // the handle is kept
         }
+        if passes_parameter_through(cx, call) {
+            // A registration API (`function before($callback) {
+            // $this->events->listen(..., $callback); }`): its callers
+            // decide how often it runs, not this line.
+            continue;
+        }
         let removed = REMOVE_LISTENER.iter().any(|r| {
             mentions(cx.src, &format!("{target}->{r}("))
                 || mentions(cx.src, &format!("{target}::{r}("))
@@ -408,6 +474,41 @@ fn listeners(cx: &mut Ctx) {
             "register listeners once at boot (a service provider / subscriber), or remove it (`removeListener`/`forget`) when the job ends",
         );
     }
+}
+
+/// Whether a call hands on a parameter of its enclosing function as an
+/// argument (the function wraps the registration for its callers).
+fn passes_parameter_through<'a>(cx: &Ctx<'a>, call: Node<'a>) -> bool {
+    let Some(f) = cx.enclosing(call, NAMED_FN) else {
+        return false;
+    };
+    let Some(params) = Ctx::field(f, "parameters").map(|p| cx.text(p)) else {
+        return false;
+    };
+    let Some(args) = Ctx::field(call, "arguments") else {
+        return false;
+    };
+    (0..args.named_child_count())
+        .filter_map(|i| args.named_child(i))
+        .filter_map(|a| a.named_child(0))
+        .filter(|v| v.kind() == "variable_name")
+        .any(|v| {
+            let name = cx.text(v);
+            params.match_indices(name).any(|(i, _)| {
+                !params[i + name.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
+            })
+        })
+}
+
+/// Whether `n` is in a method of a console command (`class X extends
+/// Command`): the command runs once per process, and only its loops repeat.
+fn in_console_command<'a>(cx: &Ctx<'a>, f: Node<'a>) -> bool {
+    let Some(class) = cx.enclosing(f, &["class_declaration"]) else {
+        return false;
+    };
+    (0..class.named_child_count())
+        .filter_map(|i| class.named_child(i))
+        .any(|c| c.kind() == "base_clause" && cx.text(c).trim_end().ends_with("Command"))
 }
 
 /// Whether `$var` is assigned only provably small values in `scope`.
@@ -652,7 +753,12 @@ fn results(cx: &mut Ctx) {
             }
             _ => false,
         };
-        if flagged && repeated(cx, call).is_some() {
+        // The query API's own definition (`public static function all()
+        // { return static::query()->get(); }`) is not a use of it.
+        let defines_api = cx
+            .enclosing(call, NAMED_FN)
+            .is_some_and(|f| matches!(fn_name(cx, f), "all" | "get" | "cursor" | "lazy"));
+        if flagged && !defines_api && repeated(cx, call).is_some() {
             cx.hit(
                 Rule::UnboundedResults,
                 call,
@@ -711,7 +817,12 @@ fn tasks_and_timers(cx: &mut Ctx) {
             }
             continue;
         }
+        // A periodic timer takes an interval and a callback: a method that
+        // happens to be called `tick` with fewer arguments (Guzzle's
+        // `$this->tick()`, one step of an event loop) is not one.
+        let arg_count = Ctx::field(call, "arguments").map_or(0, |a| a.named_child_count());
         let timer = PERIODIC.contains(&m)
+            && arg_count >= 2
             && (call.kind() != "scoped_call_expression" || obj.ends_with("Timer") || obj == "Loop");
         if !timer {
             continue;

@@ -247,13 +247,13 @@ fn classify<'a>(cx: &Ctx<'a>, u: Node<'a>, uses: &mut Uses<'a>) {
                 uses.lookups += 1;
             }
         }
-        "binary" if Ctx::field(p, "left").is_some_and(|l| l.id() == u.id()) => {
-            if cx.text(p)[cx.text(u).len()..]
-                .trim_start()
-                .starts_with("<<")
-            {
-                add(uses, p);
-            }
+        "binary"
+            if Ctx::field(p, "left").is_some_and(|l| l.id() == u.id())
+                && cx.text(p)[cx.text(u).len()..]
+                    .trim_start()
+                    .starts_with("<<") =>
+        {
+            add(uses, p);
         }
         "element_reference" if Ctx::field(p, "object").is_some_and(|o| o.id() == u.id()) => {
             let g = cx.up(p);
@@ -317,6 +317,9 @@ fn containers(cx: &mut Ctx) {
             }
             classify(cx, u, &mut uses);
         }
+        // Registration APIs (`def after_fork_hook(&blk) = @@hooks << blk`):
+        // what is stored is the caller's, and the caller decides how often.
+        uses.adds.retain(|(site, _)| !stores_parameter(cx, *site));
         if uses.adds.is_empty() || uses.removes > 0 || uses.escapes > 0 {
             continue;
         }
@@ -695,10 +698,50 @@ fn results(cx: &mut Ctx) {
     }
 }
 
+/// Whether an add site stores a parameter of its method as it is (`@x <<
+/// blk`, `@x[k] = handler`, `@x.merge!(overrides)`).
+fn stores_parameter<'a>(cx: &Ctx<'a>, site: Node<'a>) -> bool {
+    let Some(def) = cx.enclosing(site, DEF) else {
+        return false;
+    };
+    let Some(params) = Ctx::field(def, "parameters") else {
+        return false;
+    };
+    // Block parameters (`&blk`) and parameters named like callbacks: a
+    // callable registered once by the caller (a value appended per call
+    // still grows).
+    let names: Vec<&str> = cx
+        .desc_kind(params, "identifier")
+        .into_iter()
+        .filter(|i| {
+            let name = cx.text(*i);
+            cx.up(*i).is_some_and(|p| p.kind() == "block_parameter")
+                || ["callback", "listener", "handler", "hook", "block", "blk"]
+                    .iter()
+                    .any(|k| name.contains(k))
+        })
+        .map(|i| cx.text(i))
+        .collect();
+    let stored = match site.kind() {
+        "binary" | "assignment" | "operator_assignment" => Ctx::field(site, "right"),
+        "call" => Ctx::field(site, "arguments")
+            .and_then(|a| a.named_child(a.named_child_count().saturating_sub(1))),
+        _ => None,
+    };
+    stored.is_some_and(|v| {
+        let t = cx.text(v).trim_start_matches('&');
+        names.contains(&t)
+    })
+}
+
 /// Whether a local is provably small: a number, a symbol, a size.
 fn scalar_value<'a>(cx: &Ctx<'a>, v: Node<'a>) -> bool {
     match v.kind() {
-        "integer" | "float" | "true" | "false" | "nil" | "simple_symbol" => true,
+        "integer" | "float" | "true" | "false" | "nil" | "simple_symbol" | "delimited_symbol" => {
+            true
+        }
+        // A name built from other names (`"@#{name}"`): a short string.
+        "string" => cx.text(v).len() < 80,
         "call" => matches!(
             method_name(cx, v),
             "size" | "length" | "count" | "to_i" | "to_f" | "to_sym" | "id" | "bytesize"

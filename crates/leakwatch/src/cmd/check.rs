@@ -164,7 +164,8 @@ fn explain(rule: &str) -> anyhow::Result<u8> {
     let text = if rule.is_empty() {
         let mut t = String::from("Rules (use `leakwatch check --explain RULE` for details):\n\n");
         for &r in Rule::ALL {
-            let langs: Vec<&str> = r.languages().iter().map(|l| l.name()).collect();
+            let mut langs: Vec<&str> = r.languages().iter().map(|l| l.name()).collect();
+            langs.extend(r.file_kinds());
             t.push_str(&format!(
                 "  {:<22} {}  [{}]\n",
                 r.id(),

@@ -12,3 +12,13 @@ class Flags
     define_method("#{role}?") { roles.include?(role) }
   end
 end
+
+# Names built from other names are short strings, not data.
+class Settings
+  def self.accessor(name)
+    ivar = "@#{name}"
+    getter = :"__synchronized_#{name}"
+    define_method(name) { instance_variable_get(ivar) }
+    define_singleton_method(name) { send(getter) }
+  end
+end

@@ -15,3 +15,16 @@ final class SendInvoiceJob
 while ($msg = $consumer->receive()) {
     $dispatcher->addListener('kernel.terminate', [$msg, 'ack']); // expect: listener-leak
 }
+
+// ... but a listener added inside the command's own loop is added per job.
+final class DrainCommand extends Command
+{
+    protected function execute(InputInterface $input, OutputInterface $output): int
+    {
+        while ($job = $this->queue->pop()) {
+            $this->events->listen('job.done', fn () => $this->log($job)); // expect: listener-leak
+            $job->run();
+        }
+        return 0;
+    }
+}

@@ -30,3 +30,24 @@ final class SendInvoiceJob
         $d->dispatch(new Event());
     }
 }
+
+// A registration API: the callback is its caller's, registered once at boot.
+final class QueueManager
+{
+    public function before(callable $callback): void
+    {
+        $this->app['events']->listen(JobProcessing::class, $callback);
+    }
+}
+
+// A console command runs once per process: listeners added before its loop
+// are added once.
+final class ConsumeCommand extends Command
+{
+    protected function execute(InputInterface $input, OutputInterface $output): int
+    {
+        $this->eventDispatcher->addSubscriber(new StopWorkerOnTimeLimitListener(3600));
+        $this->worker->run();
+        return 0;
+    }
+}

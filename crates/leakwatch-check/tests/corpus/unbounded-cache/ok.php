@@ -31,3 +31,21 @@ function routes(): array
     }
     return $routes;
 }
+
+// Per-class caches are bounded by the code, not by traffic; registration
+// APIs store what their callers hand them.
+abstract class Model
+{
+    protected static array $mutatorCache = [];
+    protected static array $skipCallbacks = [];
+
+    public function mutators(): array
+    {
+        return static::$mutatorCache[static::class] ??= $this->scanMutators();
+    }
+
+    public static function skipWhen(\Closure $callback): void
+    {
+        static::$skipCallbacks[] = $callback;
+    }
+}

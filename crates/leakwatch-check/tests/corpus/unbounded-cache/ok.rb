@@ -33,3 +33,12 @@ class Tokens
     @@tokens.delete(user.id)
   end
 end
+
+# Registration APIs store what their callers hand them.
+module Parallelization
+  @@after_fork_hooks = []
+
+  def self.after_fork_hook(&blk)
+    @@after_fork_hooks << blk
+  end
+end

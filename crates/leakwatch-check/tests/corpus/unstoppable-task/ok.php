@@ -33,3 +33,15 @@ final class Poller
         $loop->cancelTimer($this->timer);
     }
 }
+
+// One step of an event loop named `tick` (Guzzle's CurlMultiHandler shape):
+// a method call, not a periodic timer.
+final class MultiHandler
+{
+    public function execute(): void
+    {
+        while ($this->handles) {
+            $this->tick();
+        }
+    }
+}

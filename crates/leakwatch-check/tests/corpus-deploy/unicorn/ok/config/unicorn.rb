@@ -1,0 +1,3 @@
+worker_processes 4
+listen "/run/unicorn.sock", backlog: 64
+timeout 30
