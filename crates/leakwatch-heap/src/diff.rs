@@ -1135,6 +1135,12 @@ fn mtime_s(path: &std::path::Path) -> Option<f64> {
     Some(t.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs_f64())
 }
 
+/// Whether the last snapshot is read at the same time as the others
+/// (`LEAKWATCH_HEAP_OVERLAP=0` turns it off, for measuring).
+fn overlap_last() -> bool {
+    std::env::var_os("LEAKWATCH_HEAP_OVERLAP").is_none_or(|v| v != "0")
+}
+
 /// Reads BASE, TARGET and optionally FINAL snapshot files (frees columns as it
 /// goes: a binary that wants those pages back in the system promptly should fix
 /// glibc's mmap threshold, as `leakwatch diff` does).
@@ -1175,6 +1181,22 @@ pub fn diff_snapshot_files(
         let join = |h: std::thread::ScopedJoinHandle<'_, _>| {
             h.join().expect("snapshot reader thread does not panic")
         };
+        if overlap_last() {
+            // All three at once: the last file's parse (the longest) starts
+            // at once instead of after BASE's.
+            let last = scope.spawn(move || {
+                let mut cb = |b: u64| progress(last_i, b);
+                HeapSnapshot::read_file_with_progress(
+                    paths[last_i],
+                    Keep::Everything,
+                    Some(&mut cb),
+                )
+                .map_err(|e| (last_i, e))
+            });
+            let earlier: Vec<_> = handles.into_iter().map(join).collect();
+            let last = last.join().expect("snapshot reader thread does not panic");
+            return (earlier, Some(last));
+        }
         let mut earlier: Vec<Result<SnapshotSummary, (usize, HeapError)>> =
             vec![join(handles.remove(0))];
         let last = if earlier[0].is_ok() {
