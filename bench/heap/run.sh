@@ -52,6 +52,8 @@ fi
 
 cargo build --release -p leakwatch --manifest-path "$ROOT/Cargo.toml" >&2
 LW="$CARGO_TARGET_DIR/release/leakwatch"
+# The floor: reading the files, and a minimal number parser over them.
+rustc -O -C target-cpu=native "$HERE/floor.rs" -o "$WORK/floor"
 
 STAMP="$WORK/.made-$SIZE_KEY"
 if [ ! -f "$STAMP" ]; then
@@ -88,6 +90,7 @@ mb() { echo "scale=1; $1/1048576" | bc; }
 warm() { cat "$B" "$T" "$F" >/dev/null; }
 
 : >"$WORK/runs.txt"
+: >"$WORK/floor.txt"
 for run in $(seq 1 "$RUNS"); do
   warm
   read -r lw_wall lw_rss lw_rc lw_cpu < <(measure leakwatch "$LW" diff "$B" "$T" "$F")
@@ -100,6 +103,9 @@ for run in $(seq 1 "$RUNS"); do
       --baseline "$B" --target "$T" --final "$F" --trace-all-objects)
     line="$line memlab $ml_wall $ml_cpu $ml_rss $ml_rc"
   fi
+  warm
+  read -r fl_read_w fl_read_c fl_parse_w fl_parse_c fl_par_w fl_par_c _ < <("$WORK/floor" "$B" "$T" "$F" 2>/dev/null)
+  echo "$run $fl_read_w $fl_read_c $fl_parse_w $fl_parse_c $fl_par_w $fl_par_c" >>"$WORK/floor.txt"
   echo "$line" >>"$WORK/runs.txt"
   echo "run $run: $line" >&2
 done
@@ -124,6 +130,9 @@ col() { awk -v c="$1" '{print $c}' "$WORK/runs.txt" | median; }
 lw_wall=$(col 3); lw_cpu=$(col 4); lw_rss=$(col 5)
 printf 'median leakwatch: %s s wall, %s s CPU, %s MB peak (%s x the largest snapshot)\n' \
   "$lw_wall" "$lw_cpu" "$(echo "scale=1; $lw_rss/1024" | bc)" "$(echo "scale=2; $lw_rss*1024/$largest" | bc)"
+fcol() { awk -v c="$1" '{print $c}' "$WORK/floor.txt" | median; }
+printf 'floor (median): reading the three files from the page cache %s s wall / %s s CPU; a minimal number parser over them %s s / %s s CPU on one thread, %s s / %s s CPU one thread per file\n' \
+  "$(fcol 2)" "$(fcol 3)" "$(fcol 4)" "$(fcol 5)" "$(fcol 6)" "$(fcol 7)"
 if [ -z "${SKIP_MEMLAB:-}" ]; then
   ml_wall=$(col 9); ml_cpu=$(col 10); ml_rss=$(col 11)
   printf 'median memlab:    %s s wall, %s s CPU, %s MB peak\n' \
