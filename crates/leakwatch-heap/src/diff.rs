@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use crate::error::HeapError;
-use crate::graph::{dominators, retainer_tree, EdgeLabel, RetainerTree, NONE};
+use crate::graph::{dominators, retainer_tree, Dominators, EdgeLabel, RetainerTree, NONE};
 use crate::ids::{stored_sig, IdIndex};
 use crate::snapshot::{EdgeKind, HeapSnapshot, NodeIdx, NodeKind};
 use leakwatch_core::detector::LeakState;
@@ -438,6 +438,60 @@ fn edge_token(snap: &HeapSnapshot, e: EdgeLabel) -> String {
     }
 }
 
+/// [`edge_token`] as a number: `u32::MAX` for `[]`, else the name's string index.
+fn edge_token_id(snap: &HeapSnapshot, e: EdgeLabel) -> u32 {
+    if e.kind.name_is_index() {
+        return u32::MAX;
+    }
+    let name = snap.strings.get(e.name);
+    if !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit()) {
+        u32::MAX
+    } else {
+        e.name
+    }
+}
+
+/// Numbers for retainer paths: nodes whose paths from the root have the
+/// same edges (as [`edge_token_id`]) and the same node classes and kinds get
+/// the same number. Each node's number is computed once.
+#[derive(Default)]
+struct PathIds {
+    of_node: IntMap<NodeIdx, u32>,
+    of_step: IntMap<(u32, u32, u64, u8), u32>,
+}
+
+impl PathIds {
+    fn id(&mut self, snap: &HeapSnapshot, tree: &RetainerTree, n: NodeIdx) -> u32 {
+        // Up to the root or the nearest numbered node, then down again.
+        let mut up = Vec::new();
+        let mut cur = n;
+        let mut id = loop {
+            if let Some(&id) = self.of_node.get(&cur) {
+                break id;
+            }
+            match tree.parent(cur) {
+                Some(p) if up.len() <= snap.node_count() => {
+                    up.push(cur);
+                    cur = p;
+                }
+                _ => break 0, // the root (or a node off the tree): the empty path
+            }
+        };
+        for &v in up.iter().rev() {
+            let step = (
+                id,
+                edge_token_id(snap, tree.label(v)),
+                snap.class_key(v),
+                snap.kind(v) as u8,
+            );
+            let next = self.of_step.len() as u32 + 1;
+            id = *self.of_step.entry(step).or_insert(next);
+            self.of_node.insert(v, id);
+        }
+        id
+    }
+}
+
 /// GC root categories that hold the engine's own string tables.
 fn is_engine_string_root(label: &str) -> bool {
     matches!(
@@ -801,17 +855,23 @@ fn leak_clusters(
         }
     }
 
-    // Group leak roots by retainer path; paths of siblings share their
-    // parent's prefix, computed once per parent with its clustering key.
+    // Group leak roots by retainer path. A path's steps and clustering key
+    // are strings, so they are built once per distinct path: parents are
+    // first numbered by their path's edges and classes (integers, each
+    // node visited once), and roots by that number, their edge and class.
     struct Prefix {
         root_label: String,
         steps: Vec<PathStep>,
         key: String,
         repeats: u64,
     }
-    let mut prefix_cache: IntMap<NodeIdx, Prefix> = IntMap::default();
+    let mut path_ids = PathIds::default();
+    let mut prefix_cache: IntMap<u32, Prefix> = IntMap::default();
     let mut clusters: Vec<ClusterAcc> = Vec::new();
     let mut by_key: HashMap<String, usize> = HashMap::new();
+    // (parent's path id, leaf edge, leaf class key) → cluster, or `None`
+    // for engine-interned strings.
+    let mut by_ids: IntMap<(u32, u32, u64), Option<usize>> = IntMap::default();
     let mut cluster_of_root: IntMap<u32, usize> = IntMap::default();
     let mut engine_strings = false;
     let mut key = String::new();
@@ -819,7 +879,18 @@ fn leak_clusters(
         let Some(parent) = tree.parent(r) else {
             continue;
         };
-        let prefix = prefix_cache.entry(parent).or_insert_with(|| {
+        let pid = path_ids.id(snap, &tree, parent);
+        let label = tree.label(r);
+        let ids = (pid, edge_token_id(snap, label), snap.class_key(r));
+        if let Some(&known) = by_ids.get(&ids) {
+            let Some(idx) = known else {
+                continue;
+            };
+            add_root(&mut clusters[idx], snap, &dom, r, &prefix_cache[&pid]);
+            cluster_of_root.insert(dom.dfn[r as usize], idx);
+            continue;
+        }
+        let prefix = prefix_cache.entry(pid).or_insert_with(|| {
             let steps = tree.path(parent);
             let mut root_label = String::from("(root)");
             let mut out = Vec::new();
@@ -858,9 +929,10 @@ fn leak_clusters(
         // from its string tables, not from anything the program holds.
         if is_engine_string_root(&prefix.root_label) && snap.kind(r).is_string() {
             engine_strings = true;
+            by_ids.insert(ids, None);
             continue;
         }
-        let leaf_edge = edge_token(snap, tree.label(r));
+        let leaf_edge = edge_token(snap, label);
         let leaf_class = snap.class_name(r);
         key.clear();
         key.push_str(&prefix.key);
@@ -895,7 +967,17 @@ fn leak_clusters(
                 clusters.len() - 1
             }
         };
-        let c = &mut clusters[idx];
+        by_ids.insert(ids, Some(idx));
+        add_root(&mut clusters[idx], snap, &dom, r, prefix);
+        cluster_of_root.insert(dom.dfn[r as usize], idx);
+    }
+    fn add_root(
+        c: &mut ClusterAcc,
+        snap: &HeapSnapshot,
+        dom: &Dominators,
+        r: NodeIdx,
+        prefix: &Prefix,
+    ) {
         c.count += 1;
         c.retained += dom.retained(r);
         if c.sample_ids.len() < 5 {
@@ -906,7 +988,6 @@ fn leak_clusters(
             c.max_repeat_path = prefix.steps.clone();
             c.max_repeats = prefix.repeats;
         }
-        cluster_of_root.insert(dom.dfn[r as usize], idx);
     }
 
     // Count the new objects each cluster keeps alive.
@@ -1030,7 +1111,8 @@ fn is_specific(class: &str) -> bool {
 /// Two refinements of the per-class growth judgement, by where clusters sit:
 /// - a cluster below a leak cluster's objects (the leak's records hold
 ///   strings that another path also reaches) is part of that leak and is
-///   merged into it;
+///   merged into it; one below a turnover cluster's objects (the bodies of
+///   a cache's values) is replaced with them and merged into that;
 /// - clusters of an engine category (`(string)` keys of a cache's Map) in
 ///   the same container as a cluster of a program class take that
 ///   cluster's verdict: a container whose entries hold steady is turnover
@@ -1076,24 +1158,29 @@ fn by_container(
             }
         }
     }
-    // Merge clusters that sit below a growing cluster's objects into it.
+    // A cluster that sits below another cluster's objects belongs to it
+    // (the nearest such parent): below a growing cluster it is part of the
+    // leak; below a turnover cluster (strings in the values of a cache's
+    // entries) it is replaced with those entries, whatever its class does
+    // elsewhere in the heap.
     all.sort_by_key(|(_, keys, _)| keys.len());
-    let mut grow: Vec<(Vec<String>, LeakCluster)> = Vec::new();
-    let mut steady = Vec::new();
+    let mut kept: Vec<(bool, Vec<String>, LeakCluster)> = Vec::new();
     for (g, keys, c) in all {
-        if !g {
-            steady.push(c);
-            continue;
-        }
-        let parent = grow.iter_mut().find(|(pk, p)| {
-            p.root == c.root && pk.len() < keys.len() && keys[..pk.len()] == pk[..]
-        });
+        let parent = kept
+            .iter_mut()
+            .filter(|(_, pk, p)| {
+                p.root == c.root && pk.len() < keys.len() && keys[..pk.len()] == pk[..]
+            })
+            .max_by_key(|(_, pk, _)| pk.len());
         match parent {
-            Some((_, p)) => merge_into(p, c),
-            None => grow.push((keys, c)),
+            Some((true, _, p)) if g => merge_into(p, c),
+            Some((false, _, p)) => merge_into(p, c),
+            _ => kept.push((g, keys, c)),
         }
     }
-    let mut grow: Vec<LeakCluster> = grow.into_iter().map(|(_, c)| c).collect();
+    let (grow, steady): (Vec<_>, Vec<_>) = kept.into_iter().partition(|(g, _, _)| *g);
+    let mut grow: Vec<LeakCluster> = grow.into_iter().map(|(_, _, c)| c).collect();
+    let mut steady: Vec<LeakCluster> = steady.into_iter().map(|(_, _, c)| c).collect();
     let order = |a: &LeakCluster, b: &LeakCluster| {
         b.new_bytes
             .cmp(&a.new_bytes)
@@ -1133,6 +1220,12 @@ pub fn is_strong(snap: &HeapSnapshot, e: usize) -> bool {
 fn mtime_s(path: &std::path::Path) -> Option<f64> {
     let t = std::fs::metadata(path).ok()?.modified().ok()?;
     Some(t.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs_f64())
+}
+
+/// Whether the last snapshot is read at the same time as the others
+/// (`LEAKWATCH_HEAP_OVERLAP=0` turns it off, for measuring).
+fn overlap_last() -> bool {
+    std::env::var_os("LEAKWATCH_HEAP_OVERLAP").is_none_or(|v| v != "0")
 }
 
 /// Reads BASE, TARGET and optionally FINAL snapshot files (frees columns as it
@@ -1175,6 +1268,22 @@ pub fn diff_snapshot_files(
         let join = |h: std::thread::ScopedJoinHandle<'_, _>| {
             h.join().expect("snapshot reader thread does not panic")
         };
+        if overlap_last() {
+            // All three at once: the last file's parse (the longest) starts
+            // at once instead of after BASE's.
+            let last = scope.spawn(move || {
+                let mut cb = |b: u64| progress(last_i, b);
+                HeapSnapshot::read_file_with_progress(
+                    paths[last_i],
+                    Keep::Everything,
+                    Some(&mut cb),
+                )
+                .map_err(|e| (last_i, e))
+            });
+            let earlier: Vec<_> = handles.into_iter().map(join).collect();
+            let last = last.join().expect("snapshot reader thread does not panic");
+            return (earlier, Some(last));
+        }
         let mut earlier: Vec<Result<SnapshotSummary, (usize, HeapError)>> =
             vec![join(handles.remove(0))];
         let last = if earlier[0].is_ok() {
@@ -1259,6 +1368,75 @@ mod tests {
         let same = collapse_repeats(vec![step("a"), step("a")]);
         assert_eq!(same.len(), 1);
         assert_eq!(same[0].repeat, 2);
+    }
+
+    /// A cluster at the end of `steps` (edge, class), `new_bytes` of new objects.
+    fn cluster(steps: &[(&str, &str)], count: u64, new_bytes: u64) -> LeakCluster {
+        let path: Vec<PathStep> = steps
+            .iter()
+            .map(|(e, c)| PathStep {
+                edge: (*e).into(),
+                class: (*c).into(),
+                repeat: 1,
+                cycle: vec![],
+            })
+            .collect();
+        let class = path.last().unwrap().class.clone();
+        LeakCluster {
+            root: "(global)".into(),
+            display: render_path("(global)", &path),
+            path,
+            classes: vec![ClassCount {
+                class: class.clone(),
+                count,
+                self_size: new_bytes,
+            }],
+            class,
+            count,
+            new_objects: count,
+            new_bytes,
+            retained_bytes: new_bytes,
+            sample_ids: vec![],
+            class_counts: vec![],
+            class_state: LeakState::Collecting,
+            judged_by: None,
+        }
+    }
+
+    #[test]
+    fn clusters_below_turnover_are_turnover_and_below_a_leak_are_the_leak() {
+        let cache = [("cache", "LRUCache"), ("map", "Map"), ("table", "(array)")];
+        let entries = cache.iter().copied().chain([("[]", "CacheEntry")]);
+        let bodies: Vec<_> = entries
+            .clone()
+            .chain([("value", "Object"), ("body", "(string)")])
+            .collect();
+        let records = [
+            ("log", "RequestLog"),
+            ("records", "Array"),
+            ("[]", "RequestRecord"),
+        ];
+        let paths: Vec<_> = records
+            .iter()
+            .copied()
+            .chain([("path", "(string)")])
+            .collect();
+        let grow = vec![
+            cluster(&records, 800, 8000),
+            cluster(&paths, 700, 7000),
+            // (string) grows in the heap (the records' paths), so the class
+            // judgement alone calls the cache's bodies a leak.
+            cluster(&bodies, 100, 2600),
+        ];
+        let steady = vec![cluster(&entries.collect::<Vec<_>>(), 400, 4000)];
+        let (grow, steady) = by_container(grow, steady);
+        assert_eq!(grow.len(), 1, "{grow:#?}");
+        assert_eq!(grow[0].class, "RequestRecord");
+        assert_eq!(grow[0].new_bytes, 15000);
+        assert_eq!(steady.len(), 1, "{steady:#?}");
+        assert_eq!(steady[0].class, "CacheEntry");
+        assert_eq!(steady[0].new_bytes, 6600);
+        assert!(steady[0].classes.iter().any(|c| c.class == "(string)"));
     }
 
     #[test]

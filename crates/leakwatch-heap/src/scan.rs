@@ -221,6 +221,98 @@ impl<'p, R: Read> Scanner<'p, R> {
         Ok(v)
     }
 
+    /// Skips an array that holds only numbers (a snapshot's `edges` when
+    /// they are not needed): the closing bracket is found with `memchr`,
+    /// without reading the numbers. A nested array or object is an error.
+    pub fn skip_flat_array(&mut self) -> Result<(), HeapError> {
+        self.expect(b'[')?;
+        loop {
+            if self.pos >= self.len && !self.refill()? {
+                return Err(HeapError::Truncated {
+                    offset: self.offset(),
+                    expected: "the rest of a number array".into(),
+                });
+            }
+            let hay = &self.buf[self.pos..self.len];
+            match memchr::memchr3(b']', b'[', b'{', hay) {
+                Some(i) => {
+                    let b = hay[i];
+                    self.pos += i;
+                    if b != b']' {
+                        return Err(self.unexpected("a number", Some(b)));
+                    }
+                    self.bump();
+                    return Ok(());
+                }
+                None => self.pos = self.len,
+            }
+        }
+    }
+
+    /// Skips numbers, separators and nested brackets from `depth` on (a
+    /// number array such as `locations` or `trace_tree`, a byte at a time
+    /// through a table); stops at any other byte (left for the generic
+    /// skipper) or when the outermost array closes. Returns the depth.
+    fn skip_number_tokens(&mut self, mut depth: u32) -> Result<u32, HeapError> {
+        const fn table() -> [u8; 256] {
+            let mut t = [0u8; 256];
+            let mut c = b'0';
+            while c <= b'9' {
+                t[c as usize] = 1;
+                c += 1;
+            }
+            let mut i = 0;
+            let other = b",-+.eE \n\r\t";
+            while i < other.len() {
+                t[other[i] as usize] = 1;
+                i += 1;
+            }
+            t[b'[' as usize] = 2;
+            t[b']' as usize] = 3;
+            t
+        }
+        static CLASS: [u8; 256] = table();
+        loop {
+            if self.pos >= self.len && !self.refill()? {
+                return Err(HeapError::Truncated {
+                    offset: self.offset(),
+                    expected: "the rest of an array".into(),
+                });
+            }
+            let buf = &self.buf[..self.len];
+            let mut i = self.pos;
+            while i < buf.len() {
+                match CLASS[buf[i] as usize] {
+                    1 => i += 1,
+                    2 => {
+                        depth += 1;
+                        if depth > 1024 {
+                            self.pos = i;
+                            return Err(HeapError::Syntax {
+                                offset: self.offset(),
+                                message: "nesting deeper than 1024 levels".into(),
+                            });
+                        }
+                        i += 1;
+                    }
+                    3 => {
+                        depth -= 1;
+                        i += 1;
+                        if depth == 0 {
+                            self.pos = i;
+                            return Ok(0);
+                        }
+                    }
+                    _ => {
+                        self.pos = i;
+                        return Ok(depth);
+                    }
+                }
+            }
+            self.pos = i;
+        }
+    }
+
     /// Skips one JSON value of any kind, returning nothing; bounded memory
     /// whatever its size (only nesting depth is tracked).
     pub fn skip_value(&mut self) -> Result<(), HeapError> {
@@ -229,7 +321,26 @@ impl<'p, R: Read> Scanner<'p, R> {
         loop {
             let b = self.peek_token()?;
             match b {
-                Some(b'{' | b'[') => {
+                Some(b'[') => {
+                    self.bump();
+                    depth += 1;
+                    if depth > 1024 {
+                        return Err(HeapError::Syntax {
+                            offset: self.offset(),
+                            message: "nesting deeper than 1024 levels".into(),
+                        });
+                    }
+                    // Number arrays (the bulk of what is skipped) go fast;
+                    // anything else is left to the loop below.
+                    if self.peek_token()? != Some(b']') {
+                        depth = self.skip_number_tokens(depth)?;
+                        if depth == 0 {
+                            return Ok(());
+                        }
+                    }
+                    continue;
+                }
+                Some(b'{') => {
                     self.bump();
                     depth += 1;
                     if depth > 1024 {
@@ -629,6 +740,68 @@ mod tests {
         let mut sc = scanner(r#"{"a":[1,{"b":"]"}],"c":null} 7"#);
         sc.skip_value().unwrap();
         assert_eq!(sc.peek_token().unwrap(), Some(b'7'));
+    }
+
+    /// The byte offset just past the first JSON value in `text`.
+    fn end_of_first_value(text: &str) -> usize {
+        let mut it = serde_json::Deserializer::from_str(text).into_iter::<serde_json::Value>();
+        it.next().unwrap().unwrap();
+        it.byte_offset()
+    }
+
+    #[test]
+    fn skipping_stops_after_the_value_in_any_chunking() {
+        let values = [
+            "[]",
+            "[ ]",
+            "[1,2,3]",
+            "[1,\n2 ,-3.5e+2,[4,[5]],[]]",
+            r#"[1,"]",[2,{"a":[3]}],"[",4]"#,
+            r#"[[1,2],"x\"]",[[[]]],{"b":[1,{"c":"]"}]},null,true]"#,
+            r#"{"edges":[1,2,3],"s":["a","b]"]}"#,
+        ];
+        for v in values {
+            let text = format!("{v} 7");
+            let end = end_of_first_value(&text);
+            for step in [1, 2, 5, 1 << 20] {
+                let mut sc = Scanner::new(Dribble {
+                    data: text.as_bytes(),
+                    step,
+                });
+                sc.skip_value().unwrap();
+                assert_eq!(sc.offset(), end as u64, "{v:?} step {step}");
+                assert_eq!(sc.peek_token().unwrap(), Some(b'7'), "{v:?} step {step}");
+            }
+        }
+    }
+
+    #[test]
+    fn flat_arrays_are_skipped_and_anything_nested_is_refused() {
+        for step in [1, 3, 1 << 20] {
+            let text = "[1,22,\n333, 4] 7";
+            let mut sc = Scanner::new(Dribble {
+                data: text.as_bytes(),
+                step,
+            });
+            sc.skip_flat_array().unwrap();
+            assert_eq!(sc.peek_token().unwrap(), Some(b'7'));
+            for bad in ["[1,[2]]", "[1,{}]", "[1,2", "[", "7"] {
+                let mut sc = Scanner::new(Dribble {
+                    data: bad.as_bytes(),
+                    step,
+                });
+                assert!(sc.skip_flat_array().is_err(), "{bad:?} step {step}");
+            }
+        }
+    }
+
+    #[test]
+    fn truncated_and_deep_arrays_are_errors_when_skipped() {
+        for bad in ["[1,2", "[[1,2]", "[1,\"a", "[1,{\"a\":[2"] {
+            assert!(scanner(bad).skip_value().is_err(), "{bad:?}");
+        }
+        let deep = "[".repeat(2000) + &"]".repeat(2000);
+        assert!(scanner(&deep).skip_value().is_err());
     }
 
     #[test]

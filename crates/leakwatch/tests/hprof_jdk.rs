@@ -271,6 +271,8 @@ fn snapshot_jvm_takes_private_dumps_and_diffs_them() {
     drop(jvm);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
+    // Taken through the attach client, without jcmd.
+    assert!(!stderr.contains("using jcmd"), "{stderr}");
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         json["report"]["clusters"][0]["root"], "Leaks$OrderService.HISTORY (static)",

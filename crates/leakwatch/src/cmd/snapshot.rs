@@ -152,7 +152,45 @@ fn chosen(files: &[PathBuf]) -> Vec<PathBuf> {
     }
 }
 
-/// `snapshot --jvm PID`: heap dumps through jcmd (see leakwatch_heap::jcmd).
+/// One heap dump through leakwatch-where's HotSpot attach client (no JDK
+/// tools needed), written by the JVM into `staging` and moved to `dest`
+/// once the JVM says it is complete. Only for a JVM in our own PID
+/// namespace, where the staging path names the same directory for it.
+/// An error says why; the caller then uses jcmd.
+fn dump_by_attach(
+    pid: u32,
+    staging: &Staging,
+    dest: &std::path::Path,
+    timeout: Duration,
+) -> Result<(), String> {
+    use leakwatch_where::jvm::attach::AttachTarget;
+    let target = AttachTarget::open(pid as i32).map_err(|e| e.to_string())?;
+    if target.nspid() != target.pid() {
+        return Err("the JVM runs in another PID namespace".into());
+    }
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "dump.hprof".into());
+    let tmp = staging.path().join(name);
+    let tmp_s = tmp
+        .to_str()
+        .ok_or_else(|| format!("{} is not UTF-8", tmp.display()))?;
+    let said = target
+        .dump_heap(tmp_s, true, timeout)
+        .map_err(|e| e.to_string())?;
+    // The JVM answers 0 even when it could not write the file; its text says.
+    if !said.contains("Heap dump file created") {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(format!("the JVM answered: {}", said.trim()));
+    }
+    leakwatch_heap::files::adopt(&tmp, dest)
+        .map(|_| ())
+        .map_err(|e| format!("cannot move {} to {}: {e}", tmp.display(), dest.display()))
+}
+
+/// `snapshot --jvm PID`: heap dumps through leakwatch-where's attach client,
+/// or jcmd when that cannot attach (see leakwatch_heap::jcmd).
 fn run_jvm(args: &SnapshotArgs, pid: u32) -> anyhow::Result<u8> {
     check_jvm(pid)?;
     create_private_dir(&args.out_dir)
@@ -177,8 +215,18 @@ fn run_jvm(args: &SnapshotArgs, pid: u32) -> anyhow::Result<u8> {
             .out_dir
             .join(format!("jvm-{pid}-{stamp}-{}.hprof", i + 1));
         let t0 = Instant::now();
-        dump_heap(pid, &staging, &path, timeout)
-            .with_context(|| format!("dump {} of {}", i + 1, args.count))?;
+        match dump_by_attach(pid, &staging, &path, timeout) {
+            Ok(()) => {}
+            Err(why) => {
+                if i == 0 {
+                    eprintln!(
+                        "leakwatch: the attach client could not take the dump ({why}); using jcmd"
+                    );
+                }
+                dump_heap(pid, &staging, &path, timeout)
+                    .with_context(|| format!("dump {} of {}", i + 1, args.count))?;
+            }
+        }
         let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
         eprintln!(
             "wrote {} ({}, took {})",
