@@ -2,7 +2,8 @@
 //! `--ignored`. It opens the Go or Node source of LEAKWATCH_BENCH_PID,
 //! drives a session at LEAKWATCH_BENCH_INTERVAL_MS (default 2000, the
 //! `where` default) for LEAKWATCH_BENCH_SECONDS, closes it, and prints one
-//! line per poll (`poll MS`) and a summary line.
+//! line per poll (`poll MS`) and a summary line. For Node,
+//! LEAKWATCH_BENCH_SAMPLING sets the sampling interval in bytes.
 
 use std::time::{Duration, Instant};
 
@@ -28,7 +29,17 @@ fn poll_for_the_benchmark() {
     let timeout = Duration::from_secs(10);
     let source = match runtime.as_str() {
         "go" => go::open(pid, None, timeout),
-        "node" => node::open(pid, timeout),
+        "node" => {
+            let mut opts = node::NodeOptions {
+                timeout,
+                ..node::NodeOptions::default()
+            };
+            if let Some(bytes) = env("LEAKWATCH_BENCH_SAMPLING") {
+                opts.sampling_interval = bytes.parse().unwrap();
+            }
+            node::NodeSource::open(pid, &opts)
+                .map(|s| Box::new(s) as Box<dyn leakwatch_where::GrowthSource>)
+        }
         other => panic!("LEAKWATCH_BENCH_RUNTIME={other}: go or node"),
     }
     .unwrap_or_else(|e| panic!("cannot open {runtime} process {pid}: {e}"));
