@@ -47,7 +47,7 @@ const RUNTIME: &str = "Node inspector";
 /// 32 KiB allocated on average. A leak of 1 MiB gives about 32 live samples
 /// (a ±18 % estimate per poll, which a trend over dozens of polls absorbs),
 /// and the cost (a stack walk per sample) is a few microseconds per 32 KiB
-/// allocated: see docs/where-go-node.md for the measured cost.
+/// allocated: see docs/where.md for the measured cost.
 pub const DEFAULT_SAMPLING_INTERVAL: u64 = 32 << 10;
 /// Default longest wait for one inspector call.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -589,7 +589,7 @@ impl GrowthSource for NodeSource {
         Ok(PollCost {
             wall: t0.elapsed(),
             // The profile is built on the JavaScript thread; V8 reports no
-            // pause for it (the benchmark measures it: docs/where-go-node.md).
+            // pause for it (the benchmark measures it: docs/where.md).
             target_pause: None,
         })
     }
