@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use leakwatch_core::{DetectorConfig, LeakState};
+use leakwatch_core::LeakState;
 use leakwatch_where::listen;
 use leakwatch_where::node::{NodeOptions, NodeSource};
 use leakwatch_where::{GrowthSource, Session, WhereError, WhereReport};
@@ -102,15 +102,12 @@ impl Worker {
     }
 }
 
-fn session_config(duration_s: f64) -> DetectorConfig {
-    let mut cfg = DetectorConfig::default();
-    cfg.season_s = 0.0;
-    cfg.min_duration_s = cfg.min_duration_s.min(duration_s * 0.3);
-    cfg
-}
-
 fn drive(source: Box<dyn GrowthSource>, duration: Duration, interval: Duration) -> WhereReport {
-    let mut session = Session::new(source, &session_config(duration.as_secs_f64()), 4096);
+    let mut session = Session::new(
+        source,
+        &leakwatch_where::detector_config(duration.as_secs_f64()),
+        4096,
+    );
     let start = Instant::now();
     let mut next = start;
     while start.elapsed() < duration {

@@ -12,7 +12,10 @@
 //! Timing: 36 s at 0.5 s (Go) or 1 s (Node); the detector needs 24 polls,
 //! three leak judgements in a row and 30 % of the session of history (11 s).
 //! The leaks are steady from the start, the caches are full within a
-//! second or two.
+//! second or two. Node's polls hold its event loop for tens of
+//! milliseconds on a loaded machine, which the default 1 % pause budget
+//! would answer with polls several seconds apart: the budget is raised to
+//! 25 % (the cost is measured in bench/where/, not here).
 //!
 //! The Node worker is started with `--inspect-port=0`: that opens nothing
 //! (the inspector still needs SIGUSR1) but makes Node pick a free port when
@@ -177,10 +180,13 @@ fn keys_in_state(report: &serde_json::Value, metric: &str, state: &str) -> Vec<S
         .collect()
 }
 
-/// No key starting with any of `names` was called a leak or growing.
+/// No key starting with any of `names` was called a leak. (`growing`, "not
+/// a leak, still rising: a longer session tells", is allowed: a cache that
+/// fills slowly on a loaded machine, or short-lived goroutines whose number
+/// follows the request rate, can still be rising when a 36 s session ends.)
 fn none_named(report: &serde_json::Value, metric: &str, names: &[&str]) {
     for (k, s) in states(report, metric) {
-        if s == "leak" || s == "growing" {
+        if s == "leak" {
             assert!(
                 !names.iter().any(|n| k.starts_with(n)),
                 "{metric}: {k} is {s}: {report:#}"
@@ -259,10 +265,10 @@ fn names_the_leaking_function_of_a_node_worker_started_without_inspect() {
             "36s",
             "--interval",
             "1s",
-            "--top",
-            "1000",
-            "--json",
+            "--pause-budget",
+            "25%",
         ])
+        .args(["--top", "1000", "--json"])
         .timeout(Duration::from_secs(120))
         .output()
         .unwrap();
@@ -270,6 +276,11 @@ fn names_the_leaking_function_of_a_node_worker_started_without_inspect() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{report:#}\n{stderr}");
     assert_eq!(report["runtime"], "node");
+    // The profile's time on the JavaScript thread, measured at each poll.
+    assert!(
+        report["max_target_pause_ms"].as_f64().unwrap() > 0.0,
+        "{report:#}"
+    );
     assert_eq!(report["complete"], true);
     let text = std::fs::read_to_string(&script).unwrap();
     let want = format!(

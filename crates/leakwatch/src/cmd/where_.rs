@@ -70,13 +70,16 @@ What a poll costs the target:
           sampled bucket table (no pause); the goroutine profile stops the
           world briefly. Heap figures are as of the last completed GC.
   Node    V8 samples one allocation per 32 KiB (a stack walk each) while
-          the session lasts; building the profile runs on the JS thread.
+          the session lasts; each poll builds the profile of every live
+          sample on the JavaScript thread (tens to hundreds of ms for a
+          large heap), which the pause budget spaces out.
   Python  tracemalloc records every allocation (allocation-heavy code runs
           slower while it is on), and a poll holds the GIL for its snapshot.
   Ruby    a full GC and a walk of the heap per poll, holding the GVL.
   The pause of each poll is measured (the JVM's safepoint counter, the
   helper's own clock); when it exceeds 1% of the interval, the interval is
-  stretched so that it does not. Go and Node report no pause of their own
+  stretched so that it does not. Node's pause is the time V8 takes to build
+  the profile on the JavaScript thread (an upper bound); Go reports none
   (bench/where/ measures it from inside the target).
 
 Duration: the detector needs 24 polls, and no leak is called on less than
