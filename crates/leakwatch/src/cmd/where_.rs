@@ -160,7 +160,9 @@ fn duration_of(args: &WhereArgs) -> f64 {
 
 fn check_timing(args: &WhereArgs) -> anyhow::Result<()> {
     let duration = duration_of(args);
-    if !(args.interval > 0.0) || !(duration > 0.0) {
+    // NaN is not positive either.
+    let positive = |v: f64| v > 0.0;
+    if !positive(args.interval) || !positive(duration) {
         anyhow::bail!("--interval and --duration must be positive");
     }
     if args.interval > duration {
