@@ -134,7 +134,7 @@ fn decoded_estimate(data: &[u8]) -> Result<u64, HeapError> {
                 if varint(data, &mut at).is_none() {
                     break;
                 }
-                total += if field == 13 { 8 } else { 0 };
+                total = total.saturating_add(if field == 13 { 8 } else { 0 });
                 continue;
             }
             1 => 8,
@@ -147,16 +147,19 @@ fn decoded_estimate(data: &[u8]) -> Result<u64, HeapError> {
         };
         let len_usize = usize::try_from(len).unwrap_or(usize::MAX);
         if wire == 2 {
-            total += match field {
+            // Saturating: a length field can claim up to 2^64 bytes (the
+            // decoder then reports the cut message; the estimate must not
+            // wrap to a small number on the way).
+            total = total.saturating_add(match field {
                 1 | 11 => 16,
-                2 => 72 + 16 * len,
+                2 => len.saturating_mul(16).saturating_add(72),
                 3 => 96,
-                4 => 80 + 12 * len,
+                4 => len.saturating_mul(12).saturating_add(80),
                 5 => 40,
-                6 => 24 + len,
-                13 => 8 * len,
+                6 => len.saturating_add(24),
+                13 => len.saturating_mul(8),
                 _ => 0,
-            };
+            });
         }
         at = at.saturating_add(len_usize);
     }
@@ -473,6 +476,20 @@ pub fn diff_profiles(
 mod tests {
     use super::proto::*;
     use super::*;
+
+    #[test]
+    fn a_huge_claimed_length_saturates_the_estimate_rather_than_wrapping() {
+        // Field 2 (a sample), length 2^60: 72 + 16 * 2^60 wraps to 72 in
+        // u64 (found by leakwatch-where's pprof_responses fuzz target).
+        let mut data = vec![0x12];
+        data.extend([0x80; 8]);
+        data.push(0x10);
+        assert_eq!(decoded_estimate(&data).unwrap(), u64::MAX);
+        assert!(decode(&data).is_err());
+        // The fuzzer's input itself: an error, not a panic.
+        let found = b"\x1d\x00\x00\xa2\xa2\xa2\xa2\xa2\xa2\xa2\x01\x00\x00\x00\x00\x00\x00D\"\xa2\xa2\xa2\xa2\xa2\xa2\xa2\xa2*";
+        assert!(decode(found).is_err());
+    }
 
     /// A heap profile with one stack per (leaf, bytes) pair.
     pub(crate) fn heap_profile(stacks: &[(&str, i64)]) -> Profile {

@@ -7,7 +7,8 @@
 //! session. A slow poll (a timeout) is skipped, not judged, up to three in a
 //! row. Polls that pause the target (a JVM's histogram at a safepoint, a
 //! helper holding the interpreter's lock) are kept within a budget: when the
-//! median pause of the last five polls exceeds `pause_budget` of the
+//! pause a poll costs (from the second poll on: the smaller of the first
+//! two, then the median of the last five) exceeds `pause_budget` of the
 //! interval, the interval is stretched so that it does not (and comes back
 //! when the pauses do).
 
@@ -77,6 +78,20 @@ impl RecentPauses {
         let mut v = self.last;
         v[..k].sort();
         v[k / 2]
+    }
+    /// The pause a poll costs, as far as the polls so far tell: none after
+    /// one poll (the first pays one-time costs: class loading, the helper's
+    /// start), the smaller of the first two (so that neither a one-time
+    /// cost nor one collection that happened to run decides it), then the
+    /// median of the last five. Deciding at the second poll rather than the
+    /// third spares a target whose polls pause it for a second (a live
+    /// histogram of a large heap) one of those pauses.
+    fn estimate(&self) -> Option<Duration> {
+        match self.n {
+            0 | 1 => None,
+            2 => Some(self.last[0].min(self.last[1])),
+            _ => Some(self.median()),
+        }
     }
 }
 
@@ -153,11 +168,9 @@ pub fn run(
                 if let Some(pause) = cost.target_pause {
                     pauses.push(pause);
                 }
-                // The first polls pay one-time costs (class loading, the
-                // helper's start): stretch on the median of three or more.
-                if cost.target_pause.is_some() && pauses.n >= 3 {
+                if let (Some(_), Some(pause)) = (cost.target_pause, pauses.estimate()) {
                     let budget = settings.pause_budget.max(1e-4);
-                    let needed = pauses.median().div_f64(budget).max(asked);
+                    let needed = pause.div_f64(budget).max(asked);
                     stretched = needed > interval;
                     interval = needed;
                 }
@@ -315,8 +328,21 @@ mod tests {
         });
         assert!(stretched);
         assert_eq!(out.interval, Duration::from_millis(100));
-        // Three polls 10 ms apart, then 100 ms apart.
-        assert!(out.report.polls <= 6, "{}", out.report.polls);
+        // Two polls 10 ms apart, then 100 ms apart.
+        assert!(out.report.polls <= 5, "{}", out.report.polls);
+    }
+
+    #[test]
+    fn the_pause_is_told_from_the_second_poll_without_its_first_costs() {
+        let mut p = RecentPauses::default();
+        assert_eq!(p.estimate(), None);
+        // The first poll loads classes: not taken alone.
+        p.push(Duration::from_millis(900));
+        assert_eq!(p.estimate(), None);
+        p.push(Duration::from_millis(20));
+        assert_eq!(p.estimate(), Some(Duration::from_millis(20)));
+        p.push(Duration::from_millis(30));
+        assert_eq!(p.estimate(), Some(Duration::from_millis(30)));
     }
 
     #[test]

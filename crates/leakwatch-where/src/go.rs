@@ -485,7 +485,7 @@ impl GrowthSource for GoSource {
         Ok(PollCost {
             wall: t0.elapsed(),
             // Go reports no pause for serving a profile; the goroutine
-            // profile stops the world briefly (see docs/where-go-node.md).
+            // profile stops the world briefly (see docs/where.md).
             target_pause: None,
         })
     }

@@ -192,15 +192,17 @@ pub fn open(
 ) -> Result<Box<dyn GrowthSource>, WhereError> {
     match runtime {
         Runtime::Jvm => Ok(Box::new(jvm::JvmSource::open(pid, opts)?)),
-        Runtime::Go => Err(WhereError::Unsupported(format!(
-            "process {pid} is a Go program: its net/http/pprof source is not built yet \
-             (meanwhile: go tool pprof -base on two /debug/pprof/heap profiles, or \
-             `leakwatch diff` on them)"
-        ))),
-        Runtime::Node => Err(WhereError::Unsupported(format!(
-            "process {pid} is Node.js: its inspector source is not built yet \
-             (meanwhile: `leakwatch snapshot --node-inspect` and `leakwatch diff`)"
-        ))),
+        Runtime::Go => Ok(Box::new(go::GoSource::open(
+            pid,
+            &go::GoOptions {
+                pprof_url: opts.pprof_url.clone(),
+                ..go::GoOptions::default()
+            },
+        )?)),
+        Runtime::Node => Ok(Box::new(node::NodeSource::open(
+            pid,
+            &node::NodeOptions::default(),
+        )?)),
         Runtime::Python => Err(WhereError::Unsupported(format!(
             "process {pid} is Python: a running interpreter cannot start tracemalloc from \
              outside. Run `leakwatch trace --pid {pid}` (allocation sites with Python frames), \

@@ -47,7 +47,7 @@ const RUNTIME: &str = "Node inspector";
 /// 32 KiB allocated on average. A leak of 1 MiB gives about 32 live samples
 /// (a ±18 % estimate per poll, which a trend over dozens of polls absorbs),
 /// and the cost (a stack walk per sample) is a few microseconds per 32 KiB
-/// allocated: see docs/where-go-node.md for the measured cost.
+/// allocated: see docs/where.md for the measured cost.
 pub const DEFAULT_SAMPLING_INTERVAL: u64 = 32 << 10;
 /// Default longest wait for one inspector call.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -555,6 +555,7 @@ impl GrowthSource for NodeSource {
                 detail: "the session is closed".into(),
             })?;
         let mut exiting = false;
+        let asked = Instant::now();
         let answer = insp.call_with_events(
             "HeapProfiler.getSamplingProfile",
             serde_json::json!({}),
@@ -575,6 +576,10 @@ impl GrowthSource for NodeSource {
                           which it did)",
             });
         }
+        // V8 builds and serializes the profile on the JavaScript thread:
+        // from the request to the whole answer is how long the event loop
+        // was held, at most (the rest is the socket, on Node's I/O thread).
+        let held = asked.elapsed();
         let raw = answer.map_err(|e| cdp_error(&self.process, e))?;
         let nodes = parse_sampling_profile(raw.get()).map_err(|detail| WhereError::Protocol {
             runtime: RUNTIME,
@@ -588,9 +593,11 @@ impl GrowthSource for NodeSource {
         }
         Ok(PollCost {
             wall: t0.elapsed(),
-            // The profile is built on the JavaScript thread; V8 reports no
-            // pause for it (the benchmark measures it: docs/where-go-node.md).
-            target_pause: None,
+            // An upper bound of the event loop's pause, so that the pause
+            // budget spaces polls of a large profile (it grows with the
+            // live samples: bench/where/RESULTS.md measured 60 to 340 ms
+            // under load, and a third less throughput at a fixed 2 s).
+            target_pause: Some(held),
         })
     }
 

@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use leakwatch_core::{DetectorConfig, LeakState};
+use leakwatch_core::LeakState;
 use leakwatch_where::listen;
 use leakwatch_where::node::{NodeOptions, NodeSource};
 use leakwatch_where::{GrowthSource, Session, WhereError, WhereReport};
@@ -23,60 +23,7 @@ use leakwatch_where::{GrowthSource, Session, WhereError, WhereReport};
 /// each step keeps its own frame). One step remembers every job forever
 /// (the leak), one caches results in a Map of at most 1000 entries, one
 /// allocates garbage; an HTTP server answers "pong" on a loopback port.
-const WORKER: &str = r#"'use strict';
-const http = require('http');
-
-const seen = [];
-const cache = new Map();
-const stats = { validated: 0, transformed: 0, logged: 0, timed: 0 };
-
-function validate(job) {
-  if (typeof job.id !== 'number') throw new Error('bad job');
-  stats.validated++;
-}
-
-// recordJob leaks: every job is kept forever.
-function recordJob(job) {
-  seen.push({ id: job.id, tags: new Array(256).fill(job.id), note: 'job ' + job.id });
-}
-
-// cacheResult keeps the last 1000 results: it fills, then holds.
-function cacheResult(job) {
-  cache.set(job.id, new Array(128).fill(job.id));
-  if (cache.size > 1000) cache.delete(cache.keys().next().value);
-}
-
-// transform allocates garbage that does not survive the job.
-function transform(job) {
-  const parts = [];
-  for (let i = 0; i < 64; i++) parts.push({ i, text: 'part ' + i + ' of ' + job.id });
-  stats.transformed += parts.length;
-}
-
-function log(job) {
-  if (job.id % 100000 === 0) stats.logged++;
-}
-
-function time(job) {
-  job.done = Date.now();
-  stats.timed++;
-}
-
-const pipeline = [validate, recordJob, cacheResult, transform, log, time];
-
-let nextId = 0;
-setInterval(() => {
-  for (let k = 0; k < 5; k++) {
-    const job = { id: nextId++, done: 0 };
-    for (const step of pipeline) step(job);
-  }
-}, 10);
-
-const server = http.createServer((req, res) => res.end('pong'));
-server.listen(0, '127.0.0.1', () => {
-  console.log('ready ' + server.address().port);
-});
-"#;
+const WORKER: &str = include_str!("programs/worker.js");
 
 /// The 1-based line of the first line of WORKER containing `text`.
 fn worker_line(text: &str) -> usize {
@@ -155,15 +102,12 @@ impl Worker {
     }
 }
 
-fn session_config(duration_s: f64) -> DetectorConfig {
-    let mut cfg = DetectorConfig::default();
-    cfg.season_s = 0.0;
-    cfg.min_duration_s = cfg.min_duration_s.min(duration_s * 0.3);
-    cfg
-}
-
 fn drive(source: Box<dyn GrowthSource>, duration: Duration, interval: Duration) -> WhereReport {
-    let mut session = Session::new(source, &session_config(duration.as_secs_f64()), 4096);
+    let mut session = Session::new(
+        source,
+        &leakwatch_where::detector_config(duration.as_secs_f64()),
+        4096,
+    );
     let start = Instant::now();
     let mut next = start;
     while start.elapsed() < duration {

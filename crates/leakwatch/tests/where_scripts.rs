@@ -72,11 +72,19 @@ fn python_names_the_leaking_line_with_tracemalloc_from_the_start() {
             .filter(|(_, s)| s == "leak")
             .map(|(k, _)| k)
             .collect();
-        assert_eq!(leaks, [leak_site.clone()], "{metric}: {report:#}");
+        assert_eq!(
+            leaks,
+            std::slice::from_ref(&leak_site),
+            "{metric}: {report:#}"
+        );
+        // Followed, and not a leak. (`growing`, "still rising, not a leak",
+        // is allowed: the scratch lines' live bytes at a snapshot follow
+        // how far the request was when it came, which on a loaded machine
+        // can drift up over a 30 s session.)
         for func in ["scratch_work (", "cached_lookup ("] {
             let s = state_of(&report, metric, |k| k.starts_with(func));
             assert!(
-                !s.is_empty() && s.iter().all(|s| s != "leak" && s != "growing"),
+                !s.is_empty() && s.iter().all(|s| s != "leak"),
                 "{func} ({metric}) is {s:?}: {report:#}"
             );
         }

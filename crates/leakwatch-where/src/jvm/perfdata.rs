@@ -170,7 +170,7 @@ pub(crate) mod tests {
             let name_at = e.len();
             e.extend_from_slice(name.as_bytes());
             e.push(0);
-            while e.len() % 8 != 0 {
+            while !e.len().is_multiple_of(8) {
                 e.push(0);
             }
             let data_at = e.len();

@@ -34,6 +34,7 @@ use crate::monitor::stop_flag;
 Examples:
   leakwatch where --pid 4242                       # a running JVM: class histograms
   leakwatch where --pid 4242 --duration 5m --json
+  leakwatch where --pid 5151                       # Go: pprof; Node: inspector
   leakwatch where -- python3 app.py --port 8080    # tracemalloc, per line
   leakwatch where --duration 1m -- ruby worker.rb  # ObjectSpace, per class
 
@@ -41,6 +42,17 @@ Runtimes:
   JVM (--pid or -- CMD)  GC.class_histogram through the HotSpot attach socket
                          (no JDK needed; `jcmd` as a fallback): bytes and
                          instances per class. Needs the JVM's user or root.
+  Go (--pid)             net/http/pprof, found among the process's listening
+                         sockets in /proc (or --pprof URL): in-use bytes and
+                         objects per allocation stack, goroutines per stack,
+                         named `function (file:line)`. The program must
+                         import _ \"net/http/pprof\" and serve it.
+  Node (--pid)           opens the inspector with SIGUSR1 (127.0.0.1:9229 or
+                         the process's --inspect-port; loopback only: any
+                         local user can reach it while it is open), samples
+                         with V8's sampling heap profiler (no heap snapshot),
+                         live bytes per `function (script:line)`, and closes
+                         the inspector again at the end.
   Python (-- CMD only)   tracemalloc, started by leakwatch (a sitecustomize
                          on PYTHONPATH; the program is not changed): bytes and
                          blocks per line, named `function (file:line)`. For a
@@ -55,12 +67,21 @@ What a poll costs the target:
           GC but counts garbage too (the detector judges the floors after
           each collection). Typically milliseconds for heaps of tens of MB,
           growing with the live heap (see docs/where.md for measurements).
+  Go      two profiles per poll: the heap profile is a copy of Go's
+          sampled bucket table (no pause); the goroutine profile stops the
+          world briefly. Heap figures are as of the last completed GC.
+  Node    V8 samples one allocation per 32 KiB (a stack walk each) while
+          the session lasts; each poll builds the profile of every live
+          sample on the JavaScript thread (tens to hundreds of ms for a
+          large heap), which the pause budget spaces out.
   Python  tracemalloc records every allocation (allocation-heavy code runs
           slower while it is on), and a poll holds the GIL for its snapshot.
   Ruby    a full GC and a walk of the heap per poll, holding the GVL.
   The pause of each poll is measured (the JVM's safepoint counter, the
   helper's own clock); when it exceeds 1% of the interval, the interval is
-  stretched so that it does not.
+  stretched so that it does not. Node's pause is the time V8 takes to build
+  the profile on the JavaScript thread (an upper bound); Go reports none
+  (bench/where/ measures it from inside the target).
 
 Duration: the detector needs 24 polls, and no leak is called on less than
 30% of the session (at most 60 s) of history; the default 2m at 2s gives 60
@@ -132,6 +153,8 @@ pub fn parse_percent(s: &str) -> Result<f64, String> {
 }
 
 const DEFAULT_DURATION_S: f64 = 120.0;
+/// Polls a leak needs: the detector's 24, and three judgements in a row.
+const POLLS_FOR_A_VERDICT: u32 = 27;
 /// Polls a default session goes on to when its interval was stretched.
 const DEFAULT_MIN_POLLS: u64 = 30;
 const DEFAULT_MAX_DURATION_S: f64 = 600.0;
@@ -142,7 +165,9 @@ fn duration_of(args: &WhereArgs) -> f64 {
 
 fn check_timing(args: &WhereArgs) -> anyhow::Result<()> {
     let duration = duration_of(args);
-    if !(args.interval > 0.0) || !(duration > 0.0) {
+    // NaN is not positive either.
+    let positive = |v: f64| v > 0.0;
+    if !positive(args.interval) || !positive(duration) {
         anyhow::bail!("--interval and --duration must be positive");
     }
     if args.interval > duration {
@@ -243,11 +268,24 @@ fn observe(
     let outcome = driver::run(&mut session, settings, stop, |p| {
         if tty {
             progress_line(p);
-        } else if p.stretched {
+        }
+        if p.stretched {
+            if tty {
+                eprint!("\r\x1b[K");
+            }
             eprintln!(
-                "leakwatch: polls pause the target for more than {}% of the interval: polling every {} from now on",
+                "leakwatch: polls pause the target for more than {}% of the interval: polling every {} from now on{}",
                 args.pause_budget * 100.0,
-                format::duration(p.interval.as_secs_f64())
+                format::duration(p.interval.as_secs_f64()),
+                if p.interval.as_secs_f64() * f64::from(POLLS_FOR_A_VERDICT) > duration {
+                    format!(
+                        " (a verdict needs about {POLLS_FOR_A_VERDICT} polls: {} at this pace; \
+                         --pause-budget allows more pause per poll)",
+                        format::duration(p.interval.as_secs_f64() * f64::from(POLLS_FOR_A_VERDICT))
+                    )
+                } else {
+                    String::new()
+                }
             );
         }
         if let Err(e) = &p.last {
@@ -315,9 +353,20 @@ fn observe(
         return Err(e.context(what));
     }
     if !report.judged {
+        let pace = if interval.as_secs_f64() > args.interval * 1.001 {
+            format!(
+                "; polls were spaced to every {} to keep the target's pauses within {}% of the \
+                 time, so about {} are needed: give --duration, or a larger --pause-budget",
+                format::duration(interval.as_secs_f64()),
+                args.pause_budget * 100.0,
+                format::duration(interval.as_secs_f64() * f64::from(POLLS_FOR_A_VERDICT))
+            )
+        } else {
+            ": use a longer --duration or a shorter --interval".to_owned()
+        };
         eprintln!(
             "leakwatch: not enough data to judge: {} polls over {} (the detector needs 24 polls \
-             and 30% of the session of history): use a longer --duration or a shorter --interval",
+             and 30% of the session of history){pace}",
             report.polls,
             format::duration(report.duration_s)
         );
