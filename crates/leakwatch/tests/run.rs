@@ -121,13 +121,30 @@ fn out_csv_replays_to_the_same_verdict_and_survives_a_kill() {
     std::thread::sleep(std::time::Duration::from_secs(75));
     child.kill().unwrap();
     child.wait().unwrap();
-    let _ = std::process::Command::new("pkill")
-        .args(["-f", "leaky_cache.py"])
-        .status();
     let text = std::fs::read_to_string(&csv).unwrap();
+    // The target outlives the killed leakwatch, in the process group `run`
+    // gave it; the CSV's pid column names it, so only it is ended.
+    let target_pid = text
+        .lines()
+        .last()
+        .and_then(|row| row.split(',').nth(8))
+        .and_then(|pid| pid.parse::<u32>().ok());
+    if let Some(pid) = target_pid {
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", "--", &format!("-{pid}")])
+            .status();
+    }
     let rows = text.lines().count();
     assert!(rows > 250, "{rows} rows");
-    assert!(text.starts_with("t_s,rss_bytes,pss_bytes,anon_bytes,swap_bytes,threads,fds\n"));
+    // The resources, then the process's identity (a change is a restart, so
+    // a replay knows the restarts the run saw).
+    assert!(
+        text.starts_with(
+            "t_s,rss_bytes,pss_bytes,anon_bytes,swap_bytes,threads,fds,instance,pid,start_time_s\n"
+        ),
+        "{}",
+        text.lines().next().unwrap_or_default()
+    );
     let out = leakwatch()
         .args(["analyze", "--json"])
         .arg(&csv)
