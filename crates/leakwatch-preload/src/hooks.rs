@@ -160,9 +160,25 @@ fn stack_id(r: &mut Ring, entry: Option<(u64, u64)>) -> u32 {
     // memory of their own.
     let (memo, cache) = unsafe { (r.memo.as_mut(), r.unwind_cache.as_mut()) };
     match (key, memo, cache) {
-        (Some((fast, key)), Some(memo), Some(cache)) => memo.capture(fast, cache, &key, r),
+        (Some((fast, key)), Some(memo), Some(cache)) => {
+            let leaf = memo.capture(fast, cache, &key, r);
+            if crate::python::enabled() {
+                with_python_frames(r, leaf)
+            } else {
+                leaf
+            }
+        }
         (_, _, cache) => whole_stack_id(r, entry, cache),
     }
+}
+
+/// The memo's stack `leaf` with the thread's Python frames spliced in.
+#[inline(never)]
+fn with_python_frames(r: &mut Ring, leaf: u32) -> u32 {
+    let mut ips = [0u64; 512];
+    // SAFETY: the memo belongs to this thread's ring.
+    let n = unsafe { r.memo.as_ref() }.map_or(0, |m| m.ips_outermost(&mut ips));
+    crate::python::splice(r, leaf, &ips[..n])
 }
 
 /// `stack_id` without the memo: libgcc's unwinder (alternate signal
@@ -176,12 +192,22 @@ fn whole_stack_id(
     let mut ips = [0usize; MAX_FRAMES];
     let n = unwind::capture(&mut ips, cache, r.stack, entry);
     let hash = unwind::hash(&ips[..n]);
-    if let Some(leaf) = r.cached_stack(hash) {
+    let leaf = match r.cached_stack(hash) {
+        Some(leaf) => leaf,
+        None => {
+            let leaf = r.new_chain(&ips[..n]);
+            r.remember_stack(hash, leaf);
+            leaf
+        }
+    };
+    if !crate::python::enabled() {
         return leaf;
     }
-    let leaf = r.new_chain(&ips[..n]);
-    r.remember_stack(hash, leaf);
-    leaf
+    let mut outer = [0u64; MAX_FRAMES];
+    for (o, &ip) in outer.iter_mut().zip(ips[..n].iter().rev()) {
+        *o = ip as u64;
+    }
+    crate::python::splice(r, leaf, &outer[..n])
 }
 
 #[inline(always)]

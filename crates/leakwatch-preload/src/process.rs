@@ -43,7 +43,11 @@ pub unsafe extern "C" fn dlopen(file: *const c_char, mode: c_int) -> *mut c_void
             crate::got::redirect_deepbind(before);
         }
         // SAFETY: the calling thread's own ring.
-        with_ring(|r| unsafe { crate::modules::rescan(r, trace_ns()) });
+        with_ring(|r| unsafe {
+            crate::modules::rescan(r, trace_ns());
+            // An interpreter embedded through dlopen.
+            crate::python::detect();
+        });
     }
     h
 }

@@ -471,7 +471,7 @@ fn spawn_writer() -> bool {
 /// The environment, also before the C library set up `environ` (the
 /// loader's own allocations come that early): then read from
 /// /proc/self/environ.
-fn getenv(name: &core::ffi::CStr) -> Option<&'static [u8]> {
+pub(crate) fn getenv(name: &core::ffi::CStr) -> Option<&'static [u8]> {
     extern "C" {
         static environ: *const *const libc::c_char;
     }
@@ -673,6 +673,7 @@ fn after_libc_init() {
         at_quick_exit(quick_exit_flush);
     }
     record_lsan_suppressions();
+    crate::python::detect();
     if !spawn_writer() {
         log(b"cannot start the writer thread; tracing stops");
         STATE.store(DONE, Ordering::Release);

@@ -9,6 +9,7 @@ pub mod analysis;
 pub mod classify;
 pub mod export;
 pub mod format;
+pub mod python;
 pub mod reader;
 pub mod report;
 pub mod suppress;

@@ -180,6 +180,11 @@ impl Kinds {
             return *k;
         }
         let addr = a.tables.stacks.addrs()[i];
+        if crate::python::is_python_frame(addr) {
+            let k = crate::symbolize::python_frame(&a.tables, addr).kind;
+            self.by_addr[i] = Some(k);
+            return k;
+        }
         let k = match a.tables.module_index_of(addr.saturating_sub(1), ts) {
             Some(m) => *self
                 .by_module
@@ -197,11 +202,20 @@ impl Kinds {
     /// program's own binary, a standard library's start-up code (Rust's
     /// `std::rt`, a C++ `std::` static constructor). Frames below `main`
     /// do not count. `None`: the program's own code asked for the memory.
+    ///
+    /// With Python frames, for blocks live at exit (`at_exit`), the
+    /// innermost Python frame decides: code of the interpreter's own
+    /// (its standard library, the frozen import machinery) allocated it, as
+    /// importing a module does for the module's state kept until exit, so
+    /// it is residue; a line of yours, counted. A growing site is the
+    /// program's as soon as one frame is (a runtime's growth caused by
+    /// your call is your leak).
     fn residue_of(
         &mut self,
         a: &Analysis,
         sym: &mut Symbolizer,
         stack: u32,
+        at_exit: bool,
     ) -> Option<&'static str> {
         let ts = a.stack_first_ns(stack);
         let ids = a.tables.stacks.frame_ids(stack);
@@ -212,8 +226,29 @@ impl Kinds {
         let mut system_only = true;
         let mut std_code = false;
         let mut inner_name: Option<String> = None;
+        if at_exit {
+            let py: Vec<&crate::python::PyCode> = ids
+                .iter()
+                .map(|&id| a.tables.stacks.addrs()[id as usize])
+                .filter(|&v| crate::python::is_python_frame(v))
+                .filter_map(|v| a.tables.py_codes.get(crate::python::split_frame(v).0 as usize))
+                .collect();
+            if let (Some(inner), Some(outer)) = (py.first(), py.last()) {
+                // Innermost native frames of the program's own (a C
+                // extension) still make it the program's.
+                let native_program = ids
+                    .iter()
+                    .take_while(|&&id| !crate::python::is_python_frame(a.tables.stacks.addrs()[id as usize]))
+                    .any(|&id| self.of(a, id, ts) == ModuleKind::Program);
+                let runtime = inner.is_runtime()
+                    || outer.is_runtime()
+                    || py.iter().any(|c| c.is_import_machinery());
+                return (runtime && !native_program).then_some("python");
+            }
+        }
         for &id in ids {
-            match self.of(a, id, ts) {
+            let kind = self.of(a, id, ts);
+            match kind {
                 ModuleKind::System | ModuleKind::Tracer => {
                     inner_name = None;
                 }
@@ -414,7 +449,7 @@ pub fn build(a: &Analysis, sym: &mut Symbolizer, opts: &ReportOptions) -> Report
             continue;
         }
         if complete {
-            if let Some(r) = kinds.residue_of(a, sym, s) {
+            if let Some(r) = kinds.residue_of(a, sym, s, true) {
                 if !runtimes.contains(&r) {
                     runtimes.push(r);
                 }
@@ -454,7 +489,7 @@ pub fn build(a: &Analysis, sym: &mut Symbolizer, opts: &ReportOptions) -> Report
             // Its bytes are counted against the rule with the live stacks.
             let suppressed_by =
                 suppression_of(a, sym, &supp, g.stack).map(|i| supp.rules[i].pattern.clone());
-            let runtime_residue = complete && kinds.residue_of(a, sym, g.stack).is_some();
+            let runtime_residue = complete && kinds.residue_of(a, sym, g.stack, false).is_some();
             GrowingSite {
                 live_bytes: g.live_bytes,
                 rate_bytes_per_s: g.assessment.rate_per_hour / 3600.0,

@@ -25,7 +25,7 @@ const AFTER_HELP: &str = "\
 Examples:
   leakwatch trace -- ./my-program --flag
   leakwatch trace -o server.lwt -- ./server      (stop it with Ctrl-C; the trace is then summarised)
-  PYTHONMALLOC=malloc leakwatch trace -- python3 job.py
+  leakwatch trace -- python3 job.py          (Python frames: `func at job.py:LINE`)
   leakwatch trace --suppressions lsan.supp -- ./tests
 
 Exit codes: 1 a leak (bytes still allocated at exit that are neither
@@ -306,6 +306,13 @@ pub fn run(args: TraceArgs) -> anyhow::Result<u8> {
             "LEAKWATCH_FOLLOW_FORK",
             if args.follow_fork { "1" } else { "0" },
         );
+    // CPython's small-object allocator hides objects inside 256 KiB arenas;
+    // with the C allocator each object is a block of its own, so a growing
+    // site is a Python line, not an arena. Only interpreters read it, and
+    // a value the user chose is kept.
+    if std::env::var_os("PYTHONMALLOC").is_none() {
+        cmd.env("PYTHONMALLOC", "malloc");
+    }
     match args.sample_every {
         Some(n) => cmd.env("LEAKWATCH_SAMPLE_EVERY", n.to_string()),
         None => cmd.env_remove("LEAKWATCH_SAMPLE_EVERY"),
