@@ -251,6 +251,25 @@ fn after_alloc(p: *mut c_void, size: usize, entry: Option<(u64, u64)>) -> *mut c
     p
 }
 
+/// Records a block handed out by an allocator the tracer wraps rather than
+/// interposes (CPython's allocator domains after an attach).
+#[inline(never)]
+pub(crate) fn record_wrapped_alloc(p: *mut c_void, size: usize) {
+    after_alloc(p, size, None);
+}
+
+/// Records the release of a block of a wrapped allocator.
+#[inline(never)]
+pub(crate) fn record_wrapped_free(p: *mut c_void) {
+    before_free(p);
+}
+
+/// Runs `f` with the guard held: allocations it makes are not recorded.
+pub(crate) fn unrecorded<T>(f: impl FnOnce() -> T) -> T {
+    let _inner = Inner::enter();
+    f()
+}
+
 /// Records the release of `p` (before the memory is released: see the
 /// module documentation).
 #[inline(always)]

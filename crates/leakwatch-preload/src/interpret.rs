@@ -48,7 +48,7 @@ use zstd::zstd_safe::{zstd_sys::ZSTD_EndDirective, CCtx, CParameter, InBuffer, O
 use crate::ring::{self, Ring};
 use crate::python::PY_FRAME_BIT;
 use crate::{
-    REC_PYCODE, REC_PYCODE_RING, REC_PYNODE, REC_ALLOC, REC_END, REC_FREE, REC_LOST, REC_LSANSUPP, REC_MODULE, REC_NODE, REC_PHASE,
+    REC_ATTACH, REC_PYCODE, REC_PYCODE_RING, REC_PYNODE, REC_ALLOC, REC_END, REC_FREE, REC_LOST, REC_LSANSUPP, REC_MODULE, REC_NODE, REC_PHASE,
     REC_STACK, REC_THREAD, REC_UNLOAD,
 };
 
@@ -143,6 +143,9 @@ enum Kind {
         tid: u64,
     },
     Phase {
+        kind: u64,
+    },
+    Attach {
         kind: u64,
     },
     /// The record's bytes from `body` to its end are copied as they are.
@@ -604,6 +607,11 @@ impl Interp {
                         let kind = d.u().ok_or(Fail::Corrupt)?;
                         (dts, 0, Kind::Phase { kind })
                     }
+                    REC_ATTACH => {
+                        let dts = d.u().ok_or(Fail::Corrupt)?;
+                        let kind = d.u().ok_or(Fail::Corrupt)?;
+                        (dts, 0, Kind::Attach { kind })
+                    }
                     REC_LSANSUPP => {
                         let dts = d.u().ok_or(Fail::Corrupt)?;
                         let body = d.pos;
@@ -937,6 +945,11 @@ impl Interp {
             Kind::Phase { kind } => {
                 let g = self.group(i, 12)?;
                 g.push(REC_PHASE);
+                put(g, kind);
+            }
+            Kind::Attach { kind } => {
+                let g = self.group(i, 12)?;
+                g.push(REC_ATTACH);
                 put(g, kind);
             }
             Kind::LsanSupp { body } => {

@@ -19,6 +19,7 @@
 
 #![allow(clippy::missing_safety_doc)]
 
+mod attach;
 mod elf;
 pub mod got;
 mod hooks;
@@ -34,6 +35,7 @@ mod unwind;
 mod writer;
 
 pub use hooks::*;
+pub use attach::*;
 pub use process::*;
 
 /// Trace file magic and version (see `leakwatch_trace::format`).
@@ -64,6 +66,8 @@ pub(crate) const REC_PYNODE: u8 = 0x42;
 /// File records of format version 4 (see `leakwatch_trace::format`).
 pub(crate) const REC_PYCODE: u8 = 15;
 pub(crate) const REC_ATTACH: u8 = 16;
+pub(crate) const ATTACH_START: u64 = 1;
+pub(crate) const ATTACH_DETACH: u64 = 2;
 
 /// Writes a message to stderr without allocating.
 pub(crate) fn log(msg: &[u8]) {

@@ -32,7 +32,8 @@ pub unsafe extern "C" fn dlopen(file: *const c_char, mode: c_int) -> *mut c_void
         return null_mut();
     };
     let deep = mode & libc::RTLD_DEEPBIND != 0;
-    let before = deep.then(crate::got::Before::now);
+    // After an attach, every object loaded from now on is redirected too.
+    let before = (deep || crate::attach::attached()).then(crate::got::Before::now);
     // SAFETY: forwarding the caller's arguments.
     let h = unsafe { real(file, mode) };
     if !h.is_null() {

@@ -746,7 +746,8 @@ impl Analysis {
     /// The trace holds everything up to a normal exit: END seen, nothing
     /// lost, not cut short.
     pub fn complete(&self) -> bool {
-        self.exited && self.loss_count == 0 && self.truncated_at.is_none()
+        // Attached: blocks from before the attach are unknown.
+        self.exited && !self.attached && self.loss_count == 0 && self.truncated_at.is_none()
     }
 
     /// Approximate heap bytes held (tables, per-stack state, series).

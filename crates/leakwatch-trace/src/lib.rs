@@ -6,6 +6,7 @@
 //! symbolization after the run, the report, and flamegraph/pprof exports.
 
 pub mod analysis;
+pub mod attach;
 pub mod classify;
 pub mod export;
 pub mod format;

@@ -121,6 +121,11 @@ pub struct Report {
     /// The program exited normally (otherwise it was killed, crashed, or
     /// exec'd, and "live at end" is not a leak by itself).
     pub exited: bool,
+    /// Recorded by attaching to a running process (`trace --pid`): blocks
+    /// allocated before the attach are unknown.
+    pub attached: bool,
+    /// ... and the tracer detached again, the process running on.
+    pub detached: bool,
     /// Exited, nothing lost, nothing cut: the leaked-at-exit numbers are
     /// exact.
     pub complete: bool,
@@ -153,7 +158,8 @@ pub struct Report {
     /// The same in a few words (empty when complete).
     pub incomplete_summary: String,
     pub notes: Vec<String>,
-    /// `leak`, `no_leak` or `incomplete`.
+    /// `leak`, `no_leak`, `no_growth` (attached: no growing site in the
+    /// whole attached window) or `incomplete`.
     pub verdict: String,
     pub exit_code: u8,
     /// True when leaks at exit or counted growing sites were found.
@@ -517,7 +523,16 @@ pub fn build(a: &Analysis, sym: &mut Symbolizer, opts: &ReportOptions) -> Report
             "the trace is cut short: a partial chunk at byte {off} was ignored (the process was killed while the tracer wrote, or the file was truncated)"
         ));
     }
-    if !a.exited && a.chunks > 0 {
+    if a.attached {
+        notes.push(format!(
+            "attached to a running process{}: blocks allocated before the attach are unknown (their frees are only counted), so what is live at {} is not judged; growing sites are",
+            if a.detached { " and detached" } else { "" },
+            if a.detached { "detach" } else { "the end" }
+        ));
+        if a.exited {
+            notes.push("the process exited while attached".to_string());
+        }
+    } else if !a.exited && a.chunks > 0 {
         incomplete.push(
             "the program did not exit normally (killed, crashed or exec'd, or the trace ends early): blocks still live at the end are not leaks by themselves".to_string(),
         );
@@ -546,6 +561,12 @@ pub fn build(a: &Analysis, sym: &mut Symbolizer, opts: &ReportOptions) -> Report
     let mut gaps: Vec<&str> = Vec::new();
     if a.chunks == 0 {
         gaps.push("the trace holds no data");
+    } else if a.attached {
+        gaps.push(if a.detached {
+            "traced while attached"
+        } else {
+            "traced while attached, no detach recorded"
+        });
     } else if !a.exited {
         gaps.push("the program did not exit normally");
     }
@@ -570,6 +591,14 @@ pub fn build(a: &Analysis, sym: &mut Symbolizer, opts: &ReportOptions) -> Report
         }
     } else if counted_growing > 0 {
         ("leak", EXIT_LEAK)
+    } else if a.attached
+        && (a.detached || a.exited)
+        && a.loss_count == 0
+        && a.truncated_at.is_none()
+        && a.chunks > 0
+    {
+        // The whole attached window was recorded and judged.
+        ("no_growth", EXIT_NO_LEAK)
     } else {
         ("incomplete", EXIT_INCOMPLETE)
     };
@@ -588,6 +617,8 @@ pub fn build(a: &Analysis, sym: &mut Symbolizer, opts: &ReportOptions) -> Report
         },
         duration_s: a.duration_ns as f64 / 1e9,
         exited: a.exited,
+        attached: a.attached,
+        detached: a.detached,
         complete,
         allocations: a.allocations,
         frees: a.frees,
@@ -728,7 +759,11 @@ pub fn render_text(r: &Report, trace_name: &str, full: bool) -> String {
     if let Some(g) = &r.live_at_end {
         write_group(
             &mut out,
-            "live when the trace ended (not proven leaked)",
+            if r.detached {
+                "still live at detach (allocated while attached; not judged)"
+            } else {
+                "live when the trace ended (not proven leaked)"
+            },
             g,
             5,
             full,
@@ -889,6 +924,10 @@ pub fn verdict_line(r: &Report) -> String {
         "no_leak" => {
             format!("no leak: every allocation the program made was freed before exit{set_apart}")
         }
+        "no_growth" => format!(
+            "no growing site: no call stack's live bytes grew without bound in the {} attached",
+            format::duration(r.duration_s)
+        ),
         _ => format!(
             "INCOMPLETE, not \"no leak\": {}; no call stack grew without bound in the {} recorded",
             r.incomplete_summary,
