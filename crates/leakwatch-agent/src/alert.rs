@@ -1096,7 +1096,11 @@ mod tests {
         assert!(a.attach_cause("other", &cause).is_empty());
         let sent = a.attach_cause("svc", &cause);
         assert_eq!(sent.len(), 1);
-        assert!(sent[0].summary().contains("growing: Svc$Session"), "{}", sent[0].summary());
+        assert!(
+            sent[0].summary().contains("growing: Svc$Session"),
+            "{}",
+            sent[0].summary()
+        );
         let v = serde_json::to_value(JsonAlert::from(&sent[0])).unwrap();
         assert_eq!(v["where"]["growing"][0]["key"], "Svc$Session");
         assert_eq!(v["where"]["growing"][0]["state"], "leak");

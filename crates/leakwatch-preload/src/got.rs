@@ -435,7 +435,11 @@ fn own_base() -> u64 {
             return u64::MAX;
         }
         let mut base = u64::MAX;
-        unsafe extern "C" fn visit(info: *mut libc::dl_phdr_info, _: usize, arg: *mut c_void) -> c_int {
+        unsafe extern "C" fn visit(
+            info: *mut libc::dl_phdr_info,
+            _: usize,
+            arg: *mut c_void,
+        ) -> c_int {
             // SAFETY: valid for the callback's duration; arg is (fbase, out).
             let (info, want) = unsafe { (&*info, &mut *arg.cast::<(u64, u64)>()) };
             let n = info.dlpi_phnum as usize;

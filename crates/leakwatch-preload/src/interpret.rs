@@ -45,11 +45,11 @@ use std::collections::{BinaryHeap, HashMap};
 
 use zstd::zstd_safe::{zstd_sys::ZSTD_EndDirective, CCtx, CParameter, InBuffer, OutBuffer};
 
-use crate::ring::{self, Ring};
 use crate::python::PY_FRAME_BIT;
+use crate::ring::{self, Ring};
 use crate::{
-    REC_ATTACH, REC_PYCODE, REC_PYCODE_RING, REC_PYNODE, REC_ALLOC, REC_END, REC_FREE, REC_LOST, REC_LSANSUPP, REC_MODULE, REC_NODE, REC_PHASE,
-    REC_STACK, REC_THREAD, REC_UNLOAD,
+    REC_ALLOC, REC_ATTACH, REC_END, REC_FREE, REC_LOST, REC_LSANSUPP, REC_MODULE, REC_NODE,
+    REC_PHASE, REC_PYCODE, REC_PYCODE_RING, REC_PYNODE, REC_STACK, REC_THREAD, REC_UNLOAD,
 };
 
 /// Output-only records (see `leakwatch_trace::format`).

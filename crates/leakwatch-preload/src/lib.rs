@@ -34,8 +34,8 @@ mod ring;
 mod unwind;
 mod writer;
 
-pub use hooks::*;
 pub use attach::*;
+pub use hooks::*;
 pub use process::*;
 
 /// Trace file magic and version (see `leakwatch_trace::format`).

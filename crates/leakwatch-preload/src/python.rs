@@ -231,8 +231,12 @@ struct ElfSym {
 }
 
 extern "C" {
-    fn dladdr1(addr: *const c_void, info: *mut DlInfo, extra: *mut *mut c_void, flags: c_int)
-        -> c_int;
+    fn dladdr1(
+        addr: *const c_void,
+        info: *mut DlInfo,
+        extra: *mut *mut c_void,
+        flags: c_int,
+    ) -> c_int;
 }
 const RTLD_DL_SYMENT: c_int = 1;
 
@@ -433,7 +437,9 @@ fn copy(addr: u64, out: &mut [u8]) -> bool {
         iov_len: out.len(),
     };
     // SAFETY: valid iovecs; the kernel checks the remote range.
-    let n = unsafe { libc::process_vm_readv(PID.load(Ordering::Relaxed) as i32, &local, 1, &remote, 1, 0) };
+    let n = unsafe {
+        libc::process_vm_readv(PID.load(Ordering::Relaxed) as i32, &local, 1, &remote, 1, 0)
+    };
     n == out.len() as isize
 }
 
@@ -622,7 +628,9 @@ fn read_frames(l: &Layout, tp: &mut ThreadPy, r: &mut Ring) -> usize {
             let lasti = if l.code_code == NONE {
                 // PyFrameObject.f_lasti, an int (bytes before 3.10, code
                 // units from 3.10).
-                ((frame + l.frame_instr as u64) as *const i32).read_volatile().max(0) as u32
+                ((frame + l.frame_instr as u64) as *const i32)
+                    .read_volatile()
+                    .max(0) as u32
             } else {
                 let instr = word(frame + l.frame_instr as u64);
                 let start = code + l.code_code as u64;
@@ -665,7 +673,10 @@ pub fn splice(r: &mut Ring, leaf: u32, ips: &[u64]) -> u32 {
     let Some(l) = layout() else {
         return leaf;
     };
-    let (lo, hi) = (EVAL_LO.load(Ordering::Relaxed), EVAL_HI.load(Ordering::Relaxed));
+    let (lo, hi) = (
+        EVAL_LO.load(Ordering::Relaxed),
+        EVAL_HI.load(Ordering::Relaxed),
+    );
     let evals = ips.iter().filter(|&&ip| is_eval(ip, lo, hi)).count();
     if evals == 0 {
         return leaf;

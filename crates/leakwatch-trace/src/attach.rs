@@ -156,11 +156,7 @@ pub fn inspect(pid: i32) -> Result<Target, AttachError> {
         let name = fs::read_to_string(format!("/proc/{tracer}/comm"))
             .map(|s| s.trim().to_string())
             .unwrap_or_else(|_| "?".into());
-        return Err(AttachError::AlreadyTraced {
-            pid,
-            tracer,
-            name,
-        });
+        return Err(AttachError::AlreadyTraced { pid, tracer, name });
     }
     let maps = match fs::read_to_string(format!("/proc/{pid}/maps")) {
         Ok(m) => m,
@@ -228,7 +224,10 @@ impl Target {
         let src = Source::Elf(elf);
         let inspector = Inspector::new();
         let found = inspector.lookup(&src, names).map_err(|e| {
-            AttachError::Other(format!("cannot read the target's C library {}: {e}", path.display()))
+            AttachError::Other(format!(
+                "cannot read the target's C library {}: {e}",
+                path.display()
+            ))
         })?;
         names
             .iter()
@@ -553,11 +552,18 @@ pub fn attach(target: &Target, tracer: &Path, out: &Path) -> Result<Attached, At
             tracer.display()
         )));
     }
-    let attach_fn = t.call(dlsym, &[Arg::Int(handle), Arg::Str(cstr("leakwatch_attach")?)])?;
-    let detach_fn = t.call(dlsym, &[Arg::Int(handle), Arg::Str(cstr("leakwatch_detach")?)])?;
+    let attach_fn = t.call(
+        dlsym,
+        &[Arg::Int(handle), Arg::Str(cstr("leakwatch_attach")?)],
+    )?;
+    let detach_fn = t.call(
+        dlsym,
+        &[Arg::Int(handle), Arg::Str(cstr("leakwatch_detach")?)],
+    )?;
     if attach_fn == 0 || detach_fn == 0 {
         return Err(AttachError::Other(
-            "the loaded tracer has no leakwatch_attach: it is from another leakwatch version".into(),
+            "the loaded tracer has no leakwatch_attach: it is from another leakwatch version"
+                .into(),
         ));
     }
     let rc = t.call(attach_fn, &[Arg::Str(cstr(&out.display().to_string())?)])? as i32;

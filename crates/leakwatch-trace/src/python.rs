@@ -239,7 +239,12 @@ mod tests {
     #[test]
     fn damaged_tables_never_panic() {
         for minor in [8, 10, 12] {
-            for t in [&[][..], &[0xff], &[0xf0, 0xff, 0xff, 0xff], &[0x80 | (14 << 3), 0x7f]] {
+            for t in [
+                &[][..],
+                &[0xff],
+                &[0xf0, 0xff, 0xff, 0xff],
+                &[0x80 | (14 << 3), 0x7f],
+            ] {
                 let c = code(minor, 1, t);
                 for lasti in [0, 1, 7, u32::MAX] {
                     let _ = c.line_of(lasti);
@@ -254,7 +259,10 @@ mod tests {
         for (file, runtime) in [
             ("<frozen importlib._bootstrap>", true),
             ("/usr/lib/python3.12/json/decoder.py", true),
-            ("/root/.pyenv/versions/3.12.1/lib/python3.12/threading.py", true),
+            (
+                "/root/.pyenv/versions/3.12.1/lib/python3.12/threading.py",
+                true,
+            ),
             ("/usr/lib/python3/dist-packages/yaml/__init__.py", false),
             ("/venv/lib/python3.12/site-packages/requests/api.py", false),
             ("/srv/app/worker.py", false),

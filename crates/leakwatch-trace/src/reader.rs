@@ -864,7 +864,9 @@ impl Parser<'_> {
                     .into_owned();
                 let file = String::from_utf8_lossy(self.bytes("Python file runs past its chunk")?)
                     .into_owned();
-                let table = self.bytes("Python line table runs past its chunk")?.to_vec();
+                let table = self
+                    .bytes("Python line table runs past its chunk")?
+                    .to_vec();
                 let size = (name.len() + file.len() + table.len()) as u64;
                 if tables.py_codes.len() >= MAX_PY_CODES
                     || tables.py_code_bytes + size > MAX_PY_CODE_BYTES

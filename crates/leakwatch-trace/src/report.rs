@@ -237,14 +237,20 @@ impl Kinds {
                 .iter()
                 .map(|&id| a.tables.stacks.addrs()[id as usize])
                 .filter(|&v| crate::python::is_python_frame(v))
-                .filter_map(|v| a.tables.py_codes.get(crate::python::split_frame(v).0 as usize))
+                .filter_map(|v| {
+                    a.tables
+                        .py_codes
+                        .get(crate::python::split_frame(v).0 as usize)
+                })
                 .collect();
             if let (Some(inner), Some(outer)) = (py.first(), py.last()) {
                 // Innermost native frames of the program's own (a C
                 // extension) still make it the program's.
                 let native_program = ids
                     .iter()
-                    .take_while(|&&id| !crate::python::is_python_frame(a.tables.stacks.addrs()[id as usize]))
+                    .take_while(|&&id| {
+                        !crate::python::is_python_frame(a.tables.stacks.addrs()[id as usize])
+                    })
                     .any(|&id| self.of(a, id, ts) == ModuleKind::Program);
                 let runtime = inner.is_runtime()
                     || outer.is_runtime()

@@ -40,7 +40,9 @@ fn main() {
                 eprintln!("error: {e}");
                 std::process::exit(2)
             });
-        let pause = cost.target_pause.map_or(f64::NAN, |p| p.as_secs_f64() * 1e3);
+        let pause = cost
+            .target_pause
+            .map_or(f64::NAN, |p| p.as_secs_f64() * 1e3);
         let wall = cost.wall.as_secs_f64() * 1e3;
         println!("poll {i}: pause {pause:.1} ms, wall {wall:.1} ms, {classes} classes");
         pauses.push(pause);
@@ -53,6 +55,9 @@ fn main() {
     };
     let (pm, px) = med(&mut pauses);
     let (wm, wx) = med(&mut walls);
-    println!("{}: pause median {pm:.1} ms max {px:.1} ms; wall median {wm:.1} ms max {wx:.1} ms", args[2]);
+    println!(
+        "{}: pause median {pm:.1} ms max {px:.1} ms; wall median {wm:.1} ms max {wx:.1} ms",
+        args[2]
+    );
     let _ = src.close();
 }

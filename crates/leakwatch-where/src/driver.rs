@@ -249,10 +249,7 @@ mod tests {
         fn metrics(&self) -> &[Metric] {
             &self.metrics
         }
-        fn poll(
-            &mut self,
-            sink: &mut dyn FnMut(usize, &str, f64),
-        ) -> Result<PollCost, WhereError> {
+        fn poll(&mut self, sink: &mut dyn FnMut(usize, &str, f64)) -> Result<PollCost, WhereError> {
             self.polls += 1;
             if self.fail_after.is_some_and(|n| self.polls > n) {
                 return Err(WhereError::Gone {

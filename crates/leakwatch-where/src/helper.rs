@@ -145,7 +145,11 @@ pub fn read_hello(stream: &UnixStream, timeout: Duration) -> Result<Hello, Where
     stream
         .set_read_timeout(Some(timeout))
         .map_err(|e| WhereError::io("setting a timeout on the helper socket", e))?;
-    let mut r = BufReader::new(stream.try_clone().map_err(|e| WhereError::io("helper socket", e))?);
+    let mut r = BufReader::new(
+        stream
+            .try_clone()
+            .map_err(|e| WhereError::io("helper socket", e))?,
+    );
     let mut buf = Vec::new();
     let bad = |detail: String| WhereError::Protocol {
         runtime: "the program's helper",
@@ -167,7 +171,10 @@ pub fn read_hello(stream: &UnixStream, timeout: Duration) -> Result<Hello, Where
             version: version.to_owned(),
             pid,
         }),
-        _ => Err(bad(format!("not a hello: {:?}", text.chars().take(100).collect::<String>()))),
+        _ => Err(bad(format!(
+            "not a hello: {:?}",
+            text.chars().take(100).collect::<String>()
+        ))),
     }
 }
 
@@ -517,7 +524,9 @@ mod tests {
     }
 
     /// A fake helper on the other end of a socket pair.
-    fn pair(answer: impl FnOnce(&mut BufReader<UnixStream>, &mut UnixStream) + Send + 'static) -> HelperSource {
+    fn pair(
+        answer: impl FnOnce(&mut BufReader<UnixStream>, &mut UnixStream) + Send + 'static,
+    ) -> HelperSource {
         let (ours, theirs) = UnixStream::pair().unwrap();
         std::thread::spawn(move || {
             let mut w = theirs.try_clone().unwrap();

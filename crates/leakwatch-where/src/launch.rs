@@ -28,7 +28,6 @@ use crate::{procfs, GrowthSource, Options, WhereError};
 const SITECUSTOMIZE: &str = include_str!("../helpers/sitecustomize.py");
 const RUBY_HELPER: &str = include_str!("../helpers/leakwatch_where.rb");
 
-
 /// Whether `program` is found on PATH.
 pub fn on_path(program: &str) -> bool {
     std::env::var_os("PATH").is_some_and(|paths| {
@@ -72,7 +71,6 @@ impl std::fmt::Debug for Launched {
             .finish_non_exhaustive()
     }
 }
-
 
 /// Starts `cmd` with the helpers on its way.
 pub fn launch(cmd: &[String], output: ChildOutput) -> Result<Launched, WhereError> {
@@ -205,7 +203,12 @@ impl Launched {
                 opts.poll_timeout,
                 &command,
             )?),
-            "ruby" => Box::new(HelperSource::ruby(stream, hello, opts.poll_timeout, &command)?),
+            "ruby" => Box::new(HelperSource::ruby(
+                stream,
+                hello,
+                opts.poll_timeout,
+                &command,
+            )?),
             other => {
                 return Err(WhereError::Protocol {
                     runtime: "the program's helper",
@@ -403,15 +406,14 @@ pub fn process_age(pid: i32) -> Option<Duration> {
         .ok()?;
     // SAFETY: sysconf has no memory effects.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
-    Some(Duration::from_secs_f64((uptime - start_ticks / hz).max(0.0)))
+    Some(Duration::from_secs_f64(
+        (uptime - start_ticks / hz).max(0.0),
+    ))
 }
 
 /// Where the helpers live while a program runs (for tests and messages).
 pub fn helper_files(dir: &Path) -> [PathBuf; 2] {
-    [
-        dir.join("sitecustomize.py"),
-        dir.join("leakwatch_where.rb"),
-    ]
+    [dir.join("sitecustomize.py"), dir.join("leakwatch_where.rb")]
 }
 
 #[cfg(test)]
@@ -420,11 +422,7 @@ mod tests {
 
     #[test]
     fn a_native_program_is_told_to_use_trace_and_is_stopped() {
-        let mut l = launch(
-            &["sleep".to_owned(), "30".to_owned()],
-            ChildOutput::Null,
-        )
-        .unwrap();
+        let mut l = launch(&["sleep".to_owned(), "30".to_owned()], ChildOutput::Null).unwrap();
         let pid = l.pid();
         let e = l
             .source(&Options::default(), Duration::from_secs(10))

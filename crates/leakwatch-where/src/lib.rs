@@ -511,10 +511,7 @@ mod tests {
         fn metrics(&self) -> &[Metric] {
             &self.metrics
         }
-        fn poll(
-            &mut self,
-            sink: &mut dyn FnMut(usize, &str, f64),
-        ) -> Result<PollCost, WhereError> {
+        fn poll(&mut self, sink: &mut dyn FnMut(usize, &str, f64)) -> Result<PollCost, WhereError> {
             let p = self.poll;
             self.poll += 1;
             sink(0, "Leak", 1000.0 + 40.0 * p as f64);

@@ -120,7 +120,10 @@ pub fn classify(exe: &str, mapped: &[String], go_buildinfo: impl FnOnce() -> boo
     if go_buildinfo() {
         return found(Runtime::Go, format!("Go build info in {exe}"));
     }
-    found(Runtime::Native, format!("executable {exe}: no runtime found"))
+    found(
+        Runtime::Native,
+        format!("executable {exe}: no runtime found"),
+    )
 }
 
 /// Whether the ELF file has Go's build information (the `.go.buildinfo`
@@ -184,7 +187,10 @@ mod tests {
         assert_eq!(classify_of("/srv/api", &[], true), Runtime::Go);
         assert_eq!(classify_of("/usr/sbin/nginx", &[], false), Runtime::Native);
         // Names that merely start like a runtime's are not it.
-        assert_eq!(classify_of("/usr/bin/nodemon-x", &[], false), Runtime::Native);
+        assert_eq!(
+            classify_of("/usr/bin/nodemon-x", &[], false),
+            Runtime::Native
+        );
         assert_eq!(
             classify_of("/usr/bin/rubygem-tool", &["/lib/librubyish.so"], false),
             Runtime::Native

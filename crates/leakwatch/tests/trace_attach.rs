@@ -335,7 +335,12 @@ fn another_users_process_is_refused_with_the_fix() {
     wait_lines(&lines, 2);
     // leakwatch as nobody, the target as root.
     let mut lw = Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"])
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+        ])
         .arg(leakwatch())
         .args(["trace", "--pid"])
         .arg(target.id().to_string())
@@ -349,7 +354,10 @@ fn another_users_process_is_refused_with_the_fix() {
     assert_eq!(status.code(), Some(2), "{err}");
     assert!(err.contains("not permitted"), "{err}");
     assert!(err.contains("run as that user or as root"), "{err}");
-    assert!(target.try_wait().unwrap().is_none(), "the target is untouched");
+    assert!(
+        target.try_wait().unwrap().is_none(),
+        "the target is untouched"
+    );
     target.kill().unwrap();
     target.wait().unwrap();
 }

@@ -158,14 +158,19 @@ fn worker_leak_is_named_by_its_python_line_in_every_version() {
             // The Python caller is in the stack too, below the site.
             let frames = g["frames"].as_array().unwrap();
             assert!(
-                frames.iter().any(|fr| fr["function"] == "main" && fr["module"] == "python"),
+                frames
+                    .iter()
+                    .any(|fr| fr["function"] == "main" && fr["module"] == "python"),
                 "3.{minor}: main() is on the stack"
             );
         }
         tested.push(minor);
     }
     eprintln!("tested CPython 3.{tested:?}");
-    assert!(!tested.is_empty(), "no CPython 3.8-3.13 installed under pyenv");
+    assert!(
+        !tested.is_empty(),
+        "no CPython 3.8-3.13 installed under pyenv"
+    );
 }
 
 const EXT_C: &str = r#"
@@ -257,8 +262,14 @@ fn c_extension_leak_has_its_python_caller_above_its_native_frame() {
             .iter()
             .position(|f| f["function"] == "keep_buffers" && f["module"] == "python")
             .unwrap_or_else(|| panic!("3.{minor}: no Python caller in {frames:?}"));
-        assert!(native < caller, "native frame below (inside) the Python frame");
-        assert_eq!(frames[caller]["line"].as_u64(), Some(line_of(EXT_PY, "# CALL")));
+        assert!(
+            native < caller,
+            "native frame below (inside) the Python frame"
+        );
+        assert_eq!(
+            frames[caller]["line"].as_u64(),
+            Some(line_of(EXT_PY, "# CALL"))
+        );
         // Nothing else of the script's counts as leaked.
         assert_eq!(r["leaked"]["bytes"], 3 * 4321, "3.{minor}: {}", r["leaked"]);
         tested += 1;

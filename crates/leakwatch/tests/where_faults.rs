@@ -60,10 +60,8 @@ fn a_jvm_without_a_sigquit_handler_is_attached_or_refused_never_killed() {
     let mut jvm = Jvm::start(dir.path(), &["-Xrs"], &[], None);
     let socket = format!("/tmp/.java_pid{}", jvm.pid);
     assert!(wait_for(Duration::from_secs(10), || Path::new(&socket).exists()));
-    let (code, stdout, stderr) = where_pid(
-        jvm.pid,
-        &["--duration", "2s", "--interval", "1s", "--json"],
-    );
+    let (code, stdout, stderr) =
+        where_pid(jvm.pid, &["--duration", "2s", "--interval", "1s", "--json"]);
     assert_eq!(code, Some(2), "{stderr}");
     let report = json_of(stdout.as_bytes(), stderr.as_bytes());
     assert!(report["polls"].as_u64().unwrap() >= 2, "{report:#}");
@@ -96,7 +94,10 @@ fn a_jvm_that_exits_mid_session_ends_it_with_what_was_judged() {
     let err = report["error"].as_str().unwrap();
     assert!(err.contains("is gone"), "{err}");
     assert!(stderr.contains("cut short after"), "{stderr}");
-    assert!(stderr.contains("only what was judged above is known"), "{stderr}");
+    assert!(
+        stderr.contains("only what was judged above is known"),
+        "{stderr}"
+    );
 }
 
 /// leakwatch, copied where another user can run it.
@@ -139,10 +140,8 @@ fn root_attaches_to_another_users_jvm_as_that_user() {
     let mut jvm = Jvm::start(dir.path(), &[], &[], Some("65534"));
     let status = std::fs::read_to_string(format!("/proc/{}/status", jvm.pid)).unwrap();
     assert!(status.contains("Uid:\t65534"), "{status}");
-    let (code, stdout, stderr) = where_pid(
-        jvm.pid,
-        &["--duration", "4s", "--interval", "1s", "--json"],
-    );
+    let (code, stdout, stderr) =
+        where_pid(jvm.pid, &["--duration", "4s", "--interval", "1s", "--json"]);
     // Five polls are too few to judge (exit 2), but every one was answered.
     assert_eq!(code, Some(2), "{stderr}");
     let report = json_of(stdout.as_bytes(), stderr.as_bytes());
@@ -187,7 +186,10 @@ fn a_running_python_is_pointed_to_trace() {
     }));
     let (code, _, stderr) = where_pid(pid, &[]);
     assert_eq!(code, Some(2), "{stderr}");
-    assert!(stderr.contains(&format!("leakwatch trace --pid {pid}")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("leakwatch trace --pid {pid}")),
+        "{stderr}"
+    );
     assert!(stderr.contains("leakwatch where -- python3"), "{stderr}");
     assert!(child.try_wait().unwrap().is_none(), "left running");
     let _ = child.kill();
@@ -212,7 +214,15 @@ fn native_code_and_bad_commands() {
     assert!(stderr.contains("cannot start"), "{stderr}");
 
     let out = leakwatch()
-        .args(["where", "--pid", "1", "--interval", "5m", "--duration", "1m"])
+        .args([
+            "where",
+            "--pid",
+            "1",
+            "--interval",
+            "5m",
+            "--duration",
+            "1m",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));

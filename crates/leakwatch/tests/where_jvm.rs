@@ -29,7 +29,14 @@ fn names_the_leaking_class_of_a_running_jvm_and_leaves_it_serving() {
     let before = jvm.handled().expect("the service answers before");
     let out = leakwatch()
         .args(["where", "--pid", &jvm.pid.to_string()])
-        .args(["--duration", "36s", "--interval", "1s", "--pause-budget", "10%"])
+        .args([
+            "--duration",
+            "36s",
+            "--interval",
+            "1s",
+            "--pause-budget",
+            "10%",
+        ])
         .args(["--top", "1000", "--json"])
         .timeout(Duration::from_secs(120))
         .output()
@@ -53,7 +60,10 @@ fn names_the_leaking_class_of_a_running_jvm_and_leaves_it_serving() {
         }
     }
     // The pause of each poll was measured from the JVM's own counters.
-    assert!(report["max_target_pause_ms"].as_f64().is_some(), "{report:#}");
+    assert!(
+        report["max_target_pause_ms"].as_f64().is_some(),
+        "{report:#}"
+    );
     // Still serving, and nothing of ours left behind.
     assert!(jvm.alive());
     let after = jvm.handled().expect("the service answers after");
@@ -74,7 +84,14 @@ fn the_text_report_ranks_the_leak_with_its_evidence_and_next_steps() {
     std::thread::sleep(Duration::from_secs(3));
     let out = leakwatch()
         .args(["where", "--pid", &jvm.pid.to_string()])
-        .args(["--duration", "36s", "--interval", "1s", "--pause-budget", "10%"])
+        .args([
+            "--duration",
+            "36s",
+            "--interval",
+            "1s",
+            "--pause-budget",
+            "10%",
+        ])
         .timeout(Duration::from_secs(120))
         .output()
         .unwrap();
@@ -94,8 +111,17 @@ fn the_text_report_ranks_the_leak_with_its_evidence_and_next_steps() {
     assert!(growing.contains("WhereSvc$LeakedSession  leak"), "{text}");
     assert!(growing.contains("objects/h (95% CI"), "{text}");
     assert!(growing.contains("lower envelope rose"), "{text}");
-    assert!(!text.contains("RequestScratch") && !text.contains("CacheEntry"), "{text}");
-    assert!(text.contains(&format!("leakwatch snapshot --jvm {}", jvm.pid)), "{text}");
-    assert!(stderr.contains("HotSpot attach: GC.class_histogram"), "{stderr}");
+    assert!(
+        !text.contains("RequestScratch") && !text.contains("CacheEntry"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("leakwatch snapshot --jvm {}", jvm.pid)),
+        "{text}"
+    );
+    assert!(
+        stderr.contains("HotSpot attach: GC.class_histogram"),
+        "{stderr}"
+    );
     assert!(jvm.alive() && jvm.handled().is_some());
 }

@@ -142,7 +142,15 @@ fn the_program_sees_its_own_environment() {
     )
     .unwrap();
     let out = leakwatch()
-        .args(["where", "--duration", "3s", "--interval", "1s", "--json", "--"])
+        .args([
+            "where",
+            "--duration",
+            "3s",
+            "--interval",
+            "1s",
+            "--json",
+            "--",
+        ])
         .arg("python3")
         .arg(&script)
         .env("PYTHONPATH", &mine)
@@ -159,7 +167,10 @@ fn the_program_sees_its_own_environment() {
         "{stderr}"
     );
     assert!(stderr.contains("their sitecustomize ran"), "{stderr}");
-    assert!(stderr.contains("tracemalloc started by leakwatch"), "{stderr}");
+    assert!(
+        stderr.contains("tracemalloc started by leakwatch"),
+        "{stderr}"
+    );
     assert!(stderr.contains("path-has-helper=False"), "{stderr}");
     // Three polls cannot be judged: exit 2, and it says so.
     assert_eq!(out.status.code(), Some(2), "{stderr}");

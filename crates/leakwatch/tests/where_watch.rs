@@ -49,7 +49,8 @@ fn receiver() -> (String, Arc<Mutex<Vec<serde_json::Value>>>) {
                 }
             }
             let mut w = conn;
-            let _ = w.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            let _ =
+                w.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
         }
     });
     (url, got)
@@ -62,9 +63,21 @@ fn an_alert_on_a_leaking_jvm_carries_the_growing_class() {
     let mut jvm = Jvm::start(dir.path(), &["-Xms16m", "-Xmx1g"], &["0", "20000"], None);
     let (url, got) = receiver();
     let mut agent = Command::new(assert_cmd::cargo::cargo_bin("leakwatch"))
-        .args(["watch", "--pid", &jvm.pid.to_string(), "--target-name", "svc"])
+        .args([
+            "watch",
+            "--pid",
+            &jvm.pid.to_string(),
+            "--target-name",
+            "svc",
+        ])
         .args(["--interval", "1s", "--duration", "200s", "--webhook", &url])
-        .args(["--where", "--where-duration", "30s", "--where-interval", "1s"])
+        .args([
+            "--where",
+            "--where-duration",
+            "30s",
+            "--where-interval",
+            "1s",
+        ])
         .args(["--where-pause-budget", "10%", "--json"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -90,9 +103,19 @@ fn an_alert_on_a_leaking_jvm_carries_the_growing_class() {
     // SAFETY: kill(2) on our own child.
     unsafe { libc::kill(agent.id() as i32, libc::SIGTERM) };
     let mut stdout = String::new();
-    agent.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
+    agent
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
     let mut stderr = String::new();
-    agent.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    agent
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
     let _ = agent.wait();
     let alerts = got.lock().unwrap().clone();
     let a = with_where.unwrap_or_else(|| {
@@ -122,10 +145,15 @@ fn an_alert_on_a_leaking_jvm_carries_the_growing_class() {
         "{w:#}"
     );
     assert!(
-        !growing.iter().any(|k| k.contains("RequestScratch") || k.contains("CacheEntry")),
+        !growing
+            .iter()
+            .any(|k| k.contains("RequestScratch") || k.contains("CacheEntry")),
         "{w:#}"
     );
-    assert!(a["summary"].as_str().unwrap().contains("growing: "), "{a:#}");
+    assert!(
+        a["summary"].as_str().unwrap().contains("growing: "),
+        "{a:#}"
+    );
     // Printed on the agent's stdout too.
     assert!(stdout.contains("\"event\":\"where\""), "{stdout}");
     assert!(stdout.contains("\"event\":\"where_started\""), "{stdout}");

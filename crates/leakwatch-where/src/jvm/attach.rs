@@ -219,7 +219,12 @@ impl AttachTarget {
 
     /// Runs one attach operation with up to three arguments and returns its
     /// output (result code 0), starting the attach listener if needed.
-    pub fn execute(&self, op: &str, args: &[&str], timeout: Duration) -> Result<String, AttachError> {
+    pub fn execute(
+        &self,
+        op: &str,
+        args: &[&str],
+        timeout: Duration,
+    ) -> Result<String, AttachError> {
         let request = encode_request(op, args)?;
         let mut stream = self.connect()?;
         let deadline = Instant::now() + timeout;
@@ -416,7 +421,10 @@ impl AttachTarget {
         }
         let e = last.unwrap_or_else(|| std::io::Error::other("no directory"));
         if !procfs::alive(self.pid) {
-            return Err(AttachError::Gone { pid: self.pid, during: "" });
+            return Err(AttachError::Gone {
+                pid: self.pid,
+                during: "",
+            });
         }
         Err(AttachError::Io {
             context: format!(
@@ -447,9 +455,8 @@ impl AttachTarget {
                 // SAFETY: setresgid/setresuid on the calling thread only; -1
                 // keeps the real and saved ids (root), so nothing is lost
                 // for the process, and this thread ends after `f`.
-                let rc = unsafe {
-                    libc::syscall(libc::SYS_setresgid, -1i64, i64::from(gid), -1i64)
-                };
+                let rc =
+                    unsafe { libc::syscall(libc::SYS_setresgid, -1i64, i64::from(gid), -1i64) };
                 let rc2 = if rc == 0 {
                     // SAFETY: as above.
                     unsafe { libc::syscall(libc::SYS_setresuid, -1i64, i64::from(uid), -1i64) }

@@ -227,7 +227,10 @@ pub(crate) mod tests {
     #[test]
     fn bad_files_are_errors_not_panics() {
         assert_eq!(parse(b"").unwrap_err(), PerfError::Magic);
-        assert_eq!(parse(b"\xca\xfe\xc0\xc0\x01").unwrap_err(), PerfError::Corrupt(5));
+        assert_eq!(
+            parse(b"\xca\xfe\xc0\xc0\x01").unwrap_err(),
+            PerfError::Corrupt(5)
+        );
         let mut f = file(&[("sun.rt.safepointTime", Value::Long(1))]);
         f[7] = 0;
         assert_eq!(parse(&f).unwrap_err(), PerfError::NotAccessible);

@@ -73,7 +73,11 @@ pub struct TraceArgs {
     #[arg(long, requires = "pid", value_parser = crate::cmd::analyze::parse_duration_arg)]
     pub duration: Option<f64>,
     /// The command to run, after `--`.
-    #[arg(required_unless_present = "pid", trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(
+        required_unless_present = "pid",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
     pub command: Vec<String>,
 }
 
@@ -413,7 +417,8 @@ extern "C" fn request_stop(_: libc::c_int) {
 fn alive(pid: i32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(s) => !matches!(
-            s.rsplit_once(')').and_then(|(_, r)| r.trim_start().chars().next()),
+            s.rsplit_once(')')
+                .and_then(|(_, r)| r.trim_start().chars().next()),
             Some('Z') | Some('X')
         ),
         Err(_) => false,
@@ -443,9 +448,18 @@ fn attach(pid: i32, args: &TraceArgs) -> anyhow::Result<u8> {
                 .unwrap_or_else(|_| "pid".into());
             let comm: String = comm
                 .chars()
-                .map(|c| if c.is_ascii_alphanumeric() || "._-+".contains(c) { c } else { '_' })
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || "._-+".contains(c) {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
                 .collect();
-            PathBuf::from(format!("leakwatch-{comm}.{pid}.{}.lwt", unpredictable_suffix()))
+            PathBuf::from(format!(
+                "leakwatch-{comm}.{pid}.{}.lwt",
+                unpredictable_suffix()
+            ))
         }
     };
     let out = std::path::absolute(&out).unwrap_or(out);
@@ -484,7 +498,10 @@ fn attach(pid: i32, args: &TraceArgs) -> anyhow::Result<u8> {
         if STOP.load(Ordering::SeqCst) {
             break;
         }
-        if args.duration.is_some_and(|d| started.elapsed().as_secs_f64() >= d) {
+        if args
+            .duration
+            .is_some_and(|d| started.elapsed().as_secs_f64() >= d)
+        {
             break;
         }
         if !alive(pid) {

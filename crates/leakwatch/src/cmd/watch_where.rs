@@ -259,7 +259,11 @@ fn print_cause(key: &str, cause: &AlertCause, sent: &[Alert], json: bool) {
             })
         );
     } else {
-        eprintln!("leakwatch: WHERE {key} ({}): {}", cause.source, cause.summary());
+        eprintln!(
+            "leakwatch: WHERE {key} ({}): {}",
+            cause.source,
+            cause.summary()
+        );
     }
 }
 
@@ -276,7 +280,12 @@ fn biggest(pids: &[i32]) -> Option<i32> {
 
 /// The alert's `where` from a session's report: the growing keys, leaks
 /// first, each key once (bytes before counts).
-pub fn cause_of(pid: i32, runtime: &str, report: &WhereReport, error: Option<String>) -> AlertCause {
+pub fn cause_of(
+    pid: i32,
+    runtime: &str,
+    report: &WhereReport,
+    error: Option<String>,
+) -> AlertCause {
     let mut growing: Vec<(u8, GrowingKey)> = Vec::new();
     for m in &report.metrics {
         for k in &m.keys {
@@ -365,7 +374,11 @@ mod tests {
         let (key, cause) = &done[0];
         assert_eq!(key, "svc");
         assert_eq!(cause.runtime, "native");
-        assert!(cause.error.as_deref().unwrap().contains("leakwatch trace --pid"));
+        assert!(cause
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("leakwatch trace --pid"));
         // Within the gap, a new alert does not start another session.
         r.request("svc", &[me], &mut ev);
         assert!(r.running.is_none() && r.queue.is_empty());

@@ -277,9 +277,9 @@ fn observe(
     }
     let error = match (error, closed) {
         (Some(e), _) => Some(anyhow::Error::new(e)),
-        (None, Err(e)) if natural_exit.is_none() => Some(
-            anyhow::Error::new(e).context("leaving the target as it was (closing the source)"),
-        ),
+        (None, Err(e)) if natural_exit.is_none() => {
+            Some(anyhow::Error::new(e).context("leaving the target as it was (closing the source)"))
+        }
         _ => None,
     };
     if args.json {
@@ -444,7 +444,9 @@ fn print_text(report: &WhereReport, interval: Duration, args: &WhereArgs, cut: b
         }
         println!("{line}");
     }
-    if !report.next_steps.is_empty() && (report.leak || report.metrics.iter().any(|m| m.states.growing > 0)) {
+    if !report.next_steps.is_empty()
+        && (report.leak || report.metrics.iter().any(|m| m.states.growing > 0))
+    {
         println!();
         println!("next:");
         for s in &report.next_steps {
