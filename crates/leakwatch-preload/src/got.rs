@@ -446,11 +446,12 @@ fn own_base() -> u64 {
             for i in 0..n {
                 // SAFETY: dlpi_phdr holds dlpi_phnum headers.
                 let ph = unsafe { &*info.dlpi_phdr.add(i) };
-                if ph.p_type == libc::PT_LOAD && ph.p_offset == 0 {
-                    if info.dlpi_addr + ph.p_vaddr == want.0 {
-                        want.1 = info.dlpi_addr;
-                        return 1;
-                    }
+                if ph.p_type == libc::PT_LOAD
+                    && ph.p_offset == 0
+                    && info.dlpi_addr + ph.p_vaddr == want.0
+                {
+                    want.1 = info.dlpi_addr;
+                    return 1;
                 }
             }
             0

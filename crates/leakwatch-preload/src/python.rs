@@ -411,7 +411,7 @@ fn thread_py<'a>(r: &mut Ring) -> Option<&'a mut ThreadPy> {
 
 #[inline(always)]
 fn plausible(p: u64) -> bool {
-    p >= 4096 && p < (1 << 47) && p % 8 == 0
+    (4096..(1 << 47)).contains(&p) && p.is_multiple_of(8)
 }
 
 /// Reads a word of the calling thread's own live interpreter state (see
