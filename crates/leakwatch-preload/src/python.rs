@@ -526,11 +526,21 @@ fn code_id(l: &Layout, tp: &mut ThreadPy, r: &mut Ring, code: u64) -> Option<u32
             word(code + l.code_linetable as u64),
         )
     };
-    let idx = ((code >> 4).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 54) as usize & (CODES - 1);
-    let s = tp.codes[idx];
-    if s.id != 0 && s.code == code && s.name == name && s.table == table {
-        return Some(s.id - 1);
+    // Two-way: a loop's caller and callee may share a slot.
+    let h = (code >> 4).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let set = ((h ^ (h >> 31)) >> 40) as usize & (CODES - 2);
+    for idx in [set, set + 1] {
+        let s = tp.codes[idx];
+        if s.id != 0 && s.code == code && s.name == name && s.table == table {
+            return Some(s.id - 1);
+        }
     }
+    // Replace the way not used last (ids grow: the older one).
+    let idx = if tp.codes[set].id <= tp.codes[set + 1].id {
+        set
+    } else {
+        set + 1
+    };
     let id = tp.next_code;
     let mut e = Enc {
         buf: &mut tp.rec,
