@@ -387,3 +387,80 @@ pub fn redirect_deepbind(before: &Before) {
         )
     };
 }
+
+/// After attaching to a running process: redirects every loaded object's
+/// references to the hooks, except this library's own and the dynamic
+/// loader's. Returns how many entries changed.
+pub fn patch_all() -> usize {
+    if !hooks() {
+        return 0;
+    }
+    struct Ctx {
+        own: u64,
+        changed: usize,
+    }
+    unsafe extern "C" fn visit(info: *mut libc::dl_phdr_info, _: usize, arg: *mut c_void) -> c_int {
+        // SAFETY: valid for the callback's duration; arg is the Ctx below.
+        let (info, ctx) = unsafe { (&*info, &mut *arg.cast::<Ctx>()) };
+        if info.dlpi_addr == ctx.own {
+            return 0;
+        }
+        if !info.dlpi_name.is_null() {
+            // SAFETY: the loader's NUL-terminated name.
+            let name = unsafe { CStr::from_ptr(info.dlpi_name) }.to_bytes();
+            if name.windows(6).any(|w| w == b"ld-lin") || name.windows(8).any(|w| w == b"/ld.so") {
+                return 0;
+            }
+        }
+        // SAFETY: loaded, and kept loaded by the loader's lock held during
+        // this callback.
+        ctx.changed += unsafe { patch_object(info) };
+        0
+    }
+    let mut ctx = Ctx {
+        own: own_base(),
+        changed: 0,
+    };
+    // SAFETY: the callback only patches objects and writes into `ctx`.
+    unsafe { libc::dl_iterate_phdr(Some(visit), (&mut ctx as *mut Ctx).cast()) };
+    ctx.changed
+}
+
+/// This library's load bias.
+fn own_base() -> u64 {
+    // SAFETY: dladdr on one of our own functions.
+    unsafe {
+        let mut info: libc::Dl_info = core::mem::zeroed();
+        if libc::dladdr(own_base as *const c_void, &mut info) == 0 {
+            return u64::MAX;
+        }
+        let mut base = u64::MAX;
+        unsafe extern "C" fn visit(
+            info: *mut libc::dl_phdr_info,
+            _: usize,
+            arg: *mut c_void,
+        ) -> c_int {
+            // SAFETY: valid for the callback's duration; arg is (fbase, out).
+            let (info, want) = unsafe { (&*info, &mut *arg.cast::<(u64, u64)>()) };
+            let n = info.dlpi_phnum as usize;
+            for i in 0..n {
+                // SAFETY: dlpi_phdr holds dlpi_phnum headers.
+                let ph = unsafe { &*info.dlpi_phdr.add(i) };
+                if ph.p_type == libc::PT_LOAD
+                    && ph.p_offset == 0
+                    && info.dlpi_addr + ph.p_vaddr == want.0
+                {
+                    want.1 = info.dlpi_addr;
+                    return 1;
+                }
+            }
+            0
+        }
+        let mut want = (info.dli_fbase as u64, u64::MAX);
+        libc::dl_iterate_phdr(Some(visit), (&mut want as *mut (u64, u64)).cast());
+        if want.1 != u64::MAX {
+            base = want.1;
+        }
+        base
+    }
+}

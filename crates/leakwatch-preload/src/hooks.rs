@@ -173,9 +173,25 @@ fn stack_id(r: &mut Ring, entry: Option<(u64, u64)>) -> u32 {
     // memory of their own.
     let (memo, cache) = unsafe { (r.memo.as_mut(), r.unwind_cache.as_mut()) };
     match (key, memo, cache) {
-        (Some((fast, key)), Some(memo), Some(cache)) => memo.capture(fast, cache, &key, r),
+        (Some((fast, key)), Some(memo), Some(cache)) => {
+            let leaf = memo.capture(fast, cache, &key, r);
+            if crate::python::enabled() {
+                with_python_frames(r, leaf)
+            } else {
+                leaf
+            }
+        }
         (_, _, cache) => whole_stack_id(r, entry, cache),
     }
+}
+
+/// The memo's stack `leaf` with the thread's Python frames spliced in.
+#[inline(never)]
+fn with_python_frames(r: &mut Ring, leaf: u32) -> u32 {
+    let mut ips = [0u64; 512];
+    // SAFETY: the memo belongs to this thread's ring.
+    let n = unsafe { r.memo.as_ref() }.map_or(0, |m| m.ips_outermost(&mut ips));
+    crate::python::splice(r, leaf, &ips[..n])
 }
 
 /// `stack_id` without the memo: libgcc's unwinder (alternate signal
@@ -189,12 +205,22 @@ fn whole_stack_id(
     let mut ips = [0usize; MAX_FRAMES];
     let n = unwind::capture(&mut ips, cache, r.stack, entry);
     let hash = unwind::hash(&ips[..n]);
-    if let Some(leaf) = r.cached_stack(hash) {
+    let leaf = match r.cached_stack(hash) {
+        Some(leaf) => leaf,
+        None => {
+            let leaf = r.new_chain(&ips[..n]);
+            r.remember_stack(hash, leaf);
+            leaf
+        }
+    };
+    if !crate::python::enabled() {
         return leaf;
     }
-    let leaf = r.new_chain(&ips[..n]);
-    r.remember_stack(hash, leaf);
-    leaf
+    let mut outer = [0u64; MAX_FRAMES];
+    for (o, &ip) in outer.iter_mut().zip(ips[..n].iter().rev()) {
+        *o = ip as u64;
+    }
+    crate::python::splice(r, leaf, &outer[..n])
 }
 
 #[inline(always)]
@@ -236,6 +262,25 @@ fn after_alloc(p: *mut c_void, size: usize, entry: Option<(u64, u64)>) -> *mut c
         traced(|r| record_alloc(r, p, size, entry));
     }
     p
+}
+
+/// Records a block handed out by an allocator the tracer wraps rather than
+/// interposes (CPython's allocator domains after an attach).
+#[inline(never)]
+pub(crate) fn record_wrapped_alloc(p: *mut c_void, size: usize) {
+    after_alloc(p, size, None);
+}
+
+/// Records the release of a block of a wrapped allocator.
+#[inline(never)]
+pub(crate) fn record_wrapped_free(p: *mut c_void) {
+    before_free(p);
+}
+
+/// Runs `f` with the guard held: allocations it makes are not recorded.
+pub(crate) fn unrecorded<T>(f: impl FnOnce() -> T) -> T {
+    let _inner = Inner::enter();
+    f()
 }
 
 /// Records the release of `p` (before the memory is released: see the

@@ -45,10 +45,11 @@ use std::collections::{BinaryHeap, HashMap};
 
 use zstd::zstd_safe::{zstd_sys::ZSTD_EndDirective, CCtx, CParameter, InBuffer, OutBuffer};
 
+use crate::python::PY_FRAME_BIT;
 use crate::ring::{self, Ring};
 use crate::{
-    REC_ALLOC, REC_END, REC_FREE, REC_LOST, REC_LSANSUPP, REC_MODULE, REC_NODE, REC_PHASE,
-    REC_STACK, REC_THREAD, REC_UNLOAD,
+    REC_ALLOC, REC_ATTACH, REC_END, REC_FREE, REC_LOST, REC_LSANSUPP, REC_MODULE, REC_NODE,
+    REC_PHASE, REC_PYCODE, REC_PYCODE_RING, REC_PYNODE, REC_STACK, REC_THREAD, REC_UNLOAD,
 };
 
 /// Output-only records (see `leakwatch_trace::format`).
@@ -144,6 +145,9 @@ enum Kind {
     Phase {
         kind: u64,
     },
+    Attach {
+        kind: u64,
+    },
     /// The record's bytes from `body` to its end are copied as they are.
     LsanSupp {
         body: u64,
@@ -169,6 +173,8 @@ struct Slot {
     prev_ptr: u64,
     /// This ring's stack ids to global ones.
     local: Vec<u32>,
+    /// This ring's Python code ids to the file's.
+    py_codes: Vec<u32>,
     peek: Option<Peek>,
     /// Output records of the current tick.
     group: Vec<u8>,
@@ -274,6 +280,8 @@ pub struct Interp {
     gnodes: Vec<GNode>,
     trie: Map<(u32, u64), u32>,
     frames: Vec<u64>,
+    /// Python code objects written (PYCODE), by their record's body.
+    py_codes: Map<Box<[u8]>, u32>,
     /// STACK and CLASS definitions not yet written: they go before the
     /// groups that use them.
     defs: Vec<u8>,
@@ -352,6 +360,7 @@ impl Interp {
             gnodes: Vec::new(),
             trie: Map::default(),
             frames: Vec::new(),
+            py_codes: Map::default(),
             defs: Vec::new(),
             dirty: Vec::new(),
             now: 0,
@@ -569,6 +578,16 @@ impl Interp {
                         self.slots[i].pos = d.pos;
                         continue;
                     }
+                    REC_PYNODE => {
+                        self.py_node(&mut d, i)?;
+                        self.slots[i].pos = d.pos;
+                        continue;
+                    }
+                    REC_PYCODE_RING => {
+                        self.py_code(&mut d, i)?;
+                        self.slots[i].pos = d.pos;
+                        continue;
+                    }
                     REC_MODULE => {
                         let dts = d.u().ok_or(Fail::Corrupt)?;
                         let body = d.pos;
@@ -599,6 +618,11 @@ impl Interp {
                         let dts = d.u().ok_or(Fail::Corrupt)?;
                         let kind = d.u().ok_or(Fail::Corrupt)?;
                         (dts, 0, Kind::Phase { kind })
+                    }
+                    REC_ATTACH => {
+                        let dts = d.u().ok_or(Fail::Corrupt)?;
+                        let kind = d.u().ok_or(Fail::Corrupt)?;
+                        (dts, 0, Kind::Attach { kind })
                     }
                     REC_LSANSUPP => {
                         let dts = d.u().ok_or(Fail::Corrupt)?;
@@ -642,10 +666,82 @@ impl Interp {
                     .local
                     .get(p as usize - 1)
                     .ok_or(Fail::Corrupt)?;
-                (g, self.gnodes[g as usize].ip)
+                // Frames under a Python frame are coded from 0.
+                let ip = self.gnodes[g as usize].ip;
+                (g, if ip & PY_FRAME_BIT != 0 { 0 } else { ip })
             }
         };
         let ip = (parent_ip as i64).wrapping_add(dip) as u64;
+        self.insert_node(i, gparent, ip)
+    }
+
+    /// Absorbs a PYNODE record: a Python frame under its caller's node.
+    fn py_node(&mut self, d: &mut Dec<'_>, i: usize) -> Result<(), Fail> {
+        let parent = d.u().ok_or(Fail::Corrupt)?;
+        let code = d.u().ok_or(Fail::Corrupt)?;
+        let lasti = d.u().ok_or(Fail::Corrupt)?;
+        let gparent = match parent {
+            0 => ROOT,
+            p => *self.slots[i]
+                .local
+                .get(p as usize - 1)
+                .ok_or(Fail::Corrupt)?,
+        };
+        let gcode = *usize::try_from(code)
+            .ok()
+            .and_then(|c| self.slots[i].py_codes.get(c))
+            .ok_or(Fail::Corrupt)?;
+        let ip = PY_FRAME_BIT | (u64::from(gcode) << 32) | lasti.min(u64::from(u32::MAX));
+        self.insert_node(i, gparent, ip)
+    }
+
+    /// Absorbs a PYCODE ring record: maps the ring's code id to the
+    /// file's, writing a PYCODE definition for code not seen before.
+    fn py_code(&mut self, d: &mut Dec<'_>, i: usize) -> Result<(), Fail> {
+        let id = d.u().ok_or(Fail::Corrupt)?;
+        let body = d.pos;
+        d.u().ok_or(Fail::Corrupt)?; // minor
+        d.u().ok_or(Fail::Corrupt)?; // first line
+        for _ in 0..3 {
+            let len = d.u().ok_or(Fail::Corrupt)?;
+            if len > d.end - d.pos {
+                return Err(Fail::Corrupt);
+            }
+            d.pos += len;
+        }
+        // SAFETY: rings are never unmapped.
+        let r = unsafe { ring::get(i).as_ref() }.ok_or(Fail::Corrupt)?;
+        let mut key = Vec::new();
+        key.try_reserve_exact((d.pos - body) as usize)
+            .map_err(|_| Fail::NoMemory)?;
+        key.extend((body..d.pos).map(|p| r.byte(p)));
+        let gcode = match self.py_codes.get(&key[..]) {
+            Some(&g) => g,
+            None => {
+                map_room(&mut self.py_codes)?;
+                room(&mut self.defs, key.len() + 1)?;
+                let g = self.py_codes.len() as u32;
+                self.defs.push(REC_PYCODE);
+                self.defs.extend_from_slice(&key);
+                self.py_codes.insert(key.into_boxed_slice(), g);
+                g
+            }
+        };
+        let codes = &mut self.slots[i].py_codes;
+        match usize::try_from(id) {
+            Ok(id) if id == codes.len() => {
+                room(codes, 1)?;
+                codes.push(gcode);
+            }
+            Ok(id) if id < codes.len() => codes[id] = gcode,
+            _ => return Err(Fail::Corrupt),
+        }
+        Ok(())
+    }
+
+    /// Maps slot `i`'s next node to the global node for frame `ip` under
+    /// `gparent`.
+    fn insert_node(&mut self, i: usize, gparent: u32, ip: u64) -> Result<(), Fail> {
         room(&mut self.slots[i].local, 1)?;
         let g = match self.trie.get(&(gparent, ip)) {
             Some(&g) => g,
@@ -861,6 +957,11 @@ impl Interp {
             Kind::Phase { kind } => {
                 let g = self.group(i, 12)?;
                 g.push(REC_PHASE);
+                put(g, kind);
+            }
+            Kind::Attach { kind } => {
+                let g = self.group(i, 12)?;
+                g.push(REC_ATTACH);
                 put(g, kind);
             }
             Kind::LsanSupp { body } => {

@@ -19,6 +19,7 @@
 
 #![allow(clippy::missing_safety_doc)]
 
+mod attach;
 mod elf;
 pub mod got;
 mod hooks;
@@ -28,10 +29,12 @@ mod memo;
 mod modules;
 mod next;
 mod process;
+mod python;
 mod ring;
 mod unwind;
 mod writer;
 
+pub use attach::*;
 pub use hooks::*;
 pub use process::*;
 
@@ -54,6 +57,17 @@ pub(crate) const REC_LSANSUPP: u8 = 14;
 /// none, the outermost frame). Node ids count from 0 per ring; an ALLOC's
 /// stack id in the ring is the node of its innermost frame.
 pub(crate) const REC_NODE: u8 = 0x40;
+/// Ring-only record: a Python code object first seen by this thread, `id
+/// minor firstlineno name file table` (see `python`), ids counting from 0
+/// per ring.
+pub(crate) const REC_PYCODE_RING: u8 = 0x41;
+/// Ring-only record: a Python frame node, `parent+1 code lasti`.
+pub(crate) const REC_PYNODE: u8 = 0x42;
+/// File records of format version 4 (see `leakwatch_trace::format`).
+pub(crate) const REC_PYCODE: u8 = 15;
+pub(crate) const REC_ATTACH: u8 = 16;
+pub(crate) const ATTACH_START: u64 = 1;
+pub(crate) const ATTACH_DETACH: u64 = 2;
 
 /// Writes a message to stderr without allocating.
 pub(crate) fn log(msg: &[u8]) {

@@ -326,6 +326,17 @@ impl Memo {
         self.frames[n - 1].node
     }
 
+    /// The return addresses of the stack the last capture found, outermost
+    /// first (none after a capture deeper than the memo); returns how many
+    /// were written into `out`.
+    pub fn ips_outermost(&self, out: &mut [u64]) -> usize {
+        let n = self.len.min(out.len());
+        for (o, f) in out.iter_mut().zip(&self.frames[..n]) {
+            *o = f.ip;
+        }
+        n
+    }
+
     /// The return address of a frame named in `refs`.
     #[inline]
     fn ip_of(&self, r: u16) -> u64 {

@@ -196,6 +196,20 @@ pub fn resolve() {
     STATE.store(RESOLVED, Ordering::Release);
 }
 
+/// In a process the tracer was loaded into with `dlopen` (attach): the
+/// program's own definitions, found in the global scope (this library is
+/// not in it), replace what RTLD_NEXT found after this library.
+pub fn resolve_default() {
+    resolve();
+    for (slot, name) in TABLE.iter().zip(NAMES) {
+        // SAFETY: dlsym with a NUL-terminated name.
+        let p = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };
+        if !p.is_null() {
+            slot.store(p as usize, Ordering::Relaxed);
+        }
+    }
+}
+
 /// The resolved names and their addresses (for `got` patching and
 /// interposer checks).
 pub fn name_of(f: F) -> &'static core::ffi::CStr {

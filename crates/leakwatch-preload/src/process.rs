@@ -32,7 +32,8 @@ pub unsafe extern "C" fn dlopen(file: *const c_char, mode: c_int) -> *mut c_void
         return null_mut();
     };
     let deep = mode & libc::RTLD_DEEPBIND != 0;
-    let before = deep.then(crate::got::Before::now);
+    // After an attach, every object loaded from now on is redirected too.
+    let before = (deep || crate::attach::attached()).then(crate::got::Before::now);
     // SAFETY: forwarding the caller's arguments.
     let h = unsafe { real(file, mode) };
     if !h.is_null() {
@@ -43,7 +44,11 @@ pub unsafe extern "C" fn dlopen(file: *const c_char, mode: c_int) -> *mut c_void
             crate::got::redirect_deepbind(before);
         }
         // SAFETY: the calling thread's own ring.
-        with_ring(|r| unsafe { crate::modules::rescan(r, trace_ns()) });
+        with_ring(|r| unsafe {
+            crate::modules::rescan(r, trace_ns());
+            // An interpreter embedded through dlopen.
+            crate::python::detect();
+        });
     }
     h
 }

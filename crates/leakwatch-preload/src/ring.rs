@@ -84,6 +84,8 @@ pub struct Ring {
     pub unwind_cache: *mut crate::unwind::Cache,
     /// The owning thread's memo of recent unwinds (see `unwind::Memo`).
     pub memo: *mut crate::memo::Memo,
+    /// The owning thread's Python state (see `python`), made on first need.
+    pub py: *mut crate::python::ThreadPy,
 }
 
 static RINGS: [AtomicPtr<Ring>; MAX_RINGS] = [const { AtomicPtr::new(null_mut()) }; MAX_RINGS];
@@ -163,6 +165,7 @@ pub unsafe fn claim(tid: u32) -> *mut Ring {
             stack: (0, 0),
             unwind_cache: null_mut(),
             memo: null_mut(),
+            py: null_mut(),
         });
     }
     RINGS[slot].store(r, Ordering::Release);
@@ -343,6 +346,35 @@ impl Ring {
         id
     }
 
+    /// Writes a PYNODE record: a Python frame (the thread's code id
+    /// `code`, at instruction `lasti`) called from node `parent`. Native
+    /// nodes under it are delta-coded from 0, not from its key.
+    #[inline]
+    pub fn new_py_node(&mut self, parent: Option<u32>, code: u32, lasti: u32) -> u32 {
+        let key = crate::python::PY_FRAME_BIT | (u64::from(code) << 32) | u64::from(lasti);
+        let p = parent.map_or(0, |p| p + 1);
+        let h = (key ^ (p as u64).rotate_left(32)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let idx = (h >> 40) as usize & (NODE_CACHE - 1);
+        // SAFETY: idx < NODE_CACHE, the cache lies in this ring's mapping.
+        let e = unsafe { &mut *self.nodes.add(idx) };
+        if e.id != 0 && e.ip == key && e.parent == p {
+            return e.id - 1;
+        }
+        let id = self.next_stack_id;
+        self.next_stack_id += 1;
+        *e = NodeEntry {
+            ip: key,
+            parent: p,
+            id: id + 1,
+        };
+        self.push_with::<21>(crate::REC_PYNODE, |e| {
+            e.u(parent.map_or(0, |p| p as u64 + 1));
+            e.u(u64::from(code));
+            e.u(u64::from(lasti));
+        });
+        id
+    }
+
     /// Writes a stack as a chain of nodes (`ips` innermost first); returns
     /// its leaf node.
     pub fn new_chain(&mut self, ips: &[usize]) -> u32 {
@@ -379,6 +411,11 @@ impl Ring {
         // SAFETY: the memo is this ring's own.
         if let Some(memo) = unsafe { self.memo.as_mut() } {
             memo.clear();
+        }
+        // So are its Python code ids and spliced stacks.
+        // SAFETY: the Python state is this ring's own.
+        if let Some(py) = unsafe { self.py.as_mut() } {
+            py.clear();
         }
         self.tid.store(tid, Ordering::Relaxed);
         self.state.store(state, Ordering::Release);

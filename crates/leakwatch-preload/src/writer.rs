@@ -414,8 +414,12 @@ pub fn drain_inline() {
     crate::hooks::set_guard(was);
 }
 
+/// Set by the writer thread as it returns (detach waits for it).
+static WRITER_EXITED: AtomicBool = AtomicBool::new(false);
+
 extern "C" fn writer_main(_: *mut c_void) -> *mut c_void {
     crate::hooks::set_guard(true);
+    WRITER_EXITED.store(false, Ordering::Release);
     let mut last_reap = 0u64;
     while running() {
         WRITER_SLEEPING.store(true, Ordering::SeqCst);
@@ -449,6 +453,7 @@ extern "C" fn writer_main(_: *mut c_void) -> *mut c_void {
         }
         unlock_drain();
     }
+    WRITER_EXITED.store(true, Ordering::Release);
     null_mut()
 }
 
@@ -481,7 +486,7 @@ fn spawn_writer() -> bool {
 /// The environment, also before the C library set up `environ` (the
 /// loader's own allocations come that early): then read from
 /// /proc/self/environ.
-fn getenv(name: &core::ffi::CStr) -> Option<&'static [u8]> {
+pub(crate) fn getenv(name: &core::ffi::CStr) -> Option<&'static [u8]> {
     extern "C" {
         static environ: *const *const libc::c_char;
     }
@@ -677,20 +682,147 @@ fn after_libc_init() {
     extern "C" {
         fn at_quick_exit(f: extern "C" fn()) -> c_int;
     }
-    // SAFETY: registering handlers with static functions.
-    unsafe {
-        libc::pthread_atfork(Some(fork_prepare), Some(fork_parent), Some(fork_child));
-        at_quick_exit(quick_exit_flush);
+    // Once per process (a detached tracer may be attached again).
+    static HANDLERS: AtomicBool = AtomicBool::new(false);
+    if !HANDLERS.swap(true, Ordering::AcqRel) {
+        // SAFETY: registering handlers with static functions.
+        unsafe {
+            libc::pthread_atfork(Some(fork_prepare), Some(fork_parent), Some(fork_child));
+            at_quick_exit(quick_exit_flush);
+        }
     }
     record_lsan_suppressions();
     MEMBARRIER_REGISTERED.store(
         membarrier(MEMBARRIER_REGISTER_PRIVATE_EXPEDITED) == 0,
         Ordering::Relaxed,
     );
+    crate::python::detect();
     if !spawn_writer() {
         log(b"cannot start the writer thread; tracing stops");
         STATE.store(DONE, Ordering::Release);
     }
+}
+
+/// Starts tracing in a running process the library was just loaded into
+/// (`leakwatch trace --pid`), writing to `path`. Returns 0, or 1 when
+/// tracing already runs, 2 when the file cannot be created, 3 when the
+/// tracer cannot start (memory, writer thread). The caller holds the guard.
+pub fn start_attached(path: &[u8]) -> c_int {
+    if path.is_empty() || path.len() >= 4000 {
+        return 2;
+    }
+    let from = STATE.load(Ordering::Acquire);
+    if from == RUNNING
+        || from == STARTING
+        || STATE
+            .compare_exchange(from, STARTING, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+    {
+        return 1;
+    }
+    // SAFETY: single starter (STARTING), no hook records meanwhile (the
+    // program's references do not point at the hooks yet).
+    unsafe {
+        (&mut *core::ptr::addr_of_mut!(PATH))[..path.len()].copy_from_slice(path);
+        PATH_LEN = path.len();
+    }
+    // The program's own definitions (this library is loaded locally: the
+    // global scope is the program's).
+    crate::next::resolve_default();
+    FOLLOW_FORK.store(false, Ordering::Relaxed);
+    // Rings of an earlier session start over with the new file.
+    for i in 0..ring::count() {
+        // SAFETY: rings are never unmapped; their threads do not record
+        // while tracing is off.
+        if let Some(r) = unsafe { ring::get(i).as_mut() } {
+            let state = r.state.load(Ordering::Acquire);
+            let tid = r.tid.load(Ordering::Relaxed);
+            r.reset(state, tid);
+        }
+    }
+    let fd = create_trace(false);
+    if fd < 0 {
+        STATE.store(DONE, Ordering::Release);
+        return 2;
+    }
+    let (lo, hi) = crate::modules::range_of(lazy_start as *const () as usize);
+    crate::unwind::SELF_START.store(lo, Ordering::Relaxed);
+    crate::unwind::SELF_END.store(hi, Ordering::Relaxed);
+    START_NS.store(now_ns(), Ordering::Relaxed);
+    crate::modules::lock();
+    crate::modules::clear();
+    crate::modules::unlock();
+    // SAFETY: single starter (STARTING).
+    if !unsafe { start_tracing(fd) } {
+        STATE.store(DONE, Ordering::Release);
+        // SAFETY: our own fd.
+        unsafe { libc::close(fd) };
+        return 3;
+    }
+    attach_record(crate::ATTACH_START);
+    STATE.store(RUNNING, Ordering::Release);
+    WRITER_STARTED.store(false, Ordering::Release);
+    after_libc_init();
+    if !running() {
+        return 3;
+    }
+    0
+}
+
+/// Marks attaching (1) or detaching (2) in the calling thread's ring.
+fn attach_record(kind: u64) {
+    let r = crate::hooks::current_ring();
+    if r.is_null() {
+        return;
+    }
+    // SAFETY: the calling thread's own ring.
+    let r = unsafe { &mut *r };
+    let ts = trace_ns();
+    let mut rec = Rec::<24>::new(crate::REC_ATTACH);
+    rec.u(ts.saturating_sub(r.prev_ts));
+    r.prev_ts = r.prev_ts.max(ts);
+    rec.u(kind);
+    r.push(rec.as_slice());
+}
+
+/// Ends an attached session (the hooks are already out of the program's
+/// way): the DETACH record and everything pending written, the writer
+/// thread gone, the file closed, the buffers released.
+pub fn detach_flush() {
+    if !running() {
+        return;
+    }
+    attach_record(crate::ATTACH_DETACH);
+    finish(true);
+    wake();
+    for _ in 0..400 {
+        if !WRITER_STARTED.load(Ordering::Acquire) || WRITER_EXITED.load(Ordering::Acquire) {
+            break;
+        }
+        wake();
+        let pause = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 5_000_000,
+        };
+        // SAFETY: plain syscall with a valid timespec.
+        unsafe { libc::nanosleep(&pause, null_mut()) };
+    }
+    WRITER_STARTED.store(false, Ordering::Release);
+    lock_drain();
+    // SAFETY: DRAIN_LOCK held; nobody else uses the interpreter now.
+    unsafe { *INTERP.0.get() = None };
+    let fd = FD.swap(-1, Ordering::AcqRel);
+    if fd >= 0 {
+        // SAFETY: our own fd.
+        unsafe { libc::close(fd) };
+    }
+    for i in 0..ring::count() {
+        // SAFETY: rings are never unmapped.
+        if let Some(r) = unsafe { ring::get(i).as_ref() } {
+            r.release_pages();
+        }
+    }
+    unlock_drain();
 }
 
 extern "C" fn init() {

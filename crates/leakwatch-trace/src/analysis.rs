@@ -22,7 +22,7 @@
 
 use leakwatch_core::{Assessment, Detector, DetectorConfig, LeakState};
 
-use crate::format::{PHASE_EXIT, PHASE_RUNTIME_FINALIZE, TICK_NS};
+use crate::format::{ATTACH_DETACH, ATTACH_START, PHASE_EXIT, PHASE_RUNTIME_FINALIZE, TICK_NS};
 use crate::reader::{Event, Header, Tables, TraceError, TraceReader};
 
 /// Per call stack totals.
@@ -225,6 +225,11 @@ pub struct Analysis {
     pub duration_ns: u64,
     /// The process exited normally (an END record was seen).
     pub exited: bool,
+    /// The tracer was attached to a running process (`trace --pid`):
+    /// blocks allocated before are unknown.
+    pub attached: bool,
+    /// ... and detached again, the process running on.
+    pub detached: bool,
     pub allocations: u64,
     pub frees: u64,
     /// Frees of addresses the trace never saw allocated (allocated before
@@ -341,6 +346,8 @@ struct Pass {
     last_ns: u64,
     series_end_ns: Option<u64>,
     exited: bool,
+    attached: bool,
+    detached: bool,
     losses: Vec<Loss>,
     loss_count: u64,
     exit_started_ns: Option<u64>,
@@ -377,6 +384,8 @@ impl Pass {
             last_ns: 0,
             series_end_ns: None,
             exited: false,
+            attached: false,
+            detached: false,
             losses: Vec::new(),
             loss_count: 0,
             exit_started_ns: None,
@@ -540,6 +549,11 @@ impl Pass {
                         .collect();
                 }
             }
+            Event::Attach { kind, .. } => match kind {
+                ATTACH_START => self.attached = true,
+                ATTACH_DETACH => self.detached = true,
+                _ => {}
+            },
             Event::Module { .. } | Event::Unload { .. } | Event::Thread { .. } => {}
         }
     }
@@ -633,6 +647,8 @@ impl Pass {
             chunks,
             duration_ns: self.last_ns.saturating_sub(start),
             exited: self.exited,
+            attached: self.attached,
+            detached: self.detached,
             allocations: self.allocations,
             frees: self.frees,
             unmatched_frees: self.unmatched,
@@ -730,7 +746,8 @@ impl Analysis {
     /// The trace holds everything up to a normal exit: END seen, nothing
     /// lost, not cut short.
     pub fn complete(&self) -> bool {
-        self.exited && self.loss_count == 0 && self.truncated_at.is_none()
+        // Attached: blocks from before the attach are unknown.
+        self.exited && !self.attached && self.loss_count == 0 && self.truncated_at.is_none()
     }
 
     /// Approximate heap bytes held (tables, per-stack state, series).

@@ -276,6 +276,16 @@ pub fn is_rust_main_shim(name: &str, inner: Option<&str>) -> bool {
 pub fn headline(frames: &[Frame]) -> Option<&Frame> {
     let trimmed = trim_frames(frames);
     let frames = if trimmed.is_empty() { frames } else { trimmed };
+    // With Python frames, the first in the program's own code (a Python
+    // line of yours, or a C extension's function), not the interpreter's.
+    if frames.iter().any(|f| f.module == "python") {
+        if let Some(f) = frames
+            .iter()
+            .find(|f| f.kind == ModuleKind::Program && !is_internal(f))
+        {
+            return Some(f);
+        }
+    }
     frames
         .iter()
         .enumerate()

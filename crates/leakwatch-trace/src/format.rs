@@ -61,8 +61,29 @@
 //!                                 __lsan_default_suppressions() text
 //!                                 (LeakSanitizer format, `leak:PATTERN`
 //!                                 lines; several records add up)
-//! 15..=19                         reserved: Python frames and attach
+//! 15 PYCODE    minor first_line name_len name file_len file table_len table
+//!                                 defines the next Python code object id
+//!                                 (0, 1, ...): CPython 3.`minor`, its
+//!                                 `co_qualname` (3.11+; else `co_name`),
+//!                                 `co_filename`, `co_firstlineno` and line
+//!                                 table bytes (`co_lnotab` 3.8-3.9,
+//!                                 `co_linetable` 3.10+)
+//! 16 ATTACH    kind               1: the tracer was loaded into a running
+//!                                 process (`trace --pid`): blocks allocated
+//!                                 before are unknown (their frees count as
+//!                                 UNMATCHED); 2: it detached: hooks removed,
+//!                                 the process runs on (what is live then is
+//!                                 "still live at detach", not leaked)
+//! 17..=19                         reserved
 //! ```
+//!
+//! A STACK frame with bit 63 set is a Python frame (user-space return
+//! addresses never have it): bits 32-62 are a PYCODE id, bits 0-31 the
+//! instruction (`f_lasti`: bytes before 3.10, code units from 3.10; from
+//! 3.11 the frame's instruction pointer minus the code's first
+//! instruction, in code units). The tracer puts a thread's Python frames
+//! where the interpreter's eval-loop frames (`_PyEval_EvalFrameDefault`)
+//! were, one eval invocation's frames in place of each.
 //!
 //! A reader meets LOST at the moment the data stopped being whole: what it
 //! read before is exact; from there on frees (and allocations) may be
@@ -112,6 +133,12 @@ pub const REC_PEAK: u8 = 11;
 pub const REC_LOST: u8 = 12;
 pub const REC_PHASE: u8 = 13;
 pub const REC_LSANSUPP: u8 = 14;
+pub const REC_PYCODE: u8 = 15;
+pub const REC_ATTACH: u8 = 16;
+
+/// ATTACH kinds.
+pub const ATTACH_START: u64 = 1;
+pub const ATTACH_DETACH: u64 = 2;
 
 /// LOST reasons.
 pub const LOST_OUT_OF_MEMORY: u64 = 1;

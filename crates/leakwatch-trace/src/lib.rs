@@ -6,9 +6,11 @@
 //! symbolization after the run, the report, and flamegraph/pprof exports.
 
 pub mod analysis;
+pub mod attach;
 pub mod classify;
 pub mod export;
 pub mod format;
+pub mod python;
 pub mod reader;
 pub mod report;
 pub mod suppress;

@@ -155,6 +155,12 @@ pub enum Event {
         ts: u64,
         kind: u64,
     },
+    /// The tracer attached to or detached from a running process
+    /// (format version 4): `ATTACH_*`.
+    Attach {
+        ts: u64,
+        kind: u64,
+    },
 }
 
 impl Event {
@@ -169,7 +175,8 @@ impl Event {
             | Event::Thread { ts, .. }
             | Event::End { ts }
             | Event::Lost { ts, .. }
-            | Event::Phase { ts, .. } => ts,
+            | Event::Phase { ts, .. }
+            | Event::Attach { ts, .. } => ts,
         }
     }
 }
@@ -293,6 +300,10 @@ pub struct Tables {
     /// The program's embedded `__lsan_default_suppressions()` text, when
     /// the tracer found one (format version 4).
     pub lsan_suppressions: String,
+    /// Python code objects (PYCODE records), by id.
+    pub py_codes: Vec<crate::python::PyCode>,
+    /// Bytes held by `py_codes`.
+    pub py_code_bytes: u64,
 }
 
 impl Tables {
@@ -366,6 +377,9 @@ pub const MAX_CHUNK_RAW: usize = 64 << 20;
 const MAX_CHUNK_PACKED: usize = MAX_CHUNK_RAW + (1 << 20);
 /// Longest stack accepted.
 const MAX_FRAMES: u64 = 4096;
+/// Most Python code objects and bytes of their names and line tables.
+const MAX_PY_CODES: usize = 1 << 20;
+const MAX_PY_CODE_BYTES: u64 = 256 << 20;
 /// Longest module path accepted (Linux's PATH_MAX).
 const MAX_NAME: u64 = 4096;
 /// The writer's zstd stream uses a 2 MiB window; refuse frames asking the
@@ -842,6 +856,39 @@ impl Parser<'_> {
                 }
                 tables.lsan_suppressions.push_str(&text);
                 return Ok(());
+            }
+            REC_PYCODE => {
+                let minor = self.uv()?;
+                let first_line = self.uv()?;
+                let name = String::from_utf8_lossy(self.bytes("Python name runs past its chunk")?)
+                    .into_owned();
+                let file = String::from_utf8_lossy(self.bytes("Python file runs past its chunk")?)
+                    .into_owned();
+                let table = self
+                    .bytes("Python line table runs past its chunk")?
+                    .to_vec();
+                let size = (name.len() + file.len() + table.len()) as u64;
+                if tables.py_codes.len() >= MAX_PY_CODES
+                    || tables.py_code_bytes + size > MAX_PY_CODE_BYTES
+                {
+                    return Err(RecordError::Limit(
+                        "Python code objects",
+                        MAX_PY_CODES as u64,
+                    ));
+                }
+                tables.py_code_bytes += size;
+                tables.py_codes.push(crate::python::PyCode {
+                    minor: minor.min(u64::from(u32::MAX)) as u32,
+                    first_line: first_line.min(u64::from(u32::MAX)) as u32,
+                    name,
+                    file,
+                    table,
+                });
+                return Ok(());
+            }
+            REC_ATTACH => {
+                let kind = self.uv()?;
+                Event::Attach { ts, kind }
             }
             _ => return Err("unknown record type".into()),
         };

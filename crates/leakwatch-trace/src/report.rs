@@ -121,6 +121,11 @@ pub struct Report {
     /// The program exited normally (otherwise it was killed, crashed, or
     /// exec'd, and "live at end" is not a leak by itself).
     pub exited: bool,
+    /// Recorded by attaching to a running process (`trace --pid`): blocks
+    /// allocated before the attach are unknown.
+    pub attached: bool,
+    /// ... and the tracer detached again, the process running on.
+    pub detached: bool,
     /// Exited, nothing lost, nothing cut: the leaked-at-exit numbers are
     /// exact.
     pub complete: bool,
@@ -153,7 +158,8 @@ pub struct Report {
     /// The same in a few words (empty when complete).
     pub incomplete_summary: String,
     pub notes: Vec<String>,
-    /// `leak`, `no_leak` or `incomplete`.
+    /// `leak`, `no_leak`, `no_growth` (attached: no growing site in the
+    /// whole attached window) or `incomplete`.
     pub verdict: String,
     pub exit_code: u8,
     /// True when leaks at exit or counted growing sites were found.
@@ -180,6 +186,11 @@ impl Kinds {
             return *k;
         }
         let addr = a.tables.stacks.addrs()[i];
+        if crate::python::is_python_frame(addr) {
+            let k = crate::symbolize::python_frame(&a.tables, addr).kind;
+            self.by_addr[i] = Some(k);
+            return k;
+        }
         let k = match a.tables.module_index_of(addr.saturating_sub(1), ts) {
             Some(m) => *self
                 .by_module
@@ -197,11 +208,20 @@ impl Kinds {
     /// program's own binary, a standard library's start-up code (Rust's
     /// `std::rt`, a C++ `std::` static constructor). Frames below `main`
     /// do not count. `None`: the program's own code asked for the memory.
+    ///
+    /// With Python frames, for blocks live at exit (`at_exit`), the
+    /// innermost Python frame decides: code of the interpreter's own
+    /// (its standard library, the frozen import machinery) allocated it, as
+    /// importing a module does for the module's state kept until exit, so
+    /// it is residue; a line of yours, counted. A growing site is the
+    /// program's as soon as one frame is (a runtime's growth caused by
+    /// your call is your leak).
     fn residue_of(
         &mut self,
         a: &Analysis,
         sym: &mut Symbolizer,
         stack: u32,
+        at_exit: bool,
     ) -> Option<&'static str> {
         let ts = a.stack_first_ns(stack);
         let ids = a.tables.stacks.frame_ids(stack);
@@ -212,8 +232,35 @@ impl Kinds {
         let mut system_only = true;
         let mut std_code = false;
         let mut inner_name: Option<String> = None;
+        if at_exit {
+            let py: Vec<&crate::python::PyCode> = ids
+                .iter()
+                .map(|&id| a.tables.stacks.addrs()[id as usize])
+                .filter(|&v| crate::python::is_python_frame(v))
+                .filter_map(|v| {
+                    a.tables
+                        .py_codes
+                        .get(crate::python::split_frame(v).0 as usize)
+                })
+                .collect();
+            if let (Some(inner), Some(outer)) = (py.first(), py.last()) {
+                // Innermost native frames of the program's own (a C
+                // extension) still make it the program's.
+                let native_program = ids
+                    .iter()
+                    .take_while(|&&id| {
+                        !crate::python::is_python_frame(a.tables.stacks.addrs()[id as usize])
+                    })
+                    .any(|&id| self.of(a, id, ts) == ModuleKind::Program);
+                let runtime = inner.is_runtime()
+                    || outer.is_runtime()
+                    || py.iter().any(|c| c.is_import_machinery());
+                return (runtime && !native_program).then_some("python");
+            }
+        }
         for &id in ids {
-            match self.of(a, id, ts) {
+            let kind = self.of(a, id, ts);
+            match kind {
                 ModuleKind::System | ModuleKind::Tracer => {
                     inner_name = None;
                 }
@@ -414,7 +461,7 @@ pub fn build(a: &Analysis, sym: &mut Symbolizer, opts: &ReportOptions) -> Report
             continue;
         }
         if complete {
-            if let Some(r) = kinds.residue_of(a, sym, s) {
+            if let Some(r) = kinds.residue_of(a, sym, s, true) {
                 if !runtimes.contains(&r) {
                     runtimes.push(r);
                 }
@@ -454,7 +501,7 @@ pub fn build(a: &Analysis, sym: &mut Symbolizer, opts: &ReportOptions) -> Report
             // Its bytes are counted against the rule with the live stacks.
             let suppressed_by =
                 suppression_of(a, sym, &supp, g.stack).map(|i| supp.rules[i].pattern.clone());
-            let runtime_residue = complete && kinds.residue_of(a, sym, g.stack).is_some();
+            let runtime_residue = complete && kinds.residue_of(a, sym, g.stack, false).is_some();
             GrowingSite {
                 live_bytes: g.live_bytes,
                 rate_bytes_per_s: g.assessment.rate_per_hour / 3600.0,
@@ -482,7 +529,16 @@ pub fn build(a: &Analysis, sym: &mut Symbolizer, opts: &ReportOptions) -> Report
             "the trace is cut short: a partial chunk at byte {off} was ignored (the process was killed while the tracer wrote, or the file was truncated)"
         ));
     }
-    if !a.exited && a.chunks > 0 {
+    if a.attached {
+        notes.push(format!(
+            "attached to a running process{}: blocks allocated before the attach are unknown (their frees are only counted), so what is live at {} is not judged; growing sites are",
+            if a.detached { " and detached" } else { "" },
+            if a.detached { "detach" } else { "the end" }
+        ));
+        if a.exited {
+            notes.push("the process exited while attached".to_string());
+        }
+    } else if !a.exited && a.chunks > 0 {
         incomplete.push(
             "the program did not exit normally (killed, crashed or exec'd, or the trace ends early): blocks still live at the end are not leaks by themselves".to_string(),
         );
@@ -511,6 +567,12 @@ pub fn build(a: &Analysis, sym: &mut Symbolizer, opts: &ReportOptions) -> Report
     let mut gaps: Vec<&str> = Vec::new();
     if a.chunks == 0 {
         gaps.push("the trace holds no data");
+    } else if a.attached {
+        gaps.push(if a.detached {
+            "traced while attached"
+        } else {
+            "traced while attached, no detach recorded"
+        });
     } else if !a.exited {
         gaps.push("the program did not exit normally");
     }
@@ -535,6 +597,14 @@ pub fn build(a: &Analysis, sym: &mut Symbolizer, opts: &ReportOptions) -> Report
         }
     } else if counted_growing > 0 {
         ("leak", EXIT_LEAK)
+    } else if a.attached
+        && (a.detached || a.exited)
+        && a.loss_count == 0
+        && a.truncated_at.is_none()
+        && a.chunks > 0
+    {
+        // The whole attached window was recorded and judged.
+        ("no_growth", EXIT_NO_LEAK)
     } else {
         ("incomplete", EXIT_INCOMPLETE)
     };
@@ -553,6 +623,8 @@ pub fn build(a: &Analysis, sym: &mut Symbolizer, opts: &ReportOptions) -> Report
         },
         duration_s: a.duration_ns as f64 / 1e9,
         exited: a.exited,
+        attached: a.attached,
+        detached: a.detached,
         complete,
         allocations: a.allocations,
         frees: a.frees,
@@ -693,7 +765,11 @@ pub fn render_text(r: &Report, trace_name: &str, full: bool) -> String {
     if let Some(g) = &r.live_at_end {
         write_group(
             &mut out,
-            "live when the trace ended (not proven leaked)",
+            if r.detached {
+                "still live at detach (allocated while attached; not judged)"
+            } else {
+                "live when the trace ended (not proven leaked)"
+            },
             g,
             5,
             full,
@@ -854,6 +930,10 @@ pub fn verdict_line(r: &Report) -> String {
         "no_leak" => {
             format!("no leak: every allocation the program made was freed before exit{set_apart}")
         }
+        "no_growth" => format!(
+            "no growing site: no call stack's live bytes grew without bound in the {} attached",
+            format::duration(r.duration_s)
+        ),
         _ => format!(
             "INCOMPLETE, not \"no leak\": {}; no call stack grew without bound in the {} recorded",
             r.incomplete_summary,

@@ -58,6 +58,36 @@ impl Frame {
     }
 }
 
+/// The frame of a Python frame value (see `format`): the code's
+/// qualified name, file and the instruction's line.
+pub fn python_frame(tables: &Tables, addr: u64) -> Frame {
+    let (code, lasti) = crate::python::split_frame(addr);
+    match tables.py_codes.get(code as usize) {
+        Some(c) => Frame {
+            function: c.name.clone(),
+            file: Some(c.file.clone()),
+            line: c.line_of(lasti),
+            module: "python".into(),
+            addr,
+            inlined: false,
+            kind: if c.is_runtime() {
+                ModuleKind::Runtime("python")
+            } else {
+                ModuleKind::Program
+            },
+        },
+        None => Frame {
+            function: format!("<python code {code}>"),
+            file: None,
+            line: None,
+            module: "python".into(),
+            addr,
+            inlined: false,
+            kind: ModuleKind::Program,
+        },
+    }
+}
+
 /// Resolves addresses once each and remembers the answers.
 pub struct Symbolizer {
     blaze: Blaze,
@@ -214,6 +244,10 @@ impl Symbolizer {
             if self.cache.contains_key(&addr) {
                 continue;
             }
+            if crate::python::is_python_frame(addr) {
+                self.cache.insert(addr, vec![python_frame(tables, addr)]);
+                continue;
+            }
             // Return addresses point after the call: look up the call itself.
             match tables.module_index_of(addr.saturating_sub(1), ts) {
                 Some(idx) => by_module.entry(idx).or_default().push(addr),
@@ -305,6 +339,10 @@ impl Symbolizer {
     /// symbol table alone (no line tables, no inlining: cheap enough to
     /// classify every stack live at exit).
     pub fn symbol_name(&mut self, tables: &Tables, addr: u64, ts: u64) -> Option<&str> {
+        if crate::python::is_python_frame(addr) && !self.names.contains_key(&addr) {
+            let name = python_frame(tables, addr).function;
+            self.names.insert(addr, Some(name));
+        }
         if !self.names.contains_key(&addr) {
             let name = tables
                 .module_index_of(addr.saturating_sub(1), ts)

@@ -338,10 +338,7 @@ fn supervise(
             );
         }
         if report.verdict == Verdict::Leak {
-            println!(
-                "next: find the allocation site with `leakwatch trace -- {}`",
-                args.command.join(" ")
-            );
+            println!("{}", next_hint(&args.command));
         }
     }
     if monitor.samples == 0 {
@@ -351,6 +348,52 @@ fn supervise(
         );
     }
     Ok(exit_code(&report, args.fail_on))
+}
+
+/// The command that finds where the memory goes, for this program's
+/// runtime (from its executable; a wrapper script counts as native).
+fn next_hint(command: &[String]) -> String {
+    use leakwatch_where::runtime::{classify, has_go_buildinfo};
+    use leakwatch_where::Runtime;
+    let cmd = command.join(" ");
+    let resolved = which(&command[0]);
+    let exe = resolved
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| command[0].clone());
+    let name = exe.rsplit('/').next().unwrap_or(&exe);
+    let runtime = if name == "java" {
+        Runtime::Jvm
+    } else {
+        classify(&exe, &[], || {
+            resolved.as_deref().is_some_and(has_go_buildinfo)
+        })
+        .runtime
+    };
+    match runtime {
+        Runtime::Python => format!(
+            "next: find the Python line that allocates with `leakwatch trace -- {cmd}` (Python frames: growing sites read `func at file.py:LINE`)"
+        ),
+        Runtime::Jvm | Runtime::Go | Runtime::Node => format!(
+            "next: find what grows inside the {} runtime with `leakwatch where -- {cmd}`",
+            runtime.as_str()
+        ),
+        _ => format!(
+            "next: find the allocation site with `leakwatch trace -- {cmd}`, or without a restart while it runs: `leakwatch trace --pid PID --duration 60s`"
+        ),
+    }
+}
+
+/// `cmd` looked up on PATH (or as a path).
+fn which(cmd: &str) -> Option<std::path::PathBuf> {
+    if cmd.contains('/') {
+        return Some(std::path::PathBuf::from(cmd));
+    }
+    std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|d| d.join(cmd))
+            .find(|p| p.is_file())
+    })
 }
 
 /// With --json, stdout carries only leakwatch's JSON: the target's and the

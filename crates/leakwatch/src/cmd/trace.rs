@@ -26,7 +26,7 @@ const AFTER_HELP: &str = "\
 Examples:
   leakwatch trace -- ./my-program --flag
   leakwatch trace -o server.lwt -- ./server      (stop it with Ctrl-C; the trace is then summarised)
-  PYTHONMALLOC=malloc leakwatch trace -- python3 job.py
+  leakwatch trace -- python3 job.py          (Python frames: `func at job.py:LINE`)
   leakwatch trace --suppressions lsan.supp -- ./tests
 
 Exit codes: 1 a leak (bytes still allocated at exit that are neither
@@ -65,8 +65,20 @@ pub struct TraceArgs {
     /// program's `__lsan_default_suppressions()` are honoured too.
     #[arg(long, value_name = "FILE")]
     pub suppressions: Vec<PathBuf>,
+    /// Attach to this running process instead of starting one: load the
+    /// tracer into it (ptrace), record until --duration or Ctrl-C, then
+    /// detach; the process runs on. Growing sites are the verdict.
+    #[arg(long, value_name = "PID", conflicts_with_all = ["command", "follow_fork", "sample_every"])]
+    pub pid: Option<i32>,
+    /// With --pid: detach after this long (e.g. 20s, 5m) [default: until Ctrl-C].
+    #[arg(long, requires = "pid", value_parser = crate::cmd::analyze::parse_duration_arg)]
+    pub duration: Option<f64>,
     /// The command to run, after `--`.
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(
+        required_unless_present = "pid",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
     pub command: Vec<String>,
 }
 
@@ -284,6 +296,9 @@ pub fn prepare_output(out: &Path) -> anyhow::Result<()> {
 }
 
 pub fn run(args: TraceArgs) -> anyhow::Result<u8> {
+    if let Some(pid) = args.pid {
+        return attach(pid, &args);
+    }
     let preload = find_preload()?;
     let program = resolve_command(&args.command[0])?;
     check_executable(&program)?;
@@ -336,6 +351,13 @@ pub fn run(args: TraceArgs) -> anyhow::Result<u8> {
             "LEAKWATCH_FOLLOW_FORK",
             if args.follow_fork { "1" } else { "0" },
         );
+    // CPython's small-object allocator hides objects inside 256 KiB arenas;
+    // with the C allocator each object is a block of its own, so a growing
+    // site is a Python line, not an arena. Only interpreters read it, and
+    // a value the user chose is kept.
+    if std::env::var_os("PYTHONMALLOC").is_none() {
+        cmd.env("PYTHONMALLOC", "malloc");
+    }
     match args.sample_every {
         Some(n) => cmd.env("LEAKWATCH_SAMPLE_EVERY", n.to_string()),
         None => cmd.env_remove("LEAKWATCH_SAMPLE_EVERY"),
@@ -375,33 +397,190 @@ pub fn run(args: TraceArgs) -> anyhow::Result<u8> {
             }
         }
     }
-    let mut code = exit::OK;
-    if let Some(opts) = summary_opts {
-        let started = std::time::Instant::now();
-        let (_a, report, _s) = super::report::load(&out, &opts)?;
-        for why in report.incomplete.iter().chain(&report.notes) {
-            eprintln!("leakwatch: note: {why}");
-        }
+    let code = match summary_opts {
+        Some(opts) => summarise(&out, &opts)?,
+        None => exit::OK,
+    };
+    eprintln!(
+        "next: leakwatch report {}",
+        escape(&shell_quote(&out.display().to_string()))
+    );
+    Ok(code)
+}
+
+/// Prints the trace's verdict; returns the exit code.
+fn summarise(out: &Path, opts: &leakwatch_trace::ReportOptions) -> anyhow::Result<u8> {
+    let started = std::time::Instant::now();
+    let (_a, report, _s) = super::report::load(out, opts)?;
+    for why in report.incomplete.iter().chain(&report.notes) {
+        eprintln!("leakwatch: note: {why}");
+    }
+    eprintln!(
+        "leakwatch: {}",
+        leakwatch_trace::report::verdict_line(&report)
+    );
+    let counted = report
+        .growing
+        .iter()
+        .filter(|g| g.suppressed_by.is_none() && !g.runtime_residue)
+        .count();
+    if counted > 0 && report.complete {
+        eprintln!("leakwatch: {counted} call stack(s) with live bytes growing without bound");
+    }
+    if std::env::var_os("LEAKWATCH_STATS").is_some() {
         eprintln!(
-            "leakwatch: {}",
-            leakwatch_trace::report::verdict_line(&report)
+            "leakwatch: summary stats: {:.3} s after the program ended",
+            started.elapsed().as_secs_f64()
         );
-        let counted = report
-            .growing
-            .iter()
-            .filter(|g| g.suppressed_by.is_none() && !g.runtime_residue)
-            .count();
-        if counted > 0 && report.complete {
-            eprintln!("leakwatch: {counted} call stack(s) with live bytes growing without bound");
+    }
+    Ok(report.exit_code)
+}
+
+/// Set by SIGINT/SIGTERM/SIGHUP while attached: detach now.
+static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn request_stop(_: libc::c_int) {
+    STOP.store(true, Ordering::SeqCst);
+}
+
+/// Whether `pid` still runs (not gone, not a zombie).
+fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(s) => !matches!(
+            s.rsplit_once(')')
+                .and_then(|(_, r)| r.trim_start().chars().next()),
+            Some('Z') | Some('X')
+        ),
+        Err(_) => false,
+    }
+}
+
+/// `trace --pid`: attach, record, detach, summarise.
+fn attach(pid: i32, args: &TraceArgs) -> anyhow::Result<u8> {
+    use leakwatch_trace::attach as inject;
+    let target = inject::inspect(pid)?;
+    let preload = find_preload()?;
+    let preload = std::fs::canonicalize(&preload).unwrap_or(preload);
+    let summary_opts = if args.no_summary {
+        None
+    } else {
+        Some(leakwatch_trace::ReportOptions {
+            top: 3,
+            full_stacks: false,
+            suppressions: super::report::suppressions(&args.suppressions)?,
+        })
+    };
+    let out = match &args.out {
+        Some(p) => p.clone(),
+        None => {
+            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .map(|c| c.trim().to_string())
+                .unwrap_or_else(|_| "pid".into());
+            let comm: String = comm
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || "._-+".contains(c) {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            PathBuf::from(format!(
+                "leakwatch-{comm}.{pid}.{}.lwt",
+                unpredictable_suffix()
+            ))
         }
-        code = report.exit_code;
-        if std::env::var_os("LEAKWATCH_STATS").is_some() {
-            eprintln!(
-                "leakwatch: summary stats: {:.3} s after the program ended",
-                started.elapsed().as_secs_f64()
-            );
+    };
+    let out = std::path::absolute(&out).unwrap_or(out);
+    prepare_output(&out)?;
+    STOP.store(false, Ordering::SeqCst);
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        set_handler(
+            sig,
+            request_stop as extern "C" fn(libc::c_int) as *const () as libc::sighandler_t,
+            0,
+        );
+    }
+    let restore = || {
+        for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+            set_handler(sig, libc::SIG_DFL, 0);
+        }
+    };
+    let session = match inject::attach(&target, &preload, &out) {
+        Ok(s) => s,
+        Err(e) => {
+            restore();
+            return Err(e.into());
+        }
+    };
+    let until = match args.duration {
+        Some(d) => format!("for {}", leakwatch_core::format::duration(d)),
+        None => "until Ctrl-C".into(),
+    };
+    eprintln!(
+        "leakwatch: attached to {pid} ({}) in {:.1} ms; tracing {until}",
+        escape(&target.exe),
+        session.pause.as_secs_f64() * 1e3
+    );
+    let started = std::time::Instant::now();
+    loop {
+        if STOP.load(Ordering::SeqCst) {
+            break;
+        }
+        if args
+            .duration
+            .is_some_and(|d| started.elapsed().as_secs_f64() >= d)
+        {
+            break;
+        }
+        if !alive(pid) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let mut detach_pause = None;
+    if alive(pid) {
+        match session.detach(&target) {
+            Ok(p) => detach_pause = Some(p),
+            Err(leakwatch_trace::attach::AttachError::Exited(_)) => {}
+            Err(e) => {
+                restore();
+                return Err(anyhow::Error::from(e).context(format!(
+                    "cannot detach from {pid}; the trace so far is in {}",
+                    out.display()
+                )));
+            }
         }
     }
+    restore();
+    let size = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
+    match detach_pause {
+        Some(p) => eprintln!(
+            "leakwatch: detached from {pid} after {} (pauses: attach {:.1} ms, detach {:.1} ms); it runs on. Trace written to {} ({})",
+            leakwatch_core::format::duration(started.elapsed().as_secs_f64()),
+            session.pause.as_secs_f64() * 1e3,
+            p.as_secs_f64() * 1e3,
+            escape(&out.display().to_string()),
+            leakwatch_core::format::bytes(size as f64)
+        ),
+        None => eprintln!(
+            "leakwatch: process {pid} exited while attached; trace written to {} ({})",
+            escape(&out.display().to_string()),
+            leakwatch_core::format::bytes(size as f64)
+        ),
+    }
+    if std::env::var_os("LEAKWATCH_STATS").is_some() {
+        eprintln!(
+            "leakwatch: attach stats: attach_pause_ms={:.3} detach_pause_ms={}",
+            session.pause.as_secs_f64() * 1e3,
+            detach_pause.map_or("-".to_string(), |p| format!("{:.3}", p.as_secs_f64() * 1e3))
+        );
+    }
+    let code = match summary_opts {
+        Some(opts) => summarise(&out, &opts)?,
+        None => exit::OK,
+    };
     eprintln!(
         "next: leakwatch report {}",
         escape(&shell_quote(&out.display().to_string()))

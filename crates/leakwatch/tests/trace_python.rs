@@ -1,0 +1,346 @@
+//! `leakwatch trace` on real Python programs written here, run by the
+//! pyenv CPython builds installed (3.8 to 3.13; a missing version is
+//! skipped with a printed reason): stacks carry Python frames, so the
+//! growing site is the Python line that leaks and no churning line; a C
+//! extension built here keeps its native frame under the Python frame that
+//! called it; threads; a SIGKILLed interpreter leaves a readable trace.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+fn leakwatch() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("leakwatch")
+}
+
+/// The interpreter of CPython 3.`minor` under pyenv, if installed.
+fn python(minor: u32) -> Option<PathBuf> {
+    let root = std::env::var_os("PYENV_ROOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".pyenv"));
+    let mut found: Vec<PathBuf> = std::fs::read_dir(root.join("versions"))
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&format!("3.{minor}.")))
+        })
+        .map(|p| p.join(format!("bin/python3.{minor}")))
+        .filter(|p| p.is_file())
+        .collect();
+    found.sort();
+    let p = found.pop();
+    if p.is_none() {
+        eprintln!("skipped: CPython 3.{minor} is not installed under pyenv");
+    }
+    p
+}
+
+fn line_of(src: &str, marker: &str) -> u64 {
+    src.lines()
+        .position(|l| l.contains(marker))
+        .map(|i| i as u64 + 1)
+        .unwrap_or_else(|| panic!("no {marker}"))
+}
+
+fn report_json(trace: &Path) -> (Value, i32) {
+    let out = Command::new(leakwatch())
+        .args(["report", "--json", "--top", "50"])
+        .arg(trace)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "report --json is not JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (v, out.status.code().unwrap_or(-1))
+}
+
+fn site(e: &Value) -> (String, String, u64) {
+    (
+        e["site"]["function"].as_str().unwrap_or("").to_string(),
+        e["site"]["file"].as_str().unwrap_or("").to_string(),
+        e["site"]["line"].as_u64().unwrap_or(0),
+    )
+}
+
+fn children_of(pid: u32) -> Vec<u32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|s| s.parse().ok())
+        .collect()
+}
+
+const WORKER: &str = r#"
+import json, time
+
+cache = []
+
+def churn(i):
+    d = {"k": str(i) * 10, "v": [i] * 20}   # CHURN1
+    s = json.dumps(d)                         # CHURN2
+    return len(s)
+
+def record_audit(i):
+    cache.append("audit-%d-%s" % (i, "x" * 200))   # LEAK
+
+def main():
+    print("ready", flush=True)
+    i = 0
+    while True:
+        churn(i)
+        churn(i + 1)
+        record_audit(i)
+        i += 1
+        if i % 100 == 0:
+            time.sleep(0.002)
+
+main()
+"#;
+
+/// A worker whose leak is one line among churning lines: the only growing
+/// sites are that line, in every installed version from 3.8 to 3.13.
+#[test]
+fn worker_leak_is_named_by_its_python_line_in_every_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("worker.py");
+    std::fs::write(&script, WORKER).unwrap();
+    let leak_line = line_of(WORKER, "# LEAK");
+    let mut tested = Vec::new();
+    for minor in 8..=13 {
+        let Some(py) = python(minor) else { continue };
+        let trace = dir.path().join(format!("w{minor}.lwt"));
+        let mut lw = Command::new(leakwatch())
+            .arg("trace")
+            .arg("-o")
+            .arg(&trace)
+            .arg("--")
+            .arg(&py)
+            .arg(&script)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Start-up (imports, site-packages) runs traced too, and slowly:
+        // the leak must run for most of the trace to be judged growing.
+        let spawned = std::time::Instant::now();
+        let mut line = String::new();
+        BufReader::new(lw.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "ready");
+        let child = children_of(lw.id())[0];
+        std::thread::sleep(Duration::from_secs(4).max(spawned.elapsed() * 2));
+        // SAFETY: signalling our grandchild.
+        unsafe { libc::kill(child as i32, libc::SIGTERM) };
+        let status = lw.wait().unwrap();
+        assert_eq!(status.code(), Some(1), "3.{minor}: a leak");
+        let (r, code) = report_json(&trace);
+        assert_eq!(code, 1, "3.{minor}: {r}");
+        let growing = r["growing"].as_array().unwrap();
+        assert!(!growing.is_empty(), "3.{minor}: no growing site");
+        for g in growing {
+            let (f, file, line) = site(g);
+            assert_eq!(
+                (f.as_str(), line),
+                ("record_audit", leak_line),
+                "3.{minor}: only the leaking line grows, not {f} at {file}:{line}"
+            );
+            assert!(file.ends_with("worker.py"), "{file}");
+            // The Python caller is in the stack too, below the site.
+            let frames = g["frames"].as_array().unwrap();
+            assert!(
+                frames
+                    .iter()
+                    .any(|fr| fr["function"] == "main" && fr["module"] == "python"),
+                "3.{minor}: main() is on the stack"
+            );
+        }
+        tested.push(minor);
+    }
+    eprintln!("tested CPython 3.{tested:?}");
+    assert!(
+        !tested.is_empty(),
+        "no CPython 3.8-3.13 installed under pyenv"
+    );
+}
+
+const EXT_C: &str = r#"
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdlib.h>
+void *leakext_kept[64];  /* exported: the stores stay */
+static int nkept;
+static PyObject *grab(PyObject *self, PyObject *args) {
+    Py_ssize_t n;
+    if (!PyArg_ParseTuple(args, "n", &n)) return NULL;
+    void *p = malloc((size_t)n);            /* LEAK(grab) */
+    if (nkept < 64) leakext_kept[nkept++] = p;
+    Py_RETURN_NONE;
+}
+static PyMethodDef methods[] = {{"grab", grab, METH_VARARGS, ""}, {NULL, NULL, 0, NULL}};
+static struct PyModuleDef mod = {PyModuleDef_HEAD_INIT, "leakext", NULL, -1, methods};
+PyMODINIT_FUNC PyInit_leakext(void) { return PyModule_Create(&mod); }
+"#;
+
+const EXT_PY: &str = r#"
+import sys
+sys.path.insert(0, sys.argv[1])
+import leakext
+
+def keep_buffers():
+    for _ in range(3):
+        leakext.grab(4321)   # CALL
+
+keep_buffers()
+"#;
+
+/// A leak inside a C extension built here: the native frame of the
+/// extension's function, then the Python line that called it.
+#[test]
+fn c_extension_leak_has_its_python_caller_above_its_native_frame() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut tested = 0;
+    for minor in [9, 12] {
+        let Some(py) = python(minor) else { continue };
+        let prefix = py.parent().unwrap().parent().unwrap().to_path_buf();
+        let include = prefix.join(format!("include/python3.{minor}"));
+        let src = dir.path().join("leakext.c");
+        std::fs::write(&src, EXT_C).unwrap();
+        let ext_dir = dir.path().join(format!("ext{minor}"));
+        std::fs::create_dir_all(&ext_dir).unwrap();
+        let so = ext_dir.join("leakext.so");
+        let ok = Command::new("gcc")
+            .args(["-shared", "-fPIC", "-g", "-O1", "-I"])
+            .arg(&include)
+            .arg(&src)
+            .arg("-o")
+            .arg(&so)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "gcc failed");
+        let script = dir.path().join("use_ext.py");
+        std::fs::write(&script, EXT_PY).unwrap();
+        let trace = dir.path().join(format!("ext{minor}.lwt"));
+        let out = Command::new(leakwatch())
+            .arg("trace")
+            .arg("-o")
+            .arg(&trace)
+            .arg("--")
+            .arg(&py)
+            .arg(&script)
+            .arg(&ext_dir)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "3.{minor}: {err}");
+        let (r, _) = report_json(&trace);
+        let leaked = r["leaked"]["stacks"].as_array().unwrap();
+        let ours: Vec<&Value> = leaked
+            .iter()
+            .filter(|e| e["site"]["function"] == "grab")
+            .collect();
+        assert_eq!(ours.len(), 1, "3.{minor}: {leaked:?}");
+        assert_eq!(ours[0]["bytes"], 3 * 4321);
+        assert_eq!(ours[0]["blocks"], 3);
+        assert_eq!(
+            ours[0]["site"]["line"].as_u64(),
+            Some(line_of(EXT_C, "LEAK(grab)"))
+        );
+        let frames = ours[0]["frames"].as_array().unwrap();
+        let native = frames.iter().position(|f| f["function"] == "grab").unwrap();
+        let caller = frames
+            .iter()
+            .position(|f| f["function"] == "keep_buffers" && f["module"] == "python")
+            .unwrap_or_else(|| panic!("3.{minor}: no Python caller in {frames:?}"));
+        assert!(
+            native < caller,
+            "native frame below (inside) the Python frame"
+        );
+        assert_eq!(
+            frames[caller]["line"].as_u64(),
+            Some(line_of(EXT_PY, "# CALL"))
+        );
+        // Nothing else of the script's counts as leaked.
+        assert_eq!(r["leaked"]["bytes"], 3 * 4321, "3.{minor}: {}", r["leaked"]);
+        tested += 1;
+    }
+    assert!(tested > 0, "no CPython 3.9 or 3.12 under pyenv");
+}
+
+const THREADS: &str = r#"
+import threading, time, sys
+kept = []
+def fill_a():
+    for i in range(2000):
+        kept.append("a" * 300 + str(i))   # LEAK_A
+def fill_b():
+    for i in range(2000):
+        kept.append("b" * 500 + str(i))   # LEAK_B
+ts = [threading.Thread(target=fill_a), threading.Thread(target=fill_b)]
+for t in ts: t.start()
+for t in ts: t.join()
+print("ready", flush=True)
+time.sleep(600)
+"#;
+
+/// Threads allocate from their own Python functions; the interpreter is
+/// then killed with SIGKILL: the trace is readable and names both lines.
+#[test]
+fn threads_then_sigkill_leave_a_readable_trace_naming_each_thread_line() {
+    let Some(py) = python(12).or_else(|| python(11)).or_else(|| python(10)) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("threads.py");
+    std::fs::write(&script, THREADS).unwrap();
+    let trace = dir.path().join("threads.lwt");
+    let mut lw = Command::new(leakwatch())
+        .arg("trace")
+        .arg("-o")
+        .arg(&trace)
+        .arg("--")
+        .arg(&py)
+        .arg(&script)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(lw.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "ready");
+    // Let the writer flush (every 20 ms).
+    std::thread::sleep(Duration::from_millis(300));
+    let child = children_of(lw.id())[0];
+    // SAFETY: killing our grandchild.
+    unsafe { libc::kill(child as i32, libc::SIGKILL) };
+    let out = lw.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("killed by signal 9"), "{err}");
+    let (r, _) = report_json(&trace);
+    assert_eq!(r["exited"], false);
+    let live = r["live_at_end"]["stacks"].as_array().unwrap();
+    for (marker, size) in [("# LEAK_A", 300), ("# LEAK_B", 500)] {
+        let want = line_of(THREADS, marker);
+        let blocks: u64 = live
+            .iter()
+            .filter(|e| e["site"]["line"].as_u64() == Some(want) && e["site"]["module"] == "python")
+            .map(|e| {
+                assert!(e["bytes"].as_u64().unwrap() >= e["blocks"].as_u64().unwrap() * size);
+                e["blocks"].as_u64().unwrap()
+            })
+            .sum();
+        assert!(blocks >= 2000, "{marker}: {blocks} blocks in {live:?}");
+    }
+}
