@@ -319,6 +319,8 @@ mod tests {
             duration_s: 12.0,
             exited: true,
             complete: true,
+            attached: false,
+            detached: false,
             allocations: 1000,
             frees: 996,
             unmatched_frees: 0,

@@ -459,8 +459,10 @@ fn alive(pid: i32) -> bool {
 fn attach(pid: i32, args: &TraceArgs) -> anyhow::Result<u8> {
     use leakwatch_trace::attach as inject;
     let target = inject::inspect(pid)?;
+    // Kept alive until the session ends: an extracted embedded library is
+    // removed when `preload` drops.
     let preload = find_preload()?;
-    let preload = std::fs::canonicalize(&preload).unwrap_or(preload);
+    let preload_path = std::fs::canonicalize(&preload.path).unwrap_or(preload.path.clone());
     let summary_opts = if args.no_summary {
         None
     } else {
@@ -507,7 +509,7 @@ fn attach(pid: i32, args: &TraceArgs) -> anyhow::Result<u8> {
             set_handler(sig, libc::SIG_DFL, 0);
         }
     };
-    let session = match inject::attach(&target, &preload, &out) {
+    let session = match inject::attach(&target, &preload_path, &out) {
         Ok(s) => s,
         Err(e) => {
             restore();

@@ -3,7 +3,7 @@
 //! debugging aid for writing rules: the node kinds and field names the
 //! analyzers match on are the ones printed here.
 //!
-//! Usage: cargo run --release -p leakwatch-check --example dump -- FILE
+//! Usage: cargo run --release -p leakwatch-check --example syntax_tree -- FILE
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
