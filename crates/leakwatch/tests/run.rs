@@ -33,7 +33,9 @@ fn python_lru_cache_plateau_is_not_a_leak() {
 
 #[test]
 fn node_listeners_never_removed_is_a_leak() {
-    let (code, v) = run_json("75s", &["node", &example("listener_leak.js")]);
+    // 90 s: on a loaded machine V8's first major collections come late and
+    // the floor's first minute is uneven; a leak still must be called.
+    let (code, v) = run_json("90s", &["node", &example("listener_leak.js")]);
     assert_eq!(v["verdict"], "leak", "{v:#}");
     assert_eq!(code, 1);
 }

@@ -852,3 +852,21 @@ fn memoized_unwinds_tell_apart_callers_at_the_same_depth() {
         assert_eq!(leaked_paths(&r), expected, "{flags}");
     }
 }
+
+#[test]
+fn trace_json_prints_the_report_object_after_the_programs_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = build(dir.path(), "gcc", "leaky.c", "leaky", &["-O1", "-g", "-pthread"]);
+    let (trace, out) = run_trace(dir.path(), "leaky.lwt", &["--json"], &[exe.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "trace: {}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (program, json) = stdout
+        .split_once("\n{")
+        .unwrap_or_else(|| panic!("no JSON object after the program's output: {stdout}"));
+    assert!(program.contains("leaky done"), "{stdout}");
+    let v: Value = serde_json::from_str(&format!("{{{json}")).unwrap();
+    assert_eq!(v["version"], 1);
+    let (from_report, _) = report_json(&trace);
+    assert_eq!(v["leaked"]["bytes"], from_report["leaked"]["bytes"]);
+    assert_eq!(v["leaked"]["bytes"], 12489);
+}

@@ -42,6 +42,9 @@ pub struct CheckArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Same as `--format json` (every command takes `--json`).
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
     /// Only these rules (comma-separated ids, or ALL).
     #[arg(long, value_delimiter = ',')]
     pub select: Vec<String>,
@@ -120,7 +123,8 @@ pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
     if let Some(path) = &args.baseline {
         Baseline::load(path)?.apply(&mut report);
     }
-    let rendered = match args.format {
+    let format = if args.json { Format::Json } else { args.format };
+    let rendered = match format {
         Format::Text => output::text(&report),
         Format::Json => output::json(&report),
         Format::Sarif => output::sarif(&report, &rules),
@@ -139,7 +143,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
             }
         }
     }
-    if !matches!(args.format, Format::Text) || args.output.is_some() {
+    if !matches!(format, Format::Text) || args.output.is_some() {
         let _ = write!(std::io::stderr().lock(), "{}", output::summary(&report));
     }
     Ok(if incomplete {

@@ -188,7 +188,7 @@ pub fn load(path: &Path, opts: &ReportOptions) -> anyhow::Result<(Analysis, Repo
 }
 
 /// Writes to stdout; `Ok(false)` when the reader went away (`| head`).
-fn emit(text: &str) -> anyhow::Result<bool> {
+pub(crate) fn emit(text: &str) -> anyhow::Result<bool> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Ok(()) => Ok(true),

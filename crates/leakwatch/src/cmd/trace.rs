@@ -60,6 +60,11 @@ pub struct TraceArgs {
     /// Only write the trace; skip the summary.
     #[arg(long)]
     pub no_summary: bool,
+    /// Print the summary as one JSON object on stdout, the same as
+    /// `leakwatch report TRACE --json` (see docs/json.md); the program's own
+    /// output is left on its terminal.
+    #[arg(long, conflicts_with = "no_summary")]
+    pub json: bool,
     /// LeakSanitizer-format suppressions (`leak:PATTERN` lines) for the
     /// summary; may be repeated. `LSAN_OPTIONS=suppressions=FILE` and the
     /// program's `__lsan_default_suppressions()` are honoured too.
@@ -398,7 +403,7 @@ pub fn run(args: TraceArgs) -> anyhow::Result<u8> {
         }
     }
     let code = match summary_opts {
-        Some(opts) => summarise(&out, &opts)?,
+        Some(opts) => summarise(&out, &opts, args.json)?,
         None => exit::OK,
     };
     eprintln!(
@@ -409,9 +414,20 @@ pub fn run(args: TraceArgs) -> anyhow::Result<u8> {
 }
 
 /// Prints the trace's verdict; returns the exit code.
-fn summarise(out: &Path, opts: &leakwatch_trace::ReportOptions) -> anyhow::Result<u8> {
+fn summarise(
+    out: &Path,
+    opts: &leakwatch_trace::ReportOptions,
+    json: bool,
+) -> anyhow::Result<u8> {
     let started = std::time::Instant::now();
     let (_a, report, _s) = super::report::load(out, opts)?;
+    if json {
+        let mut s = serde_json::to_string_pretty(&report)?;
+        s.push('\n');
+        if !super::report::emit(&s)? {
+            return Ok(exit::OK);
+        }
+    }
     for why in report.incomplete.iter().chain(&report.notes) {
         eprintln!("leakwatch: note: {why}");
     }
@@ -580,7 +596,7 @@ fn attach(pid: i32, args: &TraceArgs) -> anyhow::Result<u8> {
         );
     }
     let code = match summary_opts {
-        Some(opts) => summarise(&out, &opts)?,
+        Some(opts) => summarise(&out, &opts, args.json)?,
         None => exit::OK,
     };
     eprintln!(
