@@ -856,8 +856,19 @@ fn memoized_unwinds_tell_apart_callers_at_the_same_depth() {
 #[test]
 fn trace_json_prints_the_report_object_after_the_programs_output() {
     let dir = tempfile::tempdir().unwrap();
-    let exe = build(dir.path(), "gcc", "leaky.c", "leaky", &["-O1", "-g", "-pthread"]);
-    let (trace, out) = run_trace(dir.path(), "leaky.lwt", &["--json"], &[exe.to_str().unwrap()]);
+    let exe = build(
+        dir.path(),
+        "gcc",
+        "leaky.c",
+        "leaky",
+        &["-O1", "-g", "-pthread"],
+    );
+    let (trace, out) = run_trace(
+        dir.path(),
+        "leaky.lwt",
+        &["--json"],
+        &[exe.to_str().unwrap()],
+    );
     assert_eq!(out.status.code(), Some(1), "trace: {}", stderr(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let (program, json) = stdout

@@ -414,11 +414,7 @@ pub fn run(args: TraceArgs) -> anyhow::Result<u8> {
 }
 
 /// Prints the trace's verdict; returns the exit code.
-fn summarise(
-    out: &Path,
-    opts: &leakwatch_trace::ReportOptions,
-    json: bool,
-) -> anyhow::Result<u8> {
+fn summarise(out: &Path, opts: &leakwatch_trace::ReportOptions, json: bool) -> anyhow::Result<u8> {
     let started = std::time::Instant::now();
     let (_a, report, _s) = super::report::load(out, opts)?;
     if json {
