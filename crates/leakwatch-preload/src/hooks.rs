@@ -188,10 +188,10 @@ fn stack_id(r: &mut Ring, entry: Option<(u64, u64)>) -> u32 {
 /// The memo's stack `leaf` with the thread's Python frames spliced in.
 #[inline(never)]
 fn with_python_frames(r: &mut Ring, leaf: u32) -> u32 {
-    let mut ips = [0u64; 512];
-    // SAFETY: the memo belongs to this thread's ring.
-    let n = unsafe { r.memo.as_ref() }.map_or(0, |m| m.ips_outermost(&mut ips));
-    crate::python::splice(r, leaf, &ips[..n])
+    // SAFETY: the memo belongs to this thread's ring; it is read only on a
+    // miss of the spliced-stack cache, before anything else touches it.
+    let memo = unsafe { r.memo.as_ref() };
+    crate::python::splice(r, leaf, |ips| memo.map_or(0, |m| m.ips_outermost(ips)))
 }
 
 /// `stack_id` without the memo: libgcc's unwinder (alternate signal
@@ -216,11 +216,12 @@ fn whole_stack_id(
     if !crate::python::enabled() {
         return leaf;
     }
-    let mut outer = [0u64; MAX_FRAMES];
-    for (o, &ip) in outer.iter_mut().zip(ips[..n].iter().rev()) {
-        *o = ip as u64;
-    }
-    crate::python::splice(r, leaf, &outer[..n])
+    crate::python::splice(r, leaf, |outer| {
+        for (o, &ip) in outer.iter_mut().zip(ips[..n].iter().rev()) {
+            *o = ip as u64;
+        }
+        n.min(outer.len())
+    })
 }
 
 #[inline(always)]

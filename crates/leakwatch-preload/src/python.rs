@@ -329,6 +329,8 @@ const CODES: usize = 1024;
 const SPLICED: usize = 4096;
 /// Most Python frames read per stack.
 const MAX_PY: usize = 256;
+/// Most native frames spliced into (the memo's depth).
+pub const MAX_NATIVE: usize = 512;
 /// Staging buffer of a PYCODE ring record.
 const CODE_REC: usize = 72 * 1024;
 const MAX_NAME: usize = 512;
@@ -679,18 +681,10 @@ fn is_eval(ip: u64, lo: u64, hi: u64) -> bool {
 /// leaf node is `leaf` (`ips`: its return addresses, outermost first).
 /// Returns the leaf node of the spliced stack (`leaf` when there are no
 /// Python frames).
-pub fn splice(r: &mut Ring, leaf: u32, ips: &[u64]) -> u32 {
+pub fn splice(r: &mut Ring, leaf: u32, native: impl FnOnce(&mut [u64]) -> usize) -> u32 {
     let Some(l) = layout() else {
         return leaf;
     };
-    let (lo, hi) = (
-        EVAL_LO.load(Ordering::Relaxed),
-        EVAL_HI.load(Ordering::Relaxed),
-    );
-    let evals = ips.iter().filter(|&&ip| is_eval(ip, lo, hi)).count();
-    if evals == 0 {
-        return leaf;
-    }
     let Some(tp) = thread_py(r) else {
         return leaf;
     };
@@ -698,8 +692,9 @@ pub fn splice(r: &mut Ring, leaf: u32, ips: &[u64]) -> u32 {
     if n == 0 {
         return leaf;
     }
-    // Group boundaries, innermost group first: group g is frames
-    // [starts[g], starts[g+1]).
+    // The result depends only on the native stack (which `leaf` names)
+    // and the Python frames: a hit needs neither the native return
+    // addresses nor a pass over them.
     let mut hash = (leaf as u64 ^ 0x5851_F42D_4C95_7F2D).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     for f in &tp.frames[..n] {
         let v = (u64::from(f.code) << 33) | (u64::from(f.lasti) << 1) | u64::from(f.ends_group);
@@ -709,6 +704,20 @@ pub fn splice(r: &mut Ring, leaf: u32, ips: &[u64]) -> u32 {
     let idx = (hash >> 40) as usize & (SPLICED - 1);
     if tp.spliced[idx].hash == hash {
         return tp.spliced[idx].leaf;
+    }
+    let mut buf = [0u64; MAX_NATIVE];
+    let nips = native(&mut buf);
+    let ips = &buf[..nips];
+    let (lo, hi) = (
+        EVAL_LO.load(Ordering::Relaxed),
+        EVAL_HI.load(Ordering::Relaxed),
+    );
+    let evals = ips.iter().filter(|&&ip| is_eval(ip, lo, hi)).count();
+    if evals == 0 {
+        // Not called from Python code (a C thread, a finaliser run from
+        // native code): the native stack alone.
+        tp.spliced[idx] = Spliced { hash, leaf };
+        return leaf;
     }
     let mut starts = [0u16; MAX_PY + 1];
     let mut groups = 0;
