@@ -307,15 +307,7 @@ pub fn run(args: TraceArgs) -> anyhow::Result<u8> {
     let preload = find_preload()?;
     let program = resolve_command(&args.command[0])?;
     check_executable(&program)?;
-    let summary_opts = if args.no_summary {
-        None
-    } else {
-        Some(leakwatch_trace::ReportOptions {
-            top: 3,
-            full_stacks: false,
-            suppressions: super::report::suppressions(&args.suppressions)?,
-        })
-    };
+    let summary_opts = summary_options(&args)?;
     let out = match &args.out {
         Some(p) => p.clone(),
         None => {
@@ -413,6 +405,18 @@ pub fn run(args: TraceArgs) -> anyhow::Result<u8> {
     Ok(code)
 }
 
+/// How the summary at the end reads the trace (None: `--no-summary`).
+fn summary_options(args: &TraceArgs) -> anyhow::Result<Option<leakwatch_trace::ReportOptions>> {
+    if args.no_summary {
+        return Ok(None);
+    }
+    Ok(Some(leakwatch_trace::ReportOptions {
+        top: 3,
+        full_stacks: false,
+        suppressions: super::report::suppressions(&args.suppressions)?,
+    }))
+}
+
 /// Prints the trace's verdict; returns the exit code.
 fn summarise(out: &Path, opts: &leakwatch_trace::ReportOptions, json: bool) -> anyhow::Result<u8> {
     let started = std::time::Instant::now();
@@ -475,15 +479,7 @@ fn attach(pid: i32, args: &TraceArgs) -> anyhow::Result<u8> {
     // removed when `preload` drops.
     let preload = find_preload()?;
     let preload_path = std::fs::canonicalize(&preload.path).unwrap_or(preload.path.clone());
-    let summary_opts = if args.no_summary {
-        None
-    } else {
-        Some(leakwatch_trace::ReportOptions {
-            top: 3,
-            full_stacks: false,
-            suppressions: super::report::suppressions(&args.suppressions)?,
-        })
-    };
+    let summary_opts = summary_options(args)?;
     let out = match &args.out {
         Some(p) => p.clone(),
         None => {
