@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What the CLI's conformance and hygiene tests need: python xmlschema (the
 # JUnit report against Jenkins' XSD), bash/zsh/fish (shell completions), Go
-# (`go tool pprof -top` on the pprof export, also in trace.sh).
+# (`go tool pprof -top` on the pprof export, also in trace.sh), pandas (the
+# CSV it writes, quoted fields and an index column, read by `analyze`).
 set -euo pipefail
 need=()
 command -v python3 >/dev/null || need+=(python3)
@@ -17,3 +18,7 @@ python3 -c 'import xmlschema' 2>/dev/null \
   || pip install --quiet --break-system-packages xmlschema \
   || pip install --quiet xmlschema
 python3 -c 'import xmlschema'
+python3 -c 'import pandas' 2>/dev/null \
+  || pip install --quiet --break-system-packages pandas \
+  || pip install --quiet pandas
+python3 -c 'import pandas'
