@@ -751,9 +751,7 @@ fn hostile_deployment_files_are_listed_and_the_rest_is_checked() {
         ));
     }
     // The same bomb where a workload's containers are.
-    let workload_bomb = format!(
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: b}}\nx: &c {{name: c, image: i}}\nx1: &c1 [*c, *c, *c, *c, *c, *c, *c, *c]\nspec:\n  template:\n    spec:\n      containers: *c1\n"
-    );
+    let workload_bomb = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: b}\nx: &c {name: c, image: i}\nx1: &c1 [*c, *c, *c, *c, *c, *c, *c, *c]\nspec:\n  template:\n    spec:\n      containers: *c1\n".to_string();
     let d = project(&[
         ("k8s/bomb.yaml", &bomb),
         ("k8s/workload-bomb.yaml", &workload_bomb),
