@@ -7,6 +7,7 @@
 //! |---|---|
 //! | `trace --follow-fork`: planted links at `OUT.<pid>` | `security::follow_fork_never_writes_through_or_lists_planted_links` |
 //! | `trace -o PATH` unlinks anything (`/dev/null`) | `trace_report::output_paths_are_checked_before_the_program_starts` |
+//! | (what to build) every output opened without following links | `security::no_output_is_written_through_a_planted_link`; traces: `trace_report::output_paths_are_checked_before_the_program_starts` |
 //! | snapshots, traces, the store written 0644 | `security::traces_and_heap_snapshots_are_private`; the store: `agent_trust::the_store_is_private_and_a_planted_symlink_is_refused`; JVM dumps: `hprof_jdk::snapshot_jvm_takes_private_dumps_and_diffs_them` |
 //! | `report` mmaps the trace (SIGBUS when cut) | `trace_report::hostile_traces_are_bounded_and_harmless` (the pipe cut halfway) |
 //! | `report` blocks on a FIFO named as a module | `trace_report::hostile_traces_are_bounded_and_harmless` (the FIFO module) |

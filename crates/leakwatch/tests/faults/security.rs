@@ -325,3 +325,124 @@ fn pprof_with_thousands_of_inlined_frames_stays_small() {
         assert!(kib < 200 << 10, "{name}: peak memory {kib} KiB");
     }
 }
+
+/// Every output path (reports, baselines, CSVs, JUnit, HTML pages, exports,
+/// man pages) is refused when it is a link planted in advance: the file it
+/// points at is never written, and the command fails (exit 2) saying why.
+#[test]
+fn no_output_is_written_through_a_planted_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let victim = d.join("victim");
+    std::fs::write(
+        d.join("a.py"),
+        "cache = {}\ndef f(k, v):\n    cache[k] = v\n",
+    )
+    .unwrap();
+    std::fs::create_dir(d.join("man")).unwrap();
+    require_preload();
+    let t = leakwatch()
+        .current_dir(d)
+        .args(["trace", "--no-summary", "-o", "t.lwt", "--", "true"])
+        .output()
+        .unwrap();
+    assert_eq!(t.status.code(), Some(0), "{}", stderr(&t));
+    let me = std::process::id().to_string();
+    let cases: Vec<(&str, Vec<&str>)> = vec![
+        (
+            "out.sarif",
+            vec!["check", "a.py", "--format", "sarif", "-o", "out.sarif"],
+        ),
+        ("out.txt", vec!["check", "a.py", "-o", "out.txt"]),
+        (
+            "base.json",
+            vec!["check", "a.py", "--write-baseline", "base.json"],
+        ),
+        (
+            "watch.csv",
+            vec![
+                "watch",
+                "--pid",
+                &me,
+                "--duration",
+                "1s",
+                "--out",
+                "watch.csv",
+            ],
+        ),
+        (
+            "run.csv",
+            vec![
+                "run",
+                "--duration",
+                "1s",
+                "--out",
+                "run.csv",
+                "--",
+                "sleep",
+                "2",
+            ],
+        ),
+        (
+            "junit.xml",
+            vec![
+                "run",
+                "--duration",
+                "1s",
+                "--junit",
+                "junit.xml",
+                "--",
+                "sleep",
+                "2",
+            ],
+        ),
+        (
+            "page.html",
+            vec![
+                "run",
+                "--duration",
+                "1s",
+                "--html",
+                "page.html",
+                "--",
+                "sleep",
+                "2",
+            ],
+        ),
+        ("man/leakwatch.1", vec!["man", "--dir", "man"]),
+        ("fg.svg", vec!["report", "--flamegraph", "fg.svg", "t.lwt"]),
+        ("p.pb.gz", vec!["report", "--pprof", "p.pb.gz", "t.lwt"]),
+    ];
+    for (link, args) in cases {
+        std::fs::write(&victim, "precious").unwrap();
+        let at = d.join(link);
+        let _ = std::fs::remove_file(&at);
+        std::os::unix::fs::symlink(&victim, &at).unwrap();
+        let (o, _) = run_measured(
+            {
+                let mut c = leakwatch();
+                c.current_dir(d).args(&args);
+                c
+            },
+            Duration::from_secs(60),
+        );
+        let err = stderr(&o);
+        assert_eq!(
+            std::fs::read_to_string(&victim).unwrap(),
+            "precious",
+            "{args:?} wrote through the link: {err}"
+        );
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("link") || err.contains("not a regular file"),
+            "{args:?}: {err}"
+        );
+        assert!(
+            std::fs::symlink_metadata(&at)
+                .unwrap()
+                .file_type()
+                .is_symlink(),
+            "{args:?} removed the link"
+        );
+    }
+}
