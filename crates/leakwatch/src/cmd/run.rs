@@ -302,6 +302,7 @@ fn supervise(
             &args.command.join(" "),
             &report,
             elapsed,
+            load_failed.as_deref(),
         )?)?;
     }
     if args.json {

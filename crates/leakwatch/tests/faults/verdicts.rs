@@ -17,11 +17,15 @@ fn a_load_command_that_fails_is_never_a_pass() {
             "command not found",
         ),
         ("exit 3", "failed with exit status 3"),
+        ("sleep 1; exit 4", "failed with exit status 4"),
     ] {
+        let junit = dir.path().join("soak.xml");
+        let _ = std::fs::remove_file(&junit);
         let mut c = leakwatch();
         c.current_dir(dir.path())
             .args(["run", "--duration", "30s", "--interval", "100ms"])
-            .args(["--load-delay", "0s", "--load", load])
+            .args(["--load-delay", "0s", "--load", load, "--junit"])
+            .arg(&junit)
             .args(["--", "sleep", "60"]);
         let (o, _) = run_measured(c, Duration::from_secs(120));
         let err = stderr(&o);
@@ -34,6 +38,13 @@ fn a_load_command_that_fails_is_never_a_pass() {
             "{load}: {err}"
         );
         assert!(!err.contains("exited before"), "{load}: {err}");
+        // Once samples were taken, the JUnit report carries the error too.
+        if err.contains("without its load") {
+            let xml = std::fs::read_to_string(&junit).unwrap();
+            assert!(xml.contains("load_failed"), "{load}: {xml}");
+            assert!(xml.contains("errors=\"1\""), "{load}: {xml}");
+            crate::common::assert_valid_junit(&junit);
+        }
     }
     // The control: a load command that succeeds ends the soak with the
     // detector's own verdict (too short to judge here: exit 0).
