@@ -13,3 +13,25 @@ for f in ../tests/corpus/*/*; do
   { printf "$b"; cat "$f"; } > "corpus/check_source/seed$i"
 done
 echo "wrote $i seeds"
+
+# Deployment files: the first byte picks the kind (see
+# fuzz_targets/deploy_files.rs: 0 yaml, 1 dockerfile, 2 systemd, 3 ini,
+# 4 gunicorn, 5 pm2, 6 ruby server, 7 procfile).
+mkdir -p corpus/deploy_files
+j=0
+while IFS= read -r -d '' f; do
+  case "$f" in
+    *.yaml|*.yml|*manifest*) b='\x00' ;;
+    *Dockerfile*) b='\x01' ;;
+    *.service) b='\x02' ;;
+    *.ini|*.conf) b='\x03' ;;
+    *gunicorn*) b='\x04' ;;
+    *ecosystem*) b='\x05' ;;
+    *puma.rb|*unicorn.rb) b='\x06' ;;
+    *Procfile) b='\x07' ;;
+    *) continue ;;
+  esac
+  j=$((j + 1))
+  { printf "$b"; cat "$f"; } > "corpus/deploy_files/seed$j"
+done < <(find ../tests/corpus-deploy -type f -print0)
+echo "wrote $j deployment seeds"

@@ -87,10 +87,7 @@ impl Baseline {
 
     pub fn write(&self, path: &Path) -> Result<(), CheckError> {
         let text = serde_json::to_string_pretty(self).expect("baseline serializes");
-        std::fs::write(path, text + "\n").map_err(|source| CheckError::Io {
-            path: path.to_path_buf(),
-            source,
-        })
+        crate::outfile::write_output(path, (text + "\n").as_bytes())
     }
 
     /// Drops findings present in the baseline; counts them in the report.

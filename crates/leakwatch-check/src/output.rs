@@ -30,18 +30,33 @@ fn render_finding(out: &mut String, f: &Finding) {
         line_len
     };
     let width = end.clamp(start + 1, line_len.max(start + 1)) - start;
+    // Escaped for the terminal; the marker is measured on the escaped text
+    // so it still sits under the spot.
+    let chars: Vec<char> = line.chars().collect();
+    let part = |from: usize, to: usize| -> String {
+        chars[from.min(chars.len())..to.min(chars.len())]
+            .iter()
+            .collect()
+    };
+    let esc_start = escape(&part(0, start)).chars().count() + start.saturating_sub(line_len);
+    let esc_width = escape(&part(start, start + width)).chars().count().max(1);
     let _ = writeln!(
         out,
         "{}[{}]: {}",
         f.severity.as_str(),
         f.rule.id(),
-        f.message
+        escape(&f.message)
     );
-    let _ = writeln!(out, "{pad}--> {}:{}:{}", f.path, f.line, f.column);
+    let _ = writeln!(out, "{pad}--> {}:{}:{}", escape(&f.path), f.line, f.column);
     let _ = writeln!(out, "{pad} |");
-    let _ = writeln!(out, "{num} | {line}");
-    let _ = writeln!(out, "{pad} | {}{}", " ".repeat(start), "^".repeat(width));
-    let _ = writeln!(out, "{pad} = fix: {}", f.fix);
+    let _ = writeln!(out, "{num} | {}", escape(&line));
+    let _ = writeln!(
+        out,
+        "{pad} | {}{}",
+        " ".repeat(esc_start),
+        "^".repeat(esc_width)
+    );
+    let _ = writeln!(out, "{pad} = fix: {}", escape(&f.fix));
     out.push('\n');
 }
 
@@ -86,7 +101,7 @@ pub fn summary(report: &CheckReport) -> String {
             let _ = writeln!(
                 s,
                 "  {}: {} ({})",
-                sk.path,
+                escape(&sk.path),
                 sk.reason.label(),
                 sk.reason.detail()
             );
@@ -105,11 +120,33 @@ pub fn summary(report: &CheckReport) -> String {
 }
 
 fn preview(items: &[String]) -> String {
-    let mut v: Vec<&str> = items.iter().take(3).map(String::as_str).collect();
+    let mut v: Vec<std::borrow::Cow<'_, str>> = items.iter().take(3).map(|i| escape(i)).collect();
     if items.len() > 3 {
-        v.push("...");
+        v.push("...".into());
     }
     v.join(", ")
+}
+
+/// Text safe for a terminal: control characters (escape sequences, bells,
+/// carriage returns) in file names and source lines are shown as `\x..` /
+/// `\u{..}` instead of being interpreted by the terminal.
+pub fn escape(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if c.is_control() {
+            if (c as u32) < 0x100 {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            } else {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// JSON: findings plus counts.
@@ -343,6 +380,13 @@ mod tests {
         );
         assert_eq!(uri("a:b/100%.py"), "a%3Ab/100%25.py");
         assert_eq!(uri("../x?.py"), "../x%3F.py");
+    }
+
+    #[test]
+    fn control_characters_never_reach_the_terminal() {
+        assert_eq!(escape("a\x1b[2Jb\x07"), "a\\x1b[2Jb\\x07");
+        assert_eq!(escape("plain"), "plain");
+        assert_eq!(escape("x\u{9b}y"), "x\\x9by");
     }
 
     #[test]

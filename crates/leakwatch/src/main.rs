@@ -147,8 +147,29 @@ fn man(args: ManArgs) -> anyhow::Result<u8> {
         Some(dir) => {
             std::fs::create_dir_all(&dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
-            clap_mangen::generate_to(cmd, &dir)
+            // Written into a private directory beside them, then renamed
+            // into place: a link planted at a page's name is refused,
+            // never written through.
+            let tmp = tempfile::Builder::new()
+                .prefix(".leakwatch-man.")
+                .tempdir_in(&dir)
                 .with_context(|| format!("cannot write the man pages into {}", dir.display()))?;
+            clap_mangen::generate_to(cmd, tmp.path())
+                .with_context(|| format!("cannot write the man pages into {}", dir.display()))?;
+            for entry in std::fs::read_dir(tmp.path())? {
+                let entry = entry?;
+                let dest = dir.join(entry.file_name());
+                if let Ok(m) = std::fs::symlink_metadata(&dest) {
+                    if !m.file_type().is_file() {
+                        anyhow::bail!(
+                            "{} exists and is not a regular file (links, directories and devices are refused); remove it or choose another --dir",
+                            dest.display()
+                        );
+                    }
+                }
+                std::fs::rename(entry.path(), &dest)
+                    .with_context(|| format!("cannot write {}", dest.display()))?;
+            }
             eprintln!("leakwatch: man pages written to {}", dir.display());
         }
         None => {

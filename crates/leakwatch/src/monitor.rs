@@ -374,10 +374,52 @@ fn emit_transition(
     }
 }
 
+/// Opens `path` for writing from scratch, never through a symbolic link
+/// (O_NOFOLLOW) and only as a regular file: a link, device, FIFO or
+/// directory at the path is refused, not written into.
+fn create_regular(path: &Path) -> anyhow::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let refuse = || {
+        anyhow::anyhow!(
+            "--out {}: exists and is not a regular file (links, directories and devices are refused); choose another path",
+            path.display()
+        )
+    };
+    if let Ok(m) = std::fs::symlink_metadata(path) {
+        if !m.file_type().is_file() {
+            return Err(refuse());
+        }
+    }
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(libc::ELOOP) || e.raw_os_error() == Some(libc::ENXIO) {
+                refuse()
+            } else {
+                anyhow::Error::new(e).context(format!("cannot create {}", path.display()))
+            }
+        })?;
+    // Checked on the open file: what was opened is what is written.
+    if !file.metadata().is_ok_and(|m| m.file_type().is_file()) {
+        return Err(refuse());
+    }
+    file.set_len(0)
+        .with_context(|| format!("cannot truncate {}", path.display()))?;
+    // SAFETY: fcntl on our own descriptor: back to blocking writes.
+    unsafe {
+        use std::os::fd::AsRawFd;
+        libc::fcntl(file.as_raw_fd(), libc::F_SETFL, 0);
+    }
+    Ok(file)
+}
+
 impl CsvOut {
     fn create(path: &Path, resources: &[Resource], with_identity: bool) -> anyhow::Result<CsvOut> {
-        let file =
-            File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+        let file = create_regular(path)?;
         let mut w = BufWriter::new(file);
         let mut header = String::from("t_s");
         for r in resources {

@@ -103,6 +103,10 @@ pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
             .map(std::time::Duration::from_secs)
             .unwrap_or(leakwatch_check::DEFAULT_MAX_FILE_TIME),
     };
+    // Output paths first: a bad -o fails before the tree is checked.
+    for p in [&args.output, &args.write_baseline].into_iter().flatten() {
+        leakwatch_check::outfile::check_output_path(p)?;
+    }
     let mut report = check_paths(&paths, &opts)?;
     let incomplete = report.lost().count() > 0;
     if let Some(path) = &args.write_baseline {
@@ -130,9 +134,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
         Format::Sarif => output::sarif(&report, &rules),
     };
     match &args.output {
-        Some(p) => {
-            std::fs::write(p, rendered).with_context(|| format!("cannot write {}", p.display()))?
-        }
+        Some(p) => leakwatch_check::outfile::write_output(p, rendered.as_bytes())?,
         None => {
             if let Err(e) = write_stdout(rendered.as_bytes()) {
                 if e.kind() == std::io::ErrorKind::BrokenPipe {

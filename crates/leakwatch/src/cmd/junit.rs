@@ -19,7 +19,12 @@ use leakwatch_core::{LeakState, Report, Verdict};
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 
 /// The report's XML.
-pub fn render(command: &str, report: &Report, elapsed_s: f64) -> anyhow::Result<String> {
+pub fn render(
+    command: &str,
+    report: &Report,
+    elapsed_s: f64,
+    load_error: Option<&str>,
+) -> anyhow::Result<String> {
     let share = if report.resources.is_empty() {
         0.0
     } else {
@@ -58,6 +63,15 @@ pub fn render(command: &str, report: &Report, elapsed_s: f64) -> anyhow::Result<
                 r.resource.show(a.current),
                 r.resource.show_rate(a.rate_per_hour)
             ));
+        suite.add_test_case(case);
+    }
+    if let Some(why) = load_error {
+        // The soak ran without its load: an error of the gate itself, so a
+        // CI reading only the XML does not see a pass either.
+        let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
+        s.set_type("load_failed").set_message(why.to_string());
+        let mut case = TestCase::new("the load command runs to the end", s);
+        case.set_classname("leakwatch.soak");
         suite.add_test_case(case);
     }
     let mut junit = quick_junit::Report::new("leakwatch");
@@ -194,7 +208,13 @@ mod tests {
 
     #[test]
     fn control_characters_never_reach_the_xml() {
-        let xml = render("prog \u{1b}[31mred\u{1}\u{7}", &report(false, 120.0), 120.0).unwrap();
+        let xml = render(
+            "prog \u{1b}[31mred\u{1}\u{7}",
+            &report(false, 120.0),
+            120.0,
+            None,
+        )
+        .unwrap();
         assert!(
             !xml.chars().any(|c| c.is_control() && !"\n\t\r".contains(c)),
             "{xml:?}"
@@ -204,7 +224,7 @@ mod tests {
 
     #[test]
     fn suites_carry_errors_and_skipped_but_not_disabled() {
-        let xml = render("prog", &report(false, 5.0), 5.0).unwrap();
+        let xml = render("prog", &report(false, 5.0), 5.0, None).unwrap();
         assert!(xml.contains("errors=\"0\""), "{xml}");
         assert!(!xml.contains("disabled="), "{xml}");
         assert!(xml.contains("skipped=\"2\""), "{xml}");
@@ -213,7 +233,7 @@ mod tests {
 
     #[test]
     fn case_times_add_up_to_the_soak() {
-        let xml = render("prog", &report(true, 600.0), 600.0).unwrap();
+        let xml = render("prog", &report(true, 600.0), 600.0, None).unwrap();
         assert_eq!(xml.matches("time=\"300.000\"").count(), 2, "{xml}");
         assert!(xml.contains("<failure"), "{xml}");
     }

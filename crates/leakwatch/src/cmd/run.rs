@@ -34,7 +34,7 @@ pub struct RunArgs {
     #[arg(long, value_parser = parse_duration_arg)]
     pub duration: Option<f64>,
     /// Time between samples.
-    #[arg(long, default_value = "250ms", value_parser = parse_duration_arg)]
+    #[arg(long, default_value = "250ms", value_parser = crate::cmd::analyze::parse_positive_duration_arg)]
     pub interval: f64,
     /// Sum the whole process tree (children, workers) instead of the top process.
     #[arg(long)]
@@ -225,6 +225,8 @@ fn supervise(
     let started = Instant::now();
     let mut load: Option<Child> = None;
     let mut load_status = None;
+    // Why the soak ran (partly) without its load, if it did.
+    let mut load_failed: Option<String> = None;
     let reason = monitor.run_loop(stop, true, || {
         if let Some(cmd) = &args.load {
             if load.is_none()
@@ -247,13 +249,24 @@ fn supervise(
                 match sh.spawn() {
                     Ok(c) => load = Some(c),
                     Err(e) => {
-                        eprintln!("leakwatch: cannot start the load command: {e}");
+                        load_failed = Some(format!("the load command could not be started: {e}"));
                         return false;
                     }
                 }
             }
             if let Some(l) = &mut load {
                 if let Ok(Some(status)) = l.try_wait() {
+                    if !status.success() {
+                        load_failed = Some(match status.code() {
+                            Some(127) => format!(
+                                "the load command failed with exit status 127 (command not found: `{cmd}`)"
+                            ),
+                            Some(c) => format!(
+                                "the load command `{cmd}` failed with exit status {c}"
+                            ),
+                            None => format!("the load command `{cmd}` was killed ({status})"),
+                        });
+                    }
                     load_status = Some(status);
                     load = None;
                     return false;
@@ -289,6 +302,7 @@ fn supervise(
             &args.command.join(" "),
             &report,
             elapsed,
+            load_failed.as_deref(),
         )?)?;
     }
     if args.json {
@@ -341,13 +355,36 @@ fn supervise(
             println!("{}", next_hint(&args.command));
         }
     }
-    if monitor.samples == 0 {
+    if let (Some(why), 0) = (&load_failed, monitor.samples) {
         bail!(
-            "`{}` exited before a single sample was taken",
+            "{why}, before a single sample was taken: fix the --load command (run it by hand first)"
+        );
+    }
+    if monitor.samples == 0 {
+        let what = match reason {
+            StopReason::Caller => "the load command ended",
+            StopReason::Interrupted => "leakwatch was interrupted",
+            _ => "the target exited",
+        };
+        bail!(
+            "{what} before a single sample of `{}` was taken",
             args.command[0]
         );
     }
-    Ok(exit_code(&report, args.fail_on))
+    let code = exit_code(&report, args.fail_on);
+    if let Some(why) = load_failed {
+        // A soak without its load proves nothing: only a leak seen anyway
+        // stands; otherwise the gate must not pass.
+        eprintln!(
+            "leakwatch: error: {why}; the target ran {} without its load, so \"no leak\" would not mean anything.\n  \
+             Fix the --load command (run it by hand first); the soak gate fails with exit 2 until it runs to the end.",
+            format::duration(elapsed)
+        );
+        if code != exit::LEAK {
+            return Ok(exit::ERROR);
+        }
+    }
+    Ok(code)
 }
 
 /// The command that finds where the memory goes, for this program's

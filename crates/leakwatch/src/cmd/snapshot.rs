@@ -48,7 +48,7 @@ pub struct SnapshotArgs {
     #[arg(long, default_value_t = 3)]
     pub count: u32,
     /// Time between snapshots, e.g. 30s or 5m.
-    #[arg(long, default_value = "30s", value_parser = crate::cmd::analyze::parse_duration_arg)]
+    #[arg(long, default_value = "30s", value_parser = crate::cmd::analyze::parse_positive_duration_arg)]
     pub every: f64,
     /// Where to write the .heapsnapshot / .hprof files.
     #[arg(long, default_value = ".")]
@@ -109,21 +109,28 @@ pub fn run(args: SnapshotArgs) -> anyhow::Result<u8> {
         ));
         // Written under a hidden partial name, renamed once complete: a
         // run killed here leaves no cut snapshot under a snapshot's name.
-        let mut pending = PendingFile::create(&path)
-            .with_context(|| format!("cannot create {}", path.display()))?;
         let t0 = Instant::now();
-        let bytes = {
-            let mut w = std::io::BufWriter::with_capacity(1 << 20, pending.file());
-            let bytes = session
-                .take_heap_snapshot(&mut w)
-                .with_context(|| format!("snapshot {} of {}", i + 1, args.count))?;
-            w.flush()
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            bytes
+        let taken = (|| -> anyhow::Result<u64> {
+            let mut pending = PendingFile::create(&path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            let bytes = {
+                let mut w = std::io::BufWriter::with_capacity(1 << 20, pending.file());
+                let bytes = session
+                    .take_heap_snapshot(&mut w)
+                    .with_context(|| format!("snapshot {} of {}", i + 1, args.count))?;
+                w.flush()
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                bytes
+            };
+            pending
+                .commit()
+                .with_context(|| format!("cannot finish {}", path.display()))?;
+            Ok(bytes)
+        })();
+        let bytes = match taken {
+            Ok(b) => b,
+            Err(e) => return diff_what_was_taken(&args, &files, e, false),
         };
-        pending
-            .commit()
-            .with_context(|| format!("cannot finish {}", path.display()))?;
         eprintln!(
             "wrote {} ({}, took {})",
             path.display(),
@@ -137,6 +144,54 @@ pub fn run(args: SnapshotArgs) -> anyhow::Result<u8> {
         return Ok(crate::exit::OK);
     }
     diff_snapshots(&chosen(&files), args.json, args.top, args.min_bytes)
+}
+
+/// A snapshot or dump failed (the process died, the connection broke):
+/// the complete ones taken before it are still diffed when there are two,
+/// and the run says what was lost. Only a leak seen in them is a verdict
+/// (exit 1); anything else is exit 2, since the series was cut short.
+fn diff_what_was_taken(
+    args: &SnapshotArgs,
+    files: &[PathBuf],
+    failure: anyhow::Error,
+    hprof: bool,
+) -> anyhow::Result<u8> {
+    let what = if hprof { "dump" } else { "snapshot" };
+    let kept: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    if args.no_diff || files.len() < 2 {
+        let kept = if kept.is_empty() {
+            "none was kept".to_string()
+        } else {
+            format!("kept: {}", kept.join(", "))
+        };
+        return Err(failure.context(format!(
+            "{what} {} of {} failed ({kept}); nothing was diffed: check that the process is still running and take the series again",
+            files.len() + 1,
+            args.count
+        )));
+    }
+    crate::exit::report_error(&failure);
+    eprintln!(
+        "leakwatch: {what} {} of {} was lost; diffing the {} complete {what}s taken ({})",
+        files.len() + 1,
+        args.count,
+        files.len(),
+        kept.join(", ")
+    );
+    let code = if hprof {
+        diff_hprof(&chosen(files), args.json, args.top, args.min_bytes)?
+    } else {
+        diff_snapshots(&chosen(files), args.json, args.top, args.min_bytes)?
+    };
+    if code == crate::exit::LEAK || code == crate::exit::BROKEN_PIPE {
+        return Ok(code);
+    }
+    eprintln!(
+        "leakwatch: the series was cut short after {} of {} {what}s: no verdict of \"no leak\" (exit 2)",
+        files.len(),
+        args.count
+    );
+    Ok(crate::exit::ERROR)
 }
 
 /// BASE TARGET FINAL out of the files taken: the first, the middle and the last.
@@ -223,8 +278,12 @@ fn run_jvm(args: &SnapshotArgs, pid: u32) -> anyhow::Result<u8> {
                         "leakwatch: the attach client could not take the dump ({why}); using jcmd"
                     );
                 }
-                dump_heap(pid, &staging, &path, timeout)
-                    .with_context(|| format!("dump {} of {}", i + 1, args.count))?;
+                if let Err(e) = dump_heap(pid, &staging, &path, timeout)
+                    .with_context(|| format!("dump {} of {}", i + 1, args.count))
+                {
+                    drop(staging);
+                    return diff_what_was_taken(args, &files, e, true);
+                }
             }
         }
         let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);

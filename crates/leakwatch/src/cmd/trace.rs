@@ -395,7 +395,7 @@ pub fn run(args: TraceArgs) -> anyhow::Result<u8> {
         }
     }
     let code = match summary_opts {
-        Some(opts) => summarise(&out, &opts, args.json)?,
+        Some(opts) => summarise(&out, &opts, status.code(), args.json)?,
         None => exit::OK,
     };
     eprintln!(
@@ -418,7 +418,12 @@ fn summary_options(args: &TraceArgs) -> anyhow::Result<Option<leakwatch_trace::R
 }
 
 /// Prints the trace's verdict; returns the exit code.
-fn summarise(out: &Path, opts: &leakwatch_trace::ReportOptions, json: bool) -> anyhow::Result<u8> {
+fn summarise(
+    out: &Path,
+    opts: &leakwatch_trace::ReportOptions,
+    exit_status: Option<i32>,
+    json: bool,
+) -> anyhow::Result<u8> {
     let started = std::time::Instant::now();
     let (_a, report, _s) = super::report::load(out, opts)?;
     if json {
@@ -427,6 +432,14 @@ fn summarise(out: &Path, opts: &leakwatch_trace::ReportOptions, json: bool) -> a
         if !super::report::emit(&s)? {
             return Ok(exit::OK);
         }
+    }
+    if let (Some(c), false) = (exit_status, report.exited) {
+        // Exited, yet the trace has no end: the tracer stopped while the
+        // program ran (it took the tracer's file descriptor and left no
+        // free one, or the disk filled); its own message is above.
+        eprintln!(
+            "leakwatch: note: the program exited with status {c}, but its trace ends early: the tracer stopped before the end (the program took its file descriptor and left none free, exec'd a program it cannot trace, or writing failed: see any leakwatch-preload message above), so what happened after that was lost"
+        );
     }
     for why in report.incomplete.iter().chain(&report.notes) {
         eprintln!("leakwatch: note: {why}");
@@ -588,7 +601,7 @@ fn attach(pid: i32, args: &TraceArgs) -> anyhow::Result<u8> {
         );
     }
     let code = match summary_opts {
-        Some(opts) => summarise(&out, &opts, args.json)?,
+        Some(opts) => summarise(&out, &opts, None, args.json)?,
         None => exit::OK,
     };
     eprintln!(
@@ -734,12 +747,38 @@ pub fn child_traces(out: &Path) -> Vec<PathBuf> {
                         !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit())
                     })
                 })
+                // Only traces the tracer wrote: regular files (never a link
+                // somebody planted under a child's name) starting with the
+                // trace magic.
+                .filter(|e| is_own_trace(&e.path()))
                 .map(|e| e.path())
                 .collect()
         })
         .unwrap_or_default();
     v.sort();
     v
+}
+
+/// A regular file of ours (not followed through a link, not somebody
+/// else's) that starts like a trace.
+fn is_own_trace(p: &Path) -> bool {
+    use std::io::Read;
+    use std::os::unix::fs::MetadataExt;
+    use std::os::unix::fs::OpenOptionsExt;
+    // SAFETY: geteuid cannot fail.
+    let me = unsafe { libc::geteuid() };
+    let regular =
+        std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_file() && m.uid() == me);
+    if !regular {
+        return false;
+    }
+    let mut magic = [0u8; 8];
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(p)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok_and(|()| &magic == leakwatch_trace::format::MAGIC)
 }
 
 fn shell_quote(s: &str) -> String {

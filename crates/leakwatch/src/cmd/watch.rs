@@ -43,7 +43,7 @@ pub struct WatchArgs {
     #[arg(long, value_name = "PATH")]
     pub cgroup: Option<String>,
     /// Time between samples.
-    #[arg(long, default_value = "1s", value_parser = parse_duration_arg)]
+    #[arg(long, default_value = "1s", value_parser = crate::cmd::analyze::parse_positive_duration_arg)]
     pub interval: f64,
     /// Stop after this long (default: run until Ctrl-C).
     #[arg(long, value_parser = parse_duration_arg)]

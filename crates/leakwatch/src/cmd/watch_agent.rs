@@ -76,7 +76,7 @@ pub struct AgentFlags {
     #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse_duration_arg)]
     pub where_duration: f64,
     /// Time between `where` polls.
-    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration_arg)]
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = crate::cmd::analyze::parse_positive_duration_arg)]
     pub where_interval: f64,
     /// Share of the time a `where` session may pause the target, in percent.
     #[arg(long, value_name = "PERCENT", default_value = "1%", value_parser = crate::cmd::where_::parse_percent)]

@@ -102,7 +102,7 @@ pub struct WhereArgs {
     pub duration: Option<f64>,
     /// Time between polls (stretched when polls pause the target for more
     /// than --pause-budget of it).
-    #[arg(long, default_value = "2s", value_parser = parse_duration_arg)]
+    #[arg(long, default_value = "2s", value_parser = crate::cmd::analyze::parse_positive_duration_arg)]
     pub interval: f64,
     /// Share of the time the target may spend paused by polls, in percent.
     #[arg(long, default_value = "1%", value_name = "PERCENT", value_parser = parse_percent)]
