@@ -585,6 +585,27 @@ fn percent_decode(s: &str) -> Result<String, String> {
 mod tests {
     use super::*;
 
+    /// Tests that start a server hold this, so a test counting the
+    /// server's threads sees only its own (tests run in parallel threads
+    /// of one process).
+    static SERVER_TESTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    fn one_server_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+        SERVER_TESTS.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// This process's threads named by the server ("leakwatch-http...").
+    fn http_threads() -> usize {
+        std::fs::read_dir("/proc/self/task")
+            .unwrap()
+            .flatten()
+            .filter(|t| {
+                std::fs::read_to_string(t.path().join("comm"))
+                    .is_ok_and(|c| c.starts_with("leakwatch-http"))
+            })
+            .count()
+    }
+
     #[test]
     fn addresses_default_to_loopback_and_refuse_public() {
         assert_eq!(
@@ -625,6 +646,7 @@ mod tests {
 
     #[test]
     fn serves_both_formats_health_and_404() {
+        let _one = one_server_at_a_time();
         let metrics = Metrics::new();
         let _t = metrics.target("svc");
         let server = MetricsServer::start("127.0.0.1:0".parse().unwrap(), metrics).unwrap();
@@ -655,7 +677,8 @@ mod tests {
 
     #[test]
     fn half_open_connections_neither_spawn_threads_nor_block_a_scrape() {
-        let threads = || std::fs::read_dir("/proc/self/task").unwrap().count();
+        let _one = one_server_at_a_time();
+        let threads = http_threads;
         let before = threads();
         let opts = ServeOptions {
             max_connections: 16,
@@ -689,6 +712,7 @@ mod tests {
 
     #[test]
     fn heads_too_long_or_broken_are_refused() {
+        let _one = one_server_at_a_time();
         let server = MetricsServer::start("127.0.0.1:0".parse().unwrap(), Metrics::new()).unwrap();
         let mut s = TcpStream::connect(server.addr()).unwrap();
         let long = "a".repeat(10_000);
@@ -710,6 +734,7 @@ mod tests {
 
     #[test]
     fn per_target_health_is_served() {
+        let _one = one_server_at_a_time();
         use crate::health::{detector_config, IncarnationHealth};
         use leakwatch_core::Resource;
         let board = HealthBoard::new(60.0);

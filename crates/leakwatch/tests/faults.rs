@@ -20,7 +20,7 @@
 //! | `/metrics`: a thread per connection | `agent_trust::half_open_connections_cost_no_threads_and_are_timed_out` |
 //! | label values not escaped | `agent_promtool::live_metrics_pass_promtool_and_the_openmetrics_parser` |
 //! | webhook URLs not validated | `agent_trust::webhook_urls_other_than_http_are_refused_at_start` |
-//! | redirects followed silently | unit test `leakwatch-agent` `alert::tests::a_redirect_is_refused_not_followed` (an alert needs a minute of leak) |
+//! | redirects followed silently | `security::webhook_redirects_are_refused_not_followed` (live, about a minute); unit test `leakwatch-agent` `alert::tests::a_redirect_is_refused_not_followed` |
 //! | a trace cut to 40 bytes | `trace_report::a_crash_a_cut_trace_and_lost_data_are_never_no_leak` |
 //! | `close_range` | `tracer::close_range_over_every_fd_keeps_the_trace` |
 //! | `dup2` over the tracer's fd | `tracer::dup2_over_the_tracers_own_fd_keeps_the_trace_and_the_programs_file` |

@@ -446,3 +446,88 @@ fn no_output_is_written_through_a_planted_link() {
         );
     }
 }
+
+/// A webhook receiver that answers a redirect: the alert must not be sent
+/// on to where it points (the redirect's target is never contacted), and
+/// the agent must say why it gave the alert up. Live: a leaking Python
+/// program watched until its leak alert fires (about a minute).
+#[test]
+fn webhook_redirects_are_refused_not_followed() {
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+    use std::process::Stdio;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    // Where the redirect points: counts every connection.
+    let target = TcpListener::bind("127.0.0.1:0").unwrap();
+    let target_addr = target.local_addr().unwrap();
+    let contacted = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&contacted);
+    target.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || loop {
+        if target.accept().is_ok() {
+            seen.fetch_add(1, Ordering::SeqCst);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    });
+    // The configured receiver: answers every request with a 302 to it.
+    let redirector = TcpListener::bind("127.0.0.1:0").unwrap();
+    let hook = format!("http://{}/hook", redirector.local_addr().unwrap());
+    let asked = Arc::new(AtomicUsize::new(0));
+    let asked_in = Arc::clone(&asked);
+    std::thread::spawn(move || {
+        for mut c in redirector.incoming().flatten() {
+            asked_in.fetch_add(1, Ordering::SeqCst);
+            let _ = c.set_read_timeout(Some(Duration::from_secs(2)));
+            let mut buf = [0u8; 65536];
+            let _ = c.read(&mut buf);
+            let _ = write!(
+                c,
+                "HTTP/1.1 302 Found\r\nLocation: http://{target_addr}/stolen\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+        }
+    });
+
+    let mut leaky = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import time\nkeep = []\nwhile True:\n    keep.append(bytearray(300_000))\n    time.sleep(0.05)\n",
+        ])
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("agent.log");
+    let mut agent = leakwatch()
+        .args(["watch", "--pid", &leaky.id().to_string()])
+        .args(["--interval", "0.5s", "--json", "--webhook", &hook])
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(dir.path().join("agent.jsonl")).unwrap())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let why = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        wait_for("the alert to be given up on the redirect", 240, || {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            text.contains("does not follow redirects").then_some(text)
+        })
+    }));
+    let _ = agent.kill();
+    let _ = agent.wait();
+    let _ = leaky.kill();
+    let _ = leaky.wait();
+    let why = why.unwrap_or_else(|_| {
+        panic!(
+            "no redirect refusal; agent log:\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        )
+    });
+    assert!(asked.load(Ordering::SeqCst) >= 1, "{why}");
+    assert_eq!(
+        contacted.load(Ordering::SeqCst),
+        0,
+        "the redirect's target was contacted: {why}"
+    );
+    assert!(why.contains(&format!("{target_addr}")), "{why}");
+}
