@@ -226,3 +226,118 @@ mod tests {
         );
     }
 }
+
+/// Colours the headlines of a `report`: unindented lines that open a
+/// section. An upper-case headline ("LEAKED AT EXIT: ...") is a finding;
+/// "INCOMPLETE" a warning; "leaked at exit: nothing" and "no ..." are good.
+pub fn paint_report_headlines(text: &str, color: bool) -> String {
+    if !color {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 64);
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_end_matches('\n');
+        let head = body.split(':').next().unwrap_or("");
+        let tone = if body.starts_with(' ') || body.is_empty() {
+            None
+        } else if head.starts_with("INCOMPLETE") {
+            Some(Tone::Warn)
+        } else if head.chars().any(|c| c.is_ascii_uppercase())
+            && !head.chars().any(|c| c.is_ascii_lowercase())
+        {
+            Some(Tone::Bad)
+        } else if body.starts_with("leaked at exit: nothing") || body.starts_with("no ") {
+            Some(Tone::Good)
+        } else {
+            None
+        };
+        match tone {
+            Some(t) => {
+                out.push_str(&paint(body, t, true));
+                out.push_str(&line[body.len()..]);
+            }
+            None => out.push_str(line),
+        }
+    }
+    out
+}
+
+/// Colours `check`'s text report the way rustc colours diagnostics: the
+/// `warning[rule]` head and the `^^^` marker.
+pub fn paint_check_text(text: &str, color: bool) -> String {
+    if !color {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 64);
+    for line in text.split_inclusive('\n') {
+        if let Some(rest) = line.strip_prefix("warning[") {
+            if let Some(end) = rest.find("]:") {
+                let head = &line[..8 + end + 2];
+                out.push_str(&paint(head, Tone::Warn, true));
+                out.push_str(&line[head.len()..]);
+                continue;
+            }
+        }
+        // A marker line: gutter, `|`, then only spaces and carets.
+        if let Some((gutter, marks)) = line.split_once('|') {
+            let marks_t = marks.trim_end_matches('\n');
+            if gutter.trim().is_empty()
+                && marks_t.contains('^')
+                && marks_t.chars().all(|c| c == ' ' || c == '^')
+            {
+                let lead = marks_t.len() - marks_t.trim_start().len();
+                out.push_str(gutter);
+                out.push('|');
+                out.push_str(&marks_t[..lead]);
+                out.push_str(&paint(marks_t.trim_start(), Tone::Warn, true));
+                out.push_str(&marks[marks_t.len()..]);
+                continue;
+            }
+        }
+        out.push_str(line);
+    }
+    out
+}
+
+#[cfg(test)]
+mod paint_tests {
+    use super::*;
+
+    #[test]
+    fn report_headlines_are_painted_and_nothing_else() {
+        let text = "trace t.lwt: pid 1\n\nLEAKED AT EXIT: 12 bytes\n  12 bytes from f at a.c:3\n";
+        let painted = paint_report_headlines(text, true);
+        assert!(painted.contains("\x1b["));
+        assert!(painted.contains("  12 bytes from f at a.c:3\n"));
+        assert!(painted.starts_with("trace t.lwt: pid 1\n"));
+        assert_eq!(paint_report_headlines(text, false), text);
+        let strip = |s: &str| {
+            let mut o = String::new();
+            let mut esc = false;
+            for c in s.chars() {
+                if c == '\x1b' {
+                    esc = true;
+                } else if esc {
+                    esc = c != 'm';
+                } else {
+                    o.push(c);
+                }
+            }
+            o
+        };
+        assert_eq!(strip(&painted), text);
+        let clean = "leaked at exit: nothing (every allocation was freed)\n";
+        assert!(paint_report_headlines(clean, true).contains("32m"));
+    }
+
+    #[test]
+    fn check_heads_and_markers_are_painted() {
+        let text = "warning[unbounded-cache]: dict grows\n  --> a.py:3:9\n   |\n 3 |     cache[k] = v\n   |     ^^^^^^^^\n";
+        let painted = paint_check_text(text, true);
+        assert!(painted.starts_with("\x1b["));
+        assert!(painted.contains("]:\x1b[0m dict grows\n"));
+        assert!(painted.contains(" 3 |     cache[k] = v\n"));
+        assert!(painted.contains("   |     \x1b["));
+        assert_eq!(paint_check_text(text, false), text);
+    }
+}

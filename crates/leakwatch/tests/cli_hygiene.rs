@@ -288,6 +288,63 @@ fn no_color_and_color_never_print_no_escapes() {
     assert_eq!(o.status.code(), Some(0));
 }
 
+/// `report`, `trace` and `check` colour their findings on request (and
+/// only then): the report's and trace's verdict, check's `warning[rule]`.
+#[test]
+fn report_trace_and_check_colour_only_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = leaky_c(dir.path());
+    let trace = dir.path().join("t.lwt");
+    let run = |args: &[&str], no_color: bool| {
+        let mut c = Command::new(bin());
+        c.args(args).current_dir(dir.path()).env_remove("NO_COLOR");
+        if no_color {
+            c.env("NO_COLOR", "1");
+        }
+        let o = c.output().unwrap();
+        String::from_utf8(o.stdout).unwrap() + &String::from_utf8(o.stderr).unwrap()
+    };
+    let traced = run(
+        &[
+            "--color",
+            "always",
+            "trace",
+            "-o",
+            trace.to_str().unwrap(),
+            "--",
+            exe.to_str().unwrap(),
+        ],
+        false,
+    );
+    assert!(
+        traced.contains("\x1b[") && traced.contains("LEAK"),
+        "{traced}"
+    );
+    let examples = common::repo_root().join("examples");
+    for args in [
+        &["report", trace.to_str().unwrap()][..],
+        &["check", examples.to_str().unwrap()][..],
+    ] {
+        let always = run(&[&["--color", "always"][..], args].concat(), false);
+        assert!(always.contains("\x1b["), "{args:?}: {always}");
+        for (flags, no_color) in [
+            (&["--color", "never"][..], false),
+            (&[][..], true),
+            (&[][..], false),
+        ] {
+            let text = run(&[flags, args].concat(), no_color);
+            assert!(
+                !text.contains('\x1b'),
+                "{args:?} {flags:?} NO_COLOR={no_color}: {text}"
+            );
+            assert!(
+                text.contains("LEAKED AT EXIT") || text.contains("warning["),
+                "{text}"
+            );
+        }
+    }
+}
+
 /// bash loads the bash completion and gets a `complete` rule for
 /// leakwatch; zsh and fish scripts are generated and name the commands.
 #[test]

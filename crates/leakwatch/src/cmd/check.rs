@@ -129,6 +129,9 @@ pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
     }
     let format = if args.json { Format::Json } else { args.format };
     let rendered = match format {
+        Format::Text if args.output.is_none() => {
+            crate::term::paint_check_text(&output::text(&report), crate::term::stdout_color())
+        }
         Format::Text => output::text(&report),
         Format::Json => output::json(&report),
         Format::Sarif => output::sarif(&report, &rules),

@@ -263,7 +263,10 @@ pub fn run(args: ReportArgs) -> anyhow::Result<u8> {
         s.push('\n');
         s
     } else {
-        render_text(&report, &args.trace.display().to_string(), args.full_stacks)
+        crate::term::paint_report_headlines(
+            &render_text(&report, &args.trace.display().to_string(), args.full_stacks),
+            crate::term::stdout_color(),
+        )
     };
     if !emit(&text)? {
         // The reader of our output is gone: nothing more to say, quietly.

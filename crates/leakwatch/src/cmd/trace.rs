@@ -444,9 +444,17 @@ fn summarise(
     for why in report.incomplete.iter().chain(&report.notes) {
         eprintln!("leakwatch: note: {why}");
     }
+    let verdict = leakwatch_trace::report::verdict_line(&report);
+    let tone = if verdict.starts_with("LEAK") {
+        crate::term::Tone::Bad
+    } else if verdict.starts_with("INCOMPLETE") {
+        crate::term::Tone::Warn
+    } else {
+        crate::term::Tone::Good
+    };
     eprintln!(
         "leakwatch: {}",
-        leakwatch_trace::report::verdict_line(&report)
+        crate::term::paint(&verdict, tone, crate::term::stderr_color())
     );
     let counted = report
         .growing
