@@ -165,6 +165,34 @@ fn report_matches_golden_file() {
     }
     let want = std::fs::read_to_string(&golden).expect("golden file (UPDATE_GOLDEN=1 writes it)");
     assert_eq!(text, want);
+    // On request the verdict headline is coloured; the words are the same.
+    let coloured = Command::cargo_bin("leakwatch")
+        .unwrap()
+        .current_dir(dir.path())
+        .args(["--color", "always", "diff"])
+        .args([
+            "base.heapsnapshot",
+            "target.heapsnapshot",
+            "final.heapsnapshot",
+        ])
+        .output()
+        .unwrap();
+    let coloured = String::from_utf8(coloured.stdout).unwrap();
+    assert!(coloured.contains("\x1b["), "{coloured}");
+    let plain: String = {
+        let mut out = String::new();
+        let mut in_escape = false;
+        for c in coloured.chars() {
+            match (in_escape, c) {
+                (_, '\x1b') => in_escape = true,
+                (true, 'm') => in_escape = false,
+                (true, _) => {}
+                (false, c) => out.push(c),
+            }
+        }
+        out
+    };
+    assert_eq!(plain + "\n", want);
     // What the golden file must say, independently of its exact layout.
     assert!(
         text.contains("(global) → requests (Map) → table → [] → 1,000 × Request  +632.8 KiB"),

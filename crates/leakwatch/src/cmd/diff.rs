@@ -13,6 +13,7 @@ use leakwatch_heap::jvm::{diff_hprof_files, JvmDiffReport};
 use leakwatch_heap::{detect_format, InputFormat};
 
 use crate::exit;
+use crate::term::Tone;
 
 /// The version of every `diff --json` document (see docs/json-heap.md);
 /// raised when a field changes meaning or goes away, not when one is added.
@@ -220,16 +221,34 @@ fn print_hprof_report(r: &JvmDiffReport, paths: &[PathBuf]) {
     println!();
     if r.clusters.is_empty() && r.leak_found() {
         println!(
-            "{} growing object groups found (none listed: --top 0)",
-            r.clusters_found
+            "{}",
+            headline(
+                &format!(
+                    "{} growing object groups found (none listed: --top 0)",
+                    r.clusters_found
+                ),
+                Tone::Bad
+            )
         );
     } else if r.clusters.is_empty() {
         println!(
-            "no object group grows on its retainer path ({} smaller growing groups ignored)",
-            r.clusters_below_threshold
+            "{}",
+            headline(
+                &format!(
+                    "no object group grows on its retainer path ({} smaller growing groups ignored)",
+                    r.clusters_below_threshold
+                ),
+                Tone::Good
+            )
         );
     } else {
-        println!("growing object groups, by shortest retainer path from a GC root, biggest first:");
+        println!(
+            "{}",
+            headline(
+                "growing object groups, by shortest retainer path from a GC root, biggest first:",
+                Tone::Bad
+            )
+        );
         for (i, c) in r.clusters.iter().enumerate() {
             println!(
                 "{:>3}. {}  {}",
@@ -373,14 +392,26 @@ fn print_report(r: &DiffReport, paths: &[PathBuf]) {
     println!();
     if r.clusters.is_empty() && r.leak_found() {
         println!(
-            "{} leak clusters found (none listed: --top {})",
-            r.clusters_found,
-            r.clusters.len()
+            "{}",
+            headline(
+                &format!(
+                    "{} leak clusters found (none listed: --top {})",
+                    r.clusters_found,
+                    r.clusters.len()
+                ),
+                Tone::Bad
+            )
         );
     } else if r.clusters.is_empty() {
         println!(
-            "no leak cluster above the noise threshold ({} smaller clusters ignored)",
-            r.clusters_below_threshold
+            "{}",
+            headline(
+                &format!(
+                    "no leak cluster above the noise threshold ({} smaller clusters ignored)",
+                    r.clusters_below_threshold
+                ),
+                Tone::Good
+            )
         );
     } else {
         let what = if paths.len() == 3 {
@@ -388,7 +419,13 @@ fn print_report(r: &DiffReport, paths: &[PathBuf]) {
         } else {
             "allocated after BASE, alive at TARGET"
         };
-        println!("leak clusters ({what}), biggest first:");
+        println!(
+            "{}",
+            headline(
+                &format!("leak clusters ({what}), biggest first:"),
+                Tone::Bad
+            )
+        );
         for (i, c) in r.clusters.iter().enumerate() {
             println!(
                 "{:>3}. {}  +{}",
@@ -523,4 +560,9 @@ fn release_freed_columns() {
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
     }
+}
+
+/// A verdict headline, coloured on a terminal.
+fn headline(text: &str, tone: Tone) -> String {
+    crate::term::paint(text, tone, crate::term::stdout_color())
 }
