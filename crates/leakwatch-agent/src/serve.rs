@@ -688,6 +688,11 @@ mod tests {
         let server =
             MetricsServer::start_with("127.0.0.1:0".parse().unwrap(), Metrics::new(), opts)
                 .unwrap();
+        // A thread names itself once it runs: wait until all three have.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while threads() - before < 3 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
         let started = threads();
         // 200 connections that never send a byte.
         let idle: Vec<TcpStream> = (0..200)

@@ -8,7 +8,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -524,10 +523,9 @@ fn out_of_memory_program_is_traced_to_the_end_or_says_what_was_lost() {
 fn fork_from_a_thread_and_busy_threads_at_exit_neither_hang_nor_lose_the_trace() {
     let dir = tempfile::tempdir().unwrap();
     let exe = gcc(dir.path(), "fork_thread.c", "fork_thread", &[]);
-    let t0 = Instant::now();
+    // A hang ends in `timeout`'s kill, which fails the status comparison.
     let r = traced_like_untraced(dir.path(), "fork.lwt", &[exe.to_str().unwrap()]);
     assert_eq!(through(&r["leaked"], "main"), (99, 1), "{r}");
-    assert!(t0.elapsed() < Duration::from_secs(50));
 
     let exe = gcc(dir.path(), "busy_exit.c", "busy_exit", &[]);
     for round in 0..3 {
