@@ -193,7 +193,7 @@ fn static_symbol(path: &CStr, name: &[u8]) -> Option<u64> {
             0
         };
         if size < 64 {
-            libc::close(fd);
+            crate::writer::sys_close(fd);
             return None;
         }
         let map = libc::mmap(
@@ -204,7 +204,7 @@ fn static_symbol(path: &CStr, name: &[u8]) -> Option<u64> {
             fd,
             0,
         );
-        libc::close(fd);
+        crate::writer::sys_close(fd);
         if map == libc::MAP_FAILED {
             return None;
         }

@@ -63,6 +63,11 @@ const HOOKED: &[F] = &[
     F::dlclose,
     F::exit,
     F::abort,
+    F::dup2,
+    F::dup3,
+    F::close,
+    F::close_range,
+    F::closefrom,
 ];
 
 /// The tracer's own address for each name of `HOOKED` (0: not found).

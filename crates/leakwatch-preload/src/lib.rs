@@ -2,7 +2,9 @@
 //! injects with `LD_PRELOAD`.
 //!
 //! Every allocation function of the C library, C++'s `operator new` and
-//! `delete`, and jemalloc's and tcmalloc's own entry points are interposed.
+//! `delete`, and jemalloc's and tcmalloc's own entry points are interposed;
+//! so are the descriptor calls that could take the trace file's number
+//! away (`fds`).
 //! Each hook calls the next definition of its function (`next`: glibc's, or
 //! the allocator the program brought), then appends a small varint-encoded
 //! record to the calling thread's own ring buffer. Tracing starts at the
@@ -21,6 +23,7 @@
 
 mod attach;
 mod elf;
+mod fds;
 pub mod got;
 mod hooks;
 mod interposers;
@@ -35,6 +38,7 @@ mod unwind;
 mod writer;
 
 pub use attach::*;
+pub use fds::*;
 pub use hooks::*;
 pub use process::*;
 

@@ -118,6 +118,12 @@ names! {
     dlclose = c"dlclose",
     exit = c"exit",
     abort = c"abort",
+    // Descriptors (fds.rs)
+    dup2 = c"dup2",
+    dup3 = c"dup3",
+    close = c"close",
+    close_range = c"close_range",
+    closefrom = c"closefrom",
     libc_start_main = c"__libc_start_main",
 }
 

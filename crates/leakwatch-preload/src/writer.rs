@@ -157,6 +157,106 @@ pub(crate) fn write_all(fd: c_int, mut buf: &[u8]) -> bool {
 // ---------------------------------------------------------------------------
 // The trace file.
 
+/// Closes one of the tracer's own descriptors with the system call itself:
+/// this library interposes `close` (fds.rs), and must not reach its own
+/// interposer while it holds FD_LOCK.
+pub(crate) fn sys_close(fd: c_int) {
+    // SAFETY: plain syscall on a descriptor the caller owns.
+    unsafe { libc::syscall(libc::SYS_close, fd) };
+}
+
+/// Held by the writer between "is the fd still the trace?" and the write,
+/// and by the program's `dup2`, `dup3`, `close_range`, `closefrom` (and a
+/// `close` of the trace's number) around the call itself (fds.rs): no call
+/// can put another file under the trace's number between the check and the
+/// write. Held only around those system calls, never while allocating or
+/// waiting for anything else; taken with every signal blocked (a handler
+/// calling `close` on the same thread would otherwise wait for itself).
+static FD_LOCK: AtomicBool = AtomicBool::new(false);
+/// The traced process. A `vfork` child shares this memory but has its own
+/// descriptors: its calls are passed through untouched.
+static TRACED_PID: AtomicI32 = AtomicI32::new(0);
+
+/// Runs `f` holding FD_LOCK with every signal blocked on this thread.
+pub(crate) fn with_fd_lock<R>(f: impl FnOnce() -> R) -> R {
+    // SAFETY: signal sets on valid local storage; pthread_sigmask leaves
+    // the C library's internal signals alone.
+    let mut old: libc::sigset_t = unsafe { core::mem::zeroed() };
+    unsafe {
+        let mut all: libc::sigset_t = core::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &all, &mut old);
+    }
+    while FD_LOCK
+        .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+        .is_err()
+    {
+        // SAFETY: plain syscall.
+        unsafe { libc::sched_yield() };
+    }
+    let r = f();
+    FD_LOCK.store(false, Ordering::Release);
+    // SAFETY: restoring the mask saved above.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, null_mut()) };
+    r
+}
+
+/// Whether the program's descriptor calls must be watched: the trace file
+/// is open (or may be reopened), and this is the traced process itself.
+pub(crate) fn guarding_trace_fd() -> bool {
+    (FD.load(Ordering::Relaxed) >= 0 || running())
+        // SAFETY: plain syscall.
+        && TRACED_PID.load(Ordering::Relaxed) == unsafe { libc::getpid() }
+}
+
+/// Whether `fd` is the trace's descriptor right now (a cheap first test
+/// for `close`).
+#[inline]
+pub(crate) fn is_trace_fd_number(fd: c_int) -> bool {
+    fd >= 0 && fd == FD.load(Ordering::Relaxed)
+}
+
+/// Runs the program's descriptor call `call`, which may close or replace
+/// the numbers `lo..=hi`, so that it never reaches the trace file: if the
+/// trace's descriptor is among them, the trace moves to a number outside
+/// first (or, when none is free, lets go of it, to be reopened by path
+/// before the next write). Caller checked `guarding_trace_fd`.
+pub(crate) fn around_fd_call(lo: u32, hi: u32, call: impl FnOnce() -> c_int) -> c_int {
+    with_fd_lock(|| {
+        let fd = FD.load(Ordering::Relaxed);
+        let hit = fd >= 0 && (lo..=hi).contains(&(fd as u32));
+        if !hit {
+            return call();
+        }
+        let outside = |n: c_int| n >= 0 && !(lo..=hi).contains(&(n as u32));
+        // SAFETY: fcntl on our own descriptor.
+        let mut moved = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, high_fd_floor()) };
+        if moved >= 0 && !outside(moved) {
+            sys_close(moved);
+            moved = -1;
+            if hi < i32::MAX as u32 {
+                // SAFETY: as above.
+                moved = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, hi as c_int + 1) };
+            }
+        }
+        FD.store(moved, Ordering::Relaxed);
+        let rc = call();
+        if rc < 0 {
+            // The call failed and left `fd` alone: it is still the trace.
+            // SAFETY: errno is thread-local.
+            let errno = unsafe { *libc::__errno_location() };
+            if moved < 0 {
+                FD.store(fd, Ordering::Relaxed);
+            } else if is_trace(fd) {
+                sys_close(fd);
+            }
+            // SAFETY: as above.
+            unsafe { *libc::__errno_location() = errno };
+        }
+        rc
+    })
+}
+
 /// Where the tracer keeps its fd: high, out of the way of programs that
 /// expect the lowest free numbers or `dup2` onto small ones.
 fn high_fd_floor() -> c_int {
@@ -179,8 +279,7 @@ fn adopt_fd(fd: c_int) -> c_int {
     // SAFETY: fcntl/close on our own descriptor.
     let high = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, high_fd_floor()) };
     let fd = if high >= 0 {
-        // SAFETY: our own descriptor, now duplicated.
-        unsafe { libc::close(fd) };
+        sys_close(fd);
         high
     } else {
         fd
@@ -266,15 +365,13 @@ fn reopen_trace() -> c_int {
         return -1;
     }
     if !is_trace(fd) {
-        // SAFETY: our own descriptor.
-        unsafe { libc::close(fd) };
+        sys_close(fd);
         return -1;
     }
     // SAFETY: fcntl/close on our own descriptor.
     let high = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, high_fd_floor()) };
     if high >= 0 {
-        // SAFETY: our own descriptor, duplicated.
-        unsafe { libc::close(fd) };
+        sys_close(fd);
         return high;
     }
     fd
@@ -283,22 +380,29 @@ fn reopen_trace() -> c_int {
 /// Writes trace bytes, first making sure the fd still is the trace file.
 /// If the program closed it (`close_range`) or put its own file there
 /// (`dup2`), the trace is reopened by path; bytes are never written into
-/// any other file.
+/// any other file. The check and the write happen under FD_LOCK, in pieces
+/// so that a program's `dup2` waits for one piece at most.
 pub(crate) fn write_trace(buf: &[u8]) -> Result<(), Fail> {
-    let mut fd = FD.load(Ordering::Relaxed);
-    if !is_trace(fd) {
-        // The old number is the program's now (or nothing): not closed.
-        fd = reopen_trace();
-        FD.store(fd, Ordering::Relaxed);
-        if fd < 0 {
-            return Err(Fail::Fd);
-        }
+    const PIECE: usize = 256 << 10;
+    for piece in buf.chunks(PIECE) {
+        with_fd_lock(|| {
+            let mut fd = FD.load(Ordering::Relaxed);
+            if !is_trace(fd) {
+                // The old number is the program's now (or nothing): not closed.
+                fd = reopen_trace();
+                FD.store(fd, Ordering::Relaxed);
+                if fd < 0 {
+                    return Err(Fail::Fd);
+                }
+            }
+            if write_all(fd, piece) {
+                Ok(())
+            } else {
+                Err(Fail::Write)
+            }
+        })?;
     }
-    if write_all(fd, buf) {
-        Ok(())
-    } else {
-        Err(Fail::Write)
-    }
+    Ok(())
 }
 
 /// Whether the existing trace file's header names this process (which then
@@ -330,8 +434,7 @@ fn written_by_this_pid() -> Option<c_int> {
         unsafe { libc::fcntl(fd, libc::F_SETFL, 0) };
         return Some(fd);
     }
-    // SAFETY: our own descriptor.
-    unsafe { libc::close(fd) };
+    sys_close(fd);
     None
 }
 
@@ -526,7 +629,7 @@ fn early_environ() -> &'static [u8] {
                     }
                     len += n as usize;
                 }
-                libc::close(fd);
+                sys_close(fd);
             }
         }
         EARLY_ENV_LEN.store(len as u32, Ordering::Release);
@@ -652,6 +755,8 @@ unsafe fn start_from_env() -> bool {
 /// is still traced) and records the module map into the caller's ring.
 unsafe fn start_tracing(fd: c_int) -> bool {
     let fd = adopt_fd(fd);
+    // SAFETY: plain syscall.
+    TRACED_PID.store(unsafe { libc::getpid() }, Ordering::Relaxed);
     FD.store(fd, Ordering::Relaxed);
     if !write_header(fd) {
         log(b"cannot write the trace header");
@@ -755,8 +860,11 @@ pub fn start_attached(path: &[u8]) -> c_int {
     // SAFETY: single starter (STARTING).
     if !unsafe { start_tracing(fd) } {
         STATE.store(DONE, Ordering::Release);
-        // SAFETY: our own fd.
-        unsafe { libc::close(fd) };
+        // start_tracing moved the descriptor: the number to close is FD's.
+        let fd = FD.swap(-1, Ordering::AcqRel);
+        if fd >= 0 {
+            sys_close(fd);
+        }
         return 3;
     }
     attach_record(crate::ATTACH_START);
@@ -813,8 +921,7 @@ pub fn detach_flush() {
     unsafe { *INTERP.0.get() = None };
     let fd = FD.swap(-1, Ordering::AcqRel);
     if fd >= 0 {
-        // SAFETY: our own fd.
-        unsafe { libc::close(fd) };
+        sys_close(fd);
     }
     for i in 0..ring::count() {
         // SAFETY: rings are never unmapped.
@@ -1176,11 +1283,12 @@ extern "C" fn fork_child() {
     }
     unlock_drain();
     crate::modules::unlock();
+    // A parent thread may have held it at fork: it is not in the child.
+    FD_LOCK.store(false, Ordering::Release);
     // The parent's descriptor, inherited: not ours to write in the child.
     let old = FD.swap(-1, Ordering::Relaxed);
     if is_trace(old) {
-        // SAFETY: closing the parent's trace descriptor in the child only.
-        unsafe { libc::close(old) };
+        sys_close(old);
     }
     // The writer thread did not survive the fork.
     WRITER_STARTED.store(false, Ordering::Release);

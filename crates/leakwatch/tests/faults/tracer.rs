@@ -114,15 +114,7 @@ fn close_range_over_every_fd_keeps_the_trace() {
     assert_exact_leak(&o, code);
 }
 
-// Ignored: a known race, not fixed yet. The writer checks that its fd
-// still is the trace (device and inode) and then writes; a program thread
-// that dup2s its own file over that number between the two gets a chunk
-// of the trace in its file. Seen once in several loaded runs of the suite.
-// The fix (interposing dup2/dup3/close/close_range so the trace moves away
-// first, under a lock held by the writer only while it writes) is open;
-// see docs/security.md. Run with `--ignored` to reproduce under load.
 #[test]
-#[ignore = "known race between the fd check and the write: see docs/security.md"]
 fn dup2_over_the_tracers_own_fd_keeps_the_trace_and_the_programs_file() {
     let dir = tempfile::tempdir().unwrap();
     let own = dir.path().join("own.txt");
@@ -144,6 +136,116 @@ fn dup2_over_the_tracers_own_fd_keeps_the_trace_and_the_programs_file() {
     } else {
         assert_exact_leak(&o, code);
     }
+}
+
+const RACER: &str = r#"
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+void *volatile sink;
+static volatile int done;
+static int own;
+static const char *mode;
+
+/* Looks for the trace's descriptor in /proc/self/fd and, each time it is
+ * found, dup2s the program's own file over it (or closes it): while the
+ * main thread keeps the writer busy, some of these land between the
+ * writer's check and its write. */
+static void *racer(void *arg) {
+    (void)arg;
+    long hits = 0;
+    while (!done) {
+        int fds[256], n = 0;
+        DIR *d = opendir("/proc/self/fd");
+        struct dirent *e;
+        while ((e = readdir(d)) && n < 256)
+            if (e->d_name[0] != '.') fds[n++] = atoi(e->d_name);
+        closedir(d);
+        for (int i = 0; i < n; i++) {
+            char p[64], t[4096];
+            snprintf(p, sizeof p, "/proc/self/fd/%d", fds[i]);
+            ssize_t k = readlink(p, t, sizeof t - 1);
+            if (k <= 0) continue;
+            t[k] = 0;
+            if (!strstr(t, ".lwt")) continue;
+            if (!strcmp(mode, "close")) {
+                if (close(fds[i]) == 0) hits++;
+            } else if (dup2(own, fds[i]) == fds[i]) {
+                hits++;
+                close(fds[i]); /* the number is free again, the copy of own gone */
+            }
+        }
+    }
+    fprintf(stderr, "racer hit the trace's descriptor %ld times\n", hits);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 3) return 2;
+    mode = argv[1];
+    own = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
+    if (own < 0) return 3;
+    pthread_t t;
+    pthread_create(&t, 0, racer, 0);
+    /* Two seconds of distinct stacks keep the writer writing. */
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    do {
+        for (int i = 0; i < 5000; i++) { sink = malloc(16 + i % 4000); free(sink); }
+        clock_gettime(CLOCK_MONOTONIC, &now);
+    } while (now.tv_sec - start.tv_sec < 2);
+    done = 1;
+    pthread_join(t, 0);
+    for (int i = 0; i < 3; i++) sink = malloc(333); /* the leak */
+    const char msg[] = "the program's own output\n";
+    if (write(own, msg, sizeof msg - 1) < 0) return 4;
+    return 0;
+}
+"#;
+
+/// A thread that keeps replacing (or closing) the trace's descriptor while
+/// the writer writes: the program's file receives only its own bytes, and
+/// the trace is complete (the tracer moved out of the way each time).
+fn racing_the_writer(mode: &str) {
+    require_preload();
+    let dir = tempfile::tempdir().unwrap();
+    let exe = cc(dir.path(), "racer", RACER);
+    let own = dir.path().join("own.txt");
+    let mut c = leakwatch();
+    c.current_dir(dir.path())
+        .args(["trace", "-o", "race.lwt", "--"])
+        .arg(&exe)
+        .arg(mode)
+        .arg(&own);
+    let (o, _) = run_measured(c, Duration::from_secs(120));
+    let err = stderr(&o);
+    assert!(err.contains("racer hit the trace's descriptor"), "{err}");
+    assert!(!err.contains("hit the trace's descriptor 0 times"), "{err}");
+    let written = std::fs::read(&own).unwrap();
+    assert!(
+        written == b"the program's own output\n",
+        "the program's file holds {} bytes, not only its own output (trace bytes?): {:?}…\n{err}",
+        written.len(),
+        &written[..written.len().min(32)]
+    );
+    assert_exact_leak(&o, o.status.code().unwrap_or(-1));
+}
+
+#[test]
+fn dup2_racing_the_writer_never_puts_trace_bytes_in_the_programs_file() {
+    racing_the_writer("dup2");
+}
+
+#[test]
+fn close_racing_the_writer_keeps_the_trace_complete() {
+    racing_the_writer("close");
 }
 
 #[test]
