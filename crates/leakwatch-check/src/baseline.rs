@@ -87,7 +87,11 @@ impl Baseline {
 
     pub fn write(&self, path: &Path) -> Result<(), CheckError> {
         let text = serde_json::to_string_pretty(self).expect("baseline serializes");
-        crate::outfile::write_output(path, (text + "\n").as_bytes())
+        Ok(leakwatch_files::write_replacing(
+            path,
+            (text + "\n").as_bytes(),
+            0o644,
+        )?)
     }
 
     /// Drops findings present in the baseline; counts them in the report.

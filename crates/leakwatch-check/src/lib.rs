@@ -17,7 +17,6 @@ pub mod baseline;
 pub mod config;
 pub mod deploy;
 pub mod lang;
-pub mod outfile;
 pub mod output;
 pub mod rules;
 mod suppress;
@@ -45,8 +44,8 @@ pub enum CheckError {
     Baseline { path: PathBuf, message: String },
     #[error("tree-sitter grammar for {0} failed to load: {1}")]
     Grammar(&'static str, String),
-    #[error("cannot write {path}: {why}")]
-    Output { path: PathBuf, why: String },
+    #[error(transparent)]
+    Output(#[from] leakwatch_files::OutputError),
 }
 
 /// One leak-prone spot.

@@ -30,14 +30,8 @@ pub use write::write_page;
 /// Why a page could not be made or written.
 #[derive(Debug, thiserror::Error)]
 pub enum HtmlError {
-    #[error("{path}: {why}")]
-    Unsafe { path: String, why: String },
-    #[error("cannot write {path}: {source}")]
-    Io {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Output(#[from] leakwatch_files::OutputError),
     #[error("cannot read the recorded series: {0}")]
     Series(#[from] leakwatch_core::SeriesError),
     #[error("cannot draw the flamegraph: {0}")]

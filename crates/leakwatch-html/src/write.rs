@@ -4,73 +4,19 @@
 //! exclusively (`O_EXCL|O_NOFOLLOW`), and is renamed into place once
 //! complete, so a browser or CI artifact upload never sees a cut page.
 
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use crate::HtmlError;
 
 /// Writes `html` to `path` (mode 0644, or 0600 when `private`: heap pages
-/// may show strings of the program).
+/// may show strings of the program), through leakwatch-files.
 pub fn write_page(path: &Path, html: &str, private: bool) -> Result<(), HtmlError> {
-    let shown = path.display().to_string();
-    let unsafe_ = |why: &str| HtmlError::Unsafe {
-        path: shown.clone(),
-        why: why.to_string(),
-    };
-    match std::fs::symlink_metadata(path) {
-        Ok(md) if md.file_type().is_symlink() => {
-            return Err(unsafe_(
-                "is a symbolic link: leakwatch does not write through links; choose another path",
-            ))
-        }
-        Ok(md) if !md.is_file() => {
-            return Err(unsafe_(
-                "exists and is not a regular file: choose a file path",
-            ))
-        }
-        _ => {}
-    }
-    let name = path
-        .file_name()
-        .ok_or_else(|| unsafe_("names a directory, not a file"))?;
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let nonce = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let tmp = dir.join(format!(
-        ".{}.{}.{nonce}.partial",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let io = |source: std::io::Error| HtmlError::Io {
-        path: shown.clone(),
-        source,
-    };
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(if private { 0o600 } else { 0o644 })
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(&tmp)
-        .map_err(io)?;
-    let written = f
-        .write_all(html.as_bytes())
-        .and_then(|()| f.sync_all())
-        .and_then(|()| {
-            drop(f);
-            // rename() replaces the destination entry itself: a link planted
-            // after the check above is replaced, never followed.
-            std::fs::rename(&tmp, path)
-        });
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(io(e));
-    }
-    Ok(())
+    let mode = if private { 0o600 } else { 0o644 };
+    Ok(leakwatch_files::write_replacing(
+        path,
+        html.as_bytes(),
+        mode,
+    )?)
 }
 
 #[cfg(test)]
@@ -110,6 +56,6 @@ mod tests {
         let e = write_page(&dir.path().join("no/such/dir/r.html"), "x", false)
             .unwrap_err()
             .to_string();
-        assert!(e.contains("cannot write"), "{e}");
+        assert!(e.contains("does not exist"), "{e}");
     }
 }

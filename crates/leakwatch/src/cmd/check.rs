@@ -105,7 +105,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
     };
     // Output paths first: a bad -o fails before the tree is checked.
     for p in [&args.output, &args.write_baseline].into_iter().flatten() {
-        leakwatch_check::outfile::check_output_path(p)?;
+        leakwatch_files::check_output_path(p)?;
     }
     let mut report = check_paths(&paths, &opts)?;
     let incomplete = report.lost().count() > 0;
@@ -137,7 +137,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
         Format::Sarif => output::sarif(&report, &rules),
     };
     match &args.output {
-        Some(p) => leakwatch_check::outfile::write_output(p, rendered.as_bytes())?,
+        Some(p) => leakwatch_files::write_replacing(p, rendered.as_bytes(), 0o644)?,
         None => {
             if let Err(e) = write_stdout(rendered.as_bytes()) {
                 if e.kind() == std::io::ErrorKind::BrokenPipe {

@@ -142,13 +142,7 @@ pub struct JunitOut {
 
 impl JunitOut {
     pub fn prepare(path: &Path) -> anyhow::Result<JunitOut> {
-        match std::fs::symlink_metadata(path) {
-            Ok(m) if !m.file_type().is_file() => anyhow::bail!(
-                "--junit {}: exists and is not a regular file (links, directories and devices are refused)",
-                path.display()
-            ),
-            _ => {}
-        }
+        leakwatch_files::check_output_path(path).map_err(|e| anyhow::anyhow!("--junit {e}"))?;
         let dir = match path.parent() {
             Some(d) if !d.as_os_str().is_empty() => d,
             _ => Path::new("."),

@@ -109,29 +109,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
     // every path out (errors and a closed stdout's unwinding included).
 }
 
-/// Fails at once, before the target starts, when `path` cannot be a new
-/// output file: an existing non-regular file, or a directory that is missing.
+/// Fails at once, before the target starts, when `path` cannot be an
+/// output file (a link or non-regular file there, a missing directory).
 fn check_output_path(flag: &str, path: &std::path::Path) -> anyhow::Result<()> {
-    if let Ok(m) = std::fs::symlink_metadata(path) {
-        if !m.file_type().is_file() {
-            bail!(
-                "{flag} {}: exists and is not a regular file (links, directories and devices are refused)",
-                path.display()
-            );
-        }
-    }
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => std::path::Path::new("."),
-    };
-    if !dir.is_dir() {
-        bail!(
-            "{flag} {}: the directory {} does not exist",
-            path.display(),
-            dir.display()
-        );
-    }
-    Ok(())
+    leakwatch_files::check_output_path(path).map_err(|e| anyhow::anyhow!("{flag} {e}"))
 }
 
 /// A child in its own process group, stopped (SIGTERM, then SIGKILL) when
