@@ -118,14 +118,20 @@ struct Container<'a> {
     what: &'static str,
 }
 
-/// Whether a class or module body keeps one object for the process: a
-/// module, a `class << self`, `include Singleton` or `extend self`.
+/// Whether `self` at `n` is one object kept for the process: code in a
+/// module or class body, a `def self.x`, a `class << self`, a class with
+/// `include Singleton` or `extend self`, or a module's method made a module
+/// method (`extend self`, `module_function`). A module's plain instance
+/// methods are a mixin's: their `@ivars` belong to each object that
+/// includes the module.
 fn singleton_scope<'a>(cx: &Ctx<'a>, n: Node<'a>) -> bool {
+    let mut method: Option<Node<'a>> = None;
     let mut cur = cx.up(n);
     while let Some(p) = cur {
         match p.kind() {
-            "singleton_class" | "module" => return true,
-            "singleton_method" => return true,
+            "singleton_class" | "singleton_method" => return true,
+            "method" if method.is_none() => method = Some(p),
+            "module" => return method.is_none_or(|m| module_method(cx, p, m)),
             "class" => {
                 let t = cx.text(p);
                 return t.contains("include Singleton") || t.contains("extend self");
@@ -135,6 +141,30 @@ fn singleton_scope<'a>(cx: &Ctx<'a>, n: Node<'a>) -> bool {
         cur = cx.up(p);
     }
     false
+}
+
+/// Whether instance method `def` of `module` is also a module method:
+/// the module does `extend self`, or a bare `module_function` comes before
+/// it, or `module_function :name` names it.
+fn module_method<'a>(cx: &Ctx<'a>, module: Node<'a>, def: Node<'a>) -> bool {
+    let name = def_name(cx, def);
+    let body = Ctx::field(module, "body").unwrap_or(module);
+    let mut cur = body.walk();
+    let stmts: Vec<Node> = body.named_children(&mut cur).collect();
+    stmts.into_iter().any(|s| match s.kind() {
+        "identifier" => cx.text(s) == "module_function" && s.start_byte() < def.start_byte(),
+        "call" => {
+            let m = method_name(cx, s);
+            let args = Ctx::field(s, "arguments").map(|a| cx.text(a)).unwrap_or("");
+            let args = args.trim_matches(['(', ')', ' ']);
+            (m == "extend" && args == "self")
+                || (m == "module_function"
+                    && args
+                        .split(',')
+                        .any(|a| a.trim().trim_start_matches(':') == name))
+        }
+        _ => false,
+    })
 }
 
 fn find_containers<'a>(cx: &Ctx<'a>) -> Vec<Container<'a>> {
