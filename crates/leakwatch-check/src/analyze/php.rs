@@ -220,6 +220,9 @@ fn registration_or_per_class<'a>(cx: &Ctx<'a>, site: Node<'a>) -> bool {
         "::class",
         "get_class(",
         "get_called_class(",
+        "get_parent_class(",
+        "get_debug_type(",
+        "gettype(",
         "[$class]",
         "[$className]",
     ]
@@ -254,9 +257,130 @@ fn registration_or_per_class<'a>(cx: &Ctx<'a>, site: Node<'a>) -> bool {
     per_class || stored_param
 }
 
+/// The container, key and stored value of a keyed add site (`$c[$k] = v`,
+/// `$c[$k] ??= v`).
+fn keyed_entry<'a>(site: Node<'a>) -> Option<(Node<'a>, Node<'a>, Node<'a>)> {
+    let left = Ctx::field(site, "left").filter(|l| l.kind() == "subscript_expression")?;
+    Some((
+        left.named_child(0)?,
+        left.named_child(1)?,
+        Ctx::field(site, "right")?,
+    ))
+}
+
+/// Calls that return the content of the file at their first argument.
+const FILE_READERS: &[&str] = &[
+    "file_get_contents",
+    "file",
+    "parse_ini_file",
+    "simplexml_load_file",
+    "yaml_parse_file",
+];
+
+/// Whether the stored value is (built from) the content of the file at
+/// the key's path (`$m[$path] = json_decode(file_get_contents($path))`,
+/// `$c[$file] ??= require $file`): such a cache is bounded by the files
+/// that exist.
+fn reads_file_at_key<'a>(cx: &Ctx<'a>, site: Node<'a>) -> bool {
+    let Some((_, key, value)) = keyed_entry(site) else {
+        return false;
+    };
+    let key = cx.text(key);
+    std::iter::once(value)
+        .chain(cx.desc(value).iter().copied())
+        .any(|n| match n.kind() {
+            "function_call_expression" => {
+                FILE_READERS.contains(&callee(cx, n).1)
+                    && Ctx::field(n, "arguments")
+                        .and_then(|a| a.named_child(0))
+                        .and_then(|a| a.named_child(0))
+                        .is_some_and(|a| cx.text(a) == key)
+            }
+            "include_expression"
+            | "include_once_expression"
+            | "require_expression"
+            | "require_once_expression" => n
+                .named_child(0)
+                .is_some_and(|a| cx.text(a).trim_matches(['(', ')']) == key),
+            _ => false,
+        })
+}
+
+/// Whether `value` is made from the function's parameters other than the
+/// key (`array_merge(static::$groups[$group], $paths)`, `['url' => $url]`)
+/// and not from the key: what is stored is the caller's, not computed on a
+/// miss.
+fn from_other_parameters<'a>(
+    cx: &Ctx<'a>,
+    value: Node<'a>,
+    params: &[&str],
+    key: &str,
+    container: &str,
+) -> bool {
+    let vars: Vec<Node> = std::iter::once(value)
+        .chain(cx.desc(value).iter().copied())
+        .filter(|n| n.kind() == "variable_name")
+        .collect();
+    let uses_other = vars
+        .iter()
+        .any(|v| params.contains(&cx.text(*v)) && cx.text(*v) != key);
+    let uses_key = vars.iter().any(|v| {
+        cx.text(*v) == key
+            && !cx.up(*v).is_some_and(|p| {
+                p.kind() == "subscript_expression"
+                    && p.named_child(0).is_some_and(|o| cx.text(o) == container)
+            })
+    });
+    uses_other && !uses_key
+}
+
+/// A registration: the function stores, under a key that is one of its
+/// parameters, a value made from its other parameters (`function
+/// addGroup($group, $paths) { static::$groups[$group] =
+/// array_merge(static::$groups[$group], $paths); }`, or `self::$items[$s][]
+/// = ['label' => $label]`). That is a configuration API (its callers decide
+/// what and how often), not a memo computing a value on a miss; every store
+/// under that key in the function (`static::$groups[$group] = []` first) is
+/// part of the registration.
+fn registers_parameter<'a>(cx: &Ctx<'a>, site: Node<'a>) -> bool {
+    let Some((container, key, _)) = keyed_entry(site) else {
+        return false;
+    };
+    let Some(f) = cx.enclosing(site, NAMED_FN) else {
+        return false;
+    };
+    let params: Vec<&str> = Ctx::field(f, "parameters")
+        .map(|p| {
+            let mut cur = p.walk();
+            let list: Vec<Node> = p.named_children(&mut cur).collect();
+            list.into_iter()
+                .filter_map(|param| Ctx::field(param, "name"))
+                .map(|n| cx.text(n))
+                .collect()
+        })
+        .unwrap_or_default();
+    let k = cx.text(key);
+    if key.kind() != "variable_name" || !params.contains(&k) {
+        return false;
+    }
+    let c = cx.text(container);
+    let entry = format!("{c}[{k}]");
+    cx.desc(f).iter().any(|n| {
+        matches!(
+            n.kind(),
+            "assignment_expression" | "augmented_assignment_expression"
+        ) && Ctx::field(*n, "left").is_some_and(|l| {
+            let t = cx.text(l);
+            t == entry || t.starts_with(&format!("{entry}["))
+        }) && Ctx::field(*n, "right").is_some_and(|r| from_other_parameters(cx, r, &params, k, c))
+    })
+}
+
 fn report<'a>(cx: &mut Ctx<'a>, what: &str, name: &str, mut uses: Uses<'a>) {
     uses.adds
         .retain(|(site, _, _)| !registration_or_per_class(cx, *site));
+    uses.adds
+        .retain(|(site, _, _)| !reads_file_at_key(cx, *site) && !registers_parameter(cx, *site));
     if uses.adds.is_empty() || uses.removes > 0 || uses.escapes > 0 {
         return;
     }

@@ -118,14 +118,20 @@ struct Container<'a> {
     what: &'static str,
 }
 
-/// Whether a class or module body keeps one object for the process: a
-/// module, a `class << self`, `include Singleton` or `extend self`.
+/// Whether `self` at `n` is one object kept for the process: code in a
+/// module or class body, a `def self.x`, a `class << self`, a class with
+/// `include Singleton` or `extend self`, or a module's method made a module
+/// method (`extend self`, `module_function`). A module's plain instance
+/// methods are a mixin's: their `@ivars` belong to each object that
+/// includes the module.
 fn singleton_scope<'a>(cx: &Ctx<'a>, n: Node<'a>) -> bool {
+    let mut method: Option<Node<'a>> = None;
     let mut cur = cx.up(n);
     while let Some(p) = cur {
         match p.kind() {
-            "singleton_class" | "module" => return true,
-            "singleton_method" => return true,
+            "singleton_class" | "singleton_method" => return true,
+            "method" if method.is_none() => method = Some(p),
+            "module" => return method.is_none_or(|m| module_method(cx, p, m)),
             "class" => {
                 let t = cx.text(p);
                 return t.contains("include Singleton") || t.contains("extend self");
@@ -135,6 +141,30 @@ fn singleton_scope<'a>(cx: &Ctx<'a>, n: Node<'a>) -> bool {
         cur = cx.up(p);
     }
     false
+}
+
+/// Whether instance method `def` of `module` is also a module method:
+/// the module does `extend self`, or a bare `module_function` comes before
+/// it, or `module_function :name` names it.
+fn module_method<'a>(cx: &Ctx<'a>, module: Node<'a>, def: Node<'a>) -> bool {
+    let name = def_name(cx, def);
+    let body = Ctx::field(module, "body").unwrap_or(module);
+    let mut cur = body.walk();
+    let stmts: Vec<Node> = body.named_children(&mut cur).collect();
+    stmts.into_iter().any(|s| match s.kind() {
+        "identifier" => cx.text(s) == "module_function" && s.start_byte() < def.start_byte(),
+        "call" => {
+            let m = method_name(cx, s);
+            let args = Ctx::field(s, "arguments").map(|a| cx.text(a)).unwrap_or("");
+            let args = args.trim_matches(['(', ')', ' ']);
+            (m == "extend" && args == "self")
+                || (m == "module_function"
+                    && args
+                        .split(',')
+                        .any(|a| a.trim().trim_start_matches(':') == name))
+        }
+        _ => false,
+    })
 }
 
 fn find_containers<'a>(cx: &Ctx<'a>) -> Vec<Container<'a>> {
@@ -320,6 +350,22 @@ fn containers(cx: &mut Ctx) {
         // Registration APIs (`def after_fork_hook(&blk) = @@hooks << blk`):
         // what is stored is the caller's, and the caller decides how often.
         uses.adds.retain(|(site, _)| !stores_parameter(cx, *site));
+        // Entries whose key ranges over a bounded domain (a value's class or
+        // encoding, a Symbol written in code), whose value is the content of
+        // the file the key names, or that a configuration API registers
+        // (the value is the caller's other argument) do not grow with
+        // traffic.
+        let auto_reads_file = c.shape == Shape::AutoMap && auto_fill_reads_file(cx, c.decl);
+        uses.adds.retain(|(site, _)| {
+            let (key, value) = entry(cx, *site);
+            let bounded = key.is_some_and(|k| {
+                type_key(cx, k)
+                    || symbol_default_param(cx, *site, k)
+                    || value.is_some_and(|v| reads_file_at(cx, v, k))
+                    || (site.kind() == "element_reference" && auto_reads_file)
+            });
+            !bounded && !registers_parameter(cx, *site, c.name, key, value)
+        });
         if uses.adds.is_empty() || uses.removes > 0 || uses.escapes > 0 {
             continue;
         }
@@ -731,6 +777,224 @@ fn stores_parameter<'a>(cx: &Ctx<'a>, site: Node<'a>) -> bool {
     stored.is_some_and(|v| {
         let t = cx.text(v).trim_start_matches('&');
         names.contains(&t)
+    })
+}
+
+/// The key and the stored value of an add site: `c[k] = v`, `c[k] ||= v`,
+/// `c.store(k, v)`, `c.compute_if_absent(k) { v }`, `c.merge!(h)` (no key),
+/// or an auto-filling hash's lookup `c[k]` (no value).
+fn entry<'a>(cx: &Ctx<'a>, site: Node<'a>) -> (Option<Node<'a>>, Option<Node<'a>>) {
+    match site.kind() {
+        "element_reference" => (site.named_child(1), None),
+        "assignment" | "operator_assignment" => (
+            Ctx::field(site, "left")
+                .filter(|l| l.kind() == "element_reference")
+                .and_then(|l| l.named_child(1)),
+            Ctx::field(site, "right"),
+        ),
+        "call" => {
+            let args: Vec<Node> = Ctx::field(site, "arguments")
+                .map(|a| {
+                    let mut cur = a.walk();
+                    a.named_children(&mut cur).collect()
+                })
+                .unwrap_or_default();
+            match method_name(cx, site) {
+                "store" | "put_if_absent" => (args.first().copied(), args.get(1).copied()),
+                "compute_if_absent" => (args.first().copied(), Ctx::field(site, "block")),
+                "merge!" | "update" => (None, args.first().copied()),
+                _ => (None, None),
+            }
+        }
+        _ => (None, None),
+    }
+}
+
+/// A key that is a value's class or encoding (`x.class`, `self.class.name`,
+/// `str.encoding`): it ranges over the types and encodings the program has.
+fn type_key<'a>(cx: &Ctx<'a>, key: Node<'a>) -> bool {
+    let is_type = |n: Node<'a>| {
+        n.kind() == "call" && matches!(method_name(cx, n), "class" | "encoding" | "singleton_class")
+    };
+    is_type(key)
+        || (key.kind() == "call"
+            && matches!(method_name(cx, key), "name" | "to_s" | "to_sym")
+            && Ctx::field(key, "receiver").is_some_and(is_type))
+}
+
+/// The names a method declares as parameters, with the parameter nodes.
+fn parameters<'a>(cx: &Ctx<'a>, def: Node<'a>) -> Vec<(&'a str, Node<'a>)> {
+    let Some(params) = Ctx::field(def, "parameters") else {
+        return Vec::new();
+    };
+    let mut cur = params.walk();
+    let list: Vec<Node> = params.named_children(&mut cur).collect();
+    list.into_iter()
+        .filter_map(|p| {
+            let name = if p.kind() == "identifier" {
+                Some(p)
+            } else {
+                Ctx::field(p, "name")
+            };
+            name.map(|n| (cx.text(n), p))
+        })
+        .collect()
+}
+
+/// A key that is a parameter whose default is a Symbol literal (`def
+/// self.instance(locale = :en)`): it ranges over identifiers written in
+/// code, since Ruby code does not turn input into Symbols.
+fn symbol_default_param<'a>(cx: &Ctx<'a>, site: Node<'a>, key: Node<'a>) -> bool {
+    if key.kind() != "identifier" {
+        return false;
+    }
+    let Some(def) = cx.enclosing(site, DEF) else {
+        return false;
+    };
+    parameters(cx, def).into_iter().any(|(name, p)| {
+        name == cx.text(key)
+            && matches!(p.kind(), "optional_parameter" | "keyword_parameter")
+            && Ctx::field(p, "value").is_some_and(|v| v.kind() == "simple_symbol")
+    })
+}
+
+/// Calls that return the content of the file at their first argument.
+const FILE_READERS: &[&str] = &[
+    "File.read",
+    "File.binread",
+    "File.readlines",
+    "IO.read",
+    "IO.binread",
+    "IO.readlines",
+    "YAML.load_file",
+    "YAML.safe_load_file",
+    "YAML.unsafe_load_file",
+    "Psych.load_file",
+    "Psych.safe_load_file",
+    "JSON.load_file",
+    "load",
+    "require",
+    "require_relative",
+];
+
+/// Whether `value` is (built from) the content of the file at path `key`:
+/// such a cache is bounded by the files that exist.
+fn reads_file_at<'a>(cx: &Ctx<'a>, value: Node<'a>, key: Node<'a>) -> bool {
+    let key = cx.text(key);
+    std::iter::once(value)
+        .chain(cx.desc(value).iter().copied())
+        .filter(|n| n.kind() == "call")
+        .any(|call| {
+            let r = receiver(cx, call);
+            let m = method_name(cx, call);
+            let name = if r.is_empty() {
+                m.to_string()
+            } else {
+                format!("{r}.{m}")
+            };
+            FILE_READERS.contains(&name.as_str())
+                && Ctx::field(call, "arguments")
+                    .and_then(|a| a.named_child(0))
+                    .is_some_and(|a| cx.text(a) == key)
+        })
+}
+
+/// Whether an auto-filling hash (`Hash.new { |h, path| h[path] =
+/// YAML.load_file(path) }`) fills each entry from the file its key names.
+fn auto_fill_reads_file<'a>(cx: &Ctx<'a>, decl: Node<'a>) -> bool {
+    let Some(block) = Ctx::field(decl, "right").and_then(|r| Ctx::field(r, "block")) else {
+        return false;
+    };
+    cx.desc_kind(block, "assignment").into_iter().any(|a| {
+        let key = Ctx::field(a, "left")
+            .filter(|l| l.kind() == "element_reference")
+            .and_then(|l| l.named_child(1));
+        match (key, Ctx::field(a, "right")) {
+            (Some(k), Some(v)) => reads_file_at(cx, v, k),
+            _ => false,
+        }
+    })
+}
+
+/// Whether `value` is made from the method's parameters other than the key
+/// (`paths`, `opts.merge(paths)`, `(@groups[group] || []) + paths`) and not
+/// from the key: what is stored is the caller's, not computed on a miss.
+fn from_other_parameters<'a>(
+    cx: &Ctx<'a>,
+    value: Node<'a>,
+    params: &[&str],
+    key: Option<&str>,
+    container: &str,
+) -> bool {
+    let ids: Vec<Node> = std::iter::once(value)
+        .chain(cx.desc(value).iter().copied())
+        .filter(|n| n.kind() == "identifier")
+        .collect();
+    let uses_other = ids
+        .iter()
+        .any(|i| params.contains(&cx.text(*i)) && Some(cx.text(*i)) != key);
+    let uses_key = key.is_some_and(|k| {
+        ids.iter().any(|i| {
+            cx.text(*i) == k
+                && !cx.up(*i).is_some_and(|p| {
+                    p.kind() == "element_reference"
+                        && p.named_child(0).is_some_and(|o| cx.text(o) == container)
+                })
+        })
+    });
+    uses_other && !uses_key
+}
+
+/// A registration: the method stores, under a key that is one of its
+/// parameters, a value made from its other parameters (`def
+/// add_group(group, paths) = @groups[group] = (@groups[group] || []) +
+/// paths`), or merges a parameter hash into the container (`def
+/// inflect(overrides) = @overrides.merge!(overrides)`). That is a
+/// configuration API (its callers decide what and how often), not a memo
+/// computing a value on a miss. Every store under that key in the method
+/// (`@groups[group] ||= []` before `@groups[group].concat(paths)`) is part
+/// of the registration.
+fn registers_parameter<'a>(
+    cx: &Ctx<'a>,
+    site: Node<'a>,
+    container: &str,
+    key: Option<Node<'a>>,
+    value: Option<Node<'a>>,
+) -> bool {
+    let Some(def) = cx.enclosing(site, DEF) else {
+        return false;
+    };
+    let params: Vec<&str> = parameters(cx, def).into_iter().map(|(n, _)| n).collect();
+    let Some(key) = key else {
+        return site.kind() == "call"
+            && value.is_some_and(|v| v.kind() == "identifier" && params.contains(&cx.text(v)));
+    };
+    if key.kind() != "identifier" || !params.contains(&cx.text(key)) {
+        return false;
+    }
+    let k = cx.text(key);
+    let entry = format!("{container}[{k}]");
+    cx.desc(def).iter().any(|n| match n.kind() {
+        "assignment" | "operator_assignment" => {
+            Ctx::field(*n, "left").is_some_and(|l| {
+                let t = cx.text(l);
+                t == entry || t.starts_with(&format!("{entry}["))
+            }) && Ctx::field(*n, "right")
+                .is_some_and(|r| from_other_parameters(cx, r, &params, Some(k), container))
+        }
+        "binary" => {
+            Ctx::field(*n, "left").is_some_and(|l| cx.text(l) == entry)
+                && cx.text(*n)[entry.len()..].trim_start().starts_with("<<")
+                && Ctx::field(*n, "right")
+                    .is_some_and(|r| from_other_parameters(cx, r, &params, Some(k), container))
+        }
+        "call" => {
+            receiver(cx, *n) == entry
+                && ADD.contains(&method_name(cx, *n))
+                && Ctx::field(*n, "arguments")
+                    .is_some_and(|a| from_other_parameters(cx, a, &params, Some(k), container))
+        }
+        _ => false,
     })
 }
 

@@ -12,3 +12,14 @@ class EventsController < ApplicationController
     head :ok
   end
 end
+
+# `module_function` (like `extend self` or `def self.x`) makes the methods
+# the module's own: their @ivars live in the one module object.
+module Breadcrumbs
+  module_function
+
+  def remember(path)
+    @trail ||= []
+    @trail << path # expect: global-accumulator
+  end
+end

@@ -30,3 +30,16 @@ def handle(request)
   errors << request.path
   errors
 end
+
+# A mixin: a module's instance methods keep their @ivars in each object
+# that includes the module (here, one view per request), not in the module.
+module PageHelpers
+  def add_to_footer
+    @footer_parts ||= []
+    @footer_parts << yield.dup if block_given?
+  end
+
+  def footer_html
+    @footer_parts.join if defined?(@footer_parts)
+  end
+end

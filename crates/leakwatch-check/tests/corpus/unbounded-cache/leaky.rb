@@ -23,3 +23,22 @@ get '/ua' do
   agent = USER_AGENTS[request.user_agent] # expect: unbounded-cache
   agent.browser
 end
+
+# A registration-looking name on a memo: the value is computed from the key,
+# which the caller takes from the request.
+module Renderers
+  @compiled = {}
+
+  def self.add_template(template, options)
+    @compiled[template] ||= Tilt.new(template, options) # expect: unbounded-cache
+  end
+end
+
+# A String default is no bound: the key may come from input.
+class Currency
+  @@rates = {}
+
+  def self.rate(code = "USD")
+    @@rates[code] ||= fetch_rate(code) # expect: unbounded-cache
+  end
+end

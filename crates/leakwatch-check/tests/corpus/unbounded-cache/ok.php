@@ -49,3 +49,65 @@ abstract class Model
         static::$skipCallbacks[] = $callback;
     }
 }
+
+// Keyed by a value's type: bounded by the classes the program has.
+final class Hydrator
+{
+    private static array $fields = [];
+
+    public function fields(object $o): array
+    {
+        return self::$fields[get_debug_type($o)] ??= $this->reflect($o);
+    }
+}
+
+// Configuration APIs: the stored value comes from the caller's other
+// arguments, not computed from the key on a miss.
+abstract class Provider
+{
+    protected static array $groups = [];
+
+    protected function addGroup($group, $paths)
+    {
+        if (! array_key_exists($group, static::$groups)) {
+            static::$groups[$group] = [];
+        }
+        static::$groups[$group] = array_merge(static::$groups[$group], $paths);
+    }
+}
+
+final class Menu
+{
+    private static array $items = [];
+
+    public static function add(string $section, string $label, string $url): void
+    {
+        self::$items[$section] ??= [];
+        self::$items[$section][] = ['label' => $label, 'url' => $url];
+    }
+
+    public static function section(string $section): array
+    {
+        return self::$items[$section] ?? [];
+    }
+}
+
+// The content of the file the key names: bounded by the files that exist.
+function asset_manifest(string $manifestPath): array
+{
+    static $manifests = [];
+    if (! isset($manifests[$manifestPath])) {
+        $manifests[$manifestPath] = json_decode(file_get_contents($manifestPath), true);
+    }
+    return $manifests[$manifestPath];
+}
+
+final class ConfigFiles
+{
+    private static array $loaded = [];
+
+    public static function load(string $file): array
+    {
+        return self::$loaded[$file] ??= require $file;
+    }
+}

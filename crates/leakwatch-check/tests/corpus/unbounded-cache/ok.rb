@@ -42,3 +42,73 @@ module Parallelization
     @@after_fork_hooks << blk
   end
 end
+
+# Keyed by a value's encoding or class: bounded by the encodings and types
+# the program has, not by traffic.
+module Blankness
+  PATTERNS = Hash.new { |h, enc| h[enc] = Regexp.new('\A\s*\z'.encode(enc)) }
+
+  def self.blank?(str)
+    PATTERNS[str.encoding].match?(str)
+  end
+end
+
+class Serializer
+  @@fields = {}
+
+  def fields_for(record)
+    @@fields[record.class] ||= record.class.columns.map(&:name)
+  end
+end
+
+# Configuration APIs: the stored value is the caller's other argument (or
+# its hash merged in), not computed from the key on a miss.
+module Irregulars
+  @words = {}
+
+  def self.irregular(words)
+    @words.merge!(words)
+  end
+
+  def self.apply(word)
+    @words[word] || word
+  end
+end
+
+class AssetGroups
+  @@groups = {}
+
+  def self.add_group(group, paths)
+    @@groups[group] ||= []
+    @@groups[group].concat(paths)
+  end
+
+  def self.paths_for(group)
+    @@groups.fetch(group, [])
+  end
+end
+
+# The content of the file the key names: bounded by the files that exist.
+class TemplateSources
+  @@sources = {}
+
+  def self.source(path)
+    @@sources[path] ||= File.read(path)
+  end
+end
+
+SETTINGS = Hash.new { |h, file| h[file] = YAML.load_file(file) }
+
+def settings_for(file)
+  SETTINGS[file]
+end
+
+# Keyed by a parameter whose default is a Symbol: Ruby code does not turn
+# input into Symbols, so the keys are identifiers written in code.
+class Formats
+  @registry = {}
+
+  def self.for(locale = :en)
+    @registry[locale] ||= new(locale)
+  end
+end
