@@ -22,7 +22,7 @@
 //! | webhook URLs not validated | `agent_trust::webhook_urls_other_than_http_are_refused_at_start` |
 //! | redirects followed silently | `security::webhook_redirects_are_refused_not_followed` (live, about a minute); unit test `leakwatch-agent` `alert::tests::a_redirect_is_refused_not_followed` |
 //! | a trace cut to 40 bytes | `trace_report::a_crash_a_cut_trace_and_lost_data_are_never_no_leak` |
-//! | `close_range` | `tracer::close_range_over_every_fd_keeps_the_trace` |
+//! | `close_range` | `tracer::close_range_over_every_fd_keeps_the_trace`, `tracer::closefrom_keeps_the_trace` |
 //! | `dup2` over the tracer's fd | `tracer::dup2_over_the_tracers_own_fd_keeps_the_trace_and_the_programs_file`; racing the writer's check and write: `tracer::dup2_racing_the_writer_never_puts_trace_bytes_in_the_programs_file`, `tracer::close_racing_the_writer_keeps_the_trace_complete` |
 //! | `quick_exit` | `tracer::quick_exit_is_a_complete_trace` |
 //! | an out-of-memory program | `tracer::out_of_memory_under_rlimit_as_is_traced_or_says_what_was_lost` |

@@ -64,6 +64,8 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "close_range")) {
         if (syscall(SYS_close_range, 3u, ~0u, 0) != 0)
             for (int fd = 3; fd < 65536; fd++) close(fd);
+    } else if (!strcmp(argv[1], "closefrom")) {
+        closefrom(3); /* the C library's, interposed by the tracer */
     } else if (!strcmp(argv[1], "dup2")) {
         fprintf(stderr, "replaced %d trace fds\n", take_the_tracers_fd(argv[2]));
     }
@@ -106,6 +108,18 @@ fn assert_exact_leak(o: &Output, code: i32) {
 fn close_range_over_every_fd_keeps_the_trace() {
     let dir = tempfile::tempdir().unwrap();
     let (o, code) = traced(dir.path(), "close_range", &["close_range"]);
+    assert!(
+        stderr(&o).contains("exited with status 0"),
+        "{}",
+        stderr(&o)
+    );
+    assert_exact_leak(&o, code);
+}
+
+#[test]
+fn closefrom_keeps_the_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let (o, code) = traced(dir.path(), "closefrom", &["closefrom"]);
     assert!(
         stderr(&o).contains("exited with status 0"),
         "{}",
