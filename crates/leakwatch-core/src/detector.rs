@@ -135,7 +135,9 @@ pub struct DetectorConfig {
     /// Length of a traffic season (e.g. one day) in seconds, 0 for none.
     pub season_s: f64,
     /// With a season: a climb that lasted longer than this fraction of it
-    /// cannot be the rising part of a cycle of that season.
+    /// cannot be the rising part of a cycle of that season. A pace test does
+    /// not shorten it: a cycle with a second harmonic can rise almost
+    /// linearly, without slowing, for most of this (bench/detector/RESULTS.md).
     #[serde(default = "default_climb_seasons")]
     pub climb_seasons: f64,
 }
