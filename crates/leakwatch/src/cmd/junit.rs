@@ -238,7 +238,7 @@ mod tests {
             .err()
             .expect("refused");
         assert!(
-            format!("{e:#}").contains("does the directory exist"),
+            format!("{e:#}").contains("the directory /nonexistent-dir-for-leakwatch does not exist"),
             "{e:#}"
         );
     }
