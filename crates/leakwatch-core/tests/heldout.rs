@@ -304,7 +304,9 @@ fn assert_goals(run: &Run) {
 }
 
 /// Debugging aid: `LEAKWATCH_TRACE=family:seed[:crop_h]` or `=path.csv`
-/// prints every state change of the detector with its reason.
+/// prints every state change of the detector with its reason
+/// (`LEAKWATCH_TRACE_ALL=1`: every change of reason too;
+/// `LEAKWATCH_TRACE_FLOORS=1`: the window's floors under each line).
 #[test]
 #[ignore]
 fn trace_one_series() {
@@ -352,7 +354,7 @@ fn trace_one_series() {
         {
             let e = &a.unwrap().evidence;
             println!(
-                "{:>8.2}h {:>9.1}s {:>10} {:>9.1}MB ended={} tau={:.2} rel={:.3} spread={:.2} pace={:.2} nojump={:.2} gain={:.1}MB climb={:.1}h noise={:.1}MB | {}",
+                "{:>8.2}h {:>9.1}s {:>10} {:>9.1}MB ended={} tau={:.2} rel={:.3} spread={:.2} pace={:.2} nojump={:.2} grew_nojump={:.3} gain={:.1}MB climb={:.1}h noise={:.1}MB | {}",
                 t / HOUR,
                 t,
                 d.state().as_str(),
@@ -363,11 +365,20 @@ fn trace_one_series() {
                 e.spread_ratio,
                 e.pace_ratio.unwrap_or(f64::NAN),
                 e.tau_without_jump.unwrap_or(f64::NAN),
+                e.relative_growth_without_jump.unwrap_or(f64::NAN),
                 e.floor_gain.unwrap_or(f64::NAN) / 1048576.0,
                 e.climb_s.unwrap_or(f64::NAN) / HOUR,
                 e.noise / 1048576.0,
                 reason
             );
+            if std::env::var_os("LEAKWATCH_TRACE_FLOORS").is_some() {
+                let mib: Vec<String> = e
+                    .floors
+                    .iter()
+                    .map(|f| format!("{:.0}", f / 1048576.0))
+                    .collect();
+                println!("          floors (MiB): {}", mib.join(" "));
+            }
         }
         last_reason = reason;
     }
