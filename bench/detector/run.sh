@@ -9,8 +9,9 @@
 # 2. `leakwatch analyze --json` judges every written CSV, as a user would;
 #    its verdicts must be the library's, and are scored the same way.
 #
-#   bench/detector/run.sh                 # fresh seeds 7001-7020
-#   SPLIT=seen_once bench/detector/run.sh # seeds 5001-5020 (seen once)
+#   bench/detector/run.sh                 # fresh seeds 9001-9020
+#   SPLIT=seen_7001 bench/detector/run.sh # seeds 7001-7020 (retired)
+#   SPLIT=seen_once bench/detector/run.sh # seeds 5001-5020 (retired)
 #   SPLIT=held_out bench/detector/run.sh  # seeds 3001-3020
 #   SPLIT=validation bench/detector/run.sh
 set -euo pipefail
@@ -29,10 +30,11 @@ set +e
 LEAKWATCH_BENCH_OUT=$work cargo test --release -q -p leakwatch-core \
     --manifest-path "$repo/Cargo.toml" --test heldout -- \
     --ignored --exact "${SPLIT}_seeds" --nocapture 2>&1 \
-    | grep -E '^(==|leakwatch|naive|predict|  )' | grep -v '^test '
+    | grep -E '^(==|leakwatch|naive|predict|median|  )' | grep -v '^test '
 lib_status=${PIPESTATUS[0]}
 set -e
-echo "library goals (F1 >= 0.977, no false alarm, median delay <= 0.15): $([ "$lib_status" = 0 ] && echo met || echo NOT met)"
+# Only the fresh split asserts (F1, false alarms; the delay is printed).
+echo "library goals (F1 >= 0.977, no false alarm; fresh split only): $([ "$lib_status" = 0 ] && echo met || echo NOT met)"
 
 # Every CSV through the CLI: exit 1 = leak, 0 = no leak, anything else an error.
 start=$(date +%s.%N)

@@ -240,6 +240,14 @@ pub struct Evidence {
     /// rises without any one of its steps.
     #[serde(default)]
     pub tau_without_jump: Option<f64>,
+    /// The floor's pace with that jump taken out (the Theil–Sen slope of
+    /// the floors before and after it, the jump's height and time cut out)
+    /// over the window, as a fraction of the median level: like
+    /// `relative_growth`, it must reach `min_relative_growth` for a leak. A
+    /// one-off step leaves next to nothing, even when the scatter of its
+    /// flat plateaus happens to line up and `tau_without_jump` is high.
+    #[serde(default)]
+    pub relative_growth_without_jump: Option<f64>,
     /// How far the window's lowest floor is above the lowest floor of the
     /// lifetime before the window (its start-up excluded): the after-GC
     /// envelope's rise. `None` while there is no such history.
@@ -861,7 +869,14 @@ impl Detector {
         let pace_ratio = pace_ratio(older, line.slope, sc);
         let in_window = &bs[bs.partition_point(|b| b.mid() < w0)..];
         let (spread_ratio, spread_ratio_high) = spread_ratio(in_window, w0 + window / 2.0, sc);
-        let tau_without_jump = tau_without_jump(fs, rise, sc);
+        let without_jump = without_jump(
+            fs,
+            &sc.ts,
+            rise,
+            &mut sc.lows,
+            (&mut sc.xs, &mut sc.values),
+            &mut sc.work,
+        );
         let window_floor = fs.iter().copied().fold(f64::INFINITY, f64::min);
         // The lifetime's floor before the window, its start-up excluded.
         let older_floor = (older.len() >= 4).then(|| {
@@ -890,7 +905,8 @@ impl Detector {
         // Finite or None, so the evidence survives JSON both ways.
         ev.pace_ratio = pace_ratio.is_finite().then_some(pace_ratio);
         ev.spread_ratio = spread_ratio.min(SPREAD_CAP);
-        ev.tau_without_jump = tau_without_jump;
+        ev.tau_without_jump = without_jump.map(|w| w.tau);
+        ev.relative_growth_without_jump = without_jump.map(|w| w.slope * window / level);
         ev.floor_gain = floor_gain;
         ev.climb_s = Some(climb);
 
@@ -899,9 +915,16 @@ impl Detector {
         let meaningful = relative >= self.cfg.min_relative_growth;
         let steady = spread_ratio_high >= self.cfg.leveloff_ratio;
         let keeps_pace = pace_ratio >= self.cfg.leveloff_ratio;
-        // Without its largest jump the floor must still pass the trend test:
-        // else the rise was one step (a batch, a cache load).
-        let no_step = tau_without_jump.is_some_and(|t| t >= self.cfg.min_tau);
+        // Without its largest jump the floor must still pass the trend and
+        // size tests (its pace over the window at least the meaningful
+        // growth): else the rise was one step (a batch, a cache load). The
+        // size matters as much as the tau: the plateaus on either side of a
+        // step are flat, the scatter of eight flat floors lines up by chance
+        // (tau >= 0.6 in 1.6 % of windows), and a drift far too small to be
+        // a leak lines them up every time.
+        let no_step = without_jump.is_some_and(|w| {
+            w.tau >= self.cfg.min_tau && w.slope * window >= self.cfg.min_relative_growth * level
+        });
         // Never passes for lack of history: a window with nothing before it
         // proves nothing about the floor.
         let floor_rose = floor_gain.is_some_and(|g| g > self.cfg.noise_multiple * noise);
@@ -1011,7 +1034,13 @@ impl Detector {
                     r.push_str("), and the lows after the collections are not rising steadily");
                 }
             } else if !no_step {
-                r.push_str("rising in one step (most of the rise is a single jump): a batch or a cache load, not a leak");
+                let (tau, grew) =
+                    without_jump.map_or((0.0, 0.0), |w| (w.tau, w.slope * window / level));
+                let _ = write!(
+                    r,
+                    "rising in one step (without its largest jump the floor's pace is {:.1}% over the window, tau {tau:.2}): a batch or a cache load, not a leak",
+                    grew * 100.0
+                );
             } else if !floor_rose {
                 r.push_str("rising, but the floor is no higher than earlier in this lifetime");
             } else if !trending || !above_noise {
@@ -1297,13 +1326,33 @@ fn envelope_slope(bs: &[Bucket], sc: &mut Scratch) -> Option<crate::stats::Theil
     theil_sen_in(&sc.xs, &sc.values, 1.96, &mut sc.work)
 }
 
-/// Kendall's tau of the floors once their largest rise is taken out: the
+/// The floors once their largest rise is taken out: what is left rising.
+#[derive(Debug, Clone, Copy)]
+struct WithoutJump {
+    /// Kendall's tau of what is left.
+    tau: f64,
+    /// The pace (per second) of the rest: the Theil–Sen slope of the floors
+    /// before and after the jump, with the jump's height and the time it
+    /// took cut out, so a steady rise keeps its slope.
+    slope: f64,
+}
+
+/// The floors `fs` (at times `ts`) once their largest rise is taken out: the
 /// largest rise between neighbours, or over two slices (a step whose ramp
 /// straddles a slice border lands half in each), with the floors after it
-/// lowered by it and a floor inside it held at the level before it. A one-off
-/// step leaves nothing rising (tau near 0); a steady rise still rises
-/// without any two of its slices. `None` for a window that did not rise.
-fn tau_without_jump(fs: &[f64], rise: f64, sc: &mut Scratch) -> Option<f64> {
+/// lowered by it and a floor inside it held at the level before it. A
+/// one-off step leaves nothing rising (tau near 0, or a pace near 0 when
+/// the plateaus' scatter happens to line up); a steady rise still rises,
+/// at its pace, without any two of its slices. `None` for a window that did
+/// not rise. `pts_t` and `pts_v` are work space.
+fn without_jump(
+    fs: &[f64],
+    ts: &[f64],
+    rise: f64,
+    lows: &mut Vec<f64>,
+    (pts_t, pts_v): (&mut Vec<f64>, &mut Vec<f64>),
+    work: &mut Vec<f64>,
+) -> Option<WithoutJump> {
     if rise <= 0.0 || fs.len() < 4 {
         return None;
     }
@@ -1319,8 +1368,8 @@ fn tau_without_jump(fs: &[f64], rise: f64, sc: &mut Scratch) -> Option<f64> {
     }
     let (after, span, jump) = step;
     let before = after.saturating_sub(span);
-    sc.lows.clear();
-    sc.lows.extend(fs.iter().enumerate().map(|(i, f)| {
+    lows.clear();
+    lows.extend(fs.iter().enumerate().map(|(i, f)| {
         if i >= after {
             f - jump
         } else if i > before {
@@ -1329,7 +1378,23 @@ fn tau_without_jump(fs: &[f64], rise: f64, sc: &mut Scratch) -> Option<f64> {
             *f
         }
     }));
-    Some(mann_kendall_in(&sc.lows, &mut sc.work).tau)
+    let tau = mann_kendall_in(lows, work).tau;
+    // The pace: the floors inside the jump left out, and those after it
+    // moved back by the time it took.
+    let took = ts[after] - ts[before];
+    pts_t.clear();
+    pts_v.clear();
+    for (i, (t, f)) in ts.iter().zip(fs).enumerate() {
+        if i <= before {
+            pts_t.push(*t);
+            pts_v.push(*f);
+        } else if i >= after {
+            pts_t.push(t - took);
+            pts_v.push(f - jump);
+        }
+    }
+    let slope = theil_sen_in(pts_t, pts_v, 1.96, work).map_or(0.0, |l| l.slope);
+    Some(WithoutJump { tau, slope })
 }
 
 /// Slope of the window over the slope of the older history's lower
@@ -1663,11 +1728,16 @@ mod tests {
     fn a_step_straddling_a_slice_border_is_still_one_step() {
         // Floors of a window: flat, a step whose ramp lands half in each of
         // two slices, flat again. A steady rise keeps its trend.
-        let mut sc = Scratch::default();
+        let (mut lows, mut work, mut pt, mut pv) = (vec![], vec![], vec![], vec![]);
+        let ts: Vec<f64> = (0..8).map(f64::from).collect();
         let step = [630.0, 631.0, 629.0, 632.0, 700.0, 770.0, 771.0, 769.0];
-        assert!(tau_without_jump(&step, 140.0, &mut sc).unwrap() < 0.6);
+        let w = without_jump(&step, &ts, 140.0, &mut lows, (&mut pt, &mut pv), &mut work).unwrap();
+        assert!(w.tau < 0.6);
         let steady = [1.0, 2.1, 2.9, 4.2, 5.0, 5.9, 7.1, 8.0];
-        assert!(tau_without_jump(&steady, 7.0, &mut sc).unwrap() >= 0.6);
+        let w = without_jump(&steady, &ts, 7.0, &mut lows, (&mut pt, &mut pv), &mut work).unwrap();
+        assert!(w.tau >= 0.6);
+        // ... and its pace (1 a slice), the jump's time cut out with it.
+        assert!((w.slope - 1.0).abs() < 0.15, "{w:?}");
     }
 
     #[test]
@@ -1689,6 +1759,43 @@ mod tests {
             "{}",
             d.assessment().evidence.reason
         );
+    }
+
+    #[test]
+    fn a_step_whose_plateaus_creep_by_a_hair_is_still_one_step() {
+        // Floors of a window: a flat stretch, one step, flat again, each
+        // plateau creeping up by a fraction of a MB so that, the step taken
+        // out, every floor is above the last (tau 1) though what is left
+        // rises by under 0.5 % of the level: one step, not a leak.
+        let (mut lows, mut work, mut pt, mut pv) = (vec![], vec![], vec![], vec![]);
+        let ts: Vec<f64> = (0..8).map(|i| f64::from(i) * 7800.0).collect();
+        let step = [643.0, 643.6, 643.9, 644.3, 788.5, 789.0, 789.4, 790.0];
+        let w = without_jump(&step, &ts, 178.0, &mut lows, (&mut pt, &mut pv), &mut work).unwrap();
+        assert!(w.tau >= 0.6, "{w:?}");
+        assert!(w.slope * 8.0 * 7800.0 < 0.01 * 700.0, "{w:?}");
+    }
+
+    #[test]
+    fn two_batch_steps_seen_from_a_flat_start_with_a_creeping_floor_are_not_a_leak() {
+        // The series seen from 11 h before the first of two batch steps (the
+        // view a crop of the history gives), the floor creeping 3 MB a day
+        // (0.5 %, far too little for a leak): once the window holds only
+        // the second step, its plateaus line up (tau without the jump near
+        // 1), and the test judged by tau alone called it a leak 35.7 h in.
+        let mut d = production();
+        let mut g = Gauss(7919);
+        let mut t = 0.0;
+        let ramp = |t: f64, at: f64| ((t - at) / 2400.0).clamp(0.0, 1.0);
+        while t < 46.0 * HOUR {
+            let v = 470e6
+                + 3e6 * t / (24.0 * HOUR)
+                + 150e6 * ramp(t, 11.0 * HOUR)
+                + 140e6 * ramp(t, 26.0 * HOUR);
+            d.push(t, v * (1.0 + 0.003 * g.next()));
+            t += 30.0;
+        }
+        let a = d.assessment();
+        assert_eq!(a.first_alert_s, None, "{}", a.evidence.reason);
     }
 
     /// Deterministic standard normal noise (xorshift + Box–Muller).
