@@ -238,7 +238,8 @@ mod tests {
             .err()
             .expect("refused");
         assert!(
-            format!("{e:#}").contains("the directory /nonexistent-dir-for-leakwatch does not exist"),
+            format!("{e:#}")
+                .contains("the directory /nonexistent-dir-for-leakwatch does not exist"),
             "{e:#}"
         );
     }
