@@ -757,6 +757,24 @@ impl Detector {
                 raw
             }
         };
+        // The reason is the last judgement's: say when the verdict still
+        // differs from it, so it never reads as a leak that was not called
+        // (or as calm while the alert holds).
+        if raw == LeakState::Leak && next != LeakState::Leak {
+            let _ = write!(
+                evidence.reason,
+                "; {} of {} judgements in a row so far: a leak once it holds",
+                self.leak_streak, self.cfg.confirmations
+            );
+        } else if next == LeakState::Leak && raw == LeakState::Growing {
+            evidence.reason.push_str("; the leak called earlier stands");
+        } else if next == LeakState::Leak && raw != LeakState::Leak {
+            let _ = write!(
+                evidence.reason,
+                "; still a leak until {} calm judgements in a row ({} so far)",
+                self.cfg.confirmations, self.calm_streak
+            );
+        }
         if next == LeakState::Leak && self.first_alert_s.is_none() {
             self.first_alert_s = Some(self.last_t);
         }
@@ -1884,6 +1902,33 @@ mod tests {
             t += 30.0;
         }
         assert!(d.first_alert_s().is_some(), "{:?}", d.assessment().evidence);
+    }
+
+    #[test]
+    fn a_leak_judgement_not_yet_confirmed_says_so_in_its_reason() {
+        // A clear leak: until its third judgement in a row the verdict is
+        // "growing", and the reason (the judgement's, which reads as a leak)
+        // says how many judgements are in so far.
+        let mut d = Detector::new(DetectorConfig::default());
+        let mut seen = Vec::new();
+        for i in 0..4000 {
+            d.push(i as f64 * 0.25, 100e6 + 20e3 * i as f64);
+            let a = d.assessment();
+            if a.evidence.reason.contains("judgements in a row so far") {
+                assert_eq!(a.state, LeakState::Growing, "{}", a.evidence.reason);
+                seen.push(a.evidence.reason.clone());
+            }
+            if a.state == LeakState::Leak {
+                assert!(!a.evidence.reason.contains("so far: a leak once"));
+                break;
+            }
+        }
+        assert!(d.first_alert_s().is_some());
+        assert!(
+            seen.iter()
+                .any(|r| r.ends_with("; 1 of 3 judgements in a row so far: a leak once it holds")),
+            "{seen:?}"
+        );
     }
 
     #[test]
