@@ -179,9 +179,10 @@ static TRACED_PID: AtomicI32 = AtomicI32::new(0);
 
 /// Runs `f` holding FD_LOCK with every signal blocked on this thread.
 pub(crate) fn with_fd_lock<R>(f: impl FnOnce() -> R) -> R {
+    // SAFETY: a zeroed sigset_t is a valid (empty) set.
+    let mut old: libc::sigset_t = unsafe { core::mem::zeroed() };
     // SAFETY: signal sets on valid local storage; pthread_sigmask leaves
     // the C library's internal signals alone.
-    let mut old: libc::sigset_t = unsafe { core::mem::zeroed() };
     unsafe {
         let mut all: libc::sigset_t = core::mem::zeroed();
         libc::sigfillset(&mut all);
