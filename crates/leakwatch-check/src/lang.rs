@@ -92,6 +92,26 @@ impl Lang {
         })
     }
 
+    /// The language of a script from its `#!` line (`#!/usr/bin/env ruby`,
+    /// `#!/usr/bin/python3 -u`): executables in `bin/` have no extension,
+    /// and a tree's boot code is often there.
+    pub fn from_shebang(first_line: &str) -> Option<Lang> {
+        let rest = first_line.strip_prefix("#!")?;
+        let mut words = rest.split_whitespace();
+        let mut prog = words.next()?.rsplit('/').next()?;
+        if prog == "env" {
+            prog = words.find(|w| !w.starts_with('-'))?;
+        }
+        let base = prog.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
+        Some(match base {
+            "ruby" | "jruby" => Lang::Ruby,
+            "python" | "pypy" => Lang::Python,
+            "php" => Lang::Php,
+            "node" | "nodejs" => Lang::JavaScript,
+            _ => return None,
+        })
+    }
+
     pub fn grammar(self) -> tree_sitter::Language {
         match self {
             Lang::Python => tree_sitter_python::LANGUAGE.into(),
@@ -121,5 +141,30 @@ impl Lang {
 
     pub fn is_js_family(self) -> bool {
         matches!(self, Lang::JavaScript | Lang::TypeScript | Lang::Tsx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Lang;
+
+    #[test]
+    fn scripts_are_known_by_their_interpreter() {
+        assert_eq!(Lang::from_shebang("#!/usr/bin/env ruby"), Some(Lang::Ruby));
+        assert_eq!(
+            Lang::from_shebang("#!/usr/bin/ruby3.1 -w"),
+            Some(Lang::Ruby)
+        );
+        assert_eq!(
+            Lang::from_shebang("#!/usr/bin/env -S python3 -u"),
+            Some(Lang::Python)
+        );
+        assert_eq!(Lang::from_shebang("#!/usr/bin/php"), Some(Lang::Php));
+        assert_eq!(
+            Lang::from_shebang("#!/usr/bin/env node"),
+            Some(Lang::JavaScript)
+        );
+        assert_eq!(Lang::from_shebang("#!/bin/sh"), None);
+        assert_eq!(Lang::from_shebang("# ruby"), None);
     }
 }

@@ -249,20 +249,50 @@ pub struct SourceResult {
     pub suppressed: usize,
     /// Set when a per-file limit stopped the check: nothing was judged.
     pub abandoned: Option<SkipReason>,
+    /// What this file tells about its tree (see [`SourceResult::resolve`]).
+    pub facts: analyze::TreeFacts,
+    /// Findings (by index) that stand unless the tree shows otherwise.
+    pub pending: Vec<(usize, analyze::Unless)>,
 }
 
-/// Checks one source text as `lang`; `path` is only used in findings.
+impl SourceResult {
+    /// Drops the findings the tree's facts refute: every file's facts
+    /// merged when a tree is checked, the file's own for one source text.
+    pub fn resolve(&mut self, tree: &analyze::TreeFacts) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let mut drop = vec![false; self.findings.len()];
+        for (i, unless) in self.pending.drain(..) {
+            if tree.holds(&unless) {
+                drop[i] = true;
+            }
+        }
+        let mut i = 0;
+        self.findings.retain(|_| {
+            i += 1;
+            !drop[i - 1]
+        });
+    }
+}
+
+/// Checks one source text as `lang`, taken as a tree of its own; `path` is
+/// only used in findings.
 pub fn check_source(
     path: &str,
     lang: Lang,
     src: &str,
     opts: &RuleOptions,
 ) -> Result<SourceResult, CheckError> {
-    check_source_within(path, lang, src, opts, DEFAULT_MAX_DEPTH, None)
+    let mut result = check_source_within(path, lang, src, opts, DEFAULT_MAX_DEPTH, None)?;
+    let facts = std::mem::take(&mut result.facts);
+    result.resolve(&facts);
+    Ok(result)
 }
 
 /// [`check_source`] with per-file limits: a nesting depth and a time budget
-/// for parsing plus analysis.
+/// for parsing plus analysis. Findings that rest on the rest of the tree
+/// are left pending, with this file's facts: [`SourceResult::resolve`].
 pub fn check_source_within(
     path: &str,
     lang: Lang,
@@ -305,7 +335,7 @@ pub fn check_source_within(
         max_depth,
         deadline,
     };
-    let hits = match analyze::analyze_within(lang, src, &tree, opts, limits) {
+    let (hits, facts) = match analyze::analyze_within(lang, src, &tree, opts, limits) {
         Ok(h) => h,
         Err(analyze::Abandoned::TimeLimit) => return Ok(timed_out()),
         Err(analyze::Abandoned::TooDeep { depth }) => {
@@ -320,6 +350,7 @@ pub fn check_source_within(
     };
     let mut out = finish_hits(path, src, hits, opts);
     out.has_syntax_errors = has_syntax_errors;
+    out.facts = facts;
     Ok(out)
 }
 
@@ -362,6 +393,9 @@ pub fn finish_hits(
         let occurrence = seen.entry((h.rule, norm.clone())).or_insert(0);
         let fingerprint = baseline::fingerprint(h.rule, path, &norm, *occurrence);
         *occurrence += 1;
+        if let Some(unless) = h.unless {
+            out.pending.push((out.findings.len(), unless));
+        }
         out.findings.push(Finding {
             rule: h.rule,
             severity: opts.severity(h.rule),
@@ -403,8 +437,20 @@ pub fn check_paths(paths: &[PathBuf], opts: &CheckOptions) -> Result<CheckReport
             .map(|(path, kind, explicit)| walk::check_file(path, *kind, *explicit, opts))
             .collect()
     };
+    // Facts of the whole tree first: a finding in one file may rest on how
+    // another file calls its method.
+    let mut facts = analyze::TreeFacts::default();
+    let mut results = results;
+    for r in &mut results {
+        if let walk::FileOutcome::Checked { result, .. } = r {
+            facts.merge(std::mem::take(&mut result.facts));
+        }
+    }
     let mut report = CheckReport::default();
-    for r in results {
+    for mut r in results {
+        if let walk::FileOutcome::Checked { result, .. } = &mut r {
+            result.resolve(&facts);
+        }
         match r {
             walk::FileOutcome::Checked {
                 path,

@@ -90,7 +90,8 @@ pub fn collect(paths: &[PathBuf], exclude: &[String]) -> (Vec<FileToCheck>, Vec<
 }
 
 /// The kind of a file whose name says nothing, from its first 32 KiB (a
-/// systemd unit in `ops/api`, a PHP-FPM pool in `www.conf`).
+/// systemd unit in `ops/api`, a PHP-FPM pool in `www.conf`, a script in
+/// `bin/` with a `#!` line).
 fn sniff(path: &Path) -> Option<FileKind> {
     use std::io::Read;
     if !DeployKind::worth_sniffing(path) {
@@ -107,6 +108,11 @@ fn sniff(path: &Path) -> Option<FileKind> {
         return None;
     }
     let text = String::from_utf8_lossy(&head);
+    if path.extension().is_none() {
+        if let Some(lang) = crate::Lang::from_shebang(text.lines().next().unwrap_or("")) {
+            return Some(FileKind::Source(lang));
+        }
+    }
     DeployKind::sniff(&text).map(FileKind::Deploy)
 }
 

@@ -16,6 +16,9 @@ mod js;
 mod php;
 mod python;
 mod ruby;
+mod tree;
+
+pub use tree::{TreeFacts, Unless};
 
 /// A finding before it is given a path and a snippet.
 #[derive(Debug, Clone)]
@@ -27,6 +30,8 @@ pub struct Hit {
     pub col_byte: usize,
     pub message: String,
     pub fix: String,
+    /// Set when the finding rests on what other files may refute.
+    pub unless: Option<Unless>,
 }
 
 /// Per-file limits that keep the analysis linear in the file size: files
@@ -59,9 +64,14 @@ pub enum Abandoned {
     TimeLimit,
 }
 
-/// Runs every analyzer for `lang` over a parsed tree.
+/// Runs every analyzer for `lang` over a parsed tree, the file taken as its
+/// own tree.
 pub fn analyze(lang: Lang, src: &str, tree: &Tree, opts: &RuleOptions) -> Vec<Hit> {
-    analyze_within(lang, src, tree, opts, Limits::default()).unwrap_or_default()
+    let Ok((mut hits, facts)) = analyze_within(lang, src, tree, opts, Limits::default()) else {
+        return Vec::new();
+    };
+    hits.retain(|h| !h.unless.as_ref().is_some_and(|u| facts.holds(u)));
+    hits
 }
 
 /// [`analyze`] within per-file limits.
@@ -71,7 +81,7 @@ pub fn analyze_within(
     tree: &Tree,
     opts: &RuleOptions,
     limits: Limits,
-) -> Result<Vec<Hit>, Abandoned> {
+) -> Result<(Vec<Hit>, TreeFacts), Abandoned> {
     let mut cx = Ctx::new(src, lang, tree, opts, limits.deadline);
     if cx.max_depth > limits.max_depth {
         return Err(Abandoned::TooDeep {
@@ -119,7 +129,7 @@ pub fn analyze_within(
     }
     hits.sort_by_key(|h| (h.start_byte, h.rule));
     hits.dedup_by(|a, b| a.rule == b.rule && a.line == b.line);
-    Ok(hits)
+    Ok((hits, std::mem::take(&mut cx.facts)))
 }
 
 /// The node kinds that open a function scope in each language: the
@@ -153,6 +163,8 @@ pub(crate) struct Ctx<'a> {
     by_kind: HashMap<&'static str, Vec<u32>>,
     pub max_depth: usize,
     pub hits: Vec<Hit>,
+    /// What this file tells about its tree (calls, class methods).
+    pub facts: TreeFacts,
     pub opts: &'a RuleOptions,
     deadline: Option<std::time::Instant>,
     work: Cell<u32>,
@@ -237,6 +249,7 @@ impl<'a> Ctx<'a> {
             by_kind,
             max_depth,
             hits: Vec::new(),
+            facts: TreeFacts::default(),
             opts,
             deadline,
             work: Cell::new(0),
@@ -425,6 +438,18 @@ impl<'a> Ctx<'a> {
     }
 
     pub fn hit(&mut self, rule: Rule, node: Node, message: String, fix: &str) {
+        self.hit_unless(rule, node, message, fix, None);
+    }
+
+    /// A finding that stands unless the tree shows `unless`.
+    pub fn hit_unless(
+        &mut self,
+        rule: Rule,
+        node: Node,
+        message: String,
+        fix: &str,
+        unless: Option<Unless>,
+    ) {
         if !self.enabled(rule) {
             return;
         }
@@ -437,6 +462,7 @@ impl<'a> Ctx<'a> {
             col_byte: p.column,
             message,
             fix: fix.to_string(),
+            unless,
         });
     }
 }

@@ -8,7 +8,7 @@
 use tree_sitter::Node;
 
 use super::python::runs_once;
-use super::{mentions, unbounded_select, Ctx};
+use super::{mentions, unbounded_select, Ctx, Unless};
 use crate::rules::Rule;
 
 pub(crate) const FN: &[&str] = &[
@@ -26,12 +26,40 @@ const LOOPS: &[&str] = &[
 ];
 
 pub fn check(cx: &mut Ctx) {
+    tree_facts(cx);
     containers(cx);
     listeners(cx);
     closures(cx);
     results(cx);
     tasks_and_timers(cx);
     resources(cx);
+}
+
+/// What this file tells its tree: the static methods each class defines
+/// (so `Queue::all()` of a class with its own `all` is not taken for an
+/// ORM's).
+fn tree_facts(cx: &mut Ctx) {
+    let mut found = Vec::new();
+    for m in cx.all("method_declaration") {
+        let is_static = {
+            let mut cur = m.walk();
+            let found = m.children(&mut cur).any(|c| c.kind() == "static_modifier");
+            found
+        };
+        if !is_static {
+            continue;
+        }
+        let class = cx
+            .enclosing(m, &["class_declaration", "trait_declaration"])
+            .and_then(|c| Ctx::field(c, "name"))
+            .map(|n| cx.text(n).to_string());
+        if let Some(class) = class {
+            found.push((class, fn_name(cx, m).to_string()));
+        }
+    }
+    for (class, method) in found {
+        cx.facts.class_method(&class, &method);
+    }
 }
 
 fn fn_name<'a>(cx: &Ctx<'a>, f: Node<'a>) -> &'a str {
@@ -376,9 +404,49 @@ fn registers_parameter<'a>(cx: &Ctx<'a>, site: Node<'a>) -> bool {
     })
 }
 
+/// Whether an add site only runs while the store is still empty: inside
+/// `if (!$signals && ...)` or `if (empty(self::$map))` (the fill happens
+/// once, on first use, not per request).
+fn filled_while_empty<'a>(cx: &Ctx<'a>, site: Node<'a>, name: &str) -> bool {
+    let is_store = |e: &str| e == name || e.ends_with(&format!("::{name}"));
+    let mut cur = cx.up(site);
+    while let Some(n) = cur {
+        if FN.contains(&n.kind()) {
+            return false;
+        }
+        if n.kind() == "if_statement" && Ctx::field(n, "body").is_some_and(|b| Ctx::inside(site, b))
+        {
+            let cond: String = Ctx::field(n, "condition")
+                .map(|c| cx.text(c))
+                .unwrap_or("")
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect();
+            let cond = cond.strip_prefix('(').and_then(|c| c.strip_suffix(')'));
+            let empty_test = cond.is_some_and(|c| {
+                !c.contains("||")
+                    && c.split("&&").any(|part| {
+                        part.strip_prefix('!').is_some_and(is_store)
+                            || part
+                                .strip_prefix("empty(")
+                                .and_then(|p| p.strip_suffix(')'))
+                                .is_some_and(is_store)
+                    })
+            });
+            if empty_test {
+                return true;
+            }
+        }
+        cur = cx.up(n);
+    }
+    false
+}
+
 fn report<'a>(cx: &mut Ctx<'a>, what: &str, name: &str, mut uses: Uses<'a>) {
     uses.adds
         .retain(|(site, _, _)| !registration_or_per_class(cx, *site));
+    uses.adds
+        .retain(|(site, _, _)| !filled_while_empty(cx, *site, name));
     uses.adds
         .retain(|(site, _, _)| !reads_file_at_key(cx, *site) && !registers_parameter(cx, *site));
     if uses.adds.is_empty() || uses.removes > 0 || uses.escapes > 0 {
@@ -883,11 +951,18 @@ fn results(cx: &mut Ctx) {
             .enclosing(call, NAMED_FN)
             .is_some_and(|f| matches!(fn_name(cx, f), "all" | "get" | "cursor" | "lazy"));
         if flagged && !defines_api && repeated(cx, call).is_some() {
-            cx.hit(
+            // A class of the tree's own with its own static `all` is not a model.
+            let unless =
+                (call.kind() == "scoped_call_expression").then(|| Unless::OwnClassMethod {
+                    class: obj_text.rsplit('\\').next().unwrap_or("").to_string(),
+                    method: m.to_string(),
+                });
+            cx.hit_unless(
                 Rule::UnboundedResults,
                 call,
                 format!("`{}` loads every matching row into memory at once; in a worker, memory grows with the table", cx.text(call).lines().next().unwrap_or("")),
                 "paginate or stream: `chunk()`/`lazy()`/`cursor()`, a LIMIT, or `fetch()` in a loop",
+                unless,
             );
         }
     }

@@ -10,13 +10,14 @@ use std::collections::HashMap;
 use tree_sitter::Node;
 
 use super::python::runs_once;
-use super::{mentions, unbounded_select, Ctx};
+use super::{mentions, unbounded_select, Ctx, Unless};
 use crate::rules::Rule;
 
 pub(crate) const FN: &[&str] = &["method", "singleton_method", "block", "do_block", "lambda"];
 const DEF: &[&str] = &["method", "singleton_method"];
 
 pub fn check(cx: &mut Ctx) {
+    tree_facts(cx);
     containers(cx);
     subscriptions(cx);
     threads(cx);
@@ -38,6 +39,102 @@ fn receiver<'a>(cx: &Ctx<'a>, call: Node<'a>) -> &'a str {
 
 fn def_name<'a>(cx: &Ctx<'a>, def: Node<'a>) -> &'a str {
     Ctx::field(def, "name").map(|n| cx.text(n)).unwrap_or("")
+}
+
+/// What this file tells its tree: every call by method name, whether it is
+/// made while the file loads (outside any method, block or lambda: a file's
+/// top level, a class or module body) and whether it passes arguments or a
+/// block; and every class method a class defines (`def self.all`, or `def
+/// all` in `class << self`).
+fn tree_facts(cx: &mut Ctx) {
+    for call in cx.all("call") {
+        let m = method_name(cx, call);
+        if m.is_empty() {
+            continue;
+        }
+        let at_load = cx.enclosing(call, FN).is_none();
+        let with_args = Ctx::field(call, "block").is_some()
+            || Ctx::field(call, "arguments").is_some_and(|a| a.named_child_count() > 0);
+        cx.facts.call(m, at_load, with_args);
+    }
+    let mut found = Vec::new();
+    for def in cx.all("singleton_method") {
+        if let Some(class) = class_name(cx, def) {
+            found.push((class, def_name(cx, def).to_string()));
+        }
+    }
+    for def in cx.all("method") {
+        let in_singleton_class = cx
+            .up(def)
+            .and_then(|b| {
+                if b.kind() == "body_statement" {
+                    cx.up(b)
+                } else {
+                    Some(b)
+                }
+            })
+            .is_some_and(|p| p.kind() == "singleton_class");
+        if in_singleton_class {
+            if let Some(class) = class_name(cx, def) {
+                found.push((class, def_name(cx, def).to_string()));
+            }
+        }
+    }
+    for (class, method) in found {
+        cx.facts.class_method(&class, &method);
+    }
+}
+
+/// The last segment of the name of the class or module around `def`.
+fn class_name<'a>(cx: &Ctx<'a>, def: Node<'a>) -> Option<String> {
+    cx.enclosing(def, &["class", "module"])
+        .and_then(|c| Ctx::field(c, "name"))
+        .map(|n| cx.text(n).rsplit("::").next().unwrap_or("").to_string())
+}
+
+/// The finding at `site` stands unless its method is only ever called while
+/// files load (a class-definition DSL or a boot step): see
+/// [`Unless::OnlyCalledAtLoad`]. None outside a method.
+fn unless_only_called_at_load<'a>(cx: &Ctx<'a>, sites: &[Node<'a>]) -> Option<Unless> {
+    let mut methods = Vec::new();
+    for site in sites {
+        let def = cx.enclosing(*site, DEF)?;
+        let takes_args = Ctx::field(def, "parameters").is_some_and(|p| p.named_child_count() > 0);
+        let m = (def_name(cx, def).to_string(), takes_args);
+        if !methods.contains(&m) {
+            methods.push(m);
+        }
+    }
+    (!methods.is_empty()).then_some(Unless::OnlyCalledAtLoad { methods })
+}
+
+/// A value that is a constant looked up by name (`Object.const_get(name)`,
+/// `type.constantize`, the last expression of a `begin` block, possibly
+/// under a modifier `if`): the keys range over the constants the program
+/// defines. A value merely built with one (`type.constantize.find(id)`) is
+/// not.
+fn constant_lookup<'a>(cx: &Ctx<'a>, value: Node<'a>) -> bool {
+    let mut v = value;
+    loop {
+        v = match v.kind() {
+            "begin" | "parenthesized_statements" | "body_statement" => {
+                match v.named_child(v.named_child_count().saturating_sub(1)) {
+                    Some(last) => last,
+                    None => return false,
+                }
+            }
+            "if_modifier" | "unless_modifier" => match Ctx::field(v, "body") {
+                Some(b) => b,
+                None => return false,
+            },
+            _ => break,
+        };
+    }
+    v.kind() == "call"
+        && matches!(
+            method_name(cx, v),
+            "const_get" | "constantize" | "safe_constantize"
+        )
 }
 
 /// Methods that run once per class or process (hooks and registration).
@@ -361,7 +458,7 @@ fn containers(cx: &mut Ctx) {
             let bounded = key.is_some_and(|k| {
                 type_key(cx, k)
                     || symbol_default_param(cx, *site, k)
-                    || value.is_some_and(|v| reads_file_at(cx, v, k))
+                    || value.is_some_and(|v| reads_file_at(cx, v, k) || constant_lookup(cx, v))
                     || (site.kind() == "element_reference" && auto_reads_file)
             });
             !bounded && !registers_parameter(cx, *site, c.name, key, value)
@@ -370,21 +467,25 @@ fn containers(cx: &mut Ctx) {
             continue;
         }
         let (site, fname) = uses.adds[0];
+        let sites: Vec<Node> = uses.adds.iter().map(|(s, _)| *s).collect();
+        let unless = unless_only_called_at_load(cx, &sites);
         let is_map = c.shape != Shape::Seq;
         let lname = c.name.to_ascii_lowercase();
         if is_map && (uses.lookups > 0 || lname.contains("cache") || lname.contains("memo")) {
-            cx.hit(
+            cx.hit_unless(
                 Rule::UnboundedCache,
                 site,
                 format!("{} `{}` is used as a cache in `{fname}`: one entry per distinct key, kept for the life of the process, and nothing ever deletes, clears or checks its size", c.what, c.name),
                 "bound it: an LRU (e.g. `ActiveSupport::Cache::MemoryStore.new(size: ...)` or the lru_redux gem), `delete` stale keys, or clear it when `size` passes a limit",
+                unless,
             );
         } else {
-            cx.hit(
+            cx.hit_unless(
                 Rule::GlobalAccumulator,
                 site,
                 format!("{} `{}` only grows: `{fname}` adds to it and nothing removes from, clears or bounds it", c.what, c.name),
                 "cap it (drop the oldest when `size` passes a limit), drain it after use, or keep it per request",
+                unless,
             );
         }
     }
@@ -434,11 +535,13 @@ fn subscriptions(cx: &mut Ctx) {
         if removed {
             continue;
         }
-        cx.hit(
+        let unless = unless_only_called_at_load(cx, &[call]);
+        cx.hit_unless(
             Rule::ListenerLeak,
             call,
             format!("`{target}.{m}` in `{place}` adds one more subscriber to the process-wide `{target}` every time it runs and none is ever removed; each keeps its block (and what it captures) alive"),
             "subscribe once at boot (an initializer), keep the handle and `unsubscribe` it, or use `ActiveSupport::Notifications.subscribed(callback, name) { ... }` for a scoped subscription",
+            unless,
         );
     }
 }
@@ -494,11 +597,13 @@ fn threads(cx: &mut Ctx) {
             continue;
         };
         if loops_forever(cx, block) {
-            cx.hit(
+            let unless = unless_only_called_at_load(cx, &[call]);
+            cx.hit_unless(
                 Rule::UnstoppableTask,
                 call,
                 format!("`{place}` starts a thread that loops forever with no exit: one more live thread (and everything its block references) per call"),
                 "start one worker at boot, or loop `until @stopping` / break on a queue's close, and join it",
+                unless,
             );
         }
     }
@@ -715,11 +820,19 @@ fn results(cx: &mut Ctx) {
                 && !chain.contains(".limit(")
                 && !chain.contains(".where(")
             {
-                cx.hit(
+                // A class of the tree's own with its own `all` is not a model.
+                let unless = Ctx::field(recv, "receiver")
+                    .filter(|r| matches!(r.kind(), "constant" | "scope_resolution"))
+                    .map(|r| Unless::OwnClassMethod {
+                        class: cx.text(r).rsplit("::").next().unwrap_or("").to_string(),
+                        method: "all".to_string(),
+                    });
+                cx.hit_unless(
                     Rule::UnboundedResults,
                     call,
                     format!("`{chain}.{m}` loads every `{model}` row into memory at once; memory grows with the table"),
                     "iterate in batches: `find_each` / `in_batches` (or add `limit`)",
+                    unless,
                 );
                 continue;
             }

@@ -251,6 +251,7 @@ impl<'a> Out<'a> {
             col_byte: indent,
             message,
             fix,
+            unless: None,
         });
     }
 }

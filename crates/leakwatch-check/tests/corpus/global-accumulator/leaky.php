@@ -21,3 +21,15 @@ function remember_request(array $req): void
     array_push($GLOBALS['requests'], $req['path']); // expect: global-accumulator
 }
 $requests = [];
+
+// An emptiness test of another variable does not bound this one.
+final class Seen
+{
+    public function mark(string $id, array $batch): void
+    {
+        static $ids = [];
+        if (!$batch) {
+            $ids[$id] = true; // expect: global-accumulator
+        }
+    }
+}

@@ -23,3 +23,18 @@ module Breadcrumbs
     @trail << path # expect: global-accumulator
   end
 end
+
+# The same DSL shape, but a request handler also calls it with data: the
+# store grows per request.
+class TagSet
+  def self.tags(*list)
+    @tags ||= []
+    @tags.concat(list) # expect: global-accumulator
+  end
+
+  tags :default
+
+  def on_request(request)
+    self.class.tags(request.params["tag"])
+  end
+end

@@ -30,3 +30,18 @@ function collect(array $rows): array
     }
     return $ids;
 }
+
+// Filled once, while still empty: the signal names, on first use.
+final class SignalNames
+{
+    public function nameOf(int $signo): string
+    {
+        static $names = [];
+        if (!$names && extension_loaded('pcntl')) {
+            foreach (get_defined_constants(true)['pcntl'] ?? [] as $name => $value) {
+                $names[$value] = $name;
+            }
+        }
+        return $names[$signo] ?? (string) $signo;
+    }
+}

@@ -43,3 +43,23 @@ module PageHelpers
     @footer_parts.join if defined?(@footer_parts)
   end
 end
+
+# A class-definition DSL: the store grows only when the method is given
+# arguments, and every such call is in a class body, run once as the class
+# is defined. Calls without arguments (in methods) only read it.
+class PatternBase
+  def self.supported_options(*list)
+    @supported_options ||= []
+    @supported_options.concat(list)
+  end
+
+  supported_options :uri_decode
+
+  def supports?(option)
+    self.class.supported_options.include?(option)
+  end
+end
+
+class RegularPattern < PatternBase
+  supported_options :check_anchors
+end

@@ -42,3 +42,12 @@ class Currency
     @@rates[code] ||= fetch_rate(code) # expect: unbounded-cache
   end
 end
+
+# Keyed the same way but valued by a record: one entry per id.
+class RecordLoader
+  @records = {}
+
+  def self.record_for(type, id)
+    @records[id] ||= type.constantize.find(id) # expect: unbounded-cache
+  end
+end

@@ -112,3 +112,13 @@ class Formats
     @registry[locale] ||= new(locale)
   end
 end
+
+# Keyed by a class name and valued by the constant it names: the keys range
+# over the classes the program defines.
+class PolymorphicLoader
+  @classes = {}
+
+  def self.class_for(type)
+    @classes[type] ||= type.constantize
+  end
+end

@@ -20,3 +20,17 @@ class InvoiceJob
     %w[a b].each { |n| puts n }
   end
 end
+
+# A class of this code's own with its own `all` (the queues kept in
+# Redis), not an ActiveRecord model.
+class JobQueue
+  def self.all
+    REDIS.smembers("queues").map { |name| new(name) }
+  end
+end
+
+class QueueMonitor
+  def sizes
+    JobQueue.all.map(&:size)
+  end
+end

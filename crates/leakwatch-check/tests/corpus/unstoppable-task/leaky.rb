@@ -16,3 +16,22 @@ class Poller
     Thread.new { while true do queue.pop.call end } # expect: unstoppable-task
   end
 end
+
+# The same watchdog shape, started per request.
+module Heartbeat
+  def self.start_pinger
+    Thread.new do # expect: unstoppable-task
+      loop do
+        sleep 5
+        ping
+      end
+    end
+  end
+end
+
+class PingController
+  def create
+    Heartbeat.start_pinger
+    head :ok
+  end
+end

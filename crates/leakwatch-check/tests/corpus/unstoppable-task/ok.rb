@@ -22,3 +22,17 @@ end
 def setup_flusher
   Thread.new { loop { Stats.flush; sleep 10 } }
 end
+
+# A watchdog started once, from the file's top level (a boot script).
+module Supervisor
+  def self.start_watchdog
+    Thread.new do
+      loop do
+        sleep 5
+        notify_alive
+      end
+    end
+  end
+end
+
+Supervisor.start_watchdog if ENV["WATCHDOG_USEC"]

@@ -1,0 +1,3 @@
+class Regular < Pattern
+  supported_options :check_anchors
+end

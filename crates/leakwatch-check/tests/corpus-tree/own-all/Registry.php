@@ -1,0 +1,8 @@
+<?php
+final class QueueRegistry
+{
+    public static function all(): array
+    {
+        return ['default', 'mail'];
+    }
+}

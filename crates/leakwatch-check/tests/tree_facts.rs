@@ -1,0 +1,79 @@
+//! Findings that rest on the rest of the tree (how a method is called in
+//! other files, which classes define their own `all`): each directory under
+//! tests/corpus-tree/ is checked whole with `check_paths`, and its markers
+//! (`expect: rule-id`) must be exactly the findings. Each file alone would
+//! give more: the facts come from the other files.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use leakwatch_check::{check_paths, CheckOptions, Rule};
+
+fn markers(dir: &Path) -> BTreeSet<(String, usize, Rule)> {
+    let mut out = BTreeSet::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let src = std::fs::read_to_string(&p).unwrap();
+            for (i, line) in src.lines().enumerate() {
+                if let Some(pos) = line.find("expect: ") {
+                    let id = line[pos + 8..].trim();
+                    let rule = Rule::from_id(id).unwrap_or_else(|| panic!("bad marker {id}"));
+                    out.insert((p.display().to_string(), i + 1, rule));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn case(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/corpus-tree")
+        .join(name)
+}
+
+fn findings(paths: &[PathBuf]) -> BTreeSet<(String, usize, Rule)> {
+    check_paths(paths, &CheckOptions::default())
+        .unwrap()
+        .findings
+        .into_iter()
+        .map(|f| (f.path, f.line, f.rule))
+        .collect()
+}
+
+fn assert_case(name: &str) {
+    let dir = case(name);
+    let got = findings(std::slice::from_ref(&dir));
+    assert_eq!(got, markers(&dir), "case {name}");
+}
+
+#[test]
+fn a_dsl_called_only_in_class_bodies_and_a_boot_step_are_not_findings() {
+    assert_case("dsl-at-load");
+    // Checked alone, the defining file has no calls to go by: both stand.
+    let alone = findings(&[case("dsl-at-load/lib/pattern.rb")]);
+    let rules: BTreeSet<Rule> = alone.iter().map(|f| f.2).collect();
+    assert_eq!(
+        rules,
+        BTreeSet::from([Rule::GlobalAccumulator, Rule::UnstoppableTask])
+    );
+}
+
+#[test]
+fn one_call_at_run_time_in_another_file_keeps_the_findings() {
+    assert_case("dsl-at-run");
+}
+
+#[test]
+fn a_class_with_its_own_all_is_not_a_model() {
+    assert_case("own-all");
+    // Without the defining files the calls look like ORM queries.
+    let alone = findings(&[case("own-all/monitor.rb"), case("own-all/Worker.php")]);
+    assert_eq!(alone.len(), 4, "{alone:?}");
+}
