@@ -14,23 +14,22 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
 cargo build -q --release -p leakwatch
 LW="$CARGO_TARGET_DIR/release/leakwatch"
 GEMS=/usr/share/rubygems-integration/all/gems
-VGEMS=$(ls -d /usr/lib/x86_64-linux-gnu/rubygems-integration/*/gems 2>/dev/null | head -1 || true)
 PHP=/usr/share/php
 
 # name | Debian packages | installed directory (glob)
 TREES=(
   "activerecord|ruby-activerecord|$GEMS/activerecord-6*"
   "actionpack|ruby-actionpack|$GEMS/actionpack-6*"
-  "sequel|ruby-sequel|$GEMS/sequel-5*"
-  "eventmachine|ruby-eventmachine|@VGEMS@/eventmachine-*"
-  "faye-websocket|ruby-faye-websocket|$GEMS/faye-websocket-*"
+  "sequel|ruby-sequel|@DPKG@"
+  "eventmachine|ruby-eventmachine|@DPKG@"
+  "faye-websocket|ruby-faye-websocket|@DPKG@"
   "grape|ruby-grape|$GEMS/grape-1*"
   "excon|ruby-excon|$GEMS/excon-*"
   "httparty|ruby-httparty|$GEMS/httparty-*"
   "rufus-scheduler|ruby-rufus-scheduler|$GEMS/rufus-scheduler-*"
   "dalli|ruby-dalli|$GEMS/dalli-*"
   "concurrent-ruby|ruby-concurrent|$GEMS/concurrent-ruby-1*"
-  "tilt|ruby-tilt|$GEMS/tilt-*"
+  "tilt|ruby-tilt|@DPKG@"
   "webrick|ruby-webrick|$GEMS/webrick-*"
   "connection_pool|ruby-connection-pool|$GEMS/connection_pool-*"
   "rack-protection|ruby-rack-protection|$GEMS/rack-protection-*"
@@ -64,15 +63,29 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${missing[@]}" >/dev/null
 fi
-VGEMS=$(ls -d /usr/lib/x86_64-linux-gnu/rubygems-integration/*/gems 2>/dev/null | head -1 || true)
+
+# A package installed into the shared vendor_ruby directory: its own files
+# (and scripts in /usr/bin), copied into a tree of their own.
+package_tree() { # name package
+  local dir="$WORK/tree-$1"
+  rm -rf "$dir"; mkdir -p "$dir"
+  dpkg -L "$2" | grep -E '^/usr/(lib/ruby/vendor_ruby|bin)/.' | while read -r f; do
+    [ -f "$f" ] || continue
+    mkdir -p "$dir$(dirname "$f")"; cp "$f" "$dir$f"
+  done
+  echo "$dir"
+}
 
 printf '%-26s %6s %8s %9s %9s %7s %5s\n' tree files lines findings per_kLOC partial exit
 total_lines=0; total_findings=0
 for t in "${TREES[@]}"; do
-  IFS='|' read -r name _ glob <<<"$t"
-  glob=${glob//@VGEMS@/$VGEMS}
-  # shellcheck disable=SC2086
-  dir=$(ls -d $glob 2>/dev/null | head -1 || true)
+  IFS='|' read -r name pkg glob <<<"$t"
+  if [ "$glob" = "@DPKG@" ]; then
+    dir=$(package_tree "$name" "$pkg")
+  else
+    # shellcheck disable=SC2086
+    dir=$(ls -d $glob 2>/dev/null | head -1 || true)
+  fi
   if [ -z "$dir" ]; then echo "$name: not found at $glob"; continue; fi
   set +e
   "$LW" check "$dir/" --format json -o "$WORK/$name.json" 2>"$WORK/$name.stderr"
