@@ -282,6 +282,38 @@ fn classify_use<'a>(
     }
 }
 
+/// Whether `f` is a callback of a synchronous iteration (`forEach`, `map`,
+/// d3's or jQuery's `each`) made at the module's top level, directly or
+/// through other such callbacks: it runs once per element while the module
+/// loads, not per request or event.
+fn iterated_at_load<'a>(cx: &Ctx<'a>, f: Node<'a>) -> bool {
+    const ITERATE: &[&str] = &[
+        "each", "forEach", "map", "filter", "reduce", "some", "every", "find", "flatMap",
+    ];
+    let mut f = f;
+    loop {
+        let Some(call) = cx
+            .up(f)
+            .filter(|a| a.kind() == "arguments")
+            .and_then(|a| cx.up(a))
+            .filter(|c| c.kind() == "call_expression")
+        else {
+            return false;
+        };
+        let iterates = Ctx::field(call, "function")
+            .filter(|m| m.kind() == "member_expression")
+            .and_then(|m| Ctx::field(m, "property"))
+            .is_some_and(|p| ITERATE.contains(&cx.text(p)));
+        if !iterates {
+            return false;
+        }
+        match cx.enclosing(call, FN) {
+            None => return true,
+            Some(outer) => f = outer,
+        }
+    }
+}
+
 fn module_containers(cx: &mut Ctx, _module: &HashSet<&str>) {
     let containers: Vec<(&str, Shape, Node)> = top_declarations(cx)
         .into_iter()
@@ -327,6 +359,7 @@ fn module_containers(cx: &mut Ctx, _module: &HashSet<&str>) {
             }
             classify_use(cx, u, cx.enclosing(u, FN), shape, &mut uses);
         }
+        uses.adds.retain(|(_, f)| !iterated_at_load(cx, *f));
         if uses.adds.is_empty() || uses.removes > 0 || uses.escapes > 0 {
             continue;
         }

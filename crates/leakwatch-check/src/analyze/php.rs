@@ -228,7 +228,8 @@ fn classify<'a>(cx: &Ctx<'a>, u: Node<'a>, uses: &mut Uses<'a>) {
 
 /// Whether an add site is a registration (it stores a parameter of its
 /// function as it is: `static::$skipCallbacks[] = $callback`) or is keyed by
-/// a class (`self::$cache[static::class]`: bounded by the code, not by
+/// a class, a class constant or an encoding (`self::$cache[static::class]`,
+/// `[static::ALGORITHM]`, `[$this->encoding]`: bounded by the code, not by
 /// traffic).
 fn registration_or_per_class<'a>(cx: &Ctx<'a>, site: Node<'a>) -> bool {
     let (target, value) = match site.kind() {
@@ -255,7 +256,11 @@ fn registration_or_per_class<'a>(cx: &Ctx<'a>, site: Node<'a>) -> bool {
         "[$className]",
     ]
     .iter()
-    .any(|k| target.contains(k));
+    .any(|k| target.contains(k))
+        || class_constant_key(&target)
+        || ["encoding", "charset"].iter().any(|k| {
+            target.ends_with(&format!("[$this->{k}]")) || target.ends_with(&format!("[${k}]"))
+        });
     // A callable parameter stored as it is: a callback registered once by
     // its caller (a scalar parameter appended per call still grows).
     let stored_param = value.starts_with('$')
@@ -283,6 +288,24 @@ fn registration_or_per_class<'a>(cx: &Ctx<'a>, site: Node<'a>) -> bool {
                     })
             });
     per_class || stored_param
+}
+
+/// A key that is a class constant read through `static::` or `self::`
+/// (`self::$plugins[static::ALGORITHM]`): one value per class, so the
+/// entries are bounded by the classes.
+fn class_constant_key(target: &str) -> bool {
+    ["[static::", "[self::"].iter().any(|open| {
+        target.match_indices(open).any(|(i, _)| {
+            let rest = &target[i + open.len()..];
+            let name: &str = rest.split(']').next().unwrap_or("");
+            !name.is_empty()
+                && rest.len() > name.len()
+                && name.starts_with(|c: char| c.is_ascii_uppercase())
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        })
+    })
 }
 
 /// The container, key and stored value of a keyed add site (`$c[$k] = v`,
@@ -669,26 +692,55 @@ fn listeners(cx: &mut Ctx) {
 }
 
 /// Whether a call hands on a parameter of its enclosing function as an
-/// argument (the function wraps the registration for its callers).
+/// argument, as it is or wrapped in a closure that captures a handler
+/// parameter (`addHandler(LogoutHandlerInterface $handler)` registering
+/// `function ($e) use ($handler) {...}`): the function wraps the
+/// registration for its callers.
 fn passes_parameter_through<'a>(cx: &Ctx<'a>, call: Node<'a>) -> bool {
     let Some(f) = cx.enclosing(call, NAMED_FN) else {
         return false;
     };
-    let Some(params) = Ctx::field(f, "parameters").map(|p| cx.text(p)) else {
+    let Some(params) = Ctx::field(f, "parameters") else {
         return false;
     };
     let Some(args) = Ctx::field(call, "arguments") else {
         return false;
     };
+    let declared = |name: &str, handler_only: bool| {
+        (0..params.named_child_count())
+            .filter_map(|i| params.named_child(i))
+            .map(|p| cx.text(p))
+            .any(|decl| {
+                let declares = decl.match_indices(name).any(|(i, _)| {
+                    !decl[i + name.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
+                });
+                let lower = decl.to_ascii_lowercase();
+                declares
+                    && (!handler_only
+                        || [
+                            "callable",
+                            "closure",
+                            "callback",
+                            "listener",
+                            "handler",
+                            "hook",
+                            "subscriber",
+                        ]
+                        .iter()
+                        .any(|k| lower.contains(k)))
+            })
+    };
     (0..args.named_child_count())
         .filter_map(|i| args.named_child(i))
         .filter_map(|a| a.named_child(0))
-        .filter(|v| v.kind() == "variable_name")
-        .any(|v| {
-            let name = cx.text(v);
-            params.match_indices(name).any(|(i, _)| {
-                !params[i + name.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
-            })
+        .any(|v| match v.kind() {
+            "variable_name" => declared(cx.text(v), false),
+            "anonymous_function" => cx
+                .desc_kind(v, "anonymous_function_use_clause")
+                .into_iter()
+                .flat_map(|c| cx.desc_kind(c, "variable_name"))
+                .any(|u| declared(cx.text(u), true)),
+            _ => false,
         })
 }
 
@@ -780,6 +832,10 @@ fn bulk_var<'a>(cx: &Ctx<'a>, scope: Node<'a>, bare: &str) -> bool {
     })
 }
 
+/// Registrations that keep a closure: listeners, shutdown functions,
+/// periodic timers, and one-shot timers (`after`, `addTimer`: kept for their
+/// delay, 15 minutes or more). Not `defer`/`futureTick`: run on the next
+/// tick of the loop and released.
 const REGISTER: &[&str] = &[
     "on",
     "addListener",
@@ -789,7 +845,6 @@ const REGISTER: &[&str] = &[
     "after",
     "addPeriodicTimer",
     "addTimer",
-    "defer",
     "subscribe",
     "onMessage",
 ];

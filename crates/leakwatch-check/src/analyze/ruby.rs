@@ -37,6 +37,19 @@ fn receiver<'a>(cx: &Ctx<'a>, call: Node<'a>) -> &'a str {
         .unwrap_or("")
 }
 
+/// Whether a call is given a block: `do ... end`, `{ ... }`, or a block
+/// argument (`IO.popen(cmd, &:read)`, `&method(:tick)`, `&blk`).
+fn takes_block(call: Node) -> bool {
+    Ctx::field(call, "block").is_some()
+        || Ctx::field(call, "arguments").is_some_and(|a| {
+            let mut cur = a.walk();
+            let found = a
+                .named_children(&mut cur)
+                .any(|c| c.kind() == "block_argument");
+            found
+        })
+}
+
 fn def_name<'a>(cx: &Ctx<'a>, def: Node<'a>) -> &'a str {
     Ctx::field(def, "name").map(|n| cx.text(n)).unwrap_or("")
 }
@@ -708,7 +721,7 @@ fn opened(cx: &mut Ctx) {
         let m = method_name(cx, call);
         let file = FILE_OPENERS.contains(&(recv, m));
         let conn = CONN_OPENERS.contains(&(recv, m));
-        if (!file && !conn) || Ctx::field(call, "block").is_some() {
+        if (!file && !conn) || takes_block(call) {
             continue; // the block form closes it
         }
         let Some(def) = cx.enclosing(call, DEF) else {
@@ -1082,11 +1095,20 @@ fn registers_parameter<'a>(
         return site.kind() == "call"
             && value.is_some_and(|v| v.kind() == "identifier" && params.contains(&cx.text(v)));
     };
-    if key.kind() != "identifier" || !params.contains(&cx.text(key)) {
+    // The key is a parameter, or read from one (`constant.constant`): what
+    // is stored must then come from the other parameters.
+    let mut root = key;
+    while root.kind() == "call" {
+        match Ctx::field(root, "receiver") {
+            Some(r) => root = r,
+            None => break,
+        }
+    }
+    if root.kind() != "identifier" || !params.contains(&cx.text(root)) {
         return false;
     }
-    let k = cx.text(key);
-    let entry = format!("{container}[{k}]");
+    let k = cx.text(root);
+    let entry = format!("{container}[{}]", cx.text(key));
     cx.desc(def).iter().any(|n| match n.kind() {
         "assignment" | "operator_assignment" => {
             Ctx::field(*n, "left").is_some_and(|l| {
@@ -1128,9 +1150,42 @@ fn scalar_value<'a>(cx: &Ctx<'a>, v: Node<'a>) -> bool {
     }
 }
 
-/// `define_method` blocks and per-request `at_exit` blocks that capture a
-/// local holding more than a scalar: the block (and so the data) lives as
-/// long as the class or the process.
+/// Whether a value is bulk data: read from a file, a socket, a request or
+/// the database, or parsed from such (`CSV.read(path)`, `request.body.read`,
+/// `Model.all.to_a`, `JSON.parse(blob)`), as opposed to metadata (a name, a
+/// class, options).
+fn bulk_value<'a>(cx: &Ctx<'a>, v: Node<'a>) -> bool {
+    const BULK: &[&str] = &[
+        "read",
+        "binread",
+        "readlines",
+        "foreach",
+        "parse",
+        "load",
+        "load_file",
+        "all",
+        "to_a",
+        "pluck",
+        "body",
+        "params",
+        "fetch_all",
+        "select_all",
+        "query",
+        "execute",
+    ];
+    std::iter::once(v)
+        .chain(cx.desc(v).iter().copied())
+        .any(|n| match n.kind() {
+            "call" => BULK.contains(&method_name(cx, n)),
+            "identifier" => matches!(cx.text(n), "params" | "request"),
+            _ => false,
+        })
+}
+
+/// `define_method` blocks that capture a local holding bulk data (the block,
+/// and so the data, lives as long as the class), and per-request `at_exit`
+/// blocks that capture a local holding more than a scalar (one more block
+/// per request, each kept until exit).
 fn closures(cx: &mut Ctx) {
     for call in cx.all("call") {
         if cx.expired() {
@@ -1181,7 +1236,13 @@ fn closures(cx: &mut Ctx) {
                     && cx.up(l).is_some_and(|a| {
                         a.kind() == "assignment"
                             && Ctx::field(a, "left").is_some_and(|x| x.id() == l.id())
-                            && Ctx::field(a, "right").is_some_and(|r| !scalar_value(cx, r))
+                            && Ctx::field(a, "right").is_some_and(|r| {
+                                if m == "at_exit" {
+                                    !scalar_value(cx, r)
+                                } else {
+                                    bulk_value(cx, r)
+                                }
+                            })
                     })
             });
             if local_big || (param && m == "at_exit") {
@@ -1227,15 +1288,50 @@ fn timers(cx: &mut Ctx) {
         };
         let stored = cx
             .up(call)
-            .filter(|p| p.kind() == "assignment")
+            .filter(|p| matches!(p.kind(), "assignment" | "operator_assignment"))
             .and_then(|a| Ctx::field(a, "left"))
             .map(|l| cx.text(l));
         let stopped = stored.is_some_and(|n| {
             ["shutdown", "kill", "cancel"]
                 .iter()
                 .any(|s| mentions(cx.src, &format!("{n}.{s}")))
+                || mentions(cx.src, &format!("cancel_timer({n})"))
         });
-        if stopped {
+        // A wrapper API: the callback is the caller's (a parameter, or a
+        // local made from one: `code = args.shift || block`), so the caller
+        // decides how often it runs and holds the handle it returns.
+        let passes_through = cx.enclosing(call, DEF).is_some_and(|def| {
+            let params: Vec<&str> = parameters(cx, def).into_iter().map(|(n, _)| n).collect();
+            let from_params = |name: &str| {
+                params.contains(&name)
+                    || cx.named_in(def, "identifier", name).into_iter().any(|l| {
+                        cx.up(l).is_some_and(|a| {
+                            a.kind() == "assignment"
+                                && Ctx::field(a, "left").is_some_and(|x| x.id() == l.id())
+                                && Ctx::field(a, "right").is_some_and(|r| {
+                                    std::iter::once(r)
+                                        .chain(cx.desc(r).iter().copied())
+                                        .any(|i| {
+                                            i.kind() == "identifier" && params.contains(&cx.text(i))
+                                        })
+                                })
+                        })
+                    })
+            };
+            Ctx::field(call, "arguments").is_some_and(|args| {
+                let mut cur = args.walk();
+                let found = args.named_children(&mut cur).any(|a| {
+                    let a = if a.kind() == "block_argument" {
+                        a.named_child(0).unwrap_or(a)
+                    } else {
+                        a
+                    };
+                    a.kind() == "identifier" && from_params(cx.text(a))
+                });
+                found
+            })
+        });
+        if stopped || passes_through {
             continue;
         }
         cx.hit(

@@ -11,3 +11,11 @@ class UploadsController < ApplicationController
     head :created
   end
 end
+
+# Bulk data read at class-definition time and captured by a method.
+class Catalog
+  def self.define_lookup(path)
+    entries = JSON.parse(File.read(path))
+    define_method(:entry) { |id| entries[id] } # expect: closure-capture
+  end
+end

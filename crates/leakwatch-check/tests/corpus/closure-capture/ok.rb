@@ -22,3 +22,24 @@ class Settings
     define_singleton_method(name) { send(getter) }
   end
 end
+
+# Metadata captured by methods defined at class-definition time: a class, an
+# association's name, filter arguments. They live as long as the class would
+# anyway.
+module NestedAttributes
+  def def_nested_attribute_method(reflection)
+    assoc = reflection[:name]
+    define_method(:"#{assoc}_attributes=") { |v| set_nested_attributes(assoc, v) }
+  end
+
+  def where(name, *args, &block)
+    cond = args
+    cond = cond.first if cond.size == 1
+    define_method(:"#{name}_conditions") { filter_expr(cond, &block) }
+  end
+
+  def column_type(type)
+    klass = Object.const_get(type)
+    define_method(type) { |name, opts = {}| column(name, klass, opts) }
+  end
+end

@@ -28,3 +28,18 @@ final class DrainCommand extends Command
         return 0;
     }
 }
+
+// The same shape capturing the request it handles: one listener per request.
+final class AuditFirewall
+{
+    public function __construct(private EventDispatcherInterface $eventDispatcher)
+    {
+    }
+
+    public function handle(Request $request): void
+    {
+        $this->eventDispatcher->addListener(LogoutEvent::class, function (LogoutEvent $event) use ($request) { // expect: listener-leak
+            $this->audit($request, $event);
+        });
+    }
+}

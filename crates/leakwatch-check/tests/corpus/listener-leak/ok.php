@@ -51,3 +51,18 @@ final class ConsumeCommand extends Command
         return 0;
     }
 }
+
+// A registration API: the listener wraps the handler its caller passes.
+final class LogoutFirewall
+{
+    public function __construct(private EventDispatcherInterface $eventDispatcher)
+    {
+    }
+
+    public function addHandler(LogoutHandlerInterface $handler): void
+    {
+        $this->eventDispatcher->addListener(LogoutEvent::class, function (LogoutEvent $event) use ($handler) {
+            $handler->logout($event->getRequest(), $event->getResponse());
+        });
+    }
+}

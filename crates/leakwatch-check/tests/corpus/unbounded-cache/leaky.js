@@ -19,3 +19,12 @@ function render(path, locals) {
 }
 
 module.exports = { getUser, render };
+
+// The same `each` in an event handler runs on every click.
+const selected = {};
+button.on("click", function () {
+  items.each(function (item) {
+    selected[item.id] = item; // expect: unbounded-cache
+  });
+  return selected[current];
+});

@@ -33,3 +33,14 @@ final class Thumbnails
         return self::$made[$url] ??= self::resize($url, $width); // expect: unbounded-cache
     }
 }
+
+// Keyed by a value of the request, even when read from a property.
+final class TokenCache
+{
+    private static array $byToken = [];
+
+    public function lookup(): ?array
+    {
+        return self::$byToken[$this->token] ?? (self::$byToken[$this->token] = $this->fetch()); // expect: unbounded-cache
+    }
+}

@@ -51,3 +51,19 @@ class RecordLoader
     @records[id] ||= type.constantize.find(id) # expect: unbounded-cache
   end
 end
+
+# Keyed by a parameter's field and storing that same parameter: a record
+# kept per id.
+module UserDirectory
+  extend self
+
+  @by_id = {}
+
+  def remember(user, seen_at)
+    @by_id[user.id] = user # expect: unbounded-cache
+  end
+
+  def find(id)
+    @by_id[id]
+  end
+end

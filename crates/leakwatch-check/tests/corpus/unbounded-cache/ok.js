@@ -44,4 +44,16 @@ function metadata(obj) {
   return meta.get(obj);
 }
 
-module.exports = { getUser, touch, expire, fib, index, metadata };
+// Filled once per element while the page loads (d3's or jQuery's `each`,
+// `forEach` at the top level): bounded by the document, not by events.
+const svgNodes = {};
+graph.selectAll("g.node").each(function () {
+  const node = d3.select(this);
+  svgNodes[parseInt(node.select("title").text(), 10)] = node;
+});
+
+function highlight(id) {
+  return svgNodes[id];
+}
+
+module.exports = { getUser, touch, expire, fib, index, metadata, highlight };

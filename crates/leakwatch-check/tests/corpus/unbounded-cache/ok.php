@@ -111,3 +111,23 @@ final class ConfigFiles
         return self::$loaded[$file] ??= require $file;
     }
 }
+
+// Keyed by a class constant (one value per subclass) and by an encoding
+// name: bounded by the code.
+abstract class AsymmetricKeyFormats
+{
+    private static array $invisible = [];
+    private static array $encoders = [];
+
+    public static function addFormat(string $fullname): void
+    {
+        if (!isset(self::$invisible[static::ALGORITHM])) {
+            self::$invisible[static::ALGORITHM] = strtolower($fullname);
+        }
+    }
+
+    public function encoder(): object
+    {
+        return self::$encoders[$this->encoding] ?? (self::$encoders[$this->encoding] = new Base64Encoder());
+    }
+}

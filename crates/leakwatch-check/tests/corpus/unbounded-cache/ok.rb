@@ -122,3 +122,19 @@ class PolymorphicLoader
     @classes[type] ||= type.constantize
   end
 end
+
+# A setter keyed by what one parameter names, storing the other parameter:
+# configuration (Sequel's `set_constant_sql`), not a memo.
+module ConstantOverrides
+  extend self
+
+  @constant_sqls = {}
+
+  def set_constant_sql(constant, override)
+    @constant_sqls[constant.name] = override
+  end
+
+  def constant_sql(constant)
+    @constant_sqls[constant.name]
+  end
+end

@@ -18,3 +18,23 @@ end
 def setup_metrics
   Concurrent::TimerTask.new(execution_interval: 60) { Metrics.flush }.execute
 end
+
+# A timer kept in `@timer ||=` and cancelled by `stop_timer`; and a wrapper
+# API whose callback is its caller's (EventMachine's own
+# `add_periodic_timer`): the caller decides, and holds the handle.
+class ResolverSocket
+  def start_timer
+    @timer ||= EM.add_periodic_timer(0.1) { tick }
+  end
+
+  def stop_timer
+    EM.cancel_timer(@timer)
+    @timer = nil
+  end
+
+  def self.every(*args, &block)
+    interval = args.shift
+    code = args.shift || block
+    EventMachine::PeriodicTimer.new(interval, code)
+  end
+end
