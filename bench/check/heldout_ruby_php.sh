@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Ruby and PHP libraries from Debian's packages that no rule was written
-# against: this list was fixed (and committed) before `check` was first run
-# on any of them, after the rules of commit 56ebc26. Installs what is
-# missing, checks each tree whole, and writes every finding to
-# $WORK/findings-<name>.txt for review by hand (bench/check/REVIEW.md).
+# against, in two sets, each fixed (and committed) before `check` was first
+# run on any of its trees: set 1 after the rules of commit 56ebc26, set 2
+# after those of commit df3eade (set 1 was read, and ruled on, in between).
+# Installs what is missing, checks each tree whole, and writes every finding
+# to $WORK/findings-<name>.txt for review by hand (bench/check/REVIEW.md).
 #
-# Usage: bench/check/heldout_ruby_php.sh [WORKDIR]  (default /tmp/leakwatch-heldout)
+# Usage: bench/check/heldout_ruby_php.sh [-s 1|2] [WORKDIR]
+#        (default: set 1, /tmp/leakwatch-heldout; set 2: /tmp/leakwatch-heldout2)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-WORK=${1:-/tmp/leakwatch-heldout}
+SET=1
+if [ "${1:-}" = "-s" ]; then SET=$2; shift 2; fi
+WORK=${1:-/tmp/leakwatch-heldout$([ "$SET" = 1 ] || echo "$SET")}
 mkdir -p "$WORK"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
 cargo build -q --release -p leakwatch
@@ -55,6 +59,27 @@ TREES=(
   "ramsey-uuid|php-ramsey-uuid|$PHP/Ramsey/Uuid"
 )
 
+# Set 2: every tree is the package's own files.
+SET2=(
+  ruby-actionview ruby-activejob ruby-activemodel ruby-railties ruby-actioncable
+  ruby-activestorage ruby-actionmailer ruby-thor ruby-rouge ruby-kramdown ruby-net-ssh
+  ruby-net-http-persistent ruby-mail ruby-addressable ruby-haml ruby-liquid ruby-rack-test
+  ruby-em-websocket ruby-websocket-driver ruby-rspec-core ruby-mustache ruby-erubi
+  ruby-builder ruby-rack-cache ruby-pg ruby-mysql2 ruby-sqlite3 ruby-celluloid ruby-god
+  ruby-daemons ruby-rack-attack
+  php-symfony-dependency-injection php-symfony-config php-symfony-yaml
+  php-symfony-validator php-symfony-serializer php-symfony-form php-symfony-security-core
+  php-symfony-lock php-symfony-workflow php-symfony-mailer php-symfony-options-resolver
+  php-symfony-property-access php-symfony-stopwatch php-symfony-uid php-doctrine-orm
+  php-doctrine-persistence php-doctrine-collections php-nikic-fast-route php-parser
+  php-sabre-dav php-sabre-vobject php-masterminds-html5 php-pimple php-amphp-amp
+  php-mongodb php-pda-pheanstalk php-horde-imap-client php-htmlpurifier php-slim-psr7
+)
+if [ "$SET" = 2 ]; then
+  TREES=()
+  for pkg in "${SET2[@]}"; do TREES+=("${pkg#*-}|$pkg|@DPKG@"); done
+fi
+
 missing=()
 for t in "${TREES[@]}"; do
   IFS='|' read -r _ pkg _ <<<"$t"
@@ -64,12 +89,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${missing[@]}" >/dev/null
 fi
 
-# A package installed into the shared vendor_ruby directory: its own files
-# (and scripts in /usr/bin), copied into a tree of their own.
+# A package's own files (Ruby and PHP library directories and scripts in
+# /usr/bin), copied into a tree of their own: needed for packages installed
+# into the shared vendor_ruby directory, and used for every tree of set 2.
 package_tree() { # name package
   local dir="$WORK/tree-$1"
   rm -rf "$dir"; mkdir -p "$dir"
-  dpkg -L "$2" | grep -E '^/usr/(lib/ruby/vendor_ruby|bin)/.' | while read -r f; do
+  dpkg -L "$2" | grep -E '^/usr/(lib/ruby/vendor_ruby|bin|share/php|share/rubygems-integration)/.' | while read -r f; do
     [ -f "$f" ] || continue
     mkdir -p "$dir$(dirname "$f")"; cp "$f" "$dir$f"
   done
