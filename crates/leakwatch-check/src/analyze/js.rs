@@ -416,6 +416,46 @@ fn is_once<'a>(cx: &Ctx<'a>, args: Option<Node>) -> bool {
     a.contains("once: true") || a.contains("once:true") || a.contains("signal")
 }
 
+/// Whether `n` runs behind a once-flag: inside `if (!started) { started =
+/// true; ... }` (the flag set in the same branch), so at most once.
+fn behind_once_flag<'a>(cx: &Ctx<'a>, n: Node<'a>) -> bool {
+    let mut cur = cx.up(n);
+    while let Some(p) = cur {
+        if FN.contains(&p.kind()) {
+            return false;
+        }
+        if p.kind() == "if_statement" {
+            let cond: String = Ctx::field(p, "condition")
+                .map(|c| cx.text(c))
+                .unwrap_or("")
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect();
+            let flag = cond
+                .strip_prefix("(!")
+                .and_then(|c| c.strip_suffix(')'))
+                .filter(|f| {
+                    !f.is_empty() && f.chars().all(|c| super::is_ident_char(c) || c == '.')
+                });
+            let sets_flag = flag.is_some_and(|flag| {
+                Ctx::field(p, "consequence").is_some_and(|body| {
+                    Ctx::inside(n, body)
+                        && cx.desc(body).iter().any(|a| {
+                            a.kind() == "assignment_expression"
+                                && Ctx::field(*a, "left").is_some_and(|l| cx.text(l) == flag)
+                                && Ctx::field(*a, "right").is_some_and(|r| cx.text(r) == "true")
+                        })
+                })
+            });
+            if sets_flag {
+                return true;
+            }
+        }
+        cur = cx.up(p);
+    }
+    false
+}
+
 fn listeners(cx: &mut Ctx, module: &HashSet<&str>) {
     let extra = cx.opts.listener_targets.clone();
     let mut memo = HashMap::new();
@@ -475,6 +515,9 @@ fn listeners(cx: &mut Ctx, module: &HashSet<&str>) {
             continue;
         }
         if *startup.entry(f.id()).or_insert_with(|| startup_only(cx, f)) {
+            continue;
+        }
+        if behind_once_flag(cx, call) {
             continue;
         }
         // `const off = x.subscribe(...)`: the handle is kept for removal.

@@ -465,11 +465,42 @@ fn filled_while_empty<'a>(cx: &Ctx<'a>, site: Node<'a>, name: &str) -> bool {
     false
 }
 
+/// Whether a keyed add site stores the class member its key names
+/// (`$m[$method] = $class->getMethod($method)`, `new \ReflectionMethod($c,
+/// $method)`): the keys range over the members the code declares.
+fn member_lookup<'a>(cx: &Ctx<'a>, site: Node<'a>) -> bool {
+    let Some((_, key, value)) = keyed_entry(site) else {
+        return false;
+    };
+    let key = cx.text(key);
+    std::iter::once(value)
+        .chain(cx.desc(value).iter().copied())
+        .filter(|n| CALLS.contains(&n.kind()) || n.kind() == "object_creation_expression")
+        .any(|call| {
+            let t = cx.text(call);
+            let lookup = [
+                "->getMethod(",
+                "->getProperty(",
+                "->getReflectionConstant(",
+                "ReflectionMethod(",
+                "ReflectionProperty(",
+            ]
+            .iter()
+            .any(|m| t.contains(m));
+            lookup
+                && Ctx::field(call, "arguments").is_some_and(|a| {
+                    (0..a.named_child_count())
+                        .filter_map(|i| a.named_child(i))
+                        .any(|arg| cx.text(arg) == key)
+                })
+        })
+}
+
 fn report<'a>(cx: &mut Ctx<'a>, what: &str, name: &str, mut uses: Uses<'a>) {
     uses.adds
         .retain(|(site, _, _)| !registration_or_per_class(cx, *site));
     uses.adds
-        .retain(|(site, _, _)| !filled_while_empty(cx, *site, name));
+        .retain(|(site, _, _)| !filled_while_empty(cx, *site, name) && !member_lookup(cx, *site));
     uses.adds
         .retain(|(site, _, _)| !reads_file_at_key(cx, *site) && !registers_parameter(cx, *site));
     if uses.adds.is_empty() || uses.removes > 0 || uses.escapes > 0 {
@@ -861,8 +892,15 @@ fn closures(cx: &mut Ctx) {
         else {
             continue;
         };
-        // Registered with something long-lived, or stored in a static.
-        let registered = arg_of(cx, f).is_some_and(|(_, name)| REGISTER.contains(&name));
+        // Registered with something long-lived, or stored in a static. A
+        // registration whose handle is kept (`$id = $token->subscribe(...)`)
+        // can be, and usually is, undone.
+        let registered = arg_of(cx, f).is_some_and(|(call, name)| {
+            REGISTER.contains(&name)
+                && cx
+                    .up(call)
+                    .is_none_or(|p| p.kind() == "expression_statement")
+        });
         let stored = cx.up(f).is_some_and(|p| {
             p.kind() == "assignment_expression"
                 && Ctx::field(p, "left").is_some_and(|l| {

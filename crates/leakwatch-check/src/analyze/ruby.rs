@@ -65,7 +65,7 @@ fn tree_facts(cx: &mut Ctx) {
         if m.is_empty() {
             continue;
         }
-        let at_load = cx.enclosing(call, FN).is_none();
+        let at_load = made_at_load(cx, call);
         let with_args = Ctx::field(call, "block").is_some()
             || Ctx::field(call, "arguments").is_some_and(|a| a.named_child_count() > 0);
         cx.facts.call(m, at_load, with_args);
@@ -103,6 +103,38 @@ fn class_name<'a>(cx: &Ctx<'a>, def: Node<'a>) -> Option<String> {
     cx.enclosing(def, &["class", "module"])
         .and_then(|c| Ctx::field(c, "name"))
         .map(|n| cx.text(n).rsplit("::").next().unwrap_or("").to_string())
+}
+
+/// Whether code at `n` runs while its file loads: outside any method and
+/// lambda, and outside any block except those of iterations made at load
+/// (`instance_methods.each { |m| hide(m) }` in a class body runs once per
+/// element, as the class is defined).
+fn made_at_load<'a>(cx: &Ctx<'a>, n: Node<'a>) -> bool {
+    const ITERATE: &[&str] = &[
+        "each",
+        "each_with_index",
+        "each_key",
+        "each_value",
+        "each_pair",
+        "map",
+        "times",
+        "select",
+        "reject",
+        "each_with_object",
+    ];
+    let mut cur = cx.enclosing(n, FN);
+    while let Some(f) = cur {
+        let iteration = matches!(f.kind(), "block" | "do_block")
+            && cx
+                .up(f)
+                .filter(|c| c.kind() == "call")
+                .is_some_and(|c| ITERATE.contains(&method_name(cx, c)));
+        if !iteration {
+            return false;
+        }
+        cur = cx.enclosing(f, FN);
+    }
+    true
 }
 
 /// The finding at `site` stands unless its method is only ever called while
@@ -529,6 +561,26 @@ fn subscriptions(cx: &mut Ctx) {
         let Some(place) = repeated(cx, call) else {
             continue;
         };
+        // A wrapper API (`def monitor(actor) = Actor.monitor(actor)`): the
+        // caller decides how often, and what is subscribed is the caller's.
+        let passes_parameter = cx.enclosing(call, DEF).is_some_and(|def| {
+            let params: Vec<&str> = parameters(cx, def).into_iter().map(|(n, _)| n).collect();
+            Ctx::field(call, "arguments").is_some_and(|args| {
+                let mut cur = args.walk();
+                let found = args.named_children(&mut cur).any(|a| {
+                    let a = if a.kind() == "block_argument" {
+                        a.named_child(0).unwrap_or(a)
+                    } else {
+                        a
+                    };
+                    a.kind() == "identifier" && params.contains(&cx.text(a))
+                });
+                found
+            })
+        });
+        if passes_parameter {
+            continue;
+        }
         // `@sub = X.subscribe(...)`: the handle is kept for unsubscribing.
         if cx
             .up(call)
@@ -562,10 +614,30 @@ fn subscriptions(cx: &mut Ctx) {
 /// A block that loops forever: `loop do`, `while true`, `until false` with
 /// no break, return, raise, throw or exit inside.
 fn loops_forever<'a>(cx: &Ctx<'a>, body: Node<'a>) -> bool {
+    // A loop inside a block handed to `fork` (or another thread) runs
+    // there, not in this block.
+    let elsewhere = |n: Node<'a>| {
+        let mut cur = cx.up(n);
+        while let Some(p) = cur {
+            if p.id() == body.id() {
+                return false;
+            }
+            if p.kind() == "call"
+                && matches!(method_name(cx, p), "fork" | "spawn" | "new" | "start")
+                && matches!(receiver(cx, p), "" | "Process" | "Kernel" | "Thread")
+                && Ctx::field(p, "block").is_some_and(|b| Ctx::inside(n, b))
+            {
+                return true;
+            }
+            cur = cx.up(p);
+        }
+        false
+    };
     let infinite: Vec<Node> = cx
         .desc(body)
         .iter()
         .copied()
+        .filter(|n| !elsewhere(*n))
         .filter(|n| match n.kind() {
             "call" => {
                 method_name(cx, *n) == "loop"
@@ -609,7 +681,19 @@ fn threads(cx: &mut Ctx) {
         let Some(block) = Ctx::field(call, "block") else {
             continue;
         };
-        if loops_forever(cx, block) {
+        // Kept in a variable or attribute that is killed or joined
+        // (`t.kill`, `@@thread.kill` in `stop`, `self.main.join`).
+        let kept = cx
+            .up(call)
+            .filter(|p| matches!(p.kind(), "assignment" | "operator_assignment"))
+            .and_then(|a| Ctx::field(a, "left"))
+            .map(|l| cx.text(l));
+        let stopped = kept.is_some_and(|name| {
+            ["kill", "exit", "terminate", "join", "shutdown"]
+                .iter()
+                .any(|s| mentions(cx.src, &format!("{name}.{s}")))
+        });
+        if loops_forever(cx, block) && !stopped {
             let unless = unless_only_called_at_load(cx, &[call]);
             cx.hit_unless(
                 Rule::UnstoppableTask,
@@ -1021,8 +1105,34 @@ fn reads_file_at<'a>(cx: &Ctx<'a>, value: Node<'a>, key: Node<'a>) -> bool {
             FILE_READERS.contains(&name.as_str())
                 && Ctx::field(call, "arguments")
                     .and_then(|a| a.named_child(0))
-                    .is_some_and(|a| cx.text(a) == key)
+                    .is_some_and(|a| path_of_key(cx, a, key))
         })
+}
+
+/// Whether a path argument is the key, or a path built from it
+/// (`File.join(dir, "#{k}.yml")`, `"#{dir}/#{k}.yml"`): either way the
+/// entries are bounded by the files that exist.
+fn path_of_key<'a>(cx: &Ctx<'a>, arg: Node<'a>, key: &str) -> bool {
+    if cx.text(arg) == key {
+        return true;
+    }
+    let joined = arg.kind() == "call"
+        && method_name(cx, arg) == "join"
+        && matches!(receiver(cx, arg), "File" | "::File");
+    let interpolated = |n: Node<'a>| {
+        n.kind() == "string"
+            && cx
+                .desc_kind(n, "interpolation")
+                .iter()
+                .any(|i| cx.text(*i) == format!("#{{{key}}}"))
+    };
+    (joined
+        && Ctx::field(arg, "arguments").is_some_and(|a| {
+            (0..a.named_child_count())
+                .filter_map(|i| a.named_child(i))
+                .any(|x| cx.text(x) == key || interpolated(x))
+        }))
+        || interpolated(arg)
 }
 
 /// Whether an auto-filling hash (`Hash.new { |h, path| h[path] =

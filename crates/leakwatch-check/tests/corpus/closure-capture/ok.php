@@ -31,3 +31,27 @@ final class AsyncResponse
         });
     }
 }
+
+// The subscription id is kept and unsubscribed when the token goes away.
+final class CombinedToken
+{
+    private array $tokens = [];
+
+    public function __construct(CancellationToken ...$tokens)
+    {
+        $payload = file_get_contents('php://input');
+        foreach ($tokens as $token) {
+            $id = $token->subscribe(static function ($e) use (&$payload) {
+                $payload = null;
+            });
+            $this->tokens[] = [$token, $id];
+        }
+    }
+
+    public function __destruct()
+    {
+        foreach ($this->tokens as [$token, $id]) {
+            $token->unsubscribe($id);
+        }
+    }
+}

@@ -63,3 +63,14 @@ end
 class RegularPattern < PatternBase
   supported_options :check_anchors
 end
+
+# Called only from a class body, once per inherited method as the class is
+# defined (an iteration at load time).
+class BlankSlate
+  def self.hide(name)
+    @hidden_methods ||= []
+    @hidden_methods << name.to_sym
+  end
+
+  instance_methods.each { |m| hide(m) unless m =~ /^(__|instance_eval$)/ }
+end

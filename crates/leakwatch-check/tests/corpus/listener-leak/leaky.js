@@ -20,3 +20,11 @@ class Widget {
 }
 
 module.exports = { watchConfig, Widget };
+
+// A flag tested but never set in the branch: every call adds one.
+let ready = false;
+export function attach() {
+  if (!ready) {
+    document.addEventListener("submit", didSubmit); // expect: listener-leak
+  }
+}

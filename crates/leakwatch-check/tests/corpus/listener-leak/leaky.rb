@@ -12,3 +12,10 @@ get '/stream' do
   EventBus.subscribe(:order_created) { |o| log(o) } # expect: listener-leak
   "ok"
 end
+
+# A parameter captured by the block, not handed on: one subscriber per call.
+class OrderStream
+  def follow(order)
+    EventBus.subscribe(:order_updated) { |o| push(order, o) } # expect: listener-leak
+  end
+end

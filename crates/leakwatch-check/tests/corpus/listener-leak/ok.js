@@ -49,3 +49,12 @@ window.Shortcuts = function (options) {
 document.addEventListener('DOMContentLoaded', function () {
   window.Shortcuts({ close: () => {} });
 });
+
+// Behind a once-flag: registered at most once however often start() runs.
+let started = false;
+export function start() {
+  if (!started) {
+    started = true;
+    document.addEventListener("click", didClick, true);
+  }
+}

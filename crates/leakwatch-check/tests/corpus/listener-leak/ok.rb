@@ -23,3 +23,10 @@ module Setup
     EventBus.subscribe(:order_created) { |o| log(o) }
   end
 end
+
+# A wrapper API: what is monitored is the caller's argument.
+module Supervision
+  def monitor(actor)
+    Actor.monitor(actor)
+  end
+end

@@ -131,3 +131,18 @@ abstract class AsymmetricKeyFormats
         return self::$encoders[$this->encoding] ?? (self::$encoders[$this->encoding] = new Base64Encoder());
     }
 }
+
+// Keyed by a method name and valued by that method's reflection: bounded by
+// the methods the class declares.
+trait CallableMaker
+{
+    private static array $reflectionMethods = [];
+
+    private function callableFromInstanceMethod(string $method): callable
+    {
+        if (!isset(self::$reflectionMethods[$method])) {
+            self::$reflectionMethods[$method] = (new \ReflectionClass(self::class))->getMethod($method);
+        }
+        return self::$reflectionMethods[$method]->getClosure($this);
+    }
+}

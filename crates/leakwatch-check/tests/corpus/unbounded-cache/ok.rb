@@ -138,3 +138,14 @@ module ConstantOverrides
     @constant_sqls[constant.name]
   end
 end
+
+# Filled from the data file each key names: bounded by the files that exist.
+module Transliterator
+  CODEPOINTS = Hash.new do |h, k|
+    h[k] = YAML.load_file(File.join(DATA_DIR, "#{k}.yml"))
+  end
+
+  def self.decode(string)
+    string.gsub(/[^\x00-\x7f]/u) { |c| CODEPOINTS[format("x%02x", c.ord >> 8)][c.ord & 255] }
+  end
+end

@@ -35,3 +35,13 @@ class PingController
     head :ok
   end
 end
+
+# Kept in a variable that nothing stops.
+class Poller
+  def poll(feed)
+    worker = Thread.new do # expect: unstoppable-task
+      loop { feed.refresh; sleep 30 }
+    end
+    worker.name = "poller"
+  end
+end

@@ -36,3 +36,32 @@ module Supervisor
 end
 
 Supervisor.start_watchdog if ENV["WATCHDOG_USEC"]
+
+# Progress dots killed when the command returns; an event thread kept in a
+# class variable and killed by `stop`; a loop that runs in a forked child,
+# not in the thread.
+module Commands
+  def self.signal(server, name)
+    t = Thread.new { loop { sleep(1); print(".") } }
+    server.signal(name)
+    t.kill
+  end
+
+  def self.start_events
+    @@events = Thread.new do
+      loop { handle_events }
+    end
+  end
+
+  def self.stop_events
+    @@events.kill if @@events
+  end
+
+  def self.operational?
+    Thread.new do
+      pid = fork { loop { sleep(1) } }
+      Process.kill("KILL", pid)
+      Process.waitpid(pid)
+    end
+  end
+end
