@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Ruby and PHP libraries from Debian's packages that no rule was written
-# against, in two sets, each fixed (and committed) before `check` was first
-# run on any of its trees: set 1 after the rules of commit 56ebc26, set 2
-# after those of commit df3eade (set 1 was read, and ruled on, in between).
+# against, in three sets, each fixed (and committed) before `check` was
+# first run on any of its trees: set 1 after the rules of commit 56ebc26,
+# set 2 after those of commit df3eade, set 3 after those of d0275ac (each
+# earlier set was read, and ruled on, in between).
 # Installs what is missing, checks each tree whole, and writes every finding
 # to $WORK/findings-<name>.txt for review by hand (bench/check/REVIEW.md).
 #
-# Usage: bench/check/heldout_ruby_php.sh [-s 1|2] [WORKDIR]
-#        (default: set 1, /tmp/leakwatch-heldout; set 2: /tmp/leakwatch-heldout2)
+# Usage: bench/check/heldout_ruby_php.sh [-s 1|2|3] [WORKDIR]
+#        (default: set 1, /tmp/leakwatch-heldout; set N: /tmp/leakwatch-heldoutN)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SET=1
@@ -75,10 +76,33 @@ SET2=(
   php-sabre-dav php-sabre-vobject php-masterminds-html5 php-pimple php-amphp-amp
   php-mongodb php-pda-pheanstalk php-horde-imap-client php-htmlpurifier php-slim-psr7
 )
-if [ "$SET" = 2 ]; then
-  TREES=()
-  for pkg in "${SET2[@]}"; do TREES+=("${pkg#*-}|$pkg|@DPKG@"); done
-fi
+# Set 3: likewise.
+SET3=(
+  ruby-rspec-expectations ruby-rspec-mocks ruby-minitest ruby-nokogiri ruby-msgpack
+  ruby-sprockets ruby-jbuilder ruby-kaminari ruby-devise ruby-warden ruby-omniauth
+  ruby-oauth2 ruby-jwt ruby-httpclient ruby-typhoeus ruby-ethon ruby-fog-core
+  ruby-net-ldap ruby-graphql ruby-state-machines ruby-sidekiq-cron ruby-em-http-request
+  ruby-mongo ruby-bunny ruby-amq-protocol ruby-listen ruby-rb-inotify
+  ruby-dry-configurable ruby-dry-types ruby-sinatra-contrib ruby-oj ruby-timers
+  ruby-async ruby-nio4r ruby-gitlab ruby-octokit ruby-sawyer ruby-pundit ruby-cancancan
+  ruby-hashie ruby-multi-json ruby-public-suffix
+  php-symfony-notifier php-symfony-rate-limiter php-symfony-semaphore php-symfony-runtime
+  php-symfony-dotenv php-symfony-filesystem php-symfony-finder php-symfony-intl
+  php-symfony-ldap php-symfony-twig-bridge php-symfony-web-link
+  php-symfony-expression-language php-symfony-dom-crawler php-symfony-browser-kit
+  php-symfony-asset php-doctrine-annotations php-doctrine-instantiator php-tcpdf
+  php-php-gettext php-zend-eventmanager php-nyholm-psr7 php-http-httplug php-json-schema
+  php-dompdf php-amqplib php-zend-stdlib
+)
+case "$SET" in
+  1) ;;
+  2 | 3)
+    if [ "$SET" = 2 ]; then PKGS=("${SET2[@]}"); else PKGS=("${SET3[@]}"); fi
+    TREES=()
+    for pkg in "${PKGS[@]}"; do TREES+=("${pkg#*-}|$pkg|@DPKG@"); done
+    ;;
+  *) echo "unknown set $SET (1, 2 or 3)" >&2; exit 2 ;;
+esac
 
 missing=()
 for t in "${TREES[@]}"; do
