@@ -249,8 +249,9 @@ pub struct SourceResult {
     pub suppressed: usize,
     /// Set when a per-file limit stopped the check: nothing was judged.
     pub abandoned: Option<SkipReason>,
-    /// What this file tells about its tree (see [`SourceResult::resolve`]).
-    pub facts: analyze::TreeFacts,
+    /// What this file tells about its tree (see [`SourceResult::resolve`]);
+    /// boxed, being large and empty for most files.
+    pub facts: Box<analyze::TreeFacts>,
     /// Findings (by index) that stand unless the tree shows otherwise.
     pub pending: Vec<(usize, analyze::Unless)>,
 }
@@ -350,7 +351,7 @@ pub fn check_source_within(
     };
     let mut out = finish_hits(path, src, hits, opts);
     out.has_syntax_errors = has_syntax_errors;
-    out.facts = facts;
+    out.facts = Box::new(facts);
     Ok(out)
 }
 
@@ -443,7 +444,7 @@ pub fn check_paths(paths: &[PathBuf], opts: &CheckOptions) -> Result<CheckReport
     let mut results = results;
     for r in &mut results {
         if let walk::FileOutcome::Checked { result, .. } = r {
-            facts.merge(std::mem::take(&mut result.facts));
+            facts.merge(*std::mem::take(&mut result.facts));
         }
     }
     let mut report = CheckReport::default();

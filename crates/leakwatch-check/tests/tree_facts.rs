@@ -77,3 +77,9 @@ fn a_class_with_its_own_all_is_not_a_model() {
     let alone = findings(&[case("own-all/monitor.rb"), case("own-all/Worker.php")]);
     assert_eq!(alone.len(), 4, "{alone:?}");
 }
+
+#[test]
+fn calls_in_blocks_that_yield_at_once_are_made_at_load() {
+    assert_case("boot-config");
+    assert_case("boot-config-run");
+}

@@ -18,7 +18,7 @@ mod python;
 mod ruby;
 mod tree;
 
-pub use tree::{TreeFacts, Unless};
+pub use tree::{MethodRef, TreeFacts, Unless};
 
 /// A finding before it is given a path and a snippet.
 #[derive(Debug, Clone)]

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use tree_sitter::Node;
 
 use super::python::runs_once;
-use super::{mentions, unbounded_select, Ctx, Unless};
+use super::{mentions, unbounded_select, Ctx, MethodRef, Unless};
 use crate::rules::Rule;
 
 pub(crate) const FN: &[&str] = &["method", "singleton_method", "block", "do_block", "lambda"];
@@ -68,7 +68,10 @@ fn tree_facts(cx: &mut Ctx) {
         let at_load = made_at_load(cx, call);
         let with_args = Ctx::field(call, "block").is_some()
             || Ctx::field(call, "arguments").is_some_and(|a| a.named_child_count() > 0);
-        cx.facts.call(m, at_load, with_args);
+        let on = Ctx::field(call, "receiver")
+            .filter(|r| matches!(r.kind(), "constant" | "scope_resolution"))
+            .map(|r| cx.text(r).rsplit("::").next().unwrap_or(""));
+        cx.facts.call(m, on, at_load, with_args);
     }
     let mut found = Vec::new();
     for def in cx.all("singleton_method") {
@@ -106,11 +109,14 @@ fn class_name<'a>(cx: &Ctx<'a>, def: Node<'a>) -> Option<String> {
 }
 
 /// Whether code at `n` runs while its file loads: outside any method and
-/// lambda, and outside any block except those of iterations made at load
-/// (`instance_methods.each { |m| hide(m) }` in a class body runs once per
-/// element, as the class is defined).
+/// lambda, and outside any block except those that run at once, made at
+/// load (`instance_methods.each { |m| hide(m) }` in a class body runs once
+/// per element as the class is defined; `Devise.with_options(...) do |d|
+/// d.add_module ... end` yields immediately).
 fn made_at_load<'a>(cx: &Ctx<'a>, n: Node<'a>) -> bool {
-    const ITERATE: &[&str] = &[
+    // Blocks these calls run at once, while the call is made (iterations,
+    // and the configuration helpers that yield immediately).
+    const YIELD_NOW: &[&str] = &[
         "each",
         "each_with_index",
         "each_key",
@@ -121,6 +127,15 @@ fn made_at_load<'a>(cx: &Ctx<'a>, n: Node<'a>) -> bool {
         "select",
         "reject",
         "each_with_object",
+        "with_options",
+        "tap",
+        "then",
+        "class_eval",
+        "module_eval",
+        "instance_eval",
+        "class_exec",
+        "module_exec",
+        "instance_exec",
     ];
     let mut cur = cx.enclosing(n, FN);
     while let Some(f) = cur {
@@ -128,7 +143,7 @@ fn made_at_load<'a>(cx: &Ctx<'a>, n: Node<'a>) -> bool {
             && cx
                 .up(f)
                 .filter(|c| c.kind() == "call")
-                .is_some_and(|c| ITERATE.contains(&method_name(cx, c)));
+                .is_some_and(|c| YIELD_NOW.contains(&method_name(cx, c)));
         if !iteration {
             return false;
         }
@@ -145,7 +160,11 @@ fn unless_only_called_at_load<'a>(cx: &Ctx<'a>, sites: &[Node<'a>]) -> Option<Un
     for site in sites {
         let def = cx.enclosing(*site, DEF)?;
         let takes_args = Ctx::field(def, "parameters").is_some_and(|p| p.named_child_count() > 0);
-        let m = (def_name(cx, def).to_string(), takes_args);
+        let m = MethodRef {
+            class: class_name(cx, def),
+            name: def_name(cx, def).to_string(),
+            takes_args,
+        };
         if !methods.contains(&m) {
             methods.push(m);
         }
@@ -1360,6 +1379,13 @@ fn closures(cx: &mut Ctx) {
             }
         }
         let Some(name) = captured else { continue };
+        // A per-call `at_exit` in a method the tree only calls at load
+        // (`Minitest.autorun` at the top of `minitest/autorun.rb`) runs once.
+        let unless = if m == "at_exit" {
+            unless_only_called_at_load(cx, &[call])
+        } else {
+            None
+        };
         let (msg, fix) = if m == "at_exit" {
             (
                 format!("`at_exit` registered on every call captures `{name}`: each block, and all `{name}` refers to, stays alive until the process exits"),
@@ -1371,7 +1397,7 @@ fn closures(cx: &mut Ctx) {
                 "compute what the method needs first (`n = data.size`) and capture that, or read the data when called",
             )
         };
-        cx.hit(Rule::ClosureCapture, call, msg, fix);
+        cx.hit_unless(Rule::ClosureCapture, call, msg, fix, unless);
     }
 }
 

@@ -16,10 +16,23 @@ pub enum Unless {
     /// takes any; any call otherwise) is made while files load: at a file's
     /// top level or in a class or module body. Such a method is a
     /// class-definition DSL or a boot step: it runs a fixed number of times.
-    OnlyCalledAtLoad { methods: Vec<(String, bool)> },
+    ///
+    /// A call with a constant receiver naming another class that defines
+    /// its own method of that name (`Devise::Mapping.add_module` for a
+    /// finding in `Devise.add_module`) is that class's, not counted.
+    OnlyCalledAtLoad { methods: Vec<MethodRef> },
     /// `Class.method` is not the ORM's: the tree defines `method` as a class
     /// method of a class named `class` (last path segment).
     OwnClassMethod { class: String, method: String },
+}
+
+/// A method a finding is in: the class or module defining it (last path
+/// segment), its name, and whether it takes parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MethodRef {
+    pub class: Option<String>,
+    pub name: String,
+    pub takes_args: bool,
 }
 
 /// How often a method name is called, by where and how.
@@ -35,25 +48,49 @@ struct CallCounts {
 #[derive(Debug, Clone, Default)]
 pub struct TreeFacts {
     calls: HashMap<String, CallCounts>,
+    /// The same calls again, for those made on a constant (`X.m`), by the
+    /// constant's last segment and the method.
+    calls_on: HashMap<(String, String), CallCounts>,
     class_methods: HashSet<(String, String)>,
+}
+
+impl CallCounts {
+    fn add(&mut self, at_load: bool, with_args: bool) {
+        match (at_load, with_args) {
+            (true, true) => {
+                self.at_load += 1;
+                self.at_load_with_args += 1;
+            }
+            (true, false) => self.at_load += 1,
+            (false, true) => {
+                self.at_run += 1;
+                self.at_run_with_args += 1;
+            }
+            (false, false) => self.at_run += 1,
+        }
+    }
+
+    fn merge(&mut self, c: CallCounts) {
+        self.at_load += c.at_load;
+        self.at_run += c.at_run;
+        self.at_load_with_args += c.at_load_with_args;
+        self.at_run_with_args += c.at_run_with_args;
+    }
 }
 
 impl TreeFacts {
     /// A call of `method`, made while files load or at run time, with or
-    /// without arguments (or a block).
-    pub fn call(&mut self, method: &str, at_load: bool, with_args: bool) {
-        let c = self.calls.entry(method.to_string()).or_default();
-        match (at_load, with_args) {
-            (true, true) => {
-                c.at_load += 1;
-                c.at_load_with_args += 1;
-            }
-            (true, false) => c.at_load += 1,
-            (false, true) => {
-                c.at_run += 1;
-                c.at_run_with_args += 1;
-            }
-            (false, false) => c.at_run += 1,
+    /// without arguments (or a block), on the constant `on` if it has one.
+    pub fn call(&mut self, method: &str, on: Option<&str>, at_load: bool, with_args: bool) {
+        self.calls
+            .entry(method.to_string())
+            .or_default()
+            .add(at_load, with_args);
+        if let Some(on) = on {
+            self.calls_on
+                .entry((on.to_string(), method.to_string()))
+                .or_default()
+                .add(at_load, with_args);
         }
     }
 
@@ -65,11 +102,10 @@ impl TreeFacts {
 
     pub fn merge(&mut self, other: TreeFacts) {
         for (name, c) in other.calls {
-            let mine = self.calls.entry(name).or_default();
-            mine.at_load += c.at_load;
-            mine.at_run += c.at_run;
-            mine.at_load_with_args += c.at_load_with_args;
-            mine.at_run_with_args += c.at_run_with_args;
+            self.calls.entry(name).or_default().merge(c);
+        }
+        for (key, c) in other.calls_on {
+            self.calls_on.entry(key).or_default().merge(c);
         }
         self.class_methods.extend(other.class_methods);
     }
@@ -78,11 +114,24 @@ impl TreeFacts {
     /// No call seen at all is no evidence: the finding stands.
     pub fn holds(&self, unless: &Unless) -> bool {
         match unless {
-            Unless::OnlyCalledAtLoad { methods } => methods.iter().all(|(method, takes_args)| {
-                let Some(c) = self.calls.get(method) else {
+            Unless::OnlyCalledAtLoad { methods } => methods.iter().all(|m| {
+                let Some(all) = self.calls.get(&m.name) else {
                     return false;
                 };
-                let (load, run) = if *takes_args {
+                let mut c = *all;
+                // Calls on another class that defines its own `m`.
+                for ((on, name), other) in &self.calls_on {
+                    if name == &m.name
+                        && Some(on) != m.class.as_ref()
+                        && self.class_methods.contains(&(on.clone(), name.clone()))
+                    {
+                        c.at_load -= other.at_load;
+                        c.at_run -= other.at_run;
+                        c.at_load_with_args -= other.at_load_with_args;
+                        c.at_run_with_args -= other.at_run_with_args;
+                    }
+                }
+                let (load, run) = if m.takes_args {
                     (c.at_load_with_args, c.at_run_with_args)
                 } else {
                     (c.at_load, c.at_run)
@@ -100,9 +149,17 @@ impl TreeFacts {
 mod tests {
     use super::*;
 
-    fn at_load(method: &str, takes_args: bool) -> Unless {
+    fn method(class: Option<&str>, name: &str, takes_args: bool) -> MethodRef {
+        MethodRef {
+            class: class.map(str::to_string),
+            name: name.into(),
+            takes_args,
+        }
+    }
+
+    fn at_load(name: &str, takes_args: bool) -> Unless {
         Unless::OnlyCalledAtLoad {
-            methods: vec![(method.into(), takes_args)],
+            methods: vec![method(None, name, takes_args)],
         }
     }
 
@@ -115,9 +172,9 @@ mod tests {
     #[test]
     fn growing_calls_only_at_load_make_a_dsl() {
         let mut f = TreeFacts::default();
-        f.call("supported_options", true, true);
+        f.call("supported_options", None, true, true);
         // A read (no arguments) at run time does not grow the store.
-        f.call("supported_options", false, false);
+        f.call("supported_options", None, false, false);
         assert!(f.holds(&at_load("supported_options", true)));
         // A method without parameters grows on every call.
         assert!(!f.holds(&at_load("supported_options", false)));
@@ -126,9 +183,9 @@ mod tests {
     #[test]
     fn one_growing_call_at_run_time_in_any_file_keeps_the_finding() {
         let mut a = TreeFacts::default();
-        a.call("register", true, true);
+        a.call("register", None, true, true);
         let mut b = TreeFacts::default();
-        b.call("register", false, true);
+        b.call("register", None, false, true);
         a.merge(b);
         assert!(!a.holds(&at_load("register", true)));
     }
@@ -136,13 +193,28 @@ mod tests {
     #[test]
     fn every_storing_method_must_be_called_only_at_load() {
         let mut f = TreeFacts::default();
-        f.call("suffix", true, true);
-        f.call("track", false, true);
+        f.call("suffix", None, true, true);
+        f.call("track", None, false, true);
         let both = Unless::OnlyCalledAtLoad {
-            methods: vec![("suffix".into(), true), ("track".into(), true)],
+            methods: vec![method(None, "suffix", true), method(None, "track", true)],
         };
         assert!(!f.holds(&both));
         assert!(f.holds(&at_load("suffix", true)));
+    }
+
+    #[test]
+    fn a_call_on_another_class_with_its_own_method_is_not_counted() {
+        let mut f = TreeFacts::default();
+        f.call("add_module", Some("Devise"), true, true);
+        f.call("add_module", Some("Mapping"), false, true);
+        f.class_method("Devise", "add_module");
+        let devise = Unless::OnlyCalledAtLoad {
+            methods: vec![method(Some("Devise"), "add_module", true)],
+        };
+        // Mapping does not define its own: the call may reach Devise's.
+        assert!(!f.holds(&devise));
+        f.class_method("Mapping", "add_module");
+        assert!(f.holds(&devise));
     }
 
     #[test]
