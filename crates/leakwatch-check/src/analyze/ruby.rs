@@ -1224,20 +1224,13 @@ fn registers_parameter<'a>(
         return site.kind() == "call"
             && value.is_some_and(|v| v.kind() == "identifier" && params.contains(&cx.text(v)));
     };
-    // The key is a parameter, or read from one (`constant.constant`): what
-    // is stored must then come from the other parameters.
-    let mut root = key;
-    while root.kind() == "call" {
-        match Ctx::field(root, "receiver") {
-            Some(r) => root = r,
-            None => break,
-        }
-    }
-    if root.kind() != "identifier" || !params.contains(&cx.text(root)) {
+    // A key read from a parameter (`user.id`) is not a registration key:
+    // `@listeners[user.id] = msg` keeps a message per user.
+    if key.kind() != "identifier" || !params.contains(&cx.text(key)) {
         return false;
     }
-    let k = cx.text(root);
-    let entry = format!("{container}[{}]", cx.text(key));
+    let k = cx.text(key);
+    let entry = format!("{container}[{k}]");
     cx.desc(def).iter().any(|n| match n.kind() {
         "assignment" | "operator_assignment" => {
             Ctx::field(*n, "left").is_some_and(|l| {

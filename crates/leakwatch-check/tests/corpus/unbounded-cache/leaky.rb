@@ -52,8 +52,8 @@ class RecordLoader
   end
 end
 
-# Keyed by a parameter's field and storing that same parameter: a record
-# kept per id.
+# Keyed by a parameter's field: a record kept per id (whether the value is
+# that parameter or another one: `@by_user[user.id] = msg` too).
 module UserDirectory
   extend self
 
@@ -65,5 +65,19 @@ module UserDirectory
 
   def find(id)
     @by_id[id]
+  end
+end
+
+module Inbox
+  extend self
+
+  @last_message = {}
+
+  def deliver(user, msg)
+    @last_message[user.id] = msg # expect: unbounded-cache
+  end
+
+  def last_for(user)
+    @last_message[user.id]
   end
 end

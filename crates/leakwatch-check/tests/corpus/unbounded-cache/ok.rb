@@ -123,22 +123,6 @@ class PolymorphicLoader
   end
 end
 
-# A setter keyed by what one parameter names, storing the other parameter:
-# configuration (Sequel's `set_constant_sql`), not a memo.
-module ConstantOverrides
-  extend self
-
-  @constant_sqls = {}
-
-  def set_constant_sql(constant, override)
-    @constant_sqls[constant.name] = override
-  end
-
-  def constant_sql(constant)
-    @constant_sqls[constant.name]
-  end
-end
-
 # Filled from the data file each key names: bounded by the files that exist.
 module Transliterator
   CODEPOINTS = Hash.new do |h, k|
