@@ -94,8 +94,16 @@ struct Mix(u64);
 impl Hasher for Mix {
     #[inline]
     fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(b as u64);
+        // A word at a time: `[u64]` keys arrive here as one byte slice.
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.write_u64(u64::from_le_bytes(c.try_into().unwrap_or([0; 8])));
+        }
+        let mut tail = [0u8; 8];
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            tail[..rest.len()].copy_from_slice(rest);
+            self.write_u64(u64::from_le_bytes(tail) ^ (rest.len() as u64) << 56);
         }
     }
     #[inline]
@@ -274,7 +282,12 @@ pub struct Interp {
     max: u64,
     mark: u64,
     peak_in_tick: bool,
-    stacks: Map<Box<[u64]>, u32>,
+    /// Output stacks defined so far.
+    nstacks: u32,
+    /// Stacks cut to MAX_OUT_FRAMES frames, by their frames: deeper paths
+    /// may share their innermost frames. (A whole path is the only one of
+    /// its global node: the tree holds each path once.)
+    deep_stacks: Map<Box<[u64]>, u32>,
     /// The stack tree of all rings: a node is a frame under its caller's
     /// node, with the output stack it ends (once an allocation used it).
     gnodes: Vec<GNode>,
@@ -356,7 +369,8 @@ impl Interp {
             max: 0,
             mark: 0,
             peak_in_tick: false,
-            stacks: Map::default(),
+            nstacks: 0,
+            deep_stacks: Map::default(),
             gnodes: Vec::new(),
             trie: Map::default(),
             frames: Vec::new(),
@@ -380,7 +394,7 @@ impl Interp {
         format!(
             "interpreter: {} nodes, {} stacks, {} classes, {} live blocks, {} local ids",
             self.gnodes.len(),
-            self.stacks.len(),
+            self.nstacks,
             self.classes.len(),
             self.live.len(),
             self.slots.iter().map(|s| s.local.len()).sum::<usize>()
@@ -779,16 +793,28 @@ impl Interp {
             at = n.parent;
         }
         let n = self.frames.len() as u64;
-        let id = match self.stacks.get(&self.frames[..]) {
-            Some(&id) => id,
+        // A path that reached the root with fewer frames than the cut is
+        // new: no other node has the same frames.
+        let whole = at == ROOT && self.frames.len() < MAX_OUT_FRAMES;
+        let known = if whole {
+            None
+        } else {
+            self.deep_stacks.get(&self.frames[..]).copied()
+        };
+        let id = match known {
+            Some(id) => id,
             None => {
-                map_room(&mut self.stacks)?;
                 room(&mut self.defs, 16 + 10 * n as usize)?;
-                let mut key = Vec::new();
-                key.try_reserve_exact(self.frames.len())
-                    .map_err(|_| Fail::NoMemory)?;
-                key.extend_from_slice(&self.frames);
-                let id = self.stacks.len() as u32;
+                let id = self.nstacks;
+                if !whole {
+                    map_room(&mut self.deep_stacks)?;
+                    let mut key = Vec::new();
+                    key.try_reserve_exact(self.frames.len())
+                        .map_err(|_| Fail::NoMemory)?;
+                    key.extend_from_slice(&self.frames);
+                    self.deep_stacks.insert(key.into_boxed_slice(), id);
+                }
+                self.nstacks += 1;
                 self.defs.push(REC_STACK);
                 put(&mut self.defs, n);
                 let mut prev = 0i64;
@@ -798,7 +824,6 @@ impl Interp {
                     put(&mut self.defs, ((z << 1) ^ (z >> 63)) as u64);
                     prev = ip;
                 }
-                self.stacks.insert(key.into_boxed_slice(), id);
                 id
             }
         };
