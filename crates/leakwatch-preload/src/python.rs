@@ -368,6 +368,43 @@ pub struct ThreadPy {
     spliced: [Spliced; SPLICED],
     frames: [PyFrame; MAX_PY],
     rec: [u8; CODE_REC],
+    /// The last spliced walk: each step's key (a native return address
+    /// or a Python frame's node key) and the ring's node for the path up
+    /// to it, outermost first. A new walk reuses the nodes of the steps it
+    /// shares with it instead of looking each up in the ring's node cache
+    /// (the stacks of one thread differ near their top).
+    path: [u64; PATH],
+    path_nodes: [u32; PATH],
+    path_len: usize,
+}
+
+/// Steps of a spliced walk: native frames and Python frames.
+const PATH: usize = MAX_NATIVE + MAX_PY;
+
+impl ThreadPy {
+    /// The node of step `k` of a spliced walk, whose key is `key`: the
+    /// last walk's while the path so far is the same (`same`), else
+    /// `make`'s.
+    #[inline(always)]
+    fn walk_node(
+        &mut self,
+        k: usize,
+        key: u64,
+        same: &mut bool,
+        make: impl FnOnce() -> u32,
+    ) -> u32 {
+        if *same && k < self.path_len && self.path[k] == key {
+            return self.path_nodes[k];
+        }
+        *same = false;
+        let node = make();
+        if k < PATH {
+            self.path[k] = key;
+            self.path_nodes[k] = node;
+            self.path_len = k + 1;
+        }
+        node
+    }
 }
 
 impl ThreadPy {
@@ -379,6 +416,7 @@ impl ThreadPy {
             core::ptr::write_bytes(self.codes.as_mut_ptr(), 0, CODES);
             core::ptr::write_bytes(self.spliced.as_mut_ptr(), 0, SPLICED);
         }
+        self.path_len = 0;
     }
 }
 
@@ -735,9 +773,11 @@ pub fn splice(r: &mut Ring, leaf: u32, native: impl FnOnce(&mut [u64]) -> usize)
     let mut parent: Option<u32> = None;
     let mut parent_ip = 0u64;
     let mut j = 0usize;
+    let (mut step, mut same) = (0usize, true);
     for &ip in ips {
         if !is_eval(ip, lo, hi) {
-            parent = Some(r.new_node(parent, ip, parent_ip));
+            parent = Some(tp.walk_node(step, ip, &mut same, || r.new_node(parent, ip, parent_ip)));
+            step += 1;
             parent_ip = ip;
             continue;
         }
@@ -746,14 +786,19 @@ pub fn splice(r: &mut Ring, leaf: u32, native: impl FnOnce(&mut [u64]) -> usize)
         j += 1;
         if g_in >= groups {
             // No Python frames left for this invocation: keep it native.
-            parent = Some(r.new_node(parent, ip, parent_ip));
+            parent = Some(tp.walk_node(step, ip, &mut same, || r.new_node(parent, ip, parent_ip)));
+            step += 1;
             parent_ip = ip;
             continue;
         }
         let (first, last) = (starts[g_in] as usize, starts[g_out.min(groups)] as usize);
         for k in (first..last).rev() {
             let f = tp.frames[k];
-            parent = Some(r.new_py_node(parent, f.code, f.lasti));
+            let key = PY_FRAME_BIT | (u64::from(f.code) << 32) | u64::from(f.lasti);
+            parent = Some(tp.walk_node(step, key, &mut same, || {
+                r.new_py_node(parent, f.code, f.lasti)
+            }));
+            step += 1;
         }
         parent_ip = 0;
     }
