@@ -126,6 +126,90 @@ impl Hasher for Mix {
 
 type Map<K, V> = HashMap<K, V, BuildHasherDefault<Mix>>;
 
+/// An entry of `Trie`: a node and its key.
+#[derive(Clone, Copy)]
+struct TrieEntry {
+    ip: u64,
+    parent: u32,
+    /// EMPTY: a free entry.
+    node: u32,
+}
+
+const EMPTY: u32 = u32::MAX;
+
+/// The stack tree's index, (caller's node, frame) to node: open
+/// addressing with linear probing over 16-byte entries that hold their
+/// key, so a lookup costs one cache miss (hashbrown's control bytes and
+/// buckets cost two, and the tree has millions of nodes). Nothing is ever
+/// removed.
+#[derive(Default)]
+struct Trie {
+    entries: Vec<TrieEntry>,
+    len: usize,
+}
+
+impl Trie {
+    #[inline]
+    fn index(&self, parent: u32, ip: u64) -> usize {
+        let h = (ip ^ u64::from(parent).rotate_left(29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        // The high bits: the table's size is a power of two.
+        (h >> (64 - self.entries.len().trailing_zeros())) as usize
+    }
+
+    /// The node of (`parent`, `ip`), or `next` once inserted (Ok(Err)).
+    #[inline]
+    fn get_or_insert(&mut self, parent: u32, ip: u64, next: u32) -> Result<Result<u32, u32>, Fail> {
+        // Load at most 5/8: probes stay short.
+        if (self.len + 1) * 8 > self.entries.len() * 5 {
+            self.grow()?;
+        }
+        let mask = self.entries.len() - 1;
+        let mut i = self.index(parent, ip);
+        loop {
+            let e = &mut self.entries[i];
+            if e.node == EMPTY {
+                *e = TrieEntry {
+                    ip,
+                    parent,
+                    node: next,
+                };
+                self.len += 1;
+                return Ok(Err(next));
+            }
+            if e.ip == ip && e.parent == parent {
+                return Ok(Ok(e.node));
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    fn grow(&mut self) -> Result<(), Fail> {
+        let size = (self.entries.len() * 2).max(1 << 16);
+        let mut entries = Vec::new();
+        entries
+            .try_reserve_exact(size)
+            .map_err(|_| Fail::NoMemory)?;
+        entries.resize(
+            size,
+            TrieEntry {
+                ip: 0,
+                parent: 0,
+                node: EMPTY,
+            },
+        );
+        let old = core::mem::replace(&mut self.entries, entries);
+        let mask = size - 1;
+        for e in old.into_iter().filter(|e| e.node != EMPTY) {
+            let mut i = self.index(e.parent, e.ip);
+            while self.entries[i].node != EMPTY {
+                i = (i + 1) & mask;
+            }
+            self.entries[i] = e;
+        }
+        Ok(())
+    }
+}
+
 /// A live block: its class and the slot its ALLOC was written in, packed
 /// in 64 bits.
 #[inline]
@@ -291,7 +375,7 @@ pub struct Interp {
     /// The stack tree of all rings: a node is a frame under its caller's
     /// node, with the output stack it ends (once an allocation used it).
     gnodes: Vec<GNode>,
-    trie: Map<(u32, u64), u32>,
+    trie: Trie,
     frames: Vec<u64>,
     /// Python code objects written (PYCODE), by their record's body.
     py_codes: Map<Box<[u8]>, u32>,
@@ -372,7 +456,7 @@ impl Interp {
             nstacks: 0,
             deep_stacks: Map::default(),
             gnodes: Vec::new(),
-            trie: Map::default(),
+            trie: Trie::default(),
             frames: Vec::new(),
             py_codes: Map::default(),
             defs: Vec::new(),
@@ -757,18 +841,16 @@ impl Interp {
     /// `gparent`.
     fn insert_node(&mut self, i: usize, gparent: u32, ip: u64) -> Result<(), Fail> {
         room(&mut self.slots[i].local, 1)?;
-        let g = match self.trie.get(&(gparent, ip)) {
-            Some(&g) => g,
-            None => {
-                map_room(&mut self.trie)?;
-                room(&mut self.gnodes, 1)?;
-                let g = self.gnodes.len() as u32;
+        room(&mut self.gnodes, 1)?;
+        let next = self.gnodes.len() as u32;
+        let g = match self.trie.get_or_insert(gparent, ip, next)? {
+            Ok(g) => g,
+            Err(g) => {
                 self.gnodes.push(GNode {
                     parent: gparent,
                     ip,
                     stack: UNDEFINED,
                 });
-                self.trie.insert((gparent, ip), g);
                 g
             }
         };
