@@ -47,6 +47,7 @@ use zstd::zstd_safe::{zstd_sys::ZSTD_EndDirective, CCtx, CParameter, InBuffer, O
 
 use crate::python::PY_FRAME_BIT;
 use crate::ring::{self, Ring};
+use crate::tables::{Index, Live};
 use crate::{
     REC_ALLOC, REC_ATTACH, REC_END, REC_FREE, REC_LOST, REC_LSANSUPP, REC_MODULE, REC_NODE,
     REC_PHASE, REC_PYCODE, REC_PYCODE_RING, REC_PYNODE, REC_STACK, REC_THREAD, REC_UNLOAD,
@@ -125,90 +126,6 @@ impl Hasher for Mix {
 }
 
 type Map<K, V> = HashMap<K, V, BuildHasherDefault<Mix>>;
-
-/// An entry of `Trie`: a node and its key.
-#[derive(Clone, Copy)]
-struct TrieEntry {
-    ip: u64,
-    parent: u32,
-    /// EMPTY: a free entry.
-    node: u32,
-}
-
-const EMPTY: u32 = u32::MAX;
-
-/// The stack tree's index, (caller's node, frame) to node: open
-/// addressing with linear probing over 16-byte entries that hold their
-/// key, so a lookup costs one cache miss (hashbrown's control bytes and
-/// buckets cost two, and the tree has millions of nodes). Nothing is ever
-/// removed.
-#[derive(Default)]
-struct Trie {
-    entries: Vec<TrieEntry>,
-    len: usize,
-}
-
-impl Trie {
-    #[inline]
-    fn index(&self, parent: u32, ip: u64) -> usize {
-        let h = (ip ^ u64::from(parent).rotate_left(29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        // The high bits: the table's size is a power of two.
-        (h >> (64 - self.entries.len().trailing_zeros())) as usize
-    }
-
-    /// The node of (`parent`, `ip`), or `next` once inserted (Ok(Err)).
-    #[inline]
-    fn get_or_insert(&mut self, parent: u32, ip: u64, next: u32) -> Result<Result<u32, u32>, Fail> {
-        // Load at most 5/8: probes stay short.
-        if (self.len + 1) * 8 > self.entries.len() * 5 {
-            self.grow()?;
-        }
-        let mask = self.entries.len() - 1;
-        let mut i = self.index(parent, ip);
-        loop {
-            let e = &mut self.entries[i];
-            if e.node == EMPTY {
-                *e = TrieEntry {
-                    ip,
-                    parent,
-                    node: next,
-                };
-                self.len += 1;
-                return Ok(Err(next));
-            }
-            if e.ip == ip && e.parent == parent {
-                return Ok(Ok(e.node));
-            }
-            i = (i + 1) & mask;
-        }
-    }
-
-    fn grow(&mut self) -> Result<(), Fail> {
-        let size = (self.entries.len() * 2).max(1 << 16);
-        let mut entries = Vec::new();
-        entries
-            .try_reserve_exact(size)
-            .map_err(|_| Fail::NoMemory)?;
-        entries.resize(
-            size,
-            TrieEntry {
-                ip: 0,
-                parent: 0,
-                node: EMPTY,
-            },
-        );
-        let old = core::mem::replace(&mut self.entries, entries);
-        let mask = size - 1;
-        for e in old.into_iter().filter(|e| e.node != EMPTY) {
-            let mut i = self.index(e.parent, e.ip);
-            while self.entries[i].node != EMPTY {
-                i = (i + 1) & mask;
-            }
-            self.entries[i] = e;
-        }
-        Ok(())
-    }
-}
 
 /// A live block: its class and the slot its ALLOC was written in, packed
 /// in 64 bits.
@@ -355,8 +272,9 @@ enum Next {
 pub struct Interp {
     slots: Vec<Slot>,
     /// Live blocks: address to packed (class, slot).
-    live: Map<u64, u64>,
-    classes: Map<(u32, u64), u32>,
+    live: Live,
+    /// (stack, size) to class.
+    classes: Index,
     /// Bytes a block of each class stands for (scaled under sampling).
     class_bytes: Vec<u64>,
     sample_every: u64,
@@ -375,7 +293,7 @@ pub struct Interp {
     /// The stack tree of all rings: a node is a frame under its caller's
     /// node, with the output stack it ends (once an allocation used it).
     gnodes: Vec<GNode>,
-    trie: Trie,
+    trie: Index,
     frames: Vec<u64>,
     /// Python code objects written (PYCODE), by their record's body.
     py_codes: Map<Box<[u8]>, u32>,
@@ -395,6 +313,12 @@ pub struct Interp {
     seq: u32,
     heads: Vec<(u64, u64)>,
     heap: BinaryHeap<Reverse<(u64, u32)>>,
+}
+
+impl From<crate::tables::NoRoom> for Fail {
+    fn from(_: crate::tables::NoRoom) -> Fail {
+        Fail::NoMemory
+    }
 }
 
 /// Why a drain stopped early.
@@ -437,8 +361,8 @@ impl Interp {
         let mut out = Vec::new();
         out.try_reserve(zstd::zstd_safe::compress_bound(CHUNK_RAW_MAX + CHUNK_SLACK) + 64)
             .ok()?;
-        let mut live: Map<u64, u64> = Map::default();
-        live.try_reserve(1 << 14).ok()?;
+        let mut live = Live::default();
+        live.reserve(1 << 14).ok()?;
         let mut heads = Vec::new();
         heads.try_reserve(64).ok()?;
         let mut heap = BinaryHeap::new();
@@ -446,7 +370,7 @@ impl Interp {
         Some(Interp {
             slots: Vec::new(),
             live,
-            classes: Map::default(),
+            classes: Index::default(),
             class_bytes: Vec::new(),
             sample_every: crate::writer::SAMPLE_EVERY.load(Ordering::Relaxed),
             total: 0,
@@ -456,7 +380,7 @@ impl Interp {
             nstacks: 0,
             deep_stacks: Map::default(),
             gnodes: Vec::new(),
-            trie: Trie::default(),
+            trie: Index::default(),
             frames: Vec::new(),
             py_codes: Map::default(),
             defs: Vec::new(),
@@ -1012,19 +936,20 @@ impl Interp {
                     .and_then(|id| self.slots[i].local.get(id))
                     .ok_or(Fail::Corrupt)?;
                 let stack = self.stack_of(node)?;
-                map_room(&mut self.classes)?;
-                map_room(&mut self.live)?;
                 room(&mut self.defs, 24)?;
                 room(&mut self.class_bytes, 1)?;
-                let next = self.classes.len() as u32;
-                let class = *self.classes.entry((stack, size)).or_insert_with(|| {
-                    self.defs.push(REC_CLASS);
-                    put(&mut self.defs, stack as u64);
-                    put(&mut self.defs, size);
-                    self.class_bytes.push(scaled_size(size, self.sample_every));
-                    next
-                });
-                if let Some(old) = self.live.insert(p.ptr, pack(class, i)) {
+                let next = self.class_bytes.len() as u32;
+                let class = match self.classes.get_or_insert(stack, size, next)? {
+                    Ok(class) => class,
+                    Err(class) => {
+                        self.defs.push(REC_CLASS);
+                        put(&mut self.defs, stack as u64);
+                        put(&mut self.defs, size);
+                        self.class_bytes.push(scaled_size(size, self.sample_every));
+                        class
+                    }
+                };
+                if let Some(old) = self.live.insert(p.ptr, pack(class, i))? {
                     // Freed behind the tracer's back: the old block is gone.
                     self.free(i, old)?;
                 }
@@ -1038,7 +963,7 @@ impl Interp {
                     self.peak_in_tick = true;
                 }
             }
-            Kind::Free => match self.live.remove(&p.ptr) {
+            Kind::Free => match self.live.remove(p.ptr) {
                 Some(old) => self.free(i, old)?,
                 None => self.unmatched += 1,
             },

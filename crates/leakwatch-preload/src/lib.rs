@@ -34,6 +34,7 @@ mod next;
 mod process;
 mod python;
 mod ring;
+mod tables;
 mod unwind;
 mod writer;
 
