@@ -120,9 +120,11 @@ pub struct Memo {
     /// The previous stack, outermost frame first: `frames[..len]`.
     frames: [Frame; DEPTH],
     len: usize,
-    /// Identity of what the frames were unwound with.
+    /// Identity of what the frames were unwound with, and whether their
+    /// nodes are unwritten ids (`Ring::memo_node`).
     top: u64,
     unwinder: usize,
+    shadow: bool,
     /// Frames executed afresh by the capture in progress (and remembered
     /// ones being moved).
     fresh: [Frame; DEPTH],
@@ -212,12 +214,22 @@ impl Memo {
     }
 
     /// Unwinds from `key`'s caller. Returns the ring's stack node of its
-    /// innermost frame, writing the nodes that are new into `ring`.
-    pub fn capture(&mut self, fast: &Fast, cache: &mut Cache, key: &Key, ring: &mut Ring) -> u32 {
-        if self.top != key.top || self.unwinder != key.unwinder {
+    /// innermost frame, writing the nodes that are new into `ring`, or
+    /// with `shadow` an unwritten id for it (`Ring::memo_node`), and
+    /// whether the node returned is written.
+    pub fn capture(
+        &mut self,
+        fast: &Fast,
+        cache: &mut Cache,
+        key: &Key,
+        ring: &mut Ring,
+        shadow: bool,
+    ) -> (u32, bool) {
+        if self.top != key.top || self.unwinder != key.unwinder || self.shadow != shadow {
             self.len = 0;
             self.top = key.top;
             self.unwinder = key.unwinder;
+            self.shadow = shadow;
         }
         let (lo, top) = (key.sp, key.top);
         let mut cur = Regs {
@@ -277,10 +289,10 @@ impl Memo {
                 *ip = self.ip_of(self.refs[t]) as usize;
             }
             self.len = 0;
-            return ring.new_chain(&ips[..k]);
+            return (ring.new_chain(&ips[..k]), true);
         }
         self.assemble(n, nnew, ring);
-        self.frames[n - 1].node
+        (self.frames[n - 1].node, !shadow)
     }
 
     /// The return addresses of the stack the last capture found, outermost
@@ -340,7 +352,7 @@ impl Memo {
                 self.frames[pos] = self.fresh[(r & !NEW) as usize];
             }
             let ip = self.frames[pos].ip;
-            let node = ring.new_node(parent, ip, parent_ip);
+            let node = ring.memo_node(self.shadow, parent, ip, parent_ip);
             self.frames[pos].node = node;
             parent = Some(node);
             parent_ip = ip;

@@ -418,6 +418,13 @@ impl ThreadPy {
         }
         self.path_len = 0;
     }
+
+    /// Forgets the spliced stacks (their keys name memo ids that are
+    /// about to be reused).
+    pub fn forget_spliced(&mut self) {
+        // SAFETY: plain data, zero is empty.
+        unsafe { core::ptr::write_bytes(self.spliced.as_mut_ptr(), 0, SPLICED) };
+    }
 }
 
 /// The state lives in its own mapping, apart from the ring: the
@@ -709,6 +716,20 @@ fn read_frames(l: &Layout, tp: &mut ThreadPy, r: &mut Ring) -> usize {
     n
 }
 
+/// The native stack `native` gives (outermost first) written as a chain
+/// of nodes; returns its leaf.
+#[cold]
+fn native_chain(r: &mut Ring, native: impl FnOnce(&mut [u64]) -> usize) -> u32 {
+    let mut buf = [0u64; MAX_NATIVE];
+    let n = native(&mut buf);
+    let (mut parent, mut parent_ip) = (None, 0u64);
+    for &ip in &buf[..n] {
+        parent = Some(r.new_node(parent, ip, parent_ip));
+        parent_ip = ip;
+    }
+    parent.unwrap_or_else(|| r.new_node(None, 0, 0))
+}
+
 #[inline(always)]
 fn is_eval(ip: u64, lo: u64, hi: u64) -> bool {
     // A return address points after its call.
@@ -718,22 +739,32 @@ fn is_eval(ip: u64, lo: u64, hi: u64) -> bool {
 /// Splices the calling thread's Python frames into the native stack whose
 /// leaf node is `leaf` (`ips`: its return addresses, outermost first).
 /// Returns the leaf node of the spliced stack (`leaf` when there are no
-/// Python frames).
-pub fn splice(r: &mut Ring, leaf: u32, native: impl FnOnce(&mut [u64]) -> usize) -> u32 {
-    let Some(l) = layout() else {
-        return leaf;
+/// Python frames). `written`: whether `leaf` is a node written into the
+/// ring, else one of the memo's unwritten ids (`Ring::memo_node`), for
+/// which the native stack is written here when it is the result.
+pub fn splice(
+    r: &mut Ring,
+    leaf: u32,
+    written: bool,
+    native: impl FnOnce(&mut [u64]) -> usize,
+) -> u32 {
+    let Some(tp) = layout().and_then(|l| thread_py(r).map(|tp| (l, tp))) else {
+        return if written {
+            leaf
+        } else {
+            native_chain(r, native)
+        };
     };
-    let Some(tp) = thread_py(r) else {
-        return leaf;
-    };
+    let (l, tp) = tp;
     let n = read_frames(l, tp, r);
-    if n == 0 {
+    if n == 0 && written {
         return leaf;
     }
-    // The result depends only on the native stack (which `leaf` names)
-    // and the Python frames: a hit needs neither the native return
-    // addresses nor a pass over them.
-    let mut hash = (leaf as u64 ^ 0x5851_F42D_4C95_7F2D).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    // The result depends only on the native stack (which `leaf` names,
+    // in the space `written` says) and the Python frames: a hit needs
+    // neither the native return addresses nor a pass over them.
+    let mut hash = (leaf as u64 ^ 0x5851_F42D_4C95_7F2D ^ u64::from(written) << 40)
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15);
     for f in &tp.frames[..n] {
         let v = (u64::from(f.code) << 33) | (u64::from(f.lasti) << 1) | u64::from(f.ends_group);
         hash = (hash.rotate_left(23) ^ v).wrapping_mul(0x9E37_79B9_7F4A_7C15);
@@ -751,7 +782,7 @@ pub fn splice(r: &mut Ring, leaf: u32, native: impl FnOnce(&mut [u64]) -> usize)
         EVAL_HI.load(Ordering::Relaxed),
     );
     let evals = ips.iter().filter(|&&ip| is_eval(ip, lo, hi)).count();
-    if evals == 0 {
+    if evals == 0 && written {
         // Not called from Python code (a C thread, a finaliser run from
         // native code): the native stack alone.
         tp.spliced[idx] = Spliced { hash, leaf };
@@ -802,7 +833,13 @@ pub fn splice(r: &mut Ring, leaf: u32, native: impl FnOnce(&mut [u64]) -> usize)
         }
         parent_ip = 0;
     }
-    let out = parent.unwrap_or(leaf);
+    // No frame at all: the empty stack, a node of address 0 (as
+    // `Ring::new_chain` writes it).
+    let out = match parent {
+        Some(p) => p,
+        None if written => leaf,
+        None => r.new_node(None, 0, 0),
+    };
     tp.spliced[idx] = Spliced { hash, leaf: out };
     out
 }
