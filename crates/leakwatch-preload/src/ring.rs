@@ -28,6 +28,8 @@ const STACK_CACHE: usize = 1 << 13;
 /// CPython's deep stacks wrote 2.4 M nodes for 1.1 M distinct ones; pages
 /// are committed only as entries are touched (2 MiB at most per ring).
 const NODE_CACHE: usize = 1 << 17;
+/// Direct-mapped cache of the memo's unwritten nodes (`memo_node`).
+const SHADOW_CACHE: usize = 1 << 14;
 
 pub const FREE: u32 = 0;
 pub const USED: u32 = 1;
@@ -130,7 +132,8 @@ pub unsafe fn claim(tid: u32) -> *mut Ring {
     let header = core::mem::size_of::<Ring>().next_multiple_of(4096);
     let cache_bytes = STACK_CACHE * core::mem::size_of::<CacheEntry>();
     let node_bytes = NODE_CACHE * core::mem::size_of::<NodeEntry>();
-    let total = header + RING_BYTES + cache_bytes + 2 * node_bytes;
+    let shadow_bytes = SHADOW_CACHE * core::mem::size_of::<NodeEntry>();
+    let total = header + RING_BYTES + cache_bytes + node_bytes + shadow_bytes;
     // SAFETY: anonymous private mapping; pages are committed lazily and zeroed.
     let mem = unsafe {
         libc::mmap(
@@ -367,8 +370,8 @@ impl Ring {
         }
         let p = parent.map_or(0, |p| p + 1);
         let h = (ip ^ (p as u64).rotate_left(32)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let idx = (h >> 40) as usize & (NODE_CACHE - 1);
-        // SAFETY: idx < NODE_CACHE, the cache lies in this ring's mapping.
+        let idx = (h >> 40) as usize & (SHADOW_CACHE - 1);
+        // SAFETY: idx < SHADOW_CACHE, the cache lies in this ring's mapping.
         let e = unsafe { &mut *self.shadow.add(idx) };
         if e.id != 0 && e.ip == ip && e.parent == p {
             return e.id - 1;
@@ -396,8 +399,8 @@ impl Ring {
     #[cold]
     pub fn reset_shadow(&mut self) {
         self.next_shadow_id = 0;
-        // SAFETY: the cache spans NODE_CACHE entries of this ring's mapping.
-        unsafe { core::ptr::write_bytes(self.shadow, 0, NODE_CACHE) };
+        // SAFETY: the cache spans SHADOW_CACHE entries of this ring's mapping.
+        unsafe { core::ptr::write_bytes(self.shadow, 0, SHADOW_CACHE) };
     }
 
     /// Writes a PYNODE record: a Python frame (the thread's code id
