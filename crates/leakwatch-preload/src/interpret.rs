@@ -61,10 +61,12 @@ const REC_PEAK: u8 = 11;
 
 /// Length of a time tick (must match `leakwatch_trace::format::TICK_NS`).
 const TICK_NS: u64 = 10_000_000;
-/// zstd level 3 (double-fast, 2 MiB window): a quarter smaller than level 1
-/// on bench/trace's stream for no measurable cost (the interpreted stream
-/// is a few bytes per event).
-const ZSTD_LEVEL: i32 = 3;
+/// zstd level 1 with level 3's 2 MiB window (matches reach back across
+/// drains): level 3's double-fast search took 6.8 % of the CPython job's
+/// CPU, level 1 2.9 %, for files 2-12 % larger on bench/trace/real.sh's
+/// programs (the interpreted stream is a few bytes per event).
+const ZSTD_LEVEL: i32 = 1;
+const ZSTD_WINDOW_LOG: u32 = 21;
 /// Write a chunk early past this many raw bytes (the reader refuses
 /// chunks over 64 MiB). Its buffers are reserved at start-up.
 const CHUNK_RAW_MAX: usize = 2 << 20;
@@ -337,6 +339,8 @@ impl Interp {
     pub fn new() -> Option<Interp> {
         let mut cctx = CCtx::try_create()?;
         cctx.set_parameter(CParameter::CompressionLevel(ZSTD_LEVEL))
+            .ok()?;
+        cctx.set_parameter(CParameter::WindowLog(ZSTD_WINDOW_LOG))
             .ok()?;
         // Warm the compressor up: its workspace is allocated on first use,
         // then kept across the session reset.

@@ -15,7 +15,7 @@
 //!   payload     len bytes
 //! ```
 //!
-//! All payloads together are ONE zstd stream (level 3): the writer flushes
+//! All payloads together are ONE zstd stream (level 1, 2 MiB window): the writer flushes
 //! it at the end of every drain (every 20 ms), so each chunk decompresses,
 //! given the ones before it, to whole records, and matches reach back across
 //! chunks: a periodic workload costs almost nothing. A trace cut short (the
