@@ -95,6 +95,15 @@ pub struct Ring {
 
 static RINGS: [AtomicPtr<Ring>; MAX_RINGS] = [const { AtomicPtr::new(null_mut()) }; MAX_RINGS];
 static RING_COUNT: AtomicUsize = AtomicUsize::new(0);
+/// Set once a second ring is claimed: timestamps come from the precise
+/// clock from then on (see `writer::trace_ns`).
+static MULTI: AtomicBool = AtomicBool::new(false);
+
+/// Whether more than one thread has recorded (ever).
+#[inline(always)]
+pub fn multi() -> bool {
+    MULTI.load(Ordering::Relaxed)
+}
 
 /// Number of ring slots handed out so far.
 pub fn count() -> usize {
@@ -121,11 +130,18 @@ pub unsafe fn claim(tid: u32) -> *mut Ring {
             .compare_exchange(FREE, USED, Ordering::AcqRel, Ordering::Relaxed)
             .is_ok()
         {
+            // A ring another thread used: more than one thread records
+            // (set before this one's first record: see `writer::trace_ns`).
+            MULTI.store(true, Ordering::SeqCst);
             ring.tid.store(tid, Ordering::Release);
             return r;
         }
     }
     let slot = RING_COUNT.fetch_add(1, Ordering::AcqRel);
+    if slot > 0 {
+        // Slot 0 goes to one thread only; any other means a second one.
+        MULTI.store(true, Ordering::SeqCst);
+    }
     if slot >= MAX_RINGS {
         return null_mut();
     }
