@@ -376,6 +376,8 @@ pub struct ThreadPy {
     path: [u64; PATH],
     path_nodes: [u32; PATH],
     path_len: usize,
+    /// The native return addresses of a splice, outermost first.
+    native: [u64; MAX_NATIVE],
 }
 
 /// Steps of a spliced walk: native frames and Python frames.
@@ -774,9 +776,10 @@ pub fn splice(
     if tp.spliced[idx].hash == hash {
         return tp.spliced[idx].leaf;
     }
-    let mut buf = [0u64; MAX_NATIVE];
-    let nips = native(&mut buf);
-    let ips = &buf[..nips];
+    // The thread's scratch buffer: a zeroed one on the stack cost a 4 KiB
+    // memset per miss.
+    let nips = native(&mut tp.native).min(MAX_NATIVE);
+    let ips = &tp.native[..nips];
     let (lo, hi) = (
         EVAL_LO.load(Ordering::Relaxed),
         EVAL_HI.load(Ordering::Relaxed),
@@ -805,7 +808,8 @@ pub fn splice(
     let mut parent_ip = 0u64;
     let mut j = 0usize;
     let (mut step, mut same) = (0usize, true);
-    for &ip in ips {
+    for k in 0..nips {
+        let ip = tp.native[k];
         if !is_eval(ip, lo, hi) {
             parent = Some(tp.walk_node(step, ip, &mut same, || r.new_node(parent, ip, parent_ip)));
             step += 1;
