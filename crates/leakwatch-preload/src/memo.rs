@@ -178,7 +178,7 @@ impl Memo {
                     nwords += 1;
                     Ok(value)
                 };
-                match fast.unwind_frame(address, &mut regs, cache, &mut read) {
+                match fast.unwind_frame(address, &mut regs, cache.way(at.ip), &mut read) {
                     Ok(Some(ra)) => Outcome::Next(ra),
                     Ok(None) => Outcome::End,
                     Err(_) => Outcome::Fail,
