@@ -270,7 +270,7 @@ mod tests {
             x ^= x >> 7;
             x ^= x << 17;
             let key = 0x10 + (x % 5_000) * spacing;
-            if x % 3 == 0 {
+            if x.is_multiple_of(3) {
                 assert_eq!(t.remove(key), m.remove(&key), "step {step}");
             } else {
                 assert_eq!(ok(t.insert(key, step)), m.insert(key, step), "step {step}");
