@@ -174,9 +174,16 @@ fn stack_id(r: &mut Ring, entry: Option<(u64, u64)>) -> u32 {
     let (memo, cache) = unsafe { (r.memo.as_mut(), r.unwind_cache.as_mut()) };
     match (key, memo, cache) {
         (Some((fast, key)), Some(memo), Some(cache)) => {
-            let leaf = memo.capture(fast, cache, &key, r);
-            if crate::python::enabled() {
-                with_python_frames(r, leaf)
+            // With Python frames the memo's stack is only the key of the
+            // splice, which writes the stack it makes: the memo's nodes
+            // are not written.
+            let python = crate::python::enabled();
+            if python && r.shadow_ids_low() {
+                forget_shadow_ids(r, memo);
+            }
+            let (leaf, written) = memo.capture(fast, cache, &key, r, python);
+            if python {
+                with_python_frames(r, leaf, written)
             } else {
                 leaf
             }
@@ -187,11 +194,26 @@ fn stack_id(r: &mut Ring, entry: Option<(u64, u64)>) -> u32 {
 
 /// The memo's stack `leaf` with the thread's Python frames spliced in.
 #[inline(never)]
-fn with_python_frames(r: &mut Ring, leaf: u32) -> u32 {
+fn with_python_frames(r: &mut Ring, leaf: u32, written: bool) -> u32 {
     // SAFETY: the memo belongs to this thread's ring; it is read only on a
     // miss of the spliced-stack cache, before anything else touches it.
     let memo = unsafe { r.memo.as_ref() };
-    crate::python::splice(r, leaf, |ips| memo.map_or(0, |m| m.ips_outermost(ips)))
+    crate::python::splice(r, leaf, written, |ips| {
+        memo.map_or(0, |m| m.ips_outermost(ips))
+    })
+}
+
+/// Starts the memo's unwritten ids again, forgetting every place that
+/// holds one (once per 2^32 new memo nodes of a thread).
+#[cold]
+#[inline(never)]
+fn forget_shadow_ids(r: &mut Ring, memo: &mut crate::memo::Memo) {
+    r.reset_shadow();
+    memo.clear();
+    // SAFETY: the Python state is this ring's own.
+    if let Some(py) = unsafe { r.py.as_mut() } {
+        py.forget_spliced();
+    }
 }
 
 /// `stack_id` without the memo: libgcc's unwinder (alternate signal
@@ -216,7 +238,7 @@ fn whole_stack_id(
     if !crate::python::enabled() {
         return leaf;
     }
-    crate::python::splice(r, leaf, |outer| {
+    crate::python::splice(r, leaf, true, |outer| {
         for (o, &ip) in outer.iter_mut().zip(ips[..n].iter().rev()) {
             *o = ip as u64;
         }

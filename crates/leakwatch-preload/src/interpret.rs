@@ -47,6 +47,7 @@ use zstd::zstd_safe::{zstd_sys::ZSTD_EndDirective, CCtx, CParameter, InBuffer, O
 
 use crate::python::PY_FRAME_BIT;
 use crate::ring::{self, Ring};
+use crate::tables::{Index, Live};
 use crate::{
     REC_ALLOC, REC_ATTACH, REC_END, REC_FREE, REC_LOST, REC_LSANSUPP, REC_MODULE, REC_NODE,
     REC_PHASE, REC_PYCODE, REC_PYCODE_RING, REC_PYNODE, REC_STACK, REC_THREAD, REC_UNLOAD,
@@ -60,10 +61,12 @@ const REC_PEAK: u8 = 11;
 
 /// Length of a time tick (must match `leakwatch_trace::format::TICK_NS`).
 const TICK_NS: u64 = 10_000_000;
-/// zstd level 3 (double-fast, 2 MiB window): a quarter smaller than level 1
-/// on bench/trace's stream for no measurable cost (the interpreted stream
-/// is a few bytes per event).
-const ZSTD_LEVEL: i32 = 3;
+/// zstd level 1 with level 3's 2 MiB window (matches reach back across
+/// drains): level 3's double-fast search took 6.8 % of the CPython job's
+/// CPU, level 1 2.9 %, for files 2-12 % larger on bench/trace/real.sh's
+/// programs (the interpreted stream is a few bytes per event).
+const ZSTD_LEVEL: i32 = 1;
+const ZSTD_WINDOW_LOG: u32 = 21;
 /// Write a chunk early past this many raw bytes (the reader refuses
 /// chunks over 64 MiB). Its buffers are reserved at start-up.
 const CHUNK_RAW_MAX: usize = 2 << 20;
@@ -94,8 +97,16 @@ struct Mix(u64);
 impl Hasher for Mix {
     #[inline]
     fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(b as u64);
+        // A word at a time: `[u64]` keys arrive here as one byte slice.
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.write_u64(u64::from_le_bytes(c.try_into().unwrap_or([0; 8])));
+        }
+        let mut tail = [0u8; 8];
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            tail[..rest.len()].copy_from_slice(rest);
+            self.write_u64(u64::from_le_bytes(tail) ^ (rest.len() as u64) << 56);
         }
     }
     #[inline]
@@ -263,8 +274,9 @@ enum Next {
 pub struct Interp {
     slots: Vec<Slot>,
     /// Live blocks: address to packed (class, slot).
-    live: Map<u64, u64>,
-    classes: Map<(u32, u64), u32>,
+    live: Live,
+    /// (stack, size) to class.
+    classes: Index,
     /// Bytes a block of each class stands for (scaled under sampling).
     class_bytes: Vec<u64>,
     sample_every: u64,
@@ -274,11 +286,16 @@ pub struct Interp {
     max: u64,
     mark: u64,
     peak_in_tick: bool,
-    stacks: Map<Box<[u64]>, u32>,
+    /// Output stacks defined so far.
+    nstacks: u32,
+    /// Stacks cut to MAX_OUT_FRAMES frames, by their frames: deeper paths
+    /// may share their innermost frames. (A whole path is the only one of
+    /// its global node: the tree holds each path once.)
+    deep_stacks: Map<Box<[u64]>, u32>,
     /// The stack tree of all rings: a node is a frame under its caller's
     /// node, with the output stack it ends (once an allocation used it).
     gnodes: Vec<GNode>,
-    trie: Map<(u32, u64), u32>,
+    trie: Index,
     frames: Vec<u64>,
     /// Python code objects written (PYCODE), by their record's body.
     py_codes: Map<Box<[u8]>, u32>,
@@ -300,6 +317,12 @@ pub struct Interp {
     heap: BinaryHeap<Reverse<(u64, u32)>>,
 }
 
+impl From<crate::tables::NoRoom> for Fail {
+    fn from(_: crate::tables::NoRoom) -> Fail {
+        Fail::NoMemory
+    }
+}
+
 /// Why a drain stopped early.
 pub enum Fail {
     Write,
@@ -316,6 +339,8 @@ impl Interp {
     pub fn new() -> Option<Interp> {
         let mut cctx = CCtx::try_create()?;
         cctx.set_parameter(CParameter::CompressionLevel(ZSTD_LEVEL))
+            .ok()?;
+        cctx.set_parameter(CParameter::WindowLog(ZSTD_WINDOW_LOG))
             .ok()?;
         // Warm the compressor up: its workspace is allocated on first use,
         // then kept across the session reset.
@@ -340,8 +365,8 @@ impl Interp {
         let mut out = Vec::new();
         out.try_reserve(zstd::zstd_safe::compress_bound(CHUNK_RAW_MAX + CHUNK_SLACK) + 64)
             .ok()?;
-        let mut live: Map<u64, u64> = Map::default();
-        live.try_reserve(1 << 14).ok()?;
+        let mut live = Live::default();
+        live.reserve(1 << 14).ok()?;
         let mut heads = Vec::new();
         heads.try_reserve(64).ok()?;
         let mut heap = BinaryHeap::new();
@@ -349,16 +374,17 @@ impl Interp {
         Some(Interp {
             slots: Vec::new(),
             live,
-            classes: Map::default(),
+            classes: Index::default(),
             class_bytes: Vec::new(),
             sample_every: crate::writer::SAMPLE_EVERY.load(Ordering::Relaxed),
             total: 0,
             max: 0,
             mark: 0,
             peak_in_tick: false,
-            stacks: Map::default(),
+            nstacks: 0,
+            deep_stacks: Map::default(),
             gnodes: Vec::new(),
-            trie: Map::default(),
+            trie: Index::default(),
             frames: Vec::new(),
             py_codes: Map::default(),
             defs: Vec::new(),
@@ -380,7 +406,7 @@ impl Interp {
         format!(
             "interpreter: {} nodes, {} stacks, {} classes, {} live blocks, {} local ids",
             self.gnodes.len(),
-            self.stacks.len(),
+            self.nstacks,
             self.classes.len(),
             self.live.len(),
             self.slots.iter().map(|s| s.local.len()).sum::<usize>()
@@ -743,18 +769,16 @@ impl Interp {
     /// `gparent`.
     fn insert_node(&mut self, i: usize, gparent: u32, ip: u64) -> Result<(), Fail> {
         room(&mut self.slots[i].local, 1)?;
-        let g = match self.trie.get(&(gparent, ip)) {
-            Some(&g) => g,
-            None => {
-                map_room(&mut self.trie)?;
-                room(&mut self.gnodes, 1)?;
-                let g = self.gnodes.len() as u32;
+        room(&mut self.gnodes, 1)?;
+        let next = self.gnodes.len() as u32;
+        let g = match self.trie.get_or_insert(gparent, ip, next)? {
+            Ok(g) => g,
+            Err(g) => {
                 self.gnodes.push(GNode {
                     parent: gparent,
                     ip,
                     stack: UNDEFINED,
                 });
-                self.trie.insert((gparent, ip), g);
                 g
             }
         };
@@ -779,16 +803,28 @@ impl Interp {
             at = n.parent;
         }
         let n = self.frames.len() as u64;
-        let id = match self.stacks.get(&self.frames[..]) {
-            Some(&id) => id,
+        // A path that reached the root with fewer frames than the cut is
+        // new: no other node has the same frames.
+        let whole = at == ROOT && self.frames.len() < MAX_OUT_FRAMES;
+        let known = if whole {
+            None
+        } else {
+            self.deep_stacks.get(&self.frames[..]).copied()
+        };
+        let id = match known {
+            Some(id) => id,
             None => {
-                map_room(&mut self.stacks)?;
                 room(&mut self.defs, 16 + 10 * n as usize)?;
-                let mut key = Vec::new();
-                key.try_reserve_exact(self.frames.len())
-                    .map_err(|_| Fail::NoMemory)?;
-                key.extend_from_slice(&self.frames);
-                let id = self.stacks.len() as u32;
+                let id = self.nstacks;
+                if !whole {
+                    map_room(&mut self.deep_stacks)?;
+                    let mut key = Vec::new();
+                    key.try_reserve_exact(self.frames.len())
+                        .map_err(|_| Fail::NoMemory)?;
+                    key.extend_from_slice(&self.frames);
+                    self.deep_stacks.insert(key.into_boxed_slice(), id);
+                }
+                self.nstacks += 1;
                 self.defs.push(REC_STACK);
                 put(&mut self.defs, n);
                 let mut prev = 0i64;
@@ -798,7 +834,6 @@ impl Interp {
                     put(&mut self.defs, ((z << 1) ^ (z >> 63)) as u64);
                     prev = ip;
                 }
-                self.stacks.insert(key.into_boxed_slice(), id);
                 id
             }
         };
@@ -905,19 +940,20 @@ impl Interp {
                     .and_then(|id| self.slots[i].local.get(id))
                     .ok_or(Fail::Corrupt)?;
                 let stack = self.stack_of(node)?;
-                map_room(&mut self.classes)?;
-                map_room(&mut self.live)?;
                 room(&mut self.defs, 24)?;
                 room(&mut self.class_bytes, 1)?;
-                let next = self.classes.len() as u32;
-                let class = *self.classes.entry((stack, size)).or_insert_with(|| {
-                    self.defs.push(REC_CLASS);
-                    put(&mut self.defs, stack as u64);
-                    put(&mut self.defs, size);
-                    self.class_bytes.push(scaled_size(size, self.sample_every));
-                    next
-                });
-                if let Some(old) = self.live.insert(p.ptr, pack(class, i)) {
+                let next = self.class_bytes.len() as u32;
+                let class = match self.classes.get_or_insert(stack, size, next)? {
+                    Ok(class) => class,
+                    Err(class) => {
+                        self.defs.push(REC_CLASS);
+                        put(&mut self.defs, stack as u64);
+                        put(&mut self.defs, size);
+                        self.class_bytes.push(scaled_size(size, self.sample_every));
+                        class
+                    }
+                };
+                if let Some(old) = self.live.insert(p.ptr, pack(class, i))? {
                     // Freed behind the tracer's back: the old block is gone.
                     self.free(i, old)?;
                 }
@@ -931,7 +967,7 @@ impl Interp {
                     self.peak_in_tick = true;
                 }
             }
-            Kind::Free => match self.live.remove(&p.ptr) {
+            Kind::Free => match self.live.remove(p.ptr) {
                 Some(old) => self.free(i, old)?,
                 None => self.unmatched += 1,
             },

@@ -34,6 +34,7 @@ mod next;
 mod process;
 mod python;
 mod ring;
+mod tables;
 mod unwind;
 mod writer;
 
@@ -81,6 +82,19 @@ pub(crate) fn log(msg: &[u8]) {
         libc::write(2, msg.as_ptr().cast(), msg.len());
         libc::write(2, b"\n".as_ptr().cast(), 1);
     }
+}
+
+/// The monotonic clock as of the last kernel tick (vDSO, no syscall, no
+/// TSC read): at most the true time.
+#[inline]
+pub(crate) fn coarse_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: valid out pointer.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 /// Nanoseconds on the monotonic clock (vDSO, no syscall).

@@ -120,9 +120,11 @@ pub struct Memo {
     /// The previous stack, outermost frame first: `frames[..len]`.
     frames: [Frame; DEPTH],
     len: usize,
-    /// Identity of what the frames were unwound with.
+    /// Identity of what the frames were unwound with, and whether their
+    /// nodes are unwritten ids (`Ring::memo_node`).
     top: u64,
     unwinder: usize,
+    shadow: bool,
     /// Frames executed afresh by the capture in progress (and remembered
     /// ones being moved).
     fresh: [Frame; DEPTH],
@@ -132,66 +134,6 @@ pub struct Memo {
     /// Totals for `LEAKWATCH_STATS=1`: frames reused and frames unwound.
     pub total_hits: u64,
     pub total_misses: u64,
-}
-
-/// One step, with the words it read.
-struct Step {
-    outcome: Outcome,
-    regs: UnwindRegsX86_64,
-    nwords: usize,
-    words: [(u64, u64); STEP_WORDS],
-    tried: [u64; STEP_WORDS],
-    ntried: usize,
-    overflow: bool,
-}
-
-fn step(
-    fast: &Fast,
-    cache: &mut Cache,
-    lo: u64,
-    top: u64,
-    ip: u64,
-    regs: UnwindRegsX86_64,
-) -> Step {
-    let mut s = Step {
-        outcome: Outcome::Fail,
-        regs,
-        nwords: 0,
-        words: [(0, 0); STEP_WORDS],
-        tried: [0; STEP_WORDS],
-        ntried: 0,
-        overflow: false,
-    };
-    let Some(address) = FrameAddress::from_return_address(ip) else {
-        return s;
-    };
-    let mut regs = regs;
-    let result = {
-        let mut read = |addr: u64| -> Result<u64, ()> {
-            if s.ntried == STEP_WORDS {
-                s.overflow = true;
-                return Err(());
-            }
-            s.tried[s.ntried] = addr;
-            s.ntried += 1;
-            if addr < lo || addr.checked_add(8).is_none_or(|e| e > top) {
-                return Err(());
-            }
-            // SAFETY: inside [entry sp, stack top) of this thread's stack.
-            let value = unsafe { (addr as *const u64).read() };
-            s.words[s.nwords] = (addr, value);
-            s.nwords += 1;
-            Ok(value)
-        };
-        fast.unwind_frame(address, &mut regs, cache, &mut read)
-    };
-    s.regs = regs;
-    s.outcome = match result {
-        Ok(Some(ra)) => Outcome::Next(ra),
-        Ok(None) => Outcome::End,
-        Err(_) => Outcome::Fail,
-    };
-    s
 }
 
 /// Where unwinding stands: the current frame's registers.
@@ -208,57 +150,86 @@ impl Memo {
         self.len = 0;
     }
 
-    /// Executes the unwind step of the frame at `at`, noting how it
-    /// depends on bp.
-    fn exec(&mut self, fast: &Fast, cache: &mut Cache, lo: u64, top: u64, at: Regs) -> Frame {
-        self.total_misses += 1;
-        let s = step(
-            fast,
-            cache,
-            lo,
-            top,
-            at.ip,
-            UnwindRegsX86_64::new(at.ip, at.sp, at.bp),
-        );
+    /// Executes the unwind step of the frame at `at` into `f` (all but
+    /// its node), noting how it depends on bp. Written in place: a Frame
+    /// returned by value was copied with memcpy twice per step.
+    #[inline(always)]
+    fn exec(fast: &Fast, cache: &mut Cache, lo: u64, top: u64, at: Regs, f: &mut Frame) {
+        let mut tried = [0u64; STEP_WORDS];
+        let (mut ntried, mut nwords, mut overflow) = (0usize, 0usize, false);
+        let mut regs = UnwindRegsX86_64::new(at.ip, at.sp, at.bp);
+        let outcome = match FrameAddress::from_return_address(at.ip) {
+            None => Outcome::Fail,
+            Some(address) => {
+                let words = &mut f.words;
+                let mut read = |addr: u64| -> Result<u64, ()> {
+                    if ntried == STEP_WORDS {
+                        overflow = true;
+                        return Err(());
+                    }
+                    tried[ntried] = addr;
+                    ntried += 1;
+                    if addr < lo || addr.checked_add(8).is_none_or(|e| e > top) {
+                        return Err(());
+                    }
+                    // SAFETY: inside [entry sp, stack top) of this thread's stack.
+                    let value = unsafe { (addr as *const u64).read() };
+                    words[nwords] = (addr, value);
+                    nwords += 1;
+                    Ok(value)
+                };
+                match fast.unwind_frame(address, &mut regs, cache.way(at.ip), &mut read) {
+                    Ok(Some(ra)) => Outcome::Next(ra),
+                    Ok(None) => Outcome::End,
+                    Err(_) => Outcome::Fail,
+                }
+            }
+        };
         // framehop's x86-64 rules address the stack from sp, except the
         // frame-pointer rule, which reads [bp] and [bp + 8]: a step that
         // read there depends on bp. (A step that failed is never reused.)
-        let uses_bp = s.tried[..s.ntried]
+        let uses_bp = tried[..ntried]
             .iter()
             .any(|&a| a == at.bp || a == at.bp.wrapping_add(8));
         // The caller's bp is either restored from a word the step read (the
         // return address and the saved bp: two words) or passed through.
-        let out = s.regs.bp();
-        let restored = s.nwords >= 2 && s.words[..s.nwords].iter().any(|w| w.1 == out);
+        let out = regs.bp();
+        let restored = nwords >= 2 && f.words[..nwords].iter().any(|w| w.1 == out);
         let keeps_bp = !restored && out == at.bp;
-        Frame {
-            ip: at.ip,
-            sp: at.sp,
-            bp: at.bp,
-            node: 0,
-            outcome: s.outcome,
-            next_sp: s.regs.sp(),
-            next_bp: out,
-            uses_bp,
-            keeps_bp,
-            // Too many reads to remember, or a bp neither restored nor
-            // kept: never reused.
-            nwords: if s.overflow || (!restored && !keeps_bp) {
-                u8::MAX
-            } else {
-                s.nwords as u8
-            },
-            words: s.words,
-        }
+        f.ip = at.ip;
+        f.sp = at.sp;
+        f.bp = at.bp;
+        f.outcome = outcome;
+        f.next_sp = regs.sp();
+        f.next_bp = out;
+        f.uses_bp = uses_bp;
+        f.keeps_bp = keeps_bp;
+        // Too many reads to remember, or a bp neither restored nor kept:
+        // never reused.
+        f.nwords = if overflow || (!restored && !keeps_bp) {
+            u8::MAX
+        } else {
+            nwords as u8
+        };
     }
 
     /// Unwinds from `key`'s caller. Returns the ring's stack node of its
-    /// innermost frame, writing the nodes that are new into `ring`.
-    pub fn capture(&mut self, fast: &Fast, cache: &mut Cache, key: &Key, ring: &mut Ring) -> u32 {
-        if self.top != key.top || self.unwinder != key.unwinder {
+    /// innermost frame, writing the nodes that are new into `ring`, or
+    /// with `shadow` an unwritten id for it (`Ring::memo_node`), and
+    /// whether the node returned is written.
+    pub fn capture(
+        &mut self,
+        fast: &Fast,
+        cache: &mut Cache,
+        key: &Key,
+        ring: &mut Ring,
+        shadow: bool,
+    ) -> (u32, bool) {
+        if self.top != key.top || self.unwinder != key.unwinder || self.shadow != shadow {
             self.len = 0;
             self.top = key.top;
             self.unwinder = key.unwinder;
+            self.shadow = shadow;
         }
         let (lo, top) = (key.sp, key.top);
         let mut cur = Regs {
@@ -290,20 +261,18 @@ impl Memo {
                 if valid(&self.frames[c], lo, cur.bp) {
                     self.total_hits += 1;
                 } else {
-                    let node = self.frames[c].node;
-                    self.frames[c] = Frame {
-                        node,
-                        ..self.exec(fast, cache, lo, top, cur)
-                    };
+                    // Its node stays: the same frame under the same callers.
+                    self.total_misses += 1;
+                    Memo::exec(fast, cache, lo, top, cur, &mut self.frames[c]);
                 }
                 self.refs[n] = c as u16;
                 next_with_bp(&self.frames[c], cur.bp)
             } else {
-                let f = self.exec(fast, cache, lo, top, cur);
-                self.fresh[nnew] = f;
+                self.total_misses += 1;
+                Memo::exec(fast, cache, lo, top, cur, &mut self.fresh[nnew]);
                 self.refs[n] = NEW | nnew as u16;
                 nnew += 1;
-                next(&f)
+                next(&self.fresh[nnew - 1])
             };
             n += 1;
             match outward {
@@ -320,10 +289,10 @@ impl Memo {
                 *ip = self.ip_of(self.refs[t]) as usize;
             }
             self.len = 0;
-            return ring.new_chain(&ips[..k]);
+            return (ring.new_chain(&ips[..k]), true);
         }
         self.assemble(n, nnew, ring);
-        self.frames[n - 1].node
+        (self.frames[n - 1].node, !shadow)
     }
 
     /// The return addresses of the stack the last capture found, outermost
@@ -383,7 +352,7 @@ impl Memo {
                 self.frames[pos] = self.fresh[(r & !NEW) as usize];
             }
             let ip = self.frames[pos].ip;
-            let node = ring.new_node(parent, ip, parent_ip);
+            let node = ring.memo_node(self.shadow, parent, ip, parent_ip);
             self.frames[pos].node = node;
             parent = Some(node);
             parent_ip = ip;

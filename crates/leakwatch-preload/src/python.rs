@@ -368,6 +368,45 @@ pub struct ThreadPy {
     spliced: [Spliced; SPLICED],
     frames: [PyFrame; MAX_PY],
     rec: [u8; CODE_REC],
+    /// The last spliced walk: each step's key (a native return address
+    /// or a Python frame's node key) and the ring's node for the path up
+    /// to it, outermost first. A new walk reuses the nodes of the steps it
+    /// shares with it instead of looking each up in the ring's node cache
+    /// (the stacks of one thread differ near their top).
+    path: [u64; PATH],
+    path_nodes: [u32; PATH],
+    path_len: usize,
+    /// The native return addresses of a splice, outermost first.
+    native: [u64; MAX_NATIVE],
+}
+
+/// Steps of a spliced walk: native frames and Python frames.
+const PATH: usize = MAX_NATIVE + MAX_PY;
+
+impl ThreadPy {
+    /// The node of step `k` of a spliced walk, whose key is `key`: the
+    /// last walk's while the path so far is the same (`same`), else
+    /// `make`'s.
+    #[inline(always)]
+    fn walk_node(
+        &mut self,
+        k: usize,
+        key: u64,
+        same: &mut bool,
+        make: impl FnOnce() -> u32,
+    ) -> u32 {
+        if *same && k < self.path_len && self.path[k] == key {
+            return self.path_nodes[k];
+        }
+        *same = false;
+        let node = make();
+        if k < PATH {
+            self.path[k] = key;
+            self.path_nodes[k] = node;
+            self.path_len = k + 1;
+        }
+        node
+    }
 }
 
 impl ThreadPy {
@@ -379,6 +418,14 @@ impl ThreadPy {
             core::ptr::write_bytes(self.codes.as_mut_ptr(), 0, CODES);
             core::ptr::write_bytes(self.spliced.as_mut_ptr(), 0, SPLICED);
         }
+        self.path_len = 0;
+    }
+
+    /// Forgets the spliced stacks (their keys name memo ids that are
+    /// about to be reused).
+    pub fn forget_spliced(&mut self) {
+        // SAFETY: plain data, zero is empty.
+        unsafe { core::ptr::write_bytes(self.spliced.as_mut_ptr(), 0, SPLICED) };
     }
 }
 
@@ -671,6 +718,20 @@ fn read_frames(l: &Layout, tp: &mut ThreadPy, r: &mut Ring) -> usize {
     n
 }
 
+/// The native stack `native` gives (outermost first) written as a chain
+/// of nodes; returns its leaf.
+#[cold]
+fn native_chain(r: &mut Ring, native: impl FnOnce(&mut [u64]) -> usize) -> u32 {
+    let mut buf = [0u64; MAX_NATIVE];
+    let n = native(&mut buf);
+    let (mut parent, mut parent_ip) = (None, 0u64);
+    for &ip in &buf[..n] {
+        parent = Some(r.new_node(parent, ip, parent_ip));
+        parent_ip = ip;
+    }
+    parent.unwrap_or_else(|| r.new_node(None, 0, 0))
+}
+
 #[inline(always)]
 fn is_eval(ip: u64, lo: u64, hi: u64) -> bool {
     // A return address points after its call.
@@ -680,22 +741,32 @@ fn is_eval(ip: u64, lo: u64, hi: u64) -> bool {
 /// Splices the calling thread's Python frames into the native stack whose
 /// leaf node is `leaf` (`ips`: its return addresses, outermost first).
 /// Returns the leaf node of the spliced stack (`leaf` when there are no
-/// Python frames).
-pub fn splice(r: &mut Ring, leaf: u32, native: impl FnOnce(&mut [u64]) -> usize) -> u32 {
-    let Some(l) = layout() else {
-        return leaf;
+/// Python frames). `written`: whether `leaf` is a node written into the
+/// ring, else one of the memo's unwritten ids (`Ring::memo_node`), for
+/// which the native stack is written here when it is the result.
+pub fn splice(
+    r: &mut Ring,
+    leaf: u32,
+    written: bool,
+    native: impl FnOnce(&mut [u64]) -> usize,
+) -> u32 {
+    let Some(tp) = layout().and_then(|l| thread_py(r).map(|tp| (l, tp))) else {
+        return if written {
+            leaf
+        } else {
+            native_chain(r, native)
+        };
     };
-    let Some(tp) = thread_py(r) else {
-        return leaf;
-    };
+    let (l, tp) = tp;
     let n = read_frames(l, tp, r);
-    if n == 0 {
+    if n == 0 && written {
         return leaf;
     }
-    // The result depends only on the native stack (which `leaf` names)
-    // and the Python frames: a hit needs neither the native return
-    // addresses nor a pass over them.
-    let mut hash = (leaf as u64 ^ 0x5851_F42D_4C95_7F2D).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    // The result depends only on the native stack (which `leaf` names,
+    // in the space `written` says) and the Python frames: a hit needs
+    // neither the native return addresses nor a pass over them.
+    let mut hash = (leaf as u64 ^ 0x5851_F42D_4C95_7F2D ^ u64::from(written) << 40)
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15);
     for f in &tp.frames[..n] {
         let v = (u64::from(f.code) << 33) | (u64::from(f.lasti) << 1) | u64::from(f.ends_group);
         hash = (hash.rotate_left(23) ^ v).wrapping_mul(0x9E37_79B9_7F4A_7C15);
@@ -705,15 +776,16 @@ pub fn splice(r: &mut Ring, leaf: u32, native: impl FnOnce(&mut [u64]) -> usize)
     if tp.spliced[idx].hash == hash {
         return tp.spliced[idx].leaf;
     }
-    let mut buf = [0u64; MAX_NATIVE];
-    let nips = native(&mut buf);
-    let ips = &buf[..nips];
+    // The thread's scratch buffer: a zeroed one on the stack cost a 4 KiB
+    // memset per miss.
+    let nips = native(&mut tp.native).min(MAX_NATIVE);
+    let ips = &tp.native[..nips];
     let (lo, hi) = (
         EVAL_LO.load(Ordering::Relaxed),
         EVAL_HI.load(Ordering::Relaxed),
     );
     let evals = ips.iter().filter(|&&ip| is_eval(ip, lo, hi)).count();
-    if evals == 0 {
+    if evals == 0 && written {
         // Not called from Python code (a C thread, a finaliser run from
         // native code): the native stack alone.
         tp.spliced[idx] = Spliced { hash, leaf };
@@ -735,9 +807,12 @@ pub fn splice(r: &mut Ring, leaf: u32, native: impl FnOnce(&mut [u64]) -> usize)
     let mut parent: Option<u32> = None;
     let mut parent_ip = 0u64;
     let mut j = 0usize;
-    for &ip in ips {
+    let (mut step, mut same) = (0usize, true);
+    for k in 0..nips {
+        let ip = tp.native[k];
         if !is_eval(ip, lo, hi) {
-            parent = Some(r.new_node(parent, ip, parent_ip));
+            parent = Some(tp.walk_node(step, ip, &mut same, || r.new_node(parent, ip, parent_ip)));
+            step += 1;
             parent_ip = ip;
             continue;
         }
@@ -746,18 +821,29 @@ pub fn splice(r: &mut Ring, leaf: u32, native: impl FnOnce(&mut [u64]) -> usize)
         j += 1;
         if g_in >= groups {
             // No Python frames left for this invocation: keep it native.
-            parent = Some(r.new_node(parent, ip, parent_ip));
+            parent = Some(tp.walk_node(step, ip, &mut same, || r.new_node(parent, ip, parent_ip)));
+            step += 1;
             parent_ip = ip;
             continue;
         }
         let (first, last) = (starts[g_in] as usize, starts[g_out.min(groups)] as usize);
         for k in (first..last).rev() {
             let f = tp.frames[k];
-            parent = Some(r.new_py_node(parent, f.code, f.lasti));
+            let key = PY_FRAME_BIT | (u64::from(f.code) << 32) | u64::from(f.lasti);
+            parent = Some(tp.walk_node(step, key, &mut same, || {
+                r.new_py_node(parent, f.code, f.lasti)
+            }));
+            step += 1;
         }
         parent_ip = 0;
     }
-    let out = parent.unwrap_or(leaf);
+    // No frame at all: the empty stack, a node of address 0 (as
+    // `Ring::new_chain` writes it).
+    let out = match parent {
+        Some(p) => p,
+        None if written => leaf,
+        None => r.new_node(None, 0, 0),
+    };
     tp.spliced[idx] = Spliced { hash, leaf: out };
     out
 }

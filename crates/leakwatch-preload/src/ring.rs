@@ -28,6 +28,8 @@ const STACK_CACHE: usize = 1 << 13;
 /// CPython's deep stacks wrote 2.4 M nodes for 1.1 M distinct ones; pages
 /// are committed only as entries are touched (2 MiB at most per ring).
 const NODE_CACHE: usize = 1 << 17;
+/// Direct-mapped cache of the memo's unwritten nodes (`memo_node`).
+const SHADOW_CACHE: usize = 1 << 14;
 
 pub const FREE: u32 = 0;
 pub const USED: u32 = 1;
@@ -63,6 +65,8 @@ pub struct Ring {
     data: *mut u8,
     cache: *mut CacheEntry,
     nodes: *mut NodeEntry,
+    /// Cache of the memo's unwritten nodes (see `memo_node`).
+    shadow: *mut NodeEntry,
     /// Producer-private state below, on cache lines of its own: the writer
     /// reads the fields above for every byte it decodes, and the producer
     /// writes these on every event (sharing a line cost a third of the
@@ -77,6 +81,7 @@ pub struct Ring {
     pub prev_ts: u64,
     pub prev_ptr: u64,
     next_stack_id: u32,
+    next_shadow_id: u32,
     pub sample_countdown: i64,
     pub rng: u64,
     /// The owning thread's stack range and unwind rule cache.
@@ -90,6 +95,15 @@ pub struct Ring {
 
 static RINGS: [AtomicPtr<Ring>; MAX_RINGS] = [const { AtomicPtr::new(null_mut()) }; MAX_RINGS];
 static RING_COUNT: AtomicUsize = AtomicUsize::new(0);
+/// Set once a second ring is claimed: timestamps come from the precise
+/// clock from then on (see `writer::trace_ns`).
+static MULTI: AtomicBool = AtomicBool::new(false);
+
+/// Whether more than one thread has recorded (ever).
+#[inline(always)]
+pub fn multi() -> bool {
+    MULTI.load(Ordering::Relaxed)
+}
 
 /// Number of ring slots handed out so far.
 pub fn count() -> usize {
@@ -116,18 +130,26 @@ pub unsafe fn claim(tid: u32) -> *mut Ring {
             .compare_exchange(FREE, USED, Ordering::AcqRel, Ordering::Relaxed)
             .is_ok()
         {
+            // A ring another thread used: more than one thread records
+            // (set before this one's first record: see `writer::trace_ns`).
+            MULTI.store(true, Ordering::SeqCst);
             ring.tid.store(tid, Ordering::Release);
             return r;
         }
     }
     let slot = RING_COUNT.fetch_add(1, Ordering::AcqRel);
+    if slot > 0 {
+        // Slot 0 goes to one thread only; any other means a second one.
+        MULTI.store(true, Ordering::SeqCst);
+    }
     if slot >= MAX_RINGS {
         return null_mut();
     }
     let header = core::mem::size_of::<Ring>().next_multiple_of(4096);
     let cache_bytes = STACK_CACHE * core::mem::size_of::<CacheEntry>();
     let node_bytes = NODE_CACHE * core::mem::size_of::<NodeEntry>();
-    let total = header + RING_BYTES + cache_bytes + node_bytes;
+    let shadow_bytes = SHADOW_CACHE * core::mem::size_of::<NodeEntry>();
+    let total = header + RING_BYTES + cache_bytes + node_bytes + shadow_bytes;
     // SAFETY: anonymous private mapping; pages are committed lazily and zeroed.
     let mem = unsafe {
         libc::mmap(
@@ -155,11 +177,15 @@ pub unsafe fn claim(tid: u32) -> *mut Ring {
             data: base.add(header),
             cache: base.add(header + RING_BYTES).cast(),
             nodes: base.add(header + RING_BYTES + cache_bytes).cast(),
+            shadow: base
+                .add(header + RING_BYTES + cache_bytes + node_bytes)
+                .cast(),
             _private: Padded(()),
             busy: AtomicBool::new(false),
             prev_ts: 0,
             prev_ptr: 0,
             next_stack_id: 0,
+            next_shadow_id: 0,
             sample_countdown: 0,
             rng: 0x9E37_79B9_7F4A_7C15 ^ (tid as u64).wrapping_mul(0xBF58_476D_1CE4_E5B9),
             stack: (0, 0),
@@ -344,6 +370,53 @@ impl Ring {
             e.i(dip);
         });
         id
+    }
+
+    /// The memo's node for frame `ip` under `parent`: written into the
+    /// ring (`new_node`) unless `shadow`, when the stack the memo finds is
+    /// only the key of the Python splice that follows (which writes the
+    /// nodes of the stack it makes): then an id of a space of its own,
+    /// never written (half of the CPython job's node records were memo
+    /// nodes no allocation named). The same frame under the same caller
+    /// gets the same id while the entry stays in this cache.
+    #[inline]
+    pub fn memo_node(&mut self, shadow: bool, parent: Option<u32>, ip: u64, parent_ip: u64) -> u32 {
+        if !shadow {
+            return self.new_node(parent, ip, parent_ip);
+        }
+        let p = parent.map_or(0, |p| p + 1);
+        let h = (ip ^ (p as u64).rotate_left(32)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let idx = (h >> 40) as usize & (SHADOW_CACHE - 1);
+        // SAFETY: idx < SHADOW_CACHE, the cache lies in this ring's mapping.
+        let e = unsafe { &mut *self.shadow.add(idx) };
+        if e.id != 0 && e.ip == ip && e.parent == p {
+            return e.id - 1;
+        }
+        let id = self.next_shadow_id;
+        self.next_shadow_id += 1;
+        *e = NodeEntry {
+            ip,
+            parent: p,
+            id: id + 1,
+        };
+        id
+    }
+
+    /// Whether the memo's unwritten ids are close to running out (a
+    /// capture takes at most `memo::DEPTH` of them); the caller then
+    /// starts them again with `reset_shadow`.
+    #[inline]
+    pub fn shadow_ids_low(&self) -> bool {
+        self.next_shadow_id > u32::MAX - 4096
+    }
+
+    /// Starts the memo's unwritten ids again from 0. The caller forgets
+    /// every id handed out before (the memo, the splice cache).
+    #[cold]
+    pub fn reset_shadow(&mut self) {
+        self.next_shadow_id = 0;
+        // SAFETY: the cache spans SHADOW_CACHE entries of this ring's mapping.
+        unsafe { core::ptr::write_bytes(self.shadow, 0, SHADOW_CACHE) };
     }
 
     /// Writes a PYNODE record: a Python frame (the thread's code id

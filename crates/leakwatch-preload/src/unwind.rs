@@ -25,8 +25,30 @@ use framehop::{ExplicitModuleSectionInfo, FrameAddress, MustNotAllocateDuringUnw
 pub const MAX_FRAMES: usize = 128;
 
 pub(crate) type Fast = UnwinderX86_64<&'static [u8], MustNotAllocateDuringUnwind>;
+/// One way of the per-thread unwind rule cache.
+type Way = CacheX86_64<MustNotAllocateDuringUnwind>;
+/// Ways of the rule cache. framehop's is direct-mapped, 509 entries:
+/// cc1plus's many functions thrashed it (9 % of its traced CPU went to
+/// gimli reading CFI again). A frame's way is chosen by its address above
+/// framehop's slot (address mod 509), so addresses that collide there
+/// mostly land in different ways.
+const WAYS: usize = 4;
+/// Framehop's slot count (its `CACHE_ENTRY_COUNT`).
+const SLOTS: u64 = 509;
+
 /// Per-thread unwind rule cache.
-pub type Cache = CacheX86_64<MustNotAllocateDuringUnwind>;
+#[derive(Default)]
+pub struct Cache {
+    ways: [Way; WAYS],
+}
+
+impl Cache {
+    /// The way for a frame at return address `ip`.
+    #[inline(always)]
+    pub fn way(&mut self, ip: u64) -> &mut Way {
+        &mut self.ways[(ip / SLOTS) as usize % WAYS]
+    }
+}
 
 static FAST: AtomicPtr<Fast> = AtomicPtr::new(null_mut());
 /// Set by `LEAKWATCH_UNWINDER=libgcc`.
@@ -277,7 +299,8 @@ pub fn capture(
                     let mut regs = UnwindRegsX86_64::new(ra, sp, bp);
                     let mut address = FrameAddress::from_return_address(ra);
                     while let Some(addr) = address {
-                        match fast.unwind_frame(addr, &mut regs, cache, &mut read) {
+                        let way = cache.way(addr.address());
+                        match fast.unwind_frame(addr, &mut regs, way, &mut read) {
                             Ok(Some(next)) if c.push(next as usize) => {
                                 address = FrameAddress::from_return_address(next);
                             }
@@ -287,7 +310,7 @@ pub fn capture(
                 }
                 None => {
                     let regs = UnwindRegsX86_64::new(rip, rsp, rbp);
-                    let mut it = fast.iter_frames(rip, regs, cache, &mut read);
+                    let mut it = fast.iter_frames(rip, regs, cache.way(0), &mut read);
                     while let Ok(Some(frame)) = it.next() {
                         if !c.push(frame.address() as usize) {
                             break;

@@ -15,7 +15,7 @@
 //!   payload     len bytes
 //! ```
 //!
-//! All payloads together are ONE zstd stream (level 3): the writer flushes
+//! All payloads together are ONE zstd stream (level 1, 2 MiB window): the writer flushes
 //! it at the end of every drain (every 20 ms), so each chunk decompresses,
 //! given the ones before it, to whole records, and matches reach back across
 //! chunks: a periodic workload costs almost nothing. A trace cut short (the
@@ -92,7 +92,9 @@
 //! Time: every record happens at the stream's clock, which starts at 0 (ns
 //! since tracing started) and only moves with TIME. The writer emits TIME
 //! when the events it processes cross into a new 10 ms tick, carrying the
-//! exact time of the first event of that tick, and before END. Within a
+//! exact time of the first event of that tick, and before END. (While one
+//! thread has allocated, events are stamped with the kernel-tick clock:
+//! then "exact" is to one kernel tick, 1 to 10 ms.) Within a
 //! tick, records are grouped by thread (each thread's in its order), so the
 //! threads' interleaving costs nothing to store; a FREE always comes after
 //! the ALLOC of its block. Definitions (STACK, CLASS) come before their first
