@@ -22,7 +22,10 @@ mkdir -p "$WORK/node" "$OUT"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 
 # --- install anchors (idempotent) ---
-[ -x "$WORK/venv/bin/ruff" ] || { python3 -m venv "$WORK/venv" && "$WORK/venv/bin/pip" install -q ruff pylint; }
+# Each tool checked on its own: perf.sh shares the venv and installs ruff only.
+[ -x "$WORK/venv/bin/python" ] || python3 -m venv "$WORK/venv"
+[ -x "$WORK/venv/bin/ruff" ] || "$WORK/venv/bin/pip" install -q ruff
+[ -x "$WORK/venv/bin/pylint" ] || "$WORK/venv/bin/pip" install -q pylint
 if [ ! -x "$WORK/node/node_modules/.bin/eslint" ]; then
   (cd "$WORK/node" && npm init -y >/dev/null && npm install --silent eslint@9 @eslint/js@9 globals \
     eslint-plugin-react-hooks typescript-eslint typescript)
