@@ -126,7 +126,9 @@ package_tree() { # name package
   echo "$dir"
 }
 
-printf '%-26s %6s %8s %9s %9s %7s %5s\n' tree files lines findings per_kLOC partial exit
+# shellcheck source=bench/check/check_tree.sh
+. bench/check/check_tree.sh
+check_tree_header
 total_lines=0; total_findings=0
 for t in "${TREES[@]}"; do
   IFS='|' read -r name pkg glob <<<"$t"
@@ -137,23 +139,8 @@ for t in "${TREES[@]}"; do
     dir=$(ls -d $glob 2>/dev/null | head -1 || true)
   fi
   if [ -z "$dir" ]; then echo "$name: not found at $glob"; continue; fi
-  set +e
-  "$LW" check "$dir/" --format json -o "$WORK/$name.json" 2>"$WORK/$name.stderr"
-  code=$?
-  set -e
-  if [ "$code" -ge 2 ] || grep -q panicked "$WORK/$name.stderr"; then
-    echo "CRASH or error on $name (exit $code):"; cat "$WORK/$name.stderr"; exit 1
-  fi
-  read -r lines n < <(python3 - "$WORK/$name.json" "$name" "$code" <<'PY'
-import json, sys
-r = json.load(open(sys.argv[1])); s = r["summary"]
-n = len(r["findings"]); lines = s["lines_checked"]
-print(f'{sys.argv[2]:<26} {s["files_checked"]:>6} {lines:>8} {n:>9} {1000*n/max(lines,1):>9.3f} {len(s["parse_errors"]):>7} {sys.argv[3]:>5}', file=sys.stderr)
-print(lines, n)
-PY
-)
-  total_lines=$((total_lines + lines)); total_findings=$((total_findings + n))
-  "$LW" check "$dir/" > "$WORK/findings-$name.txt" 2>&1 || true
+  check_tree "$name" "$dir"
+  total_lines=$((total_lines + CHECKED_LINES)); total_findings=$((total_findings + CHECKED_FINDINGS))
 done
 echo "total: $total_findings findings in $total_lines lines"
 echo "findings written to $WORK/findings-*.txt"

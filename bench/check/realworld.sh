@@ -73,24 +73,12 @@ fetch_deb_dir sidekiq ruby-sidekiq "/usr/share/rubygems-integration/all/gems/sid
 fetch_deb_dir symfony-messenger php-symfony-messenger /usr/share/php/Symfony/Component/Messenger
 fetch_deb_dir laravel php-laravel-framework /usr/share/php/Illuminate
 
-printf '%-18s %8s %9s %9s %9s %8s %7s %6s\n' tree files lines findings per_kLOC skipped partial exit
+# shellcheck source=bench/check/check_tree.sh
+. bench/check/check_tree.sh
+check_tree_header
 for name in Django Flask requests celery express react-bootstrap socket.io ws mongoose gin client_golang raft \
     rack sinatra guzzle symfony-http-foundation symfony-console activesupport sidekiq \
     symfony-messenger laravel; do
-  dir="$WORK/$name"
-  set +e
-  "$LW" check "$dir/" --format json -o "$WORK/$name.json" 2>"$WORK/$name.stderr"
-  code=$?
-  set -e
-  if [ "$code" -ge 2 ] || grep -q panicked "$WORK/$name.stderr"; then
-    echo "CRASH or error on $name (exit $code):"; cat "$WORK/$name.stderr"; exit 1
-  fi
-  python3 - "$WORK/$name.json" "$name" "$code" <<'PY'
-import json, sys
-r = json.load(open(sys.argv[1])); s = r["summary"]
-n = len(r["findings"]); lines = s["lines_checked"]
-print(f'{sys.argv[2]:<18} {s["files_checked"]:>8} {lines:>9} {n:>9} {1000*n/max(lines,1):>9.3f} {len(s["skipped"]):>8} {len(s["parse_errors"]):>7} {sys.argv[3]:>6}')
-PY
-  "$LW" check "$dir/" > "$WORK/findings-$name.txt" 2>&1 || true
+  check_tree "$name" "$WORK/$name"
 done
 echo "findings written to $WORK/findings-*.txt"

@@ -84,27 +84,27 @@ pub(crate) fn log(msg: &[u8]) {
     }
 }
 
-/// The monotonic clock as of the last kernel tick (vDSO, no syscall, no
-/// TSC read): at most the true time.
-#[inline]
-pub(crate) fn coarse_ns() -> u64 {
+/// Nanoseconds on `clock` (vDSO, no syscall).
+#[inline(always)]
+fn clock_ns(clock: libc::clockid_t) -> u64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
     // SAFETY: valid out pointer.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
+    unsafe { libc::clock_gettime(clock, &mut ts) };
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
-/// Nanoseconds on the monotonic clock (vDSO, no syscall).
+/// The monotonic clock as of the last kernel tick (no TSC read): at most
+/// the true time.
+#[inline]
+pub(crate) fn coarse_ns() -> u64 {
+    clock_ns(libc::CLOCK_MONOTONIC_COARSE)
+}
+
+/// Nanoseconds on the monotonic clock.
 #[inline]
 pub(crate) fn now_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: valid out pointer.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+    clock_ns(libc::CLOCK_MONOTONIC)
 }

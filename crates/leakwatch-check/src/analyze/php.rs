@@ -278,13 +278,7 @@ fn registration_or_per_class<'a>(cx: &Ctx<'a>, site: Node<'a>) -> bool {
                                 .starts_with(|c: char| c.is_alphanumeric() || c == '_')
                         });
                         let lower = decl.to_ascii_lowercase();
-                        declares
-                            && [
-                                "callable", "closure", "callback", "listener", "handler", "hook",
-                                "resolver",
-                            ]
-                            .iter()
-                            .any(|k| lower.contains(k))
+                        declares && HANDLER_WORDS.iter().any(|k| lower.contains(k))
                     })
             });
     per_class || stored_param
@@ -307,6 +301,19 @@ fn class_constant_key(target: &str) -> bool {
         })
     })
 }
+
+/// Words in a parameter's declaration (type or name) that make it a
+/// callable or handler its caller registers.
+const HANDLER_WORDS: &[&str] = &[
+    "callable",
+    "closure",
+    "callback",
+    "listener",
+    "handler",
+    "hook",
+    "resolver",
+    "subscriber",
+];
 
 /// The container, key and stored value of a keyed add site (`$c[$k] = v`,
 /// `$c[$k] ??= v`).
@@ -746,19 +753,7 @@ fn passes_parameter_through<'a>(cx: &Ctx<'a>, call: Node<'a>) -> bool {
                     !decl[i + name.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
                 });
                 let lower = decl.to_ascii_lowercase();
-                declares
-                    && (!handler_only
-                        || [
-                            "callable",
-                            "closure",
-                            "callback",
-                            "listener",
-                            "handler",
-                            "hook",
-                            "subscriber",
-                        ]
-                        .iter()
-                        .any(|k| lower.contains(k)))
+                declares && (!handler_only || HANDLER_WORDS.iter().any(|k| lower.contains(k)))
             })
     };
     (0..args.named_child_count())

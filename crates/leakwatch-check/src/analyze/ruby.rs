@@ -37,6 +37,44 @@ fn receiver<'a>(cx: &Ctx<'a>, call: Node<'a>) -> &'a str {
         .unwrap_or("")
 }
 
+/// Whether a call hands on a parameter of its method as an argument (or as
+/// its block, `&blk`), directly or through a local made from one (`code =
+/// args.shift || block`): a wrapper API whose caller decides how often it
+/// runs and what is registered.
+fn hands_on_parameter<'a>(cx: &Ctx<'a>, call: Node<'a>) -> bool {
+    let Some(def) = cx.enclosing(call, DEF) else {
+        return false;
+    };
+    let params: Vec<&str> = parameters(cx, def).into_iter().map(|(n, _)| n).collect();
+    let mentions_param = |r: Node<'a>| {
+        std::iter::once(r)
+            .chain(cx.desc(r).iter().copied())
+            .any(|i| i.kind() == "identifier" && params.contains(&cx.text(i)))
+    };
+    let from_params = |name: &str| {
+        params.contains(&name)
+            || cx.named_in(def, "identifier", name).into_iter().any(|l| {
+                cx.up(l).is_some_and(|a| {
+                    a.kind() == "assignment"
+                        && Ctx::field(a, "left").is_some_and(|x| x.id() == l.id())
+                        && Ctx::field(a, "right").is_some_and(mentions_param)
+                })
+            })
+    };
+    Ctx::field(call, "arguments").is_some_and(|args| {
+        let mut cur = args.walk();
+        let found = args.named_children(&mut cur).any(|a| {
+            let a = if a.kind() == "block_argument" {
+                a.named_child(0).unwrap_or(a)
+            } else {
+                a
+            };
+            a.kind() == "identifier" && from_params(cx.text(a))
+        });
+        found
+    })
+}
+
 /// Whether a call is given a block: `do ... end`, `{ ... }`, or a block
 /// argument (`IO.popen(cmd, &:read)`, `&method(:tick)`, `&blk`).
 fn takes_block(call: Node) -> bool {
@@ -582,21 +620,7 @@ fn subscriptions(cx: &mut Ctx) {
         };
         // A wrapper API (`def monitor(actor) = Actor.monitor(actor)`): the
         // caller decides how often, and what is subscribed is the caller's.
-        let passes_parameter = cx.enclosing(call, DEF).is_some_and(|def| {
-            let params: Vec<&str> = parameters(cx, def).into_iter().map(|(n, _)| n).collect();
-            Ctx::field(call, "arguments").is_some_and(|args| {
-                let mut cur = args.walk();
-                let found = args.named_children(&mut cur).any(|a| {
-                    let a = if a.kind() == "block_argument" {
-                        a.named_child(0).unwrap_or(a)
-                    } else {
-                        a
-                    };
-                    a.kind() == "identifier" && params.contains(&cx.text(a))
-                });
-                found
-            })
-        });
+        let passes_parameter = hands_on_parameter(cx, call);
         if passes_parameter {
             continue;
         }
@@ -1429,37 +1453,7 @@ fn timers(cx: &mut Ctx) {
         // A wrapper API: the callback is the caller's (a parameter, or a
         // local made from one: `code = args.shift || block`), so the caller
         // decides how often it runs and holds the handle it returns.
-        let passes_through = cx.enclosing(call, DEF).is_some_and(|def| {
-            let params: Vec<&str> = parameters(cx, def).into_iter().map(|(n, _)| n).collect();
-            let from_params = |name: &str| {
-                params.contains(&name)
-                    || cx.named_in(def, "identifier", name).into_iter().any(|l| {
-                        cx.up(l).is_some_and(|a| {
-                            a.kind() == "assignment"
-                                && Ctx::field(a, "left").is_some_and(|x| x.id() == l.id())
-                                && Ctx::field(a, "right").is_some_and(|r| {
-                                    std::iter::once(r)
-                                        .chain(cx.desc(r).iter().copied())
-                                        .any(|i| {
-                                            i.kind() == "identifier" && params.contains(&cx.text(i))
-                                        })
-                                })
-                        })
-                    })
-            };
-            Ctx::field(call, "arguments").is_some_and(|args| {
-                let mut cur = args.walk();
-                let found = args.named_children(&mut cur).any(|a| {
-                    let a = if a.kind() == "block_argument" {
-                        a.named_child(0).unwrap_or(a)
-                    } else {
-                        a
-                    };
-                    a.kind() == "identifier" && from_params(cx.text(a))
-                });
-                found
-            })
-        });
+        let passes_through = hands_on_parameter(cx, call);
         if stopped || passes_through {
             continue;
         }
