@@ -1,6 +1,6 @@
 //! The writer thread's interpreter: turns the threads' raw ring records
 //! (timestamps, addresses, per-thread stack ids) into the file's record
-//! stream (format version 4, see `leakwatch_trace::format`), which holds
+//! stream (format version 5, see `leakwatch_trace::format`), which holds
 //! only allocation classes, and compresses it as one zstd stream.
 //!
 //! Pairing frees with allocations needs the events of every address in
@@ -50,7 +50,8 @@ use crate::ring::{self, Ring};
 use crate::tables::{Index, Live};
 use crate::{
     REC_ALLOC, REC_ATTACH, REC_END, REC_FREE, REC_LOST, REC_LSANSUPP, REC_MODULE, REC_NODE,
-    REC_PHASE, REC_PYCODE, REC_PYCODE_RING, REC_PYNODE, REC_STACK, REC_THREAD, REC_UNLOAD,
+    REC_PHASE, REC_PYCODE, REC_PYCODE_RING, REC_PYNODE, REC_STACK, REC_STACKREF, REC_THREAD,
+    REC_UNLOAD,
 };
 
 /// Output-only records (see `leakwatch_trace::format`).
@@ -84,9 +85,20 @@ const UNDEFINED: u32 = u32::MAX;
 
 /// A node of the global stack tree.
 struct GNode {
-    parent: u32,
     ip: u64,
-    stack: u32,
+    parent: u32,
+    /// An output stack holding this node's path to the root from its frame
+    /// `at_pos` on (`at_pos` 0: the node's own stack); UNDEFINED: none yet.
+    /// A deep node's (depth MAX_OUT_FRAMES or more) is only its own.
+    at_stack: u32,
+    /// The class of the last allocation here, of `memo_size` bytes
+    /// (UNDEFINED: none): most sites allocate one size, and this saves
+    /// the class table's cache miss.
+    memo_class: u32,
+    memo_size: u32,
+    /// Frames from this node to the root, saturating.
+    depth: u8,
+    at_pos: u8,
 }
 
 /// Multiplicative hash for addresses and small keys: one multiply, then
@@ -293,10 +305,12 @@ pub struct Interp {
     /// its global node: the tree holds each path once.)
     deep_stacks: Map<Box<[u64]>, u32>,
     /// The stack tree of all rings: a node is a frame under its caller's
-    /// node, with the output stack it ends (once an allocation used it).
+    /// node, with an output stack that holds its path (once defined).
     gnodes: Vec<GNode>,
     trie: Index,
     frames: Vec<u64>,
+    /// The nodes of `frames` while a stack is defined.
+    path: Vec<u32>,
     /// Python code objects written (PYCODE), by their record's body.
     py_codes: Map<Box<[u8]>, u32>,
     /// STACK and CLASS definitions not yet written: they go before the
@@ -386,6 +400,7 @@ impl Interp {
             gnodes: Vec::new(),
             trie: Index::default(),
             frames: Vec::new(),
+            path: Vec::new(),
             py_codes: Map::default(),
             defs: Vec::new(),
             dirty: Vec::new(),
@@ -774,10 +789,18 @@ impl Interp {
         let g = match self.trie.get_or_insert(gparent, ip, next)? {
             Ok(g) => g,
             Err(g) => {
+                let depth = match gparent {
+                    ROOT => 1,
+                    p => self.gnodes[p as usize].depth.saturating_add(1),
+                };
                 self.gnodes.push(GNode {
-                    parent: gparent,
                     ip,
-                    stack: UNDEFINED,
+                    parent: gparent,
+                    at_stack: UNDEFINED,
+                    memo_class: UNDEFINED,
+                    memo_size: 0,
+                    depth,
+                    at_pos: 0,
                 });
                 g
             }
@@ -790,10 +813,68 @@ impl Interp {
     /// first), defining the stack in the output the first time its
     /// content is seen.
     fn stack_of(&mut self, g: u32) -> Result<u32, Fail> {
-        let known = self.gnodes[g as usize].stack;
-        if known != UNDEFINED {
-            return Ok(known);
+        let n = &self.gnodes[g as usize];
+        if n.at_stack != UNDEFINED && n.at_pos == 0 {
+            return Ok(n.at_stack);
         }
+        if usize::from(n.depth) >= MAX_OUT_FRAMES {
+            return self.deep_stack_of(g);
+        }
+        // Its new frames, up to the first node an output stack already
+        // holds: the rest is written as a reference to that stack
+        // (STACKREF), so each node's frame is written once.
+        self.frames.clear();
+        self.path.clear();
+        room(&mut self.frames, MAX_OUT_FRAMES)?;
+        room(&mut self.path, MAX_OUT_FRAMES)?;
+        let mut at = g;
+        let base = loop {
+            if at == ROOT {
+                break None;
+            }
+            let n = &self.gnodes[at as usize];
+            if n.at_stack != UNDEFINED {
+                break Some((n.at_stack, n.at_pos));
+            }
+            self.frames.push(n.ip);
+            self.path.push(at);
+            at = n.parent;
+        };
+        room(&mut self.defs, 32 + 10 * self.frames.len())?;
+        let id = self.nstacks;
+        self.nstacks += 1;
+        self.defs.push(if base.is_some() {
+            REC_STACKREF
+        } else {
+            REC_STACK
+        });
+        put(&mut self.defs, self.frames.len() as u64);
+        let mut prev = 0i64;
+        for &ip in &self.frames {
+            let ip = ip as i64;
+            let z = ip.wrapping_sub(prev);
+            put(&mut self.defs, ((z << 1) ^ (z >> 63)) as u64);
+            prev = ip;
+        }
+        if let Some((stack, pos)) = base {
+            put(&mut self.defs, u64::from(stack));
+            put(&mut self.defs, u64::from(pos));
+        }
+        for (pos, &node) in self.path.iter().enumerate() {
+            let n = &mut self.gnodes[node as usize];
+            n.at_stack = id;
+            n.at_pos = pos as u8;
+        }
+        let n = &mut self.gnodes[g as usize];
+        n.at_stack = id;
+        n.at_pos = 0;
+        Ok(id)
+    }
+
+    /// `stack_of` for a node MAX_OUT_FRAMES or more deep: its innermost
+    /// frames, which deeper paths may share, written in full.
+    #[cold]
+    fn deep_stack_of(&mut self, g: u32) -> Result<u32, Fail> {
         self.frames.clear();
         room(&mut self.frames, MAX_OUT_FRAMES)?;
         let mut at = g;
@@ -803,27 +884,17 @@ impl Interp {
             at = n.parent;
         }
         let n = self.frames.len() as u64;
-        // A path that reached the root with fewer frames than the cut is
-        // new: no other node has the same frames.
-        let whole = at == ROOT && self.frames.len() < MAX_OUT_FRAMES;
-        let known = if whole {
-            None
-        } else {
-            self.deep_stacks.get(&self.frames[..]).copied()
-        };
-        let id = match known {
+        let id = match self.deep_stacks.get(&self.frames[..]).copied() {
             Some(id) => id,
             None => {
                 room(&mut self.defs, 16 + 10 * n as usize)?;
                 let id = self.nstacks;
-                if !whole {
-                    map_room(&mut self.deep_stacks)?;
-                    let mut key = Vec::new();
-                    key.try_reserve_exact(self.frames.len())
-                        .map_err(|_| Fail::NoMemory)?;
-                    key.extend_from_slice(&self.frames);
-                    self.deep_stacks.insert(key.into_boxed_slice(), id);
-                }
+                map_room(&mut self.deep_stacks)?;
+                let mut key = Vec::new();
+                key.try_reserve_exact(self.frames.len())
+                    .map_err(|_| Fail::NoMemory)?;
+                key.extend_from_slice(&self.frames);
+                self.deep_stacks.insert(key.into_boxed_slice(), id);
                 self.nstacks += 1;
                 self.defs.push(REC_STACK);
                 put(&mut self.defs, n);
@@ -837,7 +908,9 @@ impl Interp {
                 id
             }
         };
-        self.gnodes[g as usize].stack = id;
+        let n = &mut self.gnodes[g as usize];
+        n.at_stack = id;
+        n.at_pos = 0;
         Ok(id)
     }
 
@@ -911,6 +984,25 @@ impl Interp {
     /// blocks' lives exactly (a free by another thread would otherwise
     /// count after all of this tick's allocations).
     #[inline]
+    /// The class of an allocation of `size` bytes at global node `node`,
+    /// defined in the output the first time it is seen.
+    fn class_of(&mut self, node: u32, size: u64) -> Result<u32, Fail> {
+        let stack = self.stack_of(node)?;
+        room(&mut self.defs, 24)?;
+        room(&mut self.class_bytes, 1)?;
+        let next = self.class_bytes.len() as u32;
+        Ok(match self.classes.get_or_insert(stack, size, next)? {
+            Ok(class) => class,
+            Err(class) => {
+                self.defs.push(REC_CLASS);
+                put(&mut self.defs, stack as u64);
+                put(&mut self.defs, size);
+                self.class_bytes.push(scaled_size(size, self.sample_every));
+                class
+            }
+        })
+    }
+
     fn free(&mut self, i: usize, v: u64) -> Result<(), Fail> {
         let class = v as u32;
         let bytes = self.class_bytes.get(class as usize).copied().unwrap_or(0);
@@ -939,19 +1031,17 @@ impl Interp {
                     .ok()
                     .and_then(|id| self.slots[i].local.get(id))
                     .ok_or(Fail::Corrupt)?;
-                let stack = self.stack_of(node)?;
-                room(&mut self.defs, 24)?;
-                room(&mut self.class_bytes, 1)?;
-                let next = self.class_bytes.len() as u32;
-                let class = match self.classes.get_or_insert(stack, size, next)? {
-                    Ok(class) => class,
-                    Err(class) => {
-                        self.defs.push(REC_CLASS);
-                        put(&mut self.defs, stack as u64);
-                        put(&mut self.defs, size);
-                        self.class_bytes.push(scaled_size(size, self.sample_every));
-                        class
+                let memo = self.gnodes.get(node as usize).ok_or(Fail::Corrupt)?;
+                let class = if memo.memo_class != UNDEFINED && u64::from(memo.memo_size) == size {
+                    memo.memo_class
+                } else {
+                    let class = self.class_of(node, size)?;
+                    if let Ok(small) = u32::try_from(size) {
+                        let n = &mut self.gnodes[node as usize];
+                        n.memo_class = class;
+                        n.memo_size = small;
                     }
+                    class
                 };
                 if let Some(old) = self.live.insert(p.ptr, pack(class, i))? {
                     // Freed behind the tracer's back: the old block is gone.
@@ -960,7 +1050,9 @@ impl Interp {
                 let g = self.group(i, 12)?;
                 g.push(REC_ALLOC);
                 put(g, class as u64);
-                self.total = self.total.saturating_add(self.class_bytes[class as usize]);
+                self.total = self
+                    .total
+                    .saturating_add(scaled_size(size, self.sample_every));
                 if self.total > self.max {
                     self.max = self.total;
                     self.mark += 1;

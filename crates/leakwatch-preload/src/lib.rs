@@ -45,7 +45,7 @@ pub use process::*;
 
 /// Trace file magic and version (see `leakwatch_trace::format`).
 pub(crate) const MAGIC: &[u8; 8] = b"LWTRACE\0";
-pub(crate) const VERSION: u32 = 4;
+pub(crate) const VERSION: u32 = 5;
 
 pub(crate) const REC_ALLOC: u8 = 1;
 pub(crate) const REC_FREE: u8 = 2;
@@ -57,6 +57,7 @@ pub(crate) const REC_END: u8 = 7;
 pub(crate) const REC_LOST: u8 = 12;
 pub(crate) const REC_PHASE: u8 = 13;
 pub(crate) const REC_LSANSUPP: u8 = 14;
+pub(crate) const REC_STACKREF: u8 = 17;
 /// Ring-only record (never in the file): a stack node, `parent+1 dip`, the
 /// frame at return address parent's + dip called from node `parent` (0:
 /// none, the outermost frame). Node ids count from 0 per ring; an ALLOC's

@@ -1,9 +1,9 @@
-//! The trace file format, versions 3 and 4, written by `libleakwatch_preload.so`.
+//! The trace file format, versions 3 to 5, written by `libleakwatch_preload.so`.
 //!
 //! ```text
 //! header (40 bytes, little endian)
 //!   magic       8  b"LWTRACE\0"
-//!   version     u32  3 or 4 (4 may hold the records 12-14 below)
+//!   version     u32  3, 4 (may hold the records 12-16 below) or 5 (also 17)
 //!   pid         u32  traced process id
 //!   sample_every u64 0 = every allocation, else mean bytes between samples
 //!   start_unix_ns u64 wall clock at start
@@ -74,7 +74,21 @@
 //!                                 UNMATCHED); 2: it detached: hooks removed,
 //!                                 the process runs on (what is live then is
 //!                                 "still live at detach", not leaked)
-//! 17..=19                         reserved
+//! 18..=19                         reserved
+//! ```
+//!
+//! Format version 5 adds (older readers refuse it):
+//!
+//! ```text
+//! 17 STACKREF  k  k × dip(i)  base skip
+//!                                 defines the next stack id: k return
+//!                                 addresses, innermost first, delta-coded as
+//!                                 in STACK, then the frames of stack `base`
+//!                                 (defined before) from its frame `skip` on:
+//!                                 their shared callers, stored once (a
+//!                                 CPython stack repeats ~35 frames of its
+//!                                 neighbours; the file then holds each
+//!                                 frame of the writer's stack tree once)
 //! ```
 //!
 //! A STACK frame with bit 63 set is a Python frame (user-space return
@@ -110,7 +124,7 @@
 /// File magic.
 pub const MAGIC: &[u8; 8] = b"LWTRACE\0";
 /// The newest version this reader understands.
-pub const VERSION: u32 = 4;
+pub const VERSION: u32 = 5;
 /// The oldest version this reader understands.
 pub const OLDEST_VERSION: u32 = 3;
 /// Size of the fixed header.
@@ -137,6 +151,8 @@ pub const REC_PHASE: u8 = 13;
 pub const REC_LSANSUPP: u8 = 14;
 pub const REC_PYCODE: u8 = 15;
 pub const REC_ATTACH: u8 = 16;
+// Format version 5.
+pub const REC_STACKREF: u8 = 17;
 
 /// ATTACH kinds.
 pub const ATTACH_START: u64 = 1;

@@ -275,6 +275,23 @@ impl Stacks {
         Ok(())
     }
 
+    /// Appends frames `skip..` of stack `base` (already interned) to the
+    /// stack being defined.
+    fn push_suffix(
+        &mut self,
+        base: u32,
+        skip: usize,
+        limits: &Limits,
+    ) -> Result<(), (&'static str, u64)> {
+        let range = self.range(base);
+        let from = range.start + skip;
+        if (self.frames.len() + (range.end - from)) as u64 > limits.frames {
+            return Err(("frames in all call stacks", limits.frames));
+        }
+        self.frames.extend_from_within(from..range.end);
+        Ok(())
+    }
+
     fn finish_stack(&mut self) {
         self.ends.push(self.frames.len() as u32);
     }
@@ -760,6 +777,44 @@ impl Parser<'_> {
                         .push_frame(prev as u64, self.limits)
                         .map_err(|(what, limit)| RecordError::Limit(what, limit))?;
                 }
+                tables.stacks.finish_stack();
+                return Ok(());
+            }
+            REC_STACKREF => {
+                // New innermost frames, then the callers this stack shares
+                // with one defined before (format version 5). Errors end
+                // the replay, so a stack left half-defined is never read.
+                let k = self.uv()?;
+                if k > MAX_FRAMES || k > self.remaining() {
+                    return Err("stack longer than its record".into());
+                }
+                if tables.stacks.len() as u64 >= self.limits.stacks {
+                    return Err(RecordError::Limit("call stacks", self.limits.stacks));
+                }
+                let mut prev: i64 = 0;
+                for _ in 0..k {
+                    prev = prev.wrapping_add(self.iv()?);
+                    tables
+                        .stacks
+                        .push_frame(prev as u64, self.limits)
+                        .map_err(|(what, limit)| RecordError::Limit(what, limit))?;
+                }
+                let base = self.uv()?;
+                let skip = self.uv()?;
+                if base >= tables.stacks.len() as u64 {
+                    return Err("stack refers to a stack never defined".into());
+                }
+                let base_len = tables.stacks.range(base as u32).len() as u64;
+                if skip > base_len {
+                    return Err("stack skips more frames than its base has".into());
+                }
+                if k + (base_len - skip) > MAX_FRAMES {
+                    return Err("stack longer than its record".into());
+                }
+                tables
+                    .stacks
+                    .push_suffix(base as u32, skip as usize, self.limits)
+                    .map_err(|(what, limit)| RecordError::Limit(what, limit))?;
                 tables.stacks.finish_stack();
                 return Ok(());
             }

@@ -41,6 +41,21 @@ impl Records {
         self.stacks += 1;
         self.stacks - 1
     }
+    /// Defines the next stack as `frames` (innermost first) followed by
+    /// the frames of stack `base` from its frame `skip` on (format 5).
+    pub fn stack_ref(&mut self, frames: &[u64], base: u32, skip: u32) -> u32 {
+        self.buf.push(REC_STACKREF);
+        uv(&mut self.buf, frames.len() as u64);
+        let mut prev = 0i64;
+        for &f in frames {
+            iv(&mut self.buf, (f as i64).wrapping_sub(prev));
+            prev = f as i64;
+        }
+        uv(&mut self.buf, u64::from(base));
+        uv(&mut self.buf, u64::from(skip));
+        self.stacks += 1;
+        self.stacks - 1
+    }
     /// Defines the next allocation class.
     pub fn class(&mut self, stack: u32, size: u64) -> u32 {
         self.buf.push(REC_CLASS);

@@ -1,5 +1,5 @@
 //! The reader and the replay on hand-built traces: exact accounting, one
-//! zstd stream across chunks, growing-site detection, version 4 records,
+//! zstd stream across chunks, growing-site detection, version 4 and 5 records,
 //! bounded tables, and no panic on any damaged input.
 
 use leakwatch_trace::format::*;
@@ -307,6 +307,57 @@ fn version_4_records_are_read() {
     assert_eq!(a.tables.lsan_suppressions, "leak:third_party\nleak:more");
 }
 
+/// A STACKREF stack is its own frames followed by its base's from `skip`
+/// on; a base never defined, a skip past the base's end or a stack past
+/// the longest accepted are errors naming the record.
+#[test]
+fn version_5_stack_references_share_callers() {
+    let mut r = Records::default();
+    let mut f = writer();
+    let outer = r.stack(&[0x30, 0x20, 0x10]);
+    let inner = r.stack_ref(&[0x50, 0x40], outer, 1);
+    let same = r.stack_ref(&[], inner, 0);
+    let only_base_tail = r.stack_ref(&[0x60], outer, 3);
+    let c = r.class(inner, 8);
+    r.alloc(c);
+    r.end();
+    f.chunk(&r.take());
+    let a = read(&f.out).unwrap();
+    let frames = |s: u32| a.tables.stacks.frames(s).collect::<Vec<_>>();
+    assert_eq!(frames(outer), [0x30, 0x20, 0x10]);
+    assert_eq!(frames(inner), [0x50, 0x40, 0x20, 0x10]);
+    assert_eq!(frames(same), frames(inner));
+    assert_eq!(frames(only_base_tail), [0x60]);
+    // Each distinct address is interned once.
+    assert_eq!(a.tables.stacks.addrs().len(), 6);
+
+    let bad = |build: &dyn Fn(&mut Records)| {
+        let mut r = Records::default();
+        let mut f = writer();
+        r.stack(&[0x10, 0x20]);
+        build(&mut r);
+        r.end();
+        f.chunk(&r.take());
+        match read(&f.out) {
+            Err(TraceError::CorruptRecord { what, .. }) => what,
+            other => panic!("expected a corrupt record, got {other:?}"),
+        }
+    };
+    assert!(bad(&|r| {
+        r.stack_ref(&[0x1], 1, 0);
+    })
+    .contains("never defined"));
+    assert!(bad(&|r| {
+        r.stack_ref(&[0x1], 0, 3);
+    })
+    .contains("skips more frames"));
+    let long: Vec<u64> = (1..=4095).collect();
+    assert!(bad(&|r| {
+        r.stack_ref(&long, 0, 0);
+    })
+    .contains("longer"));
+}
+
 /// The caps on input-driven tables turn a tiny hostile file into an error,
 /// not gigabytes: millions of empty stacks compress to a few kilobytes.
 #[test]
@@ -476,6 +527,38 @@ proptest! {
         }
         let cut = cut % (file.len() + 1);
         let _ = read(&file[..cut]);
+    }
+
+    /// Stacks defined by reference read back as the frames they stand for,
+    /// whatever base and skip they name.
+    #[test]
+    fn stack_references_equal_their_expansion(
+        defs in proptest::collection::vec(
+            (proptest::collection::vec(1u64..1 << 40, 0..6), any::<u32>(), any::<u32>()),
+            1..40,
+        ),
+    ) {
+        let mut r = Records::default();
+        let mut f = writer();
+        let mut want: Vec<Vec<u64>> = vec![vec![7, 8, 9]];
+        r.stack(&want[0]);
+        for (own, base, skip) in defs {
+            let base = base % want.len() as u32;
+            let skip = skip % (want[base as usize].len() as u32 + 1);
+            let mut frames = own.clone();
+            frames.extend_from_slice(&want[base as usize][skip as usize..]);
+            if frames.len() > 4096 {
+                continue;
+            }
+            r.stack_ref(&own, base, skip);
+            want.push(frames);
+        }
+        r.end();
+        f.chunk(&r.take());
+        let a = read(&f.out).unwrap();
+        for (s, frames) in want.iter().enumerate() {
+            prop_assert_eq!(&a.tables.stacks.frames(s as u32).collect::<Vec<_>>(), frames);
+        }
     }
 
     /// The one-pass series agree with a direct replay: the live bytes at
