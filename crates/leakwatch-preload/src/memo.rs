@@ -131,6 +131,13 @@ pub struct Memo {
     /// The capture in progress, innermost first: a remembered frame's
     /// index, or NEW | an index into `fresh`.
     refs: [u16; DEPTH],
+    /// The words the remembered steps read, frame after frame from the
+    /// outermost (frame `pos`'s end at `check_end[pos]`): the outer frames
+    /// of a capture are checked in one tight loop over them.
+    checks: [(u64, u64); DEPTH * STEP_WORDS],
+    check_end: [u16; DEPTH],
+    /// Remembered frames `..reusable` all have steps that can be reused.
+    reusable: usize,
     /// Totals for `LEAKWATCH_STATS=1`: frames reused and frames unwound.
     pub total_hits: u64,
     pub total_misses: u64,
@@ -245,6 +252,11 @@ impl Memo {
         let mut n = 0usize;
         let mut nnew = 0usize;
         let mut j = self.len;
+        // Remembered frames kept in place as a whole (the fast path), and
+        // the lowest one re-executed in place (its checks are stale).
+        let mut kept = 0usize;
+        let mut stale = DEPTH;
+        let mut tried_fast = false;
         let truncated = loop {
             if n == DEPTH {
                 break true;
@@ -256,6 +268,25 @@ impl Memo {
                 let f = &self.frames[j - 1];
                 f.sp == cur.sp && f.ip == cur.ip
             };
+            if remembered && !tried_fast {
+                // The first remembered frame met: if it is reached with
+                // the same registers and every word its step and its
+                // callers' steps read holds, the unwind from here on is
+                // the remembered one (each step is a pure function of
+                // those), so all of them are kept as they are.
+                tried_fast = true;
+                let c = j - 1;
+                if c < self.reusable
+                    && n + c < DEPTH
+                    && self.frames[c].bp == cur.bp
+                    && self.words_hold(c, lo)
+                {
+                    self.total_hits += c as u64 + 1;
+                    kept = c + 1;
+                    n += kept;
+                    break false;
+                }
+            }
             let outward = if remembered {
                 let c = j - 1;
                 if valid(&self.frames[c], lo, cur.bp) {
@@ -264,6 +295,7 @@ impl Memo {
                     // Its node stays: the same frame under the same callers.
                     self.total_misses += 1;
                     Memo::exec(fast, cache, lo, top, cur, &mut self.frames[c]);
+                    stale = stale.min(c);
                 }
                 self.refs[n] = c as u16;
                 next_with_bp(&self.frames[c], cur.bp)
@@ -289,10 +321,25 @@ impl Memo {
                 *ip = self.ip_of(self.refs[t]) as usize;
             }
             self.len = 0;
+            self.reusable = 0;
             return (ring.new_chain(&ips[..k]), true);
         }
-        self.assemble(n, nnew, ring);
+        self.assemble(kept, n, nnew, stale, ring);
         (self.frames[n - 1].node, !shadow)
+    }
+
+    /// Whether every word read by the steps of remembered frames `..=c`
+    /// still holds.
+    #[inline]
+    fn words_hold(&self, c: usize, lo: u64) -> bool {
+        self.checks[..usize::from(self.check_end[c])]
+            .iter()
+            .all(|&(addr, value)| {
+                // SAFETY: remembered reads lay in this thread's stack (its
+                // top is part of the memo's identity), checked against
+                // this capture's entry sp as in `valid`.
+                addr >= lo && unsafe { (addr as *const u64).read() } == value
+            })
     }
 
     /// The return addresses of the stack the last capture found, outermost
@@ -316,15 +363,17 @@ impl Memo {
         }
     }
 
-    /// Lays the new stack (`refs[..n]`, innermost first) out outermost
-    /// first. Remembered frames already at their new position stay; the
+    /// Lays the new stack out outermost first: frames `..kept` are the
+    /// remembered ones in place, then `refs[..n - kept]`, innermost first.
+    /// Remembered frames already at their new position stay; the
     /// others are staged in `fresh` (after the new frames) and written
     /// back; from the lowest position that changed up, each frame gets a
-    /// new node (its callers changed).
-    fn assemble(&mut self, n: usize, nnew: usize, ring: &mut Ring) {
+    /// new node (its callers changed). Frames from there or from `stale`
+    /// (re-executed in place) up get their checks again.
+    fn assemble(&mut self, kept: usize, n: usize, nnew: usize, stale: usize, ring: &mut Ring) {
         // Position of refs[t] is n - 1 - t.
         let mut lowest = n;
-        for pos in 0..n {
+        for pos in kept..n {
             if self.refs[n - 1 - pos] != pos as u16 {
                 lowest = pos;
                 break;
@@ -358,6 +407,27 @@ impl Memo {
             parent_ip = ip;
         }
         self.len = n;
+        let from = lowest.min(stale);
+        let mut k = match from {
+            0 => 0,
+            _ => usize::from(self.check_end[from - 1]),
+        };
+        for pos in from..n {
+            let f = &self.frames[pos];
+            if f.nwords != u8::MAX {
+                let words = &f.words[..usize::from(f.nwords)];
+                self.checks[k..k + words.len()].copy_from_slice(words);
+                k += words.len();
+            }
+            self.check_end[pos] = k as u16;
+        }
+        if self.reusable >= from {
+            let mut r = from;
+            while r < n && self.frames[r].nwords != u8::MAX {
+                r += 1;
+            }
+            self.reusable = r;
+        }
     }
 }
 
