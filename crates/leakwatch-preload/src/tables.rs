@@ -133,6 +133,27 @@ impl Live {
         ((block << 6) | ((key >> 4) & 63) as usize) & (self.entries.len() - 1)
     }
 
+    /// Starts loading the cache line where `key` would be (a hint: no
+    /// effect on the table).
+    #[inline]
+    pub fn prefetch(&self, key: u64) {
+        if self.entries.is_empty() {
+            return;
+        }
+        if let Some(e) = self.entries.get(self.home(key)) {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: prefetching has no architectural effect and never
+            // faults; the pointer is into `entries` anyway.
+            unsafe {
+                core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(
+                    (e as *const (u64, u64)).cast(),
+                )
+            };
+            #[cfg(not(target_arch = "x86_64"))]
+            let _ = e;
+        }
+    }
+
     /// Room for `n` entries without growing.
     pub fn reserve(&mut self, n: usize) -> Result<(), NoRoom> {
         while n * 2 > self.entries.len() {

@@ -839,6 +839,11 @@ fn memoized_unwinds_tell_apart_callers_at_the_same_depth() {
             .filter_map(|w| w.parse().ok())
             .collect();
         let (reused, unwound) = (nums[0], nums[1]);
+        // The writer's look-ahead parses every record kind as refill does.
+        assert!(
+            err.contains(" 0 look-ahead desyncs"),
+            "{flags}: look-ahead lost its place: {err}"
+        );
         // Each capture comes from another caller than the previous one:
         // only the frames that differ (3 or 4 of 8) are unwound, the rest
         // reused.

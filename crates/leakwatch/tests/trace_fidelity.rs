@@ -377,56 +377,6 @@ fn cpp_make_shared_cycle_matches_memcheck() {
     assert_eq!(through(&r["leaked"], "link_partners").1, 6, "{r}");
 }
 
-/// Consecutive allocations whose stacks differ only in a return address
-/// in the middle (the same callee chain under two callers of the same
-/// frame size) are told apart, with and without frame pointers.
-#[test]
-fn callers_that_differ_mid_stack_are_told_apart() {
-    let dir = tempfile::tempdir().unwrap();
-    for (name, flags) in [
-        ("callers-o2", &["-O2", "-g", "-fomit-frame-pointer"][..]),
-        ("callers-o0", &["-O0", "-g", "-fno-omit-frame-pointer"][..]),
-    ] {
-        let exe = build(dir.path(), "gcc", "callers.c", name, flags, &[]);
-        let r = traced_like_untraced(dir.path(), &format!("{name}.lwt"), &[exe.to_str().unwrap()]);
-        assert_eq!(
-            leaked(&r),
-            (300 * 11 + 200 * 13 + 100 * 17, 600),
-            "{name}: {r}"
-        );
-        assert_eq!(
-            through(&r["leaked"], "from_a"),
-            (300 * 11, 300),
-            "{name}: {r}"
-        );
-        assert_eq!(
-            through(&r["leaked"], "from_b"),
-            (200 * 13, 200),
-            "{name}: {r}"
-        );
-        for e in r["leaked"]["stacks"].as_array().unwrap() {
-            let names: Vec<&str> = e["frames"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter_map(|f| f["function"].as_str())
-                .collect();
-            let want: &[&str] = match e["bytes"].as_u64().unwrap() {
-                3300 => &["leaf", "middle", "from_a", "main"],
-                2600 => &["leaf", "middle", "from_b", "main"],
-                1700 => &["leaf", "middle", "main"],
-                other => panic!("{name}: unexpected leak of {other} B: {r}"),
-            };
-            let ours: Vec<&str> = names
-                .iter()
-                .copied()
-                .filter(|n| ["leaf", "middle", "from_a", "from_b", "main"].contains(n))
-                .collect();
-            assert_eq!(ours, want, "{name}: {names:?}");
-        }
-    }
-}
-
 #[test]
 fn deep_recursion_stacks_are_exact() {
     let dir = tempfile::tempdir().unwrap();
