@@ -169,6 +169,9 @@ fn stack_id(r: &mut Ring, entry: Option<(u64, u64)>) -> u32 {
         (Some(fast), Some(entry)) => Key::new(fast, r.stack, entry).map(|k| (fast, k)),
         _ => None,
     };
+    if r.node_ids_high() {
+        forget_node_ids(r);
+    }
     // SAFETY: the memo and the rule cache belong to this thread's ring, in
     // memory of their own.
     let (memo, cache) = unsafe { (r.memo.as_mut(), r.unwind_cache.as_mut()) };
@@ -213,6 +216,23 @@ fn forget_shadow_ids(r: &mut Ring, memo: &mut crate::memo::Memo) {
     // SAFETY: the Python state is this ring's own.
     if let Some(py) = unsafe { r.py.as_mut() } {
         py.forget_spliced();
+    }
+}
+
+/// Starts the ring's node ids again (see `Ring::reset_node_ids`),
+/// forgetting every place that holds one.
+#[cold]
+#[inline(never)]
+fn forget_node_ids(r: &mut Ring) {
+    r.reset_node_ids();
+    // SAFETY: the memo and the Python state are this ring's own.
+    unsafe {
+        if let Some(memo) = r.memo.as_mut() {
+            memo.clear();
+        }
+        if let Some(py) = r.py.as_mut() {
+            py.forget_nodes();
+        }
     }
 }
 

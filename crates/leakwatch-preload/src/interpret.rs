@@ -50,8 +50,8 @@ use crate::ring::{self, Ring};
 use crate::tables::{Index, Live};
 use crate::{
     REC_ALLOC, REC_ATTACH, REC_END, REC_FREE, REC_LOST, REC_LSANSUPP, REC_MODULE, REC_NODE,
-    REC_PHASE, REC_PYCODE, REC_PYCODE_RING, REC_PYNODE, REC_STACK, REC_STACKREF, REC_THREAD,
-    REC_UNLOAD,
+    REC_NODE_RESET, REC_PHASE, REC_PYCODE, REC_PYCODE_RING, REC_PYNODE, REC_STACK, REC_STACKREF,
+    REC_THREAD, REC_UNLOAD,
 };
 
 /// Output-only records (see `leakwatch_trace::format`).
@@ -288,6 +288,7 @@ impl Dec<'_> {
                 self.u()?;
                 Some(None)
             }
+            REC_NODE_RESET => Some(None),
             REC_LSANSUPP => {
                 self.u()?;
                 let len = self.u()?;
@@ -714,6 +715,13 @@ impl Interp {
                     }
                     REC_PYCODE_RING => {
                         self.py_code(&mut d, i)?;
+                        self.slots[i].pos = d.pos;
+                        continue;
+                    }
+                    REC_NODE_RESET => {
+                        // Records before it used the old ids; they are
+                        // processed (refill stops at each timed record).
+                        self.slots[i].local.clear();
                         self.slots[i].pos = d.pos;
                         continue;
                     }

@@ -69,6 +69,10 @@ pub(crate) const REC_NODE: u8 = 0x40;
 pub(crate) const REC_PYCODE_RING: u8 = 0x41;
 /// Ring-only record: a Python frame node, `parent+1 code lasti`.
 pub(crate) const REC_PYNODE: u8 = 0x42;
+/// Ring-only record: the ring's node ids start again from 0 (after
+/// `writer::NODE_ID_LIMIT` of them), so the writer's map of them stays
+/// bounded on a program that runs for ever.
+pub(crate) const REC_NODE_RESET: u8 = 0x43;
 /// File records of format version 4 (see `leakwatch_trace::format`).
 pub(crate) const REC_PYCODE: u8 = 15;
 pub(crate) const REC_ATTACH: u8 = 16;

@@ -427,6 +427,13 @@ impl ThreadPy {
         // SAFETY: plain data, zero is empty.
         unsafe { core::ptr::write_bytes(self.spliced.as_mut_ptr(), 0, SPLICED) };
     }
+
+    /// Forgets every written node id it holds (the ring's ids start
+    /// again).
+    pub fn forget_nodes(&mut self) {
+        self.forget_spliced();
+        self.path_len = 0;
+    }
 }
 
 /// The state lives in its own mapping, apart from the ring: the

@@ -461,9 +461,32 @@ impl Ring {
         parent.unwrap_or_else(|| self.new_node(None, 0, 0))
     }
 
-    /// Stack nodes written into this ring so far.
+    /// Stack nodes written into this ring since its ids last started
+    /// again.
     pub fn stacks_written(&self) -> u64 {
         self.next_stack_id as u64
+    }
+
+    /// Whether this ring's node ids reached `writer::NODE_ID_LIMIT`: the
+    /// caller then starts them again with `reset_node_ids`.
+    #[inline]
+    pub fn node_ids_high(&self) -> bool {
+        self.next_stack_id >= crate::writer::NODE_ID_LIMIT.load(Ordering::Relaxed)
+    }
+
+    /// Starts the node ids again from 0, telling the writer (NODE_RESET,
+    /// in order with the records that used the old ids). The caller
+    /// forgets every other place that holds one (the memo, the Python
+    /// splice caches).
+    #[cold]
+    pub fn reset_node_ids(&mut self) {
+        self.push_with::<1>(crate::REC_NODE_RESET, |_| {});
+        self.next_stack_id = 0;
+        // SAFETY: the caches span their entries of this ring's mapping.
+        unsafe {
+            core::ptr::write_bytes(self.cache, 0, STACK_CACHE);
+            core::ptr::write_bytes(self.nodes, 0, NODE_CACHE);
+        }
     }
 
     /// Forgets everything: used in a forked child that starts a new file.

@@ -31,6 +31,11 @@ static FILE_DEV: AtomicU64 = AtomicU64::new(0);
 static FILE_INO: AtomicU64 = AtomicU64::new(0);
 pub static START_NS: AtomicU64 = AtomicU64::new(0);
 pub static SAMPLE_EVERY: AtomicU64 = AtomicU64::new(0);
+/// Node ids a ring hands out before starting them again from 0
+/// (`LEAKWATCH_NODE_ID_LIMIT`, for tests): bounds the writer's map of
+/// each ring's ids to 4 bytes each (8 MiB a ring).
+pub static NODE_ID_LIMIT: core::sync::atomic::AtomicU32 =
+    core::sync::atomic::AtomicU32::new(1 << 21);
 static FOLLOW_FORK: AtomicBool = AtomicBool::new(false);
 /// Set by this library's constructor: the C library is initialised.
 static CONSTRUCTED: AtomicBool = AtomicBool::new(false);
@@ -717,6 +722,12 @@ unsafe fn start_from_env() -> bool {
     unsafe {
         (&mut *core::ptr::addr_of_mut!(PATH))[..path.len()].copy_from_slice(path);
         PATH_LEN = path.len();
+    }
+    if let Some(v) = getenv(c"LEAKWATCH_NODE_ID_LIMIT")
+        .and_then(parse_u64)
+        .filter(|&v| (64..=1 << 30).contains(&v))
+    {
+        NODE_ID_LIMIT.store(v as u32, Ordering::Relaxed);
     }
     if let Some(v) = getenv(c"LEAKWATCH_SAMPLE_EVERY").and_then(parse_u64) {
         SAMPLE_EVERY.store(v, Ordering::Relaxed);

@@ -858,6 +858,73 @@ fn memoized_unwinds_tell_apart_callers_at_the_same_depth() {
     }
 }
 
+/// A ring's node ids start again after a limit (so the writer's map of
+/// them stays bounded on a program that runs for ever): with the limit
+/// set low the program's ids start again dozens of times, and the report
+/// is the same as without.
+#[test]
+fn node_ids_started_again_name_the_same_leaks() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = build(
+        dir.path(),
+        "gcc",
+        "many_paths.c",
+        "many_paths",
+        &["-O2", "-g"],
+    );
+    let mut reports = Vec::new();
+    for limit in [None, Some("64")] {
+        let trace = dir
+            .path()
+            .join(format!("paths-{}.lwt", limit.unwrap_or("none")));
+        let mut cmd = Command::new(leakwatch());
+        cmd.current_dir(dir.path())
+            .env("LEAKWATCH_STATS", "1")
+            .args(["trace", "--no-summary", "--out"])
+            .arg(&trace)
+            .arg("--")
+            .arg(&exe);
+        if let Some(l) = limit {
+            cmd.env("LEAKWATCH_NODE_ID_LIMIT", l);
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let err = stderr(&out);
+        let local_ids: u64 = err
+            .lines()
+            .find_map(|l| l.strip_prefix("leakwatch-preload: interpreter: "))
+            .and_then(|l| l.split(", ").find_map(|f| f.strip_suffix(" local ids")))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no interpreter statistics in: {err}"));
+        if limit.is_some() {
+            // What the map holds since the last restart: a capture may
+            // pass the limit by one stack's nodes.
+            assert!(local_ids < 64 + 40, "{local_ids} ids kept: {err}");
+        } else {
+            assert!(local_ids > 500, "256 paths of 9+ nodes: {err}");
+        }
+        assert!(err.contains(" 0 look-ahead desyncs"), "{err}");
+        let out = Command::new(leakwatch())
+            .args(["report", "--json", "--top", "1000"])
+            .arg(&trace)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+        // 1024 blocks kept, of 16 to 19 bytes (256 of each), one stack
+        // per path.
+        assert_eq!(r["leaked"]["blocks"], 1024, "{limit:?}");
+        assert_eq!(r["leaked"]["bytes"], 1024 * 16 + 256 * 6, "{limit:?}");
+        assert_eq!(
+            r["leaked"]["stacks"].as_array().unwrap().len(),
+            256,
+            "{limit:?}"
+        );
+        reports.push(r);
+    }
+    assert_eq!(leaked_paths(&reports[0]), leaked_paths(&reports[1]));
+}
+
 #[test]
 fn trace_json_prints_the_report_object_after_the_programs_output() {
     let dir = tempfile::tempdir().unwrap();
