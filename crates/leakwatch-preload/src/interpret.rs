@@ -76,6 +76,8 @@ const CHUNK_RAW_MAX: usize = 2 << 20;
 const CHUNK_SLACK: usize = 1 << 20;
 /// Publish tails (so producers waiting on a full ring go on) this often.
 const CONSUME_EVERY: u32 = 4096;
+/// Nodes made without a trie lookup kept before they are inserted.
+const UNINDEXED_MAX: usize = 32;
 /// How far past the record being processed the look-ahead prefetches
 /// (bytes of ring records: a few dozen events).
 const LOOK_AHEAD: u64 = 192;
@@ -102,6 +104,9 @@ struct GNode {
     /// Frames from this node to the root, saturating.
     depth: u8,
     at_pos: u8,
+    /// Whether a node under this one was ever made (if not, a child is
+    /// new without looking in the trie).
+    has_children: bool,
 }
 
 /// Multiplicative hash for addresses and small keys: one multiply, then
@@ -395,6 +400,9 @@ pub struct Interp {
     /// node, with an output stack that holds its path (once defined).
     gnodes: Vec<GNode>,
     trie: Index,
+    /// Nodes made without a trie lookup, not yet in the trie: inserted
+    /// together (their cache misses overlap) before the next lookup.
+    unindexed: Vec<(u32, u64, u32)>,
     frames: Vec<u64>,
     /// The nodes of `frames` while a stack is defined.
     path: Vec<u32>,
@@ -487,6 +495,7 @@ impl Interp {
             deep_stacks: Map::default(),
             gnodes: Vec::new(),
             trie: Index::default(),
+            unindexed: Vec::new(),
             frames: Vec::new(),
             path: Vec::new(),
             py_codes: Map::default(),
@@ -926,9 +935,28 @@ impl Interp {
         room(&mut self.slots[i].local, 1)?;
         room(&mut self.gnodes, 1)?;
         let next = self.gnodes.len() as u32;
-        let g = match self.trie.get_or_insert(gparent, ip, next)? {
+        // A chain of new frames (a stack deeper than before) comes as
+        // nodes each under the one just made: those need no lookup.
+        let fresh_parent = gparent != ROOT && !self.gnodes[gparent as usize].has_children;
+        let found = if fresh_parent {
+            if self.unindexed.len() == UNINDEXED_MAX {
+                self.index_unindexed()?;
+            }
+            room(&mut self.unindexed, 1)?;
+            self.unindexed.push((gparent, ip, next));
+            Err(next)
+        } else {
+            if !self.unindexed.is_empty() {
+                self.index_unindexed()?;
+            }
+            self.trie.get_or_insert(gparent, ip, next)?
+        };
+        let g = match found {
             Ok(g) => g,
             Err(g) => {
+                if gparent != ROOT {
+                    self.gnodes[gparent as usize].has_children = true;
+                }
                 let depth = match gparent {
                     ROOT => 1,
                     p => self.gnodes[p as usize].depth.saturating_add(1),
@@ -941,11 +969,25 @@ impl Interp {
                     memo_size: 0,
                     depth,
                     at_pos: 0,
+                    has_children: false,
                 });
                 g
             }
         };
         self.slots[i].local.push(g);
+        Ok(())
+    }
+
+    /// Inserts the nodes made without a lookup into the trie, their
+    /// cache lines fetched together first.
+    fn index_unindexed(&mut self) -> Result<(), Fail> {
+        for &(a, b, _) in &self.unindexed {
+            self.trie.prefetch(a, b);
+        }
+        for &(a, b, g) in &self.unindexed {
+            self.trie.insert_new(a, b, g)?;
+        }
+        self.unindexed.clear();
         Ok(())
     }
 

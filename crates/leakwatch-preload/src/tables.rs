@@ -78,6 +78,40 @@ impl Index {
         }
     }
 
+    /// Starts loading the cache line where `(a, b)` would be (a hint).
+    #[inline]
+    pub fn prefetch(&self, a: u32, b: u64) {
+        if self.entries.is_empty() {
+            return;
+        }
+        let e = &self.entries[self.home(a, b)];
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: prefetching has no architectural effect and never faults.
+        unsafe {
+            core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(
+                (e as *const IndexEntry).cast(),
+            )
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = e;
+    }
+
+    /// Inserts `(a, b)`, which the caller knows is not there.
+    #[inline]
+    pub fn insert_new(&mut self, a: u32, b: u64, value: u32) -> Result<(), NoRoom> {
+        if (self.len + 1) * 8 > self.entries.len() * 5 {
+            self.grow()?;
+        }
+        let mask = self.entries.len() - 1;
+        let mut i = self.home(a, b);
+        while self.entries[i].value != VACANT {
+            i = (i + 1) & mask;
+        }
+        self.entries[i] = IndexEntry { b, a, value };
+        self.len += 1;
+        Ok(())
+    }
+
     fn grow(&mut self) -> Result<(), NoRoom> {
         let size = (self.entries.len() * 2).max(MIN_SIZE);
         let mut entries = Vec::new();
@@ -270,6 +304,14 @@ mod tests {
         }
         // The same b under another a is another key.
         assert!(matches!(ok(t.get_or_insert(1000, 0x40_0000, 9)), Err(9)));
+        // Keys inserted as known-new are found like the others.
+        for n in 0..20_000u32 {
+            ok(t.insert_new(5000 + n, u64::from(n), n + 1));
+        }
+        for n in 0..20_000u32 {
+            assert!(matches!(ok(t.get_or_insert(5000 + n, u64::from(n), 0)), Ok(v) if v == n + 1));
+        }
+        assert_eq!(t.len(), 70_001);
     }
 
     #[test]
