@@ -354,7 +354,11 @@ impl Ring {
         let idx = (h >> 40) as usize & (NODE_CACHE - 1);
         // SAFETY: idx < NODE_CACHE, the cache lies in this ring's mapping.
         let e = unsafe { &mut *self.nodes.add(idx) };
-        if e.id != 0 && e.ip == ip && e.parent == p {
+        // Under the node made last nothing is cached yet (a child would
+        // have been made after it): a chain of new frames skips the
+        // lookup's cache miss and only stores.
+        let newest = p != 0 && p == self.next_stack_id;
+        if !newest && e.id != 0 && e.ip == ip && e.parent == p {
             return e.id - 1;
         }
         let id = self.next_stack_id;
@@ -389,7 +393,9 @@ impl Ring {
         let idx = (h >> 40) as usize & (SHADOW_CACHE - 1);
         // SAFETY: idx < SHADOW_CACHE, the cache lies in this ring's mapping.
         let e = unsafe { &mut *self.shadow.add(idx) };
-        if e.id != 0 && e.ip == ip && e.parent == p {
+        // As in `new_node`: nothing is cached under the id made last.
+        let newest = p != 0 && p == self.next_shadow_id;
+        if !newest && e.id != 0 && e.ip == ip && e.parent == p {
             return e.id - 1;
         }
         let id = self.next_shadow_id;
@@ -430,7 +436,8 @@ impl Ring {
         let idx = (h >> 40) as usize & (NODE_CACHE - 1);
         // SAFETY: idx < NODE_CACHE, the cache lies in this ring's mapping.
         let e = unsafe { &mut *self.nodes.add(idx) };
-        if e.id != 0 && e.ip == key && e.parent == p {
+        let newest = p != 0 && p == self.next_stack_id;
+        if !newest && e.id != 0 && e.ip == key && e.parent == p {
             return e.id - 1;
         }
         let id = self.next_stack_id;
