@@ -18,6 +18,11 @@
 # On a shared machine the CPU times are the figures to compare; wall times
 # are printed too.
 #
+# With LW_BASE=/absolute/path/to/another/leakwatch (a build of another
+# commit, its libleakwatch_preload.so beside it), its two modes run
+# interleaved with the others as base-lw-nosum and base-lw: before and
+# after, side by side in one run.
+#
 # usage: bench/trace/real.sh [-n RUNS] [-k DIR] [WORKLOAD...]
 #   -k DIR  keep the work directory (traces: DIR/<workload>.<mode>.<run>.lwt,
 #           heaptrack data: DIR/<workload>.heaptrack.<run>.zst) so that
@@ -153,6 +158,8 @@ measure() {
     untraced) ;;
     lw-nosum) cmd="$LW trace --no-summary -o $t.lwt -- $cmd" ;;
     lw) cmd="$LW trace -o $t.lwt -- $cmd" ;;
+    base-lw-nosum) cmd="$LW_BASE trace --no-summary -o $t.lwt -- $cmd" ;;
+    base-lw) cmd="$LW_BASE trace -o $t.lwt -- $cmd" ;;
     heaptrack) cmd="heaptrack -o $t $cmd" ;;
   esac
   rm -f "$t.lwt" "$t.zst"
@@ -168,6 +175,7 @@ median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] 
 spread() { sort -g | awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.0f%%", (m > 0 ? 100 * (a[NR] - a[1]) / m : 0) }'; }
 
 MODES=(untraced lw-nosum lw heaptrack)
+[ -z "${LW_BASE:-}" ] || MODES=(untraced base-lw-nosum lw-nosum base-lw lw heaptrack)
 declare -A WALL CPU
 for workload in "${WORKLOADS[@]}"; do
   for run in $(seq 1 "$RUNS"); do
@@ -183,7 +191,7 @@ for workload in "${WORKLOADS[@]}"; do
   done
 done
 
-printf '\n%-9s %-10s %9s %7s %9s %7s %7s %7s\n' workload mode "wall" "x" "cpu" "x" "spread" "vs ht"
+printf '\n%-9s %-13s %9s %7s %9s %7s %7s %7s\n' workload mode "wall" "x" "cpu" "x" "spread" "vs ht"
 for workload in "${WORKLOADS[@]}"; do
   base_w=$(echo "${WALL[$workload.untraced]}" | tr ' ' '\n' | grep . | median)
   base_c=$(echo "${CPU[$workload.untraced]}" | tr ' ' '\n' | grep . | median)
@@ -193,7 +201,7 @@ for workload in "${WORKLOADS[@]}"; do
     c=$(echo "${CPU[$workload.$mode]}" | tr ' ' '\n' | grep . | median)
     s=$(echo "${CPU[$workload.$mode]}" | tr ' ' '\n' | grep . | spread)
     vs=$(awk -v c="$c" -v b="$base_c" -v h="$ht_c" 'BEGIN { if (h > b) printf "%.2f", (c - b) / (h - b); else print "-" }')
-    printf '%-9s %-10s %8.2fs %6.1fx %8.2fs %6.1fx %7s %7s\n' "$workload" "$mode" "$w" \
+    printf '%-9s %-13s %8.2fs %6.1fx %8.2fs %6.1fx %7s %7s\n' "$workload" "$mode" "$w" \
       "$(awk -v a="$w" -v b="$base_w" 'BEGIN { print a / b }')" "$c" \
       "$(awk -v a="$c" -v b="$base_c" 'BEGIN { print a / b }')" "$s" "$vs"
   done

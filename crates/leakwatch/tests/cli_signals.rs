@@ -1,6 +1,7 @@
 //! Signals to `run` and `watch` (issue 15, issue 14): Ctrl-C still prints
 //! the verdict and leaves a complete CSV and no process behind; SIGKILL to
-//! `run` takes the target with it (parent-death signal).
+//! `run` takes the target with it (parent-death signal); Ctrl-C to
+//! `trace` reaches the program and the summary is still printed.
 
 mod common;
 
@@ -159,4 +160,55 @@ fn sigint_to_watch_prints_the_verdict_and_keeps_the_csv() {
     );
     let _ = target.kill();
     let _ = target.wait();
+}
+
+#[test]
+fn sigint_to_trace_is_passed_on_and_the_summary_still_printed() {
+    // The summary reads the trace while the program runs; an interrupt
+    // must still end that reading, print the summary and exit.
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("t.lwt");
+    let pidfile = dir.path().join("pid");
+    let (stdout, stderr) = (dir.path().join("stdout"), dir.path().join("stderr"));
+    let script = format!(
+        "echo $$ > {}; while :; do sleep 0.05; done",
+        pidfile.display()
+    );
+    let mut child = Command::new(bin())
+        .env("LEAKWATCH_STATS", "1")
+        .args(["trace", "--json", "-o"])
+        .arg(&trace)
+        .args(["--", "sh", "-c", &script])
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&stdout).unwrap())
+        .stderr(std::fs::File::create(&stderr).unwrap())
+        .spawn()
+        .unwrap();
+    let target = read_pid(&pidfile);
+    wait_for("the trace to grow", || {
+        std::fs::metadata(&trace).is_ok_and(|m| m.len() > 100)
+    });
+    interrupt(&child);
+    let mut status = None;
+    wait_for("leakwatch to exit", || {
+        status = child.try_wait().unwrap();
+        status.is_some()
+    });
+    let err = std::fs::read_to_string(&stderr).unwrap();
+    assert!(err.contains("was killed by signal 2 (SIGINT)"), "{err}");
+    assert!(
+        err.contains("trace read while it ran: used"),
+        "the summary did not use what it read while the program ran: {err}"
+    );
+    wait_for("the target to end", || gone(target));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&stdout).unwrap()).unwrap();
+    let report = Command::new(bin())
+        .args(["report", "--json", "--top", "3"]) // the summary's three
+        .arg(&trace)
+        .output()
+        .unwrap();
+    let from_report: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    assert_eq!(summary, from_report);
+    assert_eq!(status.and_then(|s| s.code()), report.status.code(), "{err}");
 }

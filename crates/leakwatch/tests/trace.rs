@@ -953,3 +953,139 @@ fn trace_json_prints_the_report_object_after_the_programs_output() {
     assert_eq!(v["leaked"]["bytes"], from_report["leaked"]["bytes"]);
     assert_eq!(v["leaked"]["bytes"], 12489);
 }
+
+/// The JSON object `trace --json` prints after the program's own output.
+fn summary_json(out: &Output) -> Value {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let at = if stdout.starts_with('{') {
+        0
+    } else {
+        stdout
+            .find("\n{")
+            .map(|i| i + 1)
+            .unwrap_or_else(|| panic!("no JSON object in: {stdout}\n{}", stderr(out)))
+    };
+    serde_json::from_str(&stdout[at..])
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\n{}", stderr(out)))
+}
+
+/// What `LEAKWATCH_STATS` says of the pass that read the trace while the
+/// program ran.
+fn read_while_running(err: &str) -> &str {
+    err.lines()
+        .find_map(|l| l.split_once("trace read while it ran: ").map(|(_, r)| r))
+        .unwrap_or_else(|| panic!("no summary stats in: {err}"))
+}
+
+/// `report --json` listing three stacks per section, as the summary does.
+fn report_json_top3(trace: &Path) -> (Value, i32) {
+    let out = Command::new(leakwatch())
+        .args(["report", "--json", "--top", "3"])
+        .arg(trace)
+        .output()
+        .unwrap();
+    let v = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("report --json is not JSON ({e}): {}", stderr(&out)));
+    (v, out.status.code().unwrap_or(-1))
+}
+
+fn trace_with_stats(dir: &Path, out: &str, cmd: &[&str]) -> (PathBuf, Output) {
+    require_preload();
+    let trace = dir.join(out);
+    let output = Command::new(leakwatch())
+        .current_dir(dir)
+        .env("LEAKWATCH_STATS", "1")
+        .args(["trace", "--json", "--out"])
+        .arg(&trace)
+        .arg("--")
+        .args(cmd)
+        .output()
+        .unwrap();
+    (trace, output)
+}
+
+#[test]
+fn summary_read_while_the_program_runs_equals_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = build(dir.path(), "gcc", "steady.c", "steady", &["-O2", "-g"]);
+    let (trace, out) = trace_with_stats(dir.path(), "steady.lwt", &[exe.to_str().unwrap()]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("steady done"));
+    let summary = summary_json(&out);
+    let (report, code) = report_json_top3(&trace);
+    assert_eq!(code, 1);
+    assert_eq!(summary, report, "the summary differs from `report --json`");
+    assert_eq!(
+        entries(&summary["leaked"]),
+        vec![(
+            "keep_one".into(),
+            marker_line("steady.c", "keep_one"),
+            150 * 48,
+            150
+        )]
+    );
+    // Many chunks, read as the program wrote them.
+    assert!(
+        summary["trace"]["chunks"].as_u64().unwrap() > 1,
+        "{summary}"
+    );
+    assert_eq!(read_while_running(&err), "used", "{err}");
+}
+
+#[test]
+fn summary_of_a_wrapper_that_execs_counts_only_the_final_program() {
+    // The wrapper's own allocations are traced (it runs a while: /bin/true
+    // is a process each time), then the exec'd program rewrites the trace
+    // from the start: whatever was read while the wrapper ran must not
+    // count.
+    let dir = tempfile::tempdir().unwrap();
+    let exe = build(dir.path(), "gcc", "steady.c", "steady", &["-O2", "-g"]);
+    let wrapper = dir.path().join("wrapper.sh");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\ni=0\nwhile [ $i -lt 100 ]; do echo \"$i\" > /dev/null; /bin/true; i=$((i + 1)); done\nexec {} 1000\n",
+            exe.display()
+        ),
+    )
+    .unwrap();
+    let mut perms = std::fs::metadata(&wrapper).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&wrapper, perms).unwrap();
+    let (trace, out) = trace_with_stats(dir.path(), "wrapper.lwt", &[wrapper.to_str().unwrap()]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let summary = summary_json(&out);
+    let (report, code) = report_json_top3(&trace);
+    assert_eq!(code, 1);
+    assert_eq!(summary, report, "the summary differs from `report --json`");
+    assert_eq!(summary["leaked"]["bytes"], 100 * 48, "{summary}");
+    // Used only if the pass happened to open the file after the exec.
+    let how = read_while_running(&err);
+    assert!(how == "used" || how.starts_with("not used ("), "{err}");
+}
+
+#[test]
+fn summary_of_a_program_killed_by_a_signal() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = build(dir.path(), "gcc", "steady.c", "steady", &["-O2", "-g"]);
+    let (trace, out) = trace_with_stats(
+        dir.path(),
+        "killed.lwt",
+        &[exe.to_str().unwrap(), "1000", "kill"],
+    );
+    let err = stderr(&out);
+    assert!(err.contains("was killed by signal 9"), "{err}");
+    let summary = summary_json(&out);
+    let (report, code) = report_json_top3(&trace);
+    assert_eq!(out.status.code(), Some(code), "{err}");
+    assert_eq!(summary, report, "the summary differs from `report --json`");
+    assert_eq!(summary["exited"], false);
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("leakwatch: LEAK") || l.starts_with("leakwatch: INCOMPLETE")),
+        "no verdict line: {err}"
+    );
+    assert_eq!(read_while_running(&err), "used", "{err}");
+}

@@ -12,6 +12,7 @@ pub mod report;
 pub mod run;
 pub mod snapshot;
 pub mod trace;
+mod trace_follow;
 pub mod watch;
 pub mod watch_agent;
 pub mod watch_where;

@@ -359,7 +359,14 @@ pub fn run(args: TraceArgs) -> anyhow::Result<u8> {
         Some(n) => cmd.env("LEAKWATCH_SAMPLE_EVERY", n.to_string()),
         None => cmd.env_remove("LEAKWATCH_SAMPLE_EVERY"),
     };
+    // The summary's pass over the trace starts now, alongside the program.
+    let follow = summary_opts
+        .as_ref()
+        .and_then(|_| super::trace_follow::Follow::start(out.clone()));
     let status = supervise(cmd, &args.command[0])?;
+    if let Some(f) = &follow {
+        f.program_exited();
+    }
     let how = match (
         status.code(),
         std::os::unix::process::ExitStatusExt::signal(&status),
@@ -395,7 +402,7 @@ pub fn run(args: TraceArgs) -> anyhow::Result<u8> {
         }
     }
     let code = match summary_opts {
-        Some(opts) => summarise(&out, &opts, status.code(), args.json)?,
+        Some(opts) => summarise(&out, &opts, status.code(), args.json, follow)?,
         None => exit::OK,
     };
     eprintln!(
@@ -417,15 +424,28 @@ fn summary_options(args: &TraceArgs) -> anyhow::Result<Option<leakwatch_trace::R
     }))
 }
 
-/// Prints the trace's verdict; returns the exit code.
+/// Prints the trace's verdict; returns the exit code. `follow`: the pass
+/// that read the trace while the program ran, used if it read all of it.
 fn summarise(
     out: &Path,
     opts: &leakwatch_trace::ReportOptions,
     exit_status: Option<i32>,
     json: bool,
+    follow: Option<super::trace_follow::Follow>,
 ) -> anyhow::Result<u8> {
     let started = std::time::Instant::now();
-    let (_a, report, _s) = super::report::load(out, opts)?;
+    let (report, read_while_running) = match follow.map(|f| f.finish(out)) {
+        Some(Ok(analysis)) => {
+            let mut sym = leakwatch_trace::Symbolizer::new();
+            let report = leakwatch_trace::build_report(&analysis, &mut sym, opts);
+            (report, "used".to_string())
+        }
+        Some(Err(why)) => (
+            super::report::load(out, opts)?.1,
+            format!("not used ({why}); read again"),
+        ),
+        None => (super::report::load(out, opts)?.1, "not started".to_string()),
+    };
     if json {
         let mut s = serde_json::to_string_pretty(&report)?;
         s.push('\n');
@@ -466,7 +486,7 @@ fn summarise(
     }
     if std::env::var_os("LEAKWATCH_STATS").is_some() {
         eprintln!(
-            "leakwatch: summary stats: {:.3} s after the program ended",
+            "leakwatch: summary stats: {:.3} s after the program ended; trace read while it ran: {read_while_running}",
             started.elapsed().as_secs_f64()
         );
     }
@@ -609,7 +629,7 @@ fn attach(pid: i32, args: &TraceArgs) -> anyhow::Result<u8> {
         );
     }
     let code = match summary_opts {
-        Some(opts) => summarise(&out, &opts, None, args.json)?,
+        Some(opts) => summarise(&out, &opts, None, args.json, None)?,
         None => exit::OK,
     };
     eprintln!(

@@ -1,0 +1,413 @@
+//! Reads the trace while the traced program runs, so that only the last
+//! chunk and the report are left once it exits.
+//!
+//! The result is only a shortcut: it is used when the pass read the final
+//! file exactly once (same file, same size, same first bytes), and the
+//! summary reads the finished file as `leakwatch report` does otherwise.
+//! An exec'd image rewrites the file from the start (see the tracer's
+//! writer.rs), which a shrink below what was read, or the first bytes
+//! (the header's start time) changing, gives away.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use leakwatch_trace::{analyze, Analysis, TraceReader};
+
+/// How long to wait before looking again for more of the file (the exit
+/// wakes the thread at once).
+const POLL: Duration = Duration::from_millis(10);
+/// Nice value of the reading thread while the program runs: the program
+/// keeps its share of a busy machine.
+const NICE_WHILE_RUNNING: libc::c_int = 10;
+/// First bytes of the file remembered to recognise a rewrite: the header
+/// (with its start time in nanoseconds) and the first chunk's header.
+const HEAD_LEN: usize = 64;
+
+#[derive(Default)]
+struct Flags {
+    /// The program has been waited for: whatever the file holds is final.
+    exited: AtomicBool,
+    /// The result is not wanted: stop at the next read.
+    cancelled: AtomicBool,
+}
+
+/// What the pass read, to check against the finished file.
+struct Seen {
+    consumed: u64,
+    head: Vec<u8>,
+    dev: u64,
+    ino: u64,
+}
+
+/// The reading thread. Dropping it without [`Follow::finish`] (an error
+/// path) cancels and joins it.
+pub struct Follow {
+    flags: Arc<Flags>,
+    thread: Option<JoinHandle<Result<(Analysis, Seen), String>>>,
+}
+
+impl Follow {
+    /// Starts reading `path` (which may not exist yet) on a thread; None
+    /// when no thread can be started.
+    pub fn start(path: PathBuf) -> Option<Follow> {
+        let flags = Arc::new(Flags::default());
+        let theirs = Arc::clone(&flags);
+        let thread = std::thread::Builder::new()
+            .name("trace-follow".into())
+            .spawn(move || follow(&path, &theirs))
+            .ok()?;
+        Some(Follow {
+            flags,
+            thread: Some(thread),
+        })
+    }
+
+    /// Tells the thread that the program has been waited for (and wakes
+    /// it from its wait for more).
+    pub fn program_exited(&self) {
+        self.flags.exited.store(true, Ordering::Release);
+        if let Some(t) = &self.thread {
+            t.thread().unpark();
+        }
+    }
+
+    /// The pass's analysis if it read exactly the finished file at `path`;
+    /// otherwise why not.
+    pub fn finish(mut self, path: &Path) -> Result<Analysis, String> {
+        self.program_exited();
+        let thread = self.thread.take().ok_or("no reading thread")?;
+        let (analysis, seen) = thread
+            .join()
+            .map_err(|_| "the reading thread panicked".to_string())??;
+        same_file(path, &seen)?;
+        Ok(analysis)
+    }
+}
+
+impl Drop for Follow {
+    fn drop(&mut self) {
+        self.flags.cancelled.store(true, Ordering::Release);
+        self.program_exited();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Whether `path` now is the file the pass read, whole and unchanged.
+fn same_file(path: &Path, f: &Seen) -> Result<(), String> {
+    let file = File::open(path).map_err(|e| format!("cannot reopen the trace: {e}"))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("cannot stat the trace: {e}"))?;
+    if (meta.dev(), meta.ino()) != (f.dev, f.ino) {
+        return Err("the trace path now names another file".into());
+    }
+    if meta.len() != f.consumed {
+        return Err(format!(
+            "read {} bytes of a {}-byte trace",
+            f.consumed,
+            meta.len()
+        ));
+    }
+    let mut head = vec![0u8; f.head.len()];
+    file.read_exact_at(&mut head, 0)
+        .map_err(|e| format!("cannot read the trace's header: {e}"))?;
+    if head != f.head {
+        return Err(
+            "the trace was rewritten from the start (an exec'd program took it over)".into(),
+        );
+    }
+    Ok(())
+}
+
+/// The thread: waits for the file, then replays it as it grows.
+fn follow(path: &Path, flags: &Flags) -> Result<(Analysis, Seen), String> {
+    set_nice(NICE_WHILE_RUNNING);
+    let file = wait_for_file(path, flags)?;
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("cannot stat the trace: {e}"))?;
+    if !meta.is_file() {
+        return Err("the trace path is not a regular file".into());
+    }
+    let mut reader = FollowReader {
+        file,
+        flags,
+        consumed: 0,
+        head: Vec::with_capacity(HEAD_LEN),
+        nice_restored: false,
+    };
+    let trace = TraceReader::open(io::BufReader::with_capacity(1 << 20, &mut reader))
+        .map_err(|e| e.to_string())?;
+    let analysis = analyze(trace).map_err(|e| e.to_string())?;
+    let seen = Seen {
+        consumed: reader.consumed,
+        head: reader.head,
+        dev: meta.dev(),
+        ino: meta.ino(),
+    };
+    Ok((analysis, seen))
+}
+
+/// Opens the trace once the tracer has created it (at the program's first
+/// allocation).
+fn wait_for_file(path: &Path, flags: &Flags) -> Result<File, String> {
+    loop {
+        // Read before trying: a failure after the exit is final.
+        let exited = flags.exited.load(Ordering::Acquire);
+        if flags.cancelled.load(Ordering::Acquire) {
+            return Err("cancelled".into());
+        }
+        match std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+            .open(path)
+        {
+            Ok(f) => return Ok(f),
+            Err(e) if e.kind() == io::ErrorKind::NotFound && !exited => {
+                std::thread::park_timeout(POLL)
+            }
+            Err(e) => return Err(format!("cannot open the trace: {e}")),
+        }
+    }
+}
+
+/// Reads a file that is still being appended to: at its end, waits for
+/// more until the program has exited; then the end is the end.
+struct FollowReader<'a> {
+    file: File,
+    flags: &'a Flags,
+    consumed: u64,
+    head: Vec<u8>,
+    nice_restored: bool,
+}
+
+impl Read for FollowReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            if self.flags.cancelled.load(Ordering::Acquire) {
+                return Err(io::Error::other("cancelled"));
+            }
+            // Loaded before the read: a read started after the exit sees
+            // every byte the program wrote.
+            let exited = self.flags.exited.load(Ordering::Acquire);
+            if exited && !self.nice_restored {
+                // The rest runs on cores the program no longer uses; this
+                // fails without CAP_SYS_NICE or a high RLIMIT_NICE.
+                set_nice(0);
+                self.nice_restored = true;
+            }
+            let size = self.file.metadata()?.len();
+            if size < self.consumed {
+                return Err(io::Error::other(
+                    "the trace shrank while being read (an exec'd program rewrote it)",
+                ));
+            }
+            let n = self.file.read(buf)?;
+            if n > 0 {
+                let keep = (HEAD_LEN - self.head.len()).min(n);
+                self.head.extend_from_slice(&buf[..keep]);
+                self.consumed += n as u64;
+                return Ok(n);
+            }
+            if exited {
+                return Ok(0);
+            }
+            std::thread::park_timeout(POLL);
+        }
+    }
+}
+
+/// Sets the calling thread's nice value (Linux: per thread); best effort.
+fn set_nice(nice: libc::c_int) {
+    // SAFETY: plain syscalls on the calling thread.
+    unsafe {
+        let tid = libc::gettid();
+        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, nice);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use leakwatch_trace::synth::{Records, TraceWriter};
+    use leakwatch_trace::{build_report, ReportOptions, Symbolizer};
+    use std::io::Write;
+
+    /// A trace of `chunks` chunks with `start_ns` in its header (as each
+    /// image's tracer writes its own start time).
+    fn trace(chunks: usize, start_ns: u64) -> Vec<u8> {
+        let mut w = TraceWriter::new(leakwatch_trace::format::VERSION, 7);
+        w.out[24..32].copy_from_slice(&start_ns.to_le_bytes());
+        let mut r = Records::default();
+        let stack = r.stack(&[0x40_1000, 0x40_2000]);
+        let class = r.class(stack, 48);
+        for i in 0..chunks {
+            r.time(10_000_000);
+            for _ in 0..=i {
+                r.alloc(class);
+            }
+            if i + 1 == chunks {
+                r.end();
+            }
+            w.chunk(&r.take());
+        }
+        w.out
+    }
+
+    fn report_json(a: &Analysis) -> String {
+        let opts = ReportOptions {
+            top: 3,
+            full_stacks: false,
+            suppressions: Default::default(),
+        };
+        serde_json::to_string(&build_report(a, &mut Symbolizer::new(), &opts)).unwrap()
+    }
+
+    fn append(path: &Path, bytes: &[u8]) {
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(path)
+            .unwrap();
+        f.write_all(bytes).unwrap();
+    }
+
+    #[test]
+    fn a_trace_written_in_pieces_reads_as_the_finished_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.lwt");
+        let data = trace(5, 1);
+        let follow = Follow::start(path.clone()).unwrap();
+        // Not there yet, then written in pieces that cut the header and
+        // the chunks.
+        std::thread::sleep(POLL * 3);
+        for piece in data.chunks(17) {
+            append(&path, piece);
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        follow.program_exited();
+        let followed = follow.finish(&path).unwrap();
+        let whole = analyze(TraceReader::open(&data[..]).unwrap()).unwrap();
+        assert_eq!(followed.chunks, 5);
+        assert_eq!(report_json(&followed), report_json(&whole));
+    }
+
+    /// A reader over `path` as the thread makes it, for driving by hand.
+    fn reader<'a>(path: &Path, flags: &'a Flags) -> FollowReader<'a> {
+        FollowReader {
+            file: File::open(path).unwrap(),
+            flags,
+            consumed: 0,
+            head: Vec::new(),
+            nice_restored: true,
+        }
+    }
+
+    fn seen(r: &FollowReader) -> Seen {
+        let meta = r.file.metadata().unwrap();
+        Seen {
+            consumed: r.consumed,
+            head: r.head.clone(),
+            dev: meta.dev(),
+            ino: meta.ino(),
+        }
+    }
+
+    #[test]
+    fn a_rewrite_shorter_than_what_was_read_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.lwt");
+        let first = trace(4, 1);
+        append(&path, &first);
+        let flags = Flags::default();
+        let mut r = reader(&path, &flags);
+        let mut buf = vec![0u8; first.len()];
+        r.read_exact(&mut buf).unwrap();
+        // An exec'd image restarts the file.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+        append(&path, &trace(1, 2));
+        let err = r.read(&mut buf).unwrap_err();
+        assert!(err.to_string().contains("shrank"), "{err}");
+    }
+
+    #[test]
+    fn a_rewrite_longer_than_what_was_read_is_not_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.lwt");
+        let first = trace(1, 1);
+        append(&path, &first);
+        let flags = Flags::default();
+        let mut r = reader(&path, &flags);
+        let mut buf = vec![0u8; first.len()];
+        r.read_exact(&mut buf).unwrap();
+        // Restarted and grown past the read position before the next read:
+        // no shrink to see, but the header differs.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+        append(&path, &trace(6, 2));
+        flags.exited.store(true, Ordering::Release);
+        let mut rest = Vec::new();
+        r.read_to_end(&mut rest).unwrap();
+        let err = same_file(&path, &seen(&r)).unwrap_err();
+        assert!(err.contains("rewritten"), "{err}");
+    }
+
+    #[test]
+    fn a_file_read_to_its_end_is_the_same_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.lwt");
+        append(&path, &trace(3, 1));
+        let flags = Flags::default();
+        flags.exited.store(true, Ordering::Release);
+        let mut r = reader(&path, &flags);
+        let mut all = Vec::new();
+        r.read_to_end(&mut all).unwrap();
+        assert_eq!(same_file(&path, &seen(&r)), Ok(()));
+        // Anything appended after the pass ended was not read.
+        append(&path, &[0]);
+        assert!(same_file(&path, &seen(&r)).is_err());
+    }
+
+    #[test]
+    fn no_file_by_the_exit_ends_the_pass() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("never.lwt");
+        let follow = Follow::start(path.clone()).unwrap();
+        std::thread::sleep(POLL * 2);
+        follow.program_exited();
+        assert!(follow.finish(&path).is_err());
+    }
+
+    #[test]
+    fn dropping_the_pass_ends_its_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.lwt");
+        let data = trace(2, 1);
+        append(&path, &data[..data.len() / 2]);
+        let follow = Follow::start(path).unwrap();
+        std::thread::sleep(POLL * 3);
+        // The program never exited as far as the pass knows: dropping it
+        // (an error path) must still end and join the thread.
+        drop(follow);
+    }
+}
