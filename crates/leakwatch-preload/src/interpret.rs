@@ -96,11 +96,6 @@ struct GNode {
     /// `at_pos` on (`at_pos` 0: the node's own stack); UNDEFINED: none yet.
     /// A deep node's (depth MAX_OUT_FRAMES or more) is only its own.
     at_stack: u32,
-    /// The class of the last allocation here, of `memo_size` bytes
-    /// (UNDEFINED: none): most sites allocate one size, and this saves
-    /// the class table's cache miss.
-    memo_class: u32,
-    memo_size: u32,
     /// Frames from this node to the root, saturating.
     depth: u8,
     at_pos: u8,
@@ -965,8 +960,6 @@ impl Interp {
                     ip,
                     parent: gparent,
                     at_stack: UNDEFINED,
-                    memo_class: UNDEFINED,
-                    memo_size: 0,
                     depth,
                     at_pos: 0,
                     has_children: false,
@@ -1213,18 +1206,7 @@ impl Interp {
                     .ok()
                     .and_then(|id| self.slots[i].local.get(id))
                     .ok_or(Fail::Corrupt)?;
-                let memo = self.gnodes.get(node as usize).ok_or(Fail::Corrupt)?;
-                let class = if memo.memo_class != UNDEFINED && u64::from(memo.memo_size) == size {
-                    memo.memo_class
-                } else {
-                    let class = self.class_of(node, size)?;
-                    if let Ok(small) = u32::try_from(size) {
-                        let n = &mut self.gnodes[node as usize];
-                        n.memo_class = class;
-                        n.memo_size = small;
-                    }
-                    class
-                };
+                let class = self.class_of(node, size)?;
                 if let Some(old) = self.live.insert(p.ptr, pack(class, i))? {
                     // Freed behind the tracer's back: the old block is gone.
                     self.free(i, old)?;
