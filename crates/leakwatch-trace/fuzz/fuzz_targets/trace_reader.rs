@@ -6,13 +6,13 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    // Half the inputs get a valid header (version 3 or 4) and are packed
-    // into the first compressed chunk (sequence 0), so the fuzzer reaches
-    // the records.
+    // Half the inputs get a valid header (version 3, 4 or 5) and are
+    // packed into the first compressed chunk (sequence 0), so the fuzzer
+    // reaches the records.
     let mut buf;
     let input = if data.first().is_some_and(|b| b & 1 == 1) && data.len() > 1 {
         let packed = zstd::bulk::compress(&data[1..], 1).unwrap_or_default();
-        let version: u32 = if data[0] & 2 == 2 { 4 } else { 3 };
+        let version: u32 = 3 + u32::from(data[0] >> 1 & 3).min(2);
         buf = Vec::with_capacity(52 + packed.len());
         buf.extend_from_slice(b"LWTRACE\0");
         buf.extend_from_slice(&version.to_le_bytes());
