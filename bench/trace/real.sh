@@ -191,19 +191,21 @@ for workload in "${WORKLOADS[@]}"; do
   done
 done
 
-printf '\n%-9s %-13s %9s %7s %9s %7s %7s %7s\n' workload mode "wall" "x" "cpu" "x" "spread" "vs ht"
+printf '\n%-9s %-13s %9s %7s %9s %7s %7s %7s %7s\n' workload mode "wall" "x" "cpu" "x" "spread" "vs ht" "wall vs"
 for workload in "${WORKLOADS[@]}"; do
   base_w=$(echo "${WALL[$workload.untraced]}" | tr ' ' '\n' | grep . | median)
   base_c=$(echo "${CPU[$workload.untraced]}" | tr ' ' '\n' | grep . | median)
   ht_c=$(echo "${CPU[$workload.heaptrack]}" | tr ' ' '\n' | grep . | median)
+  ht_w=$(echo "${WALL[$workload.heaptrack]}" | tr ' ' '\n' | grep . | median)
   for mode in "${MODES[@]}"; do
     w=$(echo "${WALL[$workload.$mode]}" | tr ' ' '\n' | grep . | median)
     c=$(echo "${CPU[$workload.$mode]}" | tr ' ' '\n' | grep . | median)
     s=$(echo "${CPU[$workload.$mode]}" | tr ' ' '\n' | grep . | spread)
     vs=$(awk -v c="$c" -v b="$base_c" -v h="$ht_c" 'BEGIN { if (h > b) printf "%.2f", (c - b) / (h - b); else print "-" }')
-    printf '%-9s %-13s %8.2fs %6.1fx %8.2fs %6.1fx %7s %7s\n' "$workload" "$mode" "$w" \
+    vs_w=$(awk -v c="$w" -v b="$base_w" -v h="$ht_w" 'BEGIN { if (h > b) printf "%.2f", (c - b) / (h - b); else print "-" }')
+    printf '%-9s %-13s %8.2fs %6.1fx %8.2fs %6.1fx %7s %7s %7s\n' "$workload" "$mode" "$w" \
       "$(awk -v a="$w" -v b="$base_w" 'BEGIN { print a / b }')" "$c" \
-      "$(awk -v a="$c" -v b="$base_c" 'BEGIN { print a / b }')" "$s" "$vs"
+      "$(awk -v a="$c" -v b="$base_c" 'BEGIN { print a / b }')" "$s" "$vs" "$vs_w"
   done
 done
 cat <<'NOTE'
@@ -211,7 +213,8 @@ cat <<'NOTE'
 wall/cpu: medians over the runs; cpu = user + system time of the whole
 process tree. x: against the untraced median. spread: (max - min) / median of
 the CPU times. vs ht: extra CPU time over the untraced run, as a fraction of
-heaptrack's extra CPU time (the goal is at most 0.5 for `lw`).
+heaptrack's extra CPU time (the goal is at most 0.5 for `lw`). wall vs: the
+same for the median wall times.
 NOTE
 if [ -n "$KEEP" ]; then
   echo "traces kept in $work"
