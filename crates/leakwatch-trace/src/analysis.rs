@@ -285,6 +285,43 @@ pub fn detector_config(span_s: f64) -> DetectorConfig {
 /// the recent half rise steadily (Kendall's tau ≥ its `min_tau`, a positive
 /// lower slope bound), which implies this rise; the length check is its own
 /// `min_samples`.
+/// Candidate stacks judged together (their series held at once).
+const JUDGE_BATCH: usize = 4096;
+
+/// Judges one candidate stack's series (`points`, one per grid bucket of
+/// `width` ns, the last one ending at `span_ns`): a growing site when the
+/// detector calls a leak whose rate's interval excludes zero.
+fn judge_series(
+    cfg: &DetectorConfig,
+    stack: u32,
+    points: &[f64],
+    width: u64,
+    span_ns: u64,
+) -> Option<Growing> {
+    let mut d = Detector::new(cfg.clone());
+    let last = points.len() - 1;
+    for (i, &v) in points.iter().enumerate() {
+        let t0 = i as u64 * width;
+        let t1 = if i == last {
+            span_ns.max(t0)
+        } else {
+            t0 + width
+        };
+        d.push((t0 + t1) as f64 / 2e9, v);
+    }
+    let a = d.assessment();
+    // A rate whose confidence interval reaches zero is not growth,
+    // whatever the state's history says.
+    (a.state == LeakState::Leak && a.rate_per_hour > 0.0 && a.rate_low_per_hour > 0.0).then(|| {
+        Growing {
+            stack,
+            assessment: a,
+            series: points.to_vec(),
+            live_bytes: points[last] as u64,
+        }
+    })
+}
+
 pub fn is_candidate(points: &[f64], min_samples: u64) -> bool {
     let n = points.len();
     if (n as u64) < min_samples || n < 8 || points.last().is_none_or(|&v| v <= 0.0) {
@@ -591,7 +628,41 @@ impl Pass {
         let width = self.grid.width();
         let mut growing = Vec::new();
         let mut judged = 0u64;
-        let mut points: Vec<f64> = Vec::with_capacity(SERIES_POINTS);
+        // Candidates are judged in batches, each batch spread over the
+        // cores (after `trace`, the program's cores are free): the
+        // judgement was most of what is left once the program ended.
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+        let mut batch: Vec<(u32, Vec<f64>)> = Vec::new();
+        let judge = |batch: &mut Vec<(u32, Vec<f64>)>, growing: &mut Vec<Growing>| {
+            let chunk = batch.len().div_ceil(threads).max(1);
+            let found: Vec<Vec<Growing>> = std::thread::scope(|scope| {
+                let workers: Vec<_> = batch
+                    .chunks(chunk)
+                    .map(|part| {
+                        let cfg = &cfg;
+                        scope.spawn(move || {
+                            part.iter()
+                                .filter_map(|(stack, points)| {
+                                    judge_series(
+                                        cfg,
+                                        *stack,
+                                        points,
+                                        width,
+                                        series_end.saturating_sub(start),
+                                    )
+                                })
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                workers
+                    .into_iter()
+                    .map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                    .collect()
+            });
+            growing.extend(found.into_iter().flatten());
+            batch.clear();
+        };
         for (stack, &slot) in self.slots.iter().enumerate() {
             if slot == NO_SLOT {
                 continue;
@@ -600,38 +671,21 @@ impl Pass {
             if st.slot == NO_SLOT {
                 continue;
             }
-            points.clear();
-            points.extend(
-                self.slab.slot_mut(st.slot)[..=st.last as usize]
-                    .iter()
-                    .map(|&v| f64::from(v)),
-            );
+            let points: Vec<f64> = self.slab.slot_mut(st.slot)[..=st.last as usize]
+                .iter()
+                .map(|&v| f64::from(v))
+                .collect();
             if !is_candidate(&points, cfg.min_samples) {
                 continue;
             }
             judged += 1;
-            let mut d = Detector::new(cfg.clone());
-            let last = points.len() - 1;
-            for (i, &v) in points.iter().enumerate() {
-                let t0 = i as u64 * width;
-                let t1 = if i == last {
-                    series_end.saturating_sub(start).max(t0)
-                } else {
-                    t0 + width
-                };
-                d.push((t0 + t1) as f64 / 2e9, v);
+            batch.push((stack as u32, points));
+            if batch.len() == JUDGE_BATCH {
+                judge(&mut batch, &mut growing);
             }
-            let a = d.assessment();
-            // A rate whose confidence interval reaches zero is not growth,
-            // whatever the state's history says.
-            if a.state == LeakState::Leak && a.rate_per_hour > 0.0 && a.rate_low_per_hour > 0.0 {
-                growing.push(Growing {
-                    stack: stack as u32,
-                    assessment: a,
-                    series: points.clone(),
-                    live_bytes: points[last] as u64,
-                });
-            }
+        }
+        if !batch.is_empty() {
+            judge(&mut batch, &mut growing);
         }
         growing.sort_by(|a, b| {
             b.assessment
