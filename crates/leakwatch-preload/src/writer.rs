@@ -1266,12 +1266,34 @@ pub(crate) fn write_decimal(out: &mut [u8], mut n: u64) -> usize {
 
 /// True when no thread but the caller and the writer is alive.
 fn only_thread_left() -> bool {
-    // SAFETY: plain directory listing; its allocations go to the allocator
-    // untraced (the caller holds the guard).
+    // A thread that `pthread_join` has returned for is still listed while
+    // the kernel finishes its exit (under load, for milliseconds): not
+    // counted once dead or a zombie, and waited for a little while.
+    for _ in 0..40 {
+        match live_tasks() {
+            Some(n) if n <= 1 + WRITER_STARTED.load(Ordering::Relaxed) as usize => return true,
+            Some(_) => {
+                let pause = libc::timespec {
+                    tv_sec: 0,
+                    tv_nsec: 2_500_000,
+                };
+                // SAFETY: plain syscall with a valid timespec.
+                unsafe { libc::nanosleep(&pause, null_mut()) };
+            }
+            None => return false,
+        }
+    }
+    false
+}
+
+/// Tasks of this process neither dead nor zombies, from /proc/self/task.
+fn live_tasks() -> Option<usize> {
+    // SAFETY: plain directory listing and reads; their allocations go to
+    // the allocator untraced (the caller holds the guard).
     unsafe {
         let dir = libc::opendir(c"/proc/self/task".as_ptr());
         if dir.is_null() {
-            return false;
+            return None;
         }
         let mut tasks = 0;
         loop {
@@ -1279,12 +1301,50 @@ fn only_thread_left() -> bool {
             if e.is_null() {
                 break;
             }
-            if (*e).d_name[0] != b'.' as core::ffi::c_char {
+            let name = core::ffi::CStr::from_ptr((*e).d_name.as_ptr()).to_bytes();
+            if name.first() == Some(&b'.') {
+                continue;
+            }
+            if !task_is_dead(name) {
                 tasks += 1;
             }
         }
         libc::closedir(dir);
-        tasks <= 1 + WRITER_STARTED.load(Ordering::Relaxed) as usize
+        Some(tasks)
+    }
+}
+
+/// Whether task `tid` (its /proc name) is a zombie or dead (state Z, X).
+fn task_is_dead(tid: &[u8]) -> bool {
+    let mut path = [0u8; 64];
+    let prefix = b"/proc/self/task/";
+    let suffix = b"/stat\0";
+    if prefix.len() + tid.len() + suffix.len() > path.len() {
+        return false;
+    }
+    path[..prefix.len()].copy_from_slice(prefix);
+    path[prefix.len()..prefix.len() + tid.len()].copy_from_slice(tid);
+    path[prefix.len() + tid.len()..prefix.len() + tid.len() + suffix.len()].copy_from_slice(suffix);
+    let mut buf = [0u8; 512];
+    // SAFETY: NUL-terminated path; reads into a stack buffer.
+    let n = unsafe {
+        let fd = libc::open(path.as_ptr().cast(), libc::O_RDONLY | libc::O_CLOEXEC);
+        if fd < 0 {
+            // Gone since the listing.
+            return true;
+        }
+        let n = libc::read(fd, buf.as_mut_ptr().cast(), buf.len());
+        libc::close(fd);
+        n
+    };
+    if n <= 0 {
+        return true;
+    }
+    // "tid (comm) S ...": the state follows the last ')'.
+    let text = &buf[..n as usize];
+    match text.iter().rposition(|&b| b == b')') {
+        Some(i) => matches!(text.get(i + 2), Some(b'Z') | Some(b'X') | Some(b'x')),
+        None => false,
     }
 }
 
