@@ -353,6 +353,17 @@ fn put(out: &mut Vec<u8>, mut v: u64) {
 
 /// Bytes one sampled allocation stands for: size / P(sampled) under
 /// Poisson sampling by bytes (as the reader's analysis computes it).
+/// A stack record's frames: each the zigzag delta from the one before.
+fn put_frames(out: &mut Vec<u8>, frames: &[u64]) {
+    let mut prev = 0i64;
+    for &ip in frames {
+        let ip = ip as i64;
+        let z = ip.wrapping_sub(prev);
+        put(out, ((z << 1) ^ (z >> 63)) as u64);
+        prev = ip;
+    }
+}
+
 fn scaled_size(size: u64, every: u64) -> u64 {
     if every == 0 || size == 0 {
         return size;
@@ -1024,13 +1035,7 @@ impl Interp {
             REC_STACK
         });
         put(&mut self.defs, self.frames.len() as u64);
-        let mut prev = 0i64;
-        for &ip in &self.frames {
-            let ip = ip as i64;
-            let z = ip.wrapping_sub(prev);
-            put(&mut self.defs, ((z << 1) ^ (z >> 63)) as u64);
-            prev = ip;
-        }
+        put_frames(&mut self.defs, &self.frames);
         if let Some((stack, pos)) = base {
             put(&mut self.defs, u64::from(stack));
             put(&mut self.defs, u64::from(pos));
@@ -1073,13 +1078,7 @@ impl Interp {
                 self.nstacks += 1;
                 self.defs.push(REC_STACK);
                 put(&mut self.defs, n);
-                let mut prev = 0i64;
-                for &ip in &self.frames {
-                    let ip = ip as i64;
-                    let z = ip.wrapping_sub(prev);
-                    put(&mut self.defs, ((z << 1) ^ (z >> 63)) as u64);
-                    prev = ip;
-                }
+                put_frames(&mut self.defs, &self.frames);
                 id
             }
         };

@@ -19,6 +19,15 @@ fn iv(out: &mut Vec<u8>, v: i64) {
     uv(out, ((v << 1) ^ (v >> 63)) as u64);
 }
 
+/// A stack record's frames, delta-coded.
+fn put_frames(out: &mut Vec<u8>, frames: &[u64]) {
+    let mut prev = 0i64;
+    for &f in frames {
+        iv(out, (f as i64).wrapping_sub(prev));
+        prev = f as i64;
+    }
+}
+
 /// Records, encoded as the tracer's writer does; [`TraceWriter::chunk`]
 /// packs them.
 #[derive(Debug, Default)]
@@ -33,11 +42,7 @@ impl Records {
     pub fn stack(&mut self, frames: &[u64]) -> u32 {
         self.buf.push(REC_STACK);
         uv(&mut self.buf, frames.len() as u64);
-        let mut prev = 0i64;
-        for &f in frames {
-            iv(&mut self.buf, (f as i64).wrapping_sub(prev));
-            prev = f as i64;
-        }
+        put_frames(&mut self.buf, frames);
         self.stacks += 1;
         self.stacks - 1
     }
@@ -46,11 +51,7 @@ impl Records {
     pub fn stack_ref(&mut self, frames: &[u64], base: u32, skip: u32) -> u32 {
         self.buf.push(REC_STACKREF);
         uv(&mut self.buf, frames.len() as u64);
-        let mut prev = 0i64;
-        for &f in frames {
-            iv(&mut self.buf, (f as i64).wrapping_sub(prev));
-            prev = f as i64;
-        }
+        put_frames(&mut self.buf, frames);
         uv(&mut self.buf, u64::from(base));
         uv(&mut self.buf, u64::from(skip));
         self.stacks += 1;
