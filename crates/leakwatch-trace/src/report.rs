@@ -170,6 +170,26 @@ pub struct Report {
 struct Kinds {
     by_addr: Vec<Option<ModuleKind>>,
     by_module: HashMap<usize, ModuleKind>,
+    /// What `residue_of` needs of a frame in the program's binary, by
+    /// return address: its name classified once (cc1plus: 23 k leaked
+    /// stacks over the same few thousand frames, each name demangled and
+    /// parsed again per stack, was a tenth of `report`).
+    program_frames: Vec<Option<ProgramFrame>>,
+}
+
+/// A frame in the program's binary, as `residue_of` judges it.
+#[derive(Clone, Copy)]
+struct ProgramFrame {
+    /// Its symbol is known.
+    named: bool,
+    /// A start function (`_start`, `__libc_start_main`, ...).
+    start: bool,
+    /// A standard library's or an allocator's function.
+    std_or_allocator: bool,
+    /// Named `main`: Rust's shim when called from `std::rt::lang_start`.
+    main: bool,
+    /// `std::rt::lang_start...`.
+    lang_start: bool,
 }
 
 impl Kinds {
@@ -177,7 +197,44 @@ impl Kinds {
         Kinds {
             by_addr: vec![None; a.tables.stacks.addrs().len()],
             by_module: HashMap::new(),
+            program_frames: vec![None; a.tables.stacks.addrs().len()],
         }
+    }
+
+    fn program_frame(
+        &mut self,
+        a: &Analysis,
+        sym: &mut Symbolizer,
+        addr_id: u32,
+        ts: u64,
+    ) -> ProgramFrame {
+        let i = addr_id as usize;
+        if let Some(Some(f)) = self.program_frames.get(i) {
+            return *f;
+        }
+        let addr = a.tables.stacks.addrs()[i];
+        let f = match sym.symbol_name(&a.tables, addr, ts) {
+            None => ProgramFrame {
+                named: false,
+                start: false,
+                std_or_allocator: false,
+                main: false,
+                lang_start: false,
+            },
+            Some(name) => ProgramFrame {
+                named: true,
+                start: classify::is_start_function(name),
+                std_or_allocator: classify::is_std_function(name)
+                    || classify::is_allocator_function(name),
+                // `classify::is_rust_main_shim`, in two halves.
+                main: classify::base_name(name) == "main",
+                lang_start: classify::base_name(name).starts_with("std::rt::lang_start"),
+            },
+        };
+        if let Some(slot) = self.program_frames.get_mut(i) {
+            *slot = Some(f);
+        }
+        f
     }
 
     fn of(&mut self, a: &Analysis, addr_id: u32, ts: u64) -> ModuleKind {
@@ -231,7 +288,8 @@ impl Kinds {
         let mut runtime: Option<&'static str> = None;
         let mut system_only = true;
         let mut std_code = false;
-        let mut inner_name: Option<String> = None;
+        // The previous (inner) frame was the program's `std::rt::lang_start`.
+        let mut inner_lang_start = false;
         if at_exit {
             let py: Vec<&crate::python::PyCode> = ids
                 .iter()
@@ -262,7 +320,7 @@ impl Kinds {
             let kind = self.of(a, id, ts);
             match kind {
                 ModuleKind::System | ModuleKind::Tracer => {
-                    inner_name = None;
+                    inner_lang_start = false;
                 }
                 ModuleKind::Runtime(r) => {
                     system_only = false;
@@ -271,26 +329,25 @@ impl Kinds {
                         Some(x) if x == r => {}
                         Some(_) => return None,
                     }
-                    inner_name = None;
+                    inner_lang_start = false;
                 }
                 ModuleKind::Program => {
                     // Only a standard library's own code in the program's
                     // binary can still make this residue; ask the symbol
                     // table (cheap: no line tables).
-                    let addr = a.tables.stacks.addrs()[id as usize];
-                    let name = sym.symbol_name(&a.tables, addr, ts)?.to_string();
-                    if classify::is_rust_main_shim(&name, inner_name.as_deref())
-                        || classify::is_start_function(&name)
-                    {
+                    let f = self.program_frame(a, sym, id, ts);
+                    if !f.named {
+                        return None;
+                    }
+                    if (f.main && inner_lang_start) || f.start {
                         break; // below the program: nothing more to judge
                     }
-                    if !classify::is_std_function(&name) && !classify::is_allocator_function(&name)
-                    {
+                    if !f.std_or_allocator {
                         return None;
                     }
                     std_code = true;
                     system_only = false;
-                    inner_name = Some(name);
+                    inner_lang_start = f.lang_start;
                 }
             }
         }
