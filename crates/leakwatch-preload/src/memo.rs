@@ -36,7 +36,7 @@
 use framehop::x86_64::UnwindRegsX86_64;
 use framehop::{FrameAddress, Unwinder};
 
-use crate::ring::Ring;
+use crate::ring::{path_hash, Ring, PATH_ROOT};
 use crate::unwind::{Cache, Fast, MAX_FRAMES};
 
 /// Frames remembered (stacks deeper than this are unwound in full each
@@ -101,6 +101,8 @@ struct Frame {
     bp: u64,
     /// The ring's stack node of this frame (it and the frames below it).
     node: u32,
+    /// `ring::path_hash` of this frame's ip and its callers'.
+    path: u64,
     outcome: Outcome,
     /// The caller's registers (valid with `Outcome::Next`).
     next_sp: u64,
@@ -389,19 +391,27 @@ impl Memo {
                 staged += 1;
             }
         }
-        let (mut parent, mut parent_ip) = if lowest > 0 {
+        let (mut parent, mut parent_ip, mut path) = if lowest > 0 {
             let f = &self.frames[lowest - 1];
-            (Some(f.node), f.ip)
+            (Some(f.node), f.ip, f.path)
         } else {
-            (None, 0)
+            (None, 0, PATH_ROOT)
         };
+        // The frames in place and their cache slots loading, all at once;
+        // then the node lookups, each needing its caller's node.
         for pos in lowest..n {
             let r = self.refs[n - 1 - pos];
             if r & NEW != 0 {
                 self.frames[pos] = self.fresh[(r & !NEW) as usize];
             }
-            let ip = self.frames[pos].ip;
-            let node = ring.memo_node(self.shadow, parent, ip, parent_ip);
+            path = path_hash(path, self.frames[pos].ip);
+            self.frames[pos].path = path;
+            ring.prefetch_memo_node(self.shadow, path);
+        }
+        for pos in lowest..n {
+            let f = &self.frames[pos];
+            let (ip, path) = (f.ip, f.path);
+            let node = ring.memo_node(self.shadow, path, parent, ip, parent_ip);
             self.frames[pos].node = node;
             parent = Some(node);
             parent_ip = ip;

@@ -42,7 +42,7 @@
 use core::ffi::{c_char, c_int, c_void};
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use crate::ring::Ring;
+use crate::ring::{path_hash, Ring, PATH_ROOT};
 
 /// Bit 63 of a frame value marks a Python frame (user addresses never have
 /// it): in the ring `code << 32 | lasti` per thread, in the file
@@ -731,12 +731,7 @@ fn read_frames(l: &Layout, tp: &mut ThreadPy, r: &mut Ring) -> usize {
 fn native_chain(r: &mut Ring, native: impl FnOnce(&mut [u64]) -> usize) -> u32 {
     let mut buf = [0u64; MAX_NATIVE];
     let n = native(&mut buf);
-    let (mut parent, mut parent_ip) = (None, 0u64);
-    for &ip in &buf[..n] {
-        parent = Some(r.new_node(parent, ip, parent_ip));
-        parent_ip = ip;
-    }
-    parent.unwrap_or_else(|| r.new_node(None, 0, 0))
+    r.new_chain_outermost_first(&buf[..n])
 }
 
 #[inline(always)]
@@ -811,14 +806,19 @@ pub fn splice(
     // Walk the native frames outermost first. The j-th eval frame from
     // the outside takes group (evals - 1 - j); the outermost takes any
     // groups beyond the eval frames too.
+    // `path`: the node cache slot of each step's node (`ring::path_hash`).
     let mut parent: Option<u32> = None;
     let mut parent_ip = 0u64;
+    let mut path = PATH_ROOT;
     let mut j = 0usize;
     let (mut step, mut same) = (0usize, true);
     for k in 0..nips {
         let ip = tp.native[k];
         if !is_eval(ip, lo, hi) {
-            parent = Some(tp.walk_node(step, ip, &mut same, || r.new_node(parent, ip, parent_ip)));
+            path = path_hash(path, ip);
+            parent = Some(tp.walk_node(step, ip, &mut same, || {
+                r.new_node(path, parent, ip, parent_ip)
+            }));
             step += 1;
             parent_ip = ip;
             continue;
@@ -828,7 +828,10 @@ pub fn splice(
         j += 1;
         if g_in >= groups {
             // No Python frames left for this invocation: keep it native.
-            parent = Some(tp.walk_node(step, ip, &mut same, || r.new_node(parent, ip, parent_ip)));
+            path = path_hash(path, ip);
+            parent = Some(tp.walk_node(step, ip, &mut same, || {
+                r.new_node(path, parent, ip, parent_ip)
+            }));
             step += 1;
             parent_ip = ip;
             continue;
@@ -837,8 +840,9 @@ pub fn splice(
         for k in (first..last).rev() {
             let f = tp.frames[k];
             let key = PY_FRAME_BIT | (u64::from(f.code) << 32) | u64::from(f.lasti);
+            path = path_hash(path, key);
             parent = Some(tp.walk_node(step, key, &mut same, || {
-                r.new_py_node(parent, f.code, f.lasti)
+                r.new_py_node(path, parent, f.code, f.lasti)
             }));
             step += 1;
         }
@@ -849,7 +853,7 @@ pub fn splice(
     let out = match parent {
         Some(p) => p,
         None if written => leaf,
-        None => r.new_node(None, 0, 0),
+        None => r.new_chain(&[]),
     };
     tp.spliced[idx] = Spliced { hash, leaf: out };
     out
