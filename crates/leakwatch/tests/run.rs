@@ -46,7 +46,22 @@ fn node_listeners_never_removed_is_a_leak() {
 // recordings of this same program).
 #[test]
 fn node_bounded_map_with_gc_sawtooth_is_not_a_leak() {
-    let (code, v) = run_json("75s", &["node", &example("bounded_map.js")]);
+    // V8 doubles its young generation's semi-spaces (1 -> 16 MiB) as it
+    // sees objects survive, each doubling a step of 4-8 MiB in RSS; how
+    // soon depends on how much CPU the process gets, and on a loaded
+    // machine the steps went on through the whole 75 s (floors 78.6, 86.3,
+    // 93.1 MiB: called a leak at 66 s in two full-suite runs). Pinned at
+    // 1 MiB, the warm-up is over in seconds and the window holds only the
+    // bounded cache's level and the collections' saw-tooth (floors within
+    // 59-62 MiB beside a busy loop).
+    let (code, v) = run_json(
+        "75s",
+        &[
+            "node",
+            "--max-semi-space-size=1",
+            &example("bounded_map.js"),
+        ],
+    );
     assert_eq!(v["verdict"], "ok", "{v:#}");
     assert_eq!(code, 0);
 }
