@@ -428,6 +428,9 @@ pub struct Detector {
     past_len: usize,
     #[serde(default)]
     lifetimes_ended: u64,
+    /// See [`Detector::final_leak_only`].
+    #[serde(skip)]
+    final_leak_only: bool,
     #[serde(skip)]
     scratch: Scratch,
 }
@@ -469,8 +472,22 @@ impl Detector {
             past: [Lifetime::default(); KEPT_LIFETIMES],
             past_len: 0,
             lifetimes_ended: 0,
+            final_leak_only: false,
             scratch: Scratch::default(),
         }
+    }
+
+    /// For a caller that reads only whether the last assessment is a leak
+    /// (and that assessment when it is), as `trace` does for a thousand
+    /// call stacks at once: until a leak is called, a window that cannot be
+    /// one (no steady trend of its floors, no collections' lows to judge
+    /// instead, no earlier lifetime, no season to compare) is judged
+    /// Stable without the tests that would only say why, so the states
+    /// before the first leak are coarser. Whether and when a leak is
+    /// called, and every assessment from then on, are the same.
+    pub fn final_leak_only(mut self) -> Self {
+        self.final_leak_only = true;
+        self
     }
 
     pub fn config(&self) -> &DetectorConfig {
@@ -602,7 +619,7 @@ impl Detector {
     fn end_lifetime(&mut self, end: usize, end_s: f64, known: bool) {
         let mut sc = std::mem::take(&mut self.scratch);
         let mut ev = std::mem::take(&mut sc.ended);
-        let v = self.evaluate(&self.buckets[..end], None, &mut sc, &mut ev);
+        let v = self.evaluate(&self.buckets[..end], None, &mut sc, &mut ev, false);
         sc.ended = ev;
         self.scratch = sc;
         if end >= 2 {
@@ -713,11 +730,13 @@ impl Detector {
             .take()
             .map(|a| a.evidence)
             .unwrap_or_default();
+        let skip_if_no_leak = self.final_leak_only && self.state != LeakState::Leak;
         let v = self.evaluate(
             &self.buckets,
             self.open.as_ref(),
             &mut scratch,
             &mut evidence,
+            skip_if_no_leak,
         );
         self.scratch = scratch;
         let mut raw = v.state.unwrap_or(LeakState::Collecting);
@@ -804,12 +823,15 @@ impl Detector {
     /// One judgement of a lifetime's history (`bs`, then `open`), without
     /// hysteresis. Fills `ev` in place and works in `sc`: no allocation once
     /// they have grown.
+    /// `skip_if_no_leak`: a window that cannot be a leak returns Stable
+    /// early (see [`Detector::final_leak_only`]).
     fn evaluate(
         &self,
         bs: &[Bucket],
         open: Option<&Bucket>,
         sc: &mut Scratch,
         ev: &mut Evidence,
+        skip_if_no_leak: bool,
     ) -> Verdict {
         let mut out = Verdict::default();
         ev.reset();
@@ -868,6 +890,24 @@ impl Detector {
         let Some(line) = theil_sen_in(&sc.ts, fs, 1.96, &mut sc.work) else {
             return self.collecting(ev, restarted, out);
         };
+        let season = self.cfg.season_s.max(0.0);
+        if skip_if_no_leak
+            && self.past_len == 0
+            && !(mk.tau >= self.cfg.min_tau && line.slope_low > 0.0)
+            && (season == 0.0 || duration < 2.0 * season)
+            && sawtooth(bs, open, end, sc)
+                .filter(|s| s.cycle_s >= slice)
+                .is_none()
+        {
+            // Every way to a leak below needs one of these: the floors'
+            // trend (`trending`), the lows after collections (`lows`), an
+            // earlier lifetime (`restarted_now`), two seasons
+            // (`season_leak`). The scratch the saw-tooth used is written
+            // again before it is read.
+            ev.reason.push_str("no steady trend");
+            out.state = Some(LeakState::Stable);
+            return out;
+        }
         sc.values.clear();
         sc.values.extend(
             sc.ts
@@ -954,7 +994,6 @@ impl Detector {
         let saw = sawtooth(bs, open, end, sc).filter(|s| s.cycle_s >= slice);
         let lows = saw.map(|_| self.judge_lows(sc, level, end));
         ev.trough_gain = lows.map(|l| l.gain);
-        let season = self.cfg.season_s.max(0.0);
         let season_gain = if season > 0.0 {
             season_over_season(bs, open, season, end, start, sc)
         } else {
@@ -1641,6 +1680,115 @@ mod tests {
     /// Deterministic pseudo-noise in [-1, 1] so the tests are repeatable.
     fn noise(i: f64) -> f64 {
         ((i * 12.9898).sin() * 43758.5453).fract() * 2.0 - 1.0
+    }
+
+    /// Pushes the same samples into a full detector and a
+    /// `final_leak_only` one: after every sample both have called a leak or
+    /// neither, and once called their assessments are the same.
+    fn same_leaks(cfg: &DetectorConfig, samples: impl Iterator<Item = (f64, f64)>) -> bool {
+        let mut full = Detector::new(cfg.clone());
+        let mut quick = Detector::new(cfg.clone()).final_leak_only();
+        let mut leaked = false;
+        for (t, v) in samples {
+            full.push(t, v);
+            quick.push(t, v);
+            let (a, b) = (full.assessment(), quick.assessment());
+            assert_eq!(
+                a.state == LeakState::Leak,
+                b.state == LeakState::Leak,
+                "at {t}: {a:?}\n{b:?}"
+            );
+            if a.state == LeakState::Leak {
+                assert_eq!(a, b, "at {t}");
+                leaked = true;
+            }
+            assert_eq!(full.first_alert_s(), quick.first_alert_s());
+        }
+        leaked
+    }
+
+    #[test]
+    fn final_leak_only_calls_the_same_leaks() {
+        // A leak, a level, a saw-tooth whose lows climb, one whose lows do
+        // not, a leak that restarts (lifetimes), a daily cycle with and
+        // without a leak (two seasons at one sample a minute).
+        let fast = DetectorConfig::default();
+        assert!(same_leaks(
+            &fast,
+            (0..600).map(|i| {
+                let t = i as f64 * 0.25;
+                (t, 50e6 + 1e6 * t + 2e5 * noise(t))
+            })
+        ));
+        assert!(!same_leaks(
+            &fast,
+            (0..2000).map(|i| (i as f64, 100e6 + 5e6 * noise(i as f64)))
+        ));
+        assert!(same_leaks(
+            &fast,
+            (0..3000).map(|i| {
+                let t = i as f64;
+                (t, 80e6 + 2e4 * t + 20e6 * ((t % 60.0) / 60.0))
+            })
+        ));
+        same_leaks(
+            &fast,
+            (0..3000).map(|i| {
+                let t = i as f64;
+                (t, 80e6 + 20e6 * ((t % 60.0) / 60.0))
+            }),
+        );
+        assert!(same_leaks(
+            &fast,
+            (0..4000).map(|i| {
+                let t = i as f64;
+                (t, 50e6 + 2e5 * (t % 700.0) + 1e5 * noise(t))
+            })
+        ));
+        let daily = DetectorConfig::for_interval(60.0);
+        for leak in [0.0, 400.0] {
+            same_leaks(
+                &daily,
+                (0..4 * 1440).map(|i| {
+                    let t = i as f64 * 60.0;
+                    let day = (t / 86_400.0 * std::f64::consts::TAU).sin();
+                    (t, 500e6 + 100e6 * day + leak * t + 1e6 * noise(t))
+                }),
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        #[test]
+        fn final_leak_only_never_changes_a_verdict(
+            n in 40usize..1500,
+            slope in -2e4f64..6e4,
+            noise_amp in 0.0f64..4e6,
+            saw_period in 0.0f64..400.0,
+            saw_amp in 0.0f64..3e7,
+            step_at in 0.0f64..1.0,
+            step in 0.0f64..5e7,
+            restart_every in 0.0f64..1500.0,
+            base in 1e6f64..1e8,
+            dt in proptest::sample::select(vec![0.25, 1.0, 30.0, 60.0]),
+            seed in 0.0f64..1000.0,
+        ) {
+            let cfg = DetectorConfig::for_interval(dt);
+            let series = (0..n).map(|i| {
+                let t = i as f64 * dt;
+                let age = if restart_every > 20.0 { (i as f64) % restart_every } else { i as f64 };
+                let mut v = base + slope * age + noise_amp * noise(seed + i as f64);
+                if saw_period > 2.0 {
+                    v += saw_amp * ((i as f64 % saw_period) / saw_period);
+                }
+                if i as f64 >= step_at * n as f64 {
+                    v += step;
+                }
+                (t, v.max(1.0))
+            });
+            same_leaks(&cfg, series);
+        }
     }
 
     #[test]
