@@ -138,6 +138,9 @@ pub struct Memo {
     /// of a capture are checked in one tight loop over them.
     checks: [(u64, u64); DEPTH * STEP_WORDS],
     check_end: [u16; DEPTH],
+    /// The lowest address among the checks of frames `..=pos`: compared
+    /// once with the capture's entry sp instead of per word.
+    check_min: [u64; DEPTH],
     /// Remembered frames `..reusable` all have steps that can be reused.
     reusable: usize,
     /// Totals for `LEAKWATCH_STATS=1`: frames reused and frames unwound.
@@ -334,14 +337,28 @@ impl Memo {
     /// still holds.
     #[inline]
     fn words_hold(&self, c: usize, lo: u64) -> bool {
-        self.checks[..usize::from(self.check_end[c])]
-            .iter()
-            .all(|&(addr, value)| {
-                // SAFETY: remembered reads lay in this thread's stack (its
-                // top is part of the memo's identity), checked against
-                // this capture's entry sp as in `valid`.
-                addr >= lo && unsafe { (addr as *const u64).read() } == value
-            })
+        // Below the entry sp is dead stack, as in `valid`.
+        if self.check_min[c] < lo {
+            return false;
+        }
+        // Without a branch per word: the words differ from what was read
+        // if any XOR is non-zero (four chains for the loads to overlap).
+        let checks = &self.checks[..usize::from(self.check_end[c])];
+        let mut quads = checks.chunks_exact(4);
+        let mut diff = [0u64; 4];
+        // SAFETY: remembered reads lay in this thread's stack (its top is
+        // part of the memo's identity), at or above this capture's entry
+        // sp (checked above).
+        let word = |addr: u64| unsafe { (addr as *const u64).read() };
+        for q in &mut quads {
+            for (d, &(addr, value)) in diff.iter_mut().zip(q) {
+                *d |= word(addr) ^ value;
+            }
+        }
+        for &(addr, value) in quads.remainder() {
+            diff[0] |= word(addr) ^ value;
+        }
+        (diff[0] | diff[1] | diff[2] | diff[3]) == 0
     }
 
     /// The return addresses of the stack the last capture found, outermost
@@ -418,9 +435,12 @@ impl Memo {
         }
         self.len = n;
         let from = lowest.min(stale);
-        let mut k = match from {
-            0 => 0,
-            _ => usize::from(self.check_end[from - 1]),
+        let (mut k, mut low) = match from {
+            0 => (0, u64::MAX),
+            _ => (
+                usize::from(self.check_end[from - 1]),
+                self.check_min[from - 1],
+            ),
         };
         for pos in from..n {
             let f = &self.frames[pos];
@@ -428,8 +448,10 @@ impl Memo {
                 let words = &f.words[..usize::from(f.nwords)];
                 self.checks[k..k + words.len()].copy_from_slice(words);
                 k += words.len();
+                low = words.iter().fold(low, |m, &(addr, _)| m.min(addr));
             }
             self.check_end[pos] = k as u16;
+            self.check_min[pos] = low;
         }
         if self.reusable >= from {
             let mut r = from;
