@@ -110,15 +110,7 @@ pub fn theil_sen(xs: &[f64], ys: &[f64], z: f64) -> Option<TheilSen> {
 pub fn theil_sen_in(xs: &[f64], ys: &[f64], z: f64, scratch: &mut Vec<f64>) -> Option<TheilSen> {
     let n = xs.len().min(ys.len());
     let slopes = scratch;
-    slopes.clear();
-    for i in 0..n {
-        for j in i + 1..n {
-            let dx = xs[j] - xs[i];
-            if dx != 0.0 {
-                slopes.push((ys[j] - ys[i]) / dx);
-            }
-        }
-    }
+    pairwise_slopes(xs, ys, slopes);
     if slopes.is_empty() {
         return None;
     }
@@ -127,14 +119,7 @@ pub fn theil_sen_in(xs: &[f64], ys: &[f64], z: f64, scratch: &mut Vec<f64>) -> O
     // n(n-1)/2 slopes was m log m, and gives the same values. Sorting was
     // most of the judgement's cost when `trace` judges a thousand stacks.
     let m = slopes.len();
-    let nf = n as f64;
-    // Sen (1968): the CI bounds are order statistics of the pairwise slopes,
-    // offset from the middle by z·sqrt(Var S) of the Mann–Kendall statistic.
-    let var_s = nf * (nf - 1.0) * (2.0 * nf + 5.0) / 18.0;
-    let c = z * var_s.sqrt();
-    let mf = m as f64;
-    let lo = (((mf - c) / 2.0).floor().max(0.0) as usize).min(m - 1);
-    let hi = (((mf + c) / 2.0).ceil().max(0.0) as usize).min(m - 1);
+    let (lo, hi) = sen_interval_ranks(n, m, z);
     let [mid_low, mid_high, slope_low, slope_high] =
         order_stats(slopes, [(m - 1) / 2, m / 2, lo, hi]);
     let slope = if m % 2 == 1 {
@@ -151,6 +136,32 @@ pub fn theil_sen_in(xs: &[f64], ys: &[f64], z: f64, scratch: &mut Vec<f64>) -> O
         slope_low,
         slope_high,
     })
+}
+
+/// The slopes between every two points with distinct x, into `out`.
+fn pairwise_slopes(xs: &[f64], ys: &[f64], out: &mut Vec<f64>) {
+    let n = xs.len().min(ys.len());
+    out.clear();
+    for i in 0..n {
+        for j in i + 1..n {
+            let dx = xs[j] - xs[i];
+            if dx != 0.0 {
+                out.push((ys[j] - ys[i]) / dx);
+            }
+        }
+    }
+}
+
+/// Ranks of the lower and upper bounds of Sen's (1968) interval among `m`
+/// pairwise slopes of `n` points: the middle offset by z·sqrt(Var S) of
+/// the Mann–Kendall statistic.
+fn sen_interval_ranks(n: usize, m: usize, z: f64) -> (usize, usize) {
+    let nf = n as f64;
+    let c = z * (nf * (nf - 1.0) * (2.0 * nf + 5.0) / 18.0).sqrt();
+    let mf = m as f64;
+    let lo = (((mf - c) / 2.0).floor().max(0.0) as usize).min(m - 1);
+    let hi = (((mf + c) / 2.0).ceil().max(0.0) as usize).min(m - 1);
+    (lo, hi)
 }
 
 /// Median of an already sorted, non-empty slice.
@@ -272,25 +283,13 @@ mod tests {
     fn theil_sen_by_sorting(xs: &[f64], ys: &[f64], z: f64) -> Option<TheilSen> {
         let n = xs.len().min(ys.len());
         let mut slopes = Vec::new();
-        for i in 0..n {
-            for j in i + 1..n {
-                let dx = xs[j] - xs[i];
-                if dx != 0.0 {
-                    slopes.push((ys[j] - ys[i]) / dx);
-                }
-            }
-        }
+        pairwise_slopes(xs, ys, &mut slopes);
         if slopes.is_empty() {
             return None;
         }
         slopes.sort_by(f64::total_cmp);
         let slope = median_sorted(&slopes);
-        let nf = n as f64;
-        let var_s = nf * (nf - 1.0) * (2.0 * nf + 5.0) / 18.0;
-        let c = z * var_s.sqrt();
-        let m = slopes.len() as f64;
-        let lo = (((m - c) / 2.0).floor().max(0.0) as usize).min(slopes.len() - 1);
-        let hi = (((m + c) / 2.0).ceil().max(0.0) as usize).min(slopes.len() - 1);
+        let (lo, hi) = sen_interval_ranks(n, slopes.len(), z);
         let (slope_low, slope_high) = (slopes[lo], slopes[hi]);
         let mut res: Vec<f64> = (0..n).map(|i| ys[i] - slope * xs[i]).collect();
         res.sort_by(f64::total_cmp);
