@@ -184,7 +184,12 @@ fn stack_id(r: &mut Ring, entry: Option<(u64, u64)>) -> u32 {
             if python && r.shadow_ids_low() {
                 forget_shadow_ids(r, memo);
             }
-            let (leaf, written) = memo.capture(fast, cache, &key, r, python);
+            let stop = if python {
+                crate::python::unwind_stop()
+            } else {
+                (0, 0)
+            };
+            let (leaf, written) = memo.capture(fast, cache, &key, r, python, stop);
             if python {
                 with_python_frames(r, leaf, written)
             } else {

@@ -127,6 +127,9 @@ pub struct Memo {
     top: u64,
     unwinder: usize,
     shadow: bool,
+    /// Return addresses `(lo, hi]` at which the walk stops (that frame is
+    /// the outermost kept): CPython's eval loop, see `python::unwind_stop`.
+    stop: (u64, u64),
     /// Frames executed afresh by the capture in progress (and remembered
     /// ones being moved).
     fresh: [Frame; DEPTH],
@@ -236,12 +239,18 @@ impl Memo {
         key: &Key,
         ring: &mut Ring,
         shadow: bool,
+        stop: (u64, u64),
     ) -> (u32, bool) {
-        if self.top != key.top || self.unwinder != key.unwinder || self.shadow != shadow {
+        if self.top != key.top
+            || self.unwinder != key.unwinder
+            || self.shadow != shadow
+            || self.stop != stop
+        {
             self.len = 0;
             self.top = key.top;
             self.unwinder = key.unwinder;
             self.shadow = shadow;
+            self.stop = stop;
         }
         let (lo, top) = (key.sp, key.top);
         let mut cur = Regs {
@@ -312,6 +321,12 @@ impl Memo {
                 next(&self.fresh[nnew - 1])
             };
             n += 1;
+            // Where the walk stops is a function of the return address
+            // alone, so a remembered stack ends there too and the frames a
+            // reuse keeps are the ones this walk would find.
+            if crate::python::is_eval(cur.ip, stop.0, stop.1) {
+                break false;
+            }
             match outward {
                 Some(next) => cur = next,
                 None => break false,

@@ -246,6 +246,31 @@ pub fn enabled() -> bool {
     LAYOUT.load(Ordering::Relaxed) != 0
 }
 
+/// Whether native unwinding stops at the innermost eval-loop frame (the
+/// default): the Python frames describe the stack from there outward, so
+/// the interpreter's native frames between and around them are not
+/// unwound. `LEAKWATCH_PY_NATIVE=all` (`trace --python-native-frames`)
+/// keeps them.
+static STOP_AT_EVAL: AtomicUsize = AtomicUsize::new(1);
+
+/// Sets whether unwinding stops at the innermost eval-loop frame.
+pub fn set_stop_at_eval(stop: bool) {
+    STOP_AT_EVAL.store(usize::from(stop), Ordering::Relaxed);
+}
+
+/// The return-address range at which native unwinding stops: the eval
+/// loop's `(lo, hi]`, or an empty range.
+#[inline(always)]
+pub fn unwind_stop() -> (u64, u64) {
+    if STOP_AT_EVAL.load(Ordering::Relaxed) == 0 {
+        return (0, 0);
+    }
+    (
+        EVAL_LO.load(Ordering::Relaxed),
+        EVAL_HI.load(Ordering::Relaxed),
+    )
+}
+
 fn layout() -> Option<&'static Layout> {
     match LAYOUT.load(Ordering::Acquire) {
         0 => None,
@@ -273,6 +298,7 @@ pub fn detect() {
     if enabled() || crate::writer::getenv(c"LEAKWATCH_PYTHON_FRAMES") == Some(b"0") {
         return;
     }
+    set_stop_at_eval(crate::writer::getenv(c"LEAKWATCH_PY_NATIVE") != Some(b"all"));
     // SAFETY: dlsym/dladdr1 with NUL-terminated names and valid out
     // pointers; the returned strings belong to the loader.
     unsafe {
@@ -735,7 +761,7 @@ fn native_chain(r: &mut Ring, native: impl FnOnce(&mut [u64]) -> usize) -> u32 {
 }
 
 #[inline(always)]
-fn is_eval(ip: u64, lo: u64, hi: u64) -> bool {
+pub fn is_eval(ip: u64, lo: u64, hi: u64) -> bool {
     // A return address points after its call.
     ip > lo && ip <= hi
 }

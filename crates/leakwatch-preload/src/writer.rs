@@ -1229,13 +1229,23 @@ fn log_stats() {
             }
         }
     }
-    let mut buf = [0u8; 96];
+    // The exiting thread's CPU time (tracer included): for A/B runs, a
+    // figure the writer thread's share of the machine does not move.
+    let mut cpu = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: plain syscall writing into `cpu`.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut cpu) };
+    let cpu_us = cpu.tv_sec as u64 * 1_000_000 + cpu.tv_nsec as u64 / 1000;
+    let mut buf = [0u8; 160];
     let mut len = 0;
     for (text, n) in [
         (&b"frames: "[..], Some(hits)),
         (b" reused, ", Some(misses)),
         (b" unwound, ", Some(stacks)),
-        (b" stacks written", None),
+        (b" stacks written; exiting thread's CPU ", Some(cpu_us)),
+        (b" us", None),
     ] {
         buf[len..len + text.len()].copy_from_slice(text);
         len += text.len();

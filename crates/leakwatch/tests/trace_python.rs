@@ -344,3 +344,137 @@ fn threads_then_sigkill_leave_a_readable_trace_naming_each_thread_line() {
         assert!(blocks >= 2000, "{marker}: {blocks} blocks in {live:?}");
     }
 }
+
+const CALLBACK_C: &str = r#"
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdlib.h>
+void *cbext_kept[64];  /* exported: the stores stay */
+static int nkept;
+/* Calls back into Python: a native frame between two Python frames. */
+static PyObject *call_back(PyObject *self, PyObject *f) {
+    return PyObject_CallObject(f, NULL);
+}
+static PyObject *grab(PyObject *self, PyObject *arg) {
+    void *p = malloc((size_t)PyLong_AsSsize_t(arg));   /* LEAK(grab) */
+    if (nkept < 64) cbext_kept[nkept++] = p;
+    Py_RETURN_NONE;
+}
+static PyMethodDef methods[] = {{"call_back", call_back, METH_O, ""}, {"grab", grab, METH_O, ""},
+                                {NULL, NULL, 0, NULL}};
+static struct PyModuleDef mod = {PyModuleDef_HEAD_INIT, "cbext", NULL, -1, methods};
+PyMODINIT_FUNC PyInit_cbext(void) { return PyModule_Create(&mod); }
+"#;
+
+const CALLBACK_PY: &str = r#"
+import sys
+sys.path.insert(0, sys.argv[1])
+import cbext
+
+def store():
+    cbext.grab(7777)   # STORE
+
+def via_extension():
+    for _ in range(3):
+        cbext.call_back(store)   # CALL
+
+via_extension()
+"#;
+
+/// By default a stack is the Python frames and the native frames below
+/// the innermost one: the extension's function between two Python frames
+/// is not unwound. `--python-native-frames` keeps it. Either way the leak
+/// is named by its Python line, with the Python caller on the stack.
+#[test]
+fn native_frames_between_python_frames_are_kept_only_when_asked() {
+    let Some(py) = python(12).or_else(|| python(11)).or_else(|| python(9)) else {
+        return;
+    };
+    let minor: u32 = py
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_prefix("python3."))
+        .and_then(|m| m.parse().ok())
+        .unwrap();
+    let prefix = py.parent().unwrap().parent().unwrap().to_path_buf();
+    let include = prefix.join(format!("include/python3.{minor}"));
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("cbext.c");
+    std::fs::write(&src, CALLBACK_C).unwrap();
+    let so = dir.path().join("cbext.so");
+    let ok = Command::new("gcc")
+        .args(["-shared", "-fPIC", "-g", "-O1", "-I"])
+        .arg(&include)
+        .arg(&src)
+        .arg("-o")
+        .arg(&so)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "gcc failed");
+    let script = dir.path().join("callback.py");
+    std::fs::write(&script, CALLBACK_PY).unwrap();
+    for all_native in [false, true] {
+        let trace = dir.path().join(format!("cb-{all_native}.lwt"));
+        let mut cmd = Command::new(leakwatch());
+        cmd.arg("trace").arg("-o").arg(&trace);
+        if all_native {
+            cmd.arg("--python-native-frames");
+        }
+        let out = cmd
+            .arg("--")
+            .arg(&py)
+            .arg(&script)
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{all_native}: {err}");
+        let (r, _) = report_json(&trace);
+        let leaked = r["leaked"]["stacks"].as_array().unwrap();
+        let ours: Vec<&Value> = leaked.iter().filter(|e| site(e).0 == "grab").collect();
+        // One stack, or two: 3.11+ calls the C function through the
+        // generic call path until the call site is specialised.
+        let bytes: u64 = ours.iter().map(|e| e["bytes"].as_u64().unwrap()).sum();
+        assert_eq!(bytes, 3 * 7777, "{all_native}: {leaked:?}");
+        assert_eq!(
+            r["leaked"]["bytes"],
+            3 * 7777,
+            "{all_native}: {}",
+            r["leaked"]
+        );
+        for e in ours {
+            let frames = e["frames"].as_array().unwrap();
+            let at = |name: &str, python: bool| {
+                frames
+                    .iter()
+                    .position(|f| f["function"] == name && (f["module"] == "python") == python)
+            };
+            let store = at("store", true).expect("store() on the stack");
+            assert_eq!(
+                frames[store]["line"].as_u64(),
+                Some(line_of(CALLBACK_PY, "# STORE"))
+            );
+            assert!(at("grab", false).is_some_and(|g| g < store), "{frames:?}");
+            let caller = at("via_extension", true)
+                .unwrap_or_else(|| panic!("{all_native}: no Python caller in {frames:?}"));
+            assert_eq!(
+                frames[caller]["line"].as_u64(),
+                Some(line_of(CALLBACK_PY, "# CALL"))
+            );
+            match at("call_back", false) {
+                Some(native) => {
+                    assert!(
+                        all_native,
+                        "the extension's frame unwound by default: {frames:?}"
+                    );
+                    assert!(store < native && native < caller, "{frames:?}");
+                }
+                None => assert!(
+                    !all_native,
+                    "--python-native-frames: no call_back in {frames:?}"
+                ),
+            }
+        }
+    }
+}

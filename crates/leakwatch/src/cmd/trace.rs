@@ -57,6 +57,13 @@ pub struct TraceArgs {
     /// average (e.g. 512K); sizes in the report are scaled-up estimates.
     #[arg(long, value_parser = parse_sample_every)]
     pub sample_every: Option<u64>,
+    /// With Python frames, also keep the interpreter's own native frames
+    /// between and outside them (a C extension that calls back into
+    /// Python, the interpreter's start-up). By default a stack is your
+    /// Python frames and the native frames below the innermost one (the C
+    /// code that allocated), which is faster to record.
+    #[arg(long)]
+    pub python_native_frames: bool,
     /// Only write the trace; skip the summary.
     #[arg(long)]
     pub no_summary: bool,
@@ -73,7 +80,7 @@ pub struct TraceArgs {
     /// Attach to this running process instead of starting one: load the
     /// tracer into it (ptrace), record until --duration or Ctrl-C, then
     /// detach; the process runs on. Growing sites are the verdict.
-    #[arg(long, value_name = "PID", conflicts_with_all = ["command", "follow_fork", "sample_every"])]
+    #[arg(long, value_name = "PID", conflicts_with_all = ["command", "follow_fork", "sample_every", "python_native_frames"])]
     pub pid: Option<i32>,
     /// With --pid: detach after this long (e.g. 20s, 5m) [default: until Ctrl-C].
     #[arg(long, requires = "pid", value_parser = crate::cmd::analyze::parse_duration_arg)]
@@ -359,6 +366,11 @@ pub fn run(args: TraceArgs) -> anyhow::Result<u8> {
         Some(n) => cmd.env("LEAKWATCH_SAMPLE_EVERY", n.to_string()),
         None => cmd.env_remove("LEAKWATCH_SAMPLE_EVERY"),
     };
+    if args.python_native_frames {
+        cmd.env("LEAKWATCH_PY_NATIVE", "all");
+    } else {
+        cmd.env_remove("LEAKWATCH_PY_NATIVE");
+    }
     // The summary's pass over the trace starts now, alongside the program.
     let follow = summary_opts
         .as_ref()
