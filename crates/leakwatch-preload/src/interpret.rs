@@ -101,6 +101,11 @@ struct GNode {
     /// Frames from this node to the root, saturating.
     depth: u8,
     at_pos: u8,
+    /// The class of this node's latest allocation and its size (class
+    /// UNDEFINED: none yet): most sites allocate one size again and again,
+    /// and the class index's probe was the writer's costliest cache miss.
+    last_size: u32,
+    last_class: u32,
     /// Whether a node under this one was ever made (if not, a child is
     /// new without looking in the trie).
     has_children: bool,
@@ -1018,6 +1023,8 @@ impl Interp {
                     at_stack: UNDEFINED,
                     depth,
                     at_pos: 0,
+                    last_size: 0,
+                    last_class: UNDEFINED,
                     has_children: false,
                 });
                 g
@@ -1206,6 +1213,20 @@ impl Interp {
     /// The class of an allocation of `size` bytes at global node `node`,
     /// defined in the output the first time it is seen.
     fn class_of(&mut self, node: u32, size: u64) -> Result<u32, Fail> {
+        let n = &self.gnodes[node as usize];
+        if n.last_class != UNDEFINED && u64::from(n.last_size) == size {
+            return Ok(n.last_class);
+        }
+        let class = self.class_of_uncached(node, size)?;
+        if let Ok(small) = u32::try_from(size) {
+            let n = &mut self.gnodes[node as usize];
+            n.last_size = small;
+            n.last_class = class;
+        }
+        Ok(class)
+    }
+
+    fn class_of_uncached(&mut self, node: u32, size: u64) -> Result<u32, Fail> {
         let stack = self.stack_of(node)?;
         room(&mut self.defs, 24)?;
         room(&mut self.class_bytes, 1)?;

@@ -541,6 +541,21 @@ pub fn drain_inline() {
 
 /// Set by the writer thread as it returns (detach waits for it).
 static WRITER_EXITED: AtomicBool = AtomicBool::new(false);
+/// With LEAKWATCH_STATS=1: the writer thread's CPU time after its last
+/// drain, for A/B runs of the writer.
+static STATS: AtomicBool = AtomicBool::new(false);
+static WRITER_CPU_US: AtomicU64 = AtomicU64::new(0);
+
+/// The calling thread's CPU time, microseconds.
+fn thread_cpu_us() -> u64 {
+    let mut cpu = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: plain syscall writing into `cpu`.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut cpu) };
+    cpu.tv_sec as u64 * 1_000_000 + cpu.tv_nsec as u64 / 1000
+}
 
 extern "C" fn writer_main(_: *mut c_void) -> *mut c_void {
     crate::hooks::set_guard(true);
@@ -577,6 +592,9 @@ extern "C" fn writer_main(_: *mut c_void) -> *mut c_void {
             drain_all(reap, false);
         }
         unlock_drain();
+        if STATS.load(Ordering::Relaxed) {
+            WRITER_CPU_US.store(thread_cpu_us(), Ordering::Relaxed);
+        }
     }
     WRITER_EXITED.store(true, Ordering::Release);
     null_mut()
@@ -586,6 +604,7 @@ extern "C" fn writer_main(_: *mut c_void) -> *mut c_void {
 /// signals must go to the program's threads (a daemon whose `sigwait`
 /// thread handles SIGTERM would otherwise be killed by it).
 fn spawn_writer() -> bool {
+    STATS.store(getenv(c"LEAKWATCH_STATS") == Some(b"1"), Ordering::Relaxed);
     // SAFETY: signal-set and thread calls on valid local storage; the
     // thread function has the right signature and takes no data.
     unsafe {
@@ -1229,22 +1248,22 @@ fn log_stats() {
             }
         }
     }
-    // The exiting thread's CPU time (tracer included): for A/B runs, a
-    // figure the writer thread's share of the machine does not move.
-    let mut cpu = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: plain syscall writing into `cpu`.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut cpu) };
-    let cpu_us = cpu.tv_sec as u64 * 1_000_000 + cpu.tv_nsec as u64 / 1000;
-    let mut buf = [0u8; 160];
+    // The exiting thread's CPU time (tracer included) and the writer's: for
+    // A/B runs, figures the threads' share of the machine does not move.
+    let mut buf = [0u8; 192];
     let mut len = 0;
     for (text, n) in [
         (&b"frames: "[..], Some(hits)),
         (b" reused, ", Some(misses)),
         (b" unwound, ", Some(stacks)),
-        (b" stacks written; exiting thread's CPU ", Some(cpu_us)),
+        (
+            b" stacks written; exiting thread's CPU ",
+            Some(thread_cpu_us()),
+        ),
+        (
+            b" us, writer's ",
+            Some(WRITER_CPU_US.load(Ordering::Relaxed)),
+        ),
         (b" us", None),
     ] {
         buf[len..len + text.len()].copy_from_slice(text);
