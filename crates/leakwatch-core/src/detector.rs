@@ -860,7 +860,7 @@ impl Detector {
         // Raw floors per slice in sc.xs, bucket means (the level) in sc.values.
         sc.xs.clear();
         sc.xs.resize(k, f64::INFINITY);
-        sc.values.clear();
+        sc.window_means.clear();
         for b in all() {
             let mid = b.mid();
             if mid < w0 {
@@ -868,7 +868,7 @@ impl Detector {
             }
             let i = (((mid - w0) / slice) as usize).min(k - 1);
             sc.xs[i] = sc.xs[i].min(b.mean());
-            sc.values.push(b.mean());
+            sc.window_means.push(b.mean());
         }
         sc.ts.clear();
         for (i, f) in sc.xs.iter().enumerate() {
@@ -882,31 +882,46 @@ impl Detector {
             ev.floors.clear();
             return self.collecting(ev, restarted, out);
         }
-        let level = median_in(&sc.values, &mut sc.work)
-            .abs()
-            .max(f64::MIN_POSITIVE);
         let fs = &ev.floors;
         let mk = mann_kendall_in(fs, &mut sc.work);
+        let season = self.cfg.season_s.max(0.0);
+        // Every way to a leak below needs one of these: the floors' trend
+        // (`trending`), the lows after collections (`lows`), an earlier
+        // lifetime (`restarted_now`), two seasons (`season_leak`). Without
+        // them the window is let go as Stable (`skip_if_no_leak`). The
+        // scratch the saw-tooth uses is written again before it is read.
+        let may_skip =
+            skip_if_no_leak && self.past_len == 0 && (season == 0.0 || duration < 2.0 * season);
+        let no_saw_tooth = |sc: &mut Scratch| {
+            sawtooth(bs, open, end, sc)
+                .filter(|s| s.cycle_s >= slice)
+                .is_none()
+        };
+        let stable = |ev: &mut Evidence, mut out: Verdict| {
+            ev.reason.push_str("no steady trend");
+            out.state = Some(LeakState::Stable);
+            out
+        };
+        let tau_trend = mk.tau >= self.cfg.min_tau;
+        // Kendall's tau alone can rule the trend out: then neither the
+        // level nor the line is needed (the line exists, as two floors have
+        // distinct times).
+        let saw_tooth_checked = may_skip && !tau_trend && sc.ts.first() != sc.ts.last();
+        if saw_tooth_checked && no_saw_tooth(sc) {
+            return stable(ev, out);
+        }
+        let level = median_in(&sc.window_means, &mut sc.work)
+            .abs()
+            .max(f64::MIN_POSITIVE);
         let Some(line) = theil_sen_in(&sc.ts, fs, 1.96, &mut sc.work) else {
             return self.collecting(ev, restarted, out);
         };
-        let season = self.cfg.season_s.max(0.0);
-        if skip_if_no_leak
-            && self.past_len == 0
-            && !(mk.tau >= self.cfg.min_tau && line.slope_low > 0.0)
-            && (season == 0.0 || duration < 2.0 * season)
-            && sawtooth(bs, open, end, sc)
-                .filter(|s| s.cycle_s >= slice)
-                .is_none()
+        if may_skip
+            && !saw_tooth_checked
+            && !(tau_trend && line.slope_low > 0.0)
+            && no_saw_tooth(sc)
         {
-            // Every way to a leak below needs one of these: the floors'
-            // trend (`trending`), the lows after collections (`lows`), an
-            // earlier lifetime (`restarted_now`), two seasons
-            // (`season_leak`). The scratch the saw-tooth used is written
-            // again before it is read.
-            ev.reason.push_str("no steady trend");
-            out.state = Some(LeakState::Stable);
-            return out;
+            return stable(ev, out);
         }
         sc.values.clear();
         sc.values.extend(
@@ -1671,6 +1686,8 @@ struct Scratch {
     /// The lows after each collection of a saw-tooth, and when they began.
     lows: Vec<f64>,
     lows_t: Vec<f64>,
+    /// The bucket means in the window (their median is the level).
+    window_means: Vec<f64>,
     /// The saw-tooth's bucket means and falls.
     means: Vec<f64>,
     falls: Vec<f64>,
