@@ -304,15 +304,21 @@ impl Stacks {
     }
 }
 
+/// An allocation class: the blocks of one size allocated from one stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Class {
+    pub stack: u32,
+    pub size: u64,
+}
+
 /// Stacks, allocation classes and modules met during a replay. The writer
 /// already deduplicated stacks across threads by content.
 #[derive(Debug, Default)]
 pub struct Tables {
     pub stacks: Stacks,
-    /// Stack of each allocation class.
-    pub class_stacks: Vec<u32>,
-    /// Size of each allocation class.
-    pub class_sizes: Vec<u64>,
+    /// Each allocation class, by id: its stack and size side by side (the
+    /// replay reads both for every event: one cache line, not two).
+    pub classes: Vec<Class>,
     pub modules: Vec<Module>,
     /// The program's embedded `__lsan_default_suppressions()` text, when
     /// the tracer found one (format version 4).
@@ -348,14 +354,13 @@ impl Tables {
 
     /// Number of allocation classes.
     pub fn class_count(&self) -> usize {
-        self.class_stacks.len()
+        self.classes.len()
     }
 
     /// Approximate heap bytes held by the tables.
     pub fn heap_bytes(&self) -> usize {
         self.stacks.bytes()
-            + self.class_stacks.capacity() * 4
-            + self.class_sizes.capacity() * 8
+            + self.classes.capacity() * std::mem::size_of::<Class>()
             + self.modules.capacity() * std::mem::size_of::<Module>()
     }
 }
@@ -709,9 +714,9 @@ impl Parser<'_> {
     fn class(&mut self, tables: &Tables) -> Result<(u32, u32, u64), &'static str> {
         let c = self.uv()?;
         let i = usize::try_from(c).map_err(|_| "allocation names a class never defined")?;
-        match (tables.class_stacks.get(i), tables.class_sizes.get(i)) {
-            (Some(&stack), Some(&size)) => Ok((c as u32, stack, size)),
-            _ => Err("allocation names a class never defined"),
+        match tables.classes.get(i) {
+            Some(k) => Ok((c as u32, k.stack, k.size)),
+            None => Err("allocation names a class never defined"),
         }
     }
 
@@ -824,14 +829,16 @@ impl Parser<'_> {
                 if stack >= tables.stacks.len() as u64 {
                     return Err("class names a stack never defined".into());
                 }
-                if tables.class_stacks.len() as u64 >= self.limits.classes {
+                if tables.classes.len() as u64 >= self.limits.classes {
                     return Err(RecordError::Limit(
                         "allocation classes",
                         self.limits.classes,
                     ));
                 }
-                tables.class_stacks.push(stack as u32);
-                tables.class_sizes.push(size);
+                tables.classes.push(Class {
+                    stack: stack as u32,
+                    size,
+                });
                 return Ok(());
             }
             REC_UNMATCHED => {

@@ -57,8 +57,10 @@ fn classes_account_exactly_across_chunks() {
     assert_eq!(a.peak_bytes, 96);
     assert_eq!(a.peak_ns, 15_000_000);
     assert_eq!(a.duration_ns, 22_000_000);
-    assert_eq!(a.tables.class_sizes, vec![64, 80, 16]);
-    assert_eq!(a.tables.class_stacks, vec![0, 0, 0]);
+    let sizes: Vec<u64> = a.tables.classes.iter().map(|c| c.size).collect();
+    let stacks: Vec<u32> = a.tables.classes.iter().map(|c| c.stack).collect();
+    assert_eq!(sizes, vec![64, 80, 16]);
+    assert_eq!(stacks, vec![0, 0, 0]);
     assert_eq!(
         a.tables.stacks.frames(0).collect::<Vec<_>>(),
         [0x401000, 0x402000]
@@ -593,9 +595,9 @@ proptest! {
         let a = read(&f.out).unwrap();
         prop_assert_eq!(a.allocations, allocs);
         // Recomputed from the classes still live.
-        let sizes = &a.tables.class_sizes;
+        let sizes = &a.tables.classes;
         for (s, classes) in live.iter().enumerate() {
-            let want: u64 = classes.iter().map(|&c| sizes[c as usize]).sum();
+            let want: u64 = classes.iter().map(|&c| sizes[c as usize].size).sum();
             prop_assert_eq!(a.stack_stats(s as u32).live_bytes, want);
         }
     }
