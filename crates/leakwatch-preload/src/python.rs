@@ -843,7 +843,7 @@ pub fn splice(
         if !is_eval(ip, lo, hi) {
             path = path_hash(path, ip);
             parent = Some(tp.walk_node(step, ip, &mut same, || {
-                r.new_node(path, parent, ip, parent_ip)
+                r.new_node_unprefetched(path, parent, ip, parent_ip)
             }));
             step += 1;
             parent_ip = ip;
@@ -856,7 +856,7 @@ pub fn splice(
             // No Python frames left for this invocation: keep it native.
             path = path_hash(path, ip);
             parent = Some(tp.walk_node(step, ip, &mut same, || {
-                r.new_node(path, parent, ip, parent_ip)
+                r.new_node_unprefetched(path, parent, ip, parent_ip)
             }));
             step += 1;
             parent_ip = ip;

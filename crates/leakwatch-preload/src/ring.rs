@@ -54,6 +54,22 @@ struct CacheEntry {
     id: u32,
 }
 
+/// A written node in the node cache, known by its whole path: after a
+/// node was evicted and written again under a new id, the nodes below it
+/// are still found (keyed by their caller's id, the whole subtree under a
+/// re-written node was written again: 40 % of the CPython job's node
+/// records named nodes the writer already had). The path hash is 64 bits
+/// of the return addresses from the outermost frame; the low half of the
+/// frame's own address is compared too.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct PathEntry {
+    path: u64,
+    ip_lo: u32,
+    /// This node + 1 (0: empty entry).
+    id: u32,
+}
+
 #[repr(C)]
 #[derive(Clone, Copy)]
 struct NodeEntry {
@@ -74,7 +90,7 @@ pub struct Ring {
     pub slot: u32,
     data: *mut u8,
     cache: *mut CacheEntry,
-    nodes: *mut NodeEntry,
+    nodes: *mut PathEntry,
     /// Cache of the memo's unwritten nodes (see `memo_node`).
     shadow: *mut NodeEntry,
     /// Producer-private state below, on cache lines of its own: the writer
@@ -157,7 +173,7 @@ pub unsafe fn claim(tid: u32) -> *mut Ring {
     }
     let header = core::mem::size_of::<Ring>().next_multiple_of(4096);
     let cache_bytes = STACK_CACHE * core::mem::size_of::<CacheEntry>();
-    let node_bytes = NODE_CACHE * core::mem::size_of::<NodeEntry>();
+    let node_bytes = NODE_CACHE * core::mem::size_of::<PathEntry>();
     let shadow_bytes = SHADOW_CACHE * core::mem::size_of::<NodeEntry>();
     let total = header + RING_BYTES + cache_bytes + node_bytes + shadow_bytes;
     // SAFETY: anonymous private mapping; pages are committed lazily and zeroed.
@@ -355,6 +371,29 @@ impl Ring {
         unsafe { *self.cache.add(idx) = CacheEntry { hash, id: leaf } };
     }
 
+    /// The id of the written node whose path hash is `path` and frame
+    /// `ip`, if the node cache holds it.
+    #[inline(always)]
+    fn cached_node(&self, path: u64, ip: u64) -> Option<u32> {
+        let idx = (path >> 40) as usize & (NODE_CACHE - 1);
+        // SAFETY: idx < NODE_CACHE, the cache lies in this ring's mapping.
+        let e = unsafe { &*self.nodes.add(idx) };
+        (e.id != 0 && e.path == path && e.ip_lo == ip as u32).then(|| e.id - 1)
+    }
+
+    #[inline(always)]
+    fn remember_node(&mut self, path: u64, ip: u64, id: u32) {
+        let idx = (path >> 40) as usize & (NODE_CACHE - 1);
+        // SAFETY: idx < NODE_CACHE, the cache lies in this ring's mapping.
+        unsafe {
+            *self.nodes.add(idx) = PathEntry {
+                path,
+                ip_lo: ip as u32,
+                id: id + 1,
+            }
+        };
+    }
+
     /// Writes a NODE record: a new stack node, frame `ip` called from
     /// node `parent` (None: the outermost frame), unless the node cache
     /// holds it. Returns its id. The cache slot is `path`, the node's
@@ -365,24 +404,43 @@ impl Ring {
     /// cc1plus). Every writer of nodes uses the same slots.
     #[inline]
     pub fn new_node(&mut self, path: u64, parent: Option<u32>, ip: u64, parent_ip: u64) -> u32 {
-        let p = parent.map_or(0, |p| p + 1);
-        let idx = (path >> 40) as usize & (NODE_CACHE - 1);
-        // SAFETY: idx < NODE_CACHE, the cache lies in this ring's mapping.
-        let e = unsafe { &mut *self.nodes.add(idx) };
-        // Under the node made last nothing is cached yet (a child would
-        // have been made after it): a chain of new frames skips the
-        // lookup's cache miss and only stores.
-        let newest = p != 0 && p == self.next_stack_id;
-        if !newest && e.id != 0 && e.ip == ip && e.parent == p {
-            return e.id - 1;
+        self.node(path, parent, ip, parent_ip, false)
+    }
+
+    /// `new_node` for the Python splice, whose walk does not prefetch the
+    /// slots: under the node made last it writes without a lookup (a load
+    /// miss per new frame cost its thread 14 % on the CPython job), at the
+    /// price of writing again nodes a re-written caller's subtree already
+    /// had.
+    #[inline]
+    pub fn new_node_unprefetched(
+        &mut self,
+        path: u64,
+        parent: Option<u32>,
+        ip: u64,
+        parent_ip: u64,
+    ) -> u32 {
+        self.node(path, parent, ip, parent_ip, true)
+    }
+
+    #[inline(always)]
+    fn node(
+        &mut self,
+        path: u64,
+        parent: Option<u32>,
+        ip: u64,
+        parent_ip: u64,
+        skip_under_newest: bool,
+    ) -> u32 {
+        let newest = skip_under_newest && parent.is_some_and(|p| p + 1 == self.next_stack_id);
+        if !newest {
+            if let Some(id) = self.cached_node(path, ip) {
+                return id;
+            }
         }
         let id = self.next_stack_id;
         self.next_stack_id += 1;
-        *e = NodeEntry {
-            ip,
-            parent: p,
-            id: id + 1,
-        };
+        self.remember_node(path, ip, id);
         let dip = (ip as i64).wrapping_sub(parent_ip as i64);
         self.push_with::<21>(crate::REC_NODE, |e| {
             e.u(parent.map_or(0, |p| p as u64 + 1));
@@ -434,10 +492,10 @@ impl Ring {
     pub fn prefetch_memo_node(&self, shadow: bool, path: u64) {
         let slot = if shadow {
             // SAFETY: in bounds of the shadow cache (masked index).
-            unsafe { self.shadow.add((path >> 40) as usize & (SHADOW_CACHE - 1)) }
+            unsafe { self.shadow.add((path >> 40) as usize & (SHADOW_CACHE - 1)) }.cast::<u8>()
         } else {
             // SAFETY: in bounds of the node cache (masked index).
-            unsafe { self.nodes.add((path >> 40) as usize & (NODE_CACHE - 1)) }
+            unsafe { self.nodes.add((path >> 40) as usize & (NODE_CACHE - 1)) }.cast::<u8>()
         };
         // SAFETY: a prefetch hint has no effect on memory; SSE is baseline
         // on x86-64.
@@ -470,21 +528,16 @@ impl Ring {
     #[inline]
     pub fn new_py_node(&mut self, path: u64, parent: Option<u32>, code: u32, lasti: u32) -> u32 {
         let key = crate::python::PY_FRAME_BIT | (u64::from(code) << 32) | u64::from(lasti);
-        let p = parent.map_or(0, |p| p + 1);
-        let idx = (path >> 40) as usize & (NODE_CACHE - 1);
-        // SAFETY: idx < NODE_CACHE, the cache lies in this ring's mapping.
-        let e = unsafe { &mut *self.nodes.add(idx) };
-        let newest = p != 0 && p == self.next_stack_id;
-        if !newest && e.id != 0 && e.ip == key && e.parent == p {
-            return e.id - 1;
+        // As `new_node_unprefetched`.
+        let newest = parent.is_some_and(|p| p + 1 == self.next_stack_id);
+        if !newest {
+            if let Some(id) = self.cached_node(path, key) {
+                return id;
+            }
         }
         let id = self.next_stack_id;
         self.next_stack_id += 1;
-        *e = NodeEntry {
-            ip: key,
-            parent: p,
-            id: id + 1,
-        };
+        self.remember_node(path, key, id);
         self.push_with::<21>(crate::REC_PYNODE, |e| {
             e.u(parent.map_or(0, |p| p as u64 + 1));
             e.u(u64::from(code));
