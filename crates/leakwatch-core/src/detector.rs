@@ -1566,14 +1566,11 @@ struct SawTooth {
 /// neighbouring means (noise alone never gets there; a lone low sample
 /// moves no mean). Collectors also make small drops (young-generation
 /// scavenges) while the heap keeps growing, so only major drops count: at
-/// least half the largest. Each major drop starts a cycle whose low (the
-/// heap after the collection) goes into `sc.lows`. The saw-tooth is
-/// returned while the next drop is not long overdue (6 times the longest
-/// cycle before it; else the drops were one-off events).
+/// least half the largest. Each major drop starts a cycle
+/// (`lows_after_drops`).
 fn sawtooth(bs: &[Bucket], open: Option<&Bucket>, end: f64, sc: &mut Scratch) -> Option<SawTooth> {
     const DROP_FRACTION: f64 = 0.08;
     const MAJOR: f64 = 0.5;
-    const OVERDUE: f64 = 6.0;
     sc.lows.clear();
     sc.lows_t.clear();
     let n = bs.len();
@@ -1625,6 +1622,28 @@ fn sawtooth(bs: &[Bucket], open: Option<&Bucket>, end: f64, sc: &mut Scratch) ->
     if largest <= 0.0 {
         return None;
     }
+    // A fall spread over two buckets is one drop.
+    let falls = std::mem::take(&mut sc.falls);
+    let saw = lows_after_drops(bs, open, end, sc, |i| {
+        falls[i] > 0.0 && falls[i] >= MAJOR * largest
+    });
+    sc.falls = falls;
+    saw
+}
+
+/// The saw-tooth's cycles, given which buckets a major drop falls into:
+/// each drop starts a cycle whose low (the heap after the collection) goes
+/// into `sc.lows`; the saw-tooth is returned while the next drop is not
+/// long overdue (6 times the longest cycle before it; else the drops were
+/// one-off events).
+fn lows_after_drops(
+    bs: &[Bucket],
+    open: Option<&Bucket>,
+    end: f64,
+    sc: &mut Scratch,
+    major_at: impl Fn(usize) -> bool,
+) -> Option<SawTooth> {
+    const OVERDUE: f64 = 6.0;
     let mut last_drop_t = None;
     let mut longest = 0.0f64;
     let mut low = f64::INFINITY;
@@ -1633,8 +1652,7 @@ fn sawtooth(bs: &[Bucket], open: Option<&Bucket>, end: f64, sc: &mut Scratch) ->
     let start = bs[0].t0;
     let warm_up_end = start + (end - start) / 8.0;
     for (i, b) in bs.iter().enumerate() {
-        // A fall spread over two buckets is one drop.
-        let major = sc.falls[i] > 0.0 && sc.falls[i] >= MAJOR * largest;
+        let major = major_at(i);
         if major && !in_drop {
             match last_drop_t {
                 Some(t) => {
@@ -1712,9 +1730,10 @@ fn time_to_limit(
 
 #[cfg(test)]
 mod sawtooth_reference {
-    //! The saw-tooth as first written (each drop computed where it is
-    //! read, the scatter always): the property test below holds the
-    //! faster one to the same lows and cycle on random series.
+    //! The saw-tooth's drops as first found (each drop computed where it
+    //! is read, the scatter always): the property test below holds the
+    //! faster search to the same lows and cycle on random series (both
+    //! then walk the cycles with `lows_after_drops`).
     use super::*;
     use proptest::prelude::*;
 
@@ -1726,7 +1745,6 @@ mod sawtooth_reference {
     ) -> Option<SawTooth> {
         const DROP_FRACTION: f64 = 0.08;
         const MAJOR: f64 = 0.5;
-        const OVERDUE: f64 = 6.0;
         sc.lows.clear();
         sc.lows_t.clear();
         let n = bs.len();
@@ -1754,52 +1772,9 @@ mod sawtooth_reference {
         if largest <= 0.0 {
             return None;
         }
-        let mut last_drop_t = None;
-        let mut longest = 0.0f64;
-        let mut low = f64::INFINITY;
-        let mut in_drop = false;
-        sc.values.clear();
-        let start = bs[0].t0;
-        let warm_up_end = start + (end - start) / 8.0;
-        for (i, b) in bs.iter().enumerate() {
-            let major = drop_at(i).is_some_and(|f| f >= MAJOR * largest);
-            if major && !in_drop {
-                match last_drop_t {
-                    Some(t) => {
-                        sc.lows_t.push(t);
-                        sc.lows.push(low);
-                        longest = longest.max(b.mid() - t);
-                        sc.values.push(b.mid() - t);
-                    }
-                    None if low.is_finite() => {
-                        sc.lows_t.push(warm_up_end);
-                        sc.lows.push(low);
-                    }
-                    None => {}
-                }
-                last_drop_t = Some(b.mid());
-                low = f64::INFINITY;
-            }
-            in_drop = major;
-            if last_drop_t.is_some() || b.mid() >= warm_up_end {
-                low = low.min(b.min);
-            }
-        }
-        let last = last_drop_t?;
-        if let Some(o) = open {
-            low = low.min(o.min);
-        }
-        let cycle_s = if sc.values.is_empty() {
-            end - last
-        } else {
-            median_in(&sc.values, &mut sc.work)
-        };
-        if end - last >= 0.5 * cycle_s || sc.lows.is_empty() {
-            sc.lows_t.push(last);
-            sc.lows.push(low);
-        }
-        let overdue = longest > 0.0 && end - last > OVERDUE * longest;
-        (!overdue).then_some(SawTooth { cycle_s })
+        lows_after_drops(bs, open, end, sc, |i| {
+            drop_at(i).is_some_and(|f| f >= MAJOR * largest)
+        })
     }
 
     fn buckets(values: &[(f64, u8)]) -> Vec<Bucket> {
@@ -1825,20 +1800,25 @@ mod sawtooth_reference {
     /// Levels that climb and fall back by a random fraction at random
     /// places (collections), with noise: many series have drops.
     fn series() -> impl Strategy<Value = Vec<(f64, u8)>> {
-        prop::collection::vec((0.0f64..1.0, 0.0f64..0.05, 1u8..4), 4..80).prop_map(|steps| {
-            let mut level = 1000.0;
-            steps
-                .into_iter()
-                .map(|(u, noise, n)| {
-                    if u < 0.12 {
-                        level *= 0.5 + u * 3.0;
-                    } else {
-                        level += 20.0 * u;
-                    }
-                    (level * (1.0 + noise - 0.025), n)
-                })
-                .collect()
-        })
+        // Falls of 0-25 % (around the 8 % a drop needs) and noise of
+        // 0-8 % (around four times the scatter), so both tests' boundaries
+        // are crossed.
+        prop::collection::vec((0.0f64..1.0, 0.0f64..1.0, 0.0f64..0.08, 1u8..4), 4..80).prop_map(
+            |steps| {
+                let mut level = 1000.0;
+                steps
+                    .into_iter()
+                    .map(|(u, fall, noise, n)| {
+                        if u < 0.15 {
+                            level *= 1.0 - 0.25 * fall;
+                        } else {
+                            level += 20.0 * u;
+                        }
+                        (level * (1.0 + noise - 0.04), n)
+                    })
+                    .collect()
+            },
+        )
     }
 
     proptest! {

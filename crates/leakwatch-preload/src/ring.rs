@@ -381,17 +381,36 @@ impl Ring {
         (e.id != 0 && e.path == path && e.ip_lo == ip as u32).then(|| e.id - 1)
     }
 
+    /// The node of frame `key` at `path` under `parent`: `Ok` with its id
+    /// when the node cache holds it, else `Err` with a new id, remembered
+    /// (the caller writes its record). `skip_under_newest`: under the node
+    /// made last, a new id without a lookup (see `new_node_unprefetched`).
     #[inline(always)]
-    fn remember_node(&mut self, path: u64, ip: u64, id: u32) {
+    fn cached_or_new(
+        &mut self,
+        path: u64,
+        parent: Option<u32>,
+        key: u64,
+        skip_under_newest: bool,
+    ) -> Result<u32, u32> {
         let idx = (path >> 40) as usize & (NODE_CACHE - 1);
+        let newest = skip_under_newest && parent.is_some_and(|p| p + 1 == self.next_stack_id);
+        if !newest {
+            if let Some(id) = self.cached_node(path, key) {
+                return Ok(id);
+            }
+        }
+        let id = self.next_stack_id;
+        self.next_stack_id += 1;
         // SAFETY: idx < NODE_CACHE, the cache lies in this ring's mapping.
         unsafe {
             *self.nodes.add(idx) = PathEntry {
                 path,
-                ip_lo: ip as u32,
+                ip_lo: key as u32,
                 id: id + 1,
             }
         };
+        Err(id)
     }
 
     /// Writes a NODE record: a new stack node, frame `ip` called from
@@ -432,15 +451,10 @@ impl Ring {
         parent_ip: u64,
         skip_under_newest: bool,
     ) -> u32 {
-        let newest = skip_under_newest && parent.is_some_and(|p| p + 1 == self.next_stack_id);
-        if !newest {
-            if let Some(id) = self.cached_node(path, ip) {
-                return id;
-            }
-        }
-        let id = self.next_stack_id;
-        self.next_stack_id += 1;
-        self.remember_node(path, ip, id);
+        let id = match self.cached_or_new(path, parent, ip, skip_under_newest) {
+            Ok(id) => return id,
+            Err(id) => id,
+        };
         let dip = (ip as i64).wrapping_sub(parent_ip as i64);
         self.push_with::<21>(crate::REC_NODE, |e| {
             e.u(parent.map_or(0, |p| p as u64 + 1));
@@ -528,16 +542,11 @@ impl Ring {
     #[inline]
     pub fn new_py_node(&mut self, path: u64, parent: Option<u32>, code: u32, lasti: u32) -> u32 {
         let key = crate::python::PY_FRAME_BIT | (u64::from(code) << 32) | u64::from(lasti);
-        // As `new_node_unprefetched`.
-        let newest = parent.is_some_and(|p| p + 1 == self.next_stack_id);
-        if !newest {
-            if let Some(id) = self.cached_node(path, key) {
-                return id;
-            }
-        }
-        let id = self.next_stack_id;
-        self.next_stack_id += 1;
-        self.remember_node(path, key, id);
+        // Made by the splice only: as `new_node_unprefetched`.
+        let id = match self.cached_or_new(path, parent, key, true) {
+            Ok(id) => return id,
+            Err(id) => id,
+        };
         self.push_with::<21>(crate::REC_PYNODE, |e| {
             e.u(parent.map_or(0, |p| p as u64 + 1));
             e.u(u64::from(code));

@@ -173,6 +173,29 @@ fn worker_leak_is_named_by_its_python_line_in_every_version() {
     );
 }
 
+/// Builds the C extension `name` from `source` into `dir/name.so` against
+/// the headers of the CPython 3.`minor` at `py`.
+fn build_extension(py: &Path, minor: u32, dir: &Path, name: &str, source: &str) {
+    let include = py
+        .parent()
+        .and_then(Path::parent)
+        .unwrap()
+        .join(format!("include/python3.{minor}"));
+    std::fs::create_dir_all(dir).unwrap();
+    let src = dir.join(format!("{name}.c"));
+    std::fs::write(&src, source).unwrap();
+    let ok = Command::new("gcc")
+        .args(["-shared", "-fPIC", "-g", "-O1", "-I"])
+        .arg(&include)
+        .arg(&src)
+        .arg("-o")
+        .arg(dir.join(format!("{name}.so")))
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "gcc failed on {name}.c");
+}
+
 const EXT_C: &str = r#"
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -211,23 +234,8 @@ fn c_extension_leak_has_its_python_caller_above_its_native_frame() {
     let mut tested = 0;
     for minor in [9, 12] {
         let Some(py) = python(minor) else { continue };
-        let prefix = py.parent().unwrap().parent().unwrap().to_path_buf();
-        let include = prefix.join(format!("include/python3.{minor}"));
-        let src = dir.path().join("leakext.c");
-        std::fs::write(&src, EXT_C).unwrap();
         let ext_dir = dir.path().join(format!("ext{minor}"));
-        std::fs::create_dir_all(&ext_dir).unwrap();
-        let so = ext_dir.join("leakext.so");
-        let ok = Command::new("gcc")
-            .args(["-shared", "-fPIC", "-g", "-O1", "-I"])
-            .arg(&include)
-            .arg(&src)
-            .arg("-o")
-            .arg(&so)
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "gcc failed");
+        build_extension(&py, minor, &ext_dir, "leakext", EXT_C);
         let script = dir.path().join("use_ext.py");
         std::fs::write(&script, EXT_PY).unwrap();
         let trace = dir.path().join(format!("ext{minor}.lwt"));
@@ -396,22 +404,8 @@ fn native_frames_between_python_frames_are_kept_only_when_asked() {
         .and_then(|n| n.strip_prefix("python3."))
         .and_then(|m| m.parse().ok())
         .unwrap();
-    let prefix = py.parent().unwrap().parent().unwrap().to_path_buf();
-    let include = prefix.join(format!("include/python3.{minor}"));
     let dir = tempfile::tempdir().unwrap();
-    let src = dir.path().join("cbext.c");
-    std::fs::write(&src, CALLBACK_C).unwrap();
-    let so = dir.path().join("cbext.so");
-    let ok = Command::new("gcc")
-        .args(["-shared", "-fPIC", "-g", "-O1", "-I"])
-        .arg(&include)
-        .arg(&src)
-        .arg("-o")
-        .arg(&so)
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "gcc failed");
+    build_extension(&py, minor, dir.path(), "cbext", CALLBACK_C);
     let script = dir.path().join("callback.py");
     std::fs::write(&script, CALLBACK_PY).unwrap();
     for all_native in [false, true] {
