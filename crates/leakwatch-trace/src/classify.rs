@@ -344,7 +344,12 @@ pub fn trim_frames(frames: &[Frame]) -> &[Frame] {
             end = i + 1;
             break;
         }
-        if name.contains("__rust_begin_short_backtrace") || is_start_frame(f) {
+        // The tracer's wrapper of `main` (shown when `main` tail-called
+        // the function below it, as CPython's does), or a start frame.
+        if name.contains("__rust_begin_short_backtrace")
+            || is_start_frame(f)
+            || (f.kind == ModuleKind::Tracer && name.ends_with("traced_main"))
+        {
             end = i;
             break;
         }
@@ -561,6 +566,27 @@ mod tests {
             headline(&frames).unwrap().function,
             "std::thread::Thread::new"
         );
+    }
+
+    #[test]
+    fn the_tracers_main_wrapper_is_cut_when_main_tail_called() {
+        // CPython's `main` tail-calls Py_BytesMain: no `main` frame.
+        let frames = vec![
+            frame("malloc", "/x/libleakwatch_preload.so", false),
+            frame("PyType_Ready", "/usr/bin/python3.11", false),
+            frame("Py_BytesMain", "/usr/bin/python3.11", false),
+            frame(
+                "leakwatch_preload::process::traced_main",
+                "/x/libleakwatch_preload.so",
+                false,
+            ),
+            frame("__libc_start_call_main", "/lib/libc.so.6", false),
+        ];
+        let shown: Vec<&str> = trim_frames(&frames)
+            .iter()
+            .map(|f| f.function.as_str())
+            .collect();
+        assert_eq!(shown, ["PyType_Ready", "Py_BytesMain"]);
     }
 
     #[test]

@@ -472,6 +472,23 @@ fn python_residue_is_not_a_leak_and_a_ctypes_leak_is() {
         assert_eq!(r["leaked"]["bytes"], 0, "{py_s}");
         assert!(r["runtime_residue"]["bytes"].as_u64().unwrap() > 0);
         memcheck("clean.py", &r);
+        // Debian's `main` tail-calls Py_BytesMain, so the tracer's wrapper
+        // of `main` is the next frame out of the start-up's stacks, which
+        // hold the peak of an empty script: never listed.
+        let (t, o) = trace(dir.path(), "pass.lwt", &[], &[py_s, "-c", "pass"]);
+        assert_eq!(o.status.code(), Some(0), "{py_s} -c pass: {}", stderr(&o));
+        let text = stdout(&report(&t, &[]));
+        assert!(text.contains("peak:"), "{text}");
+        for own in [
+            "traced_main",
+            "libleakwatch_preload",
+            "leakwatch-preload/src",
+        ] {
+            assert!(
+                !text.contains(own),
+                "{py_s}: the tracer's frame {own}:\n{text}"
+            );
+        }
 
         let (t, o) = trace(
             dir.path(),
