@@ -76,7 +76,7 @@ pub fn module_kind(path: &str) -> ModuleKind {
     if name == "node" || name == "nodejs" || name.starts_with("libnode.so") {
         return ModuleKind::Runtime("node");
     }
-    if versioned(name, "ruby") || name.starts_with("libruby") {
+    if versioned(name, "ruby") || name.starts_with("libruby") || ruby_standard_extension(path) {
         return ModuleKind::Runtime("ruby");
     }
     if versioned(name, "perl") || name.starts_with("libperl") {
@@ -85,10 +85,41 @@ pub fn module_kind(path: &str) -> ModuleKind {
     if versioned(name, "php") || name.starts_with("libphp") {
         return ModuleKind::Runtime("php");
     }
-    if name.starts_with("libjvm.so") || (name == "java" && Path::new(path).is_absolute()) {
+    // The JDK's own libraries: the launcher's (`libjli.so`, whose
+    // `JavaMain` starts every Java thread's stack), the class library's
+    // natives; Debian and Red Hat install every JDK under /usr/lib/jvm.
+    const JDK: &[&str] = &["libjli.so", "libjava.so", "libjimage.so", "libjsig.so"];
+    if name.starts_with("libjvm.so")
+        || JDK.contains(&name)
+        || path.contains("/lib/jvm/")
+        || (name == "java" && Path::new(path).is_absolute())
+    {
         return ModuleKind::Runtime("java");
     }
     ModuleKind::Program
+}
+
+/// Whether `path` is an extension module of Ruby's own standard library:
+/// in the interpreter's version directory (`.../ruby/3.1.0/enc/encdb.so`,
+/// `.../lib/ruby/3.1.0/x86_64-linux/socket.so`), not in a gem's
+/// (`.../ruby/gems/3.1.0/...`, `vendor_ruby`, `site_ruby`).
+fn ruby_standard_extension(path: &str) -> bool {
+    let parts: Vec<&str> = path.split('/').collect();
+    // Fiddle, the foreign function interface, allocates at the script's
+    // request: not the runtime's.
+    if parts.last() == Some(&"fiddle.so") {
+        return false;
+    }
+    parts.windows(2).any(|w| {
+        w[0] == "ruby"
+            && w[1].split('.').count() == 3
+            && w[1]
+                .split('.')
+                .all(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+    }) && !parts
+        .iter()
+        .any(|p| *p == "gems" || *p == "vendor_ruby" || *p == "site_ruby")
+        && path.ends_with(".so")
 }
 
 /// The qualified name of a demangled function, without its return type
@@ -392,6 +423,31 @@ mod tests {
             module_kind("/usr/bin/python3.13t"),
             ModuleKind::Runtime("python")
         );
+        // Runtimes' own extension modules and launcher libraries.
+        for ruby in [
+            "/usr/lib/x86_64-linux-gnu/ruby/3.1.0/enc/encdb.so",
+            "/root/.rbenv/versions/3.2.2/lib/ruby/3.2.0/x86_64-linux/socket.so",
+        ] {
+            assert_eq!(module_kind(ruby), ModuleKind::Runtime("ruby"), "{ruby}");
+        }
+        for java in [
+            "/usr/lib/jvm/java-17-openjdk-amd64/lib/libjli.so",
+            "/usr/lib/jvm/java-17-openjdk-amd64/lib/libnio.so",
+            "/opt/jdk-21/lib/libjava.so",
+        ] {
+            assert_eq!(module_kind(java), ModuleKind::Runtime("java"), "{java}");
+        }
+        // Gems' extensions are the program's, as are look-alike names.
+        for program in [
+            "/var/lib/gems/3.1.0/gems/nokogiri-1.15.0/lib/nokogiri/nokogiri.so",
+            "/usr/lib/x86_64-linux-gnu/ruby/vendor_ruby/3.1.0/ffi_c.so",
+            "/usr/local/lib/site_ruby/3.1.0/x86_64-linux/mine.so",
+            "/home/me/ruby/3.1.0/notes.txt",
+            "/usr/lib/x86_64-linux-gnu/libzip.so.4",
+            "/usr/lib/x86_64-linux-gnu/ruby/3.1.0/fiddle.so",
+        ] {
+            assert_eq!(module_kind(program), ModuleKind::Program, "{program}");
+        }
         // A program that merely starts with the word is the program.
         assert_eq!(module_kind("/home/me/python_tool"), ModuleKind::Program);
         assert_eq!(module_kind("/tmp/x/leaky"), ModuleKind::Program);

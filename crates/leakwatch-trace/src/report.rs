@@ -175,6 +175,9 @@ struct Kinds {
     /// stacks over the same few thousand frames, each name demangled and
     /// parsed again per stack, was a tenth of `report`).
     program_frames: Vec<Option<ProgramFrame>>,
+    /// A JVM is loaded: code in no module is its interpreter's and JIT
+    /// compiler's (see `residue_of`).
+    jvm: bool,
 }
 
 /// A frame in the program's binary, as `residue_of` judges it.
@@ -198,6 +201,12 @@ impl Kinds {
             by_addr: vec![None; a.tables.stacks.addrs().len()],
             by_module: HashMap::new(),
             program_frames: vec![None; a.tables.stacks.addrs().len()],
+            jvm: a.tables.modules.iter().any(|m| {
+                m.path
+                    .rsplit('/')
+                    .next()
+                    .is_some_and(|n| n.starts_with("libjvm.so"))
+            }),
         }
     }
 
@@ -317,7 +326,21 @@ impl Kinds {
             }
         }
         for &id in ids {
-            let kind = self.of(a, id, ts);
+            let mut kind = self.of(a, id, ts);
+            // In a JVM, Java code (interpreted or compiled, in no module)
+            // reaches native memory through the JDK's own natives, which
+            // the JVM never frees at exit: residue unless a module of yours
+            // (a JNI library) is on the stack. Growing sites are the
+            // program's, as always.
+            if at_exit
+                && self.jvm
+                && kind == ModuleKind::Program
+                && a.tables
+                    .module_index_of(a.tables.stacks.addrs()[id as usize].saturating_sub(1), ts)
+                    .is_none()
+            {
+                kind = ModuleKind::Runtime("java");
+            }
             match kind {
                 ModuleKind::System | ModuleKind::Tracer => {
                     inner_lang_start = false;
