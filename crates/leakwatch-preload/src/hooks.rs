@@ -165,6 +165,9 @@ fn sampled(r: &mut Ring, size: usize) -> bool {
 /// capture are unwound, and only their nodes written (see `memo`).
 #[inline(always)]
 fn stack_id(r: &mut Ring, entry: Option<(u64, u64)>) -> u32 {
+    if !r.stack_known {
+        learn_stack(r, entry);
+    }
     let key = match (unwind::fast(), entry) {
         (Some(fast), Some(entry)) => Key::new(fast, r.stack, entry).map(|k| (fast, k)),
         _ => None,
@@ -239,6 +242,26 @@ fn forget_node_ids(r: &mut Ring) {
             py.forget_nodes();
         }
     }
+}
+
+/// Learns the thread's stack range, unless the thread is inside
+/// `pthread_getattr_np` (which holds the lock that asking for the range
+/// takes, and allocates through helpers: the JVM calls it first thing in
+/// every thread). Once per thread, a libgcc unwind looks for it on the
+/// stack; while it is there, captures go without the range (libgcc's
+/// unwinder) and a later one learns it.
+#[cold]
+#[inline(never)]
+fn learn_stack(r: &mut Ring, entry: Option<(u64, u64)>) {
+    if unwind::getattr_known() {
+        let mut ips = [0usize; MAX_FRAMES];
+        let n = unwind::capture(&mut ips, None, (0, 0), entry);
+        if ips[..n].iter().any(|&ip| unwind::in_getattr(ip as u64)) {
+            return;
+        }
+    }
+    r.stack = unwind::thread_stack();
+    r.stack_known = true;
 }
 
 /// `stack_id` without the memo: libgcc's unwinder (alternate signal

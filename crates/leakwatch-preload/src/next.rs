@@ -199,6 +199,7 @@ pub fn resolve() {
             TABLE[f as usize].store(addr, Ordering::Relaxed);
         }
     }
+    crate::unwind::resolve_getattr();
     STATE.store(RESOLVED, Ordering::Release);
 }
 

@@ -110,8 +110,11 @@ pub struct Ring {
     next_shadow_id: u32,
     pub sample_countdown: i64,
     pub rng: u64,
-    /// The owning thread's stack range and unwind rule cache.
+    /// The owning thread's stack range (valid once `stack_known`, learnt
+    /// at its first stack capture: see `hooks::stack_id`) and unwind rule
+    /// cache.
     pub stack: (u64, u64),
+    pub stack_known: bool,
     pub unwind_cache: *mut crate::unwind::Cache,
     /// The owning thread's memo of recent unwinds (see `unwind::Memo`).
     pub memo: *mut crate::memo::Memo,
@@ -215,6 +218,7 @@ pub unsafe fn claim(tid: u32) -> *mut Ring {
             sample_countdown: 0,
             rng: 0x9E37_79B9_7F4A_7C15 ^ (tid as u64).wrapping_mul(0xBF58_476D_1CE4_E5B9),
             stack: (0, 0),
+            stack_known: false,
             unwind_cache: null_mut(),
             memo: null_mut(),
             py: null_mut(),

@@ -328,6 +328,63 @@ pub fn capture(
     c.n
 }
 
+/// Code of glibc's `pthread_getattr_np`, `[start, end)`: it allocates
+/// (directly and through `pthread_attr_setaffinity_np`) while holding the
+/// thread's own descriptor lock, so a thread inside it must not ask for its
+/// stack range, which calls it again and waits on that lock forever (see
+/// `hooks::learn_stack`).
+static GETATTR_START: AtomicUsize = AtomicUsize::new(0);
+static GETATTR_END: AtomicUsize = AtomicUsize::new(0);
+
+/// Finds `pthread_getattr_np`'s code (at start-up, with the other names).
+pub fn resolve_getattr() {
+    extern "C" {
+        fn dladdr1(
+            addr: *const c_void,
+            info: *mut libc::Dl_info,
+            extra: *mut *mut c_void,
+            flags: libc::c_int,
+        ) -> libc::c_int;
+    }
+    const RTLD_DL_SYMENT: libc::c_int = 1;
+    // SAFETY: dlsym with a NUL-terminated name, then dladdr1 filling the
+    // two out-parameters (the symbol entry is the loader's, read-only).
+    unsafe {
+        let f = libc::dlsym(libc::RTLD_DEFAULT, c"pthread_getattr_np".as_ptr());
+        if f.is_null() {
+            return;
+        }
+        let mut info: libc::Dl_info = core::mem::zeroed();
+        let mut sym: *mut c_void = null_mut();
+        if dladdr1(f, &mut info, &mut sym, RTLD_DL_SYMENT) == 0 || sym.is_null() {
+            return;
+        }
+        let sym = &*sym.cast::<libc::Elf64_Sym>();
+        let start = f as usize;
+        // Without a size, a page covers the function (a few hundred bytes).
+        let len = if sym.st_size > 0 {
+            sym.st_size as usize
+        } else {
+            4096
+        };
+        GETATTR_START.store(start, Ordering::Relaxed);
+        GETATTR_END.store(start + len, Ordering::Relaxed);
+    }
+}
+
+/// Whether `pthread_getattr_np`'s code was found.
+pub fn getattr_known() -> bool {
+    GETATTR_START.load(Ordering::Relaxed) != 0
+}
+
+/// Whether the return address `ra` lies in `pthread_getattr_np`.
+pub fn in_getattr(ra: u64) -> bool {
+    let start = GETATTR_START.load(Ordering::Relaxed) as u64;
+    // A return address is one past its call: the call itself is inside.
+    let at = ra.wrapping_sub(1);
+    start != 0 && at >= start && at < GETATTR_END.load(Ordering::Relaxed) as u64
+}
+
 /// The calling thread's stack range, for bounded stack reads.
 pub fn thread_stack() -> (u64, u64) {
     // SAFETY: standard pthread attribute queries on the calling thread; they

@@ -1474,7 +1474,9 @@ pub fn new_thread_ring() -> *mut Ring {
         // SAFETY: freshly claimed by this thread; allocations here go to
         // the allocator untraced (the caller holds the guard), and may fail.
         unsafe {
-            (*r).stack = crate::unwind::thread_stack();
+            // Learnt at the first capture, where it is known to be safe.
+            (*r).stack = (0, 0);
+            (*r).stack_known = false;
             if (*r).unwind_cache.is_null() {
                 let layout = std::alloc::Layout::new::<crate::unwind::Cache>();
                 let p = std::alloc::alloc(layout).cast::<crate::unwind::Cache>();

@@ -1077,3 +1077,139 @@ fn golden_reports() {
         }
     }
 }
+
+/// `leakwatch trace` with a deadline: a program that hangs under the
+/// tracer fails the test instead of stalling the suite (leakwatch passes
+/// the SIGTERM on, then the test kills it).
+fn trace_within(dir: &Path, out: &str, cmd: &[&str], secs: u64) -> (PathBuf, Output) {
+    require_preload();
+    let t = dir.join(out);
+    let mut child = Command::new(leakwatch())
+        .current_dir(dir)
+        .arg("trace")
+        .arg("-o")
+        .arg(&t)
+        .arg("--")
+        .args(cmd)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(secs) {
+            // SAFETY: signalling our own child.
+            unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+            std::thread::sleep(Duration::from_secs(3));
+            let _ = child.kill();
+            let o = child.wait_with_output().unwrap();
+            panic!(
+                "{cmd:?} did not finish within {secs} s under the tracer: {}",
+                stderr(&o)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (t, child.wait_with_output().unwrap())
+}
+
+/// The JVM calls `pthread_getattr_np` first thing in every thread, which
+/// allocates while holding the thread's lock: the tracer must not ask for
+/// the thread's stack there (it hung every `java` before). What the JVM
+/// keeps at exit is its residue; a JNI library's leak is the program's.
+#[test]
+fn java_runs_traced_its_residue_is_not_a_leak_and_a_jni_leak_is() {
+    let (Ok(javac), Ok(java)) = (which("javac"), which("java")) else {
+        eprintln!("skipped: no javac/java (Debian openjdk-17-jdk-headless, see .ci/deps/where.sh)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let status = Command::new(&javac)
+        .arg("-d")
+        .arg(d)
+        .arg(fixture("Hello.java"))
+        .arg(fixture("Leak.java"))
+        .status()
+        .unwrap();
+    assert!(status.success(), "javac failed");
+    let home = std::fs::canonicalize(&java).unwrap();
+    let home = home.parent().unwrap().parent().unwrap();
+    let status = Command::new("gcc")
+        .args(["-O0", "-g", "-shared", "-fPIC"])
+        .arg(format!("-I{}", home.join("include").display()))
+        .arg(format!("-I{}", home.join("include/linux").display()))
+        .arg(fixture("jnileak.c"))
+        .arg("-o")
+        .arg(d.join("libjnileak.so"))
+        .status()
+        .unwrap();
+    assert!(status.success(), "gcc failed on jnileak.c");
+    let java_s = java.to_str().unwrap();
+    let cp = d.to_str().unwrap();
+
+    let (t, o) = trace_within(d, "hello.lwt", &[java_s, "-cp", cp, "Hello"], 120);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "java Hello: {err}");
+    assert!(stdout(&o).contains("hello 2890"), "{}", stdout(&o));
+    assert!(err.contains("no leak"), "{err}");
+    assert!(err.contains("runtime residue not counted"), "{err}");
+    let (r, code) = report_json(&t, &[]);
+    assert_eq!(code, 0);
+    assert_eq!(r["leaked"]["bytes"], 0);
+    assert!(r["runtime_residue"]["bytes"].as_u64().unwrap() > 100_000);
+
+    let lib_path = format!("-Djava.library.path={cp}");
+    let (t, o) = trace_within(d, "leak.lwt", &[java_s, &lib_path, "-cp", cp, "Leak"], 120);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "java Leak: {err}");
+    assert!(err.contains("Java_Leak_leak"), "{err}");
+    let (r, code) = report_json(&t, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(r["leaked"]["bytes"], 3 * 4321, "{}", r["leaked"]);
+    assert_eq!(r["leaked"]["blocks"], 3);
+    let site = &r["leaked"]["stacks"][0]["site"];
+    assert_eq!(site["function"], "Java_Leak_leak", "{site}");
+    assert_eq!(site["line"], marker_line("jnileak.c", "jni"), "{site}");
+}
+
+/// Ruby's own extension modules (encodings, transcoders) keep tables until
+/// exit: residue. Memory a script asks for through Fiddle is the script's.
+#[test]
+fn ruby_residue_is_not_a_leak_and_a_fiddle_leak_is() {
+    let Ok(ruby) = which("ruby") else {
+        eprintln!("skipped: no ruby (Debian ruby, see .ci/deps/where.sh)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let ruby = ruby.to_str().unwrap();
+    let (t, o) = trace_within(
+        dir.path(),
+        "clean.lwt",
+        &[ruby, "-e", "puts 'x'.encode('UTF-16LE').bytesize"],
+        60,
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("no leak"), "{err}");
+    assert!(err.contains("runtime residue not counted: ruby"), "{err}");
+    let (r, _) = report_json(&t, &[]);
+    assert_eq!(r["leaked"]["bytes"], 0, "{}", r["leaked"]);
+
+    let (t, o) = trace_within(
+        dir.path(),
+        "fiddle.lwt",
+        &[ruby, "-e", "require 'fiddle'; p Fiddle.malloc(12345) > 0"],
+        60,
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    let (r, _) = report_json(&t, &[]);
+    let leaked: Vec<u64> = r["leaked"]["stacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["bytes"].as_u64().unwrap())
+        .collect();
+    assert!(leaked.contains(&12345), "{leaked:?}");
+}
