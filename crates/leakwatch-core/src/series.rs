@@ -138,15 +138,21 @@ pub const IDENTITY_COLUMNS: [&str; 3] = ["instance", "start_time_s", "pid"];
 pub enum SeriesError {
     #[error("the file is empty: expected a header row starting with t_s")]
     Empty,
-    #[error("line 1: the first column must be t_s (seconds), found {found:?}")]
+    #[error("line 1: the first column must be the time (t_s in seconds, or a monitoring export's time, timestamp, ts, _time, date or datetime column), found {found:?}")]
     BadHeader { found: String },
-    #[error("line 1: no known resource column; expected any of rss_bytes, pss_bytes, anon_bytes, swap_bytes, threads, fds, cgroup_bytes, cgroup_anon_bytes")]
+    #[error("line 1: no known resource column; expected any of rss_bytes, pss_bytes, anon_bytes, swap_bytes, threads, fds, cgroup_bytes, cgroup_anon_bytes (or, in a monitoring export, one value column after the time)")]
     NoKnownColumns,
     #[error("line {line}: expected {expected} fields like the header, found {found}")]
     FieldCount {
         line: usize,
         expected: usize,
         found: usize,
+    },
+    #[error("line {line}: column {column}: {value:?} is not a time (seconds or milliseconds since the epoch, RFC 3339, or YYYY-MM-DD HH:MM:SS in UTC)")]
+    NotATime {
+        line: usize,
+        column: String,
+        value: String,
     },
     #[error("line {line}: column {column}: {value:?} is not a number")]
     NotANumber {
@@ -222,10 +228,40 @@ pub struct SeriesReader<R> {
     known: Vec<(usize, Resource)>,
     resources: Vec<Resource>,
     identity: Option<(usize, &'static str)>,
+    /// The time column's name as written (`t_s`, or an export's).
+    t_name: String,
+    /// In a monitoring export without our column names: the column read as
+    /// memory in bytes, as written in the header.
+    value_column: Option<String>,
     values: Vec<f64>,
     prev_t: f64,
     rows: u64,
 }
+
+/// Time column names of monitoring exports (Grafana's `Time`, InfluxDB's
+/// `_time`, Netdata's `time`, most tools' `timestamp`), compared without
+/// case.
+const TIME_COLUMNS: [&str; 7] = [
+    "t_s",
+    "time",
+    "timestamp",
+    "ts",
+    "_time",
+    "date",
+    "datetime",
+];
+
+/// Value column names taken as memory in bytes when a file has none of
+/// ours (compared without case, as parts of the name).
+const MEMORY_HINTS: [&str; 7] = [
+    "mem",
+    "rss",
+    "bytes",
+    "working_set",
+    "heap",
+    "used",
+    "value",
+];
 
 impl<R: Read> SeriesReader<R> {
     /// Reads the header row.
@@ -252,6 +288,8 @@ impl<R: Read> SeriesReader<R> {
             known: Vec::new(),
             resources: Vec::new(),
             identity: None,
+            t_name: String::new(),
+            value_column: None,
             values: Vec::new(),
             prev_t: f64::NEG_INFINITY,
             rows: 0,
@@ -274,15 +312,19 @@ impl<R: Read> SeriesReader<R> {
                     .to_string()
             })
             .collect();
+        let is_time = |n: &str| TIME_COLUMNS.iter().any(|t| n.eq_ignore_ascii_case(t));
         // pandas writes its row index first, in a column with no name.
         let index_first = names.len() > 1
             && matches!(names[0].as_str(), "" | "Unnamed: 0" | "index")
-            && names[1] == "t_s";
+            && is_time(&names[1]);
         reader.t_col = usize::from(index_first);
-        if names.get(reader.t_col).map(String::as_str) != Some("t_s") {
-            return Err(SeriesError::BadHeader {
-                found: names.first().cloned().unwrap_or_default(),
-            });
+        match names.get(reader.t_col) {
+            Some(n) if is_time(n) => reader.t_name = n.clone(),
+            _ => {
+                return Err(SeriesError::BadHeader {
+                    found: names.first().cloned().unwrap_or_default(),
+                })
+            }
         }
         reader.known = names
             .iter()
@@ -291,7 +333,24 @@ impl<R: Read> SeriesReader<R> {
             .filter_map(|(i, n)| Resource::from_column(n).map(|r| (i, r)))
             .collect();
         if reader.known.is_empty() {
-            return Err(SeriesError::NoKnownColumns);
+            // A monitoring export (Grafana, InfluxDB, Netdata...): its one
+            // memory column, by name, else its only value column.
+            let others: Vec<usize> = (reader.t_col + 1..names.len())
+                .filter(|&i| !IDENTITY_COLUMNS.contains(&names[i].as_str()))
+                .collect();
+            let hinted = others.iter().copied().find(|&i| {
+                let lower = names[i].to_ascii_lowercase();
+                MEMORY_HINTS.iter().any(|h| lower.contains(h))
+            });
+            let chosen = hinted.or(match others.as_slice() {
+                [only] => Some(*only),
+                _ => None,
+            });
+            let Some(i) = chosen else {
+                return Err(SeriesError::NoKnownColumns);
+            };
+            reader.known = vec![(i, Resource::RssBytes)];
+            reader.value_column = Some(names[i].clone());
         }
         reader.resources = reader.known.iter().map(|(_, r)| *r).collect();
         reader.identity = IDENTITY_COLUMNS
@@ -328,6 +387,12 @@ impl<R: Read> SeriesReader<R> {
     /// The resources of the file, in column order ([`Row::values`] follows it).
     pub fn resources(&self) -> &[Resource] {
         &self.resources
+    }
+
+    /// In a monitoring export without leakwatch's column names: the column
+    /// read as memory in bytes (reported as `rss_bytes`).
+    pub fn value_column(&self) -> Option<&str> {
+        self.value_column.as_deref()
     }
 
     /// The column telling lifetimes apart, if the file has one.
@@ -375,7 +440,7 @@ impl<R: Read> SeriesReader<R> {
                     found: record.len(),
                 });
             }
-            let t = parse_number(&record[self.t_col], line, "t_s")?;
+            let t = parse_time(&record[self.t_col], line, &self.t_name)?;
             if t < self.prev_t {
                 return Err(SeriesError::TimeGoesBack {
                     line,
@@ -432,6 +497,51 @@ pub fn parse_csv(input: impl Read) -> Result<Series, SeriesError> {
     Ok(series)
 }
 
+/// A time cell in seconds: a number of seconds (leakwatch's own `t_s`, from
+/// any origin, or Unix time), of milliseconds, microseconds or nanoseconds
+/// since the epoch (told apart by size: seconds since the epoch stay under
+/// 10^11 until the year 5138), or a date and time (RFC 3339, or
+/// `YYYY-MM-DD HH:MM:SS[.fff]` taken as UTC) as monitoring tools export it.
+fn parse_time(cell: &[u8], line: usize, column: &str) -> Result<f64, SeriesError> {
+    let text = std::str::from_utf8(cell).unwrap_or("");
+    if let Ok(v) = text.parse::<f64>() {
+        if !v.is_finite() {
+            return Err(not_a_number(cell, line, column));
+        }
+        let scale = match v.abs() {
+            a if a >= 1e17 => 1e-9,
+            a if a >= 1e14 => 1e-6,
+            a if a >= 1e11 => 1e-3,
+            _ => 1.0,
+        };
+        return Ok(v * scale);
+    }
+    let from_date = chrono::DateTime::parse_from_rfc3339(text)
+        .map(|d| d.naive_utc())
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f"))
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f"))
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(text, "%Y/%m/%d %H:%M:%S%.f"));
+    match from_date {
+        Ok(d) => {
+            let utc = d.and_utc();
+            Ok(utc.timestamp() as f64 + f64::from(utc.timestamp_subsec_nanos()) * 1e-9)
+        }
+        Err(_) => Err(SeriesError::NotATime {
+            line,
+            column: column.to_string(),
+            value: String::from_utf8_lossy(&cell[..cell.len().min(64)]).into_owned(),
+        }),
+    }
+}
+
+fn not_a_number(cell: &[u8], line: usize, column: &str) -> SeriesError {
+    SeriesError::NotANumber {
+        line,
+        column: column.to_string(),
+        value: String::from_utf8_lossy(&cell[..cell.len().min(64)]).into_owned(),
+    }
+}
+
 fn parse_number(cell: &[u8], line: usize, column: &str) -> Result<f64, SeriesError> {
     match std::str::from_utf8(cell)
         .ok()
@@ -468,14 +578,14 @@ mod tests {
         );
         let e = parse_csv("t_s,rss_bytes\n0,1,2\n".as_bytes()).unwrap_err();
         assert!(e.to_string().starts_with("line 2:"), "{e}");
-        let e = parse_csv("time,rss_bytes\n".as_bytes()).unwrap_err();
+        let e = parse_csv("when,rss_bytes\n".as_bytes()).unwrap_err();
         assert!(matches!(e, SeriesError::BadHeader { .. }));
         assert!(matches!(
             parse_csv("".as_bytes()).unwrap_err(),
             SeriesError::Empty
         ));
         assert!(matches!(
-            parse_csv("t_s,foo\n0,1\n".as_bytes()).unwrap_err(),
+            parse_csv("t_s,foo,bar\n0,1,2\n".as_bytes()).unwrap_err(),
             SeriesError::NoKnownColumns
         ));
         assert!(matches!(
@@ -484,6 +594,55 @@ mod tests {
         ));
         let e = parse_csv("t_s,fds\n5,1\n4,1\n".as_bytes()).unwrap_err();
         assert!(matches!(e, SeriesError::TimeGoesBack { line: 3, .. }));
+    }
+
+    #[test]
+    fn monitoring_exports_are_read_with_their_times_and_value_column() {
+        // Grafana: "Time" as a UTC date and time, one series column.
+        let g = "\"Time\",\"container_memory_working_set_bytes{pod=\"\"api\"\"}\"\n\
+                 2026-11-30 00:00:00,100\n2026-11-30 00:01:00.5,200\n";
+        let mut r = SeriesReader::new(g.as_bytes()).unwrap();
+        assert_eq!(
+            r.value_column(),
+            Some("container_memory_working_set_bytes{pod=\"api\"}")
+        );
+        assert_eq!(r.resources(), [Resource::RssBytes]);
+        let row = r.next_row().unwrap().unwrap();
+        assert_eq!((row.t_s, row.values[0]), (1_795_996_800.0, 100.0));
+        let row = r.next_row().unwrap().unwrap();
+        assert_eq!(row.t_s, 1_795_996_860.5);
+        // InfluxDB: RFC 3339 with an offset; the memory column by its name
+        // among others; milliseconds since the epoch are told by size.
+        let s = parse_csv(
+            "_time,host,mem_used,cpu\n2026-11-30T01:00:00+01:00,a,5,9\n2026-11-30T00:00:10Z,a,6,9\n"
+                .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(s.t_s, [1_795_996_800.0, 1_795_996_810.0]);
+        assert_eq!(s.column(Resource::RssBytes).unwrap(), [5.0, 6.0]);
+        let s =
+            parse_csv("timestamp,value\n1795996800000,1\n1795996801500,2\n".as_bytes()).unwrap();
+        assert_eq!(s.t_s, [1_795_996_800.0, 1_795_996_801.5]);
+        // leakwatch's own files are read as before: known columns only.
+        let mut r = SeriesReader::new("t_s,rss_bytes,note\n0,1,x\n".as_bytes()).unwrap();
+        assert_eq!(r.value_column(), None);
+        assert_eq!(r.next_row().unwrap().unwrap().t_s, 0.0);
+    }
+
+    #[test]
+    fn exports_that_cannot_be_read_say_why() {
+        // Two value columns and no memory name: which one is ambiguous.
+        assert!(matches!(
+            parse_csv("time,cpu,load\n0,1,2\n".as_bytes()),
+            Err(SeriesError::NoKnownColumns)
+        ));
+        let e = parse_csv("Time,Value\n2026-13-40 00:00:00,1\n".as_bytes()).unwrap_err();
+        assert!(matches!(e, SeriesError::NotATime { line: 2, .. }), "{e}");
+        assert!(e.to_string().contains("RFC 3339"), "{e}");
+        assert!(matches!(
+            parse_csv("when,rss_bytes\n0,1\n".as_bytes()),
+            Err(SeriesError::BadHeader { .. })
+        ));
     }
 
     #[test]

@@ -339,6 +339,63 @@ fn analyze_shows_epoch_times_from_the_first_row() {
     assert!(v["first_alert_s"].as_f64().unwrap() < 300.0, "{v:#}");
 }
 
+/// A monitoring tool's CSV export as it comes (Grafana: a `Time` column of
+/// UTC dates, one column named by the metric and its labels): the memory
+/// column is found, the dates read, and a leak under noise is called; the
+/// same export of a flat series is not.
+#[test]
+fn analyze_reads_a_grafana_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, leak_per_min: f64| {
+        let csv = dir.path().join(name);
+        let mut rows =
+            String::from("\"Time\",\"container_memory_working_set_bytes{pod=\"\"api-7f\"\"}\"\n");
+        let mut noise: u64 = 7;
+        for i in 0..1440u64 {
+            noise = noise
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let jitter = (noise >> 40) as f64 / (1u64 << 24) as f64 * 4e6;
+            let (h, m) = (i / 60, i % 60);
+            rows.push_str(&format!(
+                "2026-12-0{} {:02}:{:02}:00,{:.0}\n",
+                1 + h / 24,
+                h % 24,
+                m,
+                300e6 + jitter + leak_per_min * i as f64
+            ));
+        }
+        std::fs::write(&csv, rows).unwrap();
+        csv
+    };
+    let leaky = write("leaky.csv", 40_000.0);
+    let out = leakwatch().arg("analyze").arg(&leaky).output().unwrap();
+    let (text, err) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(1), "{text}{err}");
+    assert!(text.contains("verdict: LEAK"), "{text}");
+    assert!(
+        text.contains("shown from the first row (2026-12-01 00:00:00 UTC)"),
+        "{text}"
+    );
+    assert!(
+        err.contains(
+            r#"column "container_memory_working_set_bytes{pod=\"api-7f\"}" read as memory"#
+        ),
+        "{err}"
+    );
+    let flat = write("flat.csv", 0.0);
+    let out = leakwatch().arg("analyze").arg(&flat).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
 /// `analyze FILE | head -1`: the reader goes away; leakwatch ends quietly.
 #[test]
 fn analyze_ends_quietly_when_stdout_is_closed() {

@@ -22,11 +22,19 @@ use crate::exit;
 /// a restart of the process, and each lifetime is judged on its own.
 /// Without one, restarts are found in the data (a fall to a fresh
 /// process's level). The file is streamed: any length fits in a few MiB.
+///
+/// A monitoring tool's export is read as it comes: a first column named
+/// time, timestamp, ts, _time, date or datetime (any case) holding Unix
+/// seconds or milliseconds, RFC 3339, or `YYYY-MM-DD HH:MM:SS` in UTC
+/// (Grafana, InfluxDB, Netdata), and its memory column (a name with mem,
+/// rss, bytes, working_set, heap, used or value in it, else its only value
+/// column), read as bytes and shown as rss_bytes.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   leakwatch analyze recording.csv
   leakwatch analyze --json recording.csv | jq .verdict
   leakwatch analyze --season 0 soak.csv          # no daily cycle to wait for
+  leakwatch analyze grafana-export.csv           # \"Time\",\"container_memory_working_set_bytes{...}\"
   leakwatch analyze --prometheus http://127.0.0.1:9090 \\
       --query 'container_memory_working_set_bytes{namespace=\"prod\"}' --range 3d
 
@@ -84,6 +92,12 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<u8> {
     let size = file.metadata().map_or(0, |m| m.len());
     let file = crate::term::ProgressReader::new(file, size, "reading the CSV");
     let mut reader = SeriesReader::new(std::io::BufReader::new(file)).with_context(not_series)?;
+    if let Some(column) = reader.value_column() {
+        eprintln!(
+            "leakwatch: {}: a monitoring export: column {column:?} read as memory in bytes (shown as rss_bytes)",
+            path.display()
+        );
+    }
     let mut replay = Replay::new(reader.resources(), args.season);
     let mut page_series = args.html.as_ref().map(|_| {
         leakwatch_html::SeriesSummary::new(
