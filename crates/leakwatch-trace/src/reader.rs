@@ -207,49 +207,96 @@ impl Hasher for AddrHasher {
 
 pub(crate) type AddrMap<V> = HashMap<u64, V, BuildHasherDefault<AddrHasher>>;
 
-/// Call stacks, stored compactly: every distinct return address once, each
-/// stack as indices into that table, all stacks in one array.
-#[derive(Debug, Default)]
+/// The caller of an outermost frame's node.
+const ROOT: u32 = u32::MAX;
+
+/// Call stacks, stored compactly: every distinct return address once, and
+/// the stacks as a tree of frames (each node a frame and its caller's
+/// node), a stack naming its innermost node. A stack defined as new frames
+/// on top of another's callers (STACKREF) adds only its new frames: a
+/// CPython trace's 8.5 million frames are 1.2 million nodes.
+#[derive(Debug)]
 pub struct Stacks {
-    /// Indices into `addrs`, stack after stack, innermost first.
-    frames: Vec<u32>,
-    /// End of each stack in `frames`.
-    ends: Vec<u32>,
+    /// Per node: its caller's node (ROOT for an outermost frame) and its
+    /// return address as an index into `addrs`.
+    nodes: Vec<(u32, u32)>,
+    /// Per stack: its innermost node (ROOT when empty) and its depth.
+    leaves: Vec<(u32, u32)>,
+    /// The stack being defined: its new frames (indices into `addrs`),
+    /// innermost first, and the node and depth of the callers they sit on.
+    pending: Vec<u32>,
+    pending_under: (u32, u32),
     addrs: Vec<u64>,
     index: AddrMap<u32>,
 }
 
+impl Default for Stacks {
+    fn default() -> Self {
+        Stacks {
+            nodes: Vec::new(),
+            leaves: Vec::new(),
+            pending: Vec::new(),
+            pending_under: (ROOT, 0),
+            addrs: Vec::new(),
+            index: AddrMap::default(),
+        }
+    }
+}
+
+/// A stack's frames, innermost first, as indices into [`Stacks::addrs`].
+#[derive(Clone)]
+pub struct FrameIds<'a> {
+    nodes: &'a [(u32, u32)],
+    node: u32,
+    left: usize,
+}
+
+impl Iterator for FrameIds<'_> {
+    type Item = u32;
+
+    #[inline]
+    fn next(&mut self) -> Option<u32> {
+        let &(caller, addr) = self.nodes.get(self.node as usize)?;
+        self.node = caller;
+        self.left = self.left.saturating_sub(1);
+        Some(addr)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+impl ExactSizeIterator for FrameIds<'_> {}
+
 impl Stacks {
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.leaves.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.leaves.is_empty()
     }
 
-    fn range(&self, id: u32) -> std::ops::Range<usize> {
-        let i = id as usize;
-        match self.ends.get(i) {
-            None => 0..0,
-            Some(&end) => {
-                let start = if i == 0 { 0 } else { self.ends[i - 1] };
-                start as usize..end as usize
-            }
-        }
+    /// Frames in stack `id` (0 for an unknown id).
+    pub fn depth(&self, id: u32) -> usize {
+        self.leaves.get(id as usize).map_or(0, |&(_, d)| d as usize)
     }
 
     /// The return addresses of stack `id`, innermost first (empty for an
     /// unknown id).
     pub fn frames(&self, id: u32) -> impl ExactSizeIterator<Item = u64> + '_ {
-        self.frames[self.range(id)]
-            .iter()
-            .map(|&a| self.addrs[a as usize])
+        self.frame_ids(id).map(|a| self.addrs[a as usize])
     }
 
-    /// The stack's frames as indices into [`Self::addrs`].
-    pub fn frame_ids(&self, id: u32) -> &[u32] {
-        &self.frames[self.range(id)]
+    /// The stack's frames as indices into [`Self::addrs`], innermost first.
+    pub fn frame_ids(&self, id: u32) -> FrameIds<'_> {
+        let (node, depth) = self.leaves.get(id as usize).copied().unwrap_or((ROOT, 0));
+        FrameIds {
+            nodes: &self.nodes,
+            node,
+            left: depth as usize,
+        }
     }
 
     /// Every distinct return address met.
@@ -257,13 +304,14 @@ impl Stacks {
         &self.addrs
     }
 
-    /// Total frames stored.
+    /// Frames stored: the tree's nodes.
     pub fn frame_count(&self) -> usize {
-        self.frames.len()
+        self.nodes.len()
     }
 
+    /// Adds the next new frame (innermost first) of the stack being defined.
     fn push_frame(&mut self, addr: u64, limits: &Limits) -> Result<(), (&'static str, u64)> {
-        if self.frames.len() as u64 >= limits.frames {
+        if (self.nodes.len() + self.pending.len()) as u64 >= limits.frames {
             return Err(("frames in all call stacks", limits.frames));
         }
         let next = self.addrs.len() as u32;
@@ -271,34 +319,38 @@ impl Stacks {
         if id == next {
             self.addrs.push(addr);
         }
-        self.frames.push(id);
+        self.pending.push(id);
         Ok(())
     }
 
-    /// Appends frames `skip..` of stack `base` (already interned) to the
-    /// stack being defined.
-    fn push_suffix(
-        &mut self,
-        base: u32,
-        skip: usize,
-        limits: &Limits,
-    ) -> Result<(), (&'static str, u64)> {
-        let range = self.range(base);
-        let from = range.start + skip;
-        if (self.frames.len() + (range.end - from)) as u64 > limits.frames {
-            return Err(("frames in all call stacks", limits.frames));
+    /// Puts the stack being defined on frames `skip..` of stack `base`
+    /// (already defined, `skip` at most its depth): they are shared, not
+    /// copied.
+    fn push_suffix(&mut self, base: u32, skip: usize) {
+        let (mut node, depth) = self.leaves.get(base as usize).copied().unwrap_or((ROOT, 0));
+        for _ in 0..skip {
+            match self.nodes.get(node as usize) {
+                Some(&(caller, _)) => node = caller,
+                None => break,
+            }
         }
-        self.frames.extend_from_within(from..range.end);
-        Ok(())
+        self.pending_under = (node, (depth as usize).saturating_sub(skip) as u32);
     }
 
     fn finish_stack(&mut self) {
-        self.ends.push(self.frames.len() as u32);
+        let (mut node, under) = self.pending_under;
+        for &addr in self.pending.iter().rev() {
+            self.nodes.push((node, addr));
+            node = (self.nodes.len() - 1) as u32;
+        }
+        self.leaves.push((node, under + self.pending.len() as u32));
+        self.pending.clear();
+        self.pending_under = (ROOT, 0);
     }
 
     fn bytes(&self) -> usize {
-        self.frames.capacity() * 4
-            + self.ends.capacity() * 4
+        self.nodes.capacity() * 8
+            + self.leaves.capacity() * 8
             + self.addrs.capacity() * 8
             + self.index.capacity() * 16
     }
@@ -809,17 +861,14 @@ impl Parser<'_> {
                 if base >= tables.stacks.len() as u64 {
                     return Err("stack refers to a stack never defined".into());
                 }
-                let base_len = tables.stacks.range(base as u32).len() as u64;
+                let base_len = tables.stacks.depth(base as u32) as u64;
                 if skip > base_len {
                     return Err("stack skips more frames than its base has".into());
                 }
                 if k + (base_len - skip) > MAX_FRAMES {
                     return Err("stack longer than its record".into());
                 }
-                tables
-                    .stacks
-                    .push_suffix(base as u32, skip as usize, self.limits)
-                    .map_err(|(what, limit)| RecordError::Limit(what, limit))?;
+                tables.stacks.push_suffix(base as u32, skip as usize);
                 tables.stacks.finish_stack();
                 return Ok(());
             }

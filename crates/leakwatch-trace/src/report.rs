@@ -290,7 +290,7 @@ impl Kinds {
         at_exit: bool,
     ) -> Option<&'static str> {
         let ts = a.stack_first_ns(stack);
-        let ids = a.tables.stacks.frame_ids(stack);
+        let ids: Vec<u32> = a.tables.stacks.frame_ids(stack).collect();
         if ids.is_empty() {
             return None;
         }
@@ -325,7 +325,7 @@ impl Kinds {
                 return (runtime && !native_program).then_some("python");
             }
         }
-        for &id in ids {
+        for &id in &ids {
             let mut kind = self.of(a, id, ts);
             // In a JVM, Java code (interpreted or compiled, in no module)
             // reaches native memory through the JDK's own natives, which
