@@ -79,8 +79,11 @@ pub fn module_kind(path: &str) -> ModuleKind {
     if versioned(name, "ruby") || name.starts_with("libruby") || ruby_standard_extension(path) {
         return ModuleKind::Runtime("ruby");
     }
-    if versioned(name, "perl") || name.starts_with("libperl") {
+    if versioned(name, "perl") || name.starts_with("libperl") || perl_core_extension(path) {
         return ModuleKind::Runtime("perl");
+    }
+    if versioned(name, "tclsh") || name.starts_with("libtcl") {
+        return ModuleKind::Runtime("tcl");
     }
     if versioned(name, "php") || name.starts_with("libphp") {
         return ModuleKind::Runtime("php");
@@ -97,6 +100,25 @@ pub fn module_kind(path: &str) -> ModuleKind {
         return ModuleKind::Runtime("java");
     }
     ModuleKind::Program
+}
+
+/// Whether `path` is an XS module of Perl's own core library, as Debian
+/// installs it (`/usr/lib/x86_64-linux-gnu/perl/5.36/auto/POSIX/POSIX.so`,
+/// `.../perl-base/auto/List/Util/Util.so`): not a CPAN module's (`perl5`,
+/// `site_perl`, anything under /usr/local).
+fn perl_core_extension(path: &str) -> bool {
+    if !path.ends_with(".so") || !path.contains("/auto/") || path.starts_with("/usr/local/") {
+        return false;
+    }
+    let parts: Vec<&str> = path.split('/').collect();
+    parts.iter().any(|p| *p == "perl-base")
+        || parts.windows(2).any(|w| {
+            w[0] == "perl"
+                && w[1].split('.').count() >= 2
+                && w[1]
+                    .split('.')
+                    .all(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+        }) && !parts.contains(&"site_perl")
 }
 
 /// Whether `path` is an extension module of Ruby's own standard library:
@@ -437,7 +459,19 @@ mod tests {
         ] {
             assert_eq!(module_kind(java), ModuleKind::Runtime("java"), "{java}");
         }
-        // Gems' extensions are the program's, as are look-alike names.
+        for perl in [
+            "/usr/lib/x86_64-linux-gnu/perl/5.36/auto/POSIX/POSIX.so",
+            "/usr/lib/x86_64-linux-gnu/perl-base/auto/List/Util/Util.so",
+        ] {
+            assert_eq!(module_kind(perl), ModuleKind::Runtime("perl"), "{perl}");
+        }
+        assert_eq!(
+            module_kind("/usr/lib/x86_64-linux-gnu/libtcl8.6.so"),
+            ModuleKind::Runtime("tcl")
+        );
+        assert_eq!(module_kind("/usr/bin/tclsh8.6"), ModuleKind::Runtime("tcl"));
+        // Gems' and CPAN modules' extensions are the program's, as are
+        // look-alike names.
         for program in [
             "/var/lib/gems/3.1.0/gems/nokogiri-1.15.0/lib/nokogiri/nokogiri.so",
             "/usr/lib/x86_64-linux-gnu/ruby/vendor_ruby/3.1.0/ffi_c.so",
@@ -445,6 +479,9 @@ mod tests {
             "/home/me/ruby/3.1.0/notes.txt",
             "/usr/lib/x86_64-linux-gnu/libzip.so.4",
             "/usr/lib/x86_64-linux-gnu/ruby/3.1.0/fiddle.so",
+            "/usr/lib/x86_64-linux-gnu/perl5/5.36/auto/DBI/DBI.so",
+            "/usr/local/lib/x86_64-linux-gnu/perl/5.36.0/auto/JSON/XS/XS.so",
+            "/usr/local/lib/site_perl/auto/Mine/Mine.so",
         ] {
             assert_eq!(module_kind(program), ModuleKind::Program, "{program}");
         }

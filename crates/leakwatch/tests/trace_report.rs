@@ -1213,3 +1213,34 @@ fn ruby_residue_is_not_a_leak_and_a_fiddle_leak_is() {
         .collect();
     assert!(leaked.contains(&12345), "{leaked:?}");
 }
+
+/// Perl's core XS modules (POSIX, List::Util, Fcntl) keep their tables
+/// until exit: residue, as the interpreter's own is.
+#[test]
+fn perl_core_modules_residue_is_not_a_leak() {
+    let Ok(perl) = which("perl") else {
+        eprintln!("skipped: no perl");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let perl = perl.to_str().unwrap();
+    let (t, o) = trace_within(
+        dir.path(),
+        "perl.lwt",
+        &[
+            perl,
+            "-MPOSIX",
+            "-MList::Util=sum",
+            "-e",
+            "print sum(1, 2), \"\\n\"",
+        ],
+        60,
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert_eq!(stdout(&o).trim(), "3");
+    assert!(err.contains("no leak"), "{err}");
+    assert!(err.contains("runtime residue not counted: perl"), "{err}");
+    let (r, _) = report_json(&t, &[]);
+    assert_eq!(r["leaked"]["bytes"], 0, "{}", r["leaked"]);
+}
