@@ -102,6 +102,20 @@ pub fn module_kind(path: &str) -> ModuleKind {
     ModuleKind::Program
 }
 
+/// Whether `path` is a shared library installed in the system's library
+/// directories (`/usr/lib/x86_64-linux-gnu/libreadline.so.8`), not in a
+/// language's package directory: a library the distribution ships, not
+/// the program's own code.
+pub fn is_system_library(path: &str) -> bool {
+    const DIRS: [&str; 4] = ["/lib/", "/lib64/", "/usr/lib/", "/usr/lib64/"];
+    const PACKAGES: [&str; 4] = ["site-packages", "dist-packages", "node_modules", "/gems/"];
+    let name = file_name(path);
+    DIRS.iter().any(|d| path.starts_with(d))
+        && name.starts_with("lib")
+        && name.contains(".so")
+        && !PACKAGES.iter().any(|p| path.contains(p))
+}
+
 /// Whether `path` is an XS module of Perl's own core library, as Debian
 /// installs it (`/usr/lib/x86_64-linux-gnu/perl/5.36/auto/POSIX/POSIX.so`,
 /// `.../perl-base/auto/List/Util/Util.so`): not a CPAN module's (`perl5`,
@@ -493,6 +507,23 @@ mod tests {
             ModuleKind::Program
         );
         assert_eq!(module_kind("/usr/bin/node"), ModuleKind::Runtime("node"));
+    }
+
+    #[test]
+    fn system_libraries_are_told_from_package_extensions() {
+        assert!(is_system_library(
+            "/usr/lib/x86_64-linux-gnu/libreadline.so.8"
+        ));
+        assert!(is_system_library("/lib/x86_64-linux-gnu/libz.so.1.2.13"));
+        for not in [
+            "/usr/lib/python3/dist-packages/numpy/core/libnumpy_thing.so",
+            "/usr/local/lib/libmine.so",
+            "/home/me/build/libplugin.so",
+            "/usr/lib/python3.11/lib-dynload/readline.cpython-311-x86_64-linux-gnu.so",
+            "/usr/bin/python3.11",
+        ] {
+            assert!(!is_system_library(not), "{not}");
+        }
     }
 
     #[test]

@@ -312,13 +312,24 @@ impl Kinds {
                 .collect();
             if let (Some(inner), Some(outer)) = (py.first(), py.last()) {
                 // Innermost native frames of the program's own (a C
-                // extension) still make it the program's.
+                // extension) still make it the program's; a system
+                // library's (libreadline, set up by `import readline`) do
+                // not.
                 let native_program = ids
                     .iter()
                     .take_while(|&&id| {
                         !crate::python::is_python_frame(a.tables.stacks.addrs()[id as usize])
                     })
-                    .any(|&id| self.of(a, id, ts) == ModuleKind::Program);
+                    .any(|&id| {
+                        self.of(a, id, ts) == ModuleKind::Program
+                            && !a
+                                .tables
+                                .module_of(
+                                    a.tables.stacks.addrs()[id as usize].saturating_sub(1),
+                                    ts,
+                                )
+                                .is_some_and(|m| classify::is_system_library(&m.path))
+                    });
                 let runtime = inner.is_runtime()
                     || outer.is_runtime()
                     || py.iter().any(|c| c.is_import_machinery());

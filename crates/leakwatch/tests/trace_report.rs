@@ -472,6 +472,18 @@ fn python_residue_is_not_a_leak_and_a_ctypes_leak_is() {
         assert_eq!(r["leaked"]["bytes"], 0, "{py_s}");
         assert!(r["runtime_residue"]["bytes"].as_u64().unwrap() > 0);
         memcheck("clean.py", &r);
+        // A standard module whose import sets up a system library
+        // (readline's keymaps in libreadline): the interpreter's residue.
+        let has_readline = Command::new(&py)
+            .args(["-c", "import readline"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if has_readline {
+            let (_, o) = trace(dir.path(), "rl.lwt", &[], &[py_s, "-c", "import readline"]);
+            let err = stderr(&o);
+            assert_eq!(o.status.code(), Some(0), "{py_s} import readline: {err}");
+            assert!(err.contains("no leak"), "{err}");
+        }
         // Debian's `main` tail-calls Py_BytesMain, so the tracer's wrapper
         // of `main` is the next frame out of the start-up's stacks, which
         // hold the peak of an empty script: never listed.
