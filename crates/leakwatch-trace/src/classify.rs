@@ -125,7 +125,7 @@ fn perl_core_extension(path: &str) -> bool {
         return false;
     }
     let parts: Vec<&str> = path.split('/').collect();
-    parts.iter().any(|p| *p == "perl-base")
+    parts.contains(&"perl-base")
         || parts.windows(2).any(|w| {
             w[0] == "perl"
                 && w[1].split('.').count() >= 2
