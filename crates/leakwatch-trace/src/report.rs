@@ -175,9 +175,9 @@ struct Kinds {
     /// stacks over the same few thousand frames, each name demangled and
     /// parsed again per stack, was a tenth of `report`).
     program_frames: Vec<Option<ProgramFrame>>,
-    /// A JVM is loaded: code in no module is its interpreter's and JIT
-    /// compiler's (see `residue_of`).
-    jvm: bool,
+    /// The runtime whose interpreter and JIT compiler run code in no
+    /// module: the JVM, or node's V8 (see `residue_of`).
+    jit: Option<&'static str>,
 }
 
 /// A frame in the program's binary, as `residue_of` judges it.
@@ -201,12 +201,22 @@ impl Kinds {
             by_addr: vec![None; a.tables.stacks.addrs().len()],
             by_module: HashMap::new(),
             program_frames: vec![None; a.tables.stacks.addrs().len()],
-            jvm: a.tables.modules.iter().any(|m| {
-                m.path
-                    .rsplit('/')
-                    .next()
-                    .is_some_and(|n| n.starts_with("libjvm.so"))
-            }),
+            jit: a
+                .tables
+                .modules
+                .iter()
+                .find_map(|m| match module_kind(&m.path) {
+                    ModuleKind::Runtime("java")
+                        if m.path
+                            .rsplit('/')
+                            .next()
+                            .is_some_and(|n| n.starts_with("libjvm.so")) =>
+                    {
+                        Some("java")
+                    }
+                    ModuleKind::Runtime("node") => Some("node"),
+                    _ => None,
+                }),
         }
     }
 
@@ -338,19 +348,19 @@ impl Kinds {
         }
         for &id in &ids {
             let mut kind = self.of(a, id, ts);
-            // In a JVM, Java code (interpreted or compiled, in no module)
-            // reaches native memory through the JDK's own natives, which
-            // the JVM never frees at exit: residue unless a module of yours
-            // (a JNI library) is on the stack. Growing sites are the
-            // program's, as always.
-            if at_exit
-                && self.jvm
-                && kind == ModuleKind::Program
-                && a.tables
+            // In a JVM or node, Java or JavaScript code (interpreted or
+            // compiled, in no module) reaches native memory through the
+            // runtime's own natives, which it does not free at exit:
+            // residue unless a module of yours (a JNI library, a native
+            // addon) is on the stack. Growing sites are the program's, as
+            // always.
+            if let (true, Some(jit), ModuleKind::Program) = (at_exit, self.jit, kind) {
+                if a.tables
                     .module_index_of(a.tables.stacks.addrs()[id as usize].saturating_sub(1), ts)
                     .is_none()
-            {
-                kind = ModuleKind::Runtime("java");
+                {
+                    kind = ModuleKind::Runtime(jit);
+                }
             }
             match kind {
                 ModuleKind::System | ModuleKind::Tracer => {

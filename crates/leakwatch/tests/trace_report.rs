@@ -1256,3 +1256,67 @@ fn perl_core_modules_residue_is_not_a_leak() {
     let (r, _) = report_json(&t, &[]);
     assert_eq!(r["leaked"]["bytes"], 0, "{}", r["leaked"]);
 }
+
+/// node exits without freeing V8's and its own native memory, reached
+/// from JavaScript (code in no module): residue. A native addon's leak is
+/// the program's, named at its line.
+#[test]
+fn node_residue_is_not_a_leak_and_a_native_addon_leak_is() {
+    let Ok(node) = which("node") else {
+        eprintln!("skipped: no node (Debian nodejs)");
+        return;
+    };
+    let node = node.to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (t, o) = trace_within(
+        d,
+        "exit.lwt",
+        &[
+            node,
+            "-e",
+            "console.log([1, 2, 3].map(x => x * 2).join()); process.exit(0)",
+        ],
+        60,
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert_eq!(stdout(&o).trim(), "2,4,6");
+    assert!(err.contains("no leak"), "{err}");
+    let (r, _) = report_json(&t, &[]);
+    assert_eq!(r["leaked"]["bytes"], 0, "{}", r["leaked"]);
+
+    let include = ["/usr/include/node", "/usr/local/include/node"]
+        .into_iter()
+        .find(|p| Path::new(p).join("node_api.h").is_file());
+    let Some(include) = include else {
+        eprintln!("skipped the addon half: no node_api.h (Debian libnode-dev)");
+        return;
+    };
+    let addon = d.join("napileak.node");
+    let status = Command::new("gcc")
+        .args(["-O0", "-g", "-shared", "-fPIC"])
+        .arg(format!("-I{include}"))
+        .arg(fixture("napileak.c"))
+        .arg("-o")
+        .arg(&addon)
+        .status()
+        .unwrap();
+    assert!(status.success(), "gcc failed on napileak.c");
+    let script = format!(
+        "require({:?}).leak(3); process.exit(0)",
+        addon.to_str().unwrap()
+    );
+    let (t, o) = trace_within(d, "addon.lwt", &[node, "-e", &script], 60);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    let (r, _) = report_json(&t, &[]);
+    // The leak first; then what the addon's init registered with node
+    // (its function objects' handles), also the addon's code.
+    let top = &r["leaked"]["stacks"][0];
+    assert_eq!(top["bytes"], 3 * 2345, "{top}");
+    assert_eq!(top["blocks"], 3, "{top}");
+    let site = &top["site"];
+    assert_eq!(site["function"], "leak", "{site}");
+    assert_eq!(site["line"], marker_line("napileak.c", "addon"), "{site}");
+}
