@@ -618,6 +618,38 @@ fn bad_input_gives_clear_errors() {
         stderr(&o)
     );
 
+    // A static Go program (no cgo): Go's heap is not malloc; the error
+    // says what to run instead.
+    if let Ok(go) = which("go") {
+        let src = dir.path().join("gostatic");
+        std::fs::create_dir_all(&src).unwrap();
+        std::fs::write(src.join("go.mod"), "module gostatic\ngo 1.19\n").unwrap();
+        std::fs::write(
+            src.join("main.go"),
+            "package main\nimport \"fmt\"\nfunc main() { fmt.Println(\"hi\") }\n",
+        )
+        .unwrap();
+        let built = Command::new(go)
+            .args(["build", "-o", "gostatic", "."])
+            .current_dir(&src)
+            .env("CGO_ENABLED", "0")
+            .env("GOFLAGS", "-mod=mod")
+            .env("GOCACHE", dir.path().join("gocache"))
+            .status()
+            .unwrap();
+        assert!(built.success(), "go build failed");
+        let o = lw()
+            .arg("trace")
+            .arg("--")
+            .arg(src.join("gostatic"))
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2));
+        let err = stderr(&o);
+        assert!(err.contains("statically linked Go program"), "{err}");
+        assert!(err.contains("leakwatch where"), "{err}");
+    }
+
     let o = lw().arg("report").arg(&text).output().unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(
@@ -1088,4 +1120,11 @@ fn summary_of_a_program_killed_by_a_signal() {
         "no verdict line: {err}"
     );
     assert_eq!(read_while_running(&err), "used", "{err}");
+}
+
+fn which(cmd: &str) -> Result<PathBuf, ()> {
+    std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .map(|d| d.join(cmd))
+        .find(|p| p.is_file())
+        .ok_or(())
 }

@@ -231,6 +231,19 @@ fn check_executable(path: &Path) -> anyhow::Result<()> {
         }
     }
     if !dynamic {
+        // Go's linker writes a "Go" build-id note near the start of the
+        // file (name "Go\0\0" of 4 bytes, type 4).
+        let go = head
+            .windows(16)
+            .any(|w| w[..4] == [4, 0, 0, 0] && w[8..12] == [4, 0, 0, 0] && &w[12..] == b"Go\0\0");
+        if go {
+            bail!(
+                "{} is a statically linked Go program: its heap is Go's own, not malloc, so LD_PRELOAD has nothing to trace; \
+                 for where it grows, serve net/http/pprof in it and run `leakwatch where -- {}` (or `where --pid PID`)",
+                path.display(),
+                path.display()
+            );
+        }
         bail!(
             "{} is statically linked: LD_PRELOAD cannot interpose its malloc, so it cannot be traced",
             path.display()
