@@ -314,6 +314,8 @@ pub fn monitor_page(p: &MonitorPage<'_>) -> String {
     let (tone, word) = match (r.verdict, collecting) {
         (Verdict::Leak, _) => (Tone::Leak, "LEAK"),
         (_, true) => (Tone::Unknown, "not enough data to judge"),
+        // Rising, too short a climb to call: never "no leak".
+        _ if r.state == LeakState::Growing => (Tone::Unknown, "growing, not yet called a leak"),
         _ => (Tone::Ok, "no leak"),
     };
     let leaking: Vec<&ResourceReport> = r

@@ -339,6 +339,30 @@ fn analyze_shows_epoch_times_from_the_first_row() {
     assert!(v["first_alert_s"].as_f64().unwrap() < 300.0, "{v:#}");
 }
 
+/// A climb too short to be called a leak is "growing", never "no leak".
+#[test]
+fn a_short_climb_is_growing_not_no_leak() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("short.csv");
+    let mut rows = String::from("t_s,rss_bytes\n");
+    for i in 0..80 {
+        rows.push_str(&format!(
+            "{},{}\n",
+            i as f64 * 0.25,
+            50_000_000 + 1_000_000 * i
+        ));
+    }
+    std::fs::write(&csv, rows).unwrap();
+    let out = leakwatch().arg("analyze").arg(&csv).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.starts_with("verdict: growing, not yet called a leak"),
+        "{text}"
+    );
+    assert!(!text.contains("no leak"), "{text}");
+}
+
 /// A monitoring tool's CSV export as it comes (Grafana: a `Time` column of
 /// UTC dates, one column named by the metric and its labels): the memory
 /// column is found, the dates read, and a leak under noise is called; the

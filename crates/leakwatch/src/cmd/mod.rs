@@ -48,6 +48,13 @@ pub fn report_text(
             Tone::Warn,
             color,
         ),
+        // Rising but not yet shown to be unbounded (too short a climb to
+        // be told from a fill that levels off): never "no leak".
+        (Verdict::Ok, leakwatch_core::LeakState::Growing) => paint(
+            "growing, not yet called a leak (the climb is too short to tell from a fill that levels off: watch longer)",
+            Tone::Warn,
+            color,
+        ),
         (Verdict::Ok, _) => paint("no leak", Tone::Good, color),
     };
     let _ = writeln!(
