@@ -188,3 +188,63 @@ fn the_program_sees_its_own_environment() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("not enough data to judge"), "{stderr}");
 }
+
+/// The Python helper's grouping of tracemalloc's blocks by traceback gives
+/// the sizes and counts of tracemalloc's own snapshot, through its fast
+/// path (`_get_traces`) and its fallback (`take_snapshot`), on the oldest
+/// and newest Pythons at hand.
+#[test]
+fn python_helper_groups_blocks_as_tracemalloc_does() {
+    let helper = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../leakwatch-where/helpers/sitecustomize.py");
+    let script = format!(
+        r#"
+import importlib.util, sys, tracemalloc, types
+spec = importlib.util.spec_from_file_location("lwhelper", {helper:?})
+m = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(m)
+tracemalloc.start(8)
+class Session:
+    def __init__(self, i):
+        self.data = "x" * 300 + str(i)
+kept = [Session(i) for i in range(20000)]
+snap = tracemalloc.take_snapshot()
+want = {{}}
+for t in snap.traces:
+    newest_first = reversed if sys.version_info >= (3, 7) else iter
+    k = tuple((f.filename, f.lineno) for f in newest_first(t.traceback))
+    w = want.setdefault(k, [0, 0])
+    w[0] += t.size
+    w[1] += 1
+for mod in (tracemalloc, types.SimpleNamespace(take_snapshot=lambda: snap)):
+    got = m._leakwatch_by_traceback(mod)
+    big = {{k: (sum(v), len(v)) for k, v in got.items() if len(v) >= 10000}}
+    assert big, got.keys()
+    for k, v in big.items():
+        assert tuple(want[k]) == v, (k, want[k], v)
+print("ok", len(big))
+"#,
+        helper = helper.to_str().unwrap()
+    );
+    let mut ran = 0;
+    for py in [
+        "/root/.pyenv/versions/3.6.15/bin/python3",
+        "python3",
+        "/root/.pyenv/versions/3.13.0/bin/python3",
+    ] {
+        let Ok(o) = std::process::Command::new(py)
+            .args(["-c", &script])
+            .output()
+        else {
+            continue;
+        };
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            o.status.success() && out.starts_with("ok"),
+            "{py}: {out}{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        ran += 1;
+    }
+    assert!(ran > 0, "no Python found");
+}
