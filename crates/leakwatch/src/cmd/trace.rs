@@ -309,7 +309,12 @@ pub fn prepare_output(out: &Path) -> anyhow::Result<()> {
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
         .open(out)
-        .with_context(|| format!("cannot open {} to check it", out.display()))?;
+        .with_context(|| {
+            format!(
+                "{} exists and cannot be read to check that it is a leakwatch trace (which alone it would replace): remove it, or choose another path with -o",
+                out.display()
+            )
+        })?;
     let n = f.read(&mut magic).unwrap_or(0);
     if n < magic.len() || &magic != leakwatch_trace::format::MAGIC {
         bail!(
@@ -317,7 +322,12 @@ pub fn prepare_output(out: &Path) -> anyhow::Result<()> {
             out.display()
         );
     }
-    std::fs::remove_file(out).with_context(|| format!("cannot replace {}", out.display()))
+    std::fs::remove_file(out).with_context(|| {
+        format!(
+            "cannot replace {}: check the directory's permissions, or choose another path with -o",
+            out.display()
+        )
+    })
 }
 
 pub fn run(args: TraceArgs) -> anyhow::Result<u8> {
