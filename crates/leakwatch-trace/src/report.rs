@@ -168,8 +168,8 @@ pub struct Report {
 
 /// Module kind of each distinct return address, looked up once.
 struct Kinds {
-    by_addr: Vec<Option<ModuleKind>>,
-    by_module: HashMap<usize, ModuleKind>,
+    by_addr: Vec<Option<FrameModule>>,
+    by_module: HashMap<usize, FrameModule>,
     /// What `residue_of` needs of a frame in the program's binary, by
     /// return address: its name classified once (cc1plus: 23 k leaked
     /// stacks over the same few thousand frames, each name demangled and
@@ -178,6 +178,17 @@ struct Kinds {
     /// The runtime whose interpreter and JIT compiler run code in no
     /// module: the JVM, or node's V8 (see `residue_of`).
     jit: Option<&'static str>,
+}
+
+/// What `residue_of` needs of a frame's module, looked up once per address.
+#[derive(Clone, Copy)]
+struct FrameModule {
+    kind: ModuleKind,
+    /// In no module at all (JIT-compiled or interpreter code); `kind` is
+    /// then `Program`.
+    unmapped: bool,
+    /// A library the distribution ships (`classify::is_system_library`).
+    system_library: bool,
 }
 
 /// A frame in the program's binary, as `residue_of` judges it.
@@ -256,23 +267,34 @@ impl Kinds {
         f
     }
 
-    fn of(&mut self, a: &Analysis, addr_id: u32, ts: u64) -> ModuleKind {
+    fn of(&mut self, a: &Analysis, addr_id: u32, ts: u64) -> FrameModule {
         let i = addr_id as usize;
         if let Some(Some(k)) = self.by_addr.get(i) {
             return *k;
         }
         let addr = a.tables.stacks.addrs()[i];
-        if crate::python::is_python_frame(addr) {
-            let k = crate::symbolize::python_frame(&a.tables, addr).kind;
-            self.by_addr[i] = Some(k);
-            return k;
-        }
-        let k = match a.tables.module_index_of(addr.saturating_sub(1), ts) {
-            Some(m) => *self
-                .by_module
-                .entry(m)
-                .or_insert_with(|| module_kind(&a.tables.modules[m].path)),
-            None => ModuleKind::Program,
+        let k = if crate::python::is_python_frame(addr) {
+            FrameModule {
+                kind: crate::symbolize::python_frame(&a.tables, addr).kind,
+                unmapped: false,
+                system_library: false,
+            }
+        } else {
+            match a.tables.module_index_of(addr.saturating_sub(1), ts) {
+                Some(m) => *self.by_module.entry(m).or_insert_with(|| {
+                    let path = &a.tables.modules[m].path;
+                    FrameModule {
+                        kind: module_kind(path),
+                        unmapped: false,
+                        system_library: classify::is_system_library(path),
+                    }
+                }),
+                None => FrameModule {
+                    kind: ModuleKind::Program,
+                    unmapped: true,
+                    system_library: false,
+                },
+            }
         };
         self.by_addr[i] = Some(k);
         k
@@ -331,14 +353,8 @@ impl Kinds {
                         !crate::python::is_python_frame(a.tables.stacks.addrs()[id as usize])
                     })
                     .any(|&id| {
-                        self.of(a, id, ts) == ModuleKind::Program
-                            && !a
-                                .tables
-                                .module_of(
-                                    a.tables.stacks.addrs()[id as usize].saturating_sub(1),
-                                    ts,
-                                )
-                                .is_some_and(|m| classify::is_system_library(&m.path))
+                        let f = self.of(a, id, ts);
+                        f.kind == ModuleKind::Program && !f.system_library
                     });
                 let runtime = inner.is_runtime()
                     || outer.is_runtime()
@@ -347,20 +363,16 @@ impl Kinds {
             }
         }
         for &id in &ids {
-            let mut kind = self.of(a, id, ts);
+            let frame = self.of(a, id, ts);
+            let mut kind = frame.kind;
             // In a JVM or node, Java or JavaScript code (interpreted or
             // compiled, in no module) reaches native memory through the
             // runtime's own natives, which it does not free at exit:
             // residue unless a module of yours (a JNI library, a native
             // addon) is on the stack. Growing sites are the program's, as
             // always.
-            if let (true, Some(jit), ModuleKind::Program) = (at_exit, self.jit, kind) {
-                if a.tables
-                    .module_index_of(a.tables.stacks.addrs()[id as usize].saturating_sub(1), ts)
-                    .is_none()
-                {
-                    kind = ModuleKind::Runtime(jit);
-                }
+            if let (true, Some(jit), true) = (at_exit, self.jit, frame.unmapped) {
+                kind = ModuleKind::Runtime(jit);
             }
             match kind {
                 ModuleKind::System | ModuleKind::Tracer => {
