@@ -126,13 +126,19 @@ fn perl_core_extension(path: &str) -> bool {
     }
     let parts: Vec<&str> = path.split('/').collect();
     parts.contains(&"perl-base")
-        || parts.windows(2).any(|w| {
-            w[0] == "perl"
-                && w[1].split('.').count() >= 2
-                && w[1]
-                    .split('.')
-                    .all(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
-        }) && !parts.contains(&"site_perl")
+        || version_dir_under(&parts, "perl", 2) && !parts.contains(&"site_perl")
+}
+
+/// Whether the path's components hold `dir` followed by a version
+/// directory: `parts` dot-separated numbers or more (`5.36`, `3.1.0`).
+fn version_dir_under(components: &[&str], dir: &str, parts: usize) -> bool {
+    components.windows(2).any(|w| {
+        w[0] == dir
+            && w[1].split('.').count() >= parts
+            && w[1]
+                .split('.')
+                .all(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+    })
 }
 
 /// Whether `path` is an extension module of Ruby's own standard library:
@@ -146,15 +152,10 @@ fn ruby_standard_extension(path: &str) -> bool {
     if parts.last() == Some(&"fiddle.so") {
         return false;
     }
-    parts.windows(2).any(|w| {
-        w[0] == "ruby"
-            && w[1].split('.').count() == 3
-            && w[1]
-                .split('.')
-                .all(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
-    }) && !parts
-        .iter()
-        .any(|p| *p == "gems" || *p == "vendor_ruby" || *p == "site_ruby")
+    version_dir_under(&parts, "ruby", 3)
+        && !parts
+            .iter()
+            .any(|p| *p == "gems" || *p == "vendor_ruby" || *p == "site_ruby")
         && path.ends_with(".so")
 }
 
