@@ -53,6 +53,8 @@ pub struct CheckSection {
     pub max_file_seconds: Option<u64>,
     /// Files nested deeper than this many syntax levels are skipped.
     pub max_depth: Option<usize>,
+    /// Check files marked as generated too (default: counted, not checked).
+    pub include_generated: Option<bool>,
     /// Per-rule options, keyed by rule id.
     #[serde(default)]
     pub rules: BTreeMap<String, RuleSection>,

@@ -199,6 +199,9 @@ pub struct CheckReport {
     /// Files tree-sitter could only partly parse (still checked, reported).
     pub parse_errors: Vec<String>,
     pub skipped: Vec<Skipped>,
+    /// Files marked as generated (`Code generated ... DO NOT EDIT`,
+    /// `@generated`), not checked: a fix belongs in their generator.
+    pub generated: Vec<String>,
     /// Findings hidden by `leakwatch: ignore[...]` comments.
     pub suppressed: usize,
     /// Findings hidden because they are in the baseline.
@@ -223,6 +226,9 @@ pub struct CheckOptions {
     pub max_depth: usize,
     /// Parsing plus analysis of one file stops after this long.
     pub max_file_time: Duration,
+    /// Check files marked as generated too (by default they are counted
+    /// and not checked, as linters do).
+    pub include_generated: bool,
 }
 
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 2 * 1024 * 1024;
@@ -237,6 +243,7 @@ impl Default for CheckOptions {
             exclude: Vec::new(),
             max_depth: DEFAULT_MAX_DEPTH,
             max_file_time: DEFAULT_MAX_FILE_TIME,
+            include_generated: false,
         }
     }
 }
@@ -467,12 +474,14 @@ pub fn check_paths(paths: &[PathBuf], opts: &CheckOptions) -> Result<CheckReport
                 report.findings.extend(result.findings);
             }
             walk::FileOutcome::Skipped(s) => skipped.push(s),
+            walk::FileOutcome::Generated { path } => report.generated.push(path),
             walk::FileOutcome::Ignored => {}
             walk::FileOutcome::Failed(e) => return Err(e),
         }
     }
     report.skipped = skipped;
     report.parse_errors.sort();
+    report.generated.sort();
     report.skipped.sort_by(|a, b| a.path.cmp(&b.path));
     report.findings.sort_by(|a, b| {
         (&a.path, a.line, a.column, a.rule).cmp(&(&b.path, b.line, b.column, b.rule))

@@ -90,6 +90,15 @@ pub fn summary(report: &CheckReport) -> String {
             preview(&report.parse_errors)
         );
     }
+    if !report.generated.is_empty() {
+        let n = report.generated.len();
+        let _ = writeln!(
+            s,
+            "{n} generated file{} not checked (marked `Code generated ... DO NOT EDIT` or `@generated`; fix their generator, or set `include-generated = true` in [check]): {}",
+            if n == 1 { "" } else { "s" },
+            preview(&report.generated)
+        );
+    }
     if !report.skipped.is_empty() {
         let _ = writeln!(
             s,
@@ -163,6 +172,7 @@ pub fn json(report: &CheckReport) -> String {
             "baselined": report.baselined,
             "parse_errors": report.parse_errors,
             "skipped": report.skipped,
+            "generated": report.generated,
         }
     });
     serde_json::to_string_pretty(&v).expect("report serializes") + "\n"

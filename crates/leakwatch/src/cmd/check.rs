@@ -67,6 +67,12 @@ pub struct CheckArgs {
     /// Write the report to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Check files marked as generated too (`// Code generated ... DO NOT
+    /// EDIT.`, `@generated` in their header comment). By default they are
+    /// counted and not checked: their fix belongs in the generator. A file
+    /// named on the command line is always checked.
+    #[arg(long)]
+    pub include_generated: bool,
 }
 
 pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
@@ -102,6 +108,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
             .max_file_seconds
             .map(std::time::Duration::from_secs)
             .unwrap_or(leakwatch_check::DEFAULT_MAX_FILE_TIME),
+        include_generated: args.include_generated || section.include_generated.unwrap_or(false),
     };
     // Output paths first: a bad -o fails before the tree is checked.
     for p in [&args.output, &args.write_baseline].into_iter().flatten() {
