@@ -62,14 +62,23 @@ impl DeployKind {
         let name = path.file_name()?.to_str()?;
         let lower = name.to_ascii_lowercase();
         let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        // `Dockerfile.prod`, `Procfile.dev`: a variant. `procfile.py` (a
+        // Pygments lexer) and its `.pyc` are code, not a Procfile.
+        let variant = |stem: &str| {
+            lower
+                .strip_prefix(stem)
+                .is_some_and(|rest| rest.starts_with('.'))
+                && crate::Lang::from_path(path).is_none()
+                && !matches!(ext, "pyc" | "pyo" | "class" | "o" | "so" | "jar")
+        };
         if lower == "dockerfile"
             || lower == "containerfile"
-            || lower.starts_with("dockerfile.")
+            || variant("dockerfile")
             || lower.ends_with(".dockerfile")
         {
             return Some(DeployKind::Dockerfile);
         }
-        if lower == "procfile" || lower.starts_with("procfile.") {
+        if lower == "procfile" || variant("procfile") {
             return Some(DeployKind::Procfile);
         }
         if lower.starts_with("ecosystem.config.") || lower.starts_with("pm2.") {
@@ -262,3 +271,26 @@ pub const PROBE_FIX: &str = "add a liveness probe; one that restarts the contain
 
 /// The compose form of the same probe.
 pub const HEALTHCHECK_FIX: &str = "add a healthcheck; one that fails only when the service leaks and will reach its limit within 15 minutes: `healthcheck: {test: [\"CMD\", \"/leakwatch/leakwatch\", \"probe\", \"--threshold\", \"15m\"], interval: 10s, retries: 3}` with `restart: unless-stopped` (see docs/crash-only.md)";
+
+#[cfg(test)]
+mod tests {
+    use super::DeployKind;
+    use std::path::Path;
+
+    #[test]
+    fn variants_by_name_are_deployment_files_but_code_named_alike_is_not() {
+        for (name, kind) in [
+            ("Dockerfile", Some(DeployKind::Dockerfile)),
+            ("Dockerfile.prod", Some(DeployKind::Dockerfile)),
+            ("api.dockerfile", Some(DeployKind::Dockerfile)),
+            ("Procfile", Some(DeployKind::Procfile)),
+            ("Procfile.dev", Some(DeployKind::Procfile)),
+            // Pygments' lexers/procfile.py and its byte code.
+            ("procfile.py", None),
+            ("__pycache__/procfile.cpython-311.pyc", None),
+            ("dockerfile.go", None),
+        ] {
+            assert_eq!(DeployKind::from_name(Path::new(name)), kind, "{name}");
+        }
+    }
+}
