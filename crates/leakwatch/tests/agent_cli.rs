@@ -83,3 +83,32 @@ fn fleet_analysis_of_an_unreachable_server_is_a_clear_error() {
         .code(2)
         .stderr(contains("--prometheus"));
 }
+
+/// `--containers` on a host with no container or service cgroup says what
+/// it looked for and where, instead of watching nothing in silence.
+#[test]
+fn containers_on_a_host_without_any_say_what_was_looked_for() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(
+        root.path().join("cgroup.controllers"),
+        "cpu io memory pids\n",
+    )
+    .unwrap();
+    std::fs::create_dir(root.path().join("user.slice")).unwrap();
+    let out = leakwatch()
+        .args(["watch", "--containers", "--cgroup-root"])
+        .arg(root.path())
+        .args(["--interval", "1s", "--duration", "2s"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "no container or service cgroup found yet under {} (cgroup v2)",
+            root.path().display()
+        )),
+        "{err}"
+    );
+    assert!(err.contains("--cgroup PATH"), "{err}");
+}

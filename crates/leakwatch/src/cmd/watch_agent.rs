@@ -437,8 +437,14 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
         }
         if let Some(d) = &discovery {
             if Instant::now() >= next_discovery {
+                let first = next_discovery == start;
                 sync_containers(d, &mut watched, &mut agent, depth, &mut events)?;
                 next_discovery = Instant::now() + Duration::from_secs(10);
+                if first && !args.json && !watched.iter().any(|w| w.kind == "container") {
+                    // Otherwise a host without containers looks like a
+                    // host whose containers the agent cannot see.
+                    eprintln!("{}", no_containers_note(d));
+                }
             }
         }
         let refresh_limits = Instant::now() >= next_limits;
@@ -574,6 +580,18 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
         .context("saving the agent's state")?;
     result?;
     Ok(if any_leak { exit::LEAK } else { exit::OK })
+}
+
+/// What `--containers` looked for, when it found none at start.
+fn no_containers_note(d: &Discovery) -> String {
+    format!(
+        "leakwatch: no container or service cgroup found yet under {} (cgroup {}): looking for Docker, containerd/CRI-O (Kubernetes), Podman and systemd `system.slice/*.service` cgroups again every 10 s; to watch a cgroup by path, use --cgroup PATH",
+        d.memory_root.display(),
+        match d.layout {
+            containers::CgroupLayout::V1 => "v1",
+            containers::CgroupLayout::V2 => "v2",
+        }
+    )
 }
 
 /// Adds newly discovered containers, ends the ones that went away.
