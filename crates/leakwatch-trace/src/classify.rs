@@ -171,13 +171,14 @@ pub fn base_name(function: &str) -> &str {
     let mut depth_paren = 0i32;
     let mut params_at = None;
     for (i, &c) in b.iter().enumerate() {
-        let before = &function[..i];
+        // Bytes, not `str`: `i` may fall inside a UTF-8 character (`köp`).
+        let before = &b[..i];
         // `operator<`, `operator<<`, `operator>`, `operator->` and
         // `operator()` are names, not brackets.
-        let operator = before.ends_with("operator");
+        let operator = before.ends_with(b"operator");
         match c {
-            b'<' if !operator && !before.ends_with("operator<") => depth_angle += 1,
-            b'>' if depth_angle > 0 && !operator && !before.ends_with('-') => depth_angle -= 1,
+            b'<' if !operator && !before.ends_with(b"operator<") => depth_angle += 1,
+            b'>' if depth_angle > 0 && !operator && !before.ends_with(b"-") => depth_angle -= 1,
             b'(' => {
                 if depth_paren == 0 && depth_angle == 0 && !operator {
                     params_at = Some(i);
@@ -554,6 +555,19 @@ mod tests {
             base_name("link_partners(int)::{lambda()#1}::operator()() const"),
             "link_partners(int)::{lambda()#1}::operator()"
         );
+        // Names outside ASCII (C identifiers may be UTF-8): a byte index
+        // inside `ö` used to panic.
+        assert_eq!(base_name("köp"), "köp");
+        assert_eq!(base_name("void* köp(int)"), "köp");
+        assert_eq!(base_name("Ä::größe<Ü>(char)"), "Ä::größe<Ü>");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn base_name_never_panics_and_returns_a_part(name in "\\PC{0,40}") {
+            let base = base_name(&name);
+            proptest::prop_assert!(name.contains(base));
+        }
     }
 
     #[test]

@@ -1320,3 +1320,42 @@ fn node_residue_is_not_a_leak_and_a_native_addon_leak_is() {
     assert_eq!(site["function"], "leak", "{site}");
     assert_eq!(site["line"], marker_line("napileak.c", "addon"), "{site}");
 }
+
+/// Function names outside ASCII (`köp`, `Größe`): the report names them
+/// and counts their leaks (a byte index inside `ö` used to panic, exit 101).
+#[test]
+fn functions_named_outside_ascii_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = build(
+        dir.path(),
+        "g++",
+        "utf8names.cpp",
+        "utf8names",
+        &["-O1", "-g"],
+    );
+    let (t, o) = trace(dir.path(), "u.lwt", &[], &[exe.to_str().unwrap()]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let (r, code) = report_json(&t, &[]);
+    assert_eq!(code, 1);
+    let leaked = entries(&r["leaked"]);
+    let kop = marker_line("utf8names.cpp", "köp");
+    let neue = marker_line("utf8names.cpp", "neue_größe");
+    assert!(
+        leaked.contains(&("köp(int)".into(), kop, 4242, 1)),
+        "{leaked:?}"
+    );
+    assert!(
+        leaked
+            .iter()
+            .any(|(f, line, bytes, blocks)| f.starts_with("neue_größe")
+                && *line == neue
+                && *bytes == 8
+                && *blocks == 1),
+        "{leaked:?}"
+    );
+    let text = report(&t, &[]);
+    assert_eq!(text.status.code(), Some(1));
+    assert!(stdout(&text).contains("köp"), "{}", stdout(&text));
+}
