@@ -429,9 +429,11 @@ pub(crate) fn write_trace(buf: &[u8]) -> Result<(), Fail> {
 
 /// Whether the existing trace file's header names this process (which then
 /// exec'd the image now starting). Regular files only, never through a link.
-fn written_by_this_pid() -> Option<c_int> {
+/// `suffix_pid`: the file is `FILE.<pid>`, a followed child's (which wrote
+/// it between its fork and its exec).
+fn written_by_this_pid(suffix_pid: bool) -> Option<c_int> {
     let mut buf = [0u8; 4200];
-    let path = trace_path(&mut buf, false);
+    let path = trace_path(&mut buf, suffix_pid);
     let flags = libc::O_RDWR | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC;
     // SAFETY: NUL-terminated path.
     let fd = unsafe { libc::open(path, flags) };
@@ -454,6 +456,7 @@ fn written_by_this_pid() -> Option<c_int> {
     if ours && unsafe { libc::ftruncate(fd, 0) == 0 && libc::lseek(fd, 0, libc::SEEK_SET) == 0 } {
         // SAFETY: set back to blocking, write-only use.
         unsafe { libc::fcntl(fd, libc::F_SETFL, 0) };
+        SUFFIXED.store(suffix_pid, Ordering::Relaxed);
         return Some(fd);
     }
     sys_close(fd);
@@ -765,12 +768,18 @@ unsafe fn start_from_env() -> bool {
     let mut fd = create_trace(false);
     // SAFETY: errno is thread-local.
     if fd < 0 && unsafe { *libc::__errno_location() } == libc::EEXIST {
-        if let Some(own) = written_by_this_pid() {
+        if let Some(own) = written_by_this_pid(false) {
             // The traced process exec'd a new image (a wrapper script, a
             // shim): the new program takes the trace over.
             fd = own;
         } else if follow {
-            fd = create_trace(true);
+            // A followed child that forked (and wrote its own file) and
+            // now execs (`bash -c 'prog; ...'`): the new image takes its
+            // file over, as above.
+            fd = match written_by_this_pid(true) {
+                Some(own) => own,
+                None => create_trace(true),
+            };
         } else {
             // SAFETY: errno is thread-local.
             unsafe { *libc::__errno_location() = libc::EEXIST };

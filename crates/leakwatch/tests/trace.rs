@@ -480,6 +480,44 @@ fn fork_child_untraced_or_followed() {
     );
 }
 
+/// A followed child that forks and then execs (`bash -c 'prog; ...'`): the
+/// new image takes over the file the child wrote between fork and exec
+/// (it used to find `FILE.<pid>` taken and run untraced, its leak lost).
+#[test]
+fn followed_child_that_execs_after_fork_is_traced() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = build(dir.path(), "gcc", "forker.c", "forker", &["-O2", "-g"]);
+    let script = format!("{}; true", exe.display());
+    let (_, out) = run_trace(
+        dir.path(),
+        "sh.lwt",
+        &["--follow-fork", "--no-summary"],
+        &["bash", "-c", &script],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut found = Vec::new();
+    for e in std::fs::read_dir(dir.path()).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !name.starts_with("sh.lwt.") {
+            continue;
+        }
+        let (r, _) = report_json(&e.path());
+        assert_eq!(r["complete"], true, "{name}: {r}");
+        found.extend(entries(&r["leaked"]).into_iter().map(|e| (e.0, e.2)));
+    }
+    found.sort();
+    // forker (exec'd in bash's child) and forker's own child.
+    assert_eq!(
+        found,
+        vec![
+            ("child_leak".to_string(), 321),
+            ("parent_leak".to_string(), 654)
+        ],
+        "{}",
+        stderr(&out)
+    );
+}
+
 #[test]
 fn dlopened_and_dlclosed_plugin_leak_is_symbolized() {
     let dir = tempfile::tempdir().unwrap();
