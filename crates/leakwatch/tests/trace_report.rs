@@ -592,6 +592,43 @@ fn sigint_and_sigterm_to_trace_are_passed_on_and_summarised() {
     assert!(err.contains("next: leakwatch report"), "{err}");
     assert!(!pid_alive(program));
 
+    // One that ignores both: a first SIGTERM is passed on and, the program
+    // still running, leakwatch says how to end it; a second kills it, and
+    // the trace so far is summarised (it used to wait forever).
+    let t = dir.path().join("ignore.lwt");
+    let (mut lw, program) = start_interrupted(dir.path(), &exe, &t, "ignore");
+    // SAFETY: as above.
+    unsafe { libc::kill(lw.id() as i32, libc::SIGTERM) };
+    let mut err_pipe = lw.stderr.take().unwrap();
+    let hint = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !String::from_utf8_lossy(&seen).contains("press Ctrl-C again") {
+            let n = std::io::Read::read(&mut err_pipe, &mut buf).unwrap();
+            assert!(n > 0, "no hint: {}", String::from_utf8_lossy(&seen));
+            seen.extend_from_slice(&buf[..n]);
+        }
+        (seen, err_pipe)
+    });
+    let (mut seen, mut err_pipe) = hint.join().unwrap();
+    assert!(
+        pid_alive(program),
+        "the first request is the program's to handle"
+    );
+    // SAFETY: as above.
+    unsafe { libc::kill(lw.id() as i32, libc::SIGTERM) };
+    let o = lw.wait_with_output().unwrap();
+    std::io::Read::read_to_end(&mut err_pipe, &mut seen).unwrap();
+    let err = String::from_utf8_lossy(&seen);
+    assert!(err.contains("killing"), "{err}");
+    assert!(err.contains("was killed by signal 9 (SIGKILL)"), "{err}");
+    assert!(
+        err.contains("LEAK: 4242 bytes in 1 block") || err.contains("INCOMPLETE"),
+        "{err}"
+    );
+    assert_ne!(o.status.code(), Some(0), "{err}");
+    assert!(!pid_alive(program));
+
     // SIGKILL to leakwatch itself takes the program down with it.
     let t = dir.path().join("kill.lwt");
     let (mut lw, program) = start_interrupted(dir.path(), &exe, &t, "handle");

@@ -11,7 +11,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use clap::Args;
@@ -40,8 +41,9 @@ program's own exit status is printed, not returned.";
 /// command.
 ///
 /// Ctrl-C or SIGTERM to leakwatch is passed on to the program, and the
-/// trace it leaves is summarised; if leakwatch itself is killed, the
-/// program is killed with it.
+/// trace it leaves is summarised; a second one kills a program that
+/// ignores the first; if leakwatch itself is killed, the program is killed
+/// with it.
 #[derive(Debug, Args)]
 #[command(after_help = AFTER_HELP)]
 pub struct TraceArgs {
@@ -702,8 +704,14 @@ static PENDING: AtomicI32 = AtomicI32::new(0);
 
 /// Signals passed on to the traced program.
 const FORWARDED: [libc::c_int; 4] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT];
+/// Requests to stop (SIGINT, SIGTERM, SIGHUP) received while the program
+/// runs: the second kills a program that ignores or outlives the first.
+static STOP_REQUESTS: AtomicU32 = AtomicU32::new(0);
 
 extern "C" fn forward(sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
+    if sig != libc::SIGQUIT {
+        STOP_REQUESTS.fetch_add(1, Ordering::SeqCst);
+    }
     // A signal from the terminal (Ctrl-C, Ctrl-backslash) reaches the
     // program too while it shares our process group: passing it on would
     // deliver it twice. One sent to us alone (kill, a supervisor, a CI
@@ -787,9 +795,47 @@ fn supervise(mut cmd: Command, name: &str) -> anyhow::Result<std::process::ExitS
             libc::kill(child.id() as libc::pid_t, pending);
         }
     }
-    let status = child.wait();
+    let status = wait_escalating(&mut child, name);
     restore();
     status.with_context(|| format!("cannot wait for {name}"))
+}
+
+/// Waits for the program. A first Ctrl-C or SIGTERM is the program's to
+/// handle (a server shuts down and frees, and the trace sees it); if it is
+/// still running a few seconds later, leakwatch says how to end it, and a
+/// second request kills it (SIGKILL), keeping the trace written so far.
+fn wait_escalating(
+    child: &mut std::process::Child,
+    name: &str,
+) -> std::io::Result<std::process::ExitStatus> {
+    const HINT_AFTER: Duration = Duration::from_secs(3);
+    STOP_REQUESTS.store(0, Ordering::SeqCst);
+    let mut first_request: Option<Instant> = None;
+    let mut hinted = false;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(status);
+        }
+        let requests = STOP_REQUESTS.load(Ordering::SeqCst);
+        if requests >= 1 && first_request.is_none() {
+            first_request = Some(Instant::now());
+        }
+        if requests >= 2 {
+            eprintln!(
+                "leakwatch: second stop request: killing {name} (SIGKILL); the trace written so far is kept"
+            );
+            let _ = child.kill();
+            return child.wait();
+        }
+        if !hinted && first_request.is_some_and(|t| t.elapsed() >= HINT_AFTER) {
+            hinted = true;
+            eprintln!(
+                "leakwatch: {name} is still running {} s after the stop request (it may ignore the signal); press Ctrl-C again (or send SIGTERM again) to kill it",
+                HINT_AFTER.as_secs()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// `<out>.<pid>` files written by traced children.
