@@ -416,7 +416,7 @@ fn which(cmd: &str) -> Option<std::path::PathBuf> {
 
 /// With --json, stdout carries only leakwatch's JSON: the target's and the
 /// load generator's output go to stderr instead.
-fn child_stdout(json: bool) -> anyhow::Result<Stdio> {
+pub(crate) fn child_stdout(json: bool) -> anyhow::Result<Stdio> {
     if !json {
         return Ok(Stdio::inherit());
     }

@@ -71,7 +71,7 @@ pub struct TraceArgs {
     pub no_summary: bool,
     /// Print the summary as one JSON object on stdout, the same as
     /// `leakwatch report TRACE --json` (see docs/json.md); the program's own
-    /// output is left on its terminal.
+    /// stdout goes to stderr, so stdout is only the JSON (as with `run --json`).
     #[arg(long, conflicts_with = "no_summary")]
     pub json: bool,
     /// LeakSanitizer-format suppressions (`leak:PATTERN` lines) for the
@@ -373,6 +373,7 @@ pub fn run(args: TraceArgs) -> anyhow::Result<u8> {
         }
     }
     let mut cmd = Command::new(&args.command[0]);
+    cmd.stdout(super::run::child_stdout(args.json)?);
     cmd.args(&args.command[1..])
         .env("LD_PRELOAD", ld_preload)
         .env("LEAKWATCH_TRACE_FILE", &out)
