@@ -130,13 +130,15 @@ fn watch_pid_survives_the_target_exiting() {
         .output()
         .unwrap();
     child.wait().unwrap();
-    assert_eq!(out.status.code(), Some(0));
+    // Three seconds of samples: too little to judge, never "no leak".
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("too little data to judge"));
     let text = String::from_utf8_lossy(&out.stdout);
     let events = json_lines(&text);
     assert!(events.iter().any(|e| e["event"] == "exited"), "{text}");
     let summary = events.last().unwrap();
     assert_eq!(summary["event"], "summary");
-    assert_eq!(summary["verdict"], "ok");
+    assert_eq!(summary["verdict"], "not_judged");
 }
 
 /// A leaky service restarted every 40 s by a supervisor loop (as an OOM
@@ -597,7 +599,8 @@ fn watching_another_users_process_warns_and_continues() {
         stderr.contains("cannot read /proc/") && stderr.contains("fds are not sampled"),
         "{stderr}"
     );
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    // Two seconds: watched to the end, too little to judge.
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
     let text = String::from_utf8_lossy(&out.stdout);
     let summary: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
     let names: Vec<&str> = summary["resources"]

@@ -119,7 +119,9 @@ fn target_exiting_early_is_reported_and_judged() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("exited after"), "{stderr}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("verdict: not enough data to judge"));
-    assert_eq!(out.status.code(), Some(0));
+    // Never "no leak" on two seconds: exit 2, and the note says why.
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr.contains("too little data to judge"), "{stderr}");
 }
 
 #[test]

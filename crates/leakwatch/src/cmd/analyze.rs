@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use leakwatch_core::replay::Replay;
-use leakwatch_core::{format, LeakState, Report, Resource, SeriesReader, Verdict};
+use leakwatch_core::{format, Report, Resource, SeriesReader, Verdict};
 
 use crate::exit;
 
@@ -120,7 +120,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<u8> {
     drop(reader);
     let identity = identity.as_deref();
     let report = replay.report();
-    let judged = report.verdict == Verdict::Leak || report.state != LeakState::Collecting;
+    let judged = crate::cmd::judged(&report);
     if let (Some(page), Some(series)) = (&args.html, &page_series) {
         let mut notes = Vec::new();
         if let (true, Some(start)) = (replay.epoch_times(), replay.start_s()) {
@@ -141,8 +141,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<u8> {
         crate::cmd::html::write(page, &html, false)?;
     }
     let text = if args.json {
-        serde_json::to_string_pretty(&json_report(&path, &replay, &report, identity, judged))?
-            + "\n"
+        serde_json::to_string_pretty(&json_report(&path, &replay, &report, identity))? + "\n"
     } else {
         text_report(&replay, &report, identity)
     };
@@ -204,7 +203,6 @@ fn json_report(
     replay: &Replay,
     report: &Report,
     identity: Option<&str>,
-    judged: bool,
 ) -> serde_json::Value {
     let resources: Vec<serde_json::Value> = report
         .resources
@@ -240,7 +238,7 @@ fn json_report(
     serde_json::json!({
         "version": JSON_VERSION,
         "file": path,
-        "verdict": if judged { serde_json::json!(report.verdict) } else { serde_json::json!("not_judged") },
+        "verdict": crate::cmd::verdict_json(report),
         "state": report.state,
         "first_alert_s": report.first_alert_s,
         "rows": replay.rows(),

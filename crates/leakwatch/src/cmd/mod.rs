@@ -20,6 +20,31 @@ pub mod where_;
 
 use leakwatch_core::{format, Report, Resource, Verdict};
 
+/// Whether the detector could judge the data: a leak was called, or it has
+/// seen enough to say anything else. Data too short to judge is never
+/// "no leak": `run`, `watch` and `analyze` then say "not_judged" and exit 2.
+pub fn judged(report: &Report) -> bool {
+    report.verdict == Verdict::Leak || report.state != leakwatch_core::LeakState::Collecting
+}
+
+/// The `verdict` field of the JSON reports: `leak`, `ok` or `not_judged`.
+pub fn verdict_json(report: &Report) -> serde_json::Value {
+    if judged(report) {
+        serde_json::json!(report.verdict)
+    } else {
+        serde_json::json!("not_judged")
+    }
+}
+
+/// The stderr line when the data was too short to judge.
+pub fn not_judged_note(what: &str, samples: u64, duration_s: f64, longer: &str) -> String {
+    format!(
+        "leakwatch: {what} is too little data to judge ({samples} samples over {}): a leak needs at least {} of samples, more with a daily season; {longer}",
+        format::duration(duration_s),
+        format::duration(leakwatch_core::DetectorConfig::default().min_duration_s),
+    )
+}
+
 /// The human verdict block shared by `run`, `watch` and `analyze`.
 pub fn print_report_text(
     report: &Report,

@@ -26,7 +26,8 @@ Examples:
   leakwatch run --duration 5m --out mem.csv --tree -- ./server --port 8080
   leakwatch run --duration 2m --load 'wrk -d 2m http://127.0.0.1:8080/' --junit leak.xml -- ./server
 
-Exit codes: 0 no leak, 1 leak found (see --fail-on), 2 usage or runtime error.
+Exit codes: 0 no leak, 1 leak found (see --fail-on), 2 usage or runtime
+error, or too little data to judge (a soak gate never passes on it).
 A leak needs at least a minute of samples to be called: start-up and cache
 fills look like leaks for their first minute.")]
 pub struct RunArgs {
@@ -291,7 +292,7 @@ fn supervise(
             "version": 1,
             "command": args.command,
             "pid": pid,
-            "verdict": report.verdict,
+            "verdict": crate::cmd::verdict_json(&report),
             "first_alert_s": report.first_alert_s,
             "state": report.state,
             "samples": monitor.samples,
@@ -352,7 +353,20 @@ fn supervise(
             args.command[0]
         );
     }
-    let code = exit_code(&report, args.fail_on);
+    let mut code = exit_code(&report, args.fail_on);
+    if !crate::cmd::judged(&report) && !matches!(args.fail_on, FailOn::Never) {
+        // A soak gate must not pass on data too short to show anything.
+        eprintln!(
+            "{}",
+            crate::cmd::not_judged_note(
+                "this run",
+                monitor.samples,
+                elapsed,
+                "run longer (--duration), or keep the program running longer under --load"
+            )
+        );
+        code = exit::ERROR;
+    }
     if let Some(why) = load_failed {
         // A soak without its load proves nothing: only a leak seen anyway
         // stands; otherwise the gate must not pass.

@@ -27,7 +27,8 @@ Examples:
   leakwatch watch --cgroup /system.slice/my-service.service --interval 30s
 
 Exit codes (when it ends: --duration, target exit for --pid, Ctrl-C):
-0 no leak, 1 leak found, 2 error."
+0 no leak, 1 leak found, 2 error or too little data to judge (under a minute
+of samples)."
 )]
 pub struct WatchArgs {
     /// Watch this process.
@@ -150,7 +151,7 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
             "version": 1,
             "event": "summary",
             "target": label,
-            "verdict": report.verdict,
+            "verdict": crate::cmd::verdict_json(&report),
             "first_alert_s": report.first_alert_s,
             "state": report.state,
             "restarts": report.restarts,
@@ -172,6 +173,18 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
         if let Some(p) = csv {
             println!("\nsamples written to {}", p.display());
         }
+    }
+    if !crate::cmd::judged(&report) {
+        eprintln!(
+            "{}",
+            crate::cmd::not_judged_note(
+                "this watch",
+                monitor.samples,
+                monitor.elapsed_s,
+                "watch longer (--duration)"
+            )
+        );
+        return Ok(exit::ERROR);
     }
     Ok(if report.verdict == Verdict::Leak {
         exit::LEAK
