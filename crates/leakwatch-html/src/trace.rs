@@ -88,6 +88,8 @@ pub fn trace_page(r: &Report, trace_name: &str, flamegraph: Option<&str>) -> Str
     let (tone, word) = match r.verdict.as_str() {
         "leak" => (Tone::Leak, "LEAK"),
         "no_leak" => (Tone::Ok, "no leak"),
+        "no_growth" => (Tone::Ok, "no growing site"),
+        "growing" => (Tone::Unknown, "growing, not yet called a leak"),
         _ => (Tone::Unknown, "incomplete"),
     };
     let mut details = vec![format!(

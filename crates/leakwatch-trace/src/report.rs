@@ -159,7 +159,9 @@ pub struct Report {
     pub incomplete_summary: String,
     pub notes: Vec<String>,
     /// `leak`, `no_leak`, `no_growth` (attached: no growing site in the
-    /// whole attached window) or `incomplete`.
+    /// whole attached window), `growing` (a program that did not exit, or
+    /// an attach, shorter than the detector's minimum: sites grew, too
+    /// briefly to call) or `incomplete`.
     pub verdict: String,
     pub exit_code: u8,
     /// True when leaks at exit or counted growing sites were found.
@@ -644,7 +646,7 @@ pub fn build(a: &Analysis, sym: &mut Symbolizer, opts: &ReportOptions) -> Report
     }
     if a.attached {
         notes.push(format!(
-            "attached to a running process{}: blocks allocated before the attach are unknown (their frees are only counted), so what is live at {} is not judged; growing sites are",
+            "attached to a running process{}: blocks allocated before the attach are unknown (their frees are only counted), so what is live at {} is not judged; growing sites are judged on the attached window (under a minute, or shorter than your objects live, a working set turning over looks like growth)",
             if a.detached { " and detached" } else { "" },
             if a.detached { "detach" } else { "the end" }
         ));
@@ -702,12 +704,20 @@ pub fn build(a: &Analysis, sym: &mut Symbolizer, opts: &ReportOptions) -> Report
         .filter(|g| g.suppressed_by.is_none() && !g.runtime_residue)
         .count();
     let leaked_any = complete && (live_group.bytes > 0 || live_group.blocks > 0);
+    // The one detector's minimum (as `run` and `watch`): under it, a climb
+    // cannot be told from a fill that levels off, or, attached, from blocks
+    // replacing ones allocated before the attach (whose frees name no
+    // stack). A program that exited is judged by what it left instead.
+    let too_short_to_call =
+        a.duration_ns as f64 / 1e9 < leakwatch_core::DetectorConfig::default().min_duration_s;
     let (verdict, exit_code) = if complete {
         if leaked_any {
             ("leak", EXIT_LEAK)
         } else {
             ("no_leak", EXIT_NO_LEAK)
         }
+    } else if counted_growing > 0 && too_short_to_call {
+        ("growing", EXIT_INCOMPLETE)
     } else if counted_growing > 0 {
         ("leak", EXIT_LEAK)
     } else if a.attached
@@ -1042,6 +1052,24 @@ pub fn verdict_line(r: &Report) -> String {
         }
         "no_leak" => {
             format!("no leak: every allocation the program made was freed before exit{set_apart}")
+        }
+        "growing" => {
+            let first = counted_growing
+                .first()
+                .and_then(|g| g.site.as_ref())
+                .map(|f| format!(", fastest from {}", describe(f)))
+                .unwrap_or_default();
+            format!(
+                "GROWING, not yet called a leak: {} grew through the {} recorded{first}; under {} a fill that levels off (or, attached, blocks replacing ones allocated before the attach) looks the same: trace for longer, longer than your objects live{}",
+                plural(counted_growing.len() as u64, "call stack", "call stacks"),
+                format::duration(r.duration_s),
+                format::duration(leakwatch_core::DetectorConfig::default().min_duration_s),
+                if r.incomplete_summary.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", r.incomplete_summary)
+                }
+            )
         }
         "no_growth" => format!(
             "no growing site: no call stack's live bytes grew without bound in the {} attached",
