@@ -133,7 +133,7 @@ pub fn launch(cmd: &[String], output: ChildOutput) -> Result<Launched, WhereErro
             None => command.env_remove(format!("LEAKWATCH_WHERE_SAVED_{var}")),
         };
     }
-    let child = command
+    command
         .args(&cmd[1..])
         .stdin(Stdio::null())
         .stdout(stdout)
@@ -141,13 +141,13 @@ pub fn launch(cmd: &[String], output: ChildOutput) -> Result<Launched, WhereErro
         .env("PYTHONPATH", pythonpath)
         .env("RUBYOPT", rubyopt)
         // Its own group, so the whole tree can be ended at the end.
-        .process_group(0)
-        .spawn()
-        .map_err(|e| {
-            WhereError::Unsupported(format!(
-                "cannot start `{program}` ({e}): check that it exists and is executable"
-            ))
-        })?;
+        .process_group(0);
+    die_with_parent(&mut command);
+    let child = command.spawn().map_err(|e| {
+        WhereError::Unsupported(format!(
+            "cannot start `{program}` ({e}): check that it exists and is executable"
+        ))
+    })?;
     let pid = child.id() as i32;
     Ok(Launched {
         child,
@@ -468,5 +468,34 @@ mod tests {
     fn ages_of_processes() {
         let age = process_age(std::process::id() as i32).unwrap();
         assert!(age < Duration::from_secs(3600));
+    }
+}
+
+/// The program is killed (SIGKILL) if leakwatch dies without ending it
+/// (SIGKILL, a crash): it is in its own process group, so nothing else
+/// would reach it, and it would run on orphaned.
+fn die_with_parent(cmd: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: only async-signal-safe calls (prctl, getppid, _exit) between
+    // fork and exec.
+    unsafe {
+        let parent = libc::getpid();
+        cmd.pre_exec(move || {
+            if libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGKILL as libc::c_ulong,
+                0,
+                0,
+                0,
+            ) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            // leakwatch may have died before prctl took effect.
+            if libc::getppid() != parent {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
     }
 }

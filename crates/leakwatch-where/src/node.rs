@@ -311,6 +311,17 @@ impl NodeSource {
             }
         }
 
+        if let Some(why) = crate::procfs::status(pid)
+            .ok()
+            .as_ref()
+            .and_then(crate::procfs::held_still)
+        {
+            return Err(WhereError::Unsupported(format!(
+                "Node process {pid} is {why}. SIGUSR1 would open its inspector only when it \
+                 runs again, after leakwatch has given up, and nobody would close it. The \
+                 process was not signalled"
+            )));
+        }
         // SAFETY: kill(2) with a pid and a signal number has no memory effects.
         let rc = unsafe { libc::kill(pid, libc::SIGUSR1) };
         if rc != 0 {

@@ -9,6 +9,8 @@ use crate::WhereError;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProcStatus {
     pub pid: i32,
+    /// `Tgid:`: the process a thread id (from `top -H`) belongs to.
+    pub tgid: i32,
     /// `Name:` (the comm, at most 15 bytes).
     pub name: String,
     /// `State:` letter (R, S, D, Z, T, ...).
@@ -43,6 +45,7 @@ impl ProcStatus {
 pub fn parse_status(pid: i32, text: &str) -> Option<ProcStatus> {
     let mut st = ProcStatus {
         pid,
+        tgid: pid,
         name: String::new(),
         state: '?',
         euid: u32::MAX,
@@ -60,6 +63,7 @@ pub fn parse_status(pid: i32, text: &str) -> Option<ProcStatus> {
         };
         match k {
             "Name" => st.name = v.trim().to_owned(),
+            "Tgid" => st.tgid = v.trim().parse().ok()?,
             "State" => st.state = v.trim().chars().next().unwrap_or('?'),
             "Uid" => st.euid = second(v)?,
             "Gid" => st.egid = second(v)?,
@@ -114,6 +118,66 @@ fn permission_fix(pid: i32) -> String {
               as root"
             .to_owned(),
     }
+}
+
+/// Why a signal to `st`'s process would not act now but when it resumes
+/// (a Node inspector opened, or a JVM's thread dump printed, after
+/// leakwatch has given up): stopped by SIGSTOP, Ctrl-Z or a debugger, or
+/// frozen with its cgroup (`docker pause`, the cgroup freezer).
+pub fn held_still(st: &ProcStatus) -> Option<String> {
+    match st.state {
+        'T' => {
+            return Some(format!(
+                "stopped (SIGSTOP or Ctrl-Z): resume it with `kill -CONT {}` first",
+                st.pid
+            ))
+        }
+        't' => return Some("stopped by a debugger (ptrace): detach the debugger".into()),
+        _ => {}
+    }
+    let cgroups = std::fs::read_to_string(proc_path(st.pid, "cgroup")).ok()?;
+    frozen_cgroup(&cgroups, std::path::Path::new("/sys/fs/cgroup"))
+}
+
+/// The frozen cgroup among /proc/PID/cgroup's lines, if any (`root`: the
+/// cgroup mount).
+fn frozen_cgroup(cgroups: &str, root: &std::path::Path) -> Option<String> {
+    for line in cgroups.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
+        let rel = path.trim_start_matches('/');
+        let frozen = if controllers.is_empty() {
+            ["", "unified"].iter().any(|m| {
+                std::fs::read_to_string(root.join(m).join(rel).join("cgroup.events"))
+                    .is_ok_and(|t| t.lines().any(|l| l.trim() == "frozen 1"))
+            })
+        } else if controllers.split(',').any(|c| c == "freezer") {
+            std::fs::read_to_string(root.join("freezer").join(rel).join("freezer.state"))
+                .is_ok_and(|t| matches!(t.trim(), "FROZEN" | "FREEZING"))
+        } else {
+            false
+        };
+        if frozen {
+            return Some(format!(
+                "frozen with its cgroup {path} (`docker pause`, the cgroup freezer): thaw it first"
+            ));
+        }
+    }
+    None
+}
+
+/// Refuses a process that is a thread of another: `top -H` and `ps -L`
+/// show thread ids, and signalling one would act on the whole process
+/// under a name the user did not give.
+pub fn refuse_thread_id(st: &ProcStatus) -> Result<(), WhereError> {
+    if st.tgid > 0 && st.tgid != st.pid {
+        return Err(WhereError::Unsupported(format!(
+            "{} is a thread of process {} ({}), not a process (thread ids come from \
+             `top -H` or `ps -L`): pass --pid {}",
+            st.pid, st.tgid, st.name, st.tgid
+        )));
+    }
+    Ok(())
 }
 
 /// Reads and parses /proc/PID/status; a zombie counts as gone.
@@ -245,6 +309,53 @@ mod tests {
         assert!(alive(std::process::id() as i32));
         assert!(matches!(status(0), Err(WhereError::Unsupported(_))));
         assert!(!mapped_files(std::process::id() as i32).unwrap().is_empty());
+    }
+
+    #[test]
+    fn thread_ids_are_refused_with_their_process() {
+        // A thread of this test process.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let h = std::thread::spawn(move || {
+            tx.send(unsafe { libc::gettid() }).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(300));
+        });
+        let tid = rx.recv().unwrap();
+        let st = status(tid).unwrap();
+        assert_eq!(st.tgid, std::process::id() as i32);
+        let err = refuse_thread_id(&st).unwrap_err().to_string();
+        assert!(
+            err.contains(&format!("pass --pid {}", std::process::id())),
+            "{err}"
+        );
+        assert!(refuse_thread_id(&status(std::process::id() as i32).unwrap()).is_ok());
+        h.join().unwrap();
+    }
+
+    #[test]
+    fn stopped_traced_and_frozen_processes_are_held_still() {
+        let mut st = status(std::process::id() as i32).unwrap();
+        assert_eq!(held_still(&st), None);
+        st.state = 'T';
+        assert!(held_still(&st).unwrap().contains("kill -CONT"));
+        st.state = 't';
+        assert!(held_still(&st).unwrap().contains("debugger"));
+        // Frozen cgroups, v2 and v1, under a fake mount.
+        let root = tempfile::tempdir().unwrap();
+        let v2 = root.path().join("app.slice/web");
+        std::fs::create_dir_all(&v2).unwrap();
+        std::fs::write(v2.join("cgroup.events"), "populated 1\nfrozen 1\n").unwrap();
+        let why = frozen_cgroup("0::/app.slice/web\n", root.path()).unwrap();
+        assert!(why.contains("/app.slice/web"), "{why}");
+        std::fs::write(v2.join("cgroup.events"), "populated 1\nfrozen 0\n").unwrap();
+        assert_eq!(frozen_cgroup("0::/app.slice/web\n", root.path()), None);
+        let v1 = root.path().join("freezer/docker/abc");
+        std::fs::create_dir_all(&v1).unwrap();
+        std::fs::write(v1.join("freezer.state"), "FROZEN\n").unwrap();
+        assert!(
+            frozen_cgroup("7:freezer:/docker/abc\n4:memory:/docker/abc\n", root.path()).is_some()
+        );
+        std::fs::write(v1.join("freezer.state"), "THAWED\n").unwrap();
+        assert_eq!(frozen_cgroup("7:freezer:/docker/abc\n", root.path()), None);
     }
 
     proptest::proptest! {

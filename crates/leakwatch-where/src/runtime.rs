@@ -54,7 +54,7 @@ pub struct Detection {
 /// Detects the runtime of a running process from its executable and the
 /// libraries it has mapped (/proc/PID/exe and /proc/PID/maps).
 pub fn detect(pid: i32) -> Result<Detection, WhereError> {
-    procfs::status(pid)?;
+    procfs::refuse_thread_id(&procfs::status(pid)?)?;
     let exe = procfs::exe(pid)?;
     let mapped = procfs::mapped_files(pid)?;
     let exe_s = exe.display().to_string();

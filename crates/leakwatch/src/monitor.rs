@@ -506,11 +506,18 @@ fn process_start_unix_s(pid: i32) -> Option<f64> {
     (hz > 0).then(|| btime + ticks / hz as f64)
 }
 
-/// Installs SIGINT/SIGTERM handlers that set the returned flag, so an
-/// interrupted run still prints its verdict and keeps its CSV.
+/// Installs SIGINT/SIGTERM/SIGHUP handlers that set the returned flag, so
+/// an interrupted run still prints its verdict, keeps its CSV and cleans
+/// up what it changed (a Node inspector it opened, a program it started).
+/// SIGHUP is a closed terminal or a dropped ssh session: by default it
+/// would kill leakwatch with nothing cleaned up.
 pub fn stop_flag() -> anyhow::Result<Arc<AtomicBool>> {
     let flag = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+    for sig in [
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+    ] {
         signal_hook::flag::register(sig, Arc::clone(&flag))
             .context("installing signal handlers")?;
     }

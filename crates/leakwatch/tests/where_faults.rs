@@ -231,3 +231,91 @@ fn native_code_and_bad_commands() {
     let out = leakwatch().args(["where"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// A thread id (from `top -H`) is not taken for its process: named, with
+/// the process to pass instead, and nothing is signalled.
+#[test]
+fn a_thread_id_is_refused_with_its_process() {
+    let mut child = Command::new("python3")
+        .args([
+            "-c",
+            "import threading, time\nt = threading.Thread(target=time.sleep, args=(60,))\nt.start()\nprint('ready', flush=True)\nt.join()",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let tid: i32 = std::fs::read_dir(format!("/proc/{}/task", child.id()))
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .find(|&t: &i32| t != child.id() as i32)
+        .expect("a second thread");
+    let (code, _, stderr) = where_pid(tid, &["--duration", "5s"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("is a thread of process {}", child.id()))
+            && stderr.contains(&format!("pass --pid {}", child.id())),
+        "{stderr}"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// SIGHUP (a closed terminal, a dropped ssh session) ends `where -- CMD`
+/// as Ctrl-C does: the program it started is stopped, not left running
+/// orphaned in its own process group, and its helper directory removed.
+#[test]
+fn a_hangup_stops_the_program_where_started() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("idle.py");
+    std::fs::write(
+        &script,
+        "import time\nprint('ready', flush=True)\nwhile True:\n    time.sleep(0.1)\n",
+    )
+    .unwrap();
+    let mut lw = std::process::Command::new(assert_cmd::cargo::cargo_bin("leakwatch"))
+        .args(["where", "--duration", "60s", "--interval", "1s", "--"])
+        .arg("python3")
+        .arg(&script)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(lw.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line.trim(), "ready");
+    let program = wait_for_child(lw.id());
+    std::thread::sleep(Duration::from_secs(2));
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(lw.id() as i32, libc::SIGHUP) };
+    let status = lw.wait().unwrap();
+    assert_ne!(status.code(), None, "leakwatch was killed by the hangup");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        !Path::new(&format!("/proc/{program}")).exists()
+            || std::fs::read_to_string(format!("/proc/{program}/stat"))
+                .is_ok_and(|s| s.contains(") Z ")),
+        "the program {program} was left running"
+    );
+}
+
+fn wait_for_child(parent: u32) -> u32 {
+    for _ in 0..200 {
+        let children = std::fs::read_to_string(format!("/proc/{parent}/task/{parent}/children"))
+            .unwrap_or_default();
+        if let Some(pid) = children.split_whitespace().next() {
+            return pid.parse().unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("no child of {parent}");
+}

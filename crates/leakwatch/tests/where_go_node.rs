@@ -364,3 +364,40 @@ fn a_node_worker_whose_inspector_port_is_taken_is_not_signalled() {
     assert!(worker.get("/").ends_with("pong"));
     drop(squatter);
 }
+
+/// A stopped Node worker (SIGSTOP, a debugger, `docker pause`) is refused
+/// before any signal: a SIGUSR1 sent now would open its inspector when it
+/// resumes, after leakwatch has given up, and nobody would close it.
+#[test]
+fn a_stopped_node_worker_is_not_signalled() {
+    let script = node_worker();
+    let mut worker = Target::start(
+        Command::new("node").arg("--inspect-port=0").arg(&script),
+        "ready",
+    );
+    let before = worker.listening_ports();
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(worker.pid(), libc::SIGSTOP) };
+    let out = leakwatch()
+        .args([
+            "where",
+            "--pid",
+            &worker.pid().to_string(),
+            "--duration",
+            "5s",
+        ])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    // SAFETY: as above.
+    unsafe { libc::kill(worker.pid(), libc::SIGCONT) };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("is stopped"), "{stderr}");
+    assert!(stderr.contains("not signalled"), "{stderr}");
+    // Running again, it opens nothing: no SIGUSR1 was pending.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(worker.alive());
+    assert_eq!(worker.listening_ports(), before);
+    assert!(worker.get("/").ends_with("pong"));
+}

@@ -54,6 +54,12 @@ pub enum AttachError {
     )]
     Disabled { pid: i32 },
     #[error(
+        "the JVM {pid} is {why}. SIGQUIT would start its attach listener only when it runs \
+         again (and print a thread dump into its output if leakwatch had given up by then). \
+         The JVM was not signalled"
+    )]
+    HeldStill { pid: i32, why: String },
+    #[error(
         "the JVM {pid} has no SIGQUIT handler (started with -Xrs, or still starting): \
          starting its attach listener would kill it. Wait until it has started, or restart \
          it without -Xrs"
@@ -350,6 +356,9 @@ impl AttachTarget {
         let status = read_status(pid)?;
         if !status.catches(libc::SIGQUIT) {
             return Err(AttachError::NoSignalHandler { pid });
+        }
+        if let Some(why) = procfs::held_still(&status) {
+            return Err(AttachError::HeldStill { pid, why });
         }
         let file = self.create_attach_file()?;
         let result = (|| {

@@ -66,6 +66,7 @@ impl From<AttachError> for WhereError {
             e @ (AttachError::NotJvm { .. }
             | AttachError::Disabled { .. }
             | AttachError::NoSignalHandler { .. }
+            | AttachError::HeldStill { .. }
             | AttachError::ListenerTimeout { .. }
             | AttachError::Failed { .. }) => WhereError::Unsupported(e.to_string()),
             AttachError::Io { context, source } => WhereError::Io { context, source },
