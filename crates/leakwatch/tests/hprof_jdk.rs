@@ -260,11 +260,13 @@ fn snapshot_jvm_takes_private_dumps_and_diffs_them() {
     let jvm = start_waiting(&p, "static-list");
     let pid = jvm.0.id().to_string();
     let out_dir = p.dir.path().join("dumps");
+    // A relative --out-dir, from another directory than the JVM's: the
+    // JVM writes the dump, and used to resolve the path against its own.
     let out = Command::cargo_bin("leakwatch")
         .unwrap()
+        .current_dir(p.dir.path())
         .args(["snapshot", "--jvm", &pid, "--count", "3", "--every", "1s"])
-        .arg("--out-dir")
-        .arg(&out_dir)
+        .args(["--out-dir", "dumps"])
         .arg("--json")
         .output()
         .unwrap();

@@ -250,11 +250,15 @@ fn run_jvm(args: &SnapshotArgs, pid: u32) -> anyhow::Result<u8> {
     check_jvm(pid)?;
     create_private_dir(&args.out_dir)
         .with_context(|| format!("cannot use --out-dir {}", args.out_dir.display()))?;
+    // The JVM writes the dump itself and resolves a relative path against
+    // its own working directory, not ours: give it an absolute one.
+    let out_dir = std::fs::canonicalize(&args.out_dir)
+        .with_context(|| format!("cannot use --out-dir {}", args.out_dir.display()))?;
     let stamp = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let staging = Staging::create(&args.out_dir, pid, stamp)?;
+    let staging = Staging::create(&out_dir, pid, stamp)?;
     let timeout = Duration::from_secs(1800);
     let mut files = Vec::new();
     let start = Instant::now();
@@ -266,9 +270,7 @@ fn run_jvm(args: &SnapshotArgs, pid: u32) -> anyhow::Result<u8> {
                 std::thread::sleep(due - now);
             }
         }
-        let path = args
-            .out_dir
-            .join(format!("jvm-{pid}-{stamp}-{}.hprof", i + 1));
+        let path = out_dir.join(format!("jvm-{pid}-{stamp}-{}.hprof", i + 1));
         let t0 = Instant::now();
         match dump_by_attach(pid, &staging, &path, timeout) {
             Ok(()) => {}
