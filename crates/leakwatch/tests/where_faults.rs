@@ -319,3 +319,28 @@ fn wait_for_child(parent: u32) -> u32 {
     }
     panic!("no child of {parent}");
 }
+
+/// A --html path that cannot be written is refused before the session,
+/// not after its minutes (when the report used to be lost with it).
+#[test]
+fn a_bad_html_path_is_refused_before_the_session() {
+    let mut child = Command::new("sleep").arg("60").spawn().unwrap();
+    let started = std::time::Instant::now();
+    let (code, stdout, stderr) = where_pid(
+        child.id() as i32,
+        &["--duration", "60s", "--html", "/nonexistent/dir/where.html"],
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--html /nonexistent/dir/where.html"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("does not exist"), "{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "the session ran first"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}

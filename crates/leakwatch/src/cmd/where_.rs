@@ -182,6 +182,11 @@ fn check_timing(args: &WhereArgs) -> anyhow::Result<()> {
 
 pub fn run(args: WhereArgs) -> anyhow::Result<u8> {
     check_timing(&args)?;
+    // Before the session, not after it: a bad path must not cost the
+    // session's minutes, nor its report.
+    if let Some(page) = &args.html {
+        leakwatch_files::check_output_path(page).map_err(|e| anyhow::anyhow!("--html {e}"))?;
+    }
     let stop = stop_flag()?;
     let opts = Options {
         interval: Duration::from_secs_f64(args.interval),
@@ -325,19 +330,23 @@ fn observe(
         }
         _ => None,
     };
-    if let Some(page) = &args.html {
+    // The page after the report: a page that cannot be written (a full
+    // disk) must not take the report with it.
+    let page_doc = args.html.as_ref().map(|_| {
         let subject = if args.command.is_empty() {
             format!("--pid {pid}")
         } else {
             args.command.join(" ")
         };
-        let doc = leakwatch_html::where_::where_page(&report, &subject, error.is_none());
-        crate::cmd::html::write(page, &doc, false)?;
-    }
+        leakwatch_html::where_::where_page(&report, &subject, error.is_none())
+    });
     if args.json {
         print_json(&report, pid, rt, interval, error.as_ref(), natural_exit);
     } else {
         print_text(&report, interval, args, error.is_some());
+    }
+    if let (Some(page), Some(doc)) = (&args.html, page_doc) {
+        crate::cmd::html::write(page, &doc, false)?;
     }
     if let Some(e) = error {
         let what = if report.polls > 0 {
