@@ -25,10 +25,20 @@ module LeakwatchWhere
   def self.count_by_class
     class_of = Kernel.instance_method(:class)
     counts = Hash.new(0)
-    ObjectSpace.each_object(BasicObject) do |o|
-      counts[class_of.bind(o).call] += 1
-    rescue StandardError
-      counts[BasicObject] += 1
+    # bind_call (Ruby 2.7+) makes no object; bind(o).call makes a Method
+    # per object, which this very walk would then count as the program's.
+    if class_of.respond_to?(:bind_call)
+      ObjectSpace.each_object(BasicObject) do |o|
+        counts[class_of.bind_call(o)] += 1
+      rescue StandardError
+        counts[BasicObject] += 1
+      end
+    else
+      ObjectSpace.each_object(BasicObject) do |o|
+        counts[class_of.bind(o).call] += 1
+      rescue StandardError
+        counts[BasicObject] += 1
+      end
     end
     counts
   end
