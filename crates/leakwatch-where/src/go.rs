@@ -434,6 +434,14 @@ impl GrowthSource for GoSource {
                     " (no GC ran during the session: the heap did not change, or run longer)",
                 );
             }
+            if !self.opts.gc_before_heap && self.unchanged_heap_polls * 2 >= self.heap_polls {
+                // GCs come rarer as a leaking heap grows: its series turns
+                // into a few steps, which can read as one batch load.
+                s.push_str(
+                    "; with so few GCs a growing heap shows as a few steps: `--go-gc` forces \
+                     one before each heap profile (one GC per poll in the target)",
+                );
+            }
         }
         s.push(')');
         s

@@ -159,6 +159,8 @@ pub struct Options {
     pub interval: Duration,
     /// Go: the `net/http/pprof` base URL, instead of finding it.
     pub pprof_url: Option<String>,
+    /// Go: force a garbage collection before each heap profile (`heap?gc=1`).
+    pub go_gc: bool,
     /// JVM: which histogram each poll takes.
     pub jvm_histogram: jvm::HistogramMode,
     /// JVM: use the `jcmd` tool when the attach socket answers something
@@ -173,6 +175,7 @@ impl Default for Options {
         Options {
             interval: Duration::from_secs(2),
             pprof_url: None,
+            go_gc: false,
             jvm_histogram: jvm::HistogramMode::Live,
             jcmd_fallback: true,
             poll_timeout: Duration::from_secs(30),
@@ -196,6 +199,7 @@ pub fn open(
             pid,
             &go::GoOptions {
                 pprof_url: opts.pprof_url.clone(),
+                gc_before_heap: opts.go_gc,
                 ..go::GoOptions::default()
             },
         )?)),

@@ -401,3 +401,31 @@ fn a_stopped_node_worker_is_not_signalled() {
     assert_eq!(worker.listening_ports(), before);
     assert!(worker.get("/").ends_with("pong"));
 }
+
+/// `--go-gc` asks for `heap?gc=1`: every poll sees a heap profile of its
+/// moment (a new GC each time), which a leaking heap's ever rarer GCs do
+/// not give (its series turns into a few steps).
+#[test]
+fn go_gc_makes_every_poll_see_a_fresh_heap_profile() {
+    let mut service = start_go(&[]);
+    std::thread::sleep(Duration::from_secs(1));
+    let out = leakwatch()
+        .args(["where", "--pid", &service.pid().to_string()])
+        .args([
+            "--duration",
+            "5s",
+            "--interval",
+            "500ms",
+            "--go-gc",
+            "--json",
+        ])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let report = json_of(&out.stdout, &out.stderr);
+    let source = report["source"].as_str().unwrap_or_default();
+    assert!(source.contains("heap after a forced GC"), "{report:#}");
+    assert!(source.contains(", 0 of "), "a stale heap profile: {source}");
+    assert!(service.alive());
+    assert!(service.get("/ping").ends_with("pong"));
+}

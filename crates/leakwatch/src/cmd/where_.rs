@@ -121,6 +121,12 @@ pub struct WhereArgs {
     /// loopback listening sockets).
     #[arg(long, value_name = "URL")]
     pub pprof: Option<String>,
+    /// Go: force a garbage collection in the target before each heap
+    /// profile (`heap?gc=1`). Go updates its heap profile only at a GC, and
+    /// GCs come rarer as a leaking heap grows, so without it a steady leak
+    /// can show as a few steps. Costs the target one GC per poll.
+    #[arg(long)]
+    pub go_gc: bool,
     /// Classes or sites followed per metric (the largest are kept).
     #[arg(long, default_value_t = leakwatch_where::DEFAULT_MAX_KEYS)]
     pub max_keys: usize,
@@ -191,6 +197,7 @@ pub fn run(args: WhereArgs) -> anyhow::Result<u8> {
     let opts = Options {
         interval: Duration::from_secs_f64(args.interval),
         pprof_url: args.pprof.clone(),
+        go_gc: args.go_gc,
         jvm_histogram: match args.jvm_histogram {
             JvmHistogram::Live => HistogramMode::Live,
             JvmHistogram::All => HistogramMode::All,
