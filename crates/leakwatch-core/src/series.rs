@@ -140,6 +140,12 @@ pub enum SeriesError {
     Empty,
     #[error("line 1: the first column must be the time (t_s in seconds, or a monitoring export's time, timestamp, ts, _time, date or datetime column), found {found:?}")]
     BadHeader { found: String },
+    #[error("line 1: the header {found:?} is one column separated by {separator}: leakwatch reads comma-separated files; convert it first (e.g. `tr '{tr}' ',' < FILE`)")]
+    NotCommaSeparated {
+        found: String,
+        separator: &'static str,
+        tr: &'static str,
+    },
     #[error("line 1: no known resource column; expected any of rss_bytes, pss_bytes, anon_bytes, swap_bytes, threads, fds, cgroup_bytes, cgroup_anon_bytes (or, in a monitoring export, one value column after the time)")]
     NoKnownColumns,
     #[error("line {line}: expected {expected} fields like the header, found {found}")]
@@ -321,9 +327,23 @@ impl<R: Read> SeriesReader<R> {
         match names.get(reader.t_col) {
             Some(n) if is_time(n) => reader.t_name = n.clone(),
             _ => {
-                return Err(SeriesError::BadHeader {
-                    found: names.first().cloned().unwrap_or_default(),
-                })
+                let first = names.first().cloned().unwrap_or_default();
+                if names.len() == 1 {
+                    for (sep, separator, tr) in [
+                        (';', "semicolons", ";"),
+                        ('\t', "tabs", "\\t"),
+                        ('|', "bars", "|"),
+                    ] {
+                        if first.contains(sep) {
+                            return Err(SeriesError::NotCommaSeparated {
+                                found: first,
+                                separator,
+                                tr,
+                            });
+                        }
+                    }
+                }
+                return Err(SeriesError::BadHeader { found: first });
             }
         }
         reader.known = names
@@ -457,7 +477,7 @@ impl<R: Read> SeriesReader<R> {
             };
             for (slot, (idx, r)) in self.values.iter_mut().zip(&self.known) {
                 let cell = &record[*idx];
-                *slot = if cell.is_empty() {
+                *slot = if is_gap(cell) {
                     f64::NAN
                 } else {
                     parse_number(cell, line, r.column())?
@@ -540,6 +560,29 @@ fn not_a_number(cell: &[u8], line: usize, column: &str) -> SeriesError {
         column: column.to_string(),
         value: String::from_utf8_lossy(&cell[..cell.len().min(64)]).into_owned(),
     }
+}
+
+/// A cell with no measurement: empty, or the marker a monitoring export
+/// writes for a gap (Prometheus `NaN`, Grafana and InfluxDB `null`, pandas
+/// `None`, `-`, `n/a`, an infinity): a gap in the series, as an empty cell.
+fn is_gap(cell: &[u8]) -> bool {
+    const MARKERS: &[&[u8]] = &[
+        b"nan",
+        b"-nan",
+        b"null",
+        b"none",
+        b"-",
+        b"n/a",
+        b"na",
+        b"inf",
+        b"+inf",
+        b"-inf",
+        b"infinity",
+        b"+infinity",
+        b"-infinity",
+        b"undefined",
+    ];
+    cell.is_empty() || MARKERS.iter().any(|m| cell.eq_ignore_ascii_case(m))
 }
 
 fn parse_number(cell: &[u8], line: usize, column: &str) -> Result<f64, SeriesError> {
@@ -649,6 +692,30 @@ mod tests {
     fn empty_cells_are_gaps() {
         let s = parse_csv("t_s,rss_bytes,pss_bytes\n0,1,\n1,2,5\n".as_bytes()).unwrap();
         assert!(s.column(Resource::PssBytes).unwrap()[0].is_nan());
+    }
+
+    #[test]
+    fn exporters_gap_markers_are_gaps_and_other_words_are_errors() {
+        // Prometheus writes NaN, Grafana and InfluxDB null, pandas None.
+        let text = "time,mem\n1,100\n2,NaN\n3,null\n4,None\n5,-\n6,+Inf\n7,n/a\n8,130\n";
+        let s = parse_csv(text.as_bytes()).unwrap();
+        let v = s.column(Resource::RssBytes).unwrap();
+        assert_eq!(v.len(), 8);
+        assert_eq!((v[0], v[7]), (100.0, 130.0));
+        assert!(v[1..7].iter().all(|x| x.is_nan()), "{v:?}");
+        let e = parse_csv("t_s,rss_bytes\n0,lots\n".as_bytes()).unwrap_err();
+        assert!(matches!(e, SeriesError::NotANumber { .. }), "{e}");
+    }
+
+    #[test]
+    fn a_file_separated_by_semicolons_or_tabs_is_named_as_such() {
+        for (text, sep) in [
+            ("t_s;rss_bytes\n0;1\n", "semicolons"),
+            ("t_s\trss_bytes\n0\t1\n", "tabs"),
+        ] {
+            let e = parse_csv(text.as_bytes()).unwrap_err().to_string();
+            assert!(e.contains(sep) && e.contains("tr '"), "{e}");
+        }
     }
 
     #[test]

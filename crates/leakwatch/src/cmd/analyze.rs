@@ -28,7 +28,8 @@ use crate::exit;
 /// seconds or milliseconds, RFC 3339, or `YYYY-MM-DD HH:MM:SS` in UTC
 /// (Grafana, InfluxDB, Netdata), and its memory column (a name with mem,
 /// rss, bytes, working_set, heap, used or value in it, else its only value
-/// column), read as bytes and shown as rss_bytes.
+/// column), read as bytes and shown as rss_bytes. Empty cells and exporters'
+/// gap markers (NaN, null, None, -, n/a, Inf) are gaps, not errors.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   leakwatch analyze recording.csv
