@@ -518,6 +518,53 @@ fn followed_child_that_execs_after_fork_is_traced() {
     );
 }
 
+/// A daemon that forks away from the program outlives it: the program's
+/// "no leak" is not the daemon's, so the run says the daemon is still
+/// running, where its trace is, and exits 2; its trace, once it ends,
+/// holds its leak.
+#[test]
+fn followed_daemon_still_running_is_named_not_no_leak() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = build(
+        dir.path(),
+        "gcc",
+        "daemonizes.c",
+        "daemonizes",
+        &["-O1", "-g"],
+    );
+    let (_, out) = run_trace(
+        dir.path(),
+        "d.lwt",
+        &["--follow-fork"],
+        &[exe.to_str().unwrap(), "20"],
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let line = err
+        .lines()
+        .find(|l| l.contains("is still running"))
+        .unwrap_or_else(|| panic!("no running descendant named: {err}"));
+    let pid: u32 = line
+        .split_whitespace()
+        .nth(3)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"));
+    let trace = dir.path().join(format!("d.lwt.{pid}"));
+    assert!(line.contains(&trace.display().to_string()), "{line}");
+    // Once it ends, its trace holds its leak.
+    for _ in 0..200 {
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let (r, code) = report_json(&trace);
+    assert_eq!(code, 1, "{r}");
+    let (_, line, bytes, blocks) = entries(&r["leaked"])[0].clone();
+    assert_eq!(line, marker_line("daemonizes.c", "daemon_leak"));
+    assert_eq!((bytes, blocks), (20 * 64 * 1024, 20));
+}
+
 #[test]
 fn dlopened_and_dlclosed_plugin_leak_is_symbolized() {
     let dir = tempfile::tempdir().unwrap();

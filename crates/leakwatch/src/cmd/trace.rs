@@ -439,15 +439,79 @@ pub fn run(args: TraceArgs) -> anyhow::Result<u8> {
             }
         }
     }
-    let code = match summary_opts {
+    // A daemon that forked away from the program is still running, its
+    // trace still being written: the program's verdict is not its.
+    let still_running = if args.follow_fork {
+        traced_descendants_running(&out)
+    } else {
+        Vec::new()
+    };
+    for (pid, name) in &still_running {
+        eprintln!(
+            "leakwatch: traced descendant {pid} ({}) is still running: its trace {}.{pid} is written until it exits; then `leakwatch report` it",
+            escape(name),
+            escape(&out.display().to_string())
+        );
+    }
+    let mut code = match summary_opts {
         Some(opts) => summarise(&out, &opts, status.code(), args.json, follow)?,
         None => exit::OK,
     };
+    if code == exit::OK && !still_running.is_empty() {
+        eprintln!(
+            "leakwatch: not \"no leak\" for the processes still running (exit 2): report their traces when they end"
+        );
+        code = exit::ERROR;
+    }
     eprintln!(
         "next: leakwatch report {}",
         escape(&shell_quote(&out.display().to_string()))
     );
     Ok(code)
+}
+
+/// Processes still running with this trace in their environment (forked
+/// by the program under --follow-fork and outliving it: a daemon), as (pid,
+/// name). Another user's processes cannot be read, and are not ours.
+fn traced_descendants_running(out: &Path) -> Vec<(u32, String)> {
+    let want = {
+        let mut w = b"LEAKWATCH_TRACE_FILE=".to_vec();
+        w.extend_from_slice(out.as_os_str().as_encoded_bytes());
+        w
+    };
+    let me = std::process::id();
+    let mut found = Vec::new();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return found;
+    };
+    for e in dir.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        let Ok(env) = std::fs::read(e.path().join("environ")) else {
+            continue;
+        };
+        if !env.split(|&b| b == 0).any(|v| v == want.as_slice()) {
+            continue;
+        }
+        let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+        let state = stat
+            .rsplit(')')
+            .next()
+            .and_then(|r| r.split_whitespace().next());
+        if matches!(state, Some("Z" | "X")) {
+            continue;
+        }
+        let name = std::fs::read_to_string(e.path().join("comm"))
+            .map(|c| c.trim().to_owned())
+            .unwrap_or_default();
+        found.push((pid, name));
+    }
+    found.sort();
+    found
 }
 
 /// How the summary at the end reads the trace (None: `--no-summary`).
