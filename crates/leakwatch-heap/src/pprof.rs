@@ -394,6 +394,10 @@ pub struct StackDelta {
     /// For heap profiles: in-use objects in BASE, TARGET, and their change.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub objects: Option<[i64; 3]>,
+    /// For sampled heap profiles: the change sampling alone makes likely
+    /// (two standard deviations); a smaller `delta` is not growth.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sampling_noise: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -407,9 +411,15 @@ pub struct ProfileDiff {
     pub grown: Vec<StackDelta>,
     /// How many stacks grew in all (also those not listed).
     pub grown_stacks: u64,
-    /// The largest growth of any stack (0 if none grew): what the verdict
-    /// is based on, whatever `top` lists.
+    /// The largest growth of any stack (0 if none grew), whatever `top`
+    /// lists.
     pub largest_growth: i64,
+    /// The largest growth beyond its sampling noise (the same as
+    /// `largest_growth` for unsampled profiles): what the verdict is based on.
+    pub largest_significant_growth: i64,
+    /// Bytes per sample of a sampled heap profile (Go: 512 KiB), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sampling_period: Option<i64>,
     /// How many stacks shrank or vanished.
     pub shrunk: u64,
 }
@@ -436,21 +446,33 @@ pub fn diff_profiles(
     let t = canonical(target, by_stack(target, primary, secondary), &mut interner);
     let base_total = b.values().fold(0i64, |a, v| a.saturating_add(v.0));
     let target_total = t.values().fold(0i64, |a, v| a.saturating_add(v.0));
+    // A sampled heap profile (Go's: one allocation per `period` bytes on
+    // average, scaled up) moves a stack by about `period` per sample: two
+    // profiles of a steady program differ by a few of them.
+    let sampling_period =
+        (kind == ProfileKind::Heap && target.period > 0 && base.period == target.period)
+            .then_some(target.period);
     let mut grown: Vec<StackDelta> = Vec::new();
     let mut grown_stacks = 0u64;
     let mut largest_growth = 0i64;
+    let mut largest_significant_growth = 0i64;
     for (stack, &(tv, to)) in &t {
         let (bv, bo) = b.get(stack).copied().unwrap_or((0, 0));
         if tv > bv {
             grown_stacks += 1;
             let delta = tv.saturating_sub(bv);
             largest_growth = largest_growth.max(delta);
+            let sampling_noise = sampling_period.map(|p| sampling_noise(bv, tv, p));
+            if sampling_noise.is_none_or(|n| delta > n) {
+                largest_significant_growth = largest_significant_growth.max(delta);
+            }
             grown.push(StackDelta {
                 stack: stack.iter().map(|&f| interner.name(f)).collect(),
                 base: bv,
                 target: tv,
                 delta,
                 objects: secondary.map(|_| [bo, to, to.saturating_sub(bo)]),
+                sampling_noise,
             });
         }
     }
@@ -468,8 +490,19 @@ pub fn diff_profiles(
         grown,
         grown_stacks,
         largest_growth,
+        largest_significant_growth,
+        sampling_period,
         shrunk,
     })
+}
+
+/// Two standard deviations of the difference of two sampled estimates of
+/// `base` and `target` bytes, each about `period` bytes per sample with a
+/// Poisson count of samples (and at least one sample's worth).
+pub fn sampling_noise(base: i64, target: i64, period: i64) -> i64 {
+    let p = period.max(1) as f64;
+    let samples = (base.max(0) as f64 + target.max(0) as f64) / p;
+    (2.0 * p * samples.max(1.0).sqrt()).round() as i64
 }
 
 #[cfg(test)]
@@ -569,6 +602,43 @@ mod tests {
         assert_eq!(d.grown[0].delta, 89000);
         assert_eq!(d.grown[1].stack[0], "new");
         assert_eq!(d.shrunk, 1);
+    }
+
+    #[test]
+    fn growth_within_sampling_noise_is_not_significant() {
+        const P: i64 = 512 * 1024;
+        let sampled = |stacks: &[(&str, i64)]| {
+            let mut p = heap_profile(stacks);
+            p.period = P;
+            p
+        };
+        // A steady stack one sample up (11.5 -> 12.5 MiB): noise.
+        let d = diff_profiles(
+            &sampled(&[("steady", 23 * P)]),
+            &sampled(&[("steady", 25 * P)]),
+            10,
+        )
+        .unwrap();
+        assert_eq!(d.sampling_period, Some(P));
+        assert_eq!(d.largest_growth, 2 * P);
+        assert_eq!(d.largest_significant_growth, 0);
+        assert!(d.grown[0].sampling_noise.unwrap() > 2 * P);
+        // A leak well past it (12 -> 40 MiB) counts.
+        let d = diff_profiles(
+            &sampled(&[("leak", 24 * P)]),
+            &sampled(&[("leak", 80 * P)]),
+            10,
+        )
+        .unwrap();
+        assert_eq!(d.largest_significant_growth, 56 * P);
+        // Unsampled profiles (period 0): every growth counts.
+        let d =
+            diff_profiles(&heap_profile(&[("a", 10)]), &heap_profile(&[("a", 20)]), 10).unwrap();
+        assert_eq!(
+            (d.sampling_period, d.largest_significant_growth),
+            (None, 10)
+        );
+        assert_eq!(sampling_noise(0, 0, P), 2 * P);
     }
 
     #[test]

@@ -32,8 +32,9 @@ pub fn run(args: &DiffArgs, paths: &[PathBuf]) -> anyhow::Result<u8> {
         ProfileKind::Goroutine => MIN_GOROUTINE_GROWTH,
         ProfileKind::Other => 1,
     };
-    // Judged on every stack, not only the `--top` listed.
-    let leaking = diff.largest_growth >= threshold;
+    // Judged on every stack, not only the `--top` listed, and in a sampled
+    // heap profile only on growth beyond what sampling alone makes likely.
+    let leaking = diff.largest_significant_growth >= threshold;
     if args.json {
         let out = serde_json::json!({
             "version": crate::cmd::diff::JSON_VERSION,
@@ -81,14 +82,29 @@ fn print_text(d: &ProfileDiff, paths: &[PathBuf], threshold: i64, leaking: bool)
         paths[1].display(),
         show(d.kind, d.target_total)
     );
+    if let Some(p) = d.sampling_period {
+        println!(
+            "  sampled: one allocation per {} on average, scaled up; a stack's growth within two standard deviations of that sampling is not counted",
+            show(d.kind, p)
+        );
+    }
     println!();
     if !leaking {
-        println!(
-            "no stack grew by {} or more ({} stacks grew less, {} shrank)",
-            show(d.kind, threshold),
-            d.grown.len(),
-            d.shrunk
-        );
+        if d.largest_growth >= threshold {
+            println!(
+                "no stack grew beyond its sampling noise ({} stacks grew, by up to {}: within it; {} shrank); compare profiles further apart, or follow the process with `leakwatch where --pid PID`",
+                d.grown_stacks,
+                show(d.kind, d.largest_growth),
+                d.shrunk
+            );
+        } else {
+            println!(
+                "no stack grew by {} or more ({} stacks grew less, {} shrank)",
+                show(d.kind, threshold),
+                d.grown.len(),
+                d.shrunk
+            );
+        }
         return;
     }
     if d.grown.is_empty() {
@@ -105,8 +121,12 @@ fn print_text(d: &ProfileDiff, paths: &[PathBuf], threshold: i64, leaking: bool)
             .objects
             .map(|o| format!(", {:+} objects ({} → {})", o[2], o[0], o[1]))
             .unwrap_or_default();
+        let noise = match s.sampling_noise {
+            Some(n) if s.delta <= n => format!("; within sampling noise ±{}", show(d.kind, n)),
+            _ => String::new(),
+        };
         println!(
-            "{:>3}. +{}  ({} → {}{objects})",
+            "{:>3}. +{}  ({} → {}{objects}{noise})",
             i + 1,
             show(d.kind, s.delta),
             show(d.kind, s.base),
