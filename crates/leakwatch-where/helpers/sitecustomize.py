@@ -190,6 +190,13 @@ def _leakwatch_serve(sock, own_file):
             clock = getattr(time, "thread_time", time.perf_counter)
             start = clock()
             try:
+                if not tracemalloc.is_tracing():
+                    # The program called tracemalloc.stop(): every poll from
+                    # now on would read an empty heap, a false "no leak".
+                    raise RuntimeError(
+                        "the program stopped tracemalloc (tracemalloc.stop()): its "
+                        "allocations are no longer traced, so nothing more can be measured"
+                    )
                 # Group by whole traceback first (C-level hashing of tuples),
                 # then name each distinct traceback's site once.
                 by_traceback = _leakwatch_by_traceback(tracemalloc)

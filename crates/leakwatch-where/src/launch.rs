@@ -261,6 +261,18 @@ impl Launched {
                     // The helper connects before the program's first line;
                     // a Python started with -S/-I, or one whose user cannot
                     // read our directory, never does.
+                    let python2 = rt == Runtime::Python
+                        && detected
+                            .as_ref()
+                            .is_some_and(|d| d.evidence.contains("python2"));
+                    if python2 && start.elapsed() >= Duration::from_secs(1).min(wait) {
+                        return Err(WhereError::Unsupported(format!(
+                            "`{}` runs Python 2, which has no tracemalloc (Python 3.4 and \
+                             later have it): `leakwatch trace -- {} ...` shows its allocation \
+                             sites in native code, `leakwatch run` whether it leaks",
+                            self.program, self.program
+                        )));
+                    }
                     if start.elapsed() >= Duration::from_secs(5).min(wait) {
                         return Err(WhereError::Unsupported(format!(
                             "`{}` runs {rt}, but leakwatch's helper did not start in it: \

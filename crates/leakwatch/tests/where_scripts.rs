@@ -254,3 +254,27 @@ print("ok", len(big))
     }
     assert!(ran > 0, "no Python found");
 }
+
+/// A program that turns tracemalloc off ends the session with a clear
+/// error (exit 2): every later poll would read an empty heap, a false
+/// "no leak".
+#[test]
+fn a_program_that_stops_tracemalloc_ends_the_session_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("stops.py");
+    std::fs::write(
+        &script,
+        "import time, tracemalloc\nkept = []\nfor i in range(20):\n    kept.append(bytearray(10000))\n    time.sleep(0.1)\ntracemalloc.stop()\nwhile True:\n    kept.append(bytearray(10000))\n    time.sleep(0.1)\n",
+    )
+    .unwrap();
+    let out = leakwatch()
+        .args(["where", "--duration", "20s", "--interval", "1s", "--"])
+        .arg("python3")
+        .arg(&script)
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("stopped tracemalloc"), "{stderr}");
+}
