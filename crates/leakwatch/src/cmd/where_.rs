@@ -220,10 +220,18 @@ pub fn run(args: WhereArgs) -> anyhow::Result<u8> {
         max_duration: Duration::from_secs_f64(duration.max(DEFAULT_MAX_DURATION_S)),
     };
     if let Some(pid) = args.pid {
-        let detected = runtime::detect(pid).map_err(|e| explain_open_error(pid, e))?;
-        let source = leakwatch_where::open(pid, detected.runtime, &opts)
-            .map_err(|e| explain_open_error(pid, e))?;
-        observe(&args, &settings, source, pid, detected.runtime, &stop, None)
+        // --pprof names a Go endpoint: nothing to detect (and another
+        // user's executable could not be read to detect it).
+        let rt = if args.pprof.is_some() {
+            Runtime::Go
+        } else {
+            runtime::detect(pid)
+                .map_err(|e| explain_open_error(pid, e))?
+                .runtime
+        };
+        let source =
+            leakwatch_where::open(pid, rt, &opts).map_err(|e| explain_open_error(pid, e))?;
+        observe(&args, &settings, source, pid, rt, &stop, None)
     } else {
         let output = if args.json {
             ChildOutput::ToStderr
