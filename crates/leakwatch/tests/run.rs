@@ -199,3 +199,18 @@ fn a_missing_command_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid duration"));
 }
+
+/// A zero --duration is a usage error, before anything starts (it used to
+/// run, then blame the target for exiting).
+#[test]
+fn zero_duration_is_refused_up_front() {
+    for cmd in [
+        &["run", "--duration", "0s", "--", "sleep", "5"][..],
+        &["watch", "--pid", "1", "--duration", "0"][..],
+    ] {
+        let out = leakwatch().args(cmd).output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("is zero"), "{err}");
+    }
+}

@@ -32,7 +32,7 @@ A leak needs at least a minute of samples to be called: start-up and cache
 fills look like leaks for their first minute.")]
 pub struct RunArgs {
     /// How long to sample (e.g. 90s, 10m). Default: until the program exits or Ctrl-C.
-    #[arg(long, value_parser = parse_duration_arg)]
+    #[arg(long, value_parser = crate::cmd::analyze::parse_positive_duration_arg)]
     pub duration: Option<f64>,
     /// Time between samples.
     #[arg(long, default_value = "250ms", value_parser = crate::cmd::analyze::parse_positive_duration_arg)]

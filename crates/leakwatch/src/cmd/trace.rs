@@ -85,7 +85,7 @@ pub struct TraceArgs {
     #[arg(long, value_name = "PID", conflicts_with_all = ["command", "follow_fork", "sample_every", "python_native_frames"])]
     pub pid: Option<i32>,
     /// With --pid: detach after this long (e.g. 20s, 5m) [default: until Ctrl-C].
-    #[arg(long, requires = "pid", value_parser = crate::cmd::analyze::parse_duration_arg)]
+    #[arg(long, requires = "pid", value_parser = crate::cmd::analyze::parse_positive_duration_arg)]
     pub duration: Option<f64>,
     /// The command to run, after `--`.
     #[arg(

@@ -47,7 +47,7 @@ pub struct WatchArgs {
     #[arg(long, default_value = "1s", value_parser = crate::cmd::analyze::parse_positive_duration_arg)]
     pub interval: f64,
     /// Stop after this long (default: run until Ctrl-C).
-    #[arg(long, value_parser = parse_duration_arg)]
+    #[arg(long, value_parser = crate::cmd::analyze::parse_positive_duration_arg)]
     pub duration: Option<f64>,
     /// Print events as JSON lines on stdout.
     #[arg(long)]
