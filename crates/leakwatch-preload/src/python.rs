@@ -550,10 +550,44 @@ fn put_str(l: &Layout, obj: u64, out: &mut Enc<'_>, max: usize) {
         (p, ulen as usize)
     };
     let n = n.min(max);
-    if data == 0 || !out.bytes_from(data, n) {
-        out.bytes(b"?");
+    if data != 0 && out.bytes_from(data, n) {
+        return;
     }
+    // A compact non-ASCII name (`köp`) has no UTF-8 copy until something
+    // asks for one: read its code points (1, 2 or 4 bytes each) and encode.
+    let kind = ((state >> 2) & 7) as usize;
+    if ok && compact && !ascii && matches!(kind, 1 | 2 | 4) {
+        // After PyCompactUnicodeObject: utf8_length, utf8 (and, up to
+        // 3.11, wstr_length).
+        let at = obj + (l.unicode_utf8 + 8 + if l.minor <= 11 { 8 } else { 0 }) as u64;
+        let chars = (len as usize).min(MAX_DECODED_CHARS);
+        let mut raw = [0u8; MAX_DECODED_CHARS * 4];
+        let mut utf8 = [0u8; MAX_DECODED_CHARS * 4];
+        if copy(at, &mut raw[..chars * kind]) {
+            let mut w = 0;
+            for i in 0..chars {
+                let b = &raw[i * kind..(i + 1) * kind];
+                let cp = match kind {
+                    1 => u32::from(b[0]),
+                    2 => u32::from(u16::from_le_bytes([b[0], b[1]])),
+                    _ => u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+                };
+                let c = char::from_u32(cp).unwrap_or('\u{fffd}');
+                if w + c.len_utf8() > max.min(utf8.len()) {
+                    break;
+                }
+                w += c.encode_utf8(&mut utf8[w..]).len();
+            }
+            out.bytes(&utf8[..w]);
+            return;
+        }
+    }
+    out.bytes(b"?");
 }
+
+/// Code points of a non-ASCII name decoded at most (a stack buffer: the
+/// hook allocates nothing).
+const MAX_DECODED_CHARS: usize = 256;
 
 /// A bounded writer into the staging buffer.
 struct Enc<'a> {

@@ -1406,3 +1406,47 @@ fn functions_named_outside_ascii_are_reported() {
     assert_eq!(text.status.code(), Some(1));
     assert!(stdout(&text).contains("köp"), "{}", stdout(&text));
 }
+
+/// Python functions and classes named outside ASCII (`läck`,
+/// `Kassenbuch.größe`), in a directory named so too: every Python version
+/// the tracer reads (3.8-3.13: two object layouts) names them; they used
+/// to read `?`.
+#[test]
+fn python_names_outside_ascii_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join("prüfung");
+    std::fs::create_dir(&sub).unwrap();
+    let script = sub.join("unicode_names.py");
+    std::fs::copy(fixture("unicode_names.py"), &script).unwrap();
+    for py in pythons() {
+        let py_s = py.to_str().unwrap();
+        let (t, o) = trace(dir.path(), "u.lwt", &[], &[py_s, script.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(1), "{py_s}: {}", stderr(&o));
+        let (r, _) = report_json(&t, &[]);
+        let mut python_frames: Vec<(String, String)> = Vec::new();
+        for s in r["leaked"]["stacks"].as_array().unwrap() {
+            for f in s["frames"].as_array().unwrap() {
+                if f["module"] == "python" {
+                    python_frames.push((
+                        f["function"].as_str().unwrap().to_owned(),
+                        f["file"].as_str().unwrap_or("").to_owned(),
+                    ));
+                }
+            }
+        }
+        let file = script.to_str().unwrap();
+        // Qualified names from 3.11 on (`co_qualname`), plain before.
+        for name in ["läck", "größe"] {
+            assert!(
+                python_frames
+                    .iter()
+                    .any(|(f, p)| (f == name || f == &format!("Kassenbuch.{name}")) && p == file),
+                "{py_s}: no {name} at {file}: {python_frames:?}"
+            );
+        }
+        assert!(
+            python_frames.iter().all(|(f, _)| f != "?"),
+            "{py_s}: {python_frames:?}"
+        );
+    }
+}
