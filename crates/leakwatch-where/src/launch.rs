@@ -428,6 +428,35 @@ pub fn helper_files(dir: &Path) -> [PathBuf; 2] {
     [dir.join("sitecustomize.py"), dir.join("leakwatch_where.rb")]
 }
 
+/// The program is killed (SIGKILL) if leakwatch dies without ending it
+/// (SIGKILL, a crash): it is in its own process group, so nothing else
+/// would reach it, and it would run on orphaned.
+fn die_with_parent(cmd: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: only async-signal-safe calls (prctl, getppid, _exit) between
+    // fork and exec.
+    unsafe {
+        let parent = libc::getpid();
+        cmd.pre_exec(move || {
+            if libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGKILL as libc::c_ulong,
+                0,
+                0,
+                0,
+            ) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            // leakwatch may have died before prctl took effect.
+            if libc::getppid() != parent {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -480,34 +509,5 @@ mod tests {
     fn ages_of_processes() {
         let age = process_age(std::process::id() as i32).unwrap();
         assert!(age < Duration::from_secs(3600));
-    }
-}
-
-/// The program is killed (SIGKILL) if leakwatch dies without ending it
-/// (SIGKILL, a crash): it is in its own process group, so nothing else
-/// would reach it, and it would run on orphaned.
-fn die_with_parent(cmd: &mut std::process::Command) {
-    use std::os::unix::process::CommandExt;
-    // SAFETY: only async-signal-safe calls (prctl, getppid, _exit) between
-    // fork and exec.
-    unsafe {
-        let parent = libc::getpid();
-        cmd.pre_exec(move || {
-            if libc::prctl(
-                libc::PR_SET_PDEATHSIG,
-                libc::SIGKILL as libc::c_ulong,
-                0,
-                0,
-                0,
-            ) != 0
-            {
-                return Err(std::io::Error::last_os_error());
-            }
-            // leakwatch may have died before prctl took effect.
-            if libc::getppid() != parent {
-                libc::_exit(1);
-            }
-            Ok(())
-        });
     }
 }

@@ -311,3 +311,38 @@ fn snapshot_jvm_takes_private_dumps_and_diffs_them() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("not a HotSpot JVM"), "{stderr}");
 }
+
+/// Ctrl-C between two dumps: the complete dump is kept, nothing half-made
+/// is left (no staging directory, no partial file), and the run says what
+/// it had; it used to die at once (exit 130) with its staging left behind.
+#[test]
+fn snapshot_jvm_interrupted_keeps_its_dumps_and_leaves_nothing_else() {
+    let p = java::compile();
+    let jvm = start_waiting(&p, "static-list");
+    let out_dir = p.dir.path().join("cut");
+    let mut lw = std::process::Command::new(assert_cmd::cargo::cargo_bin("leakwatch"))
+        .args(["snapshot", "--jvm", &jvm.0.id().to_string()])
+        .args(["--count", "3", "--every", "30s", "--out-dir"])
+        .arg(&out_dir)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(lw.stderr.take().unwrap());
+    let mut first = String::new();
+    err.read_line(&mut first).unwrap();
+    assert!(first.starts_with("wrote "), "{first}");
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(lw.id() as i32, libc::SIGINT) };
+    let status = lw.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
+    drop(jvm);
+    assert_eq!(status.code(), Some(2), "{rest}");
+    assert!(rest.contains("interrupted after 1 of 3 dumps"), "{rest}");
+    let names: Vec<String> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 1, "only the complete dump: {names:?}");
+    assert!(names[0].ends_with("-1.hprof"), "{names:?}");
+}

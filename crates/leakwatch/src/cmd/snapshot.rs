@@ -20,8 +20,9 @@ use leakwatch_heap::jcmd::{check_jvm, dump_heap, Staging};
 /// Node: start it with --inspect=127.0.0.1:9229 (or send it SIGUSR1), then:
 ///   leakwatch snapshot --node-inspect 127.0.0.1:9229 --count 3 --every 30s
 ///
-/// Java: heap dumps of a running HotSpot JVM, taken with the JDK's jcmd
-/// (GC.heap_dump, live objects only) as the JVM's user:
+/// Java: heap dumps of a running HotSpot JVM (live objects only), taken
+/// through the HotSpot attach protocol (the JDK's jcmd only as a fallback),
+/// as the JVM's user:
 ///   leakwatch snapshot --jvm 4242 --count 3 --every 30s --out-dir dumps/
 ///
 /// Files are written to --out-dir (created with mode 0700; each file 0600,
@@ -30,17 +31,13 @@ use leakwatch_heap::jcmd::{check_jvm, dump_heap, Staging};
 /// process (about a second per 100 MB of heap). Node: only loopback
 /// addresses unless --allow-remote.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["node_inspect", "jvm"])))]
 pub struct SnapshotArgs {
     /// The Node inspector's HOST:PORT (Node's --inspect address).
-    #[arg(
-        long,
-        value_name = "HOST:PORT",
-        required_unless_present = "jvm",
-        conflicts_with = "jvm"
-    )]
+    #[arg(long, value_name = "HOST:PORT", conflicts_with = "jvm")]
     pub node_inspect: Option<String>,
     /// The process id of a running HotSpot JVM (Java 8 or later) to take heap
-    /// dumps of with jcmd; run leakwatch as the JVM's user.
+    /// dumps of; run leakwatch as the JVM's user.
     #[arg(long, value_name = "PID")]
     pub jvm: Option<u32>,
     /// How many snapshots to take (2 or more; with 3 or more the first, the
@@ -84,6 +81,7 @@ pub fn run(args: SnapshotArgs) -> anyhow::Result<u8> {
         bail!("pass --node-inspect HOST:PORT or --jvm PID");
     };
     let addr = resolve_endpoint(endpoint, args.allow_remote)?;
+    let stop = crate::monitor::stop_flag()?;
     create_private_dir(&args.out_dir)
         .with_context(|| format!("cannot use --out-dir {}", args.out_dir.display()))?;
     let timeout = Duration::from_secs(300);
@@ -97,9 +95,9 @@ pub fn run(args: SnapshotArgs) -> anyhow::Result<u8> {
     for i in 0..args.count {
         if i > 0 {
             let due = start + Duration::from_secs_f64(args.every * i as f64);
-            let now = Instant::now();
-            if due > now {
-                std::thread::sleep(due - now);
+            if !wait_until(due, &stop) {
+                session.close();
+                return diff_when_interrupted(&args, &files, false);
             }
         }
         let path = args.out_dir.join(format!(
@@ -194,6 +192,65 @@ fn diff_what_was_taken(
     Ok(crate::exit::ERROR)
 }
 
+/// Sleeps until `due`; false as soon as Ctrl-C, SIGTERM or SIGHUP arrives.
+fn wait_until(due: Instant, stop: &std::sync::atomic::AtomicBool) -> bool {
+    use std::sync::atomic::Ordering;
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return false;
+        }
+        let now = Instant::now();
+        if now >= due {
+            return true;
+        }
+        std::thread::sleep((due - now).min(Duration::from_millis(100)));
+    }
+}
+
+/// Ctrl-C (or SIGTERM, SIGHUP) between two snapshots or dumps: the ones
+/// complete so far are kept and, two or more, diffed; only a leak seen in
+/// them is a verdict (exit 1), otherwise the cut series is exit 2.
+fn diff_when_interrupted(
+    args: &SnapshotArgs,
+    files: &[PathBuf],
+    hprof: bool,
+) -> anyhow::Result<u8> {
+    let what = if hprof { "dump" } else { "snapshot" };
+    let kept: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    if args.no_diff || files.len() < 2 {
+        bail!(
+            "interrupted after {} of {} {what}s ({}); nothing was diffed",
+            files.len(),
+            args.count,
+            if kept.is_empty() {
+                "none taken".to_string()
+            } else {
+                format!("kept: {}", kept.join(", "))
+            }
+        );
+    }
+    eprintln!(
+        "leakwatch: interrupted after {} of {} {what}s; diffing them ({})",
+        files.len(),
+        args.count,
+        kept.join(", ")
+    );
+    let code = if hprof {
+        diff_hprof(&chosen(files), args.json, args.top, args.min_bytes)?
+    } else {
+        diff_snapshots(&chosen(files), args.json, args.top, args.min_bytes)?
+    };
+    if code == crate::exit::LEAK || code == crate::exit::BROKEN_PIPE {
+        return Ok(code);
+    }
+    eprintln!(
+        "leakwatch: the series was cut short after {} of {} {what}s: no verdict of \"no leak\" (exit 2)",
+        files.len(),
+        args.count
+    );
+    Ok(crate::exit::ERROR)
+}
+
 /// BASE TARGET FINAL out of the files taken: the first, the middle and the last.
 fn chosen(files: &[PathBuf]) -> Vec<PathBuf> {
     if files.len() >= 3 {
@@ -248,6 +305,7 @@ fn dump_by_attach(
 /// or jcmd when that cannot attach (see leakwatch_heap::jcmd).
 fn run_jvm(args: &SnapshotArgs, pid: u32) -> anyhow::Result<u8> {
     check_jvm(pid)?;
+    let stop = crate::monitor::stop_flag()?;
     create_private_dir(&args.out_dir)
         .with_context(|| format!("cannot use --out-dir {}", args.out_dir.display()))?;
     // The JVM writes the dump itself and resolves a relative path against
@@ -265,9 +323,9 @@ fn run_jvm(args: &SnapshotArgs, pid: u32) -> anyhow::Result<u8> {
     for i in 0..args.count {
         if i > 0 {
             let due = start + Duration::from_secs_f64(args.every * i as f64);
-            let now = Instant::now();
-            if due > now {
-                std::thread::sleep(due - now);
+            if !wait_until(due, &stop) {
+                drop(staging);
+                return diff_when_interrupted(args, &files, true);
             }
         }
         let path = out_dir.join(format!("jvm-{pid}-{stamp}-{}.hprof", i + 1));

@@ -128,7 +128,8 @@ pub struct WhereArgs {
     #[arg(long)]
     pub go_gc: bool,
     /// Classes or sites followed per metric (the largest are kept).
-    #[arg(long, default_value_t = leakwatch_where::DEFAULT_MAX_KEYS)]
+    #[arg(long, default_value_t = leakwatch_where::DEFAULT_MAX_KEYS,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub max_keys: usize,
     /// Also write an HTML report: the growing classes or sites ranked, with
     /// their series over the session, in one self-contained page.
@@ -153,7 +154,9 @@ pub fn parse_percent(s: &str) -> Result<f64, String> {
         .parse()
         .map_err(|_| format!("`{s}` is not a percentage (e.g. 1% or 0.5)"))?;
     if !(v > 0.0 && v <= 100.0) {
-        return Err(format!("`{s}`: give a share between 0 and 100%"));
+        return Err(format!(
+            "`{s}`: give a share above 0 and at most 100% (e.g. 1%)"
+        ));
     }
     Ok(v / 100.0)
 }
