@@ -289,6 +289,20 @@ pub fn prepare_output(out: &Path) -> anyhow::Result<()> {
                     dir.display()
                 );
             }
+            // The program creates the file, as this user: a directory it
+            // cannot write into would only show after the run, as "no
+            // trace written".
+            let c_dir = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes())
+                .context("the trace path holds a NUL byte")?;
+            // SAFETY: a NUL-terminated path; access(2) only reads it.
+            if unsafe { libc::access(c_dir.as_ptr(), libc::W_OK | libc::X_OK) } != 0 {
+                bail!(
+                    "cannot write the trace {}: {} is not writable by this user ({}); choose another directory with -o",
+                    out.display(),
+                    dir.display(),
+                    std::io::Error::last_os_error()
+                );
+            }
             return Ok(());
         }
         Err(e) => return Err(e).with_context(|| format!("cannot check {}", out.display())),
