@@ -348,9 +348,15 @@ pub fn headline(frames: &[Frame]) -> Option<&Frame> {
     // With Python frames, the first in the program's own code (a Python
     // line of yours, or a C extension's function), not the interpreter's.
     if frames.iter().any(|f| f.module == "python") {
+        // A shared library the interpreter or an extension calls through
+        // (libffi under ctypes, a bundled libxml2) is not the line that
+        // asked: extension modules are not named `lib*.so`.
+        let library = |f: &Frame| {
+            f.module != "python" && f.module.starts_with("lib") && f.module.contains(".so")
+        };
         if let Some(f) = frames
             .iter()
-            .find(|f| f.kind == ModuleKind::Program && !is_internal(f))
+            .find(|f| f.kind == ModuleKind::Program && !is_internal(f) && !library(f))
         {
             return Some(f);
         }
@@ -726,6 +732,35 @@ mod tests {
             .map(|f| f.function.as_str())
             .collect();
         assert_eq!(shown, ["PyType_Ready", "Py_BytesMain"]);
+    }
+
+    #[test]
+    fn a_ctypes_call_is_named_by_its_python_line_not_libffi() {
+        // A Python line of the program's own (as symbolize.rs makes it).
+        let mut py = frame("läck", "python", false);
+        py.file = Some("/app/leak.py".into());
+        py.line = Some(14);
+        py.kind = ModuleKind::Program;
+        let frames = vec![
+            frame("malloc", "/lib/x86_64-linux-gnu/libc.so.6", false),
+            frame("0x6f7a", "/lib/x86_64-linux-gnu/libffi.so.8", false),
+            frame("ffi_call", "/lib/x86_64-linux-gnu/libffi.so.8", false),
+            frame(
+                "_ctypes_callproc",
+                "/usr/lib/python3.11/lib-dynload/_ctypes.cpython-311-x86_64-linux-gnu.so",
+                false,
+            ),
+            py,
+        ];
+        assert_eq!(headline(&frames).unwrap().function, "läck");
+        // An extension module's own function still heads its stack.
+        let mut ext = frames.clone();
+        ext[1] = frame(
+            "make_buffer",
+            "/app/venv/lib/python3.11/site-packages/_fast.cpython-311-x86_64-linux-gnu.so",
+            false,
+        );
+        assert_eq!(headline(&ext).unwrap().function, "make_buffer");
     }
 
     #[test]
