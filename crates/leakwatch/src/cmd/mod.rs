@@ -67,6 +67,14 @@ pub fn report_text(
     use crate::term::{paint, Tone};
     let color = crate::term::stdout_color();
     let verdict = match (report.verdict, report.state) {
+        // Called earlier, flat since: still the verdict (an alert fired),
+        // but the headline must not read as if it still climbed.
+        (Verdict::Leak, leakwatch_core::LeakState::Plateau | leakwatch_core::LeakState::Stable) => {
+            format!(
+                "{} (called earlier; flat since: it levelled off, so a fill that outlasted the first minute, or a leak that stopped)",
+                paint("LEAK", Tone::Bad, color)
+            )
+        }
         (Verdict::Leak, _) => paint("LEAK", Tone::Bad, color),
         (Verdict::Ok, leakwatch_core::LeakState::Collecting) => paint(
             "not enough data to judge (a leak needs at least a minute of samples)",
