@@ -278,5 +278,10 @@ fn a_removed_cgroup_ends_the_watch_with_a_message() {
     );
     assert!(err.contains("was removed"), "{err}");
     assert!(err.matches("exited").count() <= 1, "{err}");
-    assert_ne!(status.unwrap().code(), Some(2), "{err}");
+    // Not an error: exit 2 only because seconds of samples are too little
+    // to judge (never "no leak").
+    assert!(
+        status.unwrap().code() != Some(2) || err.contains("too little data to judge"),
+        "{err}"
+    );
 }

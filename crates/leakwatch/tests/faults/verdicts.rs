@@ -47,14 +47,20 @@ fn a_load_command_that_fails_is_never_a_pass() {
         }
     }
     // The control: a load command that succeeds ends the soak with the
-    // detector's own verdict (too short to judge here: exit 0).
+    // detector's own verdict (one second is too short to judge: exit 2,
+    // said as such, not as a failed load).
     let mut c = leakwatch();
     c.current_dir(dir.path())
         .args(["run", "--duration", "30s", "--interval", "100ms"])
         .args(["--load-delay", "0s", "--load", "sleep 1"])
         .args(["--", "sleep", "60"]);
     let (o, _) = run_measured(c, Duration::from_secs(120));
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("too little data to judge"),
+        "{}",
+        stderr(&o)
+    );
     assert!(!stderr(&o).contains("without its load"), "{}", stderr(&o));
 }
 
