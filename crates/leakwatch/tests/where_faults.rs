@@ -344,3 +344,36 @@ fn a_bad_html_path_is_refused_before_the_session() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// Ctrl-C ends a session early and says so in the JSON (`stopped_early`),
+/// so a consumer can tell a cut session from a whole one.
+#[test]
+fn an_interrupted_session_says_it_stopped_early() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("idle.py");
+    std::fs::write(&script, "import time\nwhile True:\n    time.sleep(0.1)\n").unwrap();
+    let lw = std::process::Command::new(assert_cmd::cargo::cargo_bin("leakwatch"))
+        .args([
+            "where",
+            "--duration",
+            "60s",
+            "--interval",
+            "1s",
+            "--json",
+            "--",
+        ])
+        .arg("python3")
+        .arg(&script)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(4));
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(lw.id() as i32, libc::SIGINT) };
+    let out = lw.wait_with_output().unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(report["stopped_early"], true, "{report:#}");
+    assert_eq!(report["complete"], true, "{report:#}");
+}

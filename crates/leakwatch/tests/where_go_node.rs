@@ -426,6 +426,7 @@ fn go_gc_makes_every_poll_see_a_fresh_heap_profile() {
     let source = report["source"].as_str().unwrap_or_default();
     assert!(source.contains("heap after a forced GC"), "{report:#}");
     assert!(source.contains(", 0 of "), "a stale heap profile: {source}");
+    assert_eq!(report["stopped_early"], false, "{report:#}");
     assert!(service.alive());
     assert!(service.get("/ping").ends_with("pong"));
 }

@@ -333,6 +333,7 @@ fn observe(
         end,
         interval,
     } = outcome;
+    let stopped_early = matches!(end, End::Stopped);
     let (error, natural_exit) = match end {
         End::Failed(WhereError::Gone { .. }) if exited.is_some() => (None, exited),
         End::Failed(e) => (Some(e), None),
@@ -359,7 +360,15 @@ fn observe(
         leakwatch_html::where_::where_page(&report, &subject, error.is_none())
     });
     if args.json {
-        print_json(&report, pid, rt, interval, error.as_ref(), natural_exit);
+        print_json(
+            &report,
+            pid,
+            rt,
+            interval,
+            error.as_ref(),
+            natural_exit,
+            stopped_early,
+        );
     } else {
         print_text(&report, interval, args, error.is_some());
     }
@@ -563,6 +572,7 @@ fn print_json(
     interval: Duration,
     error: Option<&anyhow::Error>,
     exited: Option<std::process::ExitStatus>,
+    stopped_early: bool,
 ) {
     let verdict = if report.leak {
         "leak"
@@ -611,6 +621,7 @@ fn print_json(
         "source": report.source,
         "verdict": verdict,
         "complete": error.is_none(),
+        "stopped_early": stopped_early,
         "error": error.map(|e| format!("{e:#}")),
         "program_exit": exited.map(|s| s.to_string()),
         "polls": report.polls,
