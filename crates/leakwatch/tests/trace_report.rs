@@ -597,6 +597,23 @@ fn sigint_and_sigterm_to_trace_are_passed_on_and_summarised() {
     // the trace so far is summarised (it used to wait forever).
     let t = dir.path().join("ignore.lwt");
     let (mut lw, program) = start_interrupted(dir.path(), &exe, &t, "ignore");
+    // A watchdog: if no hint comes, leakwatch is killed (its stderr then
+    // ends and the test fails) rather than the suite hanging.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watchdog = {
+        let (done, id) = (done.clone(), lw.id() as i32);
+        std::thread::spawn(move || {
+            let until = std::time::Instant::now() + Duration::from_secs(60);
+            while std::time::Instant::now() < until {
+                if done.load(std::sync::atomic::Ordering::SeqCst) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            // SAFETY: our own child, still waited for (not reaped).
+            unsafe { libc::kill(id, libc::SIGKILL) };
+        })
+    };
     // SAFETY: as above.
     unsafe { libc::kill(lw.id() as i32, libc::SIGTERM) };
     let mut err_pipe = lw.stderr.take().unwrap();
@@ -618,6 +635,8 @@ fn sigint_and_sigterm_to_trace_are_passed_on_and_summarised() {
     // SAFETY: as above.
     unsafe { libc::kill(lw.id() as i32, libc::SIGTERM) };
     let o = lw.wait_with_output().unwrap();
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    watchdog.join().unwrap();
     std::io::Read::read_to_end(&mut err_pipe, &mut seen).unwrap();
     let err = String::from_utf8_lossy(&seen);
     assert!(err.contains("killing"), "{err}");

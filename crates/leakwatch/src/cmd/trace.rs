@@ -845,6 +845,10 @@ fn supervise(mut cmd: Command, name: &str) -> anyhow::Result<std::process::ExitS
         });
     }
     PENDING.store(0, Ordering::SeqCst);
+    // Before the handlers and the program: a request that arrives as soon
+    // as the program runs must count (reset later, it could be lost, and
+    // the second request would only count as the first).
+    STOP_REQUESTS.store(0, Ordering::SeqCst);
     let handler = forward as extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void);
     for sig in FORWARDED {
         set_handler(
@@ -888,7 +892,6 @@ fn wait_escalating(
     name: &str,
 ) -> std::io::Result<std::process::ExitStatus> {
     const HINT_AFTER: Duration = Duration::from_secs(3);
-    STOP_REQUESTS.store(0, Ordering::SeqCst);
     let mut first_request: Option<Instant> = None;
     let mut hinted = false;
     loop {
