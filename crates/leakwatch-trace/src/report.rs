@@ -1039,11 +1039,7 @@ pub fn verdict_line(r: &Report) -> String {
             )
         }
         "leak" => {
-            let first = counted_growing
-                .first()
-                .and_then(|g| g.site.as_ref())
-                .map(|f| format!(", fastest from {}", describe(f)))
-                .unwrap_or_default();
+            let first = fastest_from(&counted_growing);
             format!(
                 "LEAK: {} growing without bound{first} ({}: what was live at the end is not judged)",
                 plural(counted_growing.len() as u64, "call stack", "call stacks"),
@@ -1054,11 +1050,7 @@ pub fn verdict_line(r: &Report) -> String {
             format!("no leak: every allocation the program made was freed before exit{set_apart}")
         }
         "growing" => {
-            let first = counted_growing
-                .first()
-                .and_then(|g| g.site.as_ref())
-                .map(|f| format!(", fastest from {}", describe(f)))
-                .unwrap_or_default();
+            let first = fastest_from(&counted_growing);
             format!(
                 "GROWING, not yet called a leak: {} grew through the {} recorded{first}; under {} a fill that levels off (or, attached, blocks replacing ones allocated before the attach) looks the same: trace for longer, longer than your objects live{}",
                 plural(counted_growing.len() as u64, "call stack", "call stacks"),
@@ -1081,6 +1073,15 @@ pub fn verdict_line(r: &Report) -> String {
             format::duration(r.duration_s)
         ),
     }
+}
+
+/// `, fastest from SITE` for the first (fastest) growing site, if named.
+fn fastest_from(growing: &[&GrowingSite]) -> String {
+    growing
+        .first()
+        .and_then(|g| g.site.as_ref())
+        .map(|f| format!(", fastest from {}", describe(f)))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

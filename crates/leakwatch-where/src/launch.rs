@@ -429,9 +429,12 @@ pub fn helper_files(dir: &Path) -> [PathBuf; 2] {
 }
 
 /// The program is killed (SIGKILL) if leakwatch dies without ending it
-/// (SIGKILL, a crash): it is in its own process group, so nothing else
-/// would reach it, and it would run on orphaned.
-fn die_with_parent(cmd: &mut std::process::Command) {
+/// (SIGKILL, a crash): in its own process group nothing else would reach
+/// it, and it would run on orphaned. Used by every command that starts a
+/// program (`where`, `run`, `trace`). Only the direct child: its own
+/// children are in its process group, which the caller stops on every exit
+/// it lives to see.
+pub fn die_with_parent(cmd: &mut std::process::Command) {
     use std::os::unix::process::CommandExt;
     // SAFETY: only async-signal-safe calls (prctl, getppid, _exit) between
     // fork and exec.

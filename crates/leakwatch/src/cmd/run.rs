@@ -99,7 +99,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         .stdout(child_stdout(args.json)?)
         // Its own process group, so the whole tree can be stopped at the end.
         .process_group(0);
-    die_with_parent(&mut cmd);
+    leakwatch_where::launch::die_with_parent(&mut cmd);
     let child = cmd.spawn().with_context(|| {
         format!("cannot start `{program}`: check that it exists and is executable")
     })?;
@@ -133,35 +133,6 @@ impl Group {
 impl Drop for Group {
     fn drop(&mut self) {
         stop_group(&mut self.child, self.pgid);
-    }
-}
-
-/// The child gets SIGKILL if leakwatch dies first (even by SIGKILL), so a
-/// killed `run` leaves no target behind. Only the direct child: its own
-/// children are in its process group, which leakwatch stops on every exit
-/// it lives to see.
-fn die_with_parent(cmd: &mut Command) {
-    // SAFETY: only async-signal-safe calls (prctl, getppid, _exit) between
-    // fork and exec.
-    unsafe {
-        let parent = libc::getpid();
-        cmd.pre_exec(move || {
-            if libc::prctl(
-                libc::PR_SET_PDEATHSIG,
-                libc::SIGKILL as libc::c_ulong,
-                0,
-                0,
-                0,
-            ) != 0
-            {
-                return Err(std::io::Error::last_os_error());
-            }
-            // The parent may have died before prctl took effect.
-            if libc::getppid() != parent {
-                libc::_exit(1);
-            }
-            Ok(())
-        });
     }
 }
 
@@ -227,7 +198,7 @@ fn supervise(
                     .stdin(Stdio::null())
                     .stdout(stdout)
                     .process_group(0);
-                die_with_parent(&mut sh);
+                leakwatch_where::launch::die_with_parent(&mut sh);
                 match sh.spawn() {
                     Ok(c) => load = Some(c),
                     Err(e) => {

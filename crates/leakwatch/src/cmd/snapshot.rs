@@ -176,6 +176,12 @@ fn diff_what_was_taken(
         files.len(),
         kept.join(", ")
     );
+    diff_cut_series(args, files, hprof)
+}
+
+/// Diffs the complete files of a series cut short: only a leak seen in them
+/// is a verdict (exit 1); anything else is exit 2, never "no leak".
+fn diff_cut_series(args: &SnapshotArgs, files: &[PathBuf], hprof: bool) -> anyhow::Result<u8> {
     let code = if hprof {
         diff_hprof(&chosen(files), args.json, args.top, args.min_bytes)?
     } else {
@@ -185,9 +191,10 @@ fn diff_what_was_taken(
         return Ok(code);
     }
     eprintln!(
-        "leakwatch: the series was cut short after {} of {} {what}s: no verdict of \"no leak\" (exit 2)",
+        "leakwatch: the series was cut short after {} of {} {}s: no verdict of \"no leak\" (exit 2)",
         files.len(),
-        args.count
+        args.count,
+        if hprof { "dump" } else { "snapshot" }
     );
     Ok(crate::exit::ERROR)
 }
@@ -235,20 +242,7 @@ fn diff_when_interrupted(
         args.count,
         kept.join(", ")
     );
-    let code = if hprof {
-        diff_hprof(&chosen(files), args.json, args.top, args.min_bytes)?
-    } else {
-        diff_snapshots(&chosen(files), args.json, args.top, args.min_bytes)?
-    };
-    if code == crate::exit::LEAK || code == crate::exit::BROKEN_PIPE {
-        return Ok(code);
-    }
-    eprintln!(
-        "leakwatch: the series was cut short after {} of {} {what}s: no verdict of \"no leak\" (exit 2)",
-        files.len(),
-        args.count
-    );
-    Ok(crate::exit::ERROR)
+    diff_cut_series(args, files, hprof)
 }
 
 /// BASE TARGET FINAL out of the files taken: the first, the middle and the last.

@@ -828,22 +828,7 @@ fn set_handler(sig: libc::c_int, handler: libc::sighandler_t, flags: libc::c_int
 /// left running alone. It stays in leakwatch's process group, so it keeps
 /// the terminal (reading stdin, job control) as it would without leakwatch.
 fn supervise(mut cmd: Command, name: &str) -> anyhow::Result<std::process::ExitStatus> {
-    use std::os::unix::process::CommandExt;
-    let parent = std::process::id() as libc::pid_t;
-    // SAFETY: prctl, getppid and raise are async-signal-safe and allocate
-    // nothing, as required between fork and exec.
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            // leakwatch died before the line above: nobody will kill us.
-            if libc::getppid() != parent {
-                libc::raise(libc::SIGKILL);
-            }
-            Ok(())
-        });
-    }
+    leakwatch_where::launch::die_with_parent(&mut cmd);
     PENDING.store(0, Ordering::SeqCst);
     // Before the handlers and the program: a request that arrives as soon
     // as the program runs must count (reset later, it could be lost, and
