@@ -487,7 +487,25 @@ pub fn run(args: TraceArgs) -> anyhow::Result<u8> {
 /// Processes still running with this trace in their environment (forked
 /// by the program under --follow-fork and outliving it: a daemon), as (pid,
 /// name). Another user's processes cannot be read, and are not ours.
+///
+/// One pass over /proc can miss a daemon: the directory is listed while the
+/// intermediate child (fork, setsid, fork) still runs, it has exited by the
+/// time its environment is read, and the daemon it forked came after the
+/// listing. So /proc is read again until two passes agree.
 fn traced_descendants_running(out: &Path) -> Vec<(u32, String)> {
+    let mut seen = traced_descendants_once(out);
+    for _ in 0..5 {
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        let again = traced_descendants_once(out);
+        if again == seen {
+            break;
+        }
+        seen = again;
+    }
+    seen
+}
+
+fn traced_descendants_once(out: &Path) -> Vec<(u32, String)> {
     let want = {
         let mut w = b"LEAKWATCH_TRACE_FILE=".to_vec();
         w.extend_from_slice(out.as_os_str().as_encoded_bytes());
