@@ -163,7 +163,9 @@ measure() {
     heaptrack) cmd="heaptrack -o $t $cmd" ;;
   esac
   rm -f "$t.lwt" "$t.zst"
-  /usr/bin/time -f "%e %U %S" -o "$t.time" sh -c "$cmd" >"$t.out" 2>"$t.err" || true
+  # LEAKWATCH_STATS=1: the tracer prints its work counters at exit (frames
+  # unwound, stacks written), which machine load does not change.
+  LEAKWATCH_STATS=1 /usr/bin/time -f "%e %U %S" -o "$t.time" sh -c "$cmd" >"$t.out" 2>"$t.err" || true
   # The last line: a killed command's time file starts with a note.
   tail -n 1 "$t.time" | awk '{ printf "%.3f %.3f\n", $1, $2 + $3 }'
   if [ "$mode" = heaptrack ] && [ -f "$t.zst" ] && [ "$(zstdcat "$t.zst" 2>/dev/null | grep -c '^+')" -lt 1000 ]; then
@@ -176,13 +178,22 @@ spread() { sort -g | awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : 
 
 MODES=(untraced lw-nosum lw heaptrack)
 [ -z "${LW_BASE:-}" ] || MODES=(untraced base-lw-nosum lw-nosum base-lw lw heaptrack)
-declare -A WALL CPU
+declare -A WALL CPU UNWOUND STACKS
+# The tracer's work in one run: "unwound stacks" from its LEAKWATCH_STATS
+# line ("frames: R reused, U unwound, S stacks written; ...").
+work_counters() {
+  sed -n 's/.*frames: [0-9]* reused, \([0-9]*\) unwound, \([0-9]*\) stacks written.*/\1 \2/p' "$1" | head -n 1
+}
 for workload in "${WORKLOADS[@]}"; do
   for run in $(seq 1 "$RUNS"); do
     for mode in "${MODES[@]}"; do
       read -r wall cpu < <(measure "$workload" "$mode" "$run")
       WALL[$workload.$mode]+="$wall "
       CPU[$workload.$mode]+="$cpu "
+      if [ "$mode" = lw ]; then
+        read -r unwound stacks < <(work_counters "$work/$workload.$mode.$run.err"; echo)
+        [ -z "$unwound" ] || { UNWOUND[$workload]+="$unwound "; STACKS[$workload]+="$stacks "; }
+      fi
     done
   done
   # heaptrack's file is NAME.zst; keep the name stable for report.sh.
@@ -208,13 +219,25 @@ for workload in "${WORKLOADS[@]}"; do
       "$(awk -v a="$c" -v b="$base_c" 'BEGIN { print a / b }')" "$s" "$vs" "$vs_w"
   done
 done
+printf '\n%-9s %16s %8s %16s %8s\n' workload "frames unwound" spread "stacks written" spread
+for workload in "${WORKLOADS[@]}"; do
+  [ -n "${UNWOUND[$workload]:-}" ] || continue
+  printf '%-9s %16s %8s %16s %8s\n' "$workload" \
+    "$(echo "${UNWOUND[$workload]}" | tr ' ' '\n' | grep . | median)" \
+    "$(echo "${UNWOUND[$workload]}" | tr ' ' '\n' | grep . | spread)" \
+    "$(echo "${STACKS[$workload]}" | tr ' ' '\n' | grep . | median)" \
+    "$(echo "${STACKS[$workload]}" | tr ' ' '\n' | grep . | spread)"
+done
 cat <<'NOTE'
 
 wall/cpu: medians over the runs; cpu = user + system time of the whole
 process tree. x: against the untraced median. spread: (max - min) / median of
 the CPU times. vs ht: extra CPU time over the untraced run, as a fraction of
 heaptrack's extra CPU time (the goal is at most 0.5 for `lw`). wall vs: the
-same for the median wall times.
+same for the median wall times. frames unwound / stacks written: the
+default `trace`'s own work counters (LEAKWATCH_STATS=1), medians and spreads
+over the runs: address-space layout or a cold cache that made the tracer
+unwind more would show here, where machine load does not.
 NOTE
 if [ -n "$KEEP" ]; then
   echo "traces kept in $work"
