@@ -69,13 +69,14 @@ fn sigint_to_run_prints_the_verdict_keeps_the_csv_and_stops_the_target() {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("run.csv");
     let pidfile = dir.path().join("pid");
-    let termed = dir.path().join("termed");
-    // The target notes the SIGTERM it is stopped with; its own child
-    // (sleep) must go too.
+    let stopped_by = dir.path().join("stopped_by");
+    // The target notes the signal it is stopped with (SIGINT, as from the
+    // terminal had it run alone); its own child (sleep) must go too.
     let script = format!(
-        "echo $$ > {}; trap 'echo term > {}; exit 0' TERM; while :; do sleep 0.2; done",
-        pidfile.display(),
-        termed.display()
+        "echo $$ > {pid}; trap 'echo int > {by}; exit 0' INT; trap 'echo term > {by}; exit 0' TERM; \
+         while :; do sleep 0.2; done",
+        pid = pidfile.display(),
+        by = stopped_by.display()
     );
     let child = Command::new(bin())
         .args(["run", "--interval", "100ms", "--out"])
@@ -101,13 +102,57 @@ fn sigint_to_run_prints_the_verdict_keeps_the_csv_and_stops_the_target() {
     assert_complete_csv(&csv);
     assert!(csv_rows(&csv) >= 5);
     wait_for("the target to end", || gone(target));
-    assert!(termed.exists(), "the target was not sent SIGTERM");
+    assert_eq!(
+        std::fs::read_to_string(&stopped_by).ok().as_deref(),
+        Some("int\n"),
+        "the target was not sent SIGINT first"
+    );
     // Nothing left in the target's process group (its sleep included).
     wait_for("the target's process group to end", || {
         // SAFETY: kill(2) with signal 0 only checks existence.
         let alive = unsafe { libc::kill(-target, 0) };
         alive != 0
     });
+}
+
+/// A target deaf to SIGINT (a daemon that stops on SIGTERM) still gets
+/// its orderly SIGTERM before any SIGKILL.
+#[test]
+fn sigint_to_run_then_sigterm_for_a_target_that_ignores_sigint() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("run.csv");
+    let pidfile = dir.path().join("pid");
+    let stopped_by = dir.path().join("stopped_by");
+    let script = format!(
+        "echo $$ > {pid}; trap '' INT; trap 'echo term > {by}; exit 0' TERM; \
+         while :; do sleep 0.2; done",
+        pid = pidfile.display(),
+        by = stopped_by.display()
+    );
+    let child = Command::new(bin())
+        .args(["run", "--interval", "100ms", "--json", "--out"])
+        .arg(&csv)
+        .args(["--", "sh", "-c", &script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let target = read_pid(&pidfile);
+    wait_for("samples in the CSV", || csv_rows(&csv) >= 3);
+    interrupt(&child);
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let json: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON object");
+    assert_eq!(json["stopped_because"], "interrupted", "{stdout}");
+    // Still running when the run ended: no exit status of its own.
+    assert!(json["target_exit_status"].is_null(), "{stdout}");
+    wait_for("the target to end", || gone(target));
+    assert_eq!(
+        std::fs::read_to_string(&stopped_by).ok().as_deref(),
+        Some("term\n"),
+        "the target deaf to SIGINT was not sent SIGTERM"
+    );
 }
 
 #[test]

@@ -105,7 +105,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
     })?;
     let mut group = Group::new(child);
     let pid = group.pgid;
-    supervise(&args, &mut group.child, pid, &stop, junit)
+    supervise(&args, &mut group, pid, &stop, junit)
     // `group` stops whatever is left of the target's process group, on
     // every path out (errors and a closed stdout's unwinding included).
 }
@@ -116,29 +116,37 @@ fn check_output_path(flag: &str, path: &std::path::Path) -> anyhow::Result<()> {
     leakwatch_files::check_output_path(path).map_err(|e| anyhow::anyhow!("{flag} {e}"))
 }
 
-/// A child in its own process group, stopped (SIGTERM, then SIGKILL) when
-/// dropped.
+/// A child in its own process group, stopped (`stop_signal`, then SIGKILL)
+/// when dropped.
 struct Group {
     child: Child,
     pgid: i32,
+    /// SIGTERM; SIGINT when the user interrupted the run, as the program
+    /// would have received from the terminal had it run alone (it is in
+    /// its own process group, so the terminal's SIGINT does not reach it).
+    stop_signal: libc::c_int,
 }
 
 impl Group {
     fn new(child: Child) -> Group {
         let pgid = child.id() as i32;
-        Group { child, pgid }
+        Group {
+            child,
+            pgid,
+            stop_signal: libc::SIGTERM,
+        }
     }
 }
 
 impl Drop for Group {
     fn drop(&mut self) {
-        stop_group(&mut self.child, self.pgid);
+        stop_group(&mut self.child, self.pgid, self.stop_signal);
     }
 }
 
 fn supervise(
     args: &RunArgs,
-    child: &mut Child,
+    group: &mut Group,
     pid: i32,
     stop: &std::sync::atomic::AtomicBool,
     junit: Option<crate::cmd::junit::JunitOut>,
@@ -230,11 +238,15 @@ fn supervise(
     });
     if let Some(mut l) = load.take() {
         let pgid = l.id() as i32;
-        stop_group(&mut l, pgid);
+        stop_group(&mut l, pgid, libc::SIGTERM);
     }
     let csv = monitor.finish()?;
     let reason = reason?;
-    let exit_status = child.try_wait().ok().flatten();
+    if matches!(reason, StopReason::Interrupted) {
+        group.stop_signal = libc::SIGINT;
+    }
+    // None: still running when the run ended (then stopped on the way out).
+    let exit_status = group.child.try_wait().ok().flatten();
     let report = monitor.report();
     let elapsed = monitor.elapsed_s;
     if let (Some(page), Some(samples)) = (&args.html, &csv) {
@@ -433,22 +445,33 @@ fn exit_code(report: &Report, fail_on: FailOn) -> u8 {
 }
 
 /// SIGTERM to the group, then SIGKILL if it does not go within 3 seconds.
-fn stop_group(child: &mut Child, pgid: i32) {
+fn stop_group(child: &mut Child, pgid: i32, signal: libc::c_int) {
     if matches!(child.try_wait(), Ok(Some(_))) {
         // SAFETY: kill(2) on our own child's process group.
-        unsafe { libc::kill(-pgid, libc::SIGTERM) };
+        unsafe { libc::kill(-pgid, signal) };
         return;
     }
-    // SAFETY: as above.
-    unsafe { libc::kill(-pgid, libc::SIGTERM) };
-    let deadline = Instant::now() + Duration::from_secs(3);
-    while Instant::now() < deadline {
-        if matches!(child.try_wait(), Ok(Some(_))) {
-            return;
+    let exited_within = |child: &mut Child, wait: Duration| {
+        let deadline = Instant::now() + wait;
+        while Instant::now() < deadline {
+            if matches!(child.try_wait(), Ok(Some(_))) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+        false
+    };
     // SAFETY: as above.
-    unsafe { libc::kill(-pgid, libc::SIGKILL) };
-    let _ = child.wait();
+    unsafe { libc::kill(-pgid, signal) };
+    // A program deaf to SIGINT (a daemon that shuts down on SIGTERM) still
+    // gets its orderly stop before the SIGKILL.
+    if signal != libc::SIGTERM && !exited_within(child, Duration::from_millis(1500)) {
+        // SAFETY: as above.
+        unsafe { libc::kill(-pgid, libc::SIGTERM) };
+    }
+    if !exited_within(child, Duration::from_secs(3)) {
+        // SAFETY: as above.
+        unsafe { libc::kill(-pgid, libc::SIGKILL) };
+        let _ = child.wait();
+    }
 }
