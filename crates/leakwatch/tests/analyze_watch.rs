@@ -139,6 +139,11 @@ fn watch_pid_survives_the_target_exiting() {
     let summary = events.last().unwrap();
     assert_eq!(summary["event"], "summary");
     assert_eq!(summary["verdict"], "not_judged");
+    // Every line has its version and t_s, the summary too.
+    for e in &events {
+        assert_eq!(e["version"], 1, "{e}");
+        assert!(e["t_s"].as_f64().is_some(), "{e}");
+    }
 }
 
 /// A leaky service restarted every 40 s by a supervisor loop (as an OOM

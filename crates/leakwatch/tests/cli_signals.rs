@@ -147,6 +147,13 @@ fn sigint_to_run_then_sigterm_for_a_target_that_ignores_sigint() {
     assert_eq!(json["stopped_because"], "interrupted", "{stdout}");
     // Still running when the run ended: no exit status of its own.
     assert!(json["target_exit_status"].is_null(), "{stdout}");
+    // Byte amounts are integers (docs/json.md), as in `analyze --json`.
+    for r in json["resources"].as_array().unwrap() {
+        if r["unit"] == "bytes" {
+            assert!(r["now"].is_u64(), "{r}");
+            assert!(r["growth_per_hour"].is_i64(), "{r}");
+        }
+    }
     wait_for("the target to end", || gone(target));
     assert_eq!(
         std::fs::read_to_string(&stopped_by).ok().as_deref(),

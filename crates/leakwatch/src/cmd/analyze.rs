@@ -210,14 +210,7 @@ fn json_report(
         .iter()
         .map(|r| {
             let a = &r.assessment;
-            // Byte counts are integers; rates and counts keep their fraction.
-            let amount = |v: f64| -> serde_json::Value {
-                if r.resource.is_bytes() && v.is_finite() {
-                    serde_json::json!(v.round() as i64)
-                } else {
-                    serde_json::json!(v)
-                }
-            };
+            let amount = |v: f64| crate::cmd::json_amount(r.resource, v);
             serde_json::json!({
                 "resource": r.resource,
                 "unit": unit(r.resource),

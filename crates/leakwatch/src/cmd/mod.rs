@@ -157,22 +157,34 @@ pub fn report_text(
 }
 
 /// The per-resource JSON shared by every report.
+/// A resource's amount in JSON: bytes are whole numbers, so an integer
+/// (beyond what an i64 holds, data no machine has, the number as it is,
+/// never a clamped one); thread and fd counts and their rates as they are.
+pub fn json_amount(resource: leakwatch_core::Resource, v: f64) -> serde_json::Value {
+    if resource.is_bytes() && v.is_finite() && v.abs() < 9.2e18 {
+        serde_json::json!(v.round() as i64)
+    } else {
+        serde_json::json!(v)
+    }
+}
+
 pub fn resources_json(report: &Report) -> Vec<serde_json::Value> {
     report
         .resources
         .iter()
         .map(|r| {
+            let amount = |v: f64| json_amount(r.resource, v);
             serde_json::json!({
                 "resource": r.resource,
                 "unit": if r.resource.is_bytes() { "bytes" } else { r.resource.column() },
                 "verdict": r.verdict,
                 "first_alert_s": r.first_alert_s,
                 "state": r.state,
-                "now": r.assessment.current,
-                "growth_per_hour": r.growth_per_hour,
-                "growth_per_hour_ci": [r.assessment.rate_low_per_hour, r.assessment.rate_high_per_hour],
+                "now": amount(r.assessment.current),
+                "growth_per_hour": amount(r.growth_per_hour),
+                "growth_per_hour_ci": [amount(r.assessment.rate_low_per_hour), amount(r.assessment.rate_high_per_hour)],
                 "time_to_limit_s": r.assessment.time_to_limit_s,
-                "limit": r.assessment.limit,
+                "limit": r.assessment.limit.map(amount),
                 "limit_kind": r.assessment.limit_kind,
                 "evidence": r.assessment.evidence,
             })

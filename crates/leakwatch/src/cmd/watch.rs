@@ -150,6 +150,8 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
         let v = serde_json::json!({
             "version": 1,
             "event": "summary",
+            // Every line has t_s (docs/json.md): the summary's is the end.
+            "t_s": monitor.elapsed_s,
             "target": label,
             "verdict": crate::cmd::verdict_json(&report),
             "first_alert_s": report.first_alert_s,
