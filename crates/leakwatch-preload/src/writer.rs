@@ -781,6 +781,7 @@ unsafe fn start_from_env() -> bool {
                 None => create_trace(true),
             };
         } else {
+            UNTRACED_DESCENDANT.store(true, Ordering::Relaxed);
             // SAFETY: errno is thread-local.
             unsafe { *libc::__errno_location() = libc::EEXIST };
         }
@@ -995,6 +996,101 @@ extern "C" fn init() {
         let was = crate::hooks::set_guard(true);
         after_libc_init();
         crate::hooks::set_guard(was);
+    } else if UNTRACED_DESCENDANT.load(Ordering::Relaxed) {
+        let was = crate::hooks::set_guard(true);
+        // SAFETY: a constructor of a freshly exec'd image: before main,
+        // one thread.
+        unsafe { restore_environment() };
+        crate::hooks::set_guard(was);
+    }
+}
+
+/// Set when this image is a descendant of the traced process that is not
+/// traced (exec'd by a child, without --follow-fork).
+static UNTRACED_DESCENDANT: AtomicBool = AtomicBool::new(false);
+
+/// Gives an untraced descendant the environment it would have had without
+/// the tracer, before its `main` reads it: no `LEAKWATCH_*` settings, the
+/// user's own `LD_PRELOAD` (or none), and no `PYTHONMALLOC=malloc` unless
+/// the user set it. So a CPython child keeps pymalloc, and its own children
+/// do not even load the tracer. Runs in the constructor, with one thread:
+/// `unsetenv` only moves pointers, and `LD_PRELOAD` is shortened in place,
+/// so nothing is allocated. The tracer itself stays loaded in this image
+/// (the loader put it there), idle: each call goes straight through.
+unsafe fn restore_environment() {
+    if getenv(c"LEAKWATCH_PYTHONMALLOC_ADDED") == Some(b"1") {
+        // SAFETY: one thread (see above).
+        unsafe { libc::unsetenv(c"PYTHONMALLOC".as_ptr()) };
+    }
+    for name in [
+        c"LEAKWATCH_TRACE_FILE",
+        c"LEAKWATCH_FOLLOW_FORK",
+        c"LEAKWATCH_SAMPLE_EVERY",
+        c"LEAKWATCH_PY_NATIVE",
+        c"LEAKWATCH_PYTHONMALLOC_ADDED",
+    ] {
+        // SAFETY: as above.
+        unsafe { libc::unsetenv(name.as_ptr()) };
+    }
+    // SAFETY: as above.
+    unsafe { remove_own_preload() };
+}
+
+/// Removes this library from the front of `LD_PRELOAD`, where `leakwatch
+/// trace` put it, keeping whatever the user had after it.
+unsafe fn remove_own_preload() {
+    extern "C" {
+        static mut environ: *mut *mut libc::c_char;
+    }
+    // The name the loader opened this library by: the LD_PRELOAD entry.
+    // SAFETY: zeroed Dl_info is a valid out buffer; dladdr of our own code.
+    let mut info: libc::Dl_info = unsafe { core::mem::zeroed() };
+    if unsafe { libc::dladdr(init as *const c_void, &mut info) } == 0 || info.dli_fname.is_null() {
+        return;
+    }
+    // SAFETY: NUL-terminated by contract.
+    let own = unsafe { core::ffi::CStr::from_ptr(info.dli_fname) }.to_bytes();
+    // SAFETY: reading the environment's pointer array, one thread.
+    let mut entry = unsafe { environ };
+    if entry.is_null() || own.is_empty() {
+        return;
+    }
+    loop {
+        // SAFETY: the array ends with a null pointer.
+        let p = unsafe { *entry };
+        if p.is_null() {
+            return;
+        }
+        // SAFETY: each entry is a NUL-terminated string.
+        let kv = unsafe { core::ffi::CStr::from_ptr(p) }.to_bytes();
+        if let Some(value) = kv.strip_prefix(b"LD_PRELOAD=") {
+            let Some(rest) = value.strip_prefix(own) else {
+                return;
+            };
+            // The loader separates entries with colons or spaces.
+            let rest = match rest.first() {
+                None => &rest[..0],
+                Some(b':' | b' ') => &rest[1..],
+                Some(_) => return, // a longer name that begins with ours
+            };
+            if rest.is_empty() {
+                // SAFETY: one thread.
+                unsafe { libc::unsetenv(c"LD_PRELOAD".as_ptr()) };
+                return;
+            }
+            let at = b"LD_PRELOAD=".len();
+            let (from, len) = (rest.as_ptr(), rest.len());
+            // SAFETY: shortening the string in place: the source lies
+            // within it, after the destination; `copy` handles the overlap.
+            unsafe {
+                let dst = p.cast::<u8>().add(at);
+                core::ptr::copy(from, dst, len);
+                *dst.add(len) = 0;
+            }
+            return;
+        }
+        // SAFETY: not past the terminating null (checked above).
+        entry = unsafe { entry.add(1) };
     }
 }
 

@@ -518,6 +518,74 @@ fn followed_child_that_execs_after_fork_is_traced() {
     );
 }
 
+/// Without --follow-fork, a child that execs gets the environment it would
+/// have had without the tracer (the user's own LD_PRELOAD and PYTHONMALLOC
+/// kept, leakwatch's removed) and its children do not load the tracer;
+/// the traced program itself, and what it execs in place, keep them.
+#[test]
+fn untraced_children_get_the_environment_they_would_have_had() {
+    let dir = tempfile::tempdir().unwrap();
+    let script =
+        "env > child.env; sh -c 'cat /proc/self/maps' > grandchild.maps; exec env > self.env";
+    let user_preload = [
+        "/lib/x86_64-linux-gnu/libm.so.6",
+        "/usr/lib/x86_64-linux-gnu/libm.so.6",
+    ]
+    .into_iter()
+    .find(|p| Path::new(p).exists())
+    .expect("libm");
+    for (preload, pymalloc) in [(None, None), (Some(user_preload), Some("debug"))] {
+        require_preload();
+        let mut cmd = Command::new(leakwatch());
+        cmd.current_dir(dir.path())
+            .args([
+                "trace",
+                "--no-summary",
+                "--out",
+                "e.lwt",
+                "--",
+                "sh",
+                "-c",
+                script,
+            ])
+            .env_remove("LD_PRELOAD")
+            .env_remove("PYTHONMALLOC");
+        if let Some(p) = preload {
+            cmd.env("LD_PRELOAD", p);
+        }
+        if let Some(m) = pymalloc {
+            cmd.env("PYTHONMALLOC", m);
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let read = |f: &str| std::fs::read_to_string(dir.path().join(f)).unwrap();
+        let var = |env: &str, name: &str| {
+            env.lines()
+                .find_map(|l| l.strip_prefix(&format!("{name}=")).map(str::to_owned))
+        };
+        let child = read("child.env");
+        assert_eq!(var(&child, "LD_PRELOAD").as_deref(), preload, "{child}");
+        assert_eq!(var(&child, "PYTHONMALLOC").as_deref(), pymalloc, "{child}");
+        for name in [
+            "LEAKWATCH_TRACE_FILE",
+            "LEAKWATCH_FOLLOW_FORK",
+            "LEAKWATCH_PYTHONMALLOC_ADDED",
+        ] {
+            assert_eq!(var(&child, name), None, "{child}");
+        }
+        let maps = read("grandchild.maps");
+        assert!(!maps.contains("libleakwatch_preload"), "{maps}");
+        // The traced image (exec'd in place) keeps what hands the trace on.
+        let traced = read("self.env");
+        assert!(var(&traced, "LEAKWATCH_TRACE_FILE").is_some(), "{traced}");
+        assert!(
+            var(&traced, "LD_PRELOAD").is_some_and(|v| v.contains("libleakwatch_preload")),
+            "{traced}"
+        );
+        std::fs::remove_file(dir.path().join("e.lwt")).unwrap();
+    }
+}
+
 /// A daemon that forks away from the program outlives it: the program's
 /// "no leak" is not the daemon's, so the run says the daemon is still
 /// running, where its trace is, and exits 2; its trace, once it ends,

@@ -400,7 +400,12 @@ pub fn run(args: TraceArgs) -> anyhow::Result<u8> {
     // site is a Python line, not an arena. Only interpreters read it, and
     // a value the user chose is kept.
     if std::env::var_os("PYTHONMALLOC").is_none() {
-        cmd.env("PYTHONMALLOC", "malloc");
+        // Untraced descendants remove it again (the tracer's constructor
+        // there), so only the traced program runs without pymalloc.
+        cmd.env("PYTHONMALLOC", "malloc")
+            .env("LEAKWATCH_PYTHONMALLOC_ADDED", "1");
+    } else {
+        cmd.env_remove("LEAKWATCH_PYTHONMALLOC_ADDED");
     }
     match args.sample_every {
         Some(n) => cmd.env("LEAKWATCH_SAMPLE_EVERY", n.to_string()),
