@@ -33,6 +33,10 @@ pub struct Observation<'a> {
     /// Memory limit (the cgroup's, or the host's memory), for time-to-limit
     /// of memory resources.
     pub memory_limit: Option<f64>,
+    /// Each resource's own limit and what it is, when the caller knows
+    /// them (threads-max, the fd soft limit, host or cgroup memory); a
+    /// memory resource not listed gets `memory_limit`.
+    pub limits: &'a [(Resource, Option<f64>, leakwatch_core::LimitKind)],
     /// The cgroup's cumulative OOM-kill counter as read now.
     pub oom_kill_counter: Option<u64>,
 }
@@ -292,7 +296,9 @@ impl Agent {
             }
         }
         for &(r, v) in obs.values {
-            if r.is_bytes() && r != Resource::SwapBytes {
+            if let Some(&(_, limit, kind)) = obs.limits.iter().find(|(x, _, _)| *x == r) {
+                st.set.set_named_limit(r, limit, kind);
+            } else if r.is_bytes() && r != Resource::SwapBytes {
                 st.set.set_limit(r, obs.memory_limit);
             }
             if let Some(tr) = st.set.push(r, now_s, v) {
@@ -482,6 +488,7 @@ mod tests {
             instance,
             values,
             memory_limit: Some(1e9),
+            limits: &[],
             oom_kill_counter: Some(0),
         }
     }

@@ -41,12 +41,10 @@ use crate::store::StoreConfig;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config {path}: {source}")]
-    Read {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    // The I/O error is in the message, not a `source`: the CLI would print
+    // it a second time as "caused by".
+    #[error("cannot read config {path}: {error}")]
+    Read { path: String, error: std::io::Error },
     #[error("config {path}: {message}")]
     Parse { path: String, message: String },
 }
@@ -214,11 +212,30 @@ impl AgentConfig {
             path: origin.to_string(),
             message: e.to_string().trim_end().to_string(),
         })?;
+        let mut first_of: std::collections::HashMap<String, usize> = Default::default();
         for (i, t) in cfg.targets.iter().enumerate() {
-            t.selector().map_err(|m| ConfigError::Parse {
+            let err = |message: String| ConfigError::Parse {
                 path: origin.to_string(),
-                message: format!("target #{}: {m}", i + 1),
-            })?;
+                message: format!("target #{}: {message}", i + 1),
+            };
+            t.selector().map_err(err)?;
+            let key = t.key();
+            // The name labels its metrics, keys its history and names it in
+            // logs and alerts: a line break or escape code would forge lines.
+            if key.chars().any(char::is_control) {
+                return Err(err(format!(
+                    "name {key:?} holds a control character: use printable text"
+                )));
+            }
+            // Two targets under one name would share one history: the
+            // second's samples read as restarts of the first, and a leak in
+            // either disappears.
+            if let Some(first) = first_of.insert(key.clone(), i) {
+                return Err(err(format!(
+                    "name {key:?} is already target #{}'s: give each [[target]] its own `name`",
+                    first + 1
+                )));
+            }
         }
         if let Some(i) = cfg.interval {
             if i.0 <= 0.0 {
@@ -233,9 +250,9 @@ impl AgentConfig {
 
     pub fn load(path: &Path) -> Result<AgentConfig, ConfigError> {
         let p = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
             path: p.clone(),
-            source,
+            error,
         })?;
         Self::parse(&text, &p)
     }
@@ -276,6 +293,27 @@ process = "api-server"
 [[target]]
 cgroup = "/system.slice/db.service"
 "#;
+
+    #[test]
+    fn two_targets_under_one_name_are_refused() {
+        let text = "[[target]]\nname = \"a\"\nprocess = \"x\"\n\n[[target]]\nname = \"a\"\nprocess = \"y\"\n";
+        let e = AgentConfig::parse(text, "dup.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("target #2") && e.contains("target #1's"), "{e}");
+        // Unnamed targets are keyed by their selector: the same one twice too.
+        let text = "[[target]]\nprocess = \"x\"\n\n[[target]]\nprocess = \"x\"\n";
+        assert!(AgentConfig::parse(text, "dup.toml").is_err());
+        let text = "[[target]]\nprocess = \"x\"\n\n[[target]]\nprocess = \"y\"\n";
+        assert!(AgentConfig::parse(text, "ok.toml").is_ok());
+    }
+
+    #[test]
+    fn a_name_with_a_control_character_is_refused() {
+        let text = "[[target]]\nname = \"a\\nb\"\nprocess = \"x\"\n";
+        let e = AgentConfig::parse(text, "c.toml").unwrap_err().to_string();
+        assert!(e.contains("control character"), "{e}");
+    }
 
     #[test]
     fn full_config_parses() {

@@ -39,7 +39,7 @@ pub enum ServeError {
         "`{0}` is not an address to serve on: use HOST:PORT (e.g. 127.0.0.1:9464), :PORT or PORT"
     )]
     BadAddress(String),
-    #[error("refusing to serve metrics on non-loopback address {0}: anyone who can reach it can read them. Use 127.0.0.1:PORT, or confirm with --serve-public (serve_public = true in the config)")]
+    #[error("refusing to serve metrics on non-loopback address {0}: anyone who can reach it can read them. Use 127.0.0.1:PORT, or confirm with --serve-public (or `public = true` under [serve] in the config)")]
     NotLoopback(SocketAddr),
     #[error("cannot listen on {addr}: {reason} (is the port already in use?)")]
     Bind { addr: SocketAddr, reason: String },

@@ -79,6 +79,7 @@ fn stopping_and_starting_the_agent_keeps_history_and_detector_state() {
             instance: &instance,
             values: &values,
             memory_limit: None,
+            limits: &[],
             oom_kill_counter: None,
         };
         agent.observe(now_s(), &obs, &mut events).unwrap();
@@ -128,6 +129,7 @@ fn stopping_and_starting_the_agent_keeps_history_and_detector_state() {
         instance: &instance,
         values: &values,
         memory_limit: None,
+        limits: &[],
         oom_kill_counter: None,
     };
     agent.observe(now_s(), &obs, &mut events).unwrap();

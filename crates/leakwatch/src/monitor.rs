@@ -475,7 +475,7 @@ impl CsvOut {
 
 /// What the limit of `r` is: the probe gives the cgroup's memory limit when
 /// one is set and below the host's memory, else the host's memory.
-fn limit_kind(r: Resource, limit: f64) -> LimitKind {
+pub(crate) fn limit_kind(r: Resource, limit: f64) -> LimitKind {
     match r {
         Resource::Fds => LimitKind::FdSoftLimit,
         Resource::Threads => LimitKind::ThreadsMax,

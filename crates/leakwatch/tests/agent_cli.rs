@@ -112,3 +112,62 @@ fn containers_on_a_host_without_any_say_what_was_looked_for() {
     );
     assert!(err.contains("--cgroup PATH"), "{err}");
 }
+
+#[test]
+fn two_targets_under_one_name_are_a_config_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("agent.toml");
+    std::fs::write(
+        &cfg,
+        "[[target]]\nname = \"a\"\nprocess = \"x\"\n\n[[target]]\nname = \"a\"\nprocess = \"y\"\n",
+    )
+    .unwrap();
+    leakwatch()
+        .args(["watch", "--config"])
+        .arg(&cfg)
+        .assert()
+        .code(2)
+        .stderr(contains("target #2: name \"a\" is already target #1's"));
+}
+
+/// The agent names each resource's limit as `watch` does: the host's
+/// memory, threads-max, the fd soft limit.
+#[test]
+fn agent_names_each_resources_limit_like_watch() {
+    let mut sleeper = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = leakwatch()
+        .args(["watch", "--json", "--duration", "2s", "--interval", "200ms"])
+        .args(["--pid", &sleeper.id().to_string()])
+        .args(["--serve", &format!("127.0.0.1:{port}")])
+        .output()
+        .unwrap();
+    let _ = sleeper.kill();
+    let _ = sleeper.wait();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let summary: serde_json::Value = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["event"] == "summary")
+        .unwrap_or_else(|| panic!("no summary: {text}"));
+    let kind_of = |name: &str| {
+        summary["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["resource"] == name)
+            .map(|r| r["limit_kind"].clone())
+            .unwrap_or_else(|| panic!("no {name}: {summary}"))
+    };
+    assert_ne!(kind_of("rss_bytes"), "other", "{summary}");
+    assert!(kind_of("rss_bytes").is_string(), "{summary}");
+    assert_eq!(kind_of("threads"), "threads_max", "{summary}");
+    assert_eq!(kind_of("fds"), "fd_soft_limit", "{summary}");
+}

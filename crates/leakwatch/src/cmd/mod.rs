@@ -157,12 +157,14 @@ pub fn report_text(
 }
 
 /// The per-resource JSON shared by every report.
-/// A resource's amount in JSON: bytes are whole numbers, so an integer
-/// (beyond what an i64 holds, data no machine has, the number as it is,
-/// never a clamped one); thread and fd counts and their rates as they are.
+/// A resource's amount in JSON: bytes are whole numbers, so an integer,
+/// and so is any whole count (threads, fds, their limits); a fractional
+/// rate stays as it is. Beyond what an i64 holds (data no machine has) the
+/// number is kept as it is, never clamped.
 pub fn json_amount(resource: leakwatch_core::Resource, v: f64) -> serde_json::Value {
-    if resource.is_bytes() && v.is_finite() && v.abs() < 9.2e18 {
-        serde_json::json!(v.round() as i64)
+    let v = if resource.is_bytes() { v.round() } else { v };
+    if v.is_finite() && v.fract() == 0.0 && v.abs() < 9.2e18 {
+        serde_json::json!(v as i64)
     } else {
         serde_json::json!(v)
     }

@@ -126,6 +126,8 @@ struct Watched {
     founder: Option<i32>,
     instance: String,
     limit: Option<f64>,
+    /// Each resource's limit and what it is (as `watch` names them).
+    limits: Vec<(Resource, Option<f64>, leakwatch_core::LimitKind)>,
     values: Vec<f64>,
     pairs: Vec<(Resource, f64)>,
     events: Vec<leakwatch_probe::TargetEvent>,
@@ -135,6 +137,22 @@ struct Watched {
     /// For a --cgroup target: how to open it again once it was removed (a
     /// service restart makes a new cgroup at the same path).
     reopen: Option<(TargetSpec, SampleDepth, String)>,
+}
+
+/// Every resource's limit and its kind, as `watch` and `run` name them.
+fn resource_limits(target: &Target) -> Vec<(Resource, Option<f64>, leakwatch_core::LimitKind)> {
+    target
+        .resources()
+        .iter()
+        .map(|&r| {
+            let limit = target.limit(r);
+            (
+                r,
+                limit,
+                crate::monitor::limit_kind(r, limit.unwrap_or(0.0)),
+            )
+        })
+        .collect()
 }
 
 impl Watched {
@@ -157,6 +175,7 @@ impl Watched {
         };
         let target = Target::open(spec, depth).with_context(|| format!("cannot watch {key}"))?;
         let limit = target.limit(target.resources()[0]);
+        let limits = resource_limits(&target);
         Ok(Watched {
             key,
             kind,
@@ -166,6 +185,7 @@ impl Watched {
             founder: None,
             instance: String::new(),
             limit,
+            limits,
             values: Vec::new(),
             pairs: Vec::new(),
             events: Vec::new(),
@@ -477,6 +497,7 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
             w.update_instance();
             if refresh_limits {
                 w.limit = w.target.limit(w.target.resources()[0]);
+                w.limits = resource_limits(&w.target);
             }
             w.pairs.clear();
             w.pairs.extend(
@@ -492,6 +513,7 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
                 instance: &w.instance,
                 values: &w.pairs,
                 memory_limit: w.limit,
+                limits: &w.limits,
                 oom_kill_counter: w.oom_kill_counter(),
             };
             agent.observe(t, &obs, &mut events)?;
