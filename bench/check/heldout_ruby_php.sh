@@ -107,7 +107,7 @@ SET4=(
   ruby-yajl ruby-rack-oauth2 ruby-webmock ruby-vcr ruby-capybara
   ruby-selenium-webdriver ruby-mechanize ruby-github-markup ruby-asciidoctor
   ruby-slim ruby-temple ruby-sassc ruby-execjs ruby-redis-namespace ruby-amqp
-  ruby-stomp ruby-xmpp4r ruby-parser ruby-rspec-support ruby-globalid
+  ruby-stomp ruby-xmpp4r ruby-rspec-support ruby-globalid
   ruby-delayed-job ruby-statsd ruby-elasticsearch ruby-actiontext
   ruby-actionmailbox ruby-gssapi ruby-dbus ruby-em-synchrony ruby-websocket
   ruby-net-http-digest-auth ruby-htmlentities ruby-netrc
@@ -117,7 +117,7 @@ SET4=(
   php-composer-ca-bundle php-composer-spdx-licenses php-composer-xdebug-handler
   php-symfony-var-dumper php-symfony-var-exporter php-symfony-string
   php-symfony-property-info php-symfony-error-handler
-  php-symfony-psr-http-message-bridge php-symfony-doctrine-bridge
+  php-symfony-doctrine-bridge
   php-symfony-monolog-bridge php-symfony-framework-bundle
   php-symfony-security-bundle php-symfony-css-selector php-symfony-amqp-messenger
   php-symfony-redis-messenger php-symfony-service-contracts php-doctrine-cache
@@ -126,7 +126,7 @@ SET4=(
   php-dragonmantank-cron-expression php-opis-closure php-mockery
   php-phpdocumentor-reflection-docblock php-phpdocumentor-type-resolver
   php-phpdocumentor-reflection-common php-getid3 php-parsedown php-net-smtp
-  php-net-socket php-mail-mime php-mail php-http-promise php-elasticsearch
+  php-net-socket php-mail-mime php-mail php-http-promise
   php-google-recaptcha php-laravel-serializable-closure php-symfony-contracts
   php-twig-extra-bundle php-symfony-http-client-contracts php-symfony-mercure
 )
