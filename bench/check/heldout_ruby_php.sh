@@ -8,7 +8,7 @@
 # Installs what is missing, checks each tree whole, and writes every finding
 # to $WORK/findings-<name>.txt for review by hand (bench/check/REVIEW.md).
 #
-# Usage: bench/check/heldout_ruby_php.sh [-s 1|2|3|4] [WORKDIR]
+# Usage: [LW=leakwatch] bench/check/heldout_ruby_php.sh [-s 1|2|3|4] [WORKDIR]
 #        (default: set 1, /tmp/leakwatch-heldout; set N: /tmp/leakwatch-heldoutN)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -17,8 +17,11 @@ if [ "${1:-}" = "-s" ]; then SET=$2; shift 2; fi
 WORK=${1:-/tmp/leakwatch-heldout$([ "$SET" = 1 ] || echo "$SET")}
 mkdir -p "$WORK"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
-cargo build -q --release -p leakwatch
-LW="$CARGO_TARGET_DIR/release/leakwatch"
+# LW=path/to/leakwatch checks with that binary (an older build, to compare).
+if [ -z "${LW:-}" ]; then
+  cargo build -q --release -p leakwatch
+  LW="$CARGO_TARGET_DIR/release/leakwatch"
+fi
 GEMS=/usr/share/rubygems-integration/all/gems
 PHP=/usr/share/php
 

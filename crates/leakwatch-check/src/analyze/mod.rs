@@ -11,6 +11,7 @@ use crate::lang::Lang;
 use crate::rules::Rule;
 
 mod go;
+mod growth;
 mod java;
 mod js;
 mod php;

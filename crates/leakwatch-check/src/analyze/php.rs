@@ -7,6 +7,7 @@
 
 use tree_sitter::Node;
 
+use super::growth::{entry_method, reads_outside_input};
 use super::python::runs_once;
 use super::{mentions, unbounded_select, Ctx, Unless};
 use crate::rules::Rule;
@@ -60,6 +61,137 @@ fn tree_facts(cx: &mut Ctx) {
     for (class, method) in found {
         cx.facts.class_method(&class, &method);
     }
+    for call in all_calls(cx) {
+        let callee_name = callee(cx, call).1;
+        if callee_name.is_empty()
+            || !callee_name.starts_with(|c: char| c.is_alphabetic() || c == '_')
+        {
+            continue;
+        }
+        let caller = cx.enclosing(call, NAMED_FN).map(|f| fn_name(cx, f));
+        let from_entry = in_entry(cx, call);
+        cx.facts.call_from(caller, callee_name, from_entry);
+    }
+}
+
+/// Registration calls whose closure argument runs per request or message
+/// (`$server->on('request', function ($req, $resp) {...})`).
+const HANDLER_REGISTRATIONS: &[&str] = &[
+    "on",
+    "handle",
+    "get",
+    "post",
+    "put",
+    "patch",
+    "delete",
+    "map",
+    "consume",
+    "process",
+    "onMessage",
+];
+
+/// Whether code at `n` runs once per request, job or message: in an entry
+/// point (a method named like one, a controller's action), in a closure
+/// handed to a request or message handler registration, or in a worker
+/// loop (`while (true)`, `for (;;)`, `while ($job = $queue->pop())`).
+fn in_entry<'a>(cx: &Ctx<'a>, n: Node<'a>) -> bool {
+    let mut cur = cx.up(n);
+    while let Some(p) = cur {
+        match p.kind() {
+            "method_declaration" | "function_definition" => {
+                let name = fn_name(cx, p);
+                let action = p.kind() == "method_declaration"
+                    && !name.starts_with("__")
+                    && !cx
+                        .text(p)
+                        .split('(')
+                        .next()
+                        .unwrap_or("")
+                        .contains("static")
+                    && cx
+                        .enclosing(p, &["class_declaration"])
+                        .and_then(|c| Ctx::field(c, "name"))
+                        .is_some_and(|c| cx.text(c).ends_with("Controller"));
+                return entry_method(name) || action;
+            }
+            "anonymous_function" | "arrow_function"
+                if arg_of(cx, p).is_some_and(|(_, m)| HANDLER_REGISTRATIONS.contains(&m)) =>
+            {
+                return true;
+            }
+            "while_statement" | "do_statement"
+                if Ctx::field(p, "condition").is_some_and(|c| serves_forever(cx, c)) =>
+            {
+                return true;
+            }
+            "for_statement" if endless_for(cx, p) => return true,
+            _ => {}
+        }
+        cur = cx.up(p);
+    }
+    false
+}
+
+/// `for (;;)`.
+fn endless_for<'a>(cx: &Ctx<'a>, p: Node<'a>) -> bool {
+    let head: String = cx
+        .text(p)
+        .split(')')
+        .next()
+        .unwrap_or("")
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    head == "for(;;"
+}
+
+/// A loop condition that is always true, or that takes the next job or
+/// message from a call each time round (`$job = $queue->pop()`).
+fn serves_forever<'a>(cx: &Ctx<'a>, cond: Node<'a>) -> bool {
+    let inner = if cond.kind() == "parenthesized_expression" {
+        cond.named_child(0).unwrap_or(cond)
+    } else {
+        cond
+    };
+    let always = matches!(cx.text(inner).to_ascii_lowercase().as_str(), "true" | "1");
+    let takes_next = inner.kind() == "assignment_expression"
+        && Ctx::field(inner, "right").is_some_and(|r| CALLS.contains(&r.kind()));
+    always || takes_next
+}
+
+/// Whether a store written at `sites` (named `store`) shows it grows per
+/// request, job or message (see `growth`): `Some(None)` when a site is in an
+/// entry point or stores outside input, `Some(Some(unless))` when it stores
+/// parameters of its function, so the tree must show an entry point
+/// calling it, and `None` when nothing shows growth (no finding).
+fn growth_evidence<'a>(cx: &Ctx<'a>, sites: &[Node<'a>], store: &str) -> Option<Option<Unless>> {
+    let mut through = Vec::new();
+    for site in sites {
+        if in_entry(cx, *site) || reads_outside_input(cx.text(*site), store) {
+            return Some(None);
+        }
+        let Some(f) = cx.enclosing(*site, NAMED_FN) else {
+            continue;
+        };
+        let params: Vec<&str> = Ctx::field(f, "parameters")
+            .map(|ps| {
+                (0..ps.named_child_count())
+                    .filter_map(|i| ps.named_child(i))
+                    .filter_map(|p| Ctx::field(p, "name"))
+                    .map(|n| cx.text(n))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let stores_param = cx
+            .desc(*site)
+            .iter()
+            .any(|v| v.kind() == "variable_name" && params.contains(&cx.text(*v)));
+        let name = fn_name(cx, f).to_string();
+        if stores_param && !through.contains(&name) {
+            through.push(name);
+        }
+    }
+    (!through.is_empty()).then_some(Some(Unless::NotReachedFromEntry { methods: through }))
 }
 
 fn fn_name<'a>(cx: &Ctx<'a>, f: Node<'a>) -> &'a str {
@@ -522,20 +654,26 @@ fn report<'a>(cx: &mut Ctx<'a>, what: &str, name: &str, mut uses: Uses<'a>) {
         return;
     }
     let (site, f, keyed) = uses.adds[0];
+    let sites: Vec<Node> = uses.adds.iter().map(|(s, _, _)| *s).collect();
+    let Some(unless) = growth_evidence(cx, &sites, name) else {
+        return;
+    };
     let lname = name.to_ascii_lowercase();
     if keyed && (uses.lookups > 0 || lname.contains("cache") || lname.contains("memo")) {
-        cx.hit(
+        cx.hit_unless(
             Rule::UnboundedCache,
             site,
             format!("{what} `{name}` is used as a cache in `{f}`: in a long-running worker it keeps one entry per distinct key for the life of the process, and nothing unsets, resets or counts it"),
             "bound it: unset old keys or reset the array when `count()` passes a limit, or use a cache with a size/TTL (APCu, Symfony Cache, an LRU)",
+            unless,
         );
     } else {
-        cx.hit(
+        cx.hit_unless(
             Rule::GlobalAccumulator,
             site,
             format!("{what} `{name}` only grows: `{f}` adds to it on every request/job of a long-running worker and nothing removes from, resets or bounds it"),
             "reset it at the end of each request/job, cap it (array_shift past a limit), or keep it local",
+            unless,
         );
     }
 }
@@ -720,11 +858,15 @@ fn listeners(cx: &mut Ctx) {
         if removed {
             continue;
         }
-        cx.hit(
+        let Some(unless) = growth_evidence(cx, &[call], target) else {
+            continue;
+        };
+        cx.hit_unless(
             Rule::ListenerLeak,
             call,
             format!("`{target}` outlives the job, and `{m}` in `{place}` adds one more listener to it on every job; none is removed, so each listener and what its closure captures stays alive in the worker"),
             "register listeners once at boot (a service provider / subscriber), or remove it (`removeListener`/`forget`) when the job ends",
+            unless,
         );
     }
 }

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use tree_sitter::Node;
 
+use super::growth::{entry_method, reads_outside_input};
 use super::python::runs_once;
 use super::{mentions, unbounded_select, Ctx, MethodRef, Unless};
 use crate::rules::Rule;
@@ -110,6 +111,9 @@ fn tree_facts(cx: &mut Ctx) {
             .filter(|r| matches!(r.kind(), "constant" | "scope_resolution"))
             .map(|r| cx.text(r).rsplit("::").next().unwrap_or(""));
         cx.facts.call(m, on, at_load, with_args);
+        let caller = cx.enclosing(call, DEF).map(|d| def_name(cx, d));
+        let from_entry = in_entry(cx, call);
+        cx.facts.call_from(caller, m, from_entry);
     }
     let mut found = Vec::new();
     for def in cx.all("singleton_method") {
@@ -136,6 +140,83 @@ fn tree_facts(cx: &mut Ctx) {
     }
     for (class, method) in found {
         cx.facts.class_method(&class, &method);
+    }
+}
+
+/// Whether code at `n` runs once per request, job, message or connection:
+/// in an entry point (a method named like one, Rack's `call(env)`, a
+/// controller's action), a route block, a thread's or `loop`'s block, or a
+/// `while true` loop.
+fn in_entry<'a>(cx: &Ctx<'a>, n: Node<'a>) -> bool {
+    let mut cur = cx.up(n);
+    while let Some(p) = cur {
+        match p.kind() {
+            "method" | "singleton_method" => {
+                let name = def_name(cx, p);
+                let rack_call =
+                    name == "call" && parameters(cx, p).iter().any(|(n, _)| *n == "env");
+                let action = p.kind() == "method"
+                    && class_name(cx, p).is_some_and(|c| c.ends_with("Controller"));
+                return entry_method(name) || rack_call || action;
+            }
+            "block" | "do_block" => {
+                if let Some(call) = cx.up(p).filter(|c| c.kind() == "call") {
+                    let m = method_name(cx, call);
+                    let no_receiver = Ctx::field(call, "receiver").is_none();
+                    let route =
+                        no_receiver && matches!(m, "get" | "post" | "put" | "patch" | "delete");
+                    let thread =
+                        receiver(cx, call) == "Thread" && matches!(m, "new" | "start" | "fork");
+                    if route || thread || (no_receiver && m == "loop") {
+                        return true;
+                    }
+                }
+            }
+            "while" | "until" => {
+                let forever = if p.kind() == "while" { "true" } else { "false" };
+                if Ctx::field(p, "condition").is_some_and(|c| cx.text(c) == forever) {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+        cur = cx.up(p);
+    }
+    false
+}
+
+/// Whether a store written at `sites` (named `store`) shows it grows per
+/// request, job or message (see `growth`): `Some(None)` when a site is in an
+/// entry point or stores outside input, `Some(Some(unless))` when it stores
+/// parameters of its method, so the tree must show an entry point calling
+/// it, and `None` when nothing shows growth (no finding).
+fn growth_evidence<'a>(cx: &Ctx<'a>, sites: &[Node<'a>], store: &str) -> Option<Option<Unless>> {
+    let mut through = Vec::new();
+    for site in sites {
+        if in_entry(cx, *site) || reads_outside_input(cx.text(*site), store) {
+            return Some(None);
+        }
+        let Some(def) = cx.enclosing(*site, DEF) else {
+            continue;
+        };
+        let params: Vec<&str> = parameters(cx, def).into_iter().map(|(n, _)| n).collect();
+        let stores_param = cx
+            .desc(*site)
+            .iter()
+            .any(|i| i.kind() == "identifier" && params.contains(&cx.text(*i)));
+        let name = def_name(cx, def).to_string();
+        if stores_param && !through.contains(&name) {
+            through.push(name);
+        }
+    }
+    (!through.is_empty()).then_some(Some(Unless::NotReachedFromEntry { methods: through }))
+}
+
+/// Both conditions, either of which drops a finding.
+fn either(a: Option<Unless>, b: Option<Unless>) -> Option<Unless> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(Unless::AnyOf(vec![a, b])),
+        (a, b) => a.or(b),
     }
 }
 
@@ -570,7 +651,10 @@ fn containers(cx: &mut Ctx) {
         }
         let (site, fname) = uses.adds[0];
         let sites: Vec<Node> = uses.adds.iter().map(|(s, _)| *s).collect();
-        let unless = unless_only_called_at_load(cx, &sites);
+        let Some(unreached) = growth_evidence(cx, &sites, c.name) else {
+            continue;
+        };
+        let unless = either(unless_only_called_at_load(cx, &sites), unreached);
         let is_map = c.shape != Shape::Seq;
         let lname = c.name.to_ascii_lowercase();
         if is_map && (uses.lookups > 0 || lname.contains("cache") || lname.contains("memo")) {
@@ -643,7 +727,10 @@ fn subscriptions(cx: &mut Ctx) {
         if removed {
             continue;
         }
-        let unless = unless_only_called_at_load(cx, &[call]);
+        let Some(unreached) = growth_evidence(cx, &[call], target) else {
+            continue;
+        };
+        let unless = either(unless_only_called_at_load(cx, &[call]), unreached);
         cx.hit_unless(
             Rule::ListenerLeak,
             call,

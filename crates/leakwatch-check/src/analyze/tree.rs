@@ -6,6 +6,9 @@
 //! tree).
 
 use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
+
+use super::growth::MAX_HOPS;
 
 /// The condition under which a finding does not stand.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +27,13 @@ pub enum Unless {
     /// `Class.method` is not the ORM's: the tree defines `method` as a class
     /// method of a class named `class` (last path segment).
     OwnClassMethod { class: String, method: String },
+    /// The store grows only through parameters of `methods` (names), and
+    /// no entry point of the tree (a request, job or message handler, a
+    /// worker loop) calls any of them within [`MAX_HOPS`] calls: what they
+    /// are called with, and how often, is up to the library's users.
+    NotReachedFromEntry { methods: Vec<String> },
+    /// Any one of these holds.
+    AnyOf(Vec<Unless>),
 }
 
 /// A method a finding is in: the class or module defining it (last path
@@ -52,6 +62,13 @@ pub struct TreeFacts {
     /// constant's last segment and the method.
     calls_on: HashMap<(String, String), CallCounts>,
     class_methods: HashSet<(String, String)>,
+    /// Method names called from an entry point (directly in it).
+    entry_calls: HashSet<String>,
+    /// Method names called by each method name.
+    calls_from: HashMap<String, HashSet<String>>,
+    /// Names reached from an entry point within [`MAX_HOPS`], computed on
+    /// first use after every file is merged.
+    reached: OnceLock<HashSet<String>>,
 }
 
 impl CallCounts {
@@ -100,7 +117,45 @@ impl TreeFacts {
             .insert((class.to_string(), method.to_string()));
     }
 
+    /// A call of `callee`, made in an entry point (`in_entry`) or else in
+    /// the method named `caller` (None outside methods).
+    pub fn call_from(&mut self, caller: Option<&str>, callee: &str, in_entry: bool) {
+        if in_entry {
+            self.entry_calls.insert(callee.to_string());
+        } else if let Some(caller) = caller.filter(|c| *c != callee) {
+            self.calls_from
+                .entry(caller.to_string())
+                .or_default()
+                .insert(callee.to_string());
+        }
+    }
+
+    /// Method names an entry point calls within [`MAX_HOPS`] calls.
+    fn reached(&self) -> &HashSet<String> {
+        self.reached.get_or_init(|| {
+            let mut seen: HashSet<String> = self.entry_calls.clone();
+            let mut frontier: Vec<&String> = self.entry_calls.iter().collect();
+            for _ in 1..MAX_HOPS {
+                let mut next = Vec::new();
+                for name in frontier {
+                    for callee in self.calls_from.get(name).into_iter().flatten() {
+                        if seen.insert(callee.clone()) {
+                            next.push(callee);
+                        }
+                    }
+                }
+                frontier = next;
+            }
+            seen
+        })
+    }
+
     pub fn merge(&mut self, other: TreeFacts) {
+        self.reached = OnceLock::new();
+        self.entry_calls.extend(other.entry_calls);
+        for (caller, callees) in other.calls_from {
+            self.calls_from.entry(caller).or_default().extend(callees);
+        }
         for (name, c) in other.calls {
             self.calls.entry(name).or_default().merge(c);
         }
@@ -141,6 +196,11 @@ impl TreeFacts {
             Unless::OwnClassMethod { class, method } => self
                 .class_methods
                 .contains(&(class.clone(), method.clone())),
+            Unless::NotReachedFromEntry { methods } => {
+                let reached = self.reached();
+                !methods.iter().any(|m| reached.contains(m))
+            }
+            Unless::AnyOf(all) => all.iter().any(|u| self.holds(u)),
         }
     }
 }
@@ -215,6 +275,54 @@ mod tests {
         assert!(!f.holds(&devise));
         f.class_method("Mapping", "add_module");
         assert!(f.holds(&devise));
+    }
+
+    fn not_reached(name: &str) -> Unless {
+        Unless::NotReachedFromEntry {
+            methods: vec![name.into()],
+        }
+    }
+
+    #[test]
+    fn a_method_no_entry_point_calls_does_not_grow_per_request() {
+        let mut f = TreeFacts::default();
+        f.call_from(Some("boot"), "add_module", false);
+        assert!(f.holds(&not_reached("add_module")));
+        assert!(f.holds(&not_reached("never_called")));
+    }
+
+    #[test]
+    fn an_entry_point_reaches_through_a_few_calls_in_any_file() {
+        let mut a = TreeFacts::default();
+        a.call_from(Some("perform"), "charge", true);
+        let mut b = TreeFacts::default();
+        b.call_from(Some("charge"), "rate_for", false);
+        b.call_from(Some("rate_for"), "remember", false);
+        b.call_from(Some("remember"), "store", false);
+        a.merge(b);
+        assert!(!a.holds(&not_reached("charge")));
+        assert!(!a.holds(&not_reached("remember")));
+        // Beyond MAX_HOPS the name-based edges say too little.
+        assert!(a.holds(&not_reached("store")));
+    }
+
+    #[test]
+    fn merging_forgets_what_was_reached_before() {
+        let mut a = TreeFacts::default();
+        a.call_from(Some("x"), "remember", false);
+        assert!(a.holds(&not_reached("remember")));
+        let mut b = TreeFacts::default();
+        b.call_from(None, "remember", true);
+        a.merge(b);
+        assert!(!a.holds(&not_reached("remember")));
+    }
+
+    #[test]
+    fn any_of_holds_when_one_does() {
+        let f = TreeFacts::default();
+        let either = Unless::AnyOf(vec![at_load("track", true), not_reached("track")]);
+        assert!(f.holds(&either));
+        assert!(!f.holds(&Unless::AnyOf(vec![at_load("track", true)])));
     }
 
     #[test]

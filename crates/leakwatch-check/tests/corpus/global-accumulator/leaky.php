@@ -33,3 +33,15 @@ final class Seen
         }
     }
 }
+
+// Every request is timed into it.
+final class TimingMiddleware implements MiddlewareInterface
+{
+    public function process(ServerRequestInterface $request, RequestHandlerInterface $handler): ResponseInterface
+    {
+        $start = microtime(true);
+        $response = $handler->handle($request);
+        Metrics::record(microtime(true) - $start);
+        return $response;
+    }
+}

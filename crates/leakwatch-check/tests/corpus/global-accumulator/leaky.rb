@@ -38,3 +38,10 @@ class TagSet
     self.class.tags(request.params["tag"])
   end
 end
+
+# Every page view is remembered.
+class PagesController < ApplicationController
+  def show
+    Breadcrumbs.remember(request.path)
+  end
+end

@@ -19,3 +19,10 @@ class OrderStream
     EventBus.subscribe(:order_updated) { |o| push(order, o) } # expect: listener-leak
   end
 end
+
+# Each job follows one more order.
+class FollowOrderJob
+  def perform(order_id)
+    OrderStream.new.follow(Order.find(order_id))
+  end
+end

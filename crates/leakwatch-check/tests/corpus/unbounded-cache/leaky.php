@@ -44,3 +44,12 @@ final class TokenCache
         return self::$byToken[$this->token] ?? (self::$byToken[$this->token] = $this->fetch()); // expect: unbounded-cache
     }
 }
+
+// The pair comes from the request.
+final class QuoteController
+{
+    public function show(Request $request): JsonResponse
+    {
+        return new JsonResponse($this->rates->rate($request->query->get('pair')));
+    }
+}

@@ -81,3 +81,14 @@ module Inbox
     @last_message[user.id]
   end
 end
+
+# The callers take the template and the currency from the request.
+get '/render' do
+  Renderers.add_template(params[:template], {}).render
+end
+
+class PricesController < ApplicationController
+  def index
+    render json: Currency.rate(params[:currency])
+  end
+end
