@@ -16,7 +16,9 @@ use std::time::{Duration, Instant};
 
 use agent_support::*;
 
-const EVIL: &str = "evil\"} 1\nleakwatch_injected 1\n\\";
+// A line break is refused in names (config and --target-name); quotes,
+// braces and backslashes must be escaped in the exposition.
+const EVIL: &str = "evil\"} 1 leakwatch_injected{x=\"1\"} 1 \\";
 
 fn get(port: u16, path: &str, accept: Option<&str>) -> (String, String) {
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();

@@ -37,11 +37,31 @@ pub fn verdict_json(report: &Report) -> serde_json::Value {
 }
 
 /// The stderr line when the data was too short to judge.
-pub fn not_judged_note(what: &str, samples: u64, duration_s: f64, longer: &str) -> String {
+pub fn not_judged_note(
+    what: &str,
+    samples: u64,
+    duration_s: f64,
+    restarts: u32,
+    longer: &str,
+) -> String {
+    let cfg = leakwatch_core::DetectorConfig::default();
+    if restarts > 0 {
+        // Long enough in all, but each lifetime is measured on its own:
+        // the total is not what was short.
+        let lifetimes = u64::from(restarts) + 1;
+        return format!(
+            "leakwatch: {what} could not be judged: {restarts} restart(s) split its {samples} samples over {} into lifetimes of about {} ({} samples) each, and a lifetime needs at least {} samples to be measured (a leak masked by restarts is found from lifetimes that each climbed); sample faster (--interval) so each lifetime holds {} or more (watching longer does not help)",
+            format::duration(duration_s),
+            format::duration(duration_s / lifetimes as f64),
+            samples / lifetimes,
+            cfg.min_samples,
+            cfg.min_samples,
+        );
+    }
     format!(
         "leakwatch: {what} is too little data to judge ({samples} samples over {}): a leak needs at least {} of samples, more with a daily season; {longer}",
         format::duration(duration_s),
-        format::duration(leakwatch_core::DetectorConfig::default().min_duration_s),
+        format::duration(cfg.min_duration_s),
     )
 }
 
@@ -192,4 +212,22 @@ pub fn resources_json(report: &Report) -> Vec<serde_json::Value> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_history_split_by_restarts_says_its_lifetimes_were_too_short_not_the_whole() {
+        let note = not_judged_note("this watch", 99, 99.0, 4, "watch longer (--duration)");
+        assert!(note.contains("4 restart(s)"), "{note}");
+        assert!(note.contains("about 20s"), "{note}");
+        assert!(note.contains("(19 samples)"), "{note}");
+        assert!(note.contains("--interval"), "{note}");
+        // No claim that 1m 39s is less than a minute.
+        assert!(!note.contains("needs at least 1m"), "{note}");
+        let plain = not_judged_note("this run", 10, 3.0, 0, "run longer (--duration)");
+        assert!(plain.contains("too little data to judge"), "{plain}");
+    }
 }

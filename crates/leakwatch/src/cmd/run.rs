@@ -345,6 +345,7 @@ fn supervise(
                 "this run",
                 monitor.samples,
                 elapsed,
+                report.restarts,
                 "run longer (--duration), or keep the program running longer under --load"
             )
         );

@@ -183,6 +183,7 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
                 "this watch",
                 monitor.samples,
                 monitor.elapsed_s,
+                report.restarts,
                 "watch longer (--duration)"
             )
         );

@@ -304,6 +304,12 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
             tree: args.tree,
         });
     }
+    if let Some(name) = &flags.target_name {
+        // As in the config: a name labels metrics and log lines.
+        if name.chars().any(char::is_control) {
+            anyhow::bail!("--target-name {name:?} holds a control character: use printable text");
+        }
+    }
     let mut watched: Vec<Watched> = Vec::new();
     for t in cli_targets.iter().chain(cfg.targets.iter()) {
         let spec = spec_of(t)?;
@@ -558,6 +564,7 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
     // Summary before shutting down (shutdown saves and flushes alerts).
     let mut keys: Vec<String> = agent.live_targets().map(str::to_string).collect();
     keys.sort();
+    let mut unjudged = Vec::new();
     for key in &keys {
         let Some(set) = agent.detectors(key) else {
             continue;
@@ -579,7 +586,7 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
                     "version": 1,
                     "event": "summary",
                     "target": key,
-                    "verdict": report.verdict,
+                    "verdict": crate::cmd::verdict_json(&report),
                     "state": report.state,
                     "restarts": restarts,
                     "oom_kills": ooms,
@@ -593,6 +600,20 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
                 report.state, restarts, ooms
             );
         }
+        if !crate::cmd::judged(&report) {
+            unjudged.push(crate::cmd::not_judged_note(
+                key,
+                samples,
+                set.resources()
+                    .filter_map(|r| set.detector(r).map(|d| d.assessment().duration_s))
+                    .fold(0.0, f64::max),
+                report.restarts,
+                "watch longer (--duration)",
+            ));
+        }
+    }
+    for note in &unjudged {
+        eprintln!("{note}");
     }
     if let Some(r) = where_runner.take() {
         r.shutdown(Duration::from_secs(5));
@@ -601,7 +622,15 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
         .shutdown(Duration::from_secs(5))
         .context("saving the agent's state")?;
     result?;
-    Ok(if any_leak { exit::LEAK } else { exit::OK })
+    // Nothing judged is not "no leak" (as in `watch`): exit 2.
+    let none_judged = !keys.is_empty() && unjudged.len() == keys.len();
+    Ok(if any_leak {
+        exit::LEAK
+    } else if none_judged {
+        exit::ERROR
+    } else {
+        exit::OK
+    })
 }
 
 /// What `--containers` looked for, when it found none at start.
