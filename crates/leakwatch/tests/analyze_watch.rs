@@ -591,6 +591,28 @@ fn watching_another_users_process_warns_and_continues() {
         ])
         .output()
         .unwrap();
+    // The agent (--serve) warns the same way, naming the target.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let agent = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&bin)
+        .args([
+            "watch",
+            "--duration",
+            "2s",
+            "--interval",
+            "250ms",
+            "--target-name",
+            "other",
+        ])
+        .args(["--serve", &format!("127.0.0.1:{port}")])
+        .args(["--pid", &target.id().to_string()])
+        .output()
+        .unwrap();
     target.kill().unwrap();
     target.wait().unwrap();
     if String::from_utf8_lossy(&out.stderr).contains("Permission denied (os error 13)")
@@ -603,6 +625,12 @@ fn watching_another_users_process_warns_and_continues() {
     assert!(
         stderr.contains("cannot read /proc/") && stderr.contains("fds are not sampled"),
         "{stderr}"
+    );
+    let agent_err = String::from_utf8_lossy(&agent.stderr);
+    assert!(
+        agent_err.contains("warning: other: cannot read /proc/")
+            && agent_err.contains("fds are not sampled"),
+        "{agent_err}"
     );
     // Two seconds: watched to the end, too little to judge.
     assert_eq!(out.status.code(), Some(2), "{stderr}");

@@ -132,6 +132,8 @@ struct Watched {
     pairs: Vec<(Resource, f64)>,
     events: Vec<leakwatch_probe::TargetEvent>,
     alive: bool,
+    /// Whether what cannot be read of it (another user's fds, PSS) was said.
+    warned_unreadable: bool,
     /// Exits when gone (a --pid target) instead of waiting for a restart.
     by_pid: bool,
     /// For a --cgroup target: how to open it again once it was removed (a
@@ -190,6 +192,7 @@ impl Watched {
             pairs: Vec::new(),
             events: Vec::new(),
             alive: false,
+            warned_unreadable: false,
             by_pid,
             reopen,
         })
@@ -500,6 +503,14 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
                 continue;
             }
             w.alive = true;
+            if !w.warned_unreadable {
+                // As `watch` says: a resource it cannot read is not sampled,
+                // so a leak there could never alert.
+                w.warned_unreadable = true;
+                for m in w.target.unavailable() {
+                    eprintln!("leakwatch: warning: {}: {m}", w.key);
+                }
+            }
             w.update_instance();
             if refresh_limits {
                 w.limit = w.target.limit(w.target.resources()[0]);
