@@ -17,7 +17,7 @@ pub const CHART_SITES: usize = SERIES_COLOURS;
 /// inferno's flamegraph of the bytes still allocated at the end.
 pub fn flamegraph_svg(a: &Analysis, sym: &mut Symbolizer) -> Result<String, HtmlError> {
     let mut out = Vec::new();
-    export::flamegraph(a, sym, &mut out)?;
+    export::flamegraph(a, sym, false, &mut out)?;
     Ok(String::from_utf8_lossy(&out).into_owned())
 }
 

@@ -408,6 +408,11 @@ pub fn is_start_function(function: &str) -> bool {
 /// frames at the top, and without what lies below `main` (the C library's
 /// start-up, a thread's start routine, Rust's runtime start). Innermost first.
 pub fn trim_frames(frames: &[Frame]) -> &[Frame] {
+    &frames[trimmed_range(frames)]
+}
+
+/// Where [`trim_frames`] cuts: the range of `frames` it keeps.
+pub fn trimmed_range(frames: &[Frame]) -> std::ops::Range<usize> {
     let start = frames
         .iter()
         .position(|f| !is_allocator_frame(f))
@@ -430,7 +435,7 @@ pub fn trim_frames(frames: &[Frame]) -> &[Frame] {
         }
     }
     let end = end.max(start.min(frames.len()));
-    &frames[start..end]
+    start..end
 }
 
 #[cfg(test)]

@@ -36,9 +36,14 @@ fn frame_label(f: &Frame) -> String {
 
 /// Writes a flamegraph of the bytes still allocated at the end (leaked at
 /// exit, or live when the trace ended), root at the bottom.
+/// `full_stacks`: keep the allocator's entry frames and what lies below
+/// `main` (the C library's start-up, the tracer's wrapper of `main`), as
+/// the text report's `--full-stacks` does; otherwise they are cut the same
+/// way the report cuts them ([`crate::classify::trim_frames`]).
 pub fn flamegraph(
     a: &Analysis,
     sym: &mut Symbolizer,
+    full_stacks: bool,
     out: &mut impl Write,
 ) -> Result<(), ExportError> {
     let live = a.live_at_end();
@@ -48,7 +53,13 @@ pub fn flamegraph(
         .iter()
         .map(|&(s, bytes, _)| {
             let frames = stack_frames(a, sym, s);
-            let path: Vec<String> = frames.iter().rev().map(frame_label).collect();
+            let shown = if full_stacks {
+                &frames[..]
+            } else {
+                crate::classify::trim_frames(&frames)
+            };
+            let shown = if shown.is_empty() { &frames[..] } else { shown };
+            let path: Vec<String> = shown.iter().rev().map(frame_label).collect();
             format!("{} {bytes}", path.join(";"))
         })
         .collect();
@@ -196,7 +207,36 @@ impl Strings {
 
 /// Builds the pprof profile: per call stack, objects and bytes allocated
 /// over the run, and objects and bytes still allocated at the end.
-pub fn pprof_profile(a: &Analysis, sym: &mut Symbolizer, start_unix_ns: u64) -> proto::Profile {
+/// The addresses of `stack` (innermost first) a profile shows: all with
+/// `full_stacks`, else those holding the frames the text report shows
+/// (an address stands for all its inlined frames, so one that holds any
+/// kept frame is kept whole).
+fn shown_addresses(a: &Analysis, sym: &mut Symbolizer, stack: u32, full_stacks: bool) -> Vec<u64> {
+    let addrs: Vec<u64> = a.tables.stacks.frames(stack).collect();
+    if full_stacks {
+        return addrs;
+    }
+    let mut flat = Vec::new();
+    let mut owner = Vec::new();
+    for (i, &addr) in addrs.iter().enumerate() {
+        for f in sym.frames_of(addr) {
+            flat.push(f.clone());
+            owner.push(i);
+        }
+    }
+    let kept = crate::classify::trimmed_range(&flat);
+    if kept.is_empty() {
+        return addrs;
+    }
+    addrs[owner[kept.start]..=owner[kept.end - 1]].to_vec()
+}
+
+pub fn pprof_profile(
+    a: &Analysis,
+    sym: &mut Symbolizer,
+    start_unix_ns: u64,
+    full_stacks: bool,
+) -> proto::Profile {
     let ids: Vec<u32> = a
         .allocating_stacks()
         .filter(|(_, s)| s.allocs > 0)
@@ -248,7 +288,7 @@ pub fn pprof_profile(a: &Analysis, sym: &mut Symbolizer, start_unix_ns: u64) -> 
         let stats = a.stack_stats(s);
         let ts = a.stack_first_ns(s);
         let mut loc_ids = Vec::new();
-        for addr in a.tables.stacks.frames(s) {
+        for addr in shown_addresses(a, sym, s, full_stacks) {
             let id = match location_of.get(&addr) {
                 Some(&id) => id,
                 None => {
@@ -330,10 +370,11 @@ pub fn pprof(
     a: &Analysis,
     sym: &mut Symbolizer,
     start_unix_ns: u64,
+    full_stacks: bool,
     out: &mut impl Write,
 ) -> Result<(), ExportError> {
     use prost::Message;
-    let profile = pprof_profile(a, sym, start_unix_ns);
+    let profile = pprof_profile(a, sym, start_unix_ns, full_stacks);
     let mut gz = flate2::write::GzEncoder::new(out, flate2::Compression::default());
     gz.write_all(&profile.encode_to_vec())?;
     gz.finish()?;

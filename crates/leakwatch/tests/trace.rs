@@ -240,6 +240,21 @@ fn check_exports(svg: &Path, pb: &Path) {
     assert_eq!(inuse, 12489);
     let allocs: i64 = profile.sample.iter().map(|s| s.value[0]).sum();
     assert!(allocs > 8000, "{allocs}");
+    // As in the text report: nothing below main (the C library's start-up,
+    // the tracer's wrapper of main), no allocator entry frame.
+    let names: Vec<&str> = profile
+        .function
+        .iter()
+        .map(|f| profile.string_table[f.name as usize].as_str())
+        .collect();
+    assert!(names.contains(&"main"), "{names:?}");
+    for below in ["traced_main", "__libc_start_main", "_start", "malloc"] {
+        assert!(
+            !names.iter().any(|n| n.ends_with(below)),
+            "{below} in {names:?}"
+        );
+    }
+    assert!(!svg.contains("__libc_start") && !svg.contains("traced_main"));
 
     // Cross-check with Go's own pprof reader when Go is installed
     // (.ci/deps/trace.sh installs it).

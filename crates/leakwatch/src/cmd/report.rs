@@ -233,14 +233,20 @@ pub fn run(args: ReportArgs) -> anyhow::Result<u8> {
     let mut pprof_out = args.pprof.as_deref().map(create).transpose()?;
     let (analysis, report, mut sym) = load(&args.trace, &opts)?;
     if let (Some(w), Some(out)) = (flame_out.as_mut(), &args.flamegraph) {
-        export::flamegraph(&analysis, &mut sym, w)
+        export::flamegraph(&analysis, &mut sym, args.full_stacks, w)
             .with_context(|| format!("cannot write the flamegraph {}", out.display()))?;
         w.flush()?;
         eprintln!("leakwatch: flamegraph written to {}", out.display());
     }
     if let (Some(w), Some(out)) = (pprof_out.as_mut(), &args.pprof) {
-        export::pprof(&analysis, &mut sym, analysis.header.start_unix_ns, w)
-            .with_context(|| format!("cannot write the pprof profile {}", out.display()))?;
+        export::pprof(
+            &analysis,
+            &mut sym,
+            analysis.header.start_unix_ns,
+            args.full_stacks,
+            w,
+        )
+        .with_context(|| format!("cannot write the pprof profile {}", out.display()))?;
         w.flush()?;
         eprintln!(
             "leakwatch: pprof profile written to {} (try: go tool pprof -top -sample_index=inuse_space {})",
