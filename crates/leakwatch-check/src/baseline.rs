@@ -51,14 +51,47 @@ pub struct Baseline {
     pub findings: Vec<BaselineEntry>,
 }
 
+/// The fingerprints of `findings` with each path taken relative to `root`
+/// (the baseline file's directory) instead of as it was given on the
+/// command line, so `check .`, `check "$PWD"` and `check proj` from the
+/// parent all give the same ones. A path outside `root` is kept absolute.
+/// Occurrences of the same line count in the findings' order, which is
+/// the same in every run.
+pub fn rooted_fingerprints(findings: &[Finding], root: &Path) -> Vec<String> {
+    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    let mut seen: std::collections::HashMap<(Rule, String, String), usize> = Default::default();
+    findings
+        .iter()
+        .map(|f| {
+            let path = Path::new(&f.path);
+            let full = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+            let rooted = full
+                .strip_prefix(&root)
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_else(|_| full.to_string_lossy().into_owned());
+            let norm = normalize(&f.snippet);
+            let occurrence = seen
+                .entry((f.rule, rooted.clone(), norm.clone()))
+                .or_insert(0);
+            let fp = fingerprint(f.rule, &rooted, &norm, *occurrence);
+            *occurrence += 1;
+            fp
+        })
+        .collect()
+}
+
 impl Baseline {
-    pub fn from_findings(findings: &[Finding]) -> Baseline {
+    /// `root`: the directory of the baseline file, which paths in the
+    /// fingerprints are taken relative to.
+    pub fn from_findings(findings: &[Finding], root: &Path) -> Baseline {
+        let rooted = rooted_fingerprints(findings, root);
         Baseline {
             version: 1,
             findings: findings
                 .iter()
-                .map(|f| BaselineEntry {
-                    fingerprint: f.fingerprint.clone(),
+                .zip(rooted)
+                .map(|(f, fingerprint)| BaselineEntry {
+                    fingerprint,
                     rule: f.rule.id().to_string(),
                     path: f.path.clone(),
                     message: f.message.clone(),
@@ -95,16 +128,24 @@ impl Baseline {
     }
 
     /// Drops findings present in the baseline; counts them in the report.
-    pub fn apply(&self, report: &mut CheckReport) {
+    /// `root` as in [`Baseline::from_findings`]. A baseline written before
+    /// fingerprints were rooted (paths as given, from the same directory)
+    /// still matches.
+    pub fn apply(&self, report: &mut CheckReport, root: &Path) {
         let known: HashSet<&str> = self
             .findings
             .iter()
             .map(|e| e.fingerprint.as_str())
             .collect();
+        let rooted = rooted_fingerprints(&report.findings, root);
         let before = report.findings.len();
-        report
-            .findings
-            .retain(|f| !known.contains(f.fingerprint.as_str()));
+        let mut i = 0;
+        report.findings.retain(|f| {
+            let keep =
+                !known.contains(rooted[i].as_str()) && !known.contains(f.fingerprint.as_str());
+            i += 1;
+            keep
+        });
         report.baselined += before - report.findings.len();
     }
 }

@@ -270,6 +270,61 @@ fn baseline_survives_line_shifts_and_reports_new_findings() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+/// A CI job checks the tree by its absolute path ($GITHUB_WORKSPACE) or
+/// from its parent: the baseline written with `check .` still matches,
+/// because its fingerprints take paths relative to the baseline's folder.
+#[test]
+fn baseline_matches_whatever_path_names_the_tree() {
+    let parent = tempfile::tempdir().unwrap();
+    let proj = parent.path().join("proj");
+    fs::create_dir_all(proj.join("src")).unwrap();
+    fs::write(proj.join("src").join("a.py"), LEAKY_PY).unwrap();
+    stdout(
+        lw(&proj).args(["check", ".", "--write-baseline", ".leakwatch-baseline.json"]),
+        0,
+    );
+    let abs = proj.display().to_string();
+    for (dir, args) in [
+        (
+            &proj,
+            vec!["check", ".", "--baseline", ".leakwatch-baseline.json"],
+        ),
+        (
+            &proj,
+            vec!["check", &abs, "--baseline", ".leakwatch-baseline.json"],
+        ),
+        (
+            &proj,
+            vec!["check", "src", "--baseline", ".leakwatch-baseline.json"],
+        ),
+        (
+            &parent.path().to_path_buf(),
+            vec![
+                "check",
+                "proj",
+                "--baseline",
+                "proj/.leakwatch-baseline.json",
+            ],
+        ),
+    ] {
+        let out = stdout(lw(dir).args(&args), 0);
+        assert!(out.contains("1 in baseline"), "{args:?}: {out}");
+    }
+    // Another tree with the same file is not covered by this baseline.
+    let other = parent.path().join("other");
+    fs::create_dir_all(other.join("src")).unwrap();
+    fs::write(other.join("src").join("a.py"), LEAKY_PY).unwrap();
+    stdout(
+        lw(parent.path()).args([
+            "check",
+            "other",
+            "--baseline",
+            "proj/.leakwatch-baseline.json",
+        ]),
+        1,
+    );
+}
+
 #[test]
 fn explain_documents_every_rule() {
     let d = project(&[]);

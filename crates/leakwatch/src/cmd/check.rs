@@ -117,7 +117,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
     let mut report = check_paths(&paths, &opts)?;
     let incomplete = report.lost().count() > 0;
     if let Some(path) = &args.write_baseline {
-        Baseline::from_findings(&report.findings).write(path)?;
+        Baseline::from_findings(&report.findings, &baseline_root(path)).write(path)?;
         let mut err = std::io::stderr().lock();
         let _ = writeln!(
             err,
@@ -132,7 +132,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
         return Ok(exit::OK);
     }
     if let Some(path) = &args.baseline {
-        Baseline::load(path)?.apply(&mut report);
+        Baseline::load(path)?.apply(&mut report, &baseline_root(path));
     }
     let format = if args.json { Format::Json } else { args.format };
     let rendered = match format {
@@ -200,5 +200,15 @@ fn explain(rule: &str) -> anyhow::Result<u8> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(BROKEN_PIPE),
         Err(e) => Err(e).context("cannot write to stdout"),
         Ok(()) => Ok(exit::OK),
+    }
+}
+
+/// The directory paths in baseline fingerprints are relative to: the
+/// baseline file's own, so the same tree checked from anywhere, by a
+/// relative or an absolute path, matches the same baseline.
+fn baseline_root(baseline: &std::path::Path) -> PathBuf {
+    match baseline.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
     }
 }
