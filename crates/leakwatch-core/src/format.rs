@@ -9,13 +9,20 @@ pub fn bytes(v: f64) -> String {
 
 /// [`bytes`] written into `out`, without an intermediate String.
 pub fn write_bytes(out: &mut impl std::fmt::Write, v: f64) -> std::fmt::Result {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
     let sign = if v < 0.0 { "-" } else { "" };
     let mut x = v.abs();
     let mut u = 0;
     while x >= 1024.0 && u < UNITS.len() - 1 {
         x /= 1024.0;
         u += 1;
+    }
+    if !x.is_finite() {
+        return write!(out, "{sign}∞ B");
+    }
+    if x >= 1024.0 {
+        // Past any real memory (bad data): a short number, not 300 digits.
+        return write!(out, "{sign}{:.1e} B", v.abs());
     }
     if u == 0 {
         write!(out, "{sign}{x:.0} {}", UNITS[u])
@@ -259,6 +266,11 @@ mod tests {
         assert_eq!(bytes(512.0), "512 B");
         assert_eq!(bytes(1536.0), "1.5 KiB");
         assert_eq!(bytes(-3.0 * 1024.0 * 1024.0), "-3.0 MiB");
+        assert_eq!(bytes(2.0 * 1024f64.powi(6)), "2.0 EiB");
+        // Bad data stays a short line.
+        assert_eq!(bytes(1e300), "1.0e300 B");
+        assert_eq!(bytes(f64::INFINITY), "∞ B");
+        assert!(bytes(-1e300).starts_with("-1.0e300"));
     }
 
     #[test]
