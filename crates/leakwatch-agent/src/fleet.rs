@@ -20,6 +20,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use leakwatch_core::{Detector, DetectorConfig, LeakState};
+
+use crate::redact::{redact_url, scrub, url_password};
 use serde::{Deserialize, Serialize};
 
 /// Prometheus' own limit on points per series in one range query.
@@ -110,6 +112,7 @@ pub struct SeriesResult {
 /// The ranked answer.
 #[derive(Debug, Clone, Serialize)]
 pub struct FleetReport {
+    /// The server, its password hidden.
     pub prometheus: String,
     pub query: String,
     pub start_s: f64,
@@ -294,6 +297,10 @@ pub type Labelled = (BTreeMap<String, String>, f64);
 #[derive(Debug)]
 pub struct Prometheus {
     base: String,
+    /// The base URL as it may be shown: its password hidden.
+    shown: String,
+    /// The password given in the URL, scrubbed from any message quoting it.
+    secret: Option<String>,
     agent: ureq::Agent,
 }
 
@@ -307,13 +314,15 @@ impl Prometheus {
         if !(base.starts_with("http://") || base.starts_with("https://"))
             || base.len() <= "https://".len()
         {
-            return Err(FleetError::BadUrl(url.to_string()));
+            return Err(FleetError::BadUrl(redact_url(url)));
         }
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(timeout))
             .build();
         Ok(Prometheus {
+            shown: redact_url(&base),
+            secret: url_password(&base),
             base,
             agent: ureq::Agent::new_with_config(config),
         })
@@ -327,8 +336,14 @@ impl Prometheus {
             .is_ok_and(|r| r.status() == 200)
     }
 
+    /// The base URL to show: with its password hidden (`user:xxxxx@`).
     pub fn base_url(&self) -> &str {
-        &self.base
+        &self.shown
+    }
+
+    /// `text` without the URL's password.
+    fn hide(&self, text: &str) -> String {
+        scrub(text, self.secret.as_deref())
     }
 
     fn get<T: for<'de> Deserialize<'de>>(
@@ -343,8 +358,8 @@ impl Prometheus {
             req = req.query(*k, v);
         }
         let mut resp = req.call().map_err(|e| FleetError::Unreachable {
-            url: self.base.clone(),
-            reason: e.to_string(),
+            url: self.shown.clone(),
+            reason: self.hide(&e.to_string()),
         })?;
         let status = resp.status().as_u16();
         let body = resp
@@ -353,10 +368,32 @@ impl Prometheus {
             .limit(MAX_BODY)
             .read_to_vec()
             .map_err(|e| FleetError::Unreachable {
-                url: self.base.clone(),
-                reason: format!("reading the answer failed: {e}"),
+                url: self.shown.clone(),
+                reason: self.hide(&format!("reading the answer failed: {e}")),
             })?;
-        parse_answer(&url, status, &body, expect)
+        let shown = format!("{}{}", self.shown, endpoint);
+        parse_answer(&shown, status, &body, expect).map_err(|e| self.hide_in(e))
+    }
+
+    /// The error with the URL's password scrubbed from every text in it
+    /// (a server may echo the request back).
+    fn hide_in(&self, e: FleetError) -> FleetError {
+        match e {
+            FleetError::Query { error_type, error } => FleetError::Query {
+                error_type: self.hide(&error_type),
+                error: self.hide(&error),
+            },
+            FleetError::Http { url, status, body } => FleetError::Http {
+                url: self.hide(&url),
+                status,
+                body: self.hide(&body),
+            },
+            FleetError::BadResponse { url, reason } => FleetError::BadResponse {
+                url: self.hide(&url),
+                reason: self.hide(&reason),
+            },
+            other => other,
+        }
     }
 
     /// One `/api/v1/query_range` call.

@@ -18,6 +18,7 @@ pub mod fleet;
 pub mod health;
 pub mod metrics;
 pub mod probe_state;
+pub mod redact;
 pub mod selfstat;
 pub mod serve;
 pub mod store;

@@ -1,0 +1,237 @@
+//! `analyze --prometheus` against a tiny server on loopback that answers as
+//! the Prometheus HTTP API does, with series made here: the cases a real
+//! Prometheus gives only by chance or with a slow setup (no series, too few
+//! samples, a partial answer with warnings, an auth error, a restart loop).
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+/// One request the fake server saw.
+#[derive(Debug, Clone)]
+struct Request {
+    params: HashMap<String, String>,
+    authorization: Option<String>,
+}
+
+type Answer = Box<dyn Fn(&Request) -> (u16, String) + Send + Sync>;
+
+/// A fake Prometheus on 127.0.0.1; `answer` makes each response.
+struct FakePrometheus {
+    url: String,
+    seen: Arc<Mutex<Vec<Request>>>,
+}
+
+impl FakePrometheus {
+    fn start(answer: Answer) -> FakePrometheus {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        // The thread ends with the test process.
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let Some(req) = read_request(&mut stream) else {
+                    continue;
+                };
+                let (status, body) = answer(&req);
+                log.lock().unwrap().push(req);
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        FakePrometheus { url, seen }
+    }
+
+    fn requests(&self) -> Vec<Request> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+fn read_request(stream: &mut std::net::TcpStream) -> Option<Request> {
+    let mut reader = BufReader::new(stream.try_clone().ok()?);
+    let mut line = String::new();
+    reader.read_line(&mut line).ok()?;
+    let target = line.split_whitespace().nth(1)?.to_string();
+    let mut authorization = None;
+    let mut length = 0usize;
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h).ok()? == 0 || h.trim().is_empty() {
+            break;
+        }
+        let (k, v) = h.split_once(':')?;
+        match k.trim().to_ascii_lowercase().as_str() {
+            "authorization" => authorization = Some(v.trim().to_string()),
+            "content-length" => length = v.trim().parse().unwrap_or(0),
+            _ => {}
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    let query = target.split_once('?').map_or("", |(_, q)| q);
+    let mut params = HashMap::new();
+    for pair in query
+        .split('&')
+        .chain(std::str::from_utf8(&body).ok()?.split('&'))
+    {
+        if let Some((k, v)) = pair.split_once('=') {
+            params.insert(decode(k), decode(v));
+        }
+    }
+    Some(Request {
+        params,
+        authorization,
+    })
+}
+
+fn decode(s: &str) -> String {
+    let s = s.replace('+', " ");
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A matrix answer: one series per (labels, points).
+fn matrix(series: &[(serde_json::Value, Vec<(f64, f64)>)], warnings: &[&str]) -> String {
+    let result: Vec<serde_json::Value> = series
+        .iter()
+        .map(|(metric, points)| {
+            let values: Vec<serde_json::Value> = points
+                .iter()
+                .map(|(t, v)| serde_json::json!([t, v.to_string()]))
+                .collect();
+            serde_json::json!({"metric": metric, "values": values})
+        })
+        .collect();
+    let mut answer = serde_json::json!({
+        "status": "success",
+        "data": {"resultType": "matrix", "result": result},
+    });
+    if !warnings.is_empty() {
+        answer["warnings"] = serde_json::json!(warnings);
+    }
+    answer.to_string()
+}
+
+/// The range a query asked for: its grid of times.
+fn grid(req: &Request) -> Vec<f64> {
+    let p = |k: &str| req.params[k].parse::<f64>().unwrap();
+    let (start, end, step) = (p("start"), p("end"), p("step"));
+    let n = ((end - start) / step).floor() as usize;
+    (0..=n).map(|k| start + k as f64 * step).collect()
+}
+
+const END: f64 = 1_800_000_000.0;
+
+/// Runs `leakwatch analyze --prometheus URL --query QUERY` over the 10
+/// minutes before END at a 1 s step, plus `extra`.
+fn analyze(url: &str, query: &str, extra: &[&str]) -> (Option<i32>, String, String) {
+    let out = assert_cmd::Command::cargo_bin("leakwatch")
+        .unwrap()
+        .args([
+            "analyze",
+            "--prometheus",
+            url,
+            "--query",
+            query,
+            "--range",
+            "10m",
+            "--step",
+            "1s",
+            "--end",
+            &END.to_string(),
+        ])
+        .args(extra)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn json(stdout: &str, stderr: &str) -> serde_json::Value {
+    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\n{stderr}"))
+}
+
+/// The default start-time query, answered with no series: no restarts known.
+fn no_start_times(req: &Request) -> Option<(u16, String)> {
+    (req.params.get("query").map(String::as_str)
+        == Some("process_start_time_seconds or container_start_time_seconds"))
+    .then(|| (200, matrix(&[], &[])))
+}
+
+#[test]
+fn a_password_in_the_url_is_never_shown() {
+    let refusing = FakePrometheus::start(Box::new(|_| (401, "Unauthorized\n".to_string())));
+    let with_password = refusing.url.replace("http://", "http://user:s3cret@");
+    let (code, stdout, stderr) = analyze(&with_password, "up", &[]);
+    assert_eq!(code, Some(2), "{stdout}\n{stderr}");
+    assert!(
+        !stdout.contains("s3cret") && !stderr.contains("s3cret"),
+        "{stdout}\n{stderr}"
+    );
+    assert!(stderr.contains("HTTP 401"), "{stderr}");
+    let shown = refusing.url.replace("http://", "http://user:xxxxx@");
+    assert!(stderr.contains(&shown), "{stderr}");
+    // The credentials were sent, as Basic auth.
+    let sent = refusing.requests();
+    assert!(
+        sent.iter()
+            .all(|r| r.authorization.as_deref() == Some("Basic dXNlcjpzM2NyZXQ=")),
+        "{sent:?}"
+    );
+
+    // An answer: the report names the server without the password.
+    let answering = FakePrometheus::start(Box::new(|req| {
+        no_start_times(req).unwrap_or_else(|| {
+            let points = grid(req).into_iter().map(|t| (t, 1.0)).collect();
+            let labels = serde_json::json!({"__name__": "up", "job": "p"});
+            (200, matrix(&[(labels, points)], &[]))
+        })
+    }));
+    let with_password = answering.url.replace("http://", "http://user:s3cret@");
+    let shown = answering.url.replace("http://", "http://user:xxxxx@");
+    let (_, stdout, stderr) = analyze(&with_password, "up", &["--json"]);
+    let report = json(&stdout, &stderr);
+    assert_eq!(report["prometheus"], shown.as_str(), "{stdout}");
+    assert!(
+        !stdout.contains("s3cret") && !stderr.contains("s3cret"),
+        "{stdout}\n{stderr}"
+    );
+    let (_, stdout, stderr) = analyze(&with_password, "up", &[]);
+    assert!(stdout.contains(&shown), "{stdout}");
+    assert!(
+        !stdout.contains("s3cret") && !stderr.contains("s3cret"),
+        "{stdout}\n{stderr}"
+    );
+
+    // A URL that is not one: refused, still without the password.
+    let (code, stdout, stderr) = analyze("user:s3cret@127.0.0.1:9", "up", &[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        !stdout.contains("s3cret") && !stderr.contains("s3cret"),
+        "{stdout}\n{stderr}"
+    );
+    assert!(stderr.contains("user:xxxxx@127.0.0.1:9"), "{stderr}");
+}
