@@ -235,3 +235,62 @@ fn a_password_in_the_url_is_never_shown() {
     );
     assert!(stderr.contains("user:xxxxx@127.0.0.1:9"), "{stderr}");
 }
+
+fn labels(name: &str, app: &str) -> serde_json::Value {
+    serde_json::json!({"__name__": name, "app": app, "instance": "10.0.0.1:80", "job": "fake"})
+}
+
+/// 2 MB more every 10 s, with a small wobble.
+fn leaking(t: f64) -> f64 {
+    1e8 + (t - END) * 2e5 + ((t as i64 % 7) as f64) * 1e3
+}
+
+/// A fake answering `app_mem_bytes` with the series `make` gives for the
+/// asked grid, `up` with 1s, and no start times.
+fn serving(
+    make: impl Fn(&[f64]) -> Vec<(serde_json::Value, Vec<(f64, f64)>)> + Send + Sync + 'static,
+) -> FakePrometheus {
+    FakePrometheus::start(Box::new(move |req| {
+        if let Some(answer) = no_start_times(req) {
+            return answer;
+        }
+        let times = grid(req);
+        match req.params["query"].as_str() {
+            "app_mem_bytes" => (200, matrix(&make(&times), &[])),
+            "up" => {
+                let points = times.iter().map(|&t| (t, 1.0)).collect();
+                (200, matrix(&[(labels("up", "api"), points)], &[]))
+            }
+            _ => (200, matrix(&[], &[])),
+        }
+    }))
+}
+
+fn over(times: &[f64], f: impl Fn(f64) -> f64, from: f64) -> Vec<(f64, f64)> {
+    times
+        .iter()
+        .filter(|&&t| t >= from)
+        .map(|&t| (t, f(t)))
+        .collect()
+}
+
+#[test]
+fn html_is_refused_up_front_with_prometheus() {
+    let fake = serving(|times| vec![(labels("app_mem_bytes", "leaky"), over(times, leaking, 0.0))]);
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("fleet.html");
+    let (code, stdout, stderr) = analyze(
+        &fake.url,
+        "app_mem_bytes",
+        &["--html", page.to_str().unwrap()],
+    );
+    assert_eq!(code, Some(2), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("--html") && stderr.contains("cannot be used with --prometheus"),
+        "{stderr}"
+    );
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(!page.exists());
+    // Refused before asking anything.
+    assert!(fake.requests().is_empty(), "{:?}", fake.requests());
+}

@@ -54,7 +54,8 @@ pub struct AnalyzeArgs {
     #[arg(long, value_parser = parse_duration_arg)]
     pub season: Option<f64>,
     /// Also write an HTML report: a self-contained page with each resource
-    /// over time, the detector's trend, the alert and the projection to the limit.
+    /// over time, the detector's trend, the alert and the projection to the
+    /// limit. Not with --prometheus (no fleet page yet: use --json).
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
 }
@@ -81,6 +82,14 @@ pub const JSON_VERSION: u32 = 1;
 
 pub fn run(args: AnalyzeArgs) -> anyhow::Result<u8> {
     if args.fleet.prometheus.is_some() {
+        // Refused before any query: a page silently not written would let a
+        // script publish a stale one.
+        if let Some(page) = &args.html {
+            anyhow::bail!(
+                "--html {} cannot be used with --prometheus: there is no HTML page for a fleet of series yet; use --json (docs/json.md) or text, or export one series to CSV and run `leakwatch analyze FILE.csv --html PAGE`",
+                page.display()
+            );
+        }
         return crate::cmd::fleet::run(&args.fleet, args.json, args.season);
     }
     let path = args
