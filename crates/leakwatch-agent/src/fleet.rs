@@ -122,6 +122,9 @@ pub struct FleetReport {
     pub chunks: usize,
     pub series_count: usize,
     pub leaking_count: usize,
+    /// Prometheus' warnings (a partial answer, e.g. a store that did not
+    /// answer) and infos: when any, the data may be incomplete.
+    pub warnings: Vec<String>,
     /// Leaking series first, soonest to hit their limit first, then by growth.
     pub results: Vec<SeriesResult>,
 }
@@ -180,6 +183,11 @@ struct ApiResponse<T> {
     #[serde(rename = "errorType")]
     error_type: Option<String>,
     error: Option<String>,
+    /// Prometheus' warnings (e.g. a partial answer) and infos, since 2.x/3.x.
+    #[serde(default)]
+    warnings: Vec<String>,
+    #[serde(default)]
+    infos: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -229,12 +237,18 @@ fn identity(labels: &BTreeMap<String, String>) -> String {
 
 /// Parses a Prometheus HTTP API answer (`status`, then `data.result` of the
 /// `expect`ed type, or Prometheus' `errorType`/`error`). Untrusted input.
+/// A successful answer's result and the warnings and infos that came with it.
+struct Answer<T> {
+    result: Vec<T>,
+    notes: Vec<String>,
+}
+
 fn parse_answer<T: for<'de> Deserialize<'de>>(
     url: &str,
     status: u16,
     body: &[u8],
     expect: &str,
-) -> Result<Vec<T>, FleetError> {
+) -> Result<Answer<T>, FleetError> {
     let parsed: ApiResponse<T> = match serde_json::from_slice(body) {
         Ok(p) => p,
         Err(e) => {
@@ -271,13 +285,23 @@ fn parse_answer<T: for<'de> Deserialize<'de>>(
             ),
         });
     }
-    Ok(data.result)
+    // A partial answer must not pass as complete: the warnings are kept
+    // for the report. Infos are notes (e.g. a counter-looking name).
+    let notes = parsed
+        .warnings
+        .into_iter()
+        .chain(parsed.infos.into_iter().map(|i| format!("info: {i}")))
+        .collect();
+    Ok(Answer {
+        result: data.result,
+        notes,
+    })
 }
 
 /// Parses a `query_range` answer into (labels, samples) per series; for
 /// fuzzing and tests.
 pub fn parse_matrix(body: &[u8]) -> Result<Vec<LabelledSeries>, FleetError> {
-    let series: Vec<MatrixSeries> = parse_answer("-", 200, body, "matrix")?;
+    let series: Vec<MatrixSeries> = parse_answer("-", 200, body, "matrix")?.result;
     Ok(series
         .into_iter()
         .map(|s| {
@@ -301,6 +325,8 @@ pub struct Prometheus {
     shown: String,
     /// The password given in the URL, scrubbed from any message quoting it.
     secret: Option<String>,
+    /// Warnings and infos Prometheus sent with its answers.
+    notes: std::sync::Mutex<Vec<String>>,
     agent: ureq::Agent,
 }
 
@@ -308,6 +334,11 @@ pub struct Prometheus {
 const MAX_BODY: u64 = 1 << 30;
 
 impl Prometheus {
+    /// Warnings and infos of every answer so far, each once, in order.
+    pub fn warnings(&self) -> Vec<String> {
+        self.notes.lock().map(|n| n.clone()).unwrap_or_default()
+    }
+
     pub fn new(url: &str, timeout: Duration) -> Result<Prometheus, FleetError> {
         let base = url.trim().trim_end_matches('/');
         let base = base.strip_suffix("/api/v1").unwrap_or(base).to_string();
@@ -323,6 +354,7 @@ impl Prometheus {
         Ok(Prometheus {
             shown: redact_url(&base),
             secret: url_password(&base),
+            notes: Default::default(),
             base,
             agent: ureq::Agent::new_with_config(config),
         })
@@ -372,7 +404,16 @@ impl Prometheus {
                 reason: self.hide(&format!("reading the answer failed: {e}")),
             })?;
         let shown = format!("{}{}", self.shown, endpoint);
-        parse_answer(&shown, status, &body, expect).map_err(|e| self.hide_in(e))
+        let answer = parse_answer(&shown, status, &body, expect).map_err(|e| self.hide_in(e))?;
+        if let Ok(mut notes) = self.notes.lock() {
+            for note in answer.notes {
+                let note = self.hide(&note);
+                if !notes.contains(&note) {
+                    notes.push(note);
+                }
+            }
+        }
+        Ok(answer.result)
     }
 
     /// The error with the URL's password scrubbed from every text in it
@@ -611,6 +652,7 @@ pub fn analyze(q: &FleetQuery) -> Result<FleetReport, FleetError> {
         chunks: spans.len(),
         series_count: results.len(),
         leaking_count: results.iter().filter(|r| r.leaking).count(),
+        warnings: prom.warnings(),
         results,
     })
 }
@@ -754,13 +796,16 @@ mod tests {
         assert_eq!(m[0].1[0], (1.5, 10.0));
         assert!(m[0].1[1].1.is_nan());
         let bad = br#"{"status":"error","errorType":"bad_data","error":"parse error at char 5"}"#;
-        let e = parse_answer::<MatrixSeries>("u", 400, bad, "matrix").unwrap_err();
+        let e = parse_answer::<MatrixSeries>("u", 400, bad, "matrix")
+            .err()
+            .unwrap();
         assert_eq!(
             e.to_string(),
             "Prometheus rejected the query (bad_data): parse error at char 5"
         );
         let e = parse_answer::<MatrixSeries>("u", 502, b"<html>bad gateway</html>", "matrix")
-            .unwrap_err();
+            .err()
+            .unwrap();
         assert!(matches!(e, FleetError::Http { status: 502, .. }), "{e}");
         let vec = br#"{"status":"success","data":{"resultType":"vector","result":[]}}"#;
         let e = parse_matrix(vec).unwrap_err();
@@ -870,6 +915,7 @@ mod tests {
             chunks: 1,
             series_count: 1,
             leaking_count: 1,
+            warnings: vec![],
             results: vec![leak],
         };
         let text = render_text(&report);
@@ -894,6 +940,24 @@ mod tests {
             ..report
         };
         assert!(render_text(&empty).contains("matched no series"));
+    }
+
+    #[test]
+    fn warnings_and_infos_are_kept_with_the_answer() {
+        let body = br#"{"status":"success","warnings":["partial response: store X unavailable"],"infos":["metric might not be a counter"],"data":{"resultType":"matrix","result":[]}}"#;
+        let answer = parse_answer::<MatrixSeries>("u", 200, body, "matrix").unwrap();
+        assert_eq!(
+            answer.notes,
+            [
+                "partial response: store X unavailable",
+                "info: metric might not be a counter"
+            ]
+        );
+        let plain = br#"{"status":"success","data":{"resultType":"matrix","result":[]}}"#;
+        assert!(parse_answer::<MatrixSeries>("u", 200, plain, "matrix")
+            .unwrap()
+            .notes
+            .is_empty());
     }
 
     #[test]

@@ -245,6 +245,11 @@ fn leaking(t: f64) -> f64 {
     1e8 + (t - END) * 2e5 + ((t as i64 % 7) as f64) * 1e3
 }
 
+/// A fixed working set with the same wobble.
+fn steady(t: f64) -> f64 {
+    5e7 + ((t as i64 % 7) as f64) * 1e3
+}
+
 /// A fake answering `app_mem_bytes` with the series `make` gives for the
 /// asked grid, `up` with 1s, and no start times.
 fn serving(
@@ -293,4 +298,51 @@ fn html_is_refused_up_front_with_prometheus() {
     assert!(!page.exists());
     // Refused before asking anything.
     assert!(fake.requests().is_empty(), "{:?}", fake.requests());
+}
+
+#[test]
+fn prometheus_warnings_are_shown_and_kept_in_the_json() {
+    let fake = FakePrometheus::start(Box::new(|req| {
+        let times = grid(req);
+        let series = if req.params["query"] == "app_mem_bytes" {
+            vec![(labels("app_mem_bytes", "steady"), over(&times, steady, 0.0))]
+        } else {
+            vec![]
+        };
+        let mut answer: serde_json::Value =
+            serde_json::from_str(&matrix(&series, &["partial response: store X unavailable"]))
+                .unwrap();
+        answer["infos"] = serde_json::json!(["metric might not be a counter"]);
+        (200, answer.to_string())
+    }));
+    let (code, stdout, stderr) = analyze(&fake.url, "app_mem_bytes", &["--json"]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    let report = json(&stdout, &stderr);
+    // Each once, though every query (series and start times) carried them.
+    assert_eq!(
+        report["warnings"],
+        serde_json::json!([
+            "partial response: store X unavailable",
+            "info: metric might not be a counter"
+        ]),
+        "{stdout}"
+    );
+    assert_eq!(
+        stderr
+            .matches("leakwatch: Prometheus warned: partial response: store X unavailable")
+            .count(),
+        1,
+        "{stderr}"
+    );
+    // Text too.
+    let (_, _, stderr) = analyze(&fake.url, "app_mem_bytes", &[]);
+    assert!(
+        stderr.contains("Prometheus warned: partial response"),
+        "{stderr}"
+    );
+    // None: an empty array.
+    let quiet = serving(|times| vec![(labels("app_mem_bytes", "s"), over(times, steady, 0.0))]);
+    let (_, stdout, stderr) = analyze(&quiet.url, "app_mem_bytes", &["--json"]);
+    assert_eq!(json(&stdout, &stderr)["warnings"], serde_json::json!([]));
+    assert!(!stderr.contains("warned"), "{stderr}");
 }

@@ -77,6 +77,10 @@ pub fn run(args: &FleetArgs, json: bool, season: Option<f64>) -> anyhow::Result<
         timeout: Duration::from_secs_f64(args.timeout.max(0.1)),
     };
     let report = fleet::analyze(&q).context("fleet analysis failed")?;
+    // A partial answer (a store down, a limit hit) must not pass as complete.
+    for warning in &report.warnings {
+        eprintln!("leakwatch: Prometheus warned: {warning}");
+    }
     if json {
         let mut v = serde_json::to_value(&report)?;
         v["version"] = 1.into();
