@@ -79,12 +79,25 @@ pub struct FleetQuery {
     pub timeout: Duration,
 }
 
+/// The verdict on a series, or on the whole query: as every leakwatch
+/// report, data too short to judge is never "ok".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FleetVerdict {
+    Leak,
+    Ok,
+    NotJudged,
+}
+
 /// The judgement of one series.
 #[derive(Debug, Clone, Serialize)]
 pub struct SeriesResult {
     /// The series in PromQL selector form: `name{label="value",...}`.
     pub series: String,
     pub labels: BTreeMap<String, String>,
+    /// `leak` (an alert at any point of the range), `ok`, or `not_judged`
+    /// (too little data: no growth figures).
+    pub verdict: FleetVerdict,
     /// Whether the detector alerted at any point of the range.
     pub leaking: bool,
     /// State at the end of the range.
@@ -92,8 +105,9 @@ pub struct SeriesResult {
     pub samples: u64,
     pub duration_s: f64,
     pub current: f64,
-    pub growth_per_hour: f64,
-    pub growth_per_hour_ci: [f64; 2],
+    /// Unknown (None) when the series was not judged.
+    pub growth_per_hour: Option<f64>,
+    pub growth_per_hour_ci: Option<[f64; 2]>,
     /// Unix time of the first leak alert.
     pub first_alert_s: Option<f64>,
     pub limit: Option<f64>,
@@ -112,6 +126,9 @@ pub struct SeriesResult {
 /// The ranked answer.
 #[derive(Debug, Clone, Serialize)]
 pub struct FleetReport {
+    /// `leak` when any series leaks; `not_judged` when no series could be
+    /// judged (none matched, or all too short); else `ok`.
+    pub verdict: FleetVerdict,
     /// The server, its password hidden.
     pub prometheus: String,
     pub query: String,
@@ -122,6 +139,8 @@ pub struct FleetReport {
     pub chunks: usize,
     pub series_count: usize,
     pub leaking_count: usize,
+    /// Series with too little data to judge.
+    pub not_judged_count: usize,
     /// Prometheus' warnings (a partial answer, e.g. a store that did not
     /// answer) and infos: when any, the data may be incomplete.
     pub warnings: Vec<String>,
@@ -636,14 +655,24 @@ pub fn analyze(q: &FleetQuery) -> Result<FleetReport, FleetError> {
         .into_values()
         .filter(|t| t.detector.samples() > 0)
         .map(|t| {
-            let mut r = result_of(t.labels, &t.detector, t.limit);
+            let mut r = result_of(t.labels, &t.detector, t.limit, q, &cfg);
             r.instances = t.instances;
             r.joined_series = t.members.len();
             r
         })
         .collect();
     rank(&mut results);
+    let count = |v: FleetVerdict| results.iter().filter(|r| r.verdict == v).count();
+    let (leaking_count, not_judged_count) =
+        (count(FleetVerdict::Leak), count(FleetVerdict::NotJudged));
     Ok(FleetReport {
+        verdict: if leaking_count > 0 {
+            FleetVerdict::Leak
+        } else if not_judged_count == results.len() {
+            FleetVerdict::NotJudged
+        } else {
+            FleetVerdict::Ok
+        },
         prometheus: prom.base_url().to_string(),
         query: q.query.clone(),
         start_s: q.start_s,
@@ -651,14 +680,29 @@ pub fn analyze(q: &FleetQuery) -> Result<FleetReport, FleetError> {
         step_s: q.step_s,
         chunks: spans.len(),
         series_count: results.len(),
-        leaking_count: results.iter().filter(|r| r.leaking).count(),
+        leaking_count,
+        not_judged_count,
         warnings: prom.warnings(),
         results,
     })
 }
 
-fn result_of(labels: BTreeMap<String, String>, d: &Detector, limit: Option<f64>) -> SeriesResult {
+fn result_of(
+    labels: BTreeMap<String, String>,
+    d: &Detector,
+    limit: Option<f64>,
+    q: &FleetQuery,
+    cfg: &DetectorConfig,
+) -> SeriesResult {
     let a = d.assessment();
+    let leaking = a.first_alert_s.is_some();
+    let judged = leaking || a.state != LeakState::Collecting;
+    let restarts = d.lifetimes_ended();
+    let reason = if judged {
+        a.evidence.reason
+    } else {
+        not_judged_reason(a.samples, a.duration_s, restarts, q.step_s, cfg)
+    };
     // The limit is known only after the range was read, so time-to-limit is
     // computed here the way the detector computes it.
     let time_to_limit_s = match (limit, a.state) {
@@ -670,21 +714,57 @@ fn result_of(labels: BTreeMap<String, String>, d: &Detector, limit: Option<f64>)
     SeriesResult {
         series: selector(&labels),
         labels,
-        leaking: a.first_alert_s.is_some(),
+        verdict: if leaking {
+            FleetVerdict::Leak
+        } else if judged {
+            FleetVerdict::Ok
+        } else {
+            FleetVerdict::NotJudged
+        },
+        leaking,
         state: a.state,
         samples: a.samples,
         duration_s: a.duration_s,
         current: a.current,
-        growth_per_hour: a.rate_per_hour,
-        growth_per_hour_ci: [a.rate_low_per_hour, a.rate_high_per_hour],
+        growth_per_hour: judged.then_some(a.rate_per_hour),
+        growth_per_hour_ci: judged.then_some([a.rate_low_per_hour, a.rate_high_per_hour]),
         first_alert_s: a.first_alert_s,
         limit,
         time_to_limit_s,
-        restarts: d.lifetimes_ended(),
+        restarts,
         instances: 0,
         joined_series: 1,
-        reason: a.evidence.reason,
+        reason,
     }
+}
+
+/// Why a series was not judged, in words, with what would help.
+fn not_judged_reason(
+    samples: u64,
+    duration_s: f64,
+    restarts: u64,
+    step_s: f64,
+    cfg: &DetectorConfig,
+) -> String {
+    use leakwatch_core::format::duration;
+    if restarts == 0 {
+        return format!(
+            "too little data to judge: {samples} samples over {}; a leak needs at least {} of samples ({} samples): widen --range",
+            duration(duration_s),
+            duration(cfg.min_duration_s),
+            cfg.min_samples,
+        );
+    }
+    let lifetimes = restarts + 1;
+    // Each lifetime is judged on its own; one too short to judge says
+    // nothing, so the same climb in several of them cannot be seen either.
+    format!(
+        "too little data to judge: {lifetimes} lifetimes (a restart every ~{}), each too short to judge on its own (a lifetime needs at least {} samples, {} at a {} step), so a climb repeated in each cannot be seen either; a shorter --step gives each lifetime more samples if Prometheus scrapes that often",
+        duration(duration_s / lifetimes as f64),
+        cfg.min_samples,
+        duration(cfg.min_samples as f64 * step_s),
+        duration(step_s),
+    )
 }
 
 /// Leaking first; among them the soonest to reach their limit, then the
@@ -699,19 +779,26 @@ pub fn rank(results: &mut [SeriesResult]) {
                 (None, Some(_)) => std::cmp::Ordering::Greater,
                 (None, None) => std::cmp::Ordering::Equal,
             })
-            .then_with(|| b.growth_per_hour.total_cmp(&a.growth_per_hour))
+            .then_with(|| {
+                let growth = |r: &SeriesResult| r.growth_per_hour.unwrap_or(f64::NEG_INFINITY);
+                growth(b).total_cmp(&growth(a))
+            })
             .then_with(|| a.series.cmp(&b.series))
     });
 }
 
 /// The text report.
 pub fn render_text(r: &FleetReport) -> String {
-    use leakwatch_core::format::{bytes, duration};
+    use leakwatch_core::format::{bytes, duration, utc};
     use std::fmt::Write as _;
     let mut out = String::new();
+    let not_judged = match r.not_judged_count {
+        0 => String::new(),
+        n => format!(", {n} not judged (too little data)"),
+    };
     let _ = writeln!(
         out,
-        "{} series from {} over {} at {} step ({} range {}): {} leaking",
+        "{} series from {} over {} at {} step ({} range {}): {} leaking{not_judged}",
         r.series_count,
         r.prometheus,
         duration(r.end_s - r.start_s),
@@ -721,7 +808,12 @@ pub fn render_text(r: &FleetReport) -> String {
         r.leaking_count,
     );
     if r.results.is_empty() {
-        let _ = writeln!(out, "the query matched no series with samples in the range");
+        let _ = writeln!(
+            out,
+            "the query matched no series with samples from {} to {}",
+            utc(r.start_s),
+            utc(r.end_s)
+        );
         return out;
     }
     let _ = writeln!(
@@ -745,7 +837,8 @@ pub fn render_text(r: &FleetReport) -> String {
                 state
             },
             bytes(s.current),
-            format!("{}/h", bytes(s.growth_per_hour)),
+            s.growth_per_hour
+                .map_or("-".to_string(), |g| format!("{}/h", bytes(g))),
             s.time_to_limit_s.map_or("-".to_string(), duration),
             s.series,
             match s.restarts {
@@ -763,6 +856,22 @@ pub fn render_text(r: &FleetReport) -> String {
             out,
             "\n* leaked during the range, no longer growing at its end"
         );
+    }
+    // Why each unjudged series was not judged; a few, the rest counted.
+    const SHOWN: usize = 10;
+    let unjudged: Vec<&SeriesResult> = r
+        .results
+        .iter()
+        .filter(|s| s.verdict == FleetVerdict::NotJudged)
+        .collect();
+    if !unjudged.is_empty() {
+        let _ = writeln!(out, "\nnot judged:");
+        for s in unjudged.iter().take(SHOWN) {
+            let _ = writeln!(out, "  {}: {}", s.series, s.reason);
+        }
+        if unjudged.len() > SHOWN {
+            let _ = writeln!(out, "  ... and {} more", unjudged.len() - SHOWN);
+        }
     }
     out
 }
@@ -852,6 +961,11 @@ mod tests {
         let mk = |name: &str, leaking, ttl: Option<f64>, g: f64| SeriesResult {
             series: name.into(),
             labels: BTreeMap::new(),
+            verdict: if leaking {
+                FleetVerdict::Leak
+            } else {
+                FleetVerdict::Ok
+            },
             leaking,
             state: if leaking {
                 LeakState::Leak
@@ -861,8 +975,8 @@ mod tests {
             samples: 1,
             duration_s: 1.0,
             current: 0.0,
-            growth_per_hour: g,
-            growth_per_hour_ci: [g, g],
+            growth_per_hour: Some(g),
+            growth_per_hour_ci: Some([g, g]),
             first_alert_s: None,
             limit: None,
             time_to_limit_s: ttl,
@@ -891,13 +1005,14 @@ mod tests {
         let leak = SeriesResult {
             series: selector(&labels),
             labels,
+            verdict: FleetVerdict::Leak,
             leaking: true,
             state: LeakState::Leak,
             samples: 100,
             duration_s: 6000.0,
             current: 512.0 * 1024.0 * 1024.0,
-            growth_per_hour: 40.0 * 1024.0 * 1024.0,
-            growth_per_hour_ci: [0.0, 0.0],
+            growth_per_hour: Some(40.0 * 1024.0 * 1024.0),
+            growth_per_hour_ci: Some([0.0, 0.0]),
             first_alert_s: Some(1.0),
             limit: Some(1024.0 * 1024.0 * 1024.0),
             time_to_limit_s: Some(12.8 * 3600.0),
@@ -907,6 +1022,7 @@ mod tests {
             reason: String::new(),
         };
         let report = FleetReport {
+            verdict: FleetVerdict::Leak,
             prometheus: "http://p:9090".into(),
             query: "mem".into(),
             start_s: 0.0,
@@ -915,8 +1031,9 @@ mod tests {
             chunks: 1,
             series_count: 1,
             leaking_count: 1,
+            not_judged_count: 0,
             warnings: vec![],
-            results: vec![leak],
+            results: vec![leak.clone()],
         };
         let text = render_text(&report);
         assert!(
@@ -940,6 +1057,39 @@ mod tests {
             ..report
         };
         assert!(render_text(&empty).contains("matched no series"));
+
+        // One not judged has no growth, and says why.
+        let mut up = leak;
+        up.series = "up{job=\"p\"}".into();
+        up.current = 1024.0;
+        up.verdict = FleetVerdict::NotJudged;
+        up.leaking = false;
+        up.state = LeakState::Collecting;
+        up.growth_per_hour = None;
+        up.time_to_limit_s = None;
+        up.reason = "too little data to judge: 5 samples".into();
+        let text = render_text(&FleetReport {
+            not_judged_count: 1,
+            leaking_count: 0,
+            verdict: FleetVerdict::NotJudged,
+            results: vec![up],
+            ..empty
+        });
+        assert!(
+            text.contains("0 leaking, 1 not judged (too little data)"),
+            "{text}"
+        );
+        let row = text.lines().find(|l| l.starts_with("1    ")).unwrap();
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(
+            &cells[..6],
+            ["1", "collecting", "1.0", "KiB", "-", "-"],
+            "{row}"
+        );
+        assert!(
+            text.contains("not judged:\n  up{job=\"p\"}: too little data to judge: 5 samples"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -958,6 +1108,24 @@ mod tests {
             .unwrap()
             .notes
             .is_empty());
+    }
+
+    #[test]
+    fn a_series_too_short_to_judge_says_why_and_what_helps() {
+        let cfg = DetectorConfig::default();
+        let plain = not_judged_reason(10, 9.0, 0, 1.0, &cfg);
+        assert!(plain.contains("10 samples over 9.0s"), "{plain}");
+        assert!(plain.contains("widen --range"), "{plain}");
+        let looping = not_judged_reason(100, 100.0, 4, 1.0, &cfg);
+        assert!(
+            looping
+                .contains("5 lifetimes (a restart every ~20s), each too short to judge on its own"),
+            "{looping}"
+        );
+        assert!(
+            looping.contains("at least 24 samples, 24s at a 1.0s step"),
+            "{looping}"
+        );
     }
 
     #[test]

@@ -301,6 +301,94 @@ fn html_is_refused_up_front_with_prometheus() {
 }
 
 #[test]
+fn nothing_judged_exits_2_and_says_what_to_do() {
+    // No series match.
+    let fake = serving(|_| vec![]);
+    let (code, stdout, stderr) = analyze(&fake.url, "app_mem_bytez", &["--json"]);
+    assert_eq!(code, Some(2), "{stdout}\n{stderr}");
+    let report = json(&stdout, &stderr);
+    assert_eq!(report["verdict"], "not_judged", "{stdout}");
+    assert_eq!(report["series_count"], 0, "{stdout}");
+    assert!(stderr.contains("matched no series"), "{stderr}");
+    assert!(
+        stderr.contains("check the query and the metric name"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("widen --range"), "{stderr}");
+    let (code, stdout, _) = analyze(&fake.url, "app_mem_bytez", &[]);
+    assert_eq!(code, Some(2));
+    assert!(stdout.contains("matched no series"), "{stdout}");
+
+    // Every series too short: the last 20 s of the range only.
+    let fake = serving(|times| {
+        vec![
+            (
+                labels("app_mem_bytes", "a"),
+                over(times, leaking, END - 20.0),
+            ),
+            (
+                labels("app_mem_bytes", "b"),
+                over(times, steady, END - 20.0),
+            ),
+        ]
+    });
+    let (code, stdout, stderr) = analyze(&fake.url, "app_mem_bytes", &["--json"]);
+    assert_eq!(code, Some(2), "{stdout}\n{stderr}");
+    let report = json(&stdout, &stderr);
+    assert_eq!(report["verdict"], "not_judged", "{stdout}");
+    assert_eq!(report["not_judged_count"], 2, "{stdout}");
+    for r in report["results"].as_array().unwrap() {
+        assert_eq!(r["verdict"], "not_judged", "{r:#}");
+        // Unknown, not a climb of 0.
+        assert!(r["growth_per_hour"].is_null(), "{r:#}");
+        assert!(r["growth_per_hour_ci"].is_null(), "{r:#}");
+        assert!(
+            r["reason"]
+                .as_str()
+                .unwrap()
+                .contains("too little data to judge"),
+            "{r:#}"
+        );
+    }
+    assert!(
+        stderr.contains("nothing judged: all 2 series had too little data"),
+        "{stderr}"
+    );
+
+    // One judged (a leak), one not: the leak stands, the other is counted.
+    let fake = serving(|times| {
+        vec![
+            (labels("app_mem_bytes", "leaky"), over(times, leaking, 0.0)),
+            (
+                labels("app_mem_bytes", "young"),
+                over(times, steady, END - 20.0),
+            ),
+        ]
+    });
+    let (code, stdout, stderr) = analyze(&fake.url, "app_mem_bytes", &["--json"]);
+    assert_eq!(code, Some(1), "{stdout}\n{stderr}");
+    let report = json(&stdout, &stderr);
+    assert_eq!(report["verdict"], "leak", "{stdout}");
+    assert_eq!(report["not_judged_count"], 1, "{stdout}");
+    assert!(stderr.contains("1 of 2 series not judged"), "{stderr}");
+
+    // One judged, not leaking, one not judged: 0, with the note.
+    let fake = serving(|times| {
+        vec![
+            (labels("app_mem_bytes", "steady"), over(times, steady, 0.0)),
+            (
+                labels("app_mem_bytes", "young"),
+                over(times, steady, END - 20.0),
+            ),
+        ]
+    });
+    let (code, stdout, stderr) = analyze(&fake.url, "app_mem_bytes", &[]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("0 leaking, 1 not judged"), "{stdout}");
+    assert!(stderr.contains("1 of 2 series not judged"), "{stderr}");
+}
+
+#[test]
 fn prometheus_warnings_are_shown_and_kept_in_the_json() {
     let fake = FakePrometheus::start(Box::new(|req| {
         let times = grid(req);
@@ -345,4 +433,51 @@ fn prometheus_warnings_are_shown_and_kept_in_the_json() {
     let (_, stdout, stderr) = analyze(&quiet.url, "app_mem_bytes", &["--json"]);
     assert_eq!(json(&stdout, &stderr)["warnings"], serde_json::json!([]));
     assert!(!stderr.contains("warned"), "{stderr}");
+}
+
+#[test]
+fn a_restart_loop_too_fast_to_judge_says_so_and_exits_2() {
+    // A start time new every 20 s, 2.5 MB/s of growth in each lifetime: each
+    // lifetime (20 samples at a 1 s step) is too short to judge.
+    const LIFETIME: f64 = 20.0;
+    let started = |t: f64| (t / LIFETIME).floor() * LIFETIME;
+    let fake = FakePrometheus::start(Box::new(move |req| {
+        let times = grid(req);
+        let last_minutes: Vec<f64> = times.into_iter().filter(|&t| t >= END - 100.0).collect();
+        let series = |name: &str, f: &dyn Fn(f64) -> f64| {
+            let mut l = labels(name, "saw");
+            l["pid"] = "1".into();
+            (
+                l,
+                last_minutes.iter().map(|&t| (t, f(t))).collect::<Vec<_>>(),
+            )
+        };
+        let answer = match req.params["query"].as_str() {
+            "app_mem_bytes" => vec![series("app_mem_bytes", &|t| 5e7 + (t - started(t)) * 2.5e6)],
+            _ => vec![series("process_start_time_seconds", &started)],
+        };
+        (200, matrix(&answer, &[]))
+    }));
+    let (code, stdout, stderr) = analyze(&fake.url, "app_mem_bytes", &["--json"]);
+    assert_eq!(code, Some(2), "{stdout}\n{stderr}");
+    let report = json(&stdout, &stderr);
+    assert_eq!(report["verdict"], "not_judged", "{stdout}");
+    let saw = &report["results"][0];
+    assert_eq!(saw["verdict"], "not_judged", "{saw:#}");
+    assert!(saw["restarts"].as_u64().unwrap() >= 4, "{saw:#}");
+    assert!(saw["growth_per_hour"].is_null(), "{saw:#}");
+    assert!(saw["growth_per_hour_ci"].is_null(), "{saw:#}");
+    let reason = saw["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("each too short to judge on its own"),
+        "{reason}"
+    );
+    assert!(stderr.contains("nothing judged"), "{stderr}");
+    let (code, stdout, _) = analyze(&fake.url, "app_mem_bytes", &[]);
+    assert_eq!(code, Some(2));
+    assert!(!stdout.contains("0.0 B/h"), "{stdout}");
+    assert!(
+        stdout.contains("each too short to judge on its own"),
+        "{stdout}"
+    );
 }

@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use clap::Args;
-use leakwatch_agent::fleet::{self, FleetQuery};
+use leakwatch_agent::fleet::{self, FleetQuery, FleetReport, FleetVerdict};
 
 use crate::exit;
 
@@ -47,7 +47,9 @@ pub struct FleetArgs {
 
 use crate::cmd::analyze::parse_positive_duration_arg;
 
-/// Runs fleet analysis; exit code 1 when any series leaks.
+/// Runs fleet analysis: exit code 1 when any series leaks, 0 when the
+/// judged ones do not, 2 when none could be judged (no series matched, or
+/// all too short), as for any other input too short to judge.
 pub fn run(args: &FleetArgs, json: bool, season: Option<f64>) -> anyhow::Result<u8> {
     let url = args
         .prometheus
@@ -81,16 +83,55 @@ pub fn run(args: &FleetArgs, json: bool, season: Option<f64>) -> anyhow::Result<
     for warning in &report.warnings {
         eprintln!("leakwatch: Prometheus warned: {warning}");
     }
-    if json {
+    let text = if json {
         let mut v = serde_json::to_value(&report)?;
-        v["version"] = 1.into();
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        v["version"] = crate::cmd::analyze::JSON_VERSION.into();
+        serde_json::to_string_pretty(&v)? + "\n"
     } else {
-        print!("{}", fleet::render_text(&report));
+        fleet::render_text(&report)
+    };
+    let code = exit::write_stdout(text.as_bytes())?;
+    if code != exit::OK {
+        return Ok(code);
     }
-    Ok(if report.leaking_count > 0 {
-        exit::LEAK
-    } else {
-        exit::OK
+    if let Some(note) = not_judged_note(&report) {
+        eprintln!("{note}");
+    }
+    Ok(match report.verdict {
+        FleetVerdict::Leak => exit::LEAK,
+        FleetVerdict::Ok => exit::OK,
+        FleetVerdict::NotJudged => exit::ERROR,
     })
+}
+
+/// The stderr line when some or all series could not be judged: what
+/// happened and what to do.
+fn not_judged_note(report: &FleetReport) -> Option<String> {
+    use leakwatch_core::format::utc;
+    let min =
+        leakwatch_core::format::duration(leakwatch_core::DetectorConfig::default().min_duration_s);
+    if report.results.is_empty() {
+        return Some(format!(
+            "leakwatch: nothing judged: the query {:?} matched no series with samples from {} to {}; check the query and the metric name (try it in Prometheus' own query page), or widen --range (or move --end)",
+            report.query,
+            utc(report.start_s),
+            utc(report.end_s),
+        ));
+    }
+    match report.not_judged_count {
+        0 => None,
+        n if n == report.series_count => Some(format!(
+            "leakwatch: nothing judged: {} had too little data to judge (a leak needs at least {min} of samples per lifetime; each series' reason says more); widen --range",
+            if n == 1 {
+                "the only series".to_string()
+            } else {
+                format!("all {n} series")
+            },
+        )),
+        n => Some(format!(
+            "leakwatch: {n} of {} series not judged (too little data; each one's reason says why); the verdict is on the other {}",
+            report.series_count,
+            report.series_count - n,
+        )),
+    }
 }
