@@ -89,6 +89,65 @@ pub enum FleetVerdict {
     NotJudged,
 }
 
+/// What a series' values are: bytes when the metric says so by its name
+/// (Prometheus' naming convention: a `_bytes` suffix), else plain values
+/// (`up`, a count), shown as numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    Bytes,
+    Value,
+}
+
+impl Unit {
+    /// The unit of a series: its `__name__`, or, for an expression whose
+    /// result has none (`sum by (pod) (...)`), the metric names in the query.
+    pub fn of(labels: &BTreeMap<String, String>, query: &str) -> Unit {
+        let bytes = |name: &str| name.ends_with("_bytes");
+        let by_name = match labels.get("__name__") {
+            Some(name) => bytes(name),
+            None => query
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+                .any(bytes),
+        };
+        if by_name {
+            Unit::Bytes
+        } else {
+            Unit::Value
+        }
+    }
+
+    /// An amount in this unit, for people: `1.5 MiB`, or `1`, `0.25`.
+    pub fn show(self, v: f64) -> String {
+        match self {
+            Unit::Bytes => leakwatch_core::format::bytes(v),
+            Unit::Value => show_value(v),
+        }
+    }
+}
+
+/// A plain value, short: integers as such, others with up to 4 significant
+/// digits, very large or small ones in exponent form.
+fn show_value(v: f64) -> String {
+    if !v.is_finite() {
+        return v.to_string();
+    }
+    if v == v.trunc() && v.abs() < 1e15 {
+        return format!("{v:.0}");
+    }
+    let magnitude = v.abs();
+    if !(1e-3..1e6).contains(&magnitude) {
+        return format!("{v:.3e}");
+    }
+    let decimals = (3 - magnitude.log10().floor() as i32).clamp(0, 6) as usize;
+    let text = format!("{v:.decimals$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
+}
+
 /// The judgement of one series.
 #[derive(Debug, Clone, Serialize)]
 pub struct SeriesResult {
@@ -104,12 +163,15 @@ pub struct SeriesResult {
     pub state: LeakState,
     pub samples: u64,
     pub duration_s: f64,
+    pub unit: Unit,
     pub current: f64,
     /// Unknown (None) when the series was not judged.
     pub growth_per_hour: Option<f64>,
     pub growth_per_hour_ci: Option<[f64; 2]>,
-    /// Unix time of the first leak alert.
+    /// Seconds from the start of the analysed range to the first leak alert.
     pub first_alert_s: Option<f64>,
+    /// The same as a Unix time.
+    pub first_alert_unix_s: Option<f64>,
     pub limit: Option<f64>,
     pub time_to_limit_s: Option<f64>,
     /// Restarts seen: known from the start time, or found in the data.
@@ -655,7 +717,8 @@ pub fn analyze(q: &FleetQuery) -> Result<FleetReport, FleetError> {
         .into_values()
         .filter(|t| t.detector.samples() > 0)
         .map(|t| {
-            let mut r = result_of(t.labels, &t.detector, t.limit, q, &cfg);
+            let unit = Unit::of(&t.labels, &q.query);
+            let mut r = result_of(t.labels, &t.detector, t.limit, unit, q, &cfg);
             r.instances = t.instances;
             r.joined_series = t.members.len();
             r
@@ -691,6 +754,7 @@ fn result_of(
     labels: BTreeMap<String, String>,
     d: &Detector,
     limit: Option<f64>,
+    unit: Unit,
     q: &FleetQuery,
     cfg: &DetectorConfig,
 ) -> SeriesResult {
@@ -725,10 +789,14 @@ fn result_of(
         state: a.state,
         samples: a.samples,
         duration_s: a.duration_s,
+        unit,
         current: a.current,
         growth_per_hour: judged.then_some(a.rate_per_hour),
         growth_per_hour_ci: judged.then_some([a.rate_low_per_hour, a.rate_high_per_hour]),
-        first_alert_s: a.first_alert_s,
+        // The detector is fed Unix times; every other report counts from
+        // the start of what was analysed.
+        first_alert_s: a.first_alert_s.map(|t| t - q.start_s),
+        first_alert_unix_s: a.first_alert_s,
         limit,
         time_to_limit_s,
         restarts,
@@ -789,7 +857,7 @@ pub fn rank(results: &mut [SeriesResult]) {
 
 /// The text report.
 pub fn render_text(r: &FleetReport) -> String {
-    use leakwatch_core::format::{bytes, duration, utc};
+    use leakwatch_core::format::{duration, utc};
     use std::fmt::Write as _;
     let mut out = String::new();
     let not_judged = match r.not_judged_count {
@@ -836,9 +904,9 @@ pub fn render_text(r: &FleetReport) -> String {
             } else {
                 state
             },
-            bytes(s.current),
+            s.unit.show(s.current),
             s.growth_per_hour
-                .map_or("-".to_string(), |g| format!("{}/h", bytes(g))),
+                .map_or("-".to_string(), |g| format!("{}/h", s.unit.show(g))),
             s.time_to_limit_s.map_or("-".to_string(), duration),
             s.series,
             match s.restarts {
@@ -974,10 +1042,12 @@ mod tests {
             },
             samples: 1,
             duration_s: 1.0,
+            unit: Unit::Bytes,
             current: 0.0,
             growth_per_hour: Some(g),
             growth_per_hour_ci: Some([g, g]),
             first_alert_s: None,
+            first_alert_unix_s: None,
             limit: None,
             time_to_limit_s: ttl,
             restarts: 0,
@@ -1010,10 +1080,12 @@ mod tests {
             state: LeakState::Leak,
             samples: 100,
             duration_s: 6000.0,
+            unit: Unit::Bytes,
             current: 512.0 * 1024.0 * 1024.0,
             growth_per_hour: Some(40.0 * 1024.0 * 1024.0),
             growth_per_hour_ci: Some([0.0, 0.0]),
             first_alert_s: Some(1.0),
+            first_alert_unix_s: Some(1.0),
             limit: Some(1024.0 * 1024.0 * 1024.0),
             time_to_limit_s: Some(12.8 * 3600.0),
             restarts: 0,
@@ -1058,10 +1130,12 @@ mod tests {
         };
         assert!(render_text(&empty).contains("matched no series"));
 
-        // One not judged has no growth, and says why.
+        // A unit-less series (`up`) is shown as numbers; one not judged has
+        // no growth, and says why.
         let mut up = leak;
         up.series = "up{job=\"p\"}".into();
-        up.current = 1024.0;
+        up.unit = Unit::Value;
+        up.current = 1.0;
         up.verdict = FleetVerdict::NotJudged;
         up.leaking = false;
         up.state = LeakState::Collecting;
@@ -1080,16 +1154,39 @@ mod tests {
             "{text}"
         );
         let row = text.lines().find(|l| l.starts_with("1    ")).unwrap();
+        assert!(!row.contains(" B"), "{row}");
         let cells: Vec<&str> = row.split_whitespace().collect();
-        assert_eq!(
-            &cells[..6],
-            ["1", "collecting", "1.0", "KiB", "-", "-"],
-            "{row}"
-        );
+        assert_eq!(&cells[..5], ["1", "collecting", "1", "-", "-"], "{row}");
         assert!(
             text.contains("not judged:\n  up{job=\"p\"}: too little data to judge: 5 samples"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn units_follow_the_metric_name_and_values_read_plainly() {
+        let labels = |name: Option<&str>| {
+            name.map(|n| ("__name__".to_string(), n.to_string()))
+                .into_iter()
+                .collect::<BTreeMap<_, _>>()
+        };
+        assert_eq!(Unit::of(&labels(Some("app_mem_bytes")), "x"), Unit::Bytes);
+        assert_eq!(Unit::of(&labels(Some("up")), "up"), Unit::Value);
+        assert_eq!(
+            Unit::of(
+                &labels(None),
+                "sum by (pod) (container_memory_working_set_bytes{a=\"b\"})"
+            ),
+            Unit::Bytes
+        );
+        assert_eq!(Unit::of(&labels(None), "count(up)"), Unit::Value);
+        assert_eq!(Unit::Value.show(1.0), "1");
+        assert_eq!(Unit::Value.show(0.25), "0.25");
+        assert_eq!(Unit::Value.show(1234.5678), "1235");
+        assert_eq!(Unit::Value.show(12.345678), "12.35");
+        assert_eq!(Unit::Value.show(2.5e9), "2500000000");
+        assert_eq!(Unit::Value.show(2.5e-5), "2.500e-5");
+        assert_eq!(Unit::Bytes.show(1024.0), "1.0 KiB");
     }
 
     #[test]

@@ -436,6 +436,47 @@ fn prometheus_warnings_are_shown_and_kept_in_the_json() {
 }
 
 #[test]
+fn the_json_says_verdicts_units_and_times_as_every_report_does() {
+    let fake = serving(|times| {
+        vec![
+            (labels("app_mem_bytes", "leaky"), over(times, leaking, 0.0)),
+            (labels("app_mem_bytes", "steady"), over(times, steady, 0.0)),
+        ]
+    });
+    let (code, stdout, stderr) = analyze(&fake.url, "app_mem_bytes", &["--json"]);
+    assert_eq!(code, Some(1), "{stdout}\n{stderr}");
+    let report = json(&stdout, &stderr);
+    assert_eq!(report["verdict"], "leak", "{stdout}");
+    assert_eq!(report["leaking_count"], 1, "{stdout}");
+    let results = report["results"].as_array().unwrap();
+    let (leak, calm) = (&results[0], &results[1]);
+    assert_eq!(leak["labels"]["app"], "leaky", "{stdout}");
+    assert_eq!(leak["verdict"], "leak", "{leak:#}");
+    assert_eq!(leak["leaking"], true, "{leak:#}");
+    assert_eq!(leak["unit"], "bytes", "{leak:#}");
+    // Seconds from the start of the range (600 s long), and the Unix time.
+    let first = leak["first_alert_s"].as_f64().unwrap();
+    assert!(first > 0.0 && first <= 600.0, "{leak:#}");
+    let unix = leak["first_alert_unix_s"].as_f64().unwrap();
+    assert!((unix - (END - 600.0) - first).abs() < 1e-6, "{leak:#}");
+    assert!(leak["growth_per_hour"].as_f64().unwrap() > 0.0, "{leak:#}");
+    assert_eq!(calm["verdict"], "ok", "{calm:#}");
+    assert!(calm["first_alert_s"].is_null() && calm["first_alert_unix_s"].is_null());
+    assert!(calm["growth_per_hour"].is_number(), "{calm:#}");
+
+    // `up` has no unit: a value, and the text shows it as a number.
+    let (code, stdout, stderr) = analyze(&fake.url, "up", &["--json"]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    let report = json(&stdout, &stderr);
+    assert_eq!(report["verdict"], "ok");
+    assert_eq!(report["results"][0]["unit"], "value", "{stdout}");
+    let (_, stdout, _) = analyze(&fake.url, "up", &[]);
+    let row = stdout.lines().find(|l| l.starts_with("1    ")).unwrap();
+    assert!(!row.contains(" B"), "{row}");
+    assert_eq!(row.split_whitespace().nth(2), Some("1"), "{row}");
+}
+
+#[test]
 fn a_restart_loop_too_fast_to_judge_says_so_and_exits_2() {
     // A start time new every 20 s, 2.5 MB/s of growth in each lifetime: each
     // lifetime (20 samples at a 1 s step) is too short to judge.
