@@ -171,3 +171,55 @@ fn agent_names_each_resources_limit_like_watch() {
     assert_eq!(kind_of("threads"), "threads_max", "{summary}");
     assert_eq!(kind_of("fds"), "fd_soft_limit", "{summary}");
 }
+
+/// Run as a service (no --duration) and stopped by its supervisor while its
+/// targets are still too young to judge: a clean stop (exit 0), not a
+/// failure; with --duration the same is "not judged" (exit 2).
+#[test]
+fn a_young_agent_stopped_by_sigterm_exits_0_but_a_bounded_run_says_not_judged() {
+    let mut sleeper = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let bin = assert_cmd::cargo::cargo_bin("leakwatch");
+    let mut agent = std::process::Command::new(&bin)
+        .args([
+            "watch",
+            "--interval",
+            "200ms",
+            "--pid",
+            &sleeper.id().to_string(),
+        ])
+        .args(["--serve", &format!("127.0.0.1:{port}")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the agent never served"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(agent.id() as i32, libc::SIGTERM) };
+    let status = agent.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    leakwatch()
+        .args(["watch", "--interval", "200ms", "--duration", "1s"])
+        .args(["--pid", &sleeper.id().to_string(), "--target-name", "young"])
+        .args(["--serve", "127.0.0.1:0"])
+        .assert()
+        .code(2)
+        .stderr(contains("young is too little data to judge"));
+    let _ = sleeper.kill();
+    let _ = sleeper.wait();
+}
