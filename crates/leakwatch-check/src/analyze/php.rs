@@ -146,7 +146,10 @@ fn endless_for<'a>(cx: &Ctx<'a>, p: Node<'a>) -> bool {
 }
 
 /// A loop condition that is always true, or that takes the next job or
-/// message from a call each time round (`$job = $queue->pop()`).
+/// message from a call each time round (`$job = $queue->pop()`,
+/// `$msg = $consumer->receive()`). A loop over rows or lines
+/// (`$row = $stmt->fetch()`, `$line = fgets($fp)`) ends with its input: a
+/// script's, run once.
 fn serves_forever<'a>(cx: &Ctx<'a>, cond: Node<'a>) -> bool {
     let inner = if cond.kind() == "parenthesized_expression" {
         cond.named_child(0).unwrap_or(cond)
@@ -155,8 +158,31 @@ fn serves_forever<'a>(cx: &Ctx<'a>, cond: Node<'a>) -> bool {
     };
     let always = matches!(cx.text(inner).to_ascii_lowercase().as_str(), "true" | "1");
     let takes_next = inner.kind() == "assignment_expression"
-        && Ctx::field(inner, "right").is_some_and(|r| CALLS.contains(&r.kind()));
+        && Ctx::field(inner, "right")
+            .is_some_and(|r| CALLS.contains(&r.kind()) && takes_work(called_name(cx.text(r))));
     always || takes_next
+}
+
+/// The name a call expression calls: `$q->pop()` → `pop`,
+/// `Queue::next_job($x)` → `next_job`.
+fn called_name(call: &str) -> &str {
+    let head = call.split('(').next().unwrap_or("");
+    head.rsplit(['>', ':', '\\', ' '])
+        .next()
+        .unwrap_or(head)
+        .trim()
+}
+
+/// Whether a function named `name` hands out the next job, message or
+/// connection (blocking until there is one), as queue and server loops do.
+fn takes_work(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    [
+        "pop", "receive", "recv", "consume", "reserve", "accept", "dequeue", "take", "job",
+        "message", "wait", "poll", "listen",
+    ]
+    .iter()
+    .any(|w| n.contains(w))
 }
 
 /// Whether a store written at `sites` (named `store`) shows it grows per
@@ -1413,5 +1439,38 @@ fn resources(cx: &mut Ctx) {
             format!("{what} `{vname}` from `{name}()` is opened in a worker loop and never closed: it stays open through the wait for the next job, and any reference kept to it (an exception trace, a log context) keeps it for good"),
             &format!("close it in `finally`: `{closer}({vname})`"),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_loop_that_takes_jobs_serves_forever_a_loop_over_rows_does_not() {
+        assert_eq!(called_name("$queue->pop()"), "pop");
+        assert_eq!(called_name("Queue::next_job($x)"), "next_job");
+        assert_eq!(called_name("\\Foo\\recv($sock)"), "recv");
+        for job in [
+            "pop",
+            "blpop",
+            "receive",
+            "reserve",
+            "accept",
+            "next_job",
+            "getMessage",
+        ] {
+            assert!(takes_work(job), "{job}");
+        }
+        for rows in [
+            "fetch",
+            "fetch_assoc",
+            "fgets",
+            "readdir",
+            "each",
+            "current",
+        ] {
+            assert!(!takes_work(rows), "{rows}");
+        }
     }
 }

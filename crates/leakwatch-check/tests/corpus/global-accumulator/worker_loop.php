@@ -1,0 +1,15 @@
+<?php
+// A queue worker runs for days: the loop takes one job after another, and
+// the static array keeps a total from each of them.
+final class OrderWorker
+{
+    private static array $totals = [];
+
+    public static function run(Queue $queue): void
+    {
+        while ($order = $queue->reserve()) {
+            self::$totals[] = (float) $order->total; // expect: global-accumulator
+            $queue->delete($order);
+        }
+    }
+}
