@@ -321,6 +321,16 @@ fn classify<'a>(cx: &Ctx<'a>, u: Node<'a>, uses: &mut Uses<'a>) {
     match p.kind() {
         "subscript_expression" if p.named_child(0).is_some_and(|o| o.id() == u.id()) => {
             let keyed = p.named_child_count() > 1;
+            // `$c[$k][] = v`, `$c[$a][$b] = v`: the write is to the whole
+            // chain of subscripts, and it grows the container `u` names.
+            let mut p = p;
+            while let Some(outer) = cx
+                .up(p)
+                .filter(|o| o.kind() == "subscript_expression")
+                .filter(|o| o.named_child(0).is_some_and(|x| x.id() == p.id()))
+            {
+                p = outer;
+            }
             let g = cx.up(p);
             let gk = g.map(|g| g.kind()).unwrap_or("");
             let is_left =
@@ -1445,6 +1455,7 @@ fn resources(cx: &mut Ctx) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{check_source, Lang, Rule, RuleOptions};
 
     #[test]
     fn a_loop_that_takes_jobs_serves_forever_a_loop_over_rows_does_not() {
@@ -1472,5 +1483,21 @@ mod tests {
         ] {
             assert!(!takes_work(rows), "{rows}");
         }
+    }
+
+    /// `$c[$k][] = v` grows `$c` as `$c[] = v` does; `unset($c[$a][$b])`
+    /// removes from it.
+    #[test]
+    fn a_nested_append_grows_the_outer_array() {
+        let src = "<?php\nfinal class W {\n    private static array $by = [];\n    public static function run($q): void {\n        while ($job = $q->pop()) {\n            self::$by[$job->status][] = $job->id;\n        }\n    }\n}\n";
+        let r = check_source("w.php", Lang::Php, src, &RuleOptions::default()).unwrap();
+        let lines: Vec<(Rule, usize)> = r.findings.iter().map(|f| (f.rule, f.line)).collect();
+        assert_eq!(lines, [(Rule::GlobalAccumulator, 6)]);
+        let removed = src.replace(
+            "self::$by[$job->status][] = $job->id;",
+            "self::$by[$job->status][$job->id] = 1; unset(self::$by[$job->status][$job->id]);",
+        );
+        let r = check_source("w.php", Lang::Php, &removed, &RuleOptions::default()).unwrap();
+        assert!(r.findings.is_empty(), "{:?}", r.findings);
     }
 }

@@ -13,3 +13,17 @@ final class OrderWorker
         }
     }
 }
+
+// The same, one array per status: the nested append grows it just as well.
+final class StatusWorker
+{
+    private static array $byStatus = [];
+
+    public static function run(Queue $queue): void
+    {
+        while ($order = $queue->reserve()) {
+            self::$byStatus[$order->status][] = $order->id; // expect: global-accumulator
+            $queue->delete($order);
+        }
+    }
+}
