@@ -760,7 +760,7 @@ fn result_of(
 ) -> SeriesResult {
     let a = d.assessment();
     let leaking = a.first_alert_s.is_some();
-    let judged = leaking || a.state != LeakState::Collecting;
+    let judged = a.judged();
     let restarts = d.lifetimes_ended();
     let reason = if judged {
         a.evidence.reason
@@ -815,20 +815,12 @@ fn not_judged_reason(
     cfg: &DetectorConfig,
 ) -> String {
     use leakwatch_core::format::duration;
+    let why = leakwatch_core::too_short_to_judge(samples, duration_s, restarts, cfg);
     if restarts == 0 {
-        return format!(
-            "too little data to judge: {samples} samples over {}; a leak needs at least {} of samples ({} samples): widen --range",
-            duration(duration_s),
-            duration(cfg.min_duration_s),
-            cfg.min_samples,
-        );
+        return format!("too little data to judge: {why}: widen --range");
     }
-    let lifetimes = restarts + 1;
-    // Each lifetime is judged on its own; one too short to judge says
-    // nothing, so the same climb in several of them cannot be seen either.
     format!(
-        "too little data to judge: {lifetimes} lifetimes (a restart every ~{}), each too short to judge on its own (a lifetime needs at least {} samples, {} at a {} step), so a climb repeated in each cannot be seen either; a shorter --step gives each lifetime more samples if Prometheus scrapes that often",
-        duration(duration_s / lifetimes as f64),
+        "too little data to judge: {why}; a shorter --step gives each lifetime more samples if Prometheus scrapes that often ({} samples take {} at a {} step)",
         cfg.min_samples,
         duration(cfg.min_samples as f64 * step_s),
         duration(step_s),
@@ -1215,12 +1207,13 @@ mod tests {
         assert!(plain.contains("widen --range"), "{plain}");
         let looping = not_judged_reason(100, 100.0, 4, 1.0, &cfg);
         assert!(
-            looping
-                .contains("5 lifetimes (a restart every ~20s), each too short to judge on its own"),
+            looping.contains(
+                "5 lifetimes of about 20s (20 samples) each, each too short to judge on its own"
+            ),
             "{looping}"
         );
         assert!(
-            looping.contains("at least 24 samples, 24s at a 1.0s step"),
+            looping.contains("24 samples take 24s at a 1.0s step"),
             "{looping}"
         );
     }

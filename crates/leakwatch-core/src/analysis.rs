@@ -227,6 +227,45 @@ pub struct Report {
     pub resources: Vec<ResourceReport>,
 }
 
+impl Report {
+    /// Whether the detectors could judge the target (see
+    /// [`Assessment::judged`]): `run`, `watch`, `analyze` and the agent say
+    /// "not_judged" and exit 2 otherwise.
+    pub fn judged(&self) -> bool {
+        self.verdict == Verdict::Leak || self.state != LeakState::Collecting
+    }
+}
+
+/// Why data was too short to judge, in words: the samples and span seen
+/// against what the detector needs. With restarts, each lifetime is
+/// measured on its own, so the lifetimes were too short, not the whole
+/// (more of the same does not help; more samples per lifetime does).
+/// Callers add what to do in their own terms (flags differ).
+pub fn too_short_to_judge(
+    samples: u64,
+    duration_s: f64,
+    restarts: u64,
+    cfg: &DetectorConfig,
+) -> String {
+    use crate::format::duration;
+    if restarts == 0 {
+        return format!(
+            "{samples} samples over {}, and a leak needs at least {} of samples ({} samples), more with a daily season",
+            duration(duration_s),
+            duration(cfg.min_duration_s),
+            cfg.min_samples,
+        );
+    }
+    let lifetimes = restarts + 1;
+    format!(
+        "{restarts} restart(s) split its {samples} samples over {} into {lifetimes} lifetimes of about {} ({} samples) each, each too short to judge on its own: a lifetime needs at least {} samples (a leak masked by restarts is found from lifetimes that each climbed)",
+        duration(duration_s),
+        duration(duration_s / lifetimes as f64),
+        samples / lifetimes,
+        cfg.min_samples,
+    )
+}
+
 /// Replays a recorded series through fresh detectors, row by row, exactly as
 /// a live run would have fed them (see [`crate::replay::Replay`]). `cfg`
 /// gives the season; times in the report are seconds from the first row.

@@ -326,6 +326,15 @@ pub struct Assessment {
     pub evidence: Evidence,
 }
 
+impl Assessment {
+    /// Whether the detector could judge: a leak was called, or it has seen
+    /// enough to say anything else. Data too short to judge is never "no
+    /// leak".
+    pub fn judged(&self) -> bool {
+        self.first_alert_s.is_some() || self.state != LeakState::Collecting
+    }
+}
+
 /// A change of state, returned by [`Detector::push`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Transition {

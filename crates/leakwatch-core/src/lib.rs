@@ -12,7 +12,9 @@ pub mod replay;
 pub mod series;
 pub mod stats;
 
-pub use analysis::{analyze_series, Report, ResourceReport, ResourceSet, Verdict};
+pub use analysis::{
+    analyze_series, too_short_to_judge, Report, ResourceReport, ResourceSet, Verdict,
+};
 pub use detector::{
     Assessment, Detector, DetectorConfig, Evidence, LeakState, Lifetime, LimitKind, Transition,
 };

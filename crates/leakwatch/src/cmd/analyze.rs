@@ -130,7 +130,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<u8> {
     drop(reader);
     let identity = identity.as_deref();
     let report = replay.report();
-    let judged = crate::cmd::judged(&report);
+    let judged = report.judged();
     if let (Some(page), Some(series)) = (&args.html, &page_series) {
         let mut notes = Vec::new();
         if let (true, Some(start)) = (replay.epoch_times(), replay.start_s()) {
@@ -174,11 +174,14 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<u8> {
     }
     if !judged {
         eprintln!(
-            "leakwatch: {} holds too little data to judge ({} rows over {}): a leak needs at least {} of samples, more with a daily season",
-            path.display(),
-            replay.rows(),
-            format::duration(replay.duration_s()),
-            format::duration(leakwatch_core::DetectorConfig::default().min_duration_s),
+            "{}",
+            crate::cmd::not_judged_note(
+                &path.display().to_string(),
+                replay.rows(),
+                replay.duration_s(),
+                report.restarts,
+                "record a longer series"
+            )
         );
     }
     Ok(code)

@@ -20,16 +20,9 @@ pub mod where_;
 
 use leakwatch_core::{format, Report, Resource, Verdict};
 
-/// Whether the detector could judge the data: a leak was called, or it has
-/// seen enough to say anything else. Data too short to judge is never
-/// "no leak": `run`, `watch` and `analyze` then say "not_judged" and exit 2.
-pub fn judged(report: &Report) -> bool {
-    report.verdict == Verdict::Leak || report.state != leakwatch_core::LeakState::Collecting
-}
-
 /// The `verdict` field of the JSON reports: `leak`, `ok` or `not_judged`.
 pub fn verdict_json(report: &Report) -> serde_json::Value {
-    if judged(report) {
+    if report.judged() {
         serde_json::json!(report.verdict)
     } else {
         serde_json::json!("not_judged")
@@ -45,24 +38,14 @@ pub fn not_judged_note(
     longer: &str,
 ) -> String {
     let cfg = leakwatch_core::DetectorConfig::default();
+    let why = leakwatch_core::too_short_to_judge(samples, duration_s, restarts.into(), &cfg);
     if restarts > 0 {
-        // Long enough in all, but each lifetime is measured on its own:
-        // the total is not what was short.
-        let lifetimes = u64::from(restarts) + 1;
         return format!(
-            "leakwatch: {what} could not be judged: {restarts} restart(s) split its {samples} samples over {} into lifetimes of about {} ({} samples) each, and a lifetime needs at least {} samples to be measured (a leak masked by restarts is found from lifetimes that each climbed); sample faster (--interval) so each lifetime holds {} or more (watching longer does not help)",
-            format::duration(duration_s),
-            format::duration(duration_s / lifetimes as f64),
-            samples / lifetimes,
-            cfg.min_samples,
+            "leakwatch: {what} could not be judged: {why}; sample faster (--interval) so each lifetime holds {} or more (watching longer does not help)",
             cfg.min_samples,
         );
     }
-    format!(
-        "leakwatch: {what} is too little data to judge ({samples} samples over {}): a leak needs at least {} of samples, more with a daily season; {longer}",
-        format::duration(duration_s),
-        format::duration(cfg.min_duration_s),
-    )
+    format!("leakwatch: {what} is too little data to judge ({why}); {longer}")
 }
 
 /// The human verdict block shared by `run`, `watch` and `analyze`.

@@ -337,7 +337,7 @@ fn supervise(
         );
     }
     let mut code = exit_code(&report, args.fail_on);
-    if !crate::cmd::judged(&report) && !matches!(args.fail_on, FailOn::Never) {
+    if !report.judged() && !matches!(args.fail_on, FailOn::Never) {
         // A soak gate must not pass on data too short to show anything.
         eprintln!(
             "{}",

@@ -176,7 +176,7 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
             println!("\nsamples written to {}", p.display());
         }
     }
-    if !crate::cmd::judged(&report) {
+    if !report.judged() {
         eprintln!(
             "{}",
             crate::cmd::not_judged_note(

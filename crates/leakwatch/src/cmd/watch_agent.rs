@@ -611,7 +611,7 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
                 report.state, restarts, ooms
             );
         }
-        if !crate::cmd::judged(&report) {
+        if !report.judged() {
             unjudged.push(crate::cmd::not_judged_note(
                 key,
                 samples,
