@@ -7,6 +7,15 @@ fn leakwatch() -> Command {
     Command::cargo_bin("leakwatch").unwrap()
 }
 
+/// A loopback port nothing listens on now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 #[test]
 fn non_loopback_serve_is_refused_without_serve_public() {
     leakwatch()
@@ -62,11 +71,7 @@ fn config_without_targets_says_what_to_give() {
 
 #[test]
 fn fleet_analysis_of_an_unreachable_server_is_a_clear_error() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     leakwatch()
         .args([
             "analyze",
@@ -138,11 +143,7 @@ fn agent_names_each_resources_limit_like_watch() {
         .arg("30")
         .spawn()
         .unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let out = leakwatch()
         .args(["watch", "--json", "--duration", "2s", "--interval", "200ms"])
         .args(["--pid", &sleeper.id().to_string()])
@@ -181,11 +182,7 @@ fn a_young_agent_stopped_by_sigterm_exits_0_but_a_bounded_run_says_not_judged() 
         .arg("30")
         .spawn()
         .unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let bin = assert_cmd::cargo::cargo_bin("leakwatch");
     let mut agent = std::process::Command::new(&bin)
         .args([

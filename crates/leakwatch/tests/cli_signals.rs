@@ -64,22 +64,27 @@ fn assert_complete_csv(p: &Path) {
     }
 }
 
-#[test]
-fn sigint_to_run_prints_the_verdict_keeps_the_csv_and_stops_the_target() {
-    let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("run.csv");
-    let pidfile = dir.path().join("pid");
-    let stopped_by = dir.path().join("stopped_by");
-    // The target notes the signal it is stopped with (SIGINT, as from the
-    // terminal had it run alone); its own child (sleep) must go too.
+/// `leakwatch run [extra] --out CSV -- sh -c SCRIPT` in `dir`, where
+/// SCRIPT writes its pid to `dir/pid` and then runs `traps` and a loop;
+/// the traps may write the signal they got to `dir/stopped_by`. Interrupted
+/// (SIGINT) once the CSV holds `rows` samples. Returns the target's pid
+/// and leakwatch's output.
+fn interrupted_run(
+    dir: &Path,
+    extra: &[&str],
+    traps: &str,
+    rows: usize,
+) -> (i32, std::process::Output) {
+    let csv = dir.join("run.csv");
     let script = format!(
-        "echo $$ > {pid}; trap 'echo int > {by}; exit 0' INT; trap 'echo term > {by}; exit 0' TERM; \
-         while :; do sleep 0.2; done",
-        pid = pidfile.display(),
-        by = stopped_by.display()
+        "echo $$ > {pid}; {traps}; while :; do sleep 0.2; done",
+        pid = dir.join("pid").display(),
+        traps = traps.replace("{by}", &dir.join("stopped_by").display().to_string()),
     );
     let child = Command::new(bin())
-        .args(["run", "--interval", "100ms", "--out"])
+        .args(["run", "--interval", "100ms"])
+        .args(extra)
+        .arg("--out")
         .arg(&csv)
         .args(["--", "sh", "-c", &script])
         .stdin(Stdio::null())
@@ -87,10 +92,25 @@ fn sigint_to_run_prints_the_verdict_keeps_the_csv_and_stops_the_target() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let target = read_pid(&pidfile);
-    wait_for("samples in the CSV", || csv_rows(&csv) >= 5);
+    let target = read_pid(&dir.join("pid"));
+    wait_for("samples in the CSV", || csv_rows(&csv) >= rows);
     interrupt(&child);
-    let out = child.wait_with_output().unwrap();
+    (target, child.wait_with_output().unwrap())
+}
+
+#[test]
+fn sigint_to_run_prints_the_verdict_keeps_the_csv_and_stops_the_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("run.csv");
+    let stopped_by = dir.path().join("stopped_by");
+    // The target notes the signal it is stopped with (SIGINT, as from the
+    // terminal had it run alone); its own child (sleep) must go too.
+    let (target, out) = interrupted_run(
+        dir.path(),
+        &[],
+        "trap 'echo int > {by}; exit 0' INT; trap 'echo term > {by}; exit 0' TERM",
+        5,
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     // Seconds of samples: the verdict is printed, and is "not enough data
@@ -120,28 +140,13 @@ fn sigint_to_run_prints_the_verdict_keeps_the_csv_and_stops_the_target() {
 #[test]
 fn sigint_to_run_then_sigterm_for_a_target_that_ignores_sigint() {
     let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("run.csv");
-    let pidfile = dir.path().join("pid");
     let stopped_by = dir.path().join("stopped_by");
-    let script = format!(
-        "echo $$ > {pid}; trap '' INT; trap 'echo term > {by}; exit 0' TERM; \
-         while :; do sleep 0.2; done",
-        pid = pidfile.display(),
-        by = stopped_by.display()
+    let (target, out) = interrupted_run(
+        dir.path(),
+        &["--json"],
+        "trap '' INT; trap 'echo term > {by}; exit 0' TERM",
+        3,
     );
-    let child = Command::new(bin())
-        .args(["run", "--interval", "100ms", "--json", "--out"])
-        .arg(&csv)
-        .args(["--", "sh", "-c", &script])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let target = read_pid(&pidfile);
-    wait_for("samples in the CSV", || csv_rows(&csv) >= 3);
-    interrupt(&child);
-    let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let json: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON object");
     assert_eq!(json["stopped_because"], "interrupted", "{stdout}");
