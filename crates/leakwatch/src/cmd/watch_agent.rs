@@ -125,7 +125,6 @@ struct Watched {
     /// other pids run, the target restarted.
     founder: Option<i32>,
     instance: String,
-    limit: Option<f64>,
     /// Each resource's limit and what it is (as `watch` names them).
     limits: Vec<(Resource, Option<f64>, leakwatch_core::LimitKind)>,
     values: Vec<f64>,
@@ -176,7 +175,6 @@ impl Watched {
             _ => "process",
         };
         let target = Target::open(spec, depth).with_context(|| format!("cannot watch {key}"))?;
-        let limit = target.limit(target.resources()[0]);
         let limits = resource_limits(&target);
         Ok(Watched {
             key,
@@ -186,7 +184,6 @@ impl Watched {
             container_id,
             founder: None,
             instance: String::new(),
-            limit,
             limits,
             values: Vec::new(),
             pairs: Vec::new(),
@@ -513,7 +510,6 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
             }
             w.update_instance();
             if refresh_limits {
-                w.limit = w.target.limit(w.target.resources()[0]);
                 w.limits = resource_limits(&w.target);
             }
             w.pairs.clear();
@@ -529,7 +525,8 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
                 kind: w.kind,
                 instance: &w.instance,
                 values: &w.pairs,
-                memory_limit: w.limit,
+                // The first resource is the target's memory (rss or the cgroup's).
+                memory_limit: w.limits.first().and_then(|l| l.1),
                 limits: &w.limits,
                 oom_kill_counter: w.oom_kill_counter(),
             };
