@@ -185,6 +185,35 @@ impl TargetConfig {
     }
 }
 
+/// Checks a list of targets (the config's, or the command line's and the
+/// config's together): each selects exactly one thing, and each name is
+/// printable and used once. The error names the target by its position.
+pub fn check_targets(targets: &[TargetConfig]) -> Result<(), String> {
+    let mut first_of: std::collections::HashMap<String, usize> = Default::default();
+    for (i, t) in targets.iter().enumerate() {
+        let err = |message: String| format!("target #{}: {message}", i + 1);
+        t.selector().map_err(err)?;
+        let key = t.key();
+        // The name labels its metrics, keys its history and names it in
+        // logs and alerts: a line break or escape code would forge lines.
+        if key.chars().any(char::is_control) {
+            return Err(err(format!(
+                "name {key:?} holds a control character: use printable text"
+            )));
+        }
+        // Two targets under one name would share one history: the second's
+        // samples read as restarts of the first, and a leak in either
+        // disappears.
+        if let Some(first) = first_of.insert(key.clone(), i) {
+            return Err(err(format!(
+                "name {key:?} is already target #{}'s: give each target its own name",
+                first + 1
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// The whole file.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -212,31 +241,10 @@ impl AgentConfig {
             path: origin.to_string(),
             message: e.to_string().trim_end().to_string(),
         })?;
-        let mut first_of: std::collections::HashMap<String, usize> = Default::default();
-        for (i, t) in cfg.targets.iter().enumerate() {
-            let err = |message: String| ConfigError::Parse {
-                path: origin.to_string(),
-                message: format!("target #{}: {message}", i + 1),
-            };
-            t.selector().map_err(err)?;
-            let key = t.key();
-            // The name labels its metrics, keys its history and names it in
-            // logs and alerts: a line break or escape code would forge lines.
-            if key.chars().any(char::is_control) {
-                return Err(err(format!(
-                    "name {key:?} holds a control character: use printable text"
-                )));
-            }
-            // Two targets under one name would share one history: the
-            // second's samples read as restarts of the first, and a leak in
-            // either disappears.
-            if let Some(first) = first_of.insert(key.clone(), i) {
-                return Err(err(format!(
-                    "name {key:?} is already target #{}'s: give each [[target]] its own `name`",
-                    first + 1
-                )));
-            }
-        }
+        check_targets(&cfg.targets).map_err(|message| ConfigError::Parse {
+            path: origin.to_string(),
+            message,
+        })?;
         if let Some(i) = cfg.interval {
             if i.0 <= 0.0 {
                 return Err(ConfigError::Parse {

@@ -304,12 +304,9 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
             tree: args.tree,
         });
     }
-    if let Some(name) = &flags.target_name {
-        // As in the config: a name labels metrics and log lines.
-        if name.chars().any(char::is_control) {
-            anyhow::bail!("--target-name {name:?} holds a control character: use printable text");
-        }
-    }
+    // The command line's target comes first (#1), then the config's.
+    let all_targets: Vec<TargetConfig> = cli_targets.iter().chain(&cfg.targets).cloned().collect();
+    leakwatch_agent::config::check_targets(&all_targets).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut watched: Vec<Watched> = Vec::new();
     for t in cli_targets.iter().chain(cfg.targets.iter()) {
         let spec = spec_of(t)?;
