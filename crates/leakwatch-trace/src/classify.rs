@@ -411,30 +411,71 @@ pub fn trim_frames(frames: &[Frame]) -> &[Frame] {
     &frames[trimmed_range(frames)]
 }
 
+/// What one frame means to [`trimmed_range`], computed once per frame so
+/// that callers cutting many stacks made of the same frames (a profile)
+/// need not judge each frame again for every stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrimRole {
+    /// The allocator's own entry frame (cut from the top).
+    allocator: bool,
+    end: TrimEnd,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TrimEnd {
+    /// Neither `main` nor below it.
+    Neither,
+    /// `main` itself: kept, and the stack ends there.
+    Main,
+    /// Below `main`: a start frame, Rust's runtime start, or the tracer's
+    /// wrapper of `main` (shown when `main` tail-called the function below
+    /// it, as CPython's does): the stack ends before it.
+    Below,
+}
+
+/// The [`TrimRole`] of a frame.
+pub fn trim_role(f: &Frame) -> TrimRole {
+    let name = base_name(&f.function);
+    let end = if name == "main" && !f.inlined {
+        TrimEnd::Main
+    } else if name.contains("__rust_begin_short_backtrace")
+        || is_start_frame(f)
+        || (f.kind == ModuleKind::Tracer && name.ends_with("traced_main"))
+    {
+        TrimEnd::Below
+    } else {
+        TrimEnd::Neither
+    };
+    TrimRole {
+        allocator: is_allocator_frame(f),
+        end,
+    }
+}
+
 /// Where [`trim_frames`] cuts: the range of `frames` it keeps.
 pub fn trimmed_range(frames: &[Frame]) -> std::ops::Range<usize> {
-    let start = frames
-        .iter()
-        .position(|f| !is_allocator_frame(f))
-        .unwrap_or(0);
-    let mut end = frames.len();
-    for (i, f) in frames.iter().enumerate().skip(start) {
-        let name = base_name(&f.function);
-        if name == "main" && !f.inlined {
-            end = i + 1;
-            break;
-        }
-        // The tracer's wrapper of `main` (shown when `main` tail-called
-        // the function below it, as CPython's does), or a start frame.
-        if name.contains("__rust_begin_short_backtrace")
-            || is_start_frame(f)
-            || (f.kind == ModuleKind::Tracer && name.ends_with("traced_main"))
-        {
-            end = i;
-            break;
+    let roles: Vec<TrimRole> = frames.iter().map(trim_role).collect();
+    trimmed_range_of(&roles)
+}
+
+/// [`trimmed_range`] from the frames' roles.
+pub fn trimmed_range_of(roles: &[TrimRole]) -> std::ops::Range<usize> {
+    let start = roles.iter().position(|r| !r.allocator).unwrap_or(0);
+    let mut end = roles.len();
+    for (i, r) in roles.iter().enumerate().skip(start) {
+        match r.end {
+            TrimEnd::Main => {
+                end = i + 1;
+                break;
+            }
+            TrimEnd::Below => {
+                end = i;
+                break;
+            }
+            TrimEnd::Neither => {}
         }
     }
-    let end = end.max(start.min(frames.len()));
+    let end = end.max(start.min(roles.len()));
     start..end
 }
 

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::io::Write;
 
 use crate::analysis::Analysis;
+use crate::classify::{trim_role, TrimRole};
 use crate::report::{escape, resolve_stacks, stack_frames};
 use crate::symbolize::{Frame, Symbolizer};
 
@@ -210,21 +211,29 @@ impl Strings {
 /// The addresses of `stack` (innermost first) a profile shows: all with
 /// `full_stacks`, else those holding the frames the text report shows
 /// (an address stands for all its inlined frames, so one that holds any
-/// kept frame is kept whole).
-fn shown_addresses(a: &Analysis, sym: &mut Symbolizer, stack: u32, full_stacks: bool) -> Vec<u64> {
+/// kept frame is kept whole). `roles_at` caches each address's frames'
+/// roles, judged once for the whole profile.
+fn shown_addresses(
+    a: &Analysis,
+    sym: &mut Symbolizer,
+    roles_at: &mut HashMap<u64, Vec<TrimRole>>,
+    stack: u32,
+    full_stacks: bool,
+) -> Vec<u64> {
     let addrs: Vec<u64> = a.tables.stacks.frames(stack).collect();
     if full_stacks {
         return addrs;
     }
-    let mut flat = Vec::new();
+    let mut roles = Vec::new();
     let mut owner = Vec::new();
     for (i, &addr) in addrs.iter().enumerate() {
-        for f in sym.frames_of(addr) {
-            flat.push(f.clone());
-            owner.push(i);
-        }
+        let at = roles_at
+            .entry(addr)
+            .or_insert_with(|| sym.frames_of(addr).iter().map(trim_role).collect());
+        roles.extend_from_slice(at);
+        owner.resize(roles.len(), i);
     }
-    let kept = crate::classify::trimmed_range(&flat);
+    let kept = crate::classify::trimmed_range_of(&roles);
     if kept.is_empty() {
         return addrs;
     }
@@ -284,11 +293,12 @@ pub fn pprof_profile(
     let mut locations: Vec<proto::Location> = Vec::new();
     let mut location_of: HashMap<u64, u64> = HashMap::new();
     let mut samples = Vec::new();
+    let mut roles_at: HashMap<u64, Vec<TrimRole>> = HashMap::new();
     for &s in &ids {
         let stats = a.stack_stats(s);
         let ts = a.stack_first_ns(s);
         let mut loc_ids = Vec::new();
-        for addr in shown_addresses(a, sym, s, full_stacks) {
+        for addr in shown_addresses(a, sym, &mut roles_at, s, full_stacks) {
             let id = match location_of.get(&addr) {
                 Some(&id) => id,
                 None => {
