@@ -807,6 +807,12 @@ fn closures(cx: &mut Ctx, module: &HashSet<&str>) {
         let Some(f) = cx.enclosing(call, FN) else {
             continue;
         };
+        // A timer that stops itself (its callback clears its handle once
+        // done: a poll until something shows) pins what it captures only
+        // until then.
+        if clears_handle_in(cx, call, f, Some(cb)) {
+            continue;
+        }
         let Some(params) = Ctx::field(f, "parameters") else {
             continue;
         };
@@ -1150,6 +1156,78 @@ fn stored_name<'a>(cx: &Ctx<'a>, call: Node<'a>) -> Option<&'a str> {
     }
 }
 
+/// Every name the handle returned by `call` is stored under: a chained
+/// assignment (`shown = this.shown = setInterval(...)`) stores it twice.
+fn stored_names<'a>(cx: &Ctx<'a>, call: Node<'a>) -> Vec<&'a str> {
+    let mut names = Vec::new();
+    let mut cur = call;
+    while let Some(p) = cx.up(cur) {
+        match p.kind() {
+            "await_expression" | "parenthesized_expression" => {}
+            "variable_declarator" => {
+                names.extend(Ctx::field(p, "name").map(|n| cx.text(n)));
+                break;
+            }
+            "assignment_expression"
+                if Ctx::field(p, "right").is_some_and(|r| r.id() == cur.id()) =>
+            {
+                names.extend(Ctx::field(p, "left").map(|n| cx.text(n)));
+            }
+            _ => break,
+        }
+        cur = p;
+    }
+    names
+}
+
+/// Whether the timer started by `call` (in function `f`) can be stopped:
+/// its handle, under any name it is stored as, is passed to
+/// `clearInterval`/`clearTimeout` somewhere in the file (spacing
+/// ignored: `clearInterval( this.shown )`), or `f` returns it.
+fn handle_cleared<'a>(cx: &Ctx<'a>, call: Node<'a>, f: Node<'a>) -> bool {
+    clears_handle_in(cx, call, f, None)
+}
+
+/// [`handle_cleared`], with the clearing call looked for only inside
+/// `within` when given (a timer's own callback).
+fn clears_handle_in<'a>(
+    cx: &Ctx<'a>,
+    call: Node<'a>,
+    f: Node<'a>,
+    within: Option<Node<'a>>,
+) -> bool {
+    let squeeze = |t: &str| t.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+    let names: Vec<String> = stored_names(cx, call).into_iter().map(squeeze).collect();
+    if names.is_empty() {
+        return false;
+    }
+    let textual = within.is_none()
+        && names.iter().any(|name| {
+            mentions(cx.src, &format!("clearInterval({name}"))
+                || mentions(cx.src, &format!("clearTimeout({name}"))
+                || mentions(cx.text(f), &format!("return {name}"))
+        });
+    let calls = match within {
+        Some(w) => cx.desc_kind(w, "call_expression"),
+        None => cx.all("call_expression"),
+    };
+    textual
+        || calls.into_iter().any(|c| {
+            let callee = Ctx::field(c, "function").map(|x| squeeze(cx.text(x)));
+            let clears = callee.is_some_and(|t| {
+                let t = t
+                    .strip_prefix("window.")
+                    .or_else(|| t.strip_prefix("global."))
+                    .unwrap_or(&t);
+                t == "clearInterval" || t == "clearTimeout"
+            });
+            clears
+                && Ctx::field(c, "arguments")
+                    .and_then(|a| a.named_child(0))
+                    .is_some_and(|a| names.contains(&squeeze(cx.text(a))))
+        })
+}
+
 fn timers(cx: &mut Ctx) {
     for call in cx.all("call_expression") {
         if cx.expired() {
@@ -1186,10 +1264,7 @@ fn timers(cx: &mut Ctx) {
         let Some(name) = stored_name(cx, call) else {
             continue;
         };
-        let cleared = mentions(cx.src, &format!("clearInterval({name}"))
-            || mentions(cx.src, &format!("clearTimeout({name}"))
-            || mentions(cx.text(f), &format!("return {name}"));
-        if !cleared {
+        if !handle_cleared(cx, call, f) {
             cx.hit(
                 Rule::UnclearedTimer,
                 call,

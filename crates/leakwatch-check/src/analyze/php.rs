@@ -193,7 +193,7 @@ fn takes_work(name: &str) -> bool {
 fn growth_evidence<'a>(cx: &Ctx<'a>, sites: &[Node<'a>], store: &str) -> Option<Option<Unless>> {
     let mut through = Vec::new();
     for site in sites {
-        if in_entry(cx, *site) || reads_outside_input(cx.text(*site), store) {
+        if in_entry(cx, *site) || reads_outside_input(growth_text(cx, *site), store) {
             return Some(None);
         }
         let Some(f) = cx.enclosing(*site, NAMED_FN) else {
@@ -218,6 +218,18 @@ fn growth_evidence<'a>(cx: &Ctx<'a>, sites: &[Node<'a>], store: &str) -> Option<
         }
     }
     (!through.is_empty()).then_some(Some(Unless::NotReachedFromEntry { methods: through }))
+}
+
+/// What says how many entries a write at `site` adds over time: a keyed
+/// write (`$c[$k] = $v`, `$c[$a][$b] = $v`) adds one per distinct key, so
+/// only its keys count (a value read as `$iso_language_id` under a small
+/// numeric key is still one entry per key); an append (`$c[] = $v`,
+/// `$c[$k][] = $v`) adds what it stores.
+fn growth_text<'a>(cx: &Ctx<'a>, site: Node<'a>) -> &'a str {
+    match keyed_entry(site) {
+        Some(_) => Ctx::field(site, "left").map_or_else(|| cx.text(site), |l| cx.text(l)),
+        None => cx.text(site),
+    }
 }
 
 fn fn_name<'a>(cx: &Ctx<'a>, f: Node<'a>) -> &'a str {
@@ -569,7 +581,21 @@ fn from_other_parameters<'a>(
 /// under that key in the function (`static::$groups[$group] = []` first) is
 /// part of the registration.
 fn registers_parameter<'a>(cx: &Ctx<'a>, site: Node<'a>) -> bool {
-    let Some((container, key, _)) = keyed_entry(site) else {
+    // `self::$items[$section][] = [...]` appends to the entry under `$section`.
+    let appended_entry = || {
+        let left = Ctx::field(site, "left").filter(|l| l.kind() == "subscript_expression")?;
+        if left.named_child_count() != 1 {
+            return None;
+        }
+        let inner = left
+            .named_child(0)
+            .filter(|i| i.kind() == "subscript_expression")?;
+        Some((inner.named_child(0)?, inner.named_child(1)?))
+    };
+    let Some((container, key)) = keyed_entry(site)
+        .map(|(c, k, _)| (c, k))
+        .or_else(appended_entry)
+    else {
         return false;
     };
     let Some(f) = cx.enclosing(site, NAMED_FN) else {

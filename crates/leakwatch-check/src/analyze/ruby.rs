@@ -193,7 +193,7 @@ fn in_entry<'a>(cx: &Ctx<'a>, n: Node<'a>) -> bool {
 fn growth_evidence<'a>(cx: &Ctx<'a>, sites: &[Node<'a>], store: &str) -> Option<Option<Unless>> {
     let mut through = Vec::new();
     for site in sites {
-        if in_entry(cx, *site) || reads_outside_input(cx.text(*site), store) {
+        if in_entry(cx, *site) || reads_outside_input(growth_text(cx, *site), store) {
             return Some(None);
         }
         let Some(def) = cx.enclosing(*site, DEF) else {
@@ -210,6 +210,17 @@ fn growth_evidence<'a>(cx: &Ctx<'a>, sites: &[Node<'a>], store: &str) -> Option<
         }
     }
     (!through.is_empty()).then_some(Some(Unless::NotReachedFromEntry { methods: through }))
+}
+
+/// What says how many entries a write at `site` adds over time: a keyed
+/// write (`@c[k] ||= v`, `store(k, v)`) adds one per distinct key, so only
+/// its key counts (a value named `vpc_id` under a region key is still one
+/// entry per region); an append or a whole-hash merge adds what it stores.
+fn growth_text<'a>(cx: &Ctx<'a>, site: Node<'a>) -> &'a str {
+    match entry(cx, site) {
+        (Some(key), _) => cx.text(key),
+        _ => cx.text(site),
+    }
 }
 
 /// Both conditions, either of which drops a finding.
@@ -913,17 +924,53 @@ fn released<'a>(cx: &Ctx<'a>, scope: Node<'a>, name: &str, after: usize) -> bool
             "assignment" | "operator_assignment" => {
                 Ctx::field(p, "right").is_some_and(|r| r.id() == u.id())
             }
-            _ => {
-                // The last expression of a method is its return value.
-                let def = cx.enclosing(u, DEF);
-                def.is_some_and(|d| {
-                    Ctx::field(d, "body")
-                        .and_then(|b| b.named_child(b.named_child_count().saturating_sub(1)))
-                        .is_some_and(|last| last.id() == u.id())
-                })
+            // `files << f`: kept in a collection its owner closes.
+            "binary"
+                if Ctx::field(p, "right").is_some_and(|r| r.id() == u.id())
+                    && Ctx::field(p, "left").is_some_and(|l| {
+                        cx.text(p)[cx.text(l).len()..]
+                            .trim_start()
+                            .starts_with("<<")
+                    }) =>
+            {
+                true
             }
+            _ => returned_value(cx, u),
         }
     })
+}
+
+/// Whether `n` is what its method returns: the last expression of the
+/// body, or of a branch (`if`, `unless`, `case`, `begin`) that is.
+fn returned_value<'a>(cx: &Ctx<'a>, n: Node<'a>) -> bool {
+    let last_named = |p: Node<'a>| {
+        (0..p.named_child_count())
+            .rev()
+            .filter_map(|i| p.named_child(i))
+            .find(|c| c.kind() != "comment")
+    };
+    let mut n = n;
+    while let Some(p) = cx.up(n) {
+        let tail = match p.kind() {
+            "method" | "singleton_method" => {
+                return Ctx::field(p, "body").is_some_and(|b| b.id() == n.id())
+                    || last_named(p).is_some_and(|l| l.id() == n.id());
+            }
+            "body_statement" | "then" | "else" | "begin" | "parenthesized_statements" | "when" => {
+                last_named(p).is_some_and(|l| l.id() == n.id())
+            }
+            "if" | "unless" | "elsif" => ["consequence", "alternative"]
+                .iter()
+                .any(|f| Ctx::field(p, f).is_some_and(|b| b.id() == n.id())),
+            "case" => n.kind() == "when" || n.kind() == "else",
+            _ => false,
+        };
+        if !tail {
+            return false;
+        }
+        n = p;
+    }
+    false
 }
 
 fn opened(cx: &mut Ctx) {

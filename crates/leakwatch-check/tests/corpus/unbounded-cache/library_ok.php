@@ -37,3 +37,20 @@ final class Styles
         return self::$parsed[$property] ??= strtolower(trim($property));
     }
 }
+
+final class Languages
+{
+    private static array $names = [];
+
+    // Keyed by a packed 15-bit language code: a closed domain, however
+    // the stored value is named.
+    public static function name(int $code): string
+    {
+        static $lookup = [];
+        if (!isset($lookup[$code])) {
+            $iso_language_id = chr(($code >> 10) + 0x60) . chr((($code >> 5) & 31) + 0x60);
+            $lookup[$code] = self::$names[$iso_language_id] ?? $iso_language_id;
+        }
+        return $lookup[$code];
+    }
+}

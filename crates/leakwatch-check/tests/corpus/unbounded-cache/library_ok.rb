@@ -31,3 +31,12 @@ class Widget
     @fields << name.to_s
   end
 end
+
+# A memo keyed by a region: one entry per region, whatever the value is
+# called.
+class VpcDefaults
+  def self.default_vpc_for(region)
+    @default_vpcs ||= {}
+    @default_vpcs[region] ||= vpc_id
+  end
+end

@@ -25,4 +25,21 @@ function debounce(fn, ms) {
   };
 }
 
-module.exports = { Poller, watch, debounce };
+// The handle kept under two names, cleared under one of them (spaced as a
+// minifier-free library writes it) in another method.
+const tooltip = {
+  open(el, where) {
+    let shown;
+    shown = this.shown = setInterval(function () {
+      if (el.visible) {
+        place(el, where.of);
+        clearInterval( shown );
+      }
+    }, 13);
+  },
+  close() {
+    clearInterval( this.shown );
+  },
+};
+
+module.exports = { Poller, watch, debounce, tooltip };

@@ -21,6 +21,32 @@ class Importer
   end
 end
 
+# Handles kept in a list that their owner closes, or returned from a branch.
+class Reopener
+  def initialize
+    @opened = []
+  end
+
+  def reopen(file)
+    reopened = File.open(file.path, "rb")
+    @opened << reopened
+    nil
+  end
+
+  def log_for(level)
+    if level == :debug
+      dbg = File.open("/tmp/debug.log", "a")
+      dbg
+    else
+      $stderr
+    end
+  end
+
+  def close_all
+    @opened.each(&:close)
+  end
+end
+
 # A block passed as an argument is a block: the pipe is closed after it.
 def cpu_count
   IO.popen("/usr/bin/nproc --all", &:read).to_i
