@@ -233,6 +233,14 @@ pub fn check_file(path: &Path, kind: FileKind, explicit: bool, opts: &CheckOptio
     }
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
+        // Source in a legacy ASCII-based encoding (Shift JIS, Latin-1 under a
+        // `coding:` comment) is still code: only its strings and comments are
+        // not ASCII, and no rule reads those, so the bytes that are not UTF-8
+        // are read as U+FFFD (line numbers unchanged) rather than the file
+        // dropped and the run called incomplete.
+        Err(e) if matches!(kind, FileKind::Source(_)) => {
+            String::from_utf8_lossy(e.as_bytes()).into_owned()
+        }
         Err(_) => return skip(SkipReason::NotUtf8),
     };
     if matches!(kind, FileKind::Source(_))

@@ -371,13 +371,20 @@ fn bad_inputs_are_counted_never_fatal() {
     ]);
     let src = d.path().join("src");
     fs::write(src.join("latin1.js"), b"var caf\xe9 = 1;\n").unwrap();
+    // Source in a legacy encoding is still checked; a deployment file that
+    // is not UTF-8 cannot be read as YAML.
+    fs::write(
+        src.join("deploy.yaml"),
+        b"apiVersion: apps/v1\nkind: Deployment\n# caf\xe9\nmetadata: {name: x}\n",
+    )
+    .unwrap();
     let huge = "x = 1\n".repeat(600_000); // 3.6 MB > 2 MB default limit
     fs::write(src.join("huge.py"), huge).unwrap();
     std::os::unix::fs::symlink("/nonexistent/target.py", src.join("dangling.py")).unwrap();
     fs::create_dir(src.join("loop")).unwrap();
     std::os::unix::fs::symlink("..", src.join("loop/up")).unwrap();
-    // The not-UTF-8 file is source that was not judged: the run is
-    // incomplete (exit 2), and still reports the leak it found.
+    // The not-UTF-8 deployment file was not judged: the run is incomplete
+    // (exit 2), and still reports the leak it found.
     let out = stdout(lw(d.path()).args(["check", "src", "--format", "json"]), 2);
     let v: Value = serde_json::from_str(&out).unwrap();
     let s = &v["summary"];
@@ -406,7 +413,8 @@ fn bad_inputs_are_counted_never_fatal() {
     let text = stdout(lw(d.path()).args(["check", "src"]), 2);
     assert!(text.contains("2 files only partly parsed"), "{text}");
     assert!(text.contains("src/binary.py: binary"), "{text}");
-    assert!(text.contains("src/latin1.js: not UTF-8"), "{text}");
+    assert!(text.contains("src/deploy.yaml: not UTF-8"), "{text}");
+    assert!(!text.contains("latin1.js"), "{text}");
     assert!(text.contains("src/huge.py: too large"), "{text}");
     assert!(
         text.contains("incomplete: 1 file that should have been checked was not"),
@@ -414,8 +422,31 @@ fn bad_inputs_are_counted_never_fatal() {
     );
     // Without the file that could not be judged, policy skips (binary, too
     // large, symlink loops) leave the verdict intact: exit 1 for the leak.
-    fs::remove_file(src.join("latin1.js")).unwrap();
+    fs::remove_file(src.join("deploy.yaml")).unwrap();
     stdout(lw(d.path()).args(["check", "src"]), 1);
+}
+
+#[test]
+fn source_in_a_legacy_encoding_is_checked_not_skipped() {
+    let d = project(&[]);
+    let src = d.path().join("src");
+    fs::create_dir_all(&src).unwrap();
+    // Shift JIS in a comment and a string, as Ruby 1.8-era code has.
+    fs::write(
+        src.join("sjis.rb"),
+        b"# \x83e\x83X\x83g\nclass Store\n  @@seen = []\n  def self.track(request)\n    @@seen << request.params[:id] # \x93\xfa\x96{\n  end\nend\n",
+    )
+    .unwrap();
+    let out = stdout(lw(d.path()).args(["check", "src", "--format", "json"]), 1);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        v["summary"]["skipped"].as_array().unwrap().len(),
+        0,
+        "{out}"
+    );
+    let f = &v["findings"][0];
+    assert_eq!(f["rule"], "global-accumulator", "{out}");
+    assert_eq!(f["line"], 5, "line numbers are the file's: {out}");
 }
 
 /// Every file that is not checked is listed with the reason, in text and
