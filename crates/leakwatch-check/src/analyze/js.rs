@@ -1531,6 +1531,16 @@ fn accidental_globals(cx: &mut Ctx) {
         .map(|c| cx.text(c))
         .filter(|t| t.starts_with("/* global") || t.starts_with("/*global"))
         .collect();
+    // `if (typeof __e == 'number') __e = core;` (core-js, UMD wrappers):
+    // code that probes a name with `typeof` knows it as a global it means
+    // to set, not one it creates by mistake.
+    let probed: HashSet<&str> = cx
+        .all("unary_expression")
+        .into_iter()
+        .filter(|u| cx.text(*u).starts_with("typeof"))
+        .filter_map(|u| Ctx::field(u, "argument").filter(|a| a.kind() == "identifier"))
+        .map(|a| cx.text(a))
+        .collect();
     let extra = cx.opts.extra_globals.clone();
     for a in cx.all("assignment_expression") {
         if cx.expired() {
@@ -1545,6 +1555,7 @@ fn accidental_globals(cx: &mut Ctx) {
         if l.kind() == "identifier" {
             let name = cx.text(l);
             if declared.contains(name)
+                || probed.contains(name)
                 || KNOWN_GLOBALS.contains(&name)
                 || extra.iter().any(|e| e == name)
                 || comment_globals.iter().any(|c| mentions(c, name))

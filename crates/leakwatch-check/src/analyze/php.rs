@@ -70,7 +70,13 @@ fn tree_facts(cx: &mut Ctx) {
         }
         let caller = cx.enclosing(call, NAMED_FN).map(|f| fn_name(cx, f));
         let from_entry = in_entry(cx, call);
-        cx.facts.call_from(caller, callee_name, from_entry);
+        let passes_data = Ctx::field(call, "arguments").is_some_and(|a| {
+            (0..a.named_child_count())
+                .filter_map(|i| a.named_child(i))
+                .any(|arg| !constant_value(arg))
+        });
+        cx.facts
+            .call_from(caller, callee_name, from_entry, passes_data);
     }
 }
 
@@ -264,6 +270,32 @@ const CALLS: &[&str] = &[
     "nullsafe_member_call_expression",
     "scoped_call_expression",
 ];
+
+/// Whether an argument is a constant the code names: a literal without
+/// interpolation, `true`/`false`/`null`, a named or class constant
+/// (`PHP_EOL`, `self::MODE`), or an array of them.
+fn constant_value(n: Node) -> bool {
+    match n.kind() {
+        "integer"
+        | "float"
+        | "boolean"
+        | "null"
+        | "name"
+        | "qualified_name"
+        | "class_constant_access_expression"
+        | "string_content"
+        | "string_value"
+        | "escape_sequence" => true,
+        "argument"
+        | "string"
+        | "encapsed_string"
+        | "array_creation_expression"
+        | "array_element_initializer" => (0..n.named_child_count())
+            .filter_map(|i| n.named_child(i))
+            .all(constant_value),
+        _ => false,
+    }
+}
 
 fn all_calls<'a>(cx: &Ctx<'a>) -> Vec<Node<'a>> {
     let mut v: Vec<Node> = CALLS.iter().flat_map(|k| cx.all(k)).collect();

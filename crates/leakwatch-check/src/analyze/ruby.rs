@@ -113,7 +113,31 @@ fn tree_facts(cx: &mut Ctx) {
         cx.facts.call(m, on, at_load, with_args);
         let caller = cx.enclosing(call, DEF).map(|d| def_name(cx, d));
         let from_entry = in_entry(cx, call);
-        cx.facts.call_from(caller, m, from_entry);
+        let passes_data = Ctx::field(call, "arguments").is_some_and(|a| {
+            (0..a.named_child_count())
+                .filter_map(|i| a.named_child(i))
+                .any(|arg| !constant_value(arg))
+        });
+        cx.facts.call_from(caller, m, from_entry, passes_data);
+    }
+    // A bare name on a line of its own (`add_handler` in a class body) is a
+    // call without arguments: as a local variable it would do nothing.
+    for id in cx.all("identifier") {
+        let statement = cx.up(id).is_some_and(|p| {
+            matches!(
+                p.kind(),
+                "program" | "body_statement" | "then" | "else" | "begin" | "block_body"
+            )
+        });
+        if !statement {
+            continue;
+        }
+        let m = cx.text(id);
+        let at_load = made_at_load(cx, id);
+        cx.facts.call(m, None, at_load, false);
+        let caller = cx.enclosing(id, DEF).map(|d| def_name(cx, d));
+        let from_entry = in_entry(cx, id);
+        cx.facts.call_from(caller, m, from_entry, false);
     }
     let mut found = Vec::new();
     for def in cx.all("singleton_method") {
@@ -140,6 +164,23 @@ fn tree_facts(cx: &mut Ctx) {
     }
     for (class, method) in found {
         cx.facts.class_method(&class, &method);
+    }
+}
+
+/// Whether an argument is a constant the code names: a literal without
+/// interpolation, a symbol, `nil`/`true`/`false`, a named constant, or a
+/// keyword argument or block argument made of them (`mode: :read`, `&:to_s`).
+fn constant_value(n: Node) -> bool {
+    match n.kind() {
+        "integer" | "float" | "rational" | "true" | "false" | "nil" | "simple_symbol"
+        | "hash_key_symbol" | "constant" | "scope_resolution" => true,
+        "string" | "delimited_symbol" => (0..n.named_child_count())
+            .filter_map(|i| n.named_child(i))
+            .all(|c| c.kind() == "string_content" || c.kind() == "escape_sequence"),
+        "pair" | "block_argument" | "array" => (0..n.named_child_count())
+            .filter_map(|i| n.named_child(i))
+            .all(constant_value),
+        _ => false,
     }
 }
 
@@ -934,6 +975,25 @@ fn released<'a>(cx: &Ctx<'a>, scope: Node<'a>, name: &str, after: usize) -> bool
                     }) =>
             {
                 true
+            }
+            // `f << line` is `f` again (IO#<< returns its receiver): a
+            // method ending in `f << "..."` returns the file.
+            "binary" if Ctx::field(p, "left").is_some_and(|l| l.id() == u.id()) => {
+                let mut chain = p;
+                while let Some(outer) = cx.up(chain).filter(|o| {
+                    o.kind() == "binary"
+                        && Ctx::field(*o, "left").is_some_and(|l| l.id() == chain.id())
+                }) {
+                    chain = outer;
+                }
+                let appends = |b: Node<'a>| {
+                    Ctx::field(b, "left").is_some_and(|l| {
+                        cx.text(b)[cx.text(l).len()..]
+                            .trim_start()
+                            .starts_with("<<")
+                    })
+                };
+                appends(p) && appends(chain) && returned_value(cx, chain)
             }
             _ => returned_value(cx, u),
         }

@@ -29,8 +29,10 @@ pub enum Unless {
     OwnClassMethod { class: String, method: String },
     /// The store grows only through parameters of `methods` (names), and
     /// no entry point of the tree (a request, job or message handler, a
-    /// worker loop) calls any of them within [`MAX_HOPS`] calls: what they
-    /// are called with, and how often, is up to the library's users.
+    /// worker loop) calls any of them within [`MAX_HOPS`] calls, or none is
+    /// ever called with anything but constants (`getExecutablePath('git')`:
+    /// the keys are the literals the code names): what they are called
+    /// with, and how often, is up to the library's users.
     NotReachedFromEntry { methods: Vec<String> },
     /// Any one of these holds.
     AnyOf(Vec<Unless>),
@@ -66,6 +68,9 @@ pub struct TreeFacts {
     entry_calls: HashSet<String>,
     /// Method names called by each method name.
     calls_from: HashMap<String, HashSet<String>>,
+    /// Method names called at least once with an argument that is not a
+    /// constant (a variable, a field, a call's result).
+    called_with_data: HashSet<String>,
     /// Names reached from an entry point within [`MAX_HOPS`], computed on
     /// first use after every file is merged.
     reached: OnceLock<HashSet<String>>,
@@ -118,8 +123,18 @@ impl TreeFacts {
     }
 
     /// A call of `callee`, made in an entry point (`in_entry`) or else in
-    /// the method named `caller` (None outside methods).
-    pub fn call_from(&mut self, caller: Option<&str>, callee: &str, in_entry: bool) {
+    /// the method named `caller` (None outside methods); `passes_data` when
+    /// an argument is not a constant (literal, symbol, named constant).
+    pub fn call_from(
+        &mut self,
+        caller: Option<&str>,
+        callee: &str,
+        in_entry: bool,
+        passes_data: bool,
+    ) {
+        if passes_data {
+            self.called_with_data.insert(callee.to_string());
+        }
         if in_entry {
             self.entry_calls.insert(callee.to_string());
         } else if let Some(caller) = caller.filter(|c| *c != callee) {
@@ -153,6 +168,7 @@ impl TreeFacts {
     pub fn merge(&mut self, other: TreeFacts) {
         self.reached = OnceLock::new();
         self.entry_calls.extend(other.entry_calls);
+        self.called_with_data.extend(other.called_with_data);
         for (caller, callees) in other.calls_from {
             self.calls_from.entry(caller).or_default().extend(callees);
         }
@@ -198,7 +214,9 @@ impl TreeFacts {
                 .contains(&(class.clone(), method.clone())),
             Unless::NotReachedFromEntry { methods } => {
                 let reached = self.reached();
-                !methods.iter().any(|m| reached.contains(m))
+                !methods
+                    .iter()
+                    .any(|m| reached.contains(m) && self.called_with_data.contains(m))
             }
             Unless::AnyOf(all) => all.iter().any(|u| self.holds(u)),
         }
@@ -286,7 +304,7 @@ mod tests {
     #[test]
     fn a_method_no_entry_point_calls_does_not_grow_per_request() {
         let mut f = TreeFacts::default();
-        f.call_from(Some("boot"), "add_module", false);
+        f.call_from(Some("boot"), "add_module", false, true);
         assert!(f.holds(&not_reached("add_module")));
         assert!(f.holds(&not_reached("never_called")));
     }
@@ -294,11 +312,11 @@ mod tests {
     #[test]
     fn an_entry_point_reaches_through_a_few_calls_in_any_file() {
         let mut a = TreeFacts::default();
-        a.call_from(Some("perform"), "charge", true);
+        a.call_from(Some("perform"), "charge", true, true);
         let mut b = TreeFacts::default();
-        b.call_from(Some("charge"), "rate_for", false);
-        b.call_from(Some("rate_for"), "remember", false);
-        b.call_from(Some("remember"), "store", false);
+        b.call_from(Some("charge"), "rate_for", false, true);
+        b.call_from(Some("rate_for"), "remember", false, true);
+        b.call_from(Some("remember"), "store", false, true);
         a.merge(b);
         assert!(!a.holds(&not_reached("charge")));
         assert!(!a.holds(&not_reached("remember")));
@@ -307,12 +325,23 @@ mod tests {
     }
 
     #[test]
+    fn a_method_called_only_with_constants_is_keyed_by_them() {
+        let mut f = TreeFacts::default();
+        // `process` (an entry point) calls `executable_path('git')`.
+        f.call_from(Some("process"), "executable_path", true, false);
+        assert!(f.holds(&not_reached("executable_path")));
+        // One call with a variable anywhere in the tree: keys come from data.
+        f.call_from(Some("lint"), "executable_path", false, true);
+        assert!(!f.holds(&not_reached("executable_path")));
+    }
+
+    #[test]
     fn merging_forgets_what_was_reached_before() {
         let mut a = TreeFacts::default();
-        a.call_from(Some("x"), "remember", false);
+        a.call_from(Some("x"), "remember", false, true);
         assert!(a.holds(&not_reached("remember")));
         let mut b = TreeFacts::default();
-        b.call_from(None, "remember", true);
+        b.call_from(None, "remember", true, true);
         a.merge(b);
         assert!(!a.holds(&not_reached("remember")));
     }

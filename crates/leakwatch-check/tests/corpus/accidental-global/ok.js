@@ -46,3 +46,9 @@ function withCatch() {
     throw err;
   }
 }
+
+// core-js in a bundle: sets the global only when the host declared it.
+(function (module) {
+  var core = module.exports = { version: '2.6.5' };
+  if (typeof __e == 'number') __e = core; // eslint-disable-line no-undef
+})({});

@@ -54,3 +54,27 @@ final class Languages
         return $lookup[$code];
     }
 }
+
+final class Tools
+{
+    private static $executablePaths = [];
+
+    public static function getExecutablePath($name)
+    {
+        if (array_key_exists($name, self::$executablePaths) === true) {
+            return self::$executablePaths[$name];
+        }
+        $result = exec('which ' . escapeshellarg($name));
+        self::$executablePaths[$name] = $result;
+        return $result;
+    }
+}
+
+// Every caller names the tool: the keys are these literals.
+final class JshintSniff
+{
+    public function process($file, $stackPtr)
+    {
+        return Tools::getExecutablePath('jshint');
+    }
+}

@@ -40,3 +40,26 @@ class VpcDefaults
     @default_vpcs[region] ||= vpc_id
   end
 end
+
+# Each handler class files itself while it loads (a bare `add_handler` in
+# its body): one entry per class.
+class EncodingHandler
+  @@handlers = {}
+
+  def self.uri
+    self::Namespace
+  end
+
+  def self.handler(uri)
+    @@handlers[uri]
+  end
+
+  def self.add_handler
+    @@handlers[self.uri] = self
+  end
+end
+
+class LiteralHandler < EncodingHandler
+  Namespace = "urn:literal"
+  add_handler
+end

@@ -51,3 +51,12 @@ end
 def cpu_count
   IO.popen("/usr/bin/nproc --all", &:read).to_i
 end
+
+# The log file is the method's value: `f << s` returns `f`, and the caller
+# keeps it as the driver's wire-dump device for the program's life.
+def wire_dump_log
+  name = File.basename($0) + ".log"
+  f = File.open(name, "w")
+  f << "File: #{name}\n"
+  f << "Date: #{Time.now}\n\n"
+end
