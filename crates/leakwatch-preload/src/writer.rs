@@ -892,6 +892,10 @@ pub fn start_attached(path: &[u8]) -> c_int {
     // global scope is the program's).
     crate::next::resolve_default();
     FOLLOW_FORK.store(false, Ordering::Relaxed);
+    // The cut that ended an earlier session (detach) does not end this one,
+    // and its clock starts now (before the rings announce their threads).
+    CUT.store(false, Ordering::SeqCst);
+    START_NS.store(now_ns(), Ordering::Relaxed);
     // Rings of an earlier session start over with the new file.
     for i in 0..ring::count() {
         // SAFETY: rings are never unmapped; their threads do not record
@@ -900,6 +904,14 @@ pub fn start_attached(path: &[u8]) -> c_int {
             let state = r.state.load(Ordering::Acquire);
             let tid = r.tid.load(Ordering::Relaxed);
             r.reset(state, tid);
+            if state == ring::USED {
+                // The new file has not met this ring's thread: announce it
+                // again, or the reader drops what the thread records (a
+                // second attach to the same process saw nothing). Nobody
+                // produces meanwhile (see above).
+                // SAFETY: reset above; no other producer now.
+                unsafe { crate::hooks::emit_thread(r) };
+            }
         }
     }
     let fd = create_trace(false);
@@ -910,7 +922,6 @@ pub fn start_attached(path: &[u8]) -> c_int {
     let (lo, hi) = crate::modules::range_of(lazy_start as *const () as usize);
     crate::unwind::SELF_START.store(lo, Ordering::Relaxed);
     crate::unwind::SELF_END.store(hi, Ordering::Relaxed);
-    START_NS.store(now_ns(), Ordering::Relaxed);
     crate::modules::lock();
     crate::modules::clear();
     crate::modules::unlock();
@@ -992,6 +1003,14 @@ pub fn detach_flush() {
 extern "C" fn init() {
     crate::next::resolve();
     CONSTRUCTED.store(true, Ordering::Release);
+    if STATE.load(Ordering::Acquire) == UNDECIDED && !in_global_scope() {
+        // Loaded by `dlopen` into a running process (`trace --pid`), not
+        // preloaded: the environment may name a trace another copy is
+        // writing, and the environment of a running program is not ours to
+        // change. Tracing starts only through `leakwatch_attach`.
+        let _ = STATE.compare_exchange(UNDECIDED, DONE, Ordering::AcqRel, Ordering::Acquire);
+        return;
+    }
     if lazy_start() {
         let was = crate::hooks::set_guard(true);
         after_libc_init();
@@ -1003,6 +1022,29 @@ extern "C" fn init() {
         unsafe { restore_environment() };
         crate::hooks::set_guard(was);
     }
+}
+
+/// Whether this copy of the library was preloaded (the name the loader
+/// opened it by is an entry of `LD_PRELOAD`), rather than loaded by
+/// `dlopen` into a running process. Reads only: no allocation, no lock.
+fn in_global_scope() -> bool {
+    // SAFETY: zeroed Dl_info is a valid out buffer; dladdr of our own code.
+    let mut info: libc::Dl_info = unsafe { core::mem::zeroed() };
+    if unsafe { libc::dladdr(init as *const c_void, &mut info) } == 0 || info.dli_fname.is_null() {
+        return false;
+    }
+    // SAFETY: NUL-terminated by contract.
+    let own = unsafe { core::ffi::CStr::from_ptr(info.dli_fname) }.to_bytes();
+    let Some(list) = getenv(c"LD_PRELOAD") else {
+        return false;
+    };
+    // The loader separates entries with colons or spaces; a bare name is
+    // searched for, and the loader names the copy by the path it found.
+    let base = own.rsplit(|b| *b == b'/').next().unwrap_or(own);
+    !own.is_empty()
+        && list
+            .split(|b| *b == b':' || *b == b' ')
+            .any(|e| e == own || (!e.contains(&b'/') && e == base))
 }
 
 /// Set when this image is a descendant of the traced process that is not

@@ -62,7 +62,16 @@ pub struct Target {
     /// Where the C library and the loader are mapped: a thread stopped
     /// there may hold the allocator's or the loader's lock.
     unsafe_ranges: Vec<(u64, u64)>,
+    /// The path of a tracer library already mapped in the process (it was
+    /// started under `leakwatch trace`, or attached to before), as the
+    /// loader knows it: `dlopen` of that name returns the loaded copy
+    /// (even when its file is gone) instead of loading, and starting, one
+    /// more.
+    pub loaded_tracer: Option<String>,
 }
+
+/// The file name of the tracer library (`libleakwatch_preload.so`).
+pub const TRACER_FILE_NAME: &str = "libleakwatch_preload.so";
 
 fn read_proc(pid: i32, what: &str) -> Result<String, AttachError> {
     fs::read_to_string(format!("/proc/{pid}/{what}")).map_err(|e| match e.raw_os_error() {
@@ -171,6 +180,7 @@ pub fn inspect(pid: i32) -> Result<Target, AttachError> {
     let mut libc_path = None;
     let mut segs = Vec::new();
     let mut unsafe_ranges = Vec::new();
+    let mut loaded_tracer = None;
     for line in maps.lines() {
         let mut it = line.split_whitespace();
         let (Some(range), Some(_perms), Some(off), Some(_dev), Some(_ino)) =
@@ -180,6 +190,10 @@ pub fn inspect(pid: i32) -> Result<Target, AttachError> {
         };
         let Some(path) = it.next() else { continue };
         let name = path.rsplit('/').next().unwrap_or(path);
+        if name == TRACER_FILE_NAME {
+            loaded_tracer.get_or_insert_with(|| path.to_string());
+            continue;
+        }
         let is_libc = name.starts_with("libc.so") || name.starts_with("libc-2.");
         let is_loader = name.starts_with("ld-linux") || name.starts_with("ld-2.");
         if !(is_libc || is_loader) {
@@ -210,6 +224,7 @@ pub fn inspect(pid: i32) -> Result<Target, AttachError> {
         uid,
         libc: (libc_path, segs),
         unsafe_ranges,
+        loaded_tracer,
     })
 }
 
@@ -537,11 +552,18 @@ pub fn attach(target: &Target, tracer: &Path, out: &Path) -> Result<Attached, At
     let syms = target.libc_symbols(&["dlopen", "dlsym"])?;
     let (dlopen, dlsym) = (syms[0], syms[1]);
     let started = Instant::now();
+    // A copy already in the process is reused: loading a second one would
+    // run its constructor against a live trace, and every attach would
+    // leave one more copy mapped.
+    let tracer = target
+        .loaded_tracer
+        .clone()
+        .unwrap_or_else(|| tracer.display().to_string());
     let t = Stopped::seize(target)?;
     let handle = t.call(
         dlopen,
         &[
-            Arg::Str(cstr(&tracer.display().to_string())?),
+            Arg::Str(cstr(&tracer)?),
             Arg::Int((libc::RTLD_NOW | libc::RTLD_LOCAL) as u64),
         ],
     )?;
@@ -549,7 +571,7 @@ pub fn attach(target: &Target, tracer: &Path, out: &Path) -> Result<Attached, At
         return Err(AttachError::Other(format!(
             "dlopen of the tracer failed inside process {} (is {} readable by it, and built for its C library?)",
             target.pid,
-            tracer.display()
+            tracer
         )));
     }
     let attach_fn = t.call(

@@ -1,7 +1,8 @@
 //! The tracer library built into the binary (see build.rs), for installs
 //! that have only the `leakwatch` executable (`cargo install`): written, when
-//! `trace` finds no library on disk, into a private directory (mode 0700,
-//! unpredictable name) that is removed when the trace ends.
+//! `trace` finds no library on disk, into a directory of its own (mode 0755:
+//! only leakwatch's user can write into it; unpredictable name) that is
+//! removed when the trace ends.
 
 use std::io::Write as _;
 use std::os::unix::fs::OpenOptionsExt as _;
@@ -30,23 +31,30 @@ pub fn extract(file_name: &str) -> anyhow::Result<Extracted> {
         available(),
         "this leakwatch was built without the tracer library"
     );
-    // A random name and mode 0700 (set at creation), so no other user can
-    // plant or swap the library before it is loaded.
+    // A random name and no write permission for anyone else (set at
+    // creation), so no other user can plant or swap the library before it
+    // is loaded. Readable by all: a program that runs as another user
+    // (root attaching to a service account's process, a traced program
+    // that drops privileges and then execs) must be able to load it.
     use std::os::unix::fs::PermissionsExt as _;
     let dir = tempfile::Builder::new()
         .prefix("leakwatch-tracer-")
-        .permissions(std::fs::Permissions::from_mode(0o700))
+        .permissions(std::fs::Permissions::from_mode(0o755))
         .tempdir()
         .context("cannot create a private directory for the tracer library")?;
+    // Exactly these modes, whatever the umask.
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
+        .context("cannot set the tracer directory's mode")?;
     let path = dir.path().join(file_name);
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
-        .mode(0o500)
+        .mode(0o555)
         .open(&path)
         .with_context(|| format!("cannot write {}", path.display()))?;
     f.write_all(EMBEDDED)
         .and_then(|()| f.sync_all())
+        .and_then(|()| f.set_permissions(std::fs::Permissions::from_mode(0o555)))
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(Extracted { path, _dir: dir })
 }
@@ -65,7 +73,7 @@ mod tests {
         use std::os::unix::fs::PermissionsExt as _;
         assert_eq!(
             std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
-            0o700
+            0o755
         );
         drop(x);
         assert!(!dir.exists(), "the private directory outlived the trace");

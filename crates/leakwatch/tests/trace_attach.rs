@@ -373,3 +373,174 @@ fn another_users_process_is_refused_with_the_fix() {
     target.kill().unwrap();
     target.wait().unwrap();
 }
+
+/// A copy of the `leakwatch` binary alone in a directory: with no tracer
+/// library beside it, it uses the one built into it, extracted to a fresh
+/// directory for each run (as an installed `leakwatch` does).
+fn lone_leakwatch(dir: &Path) -> Option<PathBuf> {
+    let lone = dir.join("lone");
+    std::fs::create_dir_all(&lone).unwrap();
+    let exe = lone.join("leakwatch");
+    std::fs::copy(leakwatch(), &exe).unwrap();
+    let probe = Command::new(&exe)
+        .args(["trace", "--", "true"])
+        .env_remove("LEAKWATCH_PRELOAD")
+        .output()
+        .unwrap();
+    if !probe.status.success() {
+        eprintln!(
+            "skipped: this build carries no tracer library ({})",
+            String::from_utf8_lossy(&probe.stderr)
+        );
+        return None;
+    }
+    Some(exe)
+}
+
+fn tracer_copies(pid: u32) -> usize {
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
+    let mut paths: Vec<&str> = maps
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(5))
+        .filter(|p| p.ends_with("/libleakwatch_preload.so"))
+        .collect();
+    paths.dedup();
+    paths.len()
+}
+
+#[test]
+fn attaching_to_a_program_under_trace_is_refused_and_its_trace_survives() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(lw) = lone_leakwatch(dir.path()) else {
+        return;
+    };
+    let exe = build_c(dir.path(), SERVER_C, "server", &[]);
+    let outer_trace = dir.path().join("outer.lwt");
+    let (outer, lines) = start(
+        Command::new(&lw)
+            .args(["trace", "--json", "-o"])
+            .arg(&outer_trace)
+            .arg("--")
+            .arg(&exe)
+            .arg("2"),
+    );
+    // The server is leakwatch's child; its ticks reach leakwatch's stderr,
+    // so wait for the trace file and the server's pid instead.
+    let mut server = None;
+    for _ in 0..250 {
+        let kids =
+            std::fs::read_to_string(format!("/proc/{}/task/{}/children", outer.id(), outer.id()))
+                .unwrap_or_default();
+        if let Some(pid) = kids.split_whitespace().next() {
+            if outer_trace.exists() {
+                server = Some(pid.to_string());
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let server = server.expect("the traced server started");
+    std::thread::sleep(Duration::from_millis(300));
+    let out = Command::new(&lw)
+        .args(["trace", "--pid", &server, "--duration", "300ms", "-o"])
+        .arg(dir.path().join("inner.lwt"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("already traced"), "{err}");
+    assert_eq!(
+        tracer_copies(server.parse().unwrap()),
+        1,
+        "no second tracer loaded"
+    );
+    // The outer run still reads its whole trace and finds the leak.
+    let outer = outer.wait_with_output().unwrap();
+    drop(lines);
+    assert_eq!(
+        outer.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&outer.stderr)
+    );
+}
+
+#[test]
+fn attaching_again_reuses_the_tracer_already_loaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(lw) = lone_leakwatch(dir.path()) else {
+        return;
+    };
+    let exe = build_c(dir.path(), SERVER_C, "server", &[]);
+    let (mut target, lines) = start(Command::new(&exe).arg("20"));
+    wait_lines(&lines, 2);
+    for i in 0..3 {
+        let out = Command::new(&lw)
+            .args(["trace", "--pid"])
+            .arg(target.id().to_string())
+            .args(["--duration", "300ms", "-o"])
+            .arg(dir.path().join(format!("t{i}.lwt")))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.code() != Some(2) || !out.stderr.is_empty(),
+            "attach {i}"
+        );
+        assert!(
+            !String::from_utf8_lossy(&out.stderr).contains("error"),
+            "attach {i}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let r = report_json(&dir.path().join(format!("t{i}.lwt")));
+        assert!(r["allocations"].as_u64().unwrap() > 0, "attach {i}: {r}");
+    }
+    assert_eq!(
+        tracer_copies(target.id()),
+        1,
+        "one tracer copy for three attaches"
+    );
+    assert!(target.try_wait().unwrap().is_none(), "the target runs on");
+    target.kill().unwrap();
+    target.wait().unwrap();
+}
+
+#[test]
+fn root_attaches_to_another_users_process() {
+    // SAFETY: plain getter.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let Some(lw) = lone_leakwatch(dir.path()) else {
+        return;
+    };
+    let exe = build_c(dir.path(), SERVER_C, "server", &[]);
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    std::fs::set_permissions(&out_dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    // The target as nobody, leakwatch as root.
+    let (mut target, lines) = start(
+        Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&exe)
+            .arg("20"),
+    );
+    wait_lines(&lines, 2);
+    let out = Command::new(&lw)
+        .args(["trace", "--pid"])
+        .arg(target.id().to_string())
+        .args(["--duration", "300ms", "-o"])
+        .arg(out_dir.join("t.lwt"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("error"), "{err}");
+    let r = report_json(&out_dir.join("t.lwt"));
+    assert!(r["allocations"].as_u64().unwrap() > 0, "{r}");
+    assert!(target.try_wait().unwrap().is_none(), "the target runs on");
+    target.kill().unwrap();
+    target.wait().unwrap();
+}
