@@ -974,6 +974,40 @@ fn output_paths_are_checked_before_the_program_starts() {
     let o = run(&old);
     assert!(marker.exists(), "{}", stderr(&o));
     assert_ne!(std::fs::read(&old).unwrap(), synthetic(|_| {}));
+    std::fs::remove_file(&marker).unwrap();
+
+    // A trace a running program still has open (another `trace` with the
+    // same -o) is not replaced.
+    let busy = dir.path().join("busy.lwt");
+    std::fs::write(&busy, synthetic(|_| {})).unwrap();
+    let mut holder = Command::new("sh")
+        .arg("-c")
+        .arg(format!("exec 3<{}; sleep 30", busy.display()))
+        .spawn()
+        .unwrap();
+    wait_for("the holder to open the trace", 10, || {
+        let fds = std::fs::read_dir(format!("/proc/{}/fd", holder.id())).ok()?;
+        fds.flatten()
+            .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|l| l == busy))
+            .then_some(())
+    });
+    refused(&busy, "is in use by process");
+    assert_eq!(std::fs::read(&busy).unwrap(), synthetic(|_| {}));
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+
+    // `report` never writes its outputs over a trace (its input or not).
+    for flag in ["--html", "--flamegraph", "--pprof"] {
+        let o = report(&old, &[flag, old.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{flag}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("is a leakwatch trace"),
+            "{flag}: {}",
+            stderr(&o)
+        );
+        let (v, _) = report_json(&old, &[]);
+        assert!(v["allocations"].is_u64(), "{flag} destroyed the trace: {v}");
+    }
 
     // The default name is not predictable: pid and a random part.
     let o = Command::new(leakwatch())

@@ -229,6 +229,9 @@ pub fn run(args: ReportArgs) -> anyhow::Result<u8> {
         suppressions: suppressions(&args.suppressions)?,
     };
     // Check the output paths before the (possibly long) read.
+    if let Some(page) = &args.html {
+        not_a_trace(page)?;
+    }
     let mut flame_out = args.flamegraph.as_deref().map(create).transpose()?;
     let mut pprof_out = args.pprof.as_deref().map(create).transpose()?;
     let (analysis, report, mut sym) = load(&args.trace, &opts)?;
@@ -283,8 +286,32 @@ pub fn run(args: ReportArgs) -> anyhow::Result<u8> {
 
 /// Creates an output file: never through a symbolic link, never replacing
 /// anything but a regular file.
+/// Refuses to write a report over a leakwatch trace (`report t.lwt
+/// --html t.lwt`): the trace, the input or another run's, would be lost.
+fn not_a_trace(path: &Path) -> anyhow::Result<()> {
+    use std::io::Read as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut magic = [0u8; 8];
+    // Non-blocking: a FIFO at the path must not stall the check.
+    let is_trace = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok()
+        && &magic == leakwatch_trace::format::MAGIC;
+    if is_trace {
+        bail!(
+            "{} is a leakwatch trace: writing a report over it would destroy the recording; choose another output path",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
 fn create(path: &Path) -> anyhow::Result<std::io::BufWriter<std::fs::File>> {
     use std::os::unix::fs::OpenOptionsExt;
+    not_a_trace(path)?;
     if let Ok(md) = std::fs::symlink_metadata(path) {
         if md.file_type().is_symlink() {
             bail!(

@@ -48,7 +48,8 @@ program's own exit status is printed, not returned.";
 #[command(after_help = AFTER_HELP)]
 pub struct TraceArgs {
     /// Where to write the trace [default: leakwatch-<cmd>.<pid>.<random>.lwt].
-    /// An existing file is replaced only if it is a leakwatch trace; links,
+    /// An existing file is replaced only if it is a leakwatch trace no running
+    /// process has open; links,
     /// devices, FIFOs and directories are refused.
     #[arg(long, short = 'o')]
     pub out: Option<PathBuf>,
@@ -338,12 +339,51 @@ pub fn prepare_output(out: &Path) -> anyhow::Result<()> {
             out.display()
         );
     }
+    if let Some((pid, name)) = process_writing(&md) {
+        bail!(
+            "{} is in use by process {pid} ({name}): another `leakwatch trace` with the same -o is still running, and replacing its trace would lose that run's recording; choose another path with -o, or wait for it to end",
+            out.display()
+        );
+    }
     std::fs::remove_file(out).with_context(|| {
         format!(
             "cannot replace {}: check the directory's permissions, or choose another path with -o",
             out.display()
         )
     })
+}
+
+/// A process (other than this one) that has the file `md` describes
+/// open: a traced program still writing its trace. Processes whose
+/// descriptors this user cannot read are not seen.
+fn process_writing(md: &std::fs::Metadata) -> Option<(u32, String)> {
+    use std::os::unix::fs::MetadataExt as _;
+    let me = std::process::id();
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else {
+            continue;
+        };
+        let holds = fds.flatten().any(|fd| {
+            std::fs::metadata(fd.path()).is_ok_and(|m| m.dev() == md.dev() && m.ino() == md.ino())
+        });
+        if holds {
+            let name = std::fs::read_to_string(entry.path().join("comm"))
+                .map(|c| c.trim().to_string())
+                .unwrap_or_else(|_| "?".into());
+            return Some((pid, name));
+        }
+    }
+    None
 }
 
 pub fn run(args: TraceArgs) -> anyhow::Result<u8> {
