@@ -298,12 +298,7 @@ impl Ring {
                 // SAFETY: plain syscall.
                 unsafe { libc::sched_yield() };
             } else {
-                let pause = libc::timespec {
-                    tv_sec: 0,
-                    tv_nsec: 50_000,
-                };
-                // SAFETY: plain syscall with a valid timespec.
-                unsafe { libc::nanosleep(&pause, core::ptr::null_mut()) };
+                crate::writer::pause_ns(50_000);
             }
         }
         let start = (head as usize) & (RING_BYTES - 1);

@@ -145,12 +145,7 @@ fn try_lock_drain(ms: u32) -> bool {
         {
             return true;
         }
-        let pause = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 50_000,
-        };
-        // SAFETY: plain syscall with a valid timespec.
-        unsafe { libc::nanosleep(&pause, null_mut()) };
+        pause_ns(50_000);
     }
     false
 }
@@ -732,6 +727,29 @@ pub fn lazy_start() -> bool {
     ok
 }
 
+/// Sleeps about `ns` nanoseconds without `nanosleep`: that system call
+/// resets the calling thread's restart block, and this code also runs on a
+/// stopped program's thread (`trace --pid`) between an interrupted
+/// `nanosleep`, `poll` or `clock_nanosleep` and its restart, which then
+/// failed with EINTR. A futex wait on a word nobody wakes touches nothing.
+pub fn pause_ns(ns: i64) {
+    static NEVER_WOKEN: AtomicU32 = AtomicU32::new(0);
+    let ts = libc::timespec {
+        tv_sec: ns / 1_000_000_000,
+        tv_nsec: ns % 1_000_000_000,
+    };
+    // SAFETY: a futex wait on a static word with a valid relative timeout.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            NEVER_WOKEN.as_ptr(),
+            libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
+            0u32,
+            &ts as *const libc::timespec,
+        )
+    };
+}
+
 /// Reads the settings, creates the file and the first ring.
 unsafe fn start_from_env() -> bool {
     let Some(path) = getenv(c"LEAKWATCH_TRACE_FILE") else {
@@ -976,12 +994,7 @@ pub fn detach_flush() {
             break;
         }
         wake();
-        let pause = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 5_000_000,
-        };
-        // SAFETY: plain syscall with a valid timespec.
-        unsafe { libc::nanosleep(&pause, null_mut()) };
+        pause_ns(5_000_000);
     }
     WRITER_STARTED.store(false, Ordering::Release);
     lock_drain();
@@ -1335,12 +1348,7 @@ fn end_recording() {
         if !busy {
             return;
         }
-        let pause = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 50_000,
-        };
-        // SAFETY: plain syscall with a valid timespec.
-        unsafe { libc::nanosleep(&pause, null_mut()) };
+        pause_ns(50_000);
     }
 }
 
@@ -1449,12 +1457,7 @@ fn only_thread_left() -> bool {
         match live_tasks() {
             Some(n) if n <= 1 + WRITER_STARTED.load(Ordering::Relaxed) as usize => return true,
             Some(_) => {
-                let pause = libc::timespec {
-                    tv_sec: 0,
-                    tv_nsec: 2_500_000,
-                };
-                // SAFETY: plain syscall with a valid timespec.
-                unsafe { libc::nanosleep(&pause, null_mut()) };
+                pause_ns(2_500_000);
             }
             None => return false,
         }

@@ -544,3 +544,58 @@ fn root_attaches_to_another_users_process() {
     target.kill().unwrap();
     target.wait().unwrap();
 }
+
+/// The main thread waits while a worker allocates: each wait must run to
+/// its end through an attach and a detach (the detach's own waits used to
+/// reset the thread's restart block, so the wait failed with EINTR).
+const SLEEPER_C: &str = r#"
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+static void *worker(void *a) { (void)a; for (;;) { free(malloc(100)); usleep(5000); } return 0; }
+static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec / 1e9; }
+int main(int argc, char **argv) {
+    pthread_t t; pthread_create(&t, 0, worker, 0);
+    printf("ready\n"); fflush(stdout);
+    double t0 = now();
+    int r;
+    if (!strcmp(argv[1], "nanosleep")) { struct timespec ts = {2, 0}; r = nanosleep(&ts, 0); }
+    else if (!strcmp(argv[1], "poll")) { r = poll(0, 0, 2000); }
+    else { struct timespec ts = {2, 0}; r = clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, 0); }
+    printf("%s %d %d %.2f\n", argv[1], r, r < 0 ? errno : 0, now() - t0); fflush(stdout);
+    return 0;
+}
+"#;
+
+#[test]
+fn waits_of_the_target_run_to_their_end_through_attach_and_detach() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = build_c(dir.path(), SLEEPER_C, "sleeper", &["-pthread"]);
+    for wait in ["nanosleep", "poll", "clock_nanosleep"] {
+        let (mut target, lines) = start(Command::new(&exe).arg(wait));
+        wait_lines(&lines, 1);
+        std::thread::sleep(Duration::from_millis(200));
+        let out = attach(
+            target.id(),
+            &["--duration", "300ms", "--no-summary"],
+            &dir.path().join(format!("{wait}.lwt")),
+        );
+        assert!(
+            out.status.success(),
+            "{wait}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(target.wait().unwrap().code(), Some(0));
+        wait_lines(&lines, 2);
+        let line = lines.lock().unwrap()[1].clone();
+        let f: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!((f[1], f[2]), ("0", "0"), "{wait} was cut short: {line}");
+        assert!(f[3].parse::<f64>().unwrap() >= 1.9, "{wait}: {line}");
+    }
+}
