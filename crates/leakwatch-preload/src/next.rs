@@ -205,15 +205,84 @@ pub fn resolve() {
 
 /// In a process the tracer was loaded into with `dlopen` (attach): the
 /// program's own definitions, found in the global scope (this library is
-/// not in it), replace what RTLD_NEXT found after this library.
-pub fn resolve_default() {
+/// not in it), replace what RTLD_NEXT found after this library. Returns
+/// false when `malloc`, `free`, `calloc` or `realloc` is a PLT entry of the
+/// executable (see [`through_plt`]): the loader then allocates through the
+/// very GOT slot the attach would patch, and a new thread's first use of
+/// this library's thread-local data (allocated by the loader on first
+/// access) would recurse into the hooks until the stack overflows.
+pub fn resolve_default() -> bool {
     resolve();
+    let mut loader_safe = true;
     for (slot, name) in TABLE.iter().zip(NAMES) {
         // SAFETY: dlsym with a NUL-terminated name.
         let p = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };
-        if !p.is_null() {
-            slot.store(p as usize, Ordering::Relaxed);
+        if p.is_null() {
+            continue;
         }
+        // SAFETY: `p` is a function's address in a loaded object.
+        let plt = unsafe { through_plt(p as usize) };
+        if plt != Plt::Not && RTLD_ALLOCATORS.contains(&name.to_bytes()) {
+            loader_safe = false;
+        }
+        match plt {
+            Plt::Not => slot.store(p as usize, Ordering::Relaxed),
+            Plt::Bound(target) => slot.store(target, Ordering::Relaxed),
+            // Not bound yet: keep what RTLD_NEXT found.
+            Plt::Unbound => {}
+        }
+    }
+    loader_safe
+}
+
+/// The functions the loader itself allocates with (glibc's `__rtld_malloc`
+/// and kin point at the global definitions).
+const RTLD_ALLOCATORS: [&[u8]; 4] = [b"malloc", b"free", b"calloc", b"realloc"];
+
+/// What an address `dlsym` returned turns out to be.
+#[derive(Debug, PartialEq, Eq)]
+enum Plt {
+    /// The function itself.
+    Not,
+    /// A PLT entry whose GOT slot holds this target.
+    Bound(usize),
+    /// A PLT entry not bound yet (its slot points back into the PLT).
+    Unbound,
+}
+
+/// A non-PIE executable that takes `malloc`'s address makes its PLT entry
+/// the canonical `malloc` (Debian's Node.js): `dlsym(RTLD_DEFAULT)` returns
+/// that stub, which jumps through the executable's GOT slot, the very slot
+/// the attach then points at the hooks. So a stub (`[endbr64] [bnd] jmp
+/// *disp32(%rip)`) is followed to the target its slot holds now, before
+/// any patching.
+///
+/// # Safety
+/// `p` must be the address of code in a loaded object.
+unsafe fn through_plt(p: usize) -> Plt {
+    let code = |at: usize, n: usize| {
+        // SAFETY: a few bytes of the entry's own code (caller's contract).
+        unsafe { core::slice::from_raw_parts(at as *const u8, n) }
+    };
+    let mut at = p;
+    if code(at, 4) == [0xf3, 0x0f, 0x1e, 0xfa] {
+        at += 4;
+    }
+    if code(at, 1) == [0xf2] {
+        at += 1;
+    }
+    if code(at, 2) != [0xff, 0x25] {
+        return Plt::Not;
+    }
+    let disp = i32::from_le_bytes(code(at + 2, 4).try_into().unwrap_or([0; 4]));
+    let slot = (at + 6).wrapping_add_signed(disp as isize);
+    // SAFETY: a jmp through a GOT slot of the same object: readable.
+    let target = unsafe { (slot as *const usize).read_volatile() };
+    // Lazy binding: the slot still points at the entry's own push/jmp.
+    if target.abs_diff(p) < 64 {
+        Plt::Unbound
+    } else {
+        Plt::Bound(target)
     }
 }
 

@@ -886,7 +886,9 @@ fn after_libc_init() {
 /// Starts tracing in a running process the library was just loaded into
 /// (`leakwatch trace --pid`), writing to `path`. Returns 0, or 1 when
 /// tracing already runs, 2 when the file cannot be created, 3 when the
-/// tracer cannot start (memory, writer thread). The caller holds the guard.
+/// tracer cannot start (memory, writer thread), 5 when the executable's
+/// PLT entries are the allocator (see `next::resolve_default`). The caller
+/// holds the guard.
 pub fn start_attached(path: &[u8]) -> c_int {
     if path.is_empty() || path.len() >= 4000 {
         return 2;
@@ -908,7 +910,10 @@ pub fn start_attached(path: &[u8]) -> c_int {
     }
     // The program's own definitions (this library is loaded locally: the
     // global scope is the program's).
-    crate::next::resolve_default();
+    if !crate::next::resolve_default() {
+        STATE.store(DONE, Ordering::Release);
+        return 5;
+    }
     FOLLOW_FORK.store(false, Ordering::Relaxed);
     // The cut that ended an earlier session (detach) does not end this one,
     // and its clock starts now (before the rings announce their threads).

@@ -606,6 +606,13 @@ pub fn attach(target: &Target, tracer: &Path, out: &Path) -> Result<Attached, At
             target.pid,
             out.display()
         ))),
+        5 => Err(AttachError::Other(format!(
+            "process {} ({}) cannot be attached to: its executable is built without PIE and takes malloc's address, \
+             so its PLT entry is the malloc the C library's loader calls too, and a tracer loaded into the running \
+             process would recurse into itself (Debian's Node.js is built this way); start the program under \
+             `leakwatch trace -- CMD` instead, where the tracer is in place before the loader needs it",
+            target.pid, target.exe
+        ))),
         _ => Err(AttachError::Other(format!(
             "the tracer could not start inside process {} (code {rc})",
             target.pid

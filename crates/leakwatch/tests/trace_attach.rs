@@ -599,3 +599,47 @@ fn waits_of_the_target_run_to_their_end_through_attach_and_detach() {
         assert!(f[3].parse::<f64>().unwrap() >= 1.9, "{wait}: {line}");
     }
 }
+
+/// A non-PIE executable that takes malloc's address in code: its PLT entry
+/// becomes the canonical malloc, which the loader calls too (Debian's
+/// Node.js is built this way). Attaching used to kill it (SIGSEGV, the
+/// hooks recursing through the loader); it is refused, and runs on.
+const CANONICAL_PLT_C: &str = r#"
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+void *(*volatile alloc_fn)(size_t);
+void *kept[100000];
+int main(void) {
+    alloc_fn = malloc;
+    printf("ready\n"); fflush(stdout);
+    for (int i = 0; i < 150; i++) { kept[i] = alloc_fn(64); free(malloc(32)); usleep(10000); }
+    printf("done\n"); fflush(stdout);
+    return 0;
+}
+"#;
+
+#[test]
+fn a_program_whose_plt_is_the_allocator_is_refused_and_runs_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = build_c(
+        dir.path(),
+        CANONICAL_PLT_C,
+        "nopie",
+        &["-fno-pie", "-no-pie"],
+    );
+    let (mut target, lines) = start(&mut Command::new(&exe));
+    wait_lines(&lines, 1);
+    let out = attach(
+        target.id(),
+        &["--duration", "300ms"],
+        &dir.path().join("t.lwt"),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("without PIE"), "{err}");
+    assert!(err.contains("leakwatch trace -- CMD"), "{err}");
+    assert_eq!(target.wait().unwrap().code(), Some(0), "the target runs on");
+    wait_lines(&lines, 2);
+    assert_eq!(lines.lock().unwrap()[1], "done");
+}
