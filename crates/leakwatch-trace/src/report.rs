@@ -679,9 +679,34 @@ pub fn build(a: &Analysis, sym: &mut Symbolizer, opts: &ReportOptions) -> Report
         ));
     }
 
+    // An attached window "with no growing site" must have been judgeable:
+    // long enough for a call stack's series to reach the detector's
+    // minimum of points, and not idle (a stopped process allocates nothing).
+    let min_points = leakwatch_core::DetectorConfig::default().min_samples as f64;
+    let window_points = if a.bucket_s > 0.0 {
+        a.duration_ns as f64 / 1e9 / a.bucket_s
+    } else {
+        0.0
+    };
+    let window_judgeable = a.allocations > 0 && window_points >= min_points;
+    if a.attached && !window_judgeable {
+        incomplete.push(if a.allocations == 0 {
+            "nothing was allocated while attached (a stopped or idle process): there was nothing to judge; attach for longer while it works".to_string()
+        } else {
+            format!(
+                "the attached window ({}) is too short to judge growth (a call stack needs {} points of {} each); attach for longer",
+                format::duration(a.duration_ns as f64 / 1e9),
+                min_points,
+                format::duration(a.bucket_s)
+            )
+        });
+    }
+
     let mut gaps: Vec<&str> = Vec::new();
     if a.chunks == 0 {
         gaps.push("the trace holds no data");
+    } else if a.attached && !window_judgeable {
+        gaps.push("attached too briefly, or to an idle process, to judge");
     } else if a.attached {
         gaps.push(if a.detached {
             "traced while attached"
@@ -721,6 +746,7 @@ pub fn build(a: &Analysis, sym: &mut Symbolizer, opts: &ReportOptions) -> Report
     } else if counted_growing > 0 {
         ("leak", EXIT_LEAK)
     } else if a.attached
+        && window_judgeable
         && (a.detached || a.exited)
         && a.loss_count == 0
         && a.truncated_at.is_none()

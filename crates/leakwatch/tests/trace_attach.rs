@@ -643,3 +643,30 @@ fn a_program_whose_plt_is_the_allocator_is_refused_and_runs_on() {
     wait_lines(&lines, 2);
     assert_eq!(lines.lock().unwrap()[1], "done");
 }
+
+#[test]
+fn a_window_too_short_or_idle_to_judge_is_never_no_growth() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = build_c(dir.path(), SERVER_C, "server", &[]);
+    let (mut target, lines) = start(Command::new(&exe).arg("20"));
+    wait_lines(&lines, 2);
+    let short = dir.path().join("short.lwt");
+    let out = attach(target.id(), &["--duration", "120ms", "--json"], &short);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(2), "{v}");
+    assert_ne!(v["verdict"], "no_growth", "{v}");
+    assert!(v["incomplete"].to_string().contains("too short"), "{v}");
+    // Stopped for the whole window: nothing allocated, nothing judged.
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(target.id() as i32, libc::SIGSTOP) };
+    let idle = dir.path().join("idle.lwt");
+    let out = attach(target.id(), &["--duration", "1s", "--json"], &idle);
+    // SAFETY: as above.
+    unsafe { libc::kill(target.id() as i32, libc::SIGCONT) };
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(2), "{v}");
+    assert_eq!(v["allocations"], 0, "{v}");
+    assert_ne!(v["verdict"], "no_growth", "{v}");
+    target.kill().unwrap();
+    target.wait().unwrap();
+}
