@@ -1311,3 +1311,54 @@ fn which(cmd: &str) -> Result<PathBuf, ()> {
         .find(|p| p.is_file())
         .ok_or(())
 }
+
+/// A clean test runner that runs a leaking program (`subprocess.run`,
+/// `system`): under --follow-fork the run's verdict is not the runner's
+/// alone: each child's verdict is printed and the child's leak makes the
+/// exit code 1 (it used to be "no leak", exit 0).
+#[test]
+fn a_followed_childs_leak_is_the_runs_leak() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("runner.c");
+    std::fs::write(
+        &src,
+        r#"
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    if (argc > 1) { void *volatile p = malloc(777); (void)p; return 0; }   /* child_leak */
+    pid_t pid = fork();
+    if (pid == 0) { execl(argv[0], argv[0], "leak", (char *)0); _exit(127); }
+    int st; waitpid(pid, &st, 0);
+    return 0;
+}
+"#,
+    )
+    .unwrap();
+    let exe = dir.path().join("runner");
+    assert!(Command::new("gcc")
+        .args(["-O0", "-g", "-o"])
+        .arg(&exe)
+        .arg(&src)
+        .status()
+        .unwrap()
+        .success());
+    let (_, out) = run_trace(
+        dir.path(),
+        "r.lwt",
+        &["--follow-fork"],
+        &[exe.to_str().unwrap()],
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("leakwatch: no leak"),
+        "the runner itself is clean: {err}"
+    );
+    let child = err
+        .lines()
+        .find(|l| l.starts_with("leakwatch: child trace"))
+        .unwrap_or_else(|| panic!("no child verdict: {err}"));
+    assert!(child.contains("LEAK: 777 bytes in 1 block"), "{child}");
+}

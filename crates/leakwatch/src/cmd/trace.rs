@@ -512,10 +512,13 @@ pub fn run(args: TraceArgs) -> anyhow::Result<u8> {
             escape(&out.display().to_string())
         );
     }
-    let mut code = match summary_opts {
-        Some(opts) => summarise(&out, &opts, status.code(), args.json, follow)?,
+    let mut code = match &summary_opts {
+        Some(opts) => summarise(&out, opts, status.code(), args.json, follow)?,
         None => exit::OK,
     };
+    if let (Some(opts), true) = (&summary_opts, args.follow_fork) {
+        code = children_verdicts(&out, opts, &still_running, code);
+    }
     if code == exit::OK && !still_running.is_empty() {
         eprintln!(
             "leakwatch: not \"no leak\" for the processes still running (exit 2): report their traces when they end"
@@ -527,6 +530,56 @@ pub fn run(args: TraceArgs) -> anyhow::Result<u8> {
         escape(&shell_quote(&out.display().to_string()))
     );
     Ok(code)
+}
+
+/// Under --follow-fork: each finished child's verdict, one line each; a
+/// child's leak makes the run's exit code 1, a child's incomplete trace
+/// keeps it from being 0 (the program's "no leak" is not its children's).
+fn children_verdicts(
+    out: &Path,
+    opts: &leakwatch_trace::ReportOptions,
+    still_running: &[(u32, String)],
+    mut code: u8,
+) -> u8 {
+    let mut incomplete = false;
+    for child in child_traces(out) {
+        let pid = child
+            .extension()
+            .and_then(|e| e.to_str())
+            .and_then(|e| e.parse::<u32>().ok());
+        if pid.is_some_and(|p| still_running.iter().any(|(r, _)| *r == p)) {
+            continue; // named above: its trace is still being written
+        }
+        let name = escape(&child.display().to_string());
+        match super::report::load(&child, opts) {
+            Ok((_, report, _)) => {
+                eprintln!(
+                    "leakwatch: child trace {name}: {}",
+                    leakwatch_trace::report::verdict_line(&report)
+                );
+                match report.exit_code {
+                    exit::LEAK => {
+                        if code != exit::LEAK {
+                            code = exit::LEAK;
+                        }
+                    }
+                    exit::OK => {}
+                    _ => incomplete = true,
+                }
+            }
+            Err(e) => {
+                eprintln!("leakwatch: child trace {name}: cannot be read: {e:#}");
+                incomplete = true;
+            }
+        }
+    }
+    if incomplete && code == exit::OK {
+        eprintln!(
+            "leakwatch: not \"no leak\": a child's trace is incomplete (exit 2); `leakwatch report` it for the reason"
+        );
+        code = exit::ERROR;
+    }
+    code
 }
 
 /// Processes still running with this trace in their environment (forked
