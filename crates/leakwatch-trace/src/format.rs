@@ -122,6 +122,10 @@
 //! the trace's peak.
 
 /// File magic.
+/// The largest sampling interval a trace may name (1 TiB between samples:
+/// beyond it nothing would be sampled); a header naming more is corrupt.
+pub const MAX_SAMPLE_EVERY: u64 = 1 << 40;
+
 pub const MAGIC: &[u8; 8] = b"LWTRACE\0";
 /// The newest version this reader understands.
 pub const VERSION: u32 = 5;

@@ -537,6 +537,12 @@ impl<R: Read> TraceReader<R> {
         if data.len() < HEADER_LEN {
             return Err(TraceError::TooShort { len: data.len() });
         }
+        if u64_at(data, 16) > crate::format::MAX_SAMPLE_EVERY {
+            return Err(corrupt(
+                16,
+                "the header's sampling interval is over 1 TiB (a damaged header)",
+            ));
+        }
         let header = Header {
             pid: u32_at(data, 12),
             sample_every: u64_at(data, 16),

@@ -1362,3 +1362,14 @@ int main(int argc, char **argv) {
         .unwrap_or_else(|| panic!("no child verdict: {err}"));
     assert!(child.contains("LEAK: 777 bytes in 1 block"), "{child}");
 }
+
+#[test]
+fn duration_without_pid_is_refused_not_ignored() {
+    let out = Command::new(leakwatch())
+        .args(["trace", "--duration", "1s", "--", "true"])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("only applies with --pid"), "{err}");
+}

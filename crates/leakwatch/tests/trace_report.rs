@@ -767,6 +767,16 @@ fn growing_then_lost() -> Vec<u8> {
 fn hostile_traces_are_bounded_and_harmless() {
     let dir = tempfile::tempdir().unwrap();
 
+    // One flipped bit in the header's sampling interval: refused as
+    // damaged, not scaled into exbibytes.
+    let mut flipped = synthetic(|_| {});
+    flipped[23] ^= 0x40;
+    let bad = dir.path().join("flipped.lwt");
+    std::fs::write(&bad, &flipped).unwrap();
+    let o = report(&bad, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("sampling interval"), "{}", stderr(&o));
+
     // 32 million empty stack records: a few kilobytes on disk.
     let mut w = TraceWriter::new(VERSION, 1);
     let mut r = Records::default();

@@ -101,6 +101,9 @@ pub struct TraceArgs {
 fn parse_sample_every(s: &str) -> Result<u64, String> {
     match parse_size(s) {
         Ok(0) => Err(format!("--sample-every {s:?}: must be above 0 bytes")),
+        Ok(v) if v > leakwatch_trace::format::MAX_SAMPLE_EVERY => Err(format!(
+            "--sample-every {s:?}: must be at most 1T (one sample per TiB allocated already samples almost nothing)"
+        )),
         Ok(v) => Ok(v),
         Err(e) => Err(e.to_string()),
     }
@@ -389,6 +392,13 @@ fn process_writing(md: &std::fs::Metadata) -> Option<(u32, String)> {
 pub fn run(args: TraceArgs) -> anyhow::Result<u8> {
     if let Some(pid) = args.pid {
         return attach(pid, &args);
+    }
+    if args.duration.is_some() {
+        // Checked here: clap's `requires` is not enforced beside the
+        // trailing command.
+        bail!(
+            "--duration only applies with --pid (how long to stay attached); a program started by `trace` is traced until it exits: stop it with Ctrl-C, or wrap it (`timeout 60 ./prog`)"
+        );
     }
     let preload = find_preload()?;
     let program = resolve_command(&args.command[0])?;
