@@ -14,10 +14,15 @@ use crate::HtmlError;
 /// Growing sites drawn in the chart (each has its own colour).
 pub const CHART_SITES: usize = SERIES_COLOURS;
 
-/// inferno's flamegraph of the bytes still allocated at the end.
-pub fn flamegraph_svg(a: &Analysis, sym: &mut Symbolizer) -> Result<String, HtmlError> {
+/// The flamegraph's width as drawn; the page scales it to its column.
+const FLAME_WIDTH: usize = 1200;
+
+/// inferno's flamegraph of what the report's verdict counts (leaked at
+/// exit, or live at the end; no runtime residue, nothing suppressed),
+/// drawn at a fixed width that the page scales.
+pub fn flamegraph_svg(a: &Analysis, r: &Report, sym: &mut Symbolizer) -> Result<String, HtmlError> {
     let mut out = Vec::new();
-    export::flamegraph(a, sym, false, &mut out)?;
+    export::flamegraph_fixed_width(a, r, sym, false, FLAME_WIDTH, &mut out)?;
     Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
@@ -356,6 +361,7 @@ mod tests {
             incomplete: vec![],
             incomplete_summary: String::new(),
             notes: vec![],
+            counted_stacks: vec![],
             verdict: "leak".to_string(),
             exit_code: 1,
             leak: true,

@@ -10,7 +10,7 @@ use std::io::Write;
 
 use crate::analysis::Analysis;
 use crate::classify::{trim_role, TrimRole};
-use crate::report::{escape, resolve_stacks, stack_frames};
+use crate::report::{escape, resolve_stacks, stack_frames, Report};
 use crate::symbolize::{Frame, Symbolizer};
 
 /// Why an export failed.
@@ -35,19 +35,47 @@ fn frame_label(f: &Frame) -> String {
     }
 }
 
-/// Writes a flamegraph of the bytes still allocated at the end (leaked at
-/// exit, or live when the trace ended), root at the bottom.
+/// Writes a flamegraph of what the verdict counts: the bytes leaked at exit
+/// (or live when the trace ended), without runtime residue and suppressed
+/// stacks, which the subtitle names instead. Root at the bottom.
 /// `full_stacks`: keep the allocator's entry frames and what lies below
 /// `main` (the C library's start-up, the tracer's wrapper of `main`), as
 /// the text report's `--full-stacks` does; otherwise they are cut the same
 /// way the report cuts them ([`crate::classify::trim_frames`]).
 pub fn flamegraph(
     a: &Analysis,
+    r: &Report,
     sym: &mut Symbolizer,
     full_stacks: bool,
     out: &mut impl Write,
 ) -> Result<(), ExportError> {
-    let live = a.live_at_end();
+    draw_flamegraph(a, r, sym, full_stacks, None, out)
+}
+
+/// [`flamegraph`] drawn for a fixed width in pixels, for a page that
+/// scales it with CSS: inferno's script then leaves the width alone (its
+/// fluid mode reads the width before the page has laid the picture out,
+/// and sets a negative one inside an HTML document).
+pub fn flamegraph_fixed_width(
+    a: &Analysis,
+    r: &Report,
+    sym: &mut Symbolizer,
+    full_stacks: bool,
+    width: usize,
+    out: &mut impl Write,
+) -> Result<(), ExportError> {
+    draw_flamegraph(a, r, sym, full_stacks, Some(width), out)
+}
+
+fn draw_flamegraph(
+    a: &Analysis,
+    r: &Report,
+    sym: &mut Symbolizer,
+    full_stacks: bool,
+    width: Option<usize>,
+    out: &mut impl Write,
+) -> Result<(), ExportError> {
+    let live = &r.counted_stacks;
     let ids: Vec<u32> = live.iter().map(|x| x.0).collect();
     resolve_stacks(a, sym, &ids);
     let lines: Vec<String> = live
@@ -65,21 +93,75 @@ pub fn flamegraph(
         })
         .collect();
     let mut opts = inferno::flamegraph::Options::default();
+    opts.image_width = width;
     opts.title = if a.exited {
         "leakwatch: bytes leaked at exit".to_string()
     } else {
         "leakwatch: bytes live when the trace ended".to_string()
     };
+    opts.subtitle = left_out(r);
     opts.count_name = "bytes".to_string();
     if lines.is_empty() {
-        // inferno refuses an empty input; say so in the picture instead.
-        opts.title.push_str(" (none)");
-        let lines = ["no leaks 0".to_string()];
-        return inferno::flamegraph::from_lines(&mut opts, lines.iter().map(String::as_str), out)
-            .map_err(|e| ExportError::Flamegraph(e.to_string()));
+        // inferno refuses a graph of zero bytes; say so in a picture of
+        // the same size and title instead.
+        return empty_flamegraph(&opts, out);
     }
     inferno::flamegraph::from_lines(&mut opts, lines.iter().map(String::as_str), out)
         .map_err(|e| ExportError::Flamegraph(e.to_string()))
+}
+
+/// The picture for nothing counted: the title with "(none)" and what was
+/// left out, as text.
+fn empty_flamegraph(
+    opts: &inferno::flamegraph::Options<'_>,
+    out: &mut impl Write,
+) -> Result<(), ExportError> {
+    let width = opts.image_width.unwrap_or(1200);
+    let xml = |t: &str| {
+        escape(t)
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    let subtitle = opts
+        .subtitle
+        .as_deref()
+        .map(|t| {
+            format!(
+                "<text x=\"{}\" y=\"48\" text-anchor=\"middle\">{}</text>",
+                width / 2,
+                xml(t)
+            )
+        })
+        .unwrap_or_default();
+    write!(
+        out,
+        "<?xml version=\"1.0\" standalone=\"no\"?>\n<svg version=\"1.1\" width=\"{width}\" height=\"80\" viewBox=\"0 0 {width} 80\" xmlns=\"http://www.w3.org/2000/svg\"><rect x=\"0\" y=\"0\" width=\"100%\" height=\"100%\" fill=\"#eeeeee\"/><text id=\"title\" x=\"{}\" y=\"24\" font-size=\"17\" font-family=\"Verdana\" text-anchor=\"middle\">{} (none)</text>{subtitle}</svg>\n",
+        width / 2,
+        xml(&opts.title)
+    )?;
+    Ok(())
+}
+
+/// What the flamegraph leaves out, as the verdict does: `not shown: 72.2
+/// KiB of runtime residue (python), 300 B suppressed`.
+fn left_out(r: &Report) -> Option<String> {
+    let mut parts = Vec::new();
+    if let Some(g) = &r.runtime_residue {
+        parts.push(format!(
+            "{} of runtime residue ({})",
+            leakwatch_core::format::bytes(g.bytes as f64),
+            r.runtimes.join(", ")
+        ));
+    }
+    let suppressed: u64 = r.suppressed.iter().map(|s| s.bytes).sum();
+    if !r.suppressed.is_empty() {
+        parts.push(format!(
+            "{} suppressed",
+            leakwatch_core::format::bytes(suppressed as f64)
+        ));
+    }
+    (!parts.is_empty()).then(|| format!("not counted, not shown: {}", parts.join(", ")))
 }
 
 /// pprof's `profile.proto` messages.

@@ -158,6 +158,11 @@ pub struct Report {
     /// The same in a few words (empty when complete).
     pub incomplete_summary: String,
     pub notes: Vec<String>,
+    /// The stacks the verdict counts, as (stack, bytes, blocks), most bytes
+    /// first: leaked at exit (complete traces) or live at the end, never
+    /// runtime residue or suppressed. What the flamegraph draws.
+    #[serde(skip)]
+    pub counted_stacks: Vec<(u32, u64, u64)>,
     /// `leak`, `no_leak`, `no_growth` (attached: no growing site in the
     /// whole attached window), `growing` (a program that did not exit, or
     /// an attach, shorter than the detector's minimum: sites grew, too
@@ -796,6 +801,7 @@ pub fn build(a: &Analysis, sym: &mut Symbolizer, opts: &ReportOptions) -> Report
         incomplete,
         incomplete_summary,
         notes,
+        counted_stacks: counted,
         verdict: verdict.to_string(),
         exit_code,
         leak: exit_code == EXIT_LEAK,
@@ -855,26 +861,45 @@ fn plural(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-fn blocks_of(bytes: u64, blocks: u64) -> String {
-    format!("{bytes} bytes in {}", plural(blocks, "block", "blocks"))
+/// `N bytes in M blocks`. In a sampled trace the bytes are scaled-up
+/// estimates but the blocks are the ones the sample holds, and say so.
+fn blocks_of(bytes: u64, blocks: u64, sampled: bool) -> String {
+    if sampled {
+        format!(
+            "{bytes} bytes (estimated) in {}",
+            plural(blocks, "sampled block", "sampled blocks")
+        )
+    } else {
+        format!("{bytes} bytes in {}", plural(blocks, "block", "blocks"))
+    }
 }
 
-fn write_group(out: &mut String, title: &str, g: &Group, show: usize, full: bool) {
+fn write_group(out: &mut String, title: &str, g: &Group, show: usize, full: bool, sampled: bool) {
     let _ = writeln!(
         out,
         "{title}: {} from {}",
-        blocks_of(g.bytes, g.blocks),
+        blocks_of(g.bytes, g.blocks, sampled),
         plural(g.stack_count, "call stack", "call stacks")
     );
     for e in g.stacks.iter().take(show) {
-        write_stack(out, e, &blocks_of(e.bytes, e.blocks), full);
+        write_stack(out, e, &blocks_of(e.bytes, e.blocks, sampled), full);
     }
+}
+
+/// How often a sampled trace recorded an allocation, for the wording of
+/// what a sample cannot show.
+fn sample_rate(r: &Report) -> String {
+    format!(
+        "one allocation recorded per ~{} allocated",
+        format::bytes(r.trace.sample_every_bytes as f64)
+    )
 }
 
 /// The human report. `full` prints every frame.
 pub fn render_text(r: &Report, trace_name: &str, full: bool) -> String {
     let mut out = String::new();
-    let sampling = if r.trace.sample_every_bytes > 0 {
+    let sampled = r.trace.sample_every_bytes > 0;
+    let sampling = if sampled {
         format!(
             ", sampled every ~{} (sizes are estimates)",
             format::bytes(r.trace.sample_every_bytes as f64)
@@ -901,7 +926,14 @@ pub fn render_text(r: &Report, trace_name: &str, full: bool) -> String {
     let _ = writeln!(out);
     match &r.leaked {
         Some(g) if g.bytes > 0 || g.blocks > 0 => {
-            write_group(&mut out, "LEAKED AT EXIT", g, usize::MAX, full)
+            write_group(&mut out, "LEAKED AT EXIT", g, usize::MAX, full, sampled)
+        }
+        Some(_) if sampled => {
+            let _ = writeln!(
+                out,
+                "leaked at exit: no sampled block ({}: a smaller leak can be missed)",
+                sample_rate(r)
+            );
         }
         Some(_) => {
             let _ = writeln!(
@@ -922,6 +954,7 @@ pub fn render_text(r: &Report, trace_name: &str, full: bool) -> String {
             g,
             5,
             full,
+            sampled,
         );
     }
     if let Some(g) = &r.runtime_residue {
@@ -939,6 +972,7 @@ pub fn render_text(r: &Report, trace_name: &str, full: bool) -> String {
             g,
             3,
             full,
+            sampled,
         );
     }
     if !r.suppressed.is_empty() {
@@ -948,7 +982,7 @@ pub fn render_text(r: &Report, trace_name: &str, full: bool) -> String {
             let _ = writeln!(
                 out,
                 "  {} from {} by leak:{} ({})",
-                blocks_of(s.bytes, s.blocks),
+                blocks_of(s.bytes, s.blocks, sampled),
                 plural(s.stacks, "call stack", "call stacks"),
                 escape(&s.pattern),
                 escape(&s.source)
@@ -1008,7 +1042,11 @@ pub fn render_text(r: &Report, trace_name: &str, full: bool) -> String {
         let head = format!(
             "{} in {}",
             format::bytes(e.bytes as f64),
-            plural(e.blocks, "block", "blocks")
+            if sampled {
+                plural(e.blocks, "sampled block", "sampled blocks")
+            } else {
+                plural(e.blocks, "block", "blocks")
+            }
         );
         write_stack(&mut out, e, &head, full);
     }
@@ -1026,20 +1064,21 @@ pub fn verdict_line(r: &Report) -> String {
             .map(|f| format!(", largest from {}", describe(f)))
             .unwrap_or_default()
     };
-    let sampled = if r.trace.sample_every_bytes > 0 {
+    let is_sampled = r.trace.sample_every_bytes > 0;
+    let sampled = if is_sampled {
         " (estimated from samples)"
     } else {
         ""
     };
+    let residue_part = r.runtime_residue.as_ref().map(|g| {
+        format!(
+            "{} of runtime residue not counted: {}",
+            format::bytes(g.bytes as f64),
+            r.runtimes.join(", ")
+        )
+    });
     let set_apart = {
-        let mut parts = Vec::new();
-        if let Some(g) = &r.runtime_residue {
-            parts.push(format!(
-                "{} of runtime residue not counted: {}",
-                format::bytes(g.bytes as f64),
-                r.runtimes.join(", ")
-            ));
-        }
+        let mut parts: Vec<String> = residue_part.iter().cloned().collect();
         let sb: u64 = r.suppressed.iter().map(|s| s.bytes).sum();
         if !r.suppressed.is_empty() {
             parts.push(format!("{} suppressed", format::bytes(sb as f64)));
@@ -1059,8 +1098,8 @@ pub fn verdict_line(r: &Report) -> String {
         "leak" if r.complete => {
             let g = r.leaked.as_ref().cloned().unwrap_or_default();
             format!(
-                "LEAK: {} still allocated at exit{sampled}{}{set_apart}",
-                blocks_of(g.bytes, g.blocks),
+                "LEAK: {} still allocated at exit{}{set_apart}",
+                blocks_of(g.bytes, g.blocks, is_sampled),
                 site(&g)
             )
         }
@@ -1072,6 +1111,25 @@ pub fn verdict_line(r: &Report) -> String {
                 r.incomplete_summary
             )
         }
+        "no_leak" if !r.suppressed.is_empty() => {
+            // Blocks were left: the rules, not the program, kept them out.
+            let sb: u64 = r.suppressed.iter().map(|s| s.bytes).sum();
+            let rules: Vec<String> = r
+                .suppressed
+                .iter()
+                .map(|s| format!("leak:{} ({})", escape(&s.pattern), escape(&s.source)))
+                .collect();
+            format!(
+                "no leak counted: {} still allocated at exit{sampled}, all of it suppressed by {}{}",
+                format::bytes(sb as f64),
+                rules.join(", "),
+                residue_part.map(|p| format!(" ({p})")).unwrap_or_default()
+            )
+        }
+        "no_leak" if is_sampled => format!(
+            "no leak in the sample: no sampled block was still allocated at exit ({}: a leak smaller than that can be missed){set_apart}",
+            sample_rate(r)
+        ),
         "no_leak" => {
             format!("no leak: every allocation the program made was freed before exit{set_apart}")
         }

@@ -146,3 +146,156 @@ fn no_data_is_not_no_leak() {
     let rep = report_of(r.take(), Suppressions::default());
     assert_eq!(rep.exit_code, 0);
 }
+
+/// A report and the flamegraph drawn from it, of a crafted trace.
+fn report_and_flamegraph(
+    w: &mut TraceWriter,
+    records: Vec<u8>,
+    supp: Suppressions,
+) -> (Report, String) {
+    w.chunk(&records);
+    let a = analyze(TraceReader::open(&w.out[..]).unwrap()).unwrap();
+    let mut sym = Symbolizer::new();
+    let rep = build_report(
+        &a,
+        &mut sym,
+        &ReportOptions {
+            top: 10,
+            full_stacks: false,
+            suppressions: supp,
+        },
+    );
+    let mut svg = Vec::new();
+    leakwatch_trace::export::flamegraph(&a, &rep, &mut sym, false, &mut svg).unwrap();
+    (rep, String::from_utf8(svg).unwrap())
+}
+
+/// The flamegraph ("bytes leaked at exit") draws what the verdict counts:
+/// neither the runtime's residue nor suppressed stacks, which its subtitle
+/// names instead (hunt 4, case 07: a clean Python script drew 72 KiB of
+/// residue as "leaked"; a suppressed stack stayed in the picture).
+#[test]
+fn the_flamegraph_draws_only_what_the_verdict_counts() {
+    let mut r = Records::default();
+    modules(&mut r);
+    let residue = r.stack(&[PY + 0x1000, PY + 0x2000]);
+    let suppressed = r.stack(&[LIBC + 0x100, APP + 0x3000]);
+    let leaked = r.stack(&[APP + 0x1000, PY + 0x2000]);
+    for (s, size) in [(residue, 7000), (suppressed, 300), (leaked, 200)] {
+        let c = r.class(s, size);
+        r.alloc(c);
+    }
+    r.end();
+    let mut supp = Suppressions::default();
+    supp.parse("leak:0x3000\n", "s.supp").unwrap();
+    let (rep, svg) = report_and_flamegraph(&mut TraceWriter::new(VERSION, 1), r.take(), supp);
+    assert_eq!(rep.leaked.as_ref().unwrap().bytes, 200);
+    assert_eq!(rep.suppressed[0].bytes, 300, "{:?}", rep.suppressed);
+    assert!(
+        svg.contains("<title>all (200 bytes, 100%)</title>"),
+        "{svg}"
+    );
+    assert!(
+        svg.contains(
+            "not counted, not shown: 6.8 KiB of runtime residue (python), 300 B suppressed"
+        ),
+        "{svg}"
+    );
+
+    // Residue alone: nothing counted, nothing drawn as leaked.
+    let mut r = Records::default();
+    modules(&mut r);
+    let residue = r.stack(&[PY + 0x1000, PY + 0x2000]);
+    let c = r.class(residue, 7000);
+    r.alloc(c);
+    r.end();
+    let (rep, svg) = report_and_flamegraph(
+        &mut TraceWriter::new(VERSION, 1),
+        r.take(),
+        Suppressions::default(),
+    );
+    assert_eq!(rep.verdict, "no_leak");
+    assert!(!svg.contains("7000 bytes"), "{svg}");
+    assert!(svg.contains("bytes leaked at exit (none)"), "{svg}");
+    assert!(svg.contains("6.8 KiB of runtime residue (python)"), "{svg}");
+}
+
+/// Everything left at exit suppressed: the verdict says bytes were left
+/// and by which rules they were kept out, not that every allocation was
+/// freed (hunt 4, case 18d).
+#[test]
+fn a_fully_suppressed_leak_is_not_called_freed() {
+    let mut r = Records::default();
+    modules(&mut r);
+    let s = r.stack(&[APP + 0x1000]);
+    let c = r.class(s, 500);
+    r.alloc(c);
+    r.end();
+    let mut supp = Suppressions::default();
+    supp.parse("leak:/nonexistent/bin/app\n", "all.supp")
+        .unwrap();
+    let rep = report_of(r.take(), supp);
+    assert_eq!((rep.verdict.as_str(), rep.exit_code), ("no_leak", 0));
+    let line = leakwatch_trace::report::verdict_line(&rep);
+    assert_eq!(
+        line,
+        "no leak counted: 500 B still allocated at exit, all of it suppressed by leak:/nonexistent/bin/app (all.supp)"
+    );
+}
+
+/// A sampled trace with no leaked block in the sample says what a sample
+/// can say, and its block counts are labelled as sampled, beside bytes
+/// scaled up to estimates (hunt 4, case 05).
+#[test]
+fn sampled_traces_say_what_the_sample_can_show() {
+    let every = 512 * 1024;
+    let mut r = Records::default();
+    modules(&mut r);
+    let s = r.stack(&[APP + 0x1000]);
+    let c = r.class(s, 1000);
+    r.alloc(c);
+    r.free(c);
+    r.unmatched(5000);
+    r.end();
+    let (rep, _) = report_and_flamegraph(
+        &mut TraceWriter::with_sampling(VERSION, 1, every),
+        r.take(),
+        Suppressions::default(),
+    );
+    assert_eq!((rep.verdict.as_str(), rep.exit_code), ("no_leak", 0));
+    let line = leakwatch_trace::report::verdict_line(&rep);
+    assert!(
+        line.starts_with("no leak in the sample: no sampled block was still allocated at exit (one allocation recorded per ~512.0 KiB allocated: a leak smaller than that can be missed)"),
+        "{line}"
+    );
+    assert!(!line.contains("every allocation"), "{line}");
+    let text = leakwatch_trace::render_text(&rep, "t.lwt", false);
+    assert!(!text.contains("every allocation"), "{text}");
+
+    let mut r = Records::default();
+    modules(&mut r);
+    let s = r.stack(&[APP + 0x1000]);
+    let c = r.class(s, 1000);
+    for _ in 0..3 {
+        r.alloc(c);
+    }
+    r.end();
+    let (rep, _) = report_and_flamegraph(
+        &mut TraceWriter::with_sampling(VERSION, 1, every),
+        r.take(),
+        Suppressions::default(),
+    );
+    let g = rep.leaked.as_ref().unwrap();
+    assert_eq!(g.blocks, 3);
+    assert!(g.bytes > 3000 * 100, "scaled up: {}", g.bytes);
+    let line = leakwatch_trace::report::verdict_line(&rep);
+    assert!(
+        line.starts_with(&format!(
+            "LEAK: {} bytes (estimated) in 3 sampled blocks still allocated at exit",
+            g.bytes
+        )),
+        "{line}"
+    );
+    let text = leakwatch_trace::render_text(&rep, "t.lwt", false);
+    assert!(text.contains("in 3 sampled blocks"), "{text}");
+}

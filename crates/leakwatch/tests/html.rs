@@ -422,6 +422,38 @@ fn report_page_of_a_traced_c_program() {
     assert!(html.contains("remember_request"));
     assert!(html.matches("srcdoc=").count() == 1);
     render(&page, "report");
+    // Nothing on the console: the embedded flamegraph's script used to set
+    // a width of -20 (hunt 4, case 19).
+    if let Some(messages) = console_messages(&page, "report") {
+        assert!(
+            messages.is_empty(),
+            "the report page logs to the console: {messages:#?}"
+        );
+    }
+}
+
+/// What the page logs to the browser's console (errors included) while it
+/// loads and its scripts run; None when Chromium is absent.
+fn console_messages(page: &Path, name: &str) -> Option<Vec<String>> {
+    let exe = chromium()?;
+    let profile = page
+        .parent()
+        .unwrap()
+        .join(format!("chromium-{name}-console"));
+    let out = browser(&exe, &profile)
+        .args(["--enable-logging=stderr", "--v=0", "--dump-dom"])
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("chromium runs");
+    let dom = String::from_utf8_lossy(&out.stdout);
+    assert!(dom.contains("</html>"), "{name}: chromium loaded no page");
+    Some(
+        String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .filter(|l| l.contains(":CONSOLE"))
+            .map(str::to_string)
+            .collect(),
+    )
 }
 
 #[test]

@@ -236,7 +236,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<u8> {
     let mut pprof_out = args.pprof.as_deref().map(create).transpose()?;
     let (analysis, report, mut sym) = load(&args.trace, &opts)?;
     if let (Some(w), Some(out)) = (flame_out.as_mut(), &args.flamegraph) {
-        export::flamegraph(&analysis, &mut sym, args.full_stacks, w)
+        export::flamegraph(&analysis, &report, &mut sym, args.full_stacks, w)
             .with_context(|| format!("cannot write the flamegraph {}", out.display()))?;
         w.flush()?;
         eprintln!("leakwatch: flamegraph written to {}", out.display());
@@ -258,7 +258,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<u8> {
         );
     }
     if let Some(page) = &args.html {
-        let flame = leakwatch_html::trace::flamegraph_svg(&analysis, &mut sym)
+        let flame = leakwatch_html::trace::flamegraph_svg(&analysis, &report, &mut sym)
             .context("cannot draw the flamegraph for the HTML report")?;
         let html = leakwatch_html::trace::trace_page(
             &report,
