@@ -1513,3 +1513,22 @@ fn python_names_outside_ascii_are_read() {
         );
     }
 }
+
+/// `--top 0` is refused with the reason and the fix, before any reading
+/// (it used to list one stack per section anyway: hunt 4, case 18b).
+#[test]
+fn top_zero_is_refused_with_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path().join("t.lwt");
+    std::fs::write(&t, synthetic(|_| {})).unwrap();
+    let o = report(&t, &["--top", "0"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(stdout(&o).is_empty(), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("0 would list no call stack") && stderr(&o).contains("give 1 or more"),
+        "{}",
+        stderr(&o)
+    );
+    let o = report(&t, &["--top", "1"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+}

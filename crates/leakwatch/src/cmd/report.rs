@@ -57,8 +57,8 @@ pub struct ReportArgs {
     /// leaked-at-exit table and the flamegraph, in one self-contained page.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
-    /// Call stacks listed per section.
-    #[arg(long, default_value_t = leakwatch_trace::report::TOP_STACKS)]
+    /// Call stacks listed per section (1 or more; totals are always shown).
+    #[arg(long, default_value_t = leakwatch_trace::report::TOP_STACKS, value_parser = parse_top)]
     pub top: usize,
     /// Show every frame: the allocator's own, and those below `main`
     /// (C start-up, thread start), which are hidden by default.
@@ -69,6 +69,17 @@ pub struct ReportArgs {
     /// `__lsan_default_suppressions()` are honoured too.
     #[arg(long, value_name = "FILE")]
     pub suppressions: Vec<PathBuf>,
+}
+
+/// `--top N`: at least one stack, since the verdict names the largest.
+fn parse_top(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err(
+            "0 would list no call stack, yet the verdict names the largest one: give 1 or more (each section prints its totals whatever N is)".to_string(),
+        ),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("{s:?} is not a number of call stacks: give a whole number such as 5")),
+    }
 }
 
 /// Largest suppression file read.
