@@ -6,7 +6,10 @@
 //! module is opened only if its path (symbolic links resolved) is a regular
 //! file, opened non-blocking without following links, and blazesym then
 //! reads that very open file (through `/proc/self/fd/N`), so a FIFO, a
-//! device or a file swapped in between is never read.
+//! device or a file swapped in between is never read. A path recorded
+//! relative (the loader keeps `dlopen("./libplug.so")` as given) is looked
+//! up in the report's current directory, then the trace's directory, and
+//! used only where the file's loadable segments match the recorded ones.
 //!
 //! Every name is demangled here (C++, Rust legacy and v0), inlined frames'
 //! linkage names included: Rust names by `rustc-demangle`; C++ names by the
@@ -18,14 +21,14 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use blazesym::symbolize::source::{Elf, Source};
 use blazesym::symbolize::{Input, Symbolized, Symbolizer as Blaze};
 use serde::Serialize;
 
 use crate::classify::{module_kind, ModuleKind};
-use crate::reader::{AddrMap, Tables};
+use crate::reader::{AddrMap, Module, Tables};
 
 /// One source-level frame. An address inside inlined code yields several,
 /// the innermost first.
@@ -98,6 +101,9 @@ pub struct Symbolizer {
     /// Per module index, the checked open file and the path blazesym reads
     /// it through (None: not a readable regular file).
     opened: HashMap<usize, Option<(File, PathBuf)>>,
+    /// Directories a module path recorded relative (`dlopen("./libplug.so")`,
+    /// `LD_LIBRARY_PATH=build`) is looked up in, in order.
+    relative_bases: Vec<PathBuf>,
 }
 
 impl Default for Symbolizer {
@@ -112,6 +118,58 @@ fn file_name(path: &str) -> String {
 
 fn code_path(ci: &blazesym::symbolize::CodeInfo<'_>) -> String {
     ci.to_path().to_string_lossy().into_owned()
+}
+
+/// Opens a module named in a trace. A relative path (the loader records
+/// `dlopen`'s argument as given) is looked up in each of `bases` in turn,
+/// and taken only where the file's loadable segments are the ones the
+/// trace recorded, so a library of the same name elsewhere is never read
+/// in its place.
+fn open_recorded_module(m: &Module, bases: &[PathBuf]) -> Option<(File, PathBuf)> {
+    if m.path.starts_with('/') {
+        return open_module(&m.path);
+    }
+    if m.path.is_empty() || m.path.starts_with('[') {
+        return None; // the main program's "" and "[vdso]"-like pseudo-paths
+    }
+    bases.iter().find_map(|base| {
+        let candidate = base.join(&m.path);
+        let opened = open_module(candidate.to_str()?)?;
+        (load_segments(&opened.0).as_deref() == Some(&m.segments[..])).then_some(opened)
+    })
+}
+
+/// The PT_LOAD segments of a 64-bit little-endian ELF file as the tracer
+/// records them: (p_vaddr, p_memsz, p_flags), in file order.
+fn load_segments(file: &File) -> Option<Vec<(u64, u64, u32)>> {
+    use std::os::unix::fs::FileExt;
+    const PT_LOAD: u32 = 1;
+    /// A loader refuses more than this; a damaged file is not read further.
+    const MAX_PHDRS: usize = 4096;
+    let mut eh = [0u8; 64];
+    file.read_exact_at(&mut eh, 0).ok()?;
+    // ELF magic, ELFCLASS64, ELFDATA2LSB.
+    if eh[..4] != *b"\x7fELF" || eh[4] != 2 || eh[5] != 1 {
+        return None;
+    }
+    let u16_at = |b: &[u8], o: usize| u16::from_le_bytes([b[o], b[o + 1]]);
+    let u32_at = |b: &[u8], o: usize| u32::from_le_bytes(b[o..o + 4].try_into().unwrap_or([0; 4]));
+    let u64_at = |b: &[u8], o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap_or([0; 8]));
+    let phoff = u64_at(&eh, 0x20);
+    let phentsize = usize::from(u16_at(&eh, 0x36));
+    let phnum = usize::from(u16_at(&eh, 0x38));
+    if phentsize < 56 || phnum > MAX_PHDRS {
+        return None;
+    }
+    let mut table = vec![0u8; phentsize * phnum];
+    file.read_exact_at(&mut table, phoff).ok()?;
+    Some(
+        table
+            .chunks_exact(phentsize)
+            .filter(|p| u32_at(p, 0) == PT_LOAD)
+            .map(|p| (u64_at(p, 0x10), u64_at(p, 0x28), u32_at(p, 4)))
+            .collect(),
+    )
 }
 
 /// Opens a module named in a trace, if it is a regular file.
@@ -232,6 +290,18 @@ impl Symbolizer {
             names: AddrMap::default(),
             cache: AddrMap::default(),
             opened: HashMap::new(),
+            relative_bases: std::env::current_dir().into_iter().collect(),
+        }
+    }
+
+    /// Also looks up module paths recorded relative in `dir` (after the
+    /// directories given before; the current directory is the first). The
+    /// trace's own directory is the usual one: a program run from its
+    /// build directory wrote its trace there.
+    pub fn add_relative_base(&mut self, dir: &Path) {
+        let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+        if !self.relative_bases.contains(&dir) {
+            self.relative_bases.push(dir);
         }
     }
 
@@ -282,7 +352,7 @@ impl Symbolizer {
             let through = self
                 .opened
                 .entry(idx)
-                .or_insert_with(|| open_module(&m.path))
+                .or_insert_with(|| open_recorded_module(m, &self.relative_bases))
                 .as_ref()
                 .map(|(_, p)| p.clone());
             let results = match through {
@@ -351,7 +421,7 @@ impl Symbolizer {
                     let through = self
                         .opened
                         .entry(idx)
-                        .or_insert_with(|| open_module(&m.path))
+                        .or_insert_with(|| open_recorded_module(m, &self.relative_bases))
                         .as_ref()
                         .map(|(_, p)| p.clone())?;
                     let offset = addr.saturating_sub(1).wrapping_sub(m.base);
@@ -427,6 +497,41 @@ mod tests {
         }
         assert_eq!(demangle("main"), "main");
         assert_eq!(demangle("_Zgarbage"), "_Zgarbage");
+    }
+
+    /// A relative module path is found in a base directory only when the
+    /// file there has the recorded segments (hunt 4, case 04).
+    #[test]
+    fn relative_module_paths_are_found_where_the_segments_match() {
+        let exe = std::env::current_exe().unwrap();
+        let file = File::open(&exe).unwrap();
+        let segments = load_segments(&file).unwrap();
+        assert!(!segments.is_empty());
+        let dir = tempfile::tempdir().unwrap();
+        let other = tempfile::tempdir().unwrap();
+        std::fs::copy(&exe, dir.path().join("libplug.so")).unwrap();
+        // A different ELF file of the same name in the first directory.
+        std::fs::copy("/bin/sh", other.path().join("libplug.so")).unwrap();
+        let module = |path: &str, segments: Vec<(u64, u64, u32)>| Module {
+            path: path.to_string(),
+            base: 0,
+            segments,
+            loaded_ns: 0,
+            unloaded_ns: None,
+        };
+        let bases = [other.path().to_path_buf(), dir.path().to_path_buf()];
+        let m = module("./libplug.so", segments.clone());
+        let (found, _) = open_recorded_module(&m, &bases).expect("found in the second base");
+        assert_eq!(
+            found.metadata().unwrap().len(),
+            std::fs::metadata(&exe).unwrap().len()
+        );
+        // Not in any base with those segments: not read at all.
+        assert!(open_recorded_module(&m, &bases[..1]).is_none());
+        let wrong = module("libplug.so", vec![(0, 1, 5)]);
+        assert!(open_recorded_module(&wrong, &bases).is_none());
+        assert!(open_recorded_module(&module("", segments.clone()), &bases).is_none());
+        assert!(open_recorded_module(&module("[vdso]", segments), &bases).is_none());
     }
 
     #[test]

@@ -1532,3 +1532,71 @@ fn top_zero_is_refused_with_the_fix() {
     let o = report(&t, &["--top", "1"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
 }
+
+/// A library loaded by a relative path (`dlopen("./librelplug.so")`, the
+/// loader keeps the path as given) is symbolized: from the directory the
+/// report runs in, and from the trace's directory when it runs elsewhere
+/// (hunt 4, case 04: the leak was `0x1147 in libplug.so`).
+#[test]
+fn a_library_loaded_by_a_relative_path_is_symbolized() {
+    let dir = tempfile::tempdir().unwrap();
+    build(
+        dir.path(),
+        "gcc",
+        "relplug.c",
+        "librelplug.so",
+        &["-g", "-O0", "-shared", "-fPIC"],
+    );
+    let exe = build(
+        dir.path(),
+        "gcc",
+        "relplug_main.c",
+        "relplug",
+        &["-g", "-O0"],
+    );
+    let line = marker_line("relplug.c", "plug_leak");
+    let (t, o) = trace(dir.path(), "rel.lwt", &[], &[exe.to_str().unwrap()]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    // The summary after `trace` runs in the program's directory.
+    assert!(
+        err.contains(&format!(
+            "largest from plug_leak at {}",
+            fixture("relplug.c").display()
+        )) && err.contains(&format!("relplug.c:{line}")),
+        "{err}"
+    );
+    // `report` from another directory finds it beside the trace.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let o = Command::new(leakwatch())
+        .current_dir(elsewhere.path())
+        .arg("report")
+        .arg(&t)
+        .args(["--json"])
+        .env_remove("LSAN_OPTIONS")
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let e = entries(&v["leaked"]);
+    assert_eq!(e[0], ("plug_leak".to_string(), line, 8642, 2), "{e:?}");
+    // Another library of that name where the report runs, with other
+    // segments, is not read in its place.
+    std::fs::copy("/bin/true", elsewhere.path().join("librelplug.so")).unwrap();
+    let moved = elsewhere.path().join("moved.lwt");
+    std::fs::copy(&t, &moved).unwrap();
+    let (v, _) = {
+        let o = Command::new(leakwatch())
+            .current_dir(elsewhere.path())
+            .args(["report", "--json", "moved.lwt"])
+            .output()
+            .unwrap();
+        (serde_json::from_str::<Value>(&stdout(&o)).unwrap(), o)
+    };
+    let site = &v["leaked"]["stacks"][0]["site"];
+    assert!(
+        site["function"]
+            .as_str()
+            .is_some_and(|f| f.starts_with("0x")),
+        "{site}"
+    );
+}

@@ -194,6 +194,15 @@ pub fn load(path: &Path, opts: &ReportOptions) -> anyhow::Result<(Analysis, Repo
     progress.finish();
     let analysis = analysis.with_context(|| format!("cannot read trace {}", path.display()))?;
     let mut sym = Symbolizer::new();
+    // Libraries recorded by a relative path: the trace usually lies where
+    // the program ran.
+    if let Some(dir) = path.parent() {
+        sym.add_relative_base(if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        });
+    }
     let report = build_report(&analysis, &mut sym, opts);
     Ok((analysis, report, sym))
 }
