@@ -268,10 +268,43 @@ impl Kinds {
                 lang_start: classify::base_name(name).starts_with("std::rt::lang_start"),
             },
         };
+        // A standard library function can hold the program's own code
+        // inlined (a thread's closure inlined into Rust's
+        // `__rust_begin_short_backtrace` at -O): then the frame is the
+        // program's. Only these addresses need the line tables.
+        let f = if f.std_or_allocator && self.holds_program_code(a, sym, addr, ts) {
+            ProgramFrame {
+                std_or_allocator: false,
+                ..f
+            }
+        } else {
+            f
+        };
         if let Some(slot) = self.program_frames.get_mut(i) {
             *slot = Some(f);
         }
         f
+    }
+
+    /// Whether the DWARF inlined frames at `addr` hold a function of the
+    /// program's own (not a standard library's, the allocator's or start-up
+    /// code).
+    fn holds_program_code(&self, a: &Analysis, sym: &mut Symbolizer, addr: u64, ts: u64) -> bool {
+        sym.resolve(&a.tables, &[(addr, ts)]);
+        // Sources of the toolchain's own libraries: C/C++ system headers,
+        // Rust's precompiled standard library and the crates it vendors.
+        const TOOLCHAIN_SOURCES: &[&str] =
+            &["/usr/include/", "/usr/lib/gcc/", "/rustc/", "/rust/deps/"];
+        sym.frames_of(addr).iter().any(|f| {
+            f.inlined
+                && !classify::is_internal(f)
+                && !f
+                    .file
+                    .as_deref()
+                    .is_some_and(|file| TOOLCHAIN_SOURCES.iter().any(|p| file.starts_with(p)))
+                && !classify::is_allocator_function(&f.function)
+                && !classify::is_start_function(&f.function)
+        })
     }
 
     fn of(&mut self, a: &Analysis, addr_id: u32, ts: u64) -> FrameModule {
