@@ -211,6 +211,9 @@ struct ProgramFrame {
     main: bool,
     /// `std::rt::lang_start...`.
     lang_start: bool,
+    /// Rust's runtime start-up, which keeps what it allocates until exit
+    /// (`std::rt::`, the main thread's info block of `set_current_info`).
+    rt_init: bool,
 }
 
 impl Kinds {
@@ -257,6 +260,7 @@ impl Kinds {
                 std_or_allocator: false,
                 main: false,
                 lang_start: false,
+                rt_init: false,
             },
             Some(name) => ProgramFrame {
                 named: true,
@@ -266,6 +270,12 @@ impl Kinds {
                 // `classify::is_rust_main_shim`, in two halves.
                 main: classify::base_name(name) == "main",
                 lang_start: classify::base_name(name).starts_with("std::rt::lang_start"),
+                rt_init: {
+                    let base = classify::base_name(name);
+                    base.starts_with("std::rt::")
+                        || base.contains("::stack_overflow::thread_info::set_current_info")
+                        || base.starts_with("std::thread::current::set_current")
+                },
             },
         };
         // A standard library function can hold the program's own code
@@ -371,6 +381,9 @@ impl Kinds {
         let mut std_code = false;
         // The previous (inner) frame was the program's `std::rt::lang_start`.
         let mut inner_lang_start = false;
+        // An inner frame was Rust's runtime start-up: with LTO it is
+        // inlined into the C `main`, which then is the frame above it.
+        let mut inner_rt_init = false;
         if at_exit {
             let py: Vec<&crate::python::PyCode> = ids
                 .iter()
@@ -435,7 +448,7 @@ impl Kinds {
                     if !f.named {
                         return None;
                     }
-                    if (f.main && inner_lang_start) || f.start {
+                    if (f.main && (inner_lang_start || inner_rt_init)) || f.start {
                         break; // below the program: nothing more to judge
                     }
                     if !f.std_or_allocator {
@@ -444,6 +457,7 @@ impl Kinds {
                     std_code = true;
                     system_only = false;
                     inner_lang_start = f.lang_start;
+                    inner_rt_init |= f.rt_init;
                 }
             }
         }
@@ -593,6 +607,31 @@ fn add_embedded(supp: &mut Suppressions, text: &str, notes: &mut Vec<String>) {
     }
 }
 
+/// Counted stacks named by a bare address (code with no symbols: a
+/// stripped binary) cannot be told apart from a runtime's start-up code,
+/// which the residue rule needs names for: say so rather than guess.
+fn unattributed_note(leaked: &Group) -> Option<String> {
+    let (mut bytes, mut blocks, mut modules) = (0u64, 0u64, Vec::<&str>::new());
+    for e in &leaked.stacks {
+        let Some(site) = &e.site else { continue };
+        if site.file.is_none() && site.function.starts_with("0x") {
+            bytes += e.bytes;
+            blocks += e.blocks;
+            if !modules.contains(&site.module.as_str()) {
+                modules.push(&site.module);
+            }
+        }
+    }
+    (blocks > 0).then(|| {
+        format!(
+            "{} in {} leaked from code with no symbols ({}: stripped, or the file is not where the trace says): there leakwatch cannot tell the program's code from a runtime's start-up, which keeps blocks until exit on purpose (a stripped Rust program's std keeps 544 B); they are counted. Rebuild with symbols to have them judged (Rust: strip = \"debuginfo\", not \"symbols\")",
+            format::bytes(bytes as f64),
+            plural(blocks, "block", "blocks"),
+            modules.iter().map(|m| escape(m)).collect::<Vec<_>>().join(", ")
+        )
+    })
+}
+
 /// Symbolizes what the report shows and assembles it.
 pub fn build(a: &Analysis, sym: &mut Symbolizer, opts: &ReportOptions) -> Report {
     let top = opts.top.max(1);
@@ -642,6 +681,12 @@ pub fn build(a: &Analysis, sym: &mut Symbolizer, opts: &ReportOptions) -> Report
     let live_group = group(a, sym, &counted, top, opts.full_stacks);
     let residue_group = (complete && !residue.is_empty())
         .then(|| group(a, sym, &residue, top.min(5), opts.full_stacks));
+
+    if complete {
+        if let Some(note) = unattributed_note(&live_group) {
+            notes.push(note);
+        }
+    }
 
     let ids: Vec<u32> = a.growing.iter().map(|g| g.stack).collect();
     resolve_stacks(a, sym, &ids);

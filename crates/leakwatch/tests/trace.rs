@@ -1417,3 +1417,61 @@ fn rust_thread_closure_leak_is_counted_when_inlined_into_std() {
         assert_eq!(total, (500_000, 100), "opt-level={opt}: {e:?}");
     }
 }
+
+/// Built with `-C lto=fat -C codegen-units=1`, std's start-up is inlined
+/// into the C `main`: its main-thread info block (`set_current_info`) is
+/// still std's residue, not a leak, and a leak in the user's `main` is
+/// still counted (hunt 4, case 10: the clean build was LEAK 544 B, exit 1).
+#[test]
+fn rust_lto_start_up_block_is_residue_and_a_leak_in_main_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = build(
+        dir.path(),
+        "rustc",
+        "main_leak.rs",
+        "main_leak_lto",
+        &[
+            "-C",
+            "opt-level=3",
+            "-C",
+            "lto=fat",
+            "-C",
+            "codegen-units=1",
+        ],
+    );
+    let exe = exe.to_str().unwrap();
+    let (_, out) = run_trace(dir.path(), "clean.lwt", &[], &[exe]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("no leak")
+            && err.contains("runtime residue not counted: the standard library"),
+        "{err}"
+    );
+    let (trace, out) = run_trace(dir.path(), "leak.lwt", &[], &[exe, "leak"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let (r, _) = report_json(&trace);
+    assert_eq!(r["leaked"]["bytes"], 777, "{}", r["leaked"]);
+
+    // Stripped of symbols nothing tells std's start-up from the program:
+    // still counted, and the report says what it could not attribute.
+    let stripped = build(
+        dir.path(),
+        "rustc",
+        "main_leak.rs",
+        "main_leak_stripped",
+        &["-C", "opt-level=3", "-C", "strip=symbols"],
+    );
+    let (_, out) = run_trace(
+        dir.path(),
+        "stripped.lwt",
+        &[],
+        &[stripped.to_str().unwrap()],
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("leaked from code with no symbols (main_leak_stripped")
+            && err.contains("strip = \"debuginfo\""),
+        "{err}"
+    );
+}
