@@ -383,7 +383,9 @@ fn lone_leakwatch(dir: &Path) -> Option<PathBuf> {
     let exe = lone.join("leakwatch");
     std::fs::copy(leakwatch(), &exe).unwrap();
     let probe = Command::new(&exe)
-        .args(["trace", "--", "true"])
+        .args(["trace", "--no-summary", "-o"])
+        .arg(lone.join("probe.lwt"))
+        .args(["--", "true"])
         .env_remove("LEAKWATCH_PRELOAD")
         .output()
         .unwrap();
