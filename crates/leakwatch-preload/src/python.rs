@@ -331,7 +331,13 @@ pub fn detect() {
             }
         }
         let Some(idx) = minor.and_then(|m| LAYOUTS.iter().position(|l| l.minor == m)) else {
-            crate::log(b"CPython found, but not a version whose frames are known (3.8 to 3.13): native frames only");
+            // Once per process: detection runs again after every dlopen
+            // (each extension module an old CPython imports).
+            static SAID: core::sync::atomic::AtomicBool =
+                core::sync::atomic::AtomicBool::new(false);
+            if !SAID.swap(true, core::sync::atomic::Ordering::Relaxed) {
+                crate::log(b"CPython found, but not a version whose frames are known (3.8 to 3.13): native frames only");
+            }
             return;
         };
         let runtime = libc::dlsym(libc::RTLD_DEFAULT, c"_PyRuntime".as_ptr());

@@ -475,3 +475,26 @@ fn native_frames_between_python_frames_are_kept_only_when_asked() {
         }
     }
 }
+
+/// A CPython whose frames the tracer does not know (3.7) says so once, not
+/// once per extension module it imports (each import is a dlopen, after
+/// which the tracer looks for CPython again).
+#[test]
+fn an_unknown_cpython_is_named_once() {
+    let Some(py) = python(7) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(leakwatch())
+        .args(["trace", "--no-summary", "-o"])
+        .arg(dir.path().join("t.lwt"))
+        .arg("--")
+        .arg(&py)
+        .args(["-c", "import json, zlib, ctypes, sqlite3, decimal"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.matches("not a version whose frames are known").count(),
+        1,
+        "{err}"
+    );
+}
