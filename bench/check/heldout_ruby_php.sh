@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Ruby and PHP libraries from Debian's packages that no rule was written
-# against, in five sets, each fixed (and committed) before `check` was
+# against, in six sets, each fixed (and committed) before `check` was
 # first run on any of its trees: set 1 after the rules of commit 56ebc26,
 # set 2 after those of commit df3eade, set 3 after those of d0275ac, set 4
-# before the sixth pass's growth-evidence rules, set 5 (a random sample)
-# before the seventh pass's (each
+# before the sixth pass's growth-evidence rules, sets 5 and 6 (random
+# samples) before each half of the seventh pass's (each
 # earlier set was read, and ruled on, in between).
 # Installs what is missing, checks each tree whole, and writes every finding
 # to $WORK/findings-<name>.txt for review by hand (bench/check/REVIEW.md).
 #
-# Usage: [LW=leakwatch] bench/check/heldout_ruby_php.sh [-s 1|2|3|4|5] [WORKDIR]
+# Usage: [LW=leakwatch] bench/check/heldout_ruby_php.sh [-s 1|2|3|4|5|6] [WORKDIR]
 #        (default: set 1, /tmp/leakwatch-heldout; set N: /tmp/leakwatch-heldoutN)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -175,19 +175,55 @@ SET5=(
   php-illuminate-validation php-horde-image php-phpmyadmin-sql-parser php-net-sieve
   php-horde-sesha
 )
+# Set 6: the same kind of sample (seeds "set6ruby", "set6php"), minus
+# sets 1-5; fixed before the rules of the seventh pass's second half (bare
+# method names as calls, `f << x` returned, `typeof` probes, constant-only
+# callers) first ran on any of them.
+SET6=(
+  ruby-cmdparse ruby-webkit2-gtk ruby-vmstat ruby-email-reply-parser
+  ruby-rqrcode-core ruby-jekyll-feed ruby-rubymail ruby-acts-as-api
+  ruby-dry-inflector ruby-ahoy-matey ruby-curb ruby-jekyll-paginate-v2 ruby-maxitest
+  ruby-highline ruby-rgen ruby-http-connection ruby-emot ruby-batch-loader
+  ruby-celluloid-fsm ruby-fog-rackspace ruby-semverse ruby-client-side-validations
+  ruby-geocoder ruby-graphql-client ruby-thread-safe ruby-lockbox ruby-origin
+  ruby-jar-dependencies ruby-peek-rblineprof ruby-fog-xml ruby-rbtree
+  ruby-faraday-cookie-jar ruby-termios ruby-url-safe-base64 ruby-raemon ruby-unparser
+  ruby-tty-color ruby-em-socksify ruby-ddmemoize ruby-rotp ruby-omniauth-alicloud
+  ruby-torquebox-no-op ruby-fog-openstack ruby-unf-ext ruby-asetus ruby-attr-required
+  ruby-sorted-set ruby-has-scope ruby-xmlhash ruby-hipchat ruby-shoulda-matchers
+  ruby-avl-tree ruby-health-check ruby-rails-assets-jquery-idletimer ruby-docker-api
+  ruby-libxml ruby-numru-misc ruby-zip-zip ruby-bootstrap-switch-rails ruby-prof
+  ruby-samuel ruby-coercible ruby-gitlab-flowdock-git-hook ruby-gettext-setup
+  ruby-rails-assets-markdown-it ruby-jekyll-readme-index ruby-activerecord-precounter
+  ruby-rails-assets-emojione ruby-hashdiff ruby-mocha php-horde-scribe
+  php-horde-constraint php-symfony-event-dispatcher-contracts php-mdb2
+  php-symfony-sinch-notifier php-sqlite3 php-zeta-base php-ldap php-rrd php-xmlrpc
+  php-horde-token php-fdomdocument php-oscarotero-html-parser
+  php-symfony-ovh-cloud-notifier php-horde-mnemo php-horde-whups php-soap
+  php-symfony-polyfill-intl-grapheme php-symfony-mailchimp-mailer
+  php-christianriesen-otp php-monolog php-codecoverage php-net-imap
+  php-symfony-amazon-mailer php-symfony-polyfill-php74 php-horde-listheaders
+  php-wikidiff2 php-gd php-cgi php-pgsql php-horde-secret php-symfony php-text-wiki
+  php-symfony-oh-my-smtp-mailer php-faker php-horde-rdo php-odbc
+  php-horde-socket-client php-redis php-curl php-horde-service-twitter php-easyrdf
+  php-doctrine-data-fixtures php-symfony-loco-translation-provider
+  php-illuminate-queue php-symfony-security-guard php-symfony-polyfill-php82
+  php-symfony-smsc-notifier php-symfony-fake-chat-notifier php-illuminate-testing
+)
 case "$SET" in
   1) ;;
-  2 | 3 | 4 | 5)
+  2 | 3 | 4 | 5 | 6)
     case "$SET" in
       2) PKGS=("${SET2[@]}") ;;
       3) PKGS=("${SET3[@]}") ;;
       4) PKGS=("${SET4[@]}") ;;
-      *) PKGS=("${SET5[@]}") ;;
+      5) PKGS=("${SET5[@]}") ;;
+      *) PKGS=("${SET6[@]}") ;;
     esac
     TREES=()
     for pkg in "${PKGS[@]}"; do TREES+=("${pkg#*-}|$pkg|@DPKG@"); done
     ;;
-  *) echo "unknown set $SET (1, 2, 3, 4 or 5)" >&2; exit 2 ;;
+  *) echo "unknown set $SET (1 to 6)" >&2; exit 2 ;;
 esac
 
 missing=()
