@@ -505,7 +505,7 @@ fn listeners(cx: &mut Ctx, module: &HashSet<&str>) {
         let Some(f) = cx.enclosing(call, FN) else {
             continue;
         };
-        if runs_once(fn_name(cx, f)) || is_once(cx, args) {
+        if runs_once(fn_name(cx, f)) || is_once(cx, args) || immediately_invoked(cx, f) {
             continue;
         }
         let long_lived = WELL_KNOWN_EMITTERS.contains(&root)
@@ -1142,6 +1142,22 @@ fn results(cx: &mut Ctx) {
             );
         }
     }
+}
+
+/// Whether function `f` is called where it is defined (`(function () {
+/// ... })()`, a module wrapper): its body runs once.
+fn immediately_invoked<'a>(cx: &Ctx<'a>, f: Node<'a>) -> bool {
+    let mut callee = f;
+    while let Some(p) = cx
+        .up(callee)
+        .filter(|p| p.kind() == "parenthesized_expression")
+    {
+        callee = p;
+    }
+    cx.up(callee).is_some_and(|c| {
+        c.kind() == "call_expression"
+            && Ctx::field(c, "function").is_some_and(|x| x.id() == callee.id())
+    })
 }
 
 fn stored_name<'a>(cx: &Ctx<'a>, call: Node<'a>) -> Option<&'a str> {

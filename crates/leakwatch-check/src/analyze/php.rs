@@ -549,15 +549,24 @@ const FILE_READERS: &[&str] = &[
 
 /// Whether the stored value is (built from) the content of the file at
 /// the key's path (`$m[$path] = json_decode(file_get_contents($path))`,
-/// `$c[$file] ??= require $file`): such a cache is bounded by the files
-/// that exist.
+/// `$c[$file] ??= require $file`, or a variable the function computes from
+/// `file_get_contents($file)`): such a cache is bounded by the files that
+/// exist.
 fn reads_file_at_key<'a>(cx: &Ctx<'a>, site: Node<'a>) -> bool {
     let Some((_, key, value)) = keyed_entry(site) else {
         return false;
     };
     let key = cx.text(key);
-    std::iter::once(value)
-        .chain(cx.desc(value).iter().copied())
+    // The stored value, or, when it is a variable computed in the function
+    // (`$buffer = file_get_contents($file); ... $c[$file] = $result`), the
+    // function that computes it.
+    let scope = if value.kind() == "variable_name" {
+        cx.enclosing(site, NAMED_FN).unwrap_or(value)
+    } else {
+        value
+    };
+    std::iter::once(scope)
+        .chain(cx.desc(scope).iter().copied())
         .any(|n| match n.kind() {
             "function_call_expression" => {
                 FILE_READERS.contains(&callee(cx, n).1)
@@ -730,6 +739,13 @@ fn member_lookup<'a>(cx: &Ctx<'a>, site: Node<'a>) -> bool {
 }
 
 fn report<'a>(cx: &mut Ctx<'a>, what: &str, name: &str, mut uses: Uses<'a>) {
+    if what == "script-level array" {
+        // A script's top level runs once per request or run (PHP's model):
+        // it keeps a store alive across requests only inside a worker's
+        // loop (an import script's `foreach` over query rows ends with it).
+        uses.adds
+            .retain(|(site, _, _)| cx.enclosing(*site, NAMED_FN).is_some() || in_entry(cx, *site));
+    }
     uses.adds
         .retain(|(site, _, _)| !registration_or_per_class(cx, *site));
     uses.adds

@@ -916,6 +916,8 @@ const CONN_OPENERS: &[(&str, &str)] = &[
 ];
 const CLOSERS: &[&str] = &[
     "close",
+    // A file (not a duplex pipe) opened for writing is closed by it.
+    "close_write",
     "finish",
     "disconnect",
     "disconnect!",

@@ -15,3 +15,11 @@ final class MonthlyReport
         return array_sum(self::$totals);
     }
 }
+
+// Look-alike: an import script's top level, keyed by ids, walking a query's
+// rows once: the array dies with the run.
+$versions = [];
+foreach ($bugzilla->select('SELECT value, program FROM versions') as $row) {
+    $queueID = array_search($row['program'], $queues);
+    $versions[$queueID][$row['value']] = $driver->addVersion($queueID, $row['value']);
+}

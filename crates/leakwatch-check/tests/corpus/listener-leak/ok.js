@@ -58,3 +58,11 @@ export function start() {
     document.addEventListener("click", didClick, true);
   }
 }
+
+// A page script's module wrapper runs once: its listener is added once.
+(function () {
+  function windowEvents(event) {
+    if (event.data.action === 'expand') expand(event.data.path);
+  }
+  window.addEventListener('message', windowEvents, false);
+})();

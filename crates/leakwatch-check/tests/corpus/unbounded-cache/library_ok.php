@@ -78,3 +78,26 @@ final class JshintSniff
         return Tools::getExecutablePath('jshint');
     }
 }
+
+// The formatted source of the file the key names, computed from
+// file_get_contents in the function: bounded by the files that exist.
+final class SourceRenderer
+{
+    private static $formattedSourceCache = [];
+
+    private function loadFile(string $file): array
+    {
+        if (isset(self::$formattedSourceCache[$file])) {
+            return self::$formattedSourceCache[$file];
+        }
+        $buffer = file_get_contents($file);
+        $result = explode("\n", htmlspecialchars($buffer));
+        self::$formattedSourceCache[$file] = $result;
+        return $result;
+    }
+
+    public function handle($request)
+    {
+        return $this->loadFile($request->path);
+    }
+}

@@ -60,3 +60,11 @@ def wire_dump_log
   f << "File: #{name}\n"
   f << "Date: #{Time.now}\n\n"
 end
+
+# A file opened for writing is closed by close_write (it is not a duplex
+# pipe).
+def dump_schema(io, result)
+  io = File.open(io, "w") if io.is_a?(String)
+  io.write(result.to_json)
+  io.close_write
+end
