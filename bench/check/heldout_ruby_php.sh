@@ -212,7 +212,7 @@ SET6=(
 )
 # Set 7: the same kind of sample (seeds "set7ruby", "set7php"), minus
 # sets 1-6; fixed before the rules of b070b4e (after set 6's families)
-# first ran on any of them.
+# first ran on any of them (php-guestfs, drawn too, does not install here).
 SET7=(
   ruby-net-ssh-multi ruby-htree ruby-iniparse ruby-multi-xml
   ruby-apollo-upload-server ruby-logging ruby-dnsruby ruby-generator-spec
@@ -233,7 +233,7 @@ SET7=(
   ruby-hamlit ruby-ncurses ruby-proc-to-ast ruby-hrx ruby-remotipart
   ruby-acts-as-taggable-on ruby-ffaker php-db php-horde-util php-phpseclib
   php-imagick php-fig-http-message-util php-symfony-polyfill-intl-idn php-horde-role
-  php-illuminate-session php-horde-elasticsearch php-guestfs
+  php-illuminate-session php-horde-elasticsearch
   php-symfony-security-csrf php-cache-tag-interop php-twig-cache-extra
   php-console-table php-horde-text-flowed php-pspell php-uopz
   php-horde-service-weather php-illuminate-auth php-horde-imp php-gearman
