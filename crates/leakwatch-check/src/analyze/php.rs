@@ -565,6 +565,21 @@ fn reads_file_at_key<'a>(cx: &Ctx<'a>, site: Node<'a>) -> bool {
     } else {
         value
     };
+    // A path built from the key and a file's extension (`$name . '.ini'`,
+    // `'modules/' . $m . '/' . $c . '.ini'`) read by any call: the key
+    // names a file.
+    let names_file = std::iter::once(value)
+        .chain(cx.desc(value).iter().copied())
+        .filter(|n| n.kind() == "binary_expression" && cx.text(*n).contains(key))
+        .any(|n| {
+            cx.desc(n).iter().any(|lit| {
+                matches!(lit.kind(), "string" | "encapsed_string")
+                    && file_extension(cx.text(*lit).trim_matches(['\'', '"']))
+            })
+        });
+    if names_file {
+        return true;
+    }
     std::iter::once(scope)
         .chain(cx.desc(scope).iter().copied())
         .any(|n| match n.kind() {
@@ -583,6 +598,14 @@ fn reads_file_at_key<'a>(cx: &Ctx<'a>, site: Node<'a>) -> bool {
                 .is_some_and(|a| cx.text(a).trim_matches(['(', ')']) == key),
             _ => false,
         })
+}
+
+/// Whether a string literal is a file name's extension (`.ini`, `.json`,
+/// `.yml`, `.php`), as a path is built from a name.
+fn file_extension(lit: &str) -> bool {
+    lit.strip_prefix('.').is_some_and(|ext| {
+        (2..=5).contains(&ext.len()) && ext.chars().all(|c| c.is_ascii_alphanumeric())
+    })
 }
 
 /// Whether `value` is made from the function's parameters other than the
@@ -752,6 +775,33 @@ fn report<'a>(cx: &mut Ctx<'a>, what: &str, name: &str, mut uses: Uses<'a>) {
         .retain(|(site, _, _)| !filled_while_empty(cx, *site, name) && !member_lookup(cx, *site));
     uses.adds
         .retain(|(site, _, _)| !reads_file_at_key(cx, *site) && !registers_parameter(cx, *site));
+    // `$c[$k] = []` only makes room for the nested writes under `$k`: when
+    // every one of those is gone (bounded above), so is the initializer.
+    let sites: Vec<Node> = uses.adds.iter().map(|(s, _, _)| *s).collect();
+    uses.adds.retain(|(site, _, _)| {
+        let Some((container, key, value)) = keyed_entry(*site) else {
+            return true;
+        };
+        let empty = value.kind() == "array_creation_expression" && value.named_child_count() == 0;
+        if !empty {
+            return true;
+        }
+        let entry = format!("{}[{}]", cx.text(container), cx.text(key));
+        let fills_here = cx.enclosing(*site, NAMED_FN).is_some_and(|f| {
+            cx.desc(f).iter().any(|n| {
+                n.kind() == "assignment_expression"
+                    && Ctx::field(*n, "left")
+                        .is_some_and(|l| cx.text(l).starts_with(&format!("{entry}[")))
+            })
+        });
+        // Kept when a nested write still counts (it is among the sites).
+        !fills_here
+            || sites.iter().any(|s| {
+                s.id() != site.id()
+                    && Ctx::field(*s, "left")
+                        .is_some_and(|l| cx.text(l).starts_with(&format!("{entry}[")))
+            })
+    });
     if uses.adds.is_empty() || uses.removes > 0 || uses.escapes > 0 {
         return;
     }

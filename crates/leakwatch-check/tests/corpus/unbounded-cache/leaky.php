@@ -53,3 +53,19 @@ final class QuoteController
         return new JsonResponse($this->rates->rate($request->query->get('pair')));
     }
 }
+
+// Room made under each session id, then filled: one entry per session for
+// the life of the worker (not a file's name).
+final class SessionCache
+{
+    private static array $bySession = [];
+
+    public function onRequest($request)
+    {
+        $id = $request->sessionId;
+        if (!isset(self::$bySession[$id])) {
+            self::$bySession[$id] = []; // expect: unbounded-cache
+        }
+        self::$bySession[$id]['seen'] = time();
+    }
+}

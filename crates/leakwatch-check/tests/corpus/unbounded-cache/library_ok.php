@@ -101,3 +101,37 @@ final class SourceRenderer
         return $this->loadFile($request->path);
     }
 }
+
+// Configuration read from the .ini file its name names: bounded by the
+// files that exist.
+final class AppConfig
+{
+    protected static $app = [];
+    protected static $modules = [];
+
+    public static function app($configname = 'config', $fromDisk = false)
+    {
+        if (! isset(self::$app[$configname]) || $fromDisk) {
+            self::$app[$configname] = static::fromIni(static::resolvePath($configname . '.ini'));
+        }
+        return self::$app[$configname];
+    }
+
+    public static function module($modulename, $configname = 'config')
+    {
+        if (! isset(self::$modules[$modulename])) {
+            self::$modules[$modulename] = array();
+        }
+        if (! isset(self::$modules[$modulename][$configname])) {
+            self::$modules[$modulename][$configname] = static::fromIni(
+                static::resolvePath('modules/' . $modulename . '/' . $configname . '.ini')
+            );
+        }
+        return self::$modules[$modulename][$configname];
+    }
+
+    public function handle($request)
+    {
+        return self::module($request->module, $request->config);
+    }
+}
