@@ -11,7 +11,11 @@ pub const MASK: &str = "xxxxx";
 /// conservatively: everything between the first `:` of what looks like the
 /// user part and the last `@` before any `?` or `#` is masked.
 pub fn redact_url(url: &str) -> String {
-    if let Ok(mut parsed) = url::Url::parse(url) {
+    // Without `://` the parser's reading is not the user's: `ws:PW @a`
+    // (`user:password@host` for a user named like a special scheme) parses
+    // as scheme `ws` with user `PW `, and the password was shown.
+    let parsed = url::Url::parse(url).ok().filter(|_| url.contains("://"));
+    if let Some(mut parsed) = parsed {
         if parsed.has_host() && parsed.password().is_some() {
             if parsed.set_password(Some(MASK)).is_ok() {
                 let mut shown = parsed.to_string();
