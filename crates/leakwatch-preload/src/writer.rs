@@ -1046,13 +1046,9 @@ extern "C" fn init() {
 /// opened it by is an entry of `LD_PRELOAD`), rather than loaded by
 /// `dlopen` into a running process. Reads only: no allocation, no lock.
 fn in_global_scope() -> bool {
-    // SAFETY: zeroed Dl_info is a valid out buffer; dladdr of our own code.
-    let mut info: libc::Dl_info = unsafe { core::mem::zeroed() };
-    if unsafe { libc::dladdr(init as *const c_void, &mut info) } == 0 || info.dli_fname.is_null() {
+    let Some(own) = own_loaded_name() else {
         return false;
-    }
-    // SAFETY: NUL-terminated by contract.
-    let own = unsafe { core::ffi::CStr::from_ptr(info.dli_fname) }.to_bytes();
+    };
     let Some(list) = getenv(c"LD_PRELOAD") else {
         return false;
     };
@@ -1096,6 +1092,18 @@ unsafe fn restore_environment() {
     unsafe { remove_own_preload() };
 }
 
+/// The name the loader opened this library by (`dladdr` of our own code:
+/// no allocation, no lock).
+fn own_loaded_name() -> Option<&'static [u8]> {
+    // SAFETY: zeroed Dl_info is a valid out buffer; dladdr of our own code.
+    let mut info: libc::Dl_info = unsafe { core::mem::zeroed() };
+    if unsafe { libc::dladdr(init as *const c_void, &mut info) } == 0 || info.dli_fname.is_null() {
+        return None;
+    }
+    // SAFETY: NUL-terminated, owned by the loader for as long as we are loaded.
+    Some(unsafe { core::ffi::CStr::from_ptr(info.dli_fname) }.to_bytes())
+}
+
 /// Removes this library from the front of `LD_PRELOAD`, where `leakwatch
 /// trace` put it, keeping whatever the user had after it.
 unsafe fn remove_own_preload() {
@@ -1103,13 +1111,9 @@ unsafe fn remove_own_preload() {
         static mut environ: *mut *mut libc::c_char;
     }
     // The name the loader opened this library by: the LD_PRELOAD entry.
-    // SAFETY: zeroed Dl_info is a valid out buffer; dladdr of our own code.
-    let mut info: libc::Dl_info = unsafe { core::mem::zeroed() };
-    if unsafe { libc::dladdr(init as *const c_void, &mut info) } == 0 || info.dli_fname.is_null() {
+    let Some(own) = own_loaded_name() else {
         return;
-    }
-    // SAFETY: NUL-terminated by contract.
-    let own = unsafe { core::ffi::CStr::from_ptr(info.dli_fname) }.to_bytes();
+    };
     // SAFETY: reading the environment's pointer array, one thread.
     let mut entry = unsafe { environ };
     if entry.is_null() || own.is_empty() {

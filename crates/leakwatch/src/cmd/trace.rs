@@ -21,7 +21,7 @@ use leakwatch_core::format::parse_size;
 use crate::exit;
 
 /// The tracer library's file name.
-pub const PRELOAD_NAME: &str = "libleakwatch_preload.so";
+pub const PRELOAD_NAME: &str = leakwatch_trace::attach::TRACER_FILE_NAME;
 
 const AFTER_HELP: &str = "\
 Examples:
