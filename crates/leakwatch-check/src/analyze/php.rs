@@ -126,11 +126,11 @@ fn in_entry<'a>(cx: &Ctx<'a>, n: Node<'a>) -> bool {
                 return true;
             }
             "while_statement" | "do_statement"
-                if Ctx::field(p, "condition").is_some_and(|c| serves_forever(cx, c)) =>
+                if Ctx::field(p, "condition").is_some_and(|c| serves_forever(cx, c, p)) =>
             {
                 return true;
             }
-            "for_statement" if endless_for(cx, p) => return true,
+            "for_statement" if endless_for(cx, p) && waits_for_work(cx, p) => return true,
             _ => {}
         }
         cur = cx.up(p);
@@ -151,22 +151,41 @@ fn endless_for<'a>(cx: &Ctx<'a>, p: Node<'a>) -> bool {
     head == "for(;;"
 }
 
-/// A loop condition that is always true, or that takes the next job or
-/// message from a call each time round (`$job = $queue->pop()`,
+/// A loop condition that is always true (for a loop that waits for work:
+/// see [`waits_for_work`]), or that takes the next job or message from a
+/// call each time round (`$job = $queue->pop()`,
 /// `$msg = $consumer->receive()`). A loop over rows or lines
 /// (`$row = $stmt->fetch()`, `$line = fgets($fp)`) ends with its input: a
 /// script's, run once.
-fn serves_forever<'a>(cx: &Ctx<'a>, cond: Node<'a>) -> bool {
+fn serves_forever<'a>(cx: &Ctx<'a>, cond: Node<'a>, the_loop: Node<'a>) -> bool {
     let inner = if cond.kind() == "parenthesized_expression" {
         cond.named_child(0).unwrap_or(cond)
     } else {
         cond
     };
-    let always = matches!(cx.text(inner).to_ascii_lowercase().as_str(), "true" | "1");
+    let always = matches!(cx.text(inner).to_ascii_lowercase().as_str(), "true" | "1")
+        && waits_for_work(cx, the_loop);
     let takes_next = inner.kind() == "assignment_expression"
         && Ctx::field(inner, "right")
             .is_some_and(|r| CALLS.contains(&r.kind()) && takes_work(called_name(cx.text(r))));
     always || takes_next
+}
+
+/// Whether an endless loop's body waits for something each time round: a
+/// call that takes the next job or connection, or a sleep. A `while (true)`
+/// or `do { ... } while (true)` without one is a search that returns from
+/// inside (Horde_Date's next recurrence), not a worker serving requests.
+fn waits_for_work<'a>(cx: &Ctx<'a>, the_loop: Node<'a>) -> bool {
+    cx.desc(the_loop).iter().any(|d| {
+        CALLS.contains(&d.kind()) && {
+            let name = called_name(cx.text(*d));
+            takes_work(name)
+                || matches!(
+                    name.to_ascii_lowercase().as_str(),
+                    "sleep" | "usleep" | "time_nanosleep" | "stream_select" | "socket_select"
+                )
+        }
+    })
 }
 
 /// The name a call expression calls: `$q->pop()` → `pop`,

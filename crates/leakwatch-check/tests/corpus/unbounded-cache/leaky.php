@@ -69,3 +69,18 @@ final class SessionCache
         self::$bySession[$id]['seen'] = time();
     }
 }
+
+// A memo keyed by what each job carries, called from a queue worker's loop.
+function shipping_quote($country, $weight)
+{
+    static $quotes = [];
+    if (!isset($quotes[$country][$weight])) {
+        $quotes[$country][$weight] = compute_quote($country, $weight); // expect: unbounded-cache
+    }
+    return $quotes[$country][$weight];
+}
+
+while (true) {
+    $job = $queue->pop();
+    shipping_quote($job->country, $job->weight);
+}

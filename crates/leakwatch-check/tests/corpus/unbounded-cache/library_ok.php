@@ -135,3 +135,31 @@ final class AppConfig
         return self::module($request->module, $request->config);
     }
 }
+
+// Days in a month, memoized per year and month, used by a search for the
+// next recurrence: a `do { ... } while (true)` that returns from inside is
+// not a worker serving requests.
+final class CalendarDays
+{
+    public static function inMonth($month, $year)
+    {
+        static $cache = array();
+        if (!isset($cache[$year][$month])) {
+            $cache[$year][$month] = (int) date('t', mktime(0, 0, 0, $month, 1, $year));
+        }
+        return $cache[$year][$month];
+    }
+}
+
+final class MonthlyRecurrence
+{
+    public function next($start)
+    {
+        do {
+            if (CalendarDays::inMonth($start->month, $start->year) >= $start->mday) {
+                return $start;
+            }
+            $start->month += $this->interval;
+        } while (true);
+    }
+}
