@@ -5,6 +5,7 @@
 //! a close, whole tables iterated (`Model.all.each`), closures over large data
 //! (`define_method`, per-request `at_exit`) and timers never shut down.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use tree_sitter::Node;
@@ -234,7 +235,7 @@ fn in_entry<'a>(cx: &Ctx<'a>, n: Node<'a>) -> bool {
 fn growth_evidence<'a>(cx: &Ctx<'a>, sites: &[Node<'a>], store: &str) -> Option<Option<Unless>> {
     let mut through = Vec::new();
     for site in sites {
-        if in_entry(cx, *site) || reads_outside_input(growth_text(cx, *site), store) {
+        if in_entry(cx, *site) || reads_outside_input(&growth_text(cx, *site), store) {
             return Some(None);
         }
         let Some(def) = cx.enclosing(*site, DEF) else {
@@ -256,12 +257,45 @@ fn growth_evidence<'a>(cx: &Ctx<'a>, sites: &[Node<'a>], store: &str) -> Option<
 /// What says how many entries a write at `site` adds over time: a keyed
 /// write (`@c[k] ||= v`, `store(k, v)`) adds one per distinct key, so only
 /// its key counts (a value named `vpc_id` under a region key is still one
-/// entry per region); an append or a whole-hash merge adds what it stores.
-fn growth_text<'a>(cx: &Ctx<'a>, site: Node<'a>) -> &'a str {
+/// entry per region); an append or a whole-hash merge adds what it stores;
+/// a call with a block (`X.subscribe(name) { |id, request| ... }`), all of
+/// it but the block's own parameters: they are what each event hands the
+/// block later, not what the call is made with (a request the block
+/// captures from the method still is).
+fn growth_text<'a>(cx: &Ctx<'a>, site: Node<'a>) -> Cow<'a, str> {
     match entry(cx, site) {
-        (Some(key), _) => cx.text(key),
-        _ => cx.text(site),
+        (Some(key), _) => Cow::Borrowed(cx.text(key)),
+        _ => match Ctx::field(site, "block").filter(|_| site.kind() == "call") {
+            Some(block) => {
+                let own = block_parameters(cx, block);
+                if own.is_empty() {
+                    return Cow::Borrowed(cx.text(site));
+                }
+                let base = site.start_byte();
+                let mut text = cx.text(site).as_bytes().to_vec();
+                for id in cx.desc(block) {
+                    if id.kind() == "identifier" && own.contains(&cx.text(*id)) {
+                        let (a, b) = (id.start_byte() - base, id.end_byte() - base);
+                        text[a..b].fill(b'_');
+                    }
+                }
+                Cow::Owned(String::from_utf8(text).unwrap_or_default())
+            }
+            None => Cow::Borrowed(cx.text(site)),
+        },
     }
+}
+
+/// The names a block declares as its parameters (`|name, *args, id|`).
+fn block_parameters<'a>(cx: &Ctx<'a>, block: Node<'a>) -> Vec<&'a str> {
+    let Some(params) = Ctx::field(block, "parameters") else {
+        return Vec::new();
+    };
+    cx.desc(params)
+        .iter()
+        .filter(|n| n.kind() == "identifier")
+        .map(|n| cx.text(*n))
+        .collect()
 }
 
 /// Both conditions, either of which drops a finding.
