@@ -87,10 +87,10 @@ fn build_c(dir: &Path, src: &str, name: &str, extra: &[&str]) -> PathBuf {
     let exe = dir.join(name);
     let ok = Command::new("gcc")
         .args(["-O1", "-g"])
-        .args(extra)
         .arg(&c)
         .arg("-o")
         .arg(&exe)
+        .args(extra) // after the source: libraries resolve what it uses
         .status()
         .unwrap()
         .success();
@@ -240,6 +240,78 @@ fn attach_to_running_python_server_names_its_python_line_and_it_runs_on() {
         ATTACH_SECS,
         ("audit", line_of(SERVER_PY, "# LEAK")),
         3,
+    );
+}
+
+/// SERVER_C's shape through jemalloc's own entry points: the leak and the
+/// churn are `mallocx`/`rallocx`/`sdallocx`/`dallocx` calls only, which an
+/// attach must redirect as it does `malloc`.
+const JEMALLOC_SERVER_C: &str = r#"
+#include <jemalloc/jemalloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+void *kept[1 << 20];
+int nkept;
+__attribute__((noinline)) void remember(int i) {
+    kept[nkept++ & ((1 << 20) - 1)] = mallocx(48 + i % 16, 0);   /* LEAK */
+}
+__attribute__((noinline)) void churn(int i) {
+    size_t n = 100 + i % 50;
+    char *volatile p = mallocx(n, MALLOCX_ZERO);
+    p = rallocx(p, 2 * n, 0);
+    memset(p, 1, 10);
+    sdallocx(p, 2 * n, 0);
+}
+__attribute__((noinline)) void cache(int i) {
+    static void *slots[64];
+    if (slots[i % 64]) dallocx(slots[i % 64], 0);
+    slots[i % 64] = mallocx(200, 0);
+}
+int main(int argc, char **argv) {
+    int seconds = atoi(argv[1]);
+    for (int i = 0; i < seconds * 100; i++) {
+        for (int k = 0; k < 20; k++) { churn(i * 20 + k); cache(i * 20 + k); }
+        remember(i);
+        printf("tick %d\n", i);
+        fflush(stdout);
+        usleep(10000);
+    }
+    return 7;
+}
+"#;
+
+#[test]
+fn attach_to_a_jemalloc_program_sees_its_own_entry_points() {
+    let dir = tempfile::tempdir().unwrap();
+    let probe = dir.path().join("probe.c");
+    std::fs::write(
+        &probe,
+        "#include <jemalloc/jemalloc.h>\nint main(void){return 0;}\n",
+    )
+    .unwrap();
+    let have_jemalloc = Command::new("gcc")
+        .arg(&probe)
+        .arg("-o")
+        .arg(dir.path().join("probe"))
+        .arg("-ljemalloc")
+        .status()
+        .is_ok_and(|s| s.success());
+    if !have_jemalloc {
+        eprintln!("jemalloc is not installed (libjemalloc-dev, see .ci/deps/trace.sh): skipped");
+        return;
+    }
+    let exe = build_c(dir.path(), JEMALLOC_SERVER_C, "jemserver", &["-ljemalloc"]);
+    let secs = (ATTACH_SECS + 8).to_string();
+    let (target, lines) = start(Command::new(&exe).arg(&secs));
+    attach_names_growing_site(
+        target,
+        lines,
+        dir.path(),
+        ATTACH_SECS,
+        ("remember", line_of(JEMALLOC_SERVER_C, "/* LEAK */")),
+        7,
     );
 }
 
