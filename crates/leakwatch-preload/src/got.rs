@@ -111,6 +111,16 @@ const HOOKED: &[F] = &[
     F::close,
     F::close_range,
     F::closefrom,
+    F::setuid,
+    F::setgid,
+    F::seteuid,
+    F::setegid,
+    F::setreuid,
+    F::setregid,
+    F::setresuid,
+    F::setresgid,
+    F::setgroups,
+    F::initgroups,
 ];
 
 /// The tracer's own address for each name of `HOOKED` (0: not found).

@@ -34,6 +34,7 @@ mod next;
 mod process;
 mod python;
 mod ring;
+mod setid;
 mod tables;
 mod unwind;
 mod writer;
@@ -42,6 +43,7 @@ pub use attach::*;
 pub use fds::*;
 pub use hooks::*;
 pub use process::*;
+pub use setid::*;
 
 /// Trace file magic and version (see `leakwatch_trace::format`).
 pub(crate) const MAGIC: &[u8; 8] = b"LWTRACE\0";

@@ -124,6 +124,17 @@ names! {
     close = c"close",
     close_range = c"close_range",
     closefrom = c"closefrom",
+    // Credentials (setid.rs)
+    setuid = c"setuid",
+    setgid = c"setgid",
+    seteuid = c"seteuid",
+    setegid = c"setegid",
+    setreuid = c"setreuid",
+    setregid = c"setregid",
+    setresuid = c"setresuid",
+    setresgid = c"setresgid",
+    setgroups = c"setgroups",
+    initgroups = c"initgroups",
     libc_start_main = c"__libc_start_main",
 }
 

@@ -555,11 +555,19 @@ fn thread_cpu_us() -> u64 {
     cpu.tv_sec as u64 * 1_000_000 + cpu.tv_nsec as u64 / 1000
 }
 
+/// Bumped to make the writer thread leave (see `without_writer`): each
+/// writer runs while the generation is the one it started in.
+static WRITER_GEN: AtomicU32 = AtomicU32::new(0);
+/// The writer thread's kernel id (0 until it runs).
+static WRITER_TID: AtomicU32 = AtomicU32::new(0);
+
 extern "C" fn writer_main(_: *mut c_void) -> *mut c_void {
     crate::hooks::set_guard(true);
+    let generation = WRITER_GEN.load(Ordering::Acquire);
     WRITER_EXITED.store(false, Ordering::Release);
+    WRITER_TID.store(gettid(), Ordering::Release);
     let mut last_reap = 0u64;
-    while running() {
+    while running() && WRITER_GEN.load(Ordering::Acquire) == generation {
         WRITER_SLEEPING.store(true, Ordering::SeqCst);
         let seen = WAKE.load(Ordering::Acquire);
         let timeout = libc::timespec {
@@ -577,7 +585,7 @@ extern "C" fn writer_main(_: *mut c_void) -> *mut c_void {
             )
         };
         WRITER_SLEEPING.store(false, Ordering::SeqCst);
-        if !running() {
+        if !running() || WRITER_GEN.load(Ordering::Acquire) != generation {
             break;
         }
         let now = now_ns();
@@ -620,6 +628,109 @@ fn spawn_writer() -> bool {
     }
     WRITER_STARTED.store(true, Ordering::Release);
     true
+}
+
+/// Runs one of the program's set*id calls (setid.rs) with no writer thread
+/// alive: the C library makes every thread repeat such a call and aborts
+/// when one fails where another succeeded, and the writer may lack a
+/// capability the calling thread raised for itself. The writer leaves
+/// (producers drain their own rings meanwhile), the call runs, and a new
+/// writer is started by this thread, with its credentials. Every wait is
+/// bounded: when the writer does not leave in time (a write blocked on a
+/// full disk) the call is made anyway, as without this, and the old writer
+/// leaves at its next turn.
+pub fn without_writer<R>(call: impl FnOnce() -> R) -> R {
+    static SETID_LOCK: AtomicBool = AtomicBool::new(false);
+    if !running() || !WRITER_STARTED.load(Ordering::Acquire) || crate::hooks::guarded() {
+        return call();
+    }
+    while SETID_LOCK
+        .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+        .is_err()
+    {
+        pause_ns(100_000);
+    }
+    let was = crate::hooks::set_guard(true);
+    let mut replaced = false;
+    if running() && WRITER_STARTED.load(Ordering::Acquire) {
+        // A writer just spawned may not have said who it is yet.
+        let mut tid = WRITER_TID.load(Ordering::Acquire);
+        for _ in 0..2_000 {
+            if tid != 0 {
+                break;
+            }
+            pause_ns(1_000_000);
+            tid = WRITER_TID.load(Ordering::Acquire);
+        }
+        if tid != 0 {
+            WRITER_STARTED.store(false, Ordering::Release);
+            WRITER_GEN.fetch_add(1, Ordering::AcqRel);
+            wait_thread_gone(tid);
+            replaced = true;
+        }
+    }
+    crate::hooks::set_guard(was);
+    let result = call();
+    crate::hooks::set_guard(true);
+    if replaced && running() {
+        WRITER_TID.store(0, Ordering::Release);
+        if !spawn_writer() {
+            log(b"cannot restart the writer thread after a set*id call; tracing stops");
+            STATE.store(DONE, Ordering::Release);
+        }
+    }
+    crate::hooks::set_guard(was);
+    SETID_LOCK.store(false, Ordering::Release);
+    result
+}
+
+/// Before the program changes its effective user to `euid` (a root
+/// launcher dropping to a service account, as `setpriv`, `gosu` and
+/// `runuser` do before they exec the service): the trace file becomes that
+/// user's, so the program it execs, which continues this trace, can still
+/// open it. Returns the owner to give it back if the change fails; None
+/// when nothing changed (not running as root, same owner).
+pub fn hand_trace_to(euid: libc::uid_t) -> Option<libc::uid_t> {
+    let fd = FD.load(Ordering::Acquire);
+    if !running() || fd < 0 || euid == libc::uid_t::MAX {
+        return None;
+    }
+    // SAFETY: zeroed stat is a valid out buffer; plain syscalls on the
+    // trace's own descriptor.
+    unsafe {
+        let mut st: libc::stat = core::mem::zeroed();
+        if libc::fstat(fd, &mut st) != 0 || st.st_uid == euid || !is_trace(fd) {
+            return None;
+        }
+        (libc::fchown(fd, euid, libc::gid_t::MAX) == 0).then_some(st.st_uid)
+    }
+}
+
+/// Wakes the writer until thread `tid` of this process no longer exists
+/// (at most 2 s).
+fn wait_thread_gone(tid: u32) -> bool {
+    // SAFETY: plain syscall.
+    let pid = unsafe { libc::getpid() };
+    for _ in 0..4_000 {
+        WAKE.fetch_add(1, Ordering::Release);
+        // SAFETY: futex wake on a static word; tgkill with signal 0 only
+        // checks that the thread exists.
+        let gone = unsafe {
+            libc::syscall(
+                libc::SYS_futex,
+                WAKE.as_ptr(),
+                libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
+                1,
+            );
+            libc::syscall(libc::SYS_tgkill, pid, tid, 0) != 0
+                && *libc::__errno_location() == libc::ESRCH
+        };
+        if gone {
+            return true;
+        }
+        pause_ns(500_000);
+    }
+    false
 }
 
 // ---------------------------------------------------------------------------

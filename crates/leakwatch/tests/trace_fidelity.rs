@@ -668,3 +668,67 @@ fn sanitizer_and_heaptrack_are_refused_with_a_message_never_a_hang() {
         assert!(!t.exists(), "{order}");
     }
 }
+
+fn is_root() -> bool {
+    // SAFETY: plain syscall.
+    unsafe { libc::geteuid() == 0 }
+}
+
+#[test]
+fn a_root_launcher_dropping_privileges_like_setpriv_runs_and_is_traced() {
+    if !is_root() {
+        eprintln!("not root: a privilege drop cannot be tried; skipped");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let exe = gcc(dir.path(), "privdrop.c", "privdrop", &[]);
+    // Aborted (SIGABRT) in the C library's setxid under the old tracer.
+    let r = traced_like_untraced(dir.path(), "privdrop.lwt", &[exe.to_str().unwrap()]);
+    assert_eq!(r["exited"], true);
+    assert_eq!(through(&r["leaked"], "as_the_new_user"), (4321, 1), "{r}");
+}
+
+#[test]
+fn a_service_execd_by_setpriv_as_another_user_is_traced() {
+    if !is_root() || !have("setpriv") {
+        eprintln!("not root, or no setpriv (util-linux): skipped");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // The service account must be able to run the program and reach the
+    // trace's directory.
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let service = dir.path().join("service.c");
+    std::fs::write(
+        &service,
+        "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n\
+         __attribute__((noinline)) static void *serve(void) { char *p = malloc(777); memset(p, 2, 777); return p; }\n\
+         int main(void) { void *volatile p = serve(); p = 0; puts(\"served\"); return 0; }\n",
+    )
+    .unwrap();
+    let exe = dir.path().join("service");
+    assert!(Command::new("gcc")
+        .args(["-O1", "-g"])
+        .arg(&service)
+        .arg("-o")
+        .arg(&exe)
+        .status()
+        .unwrap()
+        .success());
+    let cmd = [
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        exe.to_str().unwrap(),
+    ];
+    let (t, out) = trace(dir.path(), "setpriv.lwt", &cmd, &[]);
+    assert_eq!(program_status(&out), "exit 0", "{}", stderr(&out));
+    assert_eq!(stdout(&out), "served\n");
+    // Before: the exec'd service could not open the root launcher's trace
+    // file, and the trace held nothing ("incomplete").
+    let (r, code, err) = report_json(&t);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(through(&r["leaked"], "serve"), (777, 1), "{r}");
+}
