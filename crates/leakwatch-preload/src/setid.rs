@@ -29,7 +29,9 @@ type Uid = libc::uid_t;
 type Gid = libc::gid_t;
 
 /// Runs a user change that makes `new_euid` the effective user (None: a
-/// group change), handing the trace file to that user first and back if
+/// group change), handing the trace file to that user: before the call
+/// while this process may still (root dropping to a service account),
+/// after it when only then it may (back to root), and back to its owner if
 /// the change fails.
 fn changing_user(new_euid: Option<Uid>, call: impl FnOnce() -> c_int) -> c_int {
     let before = new_euid.and_then(writer::hand_trace_to);
@@ -38,6 +40,8 @@ fn changing_user(new_euid: Option<Uid>, call: impl FnOnce() -> c_int) -> c_int {
         if let Some(owner) = before {
             writer::hand_trace_to(owner);
         }
+    } else if let Some(euid) = new_euid {
+        writer::hand_trace_to(euid);
     }
     rc
 }

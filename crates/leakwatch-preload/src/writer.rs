@@ -631,9 +631,10 @@ fn spawn_writer() -> bool {
 }
 
 /// Runs one of the program's set*id calls (setid.rs) with no writer thread
-/// alive: the C library makes every thread repeat such a call and aborts
-/// when one fails where another succeeded, and the writer may lack a
-/// capability the calling thread raised for itself. The writer leaves
+/// alive when the two threads' capabilities differ: the C library makes
+/// every thread repeat such a call and aborts when one fails where another
+/// succeeded, and the writer may lack a capability the calling thread
+/// raised for itself. The writer leaves
 /// (producers drain their own rings meanwhile), the call runs, and a new
 /// writer is started by this thread, with its credentials. Every wait is
 /// bounded: when the writer does not leave in time (a write blocked on a
@@ -652,7 +653,13 @@ pub fn without_writer<R>(call: impl FnOnce() -> R) -> R {
     }
     let was = crate::hooks::set_guard(true);
     let mut replaced = false;
-    if running() && WRITER_STARTED.load(Ordering::Acquire) {
+    // The outcome can differ only when the two threads' capabilities do:
+    // a program switching its effective user per request (as file servers
+    // do) keeps its writer.
+    let writer_tid = WRITER_TID.load(Ordering::Acquire);
+    let same_caps =
+        writer_tid != 0 && capabilities(0).is_some_and(|c| capabilities(writer_tid) == Some(c));
+    if !same_caps && running() && WRITER_STARTED.load(Ordering::Acquire) {
         // A writer just spawned may not have said who it is yet.
         let mut tid = WRITER_TID.load(Ordering::Acquire);
         for _ in 0..2_000 {
@@ -682,6 +689,36 @@ pub fn without_writer<R>(call: impl FnOnce() -> R) -> R {
     crate::hooks::set_guard(was);
     SETID_LOCK.store(false, Ordering::Release);
     result
+}
+
+/// A thread's effective and permitted capability sets (`tid` 0: the
+/// caller's), or None when they cannot be read.
+fn capabilities(tid: u32) -> Option<[u32; 4]> {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: i32,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy, Default)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    let mut header = Header {
+        version: 0x2008_0522, // _LINUX_CAPABILITY_VERSION_3
+        pid: tid as i32,
+    };
+    let mut data = [Data::default(); 2];
+    // SAFETY: capget fills two data structs for version 3.
+    let rc = unsafe { libc::syscall(libc::SYS_capget, &mut header, data.as_mut_ptr()) };
+    (rc == 0).then_some([
+        data[0].effective,
+        data[1].effective,
+        data[0].permitted,
+        data[1].permitted,
+    ])
 }
 
 /// Before the program changes its effective user to `euid` (a root

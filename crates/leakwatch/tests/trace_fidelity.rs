@@ -732,3 +732,41 @@ fn a_service_execd_by_setpriv_as_another_user_is_traced() {
     assert_eq!(code, 1, "{err}");
     assert_eq!(through(&r["leaked"], "serve"), (777, 1), "{r}");
 }
+
+#[test]
+fn a_root_program_that_switches_its_effective_user_and_back_keeps_its_trace_across_exec() {
+    if !is_root() {
+        eprintln!("not root: a privilege change cannot be tried; skipped");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("switcher.c");
+    // Per-request user switching (as file servers do), then an exec as
+    // root: the exec'd program must still be able to continue the trace.
+    std::fs::write(
+        &src,
+        "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n#include <unistd.h>\n\
+         __attribute__((noinline)) static void *serve(void) { char *p = malloc(999); memset(p, 3, 999); return p; }\n\
+         int main(int argc, char **argv) {\n\
+           if (argc > 1) { void *volatile p = serve(); p = 0; puts(\"served\"); return 0; }\n\
+           for (int i = 0; i < 100; i++) if (seteuid(65534) || seteuid(0)) { perror(\"seteuid\"); return 1; }\n\
+           execl(\"/proc/self/exe\", argv[0], \"serve\", (char *)0); perror(\"execl\"); return 1;\n\
+         }\n",
+    )
+    .unwrap();
+    let exe = dir.path().join("switcher");
+    assert!(Command::new("gcc")
+        .args(["-O1", "-g"])
+        .arg(&src)
+        .arg("-o")
+        .arg(&exe)
+        .status()
+        .unwrap()
+        .success());
+    let (t, out) = trace(dir.path(), "switcher.lwt", &[exe.to_str().unwrap()], &[]);
+    assert_eq!(program_status(&out), "exit 0", "{}", stderr(&out));
+    assert_eq!(stdout(&out), "served\n");
+    let (r, code, err) = report_json(&t);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(through(&r["leaked"], "serve"), (999, 1), "{r}");
+}
