@@ -380,6 +380,30 @@ fn is_start_frame(f: &Frame) -> bool {
     is_start_function(&f.function)
 }
 
+/// Functions that start threads: the frames a thread's own code runs
+/// above (see [`trim_frames`]).
+fn is_thread_start_function(function: &str) -> bool {
+    matches!(
+        base_name(function),
+        "start_thread"
+            | "clone"
+            | "clone3"
+            | "__clone"
+            | "__clone3"
+            | "__GI___clone"
+            | "__GI___clone3"
+    )
+}
+
+/// Sources of the toolchain's own libraries: C/C++ system headers, Rust's
+/// precompiled standard library and the crates it vendors. Code inlined
+/// from them is the library's, not the program's.
+pub fn is_toolchain_source(file: &str) -> bool {
+    const TOOLCHAIN_SOURCES: &[&str] =
+        &["/usr/include/", "/usr/lib/gcc/", "/rustc/", "/rust/deps/"];
+    TOOLCHAIN_SOURCES.iter().any(|p| file.starts_with(p))
+}
+
 /// Functions that start processes and threads (see [`trim_frames`]).
 pub fn is_start_function(function: &str) -> bool {
     let name = base_name(function);
@@ -394,19 +418,17 @@ pub fn is_start_function(function: &str) -> bool {
             | "__libc_start_main_impl"
             | "__libc_start_main_alias_2"
             | "__libc_start_call_main"
-            | "start_thread"
-            | "clone"
-            | "clone3"
-            | "__clone"
-            | "__clone3"
-            | "__GI___clone"
-            | "__GI___clone3"
-    )
+    ) || is_thread_start_function(function)
 }
 
 /// The frames a report shows by default: without the allocator's entry
 /// frames at the top, and without what lies below `main` (the C library's
-/// start-up, a thread's start routine, Rust's runtime start). Innermost first.
+/// start-up, Rust's runtime start). A thread's stack ends at its own start
+/// routine: below the outermost frame of the program's own code, the
+/// runtime's frames that started it (libstdc++'s
+/// `execute_native_thread_routine` and `std::thread`'s invoker, Rust's
+/// `FnOnce::call_once`) are cut with the C library's `start_thread`; a
+/// thread with no frame of the program's own keeps them. Innermost first.
 pub fn trim_frames(frames: &[Frame]) -> &[Frame] {
     &frames[trimmed_range(frames)]
 }
@@ -418,6 +440,10 @@ pub fn trim_frames(frames: &[Frame]) -> &[Frame] {
 pub struct TrimRole {
     /// The allocator's own entry frame (cut from the top).
     allocator: bool,
+    /// Not the program's own code: the system's libraries, a standard
+    /// library's or the allocator's function, or code inlined from the
+    /// toolchain's headers (cut below a thread's outermost own frame).
+    runtime: bool,
     end: TrimEnd,
 }
 
@@ -427,10 +453,15 @@ enum TrimEnd {
     Neither,
     /// `main` itself: kept, and the stack ends there.
     Main,
-    /// Below `main`: a start frame, Rust's runtime start, or the tracer's
-    /// wrapper of `main` (shown when `main` tail-called the function below
-    /// it, as CPython's does): the stack ends before it.
+    /// Below `main`: a process start frame, or the tracer's wrapper of
+    /// `main` (shown when `main` tail-called the function below it, as
+    /// CPython's does): the stack ends before it.
     Below,
+    /// A thread's start (the C library's `start_thread`, Rust's
+    /// `__rust_begin_short_backtrace`, which also starts Rust's `main`):
+    /// the stack ends before it, and before the runtime's frames above it
+    /// that lie below the program's own code.
+    ThreadStart,
 }
 
 /// The [`TrimRole`] of a frame.
@@ -438,16 +469,16 @@ pub fn trim_role(f: &Frame) -> TrimRole {
     let name = base_name(&f.function);
     let end = if name == "main" && !f.inlined {
         TrimEnd::Main
-    } else if name.contains("__rust_begin_short_backtrace")
-        || is_start_frame(f)
-        || (f.kind == ModuleKind::Tracer && name.ends_with("traced_main"))
-    {
+    } else if name.contains("__rust_begin_short_backtrace") || is_thread_start_function(name) {
+        TrimEnd::ThreadStart
+    } else if is_start_frame(f) || (f.kind == ModuleKind::Tracer && name.ends_with("traced_main")) {
         TrimEnd::Below
     } else {
         TrimEnd::Neither
     };
     TrimRole {
         allocator: is_allocator_frame(f),
+        runtime: is_internal(f) || f.file.as_deref().is_some_and(is_toolchain_source),
         end,
     }
 }
@@ -470,6 +501,14 @@ pub fn trimmed_range_of(roles: &[TrimRole]) -> std::ops::Range<usize> {
             }
             TrimEnd::Below => {
                 end = i;
+                break;
+            }
+            TrimEnd::ThreadStart => {
+                end = i;
+                // Up to the outermost frame of the program's own, if any.
+                if let Some(own) = roles[start..i].iter().rposition(|r| !r.runtime) {
+                    end = start + own + 1;
+                }
                 break;
             }
             TrimEnd::Neither => {}
@@ -736,14 +775,9 @@ mod tests {
             .iter()
             .map(|f| f.function.as_str())
             .collect();
-        assert_eq!(
-            shown,
-            [
-                "leaky::leaky_rust",
-                "leaky::main",
-                "core::ops::function::FnOnce::call_once"
-            ]
-        );
+        // Rust's `main` is started like a thread: its stack ends at the
+        // user's `main`, not at std's `FnOnce::call_once` below it.
+        assert_eq!(shown, ["leaky::leaky_rust", "leaky::main"]);
         assert_eq!(headline(&frames).unwrap().function, "leaky::leaky_rust");
         // The Rust runtime's own start-up: no user frame, named by std.
         let frames = vec![
@@ -757,6 +791,50 @@ mod tests {
             headline(&frames).unwrap().function,
             "std::thread::Thread::new"
         );
+    }
+
+    #[test]
+    fn a_threads_stack_ends_at_its_outermost_own_frame() {
+        let mut lambda = frame("operator()", "/tmp/p", true);
+        lambda.file = Some("/src/p.cpp".into());
+        let mut invoke = frame("__invoke_impl<void, main()::<lambda()> >", "/tmp/p", true);
+        invoke.file = Some("/usr/include/c++/12/bits/invoke.h".into());
+        let mut run = frame("_M_run", "/tmp/p", false);
+        run.file = Some("/usr/include/c++/12/bits/std_thread.h".into());
+        let frames = vec![
+            frame("malloc", "/x/libleakwatch_preload.so", false),
+            lambda,
+            invoke,
+            run,
+            frame("0xd44a3", "/usr/lib/x86_64-linux-gnu/libstdc++.so.6", false),
+            frame("start_thread", "/lib/libc.so.6", false),
+            frame("clone3", "/lib/libc.so.6", false),
+        ];
+        let shown: Vec<&str> = trim_frames(&frames)
+            .iter()
+            .map(|f| f.function.as_str())
+            .collect();
+        assert_eq!(shown, ["operator()"]);
+        // A thread with no frame of the program's own keeps its runtime's.
+        let frames = vec![
+            frame("malloc", "/x/libleakwatch_preload.so", false),
+            frame("0xa1", "/usr/lib/x86_64-linux-gnu/libstdc++.so.6", false),
+            frame("0xd44a3", "/usr/lib/x86_64-linux-gnu/libstdc++.so.6", false),
+            frame("start_thread", "/lib/libc.so.6", false),
+        ];
+        let shown: Vec<&str> = trim_frames(&frames)
+            .iter()
+            .map(|f| f.function.as_str())
+            .collect();
+        assert_eq!(shown, ["0xa1", "0xd44a3"]);
+        // Frames below `main` are cut at `main` itself, never trimmed back
+        // past it: the loader's constructors keep what called them.
+        let frames = vec![
+            frame("std::vector<int>::push_back(int const&)", "/tmp/p", true),
+            frame("main", "/tmp/p", false),
+            frame("__libc_start_call_main", "/lib/libc.so.6", false),
+        ];
+        assert_eq!(trim_frames(&frames).len(), 2);
     }
 
     #[test]

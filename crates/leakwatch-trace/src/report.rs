@@ -301,17 +301,10 @@ impl Kinds {
     /// code).
     fn holds_program_code(&self, a: &Analysis, sym: &mut Symbolizer, addr: u64, ts: u64) -> bool {
         sym.resolve(&a.tables, &[(addr, ts)]);
-        // Sources of the toolchain's own libraries: C/C++ system headers,
-        // Rust's precompiled standard library and the crates it vendors.
-        const TOOLCHAIN_SOURCES: &[&str] =
-            &["/usr/include/", "/usr/lib/gcc/", "/rustc/", "/rust/deps/"];
         sym.frames_of(addr).iter().any(|f| {
             f.inlined
                 && !classify::is_internal(f)
-                && !f
-                    .file
-                    .as_deref()
-                    .is_some_and(|file| TOOLCHAIN_SOURCES.iter().any(|p| file.starts_with(p)))
+                && !f.file.as_deref().is_some_and(classify::is_toolchain_source)
                 && !classify::is_allocator_function(&f.function)
                 && !classify::is_start_function(&f.function)
         })
