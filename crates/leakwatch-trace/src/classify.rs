@@ -238,6 +238,13 @@ pub fn is_allocator_function(name: &str) -> bool {
         "__rust_alloc_zeroed",
         "__rdl_",
         "__rg_",
+        // The same shims as newer toolchains name them, seen when LTO
+        // inlines them into the program (`__rustc::__rdl_alloc`).
+        "__rustc::__rust_alloc",
+        "__rustc::__rust_realloc",
+        "__rustc::__rust_alloc_zeroed",
+        "__rustc::__rdl_",
+        "__rustc::__rg_",
         "alloc::",
         "<alloc::",
         "std::alloc::",
@@ -303,6 +310,7 @@ pub fn is_std_function(name: &str) -> bool {
         "__rust_",
         "__rdl_",
         "__rg_",
+        "__rustc::",
     ];
     PREFIXES.iter().any(|p| base.starts_with(p))
 }
@@ -671,6 +679,11 @@ mod tests {
         assert!(is_allocator_function("alloc::raw_vec::finish_grow"));
         assert!(is_allocator_function(
             "std::allocator<int>::allocate(unsigned long)"
+        ));
+        assert!(is_allocator_function("__rustc::__rdl_alloc"));
+        assert!(is_allocator_function("__rustc::__rust_alloc_zeroed"));
+        assert!(!is_allocator_function(
+            "__rustc::__rust_alloc_error_handler"
         ));
         assert!(!is_allocator_function("mallocate_buffers"));
         assert!(!is_allocator_function("malloc_user_table(int)"));

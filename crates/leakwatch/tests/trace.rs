@@ -1565,3 +1565,52 @@ fn cpp_thread_stacks_end_at_the_users_function() {
         }
     }
 }
+
+/// Built with LTO, Rust's allocator shim is inlined under its `__rustc::`
+/// name (`__rustc::__rdl_alloc`): an allocator frame, hidden like
+/// `__rust_alloc` and `alloc::alloc::*`, so the stack starts at the user's
+/// function (hunt 4, "Frames left unnamed or unhidden").
+#[test]
+fn rust_lto_allocator_shim_is_hidden() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = build(
+        dir.path(),
+        "rustc",
+        "leaky.rs",
+        "leaky_lto",
+        &["-C", "lto=fat", "-C", "opt-level=3", "-g"],
+    );
+    let (trace, out) = run_trace(
+        dir.path(),
+        "lto.lwt",
+        &["--no-summary"],
+        &[exe.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (r, code) = report_json(&trace);
+    assert_eq!(code, 1);
+    assert_eq!(
+        entries(&r["leaked"]),
+        vec![(
+            "leaky::leaky_rust".to_string(),
+            marker_line("leaky.rs", "leaky_rust"),
+            3000,
+            1
+        )]
+    );
+    let stacks = leaked_frames(&r);
+    let frames = &stacks[0];
+    assert_eq!(
+        frames[0].0, "leaky::leaky_rust",
+        "the first frame shown is the allocator's: {frames:?}"
+    );
+    // The residue's stack (std's main-thread info block) starts after the
+    // allocator too.
+    for e in r["runtime_residue"]["stacks"].as_array().unwrap() {
+        let first = e["frames"][0]["function"].as_str().unwrap();
+        assert!(
+            !first.starts_with("__rustc::") && !first.starts_with("alloc::alloc"),
+            "{e}"
+        );
+    }
+}
