@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::io::Write;
+use std::ops::Range;
 
 use crate::analysis::Analysis;
 use crate::classify::{trim_role, TrimRole};
@@ -288,40 +289,59 @@ impl Strings {
     }
 }
 
-/// Builds the pprof profile: per call stack, objects and bytes allocated
-/// over the run, and objects and bytes still allocated at the end.
-/// The addresses of `stack` (innermost first) a profile shows: all with
-/// `full_stacks`, else those holding the frames the text report shows
-/// (an address stands for all its inlined frames, so one that holds any
-/// kept frame is kept whole). `roles_at` caches each address's frames'
-/// roles, judged once for the whole profile.
-fn shown_addresses(
+/// The frames of `stack` a profile shows, as (address, range of that
+/// address's frames, innermost first): all with `full_stacks`, else
+/// exactly the frames the text report shows ([`crate::classify::trim_frames`]),
+/// so an address whose inlined frames are cut in part (the allocator's
+/// `std::__new_allocator::allocate` inlined into `std::make_shared`) keeps
+/// only its shown ones. `roles_at` caches each address's frames' roles,
+/// judged once for the whole profile.
+fn shown_frames(
     a: &Analysis,
     sym: &mut Symbolizer,
     roles_at: &mut HashMap<u64, Vec<TrimRole>>,
     stack: u32,
     full_stacks: bool,
-) -> Vec<u64> {
+) -> Vec<(u64, Range<usize>)> {
     let addrs: Vec<u64> = a.tables.stacks.frames(stack).collect();
     if full_stacks {
-        return addrs;
+        return addrs
+            .into_iter()
+            .map(|addr| (addr, 0..sym.frames_of(addr).len()))
+            .collect();
     }
     let mut roles = Vec::new();
-    let mut owner = Vec::new();
-    for (i, &addr) in addrs.iter().enumerate() {
+    // Per address, where its frames start in `roles`.
+    let mut starts = Vec::with_capacity(addrs.len());
+    for &addr in &addrs {
         let at = roles_at
             .entry(addr)
             .or_insert_with(|| sym.frames_of(addr).iter().map(trim_role).collect());
+        starts.push(roles.len());
         roles.extend_from_slice(at);
-        owner.resize(roles.len(), i);
     }
     let kept = crate::classify::trimmed_range_of(&roles);
-    if kept.is_empty() {
-        return addrs;
-    }
-    addrs[owner[kept.start]..=owner[kept.end - 1]].to_vec()
+    // Nothing left (every frame the allocator's): the whole stack, as the
+    // flamegraph draws it, rather than an empty sample.
+    let kept = if kept.is_empty() {
+        0..roles.len()
+    } else {
+        kept
+    };
+    addrs
+        .iter()
+        .zip(&starts)
+        .enumerate()
+        .filter_map(|(i, (&addr, &first))| {
+            let end = starts.get(i + 1).copied().unwrap_or(roles.len());
+            let (lo, hi) = (first.max(kept.start), end.min(kept.end));
+            (lo < hi).then_some((addr, lo - first..hi - first))
+        })
+        .collect()
 }
 
+/// Builds the pprof profile: per call stack, objects and bytes allocated
+/// over the run, and objects and bytes still allocated at the end.
 pub fn pprof_profile(
     a: &Analysis,
     sym: &mut Symbolizer,
@@ -373,18 +393,21 @@ pub fn pprof_profile(
     let mut functions: Vec<proto::Function> = Vec::new();
     let mut function_of: HashMap<(String, String), u64> = HashMap::new();
     let mut locations: Vec<proto::Location> = Vec::new();
-    let mut location_of: HashMap<u64, u64> = HashMap::new();
+    // A location is an address and the part of its inlined frames shown.
+    let mut location_of: HashMap<(u64, Range<usize>), u64> = HashMap::new();
     let mut samples = Vec::new();
     let mut roles_at: HashMap<u64, Vec<TrimRole>> = HashMap::new();
     for &s in &ids {
         let stats = a.stack_stats(s);
         let ts = a.stack_first_ns(s);
         let mut loc_ids = Vec::new();
-        for addr in shown_addresses(a, sym, &mut roles_at, s, full_stacks) {
-            let id = match location_of.get(&addr) {
+        for (addr, part) in shown_frames(a, sym, &mut roles_at, s, full_stacks) {
+            let key = (addr, part);
+            let id = match location_of.get(&key) {
                 Some(&id) => id,
                 None => {
-                    let frames = sym.frames_of(addr).to_vec();
+                    let frames = sym.frames_of(addr);
+                    let frames = frames.get(key.1.clone()).unwrap_or(&[]).to_vec();
                     let mut lines = Vec::new();
                     for f in &frames {
                         let key = (f.function.clone(), f.file.clone().unwrap_or_default());
@@ -421,7 +444,7 @@ pub fn pprof_profile(
                         address: addr,
                         line: lines,
                     });
-                    location_of.insert(addr, id);
+                    location_of.insert(key, id);
                     id
                 }
             };

@@ -1600,3 +1600,113 @@ fn a_library_loaded_by_a_relative_path_is_symbolized() {
         "{site}"
     );
 }
+
+/// Each pprof sample's function names, innermost first (a location's
+/// inlined lines included).
+fn pprof_stacks(pb: &Path) -> Vec<(i64, Vec<String>)> {
+    let p = leakwatch_trace::export::read_pprof(&std::fs::read(pb).unwrap()).unwrap();
+    let name = |fid: u64| {
+        let f = p.function.iter().find(|f| f.id == fid).unwrap();
+        p.string_table[f.name as usize].clone()
+    };
+    p.sample
+        .iter()
+        .map(|s| {
+            let names = s
+                .location_id
+                .iter()
+                .flat_map(|id| &p.location.iter().find(|l| l.id == *id).unwrap().line)
+                .map(|l| name(l.function_id))
+                .collect();
+            (s.value[3], names)
+        })
+        .collect()
+}
+
+/// The pprof profile cuts stacks as the text and JSON do, frame by frame:
+/// the allocator's frames inlined into the first frame shown
+/// (`std::__new_allocator::allocate`, `std::allocator_traits::allocate`
+/// under `std::make_shared`) are cut too, not kept because they share an
+/// address with it; `--full-stacks` keeps everything in both (hunt 4,
+/// "Frames left unnamed or unhidden").
+#[test]
+fn pprof_stacks_are_cut_as_the_text_cuts_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = build(
+        dir.path(),
+        "g++",
+        "partners.cpp",
+        "partners",
+        &["-O2", "-g"],
+    );
+    let (t, o) = trace(
+        dir.path(),
+        "p.lwt",
+        &["--no-summary"],
+        &[exe.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for full in [false, true] {
+        let flag: &[&str] = if full { &["--full-stacks"] } else { &[] };
+        let (r, _) = report_json(&t, flag);
+        let mut text_stacks: Vec<Vec<String>> = r["leaked"]["stacks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                e["frames"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|f| f["function"].as_str().unwrap().to_string())
+                    .collect()
+            })
+            .collect();
+        let pb = dir.path().join(format!("p-{full}.pb.gz"));
+        let mut args = vec!["--pprof", pb.to_str().unwrap()];
+        args.extend_from_slice(flag);
+        let o = report(&t, &args);
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        // The leaked stacks (every one through link_partners; the profile
+        // has one sample per recorded stack, the report merges those that
+        // symbolize alike).
+        let mut pprof_leaked: Vec<Vec<String>> = pprof_stacks(&pb)
+            .into_iter()
+            .filter(|(inuse, names)| *inuse > 0 && names.iter().any(|n| n == "link_partners"))
+            .map(|(_, names)| names)
+            .collect();
+        // By function names: the two stacks differ only in their lines.
+        text_stacks.sort();
+        text_stacks.dedup();
+        pprof_leaked.sort();
+        pprof_leaked.dedup();
+        assert_eq!(pprof_leaked, text_stacks, "--full-stacks {full}");
+        let allocator_shown = text_stacks
+            .iter()
+            .flatten()
+            .any(|n| n.contains("std::__new_allocator<") || n.contains("std::allocator_traits<"));
+        assert_eq!(allocator_shown, full, "{text_stacks:?}");
+        // As Go's pprof reads it (CI installs Go).
+        match Command::new("go")
+            .args(["tool", "pprof", "-traces", "-sample_index=inuse_space"])
+            .arg(&pb)
+            .output()
+        {
+            Ok(o) => {
+                let traces = String::from_utf8_lossy(&o.stdout);
+                assert!(o.status.success(), "go tool pprof: {}", stderr(&o));
+                assert!(traces.contains("link_partners"), "{traces}");
+                assert_eq!(
+                    traces.contains("std::__new_allocator::allocate"),
+                    full,
+                    "{traces}"
+                );
+                assert_eq!(traces.contains("__libc_start"), full, "{traces}");
+            }
+            Err(e) if std::env::var_os("CI").is_some() => {
+                panic!("CI must run `go tool pprof` on the export: {e}")
+            }
+            Err(_) => eprintln!("go not installed: skipped the go tool pprof cross-check"),
+        }
+    }
+}
