@@ -636,15 +636,16 @@ pub fn build(a: &Analysis, sym: &mut Symbolizer, opts: &ReportOptions) -> Report
     let complete = a.complete();
     let mut kinds = Kinds::new(a);
 
-    // Split what is live at the end: suppressed, runtime residue, counted.
+    // Split what is live at the end: runtime residue, suppressed, counted.
+    // Residue first: it is never counted, so a suppression matching it (a
+    // script's name matches the interpreter's blocks allocated under the
+    // script's imports) would report as suppressed bytes that were never
+    // the program's leak.
     let mut counted: Vec<(u32, u64, u64)> = Vec::new();
     let mut residue: Vec<(u32, u64, u64)> = Vec::new();
     let mut runtimes: Vec<&'static str> = Vec::new();
     for (s, bytes, blocks) in a.live_at_end() {
-        if let Some(i) = suppression_of(a, sym, &supp, s) {
-            supp.record(i, bytes, blocks);
-            continue;
-        }
+        let (mut bytes, mut blocks) = (bytes, blocks);
         if complete {
             if let Some(r) = kinds.residue_of(a, sym, s, true) {
                 if !runtimes.contains(&r) {
@@ -659,12 +660,16 @@ pub fn build(a: &Analysis, sym: &mut Symbolizer, opts: &ReportOptions) -> Report
                 let (rb, rn) = (bytes.saturating_sub(fb), blocks.saturating_sub(fn_));
                 if rn > 0 {
                     residue.push((s, rb, rn));
-                    if blocks > rn {
-                        counted.push((s, bytes - rb, blocks - rn));
+                    if blocks == rn {
+                        continue;
                     }
-                    continue;
+                    (bytes, blocks) = (bytes - rb, blocks - rn);
                 }
             }
+        }
+        if let Some(i) = suppression_of(a, sym, &supp, s) {
+            supp.record(i, bytes, blocks);
+            continue;
         }
         counted.push((s, bytes, blocks));
     }
@@ -689,10 +694,13 @@ pub fn build(a: &Analysis, sym: &mut Symbolizer, opts: &ReportOptions) -> Report
         .map(|g| {
             let frames = stack_frames(a, sym, g.stack);
             let e = entry(frames, g.live_bytes, 0, opts.full_stacks);
-            // Its bytes are counted against the rule with the live stacks.
-            let suppressed_by =
-                suppression_of(a, sym, &supp, g.stack).map(|i| supp.rules[i].pattern.clone());
             let runtime_residue = complete && kinds.residue_of(a, sym, g.stack, false).is_some();
+            // Its bytes are counted against the rule with the live stacks;
+            // residue is never the program's, so never suppressed either.
+            let suppressed_by = (!runtime_residue)
+                .then(|| suppression_of(a, sym, &supp, g.stack))
+                .flatten()
+                .map(|i| supp.rules[i].pattern.clone());
             GrowingSite {
                 live_bytes: g.live_bytes,
                 rate_bytes_per_s: g.assessment.rate_per_hour / 3600.0,
