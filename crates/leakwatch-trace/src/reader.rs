@@ -228,6 +228,32 @@ pub struct Stacks {
     pending_under: (u32, u32),
     addrs: Vec<u64>,
     index: AddrMap<u32>,
+    /// Python views (see [`Stacks::start_python_views`]); `None` before.
+    python_views: Option<PythonViews>,
+}
+
+/// After an attach, CPython's allocator domains are wrapped, and the
+/// tracer records the blocks they hand out with the thread's whole native
+/// stack: the interpreter's frames between the Python frames and below the
+/// outermost one (`run_mod`, `Py_RunMain`, `main`). Every other stack with
+/// Python frames, launched or attached, has native frames only inside the
+/// innermost Python frame (unwinding stops at the innermost eval loop).
+/// The views make the wrapped ones read the same: each stack with Python
+/// frames is shown as its native frames up to the innermost Python frame,
+/// then its Python frames alone, and stacks whose views are equal are one
+/// stack (their classes count under the first), so a Python line's blocks
+/// are one series whichever allocator served them.
+#[derive(Debug, Default)]
+struct PythonViews {
+    /// Per stack, its leaf and depth as the tracer defined it (what
+    /// STACKREF refers to); `Stacks::leaves` holds the views.
+    recorded: Vec<(u32, u32)>,
+    /// Per stack, the stack its classes are counted under.
+    canonical: Vec<u32>,
+    /// The nodes of views, shared: (caller node, address index) -> node.
+    interned: HashMap<(u32, u32), u32>,
+    /// A view's leaf node -> the first stack with that view.
+    by_view: HashMap<u32, u32>,
 }
 
 impl Default for Stacks {
@@ -239,6 +265,7 @@ impl Default for Stacks {
             pending_under: (ROOT, 0),
             addrs: Vec::new(),
             index: AddrMap::default(),
+            python_views: None,
         }
     }
 }
@@ -281,6 +308,75 @@ impl Stacks {
     /// Frames in stack `id` (0 for an unknown id).
     pub fn depth(&self, id: u32) -> usize {
         self.leaves.get(id as usize).map_or(0, |&(_, d)| d as usize)
+    }
+
+    /// Stack `id`'s leaf and depth as the tracer defined it, before any
+    /// view (what a later STACKREF builds on).
+    fn recorded_leaf(&self, id: u32) -> Option<(u32, u32)> {
+        match &self.python_views {
+            Some(v) => v.recorded.get(id as usize).copied(),
+            None => self.leaves.get(id as usize).copied(),
+        }
+    }
+
+    /// The stack whose classes stack `id`'s are counted under: itself,
+    /// unless an earlier stack has the same Python view.
+    pub fn canonical(&self, id: u32) -> u32 {
+        self.python_views
+            .as_ref()
+            .and_then(|v| v.canonical.get(id as usize).copied())
+            .unwrap_or(id)
+    }
+
+    /// Shows every stack defined so far, and every later one, through its
+    /// Python view (see [`PythonViews`]): for a trace recorded while
+    /// attached.
+    pub fn start_python_views(&mut self) {
+        if self.python_views.is_some() {
+            return;
+        }
+        self.python_views = Some(PythonViews {
+            recorded: self.leaves.clone(),
+            canonical: (0..self.leaves.len() as u32).collect(),
+            ..PythonViews::default()
+        });
+        for id in 0..self.leaves.len() as u32 {
+            self.view_python(id);
+        }
+    }
+
+    /// Replaces stack `id`'s frames by its Python view, if it has Python
+    /// frames, and finds the stack it is counted under.
+    fn view_python(&mut self, id: u32) {
+        let ids: Vec<u32> = self.frame_ids(id).collect();
+        let Some(innermost) = ids
+            .iter()
+            .position(|&a| crate::python::is_python_frame(self.addrs[a as usize]))
+        else {
+            return;
+        };
+        let view: Vec<u32> = ids[..innermost]
+            .iter()
+            .copied()
+            .chain(
+                ids[innermost..]
+                    .iter()
+                    .copied()
+                    .filter(|&a| crate::python::is_python_frame(self.addrs[a as usize])),
+            )
+            .collect();
+        let Some(v) = self.python_views.as_mut() else {
+            return;
+        };
+        let mut node = ROOT;
+        for &addr in view.iter().rev() {
+            node = *v.interned.entry((node, addr)).or_insert_with(|| {
+                self.nodes.push((node, addr));
+                (self.nodes.len() - 1) as u32
+            });
+        }
+        self.leaves[id as usize] = (node, view.len() as u32);
+        v.canonical[id as usize] = *v.by_view.entry(node).or_insert(id);
     }
 
     /// The return addresses of stack `id`, innermost first (empty for an
@@ -327,7 +423,7 @@ impl Stacks {
     /// (already defined, `skip` at most its depth): they are shared, not
     /// copied.
     fn push_suffix(&mut self, base: u32, skip: usize) {
-        let (mut node, depth) = self.leaves.get(base as usize).copied().unwrap_or((ROOT, 0));
+        let (mut node, depth) = self.recorded_leaf(base).unwrap_or((ROOT, 0));
         for _ in 0..skip {
             match self.nodes.get(node as usize) {
                 Some(&(caller, _)) => node = caller,
@@ -346,6 +442,12 @@ impl Stacks {
         self.leaves.push((node, under + self.pending.len() as u32));
         self.pending.clear();
         self.pending_under = (ROOT, 0);
+        if let Some(v) = self.python_views.as_mut() {
+            let id = self.leaves.len() as u32 - 1;
+            v.recorded.push(self.leaves[id as usize]);
+            v.canonical.push(id);
+            self.view_python(id);
+        }
     }
 
     fn bytes(&self) -> usize {
@@ -353,6 +455,12 @@ impl Stacks {
             + self.leaves.capacity() * 8
             + self.addrs.capacity() * 8
             + self.index.capacity() * 16
+            + self.python_views.as_ref().map_or(0, |v| {
+                v.recorded.capacity() * 8
+                    + v.canonical.capacity() * 4
+                    + v.interned.capacity() * 16
+                    + v.by_view.capacity() * 12
+            })
     }
 }
 
@@ -867,7 +975,10 @@ impl Parser<'_> {
                 if base >= tables.stacks.len() as u64 {
                     return Err("stack refers to a stack never defined".into());
                 }
-                let base_len = tables.stacks.depth(base as u32) as u64;
+                let base_len = tables
+                    .stacks
+                    .recorded_leaf(base as u32)
+                    .map_or(0, |(_, depth)| depth as u64);
                 if skip > base_len {
                     return Err("stack skips more frames than its base has".into());
                 }
@@ -891,7 +1002,7 @@ impl Parser<'_> {
                     ));
                 }
                 tables.classes.push(Class {
-                    stack: stack as u32,
+                    stack: tables.stacks.canonical(stack as u32),
                     size,
                 });
                 return Ok(());
@@ -1005,6 +1116,14 @@ impl Parser<'_> {
             }
             REC_ATTACH => {
                 let kind = self.uv()?;
+                if kind == ATTACH_START {
+                    // The writer puts the stacks and classes a drain defines
+                    // before its events: views apply to those too.
+                    tables.stacks.start_python_views();
+                    for c in &mut tables.classes {
+                        c.stack = tables.stacks.canonical(c.stack);
+                    }
+                }
                 Event::Attach { ts, kind }
             }
             _ => return Err("unknown record type".into()),
@@ -1037,6 +1156,51 @@ mod tests {
         assert_eq!(s.frames(2).collect::<Vec<_>>(), [20, 40]);
         assert_eq!(s.addrs(), &[10, 20, 30, 40]);
         assert_eq!(s.frames(99).count(), 0, "unknown ids are empty");
+    }
+
+    #[test]
+    fn python_views_cut_native_frames_outside_the_innermost_python_frame() {
+        use crate::python::PY_FRAME_BIT;
+        let lim = Limits::default();
+        let (py_audit, py_module) = (PY_FRAME_BIT | 1 << 32 | 4, PY_FRAME_BIT | 2 << 32 | 8);
+        let define = |s: &mut Stacks, frames: &[u64]| {
+            for &a in frames {
+                s.push_frame(a, &lim).unwrap();
+            }
+            s.finish_stack();
+        };
+        let mut s = Stacks::default();
+        // Through malloc: native frames stop at the innermost eval loop.
+        define(&mut s, &[0x10, py_audit, py_module]);
+        // Through a wrapped allocator domain: the eval loop's frames
+        // between and below the Python frames too.
+        define(&mut s, &[0x10, py_audit, 0x90, py_module, 0x91, 0x92]);
+        s.start_python_views();
+        // Defined after the attach: viewed as it is defined.
+        define(&mut s, &[0x20, 0x10, py_audit, 0x93, py_module, 0x94]);
+        // No Python frame: left alone.
+        define(&mut s, &[0x30, 0x31]);
+        // A stack built on the recorded frames of stack 1 (its eval loop
+        // frames included), not on its view.
+        s.push_frame(0x40, &lim).unwrap();
+        s.push_suffix(1, 2);
+        s.finish_stack();
+        let frames = |s: &Stacks, id| s.frames(id).collect::<Vec<_>>();
+        assert_eq!(frames(&s, 0), [0x10, py_audit, py_module]);
+        assert_eq!(frames(&s, 1), [0x10, py_audit, py_module]);
+        assert_eq!(frames(&s, 2), [0x20, 0x10, py_audit, py_module]);
+        assert_eq!(frames(&s, 3), [0x30, 0x31]);
+        assert_eq!(frames(&s, 4), [0x40, 0x90, py_module]);
+        // Stacks with the same view are counted as one.
+        assert_eq!(
+            (0..5).map(|id| s.canonical(id)).collect::<Vec<_>>(),
+            [0, 0, 2, 3, 4]
+        );
+        // Without an attach nothing changes.
+        let mut plain = Stacks::default();
+        define(&mut plain, &[0x10, py_audit, 0x90, py_module, 0x91]);
+        assert_eq!(frames(&plain, 0), [0x10, py_audit, 0x90, py_module, 0x91]);
+        assert_eq!(plain.canonical(0), 0);
     }
 
     #[test]

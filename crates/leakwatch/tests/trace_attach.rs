@@ -744,3 +744,83 @@ fn a_window_too_short_or_idle_to_judge_is_never_no_growth() {
     target.kill().unwrap();
     target.wait().unwrap();
 }
+
+/// Every listed stack of a report's JSON (live at the end, growing, peak)
+/// as its frames' (function, module, file).
+fn listed_stacks(r: &Value) -> Vec<Vec<(String, String, String)>> {
+    let groups = [&r["live_at_end"]["stacks"], &r["peak"]["holders"]["stacks"]];
+    groups
+        .into_iter()
+        .chain(std::iter::once(&r["growing"]))
+        .filter_map(Value::as_array)
+        .flatten()
+        .map(|e| {
+            e["frames"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| {
+                    let s = |k: &str| f[k].as_str().unwrap_or("").to_string();
+                    (s("function"), s("module"), s("file"))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// After an attach, CPython's allocator domains are wrapped, and the blocks
+/// they hand out are recorded with the interpreter's whole native stack:
+/// the eval loop's frames between the Python frames, and `run_mod`,
+/// `Py_RunMain`, `main` below `<module>`. A launched trace stops the
+/// native stack at the innermost eval loop; an attached one reads the same:
+/// each stack with Python frames ends at its outermost Python frame, the
+/// native frames only inside the innermost one (hunt 4, "Python attach
+/// stacks").
+#[test]
+fn attached_python_stacks_end_at_the_outermost_python_frame() {
+    let Some(py) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("server.py");
+    std::fs::write(&script, SERVER_PY).unwrap();
+    let (mut target, lines) = start(Command::new(&py).arg(&script).arg("600"));
+    wait_lines(&lines, 20);
+    let trace = dir.path().join("py.lwt");
+    let out = attach(target.id(), &["--duration", "3s"], &trace);
+    target.kill().unwrap();
+    target.wait().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("it runs on"), "{err}");
+    for full in [false, true] {
+        let mut cmd = Command::new(leakwatch());
+        cmd.args(["report", "--json", "--top", "50"]);
+        if full {
+            cmd.arg("--full-stacks");
+        }
+        let r: Value = serde_json::from_slice(&cmd.arg(&trace).output().unwrap().stdout).unwrap();
+        let stacks = listed_stacks(&r);
+        assert!(
+            stacks.iter().any(|s| s.iter().any(|f| f.0 == "audit")),
+            "--full-stacks {full}: {r}"
+        );
+        for frames in stacks {
+            let Some(innermost_py) = frames.iter().position(|f| f.1 == "python") else {
+                continue;
+            };
+            let native_outside: Vec<&str> = frames[innermost_py..]
+                .iter()
+                .filter(|f| f.1 != "python")
+                .map(|f| f.0.as_str())
+                .collect();
+            assert!(
+                native_outside.is_empty(),
+                "--full-stacks {full}: native frames around the Python frames: {native_outside:?} in {frames:?}"
+            );
+            let last = frames.last().unwrap();
+            assert_eq!(
+                (last.0.as_str(), last.2.ends_with("server.py")),
+                ("<module>", true),
+                "--full-stacks {full}: {frames:?}"
+            );
+        }
+    }
+}
