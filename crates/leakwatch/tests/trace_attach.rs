@@ -447,8 +447,9 @@ fn another_users_process_is_refused_with_the_fix() {
 }
 
 /// A copy of the `leakwatch` binary alone in a directory: with no tracer
-/// library beside it, it uses the one built into it, extracted to a fresh
-/// directory for each run (as an installed `leakwatch` does).
+/// library beside it, it uses the one built into it, written once to a
+/// directory named for the user and the library (as an installed
+/// `leakwatch` does).
 fn lone_leakwatch(dir: &Path) -> Option<PathBuf> {
     let lone = dir.join("lone");
     std::fs::create_dir_all(&lone).unwrap();
@@ -823,4 +824,64 @@ fn attached_python_stacks_end_at_the_outermost_python_frame() {
             );
         }
     }
+}
+
+/// The directories under the temporary directory named like a private copy
+/// of the tracer (a random name; the shared copy's is the user's id and a
+/// digest).
+fn private_tracer_dirs() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_prefix("leakwatch-tracer-"))
+                .is_some_and(|rest| rest.split('-').count() != 2)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_lone_leakwatch_killed_or_outlived_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(lone) = lone_leakwatch(dir.path()) else {
+        return;
+    };
+    let before = private_tracer_dirs();
+    // Killed with SIGKILL while its program runs: nothing of its own stays
+    // (the extracted tracer is the shared copy, reused by the next run).
+    let mut run = Command::new(&lone)
+        .args(["trace", "--no-summary", "-o"])
+        .arg(dir.path().join("killed.lwt"))
+        .args(["--", "sleep", "3"])
+        .env_remove("LEAKWATCH_PRELOAD")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    run.kill().unwrap();
+    run.wait().unwrap();
+    assert_eq!(
+        private_tracer_dirs(),
+        before,
+        "a killed run left its tracer copy"
+    );
+    // A program that outlives the run and execs later still finds the
+    // tracer its LD_PRELOAD names (the loader said "cannot be preloaded"
+    // when the copy was removed at the end of the run).
+    let out = Command::new(&lone)
+        .args(["trace", "--no-summary", "-o"])
+        .arg(dir.path().join("outlived.lwt"))
+        .args(["--", "sh", "-c", "(sleep 1; exec /bin/true) & exit 0"])
+        .env_remove("LEAKWATCH_PRELOAD")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains("cannot be preloaded"), "{err}");
+    assert_eq!(private_tracer_dirs(), before);
 }

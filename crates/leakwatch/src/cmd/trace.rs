@@ -7,7 +7,8 @@
 //! `bin/leakwatch` + `lib/leakwatch/libleakwatch_preload.so`), then the newest
 //! of: beside the executable, in its `deps/` (cargo's target dir), one
 //! directory up; failing all these, the copy built into the binary (see
-//! build.rs) is written to a private temporary directory for the trace.
+//! build.rs) is written once to a directory of this user's, kept for later
+//! runs (see `embedded_preload`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -110,7 +111,8 @@ fn parse_sample_every(s: &str) -> Result<u64, String> {
 }
 
 /// The tracer library to preload: a file on disk, or the copy of the one
-/// built into this binary (removed when this is dropped, after the trace).
+/// built into this binary (a private copy is removed when this is
+/// dropped, after the trace).
 #[derive(Debug)]
 pub struct Preload {
     pub path: PathBuf,
@@ -758,8 +760,8 @@ fn alive(pid: i32) -> bool {
 fn attach(pid: i32, args: &TraceArgs) -> anyhow::Result<u8> {
     use leakwatch_trace::attach as inject;
     let target = inject::inspect(pid)?;
-    // Kept alive until the session ends: an extracted embedded library is
-    // removed when `preload` drops.
+    // Kept alive until the session ends: a private copy of the embedded
+    // library is removed when `preload` drops.
     let preload = find_preload()?;
     let preload_path = std::fs::canonicalize(&preload.path).unwrap_or(preload.path.clone());
     let summary_opts = summary_options(args)?;
