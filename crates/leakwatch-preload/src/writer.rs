@@ -634,9 +634,9 @@ fn spawn_writer() -> bool {
 /// alive when the two threads' capabilities differ: the C library makes
 /// every thread repeat such a call and aborts when one fails where another
 /// succeeded, and the writer may lack a capability the calling thread
-/// raised for itself. The writer leaves
-/// (producers drain their own rings meanwhile), the call runs, and a new
-/// writer is started by this thread, with its credentials. Every wait is
+/// raised for itself. The writer leaves (producers drain their own rings
+/// meanwhile), the call runs, and a new writer is started by this thread,
+/// with its credentials. Every wait is
 /// bounded: when the writer does not leave in time (a write blocked on a
 /// full disk) the call is made anyway, as without this, and the old writer
 /// leaves at its next turn.
