@@ -140,8 +140,37 @@ fn a_zero_interval_is_refused_before_anything_starts() {
     }
 }
 
+/// Leaks 500 objects every 100 ms; writes the file named by its first
+/// argument after its first round, so a test snapshots a running program,
+/// not one still starting (a first snapshot taken before `keep` existed
+/// made the array look new and steady, and the diff found no leak).
 const LEAKY_JS: &str = "globalThis.keep = [];\n\
-setInterval(() => { for (let i = 0; i < 500; i++) keep.push({ s: 'y'.repeat(200) + i }); }, 100);\n";
+setInterval(() => { for (let i = 0; i < 500; i++) keep.push({ s: 'y'.repeat(200) + i });\n\
+  if (keep.length === 500) require('fs').writeFileSync(process.argv[2], 'started'); }, 100);\n";
+
+/// Starts LEAKY_JS under `node --inspect` on `port` and waits until it
+/// has run its first round.
+fn start_leaky_node(dir: &std::path::Path, port: u16) -> Killed {
+    let js = dir.join("leaky.js");
+    std::fs::write(&js, LEAKY_JS).unwrap();
+    let started = dir.join("started");
+    let node = Killed(
+        Command::new("node")
+            .arg(format!("--inspect=127.0.0.1:{port}"))
+            .arg(&js)
+            .arg(&started)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for("the inspector", 30, || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).ok()
+    });
+    wait_for("the program's first round", 30, || {
+        started.exists().then_some(())
+    });
+    node
+}
 
 /// The process dies in the middle of a series: the complete snapshots are
 /// still diffed (here they show the leak: exit 1), what was lost is said,
@@ -153,20 +182,8 @@ fn a_snapshot_series_cut_short_diffs_the_complete_ones_and_says_what_was_lost() 
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let js = dir.path().join("leaky.js");
-    std::fs::write(&js, LEAKY_JS).unwrap();
     let port = free_port();
-    let mut node = Killed(
-        Command::new("node")
-            .arg(format!("--inspect=127.0.0.1:{port}"))
-            .arg(&js)
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    wait_for("the inspector", 30, || {
-        std::net::TcpStream::connect(("127.0.0.1", port)).ok()
-    });
+    let mut node = start_leaky_node(dir.path(), port);
     let snaps = dir.path().join("snaps");
     let lw = Killed(
         leakwatch()
@@ -237,20 +254,8 @@ fn a_snapshot_series_cut_after_one_is_an_error_naming_what_was_kept() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let js = dir.path().join("leaky.js");
-    std::fs::write(&js, LEAKY_JS).unwrap();
     let port = free_port();
-    let mut node = Killed(
-        Command::new("node")
-            .arg(format!("--inspect=127.0.0.1:{port}"))
-            .arg(&js)
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    wait_for("the inspector", 30, || {
-        std::net::TcpStream::connect(("127.0.0.1", port)).ok()
-    });
+    let mut node = start_leaky_node(dir.path(), port);
     let snaps = dir.path().join("snaps");
     let mut lw = Killed(
         leakwatch()
