@@ -707,6 +707,14 @@ mod tests {
         ));
     }
 
+    /// The function names `trim_frames` keeps, innermost first.
+    fn kept(frames: &[Frame]) -> Vec<&str> {
+        trim_frames(frames)
+            .iter()
+            .map(|f| f.function.as_str())
+            .collect()
+    }
+
     fn frame(function: &str, module: &str, inlined: bool) -> Frame {
         Frame {
             function: function.into(),
@@ -744,10 +752,7 @@ mod tests {
             frame("_start", "/tmp/p", false),
         ];
         assert_eq!(headline(&frames).unwrap().function, "link_partners");
-        let shown: Vec<&str> = trim_frames(&frames)
-            .iter()
-            .map(|f| f.function.as_str())
-            .collect();
+        let shown = kept(&frames);
         assert_eq!(
             shown,
             [
@@ -767,10 +772,7 @@ mod tests {
             frame("start_thread", "/lib/libc.so.6", false),
             frame("clone3", "/lib/libc.so.6", false),
         ];
-        let shown: Vec<&str> = trim_frames(&frames)
-            .iter()
-            .map(|f| f.function.as_str())
-            .collect();
+        let shown = kept(&frames);
         assert_eq!(shown, ["worker"]);
         let frames = vec![
             frame("leaky::leaky_rust", "/tmp/r", false),
@@ -784,10 +786,7 @@ mod tests {
             frame("std::rt::lang_start::{{closure}}", "/tmp/r", false),
             frame("main", "/tmp/r", false),
         ];
-        let shown: Vec<&str> = trim_frames(&frames)
-            .iter()
-            .map(|f| f.function.as_str())
-            .collect();
+        let shown = kept(&frames);
         // Rust's `main` is started like a thread: its stack ends at the
         // user's `main`, not at std's `FnOnce::call_once` below it.
         assert_eq!(shown, ["leaky::leaky_rust", "leaky::main"]);
@@ -823,10 +822,7 @@ mod tests {
             frame("start_thread", "/lib/libc.so.6", false),
             frame("clone3", "/lib/libc.so.6", false),
         ];
-        let shown: Vec<&str> = trim_frames(&frames)
-            .iter()
-            .map(|f| f.function.as_str())
-            .collect();
+        let shown = kept(&frames);
         assert_eq!(shown, ["operator()"]);
         // A thread with no frame of the program's own keeps its runtime's.
         let frames = vec![
@@ -835,10 +831,7 @@ mod tests {
             frame("0xd44a3", "/usr/lib/x86_64-linux-gnu/libstdc++.so.6", false),
             frame("start_thread", "/lib/libc.so.6", false),
         ];
-        let shown: Vec<&str> = trim_frames(&frames)
-            .iter()
-            .map(|f| f.function.as_str())
-            .collect();
+        let shown = kept(&frames);
         assert_eq!(shown, ["0xa1", "0xd44a3"]);
         // Frames below `main` are cut at `main` itself, never trimmed back
         // past it: the loader's constructors keep what called them.
@@ -864,10 +857,7 @@ mod tests {
             ),
             frame("__libc_start_call_main", "/lib/libc.so.6", false),
         ];
-        let shown: Vec<&str> = trim_frames(&frames)
-            .iter()
-            .map(|f| f.function.as_str())
-            .collect();
+        let shown = kept(&frames);
         assert_eq!(shown, ["PyType_Ready", "Py_BytesMain"]);
     }
 
@@ -909,10 +899,7 @@ mod tests {
             frame("_dl_init", "/lib64/ld-linux-x86-64.so.2", false),
             frame("_dl_start_user", "/lib64/ld-linux-x86-64.so.2", false),
         ];
-        let shown: Vec<&str> = trim_frames(&frames)
-            .iter()
-            .map(|f| f.function.as_str())
-            .collect();
+        let shown = kept(&frames);
         assert_eq!(shown, ["make_table", "call_init", "call_init", "_dl_init"]);
         assert_eq!(headline(&frames).unwrap().function, "make_table");
     }

@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod common;
+
 fn leakwatch() -> PathBuf {
     assert_cmd::cargo::cargo_bin("leakwatch")
 }
@@ -1483,17 +1485,7 @@ fn leaked_frames(r: &Value) -> Vec<Vec<(String, String, String)>> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| {
-            e["frames"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|f| {
-                    let s = |k: &str| f[k].as_str().unwrap_or("").to_string();
-                    (s("function"), s("file"), s("module"))
-                })
-                .collect()
-        })
+        .map(common::stack_frames)
         .collect()
 }
 

@@ -13,6 +13,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+mod common;
+
 fn leakwatch() -> PathBuf {
     assert_cmd::cargo::cargo_bin("leakwatch")
 }
@@ -747,7 +749,7 @@ fn a_window_too_short_or_idle_to_judge_is_never_no_growth() {
 }
 
 /// Every listed stack of a report's JSON (live at the end, growing, peak)
-/// as its frames' (function, module, file).
+/// as its frames' (function, file, module).
 fn listed_stacks(r: &Value) -> Vec<Vec<(String, String, String)>> {
     let groups = [&r["live_at_end"]["stacks"], &r["peak"]["holders"]["stacks"]];
     groups
@@ -755,17 +757,7 @@ fn listed_stacks(r: &Value) -> Vec<Vec<(String, String, String)>> {
         .chain(std::iter::once(&r["growing"]))
         .filter_map(Value::as_array)
         .flatten()
-        .map(|e| {
-            e["frames"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|f| {
-                    let s = |k: &str| f[k].as_str().unwrap_or("").to_string();
-                    (s("function"), s("module"), s("file"))
-                })
-                .collect()
-        })
+        .map(common::stack_frames)
         .collect()
 }
 
@@ -804,12 +796,12 @@ fn attached_python_stacks_end_at_the_outermost_python_frame() {
             "--full-stacks {full}: {r}"
         );
         for frames in stacks {
-            let Some(innermost_py) = frames.iter().position(|f| f.1 == "python") else {
+            let Some(innermost_py) = frames.iter().position(|f| f.2 == "python") else {
                 continue;
             };
             let native_outside: Vec<&str> = frames[innermost_py..]
                 .iter()
-                .filter(|f| f.1 != "python")
+                .filter(|f| f.2 != "python")
                 .map(|f| f.0.as_str())
                 .collect();
             assert!(
@@ -818,7 +810,7 @@ fn attached_python_stacks_end_at_the_outermost_python_frame() {
             );
             let last = frames.last().unwrap();
             assert_eq!(
-                (last.0.as_str(), last.2.ends_with("server.py")),
+                (last.0.as_str(), last.1.ends_with("server.py")),
                 ("<module>", true),
                 "--full-stacks {full}: {frames:?}"
             );

@@ -142,3 +142,20 @@ pub fn valgrind_in_use(dir: &Path, cmd: &[&str]) -> Option<(u64, u64)> {
         .collect();
     Some((nums[0], nums[1]))
 }
+
+/// The frames of one stack entry of a `report --json` group, innermost
+/// first, as (function, file, module).
+pub fn stack_frames(entry: &serde_json::Value) -> Vec<(String, String, String)> {
+    entry["frames"]
+        .as_array()
+        .map(|frames| {
+            frames
+                .iter()
+                .map(|f| {
+                    let s = |k: &str| f[k].as_str().unwrap_or("").to_string();
+                    (s("function"), s("file"), s("module"))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
