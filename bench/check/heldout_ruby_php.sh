@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Ruby and PHP libraries from Debian's packages that no rule was written
-# against, in eight sets, each fixed (and committed) before `check` was
+# against, in nine sets, each fixed (and committed) before `check` was
 # first run on any of its trees: set 1 after the rules of commit 56ebc26,
 # set 2 after those of commit df3eade, set 3 after those of d0275ac, set 4
 # before the sixth pass's growth-evidence rules, sets 5 and 6 (random
-# samples) before each half of the seventh pass's, sets 7 and 8 after it (each
+# samples) before each half of the seventh pass's, sets 7, 8 and 9 after it (each
 # earlier set was read, and ruled on, in between).
 # Installs what is missing, checks each tree whole, and writes every finding
 # to $WORK/findings-<name>.txt for review by hand (bench/check/REVIEW.md).
 #
-# Usage: [LW=leakwatch] bench/check/heldout_ruby_php.sh [-s 1|2|3|4|5|6|7|8] [WORKDIR]
+# Usage: [LW=leakwatch] bench/check/heldout_ruby_php.sh [-s 1|2|3|4|5|6|7|8|9] [WORKDIR]
 #        (default: set 1, /tmp/leakwatch-heldout; set N: /tmp/leakwatch-heldoutN)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -283,9 +283,47 @@ SET8=(
   php-horde-wicked php-horde-kolab-server php-mf2 php-http php-horde-editor
   php-mdb2-driver-mysql php-horde-timezone
 )
+# Set 9: the same kind of sample (seeds "set9ruby", "set9php"), minus
+# sets 1-8; drawn with `shuf --random-source` fed by
+# `openssl enc -aes-256-ctr -pass pass:SEED -nosalt </dev/zero`, from
+# `apt-cache pkgnames ruby-` / `php-` without -doc, -dev and -dbg; fixed
+# before the rules of b72be85 (after set 8's families) first ran on any of
+# them.
+SET9=(
+  ruby-open-graph-reader ruby-jekyll-include-cache ruby-method-source ruby-grib
+  ruby-tomlrb ruby-obexftp ruby-path-expander ruby-iso8601 ruby-text-format
+  ruby-turbolinks-source ruby-schash ruby-rails-assets-corejs-typeahead ruby-org
+  ruby-instance-storage ruby-rbpdf ruby-elasticsearch-transport ruby-ejs
+  ruby-mono-logger ruby-markdown-it-html5-embed ruby-power-assert ruby-ngraph ruby-mab
+  ruby-omniauth-openid ruby-encryptor ruby-stamp ruby-xml-simple ruby-exif
+  ruby-guard-shell ruby-dry-logic ruby-prawn-manual-builder ruby-librarian
+  ruby-puppet-forge ruby-premailer-rails ruby-iso ruby-psych ruby-rspec-set
+  ruby-state-machines-activerecord ruby-vagrant-cloud ruby-html-proofer
+  ruby-levenshtein ruby-mixlib-versioning ruby-telesignenterprise
+  ruby-rails-dom-testing ruby-referer-parser ruby-fog-google ruby-rspec-rails ruby-gsl
+  ruby-openid-connect ruby-unf ruby-babosa ruby-metaclass ruby-coderay ruby-openstack
+  ruby-ffi-yajl ruby-version-gem ruby-exception-notification ruby-pathspec ruby-wisper
+  ruby-request-store ruby-diaspora-federation-json-schema ruby-launchy
+  ruby-state-machines-activemodel ruby-discordrb-webhooks ruby-hoe ruby-did-you-mean
+  ruby-dataobjects ruby-grack ruby-rspec-its ruby-devise-lastseenable
+  ruby-simple-po-parser php-solr php-horde-stream php-symfony-sendinblue-mailer
+  php-doctrine-dbal php-horde-content php-auth-sasl php-horde-icalendar
+  php-text-password php-phpmyadmin-motranslator php-symfony-routing
+  php-twig-markdown-extra php-net-ftp php-matthiasmullie-path-converter
+  php-illuminate-notifications php-oauth php-mikey179-vfsstream php-horde-ingo
+  php-horde-stream-filter php-image-text php-horde-sessionhandler
+  php-symfony-polyfill-util php-phpspec-prophecy-phpunit php-symfony-polyfill-iconv
+  php-mcrypt php-horde-test php-illuminate-routing php-mysql php-font-lib
+  php-horde-controller php-horde-text-filter php-interbase
+  php-http-interop-http-factory-tests php-yac php-htmlawed php-horde-xml-element
+  php-illuminate-encryption php-horde php-symfony-all-my-sms-notifier
+  php-twig-i18n-extension php-symfony-light-sms-notifier php-horde-date-parser
+  php-readline php-gnupg php-lorenzo-pinky php-invoker php-illuminate-hashing
+  php-text-template php-symfony-twig-bundle php-horde-tree php-net-ldap2
+)
 case "$SET" in
   1) ;;
-  2 | 3 | 4 | 5 | 6 | 7 | 8)
+  2 | 3 | 4 | 5 | 6 | 7 | 8 | 9)
     case "$SET" in
       2) PKGS=("${SET2[@]}") ;;
       3) PKGS=("${SET3[@]}") ;;
@@ -293,12 +331,13 @@ case "$SET" in
       5) PKGS=("${SET5[@]}") ;;
       6) PKGS=("${SET6[@]}") ;;
       7) PKGS=("${SET7[@]}") ;;
-      *) PKGS=("${SET8[@]}") ;;
+      8) PKGS=("${SET8[@]}") ;;
+      *) PKGS=("${SET9[@]}") ;;
     esac
     TREES=()
     for pkg in "${PKGS[@]}"; do TREES+=("${pkg#*-}|$pkg|@DPKG@"); done
     ;;
-  *) echo "unknown set $SET (1 to 8)" >&2; exit 2 ;;
+  *) echo "unknown set $SET (1 to 9)" >&2; exit 2 ;;
 esac
 
 missing=()
