@@ -1521,6 +1521,42 @@ const CONSUMERS: &[&str] = &[
     "stream_get_meta_data",
 ];
 
+/// The loops around `n` in its own function (or script level), innermost
+/// first.
+fn enclosing_loops<'a>(cx: &Ctx<'a>, n: Node<'a>) -> Vec<Node<'a>> {
+    let own = cx.enclosing(n, FN).map(|f| f.id());
+    let mut loops = Vec::new();
+    let mut cur = cx.enclosing(n, LOOPS);
+    while let Some(l) = cur {
+        if cx.enclosing(l, FN).map(|f| f.id()) != own {
+            break;
+        }
+        loops.push(l);
+        cur = cx.enclosing(l, LOOPS);
+    }
+    loops
+}
+
+/// `while ($x = next_of($input))` where the call reads the next entry of
+/// an input (`readdir`, `fgets`, `$stmt->fetch()`), not the next job: the
+/// loop ends with its input (see [`serves_forever`]).
+fn reads_to_end<'a>(cx: &Ctx<'a>, the_loop: Node<'a>) -> bool {
+    if !matches!(the_loop.kind(), "while_statement" | "do_statement") {
+        return false;
+    }
+    let Some(cond) = Ctx::field(the_loop, "condition") else {
+        return false;
+    };
+    let inner = if cond.kind() == "parenthesized_expression" {
+        cond.named_child(0).unwrap_or(cond)
+    } else {
+        cond
+    };
+    inner.kind() == "assignment_expression"
+        && Ctx::field(inner, "right")
+            .is_some_and(|r| CALLS.contains(&r.kind()) && !takes_work(called_name(cx.text(r))))
+}
+
 /// Files and connections opened inside a worker loop and never closed or
 /// handed on in that scope: each iteration keeps one until the variable is
 /// overwritten, and any kept reference makes them pile up.
@@ -1538,11 +1574,12 @@ fn resources(cx: &mut Ctx) {
             continue;
         };
         let scope = cx.enclosing(call, FN).unwrap_or(cx.root);
-        // Only in a loop of that scope: a worker loop.
-        if !cx.enclosing(call, LOOPS).is_some_and(|l| {
-            Ctx::inside(l, scope)
-                && cx.enclosing(l, FN).map(|x| x.id()) == cx.enclosing(call, FN).map(|x| x.id())
-        }) {
+        // Only in a loop of that scope: a worker loop. Loops that read an
+        // input to its end (`while ($entry = readdir($dh))`) walk something
+        // finite, once: a handle opened per entry is freed when the next
+        // one replaces it, and nothing waits for a next job.
+        let loops = enclosing_loops(cx, call);
+        if loops.is_empty() || loops.iter().all(|l| reads_to_end(cx, *l)) {
             continue;
         }
         let Some(var) = cx

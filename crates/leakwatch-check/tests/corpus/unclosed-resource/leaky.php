@@ -16,3 +16,12 @@ final class Exporter
         }
     }
 }
+
+// The same walk, run for each job a worker takes: the job loop is a worker
+// loop, whatever the inner loop reads.
+while ($job = $queue->reserve()) {
+    $dh = opendir($job->dir); // expect: unclosed-resource
+    while ($entry = readdir($dh)) {
+        index_entry($job, $entry);
+    }
+}

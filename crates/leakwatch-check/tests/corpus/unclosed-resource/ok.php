@@ -25,3 +25,25 @@ final class Exporter
         }
     }
 }
+
+// A directory walk reads its listing to the end, once: each handle is freed
+// when the next entry's replaces it, and no loop waits for a next job.
+final class TranslationScanner
+{
+    public function findLocaleDirs(string $base): array
+    {
+        $found = [];
+        $dh = opendir($base);
+        while ($entry = readdir($dh)) {
+            $sub = opendir($base . '/' . $entry);
+            while ($name = readdir($sub)) {
+                if ($name === 'locale') {
+                    $found[] = $base . '/' . $entry;
+                    break;
+                }
+            }
+        }
+        closedir($dh);
+        return $found;
+    }
+}
