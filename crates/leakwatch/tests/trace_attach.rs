@@ -457,13 +457,25 @@ fn lone_leakwatch(dir: &Path) -> Option<PathBuf> {
     std::fs::create_dir_all(&lone).unwrap();
     let exe = lone.join("leakwatch");
     std::fs::copy(leakwatch(), &exe).unwrap();
-    let probe = Command::new(&exe)
-        .args(["trace", "--no-summary", "-o"])
-        .arg(lone.join("probe.lwt"))
-        .args(["--", "true"])
-        .env_remove("LEAKWATCH_PRELOAD")
-        .output()
-        .unwrap();
+    // A test on another thread that forks while the copy is open for
+    // writing holds that descriptor until its child execs: the first exec
+    // of a freshly written binary can fail with ETXTBSY for a moment.
+    let mut tries = 0;
+    let probe = loop {
+        match Command::new(&exe)
+            .args(["trace", "--no-summary", "-o"])
+            .arg(lone.join("probe.lwt"))
+            .args(["--", "true"])
+            .env_remove("LEAKWATCH_PRELOAD")
+            .output()
+        {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => break other.unwrap(),
+        }
+    };
     if !probe.status.success() {
         eprintln!(
             "skipped: this build carries no tracer library ({})",
