@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Ruby and PHP libraries from Debian's packages that no rule was written
-# against, in nine sets, each fixed (and committed) before `check` was
+# against, in ten sets, each fixed (and committed) before `check` was
 # first run on any of its trees: set 1 after the rules of commit 56ebc26,
 # set 2 after those of commit df3eade, set 3 after those of d0275ac, set 4
 # before the sixth pass's growth-evidence rules, sets 5 and 6 (random
-# samples) before each half of the seventh pass's, sets 7, 8 and 9 after it (each
+# samples) before each half of the seventh pass's, sets 7-10 after it (each
 # earlier set was read, and ruled on, in between).
 # Installs what is missing, checks each tree whole, and writes every finding
 # to $WORK/findings-<name>.txt for review by hand (bench/check/REVIEW.md).
 #
-# Usage: [LW=leakwatch] bench/check/heldout_ruby_php.sh [-s 1|2|3|4|5|6|7|8|9] [WORKDIR]
+# Usage: [LW=leakwatch] bench/check/heldout_ruby_php.sh [-s 1|2|...|10] [WORKDIR]
 #        (default: set 1, /tmp/leakwatch-heldout; set N: /tmp/leakwatch-heldoutN)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -321,9 +321,44 @@ SET9=(
   php-readline php-gnupg php-lorenzo-pinky php-invoker php-illuminate-hashing
   php-text-template php-symfony-twig-bundle php-horde-tree php-net-ldap2
 )
+# Set 10: the same kind of sample (seeds "set10ruby", "set10php"), minus
+# sets 1-9, drawn the same way; fixed before the rules of dbbb50c (after
+# set 9's family) first ran on any of them.
+SET10=(
+  ruby-nokogumbo ruby-json-schemer ruby-feedparser ruby-kaminari-actionview
+  ruby-necromancer ruby-typed-array ruby-recaptcha ruby-rails-assets-jquery
+  ruby-gitlab-experiment ruby-columnize ruby-standalone ruby-ttfunk ruby-plist
+  ruby-rails-assets-jakobmattsson-jquery-elastic ruby-rainbow ruby-pdf-inspector
+  ruby-slowpoke ruby-memory-profiler ruby-ecasound ruby-oembed
+  ruby-cucumber-expressions ruby-blockenspiel ruby-premailer ruby-data-uri
+  ruby-http-parser.rb ruby-libprelude ruby-poltergeist ruby-stringify-hash
+  ruby-ecma-re-validator ruby-graphviz ruby-hamster ruby-formatador ruby-i18n
+  ruby-webauthn ruby-sentry-ruby ruby-beautify ruby-multipart-post
+  ruby-net-ssh-gateway ruby-rails-assets-jquery-ui ruby-elasticsearch-model
+  ruby-thrift ruby-rethtool ruby-model-tokenizer ruby-mail-gpg
+  ruby-derailed-benchmarks ruby-rushover ruby-browser ruby-redis ruby-jekyll-avatar
+  ruby-omniauth-gitlab ruby-signet ruby-appraiser-rubocop ruby-peek ruby-async-io
+  ruby-grape-logging ruby-ssrf-filter ruby-html-pipeline ruby-gnome2 ruby-rspec
+  ruby-kgio ruby-i18n-inflector ruby-dependor ruby-gir-ffi ruby-device-detector
+  ruby-mobile-fu ruby-glob ruby-concord ruby-linked-list ruby-pry-byebug
+  ruby-simplecov php-horde-compress-fast php-symfony-translation-contracts php-cli
+  php-symfony-amazon-sns-notifier php-twig-cssinliner-extra php-raphf php-horde-share
+  php-libvirt-php php-horde-serialize php-text-languagedetect php-horde-dav
+  php-symfony-esendex-notifier php-stomp php-crypt-gpg php-symfony-doctrine-messenger
+  php-horde-browser php-illuminate-redis php-net-nntp php-net-whois
+  php-symfony-polyfill-intl-normalizer php-bz2 php-proxy-manager php-ml-iri
+  php-roundcube-rtf-html-php php-horde-perms php-horde-auth php-mock-integration
+  php-zeta-unit-test php-symfony-clickatell-notifier php-symfony-mobyt-notifier
+  php-async-aws-sns php-symfony-mailjet-mailer php-malkusch-lock php-zend-code
+  php-doctrine-common php-laravel-lumen-framework php-symfony-fake-sms-notifier
+  php-common php-horde-imsp php-excimer php-horde-log php-snmp
+  php-netscape-bookmark-parser php-phpspec-prophecy php-horde-passwd
+  php-illuminate-log php-zeta-console-tools php-symfony-one-signal-notifier
+  php-symfony-sms77-notifier php-json
+)
 case "$SET" in
   1) ;;
-  2 | 3 | 4 | 5 | 6 | 7 | 8 | 9)
+  2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10)
     case "$SET" in
       2) PKGS=("${SET2[@]}") ;;
       3) PKGS=("${SET3[@]}") ;;
@@ -332,12 +367,13 @@ case "$SET" in
       6) PKGS=("${SET6[@]}") ;;
       7) PKGS=("${SET7[@]}") ;;
       8) PKGS=("${SET8[@]}") ;;
-      *) PKGS=("${SET9[@]}") ;;
+      9) PKGS=("${SET9[@]}") ;;
+      *) PKGS=("${SET10[@]}") ;;
     esac
     TREES=()
     for pkg in "${PKGS[@]}"; do TREES+=("${pkg#*-}|$pkg|@DPKG@"); done
     ;;
-  *) echo "unknown set $SET (1 to 9)" >&2; exit 2 ;;
+  *) echo "unknown set $SET (1 to 10)" >&2; exit 2 ;;
 esac
 
 missing=()
