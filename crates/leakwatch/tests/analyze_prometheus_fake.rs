@@ -460,6 +460,13 @@ fn the_json_says_verdicts_units_and_times_as_every_report_does() {
     let unix = leak["first_alert_unix_s"].as_f64().unwrap();
     assert!((unix - (END - 600.0) - first).abs() < 1e-6, "{leak:#}");
     assert!(leak["growth_per_hour"].as_f64().unwrap() > 0.0, "{leak:#}");
+    // Byte amounts are integers, as in every other JSON report.
+    for key in ["current", "growth_per_hour"] {
+        assert!(leak[key].is_i64() || leak[key].is_u64(), "{key}: {leak:#}");
+    }
+    for x in leak["growth_per_hour_ci"].as_array().unwrap() {
+        assert!(x.is_i64() || x.is_u64(), "{leak:#}");
+    }
     assert_eq!(calm["verdict"], "ok", "{calm:#}");
     assert!(calm["first_alert_s"].is_null() && calm["first_alert_unix_s"].is_null());
     assert!(calm["growth_per_hour"].is_number(), "{calm:#}");

@@ -86,6 +86,7 @@ pub fn run(args: &FleetArgs, json: bool, season: Option<f64>) -> anyhow::Result<
     let text = if json {
         let mut v = serde_json::to_value(&report)?;
         v["version"] = crate::cmd::analyze::JSON_VERSION.into();
+        whole_bytes(&mut v);
         serde_json::to_string_pretty(&v)? + "\n"
     } else {
         fleet::render_text(&report)
@@ -133,5 +134,37 @@ fn not_judged_note(report: &FleetReport) -> Option<String> {
             report.series_count,
             report.series_count - n,
         )),
+    }
+}
+
+/// Byte amounts are integers in every JSON report (docs/json.md): a
+/// result whose unit is bytes gets its `current`, `limit`, rate and rate
+/// interval rounded, as `run`, `watch` and `analyze` of a CSV do.
+fn whole_bytes(v: &mut serde_json::Value) {
+    let Some(results) = v.get_mut("results").and_then(|r| r.as_array_mut()) else {
+        return;
+    };
+    for r in results {
+        if r.get("unit").and_then(|u| u.as_str()) != Some("bytes") {
+            continue;
+        }
+        let whole = |x: &serde_json::Value| match x.as_f64() {
+            Some(f) => crate::cmd::json_amount(leakwatch_core::Resource::RssBytes, f),
+            None => x.clone(),
+        };
+        for key in ["current", "limit", "growth_per_hour"] {
+            if let Some(x) = r.get(key) {
+                let w = whole(x);
+                r[key] = w;
+            }
+        }
+        if let Some(ci) = r
+            .get_mut("growth_per_hour_ci")
+            .and_then(|c| c.as_array_mut())
+        {
+            for x in ci.iter_mut() {
+                *x = whole(x);
+            }
+        }
     }
 }
