@@ -1665,6 +1665,20 @@ mod tests {
         }
     }
 
+    /// A handle opened per entry of a directory walk is not opened in a
+    /// worker loop; the same walk inside a job loop is.
+    #[test]
+    fn a_walk_that_reads_its_input_to_the_end_is_no_worker_loop() {
+        let walk = "    $dh = opendir($dir);\n    while ($entry = readdir($dh)) {\n        $sub = opendir($dir . '/' . $entry);\n        while ($name = readdir($sub)) { note($name); }\n    }\n";
+        let once = format!("<?php\nfunction scan($dir) {{\n{walk}}}\n");
+        let r = check_source("w.php", Lang::Php, &once, &RuleOptions::default()).unwrap();
+        assert!(r.findings.is_empty(), "{:?}", r.findings);
+        let per_job = "<?php\nwhile ($job = $queue->reserve()) {\n    $dh = opendir($job->dir);\n    while ($entry = readdir($dh)) { note($entry); }\n}\n";
+        let r = check_source("w.php", Lang::Php, per_job, &RuleOptions::default()).unwrap();
+        let lines: Vec<(Rule, usize)> = r.findings.iter().map(|f| (f.rule, f.line)).collect();
+        assert_eq!(lines, [(Rule::UnclosedResource, 3)]);
+    }
+
     /// `$c[$k][] = v` grows `$c` as `$c[] = v` does; `unset($c[$a][$b])`
     /// removes from it.
     #[test]

@@ -90,6 +90,51 @@ fn takes_block(call: Node) -> bool {
         })
 }
 
+/// Whether the method around `n` runs once per process: it is called in
+/// this file, and every call fills a process-wide memo (`@x ||= ...` in a
+/// class method, a `class << self` or a module method), which computes it
+/// once (html-pipeline's `emoji_names` under `self.emoji_pattern`). A memo
+/// on an instance is filled once per instance: not this.
+fn fills_process_memo_only<'a>(cx: &Ctx<'a>, n: Node<'a>) -> bool {
+    let Some(def) = cx.enclosing(n, DEF) else {
+        return false;
+    };
+    let name = def_name(cx, def);
+    if name.is_empty() {
+        return false;
+    }
+    let in_memo = |site: Node<'a>| {
+        let mut cur = cx.up(site);
+        while let Some(p) = cur {
+            if p.kind() == "operator_assignment" {
+                return Ctx::field(p, "left").is_some_and(|l| l.kind() == "instance_variable")
+                    && Ctx::field(p, "right").is_some_and(|r| Ctx::inside(site, r))
+                    && cx
+                        .text(p)
+                        .split_once('=')
+                        .is_some_and(|(head, _)| head.ends_with("||"))
+                    && singleton_scope(cx, p);
+            }
+            if DEF.contains(&p.kind()) {
+                return false;
+            }
+            cur = cx.up(p);
+        }
+        false
+    };
+    let sites: Vec<Node<'a>> = cx
+        .all("identifier")
+        .into_iter()
+        .filter(|i| cx.text(*i) == name)
+        .filter(|i| {
+            !cx.up(*i).is_some_and(|p| {
+                DEF.contains(&p.kind()) && Ctx::field(p, "name").is_some_and(|f| f.id() == i.id())
+            })
+        })
+        .collect();
+    !sites.is_empty() && sites.iter().all(|s| in_memo(*s))
+}
+
 fn def_name<'a>(cx: &Ctx<'a>, def: Node<'a>) -> &'a str {
     Ctx::field(def, "name").map(|n| cx.text(n)).unwrap_or("")
 }
@@ -1182,6 +1227,7 @@ fn results(cx: &mut Ctx) {
             && recv.kind() == "call"
             && method_name(cx, recv) == "all"
             && repeated(cx, call).is_some()
+            && !fills_process_memo_only(cx, call)
         {
             let model = receiver(cx, recv);
             let root = model.split(['.', '(']).next().unwrap_or("");
@@ -1693,5 +1739,31 @@ fn timers(cx: &mut Ctx) {
             format!("`{recv}.{m}` in `{place}` starts a periodic timer that is never shut down: it keeps firing, and keeps its block alive, for the life of the process"),
             "keep the handle and `shutdown`/`cancel` it when done, or start one timer at boot",
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{check_source, Lang, Rule, RuleOptions};
+
+    fn hits(src: &str) -> Vec<(Rule, usize)> {
+        let r = check_source("x.rb", Lang::Ruby, src, &RuleOptions::default()).unwrap();
+        r.findings.iter().map(|f| (f.rule, f.line)).collect()
+    }
+
+    /// A whole-table read whose only caller fills a class-level memo runs
+    /// once per process; behind an instance's memo it runs once per
+    /// instance, and with a caller outside any memo it runs per call.
+    #[test]
+    fn a_read_that_only_fills_a_process_memo_runs_once() {
+        let class_memo = "class F\n  def self.pattern\n    @pattern ||= names.join('|')\n  end\n\n  def self.names\n    Emoji.all.map(&:name)\n  end\nend\n";
+        assert_eq!(hits(class_memo), []);
+        let instance_memo = class_memo.replace("def self.", "def ");
+        assert_eq!(hits(&instance_memo), [(Rule::UnboundedResults, 7)]);
+        let also_direct = class_memo.replace(
+            "end\nend\n",
+            "end\n\n  def self.show\n    names.first\n  end\nend\n",
+        );
+        assert_eq!(hits(&also_direct), [(Rule::UnboundedResults, 7)]);
     }
 }

@@ -34,3 +34,15 @@ class QueueMonitor
     JobQueue.all.map(&:size)
   end
 end
+
+# Read once per process: the only call fills a class-level memo (the list
+# of emoji names behind a pattern).
+class EmojiFilter
+  def self.emoji_pattern
+    @emoji_pattern ||= /:(#{emoji_names.map { |n| Regexp.escape(n) }.join('|')}):/
+  end
+
+  def self.emoji_names
+    Emoji.all.map(&:aliases).flatten.sort
+  end
+end
