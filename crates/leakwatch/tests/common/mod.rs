@@ -104,8 +104,15 @@ pub fn valgrind_in_use(dir: &Path, cmd: &[&str]) -> Option<(u64, u64)> {
         eprintln!("valgrind is not installed: the comparison with memcheck is skipped");
         return None;
     }
-    let out = std::process::Command::new("valgrind")
+    // Valgrind runs one thread at a time; with its default lock a thread
+    // that spins (a churn loop waiting for a flag) can take it back again
+    // and again and starve the rest: seen once as a 12-minute hang of
+    // fork_thread. Fair scheduling hands the lock round in turn; the
+    // timeout turns any other hang into a failure instead of a stuck suite.
+    let out = std::process::Command::new("timeout")
+        .args(["-k", "10", "300", "valgrind"])
         .args([
+            "--fair-sched=try",
             "--tool=memcheck",
             "--leak-check=no",
             "--run-libc-freeres=yes",
