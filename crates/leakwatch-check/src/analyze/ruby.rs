@@ -949,10 +949,17 @@ fn threads(cx: &mut Ctx) {
             .filter(|p| matches!(p.kind(), "assignment" | "operator_assignment"))
             .and_then(|a| Ctx::field(a, "left"))
             .map(|l| cx.text(l));
+        // An attribute is also stopped through its reader
+        // (`self.tick = Thread.new ...`, then `tick.kill` in `close`).
         let stopped = kept.is_some_and(|name| {
+            let bare = name.trim_start_matches("self.").trim_start_matches('@');
+            let reader = !bare.is_empty() && bare != name && bare.chars().all(super::is_ident_char);
             ["kill", "exit", "terminate", "join", "shutdown"]
                 .iter()
-                .any(|s| mentions(cx.src, &format!("{name}.{s}")))
+                .any(|s| {
+                    mentions(cx.src, &format!("{name}.{s}"))
+                        || (reader && mentions(cx.src, &format!("{bare}.{s}")))
+                })
         });
         if loops_forever(cx, block) && !stopped {
             let unless = unless_only_called_at_load(cx, &[call]);
@@ -1261,7 +1268,11 @@ fn results(cx: &mut Ctx) {
                 .and_then(|a| a.named_child(0))
                 .filter(|a| a.kind() == "string")
                 .map(|a| cx.text(a));
-            if sql.is_some_and(unbounded_select) && cx.enclosing(call, DEF).is_some() {
+            // `db.execute(sql) { |row| ... }` (sqlite3) and `DB.fetch(sql)
+            // { |row| ... }` (Sequel) hand over one row at a time; pg's
+            // `exec` with a block still gets the whole result.
+            let streams = matches!(m, "execute" | "fetch") && Ctx::field(call, "block").is_some();
+            if sql.is_some_and(unbounded_select) && cx.enclosing(call, DEF).is_some() && !streams {
                 cx.hit(
                     Rule::UnboundedResults,
                     call,
@@ -1765,5 +1776,25 @@ mod tests {
             "end\n\n  def self.show\n    names.first\n  end\nend\n",
         );
         assert_eq!(hits(&also_direct), [(Rule::UnboundedResults, 7)]);
+    }
+
+    /// A thread kept in an attribute is stopped through its reader too.
+    #[test]
+    fn a_thread_killed_through_its_attribute_reader_is_stopped() {
+        let src = "class F\n  attr_accessor :tick\n  def start\n    self.tick = Thread.new do\n      loop { sleep 1 }\n    end\n  end\n\n  def close\n    tick.kill\n  end\nend\n";
+        assert_eq!(hits(src), []);
+        let other = src.replace("tick.kill", "flush.kill");
+        assert_eq!(hits(&other), [(Rule::UnstoppableTask, 4)]);
+    }
+
+    /// `execute` and `fetch` with a block stream rows; `exec` does not.
+    #[test]
+    fn a_select_read_row_by_row_in_a_block_is_not_loaded_whole() {
+        let src = "class S\n  def each_cookie\n    @db.execute(\"SELECT id, host FROM cookies\") { |row| use(row) }\n  end\nend\n";
+        assert_eq!(hits(src), []);
+        let whole = src.replace("@db.execute", "@db.exec");
+        assert_eq!(hits(&whole), [(Rule::UnboundedResults, 3)]);
+        let no_block = src.replace(" { |row| use(row) }", ".each { |row| use(row) }");
+        assert_eq!(hits(&no_block), [(Rule::UnboundedResults, 3)]);
     }
 }

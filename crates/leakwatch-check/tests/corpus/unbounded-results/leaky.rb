@@ -23,3 +23,10 @@ class CustomerReport
     Customer.all.map(&:name) # expect: unbounded-results
   end
 end
+
+# pg's `exec` with a block still gets the whole result first.
+class AuditExport
+  def dump(conn)
+    conn.exec("SELECT * FROM audit_events") { |result| write(result.values) } # expect: unbounded-results
+  end
+end

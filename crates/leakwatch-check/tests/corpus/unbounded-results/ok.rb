@@ -46,3 +46,10 @@ class EmojiFilter
     Emoji.all.map(&:aliases).flatten.sort
   end
 end
+
+# sqlite3's `execute` with a block hands over one row at a time.
+class CookieStore
+  def migrate_domains
+    @db.execute("SELECT id, host FROM cookies") { |row| update_domain(row) }
+  end
+end

@@ -45,3 +45,18 @@ class Poller
     worker.name = "poller"
   end
 end
+
+# Kept in an attribute, but what is killed is another one.
+class FeedPoller
+  attr_accessor :poll_thread, :flush_thread
+
+  def start
+    self.poll_thread = Thread.new do # expect: unstoppable-task
+      loop { poll; sleep 1 }
+    end
+  end
+
+  def stop
+    flush_thread&.kill
+  end
+end

@@ -65,3 +65,21 @@ module Commands
     end
   end
 end
+
+# Kept in an attribute and killed through its reader when the run closes.
+class ProgressFormatter
+  attr_accessor :tick_thread
+
+  def start(notification)
+    self.tick_thread = Thread.new do
+      loop do
+        sleep(1)
+        refresh(notification)
+      end
+    end
+  end
+
+  def close(_notification)
+    tick_thread.kill
+  end
+end
