@@ -158,17 +158,27 @@ fn endless_for<'a>(cx: &Ctx<'a>, p: Node<'a>) -> bool {
 /// (`$row = $stmt->fetch()`, `$line = fgets($fp)`) ends with its input: a
 /// script's, run once.
 fn serves_forever<'a>(cx: &Ctx<'a>, cond: Node<'a>, the_loop: Node<'a>) -> bool {
-    let inner = if cond.kind() == "parenthesized_expression" {
+    let inner = unparenthesized(cond);
+    let always = matches!(cx.text(inner).to_ascii_lowercase().as_str(), "true" | "1")
+        && waits_for_work(cx, the_loop);
+    always || assigned_call(cx, cond).is_some_and(takes_work)
+}
+
+fn unparenthesized(cond: Node) -> Node {
+    if cond.kind() == "parenthesized_expression" {
         cond.named_child(0).unwrap_or(cond)
     } else {
         cond
-    };
-    let always = matches!(cx.text(inner).to_ascii_lowercase().as_str(), "true" | "1")
-        && waits_for_work(cx, the_loop);
-    let takes_next = inner.kind() == "assignment_expression"
-        && Ctx::field(inner, "right")
-            .is_some_and(|r| CALLS.contains(&r.kind()) && takes_work(called_name(cx.text(r))));
-    always || takes_next
+    }
+}
+
+/// The function a loop condition `($x = next($input))` calls each time
+/// round, if it is such an assignment.
+fn assigned_call<'a>(cx: &Ctx<'a>, cond: Node<'a>) -> Option<&'a str> {
+    let inner = unparenthesized(cond);
+    let right = Ctx::field(inner, "right")
+        .filter(|r| inner.kind() == "assignment_expression" && CALLS.contains(&r.kind()))?;
+    Some(called_name(cx.text(right)))
 }
 
 /// Whether an endless loop's body waits for something each time round: a
@@ -1544,17 +1554,9 @@ fn reads_to_end<'a>(cx: &Ctx<'a>, the_loop: Node<'a>) -> bool {
     if !matches!(the_loop.kind(), "while_statement" | "do_statement") {
         return false;
     }
-    let Some(cond) = Ctx::field(the_loop, "condition") else {
-        return false;
-    };
-    let inner = if cond.kind() == "parenthesized_expression" {
-        cond.named_child(0).unwrap_or(cond)
-    } else {
-        cond
-    };
-    inner.kind() == "assignment_expression"
-        && Ctx::field(inner, "right")
-            .is_some_and(|r| CALLS.contains(&r.kind()) && !takes_work(called_name(cx.text(r))))
+    Ctx::field(the_loop, "condition")
+        .and_then(|cond| assigned_call(cx, cond))
+        .is_some_and(|name| !takes_work(name))
 }
 
 /// Files and connections opened inside a worker loop and never closed or
