@@ -26,6 +26,12 @@ pub const MAX_HOPS: usize = 3;
 /// (`perform`, `handle`, `__invoke`, `onMessage`, `receive_data`...). Rack's
 /// `call(env)` is decided by the caller, which sees the parameter.
 pub fn entry_method(name: &str) -> bool {
+    // PHP's `__invoke` makes an invokable handler (a controller action, a
+    // message or job handler); a bare `invoke` is a command or task run
+    // (Rake's, Thor's, `Gem::Command#invoke`): once per process.
+    if name == "invoke" {
+        return false;
+    }
     let norm: String = name
         .chars()
         .filter(|c| *c != '_')
@@ -233,7 +239,14 @@ mod tests {
         ] {
             assert!(entry_method(name), "{name}");
         }
-        for name in ["add_module", "register", "configure", "call", "initialize"] {
+        for name in [
+            "add_module",
+            "register",
+            "configure",
+            "call",
+            "initialize",
+            "invoke",
+        ] {
             assert!(!entry_method(name), "{name}");
         }
     }

@@ -141,7 +141,9 @@ fn def_name<'a>(cx: &Ctx<'a>, def: Node<'a>) -> &'a str {
 
 /// What this file tells its tree: every call by method name, whether it is
 /// made while the file loads (outside any method, block or lambda: a file's
-/// top level, a class or module body) and whether it passes arguments or a
+/// top level, a class or module body) or from a start-up step (a method
+/// named like one, `boot`, `setup_*`, `configure`: it too runs a fixed
+/// number of times), and whether it passes arguments or a
 /// block; and every class method a class defines (`def self.all`, or `def
 /// all` in `class << self`).
 fn tree_facts(cx: &mut Ctx) {
@@ -150,14 +152,14 @@ fn tree_facts(cx: &mut Ctx) {
         if m.is_empty() {
             continue;
         }
-        let at_load = made_at_load(cx, call);
+        let caller = cx.enclosing(call, DEF).map(|d| def_name(cx, d));
+        let at_load = made_at_load(cx, call) || caller.is_some_and(start_up_step);
         let with_args = Ctx::field(call, "block").is_some()
             || Ctx::field(call, "arguments").is_some_and(|a| a.named_child_count() > 0);
         let on = Ctx::field(call, "receiver")
             .filter(|r| matches!(r.kind(), "constant" | "scope_resolution"))
             .map(|r| cx.text(r).rsplit("::").next().unwrap_or(""));
         cx.facts.call(m, on, at_load, with_args);
-        let caller = cx.enclosing(call, DEF).map(|d| def_name(cx, d));
         let from_entry = in_entry(cx, call);
         let passes_data = Ctx::field(call, "arguments").is_some_and(|a| {
             (0..a.named_child_count())
@@ -179,9 +181,9 @@ fn tree_facts(cx: &mut Ctx) {
             continue;
         }
         let m = cx.text(id);
-        let at_load = made_at_load(cx, id);
-        cx.facts.call(m, None, at_load, false);
         let caller = cx.enclosing(id, DEF).map(|d| def_name(cx, d));
+        let at_load = made_at_load(cx, id) || caller.is_some_and(start_up_step);
+        cx.facts.call(m, None, at_load, false);
         let from_entry = in_entry(cx, id);
         cx.facts.call_from(caller, m, from_entry, false);
     }
@@ -458,6 +460,13 @@ fn once_def(name: &str) -> bool {
             name,
             "inherited" | "included" | "extended" | "prepended" | "method_added" | "configure"
         )
+}
+
+/// Whether a method is a start-up step whose calls run a fixed number of
+/// times. Not `initialize`: it runs once per instance, and instances may
+/// be made per request.
+fn start_up_step(name: &str) -> bool {
+    name != "initialize" && once_def(name)
 }
 
 /// Whether code at `n` runs repeatedly: inside a method not named like a
@@ -1776,6 +1785,20 @@ mod tests {
             "end\n\n  def self.show\n    names.first\n  end\nend\n",
         );
         assert_eq!(hits(&also_direct), [(Rule::UnboundedResults, 7)]);
+    }
+
+    /// A method that only a start-up step calls runs a fixed number of
+    /// times, like one called while files load; a call from any other
+    /// method keeps the finding.
+    #[test]
+    fn a_thread_started_only_from_a_set_up_step_runs_once() {
+        let src = "module F\n  def self.setup_fetch!(c)\n    start_beat\n  end\n\n  def self.start_beat\n    Thread.new do\n      loop { sleep 1 }\n    end\n  end\nend\n";
+        assert_eq!(hits(src), []);
+        let per_call = src.replace("setup_fetch!", "fetch_next");
+        assert_eq!(hits(&per_call), [(Rule::UnstoppableTask, 7)]);
+        // A constructor runs once per instance.
+        let per_instance = src.replace("self.setup_fetch!(c)", "initialize(c)");
+        assert_eq!(hits(&per_instance), [(Rule::UnstoppableTask, 7)]);
     }
 
     /// A thread kept in an attribute is stopped through its reader too.

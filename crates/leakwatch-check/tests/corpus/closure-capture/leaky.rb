@@ -19,3 +19,15 @@ class Catalog
     define_method(:entry) { |id| entries[id] } # expect: closure-capture
   end
 end
+
+# The same helper called from a controller action: one hook per request.
+class ImportsController < ApplicationController
+  def create
+    remember_upload(request.body.read)
+    head :created
+  end
+
+  def remember_upload(data)
+    at_exit { Rails.logger.info("import of #{data.bytesize} bytes") } # expect: closure-capture
+  end
+end

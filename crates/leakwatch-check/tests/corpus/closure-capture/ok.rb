@@ -43,3 +43,18 @@ module NestedAttributes
     define_method(type) { |name, opts = {}| column(name, klass, opts) }
   end
 end
+
+# An exit hook registered by a helper that only `boot` calls: once per server.
+class PreloadServer
+  def boot
+    @pid = Process.pid
+    set_exit_hook
+    serve
+  end
+
+  def set_exit_hook
+    server_pid = Process.pid
+    state = { pid: server_pid, started: Time.now }
+    at_exit { shutdown if Process.pid == state[:pid] }
+  end
+end

@@ -92,3 +92,22 @@ class PricesController < ApplicationController
     render json: Currency.rate(params[:currency])
   end
 end
+
+# The same index reached from a job's `perform`: one entry per job's path.
+class LocateJob
+  def perform(path)
+    puts locate(path)
+  end
+
+  def locate(path)
+    PathIndex.find_by_path(path)
+  end
+end
+
+class PathIndex
+  @@by_path = {}
+
+  def self.find_by_path(path)
+    @@by_path[path] ||= stubs.find { |s| s.contains?(path) } # expect: unbounded-cache
+  end
+end

@@ -60,3 +60,19 @@ class FeedPoller
     flush_thread&.kill
   end
 end
+
+# Started by a helper that the constructor calls: one thread per instance,
+# and instances are made per connection.
+class ChatHelper
+  def initialize(client)
+    @client = client
+    @outbox = Queue.new
+    start_delivery_thread
+  end
+
+  def start_delivery_thread
+    @delivery = Thread.new do # expect: unstoppable-task
+      loop { deliver(@outbox.pop) }
+    end
+  end
+end

@@ -83,3 +83,21 @@ class ProgressFormatter
     tick_thread.kill
   end
 end
+
+# A heartbeat started by a method that only a set-up step calls, once per
+# process (Sidekiq's reliable fetch: `setup_reliable_fetch!` at boot).
+module ReliableFetch
+  def self.setup_reliable_fetch!(config)
+    config[:fetch] = new(config)
+    start_heartbeat_thread
+  end
+
+  def self.start_heartbeat_thread
+    Thread.new do
+      loop do
+        heartbeat
+        sleep 20
+      end
+    end
+  end
+end
