@@ -1239,6 +1239,19 @@ fn closures(cx: &mut Ctx) {
         if !registered && !stored {
             continue;
         }
+        // Registered per job or request only in an entry point or a
+        // function one calls; a script's top level outside a worker loop
+        // runs once (a test bootstrap's shutdown function).
+        let unless = if in_entry(cx, f) {
+            None
+        } else {
+            match cx.enclosing(f, NAMED_FN) {
+                Some(func) => Some(Unless::NotCalledFromEntry {
+                    methods: vec![fn_name(cx, func).to_string()],
+                }),
+                None => continue,
+            }
+        };
         let scope = cx.enclosing(f, FN).unwrap_or(cx.root);
         let mut cur = clause.walk();
         let vars: Vec<Node> = clause.named_children(&mut cur).collect();
@@ -1258,12 +1271,13 @@ fn closures(cx: &mut Ctx) {
             if !big {
                 continue;
             }
-            let how = if by_ref { "by reference " } else { "" };
-            cx.hit(
+            let how = if by_ref { " by reference" } else { "" };
+            cx.hit_unless(
                 Rule::ClosureCapture,
                 f,
-                format!("this closure is kept by a long-lived registration and captures `{name}` {how}: all `{name}` holds stays alive for as long as the closure is registered, in every job that registers one"),
+                format!("this closure is kept by a long-lived registration and captures `{name}`{how}: all `{name}` holds stays alive for as long as the closure is registered, in every job that registers one"),
                 "capture only the small values it needs (`$id = $job->id; ... use ($id)`), and unregister it when done",
+                unless.clone(),
             );
             break;
         }

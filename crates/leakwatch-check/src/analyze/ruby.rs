@@ -213,6 +213,26 @@ fn tree_facts(cx: &mut Ctx) {
     for (class, method) in found {
         cx.facts.class_method(&class, &method);
     }
+    // Which classes could be ORM models: a superclass (`< ApplicationRecord`)
+    // or a document module (`include Mongoid::Document`) may make one.
+    let mut classes = Vec::new();
+    for class in cx.all("class") {
+        let Some(name) = Ctx::field(class, "name") else {
+            continue;
+        };
+        let last = cx.text(name).rsplit("::").next().unwrap_or("").to_string();
+        let document = cx.desc_kind(class, "call").iter().any(|c| {
+            method_name(cx, *c) == "include"
+                && Ctx::field(*c, "arguments").is_some_and(|a| {
+                    let t = cx.text(a);
+                    t.contains("Document") || t.contains("Resource") || t.contains("Model")
+                })
+        });
+        classes.push((last, Ctx::field(class, "superclass").is_some() || document));
+    }
+    for (class, may_be_model) in classes {
+        cx.facts.class_defined(&class, may_be_model);
+    }
 }
 
 /// Whether an argument is a constant the code names: a literal without
@@ -963,11 +983,14 @@ fn threads(cx: &mut Ctx) {
         let stopped = kept.is_some_and(|name| {
             let bare = name.trim_start_matches("self.").trim_start_matches('@');
             let reader = !bare.is_empty() && bare != name && bare.chars().all(super::is_ident_char);
+            // `@thread.kill` or, safely navigated, `@thread&.kill`.
             ["kill", "exit", "terminate", "join", "shutdown"]
                 .iter()
                 .any(|s| {
-                    mentions(cx.src, &format!("{name}.{s}"))
-                        || (reader && mentions(cx.src, &format!("{bare}.{s}")))
+                    [".", "&."].iter().any(|dot| {
+                        mentions(cx.src, &format!("{name}{dot}{s}"))
+                            || (reader && mentions(cx.src, &format!("{bare}{dot}{s}")))
+                    })
                 })
         });
         if loops_forever(cx, block) && !stopped {
@@ -1252,12 +1275,19 @@ fn results(cx: &mut Ctx) {
                 && !chain.contains(".limit(")
                 && !chain.contains(".where(")
             {
-                // A class of the tree's own with its own `all` is not a model.
+                // A class of the tree's own with its own `all`, or a plain
+                // class of the tree's own, is not a model.
                 let unless = Ctx::field(recv, "receiver")
                     .filter(|r| matches!(r.kind(), "constant" | "scope_resolution"))
-                    .map(|r| Unless::OwnClassMethod {
-                        class: cx.text(r).rsplit("::").next().unwrap_or("").to_string(),
-                        method: "all".to_string(),
+                    .map(|r| {
+                        let class = cx.text(r).rsplit("::").next().unwrap_or("").to_string();
+                        Unless::AnyOf(vec![
+                            Unless::OwnClassMethod {
+                                class: class.clone(),
+                                method: "all".to_string(),
+                            },
+                            Unless::PlainClass { class },
+                        ])
                     });
                 cx.hit_unless(
                     Rule::UnboundedResults,
@@ -1807,6 +1837,15 @@ mod tests {
         let src = "class F\n  attr_accessor :tick\n  def start\n    self.tick = Thread.new do\n      loop { sleep 1 }\n    end\n  end\n\n  def close\n    tick.kill\n  end\nend\n";
         assert_eq!(hits(src), []);
         let other = src.replace("tick.kill", "flush.kill");
+        assert_eq!(hits(&other), [(Rule::UnstoppableTask, 4)]);
+    }
+
+    /// A thread kept in a variable is stopped by a safely navigated kill.
+    #[test]
+    fn a_thread_killed_through_safe_navigation_is_stopped() {
+        let src = "class F\n  def ensure_thread\n    return if @thread&.alive?\n    @thread = Thread.new do\n      loop { sleep 1 }\n    end\n  end\n\n  def kill\n    @thread&.kill\n  end\nend\n";
+        assert_eq!(hits(src), []);
+        let other = src.replace("@thread&.kill", "@flusher&.kill");
         assert_eq!(hits(&other), [(Rule::UnstoppableTask, 4)]);
     }
 

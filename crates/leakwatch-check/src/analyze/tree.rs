@@ -34,6 +34,17 @@ pub enum Unless {
     /// the keys are the literals the code names): what they are called
     /// with, and how often, is up to the library's users.
     NotReachedFromEntry { methods: Vec<String> },
+    /// No entry point of the tree calls any of `methods` within
+    /// [`MAX_HOPS`] calls: a registration made in them is made a fixed
+    /// number of times as far as the tree shows (a test bootstrap's, a
+    /// command's), however they are called.
+    NotCalledFromEntry { methods: Vec<String> },
+    /// `class` (last path segment) is a plain class of the tree's own:
+    /// every definition of it in the tree has no superclass and includes no
+    /// document or resource module (Mongoid's, DataMapper's), so it is no
+    /// ORM model and its `all` is its own (a plugin registry's, as
+    /// DDPlugin gives `extend`ing classes).
+    PlainClass { class: String },
     /// Any one of these holds.
     AnyOf(Vec<Unless>),
 }
@@ -64,6 +75,9 @@ pub struct TreeFacts {
     /// constant's last segment and the method.
     calls_on: HashMap<(String, String), CallCounts>,
     class_methods: HashSet<(String, String)>,
+    /// Classes defined in the tree, by last path segment: whether some
+    /// definition could make a model (a superclass, or a document module).
+    classes: HashMap<String, bool>,
     /// Method names called from an entry point (directly in it).
     entry_calls: HashSet<String>,
     /// Method names called by each method name.
@@ -120,6 +134,12 @@ impl TreeFacts {
     pub fn class_method(&mut self, class: &str, method: &str) {
         self.class_methods
             .insert((class.to_string(), method.to_string()));
+    }
+
+    /// The tree defines `class` (last segment); `may_be_model` when this
+    /// definition names a superclass or includes a document module.
+    pub fn class_defined(&mut self, class: &str, may_be_model: bool) {
+        *self.classes.entry(class.to_string()).or_default() |= may_be_model;
     }
 
     /// A call of `callee`, made in an entry point (`in_entry`) or else in
@@ -179,6 +199,9 @@ impl TreeFacts {
             self.calls_on.entry(key).or_default().merge(c);
         }
         self.class_methods.extend(other.class_methods);
+        for (class, may_be_model) in other.classes {
+            *self.classes.entry(class).or_default() |= may_be_model;
+        }
     }
 
     /// Whether the facts show the condition holds (so the finding goes).
@@ -217,6 +240,11 @@ impl TreeFacts {
                 !methods
                     .iter()
                     .any(|m| reached.contains(m) && self.called_with_data.contains(m))
+            }
+            Unless::PlainClass { class } => self.classes.get(class) == Some(&false),
+            Unless::NotCalledFromEntry { methods } => {
+                let reached = self.reached();
+                !methods.iter().any(|m| reached.contains(m))
             }
             Unless::AnyOf(all) => all.iter().any(|u| self.holds(u)),
         }
@@ -336,6 +364,22 @@ mod tests {
     }
 
     #[test]
+    fn a_method_called_from_an_entry_point_with_constants_is_still_called() {
+        let never = |name: &str| Unless::NotCalledFromEntry {
+            methods: vec![name.into()],
+        };
+        let mut f = TreeFacts::default();
+        f.call_from(None, "collect", false, false);
+        assert!(f.holds(&never("collect")));
+        let mut f = TreeFacts::default();
+        f.call_from(None, "collect", false, false);
+        f.call_from(Some("handle"), "collect", true, false);
+        assert!(!f.holds(&never("collect")));
+        // Unlike a store's keys, a registration grows without data.
+        assert!(f.holds(&not_reached("collect")));
+    }
+
+    #[test]
     fn merging_forgets_what_was_reached_before() {
         let mut a = TreeFacts::default();
         a.call_from(Some("x"), "remember", false, true);
@@ -352,6 +396,21 @@ mod tests {
         let either = Unless::AnyOf(vec![at_load("track", true), not_reached("track")]);
         assert!(f.holds(&either));
         assert!(!f.holds(&Unless::AnyOf(vec![at_load("track", true)])));
+    }
+
+    #[test]
+    fn a_class_is_plain_only_if_no_definition_could_make_a_model() {
+        let plain = Unless::PlainClass {
+            class: "Deployer".into(),
+        };
+        let mut a = TreeFacts::default();
+        assert!(!a.holds(&plain), "a class the tree does not define");
+        a.class_defined("Deployer", false);
+        assert!(a.holds(&plain));
+        let mut b = TreeFacts::default();
+        b.class_defined("Deployer", true);
+        a.merge(b);
+        assert!(!a.holds(&plain), "reopened elsewhere with a superclass");
     }
 
     #[test]

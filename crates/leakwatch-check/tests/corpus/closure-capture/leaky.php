@@ -14,3 +14,24 @@ final class ImportJob
         });
     }
 }
+
+// The same collector started by every job a worker handles.
+final class ReportJob
+{
+    public function handle(string $outputFile): void
+    {
+        AuditCollector::collect($outputFile);
+        $this->render();
+    }
+}
+
+final class AuditCollector
+{
+    public static function collect(string $outputFile): void
+    {
+        $events = [];
+        register_shutdown_function(function () use ($outputFile, &$events) { // expect: closure-capture
+            file_put_contents($outputFile, serialize($events));
+        });
+    }
+}

@@ -55,3 +55,24 @@ final class CombinedToken
         }
     }
 }
+
+// A test bootstrap's collector: registered once per run, from the top of
+// the bootstrap file, never from a job or request.
+final class DeprecationCollector
+{
+    public static function collect(string $outputFile): void
+    {
+        $deprecations = [];
+        set_error_handler(function ($type, $msg) use (&$deprecations) {
+            $deprecations[] = [$type, $msg];
+            return true;
+        });
+        register_shutdown_function(function () use ($outputFile, &$deprecations) {
+            file_put_contents($outputFile, serialize($deprecations));
+        });
+    }
+}
+
+if ($file = getenv('DEPRECATIONS_FILE')) {
+    DeprecationCollector::collect($file);
+}

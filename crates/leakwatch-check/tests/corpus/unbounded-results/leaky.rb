@@ -30,3 +30,15 @@ class AuditExport
     conn.exec("SELECT * FROM audit_events") { |result| write(result.values) } # expect: unbounded-results
   end
 end
+
+# A Mongoid document defined here: no superclass, still a collection.
+class AuditEvent
+  include Mongoid::Document
+  field :action, type: String
+end
+
+class AuditController < ApplicationController
+  def index
+    render json: AuditEvent.all.map(&:action) # expect: unbounded-results
+  end
+end

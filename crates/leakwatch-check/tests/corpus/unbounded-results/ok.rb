@@ -53,3 +53,20 @@ class CookieStore
     @db.execute("SELECT id, host FROM cookies") { |row| update_domain(row) }
   end
 end
+
+# A plugin registry: a plain class of the tree's own whose `all` comes
+# from the module it extends (nanoc's deployers through DDPlugin).
+class Deployer
+  extend PluginRegistry
+
+  def initialize(output_dir)
+    @output_dir = output_dir
+  end
+end
+
+class DeployCommand
+  def run(options)
+    names = Deployer.all.map(&:identifier)
+    puts "available deployers: #{names.join(', ')}"
+  end
+end

@@ -101,3 +101,26 @@ module ReliableFetch
     end
   end
 end
+
+# Killed through safe navigation when the client shuts down.
+class SessionFlusher
+  def add_session(session)
+    @pending << session
+    ensure_thread
+  end
+
+  def kill
+    @thread&.kill
+  end
+
+  def ensure_thread
+    return if @thread&.alive?
+
+    @thread = Thread.new do
+      loop do
+        sleep(60)
+        flush
+      end
+    end
+  end
+end
