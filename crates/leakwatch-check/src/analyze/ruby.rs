@@ -1390,10 +1390,17 @@ fn entry<'a>(cx: &Ctx<'a>, site: Node<'a>) -> (Option<Node<'a>>, Option<Node<'a>
 }
 
 /// A key that is a value's class or encoding (`x.class`, `self.class.name`,
-/// `str.encoding`): it ranges over the types and encodings the program has.
+/// `str.encoding`), or its type or kind field (`node.type`, `event.kind`:
+/// an enumeration the code defines): it ranges over the types, encodings
+/// and kinds the program has.
 fn type_key<'a>(cx: &Ctx<'a>, key: Node<'a>) -> bool {
     let is_type = |n: Node<'a>| {
-        n.kind() == "call" && matches!(method_name(cx, n), "class" | "encoding" | "singleton_class")
+        n.kind() == "call"
+            && match method_name(cx, n) {
+                "class" | "encoding" | "singleton_class" => true,
+                "type" | "kind" => Ctx::field(n, "receiver").is_some(),
+                _ => false,
+            }
     };
     is_type(key)
         || (key.kind() == "call"
@@ -1838,6 +1845,15 @@ mod tests {
         assert_eq!(hits(src), []);
         let other = src.replace("tick.kill", "flush.kill");
         assert_eq!(hits(&other), [(Rule::UnstoppableTask, 4)]);
+    }
+
+    /// A key that is a node's type or kind ranges over an enumeration.
+    #[test]
+    fn a_store_keyed_by_a_type_field_is_bounded() {
+        let src = "class V\n  T = Hash.new { |h, k| h[k] = \"v_#{k}\" }\n  def perform(node)\n    send T[node.type], node\n  end\nend\n";
+        assert_eq!(hits(src), []);
+        let by_id = src.replace("node.type", "node.id");
+        assert_eq!(hits(&by_id), [(Rule::UnboundedCache, 4)]);
     }
 
     /// A thread kept in a variable is stopped by a safely navigated kill.

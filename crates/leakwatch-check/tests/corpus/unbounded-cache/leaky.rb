@@ -111,3 +111,16 @@ class PathIndex
     @@by_path[path] ||= stubs.find { |s| s.contains?(path) } # expect: unbounded-cache
   end
 end
+
+# The same table keyed by the node's id: one entry per node ever visited.
+class NodeVisitor
+  SEEN = Hash.new { |h, k| h[k] = "visit_#{k}" }
+
+  def perform(node)
+    visit(node)
+  end
+
+  def visit(node)
+    send SEEN[node.id], node # expect: unbounded-cache
+  end
+end

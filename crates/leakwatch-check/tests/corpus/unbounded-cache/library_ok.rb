@@ -83,3 +83,17 @@ class SpecIndex
     @@by_path[path] ||= stubs.find { |s| s.contains?(path) }
   end
 end
+
+# A visitor's dispatch table keyed by the node's type: one entry per kind
+# of node the grammar has.
+class RouteVisitor
+  DISPATCH = Hash.new { |h, k| h[k] = "visit_#{k}" }
+
+  def perform(node)
+    visit(node)
+  end
+
+  def visit(node)
+    send DISPATCH[node.type], node
+  end
+end
