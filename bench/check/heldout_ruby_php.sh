@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Ruby and PHP libraries from Debian's packages that no rule was written
-# against, in thirteen sets, each fixed (and committed) before `check` was
+# against, in fourteen sets, each fixed (and committed) before `check` was
 # first run on any of its trees: set 1 after the rules of commit 56ebc26,
 # set 2 after those of commit df3eade, set 3 after those of d0275ac, set 4
 # before the sixth pass's growth-evidence rules, sets 5 and 6 (random
-# samples) before each half of the seventh pass's, sets 7-13 after it (each
+# samples) before each half of the seventh pass's, sets 7-14 after it (each
 # earlier set was read, and ruled on, in between).
 # Installs what is missing, checks each tree whole, and writes every finding
 # to $WORK/findings-<name>.txt for review by hand (bench/check/REVIEW.md).
 #
-# Usage: [LW=leakwatch] bench/check/heldout_ruby_php.sh [-s 1|2|...|13] [WORKDIR]
+# Usage: [LW=leakwatch] bench/check/heldout_ruby_php.sh [-s 1|2|...|14] [WORKDIR]
 #        (default: set 1, /tmp/leakwatch-heldout; set N: /tmp/leakwatch-heldoutN)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -460,9 +460,36 @@ SET13=(
   php-net-url php-http-webdav-server php-composer-class-map-generator php-horde-url
   php-gregwar-captcha php-date
 )
+# Set 14: the same kind of sample (seeds "set14ruby", "set14php"), minus
+# sets 1-13 and realworld.sh: 70 Ruby packages, and the 26 PHP packages
+# left in the pool (all of them, shuffled); fixed before the rules of
+# 8e4c7a3 (after set 13's families) first ran on any of them.
+SET14=(
+  ruby-hashery ruby-capture-output ruby-colorator ruby-bson ruby-unindent ruby-contest
+  ruby-activerecord-nulldb-adapter ruby-bio ruby-gitlab-labkit ruby-api-pagination
+  ruby-glib2 ruby-uber ruby-bluefeather ruby-test-construct ruby-postmark ruby-diffy
+  ruby-webpack-rails ruby-debian ruby-nori ruby-acts-as-tree ruby-validates-hostname
+  ruby-chef-config ruby-launchy-shim ruby-rspec-retry ruby-diff-match-patch
+  ruby-slack-messenger ruby-fusefs ruby-sham-rack ruby-romkan ruby-mixlib-archive
+  ruby-protocol-hpack ruby-gobject-introspection ruby-ms-rest ruby-buff-config
+  ruby-text-table ruby-nanoc-core ruby-rack-openid ruby-rbvmomi ruby-invisible-captcha
+  ruby-sequenced ruby-dbm ruby-grit ruby-six ruby-aws ruby-wikicloth ruby-haml-rails
+  ruby-nfnetlink ruby-gdk3 ruby-mime ruby-cat ruby-bogus ruby-kakasi-ffi ruby-nfqueue
+  ruby-jekyll-default-layout ruby-qdbm ruby-influxdb ruby-classifier-reborn ruby-trollop
+  ruby-packetfu ruby-narray-miss ruby-adsf ruby-syslog-logger ruby-benchmark-ips
+  ruby-aws-sigv4 ruby-origami ruby-em-mongo ruby-shoulda-context
+  ruby-googleapis-common-protos-types ruby-colorize ruby-appraiser-reek
+  php-horde-stream-wrapper php-horde-notification php-imap php-yaml php-sql-formatter
+  php-horde-form php-geos php-symfony-debug-bundle php-net-url2 php-horde-scheduler
+  php-xml-svg php-ast php-horde-routes php-symfony-microsoft-teams-notifier
+  php-horde-mime-viewer php-symfony-twilio-notifier php-symfony-yunpian-notifier
+  php-illuminate-pagination php-hamcrest php-voku-portable-ascii php-illuminate-cookie
+  php-symfony-polyfill-php83 php-symfony-polyfill php-horde-service-facebook
+  php-symfony-amazon-sqs-messenger php-illuminate-database
+)
 case "$SET" in
   1) ;;
-  2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12 | 13)
+  2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12 | 13 | 14)
     case "$SET" in
       2) PKGS=("${SET2[@]}") ;;
       3) PKGS=("${SET3[@]}") ;;
@@ -475,12 +502,13 @@ case "$SET" in
       10) PKGS=("${SET10[@]}") ;;
       11) PKGS=("${SET11[@]}") ;;
       12) PKGS=("${SET12[@]}") ;;
-      *) PKGS=("${SET13[@]}") ;;
+      13) PKGS=("${SET13[@]}") ;;
+      *) PKGS=("${SET14[@]}") ;;
     esac
     TREES=()
     for pkg in "${PKGS[@]}"; do TREES+=("${pkg#*-}|$pkg|@DPKG@"); done
     ;;
-  *) echo "unknown set $SET (1 to 13)" >&2; exit 2 ;;
+  *) echo "unknown set $SET (1 to 14)" >&2; exit 2 ;;
 esac
 
 missing=()
