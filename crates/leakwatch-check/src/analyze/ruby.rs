@@ -1168,10 +1168,21 @@ fn opened(cx: &mut Ctx) {
         let Some(def) = cx.enclosing(call, DEF) else {
             continue;
         };
-        let parent = cx.up(call);
+        // `File.open(p, 'w').binmode` is still the file (`binmode` and
+        // `set_encoding` return their receiver): follow it to where it goes.
+        let mut inner = call;
+        let mut parent = cx.up(call);
+        while let Some(p) = parent.filter(|p| {
+            p.kind() == "call"
+                && Ctx::field(*p, "receiver").is_some_and(|r| r.id() == inner.id())
+                && matches!(method_name(cx, *p), "binmode" | "set_encoding")
+        }) {
+            inner = p;
+            parent = cx.up(p);
+        }
         // `File.open(p).read`: opened, read, never closed.
         if let Some(outer) = parent.filter(|p| {
-            p.kind() == "call" && Ctx::field(*p, "receiver").is_some_and(|r| r.id() == call.id())
+            p.kind() == "call" && Ctx::field(*p, "receiver").is_some_and(|r| r.id() == inner.id())
         }) {
             let use_m = method_name(cx, outer);
             if file && !CLOSERS.contains(&use_m) {
@@ -1845,6 +1856,17 @@ mod tests {
         assert_eq!(hits(src), []);
         let other = src.replace("tick.kill", "flush.kill");
         assert_eq!(hits(&other), [(Rule::UnstoppableTask, 4)]);
+    }
+
+    /// `binmode` returns the file: closing what it was assigned to closes it.
+    #[test]
+    fn a_file_opened_in_binary_mode_and_closed_is_closed() {
+        let src = "class P\n  def save(path)\n    fd = File.open(path, 'w').binmode\n    fd.write(output)\n    fd.close\n  end\nend\n";
+        assert_eq!(hits(src), []);
+        let unclosed = src.replace("    fd.close\n", "");
+        assert_eq!(hits(&unclosed), [(Rule::UnclosedResource, 3)]);
+        let read = "class P\n  def load(path)\n    File.open(path).binmode.read\n  end\nend\n";
+        assert_eq!(hits(read), [(Rule::UnclosedResource, 3)]);
     }
 
     /// A key that is a node's type or kind ranges over an enumeration.

@@ -28,3 +28,12 @@ class Importer
     nil
   end
 end
+
+# The same, never closed: the descriptor waits for GC.
+class PdfExporter
+  def export(path)
+    fd = File.open(File.expand_path(path), "w").binmode # expect: unclosed-resource
+    fd.write(render)
+    self
+  end
+end

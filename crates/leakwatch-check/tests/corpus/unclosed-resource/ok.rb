@@ -68,3 +68,13 @@ def dump_schema(io, result)
   io.write(result.to_json)
   io.close_write
 end
+
+# `binmode` returns the file itself: closing the variable closes it.
+class PdfWriter
+  def save(path)
+    fd = File.open(File.expand_path(path), "w").binmode
+    fd.write(render)
+    fd.close
+    self
+  end
+end
