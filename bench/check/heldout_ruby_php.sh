@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Ruby and PHP libraries from Debian's packages that no rule was written
-# against, in fourteen sets, each fixed (and committed) before `check` was
+# against, in fifteen sets, each fixed (and committed) before `check` was
 # first run on any of its trees: set 1 after the rules of commit 56ebc26,
 # set 2 after those of commit df3eade, set 3 after those of d0275ac, set 4
 # before the sixth pass's growth-evidence rules, sets 5 and 6 (random
-# samples) before each half of the seventh pass's, sets 7-14 after it (each
+# samples) before each half of the seventh pass's, sets 7-15 after it (each
 # earlier set was read, and ruled on, in between).
 # Installs what is missing, checks each tree whole, and writes every finding
 # to $WORK/findings-<name>.txt for review by hand (bench/check/REVIEW.md).
 #
-# Usage: [LW=leakwatch] bench/check/heldout_ruby_php.sh [-s 1|2|...|14] [WORKDIR]
+# Usage: [LW=leakwatch] bench/check/heldout_ruby_php.sh [-s 1|2|...|15] [WORKDIR]
 #        (default: set 1, /tmp/leakwatch-heldout; set N: /tmp/leakwatch-heldoutN)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -487,9 +487,41 @@ SET14=(
   php-symfony-polyfill-php83 php-symfony-polyfill php-horde-service-facebook
   php-symfony-amazon-sqs-messenger php-illuminate-database
 )
+# Set 15: the same kind of sample (seed "set15ruby"), minus sets 1-14 and
+# realworld.sh: 120 Ruby packages (the PHP pool is used up); fixed before the
+# rules of 64bc978 (after set 14's families) first ran on any of them.
+SET15=(
+  ruby-google-cloud-core ruby-memoizable ruby-directory-watcher ruby-nfc ruby-deep-merge
+  ruby-rack-timeout ruby-js-image-paths ruby-sigar ruby-cleanroom ruby-zentest
+  ruby-doorkeeper ruby-morpher ruby-kyotocabinet ruby-ffi-bit-masks ruby-inflecto
+  ruby-rgfa ruby-forwardable-extended ruby-aggregate ruby-debug-inspector
+  ruby-celluloid-extras ruby-puppetserver-ca-cli ruby-hiredis ruby-ffi-libarchive
+  ruby-countries ruby-has-secure-token ruby-graphql-errors ruby-slack-notifier
+  ruby-elasticsearch-rails ruby-fogbugz ruby-aubio ruby-rest-client
+  ruby-jekyll-last-modified-at ruby-rubytorrent ruby-rspec-files ruby-powerbar
+  ruby-cstruct ruby-fftw3 ruby-bcrypt ruby-i18n-spec ruby-jekyll-github-metadata
+  ruby-async-rspec ruby-adsf-live ruby-diva ruby-jmespath ruby-cri
+  ruby-rails-assets-punycode ruby-os ruby-u2f ruby-omniauth-atlassian-oauth2
+  ruby-instantiator ruby-paint ruby-whenever ruby-rpam-ruby19 ruby-chronic-duration
+  ruby-xdg ruby-msfrpc-client ruby-nanoc-checking ruby-notify ruby-rspec-parameterized
+  ruby-csv ruby-rspec-instafail ruby-orm-adapter ruby-rubocop-performance
+  ruby-simplecov-html ruby-sys-proctable ruby-adamantium ruby-ruby-engine ruby-sdbm
+  ruby-buff-shell-out ruby-treetop ruby-rbnacl ruby-commander ruby-pry-rails ruby-pastel
+  ruby-cbor ruby-rails-assets-highlightjs ruby-kubeclient
+  ruby-rails-assets-jquery-fullscreen ruby-airbrussh ruby-twitter ruby-test-unit-rr
+  ruby-et-orbi ruby-cool.io ruby-spider ruby-attr-encrypted ruby-parallel
+  ruby-faraday-middleware-aws-sigv4 ruby-minitest-focus ruby-telesign ruby-rjb ruby-rabl
+  ruby-select2-rails ruby-test-declarative ruby-gh ruby-nested-form ruby-sequel-pg
+  ruby-rdiscount ruby-lograge ruby-html2text ruby-mini-portile2 ruby-text
+  ruby-coffee-script-source ruby-attribute-normalizer ruby-snorlax
+  ruby-asciidoctor-plantuml ruby-sdl ruby-pcaprub ruby-sdoc ruby-regexp-parser
+  ruby-open-uri-redirections ruby-opentracing ruby-memoist ruby-fakeweb ruby-ddplugin
+  ruby-rash-alt ruby-riemann-client ruby-binding-of-caller
+  ruby-rspec-collection-matchers ruby-jsonapi-renderer ruby-omniauth-wordpress
+)
 case "$SET" in
   1) ;;
-  2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12 | 13 | 14)
+  2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15)
     case "$SET" in
       2) PKGS=("${SET2[@]}") ;;
       3) PKGS=("${SET3[@]}") ;;
@@ -503,12 +535,13 @@ case "$SET" in
       11) PKGS=("${SET11[@]}") ;;
       12) PKGS=("${SET12[@]}") ;;
       13) PKGS=("${SET13[@]}") ;;
-      *) PKGS=("${SET14[@]}") ;;
+      14) PKGS=("${SET14[@]}") ;;
+      *) PKGS=("${SET15[@]}") ;;
     esac
     TREES=()
     for pkg in "${PKGS[@]}"; do TREES+=("${pkg#*-}|$pkg|@DPKG@"); done
     ;;
-  *) echo "unknown set $SET (1 to 14)" >&2; exit 2 ;;
+  *) echo "unknown set $SET (1 to 15)" >&2; exit 2 ;;
 esac
 
 missing=()
