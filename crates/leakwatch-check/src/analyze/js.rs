@@ -416,6 +416,21 @@ fn is_once<'a>(cx: &Ctx<'a>, args: Option<Node>) -> bool {
     a.contains("once: true") || a.contains("once:true") || a.contains("signal")
 }
 
+/// Whether the listener waits for the page's own start (`DOMContentLoaded`,
+/// or `load` on `window`): events that fire once per page, so the code that
+/// registers them is the page's start-up (highlight.js's
+/// `initHighlightingOnLoad`), however it is reached.
+fn page_lifecycle(cx: &Ctx, target: &str, args: Option<Node>) -> bool {
+    let Some(event) = args
+        .and_then(|a| a.named_child(0))
+        .filter(|e| e.kind() == "string")
+    else {
+        return false;
+    };
+    let event = cx.text(event).trim_matches(['"', '\'', '`']);
+    event == "DOMContentLoaded" || (event == "load" && target == "window")
+}
+
 /// Whether `n` runs behind a once-flag: inside `if (!started) { started =
 /// true; ... }` (the flag set in the same branch), so at most once.
 fn behind_once_flag<'a>(cx: &Ctx<'a>, n: Node<'a>) -> bool {
@@ -505,7 +520,11 @@ fn listeners(cx: &mut Ctx, module: &HashSet<&str>) {
         let Some(f) = cx.enclosing(call, FN) else {
             continue;
         };
-        if runs_once(fn_name(cx, f)) || is_once(cx, args) || immediately_invoked(cx, f) {
+        if runs_once(fn_name(cx, f))
+            || is_once(cx, args)
+            || immediately_invoked(cx, f)
+            || page_lifecycle(cx, target, args)
+        {
             continue;
         }
         let long_lived = WELL_KNOWN_EMITTERS.contains(&root)
@@ -1154,6 +1173,17 @@ fn immediately_invoked<'a>(cx: &Ctx<'a>, f: Node<'a>) -> bool {
     {
         callee = p;
     }
+    // `(function () { ... }).call(this)` (CoffeeScript's and many bundles'
+    // module wrapper) and `.apply(this, arguments)` invoke it too.
+    if callee.id() != f.id() {
+        if let Some(m) = cx.up(callee).filter(|m| {
+            m.kind() == "member_expression"
+                && Ctx::field(*m, "property")
+                    .is_some_and(|p| matches!(cx.text(p), "call" | "apply"))
+        }) {
+            callee = m;
+        }
+    }
     cx.up(callee).is_some_and(|c| {
         c.kind() == "call_expression"
             && Ctx::field(c, "function").is_some_and(|x| x.id() == callee.id())
@@ -1620,5 +1650,41 @@ fn accidental_globals(cx: &mut Ctx) {
                 format!("use a local (`const {prop} = ...`) or call it with `new`").as_str(),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{check_source, Lang, Rule, RuleOptions};
+
+    fn hits(src: &str) -> Vec<(Rule, usize)> {
+        let r = check_source("x.js", Lang::JavaScript, src, &RuleOptions::default()).unwrap();
+        r.findings.iter().map(|f| (f.rule, f.line)).collect()
+    }
+
+    /// A module wrapper invoked with `.call(this)` or `.apply(this, ...)`
+    /// runs once, as `(function () { ... })()` does; a named function run
+    /// with `.call` from a repeated handler does not.
+    #[test]
+    fn a_wrapper_invoked_with_call_runs_once() {
+        let wrapper = "(function () {\n  window.addEventListener('message', function (e) { run(e); });\n}).call(this);\n";
+        assert_eq!(hits(wrapper), []);
+        assert_eq!(
+            hits(&wrapper.replace(".call(this)", ".apply(this, arguments)")),
+            []
+        );
+        let named = "function track() {\n  window.addEventListener('resize', function () { layout(); });\n}\nbus.on('message', function () { track.call(this); });\n";
+        assert_eq!(hits(named), [(Rule::ListenerLeak, 2)]);
+    }
+
+    /// `DOMContentLoaded` (and `load` on `window`) fire once per page: the
+    /// code that waits for them is the page's start-up. Other events on
+    /// `window` fire again and again.
+    #[test]
+    fn listeners_for_the_page_start_are_start_up() {
+        let src = "var h = new function () {\n  function m() {\n    var p = function () { run(); };\n    window.addEventListener('DOMContentLoaded', p, false);\n    window.addEventListener('load', p, false);\n  }\n  this.onLoad = m;\n}();\n";
+        assert_eq!(hits(src), []);
+        let resize = src.replace("'load'", "'resize'");
+        assert_eq!(hits(&resize), [(Rule::ListenerLeak, 5)]);
     }
 }

@@ -28,3 +28,17 @@ export function attach() {
     document.addEventListener("submit", didSubmit); // expect: listener-leak
   }
 }
+
+// A named function run with `.call(this)` per message is not a wrapper:
+// each message adds one more listener.
+function trackSize() {
+  window.addEventListener('resize', () => this.layout()); // expect: listener-leak
+}
+bus.on('message', function () { trackSize.call(this); });
+
+// Registered per element on an event that fires again and again (not the
+// page's one start): one more handler per element shown.
+function followScroll(el) {
+  window.addEventListener('scroll', () => el.update(), false); // expect: listener-leak
+}
+document.addEventListener('click', (e) => followScroll(e.target));

@@ -66,3 +66,21 @@ export function start() {
   }
   window.addEventListener('message', windowEvents, false);
 })();
+
+// CoffeeScript's module wrapper, invoked with `.call(this)`: runs once.
+(function () {
+  window.addEventListener('message', function (event) {
+    if (event.data === 'compile') runScripts();
+  }, false);
+}).call(this);
+
+// Waits for the page's start, which happens once per page: whoever calls
+// it (highlight.js's initHighlightingOnLoad), the handler runs once.
+var highlighter = new function () {
+  function onPageStart() {
+    var run = function () { highlightAll(); };
+    window.addEventListener('DOMContentLoaded', run, false);
+    window.addEventListener('load', run, false);
+  }
+  this.highlightOnLoad = onPageStart;
+}();
