@@ -63,8 +63,13 @@ pub struct Finding {
     pub message: String,
     /// The fix, in one line.
     pub fix: String,
-    /// The source line of the finding.
+    /// The source line of the finding; of a line longer than
+    /// [`SNIPPET_MAX`] characters (minified code), the part around the
+    /// spot, with `…` where it was cut.
     pub snippet: String,
+    /// The 1-based column of the spot within `snippet` (`column` unless
+    /// the line was cut).
+    pub snippet_column: usize,
     /// Stable across line shifts: rule + path + normalized snippet.
     pub fingerprint: String,
 }
@@ -404,6 +409,7 @@ pub fn finish_hits(
         if let Some(unless) = h.unless {
             out.pending.push((out.findings.len(), unless));
         }
+        let (snippet, snippet_column) = clip_line(line_text, column);
         out.findings.push(Finding {
             rule: h.rule,
             severity: opts.severity(h.rule),
@@ -414,7 +420,8 @@ pub fn finish_hits(
             end_column: end_column.max(column + 1),
             message: h.message,
             fix: h.fix,
-            snippet: line_text.to_string(),
+            snippet,
+            snippet_column,
             fingerprint,
         });
     }
@@ -493,4 +500,55 @@ pub fn check_paths(paths: &[PathBuf], opts: &CheckOptions) -> Result<CheckReport
 pub fn display_path(p: &Path) -> String {
     let s = p.to_string_lossy().replace('\\', "/");
     s.strip_prefix("./").map(str::to_string).unwrap_or(s)
+}
+
+/// Longest source line a finding carries whole: a minified bundle's one
+/// line (half a megabyte) would fill the terminal, the JSON and the SARIF.
+pub const SNIPPET_MAX: usize = 240;
+
+/// `line`, or for a line over [`SNIPPET_MAX`] characters the window around
+/// 1-based `column` with `…` where it was cut; and the column within it.
+fn clip_line(line: &str, column: usize) -> (String, usize) {
+    let len = line.chars().count();
+    // Cut only what the two marks (3 bytes each) more than pay for.
+    if len <= SNIPPET_MAX + 8 {
+        return (line.to_string(), column);
+    }
+    let spot = column.saturating_sub(1).min(len);
+    let from = spot.saturating_sub(SNIPPET_MAX / 3);
+    let to = (from + SNIPPET_MAX).min(len);
+    let mut out = String::new();
+    if from > 0 {
+        out.push('…');
+    }
+    out.extend(line.chars().skip(from).take(to - from));
+    if to < len {
+        out.push('…');
+    }
+    (out, spot - from + 1 + usize::from(from > 0))
+}
+
+#[cfg(test)]
+mod snippet_tests {
+    use super::{clip_line, SNIPPET_MAX};
+
+    #[test]
+    fn long_lines_are_cut_around_the_spot() {
+        let short = "x = 1";
+        assert_eq!(clip_line(short, 3), (short.to_string(), 3));
+        let long: String = (0..2000)
+            .map(|i| char::from(b'a' + (i % 26) as u8))
+            .collect();
+        let (cut, col) = clip_line(&long, 1000);
+        assert!(cut.starts_with('…') && cut.ends_with('…'));
+        assert_eq!(cut.chars().count(), SNIPPET_MAX + 2);
+        // The spot's character is at the column given within the cut.
+        assert_eq!(cut.chars().nth(col - 1), long.chars().nth(999));
+        let (start, col) = clip_line(&long, 2);
+        assert!(!start.starts_with('…') && start.ends_with('…'));
+        assert_eq!(col, 2);
+        let (end, col) = clip_line(&long, 2000);
+        assert!(end.starts_with('…') && !end.ends_with('…'));
+        assert_eq!(end.chars().nth(col - 1), long.chars().nth(1999));
+    }
 }

@@ -22,10 +22,12 @@ fn render_finding(out: &mut String, f: &Finding) {
     let num = f.line.to_string();
     let pad = " ".repeat(num.len());
     let line = f.snippet.replace('\t', " ");
-    let start = f.column.saturating_sub(1);
+    let start = f.snippet_column.saturating_sub(1);
     let line_len = line.chars().count();
     let end = if f.end_line == f.line {
-        f.end_column.saturating_sub(1)
+        (f.end_column + f.snippet_column)
+            .saturating_sub(f.column + 1)
+            .min(line_len)
     } else {
         line_len
     };
