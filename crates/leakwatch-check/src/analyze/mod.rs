@@ -19,7 +19,7 @@ mod python;
 mod ruby;
 mod tree;
 
-pub use tree::{MethodRef, TreeFacts, Unless};
+pub use tree::{ArgMask, MethodRef, StoredArgs, TreeFacts, Unless};
 
 /// A finding before it is given a path and a snippet.
 #[derive(Debug, Clone)]

@@ -9,7 +9,7 @@ use tree_sitter::Node;
 
 use super::growth::{entry_method, reads_outside_input};
 use super::python::runs_once;
-use super::{mentions, unbounded_select, Ctx, Unless};
+use super::{mentions, unbounded_select, ArgMask, Ctx, StoredArgs, Unless};
 use crate::rules::Rule;
 
 pub(crate) const FN: &[&str] = &[
@@ -70,13 +70,8 @@ fn tree_facts(cx: &mut Ctx) {
         }
         let caller = cx.enclosing(call, NAMED_FN).map(|f| fn_name(cx, f));
         let from_entry = in_entry(cx, call);
-        let passes_data = Ctx::field(call, "arguments").is_some_and(|a| {
-            (0..a.named_child_count())
-                .filter_map(|i| a.named_child(i))
-                .any(|arg| !constant_value(arg))
-        });
-        cx.facts
-            .call_from(caller, callee_name, from_entry, passes_data);
+        let data = data_args(cx, call);
+        cx.facts.call_from(caller, callee_name, from_entry, data);
     }
 }
 
@@ -234,22 +229,32 @@ fn growth_evidence<'a>(cx: &Ctx<'a>, sites: &[Node<'a>], store: &str) -> Option<
         let Some(f) = cx.enclosing(*site, NAMED_FN) else {
             continue;
         };
-        let params: Vec<&str> = Ctx::field(f, "parameters")
-            .map(|ps| {
-                (0..ps.named_child_count())
-                    .filter_map(|i| ps.named_child(i))
-                    .filter_map(|p| Ctx::field(p, "name"))
-                    .map(|n| cx.text(n))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let stores_param = cx
-            .desc(*site)
-            .iter()
-            .any(|v| v.kind() == "variable_name" && params.contains(&cx.text(*v)));
-        let name = fn_name(cx, f).to_string();
-        if stores_param && !through.contains(&name) {
-            through.push(name);
+        // The parameters stored: those in a keyed write's key if any (one
+        // entry per key), else any the write stores.
+        let params = parameter_args(cx, f);
+        let stored_in = |n: Node<'a>| {
+            std::iter::once(n)
+                .chain(cx.desc(n).iter().copied())
+                .filter(|v| v.kind() == "variable_name")
+                .filter_map(|v| params.iter().find(|(p, _)| *p == cx.text(v)))
+                .fold(ArgMask::NONE, |m, (_, a)| m.with(*a))
+        };
+        let in_key = keyed_entry(*site).map_or(ArgMask::NONE, |(_, key, _)| stored_in(key));
+        let args = if in_key == ArgMask::NONE {
+            stored_in(*site)
+        } else {
+            in_key
+        };
+        if args == ArgMask::NONE {
+            continue;
+        }
+        let method = fn_name(cx, f).to_string();
+        match through
+            .iter_mut()
+            .find(|s: &&mut StoredArgs| s.method == method)
+        {
+            Some(s) => s.args = s.args.with(args),
+            None => through.push(StoredArgs { method, args }),
         }
     }
     (!through.is_empty()).then_some(Some(Unless::NotReachedFromEntry { methods: through }))
@@ -324,6 +329,139 @@ fn constant_value(n: Node) -> bool {
             .all(constant_value),
         _ => false,
     }
+}
+
+/// Which arguments of `call` are not constants ([`constant_value`], or a
+/// local assigned nothing else: `$c = $ok ? 'green' : 'red'; hook($c)`).
+fn data_args<'a>(cx: &Ctx<'a>, call: Node<'a>) -> ArgMask {
+    let Some(args) = Ctx::field(call, "arguments") else {
+        return ArgMask::NONE;
+    };
+    let mut data = ArgMask::NONE;
+    let mut position = 0;
+    for arg in (0..args.named_child_count()).filter_map(|i| args.named_child(i)) {
+        let value = arg.named_child(arg.named_child_count().saturating_sub(1));
+        let which = if value.is_some_and(|v| v.kind() == "variadic_unpacking") {
+            ArgMask::ALL
+        } else if Ctx::field(arg, "name").is_some() {
+            ArgMask::KEYWORDS
+        } else {
+            position += 1;
+            ArgMask::position(position - 1)
+        };
+        let constant = constant_value(arg) || value.is_some_and(|v| constant_local(cx, v));
+        if !constant {
+            data = data.with(which);
+        }
+    }
+    data
+}
+
+/// Whether `n` is a local variable of its function that is only ever
+/// assigned constants, or a choice between them (`$ok ? 'a' : 'b'`).
+fn constant_local<'a>(cx: &Ctx<'a>, n: Node<'a>) -> bool {
+    if n.kind() != "variable_name" {
+        return false;
+    }
+    let Some(f) = cx.enclosing(n, NAMED_FN) else {
+        return false;
+    };
+    let name = cx.text(n);
+    if parameter_args(cx, f).iter().any(|(p, _)| *p == name) {
+        return false;
+    }
+    let choice = |v: Node<'a>| {
+        constant_value(v)
+            || (v.kind() == "conditional_expression"
+                && ["body", "alternative"]
+                    .iter()
+                    .all(|field| Ctx::field(v, field).is_some_and(constant_value)))
+    };
+    let names_it = |l: Node| l.kind() == "variable_name" && cx.text(l) == name;
+    let mut assigned = false;
+    for d in cx.desc(f) {
+        match d.kind() {
+            "assignment_expression" => {
+                let Some(left) = Ctx::field(*d, "left") else {
+                    continue;
+                };
+                if names_it(left) {
+                    if !Ctx::field(*d, "right").is_some_and(choice) {
+                        return false;
+                    }
+                    assigned = true;
+                } else if cx.desc(left).iter().any(|x| names_it(*x))
+                    && left.kind() == "list_literal"
+                {
+                    return false;
+                }
+            }
+            // Other ways a variable takes a value: `.=`, a loop's value, a
+            // caught exception, a `static` or `global` declaration, a
+            // by-reference argument (`preg_match($p, $s, $m)`), a closure's
+            // `use (&$x)`.
+            "augmented_assignment_expression"
+            | "reference_assignment_expression"
+            | "foreach_statement"
+            | "catch_clause"
+            | "static_variable_declaration"
+            | "global_declaration"
+            | "anonymous_function_use_clause" => {
+                let target = if d.kind() == "foreach_statement" {
+                    // The loop's key and value, not the array it walks.
+                    (1..d.named_child_count())
+                        .filter_map(|i| d.named_child(i))
+                        .take(2)
+                        .collect()
+                } else {
+                    vec![*d]
+                };
+                let binds = target
+                    .iter()
+                    .any(|t| names_it(*t) || cx.desc(*t).iter().any(|x| names_it(*x)));
+                if binds
+                    && (d.kind() != "augmented_assignment_expression"
+                        || Ctx::field(*d, "left").is_some_and(names_it))
+                {
+                    return false;
+                }
+            }
+            // Passed to another call, which may take it by reference
+            // (`preg_match($p, $s, $m)` fills `$m`): its value is unknown.
+            "argument"
+                if d.named_child(0).is_some_and(names_it)
+                    && cx.up(n).is_none_or(|own| own.id() != d.id()) =>
+            {
+                return false;
+            }
+            _ => {}
+        }
+    }
+    assigned
+}
+
+/// Which arguments of a call fill each parameter of `f`, by name (`$x`).
+fn parameter_args<'a>(cx: &Ctx<'a>, f: Node<'a>) -> Vec<(&'a str, ArgMask)> {
+    let Some(params) = Ctx::field(f, "parameters") else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut position = 0;
+    for p in (0..params.named_child_count()).filter_map(|i| params.named_child(i)) {
+        let Some(name) = Ctx::field(p, "name") else {
+            continue;
+        };
+        let which = if p.kind() == "variadic_parameter" {
+            ArgMask::from_position(position)
+        } else {
+            position += 1;
+            ArgMask::position(position - 1)
+        };
+        // A by-reference promoted parameter's name is `&$x`.
+        let name = cx.text(name).trim_start_matches('&').trim_start();
+        out.push((name, which));
+    }
+    out
 }
 
 fn all_calls<'a>(cx: &Ctx<'a>) -> Vec<Node<'a>> {
@@ -1652,6 +1790,30 @@ fn resources(cx: &mut Ctx) {
 mod tests {
     use super::*;
     use crate::{check_source, Lang, Rule, RuleOptions};
+
+    fn php_hits(src: &str) -> Vec<(Rule, usize)> {
+        let r = check_source("x.php", Lang::Php, src, &RuleOptions::default()).unwrap();
+        r.findings.iter().map(|f| (f.rule, f.line)).collect()
+    }
+
+    /// A store keyed by a parameter that every caller fills with a literal,
+    /// or a local chosen between literals, is keyed by names in the code,
+    /// whatever data the other arguments carry.
+    #[test]
+    fn a_store_keyed_by_an_argument_callers_name_with_constants_is_bounded() {
+        let src = "<?php\nclass N {\n    private static $counts = [];\n    public function handle($m) {\n        $this->count('received', $m);\n        $level = $m->urgent ? 'urgent' : 'normal';\n        $this->count($level);\n    }\n    private function count($event, ...$context) {\n        self::$counts[$event] = (self::$counts[$event] ?? 0) + 1;\n    }\n}\n";
+        assert_eq!(php_hits(src), []);
+        let from_data = src.replace("$m->urgent ? 'urgent' : 'normal'", "$m->kind");
+        assert_eq!(php_hits(&from_data), [(Rule::UnboundedCache, 10)]);
+        let spread = src.replace("$this->count($level);", "$this->count(...$m->args);");
+        assert_eq!(php_hits(&spread), [(Rule::UnboundedCache, 10)]);
+        // Passed to another call first, which may fill it by reference.
+        let by_ref = src.replace(
+            "$this->count($level);",
+            "preg_match('/^(\\w+)/', $m->body, $level);\n        $this->count($level);",
+        );
+        assert_eq!(php_hits(&by_ref), [(Rule::UnboundedCache, 11)]);
+    }
 
     #[test]
     fn a_loop_that_takes_jobs_serves_forever_a_loop_over_rows_does_not() {

@@ -12,7 +12,7 @@ use tree_sitter::Node;
 
 use super::growth::{entry_method, reads_outside_input};
 use super::python::runs_once;
-use super::{mentions, unbounded_select, Ctx, MethodRef, Unless};
+use super::{mentions, unbounded_select, ArgMask, Ctx, MethodRef, StoredArgs, Unless};
 use crate::rules::Rule;
 
 pub(crate) const FN: &[&str] = &["method", "singleton_method", "block", "do_block", "lambda"];
@@ -161,12 +161,8 @@ fn tree_facts(cx: &mut Ctx) {
             .map(|r| cx.text(r).rsplit("::").next().unwrap_or(""));
         cx.facts.call(m, on, at_load, with_args);
         let from_entry = in_entry(cx, call);
-        let passes_data = Ctx::field(call, "arguments").is_some_and(|a| {
-            (0..a.named_child_count())
-                .filter_map(|i| a.named_child(i))
-                .any(|arg| !constant_value(arg))
-        });
-        cx.facts.call_from(caller, m, from_entry, passes_data);
+        let data = data_args(cx, call);
+        cx.facts.call_from(caller, m, from_entry, data);
     }
     // A bare name on a line of its own (`add_handler` in a class body) is a
     // call without arguments: as a local variable it would do nothing.
@@ -185,7 +181,7 @@ fn tree_facts(cx: &mut Ctx) {
         let at_load = made_at_load(cx, id) || caller.is_some_and(start_up_step);
         cx.facts.call(m, None, at_load, false);
         let from_entry = in_entry(cx, id);
-        cx.facts.call_from(caller, m, from_entry, false);
+        cx.facts.call_from(caller, m, from_entry, ArgMask::NONE);
     }
     let mut found = Vec::new();
     for def in cx.all("singleton_method") {
@@ -212,6 +208,72 @@ fn tree_facts(cx: &mut Ctx) {
     }
     for (class, method) in found {
         cx.facts.class_method(&class, &method);
+    }
+    // Instance methods of modules, `extend M` in class and module bodies,
+    // and superclasses: what else gives a class its class methods.
+    let mut module_methods = Vec::new();
+    for def in cx.all("method") {
+        let owner = cx.enclosing(def, &["class", "module", "singleton_class"]);
+        if let Some(module) = owner.filter(|o| o.kind() == "module") {
+            if let Some(name) = Ctx::field(module, "name") {
+                let last = cx.text(name).rsplit("::").next().unwrap_or("");
+                module_methods.push((last.to_string(), def_name(cx, def).to_string()));
+            }
+        }
+    }
+    let mut extends = Vec::new();
+    for call in cx.all("call") {
+        if method_name(cx, call) != "extend"
+            || Ctx::field(call, "receiver").is_some()
+            || cx.enclosing(call, DEF).is_some()
+        {
+            continue;
+        }
+        let Some(owner) = cx
+            .enclosing(call, &["class", "module"])
+            .and_then(|o| Ctx::field(o, "name"))
+        else {
+            continue;
+        };
+        let owner = cx.text(owner).rsplit("::").next().unwrap_or("").to_string();
+        let Some(args) = Ctx::field(call, "arguments") else {
+            continue;
+        };
+        for arg in (0..args.named_child_count()).filter_map(|i| args.named_child(i)) {
+            let module = match arg.kind() {
+                "self" => owner.clone(),
+                "constant" | "scope_resolution" => {
+                    cx.text(arg).rsplit("::").next().unwrap_or("").to_string()
+                }
+                _ => continue,
+            };
+            extends.push((owner.clone(), module));
+        }
+    }
+    let mut superclasses = Vec::new();
+    for class in cx.all("class") {
+        let (Some(name), Some(sup)) = (Ctx::field(class, "name"), Ctx::field(class, "superclass"))
+        else {
+            continue;
+        };
+        let last = |t: &str| {
+            t.trim_start_matches('<')
+                .trim()
+                .rsplit("::")
+                .next()
+                .unwrap_or("")
+                .to_string()
+        };
+        superclasses.push((last(cx.text(name)), last(cx.text(sup))));
+    }
+    for (module, method) in module_methods {
+        cx.facts.module_method(&module, &method);
+    }
+    for (class, module) in extends {
+        cx.facts.extends(&class, &module);
+    }
+    for (class, sup) in superclasses {
+        cx.facts.superclass(&class, &sup);
     }
     // Which classes could be ORM models: a superclass (`< ApplicationRecord`)
     // or a document module (`include Mongoid::Document`) may make one.
@@ -250,6 +312,117 @@ fn constant_value(n: Node) -> bool {
             .all(constant_value),
         _ => false,
     }
+}
+
+/// Which arguments of `call` are not constants ([`constant_value`], or a
+/// local assigned nothing else: `color = ok ? :green : :red; hook color`).
+fn data_args<'a>(cx: &Ctx<'a>, call: Node<'a>) -> ArgMask {
+    let Some(args) = Ctx::field(call, "arguments") else {
+        return ArgMask::NONE;
+    };
+    let constant = |arg: Node<'a>| constant_value(arg) || constant_local(cx, arg);
+    let mut data = ArgMask::NONE;
+    let mut position = 0;
+    for arg in (0..args.named_child_count()).filter_map(|i| args.named_child(i)) {
+        let which = match arg.kind() {
+            "splat_argument" | "hash_splat_argument" => ArgMask::ALL,
+            "pair" => ArgMask::KEYWORDS,
+            "block_argument" => ArgMask::BLOCK,
+            _ => {
+                position += 1;
+                ArgMask::position(position - 1)
+            }
+        };
+        if !constant(arg) {
+            data = data.with(which);
+        }
+    }
+    data
+}
+
+/// Whether `n` is a local variable of its method that is only ever
+/// assigned constants, or a choice between them (`ok ? :green : :red`).
+fn constant_local<'a>(cx: &Ctx<'a>, n: Node<'a>) -> bool {
+    if n.kind() != "identifier" {
+        return false;
+    }
+    let Some(def) = cx.enclosing(n, DEF) else {
+        return false;
+    };
+    let name = cx.text(n);
+    if parameters(cx, def).iter().any(|(p, _)| *p == name) {
+        return false;
+    }
+    let choice = |v: Node<'a>| {
+        constant_value(v)
+            || (v.kind() == "conditional"
+                && ["consequence", "alternative"]
+                    .iter()
+                    .all(|f| Ctx::field(v, f).is_some_and(constant_value)))
+    };
+    let mut assigned = false;
+    for d in cx.desc(def) {
+        let names_it = |l: Node| l.kind() == "identifier" && cx.text(l) == name;
+        match d.kind() {
+            "assignment" => {
+                let Some(left) = Ctx::field(*d, "left") else {
+                    continue;
+                };
+                if names_it(left) {
+                    if !Ctx::field(*d, "right").is_some_and(choice) {
+                        return false;
+                    }
+                    assigned = true;
+                } else if left.kind() == "left_assignment_list"
+                    && cx.desc(left).iter().any(|x| names_it(*x))
+                {
+                    return false;
+                }
+            }
+            "operator_assignment" if Ctx::field(*d, "left").is_some_and(names_it) => {
+                return false;
+            }
+            // A block's parameter, a rescue's variable or a loop's
+            // variable of the same name takes other values.
+            "block_parameters" | "exception_variable" | "for"
+                if cx.desc(*d).iter().any(|x| names_it(*x)) =>
+            {
+                return false;
+            }
+            _ => {}
+        }
+    }
+    assigned
+}
+
+/// Which arguments of a call fill each parameter of `def`, by name.
+fn parameter_args<'a>(cx: &Ctx<'a>, def: Node<'a>) -> Vec<(&'a str, ArgMask)> {
+    let Some(params) = Ctx::field(def, "parameters") else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut position = 0;
+    for p in (0..params.named_child_count()).filter_map(|i| params.named_child(i)) {
+        let name = if p.kind() == "identifier" {
+            Some(p)
+        } else {
+            Ctx::field(p, "name")
+        };
+        let which = match p.kind() {
+            "identifier" | "optional_parameter" => {
+                position += 1;
+                ArgMask::position(position - 1)
+            }
+            "splat_parameter" => ArgMask::from_position(position),
+            "keyword_parameter" | "hash_splat_parameter" => ArgMask::KEYWORDS,
+            "block_parameter" => ArgMask::BLOCK,
+            _ => ArgMask::ALL,
+        };
+        if let Some(name) = name {
+            out.push((cx.text(name), which));
+        }
+    }
+    out
 }
 
 /// Whether code at `n` runs once per request, job, message or connection:
@@ -308,14 +481,32 @@ fn growth_evidence<'a>(cx: &Ctx<'a>, sites: &[Node<'a>], store: &str) -> Option<
         let Some(def) = cx.enclosing(*site, DEF) else {
             continue;
         };
-        let params: Vec<&str> = parameters(cx, def).into_iter().map(|(n, _)| n).collect();
-        let stores_param = cx
-            .desc(*site)
-            .iter()
-            .any(|i| i.kind() == "identifier" && params.contains(&cx.text(*i)));
-        let name = def_name(cx, def).to_string();
-        if stores_param && !through.contains(&name) {
-            through.push(name);
+        // The parameters stored: those in a keyed write's key if any (one
+        // entry per key), else any the write stores.
+        let params = parameter_args(cx, def);
+        let stored_in = |n: Node<'a>| {
+            std::iter::once(n)
+                .chain(cx.desc(n).iter().copied())
+                .filter(|i| i.kind() == "identifier")
+                .filter_map(|i| params.iter().find(|(p, _)| *p == cx.text(i)))
+                .fold(ArgMask::NONE, |m, (_, a)| m.with(*a))
+        };
+        let in_key = entry(cx, *site).0.map_or(ArgMask::NONE, stored_in);
+        let args = if in_key == ArgMask::NONE {
+            stored_in(*site)
+        } else {
+            in_key
+        };
+        if args == ArgMask::NONE {
+            continue;
+        }
+        let method = def_name(cx, def).to_string();
+        match through
+            .iter_mut()
+            .find(|s: &&mut StoredArgs| s.method == method)
+        {
+            Some(s) => s.args = s.args.with(args),
+            None => through.push(StoredArgs { method, args }),
         }
     }
     (!through.is_empty()).then_some(Some(Unless::NotReachedFromEntry { methods: through }))
@@ -1847,6 +2038,37 @@ mod tests {
         // A constructor runs once per instance.
         let per_instance = src.replace("self.setup_fetch!(c)", "initialize(c)");
         assert_eq!(hits(&per_instance), [(Rule::UnstoppableTask, 7)]);
+    }
+
+    /// A store keyed by a parameter that every caller fills with a Symbol,
+    /// or a local chosen between Symbols, is keyed by names in the code,
+    /// whatever data the other arguments carry; a caller that passes data
+    /// in that parameter makes it grow.
+    #[test]
+    fn a_store_keyed_by_an_argument_callers_name_with_constants_is_bounded() {
+        let src = "class W\n  HOOKS = Hash.new { |h, k| h[k] = [] }\n\n  def perform(changes)\n    hook :updated, changes\n    color = changes.empty? ? :green : :red\n    hook color\n  end\n\n  def hook(name, *args)\n    HOOKS[name].any? { |p| p[self, *args] }\n  end\nend\n";
+        assert_eq!(hits(src), []);
+        let from_data = src.replace(
+            "color = changes.empty? ? :green : :red",
+            "color = changes.first",
+        );
+        assert_eq!(hits(&from_data), [(Rule::UnboundedCache, 11)]);
+        let reassigned = src.replace(
+            "    hook color\n",
+            "    color = changes.kind if changes.any?\n    hook color\n",
+        );
+        assert_eq!(hits(&reassigned), [(Rule::UnboundedCache, 12)]);
+    }
+
+    /// `X.all` where X's parent extends a module of the tree that defines
+    /// `all` is the tree's own list; extending a module without `all`
+    /// leaves the ORM's.
+    #[test]
+    fn all_from_an_extended_module_of_the_tree_is_no_table() {
+        let src = "module Geo\n  module Listing\n    def all\n      DATA.map { |c, r| new(c, r) }\n    end\n  end\n\n  class Region\n    extend Listing\n  end\nend\n\nclass Region < Geo::Region\n  def self.names\n    Region.all.map(&:name)\n  end\nend\n";
+        assert_eq!(hits(src), []);
+        let other = src.replace("def all", "def search");
+        assert_eq!(hits(&other), [(Rule::UnboundedResults, 15)]);
     }
 
     /// A thread kept in an attribute is stopped through its reader too.

@@ -25,15 +25,18 @@ pub enum Unless {
     /// finding in `Devise.add_module`) is that class's, not counted.
     OnlyCalledAtLoad { methods: Vec<MethodRef> },
     /// `Class.method` is not the ORM's: the tree defines `method` as a class
-    /// method of a class named `class` (last path segment).
+    /// method of a class named `class` (last path segment), in a module it
+    /// `extend`s, or on a superclass the tree defines.
     OwnClassMethod { class: String, method: String },
     /// The store grows only through parameters of `methods` (names), and
     /// no entry point of the tree (a request, job or message handler, a
     /// worker loop) calls any of them within [`MAX_HOPS`] calls, or none is
-    /// ever called with anything but constants (`getExecutablePath('git')`:
-    /// the keys are the literals the code names): what they are called
-    /// with, and how often, is up to the library's users.
-    NotReachedFromEntry { methods: Vec<String> },
+    /// ever called with anything but constants in the arguments the store
+    /// takes (`getExecutablePath('git')`, `hook :run_command, cmd` for a
+    /// store keyed by the first: the keys are the literals the code names):
+    /// what they are called with, and how often, is up to the library's
+    /// users.
+    NotReachedFromEntry { methods: Vec<StoredArgs> },
     /// No entry point of the tree calls any of `methods` within
     /// [`MAX_HOPS`] calls: a registration made in them is made a fixed
     /// number of times as far as the tree shows (a test bootstrap's, a
@@ -47,6 +50,48 @@ pub enum Unless {
     PlainClass { class: String },
     /// Any one of these holds.
     AnyOf(Vec<Unless>),
+}
+
+/// A method whose parameters a store keeps, and which of its arguments
+/// those are ([`ArgMask`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredArgs {
+    pub method: String,
+    pub args: ArgMask,
+}
+
+/// Which arguments of a call, as bits: bit `i` the positional argument `i`
+/// (the last positional bit, [`ArgMask::LAST_POSITION`], stands for it and
+/// every later one), [`ArgMask::KEYWORDS`] the keyword or named arguments,
+/// [`ArgMask::BLOCK`] a block. A splat may fill any: [`ArgMask::ALL`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ArgMask(pub u64);
+
+impl ArgMask {
+    pub const NONE: ArgMask = ArgMask(0);
+    pub const ALL: ArgMask = ArgMask(u64::MAX);
+    pub const LAST_POSITION: usize = 61;
+    pub const KEYWORDS: ArgMask = ArgMask(1 << 62);
+    pub const BLOCK: ArgMask = ArgMask(1 << 63);
+
+    /// The positional argument `i`.
+    pub fn position(i: usize) -> ArgMask {
+        ArgMask(1 << i.min(Self::LAST_POSITION))
+    }
+
+    /// Positional arguments `i` and after (a rest parameter's).
+    pub fn from_position(i: usize) -> ArgMask {
+        let i = i.min(Self::LAST_POSITION);
+        ArgMask(((1u64 << (Self::LAST_POSITION + 1)) - 1) & !((1u64 << i) - 1))
+    }
+
+    pub fn with(self, other: ArgMask) -> ArgMask {
+        ArgMask(self.0 | other.0)
+    }
+
+    pub fn meets(self, other: ArgMask) -> bool {
+        self.0 & other.0 != 0
+    }
 }
 
 /// A method a finding is in: the class or module defining it (last path
@@ -75,6 +120,13 @@ pub struct TreeFacts {
     /// constant's last segment and the method.
     calls_on: HashMap<(String, String), CallCounts>,
     class_methods: HashSet<(String, String)>,
+    /// Instance methods of modules, by the module's last path segment:
+    /// class methods of whatever `extend`s the module.
+    module_methods: HashSet<(String, String)>,
+    /// `extend M` in the body of a class or module (last segments).
+    extends: HashSet<(String, String)>,
+    /// A class's superclass (last segments), whose class methods it has.
+    superclasses: HashSet<(String, String)>,
     /// Classes defined in the tree, by last path segment: whether some
     /// definition could make a model (a superclass, or a document module).
     classes: HashMap<String, bool>,
@@ -82,9 +134,10 @@ pub struct TreeFacts {
     entry_calls: HashSet<String>,
     /// Method names called by each method name.
     calls_from: HashMap<String, HashSet<String>>,
-    /// Method names called at least once with an argument that is not a
-    /// constant (a variable, a field, a call's result).
-    called_with_data: HashSet<String>,
+    /// For each method name, the arguments it is called with at least once
+    /// with something that is not a constant (a variable, a field, a
+    /// call's result).
+    called_with_data: HashMap<String, ArgMask>,
     /// Names reached from an entry point within [`MAX_HOPS`], computed on
     /// first use after every file is merged.
     reached: OnceLock<HashSet<String>>,
@@ -136,6 +189,50 @@ impl TreeFacts {
             .insert((class.to_string(), method.to_string()));
     }
 
+    /// Module `module` (last segment) defines instance method `method`.
+    pub fn module_method(&mut self, module: &str, method: &str) {
+        self.module_methods
+            .insert((module.to_string(), method.to_string()));
+    }
+
+    /// Class or module `class` does `extend module` (last segments).
+    pub fn extends(&mut self, class: &str, module: &str) {
+        self.extends.insert((class.to_string(), module.to_string()));
+    }
+
+    /// Class `class` is defined with superclass `superclass` (last segments).
+    pub fn superclass(&mut self, class: &str, superclass: &str) {
+        self.superclasses
+            .insert((class.to_string(), superclass.to_string()));
+    }
+
+    /// Whether `class` has class method `method` of the tree's own: defined
+    /// on it, in a module it extends, or so on a superclass of the tree.
+    fn has_class_method(&self, class: &str, method: &str) -> bool {
+        let mut seen: Vec<&str> = vec![class];
+        let mut i = 0;
+        while let Some(&c) = seen.get(i) {
+            i += 1;
+            let own = |m: &HashSet<(String, String)>, on: &str| {
+                m.contains(&(on.to_string(), method.to_string()))
+            };
+            if own(&self.class_methods, c)
+                || self
+                    .extends
+                    .iter()
+                    .any(|(x, m)| x == c && own(&self.module_methods, m))
+            {
+                return true;
+            }
+            for (x, sup) in &self.superclasses {
+                if x == c && !seen.contains(&sup.as_str()) && seen.len() < 16 {
+                    seen.push(sup);
+                }
+            }
+        }
+        false
+    }
+
     /// The tree defines `class` (last segment); `may_be_model` when this
     /// definition names a superclass or includes a document module.
     pub fn class_defined(&mut self, class: &str, may_be_model: bool) {
@@ -143,17 +240,19 @@ impl TreeFacts {
     }
 
     /// A call of `callee`, made in an entry point (`in_entry`) or else in
-    /// the method named `caller` (None outside methods); `passes_data` when
-    /// an argument is not a constant (literal, symbol, named constant).
+    /// the method named `caller` (None outside methods); `data_args` are
+    /// the arguments that are not constants (literals, symbols, named
+    /// constants).
     pub fn call_from(
         &mut self,
         caller: Option<&str>,
         callee: &str,
         in_entry: bool,
-        passes_data: bool,
+        data_args: ArgMask,
     ) {
-        if passes_data {
-            self.called_with_data.insert(callee.to_string());
+        if data_args != ArgMask::NONE {
+            let seen = self.called_with_data.entry(callee.to_string()).or_default();
+            *seen = seen.with(data_args);
         }
         if in_entry {
             self.entry_calls.insert(callee.to_string());
@@ -188,7 +287,10 @@ impl TreeFacts {
     pub fn merge(&mut self, other: TreeFacts) {
         self.reached = OnceLock::new();
         self.entry_calls.extend(other.entry_calls);
-        self.called_with_data.extend(other.called_with_data);
+        for (name, args) in other.called_with_data {
+            let mine = self.called_with_data.entry(name).or_default();
+            *mine = mine.with(args);
+        }
         for (caller, callees) in other.calls_from {
             self.calls_from.entry(caller).or_default().extend(callees);
         }
@@ -199,6 +301,9 @@ impl TreeFacts {
             self.calls_on.entry(key).or_default().merge(c);
         }
         self.class_methods.extend(other.class_methods);
+        self.module_methods.extend(other.module_methods);
+        self.extends.extend(other.extends);
+        self.superclasses.extend(other.superclasses);
         for (class, may_be_model) in other.classes {
             *self.classes.entry(class).or_default() |= may_be_model;
         }
@@ -232,14 +337,16 @@ impl TreeFacts {
                 };
                 load > 0 && run == 0
             }),
-            Unless::OwnClassMethod { class, method } => self
-                .class_methods
-                .contains(&(class.clone(), method.clone())),
+            Unless::OwnClassMethod { class, method } => self.has_class_method(class, method),
             Unless::NotReachedFromEntry { methods } => {
                 let reached = self.reached();
-                !methods
-                    .iter()
-                    .any(|m| reached.contains(m) && self.called_with_data.contains(m))
+                !methods.iter().any(|m| {
+                    reached.contains(&m.method)
+                        && self
+                            .called_with_data
+                            .get(&m.method)
+                            .is_some_and(|data| data.meets(m.args))
+                })
             }
             Unless::PlainClass { class } => self.classes.get(class) == Some(&false),
             Unless::NotCalledFromEntry { methods } => {
@@ -325,14 +432,17 @@ mod tests {
 
     fn not_reached(name: &str) -> Unless {
         Unless::NotReachedFromEntry {
-            methods: vec![name.into()],
+            methods: vec![StoredArgs {
+                method: name.into(),
+                args: ArgMask::ALL,
+            }],
         }
     }
 
     #[test]
     fn a_method_no_entry_point_calls_does_not_grow_per_request() {
         let mut f = TreeFacts::default();
-        f.call_from(Some("boot"), "add_module", false, true);
+        f.call_from(Some("boot"), "add_module", false, ArgMask::ALL);
         assert!(f.holds(&not_reached("add_module")));
         assert!(f.holds(&not_reached("never_called")));
     }
@@ -340,11 +450,11 @@ mod tests {
     #[test]
     fn an_entry_point_reaches_through_a_few_calls_in_any_file() {
         let mut a = TreeFacts::default();
-        a.call_from(Some("perform"), "charge", true, true);
+        a.call_from(Some("perform"), "charge", true, ArgMask::ALL);
         let mut b = TreeFacts::default();
-        b.call_from(Some("charge"), "rate_for", false, true);
-        b.call_from(Some("rate_for"), "remember", false, true);
-        b.call_from(Some("remember"), "store", false, true);
+        b.call_from(Some("charge"), "rate_for", false, ArgMask::ALL);
+        b.call_from(Some("rate_for"), "remember", false, ArgMask::ALL);
+        b.call_from(Some("remember"), "store", false, ArgMask::ALL);
         a.merge(b);
         assert!(!a.holds(&not_reached("charge")));
         assert!(!a.holds(&not_reached("remember")));
@@ -356,11 +466,32 @@ mod tests {
     fn a_method_called_only_with_constants_is_keyed_by_them() {
         let mut f = TreeFacts::default();
         // `process` (an entry point) calls `executable_path('git')`.
-        f.call_from(Some("process"), "executable_path", true, false);
+        f.call_from(Some("process"), "executable_path", true, ArgMask::NONE);
         assert!(f.holds(&not_reached("executable_path")));
         // One call with a variable anywhere in the tree: keys come from data.
-        f.call_from(Some("lint"), "executable_path", false, true);
+        f.call_from(Some("lint"), "executable_path", false, ArgMask::ALL);
         assert!(!f.holds(&not_reached("executable_path")));
+    }
+
+    #[test]
+    fn only_the_arguments_the_store_keeps_count_as_data() {
+        let mut f = TreeFacts::default();
+        // `hook :updated, changes` from an entry point: data in the second.
+        f.call_from(Some("perform"), "hook", true, ArgMask::position(1));
+        let by_name = |args| Unless::NotReachedFromEntry {
+            methods: vec![StoredArgs {
+                method: "hook".into(),
+                args,
+            }],
+        };
+        assert!(f.holds(&by_name(ArgMask::position(0))));
+        assert!(!f.holds(&by_name(ArgMask::position(1))));
+        // A rest parameter takes every later argument.
+        assert!(!f.holds(&by_name(ArgMask::from_position(1))));
+        assert!(f.holds(&by_name(ArgMask::KEYWORDS)));
+        // A splat at a call may fill any parameter.
+        f.call_from(Some("perform"), "hook", true, ArgMask::ALL);
+        assert!(!f.holds(&by_name(ArgMask::position(0))));
     }
 
     #[test]
@@ -369,11 +500,11 @@ mod tests {
             methods: vec![name.into()],
         };
         let mut f = TreeFacts::default();
-        f.call_from(None, "collect", false, false);
+        f.call_from(None, "collect", false, ArgMask::NONE);
         assert!(f.holds(&never("collect")));
         let mut f = TreeFacts::default();
-        f.call_from(None, "collect", false, false);
-        f.call_from(Some("handle"), "collect", true, false);
+        f.call_from(None, "collect", false, ArgMask::NONE);
+        f.call_from(Some("handle"), "collect", true, ArgMask::NONE);
         assert!(!f.holds(&never("collect")));
         // Unlike a store's keys, a registration grows without data.
         assert!(f.holds(&not_reached("collect")));
@@ -382,10 +513,10 @@ mod tests {
     #[test]
     fn merging_forgets_what_was_reached_before() {
         let mut a = TreeFacts::default();
-        a.call_from(Some("x"), "remember", false, true);
+        a.call_from(Some("x"), "remember", false, ArgMask::ALL);
         assert!(a.holds(&not_reached("remember")));
         let mut b = TreeFacts::default();
-        b.call_from(None, "remember", true, true);
+        b.call_from(None, "remember", true, ArgMask::ALL);
         a.merge(b);
         assert!(!a.holds(&not_reached("remember")));
     }
@@ -396,6 +527,28 @@ mod tests {
         let either = Unless::AnyOf(vec![at_load("track", true), not_reached("track")]);
         assert!(f.holds(&either));
         assert!(!f.holds(&Unless::AnyOf(vec![at_load("track", true)])));
+    }
+
+    #[test]
+    fn class_methods_come_from_extended_modules_and_superclasses() {
+        let all = |class: &str| Unless::OwnClassMethod {
+            class: class.into(),
+            method: "all".into(),
+        };
+        let mut f = TreeFacts::default();
+        f.module_method("CountryClassMethods", "all");
+        assert!(!f.holds(&all("Country")));
+        f.extends("Country", "CountryClassMethods");
+        assert!(f.holds(&all("Country")));
+        f.superclass("Territory", "Country");
+        assert!(f.holds(&all("Territory")));
+        // A superclass outside the tree (an ORM's base) gives nothing.
+        f.superclass("User", "ApplicationRecord");
+        assert!(!f.holds(&all("User")));
+        // Cycles of names end.
+        f.superclass("A", "B");
+        f.superclass("B", "A");
+        assert!(!f.holds(&all("A")));
     }
 
     #[test]

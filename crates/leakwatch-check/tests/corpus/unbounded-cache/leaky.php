@@ -84,3 +84,21 @@ while (true) {
     $job = $queue->pop();
     shipping_quote($job->country, $job->weight);
 }
+
+// The same counts, but the event is named by the message: one entry per
+// distinct kind any client sends.
+class Relay
+{
+    private static $counts = [];
+
+    public function handle($message)
+    {
+        $kind = $message->kind;
+        $this->count($kind, $message);
+    }
+
+    private function count($event, ...$context)
+    {
+        self::$counts[$event] = (self::$counts[$event] ?? 0) + 1; // expect: unbounded-cache
+    }
+}

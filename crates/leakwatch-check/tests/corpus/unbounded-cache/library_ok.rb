@@ -97,3 +97,20 @@ class RouteVisitor
     send DISPATCH[node.type], node
   end
 end
+
+# Hooks by name, filled by `Hash.new`'s block on first read: every caller
+# names the hook with a Symbol, or a local chosen between Symbols, and
+# passes data only in the other arguments (autotest's hooks).
+class Watcher
+  HOOKS = Hash.new { |h, k| h[k] = [] }
+
+  def perform(changes)
+    hook :updated, changes
+    color = changes.empty? ? :green : :red
+    hook color
+  end
+
+  def hook(name, *args)
+    HOOKS[name].any? { |plugin| plugin[self, *args] }
+  end
+end

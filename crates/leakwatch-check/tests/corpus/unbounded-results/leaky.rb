@@ -42,3 +42,19 @@ class AuditController < ApplicationController
     render json: AuditEvent.all.map(&:action) # expect: unbounded-results
   end
 end
+
+# A model that extends a module of the tree's own: the module gives other
+# class methods, so `all` is still the ORM's.
+module Searchable
+  def search(term)
+    where("name LIKE ?", "%#{term}%")
+  end
+end
+
+class Account < ApplicationRecord
+  extend Searchable
+
+  def self.names_with_ids
+    Account.all.map { |a| [a.name, a.id] } # expect: unbounded-results
+  end
+end

@@ -70,3 +70,24 @@ class DeployCommand
     puts "available deployers: #{names.join(', ')}"
   end
 end
+
+# `all` from a module that the parent class extends: the gem's own list,
+# read from its data files (the countries gem's `Country.all`), not a table,
+# though the subclass has a superclass.
+module Geo
+  module RegionListing
+    def all
+      DATA.map { |code, row| new(code, row) }
+    end
+  end
+
+  class Region
+    extend RegionListing
+  end
+end
+
+class Region < Geo::Region
+  def self.names_with_codes
+    Region.all.map { |r| [r.name, r.code] }
+  end
+end
