@@ -72,7 +72,10 @@ impl Lang {
     /// (including minified bundles and TypeScript declaration files).
     pub fn from_path(path: &Path) -> Option<Lang> {
         let name = path.file_name()?.to_string_lossy();
-        if name.ends_with(".min.js") || name.ends_with(".d.ts") || name.ends_with(".bundle.js") {
+        if [".min.js", "-min.js", ".bundle.js", ".d.ts"]
+            .iter()
+            .any(|end| name.ends_with(end))
+        {
             return None;
         }
         if matches!(name.as_ref(), "Rakefile" | "Gemfile" | "config.ru") {

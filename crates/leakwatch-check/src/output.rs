@@ -96,7 +96,7 @@ pub fn summary(report: &CheckReport) -> String {
         let n = report.generated.len();
         let _ = writeln!(
             s,
-            "{n} generated file{} not checked (marked `Code generated ... DO NOT EDIT` or `@generated`; fix their generator, or set `include-generated = true` in [check]): {}",
+            "{n} generated file{} not checked (marked `Code generated ... DO NOT EDIT` or `@generated`, or minified JavaScript; fix their generator or source, or set `include-generated = true` in [check]): {}",
             if n == 1 { "" } else { "s" },
             preview(&report.generated)
         );

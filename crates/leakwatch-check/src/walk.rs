@@ -8,8 +8,8 @@ use ignore::WalkBuilder;
 
 use crate::deploy::{DeployKind, DeployOutcome};
 use crate::{
-    check_source_within, display_path, CheckError, CheckOptions, FileKind, SkipReason, Skipped,
-    SourceResult,
+    check_source_within, display_path, CheckError, CheckOptions, FileKind, Lang, SkipReason,
+    Skipped, SourceResult,
 };
 
 /// A file to check: its path, its kind and whether it was named on the
@@ -170,6 +170,26 @@ pub fn generated_marker(text: &str) -> bool {
     })
 }
 
+/// Whether JavaScript or TypeScript source is minified build output, as
+/// CodeQL and Code Climate skip it: lines averaging over
+/// [`MINIFIED_LINE_BYTES`] bytes (files named like bundles, `*.min.js`, are
+/// not read at all: [`Lang::from_path`]). Its findings would point into a
+/// bundle (a vendored library's, a compiled CoffeeScript's) whose fix
+/// belongs in its source.
+pub fn minified(lang: Lang, text: &str) -> bool {
+    if !matches!(lang, Lang::JavaScript | Lang::TypeScript | Lang::Tsx) {
+        return false;
+    }
+    let lines = text.lines().count().max(1);
+    text.len() >= MINIFIED_MIN_BYTES && text.len() / lines > MINIFIED_LINE_BYTES
+}
+
+/// Average line length above which source is taken for minified: written
+/// code averages 30-40 bytes a line, bundles thousands.
+const MINIFIED_LINE_BYTES: usize = 200;
+/// Below this size a file is read whatever its lines (a one-line module).
+const MINIFIED_MIN_BYTES: usize = 4096;
+
 /// How far down the header comment the marker is looked for.
 const GENERATED_HEADER_LINES: usize = 40;
 
@@ -243,12 +263,13 @@ pub fn check_file(path: &Path, kind: FileKind, explicit: bool, opts: &CheckOptio
         }
         Err(_) => return skip(SkipReason::NotUtf8),
     };
-    if matches!(kind, FileKind::Source(_))
-        && !explicit
-        && !opts.include_generated
-        && generated_marker(&text)
-    {
-        return FileOutcome::Generated { path: shown };
+    if let FileKind::Source(lang) = kind {
+        if !explicit
+            && !opts.include_generated
+            && (generated_marker(&text) || minified(lang, &text))
+        {
+            return FileOutcome::Generated { path: shown };
+        }
     }
     let lines = text.lines().count();
     let checked = match kind {
@@ -290,7 +311,20 @@ pub fn check_file(path: &Path, kind: FileKind, explicit: bool, opts: &CheckOptio
 
 #[cfg(test)]
 mod tests {
-    use super::generated_marker;
+    use super::{generated_marker, minified};
+    use crate::Lang;
+
+    #[test]
+    fn minified_javascript_is_told_by_its_lines() {
+        let written = "function f(a) {\n  return a + 1;\n}\n".repeat(400);
+        let bundle = "var a=1;".repeat(2000);
+        assert!(!minified(Lang::JavaScript, &written));
+        assert!(minified(Lang::JavaScript, &bundle));
+        assert!(minified(Lang::Tsx, &bundle));
+        // A small one-line module is read; other languages are never minified.
+        assert!(!minified(Lang::JavaScript, "module.exports = 1;"));
+        assert!(!minified(Lang::Python, &bundle));
+    }
 
     #[test]
     fn generated_markers_of_common_generators_are_recognised() {

@@ -911,6 +911,45 @@ fn hostile_deployment_files_are_listed_and_the_rest_is_checked() {
     assert!(bombs <= 9 * 2, "{rules:?}");
 }
 
+/// Minified JavaScript under a plain name (a bundle's lines) is build
+/// output: counted with the generated files, not checked. Checked on
+/// request, a finding on its one long line carries the part around the
+/// spot, not half a megabyte.
+#[test]
+fn minified_javascript_is_counted_not_checked() {
+    let filler = "var a0=1;".repeat(600);
+    let leak = "app.get('/s',(req,res)=>{bus.on('message',(m)=>res.write(m))});";
+    let bundle = format!("const bus=require('b');{filler}{leak}{filler}\n");
+    let d = project(&[("web/app.js", bundle.as_str())]);
+    let out = stdout(lw(d.path()).args(["check", "--json", "."]), 0);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["findings"], serde_json::json!([]), "{out}");
+    assert_eq!(v["summary"]["generated"], serde_json::json!(["web/app.js"]));
+    let out = stdout(
+        lw(d.path()).args(["check", "--json", "--include-generated", "web/app.js"]),
+        1,
+    );
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let f = &v["findings"][0];
+    assert_eq!(f["rule"], "listener-leak", "{out}");
+    let snippet = f["snippet"].as_str().unwrap();
+    assert!(snippet.chars().count() <= 242, "{snippet}");
+    assert!(
+        snippet.starts_with('…') && snippet.ends_with('…'),
+        "{snippet}"
+    );
+    // The spot, counted within the snippet, is the listener's call.
+    let at = f["snippet_column"].as_u64().unwrap() as usize;
+    let from_spot: String = snippet.chars().skip(at - 1).take(6).collect();
+    assert_eq!(from_spot, "bus.on", "{snippet}");
+    let text = lw(d.path())
+        .args(["check", "--include-generated", "web/app.js"])
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&text.stdout);
+    assert!(shown.lines().all(|l| l.chars().count() < 400), "{shown}");
+}
+
 /// A generated file (Go's `Code generated ... DO NOT EDIT.`) is counted and
 /// not checked, even one too deep to parse (Go's own tzdata/zipdata.go made
 /// a whole run of Go's tree "incomplete", exit 2); `--include-generated`
