@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Ruby and PHP libraries from Debian's packages that no rule was written
-# against, in fifteen sets, each fixed (and committed) before `check` was
+# against, in sixteen sets, each fixed (and committed) before `check` was
 # first run on any of its trees: set 1 after the rules of commit 56ebc26,
 # set 2 after those of commit df3eade, set 3 after those of d0275ac, set 4
 # before the sixth pass's growth-evidence rules, sets 5 and 6 (random
-# samples) before each half of the seventh pass's, sets 7-15 after it (each
+# samples) before each half of the seventh pass's, sets 7-16 after it (each
 # earlier set was read, and ruled on, in between).
 # Installs what is missing, checks each tree whole, and writes every finding
 # to $WORK/findings-<name>.txt for review by hand (bench/check/REVIEW.md).
 #
-# Usage: [LW=leakwatch] bench/check/heldout_ruby_php.sh [-s 1|2|...|15] [WORKDIR]
+# Usage: [LW=leakwatch] bench/check/heldout_ruby_php.sh [-s 1|2|...|16] [WORKDIR]
 #        (default: set 1, /tmp/leakwatch-heldout; set N: /tmp/leakwatch-heldoutN)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -519,9 +519,42 @@ SET15=(
   ruby-rash-alt ruby-riemann-client ruby-binding-of-caller
   ruby-rspec-collection-matchers ruby-jsonapi-renderer ruby-omniauth-wordpress
 )
+# Set 16: the same kind of sample (seed "set16ruby"), minus sets 1-15 and
+# realworld.sh: 120 Ruby packages; fixed before the rules of efc81bc (after
+# set 15's families) first ran on any of them.
+SET16=(
+  ruby-tpm-key-attestation ruby-xmlparser ruby-timfel-krb5-auth ruby-protocol-http1
+  ruby-net-telnet ruby-bcrypt-pbkdf ruby-blade-qunit-adapter ruby-buff-ruby-engine
+  ruby-cairo ruby-toml ruby-unidecode ruby-localhost ruby-slop
+  ruby-asciidoctor-include-ext ruby-rake-ant ruby-gollum-rugged-adapter ruby-test-xml
+  ruby-rails-assets-bootstrap ruby-subexec ruby-ast ruby-json ruby-progressbar
+  ruby-crb-blast ruby-configurate ruby-uc.micro-rb ruby-macaddr ruby-lumberjack
+  ruby-shoulda ruby-rails-assets-markdown-it-sanitizer ruby-ya2yaml ruby-svn
+  ruby-rpatricia ruby-rqrcode-rails3 ruby-unleash ruby-thread-order ruby-js-routes
+  ruby-abstract-type ruby-uri-template ruby-nenv ruby-enumerable-statistics ruby-procto
+  ruby-omniauth-dingtalk-oauth2 ruby-grape-entity ruby-roadie ruby-get-process-mem
+  ruby-image-science ruby-gelf ruby-parslet ruby-unicorn-worker-killer
+  ruby-devise-two-factor ruby-mizuho ruby-hivex ruby-foreman ruby-rt
+  ruby-rails-assets-markdown-it-hashtag ruby-retryable ruby-otr-activerecord ruby-bindex
+  ruby-jekyll-sitemap ruby-acme-client ruby-xmlrpc ruby-spoon ruby-ssh-data
+  ruby-puma-worker-killer ruby-sixarm-ruby-unaccent ruby-test-unit-notify
+  ruby-omniauth-ultraauth ruby-saml ruby-grpc-tools ruby-devise-token-authenticatable
+  ruby-buftok ruby-shellany ruby-rchardet ruby-inherited-resources
+  ruby-logger-application ruby-marisa ruby-ffi-compiler ruby-ipaddr ruby-jquery-rails
+  ruby-peach ruby-rd ruby-fog-json ruby-async-http ruby-tanuki-emoji
+  ruby-android-key-attestation ruby-sshkit ruby-heapy ruby-lockfile
+  ruby-net-http-pipeline ruby-rails-assets-jquery.are-you-sure ruby-facade
+  ruby-rails-assets-underscore ruby-ace-rails-ap ruby-omniauth-github ruby-maven-libs
+  ruby-mixlib-authentication ruby-rack-livereload ruby-packable ruby-licensee
+  ruby-jquery-ui-rails ruby-sentry-rails ruby-mail-room ruby-discourse-diff ruby-rsvg2
+  ruby-valid ruby-concurrent-ext ruby-equalizer ruby-delorean ruby-nanoc-cli
+  ruby-blankslate ruby-snowplow-tracker ruby-factory-bot-rails ruby-markerb
+  ruby-semantic-puppet ruby-po-to-json ruby-clamp ruby-redis-rack ruby-tty-spinner
+  ruby-prometheus-client-mmap ruby-systemu
+)
 case "$SET" in
   1) ;;
-  2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15)
+  2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15 | 16)
     case "$SET" in
       2) PKGS=("${SET2[@]}") ;;
       3) PKGS=("${SET3[@]}") ;;
@@ -536,12 +569,13 @@ case "$SET" in
       12) PKGS=("${SET12[@]}") ;;
       13) PKGS=("${SET13[@]}") ;;
       14) PKGS=("${SET14[@]}") ;;
-      *) PKGS=("${SET15[@]}") ;;
+      15) PKGS=("${SET15[@]}") ;;
+      *) PKGS=("${SET16[@]}") ;;
     esac
     TREES=()
     for pkg in "${PKGS[@]}"; do TREES+=("${pkg#*-}|$pkg|@DPKG@"); done
     ;;
-  *) echo "unknown set $SET (1 to 15)" >&2; exit 2 ;;
+  *) echo "unknown set $SET (1 to 16)" >&2; exit 2 ;;
 esac
 
 missing=()
