@@ -147,6 +147,7 @@ fn def_name<'a>(cx: &Ctx<'a>, def: Node<'a>) -> &'a str {
 /// block; and every class method a class defines (`def self.all`, or `def
 /// all` in `class << self`).
 fn tree_facts(cx: &mut Ctx) {
+    let own = own_methods(cx);
     for call in cx.all("call") {
         let m = method_name(cx, call);
         if m.is_empty() {
@@ -162,7 +163,8 @@ fn tree_facts(cx: &mut Ctx) {
         cx.facts.call(m, on, at_load, with_args);
         let from_entry = in_entry(cx, call);
         let data = data_args(cx, call);
-        cx.facts.call_from(caller, m, from_entry, data);
+        let callee = own_callee(cx, &own, call, m);
+        cx.facts.call_from(caller, &callee, from_entry, data);
     }
     // A bare name on a line of its own (`add_handler` in a class body) is a
     // call without arguments: as a local variable it would do nothing.
@@ -181,7 +183,9 @@ fn tree_facts(cx: &mut Ctx) {
         let at_load = made_at_load(cx, id) || caller.is_some_and(start_up_step);
         cx.facts.call(m, None, at_load, false);
         let from_entry = in_entry(cx, id);
-        cx.facts.call_from(caller, m, from_entry, ArgMask::NONE);
+        let callee = own_callee(cx, &own, id, m);
+        cx.facts
+            .call_from(caller, &callee, from_entry, ArgMask::NONE);
     }
     let mut found = Vec::new();
     for def in cx.all("singleton_method") {
@@ -311,6 +315,53 @@ fn constant_value(n: Node) -> bool {
             .filter_map(|i| n.named_child(i))
             .all(constant_value),
         _ => false,
+    }
+}
+
+/// The class or module a method definition belongs to: the innermost one
+/// around it (`class << self` belongs to the class it is in).
+fn owner<'a>(cx: &Ctx<'a>, n: Node<'a>) -> Option<Node<'a>> {
+    let mut cur = cx.enclosing(n, &["class", "module", "singleton_class"]);
+    while let Some(c) = cur.filter(|c| c.kind() == "singleton_class") {
+        cur = cx.enclosing(c, &["class", "module", "singleton_class"]);
+    }
+    cur
+}
+
+/// The methods each class or module of the file defines, by its node id.
+fn own_methods<'a>(cx: &Ctx<'a>) -> HashMap<usize, Vec<&'a str>> {
+    let mut own: HashMap<usize, Vec<&'a str>> = HashMap::new();
+    for def in cx
+        .all("method")
+        .into_iter()
+        .chain(cx.all("singleton_method"))
+    {
+        if let Some(o) = owner(cx, def) {
+            own.entry(o.id()).or_default().push(def_name(cx, def));
+        }
+    }
+    own
+}
+
+/// The name a call at `n` of method `m` is recorded under: `Class#m` when
+/// it has no receiver and is made in a class or module that defines `m`
+/// itself (it calls that one, not a method of another class that shares
+/// the name: parslet's `Export#rule` is not `Transform.rule`), else `m`.
+fn own_callee<'a>(
+    cx: &Ctx<'a>,
+    own: &HashMap<usize, Vec<&'a str>>,
+    n: Node<'a>,
+    m: &'a str,
+) -> Cow<'a, str> {
+    let receiverless = n.kind() == "identifier" || Ctx::field(n, "receiver").is_none();
+    let class =
+        owner(cx, n).filter(|o| receiverless && own.get(&o.id()).is_some_and(|ms| ms.contains(&m)));
+    match class.and_then(|c| Ctx::field(c, "name")) {
+        Some(name) => {
+            let last = cx.text(name).rsplit("::").next().unwrap_or("");
+            Cow::Owned(format!("{last}#{m}"))
+        }
+        None => Cow::Borrowed(m),
     }
 }
 
@@ -500,13 +551,20 @@ fn growth_evidence<'a>(cx: &Ctx<'a>, sites: &[Node<'a>], store: &str) -> Option<
         if args == ArgMask::NONE {
             continue;
         }
-        let method = def_name(cx, def).to_string();
-        match through
-            .iter_mut()
-            .find(|s: &&mut StoredArgs| s.method == method)
-        {
-            Some(s) => s.args = s.args.with(args),
-            None => through.push(StoredArgs { method, args }),
+        // Calls of the bare name, and those only this class's own method
+        // can take (`Class#name`).
+        let name = def_name(cx, def);
+        let qualified = owner(cx, def)
+            .and_then(|c| Ctx::field(c, "name"))
+            .map(|c| format!("{}#{name}", cx.text(c).rsplit("::").next().unwrap_or("")));
+        for method in std::iter::once(name.to_string()).chain(qualified) {
+            match through
+                .iter_mut()
+                .find(|s: &&mut StoredArgs| s.method == method)
+            {
+                Some(s) => s.args = s.args.with(args),
+                None => through.push(StoredArgs { method, args }),
+            }
         }
     }
     (!through.is_empty()).then_some(Some(Unless::NotReachedFromEntry { methods: through }))
@@ -2069,6 +2127,18 @@ mod tests {
         assert_eq!(hits(src), []);
         let other = src.replace("def all", "def search");
         assert_eq!(hits(&other), [(Rule::UnboundedResults, 15)]);
+    }
+
+    /// A call without a receiver, in a class that defines the method, is
+    /// that class's own method: it does not reach a store in another
+    /// class's method of the same name. Without its own definition it may
+    /// (an inherited one).
+    #[test]
+    fn a_call_of_a_class_s_own_method_does_not_reach_another_s() {
+        let src = "class Transform\n  class << self\n    def rule(expression)\n      @rules ||= []\n      @rules.unshift(Pattern.new(expression))\n    end\n  end\nend\n\nclass Export\n  def perform(g)\n    g.rules.map { |n, b| rule(n, b) }\n  end\n\n  def rule(n, b)\n    n\n  end\nend\n";
+        assert_eq!(hits(src), []);
+        let inherited = src.replace("  def rule(n, b)\n    n\n  end\n", "");
+        assert_eq!(hits(&inherited), [(Rule::GlobalAccumulator, 5)]);
     }
 
     /// A thread kept in an attribute is stopped through its reader too.

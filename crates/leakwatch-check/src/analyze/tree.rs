@@ -240,6 +240,11 @@ impl TreeFacts {
     }
 
     /// A call of `callee`, made in an entry point (`in_entry`) or else in
+    /// the method named `caller` (None outside methods). `callee` is a bare
+    /// name, or `Class#name` for a call that can only reach class `Class`'s
+    /// own method (made without a receiver in a class that defines it); a
+    /// store in `Class#name` is grown by calls of either.
+    ///
     /// the method named `caller` (None outside methods); `data_args` are
     /// the arguments that are not constants (literals, symbols, named
     /// constants).
@@ -272,7 +277,15 @@ impl TreeFacts {
             for _ in 1..MAX_HOPS {
                 let mut next = Vec::new();
                 for name in frontier {
-                    for callee in self.calls_from.get(name).into_iter().flatten() {
+                    // A class's own method (`Class#m`, see `call_from`) runs
+                    // the body recorded under its bare name.
+                    let bare = name.rsplit_once('#').map(|(_, m)| m.to_string());
+                    let bodies = self
+                        .calls_from
+                        .get(name)
+                        .into_iter()
+                        .chain(bare.and_then(|m| self.calls_from.get(&m)));
+                    for callee in bodies.flatten() {
                         if seen.insert(callee.clone()) {
                             next.push(callee);
                         }

@@ -45,3 +45,20 @@ class PagesController < ApplicationController
     Breadcrumbs.remember(request.path)
   end
 end
+
+# The same class-level list, but a job adds a rule per message it handles:
+# one more pattern and block for every job.
+class RuleBook
+  class << self
+    def rule(expression, &block)
+      @rules ||= []
+      @rules.unshift([Pattern.new(expression), block]) # expect: global-accumulator
+    end
+  end
+end
+
+class RuleJob
+  def perform(job)
+    RuleBook.rule(job.pattern) { |m| m }
+  end
+end

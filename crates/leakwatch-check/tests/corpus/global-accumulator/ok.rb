@@ -74,3 +74,25 @@ class BlankSlate
 
   instance_methods.each { |m| hide(m) unless m =~ /^(__|instance_eval$)/ }
 end
+
+# A class-level DSL whose list is filled where subclasses are defined; the
+# exporter's own `rule`, called per job with data, is another method that
+# shares the name (parslet's `Transform.rule` and `Export#rule`).
+class Transform
+  class << self
+    def rule(expression, &block)
+      @rules ||= []
+      @rules.unshift([Pattern.new(expression), block])
+    end
+  end
+end
+
+class GrammarExport
+  def perform(grammar)
+    grammar.rules.map { |name, body| rule(name, body) }
+  end
+
+  def rule(name, body)
+    "#{name} <- #{body}"
+  end
+end
