@@ -183,6 +183,14 @@ pub fn ruby_server(path: &Path, src: &str, out: &mut Out) {
         .map(|(i, l)| (i + 1, l.trim()))
         .filter(|(_, l)| !l.starts_with('#'))
         .collect();
+    // A module or class defined here makes it library code that happens to
+    // be named `unicorn.rb` (a metrics gem's Unicorn support), not settings.
+    if code
+        .iter()
+        .any(|(_, l)| l.starts_with("module ") || l.starts_with("class "))
+    {
+        return;
+    }
     let killer_here = src.contains("WorkerKiller") || src.contains("worker_killer");
     // Unicorn's killer is middleware in config.ru, beside or above config/.
     let killer_beside = || {
@@ -195,10 +203,7 @@ pub fn ruby_server(path: &Path, src: &str, out: &mut Out) {
             })
     };
     for (line, l) in &code {
-        let puma_workers = l
-            .strip_prefix("workers")
-            .map(|r| r.trim().trim_start_matches('(').trim())
-            .filter(|r| !r.starts_with('_'));
+        let puma_workers = directive(l, "workers");
         if let Some(n) = puma_workers {
             let count = n.split(|c: char| !c.is_ascii_digit()).next().unwrap_or("");
             let clustered = count.parse::<u64>().map_or(!n.is_empty(), |c| c > 0);
@@ -212,7 +217,7 @@ pub fn ruby_server(path: &Path, src: &str, out: &mut Out) {
             }
             return;
         }
-        if l.starts_with("worker_processes") {
+        if directive(l, "worker_processes").is_some() {
             if !killer_here && !killer_beside() {
                 out.hit(
                     Rule::WorkersNotRecycled,
@@ -224,6 +229,22 @@ pub fn ruby_server(path: &Path, src: &str, out: &mut Out) {
             return;
         }
     }
+}
+
+/// The argument of the DSL call `name` (`workers 4`, `workers(4)`) on line
+/// `l`, or None when the line is something else: another name
+/// (`workers_count`), or a variable of that name assigned or used
+/// (`workers = ObjectSpace.each_object(...)`, `workers.first`).
+fn directive<'a>(l: &'a str, name: &str) -> Option<&'a str> {
+    let rest = l.strip_prefix(name)?;
+    if !rest.starts_with([' ', '\t', '(']) {
+        return None;
+    }
+    let arg = rest.trim().trim_start_matches('(').trim();
+    let operator = arg.starts_with([
+        '=', '.', ',', '[', ')', '<', '+', '-', '*', '/', '|', '&', '?', ':',
+    ]);
+    (!operator).then_some(arg)
 }
 
 pub fn procfile(src: &str, out: &mut Out) {
@@ -247,5 +268,27 @@ pub fn procfile(src: &str, out: &mut Out) {
             ..Launch::default()
         };
         runtime::check(&launch, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_directive_is_the_call_not_a_variable_of_its_name() {
+        assert_eq!(super::directive("workers 4", "workers"), Some("4"));
+        assert_eq!(
+            super::directive("workers(ENV['N'])", "workers"),
+            Some("ENV['N'])")
+        );
+        assert_eq!(
+            super::directive("workers = ObjectSpace.each_object(W)", "workers"),
+            None
+        );
+        assert_eq!(super::directive("workers.first", "workers"), None);
+        assert_eq!(super::directive("workers_count = 2", "workers"), None);
+        assert_eq!(
+            super::directive("worker_processes 3", "worker_processes"),
+            Some("3")
+        );
     }
 }
