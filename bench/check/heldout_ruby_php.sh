@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Ruby and PHP libraries from Debian's packages that no rule was written
-# against, in sixteen sets, each fixed (and committed) before `check` was
+# against, in seventeen sets, each fixed (and committed) before `check` was
 # first run on any of its trees: set 1 after the rules of commit 56ebc26,
 # set 2 after those of commit df3eade, set 3 after those of d0275ac, set 4
 # before the sixth pass's growth-evidence rules, sets 5 and 6 (random
-# samples) before each half of the seventh pass's, sets 7-16 after it (each
+# samples) before each half of the seventh pass's, sets 7-17 after it (each
 # earlier set was read, and ruled on, in between).
 # Installs what is missing, checks each tree whole, and writes every finding
 # to $WORK/findings-<name>.txt for review by hand (bench/check/REVIEW.md).
 #
-# Usage: [LW=leakwatch] bench/check/heldout_ruby_php.sh [-s 1|2|...|16] [WORKDIR]
+# Usage: [LW=leakwatch] bench/check/heldout_ruby_php.sh [-s 1|2|...|17] [WORKDIR]
 #        (default: set 1, /tmp/leakwatch-heldout; set N: /tmp/leakwatch-heldoutN)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -552,9 +552,42 @@ SET16=(
   ruby-semantic-puppet ruby-po-to-json ruby-clamp ruby-redis-rack ruby-tty-spinner
   ruby-prometheus-client-mmap ruby-systemu
 )
+# Set 17: the same kind of sample (seed "set17ruby"), minus sets 1-16 and
+# realworld.sh: 120 Ruby packages; fixed before the rules of 8b1c02b (after
+# set 16's families) first ran on any of them.
+SET17=(
+  ruby-momentjs-rails ruby-tool ruby-twitter-text ruby-qr4r ruby-jekyll-polyglot
+  ruby-specinfra ruby-mustermann-grape ruby-hdfeos5 ruby-after-commit-queue
+  ruby-redis-activesupport ruby-rails-assets-autosize ruby-flexmock ruby-gollum-lib
+  ruby-whitequark-parser ruby-tty-command ruby-rack-accept ruby-base62
+  ruby-ignition-math ruby-jekyll-gist ruby-selinux ruby-cocoon ruby-sass-rails
+  ruby-puppet-syntax ruby-elasticsearch-api ruby-rspec-memory ruby-fiber-local
+  ruby-numerizer ruby-net-dns ruby-safely-block ruby-sassc-rails ruby-swd ruby-fog-local
+  ruby-pdf-reader ruby-beefcake ruby-colored ruby-protocol-http2 ruby-barrier
+  ruby-ruby2-keywords ruby-rack-ssl ruby-azure-storage-common ruby-fog-libvirt
+  ruby-acts-as-list ruby-minitest-hooks ruby-minitest-stub-const ruby-aws-partitions
+  ruby-mecab ruby-fast-stemmer ruby-twitter-stream ruby-eim-xml ruby-rubame
+  ruby-damerau-levenshtein ruby-espeak ruby-friendly-id ruby-cliver
+  ruby-doorkeeper-openid-connect ruby-rails-assets-fine-uploader
+  ruby-safety-net-attestation ruby-http-2 ruby-discriminator ruby-git
+  ruby-google-cloud-env ruby-rails-assets-bootstrap-markdown ruby-case-transform
+  ruby-data-migrate ruby-benchmark-memory ruby-domain-name ruby-charlock-holmes
+  ruby-dry-equalizer ruby-svg-graph ruby-mixlib-log ruby-pgplot ruby-maruku
+  ruby-jekyll-seo-tag ruby-peek-host ruby-rails-i18n ruby-database-cleaner
+  ruby-seamless-database-pool ruby-table-print ruby-rack-mobile-detect
+  ruby-omniauth-oauth ruby-em-redis ruby-traces ruby-parallel-tests ruby-clockwork
+  ruby-mustermann ruby-scanf ruby-asana ruby-creole ruby-ipynbdiff ruby-cucumber-wire
+  ruby-moneta ruby-enum ruby-shindo ruby-tdiff ruby-filepath ruby-oily-png
+  ruby-jekyll-paginate ruby-rsync ruby-roxml ruby-varia-model ruby-bootstrap-sass
+  ruby-ed25519 ruby-process-daemon ruby-rails-assets-perfect-scrollbar ruby-netaddr
+  ruby-test-prof ruby-middleware ruby-unicorn-engine ruby-simpleidn ruby-pg-query
+  ruby-unicode-utils ruby-google-api-client ruby-ruby2ruby ruby-e2mmap ruby-ascii85
+  ruby-rspec-logsplit ruby-rails-assets-diaspora-jsxc ruby-beaneater ruby-mathml
+  ruby-uuid
+)
 case "$SET" in
   1) ;;
-  2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15 | 16)
+  2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15 | 16 | 17)
     case "$SET" in
       2) PKGS=("${SET2[@]}") ;;
       3) PKGS=("${SET3[@]}") ;;
@@ -570,12 +603,13 @@ case "$SET" in
       13) PKGS=("${SET13[@]}") ;;
       14) PKGS=("${SET14[@]}") ;;
       15) PKGS=("${SET15[@]}") ;;
-      *) PKGS=("${SET16[@]}") ;;
+      16) PKGS=("${SET16[@]}") ;;
+      *) PKGS=("${SET17[@]}") ;;
     esac
     TREES=()
     for pkg in "${PKGS[@]}"; do TREES+=("${pkg#*-}|$pkg|@DPKG@"); done
     ;;
-  *) echo "unknown set $SET (1 to 16)" >&2; exit 2 ;;
+  *) echo "unknown set $SET (1 to 17)" >&2; exit 2 ;;
 esac
 
 missing=()
