@@ -1989,12 +1989,26 @@ fn closures(cx: &mut Ctx) {
             }
         }
         let Some(name) = captured else { continue };
-        // A per-call `at_exit` in a method the tree only calls at load
-        // (`Minitest.autorun` at the top of `minitest/autorun.rb`) runs once.
-        let unless = if m == "at_exit" {
-            unless_only_called_at_load(cx, &[call])
-        } else {
+        // A per-call `at_exit` runs per request or job only in an entry
+        // point or a method one reaches, as PHP's shutdown functions: a
+        // tool's `run`, a formatter's set-up or a method the tree only calls
+        // at load (`Minitest.autorun`) registers a fixed number.
+        let unless = if m != "at_exit" || in_entry(cx, call) {
             None
+        } else {
+            let Some(def) = cx.enclosing(call, DEF) else {
+                continue;
+            };
+            let name = def_name(cx, def);
+            let mut methods = vec![name.to_string()];
+            if let Some(class) = owner(cx, def).and_then(|c| Ctx::field(c, "name")) {
+                let last = cx.text(class).rsplit("::").next().unwrap_or("");
+                methods.push(format!("{last}#{name}"));
+            }
+            either(
+                unless_only_called_at_load(cx, &[call]),
+                Some(Unless::NotCalledFromEntry { methods }),
+            )
         };
         let (msg, fix) = if m == "at_exit" {
             (
@@ -2139,6 +2153,17 @@ mod tests {
         assert_eq!(hits(src), []);
         let inherited = src.replace("  def rule(n, b)\n    n\n  end\n", "");
         assert_eq!(hits(&inherited), [(Rule::GlobalAccumulator, 5)]);
+    }
+
+    /// A per-call `at_exit` grows per request only where an entry point
+    /// reaches it: a tool's `run` registers one per process.
+    #[test]
+    fn an_at_exit_hook_needs_an_entry_point_that_reaches_it() {
+        let tool = "module Prof\n  def self.run\n    report = profile\n    at_exit { report.dump }\n  end\nend\n";
+        assert_eq!(hits(tool), []);
+        let per_job =
+            format!("{tool}\nclass ProfJob\n  def perform(x)\n    Prof.run\n  end\nend\n");
+        assert_eq!(hits(&per_job), [(Rule::ClosureCapture, 4)]);
     }
 
     /// A thread kept in an attribute is stopped through its reader too.

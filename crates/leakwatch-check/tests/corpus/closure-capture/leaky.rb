@@ -31,3 +31,21 @@ class ImportsController < ApplicationController
     at_exit { Rails.logger.info("import of #{data.bytesize} bytes") } # expect: closure-capture
   end
 end
+
+# The same profiler started by a job for every message: one hook, and one
+# report, per job.
+module JobProfiler
+  def self.run
+    report = profile
+    return unless report
+
+    at_exit { report.dump("total") } # expect: closure-capture
+  end
+end
+
+class ProfiledJob
+  def perform(message)
+    JobProfiler.run
+    handle(message)
+  end
+end

@@ -58,3 +58,15 @@ class PreloadServer
     at_exit { shutdown if Process.pid == state[:pid] }
   end
 end
+
+# A profiler's `run`, activated once per test process at load by whoever
+# uses it: one hook per process, though the method could be called again
+# (test-prof's RubyProf.run).
+module Profiler
+  def self.run
+    report = profile
+    return unless report
+
+    at_exit { report.dump("total") }
+  end
+end
