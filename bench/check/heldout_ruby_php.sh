@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Ruby and PHP libraries from Debian's packages that no rule was written
-# against, in seventeen sets, each fixed (and committed) before `check` was
+# against, in eighteen sets, each fixed (and committed) before `check` was
 # first run on any of its trees: set 1 after the rules of commit 56ebc26,
 # set 2 after those of commit df3eade, set 3 after those of d0275ac, set 4
 # before the sixth pass's growth-evidence rules, sets 5 and 6 (random
-# samples) before each half of the seventh pass's, sets 7-17 after it (each
+# samples) before each half of the seventh pass's, sets 7-18 after it (each
 # earlier set was read, and ruled on, in between).
 # Installs what is missing, checks each tree whole, and writes every finding
 # to $WORK/findings-<name>.txt for review by hand (bench/check/REVIEW.md).
 #
-# Usage: [LW=leakwatch] bench/check/heldout_ruby_php.sh [-s 1|2|...|17] [WORKDIR]
+# Usage: [LW=leakwatch] bench/check/heldout_ruby_php.sh [-s 1|2|...|18] [WORKDIR]
 #        (default: set 1, /tmp/leakwatch-heldout; set N: /tmp/leakwatch-heldoutN)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -585,9 +585,39 @@ SET17=(
   ruby-rspec-logsplit ruby-rails-assets-diaspora-jsxc ruby-beaneater ruby-mathml
   ruby-uuid
 )
+# Set 18: the same kind of sample (seed "set18ruby"), minus sets 1-17 and
+# realworld.sh: 120 Ruby packages; fixed before the rules of 28260ed (after
+# set 17's family) first ran on any of them.
+SET18=(
+  ruby-mixlib-cli ruby-jekyll-compose ruby-tty-reader ruby-fog-profitbricks
+  ruby-wavefile ruby-actionpack-xml-parser ruby-mixlib-shellout ruby-ntlm
+  ruby-json-schema ruby-rails-tokeninput ruby-warning ruby-sprockets-rails
+  ruby-factory-bot ruby-js-regex ruby-fix-trinity-output ruby-threach ruby-rubocop-rspec
+  ruby-ole ruby-omniauth-twitter ruby-libvirt ruby-entypo-rails ruby-hike
+  ruby-rspec-puppet-facts ruby-jaeger-client ruby-grpc ruby-dry-core ruby-integration
+  ruby-ansi ruby-rugged ruby-rack-proxy ruby-gnome ruby-string-direction
+  ruby-default-value-for ruby-hikidoc ruby-equatable ruby-indentation ruby-validatable
+  ruby-neovim ruby-aws-sdk ruby-rbtrace ruby-tins ruby-aws-sdk-kms ruby-tokyocabinet
+  ruby-redis-actionpack ruby-truncato ruby-posix-spawn ruby-rrd ruby-scarf ruby-gherkin
+  ruby-nakayoshi-fork ruby-appraiser ruby-augeas ruby-turbolinks ruby-train-core
+  ruby-beaker-hostgenerator ruby-shadow ruby-unicode-plot
+  ruby-rails-assets-markdown-it-sup ruby-font-awesome-rails ruby-full ruby-flipper
+  ruby-benchmark-suite ruby-flowdock ruby-buff-ignore ruby-xpath ruby-spy ruby-rinku
+  ruby-enumerize ruby-minitest-excludes ruby-byebug ruby-hocon
+  ruby-puppetlabs-spec-helper ruby-bundler ruby-rubyvis ruby-minitest-around
+  ruby-declarative-option ruby-chunky-png ruby-minitest-power-assert ruby-spdx-licenses
+  ruby-cmath ruby-rblineprof ruby-dry-container ruby-fakefs ruby-sshkey ruby-zoom
+  ruby-openid ruby-twitter-oauth ruby-rubocop-packaging ruby-omniauth-ldap ruby-brass
+  ruby-omniauth-tumblr ruby-github-linguist ruby-cutest ruby-fog-aliyun ruby-graffiti
+  ruby-clutter-gtk ruby-hkdf ruby-sync ruby-log4r ruby-remcached ruby-mixlib-install
+  ruby-redis-store ruby-http-accept ruby-jekyll-test-plugin ruby-knapsack ruby-riot
+  ruby-jquery-datatables-rails ruby-timecop ruby-atk ruby-tty-platform ruby-unicode
+  ruby-serialport ruby-fog-storm-on-demand ruby-actionpack-page-caching ruby-stackprof
+  ruby-gtk3 ruby-rspec-stubbed-env ruby-ipaddress ruby-prawn ruby-mousetrap-rails
+)
 case "$SET" in
   1) ;;
-  2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15 | 16 | 17)
+  2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15 | 16 | 17 | 18)
     case "$SET" in
       2) PKGS=("${SET2[@]}") ;;
       3) PKGS=("${SET3[@]}") ;;
@@ -604,12 +634,13 @@ case "$SET" in
       14) PKGS=("${SET14[@]}") ;;
       15) PKGS=("${SET15[@]}") ;;
       16) PKGS=("${SET16[@]}") ;;
-      *) PKGS=("${SET17[@]}") ;;
+      17) PKGS=("${SET17[@]}") ;;
+      *) PKGS=("${SET18[@]}") ;;
     esac
     TREES=()
     for pkg in "${PKGS[@]}"; do TREES+=("${pkg#*-}|$pkg|@DPKG@"); done
     ;;
-  *) echo "unknown set $SET (1 to 17)" >&2; exit 2 ;;
+  *) echo "unknown set $SET (1 to 18)" >&2; exit 2 ;;
 esac
 
 missing=()
