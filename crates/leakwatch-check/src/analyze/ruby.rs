@@ -299,6 +299,15 @@ fn tree_facts(cx: &mut Ctx) {
     for (class, may_be_model) in classes {
         cx.facts.class_defined(&class, may_be_model);
     }
+    let modules: Vec<String> = cx
+        .all("module")
+        .into_iter()
+        .filter_map(|m| Ctx::field(m, "name"))
+        .map(|n| cx.text(n).rsplit("::").next().unwrap_or("").to_string())
+        .collect();
+    for module in modules {
+        cx.facts.module_defined(&module);
+    }
 }
 
 /// Whether an argument is a constant the code names: a literal without
@@ -316,6 +325,36 @@ fn constant_value(n: Node) -> bool {
             .all(constant_value),
         _ => false,
     }
+}
+
+/// Whether the write at `site` fills `store` right after the same method
+/// set it to a new empty collection, in a block around the write
+/// (`unless defined?(@@data); @@data = {}; rows.each { |r| @@data[r.id] =
+/// r } end`): each run builds it again from nothing, so nothing
+/// accumulates across calls.
+fn rebuilt_after_reset<'a>(cx: &Ctx<'a>, site: Node<'a>, store: &str) -> bool {
+    let Some(def) = cx.enclosing(site, DEF) else {
+        return false;
+    };
+    cx.desc(def).iter().any(|a| {
+        a.kind() == "assignment"
+            && a.end_byte() <= site.start_byte()
+            && Ctx::field(*a, "left").is_some_and(|l| cx.text(l) == store)
+            && Ctx::field(*a, "right").is_some_and(|r| {
+                let t = cx.text(r).replace(' ', "");
+                matches!(
+                    t.as_str(),
+                    "{}" | "[]"
+                        | "Hash.new"
+                        | "Array.new"
+                        | "Set.new"
+                        | "Hash.new()"
+                        | "Array.new()"
+                        | "Set.new()"
+                )
+            })
+            && cx.up(*a).is_some_and(|block| Ctx::inside(site, block))
+    })
 }
 
 /// The class or module a method definition belongs to: the innermost one
@@ -1053,7 +1092,9 @@ fn containers(cx: &mut Ctx) {
                     || value.is_some_and(|v| reads_file_at(cx, v, k) || constant_lookup(cx, v))
                     || (site.kind() == "element_reference" && auto_reads_file)
             });
-            !bounded && !registers_parameter(cx, *site, c.name, key, value)
+            !bounded
+                && !registers_parameter(cx, *site, c.name, key, value)
+                && !rebuilt_after_reset(cx, *site, c.name)
         });
         if uses.adds.is_empty() || uses.removes > 0 || uses.escapes > 0 {
             continue;
@@ -1549,6 +1590,10 @@ fn results(cx: &mut Ctx) {
                             Unless::PlainClass { class },
                         ])
                     });
+                // A chain from a module of the tree's own (never a class):
+                // what its methods return is no table as far as it shows.
+                let root_name = root.rsplit("::").next().unwrap_or(root).to_string();
+                let unless = either(unless, Some(Unless::ModuleOnly { name: root_name }));
                 cx.hit_unless(
                     Rule::UnboundedResults,
                     call,
@@ -2164,6 +2209,28 @@ mod tests {
         let per_job =
             format!("{tool}\nclass ProfJob\n  def perform(x)\n    Prof.run\n  end\nend\n");
         assert_eq!(hits(&per_job), [(Rule::ClosureCapture, 4)]);
+    }
+
+    /// `all` on what a module of the tree returns (`Bundler.settings.all`)
+    /// is no table; from a class of the tree (or one it does not define)
+    /// it may be.
+    #[test]
+    fn all_from_a_module_of_the_tree_is_no_table() {
+        let src = "module Bundler\n  def self.settings\n    @settings ||= Settings.new\n  end\nend\n\nclass ConfigCommand\n  def run\n    Bundler.settings.all.each { |k| puts k }\n  end\nend\n";
+        assert_eq!(hits(src), []);
+        let class = src.replace("module Bundler", "class Bundler < ApplicationRecord");
+        assert_eq!(hits(&class), [(Rule::UnboundedResults, 9)]);
+    }
+
+    /// A store set to a new empty collection and filled in the same block
+    /// is built again on each run, not accumulated; filled without the
+    /// reset, it grows.
+    #[test]
+    fn a_store_reset_and_filled_in_one_block_is_rebuilt() {
+        let src = "class SeenJob\n  def perform(job)\n    @@seen = {}\n    job.items.each do |i|\n      @@seen[i.id] = i\n    end\n  end\nend\n";
+        assert_eq!(hits(src), []);
+        let kept = src.replace("@@seen = {}", "@@seen ||= {}");
+        assert_eq!(hits(&kept), [(Rule::GlobalAccumulator, 5)]);
     }
 
     /// A thread kept in an attribute is stopped through its reader too.

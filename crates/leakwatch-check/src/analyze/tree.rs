@@ -48,6 +48,10 @@ pub enum Unless {
     /// ORM model and its `all` is its own (a plugin registry's, as
     /// DDPlugin gives `extend`ing classes).
     PlainClass { class: String },
+    /// `name` (last path segment) is a module of the tree's own and never a
+    /// class in it: no ORM model, nor is what its methods return a table
+    /// as far as the tree shows (`Bundler.settings.all` lists settings).
+    ModuleOnly { name: String },
     /// Any one of these holds.
     AnyOf(Vec<Unless>),
 }
@@ -120,6 +124,8 @@ pub struct TreeFacts {
     /// constant's last segment and the method.
     calls_on: HashMap<(String, String), CallCounts>,
     class_methods: HashSet<(String, String)>,
+    /// Modules defined in the tree, by last path segment.
+    modules: HashSet<String>,
     /// Instance methods of modules, by the module's last path segment:
     /// class methods of whatever `extend`s the module.
     module_methods: HashSet<(String, String)>,
@@ -187,6 +193,11 @@ impl TreeFacts {
     pub fn class_method(&mut self, class: &str, method: &str) {
         self.class_methods
             .insert((class.to_string(), method.to_string()));
+    }
+
+    /// The tree defines module `module` (last segment).
+    pub fn module_defined(&mut self, module: &str) {
+        self.modules.insert(module.to_string());
     }
 
     /// Module `module` (last segment) defines instance method `method`.
@@ -315,6 +326,7 @@ impl TreeFacts {
         }
         self.class_methods.extend(other.class_methods);
         self.module_methods.extend(other.module_methods);
+        self.modules.extend(other.modules);
         self.extends.extend(other.extends);
         self.superclasses.extend(other.superclasses);
         for (class, may_be_model) in other.classes {
@@ -362,6 +374,9 @@ impl TreeFacts {
                 })
             }
             Unless::PlainClass { class } => self.classes.get(class) == Some(&false),
+            Unless::ModuleOnly { name } => {
+                self.modules.contains(name) && !self.classes.contains_key(name)
+            }
             Unless::NotCalledFromEntry { methods } => {
                 let reached = self.reached();
                 !methods.iter().any(|m| reached.contains(m))
@@ -540,6 +555,17 @@ mod tests {
         let either = Unless::AnyOf(vec![at_load("track", true), not_reached("track")]);
         assert!(f.holds(&either));
         assert!(!f.holds(&Unless::AnyOf(vec![at_load("track", true)])));
+    }
+
+    #[test]
+    fn a_module_that_is_never_a_class_is_no_model() {
+        let only = |name: &str| Unless::ModuleOnly { name: name.into() };
+        let mut f = TreeFacts::default();
+        assert!(!f.holds(&only("Bundler")));
+        f.module_defined("Bundler");
+        assert!(f.holds(&only("Bundler")));
+        f.class_defined("Bundler", false);
+        assert!(!f.holds(&only("Bundler")));
     }
 
     #[test]

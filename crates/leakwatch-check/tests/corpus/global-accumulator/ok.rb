@@ -96,3 +96,19 @@ class GrammarExport
     "#{name} <- #{body}"
   end
 end
+
+# Built once from the gem's data file: the table is set to a new Hash and
+# filled in the same block, so a second run would build it again rather
+# than add to it (spdx-licenses' `@@data`).
+module LicenseTable
+  def self.data
+    unless defined?(@@data)
+      @@data = {}
+      JSON.parse(File.read(DATA_FILE))["licenses"].each do |entry|
+        id = entry.delete("licenseId")
+        @@data[id] = entry
+      end
+    end
+    @@data
+  end
+end

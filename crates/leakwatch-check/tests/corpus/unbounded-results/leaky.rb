@@ -58,3 +58,16 @@ class Account < ApplicationRecord
     Account.all.map { |a| [a.name, a.id] } # expect: unbounded-results
   end
 end
+
+# A namespace module around a model: `Billing::Invoice` is a class, so its
+# `all` reads the table.
+module Billing
+  class Invoice < ApplicationRecord
+  end
+end
+
+class InvoicesController < ApplicationController
+  def index
+    Billing::Invoice.all.each { |i| render_row(i) } # expect: unbounded-results
+  end
+end

@@ -91,3 +91,17 @@ class Region < Geo::Region
     Region.all.map { |r| [r.name, r.code] }
   end
 end
+
+# `all` on what a module of the tree returns: the tool's own settings
+# object lists its keys (Bundler's `Bundler.settings.all`), not rows.
+module Toolkit
+  def self.settings
+    @settings ||= Settings.new(root)
+  end
+end
+
+class ConfigController < ApplicationController
+  def index
+    Toolkit.settings.all.each { |key| render_key(key) }
+  end
+end
