@@ -1655,11 +1655,10 @@ fn accidental_globals(cx: &mut Ctx) {
 
 #[cfg(test)]
 mod tests {
-    use crate::{check_source, Lang, Rule, RuleOptions};
+    use crate::{Lang, Rule};
 
     fn hits(src: &str) -> Vec<(Rule, usize)> {
-        let r = check_source("x.js", Lang::JavaScript, src, &RuleOptions::default()).unwrap();
-        r.findings.iter().map(|f| (f.rule, f.line)).collect()
+        crate::analyze::rules_and_lines(Lang::JavaScript, src)
     }
 
     /// A module wrapper invoked with `.call(this)` or `.apply(this, ...)`

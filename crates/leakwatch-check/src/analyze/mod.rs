@@ -19,7 +19,7 @@ mod python;
 mod ruby;
 mod tree;
 
-pub use tree::{ArgMask, MethodRef, StoredArgs, TreeFacts, Unless};
+pub use tree::{ArgMask, MethodRef, Slot, StoredArgs, TreeFacts, Unless};
 
 /// A finding before it is given a path and a snippet.
 #[derive(Debug, Clone)]
@@ -596,6 +596,24 @@ pub fn unbounded_select(sql: &str) -> bool {
         }
     }
     true
+}
+
+/// The findings of `src` checked alone as `lang`, as (rule, line): what
+/// the analyzers' unit tests compare.
+#[cfg(test)]
+pub(crate) fn rules_and_lines(lang: crate::Lang, src: &str) -> Vec<(Rule, usize)> {
+    let name = match lang {
+        crate::Lang::Ruby => "x.rb",
+        crate::Lang::Php => "x.php",
+        crate::Lang::Python => "x.py",
+        crate::Lang::Go => "x.go",
+        crate::Lang::Java => "X.java",
+        crate::Lang::TypeScript => "x.ts",
+        crate::Lang::Tsx => "x.tsx",
+        _ => "x.js",
+    };
+    let r = crate::check_source(name, lang, src, &crate::RuleOptions::default()).unwrap();
+    r.findings.iter().map(|f| (f.rule, f.line)).collect()
 }
 
 #[cfg(test)]

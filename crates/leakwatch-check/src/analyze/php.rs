@@ -9,7 +9,7 @@ use tree_sitter::Node;
 
 use super::growth::{entry_method, reads_outside_input};
 use super::python::runs_once;
-use super::{mentions, unbounded_select, ArgMask, Ctx, StoredArgs, Unless};
+use super::{mentions, unbounded_select, ArgMask, Ctx, Slot, StoredArgs, Unless};
 use crate::rules::Rule;
 
 pub(crate) const FN: &[&str] = &[
@@ -337,24 +337,22 @@ fn data_args<'a>(cx: &Ctx<'a>, call: Node<'a>) -> ArgMask {
     let Some(args) = Ctx::field(call, "arguments") else {
         return ArgMask::NONE;
     };
-    let mut data = ArgMask::NONE;
-    let mut position = 0;
-    for arg in (0..args.named_child_count()).filter_map(|i| args.named_child(i)) {
-        let value = arg.named_child(arg.named_child_count().saturating_sub(1));
-        let which = if value.is_some_and(|v| v.kind() == "variadic_unpacking") {
-            ArgMask::ALL
-        } else if Ctx::field(arg, "name").is_some() {
-            ArgMask::KEYWORDS
-        } else {
-            position += 1;
-            ArgMask::position(position - 1)
-        };
-        let constant = constant_value(arg) || value.is_some_and(|v| constant_local(cx, v));
-        if !constant {
-            data = data.with(which);
-        }
-    }
-    data
+    ArgMask::of_call(
+        (0..args.named_child_count())
+            .filter_map(|i| args.named_child(i))
+            .map(|arg| {
+                let value = arg.named_child(arg.named_child_count().saturating_sub(1));
+                let slot = if value.is_some_and(|v| v.kind() == "variadic_unpacking") {
+                    Slot::Any
+                } else if Ctx::field(arg, "name").is_some() {
+                    Slot::Keyword
+                } else {
+                    Slot::Positional
+                };
+                let constant = constant_value(arg) || value.is_some_and(|v| constant_local(cx, v));
+                (slot, constant)
+            }),
+    )
 }
 
 /// Whether `n` is a local variable of its function that is only ever
@@ -445,23 +443,19 @@ fn parameter_args<'a>(cx: &Ctx<'a>, f: Node<'a>) -> Vec<(&'a str, ArgMask)> {
     let Some(params) = Ctx::field(f, "parameters") else {
         return Vec::new();
     };
-    let mut out = Vec::new();
-    let mut position = 0;
-    for p in (0..params.named_child_count()).filter_map(|i| params.named_child(i)) {
-        let Some(name) = Ctx::field(p, "name") else {
-            continue;
-        };
-        let which = if p.kind() == "variadic_parameter" {
-            ArgMask::from_position(position)
-        } else {
-            position += 1;
-            ArgMask::position(position - 1)
-        };
-        // A by-reference promoted parameter's name is `&$x`.
-        let name = cx.text(name).trim_start_matches('&').trim_start();
-        out.push((name, which));
-    }
-    out
+    let slots = (0..params.named_child_count())
+        .filter_map(|i| params.named_child(i))
+        .filter_map(|p| {
+            let name = Ctx::field(p, "name")?;
+            let slot = if p.kind() == "variadic_parameter" {
+                Slot::Rest
+            } else {
+                Slot::Positional
+            };
+            // A by-reference promoted parameter's name is `&$x`.
+            Some((cx.text(name).trim_start_matches('&').trim_start(), slot))
+        });
+    ArgMask::of_params(slots)
 }
 
 fn all_calls<'a>(cx: &Ctx<'a>) -> Vec<Node<'a>> {
@@ -1792,8 +1786,7 @@ mod tests {
     use crate::{check_source, Lang, Rule, RuleOptions};
 
     fn php_hits(src: &str) -> Vec<(Rule, usize)> {
-        let r = check_source("x.php", Lang::Php, src, &RuleOptions::default()).unwrap();
-        r.findings.iter().map(|f| (f.rule, f.line)).collect()
+        crate::analyze::rules_and_lines(Lang::Php, src)
     }
 
     /// A store keyed by a parameter that every caller fills with a literal,

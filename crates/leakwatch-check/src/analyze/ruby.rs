@@ -12,7 +12,7 @@ use tree_sitter::Node;
 
 use super::growth::{entry_method, reads_outside_input};
 use super::python::runs_once;
-use super::{mentions, unbounded_select, ArgMask, Ctx, MethodRef, StoredArgs, Unless};
+use super::{mentions, unbounded_select, ArgMask, Ctx, MethodRef, Slot, StoredArgs, Unless};
 use crate::rules::Rule;
 
 pub(crate) const FN: &[&str] = &["method", "singleton_method", "block", "do_block", "lambda"];
@@ -411,23 +411,19 @@ fn data_args<'a>(cx: &Ctx<'a>, call: Node<'a>) -> ArgMask {
         return ArgMask::NONE;
     };
     let constant = |arg: Node<'a>| constant_value(arg) || constant_local(cx, arg);
-    let mut data = ArgMask::NONE;
-    let mut position = 0;
-    for arg in (0..args.named_child_count()).filter_map(|i| args.named_child(i)) {
-        let which = match arg.kind() {
-            "splat_argument" | "hash_splat_argument" => ArgMask::ALL,
-            "pair" => ArgMask::KEYWORDS,
-            "block_argument" => ArgMask::BLOCK,
-            _ => {
-                position += 1;
-                ArgMask::position(position - 1)
-            }
-        };
-        if !constant(arg) {
-            data = data.with(which);
-        }
-    }
-    data
+    ArgMask::of_call(
+        (0..args.named_child_count())
+            .filter_map(|i| args.named_child(i))
+            .map(|arg| {
+                let slot = match arg.kind() {
+                    "splat_argument" | "hash_splat_argument" => Slot::Any,
+                    "pair" => Slot::Keyword,
+                    "block_argument" => Slot::Block,
+                    _ => Slot::Positional,
+                };
+                (slot, constant(arg))
+            }),
+    )
 }
 
 /// Whether `n` is a local variable of its method that is only ever
@@ -490,29 +486,27 @@ fn parameter_args<'a>(cx: &Ctx<'a>, def: Node<'a>) -> Vec<(&'a str, ArgMask)> {
     let Some(params) = Ctx::field(def, "parameters") else {
         return Vec::new();
     };
-    let mut out = Vec::new();
-    let mut position = 0;
-    for p in (0..params.named_child_count()).filter_map(|i| params.named_child(i)) {
-        let name = if p.kind() == "identifier" {
-            Some(p)
-        } else {
-            Ctx::field(p, "name")
-        };
-        let which = match p.kind() {
-            "identifier" | "optional_parameter" => {
-                position += 1;
-                ArgMask::position(position - 1)
-            }
-            "splat_parameter" => ArgMask::from_position(position),
-            "keyword_parameter" | "hash_splat_parameter" => ArgMask::KEYWORDS,
-            "block_parameter" => ArgMask::BLOCK,
-            _ => ArgMask::ALL,
-        };
-        if let Some(name) = name {
-            out.push((cx.text(name), which));
-        }
-    }
-    out
+    let slots = (0..params.named_child_count())
+        .filter_map(|i| params.named_child(i))
+        .map(|p| {
+            let name = if p.kind() == "identifier" {
+                Some(p)
+            } else {
+                Ctx::field(p, "name")
+            };
+            let slot = match p.kind() {
+                "identifier" | "optional_parameter" => Slot::Positional,
+                "splat_parameter" => Slot::Rest,
+                "keyword_parameter" | "hash_splat_parameter" => Slot::Keyword,
+                "block_parameter" => Slot::Block,
+                _ => Slot::Any,
+            };
+            (name.map(|n| cx.text(n)), slot)
+        });
+    ArgMask::of_params(slots)
+        .into_iter()
+        .filter_map(|(name, args)| Some((name?, args)))
+        .collect()
 }
 
 /// Whether code at `n` runs once per request, job, message or connection:
@@ -2120,11 +2114,10 @@ fn timers(cx: &mut Ctx) {
 
 #[cfg(test)]
 mod tests {
-    use crate::{check_source, Lang, Rule, RuleOptions};
+    use crate::{Lang, Rule};
 
     fn hits(src: &str) -> Vec<(Rule, usize)> {
-        let r = check_source("x.rb", Lang::Ruby, src, &RuleOptions::default()).unwrap();
-        r.findings.iter().map(|f| (f.rule, f.line)).collect()
+        crate::analyze::rules_and_lines(Lang::Ruby, src)
     }
 
     /// A whole-table read whose only caller fills a class-level memo runs

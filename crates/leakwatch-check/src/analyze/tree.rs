@@ -89,6 +89,43 @@ impl ArgMask {
         ArgMask(((1u64 << (Self::LAST_POSITION + 1)) - 1) & !((1u64 << i) - 1))
     }
 
+    /// The arguments of a call, in order (what slot each fills, whether it
+    /// is a constant): the mask of those that carry data.
+    pub fn of_call(args: impl IntoIterator<Item = (Slot, bool)>) -> ArgMask {
+        let mut position = 0;
+        let mut data = ArgMask::NONE;
+        for (slot, constant) in args {
+            let which = Self::slot(slot, &mut position);
+            if !constant {
+                data = data.with(which);
+            }
+        }
+        data
+    }
+
+    /// The parameters of a method, in order: the arguments each one takes.
+    pub fn of_params<T>(params: impl IntoIterator<Item = (T, Slot)>) -> Vec<(T, ArgMask)> {
+        let mut position = 0;
+        params
+            .into_iter()
+            .map(|(name, slot)| (name, Self::slot(slot, &mut position)))
+            .collect()
+    }
+
+    /// The arguments one slot stands for, the next position counted.
+    fn slot(slot: Slot, position: &mut usize) -> ArgMask {
+        match slot {
+            Slot::Positional => {
+                *position += 1;
+                ArgMask::position(*position - 1)
+            }
+            Slot::Rest => ArgMask::from_position(*position),
+            Slot::Keyword => ArgMask::KEYWORDS,
+            Slot::Block => ArgMask::BLOCK,
+            Slot::Any => ArgMask::ALL,
+        }
+    }
+
     pub fn with(self, other: ArgMask) -> ArgMask {
         ArgMask(self.0 | other.0)
     }
@@ -96,6 +133,18 @@ impl ArgMask {
     pub fn meets(self, other: ArgMask) -> bool {
         self.0 & other.0 != 0
     }
+}
+
+/// What an argument or parameter fills, in each language's terms: the next
+/// position, every position from here (a rest parameter), a keyword or
+/// named one, the block, or any (a splat at a call).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    Positional,
+    Rest,
+    Keyword,
+    Block,
+    Any,
 }
 
 /// A method a finding is in: the class or module defining it (last path
