@@ -308,6 +308,47 @@ fn tree_facts(cx: &mut Ctx) {
     for module in modules {
         cx.facts.module_defined(&module);
     }
+    let constants: Vec<String> = cx
+        .all("class")
+        .into_iter()
+        .chain(cx.all("module"))
+        .filter_map(|c| full_path(cx, c))
+        .collect();
+    for path in constants {
+        cx.facts.constant_defined(&path);
+    }
+}
+
+/// The full path of the class or module `def` defines: its name under the
+/// classes and modules around it (`FakeFS::File` for `class File` inside
+/// `module FakeFS`; a name written `::X` is absolute).
+fn full_path<'a>(cx: &Ctx<'a>, def: Node<'a>) -> Option<String> {
+    let name = cx.text(Ctx::field(def, "name")?);
+    if let Some(absolute) = name.strip_prefix("::") {
+        return Some(absolute.to_string());
+    }
+    match cx
+        .enclosing(def, &["class", "module"])
+        .and_then(|o| full_path(cx, o))
+    {
+        Some(outer) => Some(format!("{outer}::{name}")),
+        None => Some(name.to_string()),
+    }
+}
+
+/// Where Ruby looks first for a constant `name` written at `n` without a
+/// leading `::`: under each class or module around `n`, innermost first
+/// (`FakeFS::FileTest::File`, `FakeFS::File`). Empty at the top level.
+fn lexical_candidates<'a>(cx: &Ctx<'a>, n: Node<'a>, name: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = cx.enclosing(n, &["class", "module"]);
+    while let Some(c) = cur {
+        if let Some(path) = full_path(cx, c) {
+            out.push(format!("{path}::{name}"));
+        }
+        cur = cx.enclosing(c, &["class", "module"]);
+    }
+    out
 }
 
 /// Whether an argument is a constant the code names: a literal without
@@ -1407,11 +1448,13 @@ fn released<'a>(cx: &Ctx<'a>, scope: Node<'a>, name: &str, after: usize) -> bool
 /// Whether `n` is what its method returns: the last expression of the
 /// body, or of a branch (`if`, `unless`, `case`, `begin`) that is.
 fn returned_value<'a>(cx: &Ctx<'a>, n: Node<'a>) -> bool {
+    // A body's `rescue` and `ensure` clauses come after its value: the
+    // method returns the last expression before them.
     let last_named = |p: Node<'a>| {
         (0..p.named_child_count())
             .rev()
             .filter_map(|i| p.named_child(i))
-            .find(|c| c.kind() != "comment")
+            .find(|c| !matches!(c.kind(), "comment" | "rescue" | "ensure"))
     };
     let mut n = n;
     while let Some(p) = cx.up(n) {
@@ -1442,7 +1485,9 @@ fn opened(cx: &mut Ctx) {
         if cx.expired() {
             break;
         }
-        let recv = receiver(cx, call);
+        // `::File` is the core class wherever it is written.
+        let written = receiver(cx, call);
+        let recv = written.strip_prefix("::").unwrap_or(written);
         let m = method_name(cx, call);
         let file = FILE_OPENERS.contains(&(recv, m));
         let conn = CONN_OPENERS.contains(&(recv, m));
@@ -1452,6 +1497,13 @@ fn opened(cx: &mut Ctx) {
         let Some(def) = cx.enclosing(call, DEF) else {
             continue;
         };
+        // `File` inside `module FakeFS` may be the tree's own `FakeFS::File`.
+        let candidates = if written.starts_with("::") {
+            Vec::new()
+        } else {
+            lexical_candidates(cx, call, recv)
+        };
+        let own = (!candidates.is_empty()).then_some(Unless::OwnConstant { candidates });
         // `File.open(p, 'w').binmode` is still the file (`binmode` and
         // `set_encoding` return their receiver): follow it to where it goes.
         let mut inner = call;
@@ -1470,11 +1522,12 @@ fn opened(cx: &mut Ctx) {
         }) {
             let use_m = method_name(cx, outer);
             if file && !CLOSERS.contains(&use_m) {
-                cx.hit(
+                cx.hit_unless(
                     Rule::UnclosedResource,
                     call,
                     format!("`{recv}.{m}(...).{use_m}` opens a file and never closes it: the descriptor stays open until garbage collection"),
                     "use the block form (`File.open(path) { |f| f.read }`) or `File.read(path)`",
+                    own,
                 );
             }
             continue;
@@ -1490,18 +1543,20 @@ fn opened(cx: &mut Ctx) {
             continue;
         }
         if conn {
-            cx.hit(
+            cx.hit_unless(
                 Rule::UnreleasedConnection,
                 asg,
                 format!("connection `{name}` from `{recv}.{m}` is never closed: each call leaks a socket and the server-side session"),
                 &format!("use the block form (`{recv}.{m}(...) {{ |{name}| ... }}`) or `{name}.close` in `ensure`"),
+                own,
             );
         } else {
-            cx.hit(
+            cx.hit_unless(
                 Rule::UnclosedResource,
                 asg,
                 format!("`{name}` from `{recv}.{m}` is never closed: the descriptor and its buffers stay open until garbage collection"),
                 &format!("use the block form (`{recv}.{m}(...) {{ |{name}| ... }}`) or `{name}.close` in `ensure`"),
+                own,
             );
         }
     }
@@ -2202,6 +2257,55 @@ mod tests {
         let per_job =
             format!("{tool}\nclass ProfJob\n  def perform(x)\n    Prof.run\n  end\nend\n");
         assert_eq!(hits(&per_job), [(Rule::ClosureCapture, 4)]);
+    }
+
+    /// A socket the method returns is the caller's to close, also when the
+    /// body has `rescue` or `ensure` clauses after it.
+    #[test]
+    fn a_handle_returned_before_a_rescue_clause_is_the_callers() {
+        let src = "module Net
+  def self.open(host, port)
+    socket = ::Socket.tcp(host, port)
+    socket.setsockopt(1, 2, true)
+    socket
+  rescue Errno::ETIMEDOUT
+    raise Timeout
+  end
+end
+";
+        assert_eq!(hits(src), []);
+        let dropped = src.replace("    socket\n  rescue", "    nil\n  rescue");
+        assert_eq!(hits(&dropped), [(Rule::UnclosedResource, 3)]);
+    }
+
+    /// `File` inside a module that defines its own `File` (FakeFS's
+    /// in-memory file) is that class, as Ruby's lexical lookup finds it
+    /// first; `::File`, or `File` where the tree defines none around the
+    /// call, is the core class.
+    #[test]
+    fn a_file_class_of_the_tree_around_the_call_is_not_the_core_one() {
+        let own = "module Fake
+  class File
+    def initialize(path)
+      @path = path
+    end
+  end
+
+  module FileTest
+    def self.size(name)
+      f = File.new(name)
+      f.size
+    end
+  end
+end
+";
+        assert_eq!(hits(own), []);
+        let core = own.replace("File.new(name)", "::File.new(name)");
+        assert_eq!(hits(&core), [(Rule::UnclosedResource, 10)]);
+        let elsewhere = own
+            .replace("module FileTest", "module Other")
+            .replace("module Fake\n  class File", "module Fake\n  class Blob");
+        assert_eq!(hits(&elsewhere), [(Rule::UnclosedResource, 10)]);
     }
 
     /// `all` on what a module of the tree returns (`Bundler.settings.all`)

@@ -52,6 +52,13 @@ pub enum Unless {
     /// class in it: no ORM model, nor is what its methods return a table
     /// as far as the tree shows (`Bundler.settings.all` lists settings).
     ModuleOnly { name: String },
+    /// The constant a call names (`File` in `File.new(path)`, written
+    /// without a leading `::`) is the tree's own: the tree defines a class
+    /// or module at one of `candidates`, the full paths Ruby's lexical
+    /// lookup tries first from where the call is (`FakeFS::File` for a
+    /// call inside `module FakeFS`), so the call does not reach the core
+    /// class the rule is about.
+    OwnConstant { candidates: Vec<String> },
     /// Any one of these holds.
     AnyOf(Vec<Unless>),
 }
@@ -175,6 +182,9 @@ pub struct TreeFacts {
     class_methods: HashSet<(String, String)>,
     /// Modules defined in the tree, by last path segment.
     modules: HashSet<String>,
+    /// Classes and modules defined in the tree, by full lexical path
+    /// (`FakeFS::File` for `class File` inside `module FakeFS`).
+    constants: HashSet<String>,
     /// Instance methods of modules, by the module's last path segment:
     /// class methods of whatever `extend`s the module.
     module_methods: HashSet<(String, String)>,
@@ -247,6 +257,11 @@ impl TreeFacts {
     /// The tree defines module `module` (last segment).
     pub fn module_defined(&mut self, module: &str) {
         self.modules.insert(module.to_string());
+    }
+
+    /// The tree defines a class or module at the full path `path`.
+    pub fn constant_defined(&mut self, path: &str) {
+        self.constants.insert(path.to_string());
     }
 
     /// Module `module` (last segment) defines instance method `method`.
@@ -376,6 +391,7 @@ impl TreeFacts {
         self.class_methods.extend(other.class_methods);
         self.module_methods.extend(other.module_methods);
         self.modules.extend(other.modules);
+        self.constants.extend(other.constants);
         self.extends.extend(other.extends);
         self.superclasses.extend(other.superclasses);
         for (class, may_be_model) in other.classes {
@@ -429,6 +445,9 @@ impl TreeFacts {
             Unless::NotCalledFromEntry { methods } => {
                 let reached = self.reached();
                 !methods.iter().any(|m| reached.contains(m))
+            }
+            Unless::OwnConstant { candidates } => {
+                candidates.iter().any(|c| self.constants.contains(c))
             }
             Unless::AnyOf(all) => all.iter().any(|u| self.holds(u)),
         }

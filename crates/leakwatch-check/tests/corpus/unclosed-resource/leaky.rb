@@ -37,3 +37,37 @@ class PdfExporter
     self
   end
 end
+
+# Another module's own `File` class does not hide the core one here.
+module Disk
+  module FileTest
+    def self.first_line(name)
+      File.new(name).gets # expect: unclosed-resource
+    end
+  end
+end
+
+module Shadow
+  class File
+    def initialize(path)
+      @path = path
+    end
+  end
+end
+
+# `::File` is the core class wherever it is written, even in a module that
+# has its own `File`.
+module Vault
+  class File
+    def initialize(key)
+      @key = key
+    end
+  end
+
+  def self.head(path)
+    f = ::File.open(path) # expect: unclosed-resource
+    f.readline
+  rescue EOFError
+    ""
+  end
+end
