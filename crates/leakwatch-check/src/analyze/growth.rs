@@ -206,6 +206,12 @@ pub fn reads_outside_input(text: &str, store: &str) -> bool {
         if token.starts_with('$') && SUPERGLOBALS.contains(&bare) {
             return true;
         }
+        // A key written before its value (`id: 1` as a Ruby keyword
+        // argument or hash key, a JS object key, a PHP named argument) names
+        // the slot, not a value read.
+        if text[i..].starts_with(':') && !text[i..].starts_with("::") {
+            continue;
+        }
         let rest = text[i..].trim_start();
         if rest.starts_with('(') {
             continue; // a function's name, not a value
@@ -226,6 +232,14 @@ pub fn reads_outside_input(text: &str, store: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_before_its_value_is_no_read() {
+        assert!(!reads_outside_input("Tabs.create(id: 1)", "tabs"));
+        assert!(reads_outside_input("Tabs.create(id: user_id)", "tabs"));
+        assert!(!reads_outside_input("{ id: 'x', name: n }", "s"));
+        assert!(reads_outside_input("A::B.find(id)", "s"));
+    }
 
     #[test]
     fn entry_points_by_name_in_either_spelling() {

@@ -657,7 +657,8 @@ fn growth_text<'a>(cx: &Ctx<'a>, site: Node<'a>) -> Cow<'a, str> {
         (Some(key), _) => Cow::Borrowed(cx.text(key)),
         _ => match Ctx::field(site, "block").filter(|_| site.kind() == "call") {
             Some(block) => {
-                let own = block_parameters(cx, block);
+                let mut own = block_parameters(cx, block);
+                own.extend(block_locals(cx, site, block));
                 if own.is_empty() {
                     return Cow::Borrowed(cx.text(site));
                 }
@@ -665,7 +666,16 @@ fn growth_text<'a>(cx: &Ctx<'a>, site: Node<'a>) -> Cow<'a, str> {
                 let mut text = cx.text(site).as_bytes().to_vec();
                 for id in cx.desc(block) {
                     if id.kind() == "identifier" && own.contains(&cx.text(*id)) {
-                        let (a, b) = (id.start_byte() - base, id.end_byte() - base);
+                        // What is read from one (`session.id`,
+                        // `details[:id]`) is the event's too.
+                        let mut read = *id;
+                        while let Some(p) = cx.up(read).filter(|p| {
+                            matches!(p.kind(), "call" | "element_reference")
+                                && p.named_child(0).is_some_and(|c| c.id() == read.id())
+                        }) {
+                            read = p;
+                        }
+                        let (a, b) = (read.start_byte() - base, read.end_byte() - base);
                         text[a..b].fill(b'_');
                     }
                 }
@@ -686,6 +696,38 @@ fn block_parameters<'a>(cx: &Ctx<'a>, block: Node<'a>) -> Vec<&'a str> {
         .filter(|n| n.kind() == "identifier")
         .map(|n| cx.text(*n))
         .collect()
+}
+
+/// The variables a block makes for itself: assigned inside it and
+/// nowhere else in the method around `site` (Ruby makes them block-local).
+/// Like its parameters, they hold what each event hands the block
+/// (`session = Session.find(details[:id])`), not what the call was made
+/// with.
+fn block_locals<'a>(cx: &Ctx<'a>, site: Node<'a>, block: Node<'a>) -> Vec<&'a str> {
+    let assigned = |scope: Node<'a>| {
+        cx.desc(scope)
+            .iter()
+            .filter(|a| matches!(a.kind(), "assignment" | "operator_assignment"))
+            .filter_map(|a| Ctx::field(*a, "left"))
+            .filter(|l| l.kind() == "identifier")
+            .map(|l| (cx.text(l), Ctx::inside(l, block)))
+            .collect::<Vec<_>>()
+    };
+    let scope = cx.enclosing(site, DEF).unwrap_or(block);
+    let params: Vec<&str> = cx
+        .enclosing(site, DEF)
+        .map(|d| parameters(cx, d).into_iter().map(|(n, _)| n).collect())
+        .unwrap_or_default();
+    let all = assigned(scope);
+    let mut locals: Vec<&'a str> = all
+        .iter()
+        .filter(|(name, inside)| {
+            *inside && !params.contains(name) && !all.iter().any(|(other, i)| other == name && !i)
+        })
+        .map(|(name, _)| *name)
+        .collect();
+    locals.dedup();
+    locals
 }
 
 /// Both conditions, either of which drops a finding.
@@ -2158,11 +2200,22 @@ fn timers(cx: &mut Ctx) {
         if stopped || passes_through {
             continue;
         }
-        cx.hit(
+        // As for a listener: one more timer per call only where the call
+        // shows it runs per request (an entry point, outside input in its
+        // block or arguments, or a parameter of a method an entry point
+        // calls with data). A timer made of nothing per call (a watcher's
+        // `EM.add_periodic_timer(1) { poll }` in a tool's `start`) is a
+        // service's one timer.
+        let Some(unreached) = growth_evidence(cx, &[call], recv) else {
+            continue;
+        };
+        let unless = either(unless_only_called_at_load(cx, &[call]), unreached);
+        cx.hit_unless(
             Rule::UnclearedTimer,
             call,
             format!("`{recv}.{m}` in `{place}` starts a periodic timer that is never shut down: it keeps firing, and keeps its block alive, for the life of the process"),
             "keep the handle and `shutdown`/`cancel` it when done, or start one timer at boot",
+            unless,
         );
     }
 }
@@ -2257,6 +2310,31 @@ mod tests {
         let per_job =
             format!("{tool}\nclass ProfJob\n  def perform(x)\n    Prof.run\n  end\nend\n");
         assert_eq!(hits(&per_job), [(Rule::ClosureCapture, 4)]);
+    }
+
+    /// A periodic timer needs the same evidence as a listener: one made of
+    /// nothing per call, in a method no entry point reaches, is a
+    /// service's one timer; capturing a parameter of a method a job calls
+    /// with data, it is one more per job.
+    #[test]
+    fn a_timer_grows_per_call_only_with_per_call_data() {
+        let service = "module Watcher\n  def start\n    EM.add_periodic_timer(1) do\n      mtimes = current_mtimes\n      publish(mtimes)\n    end\n  end\nend\n";
+        assert_eq!(hits(service), []);
+        let per_job = "class Pinger\n  def watch(conn)\n    EM.add_periodic_timer(5) { conn.ping }\n  end\nend\n\nclass PingJob\n  def perform(id)\n    Pinger.new.watch(Connection.find(id))\n  end\nend\n";
+        assert_eq!(hits(per_job), [(Rule::UnclearedTimer, 3)]);
+    }
+
+    /// What a subscriber's block makes for itself from each event
+    /// (`session = Sessions.find(details[:id])`, `session.id`) is the
+    /// event's, not what the subscription was made with.
+    #[test]
+    fn a_blocks_own_locals_are_the_events_not_the_calls() {
+        let src = "module Runner\n  def run\n    Bus.subscribe('/results') do |details|\n      session = Sessions.find(details[:session_id])\n      Tabs.create(id: session.id).draw\n    end\n  end\nend\n";
+        assert_eq!(hits(src), []);
+        let captured = src
+            .replace("def run", "def run(session)")
+            .replace("      session = Sessions.find(details[:session_id])\n", "");
+        assert_eq!(hits(&captured), [(Rule::ListenerLeak, 3)]);
     }
 
     /// A socket the method returns is the caller's to close, also when the

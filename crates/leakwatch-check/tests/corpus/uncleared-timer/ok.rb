@@ -38,3 +38,26 @@ class ResolverSocket
     EventMachine::PeriodicTimer.new(interval, code)
   end
 end
+
+# A test runner's screen: its one poller and its one subscriber, set up
+# by `start` for the life of the command; the timer's block makes its own
+# locals each tick and keeps nothing of the call.
+module Runner
+  extend self
+
+  def start
+    run
+    EM.add_periodic_timer(1) do
+      mtimes = current_mtimes
+      publish(mtimes) unless mtimes == @mtimes
+    end
+  end
+
+  def run
+    Bus.subscribe("/results") do |details|
+      session = Sessions.find(details[:session_id])
+      tab = Tabs.find(session.id) || Tabs.create(id: session.id)
+      tab.draw
+    end
+  end
+end
