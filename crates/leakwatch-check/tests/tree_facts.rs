@@ -82,3 +82,19 @@ fn calls_in_blocks_that_yield_at_once_are_made_at_load() {
     assert_case("boot-config");
     assert_case("boot-config-run");
 }
+
+/// A store another file of the tree empties (a class's static property
+/// reset by another class, a constant cleaned through an alias of the same
+/// name) is bounded; when the other file empties only its own store of the
+/// same name, or only reads, the findings stand.
+#[test]
+fn a_store_emptied_in_another_file_is_bounded() {
+    assert_case("cleared-elsewhere");
+    assert_case("cleared-nowhere");
+    // Without the emptying files both stores look unbounded.
+    let alone = findings(&[
+        case("cleared-elsewhere/Template.php"),
+        case("cleared-elsewhere/sleeper.rb"),
+    ]);
+    assert_eq!(alone.len(), 2, "{alone:?}");
+}

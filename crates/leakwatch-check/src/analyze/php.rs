@@ -61,6 +61,34 @@ fn tree_facts(cx: &mut Ctx) {
     for (class, method) in found {
         cx.facts.class_method(&class, &method);
     }
+    // Static properties this file removes from or resets (`X::$cache =
+    // []`, `unset(self::$cache[$k])`), by class: the store may be another
+    // file's.
+    let mut cleared = Vec::new();
+    for u in cx.all("scoped_property_access_expression") {
+        let mut uses = Uses::default();
+        classify(cx, u, &mut uses);
+        if uses.removes == 0 {
+            continue;
+        }
+        let (Some(scope), Some(name)) = (u.named_child(0), Ctx::field(u, "name")) else {
+            continue;
+        };
+        let class = match cx.text(scope) {
+            "self" | "static" => cx
+                .enclosing(u, &["class_declaration", "trait_declaration"])
+                .and_then(|c| Ctx::field(c, "name"))
+                .map(|n| cx.text(n)),
+            "parent" => None,
+            other => Some(other.rsplit('\\').next().unwrap_or(other)),
+        };
+        if let Some(class) = class {
+            cleared.push((class.to_string(), cx.text(name).to_string()));
+        }
+    }
+    for (class, store) in cleared {
+        cx.facts.store_cleared(&class, &store);
+    }
     for call in all_calls(cx) {
         let callee_name = callee(cx, call).1;
         if callee_name.is_empty()
@@ -922,7 +950,13 @@ fn member_lookup<'a>(cx: &Ctx<'a>, site: Node<'a>) -> bool {
         })
 }
 
-fn report<'a>(cx: &mut Ctx<'a>, what: &str, name: &str, mut uses: Uses<'a>) {
+fn report<'a>(
+    cx: &mut Ctx<'a>,
+    what: &str,
+    name: &str,
+    mut uses: Uses<'a>,
+    cleared_elsewhere: Option<Unless>,
+) {
     if what == "script-level array" {
         // A script's top level runs once per request or run (PHP's model):
         // it keeps a store alive across requests only inside a worker's
@@ -979,6 +1013,10 @@ fn report<'a>(cx: &mut Ctx<'a>, what: &str, name: &str, mut uses: Uses<'a>) {
     let Some(unless) = growth_evidence(cx, &sites, name) else {
         return;
     };
+    let unless = match (unless, cleared_elsewhere) {
+        (Some(a), Some(b)) => Some(Unless::AnyOf(vec![a, b])),
+        (a, b) => a.or(b),
+    };
     let lname = name.to_ascii_lowercase();
     if keyed && (uses.lookups > 0 || lname.contains("cache") || lname.contains("memo")) {
         cx.hit_unless(
@@ -1031,7 +1069,14 @@ fn containers(cx: &mut Ctx) {
                 };
                 classify(cx, u, &mut uses);
             }
-            report(cx, "static property", cx.text(var), uses);
+            let cleared = cx
+                .enclosing(prop, &["class_declaration", "trait_declaration"])
+                .and_then(|c| Ctx::field(c, "name"))
+                .map(|c| Unless::ClearedInTree {
+                    class: cx.text(c).to_string(),
+                    store: cx.text(var).to_string(),
+                });
+            report(cx, "static property", cx.text(var), uses, cleared);
         }
     }
     // Function statics: `static $seen = [];` inside a function.
@@ -1059,7 +1104,7 @@ fn containers(cx: &mut Ctx) {
             }
             classify(cx, u, &mut uses);
         }
-        report(cx, "static variable", cx.text(var), uses);
+        report(cx, "static variable", cx.text(var), uses, None);
     }
     // Script-level arrays (and `$GLOBALS['x']`), used at script level or
     // through `global $x` / `$GLOBALS['x']` in functions.
@@ -1119,7 +1164,7 @@ fn containers(cx: &mut Ctx) {
                 classify(cx, sub, &mut uses);
             }
         }
-        report(cx, "script-level array", cx.text(l), uses);
+        report(cx, "script-level array", cx.text(l), uses, None);
     }
 }
 

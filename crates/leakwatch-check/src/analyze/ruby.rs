@@ -6,7 +6,7 @@
 //! (`define_method`, per-request `at_exit`) and timers never shut down.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use tree_sitter::Node;
 
@@ -307,6 +307,20 @@ fn tree_facts(cx: &mut Ctx) {
         .collect();
     for module in modules {
         cx.facts.module_defined(&module);
+    }
+    // Constant stores this file removes from (`ZZ.delete_if { ... }`), by
+    // the constant's last segment: an alias of another file's store
+    // (`ZZ = Rainbows::Fiber::ZZ`) shares its name.
+    let cleared: Vec<String> = cx
+        .all("call")
+        .into_iter()
+        .filter(|c| REMOVE.contains(&method_name(cx, *c)))
+        .filter_map(|c| Ctx::field(c, "receiver"))
+        .filter(|r| matches!(r.kind(), "constant" | "scope_resolution"))
+        .map(|r| cx.text(r).rsplit("::").next().unwrap_or("").to_string())
+        .collect();
+    for store in cleared {
+        cx.facts.store_cleared("", &store);
     }
     let constants: Vec<String> = cx
         .all("class")
@@ -974,10 +988,17 @@ fn module_method<'a>(cx: &Ctx<'a>, module: Node<'a>, def: Node<'a>) -> bool {
 
 fn find_containers<'a>(cx: &Ctx<'a>) -> Vec<Container<'a>> {
     let mut out: Vec<Container> = Vec::new();
-    let mut seen: HashMap<&str, usize> = HashMap::new();
+    // One store per name, and for an instance variable per class or
+    // module too (each has its own `@rules`).
+    let mut seen: HashSet<(&str, Option<usize>)> = HashSet::new();
     let mut push = |c: Container<'a>| {
-        if let std::collections::hash_map::Entry::Vacant(e) = seen.entry(c.name) {
-            e.insert(0);
+        let home = c
+            .name
+            .starts_with('@')
+            .then(|| !c.name.starts_with("@@"))
+            .filter(|ivar| *ivar)
+            .and_then(|_| owner(cx, c.decl).map(|o| o.id()));
+        if seen.insert((c.name, home)) {
             out.push(c);
         }
     };
@@ -1135,10 +1156,19 @@ fn containers(cx: &mut Ctx) {
         if c.shape == Shape::AutoMap {
             uses.lookups += 1;
         }
+        // An instance variable is its own class's or module's: another
+        // class of the file (`AccessControl::Mapper`'s `@permissions`
+        // beside the module's own) has a store of its own.
+        let home = (kind == "instance_variable")
+            .then(|| owner(cx, c.decl).map(|o| o.id()))
+            .flatten();
         for u in cx.named_in(cx.root, kind, c.name) {
             if Ctx::inside(u, c.decl)
                 && Ctx::field(c.decl, "left").is_some_and(|l| l.id() == u.id())
             {
+                continue;
+            }
+            if home.is_some() && owner(cx, u).map(|o| o.id()) != home {
                 continue;
             }
             if c.shape == Shape::AutoMap {
@@ -1182,6 +1212,15 @@ fn containers(cx: &mut Ctx) {
             continue;
         };
         let unless = either(unless_only_called_at_load(cx, &sites), unreached);
+        // A constant store may be emptied by another file of the tree.
+        let cleared = c
+            .name
+            .starts_with(|ch: char| ch.is_ascii_uppercase())
+            .then(|| Unless::ClearedInTree {
+                class: String::new(),
+                store: c.name.rsplit("::").next().unwrap_or(c.name).to_string(),
+            });
+        let unless = either(unless, cleared);
         let is_map = c.shape != Shape::Seq;
         let lname = c.name.to_ascii_lowercase();
         if is_map && (uses.lookups > 0 || lname.contains("cache") || lname.contains("memo")) {
@@ -2335,6 +2374,17 @@ mod tests {
             .replace("def run", "def run(session)")
             .replace("      session = Sessions.find(details[:session_id])\n", "");
         assert_eq!(hits(&captured), [(Rule::ListenerLeak, 3)]);
+    }
+
+    /// An instance variable of another class in the file (a mapper's
+    /// per-instance list beside the module's own) is not the module's
+    /// store; the module's own still grows through its own writes.
+    #[test]
+    fn another_classes_instance_variable_is_its_own_store() {
+        let src = "module AccessControl\n  class << self\n    def permissions\n      @permissions ||= []\n    end\n  end\n\n  class Mapper\n    def permission(name)\n      @permissions ||= []\n      @permissions << name\n    end\n  end\nend\n\nclass GrantJob\n  def perform(job)\n    AccessControl::Mapper.new.permission(job.name)\n  end\nend\n";
+        assert_eq!(hits(src), []);
+        let own = src.replace("      @permissions ||= []\n    end\n  end\n\n  class Mapper", "      @permissions ||= []\n    end\n\n    def permission(name)\n      @permissions << name\n    end\n  end\n\n  class Mapper");
+        assert_eq!(hits(&own), [(Rule::GlobalAccumulator, 8)]);
     }
 
     /// A socket the method returns is the caller's to close, also when the

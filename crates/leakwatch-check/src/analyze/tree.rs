@@ -59,6 +59,11 @@ pub enum Unless {
     /// call inside `module FakeFS`), so the call does not reach the core
     /// class the rule is about.
     OwnConstant { candidates: Vec<String> },
+    /// Some file of the tree removes from or resets the store: `class`'s
+    /// (last path segment; empty for a Ruby constant) store `store`
+    /// (`Template::$tplObjCache = []` in another class's method, `ZZ.delete`
+    /// through an alias constant of the same name in another file).
+    ClearedInTree { class: String, store: String },
     /// Any one of these holds.
     AnyOf(Vec<Unless>),
 }
@@ -182,6 +187,9 @@ pub struct TreeFacts {
     class_methods: HashSet<(String, String)>,
     /// Modules defined in the tree, by last path segment.
     modules: HashSet<String>,
+    /// Stores some file removes from or resets: (class, store), see
+    /// [`Unless::ClearedInTree`].
+    cleared: HashSet<(String, String)>,
     /// Classes and modules defined in the tree, by full lexical path
     /// (`FakeFS::File` for `class File` inside `module FakeFS`).
     constants: HashSet<String>,
@@ -257,6 +265,11 @@ impl TreeFacts {
     /// The tree defines module `module` (last segment).
     pub fn module_defined(&mut self, module: &str) {
         self.modules.insert(module.to_string());
+    }
+
+    /// Some file removes from or resets `class`'s store `store`.
+    pub fn store_cleared(&mut self, class: &str, store: &str) {
+        self.cleared.insert((class.to_string(), store.to_string()));
     }
 
     /// The tree defines a class or module at the full path `path`.
@@ -392,6 +405,7 @@ impl TreeFacts {
         self.module_methods.extend(other.module_methods);
         self.modules.extend(other.modules);
         self.constants.extend(other.constants);
+        self.cleared.extend(other.cleared);
         self.extends.extend(other.extends);
         self.superclasses.extend(other.superclasses);
         for (class, may_be_model) in other.classes {
@@ -445,6 +459,9 @@ impl TreeFacts {
             Unless::NotCalledFromEntry { methods } => {
                 let reached = self.reached();
                 !methods.iter().any(|m| reached.contains(m))
+            }
+            Unless::ClearedInTree { class, store } => {
+                self.cleared.contains(&(class.clone(), store.clone()))
             }
             Unless::OwnConstant { candidates } => {
                 candidates.iter().any(|c| self.constants.contains(c))

@@ -1,0 +1,8 @@
+<?php
+class Engine
+{
+    public function clearCache()
+    {
+        Template::$objectCache = array();
+    }
+}
