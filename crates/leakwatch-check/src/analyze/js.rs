@@ -693,6 +693,15 @@ fn removal_exists<'a>(
         return true;
     }
     let handler = args.and_then(|a| a.named_child(1));
+    // `add(type, this.onMove = function (e) {...})` keeps the handler in
+    // `this.onMove`, which a removal can name.
+    let handler = handler.map(|h| {
+        if h.kind() == "assignment_expression" {
+            Ctx::field(h, "left").unwrap_or(h)
+        } else {
+            h
+        }
+    });
     let inline = handler.is_some_and(|h| {
         matches!(
             h.kind(),
@@ -1357,9 +1366,25 @@ fn resources(cx: &mut Ctx) {
                     .and_then(|p| p.named_child(1))
                     .map(|p| cx.text(p))
                     .unwrap_or("fd");
-                if !mentions(cx.text(cb), &format!("close({fd}"))
-                    && !mentions(cx.text(cb), &format!("closeSync({fd}"))
-                {
+                // `fd = _fd;` hands the descriptor to a variable outside the
+                // callback: closed where that variable is (`fs.close(fd)`
+                // after the writes it waits for).
+                let handed_out = cx.desc(cb).iter().find_map(|a| {
+                    (a.kind() == "assignment_expression"
+                        && Ctx::field(*a, "right").is_some_and(|r| cx.text(r) == fd))
+                    .then(|| Ctx::field(*a, "left").map(|l| cx.text(l)))
+                    .flatten()
+                });
+                let closed = |name: &str| {
+                    mentions(cx.text(cb), &format!("close({name}"))
+                        || mentions(cx.text(cb), &format!("closeSync({name}"))
+                };
+                let scope = cx.text(cx.enclosing(call, FN).unwrap_or(cx.root));
+                let closed_outside = handed_out.is_some_and(|outer| {
+                    mentions(scope, &format!("close({outer}"))
+                        || mentions(scope, &format!("closeSync({outer}"))
+                });
+                if !closed(fd) && !closed_outside {
                     cx.hit(
                         Rule::UnclosedResource,
                         call,
@@ -1659,6 +1684,26 @@ mod tests {
 
     fn hits(src: &str) -> Vec<(Rule, usize)> {
         crate::analyze::rules_and_lines(Lang::JavaScript, src)
+    }
+
+    /// A descriptor handed from `fs.open`'s callback to a variable of the
+    /// function around it is closed where that variable is.
+    #[test]
+    fn an_fd_handed_to_an_outer_variable_is_closed_there() {
+        let src = "function save(path, buf) {\n  var fd;\n  function flush() {\n    fs.write(fd, buf, 0, buf.length, 0, function () { fs.close(fd); });\n  }\n  fs.open(path, 'w', function (err, _fd) {\n    if (err) return;\n    fd = _fd;\n    flush();\n  });\n}\n";
+        assert_eq!(hits(src), []);
+        let never = src.replace("fs.close(fd);", "");
+        assert_eq!(hits(&never), [(Rule::UnclosedResource, 6)]);
+    }
+
+    /// A handler kept by an assignment inside the call is removed by that
+    /// name; an inline handler kept nowhere cannot be.
+    #[test]
+    fn a_handler_assigned_in_the_call_is_removable() {
+        let src = "Bar.prototype.start = function () {\n  var self = this;\n  document.addEventListener('mousemove', this.onMove = function (e) { self.move(e); }, false);\n};\nBar.prototype.stop = function () {\n  document.removeEventListener('mousemove', this.onMove, false);\n};\n";
+        assert_eq!(hits(src), []);
+        let kept_nowhere = src.replace("this.onMove = function", "function");
+        assert_eq!(hits(&kept_nowhere), [(Rule::ListenerLeak, 3)]);
     }
 
     /// A module wrapper invoked with `.call(this)` or `.apply(this, ...)`

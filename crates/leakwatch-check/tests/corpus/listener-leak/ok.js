@@ -84,3 +84,15 @@ var highlighter = new function () {
   }
   this.highlightOnLoad = onPageStart;
 }();
+
+// The drag handlers are kept by the assignments inside the calls and
+// removed by those names when the drag stops.
+Toolbar.prototype.dragStart = function () {
+  var self = this;
+  document.addEventListener('mousemove', this.dragMove = function (e) { self.resize(e); }, false);
+  document.addEventListener('mouseup', this.dragStop = function () { self.dragEnd(); }, false);
+};
+Toolbar.prototype.dragEnd = function () {
+  document.removeEventListener('mousemove', this.dragMove, false);
+  document.removeEventListener('mouseup', this.dragStop, false);
+};

@@ -39,3 +39,20 @@ function readAll(path) {
 }
 
 module.exports = { readHeader, appendLog, firstBytes, writeAll, readAll };
+
+// The descriptor goes to `fd` of the function around the callback, closed
+// once the buffered write is done.
+function writeCanvas(path, buffer, done) {
+  var fd;
+  function flush() {
+    fs.write(fd, buffer, 0, buffer.length, 0, function (error) {
+      fs.close(fd);
+      done(error);
+    });
+  }
+  fs.open(path, 'w', 0o666, function (error, _fd) {
+    if (error) return done(error);
+    fd = _fd;
+    flush();
+  });
+}
