@@ -644,8 +644,9 @@ SET19=(
 # packages (supercollider-vim, which needs 54, was passed over). Each tree
 # is every file the package installs under /usr and /etc but its
 # documentation, manual pages and translations (an application lives in
-# /usr/share/<name>); so for set 21. Fixed before the rules of 1848dea first ran on any of
-# them.
+# /usr/share/<name>). Fixed before the rules of 1848dea first ran on any of
+# them; judged on the installed files, which the script now reads from the
+# packages' archives instead (the same files: `package_tree_all`).
 SET20=(
   modsecurity-crs ngraph-gtk-addin-import-ps unicorn weechat-ruby treetop homer-api
   postfixadmin mcollective-common smarty3 libstfl-ruby dns323-firmware-tools bio-vcf
@@ -705,7 +706,9 @@ esac
 
 missing=()
 for t in "${TREES[@]}"; do
-  IFS='|' read -r _ pkg _ <<<"$t"
+  IFS='|' read -r _ pkg glob <<<"$t"
+  # Sets 20 and up are read from the packages' archives, not installed.
+  [ "$glob" = "@DPKGALL@" ] && continue
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -729,15 +732,22 @@ package_tree() { # name package
   echo "$dir"
 }
 
-# Every file a package installs under /usr and /etc but documentation,
-# manual pages and translations: an application's own tree (set 20).
+# Every file a package ships under /usr and /etc but documentation, manual
+# pages and translations: an application's own tree (sets 20 and up). The
+# files come from the package's archive (`apt-get download`, `dpkg-deb
+# -x`), so packages that conflict with each other, or whose maintainer
+# scripts need a running service, are read all the same, and nothing is
+# installed.
 package_tree_all() { # name package
-  local dir="$WORK/tree-$1"
-  rm -rf "$dir"; mkdir -p "$dir"
-  dpkg -L "$2" | grep -E '^/(usr|etc)/.' | grep -vE '^/usr/share/(doc|man|locale|info|lintian)/' | while read -r f; do
-    [ -f "$f" ] && [ ! -L "$f" ] || continue
-    mkdir -p "$dir$(dirname "$f")"; cp "$f" "$dir$f"
-  done
+  local dir="$WORK/tree-$1" debs="$WORK/debs"
+  rm -rf "$dir"; mkdir -p "$dir" "$debs"
+  ls "$debs/$2"_*.deb >/dev/null 2>&1 ||
+    (cd "$debs" && apt-get download "$2" >/dev/null 2>&1) ||
+    { echo "warning: apt-get download $2 failed" >&2; echo "$dir"; return; }
+  dpkg-deb -x "$(ls "$debs/$2"_*.deb | head -1)" "$dir"
+  rm -rf "$dir"/usr/share/{doc,man,locale,info,lintian}
+  find "$dir" -mindepth 1 -maxdepth 1 ! -name usr ! -name etc -exec rm -rf {} +
+  find "$dir" -type l -delete
   echo "$dir"
 }
 
