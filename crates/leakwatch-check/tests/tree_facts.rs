@@ -98,3 +98,15 @@ fn a_store_emptied_in_another_file_is_bounded() {
     ]);
     assert_eq!(alone.len(), 2, "{alone:?}");
 }
+
+/// A browser script's top-level `var` is a global the page's other
+/// scripts share: assigning it in another file creates nothing; a
+/// CommonJS module's top-level `var` is its own, so the same assignment
+/// elsewhere still creates a global.
+#[test]
+fn a_global_declared_by_another_script_of_the_page_is_no_accident() {
+    assert_case("script-globals");
+    assert_case("script-globals-commonjs");
+    let alone = findings(&[case("script-globals/view.js")]);
+    assert_eq!(alone.len(), 3, "{alone:?}");
+}

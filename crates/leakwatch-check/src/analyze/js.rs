@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use tree_sitter::Node;
 
 use super::python::runs_once;
-use super::{mentions, root_ident, unbounded_select, Ctx};
+use super::{mentions, root_ident, unbounded_select, Ctx, Unless};
 use crate::lang::Lang;
 use crate::rules::Rule;
 
@@ -1612,6 +1612,31 @@ fn accidental_globals(cx: &mut Ctx) {
         .filter_map(|u| Ctx::field(u, "argument").filter(|a| a.kind() == "identifier"))
         .map(|a| cx.text(a))
         .collect();
+    // A browser script's top-level `var` and function declarations are
+    // globals the page's other scripts share (a CommonJS file's are its
+    // module's own).
+    let commonjs =
+        mentions(src, "require(") || mentions(src, "module.exports") || mentions(src, "exports.");
+    if !commonjs {
+        let top: Vec<String> = cx
+            .nodes
+            .iter()
+            .filter(|n| {
+                matches!(n.kind(), "variable_declarator" | "function_declaration")
+                    && cx.enclosing(**n, FN).is_none_or(|f| f.id() == n.id())
+                    && (n.kind() == "function_declaration"
+                        || cx
+                            .up(**n)
+                            .is_some_and(|d| d.kind() == "variable_declaration"))
+            })
+            .filter_map(|n| Ctx::field(*n, "name"))
+            .filter(|b| b.kind() == "identifier")
+            .map(|b| cx.text(b).to_string())
+            .collect();
+        for name in top {
+            cx.facts.script_global(&name);
+        }
+    }
     let extra = cx.opts.extra_globals.clone();
     for a in cx.all("assignment_expression") {
         if cx.expired() {
@@ -1633,11 +1658,14 @@ fn accidental_globals(cx: &mut Ctx) {
             {
                 continue;
             }
-            cx.hit(
+            cx.hit_unless(
                 Rule::AccidentalGlobal,
                 a,
                 format!("`{name}` is declared nowhere: in sloppy mode this assignment creates a global that lives (with what it references) forever"),
                 format!("declare it: `let {name} = ...` (or add \"use strict\")").as_str(),
+                Some(Unless::ScriptGlobal {
+                    name: name.to_string(),
+                }),
             );
             continue;
         }

@@ -64,6 +64,11 @@ pub enum Unless {
     /// (`Template::$tplObjCache = []` in another class's method, `ZZ.delete`
     /// through an alias constant of the same name in another file).
     ClearedInTree { class: String, store: String },
+    /// `name` is declared at the top level of a browser script of the
+    /// tree (`var g_map = null;` in frontend.js): a global every other
+    /// script of the page shares, so assigning it elsewhere creates
+    /// nothing.
+    ScriptGlobal { name: String },
     /// Any one of these holds.
     AnyOf(Vec<Unless>),
 }
@@ -187,6 +192,9 @@ pub struct TreeFacts {
     class_methods: HashSet<(String, String)>,
     /// Modules defined in the tree, by last path segment.
     modules: HashSet<String>,
+    /// Names declared at the top level of browser scripts (see
+    /// [`Unless::ScriptGlobal`]).
+    script_globals: HashSet<String>,
     /// Stores some file removes from or resets: (class, store), see
     /// [`Unless::ClearedInTree`].
     cleared: HashSet<(String, String)>,
@@ -265,6 +273,11 @@ impl TreeFacts {
     /// The tree defines module `module` (last segment).
     pub fn module_defined(&mut self, module: &str) {
         self.modules.insert(module.to_string());
+    }
+
+    /// A browser script of the tree declares `name` at its top level.
+    pub fn script_global(&mut self, name: &str) {
+        self.script_globals.insert(name.to_string());
     }
 
     /// Some file removes from or resets `class`'s store `store`.
@@ -406,6 +419,7 @@ impl TreeFacts {
         self.modules.extend(other.modules);
         self.constants.extend(other.constants);
         self.cleared.extend(other.cleared);
+        self.script_globals.extend(other.script_globals);
         self.extends.extend(other.extends);
         self.superclasses.extend(other.superclasses);
         for (class, may_be_model) in other.classes {
@@ -460,6 +474,7 @@ impl TreeFacts {
                 let reached = self.reached();
                 !methods.iter().any(|m| reached.contains(m))
             }
+            Unless::ScriptGlobal { name } => self.script_globals.contains(name),
             Unless::ClearedInTree { class, store } => {
                 self.cleared.contains(&(class.clone(), store.clone()))
             }
