@@ -611,7 +611,25 @@ fn startup_only<'a>(cx: &Ctx<'a>, f: Node<'a>) -> bool {
                 }
                 true // top level
             };
-            if !sites.is_empty() && sites.iter().all(|s| at_startup(*s)) {
+            // `addEventListener('DOMContentLoaded', onLoad)`, `$(onLoad)`:
+            // handed by name to the page's one start.
+            let handed_to_page_start = cx.all("identifier").into_iter().any(|i| {
+                cx.text(i) == short
+                    && cx.up(i).is_some_and(|a| {
+                        a.kind() == "arguments"
+                            && cx.up(a).is_some_and(|c| {
+                                let args = cx.text(a);
+                                let callee = Ctx::field(c, "function").map_or("", |x| cx.text(x));
+                                args.contains("DOMContentLoaded")
+                                    || args.starts_with("('load'")
+                                    || args.starts_with("(\"load\"")
+                                    || callee.ends_with(".ready")
+                                    || callee == "$"
+                                    || callee == "jQuery"
+                            })
+                    })
+            });
+            if (!sites.is_empty() || handed_to_page_start) && sites.iter().all(|s| at_startup(*s)) {
                 return true;
             }
         }
@@ -1712,6 +1730,20 @@ mod tests {
 
     fn hits(src: &str) -> Vec<(Rule, usize)> {
         crate::analyze::rules_and_lines(Lang::JavaScript, src)
+    }
+
+    /// A function handed by name to the page's start (`DOMContentLoaded`,
+    /// `$(onLoad)`) runs once: its listeners are start-up; called per
+    /// message, they are not.
+    #[test]
+    fn a_handler_named_for_the_page_start_runs_once() {
+        let src = "(function () {\n  function onLoad() {\n    document.addEventListener('click', function (e) { track(e); });\n  }\n  document.addEventListener('DOMContentLoaded', onLoad, false);\n})();\n";
+        assert_eq!(hits(src), []);
+        let per_message = src.replace(
+            "document.addEventListener('DOMContentLoaded', onLoad, false);",
+            "window.addEventListener('message', function () { onLoad(); });",
+        );
+        assert_eq!(hits(&per_message), [(Rule::ListenerLeak, 3)]);
     }
 
     /// A descriptor handed from `fs.open`'s callback to a variable of the

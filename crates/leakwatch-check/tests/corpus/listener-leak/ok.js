@@ -96,3 +96,12 @@ Toolbar.prototype.dragEnd = function () {
   document.removeEventListener('mousemove', this.dragMove, false);
   document.removeEventListener('mouseup', this.dragStop, false);
 };
+
+// The embed page's set-up, handed by name to the page's one start.
+(function (window, document) {
+  function onLoad() {
+    document.addEventListener('keydown', function (e) { closeOnEscape(e); });
+    document.addEventListener('click', followLink);
+  }
+  document.addEventListener('DOMContentLoaded', onLoad, false);
+})(window, document);
