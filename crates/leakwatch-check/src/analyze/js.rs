@@ -591,11 +591,7 @@ fn startup_only<'a>(cx: &Ctx<'a>, f: Node<'a>) -> bool {
                 while let Some(outer) = g {
                     let on = fn_name(cx, outer);
                     let args_text = cx.up(outer).map(|p| cx.text(p)).unwrap_or("");
-                    if runs_once(on)
-                        || args_text.contains("DOMContentLoaded")
-                        || args_text.starts_with("('load'")
-                        || on.ends_with(".ready")
-                    {
+                    if runs_once(on) || starts_page(args_text, on) {
                         return true;
                     }
                     if !matches!(
@@ -618,14 +614,8 @@ fn startup_only<'a>(cx: &Ctx<'a>, f: Node<'a>) -> bool {
                     && cx.up(i).is_some_and(|a| {
                         a.kind() == "arguments"
                             && cx.up(a).is_some_and(|c| {
-                                let args = cx.text(a);
                                 let callee = Ctx::field(c, "function").map_or("", |x| cx.text(x));
-                                args.contains("DOMContentLoaded")
-                                    || args.starts_with("('load'")
-                                    || args.starts_with("(\"load\"")
-                                    || callee.ends_with(".ready")
-                                    || callee == "$"
-                                    || callee == "jQuery"
+                                starts_page(cx.text(a), callee)
                             })
                     })
             });
@@ -636,6 +626,18 @@ fn startup_only<'a>(cx: &Ctx<'a>, f: Node<'a>) -> bool {
         cur = cx.enclosing(func, FN);
     }
     false
+}
+
+/// Whether a call made with arguments `args` (their text, parentheses
+/// included) to `callee` hands its function to the page's one start:
+/// `DOMContentLoaded`, `load` (on window), jQuery's ready.
+fn starts_page(args: &str, callee: &str) -> bool {
+    args.contains("DOMContentLoaded")
+        || args.starts_with("('load'")
+        || args.starts_with("(\"load\"")
+        || callee.ends_with(".ready")
+        || callee == "$"
+        || callee == "jQuery"
 }
 
 /// `this.X.on(type, inline)` inside a method named for connections

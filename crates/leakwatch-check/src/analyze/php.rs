@@ -1013,10 +1013,7 @@ fn report<'a>(
     let Some(unless) = growth_evidence(cx, &sites, name) else {
         return;
     };
-    let unless = match (unless, cleared_elsewhere) {
-        (Some(a), Some(b)) => Some(Unless::AnyOf(vec![a, b])),
-        (a, b) => a.or(b),
-    };
+    let unless = Unless::either(unless, cleared_elsewhere);
     let lname = name.to_ascii_lowercase();
     if keyed && (uses.lookups > 0 || lname.contains("cache") || lname.contains("memo")) {
         cx.hit_unless(

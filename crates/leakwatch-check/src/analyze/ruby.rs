@@ -744,14 +744,6 @@ fn block_locals<'a>(cx: &Ctx<'a>, site: Node<'a>, block: Node<'a>) -> Vec<&'a st
     locals
 }
 
-/// Both conditions, either of which drops a finding.
-fn either(a: Option<Unless>, b: Option<Unless>) -> Option<Unless> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(Unless::AnyOf(vec![a, b])),
-        (a, b) => a.or(b),
-    }
-}
-
 /// The last segment of the name of the class or module around `def`.
 fn class_name<'a>(cx: &Ctx<'a>, def: Node<'a>) -> Option<String> {
     cx.enclosing(def, &["class", "module"])
@@ -986,19 +978,24 @@ fn module_method<'a>(cx: &Ctx<'a>, module: Node<'a>, def: Node<'a>) -> bool {
     })
 }
 
+/// The class or module (node id) an instance variable named `name`,
+/// written at `at`, belongs to: each class has its own `@rules`. None for
+/// other stores (class variables, globals, constants), which are the
+/// file's.
+fn ivar_home<'a>(cx: &Ctx<'a>, name: &str, at: Node<'a>) -> Option<usize> {
+    if !name.starts_with('@') || name.starts_with("@@") {
+        return None;
+    }
+    owner(cx, at).map(|o| o.id())
+}
+
 fn find_containers<'a>(cx: &Ctx<'a>) -> Vec<Container<'a>> {
     let mut out: Vec<Container> = Vec::new();
     // One store per name, and for an instance variable per class or
     // module too (each has its own `@rules`).
     let mut seen: HashSet<(&str, Option<usize>)> = HashSet::new();
     let mut push = |c: Container<'a>| {
-        let home = c
-            .name
-            .starts_with('@')
-            .then(|| !c.name.starts_with("@@"))
-            .filter(|ivar| *ivar)
-            .and_then(|_| owner(cx, c.decl).map(|o| o.id()));
-        if seen.insert((c.name, home)) {
+        if seen.insert((c.name, ivar_home(cx, c.name, c.decl))) {
             out.push(c);
         }
     };
@@ -1159,9 +1156,7 @@ fn containers(cx: &mut Ctx) {
         // An instance variable is its own class's or module's: another
         // class of the file (`AccessControl::Mapper`'s `@permissions`
         // beside the module's own) has a store of its own.
-        let home = (kind == "instance_variable")
-            .then(|| owner(cx, c.decl).map(|o| o.id()))
-            .flatten();
+        let home = ivar_home(cx, c.name, c.decl);
         for u in cx.named_in(cx.root, kind, c.name) {
             if Ctx::inside(u, c.decl)
                 && Ctx::field(c.decl, "left").is_some_and(|l| l.id() == u.id())
@@ -1211,7 +1206,7 @@ fn containers(cx: &mut Ctx) {
         let Some(unreached) = growth_evidence(cx, &sites, c.name) else {
             continue;
         };
-        let unless = either(unless_only_called_at_load(cx, &sites), unreached);
+        let unless = Unless::either(unless_only_called_at_load(cx, &sites), unreached);
         // A constant store may be emptied by another file of the tree.
         let cleared = c
             .name
@@ -1220,7 +1215,7 @@ fn containers(cx: &mut Ctx) {
                 class: String::new(),
                 store: c.name.rsplit("::").next().unwrap_or(c.name).to_string(),
             });
-        let unless = either(unless, cleared);
+        let unless = Unless::either(unless, cleared);
         let is_map = c.shape != Shape::Seq;
         let lname = c.name.to_ascii_lowercase();
         if is_map && (uses.lookups > 0 || lname.contains("cache") || lname.contains("memo")) {
@@ -1296,7 +1291,7 @@ fn subscriptions(cx: &mut Ctx) {
         let Some(unreached) = growth_evidence(cx, &[call], target) else {
             continue;
         };
-        let unless = either(unless_only_called_at_load(cx, &[call]), unreached);
+        let unless = Unless::either(unless_only_called_at_load(cx, &[call]), unreached);
         cx.hit_unless(
             Rule::ListenerLeak,
             call,
@@ -1723,7 +1718,7 @@ fn results(cx: &mut Ctx) {
                 // A chain from a module of the tree's own (never a class):
                 // what its methods return is no table as far as it shows.
                 let root_name = root.rsplit("::").next().unwrap_or(root).to_string();
-                let unless = either(unless, Some(Unless::ModuleOnly { name: root_name }));
+                let unless = Unless::either(unless, Some(Unless::ModuleOnly { name: root_name }));
                 cx.hit_unless(
                     Rule::UnboundedResults,
                     call,
@@ -2180,7 +2175,7 @@ fn closures(cx: &mut Ctx) {
                 let last = cx.text(class).rsplit("::").next().unwrap_or("");
                 methods.push(format!("{last}#{name}"));
             }
-            either(
+            Unless::either(
                 unless_only_called_at_load(cx, &[call]),
                 Some(Unless::NotCalledFromEntry { methods }),
             )
@@ -2248,7 +2243,7 @@ fn timers(cx: &mut Ctx) {
         let Some(unreached) = growth_evidence(cx, &[call], recv) else {
             continue;
         };
-        let unless = either(unless_only_called_at_load(cx, &[call]), unreached);
+        let unless = Unless::either(unless_only_called_at_load(cx, &[call]), unreached);
         cx.hit_unless(
             Rule::UnclearedTimer,
             call,

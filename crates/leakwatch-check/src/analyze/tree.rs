@@ -59,7 +59,8 @@ pub enum Unless {
     /// call inside `module FakeFS`), so the call does not reach the core
     /// class the rule is about.
     OwnConstant { candidates: Vec<String> },
-    /// Some file of the tree removes from or resets the store: `class`'s
+    /// Some file of the tree removes from, resets or measures the store (as
+    /// a file's own uses of it count: a size check bounds it): `class`'s
     /// (last path segment; empty for a Ruby constant) store `store`
     /// (`Template::$tplObjCache = []` in another class's method, `ZZ.delete`
     /// through an alias constant of the same name in another file).
@@ -71,6 +72,16 @@ pub enum Unless {
     ScriptGlobal { name: String },
     /// Any one of these holds.
     AnyOf(Vec<Unless>),
+}
+
+impl Unless {
+    /// Both conditions, either of which drops a finding.
+    pub fn either(a: Option<Unless>, b: Option<Unless>) -> Option<Unless> {
+        match (a, b) {
+            (Some(a), Some(b)) => Some(Unless::AnyOf(vec![a, b])),
+            (a, b) => a.or(b),
+        }
+    }
 }
 
 /// A method whose parameters a store keeps, and which of its arguments
