@@ -110,3 +110,23 @@ fn a_global_declared_by_another_script_of_the_page_is_no_accident() {
     let alone = findings(&[case("script-globals/view.js")]);
     assert_eq!(alone.len(), 3, "{alone:?}");
 }
+
+/// A server page's inline script declares globals (`var sel_start_date = 0;`
+/// in a `<script>` a PHP page echoes) that the page's external scripts
+/// fill; a `var` inside one of its functions declares nothing global.
+#[test]
+fn a_global_declared_by_a_pages_inline_script_is_no_accident() {
+    assert_case("page-globals");
+    let alone = findings(&[case("page-globals/base.js")]);
+    assert_eq!(alone.len(), 5, "{alone:?}");
+}
+
+/// An AMD loader's `require([...], fn)` (Dojo, RequireJS) does not make a
+/// file a CommonJS module, nor does `'use strict'` keep it from declaring:
+/// its top-level function is a page global that another script may replace.
+#[test]
+fn an_amd_scripts_top_level_function_is_a_page_global() {
+    assert_case("script-globals-amd");
+    let alone = findings(&[case("script-globals-amd/plugin.js")]);
+    assert_eq!(alone.len(), 2, "{alone:?}");
+}

@@ -1566,21 +1566,110 @@ const KNOWN_GLOBALS: &[&str] = &[
     "$",
 ];
 
-fn accidental_globals(cx: &mut Ctx) {
+/// The names a server page's inline scripts declare at their top level
+/// (`var sel_start_date = 0;` in a `<script>` a PHP page echoes): globals
+/// that the page's external scripts share. Read from the text: a line of a
+/// `<script>` element that starts with `var`, `let`, `const` or `function`
+/// outside any braces.
+pub(crate) fn inline_script_globals(page: &str) -> Vec<String> {
+    let lower = page.to_ascii_lowercase();
+    let mut names = Vec::new();
+    let mut at = 0;
+    while let Some(open) = lower[at..].find("<script").map(|i| at + i) {
+        let Some(body) = lower[open..].find('>').map(|i| open + i + 1) else {
+            break;
+        };
+        let end = lower[body..]
+            .find("</script")
+            .map_or(page.len(), |i| body + i);
+        let mut depth = 0usize;
+        for line in page[body..end].lines() {
+            let code = line.trim_start();
+            if depth == 0 {
+                let declared = ["var ", "let ", "const ", "function "]
+                    .iter()
+                    .find_map(|kw| code.strip_prefix(kw));
+                if let Some(rest) = declared {
+                    let name: String = rest
+                        .trim_start()
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '$')
+                        .collect();
+                    if !name.is_empty() && !name.starts_with(|c: char| c.is_ascii_digit()) {
+                        names.push(name);
+                    }
+                }
+            }
+            for c in line.chars() {
+                match c {
+                    '{' => depth += 1,
+                    '}' => depth = depth.saturating_sub(1),
+                    _ => {}
+                }
+            }
+        }
+        at = end;
+    }
+    names
+}
+
+/// Records the names a browser script declares at its top level for the
+/// tree ([`Unless::ScriptGlobal`]); strict scripts' too (strict mode stops
+/// a script creating globals by assignment, not declaring them). An ES
+/// module's and a CommonJS module's declarations are their own.
+fn record_script_globals(cx: &mut Ctx) {
     let src = cx.src;
-    let head = src.trim_start();
-    if head.starts_with("'use strict'")
-        || head.starts_with("\"use strict\"")
-        || head.starts_with("#!") && src.contains("'use strict'")
-    {
+    // An AMD loader's `require([...], function () {...})` (Dojo, RequireJS)
+    // takes an array: such a file is still a plain script.
+    let commonjs = mentions(src, "module.exports")
+        || mentions(src, "exports.")
+        || cx.all("call_expression").into_iter().any(|c| {
+            Ctx::field(c, "function").is_some_and(|f| cx.text(f) == "require")
+                && Ctx::field(c, "arguments")
+                    .and_then(|a| a.named_child(0))
+                    .is_some_and(|a| matches!(a.kind(), "string" | "template_string"))
+        });
+    if commonjs {
         return;
     }
+    // `var`, `let`, `const` and functions: a classic script's top-level
+    // `let` and `const` are shared by the page's scripts too.
+    let top: Vec<String> = cx
+        .nodes
+        .iter()
+        .filter(|n| {
+            matches!(n.kind(), "variable_declarator" | "function_declaration")
+                && cx.enclosing(**n, FN).is_none_or(|f| f.id() == n.id())
+                && (n.kind() == "function_declaration"
+                    || cx.up(**n).is_some_and(|d| {
+                        matches!(d.kind(), "variable_declaration" | "lexical_declaration")
+                    }))
+        })
+        .filter_map(|n| Ctx::field(*n, "name"))
+        .filter(|b| b.kind() == "identifier")
+        .map(|b| cx.text(b).to_string())
+        .collect();
+    for name in top {
+        cx.facts.script_global(&name);
+    }
+}
+
+fn accidental_globals(cx: &mut Ctx) {
+    let src = cx.src;
     let mut cur = cx.root.walk();
     let is_module = cx
         .root
         .named_children(&mut cur)
         .any(|s| matches!(s.kind(), "import_statement" | "export_statement"));
     if is_module {
+        return;
+    }
+    record_script_globals(cx);
+    let head = src.trim_start();
+    if head.starts_with("'use strict'")
+        || head.starts_with("\"use strict\"")
+        || head.starts_with("#!") && src.contains("'use strict'")
+    {
         return;
     }
     let mut declared: HashSet<&str> = HashSet::new();
@@ -1632,31 +1721,6 @@ fn accidental_globals(cx: &mut Ctx) {
         .filter_map(|u| Ctx::field(u, "argument").filter(|a| a.kind() == "identifier"))
         .map(|a| cx.text(a))
         .collect();
-    // A browser script's top-level `var` and function declarations are
-    // globals the page's other scripts share (a CommonJS file's are its
-    // module's own).
-    let commonjs =
-        mentions(src, "require(") || mentions(src, "module.exports") || mentions(src, "exports.");
-    if !commonjs {
-        let top: Vec<String> = cx
-            .nodes
-            .iter()
-            .filter(|n| {
-                matches!(n.kind(), "variable_declarator" | "function_declaration")
-                    && cx.enclosing(**n, FN).is_none_or(|f| f.id() == n.id())
-                    && (n.kind() == "function_declaration"
-                        || cx
-                            .up(**n)
-                            .is_some_and(|d| d.kind() == "variable_declaration"))
-            })
-            .filter_map(|n| Ctx::field(*n, "name"))
-            .filter(|b| b.kind() == "identifier")
-            .map(|b| cx.text(b).to_string())
-            .collect();
-        for name in top {
-            cx.facts.script_global(&name);
-        }
-    }
     let extra = cx.opts.extra_globals.clone();
     for a in cx.all("assignment_expression") {
         if cx.expired() {

@@ -40,6 +40,10 @@ pub fn check(cx: &mut Ctx) {
 /// (so `Queue::all()` of a class with its own `all` is not taken for an
 /// ORM's).
 fn tree_facts(cx: &mut Ctx) {
+    // A page's inline scripts declare globals its external scripts use.
+    for name in super::js::inline_script_globals(cx.src) {
+        cx.facts.script_global(&name);
+    }
     let mut found = Vec::new();
     for m in cx.all("method_declaration") {
         let is_static = {
@@ -1735,16 +1739,16 @@ fn enclosing_loops<'a>(cx: &Ctx<'a>, n: Node<'a>) -> Vec<Node<'a>> {
     loops
 }
 
-/// `while ($x = next_of($input))` where the call reads the next entry of
-/// an input (`readdir`, `fgets`, `$stmt->fetch()`), not the next job: the
-/// loop ends with its input (see [`serves_forever`]).
-fn reads_to_end<'a>(cx: &Ctx<'a>, the_loop: Node<'a>) -> bool {
-    if !matches!(the_loop.kind(), "while_statement" | "do_statement") {
-        return false;
+/// A loop that serves jobs until the process ends: `while ($job =
+/// $queue->pop())`, or `while (true)` / `for (;;)` that waits for work.
+fn worker_loop<'a>(cx: &Ctx<'a>, the_loop: Node<'a>) -> bool {
+    match the_loop.kind() {
+        "while_statement" | "do_statement" => {
+            Ctx::field(the_loop, "condition").is_some_and(|c| serves_forever(cx, c, the_loop))
+        }
+        "for_statement" => endless_for(cx, the_loop) && waits_for_work(cx, the_loop),
+        _ => false,
     }
-    Ctx::field(the_loop, "condition")
-        .and_then(|cond| assigned_call(cx, cond))
-        .is_some_and(|name| !takes_work(name))
 }
 
 /// Files and connections opened inside a worker loop and never closed or
@@ -1764,12 +1768,16 @@ fn resources(cx: &mut Ctx) {
             continue;
         };
         let scope = cx.enclosing(call, FN).unwrap_or(cx.root);
-        // Only in a loop of that scope: a worker loop. Loops that read an
-        // input to its end (`while ($entry = readdir($dh))`) walk something
-        // finite, once: a handle opened per entry is freed when the next
-        // one replaces it, and nothing waits for a next job.
-        let loops = enclosing_loops(cx, call);
-        if loops.is_empty() || loops.iter().all(|l| reads_to_end(cx, *l)) {
+        // Only in a worker loop of that scope (`while ($job =
+        // $queue->pop())`, `while (true)` that waits for work). A loop over
+        // something finite (`foreach ($files as $f)`, `while ($entry =
+        // readdir($dh))`) frees each handle when the next one replaces it,
+        // and the last when the function returns: nothing waits for a next
+        // job with it open.
+        if !enclosing_loops(cx, call)
+            .iter()
+            .any(|l| worker_loop(cx, *l))
+        {
             continue;
         }
         let Some(var) = cx
@@ -1890,6 +1898,39 @@ mod tests {
         let r = check_source("w.php", Lang::Php, per_job, &RuleOptions::default()).unwrap();
         let lines: Vec<(Rule, usize)> = r.findings.iter().map(|f| (f.rule, f.line)).collect();
         assert_eq!(lines, [(Rule::UnclosedResource, 3)]);
+    }
+
+    /// A handle opened per element of a finite loop is freed when the next
+    /// one replaces it (PHP frees a resource with its last reference), and
+    /// the last when the function returns; in a loop that takes jobs, the
+    /// handle stays open through the wait for the next one.
+    #[test]
+    fn a_handle_per_element_of_a_finite_loop_is_freed_by_the_next() {
+        let per_file = "<?php\nfunction import(array $files) {\n    foreach ($files as $f) {\n        $fp = fopen($f, 'r');\n        load(fgets($fp));\n    }\n}\n";
+        assert_eq!(php_hits(per_file), []);
+        let per_url = "<?php\nfunction probe(array $urls) {\n    for ($i = 0; $i < count($urls); $i++) {\n        $ch = curl_init($urls[$i]);\n        curl_exec($ch);\n    }\n}\n";
+        assert_eq!(php_hits(per_url), []);
+        let per_job = per_file.replace(
+            "foreach ($files as $f) {",
+            "while ($job = $queue->pop()) {\n        $f = $job->path;",
+        );
+        assert_eq!(php_hits(&per_job), [(Rule::UnclosedResource, 5)]);
+        let endless = per_url.replace(
+            "for ($i = 0; $i < count($urls); $i++) {",
+            "for (;;) {\n        $i = wait_for_index();",
+        );
+        assert_eq!(php_hits(&endless), [(Rule::UnreleasedConnection, 5)]);
+    }
+
+    /// A page's inline script declares globals: its top-level `var`s and
+    /// functions, not those inside a function.
+    #[test]
+    fn an_inline_scripts_top_level_declarations_are_page_globals() {
+        let page = "<?php\necho \"<script type=\\\"text/javascript\\\">\n<!--\nvar sel_start = 0;\n  var total = $tot;\nfunction pick(n) {\n  var tmp = n;\n}\nlet shown = 1;\n</script>\";\n?>\n<script src=\"base.js\"></script>\n<SCRIPT>\nconst limit = 3;\n</SCRIPT>\n";
+        assert_eq!(
+            crate::analyze::js::inline_script_globals(page),
+            ["sel_start", "total", "pick", "shown", "limit"]
+        );
     }
 
     /// `$c[$k][] = v` grows `$c` as `$c[] = v` does; `unset($c[$a][$b])`

@@ -1244,8 +1244,17 @@ fn released_or_escapes<'a>(cx: &Ctx<'a>, scope: Node<'a>, name: &str, after: usi
         let Some(p) = cx.up(u) else { return false };
         if p.kind() == "attribute" && Ctx::field(p, "object").is_some_and(|o| o.id() == u.id()) {
             let m = Ctx::field(p, "attribute").map(|a| cx.text(a)).unwrap_or("");
-            let called = cx.up(p).is_some_and(|c| c.kind() == "call");
-            return called && matches!(m, "close" | "release" | "dispose" | "__exit__");
+            let called = |n: Node<'a>| cx.up(n).is_some_and(|c| c.kind() == "call");
+            // Closing the file a wrapper holds (`tmp.file.close()` of a
+            // NamedTemporaryFile, `f.raw.close()`) closes its descriptor.
+            let inner_closed = matches!(m, "file" | "raw" | "buffer")
+                && cx.up(p).is_some_and(|q| {
+                    q.kind() == "attribute"
+                        && Ctx::field(q, "attribute").is_some_and(|a| cx.text(a) == "close")
+                        && called(q)
+                });
+            return inner_closed
+                || (called(p) && matches!(m, "close" | "release" | "dispose" | "__exit__"));
         }
         if u.start_byte() <= after {
             return false;
@@ -1342,6 +1351,25 @@ fn resources(cx: &mut Ctx) {
             call,
             format!("`with {f}(...)` only ends the transaction: the connection itself is never closed"),
             "wrap it: `with contextlib.closing(psycopg2.connect(...)) as conn:` or call conn.close()",
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::analyze::rules_and_lines;
+    use crate::{Lang, Rule};
+
+    /// Closing the file a wrapper holds (`tmp.file.close()`) closes the
+    /// descriptor; writing through it does not.
+    #[test]
+    fn closing_a_wrappers_inner_file_closes_it() {
+        let closed = "import tempfile\n\ndef keep(data):\n    tmp = tempfile.NamedTemporaryFile(delete=False)\n    tmp.file.write(data)\n    tmp.file.close()\n    return tmp.name\n";
+        assert_eq!(rules_and_lines(Lang::Python, closed), []);
+        let open = closed.replace("    tmp.file.close()\n", "");
+        assert_eq!(
+            rules_and_lines(Lang::Python, &open),
+            [(Rule::UnclosedResource, 4)]
         );
     }
 }

@@ -6,14 +6,11 @@ while ($job = $queue->pop()) {
     import_rows($header);
 }
 
-final class Exporter
-{
-    public function handle(array $files): void
-    {
-        foreach ($files as $file) {
-            $out = fopen('/tmp/' . $file . '.csv', 'w'); // expect: unclosed-resource
-            fputcsv($out, ['id', 'total']);
-        }
+// Each job's files, opened in the worker's job loop.
+while ($job = $queue->reserve()) {
+    foreach ($job->files as $file) {
+        $out = fopen('/tmp/' . $file . '.csv', 'w'); // expect: unclosed-resource
+        fputcsv($out, ['id', 'total']);
     }
 }
 

@@ -1,3 +1,4 @@
+import tempfile
 import json
 import socket
 
@@ -16,3 +17,10 @@ def send(host, payload):
 def append(path, line):
     out = open(path, "a")  # expect: unclosed-resource
     out.write(line + "\n")
+
+
+def scratch_copy(data):
+    # Only its name is handed on: the descriptor stays open.
+    tmp = tempfile.NamedTemporaryFile(delete=False)  # expect: unclosed-resource
+    tmp.file.write(data)
+    return tmp.name

@@ -1,3 +1,4 @@
+import tempfile
 import json
 import socket
 
@@ -32,3 +33,12 @@ class Writer:
 def copy(src, dst):
     with open(src) as a, open(dst, "w") as b:
         b.write(a.read())
+
+
+def strip_switches(svg_path):
+    # The temporary file's descriptor is closed through the wrapper's file;
+    # the file itself is kept for the caller (delete=False).
+    tmp = tempfile.NamedTemporaryFile(suffix=".svg", delete=False)
+    tmp.file.write(svg_path.encode())
+    tmp.file.close()
+    return tmp.name

@@ -5,11 +5,10 @@ while ($job = $queue->pop()) {
     mysqli_query($db, "UPDATE orders SET state = 'done' WHERE id = " . (int) $job->id);
 }
 
-function fetch_all_urls(array $urls): void
-{
-    foreach ($urls as $url) {
-        $ch = curl_init($url); // expect: unreleased-connection
-        curl_setopt($ch, CURLOPT_RETURNTRANSFER, true);
-        store(curl_exec($ch));
-    }
+// A crawler's endless loop: one handle per URL it is handed.
+for (;;) {
+    $url = $frontier->pop();
+    $ch = curl_init($url); // expect: unreleased-connection
+    curl_setopt($ch, CURLOPT_RETURNTRANSFER, true);
+    store(curl_exec($ch));
 }

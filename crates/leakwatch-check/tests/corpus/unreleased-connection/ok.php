@@ -24,3 +24,14 @@ function one(string $url): string
     curl_setopt($ch, CURLOPT_RETURNTRANSFER, true);
     return curl_exec($ch);
 }
+
+// One handle per URL of a finite list, never closed: each is freed when the
+// next replaces it, the last when the function returns.
+function probe_all(array $urls): void
+{
+    foreach ($urls as $url) {
+        $ch = curl_init($url);
+        curl_setopt($ch, CURLOPT_NOBODY, true);
+        note(curl_exec($ch));
+    }
+}
