@@ -410,36 +410,17 @@ pub struct ThreadPy {
     path_len: usize,
     /// The native return addresses of a splice, outermost first.
     native: [u64; MAX_NATIVE],
+    /// The walk being made: each step's key and `ring::path_hash`, all
+    /// known before the first node lookup, so the node-cache slots of the
+    /// steps that differ from the last walk load together.
+    step_keys: [u64; PATH],
+    step_paths: [u64; PATH],
+    /// The code id of each Python step (its key keeps 31 bits of it).
+    step_codes: [u32; PATH],
 }
 
 /// Steps of a spliced walk: native frames and Python frames.
 const PATH: usize = MAX_NATIVE + MAX_PY;
-
-impl ThreadPy {
-    /// The node of step `k` of a spliced walk, whose key is `key`: the
-    /// last walk's while the path so far is the same (`same`), else
-    /// `make`'s.
-    #[inline(always)]
-    fn walk_node(
-        &mut self,
-        k: usize,
-        key: u64,
-        same: &mut bool,
-        make: impl FnOnce() -> u32,
-    ) -> u32 {
-        if *same && k < self.path_len && self.path[k] == key {
-            return self.path_nodes[k];
-        }
-        *same = false;
-        let node = make();
-        if k < PATH {
-            self.path[k] = key;
-            self.path_nodes[k] = node;
-            self.path_len = k + 1;
-        }
-        node
-    }
-}
 
 impl ThreadPy {
     /// Forgets the code ids and stacks (a new file in a forked child).
@@ -869,24 +850,23 @@ pub fn splice(
         let _ = f;
     }
     starts[groups] = n as u16;
-    // Walk the native frames outermost first. The j-th eval frame from
-    // the outside takes group (evals - 1 - j); the outermost takes any
-    // groups beyond the eval frames too.
-    // `path`: the node cache slot of each step's node (`ring::path_hash`).
-    let mut parent: Option<u32> = None;
-    let mut parent_ip = 0u64;
+    // The walk's steps, outermost first: native frames; the j-th eval
+    // frame from the outside takes group (evals - 1 - j) of Python frames,
+    // the outermost takes any groups beyond the eval frames too.
+    let mut nsteps = 0usize;
     let mut path = PATH_ROOT;
+    let mut push = |tp: &mut ThreadPy, key: u64, code: u32| {
+        path = path_hash(path, key);
+        tp.step_keys[nsteps] = key;
+        tp.step_codes[nsteps] = code;
+        tp.step_paths[nsteps] = path;
+        nsteps += 1;
+    };
     let mut j = 0usize;
-    let (mut step, mut same) = (0usize, true);
     for k in 0..nips {
         let ip = tp.native[k];
         if !is_eval(ip, lo, hi) {
-            path = path_hash(path, ip);
-            parent = Some(tp.walk_node(step, ip, &mut same, || {
-                r.new_node_unprefetched(path, parent, ip, parent_ip)
-            }));
-            step += 1;
-            parent_ip = ip;
+            push(tp, ip, 0);
             continue;
         }
         let g = evals - 1 - j;
@@ -894,25 +874,44 @@ pub fn splice(
         j += 1;
         if g_in >= groups {
             // No Python frames left for this invocation: keep it native.
-            path = path_hash(path, ip);
-            parent = Some(tp.walk_node(step, ip, &mut same, || {
-                r.new_node_unprefetched(path, parent, ip, parent_ip)
-            }));
-            step += 1;
-            parent_ip = ip;
+            push(tp, ip, 0);
             continue;
         }
         let (first, last) = (starts[g_in] as usize, starts[g_out.min(groups)] as usize);
         for k in (first..last).rev() {
             let f = tp.frames[k];
             let key = PY_FRAME_BIT | (u64::from(f.code) << 32) | u64::from(f.lasti);
-            path = path_hash(path, key);
-            parent = Some(tp.walk_node(step, key, &mut same, || {
-                r.new_py_node(path, parent, f.code, f.lasti)
-            }));
-            step += 1;
+            push(tp, key, f.code);
         }
-        parent_ip = 0;
+    }
+    // The last walk's nodes serve while its steps are the same (the
+    // stacks of one thread differ near their top); the slots of the
+    // others are prefetched, then their nodes made in order.
+    let mut same = 0usize;
+    while same < nsteps.min(tp.path_len) && tp.path[same] == tp.step_keys[same] {
+        same += 1;
+    }
+    for &path in &tp.step_paths[same..nsteps] {
+        r.prefetch_node(path);
+    }
+    let mut parent = same.checked_sub(1).map(|k| tp.path_nodes[k]);
+    for k in same..nsteps {
+        let (key, path) = (tp.step_keys[k], tp.step_paths[k]);
+        let node = if key & PY_FRAME_BIT != 0 {
+            r.new_py_node(path, parent, tp.step_codes[k], key as u32)
+        } else {
+            // Frames under a Python frame are delta-coded from 0.
+            let parent_ip = match k {
+                0 => 0,
+                _ if tp.step_keys[k - 1] & PY_FRAME_BIT != 0 => 0,
+                _ => tp.step_keys[k - 1],
+            };
+            r.new_splice_node(path, parent, key, parent_ip)
+        };
+        tp.path[k] = key;
+        tp.path_nodes[k] = node;
+        tp.path_len = k + 1;
+        parent = Some(node);
     }
     // No frame at all: the empty stack, a node of address 0 (as
     // `Ring::new_chain` writes it).

@@ -383,7 +383,7 @@ impl Ring {
     /// The node of frame `key` at `path` under `parent`: `Ok` with its id
     /// when the node cache holds it, else `Err` with a new id, remembered
     /// (the caller writes its record). `skip_under_newest`: under the node
-    /// made last, a new id without a lookup (see `new_node_unprefetched`).
+    /// made last, a new id without a lookup (see `new_splice_node`).
     #[inline(always)]
     fn cached_or_new(
         &mut self,
@@ -425,13 +425,13 @@ impl Ring {
         self.node(path, parent, ip, parent_ip, false)
     }
 
-    /// `new_node` for the Python splice, whose walk does not prefetch the
-    /// slots: under the node made last it writes without a lookup (a load
-    /// miss per new frame cost its thread 14 % on the CPython job), at the
+    /// `new_node` for the Python splice: under the node made last it
+    /// writes without a lookup (a load miss per new frame cost its thread
+    /// 14 % on the CPython job before its slots were prefetched), at the
     /// price of writing again nodes a re-written caller's subtree already
     /// had.
     #[inline]
-    pub fn new_node_unprefetched(
+    pub fn new_splice_node(
         &mut self,
         path: u64,
         parent: Option<u32>,
@@ -500,6 +500,13 @@ impl Ring {
         id
     }
 
+    /// Starts loading the node-cache slot of `path` (`new_node`,
+    /// `new_py_node`).
+    #[inline(always)]
+    pub fn prefetch_node(&self, path: u64) {
+        self.prefetch_memo_node(false, path);
+    }
+
     /// Starts loading the cache slot `memo_node` will read for `path`.
     #[inline(always)]
     pub fn prefetch_memo_node(&self, shadow: bool, path: u64) {
@@ -541,7 +548,7 @@ impl Ring {
     #[inline]
     pub fn new_py_node(&mut self, path: u64, parent: Option<u32>, code: u32, lasti: u32) -> u32 {
         let key = crate::python::PY_FRAME_BIT | (u64::from(code) << 32) | u64::from(lasti);
-        // Made by the splice only: as `new_node_unprefetched`.
+        // Made by the splice only: as `new_splice_node`.
         let id = match self.cached_or_new(path, parent, key, true) {
             Ok(id) => return id,
             Err(id) => id,
