@@ -130,3 +130,17 @@ fn an_amd_scripts_top_level_function_is_a_page_global() {
     let alone = findings(&[case("script-globals-amd/plugin.js")]);
     assert_eq!(alone.len(), 2, "{alone:?}");
 }
+
+/// A PHP web application (a page that reads the request) that runs nothing
+/// for long serves one request at a time, and PHP frees its statics at
+/// the end of each: a static cache keyed by user does not outlive the
+/// request. With a worker of the same tree that sleeps and loops for
+/// good, the same cache grows for the worker's life.
+#[test]
+fn a_php_web_apps_statics_end_with_the_request_unless_something_runs_for_long() {
+    assert_case("php-pages");
+    assert_case("php-pages-worker");
+    // The class alone is a library's: who runs it is up to its users.
+    let alone = findings(&[case("php-pages/Profiles.php")]);
+    assert_eq!(alone.len(), 1, "{alone:?}");
+}

@@ -44,6 +44,8 @@ fn tree_facts(cx: &mut Ctx) {
     for name in super::js::inline_script_globals(cx.src) {
         cx.facts.script_global(&name);
     }
+    let (page, long_running) = (serves_a_page(cx), runs_for_long(cx));
+    cx.facts.php_file(page, long_running);
     let mut found = Vec::new();
     for m in cx.all("method_declaration") {
         let is_static = {
@@ -239,6 +241,11 @@ fn called_name(call: &str) -> &str {
 /// connection (blocking until there is one), as queue and server loops do.
 fn takes_work(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
+    // PHP's array functions (`array_pop`, `array_shift`) take from an array
+    // in memory: a walk that ends with it, never a wait for work.
+    if n.starts_with("array_") {
+        return false;
+    }
     [
         "pop", "receive", "recv", "consume", "reserve", "accept", "dequeue", "take", "job",
         "message", "wait", "poll", "listen",
@@ -1017,7 +1024,10 @@ fn report<'a>(
     let Some(unless) = growth_evidence(cx, &sites, name) else {
         return;
     };
-    let unless = Unless::either(unless, cleared_elsewhere);
+    let unless = Unless::either(
+        Unless::either(unless, cleared_elsewhere),
+        Some(Unless::PerRequestPhp),
+    );
     let lname = name.to_ascii_lowercase();
     if keyed && (uses.lookups > 0 || lname.contains("cache") || lname.contains("memo")) {
         cx.hit_unless(
@@ -1233,7 +1243,7 @@ fn listeners(cx: &mut Ctx) {
             call,
             format!("`{target}` outlives the job, and `{m}` in `{place}` adds one more listener to it on every job; none is removed, so each listener and what its closure captures stays alive in the worker"),
             "register listeners once at boot (a service provider / subscriber), or remove it (`removeListener`/`forget`) when the job ends",
-            unless,
+            Unless::either(unless, Some(Unless::PerRequestPhp)),
         );
     }
 }
@@ -1455,7 +1465,7 @@ fn closures(cx: &mut Ctx) {
                 f,
                 format!("this closure is kept by a long-lived registration and captures `{name}`{how}: all `{name}` holds stays alive for as long as the closure is registered, in every job that registers one"),
                 "capture only the small values it needs (`$id = $job->id; ... use ($id)`), and unregister it when done",
-                unless.clone(),
+                Unless::either(unless.clone(), Some(Unless::PerRequestPhp)),
             );
             break;
         }
@@ -1739,6 +1749,90 @@ fn enclosing_loops<'a>(cx: &Ctx<'a>, n: Node<'a>) -> Vec<Node<'a>> {
     loops
 }
 
+/// Whether the file is a web page: at its top level it writes HTML, reads
+/// the request (`$_GET`, `$_POST`...) or sets headers, cookies or the
+/// session. A library's files only declare; a command-line tool's
+/// scripts run once.
+fn serves_a_page(cx: &Ctx) -> bool {
+    const REQUEST: &[&str] = &[
+        "$_GET",
+        "$_POST",
+        "$_REQUEST",
+        "$_COOKIE",
+        "$_FILES",
+        "$_SESSION",
+        "header(",
+        "setcookie(",
+        "session_start(",
+    ];
+    let mut cur = cx.root.walk();
+    let children: Vec<Node> = cx.root.named_children(&mut cur).collect();
+    children.into_iter().any(|n| match n.kind() {
+        "text" | "text_interpolation" => {
+            let html = cx.text(n).trim().trim_start_matches("?>").trim_start();
+            html.starts_with('<') && !html.starts_with("<?")
+        }
+        "namespace_definition"
+        | "class_declaration"
+        | "interface_declaration"
+        | "trait_declaration"
+        | "enum_declaration"
+        | "function_definition" => false,
+        _ => {
+            let text = cx.text(n);
+            REQUEST.iter().any(|r| text.contains(r))
+        }
+    })
+}
+
+/// Whether the file shows its program runs for long: a runtime or API
+/// made for long-running PHP processes, or an endless loop that waits
+/// (sleeps, selects, accepts) each time round. Stricter than a worker loop
+/// as [`in_entry`] reads one: this decides for the whole tree.
+fn runs_for_long(cx: &Ctx) -> bool {
+    const LONG_RUNNING: &[&str] = &[
+        "Swoole",
+        "swoole_",
+        "RoadRunner",
+        "React\\EventLoop",
+        "Workerman",
+        "Amp\\",
+        "Revolt\\EventLoop",
+        "Octane",
+        "frankenphp_handle_request",
+        "pcntl_fork",
+        "pcntl_signal",
+    ];
+    const WAITS: &[&str] = &[
+        "sleep",
+        "usleep",
+        "time_nanosleep",
+        "stream_select",
+        "socket_select",
+        "socket_accept",
+        "stream_socket_accept",
+    ];
+    if LONG_RUNNING.iter().any(|t| cx.src.contains(t)) {
+        return true;
+    }
+    LOOPS.iter().flat_map(|k| cx.all(k)).any(|l| {
+        let endless = match l.kind() {
+            "for_statement" => endless_for(cx, l),
+            _ => Ctx::field(l, "condition").is_some_and(|c| {
+                matches!(
+                    cx.text(unparenthesized(c)).to_ascii_lowercase().as_str(),
+                    "true" | "1"
+                )
+            }),
+        };
+        endless
+            && cx.desc(l).iter().any(|d| {
+                CALLS.contains(&d.kind())
+                    && WAITS.contains(&called_name(cx.text(*d)).to_ascii_lowercase().as_str())
+            })
+    })
+}
+
 /// A loop that serves jobs until the process ends: `while ($job =
 /// $queue->pop())`, or `while (true)` / `for (;;)` that waits for work.
 fn worker_loop<'a>(cx: &Ctx<'a>, the_loop: Node<'a>) -> bool {
@@ -1875,6 +1969,8 @@ mod tests {
             assert!(takes_work(job), "{job}");
         }
         for rows in [
+            "array_pop",
+            "array_shift",
             "fetch",
             "fetch_assoc",
             "fgets",

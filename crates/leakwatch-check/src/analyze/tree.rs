@@ -70,6 +70,16 @@ pub enum Unless {
     /// script of the page shares, so assigning it elsewhere creates
     /// nothing.
     ScriptGlobal { name: String },
+    /// The tree is a PHP web application that serves one request at a
+    /// time: some PHP file of it is a page (at its top level it writes
+    /// HTML, reads the request or sets headers), and nothing in it runs for
+    /// long (no endless loop that sleeps or waits; no Swoole, RoadRunner,
+    /// ReactPHP, Workerman, Amp, Octane, FrankenPHP worker or pcntl
+    /// daemon). PHP frees a request's statics and globals when it ends, so
+    /// a store that grows per request starts empty at the next one. A tree
+    /// with no page is a library or a tool: who runs it, and for how long,
+    /// is up to its users.
+    PerRequestPhp,
     /// Any one of these holds.
     AnyOf(Vec<Unless>),
 }
@@ -230,6 +240,10 @@ pub struct TreeFacts {
     /// with something that is not a constant (a variable, a field, a
     /// call's result).
     called_with_data: HashMap<String, ArgMask>,
+    /// Some PHP file is a web page, and some PHP file runs for long (see
+    /// [`Unless::PerRequestPhp`]).
+    php_pages: bool,
+    php_long_running: bool,
     /// Names reached from an entry point within [`MAX_HOPS`], computed on
     /// first use after every file is merged.
     reached: OnceLock<HashSet<String>>,
@@ -289,6 +303,13 @@ impl TreeFacts {
     /// A browser script of the tree declares `name` at its top level.
     pub fn script_global(&mut self, name: &str) {
         self.script_globals.insert(name.to_string());
+    }
+
+    /// A PHP file of the tree is a web page (`page`), or shows its program
+    /// runs for long (`long_running`).
+    pub fn php_file(&mut self, page: bool, long_running: bool) {
+        self.php_pages |= page;
+        self.php_long_running |= long_running;
     }
 
     /// Some file removes from or resets `class`'s store `store`.
@@ -431,6 +452,8 @@ impl TreeFacts {
         self.constants.extend(other.constants);
         self.cleared.extend(other.cleared);
         self.script_globals.extend(other.script_globals);
+        self.php_pages |= other.php_pages;
+        self.php_long_running |= other.php_long_running;
         self.extends.extend(other.extends);
         self.superclasses.extend(other.superclasses);
         for (class, may_be_model) in other.classes {
@@ -492,6 +515,7 @@ impl TreeFacts {
             Unless::OwnConstant { candidates } => {
                 candidates.iter().any(|c| self.constants.contains(c))
             }
+            Unless::PerRequestPhp => self.php_pages && !self.php_long_running,
             Unless::AnyOf(all) => all.iter().any(|u| self.holds(u)),
         }
     }
