@@ -1175,7 +1175,20 @@ fn results(cx: &mut Ctx) {
                 modelish
                     && first.is_none_or(|a| a.kind() == "object" && !cx.text(a).contains("limit"))
             }
-            "toArray" => obj.contains(".find(") && !obj.contains(".limit("),
+            // MongoDB's `find().toArray()`, not a DOM library's: jQuery's
+            // (`$(el).find(sel)`, `this.$element.find(sel)`) or any `find`
+            // given a CSS selector (CKEditor's `element.find('a')`) lists a
+            // page's elements, no table.
+            "toArray" => {
+                let jquery = root.starts_with('$')
+                    || root == "jQuery"
+                    || obj.starts_with("$(")
+                    || obj.starts_with("jQuery(")
+                    || obj.contains(".$");
+                let by_selector =
+                    Ctx::field(func, "object").is_some_and(|o| finds_by_selector(cx, o));
+                obj.contains(".find(") && !obj.contains(".limit(") && !jquery && !by_selector
+            }
             "query" | "all" | "execute" => first
                 .filter(|a| matches!(a.kind(), "string" | "template_string"))
                 .is_some_and(|a| unbounded_select(cx.text(a))),
@@ -1190,6 +1203,28 @@ fn results(cx: &mut Ctx) {
             );
         }
     }
+}
+
+/// Whether a call chain (`x.find('a').filter(f)`) has a `find` whose
+/// first argument is a string: a CSS selector, where a database query
+/// takes an object.
+fn finds_by_selector<'a>(cx: &Ctx<'a>, chain: Node<'a>) -> bool {
+    let mut cur = Some(chain);
+    while let Some(call) = cur.filter(|c| c.kind() == "call_expression") {
+        let member = Ctx::field(call, "function").filter(|f| f.kind() == "member_expression");
+        let is_find = member
+            .and_then(|m| Ctx::field(m, "property"))
+            .is_some_and(|p| cx.text(p) == "find");
+        if is_find {
+            let mut first = Ctx::field(call, "arguments").and_then(|a| a.named_child(0));
+            while let Some(b) = first.filter(|b| b.kind() == "binary_expression") {
+                first = Ctx::field(b, "left");
+            }
+            return first.is_some_and(|a| matches!(a.kind(), "string" | "template_string"));
+        }
+        cur = member.and_then(|m| Ctx::field(m, "object"));
+    }
+    false
 }
 
 /// Whether function `f` is called where it is defined (`(function () {
@@ -1796,6 +1831,26 @@ mod tests {
 
     fn hits(src: &str) -> Vec<(Rule, usize)> {
         crate::analyze::rules_and_lines(Lang::JavaScript, src)
+    }
+
+    /// `find(...).toArray()` is MongoDB's whole result, except on jQuery
+    /// objects, whose `find` lists a page's elements.
+    #[test]
+    fn jquerys_find_to_array_is_no_query() {
+        let mongo =
+            "async function all(db) {\n  return db.collection('events').find({}).toArray();\n}\n";
+        assert_eq!(hits(mongo), [(Rule::UnboundedResults, 2)]);
+        for dom in [
+            "panel.element.find('[role=option]')",
+            "editor.editable().find('img[src=\"' + blob + '\"]')",
+            "$(node).find('li')",
+            "this.$element.find('li')",
+            "$list.find('li')",
+            "jQuery(node).find('li')",
+        ] {
+            let src = mongo.replace("db.collection('events').find({})", dom);
+            assert_eq!(hits(&src), [], "{dom}");
+        }
     }
 
     /// A function handed by name to the page's start (`DOMContentLoaded`,

@@ -24,4 +24,18 @@ async function find(req, res) {
   res.json(await User.findOne({ where: { id: req.params.id } }));
 }
 
-module.exports = { listUsers, listEvents, one, latest, find };
+// jQuery's `find(...).toArray()` lists the page's elements, not a table.
+function checkedBoxes(panel) {
+  return $(panel).find('input[type=checkbox]:checked').toArray();
+}
+
+function selectedRows(widget) {
+  return widget.$element.find('tr.selected').toArray();
+}
+
+// Any `find` given a CSS selector lists elements (CKEditor's DOM API).
+function cellsOf(row) {
+  return row.find('td, th').toArray();
+}
+
+module.exports = { listUsers, listEvents, one, latest, find, checkedBoxes, selectedRows, cellsOf };
