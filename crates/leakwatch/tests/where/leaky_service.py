@@ -43,7 +43,10 @@ def cached_lookup(n):
 
 
 def stop(signum, frame):
-    print("terminated after %d requests" % handled, flush=True)
+    # On a line of its own: the signal may land between a heartbeat's text
+    # and its newline (print writes them separately).
+    sys.stdout.write("\nterminated after %d requests\n" % handled)
+    sys.stdout.flush()
     sys.exit(0)
 
 
