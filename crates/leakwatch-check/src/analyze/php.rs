@@ -154,12 +154,9 @@ fn in_entry<'a>(cx: &Ctx<'a>, n: Node<'a>) -> bool {
             {
                 return true;
             }
-            "while_statement" | "do_statement"
-                if Ctx::field(p, "condition").is_some_and(|c| serves_forever(cx, c, p)) =>
-            {
+            "while_statement" | "do_statement" | "for_statement" if worker_loop(cx, p) => {
                 return true;
             }
-            "for_statement" if endless_for(cx, p) && waits_for_work(cx, p) => return true,
             _ => {}
         }
         cur = cx.up(p);
@@ -187,10 +184,41 @@ fn endless_for<'a>(cx: &Ctx<'a>, p: Node<'a>) -> bool {
 /// (`$row = $stmt->fetch()`, `$line = fgets($fp)`) ends with its input: a
 /// script's, run once.
 fn serves_forever<'a>(cx: &Ctx<'a>, cond: Node<'a>, the_loop: Node<'a>) -> bool {
-    let inner = unparenthesized(cond);
-    let always = matches!(cx.text(inner).to_ascii_lowercase().as_str(), "true" | "1")
-        && waits_for_work(cx, the_loop);
-    always || assigned_call(cx, cond).is_some_and(takes_work)
+    (endless(cx, the_loop) && waits_for_work(cx, the_loop))
+        || assigned_call(cx, cond).is_some_and(takes_work)
+}
+
+/// `while (true)`, `do { ... } while (true)`, `for (;;)`.
+fn endless<'a>(cx: &Ctx<'a>, the_loop: Node<'a>) -> bool {
+    match the_loop.kind() {
+        "for_statement" => endless_for(cx, the_loop),
+        "while_statement" | "do_statement" => Ctx::field(the_loop, "condition").is_some_and(|c| {
+            matches!(
+                cx.text(unparenthesized(c)).to_ascii_lowercase().as_str(),
+                "true" | "1"
+            )
+        }),
+        _ => false,
+    }
+}
+
+/// Calls that wait each time round a loop: sleeps, selects, accepts.
+const WAITS: &[&str] = &[
+    "sleep",
+    "usleep",
+    "time_nanosleep",
+    "stream_select",
+    "socket_select",
+    "socket_accept",
+    "stream_socket_accept",
+];
+
+/// Whether a loop's body calls one of `WAITS`.
+fn waits<'a>(cx: &Ctx<'a>, the_loop: Node<'a>) -> bool {
+    cx.desc(the_loop).iter().any(|d| {
+        CALLS.contains(&d.kind())
+            && WAITS.contains(&called_name(cx.text(*d)).to_ascii_lowercase().as_str())
+    })
 }
 
 fn unparenthesized(cond: Node) -> Node {
@@ -215,16 +243,11 @@ fn assigned_call<'a>(cx: &Ctx<'a>, cond: Node<'a>) -> Option<&'a str> {
 /// or `do { ... } while (true)` without one is a search that returns from
 /// inside (Horde_Date's next recurrence), not a worker serving requests.
 fn waits_for_work<'a>(cx: &Ctx<'a>, the_loop: Node<'a>) -> bool {
-    cx.desc(the_loop).iter().any(|d| {
-        CALLS.contains(&d.kind()) && {
-            let name = called_name(cx.text(*d));
-            takes_work(name)
-                || matches!(
-                    name.to_ascii_lowercase().as_str(),
-                    "sleep" | "usleep" | "time_nanosleep" | "stream_select" | "socket_select"
-                )
-        }
-    })
+    waits(cx, the_loop)
+        || cx
+            .desc(the_loop)
+            .iter()
+            .any(|d| CALLS.contains(&d.kind()) && takes_work(called_name(cx.text(*d))))
 }
 
 /// The name a call expression calls: `$q->pop()` → `pop`,
@@ -1803,34 +1826,11 @@ fn runs_for_long(cx: &Ctx) -> bool {
         "pcntl_fork",
         "pcntl_signal",
     ];
-    const WAITS: &[&str] = &[
-        "sleep",
-        "usleep",
-        "time_nanosleep",
-        "stream_select",
-        "socket_select",
-        "socket_accept",
-        "stream_socket_accept",
-    ];
-    if LONG_RUNNING.iter().any(|t| cx.src.contains(t)) {
-        return true;
-    }
-    LOOPS.iter().flat_map(|k| cx.all(k)).any(|l| {
-        let endless = match l.kind() {
-            "for_statement" => endless_for(cx, l),
-            _ => Ctx::field(l, "condition").is_some_and(|c| {
-                matches!(
-                    cx.text(unparenthesized(c)).to_ascii_lowercase().as_str(),
-                    "true" | "1"
-                )
-            }),
-        };
-        endless
-            && cx.desc(l).iter().any(|d| {
-                CALLS.contains(&d.kind())
-                    && WAITS.contains(&called_name(cx.text(*d)).to_ascii_lowercase().as_str())
-            })
-    })
+    LONG_RUNNING.iter().any(|t| cx.src.contains(t))
+        || LOOPS
+            .iter()
+            .flat_map(|k| cx.all(k))
+            .any(|l| endless(cx, l) && waits(cx, l))
 }
 
 /// A loop that serves jobs until the process ends: `while ($job =
@@ -1840,7 +1840,7 @@ fn worker_loop<'a>(cx: &Ctx<'a>, the_loop: Node<'a>) -> bool {
         "while_statement" | "do_statement" => {
             Ctx::field(the_loop, "condition").is_some_and(|c| serves_forever(cx, c, the_loop))
         }
-        "for_statement" => endless_for(cx, the_loop) && waits_for_work(cx, the_loop),
+        "for_statement" => endless(cx, the_loop) && waits_for_work(cx, the_loop),
         _ => false,
     }
 }
