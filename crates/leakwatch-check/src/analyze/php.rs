@@ -953,6 +953,57 @@ fn filled_while_empty<'a>(cx: &Ctx<'a>, site: Node<'a>, name: &str) -> bool {
     false
 }
 
+/// Whether a keyed add site is a class keeping its own instances by name
+/// in a static method (a multiton: `self::$instances[$name] = new
+/// static()`; `$idp = new self($id); self::$cache[$id] = $idp;`): one
+/// object per configured name (a database configuration, an identity
+/// provider, a merge strategy), which its callers name, not per request.
+/// A write in an entry point, or keyed by more than a variable, still
+/// counts.
+fn own_instance_registry<'a>(cx: &Ctx<'a>, site: Node<'a>) -> bool {
+    let Some((_, key, value)) = keyed_entry(site) else {
+        return false;
+    };
+    if key.kind() != "variable_name" || in_entry(cx, site) {
+        return false;
+    }
+    let Some(method) = cx
+        .enclosing(site, NAMED_FN)
+        .filter(|f| f.kind() == "method_declaration")
+    else {
+        return false;
+    };
+    let mut cur = method.walk();
+    if !method
+        .children(&mut cur)
+        .any(|c| c.kind() == "static_modifier")
+    {
+        return false;
+    }
+    let class = cx
+        .enclosing(method, &["class_declaration"])
+        .and_then(|c| Ctx::field(c, "name"))
+        .map_or("", |n| cx.text(n));
+    let own = |n: Node<'a>| {
+        n.kind() == "object_creation_expression"
+            && n.named_child(0).is_some_and(|c| {
+                let t = cx.text(c).rsplit('\\').next().unwrap_or("");
+                t.eq_ignore_ascii_case("self")
+                    || t.eq_ignore_ascii_case("static")
+                    || (!class.is_empty() && t == class)
+            })
+    };
+    if own(value) {
+        return true;
+    }
+    value.kind() == "variable_name"
+        && cx.desc(method).iter().any(|n| {
+            n.kind() == "assignment_expression"
+                && Ctx::field(*n, "left").is_some_and(|l| cx.text(l) == cx.text(value))
+                && Ctx::field(*n, "right").is_some_and(own)
+        })
+}
+
 /// Whether a keyed add site stores the class member its key names
 /// (`$m[$method] = $class->getMethod($method)`, `new \ReflectionMethod($c,
 /// $method)`): the keys range over the members the code declares.
@@ -1002,6 +1053,8 @@ fn report<'a>(
         .retain(|(site, _, _)| !registration_or_per_class(cx, *site));
     uses.adds
         .retain(|(site, _, _)| !filled_while_empty(cx, *site, name) && !member_lookup(cx, *site));
+    uses.adds
+        .retain(|(site, _, _)| !own_instance_registry(cx, *site));
     uses.adds
         .retain(|(site, _, _)| !reads_file_at_key(cx, *site) && !registers_parameter(cx, *site));
     // `$c[$k] = []` only makes room for the nested writes under `$k`: when
@@ -1950,6 +2003,28 @@ mod tests {
             "preg_match('/^(\\w+)/', $m->body, $level);\n        $this->count($level);",
         );
         assert_eq!(php_hits(&by_ref), [(Rule::UnboundedCache, 11)]);
+    }
+
+    /// A class keeping its own instances by name in a static method (a
+    /// multiton) holds one per configured name; the same store filled with
+    /// another class's objects, or in an entry point, is a cache.
+    #[test]
+    fn a_class_keeping_its_own_instances_by_name_is_a_registry() {
+        let src = "<?php\nclass IdP {\n    private static $idpCache = [];\n    public static function getById($id) {\n        if (isset(self::$idpCache[$id])) {\n            return self::$idpCache[$id];\n        }\n        $idp = new self($id);\n        self::$idpCache[$id] = $idp;\n        return $idp;\n    }\n}\n";
+        assert_eq!(php_hits(src), []);
+        let direct = src.replace(
+            "$idp = new self($id);\n        self::$idpCache[$id] = $idp;",
+            "self::$idpCache[$id] = new static();\n        $idp = self::$idpCache[$id];",
+        );
+        assert_eq!(php_hits(&direct), []);
+        let named = src.replace("new self($id)", "new IdP($id)");
+        assert_eq!(php_hits(&named), []);
+        let other = src.replace("new self($id)", "new User($id)");
+        assert_eq!(php_hits(&other), [(Rule::UnboundedCache, 9)]);
+        let per_instance = src.replace("public static function", "public function");
+        assert_eq!(php_hits(&per_instance), [(Rule::UnboundedCache, 9)]);
+        let in_entry = src.replace("getById", "handle");
+        assert_eq!(php_hits(&in_entry), [(Rule::UnboundedCache, 9)]);
     }
 
     #[test]

@@ -102,3 +102,18 @@ class Relay
         self::$counts[$event] = (self::$counts[$event] ?? 0) + 1; // expect: unbounded-cache
     }
 }
+
+// Each user's session object made on first use and kept by the class that
+// hands them out, keyed by the user id a request carries.
+final class Sessions
+{
+    private static array $byUser = [];
+
+    public static function forUser(int $userId): Session
+    {
+        if (!isset(self::$byUser[$userId])) {
+            self::$byUser[$userId] = new Session($userId); // expect: unbounded-cache
+        }
+        return self::$byUser[$userId];
+    }
+}

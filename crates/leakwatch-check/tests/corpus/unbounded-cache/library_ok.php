@@ -183,3 +183,22 @@ class Notifier
         self::$counts[$event] = (self::$counts[$event] ?? 0) + 1;
     }
 }
+
+// A class keeping its own instances, one per configured identity provider
+// (a multiton): the providers come from configuration, not from requests.
+final class IdentityProvider
+{
+    private static array $byEntityId = [];
+
+    private function __construct(private string $entityId)
+    {
+    }
+
+    public static function byEntityId(string $entityId): self
+    {
+        if (!isset(self::$byEntityId[$entityId])) {
+            self::$byEntityId[$entityId] = new self($entityId);
+        }
+        return self::$byEntityId[$entityId];
+    }
+}
