@@ -1684,6 +1684,36 @@ fn loops_forever<'a>(cx: &Ctx<'a>, body: Node<'a>) -> bool {
     })
 }
 
+/// Whether a periodic timer is its object's own, set up by a method that
+/// is handed nothing but the event loop (`public function run(LoopInterface
+/// $loop) { $this->refreshTimer = $loop->addPeriodicTimer(3, ...); }`): a
+/// component started on the loop, whose timer lives as long as it is meant
+/// to. A timer per connection or job takes what it serves (`watch($loop,
+/// $conn)`), and an entry point (`handle`) runs per job: both still count.
+fn started_on_its_loop<'a>(cx: &Ctx<'a>, call: Node<'a>) -> bool {
+    let Some(f) = cx.enclosing(call, FN) else {
+        return false;
+    };
+    if f.kind() != "method_declaration" || entry_method(fn_name(cx, f)) {
+        return false;
+    }
+    let Some(params) = Ctx::field(f, "parameters") else {
+        return false;
+    };
+    (0..params.named_child_count())
+        .filter_map(|i| params.named_child(i))
+        .all(|p| {
+            let name = Ctx::field(p, "name").map_or("", |n| cx.text(n));
+            let ty = Ctx::field(p, "type").map_or("", |t| cx.text(t));
+            name.eq_ignore_ascii_case("$loop")
+                || ty
+                    .rsplit('\\')
+                    .next()
+                    .unwrap_or("")
+                    .ends_with("LoopInterface")
+        })
+}
+
 const PERIODIC: &[&str] = &["tick", "swoole_timer_tick", "addPeriodicTimer"];
 
 fn tasks_and_timers(cx: &mut Ctx) {
@@ -1726,6 +1756,9 @@ fn tasks_and_timers(cx: &mut Ctx) {
         let Some(place) = repeated(cx, call) else {
             continue;
         };
+        if started_on_its_loop(cx, call) {
+            continue;
+        }
         let parent = cx.up(call);
         if parent.is_some_and(|p| p.kind() == "expression_statement") {
             cx.hit(
@@ -2025,6 +2058,28 @@ mod tests {
         assert_eq!(php_hits(&per_instance), [(Rule::UnboundedCache, 9)]);
         let in_entry = src.replace("getById", "handle");
         assert_eq!(php_hits(&in_entry), [(Rule::UnboundedCache, 9)]);
+    }
+
+    /// A component's own timer, started by a method handed only the loop,
+    /// lives as long as the component; one per connection or per job does
+    /// not.
+    #[test]
+    fn a_timer_started_on_the_loop_a_method_is_handed_is_the_components_own() {
+        let src = "<?php\nclass DaemonDb {\n    public function run(LoopInterface $loop) {\n        $this->refreshTimer = $loop->addPeriodicTimer(3, function () {\n            $this->refreshMyState();\n        });\n        $loop->addPeriodicTimer(15, fn () => $this->checkSchema());\n    }\n}\n";
+        assert_eq!(php_hits(src), []);
+        let per_conn = src.replace(
+            "run(LoopInterface $loop)",
+            "watch(LoopInterface $loop, Connection $conn)",
+        );
+        assert_eq!(
+            php_hits(&per_conn),
+            [(Rule::UnclearedTimer, 4), (Rule::UnstoppableTask, 7)]
+        );
+        let entry = src.replace("function run(", "function handle(");
+        assert_eq!(
+            php_hits(&entry),
+            [(Rule::UnclearedTimer, 4), (Rule::UnstoppableTask, 7)]
+        );
     }
 
     #[test]

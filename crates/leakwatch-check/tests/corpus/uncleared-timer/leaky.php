@@ -13,3 +13,12 @@ final class Presence
         $conn->on('data', fn ($d) => $this->read($d));
     }
 }
+
+// The same refresh per watched host: one more timer per call, never cancelled.
+final class HostWatch
+{
+    public function watchHost(LoopInterface $loop, string $host): void
+    {
+        $this->timers[] = $loop->addPeriodicTimer(3, fn () => $this->refresh($host)); // expect: uncleared-timer
+    }
+}

@@ -14,3 +14,15 @@ final class Presence
         $conn->on('close', fn () => $loop->cancelTimer($timer));
     }
 }
+
+// A daemon's database component: started once on the loop it is handed,
+// its timers refresh its state for the life of the daemon.
+final class DaemonDb
+{
+    public function run(LoopInterface $loop): void
+    {
+        $this->refreshTimer = $loop->addPeriodicTimer(3, function () {
+            $this->refreshMyState();
+        });
+    }
+}

@@ -17,3 +17,12 @@ final class Poller
         $loop->addPeriodicTimer(1.0, fn () => $this->poll()); // expect: unstoppable-task
     }
 }
+
+// The same heartbeat per channel followed: one more per call.
+final class ChannelFlusher
+{
+    public function follow(LoopInterface $loop, string $channel): void
+    {
+        $loop->addPeriodicTimer(60, fn () => $this->flush($channel)); // expect: unstoppable-task
+    }
+}

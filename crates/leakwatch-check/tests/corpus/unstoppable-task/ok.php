@@ -45,3 +45,13 @@ final class MultiHandler
         }
     }
 }
+
+// A daemon component started on the loop it is handed: its heartbeat lives
+// as long as the daemon.
+final class MetricsFlusher
+{
+    public function start(LoopInterface $loop): void
+    {
+        $loop->addPeriodicTimer(60, fn () => $this->flush());
+    }
+}
