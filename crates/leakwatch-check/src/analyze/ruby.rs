@@ -1394,7 +1394,14 @@ fn threads(cx: &mut Ctx) {
                     })
                 })
         });
-        if loops_forever(cx, block) && !stopped {
+        // `@worker ||= Thread.new { loop { ... } }` starts it at most once
+        // per holder: the one worker the hint asks for.
+        let memoized = cx
+            .up(call)
+            .filter(|p| p.kind() == "operator_assignment")
+            .and_then(|a| Ctx::field(a, "left"))
+            .is_some_and(|l| cx.src[l.end_byte()..call.start_byte()].trim() == "||=");
+        if loops_forever(cx, block) && !stopped && !memoized {
             let unless = unless_only_called_at_load(cx, &[call]);
             cx.hit_unless(
                 Rule::UnstoppableTask,
@@ -2260,6 +2267,16 @@ mod tests {
 
     fn hits(src: &str) -> Vec<(Rule, usize)> {
         crate::analyze::rules_and_lines(Lang::Ruby, src)
+    }
+
+    /// A thread memoized in an attribute is started at most once per
+    /// holder; one assigned afresh on every call is not.
+    #[test]
+    fn a_memoized_thread_is_started_at_most_once() {
+        let src = "class Migration\n  def run_command(cmd)\n    @stdin_queue ||= Queue.new\n    @stdin_thread ||= Thread.new do\n      loop { @stdin_queue << $stdin.gets.chomp }\n    end\n    system(cmd)\n  end\nend\n";
+        assert_eq!(hits(src), []);
+        let fresh = src.replace("@stdin_thread ||= Thread.new", "@stdin_thread = Thread.new");
+        assert_eq!(hits(&fresh), [(Rule::UnstoppableTask, 4)]);
     }
 
     /// A whole-table read whose only caller fills a class-level memo runs

@@ -76,3 +76,14 @@ class ChatHelper
     end
   end
 end
+
+# The same pass-through thread assigned afresh: one more per command run.
+class Relay
+  def run_command(cmd)
+    @stdin_queue ||= Queue.new
+    @stdin_thread = Thread.new do # expect: unstoppable-task
+      loop { @stdin_queue << $stdin.gets.chomp }
+    end
+    system(cmd)
+  end
+end

@@ -124,3 +124,15 @@ class SessionFlusher
     end
   end
 end
+
+# A pass-through thread memoized on first use: started at most once for the
+# migration object a command-line run makes.
+class Migration
+  def run_command(cmd)
+    @stdin_queue ||= Queue.new
+    @stdin_thread ||= Thread.new do
+      loop { @stdin_queue << $stdin.gets.chomp }
+    end
+    system(cmd)
+  end
+end
