@@ -549,6 +549,15 @@ fn listeners(cx: &mut Ctx, module: &HashSet<&str>) {
         if removal_exists(cx, &removed, target, args) {
             continue;
         }
+        // An EventTarget adds a given function once: the same top-level
+        // function added again is ignored (an emitter's `on` adds it again).
+        if method == "addEventListener"
+            && args
+                .and_then(|a| a.named_child(1))
+                .is_some_and(|h| h.kind() == "identifier" && top_level_function(cx, cx.text(h)))
+        {
+            continue;
+        }
         let fname = fn_name(cx, f);
         let fname = if fname.is_empty() {
             "this callback".to_string()
@@ -562,6 +571,35 @@ fn listeners(cx: &mut Ctx, module: &HashSet<&str>) {
             "remove it when done (`off`/`removeEventListener`), use `once`, or register it once outside the repeated code",
         );
     }
+}
+
+/// Whether `name` is a function declared at the file's top level
+/// (`function onResize() {}`, `const onResize = () => {}`) and never
+/// assigned again: the same function object for the life of the page.
+fn top_level_function(cx: &Ctx, name: &str) -> bool {
+    let mut cur = cx.root.walk();
+    let declared = cx.root.named_children(&mut cur).any(|d| match d.kind() {
+        "function_declaration" => Ctx::field(d, "name").is_some_and(|n| cx.text(n) == name),
+        "lexical_declaration" | "variable_declaration" => {
+            let mut c = d.walk();
+            let found = d.named_children(&mut c).any(|v| {
+                v.kind() == "variable_declarator"
+                    && Ctx::field(v, "name").is_some_and(|n| cx.text(n) == name)
+                    && Ctx::field(v, "value").is_some_and(|v| {
+                        matches!(
+                            v.kind(),
+                            "function_expression" | "function" | "arrow_function"
+                        )
+                    })
+            });
+            found
+        }
+        _ => false,
+    });
+    declared
+        && !cx.all("assignment_expression").into_iter().any(|a| {
+            Ctx::field(a, "left").is_some_and(|l| l.kind() == "identifier" && cx.text(l) == name)
+        })
 }
 
 /// Whether `f` (or a function enclosing it) is only ever called while the
@@ -1767,6 +1805,12 @@ fn accidental_globals(cx: &mut Ctx) {
         let Some(f) = cx.enclosing(a, FN) else {
             continue;
         };
+        // Inside `with (Calendar) { _C = null; }` a bare name may be the
+        // object's property (jscalendar's `Calendar._C`): which one is
+        // known only at run time.
+        if cx.enclosing(a, &["with_statement"]).is_some() {
+            continue;
+        }
         if l.kind() == "identifier" {
             let name = cx.text(l);
             if declared.contains(name)
@@ -1831,6 +1875,36 @@ mod tests {
 
     fn hits(src: &str) -> Vec<(Rule, usize)> {
         crate::analyze::rules_and_lines(Lang::JavaScript, src)
+    }
+
+    /// `addEventListener` adds a given function to a target once: a
+    /// top-level function added on every call is there once; a closure
+    /// made per call, or an emitter's `on`, adds one more each time.
+    #[test]
+    fn the_same_top_level_function_is_added_to_a_target_once() {
+        let src = "function onResize() { layout(); }\nfunction activate() {\n  window.addEventListener('resize', onResize);\n}\nbus.on('tab', activate);\n";
+        assert_eq!(hits(src), []);
+        let arrow = src.replace(
+            "function onResize() { layout(); }",
+            "const onResize = () => layout();",
+        );
+        assert_eq!(hits(&arrow), []);
+        let closure = src.replace("'resize', onResize", "'resize', () => layout()");
+        assert_eq!(hits(&closure), [(Rule::ListenerLeak, 3)]);
+        let reassigned = format!("{src}onResize = function () {{ relayout(); }};\n");
+        assert_eq!(hits(&reassigned), [(Rule::ListenerLeak, 3)]);
+        let local = src.replace(
+            "function onResize() { layout(); }\nfunction activate() {\n",
+            "function activate() {\n  function onResize() { layout(); }\n",
+        );
+        assert_eq!(hits(&local), [(Rule::ListenerLeak, 3)]);
+    }
+
+    /// In a `with` block a bare name may be the object's property.
+    #[test]
+    fn an_assignment_inside_with_may_be_the_objects_property() {
+        let src = "Calendar._C = null;\nCalendar.tableMouseUp = function (ev) {\n  with (Calendar) {\n    _C = null;\n  }\n  last = ev;\n};\n";
+        assert_eq!(hits(src), [(Rule::AccidentalGlobal, 6)]);
     }
 
     /// `find(...).toArray()` is MongoDB's whole result, except on jQuery

@@ -16,3 +16,8 @@ function resetState() {
 }
 
 resetState();
+
+// The same handler outside the `with`: a new global holding the event.
+Calendar.tableMouseDown = function (ev) {
+  lastEvent = ev; // expect: accidental-global
+};

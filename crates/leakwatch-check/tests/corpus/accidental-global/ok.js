@@ -52,3 +52,12 @@ function withCatch() {
   var core = module.exports = { version: '2.6.5' };
   if (typeof __e == 'number') __e = core; // eslint-disable-line no-undef
 })({});
+
+// jscalendar: inside `with (Calendar)` the bare name is Calendar's own
+// property.
+Calendar._C = null;
+Calendar.tableMouseUp = function (ev) {
+  with (Calendar) {
+    _C = null;
+  }
+};

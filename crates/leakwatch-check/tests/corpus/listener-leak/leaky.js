@@ -42,3 +42,11 @@ function followScroll(el) {
   window.addEventListener('scroll', () => el.update(), false); // expect: listener-leak
 }
 document.addEventListener('click', (e) => followScroll(e.target));
+
+// The same registration with a closure made per tab switch: one more each
+// time.
+function showTab(tab) {
+  tab.show();
+  window.addEventListener('resize', () => relayout(tab)); // expect: listener-leak
+}
+tabs.on('switch', showTab);

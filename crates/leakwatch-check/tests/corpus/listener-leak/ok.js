@@ -105,3 +105,14 @@ Toolbar.prototype.dragEnd = function () {
   }
   document.addEventListener('DOMContentLoaded', onLoad, false);
 })(window, document);
+
+// The same top-level function added on every tab switch: an EventTarget
+// keeps one registration of a given function, however often it is added.
+function onWindowResize() {
+  relayout();
+}
+function activateTab(tab) {
+  tab.show();
+  window.addEventListener('resize', onWindowResize);
+}
+tabs.on('switch', activateTab);
