@@ -1401,7 +1401,17 @@ fn threads(cx: &mut Ctx) {
             .filter(|p| p.kind() == "operator_assignment")
             .and_then(|a| Ctx::field(a, "left"))
             .is_some_and(|l| cx.src[l.end_byte()..call.start_byte()].trim() == "||=");
-        if loops_forever(cx, block) && !stopped && !memoized {
+        // `def daemon(&f) Thread.new { loop { f.call } } end`: a helper that
+        // runs whatever its callers hand it; they decide how often.
+        let runs_callers_block = cx.enclosing(call, DEF).is_some_and(|def| {
+            let body = cx.text(block);
+            cx.desc(block).iter().any(|n| n.kind() == "yield")
+                || parameters(cx, def).into_iter().any(|(name, _)| {
+                    let name = name.trim_start_matches(['&', '*']);
+                    mentions(body, &format!("{name}.call")) || mentions(body, &format!("{name}.()"))
+                })
+        });
+        if loops_forever(cx, block) && !stopped && !memoized && !runs_callers_block {
             let unless = unless_only_called_at_load(cx, &[call]);
             cx.hit_unless(
                 Rule::UnstoppableTask,
@@ -1588,13 +1598,21 @@ fn opened(cx: &mut Ctx) {
         };
         let own = (!candidates.is_empty()).then_some(Unless::OwnConstant { candidates });
         // `File.open(p, 'w').binmode` is still the file (`binmode` and
-        // `set_encoding` return their receiver): follow it to where it goes.
+        // `set_encoding` return their receiver, and so does a `tap` whose
+        // result is kept: `@log = File.open(p, 'a').tap { |f| f.sync = true
+        // }`): follow it to where it goes.
         let mut inner = call;
         let mut parent = cx.up(call);
         while let Some(p) = parent.filter(|p| {
             p.kind() == "call"
                 && Ctx::field(*p, "receiver").is_some_and(|r| r.id() == inner.id())
-                && matches!(method_name(cx, *p), "binmode" | "set_encoding")
+                && match method_name(cx, *p) {
+                    "binmode" | "set_encoding" => true,
+                    "tap" => cx
+                        .up(*p)
+                        .is_some_and(|a| matches!(a.kind(), "assignment" | "operator_assignment")),
+                    _ => false,
+                }
         }) {
             inner = p;
             parent = cx.up(p);
@@ -1646,6 +1664,26 @@ fn opened(cx: &mut Ctx) {
 }
 
 /// ActiveRecord relations iterated whole; raw SQL reading a whole table.
+/// Whether an `all(...)` call's conditions bound what it returns
+/// (DataMapper's `Author.all(:sublet_id => s.id)`, `all(limit: 10)`): an
+/// equality on a column, or a limit. Query options (`:order`, `:fields`)
+/// and operators (`:created_at.gte => t`) bound nothing.
+fn conditions_bound<'a>(cx: &Ctx<'a>, all: Node<'a>) -> bool {
+    const OPTIONS: &[&str] = &["order", "fields", "offset", "unique", "links", "reload"];
+    let Some(args) = Ctx::field(all, "arguments") else {
+        return false;
+    };
+    std::iter::once(args)
+        .chain(cx.desc(args).iter().copied())
+        .filter(|n| n.kind() == "pair")
+        .filter_map(|p| Ctx::field(p, "key"))
+        .filter(|k| matches!(k.kind(), "simple_symbol" | "hash_key_symbol"))
+        .any(|k| {
+            let name = cx.text(k).trim_start_matches(':').trim_end_matches(':');
+            !OPTIONS.contains(&name)
+        })
+}
+
 fn results(cx: &mut Ctx) {
     const ITER: &[&str] = &[
         "each",
@@ -1707,6 +1745,7 @@ fn results(cx: &mut Ctx) {
                 && !NOT_MODELS.contains(&root)
                 && !chain.contains(".limit(")
                 && !chain.contains(".where(")
+                && !conditions_bound(cx, recv)
             {
                 // A class of the tree's own with its own `all`, or a plain
                 // class of the tree's own, is not a model.
@@ -2267,6 +2306,46 @@ mod tests {
 
     fn hits(src: &str) -> Vec<(Rule, usize)> {
         crate::analyze::rules_and_lines(Lang::Ruby, src)
+    }
+
+    /// `Model.all(:col => value)` (DataMapper) is a lookup by that column;
+    /// options and operators alone bound nothing.
+    #[test]
+    fn an_all_with_an_equality_condition_is_no_whole_table() {
+        let src = "class Server\n  def authors(s)\n    Author.all(:sublet_id => s.id).each { |a| out << a.name }\n  end\nend\n";
+        assert_eq!(hits(src), []);
+        let kw = src.replace(":sublet_id => s.id", "sublet_id: s.id");
+        assert_eq!(hits(&kw), []);
+        let order = src.replace(":sublet_id => s.id", ":order => [:name]");
+        assert_eq!(hits(&order), [(Rule::UnboundedResults, 3)]);
+        let range = src.replace(":sublet_id => s.id", ":created_at.gte => Time.at(t)");
+        assert_eq!(hits(&range), [(Rule::UnboundedResults, 3)]);
+    }
+
+    /// A helper whose thread runs its caller's block is an API: the caller
+    /// decides how often it starts one.
+    #[test]
+    fn a_thread_running_the_callers_block_is_an_api() {
+        let src = "module Util\n  def daemon(&f)\n    Thread.new do\n      loop { safe { f.call } }\n    end\n  end\nend\n";
+        assert_eq!(hits(src), []);
+        let yielding = src
+            .replace("def daemon(&f)", "def daemon")
+            .replace("f.call", "yield");
+        assert_eq!(hits(&yielding), []);
+        let own = src.replace("f.call", "poll");
+        assert_eq!(hits(&own), [(Rule::UnstoppableTask, 3)]);
+    }
+
+    /// A `tap` whose result is kept returns the file it was given: kept in
+    /// an attribute, it is owned there; left unused, the file is lost.
+    #[test]
+    fn a_kept_tap_is_the_file() {
+        let src = "class History\n  def history_file\n    @history_file ||= File.open(path, 'a').tap do |file|\n      file.sync = true\n    end\n  end\nend\n";
+        assert_eq!(hits(src), []);
+        let plain = src.replace("@history_file ||=", "@history_file =");
+        assert_eq!(hits(&plain), []);
+        let dropped = src.replace("@history_file ||= ", "");
+        assert_eq!(hits(&dropped), [(Rule::UnclosedResource, 3)]);
     }
 
     /// A thread memoized in an attribute is started at most once per

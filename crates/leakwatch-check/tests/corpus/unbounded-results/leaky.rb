@@ -71,3 +71,10 @@ class InvoicesController < ApplicationController
     Billing::Invoice.all.each { |i| render_row(i) } # expect: unbounded-results
   end
 end
+
+# The same model read whole, only ordered.
+class SubletIndex
+  def names
+    Sublet.all(:order => [:name]).map(&:name) # expect: unbounded-results
+  end
+end

@@ -105,3 +105,10 @@ class ConfigController < ApplicationController
     Toolkit.settings.all.each { |key| render_key(key) }
   end
 end
+
+# DataMapper lookups by a foreign key: the rows of one sublet, not the table.
+class SubletServer
+  def authors_of(sublet)
+    Author.all(:sublet_id => sublet.id).map { |a| a.user.name }
+  end
+end

@@ -111,3 +111,13 @@ module Wire
     raise Unavailable
   end
 end
+
+# The history file kept open for appending: `tap` hands back the file, and the
+# attribute owns it for the session.
+class History
+  def history_file
+    @history_file ||= File.open(history_file_path, 'a', 0o600).tap do |file|
+      file.sync = true
+    end
+  end
+end

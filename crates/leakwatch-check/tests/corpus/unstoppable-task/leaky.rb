@@ -87,3 +87,12 @@ class Relay
     system(cmd)
   end
 end
+
+# The same helper running its own polling forever: one more thread per call.
+module Poller
+  def watch(feed)
+    Thread.new do # expect: unstoppable-task
+      loop { safe { poll(feed) } }
+    end
+  end
+end

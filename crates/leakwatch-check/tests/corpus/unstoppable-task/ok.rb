@@ -136,3 +136,13 @@ class Migration
     system(cmd)
   end
 end
+
+# A helper that runs whatever block its callers hand it on a thread of its
+# own: they decide how many (a scheduler's few, at start).
+module ExceptionUtil
+  def daemon(&f)
+    Thread.new do
+      loop { safe { f.call } }
+    end
+  end
+end
