@@ -524,6 +524,7 @@ fn listeners(cx: &mut Ctx, module: &HashSet<&str>) {
             || is_once(cx, args)
             || immediately_invoked(cx, f)
             || page_lifecycle(cx, target, args)
+            || passed_to_page_start(cx, f)
         {
             continue;
         }
@@ -664,6 +665,20 @@ fn startup_only<'a>(cx: &Ctx<'a>, f: Node<'a>) -> bool {
         cur = cx.enclosing(func, FN);
     }
     false
+}
+
+/// Whether `f` is the callback of the page's one start: jQuery's ready
+/// (`$(function () { ... })`, `jQuery(document).ready(fn)`) or a
+/// `DOMContentLoaded` listener: it runs once per page.
+fn passed_to_page_start<'a>(cx: &Ctx<'a>, f: Node<'a>) -> bool {
+    let Some(args) = cx.up(f).filter(|a| a.kind() == "arguments") else {
+        return false;
+    };
+    let Some(call) = cx.up(args).filter(|c| c.kind() == "call_expression") else {
+        return false;
+    };
+    let callee = Ctx::field(call, "function").map_or("", |c| cx.text(c));
+    starts_page(cx.text(args), callee)
 }
 
 /// Whether a call made with arguments `args` (their text, parentheses
@@ -1398,7 +1413,7 @@ fn timers(cx: &mut Ctx) {
             .is_some_and(|p| p.kind() == "expression_statement");
         let fname = fn_name(cx, f);
         if dropped {
-            if runs_once(fname) {
+            if runs_once(fname) || passed_to_page_start(cx, f) {
                 continue;
             }
             cx.hit(
@@ -1722,9 +1737,30 @@ fn record_script_globals(cx: &mut Ctx) {
         .filter(|b| b.kind() == "identifier")
         .map(|b| cx.text(b).to_string())
         .collect();
-    for name in top {
+    let explicit: Vec<String> = window_properties(cx)
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    for name in top.into_iter().chain(explicit) {
         cx.facts.script_global(&name);
     }
+}
+
+/// Names a script makes global on purpose: `window.textChanged = false`,
+/// `globalThis.x = ...`. A bare assignment to one later sets that global;
+/// it creates nothing.
+fn window_properties<'a>(cx: &Ctx<'a>) -> Vec<&'a str> {
+    cx.all("assignment_expression")
+        .into_iter()
+        .filter_map(|a| Ctx::field(a, "left"))
+        .filter(|l| l.kind() == "member_expression")
+        .filter(|l| {
+            Ctx::field(*l, "object").is_some_and(|o| matches!(cx.text(o), "window" | "globalThis"))
+        })
+        .filter_map(|l| Ctx::field(l, "property"))
+        .filter(|p| p.kind() == "property_identifier")
+        .map(|p| cx.text(p))
+        .collect()
 }
 
 fn accidental_globals(cx: &mut Ctx) {
@@ -1745,7 +1781,7 @@ fn accidental_globals(cx: &mut Ctx) {
     {
         return;
     }
-    let mut declared: HashSet<&str> = HashSet::new();
+    let mut declared: HashSet<&str> = window_properties(cx).into_iter().collect();
     for n in &cx.nodes {
         let bind: Option<Node> = match n.kind() {
             "variable_declarator" => Ctx::field(*n, "name"),
@@ -1875,6 +1911,27 @@ mod tests {
 
     fn hits(src: &str) -> Vec<(Rule, usize)> {
         crate::analyze::rules_and_lines(Lang::JavaScript, src)
+    }
+
+    /// jQuery's ready callback runs once per page: a timer or listener it
+    /// sets up is the page's start-up; one set up per call is not.
+    #[test]
+    fn jquerys_ready_callback_is_the_pages_start() {
+        let src = "$(function () {\n  var draft = 1;\n  setInterval(function () { save(draft); }, 5000);\n  window.addEventListener('resize', function () { layout(draft); });\n});\n";
+        assert_eq!(hits(src), []);
+        let per_call = src.replace("$(function () {", "bus.on('tab', function () {");
+        assert_eq!(
+            hits(&per_call),
+            [(Rule::UnstoppableTask, 3), (Rule::ListenerLeak, 4)]
+        );
+    }
+
+    /// `window.x = ...` makes `x` a global on purpose: a bare assignment to
+    /// it later creates nothing.
+    #[test]
+    fn a_window_property_is_a_declared_global() {
+        let src = "window.textChanged = false;\nfunction edited() {\n  textChanged = true;\n  other = 1;\n}\n";
+        assert_eq!(hits(src), [(Rule::AccidentalGlobal, 4)]);
     }
 
     /// `addEventListener` adds a given function to a target once: a

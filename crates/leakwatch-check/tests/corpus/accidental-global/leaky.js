@@ -21,3 +21,8 @@ resetState();
 Calendar.tableMouseDown = function (ev) {
   lastEvent = ev; // expect: accidental-global
 };
+
+// The same flag never declared: the assignment creates it.
+function markEdited() {
+  textEdited = true; // expect: accidental-global
+}

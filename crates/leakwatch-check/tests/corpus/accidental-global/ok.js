@@ -61,3 +61,9 @@ Calendar.tableMouseUp = function (ev) {
     _C = null;
   }
 };
+
+// DokuWiki: a flag made global on purpose through `window`, then set bare.
+window.textChanged = false;
+function markChanged() {
+  textChanged = true;
+}

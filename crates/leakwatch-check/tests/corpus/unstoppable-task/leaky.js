@@ -10,3 +10,8 @@ class Connection {
 }
 
 module.exports = { startPolling, Connection };
+
+// The same autosave started per editor opened: one more each time.
+editors.on('open', function (editor) {
+  setInterval(function () { editor.saveDraft(); }, 5000); // expect: unstoppable-task
+});

@@ -22,3 +22,9 @@ function delayed(fn) {
 }
 
 module.exports = { startPolling, Connection, delayed };
+
+// jQuery's ready callback: the draft autosave starts once per page.
+$(function () {
+  var draft = new Draft(localStorage);
+  setInterval(function () { draft.save(); }, 5000);
+});
