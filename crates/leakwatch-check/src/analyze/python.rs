@@ -677,7 +677,50 @@ fn class_containers(cx: &mut Ctx) {
     }
 }
 
+/// Whether the file is a script that runs once per process: it has a
+/// `__main__` block and nothing in it serves or loops for long (no server,
+/// event loop, endless loop, thread or consumer). Its module- and
+/// class-level stores end with the run (an Inkscape extension, a
+/// document converter).
+fn one_shot_script(cx: &Ctx) -> bool {
+    const LONG_RUNNING: &[&str] = &[
+        "serve_forever",
+        "run_forever",
+        "app.run(",
+        "run_app(",
+        "uvicorn",
+        "gunicorn",
+        "while True",
+        "while 1",
+        ".listen(",
+        "Flask(",
+        "FastAPI(",
+        "socketserver",
+        "HTTPServer",
+        "start_server",
+        "Thread(",
+        "Celery(",
+        "consume(",
+        "subscribe(",
+        "schedule.",
+        "mainloop(",
+        "exec_(",
+    ];
+    let mut cur = cx.root.walk();
+    let has_main = cx.root.named_children(&mut cur).any(|n| {
+        n.kind() == "if_statement"
+            && Ctx::field(n, "condition").is_some_and(|c| {
+                let t: String = cx.text(c).chars().filter(|c| !c.is_whitespace()).collect();
+                t == "__name__=='__main__'" || t == "__name__==\"__main__\""
+            })
+    });
+    has_main && !LONG_RUNNING.iter().any(|m| cx.src.contains(m))
+}
+
 fn report_container<'a>(cx: &mut Ctx<'a>, scope: &str, name: &str, shape: Shape, uses: Uses<'a>) {
+    if one_shot_script(cx) {
+        return;
+    }
     let lname = name.to_ascii_lowercase();
     if lname.contains("registry") || lname.contains("handlers") || lname.contains("plugins") {
         return;
@@ -1370,6 +1413,31 @@ mod tests {
         assert_eq!(
             rules_and_lines(Lang::Python, &open),
             [(Rule::UnclosedResource, 4)]
+        );
+    }
+
+    /// A script run once per process (a `__main__` block, nothing that
+    /// serves or loops for long) keeps its stores only for its run; the same
+    /// module serving requests does not.
+    #[test]
+    fn a_one_shot_scripts_stores_end_with_its_run() {
+        let script = "class ListColours(Extension):\n    _counts = {}\n\n    def modify_color(self, name, color):\n        self._counts[color] = self._counts.get(color, 0) + 1\n        return color\n\n\nif __name__ == \"__main__\":\n    ListColours().run()\n";
+        assert_eq!(rules_and_lines(Lang::Python, script), []);
+        let library = script.replace(
+            "\n\nif __name__ == \"__main__\":\n    ListColours().run()\n",
+            "\n",
+        );
+        assert_eq!(
+            rules_and_lines(Lang::Python, &library),
+            [(Rule::UnboundedCache, 5)]
+        );
+        let server = script.replace(
+            "ListColours().run()",
+            "HTTPServer(addr, Handler).serve_forever()",
+        );
+        assert_eq!(
+            rules_and_lines(Lang::Python, &server),
+            [(Rule::UnboundedCache, 5)]
         );
     }
 }
