@@ -578,25 +578,19 @@ fn listeners(cx: &mut Ctx, module: &HashSet<&str>) {
 /// (`function onResize() {}`, `const onResize = () => {}`) and never
 /// assigned again: the same function object for the life of the page.
 fn top_level_function(cx: &Ctx, name: &str) -> bool {
+    let is_function = |v: Node| {
+        matches!(
+            v.kind(),
+            "function_expression" | "function" | "arrow_function"
+        )
+    };
     let mut cur = cx.root.walk();
-    let declared = cx.root.named_children(&mut cur).any(|d| match d.kind() {
-        "function_declaration" => Ctx::field(d, "name").is_some_and(|n| cx.text(n) == name),
-        "lexical_declaration" | "variable_declaration" => {
-            let mut c = d.walk();
-            let found = d.named_children(&mut c).any(|v| {
-                v.kind() == "variable_declarator"
-                    && Ctx::field(v, "name").is_some_and(|n| cx.text(n) == name)
-                    && Ctx::field(v, "value").is_some_and(|v| {
-                        matches!(
-                            v.kind(),
-                            "function_expression" | "function" | "arrow_function"
-                        )
-                    })
-            });
-            found
-        }
-        _ => false,
-    });
+    let declared = cx.root.named_children(&mut cur).any(|d| {
+        d.kind() == "function_declaration"
+            && Ctx::field(d, "name").is_some_and(|n| cx.text(n) == name)
+    }) || top_declarations(cx)
+        .into_iter()
+        .any(|(n, value, _)| cx.text(n) == name && value.is_some_and(is_function));
     declared
         && !cx.all("assignment_expression").into_iter().any(|a| {
             Ctx::field(a, "left").is_some_and(|l| l.kind() == "identifier" && cx.text(l) == name)
@@ -1705,7 +1699,7 @@ pub(crate) fn inline_script_globals(page: &str) -> Vec<String> {
 /// tree ([`Unless::ScriptGlobal`]); strict scripts' too (strict mode stops
 /// a script creating globals by assignment, not declaring them). An ES
 /// module's and a CommonJS module's declarations are their own.
-fn record_script_globals(cx: &mut Ctx) {
+fn record_script_globals(cx: &mut Ctx, explicit: &[&str]) {
     let src = cx.src;
     // An AMD loader's `require([...], function () {...})` (Dojo, RequireJS)
     // takes an array: such a file is still a plain script.
@@ -1737,10 +1731,7 @@ fn record_script_globals(cx: &mut Ctx) {
         .filter(|b| b.kind() == "identifier")
         .map(|b| cx.text(b).to_string())
         .collect();
-    let explicit: Vec<String> = window_properties(cx)
-        .into_iter()
-        .map(str::to_string)
-        .collect();
+    let explicit: Vec<String> = explicit.iter().map(|n| n.to_string()).collect();
     for name in top.into_iter().chain(explicit) {
         cx.facts.script_global(&name);
     }
@@ -1773,7 +1764,8 @@ fn accidental_globals(cx: &mut Ctx) {
     if is_module {
         return;
     }
-    record_script_globals(cx);
+    let explicit = window_properties(cx);
+    record_script_globals(cx, &explicit);
     let head = src.trim_start();
     if head.starts_with("'use strict'")
         || head.starts_with("\"use strict\"")
@@ -1781,7 +1773,7 @@ fn accidental_globals(cx: &mut Ctx) {
     {
         return;
     }
-    let mut declared: HashSet<&str> = window_properties(cx).into_iter().collect();
+    let mut declared: HashSet<&str> = explicit.into_iter().collect();
     for n in &cx.nodes {
         let bind: Option<Node> = match n.kind() {
             "variable_declarator" => Ctx::field(*n, "name"),
