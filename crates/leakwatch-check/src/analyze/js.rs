@@ -1358,12 +1358,22 @@ fn clears_handle_in<'a>(
     if names.is_empty() {
         return false;
     }
+    // A handle kept in a table under a key (`timers[slot] = setInterval(...)`)
+    // is cleared by a clear of any entry of that table: the cleanup path
+    // names the key its own way (`clearInterval(timers[i])` in a loop).
+    let tables: Vec<String> = names.iter().filter_map(|n| keyed_table(n)).collect();
+    let names_handle = |arg: &str| {
+        names.iter().any(|n| n == arg) || keyed_table(arg).is_some_and(|t| tables.contains(&t))
+    };
     let textual = within.is_none()
-        && names.iter().any(|name| {
+        && (names.iter().any(|name| {
             mentions(cx.src, &format!("clearInterval({name}"))
                 || mentions(cx.src, &format!("clearTimeout({name}"))
                 || mentions(cx.text(f), &format!("return {name}"))
-        });
+        }) || tables.iter().any(|t| {
+            mentions(cx.src, &format!("clearInterval({t}["))
+                || mentions(cx.src, &format!("clearTimeout({t}["))
+        }));
     let calls = match within {
         Some(w) => cx.desc_kind(w, "call_expression"),
         None => cx.all("call_expression"),
@@ -1381,8 +1391,17 @@ fn clears_handle_in<'a>(
             clears
                 && Ctx::field(c, "arguments")
                     .and_then(|a| a.named_child(0))
-                    .is_some_and(|a| names.contains(&squeeze(cx.text(a))))
+                    .is_some_and(|a| names_handle(&squeeze(cx.text(a))))
         })
+}
+
+/// The table of a keyed handle name, `timers` for `timers[slot]` (and
+/// `this.timers` for `this.timers[id]`); `None` for a plain name.
+fn keyed_table(name: &str) -> Option<String> {
+    let base = name.strip_suffix(']')?;
+    let open = base.rfind('[')?;
+    let table = &base[..open];
+    (!table.is_empty() && !table.contains('[')).then(|| table.to_string())
 }
 
 fn timers(cx: &mut Ctx) {
@@ -1947,6 +1966,22 @@ mod tests {
             "function activate() {\n  function onResize() { layout(); }\n",
         );
         assert_eq!(hits(&local), [(Rule::ListenerLeak, 3)]);
+    }
+
+    /// A handle kept in a table under a key is cleared by a clear of that
+    /// table's entries, whatever the cleanup names the key; a clear of
+    /// another table's entries clears nothing here.
+    #[test]
+    fn a_keyed_timer_is_cleared_through_its_table() {
+        let src = "var timers = [];\nfunction show(slot) {\n  timers[slot] = setInterval(function () { tick(slot); }, 1000);\n}\nfunction hangup() {\n  for (var i = 0; i < timers.length; i++) clearInterval(timers[i]);\n}\n";
+        assert_eq!(hits(src), []);
+        let spaced = src.replace(
+            "clearInterval(timers[i])",
+            "clearInterval( timers[ feed.slot ] )",
+        );
+        assert_eq!(hits(&spaced), []);
+        let other = src.replace("clearInterval(timers[i])", "clearInterval(pollers[i])");
+        assert_eq!(hits(&other), [(Rule::UnclearedTimer, 3)]);
     }
 
     /// In a `with` block a bare name may be the object's property.

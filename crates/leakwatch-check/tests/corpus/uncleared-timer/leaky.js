@@ -13,4 +13,17 @@ function watch(file, onChange) {
   return { file };
 }
 
-module.exports = { Poller, watch };
+// One meter per slot, kept by slot; hanging up clears the pollers' table,
+// not this one, so each slot's meter runs on after the call.
+const meters = [];
+const pollers = [];
+
+function showRemote(slot, feed) {
+  meters[slot] = setInterval(() => render(slot, feed.getBitrate()), 1000); // expect: uncleared-timer
+}
+
+function hangup() {
+  for (let i = 0; i < pollers.length; i++) clearInterval(pollers[i]);
+}
+
+module.exports = { Poller, watch, showRemote, hangup };

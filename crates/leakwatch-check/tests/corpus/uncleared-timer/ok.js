@@ -42,4 +42,21 @@ const tooltip = {
   },
 };
 
-module.exports = { Poller, watch, debounce, tooltip };
+// One bitrate meter per video slot, kept by slot; hanging up clears every
+// slot's meter, naming the key its own way.
+const bitrateTimer = [];
+
+function showRemote(slot, feed) {
+  if (!bitrateTimer[slot]) {
+    bitrateTimer[slot] = setInterval(() => render(slot, feed.getBitrate()), 1000);
+  }
+}
+
+function hangup() {
+  for (let i = 0; i < bitrateTimer.length; i++) {
+    if (bitrateTimer[i]) clearInterval(bitrateTimer[i]);
+    bitrateTimer[i] = null;
+  }
+}
+
+module.exports = { Poller, watch, debounce, tooltip, showRemote, hangup };
