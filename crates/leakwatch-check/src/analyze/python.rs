@@ -72,6 +72,27 @@ pub(crate) fn runs_once(name: &str) -> bool {
         || words.windows(2).any(|w| w[0] == "set" && w[1] == "up")
 }
 
+/// Whether `f` itself blocks serving until the process ends
+/// (`cherrypy.engine.block()`, `server.serve_forever()`,
+/// `loop.run_forever()`, a GUI's `mainloop()`): whatever it sets up before
+/// that call, it sets up once per process.
+fn serves_until_exit<'a>(cx: &Ctx<'a>, f: Node<'a>) -> bool {
+    cx.desc_kind(f, "call").into_iter().any(|c| {
+        let callee = call_parts(cx, c).0;
+        let last = callee.rsplit('.').next().unwrap_or(callee);
+        let serving = matches!(last, "serve_forever" | "run_forever" | "mainloop")
+            || callee.ends_with("engine.block")
+            || matches!(
+                callee,
+                "uvicorn.run" | "web.run_app" | "aiohttp.web.run_app"
+            );
+        serving
+            && cx
+                .enclosing(c, &["function_definition"])
+                .is_some_and(|e| e.id() == f.id())
+    })
+}
+
 fn fn_name<'a>(cx: &Ctx<'a>, f: Node<'a>) -> &'a str {
     Ctx::field(f, "name")
         .map(|n| cx.text(n))
@@ -294,6 +315,19 @@ fn module_names<'a>(cx: &Ctx<'a>) -> HashSet<&'a str> {
 /// its enclosing functions) named like a one-time step, or a decorator-style
 /// function that files its argument and returns it (`def register(fn): X.append(fn); return fn`).
 fn registration<'a>(cx: &Ctx<'a>, site: Node<'a>, f: Node<'a>) -> bool {
+    // `loaded[name] = importlib.import_module(path)`: an imported module is
+    // kept by `sys.modules` anyway; the store adds no memory of its own.
+    let imported = Ctx::field(site, "right")
+        .filter(|r| site.kind() == "assignment" && r.kind() == "call")
+        .is_some_and(|r| {
+            matches!(
+                call_parts(cx, r).0,
+                "importlib.import_module" | "import_module" | "__import__"
+            )
+        });
+    if imported {
+        return true;
+    }
     let mut cur = Some(f);
     while let Some(func) = cur {
         if runs_once(fn_name(cx, func)) {
@@ -811,7 +845,8 @@ fn closures(cx: &mut Ctx) {
         let Some(f) = cx.enclosing(call, &["function_definition"]) else {
             continue;
         };
-        let atexit = callee == "atexit.register" && !runs_once(fn_name(cx, f));
+        let atexit =
+            callee == "atexit.register" && !runs_once(fn_name(cx, f)) && !serves_until_exit(cx, f);
         let filed = callee.rsplit_once('.').is_some_and(|(obj, m)| {
             matches!(m, "append" | "add" | "setdefault" | "insert") && module.contains(obj)
         });
@@ -890,7 +925,7 @@ fn listeners(cx: &mut Ctx) {
             continue;
         };
         let fname = fn_name(cx, f);
-        if runs_once(fname) {
+        if runs_once(fname) || serves_until_exit(cx, f) {
             continue;
         }
         let ftext = cx.text(f);
@@ -1183,7 +1218,7 @@ fn threads(cx: &mut Ctx) {
             continue;
         };
         let ename = fn_name(cx, encl);
-        if runs_once(ename) || ename == "run" || ename == "start" {
+        if runs_once(ename) || ename == "run" || ename == "start" || serves_until_exit(cx, encl) {
             continue;
         }
         let Some(target) = kwarg(cx, args, "target") else {
@@ -1245,6 +1280,18 @@ fn is_conn_ctor(f: &str, args: &str) -> bool {
         || f.ends_with(".raw_connection")
         || (f.starts_with("requests.") && args.contains("stream=True"))
 }
+
+/// Readers built over a file object that never close it (`ZipFile.close()`
+/// leaves a file it was handed open): handing a file to one is no hand-off.
+const READ_WRAPPERS: &[&str] = &[
+    "zipfile.ZipFile",
+    "tarfile.open",
+    "tarfile.TarFile",
+    "gzip.GzipFile",
+    "gzip.open",
+    "bz2.BZ2File",
+    "lzma.LZMAFile",
+];
 
 /// Calls that read or write a file object without taking ownership of it.
 const CONSUMERS: &[&str] = &[
@@ -1309,14 +1356,51 @@ fn released_or_escapes<'a>(cx: &Ctx<'a>, scope: Node<'a>, name: &str, after: usi
                     .and_then(|c| Ctx::field(c, "function"))
                     .map(|c| cx.text(c))
                     .unwrap_or("");
-                !CONSUMERS.contains(&callee)
+                !CONSUMERS.contains(&callee) && !READ_WRAPPERS.contains(&callee)
+            }
+            "keyword_argument" => {
+                // `tarfile.open(fileobj=f)` reads `f` and leaves it open.
+                let callee = cx
+                    .up(p)
+                    .and_then(|a| cx.up(a))
+                    .and_then(|c| Ctx::field(c, "function"))
+                    .map(|c| cx.text(c))
+                    .unwrap_or("");
+                !READ_WRAPPERS.contains(&callee)
             }
             "return_statement" | "yield" | "list" | "tuple" | "pair" | "dictionary"
-            | "keyword_argument" | "with_item" | "expression_list" => true,
+            | "with_item" | "expression_list" => true,
             "assignment" => Ctx::field(p, "right").is_some_and(|r| r.id() == u.id()),
             _ => false,
         }
     })
+}
+
+/// Whether a file-reading wrapper (`zipfile.ZipFile(f)`,
+/// `tarfile.open(fileobj=f)`) is built over a file object this function
+/// opened itself: the descriptor is that file's (the wrapper does not close
+/// a file it was handed), so whether it leaks is that file's finding.
+fn wraps_opened_file<'a>(cx: &Ctx<'a>, scope: Node<'a>, args: Option<Node<'a>>) -> bool {
+    let Some(args) = args else { return false };
+    let inner = kwarg(cx, Some(args), "fileobj").or_else(|| {
+        args.named_child(0)
+            .filter(|a| a.kind() == "identifier")
+            .map(|a| cx.text(a))
+    });
+    let Some(inner) = inner else { return false };
+    let opens = |v: Option<Node<'a>>| {
+        v.filter(|r| r.kind() == "call")
+            .is_some_and(|r| FILE_CTORS.contains(&call_parts(cx, r).0))
+    };
+    let assigned = cx.desc_kind(scope, "assignment").into_iter().any(|a| {
+        Ctx::field(a, "left").is_some_and(|l| l.kind() == "identifier" && cx.text(l) == inner)
+            && opens(Ctx::field(a, "right"))
+    });
+    // `with open(path, "rb") as f:`
+    assigned
+        || cx.desc_kind(scope, "as_pattern").into_iter().any(|p| {
+            p.named_child(1).is_some_and(|x| cx.text(x).trim() == inner) && opens(p.named_child(0))
+        })
 }
 
 fn resources(cx: &mut Ctx) {
@@ -1339,6 +1423,9 @@ fn resources(cx: &mut Ctx) {
         let conn = is_conn_ctor(f, args_text);
         let file = FILE_CTORS.contains(&f);
         if !conn && !file {
+            continue;
+        }
+        if READ_WRAPPERS.contains(&f) && wraps_opened_file(cx, scope, args) {
             continue;
         }
         if released_or_escapes(cx, scope, name, l.end_byte()) {
@@ -1402,6 +1489,66 @@ fn resources(cx: &mut Ctx) {
 mod tests {
     use crate::analyze::rules_and_lines;
     use crate::{Lang, Rule};
+
+    /// A function that blocks serving until the process ends runs once:
+    /// what it subscribes is subscribed once; the same call per session is
+    /// one more each time.
+    #[test]
+    fn a_function_that_serves_until_exit_runs_once() {
+        let src = "import cherrypy\n\ndef run(on_stop):\n    cherrypy.engine.start()\n    cherrypy.engine.subscribe('stop', on_stop)\n    cherrypy.engine.block()\n";
+        assert_eq!(rules_and_lines(Lang::Python, src), []);
+        let per_call = src.replace("    cherrypy.engine.block()\n", "");
+        assert_eq!(
+            rules_and_lines(Lang::Python, &per_call),
+            [(Rule::ListenerLeak, 5)]
+        );
+        // Serving inside a nested function does not make the outer one serve.
+        let nested = src.replace(
+            "    cherrypy.engine.block()\n",
+            "    def wait():\n        cherrypy.engine.block()\n    return wait\n",
+        );
+        assert_eq!(
+            rules_and_lines(Lang::Python, &nested),
+            [(Rule::ListenerLeak, 5)]
+        );
+    }
+
+    /// An imported module is kept by `sys.modules`: a store of modules adds
+    /// nothing; a store of what a module's function returns does.
+    #[test]
+    fn a_store_of_imported_modules_holds_nothing_new() {
+        let src = "import importlib\n\nloaded = {}\n\ndef load(name):\n    loaded[name] = importlib.import_module(name)\n";
+        assert_eq!(rules_and_lines(Lang::Python, src), []);
+        let rendered = src.replace(
+            "importlib.import_module(name)",
+            "importlib.import_module(name).render()",
+        );
+        assert_eq!(
+            rules_and_lines(Lang::Python, &rendered),
+            [(Rule::GlobalAccumulator, 6)]
+        );
+    }
+
+    /// A zip read over a file this function opened holds that file's
+    /// descriptor: closing the file releases it, leaving the file open is
+    /// the one leak; a zip opened by path owns its own.
+    #[test]
+    fn a_wrapper_over_an_opened_file_is_that_files_leak() {
+        let closed = "import zipfile\n\ndef unpack(path):\n    f = open(path, 'rb')\n    z = zipfile.ZipFile(f)\n    for n in z.namelist():\n        z.extract(n)\n    f.close()\n";
+        assert_eq!(rules_and_lines(Lang::Python, closed), []);
+        let with = "import zipfile\n\ndef unpack(path):\n    with open(path, 'rb') as f:\n        z = zipfile.ZipFile(f)\n        return z.namelist()\n";
+        assert_eq!(rules_and_lines(Lang::Python, with), []);
+        let left_open = closed.replace("    f.close()\n", "");
+        assert_eq!(
+            rules_and_lines(Lang::Python, &left_open),
+            [(Rule::UnclosedResource, 4)]
+        );
+        let by_path = closed.replace("zipfile.ZipFile(f)", "zipfile.ZipFile(path)");
+        assert_eq!(
+            rules_and_lines(Lang::Python, &by_path),
+            [(Rule::UnclosedResource, 5)]
+        );
+    }
 
     /// Closing the file a wrapper holds (`tmp.file.close()`) closes the
     /// descriptor; writing through it does not.

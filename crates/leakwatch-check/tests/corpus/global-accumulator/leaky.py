@@ -1,3 +1,4 @@
+import importlib
 from collections import defaultdict
 
 REQUEST_LOG = []
@@ -23,3 +24,11 @@ def record_error(user, error):
 
 def remember(job):
     _latest[job.id] = job.result  # expect: global-accumulator
+
+
+rendered_pages = {}
+
+
+def render_page(request):
+    # A page rendered per request, kept by request id: one entry per request.
+    rendered_pages[request.id] = importlib.import_module("themes.default").render(request)  # expect: global-accumulator

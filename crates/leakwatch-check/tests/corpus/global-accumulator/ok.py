@@ -1,3 +1,4 @@
+import importlib
 from collections import deque
 
 RECENT = deque(maxlen=500)
@@ -74,3 +75,13 @@ _finalizers = set()
 def connect_on_finalize(callback):
     _finalizers.add(callback)
     return callback
+
+
+loaded_modules = {}
+
+
+def load_modules(names):
+    # Each module imported stays in sys.modules anyway: keeping it here too
+    # costs a reference, not a copy.
+    for name in names:
+        loaded_modules[name] = importlib.import_module("plugins." + name)

@@ -1,5 +1,7 @@
 import logging
 
+import cherrypy
+
 from blinker import signal
 from django.db.models.signals import post_save
 
@@ -22,3 +24,9 @@ def track_user(request):
 
 def subscribe_client(client):
     order_created.connect(client.notify, weak=False)  # expect: listener-leak
+
+
+def open_session(session):
+    # Per session: one more stop hook on the engine each time, never removed.
+    cherrypy.engine.subscribe("stop", session.flush)  # expect: listener-leak
+    return session

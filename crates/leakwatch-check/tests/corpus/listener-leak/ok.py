@@ -1,5 +1,7 @@
 import logging
 
+import cherrypy
+
 from blinker import signal
 from django.db.models.signals import post_save
 
@@ -45,3 +47,10 @@ def job(path):
 
 def connect_db(sock, address):
     sock.connect(address)
+
+
+def serve(on_stop):
+    # Blocks serving until the process ends: the stop hook is added once.
+    cherrypy.engine.start()
+    cherrypy.engine.subscribe("stop", on_stop)
+    cherrypy.engine.block()

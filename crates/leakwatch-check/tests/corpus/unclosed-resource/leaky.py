@@ -1,4 +1,5 @@
 import tempfile
+import zipfile
 import json
 import socket
 
@@ -24,3 +25,9 @@ def scratch_copy(data):
     tmp = tempfile.NamedTemporaryFile(delete=False)  # expect: unclosed-resource
     tmp.file.write(data)
     return tmp.name
+
+
+def archive_members(archive_path):
+    # Opened by path, the zip owns its descriptor, and nothing closes it.
+    z = zipfile.ZipFile(archive_path)  # expect: unclosed-resource
+    return z.namelist()

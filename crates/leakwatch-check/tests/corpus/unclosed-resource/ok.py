@@ -1,4 +1,5 @@
 import tempfile
+import zipfile
 import json
 import socket
 
@@ -42,3 +43,13 @@ def strip_switches(svg_path):
     tmp.file.write(svg_path.encode())
     tmp.file.close()
     return tmp.name
+
+
+def unpack_archive(archive_path, into):
+    # The zip reads through the file opened here; closing that file releases
+    # the one descriptor (a ZipFile does not close a file it was handed).
+    f = open(archive_path, "rb")
+    z = zipfile.ZipFile(f)
+    for name in z.namelist():
+        z.extract(name, into)
+    f.close()
