@@ -121,6 +121,17 @@ fn a_global_declared_by_a_pages_inline_script_is_no_accident() {
     assert_eq!(alone.len(), 5, "{alone:?}");
 }
 
+/// A script PHP writes (ZoneMinder's `watch.js.php`, echoed into the page
+/// beside `watch.js`) declares globals at its top level as an inline script
+/// does, its PHP blocks left out; a `var` inside one of its functions
+/// declares nothing global.
+#[test]
+fn a_global_declared_by_a_script_php_writes_is_no_accident() {
+    assert_case("php-written-script");
+    let alone = findings(&[case("php-written-script/watch.js")]);
+    assert_eq!(alone.len(), 5, "{alone:?}");
+}
+
 /// An AMD loader's `require([...], fn)` (Dojo, RequireJS) does not make a
 /// file a CommonJS module, nor does `'use strict'` keep it from declaring:
 /// its top-level function is a page global that another script may replace.

@@ -471,6 +471,19 @@ fn behind_once_flag<'a>(cx: &Ctx<'a>, n: Node<'a>) -> bool {
     false
 }
 
+/// `vjs.on(el, 'click', fn)`: a namespace's helper that adds the listener
+/// to its first argument (video.js, bean, `goog.events.listen`), the event
+/// type second, where an emitter's own `on` takes the type first: the
+/// listener is the element's, not the namespace's.
+fn adds_to_its_first_argument(args: Option<Node>) -> bool {
+    let Some(args) = args.filter(|a| a.named_child_count() >= 3) else {
+        return false;
+    };
+    let is_type =
+        |n: Option<Node>| n.is_some_and(|n| matches!(n.kind(), "string" | "template_string"));
+    !is_type(args.named_child(0)) && is_type(args.named_child(1))
+}
+
 fn listeners(cx: &mut Ctx, module: &HashSet<&str>) {
     let extra = cx.opts.listener_targets.clone();
     let mut memo = HashMap::new();
@@ -501,6 +514,9 @@ fn listeners(cx: &mut Ctx, module: &HashSet<&str>) {
         }
         // A call chain or a computed target is not a named emitter.
         if target.len() > 200 || target.contains('(') {
+            continue;
+        }
+        if adds_to_its_first_argument(args) {
             continue;
         }
         if root == "this" {
@@ -1683,35 +1699,70 @@ pub(crate) fn inline_script_globals(page: &str) -> Vec<String> {
         let end = lower[body..]
             .find("</script")
             .map_or(page.len(), |i| body + i);
-        let mut depth = 0usize;
-        for line in page[body..end].lines() {
-            let code = line.trim_start();
-            if depth == 0 {
-                let declared = ["var ", "let ", "const ", "function "]
-                    .iter()
-                    .find_map(|kw| code.strip_prefix(kw));
-                if let Some(rest) = declared {
-                    let name: String = rest
-                        .trim_start()
-                        .chars()
-                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '$')
-                        .collect();
-                    if !name.is_empty() && !name.starts_with(|c: char| c.is_ascii_digit()) {
-                        names.push(name);
-                    }
-                }
-            }
-            for c in line.chars() {
-                match c {
-                    '{' => depth += 1,
-                    '}' => depth = depth.saturating_sub(1),
-                    _ => {}
-                }
-            }
-        }
+        top_level_declarations(&page[body..end], &mut names);
         at = end;
     }
     names
+}
+
+/// The names a script that PHP writes declares at its top level: a file
+/// with no `<script>` element whose text outside `<?php ... ?>` is
+/// JavaScript (ZoneMinder's `views/js/watch.js.php`, echoed into the page
+/// beside `watch.js`). Its PHP blocks are left out, braces and all.
+pub(crate) fn php_written_script_globals(page: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    if page.to_ascii_lowercase().contains("<script") {
+        return names;
+    }
+    let mut script = String::with_capacity(page.len());
+    let mut rest = page;
+    while let Some(open) = rest.find("<?") {
+        script.push_str(&rest[..open]);
+        match rest[open..].find("?>") {
+            Some(close) => {
+                // A value the block echoes stands in for it.
+                script.push('0');
+                rest = &rest[open + close + 2..];
+            }
+            None => {
+                rest = "";
+            }
+        }
+    }
+    script.push_str(rest);
+    top_level_declarations(&script, &mut names);
+    names
+}
+
+/// Pushes the names declared at the top level of a script's text: a line
+/// that starts with `var`, `let`, `const` or `function` outside any braces.
+fn top_level_declarations(script: &str, names: &mut Vec<String>) {
+    let mut depth = 0usize;
+    for line in script.lines() {
+        let code = line.trim_start();
+        if depth == 0 {
+            let declared = ["var ", "let ", "const ", "function "]
+                .iter()
+                .find_map(|kw| code.strip_prefix(kw));
+            if let Some(rest) = declared {
+                let name: String = rest
+                    .trim_start()
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '$')
+                    .collect();
+                if !name.is_empty() && !name.starts_with(|c: char| c.is_ascii_digit()) {
+                    names.push(name);
+                }
+            }
+        }
+        for c in line.chars() {
+            match c {
+                '{' => depth += 1,
+                '}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+    }
 }
 
 /// Records the names a browser script declares at its top level for the
@@ -1982,6 +2033,16 @@ mod tests {
         assert_eq!(hits(&spaced), []);
         let other = src.replace("clearInterval(timers[i])", "clearInterval(pollers[i])");
         assert_eq!(hits(&other), [(Rule::UnclearedTimer, 3)]);
+    }
+
+    /// `vjs.on(el, 'click', fn)` adds to the element it is given; the
+    /// namespace's own `on('ready', fn)` per call adds to the namespace.
+    #[test]
+    fn a_helper_that_adds_to_its_first_argument_is_the_elements() {
+        let src = "var vjs = {};\nvjs.Menu = function () {};\nvjs.Menu.prototype.createEl = function () {\n  var el = document.createElement('div');\n  vjs.on(el, 'click', function (e) { e.preventDefault(); });\n  return el;\n};\n";
+        assert_eq!(hits(src), []);
+        let own = src.replace("vjs.on(el, 'click', ", "vjs.on('click', ");
+        assert_eq!(hits(&own), [(Rule::ListenerLeak, 5)]);
     }
 
     /// In a `with` block a bare name may be the object's property.

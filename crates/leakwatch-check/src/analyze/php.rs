@@ -41,8 +41,11 @@ pub fn check(cx: &mut Ctx) {
 /// ORM's).
 fn tree_facts(cx: &mut Ctx) {
     // A page's inline scripts declare globals its external scripts use.
-    for name in super::js::inline_script_globals(cx.src) {
-        cx.facts.script_global(&name);
+    // So does a script PHP writes (`watch.js.php`), echoed beside them.
+    let inline = super::js::inline_script_globals(cx.src);
+    let written = super::js::php_written_script_globals(cx.src);
+    for name in inline.iter().chain(&written) {
+        cx.facts.script_global(name);
     }
     let (page, long_running) = (serves_a_page(cx), runs_for_long(cx));
     cx.facts.php_file(page, long_running);
@@ -1304,6 +1307,9 @@ fn listeners(cx: &mut Ctx) {
             // decide how often it runs, not this line.
             continue;
         }
+        if target_is_handed_in(cx, call, target) {
+            continue;
+        }
         let removed = REMOVE_LISTENER.iter().any(|r| {
             mentions(cx.src, &format!("{target}->{r}("))
                 || mentions(cx.src, &format!("{target}::{r}("))
@@ -1362,6 +1368,33 @@ fn passes_parameter_through<'a>(cx: &Ctx<'a>, call: Node<'a>) -> bool {
                 .flat_map(|c| cx.desc_kind(c, "variable_name"))
                 .any(|u| declared(cx.text(u), true)),
             _ => false,
+        })
+}
+
+/// Whether the method set `target` to one of its parameters before the
+/// call (`$this->connection = $connection; $this->connection->on(...)`):
+/// the listener goes on the object handed in, attached once per object and
+/// gone with it, as when it is added to `$connection` itself.
+fn target_is_handed_in<'a>(cx: &Ctx<'a>, call: Node<'a>, target: &str) -> bool {
+    let Some(f) = cx.enclosing(call, NAMED_FN) else {
+        return false;
+    };
+    let Some(params) = Ctx::field(f, "parameters") else {
+        return false;
+    };
+    let param_names: Vec<&str> = cx
+        .desc_kind(params, "variable_name")
+        .into_iter()
+        .map(|v| cx.text(v))
+        .collect();
+    cx.desc_kind(f, "assignment_expression")
+        .into_iter()
+        .any(|a| {
+            a.end_byte() <= call.start_byte()
+                && Ctx::field(a, "left").is_some_and(|l| cx.text(l) == target)
+                && Ctx::field(a, "right")
+                    .filter(|r| r.kind() == "variable_name")
+                    .is_some_and(|r| param_names.contains(&cx.text(r)))
         })
 }
 
@@ -2156,6 +2189,39 @@ mod tests {
         assert_eq!(
             crate::analyze::js::inline_script_globals(page),
             ["sel_start", "total", "pick", "shown", "limit"]
+        );
+    }
+
+    /// A listener added to a property the method has just set from its
+    /// parameter goes on the object handed in; one added to another
+    /// property still goes on a long-lived one.
+    #[test]
+    fn a_listener_on_the_object_handed_in_is_that_objects() {
+        let src = "<?php\nfinal class Conn {\n    public function handle($stream): void {\n        $this->stream = $stream;\n        $this->stream->on('data', function ($d) { $this->read($d); });\n    }\n}\n";
+        assert_eq!(php_hits(src), []);
+        let other = src.replace("$this->stream->on(", "$this->server->on(");
+        assert_eq!(php_hits(&other), [(Rule::ListenerLeak, 5)]);
+        let after = src.replace(
+            "        $this->stream = $stream;\n        $this->stream->on('data', function ($d) { $this->read($d); });\n",
+            "        $this->stream->on('data', function ($d) { $this->read($d); });\n        $this->stream = $stream;\n",
+        );
+        assert_eq!(php_hits(&after), [(Rule::ListenerLeak, 4)]);
+    }
+
+    /// A script PHP writes (no `<script>` element) declares its top-level
+    /// names with its PHP blocks left out; a page with `<script>` elements
+    /// is read through them instead.
+    #[test]
+    fn a_script_php_writes_declares_its_top_level_names() {
+        let script = "<?php\n  global $mode;\n?>\nvar showMode = \"<?php echo $mode ?>\";\n<?php if ($edit) { ?>\nvar canEdit = true;\n<?php } ?>\nfunction apply(m) {\n  var prev = showMode;\n}\nconst limit = <?= $n ?>;\n";
+        assert_eq!(
+            crate::analyze::js::php_written_script_globals(script),
+            ["showMode", "canEdit", "apply", "limit"]
+        );
+        let page = format!("<script>\n{script}</script>\n");
+        assert!(crate::analyze::js::php_written_script_globals(&page).is_empty());
+        assert!(
+            crate::analyze::js::php_written_script_globals("<?php\nfunction run() {}\n").is_empty()
         );
     }
 

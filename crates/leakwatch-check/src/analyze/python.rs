@@ -668,13 +668,10 @@ fn class_containers(cx: &mut Ctx) {
             let mut uses = Uses::default();
             for r in refs {
                 let f = cx.enclosing(r, FN);
-                let in_init = f.is_some_and(|f| fn_name(cx, f) == "__init__");
-                let assigned = cx.up(r).is_some_and(|p| {
-                    p.kind() == "assignment"
-                        && Ctx::field(p, "left").is_some_and(|l| l.id() == r.id())
-                });
-                if in_init && assigned {
-                    continue; // the creation itself
+                if f.is_some_and(|f| fn_name(cx, f) == "__init__") {
+                    // The creation itself, and what a singleton's `__init__`
+                    // puts in: it runs once.
+                    continue;
                 }
                 classify_use(cx, r, f, shape, &mut uses);
             }
@@ -1526,6 +1523,22 @@ mod tests {
         assert_eq!(
             rules_and_lines(Lang::Python, &rendered),
             [(Rule::GlobalAccumulator, 6)]
+        );
+    }
+
+    /// A singleton's `__init__` runs once: what it puts in its own list is
+    /// bounded; the same append in a method that runs per call is not.
+    #[test]
+    fn a_singletons_init_fills_its_containers_once() {
+        let src = "class Printer:\n    def __init__(self):\n        self.subprinters = []\n        self.subprinters.append(Sub())\n\n    def __call__(self, val):\n        return [s(val) for s in self.subprinters]\n\nprinter = Printer()\n";
+        assert_eq!(rules_and_lines(Lang::Python, src), []);
+        let per_call = src.replace(
+            "        return [s(val) for s in self.subprinters]\n",
+            "        self.subprinters.append(val)\n",
+        );
+        assert_eq!(
+            rules_and_lines(Lang::Python, &per_call),
+            [(Rule::GlobalAccumulator, 7)]
         );
     }
 

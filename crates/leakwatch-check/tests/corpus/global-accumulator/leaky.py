@@ -32,3 +32,16 @@ rendered_pages = {}
 def render_page(request):
     # A page rendered per request, kept by request id: one entry per request.
     rendered_pages[request.id] = importlib.import_module("themes.default").render(request)  # expect: global-accumulator
+
+
+class AuditTrail:
+    # A singleton whose __init__ starts the list, then one entry per call.
+    def __init__(self):
+        self.entries = []
+        self.entries.append("started")
+
+    def record(self, request):
+        self.entries.append((request.path, request.body))  # expect: global-accumulator
+
+
+audit_trail = AuditTrail()

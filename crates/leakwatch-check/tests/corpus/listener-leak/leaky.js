@@ -50,3 +50,13 @@ function showTab(tab) {
   window.addEventListener('resize', () => relayout(tab)); // expect: listener-leak
 }
 tabs.on('switch', showTab);
+
+// The namespace's own event, subscribed per menu element made: one more
+// listener on the namespace each time, keeping the element alive.
+var player = {};
+player.Menu = function () {};
+player.Menu.prototype.createEl = function () {
+  var el = document.createElement('div');
+  player.on('resize', function () { el.style.width = player.width + 'px'; }); // expect: listener-leak
+  return el;
+};

@@ -43,3 +43,16 @@ final class AuditFirewall
         });
     }
 }
+
+// The same shape on the server's own stream: the stream handed in is
+// stored, but the listener goes on the long-lived one, once per client.
+final class JsonRpcServer
+{
+    public function handle(DuplexStreamInterface $client): void
+    {
+        $this->client = $client;
+        $this->stream->on('data', function ($data) use ($client) { // expect: listener-leak
+            $client->write($data);
+        });
+    }
+}

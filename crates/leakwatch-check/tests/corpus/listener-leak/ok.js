@@ -116,3 +116,13 @@ function activateTab(tab) {
   window.addEventListener('resize', onWindowResize);
 }
 tabs.on('switch', activateTab);
+
+// video.js's helper adds the listener to the element it is given: one per
+// menu element made, gone with it.
+var vjs = {};
+vjs.Menu = function () {};
+vjs.Menu.prototype.createEl = function () {
+  var el = document.createElement('div');
+  vjs.on(el, 'click', function (e) { e.stopImmediatePropagation(); });
+  return el;
+};

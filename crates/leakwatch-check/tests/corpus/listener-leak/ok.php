@@ -66,3 +66,16 @@ final class LogoutFirewall
         });
     }
 }
+
+// Attached to the stream handed in: one listener per connection, on the
+// connection itself, gone when it closes.
+final class JsonRpcConnection
+{
+    public function handle(DuplexStreamInterface $connection): void
+    {
+        $this->connection = $connection;
+        $this->connection->on('data', function ($data) {
+            $this->handlePacket(Packet::decode($data));
+        });
+    }
+}
