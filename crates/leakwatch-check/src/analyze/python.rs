@@ -146,6 +146,10 @@ fn enum_classes<'a>(cx: &Ctx<'a>) -> Vec<&'a str> {
 }
 
 fn decorated_caches(cx: &mut Ctx) {
+    if one_shot_script(cx) {
+        // Its caches, like its stores, last one run.
+        return;
+    }
     let enums = enum_classes(cx);
     for decorator in cx.all("decorator") {
         if cx.expired() {
@@ -745,7 +749,26 @@ fn one_shot_script(cx: &Ctx) -> bool {
                 t == "__name__=='__main__'" || t == "__name__==\"__main__\""
             })
     });
-    has_main && !LONG_RUNNING.iter().any(|m| cx.src.contains(m))
+    (has_main || works_at_import(cx)) && !LONG_RUNNING.iter().any(|m| cx.src.contains(m))
+}
+
+/// Whether the file does its work at its top level, as a script run by
+/// name does (a code generator: a loop over its input and `print` of the
+/// output, both outside any function); a library module does neither at
+/// import.
+fn works_at_import(cx: &Ctx) -> bool {
+    let mut cur = cx.root.walk();
+    let top: Vec<Node> = cx.root.named_children(&mut cur).collect();
+    let loops = top
+        .iter()
+        .any(|n| matches!(n.kind(), "for_statement" | "while_statement"));
+    let prints = top.iter().any(|n| {
+        n.kind() == "expression_statement"
+            && n.named_child(0)
+                .filter(|c| c.kind() == "call")
+                .is_some_and(|c| call_parts(cx, c).0 == "print")
+    });
+    loops && prints
 }
 
 fn report_container<'a>(cx: &mut Ctx<'a>, scope: &str, name: &str, shape: Shape, uses: Uses<'a>) {
@@ -1540,6 +1563,31 @@ mod tests {
             rules_and_lines(Lang::Python, &per_call),
             [(Rule::GlobalAccumulator, 7)]
         );
+    }
+
+    /// A script that does its work at import (a loop and a `print` at its
+    /// top level) or in a `__main__` block lasts one run: its caches and
+    /// stores too. A module that only defines, or that serves, does not.
+    #[test]
+    fn a_script_working_at_import_keeps_its_caches_for_one_run() {
+        let src = "import functools\n\nstrtab = {}\n\ndef slice_of(s):\n    if s in strtab:\n        return strtab[s]\n    strtab[s] = offset_of(s)\n    return strtab[s]\n\n@functools.cache\ndef width(c):\n    return len(c.encode())\n\nfor line in open('table.txt'):\n    slice_of(line)\nprint('done')\n";
+        assert_eq!(rules_and_lines(Lang::Python, src), []);
+        let library = src.replace(
+            "for line in open('table.txt'):\n    slice_of(line)\nprint('done')\n",
+            "",
+        );
+        assert_eq!(
+            rules_and_lines(Lang::Python, &library),
+            [(Rule::UnboundedCache, 8), (Rule::UnboundedCache, 11)]
+        );
+        let serving = format!("{src}HTTPServer(('', 80), Handler).serve_forever()\n");
+        assert_eq!(
+            rules_and_lines(Lang::Python, &serving),
+            [(Rule::UnboundedCache, 8), (Rule::UnboundedCache, 11)]
+        );
+        let main = library.replace("import functools\n", "import functools\nimport sys\n")
+            + "if __name__ == '__main__':\n    print(width(sys.argv[1]))\n";
+        assert_eq!(rules_and_lines(Lang::Python, &main), []);
     }
 
     /// A zip read over a file this function opened holds that file's
