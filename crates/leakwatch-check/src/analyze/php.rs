@@ -1643,6 +1643,44 @@ const NOT_MODELS: &[&str] = &[
     "parent",
 ];
 
+/// Whether the file imports `class` from a library of values and helpers
+/// (`use ipl\Stdlib\Filter;`, `use Illuminate\Support\Collection;`): its
+/// static `all()` builds a value (`Filter::all()` is a conjunction of
+/// rules), it queries no table.
+fn imported_from_a_value_library(src: &str, class: &str) -> bool {
+    const VALUE_LIBRARIES: &[&str] = &[
+        "Stdlib",
+        "Support",
+        "Util",
+        "Utils",
+        "Helper",
+        "Helpers",
+        "Filter",
+        "Validation",
+        "Validator",
+    ];
+    let short = class.trim_start_matches('\\');
+    src.lines().any(|line| {
+        let Some(path) = line
+            .trim()
+            .strip_prefix("use ")
+            .and_then(|l| l.strip_suffix(';'))
+        else {
+            return false;
+        };
+        let (path, alias) = match path.split_once(" as ") {
+            Some((p, a)) => (p.trim(), a.trim()),
+            None => (path.trim(), path.trim().rsplit('\\').next().unwrap_or("")),
+        };
+        if alias != short {
+            return false;
+        }
+        let mut segments: Vec<&str> = path.split('\\').filter(|s| !s.is_empty()).collect();
+        segments.pop(); // the class itself
+        segments.iter().any(|s| VALUE_LIBRARIES.contains(s))
+    })
+}
+
 fn results(cx: &mut Ctx) {
     for call in all_calls(cx) {
         if cx.expired() {
@@ -1659,6 +1697,7 @@ fn results(cx: &mut Ctx) {
             ("scoped_call_expression", "all" | "cursor") if m == "all" => {
                 obj_text.starts_with(|c: char| c.is_ascii_uppercase())
                     && !NOT_MODELS.contains(&obj_text)
+                    && !imported_from_a_value_library(cx.src, obj_text)
                     && Ctx::field(call, "arguments").is_some_and(|a| a.named_child_count() == 0)
             }
             ("member_call_expression", "get") => {
@@ -2206,6 +2245,24 @@ mod tests {
             "        $this->stream->on('data', function ($d) { $this->read($d); });\n        $this->stream = $stream;\n",
         );
         assert_eq!(php_hits(&after), [(Rule::ListenerLeak, 4)]);
+    }
+
+    /// `Filter::all()` of a class imported from a library of values builds
+    /// a filter; the same call on a model imported from the application's
+    /// models is the whole table.
+    #[test]
+    fn a_value_librarys_all_is_no_query() {
+        let src = "<?php\nuse ipl\\Stdlib\\Filter;\n\nfunction worker($q) {\n    while ($job = $q->pop()) {\n        $f = Filter::all();\n        $f->add(Filter::equal('id', $job->id));\n    }\n}\n";
+        assert_eq!(php_hits(src), []);
+        let model = src.replace("use ipl\\Stdlib\\Filter;", "use App\\Models\\Filter;");
+        assert_eq!(php_hits(&model), [(Rule::UnboundedResults, 6)]);
+        let aliased = src
+            .replace(
+                "use ipl\\Stdlib\\Filter;",
+                "use ipl\\Stdlib\\Filter as Rules;",
+            )
+            .replace("Filter::all()", "Rules::all()");
+        assert_eq!(php_hits(&aliased), []);
     }
 
     /// A script PHP writes (no `<script>` element) declares its top-level
