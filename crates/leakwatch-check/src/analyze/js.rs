@@ -284,8 +284,9 @@ fn classify_use<'a>(
 
 /// Whether `f` is a callback of a synchronous iteration (`forEach`, `map`,
 /// d3's or jQuery's `each`) made at the module's top level, directly or
-/// through other such callbacks: it runs once per element while the module
-/// loads, not per request or event.
+/// through other such callbacks, or inside a wrapped module (an IIFE, a
+/// bundle's `(function (module, exports) { ... })`): it runs once per
+/// element while the module loads, not per request or event.
 fn iterated_at_load<'a>(cx: &Ctx<'a>, f: Node<'a>) -> bool {
     const ITERATE: &[&str] = &[
         "each", "forEach", "map", "filter", "reduce", "some", "every", "find", "flatMap",
@@ -307,10 +308,36 @@ fn iterated_at_load<'a>(cx: &Ctx<'a>, f: Node<'a>) -> bool {
         if !iterates {
             return false;
         }
-        match cx.enclosing(call, FN) {
-            None => return true,
-            Some(outer) => f = outer,
+        let mut outer = cx.enclosing(call, FN);
+        while let Some(g) = outer.filter(|g| runs_once_as_a_wrapper(cx, *g)) {
+            outer = cx.enclosing(g, FN);
         }
+        match outer {
+            None => return true,
+            Some(g) => f = g,
+        }
+    }
+}
+
+/// Whether function `g` wraps a module and runs once as the script loads:
+/// a parenthesized function (an IIFE, a bundle's `(function (module,
+/// exports) { ... })`), or the factory a UMD header's IIFE is handed
+/// (`(function (root, factory) { ... })(this, function () { ... })`).
+fn runs_once_as_a_wrapper<'a>(cx: &Ctx<'a>, g: Node<'a>) -> bool {
+    if !matches!(
+        g.kind(),
+        "function_expression" | "function" | "arrow_function"
+    ) {
+        return false;
+    }
+    let Some(p) = cx.up(g) else { return false };
+    match p.kind() {
+        "parenthesized_expression" => true,
+        "arguments" => cx
+            .up(p)
+            .and_then(|c| Ctx::field(c, "function"))
+            .is_some_and(|callee| callee.kind() == "parenthesized_expression"),
+        _ => false,
     }
 }
 
@@ -539,6 +566,7 @@ fn listeners(cx: &mut Ctx, module: &HashSet<&str>) {
         if runs_once(fn_name(cx, f))
             || is_once(cx, args)
             || immediately_invoked(cx, f)
+            || iterated_at_load(cx, f)
             || page_lifecycle(cx, target, args)
             || passed_to_page_start(cx, f)
         {
@@ -2043,6 +2071,21 @@ mod tests {
         assert_eq!(hits(src), []);
         let own = src.replace("vjs.on(el, 'click', ", "vjs.on('click', ");
         assert_eq!(hits(&own), [(Rule::ListenerLeak, 5)]);
+    }
+
+    /// A top-level `forEach` runs its callback once per item as the script
+    /// loads, in a bundle's module wrapper too; the same loop in a function
+    /// that runs per call adds one more each call.
+    #[test]
+    fn a_for_each_at_load_registers_once() {
+        let src = "var EVENTS = ['click', 'mouseup'];\nEVENTS.forEach(function (name) {\n  document.addEventListener(name, function (e) { route(e); });\n});\n";
+        assert_eq!(hits(src), []);
+        let bundled = format!("[(function (module, exports) {{\n{src}}})];\n");
+        assert_eq!(hits(&bundled), []);
+        let umd = format!("(function (root, factory) {{\n  root.Q = factory();\n}})(this, function () {{\n{src}}});\n");
+        assert_eq!(hits(&umd), []);
+        let per_call = format!("function attach() {{\n{src}}}\nbus.on('open', attach);\n");
+        assert_eq!(hits(&per_call), [(Rule::ListenerLeak, 4)]);
     }
 
     /// In a `with` block a bare name may be the object's property.

@@ -60,3 +60,13 @@ player.Menu.prototype.createEl = function () {
   player.on('resize', function () { el.style.width = player.width + 'px'; }); // expect: listener-leak
   return el;
 };
+
+// The same loop in what each editor runs when it is created: four more
+// document listeners per editor, each keeping the editor alive.
+function createEditor(container) {
+  var editor = { container: container };
+  ['selectionchange', 'mousedown', 'mouseup', 'click'].forEach(function (eventName) {
+    document.addEventListener(eventName, function (e) { editor.update(e); }); // expect: listener-leak
+  });
+  return editor;
+}

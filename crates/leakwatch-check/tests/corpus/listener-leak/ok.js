@@ -126,3 +126,14 @@ vjs.Menu.prototype.createEl = function () {
   vjs.on(el, 'click', function (e) { e.stopImmediatePropagation(); });
   return el;
 };
+
+// A bundle's module wrapper: the loop runs once as the module loads, one
+// document listener per event name.
+var modules = [
+  (function (module, exports) {
+    var EVENTS = ['selectionchange', 'mousedown', 'mouseup', 'click'];
+    EVENTS.forEach(function (eventName) {
+      document.addEventListener(eventName, function (e) { dispatchToEditors(e); });
+    });
+  }),
+];
