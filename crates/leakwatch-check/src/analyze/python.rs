@@ -945,7 +945,7 @@ fn listeners(cx: &mut Ctx) {
             continue;
         };
         let fname = fn_name(cx, f);
-        if runs_once(fname) || serves_until_exit(cx, f) {
+        if runs_once(fname) {
             continue;
         }
         let ftext = cx.text(f);
@@ -999,7 +999,8 @@ fn listeners(cx: &mut Ctx) {
             }
             _ => false,
         };
-        if hit {
+        // Asked last: it reads every call of the function.
+        if hit && !serves_until_exit(cx, f) {
             cx.hit(
                 Rule::ListenerLeak,
                 call,
