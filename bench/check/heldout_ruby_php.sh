@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Ruby and PHP libraries from Debian's packages that no rule was written
-# against, in twenty-eight sets, each fixed (and committed) before `check` was
+# against, in twenty-nine sets, each fixed (and committed) before `check` was
 # first run on any of its trees: set 1 after the rules of commit 56ebc26,
 # set 2 after those of commit df3eade, set 3 after those of d0275ac, set 4
 # before the sixth pass's growth-evidence rules, sets 5 and 6 (random
-# samples) before each half of the seventh pass's, sets 7-28 after it (each
+# samples) before each half of the seventh pass's, sets 7-29 after it (each
 # earlier set was read, and ruled on, in between).
 # Installs what is missing, checks each tree whole, and writes every finding
 # to $WORK/findings-<name>.txt for review by hand (bench/check/REVIEW.md).
 #
-# Usage: [LW=leakwatch] bench/check/heldout_ruby_php.sh [-s 1|2|...|28] [WORKDIR]
+# Usage: [LW=leakwatch] bench/check/heldout_ruby_php.sh [-s 1|2|...|29] [WORKDIR]
 #        (default: set 1, /tmp/leakwatch-heldout; set N: /tmp/leakwatch-heldoutN)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -788,9 +788,26 @@ SET28=(
   nordugrid-arc-monitor puppet-module-mistral r-cran-rinside redmine-plugin-redhopper
   puppet-module-saz-rsyslog
 )
+# Set 29: set 26's population minus sets 26-28 (149 left), shuffled with seed
+# "set29files"; the first 40, read from their archives. Fixed before the rules of
+# f662fc7 (after set 28's families) first ran on any of them.
+SET29=(
+  wordpress-plugin-http-authentication puppet-module-panko homer-api-mysql
+  calligrasheets-data sarg puppet-module-sahara jruby compass-layoutgala-plugin
+  compass-fancy-buttons-plugin r-bioc-ctc icingaweb2-module-reactbundle
+  redmine-plugin-custom-css puppet-module-cirrax-gitolite
+  puppet-module-puppetlabs-host-core riece icingaweb2-module-pnp r-cran-amap
+  puppet-module-magnum icingaweb2-module-boxydash icingaweb2-module-graphite
+  phpunit-exporter icingaweb2-module-monitoring puppet-module-horizon jed-extra
+  puppet-module-puppetlabs-vcsrepo compass-normalize-plugin
+  puppet-module-camptocamp-openssl weechat-scripts puppet-terminus-puppetdb
+  metastudent icinga-php-library puppet-module-ceph puppet-strings
+  icingaweb2-module-eventdb rexical libjs-dojo-dojox tdiary-style-gfm gwyddion raintpl
+  puppet-module-puppetlabs-concat
+)
 case "$SET" in
   1) ;;
-  2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15 | 16 | 17 | 18 | 19 | 20 | 21 | 22 | 23 | 24 | 25 | 26 | 27 | 28)
+  2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15 | 16 | 17 | 18 | 19 | 20 | 21 | 22 | 23 | 24 | 25 | 26 | 27 | 28 | 29)
     case "$SET" in
       2) PKGS=("${SET2[@]}") ;;
       3) PKGS=("${SET3[@]}") ;;
@@ -818,7 +835,8 @@ case "$SET" in
       25) PKGS=("${SET25[@]}") ;;
       26) PKGS=("${SET26[@]}") ;;
       27) PKGS=("${SET27[@]}") ;;
-      *) PKGS=("${SET28[@]}") ;;
+      28) PKGS=("${SET28[@]}") ;;
+      *) PKGS=("${SET29[@]}") ;;
     esac
     TREES=()
     if [ "$SET" -ge 20 ]; then
@@ -827,7 +845,7 @@ case "$SET" in
       for pkg in "${PKGS[@]}"; do TREES+=("${pkg#*-}|$pkg|@DPKG@"); done
     fi
     ;;
-  *) echo "unknown set $SET (1 to 28)" >&2; exit 2 ;;
+  *) echo "unknown set $SET (1 to 29)" >&2; exit 2 ;;
 esac
 
 missing=()
