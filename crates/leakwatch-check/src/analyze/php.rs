@@ -1503,6 +1503,51 @@ const REGISTER: &[&str] = &[
     "onMessage",
 ];
 
+/// Whether a registration call keeps its callback beyond the job: a
+/// function (`register_shutdown_function`), a property or static, a class,
+/// or a variable naming a service (`$loop`, `$dispatcher`, `$server`). A
+/// listener on a per-request object (`$body->on(...)`, `$conn->on(...)`,
+/// `$request->getBody()->on(...)`) goes with that object.
+fn registers_with_something_long_lived<'a>(cx: &Ctx<'a>, call: Node<'a>) -> bool {
+    const SERVICES: &[&str] = &[
+        "loop",
+        "dispatcher",
+        "emitter",
+        "events",
+        "event",
+        "bus",
+        "server",
+        "app",
+        "container",
+        "worker",
+        "pubsub",
+        "hub",
+        "broker",
+        "manager",
+        "registry",
+        "scheduler",
+    ];
+    let (target, _) = callee(cx, call);
+    if target.is_empty()
+        || target.starts_with("$this->")
+        || target.starts_with("self::")
+        || target.starts_with("static::")
+        || target.starts_with("$GLOBALS")
+        || target.starts_with(|c: char| c.is_ascii_uppercase() || c == '\\')
+        || cx.opts.listener_targets.iter().any(|t| t == target)
+    {
+        return true;
+    }
+    let Some(var) = target.strip_prefix('$') else {
+        return false;
+    };
+    if !var.chars().all(|c| c.is_alphanumeric() || c == '_') {
+        return false; // a call's result or a chain off a per-request object
+    }
+    let lower = var.to_ascii_lowercase();
+    SERVICES.iter().any(|s| lower.contains(s))
+}
+
 fn closures(cx: &mut Ctx) {
     for f in cx.all("anonymous_function") {
         if cx.expired() {
@@ -1523,6 +1568,7 @@ fn closures(cx: &mut Ctx) {
                 && cx
                     .up(call)
                     .is_none_or(|p| p.kind() == "expression_statement")
+                && registers_with_something_long_lived(cx, call)
         });
         let stored = cx.up(f).is_some_and(|p| {
             p.kind() == "assignment_expression"
@@ -2263,6 +2309,17 @@ mod tests {
             )
             .replace("Filter::all()", "Rules::all()");
         assert_eq!(php_hits(&aliased), []);
+    }
+
+    /// A closure registered on a per-request object (the request's body
+    /// stream) goes with it; the same capture registered on the event loop
+    /// outlives the request.
+    #[test]
+    fn a_closure_on_a_per_request_object_goes_with_it() {
+        let src = "<?php\nuse React\\EventLoop\\Loop;\nfinal class H {\n    public function handle($request, $loop): void {\n        $chunks = $request->getBody()->getContents();\n        $request->getBody()->on('close', function () use (&$chunks) { $this->store($chunks); });\n    }\n}\n";
+        assert_eq!(php_hits(src), []);
+        let on_loop = src.replace("$request->getBody()->on('close', ", "$loop->addTimer(5, ");
+        assert_eq!(php_hits(&on_loop), [(Rule::ClosureCapture, 6)]);
     }
 
     /// A script PHP writes (no `<script>` element) declares its top-level

@@ -35,3 +35,16 @@ final class AuditCollector
         });
     }
 }
+
+// The same capture registered on the server's event loop: the periodic
+// timer, and every request's buffer it holds, outlives the request.
+final class StreamingHandlerWithTicker
+{
+    public function handle(ServerRequestInterface $request, LoopInterface $loop): void
+    {
+        $chunks = $request->getBody()->getContents();
+        $loop->addPeriodicTimer(60, function () use (&$chunks) { // expect: closure-capture, unstoppable-task
+            $this->report(strlen($chunks));
+        });
+    }
+}

@@ -76,3 +76,20 @@ final class DeprecationCollector
 if ($file = getenv('DEPRECATIONS_FILE')) {
     DeprecationCollector::collect($file);
 }
+
+// A listener on the request's own body stream: it goes with the stream,
+// and the buffer it captures is that request's.
+final class StreamingHandler
+{
+    public function handle(ServerRequestInterface $request): void
+    {
+        $body = $request->getBody();
+        $chunks = [];
+        $body->on('data', function ($data) use (&$chunks) {
+            $chunks[] = $data;
+        });
+        $request->getBody()->on('close', function () use ($body, &$chunks) {
+            $this->store($body, $chunks);
+        });
+    }
+}
