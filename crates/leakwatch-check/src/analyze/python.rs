@@ -771,14 +771,45 @@ fn works_at_import(cx: &Ctx) -> bool {
     loops && prints
 }
 
+/// Whether an add writes under a key spelled in the code: `d['stdout'] =
+/// ...`, `d['n'] += 1`, `d.setdefault('k', [])`.
+fn literal_key<'a>(cx: &Ctx<'a>, site: Node<'a>) -> bool {
+    let is_literal = |n: Option<Node<'a>>| {
+        n.is_some_and(|n| matches!(n.kind(), "string" | "integer" | "true" | "false" | "none"))
+    };
+    match site.kind() {
+        "assignment" | "augmented_assignment" => Ctx::field(site, "left")
+            .filter(|l| l.kind() == "subscript")
+            .is_some_and(|l| is_literal(Ctx::field(l, "subscript"))),
+        "call" => {
+            Ctx::field(site, "function")
+                .and_then(|f| Ctx::field(f, "attribute"))
+                .is_some_and(|m| cx.text(m) == "setdefault")
+                && is_literal(Ctx::field(site, "arguments").and_then(|a| a.named_child(0)))
+        }
+        _ => false,
+    }
+}
+
 fn report_container<'a>(cx: &mut Ctx<'a>, scope: &str, name: &str, shape: Shape, uses: Uses<'a>) {
     if one_shot_script(cx) {
         return;
     }
     let lname = name.to_ascii_lowercase();
-    if lname.contains("registry") || lname.contains("handlers") || lname.contains("plugins") {
+    // Registries, and configuration kept by option name (a plugin's
+    // `settings[option] = value` in its config callback): bounded by
+    // what is registered or configurable.
+    if [
+        "registry", "handlers", "plugins", "settings", "options", "config",
+    ]
+    .iter()
+    .any(|w| lname.contains(w))
+    {
         return;
     }
+    let mut uses = uses;
+    // `state['buffer'] = ...`: a key written in the code is one entry.
+    uses.adds.retain(|(site, _)| !literal_key(cx, *site));
     if uses.adds.is_empty() || uses.removes > 0 || uses.escapes > 0 {
         return;
     }
@@ -1589,6 +1620,21 @@ mod tests {
         let main = library.replace("import functools\n", "import functools\nimport sys\n")
             + "if __name__ == '__main__':\n    print(width(sys.argv[1]))\n";
         assert_eq!(rules_and_lines(Lang::Python, &main), []);
+    }
+
+    /// A dict written only under keys spelled in the code, or one named as
+    /// configuration, is bounded; one keyed by what arrives is not.
+    #[test]
+    fn literal_keys_and_settings_are_bounded() {
+        let src = "state = {}\n\ndef on_output(data):\n    state['stdout'] = data\n    state.setdefault('count', 0)\n    return state['stdout']\n";
+        assert_eq!(rules_and_lines(Lang::Python, src), []);
+        let keyed = src.replace("state['stdout'] = data", "state[data] = data");
+        assert_eq!(
+            rules_and_lines(Lang::Python, &keyed),
+            [(Rule::UnboundedCache, 4)]
+        );
+        let settings = keyed.replace("state", "plugin_settings");
+        assert_eq!(rules_and_lines(Lang::Python, &settings), []);
     }
 
     /// A zip read over a file this function opened holds that file's
