@@ -348,7 +348,7 @@ pub fn check_source_within(
         max_depth,
         deadline,
     };
-    let (hits, facts) = match analyze::analyze_within(lang, src, &tree, opts, limits) {
+    let (hits, facts) = match analyze::analyze_within(lang, src, &tree, opts, limits, path) {
         Ok(h) => h,
         Err(analyze::Abandoned::TimeLimit) => return Ok(timed_out()),
         Err(analyze::Abandoned::TooDeep { depth }) => {

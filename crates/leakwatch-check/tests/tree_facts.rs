@@ -155,3 +155,14 @@ fn a_php_web_apps_statics_end_with_the_request_unless_something_runs_for_long() 
     let alone = findings(&[case("php-pages/Profiles.php")]);
     assert_eq!(alone.len(), 1, "{alone:?}");
 }
+
+/// A Python module with a `__main__` block is a script, its stores ending
+/// with the run, only while nothing of the tree imports it: imported by a
+/// service, it is a library whose stores live as long as the service.
+#[test]
+fn a_module_with_a_main_block_that_the_tree_imports_is_a_library() {
+    assert_case("python-main-imported");
+    assert_case("python-main-alone");
+    let alone = findings(&[case("python-main-imported/wesnoth/wmlparser.py")]);
+    assert!(alone.is_empty(), "{alone:?}");
+}

@@ -54,6 +54,30 @@ impl Default for Limits {
     }
 }
 
+/// The name other files of the tree import a file by: a Python module's
+/// stem (`wmlparser3` for `wesnoth/wmlparser3.py`), a package's directory
+/// for its `__init__.py`. A script without `.py`, or `__main__.py`, is run,
+/// never imported.
+fn importable_name(lang: Lang, path: &str) -> Option<String> {
+    if lang != Lang::Python {
+        return None;
+    }
+    let path = std::path::Path::new(path);
+    if path.extension().and_then(|e| e.to_str()) != Some("py") {
+        return None;
+    }
+    let stem = path.file_stem()?.to_str()?;
+    match stem {
+        "__main__" => None,
+        "__init__" => path
+            .parent()
+            .and_then(|d| d.file_name())
+            .and_then(|d| d.to_str())
+            .map(str::to_string),
+        _ => Some(stem.to_string()),
+    }
+}
+
 /// Deeper than any hand-written code (Django's deepest file is under 60
 /// named levels); only generated or hostile files reach it.
 pub const DEFAULT_MAX_DEPTH: usize = 1500;
@@ -68,22 +92,25 @@ pub enum Abandoned {
 /// Runs every analyzer for `lang` over a parsed tree, the file taken as its
 /// own tree.
 pub fn analyze(lang: Lang, src: &str, tree: &Tree, opts: &RuleOptions) -> Vec<Hit> {
-    let Ok((mut hits, facts)) = analyze_within(lang, src, tree, opts, Limits::default()) else {
+    let Ok((mut hits, facts)) = analyze_within(lang, src, tree, opts, Limits::default(), "") else {
         return Vec::new();
     };
     hits.retain(|h| !h.unless.as_ref().is_some_and(|u| facts.holds(u)));
     hits
 }
 
-/// [`analyze`] within per-file limits.
+/// [`analyze`] within per-file limits; `path` names the file (empty for a
+/// text of no file).
 pub fn analyze_within(
     lang: Lang,
     src: &str,
     tree: &Tree,
     opts: &RuleOptions,
     limits: Limits,
+    path: &str,
 ) -> Result<(Vec<Hit>, TreeFacts), Abandoned> {
     let mut cx = Ctx::new(src, lang, tree, opts, limits.deadline);
+    cx.importable_as = importable_name(lang, path);
     if cx.max_depth > limits.max_depth {
         return Err(Abandoned::TooDeep {
             depth: cx.max_depth,
@@ -172,6 +199,9 @@ pub(crate) struct Ctx<'a> {
     expired: Cell<bool>,
     /// (kind, text) -> indices in preorder, built on first use.
     by_text: std::cell::OnceCell<HashMap<(&'static str, &'a str), Vec<u32>>>,
+    /// The name other files import this one by, if it can be imported
+    /// (a Python `.py` file: its stem; `__init__.py`: its directory's).
+    pub importable_as: Option<String>,
 }
 
 impl<'a> Ctx<'a> {
@@ -256,6 +286,7 @@ impl<'a> Ctx<'a> {
             work: Cell::new(0),
             expired: Cell::new(false),
             by_text: std::cell::OnceCell::new(),
+            importable_as: None,
         }
     }
 

@@ -4,12 +4,13 @@ use std::collections::{HashMap, HashSet};
 
 use tree_sitter::Node;
 
-use super::{mentions, root_ident, unbounded_select, Ctx};
+use super::{mentions, root_ident, unbounded_select, Ctx, Unless};
 use crate::rules::Rule;
 
 pub(crate) const FN: &[&str] = &["function_definition", "lambda"];
 
 pub fn check(cx: &mut Ctx) {
+    imports(cx);
     decorated_caches(cx);
     module_containers(cx);
     // Not only when the module has containers of its own.
@@ -145,11 +146,44 @@ fn enum_classes<'a>(cx: &Ctx<'a>) -> Vec<&'a str> {
         .collect()
 }
 
-fn decorated_caches(cx: &mut Ctx) {
-    if one_shot_script(cx) {
-        // Its caches, like its stores, last one run.
-        return;
+/// Every name this file's `import` statements mention, as a fact of the
+/// tree ([`Unless::NotImported`]).
+fn imports(cx: &mut Ctx) {
+    let mut names = Vec::new();
+    for kind in ["import_statement", "import_from_statement"] {
+        for st in cx.all(kind) {
+            for id in cx.desc_kind(st, "identifier") {
+                names.push(cx.text(id));
+            }
+        }
     }
+    for n in names {
+        cx.facts.python_import(n);
+    }
+}
+
+/// Whether this file's stores and caches last one run: `None` for a
+/// service or library, else the condition that keeps the finding out
+/// (always, for a script nothing can import; for a module with a
+/// `__main__` block, unless some file of the tree imports it).
+fn one_run(cx: &Ctx) -> Option<Option<Unless>> {
+    if !one_shot_script(cx) {
+        return None;
+    }
+    Some(
+        cx.importable_as
+            .as_ref()
+            .map(|m| Unless::NotImported { module: m.clone() }),
+    )
+}
+
+fn decorated_caches(cx: &mut Ctx) {
+    // A script's caches, like its stores, last one run.
+    let once = match one_run(cx) {
+        Some(None) => return,
+        Some(unless) => unless,
+        None => None,
+    };
     let enums = enum_classes(cx);
     for decorator in cx.all("decorator") {
         if cx.expired() {
@@ -203,11 +237,12 @@ fn decorated_caches(cx: &mut Ctx) {
         if (name == "functools.cache" || name == "cache")
             && (mentions(cx.src, "functools") || name.contains('.'))
         {
-            cx.hit(
+            cx.hit_unless(
                 Rule::UnboundedCache,
                 dec,
                 "`@cache` keeps every distinct argument and its result forever: the cache has no size limit".into(),
                 "use `@functools.lru_cache(maxsize=N)` with a bound that fits the key space",
+                once.clone(),
             );
             continue;
         }
@@ -216,11 +251,12 @@ fn decorated_caches(cx: &mut Ctx) {
         }
         let compact: String = t.chars().filter(|c| !c.is_whitespace()).collect();
         if compact.contains("maxsize=None") || compact.contains("lru_cache(None") {
-            cx.hit(
+            cx.hit_unless(
                 Rule::UnboundedCache,
                 dec,
                 "`lru_cache(maxsize=None)` never evicts: every distinct argument stays cached forever".into(),
                 "give it a bound: `@functools.lru_cache(maxsize=1024)`",
+                once.clone(),
             );
             continue;
         }
@@ -240,7 +276,7 @@ fn decorated_caches(cx: &mut Ctx) {
             && !decorated.contains("@staticmethod")
             && !decorated.contains("@classmethod")
         {
-            cx.hit(
+            cx.hit_unless(
                 Rule::UnboundedCache,
                 dec,
                 format!(
@@ -248,6 +284,7 @@ fn decorated_caches(cx: &mut Ctx) {
                     fn_name(cx, def)
                 ),
                 "cache a module-level function of the needed fields, or use a per-instance cache (functools.cached_property or a dict on self)",
+                once.clone(),
             );
         }
     }
@@ -725,8 +762,6 @@ fn one_shot_script(cx: &Ctx) -> bool {
         "run_app(",
         "uvicorn",
         "gunicorn",
-        "while True",
-        "while 1",
         ".listen(",
         "Flask(",
         "FastAPI(",
@@ -749,7 +784,71 @@ fn one_shot_script(cx: &Ctx) -> bool {
                 t == "__name__=='__main__'" || t == "__name__==\"__main__\""
             })
     });
-    (has_main || works_at_import(cx)) && !LONG_RUNNING.iter().any(|m| cx.src.contains(m))
+    (has_main || works_at_import(cx))
+        && !LONG_RUNNING.iter().any(|m| cx.src.contains(m))
+        && !loops_for_ever(cx)
+}
+
+/// Whether the file has an endless loop that serves: a `while True:` with
+/// no `break` or `return` of its own, or one that waits on each pass
+/// (sleeps, accepts, receives, selects, takes from a queue, reads a line).
+/// A `while True:` that walks until a test ends it (up a directory tree,
+/// to a fixed point) ends with its input.
+fn loops_for_ever<'a>(cx: &Ctx<'a>) -> bool {
+    const WAITS: &[&str] = &[
+        "sleep",
+        "accept",
+        "recv",
+        "recvfrom",
+        "recv_into",
+        "recv_multipart",
+        "select",
+        "poll",
+        "wait",
+        "wait_for",
+        "input",
+        "readline",
+        "handle_request",
+        "receive",
+        "getMessage",
+    ];
+    if !cx.src.contains("while True") && !cx.src.contains("while 1") {
+        return false;
+    }
+    let fn_of = |n: Node<'a>| {
+        cx.enclosing(n, &["function_definition", "lambda"])
+            .map(|f| f.id())
+    };
+    cx.all("while_statement").into_iter().any(|w| {
+        let endless =
+            Ctx::field(w, "condition").is_some_and(|c| matches!(cx.text(c), "True" | "1"));
+        if !endless {
+            return false;
+        }
+        let body = cx.desc(w);
+        let ends = body.iter().any(|n| match n.kind() {
+            "break_statement" => cx
+                .enclosing(*n, &["while_statement", "for_statement"])
+                .is_some_and(|l| l.id() == w.id()),
+            "return_statement" => fn_of(*n) == fn_of(w),
+            _ => false,
+        });
+        let waits = body.iter().filter(|n| n.kind() == "call").any(|c| {
+            let (callee, args) = call_parts(cx, *c);
+            let last = callee.rsplit('.').next().unwrap_or(callee);
+            // `q.get()`, `q.get(timeout=1)`, `q.get(True, 5)` wait on a
+            // queue; `d.get(key, default)` reads a dict.
+            let queue_get = last == "get"
+                && callee != "get"
+                && args.is_none_or(|a| {
+                    a.named_child(0).is_none_or(|first| {
+                        matches!(first.kind(), "true" | "false" | "keyword_argument")
+                    })
+                });
+            WAITS.contains(&last) || queue_get
+        });
+        !ends || waits
+    })
 }
 
 /// Whether the file does its work at its top level, as a script run by
@@ -792,9 +891,11 @@ fn literal_key<'a>(cx: &Ctx<'a>, site: Node<'a>) -> bool {
 }
 
 fn report_container<'a>(cx: &mut Ctx<'a>, scope: &str, name: &str, shape: Shape, uses: Uses<'a>) {
-    if one_shot_script(cx) {
-        return;
-    }
+    let once = match one_run(cx) {
+        Some(None) => return,
+        Some(unless) => unless,
+        None => None,
+    };
     let lname = name.to_ascii_lowercase();
     // Registries, and configuration kept by option name (a plugin's
     // `settings[option] = value` in its config callback): bounded by
@@ -824,11 +925,12 @@ fn report_container<'a>(cx: &mut Ctx<'a>, scope: &str, name: &str, shape: Shape,
     let fname = fn_name(cx, f).to_string();
     let is_cache = shape == Shape::Map && (uses.lookups > 0 || lname.contains("cache"));
     if is_cache {
-        cx.hit(
+        cx.hit_unless(
             Rule::UnboundedCache,
             site,
             format!("{scope} dict `{name}` is used as a cache in `{fname}()`: a new entry per distinct key and nothing ever evicts, so it grows with traffic"),
             "bound it: `functools.lru_cache(maxsize=N)`, evict with `pop`/`del`, or check `len()` and clear",
+            once,
         );
     } else {
         let what = match shape {
@@ -836,11 +938,12 @@ fn report_container<'a>(cx: &mut Ctx<'a>, scope: &str, name: &str, shape: Shape,
             Shape::Seq => "list",
             Shape::Set => "set",
         };
-        cx.hit(
+        cx.hit_unless(
             Rule::GlobalAccumulator,
             site,
             format!("{scope} {what} `{name}` only grows: `{fname}()` adds to it and nothing removes from, clears or bounds it"),
             "bound it (`collections.deque(maxlen=N)`), drain it after use, or keep it local to the request",
+            once,
         );
     }
 }
@@ -1694,5 +1797,56 @@ mod tests {
             rules_and_lines(Lang::Python, &server),
             [(Rule::UnboundedCache, 5)]
         );
+    }
+
+    /// A `while True:` that a test ends (walking up a directory tree) does
+    /// not make a one-shot lint tool a service; one with no way out, or one
+    /// that waits on each pass (a queue, a socket, a sleep), does.
+    #[test]
+    fn a_loop_that_ends_with_its_input_serves_nothing() {
+        let script = "import os, sys
+
+usage = {}
+
+def check(fn, unit):
+    usage[unit] = fn
+    up = fn
+    while True:
+        if not up or up == '/':
+            break
+        up = os.path.dirname(up)
+
+if __name__ == '__main__':
+    for fn in sys.argv[1:]:
+        check(fn, os.path.basename(fn))
+";
+        assert_eq!(rules_and_lines(Lang::Python, script), []);
+        let endless = script.replace(
+            "            break
+",
+            "            up = fn
+",
+        );
+        assert_eq!(
+            rules_and_lines(Lang::Python, &endless),
+            [(Rule::GlobalAccumulator, 6)]
+        );
+        let queue = script.replace(
+            "        up = os.path.dirname(up)
+",
+            "        up = jobs.get(timeout=5)
+",
+        );
+        assert_eq!(
+            rules_and_lines(Lang::Python, &queue),
+            [(Rule::GlobalAccumulator, 6)]
+        );
+        let dict_get = script.replace(
+            "        up = os.path.dirname(up)
+",
+            "        up = parents.get(up, '')
+",
+        );
+        assert_eq!(rules_and_lines(Lang::Python, &dict_get), []);
     }
 }

@@ -70,6 +70,11 @@ pub enum Unless {
     /// script of the page shares, so assigning it elsewhere creates
     /// nothing.
     ScriptGlobal { name: String },
+    /// No file of the tree imports the Python module `module` (last
+    /// segment): a module with a `__main__` block that nothing imports is
+    /// a script run once per process, so its stores end with the run; one
+    /// that some file imports is a library living as long as its importer.
+    NotImported { module: String },
     /// The tree is a PHP web application that serves one request at a
     /// time: some PHP file of it is a page (at its top level it writes
     /// HTML, reads the request or sets headers), and nothing in it runs for
@@ -216,6 +221,9 @@ pub struct TreeFacts {
     /// Names declared at the top level of browser scripts (see
     /// [`Unless::ScriptGlobal`]).
     script_globals: HashSet<String>,
+    /// Every name in the tree's Python `import` statements (each segment
+    /// of a dotted path, each imported name): see [`Unless::NotImported`].
+    python_imports: HashSet<String>,
     /// Stores some file removes from or resets: (class, store), see
     /// [`Unless::ClearedInTree`].
     cleared: HashSet<(String, String)>,
@@ -301,6 +309,12 @@ impl TreeFacts {
     }
 
     /// A browser script of the tree declares `name` at its top level.
+    pub fn python_import(&mut self, name: &str) {
+        if !self.python_imports.contains(name) {
+            self.python_imports.insert(name.to_string());
+        }
+    }
+
     pub fn script_global(&mut self, name: &str) {
         self.script_globals.insert(name.to_string());
     }
@@ -452,6 +466,7 @@ impl TreeFacts {
         self.constants.extend(other.constants);
         self.cleared.extend(other.cleared);
         self.script_globals.extend(other.script_globals);
+        self.python_imports.extend(other.python_imports);
         self.php_pages |= other.php_pages;
         self.php_long_running |= other.php_long_running;
         self.extends.extend(other.extends);
@@ -509,6 +524,7 @@ impl TreeFacts {
                 !methods.iter().any(|m| reached.contains(m))
             }
             Unless::ScriptGlobal { name } => self.script_globals.contains(name),
+            Unless::NotImported { module } => !self.python_imports.contains(module),
             Unless::ClearedInTree { class, store } => {
                 self.cleared.contains(&(class.clone(), store.clone()))
             }
