@@ -653,16 +653,17 @@ fn startup_only<'a>(cx: &Ctx<'a>, f: Node<'a>) -> bool {
         let name = if passed { "" } else { fn_name(cx, func) };
         let short = name.rsplit('.').next().unwrap_or(name);
         if !short.is_empty() && short.chars().all(super::is_ident_char) {
-            let sites: Vec<Node> = cx
-                .all("call_expression")
-                .into_iter()
-                .filter(|c| {
-                    Ctx::field(*c, "function").is_some_and(|callee| {
+            // Calls and constructions (`new navMenu('primary')`).
+            let mut sites: Vec<Node> = cx.all("call_expression");
+            sites.extend(cx.all("new_expression"));
+            sites.retain(|c| {
+                Ctx::field(*c, "function")
+                    .or_else(|| Ctx::field(*c, "constructor"))
+                    .is_some_and(|callee| {
                         let t = cx.text(callee);
                         t == short || t.ends_with(&format!(".{short}"))
                     })
-                })
-                .collect();
+            });
             let at_startup = |site: Node<'a>| {
                 let mut g = cx.enclosing(site, FN);
                 while let Some(outer) = g {
@@ -723,9 +724,11 @@ fn passed_to_page_start<'a>(cx: &Ctx<'a>, f: Node<'a>) -> bool {
 /// included) to `callee` hands its function to the page's one start:
 /// `DOMContentLoaded`, `load` (on window), jQuery's ready.
 fn starts_page(args: &str, callee: &str) -> bool {
+    // `( 'load', ...)` in WordPress's spacing as well as `('load', ...)`.
+    let first = args.strip_prefix('(').unwrap_or(args).trim_start();
     args.contains("DOMContentLoaded")
-        || args.starts_with("('load'")
-        || args.starts_with("(\"load\"")
+        || first.starts_with("'load'")
+        || first.starts_with("\"load\"")
         || callee.ends_with(".ready")
         || callee == "$"
         || callee == "jQuery"
@@ -2113,6 +2116,17 @@ mod tests {
             let src = mongo.replace("db.collection('events').find({})", dom);
             assert_eq!(hits(&src), [], "{dom}");
         }
+    }
+
+    /// A constructor made only in the window's `load` handler (spaced as
+    /// WordPress spaces its calls) runs once per page; made per click, its
+    /// document listeners pile up.
+    #[test]
+    fn a_constructor_made_at_load_runs_once() {
+        let src = "( function() {\n\tvar navMenu = function( id ) {\n\t\tdocument.addEventListener( 'keydown', function( event ) { close( id, event ); } );\n\t};\n\twindow.addEventListener( 'load', function() {\n\t\tnew navMenu( 'primary' );\n\t} );\n}() );\n";
+        assert_eq!(hits(src), []);
+        let per_click = src.replace("'load'", "'click'");
+        assert_eq!(hits(&per_click), [(Rule::ListenerLeak, 3)]);
     }
 
     /// A function handed by name to the page's start (`DOMContentLoaded`,

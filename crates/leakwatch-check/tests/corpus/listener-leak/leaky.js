@@ -70,3 +70,16 @@ function createEditor(container) {
   });
   return editor;
 }
+
+// The same menu made on every click of its toggle: one more document
+// listener each time.
+( function() {
+	var dropMenu = function( id ) {
+		document.addEventListener( 'keydown', function( event ) { // expect: listener-leak
+			closeOnEscape( id, event );
+		} );
+	};
+	toggle.addEventListener( 'click', function() {
+		new dropMenu( 'secondary' );
+	} );
+}() );

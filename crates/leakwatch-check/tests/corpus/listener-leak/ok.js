@@ -137,3 +137,16 @@ var modules = [
     });
   }),
 ];
+
+// A menu made once, as the page finishes loading (WordPress's spacing):
+// its document listeners are the page's own.
+( function() {
+	var navMenu = function( id ) {
+		document.addEventListener( 'keydown', function( event ) {
+			closeOnEscape( id, event );
+		} );
+	};
+	window.addEventListener( 'load', function() {
+		new navMenu( 'primary' );
+	} );
+}() );
