@@ -561,12 +561,74 @@ fn repeated<'a>(cx: &Ctx<'a>, n: Node<'a>) -> Option<&'a str> {
     }
     match cx.enclosing(n, NAMED_FN) {
         Some(f) if in_console_command(cx, f) => cx.enclosing(n, LOOPS).map(|_| "the worker loop"),
+        Some(f) if sets_up_a_singleton(cx, f, n) => None,
         Some(f) => {
             let name = fn_name(cx, f);
             (!once_fn(name)).then_some(name)
         }
         None => cx.enclosing(n, LOOPS).map(|_| "the worker loop"),
     }
+}
+
+/// Whether `n` runs only while `f` makes a lazy singleton, once per
+/// process: past a guard that returns while a static is set (`if
+/// (self::$instance) { return self::$instance; }`), or inside a test that
+/// it is unset (`if (self::$instance === null) { ... }`), `f` assigning
+/// that static (`self::$instance = $loop = Factory::create();`).
+fn sets_up_a_singleton<'a>(cx: &Ctx<'a>, f: Node<'a>, n: Node<'a>) -> bool {
+    let Some(body) = Ctx::field(f, "body") else {
+        return false;
+    };
+    let fn_text = cx.text(f);
+    let assigns = |stat: &str| {
+        ["self::", "static::"].iter().any(|scope| {
+            let target = format!("{scope}{stat}");
+            fn_text.match_indices(&target).any(|(i, _)| {
+                let rest = fn_text[i + target.len()..].trim_start();
+                rest.starts_with('=') && !rest.starts_with("==")
+            })
+        })
+    };
+    let static_tested = |cond: &'a str| -> Option<&'a str> {
+        ["self::$", "static::$"].iter().find_map(move |scope| {
+            let at = cond.find(scope)? + scope.len() - 1;
+            let name = &cond[at..];
+            let end = name[1..]
+                .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .map_or(name.len(), |e| e + 1);
+            Some(&name[..end])
+        })
+    };
+    let mut cur = body.walk();
+    let statements: Vec<Node> = body.named_children(&mut cur).collect();
+    statements.iter().any(|st| {
+        if st.kind() != "if_statement" {
+            return false;
+        }
+        let cond = Ctx::field(*st, "condition").map_or("", |c| cx.text(c));
+        let Some(stat) = static_tested(cond) else {
+            return false;
+        };
+        if !assigns(stat) {
+            return false;
+        }
+        let tight: String = cond.chars().filter(|c| !c.is_whitespace()).collect();
+        let tight = tight
+            .replace("!==null", "SET")
+            .replace("!=null", "SET")
+            .replace("null!==", "SET")
+            .replace("null!=", "SET");
+        let tests_unset = tight.contains("==null")
+            || tight.contains("null==")
+            || tight.contains("is_null(")
+            || tight.contains("empty(")
+            || tight.trim_start_matches('(').starts_with('!');
+        if tests_unset {
+            st.start_byte() <= n.start_byte() && n.end_byte() <= st.end_byte()
+        } else {
+            !cx.desc_kind(*st, "return_statement").is_empty() && st.end_byte() <= n.start_byte()
+        }
+    })
 }
 
 /// The argument list's callee when `n` is a direct argument of a call.
@@ -1279,13 +1341,7 @@ fn listeners(cx: &mut Ctx) {
         if !ADD_LISTENER.contains(&m) || target.is_empty() {
             continue;
         }
-        let long_lived = target.starts_with("$this->")
-            || target.starts_with("self::")
-            || target.starts_with("static::")
-            || target.starts_with("$GLOBALS")
-            || (call.kind() == "scoped_call_expression"
-                && target.starts_with(|c: char| c.is_ascii_uppercase()))
-            || cx.opts.listener_targets.iter().any(|t| t == target);
+        let long_lived = outlives_the_job(cx, target);
         let loop_target = cx.enclosing(call, NAMED_FN).is_none()
             && cx.enclosing(call, LOOPS).is_some()
             && target.starts_with('$');
@@ -1503,6 +1559,20 @@ const REGISTER: &[&str] = &[
     "onMessage",
 ];
 
+/// Whether a call's target lives as long as the worker: a property or
+/// static of the object serving jobs (`$this->events`, `self::$bus`), a
+/// global, a class or what a class hands out (`Event::listen`,
+/// `\Foo\Bus::on`, `App::make('events')->listen`), or a target the
+/// configuration names.
+fn outlives_the_job(cx: &Ctx, target: &str) -> bool {
+    target.starts_with("$this->")
+        || target.starts_with("self::")
+        || target.starts_with("static::")
+        || target.starts_with("$GLOBALS")
+        || target.starts_with(|c: char| c.is_ascii_uppercase() || c == '\\')
+        || cx.opts.listener_targets.iter().any(|t| t == target)
+}
+
 /// Whether a registration call keeps its callback beyond the job: a
 /// function (`register_shutdown_function`), a property or static, a class,
 /// or a variable naming a service (`$loop`, `$dispatcher`, `$server`). A
@@ -1528,14 +1598,7 @@ fn registers_with_something_long_lived<'a>(cx: &Ctx<'a>, call: Node<'a>) -> bool
         "scheduler",
     ];
     let (target, _) = callee(cx, call);
-    if target.is_empty()
-        || target.starts_with("$this->")
-        || target.starts_with("self::")
-        || target.starts_with("static::")
-        || target.starts_with("$GLOBALS")
-        || target.starts_with(|c: char| c.is_ascii_uppercase() || c == '\\')
-        || cx.opts.listener_targets.iter().any(|t| t == target)
-    {
+    if target.is_empty() || outlives_the_job(cx, target) {
         return true;
     }
     let Some(var) = target.strip_prefix('$') else {
@@ -1581,6 +1644,12 @@ fn closures(cx: &mut Ctx) {
         });
         if !registered && !stored {
             continue;
+        }
+        if cx
+            .enclosing(f, NAMED_FN)
+            .is_some_and(|func| sets_up_a_singleton(cx, func, f))
+        {
+            continue; // registered once, as the process's one instance is made
         }
         // Registered per job or request only in an entry point or a
         // function one calls; a script's top level outside a worker loop
@@ -1832,6 +1901,34 @@ fn started_on_its_loop<'a>(cx: &Ctx<'a>, call: Node<'a>) -> bool {
         })
 }
 
+/// Whether a periodic timer's callback cancels the timer it is handed
+/// (`function ($timer) use ($loop) { if (done) { $loop->cancelTimer($timer);
+/// } }`, Swoole's `Timer::clear($id)`): it polls until its condition holds,
+/// then stops; it is not left running.
+fn cancels_itself<'a>(cx: &Ctx<'a>, call: Node<'a>) -> bool {
+    let Some(args) = Ctx::field(call, "arguments") else {
+        return false;
+    };
+    (0..args.named_child_count())
+        .filter_map(|i| args.named_child(i))
+        .filter_map(|a| a.named_child(0))
+        .filter(|f| matches!(f.kind(), "anonymous_function" | "arrow_function"))
+        .any(|f| {
+            let Some(handle) = Ctx::field(f, "parameters")
+                .and_then(|ps| ps.named_child(0))
+                .and_then(|p| Ctx::field(p, "name"))
+                .map(|n| cx.text(n))
+            else {
+                return false;
+            };
+            let body = Ctx::field(f, "body").map_or("", |b| cx.text(b));
+            ["cancelTimer(", "clear(", "swoole_timer_clear("]
+                .iter()
+                .any(|c| mentions(body, &format!("{c}{handle})")))
+                || mentions(body, &format!("{handle}->cancel("))
+        })
+}
+
 const PERIODIC: &[&str] = &["tick", "swoole_timer_tick", "addPeriodicTimer"];
 
 fn tasks_and_timers(cx: &mut Ctx) {
@@ -1874,7 +1971,7 @@ fn tasks_and_timers(cx: &mut Ctx) {
         let Some(place) = repeated(cx, call) else {
             continue;
         };
-        if started_on_its_loop(cx, call) {
+        if started_on_its_loop(cx, call) || cancels_itself(cx, call) {
             continue;
         }
         let parent = cx.up(call);
@@ -2275,6 +2372,67 @@ mod tests {
             crate::analyze::js::inline_script_globals(page),
             ["sel_start", "total", "pick", "shown", "limit"]
         );
+    }
+
+    /// A lazy singleton's accessor registers its shutdown closure once, as
+    /// the one instance is made (ReactPHP's `Loop::get()`); the same
+    /// registration with no guard runs on every call.
+    #[test]
+    fn a_singletons_setup_runs_once() {
+        let src = "<?php\nfinal class Loop {\n    private static $instance;\n    private static $stopped = [];\n    public static function get() {\n        if (self::$instance instanceof LoopInterface) {\n            return self::$instance;\n        }\n        self::$instance = $loop = Factory::create();\n        $stopped =& self::$stopped;\n        register_shutdown_function(function () use ($loop, &$stopped) {\n            $loop->run();\n        });\n        return self::$instance;\n    }\n}\nfinal class Jobs {\n    public function handle($job) {\n        Loop::get()->futureTick(fn () => $job->run());\n    }\n}\n";
+        assert_eq!(php_hits(src), []);
+        let inside = src
+            .replace(
+                "        if (self::$instance instanceof LoopInterface) {\n            return self::$instance;\n        }\n        self::$instance = $loop = Factory::create();\n",
+                "        if (self::$instance === null) {\n        self::$instance = $loop = Factory::create();\n",
+            )
+            .replace("        });\n        return", "        });\n        }\n        return");
+        assert_eq!(php_hits(&inside), []);
+        let unguarded = src.replace(
+            "        if (self::$instance instanceof LoopInterface) {\n            return self::$instance;\n        }\n",
+            "",
+        );
+        assert_eq!(php_hits(&unguarded), [(Rule::ClosureCapture, 8)]);
+        let other_static = src.replace(
+            "        self::$instance = $loop = Factory::create();\n",
+            "        $loop = Factory::create();\n",
+        );
+        assert_eq!(php_hits(&other_static), [(Rule::ClosureCapture, 11)]);
+    }
+
+    /// A periodic timer whose callback cancels the timer it is handed polls
+    /// until its condition holds, then stops; one that never cancels it
+    /// runs for the life of the worker.
+    #[test]
+    fn a_timer_that_cancels_itself_stops() {
+        let src = "<?php\nclass Proc {\n    public function watch($loop, $interval) {\n        $that = $this;\n        $loop->addPeriodicTimer($interval, function ($timer) use ($that, $loop) {\n            if (!$that->isRunning()) {\n                $loop->cancelTimer($timer);\n                $that->close();\n            }\n        });\n    }\n}\n";
+        assert_eq!(php_hits(src), []);
+        let other = src.replace(
+            "$loop->cancelTimer($timer);",
+            "$loop->cancelTimer($that->timer);",
+        );
+        assert_eq!(php_hits(&other), [(Rule::UnstoppableTask, 5)]);
+    }
+
+    /// A listener added through a class, fully qualified or not, or on
+    /// what a class hands out, goes on something as long-lived as the
+    /// worker; one added to a local the job made goes with it.
+    #[test]
+    fn a_listener_added_through_a_class_outlives_the_job() {
+        let src = "<?php\nclass SendMail {\n    public function handle($mailer): void {\n        Event::listen('sent', function ($e) { $this->log($e); });\n    }\n}\n";
+        assert_eq!(php_hits(src), [(Rule::ListenerLeak, 4)]);
+        let qualified = src.replace(
+            "Event::listen",
+            "\\Illuminate\\Support\\Facades\\Event::listen",
+        );
+        assert_eq!(php_hits(&qualified), [(Rule::ListenerLeak, 4)]);
+        let handed_out = src.replace("Event::listen", "App::make('events')->listen");
+        assert_eq!(php_hits(&handed_out), [(Rule::ListenerLeak, 4)]);
+        let local = src.replace(
+            "        Event::listen(",
+            "        $events = new Emitter();\n        $events->listen(",
+        );
+        assert_eq!(php_hits(&local), []);
     }
 
     /// A listener added to a property the method has just set from its

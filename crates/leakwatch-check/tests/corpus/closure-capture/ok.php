@@ -93,3 +93,34 @@ final class StreamingHandler
         });
     }
 }
+
+// A lazy singleton's accessor (ReactPHP's Loop::get()): the shutdown
+// closure is registered once, as the process's one loop is made.
+final class Loop
+{
+    private static $instance;
+    private static $stopped = false;
+
+    public static function get(): LoopInterface
+    {
+        if (self::$instance instanceof LoopInterface) {
+            return self::$instance;
+        }
+        self::$instance = $loop = Factory::create();
+        $stopped =& self::$stopped;
+        register_shutdown_function(function () use ($loop, &$stopped) {
+            if (!$stopped) {
+                $loop->run();
+            }
+        });
+        return self::$instance;
+    }
+}
+
+final class TickJob
+{
+    public function handle(array $job): void
+    {
+        Loop::get()->futureTick(fn () => $this->run($job));
+    }
+}

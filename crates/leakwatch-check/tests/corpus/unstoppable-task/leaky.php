@@ -26,3 +26,18 @@ final class ChannelFlusher
         $loop->addPeriodicTimer(60, fn () => $this->flush($channel)); // expect: unstoppable-task
     }
 }
+
+// The same poll cancelling a timer kept elsewhere, not the one it is
+// handed: its own runs on.
+final class ChildWatchOther
+{
+    public function handle(LoopInterface $loop, Process $process): void
+    {
+        $loop->addPeriodicTimer(0.1, function ($timer) use ($process, $loop) { // expect: unstoppable-task
+            if (!$process->isRunning()) {
+                $loop->cancelTimer($this->killTimer);
+                $process->close();
+            }
+        });
+    }
+}

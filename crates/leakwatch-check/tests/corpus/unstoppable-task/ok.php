@@ -55,3 +55,18 @@ final class MetricsFlusher
         $loop->addPeriodicTimer(60, fn () => $this->flush());
     }
 }
+
+// A timer that polls until the child exits, then cancels itself (ReactPHP's
+// child-process shape).
+final class ChildWatch
+{
+    public function handle(LoopInterface $loop, Process $process): void
+    {
+        $loop->addPeriodicTimer(0.1, function ($timer) use ($process, $loop) {
+            if (!$process->isRunning()) {
+                $loop->cancelTimer($timer);
+                $process->close();
+            }
+        });
+    }
+}
