@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Ruby and PHP libraries from Debian's packages that no rule was written
-# against, in thirty sets, each fixed (and committed) before `check` was
+# against, in thirty-one sets, each fixed (and committed) before `check` was
 # first run on any of its trees: set 1 after the rules of commit 56ebc26,
 # set 2 after those of commit df3eade, set 3 after those of d0275ac, set 4
 # before the sixth pass's growth-evidence rules, sets 5 and 6 (random
-# samples) before each half of the seventh pass's, sets 7-30 after it (each
+# samples) before each half of the seventh pass's, sets 7-31 after it (each
 # earlier set was read, and ruled on, in between).
 # Installs what is missing, checks each tree whole, and writes every finding
 # to $WORK/findings-<name>.txt for review by hand (bench/check/REVIEW.md).
 #
-# Usage: [LW=leakwatch] bench/check/heldout_ruby_php.sh [-s 1|2|...|30] [WORKDIR]
+# Usage: [LW=leakwatch] bench/check/heldout_ruby_php.sh [-s 1|2|...|31] [WORKDIR]
 #        (default: set 1, /tmp/leakwatch-heldout; set N: /tmp/leakwatch-heldoutN)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -822,9 +822,27 @@ SET30=(
   libphp-snoopy homer-api-postgresql puppet-module-puppetlabs-haproxy
   wordpress-theme-twentytwentyone icingaweb2-module-pdfexport
 )
+# Set 31: set 26's population minus sets 26-30 (69 left), shuffled with seed
+# "set31files"; the first 40, read from their archives. Fixed before the rules of
+# 8066d9e (after set 30's families) first ran on any of them.
+SET31=(
+  ignition-transport-cli puppet-module-voxpupuli-collectd libphp-jabber
+  phpunit-object-reflector puppet-module-puppetlabs-mount-core
+  puppet-module-pcfens-filebeat icingaweb2-module-cube
+  puppet-module-puppetlabs-apache icingaweb2-module-idoreports icingaweb2-module-doc
+  puppet-module-richardc-datacat ratpoison origami-pdf algotutor
+  puppet-module-puppetlabs-rabbitmq puppet-module-etcddiscovery phpunit-version
+  puppet-module-puppetlabs-postgresql puppet-module-placement
+  puppet-module-openstack-extras libgroonga0 puppet-module-oci
+  puppet-module-puppetlabs-stdlib puppet-module-designate amule-common
+  icingaweb2-module-fileshipper rake vagrant-libvirt puppet-module-ironic swig4.0
+  puppet-module-michaeltchapman-galera bibledit-data mediawiki-extension-codemirror
+  gosa-plugins-ldapmanager puppet-module-vswitch libphp-adodb puppet-module-tempest
+  puppet-module-voxpupuli-ssh-keygen puppet-module-ceilometer xemacs21-basesupport
+)
 case "$SET" in
   1) ;;
-  2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15 | 16 | 17 | 18 | 19 | 20 | 21 | 22 | 23 | 24 | 25 | 26 | 27 | 28 | 29 | 30)
+  2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15 | 16 | 17 | 18 | 19 | 20 | 21 | 22 | 23 | 24 | 25 | 26 | 27 | 28 | 29 | 30 | 31)
     case "$SET" in
       2) PKGS=("${SET2[@]}") ;;
       3) PKGS=("${SET3[@]}") ;;
@@ -854,7 +872,8 @@ case "$SET" in
       27) PKGS=("${SET27[@]}") ;;
       28) PKGS=("${SET28[@]}") ;;
       29) PKGS=("${SET29[@]}") ;;
-      *) PKGS=("${SET30[@]}") ;;
+      30) PKGS=("${SET30[@]}") ;;
+      *) PKGS=("${SET31[@]}") ;;
     esac
     TREES=()
     if [ "$SET" -ge 20 ]; then
@@ -863,7 +882,7 @@ case "$SET" in
       for pkg in "${PKGS[@]}"; do TREES+=("${pkg#*-}|$pkg|@DPKG@"); done
     fi
     ;;
-  *) echo "unknown set $SET (1 to 30)" >&2; exit 2 ;;
+  *) echo "unknown set $SET (1 to 31)" >&2; exit 2 ;;
 esac
 
 missing=()
