@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Ruby and PHP libraries from Debian's packages that no rule was written
-# against, in thirty-one sets, each fixed (and committed) before `check` was
+# against, in thirty-two sets, each fixed (and committed) before `check` was
 # first run on any of its trees: set 1 after the rules of commit 56ebc26,
 # set 2 after those of commit df3eade, set 3 after those of d0275ac, set 4
 # before the sixth pass's growth-evidence rules, sets 5 and 6 (random
-# samples) before each half of the seventh pass's, sets 7-31 after it (each
+# samples) before each half of the seventh pass's, sets 7-32 after it (each
 # earlier set was read, and ruled on, in between).
 # Installs what is missing, checks each tree whole, and writes every finding
 # to $WORK/findings-<name>.txt for review by hand (bench/check/REVIEW.md).
 #
-# Usage: [LW=leakwatch] bench/check/heldout_ruby_php.sh [-s 1|2|...|31] [WORKDIR]
+# Usage: [LW=leakwatch] bench/check/heldout_ruby_php.sh [-s 1|2|...|32] [WORKDIR]
 #        (default: set 1, /tmp/leakwatch-heldout; set N: /tmp/leakwatch-heldoutN)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -840,9 +840,23 @@ SET31=(
   gosa-plugins-ldapmanager puppet-module-vswitch libphp-adodb puppet-module-tempest
   puppet-module-voxpupuli-ssh-keygen puppet-module-ceilometer xemacs21-basesupport
 )
+# Set 32: the last 29 of set 26's population (after sets 26-31), shuffled with seed
+# "set32files", read from their archives. Fixed before the rules of 8066d9e (after
+# set 30's families; set 31 changed none) first ran on any of them.
+SET32=(
+  compass-blend-modes-plugin compass-h5bp-plugin puppet-module-barbican
+  mediawiki-extension-youtube umbrello-data libjs-slick rabbiter
+  puppet-module-gnocchi vistrails compass-sassy-maps-plugin
+  compass-color-schemer-plugin puppet-module-keystone
+  wordpress-theme-twentytwentythree neovim-runtime h2o
+  puppet-module-camptocamp-postfix puppet-module-puppet-community-mcollective
+  obs-server libnusoap-php knxd-dev phpunit-comparator phpunit-cli-parser
+  librust-bat-dev gerris jsxgraph puppet-module-manila libignition-plugin-dev
+  opennds libjs-edit-area
+)
 case "$SET" in
   1) ;;
-  2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15 | 16 | 17 | 18 | 19 | 20 | 21 | 22 | 23 | 24 | 25 | 26 | 27 | 28 | 29 | 30 | 31)
+  2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15 | 16 | 17 | 18 | 19 | 20 | 21 | 22 | 23 | 24 | 25 | 26 | 27 | 28 | 29 | 30 | 31 | 32)
     case "$SET" in
       2) PKGS=("${SET2[@]}") ;;
       3) PKGS=("${SET3[@]}") ;;
@@ -873,7 +887,8 @@ case "$SET" in
       28) PKGS=("${SET28[@]}") ;;
       29) PKGS=("${SET29[@]}") ;;
       30) PKGS=("${SET30[@]}") ;;
-      *) PKGS=("${SET31[@]}") ;;
+      31) PKGS=("${SET31[@]}") ;;
+      *) PKGS=("${SET32[@]}") ;;
     esac
     TREES=()
     if [ "$SET" -ge 20 ]; then
@@ -882,7 +897,7 @@ case "$SET" in
       for pkg in "${PKGS[@]}"; do TREES+=("${pkg#*-}|$pkg|@DPKG@"); done
     fi
     ;;
-  *) echo "unknown set $SET (1 to 31)" >&2; exit 2 ;;
+  *) echo "unknown set $SET (1 to 32)" >&2; exit 2 ;;
 esac
 
 missing=()
