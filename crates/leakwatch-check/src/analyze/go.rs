@@ -761,6 +761,13 @@ fn resources(cx: &mut Ctx) {
         if released_or_escapes(cx, scope, name, closer, s.end_byte()) {
             continue;
         }
+        // Kept in a field (`c.conn, err = net.Dial(...)`): the object owns
+        // it, and another of its methods may close it (`c.conn.Close()`).
+        if let Some((_, field)) = name.rsplit_once('.') {
+            if mentions(cx.src, &format!(".{field}{closer}")) {
+                continue;
+            }
+        }
         let fix = if closer == ".Body.Close(" {
             format!("`defer {name}.Body.Close()` right after the error check")
         } else {

@@ -38,3 +38,15 @@ func Ping(addr string) error {
 	_, err = conn.Write([]byte("ping"))
 	return err
 }
+
+// The same field that nothing closes: each Connect drops the previous
+// connection open.
+type Poller struct {
+	con net.Conn
+}
+
+func (p *Poller) Connect(addr string) error {
+	var err error
+	p.con, err = net.Dial("tcp", addr) // expect: unclosed-resource
+	return err
+}

@@ -44,3 +44,19 @@ func Ping(addr string) error {
 	_, err = conn.Write([]byte("ping"))
 	return err
 }
+
+// A client keeps its connection in a field and closes it in its own Close
+// method (knxd's EIBConnection shape).
+type BusClient struct {
+	con net.Conn
+}
+
+func (c *BusClient) Connect(path string) error {
+	var err error
+	c.con, err = net.Dial("unix", path)
+	return err
+}
+
+func (c *BusClient) Close() error {
+	return c.con.Close()
+}
