@@ -1133,8 +1133,8 @@ fn listeners(cx: &mut Ctx) {
             }
             _ => false,
         };
-        // Asked last: it reads every call of the function.
-        if hit && !serves_until_exit(cx, f) {
+        // Asked last: they read the class, and every call of the function.
+        if hit && !runs_as_a_singleton_is_made(cx, f) && !serves_until_exit(cx, f) {
             cx.hit(
                 Rule::ListenerLeak,
                 call,
@@ -1143,6 +1143,59 @@ fn listeners(cx: &mut Ctx) {
             );
         }
     }
+}
+
+/// Whether `f` runs only while a lazy singleton is made: it is `__init__`,
+/// or a method only `__init__` calls (`self.make_logger()`), of a class
+/// that keeps its one instance in a class attribute (`if
+/// DebugPrint._instance is None: DebugPrint._instance = DebugPrint()`,
+/// `cls._instance = cls()`).
+fn runs_as_a_singleton_is_made<'a>(cx: &Ctx<'a>, f: Node<'a>) -> bool {
+    let Some(class) = cx.enclosing(f, &["class_definition"]) else {
+        return false;
+    };
+    if cx.enclosing(f, &["function_definition"]).is_some() {
+        return false; // a nested function: called however its maker likes
+    }
+    let cname = Ctx::field(class, "name").map_or("", |n| cx.text(n));
+    if cname.is_empty() {
+        return false;
+    }
+    let keeps_its_instance = cx.desc_kind(class, "assignment").into_iter().any(|a| {
+        let left = Ctx::field(a, "left").filter(|l| l.kind() == "attribute");
+        let owner = left
+            .and_then(|l| Ctx::field(l, "object"))
+            .map_or("", |o| cx.text(o));
+        let made = Ctx::field(a, "right")
+            .filter(|r| r.kind() == "call")
+            .map_or("", |r| call_parts(cx, r).0);
+        (owner == cname || owner == "cls") && (made == cname || made == "cls")
+    });
+    if !keeps_its_instance {
+        return false;
+    }
+    let name = fn_name(cx, f);
+    if name == "__init__" {
+        return true;
+    }
+    // Every call of a method of that name, in the whole file, is
+    // `self.name()` in the class's own `__init__`.
+    let suffix = format!(".{name}");
+    let calls: Vec<Node> = cx
+        .all("call")
+        .into_iter()
+        .filter(|c| call_parts(cx, *c).0.ends_with(&suffix))
+        .collect();
+    !calls.is_empty()
+        && calls.iter().all(|c| {
+            call_parts(cx, *c).0 == format!("self{suffix}")
+                && cx.enclosing(*c, &["function_definition"]).is_some_and(|g| {
+                    fn_name(cx, g) == "__init__"
+                        && cx
+                            .enclosing(g, &["class_definition"])
+                            .is_some_and(|k| k.id() == class.id())
+                })
+        })
 }
 
 fn queryset_whole(text: &str) -> Option<&str> {
@@ -1796,6 +1849,28 @@ mod tests {
         assert_eq!(
             rules_and_lines(Lang::Python, &server),
             [(Rule::UnboundedCache, 5)]
+        );
+    }
+
+    /// A lazy singleton's constructor runs once: a handler it adds to a
+    /// global logger (itself or through a method only it calls) is added
+    /// once; made per instance, or re-run by another method, it piles up.
+    #[test]
+    fn a_singletons_constructor_adds_its_handler_once() {
+        let src = "import logging\n\nclass DebugPrint:\n    _instance = None\n\n    @staticmethod\n    def getInstance():\n        if DebugPrint._instance is None:\n            DebugPrint._instance = DebugPrint()\n        return DebugPrint._instance\n\n    def __init__(self):\n        self.logger = logging.getLogger('app')\n        self.make_logger()\n\n    def make_logger(self):\n        wlogger = logging.getLogger('py.warnings')\n        wlogger.addHandler(EmitWarnings(self.logger))\n";
+        assert_eq!(rules_and_lines(Lang::Python, src), []);
+        let plain = src.replace(
+            "            DebugPrint._instance = DebugPrint()\n",
+            "            pass\n",
+        );
+        assert_eq!(
+            rules_and_lines(Lang::Python, &plain),
+            [(Rule::ListenerLeak, 18)]
+        );
+        let rerun = format!("{src}\n    def reset(self):\n        self.make_logger()\n");
+        assert_eq!(
+            rules_and_lines(Lang::Python, &rerun),
+            [(Rule::ListenerLeak, 18)]
         );
     }
 

@@ -30,3 +30,27 @@ def open_session(session):
     # Per session: one more stop hook on the engine each time, never removed.
     cherrypy.engine.subscribe("stop", session.flush)  # expect: listener-leak
     return session
+
+
+class DebugPrint:
+    """The same singleton whose reset re-runs the set-up: one more warnings
+    handler per reset."""
+
+    _instance = None
+
+    @staticmethod
+    def get_instance():
+        if DebugPrint._instance is None:
+            DebugPrint._instance = DebugPrint()
+        return DebugPrint._instance
+
+    def __init__(self):
+        self.logger = logging.getLogger("app.debug")
+        self.make_logger()
+
+    def make_logger(self):
+        warnings_logger = logging.getLogger("py.warnings")
+        warnings_logger.addHandler(logging.StreamHandler())  # expect: listener-leak
+
+    def reset(self):
+        self.make_logger()

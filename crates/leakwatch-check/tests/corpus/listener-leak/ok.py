@@ -54,3 +54,24 @@ def serve(on_stop):
     cherrypy.engine.start()
     cherrypy.engine.subscribe("stop", on_stop)
     cherrypy.engine.block()
+
+
+class DebugPrint:
+    """A lazy singleton (VisTrails' shape): its constructor, which adds the
+    warnings handler, runs once per process."""
+
+    _instance = None
+
+    @staticmethod
+    def get_instance():
+        if DebugPrint._instance is None:
+            DebugPrint._instance = DebugPrint()
+        return DebugPrint._instance
+
+    def __init__(self):
+        self.logger = logging.getLogger("app.debug")
+        self.make_logger()
+
+    def make_logger(self):
+        warnings_logger = logging.getLogger("py.warnings")
+        warnings_logger.addHandler(logging.StreamHandler())
