@@ -37,6 +37,9 @@ pub enum FileKind {
     Source(Lang),
     /// A deployment or runtime-configuration file.
     Deploy(crate::deploy::DeployKind),
+    /// An HTML page or template (`.html`, `.htm`): no rule reads it, but
+    /// its inline scripts declare globals the tree's scripts share.
+    Page,
 }
 
 impl FileKind {
@@ -46,12 +49,17 @@ impl FileKind {
         crate::deploy::DeployKind::from_name(path)
             .map(FileKind::Deploy)
             .or_else(|| Lang::from_path(path).map(FileKind::Source))
+            .or_else(|| {
+                let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+                matches!(ext.as_str(), "html" | "htm").then_some(FileKind::Page)
+            })
     }
 
     pub fn name(self) -> &'static str {
         match self {
             FileKind::Source(l) => l.name(),
             FileKind::Deploy(d) => d.name(),
+            FileKind::Page => "HTML page",
         }
     }
 }

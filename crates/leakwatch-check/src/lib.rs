@@ -457,8 +457,12 @@ pub fn check_paths(paths: &[PathBuf], opts: &CheckOptions) -> Result<CheckReport
     let mut facts = analyze::TreeFacts::default();
     let mut results = results;
     for r in &mut results {
-        if let walk::FileOutcome::Checked { result, .. } = r {
-            facts.merge(*std::mem::take(&mut result.facts));
+        match r {
+            walk::FileOutcome::Checked { result, .. } => {
+                facts.merge(*std::mem::take(&mut result.facts));
+            }
+            walk::FileOutcome::Facts(page) => facts.merge(*std::mem::take(page)),
+            _ => {}
         }
     }
     let mut report = CheckReport::default();
@@ -482,7 +486,7 @@ pub fn check_paths(paths: &[PathBuf], opts: &CheckOptions) -> Result<CheckReport
             }
             walk::FileOutcome::Skipped(s) => skipped.push(s),
             walk::FileOutcome::Generated { path } => report.generated.push(path),
-            walk::FileOutcome::Ignored => {}
+            walk::FileOutcome::Ignored | walk::FileOutcome::Facts(_) => {}
             walk::FileOutcome::Failed(e) => return Err(e),
         }
     }

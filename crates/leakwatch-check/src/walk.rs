@@ -230,11 +230,17 @@ pub enum FileOutcome {
     /// Not a file `check` reads after all (a YAML file that is not a
     /// deployment): not counted.
     Ignored,
+    /// Read only for what it tells about the tree (an HTML page's inline
+    /// script globals): not counted, never a finding.
+    Facts(Box<crate::analyze::TreeFacts>),
     Failed(CheckError),
 }
 
 /// Reads, screens and checks one file.
 pub fn check_file(path: &Path, kind: FileKind, explicit: bool, opts: &CheckOptions) -> FileOutcome {
+    if kind == FileKind::Page && !explicit {
+        return page_facts(path, opts);
+    }
     let shown = display_path(path);
     let skip = |reason| {
         FileOutcome::Skipped(Skipped {
@@ -316,6 +322,8 @@ pub fn check_file(path: &Path, kind: FileKind, explicit: bool, opts: &CheckOptio
                 })
             }
         },
+        // Named on the command line: no rule reads a page, say so.
+        FileKind::Page => return skip(SkipReason::Unsupported),
     };
     match checked {
         Ok(SourceResult {
@@ -328,6 +336,19 @@ pub fn check_file(path: &Path, kind: FileKind, explicit: bool, opts: &CheckOptio
             result,
         },
         Err(e) => FileOutcome::Failed(e),
+    }
+}
+
+/// An HTML page's facts. A page that cannot be read, or is too large, adds
+/// none and is not reported: no rule reads it.
+fn page_facts(path: &Path, opts: &CheckOptions) -> FileOutcome {
+    let readable =
+        std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() <= opts.max_file_size);
+    match std::fs::read(path) {
+        Ok(bytes) if readable => FileOutcome::Facts(Box::new(crate::analyze::page_facts(
+            &String::from_utf8_lossy(&bytes),
+        ))),
+        _ => FileOutcome::Ignored,
     }
 }
 

@@ -166,3 +166,16 @@ fn a_module_with_a_main_block_that_the_tree_imports_is_a_library() {
     let alone = findings(&[case("python-main-imported/wesnoth/wmlparser.py")]);
     assert!(alone.is_empty(), "{alone:?}");
 }
+
+/// An HTML page or template's inline script declares globals (`var
+/// pendingidentifiers = [];` in bibledit's `changes.html`) that the page's
+/// external scripts fill; no rule reads the page itself, and it is not
+/// counted as checked.
+#[test]
+fn a_global_declared_by_an_html_pages_inline_script_is_no_accident() {
+    assert_case("html-page-globals");
+    let report = check_paths(&[case("html-page-globals")], &CheckOptions::default()).unwrap();
+    assert_eq!(report.files_checked, 1);
+    let alone = findings(&[case("html-page-globals/changes.js")]);
+    assert_eq!(alone.len(), 4, "{alone:?}");
+}

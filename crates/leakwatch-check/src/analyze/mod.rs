@@ -54,6 +54,16 @@ impl Default for Limits {
     }
 }
 
+/// What an HTML page tells about the tree: the names its inline scripts
+/// declare at their top level, globals every script of the page shares.
+pub(crate) fn page_facts(page: &str) -> TreeFacts {
+    let mut facts = TreeFacts::default();
+    for name in js::inline_script_globals(page) {
+        facts.script_global(&name);
+    }
+    facts
+}
+
 /// The name other files of the tree import a file by: a Python module's
 /// stem (`wmlparser3` for `wesnoth/wmlparser3.py`), a package's directory
 /// for its `__init__.py`. A script without `.py`, or `__main__.py`, is run,
