@@ -175,7 +175,7 @@ fn a_module_with_a_main_block_that_the_tree_imports_is_a_library() {
 fn a_global_declared_by_an_html_pages_inline_script_is_no_accident() {
     assert_case("html-page-globals");
     let report = check_paths(&[case("html-page-globals")], &CheckOptions::default()).unwrap();
-    assert_eq!(report.files_checked, 1);
+    assert_eq!(report.files_checked, 2);
     let alone = findings(&[case("html-page-globals/changes.js")]);
     assert_eq!(alone.len(), 4, "{alone:?}");
 }

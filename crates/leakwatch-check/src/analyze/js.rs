@@ -1957,6 +1957,7 @@ fn accidental_globals(cx: &mut Ctx) {
                 format!("declare it: `let {name} = ...` (or add \"use strict\")").as_str(),
                 Some(Unless::ScriptGlobal {
                     name: name.to_string(),
+                    script: cx.file_name.clone(),
                 }),
             );
             continue;

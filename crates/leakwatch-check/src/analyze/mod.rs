@@ -58,10 +58,43 @@ impl Default for Limits {
 /// declare at their top level, globals every script of the page shares.
 pub(crate) fn page_facts(page: &str) -> TreeFacts {
     let mut facts = TreeFacts::default();
-    for name in js::inline_script_globals(page) {
-        facts.script_global(&name);
+    let names = js::inline_script_globals(page);
+    if names.is_empty() {
+        return facts;
+    }
+    for script in loaded_scripts(page) {
+        for name in &names {
+            facts.page_global(&script, name);
+        }
     }
     facts
+}
+
+/// The file names of the scripts a page loads (`<script src="js/app.js?v=2">`
+/// gives `app.js`).
+fn loaded_scripts(page: &str) -> Vec<String> {
+    let lower = page.to_ascii_lowercase();
+    let mut out = Vec::new();
+    let mut at = 0;
+    while let Some(open) = lower[at..].find("<script").map(|i| at + i) {
+        let end = lower[open..].find('>').map_or(page.len(), |i| open + i);
+        let tag = &page[open..end];
+        let tag_lower = &lower[open..end];
+        if let Some(src) = tag_lower.find("src=").map(|i| i + 4) {
+            let rest = &tag[src..];
+            let value = match rest.chars().next() {
+                Some(q @ ('"' | '\'')) => rest[1..].split(q).next().unwrap_or(""),
+                _ => rest.split([' ', '\t', '\n']).next().unwrap_or(""),
+            };
+            let path = value.split(['?', '#']).next().unwrap_or("");
+            let file = path.rsplit('/').next().unwrap_or("");
+            if !file.is_empty() {
+                out.push(file.to_string());
+            }
+        }
+        at = end;
+    }
+    out
 }
 
 /// The name other files of the tree import a file by: a Python module's
@@ -121,6 +154,7 @@ pub fn analyze_within(
 ) -> Result<(Vec<Hit>, TreeFacts), Abandoned> {
     let mut cx = Ctx::new(src, lang, tree, opts, limits.deadline);
     cx.importable_as = importable_name(lang, path);
+    cx.file_name = path.rsplit(['/', '\\']).next().unwrap_or("").to_string();
     if cx.max_depth > limits.max_depth {
         return Err(Abandoned::TooDeep {
             depth: cx.max_depth,
@@ -212,6 +246,9 @@ pub(crate) struct Ctx<'a> {
     /// The name other files import this one by, if it can be imported
     /// (a Python `.py` file: its stem; `__init__.py`: its directory's).
     pub importable_as: Option<String>,
+    /// The file's name, without its directory (empty for a text of no
+    /// file): what an HTML page's `<script src>` names it by.
+    pub file_name: String,
 }
 
 impl<'a> Ctx<'a> {
@@ -297,6 +334,7 @@ impl<'a> Ctx<'a> {
             expired: Cell::new(false),
             by_text: std::cell::OnceCell::new(),
             importable_as: None,
+            file_name: String::new(),
         }
     }
 

@@ -69,7 +69,12 @@ pub enum Unless {
     /// tree (`var g_map = null;` in frontend.js): a global every other
     /// script of the page shares, so assigning it elsewhere creates
     /// nothing.
-    ScriptGlobal { name: String },
+    ///
+    /// Or an HTML page that loads this script (`<script src=".../script">`,
+    /// by file name) declares `name` in an inline script: a page's
+    /// declarations count only for the scripts it loads, since example and
+    /// documentation pages declare short names (`var f`) of their own.
+    ScriptGlobal { name: String, script: String },
     /// No file of the tree imports the Python module `module` (last
     /// segment): a module with a `__main__` block that nothing imports is
     /// a script run once per process, so its stores end with the run; one
@@ -221,6 +226,9 @@ pub struct TreeFacts {
     /// Names declared at the top level of browser scripts (see
     /// [`Unless::ScriptGlobal`]).
     script_globals: HashSet<String>,
+    /// (script file name, name): an HTML page that loads the script
+    /// declares the name in an inline script.
+    page_globals: HashSet<(String, String)>,
     /// Every name in the tree's Python `import` statements (each segment
     /// of a dotted path, each imported name): see [`Unless::NotImported`].
     python_imports: HashSet<String>,
@@ -313,6 +321,11 @@ impl TreeFacts {
         if !self.python_imports.contains(name) {
             self.python_imports.insert(name.to_string());
         }
+    }
+
+    pub fn page_global(&mut self, script: &str, name: &str) {
+        self.page_globals
+            .insert((script.to_string(), name.to_string()));
     }
 
     pub fn script_global(&mut self, name: &str) {
@@ -466,6 +479,7 @@ impl TreeFacts {
         self.constants.extend(other.constants);
         self.cleared.extend(other.cleared);
         self.script_globals.extend(other.script_globals);
+        self.page_globals.extend(other.page_globals);
         self.python_imports.extend(other.python_imports);
         self.php_pages |= other.php_pages;
         self.php_long_running |= other.php_long_running;
@@ -523,7 +537,10 @@ impl TreeFacts {
                 let reached = self.reached();
                 !methods.iter().any(|m| reached.contains(m))
             }
-            Unless::ScriptGlobal { name } => self.script_globals.contains(name),
+            Unless::ScriptGlobal { name, script } => {
+                self.script_globals.contains(name)
+                    || self.page_globals.contains(&(script.clone(), name.clone()))
+            }
             Unless::NotImported { module } => !self.python_imports.contains(module),
             Unless::ClearedInTree { class, store } => {
                 self.cleared.contains(&(class.clone(), store.clone()))

@@ -1,0 +1,4 @@
+// Reads the example page's global.
+function chartLoad() {
+  return lastchange + 1;
+}
