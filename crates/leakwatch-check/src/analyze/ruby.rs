@@ -1684,6 +1684,25 @@ fn conditions_bound<'a>(cx: &Ctx<'a>, all: Node<'a>) -> bool {
         })
 }
 
+/// Whether `all` is asked for kinds of things (`Registry.all(:puppet_class)`,
+/// `Registry.all(*types)`, `all('task')`): an ORM's `all` takes no
+/// positional argument (ActiveRecord, Sequel, Mongoid) or a hash of
+/// conditions (DataMapper), so this is a registry's or a library's own.
+fn asks_for_kinds(all: Node) -> bool {
+    let Some(args) = Ctx::field(all, "arguments") else {
+        return false;
+    };
+    let mut cur = args.walk();
+    let given: Vec<Node> = args.named_children(&mut cur).collect();
+    !given.is_empty()
+        && given.iter().all(|a| {
+            matches!(
+                a.kind(),
+                "simple_symbol" | "delimited_symbol" | "string" | "splat_argument"
+            )
+        })
+}
+
 fn results(cx: &mut Ctx) {
     const ITER: &[&str] = &[
         "each",
@@ -1746,6 +1765,7 @@ fn results(cx: &mut Ctx) {
                 && !chain.contains(".limit(")
                 && !chain.contains(".where(")
                 && !conditions_bound(cx, recv)
+                && !asks_for_kinds(recv)
             {
                 // A class of the tree's own with its own `all`, or a plain
                 // class of the tree's own, is not a model.
@@ -2525,6 +2545,24 @@ end
             .replace("module FileTest", "module Other")
             .replace("module Fake\n  class File", "module Fake\n  class Blob");
         assert_eq!(hits(&elsewhere), [(Rule::UnclosedResource, 10)]);
+    }
+
+    /// `all` asked for kinds of things (YARD's `Registry.all(:puppet_class)`,
+    /// `Registry.all(*types)`) is a registry's lookup, no ORM's whole table;
+    /// `all` with no argument, or with a hash of conditions, may be one.
+    #[test]
+    fn all_asked_for_kinds_is_no_table() {
+        let src = "def generate_puppet_class_list\n  @items = Registry.all(:puppet_class).sort_by { |c| c.name.to_s }\n  generate_list_contents\nend\n";
+        assert_eq!(hits(src), []);
+        let splat = src.replace("Registry.all(:puppet_class)", "Registry.all(*types)");
+        assert_eq!(hits(&splat), []);
+        let bare = src.replace("Registry.all(:puppet_class)", "Registry.all");
+        assert_eq!(hits(&bare), [(Rule::UnboundedResults, 2)]);
+        let conditions = src.replace(
+            "Registry.all(:puppet_class)",
+            "Registry.all(order: [:name])",
+        );
+        assert_eq!(hits(&conditions), [(Rule::UnboundedResults, 2)]);
     }
 
     /// `all` on what a module of the tree returns (`Bundler.settings.all`)

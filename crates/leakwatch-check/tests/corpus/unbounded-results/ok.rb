@@ -112,3 +112,15 @@ class SubletServer
     Author.all(:sublet_id => sublet.id).map { |a| a.user.name }
   end
 end
+
+# A documentation template listing the code objects of the kinds it names
+# (YARD's registry, puppet-strings' shape): a registry lookup, no table.
+def generate_puppet_class_list
+  @items = Registry.all(:puppet_class).sort_by { |c| c.name.to_s }
+  generate_list_contents
+end
+
+def generate_type_list(*types)
+  @items = Registry.all(*types).sort_by { |t| t.name.to_s }
+  generate_list_contents
+end
