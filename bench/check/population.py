@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""Draws the population a held-out set of bench/check/heldout_ruby_php.sh is
+taken from, so that a set can be rebuilt and a new one drawn the same way.
+
+The population of sets 26-32: Debian bookworm main packages (Contents-amd64
+and Contents-all) that ship a file with one of the extensions outside
+/usr/share/doc, whose names are not those of the languages' libraries or
+interpreters, minus every package name already in heldout_ruby_php.sh or
+realworld.sh (at the commit before the first set drawn from it).
+
+usage: bench/check/population.py [--ext rb php] [--contents DIR]
+                                 [--seed SEED --take N]
+  --contents DIR  where Contents-amd64.gz and Contents-all.gz are (fetched
+                  from deb.debian.org into DIR when missing)
+  --seed, --take  print the first N of the population shuffled with
+                  random.Random(SEED) (sorted first), as each set was drawn:
+                  run at the commit before the set was added, the names of
+                  earlier sets are already left out (set 26: run at
+                  c439860^ with --seed set26files --take 30)
+Prints one package name per line. With --ext rb php at the current commit
+it prints nothing: sets 26-32 used the population up; a new one needs other
+criteria (other extensions, another suite).
+"""
+import argparse
+import gzip
+import os
+import random
+import re
+import sys
+import urllib.request
+
+MIRROR = "https://deb.debian.org/debian/dists/bookworm/main/"
+# Libraries and interpreters of the languages themselves: the population is
+# code that carries Ruby or PHP without being it.
+LIBRARY_PREFIXES = ("ruby-", "php-", "php8", "libapache2-mod-php", "libruby")
+INTERPRETERS = {"ruby", "ruby3.1", "php", "php8.2"}
+
+
+def contents(directory):
+    for name in ("Contents-amd64.gz", "Contents-all.gz"):
+        path = os.path.join(directory, name)
+        if not os.path.exists(path):
+            urllib.request.urlretrieve(MIRROR + name, path)
+        with gzip.open(path, "rt", errors="replace") as f:
+            yield from f
+
+
+def used_names(root):
+    """Every package-like word in the held-out and real-world scripts."""
+    names = set()
+    for script in ("heldout_ruby_php.sh", "realworld.sh"):
+        with open(os.path.join(root, script)) as f:
+            names.update(re.findall(r"[a-z0-9][a-z0-9.+-]+", f.read()))
+    return names
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--ext", nargs="+", default=["rb", "php"])
+    ap.add_argument("--contents", default="/tmp")
+    ap.add_argument("--seed")
+    ap.add_argument("--take", type=int)
+    args = ap.parse_args()
+    suffixes = tuple("." + e for e in args.ext)
+    packages = set()
+    for line in contents(args.contents):
+        path, _, where = line.rstrip("\n").rpartition(" ")
+        path = path.strip()
+        if not path.endswith(suffixes) or path.startswith("usr/share/doc/"):
+            continue
+        for section_pkg in where.split(","):
+            packages.add(section_pkg.rsplit("/", 1)[-1])
+    here = os.path.dirname(os.path.abspath(__file__))
+    used = used_names(here)
+    population = sorted(
+        p
+        for p in packages
+        if not p.startswith(LIBRARY_PREFIXES) and p not in INTERPRETERS and p not in used
+    )
+    if args.seed is not None:
+        random.Random(args.seed).shuffle(population)
+        population = population[: args.take]
+    sys.stdout.write("".join(p + "\n" for p in population))
+
+
+if __name__ == "__main__":
+    main()
