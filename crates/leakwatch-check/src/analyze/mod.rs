@@ -80,7 +80,13 @@ fn loaded_scripts(page: &str) -> Vec<String> {
         let end = lower[open..].find('>').map_or(page.len(), |i| open + i);
         let tag = &page[open..end];
         let tag_lower = &lower[open..end];
-        if let Some(src) = tag_lower.find("src=").map(|i| i + 4) {
+        // The `src` attribute itself, not `data-src`.
+        let src = tag_lower
+            .match_indices("src=")
+            .map(|(i, _)| i)
+            .find(|&i| i > 0 && tag_lower.as_bytes()[i - 1].is_ascii_whitespace())
+            .map(|i| i + 4);
+        if let Some(src) = src {
             let rest = &tag[src..];
             let value = match rest.chars().next() {
                 Some(q @ ('"' | '\'')) => rest[1..].split(q).next().unwrap_or(""),
@@ -698,6 +704,70 @@ pub(crate) fn rules_and_lines(lang: crate::Lang, src: &str) -> Vec<(Rule, usize)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Fragments that steer random pages into the page reader's paths.
+    const PAGE_TOKENS: &[&str] = &[
+        "<script",
+        "<SCRIPT",
+        ">",
+        "</script>",
+        " src=",
+        " SRC=",
+        "data-src=",
+        "\"",
+        "'",
+        "a.js",
+        "/",
+        "?",
+        "#",
+        "var x = 1;",
+        "let y;",
+        "function f() {",
+        "}",
+        " ",
+        "\n",
+        "é",
+        "<",
+        "=",
+    ];
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+        /// An HTML page is untrusted input: any text, and any jumble of
+        /// tags and attributes, is read without a panic.
+        #[test]
+        fn any_page_is_read_without_a_panic(
+            text in proptest::prelude::any::<String>(),
+            parts in proptest::collection::vec(proptest::sample::select(PAGE_TOKENS), 0..60),
+        ) {
+            let _ = page_facts(&text);
+            let _ = loaded_scripts(&text);
+            let page: String = parts.concat();
+            let _ = page_facts(&page);
+            for file in loaded_scripts(&page) {
+                proptest::prop_assert!(!file.is_empty() && !file.contains('/'));
+            }
+        }
+    }
+
+    #[test]
+    fn a_page_names_the_scripts_it_loads_by_file_name() {
+        let page = "<script src=\"js/app.js?v=2\"></script>\n<SCRIPT type='text/javascript' SRC='/static/menu.js#x'></SCRIPT>\n<script src=plain.js defer></script>\n<script data-src=\"lazy.js\"></script>\n<script>var inline = 1;</script>\n<script src=\"\"></script>\n";
+        assert_eq!(loaded_scripts(page), ["app.js", "menu.js", "plain.js"]);
+        let facts = page_facts(page);
+        assert!(facts.holds(&Unless::ScriptGlobal {
+            name: "inline".into(),
+            script: "menu.js".into()
+        }));
+        assert!(!facts.holds(&Unless::ScriptGlobal {
+            name: "inline".into(),
+            script: "lazy.js".into()
+        }));
+        // Cut short, or not HTML at all: no panic, nothing loaded.
+        assert!(loaded_scripts("<script src=\"a.js").len() <= 1);
+        assert!(loaded_scripts("<scri\u{e9}pt src=").is_empty());
+    }
 
     #[test]
     fn mentions_respects_identifier_boundaries() {

@@ -11,10 +11,12 @@ pub(crate) const FN: &[&str] = &["function_definition", "lambda"];
 
 pub fn check(cx: &mut Ctx) {
     imports(cx);
-    decorated_caches(cx);
-    module_containers(cx);
+    // Judged once per file: it reads every `while` loop of the file.
+    let life = store_life(cx);
+    decorated_caches(cx, &life);
+    module_containers(cx, &life);
     // Not only when the module has containers of its own.
-    class_containers(cx);
+    class_containers(cx, &life);
     closures(cx);
     listeners(cx);
     results(cx);
@@ -162,28 +164,42 @@ fn imports(cx: &mut Ctx) {
     }
 }
 
-/// Whether this file's stores and caches last one run: `None` for a
-/// service or library, else the condition that keeps the finding out
-/// (always, for a script nothing can import; for a module with a
-/// `__main__` block, unless some file of the tree imports it).
-fn one_run(cx: &Ctx) -> Option<Option<Unless>> {
-    if !one_shot_script(cx) {
-        return None;
-    }
-    Some(
-        cx.importable_as
-            .as_ref()
-            .map(|m| Unless::NotImported { module: m.clone() }),
-    )
+/// How long a file's module- and class-level stores and caches live.
+enum StoreLife {
+    /// A service's or a library's: as long as the process.
+    Process,
+    /// A one-run script's that nothing can import: its run (not reported).
+    OneRun,
+    /// A one-run script's, unless a file of the tree imports the module:
+    /// then a library's.
+    OneRunUnless(Unless),
 }
 
-fn decorated_caches(cx: &mut Ctx) {
+impl StoreLife {
+    /// The condition that keeps a store finding out (`None`: none does).
+    fn unless(&self) -> Option<Unless> {
+        match self {
+            StoreLife::OneRunUnless(u) => Some(u.clone()),
+            StoreLife::Process | StoreLife::OneRun => None,
+        }
+    }
+}
+
+fn store_life(cx: &Ctx) -> StoreLife {
+    if !one_shot_script(cx) {
+        return StoreLife::Process;
+    }
+    match &cx.importable_as {
+        Some(m) => StoreLife::OneRunUnless(Unless::NotImported { module: m.clone() }),
+        None => StoreLife::OneRun,
+    }
+}
+
+fn decorated_caches(cx: &mut Ctx, life: &StoreLife) {
     // A script's caches, like its stores, last one run.
-    let once = match one_run(cx) {
-        Some(None) => return,
-        Some(unless) => unless,
-        None => None,
-    };
+    if matches!(life, StoreLife::OneRun) {
+        return;
+    }
     let enums = enum_classes(cx);
     for decorator in cx.all("decorator") {
         if cx.expired() {
@@ -242,7 +258,7 @@ fn decorated_caches(cx: &mut Ctx) {
                 dec,
                 "`@cache` keeps every distinct argument and its result forever: the cache has no size limit".into(),
                 "use `@functools.lru_cache(maxsize=N)` with a bound that fits the key space",
-                once.clone(),
+                life.unless(),
             );
             continue;
         }
@@ -256,7 +272,7 @@ fn decorated_caches(cx: &mut Ctx) {
                 dec,
                 "`lru_cache(maxsize=None)` never evicts: every distinct argument stays cached forever".into(),
                 "give it a bound: `@functools.lru_cache(maxsize=1024)`",
-                once.clone(),
+                life.unless(),
             );
             continue;
         }
@@ -284,7 +300,7 @@ fn decorated_caches(cx: &mut Ctx) {
                     fn_name(cx, def)
                 ),
                 "cache a module-level function of the needed fields, or use a per-instance cache (functools.cached_property or a dict on self)",
-                once.clone(),
+                life.unless(),
             );
         }
     }
@@ -577,7 +593,7 @@ fn classify_use<'a>(
     }
 }
 
-fn module_containers(cx: &mut Ctx) {
+fn module_containers(cx: &mut Ctx, life: &StoreLife) {
     let mut containers: Vec<(&str, Shape, Node)> = Vec::new();
     let mut cur = cx.root.walk();
     for stmt in cx.root.named_children(&mut cur) {
@@ -633,13 +649,13 @@ fn module_containers(cx: &mut Ctx) {
             }
             classify_use(cx, u, f, shape, &mut uses);
         }
-        report_container(cx, "module-level", name, shape, uses);
+        report_container(cx, life, "module-level", name, shape, uses);
     }
 }
 
 /// Class attributes (`class C: _cache = {}`) are shared by every instance and
 /// live as long as the class: the same rules as module-level collections.
-fn class_containers(cx: &mut Ctx) {
+fn class_containers(cx: &mut Ctx, life: &StoreLife) {
     // `store = TokenStore()` at module level.
     let mut module_instances: HashSet<&str> = HashSet::new();
     let mut cur = cx.root.walk();
@@ -716,7 +732,7 @@ fn class_containers(cx: &mut Ctx) {
                 }
                 classify_use(cx, r, f, shape, &mut uses);
             }
-            report_container(cx, "singleton attribute", name, shape, uses);
+            report_container(cx, life, "singleton attribute", name, shape, uses);
         }
         for (name, shape) in attrs {
             let refs: Vec<Node> = cx
@@ -744,7 +760,7 @@ fn class_containers(cx: &mut Ctx) {
                 let f = cx.enclosing(r, FN);
                 classify_use(cx, r, f, shape, &mut uses);
             }
-            report_container(cx, "class attribute", name, shape, uses);
+            report_container(cx, life, "class attribute", name, shape, uses);
         }
     }
 }
@@ -890,12 +906,17 @@ fn literal_key<'a>(cx: &Ctx<'a>, site: Node<'a>) -> bool {
     }
 }
 
-fn report_container<'a>(cx: &mut Ctx<'a>, scope: &str, name: &str, shape: Shape, uses: Uses<'a>) {
-    let once = match one_run(cx) {
-        Some(None) => return,
-        Some(unless) => unless,
-        None => None,
-    };
+fn report_container<'a>(
+    cx: &mut Ctx<'a>,
+    life: &StoreLife,
+    scope: &str,
+    name: &str,
+    shape: Shape,
+    uses: Uses<'a>,
+) {
+    if matches!(life, StoreLife::OneRun) {
+        return;
+    }
     let lname = name.to_ascii_lowercase();
     // Registries, and configuration kept by option name (a plugin's
     // `settings[option] = value` in its config callback): bounded by
@@ -930,7 +951,7 @@ fn report_container<'a>(cx: &mut Ctx<'a>, scope: &str, name: &str, shape: Shape,
             site,
             format!("{scope} dict `{name}` is used as a cache in `{fname}()`: a new entry per distinct key and nothing ever evicts, so it grows with traffic"),
             "bound it: `functools.lru_cache(maxsize=N)`, evict with `pop`/`del`, or check `len()` and clear",
-            once,
+            life.unless(),
         );
     } else {
         let what = match shape {
@@ -943,7 +964,7 @@ fn report_container<'a>(cx: &mut Ctx<'a>, scope: &str, name: &str, shape: Shape,
             site,
             format!("{scope} {what} `{name}` only grows: `{fname}()` adds to it and nothing removes from, clears or bounds it"),
             "bound it (`collections.deque(maxlen=N)`), drain it after use, or keep it local to the request",
-            once,
+            life.unless(),
         );
     }
 }
