@@ -6,10 +6,13 @@
 //! summary reads the finished file as `leakwatch report` does otherwise.
 //! An exec'd image rewrites the file from the start (see the tracer's
 //! writer.rs), which a shrink below what was read, or the first bytes
-//! (the header's start time) changing, gives away.
+//! (the header's start time) changing, gives away: the pass then starts
+//! again from the new start, so a program launched through a wrapper or a
+//! shim (pyenv's `python3` is a shell script that execs the interpreter
+//! three times) is still read while it runs.
 
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, Read, Seek};
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,6 +31,11 @@ const NICE_WHILE_RUNNING: libc::c_int = 10;
 /// First bytes of the file remembered to recognise a rewrite: the header
 /// (with its start time in nanoseconds) and the first chunk's header.
 const HEAD_LEN: usize = 64;
+/// Rewrites the pass follows before leaving the file to the reading at
+/// the end (each exec'd image is one; a shim chain is a few).
+const MAX_RESTARTS: usize = 32;
+/// The reader's error when the file was rewritten under it.
+const REWRITTEN: &str = "the trace was rewritten from its start (an exec'd program took it over)";
 
 #[derive(Default)]
 struct Flags {
@@ -130,30 +138,45 @@ fn same_file(path: &Path, f: &Seen) -> Result<(), String> {
 /// The thread: waits for the file, then replays it as it grows.
 fn follow(path: &Path, flags: &Flags) -> Result<(Analysis, Seen), String> {
     set_nice(NICE_WHILE_RUNNING);
-    let file = wait_for_file(path, flags)?;
+    let mut file = wait_for_file(path, flags)?;
     let meta = file
         .metadata()
         .map_err(|e| format!("cannot stat the trace: {e}"))?;
     if !meta.is_file() {
         return Err("the trace path is not a regular file".into());
     }
-    let mut reader = FollowReader {
-        file,
-        flags,
-        consumed: 0,
-        head: Vec::with_capacity(HEAD_LEN),
-        nice_restored: false,
-    };
-    let trace = TraceReader::open(io::BufReader::with_capacity(1 << 20, &mut reader))
-        .map_err(|e| e.to_string())?;
-    let analysis = analyze(trace).map_err(|e| e.to_string())?;
-    let seen = Seen {
-        consumed: reader.consumed,
-        head: reader.head,
-        dev: meta.dev(),
-        ino: meta.ino(),
-    };
-    Ok((analysis, seen))
+    let mut nice_restored = false;
+    for _ in 0..=MAX_RESTARTS {
+        let mut reader = FollowReader {
+            file,
+            flags,
+            consumed: 0,
+            head: Vec::with_capacity(HEAD_LEN),
+            nice_restored,
+            rewritten: false,
+        };
+        let result = TraceReader::open(io::BufReader::with_capacity(1 << 20, &mut reader))
+            .map_err(|e| e.to_string())
+            .and_then(|trace| analyze(trace).map_err(|e| e.to_string()));
+        if reader.rewritten {
+            // Whatever was read belonged to the image before the exec.
+            nice_restored = reader.nice_restored;
+            file = reader.file;
+            file.seek(io::SeekFrom::Start(0))
+                .map_err(|e| format!("cannot read the trace again: {e}"))?;
+            continue;
+        }
+        let seen = Seen {
+            consumed: reader.consumed,
+            head: reader.head,
+            dev: meta.dev(),
+            ino: meta.ino(),
+        };
+        return Ok((result?, seen));
+    }
+    Err(format!(
+        "the trace was rewritten more than {MAX_RESTARTS} times (a chain of execs)"
+    ))
 }
 
 /// Opens the trace once the tracer has created it (at the program's first
@@ -187,6 +210,30 @@ struct FollowReader<'a> {
     consumed: u64,
     head: Vec<u8>,
     nice_restored: bool,
+    /// Set when the file was found rewritten from its start.
+    rewritten: bool,
+}
+
+impl FollowReader<'_> {
+    /// Whether the file still starts with the bytes this pass read there
+    /// (an exec'd image writes its own header, with its own start time).
+    fn same_start(&self) -> io::Result<bool> {
+        let mut now = [0u8; HEAD_LEN];
+        let want = &self.head[..];
+        let mut got = 0;
+        while got < want.len() {
+            match self.file.read_at(&mut now[got..want.len()], got as u64)? {
+                0 => break,
+                n => got += n,
+            }
+        }
+        Ok(&now[..got] == want)
+    }
+
+    fn rewritten(&mut self) -> io::Error {
+        self.rewritten = true;
+        io::Error::other(REWRITTEN)
+    }
 }
 
 impl Read for FollowReader<'_> {
@@ -209,12 +256,15 @@ impl Read for FollowReader<'_> {
             }
             let size = self.file.metadata()?.len();
             if size < self.consumed {
-                return Err(io::Error::other(
-                    "the trace shrank while being read (an exec'd program rewrote it)",
-                ));
+                return Err(self.rewritten());
             }
             let n = self.file.read(buf)?;
             if n > 0 {
+                // Checked after the read: bytes read past a rewrite that
+                // grew beyond this offset are the new image's, never used.
+                if !self.same_start()? {
+                    return Err(self.rewritten());
+                }
                 let keep = (HEAD_LEN - self.head.len()).min(n);
                 self.head.extend_from_slice(&buf[..keep]);
                 self.consumed += n as u64;
@@ -311,6 +361,7 @@ mod tests {
             consumed: 0,
             head: Vec::new(),
             nice_restored: true,
+            rewritten: false,
         }
     }
 
@@ -324,8 +375,17 @@ mod tests {
         }
     }
 
+    fn truncate(path: &Path) {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+    }
+
     #[test]
-    fn a_rewrite_shorter_than_what_was_read_is_an_error() {
+    fn a_rewrite_shorter_than_what_was_read_is_seen() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.lwt");
         let first = trace(4, 1);
@@ -335,19 +395,15 @@ mod tests {
         let mut buf = vec![0u8; first.len()];
         r.read_exact(&mut buf).unwrap();
         // An exec'd image restarts the file.
-        std::fs::OpenOptions::new()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .set_len(0)
-            .unwrap();
+        truncate(&path);
         append(&path, &trace(1, 2));
         let err = r.read(&mut buf).unwrap_err();
-        assert!(err.to_string().contains("shrank"), "{err}");
+        assert!(err.to_string().contains("rewritten"), "{err}");
+        assert!(r.rewritten);
     }
 
     #[test]
-    fn a_rewrite_longer_than_what_was_read_is_not_used() {
+    fn a_rewrite_longer_than_what_was_read_is_seen_at_the_next_read() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.lwt");
         let first = trace(1, 1);
@@ -358,18 +414,40 @@ mod tests {
         r.read_exact(&mut buf).unwrap();
         // Restarted and grown past the read position before the next read:
         // no shrink to see, but the header differs.
-        std::fs::OpenOptions::new()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .set_len(0)
-            .unwrap();
+        truncate(&path);
         append(&path, &trace(6, 2));
         flags.exited.store(true, Ordering::Release);
         let mut rest = Vec::new();
-        r.read_to_end(&mut rest).unwrap();
-        let err = same_file(&path, &seen(&r)).unwrap_err();
-        assert!(err.contains("rewritten"), "{err}");
+        let err = r.read_to_end(&mut rest).unwrap_err();
+        assert!(err.to_string().contains("rewritten"), "{err}");
+        assert!(r.rewritten);
+        // And had the pass missed it, the check at the end would not use it.
+        assert!(same_file(&path, &seen(&r)).is_err());
+    }
+
+    #[test]
+    fn the_pass_starts_again_when_an_exec_rewrites_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.lwt");
+        let wrapper = trace(3, 1);
+        let program = trace(4, 2);
+        let follow = Follow::start(path.clone()).unwrap();
+        for piece in wrapper.chunks(23) {
+            append(&path, piece);
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        // Let the pass read the wrapper's whole trace before the exec.
+        std::thread::sleep(POLL * 3);
+        truncate(&path);
+        for piece in program.chunks(29) {
+            append(&path, piece);
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        follow.program_exited();
+        let followed = follow.finish(&path).unwrap();
+        let whole = analyze(TraceReader::open(&program[..]).unwrap()).unwrap();
+        assert_eq!(followed.chunks, 4);
+        assert_eq!(report_json(&followed), report_json(&whole));
     }
 
     #[test]
