@@ -1007,6 +1007,7 @@ fn wait_escalating(
     const HINT_AFTER: Duration = Duration::from_secs(3);
     let mut first_request: Option<Instant> = None;
     let mut hinted = false;
+    let exit_fd = pidfd(child.id() as libc::pid_t);
     loop {
         if let Some(status) = child.try_wait()? {
             return Ok(status);
@@ -1029,7 +1030,33 @@ fn wait_escalating(
                 HINT_AFTER.as_secs()
             );
         }
-        std::thread::sleep(Duration::from_millis(50));
+        wait_a_little(exit_fd.as_ref(), Duration::from_millis(50));
+    }
+}
+
+/// A descriptor that becomes readable when `pid` exits (Linux 5.3+).
+fn pidfd(pid: libc::pid_t) -> Option<std::os::fd::OwnedFd> {
+    // SAFETY: a plain syscall; a non-negative result is a new descriptor
+    // owned by nobody else.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    (fd >= 0).then(|| unsafe { std::os::fd::FromRawFd::from_raw_fd(fd as std::os::fd::RawFd) })
+}
+
+/// Waits `limit` or until the program exits, whichever is first: the
+/// summary then starts the moment the program ends, not up to a tick later.
+/// A signal (a stop request) ends the wait early too.
+fn wait_a_little(exit_fd: Option<&std::os::fd::OwnedFd>, limit: Duration) {
+    match exit_fd {
+        Some(fd) => {
+            let mut p = libc::pollfd {
+                fd: std::os::fd::AsRawFd::as_raw_fd(fd),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd.
+            unsafe { libc::poll(&mut p, 1, limit.as_millis() as libc::c_int) };
+        }
+        None => std::thread::sleep(limit),
     }
 }
 
