@@ -678,8 +678,10 @@ fn summarise(
     follow: Option<super::trace_follow::Follow>,
 ) -> anyhow::Result<u8> {
     let started = std::time::Instant::now();
+    let mut pass_done = None;
     let (report, read_while_running) = match follow.map(|f| f.finish(out)) {
         Some(Ok(analysis)) => {
+            pass_done = Some(started.elapsed());
             let mut sym = leakwatch_trace::Symbolizer::new();
             let report = leakwatch_trace::build_report(&analysis, &mut sym, opts);
             (report, "used".to_string())
@@ -729,8 +731,11 @@ fn summarise(
         eprintln!("leakwatch: {counted} call stack(s) with live bytes growing without bound");
     }
     if std::env::var_os("LEAKWATCH_STATS").is_some() {
+        let pass = pass_done
+            .map(|d| format!(" (its pass done after {:.3} s)", d.as_secs_f64()))
+            .unwrap_or_default();
         eprintln!(
-            "leakwatch: summary stats: {:.3} s after the program ended; trace read while it ran: {read_while_running}",
+            "leakwatch: summary stats: {:.3} s after the program ended{pass}; trace read while it ran: {read_while_running}",
             started.elapsed().as_secs_f64()
         );
     }
