@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Ruby and PHP libraries from Debian's packages that no rule was written
-# against, in thirty-two sets, each fixed (and committed) before `check` was
+# against, in thirty-three sets, each fixed (and committed) before `check` was
 # first run on any of its trees: set 1 after the rules of commit 56ebc26,
 # set 2 after those of commit df3eade, set 3 after those of d0275ac, set 4
 # before the sixth pass's growth-evidence rules, sets 5 and 6 (random
@@ -9,7 +9,7 @@
 # Installs what is missing, checks each tree whole, and writes every finding
 # to $WORK/findings-<name>.txt for review by hand (bench/check/REVIEW.md).
 #
-# Usage: [LW=leakwatch] bench/check/heldout_ruby_php.sh [-s 1|2|...|32] [WORKDIR]
+# Usage: [LW=leakwatch] bench/check/heldout_ruby_php.sh [-s 1|2|...|33] [WORKDIR]
 #        (default: set 1, /tmp/leakwatch-heldout; set N: /tmp/leakwatch-heldoutN)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -854,9 +854,27 @@ SET32=(
   librust-bat-dev gerris jsxgraph puppet-module-manila libignition-plugin-dev
   opennds libjs-edit-area
 )
+# Set 33: a new population, set 26's being used up: the Ruby and PHP libraries new in
+# Debian 13 (trixie main, Contents of 2026-12-07): ruby-* and php-* packages shipping a
+# .rb or .php file outside /usr/share/doc that bookworm's Contents do not name at all,
+# minus every name in this script and realworld.sh (139 packages;
+# `bench/check/population.py --new-libraries`), shuffled with seed "set33trixie"; the
+# first 30, read from trixie's archives on deb.debian.org (apt here knows bookworm
+# only). Fixed before the rules of b0a1bed first ran on any of them.
+SET33=(
+  php-econea-nusoap php-league-uri-interfaces ruby-google-apis-iam-v1
+  ruby-rspec-block-is-expected ruby-aliyun-sdk php-league-uri ruby-duo-api
+  php-codeigniter-framework php-matomo-component-cache ruby-google-apis-container-v1beta1
+  ruby-base64 ruby-ruby-openai php-datto-json-rpc-http php-symfony-asset-mapper
+  ruby-cssbundling-rails ruby-faraday-retry php-kissifrot-php-ixr php-di
+  ruby-test-unit-ruby-core ruby-faraday-typhoeus php-giggsey-locale php-datto-json-rpc
+  ruby-app-store-connect php-symfony-mastodon-notifier ruby-semver-dialects
+  ruby-google-apis-dns-v1 php-symfony-novu-notifier php-matomo-component-decompress
+  php-spyc php-symfony-sendberry-notifier
+)
 case "$SET" in
   1) ;;
-  2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15 | 16 | 17 | 18 | 19 | 20 | 21 | 22 | 23 | 24 | 25 | 26 | 27 | 28 | 29 | 30 | 31 | 32)
+  2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15 | 16 | 17 | 18 | 19 | 20 | 21 | 22 | 23 | 24 | 25 | 26 | 27 | 28 | 29 | 30 | 31 | 32 | 33)
     case "$SET" in
       2) PKGS=("${SET2[@]}") ;;
       3) PKGS=("${SET3[@]}") ;;
@@ -888,23 +906,26 @@ case "$SET" in
       29) PKGS=("${SET29[@]}") ;;
       30) PKGS=("${SET30[@]}") ;;
       31) PKGS=("${SET31[@]}") ;;
-      *) PKGS=("${SET32[@]}") ;;
+      32) PKGS=("${SET32[@]}") ;;
+      *) PKGS=("${SET33[@]}") ;;
     esac
     TREES=()
-    if [ "$SET" -ge 20 ]; then
+    if [ "$SET" -ge 33 ]; then
+      for pkg in "${PKGS[@]}"; do TREES+=("$pkg|$pkg|@TRIXIE@"); done
+    elif [ "$SET" -ge 20 ]; then
       for pkg in "${PKGS[@]}"; do TREES+=("$pkg|$pkg|@DPKGALL@"); done
     else
       for pkg in "${PKGS[@]}"; do TREES+=("${pkg#*-}|$pkg|@DPKG@"); done
     fi
     ;;
-  *) echo "unknown set $SET (1 to 32)" >&2; exit 2 ;;
+  *) echo "unknown set $SET (1 to 33)" >&2; exit 2 ;;
 esac
 
 missing=()
 for t in "${TREES[@]}"; do
   IFS='|' read -r _ pkg glob <<<"$t"
   # Sets 20 and up are read from the packages' archives, not installed.
-  [ "$glob" = "@DPKGALL@" ] && continue
+  [ "$glob" = "@DPKGALL@" ] || [ "$glob" = "@TRIXIE@" ] && continue
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -940,11 +961,32 @@ package_tree_all() { # name package
   ls "$debs/$2"_*.deb >/dev/null 2>&1 ||
     (cd "$debs" && apt-get download "$2" >/dev/null 2>&1) ||
     { echo "warning: apt-get download $2 failed" >&2; echo "$dir"; return; }
-  dpkg-deb -x "$(ls "$debs/$2"_*.deb | head -1)" "$dir"
-  rm -rf "$dir"/usr/share/{doc,man,locale,info,lintian}
-  find "$dir" -mindepth 1 -maxdepth 1 ! -name usr ! -name etc -exec rm -rf {} +
-  find "$dir" -type l -delete
-  echo "$dir"
+  unpack_tree "$dir" "$(ls "$debs/$2"_*.deb | head -1)"
+}
+
+# The files of package archive $2 in tree $1, as package_tree_all keeps them.
+unpack_tree() { # dir deb
+  dpkg-deb -x "$2" "$1"
+  rm -rf "$1"/usr/share/{doc,man,locale,info,lintian}
+  find "$1" -mindepth 1 -maxdepth 1 ! -name usr ! -name etc -exec rm -rf {} +
+  find "$1" -type l -delete
+  echo "$1"
+}
+
+# The same for a package of Debian 13 (trixie), fetched from the mirror's
+# pool by the Filename its Packages index gives (sets 33 and up).
+package_tree_trixie() { # name package
+  local dir="$WORK/tree-$1" debs="$WORK/debs-trixie" index="$WORK/Packages-trixie"
+  rm -rf "$dir"; mkdir -p "$dir" "$debs"
+  [ -s "$index" ] ||
+    curl -fsSL https://deb.debian.org/debian/dists/trixie/main/binary-amd64/Packages.xz | xz -d > "$index"
+  local file
+  file=$(awk -v p="$2" '/^Package: /{pkg=$2} /^Filename: /{if (pkg == p) {print $2; exit}}' "$index")
+  [ -n "$file" ] || { echo "warning: $2 is not in trixie's index" >&2; echo "$dir"; return; }
+  [ -f "$debs/${file##*/}" ] ||
+    curl -fsSL -o "$debs/${file##*/}" "https://deb.debian.org/debian/$file" ||
+    { echo "warning: cannot fetch $file" >&2; echo "$dir"; return; }
+  unpack_tree "$dir" "$debs/${file##*/}"
 }
 
 # shellcheck source=bench/check/check_tree.sh
@@ -957,6 +999,8 @@ for t in "${TREES[@]}"; do
     dir=$(package_tree "$name" "$pkg")
   elif [ "$glob" = "@DPKGALL@" ]; then
     dir=$(package_tree_all "$name" "$pkg")
+  elif [ "$glob" = "@TRIXIE@" ]; then
+    dir=$(package_tree_trixie "$name" "$pkg")
   else
     # shellcheck disable=SC2086
     dir=$(ls -d $glob 2>/dev/null | head -1 || true)

@@ -8,18 +8,27 @@ and Contents-all) that ship a file with one of the extensions outside
 interpreters, minus every package name already in heldout_ruby_php.sh or
 realworld.sh (at the commit before the first set drawn from it).
 
+The population of sets 33 and up (--new-libraries): the Ruby and PHP
+libraries new in Debian 13 (trixie main): ruby-* and php-* packages that
+ship a file with one of the extensions outside /usr/share/doc and that
+bookworm's Contents do not name at all (so none of their code was in any
+earlier set, not even an older version), minus every name already in the
+two scripts.
+
 usage: bench/check/population.py [--ext rb php] [--contents DIR]
+                                 [--new-libraries --old-contents DIR]
                                  [--seed SEED --take N]
   --contents DIR  where Contents-amd64.gz and Contents-all.gz are (fetched
-                  from deb.debian.org into DIR when missing)
+                  from deb.debian.org into DIR when missing): bookworm's,
+                  or with --new-libraries trixie's
+  --old-contents DIR  bookworm's, with --new-libraries
   --seed, --take  print the first N of the population shuffled with
                   random.Random(SEED) (sorted first), as each set was drawn:
                   run at the commit before the set was added, the names of
                   earlier sets are already left out (set 26: run at
                   c439860^ with --seed set26files --take 30)
 Prints one package name per line. With --ext rb php at the current commit
-it prints nothing: sets 26-32 used the population up; a new one needs other
-criteria (other extensions, another suite).
+it prints nothing: sets 26-32 used the population up.
 """
 import argparse
 import gzip
@@ -29,18 +38,18 @@ import re
 import sys
 import urllib.request
 
-MIRROR = "https://deb.debian.org/debian/dists/bookworm/main/"
+MIRROR = "https://deb.debian.org/debian/dists/{suite}/main/"
 # Libraries and interpreters of the languages themselves: the population is
 # code that carries Ruby or PHP without being it.
 LIBRARY_PREFIXES = ("ruby-", "php-", "php8", "libapache2-mod-php", "libruby")
 INTERPRETERS = {"ruby", "ruby3.1", "php", "php8.2"}
 
 
-def contents(directory):
+def contents(directory, suite="bookworm"):
     for name in ("Contents-amd64.gz", "Contents-all.gz"):
         path = os.path.join(directory, name)
         if not os.path.exists(path):
-            urllib.request.urlretrieve(MIRROR + name, path)
+            urllib.request.urlretrieve(MIRROR.format(suite=suite) + name, path)
         with gzip.open(path, "rt", errors="replace") as f:
             yield from f
 
@@ -58,12 +67,23 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--ext", nargs="+", default=["rb", "php"])
     ap.add_argument("--contents", default="/tmp")
+    ap.add_argument("--new-libraries", action="store_true")
+    ap.add_argument("--old-contents")
     ap.add_argument("--seed")
     ap.add_argument("--take", type=int)
     args = ap.parse_args()
     suffixes = tuple("." + e for e in args.ext)
+    if args.new_libraries and not args.old_contents:
+        ap.error("--new-libraries needs --old-contents (bookworm's Contents)")
+    old_packages = set()
+    if args.new_libraries:
+        for line in contents(args.old_contents):
+            _, _, where = line.rstrip("\n").rpartition(" ")
+            for section_pkg in where.split(","):
+                old_packages.add(section_pkg.rsplit("/", 1)[-1])
     packages = set()
-    for line in contents(args.contents):
+    suite = "trixie" if args.new_libraries else "bookworm"
+    for line in contents(args.contents, suite):
         path, _, where = line.rstrip("\n").rpartition(" ")
         path = path.strip()
         if not path.endswith(suffixes) or path.startswith("usr/share/doc/"):
@@ -72,11 +92,18 @@ def main():
             packages.add(section_pkg.rsplit("/", 1)[-1])
     here = os.path.dirname(os.path.abspath(__file__))
     used = used_names(here)
-    population = sorted(
-        p
-        for p in packages
-        if not p.startswith(LIBRARY_PREFIXES) and p not in INTERPRETERS and p not in used
-    )
+    if args.new_libraries:
+        population = sorted(
+            p
+            for p in packages
+            if p.startswith(("ruby-", "php-")) and p not in old_packages and p not in used
+        )
+    else:
+        population = sorted(
+            p
+            for p in packages
+            if not p.startswith(LIBRARY_PREFIXES) and p not in INTERPRETERS and p not in used
+        )
     if args.seed is not None:
         random.Random(args.seed).shuffle(population)
         population = population[: args.take]
