@@ -1373,27 +1373,12 @@ fn threads(cx: &mut Ctx) {
             continue;
         };
         // Kept in a variable or attribute that is killed or joined
-        // (`t.kill`, `@@thread.kill` in `stop`, `self.main.join`).
-        let kept = cx
-            .up(call)
-            .filter(|p| matches!(p.kind(), "assignment" | "operator_assignment"))
-            .and_then(|a| Ctx::field(a, "left"))
-            .map(|l| cx.text(l));
-        // An attribute is also stopped through its reader
-        // (`self.tick = Thread.new ...`, then `tick.kill` in `close`).
-        let stopped = kept.is_some_and(|name| {
-            let bare = name.trim_start_matches("self.").trim_start_matches('@');
-            let reader = !bare.is_empty() && bare != name && bare.chars().all(super::is_ident_char);
-            // `@thread.kill` or, safely navigated, `@thread&.kill`.
-            ["kill", "exit", "terminate", "join", "shutdown"]
-                .iter()
-                .any(|s| {
-                    [".", "&."].iter().any(|dot| {
-                        mentions(cx.src, &format!("{name}{dot}{s}"))
-                            || (reader && mentions(cx.src, &format!("{bare}{dot}{s}")))
-                    })
-                })
-        });
+        // (`t.kill`, `@@thread.kill` in `stop`, `self.main.join`), also
+        // when a helper method starts it and its callers keep what it
+        // returns (`@workers[i] = spawn_worker`).
+        let stopped = kept_as(cx, call)
+            .into_iter()
+            .any(|name| stopped_by_name(cx.src, name));
         // `@worker ||= Thread.new { loop { ... } }` starts it at most once
         // per holder: the one worker the hint asks for.
         let memoized = cx
@@ -1422,6 +1407,102 @@ fn threads(cx: &mut Ctx) {
             );
         }
     }
+}
+
+/// Where the thread started by `call` is kept: the left side of the
+/// assignment it is the value of, or, when it is what its method returns,
+/// the left side of every assignment of that method's result in the file
+/// (`@worker = start_reader(c, q)`, `@workers[i] = spawn_worker`).
+fn kept_as<'a>(cx: &Ctx<'a>, call: Node<'a>) -> Vec<&'a str> {
+    let left_of = |value: Node<'a>| {
+        cx.up(value)
+            .filter(|p| matches!(p.kind(), "assignment" | "operator_assignment"))
+            .filter(|a| Ctx::field(*a, "right").is_some_and(|r| r.id() == value.id()))
+            .and_then(|a| Ctx::field(a, "left"))
+            .map(|l| cx.text(l))
+    };
+    if let Some(name) = left_of(call) {
+        return vec![name];
+    }
+    let Some(def) = cx.enclosing(call, DEF).filter(|_| returned_value(cx, call)) else {
+        return Vec::new();
+    };
+    let method = def_name(cx, def);
+    if method.is_empty() {
+        return Vec::new();
+    }
+    let mut kept = Vec::new();
+    for kind in ["assignment", "operator_assignment"] {
+        for a in cx.all(kind) {
+            let Some(right) = Ctx::field(a, "right") else {
+                continue;
+            };
+            let called = cx.text(right).trim_start_matches("self.");
+            let calls_it = called
+                .strip_prefix(method)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(['(', ' ']));
+            if calls_it {
+                if let Some(l) = Ctx::field(a, "left") {
+                    kept.push(cx.text(l));
+                }
+            }
+        }
+    }
+    kept
+}
+
+/// Whether the thread kept as `name` is stopped somewhere in `src`:
+/// `@thread.kill`, `@thread&.exit`, through an attribute's reader
+/// (`self.tick = Thread.new ...`, then `tick.kill`), or, kept as an element
+/// of a collection (`@workers[i]`), in a pass over it that stops each one
+/// (`@workers.each { |t| t&.exit }`, `@workers.each(&:kill)`).
+fn stopped_by_name(src: &str, name: &str) -> bool {
+    const STOPS: [&str; 5] = ["kill", "exit", "terminate", "join", "shutdown"];
+    let bare = name.trim_start_matches("self.").trim_start_matches('@');
+    let reader = !bare.is_empty() && bare != name && bare.chars().all(super::is_ident_char);
+    let direct = STOPS.iter().any(|s| {
+        [".", "&."].iter().any(|dot| {
+            mentions(src, &format!("{name}{dot}{s}"))
+                || (reader && mentions(src, &format!("{bare}{dot}{s}")))
+        })
+    });
+    if direct {
+        return true;
+    }
+    let Some((collection, _)) = name.split_once('[') else {
+        return false;
+    };
+    if collection.is_empty() {
+        return false;
+    }
+    let pass = format!("{collection}.each");
+    src.match_indices(&pass).any(|(at, _)| {
+        // The pass's block only: `(&:kill)`, `{ ... }` to its brace, or
+        // `do ... end` to its first line that is `end` alone.
+        let rest = src[at + pass.len()..].trim_start();
+        let block = if let Some(sym) = rest.strip_prefix("(&:") {
+            return STOPS.iter().any(|s| sym.starts_with(&format!("{s})")));
+        } else if rest.starts_with('{') {
+            rest.split('}').next().unwrap_or("")
+        } else if rest.starts_with("do") {
+            let end = rest
+                .match_indices('\n')
+                .map(|(i, _)| i)
+                .find(|&i| {
+                    rest[i + 1..]
+                        .lines()
+                        .next()
+                        .is_some_and(|l| l.trim() == "end")
+                })
+                .unwrap_or(rest.len());
+            &rest[..end]
+        } else {
+            ""
+        };
+        STOPS
+            .iter()
+            .any(|s| block.contains(&format!(".{s}")) || block.contains(&format!("&.{s}")))
+    })
 }
 
 const FILE_OPENERS: &[(&str, &str)] = &[
@@ -2617,6 +2698,30 @@ end
     }
 
     /// A thread kept in a variable is stopped by a safely navigated kill.
+    #[test]
+    fn threads_a_helper_returns_are_stopped_where_its_callers_keep_them() {
+        let src = "class P\n  def refill\n    @workers[0] = spawn_worker unless @workers[0]&.alive?\n  end\n\n  def close\n    @workers.each(&:kill)\n  end\n\n  def spawn_worker\n    Thread.new do\n      loop { work }\n    end\n  end\nend\n";
+        assert_eq!(hits(src), []);
+        // Kept, but the pass over the pool stops nothing.
+        let other = src.replace("@workers.each(&:kill)", "@workers.each(&:inspect)");
+        assert_eq!(hits(&other), [(Rule::UnstoppableTask, 11)]);
+        // A `do ... end` pass stops them; one that stops something after
+        // its block does not count.
+        let block = src.replace(
+            "@workers.each(&:kill)",
+            "@workers.each do |t|\n      t.kill\n    end",
+        );
+        assert_eq!(hits(&block), []);
+        let after = src.replace(
+            "@workers.each(&:kill)",
+            "@workers.each do |t|\n      t.inspect\n    end\n    @queue.join",
+        );
+        assert_eq!(hits(&after), [(Rule::UnstoppableTask, 14)]);
+        // The helper's thread is not what it returns: nobody keeps it.
+        let not_returned = src.replace("    end\n  end\nend\n", "    end\n    nil\n  end\nend\n");
+        assert_eq!(hits(&not_returned), [(Rule::UnstoppableTask, 11)]);
+    }
+
     #[test]
     fn a_thread_killed_through_safe_navigation_is_stopped() {
         let src = "class F\n  def ensure_thread\n    return if @thread&.alive?\n    @thread = Thread.new do\n      loop { sleep 1 }\n    end\n  end\n\n  def kill\n    @thread&.kill\n  end\nend\n";

@@ -96,3 +96,30 @@ module Poller
     end
   end
 end
+
+# The same helper, its threads kept but never stopped: `close` only empties
+# the queue, and every `refill` after a worker died starts one more.
+class LeakyPool
+  def initialize(size)
+    @queue = Queue.new
+    @workers = Array.new(size)
+  end
+
+  def refill
+    @workers.size.times do |i|
+      @workers[i] = spawn_worker unless @workers[i]&.alive?
+    end
+  end
+
+  def close
+    @queue.clear
+  end
+
+  private
+
+  def spawn_worker
+    Thread.new(@queue) do |q| # expect: unstoppable-task
+      loop { q.pop.call }
+    end
+  end
+end

@@ -146,3 +146,52 @@ module ExceptionUtil
     end
   end
 end
+
+# A pool whose worker threads a helper method starts: the pool keeps each
+# one (an element of its array) and kills them all in `close`, and starts a
+# new one only where the old one died.
+class WorkerPool
+  def initialize(size)
+    @queue = Queue.new
+    @workers = Array.new(size)
+  end
+
+  def ensure_workers
+    @workers.size.times do |i|
+      @workers[i] = spawn_worker unless @workers[i]&.alive?
+    end
+  end
+
+  def close
+    @workers.each { |t| t&.exit }
+    @workers.clear
+  end
+
+  private
+
+  def spawn_worker
+    Thread.new(@queue) do |q|
+      loop { q.pop.call }
+    end
+  end
+end
+
+# A subscription whose reader thread a helper starts with arguments; the
+# subscription keeps it and exits it when closed.
+class Subscription
+  def ensure_reader
+    @reader = start_reader(@client, @events) unless @reader&.alive?
+  end
+
+  def close
+    @reader.exit if @reader&.alive?
+  end
+
+  private
+
+  def start_reader(client, events)
+    Thread.new(client, events) do |c, q|
+      loop { q << c.next_event }
+    end
+  end
+end
