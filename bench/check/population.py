@@ -13,10 +13,14 @@ libraries new in Debian 13 (trixie main): ruby-* and php-* packages that
 ship a file with one of the extensions outside /usr/share/doc and that
 bookworm's Contents do not name at all (so none of their code was in any
 earlier set, not even an older version), minus every name already in the
-two scripts.
+two scripts. The population of set 35 (--new-others): the same, for the
+packages that are neither such libraries nor the interpreters (applications,
+plugins and tools new in trixie that carry Ruby or PHP), leaving out
+packages renamed from a bookworm one for a new version or ABI.
 
 usage: bench/check/population.py [--ext rb php] [--contents DIR]
-                                 [--new-libraries --old-contents DIR]
+                                 [--new-libraries | --new-others
+                                  --old-contents DIR]
                                  [--seed SEED --take N]
   --contents DIR  where Contents-amd64.gz and Contents-all.gz are (fetched
                   from deb.debian.org into DIR when missing): bookworm's,
@@ -54,6 +58,11 @@ def contents(directory, suite="bookworm"):
             yield from f
 
 
+def renamed(name):
+    """A package name with its version numbers and ABI suffix blanked."""
+    return re.sub(r"[0-9]+", "#", re.sub(r"t64$", "", name))
+
+
 def used_names(root):
     """Every package-like word in the held-out and real-world scripts."""
     names = set()
@@ -68,21 +77,26 @@ def main():
     ap.add_argument("--ext", nargs="+", default=["rb", "php"])
     ap.add_argument("--contents", default="/tmp")
     ap.add_argument("--new-libraries", action="store_true")
+    ap.add_argument("--new-others", action="store_true")
     ap.add_argument("--old-contents")
     ap.add_argument("--seed")
     ap.add_argument("--take", type=int)
     args = ap.parse_args()
     suffixes = tuple("." + e for e in args.ext)
-    if args.new_libraries and not args.old_contents:
-        ap.error("--new-libraries needs --old-contents (bookworm's Contents)")
+    new_suite = args.new_libraries or args.new_others
+    if new_suite and not args.old_contents:
+        ap.error("--new-libraries and --new-others need --old-contents (bookworm's Contents)")
     old_packages = set()
-    if args.new_libraries:
+    if new_suite:
         for line in contents(args.old_contents):
             _, _, where = line.rstrip("\n").rpartition(" ")
             for section_pkg in where.split(","):
                 old_packages.add(section_pkg.rsplit("/", 1)[-1])
+    # A package renamed for a new version or ABI (wesnoth-1.16-tools ->
+    # wesnoth-1.18-tools, libgroonga0 -> libgroonga0t64) is not new code.
+    old_renamed = {renamed(p) for p in old_packages}
     packages = set()
-    suite = "trixie" if args.new_libraries else "bookworm"
+    suite = "trixie" if new_suite else "bookworm"
     for line in contents(args.contents, suite):
         path, _, where = line.rstrip("\n").rpartition(" ")
         path = path.strip()
@@ -97,6 +111,17 @@ def main():
             p
             for p in packages
             if p.startswith(("ruby-", "php-")) and p not in old_packages and p not in used
+        )
+    elif args.new_others:
+        population = sorted(
+            p
+            for p in packages
+            if not p.startswith(LIBRARY_PREFIXES)
+            and p not in INTERPRETERS
+            and not re.fullmatch(r"(ruby|php)[0-9.]+", p)
+            and p not in old_packages
+            and renamed(p) not in old_renamed
+            and p not in used
         )
     else:
         population = sorted(
