@@ -650,18 +650,64 @@ fn startup_only<'a>(cx: &Ctx<'a>, f: Node<'a>) -> bool {
     while let Some(func) = cur {
         // A callback's "name" is the call it is passed to: not its own.
         let passed = cx.up(func).is_some_and(|p| p.kind() == "arguments");
-        let name = if passed { "" } else { fn_name(cx, func) };
+        let mut name = if passed { "" } else { fn_name(cx, func) };
+        // A class's constructor runs where the class is constructed: a
+        // store the module makes once (`export default new Store()`) is
+        // made once, unless the class is exported for others to make.
+        let mut constructs_only = false;
+        if name == "constructor" && func.kind() == "method_definition" {
+            let class_name = |class: Node<'a>| Ctx::field(class, "name").map_or("", |n| cx.text(n));
+            // Exported as it is declared, or later (`export default Store;`,
+            // `export { Store }`, `module.exports = Store`).
+            let exported = |class: Node<'a>| {
+                let n = class_name(class);
+                cx.up(class).is_some_and(|p| p.kind() == "export_statement")
+                    || cx.all("export_statement").into_iter().any(|e| {
+                        let t = cx.text(e);
+                        Ctx::field(e, "declaration").is_none()
+                            && mentions(t, n)
+                            && !mentions(t, &format!("new {n}"))
+                    })
+                    || mentions(cx.src, &format!("exports = {n}"))
+                    || mentions(cx.src, &format!("exports.{n} = {n}"))
+            };
+            name = match cx.enclosing(func, &["class_declaration"]) {
+                Some(class) if !class_name(class).is_empty() && !exported(class) => {
+                    constructs_only = true;
+                    class_name(class)
+                }
+                _ => "",
+            };
+        }
         let short = name.rsplit('.').next().unwrap_or(name);
+        // `Router.start` is called as `Router.start()` (or `this.start()`),
+        // never as another object's `LoginDialog.start()`.
+        let owner = name
+            .strip_suffix(short)
+            .and_then(|o| o.strip_suffix('.'))
+            .filter(|o| !o.is_empty() && o.chars().all(super::is_ident_char));
         if !short.is_empty() && short.chars().all(super::is_ident_char) {
             // Calls and constructions (`new navMenu('primary')`).
-            let mut sites: Vec<Node> = cx.all("call_expression");
+            let mut sites: Vec<Node> = if constructs_only {
+                Vec::new()
+            } else {
+                cx.all("call_expression")
+            };
             sites.extend(cx.all("new_expression"));
             sites.retain(|c| {
                 Ctx::field(*c, "function")
                     .or_else(|| Ctx::field(*c, "constructor"))
                     .is_some_and(|callee| {
                         let t = cx.text(callee);
-                        t == short || t.ends_with(&format!(".{short}"))
+                        match (
+                            t.strip_suffix(short).and_then(|o| o.strip_suffix('.')),
+                            owner,
+                        ) {
+                            _ if t == short => true,
+                            (Some(o), Some(own)) => o == own || o == "this",
+                            (Some(_), None) => true,
+                            (None, _) => false,
+                        }
                     })
             });
             let at_startup = |site: Node<'a>| {
@@ -696,7 +742,7 @@ fn startup_only<'a>(cx: &Ctx<'a>, f: Node<'a>) -> bool {
                                 starts_page(cx.text(a), callee)
                             })
                     })
-            });
+            }) || (!constructs_only && assigned_to_onload(cx, name));
             if (!sites.is_empty() || handed_to_page_start) && sites.iter().all(|s| at_startup(*s)) {
                 return true;
             }
@@ -704,6 +750,17 @@ fn startup_only<'a>(cx: &Ctx<'a>, f: Node<'a>) -> bool {
         cur = cx.enclosing(func, FN);
     }
     false
+}
+
+/// Whether the function named `name` is handed to the page's load by
+/// assignment: `window.onload = Router.start`, `onload = init`.
+fn assigned_to_onload(cx: &Ctx, name: &str) -> bool {
+    !name.is_empty()
+        && cx.all("assignment_expression").into_iter().any(|a| {
+            let left = Ctx::field(a, "left").map_or("", |l| cx.text(l));
+            matches!(left, "window.onload" | "onload" | "document.body.onload")
+                && Ctx::field(a, "right").is_some_and(|r| cx.text(r) == name)
+        })
 }
 
 /// Whether `f` is the callback of the page's one start: jQuery's ready
@@ -2128,6 +2185,37 @@ mod tests {
         assert_eq!(hits(src), []);
         let per_click = src.replace("'load'", "'click'");
         assert_eq!(hits(&per_click), [(Rule::ListenerLeak, 3)]);
+    }
+
+    /// A class the module constructs once, at its top level, and does not
+    /// export: its constructor's listeners are added once.
+    #[test]
+    fn a_class_the_module_makes_once_adds_its_listeners_once() {
+        let src = "class Store {\n  constructor() {\n    window.addEventListener('hashchange', () => this.sync());\n  }\n}\nexport default new Store();\n";
+        assert_eq!(hits(src), []);
+        // Exported for others to make, or made per call: flagged.
+        let exported = format!("{src}export {{ Store }};\n");
+        assert_eq!(hits(&exported), [(Rule::ListenerLeak, 3)]);
+        let per_call = src.replace(
+            "export default new Store();",
+            "export function mount() { return new Store(); }",
+        );
+        assert_eq!(hits(&per_call), [(Rule::ListenerLeak, 3)]);
+    }
+
+    /// `window.onload = Router.start` runs it once per page; another
+    /// object's `start()` is no call of it, `Router.start()` in a handler is.
+    #[test]
+    fn a_method_assigned_to_window_onload_runs_once() {
+        let src = "var Router = {};\nRouter.start = function () {\n  window.addEventListener('popstate', function () { go(); });\n};\nfunction relogin() { LoginDialog.start(); }\nwindow.onload = Router.start;\n";
+        assert_eq!(hits(src), []);
+        let again = src.replace("LoginDialog.start();", "Router.start();");
+        assert_eq!(hits(&again), [(Rule::ListenerLeak, 3)]);
+        let not_onload = src.replace(
+            "window.onload = Router.start;",
+            "window.onresize = Router.start;",
+        );
+        assert_eq!(hits(&not_onload), [(Rule::ListenerLeak, 3)]);
     }
 
     /// A function handed by name to the page's start (`DOMContentLoaded`,
