@@ -143,33 +143,53 @@ fn open_recorded_module(m: &Module, bases: &[PathBuf]) -> Option<(File, PathBuf)
     })
 }
 
-/// The PT_LOAD segments of a 64-bit little-endian ELF file as the tracer
-/// records them: (p_vaddr, p_memsz, p_flags), in file order.
-fn load_segments(file: &File) -> Option<Vec<(u64, u64, u32)>> {
+/// One of the header tables of a 64-bit little-endian ELF file (program
+/// or section headers), read whole: the table and its entry size. `at`:
+/// the header's offsets of the table's file offset, entry size and count;
+/// entries shorter than `min_entry` or more than `max_entries` are refused
+/// (a damaged file is not read further).
+fn elf64_table(
+    file: &File,
+    at: (usize, usize, usize),
+    min_entry: usize,
+    max_entries: usize,
+) -> Option<(Vec<u8>, usize)> {
     use std::os::unix::fs::FileExt;
-    const PT_LOAD: u32 = 1;
-    /// A loader refuses more than this; a damaged file is not read further.
-    const MAX_PHDRS: usize = 4096;
     let mut eh = [0u8; 64];
     file.read_exact_at(&mut eh, 0).ok()?;
     // ELF magic, ELFCLASS64, ELFDATA2LSB.
     if eh[..4] != *b"\x7fELF" || eh[4] != 2 || eh[5] != 1 {
         return None;
     }
-    let u16_at = |b: &[u8], o: usize| u16::from_le_bytes([b[o], b[o + 1]]);
-    let u32_at = |b: &[u8], o: usize| u32::from_le_bytes(b[o..o + 4].try_into().unwrap_or([0; 4]));
-    let u64_at = |b: &[u8], o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap_or([0; 8]));
-    let phoff = u64_at(&eh, 0x20);
-    let phentsize = usize::from(u16_at(&eh, 0x36));
-    let phnum = usize::from(u16_at(&eh, 0x38));
-    if phentsize < 56 || phnum > MAX_PHDRS {
+    let offset = u64::from_le_bytes(eh[at.0..at.0 + 8].try_into().ok()?);
+    let entry = usize::from(u16::from_le_bytes([eh[at.1], eh[at.1 + 1]]));
+    let count = usize::from(u16::from_le_bytes([eh[at.2], eh[at.2 + 1]]));
+    if entry < min_entry || count > max_entries {
         return None;
     }
-    let mut table = vec![0u8; phentsize * phnum];
-    file.read_exact_at(&mut table, phoff).ok()?;
+    let mut table = vec![0u8; entry * count];
+    file.read_exact_at(&mut table, offset).ok()?;
+    Some((table, entry))
+}
+
+fn u32_at(b: &[u8], o: usize) -> u32 {
+    u32::from_le_bytes(b[o..o + 4].try_into().unwrap_or([0; 4]))
+}
+
+fn u64_at(b: &[u8], o: usize) -> u64 {
+    u64::from_le_bytes(b[o..o + 8].try_into().unwrap_or([0; 8]))
+}
+
+/// The PT_LOAD segments of a 64-bit little-endian ELF file as the tracer
+/// records them: (p_vaddr, p_memsz, p_flags), in file order.
+fn load_segments(file: &File) -> Option<Vec<(u64, u64, u32)>> {
+    const PT_LOAD: u32 = 1;
+    /// A loader refuses more than this.
+    const MAX_PHDRS: usize = 4096;
+    let (table, entry) = elf64_table(file, (0x20, 0x36, 0x38), 56, MAX_PHDRS)?;
     Some(
         table
-            .chunks_exact(phentsize)
+            .chunks_exact(entry)
             .filter(|p| u32_at(p, 0) == PT_LOAD)
             .map(|p| (u64_at(p, 0x10), u64_at(p, 0x28), u32_at(p, 4)))
             .collect(),
@@ -201,27 +221,14 @@ fn open_module(path: &str) -> Option<(File, PathBuf)> {
 /// Whether a 64-bit little-endian ELF file has a symbol table section
 /// (`.symtab`, not only the dynamic one); None when it cannot be read.
 fn has_symbol_table(file: &File) -> Option<bool> {
-    use std::os::unix::fs::FileExt;
     const SHT_SYMTAB: u32 = 2;
-    /// More sections than any real object has; a damaged file stops here.
+    /// More sections than any real object has.
     const MAX_SECTIONS: usize = 1 << 16;
-    let mut eh = [0u8; 64];
-    file.read_exact_at(&mut eh, 0).ok()?;
-    if eh[..4] != *b"\x7fELF" || eh[4] != 2 || eh[5] != 1 {
-        return None;
-    }
-    let shoff = u64::from_le_bytes(eh[0x28..0x30].try_into().ok()?);
-    let shentsize = usize::from(u16::from_le_bytes([eh[0x3a], eh[0x3b]]));
-    let shnum = usize::from(u16::from_le_bytes([eh[0x3c], eh[0x3d]]));
-    if shentsize < 64 || shnum > MAX_SECTIONS {
-        return None;
-    }
-    let mut table = vec![0u8; shentsize * shnum];
-    file.read_exact_at(&mut table, shoff).ok()?;
+    let (table, entry) = elf64_table(file, (0x28, 0x3a, 0x3c), 64, MAX_SECTIONS)?;
     Some(
         table
-            .chunks_exact(shentsize)
-            .any(|sh| u32::from_le_bytes([sh[4], sh[5], sh[6], sh[7]]) == SHT_SYMTAB),
+            .chunks_exact(entry)
+            .any(|sh| u32_at(sh, 4) == SHT_SYMTAB),
     )
 }
 
