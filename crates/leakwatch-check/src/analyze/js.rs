@@ -460,6 +460,32 @@ fn page_lifecycle(cx: &Ctx, target: &str, args: Option<Node>) -> bool {
 
 /// Whether `n` runs behind a once-flag: inside `if (!started) { started =
 /// true; ... }` (the flag set in the same branch), so at most once.
+/// Values that leave a once-flag unset.
+const UNSET: [&str; 4] = ["undefined", "null", "false", "void 0"];
+
+/// The flag an `if` condition (whitespace removed) tests for "not set
+/// yet", and whether setting it to any value closes the guard: `(!F)`
+/// (closed by `F = true`), or `(typeof F == 'undefined')`, `(F ===
+/// undefined)`, `(F == null)` (closed by any value).
+fn unset_test(cond: &str) -> Option<(&str, bool)> {
+    let inner = cond.strip_prefix('(')?.strip_suffix(')')?;
+    let is_flag = |f: &str| {
+        !f.is_empty()
+            && f.chars()
+                .all(|c| super::is_ident_char(c) || c == '.' || c == '$')
+    };
+    if let Some(f) = inner.strip_prefix('!').filter(|f| is_flag(f)) {
+        return Some((f, false));
+    }
+    let (lhs, rhs) = inner.split_once("===").or_else(|| inner.split_once("=="))?;
+    let flag = match (lhs.strip_prefix("typeof"), rhs) {
+        (Some(f), "'undefined'" | "\"undefined\"") => f,
+        (None, "undefined" | "null") => lhs,
+        _ => return None,
+    };
+    is_flag(flag).then_some((flag, true))
+}
+
 fn behind_once_flag<'a>(cx: &Ctx<'a>, n: Node<'a>) -> bool {
     let mut cur = cx.up(n);
     while let Some(p) = cur {
@@ -473,24 +499,28 @@ fn behind_once_flag<'a>(cx: &Ctx<'a>, n: Node<'a>) -> bool {
                 .chars()
                 .filter(|c| !c.is_whitespace())
                 .collect();
-            let flag = cond
-                .strip_prefix("(!")
-                .and_then(|c| c.strip_suffix(')'))
-                .filter(|f| {
-                    !f.is_empty() && f.chars().all(|c| super::is_ident_char(c) || c == '.')
-                });
-            let sets_flag = flag.is_some_and(|flag| {
-                Ctx::field(p, "consequence").is_some_and(|body| {
+            if let Some((flag, any_value)) = unset_test(&cond) {
+                // The guarded block sets the flag (to `true`, or, for a
+                // test of "not there yet", to anything), and nothing in
+                // the file unsets it again.
+                let sets_flag = Ctx::field(p, "consequence").is_some_and(|body| {
                     Ctx::inside(n, body)
                         && cx.desc(body).iter().any(|a| {
                             a.kind() == "assignment_expression"
                                 && Ctx::field(*a, "left").is_some_and(|l| cx.text(l) == flag)
-                                && Ctx::field(*a, "right").is_some_and(|r| cx.text(r) == "true")
+                                && Ctx::field(*a, "right").is_some_and(|r| {
+                                    let v = cx.text(r);
+                                    v == "true" || (any_value && !UNSET.contains(&v))
+                                })
                         })
-                })
-            });
-            if sets_flag {
-                return true;
+                });
+                let unset_again = cx.all("assignment_expression").into_iter().any(|a| {
+                    Ctx::field(a, "left").is_some_and(|l| cx.text(l) == flag)
+                        && Ctx::field(a, "right").is_some_and(|r| UNSET.contains(&cx.text(r)))
+                }) || mentions(cx.src, &format!("delete {flag}"));
+                if sets_flag && !unset_again {
+                    return true;
+                }
             }
         }
         cur = cx.up(p);
@@ -2185,6 +2215,23 @@ mod tests {
         assert_eq!(hits(src), []);
         let per_click = src.replace("'load'", "'click'");
         assert_eq!(hits(&per_click), [(Rule::ListenerLeak, 3)]);
+    }
+
+    #[test]
+    fn unset_tests_name_their_flag() {
+        assert_eq!(super::unset_test("(!ready)"), Some(("ready", false)));
+        assert_eq!(
+            super::unset_test("(typeof$.jqplot.visiblePlots=='undefined')"),
+            Some(("$.jqplot.visiblePlots", true))
+        );
+        assert_eq!(
+            super::unset_test("(window.hook===undefined)"),
+            Some(("window.hook", true))
+        );
+        assert_eq!(super::unset_test("(hook==null)"), Some(("hook", true)));
+        assert_eq!(super::unset_test("(hook!==undefined)"), None);
+        assert_eq!(super::unset_test("(a.b()==null)"), None);
+        assert_eq!(super::unset_test("(x==1)"), None);
     }
 
     /// A class the module constructs once, at its top level, and does not
