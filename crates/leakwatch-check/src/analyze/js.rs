@@ -621,7 +621,7 @@ fn listeners(cx: &mut Ctx, module: &HashSet<&str>) {
         {
             continue;
         }
-        if removal_exists(cx, &removed, target, args) {
+        if removal_exists(cx, &removed, target, args) || event_api(cx, call, target) {
             continue;
         }
         // An EventTarget adds a given function once: the same top-level
@@ -880,6 +880,50 @@ fn removals<'a>(cx: &Ctx<'a>) -> Vec<(&'a str, &'a str)> {
         out.push((target, args));
     }
     out
+}
+
+/// Whether the call's first argument is an identifier naming a parameter
+/// of the function around it.
+fn first_argument_is_a_parameter<'a>(cx: &Ctx<'a>, call: Node<'a>) -> bool {
+    let Some(first) = Ctx::field(call, "arguments")
+        .and_then(|a| a.named_child(0))
+        .filter(|a| a.kind() == "identifier")
+    else {
+        return false;
+    };
+    let name = cx.text(first);
+    cx.enclosing(call, FN)
+        .and_then(|f| Ctx::field(f, "parameters"))
+        .is_some_and(|ps| {
+            let mut cur = ps.walk();
+            // JS names a parameter by an identifier, TS by a pattern
+            // with its type (`eventName: string`).
+            let found = ps.named_children(&mut cur).any(|p| match p.kind() {
+                "identifier" => cx.text(p) == name,
+                "required_parameter" | "optional_parameter" => {
+                    Ctx::field(p, "pattern").is_some_and(|pat| cx.text(pat) == name)
+                }
+                _ => false,
+            });
+            found
+        })
+}
+
+/// An event API: the listener is added for an event type its caller
+/// passes (`on(eventName, listener)`), and the file also removes, from the
+/// same target, listeners for a type its caller passes (the matching
+/// `off(eventName, listener)`): how many stay is the callers' to decide.
+fn event_api<'a>(cx: &Ctx<'a>, call: Node<'a>, target: &str) -> bool {
+    first_argument_is_a_parameter(cx, call)
+        && cx.all("call_expression").into_iter().any(|c| {
+            Ctx::field(c, "function")
+                .filter(|f| f.kind() == "member_expression")
+                .is_some_and(|f| {
+                    Ctx::field(f, "property").is_some_and(|p| REMOVE_LISTENER.contains(&cx.text(p)))
+                        && Ctx::field(f, "object").is_some_and(|o| cx.text(o) == target)
+                })
+                && first_argument_is_a_parameter(cx, c)
+        })
 }
 
 /// Whether the file removes this listener: the same target and the same
@@ -2215,6 +2259,24 @@ mod tests {
         assert_eq!(hits(src), []);
         let per_click = src.replace("'load'", "'click'");
         assert_eq!(hits(&per_click), [(Rule::ListenerLeak, 3)]);
+    }
+
+    /// An on/off pair over the caller's event types is an API; an `on`
+    /// whose target only ever loses a fixed event's listener is not.
+    #[test]
+    fn an_event_api_with_its_off_leaves_the_count_to_its_callers() {
+        let src = "var a = {};\na.on = function (type, fn) {\n  function w(e) { fn(e); }\n  fn.w = w;\n  window.addEventListener(type, w);\n};\na.off = function (type, fn) {\n  window.removeEventListener(type, fn.w);\n};\n";
+        assert_eq!(hits(src), []);
+        let fixed_off = src.replace(
+            "removeEventListener(type, fn.w)",
+            "removeEventListener('x', onX)",
+        );
+        assert_eq!(hits(&fixed_off), [(Rule::ListenerLeak, 5)]);
+        let other_target = src.replace(
+            "window.removeEventListener(type, fn.w)",
+            "document.removeEventListener(type, onX)",
+        );
+        assert_eq!(hits(&other_target), [(Rule::ListenerLeak, 5)]);
     }
 
     #[test]
