@@ -621,7 +621,7 @@ fn listeners(cx: &mut Ctx, module: &HashSet<&str>) {
         {
             continue;
         }
-        if removal_exists(cx, &removed, target, args) || event_api(cx, call, target) {
+        if removal_exists(cx, &removed, target, args) || event_api(cx, call, target, &removed) {
             continue;
         }
         // An EventTarget adds a given function once: the same top-level
@@ -828,7 +828,7 @@ fn per_connection_field_listener<'a>(
     cx: &Ctx<'a>,
     call: Node<'a>,
     target: &str,
-    removed: &[(&str, &str)],
+    removed: &[Removal],
 ) -> bool {
     let Some(field) = target.strip_prefix("this.").filter(|f| !f.contains('.')) else {
         return false;
@@ -855,11 +855,20 @@ fn per_connection_field_listener<'a>(
                     || t.starts_with("new EventTarget")
             })
     });
-    owns_emitter && !removed.iter().any(|(t, _)| *t == target)
+    owns_emitter && !removed.iter().any(|r| r.target == target)
 }
 
 /// Every listener removal in the file: (target, arguments text).
-fn removals<'a>(cx: &Ctx<'a>) -> Vec<(&'a str, &'a str)> {
+struct Removal<'a> {
+    target: &'a str,
+    args: &'a str,
+    type_is_parameter: bool,
+}
+
+/// Every listener removal in the file: its target, its arguments' text, and
+/// whether the event type it names is a parameter of the function around
+/// it (an event API's `off(eventName, listener)`).
+fn removals<'a>(cx: &Ctx<'a>) -> Vec<Removal<'a>> {
     let mut out = Vec::new();
     for c in cx.all("call_expression") {
         if cx.expired() {
@@ -877,7 +886,11 @@ fn removals<'a>(cx: &Ctx<'a>) -> Vec<(&'a str, &'a str)> {
         }
         let target = Ctx::field(func, "object").map(|o| cx.text(o)).unwrap_or("");
         let args = Ctx::field(c, "arguments").map(|a| cx.text(a)).unwrap_or("");
-        out.push((target, args));
+        out.push(Removal {
+            target,
+            args,
+            type_is_parameter: first_argument_is_a_parameter(cx, c),
+        });
     }
     out
 }
@@ -913,27 +926,16 @@ fn first_argument_is_a_parameter<'a>(cx: &Ctx<'a>, call: Node<'a>) -> bool {
 /// passes (`on(eventName, listener)`), and the file also removes, from the
 /// same target, listeners for a type its caller passes (the matching
 /// `off(eventName, listener)`): how many stay is the callers' to decide.
-fn event_api<'a>(cx: &Ctx<'a>, call: Node<'a>, target: &str) -> bool {
+fn event_api<'a>(cx: &Ctx<'a>, call: Node<'a>, target: &str, removed: &[Removal]) -> bool {
     first_argument_is_a_parameter(cx, call)
-        && cx.all("call_expression").into_iter().any(|c| {
-            Ctx::field(c, "function")
-                .filter(|f| f.kind() == "member_expression")
-                .is_some_and(|f| {
-                    Ctx::field(f, "property").is_some_and(|p| REMOVE_LISTENER.contains(&cx.text(p)))
-                        && Ctx::field(f, "object").is_some_and(|o| cx.text(o) == target)
-                })
-                && first_argument_is_a_parameter(cx, c)
-        })
+        && removed
+            .iter()
+            .any(|r| r.type_is_parameter && r.target == target)
 }
 
 /// Whether the file removes this listener: the same target and the same
 /// handler (an inline function can only go with `removeAllListeners`).
-fn removal_exists<'a>(
-    cx: &Ctx<'a>,
-    removed: &[(&str, &str)],
-    target: &str,
-    args: Option<Node>,
-) -> bool {
+fn removal_exists<'a>(cx: &Ctx<'a>, removed: &[Removal], target: &str, args: Option<Node>) -> bool {
     if mentions(cx.src, &format!("{target}.removeAllListeners(")) {
         return true;
     }
@@ -959,7 +961,7 @@ fn removal_exists<'a>(
     let handler_text = handler.map(|h| cx.text(h)).unwrap_or("");
     removed
         .iter()
-        .any(|(t, a)| *t == target && (handler_text.is_empty() || a.contains(handler_text)))
+        .any(|r| r.target == target && (handler_text.is_empty() || r.args.contains(handler_text)))
 }
 
 /// The callback of a React effect hook call, if `call` is one.
