@@ -25,9 +25,12 @@ use leakwatch_trace::{analyze, Analysis, TraceReader};
 /// How long to wait before looking again for more of the file (the exit
 /// wakes the thread at once).
 const POLL: Duration = Duration::from_millis(10);
-/// Nice value of the reading thread while the program runs: the program
-/// keeps its share of a busy machine.
+/// Nice value of the reading thread while the program runs when it could
+/// not come back from SCHED_IDLE at the exit: the program keeps its share
+/// of a busy machine.
 const NICE_WHILE_RUNNING: libc::c_int = 10;
+/// CAP_SYS_NICE's bit in /proc's CapEff mask.
+const CAP_SYS_NICE: u32 = 23;
 /// First bytes of the file remembered to recognise a rewrite: the header
 /// (with its start time in nanoseconds) and the first chunk's header.
 const HEAD_LEN: usize = 64;
@@ -137,7 +140,7 @@ fn same_file(path: &Path, f: &Seen) -> Result<(), String> {
 
 /// The thread: waits for the file, then replays it as it grows.
 fn follow(path: &Path, flags: &Flags) -> Result<(Analysis, Seen), String> {
-    set_nice(NICE_WHILE_RUNNING);
+    lower_priority();
     let mut file = wait_for_file(path, flags)?;
     let meta = file
         .metadata()
@@ -251,7 +254,7 @@ impl Read for FollowReader<'_> {
             if exited && !self.nice_restored {
                 // The rest runs on cores the program no longer uses; this
                 // fails without CAP_SYS_NICE or a high RLIMIT_NICE.
-                set_nice(0);
+                restore_priority();
                 self.nice_restored = true;
             }
             let size = self.file.metadata()?.len();
@@ -276,6 +279,58 @@ impl Read for FollowReader<'_> {
             std::thread::park_timeout(POLL);
         }
     }
+}
+
+/// Lowers the calling thread's priority while the program runs. SCHED_IDLE
+/// (the thread runs only on a core nothing else wants, so it never takes a
+/// slice from the program's thread) when the process may leave that class
+/// again at the exit; nice 10 otherwise, so that a busy machine cannot
+/// starve the pass for good. Best effort.
+fn lower_priority() {
+    if may_raise_priority() {
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: a plain syscall on the calling thread (pid 0).
+        if unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) } == 0 {
+            return;
+        }
+    }
+    set_nice(NICE_WHILE_RUNNING);
+}
+
+/// Back to the normal class and nice 0 once the program has exited; fails
+/// without CAP_SYS_NICE or a high RLIMIT_NICE (then the pass stays at nice
+/// 10: it was never made SCHED_IDLE).
+fn restore_priority() {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: a plain syscall on the calling thread (pid 0).
+    unsafe { libc::sched_setscheduler(0, libc::SCHED_OTHER, &param) };
+    set_nice(0);
+}
+
+/// Whether this process may raise a thread's priority back to nice 0:
+/// CAP_SYS_NICE in its effective set, or an RLIMIT_NICE of 20 or more.
+fn may_raise_priority() -> bool {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes the struct it is given.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NICE, &mut limit) } == 0 && limit.rlim_cur >= 20 {
+        return true;
+    }
+    std::fs::read_to_string("/proc/thread-self/status")
+        .ok()
+        .and_then(|status| effective_capabilities(&status))
+        .is_some_and(|caps| caps & (1 << CAP_SYS_NICE) != 0)
+}
+
+/// The CapEff mask of a /proc status file.
+fn effective_capabilities(status: &str) -> Option<u64> {
+    let hex = status
+        .lines()
+        .find_map(|line| line.strip_prefix("CapEff:"))?
+        .trim();
+    u64::from_str_radix(hex, 16).ok()
 }
 
 /// Sets the calling thread's nice value (Linux: per thread); best effort.
@@ -331,6 +386,33 @@ mod tests {
             .open(path)
             .unwrap();
         f.write_all(bytes).unwrap();
+    }
+
+    #[test]
+    fn the_effective_capability_mask_is_read_from_a_status_file() {
+        let status = "Name:\tx\nCapInh:\t0000000000000000\nCapEff:\t000001ffffffffff\n";
+        assert_eq!(effective_capabilities(status), Some(0x1ff_ffff_ffff));
+        assert_eq!(effective_capabilities("Name:\tx\n"), None);
+    }
+
+    #[test]
+    fn the_pass_is_back_at_normal_priority_when_it_may_be() {
+        let (idle, normal) = std::thread::spawn(|| {
+            lower_priority();
+            // SAFETY: plain syscalls on this thread.
+            let idle = unsafe { libc::sched_getscheduler(0) };
+            restore_priority();
+            (idle, unsafe { libc::sched_getscheduler(0) })
+        })
+        .join()
+        .unwrap();
+        if may_raise_priority() {
+            assert_eq!(idle, libc::SCHED_IDLE);
+            assert_eq!(normal, libc::SCHED_OTHER);
+        } else {
+            // Never made idle, so never stuck there.
+            assert_eq!(idle, libc::SCHED_OTHER);
+        }
     }
 
     #[test]
