@@ -13,7 +13,7 @@ libraries new in Debian 13 (trixie main): ruby-* and php-* packages that
 ship a file with one of the extensions outside /usr/share/doc and that
 bookworm's Contents do not name at all (so none of their code was in any
 earlier set, not even an older version), minus every name already in the
-two scripts. The population of set 35 (--new-others): the same, for the
+two scripts. The population of sets 35 and 36 (--new-others): the same, for the
 packages that are neither such libraries nor the interpreters (applications,
 plugins and tools new in trixie that carry Ruby or PHP), leaving out
 packages renamed from a bookworm one for a new version or ABI.
