@@ -323,6 +323,50 @@ fn iterated_at_load<'a>(cx: &Ctx<'a>, f: Node<'a>) -> bool {
 /// a parenthesized function (an IIFE, a bundle's `(function (module,
 /// exports) { ... })`), or the factory a UMD header's IIFE is handed
 /// (`(function (root, factory) { ... })(this, function () { ... })`).
+/// Whether the body of function `f` runs once as the script loads: it is
+/// called where it is defined, or is the factory a UMD header hands to its
+/// own IIFE, and so is every function around it up to the top level.
+fn runs_at_load<'a>(cx: &Ctx<'a>, f: Node<'a>) -> bool {
+    let mut g = Some(f);
+    while let Some(h) = g {
+        if !(immediately_invoked(cx, h) || umd_factory(cx, h)) {
+            return false;
+        }
+        g = cx.enclosing(h, FN);
+    }
+    true
+}
+
+/// Whether function `f` is handed to a function called where it is defined
+/// (`(function (root, factory) { ... }(this, function () { ... }))`, the
+/// factory of a UMD header).
+fn umd_factory<'a>(cx: &Ctx<'a>, f: Node<'a>) -> bool {
+    let mut arg = f;
+    while let Some(p) = cx
+        .up(arg)
+        .filter(|p| p.kind() == "parenthesized_expression")
+    {
+        arg = p;
+    }
+    cx.up(arg)
+        .filter(|a| a.kind() == "arguments")
+        .and_then(|a| cx.up(a))
+        .and_then(|c| Ctx::field(c, "function"))
+        .is_some_and(|callee| {
+            let mut inner = callee;
+            while inner.kind() == "parenthesized_expression" {
+                match inner.named_child(0) {
+                    Some(x) => inner = x,
+                    None => return false,
+                }
+            }
+            matches!(
+                inner.kind(),
+                "function_expression" | "function" | "arrow_function"
+            )
+        })
+}
+
 fn runs_once_as_a_wrapper<'a>(cx: &Ctx<'a>, g: Node<'a>) -> bool {
     if !matches!(
         g.kind(),
@@ -596,6 +640,7 @@ fn listeners(cx: &mut Ctx, module: &HashSet<&str>) {
         if runs_once(fn_name(cx, f))
             || is_once(cx, args)
             || immediately_invoked(cx, f)
+            || runs_at_load(cx, f)
             || iterated_at_load(cx, f)
             || page_lifecycle(cx, target, args)
             || passed_to_page_start(cx, f)
@@ -1534,10 +1579,15 @@ fn clears_handle_in<'a>(
     within: Option<Node<'a>>,
 ) -> bool {
     let squeeze = |t: &str| t.chars().filter(|c| !c.is_whitespace()).collect::<String>();
-    let names: Vec<String> = stored_names(cx, call).into_iter().map(squeeze).collect();
+    let mut names: Vec<String> = stored_names(cx, call).into_iter().map(squeeze).collect();
     if names.is_empty() {
         return false;
     }
+    let through_this: Vec<String> = names
+        .iter()
+        .filter_map(|n| as_this_member(cx, call, n))
+        .collect();
+    names.extend(through_this);
     // A handle kept in a table under a key (`timers[slot] = setInterval(...)`)
     // is cleared by a clear of any entry of that table: the cleanup path
     // names the key its own way (`clearInterval(timers[i])` in a loop).
@@ -1575,6 +1625,29 @@ fn clears_handle_in<'a>(
         })
 }
 
+/// `this.loopId` for a handle stored as `_this.loopId` in a function
+/// inside one that declares `var _this = this` (how Babel, TypeScript and
+/// CoffeeScript reach `this` from a callback): a method clears it as
+/// `clearInterval(this.loopId)`.
+fn as_this_member<'a>(cx: &Ctx<'a>, call: Node<'a>, name: &str) -> Option<String> {
+    let (alias, member) = name.split_once('.')?;
+    if alias == "this" || member.is_empty() {
+        return None;
+    }
+    let mut scope = cx.enclosing(call, FN);
+    while let Some(f) = scope {
+        let declares_alias = cx.desc_kind(f, "variable_declarator").into_iter().any(|d| {
+            Ctx::field(d, "name").is_some_and(|n| cx.text(n) == alias)
+                && Ctx::field(d, "value").is_some_and(|v| v.kind() == "this")
+        });
+        if declares_alias {
+            return Some(format!("this.{member}"));
+        }
+        scope = cx.enclosing(f, FN);
+    }
+    None
+}
+
 /// The table of a keyed handle name, `timers` for `timers[slot]` (and
 /// `this.timers` for `this.timers[id]`); `None` for a plain name.
 fn keyed_table(name: &str) -> Option<String> {
@@ -1606,7 +1679,7 @@ fn timers(cx: &mut Ctx) {
             .is_some_and(|p| p.kind() == "expression_statement");
         let fname = fn_name(cx, f);
         if dropped {
-            if runs_once(fname) || passed_to_page_start(cx, f) {
+            if runs_once(fname) || passed_to_page_start(cx, f) || runs_at_load(cx, f) {
                 continue;
             }
             cx.hit(
@@ -2316,6 +2389,42 @@ mod tests {
 
     /// `window.onload = Router.start` runs it once per page; another
     /// object's `start()` is no call of it, `Router.start()` in a handler is.
+    #[test]
+    fn a_dropped_interval_in_an_iife_at_load_runs_once() {
+        let src = "(function () {\n  function hook() {}\n  setInterval(hook, 2000);\n})();\n";
+        assert_eq!(hits(src), []);
+        let per_click = format!("button.onclick = function () {{\n{src}}};\n");
+        assert_eq!(hits(&per_click), [(Rule::UnstoppableTask, 4)]);
+    }
+
+    #[test]
+    fn a_umd_factory_runs_once_at_load() {
+        let src = "(function (g, factory) {\n  g.S = factory();\n}(this, function () {\n  document.addEventListener('click', function () { go(); });\n  return 1;\n}));\n";
+        assert_eq!(hits(src), []);
+        let parenthesized = src
+            .replace("}(this, function () {", "}(this, (function () {")
+            .replace("}));", "})));");
+        assert_eq!(hits(&parenthesized), []);
+        // Handed to a named function, the factory may run any number of times.
+        let handed = src
+            .replace(
+                "(function (g, factory) {\n  g.S = factory();\n}(this,",
+                "define(this,",
+            )
+            .replace("}));", "});");
+        assert_eq!(hits(&handed), [(Rule::ListenerLeak, 2)]);
+    }
+
+    #[test]
+    fn a_handle_stored_through_an_alias_of_this_is_cleared_through_this() {
+        let src = "S.prototype.start = function () {\n  var _this = this;\n  el.on('drag', function () {\n    _this._loop = setInterval(_this.tick, 50);\n  });\n};\nS.prototype.stop = function () {\n  clearInterval(this._loop);\n};\n";
+        assert_eq!(hits(src), []);
+        let other = src.replace("clearInterval(this._loop)", "clearInterval(this._scroll)");
+        assert_eq!(hits(&other), [(Rule::UnclearedTimer, 4)]);
+        let not_this = src.replace("var _this = this;", "var _this = other;");
+        assert_eq!(hits(&not_this), [(Rule::UnclearedTimer, 4)]);
+    }
+
     #[test]
     fn a_method_assigned_to_window_onload_runs_once() {
         let src = "var Router = {};\nRouter.start = function () {\n  window.addEventListener('popstate', function () { go(); });\n};\nfunction relogin() { LoginDialog.start(); }\nwindow.onload = Router.start;\n";
