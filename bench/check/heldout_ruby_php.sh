@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Ruby and PHP libraries from Debian's packages that no rule was written
-# against, in thirty-six sets, each fixed (and committed) before `check` was
+# against, in thirty-seven sets, each fixed (and committed) before `check` was
 # first run on any of its trees: set 1 after the rules of commit 56ebc26,
 # set 2 after those of commit df3eade, set 3 after those of d0275ac, set 4
 # before the sixth pass's growth-evidence rules, sets 5 and 6 (random
@@ -9,7 +9,7 @@
 # Installs what is missing, checks each tree whole, and writes every finding
 # to $WORK/findings-<name>.txt for review by hand (bench/check/REVIEW.md).
 #
-# Usage: [LW=leakwatch] bench/check/heldout_ruby_php.sh [-s 1|2|...|36] [WORKDIR]
+# Usage: [LW=leakwatch] bench/check/heldout_ruby_php.sh [-s 1|2|...|37] [WORKDIR]
 #        (default: set 1, /tmp/leakwatch-heldout; set N: /tmp/leakwatch-heldoutN)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -951,9 +951,75 @@ SET36=(
   kalkun-plugin-external-script librust-cradle-dev kalkun-plugin-blacklist-number
   puppet-module-rally kalkun-plugin-server-alert
 )
+# Set 37: a third new population, the Ruby and PHP libraries new in Debian unstable (sid)
+# since trixie: ruby-*/php-* packages shipping a .rb or .php file outside /usr/share/doc
+# that neither bookworm's nor trixie's Contents name, not even under another major
+# version (php-phpseclib4, php-symfony-polyfill-php84 left out), minus every name in
+# this script and realworld.sh (`bench/check/population.py --new-libraries --suite sid
+# --old-contents bookworm:DIR trixie:DIR`, Contents of 2026-12-07): all 202 of them,
+# shuffled with seed "set37sid", read from sid's archives (sid moves: a package gone
+# from its index since is reported and skipped). Fixed before the rules of 0882e29 first
+# ran on any of them.
+SET37=(
+  ruby-fiber-storage ruby-build-graph php-symfony-unifonic-notifier
+  php-jolicode-jolinotif ruby-forme ruby-phlex ruby-stimulus-rails ruby-toys-core
+  php-mock-mockery ruby-content-disposition ruby-protocol-multipart
+  ruby-rack-mini-profiler ruby-async-service php-symfony-sipgate-notifier
+  php-symfony-sms-sluzba-notifier ruby-gemoji ruby-process-executer ruby-kamal
+  ruby-perfect-toml php-http-client-integration-tests php-symfony-sevenio-notifier
+  ruby-protocol-grpc ruby-build-text php-symfony-polyfill-deepclone
+  ruby-sus-fixtures-benchmark ruby-module-methods ruby-io-stream ruby-dry-struct
+  ruby-refract ruby-cucumber-gherkin ruby-memory ruby-filewatcher
+  php-symfony-joli-notif-notifier ruby-cucumber-cucumber-expressions ruby-schematist
+  ruby-minitest-mock php-symfony-webpack-encore-bundle ruby-anonymous-loader ruby-llm
+  ruby-sus-fixtures-async-http ruby-build-environment
+  ruby-rspec-parameterized-table-syntax php-symfony-smsense-notifier
+  php-symfony-json-path ruby-sys-uname php-symfony-amazon-dynamo-db-lock
+  ruby-stimulus-reflex ruby-llm-schema ruby-protocol-websocket ruby-async-actor
+  php-jolicode-php-os-helper ruby-view-component ruby-amazing-print
+  php-symfony-mailomat-mailer php-revolt-event-loop ruby-gsk4 ruby-rake-compiler-dock
+  ruby-elastic-transport ruby-process-metrics ruby-tsort php-symfony-emoji
+  php-illuminate-image ruby-omniauth-oauth2-generic ruby-process-group
+  ruby-nokogiri-html5-inference ruby-gapic-common php-carbon-doctrine-types
+  ruby-css-inline php-symfony-polyfill-time ruby-httpx php-symfony-primotexto-notifier
+  php-illuminate-json-schema php-symfony-object-mapper ruby-protocol-htty ruby-mize
+  ruby-language-server-protocol ruby-noticed ruby-google-cloud-logging ruby-gretel
+  ruby-rubocop-rspec-rails ruby-groupdate ruby-rodauth ruby-string-format
+  ruby-public-activity ruby-active-storage-validations ruby-manpages ruby-discard
+  ruby-io-watch ruby-minitest-sus php-symfony-polyfill-io-poll ruby-memory-leak
+  php-http-discovery ruby-smarter-csv ruby-rghost ruby-selma ruby-samovar
+  ruby-country-select ruby-cucumber-html-formatter ruby-rubocop-capybara
+  php-symfony-mailtrap-mailer ruby-cucumber-query ruby-sus-fixtures-time
+  ruby-protocol-url php-symfony-lox24-notifier ruby-histogram ruby-requestjs-rails
+  ruby-teapot php-illuminate-concurrency ruby-ioquatix-build php-symfony-resend-mailer
+  ruby-event-stream-parser php-symfony-pushy-notifier ruby-build-uri ruby-graphene1
+  php-async-aws-dynamo-db ruby-rubocop-discourse ruby-prism ruby-auth-sanitizer
+  php-illuminate-reflection ruby-docx ruby-google-cloud-logging-v2 ruby-fiber-annotation
+  ruby-process-terminal ruby-rack-unreloader ruby-stackdriver-core ruby-action-text-trix
+  php-symfony-aha-send-mailer ruby-io-endpoint ruby-googleapis-common-protos
+  ruby-lint-roller ruby-dotenv-rails ruby-protocol-rack ruby-importmap-rails
+  php-guzzlehttp-test-server php-symfony-sweego-notifier ruby-trailblazer-option
+  php-symfony-microsoft-graph-mailer ruby-cucumber-ci-environment
+  ruby-build-files-monitor ruby-sus-fixtures-console ruby-sus-fixtures-openssl
+  ruby-io-event ruby-inline-svg ruby-cucumber-tag-expressions php-symfony-matrix-notifier
+  ruby-llhttp ruby-propshaft php-symfony-azure-mailer ruby-rubocop-discourse-base
+  ruby-toys ruby-rubocop-factory-bot ruby-async-websocket php-symfony-sweego-mailer
+  ruby-ninix-fmo ruby-down ruby-async-dns php-symfony-postal-mailer ruby-thread-local
+  php-markdown-classic ruby-mcp ruby-ranked-model ruby-build-files
+  php-nerd-cartesian-product ruby-google-logging-utils php-symfony-type-info
+  php-symfony-bluesky-notifier ruby-roda ruby-async-signals ruby-strong-migrations
+  ruby-sus ruby-build-dependency ruby-brotli ruby-goldiloader php-symfony-smsbox-notifier
+  ruby-rubocop-minitest ruby-openvoxserver-ca ruby-sus-fixtures-async ruby-metrics
+  ruby-ruby-lsp php-symfony-line-bot-notifier ruby-rubocop-rails ruby-clap
+  ruby-rspec-parameterized-core ruby-async-webdriver ruby-shrine ruby-build-makefile
+  ruby-phlex-rails ruby-cable-ready ruby-mprelude ruby-openvox php-symfony-json-streamer
+  ruby-counter-culture ruby-async-htty ruby-async-container
+  ruby-async-container-supervisor ruby-ferrum ruby-unicode-emoji ruby-pagy
+  ruby-cucumber-messages php-tempest-highlight ruby-rack-utf8-sanitizer ruby-oauth-tty
+)
 case "$SET" in
   1) ;;
-  2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15 | 16 | 17 | 18 | 19 | 20 | 21 | 22 | 23 | 24 | 25 | 26 | 27 | 28 | 29 | 30 | 31 | 32 | 33 | 34 | 35 | 36)
+  2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15 | 16 | 17 | 18 | 19 | 20 | 21 | 22 | 23 | 24 | 25 | 26 | 27 | 28 | 29 | 30 | 31 | 32 | 33 | 34 | 35 | 36 | 37)
     case "$SET" in
       2) PKGS=("${SET2[@]}") ;;
       3) PKGS=("${SET3[@]}") ;;
@@ -989,10 +1055,13 @@ case "$SET" in
       33) PKGS=("${SET33[@]}") ;;
       34) PKGS=("${SET34[@]}") ;;
       35) PKGS=("${SET35[@]}") ;;
-      *) PKGS=("${SET36[@]}") ;;
+      36) PKGS=("${SET36[@]}") ;;
+      *) PKGS=("${SET37[@]}") ;;
     esac
     TREES=()
-    if [ "$SET" -ge 33 ]; then
+    if [ "$SET" -ge 37 ]; then
+      for pkg in "${PKGS[@]}"; do TREES+=("$pkg|$pkg|@SID@"); done
+    elif [ "$SET" -ge 33 ]; then
       for pkg in "${PKGS[@]}"; do TREES+=("$pkg|$pkg|@TRIXIE@"); done
     elif [ "$SET" -ge 20 ]; then
       for pkg in "${PKGS[@]}"; do TREES+=("$pkg|$pkg|@DPKGALL@"); done
@@ -1000,14 +1069,14 @@ case "$SET" in
       for pkg in "${PKGS[@]}"; do TREES+=("${pkg#*-}|$pkg|@DPKG@"); done
     fi
     ;;
-  *) echo "unknown set $SET (1 to 36)" >&2; exit 2 ;;
+  *) echo "unknown set $SET (1 to 37)" >&2; exit 2 ;;
 esac
 
 missing=()
 for t in "${TREES[@]}"; do
   IFS='|' read -r _ pkg glob <<<"$t"
   # Sets 20 and up are read from the packages' archives, not installed.
-  [ "$glob" = "@DPKGALL@" ] || [ "$glob" = "@TRIXIE@" ] && continue
+  [ "$glob" = "@DPKGALL@" ] || [ "$glob" = "@TRIXIE@" ] || [ "$glob" = "@SID@" ] && continue
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -1055,16 +1124,17 @@ unpack_tree() { # dir deb
   echo "$1"
 }
 
-# The same for a package of Debian 13 (trixie), fetched from the mirror's
-# pool by the Filename its Packages index gives (sets 33 and up).
-package_tree_trixie() { # name package
-  local dir="$WORK/tree-$1" debs="$WORK/debs-trixie" index="$WORK/Packages-trixie"
+# The same for a package of another suite (Debian 13, trixie: sets 33-36;
+# unstable, sid: sets 37 and up), fetched from the mirror's pool by the
+# Filename its Packages index gives.
+package_tree_suite() { # name package suite
+  local dir="$WORK/tree-$1" debs="$WORK/debs-$3" index="$WORK/Packages-$3"
   rm -rf "$dir"; mkdir -p "$dir" "$debs"
   [ -s "$index" ] ||
-    curl -fsSL https://deb.debian.org/debian/dists/trixie/main/binary-amd64/Packages.xz | xz -d > "$index"
+    curl -fsSL "https://deb.debian.org/debian/dists/$3/main/binary-amd64/Packages.xz" | xz -d > "$index"
   local file
   file=$(awk -v p="$2" '/^Package: /{pkg=$2} /^Filename: /{if (pkg == p) {print $2; exit}}' "$index")
-  [ -n "$file" ] || { echo "warning: $2 is not in trixie's index" >&2; echo "$dir"; return; }
+  [ -n "$file" ] || { echo "warning: $2 is not in $3's index" >&2; echo "$dir"; return; }
   [ -f "$debs/${file##*/}" ] ||
     curl -fsSL -o "$debs/${file##*/}" "https://deb.debian.org/debian/$file" ||
     { echo "warning: cannot fetch $file" >&2; echo "$dir"; return; }
@@ -1082,7 +1152,9 @@ for t in "${TREES[@]}"; do
   elif [ "$glob" = "@DPKGALL@" ]; then
     dir=$(package_tree_all "$name" "$pkg")
   elif [ "$glob" = "@TRIXIE@" ]; then
-    dir=$(package_tree_trixie "$name" "$pkg")
+    dir=$(package_tree_suite "$name" "$pkg" trixie)
+  elif [ "$glob" = "@SID@" ]; then
+    dir=$(package_tree_suite "$name" "$pkg" sid)
   else
     # shellcheck disable=SC2086
     dir=$(ls -d $glob 2>/dev/null | head -1 || true)

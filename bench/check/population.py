@@ -20,12 +20,19 @@ packages renamed from a bookworm one for a new version or ABI.
 
 usage: bench/check/population.py [--ext rb php] [--contents DIR]
                                  [--new-libraries | --new-others
-                                  --old-contents DIR]
+                                  --old-contents [SUITE:]DIR...
+                                  [--suite SUITE]]
                                  [--seed SEED --take N]
   --contents DIR  where Contents-amd64.gz and Contents-all.gz are (fetched
                   from deb.debian.org into DIR when missing): bookworm's,
                   or with --new-libraries trixie's
-  --old-contents DIR  bookworm's, with --new-libraries
+  --old-contents [SUITE:]DIR...  the Contents of the older suites (SUITE:
+                  bookworm when not given), with --new-libraries or
+                  --new-others: a package any of them names is not new
+  --suite SUITE   the newer suite, with --new-libraries or --new-others:
+                  trixie (sets 33-36) or sid (sets 37 and up, new in
+                  unstable since trixie: --old-contents
+                  bookworm:DIR trixie:DIR)
   --seed, --take  print the first N of the population shuffled with
                   random.Random(SEED) (sorted first), as each set was drawn:
                   run at the commit before the set was added, the names of
@@ -78,7 +85,8 @@ def main():
     ap.add_argument("--contents", default="/tmp")
     ap.add_argument("--new-libraries", action="store_true")
     ap.add_argument("--new-others", action="store_true")
-    ap.add_argument("--old-contents")
+    ap.add_argument("--old-contents", nargs="+", default=[])
+    ap.add_argument("--suite", default="trixie")
     ap.add_argument("--seed")
     ap.add_argument("--take", type=int)
     args = ap.parse_args()
@@ -87,8 +95,9 @@ def main():
     if new_suite and not args.old_contents:
         ap.error("--new-libraries and --new-others need --old-contents (bookworm's Contents)")
     old_packages = set()
-    if new_suite:
-        for line in contents(args.old_contents):
+    for old in args.old_contents:
+        old_suite, _, old_dir = old.rpartition(":")
+        for line in contents(old_dir, old_suite or "bookworm"):
             _, _, where = line.rstrip("\n").rpartition(" ")
             for section_pkg in where.split(","):
                 old_packages.add(section_pkg.rsplit("/", 1)[-1])
@@ -96,7 +105,7 @@ def main():
     # wesnoth-1.18-tools, libgroonga0 -> libgroonga0t64) is not new code.
     old_renamed = {renamed(p) for p in old_packages}
     packages = set()
-    suite = "trixie" if new_suite else "bookworm"
+    suite = args.suite if new_suite else "bookworm"
     for line in contents(args.contents, suite):
         path, _, where = line.rstrip("\n").rpartition(" ")
         path = path.strip()
@@ -110,7 +119,13 @@ def main():
         population = sorted(
             p
             for p in packages
-            if p.startswith(("ruby-", "php-")) and p not in old_packages and p not in used
+            if p.startswith(("ruby-", "php-"))
+            and p not in old_packages
+            and p not in used
+            # From sid on, a library renamed for a new major version
+            # (php-phpseclib3 -> php-phpseclib4) is not new code either;
+            # sets 33 and 34 (trixie) were drawn without this test.
+            and (args.suite == "trixie" or renamed(p) not in old_renamed)
         )
     elif args.new_others:
         population = sorted(
