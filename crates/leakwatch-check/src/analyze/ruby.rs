@@ -1376,9 +1376,18 @@ fn threads(cx: &mut Ctx) {
         // (`t.kill`, `@@thread.kill` in `stop`, `self.main.join`), also
         // when a helper method starts it and its callers keep what it
         // returns (`@workers[i] = spawn_worker`).
-        let stopped = kept_as(cx, call)
-            .into_iter()
-            .any(|name| stopped_by_name(cx.src, name));
+        let kept = kept_as(cx, call);
+        let stopped = kept.iter().any(|name| stopped_by_name(cx.src, name));
+        // `return if @thread&.alive?` before `@thread = Thread.new { ... }`
+        // (or `unless @thread&.alive?` on it): like `||=`, at most one
+        // live thread per holder.
+        let alive_guarded = cx.enclosing(call, DEF).is_some_and(|def| {
+            let body = cx.text(def);
+            kept.iter().any(|name| {
+                mentions(body, &format!("{name}&.alive?"))
+                    || mentions(body, &format!("{name}.alive?"))
+            })
+        });
         // `@worker ||= Thread.new { loop { ... } }` starts it at most once
         // per holder: the one worker the hint asks for.
         let memoized = cx
@@ -1396,7 +1405,12 @@ fn threads(cx: &mut Ctx) {
                     mentions(body, &format!("{name}.call")) || mentions(body, &format!("{name}.()"))
                 })
         });
-        if loops_forever(cx, block) && !stopped && !memoized && !runs_callers_block {
+        if loops_forever(cx, block)
+            && !stopped
+            && !memoized
+            && !alive_guarded
+            && !runs_callers_block
+        {
             let unless = unless_only_called_at_load(cx, &[call]);
             cx.hit_unless(
                 Rule::UnstoppableTask,
@@ -2726,8 +2740,35 @@ end
     fn a_thread_killed_through_safe_navigation_is_stopped() {
         let src = "class F\n  def ensure_thread\n    return if @thread&.alive?\n    @thread = Thread.new do\n      loop { sleep 1 }\n    end\n  end\n\n  def kill\n    @thread&.kill\n  end\nend\n";
         assert_eq!(hits(src), []);
-        let other = src.replace("@thread&.kill", "@flusher&.kill");
-        assert_eq!(hits(&other), [(Rule::UnstoppableTask, 4)]);
+        let other = src
+            .replace("@thread&.kill", "@flusher&.kill")
+            .replace("    return if @thread&.alive?\n", "");
+        assert_eq!(hits(&other), [(Rule::UnstoppableTask, 3)]);
+    }
+
+    /// `return if @thread&.alive?` before starting it: at most one live
+    /// thread per holder, as with `@thread ||= Thread.new`.
+    #[test]
+    fn a_thread_started_only_when_the_last_one_died_is_one_per_holder() {
+        let src = "class S
+  def ship(x)
+    @buffer << x
+    start_thread
+  end
+
+  def start_thread
+    return if @thread&.alive?
+    @thread = Thread.new do
+      loop { flush }
+    end
+  end
+end
+";
+        assert_eq!(hits(src), []);
+        let other = src.replace("return if @thread&.alive?", "return if @other&.alive?");
+        assert_eq!(hits(&other), [(Rule::UnstoppableTask, 9)]);
+        let unguarded = src.replace("    return if @thread&.alive?\n", "");
+        assert_eq!(hits(&unguarded), [(Rule::UnstoppableTask, 8)]);
     }
 
     /// `execute` and `fetch` with a block stream rows; `exec` does not.
