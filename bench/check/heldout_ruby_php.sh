@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Ruby and PHP libraries from Debian's packages that no rule was written
-# against, in thirty-seven sets, each fixed (and committed) before `check` was
+# against, in thirty-eight sets, each fixed (and committed) before `check` was
 # first run on any of its trees: set 1 after the rules of commit 56ebc26,
 # set 2 after those of commit df3eade, set 3 after those of d0275ac, set 4
 # before the sixth pass's growth-evidence rules, sets 5 and 6 (random
@@ -9,7 +9,7 @@
 # Installs what is missing, checks each tree whole, and writes every finding
 # to $WORK/findings-<name>.txt for review by hand (bench/check/REVIEW.md).
 #
-# Usage: [LW=leakwatch] bench/check/heldout_ruby_php.sh [-s 1|2|...|37] [WORKDIR]
+# Usage: [LW=leakwatch] bench/check/heldout_ruby_php.sh [-s 1|2|...|38] [WORKDIR]
 #        (default: set 1, /tmp/leakwatch-heldout; set N: /tmp/leakwatch-heldoutN)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -1017,9 +1017,26 @@ SET37=(
   ruby-async-container-supervisor ruby-ferrum ruby-unicode-emoji ruby-pagy
   ruby-cucumber-messages php-tempest-highlight ruby-rack-utf8-sanitizer ruby-oauth-tty
 )
+# Set 38: the applications, plugins and tools new in sid since trixie that carry Ruby or
+# PHP (`bench/check/population.py --new-others --suite sid --old-contents bookworm:DIR
+# trixie:DIR`, Contents of 2026-12-07; packages renamed for a new version left out): all
+# 40, shuffled with seed "set38sid", read from sid's archives. Fixed before the rules of
+# 8c1bd61 first ran on any of them.
+SET38=(
+  phpunit-git-state dokuwiki-plugin-aibadge libphp-jpgraph puppet-module-vigie
+  puppet-module-jhbigler-vector dokuwiki-plugin-wrap golang-github-go-enry-go-enry-dev
+  dokuwiki-plugin-vshare librust-rouille-dev dokuwiki-plugin-gitbacked openvox-agent
+  dokuwiki-plugin-edittable freecloud dokuwiki-plugin-color puppet-module-vmms tomo
+  librust-rdftk-core-dev dokuwiki-template-ad-hominem phpunit-file-filter openfact guix
+  lvmsync redmine-plugin-simple-captcha dokuwiki-plugin-sortablejs
+  dokuwiki-plugin-aclinfo ninix-kagari librust-doxx-dev dokuwiki-plugin-mathjax
+  dokuwiki-plugin-watchcycle dokuwiki-plugin-graphviz trocla-puppetserver
+  dokuwiki-plugin-autoindex kameleon kanboard mailcatcher dokuwiki-plugin-addnewpage
+  dokuwiki-plugin-acknowledge dokuwiki-plugin-dw2pdf librust-eventsource-stream-dev bake
+)
 case "$SET" in
   1) ;;
-  2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15 | 16 | 17 | 18 | 19 | 20 | 21 | 22 | 23 | 24 | 25 | 26 | 27 | 28 | 29 | 30 | 31 | 32 | 33 | 34 | 35 | 36 | 37)
+  2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15 | 16 | 17 | 18 | 19 | 20 | 21 | 22 | 23 | 24 | 25 | 26 | 27 | 28 | 29 | 30 | 31 | 32 | 33 | 34 | 35 | 36 | 37 | 38)
     case "$SET" in
       2) PKGS=("${SET2[@]}") ;;
       3) PKGS=("${SET3[@]}") ;;
@@ -1056,7 +1073,8 @@ case "$SET" in
       34) PKGS=("${SET34[@]}") ;;
       35) PKGS=("${SET35[@]}") ;;
       36) PKGS=("${SET36[@]}") ;;
-      *) PKGS=("${SET37[@]}") ;;
+      37) PKGS=("${SET37[@]}") ;;
+      *) PKGS=("${SET38[@]}") ;;
     esac
     TREES=()
     if [ "$SET" -ge 37 ]; then
@@ -1069,7 +1087,7 @@ case "$SET" in
       for pkg in "${PKGS[@]}"; do TREES+=("${pkg#*-}|$pkg|@DPKG@"); done
     fi
     ;;
-  *) echo "unknown set $SET (1 to 37)" >&2; exit 2 ;;
+  *) echo "unknown set $SET (1 to 38)" >&2; exit 2 ;;
 esac
 
 missing=()

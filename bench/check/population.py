@@ -30,7 +30,7 @@ usage: bench/check/population.py [--ext rb php] [--contents DIR]
                   bookworm when not given), with --new-libraries or
                   --new-others: a package any of them names is not new
   --suite SUITE   the newer suite, with --new-libraries or --new-others:
-                  trixie (sets 33-36) or sid (sets 37 and up, new in
+                  trixie (sets 33-36) or sid (sets 37 and 38, new in
                   unstable since trixie: --old-contents
                   bookworm:DIR trixie:DIR)
   --seed, --take  print the first N of the population shuffled with
