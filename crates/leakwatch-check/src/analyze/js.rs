@@ -806,17 +806,26 @@ fn startup_only<'a>(cx: &Ctx<'a>, f: Node<'a>) -> bool {
                 }
                 true // top level
             };
-            // `addEventListener('DOMContentLoaded', onLoad)`, `$(onLoad)`:
-            // handed by name to the page's one start.
-            let handed_to_page_start = cx.all("identifier").into_iter().any(|i| {
-                cx.text(i) == short
-                    && cx.up(i).is_some_and(|a| {
-                        a.kind() == "arguments"
-                            && cx.up(a).is_some_and(|c| {
-                                let callee = Ctx::field(c, "function").map_or("", |x| cx.text(x));
-                                starts_page(cx.text(a), callee)
-                            })
-                    })
+            // `addEventListener('DOMContentLoaded', onLoad)`, `$(onLoad)`,
+            // `jQuery(edittable.loadEditor)`: handed by name to the page's
+            // one start.
+            let mut handed: Vec<Node> = cx.all("identifier");
+            if name.contains('.') {
+                handed.extend(cx.all("member_expression"));
+            }
+            let handed_to_page_start = handed.into_iter().any(|i| {
+                let t = cx.text(i);
+                (if i.kind() == "identifier" {
+                    t == short
+                } else {
+                    t == name
+                }) && cx.up(i).is_some_and(|a| {
+                    a.kind() == "arguments"
+                        && cx.up(a).is_some_and(|c| {
+                            let callee = Ctx::field(c, "function").map_or("", |x| cx.text(x));
+                            starts_page(cx.text(a), callee)
+                        })
+                })
             }) || (!constructs_only && assigned_to_onload(cx, name));
             if (!sites.is_empty() || handed_to_page_start) && sites.iter().all(|s| at_startup(*s)) {
                 return true;
@@ -2389,6 +2398,16 @@ mod tests {
 
     /// `window.onload = Router.start` runs it once per page; another
     /// object's `start()` is no call of it, `Router.start()` in a handler is.
+    #[test]
+    fn a_qualified_function_handed_to_jquerys_ready_runs_once() {
+        let src = "var e = {};\ne.load = function () {\n  document.body.addEventListener('mousedown', function () { hide(); });\n};\njQuery(e.load);\n";
+        assert_eq!(hits(src), []);
+        let again = format!("{src}button.onclick = function () {{ e.load(); }};\n");
+        assert_eq!(hits(&again), [(Rule::ListenerLeak, 3)]);
+        let other = src.replace("jQuery(e.load);", "jQuery(f.load);");
+        assert_eq!(hits(&other), [(Rule::ListenerLeak, 3)]);
+    }
+
     #[test]
     fn a_dropped_interval_in_an_iife_at_load_runs_once() {
         let src = "(function () {\n  function hook() {}\n  setInterval(hook, 2000);\n})();\n";

@@ -1796,6 +1796,78 @@ fn imported_from_a_value_library(src: &str, class: &str) -> bool {
     })
 }
 
+/// Whether the query builder `findAll` runs on is bounded: its chain, or a
+/// statement of the same function that builds or limits the same receiver
+/// (`$query = $this->db->table(T)->eq('project_id', $id); ... $query->findAll()`,
+/// `$this->limit(1); $this->findAll()`), limits it or filters it on a value
+/// of the caller's (an equality or a list: `->eq('task_id', $task_id)`,
+/// `->in('id', $ids)`, `->where('user_id', $user)`). A filter on a constant
+/// (`->eq('is_active', 1)`) bounds nothing.
+fn query_bounded<'a>(cx: &Ctx<'a>, call: Node<'a>, receiver: &str) -> bool {
+    if chain_bounds(receiver) {
+        return true;
+    }
+    // The receiver itself, when it is a variable or a property (`$query`,
+    // `$this->query`, `$this`), not a call chain.
+    if receiver.contains('(') || receiver.is_empty() {
+        return false;
+    }
+    let scope = cx.text(cx.enclosing(call, FN).unwrap_or(cx.root));
+    let squeezed: String = scope.split_whitespace().collect::<Vec<_>>().join("");
+    let base: String = receiver.split_whitespace().collect::<Vec<_>>().join("");
+    squeezed.split([';', '{', '}']).any(|statement| {
+        // `$query = <chain>`, or a call made on the receiver itself
+        // (`$query->limit(10)`, not `$this->db->...` for `$this`).
+        let assigned = statement.strip_prefix(&format!("{base}="));
+        let called_on = statement.strip_prefix(&format!("{base}->")).filter(|rest| {
+            let name_end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            name_end > 0 && rest[name_end..].starts_with('(')
+        });
+        assigned
+            .or(called_on.map(|_| statement))
+            .is_some_and(chain_bounds)
+    })
+}
+
+/// Whether a query-builder chain's text limits the rows or filters them on a
+/// variable (`->limit(`, `->eq(..., $x)`, `->in(..., $ids)`, `->where(..., $v)`).
+fn chain_bounds(chain: &str) -> bool {
+    const LIMITS: &[&str] = &["limit", "forPage", "paginate", "setMaxResults", "take"];
+    const FILTERS: &[&str] = &["eq", "in", "where", "whereIn", "andWhere", "findBy"];
+    let mut rest = chain;
+    while let Some(at) = rest.find("->") {
+        rest = &rest[at + 2..];
+        let name_end = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        let (name, after) = rest.split_at(name_end);
+        let after = after.trim_start();
+        let Some(args) = after.strip_prefix('(') else {
+            continue;
+        };
+        if LIMITS.contains(&name) {
+            return true;
+        }
+        if FILTERS.contains(&name) {
+            let mut depth = 1usize;
+            let close = args.find(|c: char| {
+                match c {
+                    '(' => depth += 1,
+                    ')' => depth -= 1,
+                    _ => {}
+                }
+                depth == 0
+            });
+            if args[..close.unwrap_or(args.len())].contains('$') {
+                return true;
+            }
+        }
+    }
+    false
+}
+
 fn results(cx: &mut Ctx) {
     for call in all_calls(cx) {
         if cx.expired() {
@@ -1826,6 +1898,7 @@ fn results(cx: &mut Ctx) {
             }
             ("member_call_expression", "findAll") => {
                 Ctx::field(call, "arguments").is_some_and(|a| a.named_child_count() == 0)
+                    && !query_bounded(cx, call, obj_text)
             }
             _ => false,
         };
@@ -2232,6 +2305,34 @@ mod tests {
 
     fn php_hits(src: &str) -> Vec<(Rule, usize)> {
         crate::analyze::rules_and_lines(Lang::Php, src)
+    }
+
+    #[test]
+    fn a_query_builder_filtered_on_a_callers_value_or_limited_is_bounded() {
+        let src = "<?php\nclass S {\n  public function rows($id) {\n    return $this->db->table('t')->eq('project_id', $id)->findAll();\n  }\n}\n";
+        assert_eq!(php_hits(src), []);
+        let constant = src.replace("'project_id', $id", "'is_active', 1");
+        assert_eq!(php_hits(&constant), [(Rule::UnboundedResults, 4)]);
+        let listed = src.replace("->eq('project_id', $id)", "->in('id', $ids)");
+        assert_eq!(php_hits(&listed), []);
+        let limited = src.replace("->eq('project_id', $id)", "->limit(10)");
+        assert_eq!(php_hits(&limited), []);
+        let built = "<?php\nclass S {\n  public function rows($id) {\n    $q = $this->db->table('t')->eq('project_id', $id);\n    return $q->findAll();\n  }\n}\n";
+        assert_eq!(php_hits(built), []);
+        let built_unbounded = built.replace("->eq('project_id', $id)", "->asc('id')");
+        assert_eq!(php_hits(&built_unbounded), [(Rule::UnboundedResults, 5)]);
+    }
+
+    #[test]
+    fn a_query_chain_bounds_only_with_a_limit_or_a_filter_on_a_variable() {
+        assert!(chain_bounds(
+            "$this->db->table(T)->eq(T.'.task_id', $task_id)"
+        ));
+        assert!(chain_bounds("$q->limit(5)"));
+        assert!(!chain_bounds(
+            "$this->db->table(T)->eq('is_active', 1)->asc('name')"
+        ));
+        assert!(!chain_bounds("$this->db->table(T)"));
     }
 
     /// A store keyed by a parameter that every caller fills with a literal,
