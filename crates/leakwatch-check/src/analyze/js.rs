@@ -341,13 +341,7 @@ fn runs_at_load<'a>(cx: &Ctx<'a>, f: Node<'a>) -> bool {
 /// (`(function (root, factory) { ... }(this, function () { ... }))`, the
 /// factory of a UMD header).
 fn umd_factory<'a>(cx: &Ctx<'a>, f: Node<'a>) -> bool {
-    let mut arg = f;
-    while let Some(p) = cx
-        .up(arg)
-        .filter(|p| p.kind() == "parenthesized_expression")
-    {
-        arg = p;
-    }
+    let arg = outside_parentheses(cx, f);
     cx.up(arg)
         .filter(|a| a.kind() == "arguments")
         .and_then(|a| cx.up(a))
@@ -1508,16 +1502,22 @@ fn finds_by_selector<'a>(cx: &Ctx<'a>, chain: Node<'a>) -> bool {
     false
 }
 
+/// `n`, or the outermost parentheses wrapped around it (`((function () {}))`).
+fn outside_parentheses<'a>(cx: &Ctx<'a>, n: Node<'a>) -> Node<'a> {
+    let mut outer = n;
+    while let Some(p) = cx
+        .up(outer)
+        .filter(|p| p.kind() == "parenthesized_expression")
+    {
+        outer = p;
+    }
+    outer
+}
+
 /// Whether function `f` is called where it is defined (`(function () {
 /// ... })()`, a module wrapper): its body runs once.
 fn immediately_invoked<'a>(cx: &Ctx<'a>, f: Node<'a>) -> bool {
-    let mut callee = f;
-    while let Some(p) = cx
-        .up(callee)
-        .filter(|p| p.kind() == "parenthesized_expression")
-    {
-        callee = p;
-    }
+    let mut callee = outside_parentheses(cx, f);
     // `(function () { ... }).call(this)` (CoffeeScript's and many bundles'
     // module wrapper) and `.apply(this, arguments)` invoke it too.
     if callee.id() != f.id() {
