@@ -1807,6 +1807,23 @@ fn query_bounded<'a>(cx: &Ctx<'a>, call: Node<'a>, receiver: &str) -> bool {
     if chain_bounds(receiver) {
         return true;
     }
+    // A query a method of the file builds (`$this->getQuery($group_id)`):
+    // bounded if what that method returns is.
+    if let Some(helper) = receiver
+        .strip_prefix("$this->")
+        .and_then(|r| r.strip_suffix(')'))
+        .and_then(|r| r.split_once('('))
+        .map(|(name, _)| name)
+        .filter(|name| !name.is_empty() && name.chars().all(super::is_ident_char))
+    {
+        return cx.all("method_declaration").into_iter().any(|m| {
+            fn_name(cx, m) == helper
+                && cx
+                    .desc_kind(m, "return_statement")
+                    .into_iter()
+                    .any(|r| chain_bounds(cx.text(r)))
+        });
+    }
     // The receiver itself, when it is a variable or a property (`$query`,
     // `$this->query`, `$this`), not a call chain.
     if receiver.contains('(') || receiver.is_empty() {
@@ -2321,6 +2338,10 @@ mod tests {
         assert_eq!(php_hits(built), []);
         let built_unbounded = built.replace("->eq('project_id', $id)", "->asc('id')");
         assert_eq!(php_hits(&built_unbounded), [(Rule::UnboundedResults, 5)]);
+        let helper = "<?php\nclass S {\n  public function rows($id) {\n    return $this->getQuery($id)->findAll();\n  }\n  public function getQuery($id) {\n    return $this->db->table('t')->eq('group_id', $id);\n  }\n}\n";
+        assert_eq!(php_hits(helper), []);
+        let helper_unbounded = helper.replace("->eq('group_id', $id)", "->asc('id')");
+        assert_eq!(php_hits(&helper_unbounded), [(Rule::UnboundedResults, 4)]);
     }
 
     #[test]

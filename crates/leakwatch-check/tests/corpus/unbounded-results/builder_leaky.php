@@ -13,6 +13,16 @@ final class UserStore
         $this->query->limit(30);
     }
 
+    public function members()
+    {
+        return $this->membersQuery()->findAll(); // expect: unbounded-results
+    }
+
+    public function membersQuery()
+    {
+        return $this->db->table('group_has_users')->asc('user_id');
+    }
+
     public function everything()
     {
         $query = $this->db->table('tasks')->asc('id');

@@ -31,6 +31,16 @@ final class ColumnStore
         return $query->findAll();
     }
 
+    public function getMembers($group_id)
+    {
+        return $this->getQuery($group_id)->findAll();
+    }
+
+    public function getQuery($group_id)
+    {
+        return $this->db->table('group_has_users')->eq('group_id', $group_id);
+    }
+
     public function page($offset)
     {
         $this->query->offset($offset);
