@@ -319,10 +319,6 @@ fn iterated_at_load<'a>(cx: &Ctx<'a>, f: Node<'a>) -> bool {
     }
 }
 
-/// Whether function `g` wraps a module and runs once as the script loads:
-/// a parenthesized function (an IIFE, a bundle's `(function (module,
-/// exports) { ... })`), or the factory a UMD header's IIFE is handed
-/// (`(function (root, factory) { ... })(this, function () { ... })`).
 /// Whether the body of function `f` runs once as the script loads: it is
 /// called where it is defined, or is the factory a UMD header hands to its
 /// own IIFE, and so is every function around it up to the top level.
@@ -361,6 +357,10 @@ fn umd_factory<'a>(cx: &Ctx<'a>, f: Node<'a>) -> bool {
         })
 }
 
+/// Whether function `g` wraps a module and runs once as the script loads:
+/// a parenthesized function (an IIFE, a bundle's `(function (module,
+/// exports) { ... })`), or the factory a UMD header's IIFE is handed
+/// (`(function (root, factory) { ... })(this, function () { ... })`).
 fn runs_once_as_a_wrapper<'a>(cx: &Ctx<'a>, g: Node<'a>) -> bool {
     if !matches!(
         g.kind(),
@@ -368,15 +368,9 @@ fn runs_once_as_a_wrapper<'a>(cx: &Ctx<'a>, g: Node<'a>) -> bool {
     ) {
         return false;
     }
-    let Some(p) = cx.up(g) else { return false };
-    match p.kind() {
-        "parenthesized_expression" => true,
-        "arguments" => cx
-            .up(p)
-            .and_then(|c| Ctx::field(c, "function"))
-            .is_some_and(|callee| callee.kind() == "parenthesized_expression"),
-        _ => false,
-    }
+    cx.up(g)
+        .is_some_and(|p| p.kind() == "parenthesized_expression")
+        || umd_factory(cx, g)
 }
 
 fn module_containers(cx: &mut Ctx, _module: &HashSet<&str>) {
