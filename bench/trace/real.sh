@@ -8,6 +8,9 @@
 #   cppcheck cppcheck on a preprocessed C++ file full of libstdc++ headers
 #   cc1plus  GCC's C++ compiler proper on the same header-heavy file
 #   sqlite   sqlite3 on an insert/index/query script
+#   python-threads  (not in the default set) the python job's modules split
+#            over four threads: events from several threads at once, whose
+#            order across threads the tracer keeps with a shared counter
 #
 # Each (workload, mode) runs RUNS times (default 3), interleaved: round 1
 # runs every mode once, then round 2... so a change in machine load hits
@@ -86,6 +89,27 @@ for m in mods:
     n += sum(1 for _ in ast.walk(tree))
 print(n)
 EOF
+cat > pyjob_threads.py <<'EOF'
+import ast, os, sysconfig, threading
+lib = sysconfig.get_paths()["stdlib"]
+mods = sorted(f for f in os.listdir(lib) if f.endswith(".py"))[:60]
+counts = [0] * 4
+def work(k):
+    for m in mods[k::4]:
+        with open(os.path.join(lib, m), encoding="utf-8", errors="replace") as fh:
+            src = fh.read()
+        try:
+            tree = ast.parse(src)
+        except SyntaxError:
+            continue
+        counts[k] += sum(1 for _ in ast.walk(tree))
+threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(sum(counts))
+EOF
 cat > heavy.cpp <<'EOF'
 #include <algorithm>
 #include <filesystem>
@@ -142,6 +166,7 @@ export PYTHONMALLOC=malloc
 cmdline() {
   case $1 in
     python) echo "$PY $work/pyjob.py" ;;
+    python-threads) echo "$PY $work/pyjob_threads.py" ;;
     cppcheck) echo "cppcheck --quiet --enable=warning,style,performance $work/heavy.ii" ;;
     cc1plus) echo "$CC1PLUS -quiet -fpreprocessed $work/heavy.ii -o $work/heavy.s" ;;
     sqlite) echo "sqlite3 :memory: < $work/sq.sql" ;;

@@ -6,10 +6,10 @@
 //! definition may call another hooked function through the PLT (C++
 //! `operator new` calling `malloc`, tcmalloc's and jemalloc's entry points)
 //! run it with the guard set, so each allocation is recorded once, at the
-//! outermost hook, with the program's stack. Timestamps are taken so that, across
+//! outermost hook, with the program's stack. Stamps are taken so that, across
 //! threads, an address is always seen freed before it is handed out again:
 //! frees are stamped before the memory is released, allocations after it is
-//! obtained.
+//! obtained (see `writer::stamp`).
 
 use core::cell::Cell;
 use core::ffi::{c_int, c_void};
@@ -18,9 +18,9 @@ use core::sync::atomic::Ordering;
 
 use crate::memo::Key;
 use crate::next::{self, F};
-use crate::ring::{Rec, Ring};
+use crate::ring::{Rec, Ring, Stamp};
 use crate::unwind::{self, MAX_FRAMES};
-use crate::writer::{self, trace_ns};
+use crate::writer;
 use crate::{REC_ALLOC, REC_FREE, REC_THREAD};
 
 struct ThreadState {
@@ -85,10 +85,9 @@ pub fn current_ring() -> *mut Ring {
 
 /// Announces the owning thread at the start of its use of a ring.
 pub unsafe fn emit_thread(r: &mut Ring) {
-    let ts = trace_ns();
-    let mut rec = Rec::<32>::new(REC_THREAD);
-    rec.u(ts.saturating_sub(r.prev_ts));
-    r.prev_ts = r.prev_ts.max(ts);
+    let d = r.stamp_delta(writer::stamp());
+    let mut rec = Rec::<40>::new(REC_THREAD);
+    rec.stamp(d);
     rec.u(r.tid.load(Ordering::Relaxed) as u64);
     r.push(rec.as_slice());
 }
@@ -300,14 +299,12 @@ fn record_alloc(r: &mut Ring, p: *mut c_void, size: usize, entry: Option<(u64, u
         return;
     }
     let id = stack_id(r, entry);
-    let ts = trace_ns();
-    let dts = ts.saturating_sub(r.prev_ts);
-    r.prev_ts = r.prev_ts.max(ts);
+    let d = r.stamp_delta(writer::stamp());
     let dptr = (p as i64).wrapping_sub(r.prev_ptr as i64);
     r.prev_ptr = p as u64;
-    // Four varints of at most 10 bytes after the tag.
-    r.push_with::<41>(REC_ALLOC, |e| {
-        e.u(dts);
+    // Five varints of at most 10 bytes after the tag.
+    r.push_with::<51>(REC_ALLOC, |e| {
+        e.stamp(d);
         e.u(size as u64);
         e.i(dptr);
         e.u(id as u64);
@@ -315,13 +312,12 @@ fn record_alloc(r: &mut Ring, p: *mut c_void, size: usize, entry: Option<(u64, u
 }
 
 #[inline(always)]
-fn record_free(r: &mut Ring, p: *mut c_void, ts: u64) {
-    let dts = ts.saturating_sub(r.prev_ts);
-    r.prev_ts = r.prev_ts.max(ts);
+fn record_free(r: &mut Ring, p: *mut c_void, at: Stamp) {
+    let d = r.stamp_delta(at);
     let dptr = (p as i64).wrapping_sub(r.prev_ptr as i64);
     r.prev_ptr = p as u64;
-    r.push_with::<21>(REC_FREE, |e| {
-        e.u(dts);
+    r.push_with::<31>(REC_FREE, |e| {
+        e.stamp(d);
         e.i(dptr);
     });
 }
@@ -359,7 +355,7 @@ pub(crate) fn unrecorded<T>(f: impl FnOnce() -> T) -> T {
 #[inline(always)]
 fn before_free(p: *mut c_void) {
     if !p.is_null() {
-        traced(|r| record_free(r, p, trace_ns()));
+        traced(|r| record_free(r, p, writer::stamp()));
     }
 }
 
@@ -594,7 +590,11 @@ unsafe fn realloc_with(
         // SAFETY: p is an arena block.
         return unsafe { realloc_arena(p, size, entry) };
     }
-    let t0 = if p.is_null() { 0 } else { trace_ns() };
+    let t0 = if p.is_null() {
+        Stamp::default()
+    } else {
+        writer::stamp()
+    };
     let q = match family {
         // SAFETY: the next realloc.
         Realloc::Libc => unsafe { next::realloc(p, size) },
@@ -785,7 +785,7 @@ unsafe extern "C" fn rallocx_entry(
         return unsafe { realloc_arena(p, size, entry) };
     }
     type Rallocx = unsafe extern "C" fn(*mut c_void, usize, c_int) -> *mut c_void;
-    let t0 = trace_ns();
+    let t0 = writer::stamp();
     // SAFETY: the true signature.
     let q = match unsafe { next::func::<Rallocx>(F::rallocx) } {
         Some(f) => {
@@ -836,7 +836,7 @@ unsafe extern "C" fn xallocx_entry(
         return next::arena_size(p);
     }
     type Xallocx = unsafe extern "C" fn(*mut c_void, usize, usize, c_int) -> usize;
-    let t0 = trace_ns();
+    let t0 = writer::stamp();
     // SAFETY: the true signature.
     let n = match unsafe { next::func::<Xallocx>(F::xallocx) } {
         Some(f) => {

@@ -6,18 +6,20 @@
 //! Pairing frees with allocations needs the events of every address in
 //! their true order. Each address's records form a causal chain: a FREE
 //! record is pushed before glibc's free runs, an ALLOC record after malloc
-//! returned, and the timestamps follow the chain (frees are stamped before
-//! the memory is released, allocations after it is obtained). So
-//! (a) timestamp order is a correct order for every address, and
+//! returned, and the stamps' sequence numbers follow the chain (frees are
+//! stamped before the memory is released, allocations after it is
+//! obtained; `writer::stamp` says why a shared counter, not a clock). So
+//! (a) sequence order is a correct order for every address, and
 //! (b) if an event is visible in its ring at one moment, every earlier event
 //!     of its address's chain is visible in its own ring at any later moment
 //!     (its push happened before).
-//! Each drain therefore reads every ring's head twice, A then B. Events
-//! before A are "processable"; events in [A, B) are only "known". The
-//! drain merges the rings by timestamp and processes events in that order,
+//! Each drain therefore reads every ring's head twice, A then B (and counts
+//! the rings again between, for a ring claimed meanwhile). Events before A
+//! are "processable"; events in [A, B) are only "known". The drain merges
+//! the rings by sequence number and processes events in that order,
 //! stopping at the first one that is known but not processable: every
-//! predecessor of a processable event is known (b), and has an earlier
-//! timestamp (a), so it was processed first. What stops waits for the next
+//! predecessor of a processable event is known (b), and has a smaller
+//! number (a), so it was processed first. What stops waits for the next
 //! drain, in the ring (a ring's tail only moves past processed records, so
 //! memory stays bounded by the rings). The final flush processes all it
 //! sees.
@@ -194,6 +196,8 @@ struct Peek {
     start: u64,
     end: u64,
     ts: u64,
+    /// The merge's order (see `writer::stamp`).
+    seq: u64,
     ptr: u64,
     kind: Kind,
 }
@@ -203,6 +207,7 @@ struct Slot {
     /// Stream position up to which records are processed.
     pos: u64,
     prev_ts: u64,
+    prev_seq: u64,
     prev_ptr: u64,
     /// This ring's stack ids to global ones.
     local: Vec<u32>,
@@ -252,14 +257,14 @@ impl Dec<'_> {
     fn skip_record(&mut self, tag: u8) -> Option<Skipped> {
         match tag {
             REC_ALLOC => {
-                self.u()?;
+                self.stamp()?;
                 let size = self.u()?;
                 let dptr = self.i()?;
                 let stack = self.u()?;
                 Some(Skipped::Alloc { dptr, size, stack })
             }
             REC_FREE => {
-                self.u()?;
+                self.stamp()?;
                 Some(Skipped::Free { dptr: self.i()? })
             }
             REC_NODE => {
@@ -284,7 +289,7 @@ impl Dec<'_> {
                 Some(Skipped::Other)
             }
             REC_MODULE => {
-                self.u()?;
+                self.stamp()?;
                 self.u()?;
                 let nseg = self.u()?;
                 for _ in 0..nseg.saturating_mul(3) {
@@ -295,23 +300,31 @@ impl Dec<'_> {
                 Some(Skipped::Other)
             }
             REC_UNLOAD | REC_THREAD | REC_PHASE | REC_ATTACH => {
-                self.u()?;
+                self.stamp()?;
                 self.u()?;
                 Some(Skipped::Other)
             }
             REC_END => {
-                self.u()?;
+                self.stamp()?;
                 Some(Skipped::Other)
             }
             REC_NODE_RESET => Some(Skipped::Other),
             REC_LSANSUPP => {
-                self.u()?;
+                self.stamp()?;
                 let len = self.u()?;
                 self.skip(len)?;
                 Some(Skipped::Other)
             }
             _ => None,
         }
+    }
+
+    /// A timed record's stamp as deltas (ns, seq): see `ring::StampDelta`.
+    #[inline]
+    fn stamp(&mut self) -> Option<(u64, u64)> {
+        let first = self.u()?;
+        let dseq = if first & 1 != 0 { self.u()? } else { 0 };
+        Some((first >> 1, dseq))
     }
 
     #[inline]
@@ -570,21 +583,28 @@ impl Interp {
     /// (more if large). `last`: the final flush, process everything.
     /// Rings whose thread is gone are freed once processed when `reap`.
     pub fn drain(&mut self, last: bool, reap: bool) -> Result<(), Fail> {
+        let seen = ring::count();
+        self.heads.clear();
+        room(&mut self.heads, seen)?;
+        for i in 0..seen {
+            // SAFETY: rings are never unmapped.
+            let a = unsafe { ring::get(i).as_ref() }.map_or(0, Ring::head);
+            self.heads.push((a, a));
+        }
+        // A ring claimed since `seen` was read may hold the predecessor of
+        // an event read just now (a new thread's block, freed by an older
+        // thread): counted again after the heads, such rings are merged,
+        // their events only known (position 0: none processable).
         let n = ring::count();
+        room(&mut self.heads, n - seen)?;
+        self.heads.resize(n, (0, 0));
         if self.slots.len() < n {
             let more = n - self.slots.len();
             room(&mut self.slots, more)?;
             self.slots.resize_with(n, Slot::default);
         }
-        self.heads.clear();
-        room(&mut self.heads, n)?;
         if self.heap.capacity() < n {
             self.heap.try_reserve(n).map_err(|_| Fail::NoMemory)?;
-        }
-        for i in 0..n {
-            // SAFETY: rings are never unmapped.
-            let a = unsafe { ring::get(i).as_ref() }.map_or(0, Ring::head);
-            self.heads.push((a, a));
         }
         for i in 0..n {
             // SAFETY: as above.
@@ -722,14 +742,14 @@ impl Interp {
                 let tag = r.byte(s.pos);
                 let (dts, dptr, kind) = match tag {
                     REC_ALLOC => {
-                        let dts = d.u().ok_or(Fail::Corrupt)?;
+                        let dts = d.stamp().ok_or(Fail::Corrupt)?;
                         let size = d.u().ok_or(Fail::Corrupt)?;
                         let dptr = d.i().ok_or(Fail::Corrupt)?;
                         let stack = d.u().ok_or(Fail::Corrupt)?;
                         (dts, dptr, Kind::Alloc { size, stack })
                     }
                     REC_FREE => {
-                        let dts = d.u().ok_or(Fail::Corrupt)?;
+                        let dts = d.stamp().ok_or(Fail::Corrupt)?;
                         let dptr = d.i().ok_or(Fail::Corrupt)?;
                         (dts, dptr, Kind::Free)
                     }
@@ -756,7 +776,7 @@ impl Interp {
                         continue;
                     }
                     REC_MODULE => {
-                        let dts = d.u().ok_or(Fail::Corrupt)?;
+                        let dts = d.stamp().ok_or(Fail::Corrupt)?;
                         let body = d.pos;
                         d.u().ok_or(Fail::Corrupt)?;
                         let nseg = d.u().ok_or(Fail::Corrupt)?;
@@ -771,28 +791,28 @@ impl Interp {
                         (dts, 0, Kind::Module { body })
                     }
                     REC_UNLOAD => {
-                        let dts = d.u().ok_or(Fail::Corrupt)?;
+                        let dts = d.stamp().ok_or(Fail::Corrupt)?;
                         let base = d.u().ok_or(Fail::Corrupt)?;
                         (dts, 0, Kind::Unload { base })
                     }
                     REC_THREAD => {
-                        let dts = d.u().ok_or(Fail::Corrupt)?;
+                        let dts = d.stamp().ok_or(Fail::Corrupt)?;
                         let tid = d.u().ok_or(Fail::Corrupt)?;
                         (dts, 0, Kind::Thread { tid })
                     }
-                    REC_END => (d.u().ok_or(Fail::Corrupt)?, 0, Kind::End),
+                    REC_END => (d.stamp().ok_or(Fail::Corrupt)?, 0, Kind::End),
                     REC_PHASE => {
-                        let dts = d.u().ok_or(Fail::Corrupt)?;
+                        let dts = d.stamp().ok_or(Fail::Corrupt)?;
                         let kind = d.u().ok_or(Fail::Corrupt)?;
                         (dts, 0, Kind::Phase { kind })
                     }
                     REC_ATTACH => {
-                        let dts = d.u().ok_or(Fail::Corrupt)?;
+                        let dts = d.stamp().ok_or(Fail::Corrupt)?;
                         let kind = d.u().ok_or(Fail::Corrupt)?;
                         (dts, 0, Kind::Attach { kind })
                     }
                     REC_LSANSUPP => {
-                        let dts = d.u().ok_or(Fail::Corrupt)?;
+                        let dts = d.stamp().ok_or(Fail::Corrupt)?;
                         let body = d.pos;
                         let len = d.u().ok_or(Fail::Corrupt)?;
                         if len > d.end - d.pos {
@@ -807,7 +827,8 @@ impl Interp {
                 let peek = Peek {
                     start: s.pos,
                     end: d.pos,
-                    ts: s.prev_ts.wrapping_add(dts),
+                    ts: s.prev_ts.wrapping_add(dts.0),
+                    seq: s.prev_seq.wrapping_add(dts.1),
                     ptr: (s.prev_ptr as i64).wrapping_add(dptr) as u64,
                     kind,
                 };
@@ -817,8 +838,8 @@ impl Interp {
             }
         }
         Ok(match self.slots[i].peek {
-            Some(p) if p.start < a => Next::Processable(p.ts),
-            Some(p) => Next::Known(p.ts),
+            Some(p) if p.start < a => Next::Processable(p.seq),
+            Some(p) => Next::Known(p.seq),
             None => Next::Nothing,
         })
     }
@@ -1262,6 +1283,7 @@ impl Interp {
         };
         s.pos = p.end;
         s.prev_ts = p.ts;
+        s.prev_seq = p.seq;
         s.prev_ptr = p.ptr;
         // Late records (a preempted thread) join the current tick.
         self.advance(p.ts, matches!(p.kind, Kind::End))?;

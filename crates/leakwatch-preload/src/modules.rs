@@ -5,7 +5,7 @@
 use core::ffi::{c_char, c_int, c_void};
 use core::sync::atomic::{AtomicBool, Ordering};
 
-use crate::ring::{Rec, Ring};
+use crate::ring::{Rec, Ring, Stamp};
 use crate::{REC_MODULE, REC_UNLOAD};
 
 const MAX_MODULES: usize = 2048;
@@ -57,7 +57,7 @@ pub fn clear() {
 
 struct ScanCtx {
     ring: *mut Ring,
-    ts: u64,
+    stamp: Stamp,
     update: crate::unwind::Update,
 }
 
@@ -117,8 +117,7 @@ unsafe extern "C" fn visit(info: *mut libc::dl_phdr_info, _size: usize, arg: *mu
     let mut rec = Rec::<4096>::new(REC_MODULE);
     // SAFETY: ctx.ring is the calling thread's ring.
     let ring = unsafe { &mut *ctx.ring };
-    rec.u(ctx.ts.saturating_sub(ring.prev_ts));
-    ring.prev_ts = ring.prev_ts.max(ctx.ts);
+    rec.stamp(ring.stamp_delta(ctx.stamp));
     rec.u(base);
     // SAFETY: dlpi_phdr points at dlpi_phnum program headers.
     let phdrs = unsafe { core::slice::from_raw_parts(info.dlpi_phdr, info.dlpi_phnum as usize) };
@@ -138,7 +137,7 @@ unsafe extern "C" fn visit(info: *mut libc::dl_phdr_info, _size: usize, arg: *mu
 
 /// Emits MODULE records for objects not yet recorded and UNLOAD records for
 /// recorded ones that are gone. Takes the module lock.
-pub unsafe fn rescan(ring: *mut Ring, ts: u64) {
+pub unsafe fn rescan(ring: *mut Ring, stamp: Stamp) {
     lock();
     // SAFETY: under LOCK.
     let table = unsafe { &mut *core::ptr::addr_of_mut!(TABLE) };
@@ -147,7 +146,7 @@ pub unsafe fn rescan(ring: *mut Ring, ts: u64) {
     }
     let mut ctx = ScanCtx {
         ring,
-        ts,
+        stamp,
         update: crate::unwind::Update::new(),
     };
     // SAFETY: the callback only touches ctx and TABLE.
@@ -158,11 +157,10 @@ pub unsafe fn rescan(ring: *mut Ring, ts: u64) {
             i += 1;
             continue;
         }
-        let mut rec = Rec::<32>::new(REC_UNLOAD);
+        let mut rec = Rec::<48>::new(REC_UNLOAD);
         // SAFETY: the calling thread's ring.
         let r = unsafe { &mut *ring };
-        rec.u(ts.saturating_sub(r.prev_ts));
-        r.prev_ts = r.prev_ts.max(ts);
+        rec.stamp(r.stamp_delta(stamp));
         rec.u(table.known[i].base);
         r.push(rec.as_slice());
         ctx.update.remove(table.known[i].unwind_key);

@@ -9,7 +9,7 @@ use core::ptr::null_mut;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::next::{self, F};
-use crate::writer::{self, trace_ns};
+use crate::writer::{self, stamp};
 
 /// Runs `f` with the calling thread's ring, untraced itself.
 fn with_ring(f: impl FnOnce(*mut crate::ring::Ring)) {
@@ -45,7 +45,7 @@ pub unsafe extern "C" fn dlopen(file: *const c_char, mode: c_int) -> *mut c_void
         }
         // SAFETY: the calling thread's own ring.
         with_ring(|r| unsafe {
-            crate::modules::rescan(r, trace_ns());
+            crate::modules::rescan(r, stamp());
             // An interpreter embedded through dlopen.
             crate::python::detect();
         });
@@ -64,7 +64,7 @@ pub unsafe extern "C" fn dlclose(h: *mut c_void) -> c_int {
     let rc = unsafe { real(h) };
     crate::got::forget_unloaded();
     // SAFETY: the calling thread's own ring.
-    with_ring(|r| unsafe { crate::modules::rescan(r, trace_ns()) });
+    with_ring(|r| unsafe { crate::modules::rescan(r, stamp()) });
     rc
 }
 

@@ -105,6 +105,7 @@ pub struct Ring {
     /// with the producer's private fields.
     pub busy: AtomicBool,
     pub prev_ts: u64,
+    pub prev_seq: u64,
     pub prev_ptr: u64,
     next_stack_id: u32,
     next_shadow_id: u32,
@@ -122,10 +123,19 @@ pub struct Ring {
     pub py: *mut crate::python::ThreadPy,
 }
 
+/// When an event happened, as the rings record it: `seq` orders it against
+/// every other thread's events (see `writer::stamp`), `ns` (nanoseconds
+/// since tracing started) places it in time.
+#[derive(Clone, Copy, Default)]
+pub struct Stamp {
+    pub ns: u64,
+    pub seq: u64,
+}
+
 static RINGS: [AtomicPtr<Ring>; MAX_RINGS] = [const { AtomicPtr::new(null_mut()) }; MAX_RINGS];
 static RING_COUNT: AtomicUsize = AtomicUsize::new(0);
-/// Set once a second ring is claimed: timestamps come from the precise
-/// clock from then on (see `writer::trace_ns`).
+/// Set once a second ring is claimed: events take a number from the shared
+/// sequence from then on (see `writer::stamp`).
 static MULTI: AtomicBool = AtomicBool::new(false);
 
 /// Whether more than one thread has recorded (ever).
@@ -160,7 +170,7 @@ pub unsafe fn claim(tid: u32) -> *mut Ring {
             .is_ok()
         {
             // A ring another thread used: more than one thread records
-            // (set before this one's first record: see `writer::trace_ns`).
+            // (set before this one's first record: see `writer::stamp`).
             MULTI.store(true, Ordering::SeqCst);
             ring.tid.store(tid, Ordering::Release);
             return r;
@@ -212,6 +222,7 @@ pub unsafe fn claim(tid: u32) -> *mut Ring {
             _private: Padded(()),
             busy: AtomicBool::new(false),
             prev_ts: 0,
+            prev_seq: 0,
             prev_ptr: 0,
             next_stack_id: 0,
             next_shadow_id: 0,
@@ -229,6 +240,20 @@ pub unsafe fn claim(tid: u32) -> *mut Ring {
 }
 
 impl Ring {
+    /// `s` as deltas from this ring's previous stamp, which it becomes.
+    /// Clamped so that a ring's stamps never go back (its records are
+    /// merged in their own order anyway).
+    #[inline(always)]
+    pub fn stamp_delta(&mut self, s: Stamp) -> StampDelta {
+        let d = StampDelta {
+            dns: s.ns.saturating_sub(self.prev_ts),
+            dseq: s.seq.saturating_sub(self.prev_seq),
+        };
+        self.prev_ts = self.prev_ts.max(s.ns);
+        self.prev_seq = self.prev_seq.max(s.seq);
+        d
+    }
+
     /// Bytes waiting for the writer.
     pub fn pending(&self) -> u64 {
         self.head.0.load(Ordering::Acquire) - self.tail.0.load(Ordering::Acquire)
@@ -618,6 +643,7 @@ impl Ring {
         self.head.0.store(0, Ordering::Relaxed);
         self.tail.0.store(0, Ordering::Relaxed);
         self.prev_ts = 0;
+        self.prev_seq = 0;
         self.prev_ptr = 0;
         self.next_stack_id = 0;
         // A thread that was inside a hook at the fork does not exist here.
@@ -639,6 +665,22 @@ impl Ring {
         }
         self.tid.store(tid, Ordering::Relaxed);
         self.state.store(state, Ordering::Release);
+    }
+}
+
+/// A stamp as a timed record's first field holds it: `dns * 2 + 1` then
+/// `dseq` when the sequence moved, else `dns * 2` alone (a lone thread's
+/// sequence never moves: its records stay as small as before).
+#[derive(Clone, Copy)]
+pub struct StampDelta {
+    pub dns: u64,
+    pub dseq: u64,
+}
+
+impl StampDelta {
+    #[inline(always)]
+    pub fn first(self) -> u64 {
+        (self.dns << 1) | (self.dseq != 0) as u64
     }
 }
 
@@ -666,6 +708,15 @@ impl Enc {
     #[inline(always)]
     pub fn i(&mut self, v: i64) {
         self.u(((v << 1) ^ (v >> 63)) as u64);
+    }
+
+    /// A timed record's stamp (at most 20 bytes).
+    #[inline(always)]
+    pub fn stamp(&mut self, d: StampDelta) {
+        self.u(d.first());
+        if d.dseq != 0 {
+            self.u(d.dseq);
+        }
     }
 }
 
@@ -695,6 +746,15 @@ impl<const N: usize> Rec<N> {
         }
         self.buf[self.len] = v as u8;
         self.len += 1;
+    }
+
+    /// A timed record's stamp (at most 20 bytes).
+    #[inline]
+    pub fn stamp(&mut self, d: StampDelta) {
+        self.u(d.first());
+        if d.dseq != 0 {
+            self.u(d.dseq);
+        }
     }
 
     pub fn bytes(&mut self, b: &[u8]) {

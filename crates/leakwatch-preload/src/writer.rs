@@ -14,7 +14,7 @@ use core::ptr::null_mut;
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, AtomicU8, Ordering};
 
 use crate::interpret::{Fail, Interp};
-use crate::ring::{self, Rec, Ring};
+use crate::ring::{self, Rec, Ring, Stamp};
 use crate::{log, now_ns, MAGIC, REC_END, REC_LSANSUPP, REC_PHASE, VERSION};
 
 const UNDECIDED: u8 = 0;
@@ -78,26 +78,38 @@ pub fn running() -> bool {
     STATE.load(Ordering::Relaxed) == RUNNING
 }
 
-/// Nanoseconds since the trace started, for the events' timestamps.
+/// The events' order across threads: see `stamp`.
+static SEQ: AtomicU64 = AtomicU64::new(0);
+
+/// Stamps an event: when it happened, and its place among all threads'.
 ///
-/// While one thread has ever recorded, the coarse clock (the last kernel
-/// tick: no TSC read, a fifth of the cost; the precise clock took 8 % of
-/// cppcheck's traced CPU) is enough: one ring's records are merged in
-/// their own order, and ticks of 10 ms need no more. From the second
-/// ring on (`ring::claim` sets MULTI before that thread records) every
-/// thread reads the precise clock. The order across threads stays right:
-/// a coarse stamp is at most the true time, so it is below the stamp of
-/// any later event of another thread; and an event that happens after a
-/// second thread's event (its block passed on, or freed and reused: both
-/// synchronise through the program or the allocator) sees MULTI set.
+/// Time is the coarse clock (the last kernel tick: no TSC read; the
+/// precise clock took 8 % of cppcheck's traced CPU): output ticks are
+/// 10 ms. The order across threads is not taken from any clock: a
+/// clock's readings on two CPUs need not agree (restored virtual machines
+/// give each vCPU its own TSC offset; one CPU's reading after another's
+/// event can be the smaller), and a free stamped after its block's next
+/// allocation by another thread pairs the wrong events (CI saw 130 blocks
+/// of a hand-off test reported leaked). A shared counter is right by
+/// construction: once a second ring exists (`ring::claim` sets MULTI
+/// before that thread records), each event takes the next number, and an
+/// event that happens after another thread's (its block passed on, or
+/// freed and reused: both synchronise through the program or the
+/// allocator) reads the counter later, so gets a larger one. A lone
+/// thread only reads it: its ring's records are merged in their own order,
+/// and its first event after it synchronised with a second thread sees
+/// MULTI set. One uncontended add costs less than the precise clock did.
 #[inline]
-pub fn trace_ns() -> u64 {
-    let now = if crate::ring::multi() {
-        now_ns()
+pub fn stamp() -> Stamp {
+    let seq = if crate::ring::multi() {
+        SEQ.fetch_add(1, Ordering::Relaxed) + 1
     } else {
-        crate::coarse_ns()
+        SEQ.load(Ordering::Relaxed)
     };
-    now.saturating_sub(START_NS.load(Ordering::Relaxed))
+    Stamp {
+        ns: crate::coarse_ns().saturating_sub(START_NS.load(Ordering::Relaxed)),
+        seq,
+    }
 }
 
 /// Whether a writer thread exists to drain the rings.
@@ -997,7 +1009,7 @@ unsafe fn start_tracing(fd: c_int) -> bool {
         return false;
     }
     // SAFETY: the calling thread's own ring.
-    unsafe { crate::modules::rescan(r, trace_ns()) };
+    unsafe { crate::modules::rescan(r, stamp()) };
     true
 }
 
@@ -1124,10 +1136,9 @@ fn attach_record(kind: u64) {
     }
     // SAFETY: the calling thread's own ring.
     let r = unsafe { &mut *r };
-    let ts = trace_ns();
-    let mut rec = Rec::<24>::new(crate::REC_ATTACH);
-    rec.u(ts.saturating_sub(r.prev_ts));
-    r.prev_ts = r.prev_ts.max(ts);
+    let d = r.stamp_delta(stamp());
+    let mut rec = Rec::<40>::new(crate::REC_ATTACH);
+    rec.stamp(d);
     rec.u(kind);
     r.push(rec.as_slice());
 }
@@ -1340,10 +1351,12 @@ fn record_lsan_suppressions() {
     if rec.try_reserve(text.len() + 32).is_err() {
         return;
     }
-    let ts = trace_ns();
+    let d = r.stamp_delta(stamp());
     rec.push(REC_LSANSUPP);
-    put_varint(&mut rec, ts.saturating_sub(r.prev_ts));
-    r.prev_ts = r.prev_ts.max(ts);
+    put_varint(&mut rec, d.first());
+    if d.dseq != 0 {
+        put_varint(&mut rec, d.dseq);
+    }
     put_varint(&mut rec, text.len() as u64);
     rec.extend_from_slice(text);
     r.push(&rec);
@@ -1367,10 +1380,9 @@ pub fn phase(kind: u64) {
     if !r.is_null() {
         // SAFETY: the calling thread's own ring.
         let r = unsafe { &mut *r };
-        let ts = trace_ns();
-        let mut rec = Rec::<24>::new(REC_PHASE);
-        rec.u(ts.saturating_sub(r.prev_ts));
-        r.prev_ts = r.prev_ts.max(ts);
+        let d = r.stamp_delta(stamp());
+        let mut rec = Rec::<40>::new(REC_PHASE);
+        rec.stamp(d);
         rec.u(kind);
         r.push(rec.as_slice());
     }
@@ -1421,10 +1433,9 @@ pub fn final_flush(freeres: bool) {
     if !r.is_null() {
         // SAFETY: the calling thread's own ring.
         let r = unsafe { &mut *r };
-        let ts = trace_ns();
-        let mut rec = Rec::<16>::new(REC_END);
-        rec.u(ts.saturating_sub(r.prev_ts));
-        r.prev_ts = r.prev_ts.max(ts);
+        let d = r.stamp_delta(stamp());
+        let mut rec = Rec::<24>::new(REC_END);
+        rec.stamp(d);
         r.push(rec.as_slice());
     }
     finish(true);

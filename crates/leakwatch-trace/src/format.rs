@@ -25,7 +25,7 @@
 //!
 //! The payloads decompress to one record stream. The tracer's writer thread
 //! interprets the threads' raw events before writing them: it pairs every
-//! free with its allocation (by address, in timestamp order, see below), so
+//! free with its allocation (by address, in the events' order across threads), so
 //! the file holds no addresses, only allocation classes — an interned
 //! (call stack, size) pair. Integers are LEB128 varints; `i` marks
 //! zigzag-encoded signed values.
@@ -106,9 +106,9 @@
 //! Time: every record happens at the stream's clock, which starts at 0 (ns
 //! since tracing started) and only moves with TIME. The writer emits TIME
 //! when the events it processes cross into a new 10 ms tick, carrying the
-//! exact time of the first event of that tick, and before END. (While one
-//! thread has allocated, events are stamped with the kernel-tick clock:
-//! then "exact" is to one kernel tick, 1 to 10 ms.) Within a
+//! exact time of the first event of that tick, and before END. (Events are
+//! stamped with the kernel-tick clock: "exact" is to one kernel tick, 1 to
+//! 10 ms.) Within a
 //! tick, records are grouped by thread (each thread's in its order), so the
 //! threads' interleaving costs nothing to store; a FREE always comes after
 //! the ALLOC of its block. Definitions (STACK, CLASS) come before their first
