@@ -80,6 +80,10 @@ pub fn running() -> bool {
 
 /// The events' order across threads: see `stamp`.
 static SEQ: AtomicU64 = AtomicU64::new(0);
+/// A test's knob (LEAKWATCH_CPU_CLOCK_SKEW_NS): nanoseconds times the
+/// CPU's number added to every stamp's time, so that the CPUs' clocks
+/// disagree as a restored virtual machine's can; pairing must not change.
+static CPU_CLOCK_SKEW_NS: AtomicU64 = AtomicU64::new(0);
 
 /// Stamps an event: when it happened, and its place among all threads'.
 ///
@@ -106,8 +110,14 @@ pub fn stamp() -> Stamp {
     } else {
         SEQ.load(Ordering::Relaxed)
     };
+    let mut ns = crate::coarse_ns();
+    let skew = CPU_CLOCK_SKEW_NS.load(Ordering::Relaxed);
+    if skew != 0 {
+        // SAFETY: plain vDSO call.
+        ns += skew * unsafe { libc::sched_getcpu() }.max(0) as u64;
+    }
     Stamp {
-        ns: crate::coarse_ns().saturating_sub(START_NS.load(Ordering::Relaxed)),
+        ns: ns.saturating_sub(START_NS.load(Ordering::Relaxed)),
         seq,
     }
 }
@@ -931,6 +941,12 @@ unsafe fn start_from_env() -> bool {
     }
     if let Some(v) = getenv(c"LEAKWATCH_SAMPLE_EVERY").and_then(parse_u64) {
         SAMPLE_EVERY.store(v, Ordering::Relaxed);
+    }
+    if let Some(v) = getenv(c"LEAKWATCH_CPU_CLOCK_SKEW_NS")
+        .and_then(parse_u64)
+        .filter(|&v| v <= 1_000_000_000)
+    {
+        CPU_CLOCK_SKEW_NS.store(v, Ordering::Relaxed);
     }
     let follow = getenv(c"LEAKWATCH_FOLLOW_FORK") == Some(b"1");
     if getenv(c"LEAKWATCH_UNWINDER") == Some(b"libgcc") {
