@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Ruby and PHP libraries from Debian's packages that no rule was written
-# against, in thirty-eight sets, each fixed (and committed) before `check` was
+# against, in thirty-nine sets, each fixed (and committed) before `check` was
 # first run on any of its trees: set 1 after the rules of commit 56ebc26,
 # set 2 after those of commit df3eade, set 3 after those of d0275ac, set 4
 # before the sixth pass's growth-evidence rules, sets 5 and 6 (random
@@ -9,7 +9,7 @@
 # Installs what is missing, checks each tree whole, and writes every finding
 # to $WORK/findings-<name>.txt for review by hand (bench/check/REVIEW.md).
 #
-# Usage: [LW=leakwatch] bench/check/heldout_ruby_php.sh [-s 1|2|...|38] [WORKDIR]
+# Usage: [LW=leakwatch] bench/check/heldout_ruby_php.sh [-s 1|2|...|39] [WORKDIR]
 #        (default: set 1, /tmp/leakwatch-heldout; set N: /tmp/leakwatch-heldoutN)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -1034,9 +1034,19 @@ SET38=(
   dokuwiki-plugin-autoindex kameleon kanboard mailcatcher dokuwiki-plugin-addnewpage
   dokuwiki-plugin-acknowledge dokuwiki-plugin-dw2pdf librust-eventsource-stream-dev bake
 )
+# Set 39: a fourth new population, the packages new in Debian experimental since sid
+# that carry Ruby or PHP (`bench/check/population.py --new-libraries` and
+# `--new-others --suite experimental --old-contents bookworm:DIR trixie:DIR sid:DIR`,
+# Contents of 2026-12-07): all 6 (4 libraries, then 2 others, each list shuffled with
+# seed "set39experimental"), read from experimental's archives. Fixed before the rules
+# of 418d85f first ran on any of them.
+SET39=(
+  ruby-gitlab-pg-query php-symfony-prelude-notifier ruby-omniauth-salesforce
+  php-symfony-tui dtc-stats-daemon dtc-common
+)
 case "$SET" in
   1) ;;
-  2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15 | 16 | 17 | 18 | 19 | 20 | 21 | 22 | 23 | 24 | 25 | 26 | 27 | 28 | 29 | 30 | 31 | 32 | 33 | 34 | 35 | 36 | 37 | 38)
+  2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15 | 16 | 17 | 18 | 19 | 20 | 21 | 22 | 23 | 24 | 25 | 26 | 27 | 28 | 29 | 30 | 31 | 32 | 33 | 34 | 35 | 36 | 37 | 38 | 39)
     case "$SET" in
       2) PKGS=("${SET2[@]}") ;;
       3) PKGS=("${SET3[@]}") ;;
@@ -1074,10 +1084,13 @@ case "$SET" in
       35) PKGS=("${SET35[@]}") ;;
       36) PKGS=("${SET36[@]}") ;;
       37) PKGS=("${SET37[@]}") ;;
-      *) PKGS=("${SET38[@]}") ;;
+      38) PKGS=("${SET38[@]}") ;;
+      *) PKGS=("${SET39[@]}") ;;
     esac
     TREES=()
-    if [ "$SET" -ge 37 ]; then
+    if [ "$SET" -ge 39 ]; then
+      for pkg in "${PKGS[@]}"; do TREES+=("$pkg|$pkg|@EXPERIMENTAL@"); done
+    elif [ "$SET" -ge 37 ]; then
       for pkg in "${PKGS[@]}"; do TREES+=("$pkg|$pkg|@SID@"); done
     elif [ "$SET" -ge 33 ]; then
       for pkg in "${PKGS[@]}"; do TREES+=("$pkg|$pkg|@TRIXIE@"); done
@@ -1087,14 +1100,15 @@ case "$SET" in
       for pkg in "${PKGS[@]}"; do TREES+=("${pkg#*-}|$pkg|@DPKG@"); done
     fi
     ;;
-  *) echo "unknown set $SET (1 to 38)" >&2; exit 2 ;;
+  *) echo "unknown set $SET (1 to 39)" >&2; exit 2 ;;
 esac
 
 missing=()
 for t in "${TREES[@]}"; do
   IFS='|' read -r _ pkg glob <<<"$t"
   # Sets 20 and up are read from the packages' archives, not installed.
-  [ "$glob" = "@DPKGALL@" ] || [ "$glob" = "@TRIXIE@" ] || [ "$glob" = "@SID@" ] && continue
+  [ "$glob" = "@DPKGALL@" ] || [ "$glob" = "@TRIXIE@" ] || [ "$glob" = "@SID@" ] ||
+    [ "$glob" = "@EXPERIMENTAL@" ] && continue
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -1143,7 +1157,7 @@ unpack_tree() { # dir deb
 }
 
 # The same for a package of another suite (Debian 13, trixie: sets 33-36;
-# unstable, sid: sets 37 and up), fetched from the mirror's pool by the
+# unstable, sid: sets 37 and 38; experimental: set 39), fetched from the mirror's pool by the
 # Filename its Packages index gives.
 package_tree_suite() { # name package suite
   local dir="$WORK/tree-$1" debs="$WORK/debs-$3" index="$WORK/Packages-$3"
@@ -1173,6 +1187,8 @@ for t in "${TREES[@]}"; do
     dir=$(package_tree_suite "$name" "$pkg" trixie)
   elif [ "$glob" = "@SID@" ]; then
     dir=$(package_tree_suite "$name" "$pkg" sid)
+  elif [ "$glob" = "@EXPERIMENTAL@" ]; then
+    dir=$(package_tree_suite "$name" "$pkg" experimental)
   else
     # shellcheck disable=SC2086
     dir=$(ls -d $glob 2>/dev/null | head -1 || true)

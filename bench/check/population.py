@@ -30,9 +30,10 @@ usage: bench/check/population.py [--ext rb php] [--contents DIR]
                   bookworm when not given), with --new-libraries or
                   --new-others: a package any of them names is not new
   --suite SUITE   the newer suite, with --new-libraries or --new-others:
-                  trixie (sets 33-36) or sid (sets 37 and 38, new in
+                  trixie (sets 33-36), sid (sets 37 and 38, new in
                   unstable since trixie: --old-contents
-                  bookworm:DIR trixie:DIR)
+                  bookworm:DIR trixie:DIR) or experimental (set 39:
+                  --old-contents bookworm:DIR trixie:DIR sid:DIR)
   --seed, --take  print the first N of the population shuffled with
                   random.Random(SEED) (sorted first), as each set was drawn:
                   run at the commit before the set was added, the names of
