@@ -740,18 +740,18 @@ impl Interp {
                     end: b,
                 };
                 let tag = r.byte(s.pos);
-                let (dts, dptr, kind) = match tag {
+                let (stamp, dptr, kind) = match tag {
                     REC_ALLOC => {
-                        let dts = d.stamp().ok_or(Fail::Corrupt)?;
+                        let stamp = d.stamp().ok_or(Fail::Corrupt)?;
                         let size = d.u().ok_or(Fail::Corrupt)?;
                         let dptr = d.i().ok_or(Fail::Corrupt)?;
                         let stack = d.u().ok_or(Fail::Corrupt)?;
-                        (dts, dptr, Kind::Alloc { size, stack })
+                        (stamp, dptr, Kind::Alloc { size, stack })
                     }
                     REC_FREE => {
-                        let dts = d.stamp().ok_or(Fail::Corrupt)?;
+                        let stamp = d.stamp().ok_or(Fail::Corrupt)?;
                         let dptr = d.i().ok_or(Fail::Corrupt)?;
-                        (dts, dptr, Kind::Free)
+                        (stamp, dptr, Kind::Free)
                     }
                     REC_NODE => {
                         self.node(&mut d, i)?;
@@ -776,7 +776,7 @@ impl Interp {
                         continue;
                     }
                     REC_MODULE => {
-                        let dts = d.stamp().ok_or(Fail::Corrupt)?;
+                        let stamp = d.stamp().ok_or(Fail::Corrupt)?;
                         let body = d.pos;
                         d.u().ok_or(Fail::Corrupt)?;
                         let nseg = d.u().ok_or(Fail::Corrupt)?;
@@ -788,38 +788,38 @@ impl Interp {
                             return Err(Fail::Corrupt);
                         }
                         d.pos += len;
-                        (dts, 0, Kind::Module { body })
+                        (stamp, 0, Kind::Module { body })
                     }
                     REC_UNLOAD => {
-                        let dts = d.stamp().ok_or(Fail::Corrupt)?;
+                        let stamp = d.stamp().ok_or(Fail::Corrupt)?;
                         let base = d.u().ok_or(Fail::Corrupt)?;
-                        (dts, 0, Kind::Unload { base })
+                        (stamp, 0, Kind::Unload { base })
                     }
                     REC_THREAD => {
-                        let dts = d.stamp().ok_or(Fail::Corrupt)?;
+                        let stamp = d.stamp().ok_or(Fail::Corrupt)?;
                         let tid = d.u().ok_or(Fail::Corrupt)?;
-                        (dts, 0, Kind::Thread { tid })
+                        (stamp, 0, Kind::Thread { tid })
                     }
                     REC_END => (d.stamp().ok_or(Fail::Corrupt)?, 0, Kind::End),
                     REC_PHASE => {
-                        let dts = d.stamp().ok_or(Fail::Corrupt)?;
+                        let stamp = d.stamp().ok_or(Fail::Corrupt)?;
                         let kind = d.u().ok_or(Fail::Corrupt)?;
-                        (dts, 0, Kind::Phase { kind })
+                        (stamp, 0, Kind::Phase { kind })
                     }
                     REC_ATTACH => {
-                        let dts = d.stamp().ok_or(Fail::Corrupt)?;
+                        let stamp = d.stamp().ok_or(Fail::Corrupt)?;
                         let kind = d.u().ok_or(Fail::Corrupt)?;
-                        (dts, 0, Kind::Attach { kind })
+                        (stamp, 0, Kind::Attach { kind })
                     }
                     REC_LSANSUPP => {
-                        let dts = d.stamp().ok_or(Fail::Corrupt)?;
+                        let stamp = d.stamp().ok_or(Fail::Corrupt)?;
                         let body = d.pos;
                         let len = d.u().ok_or(Fail::Corrupt)?;
                         if len > d.end - d.pos {
                             return Err(Fail::Corrupt);
                         }
                         d.pos += len;
-                        (dts, 0, Kind::LsanSupp { body })
+                        (stamp, 0, Kind::LsanSupp { body })
                     }
                     _ => return Err(Fail::Corrupt),
                 };
@@ -827,8 +827,9 @@ impl Interp {
                 let peek = Peek {
                     start: s.pos,
                     end: d.pos,
-                    ts: s.prev_ts.wrapping_add(dts.0),
-                    seq: s.prev_seq.wrapping_add(dts.1),
+                    // The stamp's deltas: (ns, seq).
+                    ts: s.prev_ts.wrapping_add(stamp.0),
+                    seq: s.prev_seq.wrapping_add(stamp.1),
                     ptr: (s.prev_ptr as i64).wrapping_add(dptr) as u64,
                     kind,
                 };
