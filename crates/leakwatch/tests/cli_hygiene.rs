@@ -530,3 +530,26 @@ fn json_outputs_of_run_watch_and_analyze_are_versioned() {
         .unwrap();
     assert_eq!(json(&o)["version"], 1);
 }
+
+/// Every example in a command's `--help` stands on a line of its own: an
+/// example in a doc comment (the command's about) is reflowed by clap into
+/// one paragraph, so examples belong in `after_help`.
+#[test]
+fn help_examples_are_one_per_line() {
+    let mut failures = Vec::new();
+    for sub in [
+        "run", "watch", "analyze", "check", "diff", "snapshot", "trace", "report", "where",
+        "probe", "agent",
+    ] {
+        for flag in ["-h", "--help"] {
+            let out = Command::new(bin()).args([sub, flag]).output().unwrap();
+            let help = String::from_utf8_lossy(&out.stdout);
+            for line in help.lines() {
+                if line.matches(&format!("leakwatch {sub}")).count() > 1 {
+                    failures.push(format!("leakwatch {sub} {flag}: {line}"));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -23,18 +23,18 @@ pub enum Format {
 /// global accumulators, captured closures, unbounded result sets,
 /// goroutines/threads with no exit, unreleased connections, unclosed files,
 /// uncleared timers and accidental globals.
-///
-/// Exit codes: 0 no findings, 1 findings, 2 error or incomplete (a file that
-/// should have been checked could not be: every skipped file is listed with
-/// the reason). 141 when the reader of stdout went away (`| head`).
-///
-/// Examples:
-///   leakwatch check                          # the current directory
-///   leakwatch check src/ --format sarif -o leakwatch.sarif
-///   leakwatch check --write-baseline .leakwatch-baseline.json
-///   leakwatch check --baseline .leakwatch-baseline.json
-///   leakwatch check --explain unbounded-cache
 #[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  leakwatch check                          # the current directory
+  leakwatch check src/ --format sarif -o leakwatch.sarif
+  leakwatch check --write-baseline .leakwatch-baseline.json
+  leakwatch check --baseline .leakwatch-baseline.json
+  leakwatch check --explain unbounded-cache
+
+Exit codes: 0 no findings, 1 findings, 2 error or incomplete (a file that
+should have been checked could not be: every skipped file is listed with the
+reason). 141 when the reader of stdout went away (`| head`).")]
 pub struct CheckArgs {
     /// Files or directories to check (default: the current directory).
     /// .gitignore files are respected.
