@@ -6,7 +6,9 @@
 //! (`validation_seeds`, prints only). Held-out sets are judged once and then
 //! retired (print only) once anything is changed after seeing them: 3001–3020
 //! (`held_out_seeds`), 5001–5020 (`seen_once_seeds`), 7001–7020
-//! (`seen_7001_seeds`), and now 9001–9020 (`fresh_seeds`), the one split
+//! (`seen_7001_seeds`), and now 9001–9020 (`fresh_seeds`, judged twice by
+//! the same detector; a variant was tried on it once and not adopted, so the
+//! next change needs seeds 11001 and up), the one split
 //! that asserts the goals of issue 13: F1 ≥ 0.977 and no false alarm. Its
 //! median delay is printed beside the goal of 0.15 but does not fail the
 //! test: that goal is known to be out of reach for a detector that never
