@@ -8,9 +8,11 @@
 # first run on any of its trees.
 #
 # Needs no network: it checks trees already extracted, one subdirectory per
-# name under TREES, each the repository's files at the listed commit, e.g.
-#   git clone https://github.com/OWNER/REPO r && mkdir -p TREES/NAME &&
-#   git -C r archive COMMIT | tar -x -C TREES/NAME
+# name under TREES, each every file of the repository at the listed commit
+# (a checkout, not `git archive`, whose export-ignore attributes drop the
+# tests of six of these trees), e.g.
+#   git clone -q https://github.com/OWNER/REPO TREES/NAME &&
+#   git -C TREES/NAME checkout -q COMMIT && rm -rf TREES/NAME/.git
 # Checks each tree whole, and writes every finding to
 # $WORK/findings-<name>.txt for review by hand (bench/check/REVIEW.md), as
 # heldout_ruby_php.sh does. A missing tree is reported and skipped.
