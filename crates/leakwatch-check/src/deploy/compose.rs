@@ -29,91 +29,194 @@ fn one_shot_name(name: &str) -> bool {
     .any(|k| n.contains(k))
 }
 
-/// Checks a compose file; returns whether the file was one.
-pub fn check(y: &Yaml, path: &Path, out: &mut Out) -> bool {
-    let Some(&doc) = y.docs.first() else {
-        return false;
-    };
+/// Compose's default files, which `docker compose` reads with no `-f`, and
+/// the override files it then merges onto them, key by key.
+const BASE_NAMES: [&str; 4] = [
+    "compose.yaml",
+    "compose.yml",
+    "docker-compose.yaml",
+    "docker-compose.yml",
+];
+const OVERRIDE_NAMES: [&str; 4] = [
+    "compose.override.yaml",
+    "compose.override.yml",
+    "docker-compose.override.yaml",
+    "docker-compose.override.yml",
+];
+
+/// The first of `names` beside `path`, parsed (a small regular file only).
+fn sibling(path: &Path, names: &[&str]) -> Option<Yaml> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    names.iter().find_map(|n| {
+        let file = dir.join(n);
+        let m = std::fs::metadata(&file).ok()?;
+        if !m.is_file() || m.len() > 4 * 1024 * 1024 {
+            return None;
+        }
+        Yaml::parse(&std::fs::read_to_string(&file).ok()?).ok()
+    })
+}
+
+/// The `services` mapping of a compose document.
+fn services(y: &Yaml) -> Option<usize> {
+    let &doc = y.docs.first()?;
     if !y.is_map(doc) || y.get(doc, "apiVersion").is_some() {
-        return false;
+        return None;
     }
-    let Some(services) = y.get(doc, "services") else {
+    y.get(doc, "services").filter(|s| y.is_map(*s))
+}
+
+/// Checks a compose file; returns whether the file was one. A default file
+/// and its override are judged as `docker compose` runs them, merged: the
+/// base file's services with the override's keys on top (findings on the
+/// base file's lines), and in the override only the services the base does
+/// not define.
+pub fn check(y: &Yaml, path: &Path, out: &mut Out) -> bool {
+    let Some(services_node) = services(y) else {
         return false;
     };
-    if !y.is_map(services) {
-        return false;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let (overrides, base) = if BASE_NAMES.contains(&name) {
+        (sibling(path, &OVERRIDE_NAMES), None)
+    } else if OVERRIDE_NAMES.contains(&name) {
+        (None, sibling(path, &BASE_NAMES))
+    } else {
+        (None, None)
+    };
+    fn named<'y>(other: Option<&'y Yaml>, service: &str) -> Option<(&'y Yaml, usize)> {
+        let o = other?;
+        let s = services(o)?;
+        o.get(s, service).filter(|n| o.is_map(*n)).map(|n| (o, n))
     }
     let mut any = false;
-    for (k, svc) in y.entries(services) {
-        let Some(name) = y.str(k) else { continue };
+    for (k, svc) in y.entries(services_node) {
+        let Some(service_name) = y.str(k) else {
+            continue;
+        };
         if !y.is_map(svc) {
             continue;
         }
+        if named(base.as_ref(), service_name).is_some() {
+            // Judged with the default file it is merged onto.
+            any = true;
+            continue;
+        }
+        let layers = Layers {
+            top: named(overrides.as_ref(), service_name),
+            own: (y, svc),
+            line: y.nodes[k].line,
+        };
         // A service needs something to run to be one.
-        if y.get(svc, "image").is_none() && y.get(svc, "build").is_none() {
+        if layers.get("image").is_none() && layers.get("build").is_none() {
             continue;
         }
         any = true;
-        service(y, path, out, name, svc, y.nodes[k].line);
+        service(&layers, path, out, service_name);
     }
     any
 }
 
-fn service(y: &Yaml, path: &Path, out: &mut Out, name: &str, svc: usize, line: usize) {
+/// A service as compose runs it: the keys of an override merged onto it
+/// (when there is one) before its own. Values found in the override are
+/// reported on the service's own line, the only line of this file they
+/// have.
+struct Layers<'a> {
+    top: Option<(&'a Yaml, usize)>,
+    own: (&'a Yaml, usize),
+    line: usize,
+}
+
+impl<'a> Layers<'a> {
+    fn get(&self, key: &str) -> Option<(&'a Yaml, usize)> {
+        self.path(key)
+    }
+
+    /// A dotted path, looked up in the override first (compose merges
+    /// mappings key by key, so the deepest key decides).
+    fn path(&self, path: &str) -> Option<(&'a Yaml, usize)> {
+        self.top
+            .and_then(|(y, s)| y.path(s, path).map(|n| (y, n)))
+            .or_else(|| {
+                let (y, s) = self.own;
+                y.path(s, path).map(|n| (y, n))
+            })
+    }
+
+    fn str(&self, path: &str) -> Option<&'a str> {
+        self.path(path).and_then(|(y, n)| y.str(n))
+    }
+
+    /// The line of a value in this file.
+    fn line_of(&self, (y, n): (&Yaml, usize)) -> usize {
+        if std::ptr::eq(y, self.own.0) {
+            y.nodes[n].line
+        } else {
+            self.line
+        }
+    }
+}
+
+fn service(s: &Layers, path: &Path, out: &mut Out, name: &str) {
     let what = format!("service `{name}`");
-    let limit_node = y
-        .get(svc, "mem_limit")
-        .or_else(|| y.path(svc, "deploy.resources.limits.memory"));
-    let limit = limit_node.and_then(|n| y.str(n)).and_then(|s| {
-        quantity::docker(s).map(|b| Limit {
+    let line = s.line;
+    let limit_node = s
+        .get("mem_limit")
+        .or_else(|| s.path("deploy.resources.limits.memory"));
+    let limit = limit_node.and_then(|(y, n)| y.str(n)).and_then(|v| {
+        quantity::docker(v).map(|b| Limit {
             bytes: b,
-            shown: s.to_string(),
+            shown: v.to_string(),
         })
     });
     let mut words = Vec::new();
     for key in ["entrypoint", "command"] {
-        let Some(n) = y.get(svc, key) else { continue };
+        let Some((y, n)) = s.get(key) else { continue };
         let items: Vec<usize> = if y.str(n).is_some() {
             vec![n]
         } else {
             y.seq(n).to_vec()
         };
         for item in items {
-            if let Some(s) = y.str(item) {
-                words.extend(s.split_whitespace().map(|w| Word {
+            if let Some(text) = y.str(item) {
+                words.extend(text.split_whitespace().map(|w| Word {
                     text: w.to_string(),
-                    line: y.nodes[item].line,
+                    line: s.line_of((y, item)),
                 }));
             }
         }
     }
+    // Variables of both files, the override's last (it wins).
     let mut env = Vec::new();
-    if let Some(e) = y.get(svc, "environment") {
+    for (y, e) in [Some(s.own), s.top]
+        .into_iter()
+        .flatten()
+        .filter_map(|(y, svc)| y.get(svc, "environment").map(|e| (y, e)))
+    {
         if y.is_map(e) {
             for (k, v) in y.entries(e) {
                 if let (Some(n), Some(val)) = (y.str(k), y.str(v)) {
                     env.push(Env {
                         name: n.into(),
                         value: val.into(),
-                        line: y.nodes[v].line,
+                        line: s.line_of((y, v)),
                     });
                 }
             }
         } else {
             for item in y.seq(e) {
-                if let Some((n, val)) = y.str(*item).and_then(|s| s.split_once('=')) {
+                if let Some((n, val)) = y.str(*item).and_then(|t| t.split_once('=')) {
                     env.push(Env {
                         name: n.into(),
                         value: val.into(),
-                        line: y.nodes[*item].line,
+                        line: s.line_of((y, *item)),
                     });
                 }
             }
         }
     }
-    let image = y
-        .get(svc, "image")
-        .and_then(|i| y.str(i).map(|s| (s.to_string(), y.nodes[i].line)));
+    let image = s
+        .get("image")
+        .and_then(|(y, i)| y.str(i).map(|v| (v.to_string(), s.line_of((y, i)))));
     let launch = Launch {
         what: what.clone(),
         words,
@@ -123,13 +226,14 @@ fn service(y: &Yaml, path: &Path, out: &mut Out, name: &str, svc: usize, line: u
     };
     runtime::check(&launch, out);
 
-    let restart = y.get(svc, "restart");
-    let restart_value = restart.and_then(|r| y.str(r)).unwrap_or("");
-    let swarm_restart = y.path_str(svc, "deploy.restart_policy.condition");
-    let has_ports = y.get(svc, "ports").is_some() || y.get(svc, "expose").is_some();
+    let restart = s.get("restart");
+    let restart_value = restart.and_then(|(y, r)| y.str(r)).unwrap_or("");
+    let swarm_restart = s.str("deploy.restart_policy.condition");
+    let has_ports = s.get("ports").is_some() || s.get("expose").is_some();
     let server = has_ports || launch.looks_like_server();
     let one_shot = one_shot_name(name)
         || launch.looks_one_shot()
+        || (launch.starts_a_tool() && !has_ports)
         || (matches!(restart_value, "on-failure" | "no") && !server)
         || swarm_restart.is_some_and(|c| c != "any");
     if one_shot {
@@ -153,14 +257,16 @@ fn service(y: &Yaml, path: &Path, out: &mut Out, name: &str, svc: usize, line: u
     } else if let (Some(r), true) = (restart, restart_value == "no" && server) {
         out.hit(
             Rule::NoRestartPolicy,
-            y.nodes[r].line,
+            s.line_of(r),
             format!(
                 "{what} serves but has restart: \"no\": after an OOM kill or a crash it stays down"
             ),
             "use `restart: unless-stopped`".into(),
         );
     }
-    let probed = y.get(svc, "healthcheck").is_some() || build_has_healthcheck(y, svc, path);
+    let probed = s.get("healthcheck").is_some()
+        || s.get("build")
+            .is_some_and(|b| build_has_healthcheck(b, path));
     if server && !probed {
         out.hit(
             Rule::NoLivenessProbe,
@@ -173,10 +279,7 @@ fn service(y: &Yaml, path: &Path, out: &mut Out, name: &str, svc: usize, line: u
 
 /// Whether the Dockerfile the service builds (beside the compose file) has
 /// a HEALTHCHECK: then the image carries its own.
-fn build_has_healthcheck(y: &Yaml, svc: usize, path: &Path) -> bool {
-    let Some(build) = y.get(svc, "build") else {
-        return false;
-    };
+fn build_has_healthcheck((y, build): (&Yaml, usize), path: &Path) -> bool {
     let (context, dockerfile) = match y.str(build) {
         Some(c) => (c.to_string(), "Dockerfile".to_string()),
         None => (

@@ -148,6 +148,23 @@ impl Launch {
         .any(|k| text.contains(k))
     }
 
+    /// Whether the command starts a package manager or a test runner, a
+    /// tool that does its job and exits (`entrypoint: /usr/bin/composer`,
+    /// `npm ci`). Callers decide for services that publish a port.
+    pub fn starts_a_tool(&self) -> bool {
+        let mut words = self.words.iter().map(|w| base(&w.text));
+        let Some(first) = words.next() else {
+            return false;
+        };
+        let second = words.next().unwrap_or("");
+        [
+            "composer", "phpunit", "rspec", "jest", "mocha", "pip", "pip3",
+        ]
+        .contains(&first)
+            || (["npm", "yarn", "pnpm", "bundle"].contains(&first)
+                && ["install", "ci", "test"].contains(&second))
+    }
+
     pub fn command_text(&self) -> String {
         self.words
             .iter()
