@@ -34,6 +34,76 @@ pub fn check(cx: &mut Ctx) {
     results(cx);
     tasks_and_timers(cx);
     resources(cx);
+    let dead = never_run(cx);
+    cx.hits.retain(|h| {
+        !dead
+            .iter()
+            .any(|&(s, e)| s <= h.start_byte && h.end_byte <= e)
+    });
+}
+
+/// The byte ranges of closures that never run: the callback of Laravel's
+/// `Conditionable` methods given a literal that skips it (`->when(false,
+/// function () {...})`, `->unless(true, fn () => ...)`), by the method's
+/// name or an alias the file's trait uses give it (`use Conditionable {
+/// Conditionable::when as whenever; }`). Only the second argument: a third
+/// (the default) runs instead. A variable or a call as the value may be
+/// either, so its callback counts as code that runs.
+fn never_run(cx: &Ctx) -> Vec<(usize, usize)> {
+    // (method name, the literal that skips its callback)
+    let mut skips: Vec<(String, &str)> = vec![("when".into(), "false"), ("unless".into(), "true")];
+    for clause in cx.all("use_as_clause") {
+        let text: String = cx
+            .text(clause)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let Some((from, to)) = text.split_once(" as ") else {
+            continue;
+        };
+        let from = from.rsplit("::").next().unwrap_or(from).trim();
+        let Some(alias) = to.split(' ').next_back().filter(|a| !a.is_empty()) else {
+            continue;
+        };
+        let skipped_by = match from {
+            "when" => "false",
+            "unless" => "true",
+            _ => continue,
+        };
+        // `when as protected;` changes only the visibility.
+        if !matches!(alias, "public" | "protected" | "private") {
+            skips.push((alias.to_string(), skipped_by));
+        }
+    }
+    let mut dead = Vec::new();
+    for call in all_calls(cx) {
+        if call.kind() == "function_call_expression" {
+            continue;
+        }
+        let m = callee(cx, call).1;
+        let Some(&(_, skip)) = skips.iter().find(|(name, _)| name == m) else {
+            continue;
+        };
+        let Some(args) = Ctx::field(call, "arguments") else {
+            continue;
+        };
+        let mut cur = args.walk();
+        let positional: Vec<Node> = args
+            .named_children(&mut cur)
+            .filter(|a| a.kind() == "argument" && Ctx::field(*a, "name").is_none())
+            .filter_map(|a| a.named_child(0))
+            .collect();
+        let [value, callback, ..] = positional[..] else {
+            continue;
+        };
+        if value.kind() == "boolean"
+            && cx.text(value).eq_ignore_ascii_case(skip)
+            && matches!(callback.kind(), "anonymous_function" | "arrow_function")
+        {
+            dead.push((callback.start_byte(), callback.end_byte()));
+        }
+    }
+    dead
 }
 
 /// What this file tells its tree: the static methods each class defines
@@ -2539,6 +2609,28 @@ mod tests {
     /// A listener added through a class, fully qualified or not, or on
     /// what a class hands out, goes on something as long-lived as the
     /// worker; one added to a local the job made goes with it.
+    #[test]
+    fn a_callback_conditionable_skips_never_runs() {
+        let src = "<?php\nclass Tracing {\n    use Conditionable { Conditionable::when as whenever; }\n    public function handle($request): void {\n        $this->when(false, function () use ($request) {\n            Event::listen('sent', fn ($e) => $this->log($request->ip()));\n        });\n    }\n}\n";
+        assert_eq!(php_hits(src), []);
+        let aliased = src.replace("$this->when(", "$this->whenever(");
+        assert_eq!(php_hits(&aliased), []);
+        let unless = src.replace("when(false", "unless(true");
+        assert_eq!(php_hits(&unless), []);
+        // Switched on, or on a value known only at run time: it runs.
+        for on in ["when(true", "when($on", "unless(false", "whenever(false"] {
+            let runs = src.replace("when(false", on);
+            let runs = runs.replace(" Conditionable::when as whenever;", "");
+            assert_eq!(php_hits(&runs), [(Rule::ListenerLeak, 6)], "{on}");
+        }
+        // The default a skipped `when` falls back to runs.
+        let default = src.replace(
+            "when(false, function",
+            "when(false, fn () => null, function",
+        );
+        assert_eq!(php_hits(&default), [(Rule::ListenerLeak, 6)]);
+    }
+
     #[test]
     fn a_listener_added_through_a_class_outlives_the_job() {
         let src = "<?php\nclass SendMail {\n    public function handle($mailer): void {\n        Event::listen('sent', function ($e) { $this->log($e); });\n    }\n}\n";
