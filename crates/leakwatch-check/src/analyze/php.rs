@@ -632,6 +632,7 @@ fn repeated<'a>(cx: &Ctx<'a>, n: Node<'a>) -> Option<&'a str> {
     match cx.enclosing(n, NAMED_FN) {
         Some(f) if in_console_command(cx, f) => cx.enclosing(n, LOOPS).map(|_| "the worker loop"),
         Some(f) if sets_up_a_singleton(cx, f, n) => None,
+        Some(f) if provider_start_up(cx, f) => None,
         Some(f) => {
             let name = fn_name(cx, f);
             (!once_fn(name)).then_some(name)
@@ -1527,12 +1528,105 @@ fn target_is_handed_in<'a>(cx: &Ctx<'a>, call: Node<'a>, target: &str) -> bool {
 /// Whether `n` is in a method of a console command (`class X extends
 /// Command`): the command runs once per process, and only its loops repeat.
 fn in_console_command<'a>(cx: &Ctx<'a>, f: Node<'a>) -> bool {
-    let Some(class) = cx.enclosing(f, &["class_declaration"]) else {
-        return false;
-    };
+    cx.enclosing(f, &["class_declaration"])
+        .is_some_and(|class| extends_a(cx, class, "Command"))
+}
+
+/// Whether `class` names a superclass whose name ends with `base`
+/// (`extends Command`, `extends \Illuminate\Support\ServiceProvider`).
+fn extends_a<'a>(cx: &Ctx<'a>, class: Node<'a>, base: &str) -> bool {
     (0..class.named_child_count())
         .filter_map(|i| class.named_child(i))
-        .any(|c| c.kind() == "base_clause" && cx.text(c).trim_end().ends_with("Command"))
+        .any(|c| c.kind() == "base_clause" && cx.text(c).trim_end().ends_with(base))
+}
+
+/// Whether method `f` is start-up code of a Laravel service provider (a
+/// class extending `ServiceProvider`, in any namespace): the application
+/// makes each provider once and calls its `register()` and `boot()` once
+/// (under Octane, once per worker), so those, and a private or protected
+/// method of the class that only they call, run a fixed number of times,
+/// as a function only Go's `init` or a page's start-up calls does. Only
+/// calls made directly in a start-up method's body count (not in a closure
+/// it hands on, which may run later, per request), and a method named in
+/// any other way (`[$this, 'name']`, `$this->name(...)`) may run anywhere.
+fn provider_start_up<'a>(cx: &Ctx<'a>, f: Node<'a>) -> bool {
+    let Some(class) = cx
+        .enclosing(f, &["class_declaration"])
+        .filter(|c| extends_a(cx, *c, "ServiceProvider"))
+    else {
+        return false;
+    };
+    let methods: Vec<Node> = cx
+        .desc_kind(class, "method_declaration")
+        .into_iter()
+        .filter(|m| {
+            cx.enclosing(*m, &["class_declaration"])
+                .is_some_and(|c| c.id() == class.id())
+        })
+        .collect();
+    let mut start_up: Vec<Node> = methods
+        .iter()
+        .copied()
+        .filter(|m| once_fn(fn_name(cx, *m)))
+        .collect();
+    let own_call = |call: Node<'a>| {
+        let (on, _) = callee(cx, call);
+        let as_callable = Ctx::field(call, "arguments")
+            .is_some_and(|a| cx.text(a).split_whitespace().collect::<String>() == "(...)");
+        matches!(on, "$this" | "self" | "static") && !as_callable
+    };
+    loop {
+        if start_up.iter().any(|m| m.id() == f.id()) {
+            return true;
+        }
+        let before = start_up.len();
+        for m in &methods {
+            if start_up.iter().any(|s| s.id() == m.id()) {
+                continue;
+            }
+            let private = {
+                let mut cur = m.walk();
+                let found = m.children(&mut cur).any(|c| {
+                    c.kind() == "visibility_modifier"
+                        && matches!(cx.text(c), "private" | "protected")
+                });
+                found
+            };
+            let name = fn_name(cx, *m);
+            if !private || name.is_empty() {
+                continue;
+            }
+            // Every mention of the name in the class: its declaration, and
+            // calls on `$this`, `self` or `static` made directly in a
+            // start-up method.
+            let quoted = [format!("'{name}'"), format!("\"{name}\"")];
+            if quoted.iter().any(|q| cx.text(class).contains(q.as_str())) {
+                continue;
+            }
+            let mentions = cx.named_in(class, "name", name);
+            let mut calls = 0;
+            let only_from_start_up = mentions.iter().all(|n| {
+                let Some(p) = cx.up(*n) else { return false };
+                if p.id() == m.id() {
+                    return true;
+                }
+                let called_here = CALLS.contains(&p.kind())
+                    && Ctx::field(p, "name").is_some_and(|x| x.id() == n.id())
+                    && own_call(p)
+                    && cx
+                        .enclosing(p, FN)
+                        .is_some_and(|e| start_up.iter().any(|s| s.id() == e.id()));
+                calls += usize::from(called_here);
+                called_here
+            });
+            if only_from_start_up && calls > 0 {
+                start_up.push(*m);
+            }
+        }
+        if start_up.len() == before {
+            return false;
+        }
+    }
 }
 
 /// Whether `$var` is assigned only provably small values in `scope`.
@@ -2629,6 +2723,48 @@ mod tests {
             "when(false, fn () => null, function",
         );
         assert_eq!(php_hits(&default), [(Rule::ListenerLeak, 6)]);
+    }
+
+    #[test]
+    fn what_only_a_service_providers_boot_calls_runs_once() {
+        let src = "<?php\nclass Tracing extends ServiceProvider {\n    public function boot(): void {\n        $this->listenForRequests();\n    }\n    private function listenForRequests(): void {\n        Event::listen('sent', fn ($e) => $this->log($e->uuid));\n    }\n}\n";
+        assert_eq!(php_hits(src), []);
+        let qualified = src.replace(
+            "extends ServiceProvider",
+            "extends \\Illuminate\\Support\\ServiceProvider",
+        );
+        assert_eq!(php_hits(&qualified), []);
+        let registered = src.replace("function boot()", "function register()");
+        assert_eq!(php_hits(&registered), []);
+        let through = src.replace(
+            "private function listenForRequests(): void {\n",
+            "protected function listenForRequests(): void {\n        $this->listenMore();\n    }\n    private function listenMore(): void {\n",
+        );
+        assert_eq!(php_hits(&through), []);
+        // No provider: nothing says its `boot` is called once.
+        let other = src.replace("extends ServiceProvider", "extends Middleware");
+        assert_eq!(php_hits(&other), [(Rule::ListenerLeak, 7)]);
+        // Public: any code may call it.
+        let public = src.replace("private function", "public function");
+        assert_eq!(php_hits(&public), [(Rule::ListenerLeak, 7)]);
+        // Also called from a method that runs per request.
+        let also = src.replace(
+            "    private function",
+            "    public function trace($request): void {\n        $this->listenForRequests();\n    }\n    private function",
+        );
+        assert_eq!(php_hits(&also), [(Rule::ListenerLeak, 10)]);
+        // Called from a callback `boot` hands on, which may run per request.
+        let later = src.replace(
+            "        $this->listenForRequests();\n    }\n    private",
+            "        $this->app->resolving(T::class, fn () => $this->listenForRequests());\n    }\n    private",
+        );
+        assert_eq!(php_hits(&later), [(Rule::ListenerLeak, 7)]);
+        // Named as a callable, it may be called anywhere.
+        let callable = src.replace(
+            "$this->listenForRequests();",
+            "$this->listenForRequests();\n        $this->app->terminating([$this, 'listenForRequests']);",
+        );
+        assert_eq!(php_hits(&callable), [(Rule::ListenerLeak, 8)]);
     }
 
     #[test]
