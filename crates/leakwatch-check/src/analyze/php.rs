@@ -140,6 +140,25 @@ fn tree_facts(cx: &mut Ctx) {
     for (class, method) in found {
         cx.facts.class_method(&class, &method);
     }
+    // Classes whose own code filters a query on a value or limits it (a
+    // filter object's `apply`: `$this->query->eq('project_id',
+    // $this->value)`), for chains that apply them.
+    let mut filtering = Vec::new();
+    for class in cx.all("class_declaration") {
+        let Some(name) = Ctx::field(class, "name").map(|n| cx.text(n)) else {
+            continue;
+        };
+        let filters = ["expression_statement", "return_statement"]
+            .iter()
+            .flat_map(|k| cx.desc_kind(class, k))
+            .any(|st| chain_bounds(cx.text(st)));
+        if filters {
+            filtering.push(name.to_string());
+        }
+    }
+    for class in filtering {
+        cx.facts.value_filter(&class);
+    }
     // Static properties this file removes from or resets (`X::$cache =
     // []`, `unset(self::$cache[$k])`), by class: the store may be another
     // file's.
@@ -1968,11 +1987,19 @@ fn imported_from_a_value_library(src: &str, class: &str) -> bool {
 /// `->in('id', $ids)`, `->where('user_id', $user)`). A filter on a constant
 /// (`->eq('is_active', 1)`) bounds nothing.
 fn query_bounded<'a>(cx: &Ctx<'a>, call: Node<'a>, receiver: &str) -> bool {
-    if chain_bounds(receiver) {
-        return true;
-    }
-    // A query a method of the file builds (`$this->getQuery($group_id)`):
-    // bounded if what that method returns is.
+    query_chains(cx, call, receiver)
+        .iter()
+        .any(|chain| chain_bounds(chain))
+}
+
+/// The code that builds the query builder `findAll` runs on: its chain
+/// (`receiver`); for a query a method of the file builds
+/// (`$this->getQuery($group_id)`), what that method returns; else, for a
+/// receiver that is a variable or a property (`$query`, `$this->query`,
+/// `$this`), the statements of the same function that assign it or call a
+/// method on it (whitespace squeezed out).
+fn query_chains<'a>(cx: &Ctx<'a>, call: Node<'a>, receiver: &str) -> Vec<String> {
+    let mut chains = vec![receiver.to_string()];
     if let Some(helper) = receiver
         .strip_prefix("$this->")
         .and_then(|r| r.strip_suffix(')'))
@@ -1980,23 +2007,24 @@ fn query_bounded<'a>(cx: &Ctx<'a>, call: Node<'a>, receiver: &str) -> bool {
         .map(|(name, _)| name)
         .filter(|name| !name.is_empty() && name.chars().all(super::is_ident_char))
     {
-        return cx.all("method_declaration").into_iter().any(|m| {
-            fn_name(cx, m) == helper
-                && cx
-                    .desc_kind(m, "return_statement")
-                    .into_iter()
-                    .any(|r| chain_bounds(cx.text(r)))
-        });
+        for m in cx.all("method_declaration") {
+            if fn_name(cx, m) == helper {
+                chains.extend(
+                    cx.desc_kind(m, "return_statement")
+                        .into_iter()
+                        .map(|r| cx.text(r).to_string()),
+                );
+            }
+        }
+        return chains;
     }
-    // The receiver itself, when it is a variable or a property (`$query`,
-    // `$this->query`, `$this`), not a call chain.
     if receiver.contains('(') || receiver.is_empty() {
-        return false;
+        return chains;
     }
     let scope = cx.text(cx.enclosing(call, FN).unwrap_or(cx.root));
     let squeezed: String = scope.split_whitespace().collect::<Vec<_>>().join("");
     let base: String = receiver.split_whitespace().collect::<Vec<_>>().join("");
-    squeezed.split([';', '{', '}']).any(|statement| {
+    for statement in squeezed.split([';', '{', '}']) {
         // `$query = <chain>`, or a call made on the receiver itself
         // (`$query->limit(10)`, not `$this->db->...` for `$this`).
         let assigned = statement.strip_prefix(&format!("{base}="));
@@ -2006,10 +2034,65 @@ fn query_bounded<'a>(cx: &Ctx<'a>, call: Node<'a>, receiver: &str) -> bool {
                 .unwrap_or(rest.len());
             name_end > 0 && rest[name_end..].starts_with('(')
         });
-        assigned
-            .or(called_on.map(|_| statement))
-            .is_some_and(chain_bounds)
-    })
+        if let Some(chain) = assigned.or(called_on.map(|_| statement)) {
+            chains.push(chain.to_string());
+        }
+    }
+    chains
+}
+
+/// The classes of the filter objects a query-builder chain applies, made
+/// with a value that is not a constant (`->withFilter(new
+/// ProjectUserRoleProjectFilter($project_id))`, also in a squeezed
+/// statement: `->withFilter(newTaskProjectFilter($id))`), by last path
+/// segment. A filter made with no argument or only constants
+/// (`new TaskStatusFilter(TaskModel::STATUS_OPEN)`) filters on nothing of
+/// the caller's.
+fn filter_objects(chain: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut rest = chain;
+    while let Some(at) = rest.find("->") {
+        rest = &rest[at + 2..];
+        let name_end = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        let (name, after) = rest.split_at(name_end);
+        if !name.to_ascii_lowercase().ends_with("filter") {
+            continue;
+        }
+        let Some(made) = after
+            .trim_start()
+            .strip_prefix('(')
+            .and_then(|a| a.trim_start().strip_prefix("new"))
+            .filter(|a| {
+                a.starts_with(|c: char| c.is_whitespace() || c.is_ascii_uppercase() || c == '\\')
+            })
+            .map(str::trim_start)
+        else {
+            continue;
+        };
+        let class_end = made
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '\\'))
+            .unwrap_or(made.len());
+        let (class, args) = made.split_at(class_end);
+        let Some(args) = args.trim_start().strip_prefix('(') else {
+            continue;
+        };
+        let mut depth = 1usize;
+        let close = args.find(|c: char| {
+            match c {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                _ => {}
+            }
+            depth == 0
+        });
+        let class = class.rsplit('\\').next().unwrap_or(class);
+        if !class.is_empty() && args[..close.unwrap_or(args.len())].contains('$') {
+            found.push(class.to_string());
+        }
+    }
+    found
 }
 
 /// Whether a query-builder chain's text limits the rows or filters them on a
@@ -2090,11 +2173,22 @@ fn results(cx: &mut Ctx) {
             .is_some_and(|f| matches!(fn_name(cx, f), "all" | "get" | "cursor" | "lazy"));
         if flagged && !defines_api && repeated(cx, call).is_some() {
             // A class of the tree's own with its own static `all` is not a model.
-            let unless =
+            let mut unless =
                 (call.kind() == "scoped_call_expression").then(|| Unless::OwnClassMethod {
                     class: obj_text.rsplit('\\').next().unwrap_or("").to_string(),
                     method: m.to_string(),
                 });
+            // Rows filtered through filter objects made with the caller's
+            // values: bounded if one of them filters on its value.
+            if m == "findAll" {
+                let classes: Vec<String> = query_chains(cx, call, obj_text)
+                    .iter()
+                    .flat_map(|chain| filter_objects(chain))
+                    .collect();
+                if !classes.is_empty() {
+                    unless = Unless::either(unless, Some(Unless::FilteredOnValue { classes }));
+                }
+            }
             cx.hit_unless(
                 Rule::UnboundedResults,
                 call,
@@ -2506,6 +2600,40 @@ mod tests {
         assert_eq!(php_hits(helper), []);
         let helper_unbounded = helper.replace("->eq('group_id', $id)", "->asc('id')");
         assert_eq!(php_hits(&helper_unbounded), [(Rule::UnboundedResults, 4)]);
+    }
+
+    #[test]
+    fn a_filter_object_made_with_the_callers_value_bounds_as_its_filter_does() {
+        let src = "<?php\nclass ProjectFilter {\n  public function apply() {\n    $this->query->eq('project_id', $this->value);\n  }\n}\nclass S {\n  public function rows($id) {\n    return $this->q->withFilter(new ProjectFilter($id))->findAll();\n  }\n}\n";
+        assert_eq!(php_hits(src), []);
+        let qualified = src.replace("new ProjectFilter", "new \\App\\Filter\\ProjectFilter");
+        assert_eq!(php_hits(&qualified), []);
+        let built = src.replace(
+            "    return $this->q->withFilter(new ProjectFilter($id))->findAll();",
+            "    $query = $this->q->withFilter(new ProjectFilter($id));\n    return $query->findAll();",
+        );
+        assert_eq!(php_hits(&built), []);
+        // Made with a constant, or nothing: no value of the caller's.
+        let constant = src.replace("ProjectFilter($id)", "ProjectFilter(Project::MAIN)");
+        assert_eq!(php_hits(&constant), [(Rule::UnboundedResults, 9)]);
+        let bare = src.replace("ProjectFilter($id)", "ProjectFilter()");
+        assert_eq!(php_hits(&bare), [(Rule::UnboundedResults, 9)]);
+        // A filter that only matches a pattern, or one the tree does not
+        // define: nothing says it bounds the rows.
+        let pattern = src.replace(
+            "->eq('project_id', $this->value)",
+            "->ilike('name', $this->value)",
+        );
+        assert_eq!(php_hits(&pattern), [(Rule::UnboundedResults, 9)]);
+        let unknown = src.replace("new ProjectFilter(", "new OtherFilter(");
+        assert_eq!(php_hits(&unknown), [(Rule::UnboundedResults, 9)]);
+        assert_eq!(
+            filter_objects(
+                "$q->withFilter(new A($id))->withFilter(new B(1))->addFilter(newC(array($x)))"
+            ),
+            ["A", "C"]
+        );
+        assert!(filter_objects("$q->withFilter(newsFilter($x))").is_empty());
     }
 
     #[test]
