@@ -34,6 +34,76 @@ pub fn check(cx: &mut Ctx) {
     results(cx);
     tasks_and_timers(cx);
     resources(cx);
+    let dead = never_run(cx);
+    cx.hits.retain(|h| {
+        !dead
+            .iter()
+            .any(|&(s, e)| s <= h.start_byte && h.end_byte <= e)
+    });
+}
+
+/// The byte ranges of closures that never run: the callback of Laravel's
+/// `Conditionable` methods given a literal that skips it (`->when(false,
+/// function () {...})`, `->unless(true, fn () => ...)`), by the method's
+/// name or an alias the file's trait uses give it (`use Conditionable {
+/// Conditionable::when as whenever; }`). Only the second argument: a third
+/// (the default) runs instead. A variable or a call as the value may be
+/// either, so its callback counts as code that runs.
+fn never_run(cx: &Ctx) -> Vec<(usize, usize)> {
+    // (method name, the literal that skips its callback)
+    let mut skips: Vec<(String, &str)> = vec![("when".into(), "false"), ("unless".into(), "true")];
+    for clause in cx.all("use_as_clause") {
+        let text: String = cx
+            .text(clause)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let Some((from, to)) = text.split_once(" as ") else {
+            continue;
+        };
+        let from = from.rsplit("::").next().unwrap_or(from).trim();
+        let Some(alias) = to.split(' ').next_back().filter(|a| !a.is_empty()) else {
+            continue;
+        };
+        let skipped_by = match from {
+            "when" => "false",
+            "unless" => "true",
+            _ => continue,
+        };
+        // `when as protected;` changes only the visibility.
+        if !matches!(alias, "public" | "protected" | "private") {
+            skips.push((alias.to_string(), skipped_by));
+        }
+    }
+    let mut dead = Vec::new();
+    for call in all_calls(cx) {
+        if call.kind() == "function_call_expression" {
+            continue;
+        }
+        let m = callee(cx, call).1;
+        let Some(&(_, skip)) = skips.iter().find(|(name, _)| name == m) else {
+            continue;
+        };
+        let Some(args) = Ctx::field(call, "arguments") else {
+            continue;
+        };
+        let mut cur = args.walk();
+        let positional: Vec<Node> = args
+            .named_children(&mut cur)
+            .filter(|a| a.kind() == "argument" && Ctx::field(*a, "name").is_none())
+            .filter_map(|a| a.named_child(0))
+            .collect();
+        let [value, callback, ..] = positional[..] else {
+            continue;
+        };
+        if value.kind() == "boolean"
+            && cx.text(value).eq_ignore_ascii_case(skip)
+            && matches!(callback.kind(), "anonymous_function" | "arrow_function")
+        {
+            dead.push((callback.start_byte(), callback.end_byte()));
+        }
+    }
+    dead
 }
 
 /// What this file tells its tree: the static methods each class defines
@@ -69,6 +139,25 @@ fn tree_facts(cx: &mut Ctx) {
     }
     for (class, method) in found {
         cx.facts.class_method(&class, &method);
+    }
+    // Classes whose own code filters a query on a value or limits it (a
+    // filter object's `apply`: `$this->query->eq('project_id',
+    // $this->value)`), for chains that apply them.
+    let mut filtering = Vec::new();
+    for class in cx.all("class_declaration") {
+        let Some(name) = Ctx::field(class, "name").map(|n| cx.text(n)) else {
+            continue;
+        };
+        let filters = ["expression_statement", "return_statement"]
+            .iter()
+            .flat_map(|k| cx.desc_kind(class, k))
+            .any(|st| chain_bounds(cx.text(st)));
+        if filters {
+            filtering.push(name.to_string());
+        }
+    }
+    for class in filtering {
+        cx.facts.value_filter(&class);
     }
     // Static properties this file removes from or resets (`X::$cache =
     // []`, `unset(self::$cache[$k])`), by class: the store may be another
@@ -562,6 +651,7 @@ fn repeated<'a>(cx: &Ctx<'a>, n: Node<'a>) -> Option<&'a str> {
     match cx.enclosing(n, NAMED_FN) {
         Some(f) if in_console_command(cx, f) => cx.enclosing(n, LOOPS).map(|_| "the worker loop"),
         Some(f) if sets_up_a_singleton(cx, f, n) => None,
+        Some(f) if provider_start_up(cx, f) => None,
         Some(f) => {
             let name = fn_name(cx, f);
             (!once_fn(name)).then_some(name)
@@ -1457,12 +1547,105 @@ fn target_is_handed_in<'a>(cx: &Ctx<'a>, call: Node<'a>, target: &str) -> bool {
 /// Whether `n` is in a method of a console command (`class X extends
 /// Command`): the command runs once per process, and only its loops repeat.
 fn in_console_command<'a>(cx: &Ctx<'a>, f: Node<'a>) -> bool {
-    let Some(class) = cx.enclosing(f, &["class_declaration"]) else {
-        return false;
-    };
+    cx.enclosing(f, &["class_declaration"])
+        .is_some_and(|class| extends_a(cx, class, "Command"))
+}
+
+/// Whether `class` names a superclass whose name ends with `base`
+/// (`extends Command`, `extends \Illuminate\Support\ServiceProvider`).
+fn extends_a<'a>(cx: &Ctx<'a>, class: Node<'a>, base: &str) -> bool {
     (0..class.named_child_count())
         .filter_map(|i| class.named_child(i))
-        .any(|c| c.kind() == "base_clause" && cx.text(c).trim_end().ends_with("Command"))
+        .any(|c| c.kind() == "base_clause" && cx.text(c).trim_end().ends_with(base))
+}
+
+/// Whether method `f` is start-up code of a Laravel service provider (a
+/// class extending `ServiceProvider`, in any namespace): the application
+/// makes each provider once and calls its `register()` and `boot()` once
+/// (under Octane, once per worker), so those, and a private or protected
+/// method of the class that only they call, run a fixed number of times,
+/// as a function only Go's `init` or a page's start-up calls does. Only
+/// calls made directly in a start-up method's body count (not in a closure
+/// it hands on, which may run later, per request), and a method named in
+/// any other way (`[$this, 'name']`, `$this->name(...)`) may run anywhere.
+fn provider_start_up<'a>(cx: &Ctx<'a>, f: Node<'a>) -> bool {
+    let Some(class) = cx
+        .enclosing(f, &["class_declaration"])
+        .filter(|c| extends_a(cx, *c, "ServiceProvider"))
+    else {
+        return false;
+    };
+    let methods: Vec<Node> = cx
+        .desc_kind(class, "method_declaration")
+        .into_iter()
+        .filter(|m| {
+            cx.enclosing(*m, &["class_declaration"])
+                .is_some_and(|c| c.id() == class.id())
+        })
+        .collect();
+    let mut start_up: Vec<Node> = methods
+        .iter()
+        .copied()
+        .filter(|m| once_fn(fn_name(cx, *m)))
+        .collect();
+    let own_call = |call: Node<'a>| {
+        let (on, _) = callee(cx, call);
+        let as_callable = Ctx::field(call, "arguments")
+            .is_some_and(|a| cx.text(a).split_whitespace().collect::<String>() == "(...)");
+        matches!(on, "$this" | "self" | "static") && !as_callable
+    };
+    loop {
+        if start_up.iter().any(|m| m.id() == f.id()) {
+            return true;
+        }
+        let before = start_up.len();
+        for m in &methods {
+            if start_up.iter().any(|s| s.id() == m.id()) {
+                continue;
+            }
+            let private = {
+                let mut cur = m.walk();
+                let found = m.children(&mut cur).any(|c| {
+                    c.kind() == "visibility_modifier"
+                        && matches!(cx.text(c), "private" | "protected")
+                });
+                found
+            };
+            let name = fn_name(cx, *m);
+            if !private || name.is_empty() {
+                continue;
+            }
+            // Every mention of the name in the class: its declaration, and
+            // calls on `$this`, `self` or `static` made directly in a
+            // start-up method.
+            let quoted = [format!("'{name}'"), format!("\"{name}\"")];
+            if quoted.iter().any(|q| cx.text(class).contains(q.as_str())) {
+                continue;
+            }
+            let mentions = cx.named_in(class, "name", name);
+            let mut calls = 0;
+            let only_from_start_up = mentions.iter().all(|n| {
+                let Some(p) = cx.up(*n) else { return false };
+                if p.id() == m.id() {
+                    return true;
+                }
+                let called_here = CALLS.contains(&p.kind())
+                    && Ctx::field(p, "name").is_some_and(|x| x.id() == n.id())
+                    && own_call(p)
+                    && cx
+                        .enclosing(p, FN)
+                        .is_some_and(|e| start_up.iter().any(|s| s.id() == e.id()));
+                calls += usize::from(called_here);
+                called_here
+            });
+            if only_from_start_up && calls > 0 {
+                start_up.push(*m);
+            }
+        }
+        if start_up.len() == before {
+            return false;
+        }
+    }
 }
 
 /// Whether `$var` is assigned only provably small values in `scope`.
@@ -1804,11 +1987,19 @@ fn imported_from_a_value_library(src: &str, class: &str) -> bool {
 /// `->in('id', $ids)`, `->where('user_id', $user)`). A filter on a constant
 /// (`->eq('is_active', 1)`) bounds nothing.
 fn query_bounded<'a>(cx: &Ctx<'a>, call: Node<'a>, receiver: &str) -> bool {
-    if chain_bounds(receiver) {
-        return true;
-    }
-    // A query a method of the file builds (`$this->getQuery($group_id)`):
-    // bounded if what that method returns is.
+    query_chains(cx, call, receiver)
+        .iter()
+        .any(|chain| chain_bounds(chain))
+}
+
+/// The code that builds the query builder `findAll` runs on: its chain
+/// (`receiver`); for a query a method of the file builds
+/// (`$this->getQuery($group_id)`), what that method returns; else, for a
+/// receiver that is a variable or a property (`$query`, `$this->query`,
+/// `$this`), the statements of the same function that assign it or call a
+/// method on it (whitespace squeezed out).
+fn query_chains<'a>(cx: &Ctx<'a>, call: Node<'a>, receiver: &str) -> Vec<String> {
+    let mut chains = vec![receiver.to_string()];
     if let Some(helper) = receiver
         .strip_prefix("$this->")
         .and_then(|r| r.strip_suffix(')'))
@@ -1816,23 +2007,24 @@ fn query_bounded<'a>(cx: &Ctx<'a>, call: Node<'a>, receiver: &str) -> bool {
         .map(|(name, _)| name)
         .filter(|name| !name.is_empty() && name.chars().all(super::is_ident_char))
     {
-        return cx.all("method_declaration").into_iter().any(|m| {
-            fn_name(cx, m) == helper
-                && cx
-                    .desc_kind(m, "return_statement")
-                    .into_iter()
-                    .any(|r| chain_bounds(cx.text(r)))
-        });
+        for m in cx.all("method_declaration") {
+            if fn_name(cx, m) == helper {
+                chains.extend(
+                    cx.desc_kind(m, "return_statement")
+                        .into_iter()
+                        .map(|r| cx.text(r).to_string()),
+                );
+            }
+        }
+        return chains;
     }
-    // The receiver itself, when it is a variable or a property (`$query`,
-    // `$this->query`, `$this`), not a call chain.
     if receiver.contains('(') || receiver.is_empty() {
-        return false;
+        return chains;
     }
     let scope = cx.text(cx.enclosing(call, FN).unwrap_or(cx.root));
     let squeezed: String = scope.split_whitespace().collect::<Vec<_>>().join("");
     let base: String = receiver.split_whitespace().collect::<Vec<_>>().join("");
-    squeezed.split([';', '{', '}']).any(|statement| {
+    for statement in squeezed.split([';', '{', '}']) {
         // `$query = <chain>`, or a call made on the receiver itself
         // (`$query->limit(10)`, not `$this->db->...` for `$this`).
         let assigned = statement.strip_prefix(&format!("{base}="));
@@ -1842,10 +2034,65 @@ fn query_bounded<'a>(cx: &Ctx<'a>, call: Node<'a>, receiver: &str) -> bool {
                 .unwrap_or(rest.len());
             name_end > 0 && rest[name_end..].starts_with('(')
         });
-        assigned
-            .or(called_on.map(|_| statement))
-            .is_some_and(chain_bounds)
-    })
+        if let Some(chain) = assigned.or(called_on.map(|_| statement)) {
+            chains.push(chain.to_string());
+        }
+    }
+    chains
+}
+
+/// The classes of the filter objects a query-builder chain applies, made
+/// with a value that is not a constant (`->withFilter(new
+/// ProjectUserRoleProjectFilter($project_id))`, also in a squeezed
+/// statement: `->withFilter(newTaskProjectFilter($id))`), by last path
+/// segment. A filter made with no argument or only constants
+/// (`new TaskStatusFilter(TaskModel::STATUS_OPEN)`) filters on nothing of
+/// the caller's.
+fn filter_objects(chain: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut rest = chain;
+    while let Some(at) = rest.find("->") {
+        rest = &rest[at + 2..];
+        let name_end = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        let (name, after) = rest.split_at(name_end);
+        if !name.to_ascii_lowercase().ends_with("filter") {
+            continue;
+        }
+        let Some(made) = after
+            .trim_start()
+            .strip_prefix('(')
+            .and_then(|a| a.trim_start().strip_prefix("new"))
+            .filter(|a| {
+                a.starts_with(|c: char| c.is_whitespace() || c.is_ascii_uppercase() || c == '\\')
+            })
+            .map(str::trim_start)
+        else {
+            continue;
+        };
+        let class_end = made
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '\\'))
+            .unwrap_or(made.len());
+        let (class, args) = made.split_at(class_end);
+        let Some(args) = args.trim_start().strip_prefix('(') else {
+            continue;
+        };
+        let mut depth = 1usize;
+        let close = args.find(|c: char| {
+            match c {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                _ => {}
+            }
+            depth == 0
+        });
+        let class = class.rsplit('\\').next().unwrap_or(class);
+        if !class.is_empty() && args[..close.unwrap_or(args.len())].contains('$') {
+            found.push(class.to_string());
+        }
+    }
+    found
 }
 
 /// Whether a query-builder chain's text limits the rows or filters them on a
@@ -1926,11 +2173,22 @@ fn results(cx: &mut Ctx) {
             .is_some_and(|f| matches!(fn_name(cx, f), "all" | "get" | "cursor" | "lazy"));
         if flagged && !defines_api && repeated(cx, call).is_some() {
             // A class of the tree's own with its own static `all` is not a model.
-            let unless =
+            let mut unless =
                 (call.kind() == "scoped_call_expression").then(|| Unless::OwnClassMethod {
                     class: obj_text.rsplit('\\').next().unwrap_or("").to_string(),
                     method: m.to_string(),
                 });
+            // Rows filtered through filter objects made with the caller's
+            // values: bounded if one of them filters on its value.
+            if m == "findAll" {
+                let classes: Vec<String> = query_chains(cx, call, obj_text)
+                    .iter()
+                    .flat_map(|chain| filter_objects(chain))
+                    .collect();
+                if !classes.is_empty() {
+                    unless = Unless::either(unless, Some(Unless::FilteredOnValue { classes }));
+                }
+            }
             cx.hit_unless(
                 Rule::UnboundedResults,
                 call,
@@ -2345,6 +2603,40 @@ mod tests {
     }
 
     #[test]
+    fn a_filter_object_made_with_the_callers_value_bounds_as_its_filter_does() {
+        let src = "<?php\nclass ProjectFilter {\n  public function apply() {\n    $this->query->eq('project_id', $this->value);\n  }\n}\nclass S {\n  public function rows($id) {\n    return $this->q->withFilter(new ProjectFilter($id))->findAll();\n  }\n}\n";
+        assert_eq!(php_hits(src), []);
+        let qualified = src.replace("new ProjectFilter", "new \\App\\Filter\\ProjectFilter");
+        assert_eq!(php_hits(&qualified), []);
+        let built = src.replace(
+            "    return $this->q->withFilter(new ProjectFilter($id))->findAll();",
+            "    $query = $this->q->withFilter(new ProjectFilter($id));\n    return $query->findAll();",
+        );
+        assert_eq!(php_hits(&built), []);
+        // Made with a constant, or nothing: no value of the caller's.
+        let constant = src.replace("ProjectFilter($id)", "ProjectFilter(Project::MAIN)");
+        assert_eq!(php_hits(&constant), [(Rule::UnboundedResults, 9)]);
+        let bare = src.replace("ProjectFilter($id)", "ProjectFilter()");
+        assert_eq!(php_hits(&bare), [(Rule::UnboundedResults, 9)]);
+        // A filter that only matches a pattern, or one the tree does not
+        // define: nothing says it bounds the rows.
+        let pattern = src.replace(
+            "->eq('project_id', $this->value)",
+            "->ilike('name', $this->value)",
+        );
+        assert_eq!(php_hits(&pattern), [(Rule::UnboundedResults, 9)]);
+        let unknown = src.replace("new ProjectFilter(", "new OtherFilter(");
+        assert_eq!(php_hits(&unknown), [(Rule::UnboundedResults, 9)]);
+        assert_eq!(
+            filter_objects(
+                "$q->withFilter(new A($id))->withFilter(new B(1))->addFilter(newC(array($x)))"
+            ),
+            ["A", "C"]
+        );
+        assert!(filter_objects("$q->withFilter(newsFilter($x))").is_empty());
+    }
+
+    #[test]
     fn a_query_chain_bounds_only_with_a_limit_or_a_filter_on_a_variable() {
         assert!(chain_bounds(
             "$this->db->table(T)->eq(T.'.task_id', $task_id)"
@@ -2539,6 +2831,70 @@ mod tests {
     /// A listener added through a class, fully qualified or not, or on
     /// what a class hands out, goes on something as long-lived as the
     /// worker; one added to a local the job made goes with it.
+    #[test]
+    fn a_callback_conditionable_skips_never_runs() {
+        let src = "<?php\nclass Tracing {\n    use Conditionable { Conditionable::when as whenever; }\n    public function handle($request): void {\n        $this->when(false, function () use ($request) {\n            Event::listen('sent', fn ($e) => $this->log($request->ip()));\n        });\n    }\n}\n";
+        assert_eq!(php_hits(src), []);
+        let aliased = src.replace("$this->when(", "$this->whenever(");
+        assert_eq!(php_hits(&aliased), []);
+        let unless = src.replace("when(false", "unless(true");
+        assert_eq!(php_hits(&unless), []);
+        // Switched on, or on a value known only at run time: it runs.
+        for on in ["when(true", "when($on", "unless(false", "whenever(false"] {
+            let runs = src.replace("when(false", on);
+            let runs = runs.replace(" Conditionable::when as whenever;", "");
+            assert_eq!(php_hits(&runs), [(Rule::ListenerLeak, 6)], "{on}");
+        }
+        // The default a skipped `when` falls back to runs.
+        let default = src.replace(
+            "when(false, function",
+            "when(false, fn () => null, function",
+        );
+        assert_eq!(php_hits(&default), [(Rule::ListenerLeak, 6)]);
+    }
+
+    #[test]
+    fn what_only_a_service_providers_boot_calls_runs_once() {
+        let src = "<?php\nclass Tracing extends ServiceProvider {\n    public function boot(): void {\n        $this->listenForRequests();\n    }\n    private function listenForRequests(): void {\n        Event::listen('sent', fn ($e) => $this->log($e->uuid));\n    }\n}\n";
+        assert_eq!(php_hits(src), []);
+        let qualified = src.replace(
+            "extends ServiceProvider",
+            "extends \\Illuminate\\Support\\ServiceProvider",
+        );
+        assert_eq!(php_hits(&qualified), []);
+        let registered = src.replace("function boot()", "function register()");
+        assert_eq!(php_hits(&registered), []);
+        let through = src.replace(
+            "private function listenForRequests(): void {\n",
+            "protected function listenForRequests(): void {\n        $this->listenMore();\n    }\n    private function listenMore(): void {\n",
+        );
+        assert_eq!(php_hits(&through), []);
+        // No provider: nothing says its `boot` is called once.
+        let other = src.replace("extends ServiceProvider", "extends Middleware");
+        assert_eq!(php_hits(&other), [(Rule::ListenerLeak, 7)]);
+        // Public: any code may call it.
+        let public = src.replace("private function", "public function");
+        assert_eq!(php_hits(&public), [(Rule::ListenerLeak, 7)]);
+        // Also called from a method that runs per request.
+        let also = src.replace(
+            "    private function",
+            "    public function trace($request): void {\n        $this->listenForRequests();\n    }\n    private function",
+        );
+        assert_eq!(php_hits(&also), [(Rule::ListenerLeak, 10)]);
+        // Called from a callback `boot` hands on, which may run per request.
+        let later = src.replace(
+            "        $this->listenForRequests();\n    }\n    private",
+            "        $this->app->resolving(T::class, fn () => $this->listenForRequests());\n    }\n    private",
+        );
+        assert_eq!(php_hits(&later), [(Rule::ListenerLeak, 7)]);
+        // Named as a callable, it may be called anywhere.
+        let callable = src.replace(
+            "$this->listenForRequests();",
+            "$this->listenForRequests();\n        $this->app->terminating([$this, 'listenForRequests']);",
+        );
+        assert_eq!(php_hits(&callable), [(Rule::ListenerLeak, 8)]);
+    }
+
     #[test]
     fn a_listener_added_through_a_class_outlives_the_job() {
         let src = "<?php\nclass SendMail {\n    public function handle($mailer): void {\n        Event::listen('sent', function ($e) { $this->log($e); });\n    }\n}\n";

@@ -90,6 +90,15 @@ pub enum Unless {
     /// with no page is a library or a tool: who runs it, and for how long,
     /// is up to its users.
     PerRequestPhp,
+    /// A query builder's rows are filtered through filter objects made
+    /// with a value of the caller's (`->withFilter(new
+    /// ProjectUserRoleProjectFilter($project_id))`), and one of `classes`
+    /// (last path segment) is a class of the tree whose own code filters
+    /// its query on a value or limits it (`$this->query->eq('project_id',
+    /// $this->value)`), as such a chain written out is bounded. A filter
+    /// the tree does not define, or one that only matches a pattern
+    /// (`->ilike('name', '%'.$this->value.'%')`), bounds nothing.
+    FilteredOnValue { classes: Vec<String> },
     /// Any one of these holds.
     AnyOf(Vec<Unless>),
 }
@@ -260,6 +269,9 @@ pub struct TreeFacts {
     /// [`Unless::PerRequestPhp`]).
     php_pages: bool,
     php_long_running: bool,
+    /// PHP classes whose own code filters a query on a value or limits it
+    /// (see [`Unless::FilteredOnValue`]), by last path segment.
+    value_filters: HashSet<String>,
     /// Names reached from an entry point within [`MAX_HOPS`], computed on
     /// first use after every file is merged.
     reached: OnceLock<HashSet<String>>,
@@ -337,6 +349,12 @@ impl TreeFacts {
     pub fn php_file(&mut self, page: bool, long_running: bool) {
         self.php_pages |= page;
         self.php_long_running |= long_running;
+    }
+
+    /// PHP class `class` (last segment) filters a query on a value or
+    /// limits it in its own code.
+    pub fn value_filter(&mut self, class: &str) {
+        self.value_filters.insert(class.to_string());
     }
 
     /// Some file removes from or resets `class`'s store `store`.
@@ -483,6 +501,7 @@ impl TreeFacts {
         self.python_imports.extend(other.python_imports);
         self.php_pages |= other.php_pages;
         self.php_long_running |= other.php_long_running;
+        self.value_filters.extend(other.value_filters);
         self.extends.extend(other.extends);
         self.superclasses.extend(other.superclasses);
         for (class, may_be_model) in other.classes {
@@ -549,6 +568,9 @@ impl TreeFacts {
                 candidates.iter().any(|c| self.constants.contains(c))
             }
             Unless::PerRequestPhp => self.php_pages && !self.php_long_running,
+            Unless::FilteredOnValue { classes } => {
+                classes.iter().any(|c| self.value_filters.contains(c))
+            }
             Unless::AnyOf(all) => all.iter().any(|u| self.holds(u)),
         }
     }
