@@ -2828,9 +2828,6 @@ mod tests {
         assert_eq!(php_hits(&other), [(Rule::UnstoppableTask, 5)]);
     }
 
-    /// A listener added through a class, fully qualified or not, or on
-    /// what a class hands out, goes on something as long-lived as the
-    /// worker; one added to a local the job made goes with it.
     #[test]
     fn a_callback_conditionable_skips_never_runs() {
         let src = "<?php\nclass Tracing {\n    use Conditionable { Conditionable::when as whenever; }\n    public function handle($request): void {\n        $this->when(false, function () use ($request) {\n            Event::listen('sent', fn ($e) => $this->log($request->ip()));\n        });\n    }\n}\n";
@@ -2895,6 +2892,9 @@ mod tests {
         assert_eq!(php_hits(&callable), [(Rule::ListenerLeak, 8)]);
     }
 
+    /// A listener added through a class, fully qualified or not, or on
+    /// what a class hands out, goes on something as long-lived as the
+    /// worker; one added to a local the job made goes with it.
     #[test]
     fn a_listener_added_through_a_class_outlives_the_job() {
         let src = "<?php\nclass SendMail {\n    public function handle($mailer): void {\n        Event::listen('sent', function ($e) { $this->log($e); });\n    }\n}\n";
