@@ -7,9 +7,11 @@
 //! retired (print only) once anything is changed after seeing them: 3001–3020
 //! (`held_out_seeds`), 5001–5020 (`seen_once_seeds`), 7001–7020
 //! (`seen_7001_seeds`), and now 9001–9020 (`fresh_seeds`, judged twice by
-//! the same detector; a variant was tried on it once and not adopted, so the
-//! next change needs seeds 11001 and up), the one split
-//! that asserts the goals of issue 13: F1 ≥ 0.977 and no false alarm. Its
+//! the same detector; a variant was tried on it once and not adopted), the
+//! one split that asserts the goals of issue 13: F1 ≥ 0.977 and no false
+//! alarm; 11001–11020 (`fresh_11001_seeds`) gave the same detector a second
+//! held-out estimate (F1 0.974, prints only), so the next change needs
+//! seeds 13001 and up. Its
 //! median delay is printed beside the goal of 0.15 but does not fail the
 //! test: that goal is known to be out of reach for a detector that never
 //! calls a daily cycle's rise a leak (bench/detector/RESULTS.md, "Why a pace
@@ -51,6 +53,13 @@ const SEEN_7001: Range<u64> = 7001..7021;
 /// Never looked at while changing the detector: the held-out set after
 /// 7001–7020 was used.
 const FRESH: Range<u64> = 9001..9021;
+/// A second held-out estimate of the detector 9001–9020 judged, never
+/// looked at before its one run (2026-12-07, bench/detector/RESULTS.md):
+/// F1 0.974 (recall 0.949: daily-cycle leaks of 1–2 days missed), below the
+/// goal of 0.977, no false alarm, median delay 0.274. Prints only, so that
+/// the suite's ignored tests do not hold a known failure; retired by any
+/// detector change.
+const FRESH_11001: Range<u64> = 11001..11021;
 
 #[derive(Default, Clone)]
 struct Score {
@@ -174,7 +183,9 @@ fn evaluate(seeds: Range<u64>) -> Run {
     let mut labels = String::from(
         "file\tlabel\tfamily\tseed\tcropped_h\tlimit_bytes\tsplit\tleakwatch\tfirst_alert_h\tnaive\tpredict_linear\n",
     );
-    let split = if seeds.start >= FRESH.start {
+    let split = if seeds.start >= FRESH_11001.start {
+        "fresh-11001"
+    } else if seeds.start >= FRESH.start {
         "fresh"
     } else if seeds.start >= SEEN_7001.start {
         "seen-7001"
@@ -310,6 +321,13 @@ fn fresh_seeds() {
     let run = evaluate(FRESH);
     print(&run, "fresh seeds 9001-9020");
     assert_goals(&run);
+}
+
+#[test]
+#[ignore]
+fn fresh_11001_seeds() {
+    let run = evaluate(FRESH_11001);
+    print(&run, "fresh seeds 11001-11020 (judged once)");
 }
 
 /// Issue 13's median delay goal: printed, not asserted (see the module docs).
