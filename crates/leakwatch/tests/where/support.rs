@@ -132,6 +132,8 @@ impl Drop for Jvm {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // A killed JVM cannot remove its attach socket; don't leave it in /tmp.
+        let _ = std::fs::remove_file(format!("/tmp/.java_pid{}", self.pid));
     }
 }
 
