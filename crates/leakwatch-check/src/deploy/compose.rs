@@ -107,7 +107,7 @@ pub fn check(y: &Yaml, path: &Path, out: &mut Out) -> bool {
             line: y.nodes[k].line,
         };
         // A service needs something to run to be one.
-        if layers.get("image").is_none() && layers.get("build").is_none() {
+        if layers.path("image").is_none() && layers.path("build").is_none() {
             continue;
         }
         any = true;
@@ -127,11 +127,7 @@ struct Layers<'a> {
 }
 
 impl<'a> Layers<'a> {
-    fn get(&self, key: &str) -> Option<(&'a Yaml, usize)> {
-        self.path(key)
-    }
-
-    /// A dotted path, looked up in the override first (compose merges
+    /// A key or dotted path, looked up in the override first (compose merges
     /// mappings key by key, so the deepest key decides).
     fn path(&self, path: &str) -> Option<(&'a Yaml, usize)> {
         self.top
@@ -160,7 +156,7 @@ fn service(s: &Layers, path: &Path, out: &mut Out, name: &str) {
     let what = format!("service `{name}`");
     let line = s.line;
     let limit_node = s
-        .get("mem_limit")
+        .path("mem_limit")
         .or_else(|| s.path("deploy.resources.limits.memory"));
     let limit = limit_node.and_then(|(y, n)| y.str(n)).and_then(|v| {
         quantity::docker(v).map(|b| Limit {
@@ -170,7 +166,7 @@ fn service(s: &Layers, path: &Path, out: &mut Out, name: &str) {
     });
     let mut words = Vec::new();
     for key in ["entrypoint", "command"] {
-        let Some((y, n)) = s.get(key) else { continue };
+        let Some((y, n)) = s.path(key) else { continue };
         let items: Vec<usize> = if y.str(n).is_some() {
             vec![n]
         } else {
@@ -215,7 +211,7 @@ fn service(s: &Layers, path: &Path, out: &mut Out, name: &str) {
         }
     }
     let image = s
-        .get("image")
+        .path("image")
         .and_then(|(y, i)| y.str(i).map(|v| (v.to_string(), s.line_of((y, i)))));
     let launch = Launch {
         what: what.clone(),
@@ -226,10 +222,10 @@ fn service(s: &Layers, path: &Path, out: &mut Out, name: &str) {
     };
     runtime::check(&launch, out);
 
-    let restart = s.get("restart");
+    let restart = s.path("restart");
     let restart_value = restart.and_then(|(y, r)| y.str(r)).unwrap_or("");
     let swarm_restart = s.str("deploy.restart_policy.condition");
-    let has_ports = s.get("ports").is_some() || s.get("expose").is_some();
+    let has_ports = s.path("ports").is_some() || s.path("expose").is_some();
     let server = has_ports || launch.looks_like_server();
     let one_shot = one_shot_name(name)
         || launch.looks_one_shot()
@@ -264,8 +260,8 @@ fn service(s: &Layers, path: &Path, out: &mut Out, name: &str) {
             "use `restart: unless-stopped`".into(),
         );
     }
-    let probed = s.get("healthcheck").is_some()
-        || s.get("build")
+    let probed = s.path("healthcheck").is_some()
+        || s.path("build")
             .is_some_and(|b| build_has_healthcheck(b, path));
     if server && !probed {
         out.hit(
