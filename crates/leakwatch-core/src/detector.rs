@@ -256,11 +256,12 @@ pub struct Evidence {
     /// of the lifetime.
     #[serde(default)]
     pub climb_s: Option<f64>,
-    /// With a season, once two seasons have been seen: how much the floor
-    /// of each eighth of the last season rose over the same eighth a season
-    /// earlier (the median of the eight). Every part of the cycle higher
-    /// than a day ago, by similar amounts, is a leak under the cycle; a
-    /// cache fill or a step lifts only some of them.
+    /// With a season, once a season and a half has been seen: how much the
+    /// floor of each eighth of the last season rose over the same eighth a
+    /// season earlier (the median; before two seasons, of the last eighths
+    /// the first season covers). Every part of the cycle higher than a day
+    /// ago, by similar amounts, is a leak under the cycle; a cache fill or a
+    /// step lifts only some of them.
     pub season_gain: Option<f64>,
     /// With a garbage collector's saw-tooth (sharp drops that the following
     /// samples do not undo): how far the low since the last drop is above
@@ -898,11 +899,12 @@ impl Detector {
         let season = self.cfg.season_s.max(0.0);
         // Every way to a leak below needs one of these: the floors' trend
         // (`trending`), the lows after collections (`lows`), an earlier
-        // lifetime (`restarted_now`), two seasons (`season_leak`). Without
+        // lifetime (`restarted_now`), a season and a half (`season_leak`). Without
         // them the window is let go as Stable (`skip_if_no_leak`). The
         // scratch the saw-tooth uses is written again before it is read.
-        let may_skip =
-            skip_if_no_leak && self.past_len == 0 && (season == 0.0 || duration < 2.0 * season);
+        let may_skip = skip_if_no_leak
+            && self.past_len == 0
+            && (season == 0.0 || duration < season_compared_after(season));
         let no_saw_tooth = |sc: &mut Scratch| {
             sawtooth(bs, open, end, sc)
                 .filter(|s| s.cycle_s >= slice)
@@ -1021,7 +1023,7 @@ impl Detector {
         let lows = saw.map(|_| self.judge_lows(sc, level, end));
         ev.trough_gain = lows.map(|l| l.gain);
         let season_gain = if season > 0.0 {
-            season_over_season(bs, open, season, end, start, sc)
+            season_over_season(bs, open, (season, end, start), self.cfg.leveloff_ratio, sc)
         } else {
             None
         };
@@ -1029,7 +1031,13 @@ impl Detector {
         // every slice only while it sits at the border between the seasons.
         let earlier_gain = if season_gain.is_some() {
             let shift = season / SEASON_SLICES as f64;
-            season_over_season(bs, open, season, end - shift, start, sc)
+            season_over_season(
+                bs,
+                open,
+                (season, end - shift, start),
+                self.cfg.leveloff_ratio,
+                sc,
+            )
         } else {
             None
         };
@@ -1040,8 +1048,8 @@ impl Detector {
         // lifts only some hours, two steps lift some hours twice, a
         // wandering level lifts them unevenly), and by at least 2 % of the
         // level (the size); now and one slice ago.
-        let rose_evenly = |g: Option<(f64, f64)>| {
-            g.is_some_and(|(gain, farthest)| {
+        let rose_evenly = |g: Option<(f64, f64, f64)>| {
+            g.is_some_and(|(gain, farthest, _)| {
                 gain >= 2.0 * self.cfg.min_relative_growth * level
                     && farthest <= self.cfg.leveloff_ratio * gain
             })
@@ -1092,8 +1100,15 @@ impl Detector {
             }
             LeakState::Leak
         } else if season_leak {
-            r.push_str("every part of the daily cycle is higher than a season ago, by ");
-            let _ = format::write_bytes(r, season_gain.map_or(0.0, |g| g.0));
+            let (gain, _, span) = season_gain.unwrap_or_default();
+            if span >= season {
+                r.push_str("every part of the daily cycle is higher than a season ago, by ");
+            } else {
+                r.push_str("each hour of the last ");
+                let _ = format::write_duration(r, span);
+                r.push_str(" is higher than the same hour a season earlier, by ");
+            }
+            let _ = format::write_bytes(r, gain);
             r.push_str(" (median of the hours compared)");
             LeakState::Leak
         } else if let Some(restarted) = restarted_now {
@@ -1496,43 +1511,77 @@ fn pace_ratio(older: &[Bucket], recent_slope: f64, sc: &mut Scratch) -> f64 {
 
 /// Phase slices per season in the season-over-season test.
 const SEASON_SLICES: usize = 8;
+/// Before two seasons: at least this many slices of the last season compared
+/// with the same hours of the first (half a season).
+const SEASON_PARTIAL_SLICES: usize = 4;
+
+/// A lifetime's start-up (its first 24th of a season: an hour of a day)
+/// fills caches and pools; it is no phase of the cycle to compare with.
+fn season_start_up(season: f64) -> f64 {
+    season / 24.0
+}
+
+/// How long a lifetime must be before any season-over-season comparison.
+fn season_compared_after(season: f64) -> f64 {
+    season + season_start_up(season) + SEASON_PARTIAL_SLICES as f64 * season / SEASON_SLICES as f64
+}
 
 /// The last season against the one before it, phase by phase: the floor of
 /// each eighth of the last season minus the floor of the same eighth a
-/// season earlier. Returns (median gain, robust scatter of the gains, how
-/// many of them rose, how many were compared); `None` before two seasons.
+/// season earlier. Returns (median gain, farthest gain from the median,
+/// the span compared); `None` before the comparison can be made.
+///
+/// Before two seasons only the last slices are compared, as many as the
+/// first season holds after its start-up (at least half a season). A step
+/// between the hours compared (a batch, a cache load) lifts those slices as
+/// evenly as a leak does, and with less than two seasons no slice straddles
+/// it, so a rise faster than a cycle's (over a twelfth of a season, more than
+/// `step_ratio` of the gain: a leak adds a twelfth of it) makes it no leak.
 fn season_over_season(
     bs: &[Bucket],
     open: Option<&Bucket>,
-    season: f64,
-    end: f64,
-    start: f64,
+    (season, end, start): (f64, f64, f64),
+    step_ratio: f64,
     sc: &mut Scratch,
-) -> Option<(f64, f64)> {
-    if end - start < 2.0 * season {
-        return None;
-    }
-    let from = end - 2.0 * season;
+) -> Option<(f64, f64, f64)> {
     let slice = season / SEASON_SLICES as f64;
+    let partial = end - start < 2.0 * season;
+    let n = if partial {
+        let usable = end - start - season_start_up(season) - season;
+        let n = (usable.max(0.0) / slice).floor() as usize;
+        if n < SEASON_PARTIAL_SLICES {
+            return None;
+        }
+        n.min(SEASON_SLICES)
+    } else {
+        SEASON_SLICES
+    };
+    // The n slices from `from`, and the n slices that end at `end`, a season later.
+    let from = end - season - n as f64 * slice;
+    let later = end - n as f64 * slice;
     sc.xs.clear();
-    sc.xs.resize(2 * SEASON_SLICES, f64::INFINITY);
+    sc.xs.resize(2 * n, f64::INFINITY);
     for b in bs.iter().chain(open) {
         let mid = b.mid();
-        if mid < from || mid > end {
+        let i = if mid >= from && mid < from + n as f64 * slice {
+            ((mid - from) / slice) as usize
+        } else if mid >= later && mid <= end {
+            n + ((mid - later) / slice) as usize
+        } else {
             continue;
-        }
-        let i = (((mid - from) / slice) as usize).min(2 * SEASON_SLICES - 1);
+        };
+        let i = i.min(2 * n - 1);
         sc.xs[i] = sc.xs[i].min(b.mean());
     }
     sc.values.clear();
-    for j in 0..SEASON_SLICES {
-        let (a, b) = (sc.xs[j], sc.xs[j + SEASON_SLICES]);
+    for j in 0..n {
+        let (a, b) = (sc.xs[j], sc.xs[j + n]);
         if a.is_finite() && b.is_finite() {
             sc.values.push(b - a);
         }
     }
     let compared = sc.values.len();
-    if compared < SEASON_SLICES - 2 {
+    if compared + 2 < n || compared < SEASON_PARTIAL_SLICES {
         return None;
     }
     let median = median_in(&sc.values, &mut sc.work);
@@ -1541,7 +1590,27 @@ fn season_over_season(
         .iter()
         .map(|g| (g - median).abs())
         .fold(0.0f64, f64::max);
-    Some((median, farthest))
+    if partial && fastest_rise(bs, open, from, season / 12.0) > step_ratio * median {
+        return None;
+    }
+    Some((median, farthest, n as f64 * slice))
+}
+
+/// The largest rise of the buckets' lows (which one burst cannot lift) from
+/// `from` on, between buckets at most `span` apart.
+fn fastest_rise(bs: &[Bucket], open: Option<&Bucket>, from: f64, span: f64) -> f64 {
+    let first = bs.partition_point(|b| b.mid() < from);
+    let inside = || bs[first..].iter().chain(open);
+    let mut rise = 0.0f64;
+    for (i, a) in inside().enumerate() {
+        for b in inside().skip(i + 1) {
+            if b.mid() - a.mid() > span {
+                break;
+            }
+            rise = rise.max(b.min - a.min);
+        }
+    }
+    rise
 }
 
 /// The lows after each collection, judged.
@@ -2015,6 +2084,51 @@ mod tests {
             "{}",
             d.assessment().evidence.reason
         );
+    }
+
+    /// 46 hours of production sampling: a daily cycle of 120 MB (trough to
+    /// peak) over 600 MB, its trough at 2 h, plus `extra(t)`.
+    fn daily_cycle_then(seed: u64, extra: impl Fn(f64) -> f64) -> Detector {
+        let mut d = production();
+        let mut g = Gauss(seed);
+        let mut t = 0.0;
+        while t < 46.0 * HOUR {
+            let phase = 2.0 * std::f64::consts::PI * (t - 8.0 * HOUR) / (24.0 * HOUR);
+            let v = 600e6 + 60e6 * phase.sin() + extra(t);
+            d.push(t, v * (1.0 + 0.005 * g.next()));
+            t += 30.0;
+        }
+        d
+    }
+
+    #[test]
+    fn a_leak_under_a_daily_cycle_is_called_before_two_days() {
+        // 70 MB a day under a cycle of 240 MB: within a day the cycle hides
+        // the climb, but each hour of the second day is higher than the same
+        // hour of the first.
+        let d = daily_cycle_then(31, |t| 100e6 * t / (24.0 * HOUR));
+        let a = d.assessment();
+        let at = a
+            .first_alert_s
+            .unwrap_or_else(|| panic!("{}", a.evidence.reason));
+        assert!(at > 40.0 * HOUR && at < 46.0 * HOUR, "{at}");
+        assert!(
+            a.evidence
+                .reason
+                .contains("than the same hour a season earlier"),
+            "{}",
+            a.evidence.reason
+        );
+    }
+
+    #[test]
+    fn a_batch_step_under_a_daily_cycle_is_not_a_leak() {
+        // The same cycle and a batch that keeps 70 MB from 20 h on, loaded
+        // over 40 minutes: the second day is higher than the first at every
+        // hour too, but by a step no cycle rises that fast.
+        let d = daily_cycle_then(37, |t| 70e6 * ((t - 20.0 * HOUR) / 2400.0).clamp(0.0, 1.0));
+        let a = d.assessment();
+        assert_eq!(a.first_alert_s, None, "{}", a.evidence.reason);
     }
 
     #[test]
