@@ -9,8 +9,9 @@
 # 2. `leakwatch analyze --json` judges every written CSV, as a user would;
 #    its verdicts must be the library's, and are scored the same way.
 #
-#   bench/detector/run.sh                 # fresh seeds 17001-17020 (never run yet)
-#   SPLIT=fresh_15001 bench/detector/run.sh # seeds 15001-15020 (judged once, prints only)
+#   bench/detector/run.sh                 # fresh seeds 19001-19020
+#   SPLIT=fresh_17001 bench/detector/run.sh # seeds 17001-17020 (retired)
+#   SPLIT=fresh_15001 bench/detector/run.sh # seeds 15001-15020 (retired)
 #   SPLIT=fresh_13001 bench/detector/run.sh # seeds 13001-13020 (retired)
 #   SPLIT=fresh bench/detector/run.sh     # seeds 9001-9020 (retired)
 #   SPLIT=fresh_11001 bench/detector/run.sh # seeds 11001-11020 (retired)
@@ -19,7 +20,7 @@
 #   SPLIT=held_out bench/detector/run.sh  # seeds 3001-3020
 #   SPLIT=validation bench/detector/run.sh
 set -euo pipefail
-SPLIT=${SPLIT:-fresh_17001}
+SPLIT=${SPLIT:-fresh_19001}
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$repo/target}
@@ -37,8 +38,8 @@ LEAKWATCH_BENCH_OUT=$work cargo test --release -q -p leakwatch-core \
     | grep -E '^(==|leakwatch|naive|predict|median|  )' | grep -v '^test '
 lib_status=${PIPESTATUS[0]}
 set -e
-# Only the fresh_17001 split asserts (F1, false alarms; the delay is printed).
-echo "library goals (F1 >= 0.977, no false alarm; 17001-17020 only): $([ "$lib_status" = 0 ] && echo met || echo NOT met)"
+# Only the fresh_19001 split asserts (F1, false alarms; the delay is printed).
+echo "library goals (F1 >= 0.977, no false alarm; 19001-19020 only): $([ "$lib_status" = 0 ] && echo met || echo NOT met)"
 
 # Every CSV through the CLI: exit 1 = leak, 0 = no leak, anything else an error.
 start=$(date +%s.%N)

@@ -905,11 +905,12 @@ impl Detector {
         let may_skip = skip_if_no_leak
             && self.past_len == 0
             && (season == 0.0 || duration < season_compared_after(season));
-        let no_saw_tooth = |sc: &mut Scratch| {
-            sawtooth(bs, open, end, sc)
-                .filter(|s| s.cycle_s >= slice)
-                .is_none()
-        };
+        // Drops at least half a season apart are the season's own falls (a
+        // daily cycle's evening), not a collector's.
+        let collector =
+            |s: &SawTooth| s.cycle_s >= slice && (season == 0.0 || s.cycle_s < season / 2.0);
+        let no_saw_tooth =
+            |sc: &mut Scratch| sawtooth(bs, open, end, sc).filter(collector).is_none();
         let stable = |ev: &mut Evidence, mut out: Verdict| {
             ev.reason.push_str("no steady trend");
             out.state = Some(LeakState::Stable);
@@ -1033,7 +1034,7 @@ impl Detector {
         // A garbage collector's saw-tooth with ramps longer than a slice: the
         // slices' floors catch points on the ramps, not the lows, so the
         // lows after each collection are the envelope judged instead.
-        let saw = sawtooth(bs, open, end, sc).filter(|s| s.cycle_s >= slice);
+        let saw = sawtooth(bs, open, end, sc).filter(collector);
         let lows = saw.map(|_| self.judge_lows(sc, level, end));
         ev.trough_gain = lows.map(|l| l.gain);
         let season_gain = if season > 0.0 {
