@@ -17,13 +17,17 @@
 # $WORK/findings-<name>.txt for review by hand (bench/check/REVIEW.md), as
 # heldout_ruby_php.sh does. A missing tree is reported and skipped.
 #
-# Usage: [LW=leakwatch] bench/check/heldout_github.sh TREES [WORKDIR]
+# Set 41 (heldout_github_set41.tsv) continues the same walk, fixed and committed the same way;
+# LIST picks the list (default set 40's).
+#
+# Usage: [LW=leakwatch] [LIST=bench/check/heldout_github_set41.tsv]
+#        bench/check/heldout_github.sh TREES [WORKDIR]
 #        (default WORKDIR: /tmp/leakwatch-heldout40-work)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 TREES=${1:?usage: heldout_github.sh TREES [WORKDIR]}
 WORK=${2:-/tmp/leakwatch-heldout40-work}
-LIST=bench/check/heldout_github_set40.tsv
+LIST=${LIST:-bench/check/heldout_github_set40.tsv}
 mkdir -p "$WORK"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
 # LW=path/to/leakwatch checks with that binary (an older build, to compare).

@@ -1023,18 +1023,43 @@ fn effect_callback<'a>(cx: &Ctx<'a>, call: Node<'a>) -> Option<Node<'a>> {
     })
 }
 
-/// The cleanup text of an effect (what its top-level `return` returns).
-fn effect_cleanup<'a>(cx: &Ctx<'a>, cb: Node<'a>) -> Option<&'a str> {
+/// The cleanup text of an effect for one call in it: what its top-level
+/// `return` returns, and what a `return` in a block around the call returns
+/// after it (`if (id) { const t = setTimeout(...); return () =>
+/// clearTimeout(t); }`: the effect's cleanup whenever that timer starts).
+/// A `return` of a nested function, or of a block the call is not in, is
+/// no cleanup of it.
+fn effect_cleanup<'a>(cx: &Ctx<'a>, cb: Node<'a>, call: Node<'a>) -> Option<String> {
     let body = Ctx::field(cb, "body")?;
     if body.kind() != "statement_block" {
-        return Some(cx.text(body)); // `() => subscribe(...)` returns the unsubscribe
+        return Some(cx.text(body).to_string()); // `() => subscribe(...)` returns the unsubscribe
     }
     let mut cur = body.walk();
-    let ret = body
+    let mut out: Vec<&str> = body
         .named_children(&mut cur)
-        .find(|s| s.kind() == "return_statement")
-        .map(|r| cx.text(r));
-    ret
+        .filter(|s| s.kind() == "return_statement")
+        .map(|r| cx.text(r))
+        .take(1)
+        .collect();
+    for r in cx.desc_kind(body, "return_statement") {
+        if cx.enclosing(r, FN).map(|f| f.id()) != Some(cb.id())
+            || cx.up(r).is_some_and(|b| b.id() == body.id())
+            || r.start_byte() < call.end_byte()
+        {
+            continue;
+        }
+        if cx
+            .up(r)
+            .is_some_and(|b| b.kind() == "statement_block" && Ctx::inside(call, b))
+        {
+            out.push(cx.text(r));
+        }
+    }
+    if out.is_empty() {
+        None
+    } else {
+        Some(out.join("\n"))
+    }
 }
 
 fn effects(cx: &mut Ctx) {
@@ -1045,7 +1070,6 @@ fn effects(cx: &mut Ctx) {
         let Some(cb) = effect_callback(cx, call) else {
             continue;
         };
-        let cleanup = effect_cleanup(cx, cb).unwrap_or("");
         for inner in cx.desc_kind(cb, "call_expression") {
             if cx.expired() {
                 break;
@@ -1053,6 +1077,8 @@ fn effects(cx: &mut Ctx) {
             if cx.enclosing(inner, FN).map(|f| f.id()) != Some(cb.id()) {
                 continue;
             }
+            let cleanup = effect_cleanup(cx, cb, inner).unwrap_or_default();
+            let cleanup = cleanup.as_str();
             let callee = Ctx::field(inner, "function")
                 .map(|f| cx.text(f))
                 .unwrap_or("");
@@ -2509,5 +2535,25 @@ mod tests {
         assert_eq!(hits(src), []);
         let resize = src.replace("'load'", "'resize'");
         assert_eq!(hits(&resize), [(Rule::ListenerLeak, 5)]);
+    }
+
+    /// A React effect's cleanup may be returned from the branch that starts
+    /// the timer (`if (id) { const t = setTimeout(...); return () =>
+    /// clearTimeout(t); }`); one returned from another branch, or by a
+    /// nested function, is no cleanup of it.
+    #[test]
+    fn an_effects_cleanup_may_come_from_the_timers_own_branch() {
+        let src = "function A({ id }) {\n  useEffect(() => {\n    if (id) {\n      const t = setTimeout(() => load(id), 500);\n      return () => clearTimeout(t);\n    }\n  }, [id]);\n}\n";
+        assert_eq!(hits(src), []);
+        let other_branch = src.replace(
+            "      return () => clearTimeout(t);\n    }\n",
+            "    } else {\n      return () => clearTimeout(t);\n    }\n",
+        );
+        assert_eq!(hits(&other_branch), [(Rule::UnclearedTimer, 4)]);
+        let nested = src.replace(
+            "      return () => clearTimeout(t);\n",
+            "      const later = () => { return () => clearTimeout(t); };\n",
+        );
+        assert_eq!(hits(&nested), [(Rule::UnclearedTimer, 4)]);
     }
 }

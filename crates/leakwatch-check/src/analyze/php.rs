@@ -2150,6 +2150,7 @@ fn results(cx: &mut Ctx) {
                     && !NOT_MODELS.contains(&obj_text)
                     && !imported_from_a_value_library(cx.src, obj_text)
                     && Ctx::field(call, "arguments").is_some_and(|a| a.named_child_count() == 0)
+                    && !refilled_from_a_literal_list(cx, call, obj_text)
             }
             ("member_call_expression", "get") => {
                 (obj_text.starts_with("DB::table(") || obj_text.ends_with("::query()"))
@@ -2198,6 +2199,73 @@ fn results(cx: &mut Ctx) {
             );
         }
     }
+}
+
+/// Whether the function around `X::all()` has just emptied X's table and
+/// refilled it from a literal list: `X::truncate()` before the call, and
+/// every `X::create`/`firstOrCreate`/`findOrCreate`/`updateOrCreate`
+/// before it inside a `foreach` over an array literal (or a variable the
+/// function sets to one). The table then holds that list's rows, as a
+/// seeder that resets its roles and permissions. Without the truncate,
+/// rows made elsewhere may be there too; a create from anything else (a
+/// request, a file) bounds nothing.
+fn refilled_from_a_literal_list<'a>(cx: &Ctx<'a>, call: Node<'a>, class: &str) -> bool {
+    let Some(f) = cx.enclosing(call, NAMED_FN) else {
+        return false;
+    };
+    let before: Vec<Node<'a>> = cx
+        .desc_kind(f, "scoped_call_expression")
+        .into_iter()
+        .filter(|c| c.end_byte() <= call.start_byte())
+        .filter(|c| callee(cx, *c).0 == class)
+        .collect();
+    let truncated = before.iter().any(|c| callee(cx, *c).1 == "truncate");
+    let creates: Vec<Node<'a>> = before
+        .iter()
+        .copied()
+        .filter(|c| {
+            matches!(
+                callee(cx, *c).1,
+                "create" | "firstOrCreate" | "findOrCreate" | "updateOrCreate" | "insert"
+            )
+        })
+        .collect();
+    let literal_array = |e: Node<'a>| -> bool {
+        if e.kind() == "array_creation_expression" {
+            return true;
+        }
+        if e.kind() != "variable_name" {
+            return false;
+        }
+        let name = cx.text(e);
+        let sets: Vec<Node<'a>> = cx
+            .desc_kind(f, "assignment_expression")
+            .into_iter()
+            .filter(|a| Ctx::field(*a, "left").is_some_and(|l| cx.text(l) == name))
+            .collect();
+        !sets.is_empty()
+            && sets.iter().all(|a| {
+                Ctx::field(*a, "right").is_some_and(|r| {
+                    r.kind() == "array_creation_expression"
+                        && !cx.desc(r).iter().any(|d| d.kind() == "variable_name")
+                })
+            })
+    };
+    truncated
+        && !creates.is_empty()
+        && creates.iter().all(|c| {
+            let mut n = *c;
+            while let Some(l) = cx.enclosing(n, &["foreach_statement"]) {
+                if !Ctx::inside(l, f) {
+                    break;
+                }
+                if l.named_child(0).is_some_and(literal_array) {
+                    return true;
+                }
+                n = l;
+            }
+            false
+        })
 }
 
 /// Whether a closure body loops forever with no way out.
@@ -2989,5 +3057,20 @@ mod tests {
         );
         let r = check_source("w.php", Lang::Php, &removed, &RuleOptions::default()).unwrap();
         assert!(r.findings.is_empty(), "{:?}", r.findings);
+    }
+
+    /// `X::all()` right after the function has emptied X's table and
+    /// refilled it from a literal list reads that list's rows; without the
+    /// truncate, or refilled from anything else, it is a whole table.
+    #[test]
+    fn a_table_just_refilled_from_a_literal_list_is_that_list() {
+        let src = "<?php\nclass S extends Seeder {\n    public function run() {\n        Permission::truncate();\n        $names = ['a', 'b'];\n        foreach ($names as $n) {\n            Permission::firstOrCreate(['name' => $n]);\n        }\n        $r->permissions()->sync(Permission::all());\n    }\n}\n";
+        assert_eq!(php_hits(src), []);
+        let kept = src.replace("        Permission::truncate();\n", "        \n");
+        assert_eq!(php_hits(&kept), [(Rule::UnboundedResults, 9)]);
+        let from_input = src.replace("$names = ['a', 'b'];", "$names = $request->all();");
+        assert_eq!(php_hits(&from_input), [(Rule::UnboundedResults, 9)]);
+        let other_table = src.replace("Permission::firstOrCreate", "Role::firstOrCreate");
+        assert_eq!(php_hits(&other_table), [(Rule::UnboundedResults, 9)]);
     }
 }
