@@ -227,9 +227,14 @@ fn service(s: &Layers, path: &Path, out: &mut Out, name: &str) {
     let swarm_restart = s.str("deploy.restart_policy.condition");
     let has_ports = s.path("ports").is_some() || s.path("expose").is_some();
     let server = has_ports || launch.looks_like_server();
+    // A shell container kept alive to exec into serves and holds nothing.
+    let keeps_alive = launch.only_keeps_alive()
+        || (launch.words.is_empty()
+            && s.path("build")
+                .is_some_and(|b| build_only_keeps_alive(b, path)));
     let one_shot = one_shot_name(name)
         || launch.looks_one_shot()
-        || (launch.starts_a_tool() && !has_ports)
+        || ((launch.starts_a_tool() || keeps_alive) && !has_ports)
         || (matches!(restart_value, "on-failure" | "no") && !server)
         || swarm_restart.is_some_and(|c| c != "any");
     if one_shot {
@@ -275,7 +280,57 @@ fn service(s: &Layers, path: &Path, out: &mut Out, name: &str) {
 
 /// Whether the Dockerfile the service builds (beside the compose file) has
 /// a HEALTHCHECK: then the image carries its own.
-fn build_has_healthcheck((y, build): (&Yaml, usize), path: &Path) -> bool {
+fn build_has_healthcheck(build: (&Yaml, usize), path: &Path) -> bool {
+    built_dockerfile(build, path).is_some_and(|t| {
+        t.lines().any(|l| {
+            l.trim_start()
+                .to_ascii_uppercase()
+                .starts_with("HEALTHCHECK ")
+                && !l.to_ascii_uppercase().contains("NONE")
+        })
+    })
+}
+
+/// Whether the Dockerfile the service builds only keeps the container
+/// alive: no ENTRYPOINT, and its last CMD is `tail -f /dev/null` or `sleep
+/// infinity` (exec or shell form).
+fn build_only_keeps_alive(build: (&Yaml, usize), path: &Path) -> bool {
+    let Some(text) = built_dockerfile(build, path) else {
+        return false;
+    };
+    let instruction = |l: &str, name: &str| {
+        let l = l.trim_start();
+        l.len() > name.len()
+            && l[..name.len()].eq_ignore_ascii_case(name)
+            && l[name.len()..].starts_with([' ', '\t'])
+    };
+    if text.lines().any(|l| instruction(l, "ENTRYPOINT")) {
+        return false;
+    }
+    let Some(cmd) = text.lines().rev().find(|l| instruction(l, "CMD")) else {
+        return false;
+    };
+    let args = cmd.trim_start()[3..].trim();
+    let words: Vec<String> = match args.strip_prefix('[') {
+        Some(list) => list
+            .trim_end_matches(']')
+            .split(',')
+            .map(|w| w.trim().trim_matches('"').to_string())
+            .collect(),
+        None => args.split_whitespace().map(str::to_string).collect(),
+    };
+    Launch {
+        words: words
+            .into_iter()
+            .map(|text| Word { text, line: 0 })
+            .collect(),
+        ..Launch::default()
+    }
+    .only_keeps_alive()
+}
+
+/// The text of the Dockerfile a service builds, when it is there and small.
+fn built_dockerfile((y, build): (&Yaml, usize), path: &Path) -> Option<String> {
     let (context, dockerfile) = match y.str(build) {
         Some(c) => (c.to_string(), "Dockerfile".to_string()),
         None => (
@@ -288,16 +343,7 @@ fn build_has_healthcheck((y, build): (&Yaml, usize), path: &Path) -> bool {
     let dir = path.parent().unwrap_or(Path::new("."));
     let file = dir.join(context).join(dockerfile);
     match std::fs::metadata(&file) {
-        Ok(m) if m.is_file() && m.len() < 1024 * 1024 => std::fs::read_to_string(&file)
-            .map(|t| {
-                t.lines().any(|l| {
-                    l.trim_start()
-                        .to_ascii_uppercase()
-                        .starts_with("HEALTHCHECK ")
-                        && !l.to_ascii_uppercase().contains("NONE")
-                })
-            })
-            .unwrap_or(false),
-        _ => false,
+        Ok(m) if m.is_file() && m.len() < 1024 * 1024 => std::fs::read_to_string(&file).ok(),
+        _ => None,
     }
 }

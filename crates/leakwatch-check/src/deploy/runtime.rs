@@ -154,7 +154,12 @@ impl Launch {
     pub fn starts_a_tool(&self) -> bool {
         let mut words = self.words.iter().map(|w| base(&w.text));
         let Some(first) = words.next() else {
-            return false;
+            // No command: the image's own entrypoint, a tool's when the
+            // image is named after it (`image: graze/composer`, `composer:2`).
+            return self.image.as_ref().is_some_and(|(image, _)| {
+                let name = image_name(image);
+                ["composer", "phpunit"].contains(&name.rsplit('/').next().unwrap_or(name))
+            });
         };
         let second = words.next().unwrap_or("");
         [
@@ -163,6 +168,17 @@ impl Launch {
         .contains(&first)
             || (["npm", "yarn", "pnpm", "bundle"].contains(&first)
                 && ["install", "ci", "test"].contains(&second))
+    }
+
+    /// Whether the command only keeps the container alive (`tail -f
+    /// /dev/null`, `sleep infinity`): a shell to exec into, which serves
+    /// and holds nothing. Callers decide for services that publish a port.
+    pub fn only_keeps_alive(&self) -> bool {
+        let words: Vec<&str> = self.words.iter().map(|w| base(&w.text)).collect();
+        matches!(
+            words.as_slice(),
+            ["tail", "-f", "null"] | ["sleep", "infinity" | "inf"]
+        )
     }
 
     pub fn command_text(&self) -> String {
@@ -536,5 +552,33 @@ mod tests {
             image_name("registry:5000/team/api:1.2"),
             "registry:5000/team/api"
         );
+    }
+
+    fn launch(command: &str, image: Option<&str>) -> Launch {
+        Launch {
+            words: command
+                .split_whitespace()
+                .map(|w| Word {
+                    text: w.into(),
+                    line: 1,
+                })
+                .collect(),
+            image: image.map(|i| (i.to_string(), 1)),
+            ..Launch::default()
+        }
+    }
+
+    #[test]
+    fn tools_by_image_and_shells_kept_alive() {
+        assert!(launch("", Some("graze/composer")).starts_a_tool());
+        assert!(launch("", Some("composer:2")).starts_a_tool());
+        // Named after a tool, but told to serve.
+        assert!(!launch("php -S 0.0.0.0:80", Some("composer:2")).starts_a_tool());
+        assert!(!launch("", Some("registry.example.com/composer-api:1")).starts_a_tool());
+        assert!(!launch("", Some("node:20")).starts_a_tool());
+        assert!(launch("tail -f /dev/null", None).only_keeps_alive());
+        assert!(launch("sleep infinity", None).only_keeps_alive());
+        assert!(!launch("tail -f /var/log/app.log", None).only_keeps_alive());
+        assert!(!launch("sleep 30", None).only_keeps_alive());
     }
 }
