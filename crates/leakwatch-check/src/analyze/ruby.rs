@@ -569,6 +569,12 @@ fn parameter_args<'a>(cx: &Ctx<'a>, def: Node<'a>) -> Vec<(&'a str, ArgMask)> {
 /// controller's action), a route block, a thread's or `loop`'s block, or a
 /// `while true` loop.
 fn in_entry<'a>(cx: &Ctx<'a>, n: Node<'a>) -> bool {
+    // A test's job or controller (a fixture in `test_helper.rb`, a class
+    // in `*_spec.rb`) runs in a test process, once per test: no long-lived
+    // process's entry point.
+    if test_file(&cx.file_name) {
+        return false;
+    }
     let mut cur = cx.up(n);
     while let Some(p) = cur {
         match p.kind() {
@@ -604,6 +610,16 @@ fn in_entry<'a>(cx: &Ctx<'a>, n: Node<'a>) -> bool {
         cur = cx.up(p);
     }
     false
+}
+
+/// Whether a Ruby file is test code by its name (Minitest's and RSpec's
+/// conventions).
+fn test_file(name: &str) -> bool {
+    matches!(
+        name,
+        "test_helper.rb" | "spec_helper.rb" | "rails_helper.rb"
+    ) || name.ends_with("_test.rb")
+        || name.ends_with("_spec.rb")
 }
 
 /// Whether a store written at `sites` (named `store`) shows it grows per
@@ -2421,6 +2437,29 @@ mod tests {
 
     fn hits(src: &str) -> Vec<(Rule, usize)> {
         crate::analyze::rules_and_lines(Lang::Ruby, src)
+    }
+
+    /// A job's per-call `at_exit` in a test file (a fixture) is not a
+    /// long-lived process's; the same job elsewhere is.
+    #[test]
+    fn entry_points_in_test_files_are_no_entry_points() {
+        let src = "class AtExitJob
+  def self.perform(f)
+    at_exit { File.write(f, 'x') }
+  end
+end
+";
+        let in_file = |name: &str| {
+            crate::check_source(name, Lang::Ruby, src, &crate::RuleOptions::default())
+                .unwrap()
+                .findings
+                .len()
+        };
+        assert_eq!(in_file("test/test_helper.rb"), 0);
+        assert_eq!(in_file("spec/jobs/at_exit_job_spec.rb"), 0);
+        assert_eq!(in_file("test/worker_test.rb"), 0);
+        assert_eq!(in_file("app/jobs/at_exit_job.rb"), 1);
+        assert_eq!(in_file("lib/latest.rb"), 1);
     }
 
     /// `Model.all(:col => value)` (DataMapper) is a lookup by that column;
