@@ -418,7 +418,14 @@ fn module_containers(cx: &mut Ctx, _module: &HashSet<&str>) {
             }
             classify_use(cx, u, cx.enclosing(u, FN), shape, &mut uses);
         }
-        uses.adds.retain(|(_, f)| !iterated_at_load(cx, *f));
+        // Adds made while the module loads: in an iteration at load, or in
+        // a function only the top level calls (a launcher's `run(...)`
+        // twice); not in a callback such a function hands on, which runs
+        // per event.
+        uses.adds.retain(|(_, f)| {
+            let handed_on = cx.up(*f).is_some_and(|p| p.kind() == "arguments");
+            !iterated_at_load(cx, *f) && (handed_on || !startup_only_in(cx, *f, false))
+        });
         if uses.adds.is_empty() || uses.removes > 0 || uses.escapes > 0 {
             continue;
         }
@@ -709,6 +716,11 @@ fn top_level_function(cx: &Ctx, name: &str) -> bool {
 /// function named like an initializer, or in a DOMContentLoaded/load handler.
 /// Unknown callers (no call site in this file) do not count as startup.
 fn startup_only<'a>(cx: &Ctx<'a>, f: Node<'a>) -> bool {
+    startup_only_in(cx, f, true)
+}
+
+/// [`startup_only`] for `f` itself (`outward`: or a function around it).
+fn startup_only_in<'a>(cx: &Ctx<'a>, f: Node<'a>, outward: bool) -> bool {
     let mut cur = Some(f);
     while let Some(func) = cur {
         // A callback's "name" is the call it is passed to: not its own.
@@ -818,6 +830,9 @@ fn startup_only<'a>(cx: &Ctx<'a>, f: Node<'a>) -> bool {
             if (!sites.is_empty() || handed_to_page_start) && sites.iter().all(|s| at_startup(*s)) {
                 return true;
             }
+        }
+        if !outward {
+            return false;
         }
         cur = cx.enclosing(func, FN);
     }
@@ -2535,6 +2550,22 @@ mod tests {
         assert_eq!(hits(src), []);
         let resize = src.replace("'load'", "'resize'");
         assert_eq!(hits(&resize), [(Rule::ListenerLeak, 5)]);
+    }
+
+    /// Adds in a function only the module's top level calls are made while
+    /// it loads (a launcher's `run(...)` twice); called per event too, or
+    /// from a callback it hands on, they grow.
+    #[test]
+    fn adds_of_a_function_only_the_top_level_calls_are_bounded() {
+        let src = "const procs = [];\nconst run = (cmd) => {\n  const p = spawn(cmd);\n  procs.push(p);\n  return p;\n};\nrun('a');\nrun('b');\n";
+        assert_eq!(hits(src), []);
+        let per_event = format!("{src}process.on('message', (m) => run(m.cmd));\n");
+        assert_eq!(hits(&per_event), [(Rule::GlobalAccumulator, 4)]);
+        let in_callback = src.replace(
+            "  procs.push(p);\n",
+            "  p.on('exit', () => procs.push(p));\n",
+        );
+        assert_eq!(hits(&in_callback), [(Rule::GlobalAccumulator, 4)]);
     }
 
     /// A React effect's cleanup may be returned from the branch that starts
