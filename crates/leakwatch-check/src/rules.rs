@@ -261,8 +261,9 @@ A module-level list, array, set or map that functions only ever add to
 bounds grows for the life of the process.
 
 Not flagged: collections filled by registration functions (names containing
-register/setup/install/init), collections passed to other code (they may be
-drained there), and deques with maxlen.
+register/setup/install/init) or only while the module loads (JS: in an
+iteration at load, or a function only the top level calls), collections
+passed to other code (they may be drained there), and deques with maxlen.
 
 Leaky:
     EVENTS = []
