@@ -201,34 +201,12 @@ struct Run {
     series: usize,
 }
 
-fn evaluate(seeds: Range<u64>) -> Run {
+/// Every series of `seeds`; `split` names them in the written labels.
+fn evaluate(seeds: Range<u64>, split: &str) -> Run {
     let dump = std::env::var_os("LEAKWATCH_BENCH_OUT").map(std::path::PathBuf::from);
     let mut labels = String::from(
         "file\tlabel\tfamily\tseed\tcropped_h\tlimit_bytes\tsplit\tleakwatch\tfirst_alert_h\tnaive\tpredict_linear\n",
     );
-    let split = if seeds.start >= FRESH_19001.start {
-        "fresh-19001"
-    } else if seeds.start >= FRESH_17001.start {
-        "fresh-17001"
-    } else if seeds.start >= FRESH_15001.start {
-        "fresh-15001"
-    } else if seeds.start >= FRESH_13001.start {
-        "fresh-13001"
-    } else if seeds.start >= FRESH_11001.start {
-        "fresh-11001"
-    } else if seeds.start >= FRESH.start {
-        "fresh"
-    } else if seeds.start >= SEEN_7001.start {
-        "seen-7001"
-    } else if seeds.start >= SEEN_ONCE.start {
-        "seen-once"
-    } else if seeds.start >= HELD_OUT.start {
-        "held-out"
-    } else if seeds.start >= VALIDATION.start {
-        "validation"
-    } else {
-        "tuning"
-    };
     let mut run = Run {
         leakwatch: Score::default(),
         naive: Score::default(),
@@ -315,76 +293,76 @@ fn print(run: &Run, title: &str) {
 
 #[test]
 fn tuning_seeds() {
-    let run = evaluate(TUNING);
+    let run = evaluate(TUNING, "tuning");
     print(&run, "tuning seeds 1-10");
 }
 
 #[test]
 fn validation_seeds() {
-    let run = evaluate(VALIDATION);
+    let run = evaluate(VALIDATION, "validation");
     print(&run, "validation seeds 1001-1020");
 }
 
 #[test]
 #[ignore]
 fn held_out_seeds() {
-    let run = evaluate(HELD_OUT);
+    let run = evaluate(HELD_OUT, "held-out");
     print(&run, "held-out seeds 3001-3020 (retired)");
 }
 
 #[test]
 #[ignore]
 fn seen_once_seeds() {
-    let run = evaluate(SEEN_ONCE);
+    let run = evaluate(SEEN_ONCE, "seen-once");
     print(&run, "seen-once seeds 5001-5020 (retired)");
 }
 
 #[test]
 #[ignore]
 fn seen_7001_seeds() {
-    let run = evaluate(SEEN_7001);
+    let run = evaluate(SEEN_7001, "seen-7001");
     print(&run, "seeds 7001-7020 (retired)");
 }
 
 #[test]
 #[ignore]
 fn fresh_seeds() {
-    let run = evaluate(FRESH);
+    let run = evaluate(FRESH, "fresh");
     print(&run, "fresh seeds 9001-9020 (retired)");
 }
 
 #[test]
 #[ignore]
 fn fresh_11001_seeds() {
-    let run = evaluate(FRESH_11001);
+    let run = evaluate(FRESH_11001, "fresh-11001");
     print(&run, "fresh seeds 11001-11020 (judged once)");
 }
 
 #[test]
 #[ignore]
 fn fresh_13001_seeds() {
-    let run = evaluate(FRESH_13001);
+    let run = evaluate(FRESH_13001, "fresh-13001");
     print(&run, "fresh seeds 13001-13020 (retired)");
 }
 
 #[test]
 #[ignore]
 fn fresh_15001_seeds() {
-    let run = evaluate(FRESH_15001);
+    let run = evaluate(FRESH_15001, "fresh-15001");
     print(&run, "fresh seeds 15001-15020 (retired)");
 }
 
 #[test]
 #[ignore]
 fn fresh_17001_seeds() {
-    let run = evaluate(FRESH_17001);
+    let run = evaluate(FRESH_17001, "fresh-17001");
     print(&run, "fresh seeds 17001-17020 (retired)");
 }
 
 #[test]
 #[ignore]
 fn fresh_19001_seeds() {
-    let run = evaluate(FRESH_19001);
+    let run = evaluate(FRESH_19001, "fresh-19001");
     print(&run, "fresh seeds 19001-19020");
     assert_goals(&run);
 }
