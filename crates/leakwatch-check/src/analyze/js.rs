@@ -644,7 +644,9 @@ fn listeners(cx: &mut Ctx, module: &HashSet<&str>) {
         }
         let long_lived = WELL_KNOWN_EMITTERS.contains(&root)
             || extra.iter().any(|e| e == target)
-            || (module.contains(root) && !locally_bound(cx, obj, root, &mut memo));
+            || (module.contains(root)
+                && !locally_bound(cx, obj, root, &mut memo)
+                && !made_just_before(cx, f, call, target));
         if !long_lived {
             continue;
         }
@@ -686,6 +688,39 @@ fn listeners(cx: &mut Ctx, module: &HashSet<&str>) {
             "remove it when done (`off`/`removeEventListener`), use `once`, or register it once outside the repeated code",
         );
     }
+}
+
+/// Whether module-level `name` was set, in function `f` before `call`, to
+/// an object made there (`server = spawn(...)`, `conn = new Socket()`): the
+/// listener goes on that new object, and dies with it once it is replaced.
+fn made_just_before<'a>(cx: &Ctx<'a>, f: Node<'a>, call: Node<'a>, name: &str) -> bool {
+    const MAKES: &[&str] = &[
+        "spawn",
+        "fork",
+        "exec",
+        "execFile",
+        "connect",
+        "createConnection",
+        "createServer",
+        "createReadStream",
+        "createWriteStream",
+    ];
+    cx.desc_kind(f, "assignment_expression")
+        .into_iter()
+        .any(|a| {
+            a.end_byte() <= call.start_byte()
+                && cx.enclosing(a, FN).map(|g| g.id()) == Some(f.id())
+                && Ctx::field(a, "left")
+                    .is_some_and(|l| l.kind() == "identifier" && cx.text(l) == name)
+                && Ctx::field(a, "right").is_some_and(|r| match r.kind() {
+                    "new_expression" => true,
+                    "call_expression" => Ctx::field(r, "function").is_some_and(|c| {
+                        let callee = cx.text(c);
+                        MAKES.contains(&callee.rsplit('.').next().unwrap_or(callee))
+                    }),
+                    _ => false,
+                })
+        })
 }
 
 /// Whether `name` is a function declared at the file's top level
@@ -2550,6 +2585,19 @@ mod tests {
         assert_eq!(hits(src), []);
         let resize = src.replace("'load'", "'resize'");
         assert_eq!(hits(&resize), [(Rule::ListenerLeak, 5)]);
+    }
+
+    /// A listener on the object the same function has just made and stored
+    /// in a module variable (`server = spawn(...)`) goes on that object; one
+    /// on the module's object, or on one a getter hands back, does not.
+    #[test]
+    fn a_listener_on_a_child_just_spawned_is_on_that_child() {
+        let src = "let server = null;\nprocess.on('message', () => {\n  server = spawn('php', []);\n  server.on('exit', () => done());\n});\n";
+        assert_eq!(hits(src), []);
+        let kept = src.replace("  server = spawn('php', []);\n", "  start();\n");
+        assert_eq!(hits(&kept), [(Rule::ListenerLeak, 4)]);
+        let fetched = src.replace("spawn('php', [])", "getServer()");
+        assert_eq!(hits(&fetched), [(Rule::ListenerLeak, 4)]);
     }
 
     /// Adds in a function only the module's top level calls are made while
