@@ -15,6 +15,9 @@ impl Drop for Java {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+        // Only a JVM that exits removes its attach socket; a killed one
+        // leaves it in /tmp.
+        let _ = std::fs::remove_file(format!("/tmp/.java_pid{}", self.0.id()));
     }
 }
 
