@@ -159,6 +159,43 @@ fn tree_facts(cx: &mut Ctx) {
     for class in filtering {
         cx.facts.value_filter(&class);
     }
+    // Where this file makes models' rows (`X::create(...)`, `new X`), and
+    // whether from a literal list: `X::all()` of a table only such lists
+    // fill is bounded.
+    let mut made = Vec::new();
+    for c in cx.all("scoped_call_expression") {
+        let (class, method) = callee(cx, c);
+        let class = class.rsplit('\\').next().unwrap_or(class);
+        if ROW_MAKERS.contains(&method) && !matches!(class, "self" | "static" | "parent" | "") {
+            // A fixed row adds at most one row per run: made by key
+            // (`firstOrCreate`...), or by code that runs once (a seeder,
+            // a migration) or only in tests. `create` of a fixed row per
+            // request adds one every time.
+            let by_key = matches!(method, "firstOrCreate" | "findOrCreate" | "updateOrCreate");
+            let runs_once = cx
+                .enclosing(c, &["class_declaration", "anonymous_class"])
+                .is_some_and(|k| {
+                    ["Seeder", "Migration", "TestCase"]
+                        .iter()
+                        .any(|b| extends_a(cx, k, b))
+                });
+            made.push((
+                class.to_string(),
+                (by_key || runs_once) && made_from_a_literal_list(cx, c),
+            ));
+        }
+    }
+    for n in cx.all("object_creation_expression") {
+        if let Some(class) = n.named_child(0).map(|c| cx.text(c)) {
+            made.push((
+                class.rsplit('\\').next().unwrap_or(class).to_string(),
+                false,
+            ));
+        }
+    }
+    for (class, literal) in made {
+        cx.facts.rows_made(&class, literal);
+    }
     // Static properties this file removes from or resets (`X::$cache =
     // []`, `unset(self::$cache[$k])`), by class: the store may be another
     // file's.
@@ -2179,6 +2216,15 @@ fn results(cx: &mut Ctx) {
                     class: obj_text.rsplit('\\').next().unwrap_or("").to_string(),
                     method: m.to_string(),
                 });
+            // A model whose rows the tree makes only from literal lists.
+            if call.kind() == "scoped_call_expression" && m == "all" {
+                unless = Unless::either(
+                    unless,
+                    Some(Unless::RowsOnlyFromLiterals {
+                        class: obj_text.rsplit('\\').next().unwrap_or("").to_string(),
+                    }),
+                );
+            }
             // Rows filtered through filter objects made with the caller's
             // values: bounded if one of them filters on its value.
             if m == "findAll" {
@@ -2223,13 +2269,33 @@ fn refilled_from_a_literal_list<'a>(cx: &Ctx<'a>, call: Node<'a>, class: &str) -
     let creates: Vec<Node<'a>> = before
         .iter()
         .copied()
-        .filter(|c| {
-            matches!(
-                callee(cx, *c).1,
-                "create" | "firstOrCreate" | "findOrCreate" | "updateOrCreate" | "insert"
-            )
-        })
+        .filter(|c| ROW_MAKERS.contains(&callee(cx, *c).1))
         .collect();
+    truncated && !creates.is_empty() && creates.iter().all(|c| made_from_a_literal_list(cx, *c))
+}
+
+/// Static calls that make a model's rows.
+const ROW_MAKERS: &[&str] = &[
+    "create",
+    "firstOrCreate",
+    "findOrCreate",
+    "updateOrCreate",
+    "insert",
+];
+
+/// Whether `call` makes a row the code fixes: its arguments hold no
+/// variable (`X::create(['name' => 'view_reports'])`), or it runs in a
+/// `foreach` (within its function) over an array literal, or over a
+/// variable that function sets only to literals with no variable in them.
+fn made_from_a_literal_list<'a>(cx: &Ctx<'a>, call: Node<'a>) -> bool {
+    if Ctx::field(call, "arguments").is_some_and(|a| {
+        a.named_child_count() > 0 && !cx.desc(a).iter().any(|d| d.kind() == "variable_name")
+    }) {
+        return true;
+    }
+    let Some(f) = cx.enclosing(call, NAMED_FN) else {
+        return false;
+    };
     let literal_array = |e: Node<'a>| -> bool {
         if e.kind() == "array_creation_expression" {
             return true;
@@ -2251,21 +2317,17 @@ fn refilled_from_a_literal_list<'a>(cx: &Ctx<'a>, call: Node<'a>, class: &str) -
                 })
             })
     };
-    truncated
-        && !creates.is_empty()
-        && creates.iter().all(|c| {
-            let mut n = *c;
-            while let Some(l) = cx.enclosing(n, &["foreach_statement"]) {
-                if !Ctx::inside(l, f) {
-                    break;
-                }
-                if l.named_child(0).is_some_and(literal_array) {
-                    return true;
-                }
-                n = l;
-            }
-            false
-        })
+    let mut n = call;
+    while let Some(l) = cx.enclosing(n, &["foreach_statement"]) {
+        if !Ctx::inside(l, f) {
+            break;
+        }
+        if l.named_child(0).is_some_and(literal_array) {
+            return true;
+        }
+        n = l;
+    }
+    false
 }
 
 /// Whether a closure body loops forever with no way out.
@@ -3059,6 +3121,28 @@ mod tests {
         assert!(r.findings.is_empty(), "{:?}", r.findings);
     }
 
+    /// `X::all()` of a model whose rows the tree makes only from literal
+    /// lists (by key, or in a seeder) reads a fixed set; one row made from
+    /// a request's input anywhere, or a fixed row `create`d per request,
+    /// makes it a whole table again.
+    #[test]
+    fn a_table_only_literal_lists_fill_is_bounded() {
+        let src = "<?php\nclass S extends Seeder {\n    public function run() {\n        foreach (['a', 'b'] as $n) {\n            Permission::firstOrCreate(['name' => $n]);\n        }\n    }\n}\nclass C extends Controller {\n    public function index() {\n        return Permission::all();\n    }\n}\n";
+        let findings = |src: &str| {
+            check_source("w.php", Lang::Php, src, &RuleOptions::default())
+                .unwrap()
+                .findings
+                .len()
+        };
+        assert_eq!(findings(src), 0);
+        let from_input = format!("{src}class D extends Controller {{\n    public function store($r) {{\n        Permission::create(['name' => $r->name]);\n    }}\n}}\n");
+        assert_eq!(findings(&from_input), 1);
+        let per_request = format!("{src}class E extends Controller {{\n    public function hit() {{\n        Permission::create(['name' => 'x']);\n    }}\n}}\n");
+        assert_eq!(findings(&per_request), 1);
+        let nothing_made = src.replace("Permission::firstOrCreate", "Role::firstOrCreate");
+        assert_eq!(findings(&nothing_made), 1);
+    }
+
     /// `X::all()` right after the function has emptied X's table and
     /// refilled it from a literal list reads that list's rows; without the
     /// truncate, or refilled from anything else, it is a whole table.
@@ -3066,7 +3150,11 @@ mod tests {
     fn a_table_just_refilled_from_a_literal_list_is_that_list() {
         let src = "<?php\nclass S extends Seeder {\n    public function run() {\n        Permission::truncate();\n        $names = ['a', 'b'];\n        foreach ($names as $n) {\n            Permission::firstOrCreate(['name' => $n]);\n        }\n        $r->permissions()->sync(Permission::all());\n    }\n}\n";
         assert_eq!(php_hits(src), []);
-        let kept = src.replace("        Permission::truncate();\n", "        \n");
+        // Without the truncate, rows the application makes elsewhere stay.
+        let kept = format!(
+            "{}class C extends Controller {{\n    public function store($q) {{\n        Permission::create(['name' => $q->name]);\n    }}\n}}\n",
+            src.replace("        Permission::truncate();\n", "        \n")
+        );
         assert_eq!(php_hits(&kept), [(Rule::UnboundedResults, 9)]);
         let from_input = src.replace("$names = ['a', 'b'];", "$names = $request->all();");
         assert_eq!(php_hits(&from_input), [(Rule::UnboundedResults, 9)]);

@@ -99,6 +99,12 @@ pub enum Unless {
     /// the tree does not define, or one that only matches a pattern
     /// (`->ilike('name', '%'.$this->value.'%')`), bounds nothing.
     FilteredOnValue { classes: Vec<String> },
+    /// Every row of model `class` (last path segment) the tree makes
+    /// (`X::create`/`firstOrCreate`/... or `new X`) is made in a `foreach`
+    /// over a literal list, and it makes at least one: the table holds that
+    /// list (a seeder's permissions), so `X::all()` reads a bounded set.
+    /// Rows made from anything else, anywhere, bound nothing.
+    RowsOnlyFromLiterals { class: String },
     /// Any one of these holds.
     AnyOf(Vec<Unless>),
 }
@@ -272,6 +278,9 @@ pub struct TreeFacts {
     /// PHP classes whose own code filters a query on a value or limits it
     /// (see [`Unless::FilteredOnValue`]), by last path segment.
     value_filters: HashSet<String>,
+    /// PHP models' rows the tree makes, by last path segment: (how many
+    /// places make them from a literal list, how many from anything else).
+    rows_made: HashMap<String, (u32, u32)>,
     /// Names reached from an entry point within [`MAX_HOPS`], computed on
     /// first use after every file is merged.
     reached: OnceLock<HashSet<String>>,
@@ -355,6 +364,17 @@ impl TreeFacts {
     /// limits it in its own code.
     pub fn value_filter(&mut self, class: &str) {
         self.value_filters.insert(class.to_string());
+    }
+
+    /// Some file makes rows of PHP model `class`, from a literal list or
+    /// not (see [`Unless::RowsOnlyFromLiterals`]).
+    pub fn rows_made(&mut self, class: &str, from_literal: bool) {
+        let e = self.rows_made.entry(class.to_string()).or_default();
+        if from_literal {
+            e.0 += 1;
+        } else {
+            e.1 += 1;
+        }
     }
 
     /// Some file removes from or resets `class`'s store `store`.
@@ -502,6 +522,11 @@ impl TreeFacts {
         self.php_pages |= other.php_pages;
         self.php_long_running |= other.php_long_running;
         self.value_filters.extend(other.value_filters);
+        for (class, (literal, other_rows)) in other.rows_made {
+            let e = self.rows_made.entry(class).or_default();
+            e.0 += literal;
+            e.1 += other_rows;
+        }
         self.extends.extend(other.extends);
         self.superclasses.extend(other.superclasses);
         for (class, may_be_model) in other.classes {
@@ -571,6 +596,10 @@ impl TreeFacts {
             Unless::FilteredOnValue { classes } => {
                 classes.iter().any(|c| self.value_filters.contains(c))
             }
+            Unless::RowsOnlyFromLiterals { class } => self
+                .rows_made
+                .get(class)
+                .is_some_and(|(literal, other)| *literal > 0 && *other == 0),
             Unless::AnyOf(all) => all.iter().any(|u| self.holds(u)),
         }
     }

@@ -9,7 +9,8 @@ use Illuminate\Database\Seeder;
 
 class RolePermissionSeeder extends Seeder
 {
-    // No truncate: rows the application made earlier are there too.
+    // No truncate: rows the application makes (PermissionController
+    // below) are there too.
     public function run(): void
     {
         foreach (['view_dashboard', 'view_patients'] as $name) {
@@ -30,7 +31,8 @@ class RolePermissionSeeder extends Seeder
         echo count($all);
     }
 
-    // The literal list fills another table; this one is read whole.
+    // The literal list fills another table; this one, which the
+    // application also fills (RoleController below), is read whole.
     public function roles(): void
     {
         Role::truncate();
@@ -39,5 +41,21 @@ class RolePermissionSeeder extends Seeder
         }
         $roles = Role::all(); // expect: unbounded-results
         echo count($roles);
+    }
+}
+
+class PermissionController
+{
+    public function store($request)
+    {
+        Permission::create(['name' => $request->input('name')]);
+    }
+}
+
+class RoleController
+{
+    public function store($request)
+    {
+        Role::create(['name' => $request->input('name')]);
     }
 }
