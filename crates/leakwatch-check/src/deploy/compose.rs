@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use super::dockerfile;
 use super::quantity;
 use super::runtime::{self, Env, Launch, Limit, Word};
 use super::yaml::Yaml;
@@ -292,41 +293,16 @@ fn build_has_healthcheck(build: (&Yaml, usize), path: &Path) -> bool {
 }
 
 /// Whether the Dockerfile the service builds only keeps the container
-/// alive: no ENTRYPOINT, and its last CMD is `tail -f /dev/null` or `sleep
-/// infinity` (exec or shell form).
+/// alive (its ENTRYPOINT and CMD are `tail -f /dev/null` or `sleep
+/// infinity`).
 fn build_only_keeps_alive(build: (&Yaml, usize), path: &Path) -> bool {
-    let Some(text) = built_dockerfile(build, path) else {
-        return false;
-    };
-    let instruction = |l: &str, name: &str| {
-        let l = l.trim_start();
-        l.len() > name.len()
-            && l[..name.len()].eq_ignore_ascii_case(name)
-            && l[name.len()..].starts_with([' ', '\t'])
-    };
-    if text.lines().any(|l| instruction(l, "ENTRYPOINT")) {
-        return false;
-    }
-    let Some(cmd) = text.lines().rev().find(|l| instruction(l, "CMD")) else {
-        return false;
-    };
-    let args = cmd.trim_start()[3..].trim();
-    let words: Vec<String> = match args.strip_prefix('[') {
-        Some(list) => list
-            .trim_end_matches(']')
-            .split(',')
-            .map(|w| w.trim().trim_matches('"').to_string())
-            .collect(),
-        None => args.split_whitespace().map(str::to_string).collect(),
-    };
-    Launch {
-        words: words
-            .into_iter()
-            .map(|text| Word { text, line: 0 })
-            .collect(),
-        ..Launch::default()
-    }
-    .only_keeps_alive()
+    built_dockerfile(build, path).is_some_and(|text| {
+        Launch {
+            words: dockerfile::command_words(&text),
+            ..Launch::default()
+        }
+        .only_keeps_alive()
+    })
 }
 
 /// The text of the Dockerfile a service builds, when it is there and small.

@@ -141,6 +141,35 @@ fn expand(value: &str, args: &[Env], env: &[Env]) -> String {
 }
 
 pub fn check(src: &str, out: &mut Out) {
+    let Some(cur) = final_stage(src) else {
+        return;
+    };
+    let launch = Launch {
+        what: "this image".into(),
+        words: launch_words(&cur),
+        env: cur.env,
+        image: cur.image,
+        limit: None,
+    };
+    runtime::check(&launch, out);
+}
+
+/// What the image runs: its final stage's ENTRYPOINT, then its CMD (empty
+/// when it sets neither).
+pub fn command_words(src: &str) -> Vec<Word> {
+    final_stage(src)
+        .map(|s| launch_words(&s))
+        .unwrap_or_default()
+}
+
+fn launch_words(stage: &Stage) -> Vec<Word> {
+    let mut words = stage.entrypoint.clone();
+    words.extend(stage.cmd.iter().cloned());
+    words
+}
+
+/// The final stage, `None` for a file with no FROM.
+fn final_stage(src: &str) -> Option<Stage> {
     // Named stages, for `FROM builder`: a stage inherits its parent's
     // image and environment.
     let mut stages: HashMap<String, Stage> = HashMap::new();
@@ -194,19 +223,7 @@ pub fn check(src: &str, out: &mut Out) {
             stages.insert(a.clone(), cur.clone());
         }
     }
-    if !any {
-        return;
-    }
-    let mut words = cur.entrypoint.clone();
-    words.extend(cur.cmd.iter().cloned());
-    let launch = Launch {
-        what: "this image".into(),
-        words,
-        env: cur.env,
-        image: cur.image,
-        limit: None,
-    };
-    runtime::check(&launch, out);
+    any.then_some(cur)
 }
 
 #[cfg(test)]
