@@ -83,6 +83,9 @@ const FRESH_17001: Range<u64> = 17001..17021;
 /// Never looked at: judged once by the detector of the season-apart drops,
 /// the split that asserts the goals of issue 13.
 const FRESH_19001: Range<u64> = 19001..19021;
+/// A second estimate of the same detector (no change since 19001-19020
+/// was judged), never looked at before its one run (2026-12-07).
+const FRESH_21001: Range<u64> = 21001..21021;
 
 #[derive(Default, Clone)]
 struct Score {
@@ -365,6 +368,13 @@ fn fresh_19001_seeds() {
     let run = evaluate(FRESH_19001, "fresh-19001");
     print(&run, "fresh seeds 19001-19020");
     assert_goals(&run);
+}
+
+#[test]
+#[ignore]
+fn fresh_21001_seeds() {
+    let run = evaluate(FRESH_21001, "fresh-21001");
+    print(&run, "fresh seeds 21001-21020");
 }
 
 /// The false alarms held-out splits showed once, each fixed afterwards,
