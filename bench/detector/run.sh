@@ -10,6 +10,7 @@
 #    its verdicts must be the library's, and are scored the same way.
 #
 #   bench/detector/run.sh                 # fresh seeds 19001-19020
+#   SPLIT=fresh_21001 bench/detector/run.sh # seeds 21001-21020 (the same detector, judged once)
 #   SPLIT=fresh_17001 bench/detector/run.sh # seeds 17001-17020 (retired)
 #   SPLIT=fresh_15001 bench/detector/run.sh # seeds 15001-15020 (retired)
 #   SPLIT=fresh_13001 bench/detector/run.sh # seeds 13001-13020 (retired)
