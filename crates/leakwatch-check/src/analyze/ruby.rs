@@ -1887,6 +1887,12 @@ fn results(cx: &mut Ctx) {
         "CSV",
         "Rails",
     ];
+    // Job libraries' own API classes whose `all` lists the queues, workers
+    // or schedule entries in Redis (a handful, set by configuration), not
+    // the rows of a table: Sidekiq's `Queue.all` is one object per queue
+    // name, sidekiq-cron's `Job.all` one per configured schedule, Resque's
+    // `Worker.all` one per worker process.
+    const LIBRARY_LISTS: &[&str] = &["Sidekiq::Queue", "Sidekiq::Cron::Job", "Resque::Worker"];
     for call in cx.all("call") {
         if cx.expired() {
             break;
@@ -1906,6 +1912,7 @@ fn results(cx: &mut Ctx) {
             let root = model.split(['.', '(']).next().unwrap_or("");
             if root.starts_with(|c: char| c.is_ascii_uppercase())
                 && !NOT_MODELS.contains(&root)
+                && !LIBRARY_LISTS.contains(&root.trim_start_matches("::"))
                 && !chain.contains(".limit(")
                 && !chain.contains(".where(")
                 && !conditions_bound(cx, recv)
@@ -2551,6 +2558,18 @@ end
             "        end\n        true\n      else",
         );
         assert_eq!(hits(&not_last), [(Rule::UnclosedResource, 5)]);
+    }
+
+    /// Sidekiq's `Queue.all` lists queue names, not rows; a model of the
+    /// tree's own named `Queue`, in a namespace or not, is still a table.
+    #[test]
+    fn sidekiq_queue_all_lists_queues_not_rows() {
+        let src = "class StatsJob\n  include Sidekiq::Job\n  def perform\n    Sidekiq::Queue.all.each { |q| gauge(q.name, q.size) }\n  end\nend\n";
+        assert_eq!(hits(src), []);
+        let model = src.replace("Sidekiq::Queue", "Backlog::Queue");
+        assert_eq!(hits(&model), [(Rule::UnboundedResults, 4)]);
+        let bare = src.replace("Sidekiq::Queue", "Queue");
+        assert_eq!(hits(&bare), [(Rule::UnboundedResults, 4)]);
     }
 
     /// A thread memoized in an attribute is started at most once per
