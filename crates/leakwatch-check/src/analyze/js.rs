@@ -1027,7 +1027,12 @@ fn event_api<'a>(cx: &Ctx<'a>, call: Node<'a>, target: &str, removed: &[Removal]
 
 /// Whether the file removes this listener: the same target and the same
 /// handler (an inline function can only go with `removeAllListeners`).
-fn removal_exists<'a>(cx: &Ctx<'a>, removed: &[Removal], target: &str, args: Option<Node>) -> bool {
+fn removal_exists<'a>(
+    cx: &Ctx<'a>,
+    removed: &[Removal],
+    target: &str,
+    args: Option<Node<'a>>,
+) -> bool {
     if mentions(cx.src, &format!("{target}.removeAllListeners(")) {
         return true;
     }
@@ -1051,9 +1056,17 @@ fn removal_exists<'a>(cx: &Ctx<'a>, removed: &[Removal], target: &str, args: Opt
         return false;
     }
     let handler_text = handler.map(|h| cx.text(h)).unwrap_or("");
-    removed
-        .iter()
-        .any(|r| r.target == target && (handler_text.is_empty() || r.args.contains(handler_text)))
+    // `self.onClick` where the function around says `var self = this` is
+    // `this.onClick`, as a teardown method names it.
+    let as_this = handler
+        .filter(|h| h.kind() == "member_expression")
+        .and_then(|h| as_this_member(cx, h, handler_text));
+    removed.iter().any(|r| {
+        r.target == target
+            && (handler_text.is_empty()
+                || r.args.contains(handler_text)
+                || as_this.as_deref().is_some_and(|t| mentions(r.args, t)))
+    })
 }
 
 /// The callback of a React effect hook call, if `call` is one.
@@ -2559,6 +2572,19 @@ mod tests {
         assert_eq!(hits(src), []);
         let kept_nowhere = src.replace("this.onMove = function", "function");
         assert_eq!(hits(&kept_nowhere), [(Rule::ListenerLeak, 3)]);
+    }
+
+    /// `self.onClick` added where `var self = this` is the `this.onClick`
+    /// a teardown removes; an alias of something else, or another handler
+    /// removed, is no removal of it.
+    #[test]
+    fn a_handler_added_through_a_this_alias_is_removable() {
+        let src = "export default {\n  mounted() {\n    var self = this;\n    document.addEventListener('click', self.onOut);\n  },\n  beforeUnmount() {\n    document.removeEventListener('click', this.onOut);\n  },\n};\n";
+        assert_eq!(hits(src), []);
+        let other_alias = src.replace("var self = this;", "var self = store;");
+        assert_eq!(hits(&other_alias), [(Rule::ListenerLeak, 4)]);
+        let other_handler = src.replace("this.onOut);", "this.onIn);");
+        assert_eq!(hits(&other_handler), [(Rule::ListenerLeak, 4)]);
     }
 
     /// A module wrapper invoked with `.call(this)` or `.apply(this, ...)`

@@ -1719,9 +1719,7 @@ fn opened(cx: &mut Ctx) {
                 && Ctx::field(*p, "receiver").is_some_and(|r| r.id() == inner.id())
                 && match method_name(cx, *p) {
                     "binmode" | "set_encoding" => true,
-                    "tap" => cx
-                        .up(*p)
-                        .is_some_and(|a| matches!(a.kind(), "assignment" | "operator_assignment")),
+                    "tap" => assigned_through_branches(cx, *p),
                     _ => false,
                 }
         }) {
@@ -1772,6 +1770,41 @@ fn opened(cx: &mut Ctx) {
             );
         }
     }
+}
+
+/// Whether a value ends up assigned: its parent is an assignment, or it is
+/// the last statement of a branch of an `if`/`unless`/`case`/ternary (or of
+/// a `begin` or parentheses) whose value is assigned (`@io ||= if path then
+/// File.open(path, 'a').tap { ... } else $stdout end`). A branch's value
+/// that is not its last statement, or a condition, is dropped.
+fn assigned_through_branches<'a>(cx: &Ctx<'a>, value: Node<'a>) -> bool {
+    let mut cur = value;
+    while let Some(p) = cx.up(cur) {
+        match p.kind() {
+            "assignment" | "operator_assignment" => {
+                return Ctx::field(p, "right").is_some_and(|r| r.id() == cur.id());
+            }
+            "then" | "else" | "begin" | "parenthesized_statements" | "when" | "in_clause" => {
+                let last = (0..p.named_child_count())
+                    .rev()
+                    .filter_map(|i| p.named_child(i))
+                    .find(|c| c.kind() != "comment");
+                if last.is_none_or(|l| l.id() != cur.id()) {
+                    return false;
+                }
+            }
+            "if" | "unless" | "elsif" | "conditional" | "case" | "case_match" => {
+                if Ctx::field(p, "condition").is_some_and(|c| c.id() == cur.id())
+                    || Ctx::field(p, "value").is_some_and(|c| c.id() == cur.id())
+                {
+                    return false;
+                }
+            }
+            _ => return false,
+        }
+        cur = p;
+    }
+    false
 }
 
 /// ActiveRecord relations iterated whole; raw SQL reading a whole table.
@@ -1854,6 +1887,12 @@ fn results(cx: &mut Ctx) {
         "CSV",
         "Rails",
     ];
+    // Job libraries' own API classes whose `all` lists the queues, workers
+    // or schedule entries in Redis (a handful, set by configuration), not
+    // the rows of a table: Sidekiq's `Queue.all` is one object per queue
+    // name, sidekiq-cron's `Job.all` one per configured schedule, Resque's
+    // `Worker.all` one per worker process.
+    const LIBRARY_LISTS: &[&str] = &["Sidekiq::Queue", "Sidekiq::Cron::Job", "Resque::Worker"];
     for call in cx.all("call") {
         if cx.expired() {
             break;
@@ -1873,6 +1912,7 @@ fn results(cx: &mut Ctx) {
             let root = model.split(['.', '(']).next().unwrap_or("");
             if root.starts_with(|c: char| c.is_ascii_uppercase())
                 && !NOT_MODELS.contains(&root)
+                && !LIBRARY_LISTS.contains(&root.trim_start_matches("::"))
                 && !chain.contains(".limit(")
                 && !chain.contains(".where(")
                 && !conditions_bound(cx, recv)
@@ -2500,6 +2540,36 @@ end
         assert_eq!(hits(&plain), []);
         let dropped = src.replace("@history_file ||= ", "");
         assert_eq!(hits(&dropped), [(Rule::UnclosedResource, 3)]);
+    }
+
+    /// A kept `tap` may reach its attribute through the branch of an `if`
+    /// (or a ternary) that is assigned; a branch whose value is something
+    /// else, or an `if` that is not assigned, drops the file.
+    #[test]
+    fn a_tap_kept_through_a_branch_is_the_file() {
+        let src = "module Log\n  def self.io\n    @io ||=\n      if path\n        File.open(path, 'a').tap do |f|\n          f.sync = true\n        end\n      else\n        $stdout\n      end\n  end\nend\n";
+        assert_eq!(hits(src), []);
+        let ternary = "module Log\n  def self.io\n    @io ||= path ? File.open(path, 'a').tap { |f| f.sync = true } : $stdout\n  end\nend\n";
+        assert_eq!(hits(ternary), []);
+        let unassigned = src.replace("@io ||=\n", "");
+        assert_eq!(hits(&unassigned), [(Rule::UnclosedResource, 4)]);
+        let not_last = src.replace(
+            "        end\n      else",
+            "        end\n        true\n      else",
+        );
+        assert_eq!(hits(&not_last), [(Rule::UnclosedResource, 5)]);
+    }
+
+    /// Sidekiq's `Queue.all` lists queue names, not rows; a model of the
+    /// tree's own named `Queue`, in a namespace or not, is still a table.
+    #[test]
+    fn sidekiq_queue_all_lists_queues_not_rows() {
+        let src = "class StatsJob\n  include Sidekiq::Job\n  def perform\n    Sidekiq::Queue.all.each { |q| gauge(q.name, q.size) }\n  end\nend\n";
+        assert_eq!(hits(src), []);
+        let model = src.replace("Sidekiq::Queue", "Backlog::Queue");
+        assert_eq!(hits(&model), [(Rule::UnboundedResults, 4)]);
+        let bare = src.replace("Sidekiq::Queue", "Queue");
+        assert_eq!(hits(&bare), [(Rule::UnboundedResults, 4)]);
     }
 
     /// A thread memoized in an attribute is started at most once per

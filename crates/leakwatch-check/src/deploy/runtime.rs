@@ -162,23 +162,60 @@ impl Launch {
             });
         };
         let second = words.next().unwrap_or("");
-        [
-            "composer", "phpunit", "rspec", "jest", "mocha", "pip", "pip3",
-        ]
-        .contains(&first)
-            || (["npm", "yarn", "pnpm", "bundle"].contains(&first)
-                && ["install", "ci", "test"].contains(&second))
+        if SHELLS.contains(&first) && is_command_flag(second) {
+            // `bash -c "composer install && vendor/bin/phpunit"`: what the
+            // string runs last is what the container runs until it exits.
+            return self
+                .shell_string_commands()
+                .last()
+                .is_some_and(|cmd| tool_command(cmd));
+        }
+        let all: Vec<&str> = self.words.iter().map(|w| base(&w.text)).collect();
+        tool_command(&all)
+    }
+
+    /// The commands of a `sh -c "..."` string, split at `&&`, `||` and `;`,
+    /// each as base names without a leading `exec`; empty for any other
+    /// command.
+    fn shell_string_commands(&self) -> Vec<Vec<&str>> {
+        let mut words = self.words.iter().map(|w| w.text.as_str());
+        let (Some(sh), Some(flag)) = (words.next(), words.next()) else {
+            return Vec::new();
+        };
+        if !SHELLS.contains(&base(sh)) || !is_command_flag(base(flag)) {
+            return Vec::new();
+        }
+        let mut out: Vec<Vec<&str>> = vec![Vec::new()];
+        for w in words {
+            let ends = w.ends_with(';');
+            let b = base(w);
+            if matches!(b, "&&" | "||" | "") {
+                out.push(Vec::new());
+                continue;
+            }
+            let cur = out.last_mut().expect("one command at least");
+            if !(cur.is_empty() && b == "exec") {
+                cur.push(b);
+            }
+            if ends {
+                out.push(Vec::new());
+            }
+        }
+        out.retain(|c| !c.is_empty());
+        out
     }
 
     /// Whether the command only keeps the container alive (`tail -f
     /// /dev/null`, `sleep infinity`): a shell to exec into, which serves
     /// and holds nothing. Callers decide for services that publish a port.
+    /// A bare shell (`command: bash`) is one too: a container to `run` or
+    /// exec commands in, not a server.
     pub fn only_keeps_alive(&self) -> bool {
         let words: Vec<&str> = self.words.iter().map(|w| base(&w.text)).collect();
         matches!(
             words.as_slice(),
             ["tail", "-f", "null"] | ["sleep", "infinity" | "inf"]
-        )
+        ) || matches!(words.as_slice(), [sh] if SHELLS.contains(sh))
     }
 
     pub fn command_text(&self) -> String {
@@ -188,6 +225,31 @@ impl Launch {
             .collect::<Vec<_>>()
             .join(" ")
     }
+}
+
+/// Shells that run a `-c` string or, alone, wait for commands.
+const SHELLS: &[&str] = &["sh", "bash", "ash", "dash", "zsh"];
+
+/// `-c`, `-lc`, `-ec`: a shell flag that runs the next word as a command.
+fn is_command_flag(flag: &str) -> bool {
+    flag.len() >= 2 && flag.starts_with('-') && !flag.starts_with("--") && flag.ends_with('c')
+}
+
+/// Whether a command (base names) starts a package manager or a test
+/// runner: `composer ...`, `vendor/bin/phpunit`, `npm ci`, `bundle install`,
+/// `bundle exec rspec`.
+fn tool_command(cmd: &[&str]) -> bool {
+    let first = cmd.first().copied().unwrap_or("");
+    let second = cmd.get(1).copied().unwrap_or("");
+    if first == "bundle" && second == "exec" {
+        return tool_command(&cmd[2..]); // `bundle exec rspec`
+    }
+    [
+        "composer", "phpunit", "rspec", "jest", "mocha", "pip", "pip3",
+    ]
+    .contains(&first)
+        || (["npm", "yarn", "pnpm", "bundle"].contains(&first)
+            && ["install", "ci", "test"].contains(&second))
 }
 
 /// A name like `openjdk` from `docker.io/library/openjdk:8u181-jre@sha256:..`.
@@ -580,5 +642,23 @@ mod tests {
         assert!(launch("sleep infinity", None).only_keeps_alive());
         assert!(!launch("tail -f /var/log/app.log", None).only_keeps_alive());
         assert!(!launch("sleep 30", None).only_keeps_alive());
+    }
+
+    /// A `sh -c` string's last command decides; a bare shell waits for
+    /// commands; a shell running a server or a script is neither.
+    #[test]
+    fn tools_in_a_shell_string_and_bare_shells() {
+        let papi = "bash -c \"composer install && vendor/bin/install-wp-tests.sh db root && vendor/bin/phpunit\"";
+        assert!(launch(papi, None).starts_a_tool());
+        assert!(launch("sh -c 'npm ci; exec npm test'", None).starts_a_tool());
+        assert!(launch("sh -c 'bundle install; exec bundle exec rspec'", None).starts_a_tool());
+        assert!(!launch("sh -c 'bundle install; exec bundle exec puma'", None).starts_a_tool());
+        assert!(!launch("sh -c \"composer install && php-fpm\"", None).starts_a_tool());
+        assert!(!launch("bash -c \"npm install && npm start\"", None).starts_a_tool());
+        assert!(!launch("bash ./run.sh", None).starts_a_tool());
+        assert!(launch("bash", None).only_keeps_alive());
+        assert!(launch("/bin/sh", None).only_keeps_alive());
+        assert!(!launch("bash ./serve.sh", None).only_keeps_alive());
+        assert!(!launch("bash -c \"bundle exec puma\"", None).only_keeps_alive());
     }
 }
