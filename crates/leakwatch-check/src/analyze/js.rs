@@ -2137,10 +2137,13 @@ fn record_script_globals(cx: &mut Ctx, explicit: &[&str]) {
 }
 
 /// Names a script makes global on purpose: `window.textChanged = false`,
-/// `globalThis.x = ...`. A bare assignment to one later sets that global;
-/// it creates nothing.
+/// `globalThis.x = ...`, and a bare `sel_mm = ...;` at the script's top
+/// level (outside any function: it runs as the script loads, the old
+/// scripts' way to make a page-wide global). A bare assignment to one in a
+/// function later sets that global; it creates nothing.
 fn window_properties<'a>(cx: &Ctx<'a>) -> Vec<&'a str> {
-    cx.all("assignment_expression")
+    let mut names: Vec<&'a str> = cx
+        .all("assignment_expression")
         .into_iter()
         .filter_map(|a| Ctx::field(a, "left"))
         .filter(|l| l.kind() == "member_expression")
@@ -2150,7 +2153,20 @@ fn window_properties<'a>(cx: &Ctx<'a>) -> Vec<&'a str> {
         .filter_map(|l| Ctx::field(l, "property"))
         .filter(|p| p.kind() == "property_identifier")
         .map(|p| cx.text(p))
-        .collect()
+        .collect();
+    names.extend(
+        cx.all("assignment_expression")
+            .into_iter()
+            .filter(|a| cx.enclosing(*a, FN).is_none())
+            .filter(|a| {
+                cx.enclosing(*a, &["with_statement", "class_body"])
+                    .is_none()
+            })
+            .filter_map(|a| Ctx::field(a, "left"))
+            .filter(|l| l.kind() == "identifier")
+            .map(|l| cx.text(l)),
+    );
+    names
 }
 
 fn accidental_globals(cx: &mut Ctx) {
@@ -2324,6 +2340,24 @@ mod tests {
     fn a_window_property_is_a_declared_global() {
         let src = "window.textChanged = false;\nfunction edited() {\n  textChanged = true;\n  other = 1;\n}\n";
         assert_eq!(hits(src), [(Rule::AccidentalGlobal, 4)]);
+    }
+
+    /// A bare assignment at a script's top level makes that global on
+    /// purpose: a function setting it later creates nothing; a name the
+    /// top level never sets is still created by the function.
+    #[test]
+    fn a_top_level_bare_assignment_is_a_declared_global() {
+        let src = "sel_mm = 1;\nif (cookie) {\n  sel_sort = cookie.sort;\n}\nfunction goto_page(mm, sort) {\n  sel_mm = mm;\n  sel_sort = sort;\n  other = 1;\n}\n";
+        assert_eq!(hits(src), [(Rule::AccidentalGlobal, 8)]);
+        let in_fn = src.replace("sel_mm = 1;\n", "function init() {\n  sel_mm = 1;\n}\n");
+        assert_eq!(
+            hits(&in_fn),
+            [
+                (Rule::AccidentalGlobal, 2),
+                (Rule::AccidentalGlobal, 8),
+                (Rule::AccidentalGlobal, 10)
+            ]
+        );
     }
 
     /// `addEventListener` adds a given function to a target once: a
