@@ -2237,6 +2237,23 @@ fn accidental_globals(cx: &mut Ctx) {
         .filter_map(|u| Ctx::field(u, "argument").filter(|a| a.kind() == "identifier"))
         .map(|a| cx.text(a))
         .collect();
+    // `if (typeof(arrTimer) == "undefined") arrTimer = []`: the same probe
+    // written as a call, where it guards the assignment, coming before it
+    // (`x = f(); if (typeof(x) == 'undefined')` checks the value just set).
+    let paren_probed: Vec<(&str, usize)> = cx
+        .all("unary_expression")
+        .into_iter()
+        .filter(|u| cx.text(*u).starts_with("typeof"))
+        .filter_map(|u| {
+            let mut a =
+                Ctx::field(u, "argument").filter(|a| a.kind() == "parenthesized_expression")?;
+            while a.kind() == "parenthesized_expression" {
+                a = a.named_child(0)?;
+            }
+            Some((a, u.start_byte())).filter(|(a, _)| a.kind() == "identifier")
+        })
+        .map(|(a, at)| (cx.text(a), at))
+        .collect();
     let extra = cx.opts.extra_globals.clone();
     for a in cx.all("assignment_expression") {
         if cx.expired() {
@@ -2258,6 +2275,9 @@ fn accidental_globals(cx: &mut Ctx) {
             let name = cx.text(l);
             if declared.contains(name)
                 || probed.contains(name)
+                || paren_probed
+                    .iter()
+                    .any(|(p, at)| *p == name && *at < a.start_byte())
                 || KNOWN_GLOBALS.contains(&name)
                 || extra.iter().any(|e| e == name)
                 || comment_globals.iter().any(|c| mentions(c, name))
@@ -2358,6 +2378,18 @@ mod tests {
                 (Rule::AccidentalGlobal, 10)
             ]
         );
+    }
+
+    /// `typeof(x)` probes a global as `typeof x` does.
+    #[test]
+    fn a_parenthesized_typeof_probes_the_name() {
+        let src = "function start(id) {\n  if (typeof(timers) == 'undefined') timers = [];\n  timers[id] = Date.now();\n}\n";
+        assert_eq!(hits(src), []);
+        let other = src.replace("typeof(timers)", "typeof(window)");
+        assert_eq!(hits(&other), [(Rule::AccidentalGlobal, 2)]);
+        // A check of the value just set is no probe of a global.
+        let after = "function label(s) {\n  shown = names[s];\n  return typeof(shown) == 'undefined' ? s : shown;\n}\n";
+        assert_eq!(hits(after), [(Rule::AccidentalGlobal, 2)]);
     }
 
     /// `addEventListener` adds a given function to a target once: a
