@@ -1542,7 +1542,8 @@ fn results(cx: &mut Ctx) {
                     || root == "jQuery"
                     || obj.starts_with("$(")
                     || obj.starts_with("jQuery(")
-                    || obj.contains(".$");
+                    || obj.contains(".$")
+                    || holds_jquery(cx, call, root);
                 let by_selector =
                     Ctx::field(func, "object").is_some_and(|o| finds_by_selector(cx, o));
                 obj.contains(".find(") && !obj.contains(".limit(") && !jquery && !by_selector
@@ -1561,6 +1562,36 @@ fn results(cx: &mut Ctx) {
             );
         }
     }
+}
+
+/// Whether `name` is a local of the function around `at` whose value is a
+/// jQuery object: declared or assigned there as `$(...)` or `jQuery(...)`
+/// (DataTables' `jqRows = $(rows)`), and given no other value there.
+fn holds_jquery<'a>(cx: &Ctx<'a>, at: Node<'a>, name: &str) -> bool {
+    let Some(f) = cx.enclosing(at, FN) else {
+        return false;
+    };
+    if name.is_empty() {
+        return false;
+    }
+    let mut values = cx.desc(f).iter().filter_map(|n| {
+        let (bind, value) = match n.kind() {
+            // `let body;` gives no value: only the assignments count.
+            "variable_declarator" => (Ctx::field(*n, "name")?, Ctx::field(*n, "value")?),
+            "assignment_expression" => (Ctx::field(*n, "left")?, Ctx::field(*n, "right")?),
+            _ => return None,
+        };
+        (bind.kind() == "identifier" && cx.text(bind) == name).then_some(value)
+    });
+    let mut any = false;
+    let all = values.all(|v| {
+        any = true;
+        Some(v)
+            .filter(|v| v.kind() == "call_expression")
+            .and_then(|v| Ctx::field(v, "function"))
+            .is_some_and(|callee| matches!(cx.text(callee), "$" | "jQuery"))
+    });
+    any && all
 }
 
 /// Whether a call chain (`x.find('a').filter(f)`) has a `find` whose
@@ -2481,6 +2512,17 @@ mod tests {
             let src = mongo.replace("db.collection('events').find({})", dom);
             assert_eq!(hits(&src), [], "{dom}");
         }
+        // A local holding `$(...)` is a jQuery object (DataTables'
+        // `jqRows = $(rows)`); one holding a collection is not.
+        let local = "function rows(sel) {\n  var jqRows = $(this.nodes());\n  return jqRows.find(sel).toArray();\n}\n";
+        assert_eq!(hits(local), []);
+        let coll = local.replace("$(this.nodes())", "db.collection('events')");
+        assert_eq!(hits(&coll), [(Rule::UnboundedResults, 3)]);
+        let both = local.replace(
+            "  return",
+            "  if (sel) jqRows = db.collection('events');\n  return",
+        );
+        assert_eq!(hits(&both), [(Rule::UnboundedResults, 4)]);
     }
 
     /// A constructor made only in the window's `load` handler (spaced as
