@@ -18,9 +18,10 @@
 # heldout_ruby_php.sh does. A missing tree is reported and skipped.
 #
 # Set 41 (heldout_github_set41.tsv) continues the same walk, fixed and committed the same way;
-# Set 42 (heldout_github_set42.tsv) continues it again. LIST picks the list (default set 40's).
+# Set 42 (heldout_github_set42.tsv) continues it again, and set 43 (heldout_github_set43.tsv) once more.
+# LIST picks the list (default set 40's).
 #
-# Usage: [LW=leakwatch] [LIST=bench/check/heldout_github_set42.tsv]
+# Usage: [LW=leakwatch] [LIST=bench/check/heldout_github_set43.tsv]
 #        bench/check/heldout_github.sh TREES [WORKDIR]
 #        (default WORKDIR: /tmp/leakwatch-heldout40-work)
 set -euo pipefail

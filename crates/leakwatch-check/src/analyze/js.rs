@@ -1542,7 +1542,8 @@ fn results(cx: &mut Ctx) {
                     || root == "jQuery"
                     || obj.starts_with("$(")
                     || obj.starts_with("jQuery(")
-                    || obj.contains(".$");
+                    || obj.contains(".$")
+                    || holds_jquery(cx, call, root);
                 let by_selector =
                     Ctx::field(func, "object").is_some_and(|o| finds_by_selector(cx, o));
                 obj.contains(".find(") && !obj.contains(".limit(") && !jquery && !by_selector
@@ -1561,6 +1562,36 @@ fn results(cx: &mut Ctx) {
             );
         }
     }
+}
+
+/// Whether `name` is a local of the function around `at` whose value is a
+/// jQuery object: declared or assigned there as `$(...)` or `jQuery(...)`
+/// (DataTables' `jqRows = $(rows)`), and given no other value there.
+fn holds_jquery<'a>(cx: &Ctx<'a>, at: Node<'a>, name: &str) -> bool {
+    let Some(f) = cx.enclosing(at, FN) else {
+        return false;
+    };
+    if name.is_empty() {
+        return false;
+    }
+    let mut values = cx.desc(f).iter().filter_map(|n| {
+        let (bind, value) = match n.kind() {
+            // `let body;` gives no value: only the assignments count.
+            "variable_declarator" => (Ctx::field(*n, "name")?, Ctx::field(*n, "value")?),
+            "assignment_expression" => (Ctx::field(*n, "left")?, Ctx::field(*n, "right")?),
+            _ => return None,
+        };
+        (bind.kind() == "identifier" && cx.text(bind) == name).then_some(value)
+    });
+    let mut any = false;
+    let all = values.all(|v| {
+        any = true;
+        Some(v)
+            .filter(|v| v.kind() == "call_expression")
+            .and_then(|v| Ctx::field(v, "function"))
+            .is_some_and(|callee| matches!(cx.text(callee), "$" | "jQuery"))
+    });
+    any && all
 }
 
 /// Whether a call chain (`x.find('a').filter(f)`) has a `find` whose
@@ -2137,10 +2168,13 @@ fn record_script_globals(cx: &mut Ctx, explicit: &[&str]) {
 }
 
 /// Names a script makes global on purpose: `window.textChanged = false`,
-/// `globalThis.x = ...`. A bare assignment to one later sets that global;
-/// it creates nothing.
+/// `globalThis.x = ...`, and a bare `sel_mm = ...;` at the script's top
+/// level (outside any function: it runs as the script loads, the old
+/// scripts' way to make a page-wide global). A bare assignment to one in a
+/// function later sets that global; it creates nothing.
 fn window_properties<'a>(cx: &Ctx<'a>) -> Vec<&'a str> {
-    cx.all("assignment_expression")
+    let mut names: Vec<&'a str> = cx
+        .all("assignment_expression")
         .into_iter()
         .filter_map(|a| Ctx::field(a, "left"))
         .filter(|l| l.kind() == "member_expression")
@@ -2150,7 +2184,20 @@ fn window_properties<'a>(cx: &Ctx<'a>) -> Vec<&'a str> {
         .filter_map(|l| Ctx::field(l, "property"))
         .filter(|p| p.kind() == "property_identifier")
         .map(|p| cx.text(p))
-        .collect()
+        .collect();
+    names.extend(
+        cx.all("assignment_expression")
+            .into_iter()
+            .filter(|a| cx.enclosing(*a, FN).is_none())
+            .filter(|a| {
+                cx.enclosing(*a, &["with_statement", "class_body"])
+                    .is_none()
+            })
+            .filter_map(|a| Ctx::field(a, "left"))
+            .filter(|l| l.kind() == "identifier")
+            .map(|l| cx.text(l)),
+    );
+    names
 }
 
 fn accidental_globals(cx: &mut Ctx) {
@@ -2221,6 +2268,23 @@ fn accidental_globals(cx: &mut Ctx) {
         .filter_map(|u| Ctx::field(u, "argument").filter(|a| a.kind() == "identifier"))
         .map(|a| cx.text(a))
         .collect();
+    // `if (typeof(arrTimer) == "undefined") arrTimer = []`: the same probe
+    // written as a call, where it guards the assignment, coming before it
+    // (`x = f(); if (typeof(x) == 'undefined')` checks the value just set).
+    let paren_probed: Vec<(&str, usize)> = cx
+        .all("unary_expression")
+        .into_iter()
+        .filter(|u| cx.text(*u).starts_with("typeof"))
+        .filter_map(|u| {
+            let mut a =
+                Ctx::field(u, "argument").filter(|a| a.kind() == "parenthesized_expression")?;
+            while a.kind() == "parenthesized_expression" {
+                a = a.named_child(0)?;
+            }
+            Some((a, u.start_byte())).filter(|(a, _)| a.kind() == "identifier")
+        })
+        .map(|(a, at)| (cx.text(a), at))
+        .collect();
     let extra = cx.opts.extra_globals.clone();
     for a in cx.all("assignment_expression") {
         if cx.expired() {
@@ -2242,6 +2306,9 @@ fn accidental_globals(cx: &mut Ctx) {
             let name = cx.text(l);
             if declared.contains(name)
                 || probed.contains(name)
+                || paren_probed
+                    .iter()
+                    .any(|(p, at)| *p == name && *at < a.start_byte())
                 || KNOWN_GLOBALS.contains(&name)
                 || extra.iter().any(|e| e == name)
                 || comment_globals.iter().any(|c| mentions(c, name))
@@ -2324,6 +2391,36 @@ mod tests {
     fn a_window_property_is_a_declared_global() {
         let src = "window.textChanged = false;\nfunction edited() {\n  textChanged = true;\n  other = 1;\n}\n";
         assert_eq!(hits(src), [(Rule::AccidentalGlobal, 4)]);
+    }
+
+    /// A bare assignment at a script's top level makes that global on
+    /// purpose: a function setting it later creates nothing; a name the
+    /// top level never sets is still created by the function.
+    #[test]
+    fn a_top_level_bare_assignment_is_a_declared_global() {
+        let src = "sel_mm = 1;\nif (cookie) {\n  sel_sort = cookie.sort;\n}\nfunction goto_page(mm, sort) {\n  sel_mm = mm;\n  sel_sort = sort;\n  other = 1;\n}\n";
+        assert_eq!(hits(src), [(Rule::AccidentalGlobal, 8)]);
+        let in_fn = src.replace("sel_mm = 1;\n", "function init() {\n  sel_mm = 1;\n}\n");
+        assert_eq!(
+            hits(&in_fn),
+            [
+                (Rule::AccidentalGlobal, 2),
+                (Rule::AccidentalGlobal, 8),
+                (Rule::AccidentalGlobal, 10)
+            ]
+        );
+    }
+
+    /// `typeof(x)` probes a global as `typeof x` does.
+    #[test]
+    fn a_parenthesized_typeof_probes_the_name() {
+        let src = "function start(id) {\n  if (typeof(timers) == 'undefined') timers = [];\n  timers[id] = Date.now();\n}\n";
+        assert_eq!(hits(src), []);
+        let other = src.replace("typeof(timers)", "typeof(window)");
+        assert_eq!(hits(&other), [(Rule::AccidentalGlobal, 2)]);
+        // A check of the value just set is no probe of a global.
+        let after = "function label(s) {\n  shown = names[s];\n  return typeof(shown) == 'undefined' ? s : shown;\n}\n";
+        assert_eq!(hits(after), [(Rule::AccidentalGlobal, 2)]);
     }
 
     /// `addEventListener` adds a given function to a target once: a
@@ -2415,6 +2512,17 @@ mod tests {
             let src = mongo.replace("db.collection('events').find({})", dom);
             assert_eq!(hits(&src), [], "{dom}");
         }
+        // A local holding `$(...)` is a jQuery object (DataTables'
+        // `jqRows = $(rows)`); one holding a collection is not.
+        let local = "function rows(sel) {\n  var jqRows = $(this.nodes());\n  return jqRows.find(sel).toArray();\n}\n";
+        assert_eq!(hits(local), []);
+        let coll = local.replace("$(this.nodes())", "db.collection('events')");
+        assert_eq!(hits(&coll), [(Rule::UnboundedResults, 3)]);
+        let both = local.replace(
+            "  return",
+            "  if (sel) jqRows = db.collection('events');\n  return",
+        );
+        assert_eq!(hits(&both), [(Rule::UnboundedResults, 4)]);
     }
 
     /// A constructor made only in the window's `load` handler (spaced as
