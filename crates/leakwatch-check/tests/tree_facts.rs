@@ -179,3 +179,10 @@ fn a_global_declared_by_an_html_pages_inline_script_is_no_accident() {
     let alone = findings(&[case("html-page-globals/changes.js")]);
     assert_eq!(alone.len(), 4, "{alone:?}");
 }
+
+/// A doc comment naming `$_GET` (Symfony's `InputBag`) makes no web page
+/// of a library's tree: its static caches still count for a worker.
+#[test]
+fn a_comment_naming_request_globals_makes_no_page() {
+    assert_case("php-library-doc-comment");
+}

@@ -420,6 +420,17 @@ fn growth_evidence<'a>(cx: &Ctx<'a>, sites: &[Node<'a>], store: &str) -> Option<
         let Some(f) = cx.enclosing(*site, NAMED_FN) else {
             continue;
         };
+        // A key built in a local from a variable naming an identity
+        // (`$cacheKey = $requestIp.'-'.$ip`) has one entry per identity,
+        // as the variable used as the key itself would.
+        if key_locals(cx, f, *site).into_iter().any(|rhs| {
+            std::iter::once(rhs)
+                .chain(cx.desc(rhs).iter().copied())
+                .filter(|v| v.kind() == "variable_name")
+                .any(|v| super::growth::id_like(cx.text(v).trim_start_matches('$')))
+        }) {
+            return Some(None);
+        }
         // The parameters stored: those in a keyed write's key if any (one
         // entry per key), else any the write stores.
         let params = parameter_args(cx, f);
@@ -449,6 +460,30 @@ fn growth_evidence<'a>(cx: &Ctx<'a>, sites: &[Node<'a>], store: &str) -> Option<
         }
     }
     (!through.is_empty()).then_some(Some(Unless::NotReachedFromEntry { methods: through }))
+}
+
+/// What the locals in a keyed write's key are assigned in function `f`
+/// (`$cacheKey = $requestIp.'-'.$ip` for `self::$checked[$cacheKey]`),
+/// leaving out values that name a class (`$class = get_class($o)`): one
+/// entry per class the code declares.
+fn key_locals<'a>(cx: &Ctx<'a>, f: Node<'a>, site: Node<'a>) -> Vec<Node<'a>> {
+    let locals: Vec<&'a str> = keyed_entry(site)
+        .map(|(_, key, _)| {
+            std::iter::once(key)
+                .chain(cx.desc(key).iter().copied())
+                .filter(|v| v.kind() == "variable_name" && cx.text(*v) != "$this")
+                .map(|v| cx.text(v))
+                .collect()
+        })
+        .unwrap_or_default();
+    cx.desc(f)
+        .iter()
+        .copied()
+        .filter(|n| n.kind() == "assignment_expression")
+        .filter(|n| Ctx::field(*n, "left").is_some_and(|l| locals.contains(&cx.text(l))))
+        .filter_map(|n| Ctx::field(n, "right"))
+        .filter(|rhs| !PER_CLASS_KEYS.iter().any(|k| cx.text(*rhs).contains(k)))
+        .collect()
 }
 
 /// What says how many entries a write at `site` adds over time: a keyed
@@ -858,6 +893,18 @@ fn classify<'a>(cx: &Ctx<'a>, u: Node<'a>, uses: &mut Uses<'a>) {
 /// a class, a class constant or an encoding (`self::$cache[static::class]`,
 /// `[static::ALGORITHM]`, `[$this->encoding]`: bounded by the code, not by
 /// traffic).
+/// Key text that names a class (one entry per class the code declares).
+const PER_CLASS_KEYS: &[&str] = &[
+    "::class",
+    "get_class(",
+    "get_called_class(",
+    "get_parent_class(",
+    "get_debug_type(",
+    "gettype(",
+    "[$class]",
+    "[$className]",
+];
+
 fn registration_or_per_class<'a>(cx: &Ctx<'a>, site: Node<'a>) -> bool {
     let (target, value) = match site.kind() {
         "function_call_expression" => {
@@ -872,18 +919,7 @@ fn registration_or_per_class<'a>(cx: &Ctx<'a>, site: Node<'a>) -> bool {
             Ctx::field(site, "right").map(|r| cx.text(r)).unwrap_or(""),
         ),
     };
-    let per_class = [
-        "::class",
-        "get_class(",
-        "get_called_class(",
-        "get_parent_class(",
-        "get_debug_type(",
-        "gettype(",
-        "[$class]",
-        "[$className]",
-    ]
-    .iter()
-    .any(|k| target.contains(k))
+    let per_class = PER_CLASS_KEYS.iter().any(|k| target.contains(k))
         || class_constant_key(&target)
         || ["encoding", "charset"].iter().any(|k| {
             target.ends_with(&format!("[$this->{k}]")) || target.ends_with(&format!("[${k}]"))
@@ -1241,6 +1277,15 @@ fn report<'a>(
         uses.adds
             .retain(|(site, _, _)| cx.enclosing(*site, NAMED_FN).is_some() || in_entry(cx, *site));
     }
+    // A write under a literal key of the store itself (`$cfg['mode'] =
+    // ...`) replaces one entry: it never adds another (`$c[$id]['name']`
+    // still adds one per `$id`).
+    uses.adds.retain(|(site, _, _)| {
+        !keyed_entry(*site).is_some_and(|(container, key, _)| {
+            container.kind() != "subscript_expression"
+                && matches!(key.kind(), "string" | "integer" | "float" | "boolean")
+        })
+    });
     uses.adds
         .retain(|(site, _, _)| !registration_or_per_class(cx, *site));
     uses.adds
@@ -2574,12 +2619,15 @@ fn serves_a_page(cx: &Ctx) -> bool {
             let html = cx.text(n).trim().trim_start_matches("?>").trim_start();
             html.starts_with('<') && !html.starts_with("<?")
         }
+        // A comment mentions `$_GET` without reading it (Symfony's
+        // `InputBag` doc comment, beside a namespace without braces).
         "namespace_definition"
         | "class_declaration"
         | "interface_declaration"
         | "trait_declaration"
         | "enum_declaration"
-        | "function_definition" => false,
+        | "function_definition"
+        | "comment" => false,
         _ => {
             let text = cx.text(n);
             REQUEST.iter().any(|r| text.contains(r))
@@ -2710,6 +2758,35 @@ mod tests {
 
     fn php_hits(src: &str) -> Vec<(Rule, usize)> {
         crate::analyze::rules_and_lines(Lang::Php, src)
+    }
+
+    /// A write under a literal key replaces one entry, whatever it stores;
+    /// the same write under a caller's value adds one per value.
+    #[test]
+    fn a_write_under_a_literal_key_adds_no_entry() {
+        let src = "<?php\nclass Mailer {\n  private static $settings = [];\n  public static function send($table, $user_id) {\n    if (empty(self::$settings['mode'])) {\n      self::$settings['mode'] = query($table, $user_id);\n    }\n    return self::$settings['mode'];\n  }\n}\nwhile ($job = $queue->pop()) {\n  Mailer::send('settings', $job->user_id);\n}\n";
+        assert_eq!(php_hits(src), []);
+        let keyed = src.replace("self::$settings['mode'] = ", "self::$settings[$user_id] = ");
+        assert_eq!(php_hits(&keyed), [(Rule::UnboundedCache, 6)]);
+        let nested = src.replace(
+            "self::$settings['mode'] = ",
+            "self::$settings[$user_id]['mode'] = ",
+        );
+        assert_eq!(php_hits(&nested), [(Rule::UnboundedCache, 6)]);
+    }
+
+    /// A static cache keyed by a local made from the parameters (Symfony's
+    /// `IpUtils::$checkedIps[$cacheKey]`, `$cacheKey = $requestIp.'-'.$ip`)
+    /// grows with them, as one keyed by the parameter itself; a local that
+    /// names a class (`$class = get_class($o)`) is one entry per class.
+    #[test]
+    fn a_static_cache_keyed_by_a_local_made_from_parameters_grows() {
+        let src = "<?php\nclass IpUtils {\n  private static $checkedIps = [];\n  public static function check4(string $requestIp, string $ip) {\n    $cacheKey = $requestIp.'-'.$ip.'-v4';\n    if (isset(self::$checkedIps[$cacheKey])) {\n      return self::$checkedIps[$cacheKey];\n    }\n    return self::$checkedIps[$cacheKey] = $requestIp === $ip;\n  }\n}\n";
+        assert_eq!(php_hits(src), [(Rule::UnboundedCache, 9)]);
+        let per_class = src.replace("$requestIp.'-'.$ip.'-v4'", "get_class($ip)");
+        assert_eq!(php_hits(&per_class), []);
+        let fixed = src.replace("$requestIp.'-'.$ip.'-v4'", "'v4'");
+        assert_eq!(php_hits(&fixed), []);
     }
 
     #[test]
