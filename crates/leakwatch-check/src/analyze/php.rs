@@ -888,11 +888,6 @@ fn classify<'a>(cx: &Ctx<'a>, u: Node<'a>, uses: &mut Uses<'a>) {
     }
 }
 
-/// Whether an add site is a registration (it stores a parameter of its
-/// function as it is: `static::$skipCallbacks[] = $callback`) or is keyed by
-/// a class, a class constant or an encoding (`self::$cache[static::class]`,
-/// `[static::ALGORITHM]`, `[$this->encoding]`: bounded by the code, not by
-/// traffic).
 /// Key text that names a class (one entry per class the code declares).
 const PER_CLASS_KEYS: &[&str] = &[
     "::class",
@@ -905,6 +900,11 @@ const PER_CLASS_KEYS: &[&str] = &[
     "[$className]",
 ];
 
+/// Whether an add site is a registration (it stores a parameter of its
+/// function as it is: `static::$skipCallbacks[] = $callback`) or is keyed by
+/// a class, a class constant or an encoding (`self::$cache[static::class]`,
+/// `[static::ALGORITHM]`, `[$this->encoding]`: bounded by the code, not by
+/// traffic).
 fn registration_or_per_class<'a>(cx: &Ctx<'a>, site: Node<'a>) -> bool {
     let (target, value) = match site.kind() {
         "function_call_expression" => {
@@ -2775,12 +2775,12 @@ mod tests {
         assert_eq!(php_hits(&nested), [(Rule::UnboundedCache, 6)]);
     }
 
-    /// A static cache keyed by a local made from the parameters (Symfony's
+    /// A static cache keyed by a local made from an identity (Symfony's
     /// `IpUtils::$checkedIps[$cacheKey]`, `$cacheKey = $requestIp.'-'.$ip`)
-    /// grows with them, as one keyed by the parameter itself; a local that
+    /// grows with it, as one keyed by the identity itself; a local that
     /// names a class (`$class = get_class($o)`) is one entry per class.
     #[test]
-    fn a_static_cache_keyed_by_a_local_made_from_parameters_grows() {
+    fn a_static_cache_keyed_by_a_local_made_from_an_identity_grows() {
         let src = "<?php\nclass IpUtils {\n  private static $checkedIps = [];\n  public static function check4(string $requestIp, string $ip) {\n    $cacheKey = $requestIp.'-'.$ip.'-v4';\n    if (isset(self::$checkedIps[$cacheKey])) {\n      return self::$checkedIps[$cacheKey];\n    }\n    return self::$checkedIps[$cacheKey] = $requestIp === $ip;\n  }\n}\n";
         assert_eq!(php_hits(src), [(Rule::UnboundedCache, 9)]);
         let per_class = src.replace("$requestIp.'-'.$ip.'-v4'", "get_class($ip)");
