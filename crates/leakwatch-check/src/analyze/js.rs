@@ -2260,31 +2260,33 @@ fn accidental_globals(cx: &mut Ctx) {
         .collect();
     // `if (typeof __e == 'number') __e = core;` (core-js, UMD wrappers):
     // code that probes a name with `typeof` knows it as a global it means
-    // to set, not one it creates by mistake.
-    let probed: HashSet<&str> = cx
-        .all("unary_expression")
-        .into_iter()
-        .filter(|u| cx.text(*u).starts_with("typeof"))
-        .filter_map(|u| Ctx::field(u, "argument").filter(|a| a.kind() == "identifier"))
-        .map(|a| cx.text(a))
-        .collect();
-    // `if (typeof(arrTimer) == "undefined") arrTimer = []`: the same probe
-    // written as a call, where it guards the assignment, coming before it
-    // (`x = f(); if (typeof(x) == 'undefined')` checks the value just set).
-    let paren_probed: Vec<(&str, usize)> = cx
-        .all("unary_expression")
-        .into_iter()
-        .filter(|u| cx.text(*u).starts_with("typeof"))
-        .filter_map(|u| {
-            let mut a =
-                Ctx::field(u, "argument").filter(|a| a.kind() == "parenthesized_expression")?;
-            while a.kind() == "parenthesized_expression" {
-                a = a.named_child(0)?;
-            }
-            Some((a, u.start_byte())).filter(|(a, _)| a.kind() == "identifier")
-        })
-        .map(|(a, at)| (cx.text(a), at))
-        .collect();
+    // to set, not one it creates by mistake. Each probed name maps to the
+    // byte from which its assignments count as probed: anywhere for
+    // `typeof x`; after the probe for `typeof(x)`, written as a call, which
+    // guards an assignment coming after it (`if (typeof(arrTimer) ==
+    // "undefined") arrTimer = []`) but, before it, checks the value just
+    // set (`x = f(); if (typeof(x) == 'undefined')`).
+    let mut probed: HashMap<&str, usize> = HashMap::new();
+    for u in cx.all("unary_expression") {
+        if !cx.text(u).starts_with("typeof") {
+            continue;
+        }
+        let Some(mut a) = Ctx::field(u, "argument") else {
+            continue;
+        };
+        let mut from = 0;
+        while a.kind() == "parenthesized_expression" {
+            from = u.start_byte();
+            let Some(inner) = a.named_child(0) else {
+                break;
+            };
+            a = inner;
+        }
+        if a.kind() == "identifier" {
+            let at = probed.entry(cx.text(a)).or_insert(from);
+            *at = (*at).min(from);
+        }
+    }
     let extra = cx.opts.extra_globals.clone();
     for a in cx.all("assignment_expression") {
         if cx.expired() {
@@ -2305,10 +2307,7 @@ fn accidental_globals(cx: &mut Ctx) {
         if l.kind() == "identifier" {
             let name = cx.text(l);
             if declared.contains(name)
-                || probed.contains(name)
-                || paren_probed
-                    .iter()
-                    .any(|(p, at)| *p == name && *at < a.start_byte())
+                || probed.get(name).is_some_and(|&from| from <= a.start_byte())
                 || KNOWN_GLOBALS.contains(&name)
                 || extra.iter().any(|e| e == name)
                 || comment_globals.iter().any(|c| mentions(c, name))
