@@ -382,6 +382,66 @@ pub struct ClassDelta {
     pub trend: ClassTrend,
 }
 
+impl ClassDelta {
+    /// One row per class named in any of `tables` (one per snapshot or
+    /// dump, in order), sorted by name: its count and self size in each,
+    /// judged by the core's [`judge`]. `new_of` gives a class's objects
+    /// (count, bytes) allocated since the first snapshot, which the trend
+    /// counts as survivors.
+    pub(crate) fn judged_per_class(
+        tables: &[&HashMap<String, ClassTotals>],
+        times_s: Option<&[f64]>,
+        min_objects: u64,
+        new_of: impl Fn(&str) -> (u64, u64),
+    ) -> Vec<ClassDelta> {
+        let mut names: Vec<&String> = tables.iter().flat_map(|t| t.keys()).collect();
+        names.sort();
+        names.dedup();
+        names
+            .into_iter()
+            .map(|name| {
+                let column = |f: fn(&ClassTotals) -> u64| -> Vec<u64> {
+                    tables.iter().map(|t| t.get(name).map_or(0, f)).collect()
+                };
+                let counts = column(|t| t.count);
+                let sizes = column(|t| t.self_size);
+                let (new_count, new_size) = new_of(name);
+                let trend = judge(&TrendInput {
+                    counts: &counts,
+                    sizes: &sizes,
+                    times_s,
+                    survivors: new_count,
+                    min_objects,
+                });
+                let delta = |v: &[u64]| *v.last().unwrap_or(&0) as i64 - v[0] as i64;
+                ClassDelta {
+                    trend,
+                    class: name.clone(),
+                    delta_count: delta(&counts),
+                    delta_size: delta(&sizes),
+                    growing: counts.windows(2).all(|w| w[1] > w[0]),
+                    counts,
+                    sizes,
+                    new_count,
+                    new_size,
+                }
+            })
+            .collect()
+    }
+
+    /// Largest growth in bytes first (then in count, then by name), the
+    /// first `top` kept.
+    pub(crate) fn keep_largest(classes: &mut Vec<ClassDelta>, top: usize) {
+        classes.sort_by(|a, b| {
+            b.delta_size
+                .cmp(&a.delta_size)
+                .then(b.delta_count.cmp(&a.delta_count))
+                .then(a.class.cmp(&b.class))
+        });
+        classes.truncate(top);
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct DiffReport {
     /// "baseline/target/final" or "baseline/target".
@@ -697,55 +757,23 @@ fn compare_classes(
     let mut all: Vec<&SnapshotSummary> = earlier.iter().collect();
     all.push(last_summary);
     let times: Option<Vec<f64>> = all.iter().map(|s| s.taken_at_s).collect();
-    let mut names: Vec<&String> = all.iter().flat_map(|s| s.classes.keys()).collect();
-    names.sort();
-    names.dedup();
-    let mut classes: Vec<ClassDelta> = names
-        .into_iter()
-        .map(|name| {
-            let counts: Vec<u64> = all
-                .iter()
-                .map(|s| s.classes.get(name).map_or(0, |t| t.count))
-                .collect();
-            let sizes: Vec<u64> = all
-                .iter()
-                .map(|s| s.classes.get(name).map_or(0, |t| t.self_size))
-                .collect();
-            let (nc, ns) = new_by_class
-                .get(name.as_str())
-                .map_or((0, 0), |t| (t.count, t.self_size));
-            let trend = judge(&TrendInput {
-                counts: &counts,
-                sizes: &sizes,
-                times_s: times.as_deref(),
-                survivors: nc,
-                min_objects: opts.min_cluster_objects,
-            });
-            ClassDelta {
-                trend,
-                class: name.clone(),
-                delta_count: *counts.last().unwrap() as i64 - counts[0] as i64,
-                delta_size: *sizes.last().unwrap() as i64 - sizes[0] as i64,
-                growing: counts.windows(2).all(|w| w[1] > w[0]),
-                counts,
-                sizes,
-                new_count: nc,
-                new_size: ns,
-            }
-        })
-        .collect();
+    let tables: Vec<&HashMap<String, ClassTotals>> = all.iter().map(|s| &s.classes).collect();
+    let mut classes = ClassDelta::judged_per_class(
+        &tables,
+        times.as_deref(),
+        opts.min_cluster_objects,
+        |name| {
+            new_by_class
+                .get(name)
+                .map_or((0, 0), |t| (t.count, t.self_size))
+        },
+    );
     let class_trends: HashMap<String, (Vec<u64>, LeakState)> = classes
         .iter()
         .map(|c| (c.class.clone(), (c.counts.clone(), c.trend.state)))
         .collect();
     classes.retain(|c| c.delta_count != 0 || c.delta_size != 0 || c.new_count != 0);
-    classes.sort_by(|a, b| {
-        b.delta_size
-            .cmp(&a.delta_size)
-            .then(b.delta_count.cmp(&a.delta_count))
-            .then(a.class.cmp(&b.class))
-    });
-    classes.truncate(opts.top_classes);
+    ClassDelta::keep_largest(&mut classes, opts.top_classes);
 
     let report = DiffReport {
         method: if has_target {

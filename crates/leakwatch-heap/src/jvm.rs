@@ -660,49 +660,15 @@ pub fn analyze_dumps(
     let found = clusters.len() as u64;
 
     // Classes, judged like the groups.
-    let mut names: Vec<&String> = all.iter().flat_map(|s| s.classes.keys()).collect();
-    names.sort();
-    names.dedup();
-    let mut classes: Vec<ClassDelta> = names
-        .into_iter()
-        .map(|name| {
-            let counts: Vec<u64> = all
-                .iter()
-                .map(|s| s.classes.get(name).map_or(0, |t| t.count))
-                .collect();
-            let sizes: Vec<u64> = all
-                .iter()
-                .map(|s| s.classes.get(name).map_or(0, |t| t.self_size))
-                .collect();
-            let surv = survivors_by_class.get(name.as_str()).copied().unwrap_or(0);
-            let trend = judge(&TrendInput {
-                counts: &counts,
-                sizes: &sizes,
-                times_s: times.as_deref(),
-                survivors: surv,
-                min_objects: opts.min_cluster_objects,
-            });
-            ClassDelta {
-                trend,
-                class: name.clone(),
-                delta_count: *counts.last().unwrap_or(&0) as i64 - counts[0] as i64,
-                delta_size: *sizes.last().unwrap_or(&0) as i64 - sizes[0] as i64,
-                growing: counts.windows(2).all(|w| w[1] > w[0]),
-                counts,
-                sizes,
-                new_count: surv,
-                new_size: 0,
-            }
-        })
-        .collect();
+    let tables: Vec<&HashMap<String, ClassTotals>> = all.iter().map(|s| &s.classes).collect();
+    let mut classes = ClassDelta::judged_per_class(
+        &tables,
+        times.as_deref(),
+        opts.min_cluster_objects,
+        |name| (survivors_by_class.get(name).copied().unwrap_or(0), 0),
+    );
     classes.retain(|c| c.delta_count != 0 || c.delta_size != 0);
-    classes.sort_by(|a, b| {
-        b.delta_size
-            .cmp(&a.delta_size)
-            .then(b.delta_count.cmp(&a.delta_count))
-            .then(a.class.cmp(&b.class))
-    });
-    classes.truncate(opts.top_classes);
+    ClassDelta::keep_largest(&mut classes, opts.top_classes);
     let mut report = JvmDiffReport {
         method: format!("retainer-path groups over {n} dumps"),
         dumps: all
