@@ -253,6 +253,23 @@ for workload in "${WORKLOADS[@]}"; do
     "$(echo "${STACKS[$workload]}" | tr ' ' '\n' | grep . | median)" \
     "$(echo "${STACKS[$workload]}" | tr ' ' '\n' | grep . | spread)"
 done
+# Paired by round: each round runs every mode back to back, so the ratio
+# of two modes' CPU within a round cancels the host's slower drift, which
+# the spreads above (and the short untraced runs most of all) carry.
+printf '\n%-9s %-13s %18s %8s\n' workload mode "cpu / ht, per round" spread
+for workload in "${WORKLOADS[@]}"; do
+  read -r -a hts <<<"${CPU[$workload.heaptrack]}"
+  for mode in "${MODES[@]}"; do
+    case $mode in untraced | heaptrack) continue ;; esac
+    read -r -a cs <<<"${CPU[$workload.$mode]}"
+    ratios=$(for k in "${!cs[@]}"; do
+      awk -v c="${cs[$k]}" -v h="${hts[$k]:-0}" 'BEGIN { if (h > 0) printf "%.4f\n", c / h }'
+    done)
+    [ -n "$ratios" ] || continue
+    printf '%-9s %-13s %18.3f %8s\n' "$workload" "$mode" \
+      "$(echo "$ratios" | median)" "$(echo "$ratios" | spread)"
+  done
+done
 cat <<'NOTE'
 
 wall/cpu: medians over the runs; cpu = user + system time of the whole
@@ -262,7 +279,10 @@ heaptrack's extra CPU time (the goal is at most 0.5 for `lw`). wall vs: the
 same for the median wall times. frames unwound / stacks written: the
 default `trace`'s own work counters (LEAKWATCH_STATS=1), medians and spreads
 over the runs: address-space layout or a cold cache that made the tracer
-unwind more would show here, where machine load does not.
+unwind more would show here, where machine load does not. cpu / ht, per
+round: the mode's CPU time over heaptrack's in the same round (median and
+spread over the rounds), the repeatability of the tracer's cost with the
+host's drift taken out.
 NOTE
 if [ -n "$KEEP" ]; then
   echo "traces kept in $work"
