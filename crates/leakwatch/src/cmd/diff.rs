@@ -171,28 +171,14 @@ pub fn diff_hprof_to(
     let report = result.map_err(|(i, e)| {
         anyhow::Error::new(e).context(format!("cannot use {}", paths[i].display()))
     })?;
-    if let Some(page) = html {
-        let names = crate::cmd::html::names(paths);
-        let files: Vec<&str> = names.iter().map(String::as_str).collect();
-        let doc = leakwatch_html::heap::hprof_diff_page(&report, &files);
-        crate::cmd::html::write(page, &doc, true)?;
-    }
-    if json {
-        let out = serde_json::json!({
-            "version": JSON_VERSION,
-            "format": "hprof",
-            "files": paths,
-            "report": report,
-        });
-        println!("{}", serde_json::to_string_pretty(&out)?);
-    } else {
-        print_hprof_report(&report, paths);
-    }
-    Ok(if report.leak_found() {
-        exit::LEAK
-    } else {
-        exit::OK
-    })
+    let page = leakwatch_html::heap::hprof_diff_page;
+    Output { paths, json, html }.emit(
+        "hprof",
+        &report,
+        report.leak_found(),
+        page,
+        print_hprof_report,
+    )
 }
 
 fn print_hprof_report(r: &JvmDiffReport, paths: &[PathBuf]) {
@@ -342,28 +328,53 @@ pub fn diff_snapshots_to(
     let report = result.map_err(|(i, e)| {
         anyhow::Error::new(e).context(format!("cannot use {}", paths[i].display()))
     })?;
-    if let Some(page) = html {
-        let names = crate::cmd::html::names(paths);
-        let files: Vec<&str> = names.iter().map(String::as_str).collect();
-        let doc = leakwatch_html::heap::v8_diff_page(&report, &files);
-        crate::cmd::html::write(page, &doc, true)?;
+    let page = leakwatch_html::heap::v8_diff_page;
+    Output { paths, json, html }.emit(
+        "v8-heap-snapshot",
+        &report,
+        report.leak_found(),
+        page,
+        print_report,
+    )
+}
+
+/// Where a diff's report goes: the terminal (text or `--json`) and
+/// optionally an HTML page; the same for every dump format.
+struct Output<'a> {
+    paths: &'a [PathBuf],
+    json: bool,
+    html: Option<&'a std::path::Path>,
+}
+
+impl Output<'_> {
+    /// Writes the page, prints the report (`format`: the JSON's field)
+    /// and gives the exit code.
+    fn emit<R: serde::Serialize>(
+        &self,
+        format: &str,
+        report: &R,
+        leak: bool,
+        page: fn(&R, &[&str]) -> String,
+        print: fn(&R, &[PathBuf]),
+    ) -> anyhow::Result<u8> {
+        if let Some(to) = self.html {
+            let names = crate::cmd::html::names(self.paths);
+            let files: Vec<&str> = names.iter().map(String::as_str).collect();
+            crate::cmd::html::write(to, &page(report, &files), true)?;
+        }
+        if self.json {
+            let out = serde_json::json!({
+                "version": JSON_VERSION,
+                "format": format,
+                "files": self.paths,
+                "report": report,
+            });
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        } else {
+            print(report, self.paths);
+        }
+        Ok(if leak { exit::LEAK } else { exit::OK })
     }
-    if json {
-        let out = serde_json::json!({
-            "version": JSON_VERSION,
-            "format": "v8-heap-snapshot",
-            "files": paths,
-            "report": report,
-        });
-        println!("{}", serde_json::to_string_pretty(&out)?);
-    } else {
-        print_report(&report, paths);
-    }
-    Ok(if report.leak_found() {
-        exit::LEAK
-    } else {
-        exit::OK
-    })
 }
 
 fn signed_bytes(v: i64) -> String {
