@@ -25,38 +25,19 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn require_preload() {
-    let bin = leakwatch();
-    let so = bin.with_file_name("deps").join("libleakwatch_preload.so");
-    assert!(
-        so.is_file() || bin.with_file_name("libleakwatch_preload.so").is_file(),
-        "{} is missing: run `cargo build -p leakwatch-preload` with the same profile \
-         (cargo test --workspace builds it)",
-        so.display()
-    );
+    common::preload_library();
 }
 
-/// Compiles `src` with `compiler` into `dir/out`.
+/// Compiles fixture `src` with `compiler` into `dir/out`.
 fn build(dir: &Path, compiler: &str, src: &str, out: &str, flags: &[&str]) -> PathBuf {
     let exe = dir.join(out);
-    let status = Command::new(compiler)
-        .args(flags)
-        .arg(fixture(src))
-        .arg("-o")
-        .arg(&exe)
-        .status()
-        .unwrap_or_else(|e| panic!("cannot run {compiler}: {e} (see .ci/deps/trace.sh)"));
-    assert!(status.success(), "{compiler} failed on {src}");
+    common::compile(compiler, &fixture(src), &exe, flags, &[]);
     exe
 }
 
-/// The line of `src` carrying the marker `LEAK(name)`.
+/// The line of fixture `src` carrying the marker `LEAK(name)`.
 fn marker_line(src: &str, name: &str) -> u64 {
-    let text = std::fs::read_to_string(fixture(src)).unwrap();
-    let needle = format!("LEAK({name})");
-    text.lines()
-        .position(|l| l.contains(&needle))
-        .map(|i| i as u64 + 1)
-        .unwrap_or_else(|| panic!("no marker {needle} in {src}"))
+    common::marker_line_in(&fixture(src), name)
 }
 
 fn run_trace(dir: &Path, out: &str, extra: &[&str], cmd: &[&str]) -> (PathBuf, Output) {

@@ -25,18 +25,7 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn preload() -> PathBuf {
-    let bin = leakwatch();
-    let so = bin.with_file_name("deps").join("libleakwatch_preload.so");
-    if so.is_file() {
-        return so;
-    }
-    let so = bin.with_file_name("libleakwatch_preload.so");
-    assert!(
-        so.is_file(),
-        "{} is missing: run `cargo build -p leakwatch-preload` with the same profile",
-        so.display()
-    );
-    so
+    common::preload_library()
 }
 
 /// Compiles fixture `src` into `dir/out` with `compiler`, `flags` before
@@ -50,15 +39,7 @@ fn build(
     libs: &[&str],
 ) -> PathBuf {
     let exe = dir.join(out);
-    let status = Command::new(compiler)
-        .args(flags)
-        .arg(fixture(src))
-        .arg("-o")
-        .arg(&exe)
-        .args(libs)
-        .status()
-        .unwrap_or_else(|e| panic!("cannot run {compiler}: {e} (see .ci/deps/trace.sh)"));
-    assert!(status.success(), "{compiler} failed on {src}");
+    common::compile(compiler, &fixture(src), &exe, flags, libs);
     exe
 }
 

@@ -32,35 +32,17 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn require_preload() {
-    let bin = leakwatch();
-    let so = bin.with_file_name("deps").join("libleakwatch_preload.so");
-    assert!(
-        so.is_file() || bin.with_file_name("libleakwatch_preload.so").is_file(),
-        "{} is missing: build leakwatch (cargo build -p leakwatch) with the same profile",
-        so.display()
-    );
+    common::preload_library();
 }
 
 fn build(dir: &Path, compiler: &str, src: &str, out: &str, flags: &[&str]) -> PathBuf {
     let exe = dir.join(out);
-    let status = Command::new(compiler)
-        .args(flags)
-        .arg(fixture(src))
-        .arg("-o")
-        .arg(&exe)
-        .status()
-        .unwrap_or_else(|e| panic!("cannot run {compiler}: {e} (see .ci/deps/trace.sh)"));
-    assert!(status.success(), "{compiler} failed on {src}");
+    common::compile(compiler, &fixture(src), &exe, flags, &[]);
     exe
 }
 
 fn marker_line(src: &str, name: &str) -> u64 {
-    let text = std::fs::read_to_string(fixture(src)).unwrap();
-    let needle = format!("LEAK({name})");
-    text.lines()
-        .position(|l| l.contains(&needle))
-        .map(|i| i as u64 + 1)
-        .unwrap_or_else(|| panic!("no marker {needle} in {src}"))
+    common::marker_line_in(&fixture(src), name)
 }
 
 fn stderr(o: &Output) -> String {

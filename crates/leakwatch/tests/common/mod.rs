@@ -166,3 +166,45 @@ pub fn stack_frames(entry: &serde_json::Value) -> Vec<(String, String, String)> 
         })
         .unwrap_or_default()
 }
+
+/// The tracer library beside the leakwatch binary (cargo puts it in
+/// `deps/` or next to it); fails the test with the fix when missing.
+pub fn preload_library() -> PathBuf {
+    let bin = assert_cmd::cargo::cargo_bin("leakwatch");
+    let so = bin.with_file_name("deps").join("libleakwatch_preload.so");
+    if so.is_file() {
+        return so;
+    }
+    let so = bin.with_file_name("libleakwatch_preload.so");
+    assert!(
+        so.is_file(),
+        "{} is missing: run `cargo build -p leakwatch-preload` with the same profile \
+         (cargo test --workspace builds it)",
+        so.display()
+    );
+    so
+}
+
+/// Compiles `src` into `exe` with `compiler`, `flags` before the source
+/// and `libs` after it.
+pub fn compile(compiler: &str, src: &Path, exe: &Path, flags: &[&str], libs: &[&str]) {
+    let status = std::process::Command::new(compiler)
+        .args(flags)
+        .arg(src)
+        .arg("-o")
+        .arg(exe)
+        .args(libs)
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run {compiler}: {e} (see .ci/deps/trace.sh)"));
+    assert!(status.success(), "{compiler} failed on {}", src.display());
+}
+
+/// The line of `src` carrying the marker `LEAK(name)`.
+pub fn marker_line_in(src: &Path, name: &str) -> u64 {
+    let text = std::fs::read_to_string(src).unwrap();
+    let needle = format!("LEAK({name})");
+    text.lines()
+        .position(|l| l.contains(&needle))
+        .map(|i| i as u64 + 1)
+        .unwrap_or_else(|| panic!("no marker {needle} in {}", src.display()))
+}
