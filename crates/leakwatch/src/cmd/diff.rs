@@ -165,17 +165,17 @@ pub fn diff_hprof_to(
     let refs: Vec<&std::path::Path> = paths.iter().map(|p| p.as_path()).collect();
     release_freed_columns();
     let result = diff_hprof_files(&refs, &opts, &progress);
-    if show_progress {
-        eprint!("\r{:60}\r", "");
-    }
-    let report = result.map_err(|(i, e)| {
-        anyhow::Error::new(e).context(format!("cannot use {}", paths[i].display()))
-    })?;
+    let out = Output {
+        paths,
+        json,
+        html,
+        progress_shown: show_progress,
+    };
     let page = leakwatch_html::heap::hprof_diff_page;
-    Output { paths, json, html }.emit(
+    out.emit(
         "hprof",
-        &report,
-        report.leak_found(),
+        result,
+        JvmDiffReport::leak_found,
         page,
         print_hprof_report,
     )
@@ -322,17 +322,17 @@ pub fn diff_snapshots_to(
     release_freed_columns();
     prefetch(paths);
     let result = diff_snapshot_files(&refs, &opts, &progress);
-    if show_progress {
-        eprint!("\r{:60}\r", "");
-    }
-    let report = result.map_err(|(i, e)| {
-        anyhow::Error::new(e).context(format!("cannot use {}", paths[i].display()))
-    })?;
+    let out = Output {
+        paths,
+        json,
+        html,
+        progress_shown: show_progress,
+    };
     let page = leakwatch_html::heap::v8_diff_page;
-    Output { paths, json, html }.emit(
+    out.emit(
         "v8-heap-snapshot",
-        &report,
-        report.leak_found(),
+        result,
+        DiffReport::leak_found,
         page,
         print_report,
     )
@@ -344,23 +344,32 @@ struct Output<'a> {
     paths: &'a [PathBuf],
     json: bool,
     html: Option<&'a std::path::Path>,
+    /// A progress line is on stderr, to be cleared first.
+    progress_shown: bool,
 }
 
 impl Output<'_> {
-    /// Writes the page, prints the report (`format`: the JSON's field)
-    /// and gives the exit code.
+    /// Writes the page and prints the report of a diff (or the error
+    /// naming the file it comes from); `format`: the JSON's field. Gives
+    /// the exit code.
     fn emit<R: serde::Serialize>(
         &self,
         format: &str,
-        report: &R,
-        leak: bool,
+        result: Result<R, (usize, leakwatch_heap::HeapError)>,
+        leak_found: fn(&R) -> bool,
         page: fn(&R, &[&str]) -> String,
         print: fn(&R, &[PathBuf]),
     ) -> anyhow::Result<u8> {
+        if self.progress_shown {
+            eprint!("\r{:60}\r", "");
+        }
+        let report = result.map_err(|(i, e)| {
+            anyhow::Error::new(e).context(format!("cannot use {}", self.paths[i].display()))
+        })?;
         if let Some(to) = self.html {
             let names = crate::cmd::html::names(self.paths);
             let files: Vec<&str> = names.iter().map(String::as_str).collect();
-            crate::cmd::html::write(to, &page(report, &files), true)?;
+            crate::cmd::html::write(to, &page(&report, &files), true)?;
         }
         if self.json {
             let out = serde_json::json!({
@@ -371,9 +380,13 @@ impl Output<'_> {
             });
             println!("{}", serde_json::to_string_pretty(&out)?);
         } else {
-            print(report, self.paths);
+            print(&report, self.paths);
         }
-        Ok(if leak { exit::LEAK } else { exit::OK })
+        Ok(if leak_found(&report) {
+            exit::LEAK
+        } else {
+            exit::OK
+        })
     }
 }
 
