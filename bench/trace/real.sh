@@ -11,6 +11,8 @@
 #   python-threads  (not in the default set) the python job's modules split
 #            over four threads: events from several threads at once, whose
 #            order across threads the tracer keeps with a shared counter
+# The Python workloads also run `trace --python-native-frames`
+# (lw-pynative: the interpreter's own native frames kept too).
 #
 # Each (workload, mode) runs RUNS times (default 3), interleaved: round 1
 # runs every mode once, then round 2... so a change in machine load hits
@@ -183,6 +185,7 @@ measure() {
     untraced) ;;
     lw-nosum) cmd="$LW trace --no-summary -o $t.lwt -- $cmd" ;;
     lw) cmd="$LW trace -o $t.lwt -- $cmd" ;;
+    lw-pynative) cmd="$LW trace --python-native-frames -o $t.lwt -- $cmd" ;;
     base-lw-nosum) cmd="$LW_BASE trace --no-summary -o $t.lwt -- $cmd" ;;
     base-lw) cmd="$LW_BASE trace -o $t.lwt -- $cmd" ;;
     heaptrack) cmd="heaptrack -o $t $cmd" ;;
@@ -201,8 +204,11 @@ measure() {
 median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 spread() { sort -g | awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.0f%%", (m > 0 ? 100 * (a[NR] - a[1]) / m : 0) }'; }
 
-MODES=(untraced lw-nosum lw heaptrack)
-[ -z "${LW_BASE:-}" ] || MODES=(untraced base-lw-nosum lw-nosum base-lw lw heaptrack)
+MODES=(untraced lw-nosum lw lw-pynative heaptrack)
+[ -z "${LW_BASE:-}" ] || MODES=(untraced base-lw-nosum lw-nosum base-lw lw lw-pynative heaptrack)
+# lw-pynative (`trace --python-native-frames`: the interpreter's own
+# native frames kept) runs on the Python workloads only.
+runs_mode() { [ "$2" != lw-pynative ] || [[ $1 == python* ]]; }
 declare -A WALL CPU UNWOUND STACKS
 # The tracer's work in one run: "unwound stacks" from its LEAKWATCH_STATS
 # line ("frames: R reused, U unwound, S stacks written; ...").
@@ -212,6 +218,7 @@ work_counters() {
 for workload in "${WORKLOADS[@]}"; do
   for run in $(seq 1 "$RUNS"); do
     for mode in "${MODES[@]}"; do
+      runs_mode "$workload" "$mode" || continue
       read -r wall cpu < <(measure "$workload" "$mode" "$run")
       WALL[$workload.$mode]+="$wall "
       CPU[$workload.$mode]+="$cpu "
@@ -234,6 +241,7 @@ for workload in "${WORKLOADS[@]}"; do
   ht_c=$(echo "${CPU[$workload.heaptrack]}" | tr ' ' '\n' | grep . | median)
   ht_w=$(echo "${WALL[$workload.heaptrack]}" | tr ' ' '\n' | grep . | median)
   for mode in "${MODES[@]}"; do
+    runs_mode "$workload" "$mode" || continue
     w=$(echo "${WALL[$workload.$mode]}" | tr ' ' '\n' | grep . | median)
     c=$(echo "${CPU[$workload.$mode]}" | tr ' ' '\n' | grep . | median)
     s=$(echo "${CPU[$workload.$mode]}" | tr ' ' '\n' | grep . | spread)
@@ -261,6 +269,7 @@ for workload in "${WORKLOADS[@]}"; do
   read -r -a hts <<<"${CPU[$workload.heaptrack]}"
   for mode in "${MODES[@]}"; do
     case $mode in untraced | heaptrack) continue ;; esac
+    runs_mode "$workload" "$mode" || continue
     read -r -a cs <<<"${CPU[$workload.$mode]}"
     ratios=$(for k in "${!cs[@]}"; do
       awk -v c="${cs[$k]}" -v h="${hts[$k]:-0}" 'BEGIN { if (h > 0) printf "%.4f\n", c / h }'

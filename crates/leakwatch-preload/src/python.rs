@@ -208,6 +208,11 @@ const FRAME_OWNED_BY_CSTACK: u8 = 3;
 static LAYOUT: AtomicUsize = AtomicUsize::new(0);
 static EVAL_LO: AtomicU64 = AtomicU64::new(0);
 static EVAL_HI: AtomicU64 = AtomicU64::new(0);
+/// The mapped range of the module holding the eval loop (the executable
+/// or libpython), whose native frames under a Python frame are dropped
+/// unless `LEAKWATCH_PY_NATIVE=all` (an empty range then).
+static INTERP_LO: AtomicU64 = AtomicU64::new(0);
+static INTERP_HI: AtomicU64 = AtomicU64::new(0);
 static RUNTIME: AtomicU64 = AtomicU64::new(0);
 static CODE_TYPE: AtomicU64 = AtomicU64::new(0);
 static PID: AtomicU64 = AtomicU64::new(0);
@@ -348,6 +353,11 @@ pub fn detect() {
         PID.store(libc::getpid() as u64, Ordering::Relaxed);
         EVAL_LO.store(eval as u64, Ordering::Relaxed);
         EVAL_HI.store(eval as u64 + size, Ordering::Relaxed);
+        if STOP_AT_EVAL.load(Ordering::Relaxed) != 0 {
+            let (lo, hi) = crate::modules::range_of(eval as usize);
+            INTERP_LO.store(lo as u64, Ordering::Relaxed);
+            INTERP_HI.store(hi as u64, Ordering::Relaxed);
+        }
         RUNTIME.store(runtime as u64, Ordering::Relaxed);
         CODE_TYPE.store(code_type as u64, Ordering::Relaxed);
         LAYOUT.store(idx + 1, Ordering::Release);
@@ -862,11 +872,22 @@ pub fn splice(
         tp.step_paths[nsteps] = path;
         nsteps += 1;
     };
+    // The interpreter's own frames under a Python frame are how CPython
+    // ran that line, not your code: dropped (as memray shows Python
+    // frames), which also spares writing the C parser's deep recursion
+    // as distinct stacks (2/3 of the CPython job's nodes). Extensions'
+    // and libraries' frames stay.
+    let (interp_lo, interp_hi) = (
+        INTERP_LO.load(Ordering::Relaxed),
+        INTERP_HI.load(Ordering::Relaxed),
+    );
     let mut j = 0usize;
     for k in 0..nips {
         let ip = tp.native[k];
         if !is_eval(ip, lo, hi) {
-            push(tp, ip, 0);
+            if j == 0 || ip < interp_lo || ip >= interp_hi {
+                push(tp, ip, 0);
+            }
             continue;
         }
         let g = evals - 1 - j;

@@ -160,6 +160,13 @@ fn worker_leak_is_named_by_its_python_line_in_every_version() {
             assert!(file.ends_with("worker.py"), "{file}");
             // The Python caller is in the stack too, below the site.
             let frames = g["frames"].as_array().unwrap();
+            // The line's innermost frame: how the interpreter ran it (its
+            // string formatting, its allocator) is not on the stack.
+            assert_eq!(
+                (&frames[0]["function"], &frames[0]["module"]),
+                (&Value::from("record_audit"), &Value::from("python")),
+                "3.{minor}: {frames:?}"
+            );
             assert!(
                 frames
                     .iter()
@@ -393,8 +400,10 @@ via_extension()
 "#;
 
 /// By default a stack is the Python frames and the native frames below
-/// the innermost one: the extension's function between two Python frames
-/// is not unwound. `--python-native-frames` keeps it. Either way the leak
+/// the innermost one that are not the interpreter's: the extension's
+/// function between two Python frames is not unwound, and the
+/// interpreter's call machinery between the extension and its Python
+/// caller is dropped. `--python-native-frames` keeps both. Either way the leak
 /// is named by its Python line, with the Python caller on the stack.
 #[test]
 fn native_frames_between_python_frames_are_kept_only_when_asked() {
@@ -453,6 +462,21 @@ fn native_frames_between_python_frames_are_kept_only_when_asked() {
                 Some(line_of(CALLBACK_PY, "# STORE"))
             );
             assert!(at("grab", false).is_some_and(|g| g < store), "{frames:?}");
+            // The interpreter's own frames (its call machinery, its main)
+            // are dropped by default.
+            let interpreter_frames = frames
+                .iter()
+                .filter(|f| {
+                    f["module"]
+                        .as_str()
+                        .is_some_and(|m| m.starts_with("python3.") || m.starts_with("libpython3."))
+                })
+                .count();
+            assert_eq!(
+                interpreter_frames > 0,
+                all_native,
+                "{all_native}: interpreter frames: {frames:?}"
+            );
             let caller = at("via_extension", true)
                 .unwrap_or_else(|| panic!("{all_native}: no Python caller in {frames:?}"));
             assert_eq!(

@@ -62,10 +62,11 @@ pub struct TraceArgs {
     #[arg(long, value_parser = parse_sample_every)]
     pub sample_every: Option<u64>,
     /// With Python frames, also keep the interpreter's own native frames
-    /// between and outside them (a C extension that calls back into
+    /// (how CPython ran each line, a C extension that calls back into
     /// Python, the interpreter's start-up). By default a stack is your
-    /// Python frames and the native frames below the innermost one (the C
-    /// code that allocated), which is faster to record.
+    /// Python frames and, below the innermost one, the native frames of
+    /// extensions and libraries (the C code of yours that allocated),
+    /// which is several times faster to record.
     #[arg(long)]
     pub python_native_frames: bool,
     /// Only write the trace; skip the summary.
