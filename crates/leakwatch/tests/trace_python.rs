@@ -403,8 +403,8 @@ via_extension()
 /// the innermost one that are not the interpreter's: the extension's
 /// function between two Python frames is not unwound, and the
 /// interpreter's call machinery between the extension and its Python
-/// caller is dropped. `--python-native-frames` keeps both. Either way the leak
-/// is named by its Python line, with the Python caller on the stack.
+/// caller is dropped. `--python-native-frames` keeps both. Either way the
+/// leak is named by its Python line, with the Python caller on the stack.
 #[test]
 fn native_frames_between_python_frames_are_kept_only_when_asked() {
     let Some(py) = python(12).or_else(|| python(11)).or_else(|| python(9)) else {

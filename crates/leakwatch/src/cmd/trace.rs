@@ -65,7 +65,7 @@ pub struct TraceArgs {
     /// (how CPython ran each line, a C extension that calls back into
     /// Python, the interpreter's start-up). By default a stack is your
     /// Python frames and, below the innermost one, the native frames of
-    /// extensions and libraries (the C code of yours that allocated),
+    /// extensions and libraries (the interpreter's own are dropped),
     /// which is several times faster to record.
     #[arg(long)]
     pub python_native_frames: bool,
